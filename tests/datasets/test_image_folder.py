@@ -1,0 +1,232 @@
+"""Tests for keraslearn.datasets.load_image_folder."""
+
+import os
+import re
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keraslearn.datasets import load_image_folder
+from keraslearn.preprocessing import ImageLoader
+
+EXPECTED = ["cats/a.jpg", "cats/b.png", "cats/sub/c.png", "dogs/y.PNG", "dogs/z.png"]
+
+
+def _write(path, colour, size=(9, 7)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = "JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else "PNG"
+    Image.new("RGB", size, colour).save(path, format=fmt)
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """Two classes, a nested folder, and files that must be skipped."""
+    root = tmp_path / "photos"
+    for i, rel in enumerate(EXPECTED):
+        _write(root / rel, (40 * i, 255 - 40 * i, 100), size=(9 + i, 7))
+    _write(root / "cats" / ".hidden.png", (0, 0, 0))
+    _write(root / ".ipynb_checkpoints" / "x.png", (0, 0, 0))
+    (root / "cats" / "notes.txt").write_text("not an image")
+    (root / "README.txt").write_text("top-level file")
+    return root
+
+
+def _stamp(path):
+    """Identity of a file's current version: replaced or rewritten files differ."""
+    st = os.stat(path)
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("an image was read although the cache is valid")
+
+
+def test_paths_and_labels_are_sorted(folder):
+    paths, y = load_image_folder(folder)
+    assert paths.tolist() == [str(folder / rel) for rel in EXPECTED]
+    assert y.tolist() == ["cats"] * 3 + ["dogs"] * 2
+    assert y.dtype.kind == "U" and paths.dtype.kind == "U"
+    paths2, y2, paths3 = load_image_folder(str(folder), return_paths=True)
+    np.testing.assert_array_equal(paths2, paths)
+    np.testing.assert_array_equal(paths3, paths)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"color_mode": "grayscale"},
+        {"scale": False, "dtype": "uint8"},
+        {"dtype": "float64"},
+    ],
+)
+def test_arrays_match_image_loader(folder, options):
+    X, y, paths = load_image_folder(
+        folder, target_size=(5, 6), return_paths=True, **options
+    )
+    expected = ImageLoader(target_size=(5, 6), **options).fit_transform(paths)
+    assert X.dtype == expected.dtype
+    np.testing.assert_array_equal(X, expected)
+    assert y.tolist() == ["cats"] * 3 + ["dogs"] * 2
+
+
+def test_extensions(folder):
+    paths, _ = load_image_folder(folder, extensions=".png")
+    assert [p.endswith("a.jpg") for p in paths].count(True) == 0
+    assert len(paths) == 4  # case-insensitive: y.PNG is kept
+    paths, _ = load_image_folder(folder, extensions=["JPG", "png"])
+    assert len(paths) == 5
+    with pytest.raises(ValueError, match="extensions"):
+        load_image_folder(folder, extensions=[])
+
+
+def test_cache_is_reused_without_reading_images(folder, tmp_path, monkeypatch):
+    cache = tmp_path / "cache" / "photos.npz"
+    X1, y1 = load_image_folder(folder, target_size=(4, 4), cache=cache)
+    assert cache.is_file()
+    assert not [p for p in cache.parent.iterdir() if p.name.endswith(".tmp")]
+    stamp = _stamp(cache)
+
+    monkeypatch.setattr(Image, "open", _refuse)
+    X2, y2 = load_image_folder(folder, target_size=(4, 4), cache=cache)
+    np.testing.assert_array_equal(X2, X1)
+    np.testing.assert_array_equal(y2, y1)
+    # scale and dtype are applied after the cache: it still serves them.
+    X3, _ = load_image_folder(
+        folder, target_size=(4, 4), cache=cache, scale=False, dtype="uint8"
+    )
+    np.testing.assert_array_equal(X3, np.rint(X1 * 255).astype(np.uint8))
+    assert _stamp(cache) == stamp
+
+
+def _fingerprint(cache):
+    with np.load(cache) as data:
+        return str(data["fingerprint"])
+
+
+@pytest.mark.parametrize("change", ["add", "remove", "modify"])
+def test_cache_is_rebuilt_when_the_folder_changes(folder, tmp_path, change):
+    cache = tmp_path / "photos.npz"
+    X1, y1 = load_image_folder(folder, target_size=(4, 4), cache=cache)
+    before = _fingerprint(cache)
+    if change == "add":
+        _write(folder / "dogs" / "new.png", (1, 2, 3))
+    elif change == "remove":
+        (folder / "cats" / "b.png").unlink()
+    else:
+        target = folder / "dogs" / "z.png"
+        mtime = os.stat(target).st_mtime_ns
+        _write(target, (255, 255, 255))
+        os.utime(target, ns=(mtime + 10**9, mtime + 10**9))
+
+    X2, y2 = load_image_folder(folder, target_size=(4, 4), cache=cache)
+    assert _fingerprint(cache) != before
+    fresh, _ = load_image_folder(folder, target_size=(4, 4))
+    np.testing.assert_array_equal(X2, fresh)
+    expected_n = {"add": 6, "remove": 4, "modify": 5}[change]
+    assert len(X2) == len(y2) == expected_n
+    if change == "modify":
+        assert np.all(X2[-1] == 1.0) and not np.all(X1[-1] == 1.0)
+
+
+@pytest.mark.parametrize(
+    "options, shape",
+    [
+        ({"target_size": (3, 2)}, (5, 3, 2, 3)),
+        ({"color_mode": "grayscale"}, (5, 4, 4, 1)),
+    ],
+)
+def test_cache_is_rebuilt_when_options_change(folder, tmp_path, options, shape):
+    cache = tmp_path / "photos.npz"
+    load_image_folder(folder, target_size=(4, 4), cache=cache)
+    stamp = _stamp(cache)
+    X, _ = load_image_folder(folder, **{"target_size": (4, 4), **options}, cache=cache)
+    assert X.shape == shape
+    assert _stamp(cache) != stamp
+    with np.load(cache) as data:
+        assert data["pixels"].shape == shape
+
+
+def test_broken_cache_is_replaced(folder, tmp_path):
+    cache = tmp_path / "photos.npz"
+    cache.write_bytes(b"garbage")
+    X, _ = load_image_folder(folder, target_size=(4, 4), cache=cache)
+    assert X.shape == (5, 4, 4, 3)
+    assert _fingerprint(cache)
+
+
+def test_cache_argument_errors(folder, tmp_path):
+    with pytest.raises(ValueError, match="cache requires target_size"):
+        load_image_folder(folder, cache=tmp_path / "c.npz")
+    with pytest.raises(ValueError, match=r"\.npz"):
+        load_image_folder(folder, target_size=(4, 4), cache=tmp_path / "data.csv")
+    assert not (tmp_path / "data.csv").exists()
+
+
+def test_verbose_without_tqdm_reports_on_stderr(folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # "import tqdm" now fails
+    cache = tmp_path / "c.npz"
+    load_image_folder(folder, target_size=(4, 4), verbose=True, cache=cache)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Loading images: 5/5 (100%)" in captured.err
+    assert "creating it" in captured.err
+    load_image_folder(folder, target_size=(4, 4), verbose=True, cache=cache)
+    err = capsys.readouterr().err
+    assert "using it" in err and "Loading images" not in err
+
+
+def test_verbose_uses_tqdm_when_installed(folder, monkeypatch):
+    updates = []
+
+    class FakeBar:
+        def __init__(self, total, **kwargs):
+            self.total, self.n = total, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, k):
+            self.n += k
+            updates.append(self.n)
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=FakeBar))
+    load_image_folder(folder, target_size=(4, 4), verbose=True)
+    assert updates == [1, 2, 3, 4, 5]
+
+
+def test_quiet_by_default(folder, capsys):
+    load_image_folder(folder, target_size=(4, 4))
+    assert capsys.readouterr() == ("", "")
+
+
+def test_folder_errors(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        load_image_folder(tmp_path / "missing")
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="file.png.*not a directory"):
+        load_image_folder(tmp_path / "file.png")
+    with pytest.raises(ValueError, match="no class sub-folders"):
+        load_image_folder(tmp_path)
+
+    _write(tmp_path / "only" / "a.png", (0, 0, 0))
+    with pytest.raises(ValueError, match="only one class.*'only'"):
+        load_image_folder(tmp_path)
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no images here")
+    with pytest.raises(ValueError, match=re.escape(str(tmp_path / "empty"))):
+        load_image_folder(tmp_path)
+
+
+def test_unreadable_image_names_the_file(folder):
+    (folder / "dogs" / "broken.png").write_text("not a png")
+    with pytest.raises(ValueError, match="broken.png"):
+        load_image_folder(folder, target_size=(4, 4))

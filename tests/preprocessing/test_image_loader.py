@@ -1,0 +1,254 @@
+"""Tests for keraslearn.preprocessing.ImageLoader."""
+
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image, ImageFile
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils import estimator_checks, get_tags
+
+from keraslearn.preprocessing import ImageLoader
+
+
+def _save(path, pixels, fmt=None):
+    Image.fromarray(np.asarray(pixels, dtype=np.uint8)).save(path, format=fmt)
+    return path
+
+
+@pytest.fixture
+def image_paths(tmp_path):
+    """Three small random RGB images of different sizes, as PNG and JPEG."""
+    rng = np.random.default_rng(0)
+    shapes = [(12, 10, 3), (7, 15, 3), (20, 20, 3)]
+    names = ["a.png", "b.jpg", "c.png"]
+    return [
+        _save(tmp_path / name, rng.integers(0, 256, shape))
+        for name, shape in zip(names, shapes)
+    ]
+
+
+@pytest.mark.parametrize("color_mode, channels", [("rgb", 3), ("grayscale", 1)])
+def test_shape_dtype_and_range(image_paths, color_mode, channels):
+    loader = ImageLoader(target_size=(6, 9), color_mode=color_mode)
+    X = loader.fit_transform(image_paths)
+    assert loader.n_channels_ == channels
+    assert X.shape == (3, 6, 9, channels)
+    assert X.dtype == np.float32
+    assert 0.0 <= X.min() and X.max() <= 1.0
+    assert X.max() > 0.5  # scaled, not all zero
+
+
+def test_flatten_matches_reshaped_images(image_paths):
+    images = ImageLoader(target_size=(5, 4)).fit_transform(image_paths)
+    rows = ImageLoader(target_size=(5, 4), flatten=True).fit_transform(image_paths)
+    assert rows.shape == (3, 5 * 4 * 3)
+    np.testing.assert_array_equal(rows, images.reshape(3, -1))
+
+
+def test_scale_false_and_dtypes(image_paths):
+    raw = ImageLoader(target_size=(5, 4), scale=False, dtype="uint8").fit_transform(
+        image_paths
+    )
+    assert raw.dtype == np.uint8
+    scaled = ImageLoader(target_size=(5, 4), dtype="float64").fit_transform(image_paths)
+    assert scaled.dtype == np.float64
+    np.testing.assert_allclose(scaled, raw / 255.0)
+
+
+def test_same_size_keeps_pixels_exactly(tmp_path):
+    pixels = np.random.default_rng(1).integers(0, 256, (6, 8, 3))
+    path = _save(tmp_path / "exact.png", pixels)
+    X = ImageLoader(target_size=(6, 8), scale=False).fit_transform([path])
+    np.testing.assert_array_equal(X[0], pixels)
+
+
+@pytest.mark.parametrize("size", [(3, 5), (40, 30)])
+def test_resize_keeps_a_solid_colour(tmp_path, size):
+    path = tmp_path / "solid.png"
+    Image.new("RGB", (23, 11), (10, 200, 30)).save(path)
+    X = ImageLoader(target_size=size, scale=False).fit_transform([path])
+    assert X.shape == (1, *size, 3)
+    assert np.all(X[0] == [10, 200, 30])
+
+
+def test_target_size_is_height_then_width(tmp_path):
+    # 20 wide, 10 high: top half white, bottom half black.
+    pixels = np.zeros((10, 20), dtype=np.uint8)
+    pixels[:5] = 255
+    path = _save(tmp_path / "half.png", pixels)
+    X = ImageLoader(target_size=(6, 4), color_mode="grayscale").fit_transform([path])
+    assert X.shape == (1, 6, 4, 1)
+    np.testing.assert_array_equal(X[0, 0, :, 0], 1.0)
+    np.testing.assert_array_equal(X[0, -1, :, 0], 0.0)
+
+
+def test_grayscale_uses_luminance(tmp_path):
+    path = tmp_path / "red.png"
+    Image.new("RGB", (4, 4), (255, 0, 0)).save(path)
+    X = ImageLoader(target_size=(2, 2), color_mode="grayscale", scale=False)
+    # ITU-R 601-2 luma: L = 0.299 R + 0.587 G + 0.114 B
+    assert np.all(X.fit_transform([path]) == 76)
+
+
+def test_pil_images_mixed_with_paths(image_paths):
+    gray = Image.new("L", (9, 9), 128)
+    palette = Image.new("RGB", (9, 9), (0, 0, 255)).convert("P")
+    X = ImageLoader(target_size=(4, 4), scale=False).fit_transform(
+        [gray, image_paths[0], palette]
+    )
+    assert np.all(X[0] == 128)
+    assert np.all(X[2] == [0, 0, 255])
+    assert gray.mode == "L" and gray.size == (9, 9)  # the caller's image is untouched
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        tuple,
+        lambda p: [str(v) for v in p],
+        lambda p: np.array([str(v) for v in p]),
+        lambda p: np.array(p, dtype=object),
+        lambda p: np.array([[str(v)] for v in p]),
+        lambda p: [[v] for v in p],
+        pd.Series,
+        lambda p: pd.DataFrame({"path": [str(v) for v in p]}),
+    ],
+    ids=["tuple", "str-list", "str-array", "object-array", "column", "2d-list",
+         "series", "dataframe"],
+)
+def test_input_containers(image_paths, container):
+    loader = ImageLoader(target_size=(4, 3)).fit(None)
+    expected = loader.transform(image_paths)
+    np.testing.assert_array_equal(loader.transform(container(image_paths)), expected)
+
+
+def test_missing_file_names_the_file(image_paths, tmp_path):
+    missing = tmp_path / "nowhere.png"
+    with pytest.raises(FileNotFoundError, match="nowhere.png") as info:
+        ImageLoader().fit_transform([image_paths[0], missing])
+    assert info.value.filename == str(missing)
+    assert "X[1]" in str(info.value)
+
+
+def test_not_an_image_names_the_file(image_paths, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(ValueError, match="notes.png"):
+        ImageLoader().fit_transform([image_paths[0], text])
+
+
+@pytest.mark.parametrize("fmt, name", [("PNG", "cut.png"), ("JPEG", "cut.jpg")])
+def test_truncated_image_names_the_file(tmp_path, fmt, name):
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    pixels = np.random.default_rng(2).integers(0, 256, (32, 32, 3))
+    whole = _save(tmp_path / f"whole.{fmt.lower()}", pixels, fmt).read_bytes()
+    cut = tmp_path / name
+    cut.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=re.escape(name)):
+        ImageLoader(target_size=(8, 8)).fit_transform([cut])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_bad_inputs():
+    loader = ImageLoader().fit(None)
+    with pytest.raises(ValueError, match="empty"):
+        loader.transform([])
+    with pytest.raises(TypeError, match="single str"):
+        loader.transform("a.png")
+    with pytest.raises(TypeError, match="single PosixPath|single WindowsPath"):
+        loader.transform(Path("a.png"))
+    with pytest.raises(TypeError, match="numeric array"):
+        loader.transform(np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="shape"):
+        loader.transform(pd.DataFrame({"a": ["x.png"], "b": ["y.png"]}))
+    with pytest.raises(TypeError, match=r"X\[1\].*int"):
+        loader.transform([Image.new("RGB", (2, 2)), 3])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"target_size": (0, 5)}, "target_size"),
+        ({"target_size": (5,)}, "target_size"),
+        ({"target_size": (5.0, 5)}, "target_size"),
+        ({"target_size": 32}, "target_size"),
+        ({"target_size": (True, 2)}, "target_size"),
+        ({"color_mode": "cmyk"}, "grayscale"),
+        ({"color_mode": "RGB"}, "rgb"),
+        ({"dtype": "uint8"}, "floating"),
+        ({"dtype": "int8", "scale": False}, "0-255"),
+        ({"dtype": "no-such-type"}, "dtype"),
+    ],
+)
+def test_invalid_params_raise_at_fit(params, match):
+    loader = ImageLoader(**params)  # __init__ does not validate
+    with pytest.raises(ValueError, match=match):
+        loader.fit(None)
+
+
+def test_transform_before_fit_raises(image_paths):
+    with pytest.raises(NotFittedError):
+        ImageLoader().transform(image_paths)
+
+
+def test_pipeline_clone_and_pickle(tmp_path):
+    paths, labels = [], []
+    for i in range(8):
+        colour = (220, 40, 40) if i % 2 else (40, 40, 220)
+        path = tmp_path / f"img{i}.png"
+        Image.new("RGB", (10 + i, 9), colour).save(path)
+        paths.append(str(path))
+        labels.append("red" if i % 2 else "blue")
+    pipe = Pipeline(
+        [
+            ("load", ImageLoader(target_size=(4, 4), flatten=True)),
+            ("clf", LogisticRegression()),
+        ]
+    )
+    pipe.fit(paths, labels)
+    assert list(pipe.predict(paths)) == labels
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(
+        restored.predict_proba(paths), pipe.predict_proba(paths)
+    )
+    unfitted = clone(pipe)
+    assert unfitted.get_params()["load__target_size"] == (4, 4)
+    assert not hasattr(unfitted.named_steps["load"], "n_channels_")
+
+
+def test_tags_describe_path_input():
+    tags = get_tags(ImageLoader())
+    assert tags.transformer_tags is not None
+    assert tags.input_tags.one_d_array and tags.input_tags.string
+    assert not tags.input_tags.two_d_array
+    assert tags.requires_fit  # transform checks that fit was called
+    assert tags.transformer_tags.preserves_dtype == []
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        estimator_checks.check_estimator_cloneable,
+        estimator_checks.check_estimator_repr,
+        estimator_checks.check_estimator_tags_renamed,
+        estimator_checks.check_valid_tag_types,
+        estimator_checks.check_no_attributes_set_in_init,
+        estimator_checks.check_parameters_default_constructible,
+        estimator_checks.check_get_params_invariance,
+        estimator_checks.check_set_params,
+        estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
+        estimator_checks.check_mixin_order,
+    ],
+    ids=lambda check: check.__name__,
+)
+def test_sklearn_api_checks(check):
+    # The data-driven common checks need numeric 2-D input, which ImageLoader
+    # does not take (its tags say so); these checks need no data.
+    check("ImageLoader", ImageLoader())
