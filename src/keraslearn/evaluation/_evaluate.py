@@ -1,0 +1,148 @@
+"""The :func:`evaluate` entry point: validate, predict, measure, draw, write."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
+
+from ._metrics import classification_metrics, detect_problem_type, regression_metrics
+from ._plots import draw_figures
+from ._report import EvaluationReport
+
+
+def _check_output_dir(output_dir):
+    if output_dir is None:
+        return None
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
+    return output_dir
+
+
+def _check_sample_weight(sample_weight):
+    if sample_weight is None:
+        return None
+    sample_weight = np.asarray(sample_weight, dtype=float)
+    if sample_weight.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D, got shape {sample_weight.shape}.")
+    if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+        raise ValueError("sample_weight must be finite and non-negative.")
+    return sample_weight
+
+
+def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
+             pos_label=None, zero_division="warn", output_dict=False):
+    """Evaluate a fitted estimator: metrics, tables, figures and an HTML page.
+
+    The problem type is detected from the estimator's tags and from ``y``
+    (see :func:`detect_problem_type`) and decides the metrics:
+
+    - binary: accuracy, balanced accuracy, precision, recall, F1 (of
+      ``pos_label``), ROC AUC; per-class table, confusion matrix,
+      classification report;
+    - multiclass: accuracy, balanced accuracy, macro and weighted
+      precision/recall/F1, one-vs-rest macro ROC AUC; per-class table
+      (with per-class ROC AUC), confusion matrix, classification report;
+    - multilabel: subset accuracy, Hamming loss, micro/macro/weighted
+      precision/recall/F1, macro ROC AUC; per-label table and 2×2 matrices;
+    - regression: MAE, MSE, RMSE, R², Pearson's r (averaged over outputs,
+      with a per-output table for multi-output targets).
+
+    ROC AUC uses ``predict_proba``, else ``decision_function``, and is
+    skipped (with a note) when the estimator has neither. Neither the
+    estimator nor the data is modified.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted scikit-learn compatible classifier or regressor.
+
+    X : array-like
+        Input accepted by ``estimator.predict``; passed through unchanged.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets. The column names of a DataFrame name the outputs.
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples in every metric.
+
+    output_dir : str or path-like, default=None
+        Directory (created if needed) where the PNG figures and the HTML page
+        are written. When None nothing is drawn or written.
+
+    name : str, default=None
+        Name used in titles and file names; the estimator's class name when
+        None.
+
+    pos_label : object, default=None
+        Positive class of a binary problem; the greater class when None.
+
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value of ill-defined precision, recall and F1, as in scikit-learn.
+
+    output_dict : bool, default=False
+        Return ``report.to_dict()`` instead of the report.
+
+    Returns
+    -------
+    report : EvaluationReport or dict
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        When the estimator is not fitted.
+
+    ValueError
+        When ``X``, ``y`` and ``sample_weight`` differ in length, ``y`` is
+        empty, or ``output_dir`` is an existing file.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LogisticRegression(max_iter=500).fit(X, y)
+    >>> report = evaluate(clf, X, y)
+    >>> report.problem_type
+    'multiclass'
+    >>> round(report.metrics["accuracy"], 2)
+    0.97
+    >>> report.per_class.shape
+    (3, 5)
+    """
+    check_is_fitted(estimator)
+    arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
+    check_consistent_length(*arrays)
+    sample_weight = _check_sample_weight(sample_weight)
+    output_dir = _check_output_dir(output_dir)
+    name = type(estimator).__name__ if name is None else str(name)
+    output_names = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) else None
+    y_true = np.asarray(y)
+    if y_true.shape[0] == 0:
+        raise ValueError("Cannot evaluate on 0 samples: y is empty.")
+    problem_type = detect_problem_type(estimator, y_true)
+    y_pred = estimator.predict(X)
+    if problem_type == "regression":
+        evaluation = regression_metrics(y_true, y_pred, sample_weight=sample_weight,
+                                        output_names=output_names)
+    else:
+        evaluation = classification_metrics(
+            estimator, X, y_true, y_pred, problem_type, sample_weight=sample_weight,
+            labels=output_names if problem_type == "multilabel" else None,
+            pos_label=pos_label, zero_division=zero_division)
+    report = EvaluationReport(
+        name=name, problem_type=problem_type, n_samples=int(y_true.shape[0]),
+        metrics=evaluation.metrics, per_class=evaluation.per_class,
+        per_output=evaluation.per_output, confusion_matrix=evaluation.confusion_matrix,
+        classes=None if problem_type == "regression" else evaluation.labels,
+        classification_report=evaluation.classification_report, notes=evaluation.notes)
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "model"
+        report.figures = draw_figures(estimator, evaluation, output_dir, stem, name,
+                                      sample_weight=sample_weight)
+        report.html_path = output_dir / f"{stem}_report.html"
+        report.html_path.write_text(report.to_html(), encoding="utf-8")
+    return report.to_dict() if output_dict else report

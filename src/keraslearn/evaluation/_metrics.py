@@ -1,0 +1,297 @@
+"""Problem-type detection and the metrics of each problem type.
+
+Everything here is plain NumPy / pandas / scikit-learn; nothing draws.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.base import is_classifier, is_regressor
+from sklearn.utils.multiclass import type_of_target, unique_labels
+
+PROBLEM_TYPES = ("binary", "multiclass", "multilabel", "regression")
+
+
+@dataclass
+class Evaluation:
+    """Everything :func:`evaluate` computed, before anything is drawn."""
+
+    problem_type: str
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    metrics: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    labels: np.ndarray | None = None
+    pos_label: object = None
+    scores: np.ndarray | None = None
+    score_source: str | None = None
+    per_class: pd.DataFrame | None = None
+    per_output: pd.DataFrame | None = None
+    confusion_matrix: np.ndarray | None = None
+    classification_report: str | None = None
+
+
+def _estimator_type(estimator):
+    """Return ``"classifier"``, ``"regressor"`` or None from the estimator's tags."""
+    try:
+        if is_classifier(estimator):
+            return "classifier"
+        if is_regressor(estimator):
+            return "regressor"
+    except AttributeError:  # not a scikit-learn estimator: no tags to read
+        pass
+    return None
+
+
+def detect_problem_type(estimator, y):
+    """Name the problem an estimator solves on targets ``y``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted estimator. Its tags (``is_classifier`` / ``is_regressor``)
+        decide first; the targets decide when the tags are silent.
+
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        True targets.
+
+    Returns
+    -------
+    problem_type : {"binary", "multiclass", "multilabel", "regression"}
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression, Ridge
+    >>> detect_problem_type(LogisticRegression(), ["a", "b", "c"])
+    'multiclass'
+    >>> detect_problem_type(Ridge(), [1, 0, 1])
+    'regression'
+    """
+    kind = _estimator_type(estimator)
+    if kind == "regressor":
+        return "regression"
+    target = type_of_target(y)
+    if kind is None and target.startswith("continuous"):
+        return "regression"
+    if target == "multilabel-indicator":
+        return "multilabel"
+    if target not in ("binary", "multiclass"):
+        raise ValueError(
+            f"Cannot evaluate a classifier on targets of type {target!r}; "
+            "expected binary, multiclass or multilabel-indicator targets."
+        )
+    present = unique_labels(y)
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and np.ndim(classes) == 1:
+        present = np.union1d(np.asarray(classes), present)
+    return "binary" if len(present) <= 2 else "multiclass"
+
+
+def _match_shape(y_pred, y_true, what="predict"):
+    """Reshape ``y_pred`` like ``y_true`` ((n, 1) and (n,) are interchangeable)."""
+    y_pred = np.asarray(y_pred)
+    if y_pred.shape == y_true.shape:
+        return y_pred
+    if y_pred.size == y_true.size and y_pred.shape[:1] == y_true.shape[:1]:
+        return y_pred.reshape(y_true.shape)
+    raise ValueError(
+        f"{what} returned an array of shape {y_pred.shape}, which does not "
+        f"match the targets of shape {y_true.shape}."
+    )
+
+
+def _response(estimator, X):
+    """Return ``(method_name, scores)`` from predict_proba, else decision_function."""
+    for method in ("predict_proba", "decision_function"):
+        if hasattr(estimator, method):
+            return method, getattr(estimator, method)(X)
+    return None, None
+
+
+def _auc(y_bin, score, sample_weight):
+    """ROC AUC of one binary problem, or NaN when one class is absent."""
+    if np.unique(y_bin).size < 2:
+        return np.nan
+    return float(skm.roc_auc_score(y_bin, score, sample_weight=sample_weight))
+
+
+def _score_columns(raw, estimator, labels, problem_type):
+    """Arrange raw classifier scores as one column per label, or return None."""
+    if isinstance(raw, list):  # multi-output predict_proba: one (n, 2) per label
+        raw = np.column_stack([np.asarray(p)[:, -1] for p in raw])
+    raw = np.asarray(raw, dtype=float)
+    if raw.ndim == 1:
+        raw = raw[:, None]
+    if problem_type == "multilabel":
+        return raw if raw.shape[1] == len(labels) else None
+    if problem_type == "binary" and raw.shape[1] == 1:  # score of the greater class
+        return np.column_stack([-raw[:, 0], raw[:, 0]])
+    classes = getattr(estimator, "classes_", None)
+    if classes is None or np.ndim(classes) != 1 or len(classes) != raw.shape[1]:
+        return raw if raw.shape[1] == len(labels) else None
+    columns = np.full((raw.shape[0], len(labels)), np.nan)
+    for i, label in enumerate(labels):
+        match = np.flatnonzero(np.asarray(classes) == label)
+        if match.size:
+            columns[:, i] = raw[:, match[0]]
+    return columns
+
+
+def classification_metrics(
+    estimator, X, y_true, y_pred, problem_type, *, sample_weight=None,
+    labels=None, pos_label=None, zero_division="warn",
+):
+    """Compute the metrics of a classification problem.
+
+    Returns an :class:`Evaluation`; ``labels`` name the output columns of a
+    multilabel problem and default to the classes found otherwise.
+    """
+    result = Evaluation(problem_type, y_true, _match_shape(y_pred, y_true))
+    y_pred, sw, zd = result.y_pred, sample_weight, zero_division
+    m = result.metrics
+    if problem_type == "multilabel":
+        labels = np.arange(y_true.shape[1]) if labels is None else np.asarray(labels)
+        label_args = {}
+    else:
+        labels = unique_labels(y_true, y_pred)
+        classes = getattr(estimator, "classes_", None)
+        if classes is not None and np.ndim(classes) == 1:
+            labels = np.union1d(np.asarray(classes), labels)
+        label_args = {"labels": labels}
+    result.labels = labels
+    m["accuracy"] = float(skm.accuracy_score(y_true, y_pred, sample_weight=sw))
+    prf = dict(sample_weight=sw, zero_division=zd, **label_args)
+    if problem_type == "binary":
+        pos_label = labels[-1] if pos_label is None else pos_label
+        if pos_label not in labels.tolist():
+            raise ValueError(f"pos_label={pos_label!r} is not one of {list(labels)}.")
+        result.pos_label = pos_label
+        m["balanced_accuracy"] = float(
+            skm.balanced_accuracy_score(y_true, y_pred, sample_weight=sw))
+        p, r, f, _ = skm.precision_recall_fscore_support(
+            y_true, y_pred, average="binary", pos_label=pos_label, **prf)
+        m.update(precision=float(p), recall=float(r), f1=float(f))
+    else:
+        if problem_type == "multiclass":
+            m["balanced_accuracy"] = float(
+                skm.balanced_accuracy_score(y_true, y_pred, sample_weight=sw))
+        else:
+            m["hamming_loss"] = float(skm.hamming_loss(y_true, y_pred, sample_weight=sw))
+        for average in ("macro", "weighted", "micro"):
+            if average == "micro" and problem_type == "multiclass":
+                continue  # equals accuracy
+            p, r, f, _ = skm.precision_recall_fscore_support(
+                y_true, y_pred, average=average, **prf)
+            m.update({f"precision_{average}": float(p),
+                      f"recall_{average}": float(r), f"f1_{average}": float(f)})
+    p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, average=None, **prf)
+    per_class = pd.DataFrame(
+        {"precision": p, "recall": r, "f1": f, "support": s},
+        index=pd.Index(labels, name="label" if problem_type == "multilabel" else "class"),
+    )
+    if sw is None:
+        per_class["support"] = per_class["support"].astype(int)
+    if problem_type == "multilabel":
+        result.confusion_matrix = skm.multilabel_confusion_matrix(y_true, y_pred, sample_weight=sw)
+        names = {"target_names": [str(label) for label in labels]}
+    else:
+        result.confusion_matrix = skm.confusion_matrix(
+            y_true, y_pred, labels=labels, sample_weight=sw)
+        names = {}
+    result.classification_report = skm.classification_report(
+        y_true, y_pred, digits=4, **prf, **names)
+    _roc_auc(estimator, X, result, per_class, sw)
+    result.per_class = per_class
+    return result
+
+
+def _roc_auc(estimator, X, result, per_class, sample_weight):
+    """Add ROC AUC (binary, or one-vs-rest macro) to ``result`` when scores exist."""
+    method, raw = _response(estimator, X)
+    if method is None:
+        result.notes.append("ROC AUC skipped: the estimator has neither "
+                            "predict_proba nor decision_function.")
+        return
+    scores = _score_columns(raw, estimator, result.labels, result.problem_type)
+    if scores is None:
+        result.notes.append(f"ROC AUC skipped: {method} returned {np.shape(raw)} "
+                            f"scores, which do not match the {len(result.labels)} labels.")
+        return
+    result.scores, result.score_source = scores, method
+    y_true = result.y_true
+    if result.problem_type == "binary":
+        column = int(np.flatnonzero(result.labels == result.pos_label)[0])
+        value = _auc(y_true == result.pos_label, scores[:, column], sample_weight)
+        if np.isnan(value):
+            result.notes.append("ROC AUC skipped: y contains only one class.")
+        else:
+            result.metrics["roc_auc"] = value
+        return
+    if result.problem_type == "multilabel":
+        columns = [y_true[:, i] for i in range(len(result.labels))]
+    else:
+        columns = [y_true == label for label in result.labels]
+    aucs = np.array([
+        np.nan if np.isnan(scores[:, i]).any() else _auc(col, scores[:, i], sample_weight)
+        for i, col in enumerate(columns)
+    ])
+    per_class["roc_auc"] = aucs
+    if np.isnan(aucs).all():
+        result.notes.append("ROC AUC skipped: no class has both positive and "
+                            "negative samples in y.")
+        return
+    key = "roc_auc_ovr" if result.problem_type == "multiclass" else "roc_auc_macro"
+    result.metrics[key] = float(np.nanmean(aucs))
+    if np.isnan(aucs).any():
+        missing = [str(label) for label, a in zip(result.labels, aucs) if np.isnan(a)]
+        result.notes.append(f"{key} averages the classes where it is defined; "
+                            f"undefined for {', '.join(missing)}.")
+
+
+def _pearson(y_true, y_pred, sample_weight):
+    """Weighted Pearson correlation of two 1-D arrays; NaN when one is constant."""
+    if np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:
+        return np.nan
+    w = np.ones_like(y_true, dtype=float) if sample_weight is None else sample_weight
+    dt = y_true - np.average(y_true, weights=w)
+    dp = y_pred - np.average(y_pred, weights=w)
+    var_t, var_p = np.average(dt**2, weights=w), np.average(dp**2, weights=w)
+    if var_t <= 0 or var_p <= 0:
+        return np.nan
+    return float(np.clip(np.average(dt * dp, weights=w) / np.sqrt(var_t * var_p), -1, 1))
+
+
+def regression_metrics(y_true, y_pred, *, sample_weight=None, output_names=None):
+    """Compute MAE, MSE, RMSE, R² and Pearson's r (per output when several).
+
+    Returns an :class:`Evaluation`.
+    """
+    y_true = np.asarray(y_true, dtype=float)
+    if y_true.ndim == 2 and y_true.shape[1] == 1:
+        y_true = y_true.ravel()
+    y_pred = _match_shape(np.asarray(y_pred, dtype=float), y_true)
+    result = Evaluation("regression", y_true, y_pred)
+    sw = sample_weight
+    y_t2, y_p2 = y_true.reshape(len(y_true), -1), y_pred.reshape(len(y_pred), -1)
+    table = pd.DataFrame({
+        "mae": skm.mean_absolute_error(y_t2, y_p2, sample_weight=sw, multioutput="raw_values"),
+        "mse": skm.mean_squared_error(y_t2, y_p2, sample_weight=sw, multioutput="raw_values"),
+        "rmse": skm.root_mean_squared_error(y_t2, y_p2, sample_weight=sw, multioutput="raw_values"),
+        "r2": skm.r2_score(y_t2, y_p2, sample_weight=sw, multioutput="raw_values"),
+        "pearson_r": [_pearson(y_t2[:, j], y_p2[:, j], sw) for j in range(y_t2.shape[1])],
+    })
+    for column in ("mae", "mse", "rmse", "r2"):
+        result.metrics[column] = float(table[column].mean())
+    if table["pearson_r"].isna().all():
+        result.notes.append("Pearson correlation skipped: the targets or the "
+                            "predictions are constant.")
+    else:
+        result.metrics["pearson_r"] = float(table["pearson_r"].mean())
+    if y_true.ndim == 2:
+        names = output_names if output_names is not None else range(y_true.shape[1])
+        table.index = pd.Index([str(n) for n in names], name="output")
+        result.per_output = table
+        result.labels = np.asarray(table.index)
+    return result

@@ -1,0 +1,207 @@
+"""PNG figures for :func:`evaluate`, drawn with scikit-learn's display classes.
+
+matplotlib is imported inside the functions that draw, never at import time.
+Figures are created as :class:`matplotlib.figure.Figure` objects on an Agg
+canvas, so drawing touches neither pyplot's list of open figures nor the
+user's backend.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+
+_HISTORY_OWNERS = ("best_estimator_", "estimator_")
+
+
+def training_history(estimator):
+    """Return the per-epoch training history of an estimator, or None.
+
+    Reads ``history_`` (a dict of per-epoch lists, or a Keras ``History``
+    callback), else scikit-learn's ``loss_curve_`` / ``validation_scores_``.
+    The last step of a pipeline and the best estimator of a search are
+    searched too.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted estimator.
+
+    Returns
+    -------
+    history : dict of str to ndarray, or None
+        One 1-D float array per recorded quantity; None when nothing was
+        recorded.
+
+    Examples
+    --------
+    >>> class Fitted:
+    ...     history_ = {"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]}
+    >>> sorted(training_history(Fitted()))
+    ['loss', 'val_loss']
+    >>> training_history(object()) is None
+    True
+    """
+    history = getattr(estimator, "history_", None)
+    history = getattr(history, "history", history)  # a keras.callbacks.History
+    if history is None and getattr(estimator, "loss_curve_", None) is not None:
+        history = {"loss": estimator.loss_curve_}
+        if getattr(estimator, "validation_scores_", None) is not None:
+            history["val_score"] = estimator.validation_scores_
+    if history is None:
+        inner = [getattr(estimator, attr, None) for attr in _HISTORY_OWNERS]
+        if getattr(estimator, "steps", None):
+            inner.append(estimator.steps[-1][1])
+        for owner in inner:
+            if owner is not None and owner is not estimator:
+                found = training_history(owner)
+                if found:
+                    return found
+        return None
+    if not isinstance(history, Mapping):
+        return None
+    curves = {}
+    for key, values in history.items():
+        try:
+            values = np.asarray(values, dtype=float)
+        except (TypeError, ValueError):
+            continue
+        if values.ndim == 1 and values.size:
+            curves[str(key)] = values
+    return curves or None
+
+
+def _figure(width, height):
+    """A matplotlib Figure on an Agg canvas, unknown to pyplot."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path):
+    fig.savefig(path, format="png", dpi=100)
+    fig.clear()
+    return path
+
+
+def _grid(fig, n, max_columns=3):
+    columns = min(n, max_columns)
+    rows = -(-n // columns)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return axes[:n]
+
+
+def plot_learning_curves(history, path, title):
+    """One panel per quantity (loss, each metric), train and ``val_`` curves."""
+    groups = {}
+    for key in history:
+        base = key[4:] if key.startswith("val_") else key
+        groups.setdefault(base, {})["validation" if base != key else "train"] = key
+    names = sorted(groups, key=lambda base: base != "loss")  # stable: loss first
+    from matplotlib.ticker import MaxNLocator
+
+    fig = _figure(4.5 * min(len(names), 3), 3.5 * -(-len(names) // 3))
+    for ax, base in zip(_grid(fig, len(names)), names):
+        for label, key in sorted(groups[base].items()):
+            values = history[key]
+            ax.plot(np.arange(1, values.size + 1), values, marker="." if values.size < 30 else None,
+                    label=label)
+        ax.set(title=base, xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"{title}: learning curves")
+    return _save(fig, path)
+
+
+def plot_confusion_matrix(evaluation, path, title):
+    """Confusion matrix (one 2×2 matrix per label for multilabel problems)."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    labels = [str(label) for label in evaluation.labels]
+    if evaluation.problem_type == "multilabel":
+        fig = _figure(3.5 * min(len(labels), 3), 3.2 * -(-len(labels) // 3))
+        for ax, label, matrix in zip(_grid(fig, len(labels)), labels, evaluation.confusion_matrix):
+            ConfusionMatrixDisplay(matrix, display_labels=["0", "1"]).plot(ax=ax, colorbar=False)
+            ax.set_title(label)
+    else:
+        side = max(4.5, 0.55 * len(labels) + 2.5)
+        fig = _figure(side + 1, side)
+        ax = fig.subplots()
+        rotate = len(labels) > 6 or max(map(len, labels)) > 8
+        ConfusionMatrixDisplay(evaluation.confusion_matrix, display_labels=labels).plot(
+            ax=ax, xticks_rotation="vertical" if rotate else "horizontal")
+    fig.suptitle(f"{title}: confusion matrix")
+    return _save(fig, path)
+
+
+def plot_roc_curve(evaluation, path, title, sample_weight=None):
+    """ROC curve (binary) or one-vs-rest curves (multiclass, multilabel)."""
+    from sklearn.metrics import RocCurveDisplay
+
+    fig = _figure(5.5, 5)
+    ax = fig.subplots()
+    y_true, scores = evaluation.y_true, evaluation.scores
+    if evaluation.problem_type == "binary":
+        column = int(np.flatnonzero(evaluation.labels == evaluation.pos_label)[0])
+        RocCurveDisplay.from_predictions(
+            y_true, y_score=scores[:, column], pos_label=evaluation.pos_label,
+            sample_weight=sample_weight, name=title, ax=ax, plot_chance_level=True)
+    else:
+        curves = []
+        for i, label in enumerate(evaluation.labels):
+            y_bin = (y_true[:, i] if evaluation.problem_type == "multilabel"
+                     else y_true == label).astype(int)
+            if np.unique(y_bin).size == 2 and not np.isnan(scores[:, i]).any():
+                curves.append((label, y_bin, scores[:, i]))
+        for k, (label, y_bin, score) in enumerate(curves):
+            RocCurveDisplay.from_predictions(
+                y_bin, y_score=score, pos_label=1, sample_weight=sample_weight,
+                name=f"{label} vs rest", ax=ax, plot_chance_level=k == len(curves) - 1)
+    ax.set_title(f"{title}: ROC curve")
+    return _save(fig, path)
+
+
+def plot_prediction_error(evaluation, path, title, kind):
+    """Actual vs predicted, or residuals vs predicted, one panel per output."""
+    from sklearn.metrics import PredictionErrorDisplay
+
+    y_true = evaluation.y_true.reshape(len(evaluation.y_true), -1)
+    y_pred = evaluation.y_pred.reshape(len(evaluation.y_pred), -1)
+    names = evaluation.labels if evaluation.labels is not None else [None]
+    fig = _figure(4.5 * min(len(names), 3), 4.2 * -(-len(names) // 3))
+    for j, (ax, name) in enumerate(zip(_grid(fig, len(names)), names)):
+        PredictionErrorDisplay.from_predictions(
+            y_true[:, j], y_pred[:, j], kind=kind, ax=ax, random_state=0)
+        if name is not None:
+            ax.set_title(str(name))
+    label = "actual vs predicted" if kind == "actual_vs_predicted" else "residuals"
+    fig.suptitle(f"{title}: {label}")
+    return _save(fig, path)
+
+
+def draw_figures(estimator, evaluation, output_dir, stem, title, sample_weight=None):
+    """Draw every figure that fits the problem; return ``{name: path}``."""
+    paths = {}
+
+    def target(name):
+        return output_dir / f"{stem}_{name}.png"
+
+    history = training_history(estimator)
+    if history:
+        paths["learning_curves"] = plot_learning_curves(history, target("learning_curves"), title)
+    if evaluation.problem_type == "regression":
+        for kind, name in (("actual_vs_predicted", "actual_vs_predicted"),
+                           ("residual_vs_predicted", "residuals")):
+            paths[name] = plot_prediction_error(evaluation, target(name), title, kind)
+        return paths
+    paths["confusion_matrix"] = plot_confusion_matrix(
+        evaluation, target("confusion_matrix"), title)
+    if any(key.startswith("roc_auc") for key in evaluation.metrics):
+        paths["roc_curve"] = plot_roc_curve(
+            evaluation, target("roc_curve"), title, sample_weight)
+    return paths

@@ -1,0 +1,285 @@
+"""Numbers of keraslearn.evaluation.evaluate against scikit-learn's metric functions."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import pearsonr
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    hamming_loss,
+    mean_absolute_error,
+    mean_squared_error,
+    multilabel_confusion_matrix,
+    precision_recall_fscore_support,
+    precision_score,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.svm import LinearSVC
+
+from keraslearn.evaluation import detect_problem_type, evaluate
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def binary_data(labels=(0, 1), n=80):
+    X, y = make_classification(n, 5, n_informative=3, random_state=0, flip_y=0.1)
+    return X, np.asarray(labels)[y]
+
+
+def multiclass_data(labels=(0, 1, 2), n=90):
+    X, y = make_classification(n, 6, n_informative=4, n_classes=3, random_state=1)
+    return X, np.asarray(labels)[y]
+
+
+class MajorityClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier with predict only: no predict_proba, no decision_function."""
+
+    def fit(self, X, y):
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.majority_ = self.classes_[np.argmax(counts)]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+
+@pytest.mark.parametrize("labels", [(0, 1), ("no", "yes")])
+def test_binary_metrics_match_sklearn(labels):
+    X, y = binary_data(labels)
+    clf = LogisticRegression().fit(X, y)
+    pred, proba = clf.predict(X), clf.predict_proba(X)[:, 1]
+    report = evaluate(clf, X, y)
+    pos = labels[1]
+    expected = {
+        "accuracy": accuracy_score(y, pred),
+        "balanced_accuracy": balanced_accuracy_score(y, pred),
+        "precision": precision_score(y, pred, pos_label=pos),
+        "recall": recall_score(y, pred, pos_label=pos),
+        "f1": f1_score(y, pred, pos_label=pos),
+        "roc_auc": roc_auc_score(y, proba),
+    }
+    assert report.problem_type == "binary"
+    assert report.metrics == pytest.approx(expected)
+    np.testing.assert_array_equal(report.confusion_matrix, confusion_matrix(y, pred))
+    assert list(report.classes) == list(labels)
+    assert list(report.per_class.index) == list(labels)
+    assert list(report.per_class.columns) == ["precision", "recall", "f1", "support"]
+    p, r, f, s = precision_recall_fscore_support(y, pred)
+    np.testing.assert_allclose(report.per_class[["precision", "recall", "f1"]], np.c_[p, r, f])
+    np.testing.assert_array_equal(report.per_class["support"], s)
+    assert "precision" in report.classification_report
+
+
+def test_binary_pos_label_chooses_positive_class():
+    X, y = binary_data(("neg", "pos"))
+    clf = LogisticRegression().fit(X, y)
+    pred, proba = clf.predict(X), clf.predict_proba(X)
+    report = evaluate(clf, X, y, pos_label="neg")
+    assert report.metrics["precision"] == pytest.approx(precision_score(y, pred, pos_label="neg"))
+    assert report.metrics["roc_auc"] == pytest.approx(roc_auc_score(y == "neg", proba[:, 0]))
+    with pytest.raises(ValueError, match="pos_label"):
+        evaluate(clf, X, y, pos_label="maybe")
+
+
+def test_binary_roc_auc_from_decision_function():
+    X, y = binary_data()
+    clf = LinearSVC().fit(X, y)
+    report = evaluate(clf, X, y)
+    assert report.metrics["roc_auc"] == pytest.approx(roc_auc_score(y, clf.decision_function(X)))
+    assert report.notes == []
+
+
+def test_roc_auc_skipped_with_note_without_scores():
+    X, y = binary_data()
+    report = evaluate(MajorityClassifier().fit(X, y), X, y, zero_division=0.0)
+    assert "roc_auc" not in report.metrics
+    assert any("neither predict_proba nor decision_function" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("labels", [(0, 1, 2), ("cat", "dog", "eel")])
+def test_multiclass_metrics_match_sklearn(labels):
+    X, y = multiclass_data(labels)
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    pred, proba = clf.predict(X), clf.predict_proba(X)
+    report = evaluate(clf, X, y)
+    assert report.problem_type == "multiclass"
+    m = report.metrics
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert m["f1_macro"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert m["precision_macro"] == pytest.approx(precision_score(y, pred, average="macro"))
+    assert m["recall_macro"] == pytest.approx(recall_score(y, pred, average="macro"))
+    assert m["f1_weighted"] == pytest.approx(f1_score(y, pred, average="weighted"))
+    assert m["roc_auc_ovr"] == pytest.approx(roc_auc_score(y, proba, multi_class="ovr"))
+    table = report.per_class
+    assert list(table.index) == sorted(labels)
+    assert list(table.columns) == ["precision", "recall", "f1", "support", "roc_auc"]
+    p, r, f, s = precision_recall_fscore_support(y, pred)
+    np.testing.assert_allclose(table[["precision", "recall", "f1"]], np.c_[p, r, f])
+    np.testing.assert_array_equal(table["support"], s)
+    for i, label in enumerate(clf.classes_):
+        assert table.loc[label, "roc_auc"] == pytest.approx(roc_auc_score(y == label, proba[:, i]))
+    np.testing.assert_array_equal(report.confusion_matrix, confusion_matrix(y, pred))
+
+
+def test_multiclass_with_a_class_missing_from_y():
+    X, y = multiclass_data()
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    keep = y != 2
+    with pytest.warns(UserWarning, match="y_pred contains classes not in y_true"):
+        report = evaluate(clf, X[keep], y[keep], zero_division=0.0)  # balanced accuracy
+    assert report.problem_type == "multiclass"  # the estimator knows three classes
+    assert list(report.classes) == [0, 1, 2]
+    assert report.confusion_matrix.shape == (3, 3)
+    assert np.isnan(report.per_class.loc[2, "roc_auc"])
+    assert any("undefined for 2" in note for note in report.notes)
+
+
+def test_sample_weight_is_used():
+    X, y = binary_data()
+    clf = LogisticRegression().fit(X, y)
+    w = np.linspace(0.1, 2.0, len(y))
+    pred = clf.predict(X)
+    report = evaluate(clf, X, y, sample_weight=w)
+    assert report.metrics["accuracy"] == pytest.approx(accuracy_score(y, pred, sample_weight=w))
+    assert report.metrics["f1"] == pytest.approx(f1_score(y, pred, sample_weight=w))
+    np.testing.assert_allclose(report.confusion_matrix,
+                               confusion_matrix(y, pred, sample_weight=w))
+
+
+def test_multilabel_metrics_match_sklearn():
+    X, Y = make_multilabel_classification(
+        60, 5, n_classes=3, allow_unlabeled=False, random_state=0)
+    Y = pd.DataFrame(Y, columns=["red", "green", "blue"])
+    clf = KNeighborsClassifier(5).fit(X, Y)
+    pred = clf.predict(X)
+    proba = np.column_stack([p[:, 1] for p in clf.predict_proba(X)])
+    report = evaluate(clf, X, Y)
+    assert report.problem_type == "multilabel"
+    m = report.metrics
+    assert m["accuracy"] == pytest.approx(accuracy_score(Y, pred))
+    assert m["hamming_loss"] == pytest.approx(hamming_loss(Y, pred))
+    assert m["f1_macro"] == pytest.approx(f1_score(Y, pred, average="macro"))
+    assert m["f1_micro"] == pytest.approx(f1_score(Y, pred, average="micro"))
+    assert m["roc_auc_macro"] == pytest.approx(roc_auc_score(Y, proba, average="macro"))
+    assert list(report.per_class.index) == ["red", "green", "blue"]
+    np.testing.assert_array_equal(report.confusion_matrix, multilabel_confusion_matrix(Y, pred))
+
+
+def test_regression_metrics_match_sklearn():
+    X, y = make_regression(50, 4, noise=10.0, random_state=0)
+    reg = Ridge(alpha=10.0).fit(X, y)
+    pred = reg.predict(X)
+    report = evaluate(reg, X, y)
+    assert report.problem_type == "regression"
+    assert report.metrics == pytest.approx({
+        "mae": mean_absolute_error(y, pred),
+        "mse": mean_squared_error(y, pred),
+        "rmse": np.sqrt(mean_squared_error(y, pred)),
+        "r2": r2_score(y, pred),
+        "pearson_r": pearsonr(y, pred)[0],
+    })
+    assert report.per_class is None and report.confusion_matrix is None
+    assert report.per_output is None and report.classification_report is None
+
+
+def test_weighted_pearson_matches_weighted_covariance():
+    X, y = make_regression(40, 3, noise=20.0, random_state=2)
+    reg = Ridge().fit(X, y)
+    w = np.linspace(0.5, 3.0, len(y))
+    cov = np.cov(y, reg.predict(X), aweights=w)
+    report = evaluate(reg, X, y, sample_weight=w)
+    assert report.metrics["pearson_r"] == pytest.approx(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))
+    assert report.metrics["r2"] == pytest.approx(r2_score(y, reg.predict(X), sample_weight=w))
+
+
+def test_multioutput_regression_per_output():
+    X, Y = make_regression(50, 4, n_targets=2, noise=5.0, random_state=0)
+    Y = pd.DataFrame(Y, columns=["price", "rent"])
+    reg = Ridge().fit(X, Y)
+    pred = reg.predict(X)
+    report = evaluate(reg, X, Y)
+    table = report.per_output
+    assert list(table.index) == ["price", "rent"]
+    assert list(table.columns) == ["mae", "mse", "rmse", "r2", "pearson_r"]
+    np.testing.assert_allclose(table["mae"], mean_absolute_error(Y, pred, multioutput="raw_values"))
+    np.testing.assert_allclose(table["r2"], r2_score(Y, pred, multioutput="raw_values"))
+    assert table.loc["rent", "pearson_r"] == pytest.approx(pearsonr(Y["rent"], pred[:, 1])[0])
+    assert report.metrics["r2"] == pytest.approx(r2_score(Y, pred))
+
+
+def test_constant_predictions_skip_pearson_with_note():
+    X, y = make_regression(30, 2, random_state=0)
+    report = evaluate(DummyRegressor().fit(X, y), X, y)
+    assert "pearson_r" not in report.metrics
+    assert any("Pearson" in note for note in report.notes)
+
+
+def test_column_vector_targets_are_handled():
+    X, y = make_regression(30, 2, random_state=0)
+    reg = Ridge().fit(X, y)
+    report = evaluate(reg, X, y.reshape(-1, 1))
+    assert report.per_output is None
+    assert report.metrics["r2"] == pytest.approx(r2_score(y, reg.predict(X)))
+
+
+@pytest.mark.parametrize(
+    "estimator, y, expected",
+    [
+        (LogisticRegression(), [0, 1, 1, 0], "binary"),
+        (LogisticRegression(), ["a", "b", "b", "a"], "binary"),
+        (LogisticRegression(), ["a", "b", "c", "a"], "multiclass"),
+        (LogisticRegression(), [[0, 1], [1, 1], [1, 0], [0, 0]], "multilabel"),
+        (Ridge(), [0, 1, 1, 0], "regression"),
+        (Ridge(), [0.5, 1.2, 3.3, 0.1], "regression"),
+    ],
+)
+def test_detect_problem_type(estimator, y, expected):
+    assert detect_problem_type(estimator, y) == expected
+
+
+def test_detect_problem_type_uses_fitted_classes():
+    X, y = multiclass_data()
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    assert detect_problem_type(clf, y[y != 2]) == "multiclass"
+
+
+def test_detect_problem_type_falls_back_to_targets_without_tags():
+    class Plain:
+        def predict(self, X):
+            return X
+
+    assert detect_problem_type(Plain(), [0.5, 1.5, 2.25]) == "regression"
+    assert detect_problem_type(Plain(), [0, 1, 2]) == "multiclass"
+
+
+def test_classifier_on_continuous_targets_is_rejected():
+    X, y = binary_data()
+    clf = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="continuous"):
+        evaluate(clf, X, y + 0.5)
+
+
+def test_to_dict_is_json_serialisable_and_matches_output_dict():
+    X, y = multiclass_data(("a", "b", "c"))
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    report = evaluate(clf, X, y)
+    as_dict = report.to_dict()
+    assert json.loads(json.dumps(as_dict)) == as_dict
+    assert evaluate(clf, X, y, output_dict=True) == as_dict
+    assert as_dict["classes"] == ["a", "b", "c"]
+    assert set(as_dict["per_class"]) == {"a", "b", "c"}
+    assert as_dict["per_class"]["b"]["recall"] == pytest.approx(report.per_class.loc["b", "recall"])
+    assert as_dict["confusion_matrix"] == report.confusion_matrix.tolist()
+    assert as_dict["figures"] == {} and as_dict["html_path"] is None

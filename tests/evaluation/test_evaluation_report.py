@@ -1,0 +1,321 @@
+"""Figures, HTML page, text summary and input validation of keraslearn.evaluation."""
+
+import base64
+import pickle
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from keraslearn.evaluation import EvaluationReport, evaluate, training_history
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+HISTORY = {
+    "loss": [0.9, 0.6, 0.45, 0.4],
+    "accuracy": [0.55, 0.7, 0.8, 0.82],
+    "val_loss": [1.0, 0.75, 0.6, 0.62],
+    "val_accuracy": [0.5, 0.65, 0.72, 0.71],
+}
+
+
+class HistoryClassifier(LogisticRegression):
+    """A fitted-classifier stand-in for a Keras wrapper: it records ``history_``."""
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.history_ = {key: list(values) for key, values in HISTORY.items()}
+        return self
+
+
+class PredictOnly(ClassifierMixin, BaseEstimator):
+    """A classifier without predict_proba or decision_function."""
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+class CountingRidge(Ridge):
+    """Counts predict calls, to show that validation happens before any work."""
+
+    n_predict = 0
+
+    def predict(self, X):
+        type(self).n_predict += 1
+        return super().predict(X)
+
+
+@pytest.fixture
+def binary():
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    return X, np.where(y == 1, "malignant", "benign")
+
+
+@pytest.fixture
+def regression():
+    return make_regression(50, 3, noise=5.0, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def no_open_figures():
+    """No test may leave a pyplot figure open."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        assert sys.modules["matplotlib.pyplot"].get_fignums() == []
+
+
+def assert_valid_png(path):
+    assert path.is_file() and path.stat().st_size > 0
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size[0] > 100 and image.size[1] > 100
+
+
+def embedded_images(page):
+    return re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+
+
+def test_without_output_dir_nothing_is_written(binary, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    X, y = binary
+    report = evaluate(LogisticRegression().fit(X, y), X, y)
+    assert isinstance(report, EvaluationReport)
+    assert report.figures == {} and report.html_path is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_binary_figures_and_html(binary, tmp_path):
+    X, y = binary
+    report = evaluate(LogisticRegression().fit(X, y), X, y, output_dir=tmp_path / "out")
+    assert set(report.figures) == {"confusion_matrix", "roc_curve"}
+    for path in report.figures.values():
+        assert path.parent == tmp_path / "out"
+        assert_valid_png(path)
+    assert report.html_path == tmp_path / "out" / "LogisticRegression_report.html"
+    page = report.html_path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    for value in report.metrics.values():
+        assert f"{value:.4f}" in page
+    for metric in ("accuracy", "precision", "recall", "f1", "roc_auc"):
+        assert f"<th>{metric}</th>" in page
+    assert "malignant" in page and "Classification report" in page
+    images = embedded_images(page)
+    assert len(images) == len(report.figures)
+    assert sorted(base64.b64decode(data) for data in images) == sorted(
+        path.read_bytes() for path in report.figures.values())
+
+
+def test_html_survives_being_moved(binary, tmp_path):
+    X, y = binary
+    report = evaluate(LogisticRegression().fit(X, y), X, y, output_dir=tmp_path)
+    for path in report.figures.values():
+        path.unlink()
+    page = report.html_path.read_text(encoding="utf-8")
+    assert ".png" not in page  # nothing refers to the files
+    assert len(embedded_images(page)) == 2
+
+
+def test_to_html_can_link_instead_of_embed(binary, tmp_path):
+    X, y = binary
+    report = evaluate(LogisticRegression().fit(X, y), X, y, output_dir=tmp_path)
+    page = report.to_html(embed=False)
+    assert embedded_images(page) == []
+    for path in report.figures.values():
+        assert f'src="{path.name}"' in page
+
+
+def test_learning_curves_only_with_history(binary, tmp_path):
+    X, y = binary
+    plain = evaluate(LogisticRegression().fit(X, y), X, y, output_dir=tmp_path, name="plain")
+    assert "learning_curves" not in plain.figures
+    fake = evaluate(HistoryClassifier().fit(X, y), X, y, output_dir=tmp_path, name="fake")
+    assert_valid_png(fake.figures["learning_curves"])
+    assert fake.figures["learning_curves"].name == "fake_learning_curves.png"
+    assert len(embedded_images(fake.html_path.read_text(encoding="utf-8"))) == 3
+    assert not (tmp_path / "plain_learning_curves.png").exists()
+
+
+def test_training_history_sources(binary):
+    X, y = binary
+    clf = HistoryClassifier().fit(X, y)
+    history = training_history(clf)
+    assert list(history) == list(HISTORY)
+    np.testing.assert_allclose(history["val_loss"], HISTORY["val_loss"])
+
+    class KerasLikeHistory:  # a keras.callbacks.History carries the dict as .history
+        history = {"loss": [1.0, 0.5]}
+
+    clf.history_ = KerasLikeHistory()
+    assert list(training_history(clf)) == ["loss"]
+    pipe = make_pipeline(StandardScaler(), HistoryClassifier()).fit(X, y)
+    assert list(training_history(pipe)) == list(HISTORY)
+    assert training_history(LogisticRegression().fit(X, y)) is None
+
+
+def test_learning_curves_from_sklearn_mlp(binary, tmp_path):
+    X, y = binary
+    mlp = MLPClassifier((8,), max_iter=300, early_stopping=True, random_state=0).fit(X, y)
+    history = training_history(mlp)
+    assert set(history) == {"loss", "val_score"}
+    assert len(history["loss"]) == mlp.n_iter_
+    report = evaluate(mlp, X, y, output_dir=tmp_path)
+    assert_valid_png(report.figures["learning_curves"])
+
+
+def test_multiclass_figures(tmp_path):
+    X, y = make_classification(90, 5, n_informative=4, n_redundant=0, n_classes=4, random_state=0)
+    labels = np.array(["glass", "metal", "paper", "plastic"])[y]
+    clf = LogisticRegression(max_iter=500).fit(X, labels)
+    report = evaluate(clf, X, labels, output_dir=tmp_path)
+    assert set(report.figures) == {"confusion_matrix", "roc_curve"}
+    for path in report.figures.values():
+        assert_valid_png(path)
+    page = report.html_path.read_text(encoding="utf-8")
+    assert "plastic" in page and f"{report.metrics['roc_auc_ovr']:.4f}" in page
+
+
+def test_multilabel_figures(tmp_path):
+    X, Y = make_multilabel_classification(60, 5, n_classes=3, allow_unlabeled=False,
+                                          random_state=0)
+    clf = KNeighborsClassifier(5).fit(X, Y)
+    report = evaluate(clf, X, Y, output_dir=tmp_path)
+    assert report.problem_type == "multilabel"
+    assert set(report.figures) == {"confusion_matrix", "roc_curve"}
+    for path in report.figures.values():
+        assert_valid_png(path)
+
+
+def test_classifier_without_scores_has_no_roc_figure(binary, tmp_path):
+    from sklearn.svm import SVC
+
+    X, y = binary
+    clf = make_pipeline(StandardScaler(), SVC()).fit(X, y)  # decision_function only
+    assert "roc_curve" in evaluate(clf, X, y, output_dir=tmp_path / "svc").figures
+
+    report = evaluate(PredictOnly().fit(X, y), X, y, output_dir=tmp_path / "bare")
+    assert set(report.figures) == {"confusion_matrix"}
+    assert "roc_auc" not in report.metrics
+    assert "neither predict_proba nor decision_function" in report.html_path.read_text()
+
+
+def test_regression_figures(regression, tmp_path):
+    X, y = regression
+    report = evaluate(Ridge().fit(X, y), X, y, output_dir=tmp_path, name="house prices")
+    assert set(report.figures) == {"actual_vs_predicted", "residuals"}
+    for path in report.figures.values():
+        assert_valid_png(path)
+        assert path.name.startswith("house_prices_")
+    page = report.html_path.read_text(encoding="utf-8")
+    assert f"{report.metrics['rmse']:.4f}" in page and "Per class" not in page
+
+
+def test_multioutput_regression_figures(tmp_path):
+    X, Y = make_regression(40, 3, n_targets=3, random_state=0)
+    report = evaluate(Ridge().fit(X, Y), X, Y, output_dir=tmp_path)
+    assert_valid_png(report.figures["actual_vs_predicted"])
+    assert "Per output" in report.html_path.read_text(encoding="utf-8")
+
+
+def test_text_summary(binary, tmp_path):
+    X, y = binary
+    report = evaluate(HistoryClassifier().fit(X, y), X, y, output_dir=tmp_path, name="demo")
+    text = str(report)
+    assert text.startswith("demo: binary classification on 60 samples")
+    for metric, value in report.metrics.items():
+        assert re.search(rf"{metric}\s+{value:.4f}", text)
+    assert "Confusion matrix" in text and "benign" in text
+    assert str(report.html_path) in text and "learning_curves" in text
+    assert f"{report.metrics['f1']:.2f}" in report.format(digits=2)
+    assert "demo" in repr(report) and "binary" in repr(report)
+
+
+def test_output_dict(regression):
+    X, y = regression
+    result = evaluate(Ridge().fit(X, y), X, y, output_dict=True)
+    assert isinstance(result, dict)
+    assert result["problem_type"] == "regression" and result["per_class"] is None
+    assert set(result["metrics"]) == {"mae", "mse", "rmse", "r2", "pearson_r"}
+
+
+def test_estimator_and_data_are_not_modified(binary, tmp_path):
+    X, y = binary
+    X_df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    y_s = pd.Series(y, name="diagnosis")
+    clf = HistoryClassifier().fit(X_df, y_s)
+    before = pickle.dumps(clf), X_df.copy(), y_s.copy()
+    report = evaluate(clf, X_df, y_s, output_dir=tmp_path)
+    assert report.metrics["accuracy"] > 0.5
+    assert pickle.dumps(clf) == before[0]
+    pd.testing.assert_frame_equal(X_df, before[1])
+    pd.testing.assert_series_equal(y_s, before[2])
+
+
+def test_unfitted_estimator_raises_not_fitted(binary, tmp_path):
+    X, y = binary
+    with pytest.raises(NotFittedError):
+        evaluate(LogisticRegression(), X, y, output_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("which", ["y", "sample_weight"])
+def test_length_mismatch_raises_before_predict(regression, which):
+    X, y = regression
+    reg = CountingRidge().fit(X, y)
+    CountingRidge.n_predict = 0
+    kwargs = {"sample_weight": np.ones(len(y) - 1)} if which == "sample_weight" else {}
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        evaluate(reg, X, y[:-1] if which == "y" else y, **kwargs)
+    assert CountingRidge.n_predict == 0
+
+
+def test_output_dir_that_is_a_file_raises_before_predict(regression, tmp_path):
+    X, y = regression
+    reg = CountingRidge().fit(X, y)
+    CountingRidge.n_predict = 0
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("not a directory")
+    with pytest.raises(ValueError, match="not a directory"):
+        evaluate(reg, X, y, output_dir=a_file)
+    assert CountingRidge.n_predict == 0
+
+
+@pytest.mark.parametrize("weights, match", [
+    (lambda n: np.ones((n, 2)), "1-D"),
+    (lambda n: -np.ones(n), "non-negative"),
+])
+def test_bad_sample_weight(regression, weights, match):
+    X, y = regression
+    with pytest.raises(ValueError, match=match):
+        evaluate(Ridge().fit(X, y), X, y, sample_weight=weights(len(y)))
+
+
+def test_empty_input_raises(regression):
+    X, y = regression
+    with pytest.raises(ValueError, match="0 samples"):
+        evaluate(Ridge().fit(X, y), X[:0], y[:0])
+
+
+def test_import_stays_light():
+    code = ("import sys, keraslearn.evaluation; "
+            "heavy = [m for m in ('matplotlib', 'tensorflow', 'keras') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
