@@ -1,0 +1,31 @@
+"""keraslearn: Keras 3 models as first-class scikit-learn estimators.
+
+The estimators are imported lazily, so ``import keraslearn`` stays fast and
+TensorFlow is loaded only when an estimator is first used.
+"""
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "KerasClassifier": "keraslearn.wrappers",
+    "KerasRegressor": "keraslearn.wrappers",
+    "MLPClassifier": "keraslearn.neural_network",
+    "MLPRegressor": "keraslearn.neural_network",
+    "ImageClassifier": "keraslearn.neural_network",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'keraslearn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

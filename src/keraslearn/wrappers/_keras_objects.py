@@ -1,0 +1,234 @@
+"""Optimizers, losses, metrics and callbacks from names, classes or instances,
+with their routed parameters (``optimizer__learning_rate=0.01``, ...).
+
+``check_*`` functions validate names without creating anything, so that a
+mistake is reported before TensorFlow runs; ``make_*`` functions create the
+objects for one fit.
+"""
+
+import copy
+import inspect
+
+from .._runtime import keras
+from ._routing import check_kwargs, suggest
+
+_LOSS_ALIASES = {
+    "mse": "MeanSquaredError",
+    "mae": "MeanAbsoluteError",
+    "mape": "MeanAbsolutePercentageError",
+    "msle": "MeanSquaredLogarithmicError",
+    "kld": "KLDivergence",
+    "kl_divergence": "KLDivergence",
+    "bce": "BinaryCrossentropy",
+}
+
+
+def _classes(module, base):
+    found = {}
+    for name in dir(module):
+        obj = getattr(module, name)
+        if inspect.isclass(obj) and issubclass(obj, base) and obj is not base:
+            found[name.lower()] = obj
+    return found
+
+
+def _lookup(name, module, base, aliases=None):
+    """The class a Keras string identifier names, or None."""
+    table = _classes(module, base)
+    key = (aliases or {}).get(name.lower(), name).lower().replace("_", "")
+    return table.get(key)
+
+
+def _optimizer_class(optimizer):
+    if inspect.isclass(optimizer):
+        return optimizer
+    if isinstance(optimizer, str):
+        cls = _lookup(optimizer, keras.optimizers, keras.optimizers.Optimizer)
+        if cls is None:
+            known = sorted(_classes(keras.optimizers, keras.optimizers.Optimizer))
+            raise ValueError(
+                f"Unknown optimizer {optimizer!r}.{suggest(optimizer.lower(), known)}"
+            )
+        return cls
+    return type(optimizer)
+
+
+def check_optimizer(optimizer, kwargs):
+    if optimizer is None:
+        raise ValueError("optimizer must be set (a name such as 'adam', a class or an instance).")
+    check_kwargs(_optimizer_class(optimizer).__init__, kwargs, "optimizer", strict=True)
+
+
+def make_optimizer(optimizer, kwargs):
+    """A new optimizer instance; the user's instance is never shared or changed."""
+    cls = _optimizer_class(optimizer)
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        config = optimizer.get_config()
+        config.update(kwargs)
+        return cls.from_config(config)
+    return cls(**kwargs)
+
+
+def _loss_class(loss):
+    if inspect.isclass(loss):
+        return loss
+    if isinstance(loss, str):
+        return _lookup(loss, keras.losses, keras.losses.Loss, _LOSS_ALIASES)
+    if isinstance(loss, keras.losses.Loss):
+        return type(loss)
+    return None
+
+
+def check_loss(loss, kwargs):
+    if not kwargs:
+        return
+    cls = _loss_class(loss)
+    if cls is None:
+        raise ValueError(
+            f"loss__ parameters need a loss given as a Keras loss class, instance or "
+            f"a name with a matching class; {loss!r} has none."
+        )
+    check_kwargs(cls.__init__, kwargs, "loss", strict=True)
+
+
+def make_loss(loss, kwargs):
+    if not kwargs and not inspect.isclass(loss):
+        return copy.deepcopy(loss) if isinstance(loss, keras.losses.Loss) else loss
+    cls = _loss_class(loss)
+    if isinstance(loss, keras.losses.Loss):
+        config = loss.get_config()
+        config.update(kwargs)
+        return cls.from_config(config)
+    return cls(**kwargs)
+
+
+def loss_in_dtype(loss, dtype):
+    """``loss`` computed in ``dtype`` when that is not Keras' default float type."""
+    if dtype == keras.config.floatx() or not isinstance(loss, str):
+        return loss
+    cls = _loss_class(loss)
+    if cls is None or "dtype" not in inspect.signature(cls.__init__).parameters:
+        return loss
+    return cls(dtype=dtype)
+
+
+def _metric_entries(metrics):
+    if metrics is None:
+        return []
+    if isinstance(metrics, (list, tuple)):
+        return list(metrics)
+    return [metrics]
+
+
+def _metric_kwargs(kwargs, index):
+    """Routed kwargs for the metric at ``index``: global ones, then ``i__name`` ones."""
+    own = {k: v for k, v in kwargs.items() if "__" not in k}
+    prefix = f"{index}__"
+    own.update({k[len(prefix):]: v for k, v in kwargs.items() if k.startswith(prefix)})
+    return own
+
+
+def check_metrics(metrics, kwargs):
+    entries = _metric_entries(metrics)
+    for key in kwargs:
+        head = key.split("__", 1)[0]
+        if "__" in key and (not head.isdigit() or int(head) >= len(entries)):
+            raise ValueError(
+                f"Invalid parameter metrics__{key}: {head!r} is not the index of a metric "
+                f"(metrics has {len(entries)})."
+            )
+    for i, entry in enumerate(entries):
+        own = _metric_kwargs(kwargs, i)
+        if own:
+            cls = _metric_class(entry)
+            if cls is None:
+                raise ValueError(
+                    f"metrics__ parameters need metric {i} ({entry!r}) to be a Keras "
+                    "metric class or instance."
+                )
+            check_kwargs(cls.__init__, own, "metrics", strict=True)
+
+
+def _metric_class(entry):
+    if inspect.isclass(entry):
+        return entry
+    if isinstance(entry, keras.metrics.Metric):
+        return type(entry)
+    if isinstance(entry, str):
+        return _lookup(entry, keras.metrics, keras.metrics.Metric)
+    return None
+
+
+def make_metrics(metrics, kwargs):
+    if metrics is None:
+        return None
+    out = []
+    for i, entry in enumerate(_metric_entries(metrics)):
+        own = _metric_kwargs(kwargs, i)
+        if inspect.isclass(entry) or (own and isinstance(entry, str)):
+            out.append(_metric_class(entry)(**own))
+        elif isinstance(entry, keras.metrics.Metric):
+            config = entry.get_config()
+            config.update(own)
+            out.append(type(entry).from_config(config))
+        else:
+            out.append(entry)
+    return out
+
+
+def _callback_items(callbacks):
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, dict):
+        return list(callbacks.items())
+    if isinstance(callbacks, (list, tuple)):
+        return [(str(i), cb) for i, cb in enumerate(callbacks)]
+    return [("0", callbacks)]
+
+
+def _callback_kwargs(kwargs, key):
+    own = {k: v for k, v in kwargs.items() if "__" not in k}
+    prefix = f"{key}__"
+    own.update({k[len(prefix):]: v for k, v in kwargs.items() if k.startswith(prefix)})
+    return own
+
+
+def check_callbacks(callbacks, kwargs):
+    items = _callback_items(callbacks)
+    keys = [k for k, _ in items]
+    for key in kwargs:
+        if "__" in key and key.split("__", 1)[0] not in keys:
+            head = key.split("__", 1)[0]
+            raise ValueError(
+                f"Invalid parameter callbacks__{key}: no callback named {head!r} "
+                f"(callbacks: {keys}).{suggest(head, keys)}"
+            )
+    for key, cb in items:
+        own = _callback_kwargs(kwargs, key)
+        if not (inspect.isclass(cb) or isinstance(cb, keras.callbacks.Callback)):
+            raise TypeError(
+                f"callbacks[{key}] must be a keras.callbacks.Callback class or instance, "
+                f"got {type(cb).__name__}."
+            )
+        if own:
+            cls = cb if inspect.isclass(cb) else type(cb)
+            check_kwargs(cls.__init__, own, "callbacks", strict=True)
+
+
+def make_callbacks(callbacks, kwargs):
+    """Callback instances: classes are created with their routed parameters;
+    instances are used as given (Keras users read their state after fit), or
+    copied when routed parameters change them."""
+    out = []
+    for key, cb in _callback_items(callbacks):
+        own = _callback_kwargs(kwargs, key)
+        if inspect.isclass(cb):
+            out.append(cb(**own))
+        elif own:
+            cb = copy.copy(cb)
+            for name, value in own.items():
+                setattr(cb, name, value)
+            out.append(cb)
+        else:
+            out.append(cb)
+    return out

@@ -1,0 +1,227 @@
+"""Target encoders: labels <-> what a Keras model is trained on and outputs.
+
+A classifier's targets are encoded according to the model's output layer and
+its loss: one sigmoid unit (binary cross-entropy), one unit per class with a
+sparse loss (integer codes) or a one-hot loss, or one sigmoid unit per label
+(multilabel indicator targets).
+"""
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+_ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal", "categorical_hinge",
+                   "kl_divergence", "kld", "kullback", "poisson")
+
+
+def loss_name(loss):
+    """A lower-case name for a Keras loss given as string, class, instance or function."""
+    if loss is None:
+        return ""
+    if isinstance(loss, str):
+        return loss.lower()
+    if isinstance(loss, dict):
+        return str(loss.get("class_name", loss.get("config", ""))).lower()
+    name = getattr(loss, "name", None)
+    if isinstance(name, str):
+        return name.lower()
+    return str(getattr(loss, "__name__", type(loss).__name__)).lower()
+
+
+def loss_from_logits(loss):
+    """Whether a Keras loss object was configured with ``from_logits=True``."""
+    if isinstance(loss, dict):
+        return bool(loss.get("config", {}).get("from_logits", False))
+    return bool(getattr(loss, "from_logits", False))
+
+
+def _loss_kind(name):
+    compact = name.replace("_", "").replace(" ", "")
+    if "sparse" in compact:
+        return "sparse"
+    if any(key.replace("_", "") in compact for key in _ONE_HOT_LOSSES):
+        return "onehot"
+    return None
+
+
+class ClassifierTargetEncoder:
+    """Labels -> Keras targets, and Keras outputs -> probabilities -> labels.
+
+    ``fit`` records the classes; ``configure`` chooses the encoding once the
+    model's number of output units and loss are known.
+    """
+
+    def fit(self, y, classes=None):
+        y = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
+        target_type = type_of_target(y, input_name="y")
+        if target_type == "multilabel-indicator":
+            y = y.astype(int, copy=False)
+            self.classes_ = np.arange(y.shape[1])
+        elif target_type in ("binary", "multiclass"):
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            found = np.unique(y)
+            if classes is not None:
+                classes = np.unique(np.asarray(classes))
+                self._check_known(y, classes)
+                found = classes
+            if len(found) < 2:
+                raise ValueError(
+                    f"The target y has only one class ({found[0]!r}); a classifier "
+                    "needs samples of at least 2 classes."
+                )
+            self.classes_ = found
+        else:
+            check_classification_targets(y)
+            raise ValueError(
+                f"Unsupported target type {target_type!r}: keraslearn classifiers take "
+                "binary, multiclass or multilabel-indicator targets."
+            )
+        self.target_type_ = target_type
+        self.n_classes_ = len(self.classes_)
+        self.n_outputs_ = y.shape[1] if target_type == "multilabel-indicator" else 1
+        self.n_outputs_expected_ = 1
+        self.y_dtype_ = y.dtype
+        self.y_ndim_ = y.ndim
+        self.mode_ = None
+        return self
+
+    @staticmethod
+    def _check_known(y, classes):
+        unseen = np.setdiff1d(np.unique(y), classes)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels not in classes: {unseen.tolist()!r} "
+                f"(known classes: {np.asarray(classes).tolist()!r})."
+            )
+
+    def validate(self, y, warn=True):
+        """Check targets against the fitted classes; return them as 1-D labels
+        (or label-indicator rows)."""
+        y = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
+        if self.target_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y must have {self.n_outputs_} label columns, as in the first "
+                    f"fit; got shape {y.shape}."
+                )
+            return y.astype(int, copy=False)
+        y = column_or_1d(y, warn=warn)
+        check_classification_targets(y)
+        self._check_known(y, self.classes_)
+        return y
+
+    def configure(self, n_units, loss):
+        """Choose the encoding from the model's output units and loss."""
+        name = loss_name(loss)
+        kind = _loss_kind(name)
+        self.from_logits_ = loss_from_logits(loss)
+        if self.target_type_ == "multilabel-indicator":
+            expected, mode = self.n_outputs_, "multilabel"
+        elif n_units == 1 and self.n_classes_ == 2:
+            expected, mode = 1, "binary"
+        else:
+            # Sparse losses take integer codes; every other loss (categorical or
+            # binary cross-entropy over K units, MSE, a custom function) takes
+            # targets shaped like the output: one-hot rows.
+            expected = self.n_classes_
+            mode = "sparse" if kind == "sparse" else "onehot"
+        if n_units != expected:
+            raise ValueError(
+                f"The model has {n_units} output unit(s) but the target "
+                f"({self.target_type_}, {self.n_classes_} classes) needs {expected}. "
+                "Size the output layer from meta['n_classes_'] (one sigmoid unit "
+                "also works for binary targets)."
+            )
+        self.mode_ = mode
+        return self
+
+    def default_loss(self, n_units):
+        """The loss to compile with when the user gave none."""
+        if self.target_type_ == "multilabel-indicator" or (n_units == 1 and self.n_classes_ == 2):
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def transform(self, y):
+        """Labels -> the array the model is trained on."""
+        if self.mode_ == "multilabel":
+            return np.asarray(y, dtype="float32")
+        codes = np.searchsorted(self.classes_, y)
+        if self.mode_ == "binary":
+            return codes.astype("float32").reshape(-1, 1)
+        if self.mode_ == "sparse":
+            return codes.astype("int32")
+        return np.eye(self.n_classes_, dtype="float32")[codes]
+
+    def predict_proba(self, raw):
+        """Model outputs -> probabilities, (n, n_classes) or (n, n_labels)."""
+        raw = np.asarray(raw, dtype="float64")
+        if self.mode_ in ("binary", "multilabel"):
+            p = 1.0 / (1.0 + np.exp(-raw)) if self.from_logits_ else raw
+            if self.mode_ == "multilabel":
+                return p
+            p = p.reshape(-1)
+            return np.column_stack([1.0 - p, p])
+        if self.from_logits_:
+            raw = np.exp(raw - raw.max(axis=1, keepdims=True))
+            return raw / raw.sum(axis=1, keepdims=True)
+        return raw
+
+    def decision_function(self, proba):
+        """Probabilities -> log-odds (binary: one column; multilabel: per label)."""
+        eps = 1e-15
+        if self.mode_ == "multilabel":
+            p = np.clip(proba, eps, 1 - eps)
+            return np.log(p) - np.log1p(-p)
+        p = np.clip(proba, eps, 1.0)
+        if self.n_classes_ == 2:
+            return np.log(p[:, 1]) - np.log(p[:, 0])
+        return np.log(p)
+
+    def inverse_transform(self, proba):
+        """Probabilities -> labels."""
+        if self.mode_ == "multilabel":
+            return (proba > 0.5).astype(int)
+        if self.n_classes_ == 2 and proba.shape[1] == 2:
+            return self.classes_[(proba[:, 1] > 0.5).astype(int)]
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class RegressorTargetEncoder:
+    """Regression targets -> float32 (n, n_outputs), and back to y's shape."""
+
+    def fit(self, y, classes=None):
+        y = np.asarray(y)
+        self.target_type_ = type_of_target(y, input_name="y")
+        self.y_dtype_ = y.dtype
+        self.y_ndim_ = y.ndim
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        self.n_outputs_expected_ = 1
+        return self
+
+    def validate(self, y, warn=True):
+        y = np.asarray(y)
+        n_out = 1 if y.ndim == 1 else y.shape[1]
+        if n_out != self.n_outputs_:
+            raise ValueError(
+                f"y has {n_out} output(s) but the estimator was fitted with {self.n_outputs_}."
+            )
+        return y
+
+    def configure(self, n_units, loss):
+        if n_units != self.n_outputs_:
+            raise ValueError(
+                f"The model has {n_units} output unit(s) but y has {self.n_outputs_} "
+                "output(s). Size the output layer from meta['n_outputs_']."
+            )
+        return self
+
+    def default_loss(self, n_units):
+        return "mean_squared_error"
+
+    def transform(self, y):
+        return np.asarray(y, dtype="float32").reshape(len(y), -1)
+
+    def inverse_transform(self, raw):
+        raw = np.asarray(raw)
+        return raw.reshape(-1) if self.y_ndim_ == 1 else raw.reshape(len(raw), -1)

@@ -1,0 +1,162 @@
+"""Training with a low fixed cost per fit.
+
+For a small model most of a short fit is spent tracing Keras' train function,
+and every new model (every clone in a grid search) traces again. Here the
+first fit of an architecture keeps a *template*: a clone of the model compiled
+the same way, whose traced train and test functions stay warm. A later fit of
+the same architecture copies its fresh weights and optimizer state into the
+template, trains it with ``fit`` (callbacks, validation and history as usual),
+and copies the trained state back. Results are those of training the model
+itself; only the tracing is shared.
+
+Models that cannot be cloned from their config, large models, and concurrent
+fits of one architecture in threads train directly instead.
+"""
+
+import json
+import threading
+from collections import OrderedDict
+
+from .._runtime import keras
+
+MAX_TEMPLATES = 8
+MAX_TEMPLATE_PARAMS = 2_000_000
+
+_templates = OrderedDict()
+_templates_lock = threading.Lock()
+
+
+class _Template:
+    def __init__(self, model):
+        self.model = keras.models.clone_model(model)
+        config = keras.saving.deserialize_keras_object(model.get_compile_config())
+        # Losses are stateless: share the object, whose dtype a config drops.
+        config["loss"] = model.loss
+        self.model.compile(**config)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self.lock = threading.Lock()
+
+
+def _layer_names(config, names):
+    """Every layer name in a model config, nested models and input layers included."""
+    if isinstance(config, dict):
+        for layer in config.get("layers", ()) if isinstance(config.get("layers"), list) else ():
+            if isinstance(layer, dict):
+                name = layer.get("name") or (layer.get("config") or {}).get("name")
+                if isinstance(name, str):
+                    names.append(name)
+        for value in config.values():
+            _layer_names(value, names)
+    elif isinstance(config, list):
+        for value in config:
+            _layer_names(value, names)
+    return names
+
+
+def _canonical(obj, rename):
+    if isinstance(obj, dict):
+        return {k: _canonical(v, rename) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v, rename) for v in obj]
+    if isinstance(obj, str):
+        return rename.get(obj, obj)
+    return obj
+
+
+def architecture_key(model):
+    """A key equal for models built the same way, whatever their layer names.
+
+    Returns None when the model cannot be described by its config.
+    """
+    try:
+        config = model.get_config()
+        names = _layer_names(config, [model.name])
+        rename = {name: f"#{i}" for i, name in enumerate(dict.fromkeys(names))}
+        config = _canonical(config, rename)
+        compile_config = dict(model.get_compile_config() or {})
+        optimizer = dict(compile_config.get("optimizer") or {})
+        opt_config = dict(optimizer.get("config") or {})
+        # The learning rate lives in an optimizer variable (copied per fit), and
+        # the optimizer's name does not change what is computed.
+        if isinstance(opt_config.get("learning_rate"), (int, float)):
+            opt_config.pop("learning_rate")
+        opt_config.pop("name", None)
+        optimizer["config"] = opt_config
+        compile_config["optimizer"] = optimizer
+        loss_dtype = getattr(model.loss, "dtype", None)
+        return json.dumps(
+            [type(model).__name__, config, compile_config, str(loss_dtype)],
+            sort_keys=True, default=repr,
+        )
+    except Exception:  # noqa: BLE001 - any model the config API cannot describe
+        return None
+
+
+def _variables(model):
+    out = []
+    for layer in model.layers:
+        out.extend(layer.variables)
+    return out
+
+
+def copy_state(src, dst):
+    """Assign src's layer variables and optimizer variables to dst's."""
+    pairs = list(zip(_variables(src), _variables(dst)))
+    pairs += list(zip(src.optimizer.variables, dst.optimizer.variables))
+    for a, b in pairs:
+        b.assign(a)
+
+
+def _compatible(a, b):
+    return len(_variables(a)) == len(_variables(b)) and len(a.optimizer.variables) == len(
+        b.optimizer.variables
+    )
+
+
+def _get_template(model, data_spec):
+    if model.count_params() > MAX_TEMPLATE_PARAMS:
+        return None
+    key = architecture_key(model)
+    if key is None:
+        return None
+    # One template per element spec too: a traced step is specific to it.
+    key = (key, repr(data_spec))
+    with _templates_lock:
+        template = _templates.get(key)
+        if template is not None:
+            _templates.move_to_end(key)
+            return template
+    try:
+        template = _Template(model)
+    except Exception:  # noqa: BLE001 - fall back to training the model itself
+        return None
+    if not _compatible(model, template.model):
+        return None
+    with _templates_lock:
+        _templates[key] = template
+        while len(_templates) > MAX_TEMPLATES:
+            _templates.popitem(last=False)
+    return template
+
+
+def fit_model(model, dataset, **fit_kwargs):
+    """Train a compiled ``model`` on ``dataset``; return Keras' History dict."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    template = _get_template(model, dataset.element_spec)
+    if template is None or not template.lock.acquire(blocking=False):
+        return model.fit(dataset, **fit_kwargs).history
+    try:
+        copy_state(model, template.model)
+        template.model.stop_training = False
+        history = template.model.fit(dataset, **fit_kwargs).history
+        copy_state(template.model, model)
+        return history
+    finally:
+        template.lock.release()
+
+
+def clear_templates():
+    """Forget every template (frees their variables and traced functions)."""
+    with _templates_lock:
+        _templates.clear()
