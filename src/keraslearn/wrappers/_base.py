@@ -126,6 +126,27 @@ class BaseWrapper(BaseEstimator):
         """Callbacks the estimator adds to the user's (ready estimators use it)."""
         return []
 
+    def _keras_params(self):
+        """The parameters fit reads, in the wrappers' (Keras) vocabulary.
+
+        Ready estimators with scikit-learn's parameter names translate theirs here.
+        """
+        return self.get_params(deep=False)
+
+    def _validation_split(self, X, y, split, seed):
+        """(train rows, validation rows): the last ``split`` of the data, as Keras does.
+
+        Returns slices, so no copy of X is made.
+        """
+        n = X.shape[0]
+        n_val = int(np.floor(n * split))
+        if n_val < 1 or n - n_val < 1:
+            raise ValueError(
+                f"validation_split={split} leaves no samples for "
+                f"{'validation' if n_val < 1 else 'training'} with {n} samples."
+            )
+        return slice(0, n - n_val), slice(n - n_val, n)
+
     def _device_scope(self):
         """Context manager placing training and inference on a device."""
         import contextlib
@@ -284,7 +305,7 @@ class BaseWrapper(BaseEstimator):
         return self._fit(X, y, sample_weight, keep=True, classes=classes, fit_kwargs=kwargs)
 
     def _fit(self, X, y, sample_weight, *, keep, fit_kwargs, classes=None):
-        params = self.get_params(deep=False)
+        params = self._keras_params()
         self._check_params(params, fit_kwargs)
         reset = not (keep and self.__sklearn_is_fitted__())
         X, y = self._validate_X_y(X, y, reset)
@@ -408,23 +429,18 @@ class BaseWrapper(BaseEstimator):
             fit_args.pop("callbacks", params["callbacks"]), routed(params, "callbacks")
         ) + self._fit_callbacks(params)
         x_dtype = self._predictor.x_dtype
-        n = X.shape[0]
-        n_val = int(np.floor(n * split)) if split else 0
-        if split and (n_val < 1 or n - n_val < 1):
-            raise ValueError(
-                f"validation_split={split} leaves no samples for "
-                f"{'validation' if n_val < 1 else 'training'} with {n} samples."
-            )
-        n_train = n - n_val
-        train = make_dataset(
-            X[:n_train], y[:n_train], sw[:n_train], batch_size=batch_size,
-            shuffle=shuffle, seed=seed, x_dtype=x_dtype,
-        )
-        if n_val:
+        if split:
+            train_idx, val_idx = self._validation_split(X, y, split, seed)
+            train_part = (X[train_idx], y[train_idx], sw[train_idx])
             fit_args["validation_data"] = make_dataset(
-                X[n_train:], y[n_train:], sw[n_train:], batch_size=val_batch,
+                X[val_idx], y[val_idx], sw[val_idx], batch_size=val_batch,
                 shuffle=False, seed=None, x_dtype=x_dtype,
             )
+        else:
+            train_part = (X, y, sw)
+        train = make_dataset(
+            *train_part, batch_size=batch_size, shuffle=shuffle, seed=seed, x_dtype=x_dtype
+        )
         # The dataset is already shuffled per epoch (seeded); Keras must not try.
         return fit_model(
             self.model_, train, epochs=epochs, verbose=verbose, callbacks=callbacks,
@@ -437,7 +453,7 @@ class BaseWrapper(BaseEstimator):
         predictor = self.__dict__.get("_predictor")
         if predictor is None:  # unpickled: the traced function is not carried over
             predictor = self._predictor = Predictor(self.model_)
-        kwargs = routed(self.get_params(deep=False), "predict")
+        kwargs = routed(self._keras_params(), "predict")
         with self._device_scope():
             if set(kwargs) - {"batch_size"}:
                 kwargs.setdefault("verbose", 0)
