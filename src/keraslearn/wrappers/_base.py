@@ -133,6 +133,10 @@ class BaseWrapper(BaseEstimator):
         """
         return self.get_params(deep=False)
 
+    def _predict_kwargs(self):
+        """Routed ``predict__`` parameters (read without ``get_params``: it is slow)."""
+        return routed(self.__dict__.get("_kwargs", {}), "predict")
+
     def _validation_split(self, X, y, split, seed):
         """(train rows, validation rows): the last ``split`` of the data, as Keras does.
 
@@ -267,9 +271,25 @@ class BaseWrapper(BaseEstimator):
 
     def _validate_X(self, X):
         check_is_fitted(self)
+        if self._plain_float_array(X):
+            return X
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64), allow_nd=True)
         self._check_X_shape(X)
         return X
+
+    def _plain_float_array(self, X):
+        """Whether X is a float ndarray that needs no conversion and passes every
+        check ``validate_data`` would make (the common case of predicting on a
+        few rows, where validation would cost more than the network)."""
+        return (
+            type(X) is np.ndarray
+            and X.dtype in (np.float32, np.float64)
+            and X.shape[1:] == tuple(self.X_shape_[1:])
+            and X.shape[0] > 0
+            and X.ndim >= 2
+            and not hasattr(self, "feature_names_in_")
+            and bool(np.isfinite(X).all())
+        )
 
     def _sample_weight(self, X, y, sample_weight):
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -453,7 +473,7 @@ class BaseWrapper(BaseEstimator):
         predictor = self.__dict__.get("_predictor")
         if predictor is None:  # unpickled: the traced function is not carried over
             predictor = self._predictor = Predictor(self.model_)
-        kwargs = routed(self._keras_params(), "predict")
+        kwargs = self._predict_kwargs()
         with self._device_scope():
             if set(kwargs) - {"batch_size"}:
                 kwargs.setdefault("verbose", 0)
