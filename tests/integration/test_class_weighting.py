@@ -1,0 +1,156 @@
+"""Class weighting for every classifier, and SMOTE as the alternative.
+
+On two overlapping classes (90% / 10%) an unweighted network mostly predicts
+the majority class; weighting the classes (or oversampling the minority) must
+raise the minority class' recall, with the same seed and the same data.
+"""
+
+import numpy as np
+import pytest
+from _factories import (
+    ALL_CLASSIFIERS, CLASSIFIERS, by_name, digits_images, imbalanced, imbalanced_multiclass,
+    params, split,
+)
+from imblearn.over_sampling import SMOTE
+from imblearn.pipeline import make_pipeline as make_imb_pipeline
+from sklearn.metrics import balanced_accuracy_score, recall_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
+
+# MLP* warn like scikit-learn's MLP when max_iter epochs end unconverged; tiny max_iter here.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# How much the minority recall must rise, and where it must end up at least.
+MIN_GAIN = 0.2
+MIN_MINORITY_RECALL = 0.35
+
+
+def _minority_recall(model, X_test, y_test, label=1):
+    return recall_score(y_test, model.predict(X_test), labels=[label], average=None)[0]
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = imbalanced(hard=True)
+    assert np.bincount(y)[1] / len(y) < 0.15
+    return split(X, y)
+
+
+@pytest.mark.parametrize(
+    "class_weight", ["balanced", {0: 1.0, 1: 9.0}], ids=["balanced", "dict"]
+)
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_class_weight_raises_minority_recall(factory, class_weight, data):
+    X_train, X_test, y_train, y_test = data
+    plain = make_pipeline(StandardScaler(), factory()).fit(X_train, y_train)
+    weighted = make_pipeline(StandardScaler(), factory(class_weight=class_weight))
+    weighted.fit(X_train, y_train)
+    before = _minority_recall(plain, X_test, y_test)
+    after = _minority_recall(weighted, X_test, y_test)
+    assert after > before + MIN_GAIN, (before, after)
+    assert after > MIN_MINORITY_RECALL
+    assert balanced_accuracy_score(y_test, weighted.predict(X_test)) > balanced_accuracy_score(
+        y_test, plain.predict(X_test)
+    )
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_smote_in_imblearn_pipeline_raises_minority_recall(factory, data):
+    X_train, X_test, y_train, y_test = data
+    plain = make_imb_pipeline(StandardScaler(), factory()).fit(X_train, y_train)
+    smote = make_imb_pipeline(StandardScaler(), SMOTE(random_state=0), factory())
+    smote.fit(X_train, y_train)
+    before = _minority_recall(plain, X_test, y_test)
+    after = _minority_recall(smote, X_test, y_test)
+    assert after > before + MIN_GAIN, (before, after)
+    assert after > MIN_MINORITY_RECALL
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_class_weight_is_a_sample_weight_multiplier(factory, data):
+    """Same seed, same data: class weights act exactly as the matching sample weights
+    (documented: "Weights of the classes, multiplied into sample_weight")."""
+    X_train, X_test, y_train, _ = data
+    n = len(y_train)
+
+    def proba(**kwargs):
+        sample_weight = kwargs.pop("sample_weight", None)
+        est = factory(**kwargs).fit(X_train, y_train, sample_weight=sample_weight)
+        return est.predict_proba(X_test)
+
+    def close(a, b):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+    unweighted = proba()
+    balanced = proba(class_weight="balanced")
+    assert np.abs(balanced - unweighted).max() > 0.05
+    close(balanced, proba(sample_weight=compute_sample_weight("balanced", y_train)))
+    close(proba(class_weight={0: 2.0, 1: 2.0}), proba(sample_weight=np.full(n, 2.0)))
+    # Both given: multiplied.
+    sw = np.where(np.arange(n) % 2 == 0, 1.0, 3.0)
+    close(
+        proba(class_weight={0: 1.0, 1: 5.0}, sample_weight=sw),
+        proba(sample_weight=sw * np.where(y_train == 1, 5.0, 1.0)),
+    )
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_class_weight_dict_keyed_by_string_labels(factory, data):
+    X_train, X_test, y_train, _ = data
+    names = np.array(["common", "rare"], dtype=object)
+    by_label = factory(class_weight={"common": 1.0, "rare": 9.0}).fit(X_train, names[y_train])
+    by_index = factory(class_weight={0: 1.0, 1: 9.0}).fit(X_train, y_train)
+    assert list(by_label.classes_) == ["common", "rare"]
+    np.testing.assert_array_equal(by_label.predict(X_test), names[by_index.predict(X_test)])
+    np.testing.assert_allclose(
+        by_label.predict_proba(X_test), by_index.predict_proba(X_test), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_class_weight_balanced_on_imbalanced_multiclass(factory):
+    X_train, X_test, y_train, y_test = split(*imbalanced_multiclass())
+    plain = factory().fit(X_train, y_train)
+    weighted = factory(class_weight="balanced").fit(X_train, y_train)
+    before = _minority_recall(plain, X_test, y_test, label=2)
+    after = _minority_recall(weighted, X_test, y_test, label=2)
+    assert after > before + 0.15, (before, after)
+    assert balanced_accuracy_score(y_test, weighted.predict(X_test)) > balanced_accuracy_score(
+        y_test, plain.predict(X_test)
+    )
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_class_weight_is_searchable(factory, data):
+    X_train, _, y_train, _ = data
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), factory()),
+        {f"{factory.name.lower()}__class_weight": [None, "balanced"]},
+        scoring="balanced_accuracy",
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    ).fit(X_train, y_train)
+    assert search.best_params_ == {f"{factory.name.lower()}__class_weight": "balanced"}
+
+
+def test_image_classifier_class_weight():
+    factory = by_name("ImageClassifier")
+    X, y = digits_images()
+    # Class 3 becomes rare (10% of its images).
+    rng = np.random.RandomState(0)
+    keep = (y != 3) | (rng.rand(len(y)) < 0.1)
+    X_train, X_test, y_train, y_test = split(X[keep], y[keep])
+    plain = factory().fit(X_train, y_train)
+    for class_weight in ("balanced", {0: 1.0, 1: 1.0, 2: 1.0, 3: 10.0}):
+        weighted = factory(class_weight=class_weight).fit(X_train, y_train)
+        assert np.abs(weighted.predict_proba(X_test) - plain.predict_proba(X_test)).max() > 1e-3
+        assert _minority_recall(weighted, X_test, y_test, label=3) >= _minority_recall(
+            plain, X_test, y_test, label=3
+        )
+        assert balanced_accuracy_score(y_test, weighted.predict(X_test)) > 0.7
+
+
+def test_every_classifier_takes_class_weight():
+    for factory in ALL_CLASSIFIERS:
+        assert "class_weight" in factory().get_params(), factory.name

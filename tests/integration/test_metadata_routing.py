@@ -1,0 +1,132 @@
+"""sample_weight routed to every estimator by scikit-learn's metadata routing.
+
+The training set is 40% clean, 60% poisoned (labels flipped, or the target
+negated): with weight 0 on the poisoned rows a model learns the clean rule,
+without weights it learns the poisoned one. So a good score proves the weights reached
+the network's fit (and, for weighted scores, its score), and a spy checks they
+arrived unchanged.
+"""
+
+import numpy as np
+import pytest
+import sklearn
+from _factories import TABULAR, classification, hidden_units, params, regression, spy
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+# MLP* warn like scikit-learn's MLP when max_iter epochs end unconverged; tiny max_iter here.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+MIN_SCORE = {"classifier": 0.8, "regressor": 0.8}
+# A model trained on clean and poisoned rows alike learns the poisoned rule.
+MAX_UNWEIGHTED = {"classifier": 0.4, "regressor": 0.0}
+
+
+@pytest.fixture(autouse=True)
+def _routing():
+    with sklearn.config_context(enable_metadata_routing=True):
+        yield
+
+
+def _poisoned(kind):
+    """(X, y, sample_weight) for training, and clean (X, y) to test on.
+
+    200 clean rows, then 300 poisoned rows (weight 0): a model that ignores the
+    weights follows the poisoned majority and scores below chance on clean data.
+    """
+    if kind == "classifier":
+        X, y = classification(n_samples=600)
+        poisoned_y = 1 - y[200:500]
+    else:
+        X, y = regression(n_samples=600)
+        poisoned_y = -y[200:500]
+    X_train = X[:500]
+    y_train = np.concatenate([y[:200], poisoned_y])
+    weight = np.r_[np.ones(200), np.zeros(300)]
+    return X_train, y_train, weight, X[500:], y[500:]
+
+
+def _score(kind, y_true, pred):
+    return accuracy_score(y_true, pred) if kind == "classifier" else r2_score(y_true, pred)
+
+
+def _pipeline(factory, **overrides):
+    net = spy(factory(**overrides))
+    net.set_fit_request(sample_weight=True).set_score_request(sample_weight=True)
+    scaler = StandardScaler().set_fit_request(sample_weight=False)
+    return make_pipeline(scaler, net)
+
+
+@pytest.mark.parametrize("factory", params(TABULAR))
+def test_estimators_request_sample_weight_in_fit_and_score(factory):
+    routing = factory().get_metadata_routing()
+    assert "sample_weight" in routing.fit.requests
+    assert "sample_weight" in routing.score.requests
+    est = factory().set_fit_request(sample_weight=True).set_score_request(sample_weight=False)
+    routing = est.get_metadata_routing()
+    assert routing.fit.requests["sample_weight"] is True
+    assert routing.score.requests["sample_weight"] is False
+
+
+@pytest.mark.parametrize("factory", params(TABULAR))
+def test_sample_weight_routed_through_pipeline(factory):
+    kind = factory.kind
+    X, y, w, X_test, y_test = _poisoned(kind)
+    weighted = _pipeline(factory).fit(X, y, sample_weight=w)
+    np.testing.assert_array_equal(weighted[-1].seen_["sample_weight"], w)
+    unweighted = _pipeline(factory).fit(X, y)
+    assert unweighted[-1].seen_["sample_weight"] is None
+
+    good = _score(kind, y_test, weighted.predict(X_test))
+    bad = _score(kind, y_test, unweighted.predict(X_test))
+    assert good > MIN_SCORE[kind]
+    assert bad < MAX_UNWEIGHTED[kind]
+
+    # score(sample_weight=) reaches the estimator's score: zero-weight rows do not count.
+    np.testing.assert_allclose(
+        weighted.score(X, y, sample_weight=w), weighted.score(X[:200], y[:200]), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("factory", params(TABULAR))
+def test_routed_and_step_prefixed_sample_weight_train_the_same_network(factory):
+    X, y, w, X_test, _ = _poisoned(factory.kind)
+    routed = _pipeline(factory).fit(X, y, sample_weight=w)
+    with sklearn.config_context(enable_metadata_routing=False):
+        pipe = make_pipeline(StandardScaler(), factory())
+        name = pipe.steps[-1][0]
+        pipe.fit(X, y, **{f"{name}__sample_weight": w})
+    np.testing.assert_allclose(routed.predict(X_test), pipe.predict(X_test), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("factory", params(TABULAR))
+def test_sample_weight_routed_through_grid_search_to_fit_and_score(factory):
+    kind = factory.kind
+    X, y, w, X_test, y_test = _poisoned(kind)
+    key = f"{type(spy(factory())).__name__.lower()}__{factory.hidden_key}"
+    grid = {key: factory.grid[factory.hidden_key]}
+    cv = KFold(2, shuffle=True, random_state=0)
+    search = GridSearchCV(_pipeline(factory), grid, cv=cv).fit(X, y, sample_weight=w)
+    # Fit and score both saw the weights: the poisoned half neither trained nor
+    # counted in the validation scores.
+    assert search.cv_results_["mean_test_score"].min() > MIN_SCORE[kind]
+    best = search.best_estimator_
+    np.testing.assert_array_equal(best[-1].seen_["sample_weight"], w)
+    assert hidden_units(best[-1]) == factory.hidden_units(search.best_params_[key])
+    assert _score(kind, y_test, search.predict(X_test)) > MIN_SCORE[kind]
+
+
+@pytest.mark.parametrize("factory", params(TABULAR))
+def test_sample_weight_routed_through_cross_validate(factory):
+    kind = factory.kind
+    X, y, w, _, _ = _poisoned(kind)
+    result = cross_validate(
+        _pipeline(factory), X, y, params={"sample_weight": w},
+        cv=KFold(2, shuffle=True, random_state=0), return_estimator=True,
+    )
+    assert result["test_score"].min() > MIN_SCORE[kind]
+    for pipe in result["estimator"]:
+        seen = pipe[-1].seen_["sample_weight"]
+        assert len(seen) == 250 and set(np.unique(seen)) == {0.0, 1.0}
