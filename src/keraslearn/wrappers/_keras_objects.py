@@ -144,9 +144,14 @@ def check_metrics(metrics, kwargs):
             if cls is None:
                 raise ValueError(
                     f"metrics__ parameters need metric {i} ({entry!r}) to be a Keras "
-                    "metric class or instance."
+                    "metric class or instance (e.g. keras.metrics.BinaryAccuracy)."
                 )
             check_kwargs(cls.__init__, own, "metrics", strict=True)
+
+
+# Strings Keras resolves from the loss and output shape at compile time
+# ("accuracy" -> binary, sparse or categorical accuracy), not to one class.
+_CONTEXT_METRICS = ("accuracy", "acc", "crossentropy", "ce")
 
 
 def _metric_class(entry):
@@ -154,7 +159,7 @@ def _metric_class(entry):
         return entry
     if isinstance(entry, keras.metrics.Metric):
         return type(entry)
-    if isinstance(entry, str):
+    if isinstance(entry, str) and entry.lower() not in _CONTEXT_METRICS:
         return _lookup(entry, keras.metrics, keras.metrics.Metric)
     return None
 

@@ -65,6 +65,8 @@ class ClassifierTargetEncoder:
                 classes = np.unique(np.asarray(classes))
                 self._check_known(y, classes)
                 found = classes
+                # A first partial_fit batch may hold 2 of the 3+ classes given.
+                target_type = "multiclass" if len(found) > 2 else target_type
             if len(found) < 2:
                 raise ValueError(
                     f"The target y has only one class ({found[0]!r}); a classifier "
@@ -164,8 +166,11 @@ class ClassifierTargetEncoder:
             return np.column_stack([1.0 - p, p])
         if self.from_logits_:
             raw = np.exp(raw - raw.max(axis=1, keepdims=True))
-            return raw / raw.sum(axis=1, keepdims=True)
-        return raw
+        else:
+            # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's
+            # metrics expect float64 accuracy.
+            raw = np.clip(raw, 0.0, None)
+        return raw / raw.sum(axis=1, keepdims=True)
 
     def decision_function(self, proba):
         """Probabilities -> log-odds (binary: one column; multilabel: per label)."""
@@ -187,11 +192,24 @@ class ClassifierTargetEncoder:
         return self.classes_[np.argmax(proba, axis=1)]
 
 
+def _numeric(y):
+    """Regression targets as a numeric array (strings are not numbers to learn)."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"A regressor needs numeric targets; y has dtype {y.dtype} ({exc})."
+            ) from None
+    return y
+
+
 class RegressorTargetEncoder:
     """Regression targets -> float32 (n, n_outputs), and back to y's shape."""
 
     def fit(self, y, classes=None):
-        y = np.asarray(y)
+        y = _numeric(y)
         self.target_type_ = type_of_target(y, input_name="y")
         self.y_dtype_ = y.dtype
         self.y_ndim_ = y.ndim
@@ -200,7 +218,7 @@ class RegressorTargetEncoder:
         return self
 
     def validate(self, y, warn=True):
-        y = np.asarray(y)
+        y = _numeric(y)
         n_out = 1 if y.ndim == 1 else y.shape[1]
         if n_out != self.n_outputs_:
             raise ValueError(

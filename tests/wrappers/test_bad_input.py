@@ -1,0 +1,254 @@
+"""Bad input: a clear ValueError/TypeError/NotFittedError naming the problem,
+raised before any TensorFlow work (the builder never runs, no model is made)."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny_mlp
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+
+from keraslearn import KerasClassifier, KerasRegressor
+
+X, y = make_classification(n_samples=40, n_features=4, n_informative=3, n_redundant=0,
+                           random_state=0)
+y_reg = X[:, 0] * 2.0
+
+
+def _with_nan(a, value=np.nan):
+    a = np.array(a, dtype=float)
+    a[(3, 1) if a.ndim == 2 else 3] = value
+    return a
+
+
+def _framework_frames(excinfo):
+    """Traceback entries inside TensorFlow or Keras."""
+    return [
+        str(entry.path) for entry in excinfo.traceback
+        if any(part in str(entry.path) for part in ("/tensorflow/", "/keras/"))
+    ]
+
+
+class Builder:
+    """tiny_mlp that counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, meta, hidden=8):
+        self.calls += 1
+        return tiny_mlp(meta, hidden=hidden)
+
+
+C, R = KerasClassifier, KerasRegressor
+# (estimator class, constructor kwargs, X, y, fit kwargs, error, message)
+_FIT_ERRORS = {
+    "nan-X": (C, {}, _with_nan(X), y, {}, ValueError, "Input X contains NaN"),
+    "inf-X": (C, {}, _with_nan(X, np.inf), y, {}, ValueError, "Input X contains infinity"),
+    "nan-y-regressor": (R, {}, X, _with_nan(y_reg), {}, ValueError, "Input y contains NaN"),
+    "inf-y-regressor": (R, {}, X, _with_nan(y_reg, np.inf), {}, ValueError,
+                        "Input y contains infinity"),
+    "nan-y-classifier": (C, {}, X, _with_nan(y), {}, ValueError, "Input y contains NaN"),
+    "single-class": (C, {}, X, np.zeros(40), {}, ValueError, "only one class"),
+    "continuous-y-classifier": (C, {}, X, y_reg, {}, ValueError, "Unknown label type"),
+    "multiclass-multioutput": (C, {}, X, np.c_[y, y + np.arange(40) % 3], {}, ValueError,
+                               "multiclass-multioutput"),
+    "string-y-regressor": (R, {}, X, np.array(["a", "b"] * 20), {}, ValueError,
+                           "needs numeric targets.*could not convert"),
+    "empty-X": (C, {}, X[:0], y[:0], {}, ValueError, "0 sample"),
+    "lengths-differ": (C, {}, X, y[:-1], {}, ValueError, "inconsistent numbers of samples"),
+    "1d-X": (C, {}, X[:, 0], y, {}, ValueError, "Expected 2D array"),
+    "string-X": (C, {}, np.array([["a", "b"]] * 40), y, {}, ValueError, "convert"),
+    "unknown-prefix": (C, {"foo__bar": 1}, X, y, {}, ValueError, "'foo' is not a routing prefix"),
+    "unknown-plain": (C, {"colour": 1}, X, y, {}, ValueError, "'colour'"),
+    "unknown-fit-kwarg": (C, {}, X, y, {"epoch": 2}, ValueError, "Did you mean 'epochs'"),
+    "validation-split-1": (C, {"validation_split": 1.0}, X, y, {}, ValueError,
+                           r"validation_split must be a float in \[0, 1\)"),
+    "validation-split-negative": (C, {"validation_split": -0.1}, X, y, {}, ValueError,
+                                  "validation_split"),
+    "validation-split-str": (C, {"validation_split": "0.2"}, X, y, {}, ValueError,
+                             "validation_split"),
+    "epochs-0": (C, {"epochs": 0}, X, y, {}, ValueError, "epochs must be a positive int"),
+    "epochs-negative": (C, {"epochs": -2}, X, y, {}, ValueError, "epochs must be a positive"),
+    "epochs-float": (C, {"epochs": 2.5}, X, y, {}, ValueError, "epochs must be a positive"),
+    "fit-epochs-0": (C, {"fit__epochs": 0}, X, y, {}, ValueError, "epochs must be a positive"),
+    "fit-kwarg-epochs-0": (C, {}, X, y, {"epochs": 0}, ValueError, "epochs must be a positive"),
+    "batch-size-0": (C, {"batch_size": 0}, X, y, {}, ValueError, "batch_size must be a positive"),
+    "class-weight-list": (C, {"class_weight": [1, 2]}, X, y, {}, ValueError,
+                          "class_weight must be a dict, 'balanced' or None"),
+    "class-weight-str": (C, {"class_weight": "balance"}, X, y, {}, ValueError,
+                         "class_weight must be"),
+    "class-weight-unknown-class": (C, {"class_weight": {0: 1.0, 5: 2.0}}, X, y, {},
+                                   ValueError, "not in class_weight"),
+    "sample-weight-negative": (C, {}, X, y, {"sample_weight": -np.ones(40)}, ValueError,
+                               "Negative values"),
+    "sample-weight-length": (C, {}, X, y, {"sample_weight": np.ones(39)}, ValueError,
+                             "sample_weight"),
+    "sample-weight-zeros": (R, {}, X, y_reg, {"sample_weight": np.zeros(40)}, ValueError,
+                            "at least one non-zero"),
+    "fit-class-weight": (C, {}, X, y, {"class_weight": {0: 1, 1: 2}}, ValueError,
+                         "class_weight: use the classifier's class_weight parameter"),
+    "fit-routed-sample-weight": (C, {"fit__sample_weight": np.ones(40)}, X, y, {}, ValueError,
+                                 r"fit__sample_weight: pass it as fit\(X, y, sample_weight"),
+    "fit-x": (C, {}, X, y, {"x": X}, ValueError, r"pass the data as fit\(X, y\)"),
+    "random-state-str": (C, {"random_state": "seed"}, X, y, {}, TypeError, "random_state"),
+    "callback-not-callback": (C, {"callbacks": [42]}, X, y, {}, TypeError,
+                              "keras.callbacks.Callback"),
+    "unknown-loss-param": (C, {"loss": "binary_crossentropy", "loss__smoothing": 0.1}, X, y, {},
+                           ValueError, "loss__smoothing"),
+}
+
+
+@pytest.mark.parametrize("case", list(_FIT_ERRORS))
+def test_fit_error_raised_before_tensorflow(case):
+    cls, kwargs, X_, y_, fit_kwargs, error, message = _FIT_ERRORS[case]
+    builder = Builder()
+    est = cls(builder, **kwargs)
+    with pytest.raises(error, match=message) as excinfo:
+        est.fit(X_, y_, **fit_kwargs)
+    assert builder.calls == 0
+    assert not hasattr(est, "model_")
+    assert _framework_frames(excinfo) == []
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize("X_, message", [
+    (X[:, :3], "X has 3 features, but KerasClassifier is expecting 4"),
+    (_with_nan(X), "Input X contains NaN"),
+    (X[:0], "0 sample"),
+    (X[:, 0], "Expected 2D array"),
+], ids=["n-features", "nan", "empty", "1d"])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
+def test_predict_errors(fitted, method, X_, message):
+    with pytest.raises(ValueError, match=message) as excinfo:
+        getattr(fitted, method)(X_)
+    assert _framework_frames(excinfo) == []
+
+
+def test_wrong_shape_per_sample_for_nd_input():
+    images = np.random.RandomState(0).rand(20, 4, 3)
+    labels = np.arange(20) % 2
+
+    def build(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), keras.layers.Flatten(),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    clf = KerasClassifier(build, random_state=0).fit(images, labels)
+    with pytest.raises(ValueError, match=r"shape \(4, 5\) per sample.*\(4, 3\)"):
+        clf.predict(np.zeros((2, 4, 5)))
+
+
+def test_dataframe_with_other_columns(fitted):
+    df_fitted = KerasClassifier(tiny_mlp, random_state=0).fit(
+        pd.DataFrame(X, columns=list("abcd")), y)
+    with pytest.raises(ValueError, match="feature names"):
+        df_fitted.predict(pd.DataFrame(X, columns=list("abce")))
+
+
+@pytest.mark.parametrize("est, method", [
+    (KerasClassifier(tiny_mlp), "predict"),
+    (KerasClassifier(tiny_mlp), "predict_proba"),
+    (KerasClassifier(tiny_mlp), "decision_function"),
+    (KerasClassifier(tiny_mlp), "score"),
+    (KerasRegressor(tiny_mlp), "predict"),
+    (KerasRegressor(tiny_mlp), "score"),
+])
+def test_use_before_fit_is_not_fitted_error(est, method):
+    args = (X, y) if method == "score" else (X,)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        getattr(est, method)(*args)
+    try:
+        getattr(est, method)(*args)
+    except NotFittedError:  # the usual scikit-learn idiom keeps working
+        pass
+
+
+def test_builder_returning_no_model_is_type_error():
+    def no_model(meta):
+        return "a model"
+
+    clf = KerasClassifier(no_model)
+    with pytest.raises(TypeError, match="'no_model' returned str, not a keras.Model"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+
+
+def test_builder_needing_an_unsupplied_argument():
+    calls = []
+
+    def needs_units(meta, units):
+        calls.append(units)
+
+    with pytest.raises(TypeError, match="'needs_units' needs argument 'units'.*model__units"):
+        KerasClassifier(needs_units).fit(X, y)
+    assert calls == []
+
+
+@pytest.mark.parametrize("model, error, message", [
+    (None, ValueError, "needs a model"),
+    (42, TypeError, "model must be a keras.Model or a callable"),
+])
+def test_missing_or_invalid_model(model, error, message):
+    with pytest.raises(error, match=message):
+        KerasClassifier(model).fit(X, y)
+
+
+def test_output_layer_not_matching_the_target():
+    def three_units(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+
+    clf = KerasClassifier(three_units)
+    with pytest.raises(ValueError, match=r"3 output unit\(s\).*needs 2.*meta\['n_classes_'\]"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+    with pytest.raises(ValueError, match=r"3 output unit\(s\) but y has 1"):
+        KerasRegressor(three_units).fit(X, y_reg)
+
+
+def test_model_with_two_outputs_is_refused():
+    def two_heads(meta):
+        inp = keras.Input((4,))
+        return keras.Model(inp, [keras.layers.Dense(1)(inp), keras.layers.Dense(1)(inp)])
+
+    with pytest.raises(ValueError, match="2 outputs"):
+        KerasRegressor(two_heads).fit(X, y_reg)
+
+
+def test_continuing_with_other_targets():
+    reg = KerasRegressor(tiny_mlp, random_state=0).fit(X, y_reg)
+    with pytest.raises(ValueError, match=r"y has 2 output\(s\).*fitted with 1"):
+        reg.partial_fit(X, np.c_[y_reg, y_reg])
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"labels not in classes: \['x'\]"):
+        clf.partial_fit(X[:2], np.array(["x", "x"]))
+
+
+def test_validation_split_leaving_no_validation_rows():
+    # Checked once the split is made (ready estimators split their own way).
+    clf = KerasClassifier(tiny_mlp, validation_split=0.01)
+    with pytest.raises(ValueError, match="leaves no samples for validation with 40 samples"):
+        clf.fit(X, y)
+
+
+def test_builder_compiling_without_a_loss():
+    def build(meta, compile_kwargs):
+        model = tiny_mlp(meta)
+        model.compile(**compile_kwargs)  # loss=None: the estimator's loss was not set
+        return model
+
+    clf = KerasClassifier(build)
+    with pytest.raises(ValueError, match="compiled without a loss. Pass loss=") as excinfo:
+        clf.fit(X, y)
+    assert _framework_frames(excinfo) == []
+    assert not hasattr(clf, "model_")
+
+
+def test_validation_data_with_unknown_labels():
+    clf = KerasClassifier(tiny_mlp)
+    with pytest.raises(ValueError, match=r"labels not in classes: \[7\]"):
+        clf.fit(X, y, validation_data=(X, np.full(40, 7)))

@@ -1,0 +1,240 @@
+"""How fitting behaves: reproducibility, warm_start, partial_fit, initialize,
+the large-data feeding path and the training-template cache."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import tiny_mlp
+from sklearn.datasets import make_classification
+
+from keraslearn import KerasClassifier, KerasRegressor
+from keraslearn.wrappers import _data, _training
+
+X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
+                           class_sep=2.0, random_state=0)
+ADAM = dict(optimizer="adam", optimizer__learning_rate=0.01)
+
+
+def _same_weights(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+# ------------------------------------------------------------ random_state
+def test_same_random_state_same_predictions():
+    params = dict(epochs=3, batch_size=16, validation_split=0.2, random_state=7, **ADAM)
+    a = KerasClassifier(tiny_mlp, **params).fit(X, y)
+    keras.utils.set_random_seed(123)  # global state must not matter
+    b = KerasClassifier(tiny_mlp, **params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.history_ == b.history_
+    c = KerasClassifier(tiny_mlp, **{**params, "random_state": 8}).fit(X, y)
+    assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_random_state_instance_is_accepted():
+    a = KerasRegressor(tiny_mlp, random_state=np.random.RandomState(3)).fit(X, y * 1.0)
+    b = KerasRegressor(tiny_mlp, random_state=np.random.RandomState(3)).fit(X, y * 1.0)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_shuffle_changes_batch_order():
+    params = dict(epochs=2, batch_size=8, random_state=0, **ADAM)
+    shuffled = KerasClassifier(tiny_mlp, **params).fit(X, y)
+    ordered = KerasClassifier(tiny_mlp, shuffle=False, **params).fit(X, y)
+    assert not np.allclose(shuffled.predict_proba(X), ordered.predict_proba(X))
+
+
+# --------------------------------------------------------------- warm_start
+def test_warm_start_continues_from_learned_weights():
+    params = dict(epochs=5, random_state=0, **ADAM)
+    warm = KerasClassifier(tiny_mlp, warm_start=True, **params).fit(X, y)
+    first = list(warm.history_["loss"])
+    warm.fit(X, y)
+    loss = warm.history_["loss"]
+    assert len(loss) == 10 and loss[:5] == first
+    # The second fit starts where the first ended, not from a fresh network.
+    assert loss[5] < first[-1] < first[0]
+    cold = KerasClassifier(tiny_mlp, **params).fit(X, y)
+    assert cold.history_["loss"] == first
+    cold.fit(X, y)  # warm_start=False: starts afresh, same result
+    assert cold.history_["loss"] == first
+    assert not _same_weights(cold.model_, warm.model_)
+
+
+def test_warm_start_rejects_a_new_feature_count():
+    clf = KerasClassifier(tiny_mlp, warm_start=True, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.fit(X[:, :3], y)
+
+
+# -------------------------------------------------------------- partial_fit
+def test_partial_fit_keeps_learning():
+    clf = KerasClassifier(tiny_mlp, random_state=0, **ADAM)
+    for _ in range(5):
+        clf.partial_fit(X, y)
+    loss = clf.history_["loss"]
+    assert len(loss) == 5
+    assert np.all(np.diff(loss) < 0)
+    assert int(clf.model_.optimizer.iterations.numpy()) == 5 * 3  # 80 rows, batches of 32
+
+
+def test_partial_fit_classes_on_first_call():
+    X3, y3 = make_classification(n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+                                 n_classes=3, n_clusters_per_class=1, random_state=0)
+    first = y3 != 2
+    clf = KerasClassifier(tiny_mlp, random_state=0)
+    clf.partial_fit(X3[first], y3[first], classes=[0, 1, 2])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.model_.output_shape[-1] == 3
+    clf.partial_fit(X3, y3)
+    assert clf.predict_proba(X3).shape == (90, 3)
+    with pytest.raises(ValueError, match=r"\[5\]"):
+        clf.partial_fit(X3[:4], np.array([0, 1, 5, 2]))
+    with pytest.raises(ValueError, match=r"classes \[7\]"):
+        clf.partial_fit(X3, y3, classes=[0, 1, 2, 7])
+    assert len(clf.history_["loss"]) == 2
+
+
+def test_partial_fit_without_classes_rejects_a_new_label():
+    clf = KerasClassifier(tiny_mlp, random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"labels not in classes: \[2\]"):
+        clf.partial_fit(X[:3], np.array([0, 1, 2]))
+
+
+# -------------------------------------------------------------- initialize
+def test_initialize_builds_without_training():
+    clf = KerasClassifier(tiny_mlp, random_state=0).initialize(X, y)
+    assert clf.history_ == {}
+    assert int(clf.model_.optimizer.iterations.numpy()) == 0
+    assert clf.predict_proba(X).shape == (80, 2)
+    again = KerasClassifier(tiny_mlp, random_state=0).initialize(X, y)
+    assert _same_weights(clf.model_, again.model_)
+    # Training after initialize continues from those weights.
+    clf.partial_fit(X, y)
+    assert len(clf.history_["loss"]) == 1
+
+
+def test_initialize_with_a_pretrained_model_predicts_with_it():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.set_weights([np.array([[1.0], [-1.0], [0.5], [2.0]]), np.array([0.1])])
+    clf = KerasClassifier(model).initialize(X, y)
+    expected = model(X.astype("float32")).numpy()[:, 0]
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], expected, rtol=1e-6)
+
+
+# ------------------------------------------------------ large-data feeding
+@pytest.mark.parametrize("kwargs", [
+    dict(batch_size=16, epochs=3),
+    dict(batch_size=16, epochs=3, validation_split=0.25, class_weight="balanced"),
+    dict(batch_size=16, epochs=2, shuffle=False),
+], ids=["shuffled", "validation-weights", "ordered"])
+def test_large_data_path_trains_like_the_small_data_path(kwargs, monkeypatch):
+    params = dict(random_state=0, **ADAM, **kwargs)
+    small = KerasClassifier(tiny_mlp, **params).fit(X, y)
+    gathered = []
+    original = _data._gather_from_numpy
+    monkeypatch.setattr(_data, "SMALL_DATA_BYTES", 0)
+    monkeypatch.setattr(_data, "_gather_from_numpy",
+                        lambda *a, **k: gathered.append(1) or original(*a, **k))
+    large = KerasClassifier(tiny_mlp, **params).fit(X, y)
+    assert gathered  # the numpy_function path really ran
+    assert large.history_.keys() == small.history_.keys()
+    for key in small.history_:
+        np.testing.assert_allclose(large.history_[key], small.history_[key], rtol=1e-6)
+    np.testing.assert_allclose(large.predict_proba(X), small.predict_proba(X), rtol=1e-6)
+
+
+def test_large_data_path_keeps_float64_and_multioutput_targets(monkeypatch):
+    Y = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+    params = dict(random_state=0, dtype="float64", batch_size=16, epochs=2, **ADAM)
+    small = KerasRegressor(tiny_mlp, **params).fit(X, Y)
+    monkeypatch.setattr(_data, "SMALL_DATA_BYTES", 0)
+    large = KerasRegressor(tiny_mlp, **params).fit(X, Y)
+    np.testing.assert_allclose(large.predict(X), small.predict(X), rtol=1e-12)
+
+
+# ---------------------------------------------------------- template cache
+def test_fits_of_one_architecture_share_a_template():
+    _training.clear_templates()
+    for seed in range(3):
+        KerasClassifier(tiny_mlp, random_state=seed, **ADAM).fit(X, y)
+    assert len(_training._templates) == 1
+    # The learning rate is copied per fit, so it shares the template too.
+    KerasClassifier(tiny_mlp, optimizer="adam", optimizer__learning_rate=0.5).fit(X, y)
+    assert len(_training._templates) == 1
+    KerasClassifier(tiny_mlp, hidden=5, **ADAM).fit(X, y)
+    assert len(_training._templates) == 2
+
+
+def _without_templates(monkeypatch, make):
+    monkeypatch.setattr(_training, "MAX_TEMPLATE_PARAMS", 0)
+    try:
+        return make()
+    finally:
+        monkeypatch.undo()
+
+
+def test_template_gives_the_results_of_direct_training(monkeypatch):
+    def make():
+        return KerasClassifier(tiny_mlp, random_state=3, epochs=3, batch_size=16,
+                               validation_split=0.25, metrics=[keras.metrics.AUC],
+                               metrics__0__name="auc", **ADAM).fit(X, y)
+
+    make()  # leave a warm template behind
+    cached = make()
+    direct = _without_templates(monkeypatch, make)
+    assert cached.history_ == direct.history_
+    np.testing.assert_array_equal(cached.predict_proba(X), direct.predict_proba(X))
+
+
+def test_user_callbacks_work_through_the_template(monkeypatch):
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.epochs, self.losses = [], []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs.append(epoch)
+            self.losses.append(logs["loss"])
+
+    def make(stop, record):
+        return KerasClassifier(tiny_mlp, epochs=40, validation_split=0.25, random_state=0,
+                               optimizer="adam", optimizer__learning_rate=0.3,
+                               callbacks=[stop, record]).fit(X, y)
+
+    def stopper():
+        return keras.callbacks.EarlyStopping(monitor="val_loss", patience=2,
+                                             restore_best_weights=True)
+
+    make(stopper(), Recorder())  # warm the template
+    stop, record = stopper(), Recorder()
+    clf = make(stop, record)
+    n = len(clf.history_["loss"])
+    assert 0 < stop.stopped_epoch < 39 and n == stop.stopped_epoch + 1
+    assert record.epochs == list(range(n))
+    assert record.losses == pytest.approx(clf.history_["loss"])
+    # restore_best_weights reached the estimator's model.
+    val_loss = clf.model_.evaluate(X[60:], y[60:], verbose=0)
+    assert val_loss == pytest.approx(min(clf.history_["val_loss"]), rel=1e-4)
+    assert val_loss < clf.history_["val_loss"][-1]
+    direct = _without_templates(monkeypatch, lambda: make(stopper(), Recorder()))
+    np.testing.assert_array_equal(clf.predict_proba(X), direct.predict_proba(X))
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_continued_training_keeps_optimizer_state(how, monkeypatch):
+    def make():
+        clf = KerasClassifier(tiny_mlp, random_state=0, warm_start=how == "warm_start",
+                              epochs=2, **ADAM)
+        for _ in range(3):
+            clf.fit(X, y) if how == "warm_start" else clf.partial_fit(X, y)
+        return clf
+
+    cached = make()
+    direct = _without_templates(monkeypatch, make)
+    steps = 3 * 3 * (2 if how == "warm_start" else 1)
+    assert int(cached.model_.optimizer.iterations.numpy()) == steps
+    assert cached.history_ == direct.history_
+    np.testing.assert_array_equal(cached.predict_proba(X), direct.predict_proba(X))
+    for a, b in zip(cached.model_.optimizer.variables, direct.model_.optimizer.variables):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

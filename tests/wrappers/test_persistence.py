@@ -1,0 +1,120 @@
+"""pickle, joblib, copy and clone round trips."""
+
+import copy
+import pickle
+
+import joblib
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny_mlp
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+
+from keraslearn import KerasClassifier, KerasRegressor
+
+X, y = make_classification(n_samples=60, n_features=4, n_informative=3, n_redundant=0,
+                           n_classes=3, n_clusters_per_class=1, random_state=0)
+LABELS = np.array(["ant", "bee", "cow"])[y]
+Y2 = np.column_stack([X[:, 0], X[:, 1] - X[:, 2]])
+PARAMS = dict(optimizer="adam", optimizer__learning_rate=0.02, epochs=3, random_state=0)
+
+
+def _pickle(est):
+    return pickle.loads(pickle.dumps(est))
+
+
+def _joblib(est, path):
+    joblib.dump(est, path / "est.joblib")
+    return joblib.load(path / "est.joblib")
+
+
+def _predictions(est, X_):
+    out = [est.predict(X_)]
+    if hasattr(est, "predict_proba"):
+        out += [est.predict_proba(X_), est.decision_function(X_)]
+    return out
+
+
+def _fitted():
+    return {
+        "classifier-strings": KerasClassifier(tiny_mlp, **PARAMS).fit(X, LABELS),
+        "classifier-dataframe": KerasClassifier(tiny_mlp, **PARAMS).fit(
+            pd.DataFrame(X, columns=list("abcd")), y == 1),
+        "regressor-multioutput": KerasRegressor(tiny_mlp, **PARAMS).fit(X, Y2),
+    }
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    keras.utils.set_random_seed(0)
+    return _fitted()
+
+
+@pytest.mark.parametrize("name", ["classifier-strings", "classifier-dataframe",
+                                  "regressor-multioutput"])
+@pytest.mark.parametrize("how", ["pickle", "joblib", "deepcopy"])
+def test_round_trip_gives_identical_predictions(fitted, name, how, tmp_path):
+    est = fitted[name]
+    X_ = pd.DataFrame(X, columns=list("abcd")) if "dataframe" in name else X
+    for _ in range(3):  # the original has used both its eager and traced paths
+        expected = _predictions(est, X_)
+    loaded = {"pickle": _pickle, "deepcopy": copy.deepcopy,
+              "joblib": lambda e: _joblib(e, tmp_path)}[how](est)
+    assert loaded.model_ is not est.model_
+    for a, b in zip(loaded.model_.get_weights(), est.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for _ in range(3):  # ...and so does the copy
+        got = _predictions(loaded, X_)
+        np.testing.assert_array_equal(got[0], expected[0])
+        # Eager and traced inference may differ in the last bit of float32.
+        for a, b in zip(got[1:], expected[1:]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert loaded.history_ == est.history_
+    assert loaded.get_params().keys() == est.get_params().keys()
+    for attr in ("classes_", "feature_names_in_", "n_features_in_", "n_outputs_"):
+        if hasattr(est, attr):
+            np.testing.assert_array_equal(getattr(loaded, attr), getattr(est, attr))
+
+
+def test_unpickled_estimator_keeps_training_like_the_original():
+    est = KerasClassifier(tiny_mlp, **PARAMS).fit(X, LABELS)
+    loaded = _pickle(est)
+    est.partial_fit(X, LABELS)
+    loaded.partial_fit(X, LABELS)  # optimizer state travelled with the model
+    np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X), rtol=1e-6)
+    assert loaded.history_ == est.history_
+
+
+def test_unfitted_round_trip_keeps_every_parameter():
+    est = KerasClassifier(tiny_mlp, hidden=5, model__hidden=6, optimizer__learning_rate=0.1,
+                          callbacks=[keras.callbacks.EarlyStopping],
+                          callbacks__0__patience=2, fit__validation_freq=2,
+                          class_weight="balanced")
+    for loaded in (_pickle(est), clone(est)):
+        params = loaded.get_params()
+        assert params.keys() == est.get_params().keys()
+        for key in ("hidden", "model__hidden", "optimizer__learning_rate",
+                    "callbacks__0__patience", "fit__validation_freq", "class_weight"):
+            assert params[key] == est.get_params()[key]
+        assert not hasattr(loaded, "model_")
+
+
+def test_clone_is_unfitted_and_refits_identically(fitted):
+    est = fitted["classifier-strings"]
+    twin = clone(est)
+    for attr in ("model_", "history_", "classes_", "n_features_in_", "target_encoder_"):
+        assert not hasattr(twin, attr)
+    assert twin.get_params()["optimizer__learning_rate"] == 0.02
+    twin.fit(X, LABELS)
+    np.testing.assert_array_equal(twin.predict_proba(X), est.predict_proba(X))
+
+
+def test_model_instance_parameter_survives_pickle_and_clone():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    est = KerasClassifier(model, **PARAMS).fit(X, y)
+    loaded = _pickle(est)
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    twin = clone(est).fit(X, y)
+    np.testing.assert_allclose(twin.predict_proba(X), est.predict_proba(X), rtol=1e-6)

@@ -1,0 +1,165 @@
+"""Quiet by default (no progress bars, no retracing warnings), and the fast
+inference path agreeing with ``model.predict``."""
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import tiny_mlp
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+
+from keraslearn import KerasClassifier, KerasRegressor
+from keraslearn.wrappers import _predict
+
+X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
+                           random_state=0)
+
+
+def _retracing_messages(caplog, recwarn):
+    texts = [r.getMessage() for r in caplog.records] + [str(w.message) for w in recwarn]
+    return [t for t in texts if "retracing" in t]
+
+
+@pytest.fixture
+def tf_log(caplog):
+    caplog.set_level(logging.WARNING, logger="tensorflow")
+    return caplog
+
+
+# ----------------------------------------------------------- printed output
+def test_predict_prints_nothing(capfd):
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+    capfd.readouterr()
+    for _ in range(4):  # eager and traced paths
+        clf.predict(X)
+        clf.predict_proba(X[:1])
+        clf.decision_function(X)
+        clf.score(X, y)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_verbose_zero_fit_prints_nothing(capfd):
+    KerasClassifier(tiny_mlp, random_state=0).fit(X, y)  # first use of TensorFlow
+    capfd.readouterr()
+    KerasClassifier(tiny_mlp, epochs=3, validation_split=0.2, random_state=0).fit(X, y)
+    KerasRegressor(tiny_mlp, epochs=2, random_state=0).fit(X, X[:, 0]).partial_fit(X, X[:, 0])
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
+
+
+def test_verbose_fit_shows_progress(capfd):
+    KerasClassifier(tiny_mlp, epochs=2, verbose=2, random_state=0).fit(X, y)
+    assert "Epoch 2/2" in capfd.readouterr().out  # the capture above really sees Keras
+
+
+# ------------------------------------------------------- retracing warnings
+def test_capture_sees_retracing_warnings(tf_log, recwarn):
+    # Positive control: a function traced for ever new shapes is reported.
+    f = tf.function(lambda x: x * 2)
+    for n in range(1, 8):
+        f(tf.zeros((n,)))
+    assert _retracing_messages(tf_log, recwarn)
+
+
+def test_repeated_fits_and_search_do_not_retrace(tf_log, recwarn):
+    params = dict(optimizer="adam", validation_split=0.25)
+    for hidden in (3, 4):  # first fits of each architecture may trace
+        KerasClassifier(tiny_mlp, hidden=hidden, **params).fit(X, y)
+    tf_log.clear()
+    recwarn.clear()
+    for seed in range(4):
+        clf = KerasClassifier(tiny_mlp, hidden=3, random_state=seed, **params).fit(X, y)
+        clf.predict_proba(X)
+    grid = {"optimizer__learning_rate": [0.001, 0.01], "model__hidden": [3, 4]}
+    GridSearchCV(KerasClassifier(tiny_mlp, **params), grid, cv=2).fit(X, y)
+    warm = KerasClassifier(tiny_mlp, hidden=4, warm_start=True, **params)
+    for _ in range(2):
+        warm.fit(X, y)
+        warm.partial_fit(X, y)
+    assert _retracing_messages(tf_log, recwarn) == []
+
+
+def test_predict_on_many_sizes_does_not_retrace(tf_log, recwarn):
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+    rng = np.random.RandomState(0)
+    for n in [1, 2, 3, 5, 7, 11, 13, 17, 33, 64, 80, 129, 1000]:
+        assert clf.predict_proba(rng.randn(n, 4)).shape == (n, 2)
+        clf.predict(rng.randn(n, 4))
+    assert _retracing_messages(tf_log, recwarn) == []
+
+
+_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    import numpy as np
+    from conftest import tiny_mlp
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import GridSearchCV
+    from keraslearn import KerasClassifier, KerasRegressor
+
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    for seed in range(6):
+        clf = KerasClassifier(tiny_mlp, validation_split=0.2, random_state=seed).fit(X, y)
+        for n in (1, 3, 10, 50, 80):
+            clf.predict_proba(X[:n])
+    grid = {{"optimizer__learning_rate": [0.001, 0.01]}}
+    GridSearchCV(KerasClassifier(tiny_mlp), grid, cv=2).fit(X, y)
+    for seed in range(3):
+        KerasRegressor(tiny_mlp, random_state=seed).fit(X, X[:, 0]).predict(X[:seed + 1])
+    print("done")
+""")
+
+
+def test_a_typical_session_prints_no_retracing_warning():
+    # A fresh interpreter: TensorFlow's retracing detector starts empty, as a user's does.
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT.format(tests=tests)], capture_output=True, text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "done"
+    assert "retracing" not in result.stderr
+
+
+# ------------------------------------------------------------ fast inference
+@pytest.fixture(scope="module")
+def regressor():
+    Y = np.column_stack([X[:, 0], X[:, 1] * X[:, 2]])
+    return KerasRegressor(tiny_mlp, hidden=16, random_state=0).fit(X, Y)
+
+
+@pytest.mark.parametrize("n_rows", [1, 100, _predict.MAX_CHUNK_ROWS + 808])
+def test_fast_inference_matches_model_predict(regressor, n_rows):
+    data = np.random.RandomState(n_rows).randn(n_rows, 4)
+    reference = regressor.model_.predict(data, verbose=0)
+    regressor._predictor = _predict.Predictor(regressor.model_)  # start eager again
+    for call in range(1, 5):
+        np.testing.assert_allclose(regressor.predict(data), reference, rtol=1e-5, atol=1e-6)
+        traced = regressor._predictor._traced is not None
+        assert traced == (call > _predict.EAGER_CALLS)
+
+
+def test_fast_inference_with_routed_batch_size(regressor):
+    data = np.random.RandomState(1).randn(50, 4)
+    reference = regressor.model_.predict(data, verbose=0)
+    regressor.set_params(predict__batch_size=7)
+    try:
+        for _ in range(4):
+            np.testing.assert_allclose(regressor.predict(data), reference, rtol=1e-5, atol=1e-6)
+    finally:
+        regressor.set_params(predict__batch_size=None)
+
+
+def test_fast_inference_for_a_classifier_equals_model_predict():
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+    reference = clf.model_.predict(X, verbose=0)[:, 0]
+    for _ in range(4):
+        np.testing.assert_allclose(clf.predict_proba(X)[:, 1], reference, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,349 @@
+"""Routed parameters (``model__``, ``optimizer__``, ``loss__``, ``metrics__``,
+``callbacks__``, ``fit__``, ``predict__``, ``compile__``): where each goes,
+``set_params``/``GridSearchCV`` over them, and errors for misspelt names."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+from conftest import output_layer, tiny_mlp
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+
+from keraslearn import KerasClassifier
+
+X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
+                           class_sep=2.0, random_state=0)
+
+
+def _units(clf):
+    return clf.model_.layers[0].units
+
+
+def _recording_builder():
+    """A builder that records its calls (to prove errors come before building)."""
+    calls = []
+
+    def build(meta, hidden=8):
+        calls.append(hidden)
+        return tiny_mlp(meta, hidden=hidden)
+
+    return build, calls
+
+
+# ------------------------------------------------------------------ model__
+def test_plain_keyword_reaches_builder():
+    clf = KerasClassifier(tiny_mlp, hidden=3, random_state=0).fit(X, y)
+    assert _units(clf) == 3
+    assert clf.hidden == 3
+    assert clf.get_params()["hidden"] == 3
+
+
+def test_model_prefix_wins_over_plain_keyword():
+    clf = KerasClassifier(tiny_mlp, hidden=3, model__hidden=5, random_state=0).fit(X, y)
+    assert _units(clf) == 5
+
+
+# --------------------------------------------------------------- optimizer__
+def test_optimizer_learning_rate_is_routed():
+    clf = KerasClassifier(tiny_mlp, optimizer="sgd", optimizer__learning_rate=0.05,
+                          optimizer__momentum=0.5, random_state=0).fit(X, y)
+    opt = clf.model_.optimizer
+    assert isinstance(opt, keras.optimizers.SGD)
+    assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.05)
+    assert opt.momentum == pytest.approx(0.5)
+
+
+def test_optimizer_class_with_routed_parameters():
+    clf = KerasClassifier(tiny_mlp, optimizer=keras.optimizers.Adam,
+                          optimizer__beta_1=0.5, random_state=0).fit(X, y)
+    assert isinstance(clf.model_.optimizer, keras.optimizers.Adam)
+    assert clf.model_.optimizer.beta_1 == pytest.approx(0.5)
+
+
+def test_optimizer_instance_is_not_shared_or_changed():
+    opt = keras.optimizers.Adam(learning_rate=0.01)
+    clf = KerasClassifier(tiny_mlp, optimizer=opt, optimizer__learning_rate=0.2,
+                          random_state=0).fit(X, y)
+    assert clf.model_.optimizer is not opt
+    assert float(np.asarray(clf.model_.optimizer.learning_rate)) == pytest.approx(0.2)
+    assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.01)
+
+
+def test_zero_learning_rate_leaves_weights_unchanged():
+    params = dict(optimizer="sgd", epochs=2, random_state=0)
+    # A first fit with a learning rate leaves a warm training template behind:
+    # the zero rate must still reach the fit that reuses it.
+    moved = KerasClassifier(tiny_mlp, optimizer__learning_rate=0.1, **params).fit(X, y)
+    frozen = KerasClassifier(tiny_mlp, optimizer__learning_rate=0.0, **params).fit(X, y)
+    initial = KerasClassifier(tiny_mlp, **params).initialize(X, y)
+    for a, b in zip(frozen.model_.get_weights(), initial.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(
+        not np.array_equal(a, b)
+        for a, b in zip(moved.model_.get_weights(), initial.model_.get_weights())
+    )
+
+
+# -------------------------------------------------------------------- loss__
+def test_loss_parameters_are_routed():
+    clf = KerasClassifier(tiny_mlp, loss="binary_crossentropy", loss__label_smoothing=0.1,
+                          random_state=0).fit(X, y)
+    assert clf.model_.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
+
+
+def _linear(meta):
+    n_units = 1 if meta["target_type_"] == "binary" else meta["n_classes_"]
+    return keras.Sequential([
+        keras.Input(meta["X_shape_"][1:]),
+        keras.layers.Dense(8, activation="relu"),
+        keras.layers.Dense(n_units),
+    ])
+
+
+@pytest.mark.parametrize("loss, n_classes", [
+    ("binary_crossentropy", 2),
+    ("sparse_categorical_crossentropy", 3),
+])
+def test_from_logits_loss_gives_probabilities(loss, n_classes):
+    Xm, ym = make_classification(n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+                                 n_classes=n_classes, class_sep=2.0, random_state=1)
+    clf = KerasClassifier(_linear, loss=loss, loss__from_logits=True, optimizer="adam",
+                          optimizer__learning_rate=0.05, epochs=10, random_state=0)
+    proba = clf.fit(Xm, ym).predict_proba(Xm)
+    raw = clf.model_(Xm.astype("float32")).numpy()
+    assert raw.min() < 0 or raw.max() > 1  # the model really outputs logits
+    assert proba.shape == (len(Xm), n_classes)
+    assert (proba >= 0).all() and (proba <= 1).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(clf.predict(Xm), clf.classes_[proba.argmax(axis=1)])
+    assert clf.score(Xm, ym) > 0.8
+
+
+# ----------------------------------------------------------------- metrics__
+def test_metrics_index_form():
+    clf = KerasClassifier(tiny_mlp, metrics=[keras.metrics.AUC, keras.metrics.Precision],
+                          metrics__0__name="auc_a", metrics__1__name="prec_b",
+                          metrics__1__thresholds=0.3, epochs=2, random_state=0).fit(X, y)
+    assert len(clf.history_["auc_a"]) == 2
+    assert len(clf.history_["prec_b"]) == 2
+
+
+def test_metrics_global_form():
+    clf = KerasClassifier(tiny_mlp, metrics=[keras.metrics.Recall], metrics__name="rec",
+                          epochs=2, random_state=0).fit(X, y)
+    assert len(clf.history_["rec"]) == 2
+
+
+def test_metric_strings_still_resolved_by_keras():
+    clf = KerasClassifier(tiny_mlp, metrics=["accuracy"], optimizer="adam",
+                          optimizer__learning_rate=0.05, epochs=5, random_state=0).fit(X, y)
+    # Keras picks binary accuracy from the loss: a meaningful value, not 0.
+    assert clf.history_["accuracy"][-1] > 0.8
+
+
+def test_routed_parameter_to_context_dependent_metric_string_is_an_error():
+    # "accuracy" means binary/sparse/categorical accuracy depending on the loss;
+    # routing parameters to it would silently pick exact-match Accuracy.
+    build, calls = _recording_builder()
+    clf = KerasClassifier(build, metrics=["accuracy"], metrics__name="acc")
+    with pytest.raises(ValueError, match="metric class or instance"):
+        clf.fit(X, y)
+    assert calls == []
+
+
+# --------------------------------------------------------------- callbacks__
+def _stops_early(clf):
+    clf.fit(X, y)
+    return len(clf.history_["loss"])
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(callbacks=[keras.callbacks.EarlyStopping], callbacks__0__monitor="loss",
+         callbacks__0__min_delta=10.0, callbacks__0__patience=0),
+    dict(callbacks={"stop": keras.callbacks.EarlyStopping}, callbacks__stop__monitor="loss",
+         callbacks__stop__min_delta=10.0, callbacks__stop__patience=0),
+    dict(callbacks=[keras.callbacks.EarlyStopping], callbacks__monitor="loss",
+         callbacks__min_delta=10.0, callbacks__patience=0),
+], ids=["index", "dict", "global"])
+def test_callback_class_with_routed_parameters(kwargs):
+    clf = KerasClassifier(tiny_mlp, epochs=20, random_state=0, **kwargs)
+    # No epoch improves the loss by 10: EarlyStopping stops after the second.
+    assert _stops_early(clf) == 2
+
+
+def test_callback_instance_with_routed_parameters_is_copied():
+    stop = keras.callbacks.EarlyStopping(monitor="loss", min_delta=10.0, patience=15)
+    clf = KerasClassifier(tiny_mlp, callbacks=[stop], callbacks__0__patience=0, epochs=20,
+                          random_state=0)
+    assert _stops_early(clf) == 2
+    assert stop.patience == 15
+
+
+# --------------------------------------------------------------------- fit__
+def test_fit_epochs_overrides_epochs():
+    clf = KerasClassifier(tiny_mlp, epochs=10, fit__epochs=3, random_state=0).fit(X, y)
+    assert len(clf.history_["loss"]) == 3
+    clf.fit(X, y, epochs=2)  # a fit() keyword beats both
+    assert len(clf.history_["loss"]) == 2
+
+
+def test_fit_validation_freq():
+    clf = KerasClassifier(tiny_mlp, epochs=4, validation_split=0.25, fit__validation_freq=2,
+                          random_state=0).fit(X, y)
+    assert len(clf.history_["loss"]) == 4
+    assert len(clf.history_["val_loss"]) == 2
+
+
+@pytest.mark.parametrize("where", ["fit__", "fit()"])
+def test_validation_data_is_encoded_like_y(where):
+    from sklearn.metrics import log_loss
+
+    labels = np.array(["no", "yes"])[y]
+    X_val, y_val = X[:30] + 0.1, labels[:30]
+    routed_kw = {"fit__validation_data": (X_val, y_val)} if where == "fit__" else {}
+    clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0, **routed_kw)
+    clf.fit(X, labels, **({} if routed_kw else {"validation_data": (X_val, y_val)}))
+    assert len(clf.history_["val_loss"]) == 2
+    expected = log_loss(y_val, clf.predict_proba(X_val), labels=clf.classes_)
+    assert clf.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-4)
+
+
+# ----------------------------------------------------------------- predict__
+def test_predict_batch_size_is_routed():
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.set_params(predict__batch_size=7)
+    seen = []
+    predictor = clf._predictor
+    clf._predictor = lambda data, batch_size: seen.append(batch_size) or predictor(data, batch_size)
+    np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-6, atol=1e-7)
+    assert seen == [7]
+
+
+def test_other_predict_parameters_go_to_model_predict(capfd):
+    clf = KerasClassifier(tiny_mlp, random_state=0, predict__steps=None).fit(X, y)
+    expected = clf.model_.predict(X, verbose=0)
+    capfd.readouterr()
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1], expected[:, 0], rtol=1e-5, atol=1e-6)
+    assert capfd.readouterr().out == ""  # still no progress bar
+
+
+# ----------------------------------------------------------------- compile__
+def test_compile_parameters_are_routed():
+    clf = KerasClassifier(tiny_mlp, compile__steps_per_execution=2, compile__jit_compile=False,
+                          epochs=2, random_state=0).fit(X, y)
+    assert clf.model_.steps_per_execution == 2
+    assert clf.model_.jit_compile is False
+    assert len(clf.history_["loss"]) == 2
+
+
+def test_run_eagerly_reaches_compile():
+    clf = KerasClassifier(tiny_mlp, run_eagerly=True, random_state=0).fit(X, y)
+    assert clf.model_.run_eagerly is True
+
+
+# ----------------------------------------------------- set_params, GridSearchCV
+def test_every_prefix_settable_with_set_params():
+    clf = KerasClassifier(tiny_mlp, optimizer="sgd", callbacks=[keras.callbacks.EarlyStopping],
+                          random_state=0)
+    new = dict(
+        model__hidden=6, optimizer__learning_rate=0.2, loss__label_smoothing=0.05,
+        metrics__name="rec", callbacks__0__monitor="loss", callbacks__0__patience=50,
+        fit__epochs=3, predict__batch_size=16, compile__jit_compile=False,
+    )
+    clf.set_params(loss="binary_crossentropy", metrics=[keras.metrics.Recall], **new)
+    params = clf.get_params()
+    assert all(params[k] == v for k, v in new.items())
+    clf.fit(X, y)
+    assert _units(clf) == 6
+    assert float(np.asarray(clf.model_.optimizer.learning_rate)) == pytest.approx(0.2)
+    assert clf.model_.loss.get_config()["label_smoothing"] == pytest.approx(0.05)
+    assert len(clf.history_["rec"]) == 3
+    assert clf.model_.jit_compile is False
+
+
+def test_grid_search_over_routed_parameters():
+    clf = KerasClassifier(tiny_mlp, optimizer="adam", epochs=5, random_state=0)
+    grid = {"optimizer__learning_rate": [0.0, 0.05], "model__hidden": [2, 6]}
+    search = GridSearchCV(clf, grid, cv=2).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    # A learning rate of 0 learns nothing; the search must see the difference.
+    assert search.best_params_["optimizer__learning_rate"] == 0.05
+    best = search.best_estimator_
+    assert _units(best) == search.best_params_["model__hidden"]
+    lr = float(np.asarray(best.model_.optimizer.learning_rate))
+    assert lr == pytest.approx(0.05)
+    assert "optimizer__learning_rate" not in clf.get_params()
+    assert not hasattr(clf, "model_")  # the searched estimator itself stays unfitted
+
+
+# --------------------------------------------------------- misspelt names
+_TYPOS = [
+    (dict(optimzer__learning_rate=0.1), "Did you mean 'optimizer__learning_rate'"),
+    (dict(optimizer__learnign_rate=0.1), "optimizer__learnign_rate.*Did you mean 'learning_rate'"),
+    (dict(model__hiden=3), "model__hiden.*Did you mean 'hidden'"),
+    (dict(hiden=3), "'hiden'.*Did you mean 'hidden'"),
+    (dict(fit__epoch=3), "fit__epoch.*Did you mean 'epochs'"),
+    (dict(callbacks=[keras.callbacks.EarlyStopping], callbacks__0__patiance=2),
+     "patiance.*Did you mean 'patience'"),
+    (dict(callbacks=[keras.callbacks.EarlyStopping], callbacks__1__patience=2),
+     "no callback named '1'"),
+    (dict(callbacks={"stop": keras.callbacks.EarlyStopping}, callbacks__stpo__patience=2),
+     "Did you mean 'stop'"),
+    (dict(loss="binary_crossentropy", loss__from_logit=True), "Did you mean 'from_logits'"),
+    (dict(metrics=[keras.metrics.AUC], metrics__0__num_threshold=5),
+     "Did you mean 'num_thresholds'"),
+    (dict(metrics=[keras.metrics.AUC], metrics__3__name="x"), "not the index of a metric"),
+    (dict(predict__batchsize=5), "predict__batchsize.*Did you mean 'batch_size'"),
+    (dict(compile__jit_compil=False), "compile__jit_compil.*Did you mean 'jit_compile'"),
+    (dict(optimizer="adamm"), "Unknown optimizer 'adamm'.*Did you mean 'adam'"),
+]
+
+
+@pytest.mark.parametrize("kwargs, message", _TYPOS, ids=[
+    "prefix", "optimizer-arg", "model-arg", "plain-arg", "fit-arg", "callback-arg",
+    "callback-index", "callback-key", "loss-arg", "metric-arg", "metric-index", "predict-arg",
+    "compile-arg", "optimizer-name",
+])
+def test_misspelt_name_error_before_building(kwargs, message):
+    build, calls = _recording_builder()
+    clf = KerasClassifier(build, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert calls == []
+    assert not hasattr(clf, "model_")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(epoch=3), "'epoch'.*Did you mean 'epochs'"),
+    (dict(optimzer__learning_rate=0.1), "Did you mean 'optimizer__learning_rate'"),
+    (dict(random_stat=1), "Did you mean 'random_state'"),
+])
+def test_set_params_rejects_misspelt_names(kwargs, message):
+    clf = KerasClassifier(tiny_mlp)
+    with pytest.raises(ValueError, match=message):
+        clf.set_params(**kwargs)
+    assert set(kwargs).isdisjoint(clf.get_params())
+
+
+def test_misspelt_name_set_later_fails_at_fit():
+    build, calls = _recording_builder()
+    clf = KerasClassifier(build, hidden=4).set_params(model__hiden=3)
+    with pytest.raises(ValueError, match=re.escape("Did you mean 'hidden'")):
+        clf.fit(X, y)
+    assert calls == []
+
+
+def test_builder_with_kwargs_takes_any_model_parameter():
+    seen = {}
+
+    def build(meta, **kwargs):
+        seen.update(kwargs)
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]),
+                                 keras.layers.Dense(kwargs["width"]), output_layer(meta)])
+
+    clf = KerasClassifier(build, model__width=3, depth=2, random_state=0).fit(X, y)
+    assert _units(clf) == 3
+    assert seen["width"] == 3 and seen["depth"] == 2

@@ -1,0 +1,324 @@
+"""Targets and builders: meta, compile_kwargs, pre-built models, every target
+type, pandas input, class and sample weights."""
+
+import warnings
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import softmax_binary, tiny_mlp
+from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.metrics import recall_score
+from sklearn.preprocessing import StandardScaler
+
+from keraslearn import KerasClassifier, KerasRegressor
+
+X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
+                           class_sep=2.0, random_state=0)
+X3, y3 = make_classification(n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+                             n_classes=3, n_clusters_per_class=1, class_sep=2.0,
+                             random_state=0)
+FAST = dict(optimizer="adam", optimizer__learning_rate=0.05, epochs=10, random_state=0)
+
+
+def _check_proba(proba, n_rows, n_cols):
+    assert proba.shape == (n_rows, n_cols)
+    assert (proba >= 0).all() and (proba <= 1).all()
+
+
+# ------------------------------------------------------------------- meta
+def _meta_recorder(store):
+    def build(meta, compile_kwargs):
+        store["meta"], store["compile_kwargs"] = meta, compile_kwargs
+        return tiny_mlp(meta)
+
+    return build
+
+
+def test_meta_for_a_classifier():
+    store = {}
+    labels = np.array(["a", "b", "c"])[y3]
+    clf = KerasClassifier(_meta_recorder(store), random_state=0).fit(X3, labels)
+    meta = store["meta"]
+    assert meta["n_features_in_"] == 4
+    assert meta["X_shape_"] == (90, 4)
+    assert meta["X_dtype_"] == np.float64
+    np.testing.assert_array_equal(meta["classes_"], ["a", "b", "c"])
+    assert meta["n_classes_"] == 3
+    assert meta["target_type_"] == "multiclass"
+    assert meta["n_outputs_"] == 1
+    assert meta["n_outputs_expected_"] == 1
+    assert meta["y_ndim_"] == 1
+    assert meta["target_encoder_"] is clf.target_encoder_
+    assert clf.n_classes_ == 3 and clf.target_type_ == "multiclass"
+
+
+def test_meta_for_a_regressor():
+    store = {}
+    Y = np.column_stack([X[:, 0], X[:, 1] * 2])
+    KerasRegressor(_meta_recorder(store), random_state=0).fit(X, Y)
+    meta = store["meta"]
+    assert meta["n_outputs_"] == 2
+    assert meta["target_type_"] == "continuous-multioutput"
+    assert meta["X_shape_"] == (80, 4)
+    assert "classes_" not in meta and "n_classes_" not in meta
+
+
+def test_meta_has_feature_names_for_dataframes():
+    store = {}
+    df = pd.DataFrame(X, columns=list("abcd"))
+    KerasClassifier(_meta_recorder(store), random_state=0).fit(df, y)
+    np.testing.assert_array_equal(store["meta"]["feature_names_in_"], list("abcd"))
+
+
+def test_compile_kwargs_for_a_builder_that_compiles():
+    store = {}
+
+    def build(meta, compile_kwargs):
+        store["compile_kwargs"] = compile_kwargs
+        model = tiny_mlp(meta)
+        model.compile(**compile_kwargs)
+        return model
+
+    clf = KerasClassifier(build, optimizer="sgd", optimizer__learning_rate=0.03,
+                          loss="binary_crossentropy", metrics=[keras.metrics.AUC],
+                          metrics__0__name="auc", epochs=2, random_state=0).fit(X, y)
+    ck = store["compile_kwargs"]
+    assert isinstance(ck["optimizer"], keras.optimizers.SGD)
+    assert clf.model_.optimizer is ck["optimizer"]
+    assert float(np.asarray(clf.model_.optimizer.learning_rate)) == pytest.approx(0.03)
+    assert len(clf.history_["auc"]) == 2
+
+
+def test_builder_returning_a_compiled_model_is_used_as_compiled():
+    start = {}
+
+    def build(meta):
+        model = tiny_mlp(meta)
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0),
+                      loss="binary_crossentropy")
+        start["weights"] = model.get_weights()
+        return model
+
+    # The estimator's own optimizer (adam, lr 0.5) would move the weights.
+    clf = KerasClassifier(build, optimizer="adam", optimizer__learning_rate=0.5, epochs=2,
+                          random_state=0).fit(X, y)
+    assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
+    for a, b in zip(clf.model_.get_weights(), start["weights"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_instance_is_copied_never_modified():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    before = [w.copy() for w in model.get_weights()]
+    clf = KerasClassifier(model, optimizer="adam", optimizer__learning_rate=0.05, epochs=5,
+                          random_state=0).fit(X, y)
+    assert clf.model_ is not model
+    assert not model.compiled
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+    assert clf.score(X, y) > 0.8
+    # Every fit starts from the instance's weights again.
+    again = KerasClassifier(model, optimizer="adam", optimizer__learning_rate=0.05, epochs=5,
+                            random_state=0).fit(X, y)
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+
+
+def test_compiled_model_instance_keeps_its_compile_settings():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="binary_crossentropy")
+    before = model.get_weights()
+    clf = KerasClassifier(model, epochs=2, random_state=0).fit(X, y)
+    assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
+    for a, b in zip(clf.model_.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_instance_rejects_builder_arguments():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match="nowhere to go"):
+        KerasClassifier(model, hidden=3).fit(X, y)
+
+
+def test_build_fn_alias():
+    clf = KerasClassifier(build_fn=tiny_mlp, hidden=5, random_state=0).fit(X, y)
+    assert clf.model_.layers[0].units == 5
+    assert clf.predict(X).shape == (80,)
+
+
+# -------------------------------------------------------------- target types
+def test_binary_with_one_sigmoid_unit():
+    clf = KerasClassifier(tiny_mlp, **FAST).fit(X, y)
+    assert clf.model_.output_shape[-1] == 1
+    proba = clf.predict_proba(X)
+    _check_proba(proba, 80, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert clf.score(X, y) > 0.85
+
+
+def test_binary_with_two_softmax_units():
+    clf = KerasClassifier(softmax_binary, **FAST).fit(X, y)
+    assert clf.model_.output_shape[-1] == 2
+    proba = clf.predict_proba(X)
+    _check_proba(proba, 80, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(clf.predict(X), proba.argmax(axis=1))
+    assert clf.score(X, y) > 0.85
+
+
+@pytest.mark.parametrize("loss", [None, "sparse_categorical_crossentropy",
+                                  "categorical_crossentropy"])
+def test_multiclass_sparse_and_one_hot_losses(loss):
+    clf = KerasClassifier(tiny_mlp, loss=loss, **FAST).fit(X3, y3)
+    expected_mode = "onehot" if loss == "categorical_crossentropy" else "sparse"
+    assert clf.target_encoder_.mode_ == expected_mode
+    proba = clf.predict_proba(X3)
+    _check_proba(proba, 90, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert clf.score(X3, y3) > 0.8
+
+
+def test_multilabel_indicator_targets():
+    Xm, Ym = make_multilabel_classification(n_samples=80, n_features=6, n_classes=3,
+                                            random_state=0)
+    Xm = StandardScaler().fit_transform(Xm)
+    clf = KerasClassifier(tiny_mlp, **FAST).fit(Xm, Ym)
+    assert clf.target_type_ == "multilabel-indicator"
+    pred = clf.predict(Xm)
+    assert pred.shape == Ym.shape
+    assert pred.dtype.kind == "i"
+    assert set(np.unique(pred)) <= {0, 1}
+    proba = clf.predict_proba(Xm)
+    _check_proba(proba, 80, 3)
+    np.testing.assert_array_equal(pred, (proba > 0.5).astype(int))
+    assert (pred == Ym).mean() > 0.8  # majority rule: 0.62
+
+
+@pytest.mark.parametrize("dtype", ["U", object])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_string_and_object_labels(dtype, n_classes):
+    Xs, ys = (X, y) if n_classes == 2 else (X3, y3)
+    names = np.array(["cat", "dog", "emu"][:n_classes], dtype=dtype)
+    labels = names[ys]
+    clf = KerasClassifier(tiny_mlp, **FAST).fit(Xs, labels)
+    pred = clf.predict(Xs)
+    assert pred.dtype == labels.dtype
+    assert set(pred) <= set(names)
+    np.testing.assert_array_equal(clf.classes_, sorted(names))
+    assert clf.score(Xs, labels) > 0.8
+
+
+@pytest.mark.parametrize("shape", [(80,), (80, 1), (80, 2)])
+def test_regression_output_shape_follows_y(shape):
+    base = X @ np.array([1.0, -2.0, 0.5, 0.0])
+    Y = base.reshape(shape) if len(shape) == 1 or shape[1] == 1 else np.column_stack(
+        [base, -base])
+    reg = KerasRegressor(tiny_mlp, **FAST).fit(X, Y)
+    pred = reg.predict(X)
+    assert pred.shape == shape
+    assert reg.n_outputs_ == (1 if len(shape) == 1 else shape[1])
+    assert reg.score(X, Y) > 0.5
+
+
+# ------------------------------------------------------------------- pandas
+def test_dataframe_sets_feature_names_and_checks_them():
+    df = pd.DataFrame(X, columns=["w", "x", "y", "z"])
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(df, pd.Series(y, name="target"))
+    np.testing.assert_array_equal(clf.feature_names_in_, ["w", "x", "y", "z"])
+    expected = clf.predict_proba(df)
+    with pytest.raises(ValueError, match="feature names"):
+        clf.predict(df.rename(columns={"w": "v"}))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_allclose(clf.predict_proba(X), expected, rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(df)  # same columns: no warning
+
+
+def test_numpy_fit_then_dataframe_predict_warns():
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+    assert not hasattr(clf, "feature_names_in_")
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        clf.predict(pd.DataFrame(X, columns=list("abcd")))
+
+
+def test_regressor_with_dataframe_and_series():
+    df = pd.DataFrame(X, columns=list("abcd"))
+    target = pd.Series(X[:, 0] * 3.0)
+    reg = KerasRegressor(tiny_mlp, **FAST).fit(df, target)
+    np.testing.assert_array_equal(reg.feature_names_in_, list("abcd"))
+    assert reg.predict(df).shape == (80,)
+
+
+# ----------------------------------------------------------- decision_function
+def test_decision_function_binary():
+    clf = KerasClassifier(tiny_mlp, **FAST).fit(X, y)
+    scores = clf.decision_function(X)
+    assert scores.shape == (80,)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(scores > 0).astype(int)])
+    proba = clf.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(1 / (1 + np.exp(-scores)), proba, rtol=1e-5, atol=1e-7)
+
+
+def test_decision_function_multiclass_and_multilabel():
+    clf = KerasClassifier(tiny_mlp, **FAST).fit(X3, y3)
+    scores = clf.decision_function(X3)
+    assert scores.shape == (90, 3)
+    np.testing.assert_array_equal(clf.predict(X3), clf.classes_[scores.argmax(axis=1)])
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=5, n_classes=3,
+                                            random_state=1)
+    ml = KerasClassifier(tiny_mlp, **FAST).fit(Xm, Ym)
+    np.testing.assert_array_equal(ml.predict(Xm), (ml.decision_function(Xm) > 0).astype(int))
+
+
+# -------------------------------------------------------- class/sample weights
+def _imbalanced():
+    return make_classification(n_samples=300, n_features=4, n_informative=2, n_redundant=0,
+                               weights=[0.9, 0.1], class_sep=0.6, flip_y=0.02,
+                               random_state=3)
+
+
+def test_balanced_class_weight_raises_minority_recall():
+    Xi, yi = _imbalanced()
+    params = dict(optimizer="adam", optimizer__learning_rate=0.02, epochs=15, random_state=0)
+    plain = KerasClassifier(tiny_mlp, **params).fit(Xi, yi)
+    balanced = KerasClassifier(tiny_mlp, class_weight="balanced", **params).fit(Xi, yi)
+    plain_recall = recall_score(yi, plain.predict(Xi))
+    balanced_recall = recall_score(yi, balanced.predict(Xi))
+    assert balanced_recall > plain_recall + 0.2
+
+
+def test_dict_class_weight_shifts_probabilities():
+    Xi, yi = _imbalanced()
+    params = dict(optimizer="adam", optimizer__learning_rate=0.02, epochs=10, random_state=0)
+    plain = KerasClassifier(tiny_mlp, **params).fit(Xi, yi)
+    heavy = KerasClassifier(tiny_mlp, class_weight={0: 1.0, 1: 8.0}, **params).fit(Xi, yi)
+    assert heavy.predict_proba(Xi)[:, 1].mean() > plain.predict_proba(Xi)[:, 1].mean() + 0.1
+
+
+def test_sample_weight_zero_equals_dropping_rows():
+    # Full-batch SGD in float64: zero weights must act like absent rows.
+    params = dict(optimizer="sgd", optimizer__learning_rate=0.1, batch_size=1000, epochs=20,
+                  random_state=0, dtype="float64")
+    keep = np.arange(80) % 3 != 0
+    weighted = KerasClassifier(tiny_mlp, **params).fit(X, y, sample_weight=keep.astype(float))
+    dropped = KerasClassifier(tiny_mlp, **params).fit(X[keep], y[keep])
+    np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-7)
+
+
+def test_sample_weight_leaving_one_class_is_an_error():
+    calls = []
+
+    def build(meta):
+        calls.append(meta)
+        return tiny_mlp(meta)
+
+    clf = KerasClassifier(build)
+    with pytest.raises(ValueError, match="one class"):
+        clf.fit(X, y, sample_weight=(y == 0).astype(float))
+    assert calls == [] and not hasattr(clf, "model_")
+    with pytest.raises(ValueError, match="one class"):
+        KerasClassifier(build, class_weight={0: 1.0, 1: 0.0}).fit(X, y)
+    assert calls == []
