@@ -1,0 +1,148 @@
+"""Sample-weight checks and a small declarative parameter-constraint checker.
+
+Constraints map a parameter name to a list of what it accepts, valid if any entry is
+met: an :class:`Interval`, a :class:`OneOf`, ``None``, a type (any instance of it),
+"boolean", "array-like", "random_state" or "verbose"."""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter has a value of the wrong type or outside its valid range."""
+
+
+class Interval:
+    """Numbers of ``type`` (``numbers.Integral`` or ``numbers.Real``) between ``left``
+    and ``right`` (``None``: unbounded); ``closed``: "left", "right", "both", "neither"."""
+
+    def __init__(self, type, left, right, *, closed):
+        if type not in (Integral, Real) or closed not in ("left", "right", "both", "neither"):
+            raise ValueError(f"Bad Interval type={type!r} or closed={closed!r}.")
+        if left is not None and right is not None and right <= left:
+            raise ValueError(f"Interval right ({right}) must be greater than left ({left}).")
+        self.type, self.left, self.right, self.closed = type, left, right, closed
+
+    def is_satisfied_by(self, value):
+        if not isinstance(value, self.type) or (not isinstance(value, Integral)
+                                                 and np.isnan(value)):
+            return False
+        left = -np.inf if self.left is None else self.left
+        right = np.inf if self.right is None else self.right
+        above = value >= left if self.closed in ("left", "both") else value > left
+        below = value <= right if self.closed in ("right", "both") else value < right
+        return bool(above and below)
+
+    def __str__(self):
+        integral = self.type is Integral
+        left = "-inf" if self.left is None else (self.left if integral else float(self.left))
+        right = "inf" if self.right is None else (self.right if integral else float(self.right))
+        open_ = "[" if self.closed in ("left", "both") else "("
+        close = "]" if self.closed in ("right", "both") else ")"
+        return f"{'an int' if integral else 'a float'} in the range {open_}{left}, {right}{close}"
+
+
+class OneOf:
+    """One of ``options``, of their type too (``str`` if all are strings, a real
+    number if all are numbers): ``True`` does not pass for ``1`` nor ``1`` for ``"1"``."""
+
+    def __init__(self, *options):
+        self.options = options
+        numbers = all(isinstance(o, Real) and not isinstance(o, bool) for o in options)
+        self.type = str if all(isinstance(o, str) for o in options) else (
+            Real if numbers else object)
+
+    def is_satisfied_by(self, value):
+        if not isinstance(value, self.type) or (self.type is Real and isinstance(value, bool)):
+            return False
+        try:
+            return any(bool(value == option) for option in self.options)
+        except (TypeError, ValueError):  # e.g. an array compared to a scalar
+            return False
+
+    def __str__(self):
+        name = {str: "a str", Real: "a float"}.get(self.type, "a value")
+        return f"{name} among {{{', '.join(sorted(repr(o) for o in self.options))}}}"
+
+
+def _is_array_like(value):
+    has_len = hasattr(value, "__len__") or hasattr(value, "shape") or hasattr(value, "__array__")
+    return has_len and not np.isscalar(value)
+
+
+_NAMED = {
+    "boolean": (lambda v: isinstance(v, (bool, np.bool_)), "a bool"),
+    "array-like": (_is_array_like, "an array-like"),
+    "random_state": (lambda v: v is None or isinstance(v, np.random.RandomState)
+                     or Interval(Integral, 0, 2**32 - 1, closed="both").is_satisfied_by(v),
+                     "an int in the range [0, 4294967295], a numpy.random.RandomState or None"),
+    "verbose": (lambda v: isinstance(v, (bool, np.bool_))
+                or Interval(Integral, 0, None, closed="left").is_satisfied_by(v),
+                "an int in the range [0, inf) or a bool"),
+}
+
+
+def _check(constraint, value):
+    """(whether ``value`` satisfies ``constraint``, how to describe it)."""
+    if constraint is None:
+        return value is None, "None"
+    if isinstance(constraint, str):
+        test, text = _NAMED[constraint]  # KeyError: an unknown constraint name
+        return bool(test(value)), text
+    if isinstance(constraint, type):
+        module = "" if constraint.__module__ == "builtins" else constraint.__module__ + "."
+        name = module + constraint.__qualname__
+        return isinstance(value, constraint), f"an instance of {name!r}"
+    return constraint.is_satisfied_by(value), str(constraint)
+
+
+def validate_parameters(estimator, constraints):
+    """Check ``estimator.get_params(deep=False)`` against ``{name: [constraint, ...]}``.
+
+    Raises :class:`InvalidParameterError` (both a ValueError and a TypeError) naming
+    the parameter, the estimator, what the parameter accepts and the value given.
+    """
+    params = estimator.get_params(deep=False)
+    for name, accepted in ((n, c) for n, c in constraints.items() if n in params):
+        value = params[name]
+        results = [_check(constraint, value) for constraint in accepted]
+        if any(ok for ok, _ in results):
+            continue
+        texts = [text for _, text in results]  # "a, b or c"
+        expected = texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
+        raise InvalidParameterError(f"The {name!r} parameter of {type(estimator).__name__} "
+                                    f"must be {expected}. Got {value!r} instead.")
+
+
+def check_sample_weight(sample_weight, X, *, ensure_non_negative=True):
+    """``sample_weight`` as a new float64 array of shape (n_samples,): ``None`` gives
+    ones, a scalar fills it. ValueError if the weights are not 1-D, not one per sample,
+    not finite, all zero, or (``ensure_non_negative``) negative."""
+    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
+    try:
+        sw = np.asarray(sample_weight)
+        if np.iscomplexobj(sw):
+            raise TypeError("complex values are not weights")
+        sw = sw.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"sample_weight must hold real numbers: {exc}.") from None
+    if sw.ndim == 0:
+        sw = np.full(n_samples, float(sw), dtype=np.float64)
+    elif sw.ndim != 1:
+        raise ValueError(f"sample_weight must be a 1D array or a scalar, got a {sw.ndim}D "
+                         f"array of shape {sw.shape}; expected a scalar or {n_samples} weights.")
+    elif sw.shape[0] != n_samples:
+        raise ValueError(f"sample_weight has {sw.shape[0]} weights but X has "
+                         f"{n_samples} samples: expected one weight per sample.")
+    if not np.isfinite(sw).all():
+        bad = "NaN" if np.isnan(sw).any() else "infinity"
+        raise ValueError(f"sample_weight contains {bad}: every weight must be finite.")
+    if n_samples and not sw.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if ensure_non_negative and (sw < 0).any():
+        raise ValueError(f"Negative values in sample_weight (the smallest is "
+                         f"{sw.min()!r}): sample weights must be non-negative.")
+    return sw
