@@ -1,0 +1,99 @@
+"""Keras callbacks and a regularizer that give Keras training scikit-learn's MLP rules."""
+
+from .._runtime import keras
+
+
+@keras.saving.register_keras_serializable(package="keraslearn")
+class CastL2(keras.regularizers.L2):
+    """L2 penalty returned in Keras' float type.
+
+    Keras sums a model's losses in ``floatx`` (float32); a float64 network's
+    penalty must be cast to join them. Gradients still flow in float64.
+    """
+
+    def __call__(self, x):
+        return keras.ops.cast(super().__call__(x), keras.config.floatx())
+
+
+def l2_regularizer(strength, dtype):
+    """An L2 kernel regularizer of ``strength`` for layers of ``dtype`` (None for 0)."""
+    if strength <= 0:
+        return None
+    if dtype == keras.config.floatx():
+        return keras.regularizers.L2(strength)
+    return CastL2(strength)
+
+
+class NoImprovementStopping(keras.callbacks.Callback):
+    """scikit-learn's MLP stopping rule.
+
+    An epoch counts as "no improvement" when the monitored score is not
+    better than the best one by ``tol``; after more than ``n_iter_no_change``
+    such epochs in a row, training stops — or, with ``adaptive``, the
+    learning rate is divided by 5 until it falls below 1e-6. With
+    ``restore_best``, the weights of the best epoch are restored at the end.
+    ``state`` (``best`` and ``count``) is a dict kept by the estimator, so a
+    warm-started fit continues the count.
+    """
+
+    def __init__(self, monitor, *, lower_is_better, tol, n_iter_no_change, state,
+                 adaptive=False, restore_best=False, verbose=False):
+        super().__init__()
+        self.monitor = monitor
+        self.sign = -1.0 if lower_is_better else 1.0
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.state = state
+        self.adaptive = adaptive
+        self.restore_best = restore_best
+        self.verbose = verbose
+        self.best_weights = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        score = self.sign * float(value)
+        state = self.state
+        if score < state["best"] + self.tol:
+            state["count"] += 1
+        else:
+            state["count"] = 0
+        if score > state["best"]:
+            state["best"] = score
+            if self.restore_best:
+                self.best_weights = self.model.get_weights()
+        if state["count"] > self.n_iter_no_change:
+            optimizer = self.model.optimizer
+            lr = float(optimizer.learning_rate.numpy())
+            if self.adaptive and lr > 1e-6:
+                optimizer.learning_rate = lr / 5.0
+                state["count"] = 0
+                if self.verbose:
+                    print(f"{self.monitor} did not improve: learning rate set to {lr / 5.0:g}.")
+            else:
+                self.model.stop_training = True
+                state["stopped"] = True
+                if self.verbose:
+                    print(f"{self.monitor} did not improve more than tol={self.tol} for "
+                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+class InvScalingLearningRate(keras.callbacks.Callback):
+    """scikit-learn's ``learning_rate="invscaling"``: after each epoch the rate
+    becomes ``learning_rate_init / (t + 1) ** power_t``, t counting samples seen."""
+
+    def __init__(self, learning_rate_init, power_t, t, n_samples):
+        super().__init__()
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.t = t
+        self.n_samples = n_samples
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.t += self.n_samples
+        self.model.optimizer.learning_rate = self.learning_rate_init / (self.t + 1) ** self.power_t

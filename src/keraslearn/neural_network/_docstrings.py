@@ -1,0 +1,192 @@
+"""Parameter and attribute descriptions shared by the ready networks.
+
+Written once and substituted into the class docstrings (as imbalanced-learn's
+``Substitution`` does): a class docstring names an entry as ``{name}`` on a
+line of its own.
+"""
+
+_ENTRIES = {}
+
+_ENTRIES["mlp_parameters"] = """\
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units of the ith hidden layer.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the hidden layers: ``"identity"`` (Keras' ``"linear"``),
+        ``"logistic"`` (``"sigmoid"``), ``"tanh"`` or ``"relu"``. The Keras
+        names ``"linear"``, ``"sigmoid"``, ``"elu"``, ``"selu"``, ``"gelu"``,
+        ``"silu"``, ``"softplus"`` and ``"leaky_relu"`` are accepted too.
+
+    solver : {"adam", "sgd", "lbfgs"}, default="adam"
+        ``"adam"`` or ``"sgd"`` (with ``momentum``) train with the Keras
+        optimizer of that name. ``"lbfgs"`` has no Keras equivalent and raises
+        a ValueError at fit. ``optimizer``, when set, takes precedence.
+
+    alpha : float, default=0.0001
+        Strength of the L2 penalty on the weights (not the biases), with
+        scikit-learn's meaning: each batch's loss is increased by
+        ``0.5 * alpha * ||W||^2`` divided by the batch's total sample weight.
+
+    batch_size : int or "auto", default="auto"
+        Samples per gradient step; ``"auto"`` means ``min(200, n_samples)``.
+        Larger values are clipped to the number of samples, with a warning.
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule, used with ``solver="sgd"`` only, as in
+        scikit-learn: ``"invscaling"`` sets it to ``learning_rate_init /
+        (t + 1) ** power_t`` after each epoch (t counts samples seen);
+        ``"adaptive"`` divides it by 5 whenever the stopping rule below would
+        stop, and stops once it falls under 1e-6.
+
+    learning_rate_init : float, default=0.001
+        Initial learning rate of the optimizer.
+
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data) per ``fit``.
+
+    shuffle : bool, default=True
+        Reshuffle the training data at every epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the
+        early-stopping split, for reproducible fits on one machine.
+
+    tol : float, default=1e-4
+        Training stops when the training loss (or, with ``early_stopping``,
+        the validation score) does not improve by at least ``tol`` for more
+        than ``n_iter_no_change`` consecutive epochs.
+
+    verbose : bool, default=False
+        Print the loss after every epoch.
+
+    warm_start : bool, default=False
+        Continue training the fitted network at the next ``fit``.
+
+    momentum : float, default=0.9
+        Momentum of ``solver="sgd"``, in [0, 1].
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``solver="sgd"``.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for
+        single-output classification), stop when the validation score
+        (accuracy, or R² for regression) stops improving, and restore the
+        weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out by ``early_stopping``, in (0, 1).
+
+    beta_1 : float, default=0.9
+        Decay of the first moment estimates of ``solver="adam"``, in [0, 1).
+
+    beta_2 : float, default=0.999
+        Decay of the second moment estimates of ``solver="adam"``, in [0, 1).
+
+    epsilon : float, default=1e-8
+        Numerical stability constant of ``solver="adam"``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` tolerated before stopping.
+
+    max_fun : int, default=15000
+        Used only by scikit-learn's ``"lbfgs"`` solver; accepted so that
+        scikit-learn parameter sets carry over, and ignored.
+
+    dropout : float, default=0.0
+        Fraction of each hidden layer's outputs dropped during training, in
+        [0, 1). Dropout is active only while training.
+
+    batch_normalization : bool, default=False
+        Add a ``BatchNormalization`` layer before each hidden activation.
+
+    optimizer : str, keras.optimizers.Optimizer class or instance, default=None
+        A Keras optimizer used instead of ``solver``. A name or class is
+        created with ``learning_rate=learning_rate_init``; an instance is
+        copied with its own settings (``learning_rate_init`` is not applied).
+
+    reduce_lr_on_plateau : bool or dict, default=False
+        Add ``keras.callbacks.ReduceLROnPlateau`` monitoring the training loss
+        (the validation loss with ``early_stopping``), halving the learning
+        rate after ``n_iter_no_change // 2`` epochs without improvement; a
+        dict overrides its arguments (``{"factor": 0.2, "patience": 3}``)."""
+
+_ENTRIES["class_weight"] = """\
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``;
+        ``"balanced"`` weighs classes inversely to their frequency."""
+
+_ENTRIES["device_dtype"] = """\
+    device : str or None, default=None
+        TensorFlow device that trains and runs the network, such as
+        ``"/CPU:0"`` or ``"/GPU:0"``; None lets TensorFlow choose. A device
+        that does not exist raises a ValueError at fit.
+
+    dtype : {"float32", "float64"} or None, default=None
+        Floating-point type of the network; None means Keras' default
+        (float32). float64 is slower but exact enough for numerical checks."""
+
+_ENTRIES["mlp_attributes"] = """\
+    loss_ : float
+        The training loss of the last epoch (with the L2 penalty).
+
+    loss_curve_ : list of float
+        The training loss of every epoch, across warm-started fits.
+
+    best_loss_ : float or None
+        The lowest training loss; None with ``early_stopping``.
+
+    validation_scores_ : list of float or None
+        The validation score of every epoch with ``early_stopping`` (accuracy
+        for classifiers — per label for multilabel targets —, R² for
+        regressors, weighted by ``sample_weight``); None otherwise.
+
+    best_validation_score_ : float or None
+        The best validation score; None without ``early_stopping``.
+
+    n_iter_ : int
+        Number of epochs run by the last ``fit`` (1 after ``partial_fit``).
+
+    t_ : int
+        Number of training samples seen, across warm-started fits.
+
+    coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
+        Weight matrices of the Dense layers (read from ``model_``).
+
+    intercepts_ : list of ndarray of shape (n_fan_out,)
+        Bias vectors of the Dense layers.
+
+    n_layers_ : int
+        Number of layers, input and output included (as scikit-learn counts).
+
+    n_outputs_ : int
+        Number of output units.
+
+    out_activation_ : str
+        Activation of the output layer: ``"logistic"``, ``"softmax"``,
+        ``"identity"`` or ``"exp"``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of str
+        Column names, when X was a pandas DataFrame.
+
+    model_ : keras.Model
+        The trained Keras network.
+
+    history_ : dict of list
+        Keras' per-epoch logs (``"loss"``, and ``"val_*"`` with
+        ``early_stopping``), across warm-started fits."""
+
+
+def fill_doc(obj):
+    """Replace ``{name}`` lines of ``obj.__doc__`` with the shared entries."""
+    doc = obj.__doc__
+    for name, text in _ENTRIES.items():
+        doc = doc.replace("    {" + name + "}", text)
+    obj.__doc__ = doc
+    return obj

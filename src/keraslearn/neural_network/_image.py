@@ -1,0 +1,350 @@
+"""ImageClassifier: a small convolutional network as a scikit-learn classifier."""
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+
+from .._runtime import keras
+from ..utils import Interval, OneOf
+from ..wrappers._classifier import KerasClassifier
+from ..wrappers._routing import suggest
+from ._base import ReadyNetwork
+from ._docstrings import fill_doc
+
+# Augmentation name -> (Keras layer, default argument when given by name or True).
+_AUGMENTATIONS = {
+    "flip": (keras.layers.RandomFlip, "horizontal"),
+    "rotation": (keras.layers.RandomRotation, 0.1),
+    "zoom": (keras.layers.RandomZoom, 0.1),
+}
+_FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+def _positive_ints(value, name, length=None, allow_empty=False):
+    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
+    ok = (allow_empty or values) and all(
+        isinstance(v, (Integral, np.integer)) and not isinstance(v, bool) and v > 0
+        for v in values
+    )
+    if not ok or (length is not None and len(values) not in length):
+        raise ValueError(f"{name} must hold positive integers, got {value!r}.")
+    return tuple(int(v) for v in values)
+
+
+@fill_doc
+class ImageClassifier(ReadyNetwork, KerasClassifier):
+    """A small convolutional network for images, as a scikit-learn classifier.
+
+    Each entry of ``conv_filters`` adds a block Conv2D → [BatchNormalization]
+    → ReLU → MaxPooling (2×2, "same" padding); dropout, a dense ReLU layer and
+    the output layer follow. The output layer and the loss follow the target
+    (one sigmoid unit for binary targets, a softmax for multiclass targets,
+    one sigmoid unit per label for multilabel targets). Optional augmentation
+    layers (random flip, rotation, zoom) sit at the front of the network and
+    act only while training: predictions are deterministic.
+
+    X may be images of shape (n, height, width, channels), grayscale images
+    (n, height, width), or flattened rows (n, height * width * channels) with
+    ``image_shape``. Without ``image_shape``, rows of a square number of
+    values are read as square grayscale images; other rows are read as
+    one-pixel-wide columns (n_features × 1 × 1), with a warning.
+
+    Parameters
+    ----------
+    conv_filters : tuple of int, default=(32, 64)
+        Filters of each convolution block.
+
+    kernel_size : int or tuple of (int, int), default=3
+        Size of the convolution kernels.
+
+    dense_units : int, default=128
+        Units of the dense layer before the output; 0 for none.
+
+    dropout : float, default=0.25
+        Dropout rate after the convolution blocks and after the dense layer,
+        in [0, 1).
+
+    batch_normalization : bool, default=False
+        Add ``BatchNormalization`` after each convolution.
+
+    augmentation : None, bool, str, tuple of str or dict, default=None
+        Training-time augmentation with Keras preprocessing layers: names
+        among ``"flip"``, ``"rotation"``, ``"zoom"`` (``True`` for all three),
+        or a dict giving each one's argument: ``{"flip": "horizontal",
+        "rotation": 0.1, "zoom": 0.2}`` (flip mode; rotation as a fraction of
+        a full turn; zoom as a fraction of the size).
+
+    image_shape : tuple of int or None, default=None
+        ``(height, width, channels)`` (or ``(height, width)`` for grayscale)
+        of the images when X holds flattened rows. Inferred from X otherwise.
+
+    epochs : int, default=10
+        Passes over the training data per ``fit``.
+
+    batch_size : int, default=32
+        Samples per gradient step (clipped to the number of samples).
+
+    learning_rate : float, default=0.001
+        Learning rate of the optimizer.
+
+    optimizer : str, keras.optimizers.Optimizer class or instance, default="adam"
+        A name or class is created with ``learning_rate``; an instance is
+        copied with its own settings.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop when the validation loss has not improved for more than
+        ``n_iter_no_change`` epochs, and restore the best epoch's weights.
+
+    validation_fraction : float, default=0.1
+        Fraction held out by ``early_stopping``, in (0, 1).
+
+    n_iter_no_change : int, default=5
+        Epochs without improvement tolerated by ``early_stopping``.
+
+    reduce_lr_on_plateau : bool or dict, default=False
+        Add ``keras.callbacks.ReduceLROnPlateau`` (halving the learning rate
+        when the training loss — the validation loss with ``early_stopping``
+        — stalls); a dict overrides its arguments.
+
+    {class_weight}
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, augmentation, shuffling and the
+        early-stopping split.
+
+    verbose : int, default=0
+        Keras' verbosity during ``fit`` (0 silent, 1 progress bar, 2 one line
+        per epoch).
+
+    warm_start : bool, default=False
+        Continue training the fitted network at the next ``fit``.
+
+    {device_dtype}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    image_shape_ : tuple of (int, int, int)
+        ``(height, width, channels)`` of the images the network reads.
+
+    n_iter_ : int
+        Epochs run by the last ``fit``.
+
+    loss_curve_ : list of float
+        Training loss of every epoch.
+
+    model_ : keras.Model
+        The trained Keras network.
+
+    history_ : dict of list
+        Keras' per-epoch logs.
+
+    n_features_in_ : int
+        Size of the second dimension of the training X.
+
+    See Also
+    --------
+    keraslearn.preprocessing.ImageLoader : Image files to arrays, to put
+        before this classifier in a Pipeline.
+    MLPClassifier : A dense network for tabular data.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from keraslearn import ImageClassifier
+    >>> digits = load_digits()
+    >>> X = digits.images / 16.0  # 8x8 grayscale images
+    >>> clf = ImageClassifier(conv_filters=(16,), dense_units=32, epochs=8,
+    ...                       random_state=0)
+    >>> clf.fit(X[:1500], digits.target[:1500]).image_shape_
+    (8, 8, 1)
+    >>> clf.score(X[1500:], digits.target[1500:]) > 0.85
+    True
+    """
+
+    _parameter_constraints = {
+        "conv_filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "dense_units": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_normalization": ["boolean"],
+        "augmentation": [None, "boolean", str, tuple, list, dict],
+        "image_shape": [None, tuple, list],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [None, str, type, keras.optimizers.Optimizer],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "reduce_lr_on_plateau": ["boolean", dict],
+        "class_weight": [dict, OneOf("balanced"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "device": [None, str],
+        "dtype": [None, OneOf("float32", "float64")],
+    }
+
+    def __init__(
+        self, *, conv_filters=(32, 64), kernel_size=3, dense_units=128, dropout=0.25,
+        batch_normalization=False, augmentation=None, image_shape=None, epochs=10,
+        batch_size=32, learning_rate=0.001, optimizer="adam", early_stopping=False,
+        validation_fraction=0.1, n_iter_no_change=5, reduce_lr_on_plateau=False,
+        class_weight=None, random_state=None, verbose=0, warm_start=False,
+        device=None, dtype=None,
+    ):
+        self.conv_filters = conv_filters
+        self.kernel_size = kernel_size
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.augmentation = augmentation
+        self.image_shape = image_shape
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.device = device
+        self.dtype = dtype
+
+    # ------------------------------------------------------------- checks
+    def _check_extra_params(self):
+        super()._check_extra_params()
+        _positive_ints(self.conv_filters, "conv_filters", allow_empty=True)
+        _positive_ints(self.kernel_size, "kernel_size", length=(1, 2))
+        if self.image_shape is not None:
+            _positive_ints(self.image_shape, "image_shape", length=(2, 3))
+        self._augmentations()
+
+    def _augmentations(self):
+        """[(name, argument)] of the augmentation layers, validated."""
+        aug = self.augmentation
+        if aug is None or aug is False:
+            return []
+        if aug is True:
+            aug = list(_AUGMENTATIONS)
+        if isinstance(aug, str):
+            aug = [aug]
+        if not isinstance(aug, dict):
+            aug = {name: True for name in aug}
+        out = []
+        for name, value in aug.items():
+            if name not in _AUGMENTATIONS:
+                raise ValueError(
+                    f"Unknown augmentation {name!r}; choose among {list(_AUGMENTATIONS)}."
+                    + suggest(str(name), _AUGMENTATIONS)
+                )
+            if value is False or value is None:
+                continue
+            if value is True:
+                value = _AUGMENTATIONS[name][1]
+            if name == "flip" and value not in _FLIP_MODES:
+                raise ValueError(f"augmentation 'flip' must be one of {_FLIP_MODES}, got {value!r}.")
+            if name != "flip" and not (isinstance(value, Real) and 0 < value < 1):
+                raise ValueError(
+                    f"augmentation {name!r} must be a factor in (0, 1), got {value!r}."
+                )
+            out.append((name, value))
+        return out
+
+    def _validate_X_y(self, X, y, reset):
+        X, y = super()._validate_X_y(X, y, reset)
+        if reset:
+            self.image_shape_ = self._infer_image_shape(X.shape[1:])
+        return X, y
+
+    def _infer_image_shape(self, per_sample):
+        per_sample = tuple(int(v) for v in per_sample)
+        if len(per_sample) > 3:
+            raise ValueError(
+                "X must hold images (n, height, width, channels), grayscale images "
+                f"(n, height, width) or flattened rows; got {len(per_sample) + 1} dimensions."
+            )
+        if self.image_shape is not None:
+            shape = _positive_ints(self.image_shape, "image_shape", length=(2, 3))
+            shape = shape + (1,) if len(shape) == 2 else shape
+            same = per_sample == shape or per_sample + (1,) == shape
+            if math.prod(shape) != math.prod(per_sample) or (len(per_sample) > 1 and not same):
+                raise ValueError(
+                    f"image_shape={self.image_shape!r} does not match X, whose samples "
+                    f"have shape {per_sample}."
+                )
+            return shape
+        if len(per_sample) > 1:
+            return per_sample + (1,) if len(per_sample) == 2 else per_sample
+        n = per_sample[0]
+        side = math.isqrt(n)
+        if side * side == n:
+            return (side, side, 1)
+        warnings.warn(
+            f"X has {n} features, not a square number: each row is read as a {n}x1 "
+            "one-channel image. Pass image_shape=(height, width, channels) for "
+            "flattened images.",
+            UserWarning,
+        )
+        return (n, 1, 1)
+
+    # ---------------------------------------------------------- training
+    def _batch_size(self, n_train):
+        return max(1, min(self.batch_size, n_train))
+
+    def _tol(self):
+        return 0.0
+
+    def _stopping_monitor(self):
+        if self.early_stopping:
+            return "val_loss", True, True
+        return None, True, False
+
+    def _keras_params(self):
+        optimizer, routed = self._optimizer_and_kwargs("adam", self.learning_rate)
+        return {
+            **self._base_keras_params(), **routed, "optimizer": optimizer,
+            "verbose": int(self.verbose), "shuffle": True, "epochs": self.epochs,
+        }
+
+    def _keras_build_fn(self, meta):
+        dtype = self._dtype()
+        layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
+        if tuple(meta["X_shape_"][1:]) != self.image_shape_:
+            layers.append(keras.layers.Reshape(self.image_shape_, dtype=dtype))
+        for name, value in self._augmentations():
+            layers.append(_AUGMENTATIONS[name][0](value, dtype=dtype))
+        kernel = _positive_ints(self.kernel_size, "kernel_size", length=(1, 2))
+        for filters in _positive_ints(self.conv_filters, "conv_filters", allow_empty=True):
+            bn = self.batch_normalization
+            layers.append(keras.layers.Conv2D(
+                filters, kernel * (3 - len(kernel)), padding="same", use_bias=not bn, dtype=dtype
+            ))
+            if bn:
+                layers.append(keras.layers.BatchNormalization(dtype=dtype))
+            layers.append(keras.layers.Activation("relu", dtype=dtype))
+            layers.append(keras.layers.MaxPooling2D(2, padding="same", dtype=dtype))
+        if self.dropout:
+            layers.append(keras.layers.Dropout(self.dropout, dtype=dtype))
+        layers.append(keras.layers.Flatten(dtype=dtype))
+        if self.dense_units:
+            layers.append(keras.layers.Dense(self.dense_units, activation="relu", dtype=dtype))
+            if self.dropout:
+                layers.append(keras.layers.Dropout(self.dropout, dtype=dtype))
+        if meta["target_type_"] == "multiclass":
+            units, activation = meta["n_classes_"], "softmax"
+        else:
+            units = 1 if meta["target_type_"] == "binary" else meta["n_classes_"]
+            activation = "sigmoid"
+        layers.append(keras.layers.Dense(units, activation=activation, dtype=dtype))
+        return keras.Sequential(layers)

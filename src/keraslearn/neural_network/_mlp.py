@@ -1,0 +1,276 @@
+"""MLPClassifier and MLPRegressor: dense networks with scikit-learn's MLP parameters."""
+
+import numpy as np
+
+from ..utils import OneOf
+from ..wrappers._classifier import KerasClassifier
+from ..wrappers._regressor import KerasRegressor
+from ._dense import BaseMLP
+from ._docstrings import fill_doc
+
+
+@fill_doc
+class MLPClassifier(BaseMLP, KerasClassifier):
+    """Multi-layer perceptron classifier: a Keras dense network with scikit-learn's
+    ``MLPClassifier`` parameters.
+
+    Code written for :class:`sklearn.neural_network.MLPClassifier` runs
+    unchanged; the network trains with Keras on TensorFlow's devices. The
+    output layer and the loss follow the target: one sigmoid unit and binary
+    cross-entropy for binary targets, a softmax and sparse categorical
+    cross-entropy for multiclass targets, one sigmoid unit per label for
+    multilabel indicator targets.
+
+    Parameters
+    ----------
+    {mlp_parameters}
+
+    {class_weight}
+
+    {device_dtype}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (label indices for multilabel targets).
+
+    {mlp_attributes}
+
+    See Also
+    --------
+    MLPRegressor : The regression counterpart.
+    sklearn.neural_network.MLPClassifier : scikit-learn's NumPy implementation.
+    keraslearn.KerasClassifier : Wrap a Keras model of your own.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import train_test_split
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from keraslearn import MLPClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    >>> clf = make_pipeline(StandardScaler(), MLPClassifier(
+    ...     hidden_layer_sizes=(16,), learning_rate_init=0.05, tol=1e-3,
+    ...     random_state=0)).fit(X_train, y_train)
+    >>> clf.predict_proba(X_test[:2]).shape
+    (2, 3)
+    >>> clf.score(X_test, y_test) > 0.9
+    True
+    >>> clf[-1].n_iter_ < 200  # stopped when the loss stopped improving by tol
+    True
+    """
+
+    def __init__(
+        self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+        alpha=0.0001, batch_size="auto", learning_rate="constant",
+        learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+        nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+        beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+        dropout=0.0, batch_normalization=False, optimizer=None,
+        reduce_lr_on_plateau=False, class_weight=None, device=None, dtype=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.optimizer = optimizer
+        self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.class_weight = class_weight
+        self.device = device
+        self.dtype = dtype
+
+    _parameter_constraints = {
+        **BaseMLP._parameter_constraints,
+        "class_weight": [dict, OneOf("balanced"), None],
+    }
+    _score_metric = "accuracy"
+
+    def _output(self, meta):
+        if meta["target_type_"] == "multiclass":
+            return meta["n_classes_"], "softmax"
+        if meta["target_type_"] == "binary":
+            return 1, "sigmoid"
+        return meta["n_classes_"], "sigmoid"  # multilabel indicator
+
+    def _out_activation_name(self):
+        return "softmax" if self.target_type_ == "multiclass" else "logistic"
+
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Train for one epoch, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Relative weights of the samples.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever be seen; needed on the first call when
+            a batch may not hold every class.
+
+        Returns
+        -------
+        self : MLPClassifier
+            The updated estimator.
+        """
+        return KerasClassifier.partial_fit(self, X, y, classes=classes, sample_weight=sample_weight)
+
+
+@fill_doc
+class MLPRegressor(BaseMLP, KerasRegressor):
+    """Multi-layer perceptron regressor: a Keras dense network with scikit-learn's
+    ``MLPRegressor`` parameters.
+
+    Code written for :class:`sklearn.neural_network.MLPRegressor` runs
+    unchanged; the network trains with Keras on TensorFlow's devices. The
+    output layer has one linear unit per target and the loss is the mean
+    squared error (or, with ``loss="poisson"``, exponential units and the
+    Poisson deviance).
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        The loss, as in scikit-learn: ``"poisson"`` needs non-negative targets.
+
+    {mlp_parameters}
+
+    {device_dtype}
+
+    Attributes
+    ----------
+    {mlp_attributes}
+
+    See Also
+    --------
+    MLPClassifier : The classification counterpart.
+    sklearn.neural_network.MLPRegressor : scikit-learn's NumPy implementation.
+    keraslearn.KerasRegressor : Wrap a Keras model of your own.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from keraslearn import MLPRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = make_pipeline(StandardScaler(), MLPRegressor(
+    ...     hidden_layer_sizes=(32,), learning_rate_init=0.05, early_stopping=True,
+    ...     random_state=0)).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    >>> mlp = reg[-1]
+    >>> len(mlp.validation_scores_) == mlp.n_iter_ < 200
+    True
+    """
+
+    def __init__(
+        self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+        solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+        learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+        nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+        beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+        dropout=0.0, batch_normalization=False, optimizer=None,
+        reduce_lr_on_plateau=False, device=None, dtype=None,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.batch_normalization = batch_normalization
+        self.optimizer = optimizer
+        self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.device = device
+        self.dtype = dtype
+
+    _parameter_constraints = {
+        **BaseMLP._parameter_constraints,
+        "loss": [OneOf("squared_error", "poisson")],
+    }
+    _score_metric = "r2_score"
+
+    def _keras_loss(self):
+        return "poisson" if self.loss == "poisson" else None
+
+    def _validate_X_y(self, X, y, reset):
+        X, y = super()._validate_X_y(X, y, reset)
+        if self.loss == "poisson" and np.any(np.asarray(y) < 0):
+            raise ValueError("loss='poisson' requires non-negative y.")
+        return X, y
+
+    def _output(self, meta):
+        return meta["n_outputs_"], "exponential" if self.loss == "poisson" else None
+
+    def _out_activation_name(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Relative weights of the samples.
+
+        Returns
+        -------
+        self : MLPRegressor
+            The updated estimator.
+        """
+        return KerasRegressor.partial_fit(self, X, y, sample_weight=sample_weight)

@@ -1,0 +1,196 @@
+"""ImageClassifier: input layouts, layers, augmentation, and a Pipeline from image files."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+
+from keraslearn import ImageClassifier
+from keraslearn.datasets import load_image_folder, make_digits_image_folder
+from keraslearn.preprocessing import ImageLoader
+
+# A small, fast network for the tests.
+SMALL = dict(conv_filters=(8,), dense_units=16, dropout=0.0, epochs=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digit_images():
+    digits = load_digits()
+    return digits.images[:300] / 16.0, digits.target[:300]
+
+
+def _layer_types(est):
+    return [type(layer).__name__ for layer in est.model_.layers]
+
+
+def test_digits_accuracy():
+    digits = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(
+        digits.images / 16.0, digits.target, random_state=0, stratify=digits.target)
+    clf = ImageClassifier(conv_filters=(16,), dense_units=32, epochs=8, random_state=0)
+    clf.fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.9
+    assert clf.image_shape_ == (8, 8, 1)
+    assert _layer_types(clf) == ["Reshape", "Conv2D", "Activation", "MaxPooling2D", "Dropout",
+                                 "Flatten", "Dense", "Dropout", "Dense"]
+    assert clf.model_.layers[-1].get_config()["activation"] == "softmax"
+
+
+@pytest.mark.parametrize(
+    "layout, image_shape, expected",
+    [
+        ("4d", None, (8, 8, 1)),
+        ("3d", None, (8, 8, 1)),
+        ("flat", None, (8, 8, 1)),
+        ("flat", (8, 8), (8, 8, 1)),
+        ("flat", (8, 8, 1), (8, 8, 1)),
+        ("flat", (4, 16, 1), (4, 16, 1)),
+    ],
+)
+def test_input_layouts(digit_images, layout, image_shape, expected):
+    images, y = digit_images
+    X = {"4d": images[..., None], "3d": images, "flat": images.reshape(len(images), -1)}[layout]
+    clf = ImageClassifier(image_shape=image_shape, **SMALL).fit(X, y)
+    assert clf.image_shape_ == expected
+    conv = next(layer for layer in clf.model_.layers if type(layer).__name__ == "Conv2D")
+    assert tuple(conv.input.shape[1:]) == expected
+    assert clf.predict(X[:5]).shape == (5,)
+    assert ("Reshape" in _layer_types(clf)) == (layout != "4d")
+
+
+def test_rgb_images_and_binary_target():
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 6, 6, 3).astype("float32")
+    y = (X[:, :, :, 0].mean(axis=(1, 2)) > 0.5).astype(int)
+    clf = ImageClassifier(**SMALL).fit(X, y)
+    assert clf.image_shape_ == (6, 6, 3)
+    last = clf.model_.layers[-1]
+    assert last.units == 1 and last.get_config()["activation"] == "sigmoid"
+    assert clf.predict_proba(X).shape == (40, 2)
+
+
+def test_non_square_rows_warn_and_read_as_column():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(30, 10), np.arange(30) % 2
+    with pytest.warns(UserWarning, match="image_shape"):
+        clf = ImageClassifier(**SMALL).fit(X, y)
+    assert clf.image_shape_ == (10, 1, 1)
+
+
+def test_layers_with_batch_norm_and_blocks(digit_images):
+    X, y = digit_images
+    clf = ImageClassifier(conv_filters=(4, 8), batch_normalization=True, dropout=0.5,
+                          dense_units=0, epochs=1, random_state=0).fit(X, y)
+    assert _layer_types(clf) == ["Reshape"] + ["Conv2D", "BatchNormalization", "Activation",
+                                               "MaxPooling2D"] * 2 + ["Dropout", "Flatten", "Dense"]
+    convs = [layer for layer in clf.model_.layers if type(layer).__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [4, 8] and convs[0].kernel_size == (3, 3)
+
+
+def test_augmentation_acts_only_in_training(digit_images):
+    X, y = digit_images
+    clf = ImageClassifier(augmentation={"flip": "horizontal", "rotation": 0.2, "zoom": 0.2},
+                          **SMALL).fit(X, y)
+    types = _layer_types(clf)
+    assert types[1:4] == ["RandomFlip", "RandomRotation", "RandomZoom"]
+    sample = X[:16].astype("float32")
+    train_out = np.asarray(clf.model_(sample, training=True))
+    infer_out = np.asarray(clf.model_(sample, training=False))
+    assert not np.allclose(train_out, infer_out)
+    first = clf.predict_proba(X[:16])
+    np.testing.assert_array_equal(first, clf.predict_proba(X[:16]))
+    np.testing.assert_allclose(first, infer_out, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("augmentation, names", [
+    (True, ["RandomFlip", "RandomRotation", "RandomZoom"]),
+    (("zoom",), ["RandomZoom"]),
+    ("flip", ["RandomFlip"]),
+])
+def test_augmentation_forms(digit_images, augmentation, names):
+    X, y = digit_images
+    clf = ImageClassifier(augmentation=augmentation, **{**SMALL, "epochs": 1}).fit(X[:50], y[:50])
+    assert [t for t in _layer_types(clf) if t.startswith("Random")] == names
+
+
+# Keras pickles a model through its saving code, which reads variables with
+# np.array(variable), deprecated by NumPy 2.
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_pipeline_from_image_files(tmp_path):
+    folder = make_digits_image_folder(tmp_path / "digits", image_size=16, max_per_class=12,
+                                      small_class=None)
+    paths, labels = load_image_folder(folder)
+    train_paths, new_paths, y_train, _ = train_test_split(
+        paths, labels, test_size=20, random_state=0, stratify=labels)
+    pipe = Pipeline([
+        ("load", ImageLoader(target_size=(16, 16), color_mode="grayscale")),
+        ("cnn", ImageClassifier(**{**SMALL, "epochs": 3})),
+    ]).fit(train_paths, y_train)
+    assert pipe[-1].image_shape_ == (16, 16, 1)
+    predicted = pipe.predict(new_paths)
+    assert predicted.shape == (20,) and set(predicted) <= set(labels)
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(restored.predict(new_paths), predicted)
+    np.testing.assert_array_equal(restored.predict_proba(new_paths), pipe.predict_proba(new_paths))
+
+
+def test_same_random_state_same_predictions(digit_images):
+    X, y = digit_images
+    clf = ImageClassifier(augmentation=True, **{**SMALL, "dropout": 0.25})
+    first = clone(clf).fit(X, y).predict_proba(X[:20])
+    np.testing.assert_array_equal(first, clone(clf).fit(X, y).predict_proba(X[:20]))
+
+
+def test_early_stopping_and_class_weight(digit_images):
+    X, y = digit_images
+    clf = ImageClassifier(early_stopping=True, n_iter_no_change=1, class_weight="balanced",
+                          device="/CPU:0", **{**SMALL, "epochs": 20}).fit(X, y)
+    assert len(clf.history_["val_loss"]) == clf.n_iter_ == len(clf.loss_curve_)
+    assert clf.n_iter_ <= 20
+
+
+def test_partial_fit_and_warm_start(digit_images):
+    X, y = digit_images
+    clf = ImageClassifier(**SMALL).partial_fit(X, y, classes=np.arange(10))
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 2
+    clf = ImageClassifier(warm_start=True, **SMALL).fit(X, y).fit(X, y)
+    assert len(clf.loss_curve_) == 4
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"conv_filters": (8, 0)}, "conv_filters must hold positive integers"),
+        ({"kernel_size": 0}, "'kernel_size' parameter"),
+        ({"kernel_size": (3, 3, 3)}, "kernel_size must hold positive integers"),
+        ({"dense_units": -1}, "'dense_units' parameter"),
+        ({"dropout": 1.5}, "'dropout' parameter"),
+        ({"image_shape": (0, 8)}, "image_shape must hold positive integers"),
+        ({"image_shape": (8, 9)}, "image_shape=\\(8, 9\\) does not match X"),
+        ({"augmentation": {"flipp": True}}, "Did you mean 'flip'"),
+        ({"augmentation": {"zoom": 2.0}}, "augmentation 'zoom' must be a factor"),
+        ({"augmentation": {"flip": "diagonal"}}, "augmentation 'flip' must be one of"),
+        ({"optimizer": "sgdd"}, "Unknown optimizer"),
+        ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
+        ({"device": "/GPU:9"}, "is not available"),
+    ],
+)
+def test_bad_params_fail_before_tensorflow(digit_images, params, match, monkeypatch):
+    def no_build(self, meta):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(ImageClassifier, "_keras_build_fn", no_build)
+    X, y = digit_images
+    with pytest.raises(ValueError, match=match):
+        ImageClassifier(**params).fit(X.reshape(len(X), -1), y)
+
+
+def test_five_dimensional_input_is_refused():
+    X = np.zeros((4, 2, 2, 2, 1))
+    with pytest.raises(ValueError, match="got 5 dimensions"):
+        ImageClassifier().fit(X, [0, 1, 0, 1])

@@ -1,0 +1,343 @@
+"""MLPClassifier / MLPRegressor: learning, stopping rules, layers and parameter errors."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import recall_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from keraslearn import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16.0, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=1, stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def _layer_types(est):
+    return [type(layer).__name__ for layer in est.model_.layers]
+
+
+# ------------------------------------------------------------------ learning
+def test_digits_accuracy(digits):
+    X_train, X_test, y_train, y_test = digits
+    clf = MLPClassifier(hidden_layer_sizes=(64,), learning_rate_init=0.01, max_iter=30,
+                        random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.95
+    assert clf.out_activation_ == "softmax" and clf.n_outputs_ == 10
+    assert [c.shape for c in clf.coefs_] == [(64, 64), (64, 10)]
+    assert [b.shape for b in clf.intercepts_] == [(64,), (10,)]
+
+
+def test_breast_cancer_accuracy(cancer):
+    X_train, X_test, y_train, y_test = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=30,
+                        random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.95
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 1
+    assert clf.model_.layers[-1].get_config()["activation"] == "sigmoid"
+    assert clf.predict_proba(X_test).shape == (len(X_test), 2)
+
+
+def test_diabetes_r2():
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=1)
+    reg = make_pipeline(StandardScaler(), MLPRegressor(
+        hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=100, random_state=0,
+    )).fit(X_train, y_train)
+    assert reg.score(X_test, y_test) >= 0.40
+    assert reg[-1].out_activation_ == "identity" and reg[-1].n_outputs_ == 1
+
+
+def test_same_random_state_same_predictions(cancer):
+    X_train, X_test, y_train, _ = cancer
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=3, dropout=0.2)
+    first = clone(est).fit(X_train, y_train).predict_proba(X_test)
+    second = clone(est).fit(X_train, y_train).predict_proba(X_test)
+    np.testing.assert_array_equal(first, second)
+    other = clone(est).set_params(random_state=4).fit(X_train, y_train).predict_proba(X_test)
+    assert not np.allclose(first, other)
+
+
+# ------------------------------------------------------------ stopping rules
+def test_stops_when_training_loss_stops_improving(cancer):
+    X_train, _, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(8,), learning_rate_init=0.05, tol=1e-2,
+                        n_iter_no_change=3, max_iter=200, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(X_train, y_train)
+    assert clf.n_iter_ < 200
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert clf.best_loss_ == min(clf.loss_curve_) and clf.loss_ == clf.loss_curve_[-1]
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    # scikit-learn's rule, replayed on the loss curve, stops at the same epoch.
+    best, count = np.inf, 0
+    for epoch, loss in enumerate(clf.loss_curve_, start=1):
+        count = count + 1 if loss > best - 1e-2 else 0
+        best = min(best, loss)
+        if count > 3:
+            break
+    assert epoch == clf.n_iter_
+
+
+def test_convergence_warning_at_max_iter(cancer):
+    X_train, _, y_train, _ = cancer
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(2\\)"):
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_train, y_train)
+
+
+def test_early_stopping_restores_best_weights(cancer):
+    X_train, _, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.05, early_stopping=True,
+                        validation_fraction=0.2, n_iter_no_change=4, max_iter=100,
+                        random_state=0).fit(X_train, y_train)
+    scores = clf.validation_scores_
+    assert len(scores) == clf.n_iter_ < 100
+    assert clf.best_validation_score_ == max(scores) and clf.best_loss_ is None
+    assert scores.index(max(scores)) < clf.n_iter_ - 1  # training went on past the best
+    # The same stratified split as the estimator's: the restored weights score the best.
+    _, val = train_test_split(np.arange(len(y_train)), test_size=0.2, random_state=0,
+                              stratify=y_train)
+    assert clf.score(X_train[val], y_train[val]) == pytest.approx(max(scores), abs=1e-6)
+
+
+def test_early_stopping_regressor_scores_r2():
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), learning_rate_init=0.05, early_stopping=True,
+                       max_iter=30, random_state=0).fit(X, y)
+    assert len(reg.validation_scores_) == reg.n_iter_
+    assert -1.0 < reg.best_validation_score_ <= 1.0
+
+
+def test_adaptive_learning_rate_divides_by_five():
+    X, y = make_classification(n_samples=60, random_state=0)
+    # tol is unreachable: every epoch counts as "no improvement".
+    clf = MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate="adaptive",
+                        learning_rate_init=0.01, tol=1e3, n_iter_no_change=1, max_iter=100,
+                        random_state=0).fit(X, y)
+    lr = float(clf.model_.optimizer.learning_rate.numpy())
+    assert lr == pytest.approx(0.01 / 5**6, rel=1e-5)  # six divisions to fall under 1e-6
+    assert clf.n_iter_ == 15  # one epoch sets the best, two per division, two to stop
+
+
+def test_invscaling_learning_rate():
+    X, y = make_classification(n_samples=50, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate="invscaling",
+                        learning_rate_init=0.1, power_t=0.5, max_iter=3, random_state=0)
+    clf.fit(X, y)
+    lr = float(clf.model_.optimizer.learning_rate.numpy())
+    assert clf.t_ == 150
+    assert lr == pytest.approx(0.1 / (150 + 1) ** 0.5, rel=1e-5)
+
+
+# Keras' ReduceLROnPlateau reads the rate with np.array(variable), which NumPy 2 deprecates.
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_reduce_lr_on_plateau_dict():
+    X, y = make_classification(n_samples=50, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), learning_rate_init=0.01, max_iter=4,
+                        reduce_lr_on_plateau={"patience": 1, "min_delta": 1e3, "factor": 0.5},
+                        random_state=0).fit(X, y)
+    lr = float(clf.model_.optimizer.learning_rate.numpy())
+    assert lr < 0.01
+
+
+# ------------------------------------------------------------------ layers
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({}, ["Dense", "Dense", "Dense"]),
+        ({"dropout": 0.3}, ["Dense", "Dropout", "Dense", "Dropout", "Dense"]),
+        ({"batch_normalization": True},
+         ["Dense", "BatchNormalization", "Activation"] * 2 + ["Dense"]),
+    ],
+)
+def test_layers(kwargs, expected):
+    X, y = make_classification(n_samples=40, n_features=5, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(6, 3), max_iter=1, random_state=0, **kwargs).fit(X, y)
+    assert _layer_types(clf) == expected
+    assert clf.n_layers_ == 4
+    assert [c.shape for c in clf.coefs_] == [(5, 6), (6, 3), (3, 1)]
+    if "dropout" in kwargs:
+        assert clf.model_.layers[1].rate == 0.3
+
+
+def test_alpha_is_scaled_as_in_sklearn():
+    X, y = make_classification(n_samples=50, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), alpha=0.1, batch_size=10, max_iter=1,
+                        random_state=0).fit(X, y)
+    for layer in clf.model_.layers:
+        # 0.5 * alpha * ||W||^2 / batch_size, on every kernel
+        assert layer.kernel_regularizer.l2 == pytest.approx(0.5 * 0.1 / 10)
+    clf = clf.set_params(alpha=0.0).fit(X, y)
+    assert all(layer.kernel_regularizer is None for layer in clf.model_.layers)
+
+
+@pytest.mark.parametrize("activation, keras_name", [("logistic", "sigmoid"), ("identity", "linear"),
+                                                    ("tanh", "tanh")])
+def test_activation_names(activation, keras_name):
+    X, y = make_classification(n_samples=30, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(3,), activation=activation, max_iter=1).fit(X, y)
+    assert clf.model_.layers[0].get_config()["activation"] == keras_name
+
+
+def test_multilabel_and_multioutput_outputs():
+    X, _ = make_classification(n_samples=60, random_state=0)
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0]).astype(int)
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, Y)
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 3
+    assert clf.predict(X).shape == (60, 3)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, X[:, :2])
+    assert reg.n_outputs_ == 2 and reg.predict(X).shape == (60, 2)
+
+
+def test_image_input_is_flattened():
+    digits = load_digits()
+    clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=2, random_state=0)
+    clf.fit(digits.images[:200] / 16, digits.target[:200])
+    assert _layer_types(clf)[0] == "Flatten"
+    assert clf.predict(digits.images[:3] / 16).shape == (3,)
+
+
+def test_poisson_loss():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 3))
+    y = rng.poisson(np.exp(X[:, 0]))
+    reg = MLPRegressor(loss="poisson", hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
+    assert reg.out_activation_ == "exp"
+    assert (reg.predict(X) > 0).all()
+    with pytest.raises(ValueError, match="non-negative"):
+        reg.fit(X, y - 5.0)
+
+
+def test_float64_network():
+    X, y = make_classification(n_samples=30, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(3,), dtype="float64", max_iter=2).fit(X, y)
+    assert all(c.dtype == np.float64 for c in clf.coefs_)
+
+
+# ------------------------------------------------------------- fit variants
+def test_partial_fit_trains_one_epoch_per_call(cancer):
+    X_train, X_test, y_train, y_test = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
+    clf.partial_fit(X_train[:50], y_train[:50], classes=[0, 1])
+    for _ in range(5):
+        clf.partial_fit(X_train, y_train)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 6
+    assert clf.score(X_test, y_test) > 0.9
+    with pytest.raises(ValueError, match="early_stopping"):
+        clone(clf).set_params(early_stopping=True).partial_fit(X_train, y_train, classes=[0, 1])
+
+
+def test_warm_start_continues(cancer):
+    X_train, _, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, warm_start=True, random_state=0)
+    clf.fit(X_train, y_train)
+    weights = clf.coefs_[0].copy()
+    clf.fit(X_train, y_train)
+    assert len(clf.loss_curve_) == 6 and clf.n_iter_ == 3 and clf.t_ == 6 * len(X_train)
+    assert not np.allclose(weights, clf.coefs_[0])
+
+
+def test_class_weight_balanced_raises_minority_recall():
+    X, y = make_classification(n_samples=400, weights=[0.9, 0.1], class_sep=0.5,
+                               flip_y=0.05, random_state=0)
+    params = dict(hidden_layer_sizes=(8,), learning_rate_init=0.01, max_iter=15, random_state=0)
+    plain = MLPClassifier(**params).fit(X, y)
+    balanced = MLPClassifier(class_weight="balanced", **params).fit(X, y)
+    assert recall_score(y, balanced.predict(X)) > recall_score(y, plain.predict(X)) + 0.1
+
+
+def test_device_cpu(cancer):
+    X_train, X_test, y_train, _ = cancer
+    params = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    on_cpu = MLPClassifier(device="/CPU:0", **params).fit(X_train, y_train)
+    default = MLPClassifier(**params).fit(X_train, y_train)
+    np.testing.assert_allclose(on_cpu.predict_proba(X_test), default.predict_proba(X_test),
+                               rtol=1e-5, atol=1e-6)
+
+
+# Keras pickles a model through its saving code, which reads variables with
+# np.array(variable), deprecated by NumPy 2.
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_pickle_and_clone(cancer):
+    X_train, X_test, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_train, y_train)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+    assert restored.loss_curve_ == clf.loss_curve_
+    assert clone(clf).get_params() == clf.get_params()
+
+
+def test_verbose_prints_epochs(capsys):
+    X, y = make_classification(n_samples=30, random_state=0)
+    MLPClassifier(hidden_layer_sizes=(2,), max_iter=2, verbose=True).fit(X, y)
+    assert "loss" in capsys.readouterr().out
+    MLPClassifier(hidden_layer_sizes=(2,), max_iter=2).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_fitted_properties_need_fit():
+    with pytest.raises(NotFittedError):
+        MLPClassifier().coefs_
+    assert not hasattr(MLPRegressor(), "intercepts_")
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes must be > 0"),
+        ({"hidden_layer_sizes": (-3,)}, "hidden_layer_sizes"),
+        ({"hidden_layer_sizes": (2.5,)}, "hidden_layer_sizes must hold integers"),
+        ({"activation": "swishy"}, "'activation' parameter"),
+        ({"solver": "newton"}, "'solver' parameter"),
+        ({"solver": "lbfgs"}, "lbfgs"),
+        ({"dropout": 1.0}, "'dropout' parameter"),
+        ({"dropout": -0.1}, "'dropout' parameter"),
+        ({"validation_fraction": 0.0}, "'validation_fraction' parameter"),
+        ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"learning_rate": "fast"}, "'learning_rate' parameter"),
+        ({"max_iter": 0}, "'max_iter' parameter"),
+        ({"reduce_lr_on_plateau": {"paitence": 2}}, "Did you mean 'patience'"),
+        ({"optimizer": "adamm"}, "Unknown optimizer 'adamm'"),
+        ({"device": "/GPU:7"}, "device='/GPU:7' is not available"),
+        ({"device": "nowhere"}, "not a TensorFlow device"),
+        ({"class_weight": "even"}, "'class_weight' parameter"),
+        ({"early_stopping": True, "validation_fraction": 0.01}, "validation set is too small"),
+    ],
+)
+def test_bad_params_fail_before_tensorflow(params, match, monkeypatch):
+    def no_build(self, meta):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(MLPClassifier, "_keras_build_fn", no_build)
+    X, y = make_classification(n_samples=40, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier(**params).fit(X, y)
+
+
+def test_batch_size_larger_than_data_is_clipped_with_warning():
+    X, y = make_classification(n_samples=30, random_state=0)
+    with pytest.warns(UserWarning, match="clipped"):
+        MLPClassifier(hidden_layer_sizes=(2,), batch_size=100, max_iter=1).fit(X, y)

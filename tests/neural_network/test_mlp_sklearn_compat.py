@@ -1,0 +1,195 @@
+"""Code written for scikit-learn's MLP runs unchanged on keraslearn's.
+
+Each test runs the same function with scikit-learn's class and with ours, then
+compares what a user of scikit-learn's MLP reads: shapes, types, attributes
+and, roughly, the scores.
+"""
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+import sklearn.neural_network as sk
+from sklearn.datasets import load_diabetes, load_iris, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import keraslearn
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0, stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def both(fn, *args):
+    """(scikit-learn's result, ours) of ``fn(module, *args)``."""
+    return fn(sk, *args), fn(keraslearn, *args)
+
+
+def _classify(lib, data):
+    X_train, X_test, y_train, y_test = data
+    clf = lib.MLPClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=100,
+                            random_state=0)
+    clf.fit(X_train, y_train)
+    return {
+        "score": clf.score(X_test, y_test),
+        "predict": clf.predict(X_test),
+        "proba": clf.predict_proba(X_test),
+        "classes": clf.classes_,
+        "loss_curve": clf.loss_curve_,
+        "n_iter": clf.n_iter_,
+        "best_loss": clf.best_loss_,
+        "coef_shapes": [c.shape for c in clf.coefs_],
+        "intercept_shapes": [b.shape for b in clf.intercepts_],
+        "layers": (clf.n_layers_, clf.n_outputs_, clf.out_activation_, clf.n_features_in_),
+    }
+
+
+def test_classifier_usage(iris):
+    theirs, ours = both(_classify, iris)
+    assert ours["score"] >= theirs["score"] - 0.05 and ours["score"] > 0.9
+    assert ours["predict"].shape == theirs["predict"].shape
+    assert ours["predict"].dtype == theirs["predict"].dtype
+    assert ours["proba"].shape == theirs["proba"].shape
+    np.testing.assert_allclose(ours["proba"].sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(ours["classes"], theirs["classes"])
+    assert isinstance(ours["loss_curve"], list) and len(ours["loss_curve"]) == ours["n_iter"]
+    assert all(isinstance(v, float) for v in ours["loss_curve"])
+    assert isinstance(ours["best_loss"], float)
+    assert ours["coef_shapes"] == theirs["coef_shapes"]
+    assert ours["intercept_shapes"] == theirs["intercept_shapes"]
+    assert ours["layers"] == theirs["layers"]
+
+
+def _string_labels(lib, data):
+    X_train, X_test, y_train, _ = data
+    names = np.array(["setosa", "versicolor", "virginica"])
+    clf = lib.MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    return clf.fit(X_train, names[y_train]).predict(X_test[:5])
+
+
+def test_string_labels(iris):
+    theirs, ours = both(_string_labels, iris)
+    assert ours.dtype == theirs.dtype and set(ours) <= {"setosa", "versicolor", "virginica"}
+
+
+def _partial_fit(lib, data):
+    X_train, X_test, y_train, y_test = data
+    clf = lib.MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.05, random_state=0)
+    classes = np.unique(y_train)
+    for start in range(0, len(X_train), 28):
+        clf.partial_fit(X_train[start:start + 28], y_train[start:start + 28], classes=classes)
+    for _ in range(30):
+        clf.partial_fit(X_train, y_train)
+    return clf.score(X_test, y_test), clf.n_iter_, len(clf.loss_curve_)
+
+
+def test_partial_fit_loop(iris):
+    (their_score, their_iter, their_len), (score, n_iter, length) = both(_partial_fit, iris)
+    assert (n_iter, length) == (their_iter, their_len) == (1, 34)
+    assert score > 0.85 and score >= their_score - 0.1
+
+
+def _regress(lib):
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=1)
+    reg = make_pipeline(StandardScaler(), lib.MLPRegressor(
+        hidden_layer_sizes=(8,), learning_rate_init=0.05, max_iter=100, random_state=0))
+    reg.fit(X_train, y_train)
+    mlp = reg[-1]
+    return (reg.score(X_test, y_test), reg.predict(X_test).shape, mlp.out_activation_,
+            mlp.n_outputs_, [c.shape for c in mlp.coefs_])
+
+
+def test_regressor_usage():
+    theirs, ours = both(_regress)
+    assert ours[0] > 0.4 and ours[0] >= theirs[0] - 0.1
+    assert ours[1:] == theirs[1:]
+
+
+def _early_stopping(lib, data):
+    X_train, _, y_train, _ = data
+    clf = lib.MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=200,
+                            early_stopping=True, validation_fraction=0.2, n_iter_no_change=5,
+                            random_state=0).fit(X_train, y_train)
+    return clf.validation_scores_, clf.best_validation_score_, clf.best_loss_, clf.n_iter_
+
+
+def test_early_stopping_attributes(iris):
+    for scores, best, best_loss, n_iter in both(_early_stopping, iris):
+        assert len(scores) == n_iter < 200
+        assert best == max(scores) and best_loss is None
+        assert all(0.0 <= s <= 1.0 for s in scores)
+
+
+def _grid_search(lib, data):
+    X_train, X_test, y_train, y_test = data
+    search = GridSearchCV(
+        lib.MLPClassifier(max_iter=20, learning_rate_init=0.01, random_state=0),
+        {"hidden_layer_sizes": [(4,), (16,)], "alpha": [1e-4, 1e-1]}, cv=2,
+    ).fit(X_train, y_train)
+    return sorted(search.best_params_), search.cv_results_["mean_test_score"].shape
+
+
+def test_grid_search_over_sklearn_names(iris):
+    theirs, ours = both(_grid_search, iris)
+    assert ours == theirs
+
+
+def _multilabel(lib):
+    X, Y = make_multilabel_classification(n_samples=80, n_classes=3, random_state=0)
+    clf = lib.MLPClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0).fit(X, Y)
+    return clf.predict(X).shape, clf.predict_proba(X).shape, clf.out_activation_, clf.n_outputs_
+
+
+def test_multilabel_targets():
+    theirs, ours = both(_multilabel)
+    assert ours == theirs
+
+
+def _warm_start(lib, data):
+    X_train, _, y_train, _ = data
+    clf = lib.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, warm_start=True, random_state=0)
+    clf.fit(X_train, y_train)
+    clf.fit(X_train, y_train)
+    return clf.n_iter_, len(clf.loss_curve_)
+
+
+def test_warm_start(iris):
+    theirs, ours = both(_warm_start, iris)
+    assert ours == theirs == (3, 6)
+
+
+def _convergence_warning(lib, data):
+    X_train, _, y_train, _ = data
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lib.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_train, y_train)
+    return [w.category for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_convergence_warning(iris):
+    theirs, ours = both(_convergence_warning, iris)
+    assert ours == theirs == [ConvergenceWarning]
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_sklearn_parameters_carry_over(name):
+    theirs = getattr(sk, name)().get_params()
+    ours = getattr(keraslearn, name)(**theirs)
+    assert {k: v for k, v in ours.get_params().items() if k in theirs} == theirs
+    assert _positional(type(ours)) == _positional(getattr(sk, name))
+
+
+def _positional(cls):
+    return [p.name for p in inspect.signature(cls).parameters.values()
+            if p.kind is p.POSITIONAL_OR_KEYWORD]
