@@ -4,10 +4,11 @@ import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _runtime
 from .._runtime import keras
+from ..utils import check_sample_weight
 from . import _keras_objects as objects
 from ._data import make_dataset
 from ._predict import Predictor
@@ -24,6 +25,22 @@ _OWN_FIT_KWARGS = {
     "batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle",
     "class_weight", "sample_weight", "validation_batch_size", "x", "y",
 }
+
+# Model.fit arguments the estimator supplies itself, and where to give them instead.
+_REFUSED_FIT_KWARGS = {
+    "x": "pass the data as fit(X, y)",
+    "y": "pass the data as fit(X, y)",
+    "sample_weight": "pass it as fit(X, y, sample_weight=...)",
+    "class_weight": "use the classifier's class_weight parameter",
+}
+
+
+def _computes_own_loss(model):
+    """Whether a model subclass overrides how Keras computes its loss."""
+    return any(
+        getattr(type(model), name, None) is not getattr(keras.Model, name, None)
+        for name in ("train_step", "compute_loss")
+    )
 
 
 class BaseWrapper(BaseEstimator):
@@ -201,6 +218,11 @@ class BaseWrapper(BaseEstimator):
         check_kwargs(keras.Model.fit, fit_kwargs, "fit")
         check_kwargs(keras.Model.predict, routed(params, "predict"), "predict")
         check_kwargs(keras.Model.compile, routed(params, "compile"), "compile")
+        for where, kwargs in (("fit__", routed(params, "fit")), ("", fit_kwargs)):
+            for key in sorted(kwargs.keys() & _REFUSED_FIT_KWARGS.keys()):
+                raise ValueError(
+                    f"Invalid fit parameter {where}{key}: {_REFUSED_FIT_KWARGS[key]}."
+                )
         split = params["validation_split"]
         if not (isinstance(split, (int, float)) and 0.0 <= split < 1.0):
             raise ValueError(f"validation_split must be a float in [0, 1), got {split!r}.")
@@ -229,6 +251,8 @@ class BaseWrapper(BaseEstimator):
                 )
             used.add(name)
         if var_kw:
+            # As in scikeras, ``**kwargs`` also receives meta, compile_kwargs and params.
+            kwargs.update({k: v for k, v in special.items() if k not in kwargs})
             kwargs.update({k: v for k, v in model_kwargs.items() if k not in kwargs})
             kwargs.update({k: v for k, v in extras.items() if k not in kwargs})
             return kwargs
@@ -292,7 +316,7 @@ class BaseWrapper(BaseEstimator):
         )
 
     def _sample_weight(self, X, y, sample_weight):
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        sw = check_sample_weight(sample_weight, X, ensure_non_negative=True)
         total = sw.sum()
         if not total > 0:
             raise ValueError("sample_weight sums to zero: no sample would be learned from.")
@@ -347,7 +371,9 @@ class BaseWrapper(BaseEstimator):
                 self.model_ = self._build_and_compile(params, encoder)
                 self.history_ = {}
                 self._predictor = Predictor(self.model_)
-            history = self._train(X, encoder.transform(y), sw, params, fit_args, seed)
+            history = {}
+            if not self.__dict__.get("_initializing"):  # initialize() builds only
+                history = self._train(X, encoder.transform(y), sw, params, fit_args, seed)
         for key, values in history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         return self
@@ -417,6 +443,11 @@ class BaseWrapper(BaseEstimator):
             # losses otherwise cast predictions to floatx).
             compile_kwargs["loss"] = objects.loss_in_dtype(loss, out_dtype)
             model.compile(**compile_kwargs)
+        elif model.loss is None and not _computes_own_loss(model):
+            raise ValueError(
+                "The model was compiled without a loss. Pass loss=... to the estimator "
+                "(compile_kwargs['loss'] is None until it is set) or compile with a loss."
+            )
         encoder.configure(n_units, model.loss)
         return model
 
@@ -448,7 +479,11 @@ class BaseWrapper(BaseEstimator):
         callbacks = objects.make_callbacks(
             fit_args.pop("callbacks", params["callbacks"]), routed(params, "callbacks")
         ) + self._fit_callbacks(params)
-        x_dtype = self._predictor.x_dtype
+        x_dtype = self._get_predictor().x_dtype
+        if fit_args.get("validation_data") is not None:
+            fit_args["validation_data"] = self._validation_data(
+                fit_args["validation_data"], val_batch, x_dtype
+            )
         if split:
             train_idx, val_idx = self._validation_split(X, y, split, seed)
             train_part = (X[train_idx], y[train_idx], sw[train_idx])
@@ -467,12 +502,33 @@ class BaseWrapper(BaseEstimator):
             shuffle=False, **fit_args
         )
 
+    def _validation_data(self, data, batch_size, x_dtype):
+        """``validation_data=(X, y[, sample_weight])`` checked and encoded as y is."""
+        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+            return data  # a tf.data.Dataset: the user encoded it
+        X_val = self._validate_X(data[0])
+        y_val = self.target_encoder_.validate(data[1])
+        sw = data[2] if len(data) == 3 else None
+        sw = check_sample_weight(sw, X_val, ensure_non_negative=True)
+        if len(y_val) != len(X_val):
+            raise ValueError(
+                f"validation_data has {len(X_val)} samples in X but {len(y_val)} in y."
+            )
+        return make_dataset(
+            X_val, self.target_encoder_.transform(y_val), sw, batch_size=batch_size,
+            shuffle=False, seed=None, x_dtype=x_dtype,
+        )
+
     # ----------------------------------------------------------------- predict
-    def _raw_predict(self, X):
-        X = self._validate_X(X)
+    def _get_predictor(self):
         predictor = self.__dict__.get("_predictor")
         if predictor is None:  # unpickled: the traced function is not carried over
             predictor = self._predictor = Predictor(self.model_)
+        return predictor
+
+    def _raw_predict(self, X):
+        X = self._validate_X(X)
+        predictor = self._get_predictor()
         kwargs = self._predict_kwargs()
         with self._device_scope():
             if set(kwargs) - {"batch_size"}:
@@ -482,7 +538,12 @@ class BaseWrapper(BaseEstimator):
 
     def initialize(self, X, y):
         """Build the model for (X, y) without training it (scikeras' ``initialize``)."""
-        return self._fit(X, y, None, keep=False, fit_kwargs={"epochs": 0})
+        # A flag rather than an argument: subclasses override _fit and call super().
+        self._initializing = True
+        try:
+            return self._fit(X, y, None, keep=False, fit_kwargs={})
+        finally:
+            del self._initializing
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
