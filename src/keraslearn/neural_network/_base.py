@@ -164,17 +164,17 @@ class ReadyNetwork(BaseWrapper):
         """How many rows early stopping holds out (as train_test_split counts)."""
         return math.ceil(self.validation_fraction * n) if self.early_stopping else 0
 
-    def _train(self, X, y, sw, params, fit_args, seed):
+    def _train(self, X, y, sw, params, fit_args, seed, split_rows=None):
         self._n_train = X.shape[0] - self._validation_rows(X.shape[0])
         params = {**params, "batch_size": self._batch_size(self._n_train)}
-        return super()._train(X, y, sw, params, fit_args, seed)
+        return super()._train(X, y, sw, params, fit_args, seed, split_rows)
 
     def _validation_split(self, X, y, split, seed):
         """A random split, stratified for single-output classifiers (as scikit-learn's MLP)."""
         n = X.shape[0]
         stratify = None
-        if is_classifier(self) and self.target_type_ != "multilabel-indicator":
-            stratify = np.asarray(y).reshape(n, -1)[:, 0]
+        if is_classifier(self) and np.ndim(y) == 1:  # labels, not a label matrix
+            stratify = y
         try:
             train, val = train_test_split(
                 np.arange(n), test_size=split, random_state=seed, stratify=stratify

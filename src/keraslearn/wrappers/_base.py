@@ -20,11 +20,8 @@ from ._training import fit_model
 # What the builder may receive besides its own parameters.
 _BUILDER_SPECIAL = ("meta", "compile_kwargs", "params")
 
-# fit(**kwargs) / fit__ names the wrapper handles itself; the rest go to Model.fit.
-_OWN_FIT_KWARGS = {
-    "batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle",
-    "class_weight", "sample_weight", "validation_batch_size", "x", "y",
-}
+# What a fresh fit sets; restored when that fit fails.
+_FIT_STATE = ("model_", "target_encoder_", "history_", "_predictor")
 
 # Model.fit arguments the estimator supplies itself, and where to give them instead.
 _REFUSED_FIT_KWARGS = {
@@ -362,18 +359,33 @@ class BaseWrapper(BaseEstimator):
         sw = self._sample_weight(X, y, sample_weight)
         self._check_weighted_target(y, sw)
         fit_args = {**routed(params, "fit"), **fit_kwargs}
-        _runtime.configure_threads()
         seed = _runtime.seed_from_random_state(params["random_state"])
-        with self._device_scope():
-            if reset:
-                _runtime.set_seed(seed)
-                self.target_encoder_ = encoder
-                self.model_ = self._build_and_compile(params, encoder)
-                self.history_ = {}
-                self._predictor = Predictor(self.model_)
-            history = {}
-            if not self.__dict__.get("_initializing"):  # initialize() builds only
-                history = self._train(X, encoder.transform(y), sw, params, fit_args, seed)
+        train = not self.__dict__.get("_initializing")  # initialize() builds only
+        # Held-out rows are chosen (and a split too small for the data refused)
+        # before any TensorFlow work.
+        split = fit_args.pop("validation_split", params["validation_split"])
+        split_rows = self._validation_split(X, y, split, seed) if split and train else None
+        _runtime.configure_threads()
+        fitted_before = {k: self.__dict__[k] for k in _FIT_STATE if k in self.__dict__}
+        try:
+            with self._device_scope():
+                if reset:
+                    _runtime.set_seed(seed)
+                    self.target_encoder_ = encoder
+                    self.model_ = self._build_and_compile(params, encoder)
+                    self.history_ = {}
+                    self._predictor = Predictor(self.model_)
+                history = {}
+                if train:
+                    history = self._train(
+                        X, encoder.transform(y), sw, params, fit_args, seed, split_rows
+                    )
+        except BaseException:
+            if reset:  # a failed fresh fit leaves the estimator as it was
+                for key in _FIT_STATE:
+                    self.__dict__.pop(key, None)
+                self.__dict__.update(fitted_before)
+            raise
         for key, values in history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         return self
@@ -469,12 +481,11 @@ class BaseWrapper(BaseEstimator):
         dtype = getattr(outputs[0].dtype, "name", outputs[0].dtype)
         return int(outputs[0].shape[-1]), str(dtype)
 
-    def _train(self, X, y, sw, params, fit_args, seed):
+    def _train(self, X, y, sw, params, fit_args, seed, split_rows=None):
         batch_size = fit_args.pop("batch_size", None) or params["batch_size"] or 32
         epochs = fit_args.pop("epochs", params["epochs"])
         shuffle = fit_args.pop("shuffle", params["shuffle"])
         verbose = fit_args.pop("verbose", params["verbose"])
-        split = fit_args.pop("validation_split", params["validation_split"])
         val_batch = fit_args.pop("validation_batch_size", None) or params["validation_batch_size"] or batch_size
         callbacks = objects.make_callbacks(
             fit_args.pop("callbacks", params["callbacks"]), routed(params, "callbacks")
@@ -484,8 +495,8 @@ class BaseWrapper(BaseEstimator):
             fit_args["validation_data"] = self._validation_data(
                 fit_args["validation_data"], val_batch, x_dtype
             )
-        if split:
-            train_idx, val_idx = self._validation_split(X, y, split, seed)
+        if split_rows is not None:
+            train_idx, val_idx = split_rows
             train_part = (X[train_idx], y[train_idx], sw[train_idx])
             fit_args["validation_data"] = make_dataset(
                 X[val_idx], y[val_idx], sw[val_idx], batch_size=val_batch,
