@@ -120,10 +120,11 @@ def _metric_entries(metrics):
     return [metrics]
 
 
-def _metric_kwargs(kwargs, index):
-    """Routed kwargs for the metric at ``index``: global ones, then ``i__name`` ones."""
+def _entry_kwargs(kwargs, key):
+    """Routed kwargs for one metric or callback: the ones given for all
+    (``metrics__name``), then its own (``metrics__<key>__name``), which win."""
     own = {k: v for k, v in kwargs.items() if "__" not in k}
-    prefix = f"{index}__"
+    prefix = f"{key}__"
     own.update({k[len(prefix):]: v for k, v in kwargs.items() if k.startswith(prefix)})
     return own
 
@@ -138,7 +139,7 @@ def check_metrics(metrics, kwargs):
                 f"(metrics has {len(entries)})."
             )
     for i, entry in enumerate(entries):
-        own = _metric_kwargs(kwargs, i)
+        own = _entry_kwargs(kwargs, i)
         if own:
             cls = _metric_class(entry)
             if cls is None:
@@ -169,7 +170,7 @@ def make_metrics(metrics, kwargs):
         return None
     out = []
     for i, entry in enumerate(_metric_entries(metrics)):
-        own = _metric_kwargs(kwargs, i)
+        own = _entry_kwargs(kwargs, i)
         if inspect.isclass(entry) or (own and isinstance(entry, str)):
             out.append(_metric_class(entry)(**own))
         elif isinstance(entry, keras.metrics.Metric):
@@ -191,13 +192,6 @@ def _callback_items(callbacks):
     return [("0", callbacks)]
 
 
-def _callback_kwargs(kwargs, key):
-    own = {k: v for k, v in kwargs.items() if "__" not in k}
-    prefix = f"{key}__"
-    own.update({k[len(prefix):]: v for k, v in kwargs.items() if k.startswith(prefix)})
-    return own
-
-
 def check_callbacks(callbacks, kwargs):
     items = _callback_items(callbacks)
     keys = [k for k, _ in items]
@@ -209,7 +203,7 @@ def check_callbacks(callbacks, kwargs):
                 f"(callbacks: {keys}).{suggest(head, keys)}"
             )
     for key, cb in items:
-        own = _callback_kwargs(kwargs, key)
+        own = _entry_kwargs(kwargs, key)
         if not (inspect.isclass(cb) or isinstance(cb, keras.callbacks.Callback)):
             raise TypeError(
                 f"callbacks[{key}] must be a keras.callbacks.Callback class or instance, "
@@ -226,7 +220,7 @@ def make_callbacks(callbacks, kwargs):
     copied when routed parameters change them."""
     out = []
     for key, cb in _callback_items(callbacks):
-        own = _callback_kwargs(kwargs, key)
+        own = _entry_kwargs(kwargs, key)
         if inspect.isclass(cb):
             out.append(cb(**own))
         elif own:
