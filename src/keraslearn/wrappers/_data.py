@@ -1,11 +1,16 @@
 """Feeding arrays to Keras without copying the whole training set.
 
 ``model.fit(X, y)`` on NumPy arrays copies X into a tensor and holds a shuffle
-buffer of the same size: about twice the data at peak. Small data goes the
-same way (it is cheap, and runs without Python in the loop); for large data
-the shuffle runs over row indices and each batch is gathered on demand
-straight from the user's NumPy array, so only one batch is ever copied.
-"""
+buffer as large as the data: about twice the data at peak. Small data (below
+``SMALL_DATA_BYTES``) goes that way all the same, as it is cheap and runs
+without Python in the loop. Large data is never copied whole: each epoch's
+order is a stateless permutation of row indices
+(``tf.random.experimental.index_shuffle``, reseeded every epoch, with no
+buffer), and each batch is gathered on demand straight from the user's NumPy
+array, so only one batch at a time is copied. Either way the order is
+reproducible for a given seed; the two ways draw different orders."""
+
+import math
 
 import numpy as np
 
@@ -14,6 +19,9 @@ from .._runtime import tf
 # Below this many bytes the arrays are copied into tensors once: cheap, and
 # the whole input pipeline then runs in TensorFlow.
 SMALL_DATA_BYTES = 64 * 2**20
+
+# Second half of the permutation key (the first is drawn per epoch).
+_PERMUTATION_KEY = 0x6B6C
 
 
 def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, x_dtype):
@@ -28,27 +36,41 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, x_dtype):
     sample_weight : ndarray of shape (n_samples,)
     batch_size : int
     shuffle : bool
-        Reshuffle the rows at every epoch.
+        Visit the rows in a new random order at every epoch.
     seed : int or None
-        Seed of the shuffle, for reproducible training.
+        Seed of the order, for reproducible training.
     x_dtype : str
         The dtype the model's input takes.
     """
-    n = X.shape[0]
     # Weights in the model's float type: float32 would round normalised weights.
     w_dtype = x_dtype if np.dtype(x_dtype).kind == "f" else "float32"
     sample_weight = np.asarray(sample_weight, dtype=w_dtype)
+    n = X.shape[0]
     if X.nbytes + y.nbytes <= SMALL_DATA_BYTES:
-        ds = tf.data.Dataset.from_tensor_slices(
-            (np.asarray(X, dtype=x_dtype), y, sample_weight)
-        )
+        # Built from TensorFlow's own ops only, so nothing is traced per fit:
+        # the fixed cost of a small fit stays low.
+        ds = tf.data.Dataset.from_tensor_slices((np.asarray(X, dtype=x_dtype), y, sample_weight))
         if shuffle:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         return ds.batch(batch_size).prefetch(2)
-    index = tf.data.Dataset.range(n)
-    if shuffle:
-        index = index.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    return _gather_from_numpy(index.batch(batch_size), X, y, sample_weight, x_dtype).prefetch(2)
+    index = _index_batches(n, batch_size, shuffle, seed)
+    return _gather_from_numpy(index, X, y, sample_weight, x_dtype).prefetch(2)
+
+
+def _index_batches(n, batch_size, shuffle, seed):
+    """Batches of row indices: in order, or permuted anew at every epoch."""
+    batches = tf.data.Dataset.range(n).batch(batch_size)
+    if not shuffle:
+        return batches
+
+    def permuted(epoch_seed):
+        key = tf.stack([epoch_seed, tf.constant(_PERMUTATION_KEY, tf.int64)])
+        return batches.map(lambda i: tf.random.experimental.index_shuffle(i, key, n - 1))
+
+    epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    return epoch_seeds.flat_map(permuted).apply(
+        tf.data.experimental.assert_cardinality(math.ceil(n / batch_size))
+    )
 
 
 def _gather_from_numpy(index, X, y, sample_weight, x_dtype):
