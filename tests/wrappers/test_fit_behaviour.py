@@ -266,3 +266,26 @@ def test_continued_training_keeps_optimizer_state(how, monkeypatch):
     np.testing.assert_array_equal(cached.predict_proba(X), direct.predict_proba(X))
     for a, b in zip(cached.model_.optimizer.variables, direct.model_.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+class _BatchCounter(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
+
+
+def test_several_steps_per_call_train_exactly_like_one_step_per_call():
+    params = dict(random_state=0, batch_size=8, epochs=3, **ADAM)
+    _training.clear_templates()
+    fast = KerasClassifier(tiny_mlp, **params).fit(X, y)
+    assert [k[2] for k in _training._templates] == [_training.STEPS_PER_EXECUTION]
+    # A batch-level callback must see every batch: one step per call then.
+    counter = _BatchCounter()
+    slow = KerasClassifier(tiny_mlp, callbacks=[counter], **params).fit(X, y)
+    assert counter.batches == 3 * 10
+    assert sorted(k[2] for k in _training._templates) == [1, _training.STEPS_PER_EXECUTION]
+    np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-6)
+    np.testing.assert_allclose(fast.history_["loss"], slow.history_["loss"], rtol=1e-6)

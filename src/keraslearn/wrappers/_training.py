@@ -21,17 +21,19 @@ from .._runtime import keras
 
 MAX_TEMPLATES = 8
 MAX_TEMPLATE_PARAMS = 2_000_000
+STEPS_PER_EXECUTION = 64
 
 _templates = OrderedDict()
 _templates_lock = threading.Lock()
 
 
 class _Template:
-    def __init__(self, model):
+    def __init__(self, model, steps_per_execution):
         self.model = keras.models.clone_model(model)
         config = keras.saving.deserialize_keras_object(model.get_compile_config())
         # Losses are stateless: share the object, whose dtype a config drops.
         config["loss"] = model.loss
+        config["steps_per_execution"] = steps_per_execution
         self.model.compile(**config)
         self.model.optimizer.build(self.model.trainable_variables)
         self.lock = threading.Lock()
@@ -113,21 +115,42 @@ def _compatible(a, b):
     )
 
 
-def _get_template(model, data_spec):
+def _steps_per_execution(model, fit_kwargs):
+    """Steps run per call of the traced train function.
+
+    Several steps per call (in one TensorFlow loop) remove most of Keras'
+    per-step Python cost and compute exactly the same updates; only batch-level
+    callbacks would notice (they see every n-th batch), so it is used only when
+    no callback has batch-level hooks, nothing is printed per batch, and the
+    user left the model's own setting at 1.
+    """
+    config = model.get_compile_config() or {}
+    if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0):
+        return config.get("steps_per_execution", 1)
+    base = keras.callbacks.Callback
+    for callback in fit_kwargs.get("callbacks") or ():
+        for hook in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                     "on_batch_end", "on_test_batch_begin", "on_test_batch_end"):
+            if getattr(type(callback), hook, None) is not getattr(base, hook):
+                return 1
+    return STEPS_PER_EXECUTION
+
+
+def _get_template(model, data_spec, steps_per_execution):
     if model.count_params() > MAX_TEMPLATE_PARAMS:
         return None
     key = architecture_key(model)
     if key is None:
         return None
     # One template per element spec too: a traced step is specific to it.
-    key = (key, repr(data_spec))
+    key = (key, repr(data_spec), steps_per_execution)
     with _templates_lock:
         template = _templates.get(key)
         if template is not None:
             _templates.move_to_end(key)
             return template
     try:
-        template = _Template(model)
+        template = _Template(model, steps_per_execution)
     except Exception:  # noqa: BLE001 - fall back to training the model itself
         return None
     if not _compatible(model, template.model):
@@ -143,7 +166,9 @@ def fit_model(model, dataset, **fit_kwargs):
     """Train a compiled ``model`` on ``dataset``; return Keras' History dict."""
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    template = _get_template(model, dataset.element_spec)
+    template = _get_template(
+        model, dataset.element_spec, _steps_per_execution(model, fit_kwargs)
+    )
     if template is None or not template.lock.acquire(blocking=False):
         return model.fit(dataset, **fit_kwargs).history
     try:
