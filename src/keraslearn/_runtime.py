@@ -18,6 +18,7 @@ import tensorflow as tf  # noqa: E402
 
 _THREADS_LOCK = threading.Lock()
 _THREADS_DONE = False
+_THREAD_LIMIT = None
 
 # Variables joblib's process backends set in each worker to the worker's share
 # of the cores (``cpu_count() // n_jobs``); a user may set them too.
@@ -39,7 +40,7 @@ def configure_threads():
     ``OMP_NUM_THREADS`` that joblib set to the worker's share of the cores.
     Does nothing when neither is set or TensorFlow has already started.
     """
-    global _THREADS_DONE
+    global _THREADS_DONE, _THREAD_LIMIT
     if _THREADS_DONE:
         return
     with _THREADS_LOCK:
@@ -49,12 +50,18 @@ def configure_threads():
         n = _threads_from_env()
         if n is None:
             return
+        _THREAD_LIMIT = n
         try:
             tf.config.threading.set_intra_op_parallelism_threads(n)
             tf.config.threading.set_inter_op_parallelism_threads(min(n, 2))
         except RuntimeError:
             # TensorFlow is already running in this process; its pools are fixed.
             pass
+
+
+def thread_limit():
+    """The thread count ``configure_threads`` applied, or None."""
+    return _THREAD_LIMIT
 
 
 def seed_from_random_state(random_state):

@@ -289,3 +289,18 @@ def test_several_steps_per_call_train_exactly_like_one_step_per_call():
     assert sorted(k[2] for k in _training._templates) == [1, _training.STEPS_PER_EXECUTION]
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-6)
     np.testing.assert_allclose(fast.history_["loss"], slow.history_["loss"], rtol=1e-6)
+
+
+def test_input_pipeline_keeps_to_the_worker_thread_share(monkeypatch):
+    from keraslearn import _runtime
+
+    sw = np.ones(len(X))
+    free = _data.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
+    assert free.options().threading.private_threadpool_size in (None, 0)
+    monkeypatch.setattr(_runtime, "_THREAD_LIMIT", 1)
+    capped = _data.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
+    assert capped.options().threading.private_threadpool_size == 1
+    assert capped.options().autotune.enabled is False
+    # Same batches either way.
+    for a, b in zip(free, capped):
+        np.testing.assert_array_equal(a[0].numpy(), b[0].numpy())

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from .. import _runtime
 from .._runtime import tf
 
 # Below this many bytes the arrays are copied into tensors once: cheap, and
@@ -52,9 +53,26 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, x_dtype):
         ds = tf.data.Dataset.from_tensor_slices((np.asarray(X, dtype=x_dtype), y, sample_weight))
         if shuffle:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(2)
+        return _limit_threads(ds.batch(batch_size).prefetch(2))
     index = _index_batches(n, batch_size, shuffle, seed)
-    return _gather_from_numpy(index, X, y, sample_weight, x_dtype).prefetch(2)
+    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, x_dtype).prefetch(2))
+
+
+def _limit_threads(ds):
+    """Keep the input pipeline within the process's share of the cores.
+
+    In a joblib worker TensorFlow's compute threads are capped already
+    (``_runtime.configure_threads``); tf.data has pools of its own, which would
+    otherwise compete with the other workers for every core.
+    """
+    n = _runtime.thread_limit()
+    if n is None:
+        return ds
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = n
+    options.threading.max_intra_op_parallelism = 1
+    options.autotune.enabled = False
+    return ds.with_options(options)
 
 
 def _index_batches(n, batch_size, shuffle, seed):
