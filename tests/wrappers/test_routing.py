@@ -347,3 +347,13 @@ def test_builder_with_kwargs_takes_any_model_parameter():
     clf = KerasClassifier(build, model__width=3, depth=2, random_state=0).fit(X, y)
     assert _units(clf) == 3
     assert seen["width"] == 3 and seen["depth"] == 2
+
+
+def test_set_params_accepts_a_name_the_builder_declares():
+    clf = KerasClassifier(tiny_mlp, optimizer="adam", epochs=1, random_state=0)
+    clf.set_params(hidden=3)
+    assert clf.get_params()["hidden"] == 3
+    clf.fit(X, y)
+    assert clf.model_.layers[0].units == 3
+    with pytest.raises(ValueError, match="Did you mean 'hidden'"):
+        KerasClassifier(tiny_mlp).set_params(hiden=3)

@@ -108,13 +108,14 @@ class BaseWrapper(BaseEstimator):
             prefix, _ = split_routed(key)
             if key in signature:
                 own[key] = value
-            elif prefix in ROUTING_PREFIXES or key in self._kwargs:
+            elif prefix in ROUTING_PREFIXES or key in self._kwargs or self._builder_takes(key):
                 self._kwargs[key] = value
             elif prefix is None:
+                hint = suggest(key, signature | set(self._kwargs) | self._builder_names())
                 raise ValueError(
-                    f"Invalid parameter {key!r} for estimator {type(self).__name__}. "
-                    f"Route it to the model builder as 'model__{key}'."
-                    + suggest(key, signature | set(self._kwargs))
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}: "
+                    "neither the estimator nor its model builder takes it."
+                    + (hint or f" Route it to the builder's **kwargs as 'model__{key}'.")
                 )
             else:
                 check_prefix(key, signature)
@@ -122,6 +123,18 @@ class BaseWrapper(BaseEstimator):
         if own:
             super().set_params(**own)
         return self
+
+    def _builder_names(self):
+        """The argument names the model builder declares (none for a Model)."""
+        builder = self.model if self.model is not None else self.build_fn
+        if builder is None or isinstance(builder, keras.Model) or not callable(builder):
+            return set()
+        return accepted_kwargs(builder)[0] - set(_BUILDER_SPECIAL)
+
+    def _builder_takes(self, name):
+        """Whether the model builder declares an argument ``name`` (so that
+        ``set_params(hidden=...)`` works like ``set_params(model__hidden=...)``)."""
+        return name in self._builder_names()
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "model_")
