@@ -7,6 +7,7 @@ objects for one fit.
 """
 
 import copy
+import functools
 import inspect
 
 from .._runtime import keras
@@ -23,7 +24,10 @@ _LOSS_ALIASES = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _classes(module, base):
+    """{lower-case class name: class} of ``base``'s subclasses a Keras module exports
+    (computed once per module: it is read at every fit)."""
     found = {}
     for name in dir(module):
         obj = getattr(module, name)
