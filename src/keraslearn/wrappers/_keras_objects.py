@@ -43,6 +43,11 @@ def _lookup(name, module, base, aliases=None):
     return table.get(key)
 
 
+def _copy_with(obj, kwargs):
+    """A new Keras object like ``obj`` (from its config), with ``kwargs`` changed."""
+    return type(obj).from_config({**obj.get_config(), **kwargs})
+
+
 def _optimizer_class(optimizer):
     if inspect.isclass(optimizer):
         return optimizer
@@ -67,9 +72,7 @@ def make_optimizer(optimizer, kwargs):
     """A new optimizer instance; the user's instance is never shared or changed."""
     cls = _optimizer_class(optimizer)
     if isinstance(optimizer, keras.optimizers.Optimizer):
-        config = optimizer.get_config()
-        config.update(kwargs)
-        return cls.from_config(config)
+        return _copy_with(optimizer, kwargs)
     return cls(**kwargs)
 
 
@@ -100,9 +103,7 @@ def make_loss(loss, kwargs):
         return copy.deepcopy(loss) if isinstance(loss, keras.losses.Loss) else loss
     cls = _loss_class(loss)
     if isinstance(loss, keras.losses.Loss):
-        config = loss.get_config()
-        config.update(kwargs)
-        return cls.from_config(config)
+        return _copy_with(loss, kwargs)
     return cls(**kwargs)
 
 
@@ -178,9 +179,7 @@ def make_metrics(metrics, kwargs):
         if inspect.isclass(entry) or (own and isinstance(entry, str)):
             out.append(_metric_class(entry)(**own))
         elif isinstance(entry, keras.metrics.Metric):
-            config = entry.get_config()
-            config.update(own)
-            out.append(type(entry).from_config(config))
+            out.append(_copy_with(entry, own))
         else:
             out.append(entry)
     return out
