@@ -6,7 +6,8 @@ dict of their results to OUT_JSON. A sub-measure that raises is recorded as
 ``{"na": "reason"}`` and the others still run.
 
 Measures: ``core`` (fit time, accuracy, predict latency, batch predict),
-``grid`` (GridSearchCV of small fits, n_jobs=1), ``njobs`` (a larger
+``grid`` (GridSearchCV of small fits, n_jobs=1), ``floor`` (what
+any Keras-based wrapper must spend on those fits, timed on raw Keras), ``njobs`` (a larger
 GridSearchCV with n_jobs=1, then n_jobs=2) and ``memory`` (peak extra
 resident memory during one fit on large data).
 """
@@ -167,6 +168,72 @@ def measure_grid(lib, cfg):
     return {"grid": out}
 
 
+def _median_ms(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def measure_floor(lib, cfg):
+    """What any Keras-based wrapper must spend on the grid's fits, with no wrapper at all.
+
+    In a fresh process, with raw Keras on the grid's network and data: tracing
+    Keras' train function for the first model of the process and for a later
+    one (a new model's first epoch minus its second), and per fit: calling the
+    builder and compiling, building the optimizer's state, and the grid's epochs
+    through an already traced train function. The optimizer is built before the
+    first epoch, as keraslearn does (building it while tracing costs ~0.15 s more).
+    """
+    import keras
+    import tensorflow as tf
+
+    if lib != "keraslearn":
+        return {}
+    g = cfg["grid"]
+    X, y = classification(g["n_samples"], cfg["n_features"], seed=1)
+    n_train = len(_cv_splits(X, y, g["cv"])[0][0])
+    data = tf.data.Dataset.from_tensor_slices(
+        (X[:n_train], y[:n_train].astype(np.float32))
+    ).batch(min(g["batch_sizes"]))
+    meta = {"n_features_in_": X.shape[1]}
+
+    def new_model(build_optimizer=True):
+        model = _libs.keraslearn_build(meta)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+                      steps_per_execution=64)
+        if build_optimizer:
+            model.optimizer.build(model.trainable_variables)
+        return model
+
+    def trace_seconds():
+        model = new_model()
+        t0 = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0)
+        t1 = time.perf_counter()
+        model.fit(data, epochs=1, verbose=0)
+        return (t1 - t0) - (time.perf_counter() - t1), model
+
+    first_trace, warm = trace_seconds()
+    later_trace = statistics.median(trace_seconds()[0] for _ in range(3))
+    fresh = [new_model(build_optimizer=False) for _ in range(7)]
+
+    def build_optimizer():
+        model = fresh.pop()
+        model.optimizer.build(model.trainable_variables)
+
+    return {"floor": {
+        "first_trace_s": first_trace,
+        "trace_s": later_trace,
+        "build_ms": _median_ms(lambda: new_model(build_optimizer=False), 7),
+        "optimizer_build_ms": _median_ms(build_optimizer, 7),
+        "epochs_ms": _median_ms(lambda: warm.fit(data, epochs=g["epochs"], verbose=0), 7),
+        "epochs": g["epochs"],
+    }}
+
+
 def _cpu_seconds():
     """CPU time of this process and of its reaped children (joblib's workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -269,8 +336,8 @@ def measure_memory(lib, cfg):
                        "ratio": extra / X.nbytes, "fit_s": seconds}}
 
 
-MEASURES = {"core": measure_core, "grid": measure_grid, "njobs": measure_njobs,
-            "memory": measure_memory}
+MEASURES = {"core": measure_core, "grid": measure_grid, "floor": measure_floor,
+            "njobs": measure_njobs, "memory": measure_memory}
 
 
 def main(argv):

@@ -232,6 +232,40 @@ def targets_table(results):
     return _table(["measure", "DESIGN.md target", "measured", "verdict"], targets(results))
 
 
+# --------------------------------------------------------------------- floor
+def floor_section(results):
+    """What raw Keras alone spends on the grid's 12 fits, beside scikeras / 10 (markdown)."""
+    floor = _get(results, BASE, "floor")
+    if isinstance(floor, str) or "na" in floor:
+        return f"Not measured: {floor if isinstance(floor, str) else floor['na']}."
+    fits = _get(results, BASE, "grid.fits")
+    fits = fits if _num(fits) else 12
+    per_fit = floor["build_ms"] + floor["optimizer_build_ms"] + floor["epochs_ms"]
+    total = floor["first_trace_s"] + fits * per_fit / 1000
+    rows = [
+        ["trace Keras' train function, first model of the process", "once",
+         _fmt(floor["first_trace_s"], "s")],
+        ["(the same for a later architecture)", "once per architecture",
+         _fmt(floor["trace_s"], "s")],
+        ["call the model builder and compile", "every fit", _fmt(floor["build_ms"], "ms")],
+        ["build the optimizer's state", "every fit", _fmt(floor["optimizer_build_ms"], "ms")],
+        [f"{floor['epochs']} epochs through the traced train function", "every fit",
+         _fmt(floor["epochs_ms"], "ms")],
+        [f"**floor of the first search: first trace + {fits} × per-fit**", "",
+         f"**{_fmt(total, 's')}**"],
+    ]
+    ours, scikeras = _get(results, BASE, "grid.s"), _get(results, "scikeras", "grid.s")
+    if _num(scikeras):
+        rows.append(["scikeras ÷ 10 (the target)", "", _fmt(scikeras / 10, "s")])
+    if _num(ours):
+        rows.append(["keraslearn's first search, measured", "", _fmt(ours, "s")])
+    text = _table(["raw Keras, same network and data", "paid", "time"], rows)
+    if _num(scikeras) and _num(ours):
+        text += (f"\n\nThe floor alone is {scikeras / total:.1f}× faster than scikeras' "
+                 f"{_fmt(scikeras, 's')}; keraslearn's first search is {scikeras / ours:.1f}×.")
+    return text
+
+
 # ------------------------------------------------------------------- machine
 def cpu_snapshot():
     """(busy CPU seconds of the whole machine, CPU seconds of our finished children, wall)."""

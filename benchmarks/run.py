@@ -29,30 +29,41 @@ sys.path.insert(0, str(HERE))
 
 import _report  # noqa: E402
 from _libs import LABELS, LIBS  # noqa: E402
+from _report import BASE  # noqa: E402
 
 GRID_LRS = [1e-3, 1e-2]
 
 WORK_ON_TARGETS = """\
-### What was done for the targets, and the one still open
+### What was done for the targets, and the one not reached
 
 - Memory: tf.data's shuffle buffer over 2M row indices cost about as much as the data
   (1.13x). Large data is now ordered by a stateless per-epoch index permutation
   (`index_shuffle`, no buffer) and gathered batch by batch from the NumPy array.
 - Fit and grid search: each architecture keeps a warm traced template (no retrace per
-  clone), and the template runs 64 steps per traced call when no callback works per batch
+  clone; its optimizer state is built before tracing, which saves about 0.15 s per trace),
+  and the template runs 64 steps per traced call when no callback works per batch
   (identical updates; the fit went from 2.9 s to about 1.0 s).
 - n_jobs: in joblib workers TensorFlow's compute pools *and* tf.data's pools are capped at
   the worker's share of the cores (before that: 1.43x).
-- GridSearchCV of 12 small fits, first search in a process: still about 6.5x scikeras, not
-  10x. A warm search (the same architecture traced once already) is about 12x. What is left
-  in a cold search is the one-off tracing of Keras' train function (about 0.5 s, a fixed
-  cost scikeras pays on every fit) plus about 40-50 ms per fit (building the user's model,
-  Keras' fit set-up per call). Tried and rejected: skipping TensorFlow's reseed on seeded
-  fits (fast, but a user's own `tf.random.set_seed` between fits would then change results).
-  Next candidates: calling the template's train function directly for plain fits (no
-  callbacks, no validation), and tracing it once per process ahead of the first fit.
+- GridSearchCV of 12 small fits, first search in a process: **not reached**. The table
+  below times, on raw Keras with no wrapper, the work any Keras-based wrapper cannot skip for
+  these 12 fits: one trace of Keras' train function, and per fit the user's builder, the
+  optimizer's state and the epochs themselves. That floor alone is about scikeras ÷ 10, so the
+  target leaves nothing for what a wrapper must add (input validation, target encoding, the
+  dataset, copying state into and out of the warm template, scoring: 10-15 ms per fit here)
+  nor for the process's one-off start-up (first tf.data pipeline, first eager call). The
+  same search again in the process (architecture already traced) is the 12x row above.
+- Tried and measured without gain, or rejected: calling the template's train function
+  directly per epoch instead of `fit` (18 ms against 18-20 ms for 3 epochs: the time is
+  TensorFlow running the steps, not Keras' loop); skipping TensorFlow's reseed on seeded fits
+  (a user's own `tf.random.set_seed` between fits would then change results); one traced
+  function serving every model of an architecture without copying state would need Keras'
+  `optimizer.stateless_apply`, which the TensorFlow backend does not support.
+- The interpreter's full garbage collections (about 0.15 s each with TensorFlow loaded) land
+  in some first searches and not in others, for every library alike.
 - DESIGN's scikeras figure (13 s) was taken on a slower machine; here scikeras takes
   about 7.5 s for the same 12 fits."""
+
 
 FULL = {
     "n_features": 32,
@@ -92,6 +103,7 @@ QUICK = {
 
 # Which result keys a measure fills, so that a crashed process marks each n/a.
 KEYS = {"core": ("fit", "accuracy", "latency", "batch_predict"), "grid": ("grid",),
+        "floor": ("floor",),
         "njobs": ("njobs_1", "njobs_2"), "memory": ("memory",)}
 NJOBS_LIBS = ("keraslearn", "scikeras")
 
@@ -104,9 +116,10 @@ def plan(quick):
     """
     if quick:
         jobs = [("memory,core,grid", lib, 180) for lib in LIBS]
-        return jobs + [("njobs", lib, 180) for lib in NJOBS_LIBS]
+        return jobs + [("floor", BASE, 180)] + [("njobs", lib, 180) for lib in NJOBS_LIBS]
     jobs = [("core", lib, 300) for lib in LIBS]
     jobs += [("grid", lib, 300) for lib in LIBS]
+    jobs += [("floor", BASE, 300)]
     jobs += [("njobs", lib, 600) for lib in NJOBS_LIBS]
     return jobs + [("memory", lib, 300) for lib in LIBS]
 
@@ -232,6 +245,10 @@ def render(results, info, cfg, cfg_name, elapsed):
         _report.targets_table(results),
         "",
         WORK_ON_TARGETS,
+        "",
+        "### The 12-fit search on raw Keras: the floor",
+        "",
+        _report.floor_section(results),
         "",
         "## Machine",
         "",
