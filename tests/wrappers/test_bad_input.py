@@ -252,3 +252,35 @@ def test_validation_data_with_unknown_labels():
     clf = KerasClassifier(tiny_mlp)
     with pytest.raises(ValueError, match=r"labels not in classes: \[7\]"):
         clf.fit(X, y, validation_data=(X, np.full(40, 7)))
+
+
+class _CastL2(keras.regularizers.L2):
+    """An L2 penalty returned in Keras' float type."""
+
+    def __call__(self, x):
+        return keras.ops.cast(super().__call__(x), keras.config.floatx())
+
+
+def _float64_net(regularizer):
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],), dtype="float64"),
+            keras.layers.Dense(4, activation="relu", dtype="float64", name="hidden",
+                               kernel_regularizer=regularizer),
+            keras.layers.Dense(1, activation="sigmoid", dtype="float64"),
+        ])
+    return build
+
+
+def test_float64_penalty_keras_cannot_add_is_named():
+    clf = KerasClassifier(_float64_net(keras.regularizers.L2(1e-3)), loss="binary_crossentropy",
+                          epochs=1)
+    with pytest.raises(ValueError, match=r"'hidden' \(float64\) are not in Keras' float type "
+                                         r"'float32'.*keras.ops.cast") as excinfo:
+        clf.fit(X, y)
+    assert _framework_frames(excinfo) == []
+    assert not hasattr(clf, "model_")
+    # The fix the message names trains.
+    clf.set_params(model=_float64_net(_CastL2(1e-3))).fit(X, y)
+    assert clf.model_.layers[0].kernel.dtype == "float64"
+    assert np.isfinite(clf.history_["loss"]).all()

@@ -40,6 +40,31 @@ def _computes_own_loss(model):
     )
 
 
+def _check_loss_dtypes(model):
+    """Refuse, before training, penalties Keras cannot add to the compiled loss.
+
+    Keras computes the compiled loss in ``floatx`` and sums the layers' own
+    losses (regularizers, ``add_loss``) with it as they are: a float64 layer's
+    penalty under the default float32 makes that sum fail deep inside tracing.
+    """
+    floatx = keras.config.floatx()
+    if all(v.dtype == floatx for v in model.weights):
+        return
+    odd = []
+    for layer in model.layers:
+        dtypes = {keras.backend.standardize_dtype(loss.dtype) for loss in layer.losses}
+        if dtypes - {floatx}:
+            odd.append(f"{layer.name!r} ({', '.join(sorted(dtypes))})")
+    if odd:
+        raise ValueError(
+            f"Layer losses (regularizers or add_loss) of {', '.join(odd)} are not in "
+            f"Keras' float type {floatx!r}, so Keras cannot add them to the compiled loss. "
+            f"Return the penalty in {floatx} (e.g. keras.ops.cast(penalty, {floatx!r}) in a "
+            "custom regularizer) or call keras.config.set_floatx() with the layers' dtype "
+            "before building the model."
+        )
+
+
 class BaseWrapper(BaseEstimator):
     """Shared implementation of the Keras wrappers (not for direct use)."""
 
@@ -473,6 +498,7 @@ class BaseWrapper(BaseEstimator):
                 "The model was compiled without a loss. Pass loss=... to the estimator "
                 "(compile_kwargs['loss'] is None until it is set) or compile with a loss."
             )
+        _check_loss_dtypes(model)
         encoder.configure(n_units, model.loss)
         return model
 
