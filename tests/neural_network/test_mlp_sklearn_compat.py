@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sklearn.neural_network as sk
 from sklearn.datasets import load_diabetes, load_iris, make_multilabel_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -193,3 +193,17 @@ def test_sklearn_parameters_carry_over(name):
 def _positional(cls):
     return [p.name for p in inspect.signature(cls).parameters.values()
             if p.kind is p.POSITIONAL_OR_KEYWORD]
+
+
+def _one_column_target(lib):
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X[:120])
+    reg = lib.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        reg.fit(X, y[:120, None] / 100)
+    return reg.predict(X[:5]).shape, reg.n_outputs_
+
+
+def test_regressor_one_column_target_warns_and_predicts_flat():
+    theirs, ours = both(_one_column_target)
+    assert ours == theirs == ((5,), 1)

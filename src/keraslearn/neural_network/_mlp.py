@@ -1,6 +1,7 @@
 """MLPClassifier and MLPRegressor: dense networks with scikit-learn's MLP parameters."""
 
 import numpy as np
+from sklearn.utils.validation import column_or_1d
 
 from ..utils import OneOf
 from ..wrappers._classifier import KerasClassifier
@@ -244,6 +245,9 @@ class MLPRegressor(BaseMLP, KerasRegressor):
 
     def _validate_X_y(self, X, y, reset):
         X, y = super()._validate_X_y(X, y, reset)
+        if np.ndim(y) == 2 and np.shape(y)[1] == 1:
+            # As scikit-learn's MLPRegressor: warn, and predict 1-D.
+            y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(np.asarray(y) < 0):
             raise ValueError("loss='poisson' requires non-negative y.")
         return X, y
