@@ -10,7 +10,7 @@ Imported as ``from _factories import ...``: pytest (``--import-mode=prepend``, n
 from it. There is deliberately no ``tests/integration/conftest.py``: a second
 ``conftest`` module would replace ``tests/conftest.py`` in ``sys.modules`` during
 collection and break ``from conftest import tiny_mlp`` in the test modules
-collected after it (``tests/test_common.py``, ``tests/wrappers/``).
+collected after it (``tests/test_common_wrappers.py``, ``tests/wrappers/``).
 """
 
 import functools

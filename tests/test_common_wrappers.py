@@ -1,0 +1,32 @@
+"""scikit-learn's estimator checks over KerasClassifier and KerasRegressor.
+
+No check is skipped or marked as an expected failure. (The ready estimators'
+checks are in test_common_mlp.py and test_common_image.py: one file per family,
+so that the test workers share them out.)
+"""
+
+from conftest import tiny_mlp
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from keraslearn import KerasClassifier, KerasRegressor
+
+# Full-batch SGD on a float64 network: the sample-weight checks compare a weighted
+# fit with a fit on repeated rows and ask for equality to 1e-7. Both see the same
+# weighted-mean gradient; float64 keeps the summation-order differences far below
+# that tolerance (Adam's per-weight normalisation would amplify them).
+_COMMON = dict(
+    optimizer="sgd",
+    optimizer__learning_rate=0.1,
+    optimizer__momentum=0.9,
+    batch_size=1024,
+    epochs=60,
+    random_state=0,
+    hidden=16,
+    dtype="float64",
+)
+
+
+@parametrize_with_checks([KerasClassifier(tiny_mlp, **_COMMON),
+                          KerasRegressor(tiny_mlp, **_COMMON)])
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
