@@ -163,3 +163,22 @@ def test_fast_inference_for_a_classifier_equals_model_predict():
     reference = clf.model_.predict(X, verbose=0)[:, 0]
     for _ in range(4):
         np.testing.assert_allclose(clf.predict_proba(X)[:, 1], reference, rtol=1e-5, atol=1e-6)
+
+
+def test_dataframe_fast_path_equals_full_validation():
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(frame, y)
+    reference = clf.model_.predict(X, verbose=0)[:, 0]
+    # Float columns named as in fit take the fast path: same predictions.
+    assert clf._plain_float_frame(frame) is not None
+    np.testing.assert_allclose(clf.predict_proba(frame)[:, 1], reference, rtol=1e-5, atol=1e-6)
+    # Any other frame gets scikit-learn's full validation, with its conversions and errors.
+    as_int = frame.assign(a=np.arange(len(frame)))
+    assert clf._plain_float_frame(as_int) is None
+    assert clf.predict_proba(as_int).shape == (len(frame), 2)
+    for other, message in [(frame[list("bacd")], "order"), (frame.assign(b=np.nan), "NaN")]:
+        assert clf._plain_float_frame(other) is None
+        with pytest.raises(ValueError, match=message):
+            clf.predict(other)

@@ -3,6 +3,7 @@
 import inspect
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -332,6 +333,9 @@ class BaseWrapper(BaseEstimator):
         check_is_fitted(self)
         if self._plain_float_array(X):
             return X
+        plain = self._plain_float_frame(X)
+        if plain is not None:
+            return plain
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64), allow_nd=True)
         self._check_X_shape(X)
         return X
@@ -349,6 +353,22 @@ class BaseWrapper(BaseEstimator):
             and not hasattr(self, "feature_names_in_")
             and bool(np.isfinite(X).all())
         )
+
+    def _plain_float_frame(self, X):
+        """X as an array when it is a DataFrame of float columns named exactly as
+        in fit, that passes every check ``validate_data`` would make; else None.
+        (Feature-name checks would cost more than the network on a few rows.)"""
+        names = self.__dict__.get("feature_names_in_")
+        if names is None or not isinstance(X, pd.DataFrame) or X.shape[1] != len(names):
+            return None
+        if any(a != b for a, b in zip(X.columns, names)):
+            return None
+        if any(dtype not in (np.float32, np.float64) for dtype in X.dtypes):
+            return None
+        array = X.to_numpy()
+        if array.shape[0] == 0 or not bool(np.isfinite(array).all()):
+            return None
+        return array
 
     def _sample_weight(self, X, y, sample_weight):
         sw = check_sample_weight(sample_weight, X, ensure_non_negative=True)
