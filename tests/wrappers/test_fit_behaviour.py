@@ -304,3 +304,18 @@ def test_input_pipeline_keeps_to_the_worker_thread_share(monkeypatch):
     # Same batches either way.
     for a, b in zip(free, capped):
         np.testing.assert_array_equal(a[0].numpy(), b[0].numpy())
+
+
+def test_learning_rate_set_by_a_callback_reaches_model_and_stays_there():
+    def make(**kwargs):
+        return KerasClassifier(tiny_mlp, epochs=3, random_state=0, optimizer="adam",
+                               optimizer__learning_rate=0.08, **kwargs).fit(X, y)
+
+    halve = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2)
+    scheduled = make(callbacks=[halve])
+    assert float(scheduled.model_.optimizer.learning_rate) == pytest.approx(0.01)
+    assert int(scheduled.model_.optimizer.iterations) > 0
+    # The next fit of the same architecture starts from its own learning rate.
+    plain = make()
+    assert float(plain.model_.optimizer.learning_rate) == pytest.approx(0.08)
+    assert float(scheduled.model_.optimizer.learning_rate) == pytest.approx(0.01)

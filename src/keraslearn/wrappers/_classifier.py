@@ -57,6 +57,11 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
     callbacks : list or dict of keras.callbacks.Callback, default=None
         Classes are instantiated with routed parameters
         (``callbacks__0__patience=3`` or ``callbacks__patience=3``).
+        Small models train in a warm copy of ``model_`` kept per architecture
+        (so that a new fit does not trace again): during ``fit`` a callback's
+        ``self.model`` is that copy, whose weights and optimizer state
+        (learning rate included) are copied into ``model_`` when ``fit`` ends.
+        Read ``model_``, not a callback's ``model``, after ``fit``.
 
     validation_split : float, default=0.0
         Fraction of the training data, taken from its end, held out to
