@@ -6,6 +6,7 @@ share of the cores instead of every worker claiming all of them.
 """
 
 import os
+import random
 import threading
 
 import numpy as np
@@ -78,10 +79,59 @@ def seed_from_random_state(random_state):
     )
 
 
-def set_seed(seed):
-    """Seed Python, NumPy and TensorFlow through Keras (no-op for None)."""
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
+# TensorFlow reduces seeds modulo this, and reports this one when none is set.
+_TF_SEED_MODULUS = 2**31 - 1
+_TF_DEFAULT_SEED = 87654321
+
+# Keras layers that run code Keras does not own (which may draw from
+# TensorFlow's stateful random ops).
+_FOREIGN_KERAS_LAYERS = ("Lambda", "TFSMLayer")
 
 
-__all__ = ["configure_threads", "seed_from_random_state", "set_seed", "keras", "tf"]
+def seed_for_fit(seed):
+    """Seed a fresh fit; return whether TensorFlow's global seed was (re)set.
+
+    Python's and NumPy's generators, from which Keras draws every initializer
+    and layer seed, are always reseeded. TensorFlow's global seed is set (with
+    ``keras.utils.set_random_seed``) only when it holds another value: setting
+    it also clears TensorFlow's kernel caches, which makes every traced
+    function start over (about 0.1 s per fit of a small network). Models whose
+    random ops all go through Keras' seed generators do not need that; for the
+    others the caller finishes with :func:`seed_tensorflow` once the model is
+    built (see :func:`keras_layers_only`).
+    """
+    if seed is None:
+        return False
+    current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
+    wanted = seed % _TF_SEED_MODULUS
+    if current == wanted and wanted != _TF_DEFAULT_SEED:
+        random.seed(seed)
+        np.random.seed(seed)
+        return False
+    keras.utils.set_random_seed(seed)
+    return True
+
+
+def seed_tensorflow(seed):
+    """Reset TensorFlow's global seed, its op-seed sequence and kernel caches."""
+    tf.random.set_seed(seed)
+
+
+def keras_layers_only(model):
+    """Whether every layer of ``model`` (nested ones included) and the model
+    itself are Keras' own classes, none of which runs foreign code: their
+    random ops then draw from Keras' seed generators only."""
+    pending = [model]
+    while pending:
+        layer = pending.pop()
+        cls = type(layer)
+        if not cls.__module__.startswith("keras.") or cls.__name__ in _FOREIGN_KERAS_LAYERS:
+            return False
+        pending.extend(getattr(layer, "layers", ()))
+    return True
+
+
+__all__ = [
+    "configure_threads", "keras", "keras_layers_only", "seed_for_fit", "seed_from_random_state",
+    "seed_tensorflow", "tf",
+]

@@ -1,10 +1,13 @@
 """How fitting behaves: reproducibility, warm_start, partial_fit, initialize,
 the large-data feeding path and the training-template cache."""
 
+import random
+
 import keras
 import numpy as np
 import pytest
-from conftest import tiny_mlp
+import tensorflow as tf
+from conftest import output_layer, tiny_mlp
 from sklearn.datasets import make_classification
 
 from keraslearn import KerasClassifier, KerasRegressor
@@ -29,6 +32,65 @@ def test_same_random_state_same_predictions():
     assert a.history_ == b.history_
     c = KerasClassifier(tiny_mlp, **{**params, "random_state": 8}).fit(X, y)
     assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+
+
+def _dropout_mlp(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dropout(0.3), output_layer(meta)])
+
+
+def test_repeated_seed_skips_tensorflow_reset_and_still_repeats(monkeypatch):
+    resets = []
+    set_random_seed = keras.utils.set_random_seed
+    monkeypatch.setattr(keras.utils, "set_random_seed",
+                        lambda seed: (resets.append(seed), set_random_seed(seed)))
+    params = dict(epochs=3, batch_size=16, random_state=5, **ADAM)
+    first = KerasClassifier(_dropout_mlp, **params).fit(X, y).predict_proba(X)
+    for _ in range(2):
+        # Draws the user makes between fits from every global generator.
+        tf.random.uniform([3])
+        keras.random.normal([3])
+        np.random.rand(3)
+        random.random()
+        again = KerasClassifier(_dropout_mlp, **params).fit(X, y).predict_proba(X)
+        np.testing.assert_array_equal(again, first)
+    # TensorFlow's seed (and its kernel caches) was reset for the first fit only.
+    assert resets == [5]
+    other = KerasClassifier(_dropout_mlp, **{**params, "random_state": 6}).fit(X, y)
+    assert resets == [5, 6]
+    assert not np.allclose(other.predict_proba(X), first)
+
+
+class _TFNoise(keras.layers.Layer):
+    """Training noise from TensorFlow's stateful random op (no Keras seed generator)."""
+
+    def call(self, x, training=False):
+        return x + tf.random.uniform(tf.shape(x), -0.5, 0.5) if training else x
+
+
+def _noisy_mlp(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), _TFNoise(),
+                             keras.layers.Dense(16, activation="relu"), output_layer(meta)])
+
+
+def test_layers_of_their_own_get_tensorflow_reset_on_every_seeded_fit():
+    params = dict(epochs=3, batch_size=16, random_state=5, **ADAM)
+    first = KerasClassifier(_noisy_mlp, **params).fit(X, y).predict_proba(X)
+    tf.random.uniform([3])
+    again = KerasClassifier(_noisy_mlp, **params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(again, first)
+
+
+def test_which_models_count_as_keras_layers_only():
+    from keraslearn import _runtime
+
+    inputs = keras.Input((4,))
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    assert _runtime.keras_layers_only(keras.Model(inputs, inner(inputs)))
+    for odd in (keras.layers.Lambda(lambda t: t * 2), _TFNoise()):
+        nested = keras.Sequential([keras.Input((4,)), odd, keras.layers.Dense(2)])
+        assert not _runtime.keras_layers_only(keras.Model(inputs, nested(inputs)))
 
 
 def test_random_state_instance_is_accepted():

@@ -428,9 +428,13 @@ class BaseWrapper(BaseEstimator):
         try:
             with self._device_scope():
                 if reset:
-                    _runtime.set_seed(seed)
+                    tf_seeded = _runtime.seed_for_fit(seed)
                     self.target_encoder_ = encoder
                     self.model_ = self._build_and_compile(params, encoder)
+                    if seed is not None and not tf_seeded and not _runtime.keras_layers_only(
+                        self.model_
+                    ):
+                        _runtime.seed_tensorflow(seed)
                     self.history_ = {}
                     self._predictor = Predictor(self.model_)
                 history = {}

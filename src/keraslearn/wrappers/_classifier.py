@@ -31,8 +31,12 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         Continue training the fitted model at the next ``fit``.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, dropout and shuffling (through
-        ``keras.utils.set_random_seed``) for reproducible fits.
+        Seeds weight initialisation, dropout and shuffling for reproducible
+        fits: Python's and NumPy's generators at every fit, and TensorFlow's
+        global seed (with ``keras.utils.set_random_seed``) when it holds
+        another value, or when the model has layers of its own, whose random
+        ops may keep state in TensorFlow. Randomness in a builder should come
+        from Keras initializers, NumPy or ``random``, which are reseeded.
 
     optimizer : str, keras.optimizers.Optimizer class or instance, default="rmsprop"
         Its parameters can be routed: ``optimizer__learning_rate=1e-3``.
