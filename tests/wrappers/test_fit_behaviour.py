@@ -157,6 +157,18 @@ def test_partial_fit_classes_on_first_call():
     assert len(clf.history_["loss"]) == 2
 
 
+def test_partial_fit_streams_single_class_batches():
+    # As scikit-learn's online learners: a batch may hold one of the declared classes.
+    clf = KerasClassifier(tiny_mlp, random_state=0)
+    clf.partial_fit(X[y == 0], y[y == 0], classes=[0, 1])
+    clf.partial_fit(X[y == 1], y[y == 1])
+    np.testing.assert_array_equal(clf.classes_, [0, 1])
+    assert len(clf.history_["loss"]) == 2
+    # A fresh fit still needs two classes.
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        KerasClassifier(tiny_mlp).fit(X[y == 0], y[y == 0])
+
+
 def test_partial_fit_without_classes_rejects_a_new_label():
     clf = KerasClassifier(tiny_mlp, random_state=0).partial_fit(X, y)
     with pytest.raises(ValueError, match=r"labels not in classes: \[2\]"):
@@ -256,6 +268,47 @@ def test_fits_of_one_architecture_share_a_template():
     assert len(_training._templates) == 2
 
 
+def _scaled_input_net(layer_class):
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), layer_class(),
+                                 keras.layers.Dense(1)])
+    return build
+
+
+def _first_kernel_moves(build, **params):
+    params = dict(random_state=0, epochs=2, **ADAM, **params)
+    start = KerasRegressor(build, **params).initialize(X, y * 1.0).model_.layers[1].kernel
+    fitted = KerasRegressor(build, **params).fit(X, y * 1.0).model_.layers[1].kernel
+    return float(np.abs(np.asarray(fitted) - np.asarray(start)).max())
+
+
+def test_redefined_code_gets_its_own_template():
+    """A notebook cell run again redefines a class or function under the same
+    name: the same config, other code. Training must run the new code."""
+    class Scale(keras.layers.Layer):
+        def call(self, x):
+            return x * 1.0
+
+    assert _first_kernel_moves(_scaled_input_net(Scale)) > 0
+
+    class Scale(keras.layers.Layer):  # noqa: F811 - the redefinition under test
+        def call(self, x):
+            return x * 0.0  # the next layer's kernel gets no gradient
+
+    assert _first_kernel_moves(_scaled_input_net(Scale)) == 0.0
+
+    def loss(y_true, y_pred):
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    plain = _scaled_input_net(keras.layers.Identity)
+    assert _first_kernel_moves(plain, loss=loss) > 0
+
+    def loss(y_true, y_pred):  # noqa: F811
+        return 0.0 * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    assert _first_kernel_moves(plain, loss=loss) == 0.0
+
+
 def _without_templates(monkeypatch, make):
     monkeypatch.setattr(_training, "MAX_TEMPLATE_PARAMS", 0)
     try:
@@ -343,7 +396,7 @@ def test_several_steps_per_call_train_exactly_like_one_step_per_call():
     params = dict(random_state=0, batch_size=8, epochs=3, **ADAM)
     _training.clear_templates()
     fast = KerasClassifier(tiny_mlp, **params).fit(X, y)
-    assert [k[2] for k in _training._templates] == [_training.STEPS_PER_EXECUTION]
+    assert [k[-1] for k in _training._templates] == [_training.STEPS_PER_EXECUTION]
     # A batch-level callback must see every batch: one step per call then.
     counter = _BatchCounter()
     slow = KerasClassifier(tiny_mlp, callbacks=[counter], **params).fit(X, y)

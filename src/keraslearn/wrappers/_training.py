@@ -15,6 +15,7 @@ fits of one architecture in threads train directly instead.
 
 import json
 import threading
+import types
 from collections import OrderedDict
 
 from .._runtime import keras
@@ -94,6 +95,44 @@ def architecture_key(model):
         return None
 
 
+# Layer attributes holding code (functions or objects) that a config names but
+# does not carry: a notebook that redefines one keeps the same config.
+_CODE_ATTRIBUTES = (
+    "activation", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+    "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
+)
+
+
+def _code(obj):
+    """What identifies the code of ``obj``: a function itself, else its class."""
+    if obj is None:
+        return None
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        return obj
+    fn = getattr(obj, "fn", None)  # Keras' LossFunctionWrapper / MeanMetricWrapper
+    return (type(obj), _code(fn)) if callable(fn) else type(obj)
+
+
+def code_identity(model):
+    """The classes and functions the model's computation runs, as objects.
+
+    Two models with equal configs run different code when a class or function
+    they use was redefined in between (a notebook cell run again): their
+    traced functions must not be shared.
+    """
+    out = []
+    pending = [model]
+    while pending:
+        layer = pending.pop()
+        out.append(type(layer))
+        out.extend(_code(getattr(layer, name, None)) for name in _CODE_ATTRIBUTES)
+        pending.extend(getattr(layer, "layers", ()))
+    loss = getattr(model, "loss", None)
+    for item in loss if isinstance(loss, (list, tuple)) else [loss]:
+        out.append(_code(item))
+    return tuple(out)
+
+
 def _variables(model):
     out = []
     for layer in model.layers:
@@ -143,7 +182,7 @@ def _get_template(model, data_spec, steps_per_execution):
     if key is None:
         return None
     # One template per element spec too: a traced step is specific to it.
-    key = (key, repr(data_spec), steps_per_execution)
+    key = (key, code_identity(model), repr(data_spec), steps_per_execution)
     with _templates_lock:
         template = _templates.get(key)
         if template is not None:
