@@ -415,7 +415,9 @@ class BaseWrapper(BaseEstimator):
             y = self.target_encoder_.validate(y)
             encoder = self.target_encoder_
         sw = self._sample_weight(X, y, sample_weight)
-        self._check_weighted_target(y, sw)
+        if reset and classes is None:
+            # Not for partial_fit: a batch may hold a single class of those declared.
+            self._check_weighted_target(y, sw)
         fit_args = {**routed(params, "fit"), **fit_kwargs}
         seed = _runtime.seed_from_random_state(params["random_state"])
         train = not self.__dict__.get("_initializing")  # initialize() builds only
