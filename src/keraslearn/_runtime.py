@@ -5,6 +5,7 @@ worker process started by joblib (``GridSearchCV(n_jobs=2)``) uses only its
 share of the cores instead of every worker claiming all of them.
 """
 
+import contextlib
 import os
 import random
 import threading
@@ -88,6 +89,12 @@ _TF_DEFAULT_SEED = 87654321
 _FOREIGN_KERAS_LAYERS = ("Lambda", "TFSMLayer")
 
 
+def _tensorflow_seed_is(seed):
+    current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
+    wanted = seed % _TF_SEED_MODULUS
+    return current == wanted and wanted != _TF_DEFAULT_SEED
+
+
 def seed_for_fit(seed):
     """Seed a fresh fit; return whether TensorFlow's global seed was (re)set.
 
@@ -102,14 +109,61 @@ def seed_for_fit(seed):
     """
     if seed is None:
         return False
-    current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
-    wanted = seed % _TF_SEED_MODULUS
-    if current == wanted and wanted != _TF_DEFAULT_SEED:
+    if _tensorflow_seed_is(seed):
         random.seed(seed)
         np.random.seed(seed)
         return False
     keras.utils.set_random_seed(seed)
     return True
+
+
+# Held while anything draws from the global generators or reads TensorFlow's
+# global seed for a fit, so that fits in several threads do not interleave.
+_SEED_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def generators_untouched():
+    """One thread at a time; Python's and NumPy's global generators are left
+    as they were (they are the user's), whatever the block draws from them."""
+    with _SEED_LOCK:
+        states = random.getstate(), np.random.get_state()
+        try:
+            yield
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+
+
+@contextlib.contextmanager
+def seeded_build(seed):
+    """Build a fresh model seeded by ``seed`` (None: unseeded), one thread at a time.
+
+    Yields whether TensorFlow's global seed was set (see :func:`seed_for_fit`).
+    A seeded build leaves Python's and NumPy's global generators as they were;
+    an unseeded one draws from them as Keras always does, so that unseeded
+    models differ.
+    """
+    with _SEED_LOCK:
+        if seed is None:
+            yield False
+            return
+        with generators_untouched():
+            yield seed_for_fit(seed)
+
+
+@contextlib.contextmanager
+def tensorflow_seed(seed):
+    """TensorFlow's global seed held at ``seed`` (one thread at a time) while
+    seeded TensorFlow ops are made: tf.data's shuffles combine it with their
+    own seed. A no-op for None."""
+    if seed is None:
+        yield
+        return
+    with _SEED_LOCK:
+        if not _tensorflow_seed_is(seed):
+            tf.random.set_seed(seed)
+        yield
 
 
 def seed_tensorflow(seed):
@@ -133,5 +187,5 @@ def keras_layers_only(model):
 
 __all__ = [
     "configure_threads", "keras", "keras_layers_only", "seed_for_fit", "seed_from_random_state",
-    "seed_tensorflow", "tf",
+    "generators_untouched", "seed_tensorflow", "seeded_build", "tensorflow_seed", "tf",
 ]

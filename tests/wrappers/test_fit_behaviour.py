@@ -62,6 +62,36 @@ def test_repeated_seed_skips_tensorflow_reset_and_still_repeats(monkeypatch):
     assert not np.allclose(other.predict_proba(X), first)
 
 
+def test_seeded_fit_leaves_the_global_generators_alone():
+    np.random.seed(100)
+    random.seed(100)
+    expected = np.random.rand(), random.random()
+    np.random.seed(100)
+    random.seed(100)
+    KerasClassifier(_dropout_mlp, epochs=1, random_state=0, **ADAM).fit(X, y)
+    assert (np.random.rand(), random.random()) == expected
+
+
+def test_unseeded_fits_differ():
+    a, b = (KerasClassifier(tiny_mlp, epochs=1, **ADAM).fit(X, y) for _ in range(2))
+    assert not np.allclose(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_seeded_fits_in_threads_repeat():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def fit(seed):
+        clf = KerasClassifier(_dropout_mlp, epochs=2, random_state=seed, **ADAM).fit(X, y)
+        return clf.predict_proba(X)
+
+    seeds = [1, 2, 1, 2, 1, 2]
+    sequential = [fit(seed) for seed in seeds]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(fit, seeds))
+    for a, b in zip(sequential, threaded):
+        np.testing.assert_array_equal(a, b)
+
+
 class _TFNoise(keras.layers.Layer):
     """Training noise from TensorFlow's stateful random op (no Keras seed generator)."""
 
@@ -401,7 +431,7 @@ def test_several_steps_per_call_train_exactly_like_one_step_per_call():
     counter = _BatchCounter()
     slow = KerasClassifier(tiny_mlp, callbacks=[counter], **params).fit(X, y)
     assert counter.batches == 3 * 10
-    assert sorted(k[2] for k in _training._templates) == [1, _training.STEPS_PER_EXECUTION]
+    assert sorted(k[-1] for k in _training._templates) == [1, _training.STEPS_PER_EXECUTION]
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-6)
     np.testing.assert_allclose(fast.history_["loss"], slow.history_["loss"], rtol=1e-6)
 

@@ -430,9 +430,9 @@ class BaseWrapper(BaseEstimator):
         try:
             with self._device_scope():
                 if reset:
-                    tf_seeded = _runtime.seed_for_fit(seed)
-                    self.target_encoder_ = encoder
-                    self.model_ = self._build_and_compile(params, encoder)
+                    with _runtime.seeded_build(seed) as tf_seeded:
+                        self.target_encoder_ = encoder
+                        self.model_ = self._build_and_compile(params, encoder)
                     if seed is not None and not tf_seeded and not _runtime.keras_layers_only(
                         self.model_
                     ):
@@ -569,9 +569,10 @@ class BaseWrapper(BaseEstimator):
             )
         else:
             train_part = (X, y, sw)
-        train = make_dataset(
-            *train_part, batch_size=batch_size, shuffle=shuffle, seed=seed, x_dtype=x_dtype
-        )
+        with _runtime.tensorflow_seed(seed if shuffle else None):
+            train = make_dataset(
+                *train_part, batch_size=batch_size, shuffle=shuffle, seed=seed, x_dtype=x_dtype
+            )
         # The dataset is already shuffled per epoch (seeded); Keras must not try.
         return fit_model(
             self.model_, train, epochs=epochs, verbose=verbose, callbacks=callbacks,

@@ -18,6 +18,7 @@ import threading
 import types
 from collections import OrderedDict
 
+from .. import _runtime
 from .._runtime import keras
 
 MAX_TEMPLATES = 8
@@ -189,7 +190,9 @@ def _get_template(model, data_spec, steps_per_execution):
             _templates.move_to_end(key)
             return template
     try:
-        template = _Template(model, steps_per_execution)
+        # Cloning draws layer seeds, which the copied state then replaces.
+        with _runtime.generators_untouched():
+            template = _Template(model, steps_per_execution)
     except Exception:  # noqa: BLE001 - fall back to training the model itself
         return None
     if not _compatible(model, template.model):
