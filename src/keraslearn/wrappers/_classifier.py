@@ -32,11 +32,12 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling for reproducible
-        fits: Python's and NumPy's generators at every fit, and TensorFlow's
-        global seed (with ``keras.utils.set_random_seed``) when it holds
-        another value, or when the model has layers of its own, whose random
-        ops may keep state in TensorFlow. Randomness in a builder should come
-        from Keras initializers, NumPy or ``random``, which are reseeded.
+        fits, in one thread or several. Python's and NumPy's global generators
+        are seeded while the model is built, then restored as they were.
+        TensorFlow's global seed is set (``keras.utils.set_random_seed``) when
+        it holds another value, or when the model has layers of its own (whose
+        random ops may keep state in TensorFlow), and stays set. Randomness a
+        builder draws should come from Keras initializers, NumPy or ``random``.
 
     optimizer : str, keras.optimizers.Optimizer class or instance, default="rmsprop"
         Its parameters can be routed: ``optimizer__learning_rate=1e-3``.
