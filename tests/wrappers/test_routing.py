@@ -210,6 +210,20 @@ def test_validation_data_is_encoded_like_y(where):
     assert clf.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-4)
 
 
+def test_validation_data_overrides_validation_split():
+    # Keras' rule: with validation_data, validation_split is ignored and every row trains.
+    from sklearn.metrics import log_loss
+
+    X_val, y_val = X[:30] + 0.1, 1 - y[:30]
+    params = dict(epochs=2, validation_split=0.3, shuffle=False, random_state=0)
+    clf = KerasClassifier(tiny_mlp, **params).fit(X, y, validation_data=(X_val, y_val))
+    expected = log_loss(y_val, clf.predict_proba(X_val))
+    assert clf.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-4)
+    everything = KerasClassifier(tiny_mlp, **{**params, "validation_split": 0.0}).fit(
+        X, y, validation_data=(X_val, y_val))
+    np.testing.assert_array_equal(clf.predict_proba(X), everything.predict_proba(X))
+
+
 # ----------------------------------------------------------------- predict__
 def test_predict_batch_size_is_routed():
     clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)

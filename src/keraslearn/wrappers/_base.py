@@ -424,6 +424,8 @@ class BaseWrapper(BaseEstimator):
         # Held-out rows are chosen (and a split too small for the data refused)
         # before any TensorFlow work.
         split = fit_args.pop("validation_split", params["validation_split"])
+        if fit_args.get("validation_data") is not None:
+            split = 0.0  # as in Keras, validation_data overrides validation_split
         split_rows = self._validation_split(X, y, split, seed) if split and train else None
         _runtime.configure_threads()
         fitted_before = {k: self.__dict__[k] for k in _FIT_STATE if k in self.__dict__}

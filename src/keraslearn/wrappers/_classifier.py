@@ -70,7 +70,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     validation_split : float, default=0.0
         Fraction of the training data, taken from its end, held out to
-        compute ``val_*`` metrics each epoch.
+        compute ``val_*`` metrics each epoch. Ignored, as in Keras, when
+        ``validation_data`` is given to ``fit``.
 
     shuffle : bool, default=True
         Reshuffle the training data every epoch.
