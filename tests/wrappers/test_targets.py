@@ -196,6 +196,43 @@ def test_multilabel_indicator_targets():
     assert (pred == Ym).mean() > 0.8  # majority rule: 0.62
 
 
+@pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
+def test_one_hot_targets_are_classes_as_in_scikeras(loss):
+    Y3 = np.eye(3, dtype=int)[y3]
+    seen = {}
+
+    def build(meta):
+        seen.update(meta)
+        return tiny_mlp(meta)
+
+    clf = KerasClassifier(build, loss=loss, class_weight="balanced", **FAST).fit(X3, Y3)
+    assert seen["target_type_"] == clf.target_type_ == "multiclass-onehot"
+    assert seen["n_classes_"] == 3 and seen["n_outputs_"] == 1
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    proba = clf.predict_proba(X3)
+    _check_proba(proba, 90, 3)
+    pred = clf.predict(X3)
+    # One-hot rows of the most probable class, in y's dtype.
+    assert pred.dtype == Y3.dtype
+    np.testing.assert_array_equal(pred, np.eye(3, dtype=int)[proba.argmax(axis=1)])
+    assert clf.score(X3, Y3) > 0.8
+    # Trains as the labels 0..2 would.
+    labels = KerasClassifier(tiny_mlp, loss=loss, class_weight="balanced", **FAST).fit(X3, y3)
+    np.testing.assert_allclose(labels.predict_proba(X3), proba, rtol=1e-6)
+    with pytest.raises(ValueError, match="one-hot rows of 3 columns"):
+        clf.partial_fit(X3[:2], np.array([[1, 1, 0], [0, 0, 1]]))
+
+
+def test_ready_classifiers_keep_indicator_targets_multilabel():
+    from keraslearn import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged in 2 epochs
+        clf.fit(X3, np.eye(3, dtype=int)[y3])
+    assert clf.target_type_ == "multilabel-indicator"  # as scikit-learn's MLPClassifier
+
+
 @pytest.mark.parametrize("dtype", ["U", object])
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_string_and_object_labels(dtype, n_classes):

@@ -33,6 +33,8 @@ class ReadyNetwork(BaseWrapper):
     """
 
     _fitted_properties = ()
+    # Indicator targets are multilabel, as for scikit-learn's estimators.
+    _one_hot_targets = False
     # Warn like scikit-learn's MLP when max_iter epochs ran without converging.
     _warn_max_iter = False
 

@@ -171,6 +171,9 @@ class BaseWrapper(BaseEstimator):
         return state
 
     # ---------------------------------------------------------- hooks for subclasses
+    def _new_target_encoder(self):
+        return self._target_encoder_class()
+
     def _default_builder(self):
         """The builder used when ``model`` and ``build_fn`` are both None."""
         return getattr(self, "_keras_build_fn", None)
@@ -409,7 +412,7 @@ class BaseWrapper(BaseEstimator):
         reset = not (keep and self.__sklearn_is_fitted__())
         X, y = self._validate_X_y(X, y, reset)
         if reset:
-            encoder = self._target_encoder_class().fit(y, classes)
+            encoder = self._new_target_encoder().fit(y, classes)
             y = encoder.validate(y, warn=False)
         else:
             y = self.target_encoder_.validate(y)

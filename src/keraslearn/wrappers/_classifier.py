@@ -108,7 +108,9 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         1, or the number of labels of a multilabel target.
 
     target_type_ : str
-        ``"binary"``, ``"multiclass"`` or ``"multilabel-indicator"``.
+        ``"binary"``, ``"multiclass"``, ``"multilabel-indicator"`` or, for
+        indicator rows with a single 1 each (one-hot classes, as in scikeras),
+        ``"multiclass-onehot"``: ``predict`` then returns one-hot rows.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -147,6 +149,11 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     _target_encoder_class = ClassifierTargetEncoder
     _y_numeric = False
+    # scikeras' rule: indicator rows with a single 1 each are one-hot classes.
+    _one_hot_targets = True
+
+    def _new_target_encoder(self):
+        return ClassifierTargetEncoder(one_hot=self._one_hot_targets)
 
     def __init__(
         self,

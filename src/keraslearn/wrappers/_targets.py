@@ -44,17 +44,36 @@ def _loss_kind(name):
     return None
 
 
+def _one_hot_rows(y):
+    """Whether ``y`` is a 2-D 0/1 array of two or more columns with a single 1 per row."""
+    return (
+        y.ndim == 2 and y.shape[1] >= 2 and bool(np.isin(y, (0, 1)).all())
+        and bool((y.sum(axis=1) == 1).all())
+    )
+
+
 class ClassifierTargetEncoder:
     """Labels -> Keras targets, and Keras outputs -> probabilities -> labels.
 
     ``fit`` records the classes; ``configure`` chooses the encoding once the
     model's number of output units and loss are known.
+
+    With ``one_hot=True`` (scikeras' rule), indicator targets with a single 1
+    per row are one-hot classes, target type ``"multiclass-onehot"``: they
+    train as the classes ``0 .. k-1`` and ``predict`` returns one-hot rows.
+    Otherwise they are multilabel targets, as for scikit-learn.
     """
+
+    def __init__(self, one_hot=False):
+        self.one_hot = one_hot
 
     def fit(self, y, classes=None):
         y = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
         target_type = type_of_target(y, input_name="y")
-        if target_type == "multilabel-indicator":
+        if target_type == "multilabel-indicator" and self.one_hot and _one_hot_rows(y):
+            target_type = "multiclass-onehot"
+            self.classes_ = np.arange(y.shape[1])
+        elif target_type == "multilabel-indicator":
             y = y.astype(int, copy=False)
             self.classes_ = np.arange(y.shape[1])
         elif target_type in ("binary", "multiclass"):
@@ -101,6 +120,14 @@ class ClassifierTargetEncoder:
         """Check targets against the fitted classes; return them as 1-D labels
         (or label-indicator rows)."""
         y = np.asarray(y) if not hasattr(y, "iloc") else y.to_numpy()
+        if self.target_type_ == "multiclass-onehot":
+            if not (y.ndim == 2 and y.shape[1] == self.n_classes_ and _one_hot_rows(y)):
+                raise ValueError(
+                    f"y must be one-hot rows of {self.n_classes_} columns, as in the first "
+                    f"fit; got shape {y.shape}" + (" with rows that are not one-hot."
+                                                  if y.ndim == 2 else ".")
+                )
+            return y.argmax(axis=1)
         if self.target_type_ == "multilabel-indicator":
             if y.ndim != 2 or y.shape[1] != self.n_outputs_:
                 raise ValueError(
@@ -184,12 +211,16 @@ class ClassifierTargetEncoder:
         return np.log(p)
 
     def inverse_transform(self, proba):
-        """Probabilities -> labels."""
+        """Probabilities -> labels (one-hot rows for one-hot targets)."""
         if self.mode_ == "multilabel":
             return (proba > 0.5).astype(int)
         if self.n_classes_ == 2 and proba.shape[1] == 2:
-            return self.classes_[(proba[:, 1] > 0.5).astype(int)]
-        return self.classes_[np.argmax(proba, axis=1)]
+            labels = self.classes_[(proba[:, 1] > 0.5).astype(int)]
+        else:
+            labels = self.classes_[np.argmax(proba, axis=1)]
+        if self.target_type_ == "multiclass-onehot":
+            return np.eye(self.n_classes_, dtype=self.y_dtype_)[labels]
+        return labels
 
 
 def _numeric(y):
