@@ -207,3 +207,19 @@ def _one_column_target(lib):
 def test_regressor_one_column_target_warns_and_predicts_flat():
     theirs, ours = both(_one_column_target)
     assert ours == theirs == ((5,), 1)
+
+
+def _loss_scale(lib):
+    X, y = load_diabetes(return_X_y=True)
+    X, y = StandardScaler().fit_transform(X[:200]), y[:200] / 100
+    reg = lib.MLPRegressor(hidden_layer_sizes=(8,), alpha=0.0, max_iter=30,
+                           learning_rate_init=0.01, random_state=0).fit(X, y)
+    return reg.loss_ / np.mean((reg.predict(X) - y) ** 2)
+
+
+def test_regressor_loss_is_half_the_squared_error():
+    # scikit-learn's MLPRegressor minimises half the MSE: loss_, tol and alpha
+    # are on that scale.
+    theirs, ours = both(_loss_scale)
+    assert theirs == pytest.approx(0.5, abs=0.1)
+    assert ours == pytest.approx(0.5, abs=0.1)

@@ -1,4 +1,4 @@
-"""Keras callbacks and a regularizer that give Keras training scikit-learn's MLP rules."""
+"""Keras callbacks, a regularizer and a loss that give Keras training scikit-learn's MLP rules."""
 
 from .._runtime import keras
 
@@ -13,6 +13,25 @@ class CastL2(keras.regularizers.L2):
 
     def __call__(self, x):
         return keras.ops.cast(super().__call__(x), keras.config.floatx())
+
+
+@keras.saving.register_keras_serializable(package="keraslearn")
+class HalfSquaredError(keras.losses.MeanSquaredError):
+    """scikit-learn's MLP regression loss: half the mean squared error.
+
+    With it the loss curve, ``tol`` and the L2 penalty (``alpha``) mean what
+    they mean in scikit-learn, and a learning rate takes the same steps.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="half_squared_error", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        return 0.5 * super().call(y_true, y_pred)
+
+    def get_config(self):
+        # The dtype too: a float64 network's loss stays float64 in copies.
+        return {**super().get_config(), "dtype": self.dtype}
 
 
 def l2_regularizer(strength, dtype):

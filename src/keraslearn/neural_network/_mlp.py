@@ -6,6 +6,7 @@ from sklearn.utils.validation import column_or_1d
 from ..utils import OneOf
 from ..wrappers._classifier import KerasClassifier
 from ..wrappers._regressor import KerasRegressor
+from ._callbacks import HalfSquaredError
 from ._dense import BaseMLP
 from ._docstrings import fill_doc
 
@@ -241,7 +242,9 @@ class MLPRegressor(BaseMLP, KerasRegressor):
     _score_metric = "r2_score"
 
     def _keras_loss(self):
-        return "poisson" if self.loss == "poisson" else None
+        if self.loss == "poisson":
+            return "poisson"
+        return HalfSquaredError(dtype=self._dtype())
 
     def _validate_X_y(self, X, y, reset):
         X, y = super()._validate_X_y(X, y, reset)
