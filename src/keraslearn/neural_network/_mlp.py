@@ -154,9 +154,9 @@ class MLPRegressor(BaseMLP, KerasRegressor):
 
     Code written for :class:`sklearn.neural_network.MLPRegressor` runs
     unchanged; the network trains with Keras on TensorFlow's devices. The
-    output layer has one linear unit per target and the loss is the mean
-    squared error (or, with ``loss="poisson"``, exponential units and the
-    Poisson deviance).
+    output layer has one linear unit per target and the loss is half the
+    mean squared error, as in scikit-learn (or, with ``loss="poisson"``,
+    exponential units and the Poisson deviance).
 
     Parameters
     ----------
