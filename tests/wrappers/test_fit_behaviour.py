@@ -264,6 +264,14 @@ def test_large_data_path_visits_every_row_once_per_epoch_in_a_seeded_order():
     assert not all(np.array_equal(a, b) for a, b in zip(first, epochs(seed=4)))
 
 
+def test_large_data_order_is_well_mixed_for_few_rows():
+    # A random permutation leaves about one row in place, whatever the number of rows.
+    for seed in range(5):
+        order = np.concatenate([b.numpy() for b in _data._index_batches(500, 64, True, seed)])
+        assert sorted(order.tolist()) == list(range(500))
+        assert (order == np.arange(500)).sum() <= 6
+
+
 def test_large_data_path_shuffled_training_is_reproducible_and_learns(monkeypatch):
     params = dict(random_state=0, batch_size=16, epochs=20, **ADAM)
     small = KerasClassifier(tiny_mlp, **params).fit(X, y)

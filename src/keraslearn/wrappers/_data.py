@@ -4,10 +4,10 @@
 buffer as large as the data: about twice the data at peak. Small data (below
 ``SMALL_DATA_BYTES``) goes that way all the same, as it is cheap and runs
 without Python in the loop. Large data is never copied whole: each epoch's
-order is a stateless permutation of row indices
-(``tf.random.experimental.index_shuffle``, reseeded every epoch, with no
-buffer), and each batch is gathered on demand straight from the user's NumPy
-array, so only one batch at a time is copied. Either way the order is
+order is a permutation of row indices (``stateless_shuffle``, reseeded every
+epoch, 8 bytes a row, no buffer of rows), and each batch is gathered on
+demand straight from the user's NumPy array, so only one batch at a time is
+copied. Either way the order is
 reproducible for a given seed; the two ways draw different orders."""
 
 import math
@@ -76,14 +76,20 @@ def _limit_threads(ds):
 
 
 def _index_batches(n, batch_size, shuffle, seed):
-    """Batches of row indices: in order, or permuted anew at every epoch."""
-    batches = tf.data.Dataset.range(n).batch(batch_size)
+    """Batches of row indices: in order, or permuted anew at every epoch.
+
+    The permutation is drawn whole (8 bytes a row, a small fraction of any
+    data large enough to come here): per-index permutations such as
+    ``index_shuffle`` leave many rows in place when there are few of them.
+    """
     if not shuffle:
-        return batches
+        return tf.data.Dataset.range(n).batch(batch_size)
+    starts = tf.data.Dataset.range(0, n, batch_size)
 
     def permuted(epoch_seed):
         key = tf.stack([epoch_seed, tf.constant(_PERMUTATION_KEY, tf.int64)])
-        return batches.map(lambda i: tf.random.experimental.index_shuffle(i, key, n - 1))
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), key)
+        return starts.map(lambda start: order[start:start + batch_size])
 
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     return epoch_seeds.flat_map(permuted).apply(
