@@ -37,8 +37,9 @@ WORK_ON_TARGETS = """\
 ### What was done for the targets, and the one not reached
 
 - Memory: tf.data's shuffle buffer over 2M row indices cost about as much as the data
-  (1.13x). Large data is now ordered by a stateless per-epoch index permutation
-  (`index_shuffle`, no buffer) and gathered batch by batch from the NumPy array.
+  (1.13x). Large data is now ordered by a per-epoch permutation of row indices
+  (`stateless_shuffle`, 8 bytes a row, no buffer of rows) and gathered batch by batch
+  from the NumPy array.
 - Fit and grid search: each architecture keeps a warm traced template (no retrace per
   clone; its optimizer state is built before tracing, which saves about 0.15 s per trace),
   and the template runs 64 steps per traced call when no callback works per batch
@@ -65,7 +66,9 @@ WORK_ON_TARGETS = """\
   of an architecture without copying state would need Keras' `optimizer.stateless_apply`,
   which the TensorFlow backend does not support; gathering small data by a per-epoch index
   permutation instead of tf.data's shuffle buffer (2.2x less memory on narrow rows, but
-  the 20k-row fit 10-15% slower: kept for large data only).
+  the 20k-row fit 10-15% slower: kept for large data only). A per-index permutation
+  (`index_shuffle`, no memory at all) was dropped: it left many rows in place for a few
+  hundred rows.
 - The interpreter's full garbage collections (about 0.15 s each with TensorFlow loaded) land
   in some first searches and not in others, for every library alike.
 - DESIGN's scikeras figure (13 s) was taken on a slower machine; here scikeras takes
