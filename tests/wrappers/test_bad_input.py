@@ -284,3 +284,17 @@ def test_float64_penalty_keras_cannot_add_is_named():
     clf.set_params(model=_float64_net(_CastL2(1e-3))).fit(X, y)
     assert clf.model_.layers[0].kernel.dtype == "float64"
     assert np.isfinite(clf.history_["loss"]).all()
+
+
+def test_outputs_that_are_not_probabilities_are_named():
+    def linear_head(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(3, kernel_initializer="zeros",
+                                                    bias_initializer=keras.initializers.Constant(-1.0))])
+
+    X3 = np.random.RandomState(0).rand(30, 4)
+    clf = KerasClassifier(linear_head, loss="sparse_categorical_crossentropy", epochs=1,
+                          optimizer="sgd", optimizer__learning_rate=0.0)
+    clf.fit(X3, np.arange(30) % 3)
+    with pytest.raises(ValueError, match="not probabilities.*softmax.*from_logits=True"):
+        clf.predict_proba(X3)

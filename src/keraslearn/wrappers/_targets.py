@@ -197,7 +197,14 @@ class ClassifierTargetEncoder:
             # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's
             # metrics expect float64 accuracy.
             raw = np.clip(raw, 0.0, None)
-        return raw / raw.sum(axis=1, keepdims=True)
+        total = raw.sum(axis=1, keepdims=True)
+        if not (total > 0).all():
+            raise ValueError(
+                "The model's outputs for some rows have no positive value, so they are "
+                "not probabilities: end the model with a softmax activation, or compile "
+                "it with a loss given from_logits=True."
+            )
+        return raw / total
 
     def decision_function(self, proba):
         """Probabilities -> log-odds (binary: one column; multilabel: per label)."""
