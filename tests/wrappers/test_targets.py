@@ -290,6 +290,17 @@ def test_regressor_with_dataframe_and_series():
 
 
 # ----------------------------------------------------------- decision_function
+def test_predict_log_proba_is_the_log_of_predict_proba():
+    from keraslearn import MLPClassifier
+
+    for clf in (KerasClassifier(tiny_mlp, **FAST),
+                MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MLP: not converged in 5 epochs
+            clf.fit(X3, y3)
+        np.testing.assert_allclose(clf.predict_log_proba(X3), np.log(clf.predict_proba(X3)))
+
+
 def test_decision_function_binary():
     clf = KerasClassifier(tiny_mlp, **FAST).fit(X, y)
     scores = clf.decision_function(X)

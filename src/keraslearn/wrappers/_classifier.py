@@ -246,6 +246,12 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         check_is_fitted(self)
         return self.target_encoder_.predict_proba(self._raw_predict(X))
 
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities (``-inf`` where one is 0), as
+        scikit-learn's classifiers give it."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
     def predict(self, X):
         """Predicted class labels (label indicator rows for multilabel targets)."""
         proba = self.predict_proba(X)
