@@ -370,3 +370,12 @@ def test_sample_weight_leaving_one_class_is_an_error():
     with pytest.raises(ValueError, match="one class"):
         KerasClassifier(build, class_weight={0: 1.0, 1: 0.0}).fit(X, y)
     assert calls == []
+
+
+def test_float64_regressor_learns_unrounded_targets():
+    # float32 holds integers exactly only up to 2**24.
+    y_big = 2.0**24 + np.arange(len(X))
+    reg = KerasRegressor(tiny_mlp, dtype="float64", epochs=1, random_state=0).fit(X, y_big)
+    np.testing.assert_array_equal(reg.target_encoder_.transform(y_big).ravel(), y_big)
+    reg32 = KerasRegressor(tiny_mlp, epochs=1, random_state=0).fit(X, y_big)
+    assert reg32.target_encoder_.transform(y_big).dtype == np.float32

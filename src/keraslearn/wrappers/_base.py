@@ -530,7 +530,7 @@ class BaseWrapper(BaseEstimator):
                 "(compile_kwargs['loss'] is None until it is set) or compile with a loss."
             )
         _check_loss_dtypes(model)
-        encoder.configure(n_units, model.loss)
+        encoder.configure(n_units, model.loss, out_dtype)
         return model
 
     def _output_spec(self, model):

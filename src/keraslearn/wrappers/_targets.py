@@ -140,8 +140,9 @@ class ClassifierTargetEncoder:
         self._check_known(y, self.classes_)
         return y
 
-    def configure(self, n_units, loss):
-        """Choose the encoding from the model's output units and loss."""
+    def configure(self, n_units, loss, dtype="float32"):
+        """Choose the encoding from the model's output units and loss (class
+        codes and indicator targets are exact in any float type)."""
         name = loss_name(loss)
         kind = _loss_kind(name)
         self.from_logits_ = loss_from_logits(loss)
@@ -244,7 +245,7 @@ def _numeric(y):
 
 
 class RegressorTargetEncoder:
-    """Regression targets -> float32 (n, n_outputs), and back to y's shape."""
+    """Regression targets -> (n, n_outputs) in the model's float type, and back to y's shape."""
 
     def fit(self, y, classes=None):
         y = _numeric(y)
@@ -264,19 +265,22 @@ class RegressorTargetEncoder:
             )
         return y
 
-    def configure(self, n_units, loss):
+    def configure(self, n_units, loss, dtype="float32"):
+        """Check the model's output units; a float64 network gets its targets
+        in float64 (unrounded), any other float32."""
         if n_units != self.n_outputs_:
             raise ValueError(
                 f"The model has {n_units} output unit(s) but y has {self.n_outputs_} "
                 "output(s). Size the output layer from meta['n_outputs_']."
             )
+        self.dtype_ = "float64" if dtype == "float64" else "float32"
         return self
 
     def default_loss(self, n_units):
         return "mean_squared_error"
 
     def transform(self, y):
-        return np.asarray(y, dtype="float32").reshape(len(y), -1)
+        return np.asarray(y, dtype=self.dtype_).reshape(len(y), -1)
 
     def inverse_transform(self, raw):
         raw = np.asarray(raw)
