@@ -51,8 +51,9 @@ class NoImprovementStopping(keras.callbacks.Callback):
     such epochs in a row, training stops — or, with ``adaptive``, the
     learning rate is divided by 5 until it falls below 1e-6. With
     ``restore_best``, the weights of the best epoch are restored at the end.
-    ``state`` (``best`` and ``count``) is a dict kept by the estimator, so a
-    warm-started fit continues the count.
+    ``state`` (``best``, ``count`` and the best epoch's weights) is a dict
+    kept by the estimator, so a warm-started fit continues the count and ends
+    on the best weights seen in any of its fits (as scikit-learn's MLP does).
     """
 
     def __init__(self, monitor, *, lower_is_better, tol, n_iter_no_change, state,
@@ -66,7 +67,6 @@ class NoImprovementStopping(keras.callbacks.Callback):
         self.adaptive = adaptive
         self.restore_best = restore_best
         self.verbose = verbose
-        self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -81,7 +81,7 @@ class NoImprovementStopping(keras.callbacks.Callback):
         if score > state["best"]:
             state["best"] = score
             if self.restore_best:
-                self.best_weights = self.model.get_weights()
+                state["best_weights"] = self.model.get_weights()
         if state["count"] > self.n_iter_no_change:
             optimizer = self.model.optimizer
             lr = float(optimizer.learning_rate.numpy())
@@ -98,8 +98,9 @@ class NoImprovementStopping(keras.callbacks.Callback):
                           f"{self.n_iter_no_change} consecutive epochs. Stopping.")
 
     def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
+        best = self.state.get("best_weights")
+        if self.restore_best and best is not None:
+            self.model.set_weights(best)
 
 
 class InvScalingLearningRate(keras.callbacks.Callback):
