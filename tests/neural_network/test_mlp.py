@@ -258,6 +258,46 @@ def test_warm_start_continues(cancer):
     assert not np.allclose(weights, clf.coefs_[0])
 
 
+def test_warm_start_fit_takes_the_current_parameters(cancer):
+    # As scikit-learn: a warm-started fit keeps the weights, with a new optimizer
+    # and penalty from the current parameters (partial_fit keeps its optimizer).
+    X_train, _, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=0.01,
+                        max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train, y_train)
+        fitted = clf.predict_proba(X_train)
+        clf.set_params(learning_rate_init=1e-12, momentum=0.0, alpha=10.0)
+        clf.fit(X_train, y_train)
+    optimizer = clf.model_.optimizer
+    assert float(optimizer.learning_rate) == pytest.approx(1e-12)
+    assert float(optimizer.momentum) == 0.0
+    assert clf.model_.layers[0].kernel_regularizer.l2 > 1e-3
+    # The fitted weights were carried over (a tiny learning rate leaves them).
+    np.testing.assert_allclose(clf.predict_proba(X_train), fitted, rtol=1e-5)
+    clf.set_params(hidden_layer_sizes=(5,))
+    with pytest.raises(ValueError, match="warm_start=False to fit a new network"):
+        clf.fit(X_train, y_train)
+    np.testing.assert_allclose(clf.predict_proba(X_train), fitted, rtol=1e-5)
+
+
+def test_warm_started_early_stopping_ends_on_the_best_weights_of_all_fits(cancer):
+    X_train, _, y_train, _ = cancer
+    _, val = train_test_split(np.arange(len(y_train)), test_size=0.2, random_state=0,
+                              stratify=y_train)
+    clf = MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.05, early_stopping=True,
+                        validation_fraction=0.2, n_iter_no_change=4, max_iter=100,
+                        warm_start=True, random_state=0).fit(X_train, y_train)
+    best = clf.best_validation_score_
+    # A short second fit with a rate too high to improve on the first fit's best.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.set_params(max_iter=3, learning_rate_init=3.0).fit(X_train, y_train)
+    assert clf.best_validation_score_ == best > min(clf.validation_scores_[-3:])
+    assert clf.score(X_train[val], y_train[val]) == pytest.approx(best, abs=1e-6)
+
+
 def test_class_weight_balanced_raises_minority_recall():
     X, y = make_classification(n_samples=400, weights=[0.9, 0.1], class_sep=0.5,
                                flip_y=0.05, random_state=0)

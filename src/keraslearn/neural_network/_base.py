@@ -126,7 +126,10 @@ class ReadyNetwork(BaseWrapper):
             # Carried across warm-started fits, as scikit-learn's MLP does.
             self._progress = {"best": -np.inf, "count": 0, "t": 0}
         self._progress["stopped"] = False
-        super()._fit(X, y, sample_weight, keep=keep, fit_kwargs=fit_kwargs, classes=classes)
+        # A warm-started fit (not partial_fit) takes the current parameters, as
+        # scikit-learn's MLP does: a new optimizer and penalty on the fitted weights.
+        super()._fit(X, y, sample_weight, keep=keep, fit_kwargs=fit_kwargs, classes=classes,
+                     refresh=not partial)
         self.loss_curve_ = list(self.history_.get("loss", []))
         self.n_iter_ = len(self.loss_curve_) - n_before
         self._set_fit_attributes()

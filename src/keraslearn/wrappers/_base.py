@@ -16,7 +16,7 @@ from ._predict import Predictor
 from ._routing import (
     ROUTING_PREFIXES, accepted_kwargs, check_kwargs, check_prefix, routed, split_routed, suggest,
 )
-from ._training import fit_model
+from ._training import copy_network_state, fit_model
 
 # What the builder may receive besides its own parameters.
 _BUILDER_SPECIAL = ("meta", "compile_kwargs", "params")
@@ -406,7 +406,7 @@ class BaseWrapper(BaseEstimator):
         kwargs.setdefault("epochs", 1)
         return self._fit(X, y, sample_weight, keep=True, classes=classes, fit_kwargs=kwargs)
 
-    def _fit(self, X, y, sample_weight, *, keep, fit_kwargs, classes=None):
+    def _fit(self, X, y, sample_weight, *, keep, fit_kwargs, classes=None, refresh=False):
         params = self._keras_params()
         self._check_params(params, fit_kwargs)
         reset = not (keep and self.__sklearn_is_fitted__())
@@ -434,6 +434,8 @@ class BaseWrapper(BaseEstimator):
         fitted_before = {k: self.__dict__[k] for k in _FIT_STATE if k in self.__dict__}
         try:
             with self._device_scope():
+                if refresh and not reset:
+                    self._refresh_model(params, encoder)
                 if reset:
                     with _runtime.seeded_build(seed) as tf_seeded:
                         self.target_encoder_ = encoder
@@ -458,6 +460,21 @@ class BaseWrapper(BaseEstimator):
         for key, values in history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         return self
+
+    def _refresh_model(self, params, encoder):
+        """Rebuild ``model_`` from the current parameters (optimizer, penalty, ...)
+        and carry the fitted network's state into it."""
+        with _runtime.generators_untouched():  # its initial weights are replaced
+            model = self._build_and_compile(params, encoder)
+        try:
+            copy_network_state(self.model_, model)
+        except ValueError as exc:
+            raise ValueError(
+                f"warm_start=True continues the fitted network, but the current parameters "
+                f"build another one ({exc}). Set warm_start=False to fit a new network."
+            ) from None
+        self.model_ = model
+        self._predictor = Predictor(model)
 
     def _check_weighted_target(self, y, sw):
         """Classifiers refuse weights that leave a single class."""

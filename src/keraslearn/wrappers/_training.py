@@ -141,6 +141,20 @@ def _variables(model):
     return out
 
 
+def copy_network_state(src, dst):
+    """Assign src's layer variables (weights, statistics, seed states) to dst's.
+
+    Raises ValueError when the two networks' variables differ in number or shape.
+    """
+    pairs = list(zip(_variables(src), _variables(dst)))
+    if len(pairs) != len(_variables(dst)) or len(pairs) != len(_variables(src)) or any(
+        tuple(a.shape) != tuple(b.shape) for a, b in pairs
+    ):
+        raise ValueError("the networks' layers or their sizes differ")
+    for a, b in pairs:
+        b.assign(a)
+
+
 def copy_state(src, dst):
     """Assign src's layer variables and optimizer variables to dst's."""
     pairs = list(zip(_variables(src), _variables(dst)))
