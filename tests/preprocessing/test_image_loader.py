@@ -97,6 +97,20 @@ def test_grayscale_uses_luminance(tmp_path):
     assert np.all(X.fit_transform([path]) == 76)
 
 
+@pytest.mark.parametrize("color_mode", ["grayscale", "rgb"])
+def test_16_bit_and_float_images_are_rescaled_not_clipped(tmp_path, color_mode):
+    ramp = np.linspace(0, 65535, 64).astype(np.uint16).reshape(8, 8)
+    path16 = tmp_path / "ramp16.png"
+    Image.fromarray(ramp).save(path16)
+    halves = tmp_path / "half.tiff"
+    Image.new("F", (8, 8), 0.5).save(halves)
+    loader = ImageLoader(target_size=(8, 8), color_mode=color_mode)
+    sixteen, half = loader.fit_transform([path16, halves])
+    channel = sixteen[..., 0]
+    np.testing.assert_allclose(channel, ramp / 65535.0, atol=1 / 255)
+    np.testing.assert_allclose(half, 0.5, atol=1 / 255)
+
+
 def test_pil_images_mixed_with_paths(image_paths):
     gray = Image.new("L", (9, 9), 128)
     palette = Image.new("RGB", (9, 9), (0, 0, 255)).convert("P")

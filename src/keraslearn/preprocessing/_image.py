@@ -101,9 +101,30 @@ def _as_items(X):
     return items
 
 
+# Integer modes above 8 bits, read as 16-bit intensities (Pillow opens 16-bit
+# PNG and TIFF files as "I;16*" or "I").
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+def _to_8bit(img):
+    """A 16-bit or float image as 8-bit grayscale, rescaled (Pillow's convert
+    would clip: a 16-bit image to white, a [0, 1] float image to black).
+    Float images are read as [0, 1], or [0, 255] when a value exceeds 1."""
+    if img.mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(img, dtype=np.float64) / 257.0
+    elif img.mode == "F":
+        values = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        if values.size and values.max() <= 1.0:
+            values = values * 255.0
+    else:
+        return img
+    return Image.fromarray(np.clip(np.rint(values), 0, 255).astype(np.uint8), mode="L")
+
+
 def _pixels(img, pil_mode, size):
     """Decode, convert and resize one open PIL image to a uint8 array."""
     img.load()  # decode now, so that a truncated file raises here
+    img = _to_8bit(img)
     if img.mode != pil_mode:
         img = img.convert(pil_mode)
     height, width = size
@@ -154,7 +175,9 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     """Load image files (or PIL images) into a float array.
 
     Each image is opened with Pillow, converted to RGB or grayscale, resized
-    to ``target_size`` and, by default, scaled to [0, 1]. The transformer
+    to ``target_size`` and, by default, scaled to [0, 1]. 16-bit images are
+    rescaled to 8 bits and float images read as [0, 1] (or [0, 255] when a
+    value exceeds 1), where a plain Pillow conversion would clip them. The transformer
     learns nothing from the data: ``fit`` only validates the parameters, so
     it can lead a :class:`~sklearn.pipeline.Pipeline` that feeds a network
     with file paths.
