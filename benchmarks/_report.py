@@ -87,7 +87,7 @@ def rows(cfg):
         (f"GridSearchCV, {fits} fits ({_n(g['n_samples'])} rows, {g['epochs']} epochs), "
          "n_jobs=1: first search in the process", "grid.s", "s"),
         ("same search again in the same process", "grid.again_s", "s"),
-        ("same search again with `random_state=0` (each fit seeds TensorFlow)",
+        ("same search again with `random_state=0` on every fit",
          "grid.seeded_s", "s"),
         (f"peak extra memory, fit {_n(m['n_samples'])}×{m['n_features']} float32 "
          f"({mb:g} MB), 1 epoch, batch {m['batch_size']}", "memory.ratio", "x data"),
