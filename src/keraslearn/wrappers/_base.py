@@ -452,7 +452,7 @@ class BaseWrapper(BaseEstimator):
                         X, encoder.transform(y), sw, params, fit_args, seed, split_rows
                     )
         except BaseException:
-            if reset:  # a failed fresh fit leaves the estimator as it was
+            if reset or refresh:  # a failed fresh or warm fit leaves the estimator as it was
                 for key in _FIT_STATE:
                     self.__dict__.pop(key, None)
                 self.__dict__.update(fitted_before)
