@@ -282,6 +282,26 @@ def test_warm_start_fit_takes_the_current_parameters(cancer):
     np.testing.assert_allclose(clf.predict_proba(X_train), fitted, rtol=1e-5)
 
 
+def test_interrupted_warm_start_fit_keeps_the_fitted_model(cancer, monkeypatch):
+    from keraslearn.wrappers import _base
+
+    X_train, _, y_train, _ = cancer
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, warm_start=True,
+                            random_state=0).fit(X_train, y_train)
+    model, fitted = clf.model_, clf.predict_proba(X_train)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_base, "fit_model", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        clf.set_params(learning_rate_init=0.5).fit(X_train, y_train)
+    assert clf.model_ is model
+    np.testing.assert_array_equal(clf.predict_proba(X_train), fitted)
+
+
 def test_warm_started_early_stopping_ends_on_the_best_weights_of_all_fits(cancer):
     X_train, _, y_train, _ = cancer
     _, val = train_test_split(np.arange(len(y_train)), test_size=0.2, random_state=0,
