@@ -63,7 +63,9 @@ _ENTRIES["mlp_parameters"] = """\
         Print the loss after every epoch.
 
     warm_start : bool, default=False
-        Continue training the fitted network at the next ``fit``.
+        Continue training the fitted network at the next ``fit``, with the
+        current parameters (a new optimizer and penalty, as scikit-learn's
+        MLP); the layer sizes must stay the same.
 
     momentum : float, default=0.9
         Momentum of ``solver="sgd"``, in [0, 1].
