@@ -120,7 +120,8 @@ class ImageClassifier(ReadyNetwork, KerasClassifier):
         per epoch).
 
     warm_start : bool, default=False
-        Continue training the fitted network at the next ``fit``.
+        Continue training the fitted network at the next ``fit``, with the
+        current parameters (a new optimizer); the architecture must stay the same.
 
     {device_dtype}
 
