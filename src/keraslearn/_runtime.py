@@ -120,13 +120,27 @@ def seed_for_fit(seed):
 # Held while anything draws from the global generators or reads TensorFlow's
 # global seed for a fit, so that fits in several threads do not interleave.
 _SEED_LOCK = threading.RLock()
+# A builder is user code: one that waits for a fit in another thread would
+# hold the lock forever. Past this wait a fit goes on without it (only seeded
+# fits running at that very moment in other threads could then differ).
+_SEED_LOCK_WAIT_S = 5.0
+
+
+@contextlib.contextmanager
+def _one_thread_at_a_time():
+    acquired = _SEED_LOCK.acquire(timeout=_SEED_LOCK_WAIT_S)
+    try:
+        yield
+    finally:
+        if acquired:
+            _SEED_LOCK.release()
 
 
 @contextlib.contextmanager
 def generators_untouched():
     """One thread at a time; Python's and NumPy's global generators are left
     as they were (they are the user's), whatever the block draws from them."""
-    with _SEED_LOCK:
+    with _one_thread_at_a_time():
         states = random.getstate(), np.random.get_state()
         try:
             yield
@@ -144,7 +158,7 @@ def seeded_build(seed):
     an unseeded one draws from them as Keras always does, so that unseeded
     models differ.
     """
-    with _SEED_LOCK:
+    with _one_thread_at_a_time():
         if seed is None:
             yield False
             return
@@ -160,15 +174,21 @@ def tensorflow_seed(seed):
     if seed is None:
         yield
         return
-    with _SEED_LOCK:
+    with _one_thread_at_a_time():
         if not _tensorflow_seed_is(seed):
             tf.random.set_seed(seed)
         yield
 
 
 def seed_tensorflow(seed):
-    """Reset TensorFlow's global seed, its op-seed sequence and kernel caches."""
-    tf.random.set_seed(seed)
+    """Reset TensorFlow's global seed (its op-seed sequence and kernel caches)
+    and Keras' global seed generator, which unseeded ``keras.random`` calls
+    draw from; Python's and NumPy's global generators are left as they were."""
+    with generators_untouched():
+        keras.utils.set_random_seed(seed)
+        # Keras makes that generator on first use, seeded from Python's
+        # generator: make it now, while that one is seeded.
+        keras.random.normal((), seed=None)
 
 
 def keras_layers_only(model):

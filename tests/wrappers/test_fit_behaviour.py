@@ -92,6 +92,23 @@ def test_seeded_fits_in_threads_repeat():
         np.testing.assert_array_equal(a, b)
 
 
+def test_builder_waiting_for_a_fit_in_another_thread_does_not_hang(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from keraslearn import _runtime
+
+    monkeypatch.setattr(_runtime, "_SEED_LOCK_WAIT_S", 0.2)
+
+    def build(meta):
+        with ThreadPoolExecutor(1) as pool:
+            inner = pool.submit(lambda: KerasClassifier(tiny_mlp, epochs=1).fit(X, y))
+            inner.result(timeout=120)  # a TimeoutError here would mean a deadlock
+        return tiny_mlp(meta)
+
+    clf = KerasClassifier(build, epochs=1, random_state=0).fit(X, y)
+    assert clf.predict(X).shape == y.shape
+
+
 class _TFNoise(keras.layers.Layer):
     """Training noise from TensorFlow's stateful random op (no Keras seed generator)."""
 
@@ -104,11 +121,25 @@ def _noisy_mlp(meta):
                              keras.layers.Dense(16, activation="relu"), output_layer(meta)])
 
 
-def test_layers_of_their_own_get_tensorflow_reset_on_every_seeded_fit():
+class _KerasNoise(keras.layers.Layer):
+    """Training noise from Keras' global seed generator (an unseeded keras.random call)."""
+
+    def call(self, x, training=False):
+        return x + keras.random.normal(keras.ops.shape(x), stddev=0.5) if training else x
+
+
+def _keras_noisy_mlp(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), _KerasNoise(),
+                             keras.layers.Dense(16, activation="relu"), output_layer(meta)])
+
+
+@pytest.mark.parametrize("build", [_noisy_mlp, _keras_noisy_mlp], ids=["tf.random", "keras.random"])
+def test_layers_of_their_own_get_tensorflow_reset_on_every_seeded_fit(build):
     params = dict(epochs=3, batch_size=16, random_state=5, **ADAM)
-    first = KerasClassifier(_noisy_mlp, **params).fit(X, y).predict_proba(X)
+    first = KerasClassifier(build, **params).fit(X, y).predict_proba(X)
     tf.random.uniform([3])
-    again = KerasClassifier(_noisy_mlp, **params).fit(X, y).predict_proba(X)
+    keras.random.normal([3])
+    again = KerasClassifier(build, **params).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(again, first)
 
 

@@ -437,12 +437,10 @@ class BaseWrapper(BaseEstimator):
                 if refresh and not reset:
                     self._refresh_model(params, encoder)
                 if reset:
-                    with _runtime.seeded_build(seed) as tf_seeded:
+                    with _runtime.seeded_build(seed):
                         self.target_encoder_ = encoder
                         self.model_ = self._build_and_compile(params, encoder)
-                    if seed is not None and not tf_seeded and not _runtime.keras_layers_only(
-                        self.model_
-                    ):
+                    if seed is not None and not _runtime.keras_layers_only(self.model_):
                         _runtime.seed_tensorflow(seed)
                     self.history_ = {}
                     self._predictor = Predictor(self.model_)
@@ -596,9 +594,12 @@ class BaseWrapper(BaseEstimator):
                 *train_part, batch_size=batch_size, shuffle=shuffle, seed=seed, x_dtype=x_dtype
             )
         # The dataset is already shuffled per epoch (seeded); Keras must not try.
+        # Seeded fits of models with layers of their own train the model itself
+        # (see fit_model).
+        share = seed is None or _runtime.keras_layers_only(self.model_)
         return fit_model(
-            self.model_, train, epochs=epochs, verbose=verbose, callbacks=callbacks,
-            shuffle=False, **fit_args
+            self.model_, train, share=share, epochs=epochs, verbose=verbose,
+            callbacks=callbacks, shuffle=False, **fit_args
         )
 
     def _validation_data(self, data, batch_size, x_dtype):

@@ -218,14 +218,19 @@ def _get_template(model, data_spec, steps_per_execution):
     return template
 
 
-def fit_model(model, dataset, **fit_kwargs):
-    """Train a compiled ``model`` on ``dataset``; return Keras' History dict."""
+def fit_model(model, dataset, share=True, **fit_kwargs):
+    """Train a compiled ``model`` on ``dataset``; return Keras' History dict.
+
+    ``share=False`` trains the model itself, never a template: a template's
+    traced function keeps the random state it captured (Keras' global seed
+    generator, for layers that draw from it), which a seeded fit must reset.
+    """
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
-    template = _get_template(
+    template = share and _get_template(
         model, dataset.element_spec, _steps_per_execution(model, fit_kwargs)
     )
-    if template is None or not template.lock.acquire(blocking=False):
+    if not template or not template.lock.acquire(blocking=False):
         return model.fit(dataset, **fit_kwargs).history
     try:
         copy_state(model, template.model)
