@@ -435,7 +435,7 @@ class BaseWrapper(BaseEstimator):
         try:
             with self._device_scope():
                 if refresh and not reset:
-                    self._refresh_model(params, encoder)
+                    self._refresh_model(params, encoder, seed)
                 if reset:
                     with _runtime.seeded_build(seed):
                         self.target_encoder_ = encoder
@@ -459,10 +459,11 @@ class BaseWrapper(BaseEstimator):
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         return self
 
-    def _refresh_model(self, params, encoder):
+    def _refresh_model(self, params, encoder, seed):
         """Rebuild ``model_`` from the current parameters (optimizer, penalty, ...)
         and carry the fitted network's state into it."""
-        with _runtime.generators_untouched():  # its initial weights are replaced
+        # Seeded as a fresh fit: layers it adds (dropout) draw reproducible seeds.
+        with _runtime.seeded_build(seed):
             model = self._build_and_compile(params, encoder)
         try:
             copy_network_state(self.model_, model)

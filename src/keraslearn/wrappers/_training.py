@@ -141,16 +141,23 @@ def _variables(model):
     return out
 
 
-def copy_network_state(src, dst):
-    """Assign src's layer variables (weights, statistics, seed states) to dst's.
+def _same_shapes(a, b):
+    return len(a) == len(b) and all(tuple(u.shape) == tuple(v.shape) for u, v in zip(a, b))
 
-    Raises ValueError when the two networks' variables differ in number or shape.
+
+def copy_network_state(src, dst):
+    """Assign src's layer variables (weights, statistics, seed states) to dst's,
+    or only its weights when dst adds or drops layers that hold none (dropout,
+    augmentation).
+
+    Raises ValueError when the two networks' weights differ in number or shape.
     """
-    pairs = list(zip(_variables(src), _variables(dst)))
-    if len(pairs) != len(_variables(dst)) or len(pairs) != len(_variables(src)) or any(
-        tuple(a.shape) != tuple(b.shape) for a, b in pairs
-    ):
-        raise ValueError("the networks' layers or their sizes differ")
+    if _same_shapes(_variables(src), _variables(dst)):
+        pairs = zip(_variables(src), _variables(dst))
+    elif _same_shapes(src.weights, dst.weights):
+        pairs = zip(src.weights, dst.weights)
+    else:
+        raise ValueError("the networks' weights differ in number or shape")
     for a, b in pairs:
         b.assign(a)
 
