@@ -111,6 +111,18 @@ def test_16_bit_and_float_images_are_rescaled_not_clipped(tmp_path, color_mode):
     np.testing.assert_allclose(half, 0.5, atol=1 / 255)
 
 
+def test_int32_and_float_images_with_edge_values():
+    eight_bit = np.arange(64, dtype=np.int32).reshape(8, 8) * 4  # 0..252 in mode "I"
+    floats = np.full((8, 8), 0.5, dtype=np.float32)
+    floats[0, 0] = np.inf
+    images = [Image.fromarray(eight_bit), Image.fromarray(floats)]
+    assert [img.mode for img in images] == ["I", "F"]
+    loader = ImageLoader(target_size=(8, 8), color_mode="grayscale")
+    as_i, as_f = loader.fit_transform(images)[..., 0]
+    np.testing.assert_allclose(as_i, eight_bit / 255.0, atol=1e-6)
+    np.testing.assert_allclose(as_f.ravel()[1:], 0.5, atol=1 / 255)  # inf is not a scale
+
+
 def test_pil_images_mixed_with_paths(image_paths):
     gray = Image.new("L", (9, 9), 128)
     palette = Image.new("RGB", (9, 9), (0, 0, 255)).convert("P")

@@ -101,20 +101,27 @@ def _as_items(X):
     return items
 
 
-# Integer modes above 8 bits, read as 16-bit intensities (Pillow opens 16-bit
-# PNG and TIFF files as "I;16*" or "I").
-_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+# 16-bit integer modes (Pillow opens 16-bit PNG and TIFF files as "I;16*").
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
 def _to_8bit(img):
-    """A 16-bit or float image as 8-bit grayscale, rescaled (Pillow's convert
-    would clip: a 16-bit image to white, a [0, 1] float image to black).
-    Float images are read as [0, 1], or [0, 255] when a value exceeds 1."""
+    """A 16-bit, 32-bit integer or float image as 8-bit grayscale, rescaled
+    (Pillow's convert would clip: a 16-bit image to white, a [0, 1] float image
+    to black). 32-bit integer images ("I") are read as 8-bit when no value
+    exceeds 255, else as 16-bit; float images as [0, 1], or as [0, 255] when a
+    finite value exceeds 1."""
     if img.mode in _SIXTEEN_BIT_MODES:
         values = np.asarray(img, dtype=np.float64) / 257.0
+    elif img.mode == "I":
+        values = np.asarray(img, dtype=np.float64)
+        if values.size and values.max() > 255:
+            values = values / 257.0
     elif img.mode == "F":
-        values = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        if values.size and values.max() <= 1.0:
+        raw = np.asarray(img, dtype=np.float64)
+        finite = raw[np.isfinite(raw)]
+        values = np.nan_to_num(raw, nan=0.0, posinf=1e300, neginf=0.0)
+        if finite.size == 0 or finite.max() <= 1.0:
             values = values * 255.0
     else:
         return img
@@ -177,10 +184,10 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     Each image is opened with Pillow, converted to RGB or grayscale, resized
     to ``target_size`` and, by default, scaled to [0, 1]. 16-bit images are
     rescaled to 8 bits and float images read as [0, 1] (or [0, 255] when a
-    value exceeds 1), where a plain Pillow conversion would clip them. The transformer
-    learns nothing from the data: ``fit`` only validates the parameters, so
-    it can lead a :class:`~sklearn.pipeline.Pipeline` that feeds a network
-    with file paths.
+    value exceeds 1), where a plain Pillow conversion would clip them. The
+    transformer learns nothing from the data: ``fit`` only validates the
+    parameters, so it can lead a :class:`~sklearn.pipeline.Pipeline` that
+    feeds a network with file paths.
 
     Parameters
     ----------
