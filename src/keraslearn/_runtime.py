@@ -84,11 +84,6 @@ def seed_from_random_state(random_state):
 _TF_SEED_MODULUS = 2**31 - 1
 _TF_DEFAULT_SEED = 87654321
 
-# Keras layers that run code Keras does not own (which may draw from
-# TensorFlow's stateful random ops).
-_FOREIGN_KERAS_LAYERS = ("Lambda", "TFSMLayer")
-
-
 def _tensorflow_seed_is(seed):
     current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
     wanted = seed % _TF_SEED_MODULUS
@@ -96,7 +91,7 @@ def _tensorflow_seed_is(seed):
 
 
 def seed_for_fit(seed):
-    """Seed a fresh fit; return whether TensorFlow's global seed was (re)set.
+    """Seed a fresh fit (no-op for None).
 
     Python's and NumPy's generators, from which Keras draws every initializer
     and layer seed, are always reseeded. TensorFlow's global seed is set (with
@@ -105,16 +100,15 @@ def seed_for_fit(seed):
     function start over (about 0.1 s per fit of a small network). Models whose
     random ops all go through Keras' seed generators do not need that; for the
     others the caller finishes with :func:`seed_tensorflow` once the model is
-    built (see :func:`keras_layers_only`).
+    built (see ``wrappers._training.keras_layers_only``).
     """
     if seed is None:
-        return False
+        return
     if _tensorflow_seed_is(seed):
         random.seed(seed)
         np.random.seed(seed)
-        return False
-    keras.utils.set_random_seed(seed)
-    return True
+    else:
+        keras.utils.set_random_seed(seed)
 
 
 # Held while anything draws from the global generators or reads TensorFlow's
@@ -153,17 +147,17 @@ def generators_untouched():
 def seeded_build(seed):
     """Build a fresh model seeded by ``seed`` (None: unseeded), one thread at a time.
 
-    Yields whether TensorFlow's global seed was set (see :func:`seed_for_fit`).
-    A seeded build leaves Python's and NumPy's global generators as they were;
-    an unseeded one draws from them as Keras always does, so that unseeded
-    models differ.
+    A seeded build (see :func:`seed_for_fit`) leaves Python's and NumPy's
+    global generators as they were; an unseeded one draws from them as Keras
+    always does, so that unseeded models differ.
     """
     with _one_thread_at_a_time():
         if seed is None:
-            yield False
+            yield
             return
         with generators_untouched():
-            yield seed_for_fit(seed)
+            seed_for_fit(seed)
+            yield
 
 
 @contextlib.contextmanager
@@ -191,21 +185,7 @@ def seed_tensorflow(seed):
         keras.random.normal((), seed=None)
 
 
-def keras_layers_only(model):
-    """Whether every layer of ``model`` (nested ones included) and the model
-    itself are Keras' own classes, none of which runs foreign code: their
-    random ops then draw from Keras' seed generators only."""
-    pending = [model]
-    while pending:
-        layer = pending.pop()
-        cls = type(layer)
-        if not cls.__module__.startswith("keras.") or cls.__name__ in _FOREIGN_KERAS_LAYERS:
-            return False
-        pending.extend(getattr(layer, "layers", ()))
-    return True
-
-
 __all__ = [
-    "configure_threads", "keras", "keras_layers_only", "seed_for_fit", "seed_from_random_state",
+    "configure_threads", "keras", "seed_for_fit", "seed_from_random_state",
     "generators_untouched", "seed_tensorflow", "seeded_build", "tensorflow_seed", "tf",
 ]

@@ -144,14 +144,12 @@ def test_layers_of_their_own_get_tensorflow_reset_on_every_seeded_fit(build):
 
 
 def test_which_models_count_as_keras_layers_only():
-    from keraslearn import _runtime
-
     inputs = keras.Input((4,))
     inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    assert _runtime.keras_layers_only(keras.Model(inputs, inner(inputs)))
+    assert _training.keras_layers_only(keras.Model(inputs, inner(inputs)))
     for odd in (keras.layers.Lambda(lambda t: t * 2), _TFNoise()):
         nested = keras.Sequential([keras.Input((4,)), odd, keras.layers.Dense(2)])
-        assert not _runtime.keras_layers_only(keras.Model(inputs, nested(inputs)))
+        assert not _training.keras_layers_only(keras.Model(inputs, nested(inputs)))
 
 
 def test_random_state_instance_is_accepted():

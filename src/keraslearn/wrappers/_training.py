@@ -114,6 +114,31 @@ def _code(obj):
     return (type(obj), _code(fn)) if callable(fn) else type(obj)
 
 
+# Keras layers that run code Keras does not own (which may draw from
+# TensorFlow's stateful random ops).
+_FOREIGN_KERAS_LAYERS = ("Lambda", "TFSMLayer")
+
+
+def _all_layers(model):
+    """The model itself and every layer in it, nested models' layers included."""
+    pending = [model]
+    while pending:
+        layer = pending.pop()
+        yield layer
+        pending.extend(getattr(layer, "layers", ()))
+
+
+def keras_layers_only(model):
+    """Whether every layer of ``model`` (nested ones included) and the model
+    itself are Keras' own classes, none of which runs foreign code: their
+    random ops then draw from Keras' seed generators only."""
+    return all(
+        type(layer).__module__.startswith("keras.")
+        and type(layer).__name__ not in _FOREIGN_KERAS_LAYERS
+        for layer in _all_layers(model)
+    )
+
+
 def code_identity(model):
     """The classes and functions the model's computation runs, as objects.
 
@@ -122,12 +147,9 @@ def code_identity(model):
     traced functions must not be shared.
     """
     out = []
-    pending = [model]
-    while pending:
-        layer = pending.pop()
+    for layer in _all_layers(model):
         out.append(type(layer))
         out.extend(_code(getattr(layer, name, None)) for name in _CODE_ATTRIBUTES)
-        pending.extend(getattr(layer, "layers", ()))
     loss = getattr(model, "loss", None)
     for item in loss if isinstance(loss, (list, tuple)) else [loss]:
         out.append(_code(item))
@@ -171,8 +193,8 @@ def copy_state(src, dst):
 
 
 def _compatible(a, b):
-    return len(_variables(a)) == len(_variables(b)) and len(a.optimizer.variables) == len(
-        b.optimizer.variables
+    return _same_shapes(_variables(a), _variables(b)) and _same_shapes(
+        a.optimizer.variables, b.optimizer.variables
     )
 
 
