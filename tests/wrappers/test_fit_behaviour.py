@@ -116,11 +116,6 @@ class _TFNoise(keras.layers.Layer):
         return x + tf.random.uniform(tf.shape(x), -0.5, 0.5) if training else x
 
 
-def _noisy_mlp(meta):
-    return keras.Sequential([keras.Input((meta["n_features_in_"],)), _TFNoise(),
-                             keras.layers.Dense(16, activation="relu"), output_layer(meta)])
-
-
 class _KerasNoise(keras.layers.Layer):
     """Training noise from Keras' global seed generator (an unseeded keras.random call)."""
 
@@ -128,13 +123,12 @@ class _KerasNoise(keras.layers.Layer):
         return x + keras.random.normal(keras.ops.shape(x), stddev=0.5) if training else x
 
 
-def _keras_noisy_mlp(meta):
-    return keras.Sequential([keras.Input((meta["n_features_in_"],)), _KerasNoise(),
-                             keras.layers.Dense(16, activation="relu"), output_layer(meta)])
+@pytest.mark.parametrize("noise", [_TFNoise, _KerasNoise], ids=["tf.random", "keras.random"])
+def test_layers_of_their_own_get_tensorflow_reset_on_every_seeded_fit(noise):
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), noise(),
+                                 keras.layers.Dense(16, activation="relu"), output_layer(meta)])
 
-
-@pytest.mark.parametrize("build", [_noisy_mlp, _keras_noisy_mlp], ids=["tf.random", "keras.random"])
-def test_layers_of_their_own_get_tensorflow_reset_on_every_seeded_fit(build):
     params = dict(epochs=3, batch_size=16, random_state=5, **ADAM)
     first = KerasClassifier(build, **params).fit(X, y).predict_proba(X)
     tf.random.uniform([3])
