@@ -439,8 +439,6 @@ class BaseWrapper(BaseEstimator):
         fitted_before = {k: self.__dict__[k] for k in _FIT_STATE if k in self.__dict__}
         try:
             with self._device_scope():
-                if refresh and not reset:
-                    self._refresh_model(params, encoder, seed)
                 if reset:
                     with _runtime.seeded_build(seed):
                         self.target_encoder_ = encoder
@@ -449,6 +447,8 @@ class BaseWrapper(BaseEstimator):
                         _runtime.seed_tensorflow(seed)
                     self.history_ = {}
                     self._predictor = Predictor(self.model_)
+                elif refresh:
+                    self._refresh_model(params, encoder, seed)
                 history = {}
                 if train:
                     history = self._train(
