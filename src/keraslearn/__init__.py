@@ -4,9 +4,11 @@ The estimators are imported lazily, so ``import keraslearn`` stays fast and
 TensorFlow is loaded only when an estimator is first used.
 """
 
-__version__ = "0.1.0"
+from ._config import config_context, get_config, set_config
+from ._version import __version__
 
 _LAZY = {
+    "BaseWrapper": "keraslearn.wrappers",
     "KerasClassifier": "keraslearn.wrappers",
     "KerasRegressor": "keraslearn.wrappers",
     "MLPClassifier": "keraslearn.neural_network",
@@ -14,7 +16,7 @@ _LAZY = {
     "ImageClassifier": "keraslearn.neural_network",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = sorted(_LAZY) + ["__version__", "config_context", "get_config", "set_config"]
 
 
 def __getattr__(name):

@@ -7,10 +7,7 @@ small enough to fit the data below in well under a second.
 
 Imported as ``from _factories import ...``: pytest (``--import-mode=prepend``, no
 ``__init__.py``) puts this directory on ``sys.path`` when it imports a test module
-from it. There is deliberately no ``tests/integration/conftest.py``: a second
-``conftest`` module would replace ``tests/conftest.py`` in ``sys.modules`` during
-collection and break ``from conftest import tiny_mlp`` in the test modules
-collected after it (``tests/test_common_wrappers.py``, ``tests/wrappers/``).
+from it.
 """
 
 import functools
@@ -23,7 +20,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_mlp
+from builders import tiny_mlp
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.model_selection import train_test_split
 

@@ -284,7 +284,7 @@ def test_warm_start_fit_takes_the_current_parameters(cancer):
 
 
 def test_interrupted_warm_start_fit_keeps_the_fitted_model(cancer, monkeypatch):
-    from keraslearn.wrappers import _base
+    from keraslearn._engine import _estimator
 
     X_train, _, y_train, _ = cancer
     with warnings.catch_warnings():
@@ -296,7 +296,7 @@ def test_interrupted_warm_start_fit_keeps_the_fitted_model(cancer, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_base, "fit_model", interrupted)
+    monkeypatch.setattr(_estimator, "train", interrupted)
     with pytest.raises(KeyboardInterrupt):
         clf.set_params(learning_rate_init=0.5).fit(X_train, y_train)
     assert clf.model_ is model
@@ -402,3 +402,12 @@ def test_batch_size_larger_than_data_is_clipped_with_warning():
     X, y = make_classification(n_samples=30, random_state=0)
     with pytest.warns(UserWarning, match="clipped"):
         MLPClassifier(hidden_layer_sizes=(2,), batch_size=100, max_iter=1).fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_initialize_builds_the_network_without_training(cls, cancer):
+    X_train, _, y_train, _ = cancer
+    est = cls(hidden_layer_sizes=(5,), random_state=0).initialize(X_train, y_train)
+    assert est.n_iter_ == 0 and est.loss_curve_ == []
+    assert [w.shape for w in est.coefs_] == [(X_train.shape[1], 5), (5, 1)]
+    assert est.predict(X_train[:3]).shape == (3,)

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_mlp
+from builders import tiny_mlp
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
@@ -80,7 +80,7 @@ _FIT_ERRORS = {
     "class-weight-str": (C, {"class_weight": "balance"}, X, y, {}, ValueError,
                          "class_weight must be"),
     "class-weight-unknown-class": (C, {"class_weight": {0: 1.0, 5: 2.0}}, X, y, {},
-                                   ValueError, "not in class_weight"),
+                                   ValueError, r"keys \[5\] that are not labels of y"),
     "sample-weight-negative": (C, {}, X, y, {"sample_weight": -np.ones(40)}, ValueError,
                                "Negative values"),
     "sample-weight-length": (C, {}, X, y, {"sample_weight": np.ones(39)}, ValueError,

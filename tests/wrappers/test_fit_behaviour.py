@@ -7,11 +7,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import output_layer, tiny_mlp
+from builders import output_layer, tiny_mlp
 from sklearn.datasets import make_classification
 
 from keraslearn import KerasClassifier, KerasRegressor
-from keraslearn.wrappers import _data, _training
+import keraslearn
+from keraslearn import _random, _tf
+from keraslearn._engine import _feed, _layers, _trace_cache
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
                            class_sep=2.0, random_state=0)
@@ -95,9 +97,7 @@ def test_seeded_fits_in_threads_repeat():
 def test_builder_waiting_for_a_fit_in_another_thread_does_not_hang(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
-    from keraslearn import _runtime
-
-    monkeypatch.setattr(_runtime, "_SEED_LOCK_WAIT_S", 0.2)
+    monkeypatch.setattr(_random, "SEED_LOCK_WAIT_S", 0.2)
 
     def build(meta):
         with ThreadPoolExecutor(1) as pool:
@@ -140,10 +140,10 @@ def test_layers_of_their_own_get_tensorflow_reset_on_every_seeded_fit(noise):
 def test_which_models_count_as_keras_layers_only():
     inputs = keras.Input((4,))
     inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
-    assert _training.keras_layers_only(keras.Model(inputs, inner(inputs)))
+    assert _layers.keras_layers_only(keras.Model(inputs, inner(inputs)))
     for odd in (keras.layers.Lambda(lambda t: t * 2), _TFNoise()):
         nested = keras.Sequential([keras.Input((4,)), odd, keras.layers.Dense(2)])
-        assert not _training.keras_layers_only(keras.Model(inputs, nested(inputs)))
+        assert not _layers.keras_layers_only(keras.Model(inputs, nested(inputs)))
 
 
 def test_random_state_instance_is_accepted():
@@ -262,9 +262,9 @@ def test_large_data_path_trains_like_the_small_data_path(kwargs, monkeypatch):
     params = dict(random_state=0, **ADAM, **kwargs)
     small = KerasClassifier(tiny_mlp, **params).fit(X, y)
     gathered = []
-    original = _data._gather_from_numpy
-    monkeypatch.setattr(_data, "SMALL_DATA_BYTES", 0)
-    monkeypatch.setattr(_data, "_gather_from_numpy",
+    original = _feed._gather_from_numpy
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    monkeypatch.setattr(_feed, "_gather_from_numpy",
                         lambda *a, **k: gathered.append(1) or original(*a, **k))
     large = KerasClassifier(tiny_mlp, **params).fit(X, y)
     assert gathered  # the numpy_function path really ran
@@ -276,7 +276,7 @@ def test_large_data_path_trains_like_the_small_data_path(kwargs, monkeypatch):
 
 def test_large_data_path_visits_every_row_once_per_epoch_in_a_seeded_order():
     def epochs(seed, n_epochs=3):
-        ds = _data._index_batches(10, 4, True, seed)
+        ds = _feed._index_batches(10, 4, True, seed)
         return [np.concatenate([b.numpy() for b in ds]) for _ in range(n_epochs)]
 
     first = epochs(seed=3)
@@ -290,7 +290,7 @@ def test_large_data_path_visits_every_row_once_per_epoch_in_a_seeded_order():
 def test_large_data_order_is_well_mixed_for_few_rows():
     # A random permutation leaves about one row in place, whatever the number of rows.
     for seed in range(5):
-        order = np.concatenate([b.numpy() for b in _data._index_batches(500, 64, True, seed)])
+        order = np.concatenate([b.numpy() for b in _feed._index_batches(500, 64, True, seed)])
         assert sorted(order.tolist()) == list(range(500))
         assert (order == np.arange(500)).sum() <= 6
 
@@ -298,7 +298,7 @@ def test_large_data_order_is_well_mixed_for_few_rows():
 def test_large_data_path_shuffled_training_is_reproducible_and_learns(monkeypatch):
     params = dict(random_state=0, batch_size=16, epochs=20, **ADAM)
     small = KerasClassifier(tiny_mlp, **params).fit(X, y)
-    monkeypatch.setattr(_data, "SMALL_DATA_BYTES", 0)
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
     large = KerasClassifier(tiny_mlp, **params).fit(X, y)
     again = KerasClassifier(tiny_mlp, **params).fit(X, y)
     np.testing.assert_array_equal(large.predict_proba(X), again.predict_proba(X))
@@ -311,22 +311,22 @@ def test_large_data_path_keeps_float64_and_multioutput_targets(monkeypatch):
     params = dict(random_state=0, dtype="float64", batch_size=16, epochs=2, shuffle=False,
                   **ADAM)
     small = KerasRegressor(tiny_mlp, **params).fit(X, Y)
-    monkeypatch.setattr(_data, "SMALL_DATA_BYTES", 0)
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
     large = KerasRegressor(tiny_mlp, **params).fit(X, Y)
     np.testing.assert_allclose(large.predict(X), small.predict(X), rtol=1e-12)
 
 
 # ---------------------------------------------------------- template cache
 def test_fits_of_one_architecture_share_a_template():
-    _training.clear_templates()
+    _trace_cache.trace_cache.clear()
     for seed in range(3):
         KerasClassifier(tiny_mlp, random_state=seed, **ADAM).fit(X, y)
-    assert len(_training._templates) == 1
+    assert len(_trace_cache.trace_cache) == 1
     # The learning rate is copied per fit, so it shares the template too.
     KerasClassifier(tiny_mlp, optimizer="adam", optimizer__learning_rate=0.5).fit(X, y)
-    assert len(_training._templates) == 1
+    assert len(_trace_cache.trace_cache) == 1
     KerasClassifier(tiny_mlp, hidden=5, **ADAM).fit(X, y)
-    assert len(_training._templates) == 2
+    assert len(_trace_cache.trace_cache) == 2
 
 
 def _scaled_input_net(layer_class):
@@ -371,11 +371,8 @@ def test_redefined_code_gets_its_own_template():
 
 
 def _without_templates(monkeypatch, make):
-    monkeypatch.setattr(_training, "MAX_TEMPLATE_PARAMS", 0)
-    try:
+    with keraslearn.config_context(share_traced_functions=False):
         return make()
-    finally:
-        monkeypatch.undo()
 
 
 def test_template_gives_the_results_of_direct_training(monkeypatch):
@@ -455,26 +452,24 @@ class _BatchCounter(keras.callbacks.Callback):
 
 def test_several_steps_per_call_train_exactly_like_one_step_per_call():
     params = dict(random_state=0, batch_size=8, epochs=3, **ADAM)
-    _training.clear_templates()
+    _trace_cache.trace_cache.clear()
     fast = KerasClassifier(tiny_mlp, **params).fit(X, y)
-    assert [k[-1] for k in _training._templates] == [_training.STEPS_PER_EXECUTION]
+    assert [k[-1] for k in _trace_cache.trace_cache.keys()] == [_trace_cache.STEPS_PER_EXECUTION]
     # A batch-level callback must see every batch: one step per call then.
     counter = _BatchCounter()
     slow = KerasClassifier(tiny_mlp, callbacks=[counter], **params).fit(X, y)
     assert counter.batches == 3 * 10
-    assert sorted(k[-1] for k in _training._templates) == [1, _training.STEPS_PER_EXECUTION]
+    assert sorted(k[-1] for k in _trace_cache.trace_cache.keys()) == [1, _trace_cache.STEPS_PER_EXECUTION]
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-6)
     np.testing.assert_allclose(fast.history_["loss"], slow.history_["loss"], rtol=1e-6)
 
 
 def test_input_pipeline_keeps_to_the_worker_thread_share(monkeypatch):
-    from keraslearn import _runtime
-
     sw = np.ones(len(X))
-    free = _data.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
+    free = _feed.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
     assert free.options().threading.private_threadpool_size in (None, 0)
-    monkeypatch.setattr(_runtime, "_THREAD_LIMIT", 1)
-    capped = _data.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
+    monkeypatch.setattr(_tf, "_THREAD_LIMIT", 1)
+    capped = _feed.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
     assert capped.options().threading.private_threadpool_size == 1
     assert capped.options().autotune.enabled is False
     # Same batches either way.

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_mlp
+from builders import tiny_mlp
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 

@@ -10,12 +10,12 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import tiny_mlp
+from builders import tiny_mlp
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
 from keraslearn import KerasClassifier, KerasRegressor
-from keraslearn.wrappers import _predict
+from keraslearn._engine import _inputs, _predict
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
                            random_state=0)
@@ -99,7 +99,7 @@ _SCRIPT = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
     import numpy as np
-    from conftest import tiny_mlp
+    from builders import tiny_mlp
     from sklearn.datasets import make_classification
     from sklearn.model_selection import GridSearchCV
     from keraslearn import KerasClassifier, KerasRegressor
@@ -127,6 +127,41 @@ def test_a_typical_session_prints_no_retracing_warning():
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "done"
     assert "retracing" not in result.stderr
+
+
+_ARCHITECTURES = textwrap.dedent("""
+    import keras
+    import numpy as np
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import GridSearchCV
+    from keraslearn import KerasClassifier
+
+    def build(meta, hidden=8, layers=1):
+        model = keras.Sequential([keras.Input(meta["X_shape_"][1:])])
+        for _ in range(layers):
+            model.add(keras.layers.Dense(hidden, activation="relu"))
+        model.add(keras.layers.Dense(1, activation="sigmoid"))
+        return model
+
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    for hidden in range(4, 44, 4):  # ten architectures in a row
+        KerasClassifier(build, hidden=hidden, epochs=3, verbose=0).fit(X, y).score(X, y)
+    grid = {{"layers": [1, 2, 3], "hidden": [6, 10]}}
+    GridSearchCV(KerasClassifier(build, epochs=2), grid, cv=2).fit(X, y)
+    print("done")
+""")
+
+
+def test_fits_of_many_architectures_print_nothing():
+    # Keras traces its train function once per architecture; TensorFlow's
+    # detector counts those traces together and would warn about "retracing".
+    result = subprocess.run([sys.executable, "-c", _ARCHITECTURES.format()],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout == "done\n"
+    startup = ("WARNING: All log messages before absl", "I0000 ", "W0000 ", "E0000 ")
+    printed = [line for line in result.stderr.splitlines() if not line.startswith(startup)]
+    assert printed == []
 
 
 # ------------------------------------------------------------ fast inference
@@ -172,13 +207,13 @@ def test_dataframe_fast_path_equals_full_validation():
     clf = KerasClassifier(tiny_mlp, random_state=0).fit(frame, y)
     reference = clf.model_.predict(X, verbose=0)[:, 0]
     # Float columns named as in fit take the fast path: same predictions.
-    assert clf._plain_float_frame(frame) is not None
+    assert _inputs._plain_float_frame(clf, frame) is not None
     np.testing.assert_allclose(clf.predict_proba(frame)[:, 1], reference, rtol=1e-5, atol=1e-6)
     # Any other frame gets scikit-learn's full validation, with its conversions and errors.
     as_int = frame.assign(a=np.arange(len(frame)))
-    assert clf._plain_float_frame(as_int) is None
+    assert _inputs._plain_float_frame(clf, as_int) is None
     assert clf.predict_proba(as_int).shape == (len(frame), 2)
     for other, message in [(frame[list("bacd")], "order"), (frame.assign(b=np.nan), "NaN")]:
-        assert clf._plain_float_frame(other) is None
+        assert _inputs._plain_float_frame(clf, other) is None
         with pytest.raises(ValueError, match=message):
             clf.predict(other)

@@ -7,7 +7,7 @@ import re
 import keras
 import numpy as np
 import pytest
-from conftest import output_layer, tiny_mlp
+from builders import output_layer, tiny_mlp
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
@@ -371,3 +371,40 @@ def test_set_params_accepts_a_name_the_builder_declares():
     assert clf.model_.layers[0].units == 3
     with pytest.raises(ValueError, match="Did you mean 'hidden'"):
         KerasClassifier(tiny_mlp).set_params(hiden=3)
+
+
+def _wide(meta, width=2):
+    return keras.Sequential([keras.Input(meta["X_shape_"][1:]),
+                             keras.layers.Dense(width, activation="relu"), output_layer(meta)])
+
+
+def test_set_params_takes_a_new_builder_with_its_own_arguments():
+    clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0)
+    clf.set_params(model=_wide, width=5)  # 'width' is an argument of the new builder only
+    assert clf.get_params()["width"] == 5
+    assert clf.fit(X, y).model_.layers[0].units == 5
+
+
+def test_grid_search_over_builders_and_their_arguments():
+    grid = [{"model": [_wide], "width": [3, 5]}, {"model": [tiny_mlp], "hidden": [4]}]
+    search = GridSearchCV(KerasClassifier(tiny_mlp, epochs=1, random_state=0), grid, cv=2,
+                          refit=False).fit(X, y)
+    assert [p.get("width", p.get("hidden")) for p in search.cv_results_["params"]] == [3, 5, 4]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("where", ["constructor", "set_params"])
+def test_a_plain_optimizer_argument_is_routed_to_the_optimizer(where):
+    message = ("'learning_rate'.*argument of Adam: route it there as "
+               "'optimizer__learning_rate'")
+    with pytest.raises(ValueError, match=message) as info:
+        if where == "constructor":
+            KerasClassifier(tiny_mlp, optimizer="adam", learning_rate=0.01).fit(X, y)
+        else:
+            KerasClassifier(tiny_mlp, optimizer="adam").set_params(learning_rate=0.01)
+    assert "model__" not in str(info.value)
+
+
+def test_a_plain_fit_argument_is_routed_to_fit():
+    with pytest.raises(ValueError, match="route it there as 'fit__validation_freq'"):
+        KerasClassifier(tiny_mlp).set_params(validation_freq=2)

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import softmax_binary, tiny_mlp
+from builders import softmax_binary, tiny_mlp
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.metrics import recall_score
 from sklearn.preprocessing import StandardScaler
@@ -379,3 +379,15 @@ def test_float64_regressor_learns_unrounded_targets():
     np.testing.assert_array_equal(reg.target_encoder_.transform(y_big).ravel(), y_big)
     reg32 = KerasRegressor(tiny_mlp, epochs=1, random_state=0).fit(X, y_big)
     assert reg32.target_encoder_.transform(y_big).dtype == np.float32
+
+
+def test_regressors_predict_float64_whatever_the_network_type():
+    rng = np.random.default_rng(0)
+    X_ = rng.normal(size=(40, 3)).astype("float32")
+    for target in (X_[:, 0], X_[:, :2]):
+        reg = KerasRegressor(tiny_mlp, epochs=1, random_state=0).fit(X_, target)
+        assert reg.model_.outputs[0].dtype == "float32"
+        pred = reg.predict(X_)
+        assert pred.dtype == np.float64 and pred.shape == target.shape
+        np.testing.assert_allclose(pred, reg.model_.predict(X_, verbose=0).reshape(target.shape),
+                                   rtol=1e-6)

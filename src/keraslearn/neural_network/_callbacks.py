@@ -1,6 +1,6 @@
 """Keras callbacks, a regularizer and a loss that give Keras training scikit-learn's MLP rules."""
 
-from .._runtime import keras
+from .._tf import keras
 
 
 @keras.saving.register_keras_serializable(package="keraslearn")

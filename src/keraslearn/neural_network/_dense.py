@@ -5,10 +5,9 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.class_weight import compute_sample_weight
 
-from .._runtime import keras
-from ..utils import Interval, OneOf, check_sample_weight
+from .._tf import keras
+from ..utils import Interval, OneOf
 from ._base import ReadyNetwork
 from ._callbacks import InvScalingLearningRate, l2_regularizer
 
@@ -19,12 +18,7 @@ _ACTIVATIONS.update({name: name for name in (
 
 
 class BaseMLP(ReadyNetwork):
-    """A dense network trained with scikit-learn's MLP rules (not for direct use).
-
-    The public classes put it before KerasClassifier / KerasRegressor, whose
-    ClassifierMixin / RegressorMixin then precede BaseEstimator in the MRO
-    (a mixin cannot be listed again left of a class that already derives it).
-    """
+    """A dense network trained with scikit-learn's MLP rules (not for direct use)."""
 
     _fitted_properties = ("coefs_", "intercepts_")
     _warn_max_iter = True
@@ -81,10 +75,10 @@ class BaseMLP(ReadyNetwork):
                 "optimizer through `optimizer`."
             )
 
-    def _batch_size(self, n_train, warn=True):
+    def _batch_size(self, n_train):
         if self.batch_size == "auto":
             return max(1, min(200, n_train))
-        if self.batch_size > n_train and warn:
+        if self.batch_size > n_train:
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is going "
                 "to be clipped",
@@ -103,51 +97,42 @@ class BaseMLP(ReadyNetwork):
             return "val_" + self._score_metric, False, True
         return "loss", True, False
 
-    def _keras_params(self):
+    def _epochs(self):
+        return self.max_iter
+
+    def _shuffle(self):
+        return self.shuffle
+
+    def _keras_verbose(self):
+        return 2 if self.verbose else 0
+
+    def _optimizer_spec(self):
         if self.solver == "sgd":
             default = "sgd"
             extra = {"momentum": self.momentum, "nesterov": self.nesterovs_momentum}
         else:
             default = "adam"
             extra = {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
-        optimizer, routed = self._optimizer_and_kwargs(default, self.learning_rate_init, extra)
-        params = {
-            **self._base_keras_params(), **routed, "optimizer": optimizer,
-            "loss": self._keras_loss(), "verbose": 2 if self.verbose else 0,
-            "shuffle": self.shuffle, "epochs": self.max_iter,
-        }
-        if self.early_stopping:
-            params["compile__weighted_metrics"] = [self._score_metric]
-        return params
+        return self._optimizer_and_kwargs(default, self.learning_rate_init, extra)
 
-    def _keras_loss(self):
-        return None  # chosen from the target by the wrapper
+    def _compile_extras(self):
+        return {"weighted_metrics": [self._score_metric]} if self.early_stopping else {}
 
-    def _sample_weight(self, X, y, sample_weight):
-        sw = super()._sample_weight(X, y, sample_weight)
-        # scikit-learn divides the L2 penalty by each batch's total sample weight.
-        # Class weights count as sample weights here too, as they do in training.
-        raw = check_sample_weight(sample_weight, X)
-        class_weight = getattr(self, "class_weight", None)
-        if class_weight is not None:
-            raw = raw * compute_sample_weight(class_weight, y)
-        self._weight_mean = float(raw.mean())
-        return sw
-
-    def _fit_callbacks(self, params):
-        callbacks = super()._fit_callbacks(params)
+    def _own_callbacks(self, plan):
+        callbacks = super()._own_callbacks(plan)
         if self._uses_sgd_schedule("invscaling"):
             callbacks.append(InvScalingLearningRate(
-                self.learning_rate_init, self.power_t, self._progress["t"], self._n_train
+                self.learning_rate_init, self.power_t, plan.progress["t"], plan.n_train
             ))
         return callbacks
 
-    def _keras_build_fn(self, meta):
+    def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
         activation = _ACTIVATIONS[self.activation]
-        n = meta["X_shape_"][0]
-        batch = self._batch_size(n - self._validation_rows(n), warn=False)
-        regularizer = l2_regularizer(0.5 * self.alpha / (batch * self._weight_mean), dtype)
+        # scikit-learn divides the L2 penalty by each batch's total sample weight.
+        regularizer = l2_regularizer(
+            0.5 * self.alpha / (plan.batch_size * plan.weight_mean), dtype
+        )
         # Glorot's uniform initialisation, with scikit-learn's bound for "logistic".
         init = "glorot_uniform"
         if activation == "sigmoid":
@@ -172,20 +157,24 @@ class BaseMLP(ReadyNetwork):
         ))
         return keras.Sequential(layers)
 
-    def _set_fit_attributes(self):
-        self._progress["t"] += self._n_train * self.n_iter_
-        self.t_ = self._progress["t"]
-        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+    def _family_attributes(self, plan, n_iter):
+        plan.progress["t"] += plan.n_train * n_iter
+        loss_curve = self.history_.get("loss", [])
+        attributes = {
+            "t_": plan.progress["t"],
+            "loss_": loss_curve[-1] if loss_curve else None,
+            "n_layers_": len(self._hidden_sizes()) + 2,
+            "n_outputs_": int(self.model_.output_shape[-1]),
+            "out_activation_": self._out_activation_name(),
+        }
         if self.early_stopping:
-            self.validation_scores_ = list(self.history_.get("val_" + self._score_metric, []))
-            self.best_validation_score_ = max(self.validation_scores_, default=None)
-            self.best_loss_ = None
+            scores = list(self.history_.get("val_" + self._score_metric, []))
+            attributes.update(validation_scores_=scores, best_loss_=None,
+                              best_validation_score_=max(scores, default=None))
         else:
-            self.best_loss_ = min(self.loss_curve_, default=np.inf)
-            self.validation_scores_ = self.best_validation_score_ = None
-        self.n_layers_ = len(self._hidden_sizes()) + 2
-        self.n_outputs_ = int(self.model_.output_shape[-1])
-        self.out_activation_ = self._out_activation_name()
+            attributes.update(best_loss_=min(loss_curve, default=np.inf),
+                              validation_scores_=None, best_validation_score_=None)
+        return attributes
 
     @property
     def coefs_(self):

@@ -5,6 +5,8 @@ Written once and substituted into the class docstrings (as imbalanced-learn's
 line of its own.
 """
 
+from ..utils import substitute
+
 _ENTRIES = {}
 
 _ENTRIES["mlp_parameters"] = """\
@@ -185,10 +187,4 @@ _ENTRIES["mlp_attributes"] = """\
         ``early_stopping``), across warm-started fits."""
 
 
-def fill_doc(obj):
-    """Replace ``{name}`` lines of ``obj.__doc__`` with the shared entries."""
-    doc = obj.__doc__
-    for name, text in _ENTRIES.items():
-        doc = doc.replace("    {" + name + "}", text)
-    obj.__doc__ = doc
-    return obj
+fill_doc = substitute(_ENTRIES)

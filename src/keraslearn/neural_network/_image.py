@@ -5,11 +5,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 
-from .._runtime import keras
-from ..utils import Interval, OneOf
-from ..wrappers._classifier import KerasClassifier
-from ..wrappers._routing import suggest
+from .._engine import ClassifierBehaviour, classifier_tags
+from .._tf import keras
+from ..utils import Interval, OneOf, suggest
 from ._base import ReadyNetwork
 from ._docstrings import fill_doc
 
@@ -34,7 +34,7 @@ def _positive_ints(value, name, length=None, allow_empty=False):
 
 
 @fill_doc
-class ImageClassifier(ReadyNetwork, KerasClassifier):
+class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     """A small convolutional network for images, as a scikit-learn classifier.
 
     Each entry of ``conv_filters`` adds a block Conv2D → [BatchNormalization]
@@ -262,8 +262,7 @@ class ImageClassifier(ReadyNetwork, KerasClassifier):
             out.append((name, value))
         return out
 
-    def _validate_X_y(self, X, y, reset):
-        X, y = super()._validate_X_y(X, y, reset)
+    def _prepare_training_data(self, X, y, reset):
         if reset:
             self.image_shape_ = self._infer_image_shape(X.shape[1:])
         return X, y
@@ -311,14 +310,16 @@ class ImageClassifier(ReadyNetwork, KerasClassifier):
             return "val_loss", True, True
         return None, True, False
 
-    def _keras_params(self):
-        optimizer, routed = self._optimizer_and_kwargs("adam", self.learning_rate)
-        return {
-            **self._base_keras_params(), **routed, "optimizer": optimizer,
-            "verbose": int(self.verbose), "shuffle": True, "epochs": self.epochs,
-        }
+    def _epochs(self):
+        return self.epochs
 
-    def _keras_build_fn(self, meta):
+    def __sklearn_tags__(self):
+        return classifier_tags(super().__sklearn_tags__())
+
+    def _optimizer_spec(self):
+        return self._optimizer_and_kwargs("adam", self.learning_rate)
+
+    def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
         layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
         if tuple(meta["X_shape_"][1:]) != self.image_shape_:

@@ -1,18 +1,18 @@
 """MLPClassifier and MLPRegressor: dense networks with scikit-learn's MLP parameters."""
 
 import numpy as np
+from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import column_or_1d
 
+from .._engine import ClassifierBehaviour, RegressorBehaviour, classifier_tags
 from ..utils import OneOf
-from ..wrappers._classifier import KerasClassifier
-from ..wrappers._regressor import KerasRegressor
 from ._callbacks import HalfSquaredError
 from ._dense import BaseMLP
 from ._docstrings import fill_doc
 
 
 @fill_doc
-class MLPClassifier(BaseMLP, KerasClassifier):
+class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     """Multi-layer perceptron classifier: a Keras dense network with scikit-learn's
     ``MLPClassifier`` parameters.
 
@@ -121,6 +121,9 @@ class MLPClassifier(BaseMLP, KerasClassifier):
     def _out_activation_name(self):
         return "softmax" if self.target_type_ == "multiclass" else "logistic"
 
+    def __sklearn_tags__(self):
+        return classifier_tags(super().__sklearn_tags__())
+
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch, continuing from the current weights.
 
@@ -144,11 +147,11 @@ class MLPClassifier(BaseMLP, KerasClassifier):
         self : MLPClassifier
             The updated estimator.
         """
-        return KerasClassifier.partial_fit(self, X, y, classes=classes, sample_weight=sample_weight)
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
 
 @fill_doc
-class MLPRegressor(BaseMLP, KerasRegressor):
+class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     """Multi-layer perceptron regressor: a Keras dense network with scikit-learn's
     ``MLPRegressor`` parameters.
 
@@ -246,8 +249,7 @@ class MLPRegressor(BaseMLP, KerasRegressor):
             return "poisson"
         return HalfSquaredError(dtype=self._dtype())
 
-    def _validate_X_y(self, X, y, reset):
-        X, y = super()._validate_X_y(X, y, reset)
+    def _prepare_training_data(self, X, y, reset):
         if np.ndim(y) == 2 and np.shape(y)[1] == 1:
             # As scikit-learn's MLPRegressor: warn, and predict 1-D.
             y = column_or_1d(y, warn=True)
@@ -280,4 +282,4 @@ class MLPRegressor(BaseMLP, KerasRegressor):
         self : MLPRegressor
             The updated estimator.
         """
-        return KerasRegressor.partial_fit(self, X, y, sample_weight=sample_weight)
+        return super().partial_fit(X, y, sample_weight=sample_weight)

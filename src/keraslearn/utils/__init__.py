@@ -1,5 +1,7 @@
-"""keraslearn's own validation helpers (built on public NumPy / scikit-learn only)."""
+"""keraslearn's helpers: validation (on public NumPy / scikit-learn only),
+name suggestions and signature reading shared across sub-packages."""
 
+from ._introspection import accepted_kwargs, check_kwargs, substitute, suggest
 from ._validation import (
     Interval,
     InvalidParameterError,
@@ -12,6 +14,10 @@ __all__ = [
     "Interval",
     "InvalidParameterError",
     "OneOf",
+    "accepted_kwargs",
+    "check_kwargs",
     "check_sample_weight",
+    "substitute",
+    "suggest",
     "validate_parameters",
 ]

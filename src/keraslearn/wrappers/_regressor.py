@@ -1,39 +1,40 @@
 """KerasRegressor: a Keras model as a scikit-learn regressor."""
 
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import check_is_fitted
 
+from .._engine import RegressorBehaviour
 from ._base import BaseWrapper
-from ._targets import RegressorTargetEncoder
+from ._docstrings import fill_doc
 
 
-class KerasRegressor(RegressorMixin, BaseWrapper):
+@fill_doc
+class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
     """A Keras model as a scikit-learn regressor (single or multi-output).
 
-    Takes the same parameters as :class:`KerasClassifier` except
-    ``class_weight``; ``loss=None`` means mean squared error, and the builder's
-    ``meta`` carries ``n_outputs_`` to size the output layer.
+    Predictions are float64 and shaped like the y given to fit, as
+    scikit-learn's regressors return them, whatever the network's float type.
+
+    Parameters
+    ----------
+    {model}
+
+    {fit_parameters}
+        None means mean squared error.
+
+    {training_parameters}
+
+    {kwargs}
 
     Attributes
     ----------
-    model_ : keras.Model
-        The trained network.
-
-    history_ : dict of list
-        Per-epoch loss and metrics.
+    {fitted_attributes}
 
     n_outputs_ : int
-        Number of regression targets.
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of str
-        Column names, when X was a pandas DataFrame.
+        Number of regression targets (``meta["n_outputs_"]`` sizes the output layer).
 
     See Also
     --------
-    KerasClassifier : The classification counterpart, with every parameter described.
+    KerasClassifier : The classification counterpart.
     keraslearn.MLPRegressor : A ready network with scikit-learn's MLP parameters.
 
     Examples
@@ -53,14 +54,4 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
     (3,)
     """
 
-    _target_encoder_class = RegressorTargetEncoder
-    _y_numeric = True
-
-    def partial_fit(self, X, y, sample_weight=None, **kwargs):
-        """Train for one epoch, continuing from the current weights."""
-        return self._partial_fit(X, y, sample_weight, None, kwargs)
-
-    def predict(self, X):
-        """Predicted targets, shaped like the y given to fit."""
-        check_is_fitted(self)
-        return self.target_encoder_.inverse_transform(self._raw_predict(X))
+    _requires_y = True

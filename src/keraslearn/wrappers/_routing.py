@@ -1,14 +1,17 @@
 """Routed parameters: ``model__``, ``optimizer__``, ``loss__``, ``metrics__``,
-``callbacks__``, ``fit__`` and ``predict__``.
+``callbacks__``, ``fit__``, ``predict__`` and ``compile__``.
 
 A routed parameter is an ordinary estimator parameter (``get_params`` lists it,
 ``set_params`` sets it, ``GridSearchCV`` searches it) whose prefix says where
 its value goes. Names are checked before TensorFlow runs; a misspelt one gets
-a suggestion.
+a suggestion, and a plain name that belongs elsewhere is told where to route it.
 """
 
 import difflib
-import inspect
+
+from .._engine._keras_objects import loss_class, optimizer_class
+from .._tf import keras
+from ..utils import accepted_kwargs, suggest
 
 ROUTING_PREFIXES = (
     "model",
@@ -20,12 +23,6 @@ ROUTING_PREFIXES = (
     "predict",
     "compile",
 )
-
-
-def suggest(name, candidates):
-    """Return ``" Did you mean 'x'?"`` for the closest candidate, or ``""``."""
-    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f" Did you mean {match[0]!r}?" if match else ""
 
 
 def split_routed(name):
@@ -58,38 +55,48 @@ def routed(params, prefix):
     return {k[len(start):]: v for k, v in params.items() if k.startswith(start)}
 
 
-def accepted_kwargs(func):
-    """(names func takes by keyword, whether it also takes ``**kwargs``)."""
-    try:
-        sig = inspect.signature(func)
-    except (TypeError, ValueError):
-        return set(), True
-    names, var_kw = set(), False
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_KEYWORD:
-            var_kw = True
-        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
-            names.add(p.name)
-    names.discard("self")
-    return names, var_kw
+def _destinations(optimizer, loss):
+    """(prefix, callable) pairs a plain name may belong to, in the order hints
+    are given: the optimizer and loss the estimator uses, then Keras' fit,
+    compile and predict."""
+    out = []
+    for prefix, find in (("optimizer", optimizer_class), ("loss", loss_class)):
+        try:
+            cls = find(optimizer if prefix == "optimizer" else loss)
+        except ValueError:
+            cls = None
+        if cls is not None:
+            out.append((prefix, cls.__init__))
+    out += [("fit", keras.Model.fit), ("compile", keras.Model.compile),
+            ("predict", keras.Model.predict)]
+    return out
 
 
-def check_kwargs(func, kwargs, where, *, strict=False):
-    """Raise ValueError naming any key of ``kwargs`` that ``func`` cannot take.
-
-    With ``strict``, a ``**kwargs`` catch-all does not count: Keras classes
-    forward it to a base that rejects unknown names only once TensorFlow runs.
-    """
-    names, var_kw = accepted_kwargs(func)
-    if var_kw and not strict:
-        return
-    for key in kwargs:
-        if key not in names:
-            raise ValueError(
-                f"Invalid parameter {where}__{key}: {_qualname(func)} does not "
-                f"accept {key!r}.{suggest(key, names)}"
+def unknown_name_error(est, key, builder_names, optimizer, loss):
+    """The ValueError for a plain parameter name that neither the estimator nor
+    its model builder takes: it names the routed parameter that exists
+    (``optimizer__learning_rate``), or the closest known name."""
+    where = type(est).__name__
+    for prefix, func in _destinations(optimizer, loss):
+        names, _ = accepted_kwargs(func)
+        if key in names - {"self", "x", "y", "kwargs"}:
+            return ValueError(
+                f"Invalid parameter {key!r} for estimator {where}: neither the estimator "
+                f"nor its model builder takes it. It is an argument of "
+                f"{getattr(func, '__qualname__', prefix).replace('.__init__', '')}: "
+                f"route it there as '{prefix}__{key}'."
             )
+    hint = suggest(key, set(est._get_param_names()) | set(builder_names))
+    return ValueError(
+        f"Invalid parameter {key!r} for estimator {where}: neither the estimator nor "
+        f"its model builder takes it.{hint}"
+    )
 
 
-def _qualname(func):
-    return getattr(func, "__qualname__", None) or type(func).__name__
+def builder_names(builder):
+    """(names the model builder declares, whether it takes ``**kwargs``); a
+    keras.Model instance takes none."""
+    if builder is None or isinstance(builder, keras.Model) or not callable(builder):
+        return set(), False
+    names, var_kw = accepted_kwargs(builder)
+    return names - {"meta", "compile_kwargs", "params"}, var_kw

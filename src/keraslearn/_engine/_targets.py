@@ -2,46 +2,19 @@
 
 A classifier's targets are encoded according to the model's output layer and
 its loss: one sigmoid unit (binary cross-entropy), one unit per class with a
-sparse loss (integer codes) or a one-hot loss, or one sigmoid unit per label
-(multilabel indicator targets).
+loss taking class indices (integer codes) or one shaped like the output
+(one-hot rows), or one sigmoid unit per label (multilabel indicator targets).
+Which targets a loss takes is decided from the loss object (see ``_losses``).
 """
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-_ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal", "categorical_hinge",
-                   "kl_divergence", "kld", "kullback", "poisson")
+from ._losses import INDEX, SHAPED, loss_description, loss_from_logits, target_kind
 
-
-def loss_name(loss):
-    """A lower-case name for a Keras loss given as string, class, instance or function."""
-    if loss is None:
-        return ""
-    if isinstance(loss, str):
-        return loss.lower()
-    if isinstance(loss, dict):
-        return str(loss.get("class_name", loss.get("config", ""))).lower()
-    name = getattr(loss, "name", None)
-    if isinstance(name, str):
-        return name.lower()
-    return str(getattr(loss, "__name__", type(loss).__name__)).lower()
-
-
-def loss_from_logits(loss):
-    """Whether a Keras loss object was configured with ``from_logits=True``."""
-    if isinstance(loss, dict):
-        return bool(loss.get("config", {}).get("from_logits", False))
-    return bool(getattr(loss, "from_logits", False))
-
-
-def _loss_kind(name):
-    compact = name.replace("_", "").replace(" ", "")
-    if "sparse" in compact:
-        return "sparse"
-    if any(key.replace("_", "") in compact for key in _ONE_HOT_LOSSES):
-        return "onehot"
-    return None
+# The ``target_encoding`` a user may give for a loss of their own.
+TARGET_ENCODINGS = ("auto", "sparse", "onehot")
 
 
 def _one_hot_rows(y):
@@ -63,6 +36,8 @@ class ClassifierTargetEncoder:
     train as the classes ``0 .. k-1`` and ``predict`` returns one-hot rows.
     Otherwise they are multilabel targets, as for scikit-learn.
     """
+
+    needs_loss = True
 
     def __init__(self, one_hot=False):
         self.one_hot = one_hot
@@ -140,22 +115,28 @@ class ClassifierTargetEncoder:
         self._check_known(y, self.classes_)
         return y
 
-    def configure(self, n_units, loss, dtype="float32"):
+    def configure(self, n_units, loss, dtype="float32", encoding="auto"):
         """Choose the encoding from the model's output units and loss (class
-        codes and indicator targets are exact in any float type)."""
-        name = loss_name(loss)
-        kind = _loss_kind(name)
+        codes and indicator targets are exact in any float type).
+
+        ``encoding`` ("sparse" or "onehot") says which targets a loss of the
+        user's own takes; "auto" decides from the loss.
+        """
+        kind = target_kind(loss)
         self.from_logits_ = loss_from_logits(loss)
         if self.target_type_ == "multilabel-indicator":
+            if kind == INDEX or encoding == "sparse":
+                raise ValueError(
+                    f"The loss {loss_description(loss)} takes one class index per sample, "
+                    f"but the target is multilabel-indicator ({self.n_outputs_} labels, "
+                    "any number of them per sample). Use loss='binary_crossentropy' with "
+                    "one sigmoid unit per label."
+                )
             expected, mode = self.n_outputs_, "multilabel"
         elif n_units == 1 and self.n_classes_ == 2:
             expected, mode = 1, "binary"
         else:
-            # Sparse losses take integer codes; every other loss (categorical or
-            # binary cross-entropy over K units, MSE, a custom function) takes
-            # targets shaped like the output: one-hot rows.
-            expected = self.n_classes_
-            mode = "sparse" if kind == "sparse" else "onehot"
+            expected, mode = self.n_classes_, None
         if n_units != expected:
             raise ValueError(
                 f"The model has {n_units} output unit(s) but the target "
@@ -163,8 +144,26 @@ class ClassifierTargetEncoder:
                 "Size the output layer from meta['n_classes_'] (one sigmoid unit "
                 "also works for binary targets)."
             )
+        if mode is None:
+            mode = self._class_mode(kind, loss, encoding)
         self.mode_ = mode
         return self
+
+    @staticmethod
+    def _class_mode(kind, loss, encoding):
+        """Class indices ("sparse") or one-hot rows ("onehot") for one unit per class."""
+        if encoding in ("sparse", "onehot"):
+            return encoding
+        if kind == INDEX:
+            return "sparse"
+        if kind == SHAPED:
+            return "onehot"
+        raise ValueError(
+            f"keraslearn cannot tell which targets the loss {loss_description(loss)} "
+            "takes: class indices (as keras.losses.SparseCategoricalCrossentropy) or "
+            "one-hot rows (as keras.losses.CategoricalCrossentropy). Say which with "
+            "target_encoding='sparse' or target_encoding='onehot'."
+        )
 
     def default_loss(self, n_units):
         """The loss to compile with when the user gave none."""
@@ -247,6 +246,8 @@ def _numeric(y):
 class RegressorTargetEncoder:
     """Regression targets -> (n, n_outputs) in the model's float type, and back to y's shape."""
 
+    needs_loss = True
+
     def fit(self, y, classes=None):
         y = _numeric(y)
         self.target_type_ = type_of_target(y, input_name="y")
@@ -265,7 +266,7 @@ class RegressorTargetEncoder:
             )
         return y
 
-    def configure(self, n_units, loss, dtype="float32"):
+    def configure(self, n_units, loss, dtype="float32", encoding="auto"):
         """Check the model's output units; a float64 network gets its targets
         in float64 (unrounded), any other float32."""
         if n_units != self.n_outputs_:
@@ -283,5 +284,48 @@ class RegressorTargetEncoder:
         return np.asarray(y, dtype=self.dtype_).reshape(len(y), -1)
 
     def inverse_transform(self, raw):
-        raw = np.asarray(raw)
+        """Model outputs -> predictions shaped like y, in float64 as scikit-learn's
+        regressors return them (whatever the network's float type)."""
+        raw = np.asarray(raw, dtype=np.float64)
         return raw.reshape(-1) if self.y_ndim_ == 1 else raw.reshape(len(raw), -1)
+
+
+class IdentityTargetEncoder:
+    """Targets given to the model as they are, and its outputs returned as
+    they are (a :class:`~keraslearn.wrappers.BaseWrapper`). ``y=None`` suits a
+    model that computes its loss from x alone (``add_loss``, a ``train_step``
+    of its own)."""
+
+    needs_loss = False
+
+    def fit(self, y, classes=None):
+        y = None if y is None else np.asarray(y)
+        self.target_type_ = None if y is None else type_of_target(y, input_name="y")
+        self.y_dtype_ = None if y is None else y.dtype
+        self.y_ndim_ = None if y is None else y.ndim
+        self.n_outputs_ = 0 if y is None else (1 if y.ndim == 1 else int(np.prod(y.shape[1:])))
+        self.n_outputs_expected_ = 1
+        return self
+
+    def validate(self, y, warn=True):
+        if (y is None) != (self.y_ndim_ is None):
+            raise ValueError(
+                "This fit has " + ("no y" if y is None else "a y")
+                + ", but the fit it continues had " + ("one." if y is None else "none.")
+            )
+        return None if y is None else np.asarray(y)
+
+    def configure(self, n_units, loss, dtype="float32", encoding="auto"):
+        self.dtype_ = dtype
+        return self
+
+    def default_loss(self, n_units):
+        return None
+
+    def transform(self, y):
+        if y is None or y.dtype.kind not in "f":
+            return y
+        return np.asarray(y, dtype=self.dtype_ if self.dtype_ == "float64" else "float32")
+
+    def inverse_transform(self, raw):
+        return raw

@@ -10,7 +10,7 @@ millisecond.
 
 import numpy as np
 
-from .._runtime import tf
+from .._tf import tf
 
 # Calls answered eagerly before the traced function is built.
 EAGER_CALLS = 2
@@ -26,9 +26,7 @@ class Predictor:
         self.model = model
         self.n_calls = 0
         self._traced = None
-        inputs = getattr(model, "inputs", None)
-        dtype = inputs[0].dtype if inputs else None
-        self.x_dtype = np.dtype(getattr(dtype, "name", dtype) or "float32")
+        self.x_dtype = input_dtype(model)
 
     def _trace(self, X):
         spec = tf.TensorSpec((None,) + tuple(X.shape[1:]), tf.as_dtype(self.x_dtype))
@@ -52,6 +50,13 @@ class Predictor:
 
     def _eager(self, x):
         return self.model(x, training=False)
+
+
+def input_dtype(model):
+    """The dtype of the model's (first) input; float32 when it has none yet."""
+    inputs = getattr(model, "inputs", None)
+    dtype = inputs[0].dtype if inputs else None
+    return np.dtype(getattr(dtype, "name", dtype) or "float32")
 
 
 def _to_numpy(out):

@@ -10,8 +10,8 @@ import copy
 import functools
 import inspect
 
-from .._runtime import keras
-from ._routing import check_kwargs, suggest
+from .._tf import keras
+from ..utils import accepted_kwargs, check_kwargs, suggest
 
 _LOSS_ALIASES = {
     "mse": "MeanSquaredError",
@@ -48,7 +48,7 @@ def _copy_with(obj, kwargs):
     return type(obj).from_config({**obj.get_config(), **kwargs})
 
 
-def _optimizer_class(optimizer):
+def optimizer_class(optimizer):
     if inspect.isclass(optimizer):
         return optimizer
     if isinstance(optimizer, str):
@@ -65,18 +65,18 @@ def _optimizer_class(optimizer):
 def check_optimizer(optimizer, kwargs):
     if optimizer is None:
         raise ValueError("optimizer must be set (a name such as 'adam', a class or an instance).")
-    check_kwargs(_optimizer_class(optimizer).__init__, kwargs, "optimizer", strict=True)
+    check_kwargs(optimizer_class(optimizer).__init__, kwargs, "optimizer", strict=True)
 
 
 def make_optimizer(optimizer, kwargs):
     """A new optimizer instance; the user's instance is never shared or changed."""
-    cls = _optimizer_class(optimizer)
+    cls = optimizer_class(optimizer)
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return _copy_with(optimizer, kwargs)
     return cls(**kwargs)
 
 
-def _loss_class(loss):
+def loss_class(loss):
     if inspect.isclass(loss):
         return loss
     if isinstance(loss, str):
@@ -89,7 +89,7 @@ def _loss_class(loss):
 def check_loss(loss, kwargs):
     if not kwargs:
         return
-    cls = _loss_class(loss)
+    cls = loss_class(loss)
     if cls is None:
         raise ValueError(
             f"loss__ parameters need a loss given as a Keras loss class, instance or "
@@ -101,7 +101,7 @@ def check_loss(loss, kwargs):
 def make_loss(loss, kwargs):
     if not kwargs and not inspect.isclass(loss):
         return copy.deepcopy(loss) if isinstance(loss, keras.losses.Loss) else loss
-    cls = _loss_class(loss)
+    cls = loss_class(loss)
     if isinstance(loss, keras.losses.Loss):
         return _copy_with(loss, kwargs)
     return cls(**kwargs)
@@ -111,7 +111,7 @@ def loss_in_dtype(loss, dtype):
     """``loss`` computed in ``dtype`` when that is not Keras' default float type."""
     if dtype == keras.config.floatx() or not isinstance(loss, str):
         return loss
-    cls = _loss_class(loss)
+    cls = loss_class(loss)
     if cls is None or "dtype" not in inspect.signature(cls.__init__).parameters:
         return loss
     return cls(dtype=dtype)
@@ -195,6 +195,30 @@ def _callback_items(callbacks):
     return [("0", callbacks)]
 
 
+def _constructor_args(cb, own):
+    """The arguments that build ``cb`` again with ``own`` changed: each
+    constructor argument not in ``own`` is read from the attribute of its name.
+
+    Raises ValueError naming an argument the instance does not keep.
+    """
+    cls = type(cb)
+    names, _ = accepted_kwargs(cls.__init__)
+    args = {}
+    for name in sorted(names):
+        if name in own:
+            args[name] = own[name]
+        elif hasattr(cb, name):
+            args[name] = getattr(cb, name)
+        else:
+            raise ValueError(
+                f"Routed parameters {sorted(own)} cannot be applied to the {cls.__name__} "
+                f"instance: it does not keep its constructor argument {name!r}, so it "
+                "cannot be built again. Pass the class instead, with every argument "
+                f"routed (callbacks=[{cls.__name__}], callbacks__0__{name}=...)."
+            )
+    return args
+
+
 def check_callbacks(callbacks, kwargs):
     items = _callback_items(callbacks)
     keys = [k for k, _ in items]
@@ -215,22 +239,22 @@ def check_callbacks(callbacks, kwargs):
         if own:
             cls = cb if inspect.isclass(cb) else type(cb)
             check_kwargs(cls.__init__, own, "callbacks", strict=True)
+            if not inspect.isclass(cb):
+                _constructor_args(cb, own)
 
 
 def make_callbacks(callbacks, kwargs):
     """Callback instances: classes are created with their routed parameters;
-    instances are used as given (Keras users read their state after fit), or
-    copied when routed parameters change them."""
+    instances are used as given (Keras users read their state after fit), or,
+    when routed parameters change them, built again by their constructor with
+    those parameters (so that its checks and derived state apply)."""
     out = []
     for key, cb in _callback_items(callbacks):
         own = _entry_kwargs(kwargs, key)
         if inspect.isclass(cb):
             out.append(cb(**own))
         elif own:
-            cb = copy.copy(cb)
-            for name, value in own.items():
-                setattr(cb, name, value)
-            out.append(cb)
+            out.append(type(cb)(**_constructor_args(cb, own)))
         else:
             out.append(cb)
     return out

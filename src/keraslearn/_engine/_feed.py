@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from .. import _runtime
-from .._runtime import tf
+from .. import _tf
+from .._tf import tf
 
 # Below this many bytes the arrays are copied into tensors once: cheap, and
 # the whole input pipeline then runs in TensorFlow.
@@ -32,9 +32,10 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, x_dtype):
     ----------
     X : ndarray of shape (n_samples, ...)
         Features; cast to ``x_dtype`` batch by batch.
-    y : ndarray of shape (n_samples, ...)
-        Encoded targets.
+    y : ndarray of shape (n_samples, ...) or None
+        Encoded targets; None for a model that computes its loss from x alone.
     sample_weight : ndarray of shape (n_samples,)
+        Unused without targets.
     batch_size : int
     shuffle : bool
         Visit the rows in a new random order at every epoch.
@@ -47,10 +48,11 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, x_dtype):
     w_dtype = x_dtype if np.dtype(x_dtype).kind == "f" else "float32"
     sample_weight = np.asarray(sample_weight, dtype=w_dtype)
     n = X.shape[0]
-    if X.nbytes + y.nbytes <= SMALL_DATA_BYTES:
+    if X.nbytes + (0 if y is None else y.nbytes) <= SMALL_DATA_BYTES:
         # Built from TensorFlow's own ops only, so nothing is traced per fit:
         # the fixed cost of a small fit stays low.
-        ds = tf.data.Dataset.from_tensor_slices((np.asarray(X, dtype=x_dtype), y, sample_weight))
+        X = np.asarray(X, dtype=x_dtype)
+        ds = tf.data.Dataset.from_tensor_slices((X,) if y is None else (X, y, sample_weight))
         if shuffle:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         return _limit_threads(ds.batch(batch_size).prefetch(2))
@@ -62,10 +64,10 @@ def _limit_threads(ds):
     """Keep the input pipeline within the process's share of the cores.
 
     In a joblib worker TensorFlow's compute threads are capped already
-    (``_runtime.configure_threads``); tf.data has pools of its own, which would
+    (``_tf.configure_threads``); tf.data has pools of its own, which would
     otherwise compete with the other workers for every core.
     """
-    n = _runtime.thread_limit()
+    n = _tf.thread_limit()
     if n is None:
         return ds
     options = tf.data.Options()
@@ -98,20 +100,20 @@ def _index_batches(n, batch_size, shuffle, seed):
 
 
 def _gather_from_numpy(index, X, y, sample_weight, x_dtype):
+    """Batches gathered from the arrays by the index batches: only one batch
+    of rows is copied at a time. Without targets, elements are ``(x,)``."""
     x_dtype = np.dtype(x_dtype)
+    arrays = (X,) if y is None else (X, y, sample_weight)
+    types = (tf.as_dtype(x_dtype),) + tuple(tf.as_dtype(a.dtype) for a in arrays[1:])
+    shapes = [(None,) + tuple(a.shape[1:]) for a in arrays]
 
     def take(i):
-        return X[i].astype(x_dtype, copy=False), y[i], sample_weight[i]
-
-    types = (tf.as_dtype(x_dtype), tf.as_dtype(y.dtype), tf.as_dtype(sample_weight.dtype))
-    x_shape = (None,) + tuple(X.shape[1:])
-    y_shape = (None,) + tuple(y.shape[1:])
+        return (X[i].astype(x_dtype, copy=False),) + tuple(a[i] for a in arrays[1:])
 
     def load(i):
-        xb, yb, wb = tf.numpy_function(take, [i], types, stateful=False)
-        xb.set_shape(x_shape)
-        yb.set_shape(y_shape)
-        wb.set_shape((None,))
-        return xb, yb, wb
+        batch = tf.numpy_function(take, [i], types, stateful=False)
+        for tensor, shape in zip(batch, shapes):
+            tensor.set_shape(shape)
+        return tuple(batch)
 
     return index.map(load)

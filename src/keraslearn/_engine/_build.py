@@ -1,0 +1,129 @@
+"""From a built network to one ready to train: the ``meta`` a builder
+receives, the output checks, the default loss and the compile step."""
+
+import numpy as np
+
+from .._tf import keras
+from ._keras_objects import loss_in_dtype
+
+# What the fit has learnt about the data, given to builders as ``meta``.
+_META_FROM_ENCODER = (
+    "target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_", "y_ndim_",
+    "classes_", "n_classes_",
+)
+
+
+def make_meta(est, encoder):
+    """The ``meta`` dict of scikeras: what the data looks like."""
+    meta = {
+        "n_features_in_": est.n_features_in_,
+        "X_shape_": est.X_shape_,
+        "X_dtype_": est.X_dtype_,
+        "target_encoder_": encoder,
+    }
+    if "feature_names_in_" in est.__dict__:
+        meta["feature_names_in_"] = est.feature_names_in_
+    for key in _META_FROM_ENCODER:
+        if hasattr(encoder, key):
+            meta[key] = getattr(encoder, key)
+    return meta
+
+
+def computes_own_loss(model):
+    """Whether a model subclass overrides how Keras computes its loss."""
+    return any(
+        getattr(type(model), name, None) is not getattr(keras.Model, name, None)
+        for name in ("train_step", "compute_loss")
+    )
+
+
+def _outputs(model, sample_shape):
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        outputs = None
+    if not outputs:
+        sample = np.zeros((1,) + tuple(sample_shape), dtype="float32")
+        outputs = model(sample)
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    return outputs
+
+
+def output_spec(model, sample_shape, *, needs_rows):
+    """(number of output units, output dtype name) of a one-output model.
+
+    With ``needs_rows`` the output must hold one row of values per sample
+    (shape ``(n, units)``), as a classifier's or regressor's target does.
+    """
+    outputs = _outputs(model, sample_shape)
+    if len(outputs) != 1:
+        raise ValueError(
+            f"The model has {len(outputs)} outputs; keraslearn estimators take a model "
+            "with one output tensor."
+        )
+    shape = tuple(outputs[0].shape)
+    if needs_rows and len(shape) != 2:
+        hint = ""
+        if len(shape) > 2 and len(sample_shape) > 1:
+            hint = (
+                f" The samples have shape {tuple(sample_shape)}: add "
+                "keras.layers.Flatten() (or a pooling layer) before the Dense layers."
+            )
+        raise ValueError(
+            f"The model's output has shape {_shape_text(shape)}, but one row of values "
+            f"per sample, shape (n_samples, n_units), is needed.{hint}"
+        )
+    dtype = getattr(outputs[0].dtype, "name", outputs[0].dtype)
+    return int(shape[-1]) if shape else 1, str(dtype)
+
+
+def _shape_text(shape):
+    return "(" + ", ".join("n_samples" if d is None else str(d) for d in shape) + ")"
+
+
+def check_loss_dtypes(model):
+    """Refuse, before training, penalties Keras cannot add to the compiled loss.
+
+    Keras computes the compiled loss in ``floatx`` and sums the layers' own
+    losses (regularizers, ``add_loss``) with it as they are: a float64 layer's
+    penalty under the default float32 makes that sum fail deep inside tracing.
+    """
+    floatx = keras.config.floatx()
+    if all(v.dtype == floatx for v in model.weights):
+        return
+    odd = []
+    for layer in model.layers:
+        dtypes = {keras.backend.standardize_dtype(loss.dtype) for loss in layer.losses}
+        if dtypes - {floatx}:
+            odd.append(f"{layer.name!r} ({', '.join(sorted(dtypes))})")
+    if odd:
+        raise ValueError(
+            f"Layer losses (regularizers or add_loss) of {', '.join(odd)} are not in "
+            f"Keras' float type {floatx!r}, so Keras cannot add them to the compiled loss. "
+            f"Return the penalty in {floatx} (e.g. keras.ops.cast(penalty, {floatx!r}) in a "
+            "custom regularizer) or call keras.config.set_floatx() with the layers' dtype "
+            "before building the model."
+        )
+
+
+def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding):
+    """Compile ``model`` when it is not (default loss from the target), check
+    it, and configure the target encoder for its output and loss."""
+    n_units, out_dtype = output_spec(model, sample_shape, needs_rows=needs_rows)
+    if not getattr(model, "compiled", False):
+        compile_kwargs = dict(compile_kwargs)
+        loss = compile_kwargs.get("loss")
+        if loss is None:
+            loss = encoder.default_loss(n_units)
+        # A float64 network gets its loss computed in float64 too (Keras
+        # losses otherwise cast predictions to floatx).
+        compile_kwargs["loss"] = loss_in_dtype(loss, out_dtype)
+        model.compile(**compile_kwargs)
+    if model.loss is None and encoder.needs_loss and not computes_own_loss(model):
+        raise ValueError(
+            "The model was compiled without a loss. Pass loss=... to the estimator "
+            "(compile_kwargs['loss'] is None until it is set) or compile with a loss."
+        )
+    check_loss_dtypes(model)
+    encoder.configure(n_units, model.loss, out_dtype, encoding)
+    return model

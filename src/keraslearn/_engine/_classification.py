@@ -1,0 +1,174 @@
+"""ClassifierBehaviour: what makes a keraslearn estimator a classifier.
+
+Targets are labels of any type (binary, multiclass, multilabel indicator);
+the network's outputs are read as probabilities and decoded back to labels.
+"""
+
+import numpy as np
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted
+
+from ._targets import ClassifierTargetEncoder
+
+
+class ClassifierBehaviour:
+    """Classification targets, class weights and probability outputs (a mixin
+    for :class:`~keraslearn._engine.KerasEstimator` families)."""
+
+    _y_numeric = False
+    # scikeras' rule: indicator rows with a single 1 each are one-hot classes
+    # (the wrappers); scikit-learn's: they are multilabel targets.
+    _one_hot_targets = False
+
+    def _new_target_encoder(self):
+        return ClassifierTargetEncoder(one_hot=self._one_hot_targets)
+
+    def _training_weights(self, y, sample_weight):
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None:
+            return sample_weight
+        if not (isinstance(class_weight, dict) or (
+                isinstance(class_weight, str) and class_weight == "balanced")):
+            raise ValueError(
+                f"class_weight must be a dict, 'balanced' or None, got {class_weight!r}."
+            )
+        if isinstance(class_weight, dict) and np.ndim(y) == 1:
+            _check_class_weight_keys(class_weight, np.unique(y))
+        base = 1.0 if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        return base * compute_sample_weight(class_weight, y)
+
+    def _check_training_target(self, y, sample_weight):
+        if y.ndim == 1 and len(np.unique(y[sample_weight > 0])) < 2:
+            raise ValueError(
+                "Only one class has non-zero sample weight; a classifier needs samples "
+                "of at least 2 classes."
+            )
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Train for one epoch, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (label indicator rows for multilabel targets).
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever be seen; needed on the first call when
+            a batch may not hold every class.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Relative weights of the samples.
+
+        **kwargs : dict
+            Passed to ``keras.Model.fit`` for this call.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if classes is not None and self.__sklearn_is_fitted__():
+            unknown = np.setdiff1d(np.asarray(classes), self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"classes {unknown.tolist()!r} differ from the classes of the first "
+                    f"partial_fit call {self.classes_.tolist()!r}."
+                )
+        return self._fit(X, y, sample_weight, mode="partial",
+                         fit_kwargs={"epochs": 1, **kwargs}, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            One column per class, in the order of ``classes_`` (per label, the
+            probability of a 1, for multilabel targets).
+        """
+        check_is_fitted(self)
+        return self.target_encoder_.predict_proba(self._raw_predict(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities (``-inf`` where one is 0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels (label indicator rows for multilabel targets, one-hot rows
+            for one-hot targets).
+        """
+        proba = self.predict_proba(X)  # checks that the estimator is fitted first
+        return self.target_encoder_.inverse_transform(proba)
+
+    def decision_function(self, X):
+        """Confidence scores: log-odds of the positive class (binary), of each
+        label (multilabel), or log-probabilities (multiclass).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The scores.
+        """
+        proba = self.predict_proba(X)
+        return self.target_encoder_.decision_function(proba)
+
+
+
+def classifier_tags(tags):
+    """The tags of a keraslearn classifier, given those ``ClassifierMixin`` set
+    (the public classes call it: the mixin, left of this behaviour, sets its
+    tags after it)."""
+    tags.classifier_tags.multi_label = True
+    return tags
+
+
+def _check_class_weight_keys(class_weight, classes):
+    """Keys of class_weight are the labels themselves (not indices, as in Keras)."""
+    missing = [c for c in class_weight if c not in set(classes.tolist())]
+    if not missing:
+        return
+    example = ", ".join(f"{c!r}: {w!r}" for c, w in zip(classes.tolist(), class_weight.values()))
+    indices = all(isinstance(k, (int, np.integer)) for k in class_weight) and (
+        classes.dtype.kind not in "iu")
+    hint = (" Keras' class_weight takes class indices; keraslearn takes the labels "
+            "themselves, as scikit-learn does." if indices else "")
+    raise ValueError(
+        f"class_weight has keys {missing!r} that are not labels of y. Its keys are the "
+        f"labels themselves: {classes.tolist()!r}.{hint} For example: "
+        f"class_weight={{{example}}}."
+    )

@@ -1,0 +1,67 @@
+"""Walking a model's layers, and the variables that hold a network's state."""
+
+# Keras layers that run code Keras does not own (which may draw from
+# TensorFlow's stateful random ops).
+_FOREIGN_KERAS_LAYERS = ("Lambda", "TFSMLayer")
+
+
+def all_layers(model):
+    """The model itself and every layer in it, nested models' layers included."""
+    pending = [model]
+    while pending:
+        layer = pending.pop()
+        yield layer
+        pending.extend(getattr(layer, "layers", ()))
+
+
+def keras_layers_only(model):
+    """Whether every layer of ``model`` (nested ones included) and the model
+    itself are Keras' own classes, none of which runs foreign code: their
+    random ops then draw from Keras' seed generators only, and their configs
+    describe them completely."""
+    return all(
+        type(layer).__module__.startswith("keras.")
+        and type(layer).__name__ not in _FOREIGN_KERAS_LAYERS
+        for layer in all_layers(model)
+    )
+
+
+def layer_variables(model):
+    """The variables of the model's layers: weights, statistics and seed states."""
+    out = []
+    for layer in model.layers:
+        out.extend(layer.variables)
+    return out
+
+
+def same_shapes(a, b):
+    return len(a) == len(b) and all(tuple(u.shape) == tuple(v.shape) for u, v in zip(a, b))
+
+
+def copy_network_state(src, dst):
+    """Assign src's layer variables (weights, statistics, seed states) to dst's,
+    or only its weights when dst adds or drops layers that hold none (dropout,
+    augmentation).
+
+    Raises ValueError when the two networks' weights differ in number or shape.
+    """
+    if same_shapes(layer_variables(src), layer_variables(dst)):
+        pairs = zip(layer_variables(src), layer_variables(dst))
+    elif same_shapes(src.weights, dst.weights):
+        pairs = zip(src.weights, dst.weights)
+    else:
+        raise ValueError("the networks' weights differ in number or shape")
+    for a, b in pairs:
+        b.assign(a)
+
+
+def training_variables(model):
+    """Everything training changes: layer variables and the optimizer's."""
+    optimizer = getattr(model, "optimizer", None)
+    return layer_variables(model) + (list(optimizer.variables) if optimizer else [])
+
+
+def copy_training_state(src, dst):
+    """Assign src's layer variables and optimizer variables to dst's."""
+    for a, b in zip(training_variables(src), training_variables(dst)):
+        b.assign(a)

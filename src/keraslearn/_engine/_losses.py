@@ -1,0 +1,99 @@
+"""What a loss expects as targets, decided from the loss itself.
+
+A classifier with one output unit per class can be trained on class indices
+(``SparseCategoricalCrossentropy``) or on rows shaped like its output (one-hot
+rows, for every other cross-entropy, hinge, KL divergence, MSE ...). Keras'
+own losses are classified by their class or function, never by their name:
+a loss of the user's own (a function, or a subclass of ``keras.losses.Loss``
+itself) cannot be classified, and the estimator then asks the user to say
+which encoding it takes.
+"""
+
+import inspect
+
+from .._tf import keras
+
+INDEX = "index"  # class indices, shape (n,)
+SHAPED = "shaped"  # shaped like the output: one-hot rows for one-hot classes
+
+
+def _keras_own(obj):
+    return getattr(obj, "__module__", "").startswith("keras.")
+
+
+def _optional(*names):
+    found = (getattr(keras.losses, name, None) for name in names)
+    return tuple(obj for obj in found if obj is not None)
+
+
+# Keras losses that take integer class indices.
+_INDEX_CLASSES = _optional("SparseCategoricalCrossentropy", "CategoricalGeneralizedCrossEntropy")
+_INDEX_FUNCTIONS = _optional(
+    "sparse_categorical_crossentropy", "categorical_generalized_cross_entropy"
+)
+# Keras losses that are not classification losses over class scores (metric
+# learning, sequences): no encoding of class labels fits them.
+_OTHER_CLASSES = _optional("CTC", "Circle")
+_OTHER_FUNCTIONS = _optional("ctc", "circle")
+
+
+def _class_kind(cls):
+    """The kind of a loss class: the nearest of Keras' own classes in its MRO
+    decides (a subclass of MeanSquaredError takes what MeanSquaredError takes)."""
+    for base in cls.__mro__:
+        if not (_keras_own(base) and issubclass(base, keras.losses.Loss)):
+            continue
+        if base is keras.losses.Loss:
+            return None
+        if base in _INDEX_CLASSES:
+            return INDEX
+        if base in _OTHER_CLASSES:
+            return None
+        if base.__name__ == "LossFunctionWrapper":
+            return "wrapper"  # Keras' wrapper around a function: the function decides
+        return SHAPED
+    return None
+
+
+def target_kind(loss):
+    """``INDEX``, ``SHAPED`` or None (unknown) for a loss given as a name,
+    function, class, instance or serialized config."""
+    if loss is None:
+        return None
+    if isinstance(loss, (str, dict)):
+        try:
+            loss = keras.losses.get(loss)
+        except (ValueError, TypeError):
+            return None
+        return target_kind(loss)
+    if inspect.isclass(loss):
+        kind = _class_kind(loss) if issubclass(loss, keras.losses.Loss) else None
+        return None if kind == "wrapper" else kind
+    if isinstance(loss, keras.losses.Loss):
+        kind = _class_kind(type(loss))
+        return target_kind(getattr(loss, "fn", None)) if kind == "wrapper" else kind
+    if callable(loss):
+        if loss in _INDEX_FUNCTIONS:
+            return INDEX
+        if loss in _OTHER_FUNCTIONS:
+            return None
+        return SHAPED if _keras_own(loss) else None
+    return None
+
+
+def loss_description(loss):
+    """A short name for a loss in messages."""
+    if isinstance(loss, str):
+        return repr(loss)
+    if inspect.isclass(loss):
+        return loss.__name__
+    if isinstance(loss, keras.losses.Loss):
+        return type(loss).__name__
+    return getattr(loss, "__name__", type(loss).__name__)
+
+
+def loss_from_logits(loss):
+    """Whether a Keras loss object was configured with ``from_logits=True``."""
+    if isinstance(loss, dict):
+        return bool(loss.get("config", {}).get("from_logits", False))
+    return bool(getattr(loss, "from_logits", False))

@@ -1,0 +1,149 @@
+"""Each fit settled once: what the parameters say (:class:`TrainingSettings`)
+and what this fit will do with this data (:class:`FitPlan`).
+
+Both are immutable and made before TensorFlow runs. An estimator family says
+what its parameters mean in Keras' words (``_training_settings``); the engine
+turns those settings and the validated data into the plan; building, feeding
+and training only read the plan.
+"""
+
+import dataclasses
+import types
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+# How a fit treats the network it may already have.
+NEW = "new"  # build a new network
+CONTINUE = "continue"  # train the fitted network further
+REBUILD = "rebuild"  # build from the current parameters, carrying the fitted state over
+
+EMPTY = types.MappingProxyType({})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """What an estimator's parameters say about training, in Keras' words.
+
+    ``batch_size`` may be a function of the number of training rows (the
+    ready networks' ``"auto"``); ``validation_split`` is a fraction held out
+    from the training rows, ``validation_data`` data given instead.
+    ``keras_fit_kwargs`` are further ``keras.Model.fit`` arguments
+    (``initial_epoch``, ...), ``callbacks`` the user's callback instances.
+    """
+
+    epochs: int
+    batch_size: Any = None
+    validation_batch_size: Optional[int] = None
+    shuffle: bool = True
+    verbose: int = 0
+    random_state: Any = None
+    validation_split: float = 0.0
+    validation_data: Any = None
+    callbacks: tuple = ()
+    keras_fit_kwargs: Any = dataclasses.field(default_factory=lambda: EMPTY)
+    warm_start_rebuilds: bool = False  # a warm start rebuilds from the current parameters
+    target_encoding: str = "auto"
+
+
+@dataclasses.dataclass(frozen=True)
+class FitPlan:
+    """Every decision of one fit.
+
+    ``network`` is NEW, CONTINUE or REBUILD. ``train_rows`` and
+    ``validation_rows`` index the validated training data (None: all rows, or
+    no held-out rows). ``callbacks`` are the user's and the estimator's own,
+    in the order Keras calls them. ``progress`` is this fit's copy of the
+    state a stopping rule carries across warm-started fits (the estimator
+    keeps it only if the fit succeeds).
+    """
+
+    mode: str  # "fit", "warm", "partial" or "initialize"
+    network: str
+    train: bool
+    epochs: int
+    batch_size: int
+    validation_batch_size: int
+    shuffle: bool
+    verbose: int
+    seed: Optional[int]
+    n_train: int
+    weight_mean: float
+    train_rows: Any = None
+    validation_rows: Any = None
+    validation_data: Any = None
+    callbacks: tuple = ()
+    keras_fit_kwargs: Any = dataclasses.field(default_factory=lambda: EMPTY)
+    target_encoding: str = "auto"
+    progress: Any = None
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def choose_network(mode, fitted, settings):
+    if not fitted or mode in ("fit", "initialize"):
+        return NEW
+    if mode == "warm" and settings.warm_start_rebuilds:
+        return REBUILD
+    return CONTINUE
+
+
+def last_rows_split(n, fraction):
+    """Keras' ``validation_split``: the last ``fraction`` of the rows."""
+    n_val = int(np.floor(n * fraction))
+    if n_val < 1 or n - n_val < 1:
+        raise ValueError(
+            f"validation_split={fraction} leaves no samples for "
+            f"{'validation' if n_val < 1 else 'training'} with {n} samples."
+        )
+    return slice(0, n - n_val), slice(n - n_val, n)
+
+
+def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
+              split: Callable, progress=None):
+    """The plan of a fit from the settings and the validated data.
+
+    ``split(y, n, fraction, seed)`` chooses the held-out rows (an estimator
+    family's rule: the last rows for Keras' ``validation_split``, a stratified
+    random split for the ready networks' ``validation_fraction``).
+    """
+    train = mode != "initialize"
+    validation_data = settings.validation_data
+    fraction = 0.0 if validation_data is not None else settings.validation_split
+    train_rows = validation_rows = None
+    n_train = n_samples
+    if train and fraction:
+        train_rows, validation_rows = split(y, n_samples, fraction, seed)
+        n_train = _count(train_rows, n_samples)
+    batch_size = settings.batch_size
+    if callable(batch_size):
+        batch_size = batch_size(n_train)
+    batch_size = batch_size or 32
+    epochs = settings.epochs
+    return FitPlan(
+        mode=mode,
+        network=choose_network(mode, fitted, settings),
+        train=train,
+        epochs=epochs,
+        batch_size=int(batch_size),
+        validation_batch_size=int(settings.validation_batch_size or batch_size),
+        shuffle=bool(settings.shuffle),
+        verbose=int(settings.verbose),
+        seed=seed,
+        n_train=n_train,
+        weight_mean=weight_mean,
+        train_rows=train_rows,
+        validation_rows=validation_rows,
+        validation_data=validation_data,
+        callbacks=tuple(settings.callbacks),
+        keras_fit_kwargs=types.MappingProxyType(dict(settings.keras_fit_kwargs)),
+        target_encoding=settings.target_encoding,
+        progress=progress,
+    )
+
+
+def _count(rows, n):
+    if isinstance(rows, slice):
+        return len(range(*rows.indices(n)))
+    return len(rows)

@@ -1,0 +1,55 @@
+"""RegressorBehaviour: what makes a keraslearn estimator a regressor."""
+
+from sklearn.utils.validation import check_is_fitted
+
+from ._targets import RegressorTargetEncoder
+
+
+class RegressorBehaviour:
+    """Numeric targets (one or several outputs) and float64 predictions shaped
+    like y (a mixin for :class:`~keraslearn._engine.KerasEstimator` families)."""
+
+    _y_numeric = True
+
+    def _new_target_encoder(self):
+        return RegressorTargetEncoder()
+
+    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+        """Train for one epoch, continuing from the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Relative weights of the samples.
+
+        **kwargs : dict
+            Passed to ``keras.Model.fit`` for this call.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, mode="partial", fit_kwargs={"epochs": 1, **kwargs})
+
+    def predict(self, X):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions in float64, shaped like the y given to fit.
+        """
+        check_is_fitted(self)
+        return self.target_encoder_.inverse_transform(self._raw_predict(X))

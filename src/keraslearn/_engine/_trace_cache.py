@@ -1,0 +1,278 @@
+"""The trace cache: Keras' traced training functions shared across fits.
+
+For a small model most of a short fit is spent tracing Keras' train function,
+and every new model (every clone in a grid search) traces again. The first fit
+of an architecture therefore keeps a *warm copy*: a clone of the model compiled
+the same way, whose traced train and test functions stay warm. A later fit of
+the same architecture copies its fresh weights and optimizer state into the
+warm copy, trains it with ``fit`` (callbacks, validation and history as usual),
+and copies the trained state back. Only the tracing is shared.
+
+Sharing must never change what is computed. A warm copy is rebuilt from the
+model's config, so a layer whose config leaves something out would train as
+another function. Before a warm copy trains for a model, both are run on a
+probe batch of the fit's own rows: the outputs and the loss gradients must be
+equal. Models made only of Keras' own layers (whose configs are complete) are
+probed once, when their warm copy is made; models with layers of their own are
+probed at every fit. A model that fails the probe trains itself.
+
+Not shared: models over ``MAX_PARAMS`` parameters (tracing is a small part of
+their fit), models that cannot be cloned from their config, concurrent fits of
+one architecture in threads, and every fit while
+``keraslearn.set_config(share_traced_functions=False)``.
+"""
+
+import json
+import threading
+import types
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import _random
+from .._tf import keras, tf
+from ._layers import (
+    all_layers, copy_training_state, keras_layers_only, layer_variables, same_shapes,
+)
+
+# Tuning constants of the cache, together.
+MAX_ENTRIES = 8  # architectures kept warm in a process (least recently used dropped)
+MAX_PARAMS = 2_000_000  # larger models train themselves
+STEPS_PER_EXECUTION = 64  # train steps per call of a traced function, when allowed
+PROBE_ROWS = 8  # rows of the fit's data that probe a warm copy
+PROBE_RTOL, PROBE_ATOL = 1e-5, 1e-7
+
+
+class _WarmCopy:
+    def __init__(self, model, steps_per_execution):
+        self.model = keras.models.clone_model(model)
+        config = keras.saving.deserialize_keras_object(model.get_compile_config())
+        # Losses are stateless: share the object, whose dtype a config drops.
+        config["loss"] = model.loss
+        config["steps_per_execution"] = steps_per_execution
+        self.model.compile(**config)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self.lock = threading.Lock()
+        # Keras' own layers are described completely by their config: probed once.
+        self.probe_every_fit = not keras_layers_only(model)
+
+
+def _layer_names(config, names):
+    """Every layer name in a model config, nested models and input layers included."""
+    if isinstance(config, dict):
+        for layer in config.get("layers", ()) if isinstance(config.get("layers"), list) else ():
+            if isinstance(layer, dict):
+                name = layer.get("name") or (layer.get("config") or {}).get("name")
+                if isinstance(name, str):
+                    names.append(name)
+        for value in config.values():
+            _layer_names(value, names)
+    elif isinstance(config, list):
+        for value in config:
+            _layer_names(value, names)
+    return names
+
+
+def _canonical(obj, rename):
+    if isinstance(obj, dict):
+        return {k: _canonical(v, rename) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v, rename) for v in obj]
+    if isinstance(obj, str):
+        return rename.get(obj, obj)
+    return obj
+
+
+def architecture_key(model):
+    """A key equal for models built the same way, whatever their layer names.
+
+    Returns None when the model cannot be described by its config.
+    """
+    try:
+        config = model.get_config()
+        names = _layer_names(config, [model.name])
+        rename = {name: f"#{i}" for i, name in enumerate(dict.fromkeys(names))}
+        config = _canonical(config, rename)
+        compile_config = dict(model.get_compile_config() or {})
+        optimizer = dict(compile_config.get("optimizer") or {})
+        opt_config = dict(optimizer.get("config") or {})
+        # The learning rate lives in an optimizer variable (copied per fit), and
+        # the optimizer's name does not change what is computed.
+        if isinstance(opt_config.get("learning_rate"), (int, float)):
+            opt_config.pop("learning_rate")
+        opt_config.pop("name", None)
+        optimizer["config"] = opt_config
+        compile_config["optimizer"] = optimizer
+        loss_dtype = getattr(model.loss, "dtype", None)
+        return json.dumps(
+            [type(model).__name__, config, compile_config, str(loss_dtype)],
+            sort_keys=True, default=repr,
+        )
+    except Exception:  # noqa: BLE001 - any model the config API cannot describe
+        return None
+
+
+# Layer attributes holding code (functions or objects) that a config names but
+# does not carry: a notebook that redefines one keeps the same config.
+_CODE_ATTRIBUTES = (
+    "activation", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+    "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint",
+)
+
+
+def _code(obj):
+    """What identifies the code of ``obj``: a function itself, else its class."""
+    if obj is None:
+        return None
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
+        return obj
+    fn = getattr(obj, "fn", None)  # Keras' LossFunctionWrapper / MeanMetricWrapper
+    return (type(obj), _code(fn)) if callable(fn) else type(obj)
+
+
+def code_identity(model):
+    """The classes and functions the model's computation runs, as objects.
+
+    Two models with equal configs run different code when a class or function
+    they use was redefined in between (a notebook cell run again): their
+    traced functions must not be shared.
+    """
+    out = []
+    for layer in all_layers(model):
+        out.append(type(layer))
+        out.extend(_code(getattr(layer, name, None)) for name in _CODE_ATTRIBUTES)
+    loss = getattr(model, "loss", None)
+    for item in loss if isinstance(loss, (list, tuple)) else [loss]:
+        out.append(_code(item))
+    return tuple(out)
+
+
+def _compatible(a, b):
+    return same_shapes(layer_variables(a), layer_variables(b)) and same_shapes(
+        a.optimizer.variables, b.optimizer.variables
+    )
+
+
+def _outputs_and_gradients(model, x, y):
+    with tf.GradientTape() as tape:
+        y_pred = model(x, training=False)
+        loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+    grads = tape.gradient(loss, model.trainable_variables)
+    flat = [y_pred] if not isinstance(y_pred, (list, tuple, dict)) else tf.nest.flatten(y_pred)
+    return [np.asarray(t) for t in flat] + [
+        None if g is None else np.asarray(tf.convert_to_tensor(g)) for g in grads
+    ]
+
+
+def same_computation(model, other, probe):
+    """Whether ``model`` and ``other`` (holding the same state) give equal
+    outputs and equal loss gradients on the probe batch ``(x, y)``."""
+    try:
+        a = _outputs_and_gradients(model, *probe)
+        b = _outputs_and_gradients(other, *probe)
+    except Exception:  # noqa: BLE001 - a model the probe cannot run is not shared
+        return False
+    return len(a) == len(b) and all(
+        (u is None and v is None) or (
+            u is not None and v is not None and u.shape == v.shape
+            and np.allclose(u, v, rtol=PROBE_RTOL, atol=PROBE_ATOL, equal_nan=True)
+        )
+        for u, v in zip(a, b)
+    )
+
+
+def steps_per_execution(model, fit_kwargs):
+    """Steps run per call of the traced train function.
+
+    Several steps per call (in one TensorFlow loop) remove most of Keras'
+    per-step Python cost and compute exactly the same updates; only batch-level
+    callbacks would notice (they see every n-th batch), so it is used only when
+    no callback has batch-level hooks, nothing is printed per batch, and the
+    user left the model's own setting at 1.
+    """
+    config = model.get_compile_config() or {}
+    if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0):
+        return config.get("steps_per_execution", 1)
+    base = keras.callbacks.Callback
+    for callback in fit_kwargs.get("callbacks") or ():
+        for hook in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                     "on_batch_end", "on_test_batch_begin", "on_test_batch_end"):
+            if getattr(type(callback), hook, None) is not getattr(base, hook):
+                return 1
+    return STEPS_PER_EXECUTION
+
+
+class TraceCache:
+    """Warm copies of models, keyed by architecture, compile settings, the code
+    they run, the data's element spec and the steps per call."""
+
+    def __init__(self):
+        self._entries = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self):
+        return len(self._entries)
+
+    def keys(self):
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self):
+        """Forget every warm copy (frees their variables and traced functions)."""
+        with self._lock:
+            self._entries.clear()
+
+    def _warm_copy(self, model, data_spec, steps, probe):
+        if model.count_params() > MAX_PARAMS:
+            return None
+        key = architecture_key(model)
+        if key is None:
+            return None
+        key = (key, code_identity(model), repr(data_spec), steps)
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        try:
+            # Cloning draws layer seeds, which the copied state then replaces.
+            with _random.generators_untouched():
+                warm = _WarmCopy(model, steps)
+        except Exception:  # noqa: BLE001 - fall back to training the model itself
+            warm = None
+        if warm is not None and not _compatible(model, warm.model):
+            warm = None
+        if warm is not None and not warm.probe_every_fit:
+            copy_training_state(model, warm.model)
+            if not same_computation(model, warm.model, probe):
+                warm = None
+        with self._lock:
+            # A refused architecture is remembered too: it trains itself from now on.
+            self._entries[key] = warm
+            while len(self._entries) > MAX_ENTRIES:
+                self._entries.popitem(last=False)
+        return warm
+
+    def fit(self, model, dataset, probe, **fit_kwargs):
+        """Train compiled ``model`` on ``dataset`` through a warm copy when one
+        computes the same thing; return Keras' History dict."""
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        warm = self._warm_copy(
+            model, dataset.element_spec, steps_per_execution(model, fit_kwargs), probe
+        )
+        if warm is None or not warm.lock.acquire(blocking=False):
+            return model.fit(dataset, **fit_kwargs).history
+        try:
+            copy_training_state(model, warm.model)
+            if warm.probe_every_fit and not same_computation(model, warm.model, probe):
+                return model.fit(dataset, **fit_kwargs).history
+            warm.model.stop_training = False
+            history = warm.model.fit(dataset, **fit_kwargs).history
+            copy_training_state(warm.model, model)
+            return history
+        finally:
+            warm.lock.release()
+
+
+# The process's cache.
+trace_cache = TraceCache()

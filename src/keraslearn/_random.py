@@ -1,0 +1,159 @@
+"""Randomness of a fit, from one seed, in one place.
+
+A fit draws randomness in four places: the model's initial weights and layer
+seeds (drawn by Keras from Python's and NumPy's global generators while the
+model is built), the held-out validation rows, the order of the training rows
+(tf.data shuffles combine TensorFlow's global seed with their own), and, for
+layers that do not use Keras' seed generators (``Lambda``, custom layers),
+TensorFlow's stateful random ops and Keras' global seed generator.
+
+:func:`fit_randomness` is the one entry point: a fit asks it for a
+:class:`FitRandomness` and goes through that object for each of the four.
+With ``random_state=None`` every step draws as Keras always does. With a seed,
+every step is seeded from it, so that the same seed on the same machine gives
+the same model, and Python's and NumPy's global generators (the user's) are
+left as they were.
+
+TensorFlow's global seed is set only when needed: setting it also clears
+TensorFlow's kernel caches, which makes every traced function start over
+(about 0.1 s per fit of a small network).
+
+Seeding is process-global state, so seeded steps run one thread at a time.
+A model builder is user code, and one that waits on a fit in another thread
+would hold the lock forever: past ``SEED_LOCK_WAIT_S`` a fit goes on without
+the lock and says so with a warning.
+"""
+
+import contextlib
+import random
+import threading
+import warnings
+
+import numpy as np
+
+from ._tf import keras, tf
+
+# TensorFlow reduces seeds modulo this, and reports this one when none is set.
+_TF_SEED_MODULUS = 2**31 - 1
+_TF_DEFAULT_SEED = 87654321
+
+_SEED_LOCK = threading.RLock()
+SEED_LOCK_WAIT_S = 5.0
+
+
+def seed_from_random_state(random_state):
+    """An int seed for ``random_state`` (None stays None)."""
+    if random_state is None:
+        return None
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    raise TypeError(
+        "random_state must be None, an int or a numpy RandomState, "
+        f"got {type(random_state).__name__}"
+    )
+
+
+@contextlib.contextmanager
+def _one_thread_at_a_time():
+    acquired = _SEED_LOCK.acquire(timeout=SEED_LOCK_WAIT_S)
+    if not acquired:
+        warnings.warn(
+            f"keraslearn waited {SEED_LOCK_WAIT_S:g} s for the seeding lock, which another "
+            "thread holds (for example a model builder that waits on a fit in another "
+            "thread), and goes on without it: seeded fits running at this moment in "
+            "other threads may not repeat exactly.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    try:
+        yield
+    finally:
+        if acquired:
+            _SEED_LOCK.release()
+
+
+@contextlib.contextmanager
+def generators_untouched():
+    """One thread at a time; Python's and NumPy's global generators are left
+    as they were (they are the user's), whatever the block draws from them."""
+    with _one_thread_at_a_time():
+        states = random.getstate(), np.random.get_state()
+        try:
+            yield
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+
+
+def _tensorflow_seed_is(seed):
+    current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
+    wanted = seed % _TF_SEED_MODULUS
+    return current == wanted and wanted != _TF_DEFAULT_SEED
+
+
+class FitRandomness:
+    """The randomness of one fit (see the module docstring).
+
+    Parameters
+    ----------
+    seed : int or None
+        None: unseeded, every step draws as Keras does.
+    """
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    @contextlib.contextmanager
+    def building(self):
+        """Build a model: seeded from ``seed`` (global generators restored
+        afterwards), or unseeded so that unseeded models differ."""
+        with _one_thread_at_a_time():
+            if self.seed is None:
+                yield
+                return
+            with generators_untouched():
+                if _tensorflow_seed_is(self.seed):
+                    random.seed(self.seed)
+                    np.random.seed(self.seed)
+                else:
+                    keras.utils.set_random_seed(self.seed)
+                yield
+
+    def settle(self, own_random_ops):
+        """After a fresh build: a seeded model whose layers may draw from
+        TensorFlow's stateful ops or Keras' global generator (``own_random_ops``)
+        gets both reset, so that they repeat too."""
+        if self.seed is None or not own_random_ops:
+            return
+        with generators_untouched():
+            keras.utils.set_random_seed(self.seed)
+            # Keras makes that generator on first use, seeded from Python's
+            # generator: make it now, while that one is seeded.
+            keras.random.normal((), seed=None)
+
+    @contextlib.contextmanager
+    def data_order(self, shuffle):
+        """TensorFlow's global seed held at ``seed`` while the training
+        dataset's shuffle is made (a no-op unseeded or without shuffling)."""
+        if self.seed is None or not shuffle:
+            yield
+            return
+        with _one_thread_at_a_time():
+            if not _tensorflow_seed_is(self.seed):
+                tf.random.set_seed(self.seed)
+            yield
+
+    @property
+    def split_seed(self):
+        """Seed of the held-out validation rows (None: a fresh random split)."""
+        return self.seed
+
+
+def fit_randomness(random_state):
+    """The :class:`FitRandomness` of a fit with ``random_state``."""
+    return FitRandomness(seed_from_random_state(random_state))
+
+
+__all__ = ["FitRandomness", "fit_randomness", "generators_untouched", "seed_from_random_state"]

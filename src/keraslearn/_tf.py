@@ -1,0 +1,101 @@
+"""TensorFlow start-up: quiet logs and thread pools sized for the process.
+
+Everything here runs before the first TensorFlow operation of a fit, so that a
+worker process started by joblib (``GridSearchCV(n_jobs=2)``) uses only its
+share of the cores instead of every worker claiming all of them.
+"""
+
+import contextlib
+import logging
+import os
+import threading
+
+# Hide TensorFlow's C++ info and warning lines unless the user asked otherwise.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_THREADS_LOCK = threading.Lock()
+_THREADS_DONE = False
+_THREAD_LIMIT = None
+
+# Variables joblib's process backends set in each worker to the worker's share
+# of the cores (``cpu_count() // n_jobs``); a user may set them too.
+_THREAD_ENV_VARS = ("KERASLEARN_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _threads_from_env():
+    for var in _THREAD_ENV_VARS:
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+def configure_threads():
+    """Size TensorFlow's thread pools once per process, before it starts.
+
+    Uses ``KERASLEARN_NUM_THREADS`` or, inside a joblib worker, the
+    ``OMP_NUM_THREADS`` that joblib set to the worker's share of the cores.
+    Does nothing when neither is set or TensorFlow has already started.
+    """
+    global _THREADS_DONE, _THREAD_LIMIT
+    if _THREADS_DONE:
+        return
+    with _THREADS_LOCK:
+        if _THREADS_DONE:
+            return
+        _THREADS_DONE = True
+        n = _threads_from_env()
+        if n is None:
+            return
+        _THREAD_LIMIT = n
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n)
+            tf.config.threading.set_inter_op_parallelism_threads(min(n, 2))
+        except RuntimeError:
+            # TensorFlow is already running in this process; its pools are fixed.
+            pass
+
+
+def thread_limit():
+    """The thread count ``configure_threads`` applied, or None."""
+    return _THREAD_LIMIT
+
+
+# --------------------------------------------------------------------------
+# TensorFlow warns when one Python function was traced in 5 of its recent
+# calls. Its detector keys every tf.function by the code object it wraps, so
+# Keras' train function -- a new tf.function per model, one code object --
+# counts every model's single trace together: a search over ten architectures
+# warns although nothing is retraced needlessly and nothing the user can do
+# would avoid it. That one message is dropped while keraslearn trains or
+# predicts in the current thread; outside those calls TensorFlow's logging is
+# untouched.
+_RETRACING_MESSAGE = "triggered tf.function retracing"
+_inside = threading.local()
+
+
+class _ExpectedRetracing(logging.Filter):
+    def filter(self, record):
+        if not getattr(_inside, "depth", 0):
+            return True
+        return _RETRACING_MESSAGE not in record.getMessage()
+
+
+_RETRACING_FILTER = _ExpectedRetracing()
+tf.get_logger().addFilter(_RETRACING_FILTER)
+
+
+@contextlib.contextmanager
+def expected_retracing():
+    """Keras' per-model traces are expected inside this block (see above)."""
+    _inside.depth = getattr(_inside, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _inside.depth -= 1
+
+
+__all__ = ["configure_threads", "expected_retracing", "keras", "tf", "thread_limit"]

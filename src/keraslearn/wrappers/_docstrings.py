@@ -1,0 +1,106 @@
+"""Parameter descriptions shared by the wrappers, written once and
+substituted into their docstrings (``{name}`` on a line of its own)."""
+
+from ..utils import substitute
+
+_ENTRIES = {}
+
+_ENTRIES["model"] = """\
+    model : keras.Model or callable, default=None
+        The network, or a function that builds and returns it. A function
+        receives the arguments it declares: estimator parameters by name
+        (``KerasClassifier(build, hidden=64)``), ``model__``-prefixed
+        parameters, ``meta`` (a dict describing the data: ``n_features_in_``,
+        ``X_shape_``, ``classes_``, ``n_classes_``, ``target_type_``, ...),
+        ``compile_kwargs`` and ``params``. A model returned uncompiled is
+        compiled with ``optimizer``, ``loss`` and ``metrics``. A
+        ``keras.Model`` instance is copied (weights included) at every fit
+        and never changed.
+
+    build_fn : callable, default=None
+        Alias of ``model`` kept for scikeras users."""
+
+_ENTRIES["fit_parameters"] = """\
+    warm_start : bool, default=False
+        Continue training the fitted model at the next ``fit``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling for reproducible
+        fits, in one thread or several. Python's and NumPy's global generators
+        are seeded while the model is built, then restored as they were.
+        TensorFlow's global seed is set (``keras.utils.set_random_seed``) when
+        it holds another value, or when the model has layers of its own (whose
+        random ops may keep state in TensorFlow), and stays set. Randomness a
+        builder draws should come from Keras initializers, NumPy or ``random``.
+
+    optimizer : str, keras.optimizers.Optimizer class or instance, default="rmsprop"
+        Its parameters can be routed: ``optimizer__learning_rate=1e-3``.
+
+    loss : str, keras.losses.Loss or callable, default=None
+        Routed parameters: ``loss__from_logits=True``."""
+
+_ENTRIES["training_parameters"] = """\
+    metrics : list, default=None
+        Keras metrics to compile with (reported in ``history_``).
+
+    batch_size : int, default=None
+        Samples per gradient step; None means 32.
+
+    validation_batch_size : int, default=None
+        Samples per validation batch; None means ``batch_size``.
+
+    verbose : int, default=0
+        Keras' verbosity during ``fit``; 0 is silent. Prediction is always silent.
+
+    callbacks : list or dict of keras.callbacks.Callback, default=None
+        Classes are instantiated with routed parameters
+        (``callbacks__0__patience=3`` or ``callbacks__patience=3``);
+        instances given routed parameters are built again by their
+        constructor with them. Small models train in a warm copy of
+        ``model_`` kept per architecture (so that a new fit does not trace
+        again): during ``fit`` a callback's ``self.model`` is that copy, whose
+        weights and optimizer state (learning rate included) are copied into
+        ``model_`` when ``fit`` ends. Read ``model_``, not a callback's
+        ``model``, after ``fit``, or turn the copy off with
+        ``keraslearn.set_config(share_traced_functions=False)``.
+
+    validation_split : float, default=0.0
+        Fraction of the training data, taken from its end, held out to
+        compute ``val_*`` metrics each epoch. Ignored, as in Keras, when
+        ``validation_data`` is given to ``fit``.
+
+    shuffle : bool, default=True
+        Reshuffle the training data every epoch.
+
+    run_eagerly : bool, default=False
+        Run Keras' train step eagerly (for debugging).
+
+    epochs : int, default=1
+        Passes over the training data per ``fit``."""
+
+_ENTRIES["kwargs"] = """\
+    **kwargs : dict
+        Builder arguments and routed parameters (``model__``, ``optimizer__``,
+        ``loss__``, ``metrics__``, ``callbacks__``, ``fit__``, ``predict__``,
+        ``compile__``), all settable with ``set_params``."""
+
+_ENTRIES["fitted_attributes"] = """\
+    model_ : keras.Model
+        The trained network.
+
+    history_ : dict of list
+        Per-epoch loss and metrics, accumulated over warm-started fits.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of str
+        Column names, when X was a pandas DataFrame.
+
+    X_shape_ : tuple
+        Shape of the training X.
+
+    target_encoder_ : object
+        Converts targets to what the model trains on and its outputs back."""
+
+fill_doc = substitute(_ENTRIES)

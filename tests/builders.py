@@ -1,0 +1,60 @@
+"""Tiny model builders shared by the tests (``from builders import tiny_mlp``;
+``tests/`` is on the path through pytest's ``pythonpath`` setting)."""
+
+import functools
+
+import keras
+
+
+class named:
+    """A builder with a stable repr, so test ids are the same in every worker."""
+
+    def __init__(self, fn):
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        return self.__wrapped__(*args, **kwargs)
+
+    def __repr__(self):
+        return self.__name__.lstrip("_")
+
+
+def output_layer(meta):
+    """The output layer a builder needs for the target described by ``meta``."""
+    if meta["target_type_"] == "multilabel-indicator":
+        return keras.layers.Dense(meta["n_classes_"], activation="sigmoid")
+    if meta["target_type_"] == "binary":
+        return keras.layers.Dense(1, activation="sigmoid")
+    if "classes_" in meta:
+        return keras.layers.Dense(meta["n_classes_"], activation="softmax")
+    return keras.layers.Dense(meta["n_outputs_"])
+
+
+def _tiny_mlp(meta, hidden=8, dtype=None):
+    """One hidden layer; ``dtype="float64"`` for checks that need exact arithmetic."""
+    kw = {"dtype": dtype} if dtype else {}
+    out = output_layer(meta)
+    if dtype:
+        out = type(out).from_config({**out.get_config(), "dtype": dtype})
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:], dtype=dtype or "float32"),
+            keras.layers.Dense(hidden, activation="relu", **kw),
+            out,
+        ]
+    )
+
+
+def _softmax_binary(meta, hidden=8):
+    """Binary targets with two softmax units."""
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Dense(hidden, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+
+
+tiny_mlp = named(_tiny_mlp)
+softmax_binary = named(_softmax_binary)
