@@ -1,0 +1,69 @@
+"""Callbacks, optimizers and losses made from the routed parameters."""
+
+import keras
+import numpy as np
+import pytest
+from builders import tiny_mlp
+from sklearn.datasets import make_classification
+
+from keraslearn import KerasClassifier
+from keraslearn._engine import _keras_objects as objects
+
+X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+
+
+def test_routed_parameters_rebuild_a_callback_instance_through_its_constructor():
+    given = keras.callbacks.ReduceLROnPlateau()
+    clf = KerasClassifier(tiny_mlp, callbacks=[given], callbacks__0__factor=1.5)
+    # ReduceLROnPlateau's own check of its factor runs, before TensorFlow trains.
+    with pytest.raises(ValueError, match="factor >= 1.0"):
+        clf.fit(X, y)
+    assert given.factor == 0.1  # the user's instance is never changed
+
+
+def test_rebuilt_callback_has_the_state_its_constructor_derives():
+    given = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", patience=10)
+    clf = KerasClassifier(
+        tiny_mlp, optimizer="sgd", optimizer__learning_rate=0.1, epochs=4, random_state=0,
+        callbacks=[given], callbacks__0__monitor="loss", callbacks__0__patience=0,
+        callbacks__0__min_delta=1e9, callbacks__0__factor=0.5, callbacks__0__min_lr=0.0,
+    ).fit(X, y)
+    # monitor="loss" with a huge min_delta: no epoch improves, so the rate halves
+    # after every epoch -- the callback really monitors the routed quantity.
+    lr = float(clf.model_.optimizer.learning_rate.numpy())
+    # The first epoch improves on no loss at all; each of the three others halves it.
+    assert lr == pytest.approx(0.1 * 0.5**3)
+    assert given.monitor == "val_loss" and given.patience == 10
+
+
+def test_a_callback_that_does_not_keep_its_arguments_is_a_clear_error():
+    class Opaque(keras.callbacks.Callback):
+        def __init__(self, threshold=1.0, scale=1.0):
+            super().__init__()
+            self.threshold = threshold
+            self._scale = scale  # kept under another name
+
+    clf = KerasClassifier(tiny_mlp, callbacks=[Opaque(scale=3.0)], callbacks__0__threshold=2.0)
+    with pytest.raises(ValueError, match="does not keep its constructor argument 'scale'"):
+        clf.fit(X, y)
+
+
+@pytest.mark.parametrize("cls", [
+    keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,
+    keras.callbacks.TerminateOnNaN, keras.callbacks.LearningRateScheduler,
+])
+def test_keras_callbacks_are_rebuilt_with_the_same_arguments(cls):
+    cb = cls(lambda epoch, lr: lr) if cls is keras.callbacks.LearningRateScheduler else cls()
+    args = objects._constructor_args(cb, {})
+    rebuilt = cls(**args)
+    for name, value in args.items():
+        assert getattr(rebuilt, name) == value
+
+
+def test_optimizer_instances_are_copied_with_routed_parameters():
+    given = keras.optimizers.Adam(learning_rate=0.5)
+    made = objects.make_optimizer(given, {"learning_rate": 0.01})
+    assert made is not given
+    assert float(made.learning_rate) == pytest.approx(0.01)
+    assert float(given.learning_rate) == pytest.approx(0.5)
+    assert np.isfinite(float(made.beta_1))

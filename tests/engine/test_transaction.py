@@ -1,0 +1,131 @@
+"""A failed or interrupted fit leaves the estimator exactly as it was: every
+attribute fit sets, and the weights and optimizer state of a network that a
+warm or partial fit trains further."""
+
+import keras
+import numpy as np
+import pytest
+from builders import tiny_mlp
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+
+from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
+
+X5, y = make_classification(n_samples=60, n_features=5, random_state=0)
+X7 = np.random.default_rng(0).normal(size=(60, 7))
+
+
+class Fails(keras.callbacks.Callback):
+    """Raises ``error`` at the end of the first epoch (inside Keras' fit)."""
+
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise self.error
+
+
+def failing_builder(meta, hidden=8):
+    if meta["n_features_in_"] == 7:
+        raise RuntimeError("the builder failed")
+    return tiny_mlp(meta, hidden=hidden)
+
+
+def _snapshot(est):
+    weights = [np.array(v) for v in est.model_.weights]
+    optimizer = [np.array(v) for v in est.model_.optimizer.variables]
+    return dict(est.__dict__), weights, optimizer, est.predict_proba(X5)
+
+
+def _assert_unchanged(est, snapshot):
+    attributes, weights, optimizer, proba = snapshot
+    assert est.__dict__.keys() == attributes.keys()
+    for key, value in attributes.items():
+        assert est.__dict__[key] is value, key
+    for now, before in zip(est.model_.weights, weights):
+        np.testing.assert_array_equal(np.array(now), before)
+    for now, before in zip(est.model_.optimizer.variables, optimizer):
+        np.testing.assert_array_equal(np.array(now), before)
+    np.testing.assert_array_equal(est.predict_proba(X5), proba)
+
+
+FAILURES = {
+    "builder": (RuntimeError, None),
+    "keras-fit": (RuntimeError, RuntimeError("failed inside Keras' fit")),
+    "interrupt": (KeyboardInterrupt, KeyboardInterrupt()),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_failed_fresh_fit_on_other_data_keeps_the_fitted_estimator(failure):
+    error, raised = FAILURES[failure]
+    clf = KerasClassifier(failing_builder, epochs=2, random_state=0).fit(X5, y)
+    snapshot = _snapshot(clf)
+    # Another shape of data, and the fit fails at the builder or inside Keras.
+    X_new = X7 if failure == "builder" else X7[:, :6]
+    callbacks = [] if raised is None else [Fails(raised)]
+    with pytest.raises(error):
+        clf.fit(X_new, y, callbacks=callbacks)
+    _assert_unchanged(clf, snapshot)
+    assert clf.n_features_in_ == 5 and clf.X_shape_ == (60, 5)
+
+
+@pytest.mark.parametrize("failure", ["keras-fit", "interrupt"])
+@pytest.mark.parametrize("mode", ["warm", "partial"])
+def test_failed_continued_fit_keeps_weights_and_optimizer_state(mode, failure):
+    error, raised = FAILURES[failure]
+    clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0, optimizer="adam",
+                          warm_start=mode == "warm")
+    clf.fit(X5, y) if mode == "warm" else clf.partial_fit(X5, y)
+    snapshot = _snapshot(clf)
+    with pytest.raises(error):
+        if mode == "warm":
+            clf.fit(X5, y, callbacks=[Fails(raised)])
+        else:
+            clf.partial_fit(X5, y, callbacks=[Fails(raised)])
+    _assert_unchanged(clf, snapshot)
+    # The estimator keeps working: the next fit continues from the kept state.
+    steps = int(clf.model_.optimizer.iterations.numpy())
+    clf.partial_fit(X5, y)
+    assert int(clf.model_.optimizer.iterations.numpy()) > steps
+
+
+def test_failed_fit_of_a_fresh_estimator_leaves_it_unfitted():
+    clf = KerasClassifier(failing_builder)
+    before = dict(clf.__dict__)
+    with pytest.raises(RuntimeError):
+        clf.fit(X7, y)
+    assert clf.__dict__ == before
+    assert not hasattr(clf, "n_features_in_")
+
+
+def test_failed_warm_start_of_a_ready_network_keeps_its_state():
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, warm_start=True, random_state=0,
+                        tol=0).fit(X5, y)
+    clf.set_params(hidden_layer_sizes=(5,))
+    snapshot = _snapshot(clf)
+    with pytest.raises(ValueError, match="warm_start=True continues the fitted network"):
+        clf.fit(X5, y)
+    _assert_unchanged(clf, snapshot)
+
+
+def test_diverging_fit_is_an_error_that_leaves_the_estimator_as_it_was():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3)) * 1e3
+    target = X @ np.array([3.0, -2.0, 1.0]) * 1e3
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=10.0,
+                       max_iter=20, random_state=0)
+    with pytest.raises(ValueError, match="training loss became (nan|inf) at epoch .*"
+                                         "Scale the inputs"):
+        reg.fit(X, target)
+    assert not hasattr(reg, "model_") and not hasattr(reg, "n_features_in_")
+    # Fitted first, then a diverging warm start: the fitted state stays.
+    with pytest.warns(ConvergenceWarning):
+        reg.set_params(learning_rate_init=1e-4, warm_start=True, max_iter=2).fit(
+            X / 1e3, target / 1e6)
+    before = reg.predict(X[:5] / 1e3)
+    with pytest.raises(ValueError, match="diverged"):
+        reg.set_params(learning_rate_init=10.0).fit(X, target)
+    np.testing.assert_array_equal(reg.predict(X[:5] / 1e3), before)
+    assert np.isfinite(before).all()

@@ -1,0 +1,44 @@
+"""keraslearn's settings: set_config, config_context, get_config."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import keraslearn
+
+
+def test_config_context_overrides_and_restores():
+    assert keraslearn.get_config()["share_traced_functions"] is True
+    with keraslearn.config_context(share_traced_functions=False):
+        assert keraslearn.get_config()["share_traced_functions"] is False
+        with keraslearn.config_context(share_traced_functions=True):
+            assert keraslearn.get_config()["share_traced_functions"] is True
+        assert keraslearn.get_config()["share_traced_functions"] is False
+    assert keraslearn.get_config()["share_traced_functions"] is True
+
+
+def test_set_config_changes_the_process_setting():
+    try:
+        keraslearn.set_config(share_traced_functions=False)
+        assert keraslearn.get_config()["share_traced_functions"] is False
+        keraslearn.set_config()  # None leaves it as it is
+        assert keraslearn.get_config()["share_traced_functions"] is False
+    finally:
+        keraslearn.set_config(share_traced_functions=True)
+
+
+def test_a_setting_must_be_a_bool():
+    with pytest.raises(TypeError, match="share_traced_functions must be True or False"):
+        keraslearn.set_config(share_traced_functions="no")
+
+
+def test_worker_processes_read_the_environment():
+    env = {**os.environ, "KERASLEARN_SHARE_TRACED_FUNCTIONS": "0"}
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import keraslearn; print(keraslearn.get_config()['share_traced_functions'])"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert out.stdout.strip() == "False"
