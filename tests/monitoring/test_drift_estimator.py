@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import keraslearn.monitoring
-from keraslearn.monitoring import DriftDetector, _detector
+from keraslearn.monitoring import DriftDetector, _detector, _window
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -158,14 +158,14 @@ def test_beside_a_pipeline_fitted_on_the_same_data():
     assert detector.test(shifted)["drifted"].tolist() == [False, False, True, False]
 
 
-@pytest.mark.parametrize("module", [_detector])
+@pytest.mark.parametrize("module", [_detector, _window])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 
 def test_public_names():
-    assert sorted(keraslearn.monitoring.__all__) == ["DriftDetector"]
+    assert sorted(keraslearn.monitoring.__all__) == ["DriftDetector", "RecentRows"]
 
 
 def test_import_stays_light():
