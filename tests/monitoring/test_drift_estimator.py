@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import keraslearn.monitoring
-from keraslearn.monitoring import DriftDetector, _detector, _window
+from keraslearn.monitoring import DriftDetector, _detector, _report, _window
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -29,13 +29,16 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+MERCHANTS = np.array([f"m{i}" for i in range(2000)], dtype=object)
+
+
 def reference(n, seed=0):
     rng = np.random.default_rng(seed)
     return pd.DataFrame({
         "amount": rng.lognormal(3.0, 1.0, n),
         "hour": rng.integers(0, 24, n),
         "channel": rng.choice(["web", "app", "shop", "phone"], n, p=[0.4, 0.3, 0.2, 0.1]),
-        "merchant": rng.integers(0, 2000, n).astype(str),  # more values than kept
+        "merchant": MERCHANTS[rng.integers(0, MERCHANTS.size, n)],  # more values than kept
     })
 
 
@@ -132,7 +135,7 @@ def test_skops_round_trip_gives_the_same_result():
 
 
 def test_clone_and_params():
-    detector = DriftDetector(categorical_features=["channel"], alpha=0.01,
+    detector = DriftDetector(categorical_features=["channel", "merchant"], alpha=0.01,
                              correction="benjamini-hochberg", psi_threshold=0.2, n_bins=8,
                              max_samples=500, max_categories=10, random_state=5)
     detector.fit(reference(2000))
@@ -158,14 +161,15 @@ def test_beside_a_pipeline_fitted_on_the_same_data():
     assert detector.test(shifted)["drifted"].tolist() == [False, False, True, False]
 
 
-@pytest.mark.parametrize("module", [_detector, _window])
+@pytest.mark.parametrize("module", [_detector, _report, _window])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 
 def test_public_names():
-    assert sorted(keraslearn.monitoring.__all__) == ["DriftDetector", "RecentRows"]
+    assert sorted(keraslearn.monitoring.__all__) == [
+        "DriftDetector", "DriftReport", "RecentRows", "drift_report"]
 
 
 def test_import_stays_light():
