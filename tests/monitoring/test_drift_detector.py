@@ -114,6 +114,20 @@ def test_a_new_category_counts_as_pooled_when_the_reference_was_pooled(rng):
     assert row["n_unseen"] == 0 and not row["drifted"]
 
 
+def test_a_pooled_reference_value_is_never_unseen():
+    # Few rows: the half that counts the kept values may hold none of the pooled ones;
+    # they were in the reference all the same, and must not count as new.
+    reference = np.array(["a"] * 30 + ["b"] * 30 + ["r1", "r2", "r3"], dtype=object)[:, None]
+    batch = np.array(["a", "b", "r1", "r2", "r3"] * 10, dtype=object)[:, None]
+    empty_pooled_half = 0
+    for seed in range(12):
+        detector = DriftDetector(max_categories=2, random_state=seed).fit(reference)
+        assert detector.n_distinct_["x0"] == 5 and len(detector.categories_["x0"]) == 2
+        empty_pooled_half += detector.category_counts_["x0"][-1] == 0
+        assert detector.test(batch).loc[0, "n_unseen"] == 0
+    assert empty_pooled_half > 0  # the case this test is about did occur
+
+
 def test_psi_threshold_only_narrows_what_is_flagged(rng):
     reference = table(rng, 20000)
     small_shift = table(rng, 20000, income_shift=0.1)  # significant, PSI ~ 0.01

@@ -60,9 +60,9 @@ def test_fitted_state_is_bounded_by_the_parameters():
     # category values are strings of a few characters whose length varies with the
     # values kept: allow a few bytes per kept category, nothing that grows with n
     assert abs(large_pickle - small_pickle) <= 2 * params["max_categories"]
-    # the documented bound: 8 * (max_samples + 2 * n_bins + 1) bytes per numeric
+    # the documented bound: 8 * (max_samples + 2 * n_bins) bytes per numeric
     # column, 8 * (max_categories + 1) per categorical one (besides the values)
-    bound = 2 * 8 * (2000 + 2 * 10 + 1) + 2 * 8 * (50 + 1) + large.categorical_.nbytes
+    bound = 2 * 8 * (2000 + 2 * 10) + 2 * 8 * (50 + 1) + large.categorical_.nbytes
     assert large_bytes <= bound
     assert large.reference_sample_["amount"].size == 2000
     assert len(large.categories_["merchant"]) == 50

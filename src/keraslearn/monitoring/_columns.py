@@ -29,7 +29,8 @@ def as_frame(X, owner):
     else:
         array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
         if array.ndim != 2:
-            shape = "a scalar" if array.ndim == 0 else f"a {array.ndim}D array of shape {array.shape}"
+            shape = ("a scalar" if array.ndim == 0
+                     else f"a {array.ndim}D array of shape {array.shape}")
             hint = (" Reshape with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
                     "for a single sample." if array.ndim == 1 else "")
             raise ValueError(f"{owner} expects 2D data (rows × features), got {shape}.{hint}")

@@ -59,7 +59,7 @@ class DriftDetector(BaseEstimator):
     ``n_bins`` quantile bins with their reference proportions, computed on the whole
     reference; per categorical column the counts of the ``max_categories`` most
     frequent values and one count for all the others. That is at most
-    ``8 * (max_samples + 2 * n_bins + 1)`` bytes per numeric column and
+    ``8 * (max_samples + 2 * n_bins)`` bytes per numeric column and
     ``8 * (max_categories + 1)`` bytes plus the category values per categorical one.
     A batch given to ``test`` is used whole.
 
@@ -157,6 +157,10 @@ class DriftDetector(BaseEstimator):
         followed by the count of the pooled rarer values (counted on half the
         reference when values were pooled).
 
+    n_distinct_ : dict of str to int
+        Per categorical feature, the number of distinct values in the
+        reference; when it exceeds the number kept, the rarer were pooled.
+
     drift_detected_ : bool
         Whether the last ``test`` flagged any feature. Set by ``test``.
 
@@ -249,10 +253,10 @@ class DriftDetector(BaseEstimator):
         if n_samples > self.max_samples and not categorical.all():
             sample_index = np.sort(sample_without_replacement(
                 n_samples, self.max_samples, random_state=random_state))
-        samples, edges, proportions, categories, counts = {}, {}, {}, {}, {}
+        samples, edges, proportions, categories, counts, distinct = {}, {}, {}, {}, {}, {}
         for name, is_categorical, values in zip(features, categorical, columns):
             if is_categorical:
-                categories[name], counts[name] = summarize_categorical(
+                categories[name], counts[name], distinct[name] = summarize_categorical(
                     values, self.max_categories, random_state, name)
             else:
                 samples[name], edges[name], proportions[name] = summarize_numeric(
@@ -270,6 +274,7 @@ class DriftDetector(BaseEstimator):
         self.bin_proportions_ = proportions
         self.categories_ = categories
         self.category_counts_ = counts
+        self.n_distinct_ = distinct
         return self
 
     def test(self, X):
@@ -314,6 +319,10 @@ class DriftDetector(BaseEstimator):
             return [str(name) for name in self.feature_names_in_]
         return [f"x{j}" for j in range(self.n_features_in_)]
 
+    def _pooled(self, name):
+        """Whether the rarer values of categorical feature ``name`` were pooled."""
+        return self.n_distinct_[name] > len(self.categories_[name])
+
     def _columns(self, X):
         """The checked values of each fitted feature in ``X``, in the fitted order."""
         check_is_fitted(self)
@@ -341,7 +350,7 @@ class DriftDetector(BaseEstimator):
         for name, is_categorical, values in zip(self._features(), self.categorical_, columns):
             if is_categorical:
                 row = compare_categorical(self.categories_[name], self.category_counts_[name],
-                                          values, name)
+                                          self._pooled(name), values, name)
             else:
                 row = compare_numeric(self.reference_sample_[name], self.bin_edges_[name],
                                       self.bin_proportions_[name], values)

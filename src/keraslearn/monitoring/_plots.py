@@ -40,9 +40,9 @@ def plot_numeric(sample, values, row, path):
     return _save(fig, path)
 
 
-def plot_categorical(categories, counts, values, row, path):
+def plot_categorical(categories, counts, pooled, values, row, path):
     """Side-by-side bars of each category's share in the reference and in the batch."""
-    observed, unseen = count_categories(categories, counts, values, row["feature"])
+    observed, unseen = count_categories(categories, pooled, values, row["feature"])
     labels = [str(c) for c in categories[:MAX_BARS]]
     reference = list(counts[:-1][:MAX_BARS])  # counts[-1] counts the pooled values
     current = list(observed[:-1][:MAX_BARS])

@@ -257,7 +257,7 @@ def drift_report(detector, X, *, output_dir=None, name=None):
         path = output_dir / f"{stem}_{j:02d}_{_slug(feature) or 'feature'}.png"
         if detector.categorical_[j]:
             plot_categorical(detector.categories_[feature], detector.category_counts_[feature],
-                             values, row, path)
+                             detector._pooled(feature), values, row, path)
         else:
             plot_numeric(detector.reference_sample_[feature], values, row, path)
         report.figures[feature] = path

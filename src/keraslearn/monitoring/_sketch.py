@@ -99,7 +99,8 @@ def _plain(value):
 
 
 def summarize_categorical(values, max_categories, random_state, feature):
-    """(kept categories, most frequent first; their counts followed by the pooled count).
+    """(kept categories, most frequent first; their counts followed by the pooled count;
+    the number of distinct values).
 
     With more than ``max_categories`` distinct values, the kept ones are chosen on a
     random half of the rows and counted on the other half: counting the rows that chose
@@ -108,21 +109,21 @@ def summarize_categorical(values, max_categories, random_state, feature):
     """
     counts = _value_counts(values, feature)
     if counts.size <= max_categories:
-        return [_plain(value) for value in counts.index], np.append(
-            counts.to_numpy(dtype=np.int64), 0)
+        return ([_plain(value) for value in counts.index],
+                np.append(counts.to_numpy(dtype=np.int64), 0), int(counts.size))
     choose = random_state.permutation(len(values)) < len(values) // 2
     chosen = _value_counts(values[choose], feature)
     categories = [_plain(value) for value in chosen.index[:max_categories]]
     counted = _value_counts(values[~choose], feature)
     kept = counted.reindex(chosen.index[:max_categories], fill_value=0).to_numpy(dtype=np.int64)
-    return categories, np.append(kept, counted.sum() - kept.sum())
+    return categories, np.append(kept, counted.sum() - kept.sum()), int(counts.size)
 
 
-def count_categories(categories, counts, values, feature):
+def count_categories(categories, pooled, values, feature):
     """Counts of ``values`` in the reference cells, and the unseen values with their counts.
 
-    Values not among ``categories`` go to the pooled cell when the reference pooled
-    some values (``counts[-1] > 0``), and are unseen otherwise.
+    Values not among ``categories`` go to the last, pooled cell when the reference
+    pooled its rarer values (``pooled``), and are unseen otherwise.
     """
     position = {category: i for i, category in enumerate(categories)}
     observed = np.zeros(len(categories) + 1, dtype=np.int64)
@@ -132,7 +133,7 @@ def count_categories(categories, counts, values, feature):
         i = position.get(value)
         if i is not None:
             observed[i] += n
-        elif counts[-1] > 0:
+        elif pooled:
             observed[-1] += n
         else:
             unseen[value] = int(n)
@@ -150,9 +151,9 @@ def _pool_sparse_columns(table, n_protected):
                             table[:, head:]])
 
 
-def compare_categorical(categories, counts, values, feature):
+def compare_categorical(categories, counts, pooled, values, feature):
     """Chi-square test of homogeneity of the reference and current counts, and the PSI."""
-    observed, unseen = count_categories(categories, counts, values, feature)
+    observed, unseen = count_categories(categories, pooled, values, feature)
     n_unseen = sum(unseen.values())
     table = np.vstack([np.append(counts, 0), np.append(observed, n_unseen)]).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]  # drops an empty pooled or unseen column
