@@ -64,7 +64,7 @@ class DriftDetector(BaseEstimator):
     A batch given to ``test`` is used whole.
 
     **Categories never seen in the reference** make their feature drifted, whatever
-    its p-value. They share one column of the chi-square table, whose reference
+    its p-value and ``psi_threshold``. They share one column of the chi-square table, whose reference
     count is 0 (the test takes its expected counts from both samples, so none is
     made up); in the PSI that column's reference share is 0, floored at 1e-4 like
     every empty bin. When the reference had more than ``max_categories`` values,
@@ -84,7 +84,7 @@ class DriftDetector(BaseEstimator):
         The categorical columns: names (when fitting on a DataFrame with string
         column names), indices, or a boolean mask over the columns. When None,
         DataFrame columns of object, string, category or bool dtype are
-        categorical, numbers are numeric, and any other dtype is a TypeError;
+        categorical, numbers are numeric, and any other dtype is a ValueError;
         columns of object arrays and lists are typed by pandas' inference.
 
     alpha : float, default=0.05

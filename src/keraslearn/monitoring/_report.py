@@ -58,6 +58,10 @@ class DriftReport:
 
     html_path : pathlib.Path or None
         The HTML page written (None without ``output_dir``).
+
+    See Also
+    --------
+    drift_report : Builds this report.
     """
 
     name: str
@@ -217,6 +221,11 @@ def drift_report(detector, X, *, output_dir=None, name=None):
     ValueError
         When ``X`` does not match the detector (see :meth:`DriftDetector.test`)
         or ``output_dir`` is an existing file.
+
+    See Also
+    --------
+    DriftDetector.test : The same results, recorded on the detector.
+    keraslearn.evaluation.evaluate : The evaluation report this page resembles.
 
     Examples
     --------
