@@ -99,6 +99,9 @@ def test_a_new_category_is_drift_even_in_one_row(detector, rng):
     result = detector.test(batch).set_index("feature")
     assert result.loc["city", "drifted"] and result.loc["city", "n_unseen"] == 1
     assert detector.drifted_features_ == ["city"]
+    gated = detector.set_params(psi_threshold=10.0).test(batch).set_index("feature")
+    assert gated.loc["city", "psi"] < 10.0 and gated.loc["city", "drifted"]
+    detector.set_params(psi_threshold=None)
     batch.loc[:99, "city"] = "Paris"
     result = detector.test(batch).set_index("feature")
     assert result.loc["city", "n_unseen"] == 100 and result.loc["city", "p_value"] < 1e-10
