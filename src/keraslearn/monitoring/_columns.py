@@ -1,0 +1,169 @@
+"""Input handling for the drift detector: tables in, one checked 1-D array per column out.
+
+Arrays, lists and DataFrames are all read as a DataFrame, column by column, so that a
+numeric column stays a float array and a text column stays text: a mixed table is
+never turned into one array of strings or of Python objects. Lists and object arrays
+get pandas' per-column type inference (``infer_objects``); nothing the caller passed
+is modified.
+
+Which columns are categorical is decided once, at fit, from ``categorical_features``
+or from the column types; afterwards every batch is read with that fixed mask.
+"""
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+from scipy import sparse
+
+
+def as_frame(X, owner):
+    """``X`` as a DataFrame with at least one row and one column (no copy of a DataFrame)."""
+    if sparse.issparse(X):
+        raise TypeError(f"{owner} needs dense data: got a sparse {type(X).__name__}. "
+                        "Densify the columns to monitor (e.g. X.toarray()) first.")
+    if isinstance(X, pd.Series):
+        raise ValueError(f"{owner} expects 2D data (rows × features), got a pandas Series; "
+                         "use X.to_frame() for a single feature.")
+    if isinstance(X, pd.DataFrame):
+        frame = X
+    else:
+        array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
+        if array.ndim != 2:
+            shape = ("a scalar" if array.ndim == 0
+                     else f"a {array.ndim}D array of shape {array.shape}")
+            hint = (" Reshape with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
+                    "for a single sample." if array.ndim == 1 else "")
+            raise ValueError(f"{owner} expects 2D data (rows × features), got {shape}.{hint}")
+        frame = pd.DataFrame(array, copy=False)
+        if array.dtype == object:
+            frame = frame.infer_objects()
+    if frame.shape[1] == 0:
+        raise ValueError(f"{owner} got 0 feature(s) (shape={frame.shape}) while a minimum of "
+                         "1 is required.")
+    if frame.shape[0] == 0:
+        raise ValueError(f"{owner} got data with 0 rows: at least one sample is needed.")
+    if not frame.columns.is_unique:
+        duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ValueError(f"{owner} got duplicated column names: {duplicated}.")
+    return frame
+
+
+def string_names(frame, X):
+    """The column names of a DataFrame whose names are all strings, else None."""
+    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in frame.columns):
+        return [str(c) for c in frame.columns]
+    return None
+
+
+def is_categorical_dtype(dtype):
+    """Text, category and bool columns are categorical; numbers are not."""
+    return (ptypes.is_bool_dtype(dtype) or ptypes.is_object_dtype(dtype)
+            or ptypes.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype))
+
+
+def _is_numeric_dtype(dtype):
+    return (ptypes.is_numeric_dtype(dtype) and not ptypes.is_bool_dtype(dtype)
+            and not ptypes.is_complex_dtype(dtype))
+
+
+def categorical_mask(spec, frame, names, owner):
+    """Resolve ``categorical_features`` (None, names, indices or a mask) to a bool array."""
+    n = frame.shape[1]
+    if spec is None:
+        mask = np.array([is_categorical_dtype(dtype) for dtype in frame.dtypes], dtype=bool)
+        complex_ = [label(frame, j, names) for j in range(n)
+                    if ptypes.is_complex_dtype(frame.dtypes.iloc[j])]
+        if complex_:
+            raise ValueError(f"Complex data not supported: {owner} got complex numbers in "
+                             f"columns {complex_}.")
+        unsupported = [f"{label(frame, j, names)} ({frame.dtypes.iloc[j]})" for j in range(n)
+                       if not mask[j] and not _is_numeric_dtype(frame.dtypes.iloc[j])]
+        if unsupported:
+            raise ValueError(f"{owner} tests numbers and categories only; these columns are "
+                            f"neither: {', '.join(unsupported)}. Convert them, drop them, or "
+                            "list them in categorical_features.")
+        return mask
+    if isinstance(spec, str) or np.ndim(spec) != 1:
+        raise ValueError("categorical_features must be a list of column names or indices, "
+                         f"or a boolean mask, got {spec!r}.")
+    spec = np.asarray(spec)
+    mask = np.zeros(n, dtype=bool)
+    if spec.size == 0:
+        return mask
+    if spec.dtype.kind == "b":
+        if spec.size != n:
+            raise ValueError(f"categorical_features is a boolean mask of length {spec.size}, "
+                             f"but X has {n} columns.")
+        return spec.copy()
+    if spec.dtype.kind in "iu":
+        bad = sorted({int(i) for i in spec if not 0 <= i < n})
+        if bad:
+            raise ValueError(f"categorical_features has column indices {bad} outside "
+                             f"[0, {n}): X has {n} columns.")
+        mask[spec] = True
+        return mask
+    if spec.dtype.kind in "UO" and all(isinstance(s, str) for s in spec):
+        if names is None:
+            raise ValueError("categorical_features names columns, which needs X to be a "
+                             "DataFrame with string column names; use indices or a mask.")
+        unknown = [str(s) for s in spec if s not in names]
+        if unknown:
+            raise ValueError(f"categorical_features names columns that X does not have: "
+                             f"{unknown}. X's columns are {names}.")
+        mask[[names.index(s) for s in spec]] = True
+        return mask
+    raise ValueError("categorical_features must hold column names (str), indices (int) or "
+                     f"booleans, got {spec.tolist()!r}.")
+
+
+def label(frame, j, names):
+    """How column ``j`` is named in messages and results: its name, else ``x{j}``."""
+    return names[j] if names is not None else f"x{j}"
+
+
+def column_values(frame, categorical, features, owner):
+    """One 1-D array per column: float64 for numeric ones, object for categorical ones.
+
+    Raises a ValueError naming every column that holds missing values (NaN, None, NA),
+    infinities (numeric columns) or text that is not a number (numeric columns).
+    """
+    values, missing, infinite, not_numbers = [], [], [], []
+    for j, name in enumerate(features):
+        column = frame.iloc[:, j]
+        n_missing = int(column.isna().sum())
+        if n_missing:
+            missing.append(f"{name!r} ({n_missing} {'row' if n_missing == 1 else 'rows'})")
+        if categorical[j]:
+            values.append(column.to_numpy(dtype=object))
+            continue
+        try:
+            numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            example = next((v for v in column if not _is_number(v)), column.dtype)
+            not_numbers.append(f"{name!r} (e.g. {example!r})")
+            values.append(None)
+            continue
+        n_inf = int(np.isinf(numbers).sum())
+        if n_inf:
+            infinite.append(f"{name!r} ({n_inf} {'row' if n_inf == 1 else 'rows'})")
+        values.append(numbers)
+    if not_numbers:
+        raise ValueError(f"{owner} found values that are not numbers in numeric columns "
+                         f"{', '.join(not_numbers)}; list such columns in categorical_features "
+                         "when fitting.")
+    if missing:
+        raise ValueError(f"{owner} found missing values (NaN or None) in columns "
+                         f"{', '.join(missing)}. Drift is tested on complete values only: "
+                         "impute them or drop those rows first.")
+    if infinite:
+        raise ValueError(f"{owner} found infinite values in columns {', '.join(infinite)}. "
+                         "Numeric features must be finite.")
+    return values
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -1,0 +1,168 @@
+"""Bounded summaries of reference columns, and the per-feature tests run against them.
+
+A numeric column is kept as
+
+- a uniform random sample of at most ``max_samples`` of its values (sorted float64),
+  against which the two-sample Kolmogorov–Smirnov test runs. The sample is drawn from
+  the reference distribution, so under "no drift" the test's false alarm rate is
+  exactly its nominal one; what the sample costs is power, that of a test with
+  ``min(n_reference, max_samples)`` reference values;
+- the interior edges of ``n_bins`` quantile bins and the reference proportion in each,
+  both computed on the whole reference, for the population stability index (PSI).
+
+A categorical column is kept as the counts of its ``max_categories`` most frequent
+values and one count pooling all the rarer ones ("other"); it is tested with the
+chi-square test of homogeneity of the 2 × k table (reference counts, batch counts),
+a two-sample test like KS: the reference counts are a sample too, and treating them
+as exact proportions would raise false alarms on batches as large as the reference.
+
+Neither summary grows with the number of reference rows: a numeric column costs at
+most ``8 * (max_samples + 2 * n_bins)`` bytes, a categorical one ``max_categories + 1``
+counts and the category values themselves.
+
+Trade-offs of the categorical test, all documented on :class:`DriftDetector`:
+
+- values absent from the reference ("unseen") share one column whose reference count
+  is 0; the test of homogeneity takes its expected counts from both rows, so that
+  column needs no made-up reference proportion. The detector flags such a feature
+  whatever the p-value;
+- when the reference had more than ``max_categories`` values, the rarer ones were
+  pooled into "other" and a value not kept cannot be told from a rare one: it counts
+  as "other", not as unseen. The kept values are then chosen on one random half of
+  the reference and counted on the other (see :func:`summarize_categorical`);
+- columns expected to hold fewer than ``MIN_EXPECTED`` = 5 rows are pooled into one
+  before the test, the usual condition for its chi-square approximation to hold.
+"""
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Proportions are floored at this value in the PSI, so that an empty bin counts
+#: as a large but finite change.
+PSI_EPSILON = 1e-4
+
+#: Categories expected to hold fewer rows than this (in the reference or in the batch)
+#: are pooled before the chi-square test.
+MIN_EXPECTED = 5.0
+
+
+def psi(reference, current, epsilon=PSI_EPSILON):
+    """Population stability index ``sum((c - r) * ln(c / r))`` of two proportion vectors.
+
+    Both are floored at ``epsilon`` first, so bins empty on one side stay finite.
+    """
+    r = np.maximum(np.asarray(reference, dtype=np.float64), epsilon)
+    c = np.maximum(np.asarray(current, dtype=np.float64), epsilon)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _bin_proportions(edges, values):
+    """Proportion of ``values`` in each bin ``(-inf, e0), [e0, e1), ..., [e_last, inf)``."""
+    counts = np.bincount(np.searchsorted(edges, values, side="right"),
+                         minlength=edges.size + 1)
+    return counts / values.size
+
+
+def summarize_numeric(values, n_bins, sample_index):
+    """(sorted sample, interior quantile bin edges, reference proportion per bin).
+
+    ``sample_index`` holds the rows kept in the sample, or None to keep them all.
+    Repeated quantiles (discrete or constant columns) are merged, so there may be
+    fewer than ``n_bins`` bins.
+    """
+    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
+    sample = np.sort(values if sample_index is None else values[sample_index])
+    return sample, edges, _bin_proportions(edges, values)
+
+
+def compare_numeric(sample, edges, proportions, values):
+    """KS statistic and p-value of ``values`` against the reference sample, and the PSI."""
+    ks = stats.ks_2samp(sample, values, method="auto")
+    return {"test": "ks", "statistic": float(ks.statistic), "raw_p_value": float(ks.pvalue),
+            "psi": psi(proportions, _bin_proportions(edges, values)), "n_unseen": 0}
+
+
+def _value_counts(values, feature):
+    """Counts of each distinct value, most frequent first (ties in order of appearance)."""
+    counts = pd.Series(values, dtype=object).value_counts(sort=True)
+    odd = [value for value in counts.index if not pd.api.types.is_scalar(value)]
+    if odd:  # a dict, a list, an array: pandas would count them, nothing could match them
+        raise TypeError(f"Categorical column {feature!r} holds values that are not scalars, "
+                        f"e.g. {odd[0]!r}: categories must be strings, numbers or booleans.")
+    return counts
+
+
+def _plain(value):
+    """A NumPy scalar as the Python scalar it holds (categories are kept as plain types)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def summarize_categorical(values, max_categories, random_state, feature):
+    """(kept categories, most frequent first; their counts followed by the pooled count;
+    the number of distinct values).
+
+    With more than ``max_categories`` distinct values, the kept ones are chosen on a
+    random half of the rows and counted on the other half: counting the rows that chose
+    them would inflate their counts (the most frequent values of a sample are partly
+    the luckiest), and those inflated counts would raise false alarms.
+    """
+    counts = _value_counts(values, feature)
+    if counts.size <= max_categories:
+        return ([_plain(value) for value in counts.index],
+                np.append(counts.to_numpy(dtype=np.int64), 0), int(counts.size))
+    choose = random_state.permutation(len(values)) < len(values) // 2
+    chosen = _value_counts(values[choose], feature)
+    categories = [_plain(value) for value in chosen.index[:max_categories]]
+    counted = _value_counts(values[~choose], feature)
+    kept = counted.reindex(chosen.index[:max_categories], fill_value=0).to_numpy(dtype=np.int64)
+    return categories, np.append(kept, counted.sum() - kept.sum()), int(counts.size)
+
+
+def count_categories(categories, pooled, values, feature):
+    """Counts of ``values`` in the reference cells, and the unseen values with their counts.
+
+    Values not among ``categories`` go to the last, pooled cell when the reference
+    pooled its rarer values (``pooled``), and are unseen otherwise.
+    """
+    position = {category: i for i, category in enumerate(categories)}
+    observed = np.zeros(len(categories) + 1, dtype=np.int64)
+    unseen = {}
+    for value, n in _value_counts(values, feature).items():
+        value = _plain(value)
+        i = position.get(value)
+        if i is not None:
+            observed[i] += n
+        elif pooled:
+            observed[-1] += n
+        else:
+            unseen[value] = int(n)
+    return observed, unseen
+
+
+def _pool_sparse_columns(table, n_protected):
+    """Merge the columns (but the last ``n_protected``) whose smaller expected count is small."""
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    head = table.shape[1] - n_protected
+    small = expected[:, :head].min(axis=0) < MIN_EXPECTED
+    if small.sum() < 2:
+        return table
+    return np.column_stack([table[:, :head][:, ~small], table[:, :head][:, small].sum(axis=1),
+                            table[:, head:]])
+
+
+def compare_categorical(categories, counts, pooled, values, feature):
+    """Chi-square test of homogeneity of the reference and current counts, and the PSI."""
+    observed, unseen = count_categories(categories, pooled, values, feature)
+    n_unseen = sum(unseen.values())
+    table = np.vstack([np.append(counts, 0), np.append(observed, n_unseen)]).astype(np.float64)
+    table = table[:, table.sum(axis=0) > 0]  # drops an empty pooled or unseen column
+    psi_value = psi(table[0] / table[0].sum(), table[1] / table[1].sum())
+    table = _pool_sparse_columns(table, n_protected=int(n_unseen > 0))
+    if table.shape[1] < 2:  # one category holds every row, on both sides
+        statistic, p_value = 0.0, 1.0
+    else:
+        chi2 = stats.chi2_contingency(table, correction=False)
+        statistic, p_value = float(chi2.statistic), float(chi2.pvalue)
+    return {"test": "chi2", "statistic": statistic, "raw_p_value": p_value, "psi": psi_value,
+            "n_unseen": n_unseen}

@@ -1,0 +1,221 @@
+"""What DriftDetector accepts (arrays, lists, DataFrames, mixed columns; categorical
+features by name, index or mask) and the errors it gives for everything else."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+from sklearn.exceptions import NotFittedError
+
+from keraslearn.monitoring import DriftDetector
+from keraslearn.utils import InvalidParameterError
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+@pytest.fixture
+def frame():
+    rng = np.random.default_rng(0)
+    n = 600
+    return pd.DataFrame({
+        "age": rng.normal(40, 10, n),
+        "visits": rng.integers(0, 20, n),
+        "city": rng.choice(["Lyon", "Oslo", "Rome"], n),
+        "plan": pd.Categorical(rng.choice(["free", "pro"], n)),
+        "member": rng.random(n) < 0.3,
+        "grade": rng.integers(1, 4, n),  # numbers that are codes: categorical when told
+    })
+
+
+def test_categorical_columns_from_dtypes(frame):
+    detector = DriftDetector().fit(frame)
+    np.testing.assert_array_equal(detector.categorical_, [False, False, True, True, True, False])
+    assert list(detector.feature_names_in_) == list(frame.columns)
+    assert detector.n_features_in_ == 6 and detector.n_samples_fit_ == 600
+    assert set(detector.reference_sample_) == {"age", "visits", "grade"}
+    assert set(detector.categories_) == {"city", "plan", "member"}
+    assert sorted(detector.categories_["member"]) == [False, True]
+    result = detector.test(frame.iloc[:200])
+    assert result["test"].tolist() == ["ks", "ks", "chi2", "chi2", "chi2", "ks"]
+    assert not result["drifted"].any()
+
+
+def test_categorical_features_by_name_index_and_mask_agree(frame):
+    mask = np.array([False, False, True, True, True, True])
+    specs = [["city", "plan", "member", "grade"], [2, 3, 4, 5], mask, list(mask)]
+    batch = frame.iloc[::3]
+    results = []
+    for spec in specs:
+        detector = DriftDetector(categorical_features=spec, random_state=0).fit(frame)
+        np.testing.assert_array_equal(detector.categorical_, mask)
+        results.append(detector.test(batch))
+    assert results[0].loc[5, "test"] == "chi2" and detector.categories_["grade"]
+    for result in results[1:]:
+        pd.testing.assert_frame_equal(result, results[0])
+
+
+def test_arrays_lists_and_frames_give_the_same_result():
+    rng = np.random.default_rng(1)
+    numbers = rng.normal(size=(500, 2))
+    codes = rng.choice(["a", "b", "c"], 500)
+    mixed = np.column_stack([numbers, codes]).astype(object)
+    mixed[:, :2] = numbers  # an object array holding floats and strings
+    as_frame = pd.DataFrame({"x0": numbers[:, 0], "x1": numbers[:, 1], "x2": codes})
+    detectors = [DriftDetector(random_state=0).fit(X)
+                 for X in (mixed, mixed.tolist(), as_frame)]
+    for detector in detectors:
+        np.testing.assert_array_equal(detector.categorical_, [False, False, True])
+    assert not hasattr(detectors[0], "feature_names_in_")
+    batch = mixed[:150]
+    expected = detectors[0].test(batch)
+    assert expected["feature"].tolist() == ["x0", "x1", "x2"]
+    pd.testing.assert_frame_equal(detectors[1].test(batch.tolist()), expected)
+    pd.testing.assert_frame_equal(detectors[2].test(as_frame.iloc[:150]), expected)
+
+
+def test_numeric_array_is_all_numeric():
+    X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
+    detector = DriftDetector().fit(X)
+    assert not detector.categorical_.any()
+    assert detector.reference_sample_["x1"].dtype == np.float64
+
+
+def test_columns_are_matched_by_name_in_any_order(frame):
+    detector = DriftDetector(random_state=0).fit(frame)
+    batch = frame.iloc[:300]
+    shuffled = batch[list(reversed(frame.columns))]
+    pd.testing.assert_frame_equal(detector.test(shuffled), detector.test(batch))
+
+
+def test_data_is_not_modified(frame):
+    before = frame.copy()
+    array = frame[["age", "visits"]].to_numpy()
+    array_before = array.copy()
+    detector = DriftDetector(max_samples=50, random_state=0).fit(frame)
+    detector.test(frame)
+    DriftDetector(max_samples=50).fit(array).test(array)
+    pd.testing.assert_frame_equal(frame, before)
+    np.testing.assert_array_equal(array, array_before)
+
+
+def test_missing_and_unseen_columns_are_listed(frame):
+    detector = DriftDetector().fit(frame)
+    batch = frame.drop(columns=["city", "age"]).assign(zip_code="75001", score=1.0)
+    with pytest.raises(ValueError) as error:
+        detector.test(batch)
+    message = str(error.value)
+    assert "missing columns ['age', 'city']" in message
+    assert "columns unseen at fit ['zip_code', 'score']" in message
+
+
+def test_wrong_number_of_columns():
+    detector = DriftDetector().fit(np.zeros((10, 3)) + np.arange(10)[:, None])
+    with pytest.raises(ValueError, match="X has 2 columns, but DriftDetector was fitted on 3"):
+        detector.test(np.zeros((5, 2)))
+
+
+@pytest.mark.parametrize("when", ["fit", "test"])
+def test_missing_values_are_rejected_naming_the_columns(frame, when):
+    bad = frame.copy()
+    bad["age"] = bad["age"].astype(float)
+    bad.loc[[3, 5], "age"] = np.nan
+    bad["city"] = bad["city"].astype(object)
+    bad.loc[4, "city"] = None
+    detector = DriftDetector() if when == "fit" else DriftDetector().fit(frame)
+    call = detector.fit if when == "fit" else detector.test
+    with pytest.raises(ValueError, match=re.escape(
+            "missing values (NaN or None) in columns 'age' (2 rows), 'city' (1 row)")):
+        call(bad)
+
+
+@pytest.mark.parametrize("when", ["fit", "test"])
+def test_infinite_values_are_rejected_naming_the_columns(frame, when):
+    bad = frame.copy()
+    bad.loc[0, "age"] = -np.inf
+    detector = DriftDetector() if when == "fit" else DriftDetector().fit(frame)
+    call = detector.fit if when == "fit" else detector.test
+    with pytest.raises(ValueError, match=r"infinite values in columns 'age' \(1 row\)"):
+        call(bad)
+
+
+def test_text_in_a_numeric_column_is_rejected(frame):
+    with pytest.raises(ValueError, match=r"not numbers in numeric columns 'city' \(e.g. '"):
+        DriftDetector(categorical_features=["plan"]).fit(frame)
+    detector = DriftDetector().fit(frame)
+    with pytest.raises(ValueError, match="not numbers in numeric columns 'age'"):
+        detector.test(frame.assign(age="old"))
+
+
+def test_unsupported_column_types(frame):
+    dated = frame.assign(when=pd.date_range("2024-01-01", periods=len(frame)))
+    with pytest.raises(ValueError, match=r"neither: when \(datetime64"):
+        DriftDetector().fit(dated)
+    with pytest.raises(TypeError, match="'x0' holds values that are not scalars"):
+        DriftDetector().fit(np.array([[{"a": 1}], [{"b": 2}]], dtype=object))
+
+
+@pytest.mark.parametrize("X, match", [
+    (np.zeros((0, 3)), "0 rows"),
+    (np.zeros((4, 0)), r"0 feature\(s\)"),
+    (np.arange(5.0), r"got a 1D array .* X.reshape\(-1, 1\)"),
+    (np.zeros((2, 3, 4)), "got a 3D array"),
+    (3.0, "got a scalar"),
+    (pd.Series([1.0, 2.0]), "to_frame"),
+])
+def test_bad_shapes(X, match):
+    with pytest.raises(ValueError, match=match):
+        DriftDetector().fit(X)
+    fitted = DriftDetector().fit(np.ones((3, 1)))
+    with pytest.raises(ValueError, match=match):
+        fitted.test(X)
+
+
+def test_sparse_input_is_rejected():
+    with pytest.raises(TypeError, match="dense data"):
+        DriftDetector().fit(sparse.csr_matrix(np.eye(3)))
+
+
+def test_unfitted_use_raises_not_fitted_error():
+    with pytest.raises(NotFittedError, match="DriftDetector"):
+        DriftDetector().test(np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"alpha": 1.5}, "alpha"),
+    ({"alpha": 0}, "alpha"),
+    ({"correction": "holm"}, "correction"),
+    ({"n_bins": 1}, "n_bins"),
+    ({"max_samples": 0}, "max_samples"),
+    ({"max_categories": 2.5}, "max_categories"),
+    ({"psi_threshold": -0.1}, "psi_threshold"),
+    ({"categorical_features": "city"}, "categorical_features"),
+])
+def test_bad_parameters_are_named(frame, params, name):
+    with pytest.raises((InvalidParameterError, ValueError), match=f"'?{name}'?"):
+        DriftDetector(**params).fit(frame)
+
+
+@pytest.mark.parametrize("spec, match", [
+    (["town"], r"names columns that X does not have: \['town'\]"),
+    ([9], r"indices \[9\] outside \[0, 6\)"),
+    ([True, False], "boolean mask of length 2, but X has 6 columns"),
+    ([1.5], "must hold column names"),
+])
+def test_bad_categorical_features(frame, spec, match):
+    with pytest.raises(ValueError, match=match):
+        DriftDetector(categorical_features=spec).fit(frame)
+
+
+def test_names_need_a_frame_with_names():
+    with pytest.raises(ValueError, match="needs X to be a DataFrame"):
+        DriftDetector(categorical_features=["a"]).fit(np.zeros((3, 2)))
+
+
+def test_a_failed_fit_keeps_the_previous_fit(frame):
+    detector = DriftDetector().fit(frame)
+    before = detector.categories_
+    with pytest.raises(ValueError):
+        detector.fit(frame.assign(age=np.nan))
+    assert detector.categories_ is before and list(detector.feature_names_in_) == list(frame)

@@ -1,0 +1,156 @@
+"""drift_report: the verdict and table, one PNG per feature, an HTML page like the
+evaluation report's; nothing drawn without output_dir, pyplot never touched."""
+
+import base64
+import pickle
+import re
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from sklearn.exceptions import NotFittedError
+
+from keraslearn.monitoring import DriftDetector, DriftReport, drift_report
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+def table(rng, n, shift=0.0, cities=("Lyon", "Oslo", "Rome")):
+    return pd.DataFrame({"price per m²": rng.normal(5000 + shift, 800, n),
+                         "rooms": rng.integers(1, 6, n),
+                         "city": rng.choice(cities, n)})
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def reference(rng):
+    return table(rng, 4000)
+
+
+@pytest.fixture
+def detector(reference):
+    return DriftDetector(random_state=0).fit(reference)
+
+
+@pytest.fixture(autouse=True)
+def no_open_figures():
+    """No test may leave a pyplot figure open."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        assert sys.modules["matplotlib.pyplot"].get_fignums() == []
+
+
+def assert_valid_png(path):
+    assert path.is_file() and path.stat().st_size > 0
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size[0] > 100 and image.size[1] > 100
+
+
+def embedded_images(page):
+    return re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+
+
+def test_report_files_name_every_feature_and_the_verdict(detector, rng, tmp_path):
+    batch = table(rng, 500, shift=600, cities=("Lyon", "Oslo", "Paris"))
+    report = drift_report(detector, batch, output_dir=tmp_path / "out", name="house prices")
+    assert isinstance(report, DriftReport)
+    assert report.drift_detected and report.drifted_features == ["price per m²", "city"]
+    assert list(report.figures) == ["price per m²", "rooms", "city"]
+    for path in report.figures.values():
+        assert path.parent == tmp_path / "out" and path.name.startswith("house_prices_")
+        assert_valid_png(path)
+    assert report.html_path == tmp_path / "out" / "house_prices_report.html"
+    page = report.html_path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>house prices: drift report</title>" in page
+    assert "Drift detected in 2 of 3 features: price per m², city." in page
+    for feature in ("price per m²", "rooms", "city"):
+        assert f"<td>{feature}</td>" in page
+    for column in ("feature", "test", "statistic", "p_value", "psi", "drifted"):
+        assert f"<th>{column}</th>" in page
+    assert f"{report.results.loc[0, 'psi']:.4g}" in page
+    images = embedded_images(page)
+    assert sorted(base64.b64decode(data) for data in images) == sorted(
+        path.read_bytes() for path in report.figures.values())
+
+
+def test_report_without_drift(detector, reference, tmp_path):
+    # rows of the reference itself: as alike as a batch can be
+    report = drift_report(detector, reference.iloc[::10], output_dir=tmp_path)
+    assert not report.drift_detected and report.drifted_features == []
+    page = report.html_path.read_text(encoding="utf-8")
+    assert "No drift detected in the 3 features." in page
+    assert report.html_path.name == "DriftDetector_report.html"
+
+
+def test_the_same_results_as_test_and_the_detector_is_unchanged(detector, rng):
+    batch = table(rng, 400, shift=500)
+    before = pickle.dumps(detector)
+    report = drift_report(detector, batch)
+    assert pickle.dumps(detector) == before  # no verdict set as a side effect
+    pd.testing.assert_frame_equal(report.results, detector.test(batch))
+    assert report.drifted_features == detector.drifted_features_
+    assert (report.n_samples, report.n_reference) == (400, 4000)
+
+
+def test_without_output_dir_nothing_is_written(detector, rng, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    report = drift_report(detector, table(rng, 200))
+    assert report.figures == {} and report.html_path is None
+    assert list(tmp_path.iterdir()) == []
+    page = report.to_html()
+    assert embedded_images(page) == [] and "<td>city</td>" in page
+
+
+def test_to_html_can_link_instead_of_embed(detector, rng, tmp_path):
+    report = drift_report(detector, table(rng, 200), output_dir=tmp_path)
+    page = report.to_html(embed=False)
+    assert embedded_images(page) == []
+    for path in report.figures.values():
+        assert f'src="{path.name}"' in page
+
+
+def test_text_and_dict(detector, rng, tmp_path):
+    report = drift_report(detector, table(rng, 300, shift=800), output_dir=tmp_path, name="q3")
+    text = str(report)
+    assert text.startswith("q3: 300 rows tested against 4000 reference rows "
+                           "(bonferroni correction at alpha=0.05)")
+    assert "Drift detected in 1 of 3 features: price per m²." in text
+    assert str(report.html_path) in text and "rooms" in text
+    as_dict = report.to_dict()
+    assert as_dict["drift_detected"] is True and as_dict["drifted_features"] == ["price per m²"]
+    assert [row["feature"] for row in as_dict["results"]] == ["price per m²", "rooms", "city"]
+    assert as_dict["settings"] == {"alpha": 0.05, "correction": "bonferroni",
+                                   "psi_threshold": None}
+    assert "price per m²" in repr(report)
+
+
+def test_categorical_figure_with_many_pooled_values(rng, tmp_path):
+    codes = pd.DataFrame({"code": rng.integers(0, 500, 5000).astype(str)})
+    detector = DriftDetector(max_categories=60, random_state=0).fit(codes)
+    report = drift_report(detector, codes.iloc[:300], output_dir=tmp_path)
+    assert_valid_png(report.figures["code"])
+
+
+def test_bad_calls(detector, rng, tmp_path):
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("not a directory")
+    with pytest.raises(ValueError, match="not a directory"):
+        drift_report(detector, table(rng, 10), output_dir=a_file)
+    with pytest.raises(NotFittedError):
+        drift_report(DriftDetector(), table(rng, 10), output_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(TypeError, match="needs a DriftDetector"):
+        drift_report(object(), table(rng, 10))
+    with pytest.raises(ValueError, match=r"missing columns \['city'\]"):
+        drift_report(detector, table(rng, 10).drop(columns="city"), output_dir=tmp_path / "o")
+    assert not (tmp_path / "o").exists()
