@@ -68,6 +68,11 @@ def convert(name, step):
 
 def _numeric(name, step, values, what):
     values = np.asarray(values)
+    if values.dtype.kind == "O":  # e.g. SimpleImputer(strategy="constant").statistics_
+        try:
+            values = values.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
     if values.dtype.kind not in "biuf":
         raise ValueError(
             f"Step {name!r} ({type(step).__name__}) has non-numeric {what} "
