@@ -88,16 +88,14 @@ def build_graph(pipeline, float_labels="float64"):
     n_features = int(pipeline.n_features_in_)
     needs = plan.needs(n_features)
     image_shape = tuple(est.X_shape_[1:])
-    if plan.transparent and len(image_shape) > 1:
-        spec = tf.TensorSpec((None,) + image_shape, tf.float32, name="inputs")
-        inputs_meta = [_describe("inputs", None, spec)]
-        input_names, signature, unused = [], spec, []
-    elif features is not None:
+    if features is not None and not (plan.transparent and len(image_shape) > 1):
         input_names, signature, inputs_meta, unused = _named_inputs(
             [str(f) for f in features], needs, plan.transparent
         )
     else:
-        signature = tf.TensorSpec((None, n_features), _single_dtype(needs), name="inputs")
+        # One input: images as the network takes them, or rows of n_features.
+        shape = image_shape if plan.transparent and len(image_shape) > 1 else (n_features,)
+        signature = tf.TensorSpec((None, *shape), _single_dtype(needs), name="inputs")
         input_names, inputs_meta, unused = [], [_describe("inputs", None, signature)], []
     network = est.model_
     model = PipelineModel(plan, network, _decoder(est, float_labels), input_names,
@@ -112,7 +110,8 @@ def build_graph(pipeline, float_labels="float64"):
     info = {
         "task": "classification" if hasattr(est, "classes_") else "regression",
         "estimator": type(est).__name__,
-        "steps": [{"name": n, "class": type(s).__name__} for n, s in transformers],
+        "steps": [{"name": n, "class": type(s).__name__} for n, s in transformers
+                  if not (s is None or isinstance(s, str))],  # not "passthrough"
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
     if info["task"] == "classification":
@@ -205,27 +204,27 @@ def _label_dtype(classes, float_labels):
     )
 
 
-def _probe(signature, needs, input_names_):
-    """A few rows covering each input (string columns: their categories and an unseen one)."""
+def _probe(signature, needs, names):
+    """A few rows for each input: random numbers (images in [0, 1)), and string
+    columns going through all their categories and one unseen value."""
     rng = np.random.default_rng(0)
-    n = 4
+    n = max([4] + [len(need.examples) + 1 for need in needs if need is not None])
 
-    def column(spec, need):
-        if spec.dtype == tf.string:
-            examples = list(need.examples if need is not None else ()) + ["<unseen>"]
-            return np.array([examples[i % len(examples)] for i in range(n)], dtype=object)
-        shape = (n,) + tuple(spec.shape.as_list()[1:])
-        return rng.uniform(0.0, 1.0, shape).astype(np.float32) if len(shape) > 2 \
-            else rng.standard_normal(shape).astype(np.float32)
+    def strings(need):
+        values = list(need.examples if need is not None else ()) + ["<unseen>"]
+        return np.array([values[i % len(values)] for i in range(n)], dtype=object)
 
     if isinstance(signature, dict):
-        named = [(name, need) for name, need in zip(input_names_, needs) if name is not None]
-        return {name: column(signature[name], need) for name, need in named}
-    need = next((nd for nd in needs if nd is not None), None)
+        return {
+            name: strings(need) if signature[name].dtype == tf.string
+            else rng.standard_normal(n).astype(np.float32)
+            for name, need in zip(names, needs) if name is not None
+        }
     if signature.dtype == tf.string:
-        cols = [column(tf.TensorSpec((None,), tf.string), nd) for nd in needs]
-        return {"inputs": np.stack(cols, axis=1)}
-    return {"inputs": column(signature, need)}
+        return {"inputs": np.stack([strings(need) for need in needs], axis=1)}
+    shape = (n,) + tuple(signature.shape.as_list()[1:])
+    values = rng.uniform(0.0, 1.0, shape) if len(shape) > 2 else rng.standard_normal(shape)
+    return {"inputs": values.astype(np.float32)}
 
 
 def _as_tensors(feed):
