@@ -22,7 +22,8 @@ def numbers(seed, n=60, d=4, nan_every=0):
     """Columns of different scales; none whose mean is far beyond its spread (float32
     inputs cannot resolve such a column, whatever computes on them)."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(0, 1, (n, d)) * np.array([1, 50, 0.01, 1000])[:d] + np.array([0, 10, -0.02, 2e3])[:d]
+    scale, offset = np.array([1, 50, 0.01, 1000]), np.array([0, 10, -0.02, 2e3])
+    X = rng.normal(0, 1, (n, d)) * scale[:d] + offset[:d]
     X[::7, 0] = 0.0  # repeated values, for most_frequent
     if nan_every:
         X[::nan_every, 1] = np.nan
@@ -108,7 +109,8 @@ def test_simple_imputer_drops_or_keeps_columns_empty_at_fit(keep_empty):
 ], ids=repr)
 def test_one_hot_encoder_on_integers(encoder):
     rng = np.random.default_rng(0)
-    X_fit = np.column_stack([rng.integers(0, 4, 50), rng.integers(0, 2, 50), rng.integers(-9, -6, 50)])
+    X_fit = np.column_stack([rng.integers(0, 4, 50), rng.integers(0, 2, 50),
+                             rng.integers(-9, -6, 50)])
     X_new = X_fit[::-1][:20] if encoder.handle_unknown == "error" else X_fit[:20] + 1
     check(encoder, X_fit, X_new)
 
@@ -117,7 +119,8 @@ def test_one_hot_encoder_unknown_values_are_zeros():
     X_fit = np.array([[1.0], [2.0], [np.nan]])
     fitted = OneHotEncoder(handle_unknown="ignore").fit(X_fit)
     X_new = np.array([[2.0], [5.0], [np.nan], [1.0]])  # 5 is unknown; NaN is a category
-    np.testing.assert_array_equal(run(convert("ohe", fitted), X_new), fitted.transform(X_new).toarray())
+    np.testing.assert_array_equal(run(convert("ohe", fitted), X_new),
+                                  fitted.transform(X_new).toarray())
     assert run(convert("ohe", fitted), X_new)[1].sum() == 0
 
 
@@ -145,7 +148,8 @@ def test_column_transformer_on_a_dataframe(remainder):
     ], remainder=remainder).fit(df)
     new = df.iloc[:12].copy()
     new.loc[new.index[0], "city"] = "unseen"
-    np.testing.assert_allclose(run(convert("ct", ct), new), transformed(ct, new), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(run(convert("ct", ct), new), transformed(ct, new),
+                               rtol=RTOL, atol=ATOL)
 
 
 def test_column_transformer_on_an_array_with_positions_and_masks():
@@ -156,7 +160,8 @@ def test_column_transformer_on_an_array_with_positions_and_masks():
         ("range", MaxAbsScaler(), slice(2, 4)),
     ], remainder=RobustScaler()).fit(X)
     X_new = numbers(1)
-    np.testing.assert_allclose(run(convert("ct", ct), X_new), transformed(ct, X_new), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(run(convert("ct", ct), X_new), transformed(ct, X_new),
+                               rtol=RTOL, atol=ATOL)
 
 
 def test_nested_pipeline_of_transformers():

@@ -76,7 +76,9 @@ def test_overwrite_replaces_the_artifact(first, second, tmp_path):
 @pytest.mark.parametrize("fmt, existing", [
     ("tf_saved_model", "directory"), ("tf_saved_model", "file"), ("onnx", "directory"),
 ])
-def test_overwrite_never_replaces_what_is_not_an_artifact_of_the_format(first, tmp_path, fmt, existing):
+def test_overwrite_never_replaces_what_is_not_an_artifact_of_the_format(
+    first, tmp_path, fmt, existing
+):
     target = tmp_path / "mine"
     if existing == "directory":
         target.mkdir()

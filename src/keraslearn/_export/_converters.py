@@ -121,7 +121,8 @@ def _normalizer(name, normalizer):
 @converts(SimpleImputer)
 def _simple_imputer(name, imputer):
     missing = imputer.missing_values
-    if isinstance(missing, (bool, np.bool_)) or not isinstance(missing, (Integral, float, np.number)):
+    number = isinstance(missing, (Integral, float, np.number))
+    if isinstance(missing, (bool, np.bool_)) or not number:
         raise ValueError(
             f"Step {name!r} (SimpleImputer) has missing_values={missing!r}; only a number "
             "or NaN can mark missing values in an exported graph."

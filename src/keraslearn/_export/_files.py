@@ -31,7 +31,9 @@ def check_destinations(paths, fmt, overwrite):
     """Refuse what the export must not overwrite, before any work is done."""
     parent = paths[0].parent
     if not parent.is_dir():
-        raise FileNotFoundError(f"Cannot export to {str(paths[0])!r}: {str(parent)!r} is not a directory.")
+        raise FileNotFoundError(
+            f"Cannot export to {str(paths[0])!r}: {str(parent)!r} is not a directory."
+        )
     for i, path in enumerate(paths):
         if not (path.exists() or path.is_symlink()):
             continue

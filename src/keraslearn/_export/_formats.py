@@ -107,7 +107,8 @@ def run_artifact(fmt, path, feed):
     """The outputs of an exported artifact on ``feed`` (input name -> array)."""
     if fmt == "tf_saved_model":
         serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-        return {k: v.numpy() for k, v in serve(**{k: tf.constant(v) for k, v in feed.items()}).items()}
+        outputs = serve(**{k: tf.constant(v) for k, v in feed.items()})
+        return {k: v.numpy() for k, v in outputs.items()}
     if fmt == "litert":
         from ai_edge_litert.interpreter import Interpreter
 

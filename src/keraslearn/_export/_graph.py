@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import _layers
-from ._converters import convert, is_sampler, supported_steps
+from ._converters import convert, is_sampler
 from ._steps import Frame, Sequence
 
 
