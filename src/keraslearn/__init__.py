@@ -14,6 +14,7 @@ _LAZY = {
     "MLPClassifier": "keraslearn.neural_network",
     "MLPRegressor": "keraslearn.neural_network",
     "ImageClassifier": "keraslearn.neural_network",
+    "export": "keraslearn._export",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "config_context", "get_config", "set_config"]

@@ -1,0 +1,92 @@
+"""Writing an artifact so that a failure leaves nothing behind and loses nothing.
+
+Everything is written into a hidden temporary directory beside the target,
+then renamed into place (a rename within one directory is atomic). An
+existing target is replaced only with ``overwrite=True``, only by an artifact
+of the same kind (a SavedModel directory by a SavedModel, a file by a file),
+and is moved aside first and put back if the final renames fail.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def destinations(path, fmt):
+    """The paths an export writes: the artifact, and for LiteRT its metadata file."""
+    path = Path(os.fspath(path))
+    if fmt == "litert":
+        return [path, metadata_sidecar(path)]
+    return [path]
+
+
+def metadata_sidecar(path):
+    """Where the metadata of a LiteRT file goes: ``model.tflite`` -> ``model.tflite.json``."""
+    return path.with_name(path.name + ".json")
+
+
+def check_destinations(paths, fmt, overwrite):
+    """Refuse what the export must not overwrite, before any work is done."""
+    parent = paths[0].parent
+    if not parent.is_dir():
+        raise FileNotFoundError(
+            f"Cannot export to {str(paths[0])!r}: {str(parent)!r} is not a directory."
+        )
+    for i, path in enumerate(paths):
+        if not (path.exists() or path.is_symlink()):
+            continue
+        if not overwrite:
+            raise FileExistsError(
+                f"{str(path)!r} already exists; pass overwrite=True to replace it."
+            )
+        if path.is_symlink():
+            raise FileExistsError(f"Refusing to replace {str(path)!r}: it is a symbolic link.")
+        if i == 0 and fmt == "tf_saved_model":
+            if not (path / "saved_model.pb").is_file():
+                raise FileExistsError(
+                    f"Refusing to replace {str(path)!r}: it is not a SavedModel directory."
+                )
+        elif not path.is_file():
+            raise FileExistsError(f"Refusing to replace {str(path)!r}: it is not a file.")
+
+
+@contextlib.contextmanager
+def staging(target):
+    """A temporary directory beside ``target``, removed on exit whatever happens."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def commit(pairs, tmp):
+    """Rename each staged path onto its destination, all or none.
+
+    ``pairs`` are (staged path, destination); existing destinations are moved
+    into ``tmp`` first and moved back if a rename fails.
+    """
+    moved_aside, placed = [], []
+    try:
+        for i, (staged, final) in enumerate(pairs):
+            if final.exists():
+                aside = tmp / f"previous-{i}"
+                os.replace(final, aside)
+                moved_aside.append((aside, final))
+            os.replace(staged, final)
+            placed.append(final)
+    except BaseException:
+        for final in placed:
+            _remove(final)
+        for aside, final in moved_aside:
+            os.replace(aside, final)
+        raise
+
+
+def _remove(path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()

@@ -1,0 +1,189 @@
+"""Writing a pipeline's graph in each format, and reading it back to check it.
+
+- ``tf_saved_model``: ``keras.export.ExportArchive`` with one endpoint, which
+  is also the ``serving_default`` signature. (A plain ``tf.Module`` holding
+  the Keras network saves, but TFLite's converter then reads its weights
+  wrongly; the archive tracks Keras variables as the converters expect.)
+- ``litert``: that SavedModel through TensorFlow's own converter
+  (``tf.lite.TFLiteConverter.from_saved_model``, the converter Keras itself
+  uses for LiteRT), restricted to LiteRT's builtin ops so that the file runs
+  on the plain interpreter of ``ai-edge-litert``.
+- ``onnx``: ``tf2onnx.convert.from_keras`` at opset 17 (tf2onnx goes up to
+  18); it is the tf2onnx entry point that carries lookup tables over (as
+  ONNX-ML ``CategoryMapper``), which string one-hot encoding needs.
+
+Every artifact is loaded back with its own runtime and run on probe rows; it
+must give the TensorFlow graph's outputs, since converters can fail silently
+(tf2onnx leaves an op it cannot convert in the graph and carries on).
+"""
+
+import contextlib
+import logging
+import re
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+FORMATS = ("tf_saved_model", "litert", "onnx")
+ALIASES = {"tflite": "litert", "saved_model": "tf_saved_model"}
+ONNX_OPSET = 17
+# The Python packages each format needs beyond TensorFlow, and the extra providing them.
+_EXTRAS = {
+    "litert": (("ai_edge_litert", "ai-edge-litert"),),
+    "onnx": (("tf2onnx", "tf2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime")),
+}
+# Probe outputs must agree within float32 arithmetic differences between runtimes.
+RTOL, ATOL = 1e-3, 1e-4
+
+
+def check_format(fmt):
+    """The canonical name of an export format."""
+    if isinstance(fmt, str) and ALIASES.get(fmt, fmt) in FORMATS:
+        return ALIASES.get(fmt, fmt)
+    raise ValueError(f"Unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}.")
+
+
+def require_extra(fmt):
+    """Import the packages a format needs, or say which extra brings them."""
+    import importlib
+
+    for module, package in _EXTRAS.get(fmt, ()):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ImportError(
+                f"Exporting to {fmt!r} needs the {package!r} package: "
+                f"pip install keraslearn[{fmt}]"
+            ) from exc
+
+
+def write_saved_model(graph, directory):
+    archive = keras.export.ExportArchive()
+    archive.track(graph.model)
+    for table in graph.tables:
+        archive.track(table)
+    model = graph.model
+    archive.add_endpoint("serve", lambda inputs: model(inputs), input_signature=[graph.signature])
+    with _quiet():
+        archive.write_out(str(directory), verbose=False)
+
+
+def write_litert(saved_model_dir, path):
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        with _quiet():
+            flatbuffer = converter.convert()
+    except Exception as exc:  # the converter raises its own ConverterError
+        missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op",
+                                        str(exc))))
+        reason = (f"LiteRT's builtin ops have no {', '.join(missing)}" if missing
+                  else _first_line(exc))
+        raise ValueError(f"LiteRT's converter cannot convert this pipeline: {reason}.") from exc
+    path.write_bytes(flatbuffer)
+
+
+def write_onnx(graph, path, metadata_json):
+    import onnx
+    import tf2onnx
+
+    with _quiet():
+        proto, _ = tf2onnx.convert.from_keras(
+            graph.model, input_signature=[graph.signature], opset=ONNX_OPSET
+        )
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        raise ValueError(
+            f"tf2onnx could not convert this pipeline to ONNX: {_first_line(exc)}"
+        ) from exc
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "keraslearn", metadata_json
+    onnx.save(proto, str(path))
+
+
+def run_artifact(fmt, path, feed):
+    """The outputs of an exported artifact on ``feed`` (input name -> array)."""
+    if fmt == "tf_saved_model":
+        serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+        outputs = serve(**{k: tf.constant(v) for k, v in feed.items()})
+        return {k: v.numpy() for k, v in outputs.items()}
+    if fmt == "litert":
+        from ai_edge_litert.interpreter import Interpreter
+
+        runner = Interpreter(model_path=str(path)).get_signature_runner("serving_default")
+        return dict(runner(**feed))
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, session.run(names, feed)))
+
+
+def check_artifact(fmt, path, graph):
+    """Raise if the artifact does not compute the graph's outputs on the probe rows."""
+    got = run_artifact(fmt, path, graph.probe)
+    problem = _compare(graph.expected, got)
+    if problem:
+        raise RuntimeError(
+            f"The {fmt} artifact does not compute what the pipeline's graph computes "
+            f"({problem}): its converter mistranslated the graph. Export to "
+            "'tf_saved_model' instead, or report this to keraslearn."
+        )
+
+
+def _compare(expected, got):
+    if set(got) != set(expected):
+        return f"outputs {sorted(got)} instead of {sorted(expected)}"
+    proba = expected.get("probabilities")
+    for name, want in expected.items():
+        have = _plain(got[name])
+        want = _plain(want)
+        if have.shape != want.shape:
+            return f"{name!r} has shape {have.shape} instead of {want.shape}"
+        if want.dtype.kind == "f":
+            if not np.allclose(have, want, rtol=RTOL, atol=ATOL, equal_nan=True):
+                return f"{name!r} differs by up to {np.nanmax(np.abs(have - want)):.3g}"
+        else:
+            differ = have != want
+            rows = differ.reshape(len(differ), -1).any(axis=1)
+            if rows.any() and not (proba is not None and _near_tie(proba)[rows].all()):
+                return f"{name!r} differs in {int(rows.sum())} row(s)"
+    return None
+
+
+def _plain(values):
+    """Strings as str whichever runtime returned them (bytes or str)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "OS":
+        return np.vectorize(lambda v: v.decode() if isinstance(v, bytes) else str(v),
+                            otypes=[object])(values)
+    return values
+
+
+def _near_tie(proba):
+    """Rows whose label may differ between runtimes by float32 rounding."""
+    proba = np.asarray(proba, dtype=np.float64)
+    top = np.sort(proba, axis=1)
+    gap = top[:, -1] - top[:, -2] if proba.shape[1] > 1 else np.full(len(proba), np.inf)
+    return (gap < RTOL) | (np.abs(proba - 0.5) < RTOL).any(axis=1)
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0][:500] if text else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the converters' Python logging for the duration (restored after)."""
+    loggers = [logging.getLogger(name) for name in ("tf2onnx", "tensorflow", "absl")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

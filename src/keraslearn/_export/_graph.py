@@ -1,0 +1,237 @@
+"""A fitted pipeline -> one Keras model: named inputs, preprocessing, network, decoding.
+
+The pipeline is taken apart into its transformers (each converted to Keras
+layers), the samplers it drops and its final keraslearn estimator. The model
+built from them takes the pipeline's raw columns and returns what the
+estimator's ``predict`` (and ``predict_proba``) return, as a dict of tensors.
+"""
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+import keras
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from . import _layers
+from ._converters import convert, is_sampler
+from ._steps import Frame, Sequence
+
+
+@dataclass
+class Graph:
+    """The model to export with what describes it."""
+
+    model: keras.Model
+    signature: object  # dict of name -> tf.TensorSpec, or one tf.TensorSpec
+    inputs: list  # [{"name", "feature", "dtype", "shape"}]
+    unused_features: list
+    outputs: list  # [{"name", "dtype", "shape"}]
+    tables: list  # lookup tables the model uses (tracked at export)
+    probe: dict  # input name -> a few rows, to check an artifact against
+    expected: dict  # output name -> the model's outputs on the probe
+    info: dict  # task, estimator, classes, steps, dropped steps
+
+
+def split_pipeline(pipeline):
+    """(transformers [(name, step)], estimator, dropped [(name, step)])."""
+    from .. import KerasClassifier, KerasRegressor
+
+    transformers, dropped, obj, prefix = [], [], pipeline, ""
+    while isinstance(obj, Pipeline):
+        *head, (last_name, last) = obj.steps
+        for name, step in head:
+            (dropped if is_sampler(step) else transformers).append((prefix + name, step))
+        obj, prefix = last, f"{prefix}{last_name}/"
+    if not isinstance(obj, (KerasClassifier, KerasRegressor)):
+        raise TypeError(
+            "keraslearn.export takes a fitted keraslearn estimator, or a scikit-learn or "
+            "imbalanced-learn Pipeline ending in one; got "
+            + (f"a pipeline ending in {type(obj).__name__}." if obj is not pipeline
+               else f"{type(obj).__name__}.")
+        )
+    check_is_fitted(obj)
+    return transformers, obj, dropped
+
+
+class PipelineModel(keras.Model):
+    """Raw columns -> preprocessing layers -> the fitted network -> decoded outputs."""
+
+    def __init__(self, plan, network, decoder, input_names, matrix_input, network_dtype):
+        super().__init__(name="keraslearn_pipeline")
+        self.plan = plan
+        self.preprocessing = plan.layers()
+        self.network = network
+        self.decoder = decoder
+        self.input_names = list(input_names)
+        self.matrix_input = matrix_input
+        self.network_dtype = network_dtype
+
+    def call(self, inputs):
+        if self.matrix_input:
+            frame = Frame(matrix=inputs)
+        else:
+            frame = Frame(columns=[None if n is None else inputs[n] for n in self.input_names])
+        x = self.plan(frame).as_matrix()
+        raw = self.network(tf.cast(x, self.network_dtype), training=False)
+        return self.decoder(raw)
+
+
+def build_graph(pipeline, float_labels="float64"):
+    """The :class:`Graph` of a fitted pipeline; ``float_labels`` is the dtype
+    float class labels are output in (LiteRT has no float64 gather)."""
+    transformers, est, dropped = split_pipeline(pipeline)
+    plan = Sequence([convert(name, step) for name, step in transformers])
+    features = getattr(pipeline, "feature_names_in_", None)
+    n_features = int(pipeline.n_features_in_)
+    needs = plan.needs(n_features)
+    image_shape = tuple(est.X_shape_[1:])
+    if features is not None and not (plan.transparent and len(image_shape) > 1):
+        input_names, signature, inputs_meta, unused = _named_inputs(
+            [str(f) for f in features], needs, plan.transparent
+        )
+    else:
+        # One input: images as the network takes them, or rows of n_features.
+        shape = image_shape if plan.transparent and len(image_shape) > 1 else (n_features,)
+        signature = tf.TensorSpec((None, *shape), _single_dtype(needs), name="inputs")
+        input_names, inputs_meta, unused = [], [_describe("inputs", None, signature)], []
+    network = est.model_
+    model = PipelineModel(plan, network, _decoder(est, float_labels), input_names,
+                          matrix_input=not input_names, network_dtype=_input_dtype(network))
+    probe = _probe(signature, needs, input_names)
+    expected = {k: np.asarray(v) for k, v in model(_as_tensors(probe)).items()}
+    outputs = [
+        {"name": k, "dtype": _dtype_name(v.dtype), "shape": [None, *v.shape[1:]]}
+        for k, v in expected.items()
+    ]
+    tables = _layers.lookup_tables(plan.layers())
+    info = {
+        "task": "classification" if hasattr(est, "classes_") else "regression",
+        "estimator": type(est).__name__,
+        "steps": [{"name": n, "class": type(s).__name__} for n, s in transformers
+                  if not (s is None or isinstance(s, str))],  # not "passthrough"
+        "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
+    }
+    if info["task"] == "classification":
+        info["classes"] = np.asarray(est.classes_).tolist()
+        info["target_type"] = est.target_encoder_.target_type_
+    return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info)
+
+
+def _named_inputs(features, needs, transparent):
+    names = input_names(features)
+    signature, meta, used_names, unused = {}, [], [], []
+    for feature, name, need in zip(features, names, needs):
+        if need is None and not transparent:
+            unused.append(feature)
+            used_names.append(None)
+            continue
+        dtype = tf.string if need is not None and need.dtype == "string" else tf.float32
+        signature[name] = tf.TensorSpec((None,), dtype, name=name)
+        meta.append(_describe(name, feature, signature[name]))
+        used_names.append(name)
+    return used_names, signature, meta, unused
+
+
+def input_names(features):
+    """Graph input names for column names: letters, digits and ``_``, unique."""
+    names, seen = [], set()
+    for i, feature in enumerate(features):
+        base = re.sub(r"[^A-Za-z0-9_]+", "_", feature).strip("_") or f"feature_{i}"
+        if base[0].isdigit():
+            base = f"f_{base}"
+        name, k = base, 2
+        while name in seen:
+            name, k = f"{base}_{k}", k + 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _single_dtype(needs):
+    kinds = {need.dtype for need in needs if need is not None}
+    if len(kinds) > 1:
+        raise ValueError(
+            "The pipeline reads some columns as strings and others as numbers, but it was "
+            "fitted on an array without column names: fit it on a pandas DataFrame so that "
+            "each column gets its own named input."
+        )
+    return tf.string if kinds == {"string"} else tf.float32
+
+
+def _describe(name, feature, spec):
+    return {"name": name, "feature": feature, "dtype": spec.dtype.name,
+            "shape": list(spec.shape.as_list())}
+
+
+def _input_dtype(network):
+    try:
+        dtype = network.inputs[0].dtype
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return "float32"
+    return keras.backend.standardize_dtype(dtype)
+
+
+def _decoder(est, float_labels):
+    encoder = est.target_encoder_
+    if not hasattr(est, "classes_"):
+        return _layers.RegressorOutputs(one_dimensional=encoder.y_ndim_ == 1)
+    classes = np.asarray(est.classes_)
+    return _layers.ClassifierOutputs(
+        mode=encoder.mode_, from_logits=encoder.from_logits_, classes=classes,
+        one_hot_labels=encoder.target_type_ == "multiclass-onehot",
+        label_dtype=_label_dtype(classes, float_labels),
+    )
+
+
+def _label_dtype(classes, float_labels):
+    if classes.dtype.kind == "O":
+        classes = np.asarray(classes.tolist())
+    kind = classes.dtype.kind
+    if kind in "US":
+        return tf.string
+    if kind in "iu":
+        return tf.int64
+    if kind == "b":
+        return tf.bool
+    if kind == "f":
+        return tf.as_dtype(float_labels)
+    raise ValueError(
+        f"The classes {classes.tolist()[:5]!r} are neither strings nor numbers; "
+        "they cannot be output by an exported graph."
+    )
+
+
+def _probe(signature, needs, names):
+    """A few rows for each input: random numbers (images in [0, 1)), and string
+    columns going through all their categories and one unseen value."""
+    rng = np.random.default_rng(0)
+    n = max([4] + [len(need.examples) + 1 for need in needs if need is not None])
+
+    def strings(need):
+        values = list(need.examples if need is not None else ()) + ["<unseen>"]
+        return np.array([values[i % len(values)] for i in range(n)], dtype=object)
+
+    if isinstance(signature, dict):
+        return {
+            name: strings(need) if signature[name].dtype == tf.string
+            else rng.standard_normal(n).astype(np.float32)
+            for name, need in zip(names, needs) if name is not None
+        }
+    if signature.dtype == tf.string:
+        return {"inputs": np.stack([strings(need) for need in needs], axis=1)}
+    shape = (n,) + tuple(signature.shape.as_list()[1:])
+    values = rng.uniform(0.0, 1.0, shape) if len(shape) > 2 else rng.standard_normal(shape)
+    return {"inputs": values.astype(np.float32)}
+
+
+def _as_tensors(feed):
+    if list(feed) == ["inputs"]:
+        return tf.constant(feed["inputs"])
+    return {k: tf.constant(v) for k, v in feed.items()}
+
+
+def _dtype_name(dtype):
+    return "string" if dtype.kind in "OSU" else np.dtype(dtype).name

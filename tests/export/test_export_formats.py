@@ -1,0 +1,141 @@
+"""Each exported artifact, run by its own runtime alone, predicts as the pipeline does.
+
+Every case is exported once per format; the artifacts of a format are then run
+together in one fresh process (``load_artifacts.py``) where scikit-learn and
+keraslearn cannot be imported, with TensorFlow, ``ai_edge_litert`` or
+``onnxruntime`` alone, on rows held out from fit.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _cases import CASES, feed_for, fit_case
+
+import keraslearn
+
+FORMATS = ("tf_saved_model", "litert", "onnx")
+SUFFIX = {"tf_saved_model": "", "litert": ".tflite", "onnx": ".onnx"}
+LOADER = Path(__file__).with_name("load_artifacts.py")
+# float32 graph vs the pipeline's float64 preprocessing and float32 network.
+RTOL, ATOL = 1e-4, 2e-5
+
+
+def read_metadata(path, fmt):
+    if fmt == "tf_saved_model":
+        return json.loads((path / "assets.extra" / "keraslearn.json").read_text())
+    if fmt == "litert":
+        return json.loads(path.with_name(path.name + ".json").read_text())
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    return json.loads(props["keraslearn"])
+
+
+def export_and_run(cases, fmt, folder):
+    """{case: (outputs, metadata) or the exception its export raised}."""
+    results, manifest = {}, []
+    for name, case in cases.items():
+        path = folder / f"{name}{SUFFIX[fmt]}"
+        try:
+            keraslearn.export(case.pipeline, path, format=fmt)
+        except Exception as exc:  # reported by that case's test, not by all of them
+            results[name] = exc
+            continue
+        metadata = read_metadata(path, fmt)
+        np.savez(folder / f"{name}.feed.npz", **feed_for(case.X_test, metadata["inputs"]))
+        manifest.append({"format": fmt, "path": str(path), "feed": str(folder / f"{name}.feed.npz"),
+                         "out": str(folder / f"{name}.out.npz")})
+        results[name] = metadata
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    run = subprocess.run([sys.executable, str(LOADER), str(folder / "manifest.json")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    # A LiteRT or ONNX artifact needs no TensorFlow to run.
+    assert ("tensorflow loaded: True" in run.stdout) == (fmt == "tf_saved_model")
+    for entry in manifest:
+        name = Path(entry["out"]).name.split(".")[0]
+        with np.load(entry["out"], allow_pickle=True) as out:
+            results[name] = ({k: out[k] for k in out.files}, results[name])
+    return results
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return {name: fit_case(name) for name in CASES}
+
+
+@pytest.fixture(scope="module")
+def artifacts(cases, tmp_path_factory):
+    done = {}
+
+    def get(fmt):
+        if fmt not in done:
+            done[fmt] = export_and_run(cases, fmt, tmp_path_factory.mktemp(fmt))
+        return done[fmt]
+
+    return get
+
+
+def assert_same_labels(got, expected, proba):
+    """Equal labels, except where two classes tie within float32 rounding."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    assert got.shape == expected.shape
+    differ = (got.astype(str) != expected.astype(str)).reshape(len(got), -1).any(axis=1)
+    top = np.sort(proba, axis=1)
+    ties = top[:, -1] - top[:, -2] < 1e-4
+    assert not (differ & ~ties).any(), f"labels differ in rows {np.flatnonzero(differ & ~ties)}"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", list(CASES))
+def test_artifact_predicts_as_the_pipeline(artifacts, cases, name, fmt):
+    result = artifacts(fmt)[name]
+    if isinstance(result, BaseException):
+        raise result
+    outputs, metadata = result
+    pipe, X_test = cases[name].pipeline, cases[name].X_test
+    assert [o["name"] for o in metadata["outputs"]] == sorted(outputs)
+    if hasattr(pipe, "classes_"):
+        assert set(outputs) == {"label", "probabilities"}
+        proba = pipe.predict_proba(X_test)
+        np.testing.assert_allclose(outputs["probabilities"], proba, rtol=RTOL, atol=ATOL)
+        expected = pipe.predict(X_test)
+        assert_same_labels(outputs["label"], expected, proba)
+        # Labels keep their type: strings as strings, integers as integers.
+        assert outputs["label"].dtype.kind == ("O" if expected.dtype.kind in "OU" else "i")
+        assert metadata["classes"] == pipe.classes_.tolist()
+    else:
+        assert set(outputs) == {"predictions"}
+        expected = pipe.predict(X_test)
+        assert outputs["predictions"].shape == expected.shape
+        np.testing.assert_allclose(outputs["predictions"], expected, rtol=RTOL, atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_dataframe_inputs_are_named_after_the_columns_it_uses(artifacts, fmt):
+    outputs, metadata = artifacts(fmt)["dataframe"]
+    inputs = {spec["feature"]: (spec["name"], spec["dtype"]) for spec in metadata["inputs"]}
+    assert inputs == {
+        "age": ("age", "float32"), "monthly income": ("monthly_income", "float32"),
+        "city": ("city", "string"), "rooms": ("rooms", "float32"), "score": ("score", "float32"),
+    }
+    assert metadata["unused_features"] == ["id"]
+    assert metadata["steps"] == [{"name": "columntransformer", "class": "ColumnTransformer"}]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_samplers_are_dropped_and_reported(artifacts, fmt):
+    _, metadata = artifacts(fmt)["imblearn_smote"]
+    assert metadata["dropped_steps"] == [{"name": "smote", "class": "SMOTE"}]
+    assert [s["class"] for s in metadata["steps"]] == ["StandardScaler"]
+
+
+def test_image_model_takes_images(artifacts):
+    _, metadata = artifacts("tf_saved_model")["image"]
+    assert metadata["inputs"] == [
+        {"name": "inputs", "feature": None, "dtype": "float32", "shape": [None, 8, 8, 1]}
+    ]

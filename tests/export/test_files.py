@@ -1,0 +1,152 @@
+"""Where an export writes: no overwriting without consent, nothing half-written."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import keraslearn
+from keraslearn import KerasRegressor, MLPClassifier
+
+X, y = make_classification(120, n_features=4, random_state=0)
+
+
+def fitted(seed):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=seed)
+        return make_pipeline(StandardScaler(), clf).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def first():
+    return fitted(0)
+
+
+@pytest.fixture(scope="module")
+def second():
+    return fitted(1)
+
+
+def proba_of_saved_model(path):
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    return serve(inputs=tf.constant(X[:5], tf.float32))["probabilities"].numpy()
+
+
+def snapshot(folder):
+    """Every file under folder with its bytes."""
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_export_returns_the_path_and_writes_only_it(first, tmp_path):
+    path = keraslearn.export(first, str(tmp_path / "model"))
+    assert path == tmp_path / "model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    metadata = json.loads((path / "assets.extra" / "keraslearn.json").read_text())
+    assert metadata["format"] == "tf_saved_model"
+    assert metadata["versions"]["keraslearn"] == keraslearn.__version__
+
+
+def test_an_existing_path_is_refused_without_overwrite(first, tmp_path):
+    keraslearn.export(first, tmp_path / "model")
+    before = snapshot(tmp_path)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        keraslearn.export(first, tmp_path / "model")
+    assert snapshot(tmp_path) == before
+
+
+def test_overwrite_replaces_the_artifact(first, second, tmp_path):
+    keraslearn.export(first, tmp_path / "model")
+    keraslearn.export(second, tmp_path / "model", overwrite=True)
+    np.testing.assert_allclose(proba_of_saved_model(tmp_path / "model"),
+                               second.predict_proba(X[:5]), atol=1e-5)
+    assert not np.allclose(first.predict_proba(X[:5]), second.predict_proba(X[:5]), atol=1e-3)
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+@pytest.mark.parametrize("fmt, existing", [
+    ("tf_saved_model", "directory"), ("tf_saved_model", "file"), ("onnx", "directory"),
+])
+def test_overwrite_never_replaces_what_is_not_an_artifact_of_the_format(
+    first, tmp_path, fmt, existing
+):
+    target = tmp_path / "mine"
+    if existing == "directory":
+        target.mkdir()
+        (target / "notes.txt").write_text("precious")
+    else:
+        target.write_text("precious")
+    before = snapshot(tmp_path)
+    with pytest.raises(FileExistsError, match="Refusing to replace"):
+        keraslearn.export(first, target, format=fmt, overwrite=True)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_litert_metadata_file_in_the_way_is_refused(first, tmp_path):
+    (tmp_path / "m.tflite.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="m.tflite.json"):
+        keraslearn.export(first, tmp_path / "m.tflite", format="litert")
+    assert [p.name for p in tmp_path.iterdir()] == ["m.tflite.json"]
+
+
+def test_missing_parent_directory(first, tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        keraslearn.export(first, tmp_path / "absent" / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _bessel_network(meta):
+    # Bessel functions are outside LiteRT's builtin ops.
+    return keras.Sequential([
+        keras.Input(meta["X_shape_"][1:]),
+        keras.layers.Dense(4),
+        keras.layers.Lambda(tf.math.special.bessel_i0e),
+        keras.layers.Dense(meta["n_outputs_"]),
+    ])
+
+
+def test_a_failed_conversion_keeps_the_previous_artifact(first, tmp_path):
+    keraslearn.export(first, tmp_path / "m.tflite", format="litert")
+    before = snapshot(tmp_path)
+    unconvertible = KerasRegressor(_bessel_network, epochs=1, random_state=0).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="LiteRT's builtin ops have no BesselI0e"):
+        keraslearn.export(unconvertible, tmp_path / "m.tflite", format="litert", overwrite=True)
+    assert snapshot(tmp_path) == before  # old file and metadata intact, no temporary left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tflite", "m.tflite.json"]
+
+
+def test_export_leaves_the_pipeline_as_it_was(second, tmp_path):
+    net = second[-1].model_
+    weights = [w.copy() for w in net.get_weights()]
+    proba, params = second.predict_proba(X), second.get_params(deep=True)
+    keraslearn.export(second, tmp_path / "model.onnx", format="onnx")
+    assert all(np.array_equal(a, b) for a, b in zip(weights, net.get_weights()))
+    np.testing.assert_array_equal(second.predict_proba(X), proba)
+    assert {k: repr(v) for k, v in second.get_params(deep=True).items()} == \
+        {k: repr(v) for k, v in params.items()}
+    assert second[-1].model_ is net
+
+
+def test_a_missing_extra_names_the_install_command(tmp_path):
+    # A None entry in sys.modules makes the import fail, as for an absent package.
+    code = (
+        "import sys; sys.modules['tf2onnx'] = None\n"
+        "import keraslearn\n"
+        "try:\n"
+        f"    keraslearn.export(None, {str(tmp_path / 'm.onnx')!r}, format='onnx')\n"
+        "except ImportError as exc:\n"
+        "    print('ImportError:', exc)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "ImportError: Exporting to 'onnx' needs the 'tf2onnx' package: " \
+           "pip install keraslearn[onnx]" in run.stdout, run.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []
