@@ -18,6 +18,7 @@ Formats (``/invocations`` takes only MLflow's envelopes, as MLflow does):
   ``"params"``; and a CSV body with a header row (``text/csv``).
 """
 
+import itertools
 import json
 import math
 
@@ -90,8 +91,10 @@ def read_payload(payload, schema, *, mlflow):
 
     Returns
     -------
-    columns : list of numpy.ndarray
-        One array per feature, in the model's order, all of the same length.
+    columns : list of numpy.ndarray or numpy.ndarray
+        One array per feature, in the model's order, all of the same length
+        (for a model whose features are all numbers of one dtype, one 2-D
+        array of shape (n_features, n_rows), indexed the same way).
     """
     if isinstance(payload, _Table):
         return _split(payload.labels, payload.columns, schema, "the CSV body")
@@ -253,6 +256,16 @@ def _check_names(given, schema, where):
 
 
 def _typed(columns, schema):
+    if schema.uniform:  # every feature a number of one dtype: checked and built at once
+        flat = list(itertools.chain.from_iterable(columns))
+        if set(map(type, flat)) <= _NUMBER_TYPES:
+            try:
+                with np.errstate(over="ignore"):
+                    block = np.array(flat, dtype=np.float64).astype(schema.dtypes[0], copy=False)
+            except OverflowError:
+                block = None
+            if block is not None and np.isfinite(block).all():
+                return block.reshape(len(columns), -1)
     return [_CONVERT[kind](values, dtype, schema.field(j))
             for j, (values, dtype, kind) in enumerate(zip(columns, schema.dtypes, schema.kinds))]
 

@@ -38,6 +38,8 @@ class FeatureSchema:
         self.n_features = len(dtypes)
         self.dtypes = tuple(dtypes)
         self.kinds = tuple(_kind(d) for d in self.dtypes)
+        # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
+        self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
         self.index = {name: i for i, name in enumerate(names)} if names is not None else None
 
     @classmethod
@@ -95,8 +97,9 @@ class FeatureSchema:
 
         Parameters
         ----------
-        parts : list of list of numpy.ndarray
-            Per request, one array per feature (its column).
+        parts : list
+            Per request, its columns: a list of one array per feature, or a 2-D
+            array of shape (n_features, n_rows) when the schema is uniform.
 
         Returns
         -------
@@ -104,12 +107,17 @@ class FeatureSchema:
             A DataFrame with the model's column names and dtypes, or a 2-D
             array for a model fitted without names.
         """
-        columns = [parts[0][j] if len(parts) == 1 else np.concatenate([p[j] for p in parts])
-                   for j in range(len(parts[0]))]
-        if self.names is None:
-            return np.column_stack(columns)
         import pandas as pd
 
+        if self.uniform:
+            block = np.concatenate(parts, axis=1) if len(parts) > 1 else np.asarray(parts[0])
+            if self.names is None:
+                return np.ascontiguousarray(block.T)
+            return pd.DataFrame(block.T, columns=list(self.names), copy=False)
+        columns = [parts[0][j] if len(parts) == 1 else np.concatenate([p[j] for p in parts])
+                   for j in range(self.n_features)]
+        if self.names is None:
+            return np.column_stack(columns)
         return pd.DataFrame(dict(zip(self.names, columns)), copy=False)
 
 
