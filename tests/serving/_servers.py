@@ -90,12 +90,21 @@ def serving(model, **options):
     (and its thread joined) on leaving the block.
     """
     server = make_server(model, port=0, log_level="warning", **options)
-    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
+    exited = {}
+
+    def run():
+        try:
+            server.run()
+        except SystemExit as exc:  # uvicorn's way of failing a start-up
+            exited["code"] = exc.code
+
+    thread = threading.Thread(target=run, name="test-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
+            thread.join(5)
+            raise RuntimeError(f"the server did not start (exit code {exited.get('code')})")
         time.sleep(0.01)
     host, port = server.servers[0].sockets[0].getsockname()[:2]
     try:

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from _servers import classifier, frame, mixed, mixed_frame, regressor
+from _servers import classifier, frame, mixed, mixed_frame, regressor, serving
 from sklearn.exceptions import NotFittedError
 
 from keraslearn import MLPClassifier
@@ -75,3 +75,11 @@ def test_importing_serving_stays_light():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_model_failing_on_input_example_does_not_start():
+    X, _ = mixed_frame(n=3)
+    unseen = X.assign(city="Paris")  # the encoder refuses an unknown category
+    with pytest.raises(RuntimeError, match=r"did not start \(exit code 3\)"):  # uvicorn's
+        with serving(mixed(), input_example=unseen):
+            pass

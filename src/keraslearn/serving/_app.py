@@ -124,6 +124,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
     _require("starlette")
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
+    from starlette.requests import ClientDisconnect
     from starlette.responses import Response
     from starlette.routing import Route
 
@@ -153,6 +154,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
                                    schema, mlflow=mlflow)
         except RequestError as exc:
             return failure(exc.message, exc.status, mlflow)
+        except ClientDisconnect:  # nobody is left to answer
+            return failure("the client went away before sending its whole body", 400, mlflow)
         if recent is not None:
             recent.add(columns)
         try:
@@ -201,6 +204,9 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
     async def http_error(request, exc):
         return failure(exc.detail, exc.status_code)
 
+    async def server_error(request, exc):  # a bug of the server's own: still JSON
+        return failure(f"internal error: {type(exc).__name__}: {exc}", 500)
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await batcher.start()
@@ -221,7 +227,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         Route("/monitoring/drift", drift, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan,
-                     exception_handlers={HTTPException: http_error})
+                     exception_handlers={HTTPException: http_error, Exception: server_error})
 
 
 async def _read_body(request, limit):
