@@ -348,7 +348,8 @@ def main():
                   flush=True)
     speed, cpu, summary = table(results, args)
     info = _report.machine()
-    info.pop("cores used by other processes during the run (mean)", None)
+    for unrelated in ("cores used by other processes during the run (mean)", "scikeras"):
+        info.pop(unrelated, None)
     for name in ("starlette", "uvicorn", "uvloop", "httptools", "flask", "werkzeug"):
         info[name] = _report._version(name)
     text = "\n\n".join([
