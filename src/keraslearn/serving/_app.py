@@ -196,10 +196,10 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         if rows is None:
             return failure("no rows received yet: the drift test needs requests first", 409)
         try:
-            report = await batcher.call(detector.test, rows)
-        except Exception as exc:  # the detector's own error
+            report = (await batcher.call(detector.test, rows)).to_dict(orient="records")
+        except Exception as exc:  # the detector's own error, or not a DataFrame
             return failure(f"the drift test failed: {type(exc).__name__}: {exc}", 500)
-        return answer({"rows": len(rows), "report": report.to_dict(orient="records")})
+        return answer({"rows": len(rows), "report": report})
 
     async def http_error(request, exc):
         return failure(exc.detail, exc.status_code)

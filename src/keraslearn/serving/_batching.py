@@ -18,7 +18,8 @@ from two threads at once.
 Results are what the model returns for the concatenated rows, sliced back in
 order. A model computes a row's output in float arithmetic whose last bits can
 depend on how many rows share the call (TensorFlow's kernels do), so values can
-differ from a call on one request's rows alone by that rounding; labels do not.
+differ from a call on one request's rows alone by that rounding (a label, only for a
+probability that close to a tie).
 If a batch fails, each of its requests is run alone, so the error reaches only
 the request the model refuses.
 """
