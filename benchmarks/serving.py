@@ -120,7 +120,7 @@ async def _load(port, bodies, expected, n_warmup, n_requests, n_clients, time_ca
             row = i % len(requests)
             t0 = time.perf_counter()
             outcome = None
-            for attempt in range(2):
+            for _ in range(2):
                 try:
                     if writer is None:
                         reader, writer = await asyncio.open_connection(HOST, port)
