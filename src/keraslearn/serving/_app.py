@@ -1,0 +1,293 @@
+"""The ASGI app: endpoints, bad-request answers, and the batcher's lifetime.
+
+Built on Starlette (the toolkit FastAPI is made of, without its request models:
+a served model's input schema is only known at run time) and run by uvicorn.
+Each handler reads the body under a size limit, decodes and validates it (a
+4xx naming the field otherwise), awaits its slice of a batched model call,
+and answers JSON. The batcher starts and stops with the app (its lifespan).
+"""
+
+import contextlib
+import json
+import logging
+from numbers import Integral, Real
+
+import numpy as np
+
+from ..utils import Interval
+from ._batching import Batcher, ModelError
+from ._drift import RecentRows
+from ._metadata import describe
+from ._parse import RequestError, decode, read_payload
+from ._schema import FeatureSchema
+
+_log = logging.getLogger("keraslearn.serving")
+_CODES = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 405: "BAD_REQUEST",
+          409: "INVALID_STATE", 413: "REQUEST_LIMIT_EXCEEDED", 415: "BAD_REQUEST",
+          500: "INTERNAL_ERROR", 503: "TEMPORARILY_UNAVAILABLE"}
+# keraslearn's estimators answer their first calls eagerly and trace on the third.
+_WARMUP_CALLS = 3
+
+
+def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2**20,
+             input_example=None, dtypes=None, warmup=True, drift_detector=None,
+             drift_window=1000):
+    """An ASGI app serving a fitted model over HTTP, with request batching.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted estimator or pipeline with ``predict`` (and ``predict_proba``
+        to serve probabilities), e.g. a keraslearn estimator or a scikit-learn
+        or imbalanced-learn pipeline ending in one. It must record
+        ``feature_names_in_`` (fitted on a DataFrame) or ``n_features_in_``.
+
+    max_batch_rows : int, default=256
+        The most rows one model call takes; a larger request runs alone.
+
+    max_wait_ms : float, default=2.0
+        How long a request may wait for others to share its model call,
+        counted from its arrival. 0 batches only what queued while the model
+        was busy.
+
+    max_body_bytes : int, default=4 MiB
+        Larger request bodies get a 413.
+
+    input_example : pandas.DataFrame or array-like, default=None
+        Rows like the training data. Their column dtypes say what each
+        feature takes (without it or ``dtypes``, every feature is a number),
+        and the first row warms the model up.
+
+    dtypes : dict, default=None
+        Feature name (or index) to dtype, e.g. ``{"city": "string"}``; the
+        features not named are numbers. Not with ``input_example``.
+
+    warmup : bool, default=True
+        Call the model a few times at start-up (on the first row of
+        ``input_example``, else on zeros when every feature is numeric), so
+        that the first requests do not pay for tracing. A failure on
+        ``input_example`` stops the start-up; on zeros it is only logged.
+
+    drift_detector : object, default=None
+        Anything with ``test(X)`` returning a pandas DataFrame (for example a
+        fitted ``keraslearn.monitoring.DriftDetector``). The server keeps the
+        last ``drift_window`` rows it was asked about and ``GET
+        /monitoring/drift`` answers ``detector.test(rows)`` as records, where
+        ``rows`` is a DataFrame with the model's columns (an array for a
+        model fitted without names).
+
+    drift_window : int, default=1000
+        How many recent rows are kept for ``drift_detector``.
+
+    Returns
+    -------
+    app : starlette.applications.Starlette
+        Run it with uvicorn, or with :func:`run`.
+
+    Notes
+    -----
+    Endpoints: ``POST /predict`` -> ``{"predictions": [...]}``, ``POST
+    /predict_proba`` -> ``{"probabilities": [[...]], "classes": [...]}``,
+    ``POST /invocations`` (MLflow's scoring protocol) -> ``{"predictions":
+    [...]}``, ``GET /health`` (and ``/ping``), ``GET /metadata``, ``GET
+    /monitoring/drift``. Errors answer ``{"error": message, "error_code":
+    code}`` (``/invocations`` adds MLflow's ``"message"``).
+    """
+    _check_option("max_batch_rows", max_batch_rows, Interval(Integral, 1, None, closed="left"))
+    _check_option("max_wait_ms", max_wait_ms, Interval(Real, 0, 60_000, closed="both"))
+    _check_option("max_body_bytes", max_body_bytes, Interval(Integral, 1, None, closed="left"))
+    _check_option("drift_window", drift_window, Interval(Integral, 1, None, closed="left"))
+    if not callable(getattr(model, "predict", None)):
+        raise TypeError(f"make_app: {type(model).__name__} has no predict method")
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
+        raise TypeError(f"make_app: drift_detector ({type(drift_detector).__name__}) has no "
+                        f"test method")
+    schema = FeatureSchema.from_model(model, input_example=input_example, dtypes=dtypes)
+    methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
+    batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,
+                      max_wait_ms=max_wait_ms)
+    recent = RecentRows(schema, drift_window) if drift_detector is not None else None
+    metadata = describe(model, schema, methods, {
+        "max_batch_rows": max_batch_rows, "max_wait_ms": max_wait_ms,
+        "max_body_bytes": max_body_bytes, "drift": drift_detector is not None})
+    warm_rows = _warm_rows(schema, input_example) if warmup else None
+    return _build(model, schema, batcher, recent, drift_detector, metadata, max_body_bytes,
+                  warm_rows, from_example=input_example is not None)
+
+
+def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows, from_example):
+    from ._server import _require
+
+    _require("starlette")
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import ClientDisconnect
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    def answer(content, status=200, mlflow=False):
+        try:
+            body = json.dumps(content, default=_plain, allow_nan=False, separators=(",", ":"))
+        except ValueError:
+            return failure("the model returned a value JSON cannot hold (NaN or infinity)", 500,
+                           mlflow)
+        return Response(body, status, media_type="application/json")
+
+    def failure(message, status, mlflow=False):
+        content = {"error": message, "error_code": _CODES.get(status, "BAD_REQUEST")}
+        if mlflow:
+            content["message"] = message
+        return Response(json.dumps(content, separators=(",", ":")), status,
+                        media_type="application/json")
+
+    async def scored(request, method, mlflow=False):
+        """The model's output for a request, or an error Response."""
+        if mlflow and _mime(request) not in ("", "application/json", "text/csv"):
+            return failure(f"unsupported Content-Type {request.headers['content-type']!r}: "
+                           f"send application/json or text/csv", 415, mlflow)
+        try:
+            body = await _read_body(request, limit)
+            columns = read_payload(decode(body, request.headers.get("content-type"), schema),
+                                   schema, mlflow=mlflow)
+        except RequestError as exc:
+            return failure(exc.message, exc.status, mlflow)
+        except ClientDisconnect:  # nobody is left to answer
+            return failure("the client went away before sending its whole body", 400, mlflow)
+        if recent is not None:
+            recent.add(columns)
+        try:
+            return await batcher.submit(method, columns)
+        except ModelError as exc:
+            _log.warning("%s", exc.message)
+            return failure(exc.message, exc.status, mlflow)
+
+    async def predict(request):
+        result = await scored(request, "predict")
+        return result if isinstance(result, Response) else answer({"predictions": result})
+
+    async def invocations(request):
+        result = await scored(request, "predict", mlflow=True)
+        return result if isinstance(result, Response) else answer({"predictions": result},
+                                                                  mlflow=True)
+
+    classes = metadata["classes"]
+
+    async def predict_proba(request):
+        if "predict_proba" not in batcher.methods:
+            return failure(f"{type(model).__name__} has no predict_proba: use /predict", 404)
+        result = await scored(request, "predict_proba")
+        if isinstance(result, Response):
+            return result
+        return answer({"probabilities": result, "classes": classes})
+
+    async def health(request):
+        return answer({"status": "ok", **batcher.stats})
+
+    async def meta(request):
+        return answer(metadata)
+
+    async def drift(request):
+        if recent is None:
+            return failure("no drift detector: pass make_app(..., drift_detector=...)", 404)
+        rows = recent.rows()
+        if rows is None:
+            return failure("no rows received yet: the drift test needs requests first", 409)
+        try:
+            report = (await batcher.call(detector.test, rows)).to_dict(orient="records")
+        except Exception as exc:  # the detector's own error, or not a DataFrame
+            return failure(f"the drift test failed: {type(exc).__name__}: {exc}", 500)
+        return answer({"rows": len(rows), "report": report})
+
+    async def http_error(request, exc):
+        return failure(exc.detail, exc.status_code)
+
+    async def server_error(request, exc):  # a bug of the server's own: still JSON
+        return failure(f"internal error: {type(exc).__name__}: {exc}", 500)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await batcher.start()
+        try:
+            if warm_rows is not None:
+                await _warm_up(batcher, warm_rows, from_example)
+            yield
+        finally:
+            await batcher.stop()
+
+    routes = [
+        Route("/predict", predict, methods=["POST"]),
+        Route("/predict_proba", predict_proba, methods=["POST"]),
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/ping", health, methods=["GET"]),
+        Route("/metadata", meta, methods=["GET"]),
+        Route("/monitoring/drift", drift, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={HTTPException: http_error, Exception: server_error})
+
+
+async def _read_body(request, limit):
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(f"the request body has {int(declared)} bytes; the limit is {limit} "
+                           f"(max_body_bytes)", status=413)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(f"the request body is over the limit of {limit} bytes "
+                               f"(max_body_bytes)", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _mime(request):
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _plain(value):
+    """JSON for what ``json`` cannot write: NumPy scalars and arrays."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+def _warm_rows(schema, example):
+    """One row of columns to warm the model on, or None when there is none to make."""
+    if example is not None:
+        if schema.names is not None and hasattr(example, "columns"):
+            row = [example[name].to_numpy()[:1] for name in schema.names]
+        else:
+            first = np.asarray(example)[:1]
+            row = [first[:, j] for j in range(schema.n_features)]
+        return [column.astype(dtype) for column, dtype in zip(row, schema.dtypes)]
+    if "string" in schema.kinds:
+        return None
+    return [np.zeros(1, dtype=dtype) for dtype in schema.dtypes]
+
+
+async def _warm_up(batcher, row, from_example):
+    def calls():
+        for method in batcher.methods:
+            for _ in range(_WARMUP_CALLS):
+                getattr(batcher.model, method)(batcher.schema.assemble([row]))
+
+    try:
+        await batcher.call(calls)
+    except Exception as exc:  # the model's own error on the warm-up row
+        if from_example:
+            raise RuntimeError(f"the model failed on input_example's first row: "
+                               f"{type(exc).__name__}: {exc}") from exc
+        _log.warning("warm-up on a row of zeros failed (%s: %s); serving without it",
+                     type(exc).__name__, exc)
+
+
+def _check_option(name, value, interval):
+    if isinstance(value, bool) or not interval.is_satisfied_by(value):
+        raise ValueError(f"make_app: {name} must be {interval}; got {value!r}")

@@ -1,0 +1,229 @@
+"""Concurrent requests coalesced into one model call per method.
+
+A network answers 256 rows in about the time it takes for one, so a server
+that calls ``predict`` once per request spends its time on per-call overhead
+and collapses under load. Here every validated request is queued per method
+(``predict``, ``predict_proba``); one worker task per method takes the queue's
+head, waits at most ``max_wait_ms`` counted from that request's arrival for
+more rows (up to ``max_batch_rows``), concatenates them, and runs ONE model
+call in the model thread, then hands each request its own slice of the result.
+
+While a batch runs, the next requests queue up; once the wait of the oldest
+has passed they go at once, so under load batches grow by themselves and an
+idle server adds at most ``max_wait_ms`` to a request. A single model thread
+runs every call (both methods, warm-up, drift tests) one at a time: the event
+loop stays free to read and validate requests, and the model is never called
+from two threads at once.
+
+Results are what the model returns for the concatenated rows, sliced back in
+order. A model computes a row's output in float arithmetic whose last bits can
+depend on how many rows share the call (TensorFlow's kernels do), so values can
+differ from a call on one request's rows alone by that rounding (a label, only for a
+probability that close to a tie).
+If a batch fails, each of its requests is run alone, so the error reaches only
+the request the model refuses.
+"""
+
+import asyncio
+import collections
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+
+class ModelError(Exception):
+    """The model failed on a valid request (500), or the server is stopping (503)."""
+
+    def __init__(self, message, status=500):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class _Job:
+    __slots__ = ("columns", "n_rows", "future", "arrived")
+
+    def __init__(self, columns, future, arrived):
+        self.columns = columns
+        self.n_rows = len(columns[0])
+        self.future = future
+        self.arrived = arrived
+
+
+class Batcher:
+    """Queues requests per method and runs each batch as one model call.
+
+    Parameters
+    ----------
+    model : estimator
+        The fitted model.
+
+    schema : FeatureSchema
+        Builds the model input from the requests' columns.
+
+    methods : sequence of str
+        The model methods served (``"predict"``, ``"predict_proba"``).
+
+    max_batch_rows : int
+        The most rows one model call takes (a larger request runs alone).
+
+    max_wait_ms : float
+        How long the oldest queued request may wait for others.
+    """
+
+    def __init__(self, model, schema, methods, *, max_batch_rows, max_wait_ms):
+        self.model = model
+        self.schema = schema
+        self.methods = tuple(methods)
+        self.max_batch_rows = max_batch_rows
+        self.max_wait = max_wait_ms / 1000.0
+        self.stats = {"requests": 0, "rows": 0, "model_calls": 0}
+        self._pending = {m: collections.deque() for m in self.methods}
+        self._queued_rows = dict.fromkeys(self.methods, 0)
+        self._running = {}
+        self._wake = {}
+        self._tasks = []
+        self._executor = None
+        self._loop = None
+
+    async def start(self):
+        """Start the model thread and one worker task per method (idempotent)."""
+        if self._tasks:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="keraslearn-serving")
+        self._wake = {m: asyncio.Event() for m in self.methods}
+        self._tasks = [self._loop.create_task(self._worker(m)) for m in self.methods]
+
+    async def stop(self):
+        """Stop the workers; requests still queued or running get a 503."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stopping = ModelError("the server is shutting down", status=503)
+        for method in self.methods:
+            for job in [*self._pending[method], *self._running.get(method, ())]:
+                if not job.future.done():
+                    job.future.set_exception(stopping)
+            self._pending[method].clear()
+            self._queued_rows[method] = 0
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    async def call(self, fn, *args):
+        """Run ``fn(*args)`` in the model thread, after the model calls queued before it."""
+        await self.start()
+        return await self._loop.run_in_executor(self._executor, fn, *args)
+
+    async def submit(self, method, columns):
+        """The result of ``model.<method>`` for one request's validated columns.
+
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+
+        columns : list of numpy.ndarray
+            The request's rows, one array per feature.
+
+        Returns
+        -------
+        result : numpy.ndarray or list of numpy.ndarray
+            The model's output for exactly these rows, in order.
+        """
+        await self.start()
+        job = _Job(columns, self._loop.create_future(), self._loop.time())
+        self._pending[method].append(job)
+        self._queued_rows[method] += job.n_rows
+        self.stats["requests"] += 1
+        self.stats["rows"] += job.n_rows
+        self._wake[method].set()
+        return await job.future
+
+    async def _worker(self, method):
+        pending, wake = self._pending[method], self._wake[method]
+        while True:
+            if not pending:
+                wake.clear()
+                await wake.wait()
+                continue
+            deadline = pending[0].arrived + self.max_wait
+            while self._queued_rows[method] < self.max_batch_rows:
+                remaining = deadline - self._loop.time()
+                if remaining <= 0:
+                    break
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), remaining)
+                except asyncio.TimeoutError:
+                    break
+            await self._run(method, self._take(method))
+
+    def _take(self, method):
+        pending, jobs, rows = self._pending[method], [], 0
+        while pending and (not jobs or rows + pending[0].n_rows <= self.max_batch_rows):
+            job = pending.popleft()
+            jobs.append(job)
+            rows += job.n_rows
+        self._queued_rows[method] -= rows
+        return jobs
+
+    async def _run(self, method, jobs):
+        self._running[method] = jobs
+        try:
+            try:
+                results = await self._call(method, jobs)
+            except ModelError as exc:
+                if len(jobs) == 1:
+                    _settle(jobs[0], exc)
+                    return
+                # One request may be what the model refuses: answer each alone.
+                for job in jobs:
+                    try:
+                        _settle(job, (await self._call(method, [job]))[0])
+                    except ModelError as alone:
+                        _settle(job, alone)
+                return
+            for job, result in zip(jobs, results):
+                _settle(job, result)
+        finally:
+            self._running.pop(method, None)
+
+    async def _call(self, method, jobs):
+        parts = [job.columns for job in jobs]
+        self.stats["model_calls"] += 1
+        try:
+            return await self._loop.run_in_executor(self._executor, self._predict, method, parts)
+        except ModelError:
+            raise
+        except Exception as exc:  # the model's own error, whatever its type, is a 500
+            raise ModelError(f"{method} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _predict(self, method, parts):
+        """In the model thread: one call over every part, split back per part."""
+        result = getattr(self.model, method)(self.schema.assemble(parts))
+        return _split(result, [len(p[0]) for p in parts], method)
+
+
+def _split(result, sizes, method):
+    total = sum(sizes)
+    outputs = list(result) if isinstance(result, (list, tuple)) else [result]
+    outputs = [o.to_numpy() if hasattr(o, "to_numpy") else np.asarray(o) for o in outputs]
+    for out in outputs:
+        if out.ndim == 0 or len(out) != total:
+            raise ModelError(f"{method} returned {len(out) if out.ndim else 'a scalar'} rows "
+                             f"for {total}")
+    bounds = np.cumsum([0, *sizes])
+    return [[o[a:b] for o in outputs] if isinstance(result, (list, tuple)) else outputs[0][a:b]
+            for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _settle(job, outcome):
+    if job.future.done():  # the client went away
+        return
+    if isinstance(outcome, BaseException):
+        job.future.set_exception(outcome)
+    else:
+        job.future.set_result(outcome)

@@ -1,0 +1,107 @@
+"""The ``keraslearn`` console script: ``keraslearn serve PATH [--host] [--port] ...``.
+
+PATH is what ``keraslearn.save`` wrote; it is read with ``keraslearn.load`` and
+served with :func:`keraslearn.serving.run`, on 127.0.0.1 unless ``--host`` says
+otherwise.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def build_parser():
+    """The argument parser of the ``keraslearn`` command.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
+    parser = argparse.ArgumentParser(prog="keraslearn", description="keraslearn's command line.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve", help="serve a saved model over HTTP",
+        description="Serve a model saved with keraslearn.save over HTTP: POST /predict, "
+                    "/predict_proba and /invocations (MLflow's scoring protocol); GET /health "
+                    "and /metadata.")
+    serve.add_argument("path", metavar="PATH", help="what keraslearn.save wrote")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    serve.add_argument("--max-batch-rows", type=_positive_int, default=256,
+                       help="most rows in one model call (default: 256)")
+    serve.add_argument("--max-wait-ms", type=_wait, default=2.0,
+                       help="how long a request may wait to share a model call (default: 2)")
+    serve.add_argument("--max-body-bytes", type=_positive_int, default=4 * 2**20,
+                       help="larger request bodies get a 413 (default: 4194304)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    return parser
+
+
+def main(argv=None):
+    """Run the ``keraslearn`` command.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        The exit status.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    path = Path(args.path)
+    if not path.exists():
+        parser.exit(2, f"keraslearn serve: error: {str(path)!r} does not exist (PATH is what "
+                       f"keraslearn.save wrote)\n")
+    try:
+        from keraslearn import load
+    except ImportError:
+        parser.exit(1, "keraslearn serve: this version of keraslearn has no keraslearn.load\n")
+    from . import run
+
+    model = load(path)
+    run(model, args.host, args.port, max_batch_rows=args.max_batch_rows,
+        max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
+        log_level=args.log_level, access_log=args.access_log)
+    return 0
+
+
+def _port(text):
+    value = _int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return value
+
+
+def _positive_int(text):
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _wait(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a wait in milliseconds (0 to 60000)")
+    return value
+
+
+def _int(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

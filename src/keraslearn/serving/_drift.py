@@ -1,0 +1,46 @@
+"""The last rows the server was asked about, kept for a drift detector.
+
+The server only keeps the rows and hands them to ``detector.test(rows)``; the
+statistics are the detector's (``keraslearn.monitoring``).
+"""
+
+import collections
+
+
+class RecentRows:
+    """A bounded buffer of the most recent request rows.
+
+    Parameters
+    ----------
+    schema : FeatureSchema
+        Builds the model-shaped table from the stored columns.
+
+    window : int
+        How many rows are kept.
+    """
+
+    def __init__(self, schema, window):
+        self.schema = schema
+        self.window = window
+        self._parts = collections.deque()
+        self._rows = 0
+
+    def add(self, columns):
+        """Keep one request's validated columns, dropping the oldest beyond the window."""
+        n = len(columns[0])
+        if n > self.window:
+            columns, n = [c[n - self.window:] for c in columns], self.window
+        self._parts.append(columns)
+        self._rows += n
+        while self._rows - len(self._parts[0][0]) >= self.window:
+            self._rows -= len(self._parts.popleft()[0])
+
+    def rows(self):
+        """The last ``window`` rows as the model takes them, oldest first, or None."""
+        if not self._parts:
+            return None
+        X = self.schema.assemble(list(self._parts))
+        extra = len(X) - self.window
+        if extra <= 0:
+            return X
+        return X.iloc[extra:].reset_index(drop=True) if hasattr(X, "iloc") else X[extra:]

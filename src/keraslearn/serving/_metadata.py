@@ -1,0 +1,76 @@
+"""What ``GET /metadata`` says about a served model: features, classes, versions."""
+
+import platform
+import sys
+
+import numpy as np
+
+# (distribution, module): a version is read from the loaded module, else from the
+# installed distribution, so that nothing is imported just to report it.
+_LIBRARIES = (("keraslearn", "keraslearn"), ("keras", "keras"), ("tensorflow", "tensorflow"),
+              ("scikit-learn", "sklearn"), ("numpy", "numpy"), ("pandas", "pandas"))
+
+
+def describe(model, schema, methods, options):
+    """The metadata document of a served model.
+
+    Parameters
+    ----------
+    model : estimator
+        The fitted model.
+
+    schema : FeatureSchema
+        Its features.
+
+    methods : list of str
+        The methods served.
+
+    options : dict
+        The server's options (batching, limits), reported as given.
+
+    Returns
+    -------
+    metadata : dict
+        JSON-ready: ``model`` (its class, and its steps for a pipeline),
+        ``features`` (one ``{"name", "dtype", "kind"}`` each; names are null
+        for a model fitted without them), ``n_features``, ``classes`` (null
+        for a regressor), ``methods``, ``versions`` and ``options``.
+    """
+    classes = getattr(model, "classes_", None)
+    return {
+        "model": _name(model),
+        "steps": [_name(step) for _, step in model.steps] if hasattr(model, "steps") else None,
+        "features": schema.describe(),
+        "n_features": schema.n_features,
+        "classes": _plain_list(classes) if classes is not None else None,
+        "methods": list(methods),
+        "versions": versions(),
+        "options": dict(options),
+    }
+
+
+def versions():
+    """The versions of keraslearn, Keras, TensorFlow, scikit-learn, NumPy, pandas, Python."""
+    from importlib import metadata
+
+    found = {}
+    for distribution, module in _LIBRARIES:
+        version = getattr(sys.modules.get(module), "__version__", None)
+        if version is None:
+            try:
+                version = metadata.version(distribution)
+            except metadata.PackageNotFoundError:
+                version = None
+        found[distribution] = version
+    found["python"] = platform.python_version()
+    return found
+
+
+def _name(obj):
+    return f"{type(obj).__module__.split('.')[0]}.{type(obj).__qualname__}"
+
+
+def _plain_list(classes):
+    if isinstance(classes, list):  # one array of classes per output
+        return [_plain_list(c) for c in classes]
+    return np.asarray(classes).tolist()

@@ -1,0 +1,368 @@
+"""Request bodies to validated model input, refusing bad requests by name.
+
+Every format ends as one list of per-feature columns (Python lists), which are
+then checked value by value against the feature kinds of
+:class:`~keraslearn.serving._schema.FeatureSchema` and converted to NumPy
+arrays. All of this happens before a request reaches the batcher, so a bad
+request is answered with a 4xx naming the field (and row) and never shares a
+model call with good ones. Rows are numbered from 0 within the request.
+
+Formats (``/invocations`` takes only MLflow's envelopes, as MLflow does):
+
+- records: ``[{"a": 1, "b": 2}, ...]`` (one record alone: ``{"a": 1, "b": 2}``),
+- columns: ``{"a": [1, 2], "b": [3, 4]}``,
+- rows in the model's feature order: ``[[1, 2], [3, 4]]``,
+- MLflow's envelopes: ``{"dataframe_split": {"columns": [...], "data": [[...]]}}``,
+  ``{"dataframe_records": [...]}``, ``{"instances": [...]}`` (records or rows),
+  ``{"inputs": ...}`` (columns, records or rows), with an optional empty
+  ``"params"``; and a CSV body with a header row (``text/csv``).
+"""
+
+import itertools
+import json
+import math
+
+import numpy as np
+
+MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+_NEED_ENVELOPE = ("MLflow's scoring protocol takes a JSON object with exactly one of the fields "
+                  + ", ".join(MLFLOW_KEYS))
+_NUMBER_TYPES = {int, float}
+
+
+class RequestError(Exception):
+    """A request the server refuses; ``status`` is its HTTP status (4xx)."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class _Table:
+    """A CSV body: column labels and one list of values per column."""
+
+    def __init__(self, labels, columns):
+        self.labels = labels
+        self.columns = columns
+
+
+def decode(body, content_type, schema):
+    """The payload of a request body: parsed JSON, or a table for ``text/csv``.
+
+    Parameters
+    ----------
+    body : bytes
+        The request body.
+
+    content_type : str or None
+        The ``Content-Type`` header.
+
+    schema : FeatureSchema
+        The model's features (a CSV body's string columns are read as text).
+
+    Returns
+    -------
+    payload : object
+    """
+    if not body.strip():
+        raise RequestError("the request body is empty: send JSON records, columns or rows")
+    if _mime(content_type) == "text/csv":
+        return _csv(body, schema)
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(f"the request body is not valid JSON: {exc}") from None
+
+
+def read_payload(payload, schema, *, mlflow):
+    """Validated model input from a decoded payload.
+
+    Parameters
+    ----------
+    payload : object
+        What :func:`decode` returned.
+
+    schema : FeatureSchema
+        The model's features.
+
+    mlflow : bool
+        Whether only MLflow's scoring envelopes are taken (``/invocations``).
+
+    Returns
+    -------
+    columns : list of numpy.ndarray or numpy.ndarray
+        One array per feature, in the model's order, all of the same length
+        (for a model whose features are all numbers of one dtype, one 2-D
+        array of shape (n_features, n_rows), indexed the same way).
+    """
+    if isinstance(payload, _Table):
+        return _split(payload.labels, payload.columns, schema, "the CSV body")
+    if isinstance(payload, dict):
+        keys = list(payload)
+        envelope = [k for k in keys if k in MLFLOW_KEYS]
+        by_name = schema.names is not None and all(k in schema.index for k in keys)
+        if envelope and not by_name:
+            return _envelope(payload, envelope, schema)
+        if mlflow:
+            raise RequestError(f"{_NEED_ENVELOPE}; got an object with the fields {_shown(keys)}")
+        if keys and not any(isinstance(v, list) for v in payload.values()):
+            return _records([payload], schema, "the body")
+        return _columns(payload, schema, "the body")
+    if mlflow:
+        raise RequestError(f"{_NEED_ENVELOPE}; got {_describe(payload)}")
+    if isinstance(payload, list):
+        return _listed(payload, schema, "the body")
+    raise RequestError(f"expected JSON records, columns or rows; got {_describe(payload)}")
+
+
+def _envelope(payload, envelope, schema):
+    others = [k for k in payload if k not in MLFLOW_KEYS and k != "params"]
+    if len(envelope) > 1 or others:
+        raise RequestError(f"{_NEED_ENVELOPE} (and optionally 'params'); got the fields "
+                           f"{_shown(list(payload))}")
+    if payload.get("params"):
+        raise RequestError("'params': this model's predict takes no parameters")
+    key = envelope[0]
+    value = payload[key]
+    if key == "dataframe_split":
+        return _dataframe_split(value, schema)
+    if key == "dataframe_records":
+        if not isinstance(value, list):
+            raise RequestError(f"'dataframe_records' must be a list of records; got "
+                               f"{_describe(value)}")
+        return _records(value, schema, "'dataframe_records'")
+    if key == "inputs" and isinstance(value, dict):
+        return _columns(value, schema, "'inputs'")
+    if not isinstance(value, list):
+        raise RequestError(f"'{key}' must be a list of records or rows; got {_describe(value)}")
+    return _listed(value, schema, f"'{key}'")
+
+
+def _dataframe_split(value, schema):
+    where = "'dataframe_split'"
+    if not isinstance(value, dict):
+        raise RequestError(f"{where} must be an object with 'columns' and 'data'; got "
+                           f"{_describe(value)}")
+    unknown = [k for k in value if k not in ("columns", "data", "index")]
+    if unknown:
+        raise RequestError(f"{where} takes 'columns', 'data' and 'index'; got {_shown(unknown)}")
+    data = value.get("data")
+    if not isinstance(data, list):
+        raise RequestError(f"{where}: 'data' must be a list of rows; got {_describe(data)}")
+    index = value.get("index")
+    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
+        raise RequestError(f"{where}: 'index' must be a list as long as 'data' ({len(data)})")
+    labels = value.get("columns")
+    if labels is None:
+        return _rows(data, schema, f"{where} 'data'")
+    if not isinstance(labels, list) or not all(isinstance(c, str) for c in labels):
+        raise RequestError(f"{where}: 'columns' must be a list of column names")
+    _check_rows(data, len(labels), f"{where} 'data'", f"the {len(labels)} columns named")
+    return _split(labels, [list(c) for c in zip(*data)], schema, where)
+
+
+def _split(labels, columns, schema, where):
+    """Columns given with labels (dataframe_split, CSV)."""
+    if not columns or not columns[0]:
+        raise RequestError(f"{where} has no rows")
+    if schema.names is None:
+        if len(labels) != schema.n_features:
+            raise RequestError(f"{where} has {len(labels)} columns; the model takes "
+                               f"{schema.n_features} features (it was fitted without names: "
+                               f"columns are taken in order)")
+        return _typed(columns, schema)
+    if len(set(labels)) != len(labels):
+        raise RequestError(f"{where} names a column twice: "
+                           f"{_shown(sorted({c for c in labels if labels.count(c) > 1}))}")
+    _check_names(labels, schema, where)
+    by_label = dict(zip(labels, columns))
+    return _typed([by_label[name] for name in schema.names], schema)
+
+
+def _listed(items, schema, where):
+    if not items:
+        raise RequestError(f"{where} is an empty list: send at least one row")
+    if isinstance(items[0], dict):
+        return _records(items, schema, where)
+    return _rows(items, schema, where)
+
+
+def _records(records, schema, where):
+    if not records:
+        raise RequestError(f"{where} is an empty list: send at least one record")
+    if schema.names is None:
+        raise RequestError(f"the model was fitted without feature names: send rows of "
+                           f"{schema.n_features} values (e.g. [[...], ...]), not records")
+    expected = schema.index.keys()
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise RequestError(f"{where}, row {i}: expected a record (a JSON object); got "
+                               f"{_describe(record)}")
+        if record.keys() != expected:
+            _check_names(list(record), schema, f"{where}, row {i}")
+    return _typed([[record[name] for record in records] for name in schema.names], schema)
+
+
+def _columns(mapping, schema, where):
+    if schema.names is None:
+        raise RequestError(f"the model was fitted without feature names: send rows of "
+                           f"{schema.n_features} values (e.g. [[...], ...]), not columns")
+    _check_names(list(mapping), schema, where)
+    lengths = set()
+    for name in schema.names:
+        values = mapping[name]
+        if not isinstance(values, list):
+            raise RequestError(f"{where}: column {name!r} must be a list of values; got "
+                               f"{_describe(values)}")
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        sizes = ", ".join(f"{n!r}: {len(mapping[n])}" for n in schema.names)
+        raise RequestError(f"{where}: the columns have different lengths ({sizes})")
+    if not lengths.pop():
+        raise RequestError(f"{where} has no rows: the columns are empty")
+    return _typed([mapping[name] for name in schema.names], schema)
+
+
+def _rows(rows, schema, where):
+    if not rows:
+        raise RequestError(f"{where} is an empty list: send at least one row")
+    n = schema.n_features
+    _check_rows(rows, n, where, f"the model's {n} features")
+    return _typed([list(c) for c in zip(*rows)], schema)
+
+
+def _check_rows(rows, n, where, what):
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise RequestError(f"{where}, row {i}: expected a row (a JSON array of {n} values); "
+                               f"got {_describe(row)}")
+        if len(row) != n:
+            raise RequestError(f"{where}, row {i} has {len(row)} values; expected one for each "
+                               f"of {what}")
+
+
+def _check_names(given, schema, where):
+    missing = [name for name in schema.names if name not in given]
+    extra = [name for name in given if name not in schema.index]
+    problems = []
+    if missing:
+        problems.append(f"missing column(s) {_shown(missing)}")
+    if extra:
+        problems.append(f"unknown column(s) {_shown(extra)}")
+    if problems:
+        raise RequestError(f"{where}: {'; '.join(problems)} (the model takes "
+                           f"{_shown(schema.names)})")
+
+
+def _typed(columns, schema):
+    if schema.uniform:  # every feature a number of one dtype: checked and built at once
+        flat = list(itertools.chain.from_iterable(columns))
+        if set(map(type, flat)) <= _NUMBER_TYPES:
+            try:
+                with np.errstate(over="ignore"):
+                    block = np.array(flat, dtype=np.float64).astype(schema.dtypes[0], copy=False)
+            except OverflowError:
+                block = None
+            if block is not None and np.isfinite(block).all():
+                return block.reshape(len(columns), -1)
+    return [_CONVERT[kind](values, dtype, schema.field(j))
+            for j, (values, dtype, kind) in enumerate(zip(columns, schema.dtypes, schema.kinds))]
+
+
+def _numbers(values, dtype, field):
+    if not set(map(type, values)) <= _NUMBER_TYPES:
+        _refuse(values, field, "a number", lambda v: type(v) in _NUMBER_TYPES)
+    try:
+        with np.errstate(over="ignore"):
+            array = np.array(values, dtype=np.float64).astype(dtype, copy=False)
+    except OverflowError:
+        _refuse(values, field, "a number within float64's range",
+                lambda v: type(v) is float or abs(v) < 2.0**1023)
+    if not np.isfinite(array).all():
+        i = int(np.flatnonzero(~np.isfinite(array))[0])
+        if math.isfinite(values[i]):
+            raise RequestError(f"{field}, row {i}: {values[i]!r} overflows {dtype}")
+        raise RequestError(f"{field}, row {i}: {_describe(values[i])} is not allowed "
+                           f"(values must be finite numbers)")
+    return array
+
+
+def _integers(values, dtype, field):
+    def integral(v):
+        return type(v) is int or (type(v) is float and math.isfinite(v) and v.is_integer())
+
+    if not all(map(integral, values)):
+        _refuse(values, field, "an integer", integral)
+    info = np.iinfo(dtype)
+    if not all(info.min <= v <= info.max for v in values):
+        _refuse(values, field, f"an integer that {dtype} can hold",
+                lambda v: info.min <= v <= info.max)
+    return np.array([int(v) for v in values], dtype=dtype)
+
+
+def _booleans(values, dtype, field):
+    if not set(map(type, values)) <= {bool}:
+        _refuse(values, field, "true or false", lambda v: type(v) is bool)
+    return np.array(values, dtype=dtype)
+
+
+def _strings(values, dtype, field):
+    if not set(map(type, values)) <= {str}:
+        _refuse(values, field, "a string", lambda v: type(v) is str)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array.astype(dtype, copy=False)
+
+
+_CONVERT = {"number": _numbers, "integer": _integers, "boolean": _booleans, "string": _strings}
+
+
+def _refuse(values, field, expected, ok):
+    i = next(i for i, v in enumerate(values) if not ok(v))
+    raise RequestError(f"{field}, row {i}: expected {expected}; got {_describe(values[i])}")
+
+
+def _describe(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _shown(values, limit=10):
+    values = [str(v) for v in values]
+    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
+    return ", ".join(repr(v) for v in values[:limit]) + more
+
+
+def _mime(content_type):
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _csv(body, schema):
+    import io
+
+    import pandas as pd
+
+    text = {}
+    if schema.names is not None:
+        text = {n: str for n, kind in zip(schema.names, schema.kinds) if kind == "string"}
+    try:
+        frame = pd.read_csv(io.BytesIO(body), dtype=text or None)
+    except Exception as exc:  # pandas raises several types for a malformed table
+        raise RequestError(f"the CSV body could not be read as a table: {exc}") from None
+    labels = [str(c) for c in frame.columns]
+    return _Table(labels, [frame[c].tolist() for c in frame.columns])

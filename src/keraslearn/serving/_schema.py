@@ -1,0 +1,173 @@
+"""What a served model takes as input, and how request rows become its input.
+
+A fitted scikit-learn estimator records its feature names (``feature_names_in_``,
+when it was fitted on a DataFrame) or only their number (``n_features_in_``),
+but not their dtypes. The server therefore takes every feature as a finite
+number unless told otherwise by ``input_example`` (a DataFrame like the
+training data: its column dtypes are recorded) or ``dtypes`` (a mapping from
+column name to dtype). That covers the usual case, a scaler and a network on
+numeric columns, with no argument, and a pipeline with encoders on string
+columns with one.
+
+Every feature gets one of four kinds, checked per value before the model runs:
+``number`` (a JSON number, stored as the recorded float dtype), ``integer`` (a
+JSON number with an integral value), ``boolean`` (``true``/``false``) and
+``string``. ``null``, NaN and infinities are refused for every kind.
+"""
+
+import numpy as np
+
+KINDS = ("number", "integer", "boolean", "string")
+
+
+class FeatureSchema:
+    """The features a model takes: names (or None), kinds and build dtypes.
+
+    Parameters
+    ----------
+    names : tuple of str or None
+        The feature names in the model's order, or None for a model fitted
+        without names (it takes rows of values in its feature order).
+
+    dtypes : tuple of numpy.dtype
+        The dtype each feature's values are stored as, one per feature.
+    """
+
+    def __init__(self, names, dtypes):
+        self.names = names
+        self.n_features = len(dtypes)
+        self.dtypes = tuple(dtypes)
+        self.kinds = tuple(_kind(d) for d in self.dtypes)
+        # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
+        self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
+        self.index = {name: i for i, name in enumerate(names)} if names is not None else None
+
+    @classmethod
+    def from_model(cls, model, *, input_example=None, dtypes=None):
+        """Read the schema from a fitted model, with optional dtypes.
+
+        Parameters
+        ----------
+        model : estimator
+            A fitted estimator or pipeline.
+
+        input_example : pandas.DataFrame or array-like, default=None
+            Rows like the training data; only their column dtypes are kept.
+
+        dtypes : dict or None, default=None
+            Column name (or index, for a model without names) to dtype.
+
+        Returns
+        -------
+        schema : FeatureSchema
+        """
+        names = getattr(model, "feature_names_in_", None)
+        names = tuple(str(n) for n in names) if names is not None else None
+        n = len(names) if names is not None else getattr(model, "n_features_in_", None)
+        if n is None:
+            raise ValueError(f"make_app: {type(model).__name__} does not say which features it "
+                             f"takes (it has neither feature_names_in_ nor n_features_in_)")
+        n = int(n)
+        if input_example is not None and dtypes is not None:
+            raise ValueError("make_app: give input_example or dtypes, not both")
+        if input_example is not None:
+            dtypes = _example_dtypes(input_example, names, n)
+        found = [np.dtype("float64")] * n
+        if dtypes is not None:
+            keys = names if names is not None else range(n)
+            unknown = [k for k in dtypes if k not in keys]
+            if unknown:
+                raise ValueError(f"make_app: dtypes names {unknown!r}, which the model does not "
+                                 f"take (its features: {_shown(keys)})")
+            found = [np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
+        return cls(names, found)
+
+    def describe(self):
+        """The features as JSON: one ``{"name", "dtype", "kind"}`` per feature."""
+        names = self.names or [None] * self.n_features
+        return [{"name": name, "dtype": str(d), "kind": k}
+                for name, d, k in zip(names, self.dtypes, self.kinds)]
+
+    def field(self, j):
+        """How a message names feature ``j``."""
+        return f"column {self.names[j]!r}" if self.names is not None else f"feature {j}"
+
+    def assemble(self, parts):
+        """One model input from the validated parts of several requests.
+
+        Parameters
+        ----------
+        parts : list
+            Per request, its columns: a list of one array per feature, or a 2-D
+            array of shape (n_features, n_rows) when the schema is uniform.
+
+        Returns
+        -------
+        X : pandas.DataFrame or numpy.ndarray
+            A DataFrame with the model's column names and dtypes, or a 2-D
+            array for a model fitted without names.
+        """
+        import pandas as pd
+
+        if self.uniform:
+            block = np.concatenate(parts, axis=1) if len(parts) > 1 else np.asarray(parts[0])
+            if self.names is None:
+                return np.ascontiguousarray(block.T)
+            return pd.DataFrame(block.T, columns=list(self.names), copy=False)
+        columns = [parts[0][j] if len(parts) == 1 else np.concatenate([p[j] for p in parts])
+                   for j in range(self.n_features)]
+        if self.names is None:
+            return np.column_stack(columns)
+        return pd.DataFrame(dict(zip(self.names, columns)), copy=False)
+
+
+def _kind(dtype):
+    if dtype.kind == "f":
+        return "number"
+    if dtype.kind in "iu":
+        return "integer"
+    if dtype.kind == "b":
+        return "boolean"
+    if dtype.kind in "OUS":
+        return "string"
+    raise ValueError(f"make_app: the server cannot take features of dtype {dtype}")
+
+
+def _numpy_dtype(dtype, key):
+    """A NumPy dtype to store values of ``dtype`` (pandas' string and category: object)."""
+    name = str(dtype)
+    if name in ("string", "str", "category") or name.startswith("string["):
+        return np.dtype(object)
+    try:
+        found = np.dtype(dtype)
+    except TypeError as exc:
+        raise ValueError(f"make_app: feature {key!r} has dtype {name}, which the server "
+                         f"cannot take (numbers, booleans and strings only)") from exc
+    _kind(found)
+    return found
+
+
+def _example_dtypes(example, names, n):
+    import pandas as pd
+
+    if isinstance(example, pd.DataFrame):
+        if names is None:
+            raise ValueError("make_app: input_example is a DataFrame but the model was fitted "
+                             "without feature names; give an array")
+        missing = [c for c in names if c not in example.columns]
+        if missing:
+            raise ValueError(f"make_app: input_example lacks the model's column(s) "
+                             f"{_shown(missing)}")
+        return {c: example[c].dtype for c in names}
+    example = np.asarray(example)
+    if example.ndim != 2 or example.shape[1] != n:
+        raise ValueError(f"make_app: input_example must be a table of rows with {n} "
+                         f"features, not shape {example.shape}")
+    keys = names if names is not None else range(example.shape[1])
+    return {k: example.dtype for k in keys}
+
+
+def _shown(values, limit=10):
+    values = [str(v) for v in values]
+    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
+    return ", ".join(repr(v) for v in values[:limit]) + more

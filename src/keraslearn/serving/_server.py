@@ -1,0 +1,72 @@
+"""Running the app: a uvicorn server bound to the loopback interface by default."""
+
+from ._app import make_app
+
+
+def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_log=False,
+                **app_options):
+    """A uvicorn server for a fitted model, ready to ``run()`` (or ``serve()``).
+
+    Parameters
+    ----------
+    model : estimator
+        The fitted model or pipeline, as for :func:`make_app`.
+
+    host : str, default="127.0.0.1"
+        The address to bind. The default takes connections from this machine
+        only; ``"0.0.0.0"`` opens the server to the network.
+
+    port : int, default=8000
+        The port; 0 picks a free one (read it from ``server.servers`` once
+        ``server.started`` is true).
+
+    log_level : str, default="info"
+        uvicorn's log level.
+
+    access_log : bool, default=False
+        Log every request (it costs throughput).
+
+    **app_options
+        Passed to :func:`make_app` (``max_batch_rows``, ``max_wait_ms``, ...).
+
+    Returns
+    -------
+    server : uvicorn.Server
+        One process, one model: it scales by batching, not by workers. Set
+        ``server.should_exit = True`` to stop it from another thread.
+    """
+    uvicorn = _require("uvicorn")
+    app = make_app(model, **app_options)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                            access_log=access_log, lifespan="on", server_header=False)
+    return uvicorn.Server(config)
+
+
+def run(model, host="127.0.0.1", port=8000, **options):
+    """Serve a fitted model over HTTP until interrupted (Ctrl-C).
+
+    Parameters
+    ----------
+    model : estimator
+        The fitted model or pipeline, as for :func:`make_app`.
+
+    host : str, default="127.0.0.1"
+        The address to bind (loopback only unless told otherwise).
+
+    port : int, default=8000
+        The port.
+
+    **options
+        Passed to :func:`make_server` and :func:`make_app`.
+    """
+    make_server(model, host, port, **options).run()
+
+
+def _require(module):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"keraslearn.serving needs {module}: pip install "
+                          f"'keraslearn[serve]'") from exc

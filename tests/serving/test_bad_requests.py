@@ -1,0 +1,190 @@
+"""Bad requests get a 4xx naming the problem, and the server keeps serving."""
+
+import json
+
+import numpy as np
+import pytest
+from _servers import classifier, frame, mixed, mixed_frame, records, regressor, serving
+
+LIMIT = 4096
+
+
+@pytest.fixture(scope="module")
+def clf_client():
+    with serving(classifier(), max_body_bytes=LIMIT) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def reg_client():
+    with serving(regressor()) as client:
+        yield client
+
+
+def _good(client):
+    """A good request right after a bad one is answered as usual."""
+    X = frame()[0].iloc[:2]
+    response = client.post("/predict", json=records(X))
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == classifier().predict(X).tolist()
+
+
+def _record(**changes):
+    return {**records(frame()[0].iloc[:1])[0], **changes}
+
+
+# (path, body: bytes sent as is, or anything else sent as JSON, status, words the error names)
+CASES = {
+    "empty body": ("/predict", b"", 400, ["empty"]),
+    "blank body": ("/predict", b"  \n ", 400, ["empty"]),
+    "malformed JSON": ("/predict", b'{"age": [1,', 400, ["not valid JSON"]),
+    "not UTF-8": ("/predict", b"\xff\xfe\xfa", 400, ["not valid JSON"]),
+    "empty list": ("/predict", [], 400, ["empty list"]),
+    "a bare number": ("/predict", 5, 400, ["the number 5"]),
+    "empty object": ("/predict", {}, 400, ["missing column", "'age'", "'ratio'"]),
+    "missing column": ("/predict", [_record(), {k: v for k, v in _record().items()
+                                                 if k != "score"}],
+                       400, ["row 1", "missing column", "'score'"]),
+    "extra column": ("/predict", [_record(zip=75001)], 400, ["row 0", "unknown column", "'zip'"]),
+    "missing and extra": ("/predict", {"age": [1], "income": [2], "score": [3], "ratoi": [4]},
+                          400, ["missing column(s) 'ratio'", "unknown column(s) 'ratoi'"]),
+    "string for a number": ("/predict", [_record(), _record(income="3 000")], 400,
+                            ["column 'income', row 1", "expected a number", "'3 000'"]),
+    "boolean for a number": ("/predict", [_record(age=True)], 400,
+                             ["column 'age', row 0", "expected a number", "true"]),
+    "null": ("/predict", {"age": [1, None], "income": [1, 2], "score": [1, 2],
+                          "ratio": [1, 2]}, 400, ["column 'age', row 1", "null"]),
+    "NaN": ("/predict", b'[{"age": 1, "income": 2, "score": NaN, "ratio": 4}]', 400,
+            ["column 'score', row 0", "NaN is not allowed"]),
+    "Infinity": ("/predict", b'{"age": [1], "income": [2], "score": [3], "ratio": [-Infinity]}',
+                 400, ["column 'ratio', row 0", "-Infinity is not allowed"]),
+    "number too large": ("/predict", b'[{"age": 1e400, "income": 2, "score": 3, "ratio": 4}]',
+                         400, ["column 'age', row 0", "Infinity is not allowed"]),
+    "integer too large": ("/predict", [_record(income=10**400)], 400,
+                          ["column 'income', row 0", "float64's range"]),
+    "columns of different lengths": ("/predict", {"age": [1, 2], "income": [1], "score": [1, 2],
+                                                  "ratio": [1, 2]},
+                                     400, ["different lengths", "'income': 1"]),
+    "column not a list": ("/predict", {"age": [1], "income": 5, "score": [1], "ratio": [1]},
+                          400, ["column 'income' must be a list"]),
+    "row too short": ("/predict", [[1.0, 2.0, 3.0, 4.0], [1.0, 2.0]], 400,
+                      ["row 1 has 2 values", "4 features"]),
+    "rows mixing records": ("/predict", [_record(), [1, 2, 3, 4]], 400,
+                            ["row 1", "expected a record"]),
+    "invocations without envelope": ("/invocations", [_record()], 400,
+                                     ["dataframe_split", "dataframe_records", "got an array"]),
+    "invocations with bare columns": ("/invocations", {"age": [1]}, 400,
+                                      ["exactly one of the fields", "'age'"]),
+    "invocations with two envelopes": ("/invocations", {"instances": [_record()],
+                                                        "inputs": [_record()]},
+                                       400, ["exactly one", "'instances', 'inputs'"]),
+    "invocations with params": ("/invocations", {"instances": [_record()],
+                                                 "params": {"threshold": 0.3}},
+                                400, ["'params'"]),
+    "dataframe_split without data": ("/invocations", {"dataframe_split": {"columns": ["age"]}},
+                                     400, ["'data' must be a list of rows"]),
+    "dataframe_split column twice": (
+        "/invocations", {"dataframe_split": {"columns": ["age", "age", "score", "ratio"],
+                                             "data": [[1, 2, 3, 4]]}},
+        400, ["names a column twice", "'age'"]),
+    "dataframe_split index of wrong length": (
+        "/invocations", {"dataframe_split": {"columns": ["age", "income", "score", "ratio"],
+                                             "data": [[1, 2, 3, 4]], "index": [0, 1]}},
+        400, ["'index'"]),
+    "dataframe_records not a list": ("/invocations", {"dataframe_records": _record()}, 400,
+                                     ["'dataframe_records' must be a list"]),
+    "body over the limit": ("/predict", b"[" + b" " * LIMIT + b"]", 413,
+                            ["max_body_bytes", str(LIMIT)]),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_request_is_named_and_the_server_keeps_serving(clf_client, name):
+    path, body, status, words = CASES[name]
+    kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
+    response = clf_client.post(path, **kwargs)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    for word in words:
+        assert word in error, (word, error)
+    _good(clf_client)
+
+
+def test_invocations_errors_carry_mlflow_fields(clf_client):
+    response = clf_client.post("/invocations", json={"inputs": {"age": [1]}})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error_code"] == "BAD_REQUEST"
+    assert body["message"] == body["error"] and "'income'" in body["message"]
+
+
+def test_body_over_the_limit_without_content_length(clf_client):
+    def chunks():  # sent chunked: the server finds out while reading
+        for _ in range(LIMIT // 512 + 2):
+            yield b" " * 512
+
+    response = clf_client.post("/predict", content=chunks())
+    assert response.status_code == 413
+    assert "max_body_bytes" in response.json()["error"]
+    _good(clf_client)
+
+
+def test_unsupported_content_type_on_invocations(clf_client):
+    response = clf_client.post("/invocations", content=json.dumps({"instances": [_record()]}),
+                               headers={"content-type": "text/plain"})
+    assert response.status_code == 415
+    assert "text/plain" in response.json()["error"]
+    _good(clf_client)
+
+
+def test_malformed_csv(clf_client):
+    response = clf_client.post("/invocations", content=b'age,income\n"1,2\n',
+                               headers={"content-type": "text/csv"})
+    assert response.status_code == 400 and "CSV" in response.json()["error"]
+    missing = clf_client.post("/invocations", content=b"age,income,score,ratio\n1,2,,4\n",
+                              headers={"content-type": "text/csv"})
+    assert missing.status_code == 400
+    assert "column 'score', row 0: NaN" in missing.json()["error"]
+    _good(clf_client)
+
+
+def test_records_for_a_model_without_feature_names(reg_client):
+    response = reg_client.post("/predict", json=[{"a": 1, "b": 2, "c": 3, "d": 4}])
+    assert response.status_code == 400
+    assert "without feature names" in response.json()["error"]
+    response = reg_client.post("/predict", json=[[1, 2, 3, 4], [1, 2, "x", 4]])
+    assert response.status_code == 400
+    assert "feature 2, row 1" in response.json()["error"]
+    ok = reg_client.post("/predict", json=[[1, 2, 3, 4]])
+    assert ok.status_code == 200
+    assert ok.json()["predictions"] == regressor().predict(np.array([[1.0, 2, 3, 4]])).tolist()
+
+
+def test_typed_features_are_checked_by_kind():
+    X, _ = mixed_frame(n=4, seed=5)
+    with serving(mixed(), input_example=X) as client:
+        good = records(X)
+        cases = [({**good[0], "city": 7}, "column 'city', row 0: expected a string"),
+                 ({**good[0], "rooms": 2.5}, "column 'rooms', row 0: expected an integer"),
+                 ({**good[0], "rooms": 2**70}, "int64 can hold")]
+        for record, words in cases:
+            response = client.post("/predict", json=[good[1], record][::-1])
+            assert response.status_code == 400, response.text
+            assert words in response.json()["error"]
+        whole = client.post("/predict", json=[{**good[0], "rooms": 3.0}])
+        assert whole.status_code == 200, whole.text
+
+
+def test_the_models_own_error_is_a_500_and_the_server_keeps_serving():
+    X, _ = mixed_frame(n=3, seed=6)
+    with serving(mixed(), input_example=X) as client:
+        unseen = {**records(X)[0], "city": "Paris"}
+        response = client.post("/predict", json=[unseen])
+        assert response.status_code == 500
+        body = response.json()
+        assert body["error_code"] == "INTERNAL_ERROR"
+        assert "predict failed" in body["error"] and "Paris" in body["error"]
+        again = client.post("/predict", json=records(X))
+        assert again.status_code == 200
+        assert again.json()["predictions"] == mixed().predict(X).tolist()

@@ -1,0 +1,127 @@
+"""Concurrent requests share model calls, and each gets the answer for its own rows.
+
+A batched call computes a row in float arithmetic whose last bits can depend on
+how many rows share the call (TensorFlow's kernels do: ``model.predict`` on one
+row and on that row among others can differ by one unit in the last place). So
+labels must be exactly the model's own, and probabilities equal to the model's
+own up to that rounding: far below the difference between any two rows here,
+so a row answered to the wrong request, out of order or dropped still fails.
+"""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+import pytest
+from _servers import classifier, frame, mixed, mixed_frame, records, serving
+
+from keraslearn.serving import make_server
+
+# Float32 rounding of the tiny network's outputs, with margin (see the module docstring).
+ROUNDING = dict(rtol=1e-5, atol=1e-6)
+
+
+def _concurrently(base_url, jobs):
+    """Send every (path, body) at once from its own thread and client; the responses."""
+    barrier = threading.Barrier(len(jobs))
+
+    def send(job):
+        path, body = job
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            barrier.wait()
+            return client.post(path, json=body)
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        return list(pool.map(send, jobs))
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_rows():
+    X, _ = frame()
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 5, 32)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    parts = [X.iloc[s:s + n] for s, n in zip(starts, sizes)]
+    paths = ["/predict" if i % 2 else "/predict_proba" for i in range(len(parts))]
+    with serving(classifier(), max_wait_ms=200, max_batch_rows=64) as client:
+        before = client.get("/health").json()["model_calls"]
+        responses = _concurrently(str(client.base_url),
+                                  [(path, records(part)) for path, part in zip(paths, parts)])
+        stats = client.get("/health").json()
+    assert [r.status_code for r in responses] == [200] * len(parts)
+    model = classifier()
+    for path, part, response in zip(paths, parts, responses):
+        if path == "/predict":
+            assert response.json()["predictions"] == model.predict(part).tolist()
+        else:
+            got = np.array(response.json()["probabilities"])
+            assert got.shape == (len(part), 3)
+            np.testing.assert_allclose(got, model.predict_proba(part), **ROUNDING)
+            assert got.argmax(axis=1).tolist() == model.predict_proba(part).argmax(1).tolist()
+    calls = stats["model_calls"] - before
+    # 32 requests on two methods, each batch waiting up to 200 ms: they share calls.
+    assert 2 <= calls <= len(parts) // 2, stats
+
+
+def test_batches_hold_at_most_max_batch_rows():
+    X, _ = frame()
+    parts = [X.iloc[i * 10:(i + 1) * 10] for i in range(12)]
+    with serving(classifier(), max_wait_ms=200, max_batch_rows=25) as client:
+        responses = _concurrently(str(client.base_url),
+                                  [("/predict", records(part)) for part in parts])
+        calls = client.get("/health").json()["model_calls"]
+        big = client.post("/predict", json=records(X.iloc[:100]))
+    for part, response in zip(parts, responses):
+        assert response.json()["predictions"] == classifier().predict(part).tolist()
+    assert calls >= 6  # 12 requests of 10 rows, at most two of them per call
+    assert big.status_code == 200  # a request over max_batch_rows runs alone
+    assert big.json()["predictions"] == classifier().predict(X.iloc[:100]).tolist()
+
+
+def test_a_request_the_model_refuses_fails_alone_in_its_batch():
+    X, _ = mixed_frame(n=16, seed=2)
+    good = [X.iloc[2 * i:2 * i + 2] for i in range(8)]
+    bad = {**records(X.iloc[:1])[0], "city": "Paris"}
+    with serving(mixed(), input_example=X, max_wait_ms=200) as client:
+        jobs = [("/predict", records(part)) for part in good] + [("/predict", [bad])]
+        responses = _concurrently(str(client.base_url), jobs)
+        stats = client.get("/health").json()
+    for part, response in zip(good, responses):
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == mixed().predict(part).tolist()
+    assert responses[-1].status_code == 500
+    assert "Paris" in responses[-1].json()["error"]
+    # A shared call failed, then each of its requests ran alone.
+    assert stats["model_calls"] > stats["requests"]
+
+
+def test_default_bind_is_loopback_and_the_model_thread_stops_with_the_server():
+    earlier = set(_model_threads())
+    server = make_server(classifier(), port=0, log_level="warning")
+    assert server.config.host == "127.0.0.1"
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    assert host == "127.0.0.1"
+    X = frame()[0].iloc[:3]
+    response = httpx.post(f"http://127.0.0.1:{port}/predict", json=records(X))
+    assert response.json()["predictions"] == classifier().predict(X).tolist()
+    ours = set(_model_threads()) - earlier
+    assert len(ours) == 1
+    server.should_exit = True
+    thread.join(30)
+    assert not thread.is_alive()
+    deadline = time.monotonic() + 10
+    while any(t.is_alive() for t in ours) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.is_alive() for t in ours)
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(f"http://127.0.0.1:{port}/predict", json=records(X))
+
+
+def _model_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("keraslearn-serving")]

@@ -1,0 +1,203 @@
+"""Every endpoint and input format, over HTTP against a real server.
+
+Requests here are sent one at a time, so each is one model call on exactly its
+own rows: the answers must equal the model's own output bit for bit.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from _servers import (CITIES, classifier, frame, mixed, mixed_frame, records, regressor,
+                      scaled_rows, serving)
+
+ROWS = [3, 17, 42, 101, 7]
+
+
+@pytest.fixture(scope="module")
+def clf_client():
+    with serving(classifier()) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def reg_client():
+    with serving(regressor()) as client:
+        yield client
+
+
+def _named_bodies():
+    X = frame()[0].iloc[ROWS]
+    rec = records(X)
+    cols = {c: X[c].tolist() for c in X.columns}
+    rows = X.to_numpy().tolist()
+    split = {"columns": list(X.columns), "data": rows}
+    shuffled = {"columns": list(X.columns[::-1]), "data": X[X.columns[::-1]].to_numpy().tolist()}
+    return {
+        "records": ("/predict", rec),
+        "columns": ("/predict", cols),
+        "rows in feature order": ("/predict", rows),
+        "instances of records": ("/predict", {"instances": rec}),
+        "invocations dataframe_split": ("/invocations", {"dataframe_split": split}),
+        "invocations dataframe_split, columns reordered, with index":
+            ("/invocations", {"dataframe_split": {**shuffled, "index": ROWS}}),
+        "invocations dataframe_records": ("/invocations", {"dataframe_records": rec}),
+        "invocations instances": ("/invocations", {"instances": rec}),
+        "invocations inputs as columns": ("/invocations", {"inputs": cols}),
+        "invocations inputs as rows": ("/invocations", {"inputs": rows}),
+        "invocations with empty params": ("/invocations", {"dataframe_records": rec, "params": {}}),
+    }
+
+
+@pytest.mark.parametrize("name", list(_named_bodies()))
+def test_every_format_predicts_what_the_model_does(clf_client, name):
+    path, body = _named_bodies()[name]
+    response = clf_client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    expected = classifier().predict(frame()[0].iloc[ROWS])
+    assert response.json() == {"predictions": expected.tolist()}
+
+
+def test_one_record_alone(clf_client):
+    X = frame()[0].iloc[[5]]
+    response = clf_client.post("/predict", json=records(X)[0])
+    assert response.json() == {"predictions": classifier().predict(X).tolist()}
+
+
+def test_csv_body_on_invocations(clf_client):
+    X = frame()[0].iloc[ROWS]
+    response = clf_client.post("/invocations", content=X.to_csv(index=False),
+                               headers={"content-type": "text/csv"})
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == classifier().predict(X).tolist()
+
+
+def test_predict_proba_gives_probabilities_and_classes(clf_client):
+    X = frame()[0].iloc[ROWS]
+    response = clf_client.post("/predict_proba", json=records(X))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["classes"] == classifier().classes_.tolist() == ["high", "low", "mid"]
+    np.testing.assert_array_equal(body["probabilities"], classifier().predict_proba(X))
+
+
+def test_regressor_without_feature_names_takes_rows(reg_client):
+    Xa = scaled_rows()[ROWS]
+    expected = regressor().predict(Xa)
+    rows = Xa.tolist()
+    for path, body in [("/predict", rows), ("/predict", {"instances": rows}),
+                       ("/invocations", {"inputs": rows}), ("/invocations", {"instances": rows}),
+                       ("/invocations", {"dataframe_split": {"data": rows}}),
+                       ("/invocations", {"dataframe_split": {"columns": list("wxyz"),
+                                                             "data": rows}})]:
+        response = reg_client.post(path, json=body)
+        assert response.status_code == 200, (path, body, response.text)
+        predictions = response.json()["predictions"]
+        assert all(type(p) is float for p in predictions)
+        np.testing.assert_array_equal(predictions, expected)
+
+
+def test_regressor_has_no_predict_proba(reg_client):
+    response = reg_client.post("/predict_proba", json=[[0.0, 0.0, 0.0, 0.0]])
+    assert response.status_code == 404
+    assert "no predict_proba" in response.json()["error"]
+
+
+def test_string_features_and_integer_labels():
+    X, _ = mixed_frame(n=20, seed=9)
+    model = mixed()
+    with serving(model, input_example=X) as client:
+        response = client.post("/predict", json=records(X))
+        assert response.status_code == 200, response.text
+        predictions = response.json()["predictions"]
+        assert all(type(p) is int for p in predictions)
+        assert predictions == model.predict(X).tolist()
+        metadata = client.get("/metadata").json()
+    assert metadata["classes"] == [0, 1]
+    kinds = {f["name"]: f["kind"] for f in metadata["features"]}
+    assert kinds == {"age": "number", "city": "string", "rooms": "integer", "income": "number"}
+
+
+def test_dtypes_argument_is_input_example_without_data():
+    X, _ = mixed_frame(n=6, seed=3)
+    with serving(mixed(), dtypes={"city": "string", "rooms": "int64"}) as client:
+        body = {c: X[c].tolist() for c in X.columns}
+        response = client.post("/predict_proba", json=body)
+        assert response.status_code == 200, response.text
+        np.testing.assert_array_equal(response.json()["probabilities"], mixed().predict_proba(X))
+        assert X["city"].isin(CITIES).all()
+
+
+def test_metadata_describes_features_classes_and_versions(clf_client):
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    import keraslearn
+
+    metadata = clf_client.get("/metadata").json()
+    assert [f["name"] for f in metadata["features"]] == list(frame()[0].columns)
+    assert {f["dtype"] for f in metadata["features"]} == {"float64"}
+    assert metadata["n_features"] == 4
+    assert metadata["classes"] == ["high", "low", "mid"]
+    assert metadata["methods"] == ["predict", "predict_proba"]
+    assert metadata["steps"] == ["sklearn.StandardScaler", "keraslearn.MLPClassifier"]
+    versions = metadata["versions"]
+    assert versions["keraslearn"] == keraslearn.__version__
+    assert versions["keras"] == keras.__version__
+    assert versions["tensorflow"] == tf.__version__
+    assert versions["scikit-learn"] == sklearn.__version__
+    assert metadata["options"]["max_batch_rows"] == 256
+
+
+def test_metadata_of_a_model_without_feature_names(reg_client):
+    metadata = reg_client.get("/metadata").json()
+    assert metadata["features"] == [{"name": None, "dtype": "float64", "kind": "number"}] * 4
+    assert metadata["classes"] is None
+    assert metadata["methods"] == ["predict"]
+
+
+def test_health_and_ping_count_requests(clf_client):
+    before = clf_client.get("/health").json()
+    assert before["status"] == "ok"
+    clf_client.post("/predict", json=records(frame()[0].iloc[:3]))
+    after = clf_client.get("/ping").json()
+    assert after["requests"] == before["requests"] + 1
+    assert after["rows"] == before["rows"] + 3
+    assert after["model_calls"] == before["model_calls"] + 1
+
+
+def test_unknown_path_and_wrong_method_answer_json(clf_client):
+    missing = clf_client.get("/nowhere")
+    assert missing.status_code == 404 and missing.json()["error"] == "Not Found"
+    wrong = clf_client.get("/predict")
+    assert wrong.status_code == 405 and "error" in wrong.json()
+
+
+class _ColumnMeans:
+    """A stand-in drift detector: the mean of each column of the rows it is given."""
+
+    def test(self, X):
+        return pd.DataFrame({"feature": X.columns, "mean": X.mean().to_numpy(),
+                             "rows": len(X)})
+
+
+def test_drift_endpoint_tests_the_last_window_of_rows():
+    X, _ = frame()
+    with serving(classifier(), drift_detector=_ColumnMeans(), drift_window=10) as client:
+        assert client.get("/monitoring/drift").status_code == 409
+        for start, stop in [(0, 4), (4, 11), (11, 16)]:
+            assert client.post("/predict", json=records(X.iloc[start:stop])).status_code == 200
+        response = client.get("/monitoring/drift")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["rows"] == 10
+    expected = X.iloc[6:16].mean()
+    for entry in body["report"]:
+        assert entry["rows"] == 10
+        assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
+
+
+def test_drift_endpoint_without_detector_is_404(clf_client):
+    response = clf_client.get("/monitoring/drift")
+    assert response.status_code == 404 and "drift_detector" in response.json()["error"]
