@@ -37,7 +37,7 @@ class Graph:
 
 def split_pipeline(pipeline):
     """(transformers [(name, step)], estimator, dropped [(name, step)])."""
-    from .. import KerasClassifier, KerasRegressor
+    from .._engine import ClassifierBehaviour, RegressorBehaviour
 
     transformers, dropped, obj, prefix = [], [], pipeline, ""
     while isinstance(obj, Pipeline):
@@ -45,7 +45,7 @@ def split_pipeline(pipeline):
         for name, step in head:
             (dropped if is_sampler(step) else transformers).append((prefix + name, step))
         obj, prefix = last, f"{prefix}{last_name}/"
-    if not isinstance(obj, (KerasClassifier, KerasRegressor)):
+    if not isinstance(obj, (ClassifierBehaviour, RegressorBehaviour)):
         raise TypeError(
             "keraslearn.export takes a fitted keraslearn estimator, or a scikit-learn or "
             "imbalanced-learn Pipeline ending in one; got "
