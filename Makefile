@@ -1,4 +1,5 @@
-# keraslearn: `make test` runs the test suite, `make demo` runs the example workflows.
+# keraslearn: `make test` lints and runs the test suite (doctests included), `make demo` runs
+# the example workflows.
 # Both create a local virtual environment (.venv) on first use and install the project into it.
 
 PYTHON ?= python3
@@ -18,6 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 demo: $(STAMP)

@@ -24,9 +24,8 @@ import warnings
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore")
 
-import numpy as np  # noqa: E402
-
 import _libs  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def _na(exc):

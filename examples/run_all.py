@@ -49,7 +49,8 @@ def run(script, output):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="demo_output", type=Path)
-    parser.add_argument("--only", nargs="*", default=None, help="run examples whose name contains one of these")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run examples whose name contains one of these")
     args = parser.parse_args(argv)
     output = args.output.resolve()
     output.mkdir(parents=True, exist_ok=True)

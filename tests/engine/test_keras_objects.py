@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
-from builders import tiny_mlp
 from sklearn.datasets import make_classification
 
+from builders import tiny_mlp
 from keraslearn import KerasClassifier
 from keraslearn._engine import _keras_objects as objects
 

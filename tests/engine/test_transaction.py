@@ -5,10 +5,10 @@ warm or partial fit trains further."""
 import keras
 import numpy as np
 import pytest
-from builders import tiny_mlp
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
+from builders import tiny_mlp
 from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
 
 X5, y = make_classification(n_samples=60, n_features=5, random_state=0)

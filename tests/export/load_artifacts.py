@@ -15,10 +15,7 @@ load scikit-learn, through Keras' own scikit-learn wrappers.)
 import json
 import sys
 
-for _blocked in ("sklearn", "keraslearn"):
-    sys.modules[_blocked] = None
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def run_saved_model(path, feed):
@@ -65,4 +62,8 @@ def main(manifest):
 
 
 if __name__ == "__main__":
+    # Blocked only when run as the script: importing this module (pytest's
+    # doctest collection does) must not block them in the importing process.
+    for _blocked in ("sklearn", "keraslearn"):
+        sys.modules[_blocked] = None
     main(sys.argv[1])

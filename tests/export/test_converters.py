@@ -8,8 +8,13 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
-    FunctionTransformer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder,
-    RobustScaler, StandardScaler,
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    Normalizer,
+    OneHotEncoder,
+    RobustScaler,
+    StandardScaler,
 )
 
 from keraslearn._export._converters import convert

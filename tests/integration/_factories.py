@@ -13,17 +13,17 @@ from it.
 import functools
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 import numpy as np
 import pandas as pd
 import pytest
-from builders import tiny_mlp
 from sklearn.datasets import load_digits, make_classification, make_regression
 from sklearn.model_selection import train_test_split
 
+from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 
 SEED = 0

@@ -8,8 +8,14 @@ raise the minority class' recall, with the same seed and the same data.
 import numpy as np
 import pytest
 from _factories import (
-    ALL_CLASSIFIERS, CLASSIFIERS, by_name, digits_images, imbalanced, imbalanced_multiclass,
-    params, split,
+    ALL_CLASSIFIERS,
+    CLASSIFIERS,
+    by_name,
+    digits_images,
+    imbalanced,
+    imbalanced_multiclass,
+    params,
+    split,
 )
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import make_pipeline as make_imb_pipeline

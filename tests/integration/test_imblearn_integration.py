@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 from _factories import (
-    CLASSIFIERS, REGRESSORS, hidden_units, imbalanced, params, regression, spy, split,
+    CLASSIFIERS,
+    REGRESSORS,
+    hidden_units,
+    imbalanced,
+    params,
+    regression,
+    split,
+    spy,
 )
 from imblearn.ensemble import BalancedBaggingClassifier
 from imblearn.metrics import classification_report_imbalanced

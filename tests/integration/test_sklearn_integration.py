@@ -9,21 +9,43 @@ import numpy as np
 import pandas as pd
 import pytest
 from _factories import (
-    CLASSIFIERS, NOT_TABULAR, REGRESSORS, TABULAR, by_name, classification, data_for,
-    digits_images, frame, hidden_units, params, regression, split,
+    CLASSIFIERS,
+    NOT_TABULAR,
+    REGRESSORS,
+    TABULAR,
+    by_name,
+    classification,
+    data_for,
+    digits_images,
+    frame,
+    hidden_units,
+    params,
+    regression,
+    split,
 )
 from sklearn.base import clone, is_classifier
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import (
-    AdaBoostClassifier, BaggingClassifier, RandomForestClassifier, RandomForestRegressor,
-    StackingClassifier, StackingRegressor, VotingClassifier, VotingRegressor,
+    AdaBoostClassifier,
+    BaggingClassifier,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    StackingClassifier,
+    StackingRegressor,
+    VotingClassifier,
+    VotingRegressor,
 )
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeCV
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import (
-    GridSearchCV, KFold, RandomizedSearchCV, StratifiedKFold, cross_validate, learning_curve,
+    GridSearchCV,
+    KFold,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    cross_validate,
+    learning_curve,
 )
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.multioutput import MultiOutputRegressor

@@ -91,7 +91,7 @@ def test_stops_when_training_loss_stops_improving(cancer):
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
     # scikit-learn's rule, replayed on the loss curve, stops at the same epoch.
     best, count = np.inf, 0
-    for epoch, loss in enumerate(clf.loss_curve_, start=1):
+    for epoch, loss in enumerate(clf.loss_curve_, start=1):  # noqa: B007 - read after the loop
         count = count + 1 if loss > best - 1e-2 else 0
         best = min(best, loss)
         if count > 3:
@@ -222,7 +222,8 @@ def test_poisson_loss():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(80, 3))
     y = rng.poisson(np.exp(X[:, 0]))
-    reg = MLPRegressor(loss="poisson", hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
+    reg = MLPRegressor(loss="poisson", hidden_layer_sizes=(4,), max_iter=3,
+                       random_state=0).fit(X, y)
     assert reg.out_activation_ == "exp"
     assert (reg.predict(X) > 0).all()
     with pytest.raises(ValueError, match="non-negative"):
@@ -359,7 +360,7 @@ def test_verbose_prints_epochs(capsys):
 
 def test_fitted_properties_need_fit():
     with pytest.raises(NotFittedError):
-        MLPClassifier().coefs_
+        _ = MLPClassifier().coefs_
     assert not hasattr(MLPRegressor(), "intercepts_")
 
 

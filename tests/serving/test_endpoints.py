@@ -7,8 +7,17 @@ own rows: the answers must equal the model's own output bit for bit.
 import numpy as np
 import pandas as pd
 import pytest
-from _servers import (CITIES, classifier, frame, mixed, mixed_frame, records, regressor,
-                      scaled_rows, serving)
+from _servers import (
+    CITIES,
+    classifier,
+    frame,
+    mixed,
+    mixed_frame,
+    records,
+    regressor,
+    scaled_rows,
+    serving,
+)
 
 ROWS = [3, 17, 42, 101, 7]
 

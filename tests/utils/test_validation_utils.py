@@ -94,6 +94,9 @@ def test_one_of_is_type_strict():
     assert not OneOf("a").is_satisfied_by(np.array(["a", "a"]))
 
 
+_FREE = object()
+
+
 class Toy(BaseEstimator):
     constraints = {
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -106,7 +109,7 @@ class Toy(BaseEstimator):
     }
 
     def __init__(self, alpha=1.0, mode=None, flag=False, sizes=(3,), seed=None,
-                 verbose=0, kind=None, free=object()):
+                 verbose=0, kind=None, free=_FREE):
         self.alpha, self.mode, self.flag, self.sizes = alpha, mode, flag, sizes
         self.seed, self.verbose, self.kind, self.free = seed, verbose, kind, free
 

@@ -5,10 +5,10 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from builders import tiny_mlp
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
+from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 
 X, y = make_classification(n_samples=40, n_features=4, n_informative=3, n_redundant=0,

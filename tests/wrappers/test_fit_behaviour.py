@@ -7,12 +7,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import output_layer, tiny_mlp
 from sklearn.datasets import make_classification
 
-from keraslearn import KerasClassifier, KerasRegressor
 import keraslearn
-from keraslearn import _random, _tf
+from builders import output_layer, tiny_mlp
+from keraslearn import KerasClassifier, KerasRegressor, _random, _tf
 from keraslearn._engine import _feed, _layers, _trace_cache
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
@@ -105,7 +104,9 @@ def test_builder_waiting_for_a_fit_in_another_thread_does_not_hang(monkeypatch):
             inner.result(timeout=120)  # a TimeoutError here would mean a deadlock
         return tiny_mlp(meta)
 
-    clf = KerasClassifier(build, epochs=1, random_state=0).fit(X, y)
+    # The inner fit waits for the seeding lock, then goes on without it -- and says so.
+    with pytest.warns(RuntimeWarning, match="waited 0.2 s for the seeding lock"):
+        clf = KerasClassifier(build, epochs=1, random_state=0).fit(X, y)
     assert clf.predict(X).shape == y.shape
 
 
@@ -459,7 +460,8 @@ def test_several_steps_per_call_train_exactly_like_one_step_per_call():
     counter = _BatchCounter()
     slow = KerasClassifier(tiny_mlp, callbacks=[counter], **params).fit(X, y)
     assert counter.batches == 3 * 10
-    assert sorted(k[-1] for k in _trace_cache.trace_cache.keys()) == [1, _trace_cache.STEPS_PER_EXECUTION]
+    steps = sorted(k[-1] for k in _trace_cache.trace_cache.keys())
+    assert steps == [1, _trace_cache.STEPS_PER_EXECUTION]
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-6)
     np.testing.assert_allclose(fast.history_["loss"], slow.history_["loss"], rtol=1e-6)
 

@@ -10,10 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import tiny_mlp
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
+from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn._engine import _inputs, _predict
 

@@ -7,10 +7,10 @@ import re
 import keras
 import numpy as np
 import pytest
-from builders import output_layer, tiny_mlp
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
+from builders import output_layer, tiny_mlp
 from keraslearn import KerasClassifier
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,

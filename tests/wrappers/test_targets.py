@@ -7,11 +7,11 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from builders import softmax_binary, tiny_mlp
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.metrics import recall_score
 from sklearn.preprocessing import StandardScaler
 
+from builders import softmax_binary, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,

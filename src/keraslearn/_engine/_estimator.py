@@ -16,7 +16,7 @@ the estimator as it was.
 import contextlib
 import copy
 import dataclasses
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -41,7 +41,7 @@ class TrainingData:
     sample_weight: Any
     weight_mean: float
     encoder: Any
-    classes: Optional[np.ndarray] = None
+    classes: np.ndarray | None = None
 
 
 class KerasEstimator(BaseEstimator):

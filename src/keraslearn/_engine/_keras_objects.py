@@ -24,7 +24,7 @@ _LOSS_ALIASES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _classes(module, base):
     """{lower-case class name: class} of ``base``'s subclasses a Keras module exports
     (computed once per module: it is read at every fit)."""

@@ -9,7 +9,8 @@ and training only read the plan.
 
 import dataclasses
 import types
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class TrainingSettings:
 
     epochs: int
     batch_size: Any = None
-    validation_batch_size: Optional[int] = None
+    validation_batch_size: int | None = None
     shuffle: bool = True
     verbose: int = 0
     random_state: Any = None
@@ -66,7 +67,7 @@ class FitPlan:
     validation_batch_size: int
     shuffle: bool
     verbose: int
-    seed: Optional[int]
+    seed: int | None
     n_train: int
     weight_mean: float
     train_rows: Any = None

@@ -32,7 +32,11 @@ import numpy as np
 from .. import _random
 from .._tf import keras, tf
 from ._layers import (
-    all_layers, copy_training_state, keras_layers_only, layer_variables, same_shapes,
+    all_layers,
+    copy_training_state,
+    keras_layers_only,
+    layer_variables,
+    same_shapes,
 )
 
 # Tuning constants of the cache, together.

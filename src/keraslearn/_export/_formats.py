@@ -21,9 +21,9 @@ import contextlib
 import logging
 import re
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 FORMATS = ("tf_saved_model", "litert", "onnx")
 ALIASES = {"tflite": "litert", "saved_model": "tf_saved_model"}

@@ -9,9 +9,9 @@ estimator's ``predict`` (and ``predict_proba``) return, as a dict of tensors.
 import re
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 

@@ -64,8 +64,8 @@ class DriftDetector(BaseEstimator):
     A batch given to ``test`` is used whole.
 
     **Categories never seen in the reference** make their feature drifted, whatever
-    its p-value and ``psi_threshold``. They share one column of the chi-square table, whose reference
-    count is 0 (the test takes its expected counts from both samples, so none is
+    its p-value and ``psi_threshold``. They share one column of the chi-square table,
+    whose reference count is 0 (the test takes its expected counts from both samples, so none is
     made up); in the PSI that column's reference share is 0, floored at 1e-4 like
     every empty bin. When the reference had more than ``max_categories`` values,
     the rarer ones are pooled and a value not kept cannot be told from them: it

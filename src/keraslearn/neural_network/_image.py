@@ -254,7 +254,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             if value is True:
                 value = _AUGMENTATIONS[name][1]
             if name == "flip" and value not in _FLIP_MODES:
-                raise ValueError(f"augmentation 'flip' must be one of {_FLIP_MODES}, got {value!r}.")
+                raise ValueError(
+                    f"augmentation 'flip' must be one of {_FLIP_MODES}, got {value!r}."
+                )
             if name != "flip" and not (isinstance(value, Real) and 0 < value < 1):
                 raise ValueError(
                     f"augmentation {name!r} must be a factor in (0, 1), got {value!r}."
@@ -295,6 +297,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             "one-channel image. Pass image_shape=(height, width, channels) for "
             "flattened images.",
             UserWarning,
+            stacklevel=2,
         )
         return (n, 1, 1)
 

@@ -9,7 +9,13 @@ carry them, ``est.hidden`` reads them.
 
 from sklearn.base import BaseEstimator
 
-from ._routing import ROUTING_PREFIXES, builder_names, check_prefix, split_routed, unknown_name_error
+from ._routing import (
+    ROUTING_PREFIXES,
+    builder_names,
+    check_prefix,
+    split_routed,
+    unknown_name_error,
+)
 
 
 class RoutedParams:
