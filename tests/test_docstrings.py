@@ -1,0 +1,87 @@
+"""Every public class documents what it takes, in numpydoc's format, as
+scikit-learn's own docstring-parameter test asks: each constructor parameter
+and each argument of a public method, in signature order, with a type and a
+description, and the default the signature gives."""
+
+import ast
+import inspect
+import re
+
+import pytest
+from numpydoc.docscrape import ClassDoc, FunctionDoc
+
+import keraslearn
+from keraslearn.monitoring import DriftDetector
+from keraslearn.wrappers import BaseWrapper
+
+PUBLIC_CLASSES = [
+    keraslearn.KerasClassifier, keraslearn.KerasRegressor, BaseWrapper,
+    keraslearn.MLPClassifier, keraslearn.MLPRegressor, keraslearn.ImageClassifier,
+    DriftDetector,
+]
+METHODS = ("fit", "partial_fit", "predict", "predict_proba", "predict_log_proba",
+           "decision_function", "initialize", "set_params", "score", "test")
+
+
+def _signature_names(func, skip_self=True):
+    names = []
+    for p in inspect.signature(func).parameters.values():
+        if skip_self and p.name == "self":
+            continue
+        names.append("**" + p.name if p.kind is p.VAR_KEYWORD else p.name)
+    return names
+
+
+def _check_entries(entries, names, where):
+    documented = [e.name for e in entries]
+    assert documented == names, f"{where}: documented {documented}, signature {names}"
+    for entry in entries:
+        if entry.name.startswith("**"):
+            assert entry.desc, f"{where}: {entry.name} has no description"
+            continue
+        assert entry.type, f"{where}: {entry.name} has no type"
+        assert any(line.strip() for line in entry.desc), f"{where}: {entry.name} has no text"
+
+
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda c: c.__name__)
+def test_constructor_parameters_are_documented_with_their_defaults(cls):
+    doc = ClassDoc(cls)
+    names = _signature_names(cls.__init__)
+    _check_entries(doc["Parameters"], names, f"{cls.__name__}()")
+    defaults = {p.name: p.default for p in inspect.signature(cls).parameters.values()}
+    for entry in doc["Parameters"]:
+        default = defaults.get(entry.name, inspect.Parameter.empty)
+        if default is inspect.Parameter.empty:
+            continue
+        match = re.search(r"default=(.+)$", entry.type)
+        assert match, f"{cls.__name__}: {entry.name}'s type does not state its default"
+        stated = match.group(1).strip()
+        assert _same_default(stated, default), (
+            f"{cls.__name__}: {entry.name} says default={stated}, the signature {default!r}")
+
+
+def _same_default(stated, default):
+    try:
+        return ast.literal_eval(stated) == default
+    except (ValueError, SyntaxError):
+        return stated in (repr(default), str(default))
+
+
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda c: c.__name__)
+def test_class_docstring_has_attributes_see_also_and_examples(cls):
+    doc = ClassDoc(cls)
+    assert doc["Attributes"], f"{cls.__name__} documents no fitted attribute"
+    assert all(a.name.endswith("_") for a in doc["Attributes"])
+    assert doc["See Also"], f"{cls.__name__} has no See Also"
+    assert any(">>>" in line for line in doc["Examples"]), f"{cls.__name__} has no example"
+
+
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda c: c.__name__)
+def test_public_methods_document_their_arguments_and_return(cls):
+    for name in METHODS:
+        method = getattr(cls, name, None)
+        if method is None or name == "score":  # scikit-learn's own mixins document score
+            continue
+        doc = FunctionDoc(method)
+        _check_entries(doc["Parameters"], _signature_names(method), f"{cls.__name__}.{name}")
+        assert doc["Returns"], f"{cls.__name__}.{name} documents no return value"
