@@ -20,6 +20,10 @@ EVERYDAY_EXPECTED_FAILURES = {
         "mini-batch Adam: a weighted fit and a fit on repeated rows take different "
         "steps (other batches, other per-weight normalisation), compared to 1e-7"
     ),
+    "check_sample_weight_equivalence_on_sparse_data": (
+        "the same comparison on sparse input: mini-batch Adam takes other steps on "
+        "weighted rows than on repeated ones"
+    ),
     "check_methods_subset_invariance": _FLOAT32_ROUNDING,
     "check_methods_sample_order_invariance": _FLOAT32_ROUNDING,
 }

@@ -14,6 +14,7 @@ _LAZY = {
     "MLPClassifier": "keraslearn.neural_network",
     "MLPRegressor": "keraslearn.neural_network",
     "ImageClassifier": "keraslearn.neural_network",
+    "MultiInput": "keraslearn._multi_input",
     "export": "keraslearn._export",
 }
 

@@ -8,6 +8,7 @@ from sklearn.datasets import make_classification
 from builders import tiny_mlp
 from keraslearn import KerasClassifier
 from keraslearn._engine import _keras_objects as objects
+from keraslearn._engine import _routed_objects
 
 X, y = make_classification(n_samples=60, n_features=4, random_state=0)
 
@@ -54,7 +55,7 @@ def test_a_callback_that_does_not_keep_its_arguments_is_a_clear_error():
 ])
 def test_keras_callbacks_are_rebuilt_with_the_same_arguments(cls):
     cb = cls(lambda epoch, lr: lr) if cls is keras.callbacks.LearningRateScheduler else cls()
-    args = objects._constructor_args(cb, {})
+    args = _routed_objects._rebuild_args(cb, {}, "callbacks__0")[0]
     rebuilt = cls(**args)
     for name, value in args.items():
         assert getattr(rebuilt, name) == value

@@ -12,7 +12,7 @@ from sklearn.datasets import make_classification
 import keraslearn
 from builders import output_layer, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor, _random, _tf
-from keraslearn._engine import _feed, _layers, _trace_cache
+from keraslearn._engine import _feed, _layers, _predict, _trace_cache
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
                            class_sep=2.0, random_state=0)
@@ -468,10 +468,12 @@ def test_several_steps_per_call_train_exactly_like_one_step_per_call():
 
 def test_input_pipeline_keeps_to_the_worker_thread_share(monkeypatch):
     sw = np.ones(len(X))
-    free = _feed.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
+    free = _feed.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0,
+                              inputs=_predict.InputKind("float32"))
     assert free.options().threading.private_threadpool_size in (None, 0)
     monkeypatch.setattr(_tf, "_THREAD_LIMIT", 1)
-    capped = _feed.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0, x_dtype="float32")
+    capped = _feed.make_dataset(X, y, sw, batch_size=8, shuffle=True, seed=0,
+                              inputs=_predict.InputKind("float32"))
     assert capped.options().threading.private_threadpool_size == 1
     assert capped.options().autotune.enabled is False
     # Same batches either way.

@@ -148,7 +148,7 @@ def test_routed_parameter_to_context_dependent_metric_string_is_an_error():
     # routing parameters to it would silently pick exact-match Accuracy.
     build, calls = _recording_builder()
     clf = KerasClassifier(build, metrics=["accuracy"], metrics__name="acc")
-    with pytest.raises(ValueError, match="metric class or instance"):
+    with pytest.raises(ValueError, match="'accuracy' to be given as a class or an instance"):
         clf.fit(X, y)
     assert calls == []
 
@@ -303,13 +303,13 @@ _TYPOS = [
     (dict(callbacks=[keras.callbacks.EarlyStopping], callbacks__0__patiance=2),
      "patiance.*Did you mean 'patience'"),
     (dict(callbacks=[keras.callbacks.EarlyStopping], callbacks__1__patience=2),
-     "no callback named '1'"),
+     "no callback at position '1'"),
     (dict(callbacks={"stop": keras.callbacks.EarlyStopping}, callbacks__stpo__patience=2),
      "Did you mean 'stop'"),
     (dict(loss="binary_crossentropy", loss__from_logit=True), "Did you mean 'from_logits'"),
     (dict(metrics=[keras.metrics.AUC], metrics__0__num_threshold=5),
      "Did you mean 'num_thresholds'"),
-    (dict(metrics=[keras.metrics.AUC], metrics__3__name="x"), "not the index of a metric"),
+    (dict(metrics=[keras.metrics.AUC], metrics__3__name="x"), "no metric at position '3'"),
     (dict(predict__batchsize=5), "predict__batchsize.*Did you mean 'batch_size'"),
     (dict(compile__jit_compil=False), "compile__jit_compil.*Did you mean 'jit_compile'"),
     (dict(optimizer="adamm"), "Unknown optimizer 'adamm'.*Did you mean 'adam'"),

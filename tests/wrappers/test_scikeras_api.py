@@ -130,7 +130,8 @@ def test_scikeras_regressor_with_compile_kwargs_and_build_fn():
     pipe = make_pipeline(StandardScaler(), reg).fit(X, y / y.std())
     assert pipe.score(X, y / y.std()) > 0.8
     fitted = pipe[-1]
-    assert fitted.history_["mae"][-1] < fitted.history_["mae"][0]
+    # Named as scikeras names history keys ("mae" -> "mean_absolute_error").
+    assert fitted.history_["mean_absolute_error"][-1] < fitted.history_["mean_absolute_error"][0]
     assert fitted.n_outputs_ == 1 and fitted.n_features_in_ == 8
 
 

@@ -39,7 +39,8 @@ calls the network directly, not through ``Model.predict`` (``_predict.py``).
 """
 
 from ._classification import ClassifierBehaviour, classifier_tags
-from ._estimator import KerasEstimator, TrainingData
+from ._data import TrainingData
+from ._estimator import KerasEstimator
 from ._plan import FitPlan, TrainingSettings
 from ._regression import RegressorBehaviour
 

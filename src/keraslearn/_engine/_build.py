@@ -5,6 +5,7 @@ import numpy as np
 
 from .._tf import keras
 from ._keras_objects import loss_in_dtype
+from ._targets import is_native
 
 # What the fit has learnt about the data, given to builders as ``meta``.
 _META_FROM_ENCODER = (
@@ -13,8 +14,9 @@ _META_FROM_ENCODER = (
 )
 
 
-def make_meta(est, encoder):
-    """The ``meta`` dict of scikeras: what the data looks like."""
+def make_meta(est, encoder, metadata=None):
+    """The ``meta`` dict of scikeras: what the data looks like, and what the
+    target and feature encoders learnt (``metadata``)."""
     meta = {
         "n_features_in_": est.n_features_in_,
         "X_shape_": est.X_shape_,
@@ -26,6 +28,7 @@ def make_meta(est, encoder):
     for key in _META_FROM_ENCODER:
         if hasattr(encoder, key):
             meta[key] = getattr(encoder, key)
+    meta.update(metadata or {})
     return meta
 
 
@@ -42,11 +45,11 @@ def _outputs(model, sample_shape):
         outputs = model.outputs
     except (AttributeError, ValueError):
         outputs = None
-    if not outputs:
+    if not outputs and sample_shape is not None:
         sample = np.zeros((1,) + tuple(sample_shape), dtype="float32")
         outputs = model(sample)
         outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    return outputs
+    return list(outputs or [])
 
 
 def output_spec(model, sample_shape, *, needs_rows):
@@ -64,7 +67,7 @@ def output_spec(model, sample_shape, *, needs_rows):
     shape = tuple(outputs[0].shape)
     if needs_rows and len(shape) != 2:
         hint = ""
-        if len(shape) > 2 and len(sample_shape) > 1:
+        if len(shape) > 2 and sample_shape is not None and len(sample_shape) > 1:
             hint = (
                 f" The samples have shape {tuple(sample_shape)}: add "
                 "keras.layers.Flatten() (or a pooling layer) before the Dense layers."
@@ -106,24 +109,51 @@ def check_loss_dtypes(model):
         )
 
 
-def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding):
+def _check_outputs_of_a_users_encoder(model, sample_shape, expected):
+    """A target_encoder of the user's own says how many outputs it produces
+    (``n_outputs_expected_``); the model must have as many."""
+    n_outputs = len(_outputs(model, sample_shape))
+    if expected is not None and expected != n_outputs:
+        raise ValueError(
+            f"The target encoder produces {expected} target(s) (n_outputs_expected_) "
+            f"but the model has {n_outputs} output(s)."
+        )
+
+
+def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding,
+                   expected_outputs=None, compile=True):
     """Compile ``model`` when it is not (default loss from the target), check
-    it, and configure the target encoder for its output and loss."""
+    it, and configure the target encoder for its output and loss.
+
+    With ``compile`` False (a model the user gave to ``initialize``, used as it
+    is) an uncompiled model stays so, and the encoder is configured for the
+    loss it would be compiled with.
+    """
+    compiled = getattr(model, "compiled", False)
+    if not is_native(encoder):
+        _check_outputs_of_a_users_encoder(model, sample_shape, expected_outputs)
+        if not compiled and compile:
+            model.compile(**compile_kwargs)
+        if compile and model.loss is None and not computes_own_loss(model):
+            raise ValueError(
+                "The model was compiled without a loss. Pass loss=... to the estimator "
+                "(one per output: a list or a dict) or compile with a loss."
+            )
+        return model
     n_units, out_dtype = output_spec(model, sample_shape, needs_rows=needs_rows)
-    if not getattr(model, "compiled", False):
-        compile_kwargs = dict(compile_kwargs)
-        loss = compile_kwargs.get("loss")
-        if loss is None:
-            loss = encoder.default_loss(n_units)
+    loss = model.loss if compiled else (
+        compile_kwargs.get("loss") or encoder.default_loss(n_units))
+    if not compiled and compile:
         # A float64 network gets its loss computed in float64 too (Keras
         # losses otherwise cast predictions to floatx).
-        compile_kwargs["loss"] = loss_in_dtype(loss, out_dtype)
-        model.compile(**compile_kwargs)
-    if model.loss is None and encoder.needs_loss and not computes_own_loss(model):
+        model.compile(**{**compile_kwargs, "loss": loss_in_dtype(loss, out_dtype)})
+        loss = model.loss
+    if compile and model.loss is None and encoder.needs_loss and not computes_own_loss(model):
         raise ValueError(
             "The model was compiled without a loss. Pass loss=... to the estimator "
             "(compile_kwargs['loss'] is None until it is set) or compile with a loss."
         )
-    check_loss_dtypes(model)
-    encoder.configure(n_units, model.loss, out_dtype, encoding)
+    if compiled or compile:
+        check_loss_dtypes(model)
+    encoder.configure(n_units, loss, out_dtype, encoding)
     return model

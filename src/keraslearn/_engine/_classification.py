@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted
 
-from ._targets import ClassifierTargetEncoder
+from . import _targets as targets
 
 
 class ClassifierBehaviour:
@@ -16,12 +16,16 @@ class ClassifierBehaviour:
     for :class:`~keraslearn._engine.KerasEstimator` families)."""
 
     _y_numeric = False
+    _requires_y = True
     # scikeras' rule: indicator rows with a single 1 each are one-hot classes
     # (the wrappers); scikit-learn's: they are multilabel targets.
     _one_hot_targets = False
 
     def _new_target_encoder(self):
-        return ClassifierTargetEncoder(one_hot=self._one_hot_targets)
+        return targets.ClassifierLabelEncoder(
+            loss=getattr(self, "loss", None),
+            indicator_rows="onehot" if self._one_hot_targets else "multilabel",
+        )
 
     def _training_weights(self, y, sample_weight):
         class_weight = getattr(self, "class_weight", None)
@@ -95,7 +99,7 @@ class ClassifierBehaviour:
             probability of a 1, for multilabel targets).
         """
         check_is_fitted(self)
-        return self.target_encoder_.predict_proba(self._raw_predict(X))
+        return targets.probabilities(self.target_encoder_, self._raw_predict(X))
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities (``-inf`` where one is 0).
@@ -127,8 +131,8 @@ class ClassifierBehaviour:
             Labels (label indicator rows for multilabel targets, one-hot rows
             for one-hot targets).
         """
-        proba = self.predict_proba(X)  # checks that the estimator is fitted first
-        return self.target_encoder_.inverse_transform(proba)
+        raw = self._raw_predict(X)  # checks that the estimator is fitted first
+        return self.target_encoder_.inverse_transform(raw)
 
     def decision_function(self, X):
         """Confidence scores: log-odds of the positive class (binary), of each
@@ -145,7 +149,13 @@ class ClassifierBehaviour:
             The scores.
         """
         proba = self.predict_proba(X)
-        return self.target_encoder_.decision_function(proba)
+        decision = getattr(self.target_encoder_, "decision_function", None)
+        if decision is None:
+            raise AttributeError(
+                f"decision_function needs keraslearn's target encoder; "
+                f"{type(self.target_encoder_).__name__} has none."
+            )
+        return decision(proba)
 
 
 

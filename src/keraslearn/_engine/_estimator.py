@@ -14,34 +14,29 @@ the estimator as it was.
 """
 
 import contextlib
-import copy
-import dataclasses
-from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.preprocessing import FunctionTransformer
 
 from .. import _random, _tf
+from .._tf import keras
+from ..utils._names import history_key
+from . import _nested as nested
+from . import _targets as targets
 from ._build import finish_network, make_meta
-from ._inputs import normalised_weights, validate_training_data, validate_X
+from ._data import model_inputs, training_data
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
 from ._predict import Predictor
-from ._targets import IdentityTargetEncoder
 from ._train import train
 from ._transaction import restore_on_failure
 
 
-@dataclasses.dataclass(frozen=True)
-class TrainingData:
-    """The validated training data of one fit (targets as labels, not yet encoded)."""
-
-    X: Any
-    y: Any
-    sample_weight: Any
-    weight_mean: float
-    encoder: Any
-    classes: np.ndarray | None = None
+def _sample_shape(est):
+    """The shape of one sample of X (None for named inputs)."""
+    shape = est.X_shape_
+    return None if isinstance(shape, dict) else tuple(shape[1:])
 
 
 class KerasEstimator(BaseEstimator):
@@ -69,7 +64,22 @@ class KerasEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _new_target_encoder(self):
-        return IdentityTargetEncoder()
+        return targets.IdentityTargetEncoder()
+
+    @property
+    def target_encoder(self):
+        """A new transformer of targets: y -> what the model trains on, and
+        its outputs back (``inverse_transform``). Override it in a subclass
+        with any scikit-learn transformer (scikeras' data-transformer
+        interface); its ``get_metadata()`` joins ``meta``."""
+        return self._new_target_encoder()
+
+    @property
+    def feature_encoder(self):
+        """A new transformer of features: X -> what the model takes (X itself
+        by default). Override it in a subclass, for example to split X into a
+        list of arrays for a model with several inputs."""
+        return FunctionTransformer()
 
     def _prepare_training_data(self, X, y, reset):
         """Family checks and conversions of validated training data, before
@@ -110,20 +120,21 @@ class KerasEstimator(BaseEstimator):
         return "model_" in self.__dict__
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
-        """Fit in one of the modes "fit", "warm" (warm_start), "partial" or
-        "initialize" (build only)."""
+        """Fit in one of the modes "fit", "warm" (warm_start), "partial",
+        "initialize" (build only) or "initialized" (train what ``initialize``
+        built, as a fresh fit: see BaseWrapper._initialize)."""
         fit_kwargs = dict(fit_kwargs or {})
         self._check_parameters(fit_kwargs)
         settings = self._training_settings(fit_kwargs)
         fitted = self.__sklearn_is_fitted__()
-        continuing = fitted and mode in ("warm", "partial")
+        continuing = fitted and mode in ("warm", "partial", "initialized")
         # A network trained further in place is restored too if the fit fails.
         in_place = self.model_ if choose_network(mode, fitted, settings) == CONTINUE else None
         randomness = _random.fit_randomness(settings.random_state)
         with restore_on_failure(self, trained_in_place=in_place):
             data = self._training_data(X, y, sample_weight, reset=not continuing, classes=classes)
             plan = make_plan(
-                settings, mode=mode, fitted=fitted, y=data.y, n_samples=data.X.shape[0],
+                settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
                 weight_mean=data.weight_mean, seed=randomness.split_seed,
                 split=self._validation_split, progress=self._carried_progress(continuing),
             )
@@ -136,21 +147,7 @@ class KerasEstimator(BaseEstimator):
         return self
 
     def _training_data(self, X, y, sample_weight, *, reset, classes):
-        X, y = validate_training_data(self, X, y, reset=reset, y_numeric=self._y_numeric)
-        X, y = self._prepare_training_data(X, y, reset)
-        if reset:
-            encoder = self._new_target_encoder().fit(y, classes)
-            y = encoder.validate(y, warn=False)
-        else:
-            # A copy: configuring it for a rebuilt network must not touch the fitted one.
-            encoder = copy.copy(self.target_encoder_)
-            y = encoder.validate(y)
-        weights = self._training_weights(y, sample_weight)
-        sw, weight_mean = normalised_weights(weights, X)
-        if reset and classes is None:
-            # Not for partial_fit: a batch may hold a single class of those declared.
-            self._check_training_target(y, sw)
-        return TrainingData(X, y, sw, weight_mean, encoder, classes)
+        return training_data(self, X, y, sample_weight, reset=reset, classes=classes)
 
     def _network(self, plan, data, randomness):
         """The network this fit trains, and the target encoder configured for it."""
@@ -158,11 +155,14 @@ class KerasEstimator(BaseEstimator):
         if plan.network == CONTINUE:
             return self.model_, encoder
         with randomness.building():
-            model, compile_kwargs = self._build_network(make_meta(self, encoder), plan)
+            meta = make_meta(self, encoder, data.metadata)
+            model, compile_kwargs = self._build_network(meta, plan)
             model = finish_network(
-                model, compile_kwargs, encoder, sample_shape=self.X_shape_[1:],
-                needs_rows=not isinstance(encoder, IdentityTargetEncoder),
-                encoding=plan.target_encoding,
+                model, compile_kwargs, encoder, sample_shape=_sample_shape(self),
+                needs_rows=not isinstance(encoder, targets.IdentityTargetEncoder),
+                encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
+                # the model the user gave to initialize() is used as it is
+                compile=not (plan.mode == "initialize" and getattr(self, "model", None) is model),
             )
         if plan.network == NEW:
             randomness.settle(own_random_ops=not keras_layers_only(model))
@@ -179,20 +179,24 @@ class KerasEstimator(BaseEstimator):
 
     def _commit(self, plan, data, model, encoder, history):
         """Set every fitted attribute of a successful fit."""
-        fresh = plan.network == NEW
-        previous = {} if fresh else self.history_
+        previous = {} if plan.fresh_history else self.history_
         merged = {k: list(v) for k, v in previous.items()}
         for key, values in history.items():
-            merged.setdefault(key, []).extend(float(v) for v in values)
+            # Keys as scikeras names them: "mae" -> "mean_absolute_error".
+            merged.setdefault(history_key(key), []).extend(float(v) for v in values)
         attributes = {
             "model_": model,
             "target_encoder_": encoder,
+            "feature_encoder_": data.features if data.features is not None else (
+                self.__dict__.get("feature_encoder_")),
             "history_": merged,
         }
         for key in ("target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_", "y_ndim_",
                     "classes_", "n_classes_"):
             if hasattr(encoder, key):
                 attributes[key] = getattr(encoder, key)
+        # What the encoders learnt (scikeras sets it on the estimator too).
+        attributes.update(data.metadata)
         self.__dict__.update(attributes)
         if plan.network != CONTINUE:
             self._predictor = Predictor(model)
@@ -209,25 +213,43 @@ class KerasEstimator(BaseEstimator):
         """``keras.Model.predict`` arguments (routed ``predict__`` parameters)."""
         return {}
 
+    def _prediction_callbacks(self):
+        """Callbacks whose ``on_predict_*`` hooks run around a prediction."""
+        return []
+
     def _raw_predict(self, X):
         """The network's outputs for X, validated as in fit."""
-        X = validate_X(self, X)
+        X = model_inputs(self, X)
         kwargs = self._predict_kwargs()
+        if kwargs.get("batch_size") == -1:  # as in scikeras: every row in one batch
+            kwargs = {**kwargs, "batch_size": max(1, nested.n_rows(X))}
+        callbacks = self._prediction_callbacks()
         with self._device_scope(), _tf.expected_retracing():
             if set(kwargs) - {"batch_size"}:
                 kwargs.setdefault("verbose", 0)
-                return np.asarray(self.model_.predict(X, **kwargs))
-            return self._get_predictor()(X, kwargs.get("batch_size"))
+                return np.asarray(self.model_.predict(X, callbacks=callbacks, **kwargs))
+            if not callbacks:
+                return self._get_predictor()(X, kwargs.get("batch_size"))
+            # The whole call is one batch for the callbacks' batch hooks.
+            hooks = keras.callbacks.CallbackList(callbacks, model=self.model_)
+            hooks.on_predict_begin()
+            hooks.on_predict_batch_begin(0)
+            out = self._get_predictor()(X, kwargs.get("batch_size"))
+            hooks.on_predict_batch_end(0, {"outputs": out})
+            hooks.on_predict_end()
+            return out
 
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_predictor", None)
+        state.pop("_predict_callbacks", None)  # made again at the next predict
         return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.required = self._requires_y
+        tags.input_tags.sparse = getattr(self, "_takes_sparse", True)
         tags.non_deterministic = False
         return tags
 

@@ -8,14 +8,20 @@ order is a permutation of row indices (``stateless_shuffle``, reseeded every
 epoch, 8 bytes a row, no buffer of rows), and each batch is gathered on
 demand straight from the user's NumPy array, so only one batch at a time is
 copied. Either way the order is
-reproducible for a given seed; the two ways draw different orders."""
+reproducible for a given seed; the two ways draw different orders.
+
+scipy sparse X takes the second way whatever its size: each batch of rows is
+densified on its own, so a fit holds the sparse data and one dense batch,
+never the dense matrix (which for text features is often larger than memory)."""
 
 import math
 
 import numpy as np
+from scipy import sparse as scipy_sparse
 
 from .. import _tf
 from .._tf import tf
+from . import _nested as nested
 
 # Below this many bytes the arrays are copied into tensors once: cheap, and
 # the whole input pipeline then runs in TensorFlow.
@@ -25,14 +31,15 @@ SMALL_DATA_BYTES = 64 * 2**20
 _PERMUTATION_KEY = 0x6B6C
 
 
-def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, x_dtype):
+def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     """A batched ``tf.data.Dataset`` of ``(x, y, sample_weight)`` over rows of X.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, ...)
-        Features; cast to ``x_dtype`` batch by batch.
-    y : ndarray of shape (n_samples, ...) or None
+    X : ndarray of shape (n_samples, ...), or a tuple or dict of them
+        Model inputs (one per input of a model with several); cast to
+        each input's dtype batch by batch.
+    y : ndarray of shape (n_samples, ...), a tuple or dict of them, or None
         Encoded targets; None for a model that computes its loss from x alone.
     sample_weight : ndarray of shape (n_samples,)
         Unused without targets.
@@ -41,23 +48,27 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, x_dtype):
         Visit the rows in a new random order at every epoch.
     seed : int or None
         Seed of the order, for reproducible training.
-    x_dtype : str
-        The dtype the model's input takes.
+    inputs : InputKind, or a structure of them like X
+        How each model input takes rows (dtype; sparse or dense).
     """
+    X, y = nested.normalise(X), nested.normalise(y)
     # Weights in the model's float type: float32 would round normalised weights.
-    w_dtype = x_dtype if np.dtype(x_dtype).kind == "f" else "float32"
+    first = nested.leaves(inputs)[0].dtype
+    w_dtype = first if first.kind == "f" else np.dtype("float32")
     sample_weight = np.asarray(sample_weight, dtype=w_dtype)
-    n = X.shape[0]
-    if X.nbytes + (0 if y is None else y.nbytes) <= SMALL_DATA_BYTES:
+    n = nested.n_rows(X)
+    if nested.nbytes(X) + nested.nbytes(y) <= SMALL_DATA_BYTES and not nested.has_sparse(X):
         # Built from TensorFlow's own ops only, so nothing is traced per fit:
         # the fixed cost of a small fit stays low.
-        X = np.asarray(X, dtype=x_dtype)
+        X = nested.map_pairs(lambda a, kind: np.asarray(a, dtype=kind.dtype), X, inputs)
         ds = tf.data.Dataset.from_tensor_slices((X,) if y is None else (X, y, sample_weight))
         if shuffle:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         return _limit_threads(ds.batch(batch_size).prefetch(2))
     index = _index_batches(n, batch_size, shuffle, seed)
-    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, x_dtype).prefetch(2))
+    # Densified sparse batches can be large: one is prepared ahead, not two.
+    ahead = 1 if nested.has_sparse(X) else 2
+    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs).prefetch(ahead))
 
 
 def _limit_threads(ds):
@@ -99,21 +110,47 @@ def _index_batches(n, batch_size, shuffle, seed):
     )
 
 
-def _gather_from_numpy(index, X, y, sample_weight, x_dtype):
+def _gather_from_numpy(index, X, y, sample_weight, inputs):
     """Batches gathered from the arrays by the index batches: only one batch
-    of rows is copied at a time. Without targets, elements are ``(x,)``."""
-    x_dtype = np.dtype(x_dtype)
-    arrays = (X,) if y is None else (X, y, sample_weight)
-    types = (tf.as_dtype(x_dtype),) + tuple(tf.as_dtype(a.dtype) for a in arrays[1:])
-    shapes = [(None,) + tuple(a.shape[1:]) for a in arrays]
+    of rows is copied at a time (scipy sparse rows densified then, or given
+    as a sparse tensor to a sparse model input). Without targets, elements
+    are ``(x,)``."""
+    structure = (X,) if y is None else (X, y, sample_weight)
+    arrays = nested.leaves(structure)
+    n_x = len(nested.leaves(X))
+    kinds = nested.leaves(inputs) + [None] * (len(arrays) - n_x)
+    as_sparse = [kind is not None and kind.sparse for kind in kinds]
+    dtypes = [kind.dtype if kind is not None else a.dtype for kind, a in zip(kinds, arrays)]
+    types = []
+    for sparse_part, dtype in zip(as_sparse, dtypes):
+        types += [tf.int64, tf.as_dtype(dtype), tf.int64] if sparse_part else [tf.as_dtype(dtype)]
 
     def take(i):
-        return (X[i].astype(x_dtype, copy=False),) + tuple(a[i] for a in arrays[1:])
+        out = []
+        for a, d, sparse_part in zip(arrays, dtypes, as_sparse):
+            rows = a[i]
+            if sparse_part:
+                coo = (rows.tocoo() if hasattr(rows, "tocoo") else
+                       scipy_sparse.coo_matrix(np.asarray(rows)))
+                out += [np.column_stack([coo.row, coo.col]).astype(np.int64),
+                        coo.data.astype(d), np.asarray(coo.shape, dtype=np.int64)]
+            else:
+                out.append(nested.dense(rows, d))
+        return tuple(out)
 
     def load(i):
-        batch = tf.numpy_function(take, [i], types, stateful=False)
-        for tensor, shape in zip(batch, shapes):
-            tensor.set_shape(shape)
-        return tuple(batch)
+        flat = list(tf.numpy_function(take, [i], types, stateful=False))
+        tensors = []
+        for a, sparse_part in zip(arrays, as_sparse):
+            if sparse_part:
+                indices, values, shape = flat[:3]
+                del flat[:3]
+                tensor = tf.sparse.reorder(tf.SparseTensor(indices, values, shape))
+                tensor.set_shape((None,) + tuple(a.shape[1:]))
+            else:
+                tensor = flat.pop(0)
+                tensor.set_shape((None,) + tuple(a.shape[1:]))
+            tensors.append(tensor)
+        return tf.nest.pack_sequence_as(structure, tensors)
 
     return index.map(load)

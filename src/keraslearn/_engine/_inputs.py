@@ -1,5 +1,6 @@
 """Input checks, all made before TensorFlow runs, and the cheap path for the
-common case of predicting on a few float rows.
+common case of predicting on a few float rows. scipy sparse X is accepted
+as CSR and never densified whole (see ``_feed``).
 
 Training data goes through scikit-learn's ``validate_data`` (which records
 ``n_features_in_`` and ``feature_names_in_`` as scikit-learn's estimators
@@ -12,29 +13,108 @@ network's.
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
+from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._multi_input import MultiInput
 from ..utils import check_sample_weight
 
 _FLOATS = (np.float32, np.float64)
 
 
+def _named(X):
+    """Whether X is a dict of named inputs (scipy's dok_matrix is a dict too)."""
+    return isinstance(X, dict) and not issparse(X)
+
+
+def _sparse(est):
+    """scipy sparse X is taken as CSR (rows are densified one batch at a
+    time), by estimators whose model takes rows of features."""
+    return "csr" if getattr(est, "_takes_sparse", True) else False
+
+
+def _validate_inputs(est, X, reset):
+    """A dict of named inputs (:class:`~keraslearn.MultiInput`), each array
+    checked as X would be; its shapes are recorded by input name."""
+    if not getattr(est, "_takes_named_inputs", False):
+        raise TypeError(
+            f"{type(est).__name__} takes X as one array; named inputs (a dict or a "
+            "MultiInput) need a model of your own with inputs of those names "
+            "(KerasClassifier, KerasRegressor or BaseWrapper)."
+        )
+    if not X:
+        raise ValueError("X is an empty dict: it holds no input.")
+    arrays = {}
+    for name, value in X.items():
+        arrays[name] = check_array(value, dtype=_FLOATS, allow_nd=True, ensure_2d=False,
+                                   input_name=f"X[{name!r}]")
+        if arrays[name].ndim < 2:
+            arrays[name] = arrays[name].reshape(-1, 1)
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"The inputs of X hold different numbers of rows: {lengths}.")
+    shapes = {name: a.shape for name, a in arrays.items()}
+    if reset:
+        est.X_shape_ = shapes
+        est.X_dtype_ = {name: a.dtype for name, a in arrays.items()}
+        est.n_features_in_ = {name: int(np.prod(s[1:])) for name, s in shapes.items()}
+        est.__dict__.pop("feature_names_in_", None)
+    else:
+        fitted = getattr(est, "X_shape_", None)
+        if not isinstance(fitted, dict) or set(fitted) != set(shapes):
+            expected = sorted(fitted) if isinstance(fitted, dict) else "one array"
+            raise ValueError(f"X has the inputs {sorted(shapes)}, but {type(est).__name__} "
+                             f"was fitted with {expected}.")
+        for name, shape in shapes.items():
+            if shape[1:] != tuple(fitted[name][1:]):
+                raise ValueError(
+                    f"X[{name!r}] has shape {shape[1:]} per sample, but {type(est).__name__} "
+                    f"was fitted with {tuple(fitted[name][1:])}."
+                )
+    return MultiInput(arrays)
+
+
 def validate_training_data(est, X, y, *, reset, y_numeric):
     """(X, y) checked for a fit; ``y=None`` is allowed only for estimators
     whose targets are optional (``est._requires_y`` False)."""
+    if _named(X):
+        X = _validate_inputs(est, X, reset)
+        if y is None and not est._requires_y:
+            return X, None
+        y = _validate_targets(y, y_numeric)
+        check_consistent_length(X, y)
+        return X, y
     if y is None and not est._requires_y:
-        X = validate_data(est, X, reset=reset, dtype=_FLOATS, allow_nd=True)
+        X = validate_data(est, X, reset=reset, dtype=_FLOATS, allow_nd=True,
+                          accept_sparse=_sparse(est))
     else:
         X, y = validate_data(
             est, X, y, reset=reset, dtype=_FLOATS, allow_nd=True,
-            multi_output=True, y_numeric=y_numeric,
+            multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
         )
     if reset:
         est.X_shape_ = X.shape
         est.X_dtype_ = X.dtype
     else:
+        check_same_dtype(est, X)
         check_sample_shape(est, X)
     return X, y
+
+
+def check_same_dtype(est, X):
+    """A fit that continues (partial_fit, warm start) takes X of a dtype the
+    first fit's casts to safely, as scikeras requires."""
+    fitted = getattr(est, "X_dtype_", None)
+    if not getattr(est, "_same_dtype_to_continue", False) or fitted is None or (
+            isinstance(fitted, dict)):
+        return
+    if not np.can_cast(X.dtype, fitted):
+        raise ValueError(
+            f"X has dtype {X.dtype}, but {type(est).__name__} was fitted on {fitted}, and "
+            f"casting {X.dtype} to {fitted} is not safe. Give X as {fitted} "
+            f"(X.astype({str(fitted)!r})), or fit anew."
+        )
 
 
 def check_sample_shape(est, X):
@@ -45,15 +125,31 @@ def check_sample_shape(est, X):
         )
 
 
-def validate_X(est, X):
-    """X checked for prediction against what the fit saw."""
-    check_is_fitted(est)
+def _validate_targets(y, y_numeric):
+    """y checked as scikit-learn checks it beside an X."""
+    return check_array(y, ensure_2d=False, dtype="numeric" if y_numeric else None,
+                       input_name="y")
+
+
+def validate_X(est, X, fitted=True):
+    """X checked for prediction against what the fit saw (``fitted`` False:
+    during the fit itself, which has recorded X's shape already)."""
+    if fitted:
+        check_is_fitted(est)
+    if _named(X):
+        return _validate_inputs(est, X, reset=False)
+    if isinstance(getattr(est, "X_shape_", None), dict):
+        raise ValueError(
+            f"{type(est).__name__} was fitted with the named inputs "
+            f"{sorted(est.X_shape_)}; give X as a dict or MultiInput of them."
+        )
     if _plain_float_array(est, X):
         return X
     plain = _plain_float_frame(est, X)
     if plain is not None:
         return plain
-    X = validate_data(est, X, reset=False, dtype=_FLOATS, allow_nd=True)
+    X = validate_data(est, X, reset=False, dtype=_FLOATS, allow_nd=True,
+                      accept_sparse=_sparse(est))
     check_sample_shape(est, X)
     return X
 

@@ -3,7 +3,8 @@ with their routed parameters (``optimizer__learning_rate=0.01``, ...).
 
 ``check_*`` functions validate names without creating anything, so that a
 mistake is reported before TensorFlow runs; ``make_*`` functions create the
-objects for one fit.
+objects for one fit. The structures (a loss or metrics per output, several
+callbacks) and the routing rules are those of ``_routed_objects``.
 """
 
 import copy
@@ -11,7 +12,8 @@ import functools
 import inspect
 
 from .._tf import keras
-from ..utils import accepted_kwargs, check_kwargs, suggest
+from ..utils import suggest
+from . import _routed_objects as routed_objects
 
 _LOSS_ALIASES = {
     "mse": "MeanSquaredError",
@@ -22,6 +24,10 @@ _LOSS_ALIASES = {
     "kl_divergence": "KLDivergence",
     "bce": "BinaryCrossentropy",
 }
+
+# Strings Keras resolves from the loss and output shape at compile time
+# ("accuracy" -> binary, sparse or categorical accuracy), not to one class.
+_CONTEXT_METRICS = ("accuracy", "acc", "crossentropy", "ce")
 
 
 @functools.cache
@@ -43,11 +49,7 @@ def _lookup(name, module, base, aliases=None):
     return table.get(key)
 
 
-def _copy_with(obj, kwargs):
-    """A new Keras object like ``obj`` (from its config), with ``kwargs`` changed."""
-    return type(obj).from_config({**obj.get_config(), **kwargs})
-
-
+# ---------------------------------------------------------------- optimizer
 def optimizer_class(optimizer):
     if inspect.isclass(optimizer):
         return optimizer
@@ -65,17 +67,20 @@ def optimizer_class(optimizer):
 def check_optimizer(optimizer, kwargs):
     if optimizer is None:
         raise ValueError("optimizer must be set (a name such as 'adam', a class or an instance).")
-    check_kwargs(optimizer_class(optimizer).__init__, kwargs, "optimizer", strict=True)
+    routed_objects.check(optimizer_class(optimizer) if isinstance(optimizer, str) else optimizer,
+                         kwargs, "optimizer", kind="optimizer")
 
 
 def make_optimizer(optimizer, kwargs):
     """A new optimizer instance; the user's instance is never shared or changed."""
-    cls = optimizer_class(optimizer)
     if isinstance(optimizer, keras.optimizers.Optimizer):
-        return _copy_with(optimizer, kwargs)
-    return cls(**kwargs)
+        return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
+    if isinstance(optimizer, str):
+        optimizer = optimizer_class(optimizer)
+    return routed_objects.make(optimizer, kwargs, "optimizer", kind="optimizer")
 
 
+# --------------------------------------------------------------------- loss
 def loss_class(loss):
     if inspect.isclass(loss):
         return loss
@@ -86,25 +91,35 @@ def loss_class(loss):
     return None
 
 
-def check_loss(loss, kwargs):
-    if not kwargs:
-        return
-    cls = loss_class(loss)
+def _resolve_loss(name, where):
+    cls = loss_class(name)
     if cls is None:
         raise ValueError(
-            f"loss__ parameters need a loss given as a Keras loss class, instance or "
-            f"a name with a matching class; {loss!r} has none."
+            f"{where}__ parameters need a loss given as a Keras loss class, instance or a "
+            f"name with a matching class; {name!r} has none."
         )
-    check_kwargs(cls.__init__, kwargs, "loss", strict=True)
+    return cls
+
+
+def check_loss(loss, kwargs):
+    routed_objects.check(loss, kwargs, "loss", resolve=_resolve_loss, kind="loss")
+
+
+def _copied(spec):
+    """Loss objects copied, so that a fit never shares the user's instance."""
+    if isinstance(spec, keras.losses.Loss):
+        return copy.deepcopy(spec)
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(_copied(s) for s in spec)
+    if isinstance(spec, dict):
+        return {k: _copied(v) for k, v in spec.items()}
+    return spec
 
 
 def make_loss(loss, kwargs):
-    if not kwargs and not inspect.isclass(loss):
-        return copy.deepcopy(loss) if isinstance(loss, keras.losses.Loss) else loss
-    cls = loss_class(loss)
-    if isinstance(loss, keras.losses.Loss):
-        return _copy_with(loss, kwargs)
-    return cls(**kwargs)
+    if not kwargs:
+        return routed_objects.make(_copied(loss), {}, "loss", resolve=_resolve_loss, kind="loss")
+    return routed_objects.make(loss, kwargs, "loss", resolve=_resolve_loss, kind="loss")
 
 
 def loss_in_dtype(loss, dtype):
@@ -117,144 +132,57 @@ def loss_in_dtype(loss, dtype):
     return cls(dtype=dtype)
 
 
-def _metric_entries(metrics):
-    if metrics is None:
-        return []
-    if isinstance(metrics, (list, tuple)):
-        return list(metrics)
-    return [metrics]
-
-
-def _entry_kwargs(kwargs, key):
-    """Routed kwargs for one metric or callback: the ones given for all
-    (``metrics__name``), then its own (``metrics__<key>__name``), which win."""
-    own = {k: v for k, v in kwargs.items() if "__" not in k}
-    prefix = f"{key}__"
-    own.update({k[len(prefix):]: v for k, v in kwargs.items() if k.startswith(prefix)})
-    return own
+# ------------------------------------------------------------------ metrics
+def _resolve_metric(name, where):
+    if name.lower() in _CONTEXT_METRICS:
+        return None  # Keras chooses the class from the loss and output shape
+    return _lookup(name, keras.metrics, keras.metrics.Metric)
 
 
 def check_metrics(metrics, kwargs):
-    entries = _metric_entries(metrics)
-    for key in kwargs:
-        head = key.split("__", 1)[0]
-        if "__" in key and (not head.isdigit() or int(head) >= len(entries)):
-            raise ValueError(
-                f"Invalid parameter metrics__{key}: {head!r} is not the index of a metric "
-                f"(metrics has {len(entries)})."
-            )
-    for i, entry in enumerate(entries):
-        own = _entry_kwargs(kwargs, i)
-        if own:
-            cls = _metric_class(entry)
-            if cls is None:
-                raise ValueError(
-                    f"metrics__ parameters need metric {i} ({entry!r}) to be a Keras "
-                    "metric class or instance (e.g. keras.metrics.BinaryAccuracy)."
-                )
-            check_kwargs(cls.__init__, own, "metrics", strict=True)
-
-
-# Strings Keras resolves from the loss and output shape at compile time
-# ("accuracy" -> binary, sparse or categorical accuracy), not to one class.
-_CONTEXT_METRICS = ("accuracy", "acc", "crossentropy", "ce")
-
-
-def _metric_class(entry):
-    if inspect.isclass(entry):
-        return entry
-    if isinstance(entry, keras.metrics.Metric):
-        return type(entry)
-    if isinstance(entry, str) and entry.lower() not in _CONTEXT_METRICS:
-        return _lookup(entry, keras.metrics, keras.metrics.Metric)
-    return None
+    routed_objects.check(metrics, kwargs, "metrics", resolve=_resolve_metric, kind="metric")
 
 
 def make_metrics(metrics, kwargs):
-    if metrics is None:
-        return None
+    made = routed_objects.make(metrics, kwargs, "metrics", resolve=_resolve_metric,
+                               kind="metric")
+    if made is None or isinstance(made, (list, tuple, dict)):
+        return made
+    return [made]  # one metric for the whole model
+
+
+# ---------------------------------------------------------------- callbacks
+def _flat_callbacks(made):
+    """A list of callbacks from one callback, a list (of lists) or a dict of them."""
+    if made is None:
+        return []
+    if isinstance(made, dict):
+        made = list(made.values())
+    if not isinstance(made, (list, tuple)):
+        made = [made]
     out = []
-    for i, entry in enumerate(_metric_entries(metrics)):
-        own = _entry_kwargs(kwargs, i)
-        if inspect.isclass(entry) or (own and isinstance(entry, str)):
-            out.append(_metric_class(entry)(**own))
-        elif isinstance(entry, keras.metrics.Metric):
-            out.append(_copy_with(entry, own))
-        else:
-            out.append(entry)
+    for item in made:
+        out.extend(_flat_callbacks(item) if isinstance(item, (list, tuple, dict)) else [item])
     return out
 
 
-def _callback_items(callbacks):
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, dict):
-        return list(callbacks.items())
-    if isinstance(callbacks, (list, tuple)):
-        return [(str(i), cb) for i, cb in enumerate(callbacks)]
-    return [("0", callbacks)]
-
-
-def _constructor_args(cb, own):
-    """The arguments that build ``cb`` again with ``own`` changed: each
-    constructor argument not in ``own`` is read from the attribute of its name.
-
-    Raises ValueError naming an argument the instance does not keep.
-    """
-    cls = type(cb)
-    names, _ = accepted_kwargs(cls.__init__)
-    args = {}
-    for name in sorted(names):
-        if name in own:
-            args[name] = own[name]
-        elif hasattr(cb, name):
-            args[name] = getattr(cb, name)
-        else:
-            raise ValueError(
-                f"Routed parameters {sorted(own)} cannot be applied to the {cls.__name__} "
-                f"instance: it does not keep its constructor argument {name!r}, so it "
-                "cannot be built again. Pass the class instead, with every argument "
-                f"routed (callbacks=[{cls.__name__}], callbacks__0__{name}=...)."
-            )
-    return args
-
-
-def check_callbacks(callbacks, kwargs):
-    items = _callback_items(callbacks)
-    keys = [k for k, _ in items]
-    for key in kwargs:
-        if "__" in key and key.split("__", 1)[0] not in keys:
-            head = key.split("__", 1)[0]
-            raise ValueError(
-                f"Invalid parameter callbacks__{key}: no callback named {head!r} "
-                f"(callbacks: {keys}).{suggest(head, keys)}"
-            )
-    for key, cb in items:
-        own = _entry_kwargs(kwargs, key)
+def _check_callback_types(callbacks, where):
+    for cb in _flat_callbacks(callbacks):
         if not (inspect.isclass(cb) or isinstance(cb, keras.callbacks.Callback)):
             raise TypeError(
-                f"callbacks[{key}] must be a keras.callbacks.Callback class or instance, "
-                f"got {type(cb).__name__}."
+                f"{where} must hold keras.callbacks.Callback classes or instances (one, a "
+                f"list or a dict of them), got {type(cb).__name__}."
             )
-        if own:
-            cls = cb if inspect.isclass(cb) else type(cb)
-            check_kwargs(cls.__init__, own, "callbacks", strict=True)
-            if not inspect.isclass(cb):
-                _constructor_args(cb, own)
 
 
-def make_callbacks(callbacks, kwargs):
+def check_callbacks(callbacks, kwargs, where="callbacks"):
+    _check_callback_types(callbacks, where)
+    routed_objects.check(callbacks, kwargs, where, kind="callback")
+
+
+def make_callbacks(callbacks, kwargs, where="callbacks"):
     """Callback instances: classes are created with their routed parameters;
     instances are used as given (Keras users read their state after fit), or,
     when routed parameters change them, built again by their constructor with
     those parameters (so that its checks and derived state apply)."""
-    out = []
-    for key, cb in _callback_items(callbacks):
-        own = _entry_kwargs(kwargs, key)
-        if inspect.isclass(cb):
-            out.append(cb(**own))
-        elif own:
-            out.append(type(cb)(**_constructor_args(cb, own)))
-        else:
-            out.append(cb)
-    return out
+    return _flat_callbacks(routed_objects.make(callbacks, kwargs, where, kind="callback"))

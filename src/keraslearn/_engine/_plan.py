@@ -27,8 +27,9 @@ class TrainingSettings:
     """What an estimator's parameters say about training, in Keras' words.
 
     ``batch_size`` may be a function of the number of training rows (the
-    ready networks' ``"auto"``); ``validation_split`` is a fraction held out
-    from the training rows, ``validation_data`` data given instead.
+    ready networks' ``"auto"``), or -1 for all of them in one batch;
+    ``validation_split`` is a fraction held out from the training rows,
+    ``validation_data`` data given instead.
     ``keras_fit_kwargs`` are further ``keras.Model.fit`` arguments
     (``initial_epoch``, ...), ``callbacks`` the user's callback instances.
     """
@@ -59,7 +60,7 @@ class FitPlan:
     keeps it only if the fit succeeds).
     """
 
-    mode: str  # "fit", "warm", "partial" or "initialize"
+    mode: str  # "fit", "warm", "partial", "initialize" or "initialized"
     network: str
     train: bool
     epochs: int
@@ -78,11 +79,19 @@ class FitPlan:
     target_encoding: str = "auto"
     progress: Any = None
 
+    @property
+    def fresh_history(self):
+        """Whether ``history_`` starts anew (else this fit's epochs extend it)."""
+        return self.network == NEW or self.mode == "initialized"
+
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
 
 def choose_network(mode, fitted, settings):
+    """NEW, CONTINUE or REBUILD for a fit in ``mode``: "fit", "warm" (warm
+    start), "partial", "initialize" (build only) or "initialized" (train the
+    network ``initialize`` just built, as a fresh fit)."""
     if not fitted or mode in ("fit", "initialize"):
         return NEW
     if mode == "warm" and settings.warm_start_rebuilds:
@@ -120,7 +129,12 @@ def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
     batch_size = settings.batch_size
     if callable(batch_size):
         batch_size = batch_size(n_train)
-    batch_size = batch_size or 32
+    # -1, as in scikeras: all the rows in one batch.
+    batch_size = n_train if batch_size == -1 else (batch_size or 32)
+    validation_batch_size = settings.validation_batch_size or batch_size
+    if validation_batch_size == -1:
+        held_out = n_samples - n_train if train_rows is not None else n_samples
+        validation_batch_size = max(1, held_out)
     epochs = settings.epochs
     return FitPlan(
         mode=mode,
@@ -128,7 +142,7 @@ def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
         train=train,
         epochs=epochs,
         batch_size=int(batch_size),
-        validation_batch_size=int(settings.validation_batch_size or batch_size),
+        validation_batch_size=int(validation_batch_size),
         shuffle=bool(settings.shuffle),
         verbose=int(settings.verbose),
         seed=seed,

@@ -9,8 +9,10 @@ millisecond.
 """
 
 import numpy as np
+from scipy import sparse as scipy_sparse
 
 from .._tf import tf
+from . import _nested as nested
 
 # Calls answered eagerly before the traced function is built.
 EAGER_CALLS = 2
@@ -26,43 +28,88 @@ class Predictor:
         self.model = model
         self.n_calls = 0
         self._traced = None
-        self.x_dtype = input_dtype(model)
 
-    def _trace(self, X):
-        spec = tf.TensorSpec((None,) + tuple(X.shape[1:]), tf.as_dtype(self.x_dtype))
+    def _trace(self, X, kinds):
+        spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)
         model = self.model
         fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         return fn.get_concrete_function(spec)
 
     def __call__(self, X, batch_size=None):
+        X = nested.normalise(X)
+        kinds = input_kinds(self.model, X)
         self.n_calls += 1
         if self._traced is None and self.n_calls > EAGER_CALLS:
-            self._traced = self._trace(X)
+            self._traced = self._trace(X, kinds)
         call = self._traced if self._traced is not None else self._eager
-        n = X.shape[0]
-        row_bytes = max(1, int(np.prod(X.shape[1:])) * self.x_dtype.itemsize)
+        n = nested.n_rows(X)
+        row_bytes = max(1, sum(int(np.prod(a.shape[1:])) * k.dtype.itemsize for a, k in
+                               zip(nested.leaves(X), nested.leaves(kinds))))
         chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes))
-        outs = [
-            _to_numpy(call(tf.convert_to_tensor(np.asarray(X[s:s + chunk], dtype=self.x_dtype))))
-            for s in range(0, n, chunk)
-        ]
-        return outs[0] if len(outs) == 1 else np.concatenate(outs, axis=0)
+        outs = []
+        for start in range(0, n, chunk):
+            part = nested.take(X, slice(start, start + chunk))
+            tensors = nested.map_pairs(lambda a, kind: kind.tensor(a), part, kinds)
+            outs.append(_to_numpy(call(tensors)))
+        return nested.concatenate(outs)
 
     def _eager(self, x):
         return self.model(x, training=False)
 
 
-def input_dtype(model):
-    """The dtype of the model's (first) input; float32 when it has none yet."""
-    inputs = getattr(model, "inputs", None)
-    dtype = inputs[0].dtype if inputs else None
-    return np.dtype(getattr(dtype, "name", dtype) or "float32")
+class InputKind:
+    """How one model input takes rows: its dtype, and whether it is a sparse
+    input (``keras.Input(..., sparse=True)``), which is fed sparse tensors;
+    other inputs get dense rows, scipy sparse rows densified."""
+
+    def __init__(self, dtype, sparse=False):
+        self.dtype = np.dtype(dtype)
+        self.sparse = bool(sparse)
+
+    def __repr__(self):
+        return f"InputKind({self.dtype}, sparse={self.sparse})"
+
+    def spec(self, array):
+        shape = (None,) + tuple(array.shape[1:])
+        if self.sparse:
+            return tf.SparseTensorSpec(shape, tf.as_dtype(self.dtype))
+        return tf.TensorSpec(shape, tf.as_dtype(self.dtype))
+
+    def tensor(self, array):
+        if not self.sparse:
+            return tf.convert_to_tensor(nested.dense(array, self.dtype))
+        if not scipy_sparse.issparse(array):
+            return tf.sparse.from_dense(np.asarray(array, dtype=self.dtype))
+        coo = array.tocoo()
+        indices = np.column_stack([coo.row, coo.col]).astype(np.int64)
+        return tf.sparse.reorder(tf.SparseTensor(indices, coo.data.astype(self.dtype), coo.shape))
+
+
+def _kind(tensor):
+    dtype = getattr(tensor, "dtype", None)
+    return InputKind(getattr(dtype, "name", dtype) or "float32", getattr(tensor, "sparse", False))
+
+
+def input_kinds(model, X=None):
+    """How each model input takes rows (:class:`InputKind`): one, or a tuple
+    or dict of them shaped like ``X`` (matched by position, or by input name
+    for a dict); dense float32 for an input the model does not declare yet."""
+    inputs = list(getattr(model, "inputs", None) or [])
+    default = InputKind("float32")
+    if nested._is_dict(X):
+        by_name = {getattr(t, "name", None): _kind(t) for t in inputs}
+        return {k: by_name.get(k, default) for k in X}
+    if isinstance(X, (list, tuple)):
+        if len(inputs) == len(X):
+            return tuple(_kind(t) for t in inputs)
+        return tuple(default for _ in X)
+    return _kind(inputs[0]) if inputs else default
 
 
 def _to_numpy(out):
+    """A model's output as an array; several outputs as a list (or dict) of arrays."""
     if isinstance(out, dict):
-        out = list(out.values())
+        return {k: np.asarray(v) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
-        parts = [np.asarray(o).reshape(len(np.asarray(o)), -1) for o in out]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        return np.asarray(out[0]) if len(out) == 1 else [np.asarray(o) for o in out]
     return np.asarray(out)

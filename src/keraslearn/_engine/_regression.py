@@ -10,6 +10,7 @@ class RegressorBehaviour:
     like y (a mixin for :class:`~keraslearn._engine.KerasEstimator` families)."""
 
     _y_numeric = True
+    _requires_y = True
 
     def _new_target_encoder(self):
         return RegressorTargetEncoder()

@@ -5,10 +5,13 @@ import numpy as np
 
 from .. import _config, _tf
 from .._tf import keras, tf
+from . import _nested as nested
+from . import _targets as targets
+from ._data import model_inputs
 from ._feed import make_dataset
-from ._inputs import check_sample_shape, normalised_weights
+from ._inputs import normalised_weights
 from ._layers import keras_layers_only
-from ._predict import input_dtype
+from ._predict import input_kinds
 from ._trace_cache import PROBE_ROWS, trace_cache
 
 
@@ -29,35 +32,32 @@ class NonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _rows(array, rows):
-    return array if rows is None or array is None else array[rows]
-
-
-def _validation_dataset(est, data, encoder, batch_size, x_dtype):
+def _validation_dataset(est, given, data, encoder, batch_size, inputs):
     """``validation_data=(X, y[, sample_weight])`` checked and encoded as y is."""
-    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
-        return data  # a tf.data.Dataset: the user encoded it
-    X_val, y_val = data[0], data[1]
-    from sklearn.utils.validation import validate_data
-
-    X_val = validate_data(est, X_val, reset=False, dtype=(np.float32, np.float64), allow_nd=True)
-    check_sample_shape(est, X_val)
-    y_val = encoder.validate(y_val)
-    if y_val is not None and len(y_val) != len(X_val):
+    if not isinstance(given, (tuple, list)) or len(given) not in (2, 3):
+        return given  # a tf.data.Dataset: the user encoded it
+    X_val = model_inputs(est, given[0], data)
+    y_val = targets.check_targets(encoder, given[1])
+    n_val = nested.n_rows(X_val)
+    if y_val is not None and nested.n_rows(y_val) != n_val:
         raise ValueError(
-            f"validation_data has {len(X_val)} samples in X but {len(y_val)} in y."
+            f"validation_data has {n_val} samples in X but {nested.n_rows(y_val)} in y."
         )
-    sw, _ = normalised_weights(data[2] if len(data) == 3 else None, X_val)
+    sw, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)))
     return make_dataset(
-        X_val, encoder.transform(y_val), sw, batch_size=batch_size,
-        shuffle=False, seed=None, x_dtype=x_dtype,
+        X_val, targets.encode(encoder, y_val), sw, batch_size=batch_size,
+        shuffle=False, seed=None, inputs=inputs,
     )
 
 
-def _probe(X, targets, x_dtype):
+def _probe(X, y, inputs):
     """The first rows of the training data, to check a warm copy against."""
-    x = tf.convert_to_tensor(np.asarray(X[:PROBE_ROWS], dtype=x_dtype))
-    return x, None if targets is None else tf.convert_to_tensor(targets[:PROBE_ROWS])
+    rows = slice(0, PROBE_ROWS)
+    x = nested.map_pairs(lambda a, kind: kind.tensor(a), nested.take(nested.normalise(X), rows),
+                         inputs)
+    if y is None:
+        return x, None
+    return x, nested.map_arrays(tf.convert_to_tensor, nested.take(nested.normalise(y), rows))
 
 
 def train(est, model, data, plan, encoder, randomness):
@@ -65,26 +65,26 @@ def train(est, model, data, plan, encoder, randomness):
 
     Raises ValueError when the loss stops being finite.
     """
-    x_dtype = input_dtype(model)
-    targets = encoder.transform(data.y)
-    X_train = _rows(data.X, plan.train_rows)
-    y_train = _rows(targets, plan.train_rows)
-    w_train = _rows(data.sample_weight, plan.train_rows)
+    inputs = input_kinds(model, nested.normalise(data.X))
+    encoded = targets.encode(encoder, data.y)
+    X_train = nested.take(data.X, plan.train_rows)
+    y_train = nested.take(encoded, plan.train_rows)
+    w_train = nested.take(data.sample_weight, plan.train_rows)
     kwargs = dict(plan.keras_fit_kwargs)
     if plan.validation_rows is not None:
         kwargs["validation_data"] = make_dataset(
-            data.X[plan.validation_rows], _rows(targets, plan.validation_rows),
+            nested.take(data.X, plan.validation_rows), nested.take(encoded, plan.validation_rows),
             data.sample_weight[plan.validation_rows], batch_size=plan.validation_batch_size,
-            shuffle=False, seed=None, x_dtype=x_dtype,
+            shuffle=False, seed=None, inputs=inputs,
         )
     elif plan.validation_data is not None:
         kwargs["validation_data"] = _validation_dataset(
-            est, plan.validation_data, encoder, plan.validation_batch_size, x_dtype
+            est, plan.validation_data, data, encoder, plan.validation_batch_size, inputs
         )
     with randomness.data_order(plan.shuffle):
         dataset = make_dataset(
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,
-            seed=randomness.seed, x_dtype=x_dtype,
+            seed=randomness.seed, inputs=inputs,
         )
     guard = NonFiniteLoss()
     kwargs.update(
@@ -99,7 +99,7 @@ def train(est, model, data, plan, encoder, randomness):
     )
     with _tf.expected_retracing():
         if share:
-            history = trace_cache.fit(model, dataset, _probe(X_train, y_train, x_dtype), **kwargs)
+            history = trace_cache.fit(model, dataset, _probe(X_train, y_train, inputs), **kwargs)
         else:
             history = model.fit(dataset, **kwargs).history
     if guard.epoch is not None:

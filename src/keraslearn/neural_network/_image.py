@@ -313,6 +313,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             return "val_loss", True, True
         return None, True, False
 
+    # Images are dense: sparse X gets scikit-learn's clear error.
+    _takes_sparse = False
+
     def _epochs(self):
         return self.epochs
 

@@ -1,5 +1,6 @@
 """Preprocessing transformers that prepare raw data for Keras models."""
 
+from ._column_groups import ColumnGroups
 from ._image import ImageLoader
 
-__all__ = ["ImageLoader"]
+__all__ = ["ColumnGroups", "ImageLoader"]

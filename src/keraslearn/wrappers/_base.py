@@ -1,29 +1,31 @@
 """BaseWrapper: any Keras model as a scikit-learn estimator, its outputs as
 they are. KerasClassifier and KerasRegressor add a target behaviour to it."""
 
-import inspect
-
 import numpy as np
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
-from .._engine._targets import TARGET_ENCODINGS
+from .._engine._inputs import validate_training_data
+from .._engine._transaction import restore_on_failure
 from .._tf import keras
-from ..utils import check_kwargs, suggest
+from ._builder import builder_kwargs, compile_kwargs, resolve_builder
+from ._checks import check_wrapper_parameters, without_routed_callbacks
 from ._docstrings import fill_doc
 from ._params import RoutedParams
-from ._routing import builder_names, check_prefix, routed, unknown_name_error
+from ._routing import routed
 
-# What the builder may receive besides its own parameters.
-_BUILDER_SPECIAL = ("meta", "compile_kwargs", "params")
+_PREDICT_HOOKS = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin",
+                  "on_predict_batch_end")
 
-# Model.fit arguments the estimator supplies itself, and where to give them instead.
-_REFUSED_FIT_KWARGS = {
-    "x": "pass the data as fit(X, y)",
-    "y": "pass the data as fit(X, y)",
-    "sample_weight": "pass it as fit(X, y, sample_weight=...)",
-    "class_weight": "use the classifier's class_weight parameter",
-}
+
+def _as_array(y):
+    return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
+
+
+def _has_predict_hooks(callback):
+    base = keras.callbacks.Callback
+    return any(getattr(type(callback), h) is not getattr(base, h) for h in _PREDICT_HOOKS)
+
 
 # What fit sets on the estimator before the builder runs, as scikeras does, so
 # that a builder method of a subclass may read it.
@@ -75,6 +77,11 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     """
 
     _requires_y = False
+    # X may be a dict of arrays (a MultiInput) for a model with named inputs.
+    _takes_named_inputs = True
+    # partial_fit and warm starts take X of a dtype the first fit's casts to
+    # safely, as in scikeras.
+    _same_dtype_to_continue = True
 
     def __init__(
         self,
@@ -115,6 +122,16 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         # (get_params/set_params/clone), kept apart from the signature's.
         self._kwargs = dict(kwargs)
 
+    @property
+    def current_epoch(self):
+        """The number of epochs trained so far (0 before ``fit``), as in scikeras."""
+        return len(self.__dict__.get("history_", {}).get("loss", []))
+
+    @property
+    def initialized_(self):
+        """Whether the estimator holds a model (after ``fit`` or ``initialize``)."""
+        return self.__sklearn_is_fitted__()
+
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, sample_weight=None, **kwargs):
         """Train the Keras model on (X, y).
@@ -138,8 +155,15 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         self : object
             The fitted estimator.
         """
-        mode = "warm" if self.warm_start else "fit"
-        return self._fit(X, y, sample_weight, mode=mode, fit_kwargs=kwargs)
+        if self.warm_start and self.__sklearn_is_fitted__():
+            return self._fit(X, y, sample_weight, mode="warm", fit_kwargs=kwargs)
+        if type(self)._initialize is not BaseWrapper._initialize:
+            # A subclass builds more in its own _initialize (scikeras' autoencoder
+            # tutorial): fit runs it, then trains what it built.
+            with restore_on_failure(self):
+                X, y = self._initialize(X, y)
+                return self._fit(X, y, sample_weight, mode="initialized", fit_kwargs=kwargs)
+        return self._fit(X, y, sample_weight, mode="fit", fit_kwargs=kwargs)
 
     def partial_fit(self, X, y=None, sample_weight=None, **kwargs):
         """Train for one epoch, continuing from the current weights.
@@ -181,7 +205,65 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         self : object
             The estimator, with an untrained ``model_``.
         """
-        return self._fit(X, y, None, mode="initialize")
+        self._initialize(X, y)
+        return self
+
+    def _initialize(self, X, y=None):
+        """Build the model for (X, y) and return them validated, as scikeras'
+        ``_initialize``: a subclass may extend it (``X, y =
+        super()._initialize(X, y)``) to build more, and ``fit`` then runs it."""
+        self._fit(X, y, None, mode="initialize")
+        return validate_training_data(self, X, y, reset=False, y_numeric=self._y_numeric)
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        """The score ``score`` reports (scikeras' hook: override it in a subclass).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+
+        y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+
+        **kwargs : dict
+            ``sample_weight`` and the routed ``score__`` parameters.
+
+        Returns
+        -------
+        score : float
+            The score; BaseWrapper has none and raises NotImplementedError.
+        """
+        raise NotImplementedError(
+            "BaseWrapper has no score: subclass it and define scorer(y_true, y_pred, **kwargs)."
+        )
+
+    def score(self, X, y, sample_weight=None):
+        """``scorer(y, predict(X))``: accuracy for classifiers, R² for regressors,
+        or a subclass's own ``scorer``, with the routed ``score__`` parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            Samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        score : float
+            The score.
+        """
+        y_pred = self.predict(X)
+        kwargs = routed(self.__dict__.get("_kwargs", {}), "score")
+        if sample_weight is not None:
+            kwargs["sample_weight"] = sample_weight
+        return self.scorer(_as_array(y), y_pred, **kwargs)
 
     def predict(self, X):
         """The model's outputs for X.
@@ -201,55 +283,19 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     # -------------------------------------------------------- engine hooks
     def _check_parameters(self, fit_kwargs):
         """Validate every routed and extra parameter name, before TensorFlow runs."""
-        params = self.get_params(deep=False)
-        known = self._signature_params()
-        for key in params:
-            check_prefix(key, known)
-        builder = self._builder(params)
-        model_kwargs = routed(params, "model")
-        extras = {k: v for k, v in self._kwargs.items() if "__" not in k}
-        if isinstance(builder, keras.Model):
-            if model_kwargs or extras:
-                unused = [f"model__{k}" for k in model_kwargs] + list(extras)
-                raise ValueError(
-                    f"Parameters {unused} have nowhere to go: `model` is a keras.Model "
-                    "instance, not a function that builds one."
-                )
-        else:
-            self._builder_kwargs(builder, params, None, None, dry=True)
-        objects.check_optimizer(params["optimizer"], routed(params, "optimizer"))
-        objects.check_loss(params["loss"], routed(params, "loss"))
-        objects.check_metrics(params["metrics"], routed(params, "metrics"))
-        objects.check_callbacks(params["callbacks"], routed(params, "callbacks"))
-        for name, func in (("fit", keras.Model.fit), ("predict", keras.Model.predict),
-                           ("compile", keras.Model.compile)):
-            check_kwargs(func, routed(params, name), name)
-        check_kwargs(keras.Model.fit, fit_kwargs, "fit")
-        for where, kwargs in (("fit__", routed(params, "fit")), ("", fit_kwargs)):
-            for key in sorted(kwargs.keys() & _REFUSED_FIT_KWARGS.keys()):
-                raise ValueError(
-                    f"Invalid fit parameter {where}{key}: {_REFUSED_FIT_KWARGS[key]}."
-                )
-        split = params["validation_split"]
-        if not (isinstance(split, (int, float)) and 0.0 <= split < 1.0):
-            raise ValueError(f"validation_split must be a float in [0, 1), got {split!r}.")
-        for name in ("epochs", "batch_size", "validation_batch_size"):
-            value = fit_kwargs.get(name, routed(params, "fit").get(name, params.get(name)))
-            if value is not None and not (isinstance(value, (int, np.integer)) and value >= 1):
-                raise ValueError(f"{name} must be a positive int, got {value!r}.")
-        encoding = params.get("target_encoding", "auto")
-        if encoding not in TARGET_ENCODINGS:
-            raise ValueError(
-                f"target_encoding must be one of {TARGET_ENCODINGS}, got {encoding!r}."
-                + suggest(str(encoding), TARGET_ENCODINGS)
-            )
+        check_wrapper_parameters(self, fit_kwargs)
 
     def _training_settings(self, fit_kwargs):
         params = self.get_params(deep=False)
-        args = {**routed(params, "fit"), **fit_kwargs}
-        callbacks = objects.make_callbacks(
-            args.pop("callbacks", params["callbacks"]), routed(params, "callbacks")
-        )
+        fit_args = routed(params, "fit")
+        if "callbacks" in fit_kwargs:  # given to fit: they replace the estimator's
+            callbacks = objects.make_callbacks(fit_kwargs["callbacks"], {})
+        else:  # the estimator's callbacks, then those for fit only
+            callbacks = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
+            callbacks += objects.make_callbacks(fit_args.get("callbacks"),
+                                                routed(fit_args, "callbacks"), "fit__callbacks")
+        args = {**without_routed_callbacks(fit_args), **fit_kwargs}
+        args.pop("callbacks", None)
         return TrainingSettings(
             epochs=args.pop("epochs", params["epochs"]),
             batch_size=args.pop("batch_size", None) or params["batch_size"],
@@ -270,91 +316,49 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         for key in _META_ATTRIBUTES:
             if key in meta:
                 setattr(self, key, meta[key])
-        builder = self._builder(params)
-        compile_kwargs = self._compile_kwargs(params)
+        builder = resolve_builder(self, params)
+        compile_args = compile_kwargs(params)
         if isinstance(builder, keras.Model):
+            if plan.mode == "initialize":
+                # As in scikeras: initialize() takes the model itself (a
+                # pretrained network, predicting as it is); fit trains a copy.
+                return builder, compile_args
             model = keras.models.clone_model(builder)
             if builder.weights:
                 model.set_weights(builder.get_weights())
             if getattr(builder, "compiled", False):
                 model.compile_from_config(builder.get_compile_config())
-            return model, compile_kwargs
-        model = builder(**self._builder_kwargs(builder, params, meta, compile_kwargs))
+            return model, compile_args
+        model = builder(**builder_kwargs(self, builder, params, meta, compile_args))
         if not isinstance(model, keras.Model):
             raise TypeError(
                 f"The model builder {getattr(builder, '__name__', builder)!r} returned "
                 f"{type(model).__name__}, not a keras.Model."
             )
-        return model, compile_kwargs
+        return model, compile_args
 
     def _predict_kwargs(self):
         # Read without get_params, which is slow for a one-row predict.
-        return routed(self.__dict__.get("_kwargs", {}), "predict")
+        return without_routed_callbacks(routed(self.__dict__.get("_kwargs", {}), "predict"))
 
-    # -------------------------------------------------------------- building
-    def _builder(self, params):
-        builder = params.get("model")
-        if builder is None:
-            builder = params.get("build_fn")
-        if builder is None:
-            builder = self._default_builder()
-        if builder is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a model: pass a keras.Model or a function "
-                "that builds one as `model`."
-            )
-        if not (isinstance(builder, keras.Model) or callable(builder)):
-            raise TypeError(
-                f"model must be a keras.Model or a callable returning one, "
-                f"got {type(builder).__name__}."
-            )
-        return builder
+    def _make_prediction_callbacks(self):
+        params = self.get_params(deep=False)
+        predict_args = routed(params, "predict")
+        made = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
+        made += objects.make_callbacks(predict_args.get("callbacks"),
+                                       routed(predict_args, "callbacks"), "predict__callbacks")
+        return [cb for cb in made if _has_predict_hooks(cb)]
 
-    def _compile_kwargs(self, params):
-        loss = params["loss"]
-        kwargs = {
-            "optimizer": objects.make_optimizer(params["optimizer"], routed(params, "optimizer")),
-            "loss": objects.make_loss(loss, routed(params, "loss")) if loss is not None else None,
-            "metrics": objects.make_metrics(params["metrics"], routed(params, "metrics")),
-            "run_eagerly": bool(params["run_eagerly"]),
-        }
-        kwargs.update(routed(params, "compile"))
-        return kwargs
+    def _fitted_attributes(self, plan, history):
+        # As scikeras runs callbacks in predict: made once per fit, the ones
+        # with on_predict_* hooks.
+        return {"_predict_callbacks": self._make_prediction_callbacks()}
 
-    def _builder_kwargs(self, builder, params, meta, compile_kwargs, dry=False):
-        """The arguments the builder declares, from the parameters; with
-        ``dry`` only checked (names that go nowhere raise, before TensorFlow)."""
-        names, var_kw = builder_names(builder)
-        model_kwargs = routed(params, "model")
-        extras = {k: v for k, v in self._kwargs.items() if "__" not in k}
-        declared = set(inspect.signature(builder).parameters)
-        special = {"meta": meta, "compile_kwargs": compile_kwargs, "params": params}
-        kwargs = {name: value for name, value in special.items() if name in declared}
-        for name in names:
-            if name in model_kwargs:
-                kwargs[name] = model_kwargs[name]
-            elif name in params and name not in ("model", "build_fn"):
-                kwargs[name] = params[name]
-            elif inspect.signature(builder).parameters[name].default is inspect.Parameter.empty:
-                raise TypeError(
-                    f"The model builder {getattr(builder, '__name__', builder)!r} needs "
-                    f"argument {name!r}: pass it to the estimator as {name}=... or "
-                    f"model__{name}=..."
-                )
-        if var_kw:
-            # As in scikeras, ``**kwargs`` also receives meta, compile_kwargs and params.
-            kwargs.update({k: v for k, v in special.items() if k not in kwargs})
-            kwargs.update({k: v for k, v in model_kwargs.items() if k not in kwargs})
-            kwargs.update({k: v for k, v in extras.items() if k not in kwargs})
-            return kwargs
-        builder_name = getattr(builder, "__name__", type(builder).__name__)
-        for key in model_kwargs:
-            if key not in names:
-                raise ValueError(
-                    f"Invalid parameter model__{key}: the model builder {builder_name!r} "
-                    f"does not take {key!r}.{suggest(key, names)}"
-                )
-        for key in extras:
-            if key not in names:
-                raise unknown_name_error(self, key, names, params["optimizer"], params["loss"])
-        return kwargs
+    def _prediction_callbacks(self):
+        made = self.__dict__.get("_predict_callbacks")
+        if made is None:  # unpickled: made again (not kept, to keep predict read-only)
+            has_any = self.__dict__.get("callbacks") is not None or (
+                "predict__callbacks" in self.__dict__.get("_kwargs", {}))
+            made = self._make_prediction_callbacks() if has_any else []
+        return made
+

@@ -1,6 +1,7 @@
 """KerasClassifier: a Keras model as a scikit-learn classifier."""
 
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 
 from .._engine import ClassifierBehaviour, classifier_tags
 from ._base import BaseWrapper
@@ -75,7 +76,30 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
     """
 
     _one_hot_targets = True
-    _requires_y = True
+    # scikeras' scoring hook; score (BaseWrapper's, ahead of the mixin's) uses it.
+    score = BaseWrapper.score
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        """Accuracy of the predictions (``sklearn.metrics.accuracy_score``).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+
+        y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+
+        **kwargs : dict
+            ``sample_weight`` and the routed ``score__`` parameters.
+
+        Returns
+        -------
+        score : float
+            The score.
+        """
+        return accuracy_score(y_true, y_pred, **kwargs)
 
     def __init__(
         self,

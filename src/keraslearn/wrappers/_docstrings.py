@@ -15,7 +15,8 @@ _ENTRIES["model"] = """\
         ``compile_kwargs`` and ``params``. A model returned uncompiled is
         compiled with ``optimizer``, ``loss`` and ``metrics``. A
         ``keras.Model`` instance is copied (weights included) at every fit
-        and never changed.
+        and never changed by it; ``initialize`` takes the instance itself (a
+        pretrained network, predicting as it is), as scikeras does.
 
     build_fn : callable, default=None
         Alias of ``model`` kept for scikeras users."""

@@ -5,7 +5,15 @@ arguments (``KerasClassifier(build, hidden=64)``) and routed parameters
 (``optimizer__learning_rate=0.01``). They are kept apart from the signature's
 and behave like them: ``get_params`` lists them, ``set_params`` and ``clone``
 carry them, ``est.hidden`` reads them.
+
+The named parameters are those the instance holds, as scikeras lists them: a
+subclass whose ``__init__`` declares a few parameters of its own and passes
+the rest on with ``super().__init__(**kwargs)`` (scikeras' documented way of
+subclassing) has the parameters of every ``__init__`` in its hierarchy, and a
+name its ``__init__`` declares but never stores is not a parameter.
 """
+
+import inspect
 
 from sklearn.base import BaseEstimator
 
@@ -30,10 +38,37 @@ class RoutedParams:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _signature_params(self):
-        return set(self._get_param_names())
+        """The named parameters the instance holds (see the module docstring)."""
+        names = []
+        for cls in type(self).__mro__:
+            init = cls.__dict__.get("__init__")
+            if init is None or cls is object:
+                continue
+            for p in inspect.signature(init).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    names.append(p.name)
+        held = self.__dict__
+        return [name for name in dict.fromkeys(names) if name in held]
 
     def get_params(self, deep=True):
-        params = BaseEstimator.get_params(self, deep=deep)
+        """Parameters of the estimator: named ones, builder arguments and routed ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = {}
+        for name in self._signature_params():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                params.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            params[name] = value
         params.update(self.__dict__.get("_kwargs", {}))
         return params
 
@@ -63,7 +98,7 @@ class RoutedParams:
         self : object
             The estimator.
         """
-        signature = self._signature_params()
+        signature = set(self._signature_params())
         names, var_kw = builder_names(self._builder_after(params))
         own = {}
         for key, value in params.items():

@@ -1,6 +1,7 @@
 """KerasRegressor: a Keras model as a scikit-learn regressor."""
 
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 
 from .._engine import RegressorBehaviour
 from ._base import BaseWrapper
@@ -54,4 +55,27 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
     (3,)
     """
 
-    _requires_y = True
+    # scikeras' scoring hook; score (BaseWrapper's, ahead of the mixin's) uses it.
+    score = BaseWrapper.score
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        """R² of the predictions (``sklearn.metrics.r2_score``).
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True targets.
+
+        y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+
+        **kwargs : dict
+            ``sample_weight`` and the routed ``score__`` parameters.
+
+        Returns
+        -------
+        score : float
+            The score.
+        """
+        return r2_score(y_true, y_pred, **kwargs)

@@ -1,5 +1,5 @@
 """Routed parameters: ``model__``, ``optimizer__``, ``loss__``, ``metrics__``,
-``callbacks__``, ``fit__``, ``predict__`` and ``compile__``.
+``callbacks__``, ``fit__``, ``predict__``, ``compile__`` and ``score__``.
 
 A routed parameter is an ordinary estimator parameter (``get_params`` lists it,
 ``set_params`` sets it, ``GridSearchCV`` searches it) whose prefix says where
@@ -22,6 +22,7 @@ ROUTING_PREFIXES = (
     "fit",
     "predict",
     "compile",
+    "score",
 )
 
 
@@ -86,7 +87,7 @@ def unknown_name_error(est, key, builder_names, optimizer, loss):
                 f"{getattr(func, '__qualname__', prefix).replace('.__init__', '')}: "
                 f"route it there as '{prefix}__{key}'."
             )
-    hint = suggest(key, set(est._get_param_names()) | set(builder_names))
+    hint = suggest(key, set(est._signature_params()) | set(builder_names))
     return ValueError(
         f"Invalid parameter {key!r} for estimator {where}: neither the estimator nor "
         f"its model builder takes it.{hint}"

@@ -1,0 +1,95 @@
+"""The training data of one fit, and the inputs of a prediction.
+
+X and y are validated (``_inputs``); the target encoder is fitted on y (or,
+for a fit that continues, checks y against the first fit); the feature
+encoder turns X into what the model takes -- by default X itself, or, with a
+``feature_encoder`` of the user's own (scikeras' data-transformer interface),
+for example a list of arrays for a model with several inputs. What both
+encoders learn (``get_metadata``) is merged into the ``meta`` that model
+builders receive, and set as attributes of the fitted estimator.
+"""
+
+import copy
+import dataclasses
+from typing import Any
+
+import numpy as np
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.multiclass import type_of_target
+
+from . import _targets as targets
+from ._inputs import normalised_weights, validate_training_data, validate_X
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """The validated training data of one fit.
+
+    ``X`` is what the model takes (after the feature encoder); ``y`` the
+    targets as the target encoder checked them (labels), not yet encoded.
+    """
+
+    X: Any
+    y: Any
+    sample_weight: Any
+    weight_mean: float
+    encoder: Any
+    features: Any = None
+    classes: Any = None
+    metadata: dict = dataclasses.field(default_factory=dict)
+
+
+def is_identity(encoder):
+    """Whether a feature encoder leaves X as it is (the default, skipped)."""
+    return encoder is None or (
+        type(encoder) is FunctionTransformer and encoder.func is None
+    )
+
+
+def _y_metadata(y):
+    """What scikeras records of y itself, whatever the target encoder."""
+    if y is None:
+        return {}
+    y = np.asarray(y) if not isinstance(y, np.ndarray) else y
+    try:
+        kind = type_of_target(y, input_name="y")
+    except ValueError:
+        kind = "unknown"
+    return {"target_type_": kind, "y_dtype_": y.dtype, "y_ndim_": y.ndim}
+
+
+def training_data(est, X, y, sample_weight, *, reset, classes):
+    """Validate, encode and weigh one fit's data (see the module docstring)."""
+    X, y = validate_training_data(est, X, y, reset=reset, y_numeric=est._y_numeric)
+    X, y = est._prepare_training_data(X, y, reset)
+    metadata = {}
+    if reset:
+        encoder, y_checked = targets.fit_encoder(est.target_encoder, y, classes)
+        features = est.feature_encoder
+        if not is_identity(features):
+            features = features.fit(X)
+        if not targets.is_native(encoder):
+            metadata.update(_y_metadata(y))
+        metadata.update(targets.metadata(encoder))
+        metadata.update(targets.metadata(features))
+    else:
+        # A copy: configuring it for a rebuilt network must not touch the fitted one.
+        encoder = copy.copy(est.target_encoder_)
+        y_checked = targets.check_targets(encoder, y)
+        features = est.__dict__.get("feature_encoder_")
+    weights = est._training_weights(y_checked, sample_weight)
+    sw, weight_mean = normalised_weights(weights, X)
+    if reset and classes is None and targets.is_native(encoder):
+        # Not for partial_fit: a batch may hold a single class of those declared.
+        est._check_training_target(y_checked, sw)
+    model_X = X if is_identity(features) else features.transform(X)
+    return TrainingData(model_X, y_checked, sw, weight_mean, encoder, features, classes,
+                        metadata)
+
+
+def model_inputs(est, X, data=None):
+    """X validated as in fit and turned into what the model takes; during a
+    fit (its ``validation_data``), by that fit's feature encoder in ``data``."""
+    X = validate_X(est, X, fitted=data is None)
+    features = est.__dict__.get("feature_encoder_") if data is None else data.features
+    return X if is_identity(features) else features.transform(X)

@@ -1,0 +1,362 @@
+"""ClassifierLabelEncoder: class labels <-> what a Keras classifier trains on.
+
+It is the default ``target_encoder`` of the classifiers, with scikeras'
+interface (``fit``, ``transform``, ``inverse_transform(y, return_proba=False)``,
+``get_metadata``), so that code written for ``scikeras.utils.transformers``
+runs. Inside an estimator the encoding is chosen from the network once it is
+built (``configure``): one sigmoid unit (0/1 column), one unit per class with
+a loss taking class indices or one taking one-hot rows (see ``_losses``), or
+one sigmoid unit per label (multilabel indicator targets). Used on its own,
+it encodes as its ``loss`` says, as scikeras' does.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._losses import INDEX, SHAPED, loss_description, loss_from_logits, target_kind
+
+# The ``target_encoding`` a user may give for a loss of their own.
+TARGET_ENCODINGS = ("auto", "sparse", "onehot")
+
+
+def _one_hot_rows(y):
+    """Whether ``y`` is a 2-D 0/1 array of two or more columns with a single 1 per row."""
+    return (
+        y.ndim == 2 and y.shape[1] >= 2 and bool(np.isin(y, (0, 1)).all())
+        and bool((y.sum(axis=1) == 1).all())
+    )
+
+
+def _as_array(y):
+    return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
+
+
+class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
+    """Class labels to a Keras classifier's targets, and its outputs back to
+    probabilities and labels (scikeras' ``ClassifierLabelEncoder``).
+
+    Parameters
+    ----------
+    loss : str, keras.losses.Loss or callable, default=None
+        The loss the targets are for: a loss taking one-hot rows
+        (``"categorical_crossentropy"``) makes ``transform`` one-hot encode
+        multiclass targets, any other gives class indices. Inside an
+        estimator the compiled model's loss decides instead.
+
+    categories : "auto" or list of one array-like, default="auto"
+        Every class the target can hold; "auto" takes the classes of the y
+        given to ``fit``.
+
+    indicator_rows : {"onehot", "multilabel"}, default="onehot"
+        How to read indicator rows with a single 1 each: one-hot classes
+        (scikeras' rule; ``inverse_transform`` returns one-hot rows) or
+        multilabel targets (scikit-learn's rule).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The classes (label indices for indicator targets).
+
+    n_classes_ : int
+        Number of classes.
+
+    n_outputs_ : int
+        1, or the number of labels of a multilabel target.
+
+    n_outputs_expected_ : int
+        Number of outputs the Keras model is expected to have (1).
+
+    target_type_ : str
+        ``"binary"``, ``"multiclass"``, ``"multiclass-onehot"`` or
+        ``"multilabel-indicator"``.
+
+    mode_ : str
+        The encoding: ``"binary"``, ``"sparse"``, ``"onehot"`` or ``"multilabel"``.
+
+    See Also
+    --------
+    keraslearn.KerasClassifier : Uses it as its ``target_encoder``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from keraslearn.utils.transformers import ClassifierLabelEncoder
+    >>> enc = ClassifierLabelEncoder(loss="categorical_crossentropy").fit(["b", "a", "c"])
+    >>> enc.transform(["c", "a"])
+    array([[0., 0., 1.],
+           [1., 0., 0.]], dtype=float32)
+    >>> enc.inverse_transform(np.array([[0.1, 0.7, 0.2]]))
+    array(['b'], dtype='<U1')
+    """
+
+    needs_loss = True
+
+    def __init__(self, loss=None, categories="auto", indicator_rows="onehot"):
+        self.loss = loss
+        self.categories = categories
+        self.indicator_rows = indicator_rows
+
+    def fit(self, y, classes=None):
+        """Record the classes of y.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or indicator rows.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class there will be (``partial_fit``); overrides ``categories``.
+
+        Returns
+        -------
+        self : ClassifierLabelEncoder
+            The fitted encoder.
+        """
+        if classes is None and not (isinstance(self.categories, str)
+                                    and self.categories == "auto"):
+            classes = np.asarray(self.categories[0])
+        y = _as_array(y)
+        target_type = type_of_target(y, input_name="y")
+        if target_type == "multilabel-indicator" and self.indicator_rows == "onehot" and (
+                _one_hot_rows(y)):
+            target_type = "multiclass-onehot"
+            self.classes_ = np.arange(y.shape[1])
+        elif target_type == "multilabel-indicator":
+            y = y.astype(int, copy=False)
+            self.classes_ = np.arange(y.shape[1])
+        elif target_type in ("binary", "multiclass"):
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            found = np.unique(y)
+            if classes is not None:
+                classes = np.unique(np.asarray(classes))
+                self._check_known(y, classes)
+                found = classes
+                # A first partial_fit batch may hold 2 of the 3+ classes given.
+                target_type = "multiclass" if len(found) > 2 else target_type
+            if len(found) < 2:
+                raise ValueError(
+                    f"The target y has only one class ({found[0]!r}); a classifier "
+                    "needs samples of at least 2 classes."
+                )
+            self.classes_ = found
+        else:
+            check_classification_targets(y)
+            raise ValueError(
+                f"Unsupported target type {target_type!r}: keraslearn classifiers take "
+                "binary, multiclass or multilabel-indicator targets. For others, give "
+                "the estimator a target_encoder of your own (see the data transformer "
+                "interface in the README)."
+            )
+        self.target_type_ = target_type
+        self.n_classes_ = len(self.classes_)
+        self.n_outputs_ = y.shape[1] if target_type == "multilabel-indicator" else 1
+        self.n_outputs_expected_ = 1
+        self.y_dtype_ = y.dtype
+        self.y_ndim_ = y.ndim
+        self.from_logits_ = loss_from_logits(self.loss)
+        self.mode_ = self._standalone_mode()
+        return self
+
+    def _standalone_mode(self):
+        """The encoding before a network is known: as ``loss`` says."""
+        if self.target_type_ == "multilabel-indicator":
+            return "multilabel"
+        if self.target_type_ == "binary" and target_kind(self.loss) != SHAPED:
+            return "binary"
+        return "onehot" if target_kind(self.loss) == SHAPED else "sparse"
+
+    @staticmethod
+    def _check_known(y, classes):
+        unseen = np.setdiff1d(np.unique(y), classes)
+        if len(unseen):
+            raise ValueError(
+                f"y contains labels not in classes: {unseen.tolist()!r} "
+                f"(known classes: {np.asarray(classes).tolist()!r})."
+            )
+
+    def validate(self, y, warn=True):
+        """Check targets against the fitted classes; return them as 1-D labels
+        (or label-indicator rows)."""
+        y = _as_array(y)
+        if self.target_type_ == "multiclass-onehot":
+            if not (y.ndim == 2 and y.shape[1] == self.n_classes_ and _one_hot_rows(y)):
+                raise ValueError(
+                    f"y must be one-hot rows of {self.n_classes_} columns, as in the first "
+                    f"fit; got shape {y.shape}" + (" with rows that are not one-hot."
+                                                  if y.ndim == 2 else ".")
+                )
+            return self.classes_[y.argmax(axis=1)]
+        if self.target_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y must have {self.n_outputs_} label columns, as in the first "
+                    f"fit; got shape {y.shape}."
+                )
+            return y.astype(int, copy=False)
+        if y.ndim == 2 and y.shape[1] > 1:
+            raise ValueError(
+                f"y has {y.shape[1]} columns, but the first fit had one column of "
+                f"{self.target_type_} labels."
+            )
+        y = column_or_1d(y, warn=warn)
+        check_classification_targets(y)
+        self._check_known(y, self.classes_)
+        return y
+
+    def configure(self, n_units, loss, dtype="float32", encoding="auto"):
+        """Choose the encoding from the built model's output units and loss.
+
+        ``encoding`` ("sparse" or "onehot") says which targets a loss of the
+        user's own takes; "auto" decides from the loss.
+        """
+        kind = target_kind(loss)
+        self.from_logits_ = loss_from_logits(loss)
+        if self.target_type_ == "multilabel-indicator":
+            if kind == INDEX or encoding == "sparse":
+                raise ValueError(
+                    f"The loss {loss_description(loss)} takes one class index per sample, "
+                    f"but the target is multilabel-indicator ({self.n_outputs_} labels, "
+                    "any number of them per sample). Use loss='binary_crossentropy' with "
+                    "one sigmoid unit per label."
+                )
+            expected, mode = self.n_outputs_, "multilabel"
+        elif n_units == 1 and self.n_classes_ == 2:
+            expected, mode = 1, "binary"
+        else:
+            expected, mode = self.n_classes_, None
+        if n_units != expected:
+            raise ValueError(
+                f"The model has {n_units} output unit(s) but the target "
+                f"({self.target_type_}, {self.n_classes_} classes) needs {expected}. "
+                "Size the output layer from meta['n_classes_'] (one sigmoid unit "
+                "also works for binary targets)."
+            )
+        self.mode_ = mode or self._class_mode(kind, loss, encoding)
+        return self
+
+    @staticmethod
+    def _class_mode(kind, loss, encoding):
+        """Class indices ("sparse") or one-hot rows ("onehot") for one unit per class."""
+        if encoding in ("sparse", "onehot"):
+            return encoding
+        if kind == INDEX:
+            return "sparse"
+        if kind == SHAPED:
+            return "onehot"
+        raise ValueError(
+            f"keraslearn cannot tell which targets the loss {loss_description(loss)} "
+            "takes: class indices (as keras.losses.SparseCategoricalCrossentropy) or "
+            "one-hot rows (as keras.losses.CategoricalCrossentropy). Say which with "
+            "target_encoding='sparse' or target_encoding='onehot'."
+        )
+
+    def default_loss(self, n_units):
+        """The loss to compile with when the user gave none."""
+        if self.target_type_ == "multilabel-indicator" or (n_units == 1 and self.n_classes_ == 2):
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def transform(self, y):
+        """Labels -> the array the model is trained on.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels (indicator rows for indicator targets).
+
+        Returns
+        -------
+        targets : ndarray
+            Class indices, a 0/1 column, one-hot rows or indicator rows.
+        """
+        check_is_fitted(self)
+        return self.encode(self.validate(y))
+
+    def encode(self, labels):
+        """Validated labels (see ``validate``) -> the array the model is trained on."""
+        if self.mode_ == "multilabel":
+            return np.asarray(labels, dtype="float32")
+        codes = np.searchsorted(self.classes_, labels)
+        if self.mode_ == "binary":
+            return codes.astype("float32").reshape(-1, 1)
+        if self.mode_ == "sparse":
+            return codes.astype("int32")
+        return np.eye(self.n_classes_, dtype="float32")[codes]
+
+    def predict_proba(self, raw):
+        """Model outputs -> probabilities, (n, n_classes) or (n, n_labels)."""
+        raw = np.asarray(raw, dtype="float64")
+        if self.mode_ in ("binary", "multilabel"):
+            p = 1.0 / (1.0 + np.exp(-raw)) if self.from_logits_ else raw
+            if self.mode_ == "multilabel":
+                return p
+            p = p.reshape(-1)
+            return np.column_stack([1.0 - p, p])
+        if self.from_logits_:
+            raw = np.exp(raw - raw.max(axis=1, keepdims=True))
+        else:
+            # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's
+            # metrics expect float64 accuracy.
+            raw = np.clip(raw, 0.0, None)
+        total = raw.sum(axis=1, keepdims=True)
+        if not (total > 0).all():
+            raise ValueError(
+                "The model's outputs for some rows have no positive value, so they are "
+                "not probabilities: end the model with a softmax activation, or compile "
+                "it with a loss given from_logits=True."
+            )
+        return raw / total
+
+    def decision_function(self, proba):
+        """Probabilities -> log-odds (binary: one column; multilabel: per label)."""
+        eps = 1e-15
+        if self.mode_ == "multilabel":
+            p = np.clip(proba, eps, 1 - eps)
+            return np.log(p) - np.log1p(-p)
+        p = np.clip(proba, eps, 1.0)
+        if self.n_classes_ == 2:
+            return np.log(p[:, 1]) - np.log(p[:, 0])
+        return np.log(p)
+
+    def inverse_transform(self, y, return_proba=False):
+        """The model's outputs -> labels (or probabilities).
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples, n_units)
+            What the model outputs.
+
+        return_proba : bool, default=False
+            Return the class probabilities instead of the labels.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Labels (indicator rows for indicator targets), or probabilities.
+        """
+        proba = self.predict_proba(y)
+        if return_proba:
+            return proba
+        if self.mode_ == "multilabel":
+            return (proba > 0.5).astype(int)
+        if self.n_classes_ == 2 and proba.shape[1] == 2:
+            labels = self.classes_[(proba[:, 1] > 0.5).astype(int)]
+        else:
+            labels = self.classes_[np.argmax(proba, axis=1)]
+        if self.target_type_ == "multiclass-onehot":
+            return np.eye(self.n_classes_, dtype=self.y_dtype_)[labels]
+        return labels
+
+    def get_metadata(self):
+        """What the fit learnt, given to model builders as ``meta``.
+
+        Returns
+        -------
+        metadata : dict
+            ``classes_``, ``n_classes_``, ``n_outputs_``, ``n_outputs_expected_``.
+        """
+        return {key: getattr(self, key) for key in
+                ("classes_", "n_classes_", "n_outputs_", "n_outputs_expected_")}

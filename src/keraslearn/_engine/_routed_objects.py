@@ -1,0 +1,193 @@
+"""Keras objects made from a parameter and its routed parameters.
+
+A parameter such as ``callbacks``, ``loss``, ``metrics`` or ``optimizer``
+holds a class, an instance, a name, or a list or dict of them (one per output,
+or several callbacks), and routed parameters say how to make each, as scikeras
+documents:
+
+- ``metrics__threshold=0.6`` goes to every entry of a list or dict,
+  ``metrics__0__threshold`` (by position) or ``metrics__out1__threshold``
+  (by key) to one entry, and wins;
+- a digit names a positional argument of a class: with
+  ``callbacks=LearningRateScheduler``, ``callbacks__0=Schedule`` passes
+  ``Schedule(...)`` as its first argument, itself made with
+  ``callbacks__0__coef=0.2``;
+- an instance given routed parameters is made again with them: from its
+  config for Keras objects that have one, else through its constructor with
+  the arguments it keeps (the user's instance is never changed).
+
+:func:`check` walks the same structure and validates every name against the
+constructors, without making anything, so that a mistake is reported before
+TensorFlow runs; :func:`make` makes the objects for one fit.
+"""
+
+import inspect
+
+from ..utils import accepted_kwargs, check_kwargs, suggest
+
+
+def _split(params):
+    """(this level's own parameters, {head: the parameters routed below it})."""
+    own, below = {}, {}
+    for key, value in params.items():
+        head, sep, rest = key.partition("__")
+        if sep:
+            below.setdefault(head, {})[rest] = value
+        else:
+            own[key] = value
+    return own, below
+
+
+def _path(where, head):
+    return f"{where}__{head}"
+
+
+def _is_positional(name):
+    return name.isdigit()
+
+
+def _rebuild_args(obj, kwargs, where):
+    """The constructor arguments that make ``obj`` again with ``kwargs``: the
+    config of a Keras object, else each argument read from the attribute of
+    its name (ValueError naming one it does not keep)."""
+    if hasattr(obj, "get_config") and hasattr(type(obj), "from_config"):
+        try:
+            return {**obj.get_config(), **kwargs}, True
+        except NotImplementedError:
+            pass
+    cls = type(obj)
+    names, _ = accepted_kwargs(cls.__init__)
+    args = {}
+    for name in sorted(names):
+        if name in kwargs:
+            args[name] = kwargs[name]
+        elif hasattr(obj, name):
+            args[name] = getattr(obj, name)
+        else:
+            raise ValueError(
+                f"Routed parameters {sorted(kwargs)} cannot be applied to the {cls.__name__} "
+                f"instance: it does not keep its constructor argument {name!r}, so it "
+                "cannot be built again. Pass the class instead, with every argument "
+                f"routed ({where.split('__')[0]}=[{cls.__name__}], {where}__{name}=...)."
+            )
+    return args, False
+
+
+class _Walker:
+    """One walk over a parameter's structure, making objects or only checking."""
+
+    def __init__(self, resolve, kind, dry):
+        self.resolve = resolve  # name -> class (or None: keep the name as it is)
+        self.kind = kind  # "callback", "metric", ... for messages
+        self.dry = dry
+
+    def __call__(self, spec, params, where, base=None):
+        if isinstance(spec, str):
+            cls = self.resolve(spec, where)
+            if cls is not None and (params or base):
+                spec = cls
+            elif params or base:
+                raise ValueError(
+                    f"{where}__ parameters need {spec!r} to be given as a class or an "
+                    f"instance: Keras resolves the name {spec!r} from the model itself."
+                )
+        if inspect.isclass(spec):
+            return self._make_class(spec, params, where, base)
+        if isinstance(spec, (list, tuple)):
+            return self._sequence(spec, params, where)
+        if isinstance(spec, dict):
+            return self._mapping(spec, params, where)
+        return self._instance(spec, params, where, base)
+
+    def _children(self, keys, params, where, kind):
+        own, below = _split(params)
+        for head in below:
+            if head not in keys:
+                known = list(keys)
+                raise ValueError(
+                    f"Invalid parameter {_path(where, head)}__{next(iter(below[head]))}: "
+                    f"no {self.kind} {kind} {head!r} ({where}: {known})."
+                    + suggest(head, known)
+                )
+        return own, below
+
+    def _sequence(self, spec, params, where):
+        keys = [str(i) for i in range(len(spec))]
+        own, below = self._children(keys, params, where, "at position")
+        out = [self(item, below.get(key, {}), _path(where, key), base=own)
+               for key, item in zip(keys, spec)]
+        return None if self.dry else type(spec)(out)
+
+    def _mapping(self, spec, params, where):
+        own, below = self._children([str(k) for k in spec], params, where, "named")
+        out = {key: self(item, below.get(str(key), {}), _path(where, key), base=own)
+               for key, item in spec.items()}
+        return None if self.dry else out
+
+    def _make_class(self, cls, params, where, base):
+        own, below = _split(params)
+        args = {**(base or {}), **own}
+        for head in below:
+            if head not in args:
+                raise ValueError(
+                    f"Invalid parameter {_path(where, head)}__{next(iter(below[head]))}: "
+                    f"{cls.__name__}'s argument {head!r} is not given "
+                    f"(set {_path(where, head)}=... too)."
+                )
+        keywords = {k: v for k, v in args.items() if not _is_positional(k)}
+        check_kwargs(cls.__init__, keywords, where, strict=True)
+        values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
+        if self.dry:
+            return None
+        positional = [values[k] for k in sorted((k for k in values if _is_positional(k)), key=int)]
+        return cls(*positional, **{k: v for k, v in values.items() if not _is_positional(k)})
+
+    def _value(self, value, params, where):
+        """An argument's value: a class or structure with routed parameters is
+        made too; anything else is passed as it is."""
+        if params or inspect.isclass(value):
+            return _Walker(lambda name, w: None, "argument", self.dry)(value, params, where)
+        return value
+
+    def _instance(self, obj, params, where, base):
+        own, below = _split(params)
+        kwargs = {**(base or {}), **own}
+        if below:
+            head = next(iter(below))
+            raise ValueError(
+                f"Invalid parameter {_path(where, head)}__{next(iter(below[head]))}: "
+                f"{type(obj).__name__} is an instance; route parameters to a class."
+            )
+        if not kwargs:
+            return obj
+        if any(_is_positional(k) for k in kwargs):
+            raise ValueError(
+                f"{where}: positional arguments ({where}__0=...) need a class, not an instance."
+            )
+        check_kwargs(type(obj).__init__, kwargs, where, strict=True)
+        args, from_config = _rebuild_args(obj, kwargs, where)
+        if self.dry:
+            return None
+        return type(obj).from_config(args) if from_config else type(obj)(**args)
+
+
+def _no_names(name, where):
+    return None
+
+
+def check(spec, params, where, *, resolve=_no_names, kind="entry"):
+    """Validate ``spec`` and its routed ``params`` without making anything."""
+    if spec is None:
+        if params:
+            raise ValueError(
+                f"Invalid parameter {where}__{next(iter(params))}: {where} is None."
+            )
+        return
+    _Walker(resolve, kind, dry=True)(spec, params, where)
+
+
+def make(spec, params, where, *, resolve=_no_names, kind="entry"):
+    """The objects ``spec`` and its routed ``params`` describe (None stays None)."""
+    if spec is None:
+        return None
+    return _Walker(resolve, kind, dry=False)(spec, params, where)

@@ -1,0 +1,86 @@
+"""MultiInput: the inputs of a model with several named inputs, as one X that
+scikit-learn can index and split (``cross_val_score``, ``GridSearchCV``)."""
+
+import numpy as np
+
+
+class MultiInput(dict):
+    """Equally long arrays by input name, indexed by rows like one array.
+
+    ``X["image"]`` is one input's array; ``X[rows]`` (an index array, a
+    boolean mask or a slice, as scikit-learn's splitters give) is a new
+    ``MultiInput`` holding those rows of every input. ``len(X)`` and
+    ``X.shape[0]`` are the number of samples. A keraslearn estimator feeds
+    each array to the model input of the same name.
+
+    Parameters
+    ----------
+    arrays : dict of str to array-like, default=None
+        The inputs by name; keyword arguments are taken too.
+
+    **kwargs : array-like
+        More inputs by name.
+
+    See Also
+    --------
+    keraslearn.preprocessing.ColumnGroups : Makes one from a DataFrame's column groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import KFold
+    >>> from keraslearn import MultiInput
+    >>> X = MultiInput(image=np.zeros((6, 4, 4, 1)), meta=np.arange(12.0).reshape(6, 2))
+    >>> len(X), X.shape
+    (6, (6,))
+    >>> train, test = next(KFold(3).split(X))
+    >>> X[test]["meta"]
+    array([[0., 1.],
+           [2., 3.]])
+    """
+
+    def __init__(self, arrays=None, **kwargs):
+        items = {**(arrays or {}), **kwargs}
+        if not items:
+            raise ValueError("MultiInput needs at least one named input.")
+        converted = {}
+        for name, value in items.items():
+            if not isinstance(name, str):
+                raise TypeError(f"MultiInput's input names must be strings, got {name!r}.")
+            value = value.to_numpy() if hasattr(value, "iloc") else np.asarray(value)
+            if value.ndim == 0:
+                raise ValueError(f"MultiInput input {name!r} is a scalar, not one row per sample.")
+            converted[name] = value
+        lengths = {name: len(v) for name, v in converted.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(
+                f"MultiInput's inputs must hold as many rows each; got {lengths}."
+            )
+        super().__init__(converted)
+
+    @property
+    def shape(self):
+        """``(n_samples,)``, as scikit-learn reads the length of an X."""
+        return (len(self),)
+
+    def __len__(self):
+        return len(next(iter(self.values())))
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return super().__getitem__(key)
+        if isinstance(key, tuple) and len(key) == 2 and key[1] is Ellipsis:
+            key = key[0]  # scikit-learn's array[key, ...]
+        if isinstance(key, (int, np.integer)):
+            key = [key]
+        return MultiInput({name: value[key] for name, value in self.items()})
+
+    def copy(self):
+        return MultiInput({name: value.copy() for name, value in self.items()})
+
+    def __reduce__(self):
+        return type(self), (dict(self.items()),)
+
+    def __repr__(self):
+        shapes = ", ".join(f"{name}={value.shape}" for name, value in self.items())
+        return f"MultiInput({shapes})"

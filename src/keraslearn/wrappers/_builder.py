@@ -1,0 +1,91 @@
+"""The model a wrapper builds: which builder, with which arguments, compiled how.
+
+The builder is ``model`` (a function, or a ``keras.Model`` instance), else
+``build_fn`` (scikeras' old name), else a ``_keras_build_fn`` method of a
+subclass. It receives the arguments it declares: estimator parameters by name,
+``model__`` parameters, and the special ``meta``, ``compile_kwargs`` and
+``params``; a builder with ``**kwargs`` receives them all, as in scikeras.
+"""
+
+import inspect
+
+from .._engine import _keras_objects as objects
+from .._tf import keras
+from ..utils import suggest
+from ._routing import builder_names, routed, unknown_name_error
+
+# What the builder may receive besides its own parameters.
+BUILDER_SPECIAL = ("meta", "compile_kwargs", "params")
+
+
+def resolve_builder(est, params):
+    """``model``, ``build_fn`` or the subclass's ``_keras_build_fn``, checked."""
+    builder = params.get("model")
+    if builder is None:
+        builder = params.get("build_fn")
+    if builder is None:
+        builder = est._default_builder()
+    if builder is None:
+        raise ValueError(
+            f"{type(est).__name__} needs a model: pass a keras.Model or a function "
+            "that builds one as `model`."
+        )
+    if not (isinstance(builder, keras.Model) or callable(builder)):
+        raise TypeError(
+            f"model must be a keras.Model or a callable returning one, "
+            f"got {type(builder).__name__}."
+        )
+    return builder
+
+
+def compile_kwargs(params):
+    """``keras.Model.compile`` arguments: optimizer, loss and metrics made from
+    the parameters and their routed ones, then ``compile__`` parameters."""
+    loss = params["loss"]
+    kwargs = {
+        "optimizer": objects.make_optimizer(params["optimizer"], routed(params, "optimizer")),
+        "loss": objects.make_loss(loss, routed(params, "loss")) if loss is not None else None,
+        "metrics": objects.make_metrics(params["metrics"], routed(params, "metrics")),
+        "run_eagerly": bool(params["run_eagerly"]),
+    }
+    kwargs.update(routed(params, "compile"))
+    return kwargs
+
+
+def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
+    """The arguments the builder declares, from the parameters; with ``dry``
+    only checked (names that go nowhere raise, before TensorFlow)."""
+    names, var_kw = builder_names(builder)
+    model_kwargs = routed(params, "model")
+    extras = {k: v for k, v in est._kwargs.items() if "__" not in k}
+    signature = inspect.signature(builder).parameters
+    special = {"meta": meta, "compile_kwargs": compile_args, "params": params}
+    kwargs = {name: value for name, value in special.items() if name in signature}
+    for name in names:
+        if name in model_kwargs:
+            kwargs[name] = model_kwargs[name]
+        elif name in params and name not in ("model", "build_fn"):
+            kwargs[name] = params[name]
+        elif signature[name].default is inspect.Parameter.empty:
+            raise TypeError(
+                f"The model builder {getattr(builder, '__name__', builder)!r} needs "
+                f"argument {name!r}: pass it to the estimator as {name}=... or "
+                f"model__{name}=..."
+            )
+    if var_kw:
+        # As in scikeras, ``**kwargs`` also receives meta, compile_kwargs and params.
+        kwargs.update({k: v for k, v in special.items() if k not in kwargs})
+        kwargs.update({k: v for k, v in model_kwargs.items() if k not in kwargs})
+        kwargs.update({k: v for k, v in extras.items() if k not in kwargs})
+        return kwargs
+    builder_name = getattr(builder, "__name__", type(builder).__name__)
+    for key in model_kwargs:
+        if key not in names:
+            raise ValueError(
+                f"Invalid parameter model__{key}: the model builder {builder_name!r} "
+                f"does not take {key!r}.{suggest(key, names)}"
+            )
+    for key in extras:
+        if key not in names:
+            raise unknown_name_error(est, key, names, params["optimizer"], params["loss"])
+    return kwargs

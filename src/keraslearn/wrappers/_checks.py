@@ -1,0 +1,87 @@
+"""Every parameter of a wrapper checked before TensorFlow runs: routing
+prefixes, builder arguments, the optimizer, loss, metrics and callbacks with
+their routed parameters, Keras' fit/predict/compile arguments, and values."""
+
+import numpy as np
+
+from .._engine import _keras_objects as objects
+from .._engine._targets import TARGET_ENCODINGS
+from .._tf import keras
+from ..utils import check_kwargs, suggest
+from ._builder import builder_kwargs, resolve_builder
+from ._routing import check_prefix, routed
+
+# Model.fit arguments the estimator supplies itself, and where to give them instead.
+_REFUSED_FIT_KWARGS = {
+    "x": "pass the data as fit(X, y)",
+    "y": "pass the data as fit(X, y)",
+    "sample_weight": "pass it as fit(X, y, sample_weight=...)",
+    "class_weight": "use the classifier's class_weight parameter",
+}
+
+
+def without_routed_callbacks(args):
+    """Routed fit or predict arguments without ``callbacks`` and their own routing."""
+    return {k: v for k, v in args.items() if k != "callbacks" and not k.startswith("callbacks__")}
+
+
+def check_wrapper_parameters(est, fit_kwargs):
+    """Raise ValueError/TypeError for any parameter that is wrong."""
+    params = est.get_params(deep=False)
+    known = set(est._signature_params())
+    for key in params:
+        check_prefix(key, known)
+    builder = resolve_builder(est, params)
+    model_kwargs = routed(params, "model")
+    extras = {k: v for k, v in est._kwargs.items() if "__" not in k}
+    if isinstance(builder, keras.Model):
+        if model_kwargs or extras:
+            unused = [f"model__{k}" for k in model_kwargs] + list(extras)
+            raise ValueError(
+                f"Parameters {unused} have nowhere to go: `model` is a keras.Model "
+                "instance, not a function that builds one."
+            )
+    else:
+        builder_kwargs(est, builder, params, None, None, dry=True)
+    objects.check_optimizer(params["optimizer"], routed(params, "optimizer"))
+    objects.check_loss(params["loss"], routed(params, "loss"))
+    objects.check_metrics(params["metrics"], routed(params, "metrics"))
+    objects.check_callbacks(params["callbacks"], routed(params, "callbacks"))
+    for name, func in (("fit", keras.Model.fit), ("predict", keras.Model.predict),
+                       ("compile", keras.Model.compile)):
+        args = routed(params, name)
+        # fit__callbacks / predict__callbacks: callbacks of that method only
+        objects.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
+                                where=f"{name}__callbacks")
+        check_kwargs(func, without_routed_callbacks(args), name)
+    check_kwargs(keras.Model.fit, fit_kwargs, "fit")
+    for where, kwargs in (("fit__", routed(params, "fit")), ("", fit_kwargs)):
+        for key in sorted(kwargs.keys() & _REFUSED_FIT_KWARGS.keys()):
+            raise ValueError(f"Invalid fit parameter {where}{key}: {_REFUSED_FIT_KWARGS[key]}.")
+    _check_values(params, fit_kwargs)
+
+
+def _positive(value, name, whole_allowed):
+    whole = whole_allowed and value == -1  # -1: all the rows in one batch
+    if value is not None and not whole and not (
+            isinstance(value, (int, np.integer)) and value >= 1):
+        raise ValueError(
+            f"{name} must be a positive int" + (" or -1" if whole_allowed else "")
+            + f", got {value!r}."
+        )
+
+
+def _check_values(params, fit_kwargs):
+    split = params["validation_split"]
+    if not (isinstance(split, (int, float)) and 0.0 <= split < 1.0):
+        raise ValueError(f"validation_split must be a float in [0, 1), got {split!r}.")
+    for name in ("epochs", "batch_size", "validation_batch_size"):
+        value = fit_kwargs.get(name, routed(params, "fit").get(name, params.get(name)))
+        _positive(value, name, whole_allowed=name != "epochs")
+    _positive(routed(params, "predict").get("batch_size"), "predict__batch_size", True)
+    encoding = params.get("target_encoding", "auto")
+    if encoding not in TARGET_ENCODINGS:
+        raise ValueError(
+            f"target_encoding must be one of {TARGET_ENCODINGS}, got {encoding!r}."
+            + suggest(str(encoding), TARGET_ENCODINGS)
+        )
