@@ -1,0 +1,89 @@
+"""scipy sparse X is densified one batch at a time: a fit equals the same fit
+on the dense array (through the same batch-gathering path), and text
+pipelines work."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import make_pipeline
+
+from builders import tiny_mlp
+from keraslearn import ImageClassifier, KerasClassifier, KerasRegressor, MLPRegressor
+from keraslearn._engine import _feed
+
+rng = np.random.default_rng(0)
+X_SPARSE = sp.random(300, 40, density=0.1, format="csr", random_state=0, dtype=np.float32)
+ROW_SUMS = np.asarray(X_SPARSE.sum(axis=1)).ravel()
+Y = (ROW_SUMS > np.median(ROW_SUMS)).astype(int)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_sparse_fit_equals_the_dense_fit_on_the_same_path(fmt, monkeypatch):
+    params = dict(optimizer="adam", epochs=3, batch_size=32, random_state=0)
+    sparse_fit = KerasClassifier(tiny_mlp, **params).fit(X_SPARSE.asformat(fmt), Y)
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)  # dense data on the gathering path too
+    dense_fit = KerasClassifier(tiny_mlp, **params).fit(X_SPARSE.toarray(), Y)
+    assert sparse_fit.history_ == dense_fit.history_
+    np.testing.assert_allclose(sparse_fit.predict_proba(X_SPARSE.asformat(fmt)),
+                               dense_fit.predict_proba(X_SPARSE.toarray()), rtol=1e-6)
+
+
+def test_sparse_predict_and_partial_fit():
+    reg = KerasRegressor(tiny_mlp, optimizer="adam", random_state=0)
+    for start in range(0, 300, 100):
+        rows = X_SPARSE[start:start + 100]
+        reg.partial_fit(rows, rows[:, 0].toarray()[:, 0])
+    assert reg.current_epoch == 3
+    pred = reg.predict(X_SPARSE)
+    np.testing.assert_allclose(pred, reg.predict(X_SPARSE.toarray()), rtol=1e-6)
+    assert pred.dtype == np.float64
+
+
+def test_a_text_pipeline_trains_on_tfidf_features():
+    docs = ["good movie great fun", "bad film awful plot", "great acting good story",
+            "awful boring bad", "fun good great", "plot bad boring"] * 20
+    labels = np.array([1, 0, 1, 0, 1, 0] * 20)
+    pipe = make_pipeline(TfidfVectorizer(), KerasClassifier(
+        lambda meta: keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                       keras.layers.Dense(8, activation="relu"),
+                                       keras.layers.Dense(1, activation="sigmoid")]),
+        optimizer="adam", optimizer__learning_rate=0.05, epochs=10, random_state=0))
+    assert pipe.fit(docs, labels).score(docs, labels) == 1.0
+
+
+def test_ready_networks_take_sparse_input_and_images_do_not():
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X_SPARSE, Y.astype(float))
+    assert reg.predict(X_SPARSE[:3]).shape == (3,)
+    with pytest.raises(TypeError, match="[Ss]parse"):
+        ImageClassifier().fit(X_SPARSE, Y)
+
+
+def test_a_sparse_model_input_gets_sparse_batches_never_dense_ones():
+    def sparse_net(meta):
+        inputs = keras.Input((meta["n_features_in_"],), sparse=True)
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
+            keras.layers.Dense(8, activation="relu")(inputs)))
+
+    params = dict(optimizer="adam", epochs=2, batch_size=32, random_state=0)
+    fitted = KerasClassifier(sparse_net, **params).fit(X_SPARSE, Y)
+    dense_twin = KerasClassifier(tiny_mlp, **params).fit(X_SPARSE, Y)
+    assert len(fitted.history_["loss"]) == len(dense_twin.history_["loss"]) == 2
+    proba = fitted.predict_proba(X_SPARSE)
+    expected = fitted.model_(_to_sparse_tensor(X_SPARSE), training=False).numpy()[:, 0]
+    np.testing.assert_allclose(proba[:, 1], expected, rtol=1e-5)
+
+
+def _to_sparse_tensor(matrix):
+    import tensorflow as tf
+
+    coo = matrix.tocoo()
+    indices = np.column_stack([coo.row, coo.col]).astype(np.int64)
+    return tf.sparse.reorder(tf.SparseTensor(indices, coo.data, coo.shape))

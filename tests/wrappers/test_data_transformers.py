@@ -1,0 +1,191 @@
+"""scikeras' data-transformer interface: ``target_encoder`` and
+``feature_encoder`` overridden in a subclass, for models with several
+outputs and several inputs; ``get_metadata`` in ``meta``; ``scorer``."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
+
+from keraslearn import KerasClassifier, KerasRegressor
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(200, 4))
+Y = np.column_stack([(X[:, 0] > 0).astype(int), np.digitize(X[:, 1], [-0.5, 0.5])])
+
+
+class TwoTargets(BaseEstimator, TransformerMixin):
+    """Column 0 binary, column 1 multiclass -> a list of two targets."""
+
+    def fit(self, y):
+        self.bin_ = LabelEncoder().fit(y[:, 0])
+        self.cat_ = LabelEncoder().fit(y[:, 1])
+        self.n_classes_ = [self.bin_.classes_.size, self.cat_.classes_.size]
+        self.n_outputs_expected_ = 2
+        return self
+
+    def transform(self, y):
+        return [self.bin_.transform(y[:, 0]), self.cat_.transform(y[:, 1])]
+
+    def inverse_transform(self, y, return_proba=False):
+        if return_proba:
+            return np.column_stack(y)
+        labels_bin = (y[0] > 0.5).astype(int).reshape(-1)
+        labels_cat = np.argmax(y[1], axis=1)
+        return np.column_stack([self.bin_.inverse_transform(labels_bin),
+                                self.cat_.inverse_transform(labels_cat)])
+
+    def get_metadata(self):
+        return {"n_classes_": self.n_classes_, "n_outputs_expected_": 2, "my_param_": "two"}
+
+
+def two_headed(meta):
+    assert meta["my_param_"] == "two"  # the transformer's metadata reaches the builder
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(32, activation="relu")(inputs)
+    out_bin = keras.layers.Dense(1, activation="sigmoid", name="out_bin")(hidden)
+    out_cat = keras.layers.Dense(meta["n_classes_"][1], activation="softmax",
+                                 name="out_cat")(hidden)
+    return keras.Model(inputs, [out_bin, out_cat])
+
+
+class TwoHeadClassifier(KerasClassifier):
+    @property
+    def target_encoder(self):
+        return TwoTargets()
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        return np.mean([accuracy_score(y_true[:, i], y_pred[:, i]) for i in range(2)])
+
+
+def test_a_model_with_two_outputs_trains_through_its_target_encoder():
+    clf = TwoHeadClassifier(two_headed, loss=["binary_crossentropy",
+                                              "sparse_categorical_crossentropy"],
+                            optimizer="adam", optimizer__learning_rate=0.02, epochs=30,
+                            random_state=0).fit(X, Y)
+    assert isinstance(clf.target_encoder_, TwoTargets)
+    assert clf.n_classes_ == [2, 3] and clf.my_param_ == "two"
+    pred = clf.predict(X)
+    assert pred.shape == Y.shape
+    score = clf.score(X, Y)  # the subclass's scorer
+    assert score == pytest.approx(np.mean([accuracy_score(Y[:, i], pred[:, i]) for i in range(2)]))
+    assert score > 0.8
+    assert clf.predict_proba(X[:5]).shape == (5, 4)  # inverse_transform(return_proba=True)
+    assert {"out_bin_loss", "out_cat_loss"} <= clf.history_.keys()
+
+
+def test_losses_and_metrics_per_output_take_routed_parameters():
+    clf = TwoHeadClassifier(
+        two_headed, optimizer="adam", epochs=2, random_state=0,
+        loss={"out_bin": keras.losses.BinaryCrossentropy,
+              "out_cat": keras.losses.SparseCategoricalCrossentropy},
+        loss__out_bin__label_smoothing=0.1,
+        metrics={"out_bin": [keras.metrics.BinaryAccuracy], "out_cat": ["accuracy"]},
+        metrics__out_bin__0__threshold=0.7,
+        compile__loss_weights={"out_bin": 1.0, "out_cat": 0.5},
+    ).fit(X, Y)
+    losses = clf.model_.loss
+    assert losses["out_bin"].label_smoothing == pytest.approx(0.1)
+    assert "out_bin_binary_accuracy" in clf.history_
+
+
+def test_a_model_with_fewer_outputs_than_the_encoder_expects_is_a_clear_error():
+    def one_head(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+
+    clf = TwoHeadClassifier(one_head, loss="binary_crossentropy")
+    with pytest.raises(ValueError, match=r"produces 2 target\(s\).*model has 1 output"):
+        clf.fit(X, Y)
+    assert not hasattr(clf, "model_")
+
+
+class TwoInputRegressor(KerasRegressor):
+    @property
+    def feature_encoder(self):
+        return FunctionTransformer(func=lambda X: [X[:, :1], X[:, 1:2]])
+
+
+def two_inputs():
+    first, second = keras.Input((1,)), keras.Input((1,))
+    hidden = keras.layers.Concatenate()([keras.layers.Dense(16, activation="relu")(first),
+                                         keras.layers.Dense(16, activation="relu")(second)])
+    return keras.Model([first, second], keras.layers.Dense(1)(hidden))
+
+
+def test_a_model_with_two_inputs_gets_them_from_the_feature_encoder():
+    Xr = rng.uniform(size=(300, 2))
+    yr = Xr.sum(axis=1)
+    reg = TwoInputRegressor(two_inputs, loss="mse", optimizer="adam",
+                            optimizer__learning_rate=0.02, epochs=40, random_state=0)
+    reg.fit(Xr, yr)
+    assert isinstance(reg.feature_encoder_, FunctionTransformer)
+    assert reg.score(Xr, yr) > 0.9
+    np.testing.assert_allclose(
+        reg.predict(Xr[:5]),
+        reg.model_([Xr[:5, :1].astype("float32"), Xr[:5, 1:2].astype("float32")]).numpy()[:, 0],
+        rtol=1e-5,
+    )
+
+
+def test_feature_encoder_metadata_and_scaling():
+    class Scaled(KerasRegressor):
+        @property
+        def feature_encoder(self):
+            return StandardScaler()
+
+    reg = Scaled(lambda meta: keras.Sequential([
+        keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)]),
+        loss="mse", epochs=1, random_state=0).fit(X * 100, X[:, 0])
+    np.testing.assert_allclose(reg.feature_encoder_.mean_, (X * 100).mean(axis=0))
+
+
+def test_score_routed_parameters_reach_the_scorer():
+    seen = {}
+
+    class Recording(KerasRegressor):
+        @staticmethod
+        def scorer(y_true, y_pred, **kwargs):
+            seen.update(kwargs)
+            return 0.0
+
+    def linear(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+
+    reg = Recording(linear, loss="mse", score__multioutput="raw_values", epochs=1).fit(X, X[:, 0])
+    reg.score(X, X[:, 0], sample_weight=np.ones(len(X)))
+    assert seen["multioutput"] == "raw_values" and len(seen["sample_weight"]) == len(X)
+
+
+def test_a_feature_encoder_reshapes_flat_rows_into_images():
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import MinMaxScaler
+
+    digits = load_digits()
+    flat = MinMaxScaler().fit_transform(digits.data)
+    input_shape = (8, 8, 1)
+
+    def get_model(meta):
+        model = keras.Sequential([
+            keras.Input(input_shape),
+            keras.layers.Conv2D(8, kernel_size=(3, 3), activation="relu"),
+            keras.layers.MaxPooling2D(pool_size=(2, 2)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ])
+        model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+        return model
+
+    class MultiDimensionalClassifier(KerasClassifier):
+        @property
+        def feature_encoder(self):
+            return FunctionTransformer(func=lambda X: X.reshape(X.shape[0], *input_shape))
+
+    clf = MultiDimensionalClassifier(model=get_model, epochs=8, batch_size=32,
+                                     validation_split=0.1, random_state=0)
+    clf.fit(flat[:1400], digits.target[:1400])
+    assert clf.n_features_in_ == 64
+    assert clf.score(flat[1400:], digits.target[1400:]) > 0.8

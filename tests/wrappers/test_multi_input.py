@@ -1,0 +1,85 @@
+"""Several named inputs as one X that scikit-learn can split: MultiInput, and
+ColumnGroups turning a DataFrame's column groups into one."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from keraslearn import KerasClassifier, MLPClassifier, MultiInput
+from keraslearn.preprocessing import ColumnGroups
+
+rng = np.random.default_rng(0)
+N = 150
+IMAGES = rng.uniform(size=(N, 4, 4, 1)).astype("float32")
+META = rng.normal(size=(N, 2)).astype("float32")
+y = (IMAGES.mean(axis=(1, 2, 3)) - 0.5 + 0.3 * META[:, 0] > 0).astype(int)
+
+
+def image_and_meta(meta, width=8):
+    image = keras.Input((4, 4, 1), name="image")
+    tabular = keras.Input((2,), name="meta")
+    hidden = keras.layers.Concatenate()([keras.layers.Flatten()(image), tabular])
+    hidden = keras.layers.Dense(width, activation="relu")(hidden)
+    output = keras.layers.Dense(1, activation="sigmoid")(hidden)
+    return keras.Model({"image": image, "meta": tabular}, output)
+
+
+def make():
+    return KerasClassifier(image_and_meta, optimizer="adam", optimizer__learning_rate=0.02,
+                           epochs=15, random_state=0)
+
+
+def test_multi_input_indexes_like_one_array():
+    X = MultiInput(image=IMAGES, meta=META)
+    assert len(X) == N and X.shape == (N,)
+    part = X[np.array([3, 1])]
+    assert isinstance(part, MultiInput)
+    np.testing.assert_array_equal(part["meta"], META[[3, 1]])
+    np.testing.assert_array_equal(X[2:4]["image"], IMAGES[2:4])
+    with pytest.raises(ValueError, match="as many rows"):
+        MultiInput(image=IMAGES, meta=META[:10])
+
+
+def test_cross_validation_and_search_split_named_inputs():
+    X = MultiInput(image=IMAGES, meta=META)
+    scores = cross_val_score(make(), X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.7
+    search = GridSearchCV(make(), {"width": [4, 8]}, cv=2).fit(X, y)
+    best = search.best_estimator_
+    assert best.X_shape_ == {"image": (N, 4, 4, 1), "meta": (N, 2)}
+    proba = best.predict_proba(X[:5])
+    model_out = best.model_({"image": IMAGES[:5], "meta": META[:5]}, training=False).numpy()
+    np.testing.assert_allclose(proba[:, 1], model_out[:, 0], rtol=1e-5)
+
+
+def test_column_groups_feed_named_inputs_from_a_dataframe():
+    columns = [f"pixel{i}" for i in range(16)]
+    frame = pd.DataFrame(np.column_stack([IMAGES.reshape(N, -1), META]),
+                         columns=columns + ["age", "income"])
+    groups = ColumnGroups({"image": columns, "meta": ["age", "income"]},
+                          shapes={"image": (4, 4, 1)})
+    pipe = make_pipeline(groups, make())
+    frame_scores = cross_val_score(pipe, frame, y, cv=3)
+    array_scores = cross_val_score(make(), MultiInput(image=IMAGES, meta=META), y, cv=3)
+    np.testing.assert_allclose(frame_scores, array_scores)
+
+
+def test_named_inputs_are_checked_against_the_fit():
+    clf = make().set_params(epochs=1).fit(MultiInput(image=IMAGES, meta=META), y)
+    fitted_with = r"inputs \['image'\], but .* fitted with \['image', 'meta'\]"
+    with pytest.raises(ValueError, match=fitted_with):
+        clf.predict(MultiInput(image=IMAGES))
+    with pytest.raises(ValueError, match=r"X\['meta'\] has shape \(3,\) per sample"):
+        clf.predict(MultiInput(image=IMAGES, meta=np.zeros((N, 3))))
+    with pytest.raises(ValueError, match="fitted with the named inputs"):
+        clf.predict(META)
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict(MultiInput(image=IMAGES, meta=np.full((N, 2), np.nan)))
+
+
+def test_ready_networks_refuse_named_inputs():
+    with pytest.raises(TypeError, match="MLPClassifier takes X as one array"):
+        MLPClassifier().fit(MultiInput(image=IMAGES, meta=META), y)

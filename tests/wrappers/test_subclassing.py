@@ -1,0 +1,84 @@
+"""Subclassing as scikeras documents it: a subclass declares its own
+parameters (routed ones included) plus ``**kwargs``, passes the rest to
+``super().__init__``, and builds its network in ``_keras_build_fn``."""
+
+import keras
+import numpy as np
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+
+from keraslearn import KerasClassifier
+
+
+class TutorialMLP(KerasClassifier):
+    """scikeras' "MLPClassifier" tutorial class, as written there: note that it
+    declares optimizer__learning_rate but never stores it."""
+
+    def __init__(self, hidden_layer_sizes=(100,), optimizer="adam",
+                 optimizer__learning_rate=0.001, epochs=200, verbose=0, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.verbose = verbose
+
+    def _keras_build_fn(self, compile_kwargs):
+        model = keras.Sequential([keras.Input(shape=(self.n_features_in_,))])
+        for size in self.hidden_layer_sizes:
+            model.add(keras.layers.Dense(size, activation="relu"))
+        if self.target_type_ == "binary":
+            units, activation, loss = 1, "sigmoid", "binary_crossentropy"
+        else:
+            units, activation, loss = self.n_classes_, "softmax", "sparse_categorical_crossentropy"
+        model.add(keras.layers.Dense(units, activation=activation))
+        model.compile(loss=loss, optimizer=compile_kwargs["optimizer"])
+        return model
+
+
+X, y = make_classification(n_samples=120, n_features=6, random_state=0)
+
+
+def test_get_params_lists_what_the_instance_holds():
+    clf = TutorialMLP(epochs=3, random_state=0)
+    params = clf.get_params()
+    # the subclass's own, and every inherited parameter (loss, batch_size, ...)
+    assert params["hidden_layer_sizes"] == (100,) and params["epochs"] == 3
+    assert {"loss", "batch_size", "callbacks", "random_state", "model"} <= params.keys()
+    # declared but never stored: not a parameter (as in scikeras)
+    assert "optimizer__learning_rate" not in params
+
+
+def test_subclass_fits_clones_and_searches():
+    clf = TutorialMLP(hidden_layer_sizes=(16,), epochs=60, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.8
+    copy = clone(clf)
+    assert type(copy) is TutorialMLP and copy.get_params()["epochs"] == 60
+    assert not hasattr(copy, "model_")
+    search = GridSearchCV(TutorialMLP(epochs=3, random_state=0),
+                          {"hidden_layer_sizes": [(4,), (8,)]}, cv=2).fit(X, y)
+    assert search.best_params_["hidden_layer_sizes"] in [(4,), (8,)]
+    assert search.best_estimator_.model_.layers[0].units == search.best_params_[
+        "hidden_layer_sizes"][0]
+
+
+def test_set_params_reaches_inherited_and_own_parameters():
+    clf = TutorialMLP().set_params(loss="binary_crossentropy", hidden_layer_sizes=(3,),
+                                   optimizer__learning_rate=0.05)
+    params = clf.get_params()
+    assert params["loss"] == "binary_crossentropy" and params["hidden_layer_sizes"] == (3,)
+    assert params["optimizer__learning_rate"] == 0.05  # now held, as a routed parameter
+
+
+def test_build_method_takes_its_declared_parameters_and_meta():
+    class Sized(KerasClassifier):
+        def _keras_build_fn(self, width, meta):
+            return keras.Sequential([
+                keras.Input((meta["n_features_in_"],)),
+                keras.layers.Dense(width, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ])
+
+    clf = Sized(width=5, epochs=2, random_state=0).fit(X, y)
+    assert clf.model_.layers[0].units == 5
+    assert np.isfinite(clf.predict_proba(X)).all()
