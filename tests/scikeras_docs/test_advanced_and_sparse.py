@@ -1,0 +1,105 @@
+"""scikeras' Advanced Usage page (compilation, builder arguments, routed
+parameters) and its sparse-input tutorial, with only the import changed."""
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from keraslearn import KerasClassifier, KerasRegressor
+from keraslearn.wrappers import BaseWrapper
+
+X, y = make_classification(200, 8, random_state=0)
+
+
+def test_builder_compiles_with_compile_kwargs_or_leaves_it_to_the_wrapper():
+    def compiled_by_builder(compile_kwargs):
+        optimizer = compile_kwargs["optimizer"]
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=optimizer, loss="binary_crossentropy")
+        return model
+
+    clf = KerasClassifier(model=compiled_by_builder, optimizer=keras.optimizers.SGD,
+                          optimizer__learning_rate=0.05).fit(X, y)
+    assert type(clf.model_.optimizer).__name__ == "SGD"
+    assert float(clf.model_.optimizer.learning_rate.numpy()) == pytest.approx(0.05)
+
+    def not_compiled():
+        return keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, activation="sigmoid")])
+
+    clf = KerasClassifier(model=not_compiled, optimizer=keras.optimizers.Adam).fit(X, y)
+    assert type(clf.model_.optimizer).__name__ == "Adam"
+
+
+def test_builder_receives_meta_compile_kwargs_and_params():
+    seen = {}
+
+    def model_build_fn(my_param, meta, compile_kwargs, params):
+        seen.update(my_param=my_param, meta=meta, compile_kwargs=compile_kwargs, params=params)
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    KerasClassifier(model=model_build_fn, my_param=10, optimizer="sgd").fit(X, y)
+    assert seen["my_param"] == 10 and seen["meta"]["n_features_in_"] == 8
+    assert isinstance(seen["compile_kwargs"]["optimizer"], keras.optimizers.SGD)
+    assert seen["params"]["optimizer"] == "sgd"  # the raw parameter
+
+
+def test_routed_losses_metrics_and_callbacks():
+    def two_units():
+        return keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+
+    clf = KerasClassifier(
+        model=two_units, loss=keras.losses.CategoricalCrossentropy, loss__label_smoothing=0.1,
+        metrics=[keras.metrics.CategoricalAccuracy, keras.metrics.AUC],
+        metrics__1__num_thresholds=50,
+        callbacks=[keras.callbacks.TerminateOnNaN, keras.callbacks.EarlyStopping],
+        callbacks__1__monitor="loss", epochs=2,
+    ).fit(X, y)
+    assert clf.model_.loss.label_smoothing == pytest.approx(0.1)
+    assert "categorical_accuracy" in clf.history_
+    assert any(key.startswith("auc") for key in clf.history_)  # Keras numbers repeated names
+
+
+def test_a_metric_class_alone_with_routed_parameters():
+    clf = KerasClassifier(
+        model=lambda: keras.Sequential([keras.Input((8,)),
+                                        keras.layers.Dense(1, activation="sigmoid")]),
+        loss="binary_crossentropy", metrics=keras.metrics.BinaryAccuracy,
+        metrics__threshold=0.65, epochs=1,
+    ).fit(X, y)
+    assert "binary_accuracy" in clf.history_
+
+
+def test_base_wrapper_has_no_default_scorer():
+    est = BaseWrapper(lambda: keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)]),
+                      loss="mse").fit(X, y.astype(float))
+    with pytest.raises(NotImplementedError, match="scorer"):
+        est.score(X, y)
+
+
+def get_sparse_model(meta):
+    return keras.Sequential([keras.Input(shape=(meta["n_features_in_"],)),
+                             keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dense(1)])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint8])
+def test_sparse_tutorial_pipelines(dtype):
+    X_ids = np.arange(0, 2_000).reshape(-1, 1)
+    target = np.random.default_rng(0).uniform(0, 1, size=(X_ids.shape[0],))
+    sparse_pipe = Pipeline([
+        ("encoder", OneHotEncoder(sparse_output=True, dtype=dtype)),
+        ("model", KerasRegressor(get_sparse_model, loss="mse", epochs=2, verbose=False,
+                                 random_state=0)),
+    ]).fit(X_ids, target)
+    dense_pipe = Pipeline([
+        ("encoder", OneHotEncoder(sparse_output=False)),
+        ("model", KerasRegressor(get_sparse_model, loss="mse", epochs=2, verbose=False,
+                                 random_state=0)),
+    ]).fit(X_ids, target)
+    # same network, same data: the sparse pipeline learns what the dense one does
+    assert sparse_pipe.predict(X_ids[:5]).shape == (5,)
+    assert abs(sparse_pipe[-1].history_["loss"][-1] - dense_pipe[-1].history_["loss"][-1]) < 0.05
