@@ -15,6 +15,9 @@ _LAZY = {
     "MLPRegressor": "keraslearn.neural_network",
     "ImageClassifier": "keraslearn.neural_network",
     "export": "keraslearn._export",
+    "save": "keraslearn._persistence",
+    "load": "keraslearn._persistence",
+    "get_untrusted_types": "keraslearn._persistence",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "config_context", "get_config", "set_config"]

@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .. import _random, _tf
+from .._persistence import _state as _saved
 from ._build import finish_network, make_meta
 from ._inputs import normalised_weights, validate_training_data, validate_X
 from ._layers import copy_network_state, keras_layers_only
@@ -112,6 +113,7 @@ class KerasEstimator(BaseEstimator):
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
         """Fit in one of the modes "fit", "warm" (warm_start), "partial" or
         "initialize" (build only)."""
+        _saved.resolve_parameters(self)  # a loaded estimator's builder, if need be
         fit_kwargs = dict(fit_kwargs or {})
         self._check_parameters(fit_kwargs)
         settings = self._training_settings(fit_kwargs)
@@ -220,9 +222,14 @@ class KerasEstimator(BaseEstimator):
             return self._get_predictor()(X, kwargs.get("batch_size"))
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: Python's default state is the live __dict__ itself.
+        state = dict(super().__getstate__())
         state.pop("_predictor", None)
-        return state
+        # keraslearn.save stores the networks as .keras files and code by name.
+        return _saved.portable_state(self, state)
+
+    def __setstate__(self, state):
+        super().__setstate__(_saved.restored_state(self, state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
