@@ -174,7 +174,7 @@ def _unstored(session, value, reason):
         description = f"the function {getattr(value, '__qualname__', value)}"
     else:
         text = repr(value)
-        description = f"a {type(value).__name__} object" if " at 0x" in text else text
+        description = f"an instance of {type(value).__name__}" if " at 0x" in text else text
         description = description if len(description) <= 80 else description[:77] + "..."
     if description not in session.unstored:
         session.unstored.append(description)
@@ -239,8 +239,16 @@ def resolve_parameters(estimator):
         return
     params = estimator.get_params(deep=False)
     owner = type(estimator).__name__
-    resolved = {name: _resolved(value, owner, name) for name, value in params.items()
-                if _holds(value, SavedParameter)}
+    resolved, problems = {}, []
+    # The builder first: its error is the one a user of a loaded estimator expects.
+    for name in sorted(params, key=lambda n: (n not in ("model", "build_fn"), n)):
+        if _holds(params[name], SavedParameter):
+            try:
+                resolved[name] = _resolved(params[name], owner, name)
+            except ValueError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise ValueError("\n".join(problems))
     estimator.set_params(**resolved)
 
 
