@@ -1,6 +1,7 @@
 """keraslearn.save, keraslearn.load and keraslearn.get_untrusted_types."""
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                         f"keraslearn.save cannot store {type(part).__name__}: skops cannot "
                         f"store a part of it ({type(exc).__name__}: {exc})."
                     ) from exc
-        _check_networks_load(tmp, session.networks)
+        _check_networks_load(tmp, session.networks, path)
         manifest = {
             "format": _archive.FORMAT,
             "format_version": _archive.FORMAT_VERSION,
@@ -294,29 +295,37 @@ def _load_networks(manifest, members, path):
                                  "does not hold.")
             file = Path(tmp) / "network.keras"
             file.write_bytes(members[member])
-            networks[member] = _load_network(file, f"{entry.get('owner')}.{entry.get('attribute')}"
-                                             f" ({member} in {str(path)!r})")
+            networks[member] = _load_network(
+                file, f"{entry.get('owner')}.{entry.get('attribute')} ({member})",
+                f"keraslearn.load refused {str(path)!r}")
     return networks
 
 
-def _load_network(file, what):
+def _load_network(file, what, refusal):
     import keras
 
     try:
         return keras.saving.load_model(file, safe_mode=True)
     except Exception as exc:
+        # Keras' message may quote the whole model config: keep what names the cause.
+        text = " ".join(str(exc).split())
+        found = re.search(r"Could not locate \w+ '[^']+'", text)
+        reason = found.group(0) if found else (text if len(text) <= 600 else text[:597] + "...")
         raise ValueError(
-            f"Keras cannot load the network {what} safely: {type(exc).__name__}: {exc} "
-            "Custom layers, losses and metrics must be registered with "
-            "keras.saving.register_keras_serializable and imported before loading; a "
-            "Lambda layer holding a Python lambda is refused by Keras' safe_mode."
+            f"{refusal}: Keras cannot load the network {what} with safe_mode=True "
+            f"({type(exc).__name__}: {reason}). keraslearn loads networks only in Keras' "
+            "safe mode: custom layers, losses and metrics must be registered with "
+            "keras.saving.register_keras_serializable and imported before loading, and a "
+            "Lambda layer holding a Python lambda cannot be loaded (write it as a "
+            "registered layer)."
         ) from None
 
 
-def _check_networks_load(folder, networks):
+def _check_networks_load(folder, networks, path):
     """Load each saved network back as load will, so that save refuses what load would."""
     for entry in networks:
-        _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}")
+        _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
+                      f"keraslearn.save refused to write {str(path)!r}")
 
 
 def _rebuild(data, member, path):
