@@ -123,3 +123,10 @@ def test_drift_detector_travels_with_the_object(clf, tmp_path):
     assert keraslearn.load(plain, return_drift_detector=True)[1] is None
     with pytest.raises(TypeError, match="has no test method"):
         keraslearn.save(clf, tmp_path / "bad.keraslearn", drift_detector=clf)
+
+
+def test_a_bare_keras_model_is_pointed_to_keras_own_saving(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(TypeError, match=r"model\.save\('model\.keras'\)"):
+        keraslearn.save(model, tmp_path / "model.keraslearn")
+    assert list(tmp_path.iterdir()) == []

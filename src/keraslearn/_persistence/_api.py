@@ -5,7 +5,6 @@ import re
 import tempfile
 from pathlib import Path
 
-from .._export import _files
 from . import _archive, _state, _trust
 
 
@@ -88,8 +87,14 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     >>> bool((loaded.predict(X) == pipe.predict(X)).all())
     True
     """
+    import keras
     import skops.io
 
+    from .._export import _files  # staging beside the target, and the final rename
+
+    if isinstance(obj, keras.Model):
+        raise TypeError("keraslearn.save takes estimators and pipelines; save a Keras model "
+                        "itself with model.save('model.keras').")
     path = Path(os.fspath(path))
     _archive.check_destination(path, overwrite)
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
@@ -235,13 +240,15 @@ def get_untrusted_types(path):
 
     Examples
     --------
-    >>> import os, tempfile
+    >>> import math, os, tempfile
     >>> from sklearn.preprocessing import FunctionTransformer
     >>> import keraslearn
     >>> path = os.path.join(tempfile.mkdtemp(), "f.keraslearn")
-    >>> _ = keraslearn.save(FunctionTransformer(os.path.basename), path)
+    >>> _ = keraslearn.save(FunctionTransformer(math.sqrt), path)
     >>> keraslearn.get_untrusted_types(path)
-    ['posixpath.basename']
+    ['math.sqrt']
+    >>> keraslearn.load(path, trusted=["math.sqrt"]).func is math.sqrt
+    True
     """
     path = _source(path)
     manifest, members = _archive.read(path)
