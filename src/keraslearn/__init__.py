@@ -16,6 +16,9 @@ _LAZY = {
     "ImageClassifier": "keraslearn.neural_network",
     "MultiInput": "keraslearn._multi_input",
     "export": "keraslearn._export",
+    "save": "keraslearn._persistence",
+    "load": "keraslearn._persistence",
+    "get_untrusted_types": "keraslearn._persistence",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "config_context", "get_config", "set_config"]

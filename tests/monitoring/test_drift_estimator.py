@@ -122,9 +122,8 @@ def test_pickle_round_trip_gives_the_same_result():
 
 
 def test_skops_round_trip_gives_the_same_result():
-    sio = pytest.importorskip(
-        "skops.io", reason="skops is not a dependency yet; the plain-type test above "
-        "checks what skops needs")
+    import skops.io as sio
+
     detector = DriftDetector(random_state=0).fit(reference(3000))
     data = sio.dumps(detector)
     untrusted = sio.get_untrusted_types(data=data)

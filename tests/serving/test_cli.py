@@ -1,19 +1,28 @@
-"""The ``keraslearn`` console script: its arguments, and its refusal of a missing PATH.
+"""The ``keraslearn`` console script: its arguments, its refusals, and a saved
+pipeline served end to end by the command itself in its own process."""
 
-Serving a saved model end to end waits for ``keraslearn.load``; these tests
-cover what the command does before it loads anything.
-"""
-
+import contextlib
 import inspect
+import signal
+import socket
 import subprocess
 import sys
+import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import httpx
+import numpy as np
+import pandas as pd
 import pytest
+from _servers import classifier, frame, records
 
+import keraslearn
+from keraslearn.monitoring import DriftDetector
 from keraslearn.serving import make_app
 from keraslearn.serving._cli import build_parser, main
+
+EXECUTABLE = Path(sys.executable).parent / "keraslearn"
 
 
 def test_defaults_bind_loopback_and_match_make_app():
@@ -21,18 +30,21 @@ def test_defaults_bind_loopback_and_match_make_app():
     assert (args.command, args.path, args.host, args.port) == ("serve", "model.keraslearn",
                                                                "127.0.0.1", 8000)
     defaults = inspect.signature(make_app).parameters
-    for option in ("max_batch_rows", "max_wait_ms", "max_body_bytes"):
+    for option in ("max_batch_rows", "max_wait_ms", "max_body_bytes", "drift_window"):
         assert getattr(args, option) == defaults[option].default, option
     assert args.access_log is False
+    assert args.trusted == []
 
 
 def test_options_are_parsed():
     args = build_parser().parse_args(["serve", "m", "--host", "0.0.0.0", "--port", "9001",
                                       "--max-batch-rows", "64", "--max-wait-ms", "0.5",
                                       "--max-body-bytes", "1024", "--log-level", "warning",
-                                      "--access-log"])
+                                      "--access-log", "--trusted", "a.B", "--trusted", "c.D",
+                                      "--drift-window", "50"])
     assert (args.host, args.port, args.max_batch_rows, args.max_wait_ms, args.max_body_bytes,
             args.log_level, args.access_log) == ("0.0.0.0", 9001, 64, 0.5, 1024, "warning", True)
+    assert (args.trusted, args.drift_window) == (["a.B", "c.D"], 50)
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -62,9 +74,83 @@ def test_missing_path_is_refused_before_loading(tmp_path, capsys):
 def test_console_script_is_installed_and_refuses_a_missing_path(tmp_path):
     (script,) = entry_points(group="console_scripts", name="keraslearn")
     assert script.load() is main
-    executable = Path(sys.executable).parent / "keraslearn"
     missing = tmp_path / "model"
-    done = subprocess.run([str(executable), "serve", str(missing)], capture_output=True,
+    done = subprocess.run([str(EXECUTABLE), "serve", str(missing)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2
     assert f"'{missing}' does not exist" in done.stderr
+
+
+def test_a_file_load_refuses_exits_1_with_the_reason(tmp_path, capsys):
+    damaged = tmp_path / "model.keraslearn"
+    damaged.write_bytes(b"not an archive")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(damaged)])
+    assert exit_.value.code == 1
+    assert "keraslearn serve: error: " in capsys.readouterr().err
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_command(path, *options):
+    """``keraslearn serve PATH --port <free port>`` in its own process, and a client;
+    the server is stopped with Ctrl-C's signal on leaving the block."""
+    port = _free_port()
+    server = subprocess.Popen([str(EXECUTABLE), "serve", str(path), "--port", str(port),
+                               "--log-level", "warning", *options],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            deadline = time.monotonic() + 240  # a fresh TensorFlow, on a shared machine
+            while True:
+                assert server.poll() is None, f"the server exited: {server.communicate()[1]}"
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.25)
+            yield client
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, err = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+            raise AssertionError("the server did not stop on SIGINT") from None
+    # Stopped as by Ctrl-C: a graceful shutdown, the usual status, no traceback.
+    assert server.returncode == 130, server.returncode
+    assert "Traceback" not in err, err[-3000:]
+
+
+def test_serve_command_serves_a_saved_pipeline_and_its_drift_detector(tmp_path):
+    model = classifier()
+    X, _ = frame()
+    detector = DriftDetector(random_state=0).fit(X)
+    path = keraslearn.save(model, tmp_path / "model.keraslearn", drift_detector=detector)
+    new = X.iloc[:40].assign(income=X["income"].iloc[:40] * 3)  # a drifted column
+    with serve_command(path) as client:
+        response = client.post("/predict", json=records(new))
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == model.predict(new).tolist()
+        response = client.post("/predict_proba", json=records(new))
+        assert response.status_code == 200, response.text
+        assert response.json()["classes"] == model.classes_.tolist()
+        np.testing.assert_allclose(response.json()["probabilities"], model.predict_proba(new),
+                                   rtol=1e-5, atol=1e-7)
+        response = client.get("/monitoring/drift")
+        assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["rows"] == 80  # the rows of both requests
+    expected = detector.test(pd.concat([new, new], ignore_index=True))
+    got = pd.DataFrame(body["report"])
+    assert got["feature"].tolist() == expected["feature"].tolist()
+    assert got["drifted"].tolist() == expected["drifted"].tolist() == [False, True, False, False]
+    np.testing.assert_allclose(got["p_value"], expected["p_value"], rtol=1e-9)

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
 
 from .. import _random, _tf
+from .._persistence import _state as _saved
 from .._tf import keras
 from ..utils._names import history_key
 from . import _nested as nested
@@ -123,6 +124,7 @@ class KerasEstimator(BaseEstimator):
         """Fit in one of the modes "fit", "warm" (warm_start), "partial",
         "initialize" (build only) or "initialized" (train what ``initialize``
         built, as a fresh fit: see BaseWrapper._initialize)."""
+        _saved.resolve_parameters(self)  # a loaded estimator's builder, if need be
         fit_kwargs = dict(fit_kwargs or {})
         self._check_parameters(fit_kwargs)
         settings = self._training_settings(fit_kwargs)
@@ -240,10 +242,15 @@ class KerasEstimator(BaseEstimator):
             return out
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: Python's default state is the live __dict__ itself.
+        state = dict(super().__getstate__())
         state.pop("_predictor", None)
-        state.pop("_predict_callbacks", None)  # made again at the next predict
-        return state
+        state.pop("_predict_callbacks", None)  # made again from the parameters at predict
+        # keraslearn.save stores the networks as .keras files and code by name.
+        return _saved.portable_state(self, state)
+
+    def __setstate__(self, state):
+        super().__setstate__(_saved.restored_state(self, state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,8 +1,10 @@
 """The ``keraslearn`` console script: ``keraslearn serve PATH [--host] [--port] ...``.
 
-PATH is what ``keraslearn.save`` wrote; it is read with ``keraslearn.load`` and
-served with :func:`keraslearn.serving.run`, on 127.0.0.1 unless ``--host`` says
-otherwise.
+PATH is what ``keraslearn.save`` wrote; it is read with ``keraslearn.load`` (types
+beyond the default ones only when named with ``--trusted``) and served with
+:func:`keraslearn.serving.run`, on 127.0.0.1 unless ``--host`` says otherwise. A
+drift detector saved with the model (``keraslearn.save(model, path,
+drift_detector=detector)``) answers ``GET /monitoring/drift``.
 """
 
 import argparse
@@ -22,8 +24,8 @@ def build_parser():
     serve = commands.add_parser(
         "serve", help="serve a saved model over HTTP",
         description="Serve a model saved with keraslearn.save over HTTP: POST /predict, "
-                    "/predict_proba and /invocations (MLflow's scoring protocol); GET /health "
-                    "and /metadata.")
+                    "/predict_proba and /invocations (MLflow's scoring protocol); GET /health, "
+                    "/metadata, and /monitoring/drift when a drift detector was saved with it.")
     serve.add_argument("path", metavar="PATH", help="what keraslearn.save wrote")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1, this machine only)")
@@ -34,6 +36,11 @@ def build_parser():
                        help="how long a request may wait to share a model call (default: 2)")
     serve.add_argument("--max-body-bytes", type=_positive_int, default=4 * 2**20,
                        help="larger request bodies get a 413 (default: 4194304)")
+    serve.add_argument("--trusted", action="append", default=[], metavar="TYPE",
+                       help="a type the file holds to trust beyond the defaults (repeat for "
+                            "several; keraslearn.get_untrusted_types(PATH) lists them)")
+    serve.add_argument("--drift-window", type=_positive_int, default=1000,
+                       help="recent rows a saved drift detector tests (default: 1000)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
@@ -51,7 +58,7 @@ def main(argv=None):
     Returns
     -------
     status : int
-        The exit status.
+        The exit status: 0, or 130 after Ctrl-C (SIGINT) stopped the server.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -59,16 +66,22 @@ def main(argv=None):
     if not path.exists():
         parser.exit(2, f"keraslearn serve: error: {str(path)!r} does not exist (PATH is what "
                        f"keraslearn.save wrote)\n")
-    try:
-        from keraslearn import load
-    except ImportError:
-        parser.exit(1, "keraslearn serve: this version of keraslearn has no keraslearn.load\n")
+    from keraslearn import load
+
     from . import run
 
-    model = load(path)
-    run(model, args.host, args.port, max_batch_rows=args.max_batch_rows,
-        max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
-        log_level=args.log_level, access_log=args.access_log)
+    try:
+        model, detector = load(path, trusted=args.trusted or None, return_drift_detector=True)
+    except ValueError as exc:  # damaged, newer, untrusted: the message says which
+        parser.exit(1, f"keraslearn serve: error: {exc}\n")
+    try:
+        run(model, args.host, args.port, max_batch_rows=args.max_batch_rows,
+            max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
+            log_level=args.log_level, access_log=args.access_log, drift_detector=detector,
+            drift_window=args.drift_window)
+    except KeyboardInterrupt:
+        # Ctrl-C: uvicorn has shut down gracefully, then raised it again; no traceback.
+        return 130
     return 0
 
 

@@ -1,0 +1,348 @@
+"""keraslearn.save, keraslearn.load and keraslearn.get_untrusted_types."""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from . import _archive, _state, _trust
+
+
+def save(obj, path, *, drift_detector=None, overwrite=False):
+    """Save a fitted estimator, pipeline or ensemble to one file, without pickle.
+
+    Each Keras network inside ``obj`` -- the ``model_`` of every keraslearn
+    estimator, wherever it sits: a pipeline step, a ``ColumnTransformer``
+    transformer, a search's ``best_estimator_``, an ensemble's members, a
+    stacking ``final_estimator_`` -- is stored in Keras' ``.keras`` format;
+    everything else is stored with skops, which stores data, not code. A model
+    builder (the ``model`` parameter, a function) and other code the estimators'
+    parameters hold (a loss function, a callback class) are stored by name and
+    are needed only to fit again (see :func:`load`).
+
+    Parameters
+    ----------
+    obj : estimator
+        What to save: a keraslearn estimator, or a scikit-learn or
+        imbalanced-learn object holding some (``Pipeline``,
+        ``ColumnTransformer``, ``GridSearchCV``, ``VotingClassifier``,
+        ``StackingClassifier``, ...), fitted or not.
+
+    path : str or path-like
+        The file to write (``.keraslearn`` by convention). Its directory must exist.
+
+    drift_detector : object, default=None
+        A fitted drift detector (e.g. :class:`keraslearn.monitoring.DriftDetector`)
+        to store beside ``obj``; ``load(path, return_drift_detector=True)`` gives
+        it back, and ``keraslearn serve PATH`` answers ``GET /monitoring/drift``
+        with it.
+
+    overwrite : bool, default=False
+        Replace an existing file at ``path``. Without it an existing path is an
+        error; a directory or a symbolic link is never replaced.
+
+    Returns
+    -------
+    path : pathlib.Path
+        Where the file was written.
+
+    Raises
+    ------
+    ValueError
+        When a network cannot be saved, or could not be loaded back with Keras'
+        ``safe_mode`` (a ``Lambda`` layer, an unregistered custom layer or loss),
+        or when skops cannot store a part of ``obj``.
+
+    See Also
+    --------
+    load : Read the file back.
+    keraslearn.export : The pipeline as one SavedModel, LiteRT or ONNX model.
+
+    Notes
+    -----
+    The file is a zip archive: ``manifest.json`` (format ``"keraslearn"``,
+    ``format_version`` 1, library versions, the networks, the code referred to by
+    name, and the size and SHA-256 of every member), ``object.skops``,
+    ``drift_detector.skops`` when given, and ``networks/<i>.keras``. It is
+    written into a temporary file beside ``path`` and renamed into place once
+    complete, so that a failed save leaves ``path`` as it was. Each network is
+    loaded back with ``safe_mode=True`` before the file is put in place. Nothing
+    in ``obj`` is changed. The networks are stored without device placement:
+    a file saved on a GPU machine loads on a CPU-only one.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import keraslearn
+    >>> X, y = load_iris(return_X_y=True)
+    >>> pipe = make_pipeline(StandardScaler(), keraslearn.MLPClassifier(
+    ...     hidden_layer_sizes=(8,), max_iter=5, random_state=0)).fit(X, y)
+    >>> path = keraslearn.save(pipe, os.path.join(tempfile.mkdtemp(), "iris.keraslearn"))
+    >>> path.name
+    'iris.keraslearn'
+    >>> loaded = keraslearn.load(path)
+    >>> bool((loaded.predict(X) == pipe.predict(X)).all())
+    True
+    """
+    import keras
+    import skops.io
+
+    from .._export import _files  # staging beside the target, and the final rename
+
+    if isinstance(obj, keras.Model):
+        raise TypeError("keraslearn.save takes estimators and pipelines; save a Keras model "
+                        "itself with model.save('model.keras').")
+    path = Path(os.fspath(path))
+    _archive.check_destination(path, overwrite)
+    if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
+        raise TypeError(
+            f"drift_detector ({type(drift_detector).__name__}) has no test method; give a "
+            "fitted keraslearn.monitoring.DriftDetector."
+        )
+    with _files.staging(path) as tmp:
+        parts = {_archive.OBJECT: obj}
+        if drift_detector is not None:
+            parts[_archive.DRIFT_DETECTOR] = drift_detector
+        blobs = {}
+        with _state.saving(tmp) as session:
+            for member, part in parts.items():
+                try:
+                    blobs[member] = skops.io.dumps(part)
+                except ValueError:
+                    raise
+                except Exception as exc:
+                    raise ValueError(
+                        f"keraslearn.save cannot store {type(part).__name__}: skops cannot "
+                        f"store a part of it ({type(exc).__name__}: {exc})."
+                    ) from exc
+        _check_networks_load(tmp, session.networks, path)
+        manifest = {
+            "format": _archive.FORMAT,
+            "format_version": _archive.FORMAT_VERSION,
+            "versions": _archive.versions(),
+            "object": {"member": _archive.OBJECT, "type": _type_name(obj)},
+            "drift_detector": (None if drift_detector is None else
+                               {"member": _archive.DRIFT_DETECTOR,
+                                "type": _type_name(drift_detector)}),
+            "networks": session.networks,
+            "code_references": sorted(session.code_references),
+            "unstored_parameters": session.unstored,
+        }
+        members = {**blobs, **{n["member"]: tmp / n["member"] for n in session.networks}}
+        staged = tmp / path.name
+        _archive.write(staged, manifest, members)
+        _files.commit([(staged, path)], tmp)
+    return path
+
+
+def load(path, *, trusted=None, return_drift_detector=False):
+    """Load what :func:`save` wrote: the file is checked whole, then rebuilt.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+
+    trusted : list of str or type, default=None
+        Types to trust beyond the default ones (skops' -- Python's containers,
+        NumPy, SciPy and scikit-learn's estimators -- imbalanced-learn's
+        estimators and keraslearn's own), and names of code the file refers to
+        (a model builder) that a later ``fit`` may import. None trusts only the
+        defaults.
+
+    return_drift_detector : bool, default=False
+        Return ``(obj, drift_detector)``, the detector saved with the object or None.
+
+    Returns
+    -------
+    obj : object
+        The saved object, predicting as it did.
+
+    drift_detector : object or None
+        Only with ``return_drift_detector=True``.
+
+    Raises
+    ------
+    ValueError
+        When the file is not one :func:`save` writes, is truncated or altered
+        (its members are checked against the sizes and SHA-256 digests recorded
+        when it was written), has a newer format version, holds types not
+        trusted (they are listed), or holds a network Keras cannot load with
+        ``safe_mode=True``. Nothing is loaded then.
+
+    See Also
+    --------
+    save : Write the file.
+    get_untrusted_types : The types ``load`` would refuse.
+
+    Notes
+    -----
+    Loading runs no code the file names: skops rebuilds only trusted types, and
+    Keras loads the networks with ``safe_mode=True`` (custom layers and losses
+    must be registered with ``keras.saving.register_keras_serializable`` and
+    imported first, as Keras requires).
+
+    **Model builders.** A loaded keraslearn estimator predicts without its model
+    builder. Its ``model`` parameter holds a ``CodeReference`` to the builder's
+    name (``module.qualname``); ``get_params``, ``clone`` and ``set_params``
+    work with it, and ``fit`` imports the name only when it was given in
+    ``trusted`` (a ValueError otherwise, saying so). A builder defined in the
+    training script (``__main__``) or not importable here makes ``fit`` raise
+    a ValueError naming it: give it again with ``set_params(model=build)``.
+    Callback instances and lambdas are not stored (an ``UnstoredObject``
+    describes them, and ``fit`` asks for them the same way).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> import keraslearn
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = keraslearn.MLPClassifier(hidden_layer_sizes=(8,), max_iter=5,
+    ...                                random_state=0).fit(X, y)
+    >>> path = keraslearn.save(clf, os.path.join(tempfile.mkdtemp(), "clf.keraslearn"))
+    >>> keraslearn.get_untrusted_types(path)
+    []
+    >>> loaded = keraslearn.load(path)
+    >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+    True
+    """
+    names = _trust.normalise_trusted(trusted)
+    path = _source(path)
+    manifest, members = _archive.read(path)
+    parts = _parts(manifest, members, path)
+    _trust.check_trusted(parts, names)
+    networks = _load_networks(manifest, members, path)
+    with _state.loading(networks, names):
+        rebuilt = {member: _rebuild(data, member, path) for member, data in parts.items()}
+    obj = rebuilt[_archive.OBJECT]
+    if return_drift_detector:
+        return obj, rebuilt.get(_archive.DRIFT_DETECTOR)
+    return obj
+
+
+def get_untrusted_types(path):
+    """The types in a file that :func:`load` refuses unless they are passed in ``trusted``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    types : list of str
+        Fully qualified type names, sorted; empty when ``load(path)`` needs no
+        ``trusted``. Review them before passing them to :func:`load`.
+
+    Examples
+    --------
+    >>> import math, os, tempfile
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> import keraslearn
+    >>> path = os.path.join(tempfile.mkdtemp(), "f.keraslearn")
+    >>> _ = keraslearn.save(FunctionTransformer(math.sqrt), path)
+    >>> keraslearn.get_untrusted_types(path)
+    ['math.sqrt']
+    >>> keraslearn.load(path, trusted=["math.sqrt"]).func is math.sqrt
+    True
+    """
+    path = _source(path)
+    manifest, members = _archive.read(path)
+    found = set()
+    for data in _parts(manifest, members, path).values():
+        found.update(_trust.untrusted(data))
+    return sorted(found)
+
+
+def _type_name(obj):
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _source(path):
+    path = Path(os.fspath(path))
+    if path.is_dir():
+        hint = (" It is a SavedModel, as keraslearn.export writes: load it with "
+                "tf.saved_model.load." if (path / "saved_model.pb").is_file() else "")
+        raise ValueError(f"{str(path)!r} is a directory, not a file written by "
+                         f"keraslearn.save.{hint}")
+    if not path.exists():
+        raise FileNotFoundError(f"No such file: {str(path)!r}.")
+    return path
+
+
+def _parts(manifest, members, path):
+    """{member: skops bytes} of the object and the drift detector the manifest names."""
+    parts = {}
+    for key in ("object", "drift_detector"):
+        entry = manifest.get(key)
+        if entry is None and key == "drift_detector":
+            continue
+        member = entry.get("member") if isinstance(entry, dict) else None
+        if member not in (_archive.OBJECT, _archive.DRIFT_DETECTOR) or member not in members:
+            raise ValueError(f"{str(path)!r} is damaged: its manifest names no {key} it holds.")
+        parts[member] = members[member]
+    return parts
+
+
+def _load_networks(manifest, members, path):
+    """{member: keras.Model}, each loaded with Keras' safe_mode."""
+    entries = manifest.get("networks")
+    if not isinstance(entries, list):
+        raise ValueError(f"{str(path)!r} is damaged: its manifest lists no networks.")
+    networks = {}
+    with tempfile.TemporaryDirectory(prefix="keraslearn-load-") as tmp:
+        for entry in entries:
+            member = entry.get("member") if isinstance(entry, dict) else None
+            if not isinstance(member, str) or member not in members:
+                raise ValueError(f"{str(path)!r} is damaged: its manifest names a network it "
+                                 "does not hold.")
+            file = Path(tmp) / "network.keras"
+            file.write_bytes(members[member])
+            networks[member] = _load_network(
+                file, f"{entry.get('owner')}.{entry.get('attribute')} ({member})",
+                f"keraslearn.load refused {str(path)!r}")
+    return networks
+
+
+def _load_network(file, what, refusal):
+    import keras
+
+    try:
+        return keras.saving.load_model(file, safe_mode=True)
+    except Exception as exc:
+        # Keras' message may quote the whole model config: keep what names the cause.
+        text = " ".join(str(exc).split())
+        found = re.search(r"Could not locate \w+ '[^']+'", text)
+        reason = found.group(0) if found else (text if len(text) <= 600 else text[:597] + "...")
+        raise ValueError(
+            f"{refusal}: Keras cannot load the network {what} with safe_mode=True "
+            f"({type(exc).__name__}: {reason}). keraslearn loads networks only in Keras' "
+            "safe mode: custom layers, losses and metrics must be registered with "
+            "keras.saving.register_keras_serializable and imported before loading, and a "
+            "Lambda layer holding a Python lambda cannot be loaded (write it as a "
+            "registered layer)."
+        ) from None
+
+
+def _check_networks_load(folder, networks, path):
+    """Load each saved network back as load will, so that save refuses what load would."""
+    for entry in networks:
+        _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
+                      f"keraslearn.save refused to write {str(path)!r}")
+
+
+def _rebuild(data, member, path):
+    import skops.io
+
+    try:
+        return skops.io.loads(data, trusted=_trust.skops_trusted(data))
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(
+            f"{str(path)!r}: {member} cannot be rebuilt ({type(exc).__name__}: {exc})."
+        ) from None

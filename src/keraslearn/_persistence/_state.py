@@ -1,0 +1,262 @@
+"""The estimator's state while ``keraslearn.save`` writes and ``keraslearn.load`` reads.
+
+The engine calls three functions of this module (``KerasEstimator.__getstate__``,
+``__setstate__`` and the start of a fit); outside a save or a load the first two
+return the state unchanged, so that pickle, joblib and ``copy`` work as before:
+
+- :func:`portable_state`: the state skops stores, networks and code replaced by the
+  references of ``_references`` (the networks are written as ``.keras`` files);
+- :func:`restored_state`: those references made real again when the archive is
+  loaded (networks loaded with Keras' ``safe_mode=True``; names trusted or not);
+- :func:`resolve_parameters`: at fit, parameters a loaded estimator holds as
+  references are replaced by what they name, or the fit stops with an error
+  that says how to give them.
+
+Which save or load is running is held in a context variable (set by
+:func:`saving` and :func:`loading`), so that concurrent threads do not mix.
+"""
+
+import contextlib
+import contextvars
+import inspect
+import json
+
+from ._references import (
+    CodeReference,
+    KerasObjectConfig,
+    NetworkReference,
+    SavedParameter,
+    UnstoredObject,
+)
+
+_SAVING = contextvars.ContextVar("keraslearn_saving", default=None)
+_LOADING = contextvars.ContextVar("keraslearn_loading", default=None)
+
+
+class SaveSession:
+    """What a save has written so far: networks (``networks/<i>.keras``) and the
+    names of the code it references.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The staging folder the networks are written into.
+    """
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.networks = []  # {"member", "owner", "attribute"} per network
+        self.code_references = set()
+        self.unstored = []
+        self._members = {}  # id(model) -> member
+        self._keep = []  # the models, so that their ids stay theirs while saving
+
+    def add_network(self, model, owner, attribute):
+        known = self._members.get(id(model))
+        if known is not None:
+            return NetworkReference(known)
+        member = f"networks/{len(self.networks)}.keras"
+        path = self.folder / member
+        path.parent.mkdir(exist_ok=True)
+        try:
+            model.save(path)
+        except Exception as exc:
+            raise ValueError(
+                f"keraslearn.save: Keras cannot save the network of {owner} ({attribute}): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        self._members[id(model)] = member
+        self._keep.append(model)
+        self.networks.append({"member": member, "owner": owner, "attribute": attribute})
+        return NetworkReference(member)
+
+
+class LoadSession:
+    """The networks an archive holds (already loaded) and the names the user trusts.
+
+    Parameters
+    ----------
+    networks : dict
+        Member name -> loaded ``keras.Model``.
+
+    trusted : set of str
+        Names given in ``trusted`` to ``keraslearn.load``.
+    """
+
+    def __init__(self, networks, trusted):
+        self.networks = networks
+        self.trusted = trusted
+
+
+@contextlib.contextmanager
+def saving(folder):
+    """Make estimators' state portable while the block runs; yields the session."""
+    session = SaveSession(folder)
+    token = _SAVING.set(session)
+    try:
+        yield session
+    finally:
+        _SAVING.reset(token)
+
+
+@contextlib.contextmanager
+def loading(networks, trusted):
+    """Restore estimators' references while the block runs."""
+    token = _LOADING.set(LoadSession(networks, trusted))
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
+
+
+# ------------------------------------------------------------------- saving
+def portable_state(owner, state):
+    """``state`` as skops stores it during ``keraslearn.save``; itself otherwise."""
+    session = _SAVING.get()
+    if session is None:
+        return state
+    owner_name = type(owner).__name__
+    return {key: _portable(value, session, owner_name, key) for key, value in state.items()}
+
+
+def _portable(value, session, owner, key):
+    import keras
+
+    if isinstance(value, keras.Model):
+        return session.add_network(value, owner, key)
+    if type(value) in (list, tuple):
+        return type(value)(_portable(v, session, owner, key) for v in value)
+    if type(value) is dict:
+        return {k: _portable(v, session, owner, key) for k, v in value.items()}
+    if isinstance(value, keras.callbacks.Callback):
+        return _unstored(session, value, "Keras callbacks have no config to store; a "
+                         "callback class, with routed callbacks__ parameters, is stored")
+    if isinstance(value, _keras_configurable()):
+        try:
+            return KerasObjectConfig(json.dumps(keras.saving.serialize_keras_object(value)))
+        except Exception as exc:  # a custom object without get_config
+            return _unstored(session, value, f"Keras cannot serialize it: {exc}")
+    if _is_code(value):
+        reference = CodeReference.of(value)
+        if reference is None:
+            return _unstored(session, value, "it has no name to import it by: a lambda, a "
+                             "nested function or a method; a function defined at the top "
+                             "level of a module is stored by name")
+        session.code_references.add(reference.name)
+        return reference
+    if isinstance(value, CodeReference):  # saving a loaded estimator again
+        session.code_references.add(value.name)
+        return CodeReference(value.module, value.qualname)
+    return value
+
+
+def _keras_configurable():
+    import keras
+
+    return (keras.optimizers.Optimizer, keras.losses.Loss, keras.metrics.Metric,
+            keras.optimizers.schedules.LearningRateSchedule, keras.regularizers.Regularizer,
+            keras.initializers.Initializer, keras.constraints.Constraint, keras.layers.Layer)
+
+
+def _is_code(value):
+    """Functions, classes and callable objects, except NumPy's and Python's own
+    types and functions, which skops stores itself."""
+    if isinstance(value, SavedParameter) or not callable(value):
+        return False
+    module = getattr(value, "__module__", None) or type(value).__module__
+    if isinstance(module, str) and (module == "builtins" or module.split(".")[0] == "numpy"):
+        return False
+    return inspect.isroutine(value) or inspect.isclass(value) or not hasattr(value, "get_params")
+
+
+def _unstored(session, value, reason):
+    if inspect.isroutine(value):
+        description = f"the function {getattr(value, '__qualname__', value)}"
+    else:
+        text = repr(value)
+        description = f"an instance of {type(value).__name__}" if " at 0x" in text else text
+        description = description if len(description) <= 80 else description[:77] + "..."
+    if description not in session.unstored:
+        session.unstored.append(description)
+    return UnstoredObject(description, reason)
+
+
+# ------------------------------------------------------------------ loading
+def restored_state(owner, state):
+    """``state`` with the networks of the archive being loaded put back, and
+    code references marked trusted when the user trusted their name."""
+    session = _LOADING.get()
+    if session is None:
+        if _holds(state, NetworkReference):
+            raise ValueError(
+                f"This {type(owner).__name__} refers to networks stored beside it: read "
+                "it with keraslearn.load, not with skops or pickle directly."
+            )
+        return state
+    return {key: _restored(value, session) for key, value in state.items()}
+
+
+def _restored(value, session):
+    if isinstance(value, NetworkReference):
+        try:
+            return session.networks[value.member]
+        except KeyError:
+            raise ValueError(
+                f"The file refers to a network {value.member!r} it does not hold."
+            ) from None
+    if type(value) in (list, tuple):
+        return type(value)(_restored(v, session) for v in value)
+    if type(value) is dict:
+        return {k: _restored(v, session) for k, v in value.items()}
+    if isinstance(value, CodeReference):
+        value.trusted = value.name in session.trusted
+    elif isinstance(value, KerasObjectConfig):
+        try:
+            return value.resolve("", "")
+        except ValueError:
+            return value  # kept; a fit that needs it says why it cannot be rebuilt
+    return value
+
+
+def _holds(value, kind):
+    if isinstance(value, kind):
+        return True
+    if type(value) in (list, tuple):
+        return any(_holds(v, kind) for v in value)
+    if type(value) is dict:
+        return any(_holds(v, kind) for v in value.values())
+    return False
+
+
+# -------------------------------------------------------------------- fitting
+def resolve_parameters(estimator):
+    """Replace the parameters a loaded estimator holds as references by what
+    they name, before a fit; a ValueError says how to give one that cannot be
+    made real. Does nothing (and costs little) for any other estimator."""
+    state = estimator.__dict__
+    if not (_holds(list(state.values()), SavedParameter)
+            or _holds(list(state.get("_kwargs", {}).values()), SavedParameter)):
+        return
+    params = estimator.get_params(deep=False)
+    owner = type(estimator).__name__
+    resolved, problems = {}, []
+    # The builder first: its error is the one a user of a loaded estimator expects.
+    for name in sorted(params, key=lambda n: (n not in ("model", "build_fn"), n)):
+        if _holds(params[name], SavedParameter):
+            try:
+                resolved[name] = _resolved(params[name], owner, name)
+            except ValueError as exc:
+                problems.append(str(exc))
+    if problems:
+        raise ValueError("\n".join(problems))
+    estimator.set_params(**resolved)
+
+
+def _resolved(value, owner, param):
+    if isinstance(value, SavedParameter):
+        return value.resolve(owner, param)
+    if type(value) in (list, tuple):
+        return type(value)(_resolved(v, owner, param) for v in value)
+    if type(value) is dict:
+        return {k: _resolved(v, owner, param) for k, v in value.items()}
+    return value

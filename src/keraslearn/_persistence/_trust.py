@@ -1,0 +1,105 @@
+"""Which types a file may hold for ``keraslearn.load`` to rebuild them without being told.
+
+skops refuses any type it does not trust unless the caller lists it. Trusted by
+default here, besides what skops trusts itself (Python's containers and
+primitives, NumPy arrays and scalars, SciPy sparse matrices, every public
+scikit-learn estimator):
+
+- keraslearn's own types (its estimators, target encoders, ``DriftDetector``,
+  and the references of ``_references``);
+- imbalanced-learn's public estimators (its ``Pipeline``, samplers and
+  ensembles), trusted for the same reason skops trusts scikit-learn's: they
+  are estimators of a library keraslearn already depends on and imports;
+- ``numpy.dtype``, which skops stores as an empty NumPy array and reads back
+  with NumPy's own loader (no code runs); skops does not trust it by default
+  only because it has not yet decided to (an open question in its source).
+
+Anything else (a transformer of the user's own, a function) is refused and
+listed, and passes only when the user names it in ``trusted``.
+"""
+
+import functools
+
+_OWN_PREFIX = "keraslearn."
+
+
+@functools.cache
+def default_trusted():
+    """The type names keraslearn trusts beyond skops' defaults (keraslearn's own
+    are recognised by their module, see :func:`is_own`)."""
+    import importlib
+
+    import imblearn
+    import imblearn.pipeline
+    from sklearn.base import BaseEstimator
+
+    names = {"numpy.dtype"}
+    for package in ("combine", "ensemble", "over_sampling", "under_sampling"):
+        module = importlib.import_module(f"imblearn.{package}")
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+                names.add(_type_name(obj))
+    names.update(_type_name(cls) for cls in (imblearn.pipeline.Pipeline,
+                                             imblearn.FunctionSampler))
+    return frozenset(names)
+
+
+def is_own(name):
+    """Whether a type name is keraslearn's own."""
+    return name.startswith(_OWN_PREFIX)
+
+
+def _type_name(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def untrusted(skops_data, trusted=()):
+    """Type names in a skops document that neither skops, keraslearn nor
+    ``trusted`` trusts, sorted."""
+    import skops.io
+
+    allowed = default_trusted() | set(trusted)
+    found = skops.io.get_untrusted_types(data=skops_data)
+    return sorted(name for name in found if not is_own(name) and name not in allowed)
+
+
+def skops_trusted(skops_data):
+    """Every type name of a document that :func:`untrusted` left, to give skops."""
+    import skops.io
+
+    return sorted(skops.io.get_untrusted_types(data=skops_data))
+
+
+def check_trusted(parts, trusted):
+    """Raise a ValueError listing every untrusted type of the documents ``parts``
+    ({member: skops bytes})."""
+    refused = sorted({name for data in parts.values() for name in untrusted(data, trusted)})
+    if refused:
+        raise ValueError(
+            f"keraslearn.load refused this file: it holds {len(refused)} type(s) that are "
+            f"not trusted by default: {refused}. Loading them could run their code. If "
+            "you trust where the file comes from, pass them: keraslearn.load(path, "
+            "trusted=[...]) (keraslearn.get_untrusted_types(path) lists them)."
+        )
+
+
+def normalise_trusted(trusted):
+    """``trusted`` as a set of names: None, or a list of names and types."""
+    if trusted is None:
+        return set()
+    if isinstance(trusted, (str, type)) or not hasattr(trusted, "__iter__"):
+        raise TypeError(
+            f"trusted must be None or a list of type names (or types), got {trusted!r}."
+        )
+    names = set()
+    for item in trusted:
+        if isinstance(item, str):
+            names.add(item)
+        elif isinstance(item, type):
+            names.add(_type_name(item))
+        elif callable(item) and hasattr(item, "__qualname__"):
+            names.add(f"{item.__module__}.{item.__qualname__}")
+        else:
+            raise TypeError(f"trusted holds {item!r}: give type names as str, or types.")
+    return names

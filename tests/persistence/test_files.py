@@ -1,0 +1,132 @@
+"""Writing is atomic and never replaces what it must not; a failed save leaves
+the file that was there, and nothing else, behind."""
+
+import keras
+import numpy as np
+import pytest
+from _cases import LABELS, X
+
+import keraslearn
+from builders import tiny_mlp
+from keraslearn import KerasClassifier, MLPClassifier
+from keraslearn.monitoring import DriftDetector
+
+
+@pytest.fixture(scope="module")
+def clf():
+    keras.utils.set_random_seed(0)
+    return MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, LABELS)
+
+
+def lambda_network(meta):
+    """A network Keras saves but refuses to load with safe_mode (a Python lambda)."""
+    return keras.Sequential([keras.Input(meta["X_shape_"][1:]),
+                             keras.layers.Lambda(lambda x: x * 2.0),
+                             keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+
+def test_existing_file_is_kept_without_overwrite(clf, tmp_path):
+    path = tmp_path / "model.keraslearn"
+    path.write_bytes(b"the user's file")
+    with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
+        keraslearn.save(clf, path)
+    assert path.read_bytes() == b"the user's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
+
+
+def test_overwrite_replaces_a_file(clf, tmp_path):
+    path = keraslearn.save(MLPClassifier(), tmp_path / "model.keraslearn")  # unfitted
+    assert keraslearn.save(clf, path, overwrite=True) == path
+    np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
+
+
+def test_directories_links_and_missing_parents_are_refused(clf, tmp_path):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        keraslearn.save(clf, tmp_path / "folder", overwrite=True)
+    target = keraslearn.save(clf, tmp_path / "target.keraslearn")
+    (tmp_path / "link").symlink_to(target)
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        keraslearn.save(clf, tmp_path / "link", overwrite=True)
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        keraslearn.save(clf, tmp_path / "nowhere" / "model.keraslearn")
+
+
+def test_failed_save_keeps_the_existing_file_and_leaves_nothing(clf, tmp_path):
+    path = keraslearn.save(clf, tmp_path / "model.keraslearn")
+    before = path.read_bytes()
+    net = KerasClassifier(lambda_network, epochs=1, random_state=0).fit(X, LABELS)
+    with pytest.raises(ValueError, match=r"refused to write .* cannot load the network "
+                                         r"KerasClassifier\.model_ with safe_mode=True.*Lambda"):
+        keraslearn.save(net, path, overwrite=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
+
+
+def test_unregistered_custom_loss_is_refused_at_save(tmp_path):
+    def my_loss(y_true, y_pred):
+        return keras.ops.mean(keras.ops.square(y_true - y_pred))
+
+    net = KerasClassifier(tiny_mlp, loss=my_loss, target_encoding="onehot", epochs=1,
+                          random_state=0).fit(X, LABELS)
+    with pytest.raises(ValueError, match="Could not locate function .my_loss.*registered with"):
+        keraslearn.save(net, tmp_path / "loss.keraslearn")
+    assert list(tmp_path.iterdir()) == []
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests")
+class Scale(keras.layers.Layer):
+    """A custom layer, registered as Keras asks."""
+
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def scaled_network(meta):
+    return keras.Sequential([keras.Input(meta["X_shape_"][1:]), Scale(0.5),
+                             keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+
+def test_registered_custom_layer_round_trips_and_is_needed_to_load(tmp_path):
+    net = KerasClassifier(scaled_network, epochs=1, random_state=0).fit(X, LABELS)
+    path = keraslearn.save(net, tmp_path / "custom.keraslearn")
+    np.testing.assert_array_equal(keraslearn.load(path).predict_proba(X), net.predict_proba(X))
+    registry = keras.saving.get_custom_objects()
+    key = "keraslearn_tests>Scale"
+    layer = registry.pop(key)  # as in a process that did not import the layer's module
+    try:
+        with pytest.raises(ValueError, match="load refused .*Could not locate class .Scale.*"
+                                             "register_keras_serializable"):
+            keraslearn.load(path)
+    finally:
+        registry[key] = layer
+
+
+def test_drift_detector_travels_with_the_object(clf, tmp_path):
+    detector = DriftDetector(random_state=0).fit(X)
+    path = keraslearn.save(clf, tmp_path / "watched.keraslearn", drift_detector=detector)
+    loaded, restored = keraslearn.load(path, return_drift_detector=True)
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    batch = X[:40] + [0, 0, 3, 0]
+    assert restored.test(batch).equals(detector.test(batch))
+    assert restored.drifted_features_ == detector.drifted_features_
+    assert not isinstance(keraslearn.load(path), tuple)
+    plain = keraslearn.save(clf, tmp_path / "plain.keraslearn")
+    assert keraslearn.load(plain, return_drift_detector=True)[1] is None
+    with pytest.raises(TypeError, match="has no test method"):
+        keraslearn.save(clf, tmp_path / "bad.keraslearn", drift_detector=clf)
+
+
+def test_a_bare_keras_model_is_pointed_to_keras_own_saving(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(TypeError, match=r"model\.save\('model\.keras'\)"):
+        keraslearn.save(model, tmp_path / "model.keraslearn")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,86 @@
+"""Types not trusted by default are refused and listed; ``trusted=`` lets them in."""
+
+import numpy as np
+import pytest
+from _cases import LABELS, X
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import make_pipeline
+
+import keraslearn
+from keraslearn import MLPClassifier
+from keraslearn.monitoring import DriftDetector
+
+
+class Doubler(TransformerMixin, BaseEstimator):
+    """A transformer of the user's own: its type is not trusted by default."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.shape(X)[1]
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) * 2
+
+
+DOUBLER = f"{__name__}.Doubler"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    pipe = make_pipeline(Doubler(), MLPClassifier(hidden_layer_sizes=(3,), max_iter=2,
+                                                  random_state=0)).fit(X, LABELS)
+    return pipe, keraslearn.save(pipe, tmp_path_factory.mktemp("trust") / "pipe.keraslearn")
+
+
+def test_untrusted_type_is_listed(saved):
+    _, path = saved
+    assert keraslearn.get_untrusted_types(path) == [DOUBLER]
+
+
+def test_untrusted_type_is_refused_with_the_list_and_the_way_out(saved):
+    _, path = saved
+    with pytest.raises(ValueError) as error:
+        keraslearn.load(path)
+    message = str(error.value)
+    assert f"[{DOUBLER!r}]" in message
+    assert "trusted=[...]" in message and "get_untrusted_types(path)" in message
+
+
+@pytest.mark.parametrize("trusted", [[DOUBLER], [Doubler], (DOUBLER, "other.Type")])
+def test_trusted_types_load(saved, trusted):
+    pipe, path = saved
+    loaded = keraslearn.load(path, trusted=trusted)
+    assert isinstance(loaded[0], Doubler)
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+
+
+@pytest.mark.parametrize("trusted", [DOUBLER, Doubler, [3]])
+def test_trusted_must_be_a_list_of_names_or_types(saved, trusted):
+    _, path = saved
+    with pytest.raises(TypeError, match="trusted"):
+        keraslearn.load(path, trusted=trusted)
+
+
+def test_defaults_trust_keraslearn_and_its_libraries(tmp_path):
+    detector = DriftDetector(random_state=0).fit(X)
+    path = keraslearn.save(detector, tmp_path / "detector.keraslearn")
+    assert keraslearn.get_untrusted_types(path) == []
+    restored = keraslearn.load(path)
+    assert restored.test(X[:30]).equals(detector.test(X[:30]))
+
+
+class OwnDetector(BaseEstimator):
+    """A drift detector of the user's own."""
+
+    def test(self, X):
+        return None
+
+
+def test_untrusted_drift_detector_is_refused_too(tmp_path):
+    clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(X, LABELS)
+    path = keraslearn.save(clf, tmp_path / "watched.keraslearn", drift_detector=OwnDetector())
+    assert keraslearn.get_untrusted_types(path) == [f"{__name__}.OwnDetector"]
+    with pytest.raises(ValueError, match="OwnDetector"):
+        keraslearn.load(path, return_drift_detector=True)
+    _, detector = keraslearn.load(path, trusted=[OwnDetector], return_drift_detector=True)
+    assert isinstance(detector, OwnDetector)
