@@ -24,7 +24,8 @@ def _as_array(y):
 
 def _has_predict_hooks(callback):
     base = keras.callbacks.Callback
-    return any(getattr(type(callback), h) is not getattr(base, h) for h in _PREDICT_HOOKS)
+    return isinstance(callback, base) and any(
+        getattr(type(callback), h) is not getattr(base, h) for h in _PREDICT_HOOKS)
 
 
 # What fit sets on the estimator before the builder runs, as scikeras does, so
