@@ -10,10 +10,11 @@ A fit reads in the order the data flows::
     self._commit(...)                            # fitted attributes, all at once
 
 inside :func:`restore_on_failure`, so that a failed or interrupted fit leaves
-the estimator as it was.
+the estimator as it was. The network is built and trained where the ``device``
+and ``distribute`` parameters say (:class:`Placement`, ``_distribute.py``),
+checked first; prediction runs on ``device`` (``_devices.py``).
 """
 
-import contextlib
 import copy
 import dataclasses
 from typing import Any
@@ -23,6 +24,8 @@ from sklearn.base import BaseEstimator
 
 from .. import _random, _tf
 from ._build import finish_network, make_meta
+from ._devices import device_scope
+from ._distribute import placement
 from ._inputs import normalised_weights, validate_training_data, validate_X
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
@@ -101,9 +104,15 @@ class KerasEstimator(BaseEstimator):
         """Attributes the family sets once a fit has succeeded."""
         return {}
 
+    def _placement(self):
+        """Where this fit runs: the ``device`` and ``distribute`` parameters,
+        checked (TypeError or ValueError before TensorFlow trains)."""
+        return placement(getattr(self, "device", None), getattr(self, "distribute", None))
+
     def _device_scope(self):
-        """Where training and inference run (TensorFlow's choice by default)."""
-        return contextlib.nullcontext()
+        """Where inference runs: ``device``, or the ``"auto"`` device where this
+        process does not have it (a model fitted on another machine)."""
+        return device_scope(getattr(self, "device", None), strict=False)
 
     # ------------------------------------------------------------------ fit
     def __sklearn_is_fitted__(self):
@@ -114,6 +123,7 @@ class KerasEstimator(BaseEstimator):
         "initialize" (build only)."""
         fit_kwargs = dict(fit_kwargs or {})
         self._check_parameters(fit_kwargs)
+        where = self._placement()
         settings = self._training_settings(fit_kwargs)
         fitted = self.__sklearn_is_fitted__()
         continuing = fitted and mode in ("warm", "partial")
@@ -129,9 +139,11 @@ class KerasEstimator(BaseEstimator):
             )
             plan = plan.replace(callbacks=plan.callbacks + tuple(self._own_callbacks(plan)))
             _tf.configure_threads()
-            with self._device_scope():
-                model, encoder = self._network(plan, data, randomness)
-                history = train(self, model, data, plan, encoder, randomness) if plan.train else {}
+            with where.scope():
+                model, encoder = self._network(plan, data, randomness, where)
+                history = (train(self, model, data, plan, encoder, randomness, where)
+                           if plan.train else {})
+            model = where.settled(model, data.X)
             self._commit(plan, data, model, encoder, history)
         return self
 
@@ -152,11 +164,11 @@ class KerasEstimator(BaseEstimator):
             self._check_training_target(y, sw)
         return TrainingData(X, y, sw, weight_mean, encoder, classes)
 
-    def _network(self, plan, data, randomness):
+    def _network(self, plan, data, randomness, where=None):
         """The network this fit trains, and the target encoder configured for it."""
         encoder = data.encoder
         if plan.network == CONTINUE:
-            return self.model_, encoder
+            return (self.model_ if where is None else where.continued(self.model_)), encoder
         with randomness.building():
             model, compile_kwargs = self._build_network(make_meta(self, encoder), plan)
             model = finish_network(
@@ -193,8 +205,9 @@ class KerasEstimator(BaseEstimator):
                     "classes_", "n_classes_"):
             if hasattr(encoder, key):
                 attributes[key] = getattr(encoder, key)
+        predictor = self.__dict__.get("_predictor")
         self.__dict__.update(attributes)
-        if plan.network != CONTINUE:
+        if plan.network != CONTINUE or predictor is None or predictor.model is not model:
             self._predictor = Predictor(model)
         self.__dict__.update(self._fitted_attributes(plan, history))
 

@@ -31,6 +31,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         (class indices for ``SparseCategoricalCrossentropy``, one-hot rows for
         Keras' other losses); a loss of your own needs one of the two.
 
+    {placement}
+
     {kwargs}
 
     Attributes
@@ -97,6 +99,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         epochs=1,
         class_weight=None,
         target_encoding="auto",
+        device="auto",
+        distribute=None,
         **kwargs,
     ):
         super().__init__(
@@ -115,6 +119,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
             shuffle=shuffle,
             run_eagerly=run_eagerly,
             epochs=epochs,
+            device=device,
+            distribute=distribute,
             **kwargs,
         )
         self.class_weight = class_weight

@@ -23,6 +23,8 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
 
     {training_parameters}
 
+    {placement}
+
     {kwargs}
 
     Attributes
