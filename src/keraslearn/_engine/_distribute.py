@@ -19,7 +19,10 @@ A fit under a strategy:
   the strategy then) and trains it with Keras' own ``fit``, which splits each
   batch across the replicas: ``batch_size`` is the global batch, as in Keras.
   With equal shares per replica, an update equals the one-device update up to
-  float rounding (tested over two logical CPU devices);
+  float rounding (tested over two logical CPU devices). Rows are visited in
+  another order when they are shuffled: Keras reads one batch before
+  training under a strategy, which starts a pass of tf.data's shuffle, so a
+  seeded fit that shuffles repeats itself but is not the one-device fit;
 - continues a fitted network (``warm_start``, ``partial_fit``) from a copy
   of ``model_`` made inside the scope, weights and optimizer state included;
 - does not use the trace cache (``_trace_cache.py``);
