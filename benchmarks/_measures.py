@@ -8,11 +8,13 @@ dict of their results to OUT_JSON. A sub-measure that raises is recorded as
 Measures: ``core`` (fit time, accuracy, predict latency, batch predict),
 ``grid`` (GridSearchCV of small fits, n_jobs=1), ``floor`` (what
 any Keras-based wrapper must spend on those fits, timed on raw Keras), ``njobs`` (a larger
-GridSearchCV with n_jobs=1, then n_jobs=2) and ``memory`` (peak extra
+GridSearchCV with n_jobs=1, then n_jobs=2), ``dask`` (that search with n_jobs=1,
+n_jobs=2 on loky, and on a two-worker Dask cluster) and ``memory`` (peak extra
 resident memory during one fit on large data).
 """
 
 import json
+import logging
 import os
 import resource
 import statistics
@@ -264,6 +266,48 @@ def measure_njobs(lib, cfg):
     return out
 
 
+def measure_dask(lib, cfg):
+    """The n_jobs search with n_jobs=1, n_jobs=2 (loky), then on a Dask
+    ``LocalCluster`` of two single-threaded worker processes on 127.0.0.1,
+    through joblib's Dask backend.
+
+    The cluster is started before its search is timed (``start_s`` apart), but
+    its workers are fresh: like loky's, they import keraslearn and TensorFlow
+    inside the timed search. The Dask run's CPU seconds include the cluster's
+    start (its workers' CPU is counted once they exit).
+    """
+    import joblib
+    from distributed import Client, LocalCluster
+    from joblib.externals.loky import get_reusable_executor
+
+    g = cfg["njobs"]["default"]
+    X, y = classification(g["n_samples"], cfg["n_features"], seed=2)
+    out = {}
+    for key, n_jobs in (("njobs_1", 1), ("loky_2", 2)):
+        _libs.seed_everything(0)
+        cpu = _cpu_seconds()
+        seconds, fits = _search(lib, X, y, g, n_jobs=n_jobs)
+        get_reusable_executor().shutdown(wait=True)
+        out[key] = {"s": seconds, "fits": fits, "cpu_s": _cpu_seconds() - cpu}
+    _libs.seed_everything(0)
+    cpu = _cpu_seconds()
+    t0 = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    client = Client(cluster)
+    try:
+        client.wait_for_workers(2, timeout=120)
+        start = time.perf_counter() - t0
+        with joblib.parallel_config(backend="dask"):
+            seconds, fits = _search(lib, X, y, g, n_jobs=-1)
+    finally:
+        client.close()
+        cluster.close()
+    out["dask_2"] = {"s": seconds, "fits": fits, "start_s": start,
+                     "cpu_s": _cpu_seconds() - cpu}
+    return {"dask": out}
+
+
 # ---------------------------------------------------------------------- memory
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -336,7 +380,7 @@ def measure_memory(lib, cfg):
 
 
 MEASURES = {"core": measure_core, "grid": measure_grid, "floor": measure_floor,
-            "njobs": measure_njobs, "memory": measure_memory}
+            "njobs": measure_njobs, "dask": measure_dask, "memory": measure_memory}
 
 
 def main(argv):

@@ -266,6 +266,32 @@ def floor_section(results):
     return text
 
 
+# ---------------------------------------------------------------------- dask
+def dask_section(results):
+    """The search of the n_jobs measure on n_jobs=1, loky n_jobs=2 and a
+    two-worker Dask cluster (keraslearn), with speed-ups over n_jobs=1."""
+    runs = _get(results, BASE, "dask")
+    if isinstance(runs, str):
+        return f"Not measured: {runs}."
+    one = runs["njobs_1"]
+    table = []
+    for key, label in (("njobs_1", "n_jobs=1"), ("loky_2", "n_jobs=2, loky (fresh pool)"),
+                       ("dask_2", "Dask LocalCluster, 2 workers × 1 thread")):
+        run = runs[key]
+        ceiling = None if key == "njobs_1" else cpu_ceiling(one, run)
+        table.append([
+            label, f"{run['s']:.1f} s", f"{one['s'] / run['s']:.2f}×", f"{run['cpu_s']:.1f} s",
+            "" if ceiling is None else f"{ceiling:.2f}×",
+            f"{run['start_s']:.1f} s" if "start_s" in run else "",
+        ])
+    text = _table(["search", "time", "speed-up vs n_jobs=1", "CPU s",
+                   "ceiling on 2 idle cores", "cluster start (not in time)"], table)
+    ratio = one["s"] / runs["dask_2"]["s"]
+    verdict = "pass" if ratio >= 1.6 else "**not reached**"
+    return (f"{text}\n\n{one['fits']} fits. Target ≥ 1.6× over n_jobs=1 on the Dask cluster: "
+            f"{ratio:.2f}×, {verdict}.")
+
+
 # ------------------------------------------------------------------- machine
 def cpu_snapshot():
     """(busy CPU seconds of the whole machine, CPU seconds of our finished children, wall)."""

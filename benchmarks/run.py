@@ -114,7 +114,7 @@ QUICK = {
 # Which result keys a measure fills, so that a crashed process marks each n/a.
 KEYS = {"core": ("fit", "accuracy", "latency", "batch_predict"), "grid": ("grid",),
         "floor": ("floor",),
-        "njobs": ("njobs_1", "njobs_2"), "memory": ("memory",)}
+        "njobs": ("njobs_1", "njobs_2"), "dask": ("dask",), "memory": ("memory",)}
 NJOBS_LIBS = ("keraslearn", "scikeras")
 
 
@@ -126,11 +126,13 @@ def plan(quick):
     """
     if quick:
         jobs = [("memory,core,grid", lib, 180) for lib in LIBS]
-        return jobs + [("floor", BASE, 180)] + [("njobs", lib, 180) for lib in NJOBS_LIBS]
+        return jobs + [("floor", BASE, 180)] + [("njobs", lib, 180) for lib in NJOBS_LIBS] + [
+            ("dask", BASE, 180)]
     jobs = [("core", lib, 300) for lib in LIBS]
     jobs += [("grid", lib, 300) for lib in LIBS]
     jobs += [("floor", BASE, 300)]
     jobs += [("njobs", lib, 600) for lib in NJOBS_LIBS]
+    jobs += [("dask", BASE, 600)]
     return jobs + [("memory", lib, 300) for lib in LIBS]
 
 
@@ -221,6 +223,11 @@ How it is measured (sizes of the full run, from `FULL` in `benchmarks/run.py`):
   n_jobs=1, then n_jobs=2 with a new joblib pool (worker start-up inside its time). CPU seconds
   of each run (workers included) give the "ceiling on 2 idle cores", 2 × min(time, CPU
   seconds)(n_jobs=1) ÷ CPU seconds(n_jobs=2): the best speed-up the work each run did allows.
+- Dask: the n_jobs search again in one fresh process, keraslearn only: n_jobs=1, n_jobs=2
+  (loky), then on a `distributed.LocalCluster` of 2 worker processes with 1 thread each on
+  127.0.0.1, through `joblib.parallel_config(backend="dask")`. The cluster is started before
+  the timed search, its workers fresh (they import TensorFlow inside it, as loky's do); its
+  start is reported apart. Each worker sizes TensorFlow's pools to its one thread.
 - Memory: 2,000,000 × 50 float32 (400 MB) made in place; a 4,096-row fit first (runtime
   start-up not counted); then the RSS is sampled every 2 ms (and `ru_maxrss` checked) during
   one epoch at batch size 1024; reported as (peak RSS − RSS before the fit) / data size.
@@ -255,6 +262,10 @@ def render(results, info, cfg, cfg_name, elapsed):
         _report.targets_table(results),
         "",
         WORK_ON_TARGETS,
+        "",
+        "## Searches on a Dask cluster",
+        "",
+        _report.dask_section(results),
         "",
         "### The 12-fit search on raw Keras: the floor",
         "",

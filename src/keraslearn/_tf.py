@@ -1,8 +1,9 @@
 """TensorFlow start-up: quiet logs and thread pools sized for the process.
 
 Everything here runs before the first TensorFlow operation of a fit, so that a
-worker process started by joblib (``GridSearchCV(n_jobs=2)``) uses only its
-share of the cores instead of every worker claiming all of them.
+worker process started by joblib (``GridSearchCV(n_jobs=2)``) or a Dask
+worker (joblib's ``"dask"`` backend) uses only its share of the cores instead
+of every worker claiming all of them.
 """
 
 import contextlib
@@ -20,25 +21,29 @@ _THREADS_LOCK = threading.Lock()
 _THREADS_DONE = False
 _THREAD_LIMIT = None
 
-# Variables joblib's process backends set in each worker to the worker's share
-# of the cores (``cpu_count() // n_jobs``); a user may set them too.
-_THREAD_ENV_VARS = ("KERASLEARN_NUM_THREADS", "OMP_NUM_THREADS")
+
+def _from_env(var):
+    value = os.environ.get(var, "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
-def _threads_from_env():
-    for var in _THREAD_ENV_VARS:
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return None
+def _thread_share():
+    """The process's share of the cores: ``KERASLEARN_NUM_THREADS`` (the
+    user's), a Dask worker's thread count, or the ``OMP_NUM_THREADS`` that
+    joblib's process backends set to ``cpu_count() // n_jobs``; else None."""
+    from ._parallel import dask_worker_threads
+
+    return (_from_env("KERASLEARN_NUM_THREADS") or dask_worker_threads()
+            or _from_env("OMP_NUM_THREADS"))
 
 
 def configure_threads():
     """Size TensorFlow's thread pools once per process, before it starts.
 
-    Uses ``KERASLEARN_NUM_THREADS`` or, inside a joblib worker, the
-    ``OMP_NUM_THREADS`` that joblib set to the worker's share of the cores.
-    Does nothing when neither is set or TensorFlow has already started.
+    Uses ``KERASLEARN_NUM_THREADS``; inside a Dask worker, its number of
+    threads; inside a joblib worker, the ``OMP_NUM_THREADS`` that joblib set
+    to the worker's share of the cores. Does nothing when none applies or
+    TensorFlow has already started.
     """
     global _THREADS_DONE, _THREAD_LIMIT
     if _THREADS_DONE:
@@ -47,7 +52,7 @@ def configure_threads():
         if _THREADS_DONE:
             return
         _THREADS_DONE = True
-        n = _threads_from_env()
+        n = _thread_share()
         if n is None:
             return
         _THREAD_LIMIT = n

@@ -20,7 +20,10 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
 4. **The network** is built by the family's ``_build_network`` (the user's
    builder, or the ready network) under the fit's seed (``_random.py``),
    compiled, and checked against the target (``_build.py``); a warm start
-   continues ``model_``.
+   continues ``model_``. Building and training run on the ``device``
+   parameter's device (``_devices.py``), or under the ``distribute``
+   parameter's strategy, which does not use the trace cache and whose
+   network is copied out into a plain ``model_`` (``_distribute.py``).
 5. **Training** (``_train.py``) feeds a ``tf.data`` pipeline (``_feed.py``:
    tensors for small data, batches gathered from the array for large data)
    to Keras' own ``Model.fit``. By default it runs on a warm copy of the

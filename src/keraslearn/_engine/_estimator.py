@@ -10,10 +10,11 @@ A fit reads in the order the data flows::
     self._commit(...)                            # fitted attributes, all at once
 
 inside :func:`restore_on_failure`, so that a failed or interrupted fit leaves
-the estimator as it was.
+the estimator as it was. The network is built and trained where the ``device``
+and ``distribute`` parameters say (:class:`Placement`, ``_distribute.py``),
+checked first; prediction runs on ``device`` (``_devices.py``).
 """
 
-import contextlib
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -27,6 +28,8 @@ from . import _nested as nested
 from . import _targets as targets
 from ._build import finish_network, make_meta
 from ._data import model_inputs, training_data
+from ._devices import device_scope
+from ._distribute import placement
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
 from ._predict import Predictor
@@ -112,9 +115,15 @@ class KerasEstimator(BaseEstimator):
         """Attributes the family sets once a fit has succeeded."""
         return {}
 
+    def _placement(self):
+        """Where this fit runs: the ``device`` and ``distribute`` parameters,
+        checked (TypeError or ValueError before TensorFlow trains)."""
+        return placement(getattr(self, "device", None), getattr(self, "distribute", None))
+
     def _device_scope(self):
-        """Where training and inference run (TensorFlow's choice by default)."""
-        return contextlib.nullcontext()
+        """Where inference runs: ``device``, or the ``"auto"`` device where this
+        process does not have it (a model fitted on another machine)."""
+        return device_scope(getattr(self, "device", None), strict=False)
 
     # ------------------------------------------------------------------ fit
     def __sklearn_is_fitted__(self):
@@ -127,6 +136,7 @@ class KerasEstimator(BaseEstimator):
         _saved.resolve_parameters(self)  # a loaded estimator's builder, if need be
         fit_kwargs = dict(fit_kwargs or {})
         self._check_parameters(fit_kwargs)
+        where = self._placement()
         settings = self._training_settings(fit_kwargs)
         fitted = self.__sklearn_is_fitted__()
         continuing = fitted and mode in ("warm", "partial", "initialized")
@@ -142,20 +152,22 @@ class KerasEstimator(BaseEstimator):
             )
             plan = plan.replace(callbacks=plan.callbacks + tuple(self._own_callbacks(plan)))
             _tf.configure_threads()
-            with self._device_scope():
-                model, encoder = self._network(plan, data, randomness)
-                history = train(self, model, data, plan, encoder, randomness) if plan.train else {}
+            with where.scope():
+                model, encoder = self._network(plan, data, randomness, where)
+                history = (train(self, model, data, plan, encoder, randomness, where)
+                           if plan.train else {})
+            model = where.settled(model, data.X)
             self._commit(plan, data, model, encoder, history)
         return self
 
     def _training_data(self, X, y, sample_weight, *, reset, classes):
         return training_data(self, X, y, sample_weight, reset=reset, classes=classes)
 
-    def _network(self, plan, data, randomness):
+    def _network(self, plan, data, randomness, where=None):
         """The network this fit trains, and the target encoder configured for it."""
         encoder = data.encoder
         if plan.network == CONTINUE:
-            return self.model_, encoder
+            return (self.model_ if where is None else where.continued(self.model_)), encoder
         with randomness.building():
             meta = make_meta(self, encoder, data.metadata)
             model, compile_kwargs = self._build_network(meta, plan)
@@ -199,8 +211,9 @@ class KerasEstimator(BaseEstimator):
                 attributes[key] = getattr(encoder, key)
         # What the encoders learnt (scikeras sets it on the estimator too).
         attributes.update(data.metadata)
+        predictor = self.__dict__.get("_predictor")
         self.__dict__.update(attributes)
-        if plan.network != CONTINUE:
+        if plan.network != CONTINUE or predictor is None or predictor.model is not model:
             self._predictor = Predictor(model)
         self.__dict__.update(self._fitted_attributes(plan, history))
 

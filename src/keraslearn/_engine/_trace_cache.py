@@ -16,10 +16,16 @@ equal. Models made only of Keras' own layers (whose configs are complete) are
 probed once, when their warm copy is made; models with layers of their own are
 probed at every fit. A model that fails the probe trains itself.
 
+A warm copy is made inside the fit's device scope, so its variables live on
+that device: the device (the estimator's ``device``, resolved) is part of the
+key, and a fit on another device gets a warm copy of its own there.
+
 Not shared: models over ``MAX_PARAMS`` parameters (tracing is a small part of
 their fit), models that cannot be cloned from their config, concurrent fits of
-one architecture in threads, and every fit while
-``keraslearn.set_config(share_traced_functions=False)``.
+one architecture in threads, fits under a ``distribute`` strategy (a warm copy
+would belong to one strategy object, and its traced function to that
+strategy's replicas; such fits are long, so tracing is a small part of them),
+and every fit while ``keraslearn.set_config(share_traced_functions=False)``.
 """
 
 import json
@@ -208,7 +214,7 @@ def steps_per_execution(model, fit_kwargs):
 
 class TraceCache:
     """Warm copies of models, keyed by architecture, compile settings, the code
-    they run, the data's element spec and the steps per call."""
+    they run, the data's element spec, the steps per call and the device."""
 
     def __init__(self):
         self._entries = OrderedDict()
@@ -226,13 +232,13 @@ class TraceCache:
         with self._lock:
             self._entries.clear()
 
-    def _warm_copy(self, model, data_spec, steps, probe):
+    def _warm_copy(self, model, data_spec, steps, probe, device):
         if model.count_params() > MAX_PARAMS:
             return None
         key = architecture_key(model)
         if key is None:
             return None
-        key = (key, code_identity(model), repr(data_spec), steps)
+        key = (key, code_identity(model), repr(data_spec), steps, device)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -256,13 +262,17 @@ class TraceCache:
                 self._entries.popitem(last=False)
         return warm
 
-    def fit(self, model, dataset, probe, **fit_kwargs):
+    def fit(self, model, dataset, probe, *, device=None, **fit_kwargs):
         """Train compiled ``model`` on ``dataset`` through a warm copy when one
-        computes the same thing; return Keras' History dict."""
+        computes the same thing; return Keras' History dict.
+
+        ``device``: the device the fit runs on (its scope is entered by the
+        caller), which a warm copy's variables are bound to.
+        """
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         warm = self._warm_copy(
-            model, dataset.element_spec, steps_per_execution(model, fit_kwargs), probe
+            model, dataset.element_spec, steps_per_execution(model, fit_kwargs), probe, device
         )
         if warm is None or not warm.lock.acquire(blocking=False):
             return model.fit(dataset, **fit_kwargs).history

@@ -60,8 +60,9 @@ def _probe(X, y, inputs):
     return x, nested.map_arrays(tf.convert_to_tensor, nested.take(nested.normalise(y), rows))
 
 
-def train(est, model, data, plan, encoder, randomness):
-    """Train ``model`` as ``plan`` says; return Keras' per-epoch logs.
+def train(est, model, data, plan, encoder, randomness, where=None):
+    """Train ``model`` as ``plan`` says, in the scope of ``where`` (a
+    :class:`Placement`); return Keras' per-epoch logs.
 
     Raises ValueError when the loss stops being finite.
     """
@@ -94,12 +95,16 @@ def train(est, model, data, plan, encoder, randomness):
     )
     # Seeded fits of models with layers of their own train the model itself:
     # a warm copy's traced function keeps the random state it captured.
+    # Warm copies are bound to a device, and to no strategy.
+    device = None if where is None else where.cache_key
     share = _config.get_config()["share_traced_functions"] and (
         randomness.seed is None or keras_layers_only(model)
-    )
+    ) and (where is None or device is not None)
     with _tf.expected_retracing():
         if share:
-            history = trace_cache.fit(model, dataset, _probe(X_train, y_train, inputs), **kwargs)
+            history = trace_cache.fit(
+                model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
+            )
         else:
             history = model.fit(dataset, **kwargs).history
     if guard.epoch is not None:

@@ -1,6 +1,7 @@
 """ReadyNetwork: what the ready networks share over the engine -- their
 parameter checks, the stopping rule and its state, the stratified held-out
-rows, device placement and the optimizer built from scikit-learn's names.
+rows and the optimizer built from scikit-learn's names (``device`` and
+``distribute`` are the engine's, as for every estimator).
 
 The ready estimators (:class:`MLPClassifier`, :class:`MLPRegressor`,
 :class:`ImageClassifier`) build their own network, so they have no ``model``
@@ -19,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
-from .._tf import keras, tf
+from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
 
@@ -92,7 +93,6 @@ class ReadyNetwork(KerasEstimator):
     def _check_parameters(self, fit_kwargs):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
-        self._check_device()
 
     def _check_extra_params(self):
         """Checks beyond ``_parameter_constraints`` (subclasses extend it)."""
@@ -106,28 +106,6 @@ class ReadyNetwork(KerasEstimator):
                         f"keras.callbacks.ReduceLROnPlateau takes {sorted(names)}."
                         + suggest(key, names)
                     )
-
-    def _check_device(self):
-        if self.device is None:
-            return
-        try:
-            spec = tf.DeviceSpec.from_string(self.device)
-        except ValueError:
-            spec = None
-        if spec is None or spec.device_type is None:
-            raise ValueError(
-                f"device={self.device!r} is not a TensorFlow device name such as "
-                "'/CPU:0' or '/GPU:0'."
-            )
-        available = tf.config.list_logical_devices(spec.device_type.upper())
-        if (spec.device_index or 0) >= len(available):
-            names = [d.name for d in tf.config.list_logical_devices()]
-            raise ValueError(f"device={self.device!r} is not available here; devices: {names}.")
-
-    def _device_scope(self):
-        if self.device is None:
-            return super()._device_scope()
-        return tf.device(self.device)
 
     def _dtype(self):
         return self.dtype or keras.config.floatx()

@@ -2,6 +2,7 @@
 with scikit-learn's MLP rules (batch size, L2 scaling, stopping, schedules)."""
 
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
 
 import numpy as np
@@ -52,6 +53,7 @@ class BaseMLP(ReadyNetwork):
         "optimizer": [None, str, type, keras.optimizers.Optimizer],
         "reduce_lr_on_plateau": ["boolean", dict],
         "device": [None, str],
+        "distribute": [None, str, list, tuple, Callable],
         "dtype": [None, OneOf("float32", "float64")],
     }
 

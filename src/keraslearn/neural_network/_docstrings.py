@@ -5,6 +5,7 @@ Written once and substituted into the class docstrings (as imbalanced-learn's
 line of its own.
 """
 
+from .._engine._distribute import PLACEMENT_DOC
 from ..utils import substitute
 
 _ENTRIES = {}
@@ -123,11 +124,7 @@ _ENTRIES["class_weight"] = """\
         Weights of the classes, multiplied into ``sample_weight``;
         ``"balanced"`` weighs classes inversely to their frequency."""
 
-_ENTRIES["device_dtype"] = """\
-    device : str or None, default=None
-        TensorFlow device that trains and runs the network, such as
-        ``"/CPU:0"`` or ``"/GPU:0"``; None lets TensorFlow choose. A device
-        that does not exist raises a ValueError at fit.
+_ENTRIES["device_dtype"] = PLACEMENT_DOC + """
 
     dtype : {"float32", "float64"} or None, default=None
         Floating-point type of the network; None means Keras' default

@@ -2,6 +2,7 @@
 
 import math
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
 
 import numpy as np
@@ -189,6 +190,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "device": [None, str],
+        "distribute": [None, str, list, tuple, Callable],
         "dtype": [None, OneOf("float32", "float64")],
     }
 
@@ -198,7 +200,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         batch_size=32, learning_rate=0.001, optimizer="adam", early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=5, reduce_lr_on_plateau=False,
         class_weight=None, random_state=None, verbose=0, warm_start=False,
-        device=None, dtype=None,
+        device="auto", distribute=None, dtype=None,
     ):
         self.conv_filters = conv_filters
         self.kernel_size = kernel_size
@@ -220,6 +222,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         self.verbose = verbose
         self.warm_start = warm_start
         self.device = device
+        self.distribute = distribute
         self.dtype = dtype
 
     # ------------------------------------------------------------- checks

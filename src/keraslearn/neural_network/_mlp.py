@@ -72,7 +72,8 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
         beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
         dropout=0.0, batch_normalization=False, optimizer=None,
-        reduce_lr_on_plateau=False, class_weight=None, device=None, dtype=None,
+        reduce_lr_on_plateau=False, class_weight=None, device="auto", distribute=None,
+        dtype=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -103,6 +104,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
         self.class_weight = class_weight
         self.device = device
+        self.distribute = distribute
         self.dtype = dtype
 
     _parameter_constraints = {
@@ -205,7 +207,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
         beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
         dropout=0.0, batch_normalization=False, optimizer=None,
-        reduce_lr_on_plateau=False, device=None, dtype=None,
+        reduce_lr_on_plateau=False, device="auto", distribute=None, dtype=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -236,6 +238,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         self.optimizer = optimizer
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
         self.device = device
+        self.distribute = distribute
         self.dtype = dtype
 
     _parameter_constraints = {

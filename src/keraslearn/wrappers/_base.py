@@ -51,6 +51,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
 
     {training_parameters}
 
+    {placement}
+
     {kwargs}
 
     Attributes
@@ -102,6 +104,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         shuffle=True,
         run_eagerly=False,
         epochs=1,
+        device="auto",
+        distribute=None,
         **kwargs,
     ):
         self.model = model
@@ -119,6 +123,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         self.shuffle = shuffle
         self.run_eagerly = run_eagerly
         self.epochs = epochs
+        self.device = device
+        self.distribute = distribute
         # Builder arguments and routed parameters: parameters like the others
         # (get_params/set_params/clone), kept apart from the signature's.
         self._kwargs = dict(kwargs)

@@ -32,6 +32,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         (class indices for ``SparseCategoricalCrossentropy``, one-hot rows for
         Keras' other losses); a loss of your own needs one of the two.
 
+    {placement}
+
     {kwargs}
 
     Attributes
@@ -121,6 +123,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         epochs=1,
         class_weight=None,
         target_encoding="auto",
+        device="auto",
+        distribute=None,
         **kwargs,
     ):
         super().__init__(
@@ -139,6 +143,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
             shuffle=shuffle,
             run_eagerly=run_eagerly,
             epochs=epochs,
+            device=device,
+            distribute=distribute,
             **kwargs,
         )
         self.class_weight = class_weight

@@ -1,6 +1,7 @@
 """Parameter descriptions shared by the wrappers, written once and
 substituted into their docstrings (``{name}`` on a line of its own)."""
 
+from .._engine._distribute import PLACEMENT_DOC
 from ..utils import substitute
 
 _ENTRIES = {}
@@ -78,6 +79,8 @@ _ENTRIES["training_parameters"] = """\
 
     epochs : int, default=1
         Passes over the training data per ``fit``."""
+
+_ENTRIES["placement"] = PLACEMENT_DOC
 
 _ENTRIES["kwargs"] = """\
     **kwargs : dict

@@ -24,6 +24,8 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
 
     {training_parameters}
 
+    {placement}
+
     {kwargs}
 
     Attributes

@@ -1,0 +1,226 @@
+"""The ``distribute`` parameter, and where one fit runs (:class:`Placement`).
+
+Every estimator takes ``distribute``:
+
+- ``None`` (the default): no strategy; the fit runs on ``device``;
+- ``"mirrored"``: ``tf.distribute.MirroredStrategy`` over every GPU
+  TensorFlow sees (on a machine without one, TensorFlow's choice: the CPU);
+- a list or tuple of devices, in the forms ``device`` takes
+  (``["gpu:0", "gpu:1"]``): a ``MirroredStrategy`` over exactly those;
+- a callable that takes no argument and returns a ``tf.distribute.Strategy``
+  (``tf.distribute.MirroredStrategy`` itself, a ``functools.partial`` of a
+  strategy class, a function of your own), called at every fit. A callable
+  rather than a strategy object, so that ``clone``, ``get_params`` and
+  pickling treat the parameter as plain data.
+
+A fit under a strategy:
+
+- builds and compiles the network inside ``strategy.scope()`` (Keras records
+  the strategy then) and trains it with Keras' own ``fit``, which splits each
+  batch across the replicas: ``batch_size`` is the global batch, as in Keras.
+  With equal shares per replica, an update equals the one-device update up to
+  float rounding (tested over two logical CPU devices). Rows are visited in
+  another order when they are shuffled: Keras reads one batch before
+  training under a strategy, which starts a pass of tf.data's shuffle, so a
+  seeded fit that shuffles repeats itself but is not the one-device fit;
+- continues a fitted network (``warm_start``, ``partial_fit``) from a copy
+  of ``model_`` made inside the scope, weights and optimizer state included;
+- does not use the trace cache (``_trace_cache.py``);
+- ends by copying the trained network out of the strategy, under ``device``,
+  into an ordinary Keras model: ``model_`` holds plain variables and belongs
+  to no strategy, so it predicts on ``device``, pickles and saves as any
+  model, and a later fit may use another strategy or none. Both copies go
+  through Keras' own serialisation (what pickling a Keras model does); a
+  network with layers of its own whose copy does not give the same outputs
+  on the first training rows (a layer whose config leaves something out) is
+  kept as trained instead, as is one Keras cannot serialise.
+"""
+
+import contextlib
+import dataclasses
+import pickle
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .. import _random
+from .._tf import tf
+from ..utils import suggest
+from ._devices import DEVICE_FORMS, available_devices, resolve_device
+from ._layers import keras_layers_only
+from ._predict import input_dtype
+
+# Training rows that check a copy of a network with layers of its own.
+PROBE_ROWS = 8
+
+MIRRORED = "mirrored"
+
+# The two parameters as every estimator's docstring describes them.
+PLACEMENT_DOC = """\
+    device : str or None, default="auto"
+        Where the network is built, trained and run: ``"auto"`` (the first
+        GPU TensorFlow sees, else the CPU; None means the same), ``"cpu"``,
+        ``"gpu"``, ``"gpu:N"``, or a TensorFlow device name such as
+        ``"/GPU:1"``. ``fit`` raises a ValueError listing the available
+        devices when this one does not exist; ``predict`` runs on
+        ``"auto"`` there instead, so a fitted model predicts on any machine.
+
+    distribute : None, "mirrored", list of str or callable, default=None
+        Train under a ``tf.distribute`` strategy: ``"mirrored"`` mirrors the
+        network over every GPU, a list of devices (``["gpu:0", "gpu:1"]``)
+        over those, and a callable returning a ``tf.distribute.Strategy``
+        (``tf.distribute.MirroredStrategy`` itself, a ``functools.partial``)
+        is called at every fit. The network is built, compiled and trained
+        in the strategy's scope, and ``batch_size`` is the global batch,
+        split across the replicas. ``model_`` is then copied out of the
+        strategy onto ``device``, where ``predict`` runs."""
+
+# One MirroredStrategy per set of devices in a process, shared by every fit
+# that asks for it (a search makes many).
+_mirrored = {}
+
+
+def _mirrored_strategy(devices):
+    if devices not in _mirrored:
+        _mirrored[devices] = tf.distribute.MirroredStrategy(
+            devices=None if devices is None else list(devices)
+        )
+    return _mirrored[devices]
+
+
+def make_strategy(distribute):
+    """The ``tf.distribute.Strategy`` the ``distribute`` parameter asks for, or None.
+
+    Raises TypeError or ValueError naming what is wrong.
+    """
+    if distribute is None:
+        return None
+    if isinstance(distribute, str):
+        if distribute.strip().lower() == MIRRORED:
+            available_devices()  # thread pools sized before TensorFlow starts
+            return _mirrored_strategy(None)
+        raise ValueError(
+            f"distribute={distribute!r} is not a strategy: use None, 'mirrored', a list of "
+            "devices, or a callable returning a tf.distribute.Strategy."
+            + suggest(distribute, [MIRRORED])
+        )
+    if isinstance(distribute, (list, tuple)):
+        if not distribute:
+            raise ValueError("distribute=[] names no device: give one or more devices.")
+        names = tuple(resolve_device(d, what="a device of distribute") for d in distribute)
+        if len(set(names)) < len(names):
+            raise ValueError(f"distribute={list(distribute)!r} names a device twice.")
+        return _mirrored_strategy(names)
+    if callable(distribute):
+        available_devices()
+        strategy = distribute()
+        if not isinstance(strategy, tf.distribute.Strategy):
+            raise TypeError(
+                f"distribute={distribute!r} returned {type(strategy).__name__}, not a "
+                "tf.distribute.Strategy."
+            )
+        return strategy
+    raise TypeError(
+        f"distribute must be None, 'mirrored', a list of devices ({DEVICE_FORMS}) or a "
+        f"callable returning a tf.distribute.Strategy, got {distribute!r}."
+    )
+
+
+def _built_optimizer(model):
+    """Build the optimizer's state of a compiled ``model`` (in the scope its
+    variables belong to), so that its copy has the same variables to load."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
+
+
+def _serialised_copy(model):
+    """A new model from Keras' own serialisation of ``model`` (architecture,
+    compile settings, weights, optimizer state), created in the current
+    device or strategy scope; layer seeds it draws leave the user's
+    generators as they were."""
+    with warnings.catch_warnings():
+        # NumPy 2 on a distributed variable's __array__ (TensorFlow's): not the user's to act on.
+        warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy",
+                                DeprecationWarning)
+        payload = pickle.dumps(model)
+    with _random.generators_untouched():
+        return pickle.loads(payload)
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """Where one fit runs: ``device`` (a canonical TensorFlow name), under
+    ``strategy`` when there is one. See the module docstring."""
+
+    device: str
+    strategy: Any = None
+
+    @property
+    def cache_key(self):
+        """What a warm copy of the trace cache is bound to (None: not shareable)."""
+        return None if self.strategy is not None else self.device
+
+    @contextlib.contextmanager
+    def scope(self):
+        """Build, compile and train here."""
+        if self.strategy is None:
+            with tf.device(self.device):
+                yield
+        else:
+            with self.strategy.scope():
+                yield
+
+    def continued(self, model):
+        """The fitted ``model`` to train further, in this placement."""
+        if self.strategy is None:
+            return model
+        try:
+            with tf.device(self.device):
+                _built_optimizer(model)
+            with self.strategy.scope():
+                return _serialised_copy(model)
+        except Exception as exc:  # noqa: BLE001 - any model Keras cannot serialise
+            raise ValueError(
+                "A fit under `distribute` continues the fitted network from a copy made "
+                f"under the strategy, and Keras could not copy this one ({exc}). Set "
+                "warm_start=False to fit a new network."
+            ) from None
+
+    def settled(self, model, X):
+        """The trained ``model`` as the estimator keeps it: under a strategy,
+        a copy with plain variables on ``device`` (see the module docstring);
+        ``X`` is the training data, whose first rows check the copy."""
+        if self.strategy is None:
+            return model
+        try:
+            with self.strategy.scope():
+                _built_optimizer(model)
+            with tf.device(self.device):
+                plain = _serialised_copy(model)
+        except Exception:  # noqa: BLE001 - kept as trained
+            return model
+        if keras_layers_only(model) or _same_outputs(model, plain, X):
+            return plain
+        return model
+
+
+def _same_outputs(model, other, X):
+    try:
+        x = tf.convert_to_tensor(np.asarray(X[:PROBE_ROWS], dtype=input_dtype(model)))
+        a = tf.nest.flatten(model(x, training=False))
+        b = tf.nest.flatten(other(x, training=False))
+    except Exception:  # noqa: BLE001 - what cannot be checked is not trusted
+        return False
+    return len(a) == len(b) and all(
+        np.allclose(np.asarray(u), np.asarray(v), rtol=1e-5, atol=1e-7, equal_nan=True)
+        for u, v in zip(a, b)
+    )
+
+
+def placement(device, distribute):
+    """The :class:`Placement` of a fit for these parameter values (checked:
+    TypeError or ValueError before TensorFlow trains)."""
+    strategy = make_strategy(distribute)
+    return Placement(resolve_device(device), strategy)

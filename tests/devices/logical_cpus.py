@@ -1,0 +1,179 @@
+"""Fits on several logical CPU devices, in a fresh process.
+
+Usage: python logical_cpus.py N_CPUS SCENARIO WORKDIR
+
+TensorFlow's logical devices must be configured before TensorFlow starts, so
+these runs happen in a process of their own (the test suite's TensorFlow
+keeps its one CPU device). The process splits its CPU into ``N_CPUS``
+logical devices, runs ``SCENARIO`` and writes what it saw to
+``WORKDIR/SCENARIO.json``, for the tests in test_logical_devices.py to judge:
+
+- ``device``: a wrapper and a ready estimator fitted on ``/CPU:1``; where
+  their variables and the trace cache's warm copies live; predictions there,
+  then on ``/CPU:0``; both pickled to ``WORKDIR``.
+- ``load`` (one CPU device): the pickles of ``device`` loaded and predicting.
+- ``mirrored``: the same seeded fits on one device and mirrored over two,
+  with the same global batch.
+"""
+
+import json
+import os
+import pickle
+import sys
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/, for builders
+
+TWO = ["/CPU:0", "/CPU:1"]
+
+
+def _data():
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=256, n_features=8, random_state=0)
+    return X.astype(np.float32), y
+
+
+def _wrapper(**params):
+    from builders import tiny_mlp
+    from keraslearn import KerasClassifier
+
+    return KerasClassifier(tiny_mlp, hidden=16, optimizer="adam", epochs=4, batch_size=32,
+                           random_state=0, **params)
+
+
+def _ready(**params):
+    from keraslearn import MLPClassifier
+
+    return MLPClassifier(hidden_layer_sizes=(16,), max_iter=4, batch_size=32,
+                         learning_rate_init=0.01, alpha=1e-3, random_state=0, **params)
+
+
+def _estimators(**params):
+    return {"wrapper": _wrapper(**params), "ready": _ready(**params)}
+
+
+def _proba(est, X):
+    return est.predict_proba(X).tolist()
+
+
+def scenario_device(workdir):
+    from keraslearn._engine._trace_cache import trace_cache
+
+    X, y = _data()
+    out = {"devices": None}
+    try:
+        _wrapper(device="cpu:2").fit(X, y)
+    except ValueError as exc:
+        out["unknown_device_error"] = str(exc)
+    for name, est in _estimators(device="/CPU:1").items():
+        est.fit(X, y)
+        on_cpu1 = _proba(est, X)
+        out[name] = {
+            "variables": sorted({v.value.device for v in est.model_.weights}),
+            "optimizer": sorted({v.value.device for v in est.model_.optimizer.variables}),
+            "on_cpu1": on_cpu1,
+            "on_cpu1_again": _proba(est, X),  # the traced predictor (after eager calls)
+        }
+        with open(Path(workdir) / f"{name}.pkl", "wb") as f:
+            pickle.dump(est, f)
+        est.set_params(device="/CPU:0")
+        out[name]["on_cpu0"] = _proba(est, X)
+    out["warm_copy_devices"] = sorted({key[-1] for key in trace_cache.keys()})
+    return out
+
+
+def scenario_load(workdir):
+    import tensorflow as tf
+
+    X, _ = _data()
+    out = {"devices": [d.name for d in tf.config.list_logical_devices()]}
+    for name in ("wrapper", "ready"):
+        with open(Path(workdir) / f"{name}.pkl", "rb") as f:
+            est = pickle.load(f)
+        out[name] = {"device": est.device, "proba": _proba(est, X),
+                     "variables": sorted({v.value.device for v in est.model_.weights})}
+    return out
+
+
+STRATEGIES = []  # those two_cpus made
+
+
+def two_cpus():
+    """A MirroredStrategy over both logical CPUs (``distribute=two_cpus``)."""
+    import tensorflow as tf
+
+    STRATEGIES.append(tf.distribute.MirroredStrategy(TWO))
+    return STRATEGIES[-1]
+
+
+def _replicas_callback():
+    import keras
+
+    class Replicas(keras.callbacks.Callback):
+        """Records the replicas of the strategy each fit trains under."""
+
+        seen = []
+
+        def on_train_begin(self, logs=None):
+            Replicas.seen.append(self.model.distribute_strategy.num_replicas_in_sync)
+
+        def __reduce__(self):  # pickled with the estimator: a fresh recorder
+            return (_replicas_callback, ())
+
+    return Replicas()
+
+
+def scenario_mirrored(workdir):
+    import numpy as np
+    import tensorflow as tf
+
+    X, y = _data()
+    out = {}
+    # Rows in order: under a strategy, Keras reads a batch before training,
+    # which starts another pass of a shuffle (another seeded order).
+    one = _estimators(shuffle=False)
+    replicas = _replicas_callback()
+    two = {"wrapper": _wrapper(shuffle=False, distribute=TWO, callbacks=[replicas]),
+           "ready": _ready(shuffle=False, distribute=two_cpus)}
+    for name in ("wrapper", "ready"):
+        one[name].fit(X, y)
+        two[name].fit(X, y)
+        again = pickle.loads(pickle.dumps(two[name]))
+        out[name] = {
+            "one_device": _proba(one[name], X),
+            "mirrored": _proba(two[name], X),
+            "mirrored_pickled": _proba(again, X),
+            "loss_one_device": [float(v) for v in one[name].history_["loss"]],
+            "loss_mirrored": [float(v) for v in two[name].history_["loss"]],
+            "weight_diff": max(float(np.max(np.abs(a - b))) for a, b in zip(
+                one[name].model_.get_weights(), two[name].model_.get_weights())),
+            "distributed_variables": any(
+                isinstance(v.value, tf.distribute.DistributedValues)
+                for v in two[name].model_.weights),
+        }
+    out["wrapper"]["replicas"] = type(replicas).seen
+    out["ready"]["replicas"] = [s.num_replicas_in_sync for s in STRATEGIES]
+    return out
+
+
+def main(argv):
+    n_cpus, scenario, workdir = int(argv[1]), argv[2], argv[3]
+    warnings.filterwarnings("ignore", message="Maximum iterations")  # 4 epochs, on purpose
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(n_cpus)]
+    )
+    result = globals()[f"scenario_{scenario}"](workdir)
+    result["devices"] = [d.name for d in tf.config.list_logical_devices()]
+    with open(Path(workdir) / f"{scenario}.json", "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

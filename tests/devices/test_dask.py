@@ -1,0 +1,126 @@
+"""Searches on a real Dask ``distributed`` cluster through joblib's Dask
+backend: worker processes on 127.0.0.1 only, no dashboard, closed at the end.
+
+The clusters are ``LocalCluster(processes=True)``: each worker is a process
+of its own, as on a machine running ``dask worker``.
+
+Seeded fits give the same results on the cluster as in one process when the
+network's initial weights do not come from Python's global generator: Keras
+draws the seed of an initializer given none from ``random``, which a Dask
+worker's own threads draw from too (its communications), at any moment, so
+keraslearn's reseeding of it cannot hold there. The builder below seeds its
+initializers; the ready networks' searches are checked to run, not to repeat.
+"""
+
+import logging
+
+import joblib
+import keras
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV, cross_validate
+
+from keraslearn import KerasClassifier, MLPClassifier
+from keraslearn._parallel import dask_worker_threads
+
+X, y = make_classification(n_samples=120, n_features=6, random_state=0)
+X = X.astype("float32")
+TIMEOUT_S = 120
+
+
+def _cluster(n_workers, threads_per_worker):
+    return LocalCluster(
+        n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
+        host="127.0.0.1", dashboard_address=None, scheduler_port=0, worker_dashboard_address=None,
+        silence_logs=logging.ERROR, death_timeout=TIMEOUT_S,
+    )
+
+
+@pytest.fixture(scope="module")
+def client():
+    with _cluster(2, 1) as cluster, Client(cluster, timeout=TIMEOUT_S) as client:
+        client.wait_for_workers(2, timeout=TIMEOUT_S)
+        yield client
+
+
+def seeded_mlp(meta, hidden=8):
+    """tiny_mlp with initializers seeded in the builder (see the module docstring)."""
+    return keras.Sequential([
+        keras.Input(meta["X_shape_"][1:]),
+        keras.layers.Dense(hidden, activation="relu",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=1)),
+        keras.layers.Dense(1, activation="sigmoid",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=2)),
+    ])
+
+
+def _wrapper_search():
+    est = KerasClassifier(seeded_mlp, optimizer="adam", epochs=3, batch_size=16, random_state=0)
+    grid = {"hidden": [4, 8], "optimizer__learning_rate": [1e-3, 1e-2]}
+    return GridSearchCV(est, grid, cv=2, scoring="neg_log_loss", error_score="raise")
+
+
+def test_a_seeded_search_on_the_cluster_equals_the_search_in_one_process(client):
+    local = _wrapper_search().fit(X, y)
+    with joblib.parallel_config(backend="dask"):
+        remote = _wrapper_search().fit(X, y)
+    keys = [k for k in local.cv_results_ if k.startswith(("split", "mean_test", "rank"))]
+    for key in keys:  # shuffled, seeded fits: the same log-losses to the last bit
+        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key], key)
+    assert remote.best_params_ == local.best_params_
+    np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
+    # The fits ran on both workers, each with TensorFlow's pools sized to its one thread.
+    limits = client.run(_thread_limit)
+    assert sorted(limits.values()) == [1, 1], limits
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_search_over_a_ready_network_runs_on_the_cluster(client):
+    search = GridSearchCV(MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
+                          {"alpha": [1e-4, 1e-1]}, cv=2, error_score="raise")
+    with joblib.parallel_config(backend="dask"):
+        search.fit(X, y)
+    assert len(search.cv_results_["mean_test_score"]) == 2
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_estimator_.n_iter_ == 3
+
+
+def _thread_limit():
+    from keraslearn import _tf
+
+    return _tf.thread_limit()
+
+
+def test_cross_validate_runs_on_the_cluster(client):
+    est = KerasClassifier(seeded_mlp, epochs=2, random_state=0)
+    local = cross_validate(est, X, y, cv=2)
+    with joblib.parallel_config(backend="dask"):
+        remote = cross_validate(est, X, y, cv=2)
+    np.testing.assert_array_equal(remote["test_score"], local["test_score"])
+
+
+def _fit_in_worker():
+    import os
+
+    from keraslearn import _tf
+
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X, y)
+    return {"worker_threads": dask_worker_threads(), "thread_limit": _tf.thread_limit(),
+            "omp": os.environ.get("OMP_NUM_THREADS")}
+
+
+# A second cluster beside the module's: its HTTP server (127.0.0.1) takes another port.
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+def test_a_worker_sizes_tensorflow_to_its_own_threads():
+    # Dask's nanny sets OMP_NUM_THREADS=1 in every worker whatever its threads:
+    # TensorFlow's pools, shared by the tasks a worker runs at once, follow the
+    # worker's thread count instead.
+    with _cluster(1, 2) as cluster, Client(cluster, timeout=TIMEOUT_S) as client:
+        seen = client.submit(_fit_in_worker, pure=False).result(timeout=TIMEOUT_S)
+    assert seen == {"worker_threads": 2, "thread_limit": 2, "omp": "1"}
+
+
+def test_outside_a_worker_there_is_no_worker_thread_count():
+    assert dask_worker_threads() is None

@@ -1,0 +1,102 @@
+"""Fit and predict across devices, on a machine with one CPU: TensorFlow's
+logical device configuration splits it in two, in fresh processes
+(logical_cpus.py) so that the test suite's TensorFlow is left as it is."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(__file__).with_name("logical_cpus.py")
+TIMEOUT_S = 300
+
+
+def _run(n_cpus, scenario, workdir):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    for var in ("OMP_NUM_THREADS", "KERASLEARN_NUM_THREADS"):
+        env.pop(var, None)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(n_cpus), scenario, str(workdir)],
+        capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((Path(workdir) / f"{scenario}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("logical_cpus")
+
+
+@pytest.fixture(scope="module")
+def on_cpu1(workdir):
+    return _run(2, "device", workdir)
+
+
+@pytest.fixture(scope="module")
+def loaded(workdir, on_cpu1):  # reads the pickles on_cpu1 wrote
+    return _run(1, "load", workdir)
+
+
+@pytest.fixture(scope="module")
+def mirrored(workdir):
+    return _run(2, "mirrored", workdir)
+
+
+NAMES = pytest.mark.parametrize("name", ["wrapper", "ready"])
+
+
+def test_the_process_has_two_cpu_devices(on_cpu1, mirrored):
+    assert on_cpu1["devices"] == mirrored["devices"] == ["/device:CPU:0", "/device:CPU:1"]
+
+
+@NAMES
+def test_the_network_is_built_and_trained_on_the_device(on_cpu1, name):
+    fitted = on_cpu1[name]
+    assert [d.rsplit("/", 1)[-1] for d in fitted["variables"]] == ["device:CPU:1"]
+    assert [d.rsplit("/", 1)[-1] for d in fitted["optimizer"]] == ["device:CPU:1"]
+
+
+def test_warm_copies_of_the_trace_cache_live_on_the_fit_device(on_cpu1):
+    assert on_cpu1["warm_copy_devices"] == ["/device:CPU:1"]
+
+
+def test_a_device_that_does_not_exist_lists_those_that_do(on_cpu1):
+    assert on_cpu1["unknown_device_error"] == (
+        "device='cpu:2' is not available here; devices: ['/device:CPU:0', '/device:CPU:1']."
+    )
+
+
+@NAMES
+def test_a_model_fitted_on_one_device_predicts_on_another(on_cpu1, name):
+    fitted = on_cpu1[name]
+    np.testing.assert_allclose(fitted["on_cpu1_again"], fitted["on_cpu1"], rtol=1e-6)
+    np.testing.assert_allclose(fitted["on_cpu0"], fitted["on_cpu1"], rtol=1e-6)
+
+
+@NAMES
+def test_a_pickled_model_predicts_in_a_process_without_its_device(on_cpu1, loaded, name):
+    assert loaded["devices"] == ["/device:CPU:0"]
+    assert loaded[name]["device"] == "/CPU:1"  # the parameter is kept as given
+    assert [d.rsplit("/", 1)[-1] for d in loaded[name]["variables"]] == ["device:CPU:0"]
+    np.testing.assert_allclose(loaded[name]["proba"], on_cpu1[name]["on_cpu1"], rtol=1e-6)
+
+
+@NAMES
+def test_a_mirrored_fit_over_two_devices_matches_a_one_device_fit(mirrored, name):
+    fit = mirrored[name]
+    assert fit["replicas"] == [2]  # trained under a strategy of two replicas
+    # The same seed and global batch (32 rows, 16 per replica): float32 rounding apart.
+    np.testing.assert_allclose(fit["loss_mirrored"], fit["loss_one_device"], rtol=1e-5)
+    assert fit["weight_diff"] < 1e-5
+    np.testing.assert_allclose(fit["mirrored"], fit["one_device"], rtol=1e-5, atol=1e-6)
+
+
+@NAMES
+def test_a_mirrored_fit_leaves_a_plain_model_that_pickles(mirrored, name):
+    assert not mirrored[name]["distributed_variables"]
+    np.testing.assert_array_equal(mirrored[name]["mirrored_pickled"], mirrored[name]["mirrored"])
