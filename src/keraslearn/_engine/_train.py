@@ -71,7 +71,7 @@ def train(est, model, data, plan, encoder, randomness):
     y_train = _rows(targets, plan.train_rows)
     w_train = _rows(data.sample_weight, plan.train_rows)
     kwargs = dict(plan.keras_fit_kwargs)
-    if plan.validation_rows is not None:
+    if plan.validation_rows is not None and plan.keras_validation:
         kwargs["validation_data"] = make_dataset(
             data.X[plan.validation_rows], _rows(targets, plan.validation_rows),
             data.sample_weight[plan.validation_rows], batch_size=plan.validation_batch_size,
