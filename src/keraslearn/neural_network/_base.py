@@ -24,6 +24,31 @@ from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
 
 
+def _target_quantiles(y, n_val):
+    """Strata of a single-output regression target: up to 10 bins between its
+    quantiles, at least 2 rows each (None when y cannot be stratified).
+
+    Held out at random, a few dozen rows can have a mean far from the
+    training rows': the validation R² of a network that has learnt something
+    is then still negative, and early stopping ends the fit before it has
+    learnt anything. Rows drawn from each range of y in proportion keep the
+    held-out targets spread as the training targets are.
+    """
+    y = np.asarray(y)
+    if y.ndim > 1 and (y.ndim > 2 or y.shape[1] != 1):
+        return None
+    y = y.ravel()
+    n_bins = min(10, n_val // 2)
+    if n_bins < 2:
+        return None
+    edges = np.quantile(y, np.linspace(0, 1, n_bins + 1)[1:-1])
+    strata = np.searchsorted(edges, y, side="right")
+    _, counts = np.unique(strata, return_counts=True)
+    if len(counts) < 2 or counts.min() < 2:
+        return None
+    return strata
+
+
 class ReadyNetwork(KerasEstimator):
     """Shared implementation of the ready networks (not for direct use).
 
@@ -151,8 +176,9 @@ class ReadyNetwork(KerasEstimator):
         return int(self.verbose)
 
     def _validation_split(self, y, n, fraction, seed):
-        """A random split, stratified for single-output classifiers (as
-        scikit-learn's MLP), of at least 2 held-out rows."""
+        """A random split of at least 2 held-out rows, stratified: by class for
+        single-output classifiers (as scikit-learn's MLP), by target quantile
+        for single-output regressors."""
         n_val = math.ceil(fraction * n)
         if n_val < 2 or n - n_val < 1:
             raise ValueError(
@@ -161,7 +187,10 @@ class ReadyNetwork(KerasEstimator):
                 "leaves nothing to train on. Increase 'validation_fraction' or the size "
                 "of your dataset."
             )
-        stratify = y if is_classifier(self) and np.ndim(y) == 1 else None
+        if is_classifier(self):
+            stratify = y if np.ndim(y) == 1 else None
+        else:
+            stratify = _target_quantiles(y, n_val)
         try:
             train, val = train_test_split(
                 np.arange(n), test_size=fraction, random_state=seed, stratify=stratify
@@ -181,6 +210,22 @@ class ReadyNetwork(KerasEstimator):
             progress = {"best": -np.inf, "count": 0, "t": 0}
         progress["stopped"] = False
         return progress
+
+    def _complete_plan(self, plan, data):
+        """The user's callbacks between the estimator's: a held-out score first
+        (when the family computes it itself, Keras does not evaluate the
+        held-out rows), the stopping rule and learning-rate changes last."""
+        scorer = self._held_out_scorer(plan, data)
+        first = () if scorer is None else (scorer,)
+        return plan.replace(
+            callbacks=first + plan.callbacks + tuple(self._own_callbacks(plan)),
+            keras_validation=scorer is None,
+        )
+
+    def _held_out_scorer(self, plan, data):
+        """A callback adding the validation score to the epoch's logs, or None
+        to let Keras evaluate the held-out rows."""
+        return None
 
     def _own_callbacks(self, plan):
         callbacks = []

@@ -77,9 +77,12 @@ _ENTRIES["mlp_parameters"] = """\
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified for
-        single-output classification), stop when the validation score
-        (accuracy, or R² for regression) stops improving, and restore the
-        weights of the best epoch.
+        single-output classification), score it after every epoch with
+        scikit-learn's score function (accuracy, or R² for regression), stop
+        when that score has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs, and restore the weights of the best
+        epoch: scikit-learn's rule. The epoch's logs (``history_``, and what
+        callbacks see) hold the score and the validation loss.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out by ``early_stopping``, in (0, 1).
@@ -144,9 +147,10 @@ _ENTRIES["mlp_attributes"] = """\
         The lowest training loss; None with ``early_stopping``.
 
     validation_scores_ : list of float or None
-        The validation score of every epoch with ``early_stopping`` (accuracy
-        for classifiers — per label for multilabel targets —, R² for
-        regressors, weighted by ``sample_weight``); None otherwise.
+        The validation score of every epoch with ``early_stopping``, computed
+        as scikit-learn's MLP computes it: ``accuracy_score`` for classifiers
+        (of whole label rows for multilabel targets), ``r2_score`` for
+        regressors, weighted by ``sample_weight``; None otherwise.
 
     best_validation_score_ : float or None
         The best validation score; None without ``early_stopping``.

@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import column_or_1d
 
 from .._engine import ClassifierBehaviour, RegressorBehaviour, classifier_tags
@@ -110,6 +111,11 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         "class_weight": [dict, OneOf("balanced"), None],
     }
     _score_metric = "accuracy"
+    _score_function = staticmethod(accuracy_score)
+
+    @staticmethod
+    def _decode(encoder, raw):
+        return encoder.inverse_transform(encoder.predict_proba(raw))
 
     def _output(self, meta):
         if meta["target_type_"] == "multiclass":
@@ -243,6 +249,21 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         "loss": [OneOf("squared_error", "poisson")],
     }
     _score_metric = "r2_score"
+    _score_function = staticmethod(r2_score)
+
+    @staticmethod
+    def _decode(encoder, raw):
+        return encoder.inverse_transform(raw)
+
+    def _initial_output_bias(self, y, sample_weight):
+        # The network starts from the constant prediction that fits the
+        # training targets best (their weighted mean), so that its first
+        # epochs learn how the targets vary rather than their offset.
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        mean = np.average(y, axis=0, weights=sample_weight)
+        if self.loss == "poisson":  # exponential output units
+            return np.log(np.maximum(mean, 1e-6))
+        return mean
 
     def _keras_loss(self):
         if self.loss == "poisson":
