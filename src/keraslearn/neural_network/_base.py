@@ -68,7 +68,10 @@ class ReadyNetwork(KerasEstimator):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------- fitting
-    def fit(self, X, y, sample_weight=None):
+    # Keyword arguments fit takes beyond (X, y, sample_weight).
+    _fit_params = ("callbacks",)
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on (X, y).
 
         Parameters
@@ -82,12 +85,31 @@ class ReadyNetwork(KerasEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Relative weights of the samples.
 
+        **fit_params : dict
+            ``callbacks``: Keras callbacks (instances or classes) for this
+            fit only, used instead of the ``callbacks`` parameter.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, mode="warm" if self.warm_start else "fit")
+        self._check_fit_params(fit_params, "fit")
+        return self._fit(X, y, sample_weight, mode="warm" if self.warm_start else "fit",
+                         fit_kwargs=fit_params)
+
+    def _check_fit_params(self, fit_params, method):
+        """Refuse keyword arguments a ready network's fit does not take, naming
+        the public class (Python's own TypeError would name this base class)."""
+        for key in fit_params:
+            if key not in self._fit_params:
+                raise TypeError(
+                    f"{type(self).__name__}.{method}() got an unexpected keyword argument "
+                    f"{key!r}; it takes X, y, sample_weight and "
+                    f"{', '.join(self._fit_params)}. Other training settings are "
+                    f"constructor parameters of {type(self).__name__}."
+                    + suggest(key, self._get_param_names())
+                )
 
     def initialize(self, X, y):
         """Build the network for (X, y) without training it.
@@ -108,6 +130,9 @@ class ReadyNetwork(KerasEstimator):
         return self._fit(X, y, None, mode="initialize")
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
+        if mode == "partial":
+            self._check_fit_params(
+                {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")
         if mode == "partial" and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         return super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
@@ -118,6 +143,11 @@ class ReadyNetwork(KerasEstimator):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
         self._check_device()
+        objects.check_callbacks(self._user_callbacks(fit_kwargs), {})
+
+    def _user_callbacks(self, fit_kwargs):
+        """The callbacks of this fit: fit's ``callbacks`` if given, else the parameter."""
+        return fit_kwargs["callbacks"] if "callbacks" in fit_kwargs else self.callbacks
 
     def _check_extra_params(self):
         """Checks beyond ``_parameter_constraints`` (subclasses extend it)."""
@@ -166,6 +196,7 @@ class ReadyNetwork(KerasEstimator):
             verbose=self._keras_verbose(),
             random_state=self.random_state,
             validation_split=self.validation_fraction if self.early_stopping else 0.0,
+            callbacks=tuple(objects.make_callbacks(self._user_callbacks(fit_kwargs), {})),
             warm_start_rebuilds=True,
         )
 

@@ -52,6 +52,7 @@ class BaseMLP(ReadyNetwork):
         "batch_normalization": ["boolean"],
         "optimizer": [None, str, type, keras.optimizers.Optimizer],
         "reduce_lr_on_plateau": ["boolean", dict],
+        "callbacks": [None, list, tuple],
         "device": [None, str],
         "dtype": [None, OneOf("float32", "float64")],
     }

@@ -121,6 +121,17 @@ _ENTRIES["mlp_parameters"] = """\
         rate after ``n_iter_no_change // 2`` epochs without improvement; a
         dict overrides its arguments (``{"factor": 0.2, "patience": 3}``)."""
 
+_ENTRIES["callbacks"] = """\
+    callbacks : list of keras.callbacks.Callback instances or classes, default=None
+        Keras callbacks called during every ``fit`` (a class is created with
+        its default arguments), for example ``keras.callbacks.TensorBoard``
+        or ``keras.callbacks.CSVLogger``. They run before the estimator's own
+        stopping rule and learning-rate changes, and their logs hold the
+        validation score and loss with ``early_stopping``.
+        ``fit(X, y, callbacks=[...])`` uses its callbacks instead, for that
+        fit only. An instance is used as given (read its state after fit);
+        ``clone`` copies it."""
+
 _ENTRIES["class_weight"] = """\
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``;

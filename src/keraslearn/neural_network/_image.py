@@ -109,6 +109,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         when the training loss — the validation loss with ``early_stopping``
         — stalls); a dict overrides its arguments.
 
+    {callbacks}
+
     {class_weight}
 
     random_state : int, RandomState instance or None, default=None
@@ -184,6 +186,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "reduce_lr_on_plateau": ["boolean", dict],
+        "callbacks": [None, list, tuple],
         "class_weight": [dict, OneOf("balanced"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -197,7 +200,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         batch_normalization=False, augmentation=None, image_shape=None, epochs=10,
         batch_size=32, learning_rate=0.001, optimizer="adam", early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=5, reduce_lr_on_plateau=False,
-        class_weight=None, random_state=None, verbose=0, warm_start=False,
+        callbacks=None, class_weight=None, random_state=None, verbose=0, warm_start=False,
         device=None, dtype=None,
     ):
         self.conv_filters = conv_filters
@@ -215,6 +218,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.callbacks = callbacks
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose

@@ -28,6 +28,8 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     ----------
     {mlp_parameters}
 
+    {callbacks}
+
     {class_weight}
 
     {device_dtype}
@@ -73,7 +75,8 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
         beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
         dropout=0.0, batch_normalization=False, optimizer=None,
-        reduce_lr_on_plateau=False, class_weight=None, device=None, dtype=None,
+        reduce_lr_on_plateau=False, callbacks=None, class_weight=None, device=None,
+        dtype=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -102,6 +105,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         self.batch_normalization = batch_normalization
         self.optimizer = optimizer
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.callbacks = callbacks
         self.class_weight = class_weight
         self.device = device
         self.dtype = dtype
@@ -174,6 +178,8 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
 
     {mlp_parameters}
 
+    {callbacks}
+
     {device_dtype}
 
     Attributes
@@ -211,7 +217,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
         beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
         dropout=0.0, batch_normalization=False, optimizer=None,
-        reduce_lr_on_plateau=False, device=None, dtype=None,
+        reduce_lr_on_plateau=False, callbacks=None, device=None, dtype=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -241,6 +247,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         self.batch_normalization = batch_normalization
         self.optimizer = optimizer
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.callbacks = callbacks
         self.device = device
         self.dtype = dtype
 
