@@ -98,6 +98,22 @@ class ReadyNetwork(KerasEstimator):
         return self._fit(X, y, sample_weight, mode="warm" if self.warm_start else "fit",
                          fit_kwargs=fit_params)
 
+    def _warn_unscaled_pixels(self, X):
+        """Warn about 8-bit pixel values (0-255): a network learns poorly from
+        inputs that large, far worse than from the same images in [0, 1]."""
+        if not (isinstance(X, np.ndarray) and X.dtype == np.uint8 and X.size):
+            return
+        top = int(X.max())
+        if top > 1:
+            warnings.warn(
+                f"X holds 8-bit values up to {top}, as pixel values (0-255) are: "
+                f"{type(self).__name__} learns poorly from inputs that large. Scale them "
+                "to [0, 1] first: X / 255.0 (keraslearn.preprocessing.ImageLoader does), "
+                "or a scaler before the network in a Pipeline.",
+                UserWarning,
+                stacklevel=4,
+            )
+
     def _check_fit_params(self, fit_params, method):
         """Refuse keyword arguments a ready network's fit does not take, naming
         the public class (Python's own TypeError would name this base class)."""
@@ -130,6 +146,8 @@ class ReadyNetwork(KerasEstimator):
         return self._fit(X, y, None, mode="initialize")
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
+        if mode != "initialize":
+            self._warn_unscaled_pixels(X)
         if mode == "partial":
             self._check_fit_params(
                 {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")
