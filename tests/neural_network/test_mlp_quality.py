@@ -121,3 +121,25 @@ def test_regressor_starts_from_the_target_mean():
         est.fit(X, y, sample_weight=w)
     assert est.intercepts_[-1][0] == pytest.approx(np.average(y, weights=w), rel=1e-5)
     assert abs(est.predict(X).mean() - y.mean()) < 5
+
+
+def test_the_held_out_step_does_not_keep_networks_alive():
+    # The traced scoring step is cached per network; a network no one holds any
+    # more is freed with its step (200 fits in a process must not pile up).
+    import gc
+    import weakref
+
+    from keraslearn import config_context
+
+    X, y = np.random.RandomState(0).normal(size=(60, 3)), np.arange(60) % 2
+    refs = []
+    with config_context(share_traced_functions=False), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for units in (3, 4, 5):
+            est = MLPClassifier(hidden_layer_sizes=(units,), max_iter=2, early_stopping=True,
+                                random_state=0).fit(X, y)
+            assert len(est.validation_scores_) == 2
+            refs.append(weakref.ref(est.model_))
+            del est
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None, None]

@@ -15,10 +15,14 @@ def _held_out_step(model):
     """A traced function: (outputs, compiled loss with penalties) for (x, y, w)."""
     step = _HELD_OUT_STEPS.get(model)
     if step is None:
+        # A weak reference: the step must not keep its model (the key) alive.
+        model_ref = weakref.ref(model)
+
         def run(x, y, w):
-            outputs = model(x, training=False)
-            loss = model.compute_loss(x=x, y=y, y_pred=outputs, sample_weight=w,
-                                      training=False)
+            net = model_ref()
+            outputs = net(x, training=False)
+            loss = net.compute_loss(x=x, y=y, y_pred=outputs, sample_weight=w,
+                                    training=False)
             return outputs, loss
 
         step = _HELD_OUT_STEPS[model] = tf.function(run, reduce_retracing=True)
