@@ -169,7 +169,11 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     unchanged; the network trains with Keras on TensorFlow's devices. The
     output layer has one linear unit per target and the loss is half the
     mean squared error, as in scikit-learn (or, with ``loss="poisson"``,
-    exponential units and the Poisson deviance).
+    exponential units and the Poisson deviance). The output units' bias
+    starts at the weighted mean of the training targets (its logarithm for
+    ``"poisson"``), so that the first epochs learn how the targets vary
+    rather than their offset, which unscaled targets (prices, counts) would
+    otherwise take many epochs to reach.
 
     Parameters
     ----------
