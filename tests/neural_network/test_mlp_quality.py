@@ -107,20 +107,25 @@ def test_regression_held_out_rows_spread_like_the_targets():
         assert np.bincount(deciles, minlength=10).tolist() == [4] * 10
 
 
-def test_regressor_starts_from_the_target_mean():
-    # The output bias starts at the (weighted) mean of the training targets:
-    # the untrained network already predicts it.
+def test_with_early_stopping_a_regressor_starts_from_the_target_mean():
+    # The output bias starts at the weighted mean of the training rows' targets
+    # (held-out rows left out): the untrained network already predicts it.
+    # Without early stopping it starts at Keras' 0, as before.
     rng = np.random.RandomState(0)
     X = rng.normal(size=(200, 3))
     y = 150 + 50 * X[:, 0]
     w = rng.uniform(0.5, 2, size=200)
-    est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=1, learning_rate_init=1e-12,
-                       random_state=0)
+    frozen = dict(hidden_layer_sizes=(8,), max_iter=1, learning_rate_init=1e-12,
+                  random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        est.fit(X, y, sample_weight=w)
-    assert est.intercepts_[-1][0] == pytest.approx(np.average(y, weights=w), rel=1e-5)
-    assert abs(est.predict(X).mean() - y.mean()) < 5
+        est = _RecordingSplit(early_stopping=True, **frozen).fit(X, y, sample_weight=w)
+        plain = MLPRegressor(**frozen).fit(X, y, sample_weight=w)
+    train = est.split_[0]
+    mean = np.average(y[train], weights=w[train])
+    assert est.intercepts_[-1][0] == pytest.approx(mean, rel=1e-5)
+    assert abs(est.predict(X).mean() - mean) < 5
+    assert abs(plain.intercepts_[-1][0]) < 1e-6
 
 
 def test_the_held_out_step_does_not_keep_networks_alive():

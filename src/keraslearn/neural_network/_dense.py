@@ -132,7 +132,9 @@ class BaseMLP(ReadyNetwork):
 
     def _network(self, plan, data, randomness):
         model, encoder = super()._network(plan, data, randomness)
-        if plan.network == NEW and plan.train:
+        # Early stopping judges the network by its validation score from the
+        # first epoch: it starts from the targets' best constant prediction.
+        if plan.network == NEW and plan.train and plan.validation_rows is not None:
             rows = slice(None) if plan.train_rows is None else plan.train_rows
             bias = self._initial_output_bias(data.y[rows], data.sample_weight[rows])
             if bias is not None:
@@ -141,8 +143,8 @@ class BaseMLP(ReadyNetwork):
         return model, encoder
 
     def _initial_output_bias(self, y, sample_weight):
-        """The output layer's starting bias for these training targets, or None
-        to keep Keras' zeros."""
+        """The output layer's starting bias, with early stopping, for these
+        training targets, or None to keep Keras' zeros."""
         return None
 
     def _own_callbacks(self, plan):

@@ -169,11 +169,12 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     unchanged; the network trains with Keras on TensorFlow's devices. The
     output layer has one linear unit per target and the loss is half the
     mean squared error, as in scikit-learn (or, with ``loss="poisson"``,
-    exponential units and the Poisson deviance). The output units' bias
-    starts at the weighted mean of the training targets (its logarithm for
-    ``"poisson"``), so that the first epochs learn how the targets vary
-    rather than their offset, which unscaled targets (prices, counts) would
-    otherwise take many epochs to reach.
+    exponential units and the Poisson deviance). With ``early_stopping``, the
+    output units' bias starts at the weighted mean of the training targets
+    (its logarithm for ``"poisson"``): the stopping rule judges the network
+    by its validation R² from the first epoch, and a network starting at 0
+    would spend its first epochs learning the offset of unscaled targets
+    (prices, counts) at a negative R², where the rule can stop it.
 
     Parameters
     ----------
@@ -267,9 +268,8 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         return encoder.inverse_transform(raw)
 
     def _initial_output_bias(self, y, sample_weight):
-        # The network starts from the constant prediction that fits the
-        # training targets best (their weighted mean), so that its first
-        # epochs learn how the targets vary rather than their offset.
+        # The constant prediction that fits the training targets best (their
+        # weighted mean), so that the first epochs learn how they vary.
         y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         mean = np.average(y, axis=0, weights=sample_weight)
         if self.loss == "poisson":  # exponential output units
