@@ -66,7 +66,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     (n, height, width), or flattened rows (n, height * width * channels) with
     ``image_shape``. Without ``image_shape``, flattened rows must hold a
     perfect square number of values and are read as square grayscale images
-    (64 values: 8×8); any other row length is a ValueError. Images given at
+    (64 values: 8×8; 4 values: 2×2, so a table of 4 columns is read as images
+    too: use ``MLPClassifier`` for tables); any other row length is a
+    ValueError. Images given at
     predict must have the shape of those given to fit. Pixel values should be
     scaled to [0, 1] (``ImageLoader`` does): 8-bit values (0-255) are accepted
     with a warning, as the network learns poorly from them.
