@@ -95,7 +95,7 @@ def run_one(lib, name, early_stopping, seed, *, max_iter=300, n_splits=5):
     return out
 
 
-def table(results, seeds):
+def table(results, seeds, n_splits=5):
     lines = [
         "| data set | early stopping | metric | scikit-learn | keraslearn | keraslearn / "
         "scikit-learn | epochs per fold (sklearn; keraslearn) | lowest best validation "
@@ -123,7 +123,8 @@ def table(results, seeds):
     seeds_text = ", ".join(str(s) for s in seeds)
     lines.append("")
     lines.append(
-        f"Means over 5 folds and random_state in ({seeds_text}); epochs are listed fold by "
+        f"Means over {n_splits} folds and random_state in ({seeds_text}); epochs are listed "
+        "fold by "
         "fold, seed after seed. MAE: keraslearn / scikit-learn below 1 is better; accuracy: "
         "above 1 is better."
     )
@@ -147,7 +148,7 @@ def main(argv=None):
                 by_lib[lib] = {k: [v for r in runs for v in r[k]] for k in runs[0]}
             results[name, es] = by_lib
             print(f"{name}, early_stopping={es}: done", flush=True)
-    text = table(results, args.seeds)
+    text = table(results, args.seeds, sizes.get("n_splits", 5))
     print(text)
     if args.output:
         Path(args.output).write_text(
