@@ -8,7 +8,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from _cases import LABELS, X
+from _saved_cases import LABELS, X
 from sklearn.base import clone
 
 import keraslearn

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from _cases import LABELS, X
+from _saved_cases import LABELS, X
 
 import keraslearn
 from keraslearn import MLPClassifier

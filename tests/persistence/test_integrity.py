@@ -7,7 +7,7 @@ import zipfile
 import keras
 import numpy as np
 import pytest
-from _cases import LABELS, X
+from _saved_cases import LABELS, X
 
 import keraslearn
 from keraslearn import MLPClassifier

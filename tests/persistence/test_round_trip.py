@@ -15,7 +15,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from _cases import CASES, fitted, predictions
+from _saved_cases import CASES, fitted, predictions
 
 import keraslearn
 

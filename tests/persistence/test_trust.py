@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _cases import LABELS, X
+from _saved_cases import LABELS, X
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 

@@ -15,8 +15,8 @@ def _is_dict(data):
 
 def dense(array, dtype):
     """A block of rows as a dense array of ``dtype`` (sparse rows densified)."""
-    if sparse.issparse(array):
-        return array.toarray().astype(dtype, copy=False)
+    if sparse.issparse(array):  # cast the stored values, then densify once, in dtype
+        return array.astype(dtype, copy=False).toarray()
     return np.asarray(array, dtype=dtype)
 
 

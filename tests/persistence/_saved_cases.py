@@ -1,7 +1,7 @@
 """Tiny fitted objects for tests/persistence: every public estimator and the
 meta-estimators a keraslearn network sits in.
 
-Imported as ``from _cases import ...`` (pytest puts this directory on
+Imported as ``from _saved_cases import ...`` (pytest puts this directory on
 ``sys.path``). Each case is fitted in a few epochs on a few dozen rows: the
 tests compare predictions before and after a round trip, not their quality.
 """

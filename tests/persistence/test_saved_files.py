@@ -4,7 +4,7 @@ the file that was there, and nothing else, behind."""
 import keras
 import numpy as np
 import pytest
-from _cases import LABELS, X
+from _saved_cases import LABELS, X
 
 import keraslearn
 from builders import tiny_mlp
