@@ -141,3 +141,17 @@ def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):
     model = mlflow.pyfunc.load_model(info.model_uri)
     np.testing.assert_allclose(model.predict(pd.DataFrame(Xa)), reg.predict(Xa), rtol=1e-6)
     np.testing.assert_allclose(model.predict(Xa), reg.predict(Xa), rtol=1e-6)
+
+
+def test_without_a_tracking_uri_runs_go_to_the_default_local_store(tmp_path, monkeypatch):
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.chdir(tmp_path)
+    logged = log_fit(fitted(), run_name="default store", log_model=False)
+    # MLflow's default: a SQLite file in the working directory.
+    assert (tmp_path / "mlflow.db").is_file()
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.get_run(logged.run_id)
+    assert run.info.run_name == "default store"
+    assert run.data.params["kerasclassifier__hidden"] == "4"
