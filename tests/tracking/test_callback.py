@@ -89,3 +89,21 @@ def test_the_store_is_captured_and_copies_hold_no_client(store):
                  clone(pipeline(callbacks=[trained]))[-1].callbacks[0]):
         assert copy is not trained and copy._client is None and copy.model is None
         assert (copy.run_id_, copy.tracking_uri) == (trained.run_id_, trained.tracking_uri)
+        assert copy._copied_under is None  # copied outside any run
+
+
+def test_a_copy_made_in_a_run_nests_its_fits_under_it_as_a_search_does(store):
+    X, y = frame()
+    callback = MLflowCallback(run_name="fit")
+    pipe = pipeline(callbacks=[callback])
+    with mlflow.start_run() as parent:
+        pipe.fit(X, y)  # the callback itself: into the active run
+        clone(pipe).fit(X, y)  # a copy made now: a nested run, as a search's fits
+        pickle.loads(pickle.dumps(clone(pipe)))[-1].fit(X, y)  # as sent to a worker
+    parent_id = parent.info.run_id
+    children = [r for r in runs(store) if r.info.run_id != parent_id]
+    assert len(children) == 2
+    assert all(r.data.tags["mlflow.parentRunId"] == parent_id and r.info.run_name == "fit"
+               and r.info.status == "FINISHED" for r in children)
+    for run_id in (parent_id, *(r.info.run_id for r in children)):
+        assert metric_steps(store, run_id, "loss")[0] == list(range(EPOCHS))

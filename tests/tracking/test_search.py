@@ -37,11 +37,12 @@ def test_a_parallel_search_is_one_parent_with_candidates_and_fits_nested(store):
     X, y = frame()
     X_test, y_test = frame(60, seed=1)
     grid = {"kerasclassifier__hidden": [2, 4]}
+    # Each fit, in whichever worker process, logs its curves into a run of its own
+    # under the parent: the search's clones of the callback, made while the parent
+    # is active, carry its id and the store's URI.
+    search = GridSearchCV(pipeline(callbacks=[MLflowCallback(run_name="fit")]), grid, cv=2,
+                          n_jobs=2)
     with mlflow.start_run(run_name="search") as parent:
-        # Each fit, in whichever worker process, logs its curves into a run of its own
-        # under the parent: the callback carries the parent's id and the store's URI.
-        callback = MLflowCallback(parent_run_id=parent.info.run_id, run_name="fit")
-        search = GridSearchCV(pipeline(callbacks=[callback]), grid, cv=2, n_jobs=2)
         search.fit(X, y)
         logged = log_search(search, X_test, y_test)
     parent_id = parent.info.run_id

@@ -4,11 +4,12 @@ Design: the callback holds only strings (run ids, a tracking URI, a name), so it
 is copied by ``clone`` and pickled to joblib's worker processes with the
 estimator that holds it; its MLflow client is made when training begins and
 dropped when it ends. Where it logs is decided when training begins, in this
-order: ``run_id``; a new run nested under ``parent_run_id``; the run active in
-this thread; a new run. The first two use ``tracking_uri``, captured when the
-callback is made, so that fits in other processes log to the same store as the
-process that made it; the last two use MLflow's current tracking URI and
-experiment, as ``mlflow.start_run`` does.
+order: ``run_id``; a new run nested under ``parent_run_id``; a new run nested
+under the run that was active where the callback was copied (a search's clones);
+the run active in this thread; a new run. The first three use a tracking URI
+captured when the callback is made or copied, so that fits in other processes
+log to the same store as the process that made it; the last two use MLflow's
+current tracking URI and experiment, as ``mlflow.start_run`` does.
 """
 
 import time
@@ -31,6 +32,13 @@ class MLflowCallback(keras.callbacks.Callback):
     run nested under it for each fit (the way to follow the fits of a search,
     ``n_jobs=2`` included); otherwise into the run active when training begins,
     or, when none is, into a new run ended when training ends.
+
+    Inside a search: a copy of the callback made while a run is active -- the
+    clones a search fits, in this process or in joblib's workers -- nests each
+    fit under that run, as ``parent_run_id`` would. So a search fitted inside
+    ``with mlflow.start_run():`` gets one nested run per fit (every fold and
+    the refit) whatever its ``n_jobs``, instead of fits logging over each
+    other into the parent or into unrelated runs.
 
     Parameters
     ----------
@@ -107,18 +115,22 @@ class MLflowCallback(keras.callbacks.Callback):
         self.run_id_ = None
         self._client = None
         self._ends = None  # how to end the run this callback started, if it did
+        self._copied_under = None  # (run id, tracking URI) active where this copy was made
 
     def on_train_begin(self, logs=None):
         mlflow = require_mlflow()
         self._ends = None
-        if self.run_id is not None or self.parent_run_id is not None:
-            self._client = mlflow.MlflowClient(self.tracking_uri)
+        parent_id, uri = self.parent_run_id, self.tracking_uri
+        if self.run_id is None and parent_id is None and self._copied_under is not None:
+            parent_id, uri = self._copied_under
+        if self.run_id is not None or parent_id is not None:
+            self._client = mlflow.MlflowClient(uri)
             if self.run_id is not None:
                 self.run_id_ = self.run_id
             else:
-                parent = self._client.get_run(self.parent_run_id)
+                parent = self._client.get_run(parent_id)
                 run = self._client.create_run(parent.info.experiment_id, run_name=self.run_name,
-                                              tags={PARENT_TAG: self.parent_run_id})
+                                              tags={PARENT_TAG: parent_id})
                 self.run_id_ = run.info.run_id
                 self._ends = "client"
             return
@@ -159,7 +171,17 @@ class MLflowCallback(keras.callbacks.Callback):
         # of the last training is not carried along.
         state = {k: None if isinstance(v, keras.Model) else v for k, v in self.__dict__.items()}
         state["_client"] = None
+        # A copy made while a run is active nests its fits under that run; a copy of
+        # a copy (a clone pickled to a worker) keeps the run its original saw.
+        mlflow = require_mlflow()
+        active = mlflow.active_run()
+        if active is not None and self.run_id is None and self.parent_run_id is None:
+            state["_copied_under"] = (active.info.run_id, mlflow.get_tracking_uri())
         return state
+
+    def __setstate__(self, state):
+        state.setdefault("_copied_under", None)
+        self.__dict__.update(state)
 
 
 def _is_number(value):
