@@ -4,7 +4,8 @@ Design: the search is logged after ``fit``, from ``cv_results_``, which holds ev
 candidate's parameters and fold scores whatever ran the fits -- ``n_jobs=1``,
 joblib's worker processes, a Dask cluster. Nothing has to reach the workers, and a
 search logs the same runs however it was run. (Curves of each fit, live, are the
-job of :class:`MLflowCallback` with ``parent_run_id``.)
+job of :class:`MLflowCallback`: in a search fitted while a run is active, each fit's
+copy of the callback logs a run nested under it.)
 """
 
 import numbers
@@ -117,7 +118,7 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     See Also
     --------
     log_fit : One estimator in one run.
-    MLflowCallback : With ``parent_run_id``, each fit's epoch curves as a nested run.
+    MLflowCallback : Each fit's epoch curves, as a run nested under the active run.
     """
     mlflow = require_mlflow()
     check_is_fitted(search, "cv_results_")
