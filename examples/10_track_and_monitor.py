@@ -3,13 +3,14 @@
 Breast-cancer data as a DataFrame: a StandardScaler and a keraslearn MLPClassifier in
 a Pipeline. The workflow a model goes through from training to production:
 
-1. the fit is logged to a local MLflow store under the output folder
+1. the pipeline is saved with a drift detector fitted on the training rows
+   (``keraslearn.save(pipe, path, drift_detector=detector)``), and
+   ``keraslearn serve PATH`` starts on a free port of 127.0.0.1 (it starts up while
+   the next step runs);
+2. the fit is logged to a local MLflow store under the output folder
    (``keraslearn.tracking.log_fit``): parameters, the loss per epoch, the
    evaluation's metrics and figures, and the model, which is loaded back with
    ``mlflow.pyfunc.load_model``;
-2. the pipeline is saved with a drift detector fitted on the training rows
-   (``keraslearn.save(pipe, path, drift_detector=detector)``) and served by
-   ``keraslearn serve PATH`` on a free port of 127.0.0.1;
 3. the server gets normal traffic (the held-out rows), then shifted traffic (the
    same rows as if two measurements were recalibrated), and ``GET /monitoring/drift``
    tests the last rows it received each time;
@@ -93,26 +94,33 @@ def _call(url, body=None):
 @contextlib.contextmanager
 def serve(path, window):
     """``keraslearn serve PATH`` on a free loopback port until the block ends; the drift
-    test covers the last ``window`` rows received."""
+    test covers the last ``window`` rows received.
+
+    Yields ``ready()``, which waits until the server answers and returns its URL: the
+    block can do other work while the server starts up.
+    """
     command = shutil.which("keraslearn", path=str(Path(sys.executable).parent))
     command = [command] if command else [sys.executable, "-m", "keraslearn.serving._cli"]
     port = _free_port()
     server = subprocess.Popen([*command, "serve", str(path), "--port", str(port),
                                "--drift-window", str(window), "--log-level", "warning"])
     url = f"http://127.0.0.1:{port}"
-    try:
+
+    def ready():
         deadline = time.monotonic() + 240
         while True:
             if server.poll() is not None:
                 raise RuntimeError(f"keraslearn serve exited with status {server.returncode}")
             try:
                 _call(url + "/health")
-                break
+                return url
             except (urllib.error.URLError, ConnectionError):
                 if time.monotonic() > deadline:
                     raise RuntimeError("keraslearn serve did not start") from None
                 time.sleep(0.25)
-        yield url
+
+    try:
+        yield ready
     finally:
         server.send_signal(signal.SIGINT)  # as Ctrl-C: a graceful shutdown
         try:
@@ -146,9 +154,14 @@ def main(output=None, quick=False):
     folder = output / "artifacts"
     folder.mkdir(parents=True, exist_ok=True)
 
-    # 1. Log the run: parameters, curves, evaluation (written to output too), model.
-    with tracking_store(output / "mlflow") as experiment_id:
-        with mlflow.start_run(experiment_id=experiment_id, run_name="mlp") as run:
+    # 1. Save with a drift detector fitted on the training rows; start serving it.
+    detector = DriftDetector(random_state=0).fit(X_train)
+    path = keraslearn.save(pipe, folder / "cancer.keraslearn", drift_detector=detector,
+                           overwrite=True)
+    with tracking_store(output / "mlflow") as experiment_id, \
+            mlflow.start_run(experiment_id=experiment_id, run_name="mlp") as run:
+        with serve(path, window=len(X_test)) as ready:
+            # 2. Log the run: parameters, curves, evaluation (written to output too), model.
             logged = log_fit(pipe, X_test, y_test, output_dir=output, run_name="tracked")
             data = mlflow.MlflowClient().get_run(run.info.run_id).data
             print(f"MLflow run {run.info.run_id} in {mlflow.get_tracking_uri()}: "
@@ -162,34 +175,30 @@ def main(output=None, quick=False):
             if not same:
                 raise RuntimeError("the logged model does not predict as the pipeline")
 
-            # 2. Save with a drift detector fitted on the training rows; serve it.
-            detector = DriftDetector(random_state=0).fit(X_train)
-            path = keraslearn.save(pipe, folder / "cancer.keraslearn",
-                                   drift_detector=detector, overwrite=True)
+            # 3. Normal traffic, then shifted traffic; the server tests the last rows.
+            url = ready()
             shifted = shift(X_test)
-            with serve(path, window=len(X_test)) as url:
-                # 3. Normal traffic, then shifted traffic; the server tests the last rows.
-                _call(url + "/predict", X_test.to_dict(orient="records"))
-                normal = _call(url + "/monitoring/drift")
-                _call(url + "/predict", shifted.to_dict(orient="records"))
-                drifted = _call(url + "/monitoring/drift")
-            print(f"normal traffic:  /monitoring/drift on the last {normal['rows']} rows "
-                  f"flags {_flagged(normal) or 'nothing'}")
-            print(f"shifted traffic: /monitoring/drift on the last {drifted['rows']} rows "
-                  f"flags {_flagged(drifted) or 'nothing'}")
-            expected = sorted(column for column, _, _ in SHIFTS)
-            if _flagged(normal) or not set(expected) <= set(_flagged(drifted)):
-                raise RuntimeError("the drift monitor missed the shift or raised a false alarm")
+            _call(url + "/predict", X_test.to_dict(orient="records"))
+            normal = _call(url + "/monitoring/drift")
+            _call(url + "/predict", shifted.to_dict(orient="records"))
+            drifted = _call(url + "/monitoring/drift")
+        print(f"normal traffic:  /monitoring/drift on the last {normal['rows']} rows "
+              f"flags {_flagged(normal) or 'nothing'}")
+        print(f"shifted traffic: /monitoring/drift on the last {drifted['rows']} rows "
+              f"flags {_flagged(drifted) or 'nothing'}")
+        expected = sorted(column for column, _, _ in SHIFTS)
+        if _flagged(normal) or not set(expected) <= set(_flagged(drifted)):
+            raise RuntimeError("the drift monitor missed the shift or raised a false alarm")
 
-            # 4. The drift report of the shifted traffic, kept with the run.
-            report = drift_report(detector, shifted, output_dir=output / "drift",
-                                  name="shifted traffic")
-            if report.drifted_features != _flagged(drifted):
-                raise RuntimeError("the report and the server disagree")
-            mlflow.log_artifacts(str(output / "drift"), artifact_path="drift")
-            mlflow.log_metric("drifted_features", len(report.drifted_features))
-            print(report.format().splitlines()[1])
-            print(f"drift report: {report.html_path}")
+        # 4. The drift report of the shifted traffic, kept with the run.
+        report = drift_report(detector, shifted, output_dir=output / "drift",
+                              name="shifted traffic")
+        if report.drifted_features != _flagged(drifted):
+            raise RuntimeError("the report and the server disagree")
+        mlflow.log_artifacts(str(output / "drift"), artifact_path="drift")
+        mlflow.log_metric("drifted_features", len(report.drifted_features))
+        print(report.format().splitlines()[1])
+        print(f"drift report: {report.html_path}")
 
     print(logged.evaluation)
     return logged.evaluation
