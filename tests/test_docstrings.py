@@ -11,6 +11,7 @@ import pytest
 from numpydoc.docscrape import ClassDoc, FunctionDoc
 
 import keraslearn
+from keraslearn import tracking
 from keraslearn.monitoring import DriftDetector
 from keraslearn.wrappers import BaseWrapper
 
@@ -19,8 +20,14 @@ PUBLIC_CLASSES = [
     keraslearn.MLPClassifier, keraslearn.MLPRegressor, keraslearn.ImageClassifier,
     DriftDetector,
 ]
+# The Keras callback takes parameters, and its methods are Keras' hooks; MLflow's
+# PythonModel subclass takes none, and its methods are MLflow's.
+CALLBACKS = [tracking.MLflowCallback]
+MLFLOW_MODELS = [tracking.PyfuncModel]
 METHODS = ("fit", "partial_fit", "predict", "predict_proba", "predict_log_proba",
-           "decision_function", "initialize", "set_params", "score", "test")
+           "decision_function", "initialize", "set_params", "score", "test", "load_context")
+FUNCTIONS = [tracking.log_fit, tracking.log_search, tracking.log_model,
+             tracking.flatten_params]
 
 
 def _signature_names(func, skip_self=True):
@@ -43,21 +50,25 @@ def _check_entries(entries, names, where):
         assert any(line.strip() for line in entry.desc), f"{where}: {entry.name} has no text"
 
 
-@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES + CALLBACKS, ids=lambda c: c.__name__)
 def test_constructor_parameters_are_documented_with_their_defaults(cls):
     doc = ClassDoc(cls)
     names = _signature_names(cls.__init__)
     _check_entries(doc["Parameters"], names, f"{cls.__name__}()")
-    defaults = {p.name: p.default for p in inspect.signature(cls).parameters.values()}
-    for entry in doc["Parameters"]:
+    _check_defaults(doc["Parameters"], inspect.signature(cls), cls.__name__)
+
+
+def _check_defaults(entries, signature, where):
+    defaults = {p.name: p.default for p in signature.parameters.values()}
+    for entry in entries:
         default = defaults.get(entry.name, inspect.Parameter.empty)
         if default is inspect.Parameter.empty:
             continue
         match = re.search(r"default=(.+)$", entry.type)
-        assert match, f"{cls.__name__}: {entry.name}'s type does not state its default"
+        assert match, f"{where}: {entry.name}'s type does not state its default"
         stated = match.group(1).strip()
         assert _same_default(stated, default), (
-            f"{cls.__name__}: {entry.name} says default={stated}, the signature {default!r}")
+            f"{where}: {entry.name} says default={stated}, the signature {default!r}")
 
 
 def _same_default(stated, default):
@@ -67,7 +78,8 @@ def _same_default(stated, default):
         return stated in (repr(default), str(default))
 
 
-@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES + CALLBACKS + MLFLOW_MODELS,
+                         ids=lambda c: c.__name__)
 def test_class_docstring_has_attributes_see_also_and_examples(cls):
     doc = ClassDoc(cls)
     assert doc["Attributes"], f"{cls.__name__} documents no fitted attribute"
@@ -76,7 +88,7 @@ def test_class_docstring_has_attributes_see_also_and_examples(cls):
     assert any(">>>" in line for line in doc["Examples"]), f"{cls.__name__} has no example"
 
 
-@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES + MLFLOW_MODELS, ids=lambda c: c.__name__)
 def test_public_methods_document_their_arguments_and_return(cls):
     for name in METHODS:
         method = getattr(cls, name, None)
@@ -84,4 +96,14 @@ def test_public_methods_document_their_arguments_and_return(cls):
             continue
         doc = FunctionDoc(method)
         _check_entries(doc["Parameters"], _signature_names(method), f"{cls.__name__}.{name}")
-        assert doc["Returns"], f"{cls.__name__}.{name} documents no return value"
+        if name != "load_context":  # MLflow's hook returns nothing
+            assert doc["Returns"], f"{cls.__name__}.{name} documents no return value"
+
+
+@pytest.mark.parametrize("func", FUNCTIONS, ids=lambda f: f.__name__)
+def test_public_functions_document_their_parameters_defaults_and_return(func):
+    doc = FunctionDoc(func)
+    _check_entries(doc["Parameters"], _signature_names(func, skip_self=False), func.__name__)
+    _check_defaults(doc["Parameters"], inspect.signature(func), func.__name__)
+    assert doc["Returns"], f"{func.__name__} documents no return value"
+    assert doc["Raises"] or doc["Examples"], f"{func.__name__}: no Raises nor Examples"

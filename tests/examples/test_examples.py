@@ -38,6 +38,7 @@ FLOORS = {
         "keraslearn MLPClassifier": {"accuracy": 0.9},
     },
     "09_save_export_serve": {"loaded": {"accuracy": 0.9, "roc_auc": 0.95}},
+    "10_track_and_monitor": {"tracked": {"accuracy": 0.9, "roc_auc": 0.95}},
 }
 
 
@@ -57,6 +58,23 @@ CLAIMS = {
         > r["network, raw features"].metrics["r2"] + 0.1
     ),
 }
+
+
+def _tracked_run_holds_the_drift_report(output):
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{output / 'mlflow' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("breast-cancer")
+    (run,) = client.search_runs([experiment.experiment_id])
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "drift")}
+    return (run.data.metrics["drifted_features"] == 2
+            and run.data.metrics["test_accuracy"] > 0.9
+            and "drift/shifted_traffic_report.html" in artifacts
+            and (output / "drift" / "shifted_traffic_report.html").is_file())
+
+
+# What an example leaves in its output folder, beyond its reports.
+OUTPUTS = {"10_track_and_monitor": _tracked_run_holds_the_drift_report}
 
 
 def _load(script):
@@ -98,6 +116,8 @@ def test_example_runs_and_reports(script, tmp_path, capsys):
             assert metrics[metric] >= floor, f"{name}: {metric}={metrics[metric]:.4f} < {floor}"
     if script.stem in CLAIMS:
         assert CLAIMS[script.stem](reports), f"{script.stem} no longer shows what it claims"
+    if script.stem in OUTPUTS:
+        assert OUTPUTS[script.stem](tmp_path), f"{script.stem} did not leave what it says"
     # The metrics were printed, and the report files were written.
     assert "Metrics" in printed
     written = [r for r in reports.values() if r.html_path is not None]

@@ -1,0 +1,192 @@
+"""``MLflowCallback``: a Keras callback logging each epoch's metrics to MLflow as it ends.
+
+Design: the callback holds only strings (run ids, a tracking URI, a name), so it
+is copied by ``clone`` and pickled to joblib's worker processes with the
+estimator that holds it; its MLflow client is made when training begins and
+dropped when it ends. Where it logs is decided when training begins, in this
+order: ``run_id``; a new run nested under ``parent_run_id``; a new run nested
+under the run that was active where the callback was copied (a search's clones);
+the run active in this thread; a new run. The first three use a tracking URI
+captured when the callback is made or copied, so that fits in other processes
+log to the same store as the process that made it; the last two use MLflow's
+current tracking URI and experiment, as ``mlflow.start_run`` does.
+"""
+
+import time
+
+import keras
+
+from ._mlflow import require_mlflow
+
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
+
+
+class MLflowCallback(keras.callbacks.Callback):
+    """Log the metrics of every epoch to MLflow while a Keras model trains.
+
+    Give it to any keraslearn estimator (``callbacks=[MLflowCallback()]``) or to
+    ``keras.Model.fit``. At the end of each epoch, every number in Keras' logs
+    (``loss``, ``val_loss``, compiled metrics) is logged with ``step=epoch``.
+
+    Where: with ``run_id``, into that run; with ``parent_run_id``, into a new
+    run nested under it for each fit (the way to follow the fits of a search,
+    ``n_jobs=2`` included); otherwise into the run active when training begins,
+    or, when none is, into a new run ended when training ends.
+
+    Inside a search: a copy of the callback made while a run is active -- the
+    clones a search fits, in this process or in joblib's workers -- nests each
+    fit under that run, as ``parent_run_id`` would. So a search fitted inside
+    ``with mlflow.start_run():`` gets one nested run per fit (every fold and
+    the refit) whatever its ``n_jobs``, instead of fits logging over each
+    other into the parent or into unrelated runs.
+
+    Parameters
+    ----------
+    run_id : str, default=None
+        An existing run to log into (it is left running).
+
+    parent_run_id : str, default=None
+        Start one run per fit, nested under this run (in its experiment), and
+        end it when training ends.
+
+    tracking_uri : str, default=None
+        The tracking store of ``run_id`` and ``parent_run_id``; by default
+        MLflow's tracking URI when the callback is made, so that worker
+        processes log to the same store. Runs without either id use MLflow's
+        current tracking URI and experiment.
+
+    run_name : str, default=None
+        The name of the runs the callback starts.
+
+    prefix : str, default=""
+        Put before each metric name (``"fit/"`` gives ``fit/loss``).
+
+    Attributes
+    ----------
+    run_id_ : str or None
+        The run the last training logged to (None before training).
+
+    See Also
+    --------
+    log_fit : Parameters, curves, evaluation and model of a fitted estimator.
+    log_search : A fitted search as a parent run with one nested run per candidate.
+
+    Notes
+    -----
+    Keras calls no callback when training raises: a run the callback started
+    is then left running (``mlflow.end_run(status="FAILED")`` ends it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import keras, mlflow, numpy as np
+    >>> from keraslearn.tracking import MLflowCallback
+    >>> folder = tempfile.mkdtemp()
+    >>> store = f"sqlite:///{folder}/mlflow.db"
+    >>> client = mlflow.MlflowClient(store)
+    >>> experiment = client.create_experiment("demo", artifact_location=f"file://{folder}")
+    >>> parent = client.create_run(experiment).info.run_id
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> callback = MLflowCallback(parent_run_id=parent, tracking_uri=store)
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile(loss="mse")
+    >>> _ = model.fit(X, X.sum(axis=1), epochs=3, verbose=0, callbacks=[callback])
+    >>> [m.step for m in client.get_metric_history(callback.run_id_, "loss")]
+    [0, 1, 2]
+    >>> client.get_run(callback.run_id_).data.tags["mlflow.parentRunId"] == parent
+    True
+    >>> import shutil
+    >>> shutil.rmtree(folder, ignore_errors=True)
+    """
+
+    def __init__(self, *, run_id=None, parent_run_id=None, tracking_uri=None, run_name=None,
+                 prefix=""):
+        super().__init__()
+        mlflow = require_mlflow()
+        if run_id is not None and parent_run_id is not None:
+            raise ValueError("Give run_id (log into that run) or parent_run_id (a nested run "
+                             "per fit), not both.")
+        self.run_id = run_id
+        self.parent_run_id = parent_run_id
+        self.tracking_uri = tracking_uri if tracking_uri is not None else (
+            mlflow.get_tracking_uri())
+        self.run_name = run_name
+        self.prefix = prefix
+        self.run_id_ = None
+        self._client = None
+        self._ends = None  # how to end the run this callback started, if it did
+        self._copied_under = None  # (run id, tracking URI) active where this copy was made
+
+    def on_train_begin(self, logs=None):
+        mlflow = require_mlflow()
+        self._ends = None
+        parent_id, uri = self.parent_run_id, self.tracking_uri
+        if self.run_id is None and parent_id is None and self._copied_under is not None:
+            parent_id, uri = self._copied_under
+        if self.run_id is not None or parent_id is not None:
+            self._client = mlflow.MlflowClient(uri)
+            if self.run_id is not None:
+                self.run_id_ = self.run_id
+            else:
+                parent = self._client.get_run(parent_id)
+                run = self._client.create_run(parent.info.experiment_id, run_name=self.run_name,
+                                              tags={PARENT_TAG: parent_id})
+                self.run_id_ = run.info.run_id
+                self._ends = "client"
+            return
+        self._client = mlflow.MlflowClient()
+        active = mlflow.active_run()
+        if active is None:
+            active = mlflow.start_run(run_name=self.run_name)
+            self._ends = "fluent"
+        self.run_id_ = active.info.run_id
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._client is None:
+            return  # used outside model.fit: nothing to log to
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [Metric(f"{self.prefix}{key}", float(value), now, epoch)
+                   for key, value in (logs or {}).items() if _is_number(value)]
+        if metrics:
+            self._client.log_batch(self.run_id_, metrics=metrics)
+
+    def on_train_end(self, logs=None):
+        mlflow = require_mlflow()
+        if self._ends == "client":
+            self._client.set_terminated(self.run_id_)
+        elif self._ends == "fluent":
+            active = mlflow.active_run()
+            if active is not None and active.info.run_id == self.run_id_:
+                mlflow.end_run()
+            else:
+                self._client.set_terminated(self.run_id_)
+        self._client = None
+        self._ends = None
+
+    def __getstate__(self):
+        # A copy (clone, pickling to a worker) holds the settings and the last
+        # run id: the client is made again where training begins, and the model
+        # of the last training is not carried along.
+        state = {k: None if isinstance(v, keras.Model) else v for k, v in self.__dict__.items()}
+        state["_client"] = None
+        # A copy made while a run is active nests its fits under that run; a copy of
+        # a copy (a clone pickled to a worker) keeps the run its original saw.
+        mlflow = require_mlflow()
+        active = mlflow.active_run()
+        if active is not None and self.run_id is None and self.parent_run_id is None:
+            state["_copied_under"] = (active.info.run_id, mlflow.get_tracking_uri())
+        return state
+
+    def __setstate__(self, state):
+        state.setdefault("_copied_under", None)
+        self.__dict__.update(state)
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

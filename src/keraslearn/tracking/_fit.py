@@ -1,0 +1,207 @@
+"""``log_fit``: one fitted estimator's parameters, curves, evaluation and model in a run.
+
+Everything goes through MLflow's fluent API, into the active run or, when there
+is none, into a run started here and ended before returning (marked FAILED when
+logging fails). Epoch curves that an :class:`MLflowCallback` already logged live
+into the same run are not logged a second time.
+"""
+
+import contextlib
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from sklearn.utils.validation import check_is_fitted
+
+from . import _model
+from ._mlflow import require_mlflow
+from ._params import flatten_params
+
+_KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+@dataclass
+class LoggedRun:
+    """What :func:`log_fit` and :func:`log_search` logged, and where.
+
+    Attributes
+    ----------
+    run_id : str
+        The run logged to.
+
+    model_uri : str or None
+        ``mlflow.pyfunc.load_model(model_uri)`` loads the logged model; None
+        when no model was logged.
+
+    evaluation : EvaluationReport or None
+        The evaluation on the test data (:func:`keraslearn.evaluation.evaluate`),
+        when test data was given.
+
+    child_run_ids : list of str
+        The nested runs, one per candidate of a search (empty for a fit).
+    """
+
+    run_id: str
+    model_uri: str | None = None
+    evaluation: object = None
+    child_run_ids: list = field(default_factory=list)
+
+
+def metric_key(name):
+    """``name`` with the characters MLflow refuses in a key replaced by ``_``."""
+    return _KEY.sub("_", str(name))
+
+
+@contextlib.contextmanager
+def active_or_new_run(mlflow, run_name):
+    """The active run, or a run started for the block (FAILED if the block raises)."""
+    run = mlflow.active_run()
+    if run is not None:
+        yield run
+        return
+    with mlflow.start_run(run_name=run_name) as run:
+        yield run
+
+
+def log_history(mlflow, run_id, estimator):
+    """Log the per-epoch curves of ``history_`` with ``step=epoch``; return their keys."""
+    from ..evaluation import training_history
+
+    history = training_history(estimator) or {}
+    client = mlflow.MlflowClient()
+    present = set(client.get_run(run_id).data.metrics)
+    now = int(time.time() * 1000)
+    metrics = [mlflow.entities.Metric(metric_key(k), float(v), now, step)
+               for k, values in history.items() if metric_key(k) not in present
+               for step, v in enumerate(values)]
+    if metrics:
+        client.log_batch(run_id, metrics=metrics)
+    return sorted({m.key for m in metrics})
+
+
+def log_evaluation(mlflow, estimator, X_test, y_test, *, name, prefix, output_dir):
+    """Evaluate on the test data and log the metrics, the figures and the HTML page."""
+    from ..evaluation import evaluate
+
+    with contextlib.ExitStack() as stack:
+        folder = output_dir
+        if folder is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="keraslearn-eval-"))
+        report = evaluate(estimator, X_test, y_test, output_dir=folder, name=name)
+        mlflow.log_metrics({metric_key(f"{prefix}{k}"): float(v)
+                            for k, v in report.metrics.items()})
+        for path in [*report.figures.values(), report.html_path]:
+            mlflow.log_artifact(str(path), artifact_path="evaluation")
+        summary = report.to_dict()
+        summary["figures"] = {k: f"evaluation/{p.name}" for k, p in report.figures.items()}
+        summary["html_path"] = f"evaluation/{report.html_path.name}"
+        mlflow.log_dict(summary, "evaluation/report.json")
+        if output_dir is None:  # the files are gone with the folder; the run has them
+            report.figures, report.html_path = {}, None
+    return report
+
+
+def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=True,
+            input_example=None, output_dir=None, metric_prefix="test_", trusted=None):
+    """Log a fitted estimator or pipeline to MLflow: parameters, curves, evaluation, model.
+
+    Logged into the active run, or into a run started here (named ``run_name``)
+    and ended before returning:
+
+    - **parameters**: ``get_params(deep=True)`` flattened (a pipeline's step
+      parameters and routed ones such as
+      ``kerasclassifier__optimizer__learning_rate`` included; values that are
+      not simple types as a short text, see :func:`flatten_params`);
+    - **metrics per epoch**: each curve of ``history_`` (of the estimator, a
+      pipeline's last step or a search's best estimator) with ``step=epoch``,
+      unless the run already has a metric of that name (an
+      :class:`MLflowCallback` logged it live);
+    - **evaluation**, when ``X_test`` and ``y_test`` are given: the metrics of
+      :func:`keraslearn.evaluation.evaluate` prefixed with ``metric_prefix``,
+      its figures (PNG) and HTML page under ``evaluation/``, and the report as
+      ``evaluation/report.json``;
+    - **the model** (``log_model=True``): see :func:`log_model`.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted estimator, pipeline or search.
+
+    X_test : array-like, default=None
+        Test rows to evaluate on; the first five are the model's input example.
+
+    y_test : array-like, default=None
+        Their targets.
+
+    run_name : str, default=None
+        The name of the run started when none is active; the evaluation's name.
+
+    log_model : bool, default=True
+        Log the estimator as an MLflow model named ``"model"``.
+
+    input_example : DataFrame or ndarray, default=None
+        The model's input example (and so its signature); the first five rows
+        of ``X_test`` when None.
+
+    output_dir : str or path-like, default=None
+        Where the evaluation's files are written before they are logged; a
+        temporary folder when None, removed afterwards (the returned report
+        then lists no files).
+
+    metric_prefix : str, default="test_"
+        Put before the evaluation's metric names (``test_accuracy``), apart
+        from the per-epoch curves.
+
+    trusted : list of str or type, default=None
+        Passed to :func:`log_model`.
+
+    Returns
+    -------
+    logged : LoggedRun
+        The run's id, the model's URI and the evaluation report.
+
+    Raises
+    ------
+    ImportError
+        When MLflow is not installed.
+
+    sklearn.exceptions.NotFittedError
+        When the estimator is not fitted (before anything is logged).
+
+    See Also
+    --------
+    log_search : A search's candidates as nested runs.
+    MLflowCallback : Epoch metrics logged live, during the fit.
+    """
+    mlflow = require_mlflow()
+    check_is_fitted(estimator)
+    if (X_test is None) != (y_test is None):
+        raise ValueError("Give both X_test and y_test to evaluate, or neither.")
+    return _log_fit(mlflow, estimator, estimator, X_test, y_test, run_name=run_name,
+                    log_model=log_model, input_example=input_example, output_dir=output_dir,
+                    metric_prefix=metric_prefix, trusted=trusted)
+
+
+def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, input_example,
+             output_dir, metric_prefix, trusted, extra=None):
+    """log_fit's work; ``model`` is what is logged as the model (a search's best
+    estimator), ``extra(run)`` logs more into the run before it ends."""
+    with active_or_new_run(mlflow, run_name) as run:
+        run_id = run.info.run_id
+        mlflow.log_params(flatten_params(estimator))
+        mlflow.set_tags({"keraslearn.estimator": type(estimator).__name__})
+        log_history(mlflow, run_id, estimator)
+        logged = LoggedRun(run_id)
+        if X_test is not None:
+            logged.evaluation = log_evaluation(
+                mlflow, estimator, X_test, y_test, prefix=metric_prefix, output_dir=output_dir,
+                name=run_name or type(estimator).__name__)
+        if log_model and model is not None:
+            example = _model.example_rows(X_test) if input_example is None else input_example
+            logged.model_uri = _model.log_model(model, input_example=example,
+                                                trusted=trusted).model_uri
+        if extra is not None:
+            logged.child_run_ids = extra(run)
+    return logged
+

@@ -1,0 +1,165 @@
+"""Logging a fitted estimator as an MLflow model, without pickle.
+
+Design: MLflow's ``PythonModel`` is normally pickled with cloudpickle; here the
+model is logged "from code" instead (``python_model`` given as a path, MLflow's
+own alternative to pickling): a generated three-line script that imports
+:class:`keraslearn.tracking.PyfuncModel` and hands an instance to
+``mlflow.models.set_model``. The estimator itself is the file written by
+``keraslearn.save`` (networks in Keras' ``.keras`` format, the rest by skops),
+logged as the model's artifact and read back by ``keraslearn.load``. Loading the
+model therefore runs keraslearn's code as installed where it loads, never code
+stored in the run, and needs keraslearn there: the requirements pin keraslearn,
+Keras and scikit-learn to the versions that wrote the file.
+"""
+
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from sklearn.utils.validation import check_is_fitted
+
+from ._mlflow import require_mlflow
+
+ARTIFACT = "keraslearn_model"  # the same name as _pyfunc.ARTIFACT, without importing MLflow
+FILE_NAME = "model.keraslearn"
+CODE = '''"""MLflow model code written by keraslearn.tracking.log_model.
+
+The estimator is the keraslearn file among this model's artifacts; it is read by
+keraslearn.load, without pickle.
+"""
+
+import mlflow
+
+from keraslearn.tracking import PyfuncModel
+
+mlflow.models.set_model(PyfuncModel())
+'''
+_PINNED = ("keraslearn", "keras", "scikit-learn")
+
+
+def default_pip_requirements():
+    """The requirements logged with a model: keraslearn, Keras and scikit-learn pinned.
+
+    Returns
+    -------
+    requirements : list of str
+        ``name==version`` for each distribution installed here; keraslearn's
+        own dependencies (TensorFlow, skops, ...) follow from it.
+    """
+    requirements = []
+    for name in _PINNED:
+        try:
+            requirements.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            if name == "keraslearn":
+                from .._version import __version__
+
+                requirements.append(f"keraslearn=={__version__}")
+    return requirements
+
+
+def _trusted_names(trusted):
+    names = []
+    for item in trusted or ():
+        if isinstance(item, str):
+            names.append(item)
+        else:
+            names.append(f"{item.__module__}.{item.__qualname__}")
+    return names
+
+
+def example_rows(X, n=5):
+    """The first ``n`` rows of X as an input example, or None where there are none."""
+    if X is None or hasattr(X, "tocsr"):  # sparse: MLflow's examples are tables or arrays
+        return None
+    if hasattr(X, "iloc"):
+        return X.iloc[:n]
+    import numpy as np
+
+    X = np.asarray(X)
+    return X[:n] if X.ndim >= 2 else None
+
+
+def log_model(estimator, name="model", *, input_example=None, pip_requirements=None,
+              trusted=None):
+    """Log a fitted estimator or pipeline to the active MLflow run as a pyfunc model.
+
+    The estimator is written with :func:`keraslearn.save` (no pickle) and logged
+    as the artifact of a :class:`PyfuncModel`, itself logged from code (a short
+    script importing it from keraslearn), so that
+    ``mlflow.pyfunc.load_model(uri).predict(df)`` works in any process where
+    keraslearn is installed, and ``mlflow models serve -m URI`` serves it.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        A fitted keraslearn estimator, or a scikit-learn or imbalanced-learn
+        object holding some (a ``Pipeline``, a search's ``best_estimator_``).
+
+    name : str, default="model"
+        The model's name in the run.
+
+    input_example : DataFrame or ndarray, default=None
+        A few rows like those the model will receive. When given, it is logged
+        with the model and the model's signature is inferred from it and from
+        the estimator's predictions on it (MLflow then checks the columns and
+        types of what it is asked to predict).
+
+    pip_requirements : list of str, default=None
+        The model's requirements; by default keraslearn, Keras and
+        scikit-learn pinned to the versions installed here. Give others where
+        keraslearn is not installed from a package index (a wheel's path or
+        URL) before letting MLflow build an environment for the model.
+
+    trusted : list of str or type, default=None
+        Types in the saved file beyond those :func:`keraslearn.load` trusts by
+        default (see :func:`keraslearn.get_untrusted_types`); they are stored
+        in the model's config and trusted when it loads.
+
+    Returns
+    -------
+    model_info : mlflow.models.model.ModelInfo
+        MLflow's description of the logged model; ``model_info.model_uri``
+        loads it.
+
+    Raises
+    ------
+    ImportError
+        When MLflow is not installed.
+
+    ValueError
+        When the saved file holds types that are neither trusted by default
+        nor listed in ``trusted`` (they are named), before anything is logged.
+
+    See Also
+    --------
+    log_fit : Parameters, metrics, evaluation and this model in one call.
+    PyfuncModel : The model class MLflow loads.
+    """
+    mlflow = require_mlflow()
+    check_is_fitted(estimator)
+    from .. import get_untrusted_types, save
+
+    trusted = _trusted_names(trusted)
+    with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
+        path = save(estimator, Path(tmp) / FILE_NAME)
+        untrusted = sorted(set(get_untrusted_types(path)) - set(trusted))
+        if untrusted:
+            raise ValueError(
+                f"The saved {type(estimator).__name__} holds types that keraslearn.load does "
+                f"not trust by default: {untrusted}. Review them and pass "
+                f"trusted={untrusted!r} to log the model."
+            )
+        code = Path(tmp) / "keraslearn_model.py"
+        code.write_text(CODE, encoding="utf-8")
+        signature = None
+        if input_example is not None:
+            signature = mlflow.models.infer_signature(
+                input_example, estimator.predict(input_example))
+        return mlflow.pyfunc.log_model(
+            name=name, python_model=str(code), artifacts={ARTIFACT: str(path)},
+            signature=signature, input_example=input_example,
+            pip_requirements=(default_pip_requirements() if pip_requirements is None
+                              else list(pip_requirements)),
+            model_config={"trusted": trusted} if trusted else None,
+        )

@@ -1,0 +1,85 @@
+"""The MLflow pyfunc model that predicts with a file written by ``keraslearn.save``.
+
+This module imports MLflow when it is imported; ``keraslearn.tracking`` imports
+it only when :class:`PyfuncModel` is asked for, so that keraslearn works without
+MLflow. The model is logged "from code" (see ``_model``): the logged model holds
+a three-line script naming this class by its import path and the file written by
+``keraslearn.save`` -- no pickle of the class, nor of the estimator.
+"""
+
+import mlflow
+import pandas as pd
+
+# The name of the keraslearn file among the logged model's artifacts.
+ARTIFACT = "keraslearn_model"
+
+
+class PyfuncModel(mlflow.pyfunc.PythonModel):
+    """An MLflow ``PythonModel`` serving an estimator saved by ``keraslearn.save``.
+
+    :func:`keraslearn.tracking.log_model` logs it; ``mlflow.pyfunc.load_model``
+    and ``mlflow models serve`` load it. It loads the file named
+    ``"keraslearn_model"`` among the model's artifacts with
+    :func:`keraslearn.load` (no pickle; types beyond the default ones only
+    when the model's config lists them under ``"trusted"``), and its
+    ``predict`` is the estimator's.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The loaded estimator or pipeline, once MLflow has called
+        :meth:`load_context`.
+
+    See Also
+    --------
+    keraslearn.tracking.log_model : Logs an estimator as this model.
+
+    Examples
+    --------
+    >>> from keraslearn.tracking import PyfuncModel
+    >>> issubclass(PyfuncModel, mlflow.pyfunc.PythonModel)
+    True
+    """
+
+    def load_context(self, context):
+        """Load the estimator from the model's artifacts.
+
+        Parameters
+        ----------
+        context : mlflow.pyfunc.PythonModelContext
+            MLflow's context: ``artifacts`` (local paths) and ``model_config``.
+        """
+        from .. import load
+
+        config = context.model_config or {}
+        self.estimator_ = load(context.artifacts[ARTIFACT], trusted=config.get("trusted") or None)
+
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        """The estimator's ``predict`` on the rows MLflow received.
+
+        Parameters
+        ----------
+        context : mlflow.pyfunc.PythonModelContext
+            MLflow's context (unused: the estimator was loaded by
+            :meth:`load_context`).
+
+        model_input : pandas.DataFrame or numpy.ndarray
+            The rows, as MLflow has checked them against the model's signature.
+            A DataFrame goes to an estimator fitted on one as it is, its columns
+            matched by name; to one fitted on an array as its values. (The
+            annotation tells MLflow to leave the input as its signature made it,
+            without checks of its own from type hints: an array for a model
+            whose signature is a tensor.)
+
+        params : dict, default=None
+            Unused; accepted as MLflow passes it.
+
+        Returns
+        -------
+        predictions : numpy.ndarray
+        """
+        X = model_input
+        if isinstance(X, pd.DataFrame) and getattr(self.estimator_, "feature_names_in_",
+                                                   None) is None:
+            X = X.to_numpy()
+        return self.estimator_.predict(X)

@@ -1,0 +1,109 @@
+"""MLflowCallback: each epoch's metrics, logged where it is told, from any process."""
+
+import pickle
+
+import keras
+import mlflow
+import numpy as np
+import pytest
+from _mlflow_store import EPOCHS, frame, metric_steps, mlflow_store, pipeline, runs
+from sklearn.base import clone
+
+from keraslearn.tracking import MLflowCallback
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    yield from mlflow_store(tmp_path, monkeypatch)
+
+
+def _fit_keras(callback, epochs=EPOCHS):
+    X, y = frame()
+    X = ((X - X.mean()) / X.std()).to_numpy("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", metrics=["accuracy"])
+    return model.fit(X, y, epochs=epochs, validation_split=0.25, verbose=0,
+                     callbacks=[callback]).history
+
+
+def test_a_keraslearn_fit_logs_every_epoch_into_the_active_run(store):
+    with mlflow.start_run() as run:
+        pipe = pipeline(callbacks=[MLflowCallback()], validation_split=0.25,
+                        metrics=["accuracy"]).fit(*frame())
+        assert mlflow.active_run().info.run_id == run.info.run_id  # not ended by the callback
+    history = pipe[-1].history_
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        steps, values = metric_steps(store, run.info.run_id, key)
+        assert steps == list(range(EPOCHS)), key
+        np.testing.assert_allclose(values, history[key], rtol=1e-6)
+    assert [r.info.run_id for r in runs(store)] == [run.info.run_id]
+
+
+def test_without_a_run_each_fit_starts_one_and_ends_it(store):
+    callback = MLflowCallback(run_name="alone")
+    history = _fit_keras(callback)
+    _fit_keras(callback)  # a second fit: a second run
+    found = runs(store)
+    assert [r.info.run_name for r in found] == ["alone", "alone"]
+    assert [r.info.status for r in found] == ["FINISHED", "FINISHED"]
+    assert callback.run_id_ == found[-1].info.run_id
+    assert mlflow.active_run() is None
+    steps, values = metric_steps(store, found[0].info.run_id, "val_loss")
+    assert steps == list(range(EPOCHS))
+    np.testing.assert_allclose(values, history["val_loss"], rtol=1e-6)
+
+
+def test_run_id_is_logged_into_with_a_prefix_and_left_running(store):
+    run_id = store.client.create_run(store.experiment_id).info.run_id
+    history = _fit_keras(MLflowCallback(run_id=run_id, prefix="fit/"))
+    run = store.client.get_run(run_id)
+    assert run.info.status == "RUNNING"
+    assert set(run.data.metrics) == {f"fit/{k}" for k in history}
+    assert metric_steps(store, run_id, "fit/loss")[0] == list(range(EPOCHS))
+
+
+def test_parent_run_id_nests_one_run_per_fit(store):
+    parent = store.client.create_run(store.experiment_id).info.run_id
+    callback = MLflowCallback(parent_run_id=parent, run_name="fit")
+    _fit_keras(callback)
+    _fit_keras(callback, epochs=2)
+    children = [r for r in runs(store) if r.info.run_id != parent]
+    assert len(children) == 2
+    assert all(r.data.tags["mlflow.parentRunId"] == parent for r in children)
+    assert all(r.info.status == "FINISHED" and r.info.run_name == "fit" for r in children)
+    assert [len(store.client.get_metric_history(r.info.run_id, "loss")) for r in children] \
+        == [EPOCHS, 2]
+    assert store.client.get_run(parent).info.status == "RUNNING"
+
+
+def test_the_store_is_captured_and_copies_hold_no_client(store):
+    callback = MLflowCallback(parent_run_id="abc")
+    assert callback.tracking_uri == store.uri == mlflow.get_tracking_uri()
+    assert MLflowCallback(tracking_uri="sqlite:///elsewhere.db").tracking_uri == \
+        "sqlite:///elsewhere.db"
+    with pytest.raises(ValueError, match="not both"):
+        MLflowCallback(run_id="a", parent_run_id="b")
+    trained = MLflowCallback()
+    _fit_keras(trained)
+    for copy in (pickle.loads(pickle.dumps(trained)),
+                 clone(pipeline(callbacks=[trained]))[-1].callbacks[0]):
+        assert copy is not trained and copy._client is None and copy.model is None
+        assert (copy.run_id_, copy.tracking_uri) == (trained.run_id_, trained.tracking_uri)
+        assert copy._copied_under is None  # copied outside any run
+
+
+def test_a_copy_made_in_a_run_nests_its_fits_under_it_as_a_search_does(store):
+    X, y = frame()
+    callback = MLflowCallback(run_name="fit")
+    pipe = pipeline(callbacks=[callback])
+    with mlflow.start_run() as parent:
+        pipe.fit(X, y)  # the callback itself: into the active run
+        clone(pipe).fit(X, y)  # a copy made now: a nested run, as a search's fits
+        pickle.loads(pickle.dumps(clone(pipe)))[-1].fit(X, y)  # as sent to a worker
+    parent_id = parent.info.run_id
+    children = [r for r in runs(store) if r.info.run_id != parent_id]
+    assert len(children) == 2
+    assert all(r.data.tags["mlflow.parentRunId"] == parent_id and r.info.run_name == "fit"
+               and r.info.status == "FINISHED" for r in children)
+    for run_id in (parent_id, *(r.info.run_id for r in children)):
+        assert metric_steps(store, run_id, "loss")[0] == list(range(EPOCHS))

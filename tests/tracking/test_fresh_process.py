@@ -1,0 +1,141 @@
+"""The logged model in processes that share nothing with the one that logged it.
+
+A fresh interpreter loads it with ``mlflow.pyfunc.load_model(uri).predict(df)``;
+``mlflow models serve --env-manager local`` (this environment, nothing installed)
+serves it on 127.0.0.1; and without MLflow, keraslearn still imports and says what
+to install.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _mlflow_store import environment, frame, free_port, mlflow_store, pipeline, run_python
+
+from keraslearn.tracking import log_fit
+
+SERVE_START_S = 180  # the scoring server imports MLflow, TensorFlow and keraslearn
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory):
+    """A pipeline logged once for the module: (store, model URI, test rows, predictions)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for store in mlflow_store(tmp_path_factory.mktemp("store"), monkeypatch):
+            pipe = pipeline().fit(*frame())
+            X_test, y_test = frame(40, seed=1)
+            uri = log_fit(pipe, X_test, y_test).model_uri
+            yield store, uri, X_test, pipe.predict(X_test)
+
+
+def test_a_fresh_interpreter_loads_the_model_and_predicts_a_frame(logged, server):
+    # (``server`` only starts the model server, to start up while this test runs.)
+    store, uri, X_test, expected = logged
+    X_test.to_csv(store.folder / "rows.csv", index=False)
+    code = f"""
+import json, sys
+import mlflow, pandas as pd
+model = mlflow.pyfunc.load_model({uri!r})
+inner = model.unwrap_python_model()
+predictions = model.predict(pd.read_csv("rows.csv"))
+print(json.dumps({{"predictions": predictions.tolist(), "class": type(inner).__name__,
+                   "estimator": type(inner.estimator_).__name__,
+                   "builders": "builders" in sys.modules}}))
+"""
+    answer = run_python(code, environment(store), cwd=store.folder)
+    assert answer["class"] == "PyfuncModel" and answer["estimator"] == "Pipeline"
+    assert not answer["builders"]  # the tests' model builder is not needed to load
+    np.testing.assert_array_equal(answer["predictions"], expected)
+
+
+@pytest.fixture(scope="module")
+def server(logged):
+    """``mlflow models serve`` of the logged model on a free port of 127.0.0.1: (process, URL).
+
+    Started when first asked for, and waited for only by the test that queries it, so
+    that it starts up (importing MLflow, TensorFlow and keraslearn) while the
+    fresh-interpreter test runs; stopped with the module.
+    """
+    store, uri, _, _ = logged
+    mlflow_cli = shutil.which("mlflow", path=str(Path(sys.executable).parent))
+    assert mlflow_cli, "MLflow's command line is not installed beside this Python"
+    port = free_port()
+    process = subprocess.Popen(
+        [mlflow_cli, "models", "serve", "-m", uri, "--env-manager", "local",
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=environment(store), cwd=store.folder, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield process, f"http://127.0.0.1:{port}"
+    # The CLI and the uvicorn process it started share the session it leads.
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _post(url, body):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def _wait_until_up(process, url):
+    deadline = time.monotonic() + SERVE_START_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow models serve exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/ping", timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.5)
+    pytest.fail(f"mlflow models serve did not answer within {SERVE_START_S} s")
+
+
+def test_mlflow_models_serve_answers_as_the_pipeline(logged, server):
+    _, _, X_test, expected = logged
+    process, url = server
+    _wait_until_up(process, url)
+    split = _post(url + "/invocations", {"dataframe_split": {
+        "columns": list(X_test.columns), "data": X_test.to_numpy().tolist()}})
+    records = _post(url + "/invocations",
+                    {"dataframe_records": X_test.iloc[:3].to_dict(orient="records")})
+    np.testing.assert_array_equal(split["predictions"], expected)
+    np.testing.assert_array_equal(records["predictions"], expected[:3])
+
+
+def test_without_mlflow_keraslearn_imports_and_names_the_extra(tmp_path):
+    # A fresh interpreter in which `import mlflow` fails, as where it is not installed.
+    # (MLflowCallback asks for MLflow the same way, after importing Keras, which would
+    # make this test import TensorFlow: it is left out.)
+    code = """
+import json, sys
+sys.modules["mlflow"] = None
+import keraslearn, keraslearn.tracking
+messages = []
+for attempt in (lambda: keraslearn.tracking.log_fit(None),
+                lambda: keraslearn.tracking.log_search(None),
+                lambda: keraslearn.tracking.log_model(None),
+                lambda: keraslearn.tracking.PyfuncModel):
+    try:
+        attempt()
+    except ImportError as exc:
+        messages.append(str(exc))
+print(json.dumps({"messages": messages, "mlflow": sys.modules["mlflow"] is None}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    answer = run_python(code, env, cwd=tmp_path)
+    assert answer["mlflow"] and len(answer["messages"]) == 4
+    assert all("pip install 'keraslearn[mlflow]'" in m for m in answer["messages"])

@@ -1,0 +1,157 @@
+"""log_fit and log_model: what reaches the MLflow store, read back with MLflow's client."""
+
+import functools
+import zipfile
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from _mlflow_store import EPOCHS, frame, metric_steps, mlflow_store, pipeline, runs
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import NotFittedError
+
+import keraslearn
+from builders import tiny_mlp
+from keraslearn import KerasRegressor
+from keraslearn.evaluation import evaluate
+from keraslearn.tracking import MLflowCallback, flatten_params, log_fit, log_model
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    yield from mlflow_store(tmp_path, monkeypatch)
+
+
+@functools.cache
+def fitted():
+    """A pipeline fitted with held-out rows, so that history_ has loss and val_loss."""
+    return pipeline(validation_split=0.25).fit(*frame())
+
+
+def _model_files(model_uri):
+    folder = Path(mlflow.artifacts.download_artifacts(model_uri))
+    return folder, sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                          if p.is_file())
+
+
+def test_a_new_run_gets_parameters_curves_evaluation_and_the_model(store):
+    pipe = fitted()
+    X_test, y_test = frame(60, seed=1)
+    logged = log_fit(pipe, X_test, y_test, run_name="tiny", output_dir=store.folder / "eval")
+
+    run = store.client.get_run(logged.run_id)
+    assert [r.info.run_id for r in runs(store)] == [logged.run_id]
+    assert run.info.run_name == "tiny" and run.info.status == "FINISHED"
+    assert mlflow.active_run() is None
+    # Parameters: get_params flattened, routed ones included (MLflow stores strings).
+    assert run.data.params == {k: str(v) for k, v in flatten_params(pipe).items()}
+    assert run.data.params["kerasclassifier__optimizer__learning_rate"] == "0.01"
+    # history_, one value per epoch at step=epoch.
+    history = pipe[-1].history_
+    for key in ("loss", "val_loss"):
+        steps, values = metric_steps(store, logged.run_id, key)
+        assert steps == list(range(EPOCHS))
+        np.testing.assert_allclose(values, history[key], rtol=1e-6)
+    # The evaluation report: metrics, figures and the HTML page.
+    expected = evaluate(pipe, X_test, y_test).metrics
+    assert {"accuracy", "roc_auc", "f1"} <= set(expected)
+    for name, value in expected.items():
+        assert run.data.metrics[f"test_{name}"] == pytest.approx(value)
+    report = logged.evaluation
+    assert report.metrics == pytest.approx(expected)
+    files = [*report.figures.values(), report.html_path]
+    assert {"learning_curves", "confusion_matrix", "roc_curve"} <= set(report.figures)
+    assert all(p.parent == store.folder / "eval" and p.is_file() for p in files)
+    logged_files = {a.path for a in store.client.list_artifacts(logged.run_id, "evaluation")}
+    assert logged_files == {f"evaluation/{p.name}" for p in files} | {"evaluation/report.json"}
+    summary = mlflow.artifacts.load_dict(f"runs:/{logged.run_id}/evaluation/report.json")
+    assert summary["metrics"] == pytest.approx(expected)
+    assert summary["html_path"] == f"evaluation/{report.html_path.name}"
+    # The model: the keraslearn file and a code file, nothing pickled.
+    folder, model_files = _model_files(logged.model_uri)
+    assert "artifacts/model.keraslearn" in model_files and "keraslearn_model.py" in model_files
+    assert not [f for f in model_files if f.endswith((".pkl", ".pickle", ".cloudpickle"))]
+    flavor = mlflow.models.Model.load(str(folder)).flavors["python_function"]
+    assert flavor["loader_module"] == "mlflow.pyfunc.loaders.code_model"
+    assert "manifest.json" in zipfile.ZipFile(folder / "artifacts/model.keraslearn").namelist()
+    loaded = keraslearn.load(folder / "artifacts/model.keraslearn")
+    np.testing.assert_array_equal(loaded.predict(X_test), pipe.predict(X_test))
+    requirements = (folder / "requirements.txt").read_text().split()
+    assert f"keraslearn=={keraslearn.__version__}" in requirements
+    assert any(r.startswith("keras==") for r in requirements)
+
+
+def test_the_active_run_is_logged_into_and_left_running(store):
+    pipe = fitted()
+    with mlflow.start_run() as run:
+        logged = log_fit(pipe, log_model=False)
+        assert logged.run_id == run.info.run_id
+        assert store.client.get_run(run.info.run_id).info.status == "RUNNING"
+    assert logged.model_uri is None and logged.evaluation is None
+    data = store.client.get_run(run.info.run_id).data
+    assert data.params["kerasclassifier__hidden"] == "4"
+    assert set(data.metrics) == {"loss", "val_loss"}  # no test data, no test metrics
+    assert store.client.list_artifacts(run.info.run_id) == []
+
+
+def test_curves_logged_live_by_the_callback_are_not_logged_again(store):
+    with mlflow.start_run() as run:
+        pipe = pipeline(callbacks=[MLflowCallback()]).fit(*frame())
+        log_fit(pipe, log_model=False)
+    steps, values = metric_steps(store, run.info.run_id, "loss")
+    assert steps == list(range(EPOCHS))
+    np.testing.assert_allclose(values, pipe[-1].history_["loss"], rtol=1e-6)
+
+
+def test_mistakes_are_refused_before_anything_is_logged(store):
+    X, y = frame()
+    with pytest.raises(NotFittedError):
+        log_fit(pipeline(), X, y)
+    with pytest.raises(ValueError, match="both X_test and y_test"):
+        log_fit(fitted(), X)
+    assert runs(store) == []
+
+
+def test_untrusted_types_are_named_and_trusted_when_given(store):
+    X, y = frame()
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    with mlflow.start_run():
+        with pytest.raises(ValueError, match=r"sklearn\.tree\._tree\.Tree") as error:
+            log_model(forest)
+        trusted = [t for t in keraslearn.get_untrusted_types(
+            keraslearn.save(forest, store.folder / "forest.keraslearn"))]
+        assert trusted and all(t in str(error.value) for t in trusted)
+        assert mlflow.search_logged_models(experiment_ids=[store.experiment_id],
+                                           output_format="list") == []
+        info = log_model(forest, input_example=X.iloc[:5], trusted=trusted)
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    np.testing.assert_array_equal(model.predict(X), forest.predict(X))
+
+
+def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):
+    X, _ = frame()
+    Xa = ((X - X.mean()) / X.std()).to_numpy()
+    reg = KerasRegressor(tiny_mlp, hidden=2, epochs=2, random_state=0)
+    reg.fit(Xa, Xa @ [1.0, -2.0, 0.5, 3.0])
+    with mlflow.start_run():
+        info = log_model(reg)  # no input example: no signature
+    assert info.signature is None
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    np.testing.assert_allclose(model.predict(pd.DataFrame(Xa)), reg.predict(Xa), rtol=1e-6)
+    np.testing.assert_allclose(model.predict(Xa), reg.predict(Xa), rtol=1e-6)
+
+
+def test_without_a_tracking_uri_runs_go_to_the_default_local_store(tmp_path, monkeypatch):
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.chdir(tmp_path)
+    logged = log_fit(fitted(), run_name="default store", log_model=False)
+    # MLflow's default: a SQLite file in the working directory.
+    assert (tmp_path / "mlflow.db").is_file()
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    run = client.get_run(logged.run_id)
+    assert run.info.run_name == "default store"
+    assert run.data.params["kerasclassifier__hidden"] == "4"

@@ -1,0 +1,59 @@
+"""Estimator parameters flattened for MLflow: routed ones kept, values short and stable."""
+
+import keras
+import numpy as np
+from _mlflow_store import pipeline
+from sklearn.model_selection import GridSearchCV
+
+from builders import tiny_mlp
+from keraslearn.tracking import flatten_params
+from keraslearn.tracking._params import MAX_VALUE_LENGTH, describe
+
+
+def build(meta, hidden=4):
+    return tiny_mlp(meta, hidden)
+
+
+def test_pipeline_parameters_are_flat_with_routed_ones_and_simple_values_kept():
+    pipe = pipeline(callbacks=[keras.callbacks.EarlyStopping(patience=2)])
+    pipe.set_params(kerasclassifier__model=build)
+    params = flatten_params(pipe)
+    assert set(params) == set(pipe.get_params(deep=True))
+    assert params["kerasclassifier__optimizer__learning_rate"] == 0.01
+    assert params["kerasclassifier__hidden"] == 4
+    assert params["kerasclassifier__epochs"] == pipe[-1].epochs
+    assert params["standardscaler__with_mean"] is True
+    assert params["memory"] is None
+    # Objects as text: an estimator by its class, a function by its import path,
+    # a callback without the memory address of its default repr.
+    assert params["kerasclassifier"] == "KerasClassifier"
+    assert params["steps"] == "[('standardscaler', StandardScaler), " \
+                              "('kerasclassifier', KerasClassifier)]"
+    assert params["kerasclassifier__model"] == "test_params.build"
+    assert params["kerasclassifier__callbacks"] == \
+        "[<keras.src.callbacks.early_stopping.EarlyStopping>]"
+    assert not any(" at 0x" in str(v) for v in params.values())
+
+
+def test_a_search_is_flattened_through_its_estimator():
+    search = GridSearchCV(pipeline(), {"kerasclassifier__hidden": [2, 4]}, cv=2)
+    params = flatten_params(search, prefix="search.")
+    assert params["search.estimator__kerasclassifier__optimizer__learning_rate"] == 0.01
+    assert params["search.param_grid"] == "{'kerasclassifier__hidden': [2, 4]}"
+    assert params["search.cv"] == 2
+
+
+def test_long_values_are_cut_to_mlflows_limit_and_numpy_values_become_python():
+    class Holder:
+        def __init__(self, a, b, c):
+            self.a, self.b, self.c = a, b, c
+
+        def get_params(self, deep=True):
+            return {"a": self.a, "b": self.b, "c": self.c}
+
+    params = flatten_params(Holder("x" * 10_000, np.float32(0.5), np.arange(100)))
+    assert len(params["a"]) == MAX_VALUE_LENGTH and params["a"].endswith("...")
+    assert params["b"] == 0.5 and type(params["b"]) is float
+    assert params["c"].startswith("[ 0,  1,") and "..." in params["c"]
+    assert describe((build, tiny_mlp)) == "(test_params.build, tiny_mlp)"  # its own repr
+    assert describe({"k": None}) == "{'k': None}"
