@@ -47,9 +47,10 @@ import numpy as np
 from .. import _random
 from .._tf import tf
 from ..utils import suggest
+from . import _nested as nested
 from ._devices import DEVICE_FORMS, available_devices, resolve_device
 from ._layers import keras_layers_only
-from ._predict import input_dtype
+from ._predict import input_kinds
 
 # Training rows that check a copy of a network with layers of its own.
 PROBE_ROWS = 8
@@ -208,7 +209,9 @@ class Placement:
 
 def _same_outputs(model, other, X):
     try:
-        x = tf.convert_to_tensor(np.asarray(X[:PROBE_ROWS], dtype=input_dtype(model)))
+        X = nested.normalise(X)
+        x = nested.map_pairs(lambda a, kind: kind.tensor(a),
+                             nested.take(X, slice(0, PROBE_ROWS)), input_kinds(model, X))
         a = tf.nest.flatten(model(x, training=False))
         b = tf.nest.flatten(other(x, training=False))
     except Exception:  # noqa: BLE001 - what cannot be checked is not trusted
