@@ -15,6 +15,12 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
+	@# One TensorFlow build in the environment: on Linux x86-64 keraslearn asks for
+	@# tensorflow-cpu, and a `tensorflow` (CUDA) build left by an earlier install
+	@# provides the same module. Both go, and the CPU build is installed whole.
+	@if [ "$$(uname -sm)" = "Linux x86_64" ] && $(PY) -m pip show tensorflow >/dev/null 2>&1; then \
+		$(PY) -m pip uninstall --quiet --disable-pip-version-check -y tensorflow tensorflow-cpu; \
+	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 

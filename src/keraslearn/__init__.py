@@ -4,8 +4,16 @@ The estimators are imported lazily, so ``import keraslearn`` stays fast and
 TensorFlow is loaded only when an estimator is first used.
 """
 
-from ._config import config_context, get_config, set_config
-from ._version import __version__
+import os
+
+# Keep TensorFlow's C++ INFO and WARNING start-up lines off the terminal (its
+# errors still show), unless the user set the level: done at import, before
+# the user's own `import keras` or `import tensorflow` can start TensorFlow.
+# Child processes (joblib's workers) inherit it. Python's logging is untouched.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from ._config import config_context, get_config, set_config  # noqa: E402
+from ._version import __version__  # noqa: E402
 
 _LAZY = {
     "BaseWrapper": "keraslearn.wrappers",

@@ -11,9 +11,7 @@ import logging
 import os
 import threading
 
-# Hide TensorFlow's C++ info and warning lines unless the user asked otherwise.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+# TF_CPP_MIN_LOG_LEVEL is set (unless the user set it) by keraslearn/__init__.py.
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 

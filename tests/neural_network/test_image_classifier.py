@@ -1,15 +1,17 @@
 """ImageClassifier: input layouts, layers, augmentation, and a Pipeline from image files."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from keraslearn import ImageClassifier
+from keraslearn import ImageClassifier, MLPClassifier
 from keraslearn.datasets import load_image_folder, make_digits_image_folder
 from keraslearn.preprocessing import ImageLoader
 
@@ -73,12 +75,71 @@ def test_rgb_images_and_binary_target():
     assert clf.predict_proba(X).shape == (40, 2)
 
 
-def test_non_square_rows_warn_and_read_as_column():
-    rng = np.random.RandomState(0)
-    X, y = rng.rand(30, 10), np.arange(30) % 2
-    with pytest.warns(UserWarning, match="image_shape"):
-        clf = ImageClassifier(**SMALL).fit(X, y)
-    assert clf.image_shape_ == (10, 1, 1)
+@pytest.mark.parametrize("n_features", [4 * 4 + 1, 10, 3])
+def test_rows_that_are_not_square_images_are_refused(n_features, monkeypatch):
+    def no_build(self, meta, plan):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(ImageClassifier, "_keras_build_fn", no_build)
+    X, y = np.random.RandomState(0).rand(30, n_features), np.arange(30) % 2
+    with pytest.raises(ValueError, match=rf"rows of {n_features} values, which are not "
+                                         r"square.*image_shape=\(height, width, channels\)"):
+        ImageClassifier(**SMALL).fit(X, y)
+
+
+@pytest.mark.parametrize("image_shape, expected", [
+    ((-1, 1, 1), (10, 1, 1)), ((2, -1), (2, 5, 1)), ((-1, 5, 1), (2, 5, 1)),
+])
+def test_image_shape_may_leave_one_size_to_the_row_length(image_shape, expected):
+    X, y = np.random.RandomState(0).rand(30, 10), np.arange(30) % 2
+    clf = ImageClassifier(image_shape=image_shape, **SMALL).fit(X, y)
+    assert clf.image_shape_ == expected
+    assert clf.predict(X[:4]).shape == (4,)
+
+
+def test_image_shape_with_a_size_that_does_not_divide_the_rows_is_refused():
+    X, y = np.random.RandomState(0).rand(30, 10), np.arange(30) % 2
+    with pytest.raises(ValueError, match=r"image_shape=\(3, -1\) does not match X"):
+        ImageClassifier(image_shape=(3, -1), **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="image_shape must hold positive integers"):
+        ImageClassifier(image_shape=(-1, -1), **SMALL).fit(X, y)
+
+
+@pytest.mark.parametrize("fit_shape, predict_shape, match", [
+    ((8, 8), (10, 10), r"X holds images of shape \(10, 10\), but ImageClassifier was "
+                       r"fitted on images of shape \(8, 8\)"),
+    ((64,), (100,), r"X has 100 features, but ImageClassifier is expecting 64 features as "
+                    r"input: it was fitted on flattened 8x8x1 images \(64 values a row\)"),
+    ((64,), (8, 8), r"X holds images of shape \(8, 8\), but ImageClassifier was fitted on "
+                    r"flattened 8x8x1 images"),
+    ((8, 8, 1), (8, 8, 3), r"images of shape \(8, 8, 3\).*images of shape \(8, 8, 1\)"),
+])
+def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit_shape,
+                                                              predict_shape, match):
+    images, y = digit_images
+    clf = ImageClassifier(**{**SMALL, "epochs": 1}).fit(images.reshape(-1, *fit_shape), y)
+    X_new = np.zeros((3, *predict_shape))
+    for method in (clf.predict, clf.predict_proba, clf.partial_fit):
+        with pytest.raises(ValueError, match=match) as info:
+            method(X_new, y[:3]) if method == clf.partial_fit else method(X_new)
+        assert "resize" in str(info.value) or "size used in fit" in str(info.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ImageClassifier(**{**SMALL, "epochs": 1}),
+    lambda: MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+], ids=["ImageClassifier", "MLPClassifier"])
+def test_8_bit_pixel_values_get_a_warning(digit_images, make):
+    images, y = digit_images
+    pixels = np.round(images * 255).astype(np.uint8)
+    if isinstance(make(), MLPClassifier):
+        pixels = pixels.reshape(len(pixels), -1)
+    with pytest.warns(UserWarning, match=r"8-bit values up to 255.*X / 255.0"):
+        make().fit(pixels, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1, on purpose
+        make().fit(pixels / 255.0, y)
 
 
 def test_layers_with_batch_norm_and_blocks(digit_images):

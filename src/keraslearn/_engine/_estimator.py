@@ -106,6 +106,11 @@ class KerasEstimator(BaseEstimator):
         """Callbacks of the estimator itself (stopping rules), after the user's."""
         return []
 
+    def _complete_plan(self, plan, data):
+        """The plan with the estimator's own callbacks added (a family that
+        scores its held-out rows itself changes more, seeing the data)."""
+        return plan.replace(callbacks=plan.callbacks + tuple(self._own_callbacks(plan)))
+
     def _carried_progress(self, continuing):
         """This fit's copy of the training state a warm-started fit continues
         (stopping rules); None when the family keeps none."""
@@ -150,7 +155,7 @@ class KerasEstimator(BaseEstimator):
                 weight_mean=data.weight_mean, seed=randomness.split_seed,
                 split=self._validation_split, progress=self._carried_progress(continuing),
             )
-            plan = plan.replace(callbacks=plan.callbacks + tuple(self._own_callbacks(plan)))
+            plan = self._complete_plan(plan, data)
             _tf.configure_threads()
             with where.scope():
                 model, encoder = self._network(plan, data, randomness, where)

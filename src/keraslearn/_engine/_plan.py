@@ -54,7 +54,9 @@ class FitPlan:
 
     ``network`` is NEW, CONTINUE or REBUILD. ``train_rows`` and
     ``validation_rows`` index the validated training data (None: all rows, or
-    no held-out rows). ``callbacks`` are the user's and the estimator's own,
+    no held-out rows); ``keras_validation`` says whether Keras evaluates the
+    held-out rows after each epoch (False when a callback of the estimator
+    scores them itself). ``callbacks`` are the user's and the estimator's own,
     in the order Keras calls them. ``progress`` is this fit's copy of the
     state a stopping rule carries across warm-started fits (the estimator
     keeps it only if the fit succeeds).
@@ -73,6 +75,7 @@ class FitPlan:
     weight_mean: float
     train_rows: Any = None
     validation_rows: Any = None
+    keras_validation: bool = True
     validation_data: Any = None
     callbacks: tuple = ()
     keras_fit_kwargs: Any = dataclasses.field(default_factory=lambda: EMPTY)

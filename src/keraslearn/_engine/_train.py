@@ -72,7 +72,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     y_train = nested.take(encoded, plan.train_rows)
     w_train = nested.take(data.sample_weight, plan.train_rows)
     kwargs = dict(plan.keras_fit_kwargs)
-    if plan.validation_rows is not None:
+    if plan.validation_rows is not None and plan.keras_validation:
         kwargs["validation_data"] = make_dataset(
             nested.take(data.X, plan.validation_rows), nested.take(encoded, plan.validation_rows),
             data.sample_weight[plan.validation_rows], batch_size=plan.validation_batch_size,

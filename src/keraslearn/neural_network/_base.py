@@ -25,6 +25,31 @@ from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
 
 
+def _target_quantiles(y, n_val):
+    """Strata of a single-output regression target: up to 10 bins between its
+    quantiles, at least 2 rows each (None when y cannot be stratified).
+
+    Held out at random, a few dozen rows can have a mean far from the
+    training rows': the validation R² of a network that has learnt something
+    is then still negative, and early stopping ends the fit before it has
+    learnt anything. Rows drawn from each range of y in proportion keep the
+    held-out targets spread as the training targets are.
+    """
+    y = np.asarray(y)
+    if y.ndim > 1 and (y.ndim > 2 or y.shape[1] != 1):
+        return None
+    y = y.ravel()
+    n_bins = min(10, n_val // 2)
+    if n_bins < 2:
+        return None
+    edges = np.quantile(y, np.linspace(0, 1, n_bins + 1)[1:-1])
+    strata = np.searchsorted(edges, y, side="right")
+    _, counts = np.unique(strata, return_counts=True)
+    if len(counts) < 2 or counts.min() < 2:
+        return None
+    return strata
+
+
 class ReadyNetwork(KerasEstimator):
     """Shared implementation of the ready networks (not for direct use).
 
@@ -44,7 +69,10 @@ class ReadyNetwork(KerasEstimator):
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ------------------------------------------------------------- fitting
-    def fit(self, X, y, sample_weight=None):
+    # Keyword arguments fit takes beyond (X, y, sample_weight).
+    _fit_params = ("callbacks",)
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on (X, y).
 
         Parameters
@@ -58,12 +86,47 @@ class ReadyNetwork(KerasEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Relative weights of the samples.
 
+        **fit_params : dict
+            ``callbacks``: Keras callbacks (instances or classes) for this
+            fit only, used instead of the ``callbacks`` parameter.
+
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, mode="warm" if self.warm_start else "fit")
+        self._check_fit_params(fit_params, "fit")
+        return self._fit(X, y, sample_weight, mode="warm" if self.warm_start else "fit",
+                         fit_kwargs=fit_params)
+
+    def _warn_unscaled_pixels(self, X):
+        """Warn about 8-bit pixel values (0-255): a network learns poorly from
+        inputs that large, far worse than from the same images in [0, 1]."""
+        if not (isinstance(X, np.ndarray) and X.dtype == np.uint8 and X.size):
+            return
+        top = int(X.max())
+        if top > 1:
+            warnings.warn(
+                f"X holds 8-bit values up to {top}, as pixel values (0-255) are: "
+                f"{type(self).__name__} learns poorly from inputs that large. Scale them "
+                "to [0, 1] first: X / 255.0 (keraslearn.preprocessing.ImageLoader does), "
+                "or a scaler before the network in a Pipeline.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+    def _check_fit_params(self, fit_params, method):
+        """Refuse keyword arguments a ready network's fit does not take, naming
+        the public class (Python's own TypeError would name this base class)."""
+        for key in fit_params:
+            if key not in self._fit_params:
+                raise TypeError(
+                    f"{type(self).__name__}.{method}() got an unexpected keyword argument "
+                    f"{key!r}; it takes X, y, sample_weight and "
+                    f"{', '.join(self._fit_params)}. Other training settings are "
+                    f"constructor parameters of {type(self).__name__}."
+                    + suggest(key, self._get_param_names())
+                )
 
     def initialize(self, X, y):
         """Build the network for (X, y) without training it.
@@ -84,6 +147,11 @@ class ReadyNetwork(KerasEstimator):
         return self._fit(X, y, None, mode="initialize")
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
+        if mode != "initialize":
+            self._warn_unscaled_pixels(X)
+        if mode == "partial":
+            self._check_fit_params(
+                {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")
         if mode == "partial" and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         return super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
@@ -93,6 +161,11 @@ class ReadyNetwork(KerasEstimator):
     def _check_parameters(self, fit_kwargs):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
+        objects.check_callbacks(self._user_callbacks(fit_kwargs), {})
+
+    def _user_callbacks(self, fit_kwargs):
+        """The callbacks of this fit: fit's ``callbacks`` if given, else the parameter."""
+        return fit_kwargs["callbacks"] if "callbacks" in fit_kwargs else self.callbacks
 
     def _check_extra_params(self):
         """Checks beyond ``_parameter_constraints`` (subclasses extend it)."""
@@ -119,6 +192,7 @@ class ReadyNetwork(KerasEstimator):
             verbose=self._keras_verbose(),
             random_state=self.random_state,
             validation_split=self.validation_fraction if self.early_stopping else 0.0,
+            callbacks=tuple(objects.make_callbacks(self._user_callbacks(fit_kwargs), {})),
             warm_start_rebuilds=True,
         )
 
@@ -129,8 +203,9 @@ class ReadyNetwork(KerasEstimator):
         return int(self.verbose)
 
     def _validation_split(self, y, n, fraction, seed):
-        """A random split, stratified for single-output classifiers (as
-        scikit-learn's MLP), of at least 2 held-out rows."""
+        """A random split of at least 2 held-out rows, stratified: by class for
+        single-output classifiers (as scikit-learn's MLP), by target quantile
+        for single-output regressors."""
         n_val = math.ceil(fraction * n)
         if n_val < 2 or n - n_val < 1:
             raise ValueError(
@@ -139,7 +214,10 @@ class ReadyNetwork(KerasEstimator):
                 "leaves nothing to train on. Increase 'validation_fraction' or the size "
                 "of your dataset."
             )
-        stratify = y if is_classifier(self) and np.ndim(y) == 1 else None
+        if is_classifier(self):
+            stratify = y if np.ndim(y) == 1 else None
+        else:
+            stratify = _target_quantiles(y, n_val)
         try:
             train, val = train_test_split(
                 np.arange(n), test_size=fraction, random_state=seed, stratify=stratify
@@ -159,6 +237,22 @@ class ReadyNetwork(KerasEstimator):
             progress = {"best": -np.inf, "count": 0, "t": 0}
         progress["stopped"] = False
         return progress
+
+    def _complete_plan(self, plan, data):
+        """The user's callbacks between the estimator's: a held-out score first
+        (when the family computes it itself, Keras does not evaluate the
+        held-out rows), the stopping rule and learning-rate changes last."""
+        scorer = self._held_out_scorer(plan, data)
+        first = () if scorer is None else (scorer,)
+        return plan.replace(
+            callbacks=first + plan.callbacks + tuple(self._own_callbacks(plan)),
+            keras_validation=scorer is None,
+        )
+
+    def _held_out_scorer(self, plan, data):
+        """A callback adding the validation score to the epoch's logs, or None
+        to let Keras evaluate the held-out rows."""
+        return None
 
     def _own_callbacks(self, plan):
         callbacks = []

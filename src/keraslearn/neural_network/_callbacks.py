@@ -1,6 +1,32 @@
 """Keras callbacks, a regularizer and a loss that give Keras training scikit-learn's MLP rules."""
 
-from .._tf import keras
+import weakref
+
+import numpy as np
+
+from .._tf import keras, tf
+
+# model -> its traced held-out step. A warm copy of the trace cache lives
+# across fits of its architecture: so does its traced step.
+_HELD_OUT_STEPS = weakref.WeakKeyDictionary()
+
+
+def _held_out_step(model):
+    """A traced function: (outputs, compiled loss with penalties) for (x, y, w)."""
+    step = _HELD_OUT_STEPS.get(model)
+    if step is None:
+        # A weak reference: the step must not keep its model (the key) alive.
+        model_ref = weakref.ref(model)
+
+        def run(x, y, w):
+            net = model_ref()
+            outputs = net(x, training=False)
+            loss = net.compute_loss(x=x, y=y, y_pred=outputs, sample_weight=w,
+                                    training=False)
+            return outputs, loss
+
+        step = _HELD_OUT_STEPS[model] = tf.function(run, reduce_retracing=True)
+    return step
 
 
 @keras.saving.register_keras_serializable(package="keraslearn")
@@ -41,6 +67,60 @@ def l2_regularizer(strength, dtype):
     if dtype == keras.config.floatx():
         return keras.regularizers.L2(strength)
     return CastL2(strength)
+
+
+class HeldOutScore(keras.callbacks.Callback):
+    """scikit-learn's MLP validation score, after each epoch, on the held-out rows.
+
+    Adds ``val_<name>`` -- ``score(y, predictions, sample_weight=...)`` with
+    the function scikit-learn's MLP scores with (``accuracy_score``,
+    ``r2_score``), on predictions decoded as ``predict`` decodes them, NaN
+    when the outputs are not finite -- and ``val_loss`` (the compiled loss
+    with the layers' penalties, as Keras' own validation computes it) to the
+    epoch's logs. It runs first, so that every later callback (the user's,
+    the stopping rule, ``ReduceLROnPlateau``, Keras' History) sees both.
+
+    One traced forward pass of the held-out rows (in chunks of
+    ``chunk_rows``) gives both; the score is computed in float64 by
+    scikit-learn. It replaces Keras' per-epoch ``evaluate``, whose fixed cost
+    is several times a small network's epoch.
+    """
+
+    def __init__(self, X, y, sample_weight, *, name, score, decode, encode,
+                 chunk_rows=4096):
+        super().__init__()
+        self.X = X
+        self.y = y
+        self.sample_weight = sample_weight
+        self.name = name
+        self.score = score
+        self.decode = decode
+        self.encode = encode
+        self.chunk_rows = chunk_rows
+        self._targets = None
+
+    def on_train_begin(self, logs=None):
+        # The target encoder is configured for the network once it is built.
+        self._targets = self.encode(self.y)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = _held_out_step(self.model)
+        outputs, losses, sizes = [], [], []
+        for start in range(0, len(self.X), self.chunk_rows):
+            rows = slice(start, start + self.chunk_rows)
+            out, loss = step(self.X[rows], self._targets[rows], self.sample_weight[rows])
+            outputs.append(np.asarray(out, dtype=np.float64))
+            losses.append(float(loss))
+            sizes.append(len(outputs[-1]))
+        raw = np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+        if np.isfinite(raw).all():
+            value = float(self.score(self.y, self.decode(raw), sample_weight=self.sample_weight))
+        else:
+            value = float("nan")
+        if logs is not None:
+            # Keras' validation: the mean of the chunks' losses, by their size.
+            logs["val_loss"] = float(np.average(losses, weights=sizes))
+            logs["val_" + self.name] = value
 
 
 class NoImprovementStopping(keras.callbacks.Callback):

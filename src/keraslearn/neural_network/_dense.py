@@ -7,10 +7,11 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .._engine._plan import NEW
 from .._tf import keras
 from ..utils import Interval, OneOf
 from ._base import ReadyNetwork
-from ._callbacks import InvScalingLearningRate, l2_regularizer
+from ._callbacks import HeldOutScore, InvScalingLearningRate, l2_regularizer
 
 # scikit-learn's activation names -> Keras'; Keras' own names are accepted too.
 _ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -52,6 +53,7 @@ class BaseMLP(ReadyNetwork):
         "batch_normalization": ["boolean"],
         "optimizer": [None, str, type, keras.optimizers.Optimizer],
         "reduce_lr_on_plateau": ["boolean", dict],
+        "callbacks": [None, list, tuple],
         "device": [None, str],
         "distribute": [None, str, list, tuple, Callable],
         "dtype": [None, OneOf("float32", "float64")],
@@ -117,8 +119,35 @@ class BaseMLP(ReadyNetwork):
             extra = {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
         return self._optimizer_and_kwargs(default, self.learning_rate_init, extra)
 
-    def _compile_extras(self):
-        return {"weighted_metrics": [self._score_metric]} if self.early_stopping else {}
+    def _held_out_scorer(self, plan, data):
+        # scikit-learn's MLP scores its held-out rows with its own score
+        # function (accuracy, R²) after every epoch: so does this callback.
+        if plan.validation_rows is None:
+            return None
+        rows = plan.validation_rows
+        encoder = data.encoder
+        return HeldOutScore(
+            np.asarray(data.X[rows], dtype=self._dtype()), data.y[rows],
+            data.sample_weight[rows], name=self._score_metric, score=self._score_function,
+            decode=lambda raw: self._decode(encoder, raw), encode=encoder.transform,
+        )
+
+    def _network(self, plan, data, randomness):
+        model, encoder = super()._network(plan, data, randomness)
+        # Early stopping judges the network by its validation score from the
+        # first epoch: it starts from the targets' best constant prediction.
+        if plan.network == NEW and plan.train and plan.validation_rows is not None:
+            rows = slice(None) if plan.train_rows is None else plan.train_rows
+            bias = self._initial_output_bias(data.y[rows], data.sample_weight[rows])
+            if bias is not None:
+                output = model.layers[-1]
+                output.bias.assign(np.asarray(bias, dtype=output.bias.dtype))
+        return model, encoder
+
+    def _initial_output_bias(self, y, sample_weight):
+        """The output layer's starting bias, with early stopping, for these
+        training targets, or None to keep Keras' zeros."""
+        return None
 
     def _own_callbacks(self, plan):
         callbacks = super()._own_callbacks(plan)

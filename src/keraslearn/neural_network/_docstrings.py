@@ -77,10 +77,15 @@ _ENTRIES["mlp_parameters"] = """\
         Use Nesterov's momentum with ``solver="sgd"``.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data (stratified for
-        single-output classification), stop when the validation score
-        (accuracy, or R² for regression) stops improving, and restore the
-        weights of the best epoch.
+        Hold out ``validation_fraction`` of the training data (stratified: by
+        class for single-output classification, as scikit-learn does, and by
+        target decile for single-output regression, so that a few dozen rows
+        do not all come from one end of y), score it after every epoch with
+        scikit-learn's score function (accuracy, or R² for regression), stop
+        when that score has not improved by ``tol`` for more than
+        ``n_iter_no_change`` epochs, and restore the weights of the best
+        epoch: scikit-learn's rule. The epoch's logs (``history_``, and what
+        callbacks see) hold the score and the validation loss.
 
     validation_fraction : float, default=0.1
         Fraction of the training data held out by ``early_stopping``, in (0, 1).
@@ -119,6 +124,17 @@ _ENTRIES["mlp_parameters"] = """\
         rate after ``n_iter_no_change // 2`` epochs without improvement; a
         dict overrides its arguments (``{"factor": 0.2, "patience": 3}``)."""
 
+_ENTRIES["callbacks"] = """\
+    callbacks : list of keras.callbacks.Callback instances or classes, default=None
+        Keras callbacks called during every ``fit`` (a class is created with
+        its default arguments), for example ``keras.callbacks.TensorBoard``
+        or ``keras.callbacks.CSVLogger``. They run before the estimator's own
+        stopping rule and learning-rate changes, and their logs hold the
+        validation score and loss with ``early_stopping``.
+        ``fit(X, y, callbacks=[...])`` uses its callbacks instead, for that
+        fit only. An instance is used as given (read its state after fit);
+        ``clone`` copies it."""
+
 _ENTRIES["class_weight"] = """\
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``;
@@ -141,9 +157,10 @@ _ENTRIES["mlp_attributes"] = """\
         The lowest training loss; None with ``early_stopping``.
 
     validation_scores_ : list of float or None
-        The validation score of every epoch with ``early_stopping`` (accuracy
-        for classifiers — per label for multilabel targets —, R² for
-        regressors, weighted by ``sample_weight``); None otherwise.
+        The validation score of every epoch with ``early_stopping``, computed
+        as scikit-learn's MLP computes it: ``accuracy_score`` for classifiers
+        (of whole label rows for multilabel targets), ``r2_score`` for
+        regressors, weighted by ``sample_weight``; None otherwise.
 
     best_validation_score_ : float or None
         The best validation score; None without ``early_stopping``.

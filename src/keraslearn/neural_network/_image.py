@@ -1,12 +1,12 @@
 """ImageClassifier: a small convolutional network as a scikit-learn classifier."""
 
 import math
-import warnings
 from collections.abc import Callable
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from .._engine import ClassifierBehaviour, classifier_tags
 from .._tf import keras
@@ -34,6 +34,23 @@ def _positive_ints(value, name, length=None, allow_empty=False):
     return tuple(int(v) for v in values)
 
 
+def _image_shape_param(value, n_values=None):
+    """``image_shape`` as a tuple of 2 or 3 ints; a single -1 stands for the
+    size that makes the image hold ``n_values`` values (as in numpy.reshape)."""
+    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
+    unknown = [i for i, v in enumerate(values) if isinstance(v, (Integral, np.integer))
+               and not isinstance(v, bool) and v == -1]
+    if len(unknown) == 1 and len(values) in (2, 3):
+        known = [v for i, v in enumerate(values) if i != unknown[0]]
+        known = _positive_ints(known, "image_shape", length=(1, 2))
+        if n_values is None:
+            return None
+        size = n_values // math.prod(known)
+        values = list(known)
+        values.insert(unknown[0], max(size, 1))
+    return _positive_ints(values, "image_shape", length=(2, 3))
+
+
 @fill_doc
 class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     """A small convolutional network for images, as a scikit-learn classifier.
@@ -48,9 +65,14 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     X may be images of shape (n, height, width, channels), grayscale images
     (n, height, width), or flattened rows (n, height * width * channels) with
-    ``image_shape``. Without ``image_shape``, rows of a square number of
-    values are read as square grayscale images; other rows are read as
-    one-pixel-wide columns (n_features × 1 × 1), with a warning.
+    ``image_shape``. Without ``image_shape``, flattened rows must hold a
+    perfect square number of values and are read as square grayscale images
+    (64 values: 8×8; 4 values: 2×2, so a table of 4 columns is read as images
+    too: use ``MLPClassifier`` for tables); any other row length is a
+    ValueError. Images given at
+    predict must have the shape of those given to fit. Pixel values should be
+    scaled to [0, 1] (``ImageLoader`` does): 8-bit values (0-255) are accepted
+    with a warning, as the network learns poorly from them.
 
     Parameters
     ----------
@@ -80,6 +102,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     image_shape : tuple of int or None, default=None
         ``(height, width, channels)`` (or ``(height, width)`` for grayscale)
         of the images when X holds flattened rows. Inferred from X otherwise.
+        One size may be -1, computed from the row length as in
+        ``numpy.reshape``: ``(-1, 1, 1)`` reads rows of any length as
+        one-pixel-wide images.
 
     epochs : int, default=10
         Passes over the training data per ``fit``.
@@ -109,6 +134,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         Add ``keras.callbacks.ReduceLROnPlateau`` (halving the learning rate
         when the training loss — the validation loss with ``early_stopping``
         — stalls); a dict overrides its arguments.
+
+    {callbacks}
 
     {class_weight}
 
@@ -185,6 +212,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "reduce_lr_on_plateau": ["boolean", dict],
+        "callbacks": [None, list, tuple],
         "class_weight": [dict, OneOf("balanced"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -199,7 +227,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         batch_normalization=False, augmentation=None, image_shape=None, epochs=10,
         batch_size=32, learning_rate=0.001, optimizer="adam", early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=5, reduce_lr_on_plateau=False,
-        class_weight=None, random_state=None, verbose=0, warm_start=False,
+        callbacks=None, class_weight=None, random_state=None, verbose=0, warm_start=False,
         device="auto", distribute=None, dtype=None,
     ):
         self.conv_filters = conv_filters
@@ -217,6 +245,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.callbacks = callbacks
         self.class_weight = class_weight
         self.random_state = random_state
         self.verbose = verbose
@@ -231,7 +260,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         _positive_ints(self.conv_filters, "conv_filters", allow_empty=True)
         _positive_ints(self.kernel_size, "kernel_size", length=(1, 2))
         if self.image_shape is not None:
-            _positive_ints(self.image_shape, "image_shape", length=(2, 3))
+            _image_shape_param(self.image_shape)
         self._augmentations()
 
     def _augmentations(self):
@@ -280,7 +309,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
                 f"(n, height, width) or flattened rows; got {len(per_sample) + 1} dimensions."
             )
         if self.image_shape is not None:
-            shape = _positive_ints(self.image_shape, "image_shape", length=(2, 3))
+            shape = _image_shape_param(self.image_shape, math.prod(per_sample))
             shape = shape + (1,) if len(shape) == 2 else shape
             same = per_sample == shape or per_sample + (1,) == shape
             if math.prod(shape) != math.prod(per_sample) or (len(per_sample) > 1 and not same):
@@ -295,14 +324,50 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         side = math.isqrt(n)
         if side * side == n:
             return (side, side, 1)
-        warnings.warn(
-            f"X has {n} features, not a square number: each row is read as a {n}x1 "
-            "one-channel image. Pass image_shape=(height, width, channels) for "
-            "flattened images.",
-            UserWarning,
-            stacklevel=2,
+        raise ValueError(
+            f"X has rows of {n} values, which are not square grayscale images "
+            f"({n} is not a perfect square). Pass images as an array of shape (n, height, "
+            "width) or (n, height, width, channels), or give the shape of the flattened "
+            "images as image_shape=(height, width, channels). For tabular data, use "
+            "MLPClassifier."
         )
-        return (n, 1, 1)
+
+    def _check_image_input(self, X):
+        """Refuse X whose images differ from those of fit, in words of images
+        (scikit-learn's check would speak of a number of features)."""
+        shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
+        per_sample, fitted = tuple(shape[1:]), tuple(self.X_shape_[1:])
+        if len(shape) < 2 or per_sample == fitted:
+            return  # fine, or not samples at all: scikit-learn's validation says so
+        name = type(self).__name__
+        size = "x".join(str(v) for v in self.image_shape_)
+        fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "
+               "image files).")
+        if len(fitted) == 1 and len(per_sample) == 1:
+            # scikit-learn's words first (its estimator checks read them), then the images'.
+            raise ValueError(
+                f"X has {per_sample[0]} features, but {name} is expecting {fitted[0]} "
+                f"features as input: it was fitted on flattened {size} images ({fitted[0]} "
+                f"values a row). {fix}"
+            )
+        seen = (f"rows of {per_sample[0]} values" if len(per_sample) == 1
+                else f"images of shape {per_sample}")
+        if len(fitted) == 1:
+            fitted_text = f"flattened {size} images ({fitted[0]} values a row)"
+        else:
+            fitted_text = f"images of shape {fitted}"
+        raise ValueError(f"X holds {seen}, but {name} was fitted on {fitted_text}. {fix}")
+
+    def _raw_predict(self, X):
+        check_is_fitted(self)
+        self._check_image_input(X)
+        return super()._raw_predict(X)
+
+    def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
+        if mode in ("warm", "partial") and self.__sklearn_is_fitted__():
+            self._check_image_input(X)
+        return super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
+                            classes=classes)
 
     # ---------------------------------------------------------- training
     def _batch_size(self, n_train):

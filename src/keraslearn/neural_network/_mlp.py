@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.validation import column_or_1d
 
 from .._engine import ClassifierBehaviour, RegressorBehaviour, classifier_tags
@@ -26,6 +27,8 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     Parameters
     ----------
     {mlp_parameters}
+
+    {callbacks}
 
     {class_weight}
 
@@ -72,7 +75,8 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
         beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
         dropout=0.0, batch_normalization=False, optimizer=None,
-        reduce_lr_on_plateau=False, class_weight=None, device="auto", distribute=None,
+        reduce_lr_on_plateau=False, callbacks=None, class_weight=None, device="auto",
+        distribute=None,
         dtype=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -102,6 +106,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         self.batch_normalization = batch_normalization
         self.optimizer = optimizer
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.callbacks = callbacks
         self.class_weight = class_weight
         self.device = device
         self.distribute = distribute
@@ -112,6 +117,11 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         "class_weight": [dict, OneOf("balanced"), None],
     }
     _score_metric = "accuracy"
+    _score_function = staticmethod(accuracy_score)
+
+    @staticmethod
+    def _decode(encoder, raw):
+        return encoder.inverse_transform(encoder.predict_proba(raw))
 
     def _output(self, meta):
         if meta["target_type_"] == "multiclass":
@@ -161,7 +171,12 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     unchanged; the network trains with Keras on TensorFlow's devices. The
     output layer has one linear unit per target and the loss is half the
     mean squared error, as in scikit-learn (or, with ``loss="poisson"``,
-    exponential units and the Poisson deviance).
+    exponential units and the Poisson deviance). With ``early_stopping``, the
+    output units' bias starts at the weighted mean of the training targets
+    (its logarithm for ``"poisson"``): the stopping rule judges the network
+    by its validation R² from the first epoch, and a network starting at 0
+    would spend its first epochs learning the offset of unscaled targets
+    (prices, counts) at a negative R², where the rule can stop it.
 
     Parameters
     ----------
@@ -169,6 +184,8 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         The loss, as in scikit-learn: ``"poisson"`` needs non-negative targets.
 
     {mlp_parameters}
+
+    {callbacks}
 
     {device_dtype}
 
@@ -207,7 +224,8 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
         beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
         dropout=0.0, batch_normalization=False, optimizer=None,
-        reduce_lr_on_plateau=False, device="auto", distribute=None, dtype=None,
+        reduce_lr_on_plateau=False, callbacks=None, device="auto", distribute=None,
+        dtype=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -237,6 +255,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         self.batch_normalization = batch_normalization
         self.optimizer = optimizer
         self.reduce_lr_on_plateau = reduce_lr_on_plateau
+        self.callbacks = callbacks
         self.device = device
         self.distribute = distribute
         self.dtype = dtype
@@ -246,6 +265,20 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         "loss": [OneOf("squared_error", "poisson")],
     }
     _score_metric = "r2_score"
+    _score_function = staticmethod(r2_score)
+
+    @staticmethod
+    def _decode(encoder, raw):
+        return encoder.inverse_transform(raw)
+
+    def _initial_output_bias(self, y, sample_weight):
+        # The constant prediction that fits the training targets best (their
+        # weighted mean), so that the first epochs learn how they vary.
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        mean = np.average(y, axis=0, weights=sample_weight)
+        if self.loss == "poisson":  # exponential output units
+            return np.log(np.maximum(mean, 1e-6))
+        return mean
 
     def _keras_loss(self):
         if self.loss == "poisson":

@@ -1,0 +1,138 @@
+"""Keras callbacks on the ready networks: the `callbacks` parameter and fit(callbacks=...)."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+
+from keraslearn import ImageClassifier, MLPClassifier, MLPRegressor
+
+rng = np.random.RandomState(0)
+X = rng.normal(size=(120, 4))
+y_class = (X[:, 0] + X[:, 1] > 0).astype(int)
+y_reg = X @ np.array([1.0, -2.0, 0.5, 0.0])
+
+
+class Recorder(keras.callbacks.Callback):
+    """Records, per epoch, the logs it sees and the learning rate at the start and end."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs, self.lr_begin, self.lr_end = [], [], []
+
+    def _lr(self):
+        return float(self.model.optimizer.learning_rate.numpy())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.lr_begin.append(self._lr())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.logs.append(dict(logs))
+        self.lr_end.append(self._lr())
+
+
+def _fit(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+@pytest.mark.parametrize("Est, y, score", [
+    (MLPClassifier, y_class, "val_accuracy"),
+    (MLPRegressor, y_reg, "val_r2_score"),
+])
+def test_callbacks_run_before_the_own_stopping_and_learning_rate_rules(Est, y, score):
+    recorder = Recorder()
+    # A plateau "improving" by never less than 10 halves the rate every other epoch.
+    est = Est(hidden_layer_sizes=(8,), max_iter=12, learning_rate_init=0.01,
+              early_stopping=True, n_iter_no_change=100,
+              reduce_lr_on_plateau={"patience": 1, "min_delta": 10.0},
+              callbacks=[recorder], random_state=0)
+    _fit(est, X, y)
+    assert len(recorder.logs) == est.n_iter_ == 12
+    # The held-out score and loss are in the logs the user's callback sees.
+    assert all({"loss", "val_loss", score} <= set(logs) for logs in recorder.logs)
+    assert [logs[score] for logs in recorder.logs] == est.validation_scores_
+    # The learning rate was lowered by ReduceLROnPlateau, always after the
+    # user's callback had seen the epoch end.
+    assert recorder.lr_begin[-1] < recorder.lr_begin[0]
+    assert recorder.lr_end == recorder.lr_begin
+
+
+def test_tensorboard_writes_training_and_validation_events(tmp_path):
+    est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, early_stopping=True,
+                       reduce_lr_on_plateau=True,
+                       callbacks=[keras.callbacks.TensorBoard(log_dir=str(tmp_path))],
+                       random_state=0)
+    _fit(est, X, y_reg)
+    tags = {}
+    for part in ("train", "validation"):
+        files = list((tmp_path / part).glob("events.out.tfevents.*"))
+        assert files, f"no {part} events"
+        tags[part] = {
+            value.tag
+            for event in tf.compat.v1.train.summary_iterator(str(files[0]))
+            for value in event.summary.value
+        }
+    assert "epoch_loss" in tags["train"]
+    assert {"epoch_loss", "epoch_r2_score"} <= tags["validation"]
+
+
+def test_image_classifier_takes_callbacks(tmp_path):
+    digits = load_digits()
+    log = tmp_path / "log.csv"
+    clf = ImageClassifier(conv_filters=(4,), dense_units=8, epochs=3, early_stopping=True,
+                          reduce_lr_on_plateau=True, random_state=0,
+                          callbacks=[keras.callbacks.CSVLogger(str(log))])
+    clf.fit(digits.images[:200] / 16.0, digits.target[:200])
+    lines = log.read_text().splitlines()
+    assert len(lines) == 1 + clf.n_iter_ and "val_loss" in lines[0]
+
+
+def test_fit_callbacks_replace_the_parameter_for_that_fit():
+    given, for_fit = Recorder(), Recorder()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, callbacks=[given], random_state=0)
+    _fit(est, X, y_class, callbacks=[for_fit])
+    assert len(for_fit.logs) == 3 and given.logs == []
+    _fit(est, X, y_class)
+    assert len(given.logs) == 3 and len(for_fit.logs) == 3
+
+
+def test_a_callback_class_is_created_for_each_fit():
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2,
+                        callbacks=[keras.callbacks.TerminateOnNaN], random_state=0)
+    _fit(est, X, y_class)
+    assert est.n_iter_ == 2
+    assert clone(est).get_params()["callbacks"] == [keras.callbacks.TerminateOnNaN]
+
+
+@pytest.mark.parametrize("Est, y", [(MLPClassifier, y_class), (MLPRegressor, y_reg),
+                                    (ImageClassifier, y_class)])
+def test_an_unknown_fit_keyword_names_the_public_class(Est, y):
+    with pytest.raises(TypeError) as info:
+        Est().fit(X.reshape(-1, 2, 2) if Est is ImageClassifier else X, y, epochs=3)
+    message = str(info.value)
+    assert f"{Est.__name__}.fit() got an unexpected keyword argument 'epochs'" in message
+    assert "ReadyNetwork" not in message
+
+
+def test_partial_fit_keywords_are_checked_too():
+    with pytest.raises(TypeError, match=r"ImageClassifier.partial_fit\(\) got an unexpected "
+                                        "keyword argument 'batch'"):
+        ImageClassifier().partial_fit(X.reshape(-1, 2, 2), y_class, classes=[0, 1], batch=3)
+
+
+def test_a_bad_callback_fails_before_training(monkeypatch):
+    def no_build(self, meta, plan):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(MLPClassifier, "_keras_build_fn", no_build)
+    with pytest.raises(TypeError, match="keras.callbacks.Callback class or instance"):
+        MLPClassifier(callbacks=[42]).fit(X, y_class)
+    with pytest.raises(TypeError, match="keras.callbacks.Callback class or instance"):
+        MLPClassifier().fit(X, y_class, callbacks=["tensorboard"])
