@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
 from ..utils import check_sample_weight
-from ._sources import MappedArray, RowSource, is_mapped
+from ._sources import RowSource, blocks, is_mapped
 
 _FLOATS = (np.float32, np.float64)
 # Bytes of a file-mapped array read at a time to check it for NaN and infinity.
@@ -60,12 +60,8 @@ def _check_finite_in_blocks(est, X, input_name="X"):
     file-mapped X one block at a time."""
     if X.dtype.kind != "f" or get_config()["assume_finite"]:
         return
-    source = MappedArray(X)
-    row_bytes = max(1, X.itemsize * int(np.prod(X.shape[1:])))
-    step = max(1, CHECK_BLOCK_BYTES // row_bytes)
-    for start in range(0, len(X), step):
-        assert_all_finite(source.read(slice(start, start + step)), input_name=input_name,
-                          estimator_name=type(est).__name__)
+    for block in blocks(X, CHECK_BLOCK_BYTES):
+        assert_all_finite(block, input_name=input_name, estimator_name=type(est).__name__)
 
 
 def _named(X):

@@ -209,6 +209,16 @@ class MappedArray(RowSource):
         return out
 
 
+def blocks(array, block_bytes=8 * 2**20):
+    """The rows of the file-mapped ``array``, read from its file about
+    ``block_bytes`` at a time (for a pass over the data: checks, statistics)."""
+    source = MappedArray(array)
+    row_bytes = max(1, source._row_bytes)
+    step = max(1, block_bytes // row_bytes)
+    for start in range(0, len(source), step):
+        yield source.read(slice(start, start + step))
+
+
 def as_source(array):
     """``array`` as a :class:`MappedArray` when it is file-mapped, else as it is."""
     if isinstance(array, np.ndarray) and array.ndim >= 1 and is_mapped(array):
