@@ -26,7 +26,7 @@ CHUNK_BYTES = 16 * 2**20
 MAX_CHUNK_ROWS = 8192
 # Rows per chunk of a row source: a few chunks are in flight at once (read
 # ahead), so the resident set grows by several times this.
-SOURCE_CHUNK_BYTES = 4 * 2**20
+SOURCE_CHUNK_BYTES = 2**20
 
 
 class Predictor:
