@@ -47,7 +47,8 @@ class Predictor:
         X = sources(nested.normalise(X))
         kinds = input_kinds(self.model, X)
         self.n_calls += 1
-        if self._traced is None and self.n_calls > EAGER_CALLS:
+        # Data read from files is large: traced at once, not called eagerly chunk by chunk.
+        if self._traced is None and (self.n_calls > EAGER_CALLS or has_sources(X)):
             self._traced = self._trace(X, kinds)
         call = self._traced if self._traced is not None else self._eager
         n = nested.n_rows(X)
