@@ -154,3 +154,14 @@ def test_serve_command_serves_a_saved_pipeline_and_its_drift_detector(tmp_path):
     assert got["feature"].tolist() == expected["feature"].tolist()
     assert got["drifted"].tolist() == expected["drifted"].tolist() == [False, True, False, False]
     np.testing.assert_allclose(got["p_value"], expected["p_value"], rtol=1e-9)
+
+
+def test_serve_command_serves_an_exported_saved_model(tmp_path):
+    model = classifier()
+    X, _ = frame()
+    path = keraslearn.export(model, tmp_path / "exported")
+    with serve_command(path) as client:
+        response = client.post("/predict", json=records(X.iloc[:20]))
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == model.predict(X.iloc[:20]).tolist()
+        assert client.get("/metadata").json()["model"] == "keraslearn.ExportedModel"

@@ -121,7 +121,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
 
     @staticmethod
     def _decode(encoder, raw):
-        return encoder.inverse_transform(encoder.predict_proba(raw))
+        return encoder.inverse_transform(raw)
 
     def _output(self, meta):
         if meta["target_type_"] == "multiclass":

@@ -36,10 +36,11 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
 
     Parameters
     ----------
-    model : estimator
+    model : estimator or ExportedModel
         A fitted estimator or pipeline with ``predict`` (and ``predict_proba``
         to serve probabilities), e.g. a keraslearn estimator or a scikit-learn
-        or imbalanced-learn pipeline ending in one. It must record
+        or imbalanced-learn pipeline ending in one, or an :class:`ExportedModel`
+        (a SavedModel written by ``keraslearn.export``). It must record
         ``feature_names_in_`` (fitted on a DataFrame) or ``n_features_in_``.
 
     max_batch_rows : int, default=256
@@ -60,7 +61,9 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
 
     dtypes : dict, default=None
         Feature name (or index) to dtype, e.g. ``{"city": "string"}``; the
-        features not named are numbers. Not with ``input_example``.
+        features not named are numbers. Not with ``input_example``. An
+        :class:`ExportedModel` given neither brings its own
+        (``input_dtypes_``).
 
     warmup : bool, default=True
         Call the model a few times at start-up (on the first row of
@@ -101,10 +104,13 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         raise TypeError(f"make_app: {type(model).__name__} has no predict method")
     from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(model)
+    if hasattr(model, "fit"):  # an ExportedModel is not an estimator, and is fitted
+        check_is_fitted(model)
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(f"make_app: drift_detector ({type(drift_detector).__name__}) has no "
                         f"test method")
+    if input_example is None and dtypes is None:
+        dtypes = getattr(model, "input_dtypes_", None)  # an ExportedModel knows its own
     schema = FeatureSchema.from_model(model, input_example=input_example, dtypes=dtypes)
     methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,

@@ -1,7 +1,9 @@
 """The ``keraslearn`` console script: ``keraslearn serve PATH [--host] [--port] ...``.
 
-PATH is what ``keraslearn.save`` wrote; it is read with ``keraslearn.load`` (types
-beyond the default ones only when named with ``--trusted``) and served with
+PATH is what ``keraslearn.save`` wrote, read with ``keraslearn.load`` (types
+beyond the default ones only when named with ``--trusted``), or a SavedModel
+directory ``keraslearn.export`` wrote, read as an :class:`ExportedModel`; it is
+served with
 :func:`keraslearn.serving.run`, on 127.0.0.1 unless ``--host`` says otherwise. A
 drift detector saved with the model (``keraslearn.save(model, path,
 drift_detector=detector)``) answers ``GET /monitoring/drift``.
@@ -26,7 +28,8 @@ def build_parser():
         description="Serve a model saved with keraslearn.save over HTTP: POST /predict, "
                     "/predict_proba and /invocations (MLflow's scoring protocol); GET /health, "
                     "/metadata, and /monitoring/drift when a drift detector was saved with it.")
-    serve.add_argument("path", metavar="PATH", help="what keraslearn.save wrote")
+    serve.add_argument("path", metavar="PATH",
+                       help="what keraslearn.save wrote, or a SavedModel keraslearn.export wrote")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
@@ -65,13 +68,18 @@ def main(argv=None):
     path = Path(args.path)
     if not path.exists():
         parser.exit(2, f"keraslearn serve: error: {str(path)!r} does not exist (PATH is what "
-                       f"keraslearn.save wrote)\n")
+                       f"keraslearn.save or keraslearn.export wrote)\n")
     from keraslearn import load
 
-    from . import run
+    from . import ExportedModel, run
+    from ._exported import is_exported
 
     try:
-        model, detector = load(path, trusted=args.trusted or None, return_drift_detector=True)
+        if is_exported(path):
+            model, detector = ExportedModel(path), None
+        else:
+            model, detector = load(path, trusted=args.trusted or None,
+                                   return_drift_detector=True)
     except ValueError as exc:  # damaged, newer, untrusted: the message says which
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
     try:

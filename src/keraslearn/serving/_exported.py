@@ -1,0 +1,192 @@
+"""An exported SavedModel as a model the server takes (:class:`ExportedModel`)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils.metaestimators import available_if
+
+
+def _classifies(model):
+    return model.task_ == "classification"
+
+
+class ExportedModel:
+    """A pipeline exported with ``keraslearn.export(..., format="tf_saved_model")``,
+    predicting as the pipeline did, for :func:`make_app` and ``keraslearn serve``.
+
+    The SavedModel is loaded with ``tf.saved_model.load`` and called through its
+    ``serving_default`` signature: nothing of scikit-learn's fitted objects is
+    read, and no Python object is unpickled. Its features, their dtypes and the
+    classes are those the export recorded (``assets.extra/keraslearn.json``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The directory ``keraslearn.export`` wrote.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        The columns the exported graph takes (only for a pipeline fitted on a
+        DataFrame). Columns the pipeline dropped are not among them.
+
+    n_features_in_ : int
+        How many features each row has.
+
+    classes_ : ndarray
+        The class labels, for a classifier.
+
+    input_dtypes_ : dict
+        Feature name (or index) to the dtype its values are sent as:
+        ``"float32"`` for numbers, ``"str"`` for strings one-hot encoded in the
+        graph. :func:`make_app` reads it when given no ``dtypes``.
+
+    task_ : {"classification", "regression"}
+        What the exported estimator does.
+
+    metadata_ : dict
+        The export's metadata document.
+
+    Notes
+    -----
+    The graph computes in float32 and encodes a category unseen in fit as zeros
+    (see :func:`keraslearn.export`), so its answers can differ from the
+    pipeline's in the last float32 digits, and it never refuses an unknown
+    category. Image models are not served: the server takes tables.
+
+    Examples
+    --------
+    >>> from keraslearn.serving import ExportedModel, make_app
+    >>> app = make_app(ExportedModel("exported/"))  # doctest: +SKIP
+    """
+
+    def __init__(self, path):
+        path = Path(path)
+        self.path = path
+        self.metadata_ = meta = _read_metadata(path)
+        inputs = meta["inputs"]
+        if len(inputs) == 1 and inputs[0]["feature"] is None:
+            shape = inputs[0]["shape"]
+            if len(shape) != 2:
+                raise ValueError(f"{str(path)!r} takes inputs of shape {shape} (images); the "
+                                 f"server takes tables of rows")
+            self._names = None
+            self.n_features_in_ = int(shape[1])
+            dtype = _wire_dtype(inputs[0]["dtype"])
+            self.input_dtypes_ = {j: dtype for j in range(self.n_features_in_)}
+        else:
+            self._names = [entry["name"] for entry in inputs]
+            self.feature_names_in_ = np.asarray([entry["feature"] for entry in inputs],
+                                                dtype=object)
+            self.n_features_in_ = len(inputs)
+            self.input_dtypes_ = {entry["feature"]: _wire_dtype(entry["dtype"])
+                                  for entry in inputs}
+        self._dtypes = [_graph_dtype(entry["dtype"]) for entry in inputs]
+        self.task_ = meta["task"]
+        if self.task_ == "classification":
+            self.classes_ = np.asarray(meta["classes"])
+        import tensorflow as tf
+
+        self._loaded = tf.saved_model.load(str(path))  # keeps the signature's variables
+        self._serve = self._loaded.signatures[meta["signature"]]
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def predict(self, X):
+        """The labels (classifier) or values (regressor) the exported graph gives.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the exported pipeline's columns (a DataFrame when it was
+            fitted on one).
+
+        Returns
+        -------
+        y : ndarray
+            Strings come back as ``str``.
+        """
+        outputs = self._run(X)
+        if self.task_ == "classification":
+            return _text(outputs["label"])
+        return outputs["predictions"]
+
+    @available_if(_classifies)
+    def predict_proba(self, X):
+        """The class probabilities the exported graph gives (classifiers only).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            As for :meth:`predict`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._run(X)["probabilities"]
+
+    def _run(self, X):
+        import tensorflow as tf
+
+        if self._names is None:
+            feed = {"inputs": tf.constant(np.asarray(X).astype(self._dtypes[0], copy=False))}
+        else:
+            feed = {name: tf.constant(_column(X, feature).astype(dtype, copy=False))
+                    for name, feature, dtype in zip(self._names, self.feature_names_in_,
+                                                    self._dtypes)}
+        return {k: v.numpy() for k, v in self._serve(**feed).items()}
+
+    def __repr__(self):
+        return f"ExportedModel({str(self.path)!r})"
+
+
+def is_exported(path):
+    """Whether ``path`` is a directory holding a SavedModel."""
+    return Path(path, "saved_model.pb").is_file()
+
+
+def _read_metadata(path):
+    from .._export._api import EXPORT_FORMAT_VERSION, METADATA_NAME
+
+    if not is_exported(path):
+        raise ValueError(f"{str(path)!r} is not a SavedModel directory (it has no "
+                         f"saved_model.pb)")
+    file = path / "assets.extra" / METADATA_NAME
+    if not file.is_file():
+        raise ValueError(f"{str(path)!r} is a SavedModel that keraslearn.export did not write "
+                         f"(it has no assets.extra/{METADATA_NAME}): its features and "
+                         f"classes are unknown")
+    try:
+        meta = json.loads(file.read_text())
+        version = int(meta["export_format_version"])
+        meta["inputs"], meta["task"], meta["signature"]  # noqa: B018 - present
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{str(file)!r} is damaged ({type(exc).__name__}: {exc})") from None
+    if version > EXPORT_FORMAT_VERSION:
+        raise ValueError(f"{str(path)!r} was exported in format version {version}, newer than "
+                         f"this keraslearn reads ({EXPORT_FORMAT_VERSION}): upgrade keraslearn")
+    return meta
+
+
+def _graph_dtype(name):
+    return np.dtype(object) if name == "string" else np.dtype(name)
+
+
+def _wire_dtype(name):
+    return "str" if name == "string" else name
+
+
+def _column(X, feature):
+    if hasattr(X, "columns"):
+        return X[feature].to_numpy()
+    raise TypeError(f"the exported model takes named columns: give a DataFrame with "
+                    f"{feature!r} and the other exported columns")
+
+
+def _text(values):
+    if values.dtype.kind == "O":  # TensorFlow's strings are bytes
+        return np.vectorize(lambda v: v.decode("utf-8"), otypes=[object])(values)
+    return values

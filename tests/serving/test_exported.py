@@ -1,0 +1,84 @@
+"""Serving a SavedModel written by keraslearn.export: ExportedModel predicts as the
+pipeline did, make_app serves it with the dtypes the export recorded, and a
+directory that is not such an export is refused with the reason."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from _servers import mixed, mixed_frame, records, regressor, scaled_rows, serving
+
+import keraslearn
+from keraslearn.serving import ExportedModel
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("exported")
+    return (keraslearn.export(mixed(), folder / "classifier"),
+            keraslearn.export(regressor(), folder / "regressor"))
+
+
+def test_exported_model_predicts_as_the_pipeline(exported):
+    model = ExportedModel(exported[0])
+    pipeline = mixed()
+    X, _ = mixed_frame(seed=7)
+    assert model.feature_names_in_.tolist() == X.columns.tolist()
+    assert model.input_dtypes_ == {"age": "float32", "city": "str", "rooms": "float32",
+                                   "income": "float32"}
+    assert model.classes_.tolist() == pipeline.classes_.tolist()
+    np.testing.assert_array_equal(model.predict(X), pipeline.predict(X))
+    np.testing.assert_allclose(model.predict_proba(X), pipeline.predict_proba(X),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_exported_regressor_has_no_predict_proba(exported):
+    model = ExportedModel(exported[1])
+    assert not hasattr(model, "predict_proba")
+    assert not hasattr(model, "feature_names_in_") and model.n_features_in_ == 4
+    X = scaled_rows()[:50]
+    np.testing.assert_allclose(model.predict(X), regressor().predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_make_app_serves_an_exported_model_with_its_own_dtypes(exported):
+    pipeline = mixed()
+    X, _ = mixed_frame(n=30, seed=3)
+    with serving(ExportedModel(exported[0])) as client:
+        response = client.post("/predict", json=records(X))
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == pipeline.predict(X).tolist()
+        response = client.post("/predict_proba", json=records(X))
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(response.json()["probabilities"], pipeline.predict_proba(X),
+                                   rtol=1e-5, atol=1e-6)
+        features = client.get("/metadata").json()["features"]
+        assert {f["name"]: f["kind"] for f in features}["city"] == "string"
+        bad = records(X.iloc[:2])
+        bad[0]["city"] = 3
+        response = client.post("/predict", json=bad)
+        assert response.status_code == 400 and "city" in response.json()["error"]
+        assert client.post("/predict", json=records(X.iloc[:1])).status_code == 200
+    with serving(ExportedModel(exported[1])) as client:
+        response = client.post("/predict", json=scaled_rows()[:5].tolist())
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(response.json()["predictions"],
+                                   regressor().predict(scaled_rows()[:5]), rtol=1e-5, atol=1e-5)
+        assert client.post("/predict_proba", json=scaled_rows()[:5].tolist()).status_code == 404
+
+
+def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
+    with pytest.raises(ValueError, match="not a SavedModel directory"):
+        ExportedModel(tmp_path)
+    bare = shutil.copytree(exported[1], tmp_path / "bare")
+    (bare / "assets.extra" / "keraslearn.json").unlink()
+    with pytest.raises(ValueError, match="that keraslearn.export did not write"):
+        ExportedModel(bare)
+    newer = shutil.copytree(exported[1], tmp_path / "newer")
+    file = newer / "assets.extra" / "keraslearn.json"
+    file.write_text(json.dumps({**json.loads(file.read_text()), "export_format_version": 99}))
+    with pytest.raises(ValueError, match="format version 99, newer"):
+        ExportedModel(newer)
+    file.write_text("{not json")
+    with pytest.raises(ValueError, match="is damaged"):
+        ExportedModel(newer)
