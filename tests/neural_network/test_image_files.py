@@ -81,9 +81,14 @@ class _Started(keras.callbacks.Callback):
         _Started.started = True
 
 
-@pytest.fixture
-def images(tmp_path):
-    return _write(tmp_path, n=9)
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    return _write(tmp_path_factory.mktemp("images"), n=9)
+
+
+@pytest.fixture(scope="module")
+def fitted(images):
+    return ImageClassifier(**SMALL).fit(*images)
 
 
 @pytest.mark.parametrize("spoil, error, match", [
@@ -97,7 +102,8 @@ def images(tmp_path):
      r"X\[2\] .* is 10x13 pixels .* but (X\[0\] is|the images of fit are) 10x12"
      r".*image_shape="),
 ], ids=["missing", "not-an-image", "folder", "not-a-path", "mixed-sizes"])
-def test_bad_files_are_refused_before_training_starts(images, tmp_path, spoil, error, match):
+def test_bad_files_are_refused_before_training_starts(images, fitted, tmp_path, spoil, error,
+                                                      match):
     paths, y = images
     bad = spoil(paths, tmp_path)
     _Started.started = False
@@ -105,24 +111,22 @@ def test_bad_files_are_refused_before_training_starts(images, tmp_path, spoil, e
     with pytest.raises(error, match=match):
         clf.fit(bad, y)
     assert not _Started.started and not hasattr(clf, "model_")
-    fitted = ImageClassifier(**SMALL).fit(paths, y)
     with pytest.raises(error, match=match):
         fitted.predict(bad)
 
 
-def test_predict_on_files_of_another_size_than_fit(images, tmp_path):
+def test_predict_on_files_of_another_size_than_fit(images, fitted, tmp_path):
     paths, y = images
     other, _ = _write(tmp_path / "small", n=2, size=(6, 6))
-    clf = ImageClassifier(**SMALL).fit(paths, y)
     with pytest.raises(ValueError, match=r"is 6x6 pixels .* the images of fit are 10x12"):
-        clf.predict(other)
+        fitted.predict(other)
     resized = ImageClassifier(**SMALL, image_shape=(10, 12, 3)).fit(paths, y)
     assert resized.predict(other).shape == (2,)
     with pytest.raises(ValueError, match="for image files it is the size every image"):
         ImageClassifier(**SMALL, image_shape=(-1, 12, 3)).fit(paths, y)
 
 
-def test_an_image_broken_after_its_header_is_named_when_it_is_decoded(images, tmp_path,
+def test_an_image_broken_after_its_header_is_named_when_it_is_decoded(images, fitted, tmp_path,
                                                                       monkeypatch):
     monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
     paths, y = images
@@ -132,7 +136,6 @@ def test_an_image_broken_after_its_header_is_named_when_it_is_decoded(images, tm
     bad = paths[:5] + [str(tmp_path / "cut.png")] + paths[6:]
     with pytest.raises(ValueError, match=r"Could not read image file .*cut\.png.*X\[5\]"):
         ImageClassifier(**SMALL).fit(bad, y)
-    clf = ImageClassifier(**SMALL).fit(paths, y)
     with pytest.raises(ValueError, match=r"cut\.png"):
-        clf.predict(bad)
+        fitted.predict(bad)
     assert os.path.getsize(tmp_path / "cut.png") == len(data) // 2
