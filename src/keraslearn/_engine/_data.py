@@ -60,6 +60,7 @@ def _y_metadata(y):
 
 def training_data(est, X, y, sample_weight, *, reset, classes):
     """Validate, encode and weigh one fit's data (see the module docstring)."""
+    X = est._input_source(X, reset)
     X, y = validate_training_data(est, X, y, reset=reset, y_numeric=est._y_numeric)
     X, y = est._prepare_training_data(X, y, reset)
     metadata = {}
@@ -90,6 +91,6 @@ def training_data(est, X, y, sample_weight, *, reset, classes):
 def model_inputs(est, X, data=None):
     """X validated as in fit and turned into what the model takes; during a
     fit (its ``validation_data``), by that fit's feature encoder in ``data``."""
-    X = validate_X(est, X, fitted=data is None)
+    X = validate_X(est, est._input_source(X, False), fitted=data is None)
     features = est.__dict__.get("feature_encoder_") if data is None else data.features
     return X if is_identity(features) else features.transform(X)

@@ -85,6 +85,12 @@ class KerasEstimator(BaseEstimator):
         list of arrays for a model with several inputs."""
         return FunctionTransformer()
 
+    def _input_source(self, X, reset):
+        """X as the engine reads it: X itself, or a row source read batch by
+        batch (``_sources``; ImageClassifier: image file paths). ``reset``:
+        for a fit that starts anew (else for prediction, or a fit that continues)."""
+        return X
+
     def _prepare_training_data(self, X, y, reset):
         """Family checks and conversions of validated training data, before
         the targets are encoded (a ready regressor flattens a one-column y)."""

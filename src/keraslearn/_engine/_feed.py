@@ -5,14 +5,20 @@ buffer as large as the data: about twice the data at peak. Small data (below
 ``SMALL_DATA_BYTES``) goes that way all the same, as it is cheap and runs
 without Python in the loop. Large data is never copied whole: each epoch's
 order is a permutation of row indices (``stateless_shuffle``, reseeded every
-epoch, 8 bytes a row, no buffer of rows), and each batch is gathered on
+epoch, 4 bytes a row, no buffer of rows), and each batch is gathered on
 demand straight from the user's NumPy array, so only one batch at a time is
 copied. Either way the order is
 reproducible for a given seed; the two ways draw different orders.
 
 scipy sparse X takes the second way whatever its size: each batch of rows is
 densified on its own, so a fit holds the sparse data and one dense batch,
-never the dense matrix (which for text features is often larger than memory)."""
+never the dense matrix (which for text features is often larger than memory).
+
+Row sources (``_sources``: arrays mapped from files, image files) are read
+the same way, each batch read from its file when the batch is needed, several
+batches at once where the source allows it; a small one (below
+``SMALL_DATA_BYTES`` once read) is read whole first and takes the first way,
+so that it trains exactly as the same rows in memory do."""
 
 import math
 
@@ -22,6 +28,8 @@ from scipy import sparse as scipy_sparse
 from .. import _tf
 from .._tf import tf
 from . import _nested as nested
+from ._predict import InputKind
+from ._sources import RowSource, reported_read_errors, sources
 
 # Below this many bytes the arrays are copied into tensors once: cheap, and
 # the whole input pipeline then runs in TensorFlow.
@@ -51,7 +59,7 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     inputs : InputKind, or a structure of them like X
         How each model input takes rows (dtype; sparse or dense).
     """
-    X, y = nested.normalise(X), nested.normalise(y)
+    X, y = sources(nested.normalise(X)), sources(nested.normalise(y))
     # Weights in the model's float type: float32 would round normalised weights.
     first = nested.leaves(inputs)[0].dtype
     w_dtype = first if first.kind == "f" else np.dtype("float32")
@@ -60,7 +68,8 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     if nested.nbytes(X) + nested.nbytes(y) <= SMALL_DATA_BYTES and not nested.has_sparse(X):
         # Built from TensorFlow's own ops only, so nothing is traced per fit:
         # the fixed cost of a small fit stays low.
-        X = nested.map_pairs(lambda a, kind: np.asarray(a, dtype=kind.dtype), X, inputs)
+        X = nested.map_pairs(lambda a, kind: in_memory(a, kind.dtype), X, inputs)
+        y = None if y is None else nested.map_arrays(in_memory, y)
         ds = tf.data.Dataset.from_tensor_slices((X,) if y is None else (X, y, sample_weight))
         if shuffle:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
@@ -69,6 +78,41 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     # Densified sparse batches can be large: one is prepared ahead, not two.
     ahead = 1 if nested.has_sparse(X) else 2
     return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs).prefetch(ahead))
+
+
+# Rows per read of a source read in order in parallel: small enough for
+# several reads to share the cores.
+_ROWS_PER_READ = 32
+
+
+def batches_in_order(X, batch_rows, inputs):
+    """A ``tf.data.Dataset`` of ``(x,)``: the rows of X in order, ``batch_rows``
+    at a time, read ahead (in parallel where X's sources allow it)."""
+    X = sources(nested.normalise(X))
+    n = nested.n_rows(X)
+    if not any(getattr(a, "parallel_reads", False) for a in nested.leaves(X)):
+        ds = _gather_from_numpy(tf.data.Dataset.range(n).batch(batch_rows), X, None, None, inputs)
+    else:
+        reads = tf.data.Dataset.range(n).batch(min(batch_rows, _ROWS_PER_READ))
+        ds = _gather_from_numpy(reads, X, None, None, inputs).unbatch().batch(batch_rows)
+    return _limit_threads(ds.prefetch(2))
+
+
+def in_memory(a, dtype=None):
+    """``a`` as an array in memory: a row source read whole (in parallel
+    where it allows it), an array as it is; cast to ``dtype`` if given."""
+    if not isinstance(a, RowSource):
+        return a if dtype is None else np.asarray(a, dtype=dtype)
+    if not a.parallel_reads:
+        out = a.read()
+        return out if dtype is None else out.astype(dtype, copy=False)
+    out = np.empty(a.shape, dtype=dtype or a.dtype)
+    start = 0
+    with reported_read_errors(a):
+        for (rows,) in batches_in_order(a, 1024, InputKind(out.dtype)):
+            out[start:start + len(rows)] = rows.numpy()
+            start += len(rows)
+    return out
 
 
 def _limit_threads(ds):
@@ -91,17 +135,19 @@ def _limit_threads(ds):
 def _index_batches(n, batch_size, shuffle, seed):
     """Batches of row indices: in order, or permuted anew at every epoch.
 
-    The permutation is drawn whole (8 bytes a row, a small fraction of any
+    The permutation is drawn whole (4 bytes a row, a small fraction of any
     data large enough to come here): per-index permutations such as
     ``index_shuffle`` leave many rows in place when there are few of them.
     """
+    # 32-bit row indices where they suffice: half the memory, the same order.
+    dtype = tf.int32 if n < 2**31 else tf.int64
     if not shuffle:
-        return tf.data.Dataset.range(n).batch(batch_size)
-    starts = tf.data.Dataset.range(0, n, batch_size)
+        return tf.data.Dataset.range(n, output_type=dtype).batch(batch_size)
+    starts = tf.data.Dataset.range(0, n, batch_size, output_type=dtype)
 
     def permuted(epoch_seed):
         key = tf.stack([epoch_seed, tf.constant(_PERMUTATION_KEY, tf.int64)])
-        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), key)
+        order = tf.random.experimental.stateless_shuffle(tf.range(n, dtype=dtype), key)
         return starts.map(lambda start: order[start:start + batch_size])
 
     epoch_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
@@ -113,8 +159,8 @@ def _index_batches(n, batch_size, shuffle, seed):
 def _gather_from_numpy(index, X, y, sample_weight, inputs):
     """Batches gathered from the arrays by the index batches: only one batch
     of rows is copied at a time (scipy sparse rows densified then, or given
-    as a sparse tensor to a sparse model input). Without targets, elements
-    are ``(x,)``."""
+    as a sparse tensor to a sparse model input; a row source's rows read).
+    Without targets, elements are ``(x,)``."""
     structure = (X,) if y is None else (X, y, sample_weight)
     arrays = nested.leaves(structure)
     n_x = len(nested.leaves(X))
@@ -128,7 +174,7 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs):
     def take(i):
         out = []
         for a, d, sparse_part in zip(arrays, dtypes, as_sparse):
-            rows = a[i]
+            rows = a.read(i) if isinstance(a, RowSource) else a[i]
             if sparse_part:
                 coo = (rows.tocoo() if hasattr(rows, "tocoo") else
                        scipy_sparse.coo_matrix(np.asarray(rows)))
@@ -153,4 +199,6 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs):
             tensors.append(tensor)
         return tf.nest.pack_sequence_as(structure, tensors)
 
+    if any(getattr(a, "parallel_reads", False) for a in arrays):
+        return index.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return index.map(load)

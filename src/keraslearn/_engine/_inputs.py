@@ -9,18 +9,59 @@ n-dimensional samples are accepted. At predict time a float ndarray (or a
 DataFrame of float columns named as in fit) that passes every check
 ``validate_data`` would make skips it: on one row its cost would exceed the
 network's.
+
+Arrays mapped from files (``np.load(path, mmap_mode="r")``, ``np.memmap``)
+are checked without being read into memory: their shape and dtype as
+``validate_data`` checks them, but with no conversion (an integer or float16
+map stays as it is and each batch is cast to the model's dtype when it is
+read), and NaN or infinity block by block from the file, so that the
+resident set stays bounded whatever the file's size (``_sources``). The same
+error as for an array in memory is raised before TensorFlow runs; like
+scikit-learn, ``sklearn.config_context(assume_finite=True)`` skips that pass
+over the file. Copy-on-write maps (``mode="c"``) are checked as arrays in
+memory are. A row source given as X (image files) is checked for its shape
+only: its rows are read when the model needs them.
 """
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
-from sklearn.utils import check_array, check_consistent_length
+from sklearn import get_config
+from sklearn.utils import assert_all_finite, check_array, check_consistent_length
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
 from ..utils import check_sample_weight
+from ._sources import RowSource, blocks, is_mapped
 
 _FLOATS = (np.float32, np.float64)
+# Bytes of a file-mapped array read at a time to check it for NaN and infinity.
+CHECK_BLOCK_BYTES = 8 * 2**20
+
+
+def _mapped(X):
+    """Whether X is a file-mapped array of numbers, checked without reading it whole."""
+    return isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and is_mapped(X)
+
+
+def _x_params(mapped):
+    """``check_array`` arguments for X: a mapped X is neither converted nor
+    checked for finiteness there (see :func:`_check_finite_in_blocks`)."""
+    return {"dtype": None, "ensure_all_finite": False} if mapped else {"dtype": _FLOATS}
+
+
+def _as_checked(dtype):
+    """The dtype ``check_array`` with ``dtype=_FLOATS`` would give X."""
+    return np.dtype(dtype) if dtype in _FLOATS else np.dtype(_FLOATS[0])
+
+
+def _check_finite_in_blocks(est, X, input_name="X"):
+    """NaN and infinity refused with scikit-learn's own error, reading the
+    file-mapped X one block at a time."""
+    if X.dtype.kind != "f" or get_config()["assume_finite"]:
+        return
+    for block in blocks(X, CHECK_BLOCK_BYTES):
+        assert_all_finite(block, input_name=input_name, estimator_name=type(est).__name__)
 
 
 def _named(X):
@@ -47,8 +88,11 @@ def _validate_inputs(est, X, reset):
         raise ValueError("X is an empty dict: it holds no input.")
     arrays = {}
     for name, value in X.items():
-        arrays[name] = check_array(value, dtype=_FLOATS, allow_nd=True, ensure_2d=False,
-                                   input_name=f"X[{name!r}]")
+        mapped = _mapped(value)
+        arrays[name] = check_array(value, allow_nd=True, ensure_2d=False,
+                                   input_name=f"X[{name!r}]", **_x_params(mapped))
+        if mapped:
+            _check_finite_in_blocks(est, arrays[name], f"X[{name!r}]")
         if arrays[name].ndim < 2:
             arrays[name] = arrays[name].reshape(-1, 1)
     lengths = {name: len(a) for name, a in arrays.items()}
@@ -57,7 +101,7 @@ def _validate_inputs(est, X, reset):
     shapes = {name: a.shape for name, a in arrays.items()}
     if reset:
         est.X_shape_ = shapes
-        est.X_dtype_ = {name: a.dtype for name, a in arrays.items()}
+        est.X_dtype_ = {name: _as_checked(a.dtype) for name, a in arrays.items()}
         est.n_features_in_ = {name: int(np.prod(s[1:])) for name, s in shapes.items()}
         est.__dict__.pop("feature_names_in_", None)
     else:
@@ -85,14 +129,52 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         y = _validate_targets(y, y_numeric)
         check_consistent_length(X, y)
         return X, y
+    if isinstance(X, RowSource):
+        return _validate_source(est, X, y, reset=reset, y_numeric=y_numeric)
+    mapped = _mapped(X)
     if y is None and not est._requires_y:
-        X = validate_data(est, X, reset=reset, dtype=_FLOATS, allow_nd=True,
-                          accept_sparse=_sparse(est))
+        X = validate_data(est, X, reset=reset, allow_nd=True, accept_sparse=_sparse(est),
+                          **_x_params(mapped))
+    elif mapped:
+        X, y = validate_data(est, X, y, reset=reset, validate_separately=(
+            {"allow_nd": True, **_x_params(True)}, _TARGET_PARAMS[y_numeric]))
+        check_consistent_length(X, y)
     else:
         X, y = validate_data(
             est, X, y, reset=reset, dtype=_FLOATS, allow_nd=True,
             multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
         )
+    if mapped:
+        _check_finite_in_blocks(est, X)
+    if reset:
+        est.X_shape_ = X.shape
+        est.X_dtype_ = _as_checked(X.dtype)
+    else:
+        check_same_dtype(est, X)
+        check_sample_shape(est, X)
+    return X, y
+
+
+# check_array arguments for y, as validate_data(multi_output=True) checks it
+# (keyed by y_numeric).
+_TARGET_PARAMS = {
+    False: {"accept_sparse": "csr", "ensure_2d": False, "dtype": None},
+    True: {"accept_sparse": "csr", "ensure_2d": False, "dtype": "numeric"},
+}
+
+
+def _validate_source(est, X, y, *, reset, y_numeric):
+    """A row source (image files) checked for its shape only: its rows are
+    checked as they are read."""
+    if len(X) == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                         f"of 1 is required by {type(est).__name__}.")
+    if y is None and not est._requires_y:
+        validate_data(est, X, reset=reset, skip_check_array=True)
+    else:
+        validate_data(est, X, y, reset=reset, skip_check_array=True)
+        y = _validate_targets(y, y_numeric)
+        check_consistent_length(X, y)
     if reset:
         est.X_shape_ = X.shape
         est.X_dtype_ = X.dtype
@@ -143,6 +225,14 @@ def validate_X(est, X, fitted=True):
             f"{type(est).__name__} was fitted with the named inputs "
             f"{sorted(est.X_shape_)}; give X as a dict or MultiInput of them."
         )
+    if isinstance(X, RowSource):
+        check_sample_shape(est, X)
+        return X
+    if _mapped(X):
+        X = validate_data(est, X, reset=False, allow_nd=True, **_x_params(True))
+        check_sample_shape(est, X)
+        _check_finite_in_blocks(est, X)
+        return X
     if _plain_float_array(est, X):
         return X
     plain = _plain_float_frame(est, X)

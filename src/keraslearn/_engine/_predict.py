@@ -6,6 +6,10 @@ inference mode: eagerly for the first calls (no tracing cost for a model that
 is scored once, as in a grid search), then through one traced function with a
 batch dimension of any size, which answers a single row in well under a
 millisecond.
+
+Row sources (``_sources``: arrays mapped from files, image files) are read
+chunk by chunk, read ahead while the model runs, and never whole; their
+chunks are smaller (``SOURCE_CHUNK_BYTES``), as several are held at once.
 """
 
 import numpy as np
@@ -13,12 +17,16 @@ from scipy import sparse as scipy_sparse
 
 from .._tf import tf
 from . import _nested as nested
+from ._sources import has_sources, reported_read_errors, sources
 
 # Calls answered eagerly before the traced function is built.
 EAGER_CALLS = 2
 # Rows per chunk: keep each chunk's input near this many bytes.
 CHUNK_BYTES = 16 * 2**20
 MAX_CHUNK_ROWS = 8192
+# Rows per chunk of a row source: a few chunks are in flight at once (read
+# ahead), so the resident set grows by several times this.
+SOURCE_CHUNK_BYTES = 2**20
 
 
 class Predictor:
@@ -36,17 +44,26 @@ class Predictor:
         return fn.get_concrete_function(spec)
 
     def __call__(self, X, batch_size=None):
-        X = nested.normalise(X)
+        X = sources(nested.normalise(X))
         kinds = input_kinds(self.model, X)
         self.n_calls += 1
-        if self._traced is None and self.n_calls > EAGER_CALLS:
+        # Data read from files is large: traced at once, not called eagerly chunk by chunk.
+        if self._traced is None and (self.n_calls > EAGER_CALLS or has_sources(X)):
             self._traced = self._trace(X, kinds)
         call = self._traced if self._traced is not None else self._eager
         n = nested.n_rows(X)
         row_bytes = max(1, sum(int(np.prod(a.shape[1:])) * k.dtype.itemsize for a, k in
                                zip(nested.leaves(X), nested.leaves(kinds))))
-        chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes))
         outs = []
+        if has_sources(X):
+            chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, SOURCE_CHUNK_BYTES // row_bytes))
+            from ._feed import batches_in_order
+
+            with reported_read_errors(X):
+                for (tensors,) in batches_in_order(X, chunk, kinds):
+                    outs.append(_to_numpy(call(tensors)))
+            return nested.concatenate(outs)
+        chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes))
         for start in range(0, n, chunk):
             part = nested.take(X, slice(start, start + chunk))
             tensors = nested.map_pairs(lambda a, kind: kind.tensor(a), part, kinds)

@@ -12,6 +12,7 @@ from ._feed import make_dataset
 from ._inputs import normalised_weights
 from ._layers import keras_layers_only
 from ._predict import input_kinds
+from ._sources import reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
 
 
@@ -66,15 +67,18 @@ def train(est, model, data, plan, encoder, randomness, where=None):
 
     Raises ValueError when the loss stops being finite.
     """
-    inputs = input_kinds(model, nested.normalise(data.X))
+    # Arrays mapped from files are read batch by batch, and their held-out
+    # rows are taken without reading them (``_sources``).
+    X = sources(nested.normalise(data.X))
+    inputs = input_kinds(model, X)
     encoded = targets.encode(encoder, data.y)
-    X_train = nested.take(data.X, plan.train_rows)
+    X_train = nested.take(X, plan.train_rows)
     y_train = nested.take(encoded, plan.train_rows)
     w_train = nested.take(data.sample_weight, plan.train_rows)
     kwargs = dict(plan.keras_fit_kwargs)
     if plan.validation_rows is not None and plan.keras_validation:
         kwargs["validation_data"] = make_dataset(
-            nested.take(data.X, plan.validation_rows), nested.take(encoded, plan.validation_rows),
+            nested.take(X, plan.validation_rows), nested.take(encoded, plan.validation_rows),
             data.sample_weight[plan.validation_rows], batch_size=plan.validation_batch_size,
             shuffle=False, seed=None, inputs=inputs,
         )
@@ -100,7 +104,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     share = _config.get_config()["share_traced_functions"] and (
         randomness.seed is None or keras_layers_only(model)
     ) and (where is None or device is not None)
-    with _tf.expected_retracing():
+    with _tf.expected_retracing(), reported_read_errors(X):
         if share:
             history = trace_cache.fit(
                 model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs

@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
+from .._engine._sources import blocks, is_mapped
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
@@ -104,7 +105,8 @@ class ReadyNetwork(KerasEstimator):
         inputs that large, far worse than from the same images in [0, 1]."""
         if not (isinstance(X, np.ndarray) and X.dtype == np.uint8 and X.size):
             return
-        top = int(X.max())
+        # A file-mapped X is read block by block: never resident whole.
+        top = int(max(b.max() for b in blocks(X)) if is_mapped(X) else X.max())
         if top > 1:
             warnings.warn(
                 f"X holds 8-bit values up to {top}, as pixel values (0-255) are: "

@@ -4,6 +4,7 @@ import weakref
 
 import numpy as np
 
+from .._engine._sources import RowSource
 from .._tf import keras, tf
 
 # model -> its traced held-out step. A warm copy of the trace cache lives
@@ -87,9 +88,10 @@ class HeldOutScore(keras.callbacks.Callback):
     """
 
     def __init__(self, X, y, sample_weight, *, name, score, decode, encode,
-                 chunk_rows=4096):
+                 chunk_rows=4096, dtype=None):
         super().__init__()
-        self.X = X
+        self.X = X  # an array, or a row source read chunk by chunk as dtype
+        self.dtype = dtype
         self.y = y
         self.sample_weight = sample_weight
         self.name = name
@@ -108,7 +110,10 @@ class HeldOutScore(keras.callbacks.Callback):
         outputs, losses, sizes = [], [], []
         for start in range(0, len(self.X), self.chunk_rows):
             rows = slice(start, start + self.chunk_rows)
-            out, loss = step(self.X[rows], self._targets[rows], self.sample_weight[rows])
+            x = self.X[rows]
+            if isinstance(x, RowSource):
+                x = x.read().astype(self.dtype, copy=False)
+            out, loss = step(x, self._targets[rows], self.sample_weight[rows])
             outputs.append(np.asarray(out, dtype=np.float64))
             losses.append(float(loss))
             sizes.append(len(outputs[-1]))

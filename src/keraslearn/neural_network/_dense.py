@@ -8,6 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._engine._plan import NEW
+from .._engine._sources import RowSource, as_source
 from .._tf import keras
 from ..utils import Interval, OneOf
 from ._base import ReadyNetwork
@@ -126,10 +127,13 @@ class BaseMLP(ReadyNetwork):
             return None
         rows = plan.validation_rows
         encoder = data.encoder
+        # A file-mapped X is read from its file chunk by chunk at every epoch.
+        X = as_source(data.X)
+        X = X[rows] if isinstance(X, RowSource) else np.asarray(X[rows], dtype=self._dtype())
         return HeldOutScore(
-            np.asarray(data.X[rows], dtype=self._dtype()), data.y[rows],
-            data.sample_weight[rows], name=self._score_metric, score=self._score_function,
-            decode=lambda raw: self._decode(encoder, raw), encode=encoder.transform,
+            X, data.y[rows], data.sample_weight[rows], name=self._score_metric,
+            score=self._score_function, decode=lambda raw: self._decode(encoder, raw),
+            encode=encoder.transform, dtype=self._dtype(),
         )
 
     def _network(self, plan, data, randomness, where=None):

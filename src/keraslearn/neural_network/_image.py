@@ -1,10 +1,8 @@
 """ImageClassifier: a small convolutional network as a scikit-learn classifier."""
 
-import math
 from collections.abc import Callable
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -13,6 +11,13 @@ from .._tf import keras
 from ..utils import Interval, OneOf, suggest
 from ._base import ReadyNetwork
 from ._docstrings import fill_doc
+from ._image_inputs import (
+    _image_shape_param,
+    _positive_ints,
+    check_image_input,
+    image_source,
+    infer_image_shape,
+)
 
 # Augmentation name -> (Keras layer, default argument when given by name or True).
 _AUGMENTATIONS = {
@@ -21,34 +26,6 @@ _AUGMENTATIONS = {
     "zoom": (keras.layers.RandomZoom, 0.1),
 }
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
-
-
-def _positive_ints(value, name, length=None, allow_empty=False):
-    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
-    ok = (allow_empty or values) and all(
-        isinstance(v, (Integral, np.integer)) and not isinstance(v, bool) and v > 0
-        for v in values
-    )
-    if not ok or (length is not None and len(values) not in length):
-        raise ValueError(f"{name} must hold positive integers, got {value!r}.")
-    return tuple(int(v) for v in values)
-
-
-def _image_shape_param(value, n_values=None):
-    """``image_shape`` as a tuple of 2 or 3 ints; a single -1 stands for the
-    size that makes the image hold ``n_values`` values (as in numpy.reshape)."""
-    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
-    unknown = [i for i, v in enumerate(values) if isinstance(v, (Integral, np.integer))
-               and not isinstance(v, bool) and v == -1]
-    if len(unknown) == 1 and len(values) in (2, 3):
-        known = [v for i, v in enumerate(values) if i != unknown[0]]
-        known = _positive_ints(known, "image_shape", length=(1, 2))
-        if n_values is None:
-            return None
-        size = n_values // math.prod(known)
-        values = list(known)
-        values.insert(unknown[0], max(size, 1))
-    return _positive_ints(values, "image_shape", length=(2, 3))
 
 
 @fill_doc
@@ -73,6 +50,16 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     predict must have the shape of those given to fit. Pixel values should be
     scaled to [0, 1] (``ImageLoader`` does): 8-bit values (0-255) are accepted
     with a warning, as the network learns poorly from them.
+
+    X may also be a list (or 1-D array, or Series) of image file paths or PIL
+    images, for collections larger than memory: they are decoded batch by
+    batch while the network trains or predicts, several batches at once, as
+    ``ImageLoader`` decodes them (RGB, or grayscale if every image is;
+    scaled to [0, 1]), never all at once. With ``image_shape`` every image is
+    resized to it; without, the images must all have one size (that of fit,
+    at predict). Every file's header is read first: a missing file, a file
+    that is not an image or images of different sizes raise an error naming
+    the file before training starts. Files are only read.
 
     Parameters
     ----------
@@ -104,7 +91,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         of the images when X holds flattened rows. Inferred from X otherwise.
         One size may be -1, computed from the row length as in
         ``numpy.reshape``: ``(-1, 1, 1)`` reads rows of any length as
-        one-pixel-wide images.
+        one-pixel-wide images. For image files, the size every image is
+        resized to ((height, width) for grayscale).
 
     epochs : int, default=10
         Passes over the training data per ``fit``.
@@ -296,67 +284,16 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             out.append((name, value))
         return out
 
+    def _input_source(self, X, reset):
+        return image_source(self, X, reset)
+
     def _prepare_training_data(self, X, y, reset):
         if reset:
-            self.image_shape_ = self._infer_image_shape(X.shape[1:])
+            self.image_shape_ = infer_image_shape(self, X.shape[1:])
         return X, y
 
-    def _infer_image_shape(self, per_sample):
-        per_sample = tuple(int(v) for v in per_sample)
-        if len(per_sample) > 3:
-            raise ValueError(
-                "X must hold images (n, height, width, channels), grayscale images "
-                f"(n, height, width) or flattened rows; got {len(per_sample) + 1} dimensions."
-            )
-        if self.image_shape is not None:
-            shape = _image_shape_param(self.image_shape, math.prod(per_sample))
-            shape = shape + (1,) if len(shape) == 2 else shape
-            same = per_sample == shape or per_sample + (1,) == shape
-            if math.prod(shape) != math.prod(per_sample) or (len(per_sample) > 1 and not same):
-                raise ValueError(
-                    f"image_shape={self.image_shape!r} does not match X, whose samples "
-                    f"have shape {per_sample}."
-                )
-            return shape
-        if len(per_sample) > 1:
-            return per_sample + (1,) if len(per_sample) == 2 else per_sample
-        n = per_sample[0]
-        side = math.isqrt(n)
-        if side * side == n:
-            return (side, side, 1)
-        raise ValueError(
-            f"X has rows of {n} values, which are not square grayscale images "
-            f"({n} is not a perfect square). Pass images as an array of shape (n, height, "
-            "width) or (n, height, width, channels), or give the shape of the flattened "
-            "images as image_shape=(height, width, channels). For tabular data, use "
-            "MLPClassifier."
-        )
-
     def _check_image_input(self, X):
-        """Refuse X whose images differ from those of fit, in words of images
-        (scikit-learn's check would speak of a number of features)."""
-        shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
-        per_sample, fitted = tuple(shape[1:]), tuple(self.X_shape_[1:])
-        if len(shape) < 2 or per_sample == fitted:
-            return  # fine, or not samples at all: scikit-learn's validation says so
-        name = type(self).__name__
-        size = "x".join(str(v) for v in self.image_shape_)
-        fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "
-               "image files).")
-        if len(fitted) == 1 and len(per_sample) == 1:
-            # scikit-learn's words first (its estimator checks read them), then the images'.
-            raise ValueError(
-                f"X has {per_sample[0]} features, but {name} is expecting {fitted[0]} "
-                f"features as input: it was fitted on flattened {size} images ({fitted[0]} "
-                f"values a row). {fix}"
-            )
-        seen = (f"rows of {per_sample[0]} values" if len(per_sample) == 1
-                else f"images of shape {per_sample}")
-        if len(fitted) == 1:
-            fitted_text = f"flattened {size} images ({fitted[0]} values a row)"
-        else:
-            fitted_text = f"images of shape {fitted}"
-        raise ValueError(f"X holds {seen}, but {name} was fitted on {fitted_text}. {fix}")
+        check_image_input(self, X)
 
     def _raw_predict(self, X):
         check_is_fitted(self)

@@ -1,0 +1,114 @@
+"""What ImageClassifier reads: its shape parameters, the shape of the images
+it infers from X, the check of X at prediction in words of images, and image
+files decoded batch by batch (``keraslearn.preprocessing._image_files``)."""
+
+import math
+from numbers import Integral
+
+import numpy as np
+
+from ..preprocessing._image_files import holds_images, image_files
+
+
+def _positive_ints(value, name, length=None, allow_empty=False):
+    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
+    ok = (allow_empty or values) and all(
+        isinstance(v, (Integral, np.integer)) and not isinstance(v, bool) and v > 0
+        for v in values
+    )
+    if not ok or (length is not None and len(values) not in length):
+        raise ValueError(f"{name} must hold positive integers, got {value!r}.")
+    return tuple(int(v) for v in values)
+
+
+def _image_shape_param(value, n_values=None):
+    """``image_shape`` as a tuple of 2 or 3 ints; a single -1 stands for the
+    size that makes the image hold ``n_values`` values (as in numpy.reshape)."""
+    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
+    unknown = [i for i, v in enumerate(values) if isinstance(v, (Integral, np.integer))
+               and not isinstance(v, bool) and v == -1]
+    if len(unknown) == 1 and len(values) in (2, 3):
+        known = [v for i, v in enumerate(values) if i != unknown[0]]
+        known = _positive_ints(known, "image_shape", length=(1, 2))
+        if n_values is None:
+            return None
+        size = n_values // math.prod(known)
+        values = list(known)
+        values.insert(unknown[0], max(size, 1))
+    return _positive_ints(values, "image_shape", length=(2, 3))
+
+
+def image_source(est, X, reset):
+    """X as ImageClassifier reads it: image paths (or PIL images) as image
+    files decoded batch by batch, resized to ``image_shape`` when it is set
+    (else they must all have one size: that of fit, for a fitted estimator);
+    anything else as it is."""
+    if not holds_images(X):
+        return X
+    if reset:
+        return image_files(X, est.image_shape)
+    if "image_shape_" not in est.__dict__:
+        return X  # unfitted: prediction says so
+    return image_files(X, est.image_shape_, resize=est.image_shape is not None,
+                       sample_shape=est.X_shape_[1:])
+
+
+def infer_image_shape(est, per_sample):
+    """``(height, width, channels)`` of the images whose samples have shape
+    ``per_sample``, with ``est.image_shape`` for flattened rows."""
+    per_sample = tuple(int(v) for v in per_sample)
+    if len(per_sample) > 3:
+        raise ValueError(
+            "X must hold images (n, height, width, channels), grayscale images "
+            f"(n, height, width) or flattened rows; got {len(per_sample) + 1} dimensions."
+        )
+    if est.image_shape is not None:
+        shape = _image_shape_param(est.image_shape, math.prod(per_sample))
+        shape = shape + (1,) if len(shape) == 2 else shape
+        same = per_sample == shape or per_sample + (1,) == shape
+        if math.prod(shape) != math.prod(per_sample) or (len(per_sample) > 1 and not same):
+            raise ValueError(
+                f"image_shape={est.image_shape!r} does not match X, whose samples "
+                f"have shape {per_sample}."
+            )
+        return shape
+    if len(per_sample) > 1:
+        return per_sample + (1,) if len(per_sample) == 2 else per_sample
+    n = per_sample[0]
+    side = math.isqrt(n)
+    if side * side == n:
+        return (side, side, 1)
+    raise ValueError(
+        f"X has rows of {n} values, which are not square grayscale images "
+        f"({n} is not a perfect square). Pass images as an array of shape (n, height, "
+        "width) or (n, height, width, channels), or give the shape of the flattened "
+        "images as image_shape=(height, width, channels). For tabular data, use "
+        "MLPClassifier."
+    )
+
+
+def check_image_input(est, X):
+    """Refuse X whose images differ from those of fit, in words of images
+    (scikit-learn's check would speak of a number of features)."""
+    shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
+    per_sample, fitted = tuple(shape[1:]), tuple(est.X_shape_[1:])
+    if len(shape) < 2 or per_sample == fitted:
+        return  # fine, or not samples at all: scikit-learn's validation says so
+    name = type(est).__name__
+    size = "x".join(str(v) for v in est.image_shape_)
+    fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "
+           "image files).")
+    if len(fitted) == 1 and len(per_sample) == 1:
+        # scikit-learn's words first (its estimator checks read them), then the images'.
+        raise ValueError(
+            f"X has {per_sample[0]} features, but {name} is expecting {fitted[0]} "
+            f"features as input: it was fitted on flattened {size} images ({fitted[0]} "
+            f"values a row). {fix}"
+        )
+    seen = (f"rows of {per_sample[0]} values" if len(per_sample) == 1
+            else f"images of shape {per_sample}")
+    if len(fitted) == 1:
+        fitted_text = f"flattened {size} images ({fitted[0]} values a row)"
+    else:
+        fitted_text = f"images of shape {fitted}"
+    raise ValueError(f"X holds {seen}, but {name} was fitted on {fitted_text}. {fix}")

@@ -1,0 +1,152 @@
+"""Memory-mapped arrays (np.load(..., mmap_mode="r")): read batch by batch from
+their file, never whole; the same training and predictions as in memory."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from keraslearn import KerasRegressor, MLPClassifier
+from keraslearn._engine import _feed
+from keraslearn._tf import keras
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(300, 6)).astype(np.float32)
+y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)  # 3 classes
+MLP = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=32, random_state=0)
+
+
+@pytest.fixture
+def mapped(tmp_path):
+    np.save(tmp_path / "X.npy", X)
+    return np.load(tmp_path / "X.npy", mmap_mode="r")
+
+
+def _file_unchanged(array, expected):
+    np.testing.assert_array_equal(np.asarray(array), expected)
+
+
+@pytest.mark.parametrize("gathered", [False, True], ids=["small-data", "batch-path"])
+def test_fit_partial_fit_and_predict_equal_those_in_memory(mapped, gathered, monkeypatch):
+    if gathered:  # data this small is read whole first; 0 reads every batch from the file
+        monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    ours = MLPClassifier(**MLP).fit(mapped, y)
+    theirs = MLPClassifier(**MLP).fit(X, y)
+    np.testing.assert_array_equal(ours.predict_proba(mapped), theirs.predict_proba(X))
+    for a, b in zip(ours.model_.get_weights(), theirs.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    ours.partial_fit(mapped[:100], y[:100])
+    theirs.partial_fit(X[:100], y[:100])
+    np.testing.assert_array_equal(ours.predict(mapped), theirs.predict(X))
+    assert type(mapped) is np.memmap
+    _file_unchanged(mapped, X)
+
+
+def test_held_out_rows_and_a_float64_network(mapped, monkeypatch):
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    params = dict(MLP, early_stopping=True, dtype="float64")
+    ours = MLPClassifier(**params).fit(mapped, y)
+    theirs = MLPClassifier(**params).fit(X, y)
+    assert ours.validation_scores_ == theirs.validation_scores_
+    np.testing.assert_allclose(ours.predict_proba(mapped), theirs.predict_proba(X), rtol=1e-12)
+
+
+def _tiny(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(2)])
+
+
+def test_integer_maps_and_wrappers_with_validation_split(tmp_path, monkeypatch):
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    ints = np.round(X * 10).astype(np.int16)
+    np.save(tmp_path / "ints.npy", ints)
+    mapped = np.load(tmp_path / "ints.npy", mmap_mode="r")
+    Y = np.column_stack([X[:, 0], X[:, 1]])
+    params = dict(model=_tiny, loss="mse", optimizer="adam", epochs=2, batch_size=16,
+                  validation_split=0.2, random_state=0, verbose=0)
+    ours = KerasRegressor(**params).fit(mapped, Y)
+    theirs = KerasRegressor(**params).fit(ints.astype(np.float32), Y)
+    assert ours.history_["val_loss"] == theirs.history_["val_loss"]
+    np.testing.assert_array_equal(ours.predict(mapped), theirs.predict(ints.astype(np.float32)))
+
+
+def test_views_and_fortran_order_maps_read_the_right_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    wide = np.concatenate([X, X[:, :2] * 3], axis=1)
+    np.save(tmp_path / "C.npy", wide)
+    np.save(tmp_path / "F.npy", np.asfortranarray(wide))
+    clf = MLPClassifier(**MLP).fit(X[50:250:2], y[50:250:2])
+    expected = clf.predict_proba(X[50:250:2])
+    for name in ("C.npy", "F.npy"):
+        view = np.load(tmp_path / name, mmap_mode="r")[50:250:2, :6]  # strided rows, columns
+        np.testing.assert_array_equal(clf.predict_proba(view), expected)
+        again = MLPClassifier(**MLP).fit(view, y[50:250:2])
+        np.testing.assert_array_equal(again.predict_proba(X[50:250:2]), expected)
+
+
+def test_nan_in_the_file_is_refused_before_tensorflow(tmp_path):
+    bad = X.copy()
+    bad[-1, 3] = np.nan
+    np.save(tmp_path / "bad.npy", bad)
+    mapped = np.load(tmp_path / "bad.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        MLPClassifier(**MLP).fit(mapped, y)
+    clf = MLPClassifier(**MLP).fit(X, y)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.predict(mapped)
+    with pytest.raises(ValueError, match="6 features"):
+        clf.predict(np.load(tmp_path / "bad.npy", mmap_mode="r")[:, :5])
+    assert np.isnan(np.load(tmp_path / "bad.npy")[-1, 3])  # the file as it was
+
+
+# Runs in its own process: its resident set is measured, and it must not hold
+# the pages of the file written by the test.
+_RSS_SCRIPT = textwrap.dedent("""
+    import sys, warnings
+    warnings.simplefilter("ignore")
+    import numpy as np
+    from keraslearn import MLPClassifier
+
+    def status(key):
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key + ":"))
+
+    X = np.load(sys.argv[1], mmap_mode="r")
+    y = np.arange(len(X)) % 3
+    params = dict(hidden_layer_sizes=(8,), max_iter=1, batch_size=512, random_state=0)
+    warm = MLPClassifier(**params).fit(np.array(X[:2048]), y[:2048])  # imports, traces
+    warm.predict(np.array(X[:2048]))
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # the peak (VmHWM) starts again from here
+    before = status("VmRSS")
+    clf = MLPClassifier(**params).fit(X, y)
+    clf.partial_fit(X[len(X) // 2:], y[len(X) // 2:])  # a view of the map
+    clf.predict(X)
+    print(status("VmHWM") - before)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_fit_partial_fit_and_predict_on_a_large_file_keep_memory_bounded(tmp_path):
+    rows, columns = 112 * 1024, 1024  # 448 MB of float32
+    path = tmp_path / "big.npy"
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, columns))
+    block = rng.standard_normal((8192, columns), dtype=np.float32)
+    for start in range(0, rows, 8192):
+        out[start:start + 8192] = block + start / rows
+    out.flush()
+    del out
+    size = os.path.getsize(path)
+    result = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(path)], capture_output=True, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    growth = int(result.stdout.split()[-1])
+    # Batches, chunks read ahead and checking blocks: a few MB each, never the
+    # file (about 20 MB in all; glibc's per-thread arenas keep some freed
+    # batches, which brings the peak to 50-80 MB here).
+    assert growth < size / 4, f"peak RSS grew by {growth / 2**20:.0f} MB for a " \
+                              f"{size / 2**20:.0f} MB file"

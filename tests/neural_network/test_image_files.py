@@ -1,0 +1,141 @@
+"""ImageClassifier on image file paths: decoded batch by batch as ImageLoader
+decodes them, the same training; clear errors before training starts."""
+
+import hashlib
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keraslearn import ImageClassifier
+from keraslearn._engine import _feed
+from keraslearn._tf import keras
+from keraslearn.preprocessing import ImageLoader
+
+SMALL = dict(conv_filters=(4,), dense_units=8, dropout=0.0, epochs=2, batch_size=8,
+             random_state=0)
+
+
+def _write(folder, n=36, size=(12, 10), mode="RGB", fmt="png", sizes=None):
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    paths, labels = [], []
+    for i in range(n):
+        width, height = sizes[i % len(sizes)] if sizes else size
+        label = i % 3
+        shape = (height, width) if mode == "L" else (height, width, 3)
+        pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+        pixels[: height // 2] //= (label + 1)  # a little to learn
+        path = folder / f"{i:03d}.{fmt}"
+        Image.fromarray(pixels, mode=mode).save(path)
+        paths.append(str(path))
+        labels.append(label)
+    return paths, np.array(labels)
+
+
+def _digest(paths):
+    return [hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths]
+
+
+@pytest.mark.parametrize("gathered", [False, True], ids=["read-whole", "batch-by-batch"])
+def test_fit_and_predict_on_paths_equal_those_on_imageloader_arrays(tmp_path, gathered,
+                                                                   monkeypatch):
+    if gathered:  # so few images are decoded whole first; 0 decodes every batch in tf.data
+        monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, y = _write(tmp_path)
+    before = _digest(paths)
+    arrays = ImageLoader(target_size=(10, 12)).fit_transform(paths)
+    ours = ImageClassifier(**SMALL).fit(paths, y)
+    theirs = ImageClassifier(**SMALL).fit(arrays, y)
+    assert ours.image_shape_ == theirs.image_shape_ == (10, 12, 3)
+    for a, b in zip(ours.model_.get_weights(), theirs.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ours.predict_proba(paths), theirs.predict_proba(arrays))
+    np.testing.assert_array_equal(ours.predict_proba(arrays), theirs.predict_proba(paths))
+    ours.partial_fit(paths[:12], y[:12])
+    theirs.partial_fit(arrays[:12], y[:12])
+    np.testing.assert_array_equal(ours.predict(paths), theirs.predict(arrays))
+    assert _digest(paths) == before  # the files as they were
+
+
+def test_image_shape_resizes_files_of_any_size_and_grayscale_stays_grayscale(tmp_path,
+                                                                            monkeypatch):
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, y = _write(tmp_path, mode="L", fmt="jpg", sizes=[(12, 10), (20, 9), (7, 7)])
+    arrays = ImageLoader(target_size=(8, 8), color_mode="grayscale").fit_transform(paths)
+    ours = ImageClassifier(**SMALL, image_shape=(8, 8)).fit(np.array(paths), y)
+    theirs = ImageClassifier(**SMALL, image_shape=(8, 8)).fit(arrays, y)
+    assert ours.image_shape_ == (8, 8, 1)
+    np.testing.assert_array_equal(ours.predict_proba(paths[::-1]),
+                                  theirs.predict_proba(arrays[::-1]))
+    # Without image_shape, grayscale files are read with one channel.
+    same_size, y2 = _write(tmp_path / "gray", n=6, mode="L")
+    assert ImageClassifier(**SMALL).fit(same_size, y2).image_shape_ == (10, 12, 1)
+
+
+class _Started(keras.callbacks.Callback):
+    started = False
+
+    def on_train_begin(self, logs=None):
+        _Started.started = True
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    return _write(tmp_path_factory.mktemp("images"), n=9)
+
+
+@pytest.fixture(scope="module")
+def fitted(images):
+    return ImageClassifier(**SMALL).fit(*images)
+
+
+@pytest.mark.parametrize("spoil, error, match", [
+    (lambda p, d: p[:4] + [str(d / "missing.png")] + p[5:], FileNotFoundError,
+     r"Image file X\[4\] not found.*missing\.png"),
+    (lambda p, d: (d / "note.png").write_text("not an image") and p[:-1] + [str(d / "note.png")],
+     ValueError, r"Could not read image file .*note\.png.* \(X\[8\]\)"),
+    (lambda p, d: p[:-1] + [str(d)], ValueError, r"X\[8\] is a folder"),
+    (lambda p, d: p[:3] + [3.5] + p[4:], TypeError, r"X\[3\] is a float"),
+    (lambda p, d: p[:2] + _write(d / "other", n=1, size=(13, 10))[0] + p[3:], ValueError,
+     r"X\[2\] .* is 10x13 pixels .* but (X\[0\] is|the images of fit are) 10x12"
+     r".*image_shape="),
+], ids=["missing", "not-an-image", "folder", "not-a-path", "mixed-sizes"])
+def test_bad_files_are_refused_before_training_starts(images, fitted, tmp_path, spoil, error,
+                                                      match):
+    paths, y = images
+    bad = spoil(paths, tmp_path)
+    _Started.started = False
+    clf = ImageClassifier(**SMALL, callbacks=[_Started()])
+    with pytest.raises(error, match=match):
+        clf.fit(bad, y)
+    assert not _Started.started and not hasattr(clf, "model_")
+    with pytest.raises(error, match=match):
+        fitted.predict(bad)
+
+
+def test_predict_on_files_of_another_size_than_fit(images, fitted, tmp_path):
+    paths, y = images
+    other, _ = _write(tmp_path / "small", n=2, size=(6, 6))
+    with pytest.raises(ValueError, match=r"is 6x6 pixels .* the images of fit are 10x12"):
+        fitted.predict(other)
+    resized = ImageClassifier(**SMALL, image_shape=(10, 12, 3)).fit(paths, y)
+    assert resized.predict(other).shape == (2,)
+    with pytest.raises(ValueError, match="for image files it is the size every image"):
+        ImageClassifier(**SMALL, image_shape=(-1, 12, 3)).fit(paths, y)
+
+
+def test_an_image_broken_after_its_header_is_named_when_it_is_decoded(images, fitted, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, y = images
+    data = open(paths[5], "rb").read()
+    with open(tmp_path / "cut.png", "wb") as f:
+        f.write(data[: len(data) // 2])  # a valid header, half the pixels
+    bad = paths[:5] + [str(tmp_path / "cut.png")] + paths[6:]
+    with pytest.raises(ValueError, match=r"Could not read image file .*cut\.png.*X\[5\]"):
+        ImageClassifier(**SMALL).fit(bad, y)
+    with pytest.raises(ValueError, match=r"cut\.png"):
+        fitted.predict(bad)
+    assert os.path.getsize(tmp_path / "cut.png") == len(data) // 2
