@@ -11,7 +11,7 @@ copied. Either way the order is
 reproducible for a given seed; the two ways draw different orders.
 
 scipy sparse X takes the second way whatever its size: each batch of rows is
-densified on its own, so a fit holds the sparse data and one dense batch,
+densified on its own (by TensorFlow, from a sparse tensor), so a fit holds the sparse data and one dense batch,
 never the dense matrix (which for text features is often larger than memory).
 
 Row sources (``_sources``: arrays mapped from files, image files) are read
@@ -158,14 +158,17 @@ def _index_batches(n, batch_size, shuffle, seed):
 
 def _gather_from_numpy(index, X, y, sample_weight, inputs):
     """Batches gathered from the arrays by the index batches: only one batch
-    of rows is copied at a time (scipy sparse rows densified then, or given
-    as a sparse tensor to a sparse model input; a row source's rows read).
-    Without targets, elements are ``(x,)``."""
+    of rows is copied at a time (a row source's rows read; scipy sparse rows
+    leave NumPy as a sparse tensor, given as it is to a sparse model input and
+    densified by TensorFlow, in one block of the input's dtype, for a dense
+    one). Without targets, elements are ``(x,)``."""
     structure = (X,) if y is None else (X, y, sample_weight)
     arrays = nested.leaves(structure)
     n_x = len(nested.leaves(X))
     kinds = nested.leaves(inputs) + [None] * (len(arrays) - n_x)
-    as_sparse = [kind is not None and kind.sparse for kind in kinds]
+    as_sparse = [kind is not None and (kind.sparse or scipy_sparse.issparse(a))
+                 for kind, a in zip(kinds, arrays)]
+    densify = [sparse_part and not kind.sparse for kind, sparse_part in zip(kinds, as_sparse)]
     dtypes = [kind.dtype if kind is not None else a.dtype for kind, a in zip(kinds, arrays)]
     types = []
     for sparse_part, dtype in zip(as_sparse, dtypes):
@@ -178,6 +181,7 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs):
             if sparse_part:
                 coo = (rows.tocoo() if hasattr(rows, "tocoo") else
                        scipy_sparse.coo_matrix(np.asarray(rows)))
+                coo.sum_duplicates()  # a fresh copy of the rows: canonical, as TensorFlow needs
                 out += [np.column_stack([coo.row, coo.col]).astype(np.int64),
                         coo.data.astype(d), np.asarray(coo.shape, dtype=np.int64)]
             else:
@@ -187,12 +191,15 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs):
     def load(i):
         flat = list(tf.numpy_function(take, [i], types, stateful=False))
         tensors = []
-        for a, sparse_part in zip(arrays, as_sparse):
+        for a, sparse_part, dense in zip(arrays, as_sparse, densify):
             if sparse_part:
                 indices, values, shape = flat[:3]
                 del flat[:3]
                 tensor = tf.sparse.reorder(tf.SparseTensor(indices, values, shape))
                 tensor.set_shape((None,) + tuple(a.shape[1:]))
+                if dense:
+                    tensor = tf.sparse.to_dense(tensor)
+                    tensor.set_shape((None,) + tuple(a.shape[1:]))
             else:
                 tensor = flat.pop(0)
                 tensor.set_shape((None,) + tuple(a.shape[1:]))
