@@ -1,5 +1,5 @@
-"""scipy sparse X is densified one batch at a time: a fit equals the same fit
-on the dense array (through the same batch-gathering path), and text
+"""scipy sparse X is densified whole when small, else one batch at a time: a
+fit equals the same fit on the dense array (through the same path), and text
 pipelines work."""
 
 import warnings
@@ -23,10 +23,15 @@ Y = (ROW_SUMS > np.median(ROW_SUMS)).astype(int)
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
-def test_sparse_fit_equals_the_dense_fit_on_the_same_path(fmt, monkeypatch):
+@pytest.mark.parametrize("small_data_bytes", [_feed.SMALL_DATA_BYTES, 0],
+                         ids=["small-densified-whole", "batch-by-batch"])
+def test_sparse_fit_equals_the_dense_fit_on_the_same_path(fmt, small_data_bytes, monkeypatch):
+    # Small data (under SMALL_DATA_BYTES once dense) is densified whole and takes the
+    # in-memory path; larger data is densified batch by batch on the gathering path,
+    # where the dense array goes too when the limit is 0.
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", small_data_bytes)
     params = dict(optimizer="adam", epochs=3, batch_size=32, random_state=0)
     sparse_fit = KerasClassifier(tiny_mlp, **params).fit(X_SPARSE.asformat(fmt), Y)
-    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)  # dense data on the gathering path too
     dense_fit = KerasClassifier(tiny_mlp, **params).fit(X_SPARSE.toarray(), Y)
     assert sparse_fit.history_ == dense_fit.history_
     np.testing.assert_allclose(sparse_fit.predict_proba(X_SPARSE.asformat(fmt)),

@@ -10,9 +10,12 @@ demand straight from the user's NumPy array, so only one batch at a time is
 copied. Either way the order is
 reproducible for a given seed; the two ways draw different orders.
 
-scipy sparse X takes the second way whatever its size: each batch of rows is
-densified on its own (by TensorFlow, from a sparse tensor), so a fit holds the sparse data and one dense batch,
-never the dense matrix (which for text features is often larger than memory).
+scipy sparse X takes the first way when it is small once dense (then it
+trains exactly as its dense equal), else the second: each batch of rows is
+densified on its own (by TensorFlow, from a sparse tensor), so a fit holds
+the sparse data and one dense batch, never the dense matrix (which for text
+features is often larger than memory). A sparse model input always takes the
+second way, with sparse batches.
 
 Row sources (``_sources``: arrays mapped from files, image files) are read
 the same way, each batch read from its file when the batch is needed, several
@@ -65,10 +68,11 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     w_dtype = first if first.kind == "f" else np.dtype("float32")
     sample_weight = np.asarray(sample_weight, dtype=w_dtype)
     n = nested.n_rows(X)
-    if nested.nbytes(X) + nested.nbytes(y) <= SMALL_DATA_BYTES and not nested.has_sparse(X):
+    if _in_memory_bytes(X, inputs) + nested.nbytes(y) <= SMALL_DATA_BYTES:
         # Built from TensorFlow's own ops only, so nothing is traced per fit:
-        # the fixed cost of a small fit stays low.
-        X = nested.map_pairs(lambda a, kind: in_memory(a, kind.dtype), X, inputs)
+        # the fixed cost of a small fit stays low. Small sparse data is
+        # densified whole: it trains exactly as its dense equal.
+        X = nested.map_pairs(_whole, X, inputs)
         y = None if y is None else nested.map_arrays(in_memory, y)
         ds = tf.data.Dataset.from_tensor_slices((X,) if y is None else (X, y, sample_weight))
         if shuffle:
@@ -78,6 +82,24 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     # Densified sparse batches can be large: one is prepared ahead, not two.
     ahead = 1 if nested.has_sparse(X) else 2
     return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs).prefetch(ahead))
+
+
+def _in_memory_bytes(X, inputs):
+    """The bytes X takes once dense in its inputs' dtypes, or infinity when a
+    sparse model input must get it sparse."""
+    total = 0
+    for a, kind in zip(nested.leaves(X), nested.leaves(inputs)):
+        if not scipy_sparse.issparse(a):
+            total += nested.nbytes(a)
+        elif kind.sparse:
+            return math.inf
+        else:
+            total += math.prod(a.shape) * kind.dtype.itemsize
+    return total
+
+
+def _whole(a, kind):
+    return nested.dense(a, kind.dtype) if scipy_sparse.issparse(a) else in_memory(a, kind.dtype)
 
 
 # Rows per read of a source read in order in parallel: small enough for
