@@ -132,7 +132,7 @@ def test_a_bad_callback_fails_before_training(monkeypatch):
         raise AssertionError("the network was built")
 
     monkeypatch.setattr(MLPClassifier, "_keras_build_fn", no_build)
-    with pytest.raises(TypeError, match="keras.callbacks.Callback class or instance"):
+    with pytest.raises(TypeError, match="keras.callbacks.Callback class(es)? or instance"):
         MLPClassifier(callbacks=[42]).fit(X, y_class)
-    with pytest.raises(TypeError, match="keras.callbacks.Callback class or instance"):
+    with pytest.raises(TypeError, match="keras.callbacks.Callback class(es)? or instance"):
         MLPClassifier().fit(X, y_class, callbacks=["tensorboard"])

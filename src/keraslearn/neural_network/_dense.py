@@ -132,8 +132,8 @@ class BaseMLP(ReadyNetwork):
             decode=lambda raw: self._decode(encoder, raw), encode=encoder.transform,
         )
 
-    def _network(self, plan, data, randomness):
-        model, encoder = super()._network(plan, data, randomness)
+    def _network(self, plan, data, randomness, where=None):
+        model, encoder = super()._network(plan, data, randomness, where)
         # Early stopping judges the network by its validation score from the
         # first epoch: it starts from the targets' best constant prediction.
         if plan.network == NEW and plan.train and plan.validation_rows is not None:

@@ -121,7 +121,8 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
 
     @staticmethod
     def _decode(encoder, raw):
-        return encoder.inverse_transform(encoder.predict_proba(raw))
+        # As predict decodes: the encoder takes the model's outputs.
+        return encoder.inverse_transform(raw)
 
     def _output(self, meta):
         if meta["target_type_"] == "multiclass":
