@@ -59,6 +59,9 @@ class ReadyNetwork(KerasEstimator):
     """
 
     _fitted_properties = ()
+    # keraslearn builds the network from the parameters: small predictions
+    # may take the NumPy path (see keraslearn.set_config).
+    _private_network = True
     # Warn like scikit-learn's MLP when max_iter epochs ran without converging.
     _warn_max_iter = False
 
@@ -340,4 +343,6 @@ class ReadyNetwork(KerasEstimator):
 
     def _dense_layers(self):
         check_is_fitted(self)
-        return [layer for layer in self.model_.layers if isinstance(layer, keras.layers.Dense)]
+        # Not through model_, which hands the network out: the layers stay inside.
+        network = self.__dict__["model_"]
+        return [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)]

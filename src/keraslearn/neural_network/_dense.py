@@ -195,7 +195,7 @@ class BaseMLP(ReadyNetwork):
             "t_": plan.progress["t"],
             "loss_": loss_curve[-1] if loss_curve else None,
             "n_layers_": len(self._hidden_sizes()) + 2,
-            "n_outputs_": int(self.model_.output_shape[-1]),
+            "n_outputs_": int(self.__dict__["model_"].output_shape[-1]),
             "out_activation_": self._out_activation_name(),
         }
         if self.early_stopping:
