@@ -89,6 +89,13 @@ def test_weights_changed_through_model_are_seen():
     np.testing.assert_allclose(est.predict_proba(x), 1 / 3, rtol=1e-6)
 
 
+def test_a_network_the_user_sets_is_theirs():
+    est = MLPRegressor(**SMALL).fit(X, Y_REG)
+    assert _uses_numpy(est, X[:1])
+    est.model_ = est.__dict__["model_"]  # e.g. a network of their own, kept
+    assert not _uses_numpy(est, X[:1])
+
+
 def test_partial_fit_warm_start_and_refit_take_a_new_snapshot():
     est = MLPClassifier(**SMALL, warm_start=True).fit(X, Y_BINARY)
     x = X[:4]

@@ -455,12 +455,12 @@ def test_several_steps_per_call_train_exactly_like_one_step_per_call():
     params = dict(random_state=0, batch_size=8, epochs=3, **ADAM)
     _trace_cache.trace_cache.clear()
     fast = KerasClassifier(tiny_mlp, **params).fit(X, y)
-    assert [k[-1] for k in _trace_cache.trace_cache.keys()] == [_trace_cache.STEPS_PER_EXECUTION]
+    assert [k[3] for k in _trace_cache.trace_cache.keys()] == [_trace_cache.STEPS_PER_EXECUTION]
     # A batch-level callback must see every batch: one step per call then.
     counter = _BatchCounter()
     slow = KerasClassifier(tiny_mlp, callbacks=[counter], **params).fit(X, y)
     assert counter.batches == 3 * 10
-    steps = sorted(k[-1] for k in _trace_cache.trace_cache.keys())
+    steps = sorted(k[3] for k in _trace_cache.trace_cache.keys())
     assert steps == [1, _trace_cache.STEPS_PER_EXECUTION]
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-6)
     np.testing.assert_allclose(fast.history_["loss"], slow.history_["loss"], rtol=1e-6)

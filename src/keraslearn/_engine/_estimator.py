@@ -156,6 +156,8 @@ class KerasEstimator(BaseEstimator):
 
     @model_.setter
     def model_(self, model):
+        # Only user code sets it (keraslearn writes __dict__): the user holds it.
+        hand_out(model)
         self.__dict__["model_"] = model
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):

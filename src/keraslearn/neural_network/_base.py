@@ -59,9 +59,6 @@ class ReadyNetwork(KerasEstimator):
     """
 
     _fitted_properties = ()
-    # keraslearn builds the network from the parameters: small predictions
-    # may take the NumPy path (see keraslearn.set_config).
-    _private_network = True
     # Warn like scikit-learn's MLP when max_iter epochs ran without converging.
     _warn_max_iter = False
 

@@ -22,6 +22,11 @@ _ACTIVATIONS.update({name: name for name in (
 class BaseMLP(ReadyNetwork):
     """A dense network trained with scikit-learn's MLP rules (not for direct use)."""
 
+    # keraslearn builds the network from the parameters alone (an
+    # ImageClassifier's may hold the user's augmentation layer): small
+    # predictions may take the NumPy path (see keraslearn.set_config).
+    _private_network = True
+
     _fitted_properties = ("coefs_", "intercepts_")
     _warn_max_iter = True
 
