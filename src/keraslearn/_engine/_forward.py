@@ -17,10 +17,10 @@ The rule that keeps a snapshot true to the network:
   keraslearn drops it whenever it changes the weights itself);
 - it is used only for networks no code outside keraslearn can hold:
   networks the ready estimators build themselves (not the wrappers', which
-  the user's own code builds), never handed out -- reading ``model_``, or
-  training with a callback of one's own that receives the network, hands it
-  out, and that network is predicted by TensorFlow from then on (a new fit
-  builds a new one).
+  the user's own code builds), never handed out -- reading or setting
+  ``model_``, or training with a callback of one's own that receives the
+  network, hands it out, and that network is predicted by TensorFlow from
+  then on (a new fit builds a new one).
 
 No weight is read per call: reading one variable costs as much as the whole
 NumPy pass. ``keraslearn.set_config(fast_small_predictions=False)`` turns the
