@@ -6,6 +6,10 @@ Usage::
     python benchmarks/run.py --quick  # smoke run of every measure at tiny sizes, < 2 min
     python benchmarks/run.py --only grid,memory --libs keraslearn,scikeras
 
+Prediction latency of the ready estimators' small-prediction path beside
+scikit-learn's MLP and raw Keras, all in one process: ``benchmarks/latency.py``
+(benchmarks/latency_results.md).
+
 Every library trains the same network (Dense(64, relu) -> Dense(1, sigmoid) on
 32 features; Keras' wrappers need Dense(2, softmax)) with Adam at the same
 learning rate, batch size and epochs. Each measure of each library runs in its

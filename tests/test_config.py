@@ -42,3 +42,17 @@ def test_worker_processes_read_the_environment():
         capture_output=True, text=True, env=env, check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_fast_small_predictions_setting():
+    assert keraslearn.get_config()["fast_small_predictions"] is True
+    with keraslearn.config_context(fast_small_predictions=False):
+        assert keraslearn.get_config()["fast_small_predictions"] is False
+        assert keraslearn.get_config()["share_traced_functions"] is True
+    try:
+        keraslearn.set_config(fast_small_predictions=False)
+        assert keraslearn.get_config()["fast_small_predictions"] is False
+    finally:
+        keraslearn.set_config(fast_small_predictions=True)
+    with pytest.raises(TypeError, match="fast_small_predictions must be True or False"):
+        keraslearn.set_config(fast_small_predictions=1)

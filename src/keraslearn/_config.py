@@ -4,14 +4,16 @@
 changes them for a block of code in the current thread, and ``get_config``
 reads them. Worker processes (``GridSearchCV(n_jobs=2)``, Dask workers) start
 from the environment: ``KERASLEARN_SHARE_TRACED_FUNCTIONS=0`` turns sharing
-off there too.
+off there too, ``KERASLEARN_FAST_SMALL_PREDICTIONS=0`` the NumPy path of small
+predictions.
 """
 
 import contextlib
 import os
 import threading
 
-_ENV = {"share_traced_functions": "KERASLEARN_SHARE_TRACED_FUNCTIONS"}
+_ENV = {"share_traced_functions": "KERASLEARN_SHARE_TRACED_FUNCTIONS",
+        "fast_small_predictions": "KERASLEARN_FAST_SMALL_PREDICTIONS"}
 
 
 def _from_env(name, default):
@@ -21,7 +23,10 @@ def _from_env(name, default):
     return value.strip().lower() not in ("0", "false", "no", "off", "")
 
 
-_global_config = {"share_traced_functions": _from_env("share_traced_functions", True)}
+_global_config = {
+    "share_traced_functions": _from_env("share_traced_functions", True),
+    "fast_small_predictions": _from_env("fast_small_predictions", True),
+}
 _local = threading.local()
 
 
@@ -40,6 +45,9 @@ def get_config():
         ``share_traced_functions`` : bool
             Whether fits of one architecture share Keras' traced training
             functions (see :func:`set_config`).
+        ``fast_small_predictions`` : bool
+            Whether the ready estimators predict a few rows with NumPy
+            (see :func:`set_config`).
 
     See Also
     --------
@@ -52,19 +60,18 @@ def get_config():
     return config
 
 
-def _checked(share_traced_functions):
+def _checked(**settings):
     out = {}
-    if share_traced_functions is not None:
-        if not isinstance(share_traced_functions, bool):
-            raise TypeError(
-                "share_traced_functions must be True or False, "
-                f"got {share_traced_functions!r}."
-            )
-        out["share_traced_functions"] = share_traced_functions
+    for name, value in settings.items():
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}.")
+        out[name] = value
     return out
 
 
-def set_config(share_traced_functions=None):
+def set_config(share_traced_functions=None, fast_small_predictions=None):
     """Change keraslearn's settings for the whole process.
 
     Parameters
@@ -79,6 +86,20 @@ def set_config(share_traced_functions=None):
         fit trains ``model_`` itself, as ``model.fit`` does. None leaves the
         setting as it is.
 
+    fast_small_predictions : bool, default=None
+        A call into TensorFlow costs a few hundred microseconds. With True
+        (the default), the ready estimators (``MLPClassifier``,
+        ``MLPRegressor``, ...) predict up to 1024 rows with a NumPy forward
+        pass over a snapshot of their network's weights, when the network is
+        made only of layers keraslearn computes exactly (``Dense``,
+        ``Activation``, ``Dropout``, ``BatchNormalization``, ``Flatten``): the
+        model's own outputs, up to float rounding. The snapshot is taken after
+        each keraslearn fit, ``partial_fit`` or load, and a network handed
+        out (by reading ``model_``, or to a callback of one's own) is
+        predicted by TensorFlow from then on, so that weights changed outside
+        keraslearn are always seen. With False TensorFlow predicts every call.
+        None leaves the setting as it is.
+
     See Also
     --------
     config_context : The same settings for a block of code.
@@ -91,16 +112,20 @@ def set_config(share_traced_functions=None):
     False
     >>> keraslearn.set_config(share_traced_functions=True)
     """
-    _global_config.update(_checked(share_traced_functions))
+    _global_config.update(_checked(share_traced_functions=share_traced_functions,
+                                   fast_small_predictions=fast_small_predictions))
 
 
 @contextlib.contextmanager
-def config_context(*, share_traced_functions=None):
+def config_context(*, share_traced_functions=None, fast_small_predictions=None):
     """Change keraslearn's settings inside a ``with`` block (this thread only).
 
     Parameters
     ----------
     share_traced_functions : bool, default=None
+        See :func:`set_config`.
+
+    fast_small_predictions : bool, default=None
         See :func:`set_config`.
 
     Examples
@@ -111,7 +136,8 @@ def config_context(*, share_traced_functions=None):
     False
     """
     stack = _overrides()
-    stack.append(_checked(share_traced_functions))
+    stack.append(_checked(share_traced_functions=share_traced_functions,
+                          fast_small_predictions=fast_small_predictions))
     try:
         yield
     finally:

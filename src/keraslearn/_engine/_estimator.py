@@ -12,7 +12,8 @@ A fit reads in the order the data flows::
 inside :func:`restore_on_failure`, so that a failed or interrupted fit leaves
 the estimator as it was. The network is built and trained where the ``device``
 and ``distribute`` parameters say (:class:`Placement`, ``_distribute.py``),
-checked first; prediction runs on ``device`` (``_devices.py``).
+checked first; prediction runs on ``device`` (``_devices.py``), or, for a
+few rows and a network keraslearn alone holds, in NumPy (``_forward.py``).
 """
 
 
@@ -20,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
 
-from .. import _random, _tf
+from .. import _config, _random, _tf
 from .._persistence import _state as _saved
 from .._tf import keras
 from ..utils._names import history_key
@@ -28,8 +29,9 @@ from . import _nested as nested
 from . import _targets as targets
 from ._build import finish_network, make_meta
 from ._data import model_inputs, training_data
-from ._devices import device_scope
+from ._devices import device_scope, resolve_device
 from ._distribute import placement
+from ._forward import SMALL_ROWS, forget, hand_out, snapshot
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
 from ._predict import Predictor
@@ -54,6 +56,10 @@ class KerasEstimator(BaseEstimator):
     # Estimators whose fit needs a y (classifiers, regressors).
     _requires_y = True
     _y_numeric = False
+    # Whether keraslearn builds the network itself from the parameters (no
+    # code of the user's can hold it): its small predictions may then take
+    # the NumPy path of ``_forward``.
+    _private_network = False
 
     # ------------------------------------------------------------ the hooks
     def _check_parameters(self, fit_kwargs):
@@ -140,6 +146,26 @@ class KerasEstimator(BaseEstimator):
     def __sklearn_is_fitted__(self):
         return "model_" in self.__dict__
 
+    @property
+    def model_(self):
+        """The fitted Keras network. Reading it hands the network out: its
+        weights may change outside keraslearn from then on, so predictions
+        of a few rows are computed by TensorFlow, never from a NumPy
+        snapshot of older weights (see ``keraslearn.set_config``)."""
+        try:
+            model = self.__dict__["model_"]
+        except KeyError:
+            raise AttributeError(
+                f"{type(self).__name__!r} object has no attribute 'model_'") from None
+        hand_out(model)
+        return model
+
+    @model_.setter
+    def model_(self, model):
+        # Only user code sets it (keraslearn writes __dict__): the user holds it.
+        hand_out(model)
+        self.__dict__["model_"] = model
+
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
         """Fit in one of the modes "fit", "warm" (warm_start), "partial",
         "initialize" (build only) or "initialized" (train what ``initialize``
@@ -152,7 +178,9 @@ class KerasEstimator(BaseEstimator):
         fitted = self.__sklearn_is_fitted__()
         continuing = fitted and mode in ("warm", "partial", "initialized")
         # A network trained further in place is restored too if the fit fails.
-        in_place = self.model_ if choose_network(mode, fitted, settings) == CONTINUE else None
+        current = self.__dict__.get("model_")
+        in_place = current if choose_network(mode, fitted, settings) == CONTINUE else None
+        forget(current)  # this fit may change its weights
         randomness = _random.fit_randomness(settings.random_state)
         with restore_on_failure(self, trained_in_place=in_place):
             data = self._training_data(X, y, sample_weight, reset=not continuing, classes=classes)
@@ -178,7 +206,8 @@ class KerasEstimator(BaseEstimator):
         """The network this fit trains, and the target encoder configured for it."""
         encoder = data.encoder
         if plan.network == CONTINUE:
-            return (self.model_ if where is None else where.continued(self.model_)), encoder
+            current = self.__dict__["model_"]
+            return (current if where is None else where.continued(current)), encoder
         with randomness.building():
             meta = make_meta(self, encoder, data.metadata)
             model, compile_kwargs = self._build_network(meta, plan)
@@ -193,7 +222,7 @@ class KerasEstimator(BaseEstimator):
             randomness.settle(own_random_ops=not keras_layers_only(model))
         elif plan.network == REBUILD:
             try:
-                copy_network_state(self.model_, model)
+                copy_network_state(self.__dict__["model_"], model)
             except ValueError as exc:
                 raise ValueError(
                     f"warm_start=True continues the fitted network, but the current "
@@ -223,6 +252,7 @@ class KerasEstimator(BaseEstimator):
         # What the encoders learnt (scikeras sets it on the estimator too).
         attributes.update(data.metadata)
         predictor = self.__dict__.get("_predictor")
+        forget(model)
         self.__dict__.update(attributes)
         if plan.network != CONTINUE or predictor is None or predictor.model is not model:
             self._predictor = Predictor(model)
@@ -232,7 +262,7 @@ class KerasEstimator(BaseEstimator):
     def _get_predictor(self):
         predictor = self.__dict__.get("_predictor")
         if predictor is None:  # unpickled: the traced function is not carried over
-            predictor = self._predictor = Predictor(self.model_)
+            predictor = self._predictor = Predictor(self.__dict__["model_"])
         return predictor
 
     def _predict_kwargs(self):
@@ -247,9 +277,12 @@ class KerasEstimator(BaseEstimator):
         """The network's outputs for X, validated as in fit."""
         X = model_inputs(self, X)
         kwargs = self._predict_kwargs()
+        callbacks = self._prediction_callbacks()
+        forward = self._small_forward(X, kwargs, callbacks)
+        if forward is not None:
+            return forward(X)
         if kwargs.get("batch_size") == -1:  # as in scikeras: every row in one batch
             kwargs = {**kwargs, "batch_size": max(1, nested.n_rows(X))}
-        callbacks = self._prediction_callbacks()
         with self._device_scope(), _tf.expected_retracing():
             if set(kwargs) - {"batch_size"}:
                 kwargs.setdefault("verbose", 0)
@@ -264,6 +297,19 @@ class KerasEstimator(BaseEstimator):
             hooks.on_predict_batch_end(0, {"outputs": out})
             hooks.on_predict_end()
             return out
+
+    def _small_forward(self, X, kwargs, callbacks):
+        """The NumPy forward pass that predicts X, or None for TensorFlow:
+        a few rows of a float ndarray, no prediction callbacks or Keras
+        arguments, a private network known to ``_forward`` on the CPU."""
+        if (not self._private_network or callbacks or set(kwargs) - {"batch_size"}
+                or type(X) is not np.ndarray or len(X) > SMALL_ROWS
+                or getattr(self, "distribute", None) is not None
+                or not _config.get_config()["fast_small_predictions"]
+                or "CPU" not in resolve_device(getattr(self, "device", None), strict=False)):
+            return None
+        forward = snapshot(self.__dict__["model_"])
+        return forward if forward is not None and forward.accepts(X) else None
 
     def __getstate__(self):
         # A copy: Python's default state is the live __dict__ itself.

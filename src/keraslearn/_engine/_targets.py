@@ -9,6 +9,7 @@ scikeras' data-transformer interface only (``fit``, ``transform``,
 of this module speak to either kind.
 """
 
+import functools
 import inspect
 
 import numpy as np
@@ -236,12 +237,22 @@ def encode(encoder, y):
     return encoder.encode(y) if is_native(encoder) else encoder.transform(y)
 
 
+@functools.lru_cache(maxsize=256)
+def _takes_proba(inverse_transform):
+    try:
+        return "return_proba" in inspect.signature(inverse_transform).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def probabilities(encoder, raw):
     """The model's outputs -> class probabilities (scikeras' ``return_proba``)."""
-    try:
-        takes_proba = "return_proba" in inspect.signature(encoder.inverse_transform).parameters
-    except (TypeError, ValueError):
-        takes_proba = False
+    method = encoder.inverse_transform
+    # The signature of a class's method is read once (it costs more than a
+    # small network's prediction).
+    function = getattr(method, "__func__", None)
+    takes_proba = _takes_proba(function) if function is not None else _takes_proba.__wrapped__(
+        method)
     if not takes_proba:
         raise AttributeError(
             f"predict_proba needs the target encoder ({type(encoder).__name__}) to "

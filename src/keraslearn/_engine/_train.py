@@ -9,11 +9,15 @@ from . import _nested as nested
 from . import _targets as targets
 from ._data import model_inputs
 from ._feed import make_dataset
+from ._forward import hand_out
 from ._inputs import normalised_weights
 from ._layers import keras_layers_only
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
+
+# Modules of the callbacks keraslearn makes for each fit (no user code holds them).
+_OWN_CALLBACK_MODULES = frozenset({"keraslearn.neural_network._callbacks", __name__})
 
 
 class NonFiniteLoss(keras.callbacks.Callback):
@@ -91,6 +95,9 @@ def train(est, model, data, plan, encoder, randomness, where=None):
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,
             seed=randomness.seed, inputs=inputs,
         )
+    if any(type(cb).__module__ not in _OWN_CALLBACK_MODULES for cb in plan.callbacks):
+        # A callback of the user's may keep the network it is given.
+        hand_out(model)
     guard = NonFiniteLoss()
     kwargs.update(
         epochs=plan.epochs, verbose=plan.verbose, callbacks=[*plan.callbacks, guard],

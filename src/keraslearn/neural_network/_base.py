@@ -342,4 +342,6 @@ class ReadyNetwork(KerasEstimator):
 
     def _dense_layers(self):
         check_is_fitted(self)
-        return [layer for layer in self.model_.layers if isinstance(layer, keras.layers.Dense)]
+        # Not through model_, which hands the network out: the layers stay inside.
+        network = self.__dict__["model_"]
+        return [layer for layer in network.layers if isinstance(layer, keras.layers.Dense)]

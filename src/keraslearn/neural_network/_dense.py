@@ -23,6 +23,11 @@ _ACTIVATIONS.update({name: name for name in (
 class BaseMLP(ReadyNetwork):
     """A dense network trained with scikit-learn's MLP rules (not for direct use)."""
 
+    # keraslearn builds the network from the parameters alone (an
+    # ImageClassifier's may hold the user's augmentation layer): small
+    # predictions may take the NumPy path (see keraslearn.set_config).
+    _private_network = True
+
     _fitted_properties = ("coefs_", "intercepts_")
     _warn_max_iter = True
 
@@ -199,7 +204,7 @@ class BaseMLP(ReadyNetwork):
             "t_": plan.progress["t"],
             "loss_": loss_curve[-1] if loss_curve else None,
             "n_layers_": len(self._hidden_sizes()) + 2,
-            "n_outputs_": int(self.model_.output_shape[-1]),
+            "n_outputs_": int(self.__dict__["model_"].output_shape[-1]),
             "out_activation_": self._out_activation_name(),
         }
         if self.early_stopping:

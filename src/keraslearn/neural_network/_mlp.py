@@ -121,6 +121,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
 
     @staticmethod
     def _decode(encoder, raw):
+        # As predict decodes: the encoder takes the model's outputs.
         return encoder.inverse_transform(raw)
 
     def _output(self, meta):

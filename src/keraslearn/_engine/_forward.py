@@ -1,0 +1,200 @@
+"""Predictions on a few rows without TensorFlow: a NumPy forward pass.
+
+A call into TensorFlow costs a few hundred microseconds whatever the network
+does, several times what a small network's arithmetic costs on a few rows.
+For a network keraslearn knows exactly -- a ``keras.Sequential`` made only of
+``Dense``, ``Activation``, ``Dropout``, ``BatchNormalization`` and ``Flatten``
+layers (exactly those classes, not subclasses) with the activations
+``linear``, ``relu``, ``tanh``, ``sigmoid``, ``softmax`` and ``exponential``,
+in float32 or float64, one dense input -- the same inference is computed with
+NumPy on a copy of the weights (a *snapshot*): the model's own outputs, up to
+floating point rounding. Anything else is predicted by the model itself.
+
+The rule that keeps a snapshot true to the network:
+
+- a snapshot is read from the network at the first small prediction after
+  each keraslearn fit, ``partial_fit``, warm start or load (never before:
+  keraslearn drops it whenever it changes the weights itself);
+- it is used only for networks no code outside keraslearn can hold:
+  networks the ready estimators build themselves (not the wrappers', which
+  the user's own code builds), never handed out -- reading or setting
+  ``model_``, or training with a callback of one's own that receives the
+  network, hands it out, and that network is predicted by TensorFlow from
+  then on (a new fit builds a new one).
+
+No weight is read per call: reading one variable costs as much as the whole
+NumPy pass. ``keraslearn.set_config(fast_small_predictions=False)`` turns the
+path off.
+"""
+
+import weakref
+
+import numpy as np
+from scipy.special import expit
+
+from .._tf import keras
+
+# Predictions of at most this many rows take the NumPy path.
+SMALL_ROWS = 1024
+_FLOATS = ("float32", "float64")
+
+# Networks a reference to which has left keraslearn: never snapshot.
+_HANDED_OUT = weakref.WeakSet()
+# network -> its NumpyForward, or False when it has a layer NumPy cannot run.
+_SNAPSHOTS = weakref.WeakKeyDictionary()
+
+
+def hand_out(model):
+    """Record that code outside keraslearn may hold (and change) ``model``."""
+    if model is not None:
+        _HANDED_OUT.add(model)
+        _SNAPSHOTS.pop(model, None)
+
+
+def forget(model):
+    """Drop the snapshot of ``model``: keraslearn is changing its weights."""
+    if model is not None:
+        _SNAPSHOTS.pop(model, None)
+
+
+def snapshot(model):
+    """The :class:`NumpyForward` of ``model``'s current weights, or None when
+    the network has been handed out or is not made of layers NumPy runs."""
+    if model in _HANDED_OUT:
+        return None
+    forward = _SNAPSHOTS.get(model)
+    if forward is None:
+        forward = _SNAPSHOTS[model] = NumpyForward.of(model) or False
+    return forward or None
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _activations():
+    acts = keras.activations
+    return {
+        acts.linear: None,
+        acts.relu: lambda x: np.maximum(x, 0),
+        acts.tanh: np.tanh,
+        acts.sigmoid: expit,
+        acts.softmax: _softmax,
+        acts.exponential: np.exp,
+    }
+
+
+def _read(variable):
+    array = np.array(variable.numpy())
+    array.flags.writeable = False
+    return array
+
+
+class NumpyForward:
+    """Inference of a known ``keras.Sequential`` in NumPy, on a snapshot of its
+    weights (see the module docstring). Build it with :meth:`of`."""
+
+    def __init__(self, steps, input_shape, dtype):
+        self.steps = steps
+        self.input_shape = input_shape
+        self.dtype = dtype
+
+    @classmethod
+    def of(cls, model):
+        """The forward pass of ``model`` as it is now, or None if a layer,
+        dtype or input is not one this class knows."""
+        if type(model) is not keras.Sequential or not model.built:
+            return None
+        inputs = getattr(model, "inputs", None) or []
+        if len(inputs) != 1 or getattr(inputs[0], "sparse", False):
+            return None
+        dtype = np.dtype(getattr(inputs[0].dtype, "name", inputs[0].dtype))
+        if dtype.name not in _FLOATS:
+            return None
+        steps = []
+        for layer in model.layers:
+            policy = getattr(layer, "dtype_policy", None)
+            if getattr(policy, "name", None) != dtype.name:
+                return None  # mixed precision, or a layer of another dtype
+            step = _step(layer, dtype)
+            if step is False:
+                return None
+            if step is not None:
+                steps.append(step)
+        return cls(steps, tuple(inputs[0].shape[1:]), dtype)
+
+    def accepts(self, X):
+        """Whether X is a float ndarray of a few rows shaped as the input."""
+        return (type(X) is np.ndarray and 0 < len(X) <= SMALL_ROWS
+                and X.dtype.kind == "f" and X.shape[1:] == self.input_shape)
+
+    def __call__(self, X):
+        x = X.astype(self.dtype, copy=False)
+        for step in self.steps:
+            x = step(x)
+        return x
+
+
+def _step(layer, dtype):
+    """A function of the layer's inference on an array, None for a layer that
+    leaves it as it is, False for a layer NumPy cannot run."""
+    kind = type(layer)
+    layers = keras.layers
+    if kind is layers.Dropout:
+        return None  # inactive at inference
+    if kind is layers.Flatten:
+        if getattr(layer, "data_format", "channels_last") != "channels_last":
+            return False
+        return lambda x: x.reshape(len(x), -1)
+    if kind is layers.Activation:
+        return _activation_step(layer.activation)
+    if kind is layers.Dense:
+        return _dense_step(layer)
+    if kind is layers.BatchNormalization:
+        return _batch_norm_step(layer, dtype)
+    return False
+
+
+def _activation_step(function):
+    table = _activations()
+    if function not in table:
+        return False
+    return table[function]
+
+
+def _dense_step(layer):
+    if getattr(layer, "lora_enabled", False) or getattr(layer, "quantization_mode", None):
+        return False
+    activation = _activation_step(layer.activation)
+    if activation is False:
+        return False
+    kernel = _read(layer.kernel)
+    bias = _read(layer.bias) if layer.use_bias else None
+
+    def dense(x):
+        y = x @ kernel
+        if bias is not None:
+            y += bias
+        return y if activation is None else activation(y)
+
+    return dense
+
+
+def _batch_norm_step(layer, dtype):
+    try:
+        rank = len(layer.input.shape)
+    except (AttributeError, ValueError):
+        return False
+    if layer.axis not in (-1, rank - 1):
+        return False
+    # tf.nn.batch_normalization's arithmetic, in the same order.
+    inv = 1.0 / np.sqrt(_read(layer.moving_variance) + np.asarray(layer.epsilon, dtype))
+    if layer.scale:
+        inv = inv * _read(layer.gamma)
+    offset = -_read(layer.moving_mean) * inv
+    if layer.center:
+        offset = _read(layer.beta) + offset
+    inv = inv.astype(dtype)
+    offset = offset.astype(dtype)
+    return lambda x: x * inv + offset

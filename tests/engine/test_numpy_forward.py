@@ -1,0 +1,139 @@
+"""The NumPy forward pass (``_engine/_forward.py``) computes what the Keras
+model computes, layer by layer, and refuses every network it does not know."""
+
+import keras
+import numpy as np
+import pytest
+
+from keraslearn._engine._forward import SMALL_ROWS, NumpyForward
+
+RNG = np.random.default_rng(0)
+
+
+def _model(layers, shape=(6,), dtype="float32"):
+    return keras.Sequential([keras.Input(shape, dtype=dtype), *layers])
+
+
+def _randomise_batch_norm(model):
+    """Moving statistics, scale and offset far from their initial values."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(RNG.normal(size=n))
+            layer.moving_variance.assign(RNG.uniform(0.2, 3.0, size=n))
+            if layer.scale:
+                layer.gamma.assign(RNG.normal(size=n))
+            if layer.center:
+                layer.beta.assign(RNG.normal(size=n))
+
+
+def _assert_same_as_keras(model, x, rtol=1e-5, atol=1e-6):
+    _randomise_batch_norm(model)
+    forward = NumpyForward.of(model)
+    assert forward is not None
+    ours = forward(x)
+    theirs = np.asarray(model(x, training=False))
+    assert ours.dtype == theirs.dtype
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol)
+
+
+ARCHITECTURES = {
+    "relu-sigmoid (binary)": lambda: [keras.layers.Dense(8, activation="relu"),
+                                      keras.layers.Dense(1, activation="sigmoid")],
+    "tanh-softmax (multiclass)": lambda: [keras.layers.Dense(8, activation="tanh"),
+                                          keras.layers.Dense(4, activation="softmax")],
+    "logistic-sigmoid (multilabel)": lambda: [keras.layers.Dense(8, activation="sigmoid"),
+                                              keras.layers.Dense(3, activation="sigmoid")],
+    "deep linear (regression)": lambda: [keras.layers.Dense(8), keras.layers.Dense(8, "relu"),
+                                         keras.layers.Dense(2, activation="linear")],
+    "exponential output": lambda: [keras.layers.Dense(5, "tanh"),
+                                   keras.layers.Dense(1, "exponential")],
+    "no bias": lambda: [keras.layers.Dense(8, "relu", use_bias=False),
+                        keras.layers.Dense(2, "softmax")],
+    "dropout": lambda: [keras.layers.Dense(8, "relu"), keras.layers.Dropout(0.5),
+                        keras.layers.Dense(3, "softmax")],
+    "batch norm, activation layers": lambda: [
+        keras.layers.Dense(8), keras.layers.BatchNormalization(), keras.layers.Activation("relu"),
+        keras.layers.Dense(8), keras.layers.BatchNormalization(center=False, scale=False),
+        keras.layers.Activation("tanh"), keras.layers.Dense(1, "sigmoid")],
+}
+
+
+@pytest.mark.parametrize("rows", [1, 100])
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_same_outputs_as_the_keras_model(name, rows):
+    model = _model(ARCHITECTURES[name]())
+    x = RNG.normal(size=(rows, 6)).astype("float32")
+    _assert_same_as_keras(model, x)
+
+
+def test_flatten_of_images_and_float64_networks():
+    model = _model([keras.layers.Flatten(), keras.layers.Dense(5, "relu"),
+                    keras.layers.Dense(3, "softmax")], shape=(4, 3))
+    _assert_same_as_keras(model, RNG.normal(size=(7, 4, 3)).astype("float32"))
+    layers = [keras.layers.Dense(5, "tanh", dtype="float64"),
+              keras.layers.BatchNormalization(dtype="float64"),
+              keras.layers.Dense(2, dtype="float64")]
+    model = _model(layers, dtype="float64")
+    _assert_same_as_keras(model, RNG.normal(size=(9, 6)), rtol=1e-12, atol=1e-12)
+
+
+class MyDense(keras.layers.Dense):
+    pass
+
+
+def _functional():
+    inputs = keras.Input((6,))
+    return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+
+def _two_inputs():
+    a, b = keras.Input((6,)), keras.Input((2,))
+    return keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+
+
+UNKNOWN = {
+    "a subclass of Dense": lambda: _model([MyDense(2)]),
+    "another layer": lambda: _model([keras.layers.Dense(4), keras.layers.LeakyReLU()]),
+    "an activation of one's own": lambda: _model([keras.layers.Dense(2, activation=lambda x: x)]),
+    "relu with arguments": lambda: _model(
+        [keras.layers.Activation(lambda x: keras.activations.relu(x, max_value=1.0))]),
+    "mixed precision": lambda: _model([keras.layers.Dense(2, dtype="mixed_float16")]),
+    "channels-first flatten": lambda: _model(
+        [keras.layers.Flatten(data_format="channels_first")], shape=(2, 3)),
+    "batch norm on another axis": lambda: _model(
+        [keras.layers.BatchNormalization(axis=1)], shape=(2, 3)),
+    "a nested model": lambda: _model([_model([keras.layers.Dense(2)])]),
+    "a functional model": _functional,
+    "two inputs": _two_inputs,
+    "sparse input": lambda: keras.Sequential([keras.Input((6,), sparse=True),
+                                              keras.layers.Dense(2)]),
+    "integer input": lambda: _model([keras.layers.Dense(2)], dtype="int32"),
+}
+
+
+@pytest.mark.parametrize("name", list(UNKNOWN))
+def test_unknown_networks_are_left_to_keras(name):
+    assert NumpyForward.of(UNKNOWN[name]()) is None
+
+
+def test_only_a_few_float_rows_of_the_input_shape():
+    forward = NumpyForward.of(_model([keras.layers.Dense(2)]))
+    assert forward.accepts(np.zeros((SMALL_ROWS, 6)))
+    assert not forward.accepts(np.zeros((SMALL_ROWS + 1, 6)))
+    assert not forward.accepts(np.zeros((0, 6)))
+    assert not forward.accepts(np.zeros((3, 5)))
+    assert not forward.accepts(np.zeros((3, 6), dtype=int))
+    assert not forward.accepts([[0.0] * 6])
+
+
+def test_a_snapshot_copies_the_weights():
+    # Why the estimators drop snapshots whenever weights may change.
+    model = _model([keras.layers.Dense(2)])
+    x = RNG.normal(size=(3, 6)).astype("float32")
+    forward = NumpyForward.of(model)
+    before = forward(x)
+    model.layers[0].kernel.assign(np.zeros((6, 2)))
+    np.testing.assert_array_equal(forward(x), before)
+    np.testing.assert_allclose(NumpyForward.of(model)(x), model(x), atol=1e-7)

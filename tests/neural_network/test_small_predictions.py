@@ -1,0 +1,158 @@
+"""Small predictions of the ready estimators: the NumPy path gives what
+TensorFlow gives, and never a snapshot of weights that have changed since."""
+
+import copy
+import pickle
+
+import keras
+import numpy as np
+import pytest
+
+import keraslearn
+from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(80, 5)).astype("float32")
+Y_BINARY = (X[:, 0] + X[:, 1] > 0).astype(int)
+Y_MULTI = np.digitize(X[:, 0], [-0.5, 0.5])
+Y_LABELS = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0]).astype(int)
+Y_REG = np.column_stack([X[:, 0] * 2 + X[:, 1], X[:, 2] - X[:, 3]])
+SMALL = {"hidden_layer_sizes": (6,), "max_iter": 3, "random_state": 0}
+
+
+def _uses_numpy(est, X):
+    return est._small_forward(X, est._predict_kwargs(), est._prediction_callbacks()) is not None
+
+
+def _outputs(est, X):
+    if hasattr(est, "predict_proba"):
+        return est.predict(X), est.predict_proba(X)
+    return (est.predict(X),)
+
+
+def _assert_same_as_tensorflow(est, X):
+    assert _uses_numpy(est, X)
+    fast = _outputs(est, X)
+    with keraslearn.config_context(fast_small_predictions=False):
+        assert not _uses_numpy(est, X)
+        plain = _outputs(est, X)
+    for a, b in zip(fast, plain):
+        if a.dtype.kind in "iub":  # labels
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    return fast
+
+
+CASES = {
+    "binary, relu": (MLPClassifier, Y_BINARY, {}),
+    "multiclass, tanh, dropout": (MLPClassifier, Y_MULTI, {"activation": "tanh",
+                                                            "dropout": 0.3}),
+    "multilabel, logistic": (MLPClassifier, Y_LABELS, {"activation": "logistic"}),
+    "regression, identity, batch norm": (MLPRegressor, Y_REG, {"activation": "identity",
+                                                               "batch_normalization": True}),
+    "regression, two layers": (MLPRegressor, Y_REG[:, 0], {"hidden_layer_sizes": (6, 4)}),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_numpy_predictions_equal_tensorflow_ones(name):
+    cls, y, params = CASES[name]
+    est = cls(**{**SMALL, **params}).fit(X, y)
+    for rows in (1, 100):
+        x = RNG.normal(size=(rows, 5)).astype("float32")
+        _assert_same_as_tensorflow(est, x)
+        _assert_same_as_tensorflow(est, x.astype("float64"))
+    # and what the network itself outputs (reading model_ ends the NumPy path)
+    x = X[:7]
+    raw = est._raw_predict(x)
+    np.testing.assert_allclose(raw, est.model_(x, training=False), rtol=1e-5, atol=1e-6)
+    assert not _uses_numpy(est, x)
+
+
+def test_weights_changed_through_model_are_seen():
+    est = MLPClassifier(**SMALL).fit(X, Y_MULTI)
+    x = X[:3]
+    before = est.predict_proba(x)
+    network = est.model_
+    network.set_weights([w * 0.5 for w in network.get_weights()])
+    after = est.predict_proba(x)
+    assert not np.allclose(after, before)
+    np.testing.assert_allclose(after, est.model_(x, training=False), rtol=1e-5, atol=1e-6)
+    # a later partial_fit trains the same network: still predicted by TensorFlow,
+    # since the reference taken above may change it again
+    est.partial_fit(X, Y_MULTI)
+    assert not _uses_numpy(est, x)
+    network.set_weights([w * 0.0 for w in network.get_weights()])
+    np.testing.assert_allclose(est.predict_proba(x), 1 / 3, rtol=1e-6)
+
+
+def test_a_network_the_user_sets_is_theirs():
+    est = MLPRegressor(**SMALL).fit(X, Y_REG)
+    assert _uses_numpy(est, X[:1])
+    est.model_ = est.__dict__["model_"]  # e.g. a network of their own, kept
+    assert not _uses_numpy(est, X[:1])
+
+
+def test_partial_fit_warm_start_and_refit_take_a_new_snapshot():
+    est = MLPClassifier(**SMALL, warm_start=True).fit(X, Y_BINARY)
+    x = X[:4]
+    first = _assert_same_as_tensorflow(est, x)[1]
+    est.partial_fit(X, Y_BINARY)
+    second = _assert_same_as_tensorflow(est, x)[1]
+    assert not np.allclose(first, second)
+    est.fit(X, Y_BINARY)  # warm start: the same network, trained further
+    third = _assert_same_as_tensorflow(est, x)[1]
+    assert not np.allclose(second, third)
+    est.set_params(warm_start=False, hidden_layer_sizes=(3,)).fit(X, Y_BINARY)
+    _assert_same_as_tensorflow(est, x)
+
+
+def test_a_copy_sharing_the_network_sees_the_other_train_it():
+    est = MLPRegressor(**SMALL).fit(X, Y_REG)
+    twin = copy.copy(est)  # the same network object
+    x = X[:2]
+    before = twin.predict(x)
+    est.partial_fit(X, Y_REG)
+    after = _assert_same_as_tensorflow(twin, x)[0]
+    assert not np.allclose(before, after)
+
+
+def test_a_loaded_estimator_predicts_with_numpy_from_its_own_weights(tmp_path):
+    est = MLPClassifier(**SMALL).fit(X, Y_MULTI)
+    x = X[:5]
+    expected = est.predict_proba(x)
+    for loaded in (pickle.loads(pickle.dumps(est)),):
+        got = _assert_same_as_tensorflow(loaded, x)[1]
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    keraslearn.save(est, tmp_path / "est")
+    loaded = keraslearn.load(tmp_path / "est")
+    np.testing.assert_allclose(_assert_same_as_tensorflow(loaded, x)[1], expected,
+                               rtol=1e-5, atol=1e-6)
+
+
+class KeepsTheNetwork(keras.callbacks.Callback):
+    pass
+
+
+def test_a_callback_of_the_users_hands_the_network_out():
+    est = MLPClassifier(**SMALL, callbacks=[KeepsTheNetwork()]).fit(X, Y_BINARY)
+    assert not _uses_numpy(est, X[:2])
+    est = MLPClassifier(**SMALL).fit(X, Y_BINARY, callbacks=[KeepsTheNetwork()])
+    assert not _uses_numpy(est, X[:2])
+
+
+def test_large_inputs_and_wrappers_are_predicted_by_tensorflow():
+    est = MLPRegressor(**SMALL).fit(X, Y_REG[:, 0])
+    big = RNG.normal(size=(1025, 5)).astype("float32")
+    assert not _uses_numpy(est, big)
+    assert _uses_numpy(est, big[:1024])
+
+    def build(meta):
+        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, "sigmoid")])
+
+    wrapper = KerasClassifier(build, loss="binary_crossentropy", epochs=1, verbose=0)
+    wrapper.fit(X, Y_BINARY)
+    assert not _uses_numpy(wrapper, X[:1])  # the user's builder may keep the network
