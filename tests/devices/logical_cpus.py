@@ -60,9 +60,18 @@ def _proba(est, X):
     return est.predict_proba(X).tolist()
 
 
+def _tensorflow_predicts():
+    """Predictions by TensorFlow on the device, not by the ready networks' NumPy
+    path for a few rows: these scenarios check where TensorFlow runs."""
+    import keraslearn
+
+    keraslearn.set_config(fast_small_predictions=False)
+
+
 def scenario_device(workdir):
     from keraslearn._engine._trace_cache import trace_cache
 
+    _tensorflow_predicts()
     X, y = _data()
     out = {"devices": None}
     try:
@@ -89,6 +98,7 @@ def scenario_device(workdir):
 def scenario_load(workdir):
     import tensorflow as tf
 
+    _tensorflow_predicts()
     X, _ = _data()
     out = {"devices": [d.name for d in tf.config.list_logical_devices()]}
     for name in ("wrapper", "ready"):

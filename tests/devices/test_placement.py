@@ -193,7 +193,7 @@ def test_partial_fit_continues_under_a_strategy(make):
                                atol=1e-6)
 
 
-@keras.saving.register_keras_serializable(package="keraslearn_tests")
+@keras.saving.register_keras_serializable(package="keraslearn_tests_placement")
 class Scale(keras.layers.Layer):
     """Multiplies by ``factor``, an attribute set after construction that its
     config leaves out: rebuilt from the config, the layer multiplies by 1."""

@@ -75,7 +75,7 @@ def test_unregistered_custom_loss_is_refused_at_save(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@keras.saving.register_keras_serializable(package="keraslearn_tests")
+@keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")
 class Scale(keras.layers.Layer):
     """A custom layer, registered as Keras asks."""
 
@@ -100,7 +100,7 @@ def test_registered_custom_layer_round_trips_and_is_needed_to_load(tmp_path):
     path = keraslearn.save(net, tmp_path / "custom.keraslearn")
     np.testing.assert_array_equal(keraslearn.load(path).predict_proba(X), net.predict_proba(X))
     registry = keras.saving.get_custom_objects()
-    key = "keraslearn_tests>Scale"
+    key = "keraslearn_tests_persistence>Scale"
     layer = registry.pop(key)  # as in a process that did not import the layer's module
     try:
         with pytest.raises(ValueError, match="load refused .*Could not locate class .Scale.*"

@@ -15,6 +15,8 @@ import pandas as pd
 from pandas.api import types as ptypes
 from scipy import sparse
 
+from ..utils._validation import is_number as _is_number
+
 
 def as_frame(X, owner):
     """``X`` as a DataFrame with at least one row and one column (no copy of a DataFrame)."""
@@ -159,11 +161,3 @@ def column_values(frame, categorical, features, owner):
         raise ValueError(f"{owner} found infinite values in columns {', '.join(infinite)}. "
                          "Numeric features must be finite.")
     return values
-
-
-def _is_number(value):
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True

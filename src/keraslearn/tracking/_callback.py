@@ -16,6 +16,7 @@ import time
 
 import keras
 
+from ..utils._validation import is_number as _is_number
 from ._mlflow import require_mlflow
 
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
@@ -182,11 +183,3 @@ class MLflowCallback(keras.callbacks.Callback):
     def __setstate__(self, state):
         state.setdefault("_copied_under", None)
         self.__dict__.update(state)
-
-
-def _is_number(value):
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True

@@ -146,3 +146,12 @@ def check_sample_weight(sample_weight, X, *, ensure_non_negative=True):
         raise ValueError(f"Negative values in sample_weight (the smallest is "
                          f"{sw.min()!r}): sample weights must be non-negative.")
     return sw
+
+
+def is_number(value):
+    """Whether ``float(value)`` works (numbers, NumPy scalars, numeric strings)."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
