@@ -351,9 +351,19 @@ def machine(others=None):
         "cores used by other processes during the run (mean)": (
             "unknown" if others is None else f"{others:.2f}"),
         "python": platform.python_version(),
+        # TensorFlow's CPU build is the distribution tensorflow-cpu (Linux x86-64).
+        "tensorflow": _tensorflow_version(),
         **{name: _version(name) for name in
-           ("tensorflow", "keras", "scikit-learn", "scikeras", "numpy", "keraslearn")},
+           ("keras", "scikit-learn", "scikeras", "numpy", "keraslearn")},
     }
+
+
+def _tensorflow_version():
+    version = _version("tensorflow")
+    if version == "not installed":
+        cpu = _version("tensorflow-cpu")
+        version = cpu if cpu == "not installed" else f"{cpu} (tensorflow-cpu)"
+    return version
 
 
 def machine_table(info):

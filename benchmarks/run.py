@@ -75,8 +75,8 @@ WORK_ON_TARGETS = """\
   hundred rows.
 - The interpreter's full garbage collections (about 0.15 s each with TensorFlow loaded) land
   in some first searches and not in others, for every library alike.
-- DESIGN's scikeras figure (13 s) was taken on a slower machine; here scikeras takes
-  about 7.5 s for the same 12 fits."""
+- DESIGN's scikeras figure (13 s) was taken on another machine: compare the ratios of
+  one run, not seconds across machines."""
 
 
 FULL = {
