@@ -351,8 +351,32 @@ def _large_data(n, n_features, seed):
     return X, y
 
 
-def measure_memory(lib, cfg):
+def peak_extra_bytes(fit):
+    """Run ``fit()`` and return (peak RSS during it minus RSS before it, seconds).
+
+    RSS is sampled every 2 ms; ``ru_maxrss`` catches a peak between samples when
+    the process's high-water mark was reached during the call.
+    """
     import gc
+
+    gc.collect()
+    base, maxrss_before = _rss(), _maxrss()
+    poller = _PeakPoller()
+    poller.start()
+    t0 = time.perf_counter()
+    try:
+        fit()
+    finally:
+        poller.stop()
+    seconds = time.perf_counter() - t0
+    maxrss_after = _maxrss()
+    peak = poller.peak
+    if maxrss_after > maxrss_before:  # the high-water mark was reached during the call
+        peak = max(peak, maxrss_after)
+    return max(0, peak - base), seconds
+
+
+def measure_memory(lib, cfg):
 
     m = cfg["memory"]
     X, y = _large_data(m["n_samples"], m["n_features"], seed=3)
@@ -360,21 +384,7 @@ def measure_memory(lib, cfg):
     small = _libs.make(lib, batch_size=m["batch_size"], epochs=1)
     small.fit(X[:4096], y[:4096])
     est = _libs.make(lib, batch_size=m["batch_size"], epochs=1)
-    gc.collect()
-    base, maxrss_before = _rss(), _maxrss()
-    poller = _PeakPoller()
-    poller.start()
-    t0 = time.perf_counter()
-    try:
-        est.fit(X, y)
-    finally:
-        poller.stop()
-    seconds = time.perf_counter() - t0
-    maxrss_after = _maxrss()
-    peak = poller.peak
-    if maxrss_after > maxrss_before:  # the high-water mark was reached during the fit
-        peak = max(peak, maxrss_after)
-    extra = max(0, peak - base)
+    extra, seconds = peak_extra_bytes(lambda: est.fit(X, y))
     return {"memory": {"extra_bytes": extra, "data_bytes": int(X.nbytes),
                        "ratio": extra / X.nbytes, "fit_s": seconds}}
 

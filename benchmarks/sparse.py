@@ -66,7 +66,6 @@ def _builder(sparse_input):
 
 
 def measure(lib, mode, n, m, density):
-    import gc
 
     import _measures
 
@@ -82,23 +81,11 @@ def measure(lib, mode, n, m, density):
 
     make().fit(X[:512], y[:512])  # warm-up: the runtime's start-up is not counted
     est = make()
-    gc.collect()
-    base, maxrss_before = _measures._rss(), _measures._maxrss()
-    poller = _measures._PeakPoller()
-    poller.start()
-    start = time.perf_counter()
-    try:
-        est.fit(X, y)
-    finally:
-        poller.stop()
-    seconds = time.perf_counter() - start
-    peak = poller.peak
-    if _measures._maxrss() > maxrss_before:
-        peak = max(peak, _measures._maxrss())
+    extra, seconds = _measures.peak_extra_bytes(lambda: est.fit(X, y))
     sparse_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
     return {"lib": lib, "mode": mode, "shape": [n, m], "sparse_mb": sparse_bytes / 2**20,
-            "dense_mb": n * m * 4 / 2**20, "extra_mb": max(0, peak - base) / 2**20,
-            "ratio": max(0, peak - base) / sparse_bytes, "fit_s": seconds}
+            "dense_mb": n * m * 4 / 2**20, "extra_mb": extra / 2**20,
+            "ratio": extra / sparse_bytes, "fit_s": seconds}
 
 
 def run_all(cfg, timeout):
