@@ -93,7 +93,8 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     index = _index_batches(n, batch_size, shuffle, seed)
     # Densified sparse batches can be large: one is prepared ahead, not two.
     ahead = 1 if nested.has_sparse(X) else 2
-    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs).prefetch(ahead))
+    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=True)
+                          .prefetch(ahead))
 
 
 def _in_memory_bytes(X, inputs):
@@ -197,19 +198,22 @@ def _gather_from_tensors(index, structure):
     return index.map(lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
 
 
-def _gather_from_numpy(index, X, y, sample_weight, inputs):
+def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False):
     """Batches gathered from the arrays by the index batches: only one batch
     of rows is copied at a time (a row source's rows read; scipy sparse rows
     leave NumPy as a sparse tensor, given as it is to a sparse model input and
     densified by TensorFlow, in one block of the input's dtype, for a dense
-    one). Without targets, elements are ``(x,)``."""
+    one; for a fit, a dense input the model declares gets them sparse and
+    Keras densifies them in the traced step, see :class:`InputKind`).
+    Without targets, elements are ``(x,)``."""
     structure = (X,) if y is None else (X, y, sample_weight)
     arrays = nested.leaves(structure)
     n_x = len(nested.leaves(X))
     kinds = nested.leaves(inputs) + [None] * (len(arrays) - n_x)
     as_sparse = [kind is not None and (kind.sparse or scipy_sparse.issparse(a))
                  for kind, a in zip(kinds, arrays)]
-    densify = [sparse_part and not kind.sparse for kind, sparse_part in zip(kinds, as_sparse)]
+    densify = [sparse_part and not (kind.takes_sparse_batches if for_fit else kind.sparse)
+               for kind, sparse_part in zip(kinds, as_sparse)]
     dtypes = [kind.dtype if kind is not None else a.dtype for kind, a in zip(kinds, arrays)]
     types = []
     for sparse_part, dtype in zip(as_sparse, dtypes):

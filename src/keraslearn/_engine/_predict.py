@@ -77,14 +77,27 @@ class Predictor:
 class InputKind:
     """How one model input takes rows: its dtype, and whether it is a sparse
     input (``keras.Input(..., sparse=True)``), which is fed sparse tensors;
-    other inputs get dense rows, scipy sparse rows densified."""
+    other inputs get dense rows, scipy sparse rows densified.
 
-    def __init__(self, dtype, sparse=False):
+    ``declared`` says that the input is a ``keras.Input`` of the model (a
+    functional or Sequential model): Keras densifies a sparse tensor given to
+    such an input of ``sparse=False`` itself, inside the traced step, so
+    training batches of scipy sparse rows reach it sparse and no dense batch
+    is held in the input pipeline. Rows given to an input the model does not
+    declare (a subclassed model) are densified before the model sees them."""
+
+    def __init__(self, dtype, sparse=False, declared=False):
         self.dtype = np.dtype(dtype)
         self.sparse = bool(sparse)
+        self.declared = bool(declared)
 
     def __repr__(self):
-        return f"InputKind({self.dtype}, sparse={self.sparse})"
+        return f"InputKind({self.dtype}, sparse={self.sparse}, declared={self.declared})"
+
+    @property
+    def takes_sparse_batches(self):
+        """Whether training batches of scipy sparse rows may reach the model sparse."""
+        return self.sparse or self.declared
 
     def spec(self, array):
         shape = (None,) + tuple(array.shape[1:])
@@ -104,7 +117,8 @@ class InputKind:
 
 def _kind(tensor):
     dtype = getattr(tensor, "dtype", None)
-    return InputKind(getattr(dtype, "name", dtype) or "float32", getattr(tensor, "sparse", False))
+    return InputKind(getattr(dtype, "name", dtype) or "float32", getattr(tensor, "sparse", False),
+                     declared=True)
 
 
 def input_kinds(model, X=None):
