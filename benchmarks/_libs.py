@@ -73,8 +73,9 @@ def keras_wrappers_build(X, y, hidden=HIDDEN, learning_rate=1e-3):
 class RawKeras:
     """``model.fit`` / ``model.predict`` on a freshly built model, no wrapper."""
 
-    def __init__(self, learning_rate=1e-3, batch_size=32, epochs=5, seed=0):
+    def __init__(self, learning_rate=1e-3, batch_size=32, epochs=5, seed=0, hidden=HIDDEN):
         self.learning_rate = learning_rate
+        self.hidden = hidden
         self.batch_size = batch_size
         self.epochs = epochs
         self.seed = seed
@@ -83,7 +84,7 @@ class RawKeras:
         import keras
 
         seed_everything(self.seed)
-        self.model = _mlp(X.shape[1], HIDDEN, 1, "sigmoid")
+        self.model = _mlp(X.shape[1], self.hidden, 1, "sigmoid")
         self.model.compile(
             optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy"
         )
@@ -158,4 +159,17 @@ def param_grid(lib, learning_rates, batch_sizes, epochs):
         }
     if lib == "sklearn_mlp":
         return {"learning_rate_init": learning_rates, "batch_size": batch_sizes}
+    raise ValueError(f"{lib} is not a scikit-learn estimator")
+
+
+def width_grid(lib, widths, epochs):
+    """A search over the hidden layer's width (one architecture per width) in each
+    library's parameter names."""
+    if lib in ("keraslearn", "scikeras"):
+        return {"hidden": widths}
+    if lib == "keras_wrappers":
+        return {"model_kwargs": [{"hidden": w, "learning_rate": 1e-3} for w in widths],
+                "fit_kwargs": [{"batch_size": 32, "epochs": epochs, "verbose": 0}]}
+    if lib == "sklearn_mlp":
+        return {"hidden_layer_sizes": [(w,) for w in widths]}
     raise ValueError(f"{lib} is not a scikit-learn estimator")

@@ -126,31 +126,35 @@ def _cv_splits(X, y, cv):
     return list(StratifiedKFold(cv).split(X, y))
 
 
-def _search(lib, X, y, grid_cfg, n_jobs, seed=None):
+def _search(lib, X, y, grid_cfg, n_jobs, seed=None, widths=None):
     """Seconds for one search (no refit) and the number of fits it made.
 
     ``seed=None``: no library seeds its fits (the process was seeded once);
     an int is passed as each fit's seed (``random_state`` for keraslearn).
+    ``widths``: search over the hidden layer's width (at the first learning
+    rate and batch size) instead of over learning rates and batch sizes.
     """
     from sklearn.model_selection import GridSearchCV, ParameterGrid
 
     lrs, sizes, epochs = grid_cfg["learning_rates"], grid_cfg["batch_sizes"], grid_cfg["epochs"]
     if lib == "keras":  # no estimator: the same fits and scores, hand-written
+        grid = ({"lr": lrs, "bs": sizes, "hidden": [_libs.HIDDEN]} if widths is None else
+                {"lr": lrs[:1], "bs": sizes[:1], "hidden": widths})
         t0 = time.perf_counter()
         fits = 0
-        for params in ParameterGrid({"lr": lrs, "bs": sizes}):
+        for params in ParameterGrid(grid):
             for train, test in _cv_splits(X, y, grid_cfg["cv"]):
-                est = _libs.RawKeras(params["lr"], params["bs"], epochs, seed)
+                est = _libs.RawKeras(params["lr"], params["bs"], epochs, seed, params["hidden"])
                 np.mean(est.fit(X[train], y[train]).predict(X[test]) == y[test])
                 fits += 1
         return time.perf_counter() - t0, fits
-    est = _libs.make(lib, epochs=epochs, seed=seed)
+    est = _libs.make(lib, learning_rate=lrs[0], batch_size=sizes[0], epochs=epochs, seed=seed)
     if lib == "scikeras" and seed is not None:
         est.set_params(random_state=seed)
-    search = GridSearchCV(
-        est, _libs.param_grid(lib, lrs, sizes, epochs), cv=grid_cfg["cv"], n_jobs=n_jobs,
-        refit=False, error_score="raise",
-    )
+    grid = (_libs.param_grid(lib, lrs, sizes, epochs) if widths is None else
+            _libs.width_grid(lib, widths, epochs))
+    search = GridSearchCV(est, grid, cv=grid_cfg["cv"], n_jobs=n_jobs, refit=False,
+                          error_score="raise")
     t0 = time.perf_counter()
     search.fit(X, y)
     return time.perf_counter() - t0, len(search.cv_results_["params"]) * grid_cfg["cv"]
@@ -167,6 +171,17 @@ def measure_grid(lib, cfg):
         seeded = _try(_search, lib, X, y, g, 1, seed=0)
         out["seeded_s"] = seeded if isinstance(seeded, dict) else seeded[0]
     return {"grid": out}
+
+
+def measure_widths(lib, cfg):
+    """The grid's search over 4 widths of the hidden layer (4 architectures x cv
+    folds), first in a fresh process, then again."""
+    g = cfg["grid"]
+    X, y = classification(g["n_samples"], cfg["n_features"], seed=1)
+    _libs.seed_everything(0)
+    first, fits = _search(lib, X, y, g, n_jobs=1, widths=g["widths"])
+    again, _ = _search(lib, X, y, g, n_jobs=1, widths=g["widths"])
+    return {"widths": {"s": first, "again_s": again, "fits": fits}}
 
 
 def _median_ms(fn, repeats):
@@ -389,7 +404,8 @@ def measure_memory(lib, cfg):
                        "ratio": extra / X.nbytes, "fit_s": seconds}}
 
 
-MEASURES = {"core": measure_core, "grid": measure_grid, "floor": measure_floor,
+MEASURES = {"core": measure_core, "grid": measure_grid, "widths": measure_widths,
+            "floor": measure_floor,
             "njobs": measure_njobs, "dask": measure_dask, "memory": measure_memory}
 
 

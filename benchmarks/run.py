@@ -87,7 +87,7 @@ FULL = {
     "latency_min_calls": 15, "n_batch_predict": 20_000, "batch_repeats": 5,
     # 2 learning rates x 2 batch sizes x cv=3 = 12 fits
     "grid": {"n_samples": 300, "epochs": 3, "cv": 3, "learning_rates": GRID_LRS,
-             "batch_sizes": [16, 32]},
+             "batch_sizes": [16, 32], "widths": [8, 16, 32, 64]},
     # about a minute serially with keraslearn; scikeras, about 3x slower per fit, gets
     # half the candidates and fewer epochs (compare speed-ups, not totals)
     "njobs": {
@@ -105,7 +105,7 @@ QUICK = {
     "latency_warmup": 3, "latency_budget_s": 0.2, "latency_max_calls": 20,
     "latency_min_calls": 3, "n_batch_predict": 1_000, "batch_repeats": 1,
     "grid": {"n_samples": 150, "epochs": 1, "cv": 2, "learning_rates": GRID_LRS[:1],
-             "batch_sizes": [32]},
+             "batch_sizes": [32], "widths": [8, 16]},
     "njobs": {
         "default": {"n_samples": 400, "epochs": 1, "cv": 2, "learning_rates": GRID_LRS,
                     "batch_sizes": [32]},
@@ -117,6 +117,7 @@ QUICK = {
 
 # Which result keys a measure fills, so that a crashed process marks each n/a.
 KEYS = {"core": ("fit", "accuracy", "latency", "batch_predict"), "grid": ("grid",),
+        "widths": ("widths",),
         "floor": ("floor",),
         "njobs": ("njobs_1", "njobs_2"), "dask": ("dask",), "memory": ("memory",)}
 NJOBS_LIBS = ("keraslearn", "scikeras")
@@ -129,11 +130,12 @@ def plan(quick):
     process (memory first, so that the others do not raise its baseline).
     """
     if quick:
-        jobs = [("memory,core,grid", lib, 180) for lib in LIBS]
+        jobs = [("memory,core,grid,widths", lib, 180) for lib in LIBS]
         return jobs + [("floor", BASE, 180)] + [("njobs", lib, 180) for lib in NJOBS_LIBS] + [
             ("dask", BASE, 180)]
     jobs = [("core", lib, 300) for lib in LIBS]
     jobs += [("grid", lib, 300) for lib in LIBS]
+    jobs += [("widths", lib, 300) for lib in LIBS]
     jobs += [("floor", BASE, 300)]
     jobs += [("njobs", lib, 600) for lib in NJOBS_LIBS]
     jobs += [("dask", BASE, 600)]
