@@ -43,11 +43,61 @@ OUT = HERE / "large_fit_results.md"
 HIDDEN, BATCH, LR = (256, 256), 256, 1e-3
 
 
-def _data(n_rows):
+def data(n_rows):
+    """``n_rows`` x 64 float32 features and a binary target (benchmarks/scaling.py too)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n_rows, 64)).astype(np.float32)
     y = (X[:, :8].sum(axis=1) + 0.5 * rng.normal(size=n_rows) > 0).astype(int)
     return X, y
+
+
+# The contestants' fits, ``fit(X, y, n_epochs)``: each trains the network above
+# on all the rows for exactly ``n_epochs`` epochs (no early stop, no held-out rows).
+def sklearn_mlp(X, y, n_epochs):
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    SkMLP(hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs, alpha=0.0,
+          learning_rate_init=LR, early_stopping=False, tol=0.0,
+          n_iter_no_change=n_epochs + 1).fit(X, y)
+
+
+def build(meta=None):
+    import keras
+
+    n = 64 if meta is None else meta["n_features_in_"]
+    return keras.Sequential([keras.Input((n,))] + [
+        keras.layers.Dense(u, activation="relu") for u in HIDDEN
+    ] + [keras.layers.Dense(1, activation="sigmoid")])
+
+
+def raw_keras(steps):
+    """Raw Keras' ``model.fit`` on the NumPy arrays, ``steps_per_execution=steps``."""
+    def fit(X, y, n_epochs):
+        import keras
+
+        model = build()
+        model.compile(optimizer=keras.optimizers.Adam(LR), loss="binary_crossentropy",
+                      steps_per_execution=steps)
+        model.fit(X, y, batch_size=BATCH, epochs=n_epochs, verbose=0)
+    return fit
+
+
+def keraslearn_classifier(X, y, n_epochs):
+    import keras
+
+    import keraslearn
+
+    keraslearn.KerasClassifier(build, loss="binary_crossentropy",
+                               optimizer=keras.optimizers.Adam(LR), batch_size=BATCH,
+                               epochs=n_epochs, verbose=0).fit(X, y)
+
+
+def keraslearn_mlp(X, y, n_epochs):
+    import keraslearn
+
+    keraslearn.MLPClassifier(hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs,
+                             alpha=0.0, learning_rate_init=LR, early_stopping=False, tol=0.0,
+                             n_iter_no_change=n_epochs + 1).fit(X, y)
 
 
 def _sklearn_seconds(n_rows, epochs, threads=None):
@@ -62,62 +112,29 @@ def _sklearn_seconds(n_rows, epochs, threads=None):
 
 
 def _sklearn_fit(n_rows, epochs):
-    from sklearn.neural_network import MLPClassifier as SkMLP
-
-    X, y = _data(n_rows)
-
-    def fit(X, y, n_epochs):
-        SkMLP(hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs, alpha=0.0,
-              learning_rate_init=LR, n_iter_no_change=n_epochs + 1).fit(X, y)
-
-    fit(X[:5000], y[:5000], 1)
+    X, y = data(n_rows)
+    sklearn_mlp(X[:5000], y[:5000], 1)
     t0 = time.perf_counter()
-    fit(X, y, epochs)
+    sklearn_mlp(X, y, epochs)
     print(time.perf_counter() - t0)
 
 
-def _contestants(epochs):
-    import keras
-
-    import keraslearn
+def _contestants():
     from keraslearn._engine import _feed
-
-    def build(meta=None):
-        n = 64 if meta is None else meta["n_features_in_"]
-        return keras.Sequential([keras.Input((n,))] + [
-            keras.layers.Dense(u, activation="relu") for u in HIDDEN
-        ] + [keras.layers.Dense(1, activation="sigmoid")])
-
-    def raw(steps):
-        def fit(X, y, n_epochs):
-            model = build()
-            model.compile(optimizer=keras.optimizers.Adam(LR), loss="binary_crossentropy",
-                          steps_per_execution=steps)
-            model.fit(X, y, batch_size=BATCH, epochs=n_epochs, verbose=0)
-        return fit
-
-    def mlp(X, y, n_epochs):
-        keraslearn.MLPClassifier(hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs,
-                                 alpha=0.0, learning_rate_init=LR).fit(X, y)
 
     def mlp_buffer(X, y, n_epochs):
         before = _feed.GATHER_ROWS
         _feed.GATHER_ROWS = sys.maxsize  # every dataset of this size through a shuffle buffer
         try:
-            mlp(X, y, n_epochs)
+            keraslearn_mlp(X, y, n_epochs)
         finally:
             _feed.GATHER_ROWS = before
 
-    def wrapper(X, y, n_epochs):
-        keraslearn.KerasClassifier(build, loss="binary_crossentropy",
-                                   optimizer=keras.optimizers.Adam(LR), batch_size=BATCH,
-                                   epochs=n_epochs, verbose=0).fit(X, y)
-
     return {
-        "raw Keras, steps_per_execution=1": raw(1),
-        "raw Keras, steps_per_execution=32": raw(32),
-        "keraslearn KerasClassifier": wrapper,
-        "keraslearn MLPClassifier": mlp,
+        "raw Keras, steps_per_execution=1": raw_keras(1),
+        "raw Keras, steps_per_execution=32": raw_keras(32),
+        "keraslearn KerasClassifier": keraslearn_classifier,
+        "keraslearn MLPClassifier": keraslearn_mlp,
         "keraslearn MLPClassifier, shuffle buffer (before)": mlp_buffer,
     }
 
@@ -128,8 +145,8 @@ def measure(n_rows, epochs):
         "scikit-learn MLPClassifier (own process, 1 BLAS thread)": _sklearn_seconds(
             n_rows, epochs, threads=1),
     }
-    X, y = _data(n_rows)
-    contestants = _contestants(epochs)
+    X, y = data(n_rows)
+    contestants = _contestants()
     for fit in contestants.values():
         fit(X[:5000], y[:5000], 1)
     for name, fit in contestants.items():
