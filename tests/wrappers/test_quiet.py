@@ -95,15 +95,17 @@ def test_predict_on_many_sizes_does_not_retrace(tf_log, recwarn):
     assert _retracing_messages(tf_log, recwarn) == []
 
 
-_SCRIPT = textwrap.dedent("""
+_SESSION = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
+    import keras
     import numpy as np
     from builders import tiny_mlp
     from sklearn.datasets import make_classification
     from sklearn.model_selection import GridSearchCV
     from keraslearn import KerasClassifier, KerasRegressor
 
+    # A typical session: seeded fits, predictions of many sizes, a search.
     X, y = make_classification(n_samples=80, n_features=4, random_state=0)
     for seed in range(6):
         clf = KerasClassifier(tiny_mlp, validation_split=0.2, random_state=seed).fit(X, y)
@@ -113,29 +115,8 @@ _SCRIPT = textwrap.dedent("""
     GridSearchCV(KerasClassifier(tiny_mlp), grid, cv=2).fit(X, y)
     for seed in range(3):
         KerasRegressor(tiny_mlp, random_state=seed).fit(X, X[:, 0]).predict(X[:seed + 1])
-    print("done")
-""")
 
-
-def test_a_typical_session_prints_no_retracing_warning():
-    # A fresh interpreter: TensorFlow's retracing detector starts empty, as a user's does.
-    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run(
-        [sys.executable, "-c", _SCRIPT.format(tests=tests)], capture_output=True, text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == "done"
-    assert "retracing" not in result.stderr
-
-
-_ARCHITECTURES = textwrap.dedent("""
-    import keras
-    import numpy as np
-    from sklearn.datasets import make_classification
-    from sklearn.model_selection import GridSearchCV
-    from keraslearn import KerasClassifier
-
+    # Many architectures in a row: ten widths, then a grid over depth and width.
     def build(meta, hidden=8, layers=1):
         model = keras.Sequential([keras.Input(meta["X_shape_"][1:])])
         for _ in range(layers):
@@ -152,10 +133,13 @@ _ARCHITECTURES = textwrap.dedent("""
 """)
 
 
-def test_fits_of_many_architectures_print_nothing():
-    # Keras traces its train function once per architecture; TensorFlow's
-    # detector counts those traces together and would warn about "retracing".
-    result = subprocess.run([sys.executable, "-c", _ARCHITECTURES.format()],
+def test_a_fresh_session_of_many_fits_and_architectures_prints_nothing():
+    # A fresh interpreter: TensorFlow's retracing detector starts empty, as a
+    # user's does. Keras traces its train function once per architecture, and
+    # TensorFlow's detector counts those traces together: it would warn about
+    # "retracing" across ten architectures in a row.
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", _SESSION.format(tests=tests)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout == "done\n"
