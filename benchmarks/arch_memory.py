@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/arch_memory.py          # ~10 min: benchmarks/arch_memory_results.md
+    python benchmarks/arch_memory.py          # 10-20 min on 2 cores: arch_memory_results.md
     python benchmarks/arch_memory.py --quick  # 10/20/30 fits, ~1 min; prints only
 
 A randomized search fits many networks of different shapes in one process and
