@@ -72,11 +72,19 @@ def check_optimizer(optimizer, kwargs):
 
 
 def make_optimizer(optimizer, kwargs):
-    """A new optimizer instance; the user's instance is never shared or changed."""
+    """A new optimizer instance; the user's instance is never shared or changed.
+
+    One made from a name or a class is named after its class ("adam"), not
+    Keras' next unique name ("adam_57"): its variables' names then repeat
+    from fit to fit, and TensorFlow keeps a cached kernel per variable name
+    it has seen, for the life of the process (``_trace_cache``'s docstring).
+    """
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
     if isinstance(optimizer, str):
         optimizer = optimizer_class(optimizer)
+    if inspect.isclass(optimizer) and "name" not in kwargs:
+        kwargs = {**kwargs, "name": optimizer.__name__.lower()}
     return routed_objects.make(optimizer, kwargs, "optimizer", kind="optimizer")
 
 

@@ -180,22 +180,25 @@ class BaseMLP(ReadyNetwork):
         layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
         if len(meta["X_shape_"]) > 2:
             layers.append(keras.layers.Flatten(dtype=dtype))
-        for units in self._hidden_sizes():
+        # Fixed names (not Keras' "dense_57"): the variables' names repeat from fit to
+        # fit, so TensorFlow's kernel cache does not grow with refits (``_trace_cache``).
+        for i, units in enumerate(self._hidden_sizes(), 1):
             layers.append(keras.layers.Dense(
                 units, activation=None if self.batch_normalization else activation,
                 kernel_initializer=init, kernel_regularizer=regularizer, dtype=dtype,
+                name=f"hidden_{i}",
             ))
             if self.batch_normalization:
-                layers.append(keras.layers.BatchNormalization(dtype=dtype))
+                layers.append(keras.layers.BatchNormalization(dtype=dtype, name=f"normalise_{i}"))
                 layers.append(keras.layers.Activation(activation, dtype=dtype))
             if self.dropout:
                 layers.append(keras.layers.Dropout(self.dropout, dtype=dtype))
         units, out_activation = self._output(meta)
         layers.append(keras.layers.Dense(
             units, activation=out_activation, kernel_initializer=init,
-            kernel_regularizer=regularizer, dtype=dtype,
+            kernel_regularizer=regularizer, dtype=dtype, name="output",
         ))
-        return keras.Sequential(layers)
+        return keras.Sequential(layers, name="mlp")
 
     def _family_attributes(self, plan, n_iter):
         plan.progress["t"] += plan.n_train * n_iter

@@ -1,0 +1,85 @@
+"""A long search stays lean: what keraslearn holds of a dropped estimator is
+released, networks it builds itself keep the same variable names from fit to
+fit (TensorFlow caches a kernel per variable name for the life of the
+process), and a model the user still holds keeps working however many other
+architectures are fitted after it."""
+
+import gc
+import weakref
+
+import keras
+import numpy as np
+
+from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
+from keraslearn._engine._trace_cache import MAX_ENTRIES, trace_cache
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 4)).astype("float32")
+y = (X[:, 0] + X[:, 1] > 0).astype(int)
+
+
+def network(width):
+    def build(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(width, activation="relu"),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+    return build
+
+
+def _classifier(width, **kwargs):
+    return KerasClassifier(network(width), loss="binary_crossentropy", epochs=1, batch_size=32,
+                           verbose=0, random_state=0, **kwargs)
+
+
+def _variable_paths(model):
+    return sorted(v.path for v in model.variables + model.optimizer.variables)
+
+
+def test_dropped_estimators_and_evicted_warm_copies_are_released():
+    trace_cache.clear()
+    models = []
+    for width in range(1, MAX_ENTRIES + 3):
+        est = _classifier(width).fit(X, y)
+        est.predict(X)
+        models.append(weakref.ref(est.model_))
+        if width == 1:
+            [first_warm] = [weakref.ref(entry.model) for entry in trace_cache._entries.values()]
+        del est
+    gc.collect()
+    assert len(trace_cache) == MAX_ENTRIES
+    assert all(ref() is None for ref in models)
+    assert first_warm() is None  # evicted: its variables and traced functions go with it
+
+
+def test_refits_of_a_ready_network_reuse_its_variable_names():
+    first = MLPClassifier(hidden_layer_sizes=(3, 2), max_iter=1, random_state=0).fit(X, y)
+    again = MLPClassifier(hidden_layer_sizes=(3, 2), max_iter=1, random_state=1).fit(X, y)
+    assert _variable_paths(first.model_) == _variable_paths(again.model_)
+    regressor = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, batch_normalization=True,
+                             solver="sgd")
+    one = regressor.fit(X, X[:, 0]).model_
+    two = MLPRegressor(**regressor.get_params()).fit(X, X[:, 0]).model_
+    assert _variable_paths(one) == _variable_paths(two)
+
+
+def test_an_optimizer_made_from_a_name_is_named_after_its_class():
+    first = _classifier(2, optimizer="adam").fit(X, y).model_.optimizer
+    second = _classifier(2, optimizer="adam").fit(X, y).model_.optimizer
+    assert first.name == second.name == "adam"
+    named = _classifier(2, optimizer=keras.optimizers.SGD, optimizer__name="mine").fit(X, y)
+    assert named.model_.optimizer.name == "mine"
+
+
+def test_a_model_the_user_holds_predicts_the_same_after_many_other_fits():
+    kept = _classifier(5, optimizer="adam").fit(X, y)
+    mlp = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0).fit(X, y)
+    before = kept.predict_proba(X), kept.model_.predict(X, verbose=0), mlp.predict_proba(X)
+    for width in range(6, 6 + MAX_ENTRIES + 2):  # every warm copy of before is evicted
+        _classifier(width).fit(X, y)
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=1).fit(X, y)  # same names as ``mlp``
+    after = kept.predict_proba(X), kept.model_.predict(X, verbose=0), mlp.predict_proba(X)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    # Both still train: a further fit continues from their weights.
+    kept.partial_fit(X, y)
+    mlp.partial_fit(X, y)
+    assert np.isfinite(kept.predict_proba(X)).all() and np.isfinite(mlp.predict_proba(X)).all()
