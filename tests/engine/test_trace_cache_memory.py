@@ -9,7 +9,9 @@ import weakref
 
 import keras
 import numpy as np
+import pytest
 
+from builders import tiny_mlp
 from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
 from keraslearn._engine._trace_cache import MAX_ENTRIES, trace_cache
 
@@ -83,3 +85,14 @@ def test_a_model_the_user_holds_predicts_the_same_after_many_other_fits():
     kept.partial_fit(X, y)
     mlp.partial_fit(X, y)
     assert np.isfinite(kept.predict_proba(X)).all() and np.isfinite(mlp.predict_proba(X)).all()
+
+
+def test_an_optimizer_class_without_a_name_argument_is_not_given_one():
+    class PlainSGD(keras.optimizers.SGD):
+        def __init__(self, learning_rate=0.01):
+            super().__init__(learning_rate=learning_rate)
+
+    clf = KerasClassifier(tiny_mlp, optimizer=PlainSGD, optimizer__learning_rate=0.05,
+                          epochs=1, random_state=0).fit(X, y)
+    assert isinstance(clf.model_.optimizer, PlainSGD)
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.05)

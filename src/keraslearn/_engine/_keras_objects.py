@@ -12,7 +12,7 @@ import functools
 import inspect
 
 from .._tf import keras
-from ..utils import suggest
+from ..utils import accepted_kwargs, suggest
 from . import _routed_objects as routed_objects
 
 _LOSS_ALIASES = {
@@ -71,6 +71,11 @@ def check_optimizer(optimizer, kwargs):
                          kwargs, "optimizer", kind="optimizer")
 
 
+def _takes_name(cls):
+    names, var_kw = accepted_kwargs(cls)
+    return var_kw or "name" in names
+
+
 def make_optimizer(optimizer, kwargs):
     """A new optimizer instance; the user's instance is never shared or changed.
 
@@ -83,7 +88,7 @@ def make_optimizer(optimizer, kwargs):
         return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
     if isinstance(optimizer, str):
         optimizer = optimizer_class(optimizer)
-    if inspect.isclass(optimizer) and "name" not in kwargs:
+    if inspect.isclass(optimizer) and "name" not in kwargs and _takes_name(optimizer):
         kwargs = {**kwargs, "name": optimizer.__name__.lower()}
     return routed_objects.make(optimizer, kwargs, "optimizer", kind="optimizer")
 
