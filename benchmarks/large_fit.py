@@ -43,22 +43,24 @@ OUT = HERE / "large_fit_results.md"
 HIDDEN, BATCH, LR = (256, 256), 256, 1e-3
 
 
-def data(n_rows):
-    """``n_rows`` x 64 float32 features and a binary target (benchmarks/scaling.py too)."""
-    rng = np.random.default_rng(0)
+def data(n_rows, seed=0):
+    """``n_rows`` x 64 float32 features and a binary target (benchmarks/scaling.py too);
+    another ``seed`` draws held-out rows of the same rule."""
+    rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_rows, 64)).astype(np.float32)
     y = (X[:, :8].sum(axis=1) + 0.5 * rng.normal(size=n_rows) > 0).astype(int)
     return X, y
 
 
 # The contestants' fits, ``fit(X, y, n_epochs)``: each trains the network above
-# on all the rows for exactly ``n_epochs`` epochs (no early stop, no held-out rows).
+# on all the rows for exactly ``n_epochs`` epochs (no early stop, no held-out rows)
+# and returns ``predict(X) -> labels``.
 def sklearn_mlp(X, y, n_epochs):
     from sklearn.neural_network import MLPClassifier as SkMLP
 
-    SkMLP(hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs, alpha=0.0,
-          learning_rate_init=LR, early_stopping=False, tol=0.0,
-          n_iter_no_change=n_epochs + 1).fit(X, y)
+    return SkMLP(hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs, alpha=0.0,
+                 learning_rate_init=LR, early_stopping=False, tol=0.0,
+                 n_iter_no_change=n_epochs + 1).fit(X, y).predict
 
 
 def build(meta=None):
@@ -79,6 +81,7 @@ def raw_keras(steps):
         model.compile(optimizer=keras.optimizers.Adam(LR), loss="binary_crossentropy",
                       steps_per_execution=steps)
         model.fit(X, y, batch_size=BATCH, epochs=n_epochs, verbose=0)
+        return lambda X: (model.predict(X, batch_size=4096, verbose=0)[:, 0] > 0.5).astype(int)
     return fit
 
 
@@ -87,17 +90,18 @@ def keraslearn_classifier(X, y, n_epochs):
 
     import keraslearn
 
-    keraslearn.KerasClassifier(build, loss="binary_crossentropy",
-                               optimizer=keras.optimizers.Adam(LR), batch_size=BATCH,
-                               epochs=n_epochs, verbose=0).fit(X, y)
+    return keraslearn.KerasClassifier(build, loss="binary_crossentropy",
+                                      optimizer=keras.optimizers.Adam(LR), batch_size=BATCH,
+                                      epochs=n_epochs, verbose=0).fit(X, y).predict
 
 
 def keraslearn_mlp(X, y, n_epochs):
     import keraslearn
 
-    keraslearn.MLPClassifier(hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs,
-                             alpha=0.0, learning_rate_init=LR, early_stopping=False, tol=0.0,
-                             n_iter_no_change=n_epochs + 1).fit(X, y)
+    return keraslearn.MLPClassifier(
+        hidden_layer_sizes=HIDDEN, batch_size=BATCH, max_iter=n_epochs, alpha=0.0,
+        learning_rate_init=LR, early_stopping=False, tol=0.0, n_iter_no_change=n_epochs + 1,
+    ).fit(X, y).predict
 
 
 def _sklearn_seconds(n_rows, epochs, threads=None):
@@ -126,7 +130,7 @@ def _contestants():
         before = _feed.GATHER_ROWS
         _feed.GATHER_ROWS = sys.maxsize  # every dataset of this size through a shuffle buffer
         try:
-            keraslearn_mlp(X, y, n_epochs)
+            return keraslearn_mlp(X, y, n_epochs)
         finally:
             _feed.GATHER_ROWS = before
 

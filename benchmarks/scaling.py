@@ -28,7 +28,9 @@ timed), fits 5,000 rows for one epoch (a warm-up: the runtime's start-up and
 the architecture's traces are then out of the figure, as in any process that
 has fitted it before), then times the fit on all the rows and samples its
 peak extra resident memory (``_measures.peak_extra_bytes``: peak RSS during
-the fit minus RSS before it). One run each, not a best of several.
+the fit minus RSS before it). One run each, not a best of several. Then each
+fitted model predicts 20,000 held-out rows of the same rule: accuracy at equal
+epochs, so that no contestant is faster by learning less.
 
 Per fit: seconds; microseconds per row per epoch (flat when time grows
 linearly); peak extra memory; the achieved rate, training FLOPs / seconds, with
@@ -56,6 +58,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 warnings.filterwarnings("ignore")
 
@@ -71,6 +75,7 @@ FULL = {"sizes": (20_000, 200_000, 2_000_000), "epochs": 3, "timeout": 1800,
 QUICK = {"sizes": (2_000, 5_000, 10_000), "epochs": 1, "timeout": 300,
          "matmul_s": 0.05, "matmul_runs": 2}
 WARMUP_ROWS = 5_000
+TEST_ROWS = 20_000  # held-out rows of the same rule: accuracy at equal epochs
 N_FEATURES = 64
 CONTESTANTS = {
     "keraslearn": "keraslearn KerasClassifier",
@@ -220,10 +225,15 @@ def _one(name, n_rows, epochs):
     X, y = large_fit.data(n_rows)
     data_s = time.perf_counter() - t0
     fit(X[:WARMUP_ROWS], y[:WARMUP_ROWS], 1)
-    extra, seconds = _measures.peak_extra_bytes(lambda: fit(X, y, epochs))
+    fitted = {}
+    extra, seconds = _measures.peak_extra_bytes(lambda: fitted.setdefault("predict",
+                                                                          fit(X, y, epochs)))
     if name == "sklearn" and "tensorflow" in sys.modules:
         raise RuntimeError("TensorFlow was imported in scikit-learn's process")
-    return {"s": seconds, "extra_bytes": extra, "data_bytes": int(X.nbytes), "data_s": data_s}
+    X_test, y_test = large_fit.data(TEST_ROWS, seed=1)
+    accuracy = float(np.mean(fitted["predict"](X_test) == y_test))
+    return {"s": seconds, "extra_bytes": extra, "data_bytes": int(X.nbytes), "data_s": data_s,
+            "accuracy": accuracy}
 
 
 # ------------------------------------------------------------------- the runs
@@ -270,13 +280,13 @@ def _ok(result):
 def fits_table(fits, cfg, reference):
     epochs, sizes = cfg["epochs"], cfg["sizes"]
     lines = ["| contestant | rows | fit (s) | µs / row / epoch | peak extra memory | GFLOP/s "
-             "| % of matmul rate | ÷ raw Keras' best | ÷ scikit-learn |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| % of matmul rate | ÷ raw Keras' best | ÷ scikit-learn | held-out accuracy |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, label in CONTESTANTS.items():
         for n_rows in sizes:
             r = fits[name, n_rows]
             if not _ok(r):
-                lines.append(f"| {label} | {n_rows:,} | n/a ({r['error']}) | | | | | | |")
+                lines.append(f"| {label} | {n_rows:,} | n/a ({r['error']}) | | | | | | | |")
                 continue
             gflops = FLOPS_PER_ROW_EPOCH * n_rows * epochs / r["s"] / 1e9
             ratios = ["", ""]
@@ -289,7 +299,7 @@ def fits_table(fits, cfg, reference):
             lines.append(
                 f"| {label} | {n_rows:,} | {r['s']:.2f} | {1e6 * r['s'] / (n_rows * epochs):.1f} "
                 f"| {_mib(r['extra_bytes']):.1f} MiB | {gflops:.1f} | {percent} "
-                f"| {ratios[0]} | {ratios[1]} |")
+                f"| {ratios[0]} | {ratios[1]} | {r.get('accuracy', float('nan')):.4f} |")
     return "\n".join(lines)
 
 
