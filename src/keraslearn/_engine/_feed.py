@@ -15,11 +15,13 @@ copied. Either way the order is
 reproducible for a given seed; the two ways draw different orders.
 
 scipy sparse X takes the first way when it is small once dense (then it
-trains exactly as its dense equal), else the second: each batch of rows is
-densified on its own (by TensorFlow, from a sparse tensor), so a fit holds
-the sparse data and one dense batch, never the dense matrix (which for text
-features is often larger than memory). A sparse model input always takes the
-second way, with sparse batches.
+trains exactly as its dense equal), else the second: each batch of rows
+leaves NumPy as a sparse tensor, which an input the model declares
+(``keras.Input``) densifies inside the traced step and TensorFlow densifies
+before a model that declares none; a fit holds the sparse data and one dense
+batch, never the dense matrix (which for text features is often larger than
+memory). A sparse model input always takes the second way, with sparse
+batches, and multiplies them as they are.
 
 Row sources (``_sources``: arrays mapped from files, image files) are read
 the same way, each batch read from its file when the batch is needed, several
