@@ -52,15 +52,31 @@ def test_dropped_estimators_and_evicted_warm_copies_are_released():
     assert first_warm() is None  # evicted: its variables and traced functions go with it
 
 
-def test_refits_of_a_ready_network_reuse_its_variable_names():
-    first = MLPClassifier(hidden_layer_sizes=(3, 2), max_iter=1, random_state=0).fit(X, y)
-    again = MLPClassifier(hidden_layer_sizes=(3, 2), max_iter=1, random_state=1).fit(X, y)
-    assert _variable_paths(first.model_) == _variable_paths(again.model_)
-    regressor = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, batch_normalization=True,
-                             solver="sgd")
-    one = regressor.fit(X, X[:, 0]).model_
-    two = MLPRegressor(**regressor.get_params()).fit(X, X[:, 0]).model_
-    assert _variable_paths(one) == _variable_paths(two)
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifier(hidden_layer_sizes=(3, 2), max_iter=1, random_state=0),
+    lambda: MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, batch_normalization=True,
+                         solver="sgd"),
+], ids=["classifier", "regressor-batch-normalization"])
+def test_refits_of_a_ready_network_reuse_a_few_variable_names(make):
+    est, target = make(), y if isinstance(make(), MLPClassifier) else X[:, 0]
+    names = set()
+    for _ in range(5):  # a refit replaces the network, which is released
+        est.fit(X, target)
+        names.add(tuple(_variable_paths(est.model_)))
+        gc.collect()
+    # The previous network is alive while the next is built: two names in turn.
+    assert len(names) == 2
+
+
+def test_two_live_ready_networks_sit_in_one_keras_model():
+    # Names are unique among the networks alive, as a Keras model needs them.
+    a = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0).fit(X, y)
+    b = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=1).fit(X, y)
+    assert a.model_.name != b.model_.name
+    inputs = keras.Input((4,))
+    both = keras.Model(inputs, keras.layers.Average()([a.model_(inputs), b.model_(inputs)]))
+    expected = (a.model_.predict(X, verbose=0) + b.model_.predict(X, verbose=0)) / 2
+    np.testing.assert_allclose(both.predict(X, verbose=0), expected, rtol=1e-6)
 
 
 def test_an_optimizer_made_from_a_name_is_named_after_its_class():
@@ -77,7 +93,7 @@ def test_a_model_the_user_holds_predicts_the_same_after_many_other_fits():
     before = kept.predict_proba(X), kept.model_.predict(X, verbose=0), mlp.predict_proba(X)
     for width in range(6, 6 + MAX_ENTRIES + 2):  # every warm copy of before is evicted
         _classifier(width).fit(X, y)
-        MLPClassifier(hidden_layer_sizes=(5,), max_iter=1).fit(X, y)  # same names as ``mlp``
+        MLPClassifier(hidden_layer_sizes=(5,), max_iter=1).fit(X, y)  # names reused
     after = kept.predict_proba(X), kept.model_.predict(X, verbose=0), mlp.predict_proba(X)
     for a, b in zip(before, after):
         np.testing.assert_array_equal(a, b)

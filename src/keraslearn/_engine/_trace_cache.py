@@ -39,8 +39,9 @@ keeps for the life of the process, and no public API of it releases:
 - a cached kernel (about 35 KiB) per variable name and shape ever created.
   Keras names each new layer and optimizer uniquely ("dense_57"), so every
   fit of a user's builder adds its variables' names. The networks keraslearn
-  builds itself (the ready MLPs) and optimizers it makes from a name or a
-  class have fixed names: their refits add nothing.
+  builds itself (the ready MLPs: "mlp", or "mlp_1"... while another lives)
+  and optimizers it makes from a name or a class reuse a few names: their
+  refits add nothing.
 
 ``benchmarks/arch_memory.py`` measures both beside raw Keras.
 """

@@ -1,7 +1,9 @@
 """BaseMLP: the dense network behind MLPClassifier and MLPRegressor, trained
 with scikit-learn's MLP rules (batch size, L2 scaling, stopping, schedules)."""
 
+import threading
 import warnings
+import weakref
 from collections.abc import Callable
 from numbers import Integral, Real
 
@@ -18,6 +20,26 @@ from ._callbacks import HeldOutScore, InvScalingLearningRate, l2_regularizer
 _ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 _ACTIVATIONS.update({name: name for name in (
     "linear", "sigmoid", "elu", "selu", "gelu", "silu", "softplus", "leaky_relu")})
+
+
+# Networks built here, by name, while they live.
+_LIVE_NETWORKS = weakref.WeakValueDictionary()
+_NAMES_LOCK = threading.Lock()
+
+
+def _named_network(layers):
+    """``keras.Sequential(layers)`` named "mlp", or "mlp_1", "mlp_2", ...: the
+    first name no live network built here holds. Two networks can then sit in
+    one Keras model (names must be unique there), and refits reuse the same few
+    names, so the variables' names repeat too (TensorFlow keeps a cached kernel
+    per variable name for the life of the process, see ``_trace_cache``)."""
+    with _NAMES_LOCK:
+        i = 0
+        while (name := f"mlp_{i}" if i else "mlp") in _LIVE_NETWORKS:
+            i += 1
+        model = keras.Sequential(layers, name=name)
+        _LIVE_NETWORKS[name] = model
+    return model
 
 
 class BaseMLP(ReadyNetwork):
@@ -198,7 +220,7 @@ class BaseMLP(ReadyNetwork):
             units, activation=out_activation, kernel_initializer=init,
             kernel_regularizer=regularizer, dtype=dtype, name="output",
         ))
-        return keras.Sequential(layers, name="mlp")
+        return _named_network(layers)
 
     def _family_attributes(self, plan, n_iter):
         plan.progress["t"] += plan.n_train * n_iter
