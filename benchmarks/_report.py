@@ -194,19 +194,14 @@ def targets(results):
         add("batch predict, 20k rows", "at least as fast as raw `model.predict`", None,
             f"{kl} / {raw}")
 
-    kl, sk = get(BASE, "grid.s"), get("scikeras", "grid.s")
-    if _num(kl) and _num(sk):
-        add("GridSearchCV, 12 small fits", "≥ 10× faster than scikeras", sk / kl >= 10,
-            _ratio_line(kl, sk, "keraslearn", "scikeras"))
-    else:
-        add("GridSearchCV, 12 small fits", "≥ 10× faster than scikeras", None, f"{kl} / {sk}")
-
-    kl, sk = get(BASE, "widths.s"), get("scikeras", "widths.s")
-    if _num(kl) and _num(sk):
-        add("GridSearchCV over 4 widths", "≥ 10× faster than scikeras", sk / kl >= 10,
-            _ratio_line(kl, sk, "keraslearn", "scikeras"))
-    else:
-        add("GridSearchCV over 4 widths", "≥ 10× faster than scikeras", None, f"{kl} / {sk}")
+    for label, path in (("GridSearchCV, 12 small fits", "grid.s"),
+                        ("GridSearchCV over 4 widths", "widths.s")):
+        kl, sk = get(BASE, path), get("scikeras", path)
+        if _num(kl) and _num(sk):
+            add(label, "≥ 10× faster than scikeras", sk / kl >= 10,
+                _ratio_line(kl, sk, "keraslearn", "scikeras"))
+        else:
+            add(label, "≥ 10× faster than scikeras", None, f"{kl} / {sk}")
 
     s = speedup(results, BASE)
     if isinstance(s, str):
