@@ -21,9 +21,10 @@ $(STAMP): pyproject.toml
 	@if [ "$$(uname -sm)" = "Linux x86_64" ] && $(PY) -m pip show tensorflow >/dev/null 2>&1; then \
 		$(PY) -m pip uninstall --quiet --disable-pip-version-check -y tensorflow tensorflow-cpu; \
 	fi
-	@# --no-compile: Python compiles each module on its first import instead of
-	@# every module of every package at install time (a third of the install).
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -e '.[dev]'
+	@# Installed modules are byte-compiled here, once: where PYTHONDONTWRITEBYTECODE
+	@# is set (as on CI machines), Python never writes them on import, and every
+	@# test process would compile TensorFlow's modules again.
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 test: $(STAMP)
