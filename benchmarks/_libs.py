@@ -162,14 +162,14 @@ def param_grid(lib, learning_rates, batch_sizes, epochs):
     raise ValueError(f"{lib} is not a scikit-learn estimator")
 
 
-def width_grid(lib, widths, epochs):
+def width_grid(lib, widths, epochs, learning_rate, batch_size):
     """A search over the hidden layer's width (one architecture per width) in each
-    library's parameter names."""
+    library's parameter names, at one learning rate and batch size."""
     if lib in ("keraslearn", "scikeras"):
         return {"hidden": widths}
     if lib == "keras_wrappers":
-        return {"model_kwargs": [{"hidden": w, "learning_rate": 1e-3} for w in widths],
-                "fit_kwargs": [{"batch_size": 32, "epochs": epochs, "verbose": 0}]}
+        return {"model_kwargs": [{"hidden": w, "learning_rate": learning_rate} for w in widths],
+                "fit_kwargs": [{"batch_size": batch_size, "epochs": epochs, "verbose": 0}]}
     if lib == "sklearn_mlp":
         return {"hidden_layer_sizes": [(w,) for w in widths]}
     raise ValueError(f"{lib} is not a scikit-learn estimator")

@@ -152,7 +152,7 @@ def _search(lib, X, y, grid_cfg, n_jobs, seed=None, widths=None):
     if lib == "scikeras" and seed is not None:
         est.set_params(random_state=seed)
     grid = (_libs.param_grid(lib, lrs, sizes, epochs) if widths is None else
-            _libs.width_grid(lib, widths, epochs))
+            _libs.width_grid(lib, widths, epochs, lrs[0], sizes[0]))
     search = GridSearchCV(est, grid, cv=grid_cfg["cv"], n_jobs=n_jobs, refit=False,
                           error_score="raise")
     t0 = time.perf_counter()

@@ -58,7 +58,8 @@ def test_dropped_estimators_and_evicted_warm_copies_are_released():
                          solver="sgd"),
 ], ids=["classifier", "regressor-batch-normalization"])
 def test_refits_of_a_ready_network_reuse_a_few_variable_names(make):
-    est, target = make(), y if isinstance(make(), MLPClassifier) else X[:, 0]
+    est = make()
+    target = y if isinstance(est, MLPClassifier) else X[:, 0]
     names = set()
     for _ in range(5):  # a refit replaces the network, which is released
         est.fit(X, target)
