@@ -3,6 +3,7 @@ device): ordinary parameters, checked before TensorFlow trains, honoured by
 fit and predict. Several devices are tested in test_logical_devices.py."""
 
 import functools
+import json
 import pickle
 
 import keras
@@ -22,6 +23,7 @@ from keraslearn import (
     MLPClassifier,
     MLPRegressor,
 )
+from keraslearn._engine._dense_chain import dense_chains
 from keraslearn._engine._trace_cache import trace_cache
 from keraslearn.wrappers import BaseWrapper
 
@@ -82,10 +84,15 @@ def test_grid_search_sets_the_device_of_each_fit():
     assert scores[0] == scores[1] == scores[2]  # the same device, the same seed
 
 
-def test_warm_copies_of_the_trace_cache_are_bound_to_the_device():
+def test_traced_functions_are_bound_to_the_device():
     trace_cache.clear()
-    _wrapper(device="/CPU:0", random_state=None).fit(X, y)
+    dense_chains.clear()
+    _wrapper(device="/CPU:0", random_state=None, metrics=["accuracy"]).fit(X, y)
     assert [key[-1] for key in trace_cache.keys()] == [CPU]
+    # A plain dense chain (no metric) trains through a function of its own.
+    _wrapper(device="/CPU:0", random_state=None).fit(X, y)
+    [key] = dense_chains._traces
+    assert json.loads(key)[-1] == CPU
 
 
 @pytest.mark.parametrize("device, message", [

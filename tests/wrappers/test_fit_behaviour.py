@@ -318,15 +318,20 @@ def test_large_data_path_keeps_float64_and_multioutput_targets(monkeypatch):
 
 
 # ---------------------------------------------------------- template cache
+# A compiled metric: plain dense chains without one train through the
+# dense chain trainer (tests/engine/test_dense_chain.py), not a warm copy.
+METRIC = dict(metrics=["accuracy"])
+
+
 def test_fits_of_one_architecture_share_a_template():
     _trace_cache.trace_cache.clear()
     for seed in range(3):
-        KerasClassifier(tiny_mlp, random_state=seed, **ADAM).fit(X, y)
+        KerasClassifier(tiny_mlp, random_state=seed, **ADAM, **METRIC).fit(X, y)
     assert len(_trace_cache.trace_cache) == 1
     # The learning rate is copied per fit, so it shares the template too.
-    KerasClassifier(tiny_mlp, optimizer="adam", optimizer__learning_rate=0.5).fit(X, y)
+    KerasClassifier(tiny_mlp, optimizer="adam", optimizer__learning_rate=0.5, **METRIC).fit(X, y)
     assert len(_trace_cache.trace_cache) == 1
-    KerasClassifier(tiny_mlp, hidden=5, **ADAM).fit(X, y)
+    KerasClassifier(tiny_mlp, hidden=5, **ADAM, **METRIC).fit(X, y)
     assert len(_trace_cache.trace_cache) == 2
 
 
@@ -436,10 +441,13 @@ def test_continued_training_keeps_optimizer_state(how, monkeypatch):
     direct = _without_templates(monkeypatch, make)
     steps = 3 * 3 * (2 if how == "warm_start" else 1)
     assert int(cached.model_.optimizer.iterations.numpy()) == steps
-    assert cached.history_ == direct.history_
-    np.testing.assert_array_equal(cached.predict_proba(X), direct.predict_proba(X))
-    for a, b in zip(cached.model_.optimizer.variables, direct.model_.optimizer.variables):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # Equal to float32 rounding: the dense chain's graph may fuse a layer's
+    # matmul, bias and activation where Keras' does not, or the reverse.
+    np.testing.assert_allclose(cached.history_["loss"], direct.history_["loss"], rtol=1e-6)
+    np.testing.assert_allclose(cached.predict_proba(X), direct.predict_proba(X), rtol=1e-6)
+    for a, b in zip(cached.model_.optimizer.variables, direct.model_.optimizer.variables,
+                    strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-8)
 
 
 class _BatchCounter(keras.callbacks.Callback):
@@ -452,7 +460,7 @@ class _BatchCounter(keras.callbacks.Callback):
 
 
 def test_several_steps_per_call_train_exactly_like_one_step_per_call():
-    params = dict(random_state=0, batch_size=8, epochs=3, **ADAM)
+    params = dict(random_state=0, batch_size=8, epochs=3, **ADAM, **METRIC)
     _trace_cache.trace_cache.clear()
     # trace cache keys: (architecture, code, data spec, steps per call, device)
     fast = KerasClassifier(tiny_mlp, **params).fit(X, y)

@@ -30,7 +30,13 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
    model from the trace cache (``_trace_cache.py``), so that fits of the same
    architecture do not trace Keras' train function again; the copy is
    verified to compute the same outputs and gradients as the model, and the
-   trained state is copied back. Turn sharing off with
+   trained state is copied back. A *plain dense chain* (Keras' ``Dense``
+   layers only, Adam, SGD or RMSprop, one of Keras' losses, no metrics, and a
+   fit with no callbacks, validation or progress output) skips Keras' train
+   function altogether: ``_dense_chain.py`` trains it through one traced
+   function per depth whose weight shapes are left open, so that a search
+   over layer widths traces once; its updates are Keras' own, and it ends
+   where Keras' fit ends. Turn sharing off (both ways) with
    ``keraslearn.set_config(share_traced_functions=False)``; it is off for
    seeded fits of models with layers of their own.
 6. **Commit**: the fitted attributes are set at the end, all at once; any

@@ -1,5 +1,6 @@
 """Running one planned fit: the datasets, the callbacks, and Keras' ``fit`` on
-a warm copy from the trace cache or on the model itself."""
+a warm copy from the trace cache or on the model itself, or, for a plain
+dense chain, the dense chain trainer."""
 
 import numpy as np
 
@@ -8,6 +9,7 @@ from .._tf import keras, tf
 from . import _nested as nested
 from . import _targets as targets
 from ._data import model_inputs
+from ._dense_chain import dense_chains
 from ._feed import make_dataset
 from ._forward import hand_out
 from ._inputs import normalised_weights
@@ -112,7 +114,13 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         randomness.seed is None or keras_layers_only(model)
     ) and (where is None or device is not None)
     with _tf.expected_retracing(), reported_read_errors(X):
-        if share:
+        chain = dense_chains.chain(model, dataset, kwargs, device) if share else None
+        if chain is not None:
+            history = dense_chains.fit(chain, dataset, plan.epochs)
+            guard.epoch = next(
+                (i for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)), None
+            )
+        elif share:
             history = trace_cache.fit(
                 model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
             )

@@ -1,0 +1,215 @@
+"""Plain dense networks train through one traced function per depth, whatever
+their widths, and end exactly where Keras' own fit ends: the same weights, the
+same optimizer state, the same history."""
+
+import gc
+import weakref
+from unittest import mock
+
+import keras
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.model_selection import GridSearchCV
+
+import keraslearn
+from keraslearn import KerasClassifier, KerasRegressor
+from keraslearn._engine._dense_chain import dense_chains
+
+X, y = make_classification(90, 5, n_informative=3, n_classes=3, random_state=0)
+X = X.astype("float32")
+y_binary = (y == 1).astype(int)
+Xr, yr = make_regression(90, 4, n_targets=2, noise=1.0, random_state=0)
+
+
+def stack(meta, hidden=7, depth=1, activation="relu", dtype="float32", regularizer=None):
+    """``depth`` hidden layers of ``hidden`` units, then the output the target needs."""
+    layers = [keras.Input((meta["n_features_in_"],), dtype=dtype)]
+    layers += [keras.layers.Dense(hidden, activation=activation, dtype=dtype,
+                                  kernel_regularizer=regularizer) for _ in range(depth)]
+    if meta["target_type_"] == "binary":
+        layers.append(keras.layers.Dense(1, activation="sigmoid", dtype=dtype))
+    elif "classes_" in meta:
+        layers.append(keras.layers.Dense(meta["n_classes_"], activation="softmax", dtype=dtype))
+    else:
+        layers.append(keras.layers.Dense(meta["n_outputs_"], dtype=dtype))
+    return keras.Sequential(layers)
+
+
+def functional(meta, hidden=6):
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden_out = keras.layers.Dense(hidden, activation="elu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(meta["n_classes_"], activation="softmax")(
+        hidden_out))
+
+
+def _fit_both(make, data, fit=lambda est, X, y: est.fit(X, y)):
+    """The estimator fitted through the dense chain, and through Keras' fit."""
+    out = []
+    for share in (True, False):
+        with keraslearn.config_context(share_traced_functions=share), mock.patch.object(
+            dense_chains, "fit", wraps=dense_chains.fit
+        ) as spy:
+            est = fit(make(), *data)
+        out.append((est, spy.call_count))
+    (chained, calls), (keras_fit, _) = out
+    assert calls > 0, "the fit did not take the dense chain"
+    return chained, keras_fit
+
+
+def _assert_same_state(a, b):
+    for u, v in zip(a.model_.weights + a.model_.optimizer.variables,
+                    b.model_.weights + b.model_.optimizer.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-6, atol=1e-7,
+                                   err_msg=u.path)
+    assert a.history_.keys() == b.history_.keys()
+    np.testing.assert_allclose(a.history_["loss"], b.history_["loss"], rtol=1e-6)
+
+
+CLASSIFIERS = {
+    "adam-sparse": dict(loss="sparse_categorical_crossentropy"),
+    "adam-onehot-two-layers-tanh": dict(loss="categorical_crossentropy", depth=2,
+                                        activation="tanh"),
+    "sgd-nesterov-balanced": dict(loss="sparse_categorical_crossentropy", optimizer="sgd",
+                                  optimizer__momentum=0.9, optimizer__nesterov=True,
+                                  class_weight="balanced"),
+    "sgd-plain-loss-object": dict(loss=keras.losses.CategoricalCrossentropy(
+        label_smoothing=0.1), optimizer="sgd", optimizer__learning_rate=0.1),
+    "rmsprop-momentum": dict(loss="sparse_categorical_crossentropy", optimizer="rmsprop",
+                             optimizer__momentum=0.5),
+    "functional": dict(model=functional, loss="sparse_categorical_crossentropy"),
+}
+
+
+@pytest.mark.parametrize("kwargs", CLASSIFIERS.values(), ids=CLASSIFIERS.keys())
+def test_a_classifier_trains_as_keras_fit_trains_it(kwargs):
+    kwargs = {"model": stack, "optimizer": "adam", **kwargs}
+    chained, keras_fit = _fit_both(
+        lambda: KerasClassifier(**kwargs, epochs=3, batch_size=16, random_state=1), (X, y)
+    )
+    _assert_same_state(chained, keras_fit)
+
+
+def test_binary_sample_weights_and_float64():
+    weights = np.linspace(0.5, 2.0, len(y))
+    # KerasClassifier's default optimizer, as scikeras': RMSprop.
+    chained, keras_fit = _fit_both(
+        lambda: KerasClassifier(stack, dtype="float64", loss="binary_crossentropy",
+                                epochs=3, batch_size=32, random_state=2),
+        (X, y_binary), lambda est, X, y: est.fit(X, y, sample_weight=weights),
+    )
+    assert chained.model_.weights[0].dtype == "float64"
+    _assert_same_state(chained, keras_fit)
+
+
+def test_a_regressor_and_its_partial_fits():
+    def fit(est, X, y):
+        for _ in range(3):
+            est.partial_fit(X, y)
+        return est
+
+    chained, keras_fit = _fit_both(
+        lambda: KerasRegressor(stack, hidden=5, loss="mse", optimizer="adam", batch_size=20,
+                               random_state=3),
+        (Xr, yr), fit,
+    )
+    assert int(chained.model_.optimizer.iterations) == 3 * 5
+    _assert_same_state(chained, keras_fit)
+    np.testing.assert_allclose(chained.predict(Xr), keras_fit.predict(Xr), rtol=1e-6)
+
+
+def test_one_trace_serves_every_width_of_a_search():
+    dense_chains.clear()
+    search = GridSearchCV(
+        KerasClassifier(stack, loss="sparse_categorical_crossentropy", epochs=2,
+                        batch_size=16, random_state=0),
+        {"hidden": [3, 8, 16, 32]}, cv=2,
+    ).fit(X, y)
+    assert search.best_estimator_.model_.layers[0].units == search.best_params_["hidden"]
+    assert len(dense_chains) == 1
+    (traced,) = dense_chains._traces.values()
+    assert traced.experimental_get_tracing_count() == 1
+
+
+class _Count(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+NOT_PLAIN = {
+    "a callback": dict(callbacks=[_Count()]),
+    "validation": dict(validation_split=0.2),
+    "metrics": dict(metrics=["accuracy"]),
+    "a regularizer": dict(regularizer="l2"),
+    "AdamW": dict(optimizer="adamw"),
+    "a schedule": dict(optimizer__learning_rate=keras.optimizers.schedules.ExponentialDecay(
+        0.01, 10, 0.9)),
+    "printing": dict(verbose=1),
+}
+
+
+@pytest.mark.parametrize("kwargs", NOT_PLAIN.values(), ids=NOT_PLAIN.keys())
+def test_anything_else_trains_through_keras_fit(kwargs, capsys):
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        est = KerasClassifier(stack, loss="sparse_categorical_crossentropy", epochs=2,
+                              batch_size=32, random_state=0, **kwargs).fit(X, y)
+    assert spy.call_count == 0
+    assert len(est.history_["loss"]) == 2
+    for callback in kwargs.get("callbacks", ()):
+        assert callback.epochs == 2
+
+
+def test_a_layer_called_twice_is_not_a_chain():
+    def twice(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        square = keras.layers.Dense(meta["n_features_in_"], activation="relu")
+        return keras.Model(inputs, keras.layers.Dense(meta["n_classes_"], activation="softmax")(
+            square(square(inputs))))
+
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        KerasClassifier(twice, loss="sparse_categorical_crossentropy", epochs=1,
+                        random_state=0).fit(X, y)
+    assert spy.call_count == 0
+
+
+def test_a_diverging_chain_stops_and_leaves_the_estimator_as_it_was():
+    est = KerasRegressor(stack, loss="mse", optimizer="sgd", optimizer__learning_rate=1e6,
+                         epochs=5, random_state=0)
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy, \
+            pytest.raises(ValueError, match="training diverged"):
+        est.fit(Xr * 1e3, yr * 1e3)
+    assert spy.call_count == 1
+    assert not hasattr(est, "model_")
+
+
+def test_rows_gathered_by_permutation_train_as_keras_fit_trains_them():
+    """From GATHER_ROWS rows on, each epoch's order is a permutation drawn
+    when the epoch's iterator is made: the chain makes them as Keras does."""
+    from keraslearn._engine._feed import GATHER_ROWS
+
+    rng = np.random.default_rng(0)
+    X_big = rng.normal(size=(GATHER_ROWS, 3)).astype("float32")
+    y_big = (X_big[:, 0] > 0).astype(int)
+    chained, keras_fit = _fit_both(
+        lambda: KerasClassifier(stack, hidden=4, loss="binary_crossentropy", optimizer="adam",
+                                epochs=2, batch_size=4096, random_state=0),
+        (X_big, y_big),
+    )
+    _assert_same_state(chained, keras_fit)
+
+
+def test_the_traced_functions_hold_no_network():
+    dense_chains.clear()
+    fitted = []
+    for width in (2, 3, 4):
+        est = KerasClassifier(stack, hidden=width, loss="sparse_categorical_crossentropy",
+                              epochs=1, random_state=0).fit(X, y)
+        fitted.append(weakref.ref(est.model_))
+        del est
+    gc.collect()
+    assert len(dense_chains) == 1
+    assert all(ref() is None for ref in fitted)
