@@ -91,7 +91,7 @@ def rows(cfg):
          "grid.seeded_s", "s"),
         (f"GridSearchCV over {len(g['widths'])} widths of the hidden layer "
          f"({', '.join(map(str, g['widths']))}; {len(g['widths']) * g['cv']} fits), "
-         "first search in a fresh process", "widths.s", "s"),
+         "first search in a fresh process (median of the runs)", "widths.s", "s"),
         ("same width search again in the same process", "widths.again_s", "s"),
         (f"peak extra memory, fit {_n(m['n_samples'])}×{m['n_features']} float32 "
          f"({mb:g} MB), 1 epoch, batch {m['batch_size']}", "memory.ratio", "x data"),

@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/arch_memory.py          # 10-20 min on 2 cores: arch_memory_results.md
     python benchmarks/arch_memory.py --quick  # 10/20/30 fits, ~1 min; prints only
+    python benchmarks/arch_memory.py --only kerasclassifier   # those rows; prints only
 
 A randomized search fits many networks of different shapes in one process and
 drops each fitted estimator once it is scored. Every contestant here does the
@@ -220,6 +221,9 @@ def main(argv=None):
     parser.add_argument("--diagnose", action="store_true",
                         help="attribute keraslearn's growth (200 fits); writes nothing")
     parser.add_argument("--jobs", type=int, default=3, help="contestants run at once")
+    parser.add_argument("--only", default="",
+                        help="comma-separated contestants to run (" + ",".join(CONTESTANTS)
+                        + "); prints their rows, writes nothing")
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -231,10 +235,14 @@ def main(argv=None):
         print("\n".join(table(results, DIAGNOSES, checkpoints)))
         return None
     checkpoints = QUICK_CHECKPOINTS if args.quick else CHECKPOINTS
-    results = measure(list(CONTESTANTS), checkpoints, args.jobs)
+    only = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(only) - set(CONTESTANTS))
+    if unknown:
+        parser.error(f"unknown contestants {unknown}; choose from {list(CONTESTANTS)}")
+    results = measure(only or list(CONTESTANTS), checkpoints, args.jobs)
     text = report(results, checkpoints, time.perf_counter() - t0, args.jobs)
     print(text)
-    if not args.quick:
+    if not args.quick and not only:
         OUT.write_text(text)
         print(f"written: {OUT}", file=sys.stderr)
     return None
