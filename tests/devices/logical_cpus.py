@@ -69,6 +69,7 @@ def _tensorflow_predicts():
 
 
 def scenario_device(workdir):
+    from keraslearn._engine._dense_chain import dense_chains
     from keraslearn._engine._trace_cache import trace_cache
 
     _tensorflow_predicts()
@@ -91,7 +92,10 @@ def scenario_device(workdir):
             pickle.dump(est, f)
         est.set_params(device="/CPU:0")
         out[name]["on_cpu0"] = _proba(est, X)
-    out["warm_copy_devices"] = sorted({key[-1] for key in trace_cache.keys()})
+    # Warm copies of the trace cache, and the dense chain trainer's functions
+    # (whose keys end with the device too).
+    out["traced_devices"] = sorted({key[-1] for key in trace_cache.keys()}
+                                   | {json.loads(key)[-1] for key in dense_chains._traces})
     return out
 
 

@@ -61,8 +61,8 @@ def test_the_network_is_built_and_trained_on_the_device(on_cpu1, name):
     assert [d.rsplit("/", 1)[-1] for d in fitted["optimizer"]] == ["device:CPU:1"]
 
 
-def test_warm_copies_of_the_trace_cache_live_on_the_fit_device(on_cpu1):
-    assert on_cpu1["warm_copy_devices"] == ["/device:CPU:1"]
+def test_traced_training_functions_are_bound_to_the_fit_device(on_cpu1):
+    assert on_cpu1["traced_devices"] == ["/device:CPU:1"]
 
 
 def test_a_device_that_does_not_exist_lists_those_that_do(on_cpu1):

@@ -9,11 +9,12 @@ from unittest import mock
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.model_selection import GridSearchCV
 
 import keraslearn
-from keraslearn import KerasClassifier, KerasRegressor
+from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
 from keraslearn._engine._dense_chain import dense_chains
 
 X, y = make_classification(90, 5, n_informative=3, n_classes=3, random_state=0)
@@ -144,7 +145,7 @@ NOT_PLAIN = {
     "a callback": dict(callbacks=[_Count()]),
     "validation": dict(validation_split=0.2),
     "metrics": dict(metrics=["accuracy"]),
-    "a regularizer": dict(regularizer="l2"),
+    "an L1 penalty": dict(regularizer="l1"),
     "AdamW": dict(optimizer="adamw"),
     "a schedule": dict(optimizer__learning_rate=keras.optimizers.schedules.ExponentialDecay(
         0.01, 10, 0.9)),
@@ -213,3 +214,52 @@ def test_the_traced_functions_hold_no_network():
     gc.collect()
     assert len(dense_chains) == 1
     assert all(ref() is None for ref in fitted)
+
+
+Xr1 = Xr[:, :3]
+yr1 = yr[:, 0] / 50
+READY = {
+    "classifier": lambda: (MLPClassifier(hidden_layer_sizes=(7,), max_iter=12, random_state=0),
+                           X, y),
+    "stopping rule": lambda: (MLPClassifier(hidden_layer_sizes=(7,), max_iter=60, tol=0.05,
+                                            n_iter_no_change=2, random_state=0), X, y),
+    "adaptive sgd": lambda: (MLPClassifier(hidden_layer_sizes=(5, 4), solver="sgd",
+                                           learning_rate="adaptive", tol=0.05,
+                                           n_iter_no_change=1, max_iter=30, random_state=0),
+                             X, y),
+    "regressor": lambda: (MLPRegressor(hidden_layer_sizes=(6,), alpha=0.01, max_iter=10,
+                                       random_state=0), Xr1, yr1),
+    "regressor float64": lambda: (MLPRegressor(hidden_layer_sizes=(6,), dtype="float64",
+                                               max_iter=10, random_state=0), Xr1, yr1),
+}
+
+
+@pytest.mark.parametrize("make", READY.values(), ids=READY.keys())
+def test_a_ready_network_trains_as_keras_fit_trains_it(make):
+    """The ready MLPs' L2 penalty (alpha), half squared error and stopping
+    rule (tol, n_iter_no_change, the adaptive learning rate) run in the
+    dense chain: the stopping epoch, learning rate and state are Keras'."""
+    est, X_, y_ = make()
+    chained, keras_fit = _fit_both(lambda: clone(est), (X_, y_))
+    assert chained.n_iter_ == keras_fit.n_iter_
+    assert float(chained.model_.optimizer.learning_rate) == float(
+        keras_fit.model_.optimizer.learning_rate)
+    _assert_same_state(chained, keras_fit)
+    np.testing.assert_allclose(chained.loss_curve_, keras_fit.loss_curve_, rtol=1e-6)
+
+
+def test_a_ready_network_with_validation_trains_through_keras_fit():
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        MLPClassifier(hidden_layer_sizes=(4,), early_stopping=True, max_iter=3,
+                      random_state=0).fit(X, y)
+    assert spy.call_count == 0
+
+
+def test_a_search_over_alpha_traces_once():
+    dense_chains.clear()
+    GridSearchCV(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
+                 {"alpha": [0.0, 1e-4, 1e-2], "hidden_layer_sizes": [(4,), (9,)]},
+                 cv=2).fit(X, y)
+    # alpha=0 leaves the layers without a penalty: another computation.
+    assert len(dense_chains) == 2
+    assert all(f.experimental_get_tracing_count() == 1 for f in dense_chains._traces.values())

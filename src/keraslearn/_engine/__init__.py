@@ -31,11 +31,13 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
    architecture do not trace Keras' train function again; the copy is
    verified to compute the same outputs and gradients as the model, and the
    trained state is copied back. A *plain dense chain* (Keras' ``Dense``
-   layers only, Adam, SGD or RMSprop, one of Keras' losses, no metrics, and a
-   fit with no callbacks, validation or progress output) skips Keras' train
-   function altogether: ``_dense_chain.py`` trains it through one traced
-   function per depth whose weight shapes are left open, so that a search
-   over layer widths traces once; its updates are Keras' own, and it ends
+   layers only, with at most an L2 penalty; Adam, SGD or RMSprop; one of
+   Keras' losses; no metrics; and a fit with no callbacks but the ready
+   MLPs' stopping rule, no validation and no progress output: the ready MLPs'
+   default fits, and a wrapper's plain stack) skips Keras' train function:
+   ``_dense_chain.py`` trains it through one traced function per depth whose
+   weight shapes are left open, so that a search over layer widths traces
+   once; its updates are Keras' own, and it ends
    where Keras' fit ends. Turn sharing off (both ways) with
    ``keraslearn.set_config(share_traced_functions=False)``; it is off for
    seeded fits of models with layers of their own.

@@ -7,21 +7,24 @@ a small fit), which the trace cache cannot share, as its warm copies hold
 variables of fixed shapes. A *plain dense chain* is trained here instead:
 
 - a ``Sequential`` or functional model of Keras' ``Dense`` layers only, one
-  after the other, with no regulariser, constraint, LoRA or quantisation, in
-  float32 or float64, with a built-in activation;
-- compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred) at a
-  constant learning rate,
-  with no weight decay, clipping, EMA, loss scaling or gradient accumulation,
-  one of Keras' own losses, no metrics, no XLA, not run eagerly;
-- for a fit with nothing per batch or per epoch to call back (no callbacks,
-  no validation, nothing printed) on data a ``tf.data`` pipeline holds whole.
+  after the other, with no constraint, LoRA or quantisation and no penalty
+  but an L2 one on kernels, in float32 or float64, with a built-in
+  activation (the ready MLPs' networks are such chains);
+- compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred)
+  at a constant learning rate, with no weight decay, clipping, EMA, loss
+  scaling or gradient accumulation, one of Keras' own losses (or the ready
+  MLPs' half squared error), no metrics, no XLA, not run eagerly;
+- for a fit with nothing per batch to call back and nothing per epoch but
+  keraslearn's stopping rule on the training loss (no user callbacks, no
+  validation, nothing printed) on data a ``tf.data`` pipeline holds whole.
 
 The layers' weights and the optimizer's slots are arguments of a traced
 function whose shapes are left open, so one trace serves every width (one
 per depth, activations, loss, update rule, data spec and device). It runs
 what Keras' ``train_step`` and the optimizer's ``update_step`` run, op for
-op (``matmul``, bias, activation; the compiled loss cast to float32; the
-optimizers' updates as Keras writes them), on the same batches in the same
+op (``matmul``, bias, activation; the compiled loss cast to float32, plus
+the L2 penalties as Keras sums a model's losses; the optimizers' updates as
+Keras writes them, ``_update_rules.py``), on the same batches in the same
 order (the dataset's iterators made as Keras' epoch iterator makes them),
 and averages the epoch's loss over batches weighted by their rows, as
 Keras' loss tracker does. The trained weights and optimizer state are then
@@ -32,15 +35,22 @@ rounds differently); ``tests/engine/test_dense_chain.py`` compares them.
 """
 
 import json
+import math
 import threading
 from collections import OrderedDict
 
 from .._tf import keras, tf
 from ._layers import keras_layers_only
+from ._update_rules import optimizer_rule, slot_names, slot_variables, update
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
 
 _FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle"})
+_CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
+# keraslearn's own callbacks that work once per epoch, on the training loss
+# alone: (module, class) -> what a callback of that class must say.
+_GUARD = ("keraslearn._engine._train", "NonFiniteLoss")
+_STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
 _FLOATS = ("float32", "float64")
 
 # Keras' loss functions, and the loss class that computes the same (a loss
@@ -52,13 +62,6 @@ _LOSS_CLASSES = {
     keras.losses.mean_squared_error: keras.losses.MeanSquaredError,
     keras.losses.mean_absolute_error: keras.losses.MeanAbsoluteError,
 }
-
-# Optimizer settings that add work to the plain update rule.
-_PLAIN_OPTIMIZER = {
-    "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None,
-    "use_ema": False, "loss_scale_factor": None, "gradient_accumulation_steps": None,
-}
-
 
 def _dense_layers(model):
     """The model's Dense layers in the order they run, or None when the model
@@ -89,7 +92,7 @@ def _dense_layers(model):
         return None
     for layer in layers:
         plain = (
-            layer.trainable and layer.kernel_regularizer is None
+            layer.trainable and _penalty_kind(layer) is not None
             and layer.bias_regularizer is None and layer.activity_regularizer is None
             and layer.kernel_constraint is None and layer.bias_constraint is None
             and not layer.lora_enabled and layer.quantization_mode is None
@@ -105,6 +108,20 @@ def _dense_layers(model):
     return layers
 
 
+def _penalty_kind(layer):
+    """How the layer's kernel penalty joins the loss: "none", "l2" (Keras'
+    L2, in float32 networks) or "cast_l2" (keraslearn's L2 cast to float32,
+    for float64 networks); None for any other regularizer."""
+    regularizer = layer.kernel_regularizer
+    if regularizer is None:
+        return "none"
+    if type(regularizer) is keras.regularizers.L2 and layer.variable_dtype == "float32":
+        return "l2"
+    if (type(regularizer).__module__, type(regularizer).__name__) == _CAST_L2:
+        return "cast_l2"
+    return None
+
+
 def _loss(model):
     """The Loss object Keras' compiled loss calls, or None."""
     identifier = model.loss
@@ -115,30 +132,10 @@ def _loss(model):
     except (ValueError, TypeError):
         return None
     if isinstance(loss, keras.losses.Loss):
-        return loss if type(loss).__module__.startswith("keras.") else None
+        # Keras' own, or keraslearn's (the ready MLPs' half squared error).
+        return loss if type(loss).__module__.startswith(("keras.", "keraslearn.")) else None
     cls = _LOSS_CLASSES.get(loss)
     return None if cls is None else cls()
-
-
-def _optimizer_rule(optimizer):
-    """(kind, constants) of the optimizer's update rule, or None."""
-    if type(optimizer) not in (keras.optimizers.Adam, keras.optimizers.SGD,
-                               keras.optimizers.RMSprop):
-        return None
-    config = optimizer.get_config()
-    if any(config.get(name) != value for name, value in _PLAIN_OPTIMIZER.items()):
-        return None
-    if not isinstance(config.get("learning_rate"), float):
-        return None  # a schedule
-    if isinstance(optimizer, keras.optimizers.Adam):
-        if config["amsgrad"]:
-            return None
-        return "adam", (config["beta_1"], config["beta_2"], config["epsilon"])
-    if isinstance(optimizer, keras.optimizers.RMSprop):
-        if config["centered"]:
-            return None
-        return "rmsprop", (config["rho"], config["momentum"], config["epsilon"])
-    return "sgd", (config["momentum"], config["nesterov"])
 
 
 def _plain_compile(model):
@@ -157,18 +154,24 @@ def _spec_key(spec):
 class _Chain:
     """What one fit trains: layers, loss, update rule, and the trace's key."""
 
-    def __init__(self, model, layers, loss, rule, element_spec, device):
+    def __init__(self, model, layers, loss, rule, element_spec, device, callbacks):
         self.model = model
         self.layers = layers
         self.loss = loss
         self.kind, self.constants = rule
+        self.callbacks = callbacks  # called after every epoch (none: one call per fit)
         self.dtype = layers[0].compute_dtype
         self.activations = tuple(keras.activations.serialize(la.activation) for la in layers)
         self.biases = tuple(la.use_bias for la in layers)
+        self.penalties = tuple(_penalty_kind(la) for la in layers)
+        # The penalties' strengths are arguments: a search over alpha traces once.
+        self.strengths = [0.0 if kind == "none" else float(la.kernel_regularizer.l2)
+                          for la, kind in zip(layers, self.penalties)]
         self.key = json.dumps([
-            self.activations, self.biases, self.dtype, type(loss).__name__,
-            keras.losses.serialize(loss), str(getattr(loss, "dtype", None)), self.kind,
-            self.constants, _spec_key(element_spec), device,
+            self.activations, self.biases, self.penalties, self.dtype, type(loss).__module__,
+            type(loss).__name__, keras.losses.serialize(loss),
+            str(getattr(loss, "dtype", None)), self.kind, self.constants,
+            _spec_key(element_spec), device,
         ], sort_keys=True, default=repr)
 
     def weights(self):
@@ -180,77 +183,6 @@ class _Chain:
         return out
 
 
-def _adam(constants, dtype, lr, iterations):
-    ops = keras.ops
-    beta_1, beta_2, epsilon = constants
-    local_step = ops.cast(iterations + 1, dtype)
-    beta_1_power = ops.power(ops.cast(beta_1, dtype), local_step)
-    beta_2_power = ops.power(ops.cast(beta_2, dtype), local_step)
-    alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-
-    def step(w, g, slots):
-        m, v = slots
-        m = m + ops.multiply(ops.subtract(g, m), 1 - beta_1)
-        v = v + ops.multiply(ops.subtract(ops.square(g), v), 1 - beta_2)
-        return w - ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), epsilon)), [m, v]
-
-    return step
-
-
-def _sgd(constants, dtype, lr, iterations):
-    ops = keras.ops
-    momentum, nesterov = constants
-
-    def step(w, g, slots):
-        if momentum == 0:
-            return w - ops.multiply(g, lr), []
-        m = ops.subtract(ops.multiply(slots[0], ops.cast(momentum, dtype)), ops.multiply(g, lr))
-        if nesterov:
-            return w + ops.subtract(ops.multiply(m, ops.cast(momentum, dtype)),
-                                    ops.multiply(g, lr)), [m]
-        return w + m, [m]
-
-    return step
-
-
-def _rmsprop(constants, dtype, lr, iterations):
-    ops = keras.ops
-    rho, momentum, epsilon = constants
-
-    def step(w, g, slots):
-        velocity = ops.add(ops.multiply(rho, slots[0]), ops.multiply(1 - rho, ops.square(g)))
-        increment = ops.divide(ops.multiply(lr, g), ops.sqrt(ops.add(velocity, epsilon)))
-        if momentum > 0:
-            m = ops.add(ops.multiply(momentum, slots[1]), increment)
-            return w - m, [velocity, m]
-        return w - increment, [velocity]
-
-    return step
-
-
-# The optimizers' update_step, as Keras writes them, on values: (the rule
-# for one fit step, the slot names of each weight in Keras' order).
-_RULES = {"adam": _adam, "sgd": _sgd, "rmsprop": _rmsprop}
-
-
-def _slot_names(kind, constants):
-    if kind == "adam":
-        return ("momentum", "velocity")
-    if kind == "sgd":
-        return () if constants[0] == 0 else ("momentum",)
-    return ("velocity", "momentum") if constants[1] > 0 else ("velocity",)
-
-
-def _update(kind, constants, dtype, weights, slots, grads, lr, iterations):
-    step = _RULES[kind](constants, dtype, keras.ops.cast(lr, dtype), iterations)
-    new_weights, new_slots = [], []
-    for w, g, own in zip(weights, grads, slots):
-        w, own = step(w, keras.ops.cast(g, dtype), own)
-        new_weights.append(w)
-        new_slots.append(own)
-    return new_weights, new_slots
-
-
 def _make_fit(chain, element_spec):
     """The traced function running the epochs of a fit of ``chain``'s
     architecture, for weights and slots of any width."""
@@ -258,12 +190,13 @@ def _make_fit(chain, element_spec):
     dtype = chain.dtype
     activations = [keras.activations.get(name) for name in chain.activations]
     biases, loss_fn, kind, constants = chain.biases, chain.loss, chain.kind, chain.constants
+    penalties = chain.penalties
     open_shapes = []
     for bias in biases:
         open_shapes.append(tf.TensorSpec([None, None], dtype))
         if bias:
             open_shapes.append(tf.TensorSpec([None], dtype))
-    per_weight = len(_slot_names(kind, constants))
+    per_weight = len(slot_names(kind, constants))
     slot_shapes = [[spec] * per_weight for spec in open_shapes]
 
     def forward(weights, x):
@@ -277,18 +210,31 @@ def _make_fit(chain, element_spec):
             out = activation(out)
         return out
 
-    def step(i, weights, slots, iterations, total, count, lr, iterator):
+    kernels = [sum(1 + b for b in biases[:i]) for i in range(len(biases))]
+
+    def penalised(loss, weights, strengths):
+        """The compiled loss with the kernels' L2 penalties, summed as Keras'
+        compute_loss sums a model's losses."""
+        terms = [loss]
+        for i, (index, kind) in enumerate(zip(kernels, penalties)):
+            if kind != "none":
+                term = ops.cast(strengths[i], dtype) * ops.sum(ops.square(weights[index]))
+                terms.append(ops.cast(term, "float32") if kind == "cast_l2" else term)
+        return terms[0] if len(terms) == 1 else ops.sum(terms)
+
+    def step(i, weights, slots, iterations, total, count, lr, strengths, iterator):
         x, y, sample_weight = iterator.get_next()
         with tf.GradientTape() as tape:
             tape.watch(weights)
             y_pred = forward(weights, x)
             loss = ops.cast(loss_fn(y, y_pred, sample_weight), "float32")
+            loss = penalised(loss, weights, strengths)
         grads = tape.gradient(loss, weights)
-        weights, slots = _update(kind, constants, dtype, weights, slots, grads, lr, iterations)
+        weights, slots = update(kind, constants, dtype, weights, slots, grads, lr, iterations)
         rows = tf.cast(tf.shape(x)[0], tf.float32)
         return i + 1, weights, slots, iterations + 1, total + loss * rows, count + rows
 
-    def epoch(e, weights, slots, iterations, losses, previous, lr, dataset, steps):
+    def epoch(e, weights, slots, iterations, losses, previous, lr, strengths, dataset, steps):
         # Keras' epoch iterator makes an iterator when an epoch begins and
         # another, unused, as soon as it ends: each draws the dataset's next
         # shuffle. They are made here in that order (the control
@@ -298,7 +244,7 @@ def _make_fit(chain, element_spec):
         zero = tf.zeros((), tf.float32)
         _, weights, slots, iterations, total, count = tf.while_loop(
             lambda i, *_: i < steps,
-            lambda *state: step(*state, lr, iterator),
+            lambda *state: step(*state, lr, strengths, iterator),
             (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero),
         )
         loss = tf.math.divide_no_nan(total, count)  # Keras' loss tracker
@@ -316,16 +262,16 @@ def _make_fit(chain, element_spec):
     # whose loss is not finite.
     @tf.function(input_signature=[
         open_shapes, slot_shapes, tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.float32),
-        tf.data.DatasetSpec(element_spec), tf.TensorSpec([], tf.int64),
-        tf.TensorSpec([], tf.int64),
+        tf.TensorSpec([len(biases)], tf.float64), tf.data.DatasetSpec(element_spec),
+        tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64),
     ], autograph=False, reduce_retracing=False)
-    def fit(weights, slots, iterations, lr, dataset, steps, epochs):
+    def fit(weights, slots, iterations, lr, strengths, dataset, steps, epochs):
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         state = (tf.constant(0, tf.int64), weights, slots, iterations, losses,
                  tf.zeros((), tf.float32))
         _, weights, slots, iterations, losses, _ = tf.while_loop(
             lambda e, *rest: tf.logical_and(e < epochs, tf.math.is_finite(rest[-1])),
-            lambda *state: epoch(*state, lr, dataset, steps),
+            lambda *state: epoch(*state, lr, strengths, dataset, steps),
             state,
         )
         return weights, slots, iterations, losses.stack()
@@ -353,9 +299,13 @@ class DenseChainTrainer:
         must go through Keras' fit."""
         if set(fit_kwargs) - _FIT_KWARGS or fit_kwargs.get("verbose"):
             return None
-        if any(type(cb).__module__ != "keraslearn._engine._train"
-               for cb in fit_kwargs.get("callbacks") or ()):
-            return None
+        callbacks = []
+        for callback in fit_kwargs.get("callbacks") or ():
+            kind = (type(callback).__module__, type(callback).__name__)
+            if kind == _STOPPING and callback.monitor == "loss":
+                callbacks.append(callback)
+            elif kind != _GUARD:  # the guard's rule is the loop's own
+                return None
         spec = dataset.element_spec
         if not isinstance(spec, tuple) or len(spec) != 3 or not all(
             isinstance(s, tf.TensorSpec) for s in spec
@@ -367,13 +317,14 @@ class DenseChainTrainer:
         if layers is None:
             return None
         loss = _loss(model)
-        rule = _optimizer_rule(model.optimizer)
+        rule = optimizer_rule(model.optimizer)
         if loss is None or rule is None:
             return None
-        chain = _Chain(model, layers, loss, rule, spec, device)
+        chain = _Chain(model, layers, loss, rule, spec, device, tuple(callbacks))
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        chain.slot_variables = _slot_variables(model.optimizer, chain.weights(), chain)
+        chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
+                                              chain.constants)
         return None if chain.slot_variables is None else chain
 
     def _traced(self, chain, element_spec):
@@ -391,42 +342,58 @@ class DenseChainTrainer:
     def fit(self, chain, dataset, epochs):
         """Train ``chain.model`` on ``dataset``; return the per-epoch history
         as Keras' fit would (stopping after the first epoch whose loss is not
-        finite, as keraslearn's guard makes Keras do)."""
-        optimizer = chain.model.optimizer
+        finite, as keraslearn's guard makes Keras do).
+
+        Without callbacks every epoch runs in one call. With them (keraslearn's
+        stopping rule), one call per epoch: the model's variables then hold
+        the epoch's state when its callbacks run, as in Keras' fit, and a
+        learning rate they change is the next epoch's.
+        """
+        model, optimizer = chain.model, chain.model.optimizer
         fit = self._traced(chain, dataset.element_spec)
-        variables, slot_variables = chain.weights(), chain.slot_variables
-        weights = [tf.convert_to_tensor(v) for v in variables]
-        slots = [[tf.convert_to_tensor(v) for v in own] for own in slot_variables]
-        iterations = tf.convert_to_tensor(optimizer.iterations)
-        lr = tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
+        state = ([tf.convert_to_tensor(v) for v in chain.weights()],
+                 [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
+                 tf.convert_to_tensor(optimizer.iterations))
+        strengths = tf.constant(chain.strengths, tf.float64)
         steps = tf.constant(int(dataset.cardinality()), tf.int64)
-        weights, slots, iterations, losses = fit(
-            weights, slots, iterations, lr, dataset, steps, tf.constant(epochs, tf.int64)
-        )
-        for variable, value in zip(variables, weights):
+
+        def run(n_epochs):
+            nonlocal state
+            lr = tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
+            *state, losses = fit(*state, lr, strengths, dataset, steps,
+                                 tf.constant(n_epochs, tf.int64))
+            _assign(chain, *state)
+            return [float(loss) for loss in losses.numpy()]
+
+        if not chain.callbacks:
+            return {"loss": run(epochs)}
+        model.stop_training = False
+        for callback in chain.callbacks:
+            callback.set_model(model)
+            callback.on_train_begin()
+        losses = []
+        for epoch in range(epochs):
+            for callback in chain.callbacks:
+                callback.on_epoch_begin(epoch)
+            losses += run(1)
+            logs = {"loss": losses[-1]}
+            for callback in chain.callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if model.stop_training or not math.isfinite(losses[-1]):
+                break
+        for callback in chain.callbacks:
+            callback.on_train_end()
+        return {"loss": losses}
+
+
+def _assign(chain, weights, slots, iterations):
+    """The trained state into the model's and the optimizer's variables."""
+    for variable, value in zip(chain.weights(), weights):
+        variable.assign(value)
+    for own, values in zip(chain.slot_variables, slots):
+        for variable, value in zip(own, values):
             variable.assign(value)
-        for own, values in zip(slot_variables, slots):
-            for variable, value in zip(own, values):
-                variable.assign(value)
-        optimizer.iterations.assign(iterations)
-        return {"loss": [float(loss) for loss in losses.numpy()]}
-
-
-def _slot_variables(optimizer, variables, chain):
-    """The optimizer's slot variables of each of ``variables``, in the order
-    the update rule takes them, or None when they are not found by the
-    names Keras gives them."""
-    by_path = {v.path: v for v in optimizer.variables}
-    out = []
-    for variable in variables:
-        own = []
-        for name in _slot_names(chain.kind, chain.constants):
-            slot = by_path.get(f"{optimizer.name}/{variable.path.replace('/', '_')}_{name}")
-            if slot is None or tuple(slot.shape) != tuple(variable.shape):
-                return None
-            own.append(slot)
-        out.append(own)
-    return out
+    chain.model.optimizer.iterations.assign(iterations)
 
 
 # The process's trainer.
