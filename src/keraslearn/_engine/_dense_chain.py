@@ -17,6 +17,9 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 - for a fit with nothing per batch to call back and nothing per epoch but
   keraslearn's stopping rule on the training loss (no user callbacks, no
   validation, nothing printed) on data a ``tf.data`` pipeline holds whole.
+  That rule (``NoImprovementStopping``: ``tol``, ``n_iter_no_change``, the
+  adaptive learning rate) runs inside the traced loop, in float64 as its
+  callback computes it, and its state is handed back to the callback.
 
 The layers' weights and the optimizer's slots are arguments of a traced
 function whose shapes are left open, so one trace serves every width (one
@@ -40,113 +43,17 @@ import threading
 from collections import OrderedDict
 
 from .._tf import keras, tf
-from ._layers import keras_layers_only
+from ._plain_networks import chain_loss, dense_layers, penalty_kind, plain_compile
 from ._update_rules import optimizer_rule, slot_names, slot_variables, update
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
 
 _FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle"})
-_CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
-# keraslearn's own callbacks that work once per epoch, on the training loss
-# alone: (module, class) -> what a callback of that class must say.
+# keraslearn's own callbacks whose rules the traced loop runs itself: the
+# guard against a loss that is not finite, and the ready MLPs' stopping rule
+# on the training loss.
 _GUARD = ("keraslearn._engine._train", "NonFiniteLoss")
 _STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
-_FLOATS = ("float32", "float64")
-
-# Keras' loss functions, and the loss class that computes the same (a loss
-# compiled by name is wrapped by Keras into a Loss of the same reduction).
-_LOSS_CLASSES = {
-    keras.losses.binary_crossentropy: keras.losses.BinaryCrossentropy,
-    keras.losses.categorical_crossentropy: keras.losses.CategoricalCrossentropy,
-    keras.losses.sparse_categorical_crossentropy: keras.losses.SparseCategoricalCrossentropy,
-    keras.losses.mean_squared_error: keras.losses.MeanSquaredError,
-    keras.losses.mean_absolute_error: keras.losses.MeanAbsoluteError,
-}
-
-def _dense_layers(model):
-    """The model's Dense layers in the order they run, or None when the model
-    is not a plain chain of them."""
-    if type(model).__name__ not in ("Sequential", "Functional") or not keras_layers_only(model):
-        return None
-    if not model.built or not all(layer.built for layer in model.layers):
-        return None
-    try:
-        if len(model.inputs) != 1 or len(model.outputs) != 1:
-            return None
-    except (AttributeError, ValueError):  # a Sequential model without an input
-        return None
-    if model.non_trainable_variables:
-        return None
-    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if not layers or any(type(layer) is not keras.layers.Dense for layer in layers):
-        return None
-    try:
-        previous = model.inputs[0]
-        for layer in layers:
-            if layer.input is not previous:
-                return None
-            previous = layer.output
-        if previous is not model.outputs[0]:
-            return None
-    except (AttributeError, ValueError):  # a layer called more than once
-        return None
-    for layer in layers:
-        plain = (
-            layer.trainable and _penalty_kind(layer) is not None
-            and layer.bias_regularizer is None and layer.activity_regularizer is None
-            and layer.kernel_constraint is None and layer.bias_constraint is None
-            and not layer.lora_enabled and layer.quantization_mode is None
-            and layer.compute_dtype == layer.variable_dtype and layer.compute_dtype in _FLOATS
-            and isinstance(keras.activations.serialize(layer.activation), str)
-            and keras.activations.get(keras.activations.serialize(layer.activation))
-            is layer.activation
-        )
-        if not plain:
-            return None
-    if len({layer.compute_dtype for layer in layers}) != 1:
-        return None
-    return layers
-
-
-def _penalty_kind(layer):
-    """How the layer's kernel penalty joins the loss: "none", "l2" (Keras'
-    L2, in float32 networks) or "cast_l2" (keraslearn's L2 cast to float32,
-    for float64 networks); None for any other regularizer."""
-    regularizer = layer.kernel_regularizer
-    if regularizer is None:
-        return "none"
-    if type(regularizer) is keras.regularizers.L2 and layer.variable_dtype == "float32":
-        return "l2"
-    if (type(regularizer).__module__, type(regularizer).__name__) == _CAST_L2:
-        return "cast_l2"
-    return None
-
-
-def _loss(model):
-    """The Loss object Keras' compiled loss calls, or None."""
-    identifier = model.loss
-    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
-        return None  # chosen by Keras from the targets' shape
-    try:
-        loss = keras.losses.get(identifier)
-    except (ValueError, TypeError):
-        return None
-    if isinstance(loss, keras.losses.Loss):
-        # Keras' own, or keraslearn's (the ready MLPs' half squared error).
-        return loss if type(loss).__module__.startswith(("keras.", "keraslearn.")) else None
-    cls = _LOSS_CLASSES.get(loss)
-    return None if cls is None else cls()
-
-
-def _plain_compile(model):
-    config = model.get_compile_config() or {}
-    return (
-        not config.get("metrics") and not config.get("weighted_metrics")
-        and config.get("loss_weights") is None and not config.get("run_eagerly")
-        and not model.jit_compile
-    )
-
-
 def _spec_key(spec):
     return repr(spec)
 
@@ -154,16 +61,16 @@ def _spec_key(spec):
 class _Chain:
     """What one fit trains: layers, loss, update rule, and the trace's key."""
 
-    def __init__(self, model, layers, loss, rule, element_spec, device, callbacks):
+    def __init__(self, model, layers, loss, rule, element_spec, device, stopping):
         self.model = model
         self.layers = layers
         self.loss = loss
         self.kind, self.constants = rule
-        self.callbacks = callbacks  # called after every epoch (none: one call per fit)
+        self.stopping = stopping  # the ready MLPs' stopping rule, or None
         self.dtype = layers[0].compute_dtype
         self.activations = tuple(keras.activations.serialize(la.activation) for la in layers)
         self.biases = tuple(la.use_bias for la in layers)
-        self.penalties = tuple(_penalty_kind(la) for la in layers)
+        self.penalties = tuple(penalty_kind(la) for la in layers)
         # The penalties' strengths are arguments: a search over alpha traces once.
         self.strengths = [0.0 if kind == "none" else float(la.kernel_regularizer.l2)
                           for la, kind in zip(layers, self.penalties)]
@@ -234,7 +141,22 @@ def _make_fit(chain, element_spec):
         rows = tf.cast(tf.shape(x)[0], tf.float32)
         return i + 1, weights, slots, iterations + 1, total + loss * rows, count + rows
 
-    def epoch(e, weights, slots, iterations, losses, previous, lr, strengths, dataset, steps):
+    def stopping(loss, lr, best, count, rule):
+        """keraslearn's stopping rule on the training loss, as
+        NoImprovementStopping.on_epoch_end computes it (in float64)."""
+        use, tol, patience, adaptive = rule
+        score = -tf.cast(loss, tf.float64)
+        count = tf.where(score < best + tol, count + 1, tf.zeros_like(count))
+        best = tf.where(score > best, score, best)
+        exceeded = tf.logical_and(use, count > patience)
+        lr64 = tf.cast(lr, tf.float64)
+        divide = tf.logical_and(tf.logical_and(exceeded, adaptive), lr64 > 1e-6)
+        lr = tf.where(divide, tf.cast(lr64 / 5.0, tf.float32), lr)
+        count = tf.where(divide, tf.zeros_like(count), count)
+        return lr, best, count, tf.logical_and(exceeded, tf.logical_not(divide))
+
+    def epoch(e, weights, slots, iterations, losses, previous, lr, best, count, stop,
+              strengths, rule, dataset, steps):
         # Keras' epoch iterator makes an iterator when an epoch begins and
         # another, unused, as soon as it ends: each draws the dataset's next
         # shuffle. They are made here in that order (the control
@@ -242,39 +164,49 @@ def _make_fit(chain, element_spec):
         with tf.control_dependencies([previous]):
             iterator = iter(dataset)
         zero = tf.zeros((), tf.float32)
-        _, weights, slots, iterations, total, count = tf.while_loop(
+        _, weights, slots, iterations, total, rows = tf.while_loop(
             lambda i, *_: i < steps,
             lambda *state: step(*state, lr, strengths, iterator),
             (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero),
         )
-        loss = tf.math.divide_no_nan(total, count)  # Keras' loss tracker
+        loss = tf.math.divide_no_nan(total, rows)  # Keras' loss tracker
         graph = tf.compat.v1.get_default_graph()
         made = len(graph.get_operations())
         with tf.control_dependencies([loss]):
             iter(dataset)
         with tf.control_dependencies(graph.get_operations()[made:]):
             loss = tf.identity(loss)
-        return e + 1, weights, slots, iterations, losses.write(tf.cast(e, tf.int32), loss), loss
+        lr, best, count, stop = stopping(loss, lr, best, count, rule)
+        losses = losses.write(tf.cast(e, tf.int32), loss)
+        return e + 1, weights, slots, iterations, losses, loss, lr, best, count, stop
 
     # Every epoch in one call, written as TensorFlow's loops themselves
     # (AutoGraph's conversion of Python loops would cost more than the trace).
-    # Like keraslearn's guard in Keras' fit, it stops after the first epoch
-    # whose loss is not finite.
+    # As keraslearn's callbacks make Keras' fit do, it stops after the first
+    # epoch whose loss is not finite, or when the stopping rule says so.
+    # ``rule``: (use it, tol, n_iter_no_change, adaptive learning rate).
     @tf.function(input_signature=[
         open_shapes, slot_shapes, tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.float32),
-        tf.TensorSpec([len(biases)], tf.float64), tf.data.DatasetSpec(element_spec),
-        tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.int64),
+        tf.TensorSpec([len(biases)], tf.float64),
+        (tf.TensorSpec([], tf.bool), tf.TensorSpec([], tf.float64),
+         tf.TensorSpec([], tf.float64), tf.TensorSpec([], tf.bool)),
+        tf.TensorSpec([], tf.float64), tf.TensorSpec([], tf.float64),
+        tf.data.DatasetSpec(element_spec), tf.TensorSpec([], tf.int64),
+        tf.TensorSpec([], tf.int64),
     ], autograph=False, reduce_retracing=False)
-    def fit(weights, slots, iterations, lr, strengths, dataset, steps, epochs):
+    def fit(weights, slots, iterations, lr, strengths, rule, best, count, dataset, steps,
+            epochs):
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         state = (tf.constant(0, tf.int64), weights, slots, iterations, losses,
-                 tf.zeros((), tf.float32))
-        _, weights, slots, iterations, losses, _ = tf.while_loop(
-            lambda e, *rest: tf.logical_and(e < epochs, tf.math.is_finite(rest[-1])),
-            lambda *state: epoch(*state, lr, strengths, dataset, steps),
+                 tf.zeros((), tf.float32), lr, best, count, tf.constant(False))
+        _, weights, slots, iterations, losses, _, lr, best, count, stop = tf.while_loop(
+            lambda e, *rest: tf.logical_and(
+                tf.logical_and(e < epochs, tf.math.is_finite(rest[4])),
+                tf.logical_not(rest[-1])),
+            lambda *state: epoch(*state, strengths, rule, dataset, steps),
             state,
         )
-        return weights, slots, iterations, losses.stack()
+        return weights, slots, iterations, losses.stack(), lr, best, count, stop
 
     return fit
 
@@ -299,28 +231,30 @@ class DenseChainTrainer:
         must go through Keras' fit."""
         if set(fit_kwargs) - _FIT_KWARGS or fit_kwargs.get("verbose"):
             return None
-        callbacks = []
+        stopping = None
         for callback in fit_kwargs.get("callbacks") or ():
             kind = (type(callback).__module__, type(callback).__name__)
-            if kind == _STOPPING and callback.monitor == "loss":
-                callbacks.append(callback)
-            elif kind != _GUARD:  # the guard's rule is the loop's own
+            if (kind == _STOPPING and callback.monitor == "loss" and callback.sign == -1.0
+                    and not callback.restore_best and not callback.verbose
+                    and stopping is None):
+                stopping = callback  # its rule runs in the traced loop
+            elif kind != _GUARD:  # the guard's rule is the loop's own too
                 return None
         spec = dataset.element_spec
         if not isinstance(spec, tuple) or len(spec) != 3 or not all(
             isinstance(s, tf.TensorSpec) for s in spec
         ):
             return None
-        if int(dataset.cardinality()) < 0 or not _plain_compile(model):
+        if int(dataset.cardinality()) < 0 or not plain_compile(model):
             return None
-        layers = _dense_layers(model)
+        layers = dense_layers(model)
         if layers is None:
             return None
-        loss = _loss(model)
+        loss = chain_loss(model)
         rule = optimizer_rule(model.optimizer)
         if loss is None or rule is None:
             return None
-        chain = _Chain(model, layers, loss, rule, spec, device, tuple(callbacks))
+        chain = _Chain(model, layers, loss, rule, spec, device, stopping)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
@@ -341,49 +275,36 @@ class DenseChainTrainer:
 
     def fit(self, chain, dataset, epochs):
         """Train ``chain.model`` on ``dataset``; return the per-epoch history
-        as Keras' fit would (stopping after the first epoch whose loss is not
-        finite, as keraslearn's guard makes Keras do).
-
-        Without callbacks every epoch runs in one call. With them (keraslearn's
-        stopping rule), one call per epoch: the model's variables then hold
-        the epoch's state when its callbacks run, as in Keras' fit, and a
-        learning rate they change is the next epoch's.
-        """
+        as Keras' fit would, stopping where keraslearn's callbacks would stop
+        it (a loss that is not finite; the ready MLPs' stopping rule, whose
+        state and learning rate are then updated as the rule's callback
+        updates them)."""
         model, optimizer = chain.model, chain.model.optimizer
         fit = self._traced(chain, dataset.element_spec)
-        state = ([tf.convert_to_tensor(v) for v in chain.weights()],
-                 [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
-                 tf.convert_to_tensor(optimizer.iterations))
-        strengths = tf.constant(chain.strengths, tf.float64)
-        steps = tf.constant(int(dataset.cardinality()), tf.int64)
-
-        def run(n_epochs):
-            nonlocal state
-            lr = tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32)
-            *state, losses = fit(*state, lr, strengths, dataset, steps,
-                                 tf.constant(n_epochs, tf.int64))
-            _assign(chain, *state)
-            return [float(loss) for loss in losses.numpy()]
-
-        if not chain.callbacks:
-            return {"loss": run(epochs)}
-        model.stop_training = False
-        for callback in chain.callbacks:
-            callback.set_model(model)
-            callback.on_train_begin()
-        losses = []
-        for epoch in range(epochs):
-            for callback in chain.callbacks:
-                callback.on_epoch_begin(epoch)
-            losses += run(1)
-            logs = {"loss": losses[-1]}
-            for callback in chain.callbacks:
-                callback.on_epoch_end(epoch, logs)
-            if model.stop_training or not math.isfinite(losses[-1]):
-                break
-        for callback in chain.callbacks:
-            callback.on_train_end()
-        return {"loss": losses}
+        rule = chain.stopping
+        state = rule.state if rule is not None else {"best": -math.inf, "count": 0}
+        (weights, slots, iterations, losses, lr, best, count, stop) = fit(
+            [tf.convert_to_tensor(v) for v in chain.weights()],
+            [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
+            tf.convert_to_tensor(optimizer.iterations),
+            tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32),
+            tf.constant(chain.strengths, tf.float64),
+            (tf.constant(rule is not None), tf.constant(getattr(rule, "tol", 0.0), tf.float64),
+             tf.constant(getattr(rule, "n_iter_no_change", 0), tf.float64),
+             tf.constant(bool(getattr(rule, "adaptive", False)))),
+            tf.constant(state["best"], tf.float64), tf.constant(state["count"], tf.float64),
+            dataset, tf.constant(int(dataset.cardinality()), tf.int64),
+            tf.constant(epochs, tf.int64),
+        )
+        _assign(chain, weights, slots, iterations)
+        if rule is not None:
+            state["best"], state["count"] = float(best), int(count)
+            if bool(stop):
+                state["stopped"] = True
+                model.stop_training = True
+            if float(lr) != float(optimizer.learning_rate.numpy()):
+                optimizer.learning_rate = float(lr)
+        return {"loss": [float(loss) for loss in losses.numpy()]}
 
 
 def _assign(chain, weights, slots, iterations):

@@ -1,0 +1,105 @@
+"""Which networks and compile settings the dense chain trainer can run
+(``_dense_chain.py``): a chain of Keras' own ``Dense`` layers, the kernel
+penalties, losses and compile settings whose computation it writes as Keras
+runs it. Anything else answers None, and trains through Keras' fit.
+"""
+
+from .._tf import keras
+from ._layers import keras_layers_only
+
+_CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
+_FLOATS = ("float32", "float64")
+
+# Keras' loss functions, and the loss class that computes the same (a loss
+# compiled by name is wrapped by Keras into a Loss of the same reduction).
+_LOSS_CLASSES = {
+    keras.losses.binary_crossentropy: keras.losses.BinaryCrossentropy,
+    keras.losses.categorical_crossentropy: keras.losses.CategoricalCrossentropy,
+    keras.losses.sparse_categorical_crossentropy: keras.losses.SparseCategoricalCrossentropy,
+    keras.losses.mean_squared_error: keras.losses.MeanSquaredError,
+    keras.losses.mean_absolute_error: keras.losses.MeanAbsoluteError,
+}
+
+
+def dense_layers(model):
+    """The model's Dense layers in the order they run, or None when the model
+    is not a plain chain of them."""
+    if type(model).__name__ not in ("Sequential", "Functional") or not keras_layers_only(model):
+        return None
+    if not model.built or not all(layer.built for layer in model.layers):
+        return None
+    try:
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            return None
+    except (AttributeError, ValueError):  # a Sequential model without an input
+        return None
+    if model.non_trainable_variables:
+        return None
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if not layers or any(type(layer) is not keras.layers.Dense for layer in layers):
+        return None
+    try:
+        previous = model.inputs[0]
+        for layer in layers:
+            if layer.input is not previous:
+                return None
+            previous = layer.output
+        if previous is not model.outputs[0]:
+            return None
+    except (AttributeError, ValueError):  # a layer called more than once
+        return None
+    for layer in layers:
+        plain = (
+            layer.trainable and penalty_kind(layer) is not None
+            and layer.bias_regularizer is None and layer.activity_regularizer is None
+            and layer.kernel_constraint is None and layer.bias_constraint is None
+            and not layer.lora_enabled and layer.quantization_mode is None
+            and layer.compute_dtype == layer.variable_dtype and layer.compute_dtype in _FLOATS
+            and isinstance(keras.activations.serialize(layer.activation), str)
+            and keras.activations.get(keras.activations.serialize(layer.activation))
+            is layer.activation
+        )
+        if not plain:
+            return None
+    if len({layer.compute_dtype for layer in layers}) != 1:
+        return None
+    return layers
+
+
+def penalty_kind(layer):
+    """How the layer's kernel penalty joins the loss: "none", "l2" (Keras'
+    L2, in float32 networks) or "cast_l2" (keraslearn's L2 cast to float32,
+    for float64 networks); None for any other regularizer."""
+    regularizer = layer.kernel_regularizer
+    if regularizer is None:
+        return "none"
+    if type(regularizer) is keras.regularizers.L2 and layer.variable_dtype == "float32":
+        return "l2"
+    if (type(regularizer).__module__, type(regularizer).__name__) == _CAST_L2:
+        return "cast_l2"
+    return None
+
+
+def chain_loss(model):
+    """The Loss object Keras' compiled loss calls, or None."""
+    identifier = model.loss
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+        return None  # chosen by Keras from the targets' shape
+    try:
+        loss = keras.losses.get(identifier)
+    except (ValueError, TypeError):
+        return None
+    if isinstance(loss, keras.losses.Loss):
+        # Keras' own, or keraslearn's (the ready MLPs' half squared error).
+        return loss if type(loss).__module__.startswith(("keras.", "keraslearn.")) else None
+    cls = _LOSS_CLASSES.get(loss)
+    return None if cls is None else cls()
+
+
+def plain_compile(model):
+    config = model.get_compile_config() or {}
+    return (
+        not config.get("metrics") and not config.get("weighted_metrics")
+        and config.get("loss_weights") is None and not config.get("run_eagerly")
+        and not model.jit_compile
+    )
