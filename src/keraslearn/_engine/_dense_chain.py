@@ -54,6 +54,8 @@ _FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle"})
 # on the training loss.
 _GUARD = ("keraslearn._engine._train", "NonFiniteLoss")
 _STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
+
+
 def _spec_key(spec):
     return repr(spec)
 
