@@ -56,10 +56,6 @@ _GUARD = ("keraslearn._engine._train", "NonFiniteLoss")
 _STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
 
 
-def _spec_key(spec):
-    return repr(spec)
-
-
 class _Chain:
     """What one fit trains: layers, loss, update rule, and the trace's key."""
 
@@ -80,7 +76,7 @@ class _Chain:
             self.activations, self.biases, self.penalties, self.dtype, type(loss).__module__,
             type(loss).__name__, keras.losses.serialize(loss),
             str(getattr(loss, "dtype", None)), self.kind, self.constants,
-            _spec_key(element_spec), device,
+            repr(element_spec), device,
         ], sort_keys=True, default=repr)
 
     def weights(self):

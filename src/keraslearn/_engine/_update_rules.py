@@ -86,12 +86,13 @@ def _rmsprop(constants, dtype, lr, iterations):
     return step
 
 
-# The optimizers' update_step, as Keras writes them, on values: (the rule
-# for one fit step, the slot names of each weight in Keras' order).
+# Each optimizer's update_step on values: given the step's constants, the
+# update of one weight and its slots.
 _RULES = {"adam": _adam, "sgd": _sgd, "rmsprop": _rmsprop}
 
 
 def slot_names(kind, constants):
+    """The names Keras gives each weight's slot variables, in the rule's order."""
     if kind == "adam":
         return ("momentum", "velocity")
     if kind == "sgd":
@@ -100,6 +101,7 @@ def slot_names(kind, constants):
 
 
 def update(kind, constants, dtype, weights, slots, grads, lr, iterations):
+    """(new weights, new slots) after one step of the ``kind`` rule."""
     step = _RULES[kind](constants, dtype, keras.ops.cast(lr, dtype), iterations)
     new_weights, new_slots = [], []
     for w, g, own in zip(weights, grads, slots):
