@@ -17,7 +17,8 @@ fits:
 
 - raw Keras: ``Sequential([Input(32), Dense(width, relu), Dense(1,
   sigmoid)])``, ``compile``, ``fit``, ``predict``, dropped;
-- keraslearn's ``KerasClassifier`` with a builder of that network;
+- keraslearn's ``KerasClassifier`` with a builder of that network, and the
+  same with ``metrics=["accuracy"]`` (which trains through Keras' ``fit``);
 - keraslearn's ``MLPClassifier(hidden_layer_sizes=(width,))``, and the same
   with every fit repeated 5 times (a 5-fold search: 1 architecture per 5 fits).
 
@@ -52,6 +53,8 @@ QUICK_CHECKPOINTS = (10, 20, 30)
 CONTESTANTS = {
     "keras": "raw Keras",
     "kerasclassifier": "keraslearn KerasClassifier",
+    "kerasclassifier_metrics": "keraslearn KerasClassifier with metrics=[\"accuracy\"] "
+                               "(trains through Keras' fit)",
     "mlp": "keraslearn MLPClassifier",
     "mlp_5fold": "keraslearn MLPClassifier, each width fitted 5 times",
 }
@@ -91,16 +94,21 @@ def _fitter(lib):
         model.fit(X, y, batch_size=BATCH, epochs=1, verbose=0)
         model.predict(X, verbose=0)
 
-    def wrapper(width):
+    def wrapper(width, **kwargs):
         est = keraslearn.KerasClassifier(lambda meta: network(width), loss="binary_crossentropy",
-                                         optimizer="adam", batch_size=BATCH, epochs=1, verbose=0)
+                                         optimizer="adam", batch_size=BATCH, epochs=1, verbose=0,
+                                         **kwargs)
         est.fit(X, y).predict(X)
+
+    def wrapper_metrics(width):
+        wrapper(width, metrics=["accuracy"])
 
     def mlp(width):
         est = keraslearn.MLPClassifier(hidden_layer_sizes=(width,), batch_size=BATCH, max_iter=1)
         est.fit(X, y).predict(X)
 
-    return {"keras": raw, "kerasclassifier": wrapper, "mlp": mlp, "mlp_5fold": mlp}[lib]
+    return {"keras": raw, "kerasclassifier": wrapper, "kerasclassifier_metrics": wrapper_metrics,
+            "mlp": mlp, "mlp_5fold": mlp}[lib]
 
 
 def _diagnosis_hooks(options):

@@ -56,3 +56,18 @@ def test_fast_small_predictions_setting():
         keraslearn.set_config(fast_small_predictions=True)
     with pytest.raises(TypeError, match="fast_small_predictions must be True or False"):
         keraslearn.set_config(fast_small_predictions=1)
+
+
+def test_release_tensorflow_caches_setting():
+    assert keraslearn.get_config()["release_tensorflow_caches"] is True
+    with keraslearn.config_context(release_tensorflow_caches=False):
+        assert keraslearn.get_config()["release_tensorflow_caches"] is False
+    with pytest.raises(TypeError, match="release_tensorflow_caches must be True or False"):
+        keraslearn.set_config(release_tensorflow_caches="off")
+    env = {**os.environ, "KERASLEARN_RELEASE_TENSORFLOW_CACHES": "0"}
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import keraslearn; print(keraslearn.get_config()['release_tensorflow_caches'])"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert out.stdout.strip() == "False"

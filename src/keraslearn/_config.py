@@ -5,7 +5,8 @@ changes them for a block of code in the current thread, and ``get_config``
 reads them. Worker processes (``GridSearchCV(n_jobs=2)``, Dask workers) start
 from the environment: ``KERASLEARN_SHARE_TRACED_FUNCTIONS=0`` turns sharing
 off there too, ``KERASLEARN_FAST_SMALL_PREDICTIONS=0`` the NumPy path of small
-predictions.
+predictions, ``KERASLEARN_RELEASE_TENSORFLOW_CACHES=0`` the release of
+TensorFlow's kernel cache.
 """
 
 import contextlib
@@ -13,7 +14,8 @@ import os
 import threading
 
 _ENV = {"share_traced_functions": "KERASLEARN_SHARE_TRACED_FUNCTIONS",
-        "fast_small_predictions": "KERASLEARN_FAST_SMALL_PREDICTIONS"}
+        "fast_small_predictions": "KERASLEARN_FAST_SMALL_PREDICTIONS",
+        "release_tensorflow_caches": "KERASLEARN_RELEASE_TENSORFLOW_CACHES"}
 
 
 def _from_env(name, default):
@@ -26,6 +28,7 @@ def _from_env(name, default):
 _global_config = {
     "share_traced_functions": _from_env("share_traced_functions", True),
     "fast_small_predictions": _from_env("fast_small_predictions", True),
+    "release_tensorflow_caches": _from_env("release_tensorflow_caches", True),
 }
 _local = threading.local()
 
@@ -48,6 +51,9 @@ def get_config():
         ``fast_small_predictions`` : bool
             Whether the ready estimators predict a few rows with NumPy
             (see :func:`set_config`).
+        ``release_tensorflow_caches`` : bool
+            Whether TensorFlow's kernel cache is emptied every so many
+            networks built (see :func:`set_config`).
 
     See Also
     --------
@@ -71,7 +77,8 @@ def _checked(**settings):
     return out
 
 
-def set_config(share_traced_functions=None, fast_small_predictions=None):
+def set_config(share_traced_functions=None, fast_small_predictions=None,
+               release_tensorflow_caches=None):
     """Change keraslearn's settings for the whole process.
 
     Parameters
@@ -103,6 +110,21 @@ def set_config(share_traced_functions=None, fast_small_predictions=None):
         keraslearn are always seen. With False TensorFlow predicts every call.
         None leaves the setting as it is.
 
+    release_tensorflow_caches : bool, default=None
+        TensorFlow keeps a kernel for every variable of a new name or shape
+        and every traced function it ran, for the life of the process: a
+        search over hundreds of architectures would hold hundreds of
+        megabytes. With True (the default), every 64 networks built, at the
+        end of a fit, keraslearn sets TensorFlow's global seed to the value it
+        holds (``tf.random.set_seed``), which empties that cache, as
+        ``keras.backend.clear_session()`` does, without resetting Keras'
+        names or settings. Models, their weights and their seed generators
+        are untouched; like every ``tf.random.set_seed`` call, it restarts
+        the sequences of TensorFlow's random ops that have no seed of their
+        own and of its stateful random kernels. With False nothing is
+        released, for code that relies on those sequences running on. None
+        leaves the setting as it is.
+
     See Also
     --------
     config_context : The same settings for a block of code.
@@ -116,11 +138,13 @@ def set_config(share_traced_functions=None, fast_small_predictions=None):
     >>> keraslearn.set_config(share_traced_functions=True)
     """
     _global_config.update(_checked(share_traced_functions=share_traced_functions,
-                                   fast_small_predictions=fast_small_predictions))
+                                   fast_small_predictions=fast_small_predictions,
+                                   release_tensorflow_caches=release_tensorflow_caches))
 
 
 @contextlib.contextmanager
-def config_context(*, share_traced_functions=None, fast_small_predictions=None):
+def config_context(*, share_traced_functions=None, fast_small_predictions=None,
+                   release_tensorflow_caches=None):
     """Change keraslearn's settings inside a ``with`` block (this thread only).
 
     Parameters
@@ -129,6 +153,9 @@ def config_context(*, share_traced_functions=None, fast_small_predictions=None):
         See :func:`set_config`.
 
     fast_small_predictions : bool, default=None
+        See :func:`set_config`.
+
+    release_tensorflow_caches : bool, default=None
         See :func:`set_config`.
 
     Examples
@@ -140,7 +167,8 @@ def config_context(*, share_traced_functions=None, fast_small_predictions=None):
     """
     stack = _overrides()
     stack.append(_checked(share_traced_functions=share_traced_functions,
-                          fast_small_predictions=fast_small_predictions))
+                          fast_small_predictions=fast_small_predictions,
+                          release_tensorflow_caches=release_tensorflow_caches))
     try:
         yield
     finally:

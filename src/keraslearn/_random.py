@@ -151,9 +151,28 @@ class FitRandomness:
         return self.seed
 
 
+def reapply_tensorflow_seed():
+    """Set TensorFlow's global seed to what it holds (a seed, or none), which
+    makes TensorFlow empty its eager kernel caches (see
+    ``keraslearn._engine._kernel_cache``).
+
+    As every ``tf.random.set_seed`` call does, this restarts the sequences of
+    TensorFlow's random ops that have no seed of their own and of its stateful
+    random kernels; the seed itself is left as it was.
+    """
+    with _one_thread_at_a_time():
+        current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
+        # The default is also what is reported when no seed is set; only then
+        # does an op without a seed get none (this draws only if one is set).
+        if current == _TF_DEFAULT_SEED and tf.compat.v1.random.get_seed(None)[0] is None:
+            current = None
+        tf.random.set_seed(current)
+
+
 def fit_randomness(random_state):
     """The :class:`FitRandomness` of a fit with ``random_state``."""
     return FitRandomness(seed_from_random_state(random_state))
 
 
-__all__ = ["FitRandomness", "fit_randomness", "generators_untouched", "seed_from_random_state"]
+__all__ = ["FitRandomness", "fit_randomness", "generators_untouched", "reapply_tensorflow_seed",
+           "seed_from_random_state"]

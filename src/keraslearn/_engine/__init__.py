@@ -43,7 +43,10 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
    seeded fits of models with layers of their own.
 6. **Commit**: the fitted attributes are set at the end, all at once; any
    failure or interruption before that restores the estimator
-   (``_transaction.py``).
+   (``_transaction.py``). Every 64 networks built, the end of a fit also
+   empties TensorFlow's eager kernel cache, which would otherwise grow with
+   every new variable name and shape for the life of the process
+   (``_kernel_cache.py``).
 
 Prediction validates X (with a cheap path for float rows, ``_inputs.py``) and
 calls the network directly, not through ``Model.predict`` (``_predict.py``).

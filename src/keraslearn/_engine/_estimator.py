@@ -25,6 +25,7 @@ from .. import _config, _random, _tf
 from .._persistence import _state as _saved
 from .._tf import keras
 from ..utils._names import history_key
+from . import _kernel_cache
 from . import _nested as nested
 from . import _targets as targets
 from ._build import finish_network, make_meta
@@ -182,21 +183,25 @@ class KerasEstimator(BaseEstimator):
         in_place = current if choose_network(mode, fitted, settings) == CONTINUE else None
         forget(current)  # this fit may change its weights
         randomness = _random.fit_randomness(settings.random_state)
-        with restore_on_failure(self, trained_in_place=in_place):
-            data = self._training_data(X, y, sample_weight, reset=not continuing, classes=classes)
-            plan = make_plan(
-                settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
-                weight_mean=data.weight_mean, seed=randomness.split_seed,
-                split=self._validation_split, progress=self._carried_progress(continuing),
-            )
-            plan = self._complete_plan(plan, data)
-            _tf.configure_threads()
-            with where.scope():
-                model, encoder = self._network(plan, data, randomness, where)
-                history = (train(self, model, data, plan, encoder, randomness, where)
-                           if plan.train else {})
-            model = where.settled(model, data.X)
-            self._commit(plan, data, model, encoder, history)
+        try:
+            with restore_on_failure(self, trained_in_place=in_place):
+                data = self._training_data(X, y, sample_weight, reset=not continuing,
+                                           classes=classes)
+                plan = make_plan(
+                    settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
+                    weight_mean=data.weight_mean, seed=randomness.split_seed,
+                    split=self._validation_split, progress=self._carried_progress(continuing),
+                )
+                plan = self._complete_plan(plan, data)
+                _tf.configure_threads()
+                with where.scope():
+                    model, encoder = self._network(plan, data, randomness, where)
+                    history = (train(self, model, data, plan, encoder, randomness, where)
+                               if plan.train else {})
+                model = where.settled(model, data.X)
+                self._commit(plan, data, model, encoder, history)
+        finally:  # a fit that built a network may be due to release TensorFlow's
+            _kernel_cache.release_if_due()  # kernel cache (see _engine/_kernel_cache)
         return self
 
     def _training_data(self, X, y, sample_weight, *, reset, classes):
@@ -218,6 +223,7 @@ class KerasEstimator(BaseEstimator):
                 # the model the user gave to initialize() is used as it is
                 compile=not (plan.mode == "initialize" and getattr(self, "model", None) is model),
             )
+        _kernel_cache.network_built()
         if plan.network == NEW:
             randomness.settle(own_random_ops=not keras_layers_only(model))
         elif plan.network == REBUILD:
