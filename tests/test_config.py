@@ -34,11 +34,12 @@ def test_a_setting_must_be_a_bool():
         keraslearn.set_config(share_traced_functions="no")
 
 
-def test_worker_processes_read_the_environment():
-    env = {**os.environ, "KERASLEARN_SHARE_TRACED_FUNCTIONS": "0"}
+@pytest.mark.parametrize("name", ["share_traced_functions", "fast_small_predictions",
+                                  "release_tensorflow_caches"])
+def test_worker_processes_read_the_environment(name):
+    env = {**os.environ, f"KERASLEARN_{name.upper()}": "0"}
     out = subprocess.run(
-        [sys.executable, "-c",
-         "import keraslearn; print(keraslearn.get_config()['share_traced_functions'])"],
+        [sys.executable, "-c", f"import keraslearn; print(keraslearn.get_config()[{name!r}])"],
         capture_output=True, text=True, env=env, check=True,
     )
     assert out.stdout.strip() == "False"
@@ -64,10 +65,3 @@ def test_release_tensorflow_caches_setting():
         assert keraslearn.get_config()["release_tensorflow_caches"] is False
     with pytest.raises(TypeError, match="release_tensorflow_caches must be True or False"):
         keraslearn.set_config(release_tensorflow_caches="off")
-    env = {**os.environ, "KERASLEARN_RELEASE_TENSORFLOW_CACHES": "0"}
-    out = subprocess.run(
-        [sys.executable, "-c",
-         "import keraslearn; print(keraslearn.get_config()['release_tensorflow_caches'])"],
-        capture_output=True, text=True, env=env, check=True,
-    )
-    assert out.stdout.strip() == "False"

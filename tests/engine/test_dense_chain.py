@@ -64,7 +64,8 @@ def _assert_same_state(a, b):
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-6, atol=1e-7,
                                    err_msg=u.path)
     assert a.history_.keys() == b.history_.keys()
-    np.testing.assert_allclose(a.history_["loss"], b.history_["loss"], rtol=1e-6)
+    for key in a.history_:
+        np.testing.assert_allclose(a.history_[key], b.history_[key], rtol=1e-6, err_msg=key)
 
 
 CLASSIFIERS = {
@@ -79,6 +80,10 @@ CLASSIFIERS = {
     "rmsprop-momentum": dict(loss="sparse_categorical_crossentropy", optimizer="rmsprop",
                              optimizer__momentum=0.5),
     "functional": dict(model=functional, loss="sparse_categorical_crossentropy"),
+    # Compiled accuracies, chosen by Keras from the targets' and outputs' shapes.
+    "accuracy-sparse": dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
+    "accuracy-onehot-acc-too": dict(loss="categorical_crossentropy", metrics=["accuracy", "acc"],
+                                    class_weight="balanced"),
 }
 
 
@@ -91,15 +96,17 @@ def test_a_classifier_trains_as_keras_fit_trains_it(kwargs):
     _assert_same_state(chained, keras_fit)
 
 
-def test_binary_sample_weights_and_float64():
+@pytest.mark.parametrize("metrics", [None, ["accuracy"]], ids=["no-metric", "accuracy"])
+def test_binary_sample_weights_and_float64(metrics):
     weights = np.linspace(0.5, 2.0, len(y))
     # KerasClassifier's default optimizer, as scikeras': RMSprop.
     chained, keras_fit = _fit_both(
         lambda: KerasClassifier(stack, dtype="float64", loss="binary_crossentropy",
-                                epochs=3, batch_size=32, random_state=2),
+                                epochs=3, batch_size=32, random_state=2, metrics=metrics),
         (X, y_binary), lambda est, X, y: est.fit(X, y, sample_weight=weights),
     )
     assert chained.model_.weights[0].dtype == "float64"
+    assert ("accuracy" in chained.history_) == bool(metrics)
     _assert_same_state(chained, keras_fit)
 
 
@@ -144,7 +151,8 @@ class _Count(keras.callbacks.Callback):
 NOT_PLAIN = {
     "a callback": dict(callbacks=[_Count()]),
     "validation": dict(validation_split=0.2),
-    "metrics": dict(metrics=["accuracy"]),
+    "a metric but accuracy": dict(metrics=["accuracy", "sparse_categorical_accuracy"]),
+    "weighted metrics": dict(compile__weighted_metrics=["accuracy"]),
     "an L1 penalty": dict(regularizer="l1"),
     "AdamW": dict(optimizer="adamw"),
     "a schedule": dict(optimizer__learning_rate=keras.optimizers.schedules.ExponentialDecay(

@@ -13,7 +13,9 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 - compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred)
   at a constant learning rate, with no weight decay, clipping, EMA, loss
   scaling or gradient accumulation, one of Keras' own losses (or the ready
-  MLPs' half squared error), no metrics, no XLA, not run eagerly;
+  MLPs' half squared error), no metric but ``"accuracy"`` (Keras' own
+  accuracy objects, chosen as Keras chooses them, updated statelessly in the
+  loop), no XLA, not run eagerly;
 - for a fit with nothing per batch to call back and nothing per epoch but
   keraslearn's stopping rule on the training loss (no user callbacks, no
   validation, nothing printed) on data a ``tf.data`` pipeline holds whole.
@@ -43,7 +45,7 @@ import threading
 from collections import OrderedDict
 
 from .._tf import keras, tf
-from ._plain_networks import chain_loss, dense_layers, penalty_kind, plain_compile
+from ._plain_networks import chain_loss, chain_metrics, dense_layers, penalty_kind, plain_compile
 from ._update_rules import optimizer_rule, slot_names, slot_variables, update
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
@@ -59,10 +61,11 @@ _STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
 class _Chain:
     """What one fit trains: layers, loss, update rule, and the trace's key."""
 
-    def __init__(self, model, layers, loss, rule, element_spec, device, stopping):
+    def __init__(self, model, layers, loss, metrics, rule, element_spec, device, stopping):
         self.model = model
         self.layers = layers
         self.loss = loss
+        self.metrics = metrics  # (class, name) of each compiled accuracy
         self.kind, self.constants = rule
         self.stopping = stopping  # the ready MLPs' stopping rule, or None
         self.dtype = layers[0].compute_dtype
@@ -76,7 +79,7 @@ class _Chain:
             self.activations, self.biases, self.penalties, self.dtype, type(loss).__module__,
             type(loss).__name__, keras.losses.serialize(loss),
             str(getattr(loss, "dtype", None)), self.kind, self.constants,
-            repr(element_spec), device,
+            [(cls.__name__, name) for cls, name in metrics], repr(element_spec), device,
         ], sort_keys=True, default=repr)
 
     def weights(self):
@@ -103,6 +106,11 @@ def _make_fit(chain, element_spec):
             open_shapes.append(tf.TensorSpec([None], dtype))
     per_weight = len(slot_names(kind, constants))
     slot_shapes = [[spec] * per_weight for spec in open_shapes]
+    # Keras' own metric objects, updated statelessly: their state is the loop's.
+    metrics = [cls(name=name) for cls, name in chain.metrics]
+
+    def fresh_metrics():
+        return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
 
     def forward(weights, x):
         out, i = x, 0
@@ -127,7 +135,7 @@ def _make_fit(chain, element_spec):
                 terms.append(ops.cast(term, "float32") if kind == "cast_l2" else term)
         return terms[0] if len(terms) == 1 else ops.sum(terms)
 
-    def step(i, weights, slots, iterations, total, count, lr, strengths, iterator):
+    def step(i, weights, slots, iterations, total, count, states, lr, strengths, iterator):
         x, y, sample_weight = iterator.get_next()
         with tf.GradientTape() as tape:
             tape.watch(weights)
@@ -136,8 +144,10 @@ def _make_fit(chain, element_spec):
             loss = penalised(loss, weights, strengths)
         grads = tape.gradient(loss, weights)
         weights, slots = update(kind, constants, dtype, weights, slots, grads, lr, iterations)
+        # Compiled metrics take no sample weight (Keras gives it to weighted_metrics only).
+        states = [m.stateless_update_state(st, y, y_pred) for m, st in zip(metrics, states)]
         rows = tf.cast(tf.shape(x)[0], tf.float32)
-        return i + 1, weights, slots, iterations + 1, total + loss * rows, count + rows
+        return i + 1, weights, slots, iterations + 1, total + loss * rows, count + rows, states
 
     def stopping(loss, lr, best, count, rule):
         """keraslearn's stopping rule on the training loss, as
@@ -153,7 +163,7 @@ def _make_fit(chain, element_spec):
         count = tf.where(divide, tf.zeros_like(count), count)
         return lr, best, count, tf.logical_and(exceeded, tf.logical_not(divide))
 
-    def epoch(e, weights, slots, iterations, losses, previous, lr, best, count, stop,
+    def epoch(e, weights, slots, iterations, losses, scores, previous, lr, best, count, stop,
               strengths, rule, dataset, steps):
         # Keras' epoch iterator makes an iterator when an epoch begins and
         # another, unused, as soon as it ends: each draws the dataset's next
@@ -162,10 +172,10 @@ def _make_fit(chain, element_spec):
         with tf.control_dependencies([previous]):
             iterator = iter(dataset)
         zero = tf.zeros((), tf.float32)
-        _, weights, slots, iterations, total, rows = tf.while_loop(
+        _, weights, slots, iterations, total, rows, states = tf.while_loop(
             lambda i, *_: i < steps,
             lambda *state: step(*state, lr, strengths, iterator),
-            (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero),
+            (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero, fresh_metrics()),
         )
         loss = tf.math.divide_no_nan(total, rows)  # Keras' loss tracker
         graph = tf.compat.v1.get_default_graph()
@@ -176,7 +186,9 @@ def _make_fit(chain, element_spec):
             loss = tf.identity(loss)
         lr, best, count, stop = stopping(loss, lr, best, count, rule)
         losses = losses.write(tf.cast(e, tf.int32), loss)
-        return e + 1, weights, slots, iterations, losses, loss, lr, best, count, stop
+        scores = [ta.write(tf.cast(e, tf.int32), m.stateless_result(st))
+                  for ta, m, st in zip(scores, metrics, states)]
+        return e + 1, weights, slots, iterations, losses, scores, loss, lr, best, count, stop
 
     # Every epoch in one call, written as TensorFlow's loops themselves
     # (AutoGraph's conversion of Python loops would cost more than the trace).
@@ -195,16 +207,18 @@ def _make_fit(chain, element_spec):
     def fit(weights, slots, iterations, lr, strengths, rule, best, count, dataset, steps,
             epochs):
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        state = (tf.constant(0, tf.int64), weights, slots, iterations, losses,
+        scores = [tf.TensorArray(m.dtype, size=0, dynamic_size=True) for m in metrics]
+        state = (tf.constant(0, tf.int64), weights, slots, iterations, losses, scores,
                  tf.zeros((), tf.float32), lr, best, count, tf.constant(False))
-        _, weights, slots, iterations, losses, _, lr, best, count, stop = tf.while_loop(
-            lambda e, *rest: tf.logical_and(
-                tf.logical_and(e < epochs, tf.math.is_finite(rest[4])),
-                tf.logical_not(rest[-1])),
-            lambda *state: epoch(*state, strengths, rule, dataset, steps),
-            state,
-        )
-        return weights, slots, iterations, losses.stack(), lr, best, count, stop
+
+        def more(e, weights, slots, iterations, losses, scores, previous, lr, best, count, stop):
+            return tf.logical_and(tf.logical_and(e < epochs, tf.math.is_finite(previous)),
+                                  tf.logical_not(stop))
+
+        _, weights, slots, iterations, losses, scores, _, lr, best, count, stop = tf.while_loop(
+            more, lambda *state: epoch(*state, strengths, rule, dataset, steps), state)
+        return (weights, slots, iterations, losses.stack(), [ta.stack() for ta in scores], lr,
+                best, count, stop)
 
     return fit
 
@@ -248,11 +262,11 @@ class DenseChainTrainer:
         layers = dense_layers(model)
         if layers is None:
             return None
-        loss = chain_loss(model)
+        loss, metrics = chain_loss(model), chain_metrics(model, spec[1].shape)
         rule = optimizer_rule(model.optimizer)
-        if loss is None or rule is None:
+        if loss is None or metrics is None or rule is None:
             return None
-        chain = _Chain(model, layers, loss, rule, spec, device, stopping)
+        chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
@@ -281,7 +295,7 @@ class DenseChainTrainer:
         fit = self._traced(chain, dataset.element_spec)
         rule = chain.stopping
         state = rule.state if rule is not None else {"best": -math.inf, "count": 0}
-        (weights, slots, iterations, losses, lr, best, count, stop) = fit(
+        (weights, slots, iterations, losses, scores, lr, best, count, stop) = fit(
             [tf.convert_to_tensor(v) for v in chain.weights()],
             [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
             tf.convert_to_tensor(optimizer.iterations),
@@ -302,7 +316,10 @@ class DenseChainTrainer:
                 model.stop_training = True
             if float(lr) != float(optimizer.learning_rate.numpy()):
                 optimizer.learning_rate = float(lr)
-        return {"loss": [float(loss) for loss in losses.numpy()]}
+        history = {"loss": [float(loss) for loss in losses.numpy()]}
+        for (_, name), values in zip(chain.metrics, scores):
+            history[name] = [float(v) for v in values.numpy()]
+        return history
 
 
 def _assign(chain, weights, slots, iterations):

@@ -99,7 +99,29 @@ def chain_loss(model):
 def plain_compile(model):
     config = model.get_compile_config() or {}
     return (
-        not config.get("metrics") and not config.get("weighted_metrics")
-        and config.get("loss_weights") is None and not config.get("run_eagerly")
-        and not model.jit_compile
+        not config.get("weighted_metrics") and config.get("loss_weights") is None
+        and not config.get("run_eagerly") and not model.jit_compile
     )
+
+
+def chain_metrics(model, y_shape):
+    """The compiled metrics as ``(metric class, name)`` pairs, as Keras makes
+    them for targets of shape ``y_shape``, when each is ``"accuracy"`` (or
+    ``"acc"``); [] without metrics; None for any other metric."""
+    metrics = (model.get_compile_config() or {}).get("metrics")
+    if not metrics:
+        return []
+    metrics = [metrics] if isinstance(metrics, str) else metrics
+    if not isinstance(metrics, (list, tuple)) or not all(
+        isinstance(m, str) and m.lower() in ("accuracy", "acc") for m in metrics
+    ):
+        return None
+    # Keras' choice of accuracy (keras.src.trainers.compile_utils.get_metric).
+    out_shape = model.outputs[0].shape
+    if out_shape[-1] == 1:
+        cls = keras.metrics.BinaryAccuracy
+    elif len(y_shape) < len(out_shape) or y_shape[-1] == 1 and out_shape[-1] > 1:
+        cls = keras.metrics.SparseCategoricalAccuracy
+    else:
+        cls = keras.metrics.CategoricalAccuracy
+    return [(cls, name) for name in metrics]
