@@ -257,12 +257,14 @@ class DenseChainTrainer:
             isinstance(s, tf.TensorSpec) for s in spec
         ):
             return None
-        if int(dataset.cardinality()) < 0 or not plain_compile(model):
+        # Serialised by Keras at every call: read once.
+        config = model.get_compile_config() or {}
+        if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
             return None
         layers = dense_layers(model)
         if layers is None:
             return None
-        loss, metrics = chain_loss(model), chain_metrics(model, spec[1].shape)
+        loss, metrics = chain_loss(model), chain_metrics(model, config, spec[1].shape)
         rule = optimizer_rule(model.optimizer)
         if loss is None or metrics is None or rule is None:
             return None

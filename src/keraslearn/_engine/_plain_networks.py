@@ -96,19 +96,22 @@ def chain_loss(model):
     return None if cls is None else cls()
 
 
-def plain_compile(model):
-    config = model.get_compile_config() or {}
+def plain_compile(model, config):
+    """Whether the compile settings (``config``, the model's compile config)
+    leave the chain's loss alone: no weighted metrics, loss weights, eager
+    run or XLA."""
     return (
         not config.get("weighted_metrics") and config.get("loss_weights") is None
         and not config.get("run_eagerly") and not model.jit_compile
     )
 
 
-def chain_metrics(model, y_shape):
-    """The compiled metrics as ``(metric class, name)`` pairs, as Keras makes
-    them for targets of shape ``y_shape``, when each is ``"accuracy"`` (or
-    ``"acc"``); [] without metrics; None for any other metric."""
-    metrics = (model.get_compile_config() or {}).get("metrics")
+def chain_metrics(model, config, y_shape):
+    """The compiled metrics (``config``, the model's compile config) as
+    ``(metric class, name)`` pairs, as Keras makes them for targets of shape
+    ``y_shape``, when each is ``"accuracy"`` (or ``"acc"``); [] without
+    metrics; None for any other metric."""
+    metrics = config.get("metrics")
     if not metrics:
         return []
     metrics = [metrics] if isinstance(metrics, str) else metrics
