@@ -16,6 +16,7 @@ from sklearn.model_selection import GridSearchCV
 import keraslearn
 from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
 from keraslearn._engine._dense_chain import dense_chains
+from keraslearn._engine._plain_networks import chain_metrics
 
 X, y = make_classification(90, 5, n_informative=3, n_classes=3, random_state=0)
 X = X.astype("float32")
@@ -84,6 +85,12 @@ CLASSIFIERS = {
     "accuracy-sparse": dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
     "accuracy-onehot-acc-too": dict(loss="categorical_crossentropy", metrics=["accuracy", "acc"],
                                     class_weight="balanced"),
+    # Other metrics by name that Keras computes as means over samples.
+    "named-metrics-sparse": dict(loss="sparse_categorical_crossentropy", metrics=[
+        "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy",
+        "sparse_categorical_crossentropy"]),
+    "named-metrics-onehot": dict(loss="categorical_crossentropy", optimizer="sgd",
+                                 metrics=["categorical_accuracy", "kl_divergence"]),
 }
 
 
@@ -96,7 +103,8 @@ def test_a_classifier_trains_as_keras_fit_trains_it(kwargs):
     _assert_same_state(chained, keras_fit)
 
 
-@pytest.mark.parametrize("metrics", [None, ["accuracy"]], ids=["no-metric", "accuracy"])
+@pytest.mark.parametrize("metrics", [None, ["accuracy"], ["binary_accuracy", "mse", "accuracy"]],
+                         ids=["no-metric", "accuracy", "named-metrics"])
 def test_binary_sample_weights_and_float64(metrics):
     weights = np.linspace(0.5, 2.0, len(y))
     # KerasClassifier's default optimizer, as scikeras': RMSprop.
@@ -110,7 +118,9 @@ def test_binary_sample_weights_and_float64(metrics):
     _assert_same_state(chained, keras_fit)
 
 
-def test_a_regressor_and_its_partial_fits():
+@pytest.mark.parametrize("metrics", [None, ["mae", "mean_squared_logarithmic_error"]],
+                         ids=["no-metric", "named-metrics"])
+def test_a_regressor_and_its_partial_fits(metrics):
     def fit(est, X, y):
         for _ in range(3):
             est.partial_fit(X, y)
@@ -118,10 +128,13 @@ def test_a_regressor_and_its_partial_fits():
 
     chained, keras_fit = _fit_both(
         lambda: KerasRegressor(stack, hidden=5, loss="mse", optimizer="adam", batch_size=20,
-                               random_state=3),
+                               random_state=3, metrics=metrics),
         (Xr, yr), fit,
     )
     assert int(chained.model_.optimizer.iterations) == 3 * 5
+    # history_ names metrics in full, as scikeras does.
+    named = {"mean_absolute_error", "mean_squared_logarithmic_error"} if metrics else set()
+    assert set(chained.history_) == {"loss"} | named
     _assert_same_state(chained, keras_fit)
     np.testing.assert_allclose(chained.predict(Xr), keras_fit.predict(Xr), rtol=1e-6)
 
@@ -151,7 +164,7 @@ class _Count(keras.callbacks.Callback):
 NOT_PLAIN = {
     "a callback": dict(callbacks=[_Count()]),
     "validation": dict(validation_split=0.2),
-    "a metric but accuracy": dict(metrics=["accuracy", "sparse_categorical_accuracy"]),
+    "a metric object": dict(metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(2)]),
     "weighted metrics": dict(compile__weighted_metrics=["accuracy"]),
     "an L1 penalty": dict(regularizer="l1"),
     "AdamW": dict(optimizer="adamw"),
@@ -159,6 +172,22 @@ NOT_PLAIN = {
         0.01, 10, 0.9)),
     "printing": dict(verbose=1),
 }
+
+
+def test_only_metrics_keras_averages_over_samples_are_computed_in_the_chain():
+    binary = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    assert chain_metrics(binary, {"metrics": ["acc", "mae", "binary_crossentropy"]},
+                         (None, 1)) == [("binary_accuracy", "acc"), ("mae", "mae"),
+                                        ("binary_crossentropy", "binary_crossentropy")]
+    softmax = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="softmax")])
+    assert chain_metrics(softmax, {"metrics": "accuracy"}, (None,)) == [
+        ("sparse_categorical_accuracy", "accuracy")]
+    assert chain_metrics(softmax, {"metrics": ["accuracy"]}, (None, 4)) == [
+        ("categorical_accuracy", "accuracy")]
+    assert chain_metrics(softmax, {"metrics": None}, (None,)) == []
+    # State that is not a total and a count (AUC's thresholds, R2's sums), or no such name.
+    for metrics in (["accuracy", "auc"], ["r2_score"], ["precision"], ["no_such_metric"]):
+        assert chain_metrics(binary, {"metrics": metrics}, (None, 1)) is None, metrics
 
 
 @pytest.mark.parametrize("kwargs", NOT_PLAIN.values(), ids=NOT_PLAIN.keys())

@@ -32,10 +32,10 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
    verified to compute the same outputs and gradients as the model, and the
    trained state is copied back. A *plain dense chain* (Keras' ``Dense``
    layers only, with at most an L2 penalty; Adam, SGD or RMSprop; one of
-   Keras' losses; no metric but "accuracy"; and a fit with no callbacks but
-   the ready MLPs' stopping rule, no validation and no progress output: the
-   ready MLPs' default fits, and a wrapper's plain stack) skips Keras' train
-   function:
+   Keras' losses; metrics by name, means over samples ("accuracy", "mae",
+   ...); and a fit with no callbacks but the ready MLPs' stopping rule, no
+   validation and no progress output: the ready MLPs' default fits, and a
+   wrapper's plain stack) skips Keras' train function:
    ``_dense_chain.py`` trains it through one traced function per depth whose
    weight shapes are left open, so that a search over layer widths traces
    once; its updates are Keras' own, and it ends

@@ -13,9 +13,10 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 - compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred)
   at a constant learning rate, with no weight decay, clipping, EMA, loss
   scaling or gradient accumulation, one of Keras' own losses (or the ready
-  MLPs' half squared error), no metric but ``"accuracy"`` (Keras' own
-  accuracy objects, chosen as Keras chooses them, updated statelessly in the
-  loop), no XLA, not run eagerly;
+  MLPs' half squared error), metrics given by names of Keras' means over
+  samples only (``"accuracy"``, ``"binary_accuracy"``, ``"mae"``, ``"mse"``,
+  ...: Keras' own metric objects, made as its compile makes them, updated
+  statelessly in the loop), no XLA, not run eagerly;
 - for a fit with nothing per batch to call back and nothing per epoch but
   keraslearn's stopping rule on the training loss (no user callbacks, no
   validation, nothing printed) on data a ``tf.data`` pipeline holds whole.
@@ -45,7 +46,14 @@ import threading
 from collections import OrderedDict
 
 from .._tf import keras, tf
-from ._plain_networks import chain_loss, chain_metrics, dense_layers, penalty_kind, plain_compile
+from ._plain_networks import (
+    chain_loss,
+    chain_metric,
+    chain_metrics,
+    dense_layers,
+    penalty_kind,
+    plain_compile,
+)
 from ._update_rules import optimizer_rule, slot_names, slot_variables, update
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
@@ -65,7 +73,7 @@ class _Chain:
         self.model = model
         self.layers = layers
         self.loss = loss
-        self.metrics = metrics  # (class, name) of each compiled accuracy
+        self.metrics = metrics  # (identifier, name) of each compiled metric
         self.kind, self.constants = rule
         self.stopping = stopping  # the ready MLPs' stopping rule, or None
         self.dtype = layers[0].compute_dtype
@@ -79,7 +87,7 @@ class _Chain:
             self.activations, self.biases, self.penalties, self.dtype, type(loss).__module__,
             type(loss).__name__, keras.losses.serialize(loss),
             str(getattr(loss, "dtype", None)), self.kind, self.constants,
-            [(cls.__name__, name) for cls, name in metrics], repr(element_spec), device,
+            metrics, repr(element_spec), device,
         ], sort_keys=True, default=repr)
 
     def weights(self):
@@ -107,7 +115,7 @@ def _make_fit(chain, element_spec):
     per_weight = len(slot_names(kind, constants))
     slot_shapes = [[spec] * per_weight for spec in open_shapes]
     # Keras' own metric objects, updated statelessly: their state is the loop's.
-    metrics = [cls(name=name) for cls, name in chain.metrics]
+    metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
 
     def fresh_metrics():
         return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]

@@ -4,6 +4,8 @@ penalties, losses and compile settings whose computation it writes as Keras
 runs it. Anything else answers None, and trains through Keras' fit.
 """
 
+import functools
+
 from .._tf import keras
 from ._layers import keras_layers_only
 
@@ -108,23 +110,52 @@ def plain_compile(model, config):
 
 def chain_metrics(model, config, y_shape):
     """The compiled metrics (``config``, the model's compile config) as
-    ``(metric class, name)`` pairs, as Keras makes them for targets of shape
-    ``y_shape``, when each is ``"accuracy"`` (or ``"acc"``); [] without
-    metrics; None for any other metric."""
+    ``(identifier, name)`` pairs when each is given by a name that Keras
+    resolves to a mean over samples (``MeanMetricWrapper``: the accuracies,
+    ``"mae"``, ``"mse"``, the crossentropies, ...): ``keras.metrics.get(
+    identifier)`` named ``name`` is the metric Keras' compile makes, with
+    ``"accuracy"`` (or ``"acc"``) resolved as Keras resolves it for targets of
+    shape ``y_shape``. [] without metrics; None for any other metric."""
     metrics = config.get("metrics")
     if not metrics:
         return []
     metrics = [metrics] if isinstance(metrics, str) else metrics
-    if not isinstance(metrics, (list, tuple)) or not all(
-        isinstance(m, str) and m.lower() in ("accuracy", "acc") for m in metrics
-    ):
+    if not isinstance(metrics, (list, tuple)) or not all(isinstance(m, str) for m in metrics):
         return None
-    # Keras' choice of accuracy (keras.src.trainers.compile_utils.get_metric).
+    out = []
+    for name in metrics:
+        identifier = _accuracy(model, y_shape) if name.lower() in ("accuracy", "acc") else name
+        if not _mean_over_samples(identifier):
+            return None
+        out.append((identifier, name))
+    return out
+
+
+def _accuracy(model, y_shape):
+    """The accuracy Keras compiles for ``"accuracy"``
+    (``keras.src.trainers.compile_utils.get_metric``), by its metric name."""
     out_shape = model.outputs[0].shape
     if out_shape[-1] == 1:
-        cls = keras.metrics.BinaryAccuracy
-    elif len(y_shape) < len(out_shape) or y_shape[-1] == 1 and out_shape[-1] > 1:
-        cls = keras.metrics.SparseCategoricalAccuracy
-    else:
-        cls = keras.metrics.CategoricalAccuracy
-    return [(cls, name) for name in metrics]
+        return "binary_accuracy"
+    if len(y_shape) < len(out_shape) or y_shape[-1] == 1 and out_shape[-1] > 1:
+        return "sparse_categorical_accuracy"
+    return "categorical_accuracy"
+
+
+@functools.lru_cache(maxsize=64)
+def _mean_over_samples(identifier):
+    """Whether Keras resolves metric name ``identifier`` to a mean over
+    samples, whose state (a total and a count) starts at zero."""
+    try:
+        metric = keras.metrics.get(identifier)
+    except ValueError:
+        return False
+    return isinstance(metric, keras.metrics.MeanMetricWrapper)
+
+
+def chain_metric(identifier, name):
+    """The metric Keras' compile makes for ``(identifier, name)`` of
+    :func:`chain_metrics`."""
+    metric = keras.metrics.get(identifier)
+    metric.name = name
+    return metric
