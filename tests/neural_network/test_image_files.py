@@ -10,6 +10,7 @@ from PIL import Image
 
 from keraslearn import ImageClassifier
 from keraslearn._engine import _feed
+from keraslearn._engine._trace_cache import trace_cache
 from keraslearn._tf import keras
 from keraslearn.preprocessing import ImageLoader
 
@@ -57,6 +58,17 @@ def test_fit_and_predict_on_paths_equal_those_on_imageloader_arrays(tmp_path, ga
     theirs.partial_fit(arrays[:12], y[:12])
     np.testing.assert_array_equal(ours.predict(paths), theirs.predict(arrays))
     assert _digest(paths) == before  # the files as they were
+
+
+def test_a_fit_decoding_files_batch_by_batch_trains_the_model_itself(tmp_path, monkeypatch):
+    # No warm copy, so one step per call, as Keras' fit runs: decoding bounds
+    # such a fit; small data read whole first still trains through one.
+    paths, y = _write(tmp_path, n=12)
+    for small_data_bytes, warm in ((0, False), (_feed.SMALL_DATA_BYTES, True)):
+        monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", small_data_bytes)
+        trace_cache.clear()
+        ImageClassifier(**SMALL).fit(paths, y)
+        assert (len(trace_cache) == 1) == warm
 
 
 def test_image_shape_resizes_files_of_any_size_and_grayscale_stays_grayscale(tmp_path,

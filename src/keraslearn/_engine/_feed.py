@@ -78,7 +78,7 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     w_dtype = first if first.kind == "f" else np.dtype("float32")
     sample_weight = np.asarray(sample_weight, dtype=w_dtype)
     n = nested.n_rows(X)
-    if _in_memory_bytes(X, inputs) + nested.nbytes(y) <= SMALL_DATA_BYTES:
+    if _small(X, y, inputs):
         # Built from TensorFlow's own ops only, so nothing is traced per fit:
         # the fixed cost of a small fit stays low. Small sparse data is
         # densified whole: it trains exactly as its dense equal.
@@ -97,6 +97,20 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     ahead = 1 if nested.has_sparse(X) else 2
     return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=True)
                           .prefetch(ahead))
+
+
+def _small(X, y, inputs):
+    """Whether X and y (row sources already) are read whole for a fit."""
+    return _in_memory_bytes(X, inputs) + nested.nbytes(y) <= SMALL_DATA_BYTES
+
+
+def decodes_per_batch(X, y, inputs):
+    """Whether a fit's dataset (:func:`make_dataset`) decodes X's rows batch by
+    batch from a source that decodes them (image files): a fit bound by
+    decoding, not by tracing or per-step overhead."""
+    X, y = sources(nested.normalise(X)), sources(nested.normalise(y))
+    return any(getattr(a, "parallel_reads", False) for a in nested.leaves(X)) and not _small(
+        X, y, inputs)
 
 
 def _in_memory_bytes(X, inputs):

@@ -21,7 +21,8 @@ that device: the device (the estimator's ``device``, resolved) is part of the
 key, and a fit on another device gets a warm copy of its own there.
 
 Not shared: models over ``MAX_PARAMS`` parameters (tracing is a small part of
-their fit), models that cannot be cloned from their config, concurrent fits of
+their fit), fits decoding image files batch by batch (decoding bounds them),
+models that cannot be cloned from their config, concurrent fits of
 one architecture in threads, fits under a ``distribute`` strategy (a warm copy
 would belong to one strategy object, and its traced function to that
 strategy's replicas; such fits are long, so tracing is a small part of them),

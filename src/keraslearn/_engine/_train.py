@@ -10,7 +10,7 @@ from . import _nested as nested
 from . import _targets as targets
 from ._data import model_inputs
 from ._dense_chain import dense_chains
-from ._feed import make_dataset
+from ._feed import decodes_per_batch, make_dataset
 from ._forward import hand_out
 from ._inputs import normalised_weights
 from ._layers import keras_layers_only
@@ -108,11 +108,16 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     )
     # Seeded fits of models with layers of their own train the model itself:
     # a warm copy's traced function keeps the random state it captured.
-    # Warm copies are bound to a device, and to no strategy.
+    # Warm copies are bound to a device, and to no strategy. Fits decoding
+    # image files batch by batch train the model itself too, one step per
+    # call as Keras does: decoding bounds them (tracing is a small part), and
+    # a warm copy's several steps per call there held more memory for no
+    # speed (benchmarks/bigdata_results.md).
     device = None if where is None else where.cache_key
     share = _config.get_config()["share_traced_functions"] and (
         randomness.seed is None or keras_layers_only(model)
-    ) and (where is None or device is not None)
+    ) and (where is None or device is not None) and not decodes_per_batch(
+        X_train, y_train, inputs)
     with _tf.expected_retracing(), reported_read_errors(X):
         chain = dense_chains.chain(model, dataset, kwargs, device) if share else None
         if chain is not None:
