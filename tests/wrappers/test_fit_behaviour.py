@@ -474,6 +474,12 @@ def test_several_steps_per_call_train_exactly_like_one_step_per_call():
     assert steps == [1, _trace_cache.STEPS_PER_EXECUTION]
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), rtol=1e-6)
     np.testing.assert_allclose(fast.history_["loss"], slow.history_["loss"], rtol=1e-6)
+    # A hook given to the callback object itself (Keras' LambdaCallback) counts too.
+    seen = []
+    hooked = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(
+        batch))
+    KerasClassifier(tiny_mlp, callbacks=[hooked], **params).fit(X, y)
+    assert seen == list(range(10)) * 3
 
 
 def test_input_pipeline_keeps_to_the_worker_thread_share(monkeypatch):

@@ -222,13 +222,23 @@ def steps_per_execution(model, fit_kwargs):
     config = model.get_compile_config() or {}
     if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0):
         return config.get("steps_per_execution", 1)
-    base = keras.callbacks.Callback
-    for callback in fit_kwargs.get("callbacks") or ():
-        for hook in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
-                     "on_batch_end", "on_test_batch_begin", "on_test_batch_end"):
-            if getattr(type(callback), hook, None) is not getattr(base, hook):
-                return 1
+    if any(map(has_batch_hooks, fit_kwargs.get("callbacks") or ())):
+        return 1
     return STEPS_PER_EXECUTION
+
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+                "on_test_batch_begin", "on_test_batch_end")
+
+
+def has_batch_hooks(callback):
+    """Whether a Keras callback does anything per batch: a hook its class
+    overrides, or one given to the object itself (``LambdaCallback``)."""
+    for hook in _BATCH_HOOKS:
+        own = getattr(callback, hook, None)
+        if getattr(own, "__func__", own) is not getattr(keras.callbacks.Callback, hook):
+            return True
+    return False
 
 
 class TraceCache:
