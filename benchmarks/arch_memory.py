@@ -22,8 +22,10 @@ fits:
   trainer too, as every metric Keras averages over samples), and with
   ``metrics=["auc"]`` (which it does not compute: that fit trains through
   Keras' ``fit``);
-- keraslearn's ``MLPClassifier(hidden_layer_sizes=(width,))``, and the same
-  with every fit repeated 5 times (a 5-fold search: 1 architecture per 5 fits).
+- keraslearn's ``MLPClassifier(hidden_layer_sizes=(width,))``, the same
+  with every fit repeated 5 times (a 5-fold search: 1 architecture per 5 fits),
+  and with ``early_stopping=True`` for 3 epochs (its held-out score after
+  each epoch).
 
 ``--diagnose`` (about 3 minutes, prints only) attributes keraslearn's growth:
 the ``KerasClassifier`` run again with TensorFlow's gradient registry emptied
@@ -61,6 +63,7 @@ CONTESTANTS = {
                                "metrics=[\"auc\"] (trains through Keras' fit)",
     "mlp": "keraslearn MLPClassifier",
     "mlp_5fold": "keraslearn MLPClassifier, each width fitted 5 times",
+    "mlp_early_stopping": "keraslearn MLPClassifier(early_stopping=True, max_iter=3)",
 }
 DIAGNOSES = {
     "kerasclassifier": "KerasClassifier as it is",
@@ -110,13 +113,17 @@ def _fitter(lib):
     def wrapper_metrics(width):
         wrapper(width, metrics=["auc"])
 
-    def mlp(width):
-        est = keraslearn.MLPClassifier(hidden_layer_sizes=(width,), batch_size=BATCH, max_iter=1)
+    def mlp(width, **kwargs):
+        est = keraslearn.MLPClassifier(hidden_layer_sizes=(width,), batch_size=BATCH, max_iter=1,
+                                       **kwargs)
         est.fit(X, y).predict(X)
+
+    def mlp_early_stopping(width):
+        mlp(width, early_stopping=True, max_iter=3)
 
     return {"keras": raw, "kerasclassifier": wrapper, "kerasclassifier_accuracy": wrapper_accuracy,
             "kerasclassifier_metrics": wrapper_metrics,
-            "mlp": mlp, "mlp_5fold": mlp}[lib]
+            "mlp": mlp, "mlp_5fold": mlp, "mlp_early_stopping": mlp_early_stopping}[lib]
 
 
 def _diagnosis_hooks(options):

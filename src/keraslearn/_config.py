@@ -90,11 +90,13 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
         are kept, and copy the trained state into ``model_``: the same
         computation, verified on a probe batch, without tracing again. During
         such a fit a callback's ``self.model`` is that copy. A plain chain of
-        ``Dense`` layers fitted with no callbacks or validation, and metrics
-        only by name of Keras' means over samples (``"accuracy"``, ``"mae"``,
-        ...; a ready MLP's default fit too), trains through one
-        traced function per depth, whatever its widths (Keras' updates, on
-        the same batches).
+        ``Dense`` layers fitted with no validation data, no callbacks but
+        Keras' ``EarlyStopping``, ``ReduceLROnPlateau`` or
+        ``LearningRateScheduler`` (run between epochs on ``model_``), and
+        metrics only by name of Keras' means over samples (``"accuracy"``,
+        ``"mae"``, ...; a ready MLP's fits too), trains through one traced
+        function per depth, whatever its widths (Keras' updates, on the same
+        batches).
         With False every fit trains ``model_`` itself, as ``model.fit``
         does. None leaves the setting as it is.
 

@@ -148,7 +148,7 @@ def test_one_trace_serves_every_width_of_a_search():
     ).fit(X, y)
     assert search.best_estimator_.model_.layers[0].units == search.best_params_["hidden"]
     assert len(dense_chains) == 1
-    (traced,) = dense_chains._traces.values()
+    ((traced, _),) = dense_chains._traces.values()
     assert traced.experimental_get_tracing_count() == 1
 
 
@@ -161,8 +161,14 @@ class _Count(keras.callbacks.Callback):
         self.epochs += 1
 
 
+class _BatchCount(_Count):
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+
 NOT_PLAIN = {
-    "a callback": dict(callbacks=[_Count()]),
+    "a callback of the user's": dict(callbacks=[_Count()]),
+    "a batch callback": dict(callbacks=[_BatchCount()]),
     "validation": dict(validation_split=0.2),
     "a metric object": dict(metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(2)]),
     "weighted metrics": dict(compile__weighted_metrics=["accuracy"]),
@@ -199,6 +205,44 @@ def test_anything_else_trains_through_keras_fit(kwargs, capsys):
     assert len(est.history_["loss"]) == 2
     for callback in kwargs.get("callbacks", ()):
         assert callback.epochs == 2
+
+
+def test_a_hook_given_to_a_callback_object_sends_the_fit_through_keras_fit():
+    seen = []
+    hooked = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(
+        batch))
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        KerasClassifier(stack, loss="sparse_categorical_crossentropy", epochs=2, batch_size=32,
+                        random_state=0, callbacks=[hooked]).fit(X, y)
+    assert spy.call_count == 0
+    assert seen == [0, 1, 2] * 2
+
+
+def test_epoch_callbacks_run_between_epochs_as_keras_fit_runs_them():
+    """Keras' own epoch-level callbacks (stopping, a learning rate schedule on
+    a plateau) and the user's: the same epochs, logs, weights and state."""
+    stoppers = []
+
+    def make():
+        stoppers.append(keras.callbacks.EarlyStopping(
+            monitor="accuracy", patience=2, min_delta=0.02, restore_best_weights=True))
+        return KerasClassifier(
+            stack, loss="sparse_categorical_crossentropy", optimizer="adam", epochs=12,
+            batch_size=16, random_state=4, metrics=["accuracy"], callbacks=[
+                keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.9),
+                keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0,
+                                                  min_delta=0.05),
+                stoppers[-1]])
+
+    chained, keras_fit = _fit_both(make, (X, y))
+    _assert_same_state(chained, keras_fit)
+    ours, theirs = stoppers
+    assert 2 < len(chained.history_["loss"]) < 12  # stopped early, as Keras' fit stopped
+    assert ours.stopped_epoch == theirs.stopped_epoch and ours.best_epoch == theirs.best_epoch
+    # The schedule took 10% off at every epoch, the plateau rule half at some.
+    ratios = np.divide(chained.history_["learning_rate"][1:],
+                       chained.history_["learning_rate"][:-1])
+    assert np.isclose(ratios, 0.9, rtol=1e-5).any() and np.isclose(ratios, 0.45, rtol=1e-5).any()
 
 
 def test_a_layer_called_twice_is_not_a_chain():
@@ -268,6 +312,17 @@ READY = {
                                        random_state=0), Xr1, yr1),
     "regressor float64": lambda: (MLPRegressor(hidden_layer_sizes=(6,), dtype="float64",
                                                max_iter=10, random_state=0), Xr1, yr1),
+    # scikit-learn's held-out score and its stopping rule, run between epochs.
+    "early stopping": lambda: (MLPClassifier(hidden_layer_sizes=(7,), early_stopping=True,
+                                             validation_fraction=0.2, tol=0.02,
+                                             n_iter_no_change=2, max_iter=40, random_state=0),
+                               X, y),
+    "early stopping regressor": lambda: (MLPRegressor(
+        hidden_layer_sizes=(6,), early_stopping=True, tol=0.05, n_iter_no_change=1,
+        max_iter=40, random_state=0), Xr1, yr1),
+    "invscaling sgd": lambda: (MLPClassifier(hidden_layer_sizes=(5,), solver="sgd",
+                                             learning_rate="invscaling", max_iter=4,
+                                             random_state=0), X, y),
 }
 
 
@@ -283,13 +338,12 @@ def test_a_ready_network_trains_as_keras_fit_trains_it(make):
         keras_fit.model_.optimizer.learning_rate)
     _assert_same_state(chained, keras_fit)
     np.testing.assert_allclose(chained.loss_curve_, keras_fit.loss_curve_, rtol=1e-6)
-
-
-def test_a_ready_network_with_validation_trains_through_keras_fit():
-    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
-        MLPClassifier(hidden_layer_sizes=(4,), early_stopping=True, max_iter=3,
-                      random_state=0).fit(X, y)
-    assert spy.call_count == 0
+    if est.early_stopping:
+        assert chained.n_iter_ < est.max_iter  # stopped by the held-out score
+        np.testing.assert_allclose(chained.validation_scores_, keras_fit.validation_scores_,
+                                   rtol=1e-6)
+        assert chained.best_validation_score_ == pytest.approx(
+            keras_fit.best_validation_score_, rel=1e-6)
 
 
 def test_a_search_over_alpha_traces_once():
@@ -299,4 +353,5 @@ def test_a_search_over_alpha_traces_once():
                  cv=2).fit(X, y)
     # alpha=0 leaves the layers without a penalty: another computation.
     assert len(dense_chains) == 2
-    assert all(f.experimental_get_tracing_count() == 1 for f in dense_chains._traces.values())
+    traces = dense_chains._traces.values()
+    assert all(fit.experimental_get_tracing_count() == 1 for fit, _ in traces)

@@ -33,13 +33,13 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
    trained state is copied back. A *plain dense chain* (Keras' ``Dense``
    layers only, with at most an L2 penalty; Adam, SGD or RMSprop; one of
    Keras' losses; metrics by name, means over samples ("accuracy", "mae",
-   ...); and a fit with no callbacks but the ready MLPs' stopping rule, no
-   validation and no progress output: the ready MLPs' default fits, and a
-   wrapper's plain stack) skips Keras' train function:
-   ``_dense_chain.py`` trains it through one traced function per depth whose
-   weight shapes are left open, so that a search over layer widths traces
-   once; its updates are Keras' own, and it ends
-   where Keras' fit ends. Turn sharing off (both ways) with
+   ...); and a fit with no callbacks but the ready MLPs' own and Keras'
+   EarlyStopping, ReduceLROnPlateau or LearningRateScheduler, no validation
+   data and no progress output: the ready MLPs' fits, and a wrapper's plain
+   stack) skips Keras' train function: ``_dense_chain.py`` trains it through
+   one traced function per depth whose weight shapes are left open, so that
+   a search over layer widths traces once; its updates are Keras' own, those
+   callbacks run between epochs, and it ends where Keras' fit ends. Turn sharing off (both ways) with
    ``keraslearn.set_config(share_traced_functions=False)``; it is off for
    seeded fits of models with layers of their own.
 6. **Commit**: the fitted attributes are set at the end, all at once; any

@@ -17,12 +17,19 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   samples only (``"accuracy"``, ``"binary_accuracy"``, ``"mae"``, ``"mse"``,
   ...: Keras' own metric objects, made as its compile makes them, updated
   statelessly in the loop), no XLA, not run eagerly;
-- for a fit with nothing per batch to call back and nothing per epoch but
-  keraslearn's stopping rule on the training loss (no user callbacks, no
-  validation, nothing printed) on data a ``tf.data`` pipeline holds whole.
-  That rule (``NoImprovementStopping``: ``tol``, ``n_iter_no_change``, the
-  adaptive learning rate) runs inside the traced loop, in float64 as its
-  callback computes it, and its state is handed back to the callback.
+- for a fit with nothing per batch to call back (callbacks with epoch-level
+  hooks only), no validation by Keras and nothing printed, on data a
+  ``tf.data`` pipeline holds whole. With no callback but keraslearn's
+  stopping rule on the training loss (``NoImprovementStopping``: ``tol``,
+  ``n_iter_no_change``, the adaptive learning rate), every epoch runs in one
+  call and that rule inside the traced loop, in float64 as its callback
+  computes it, its state handed back to the callback. With other callbacks
+  (Keras' ``EarlyStopping``, ``ReduceLROnPlateau`` or
+  ``LearningRateScheduler``; the ready MLPs' held-out score for
+  ``early_stopping`` and their learning rate rules; not the user's own,
+  which may read what only Keras' fit keeps), each call runs one epoch, the
+  model then holds its trained state, and the callbacks run between calls
+  as Keras' fit runs them.
 
 The layers' weights and the optimizer's slots are arguments of a traced
 function whose shapes are left open, so one trace serves every width (one
@@ -43,10 +50,15 @@ rounds differently); ``tests/engine/test_dense_chain.py`` compares them.
 import json
 import math
 import threading
+import weakref
 from collections import OrderedDict
+
+import numpy as np
 
 from .._tf import keras, tf
 from ._plain_networks import (
+    build_compiled_metrics,
+    chain_callbacks,
     chain_loss,
     chain_metric,
     chain_metrics,
@@ -59,11 +71,6 @@ from ._update_rules import optimizer_rule, slot_names, slot_variables, update
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
 
 _FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle"})
-# keraslearn's own callbacks whose rules the traced loop runs itself: the
-# guard against a loss that is not finite, and the ready MLPs' stopping rule
-# on the training loss.
-_GUARD = ("keraslearn._engine._train", "NonFiniteLoss")
-_STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
 
 
 class _Chain:
@@ -99,26 +106,22 @@ class _Chain:
         return out
 
 
-def _make_fit(chain, element_spec):
-    """The traced function running the epochs of a fit of ``chain``'s
-    architecture, for weights and slots of any width."""
-    ops = keras.ops
-    dtype = chain.dtype
-    activations = [keras.activations.get(name) for name in chain.activations]
-    biases, loss_fn, kind, constants = chain.biases, chain.loss, chain.kind, chain.constants
-    penalties = chain.penalties
-    open_shapes = []
-    for bias in biases:
-        open_shapes.append(tf.TensorSpec([None, None], dtype))
+def _open_shapes(chain):
+    """Specs of the chain's weights (kernels and biases), of any width."""
+    out = []
+    for bias in chain.biases:
+        out.append(tf.TensorSpec([None, None], chain.dtype))
         if bias:
-            open_shapes.append(tf.TensorSpec([None], dtype))
-    per_weight = len(slot_names(kind, constants))
-    slot_shapes = [[spec] * per_weight for spec in open_shapes]
-    # Keras' own metric objects, updated statelessly: their state is the loop's.
-    metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
+            out.append(tf.TensorSpec([None], chain.dtype))
+    return out
 
-    def fresh_metrics():
-        return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
+
+def _network(chain):
+    """``(forward, penalised)``: the network's outputs for weights and rows,
+    and the compiled loss with the kernels' L2 penalties."""
+    ops = keras.ops
+    dtype, biases, penalties = chain.dtype, chain.biases, chain.penalties
+    activations = [keras.activations.get(name) for name in chain.activations]
 
     def forward(weights, x):
         out, i = x, 0
@@ -142,6 +145,42 @@ def _make_fit(chain, element_spec):
                 term = ops.cast(strengths[i], dtype) * ops.sum(ops.square(weights[index]))
                 terms.append(ops.cast(term, "float32") if kind == "cast_l2" else term)
         return terms[0] if len(terms) == 1 else ops.sum(terms)
+
+    return forward, penalised
+
+
+def _make_held_out(chain, element_spec):
+    """A traced function: ``(outputs, loss)`` of held-out rows ``(x, y, w)``,
+    as the model's ``compute_loss`` gives them, for weights of any width."""
+    forward, penalised = _network(chain)
+    loss_fn = chain.loss
+
+    @tf.function(input_signature=[
+        _open_shapes(chain), tf.TensorSpec([len(chain.biases)], tf.float64), *element_spec,
+    ], autograph=False)
+    def held_out(weights, strengths, x, y, sample_weight):
+        y_pred = forward(weights, x)
+        loss = keras.ops.cast(loss_fn(y, y_pred, sample_weight), "float32")
+        return y_pred, penalised(loss, weights, strengths)
+
+    return held_out
+
+
+def _make_fit(chain, element_spec):
+    """The traced function running the epochs of a fit of ``chain``'s
+    architecture, for weights and slots of any width."""
+    ops = keras.ops
+    dtype = chain.dtype
+    biases, loss_fn, kind, constants = chain.biases, chain.loss, chain.kind, chain.constants
+    open_shapes = _open_shapes(chain)
+    per_weight = len(slot_names(kind, constants))
+    slot_shapes = [[spec] * per_weight for spec in open_shapes]
+    # Keras' own metric objects, updated statelessly: their state is the loop's.
+    metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
+    forward, penalised = _network(chain)
+
+    def fresh_metrics():
+        return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
 
     def step(i, weights, slots, iterations, total, count, states, lr, strengths, iterator):
         x, y, sample_weight = iterator.get_next()
@@ -238,6 +277,8 @@ class DenseChainTrainer:
     def __init__(self):
         self._traces = OrderedDict()
         self._lock = threading.Lock()
+        # model -> its chain, while it trains with callbacks between epochs.
+        self._between_epochs = weakref.WeakKeyDictionary()
 
     def __len__(self):
         return len(self._traces)
@@ -251,15 +292,10 @@ class DenseChainTrainer:
         must go through Keras' fit."""
         if set(fit_kwargs) - _FIT_KWARGS or fit_kwargs.get("verbose"):
             return None
-        stopping = None
-        for callback in fit_kwargs.get("callbacks") or ():
-            kind = (type(callback).__module__, type(callback).__name__)
-            if (kind == _STOPPING and callback.monitor == "loss" and callback.sign == -1.0
-                    and not callback.restore_best and not callback.verbose
-                    and stopping is None):
-                stopping = callback  # its rule runs in the traced loop
-            elif kind != _GUARD:  # the guard's rule is the loop's own too
-                return None
+        callbacks = chain_callbacks(fit_kwargs.get("callbacks") or ())
+        if callbacks is None:
+            return None
+        stopping, callbacks = callbacks
         spec = dataset.element_spec
         if not isinstance(spec, tuple) or len(spec) != 3 or not all(
             isinstance(s, tf.TensorSpec) for s in spec
@@ -277,6 +313,7 @@ class DenseChainTrainer:
         if loss is None or metrics is None or rule is None:
             return None
         chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping)
+        chain.callbacks, chain.element_spec = callbacks, spec
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
@@ -284,31 +321,90 @@ class DenseChainTrainer:
         return None if chain.slot_variables is None else chain
 
     def _traced(self, chain, element_spec):
+        """``(fit, held_out)``: the traced functions of chain's key."""
         with self._lock:
             if chain.key in self._traces:
                 self._traces.move_to_end(chain.key)
                 return self._traces[chain.key]
-        fit = _make_fit(chain, element_spec)
+        traced = _make_fit(chain, element_spec), _make_held_out(chain, element_spec)
         with self._lock:
-            self._traces[chain.key] = fit
+            self._traces[chain.key] = traced
             while len(self._traces) > MAX_TRACES:
                 self._traces.popitem(last=False)
-        return fit
+        return traced
+
+    def held_out_step(self, model):
+        """For a model training between epochs here: a function giving
+        ``(outputs, loss)`` of held-out rows ``(x, y, sample_weight)`` as its
+        ``compute_loss`` would, traced once for every width; else None."""
+        chain = self._between_epochs.get(model)
+        if chain is None:
+            return None
+        held_out = self._traced(chain, chain.element_spec)[1]
+        dtypes = [spec.dtype.as_numpy_dtype for spec in chain.element_spec]
+
+        def step(x, y, sample_weight):
+            weights = [tf.convert_to_tensor(v) for v in chain.weights()]
+            data = [np.asarray(a, dtype=d) for a, d in zip((x, y, sample_weight), dtypes)]
+            return held_out(weights, tf.constant(chain.strengths, tf.float64), *data)
+
+        return step
 
     def fit(self, chain, dataset, epochs):
         """Train ``chain.model`` on ``dataset``; return the per-epoch history
         as Keras' fit would, stopping where keraslearn's callbacks would stop
         it (a loss that is not finite; the ready MLPs' stopping rule, whose
         state and learning rate are then updated as the rule's callback
-        updates them)."""
+        updates them).
+
+        With callbacks (those :meth:`chain` allows), one call
+        of the traced function trains each epoch, and the callbacks run
+        between calls as Keras' fit runs them, on the model itself, which
+        holds the epoch's trained state: they may read or set its weights,
+        change the learning rate, or stop training.
+        """
+        if not chain.callbacks:
+            return self._epochs(chain, dataset, epochs)
+        model = chain.model
+        callbacks = keras.callbacks.CallbackList(
+            chain.callbacks, add_history=True, add_progbar=False, model=model, verbose=0,
+            epochs=epochs, steps=int(dataset.cardinality()))
+        build_compiled_metrics(model, dataset.element_spec)
+        model.stop_training = False
+        self._between_epochs[model] = chain
+        try:
+            callbacks.on_train_begin()
+            logs, carried = {}, []
+            for epoch in range(epochs):
+                callbacks.on_epoch_begin(epoch)
+                history = self._epochs(chain, dataset, 1, carried)
+                logs = {name: values[0] for name, values in history.items()}
+                callbacks.on_epoch_end(epoch, logs)
+                if model.stop_training or not math.isfinite(logs["loss"]):
+                    break
+            if carried:
+                _assign_optimizer(chain, *carried)
+            callbacks.on_train_end(logs)
+        finally:
+            del self._between_epochs[model]
+        return model.history.history
+
+    def _epochs(self, chain, dataset, epochs, carried=None):
+        """Run ``epochs`` epochs in one call of the traced function. With
+        ``carried`` (a list), the optimizer's state is taken from and left in
+        it, as tensors, instead of the optimizer's variables (which callbacks
+        do not read): the model's weights alone are assigned."""
         model, optimizer = chain.model, chain.model.optimizer
-        fit = self._traced(chain, dataset.element_spec)
+        fit = self._traced(chain, dataset.element_spec)[0]
         rule = chain.stopping
         state = rule.state if rule is not None else {"best": -math.inf, "count": 0}
+        final = carried is None  # else the caller assigns the optimizer's state
+        carried = [] if final else carried
+        if not carried:
+            carried[:] = ([[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
+                          tf.convert_to_tensor(optimizer.iterations))
         (weights, slots, iterations, losses, scores, lr, best, count, stop) = fit(
-            [tf.convert_to_tensor(v) for v in chain.weights()],
-            [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
-            tf.convert_to_tensor(optimizer.iterations),
+            [tf.convert_to_tensor(v) for v in chain.weights()], *carried,
             tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32),
             tf.constant(chain.strengths, tf.float64),
             (tf.constant(rule is not None), tf.constant(getattr(rule, "tol", 0.0), tf.float64),
@@ -318,7 +414,11 @@ class DenseChainTrainer:
             dataset, tf.constant(int(dataset.cardinality()), tf.int64),
             tf.constant(epochs, tf.int64),
         )
-        _assign(chain, weights, slots, iterations)
+        for variable, value in zip(chain.weights(), weights):
+            variable.assign(value)
+        carried[:] = slots, iterations
+        if final:
+            _assign_optimizer(chain, slots, iterations)
         if rule is not None:
             state["best"], state["count"] = float(best), int(count)
             if bool(stop):
@@ -332,10 +432,8 @@ class DenseChainTrainer:
         return history
 
 
-def _assign(chain, weights, slots, iterations):
-    """The trained state into the model's and the optimizer's variables."""
-    for variable, value in zip(chain.weights(), weights):
-        variable.assign(value)
+def _assign_optimizer(chain, slots, iterations):
+    """The trained optimizer state into the optimizer's variables."""
     for own, values in zip(chain.slot_variables, slots):
         for variable, value in zip(own, values):
             variable.assign(value)

@@ -6,8 +6,9 @@ runs it. Anything else answers None, and trains through Keras' fit.
 
 import functools
 
-from .._tf import keras
+from .._tf import keras, tf
 from ._layers import keras_layers_only
+from ._trace_cache import has_batch_hooks
 
 _CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
 _FLOATS = ("float32", "float64")
@@ -159,3 +160,49 @@ def chain_metric(identifier, name):
     metric = keras.metrics.get(identifier)
     metric.name = name
     return metric
+
+
+# keraslearn's own callbacks whose rules the traced loop runs itself: the
+# guard against a loss that is not finite, and the ready MLPs' stopping rule
+# on the training loss.
+_GUARD = ("keraslearn._engine._train", "NonFiniteLoss")
+_STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
+# Callbacks run between epochs: those whose every effect is known (they read
+# the epoch's logs, the model's weights and its compiled metrics, and set the
+# weights, the learning rate or stop_training). Others, the user's own, may
+# read what only Keras' fit keeps (its metrics' states): they train through it.
+_OWN_EPOCH_CALLBACKS = frozenset(
+    ("keraslearn.neural_network._callbacks", name)
+    for name in ("NoImprovementStopping", "HeldOutScore", "InvScalingLearningRate"))
+_KERAS_EPOCH_CALLBACKS = (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,
+                          keras.callbacks.LearningRateScheduler)
+
+
+def _kind(callback):
+    return type(callback).__module__, type(callback).__name__
+
+
+def chain_callbacks(callbacks):
+    """``(stopping, between_epochs)`` for a fit's callbacks: the ready MLPs'
+    stopping rule on the training loss when it is the only one (the traced
+    loop runs it), else None and the callbacks to run between epochs (the
+    guard's rule is the loop's own); None when one of them cannot run so."""
+    callbacks = [cb for cb in callbacks if _kind(cb) != _GUARD]
+    if not all((_kind(cb) in _OWN_EPOCH_CALLBACKS or type(cb) in _KERAS_EPOCH_CALLBACKS)
+               and not has_batch_hooks(cb) for cb in callbacks):
+        return None
+    if len(callbacks) == 1 and _kind(callbacks[0]) == _STOPPING:
+        rule = callbacks[0]
+        if (rule.monitor == "loss" and rule.sign == -1.0 and not rule.restore_best
+                and not rule.verbose):
+            return rule, []
+    return None, callbacks
+
+
+def build_compiled_metrics(model, spec):
+    """Build the model's compiled metrics, as Keras' fit does at its first
+    step, on a batch of zeros of the data's ``spec`` (their states then
+    reset): callbacks such as EarlyStopping read their directions from them."""
+    x, y = (tf.zeros([1, *s.shape[1:]], s.dtype) for s in spec[:2])
+    model.compute_metrics(x, y, model(x))
+    model.reset_metrics()

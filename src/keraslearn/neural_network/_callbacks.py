@@ -4,6 +4,7 @@ import weakref
 
 import numpy as np
 
+from .._engine._dense_chain import dense_chains
 from .._engine._sources import RowSource
 from .._tf import keras, tf
 
@@ -106,7 +107,9 @@ class HeldOutScore(keras.callbacks.Callback):
         self._targets = self.encode(self.y)
 
     def on_epoch_end(self, epoch, logs=None):
-        step = _held_out_step(self.model)
+        # A plain dense network trained by keraslearn's dense chain trainer
+        # has a step of its own there, traced once for every width.
+        step = dense_chains.held_out_step(self.model) or _held_out_step(self.model)
         outputs, losses, sizes = [], [], []
         for start in range(0, len(self.X), self.chunk_rows):
             rows = slice(start, start + self.chunk_rows)
