@@ -114,8 +114,8 @@ def _fitter(lib):
         wrapper(width, metrics=["auc"])
 
     def mlp(width, **kwargs):
-        est = keraslearn.MLPClassifier(hidden_layer_sizes=(width,), batch_size=BATCH, max_iter=1,
-                                       **kwargs)
+        est = keraslearn.MLPClassifier(hidden_layer_sizes=(width,), batch_size=BATCH,
+                                       **{"max_iter": 1, **kwargs})
         est.fit(X, y).predict(X)
 
     def mlp_early_stopping(width):

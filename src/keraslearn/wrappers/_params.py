@@ -13,6 +13,7 @@ subclassing) has the parameters of every ``__init__`` in its hierarchy, and a
 name its ``__init__`` declares but never stores is not a parameter.
 """
 
+import functools
 import inspect
 
 from sklearn.base import BaseEstimator
@@ -24,6 +25,21 @@ from ._routing import (
     split_routed,
     unknown_name_error,
 )
+
+
+@functools.lru_cache(maxsize=256)
+def _init_names(cls):
+    """The parameter names of every ``__init__`` in ``cls``'s hierarchy, in
+    order (read once per class: searches ask for them at every clone)."""
+    names = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for p in inspect.signature(init).parameters.values():
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                names.append(p.name)
+    return tuple(dict.fromkeys(names))
 
 
 class RoutedParams:
@@ -39,16 +55,8 @@ class RoutedParams:
 
     def _signature_params(self):
         """The named parameters the instance holds (see the module docstring)."""
-        names = []
-        for cls in type(self).__mro__:
-            init = cls.__dict__.get("__init__")
-            if init is None or cls is object:
-                continue
-            for p in inspect.signature(init).parameters.values():
-                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-                    names.append(p.name)
         held = self.__dict__
-        return [name for name in dict.fromkeys(names) if name in held]
+        return [name for name in _init_names(type(self)) if name in held]
 
     def get_params(self, deep=True):
         """Parameters of the estimator: named ones, builder arguments and routed ones.
