@@ -92,7 +92,8 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
         such a fit a callback's ``self.model`` is that copy. A plain chain of
         ``Dense`` layers fitted with no validation data, no callbacks but
         Keras' ``EarlyStopping``, ``ReduceLROnPlateau`` or
-        ``LearningRateScheduler`` (run between epochs on ``model_``), and
+        ``LearningRateScheduler`` and keraslearn's ``MLflowCallback`` (run
+        between epochs on ``model_``), and
         metrics only by name of Keras' means over samples (``"accuracy"``,
         ``"mae"``, ...; a ready MLP's fits too), trains through one traced
         function per depth, whatever its widths (Keras' updates, on the same

@@ -1,6 +1,7 @@
 """MLflowCallback: each epoch's metrics, logged where it is told, from any process."""
 
 import pickle
+from unittest import mock
 
 import keras
 import mlflow
@@ -9,6 +10,7 @@ import pytest
 from _mlflow_store import EPOCHS, frame, metric_steps, mlflow_store, pipeline, runs
 from sklearn.base import clone
 
+from keraslearn._engine._dense_chain import dense_chains
 from keraslearn.tracking import MLflowCallback
 
 
@@ -37,6 +39,20 @@ def test_a_keraslearn_fit_logs_every_epoch_into_the_active_run(store):
         assert steps == list(range(EPOCHS)), key
         np.testing.assert_allclose(values, history[key], rtol=1e-6)
     assert [r.info.run_id for r in runs(store)] == [run.info.run_id]
+
+
+def test_a_plain_dense_fit_logs_every_epoch_from_the_dense_chain_trainer(store):
+    # No validation: the network trains through keraslearn's dense chain
+    # trainer, which runs the callback between epochs as Keras' fit would.
+    with mlflow.start_run() as run, mock.patch.object(
+            dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        pipe = pipeline(callbacks=[MLflowCallback()], metrics=["accuracy"]).fit(*frame())
+    assert spy.call_count == 1
+    history = pipe[-1].history_
+    for key in ("loss", "accuracy"):
+        steps, values = metric_steps(store, run.info.run_id, key)
+        assert steps == list(range(EPOCHS)), key
+        np.testing.assert_allclose(values, history[key], rtol=1e-6)
 
 
 def test_without_a_run_each_fit_starts_one_and_ends_it(store):

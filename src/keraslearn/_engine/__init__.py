@@ -39,7 +39,8 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
    stack) skips Keras' train function: ``_dense_chain.py`` trains it through
    one traced function per depth whose weight shapes are left open, so that
    a search over layer widths traces once; its updates are Keras' own, those
-   callbacks run between epochs, and it ends where Keras' fit ends. Turn sharing off (both ways) with
+   callbacks run between epochs, and it ends where Keras' fit ends. Turn
+   sharing off (both ways) with
    ``keraslearn.set_config(share_traced_functions=False)``; it is off for
    seeded fits of models with layers of their own.
 6. **Commit**: the fitted attributes are set at the end, all at once; any

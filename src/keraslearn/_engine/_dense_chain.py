@@ -26,7 +26,8 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   computes it, its state handed back to the callback. With other callbacks
   (Keras' ``EarlyStopping``, ``ReduceLROnPlateau`` or
   ``LearningRateScheduler``; the ready MLPs' held-out score for
-  ``early_stopping`` and their learning rate rules; not the user's own,
+  ``early_stopping`` and their learning rate rules; ``MLflowCallback``;
+  not the user's own,
   which may read what only Keras' fit keeps), each call runs one epoch, the
   model then holds its trained state, and the callbacks run between calls
   as Keras' fit runs them.

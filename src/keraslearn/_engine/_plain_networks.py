@@ -171,9 +171,11 @@ _STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
 # the epoch's logs, the model's weights and its compiled metrics, and set the
 # weights, the learning rate or stop_training). Others, the user's own, may
 # read what only Keras' fit keeps (its metrics' states): they train through it.
-_OWN_EPOCH_CALLBACKS = frozenset(
-    ("keraslearn.neural_network._callbacks", name)
-    for name in ("NoImprovementStopping", "HeldOutScore", "InvScalingLearningRate"))
+_OWN_EPOCH_CALLBACKS = frozenset([
+    *(("keraslearn.neural_network._callbacks", name)
+      for name in ("NoImprovementStopping", "HeldOutScore", "InvScalingLearningRate")),
+    ("keraslearn.tracking._callback", "MLflowCallback"),  # logs the epoch's logs
+])
 _KERAS_EPOCH_CALLBACKS = (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,
                           keras.callbacks.LearningRateScheduler)
 
