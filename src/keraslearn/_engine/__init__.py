@@ -37,7 +37,8 @@ method, :meth:`KerasEstimator._fit` (``_estimator.py``), in this order:
    EarlyStopping, ReduceLROnPlateau or LearningRateScheduler, no validation
    data and no progress output: the ready MLPs' fits, and a wrapper's plain
    stack) skips Keras' train function: ``_dense_chain.py`` trains it through
-   one traced function per depth whose weight shapes are left open, so that
+   one traced function per depth (``_chain_functions.py``; which networks and
+   settings qualify: ``_plain_networks.py``) whose weight shapes are left open, so that
    a search over layer widths traces once; its updates are Keras' own, those
    callbacks run between epochs, and it ends where Keras' fit ends. Turn
    sharing off (both ways) with

@@ -57,17 +57,17 @@ from collections import OrderedDict
 import numpy as np
 
 from .._tf import keras, tf
+from ._chain_functions import make_fit, make_held_out
 from ._plain_networks import (
     build_compiled_metrics,
     chain_callbacks,
     chain_loss,
-    chain_metric,
     chain_metrics,
     dense_layers,
     penalty_kind,
     plain_compile,
 )
-from ._update_rules import optimizer_rule, slot_names, slot_variables, update
+from ._update_rules import optimizer_rule, slot_variables
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
 
@@ -105,170 +105,6 @@ class _Chain:
             if bias:
                 out.append(layer.bias)
         return out
-
-
-def _open_shapes(chain):
-    """Specs of the chain's weights (kernels and biases), of any width."""
-    out = []
-    for bias in chain.biases:
-        out.append(tf.TensorSpec([None, None], chain.dtype))
-        if bias:
-            out.append(tf.TensorSpec([None], chain.dtype))
-    return out
-
-
-def _network(chain):
-    """``(forward, penalised)``: the network's outputs for weights and rows,
-    and the compiled loss with the kernels' L2 penalties."""
-    ops = keras.ops
-    dtype, biases, penalties = chain.dtype, chain.biases, chain.penalties
-    activations = [keras.activations.get(name) for name in chain.activations]
-
-    def forward(weights, x):
-        out, i = x, 0
-        for activation, bias in zip(activations, biases):
-            out = ops.matmul(out, weights[i])
-            i += 1
-            if bias:
-                out = ops.add(out, weights[i])
-                i += 1
-            out = activation(out)
-        return out
-
-    kernels = [sum(1 + b for b in biases[:i]) for i in range(len(biases))]
-
-    def penalised(loss, weights, strengths):
-        """The compiled loss with the kernels' L2 penalties, summed as Keras'
-        compute_loss sums a model's losses."""
-        terms = [loss]
-        for i, (index, kind) in enumerate(zip(kernels, penalties)):
-            if kind != "none":
-                term = ops.cast(strengths[i], dtype) * ops.sum(ops.square(weights[index]))
-                terms.append(ops.cast(term, "float32") if kind == "cast_l2" else term)
-        return terms[0] if len(terms) == 1 else ops.sum(terms)
-
-    return forward, penalised
-
-
-def _make_held_out(chain, element_spec):
-    """A traced function: ``(outputs, loss)`` of held-out rows ``(x, y, w)``,
-    as the model's ``compute_loss`` gives them, for weights of any width."""
-    forward, penalised = _network(chain)
-    loss_fn = chain.loss
-
-    @tf.function(input_signature=[
-        _open_shapes(chain), tf.TensorSpec([len(chain.biases)], tf.float64), *element_spec,
-    ], autograph=False)
-    def held_out(weights, strengths, x, y, sample_weight):
-        y_pred = forward(weights, x)
-        loss = keras.ops.cast(loss_fn(y, y_pred, sample_weight), "float32")
-        return y_pred, penalised(loss, weights, strengths)
-
-    return held_out
-
-
-def _make_fit(chain, element_spec):
-    """The traced function running the epochs of a fit of ``chain``'s
-    architecture, for weights and slots of any width."""
-    ops = keras.ops
-    dtype = chain.dtype
-    biases, loss_fn, kind, constants = chain.biases, chain.loss, chain.kind, chain.constants
-    open_shapes = _open_shapes(chain)
-    per_weight = len(slot_names(kind, constants))
-    slot_shapes = [[spec] * per_weight for spec in open_shapes]
-    # Keras' own metric objects, updated statelessly: their state is the loop's.
-    metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
-    forward, penalised = _network(chain)
-
-    def fresh_metrics():
-        return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
-
-    def step(i, weights, slots, iterations, total, count, states, lr, strengths, iterator):
-        x, y, sample_weight = iterator.get_next()
-        with tf.GradientTape() as tape:
-            tape.watch(weights)
-            y_pred = forward(weights, x)
-            loss = ops.cast(loss_fn(y, y_pred, sample_weight), "float32")
-            loss = penalised(loss, weights, strengths)
-        grads = tape.gradient(loss, weights)
-        weights, slots = update(kind, constants, dtype, weights, slots, grads, lr, iterations)
-        # Compiled metrics take no sample weight (Keras gives it to weighted_metrics only).
-        states = [m.stateless_update_state(st, y, y_pred) for m, st in zip(metrics, states)]
-        rows = tf.cast(tf.shape(x)[0], tf.float32)
-        return i + 1, weights, slots, iterations + 1, total + loss * rows, count + rows, states
-
-    def stopping(loss, lr, best, count, rule):
-        """keraslearn's stopping rule on the training loss, as
-        NoImprovementStopping.on_epoch_end computes it (in float64)."""
-        use, tol, patience, adaptive = rule
-        score = -tf.cast(loss, tf.float64)
-        count = tf.where(score < best + tol, count + 1, tf.zeros_like(count))
-        best = tf.where(score > best, score, best)
-        exceeded = tf.logical_and(use, count > patience)
-        lr64 = tf.cast(lr, tf.float64)
-        divide = tf.logical_and(tf.logical_and(exceeded, adaptive), lr64 > 1e-6)
-        lr = tf.where(divide, tf.cast(lr64 / 5.0, tf.float32), lr)
-        count = tf.where(divide, tf.zeros_like(count), count)
-        return lr, best, count, tf.logical_and(exceeded, tf.logical_not(divide))
-
-    def epoch(e, weights, slots, iterations, losses, scores, previous, lr, best, count, stop,
-              strengths, rule, dataset, steps):
-        # Keras' epoch iterator makes an iterator when an epoch begins and
-        # another, unused, as soon as it ends: each draws the dataset's next
-        # shuffle. They are made here in that order (the control
-        # dependencies), so that every epoch sees Keras' order.
-        with tf.control_dependencies([previous]):
-            iterator = iter(dataset)
-        zero = tf.zeros((), tf.float32)
-        _, weights, slots, iterations, total, rows, states = tf.while_loop(
-            lambda i, *_: i < steps,
-            lambda *state: step(*state, lr, strengths, iterator),
-            (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero, fresh_metrics()),
-        )
-        loss = tf.math.divide_no_nan(total, rows)  # Keras' loss tracker
-        graph = tf.compat.v1.get_default_graph()
-        made = len(graph.get_operations())
-        with tf.control_dependencies([loss]):
-            iter(dataset)
-        with tf.control_dependencies(graph.get_operations()[made:]):
-            loss = tf.identity(loss)
-        lr, best, count, stop = stopping(loss, lr, best, count, rule)
-        losses = losses.write(tf.cast(e, tf.int32), loss)
-        scores = [ta.write(tf.cast(e, tf.int32), m.stateless_result(st))
-                  for ta, m, st in zip(scores, metrics, states)]
-        return e + 1, weights, slots, iterations, losses, scores, loss, lr, best, count, stop
-
-    # Every epoch in one call, written as TensorFlow's loops themselves
-    # (AutoGraph's conversion of Python loops would cost more than the trace).
-    # As keraslearn's callbacks make Keras' fit do, it stops after the first
-    # epoch whose loss is not finite, or when the stopping rule says so.
-    # ``rule``: (use it, tol, n_iter_no_change, adaptive learning rate).
-    @tf.function(input_signature=[
-        open_shapes, slot_shapes, tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.float32),
-        tf.TensorSpec([len(biases)], tf.float64),
-        (tf.TensorSpec([], tf.bool), tf.TensorSpec([], tf.float64),
-         tf.TensorSpec([], tf.float64), tf.TensorSpec([], tf.bool)),
-        tf.TensorSpec([], tf.float64), tf.TensorSpec([], tf.float64),
-        tf.data.DatasetSpec(element_spec), tf.TensorSpec([], tf.int64),
-        tf.TensorSpec([], tf.int64),
-    ], autograph=False, reduce_retracing=False)
-    def fit(weights, slots, iterations, lr, strengths, rule, best, count, dataset, steps,
-            epochs):
-        losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        scores = [tf.TensorArray(m.dtype, size=0, dynamic_size=True) for m in metrics]
-        state = (tf.constant(0, tf.int64), weights, slots, iterations, losses, scores,
-                 tf.zeros((), tf.float32), lr, best, count, tf.constant(False))
-
-        def more(e, weights, slots, iterations, losses, scores, previous, lr, best, count, stop):
-            return tf.logical_and(tf.logical_and(e < epochs, tf.math.is_finite(previous)),
-                                  tf.logical_not(stop))
-
-        _, weights, slots, iterations, losses, scores, _, lr, best, count, stop = tf.while_loop(
-            more, lambda *state: epoch(*state, strengths, rule, dataset, steps), state)
-        return (weights, slots, iterations, losses.stack(), [ta.stack() for ta in scores], lr,
-                best, count, stop)
-
-    return fit
 
 
 class DenseChainTrainer:
@@ -327,7 +163,7 @@ class DenseChainTrainer:
             if chain.key in self._traces:
                 self._traces.move_to_end(chain.key)
                 return self._traces[chain.key]
-        traced = _make_fit(chain, element_spec), _make_held_out(chain, element_spec)
+        traced = make_fit(chain, element_spec), make_held_out(chain, element_spec)
         with self._lock:
             self._traces[chain.key] = traced
             while len(self._traces) > MAX_TRACES:
