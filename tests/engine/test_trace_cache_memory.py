@@ -64,6 +64,7 @@ def test_refits_of_a_ready_network_reuse_a_few_variable_names(make):
     est = make()
     target = y if isinstance(est, MLPClassifier) else X[:, 0]
     names = set()
+    gc.collect()  # networks of earlier tests' estimators, not collected yet, hold names
     for _ in range(5):  # a refit replaces the network, which is released
         est.fit(X, target)
         names.add(tuple(_variable_paths(est.model_)))
