@@ -18,10 +18,11 @@ def _open_shapes(chain):
 
 
 def _network(chain):
-    """``(forward, penalised)``: the network's outputs for weights and rows,
-    and the compiled loss with the kernels' L2 penalties."""
+    """``(forward, total_loss)``: the network's outputs for weights and rows,
+    and the compiled loss (cast to float32) with the kernels' L2 penalties,
+    summed as Keras' compute_loss sums a model's losses."""
     ops = keras.ops
-    dtype, biases, penalties = chain.dtype, chain.biases, chain.penalties
+    dtype, biases, penalties, loss_fn = chain.dtype, chain.biases, chain.penalties, chain.loss
     activations = [keras.activations.get(name) for name in chain.activations]
 
     def forward(weights, x):
@@ -37,32 +38,28 @@ def _network(chain):
 
     kernels = [sum(1 + b for b in biases[:i]) for i in range(len(biases))]
 
-    def penalised(loss, weights, strengths):
-        """The compiled loss with the kernels' L2 penalties, summed as Keras'
-        compute_loss sums a model's losses."""
-        terms = [loss]
+    def total_loss(y, y_pred, sample_weight, weights, strengths):
+        terms = [ops.cast(loss_fn(y, y_pred, sample_weight), "float32")]
         for i, (index, kind) in enumerate(zip(kernels, penalties)):
             if kind != "none":
                 term = ops.cast(strengths[i], dtype) * ops.sum(ops.square(weights[index]))
                 terms.append(ops.cast(term, "float32") if kind == "cast_l2" else term)
         return terms[0] if len(terms) == 1 else ops.sum(terms)
 
-    return forward, penalised
+    return forward, total_loss
 
 
 def make_held_out(chain, element_spec):
     """A traced function: ``(outputs, loss)`` of held-out rows ``(x, y, w)``,
     as the model's ``compute_loss`` gives them, for weights of any width."""
-    forward, penalised = _network(chain)
-    loss_fn = chain.loss
+    forward, total_loss = _network(chain)
 
     @tf.function(input_signature=[
         _open_shapes(chain), tf.TensorSpec([len(chain.biases)], tf.float64), *element_spec,
     ], autograph=False)
     def held_out(weights, strengths, x, y, sample_weight):
         y_pred = forward(weights, x)
-        loss = keras.ops.cast(loss_fn(y, y_pred, sample_weight), "float32")
-        return y_pred, penalised(loss, weights, strengths)
+        return y_pred, total_loss(y, y_pred, sample_weight, weights, strengths)
 
     return held_out
 
@@ -70,15 +67,14 @@ def make_held_out(chain, element_spec):
 def make_fit(chain, element_spec):
     """The traced function running the epochs of a fit of ``chain``'s
     architecture, for weights and slots of any width."""
-    ops = keras.ops
     dtype = chain.dtype
-    biases, loss_fn, kind, constants = chain.biases, chain.loss, chain.kind, chain.constants
+    biases, kind, constants = chain.biases, chain.kind, chain.constants
     open_shapes = _open_shapes(chain)
     per_weight = len(slot_names(kind, constants))
     slot_shapes = [[spec] * per_weight for spec in open_shapes]
     # Keras' own metric objects, updated statelessly: their state is the loop's.
     metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
-    forward, penalised = _network(chain)
+    forward, total_loss = _network(chain)
 
     def fresh_metrics():
         return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
@@ -88,8 +84,7 @@ def make_fit(chain, element_spec):
         with tf.GradientTape() as tape:
             tape.watch(weights)
             y_pred = forward(weights, x)
-            loss = ops.cast(loss_fn(y, y_pred, sample_weight), "float32")
-            loss = penalised(loss, weights, strengths)
+            loss = total_loss(y, y_pred, sample_weight, weights, strengths)
         grads = tape.gradient(loss, weights)
         weights, slots = update(kind, constants, dtype, weights, slots, grads, lr, iterations)
         # Compiled metrics take no sample weight (Keras gives it to weighted_metrics only).

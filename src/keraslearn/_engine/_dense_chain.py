@@ -77,13 +77,16 @@ _FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle"})
 class _Chain:
     """What one fit trains: layers, loss, update rule, and the trace's key."""
 
-    def __init__(self, model, layers, loss, metrics, rule, element_spec, device, stopping):
+    def __init__(self, model, layers, loss, metrics, rule, element_spec, device, stopping,
+                 callbacks):
         self.model = model
         self.layers = layers
         self.loss = loss
         self.metrics = metrics  # (identifier, name) of each compiled metric
         self.kind, self.constants = rule
         self.stopping = stopping  # the ready MLPs' stopping rule, or None
+        self.callbacks = callbacks  # run between epochs
+        self.element_spec = element_spec
         self.dtype = layers[0].compute_dtype
         self.activations = tuple(keras.activations.serialize(la.activation) for la in layers)
         self.biases = tuple(la.use_bias for la in layers)
@@ -149,21 +152,20 @@ class DenseChainTrainer:
         rule = optimizer_rule(model.optimizer)
         if loss is None or metrics is None or rule is None:
             return None
-        chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping)
-        chain.callbacks, chain.element_spec = callbacks, spec
+        chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping, callbacks)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
                                               chain.constants)
         return None if chain.slot_variables is None else chain
 
-    def _traced(self, chain, element_spec):
+    def _traced(self, chain):
         """``(fit, held_out)``: the traced functions of chain's key."""
         with self._lock:
             if chain.key in self._traces:
                 self._traces.move_to_end(chain.key)
                 return self._traces[chain.key]
-        traced = make_fit(chain, element_spec), make_held_out(chain, element_spec)
+        traced = make_fit(chain, chain.element_spec), make_held_out(chain, chain.element_spec)
         with self._lock:
             self._traces[chain.key] = traced
             while len(self._traces) > MAX_TRACES:
@@ -177,7 +179,7 @@ class DenseChainTrainer:
         chain = self._between_epochs.get(model)
         if chain is None:
             return None
-        held_out = self._traced(chain, chain.element_spec)[1]
+        held_out = self._traced(chain)[1]
         dtypes = [spec.dtype.as_numpy_dtype for spec in chain.element_spec]
 
         def step(x, y, sample_weight):
@@ -201,7 +203,9 @@ class DenseChainTrainer:
         change the learning rate, or stop training.
         """
         if not chain.callbacks:
-            return self._epochs(chain, dataset, epochs)
+            history, optimizer_state = self._epochs(chain, dataset, epochs)
+            _assign_optimizer(chain, *optimizer_state)
+            return history
         model = chain.model
         callbacks = keras.callbacks.CallbackList(
             chain.callbacks, add_history=True, add_progbar=False, model=model, verbose=0,
@@ -211,37 +215,38 @@ class DenseChainTrainer:
         self._between_epochs[model] = chain
         try:
             callbacks.on_train_begin()
-            logs, carried = {}, []
+            logs, optimizer_state = {}, None
             for epoch in range(epochs):
                 callbacks.on_epoch_begin(epoch)
-                history = self._epochs(chain, dataset, 1, carried)
+                history, optimizer_state = self._epochs(chain, dataset, 1, optimizer_state)
                 logs = {name: values[0] for name, values in history.items()}
                 callbacks.on_epoch_end(epoch, logs)
                 if model.stop_training or not math.isfinite(logs["loss"]):
                     break
-            if carried:
-                _assign_optimizer(chain, *carried)
+            if optimizer_state is not None:
+                _assign_optimizer(chain, *optimizer_state)
             callbacks.on_train_end(logs)
         finally:
             del self._between_epochs[model]
         return model.history.history
 
-    def _epochs(self, chain, dataset, epochs, carried=None):
-        """Run ``epochs`` epochs in one call of the traced function. With
-        ``carried`` (a list), the optimizer's state is taken from and left in
-        it, as tensors, instead of the optimizer's variables (which callbacks
-        do not read): the model's weights alone are assigned."""
+    def _epochs(self, chain, dataset, epochs, optimizer_state=None):
+        """Run ``epochs`` epochs in one call of the traced function and assign
+        the trained weights; return the history and the optimizer's trained
+        state ``(slots, iterations)`` as tensors, which the caller assigns
+        (between epochs it is handed to the next call instead: callbacks do
+        not read it). ``optimizer_state``: where to start, by default the
+        optimizer's variables."""
         model, optimizer = chain.model, chain.model.optimizer
-        fit = self._traced(chain, dataset.element_spec)[0]
+        fit = self._traced(chain)[0]
         rule = chain.stopping
         state = rule.state if rule is not None else {"best": -math.inf, "count": 0}
-        final = carried is None  # else the caller assigns the optimizer's state
-        carried = [] if final else carried
-        if not carried:
-            carried[:] = ([[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
-                          tf.convert_to_tensor(optimizer.iterations))
+        if optimizer_state is None:
+            optimizer_state = (
+                [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
+                tf.convert_to_tensor(optimizer.iterations))
         (weights, slots, iterations, losses, scores, lr, best, count, stop) = fit(
-            [tf.convert_to_tensor(v) for v in chain.weights()], *carried,
+            [tf.convert_to_tensor(v) for v in chain.weights()], *optimizer_state,
             tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32),
             tf.constant(chain.strengths, tf.float64),
             (tf.constant(rule is not None), tf.constant(getattr(rule, "tol", 0.0), tf.float64),
@@ -253,9 +258,6 @@ class DenseChainTrainer:
         )
         for variable, value in zip(chain.weights(), weights):
             variable.assign(value)
-        carried[:] = slots, iterations
-        if final:
-            _assign_optimizer(chain, slots, iterations)
         if rule is not None:
             state["best"], state["count"] = float(best), int(count)
             if bool(stop):
@@ -266,7 +268,7 @@ class DenseChainTrainer:
         history = {"loss": [float(loss) for loss in losses.numpy()]}
         for (_, name), values in zip(chain.metrics, scores):
             history[name] = [float(v) for v in values.numpy()]
-        return history
+        return history, (slots, iterations)
 
 
 def _assign_optimizer(chain, slots, iterations):
