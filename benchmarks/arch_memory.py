@@ -21,7 +21,9 @@ fits:
   with ``metrics=["accuracy"]`` (computed by keraslearn's dense chain
   trainer too, as every metric Keras averages over samples), and with
   ``metrics=["auc"]`` (which it does not compute: that fit trains through
-  Keras' ``fit``);
+  Keras' ``fit``), and as scikeras documents early stopping:
+  ``validation_split=0.2`` with ``metrics=["accuracy"]`` and
+  ``EarlyStopping(monitor="val_loss")``, 3 epochs;
 - keraslearn's ``MLPClassifier(hidden_layer_sizes=(width,))``, the same
   with every fit repeated 5 times (a 5-fold search: 1 architecture per 5 fits),
   and with ``early_stopping=True`` for 3 epochs (its held-out score after
@@ -61,6 +63,9 @@ CONTESTANTS = {
     "kerasclassifier_accuracy": "keraslearn KerasClassifier with metrics=[\"accuracy\"]",
     "kerasclassifier_metrics": "keraslearn KerasClassifier with "
                                "metrics=[\"auc\"] (trains through Keras' fit)",
+    "kerasclassifier_validation": "keraslearn KerasClassifier with validation_split=0.2, "
+                                  "metrics=[\"accuracy\"], EarlyStopping on val_loss, "
+                                  "3 epochs",
     "mlp": "keraslearn MLPClassifier",
     "mlp_5fold": "keraslearn MLPClassifier, each width fitted 5 times",
     "mlp_early_stopping": "keraslearn MLPClassifier(early_stopping=True, max_iter=3)",
@@ -103,8 +108,8 @@ def _fitter(lib):
 
     def wrapper(width, **kwargs):
         est = keraslearn.KerasClassifier(lambda meta: network(width), loss="binary_crossentropy",
-                                         optimizer="adam", batch_size=BATCH, epochs=1, verbose=0,
-                                         **kwargs)
+                                         optimizer="adam", batch_size=BATCH, verbose=0,
+                                         **{"epochs": 1, **kwargs})
         est.fit(X, y).predict(X)
 
     def wrapper_accuracy(width):
@@ -112,6 +117,12 @@ def _fitter(lib):
 
     def wrapper_metrics(width):
         wrapper(width, metrics=["auc"])
+
+    def wrapper_validation(width):
+        # scikeras' documented pattern: a held-out fraction watched by EarlyStopping.
+        wrapper(width, metrics=["accuracy"], validation_split=0.2, epochs=3, callbacks=[
+            keras.callbacks.EarlyStopping(monitor="val_loss", patience=1,
+                                          restore_best_weights=True)])
 
     def mlp(width, **kwargs):
         est = keraslearn.MLPClassifier(hidden_layer_sizes=(width,), batch_size=BATCH,
@@ -123,6 +134,7 @@ def _fitter(lib):
 
     return {"keras": raw, "kerasclassifier": wrapper, "kerasclassifier_accuracy": wrapper_accuracy,
             "kerasclassifier_metrics": wrapper_metrics,
+            "kerasclassifier_validation": wrapper_validation,
             "mlp": mlp, "mlp_5fold": mlp, "mlp_early_stopping": mlp_early_stopping}[lib]
 
 

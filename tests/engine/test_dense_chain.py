@@ -148,8 +148,8 @@ def test_one_trace_serves_every_width_of_a_search():
     ).fit(X, y)
     assert search.best_estimator_.model_.layers[0].units == search.best_params_["hidden"]
     assert len(dense_chains) == 1
-    ((traced, _),) = dense_chains._traces.values()
-    assert traced.experimental_get_tracing_count() == 1
+    (traced,) = dense_chains._traces.values()
+    assert traced.fit.experimental_get_tracing_count() == 1
 
 
 class _Count(keras.callbacks.Callback):
@@ -169,7 +169,7 @@ class _BatchCount(_Count):
 NOT_PLAIN = {
     "a callback of the user's": dict(callbacks=[_Count()]),
     "a batch callback": dict(callbacks=[_BatchCount()]),
-    "validation": dict(validation_split=0.2),
+    "validation every 2 epochs": dict(validation_split=0.2, fit__validation_freq=2),
     "a metric object": dict(metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(2)]),
     "weighted metrics": dict(compile__weighted_metrics=["accuracy"]),
     "an L1 penalty": dict(regularizer="l1"),
@@ -243,6 +243,56 @@ def test_epoch_callbacks_run_between_epochs_as_keras_fit_runs_them():
     ratios = np.divide(chained.history_["learning_rate"][1:],
                        chained.history_["learning_rate"][:-1])
     assert np.isclose(ratios, 0.9, rtol=1e-5).any() and np.isclose(ratios, 0.45, rtol=1e-5).any()
+
+
+def test_validation_rows_are_scored_between_epochs_as_keras_fit_scores_them():
+    """scikeras' most common pattern: validation_split with metrics and
+    EarlyStopping on val_loss restoring the best weights, trained through
+    the chain: the same val_ logs, stopping epoch, weights and state."""
+    stoppers = []
+
+    def make():
+        stoppers.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=1, min_delta=0.01, restore_best_weights=True))
+        return KerasClassifier(
+            stack, loss="sparse_categorical_crossentropy", optimizer="adam",
+            optimizer__learning_rate=0.05, epochs=30, batch_size=16, random_state=1,
+            metrics=["accuracy"], validation_split=0.3, callbacks=[stoppers[-1]])
+
+    chained, keras_fit = _fit_both(make, (X, y))
+    _assert_same_state(chained, keras_fit)
+    assert set(chained.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert 2 < len(chained.history_["val_loss"]) < 30  # stopped early, as Keras' fit stopped
+    ours, theirs = stoppers
+    assert ours.stopped_epoch == theirs.stopped_epoch and ours.best_epoch == theirs.best_epoch
+    # The best epoch's weights were restored: not those of the last epoch.
+    assert ours.best_epoch < len(chained.history_["val_loss"]) - 1
+
+
+def test_validation_data_with_weights_and_penalties_as_keras_fit_scores_it():
+    """validation_data=(X, y, sample_weight) and no callback: a regressor
+    whose val_loss holds the L2 penalties and the rows' weights."""
+    w_val = np.linspace(0.2, 2.0, 30)
+
+    def fit(est, X_, y_):
+        return est.fit(X_[:60], y_[:60], validation_data=(X_[60:], y_[60:], w_val))
+
+    chained, keras_fit = _fit_both(
+        lambda: KerasRegressor(stack, regularizer=keras.regularizers.L2(0.01),
+                               loss="mse", optimizer="adam", metrics=["mae"], epochs=4,
+                               batch_size=8, random_state=0),
+        (Xr, yr), fit=fit)
+    _assert_same_state(chained, keras_fit)
+    assert {"val_loss", "val_mae"} <= set(chained.history_)
+    # The weights count in the validation loss: unweighted, it differs.
+    unweighted, _ = _fit_both(
+        lambda: KerasRegressor(stack, regularizer=keras.regularizers.L2(0.01),
+                               loss="mse", optimizer="adam", metrics=["mae"], epochs=4,
+                               batch_size=8, random_state=0),
+        (Xr, yr), fit=lambda est, X_, y_: est.fit(X_[:60], y_[:60],
+                                                  validation_data=(X_[60:], y_[60:])))
+    assert not np.allclose(unweighted.history_["val_loss"], chained.history_["val_loss"])
+    np.testing.assert_allclose(unweighted.history_["loss"], chained.history_["loss"], rtol=1e-6)
 
 
 def test_a_layer_called_twice_is_not_a_chain():
@@ -354,4 +404,4 @@ def test_a_search_over_alpha_traces_once():
     # alpha=0 leaves the layers without a penalty: another computation.
     assert len(dense_chains) == 2
     traces = dense_chains._traces.values()
-    assert all(fit.experimental_get_tracing_count() == 1 for fit, _ in traces)
+    assert all(traced.fit.experimental_get_tracing_count() == 1 for traced in traces)

@@ -1,6 +1,7 @@
 """The traced functions of the dense chain trainer (``_dense_chain.py``, whose
 docstring says what they compute): one fit function running every epoch of
-a fit, and one held-out step, for a chain's weights of any width."""
+a fit, one held-out step, and one evaluation of validation data, for a
+chain's weights of any width."""
 
 from .._tf import keras, tf
 from ._plain_networks import chain_metric
@@ -64,6 +65,43 @@ def make_held_out(chain, element_spec):
     return held_out
 
 
+def _fresh_states(metrics):
+    """The metrics' starting states (a total and a count each: zeros)."""
+    return tuple(tuple(tf.zeros(v.shape, v.dtype) for v in m.variables) for m in metrics)
+
+
+def make_evaluate(chain, element_spec):
+    """A traced function: ``(loss, metric_results)`` of a dataset of
+    held-out batches ``(x, y, w)``, as Keras' evaluate computes them in a
+    fit's validation (the loss of each batch as ``compute_loss`` gives it,
+    averaged over batches weighted by their rows; the compiled metrics
+    updated batch by batch), for weights of any width."""
+    forward, total_loss = _network(chain)
+    metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
+
+    @tf.function(input_signature=[
+        _open_shapes(chain), tf.TensorSpec([len(chain.biases)], tf.float64),
+        tf.data.DatasetSpec(element_spec),
+    ], autograph=False)
+    def evaluate(weights, strengths, dataset):
+        def add(state, batch):
+            total, count, states = state
+            x, y, sample_weight = batch
+            y_pred = forward(weights, x)
+            loss = total_loss(y, y_pred, sample_weight, weights, strengths)
+            rows = tf.cast(tf.shape(x)[0], tf.float32)
+            states = tuple(tuple(m.stateless_update_state(list(st), y, y_pred))
+                           for m, st in zip(metrics, states))
+            return total + loss * rows, count + rows, states
+
+        zero = tf.zeros((), tf.float32)
+        total, count, states = dataset.reduce((zero, zero, _fresh_states(metrics)), add)
+        return (tf.math.divide_no_nan(total, count),
+                [m.stateless_result(list(st)) for m, st in zip(metrics, states)])
+
+    return evaluate
+
+
 def make_fit(chain, element_spec):
     """The traced function running the epochs of a fit of ``chain``'s
     architecture, for weights and slots of any width."""
@@ -75,9 +113,6 @@ def make_fit(chain, element_spec):
     # Keras' own metric objects, updated statelessly: their state is the loop's.
     metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
     forward, total_loss = _network(chain)
-
-    def fresh_metrics():
-        return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
 
     def step(i, weights, slots, iterations, total, count, states, lr, strengths, iterator):
         x, y, sample_weight = iterator.get_next()
@@ -118,7 +153,8 @@ def make_fit(chain, element_spec):
         _, weights, slots, iterations, total, rows, states = tf.while_loop(
             lambda i, *_: i < steps,
             lambda *state: step(*state, lr, strengths, iterator),
-            (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero, fresh_metrics()),
+            (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero,
+             [list(st) for st in _fresh_states(metrics)]),
         )
         loss = tf.math.divide_no_nan(total, rows)  # Keras' loss tracker
         graph = tf.compat.v1.get_default_graph()

@@ -18,8 +18,9 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   ...: Keras' own metric objects, made as its compile makes them, updated
   statelessly in the loop), no XLA, not run eagerly;
 - for a fit with nothing per batch to call back (callbacks with epoch-level
-  hooks only), no validation by Keras and nothing printed, on data a
-  ``tf.data`` pipeline holds whole. With no callback but keraslearn's
+  hooks only) and nothing printed, on data a ``tf.data`` pipeline holds
+  whole, validated (``validation_split``, ``validation_data``) at every
+  epoch or not at all. With no callback or validation but keraslearn's
   stopping rule on the training loss (``NoImprovementStopping``: ``tol``,
   ``n_iter_no_change``, the adaptive learning rate), every epoch runs in one
   call and that rule inside the traced loop, in float64 as its callback
@@ -28,9 +29,11 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   ``LearningRateScheduler``; the ready MLPs' held-out score for
   ``early_stopping`` and their learning rate rules; ``MLflowCallback``;
   not the user's own,
-  which may read what only Keras' fit keeps), each call runs one epoch, the
-  model then holds its trained state, and the callbacks run between calls
-  as Keras' fit runs them.
+  which may read what only Keras' fit keeps) or validation data, each call
+  runs one epoch, the model then holds its trained state, the validation
+  rows are scored by a traced evaluation of the chain's own (the loss and
+  compiled metrics Keras' evaluate gives, logged as ``val_...``), and the
+  callbacks run between calls as Keras' fit runs them.
 
 The layers' weights and the optimizer's slots are arguments of a traced
 function whose shapes are left open, so one trace serves every width (one
@@ -52,12 +55,12 @@ import json
 import math
 import threading
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
 from .._tf import keras, tf
-from ._chain_functions import make_fit, make_held_out
+from ._chain_functions import make_evaluate, make_fit, make_held_out
 from ._plain_networks import (
     build_compiled_metrics,
     chain_callbacks,
@@ -71,15 +74,19 @@ from ._update_rules import optimizer_rule, slot_variables
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
 
-_FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle"})
+_FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle", "validation_data"})
+
+# The traced functions of one chain key.
+_Traced = namedtuple("_Traced", "fit held_out evaluate")
 
 
 class _Chain:
     """What one fit trains: layers, loss, update rule, and the trace's key."""
 
     def __init__(self, model, layers, loss, metrics, rule, element_spec, device, stopping,
-                 callbacks):
+                 callbacks, validation):
         self.model = model
+        self.validation = validation  # a dataset of the element spec, or None
         self.layers = layers
         self.loss = loss
         self.metrics = metrics  # (identifier, name) of each compiled metric
@@ -141,6 +148,12 @@ class DenseChainTrainer:
             isinstance(s, tf.TensorSpec) for s in spec
         ):
             return None
+        validation = fit_kwargs.get("validation_data")
+        if validation is not None and not (
+            isinstance(validation, tf.data.Dataset) and validation.element_spec == spec
+            and int(validation.cardinality()) > 0
+        ):
+            return None
         # Serialised by Keras at every call: read once.
         config = model.get_compile_config() or {}
         if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
@@ -152,7 +165,8 @@ class DenseChainTrainer:
         rule = optimizer_rule(model.optimizer)
         if loss is None or metrics is None or rule is None:
             return None
-        chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping, callbacks)
+        chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping, callbacks,
+                       validation)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
@@ -160,12 +174,15 @@ class DenseChainTrainer:
         return None if chain.slot_variables is None else chain
 
     def _traced(self, chain):
-        """``(fit, held_out)``: the traced functions of chain's key."""
+        """``(fit, held_out, evaluate)``: the traced functions of chain's key
+        (each traced when first called)."""
         with self._lock:
             if chain.key in self._traces:
                 self._traces.move_to_end(chain.key)
                 return self._traces[chain.key]
-        traced = make_fit(chain, chain.element_spec), make_held_out(chain, chain.element_spec)
+        spec = chain.element_spec
+        traced = _Traced(make_fit(chain, spec), make_held_out(chain, spec),
+                         make_evaluate(chain, spec))
         with self._lock:
             self._traces[chain.key] = traced
             while len(self._traces) > MAX_TRACES:
@@ -179,7 +196,7 @@ class DenseChainTrainer:
         chain = self._between_epochs.get(model)
         if chain is None:
             return None
-        held_out = self._traced(chain)[1]
+        held_out = self._traced(chain).held_out
         dtypes = [spec.dtype.as_numpy_dtype for spec in chain.element_spec]
 
         def step(x, y, sample_weight):
@@ -196,13 +213,14 @@ class DenseChainTrainer:
         state and learning rate are then updated as the rule's callback
         updates them).
 
-        With callbacks (those :meth:`chain` allows), one call
-        of the traced function trains each epoch, and the callbacks run
-        between calls as Keras' fit runs them, on the model itself, which
-        holds the epoch's trained state: they may read or set its weights,
-        change the learning rate, or stop training.
+        With callbacks (those :meth:`chain` allows) or validation data, one
+        call of the traced function trains each epoch, the validation rows
+        are then scored, and the callbacks run between calls as Keras' fit
+        runs them, on the model itself, which holds the epoch's trained
+        state: they may read or set its weights, change the learning rate,
+        or stop training.
         """
-        if not chain.callbacks:
+        if not chain.callbacks and chain.validation is None:
             history, optimizer_state = self._epochs(chain, dataset, epochs)
             _assign_optimizer(chain, *optimizer_state)
             return history
@@ -220,6 +238,8 @@ class DenseChainTrainer:
                 callbacks.on_epoch_begin(epoch)
                 history, optimizer_state = self._epochs(chain, dataset, 1, optimizer_state)
                 logs = {name: values[0] for name, values in history.items()}
+                if chain.validation is not None:
+                    logs.update(self._validate(chain, callbacks))
                 callbacks.on_epoch_end(epoch, logs)
                 if model.stop_training or not math.isfinite(logs["loss"]):
                     break
@@ -230,6 +250,18 @@ class DenseChainTrainer:
             del self._between_epochs[model]
         return model.history.history
 
+    def _validate(self, chain, callbacks):
+        """The ``val_`` logs of the epoch just trained: the validation rows
+        scored as Keras' evaluate scores them in a fit."""
+        callbacks.on_test_begin()
+        loss, scores = self._traced(chain).evaluate(
+            [tf.convert_to_tensor(v) for v in chain.weights()],
+            tf.constant(chain.strengths, tf.float64), chain.validation)
+        logs = {"loss": float(loss)}
+        logs.update((name, float(score)) for (_, name), score in zip(chain.metrics, scores))
+        callbacks.on_test_end(logs)
+        return {f"val_{name}": value for name, value in logs.items()}
+
     def _epochs(self, chain, dataset, epochs, optimizer_state=None):
         """Run ``epochs`` epochs in one call of the traced function and assign
         the trained weights; return the history and the optimizer's trained
@@ -238,7 +270,7 @@ class DenseChainTrainer:
         not read it). ``optimizer_state``: where to start, by default the
         optimizer's variables."""
         model, optimizer = chain.model, chain.model.optimizer
-        fit = self._traced(chain)[0]
+        fit = self._traced(chain).fit
         rule = chain.stopping
         state = rule.state if rule is not None else {"best": -math.inf, "count": 0}
         if optimizer_state is None:
