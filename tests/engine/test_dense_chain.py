@@ -295,6 +295,50 @@ def test_validation_data_with_weights_and_penalties_as_keras_fit_scores_it():
     np.testing.assert_allclose(unweighted.history_["loss"], chained.history_["loss"], rtol=1e-6)
 
 
+def test_checkpoints_and_csv_logs_are_written_as_keras_fit_writes_them(tmp_path):
+    """ModelCheckpoint (the best epoch on val_loss, the whole model with its
+    optimizer's state) and CSVLogger run between the chain's epochs: the
+    files equal those Keras' fit writes."""
+    runs = iter(("chain", "keras"))
+
+    def make():
+        folder = tmp_path / next(runs)
+        folder.mkdir()
+        return KerasClassifier(
+            stack, loss="sparse_categorical_crossentropy", optimizer="adam",
+            optimizer__learning_rate=0.05, epochs=6, batch_size=16, random_state=2,
+            metrics=["accuracy"], validation_split=0.3, callbacks=[
+                keras.callbacks.ModelCheckpoint(folder / "best.keras", monitor="val_loss",
+                                                save_best_only=True),
+                keras.callbacks.CSVLogger(folder / "log.csv")])
+
+    chained, keras_fit = _fit_both(make, (X, y))
+    _assert_same_state(chained, keras_fit)
+    logs = [np.genfromtxt(tmp_path / run / "log.csv", delimiter=",", names=True)
+            for run in ("chain", "keras")]
+    assert logs[0].dtype.names == logs[1].dtype.names
+    assert "val_loss" in logs[0].dtype.names and len(logs[0]) == 6
+    for name in logs[0].dtype.names:
+        np.testing.assert_allclose(logs[0][name], logs[1][name], rtol=1e-6, err_msg=name)
+    best = [keras.saving.load_model(tmp_path / run / "best.keras") for run in ("chain", "keras")]
+    # The best epoch's network and optimizer state, not the last epoch's.
+    assert best[0].optimizer.iterations.numpy() < chained.model_.optimizer.iterations.numpy()
+    for u, v in zip(best[0].weights + best[0].optimizer.variables,
+                    best[1].weights + best[1].optimizer.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-6, atol=1e-7,
+                                   err_msg=u.path)
+
+
+def test_a_checkpoint_saving_every_few_batches_sends_the_fit_through_keras_fit(tmp_path):
+    checkpoint = keras.callbacks.ModelCheckpoint(tmp_path / "every.weights.h5",
+                                                 save_weights_only=True, save_freq=2)
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        KerasClassifier(stack, loss="sparse_categorical_crossentropy", epochs=1, batch_size=32,
+                        random_state=0, callbacks=[checkpoint]).fit(X, y)
+    assert spy.call_count == 0
+    assert (tmp_path / "every.weights.h5").exists()
+
+
 def test_a_layer_called_twice_is_not_a_chain():
     def twice(meta):
         inputs = keras.Input((meta["n_features_in_"],))

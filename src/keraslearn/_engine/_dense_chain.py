@@ -25,12 +25,13 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   ``n_iter_no_change``, the adaptive learning rate), every epoch runs in one
   call and that rule inside the traced loop, in float64 as its callback
   computes it, its state handed back to the callback. With other callbacks
-  (Keras' ``EarlyStopping``, ``ReduceLROnPlateau`` or
-  ``LearningRateScheduler``; the ready MLPs' held-out score for
-  ``early_stopping`` and their learning rate rules; ``MLflowCallback``;
-  not the user's own,
+  (Keras' ``EarlyStopping``, ``ReduceLROnPlateau``,
+  ``LearningRateScheduler``, ``CSVLogger`` and ``ModelCheckpoint`` saving
+  at epoch ends; the ready MLPs' held-out score for ``early_stopping`` and
+  their learning rate rules; ``MLflowCallback``; not the user's own,
   which may read what only Keras' fit keeps) or validation data, each call
-  runs one epoch, the model then holds its trained state, the validation
+  runs one epoch, the model then holds its trained state (its optimizer's
+  too when a callback saves the model), the validation
   rows are scored by a traced evaluation of the chain's own (the loss and
   compiled metrics Keras' evaluate gives, logged as ``val_...``), and the
   callbacks run between calls as Keras' fit runs them.
@@ -69,6 +70,7 @@ from ._plain_networks import (
     dense_layers,
     penalty_kind,
     plain_compile,
+    saves_the_model,
 )
 from ._update_rules import optimizer_rule, slot_variables
 
@@ -234,9 +236,13 @@ class DenseChainTrainer:
         try:
             callbacks.on_train_begin()
             logs, optimizer_state = {}, None
+            # A callback saving the model saves its optimizer's state too.
+            assign = any(saves_the_model(cb) for cb in chain.callbacks)
             for epoch in range(epochs):
                 callbacks.on_epoch_begin(epoch)
                 history, optimizer_state = self._epochs(chain, dataset, 1, optimizer_state)
+                if assign:
+                    _assign_optimizer(chain, *optimizer_state)
                 logs = {name: values[0] for name, values in history.items()}
                 if chain.validation is not None:
                     logs.update(self._validate(chain, callbacks))

@@ -168,20 +168,36 @@ def chain_metric(identifier, name):
 _GUARD = ("keraslearn._engine._train", "NonFiniteLoss")
 _STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
 # Callbacks run between epochs: those whose every effect is known (they read
-# the epoch's logs, the model's weights and its compiled metrics, and set the
-# weights, the learning rate or stop_training). Others, the user's own, may
-# read what only Keras' fit keeps (its metrics' states): they train through it.
+# the epoch's logs, the model's weights and its compiled metrics, save the
+# model, and set the weights, the learning rate or stop_training). Others, the
+# user's own, may read what only Keras' fit keeps (its metrics' states): they
+# train through it.
 _OWN_EPOCH_CALLBACKS = frozenset([
     *(("keraslearn.neural_network._callbacks", name)
       for name in ("NoImprovementStopping", "HeldOutScore", "InvScalingLearningRate")),
     ("keraslearn.tracking._callback", "MLflowCallback"),  # logs the epoch's logs
 ])
 _KERAS_EPOCH_CALLBACKS = (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,
-                          keras.callbacks.LearningRateScheduler)
+                          keras.callbacks.LearningRateScheduler, keras.callbacks.CSVLogger)
 
 
 def _kind(callback):
     return type(callback).__module__, type(callback).__name__
+
+
+def saves_the_model(callback):
+    """Whether the callback saves the model (its optimizer's state with it)."""
+    return type(callback) is keras.callbacks.ModelCheckpoint
+
+
+def _between_epochs(callback):
+    """Whether ``callback`` can run between epochs of the chain's fit."""
+    if saves_the_model(callback):
+        # Its batch hook saves only for an integer save_freq.
+        return callback.save_freq == "epoch" and not has_batch_hooks(
+            callback, inert=("on_train_batch_end",))
+    return (_kind(callback) in _OWN_EPOCH_CALLBACKS or type(callback) in _KERAS_EPOCH_CALLBACKS
+            ) and not has_batch_hooks(callback)
 
 
 def chain_callbacks(callbacks):
@@ -190,8 +206,7 @@ def chain_callbacks(callbacks):
     loop runs it), else None and the callbacks to run between epochs (the
     guard's rule is the loop's own); None when one of them cannot run so."""
     callbacks = [cb for cb in callbacks if _kind(cb) != _GUARD]
-    if not all((_kind(cb) in _OWN_EPOCH_CALLBACKS or type(cb) in _KERAS_EPOCH_CALLBACKS)
-               and not has_batch_hooks(cb) for cb in callbacks):
+    if not all(_between_epochs(cb) for cb in callbacks):
         return None
     if len(callbacks) == 1 and _kind(callbacks[0]) == _STOPPING:
         rule = callbacks[0]

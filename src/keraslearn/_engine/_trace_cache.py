@@ -231,10 +231,16 @@ _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", 
                 "on_test_batch_begin", "on_test_batch_end")
 
 
-def has_batch_hooks(callback):
+def has_batch_hooks(callback, inert=()):
     """Whether a Keras callback does anything per batch: a hook its class
-    overrides, or one given to the object itself (``LambdaCallback``)."""
+    overrides, or one given to the object itself (``LambdaCallback``).
+    ``inert``: hooks its class overrides that the caller knows do nothing
+    for this callback's settings (only one set on the object counts)."""
     for hook in _BATCH_HOOKS:
+        if hook in inert:
+            if hook in vars(callback):
+                return True
+            continue
         own = getattr(callback, hook, None)
         if getattr(own, "__func__", own) is not getattr(keras.callbacks.Callback, hook):
             return True
