@@ -24,11 +24,17 @@ y_binary = (y == 1).astype(int)
 Xr, yr = make_regression(90, 4, n_targets=2, noise=1.0, random_state=0)
 
 
-def stack(meta, hidden=7, depth=1, activation="relu", dtype="float32", regularizer=None):
-    """``depth`` hidden layers of ``hidden`` units, then the output the target needs."""
+def stack(meta, hidden=7, depth=1, activation="relu", dtype="float32", regularizer=None,
+          dropout=None):
+    """``depth`` hidden layers of ``hidden`` units, each followed by a Dropout
+    of rate ``dropout`` if given (scikeras' MLP example), then the output the
+    target needs."""
     layers = [keras.Input((meta["n_features_in_"],), dtype=dtype)]
-    layers += [keras.layers.Dense(hidden, activation=activation, dtype=dtype,
-                                  kernel_regularizer=regularizer) for _ in range(depth)]
+    for _ in range(depth):
+        layers.append(keras.layers.Dense(hidden, activation=activation, dtype=dtype,
+                                         kernel_regularizer=regularizer))
+        if dropout is not None:
+            layers.append(keras.layers.Dropout(dropout, dtype=dtype))
     if meta["target_type_"] == "binary":
         layers.append(keras.layers.Dense(1, activation="sigmoid", dtype=dtype))
     elif "classes_" in meta:
@@ -60,8 +66,9 @@ def _fit_both(make, data, fit=lambda est, X, y: est.fit(X, y)):
 
 
 def _assert_same_state(a, b):
-    for u, v in zip(a.model_.weights + a.model_.optimizer.variables,
-                    b.model_.weights + b.model_.optimizer.variables, strict=True):
+    # The network's variables hold its dropouts' seed states too.
+    for u, v in zip(a.model_.variables + a.model_.optimizer.variables,
+                    b.model_.variables + b.model_.optimizer.variables, strict=True):
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-6, atol=1e-7,
                                    err_msg=u.path)
     assert a.history_.keys() == b.history_.keys()
@@ -85,6 +92,12 @@ CLASSIFIERS = {
     "accuracy-sparse": dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
     "accuracy-onehot-acc-too": dict(loss="categorical_crossentropy", metrics=["accuracy", "acc"],
                                     class_weight="balanced"),
+    # scikeras' MLP example: Dropout after each hidden layer.
+    "dropout": dict(loss="sparse_categorical_crossentropy", dropout=0.3,
+                    metrics=["accuracy"]),
+    "dropout-two-layers-sgd": dict(loss="sparse_categorical_crossentropy", depth=2,
+                                   dropout=0.5, optimizer="sgd"),
+    "dropout-rate-zero": dict(loss="sparse_categorical_crossentropy", dropout=0.0),
     # Other metrics by name that Keras computes as means over samples.
     "named-metrics-sparse": dict(loss="sparse_categorical_crossentropy", metrics=[
         "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy",
@@ -118,9 +131,12 @@ def test_binary_sample_weights_and_float64(metrics):
     _assert_same_state(chained, keras_fit)
 
 
-@pytest.mark.parametrize("metrics", [None, ["mae", "mean_squared_logarithmic_error"]],
-                         ids=["no-metric", "named-metrics"])
-def test_a_regressor_and_its_partial_fits(metrics):
+@pytest.mark.parametrize("metrics, dropout", [
+    (None, None), (["mae", "mean_squared_logarithmic_error"], None), (None, 0.2)],
+    ids=["no-metric", "named-metrics", "dropout"])
+def test_a_regressor_and_its_partial_fits(metrics, dropout):
+    """Each partial fit starts from the state the last one left: weights,
+    optimizer, and the dropouts' seed generators."""
     def fit(est, X, y):
         for _ in range(3):
             est.partial_fit(X, y)
@@ -128,7 +144,7 @@ def test_a_regressor_and_its_partial_fits(metrics):
 
     chained, keras_fit = _fit_both(
         lambda: KerasRegressor(stack, hidden=5, loss="mse", optimizer="adam", batch_size=20,
-                               random_state=3, metrics=metrics),
+                               random_state=3, metrics=metrics, dropout=dropout),
         (Xr, yr), fit,
     )
     assert int(chained.model_.optimizer.iterations) == 3 * 5
@@ -137,6 +153,17 @@ def test_a_regressor_and_its_partial_fits(metrics):
     assert set(chained.history_) == {"loss"} | named
     _assert_same_state(chained, keras_fit)
     np.testing.assert_allclose(chained.predict(Xr), keras_fit.predict(Xr), rtol=1e-6)
+
+
+def test_one_trace_serves_every_dropout_rate_of_a_search():
+    dense_chains.clear()
+    GridSearchCV(
+        KerasClassifier(stack, dropout=0.1, loss="sparse_categorical_crossentropy", epochs=2,
+                        batch_size=16, random_state=0),
+        {"dropout": [0.1, 0.25, 0.5], "hidden": [4, 9]}, cv=2,
+    ).fit(X, y)
+    (traced,) = dense_chains._traces.values()
+    assert traced.fit.experimental_get_tracing_count() == 1
 
 
 def test_one_trace_serves_every_width_of_a_search():
@@ -205,6 +232,24 @@ def test_anything_else_trains_through_keras_fit(kwargs, capsys):
     assert len(est.history_["loss"]) == 2
     for callback in kwargs.get("callbacks", ()):
         assert callback.epochs == 2
+
+
+@pytest.mark.parametrize("noise", [
+    lambda: keras.layers.Dropout(0.3, noise_shape=(None, 1)),
+    lambda: keras.layers.GaussianNoise(0.1),
+    lambda: keras.layers.AlphaDropout(0.2),
+], ids=["dropout-with-a-noise-shape", "gaussian-noise", "alpha-dropout"])
+def test_random_layers_other_than_plain_dropout_train_through_keras_fit(noise):
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(5, activation="relu"), noise(),
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        est = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=2,
+                              random_state=0).fit(X, y)
+    assert spy.call_count == 0
+    assert len(est.history_["loss"]) == 2
 
 
 def test_a_hook_given_to_a_callback_object_sends_the_fit_through_keras_fit():

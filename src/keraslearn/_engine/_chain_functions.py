@@ -18,24 +18,45 @@ def _open_shapes(chain):
     return out
 
 
+def _dropout(x, state, rate, scale):
+    """``(outputs, next_state)``: Keras' Dropout in training on ``x`` with
+    its seed generator's ``state`` (the seed it draws, then the state
+    advanced as ``SeedGenerator.next`` advances it), as TensorFlow's
+    stateless dropout computes it for a rate given as a number (``scale``
+    is ``1 / (1 - rate)`` computed in Python)."""
+    seed = tf.cast(tf.math.floormod(state, tf.int32.max - 1), tf.int32)
+    kept = tf.random.stateless_uniform(tf.shape(x), seed=seed, dtype=x.dtype, alg=None) >= rate
+    out = tf.where(kept, x * scale, tf.zeros((), x.dtype))
+    return out, state + tf.constant([0, 1], tf.int64)
+
+
 def _network(chain):
-    """``(forward, total_loss)``: the network's outputs for weights and rows,
-    and the compiled loss (cast to float32) with the kernels' L2 penalties,
-    summed as Keras' compute_loss sums a model's losses."""
+    """``(forward, total_loss)``: the network's outputs for weights and rows
+    (in training, with ``dropout=(states, rates, scales)`` of its dropouts:
+    ``(outputs, next_states)``), and the compiled loss (cast to float32) with
+    the kernels' L2 penalties, summed as Keras' compute_loss sums a model's
+    losses."""
     ops = keras.ops
     dtype, biases, penalties, loss_fn = chain.dtype, chain.biases, chain.penalties, chain.loss
     activations = [keras.activations.get(name) for name in chain.activations]
+    counts = chain.dropout_counts
 
-    def forward(weights, x):
-        out, i = x, 0
-        for activation, bias in zip(activations, biases):
+    def forward(weights, x, dropout=None):
+        out, i, k, states = x, 0, 0, []
+        for position, count in enumerate(counts):
+            for _ in range(count if dropout is not None else 0):
+                out, state = _dropout(out, dropout[0][k], dropout[1][k], dropout[2][k])
+                states.append(state)
+                k += 1
+            if position == len(biases):
+                break
             out = ops.matmul(out, weights[i])
             i += 1
-            if bias:
+            if biases[position]:
                 out = ops.add(out, weights[i])
                 i += 1
-            out = activation(out)
-        return out
+            out = activations[position](out)
+        return out if dropout is None else (out, states)
 
     kernels = [sum(1 + b for b in biases[:i]) for i in range(len(biases))]
 
@@ -114,18 +135,20 @@ def make_fit(chain, element_spec):
     metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
     forward, total_loss = _network(chain)
 
-    def step(i, weights, slots, iterations, total, count, states, lr, strengths, iterator):
+    def step(i, weights, slots, iterations, seeds, total, count, states, lr, strengths,
+             dropout, iterator):
         x, y, sample_weight = iterator.get_next()
         with tf.GradientTape() as tape:
             tape.watch(weights)
-            y_pred = forward(weights, x)
+            y_pred, seeds = forward(weights, x, (seeds, *dropout))
             loss = total_loss(y, y_pred, sample_weight, weights, strengths)
         grads = tape.gradient(loss, weights)
         weights, slots = update(kind, constants, dtype, weights, slots, grads, lr, iterations)
         # Compiled metrics take no sample weight (Keras gives it to weighted_metrics only).
         states = [m.stateless_update_state(st, y, y_pred) for m, st in zip(metrics, states)]
         rows = tf.cast(tf.shape(x)[0], tf.float32)
-        return i + 1, weights, slots, iterations + 1, total + loss * rows, count + rows, states
+        return (i + 1, weights, slots, iterations + 1, seeds, total + loss * rows, count + rows,
+                states)
 
     def stopping(loss, lr, best, count, rule):
         """keraslearn's stopping rule on the training loss, as
@@ -141,8 +164,8 @@ def make_fit(chain, element_spec):
         count = tf.where(divide, tf.zeros_like(count), count)
         return lr, best, count, tf.logical_and(exceeded, tf.logical_not(divide))
 
-    def epoch(e, weights, slots, iterations, losses, scores, previous, lr, best, count, stop,
-              strengths, rule, dataset, steps):
+    def epoch(e, weights, slots, iterations, seeds, losses, scores, previous, lr, best, count,
+              stop, strengths, dropout, rule, dataset, steps):
         # Keras' epoch iterator makes an iterator when an epoch begins and
         # another, unused, as soon as it ends: each draws the dataset's next
         # shuffle. They are made here in that order (the control
@@ -150,10 +173,10 @@ def make_fit(chain, element_spec):
         with tf.control_dependencies([previous]):
             iterator = iter(dataset)
         zero = tf.zeros((), tf.float32)
-        _, weights, slots, iterations, total, rows, states = tf.while_loop(
+        _, weights, slots, iterations, seeds, total, rows, states = tf.while_loop(
             lambda i, *_: i < steps,
-            lambda *state: step(*state, lr, strengths, iterator),
-            (tf.constant(0, tf.int64), weights, slots, iterations, zero, zero,
+            lambda *state: step(*state, lr, strengths, dropout, iterator),
+            (tf.constant(0, tf.int64), weights, slots, iterations, seeds, zero, zero,
              [list(st) for st in _fresh_states(metrics)]),
         )
         loss = tf.math.divide_no_nan(total, rows)  # Keras' loss tracker
@@ -167,36 +190,44 @@ def make_fit(chain, element_spec):
         losses = losses.write(tf.cast(e, tf.int32), loss)
         scores = [ta.write(tf.cast(e, tf.int32), m.stateless_result(st))
                   for ta, m, st in zip(scores, metrics, states)]
-        return e + 1, weights, slots, iterations, losses, scores, loss, lr, best, count, stop
+        return (e + 1, weights, slots, iterations, seeds, losses, scores, loss, lr, best, count,
+                stop)
 
     # Every epoch in one call, written as TensorFlow's loops themselves
     # (AutoGraph's conversion of Python loops would cost more than the trace).
     # As keraslearn's callbacks make Keras' fit do, it stops after the first
     # epoch whose loss is not finite, or when the stopping rule says so.
-    # ``rule``: (use it, tol, n_iter_no_change, adaptive learning rate).
+    # ``rule``: (use it, tol, n_iter_no_change, adaptive learning rate);
+    # ``dropout``: (seed states, rates, scales) of the dropouts.
+    n_drop = len(chain.dropouts)
     @tf.function(input_signature=[
         open_shapes, slot_shapes, tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.float32),
         tf.TensorSpec([len(biases)], tf.float64),
+        ([tf.TensorSpec([2], tf.int64)] * n_drop, tf.TensorSpec([n_drop], dtype),
+         tf.TensorSpec([n_drop], dtype)),
         (tf.TensorSpec([], tf.bool), tf.TensorSpec([], tf.float64),
          tf.TensorSpec([], tf.float64), tf.TensorSpec([], tf.bool)),
         tf.TensorSpec([], tf.float64), tf.TensorSpec([], tf.float64),
         tf.data.DatasetSpec(element_spec), tf.TensorSpec([], tf.int64),
         tf.TensorSpec([], tf.int64),
     ], autograph=False, reduce_retracing=False)
-    def fit(weights, slots, iterations, lr, strengths, rule, best, count, dataset, steps,
+    def fit(weights, slots, iterations, lr, strengths, dropout, rule, best, count, dataset, steps,
             epochs):
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         scores = [tf.TensorArray(m.dtype, size=0, dynamic_size=True) for m in metrics]
-        state = (tf.constant(0, tf.int64), weights, slots, iterations, losses, scores,
+        state = (tf.constant(0, tf.int64), weights, slots, iterations, dropout[0], losses, scores,
                  tf.zeros((), tf.float32), lr, best, count, tf.constant(False))
 
-        def more(e, weights, slots, iterations, losses, scores, previous, lr, best, count, stop):
+        def more(e, *state):
+            previous, stop = state[6], state[-1]
             return tf.logical_and(tf.logical_and(e < epochs, tf.math.is_finite(previous)),
                                   tf.logical_not(stop))
 
-        _, weights, slots, iterations, losses, scores, _, lr, best, count, stop = tf.while_loop(
-            more, lambda *state: epoch(*state, strengths, rule, dataset, steps), state)
-        return (weights, slots, iterations, losses.stack(), [ta.stack() for ta in scores], lr,
-                best, count, stop)
+        (_, weights, slots, iterations, seeds, losses, scores, _, lr, best, count,
+         stop) = tf.while_loop(
+            more, lambda *state: epoch(*state, strengths, dropout[1:], rule, dataset, steps),
+            state)
+        return (weights, slots, iterations, seeds, losses.stack(), [ta.stack() for ta in scores],
+                lr, best, count, stop)
 
     return fit

@@ -9,7 +9,8 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 - a ``Sequential`` or functional model of Keras' ``Dense`` layers only, one
   after the other, with no constraint, LoRA or quantisation and no penalty
   but an L2 one on kernels, in float32 or float64, with a built-in
-  activation (the ready MLPs' networks are such chains);
+  activation (the ready MLPs' networks are such chains), and ``Dropout``
+  layers (no noise shape) anywhere between them (scikeras' MLP example);
 - compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred)
   at a constant learning rate, with no weight decay, clipping, EMA, loss
   scaling or gradient accumulation, one of Keras' own losses (or the ready
@@ -38,9 +39,12 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 
 The layers' weights and the optimizer's slots are arguments of a traced
 function whose shapes are left open, so one trace serves every width (one
-per depth, activations, loss, update rule, data spec and device). It runs
-what Keras' ``train_step`` and the optimizer's ``update_step`` run, op for
-op (``matmul``, bias, activation; the compiled loss cast to float32, plus
+per depth, activations, dropouts, loss, update rule, data spec and device;
+the L2 strengths and dropout rates are arguments too). It runs what Keras'
+``train_step`` and the optimizer's ``update_step`` run, op for op
+(``matmul``, bias, activation; dropout as TensorFlow's stateless dropout
+draws it from the seed generator's state, which advances as Keras advances
+it; the compiled loss cast to float32, plus
 the L2 penalties as Keras sums a model's losses; the optimizers' updates as
 Keras writes them, ``_update_rules.py``), on the same batches in the same
 order (the dataset's iterators made as Keras' epoch iterator makes them),
@@ -89,7 +93,12 @@ class _Chain:
                  callbacks, validation):
         self.model = model
         self.validation = validation  # a dataset of the element spec, or None
+        layers, dropouts = layers
         self.layers = layers
+        # Dropout layers drawing seeds, in the order they run; how many run
+        # before each Dense layer (and after the last).
+        self.dropouts = [d for group in dropouts for d in group]
+        self.dropout_counts = tuple(len(group) for group in dropouts)
         self.loss = loss
         self.metrics = metrics  # (identifier, name) of each compiled metric
         self.kind, self.constants = rule
@@ -104,11 +113,20 @@ class _Chain:
         self.strengths = [0.0 if kind == "none" else float(la.kernel_regularizer.l2)
                           for la, kind in zip(layers, self.penalties)]
         self.key = json.dumps([
-            self.activations, self.biases, self.penalties, self.dtype, type(loss).__module__,
+            self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
+            type(loss).__module__,
             type(loss).__name__, keras.losses.serialize(loss),
             str(getattr(loss, "dtype", None)), self.kind, self.constants,
             metrics, repr(element_spec), device,
         ], sort_keys=True, default=repr)
+
+    def dropout_rates(self):
+        """``(rates, scales)`` of the dropouts, as arguments of the traced
+        fit: ``scale = 1 / (1 - rate)`` computed in Python, as TensorFlow's
+        dropout computes it for a rate given as a number."""
+        rates = [float(d.rate) for d in self.dropouts]
+        return (tf.constant(rates, self.dtype, shape=[len(rates)]),
+                tf.constant([1 / (1 - rate) for rate in rates], self.dtype, shape=[len(rates)]))
 
     def weights(self):
         out = []
@@ -283,10 +301,12 @@ class DenseChainTrainer:
             optimizer_state = (
                 [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
                 tf.convert_to_tensor(optimizer.iterations))
-        (weights, slots, iterations, losses, scores, lr, best, count, stop) = fit(
+        (weights, slots, iterations, seeds, losses, scores, lr, best, count, stop) = fit(
             [tf.convert_to_tensor(v) for v in chain.weights()], *optimizer_state,
             tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32),
             tf.constant(chain.strengths, tf.float64),
+            ([tf.convert_to_tensor(d.seed_generator.state) for d in chain.dropouts],
+             *chain.dropout_rates()),
             (tf.constant(rule is not None), tf.constant(getattr(rule, "tol", 0.0), tf.float64),
              tf.constant(getattr(rule, "n_iter_no_change", 0), tf.float64),
              tf.constant(bool(getattr(rule, "adaptive", False)))),
@@ -296,6 +316,8 @@ class DenseChainTrainer:
         )
         for variable, value in zip(chain.weights(), weights):
             variable.assign(value)
+        for dropout, value in zip(chain.dropouts, seeds):
+            dropout.seed_generator.state.assign(value)
         if rule is not None:
             state["best"], state["count"] = float(best), int(count)
             if bool(stop):

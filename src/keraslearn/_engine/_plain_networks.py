@@ -25,8 +25,10 @@ _LOSS_CLASSES = {
 
 
 def dense_layers(model):
-    """The model's Dense layers in the order they run, or None when the model
-    is not a plain chain of them."""
+    """``(dense, dropouts)``: the model's Dense layers in the order they run,
+    and for each position between them (before the first, ..., after the
+    last) the Dropout layers of a positive rate run there, in order; None
+    when the model is not a plain chain of them."""
     if type(model).__name__ not in ("Sequential", "Functional") or not keras_layers_only(model):
         return None
     if not model.built or not all(layer.built for layer in model.layers):
@@ -36,10 +38,9 @@ def dense_layers(model):
             return None
     except (AttributeError, ValueError):  # a Sequential model without an input
         return None
-    if model.non_trainable_variables:
-        return None
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    if not layers or any(type(layer) is not keras.layers.Dense for layer in layers):
+    kinds = (keras.layers.Dense, keras.layers.Dropout)
+    if not layers or any(type(layer) not in kinds for layer in layers):
         return None
     try:
         previous = model.inputs[0]
@@ -51,22 +52,51 @@ def dense_layers(model):
             return None
     except (AttributeError, ValueError):  # a layer called more than once
         return None
+    dense, dropouts, here = [], [], []
     for layer in layers:
-        plain = (
-            layer.trainable and penalty_kind(layer) is not None
-            and layer.bias_regularizer is None and layer.activity_regularizer is None
-            and layer.kernel_constraint is None and layer.bias_constraint is None
-            and not layer.lora_enabled and layer.quantization_mode is None
-            and layer.compute_dtype == layer.variable_dtype and layer.compute_dtype in _FLOATS
-            and isinstance(keras.activations.serialize(layer.activation), str)
-            and keras.activations.get(keras.activations.serialize(layer.activation))
-            is layer.activation
-        )
-        if not plain:
+        if type(layer) is keras.layers.Dropout:
+            if not _plain_dropout(layer):
+                return None
+            if layer.rate > 0:  # else it returns its inputs, drawing no seed
+                here.append(layer)
+        elif _plain_dense(layer):
+            dense.append(layer)
+            dropouts.append(tuple(here))
+            here = []
+        else:
             return None
-    if len({layer.compute_dtype for layer in layers}) != 1:
+    dropouts.append(tuple(here))
+    if not dense or len({layer.compute_dtype for layer in layers}) != 1:
         return None
-    return layers
+    # Only the dropouts' seed states may be other variables than the weights.
+    seeds = {id(d.seed_generator.state) for group in dropouts for d in group}
+    if {id(v) for v in model.non_trainable_variables} != seeds:
+        return None
+    return dense, tuple(dropouts)
+
+
+def _plain_dense(layer):
+    return (
+        layer.trainable and penalty_kind(layer) is not None
+        and layer.bias_regularizer is None and layer.activity_regularizer is None
+        and layer.kernel_constraint is None and layer.bias_constraint is None
+        and not layer.lora_enabled and layer.quantization_mode is None
+        and layer.compute_dtype == layer.variable_dtype and layer.compute_dtype in _FLOATS
+        and isinstance(keras.activations.serialize(layer.activation), str)
+        and keras.activations.get(keras.activations.serialize(layer.activation))
+        is layer.activation
+    )
+
+
+def _plain_dropout(layer):
+    """Whether a Dropout layer drops units of the whole input (no noise
+    shape) at a rate below 1, from its own seed generator's state."""
+    if layer.noise_shape is not None or not 0 <= layer.rate < 1:
+        return False
+    if layer.rate == 0:
+        return True
+    state = getattr(getattr(layer, "seed_generator", None), "state", None)
+    return state is not None and state.dtype == "int64" and tuple(state.shape) == (2,)
 
 
 def penalty_kind(layer):
