@@ -196,7 +196,6 @@ class _BatchCount(_Count):
 NOT_PLAIN = {
     "a callback of the user's": dict(callbacks=[_Count()]),
     "a batch callback": dict(callbacks=[_BatchCount()]),
-    "validation every 2 epochs": dict(validation_split=0.2, fit__validation_freq=2),
     "a metric object": dict(metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(2)]),
     "weighted metrics": dict(compile__weighted_metrics=["accuracy"]),
     "an L1 penalty": dict(regularizer="l1"),
@@ -312,6 +311,16 @@ def test_validation_rows_are_scored_between_epochs_as_keras_fit_scores_them():
     assert ours.stopped_epoch == theirs.stopped_epoch and ours.best_epoch == theirs.best_epoch
     # The best epoch's weights were restored: not those of the last epoch.
     assert ours.best_epoch < len(chained.history_["val_loss"]) - 1
+
+
+@pytest.mark.parametrize("freq", [2, [1, 4]], ids=["every-2-epochs", "epochs-1-and-4"])
+def test_validation_at_some_epochs_only_as_keras_fit_validates(freq):
+    chained, keras_fit = _fit_both(
+        lambda: KerasClassifier(stack, loss="sparse_categorical_crossentropy", epochs=5,
+                                batch_size=16, random_state=0, metrics=["accuracy"],
+                                validation_split=0.2, fit__validation_freq=freq), (X, y))
+    _assert_same_state(chained, keras_fit)
+    assert len(chained.history_["val_loss"]) == 2 and len(chained.history_["loss"]) == 5
 
 
 def test_validation_data_with_weights_and_penalties_as_keras_fit_scores_it():

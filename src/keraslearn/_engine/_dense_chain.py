@@ -20,8 +20,9 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   statelessly in the loop), no XLA, not run eagerly;
 - for a fit with nothing per batch to call back (callbacks with epoch-level
   hooks only) and nothing printed, on data a ``tf.data`` pipeline holds
-  whole, validated (``validation_split``, ``validation_data``) at every
-  epoch or not at all. With no callback or validation but keraslearn's
+  whole, validated (``validation_split``, ``validation_data``) or not,
+  at the epochs ``validation_freq`` names. With no callback or validation
+  but keraslearn's
   stopping rule on the training loss (``NoImprovementStopping``: ``tol``,
   ``n_iter_no_change``, the adaptive learning rate), every epoch runs in one
   call and that rule inside the traced loop, in float64 as its callback
@@ -80,7 +81,8 @@ from ._update_rules import optimizer_rule, slot_variables
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
 
-_FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle", "validation_data"})
+_FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle", "validation_data",
+                         "validation_freq"})
 
 # The traced functions of one chain key.
 _Traced = namedtuple("_Traced", "fit held_out evaluate")
@@ -174,6 +176,10 @@ class DenseChainTrainer:
             and int(validation.cardinality()) > 0
         ):
             return None
+        freq = fit_kwargs.get("validation_freq", 1)
+        if not (type(freq) is int and freq > 0 or type(freq) is list and all(
+                type(epoch) is int for epoch in freq)):
+            return None  # Keras' fit says what is wrong with it
         # Serialised by Keras at every call: read once.
         config = model.get_compile_config() or {}
         if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
@@ -187,6 +193,7 @@ class DenseChainTrainer:
             return None
         chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping, callbacks,
                        validation)
+        chain.validation_freq = freq
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
@@ -262,7 +269,7 @@ class DenseChainTrainer:
                 if assign:
                     _assign_optimizer(chain, *optimizer_state)
                 logs = {name: values[0] for name, values in history.items()}
-                if chain.validation is not None:
+                if chain.validation is not None and _validates(chain.validation_freq, epoch):
                     logs.update(self._validate(chain, callbacks))
                 callbacks.on_epoch_end(epoch, logs)
                 if model.stop_training or not math.isfinite(logs["loss"]):
@@ -329,6 +336,12 @@ class DenseChainTrainer:
         for (_, name), values in zip(chain.metrics, scores):
             history[name] = [float(v) for v in values.numpy()]
         return history, (slots, iterations)
+
+
+def _validates(freq, epoch):
+    """Whether Keras' fit scores the validation data after ``epoch``
+    (counted from 0) for ``validation_freq=freq``."""
+    return (epoch + 1) % freq == 0 if isinstance(freq, int) else epoch + 1 in freq
 
 
 def _assign_optimizer(chain, slots, iterations):
