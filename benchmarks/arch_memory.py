@@ -23,7 +23,8 @@ fits:
   ``metrics=["auc"]`` (which it does not compute: that fit trains through
   Keras' ``fit``), and as scikeras documents early stopping:
   ``validation_split=0.2`` with ``metrics=["accuracy"]`` and
-  ``EarlyStopping(monitor="val_loss")``, 3 epochs;
+  ``EarlyStopping(monitor="val_loss")``, 3 epochs, and with a
+  ``Dropout(0.2)`` after the hidden layer;
 - keraslearn's ``MLPClassifier(hidden_layer_sizes=(width,))``, the same
   with every fit repeated 5 times (a 5-fold search: 1 architecture per 5 fits),
   and with ``early_stopping=True`` for 3 epochs (its held-out score after
@@ -66,6 +67,8 @@ CONTESTANTS = {
     "kerasclassifier_validation": "keraslearn KerasClassifier with validation_split=0.2, "
                                   "metrics=[\"accuracy\"], EarlyStopping on val_loss, "
                                   "3 epochs",
+    "kerasclassifier_dropout": "keraslearn KerasClassifier with Dropout(0.2) after the hidden "
+                               "layer (scikeras' MLP example)",
     "mlp": "keraslearn MLPClassifier",
     "mlp_5fold": "keraslearn MLPClassifier, each width fitted 5 times",
     "mlp_early_stopping": "keraslearn MLPClassifier(early_stopping=True, max_iter=3)",
@@ -95,9 +98,10 @@ def _fitter(lib):
     X = rng.normal(size=(N_ROWS, N_FEATURES)).astype(np.float32)
     y = (X[:, :4].sum(axis=1) + 0.5 * rng.normal(size=N_ROWS) > 0).astype(np.int64)
 
-    def network(width):
+    def network(width, dropout=None):
         return keras.Sequential([keras.Input((N_FEATURES,)),
                                  keras.layers.Dense(width, activation="relu"),
+                                 *([keras.layers.Dropout(dropout)] if dropout else []),
                                  keras.layers.Dense(1, activation="sigmoid")])
 
     def raw(width):
@@ -106,8 +110,9 @@ def _fitter(lib):
         model.fit(X, y, batch_size=BATCH, epochs=1, verbose=0)
         model.predict(X, verbose=0)
 
-    def wrapper(width, **kwargs):
-        est = keraslearn.KerasClassifier(lambda meta: network(width), loss="binary_crossentropy",
+    def wrapper(width, dropout=None, **kwargs):
+        est = keraslearn.KerasClassifier(lambda meta: network(width, dropout),
+                                         loss="binary_crossentropy",
                                          optimizer="adam", batch_size=BATCH, verbose=0,
                                          **{"epochs": 1, **kwargs})
         est.fit(X, y).predict(X)
@@ -124,6 +129,9 @@ def _fitter(lib):
             keras.callbacks.EarlyStopping(monitor="val_loss", patience=1,
                                           restore_best_weights=True)])
 
+    def wrapper_dropout(width):
+        wrapper(width, dropout=0.2)
+
     def mlp(width, **kwargs):
         est = keraslearn.MLPClassifier(hidden_layer_sizes=(width,), batch_size=BATCH,
                                        **{"max_iter": 1, **kwargs})
@@ -135,6 +143,7 @@ def _fitter(lib):
     return {"keras": raw, "kerasclassifier": wrapper, "kerasclassifier_accuracy": wrapper_accuracy,
             "kerasclassifier_metrics": wrapper_metrics,
             "kerasclassifier_validation": wrapper_validation,
+            "kerasclassifier_dropout": wrapper_dropout,
             "mlp": mlp, "mlp_5fold": mlp, "mlp_early_stopping": mlp_early_stopping}[lib]
 
 
