@@ -75,7 +75,10 @@ def test_a_device_that_does_not_exist_lists_those_that_do(on_cpu1):
 def test_a_model_fitted_on_one_device_predicts_on_another(on_cpu1, name):
     fitted = on_cpu1[name]
     np.testing.assert_allclose(fitted["on_cpu1_again"], fitted["on_cpu1"], rtol=1e-6)
-    np.testing.assert_allclose(fitted["on_cpu0"], fitted["on_cpu1"], rtol=1e-6)
+    # Another device may sum in another order: where TensorFlow multiplies
+    # through oneDNN (on by default on recent Intel CPUs), the two logical
+    # devices' probabilities differ by a few float32 roundings (~6e-8 seen).
+    np.testing.assert_allclose(fitted["on_cpu0"], fitted["on_cpu1"], rtol=1e-5, atol=1e-6)
 
 
 @NAMES

@@ -22,21 +22,20 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   hooks only) and nothing printed, on data a ``tf.data`` pipeline holds
   whole, validated (``validation_split``, ``validation_data``) or not,
   at the epochs ``validation_freq`` names. With no callback or validation
-  but keraslearn's
-  stopping rule on the training loss (``NoImprovementStopping``: ``tol``,
-  ``n_iter_no_change``, the adaptive learning rate), every epoch runs in one
-  call and that rule inside the traced loop, in float64 as its callback
-  computes it, its state handed back to the callback. With other callbacks
-  (Keras' ``EarlyStopping``, ``ReduceLROnPlateau``,
-  ``LearningRateScheduler``, ``CSVLogger`` and ``ModelCheckpoint`` saving
-  at epoch ends; the ready MLPs' held-out score for ``early_stopping`` and
-  their learning rate rules; ``MLflowCallback``; not the user's own,
-  which may read what only Keras' fit keeps) or validation data, each call
-  runs one epoch, the model then holds its trained state (its optimizer's
-  too when a callback saves the model), the validation
-  rows are scored by a traced evaluation of the chain's own (the loss and
-  compiled metrics Keras' evaluate gives, logged as ``val_...``), and the
-  callbacks run between calls as Keras' fit runs them.
+  but keraslearn's stopping rule on the training loss
+  (``NoImprovementStopping``: ``tol``, ``n_iter_no_change``, the adaptive
+  learning rate), every epoch runs in one call and that rule inside the
+  traced loop, in float64 as its callback computes it, its state handed back
+  to the callback. With other callbacks (Keras' ``EarlyStopping``,
+  ``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger`` and
+  ``ModelCheckpoint`` saving at epoch ends; the ready MLPs' held-out score
+  for ``early_stopping`` and their learning rate rules; ``MLflowCallback``;
+  not the user's own, which may read what only Keras' fit keeps) or
+  validation data, each call runs one epoch, the model then holds its
+  trained state (its optimizer's too when a callback saves the model), the
+  validation rows are scored by a traced evaluation of the chain's own (the
+  loss and compiled metrics Keras' evaluate gives, logged as ``val_...``),
+  and the callbacks run between calls as Keras' fit runs them.
 
 The layers' weights and the optimizer's slots are arguments of a traced
 function whose shapes are left open, so one trace serves every width (one
@@ -45,9 +44,9 @@ the L2 strengths and dropout rates are arguments too). It runs what Keras'
 ``train_step`` and the optimizer's ``update_step`` run, op for op
 (``matmul``, bias, activation; dropout as TensorFlow's stateless dropout
 draws it from the seed generator's state, which advances as Keras advances
-it; the compiled loss cast to float32, plus
-the L2 penalties as Keras sums a model's losses; the optimizers' updates as
-Keras writes them, ``_update_rules.py``), on the same batches in the same
+it; the compiled loss cast to float32, plus the L2 penalties as Keras sums a
+model's losses; the optimizers' updates as Keras writes them,
+``_update_rules.py``), on the same batches in the same
 order (the dataset's iterators made as Keras' epoch iterator makes them),
 and averages the epoch's loss over batches weighted by their rows, as
 Keras' loss tracker does. The trained weights and optimizer state are then
@@ -92,9 +91,10 @@ class _Chain:
     """What one fit trains: layers, loss, update rule, and the trace's key."""
 
     def __init__(self, model, layers, loss, metrics, rule, element_spec, device, stopping,
-                 callbacks, validation):
+                 callbacks, validation, validation_freq):
         self.model = model
         self.validation = validation  # a dataset of the element spec, or None
+        self.validation_freq = validation_freq
         layers, dropouts = layers
         self.layers = layers
         # Dropout layers drawing seeds, in the order they run; how many run
@@ -116,8 +116,7 @@ class _Chain:
                           for la, kind in zip(layers, self.penalties)]
         self.key = json.dumps([
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
-            type(loss).__module__,
-            type(loss).__name__, keras.losses.serialize(loss),
+            type(loss).__module__, type(loss).__name__, keras.losses.serialize(loss),
             str(getattr(loss, "dtype", None)), self.kind, self.constants,
             metrics, repr(element_spec), device,
         ], sort_keys=True, default=repr)
@@ -192,8 +191,7 @@ class DenseChainTrainer:
         if loss is None or metrics is None or rule is None:
             return None
         chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping, callbacks,
-                       validation)
-        chain.validation_freq = freq
+                       validation, freq)
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
