@@ -44,6 +44,18 @@ def stack(meta, hidden=7, depth=1, activation="relu", dtype="float32", regulariz
     return keras.Sequential(layers)
 
 
+def added(meta, hidden_layer_sizes=(6, 5), dropout=0.2):
+    """scikeras' tutorial builder: layers given one by one to ``add`` (Keras
+    builds the graph again at each, so the layers' first calls do not link)."""
+    model = keras.Sequential()
+    model.add(keras.layers.Input(shape=(meta["n_features_in_"],)))
+    for size in hidden_layer_sizes:
+        model.add(keras.layers.Dense(size, activation="relu"))
+        model.add(keras.layers.Dropout(dropout))
+    model.add(keras.layers.Dense(meta["n_classes_"], activation="softmax"))
+    return model
+
+
 def functional(meta, hidden=6):
     inputs = keras.Input((meta["n_features_in_"],))
     hidden_out = keras.layers.Dense(hidden, activation="elu")(inputs)
@@ -88,6 +100,8 @@ CLASSIFIERS = {
     "rmsprop-momentum": dict(loss="sparse_categorical_crossentropy", optimizer="rmsprop",
                              optimizer__momentum=0.5),
     "functional": dict(model=functional, loss="sparse_categorical_crossentropy"),
+    "sequential-add": dict(model=added, loss="sparse_categorical_crossentropy",
+                           model__dropout=0.3),
     # Compiled accuracies, chosen by Keras from the targets' and outputs' shapes.
     "accuracy-sparse": dict(loss="sparse_categorical_crossentropy", metrics=["accuracy"]),
     "accuracy-onehot-acc-too": dict(loss="categorical_crossentropy", metrics=["accuracy", "acc"],
@@ -393,12 +407,15 @@ def test_a_checkpoint_saving_every_few_batches_sends_the_fit_through_keras_fit(t
     assert (tmp_path / "every.weights.h5").exists()
 
 
-def test_a_layer_called_twice_is_not_a_chain():
+@pytest.mark.parametrize("kind", ["functional", "sequential"])
+def test_a_layer_called_twice_is_not_a_chain(kind):
     def twice(meta):
         inputs = keras.Input((meta["n_features_in_"],))
         square = keras.layers.Dense(meta["n_features_in_"], activation="relu")
-        return keras.Model(inputs, keras.layers.Dense(meta["n_classes_"], activation="softmax")(
-            square(square(inputs))))
+        out = keras.layers.Dense(meta["n_classes_"], activation="softmax")
+        if kind == "sequential":  # the same layer added twice: its weights shared
+            return keras.Sequential([inputs, square, square, out])
+        return keras.Model(inputs, out(square(square(inputs))))
 
     with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
         KerasClassifier(twice, loss="sparse_categorical_crossentropy", epochs=1,

@@ -102,23 +102,25 @@ def make_evaluate(chain, element_spec):
 
     @tf.function(input_signature=[
         _open_shapes(chain), tf.TensorSpec([len(chain.biases)], tf.float64),
-        tf.data.DatasetSpec(element_spec),
+        tf.data.DatasetSpec(element_spec), tf.TensorSpec([], tf.int64),
     ], autograph=False)
-    def evaluate(weights, strengths, dataset):
-        def add(state, batch):
-            total, count, states = state
-            x, y, sample_weight = batch
+    def evaluate(weights, strengths, dataset, steps):
+        iterator = iter(dataset)
+
+        def add(i, total, count, states):
+            x, y, sample_weight = iterator.get_next()
             y_pred = forward(weights, x)
             loss = total_loss(y, y_pred, sample_weight, weights, strengths)
             rows = tf.cast(tf.shape(x)[0], tf.float32)
-            states = tuple(tuple(m.stateless_update_state(list(st), y, y_pred))
-                           for m, st in zip(metrics, states))
-            return total + loss * rows, count + rows, states
+            states = [m.stateless_update_state(st, y, y_pred) for m, st in zip(metrics, states)]
+            return i + 1, total + loss * rows, count + rows, states
 
         zero = tf.zeros((), tf.float32)
-        total, count, states = dataset.reduce((zero, zero, _fresh_states(metrics)), add)
+        _, total, count, states = tf.while_loop(
+            lambda i, *_: i < steps, add,
+            (tf.constant(0, tf.int64), zero, zero, [list(st) for st in _fresh_states(metrics)]))
         return (tf.math.divide_no_nan(total, count),
-                [m.stateless_result(list(st)) for m, st in zip(metrics, states)])
+                [m.stateless_result(st) for m, st in zip(metrics, states)])
 
     return evaluate
 

@@ -285,7 +285,8 @@ class DenseChainTrainer:
         callbacks.on_test_begin()
         loss, scores = self._traced(chain).evaluate(
             [tf.convert_to_tensor(v) for v in chain.weights()],
-            tf.constant(chain.strengths, tf.float64), chain.validation)
+            tf.constant(chain.strengths, tf.float64), chain.validation,
+            tf.constant(int(chain.validation.cardinality()), tf.int64))
         logs = {"loss": float(loss)}
         logs.update((name, float(score)) for (_, name), score in zip(chain.metrics, scores))
         callbacks.on_test_end(logs)

@@ -42,15 +42,13 @@ def dense_layers(model):
     kinds = (keras.layers.Dense, keras.layers.Dropout)
     if not layers or any(type(layer) not in kinds for layer in layers):
         return None
-    try:
-        previous = model.inputs[0]
-        for layer in layers:
-            if layer.input is not previous:
-                return None
-            previous = layer.output
-        if previous is not model.outputs[0]:
+    if type(model) is keras.Sequential:
+        # It runs its layers in order, each on the last one's outputs (its
+        # graph is made again at every ``add``, so layers' first calls need
+        # not link up); a layer added twice would share its weights.
+        if len({id(layer) for layer in layers}) != len(layers):
             return None
-    except (AttributeError, ValueError):  # a layer called more than once
+    elif not _one_after_the_other(model, layers):
         return None
     dense, dropouts, here = [], [], []
     for layer in layers:
@@ -73,6 +71,20 @@ def dense_layers(model):
     if {id(v) for v in model.non_trainable_variables} != seeds:
         return None
     return dense, tuple(dropouts)
+
+
+def _one_after_the_other(model, layers):
+    """Whether a functional model calls ``layers`` once each, each on the
+    previous one's outputs, from its input to its output."""
+    try:
+        previous = model.inputs[0]
+        for layer in layers:
+            if layer.input is not previous:
+                return False
+            previous = layer.output
+        return previous is model.outputs[0]
+    except (AttributeError, ValueError):  # a layer called more than once
+        return False
 
 
 def _plain_dense(layer):
