@@ -88,7 +88,17 @@ def make_held_out(chain, element_spec):
 
 def _fresh_states(metrics):
     """The metrics' starting states (a total and a count each: zeros)."""
-    return tuple(tuple(tf.zeros(v.shape, v.dtype) for v in m.variables) for m in metrics)
+    return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
+
+
+def _tally(metrics, states, total, count, loss, x, y, y_pred):
+    """``(total, count, states)`` after one batch: the loss summed weighted by
+    the batch's rows, as Keras' loss tracker sums it, and the compiled
+    metrics updated (they take no sample weight: Keras gives it to
+    weighted_metrics only)."""
+    rows = tf.cast(tf.shape(x)[0], tf.float32)
+    states = [m.stateless_update_state(st, y, y_pred) for m, st in zip(metrics, states)]
+    return total + loss * rows, count + rows, states
 
 
 def make_evaluate(chain, element_spec):
@@ -111,14 +121,12 @@ def make_evaluate(chain, element_spec):
             x, y, sample_weight = iterator.get_next()
             y_pred = forward(weights, x)
             loss = total_loss(y, y_pred, sample_weight, weights, strengths)
-            rows = tf.cast(tf.shape(x)[0], tf.float32)
-            states = [m.stateless_update_state(st, y, y_pred) for m, st in zip(metrics, states)]
-            return i + 1, total + loss * rows, count + rows, states
+            return (i + 1, *_tally(metrics, states, total, count, loss, x, y, y_pred))
 
         zero = tf.zeros((), tf.float32)
         _, total, count, states = tf.while_loop(
             lambda i, *_: i < steps, add,
-            (tf.constant(0, tf.int64), zero, zero, [list(st) for st in _fresh_states(metrics)]))
+            (tf.constant(0, tf.int64), zero, zero, _fresh_states(metrics)))
         return (tf.math.divide_no_nan(total, count),
                 [m.stateless_result(st) for m, st in zip(metrics, states)])
 
@@ -146,11 +154,8 @@ def make_fit(chain, element_spec):
             loss = total_loss(y, y_pred, sample_weight, weights, strengths)
         grads = tape.gradient(loss, weights)
         weights, slots = update(kind, constants, dtype, weights, slots, grads, lr, iterations)
-        # Compiled metrics take no sample weight (Keras gives it to weighted_metrics only).
-        states = [m.stateless_update_state(st, y, y_pred) for m, st in zip(metrics, states)]
-        rows = tf.cast(tf.shape(x)[0], tf.float32)
-        return (i + 1, weights, slots, iterations + 1, seeds, total + loss * rows, count + rows,
-                states)
+        total, count, states = _tally(metrics, states, total, count, loss, x, y, y_pred)
+        return i + 1, weights, slots, iterations + 1, seeds, total, count, states
 
     def stopping(loss, lr, best, count, rule):
         """keraslearn's stopping rule on the training loss, as
@@ -179,7 +184,7 @@ def make_fit(chain, element_spec):
             lambda i, *_: i < steps,
             lambda *state: step(*state, lr, strengths, dropout, iterator),
             (tf.constant(0, tf.int64), weights, slots, iterations, seeds, zero, zero,
-             [list(st) for st in _fresh_states(metrics)]),
+             _fresh_states(metrics)),
         )
         loss = tf.math.divide_no_nan(total, rows)  # Keras' loss tracker
         graph = tf.compat.v1.get_default_graph()

@@ -93,7 +93,8 @@ class _Chain:
     def __init__(self, model, layers, loss, metrics, rule, element_spec, device, stopping,
                  callbacks, validation, validation_freq):
         self.model = model
-        self.validation = validation  # a dataset of the element spec, or None
+        # (dataset of the element spec, its number of batches), or None.
+        self.validation = validation
         self.validation_freq = validation_freq
         layers, dropouts = layers
         self.layers = layers
@@ -170,11 +171,13 @@ class DenseChainTrainer:
         ):
             return None
         validation = fit_kwargs.get("validation_data")
-        if validation is not None and not (
-            isinstance(validation, tf.data.Dataset) and validation.element_spec == spec
-            and int(validation.cardinality()) > 0
-        ):
-            return None
+        if validation is not None:
+            if not (isinstance(validation, tf.data.Dataset)
+                    and validation.element_spec == spec):
+                return None
+            validation = validation, int(validation.cardinality())  # and its batches
+            if validation[1] <= 0:
+                return None
         freq = fit_kwargs.get("validation_freq", 1)
         if not (type(freq) is int and freq > 0 or type(freq) is list and all(
                 type(epoch) is int for epoch in freq)):
@@ -283,10 +286,10 @@ class DenseChainTrainer:
         """The ``val_`` logs of the epoch just trained: the validation rows
         scored as Keras' evaluate scores them in a fit."""
         callbacks.on_test_begin()
+        dataset, steps = chain.validation
         loss, scores = self._traced(chain).evaluate(
             [tf.convert_to_tensor(v) for v in chain.weights()],
-            tf.constant(chain.strengths, tf.float64), chain.validation,
-            tf.constant(int(chain.validation.cardinality()), tf.int64))
+            tf.constant(chain.strengths, tf.float64), dataset, tf.constant(steps, tf.int64))
         logs = {"loss": float(loss)}
         logs.update((name, float(score)) for (_, name), score in zip(chain.metrics, scores))
         callbacks.on_test_end(logs)
