@@ -12,8 +12,11 @@ relu) -> Dense(1, sigmoid), trained briefly on the same 2,000 rows:
 - keraslearn's ``MLPClassifier`` (the same parameters): its NumPy path for
   small predictions, and the same estimator with
   ``config_context(fast_small_predictions=False)`` (TensorFlow, as before);
-- keraslearn's ``KerasClassifier`` with a builder of that network (the
-  wrappers keep the TensorFlow path: the user's code builds their network);
+- keraslearn's ``KerasClassifier`` with a builder of that network: NumPy's
+  forward pass over the weights read at every call (the user's code builds
+  the network and may keep it), and the same with TensorFlow's path;
+- keraslearn's ``MLPClassifier`` once its network is handed out (``model_``
+  read): weights read at every call too;
 - raw Keras: ``model.predict(x, verbose=0)`` and the eager call ``model(x)``.
 
 Calls are interleaved: each round times every contestant in turn (after
@@ -57,6 +60,9 @@ def _contestants(X, y):
 
     wrapper = keraslearn.KerasClassifier(build, loss="binary_crossentropy", epochs=2,
                                          verbose=0, random_state=0).fit(X, y)
+    handed_out = keraslearn.MLPClassifier(hidden_layer_sizes=(HIDDEN,), max_iter=5,
+                                          random_state=0).fit(X, y)
+    handed_out.model_  # noqa: B018 (reading it hands the network out)
     raw = build({"n_features_in_": N_FEATURES})
     raw.compile(optimizer="adam", loss="binary_crossentropy")
     raw.fit(X, y, epochs=2, verbose=0)
@@ -81,10 +87,15 @@ def _contestants(X, y):
         "keraslearn MLPClassifier (NumPy path)": (kl.predict, kl.predict_proba),
         "keraslearn MLPClassifier, fast_small_predictions=False":
             (plain(kl.predict), plain(kl.predict_proba)),
-        "keraslearn KerasClassifier (TensorFlow)": (wrapper.predict, wrapper.predict_proba),
+        "keraslearn MLPClassifier, network handed out (NumPy, weights read per call)":
+            (handed_out.predict, handed_out.predict_proba),
+        "keraslearn KerasClassifier (NumPy, weights read per call)":
+            (wrapper.predict, wrapper.predict_proba),
+        "keraslearn KerasClassifier, fast_small_predictions=False":
+            (plain(wrapper.predict), plain(wrapper.predict_proba)),
         "raw Keras `model.predict(x)`": (raw_predict, raw_proba),
         "raw Keras `model(x)` (eager)": (None, raw_call),
-    }, (kl, sk)
+    }, (kl, wrapper)
 
 
 def _time_calls(fn, x, n_calls):
@@ -100,15 +111,16 @@ def measure(quick):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(N_TRAIN, N_FEATURES)).astype(np.float32)
     y = (X[:, 0] + X[:, 1] - X[:, 2] > 0).astype(int)
-    contestants, (kl, sk) = _contestants(X, y)
+    contestants, (kl, wrapper) = _contestants(X, y)
     rounds, calls, warmup = (2, 5, 3) if quick else (7, 60, 10)
     results = {}
     for rows in (1, 100):
         x = X[:rows]
         # Same answers before any timing: the NumPy path is the network's own.
-        np.testing.assert_allclose(kl.predict_proba(x), contestants[
-            "keraslearn MLPClassifier, fast_small_predictions=False"][1](x), rtol=1e-5,
-            atol=1e-6)
+        for est, name in ((kl, "MLPClassifier"), (wrapper, "KerasClassifier")):
+            np.testing.assert_allclose(est.predict_proba(x), contestants[
+                f"keraslearn {name}, fast_small_predictions=False"][1](x), rtol=1e-5,
+                atol=1e-6)
         for fns in contestants.values():
             for fn in fns:
                 if fn is not None:
@@ -125,6 +137,17 @@ def measure(quick):
     return {key: float(np.median(v)) * 1e3 for key, v in results.items()}
 
 
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def report(ms):
     names = list(dict.fromkeys(name for name, _, _ in ms))
     base = "scikit-learn MLPClassifier"
@@ -136,10 +159,10 @@ def report(ms):
         "(the target: at most 1.5x). Same network everywhere: 32 features -> Dense(64, relu)",
         "-> Dense(1, sigmoid).",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}. **The machine was shared with other jobs**: the",
-        "figures are noisy; the contestants were timed interleaved, round by round, in one",
-        "process, so the ratios are the meaningful part.",
+        f"Taken {time.strftime('%Y-%m-%d', time.gmtime())} on {_cpu_name()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}. The contestants were",
+        "timed interleaved, round by round, in one process, so that other load on the machine",
+        "falls on all alike: the ratios are the meaningful part.",
         "",
         "| contestant | `predict`, 1 row | `predict_proba`, 1 row | `predict`, 100 rows "
         "| `predict_proba`, 100 rows |",
@@ -158,12 +181,14 @@ def report(ms):
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "- keraslearn's NumPy path: the ready estimators predict up to 1,024 rows with a NumPy",
-        "  forward pass over a snapshot of their network's weights (networks made only of Dense,",
-        "  Activation, Dropout, BatchNormalization and Flatten layers), taken after each",
-        "  keraslearn fit, `partial_fit` or load; a network handed out (reading `model_`, a",
-        "  callback of the user's) is predicted by TensorFlow from then on. Its outputs are",
-        "  checked equal to TensorFlow's before timing.",
+        "- keraslearn's NumPy path: up to 1,024 rows are predicted with a NumPy forward pass",
+        "  (networks made only of Dense, Activation, Dropout, BatchNormalization and Flatten",
+        "  layers, Sequential or a functional chain). A ready estimator uses a snapshot of its",
+        "  network's weights taken after each keraslearn fit, `partial_fit` or load; the",
+        "  wrappers' networks (built by the user's code, which may keep them) and a ready",
+        "  estimator's network once handed out (reading `model_`, a callback of the user's) are",
+        "  read at every call, each variable straight from its handle, so that any change to",
+        "  them is seen. Outputs are checked equal to TensorFlow's before timing.",
         "- `fast_small_predictions=False` is the TensorFlow path keraslearn took before (one",
         "  traced call per prediction), timed in the same run.",
         "- Raw Keras `model(x)` is an eager call (no `predict`): only probabilities.",

@@ -103,17 +103,18 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
 
     fast_small_predictions : bool, default=None
         A call into TensorFlow costs a few hundred microseconds. With True
-        (the default), the ready estimators (``MLPClassifier``,
-        ``MLPRegressor``, ...) predict up to 1024 rows with a NumPy forward
-        pass over a snapshot of their network's weights, when the network is
-        made only of layers keraslearn computes exactly (``Dense``,
-        ``Activation``, ``Dropout``, ``BatchNormalization``, ``Flatten``): the
-        model's own outputs, up to float rounding. The snapshot is taken after
-        each keraslearn fit, ``partial_fit`` or load, and a network handed
-        out (by reading ``model_``, or to a callback of one's own) is
-        predicted by TensorFlow from then on, so that weights changed outside
-        keraslearn are always seen. With False TensorFlow predicts every call.
-        None leaves the setting as it is.
+        (the default), estimators predict up to 1024 rows on the CPU with a
+        NumPy forward pass when their network is a ``keras.Sequential`` (or
+        a functional chain) made only of layers keraslearn computes exactly
+        (``Dense``, ``Activation``, ``Dropout``, ``BatchNormalization``,
+        ``Flatten``): the model's own outputs, up to float rounding. The
+        ready estimators (``MLPClassifier``, ``MLPRegressor``, ...) use a
+        snapshot of their network's weights taken after each keraslearn fit,
+        ``partial_fit`` or load; the wrappers' networks, and a ready
+        estimator's once handed out (by reading ``model_``, or to a callback
+        of one's own), are read again at every call, so that weights or
+        layers changed outside keraslearn are always seen. With False
+        TensorFlow predicts every call. None leaves the setting as it is.
 
     release_tensorflow_caches : bool, default=None
         TensorFlow keeps a kernel for every variable of a new name or shape

@@ -83,9 +83,26 @@ class MyDense(keras.layers.Dense):
     pass
 
 
-def _functional():
+def _functional_chain():
     inputs = keras.Input((6,))
-    return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    hidden = keras.layers.BatchNormalization()(keras.layers.Dense(4, "relu")(inputs))
+    return keras.Model(inputs, keras.layers.Dense(3, "softmax")(keras.layers.Dropout(0.3)(hidden)))
+
+
+def test_a_functional_chain_runs_as_the_keras_model():
+    _assert_same_as_keras(_functional_chain(), RNG.normal(size=(7, 6)).astype("float32"))
+
+
+def _skip_connection():
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(6, "relu")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Add()([inputs, hidden])))
+
+
+def _layer_called_twice():
+    inputs = keras.Input((6,))
+    shared = keras.layers.Dense(6, "relu")
+    return keras.Model(inputs, shared(shared(inputs)))
 
 
 def _two_inputs():
@@ -105,7 +122,8 @@ UNKNOWN = {
     "batch norm on another axis": lambda: _model(
         [keras.layers.BatchNormalization(axis=1)], shape=(2, 3)),
     "a nested model": lambda: _model([_model([keras.layers.Dense(2)])]),
-    "a functional model": _functional,
+    "a functional model with a skip connection": _skip_connection,
+    "a functional model calling a layer twice": _layer_called_twice,
     "two inputs": _two_inputs,
     "sparse input": lambda: keras.Sequential([keras.Input((6,), sparse=True),
                                               keras.layers.Dense(2)]),

@@ -1,5 +1,6 @@
-"""Small predictions of the ready estimators: the NumPy path gives what
-TensorFlow gives, and never a snapshot of weights that have changed since."""
+"""Small predictions: the NumPy path gives what TensorFlow gives, from a
+snapshot only for a network no other code holds, and otherwise from the
+network as it is at each call, whatever code changed it."""
 
 import copy
 import pickle
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 
 import keraslearn
-from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
+from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
+from keraslearn._engine import _forward
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -22,8 +24,17 @@ Y_REG = np.column_stack([X[:, 0] * 2 + X[:, 1], X[:, 2] - X[:, 3]])
 SMALL = {"hidden_layer_sizes": (6,), "max_iter": 3, "random_state": 0}
 
 
+def _forward_of(est, X):
+    return est._small_forward(X, est._predict_kwargs(), est._prediction_callbacks())
+
+
 def _uses_numpy(est, X):
-    return est._small_forward(X, est._predict_kwargs(), est._prediction_callbacks()) is not None
+    return _forward_of(est, X) is not None
+
+
+def _uses_a_snapshot(est, X):
+    forward = _forward_of(est, X)
+    return forward is not None and forward is _forward._SNAPSHOTS.get(est.__dict__["model_"])
 
 
 def _outputs(est, X):
@@ -65,11 +76,14 @@ def test_numpy_predictions_equal_tensorflow_ones(name):
         x = RNG.normal(size=(rows, 5)).astype("float32")
         _assert_same_as_tensorflow(est, x)
         _assert_same_as_tensorflow(est, x.astype("float64"))
-    # and what the network itself outputs (reading model_ ends the NumPy path)
+    # and what the network itself outputs (reading model_ ends the snapshot:
+    # the network is read at every call from then on)
     x = X[:7]
+    assert _uses_a_snapshot(est, x)
     raw = est._raw_predict(x)
     np.testing.assert_allclose(raw, est.model_(x, training=False), rtol=1e-5, atol=1e-6)
-    assert not _uses_numpy(est, x)
+    assert _uses_numpy(est, x) and not _uses_a_snapshot(est, x)
+    _assert_same_as_tensorflow(est, x)
 
 
 def test_weights_changed_through_model_are_seen():
@@ -81,19 +95,28 @@ def test_weights_changed_through_model_are_seen():
     after = est.predict_proba(x)
     assert not np.allclose(after, before)
     np.testing.assert_allclose(after, est.model_(x, training=False), rtol=1e-5, atol=1e-6)
-    # a later partial_fit trains the same network: still predicted by TensorFlow,
+    # a later partial_fit trains the same network: still read at every call,
     # since the reference taken above may change it again
     est.partial_fit(X, Y_MULTI)
-    assert not _uses_numpy(est, x)
+    assert _uses_numpy(est, x) and not _uses_a_snapshot(est, x)
     network.set_weights([w * 0.0 for w in network.get_weights()])
     np.testing.assert_allclose(est.predict_proba(x), 1 / 3, rtol=1e-6)
+    # a layer's activation changed in place is seen too
+    network.set_weights([RNG.normal(size=w.shape) for w in network.get_weights()])
+    network.layers[0].activation = keras.activations.tanh
+    np.testing.assert_allclose(_assert_same_as_tensorflow(est, x)[1],
+                               network(x, training=False), rtol=1e-5, atol=1e-6)
 
 
 def test_a_network_the_user_sets_is_theirs():
     est = MLPRegressor(**SMALL).fit(X, Y_REG)
-    assert _uses_numpy(est, X[:1])
-    est.model_ = est.__dict__["model_"]  # e.g. a network of their own, kept
-    assert not _uses_numpy(est, X[:1])
+    assert _uses_a_snapshot(est, X[:1])
+    network = est.__dict__["model_"]
+    est.model_ = network  # e.g. a network of their own, kept
+    assert _uses_numpy(est, X[:1]) and not _uses_a_snapshot(est, X[:1])
+    network.layers[-1].bias.assign([5.0, -5.0])
+    np.testing.assert_allclose(_assert_same_as_tensorflow(est, X[:3])[0],
+                               network(X[:3], training=False), rtol=1e-5, atol=1e-6)
 
 
 def test_partial_fit_warm_start_and_refit_take_a_new_snapshot():
@@ -138,21 +161,89 @@ class KeepsTheNetwork(keras.callbacks.Callback):
 
 
 def test_a_callback_of_the_users_hands_the_network_out():
-    est = MLPClassifier(**SMALL, callbacks=[KeepsTheNetwork()]).fit(X, Y_BINARY)
-    assert not _uses_numpy(est, X[:2])
-    est = MLPClassifier(**SMALL).fit(X, Y_BINARY, callbacks=[KeepsTheNetwork()])
-    assert not _uses_numpy(est, X[:2])
+    for est in (MLPClassifier(**SMALL, callbacks=[KeepsTheNetwork()]).fit(X, Y_BINARY),
+                MLPClassifier(**SMALL).fit(X, Y_BINARY, callbacks=[kept := KeepsTheNetwork()])):
+        assert _uses_numpy(est, X[:2]) and not _uses_a_snapshot(est, X[:2])
+    # what the callback kept, changed after the fit, is what predicts (a fit
+    # training the network itself: a warm copy's fit gives callbacks the copy)
+    with keraslearn.config_context(share_traced_functions=False):
+        est = MLPClassifier(**SMALL).fit(X, Y_BINARY, callbacks=[kept := KeepsTheNetwork()])
+    assert kept.model is est.__dict__["model_"]
+    kept.model.layers[0].kernel.assign(np.zeros((5, 6), "float32"))
+    np.testing.assert_allclose(_assert_same_as_tensorflow(est, X[:2])[1][:, 1:],
+                               kept.model(X[:2], training=False), rtol=1e-5, atol=1e-6)
 
 
-def test_large_inputs_and_wrappers_are_predicted_by_tensorflow():
+def test_large_inputs_are_predicted_by_tensorflow():
     est = MLPRegressor(**SMALL).fit(X, Y_REG[:, 0])
     big = RNG.normal(size=(1025, 5)).astype("float32")
     assert not _uses_numpy(est, big)
     assert _uses_numpy(est, big[:1024])
 
-    def build(meta):
-        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, "sigmoid")])
 
-    wrapper = KerasClassifier(build, loss="binary_crossentropy", epochs=1, verbose=0)
-    wrapper.fit(X, Y_BINARY)
-    assert not _uses_numpy(wrapper, X[:1])  # the user's builder may keep the network
+# Wrappers: the user's builder may keep the network, so it is read at every call.
+KEPT = []
+
+
+def _sequential(meta):
+    model = keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                              keras.layers.Dense(6, "relu"), keras.layers.Dropout(0.2),
+                              keras.layers.Dense(1, "sigmoid")])
+    KEPT.append(model)
+    return model
+
+
+def _functional(meta):
+    inputs = keras.Input((meta["n_features_in_"],))
+    hidden = keras.layers.Dense(6, "tanh")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(hidden))
+    KEPT.append(model)
+    return model
+
+
+def test_a_wrapper_predicts_with_numpy_from_the_network_as_it_is_now():
+    clf = KerasClassifier(_sequential, loss="binary_crossentropy", epochs=2, verbose=0,
+                          random_state=0).fit(X, Y_BINARY)
+    x = X[:3]
+    assert _uses_numpy(clf, x) and not _uses_a_snapshot(clf, x)
+    for rows in (1, 100):
+        _assert_same_as_tensorflow(clf, RNG.normal(size=(rows, 5)).astype("float32"))
+    kept = KEPT[-1]  # the builder's own reference: never seen by keraslearn
+    assert kept is clf.__dict__["model_"]
+    kept.layers[-1].bias.assign([-50.0])
+    assert (clf.predict(x) == clf.classes_[0]).all()
+    kept.layers[-1].bias.assign([50.0])
+    assert (clf.predict(x) == clf.classes_[1]).all()
+    _assert_same_as_tensorflow(clf, x)
+
+    reg = KerasRegressor(_functional, loss="mse", epochs=2, verbose=0,
+                         random_state=0).fit(X, Y_REG)
+    assert _uses_numpy(reg, x)
+    got = _assert_same_as_tensorflow(reg, x)[0]
+    np.testing.assert_allclose(got, KEPT[-1](x, training=False), rtol=1e-5, atol=1e-6)
+    KEPT[-1].set_weights([w + 1.0 for w in KEPT[-1].get_weights()])
+    np.testing.assert_allclose(_assert_same_as_tensorflow(reg, x)[0],
+                               KEPT[-1](x, training=False), rtol=1e-5, atol=1e-6)
+    KEPT.clear()
+
+
+def test_networks_numpy_cannot_run_are_predicted_by_tensorflow():
+    def noisy(meta):
+        return keras.Sequential([keras.Input((5,)), keras.layers.GaussianNoise(0.1),
+                                 keras.layers.Dense(1, "sigmoid")])
+
+    def two_inputs_in_one(meta):  # a functional model that is not a chain
+        inputs = keras.Input((5,))
+        hidden = keras.layers.Dense(4, "relu")(inputs)
+        both = keras.layers.Concatenate()([inputs, hidden])
+        return keras.Model(inputs, keras.layers.Dense(1, "sigmoid")(both))
+
+    def custom_activation(meta):
+        return keras.Sequential([keras.Input((5,)),
+                                 keras.layers.Dense(1, activation=lambda z: keras.ops.sigmoid(z))])
+
+    for build in (noisy, two_inputs_in_one, custom_activation):
+        clf = KerasClassifier(build, loss="binary_crossentropy", epochs=1, verbose=0,
+                              random_state=0).fit(X, Y_BINARY)
+        assert not _uses_numpy(clf, X[:1]), build.__name__
+        assert clf.predict_proba(X[:1]).shape == (1, 2)

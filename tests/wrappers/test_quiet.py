@@ -13,6 +13,7 @@ import tensorflow as tf
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
+import keraslearn
 from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn._engine import _inputs, _predict
@@ -160,10 +161,13 @@ def test_fast_inference_matches_model_predict(regressor, n_rows):
     data = np.random.RandomState(n_rows).randn(n_rows, 4)
     reference = regressor.model_.predict(data, verbose=0)
     regressor._predictor = _predict.Predictor(regressor.model_)  # start eager again
-    for call in range(1, 5):
-        np.testing.assert_allclose(regressor.predict(data), reference, rtol=1e-5, atol=1e-6)
-        traced = regressor._predictor._traced is not None
-        assert traced == (call > _predict.EAGER_CALLS)
+    # TensorFlow's path (up to 1024 rows take NumPy's forward pass otherwise)
+    with keraslearn.config_context(fast_small_predictions=False):
+        for call in range(1, 5):
+            np.testing.assert_allclose(regressor.predict(data), reference, rtol=1e-5, atol=1e-6)
+            traced = regressor._predictor._traced is not None
+            assert traced == (call > _predict.EAGER_CALLS)
+    np.testing.assert_allclose(regressor.predict(data), reference, rtol=1e-5, atol=1e-6)
 
 
 def test_fast_inference_with_routed_batch_size(regressor):

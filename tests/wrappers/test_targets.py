@@ -389,5 +389,6 @@ def test_regressors_predict_float64_whatever_the_network_type():
         assert reg.model_.outputs[0].dtype == "float32"
         pred = reg.predict(X_)
         assert pred.dtype == np.float64 and pred.shape == target.shape
+        # float32 rounding apart (a few rows are computed by NumPy's forward pass)
         np.testing.assert_allclose(pred, reg.model_.predict(X_, verbose=0).reshape(target.shape),
-                                   rtol=1e-6)
+                                   rtol=1e-5, atol=1e-6)

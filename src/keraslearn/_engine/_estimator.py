@@ -13,7 +13,7 @@ inside :func:`restore_on_failure`, so that a failed or interrupted fit leaves
 the estimator as it was. The network is built and trained where the ``device``
 and ``distribute`` parameters say (:class:`Placement`, ``_distribute.py``),
 checked first; prediction runs on ``device`` (``_devices.py``), or, for a
-few rows and a network keraslearn alone holds, in NumPy (``_forward.py``).
+few rows and a network of known layers on the CPU, in NumPy (``_forward.py``).
 """
 
 
@@ -32,7 +32,7 @@ from ._build import finish_network, make_meta
 from ._data import model_inputs, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
-from ._forward import SMALL_ROWS, forget, hand_out, snapshot
+from ._forward import SMALL_ROWS, forget, forward_of, hand_out
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
 from ._predict import Predictor
@@ -59,7 +59,8 @@ class KerasEstimator(BaseEstimator):
     _y_numeric = False
     # Whether keraslearn builds the network itself from the parameters (no
     # code of the user's can hold it): its small predictions may then take
-    # the NumPy path of ``_forward``.
+    # the NumPy path of ``_forward`` from a snapshot of its weights, read
+    # once, instead of reading them at every call.
     _private_network = False
 
     # ------------------------------------------------------------ the hooks
@@ -151,8 +152,8 @@ class KerasEstimator(BaseEstimator):
     def model_(self):
         """The fitted Keras network. Reading it hands the network out: its
         weights may change outside keraslearn from then on, so predictions
-        of a few rows are computed by TensorFlow, never from a NumPy
-        snapshot of older weights (see ``keraslearn.set_config``)."""
+        of a few rows read them at every call, never from a NumPy snapshot
+        of older weights (see ``keraslearn.set_config``)."""
         try:
             model = self.__dict__["model_"]
         except KeyError:
@@ -307,14 +308,15 @@ class KerasEstimator(BaseEstimator):
     def _small_forward(self, X, kwargs, callbacks):
         """The NumPy forward pass that predicts X, or None for TensorFlow:
         a few rows of a float ndarray, no prediction callbacks or Keras
-        arguments, a private network known to ``_forward`` on the CPU."""
-        if (not self._private_network or callbacks or set(kwargs) - {"batch_size"}
+        arguments, a network known to ``_forward`` on the CPU (a private one
+        from its snapshot, any other read at this call)."""
+        if (callbacks or set(kwargs) - {"batch_size"}
                 or type(X) is not np.ndarray or len(X) > SMALL_ROWS
                 or getattr(self, "distribute", None) is not None
                 or not _config.get_config()["fast_small_predictions"]
                 or "CPU" not in resolve_device(getattr(self, "device", None), strict=False)):
             return None
-        forward = snapshot(self.__dict__["model_"])
+        forward = forward_of(self.__dict__["model_"], self._private_network)
         return forward if forward is not None and forward.accepts(X) else None
 
     def __getstate__(self):

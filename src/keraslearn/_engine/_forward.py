@@ -2,29 +2,30 @@
 
 A call into TensorFlow costs a few hundred microseconds whatever the network
 does, several times what a small network's arithmetic costs on a few rows.
-For a network keraslearn knows exactly -- a ``keras.Sequential`` made only of
-``Dense``, ``Activation``, ``Dropout``, ``BatchNormalization`` and ``Flatten``
-layers (exactly those classes, not subclasses) with the activations
-``linear``, ``relu``, ``tanh``, ``sigmoid``, ``softmax`` and ``exponential``,
-in float32 or float64, one dense input -- the same inference is computed with
-NumPy on a copy of the weights (a *snapshot*): the model's own outputs, up to
-floating point rounding. Anything else is predicted by the model itself.
+For a network keraslearn knows exactly -- a ``keras.Sequential``, or a
+functional model calling its layers one after the other, made only of
+``Dense``, ``Activation``, ``Dropout``, ``BatchNormalization`` and
+``Flatten`` layers (exactly those classes, not subclasses) with the
+activations ``linear``, ``relu``, ``tanh``, ``sigmoid``, ``softmax`` and
+``exponential``, in float32 or float64, one dense input -- the same inference
+is computed with NumPy: the model's own outputs, up to floating point
+rounding. Anything else is predicted by the model itself.
 
-The rule that keeps a snapshot true to the network:
+Where the weights come from:
 
-- a snapshot is read from the network at the first small prediction after
-  each keraslearn fit, ``partial_fit``, warm start or load (never before:
-  keraslearn drops it whenever it changes the weights itself);
-- it is used only for networks no code outside keraslearn can hold:
-  networks the ready estimators build themselves (not the wrappers', which
-  the user's own code builds), never handed out -- reading or setting
-  ``model_``, or training with a callback of one's own that receives the
-  network, hands it out, and that network is predicted by TensorFlow from
-  then on (a new fit builds a new one).
+- a network no code outside keraslearn can hold (one the ready estimators
+  build themselves, never handed out) is predicted from a *snapshot*: the
+  weights are read at the first small prediction after each keraslearn fit,
+  ``partial_fit``, warm start or load (never before: keraslearn drops it
+  whenever it changes the weights itself), then no weight is read per call;
+- any other network -- the wrappers', which the user's own code builds, or a
+  ready estimator's once handed out (reading or setting ``model_``, or a
+  callback of one's own that receives it) -- is read again at every call:
+  its layers, their settings and every weight as they are at that moment
+  (each variable read straight from its handle, about 12 microseconds a
+  variable), so whatever code changed it, the prediction is the network's.
 
-No weight is read per call: reading one variable costs as much as the whole
-NumPy pass. ``keraslearn.set_config(fast_small_predictions=False)`` turns the
-path off.
+``keraslearn.set_config(fast_small_predictions=False)`` turns the path off.
 """
 
 import weakref
@@ -32,7 +33,9 @@ import weakref
 import numpy as np
 from scipy.special import expit
 
-from .._tf import keras
+from .._tf import keras, tf
+from ._layers import keras_layers_only
+from ._plain_networks import one_after_the_other
 
 # Predictions of at most this many rows take the NumPy path.
 SMALL_ROWS = 1024
@@ -68,6 +71,15 @@ def snapshot(model):
     return forward or None
 
 
+def forward_of(model, private):
+    """The NumPy forward pass that predicts with ``model`` now, or None for
+    TensorFlow: a snapshot for a ``private`` network (one keraslearn alone
+    built) never handed out, else the network read as it is at this call."""
+    if private and model not in _HANDED_OUT:
+        return snapshot(model)
+    return NumpyForward.of(model)
+
+
 def _softmax(x):
     e = np.exp(x - x.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -86,7 +98,14 @@ def _activations():
 
 
 def _read(variable):
-    array = np.array(variable.numpy())
+    """The variable's current value, as a read-only array of its own."""
+    value = getattr(variable, "value", None)
+    if isinstance(value, tf.Variable) and not isinstance(value, tf.distribute.DistributedValues):
+        # One op on the variable's handle: Keras' and TensorFlow's reading
+        # machinery around it costs three times as much.
+        array = tf.raw_ops.ReadVariableOp(resource=value.handle, dtype=value.dtype).numpy()
+    else:
+        array = np.array(variable.numpy())
     array.flags.writeable = False
     return array
 
@@ -104,16 +123,17 @@ class NumpyForward:
     def of(cls, model):
         """The forward pass of ``model`` as it is now, or None if a layer,
         dtype or input is not one this class knows."""
-        if type(model) is not keras.Sequential or not model.built:
+        layers = _layers_in_order(model)
+        if layers is None:
             return None
-        inputs = getattr(model, "inputs", None) or []
+        inputs = model.inputs
         if len(inputs) != 1 or getattr(inputs[0], "sparse", False):
             return None
         dtype = np.dtype(getattr(inputs[0].dtype, "name", inputs[0].dtype))
         if dtype.name not in _FLOATS:
             return None
         steps = []
-        for layer in model.layers:
+        for layer in layers:
             policy = getattr(layer, "dtype_policy", None)
             if getattr(policy, "name", None) != dtype.name:
                 return None  # mixed precision, or a layer of another dtype
@@ -134,6 +154,37 @@ class NumpyForward:
         for step in self.steps:
             x = step(x)
         return x
+
+
+def _layers_in_order(model):
+    """The layers a built ``keras.Sequential``, or a functional model of
+    Keras' own layers called one after the other, runs in order, all of
+    kinds NumPy runs; else None."""
+    if not getattr(model, "built", False):
+        return None
+    if type(model) is keras.Sequential:
+        layers = model.layers
+    elif type(model).__name__ == "Functional" and keras_layers_only(model):
+        try:
+            if len(model.inputs) != 1 or len(model.outputs) != 1:
+                return None
+        except (AttributeError, ValueError):
+            return None
+        layers = [layer for layer in model.layers
+                  if not isinstance(layer, keras.layers.InputLayer)]
+        if not one_after_the_other(model, layers):
+            return None
+    else:
+        return None
+    # Checked before any weight is read: a network NumPy cannot run costs nothing.
+    kinds = _known_kinds()
+    return layers if all(type(layer) in kinds for layer in layers) else None
+
+
+def _known_kinds():
+    layers = keras.layers
+    return (layers.Dense, layers.Dropout, layers.Flatten, layers.Activation,
+            layers.BatchNormalization)
 
 
 def _step(layer, dtype):

@@ -48,7 +48,7 @@ def dense_layers(model):
         # not link up); a layer added twice would share its weights.
         if len({id(layer) for layer in layers}) != len(layers):
             return None
-    elif not _one_after_the_other(model, layers):
+    elif not one_after_the_other(model, layers):
         return None
     dense, dropouts, here = [], [], []
     for layer in layers:
@@ -73,7 +73,7 @@ def dense_layers(model):
     return dense, tuple(dropouts)
 
 
-def _one_after_the_other(model, layers):
+def one_after_the_other(model, layers):
     """Whether a functional model calls ``layers`` once each, each on the
     previous one's outputs, from its input to its output."""
     try:
