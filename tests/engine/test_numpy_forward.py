@@ -128,6 +128,7 @@ UNKNOWN = {
     "sparse input": lambda: keras.Sequential([keras.Input((6,), sparse=True),
                                               keras.layers.Dense(2)]),
     "integer input": lambda: _model([keras.layers.Dense(2)], dtype="int32"),
+    "an unbuilt Sequential": lambda: keras.Sequential([keras.layers.Dense(2)]),
 }
 
 

@@ -126,7 +126,10 @@ class NumpyForward:
         layers = _layers_in_order(model)
         if layers is None:
             return None
-        inputs = model.inputs
+        try:
+            inputs = list(model.inputs or [])
+        except (AttributeError, ValueError):  # a model without an input of its own
+            return None
         if len(inputs) != 1 or getattr(inputs[0], "sparse", False):
             return None
         dtype = np.dtype(getattr(inputs[0].dtype, "name", inputs[0].dtype))
