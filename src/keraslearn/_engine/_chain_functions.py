@@ -53,7 +53,10 @@ def _network(chain):
             out = ops.matmul(out, weights[i])
             i += 1
             if biases[position]:
-                out = ops.add(out, weights[i])
+                # Keras' Dense adds its bias by broadcasting (AddV2): the same
+                # sums; BiasAdd's gradient is one op where AddV2's, over
+                # shapes left open, takes seven.
+                out = tf.nn.bias_add(out, weights[i])
                 i += 1
             out = activations[position](out)
         return out if dropout is None else (out, states)
@@ -144,6 +147,7 @@ def make_fit(chain, element_spec):
     # Keras' own metric objects, updated statelessly: their state is the loop's.
     metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
     forward, total_loss = _network(chain)
+    has_rule = chain.stopping_rule
 
     def step(i, weights, slots, iterations, seeds, total, count, states, lr, strengths,
              dropout, iterator):
@@ -159,7 +163,10 @@ def make_fit(chain, element_spec):
 
     def stopping(loss, lr, best, count, rule):
         """keraslearn's stopping rule on the training loss, as
-        NoImprovementStopping.on_epoch_end computes it (in float64)."""
+        NoImprovementStopping.on_epoch_end computes it (in float64); traced
+        only for the chains that have one (the ready MLPs')."""
+        if not has_rule:
+            return lr, best, count, tf.constant(False)
         use, tol, patience, adaptive = rule
         score = -tf.cast(loss, tf.float64)
         count = tf.where(score < best + tol, count + 1, tf.zeros_like(count))

@@ -106,6 +106,7 @@ class _Chain:
         self.metrics = metrics  # (identifier, name) of each compiled metric
         self.kind, self.constants = rule
         self.stopping = stopping  # the ready MLPs' stopping rule, or None
+        self.stopping_rule = stopping is not None  # whether the traced fit has it
         self.callbacks = callbacks  # run between epochs
         self.element_spec = element_spec
         self.dtype = layers[0].compute_dtype
@@ -119,7 +120,7 @@ class _Chain:
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
             type(loss).__module__, type(loss).__name__, keras.losses.serialize(loss),
             str(getattr(loss, "dtype", None)), self.kind, self.constants,
-            metrics, repr(element_spec), device,
+            metrics, repr(element_spec), device, self.stopping_rule,
         ], sort_keys=True, default=repr)
 
     def dropout_rates(self):

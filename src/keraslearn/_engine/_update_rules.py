@@ -45,11 +45,15 @@ def _adam(constants, dtype, lr, iterations):
     beta_1_power = ops.power(ops.cast(beta_1, dtype), local_step)
     beta_2_power = ops.power(ops.cast(beta_2, dtype), local_step)
     alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+    # The Python numbers Keras' rule writes, as tensors of the weights' dtype
+    # (what Keras converts them to), made once for every weight.
+    one_minus_beta_1, one_minus_beta_2, epsilon = (
+        ops.convert_to_tensor(c, dtype) for c in (1 - beta_1, 1 - beta_2, epsilon))
 
     def step(w, g, slots):
         m, v = slots
-        m = m + ops.multiply(ops.subtract(g, m), 1 - beta_1)
-        v = v + ops.multiply(ops.subtract(ops.square(g), v), 1 - beta_2)
+        m = m + ops.multiply(ops.subtract(g, m), one_minus_beta_1)
+        v = v + ops.multiply(ops.subtract(ops.square(g), v), one_minus_beta_2)
         return w - ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), epsilon)), [m, v]
 
     return step
