@@ -147,12 +147,19 @@ def test_only_a_few_float_rows_of_the_input_shape():
     assert not forward.accepts([[0.0] * 6])
 
 
-def test_a_snapshot_copies_the_weights():
-    # Why the estimators drop snapshots whenever weights may change.
-    model = _model([keras.layers.Dense(2)])
+def test_a_snapshot_keeps_the_weights_it_read():
+    # Why the estimators drop snapshots whenever weights may change. The
+    # weights are read without a copy: TensorFlow copies a variable's buffer
+    # before changing it while a value read from it is alive, whichever way
+    # it changes (an assignment, an update in place, an optimizer's step).
+    model = _model([keras.layers.Dense(2, "tanh"), keras.layers.Dense(2, "softmax")])
     x = RNG.normal(size=(3, 6)).astype("float32")
     forward = NumpyForward.of(model)
     before = forward(x)
     model.layers[0].kernel.assign(np.zeros((6, 2)))
+    model.layers[0].bias.assign_add([1.0, -1.0])
+    np.testing.assert_array_equal(forward(x), before)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x, np.array([0, 1, 1]), epochs=2, verbose=0)
     np.testing.assert_array_equal(forward(x), before)
     np.testing.assert_allclose(NumpyForward.of(model)(x), model(x), atol=1e-7)

@@ -98,12 +98,16 @@ def _activations():
 
 
 def _read(variable):
-    """The variable's current value, as a read-only array of its own."""
+    """The variable's current value as a read-only array, which later
+    changes to the variable leave as it is."""
     value = getattr(variable, "value", None)
     if isinstance(value, tf.Variable) and not isinstance(value, tf.distribute.DistributedValues):
-        # One op on the variable's handle: Keras' and TensorFlow's reading
-        # machinery around it costs three times as much.
-        array = tf.raw_ops.ReadVariableOp(resource=value.handle, dtype=value.dtype).numpy()
+        # One op on the variable's handle (Keras' and TensorFlow's reading
+        # machinery around it costs three times as much), and no copy: the
+        # array views the value read, whose buffer TensorFlow copies before
+        # writing the variable again while it is shared (a copy of a large
+        # network's weights at every call would cost more than TensorFlow).
+        array = np.asarray(tf.raw_ops.ReadVariableOp(resource=value.handle, dtype=value.dtype))
     else:
         array = np.array(variable.numpy())
     array.flags.writeable = False
