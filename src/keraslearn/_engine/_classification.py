@@ -6,7 +6,6 @@ the network's outputs are read as probabilities and decoded back to labels.
 
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.validation import check_is_fitted
 
 from . import _targets as targets
 
@@ -98,8 +97,8 @@ class ClassifierBehaviour:
             One column per class, in the order of ``classes_`` (per label, the
             probability of a 1, for multilabel targets).
         """
-        check_is_fitted(self)
-        return targets.probabilities(self.target_encoder_, self._raw_predict(X))
+        outputs = self._raw_predict(X)  # checks that the estimator is fitted
+        return targets.probabilities(self.target_encoder_, outputs)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities (``-inf`` where one is 0).

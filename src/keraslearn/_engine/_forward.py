@@ -136,13 +136,14 @@ class NumpyForward:
             return None
         if len(inputs) != 1 or getattr(inputs[0], "sparse", False):
             return None
-        dtype = np.dtype(getattr(inputs[0].dtype, "name", inputs[0].dtype))
-        if dtype.name not in _FLOATS:
+        name = getattr(inputs[0].dtype, "name", inputs[0].dtype)
+        if name not in _FLOATS:
             return None
+        dtype = np.dtype(name)
         steps = []
         for layer in layers:
             policy = getattr(layer, "dtype_policy", None)
-            if getattr(policy, "name", None) != dtype.name:
+            if getattr(policy, "name", None) != name:
                 return None  # mixed precision, or a layer of another dtype
             step = _step(layer, dtype)
             if step is False:

@@ -1,6 +1,5 @@
 """RegressorBehaviour: what makes a keraslearn estimator a regressor."""
 
-from sklearn.utils.validation import check_is_fitted
 
 from ._targets import RegressorTargetEncoder
 
@@ -52,5 +51,5 @@ class RegressorBehaviour:
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions in float64, shaped like the y given to fit.
         """
-        check_is_fitted(self)
-        return self.target_encoder_.inverse_transform(self._raw_predict(X))
+        outputs = self._raw_predict(X)  # checks that the estimator is fitted
+        return self.target_encoder_.inverse_transform(outputs)
