@@ -130,8 +130,9 @@ def test_a_classifier_trains_as_keras_fit_trains_it(kwargs):
     _assert_same_state(chained, keras_fit)
 
 
-@pytest.mark.parametrize("metrics", [None, ["accuracy"], ["binary_accuracy", "mse", "accuracy"]],
-                         ids=["no-metric", "accuracy", "named-metrics"])
+@pytest.mark.parametrize("metrics", [None, ["accuracy"], ["binary_accuracy", "mse", "accuracy"],
+                                     ["auc", "precision", "recall", "accuracy"]],
+                         ids=["no-metric", "accuracy", "named-metrics", "counting-metrics"])
 def test_binary_sample_weights_and_float64(metrics):
     weights = np.linspace(0.5, 2.0, len(y))
     # KerasClassifier's default optimizer, as scikeras': RMSprop.
@@ -231,8 +232,11 @@ def test_only_metrics_keras_averages_over_samples_are_computed_in_the_chain():
     assert chain_metrics(softmax, {"metrics": ["accuracy"]}, (None, 4)) == [
         ("categorical_accuracy", "accuracy")]
     assert chain_metrics(softmax, {"metrics": None}, (None,)) == []
-    # State that is not a total and a count (AUC's thresholds, R2's sums), or no such name.
-    for metrics in (["accuracy", "auc"], ["r2_score"], ["precision"], ["no_such_metric"]):
+    # Counts over thresholds start at zeros too.
+    assert chain_metrics(binary, {"metrics": ["accuracy", "auc", "precision"]}, (None, 1)) == [
+        ("binary_accuracy", "accuracy"), ("auc", "auc"), ("precision", "precision")]
+    # State made at the first update (R2's sums, F1's), or no such name.
+    for metrics in (["r2_score"], ["accuracy", "f1_score"], ["no_such_metric"]):
         assert chain_metrics(binary, {"metrics": metrics}, (None, 1)) is None, metrics
 
 
@@ -325,6 +329,28 @@ def test_validation_rows_are_scored_between_epochs_as_keras_fit_scores_them():
     assert ours.stopped_epoch == theirs.stopped_epoch and ours.best_epoch == theirs.best_epoch
     # The best epoch's weights were restored: not those of the last epoch.
     assert ours.best_epoch < len(chained.history_["val_loss"]) - 1
+
+
+def test_early_stopping_on_validation_auc_as_keras_fit_stops():
+    """AUC and precision on validation rows, EarlyStopping on val_auc: the
+    counts over thresholds are tallied in the chain as Keras tallies them."""
+    stoppers = []
+
+    def make():
+        stoppers.append(keras.callbacks.EarlyStopping(monitor="val_auc", mode="max",
+                                                      patience=2))
+        return KerasClassifier(
+            stack, loss="binary_crossentropy", optimizer="adam", epochs=25, batch_size=16,
+            random_state=4, metrics=["auc", "precision"], validation_split=0.3,
+            callbacks=[stoppers[-1]])
+
+    chained, keras_fit = _fit_both(make, (X, y_binary))
+    _assert_same_state(chained, keras_fit)
+    assert set(chained.history_) == {"loss", "auc", "precision", "val_loss", "val_auc",
+                                     "val_precision"}
+    assert 0.5 < chained.history_["val_auc"][-1] <= 1.0
+    assert len(chained.history_["loss"]) < 25  # stopped early, where Keras' fit stopped
+    assert stoppers[0].stopped_epoch == stoppers[1].stopped_epoch > 0
 
 
 @pytest.mark.parametrize("freq", [2, [1, 4]], ids=["every-2-epochs", "epochs-1-and-4"])

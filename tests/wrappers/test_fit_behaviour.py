@@ -318,10 +318,11 @@ def test_large_data_path_keeps_float64_and_multioutput_targets(monkeypatch):
 
 
 # ---------------------------------------------------------- template cache
-# A compiled metric the dense chain trainer does not compute (it computes means
-# over samples, such as "accuracy"): other plain dense chains train through it
+# A compiled metric the dense chain trainer does not compute (it computes the
+# metrics compiled by name, such as "accuracy" or "auc"; a metric class is
+# made by the fit): other plain dense chains train through it
 # (tests/engine/test_dense_chain.py), not through a warm copy.
-METRIC = dict(metrics=["auc"])
+METRIC = dict(metrics=[keras.metrics.AUC], metrics__0__name="auc")
 
 
 def test_fits_of_one_architecture_share_a_template():

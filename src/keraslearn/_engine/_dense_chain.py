@@ -14,10 +14,11 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 - compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred)
   at a constant learning rate, with no weight decay, clipping, EMA, loss
   scaling or gradient accumulation, one of Keras' own losses (or the ready
-  MLPs' half squared error), metrics given by names of Keras' means over
-  samples only (``"accuracy"``, ``"binary_accuracy"``, ``"mae"``, ``"mse"``,
-  ...: Keras' own metric objects, made as its compile makes them, updated
-  statelessly in the loop), no XLA, not run eagerly;
+  MLPs' half squared error), metrics given by names only, of Keras' means
+  over samples (``"accuracy"``, ``"binary_accuracy"``, ``"mae"``, ``"mse"``,
+  ...) or counts over thresholds (``"auc"``, ``"precision"``, ``"recall"``):
+  Keras' own metric objects, made as its compile makes them, updated
+  statelessly in the loop; no XLA, not run eagerly;
 - for a fit with nothing per batch to call back (callbacks with epoch-level
   hooks only) and nothing printed, on data a ``tf.data`` pipeline holds
   whole, validated (``validation_split``, ``validation_data``) or not,
@@ -119,8 +120,8 @@ class _Chain:
         self.key = json.dumps([
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
             type(loss).__module__, type(loss).__name__, keras.losses.serialize(loss),
-            str(getattr(loss, "dtype", None)), self.kind, self.constants,
-            metrics, repr(element_spec), device, self.stopping_rule,
+            str(getattr(loss, "dtype", None)), self.kind, self.constants, self.stopping_rule,
+            metrics, repr(element_spec), device,
         ], sort_keys=True, default=repr)
 
     def dropout_rates(self):

@@ -154,8 +154,10 @@ def plain_compile(model, config):
 def chain_metrics(model, config, y_shape):
     """The compiled metrics (``config``, the model's compile config) as
     ``(identifier, name)`` pairs when each is given by a name that Keras
-    resolves to a mean over samples (``MeanMetricWrapper``: the accuracies,
-    ``"mae"``, ``"mse"``, the crossentropies, ...): ``keras.metrics.get(
+    resolves to a metric whose state starts at zeros, of fixed shapes, made
+    with the metric (``MeanMetricWrapper``: the accuracies, ``"mae"``,
+    ``"mse"``, the crossentropies, ...; and the counts over thresholds of
+    ``"auc"``, ``"precision"``, ``"recall"``, ...): ``keras.metrics.get(
     identifier)`` named ``name`` is the metric Keras' compile makes, with
     ``"accuracy"`` (or ``"acc"``) resolved as Keras resolves it for targets of
     shape ``y_shape``. [] without metrics; None for any other metric."""
@@ -168,7 +170,7 @@ def chain_metrics(model, config, y_shape):
     out = []
     for name in metrics:
         identifier = _accuracy(model, y_shape) if name.lower() in ("accuracy", "acc") else name
-        if not _mean_over_samples(identifier):
+        if not _zero_started(identifier):
             return None
         out.append((identifier, name))
     return out
@@ -185,15 +187,27 @@ def _accuracy(model, y_shape):
     return "categorical_accuracy"
 
 
+# Keras' metrics counting over thresholds: their variables, made with them,
+# start at zeros (metrics that make theirs at their first update, such as
+# R2Score or F1Score, are not among them).
+_COUNTING_METRICS = (
+    keras.metrics.AUC, keras.metrics.Precision, keras.metrics.Recall,
+    keras.metrics.TruePositives, keras.metrics.TrueNegatives, keras.metrics.FalsePositives,
+    keras.metrics.FalseNegatives,
+)
+
+
 @functools.lru_cache(maxsize=64)
-def _mean_over_samples(identifier):
+def _zero_started(identifier):
     """Whether Keras resolves metric name ``identifier`` to a mean over
-    samples, whose state (a total and a count) starts at zero."""
+    samples (a total and a count) or one of the counting metrics, whose
+    state starts at zeros."""
     try:
         metric = keras.metrics.get(identifier)
     except ValueError:
         return False
-    return isinstance(metric, keras.metrics.MeanMetricWrapper)
+    return (isinstance(metric, keras.metrics.MeanMetricWrapper)
+            or type(metric) in _COUNTING_METRICS)
 
 
 def chain_metric(identifier, name):
