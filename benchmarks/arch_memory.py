@@ -62,8 +62,7 @@ CONTESTANTS = {
     "keras": "raw Keras",
     "kerasclassifier": "keraslearn KerasClassifier",
     "kerasclassifier_accuracy": "keraslearn KerasClassifier with metrics=[\"accuracy\"]",
-    "kerasclassifier_metrics": "keraslearn KerasClassifier with "
-                               "metrics=[\"auc\"] (trains through Keras' fit)",
+    "kerasclassifier_metrics": "keraslearn KerasClassifier with metrics=[\"auc\"]",
     "kerasclassifier_validation": "keraslearn KerasClassifier with validation_split=0.2, "
                                   "metrics=[\"accuracy\"], EarlyStopping on val_loss, "
                                   "3 epochs",
