@@ -227,6 +227,21 @@ def test_a_wrapper_predicts_with_numpy_from_the_network_as_it_is_now():
     KEPT.clear()
 
 
+def test_a_pretrained_network_given_to_initialize_stays_the_users():
+    # scikeras' pattern: initialize() takes the model itself, which the user holds.
+    pretrained = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, "relu"),
+                                   keras.layers.Dense(1, "sigmoid")])
+    pretrained.compile(loss="binary_crossentropy")
+    clf = KerasClassifier(pretrained, verbose=0).initialize(X, Y_BINARY)
+    assert clf.__dict__["model_"] is pretrained and _uses_numpy(clf, X[:4])
+    for bias in (-30.0, 30.0):
+        pretrained.layers[-1].bias.assign([bias])
+        proba = _assert_same_as_tensorflow(clf, X[:4])[1]
+        np.testing.assert_allclose(proba[:, 1:], pretrained(X[:4], training=False),
+                                   rtol=1e-5, atol=1e-6)
+        assert (proba[:, 1] > 0.5).all() == (bias > 0)
+
+
 def test_networks_numpy_cannot_run_are_predicted_by_tensorflow():
     def noisy(meta):
         return keras.Sequential([keras.Input((5,)), keras.layers.GaussianNoise(0.1),
