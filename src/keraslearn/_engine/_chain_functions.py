@@ -90,7 +90,8 @@ def make_held_out(chain, element_spec):
 
 
 def _fresh_states(metrics):
-    """The metrics' starting states (a total and a count each: zeros)."""
+    """The metrics' starting states: zeros (a total and a count, or counts
+    over thresholds; ``chain_metrics`` takes no metric starting otherwise)."""
     return [[tf.zeros(v.shape, v.dtype) for v in m.variables] for m in metrics]
 
 
@@ -147,7 +148,7 @@ def make_fit(chain, element_spec):
     # Keras' own metric objects, updated statelessly: their state is the loop's.
     metrics = [chain_metric(identifier, name) for identifier, name in chain.metrics]
     forward, total_loss = _network(chain)
-    has_rule = chain.stopping_rule
+    has_rule = chain.stopping is not None  # the traced loop runs it (part of the key)
 
     def step(i, weights, slots, iterations, seeds, total, count, states, lr, strengths,
              dropout, iterator):

@@ -107,7 +107,6 @@ class _Chain:
         self.metrics = metrics  # (identifier, name) of each compiled metric
         self.kind, self.constants = rule
         self.stopping = stopping  # the ready MLPs' stopping rule, or None
-        self.stopping_rule = stopping is not None  # whether the traced fit has it
         self.callbacks = callbacks  # run between epochs
         self.element_spec = element_spec
         self.dtype = layers[0].compute_dtype
@@ -120,7 +119,7 @@ class _Chain:
         self.key = json.dumps([
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
             type(loss).__module__, type(loss).__name__, keras.losses.serialize(loss),
-            str(getattr(loss, "dtype", None)), self.kind, self.constants, self.stopping_rule,
+            str(getattr(loss, "dtype", None)), self.kind, self.constants, stopping is not None,
             metrics, repr(element_spec), device,
         ], sort_keys=True, default=repr)
 

@@ -28,14 +28,14 @@ Where the weights come from:
 ``keraslearn.set_config(fast_small_predictions=False)`` turns the path off.
 """
 
+import functools
 import weakref
 
 import numpy as np
 from scipy.special import expit
 
 from .._tf import keras, tf
-from ._layers import keras_layers_only
-from ._plain_networks import one_after_the_other
+from ._plain_networks import layers_in_order
 
 # Predictions of at most this many rows take the NumPy path.
 SMALL_ROWS = 1024
@@ -127,14 +127,12 @@ class NumpyForward:
     def of(cls, model):
         """The forward pass of ``model`` as it is now, or None if a layer,
         dtype or input is not one this class knows."""
-        layers = _layers_in_order(model)
-        if layers is None:
+        layers = layers_in_order(model)
+        # Checked before any weight is read: a network NumPy cannot run costs nothing.
+        if layers is None or any(type(layer) not in _steps() for layer in layers):
             return None
-        try:
-            inputs = list(model.inputs or [])
-        except (AttributeError, ValueError):  # a model without an input of its own
-            return None
-        if len(inputs) != 1 or getattr(inputs[0], "sparse", False):
+        inputs = model.inputs
+        if getattr(inputs[0], "sparse", False):
             return None
         name = getattr(inputs[0].dtype, "name", inputs[0].dtype)
         if name not in _FLOATS:
@@ -164,55 +162,28 @@ class NumpyForward:
         return x
 
 
-def _layers_in_order(model):
-    """The layers a built ``keras.Sequential``, or a functional model of
-    Keras' own layers called one after the other, runs in order, all of
-    kinds NumPy runs; else None."""
-    if not getattr(model, "built", False):
-        return None
-    if type(model) is keras.Sequential:
-        layers = model.layers
-    elif type(model).__name__ == "Functional" and keras_layers_only(model):
-        try:
-            if len(model.inputs) != 1 or len(model.outputs) != 1:
-                return None
-        except (AttributeError, ValueError):
-            return None
-        layers = [layer for layer in model.layers
-                  if not isinstance(layer, keras.layers.InputLayer)]
-        if not one_after_the_other(model, layers):
-            return None
-    else:
-        return None
-    # Checked before any weight is read: a network NumPy cannot run costs nothing.
-    kinds = _known_kinds()
-    return layers if all(type(layer) in kinds for layer in layers) else None
-
-
-def _known_kinds():
+@functools.cache
+def _steps():
+    """Each layer class NumPy runs -> ``make(layer, dtype)``: a function of
+    the layer's inference on an array, None for a layer that leaves it as it
+    is (Dropout, inactive at inference), False for settings NumPy cannot run."""
     layers = keras.layers
-    return (layers.Dense, layers.Dropout, layers.Flatten, layers.Activation,
-            layers.BatchNormalization)
+    return {
+        layers.Dropout: lambda layer, dtype: None,
+        layers.Flatten: lambda layer, dtype: (
+            (lambda x: x.reshape(len(x), -1))
+            if getattr(layer, "data_format", "channels_last") == "channels_last" else False),
+        layers.Activation: lambda layer, dtype: _activation_step(layer.activation),
+        layers.Dense: lambda layer, dtype: _dense_step(layer),
+        layers.BatchNormalization: _batch_norm_step,
+    }
 
 
 def _step(layer, dtype):
     """A function of the layer's inference on an array, None for a layer that
     leaves it as it is, False for a layer NumPy cannot run."""
-    kind = type(layer)
-    layers = keras.layers
-    if kind is layers.Dropout:
-        return None  # inactive at inference
-    if kind is layers.Flatten:
-        if getattr(layer, "data_format", "channels_last") != "channels_last":
-            return False
-        return lambda x: x.reshape(len(x), -1)
-    if kind is layers.Activation:
-        return _activation_step(layer.activation)
-    if kind is layers.Dense:
-        return _dense_step(layer)
-    if kind is layers.BatchNormalization:
-        return _batch_norm_step(layer, dtype)
-    return False
+    make = _steps().get(type(layer))
+    return False if make is None else make(layer, dtype)
 
 
 def _activation_step(function):

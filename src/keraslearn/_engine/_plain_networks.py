@@ -29,26 +29,16 @@ def dense_layers(model):
     and for each position between them (before the first, ..., after the
     last) the Dropout layers of a positive rate run there, in order; None
     when the model is not a plain chain of them."""
-    if type(model).__name__ not in ("Sequential", "Functional") or not keras_layers_only(model):
+    if not keras_layers_only(model):
         return None
-    if not model.built or not all(layer.built for layer in model.layers):
+    layers = layers_in_order(model)
+    if layers is None or not all(layer.built for layer in model.layers):
         return None
-    try:
-        if len(model.inputs) != 1 or len(model.outputs) != 1:
-            return None
-    except (AttributeError, ValueError):  # a Sequential model without an input
-        return None
-    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     kinds = (keras.layers.Dense, keras.layers.Dropout)
     if not layers or any(type(layer) not in kinds for layer in layers):
         return None
-    if type(model) is keras.Sequential:
-        # It runs its layers in order, each on the last one's outputs (its
-        # graph is made again at every ``add``, so layers' first calls need
-        # not link up); a layer added twice would share its weights.
-        if len({id(layer) for layer in layers}) != len(layers):
-            return None
-    elif not one_after_the_other(model, layers):
+    # A layer a Sequential runs twice would share its weights.
+    if len({id(layer) for layer in layers}) != len(layers):
         return None
     dense, dropouts, here = [], [], []
     for layer in layers:
@@ -73,18 +63,35 @@ def dense_layers(model):
     return dense, tuple(dropouts)
 
 
-def one_after_the_other(model, layers):
-    """Whether a functional model calls ``layers`` once each, each on the
-    previous one's outputs, from its input to its output."""
+def layers_in_order(model):
+    """The layers a built model of one input and one output runs, in order,
+    each on the last one's outputs: a ``keras.Sequential``'s (its graph is
+    made again at every ``add``, so layers' first calls need not link up),
+    or a functional model's of Keras' own layers calling them once each from
+    its input to its output; else None."""
+    if not getattr(model, "built", False):
+        return None
+    sequential = type(model) is keras.Sequential
+    if not sequential and (type(model).__name__ != "Functional"
+                           or not keras_layers_only(model)):
+        return None
+    try:
+        if len(model.inputs) != 1 or len(model.outputs) != 1:
+            return None
+    except (AttributeError, ValueError):  # a model without an input of its own
+        return None
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    if sequential:
+        return layers
     try:
         previous = model.inputs[0]
         for layer in layers:
             if layer.input is not previous:
-                return False
+                return None
             previous = layer.output
-        return previous is model.outputs[0]
     except (AttributeError, ValueError):  # a layer called more than once
-        return False
+        return None
+    return layers if previous is model.outputs[0] else None
 
 
 def _plain_dense(layer):
