@@ -138,14 +138,10 @@ def measure(quick):
 
 
 def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    from _report import _proc_field
+
+    name = _proc_field("/proc/cpuinfo", "model name")
+    return platform.processor() or platform.machine() if name == "unknown" else name
 
 
 def report(ms):
