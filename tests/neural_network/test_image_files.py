@@ -7,12 +7,14 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
+from sklearn.base import clone
 
 from keraslearn import ImageClassifier
 from keraslearn._engine import _feed
 from keraslearn._engine._trace_cache import trace_cache
 from keraslearn._tf import keras
 from keraslearn.preprocessing import ImageLoader
+from keraslearn.preprocessing._image_files import image_files
 
 SMALL = dict(conv_filters=(4,), dense_units=8, dropout=0.0, epochs=2, batch_size=8,
              random_state=0)
@@ -151,3 +153,103 @@ def test_an_image_broken_after_its_header_is_named_when_it_is_decoded(images, fi
     with pytest.raises(ValueError, match=r"cut\.png"):
         fitted.predict(bad)
     assert os.path.getsize(tmp_path / "cut.png") == len(data) // 2
+
+
+# ------------------------------------------------ image_decoder="tensorflow"
+def _mixed_folder(folder, mode="RGB"):
+    """Files of the formats TensorFlow reads in ``mode`` and of three sizes in
+    one folder, in name order."""
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    paths = []
+    formats = ["png", "jpg", "gif", "bmp"] if mode == "RGB" else ["png", "jpg"]
+    for i, (fmt, (width, height)) in enumerate(zip(
+            formats * 3, [(12, 10), (20, 9), (7, 7)] * 4)):
+        shape = (height, width) if mode == "L" else (height, width, 3)
+        path = folder / f"{i:03d}.{fmt}"
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode=mode).save(path)
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize("mode, color_mode", [("RGB", "rgb"), ("L", "grayscale")])
+def test_the_tensorflow_decoder_gives_the_pixels_of_keras_image_dataset_from_directory(
+        tmp_path, mode, color_mode):
+    paths = _mixed_folder(tmp_path / "images", mode)
+    channels = 3 if mode == "RGB" else 1
+    keras_images = next(iter(keras.utils.image_dataset_from_directory(
+        tmp_path / "images", labels=None, image_size=(8, 9), color_mode=color_mode,
+        shuffle=False, batch_size=len(paths), verbose=False))).numpy() / 255.0
+    source = image_files(paths, (8, 9, channels), decoder="tensorflow")
+    assert source.reads_in_tensorflow
+    np.testing.assert_array_equal(source.read(), keras_images)  # eagerly
+    np.testing.assert_array_equal(_feed.in_memory(source), keras_images)  # in tf.data
+    np.testing.assert_array_equal(source[[5, 0]].read(), keras_images[[5, 0]])
+    # Pillow's pixels differ (anti-aliased resampling, its own rounding).
+    pillow = image_files(paths, (8, 9, channels)).read()
+    assert not np.array_equal(pillow, keras_images)
+
+
+@pytest.mark.parametrize("gathered", [False, True], ids=["read-whole", "batch-by-batch"])
+def test_a_fit_decoding_with_tensorflow_equals_a_fit_on_its_pixels(tmp_path, gathered,
+                                                                    monkeypatch):
+    if gathered:
+        monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, y = _write(tmp_path, fmt="jpg", sizes=[(12, 10), (15, 11)])
+    before = _digest(paths)
+    settings = dict(SMALL, image_shape=(10, 12, 3))
+    arrays = image_files(paths, (10, 12, 3), decoder="tensorflow").read()
+    ours = ImageClassifier(**settings, image_decoder="tensorflow").fit(paths, y)
+    theirs = ImageClassifier(**settings).fit(arrays, y)
+    for a, b in zip(ours.model_.get_weights(), theirs.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ours.predict_proba(paths[::-1]),
+                                  theirs.predict_proba(arrays[::-1]))
+    assert _digest(paths) == before
+    # The default decoder reads other pixels: another fit.
+    pillow = ImageClassifier(**settings).fit(paths, y)
+    assert not np.array_equal(pillow.predict_proba(paths), ours.predict_proba(paths))
+
+
+def test_the_tensorflow_decoder_refuses_what_it_cannot_read_before_training(images, tmp_path):
+    paths, y = images
+    Image.new("RGB", (12, 10)).save(tmp_path / "scan.tiff")
+    cases = [
+        (paths[:3] + [str(tmp_path / "scan.tiff")] + paths[4:],
+         r"X\[3\] \('.*scan\.tiff'\) is a TIFF file: image_decoder='tensorflow' reads JPEG, "
+         r"PNG, GIF and BMP files only"),
+        (paths[:1] + [Image.new("RGB", (12, 10))] + paths[2:], r"X\[1\] is a PIL image"),
+    ]
+    gray, y_gray = _write(tmp_path / "gray", n=6, mode="L", fmt="gif")
+    with pytest.raises(ValueError, match=r"X\[0\] .* is a GIF file: image_decoder='tensorflow' "
+                       r"reads grayscale images from JPEG and PNG files only"):
+        ImageClassifier(**SMALL, image_shape=(10, 12), image_decoder="tensorflow").fit(
+            gray, y_gray)
+    for bad, match in cases:
+        _Started.started = False
+        clf = ImageClassifier(**SMALL, image_decoder="tensorflow", callbacks=[_Started()])
+        with pytest.raises(ValueError, match=match):
+            clf.fit(bad, y)
+        assert not _Started.started and not hasattr(clf, "model_")
+    with pytest.raises(ValueError, match="image_decoder"):
+        ImageClassifier(**SMALL, image_decoder="opencv").fit(paths, y)
+    # The parameter is an ordinary one: clones carry it.
+    assert clone(ImageClassifier(image_decoder="tensorflow")).image_decoder == "tensorflow"
+
+
+def test_a_file_tensorflow_cannot_decode_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, y = _write(tmp_path, n=9, fmt="jpg")
+    data = open(paths[4], "rb").read()
+    with open(tmp_path / "cut.jpg", "wb") as f:
+        f.write(data[: len(data) * 9 // 10])  # a header Pillow reads, pixels cut short
+    bad = paths[:4] + [str(tmp_path / "cut.jpg")] + paths[5:]
+    match = (r"TensorFlow could not decode image file .*cut\.jpg.* \(X\[4\]\): "
+             r"jpeg::Uncompress failed.* \(image_decoder='pillow'")
+    clf = ImageClassifier(**SMALL, image_decoder="tensorflow")
+    with pytest.raises(ValueError, match=match):
+        clf.fit(bad, y)
+    assert not hasattr(clf, "model_")
+    clf.fit(paths, y)
+    with pytest.raises(ValueError, match=match):
+        clf.predict(bad)

@@ -231,13 +231,27 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False):
     densify = [sparse_part and not (kind.takes_sparse_batches if for_fit else kind.sparse)
                for kind, sparse_part in zip(kinds, as_sparse)]
     dtypes = [kind.dtype if kind is not None else a.dtype for kind, a in zip(kinds, arrays)]
+    # Sources read by TensorFlow ops (image files the "tensorflow" decoder
+    # reads) run without Python; the arrays beside them (targets, weights) are
+    # then gathered from tensors, so that no batch needs Python at all.
+    in_tf = [getattr(a, "reads_in_tensorflow", False) for a in arrays]
+    if any(in_tf):
+        in_tf = [t or (type(a) is np.ndarray and not sparse_part)
+                 for t, a, sparse_part in zip(in_tf, arrays, as_sparse)]
     types = []
-    for sparse_part, dtype in zip(as_sparse, dtypes):
-        types += [tf.int64, tf.as_dtype(dtype), tf.int64] if sparse_part else [tf.as_dtype(dtype)]
+    for sparse_part, dtype, tf_read in zip(as_sparse, dtypes, in_tf):
+        if not tf_read:
+            types += ([tf.int64, tf.as_dtype(dtype), tf.int64] if sparse_part
+                      else [tf.as_dtype(dtype)])
+    with tf.init_scope():  # made once, outside the traced map function
+        tensors = [tf.constant(a.astype(d, copy=False)) if t and not isinstance(a, RowSource)
+                   else None for a, d, t in zip(arrays, dtypes, in_tf)]
 
     def take(i):
         out = []
-        for a, d, sparse_part in zip(arrays, dtypes, as_sparse):
+        for a, d, sparse_part, tf_read in zip(arrays, dtypes, as_sparse, in_tf):
+            if tf_read:
+                continue
             rows = a.read(i) if isinstance(a, RowSource) else a[i]
             if sparse_part:
                 coo = (rows.tocoo() if hasattr(rows, "tocoo") else
@@ -250,22 +264,24 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False):
         return tuple(out)
 
     def load(i):
-        flat = list(tf.numpy_function(take, [i], types, stateful=False))
-        tensors = []
-        for a, sparse_part, dense in zip(arrays, as_sparse, densify):
-            if sparse_part:
+        flat = list(tf.numpy_function(take, [i], types, stateful=False)) if types else []
+        out = []
+        for a, sparse_part, dense, tf_read, tensor in zip(arrays, as_sparse, densify, in_tf,
+                                                          tensors):
+            if tf_read:
+                tensor = a.tf_read(i) if tensor is None else tf.gather(tensor, i)
+            elif sparse_part:
                 indices, values, shape = flat[:3]
                 del flat[:3]
                 tensor = tf.sparse.reorder(tf.SparseTensor(indices, values, shape))
                 tensor.set_shape((None,) + tuple(a.shape[1:]))
                 if dense:
                     tensor = tf.sparse.to_dense(tensor)
-                    tensor.set_shape((None,) + tuple(a.shape[1:]))
             else:
                 tensor = flat.pop(0)
-                tensor.set_shape((None,) + tuple(a.shape[1:]))
-            tensors.append(tensor)
-        return tf.nest.pack_sequence_as(structure, tensors)
+            tensor.set_shape((None,) + tuple(a.shape[1:]))
+            out.append(tensor)
+        return tf.nest.pack_sequence_as(structure, out)
 
     if any(getattr(a, "parallel_reads", False) for a in arrays):
         return index.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

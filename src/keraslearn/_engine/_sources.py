@@ -22,7 +22,9 @@ block (``_feed``, ``_predict``, ``_inputs``). Two kinds exist:
   that only the mapping sees, and that releasing it would drop: they are read
   as arrays in memory are.
 - ``ImageFiles`` (``keraslearn.preprocessing._image_files``): images decoded
-  from their files, for ``ImageClassifier.fit(paths, y)``.
+  from their files, for ``ImageClassifier.fit(paths, y)``; with TensorFlow's
+  decoder its rows are read by TensorFlow ops in the pipeline itself
+  (``reads_in_tensorflow``, ``tf_read``), with no Python.
 
 A read that fails inside TensorFlow's input pipeline (a missing or broken
 image file) is raised as the reader's own exception, not as TensorFlow's
@@ -239,7 +241,9 @@ def has_sources(data):
 @contextlib.contextmanager
 def reported_read_errors(*structures):
     """Raise a read that failed inside TensorFlow's input pipeline as the
-    reader's own exception (which names the file), not as a TensorFlow error."""
+    reader's own exception (which names the file), not as a TensorFlow error;
+    for a source that TensorFlow's ops read, the error its
+    ``decoding_failure()`` finds (naming the file)."""
     found = [a for data in structures if data is not None for a in nested.leaves(data)
              if isinstance(a, RowSource)]
     for source in found:
@@ -250,4 +254,8 @@ def reported_read_errors(*structures):
         for source in found:
             if source._failures:
                 raise source._failures[0].with_traceback(None) from None
+        for source in found:
+            failure = getattr(source, "decoding_failure", lambda: None)()
+            if failure is not None:
+                raise failure from None
         raise

@@ -55,7 +55,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     images, for collections larger than memory: they are decoded batch by
     batch while the network trains or predicts, several batches at once, as
     ``ImageLoader`` decodes them (RGB, or grayscale if every image is;
-    scaled to [0, 1]), never all at once. With ``image_shape`` every image is
+    scaled to [0, 1]), never all at once; or, with
+    ``image_decoder="tensorflow"``, as ``keras.utils.image_dataset_from_directory``
+    decodes them. With ``image_shape`` every image is
     resized to it; without, the images must all have one size (that of fit,
     at predict). Every file's header is read first: a missing file, a file
     that is not an image or images of different sizes raise an error naming
@@ -93,6 +95,18 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         ``numpy.reshape``: ``(-1, 1, 1)`` reads rows of any length as
         one-pixel-wide images. For image files, the size every image is
         resized to ((height, width) for grayscale).
+
+    image_decoder : {"pillow", "tensorflow"}, default="pillow"
+        How image files (X as paths) are decoded. ``"pillow"``: as
+        ``ImageLoader`` decodes them (Pillow, any format it reads, resized
+        with bilinear resampling anti-aliased when shrinking), so that a fit
+        on the paths equals a fit on ImageLoader's array. ``"tensorflow"``:
+        as ``keras.utils.image_dataset_from_directory`` decodes them
+        (TensorFlow's ``decode_image`` and ``tf.image.resize``, bilinear
+        without anti-aliasing, then divided by 255), by TensorFlow's ops in
+        the input pipeline without Python, as fast as Keras' own loader; for
+        JPEG, PNG, GIF and BMP files. Predictions on paths decode them the
+        same way.
 
     epochs : int, default=10
         Passes over the training data per ``fit``.
@@ -192,6 +206,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         "batch_normalization": ["boolean"],
         "augmentation": [None, "boolean", str, tuple, list, dict],
         "image_shape": [None, tuple, list],
+        "image_decoder": [OneOf("pillow", "tensorflow")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -212,7 +227,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     def __init__(
         self, *, conv_filters=(32, 64), kernel_size=3, dense_units=128, dropout=0.25,
-        batch_normalization=False, augmentation=None, image_shape=None, epochs=10,
+        batch_normalization=False, augmentation=None, image_shape=None,
+        image_decoder="pillow", epochs=10,
         batch_size=32, learning_rate=0.001, optimizer="adam", early_stopping=False,
         validation_fraction=0.1, n_iter_no_change=5, reduce_lr_on_plateau=False,
         callbacks=None, class_weight=None, random_state=None, verbose=0, warm_start=False,
@@ -225,6 +241,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         self.batch_normalization = batch_normalization
         self.augmentation = augmentation
         self.image_shape = image_shape
+        self.image_decoder = image_decoder
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

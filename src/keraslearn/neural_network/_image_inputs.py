@@ -40,17 +40,19 @@ def _image_shape_param(value, n_values=None):
 
 def image_source(est, X, reset):
     """X as ImageClassifier reads it: image paths (or PIL images) as image
-    files decoded batch by batch, resized to ``image_shape`` when it is set
+    files decoded batch by batch (by its ``image_decoder``), resized to
+    ``image_shape`` when it is set
     (else they must all have one size: that of fit, for a fitted estimator);
     anything else as it is."""
     if not holds_images(X):
         return X
+    decoder = getattr(est, "image_decoder", "pillow")
     if reset:
-        return image_files(X, est.image_shape)
+        return image_files(X, est.image_shape, decoder=decoder)
     if "image_shape_" not in est.__dict__:
         return X  # unfitted: prediction says so
     return image_files(X, est.image_shape_, resize=est.image_shape is not None,
-                       sample_shape=est.X_shape_[1:])
+                       sample_shape=est.X_shape_[1:], decoder=decoder)
 
 
 def infer_image_shape(est, per_sample):

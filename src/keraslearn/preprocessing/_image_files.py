@@ -1,14 +1,22 @@
 """Image files decoded batch by batch: what ``ImageClassifier.fit(paths, y)`` reads.
 
-:class:`ImageFiles` is a row source of the engine (``keraslearn._engine._sources``):
-it stands for the array :class:`ImageLoader` would return for the same paths
-(default ``scale`` and ``dtype``), and decodes only the rows asked for, with
-ImageLoader's own code (Pillow: convert to RGB or grayscale, resize with
-bilinear resampling, scale to [0, 1]), so that a fit on the paths computes
-what a fit on ImageLoader's array computes. The engine asks for one batch at
-a time and decodes several batches at once (``parallel_reads``): Pillow
-releases the GIL while it decodes and resizes. Memory holds the list of paths
-and a few decoded batches, however many files there are.
+:class:`ImageFiles` is a row source of the engine (``keraslearn._engine._sources``)
+that decodes only the rows asked for, with one of two decoders:
+
+- ``"pillow"``: it stands for the array :class:`ImageLoader` would return for
+  the same paths (default ``scale`` and ``dtype``), decoded with ImageLoader's
+  own code (Pillow: convert to RGB or grayscale, resize with bilinear
+  resampling, anti-aliased when shrinking, scale to [0, 1]), so that a fit on
+  the paths computes what a fit on ImageLoader's array computes. The engine
+  decodes several batches at once (``parallel_reads``), in Python threads.
+- ``"tensorflow"``: the pixels ``keras.utils.image_dataset_from_directory``
+  gives (TensorFlow's ``decode_image`` and ``tf.image.resize``, bilinear
+  without anti-aliasing), divided by 255. The engine runs the decoding as
+  TensorFlow ops inside its input pipeline (``reads_in_tensorflow``): no
+  Python, as Keras' own loader. For JPEG, PNG, GIF and BMP files only.
+
+Memory holds the list of paths and a few decoded batches, however many files
+there are.
 
 Before anything is decoded, :func:`image_files` opens every file for its
 header only (size and mode, no pixels): a missing file, a file that is not an
@@ -19,12 +27,19 @@ ever opened for reading.
 
 import errno
 import os
+import re
 
 import numpy as np
 from PIL import Image
 
 from .._engine._sources import RowSource
+from .._tf import tf
 from ._image import _as_items, _check_target_size, _read_image
+
+DECODERS = ("pillow", "tensorflow")
+# The formats TensorFlow's decode_image reads (Pillow's names), by the number
+# of channels it reads them into (GIF and BMP files only as RGB).
+_TENSORFLOW_FORMATS = {3: ("JPEG", "PNG", "GIF", "BMP"), 1: ("JPEG", "PNG")}
 
 # Pillow modes that ImageLoader reads as one channel (grayscale) when the
 # number of channels is taken from the images; other modes are read as RGB.
@@ -52,10 +67,18 @@ def holds_images(X):
     return isinstance(_first_item(X), (str, bytes, os.PathLike, Image.Image))
 
 
+def check_decoder(decoder, name="decoder"):
+    """Return ``decoder`` if it is one of :data:`DECODERS`, else raise."""
+    if not isinstance(decoder, str) or decoder not in DECODERS:
+        raise ValueError(f"{name} must be one of {list(DECODERS)}, got {decoder!r}.")
+    return decoder
+
+
 def _header(item, index):
-    """``((width, height), mode)`` of an image file (its header only) or PIL image."""
+    """``((width, height), mode, format)`` of an image file (its header only)
+    or PIL image."""
     if isinstance(item, Image.Image):
-        return item.size, item.mode
+        return item.size, item.mode, item.format
     if not isinstance(item, (str, bytes, os.PathLike)):
         raise TypeError(
             "X holds image paths, so every element must be a file path or a PIL image; "
@@ -63,7 +86,7 @@ def _header(item, index):
     name = os.fsdecode(item)
     try:
         with Image.open(item) as img:
-            return img.size, img.mode
+            return img.size, img.mode, img.format
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found",
                                 name) from None
@@ -84,7 +107,8 @@ class ImageFiles(RowSource):
     Parameters
     ----------
     items : list of path-like or PIL.Image.Image
-        The images, as :class:`ImageLoader` takes them.
+        The images, as :class:`ImageLoader` takes them (file paths only for
+        the ``"tensorflow"`` decoder).
 
     image_shape : tuple of (int, int, int)
         ``(height, width, channels)``: the size every image is resized to, and
@@ -93,11 +117,14 @@ class ImageFiles(RowSource):
     sample_shape : tuple of int, default=None
         The shape each decoded image is given (a network fitted on flattened
         rows reads them flat); ``image_shape`` by default.
+
+    decoder : {"pillow", "tensorflow"}, default="pillow"
+        Who decodes the files (see the module docstring).
     """
 
     parallel_reads = True
 
-    def __init__(self, items, image_shape, sample_shape=None):
+    def __init__(self, items, image_shape, sample_shape=None, decoder="pillow"):
         height, width, channels = image_shape
         self._size = _check_target_size((height, width))
         self._pil_mode = {1: "L", 3: "RGB"}[channels]
@@ -107,14 +134,86 @@ class ImageFiles(RowSource):
             raise ValueError(f"Images of shape {self._image_shape} cannot be read as samples "
                              f"of shape {self.sample_shape}.")
         self._items = items
+        self.decoder = check_decoder(decoder)
+        # The "tensorflow" decoder's paths, as a string tensor.
+        self._paths = (tf.constant([os.fsencode(item) for item in items])
+                       if self.reads_in_tensorflow else None)
+
+    @property
+    def reads_in_tensorflow(self):
+        """Whether the rows are read by TensorFlow ops (:meth:`tf_read`)."""
+        return self.decoder == "tensorflow"
 
     def _read_rows(self, index):
+        if self.reads_in_tensorflow:
+            return self._decoded(tf.constant(index, tf.int64)).numpy()
         out = np.empty((len(index),) + self._image_shape, dtype=np.float32)
         for k, i in enumerate(index.tolist()):
             out[k] = _read_image(self._items[i], i, self._pil_mode, self._size).reshape(
                 self._image_shape)
         out /= 255  # as ImageLoader scales: in float32, after decoding
         return out.reshape((len(index),) + self.sample_shape)
+
+    def tf_read(self, index):
+        """The rows ``index`` (an integer tensor of positions in this source),
+        decoded by TensorFlow ops: a float32 tensor, usable in ``tf.data``."""
+        index = tf.cast(index, tf.int64)
+        if self._rows is not None:
+            with tf.init_scope():  # made once, outside any traced function
+                rows = tf.constant(self._rows, tf.int64)
+            index = tf.gather(rows, index)
+        return self._decoded(index)
+
+    def _decoded(self, positions):
+        """The images at ``positions`` of the whole source, decoded by
+        :func:`_decode_file`, divided by 255."""
+        images = tf.map_fn(lambda path: _decode_file(path, self._image_shape),
+                           tf.gather(self._paths, positions),
+                           fn_output_signature=tf.TensorSpec(self._image_shape, tf.float32))
+        return tf.reshape(images / 255.0, tf.concat([[-1], self.sample_shape], 0))
+
+    def decoding_failure(self):
+        """After TensorFlow failed to decode one of the files: an error
+        naming the first of this source's files it cannot decode, or None."""
+        if not self.reads_in_tensorflow:
+            return None
+        positions = range(self._n) if self._rows is None else self._rows.tolist()
+        for i in positions:
+            try:
+                _decode_file(self._paths[i], self._image_shape)
+            except tf.errors.OpError as exc:
+                reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", exc.message.strip())
+                return ValueError(
+                    f"TensorFlow could not decode image file {os.fsdecode(self._items[i])!r} "
+                    f"(X[{i}]): {reason} (image_decoder='pillow' reads what Pillow reads).")
+        return None
+
+
+def _decode_file(path, image_shape):
+    """The image file ``path`` (a string tensor) as
+    ``keras.utils.image_dataset_from_directory`` reads it: ``decode_image``,
+    then ``tf.image.resize`` (bilinear) to ``image_shape``, in float32."""
+    height, width, channels = image_shape
+    image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
+                               expand_animations=False)
+    image = tf.image.resize(image, (height, width), method="bilinear")
+    image.set_shape(image_shape)
+    return image
+
+
+def _check_tensorflow_reads(items, headers, channels):
+    """Refuse, named, any item TensorFlow's decode_image cannot read into
+    ``channels`` channels."""
+    formats = _TENSORFLOW_FORMATS[channels]
+    for i, (item, (_, _, fmt)) in enumerate(zip(items, headers)):
+        if isinstance(item, Image.Image) or fmt not in formats:
+            what = ("a PIL image" if isinstance(item, Image.Image) else
+                    f"a {fmt} file" if fmt else "an image of unknown format")
+            kind = "" if channels == 3 else " grayscale images from"
+            raise ValueError(
+                f"{_describe(item, i)} is {what}: image_decoder='tensorflow' reads{kind} "
+                f"{', '.join(formats[:-1])} and {formats[-1]} files only. Use "
+                "image_decoder='pillow' (ImageLoader's decoding) for it.")
 
 
 def _image_shape(image_shape):
@@ -135,7 +234,7 @@ def _image_shape(image_shape):
     return values
 
 
-def image_files(X, image_shape=None, *, resize=True, sample_shape=None):
+def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder="pillow"):
     """:class:`ImageFiles` for the images of X (see :func:`holds_images`),
     every header checked first (see the module docstring).
 
@@ -156,20 +255,27 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None):
     sample_shape : tuple of int, default=None
         Passed to :class:`ImageFiles`.
 
+    decoder : {"pillow", "tensorflow"}, default="pillow"
+        Who decodes the files; TensorFlow reads file paths of JPEG, PNG, GIF
+        and BMP images only: any other item is refused, named.
+
     Returns
     -------
     source : ImageFiles
         The images, decoded when their rows are read.
     """
+    decoder = check_decoder(decoder, "image_decoder")
     items = _as_items(X)
     shape = _image_shape(image_shape)
     headers = [_header(item, i) for i, item in enumerate(items)]
     if shape is None:
-        (width, height), _ = headers[0]
-        gray = all(mode in _ONE_CHANNEL_MODES for _, mode in headers)
+        (width, height), _, _ = headers[0]
+        gray = all(mode in _ONE_CHANNEL_MODES for _, mode, _ in headers)
         shape, resize = (height, width, 1 if gray else 3), False
+    if decoder == "tensorflow":
+        _check_tensorflow_reads(items, headers, shape[2])
     if not resize:
-        for i, ((width, height), _) in enumerate(headers):
+        for i, ((width, height), _, _) in enumerate(headers):
             if (height, width) != shape[:2]:
                 first = ("X[0]" if image_shape is None else "the images of fit")
                 raise ValueError(
@@ -178,4 +284,4 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None):
                     f"{shape[0]}x{shape[1]}: images that are not resized must all have "
                     "one size. Give image_shape=(height, width[, channels]) to resize "
                     "every image to it.")
-    return ImageFiles(items, shape, sample_shape)
+    return ImageFiles(items, shape, sample_shape, decoder)
