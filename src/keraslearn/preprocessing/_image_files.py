@@ -37,6 +37,10 @@ from .._tf import tf
 from ._image import _as_items, _check_target_size, _read_image
 
 DECODERS = ("pillow", "tensorflow")
+# Images of a batch TensorFlow may decode at once (as many as its threads
+# run): fewer leave the cores idle while a batch is decoded one image after
+# another.
+_PARALLEL_DECODES = 32
 # The formats TensorFlow's decode_image reads (Pillow's names), by the number
 # of channels it reads them into (GIF and BMP files only as RGB).
 _TENSORFLOW_FORMATS = {3: ("JPEG", "PNG", "GIF", "BMP"), 1: ("JPEG", "PNG")}
@@ -169,7 +173,8 @@ class ImageFiles(RowSource):
         :func:`_decode_file`, divided by 255."""
         images = tf.map_fn(lambda path: _decode_file(path, self._image_shape),
                            tf.gather(self._paths, positions),
-                           fn_output_signature=tf.TensorSpec(self._image_shape, tf.float32))
+                           fn_output_signature=tf.TensorSpec(self._image_shape, tf.float32),
+                           parallel_iterations=_PARALLEL_DECODES)
         return tf.reshape(images / 255.0, tf.concat([[-1], self.sample_shape], 0))
 
     def decoding_failure(self):
