@@ -95,8 +95,8 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
     index = _index_batches(n, batch_size, shuffle, seed)
     # Densified sparse batches can be large: one is prepared ahead, not two.
     ahead = 1 if nested.has_sparse(X) else 2
-    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=True)
-                          .prefetch(ahead))
+    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=True,
+                                             rows_per_batch=batch_size).prefetch(ahead))
 
 
 def _small(X, y, inputs):
@@ -142,10 +142,13 @@ def batches_in_order(X, batch_rows, inputs):
     X = sources(nested.normalise(X))
     n = nested.n_rows(X)
     if not any(getattr(a, "parallel_reads", False) for a in nested.leaves(X)):
-        ds = _gather_from_numpy(tf.data.Dataset.range(n).batch(batch_rows), X, None, None, inputs)
+        ds = _gather_from_numpy(tf.data.Dataset.range(n).batch(batch_rows), X, None, None, inputs,
+                                rows_per_batch=batch_rows)
     else:
-        reads = tf.data.Dataset.range(n).batch(min(batch_rows, _ROWS_PER_READ))
-        ds = _gather_from_numpy(reads, X, None, None, inputs).unbatch().batch(batch_rows)
+        rows = min(batch_rows, _ROWS_PER_READ)
+        reads = tf.data.Dataset.range(n).batch(rows)
+        ds = _gather_from_numpy(reads, X, None, None, inputs,
+                                rows_per_batch=rows).unbatch().batch(batch_rows)
     return _limit_threads(ds.prefetch(2))
 
 
@@ -214,14 +217,15 @@ def _gather_from_tensors(index, structure):
     return index.map(lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
 
 
-def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False):
+def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False, rows_per_batch=None):
     """Batches gathered from the arrays by the index batches: only one batch
     of rows is copied at a time (a row source's rows read; scipy sparse rows
     leave NumPy as a sparse tensor, given as it is to a sparse model input and
     densified by TensorFlow, in one block of the input's dtype, for a dense
     one; for a fit, a dense input the model declares gets them sparse and
     Keras densifies them in the traced step, see :class:`InputKind`).
-    Without targets, elements are ``(x,)``."""
+    Without targets, elements are ``(x,)``. ``rows_per_batch``: the index
+    batches' size (all but the last)."""
     structure = (X,) if y is None else (X, y, sample_weight)
     arrays = nested.leaves(structure)
     n_x = len(nested.leaves(X))
@@ -283,6 +287,19 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False):
             out.append(tensor)
         return tf.nest.pack_sequence_as(structure, out)
 
+    if all(in_tf) and rows_per_batch is not None:
+        # Every part read by TensorFlow's ops: row by row, several at once,
+        # then batched again, as Keras' own image loader reads files.
+        def load_row(i):
+            return tf.nest.pack_sequence_as(structure, [
+                a.tf_read_row(i) if tensor is None else tf.gather(tensor, i)
+                for a, tensor in zip(arrays, tensors)])
+
+        rows = index.unbatch().map(load_row, num_parallel_calls=tf.data.AUTOTUNE,
+                                   deterministic=True).batch(rows_per_batch)
+        batches = int(index.cardinality())  # unbatching forgets it; Keras' fit reads it
+        return rows if batches < 0 else rows.apply(
+            tf.data.experimental.assert_cardinality(batches))
     if any(getattr(a, "parallel_reads", False) for a in arrays):
         return index.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return index.map(load)

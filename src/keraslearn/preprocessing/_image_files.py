@@ -161,12 +161,21 @@ class ImageFiles(RowSource):
     def tf_read(self, index):
         """The rows ``index`` (an integer tensor of positions in this source),
         decoded by TensorFlow ops: a float32 tensor, usable in ``tf.data``."""
+        return self._decoded(self._tf_positions(index))
+
+    def tf_read_row(self, i):
+        """Row ``i`` (a scalar integer tensor) as :meth:`tf_read` reads it."""
+        image = _decode_file(tf.gather(self._paths, self._tf_positions(i)), self._image_shape)
+        return tf.reshape(image / 255.0, self.sample_shape)
+
+    def _tf_positions(self, index):
+        """``index`` (positions in this source) as positions in the whole source."""
         index = tf.cast(index, tf.int64)
-        if self._rows is not None:
-            with tf.init_scope():  # made once, outside any traced function
-                rows = tf.constant(self._rows, tf.int64)
-            index = tf.gather(rows, index)
-        return self._decoded(index)
+        if self._rows is None:
+            return index
+        with tf.init_scope():  # made once, outside any traced function
+            rows = tf.constant(self._rows, tf.int64)
+        return tf.gather(rows, index)
 
     def _decoded(self, positions):
         """The images at ``positions`` of the whole source, decoded by
