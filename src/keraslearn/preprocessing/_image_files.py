@@ -19,10 +19,10 @@ Memory holds the list of paths and a few decoded batches, however many files
 there are.
 
 Before anything is decoded, :func:`image_files` opens every file for its
-header only (size and mode, no pixels): a missing file, a file that is not an
-image, or -- when the images are not resized -- images of different sizes
-are refused then, naming the file, before TensorFlow runs. Files are only
-ever opened for reading.
+header only (size, mode and format, no pixels): a missing file, a file that is
+not an image (or that the decoder cannot read), or -- when the images are not
+resized -- images of different sizes are refused then, naming the file, before
+TensorFlow runs. Files are only ever opened for reading.
 """
 
 import errno
