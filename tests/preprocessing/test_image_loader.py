@@ -278,3 +278,34 @@ def test_sklearn_api_checks(check):
     # The data-driven common checks need numeric 2-D input, which ImageLoader
     # does not take (its tags say so); these checks need no data.
     check("ImageLoader", ImageLoader())
+
+
+@pytest.mark.parametrize("color_mode", ["rgb", "grayscale"])
+def test_the_tensorflow_decoder_gives_keras_loaders_pixels(image_paths, tmp_path, color_mode):
+    from keraslearn._tf import keras
+
+    keras_images = next(iter(keras.utils.image_dataset_from_directory(
+        tmp_path, labels=None, image_size=(6, 9), color_mode=color_mode, shuffle=False,
+        batch_size=8, verbose=False))).numpy()  # a.png, b.jpg, c.png: name order
+    loader = ImageLoader(target_size=(6, 9), color_mode=color_mode, image_decoder="tensorflow")
+    np.testing.assert_array_equal(loader.fit_transform(image_paths), keras_images / 255.0)
+    raw = clone(loader).set_params(scale=False, dtype="float64", flatten=True)
+    raw = raw.fit_transform(image_paths)
+    assert raw.dtype == np.float64 and raw.shape == (3, 6 * 9 * keras_images.shape[-1])
+    np.testing.assert_array_equal(raw, keras_images.reshape(3, -1))
+    # Pillow's anti-aliased pixels are others.
+    pillow = ImageLoader(target_size=(6, 9), color_mode=color_mode).fit_transform(image_paths)
+    assert not np.array_equal(pillow, keras_images / 255.0)
+
+
+def test_the_tensorflow_decoder_refuses_what_it_cannot_give(image_paths, tmp_path):
+    loader = ImageLoader(target_size=(6, 9), image_decoder="tensorflow").fit(image_paths)
+    with pytest.raises(ValueError, match=r"X\[1\] is a PIL image: image_decoder='tensorflow'"):
+        loader.transform([image_paths[0], Image.new("RGB", (5, 5))])
+    tiff = _save(tmp_path / "d.tiff", np.zeros((4, 4, 3)))
+    with pytest.raises(ValueError, match=r"X\[0\] .*d\.tiff.* is a TIFF file"):
+        loader.transform([tiff])
+    with pytest.raises(ValueError, match="dtype must be a floating type"):
+        ImageLoader(scale=False, dtype="uint8", image_decoder="tensorflow").fit(image_paths)
+    with pytest.raises(ValueError, match="image_decoder must be one of"):
+        ImageLoader(image_decoder="cv2").fit(image_paths)

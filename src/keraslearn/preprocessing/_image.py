@@ -182,7 +182,9 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     """Load image files (or PIL images) into a float array.
 
     Each image is opened with Pillow, converted to RGB or grayscale, resized
-    to ``target_size`` and, by default, scaled to [0, 1]. 16-bit images are
+    to ``target_size`` and, by default, scaled to [0, 1] (or, with
+    ``image_decoder="tensorflow"``, decoded as
+    ``keras.utils.image_dataset_from_directory`` decodes it). 16-bit images are
     rescaled to 8 bits and float images read as [0, 1] (or [0, 255] when a
     value exceeds 1), where a plain Pillow conversion would clip them. The
     transformer learns nothing from the data: ``fit`` only validates the
@@ -209,6 +211,15 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         Return rows of ``height * width * channels`` values instead of
         ``(height, width, channels)`` images, for dense networks and
         scikit-learn estimators.
+
+    image_decoder : {"pillow", "tensorflow"}, default="pillow"
+        ``"pillow"``: as described above. ``"tensorflow"``: the pixels
+        ``keras.utils.image_dataset_from_directory`` gives (TensorFlow's
+        ``decode_image``, then ``tf.image.resize``, bilinear without
+        anti-aliasing: fractional values, so ``dtype`` must be a float type),
+        decoded by TensorFlow's ops, several files at once; for JPEG, PNG,
+        GIF and BMP files (not PIL images), as
+        ``ImageClassifier(image_decoder="tensorflow")`` reads image files.
 
     Attributes
     ----------
@@ -253,17 +264,26 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         scale=True,
         dtype="float32",
         flatten=False,
+        image_decoder="pillow",
     ):
         self.target_size = target_size
         self.color_mode = color_mode
         self.scale = scale
         self.dtype = dtype
         self.flatten = flatten
+        self.image_decoder = image_decoder
 
     def _validated_params(self):
         size = _check_target_size(self.target_size)
         pil_mode, n_channels = _check_color_mode(self.color_mode)
         dtype = _check_dtype(self.dtype, self.scale)
+        if self.image_decoder not in ("pillow", "tensorflow"):
+            raise ValueError("image_decoder must be one of ['pillow', 'tensorflow'], got "
+                             f"{self.image_decoder!r}.")
+        if self.image_decoder == "tensorflow" and dtype.kind != "f":
+            raise ValueError(
+                f"dtype={self.dtype!r}: with image_decoder='tensorflow' the pixels are "
+                "fractional (Keras' bilinear resize), so dtype must be a floating type.")
         return size, pil_mode, n_channels, dtype
 
     def fit(self, X, y=None):
@@ -303,6 +323,14 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         size, pil_mode, n_channels, dtype = self._validated_params()
         items = _as_items(X)
+        if self.image_decoder == "tensorflow":
+            from .._engine._feed import in_memory
+            from ._image_files import image_files
+
+            source = image_files(items, (*size, n_channels), decoder="tensorflow",
+                                 scale=self.scale)
+            out = in_memory(source, dtype)
+            return out.reshape(len(items), -1) if self.flatten else out
         out = np.empty((len(items), *size, n_channels), dtype=dtype)
         _load_into(out, items, pil_mode, size)
         if self.scale:

@@ -124,11 +124,15 @@ class ImageFiles(RowSource):
 
     decoder : {"pillow", "tensorflow"}, default="pillow"
         Who decodes the files (see the module docstring).
+
+    scale : bool, default=True
+        Divide the pixels by 255 (the ``"tensorflow"`` decoder's only: the
+        Pillow decoder always scales, as ImageLoader's default does).
     """
 
     parallel_reads = True
 
-    def __init__(self, items, image_shape, sample_shape=None, decoder="pillow"):
+    def __init__(self, items, image_shape, sample_shape=None, decoder="pillow", scale=True):
         height, width, channels = image_shape
         self._size = _check_target_size((height, width))
         self._pil_mode = {1: "L", 3: "RGB"}[channels]
@@ -139,6 +143,7 @@ class ImageFiles(RowSource):
                              f"of shape {self.sample_shape}.")
         self._items = items
         self.decoder = check_decoder(decoder)
+        self._divisor = 255.0 if scale else 1.0
         # The "tensorflow" decoder's paths, as a string tensor.
         self._paths = (tf.constant([os.fsencode(item) for item in items])
                        if self.reads_in_tensorflow else None)
@@ -166,7 +171,7 @@ class ImageFiles(RowSource):
     def tf_read_row(self, i):
         """Row ``i`` (a scalar integer tensor) as :meth:`tf_read` reads it."""
         image = _decode_file(tf.gather(self._paths, self._tf_positions(i)), self._image_shape)
-        return tf.reshape(image / 255.0, self.sample_shape)
+        return tf.reshape(image / self._divisor, self.sample_shape)
 
     def _tf_positions(self, index):
         """``index`` (positions in this source) as positions in the whole source."""
@@ -179,12 +184,12 @@ class ImageFiles(RowSource):
 
     def _decoded(self, positions):
         """The images at ``positions`` of the whole source, decoded by
-        :func:`_decode_file`, divided by 255."""
+        :func:`_decode_file`, divided by 255 (unless not scaled)."""
         images = tf.map_fn(lambda path: _decode_file(path, self._image_shape),
                            tf.gather(self._paths, positions),
                            fn_output_signature=tf.TensorSpec(self._image_shape, tf.float32),
                            parallel_iterations=_PARALLEL_DECODES)
-        return tf.reshape(images / 255.0, tf.concat([[-1], self.sample_shape], 0))
+        return tf.reshape(images / self._divisor, tf.concat([[-1], self.sample_shape], 0))
 
     def decoding_failure(self):
         """After TensorFlow failed to decode one of the files: an error
@@ -248,7 +253,8 @@ def _image_shape(image_shape):
     return values
 
 
-def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder="pillow"):
+def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder="pillow",
+                scale=True):
     """:class:`ImageFiles` for the images of X (see :func:`holds_images`),
     every header checked first (see the module docstring).
 
@@ -272,6 +278,9 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
     decoder : {"pillow", "tensorflow"}, default="pillow"
         Who decodes the files; TensorFlow reads file paths of JPEG, PNG, GIF
         and BMP images only: any other item is refused, named.
+
+    scale : bool, default=True
+        Passed to :class:`ImageFiles`.
 
     Returns
     -------
@@ -298,4 +307,4 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
                     f"{shape[0]}x{shape[1]}: images that are not resized must all have "
                     "one size. Give image_shape=(height, width[, channels]) to resize "
                     "every image to it.")
-    return ImageFiles(items, shape, sample_shape, decoder)
+    return ImageFiles(items, shape, sample_shape, decoder, scale)
