@@ -45,6 +45,18 @@ def _check_color_mode(color_mode):
     return _COLOR_MODES[color_mode]
 
 
+# Who decodes image files: Pillow (ImageLoader's own pixels) or TensorFlow's
+# ops (keras.utils.image_dataset_from_directory's pixels).
+DECODERS = ("pillow", "tensorflow")
+
+
+def check_decoder(decoder):
+    """Return ``decoder`` if it is one of :data:`DECODERS`, else raise."""
+    if not isinstance(decoder, str) or decoder not in DECODERS:
+        raise ValueError(f"image_decoder must be one of {list(DECODERS)}, got {decoder!r}.")
+    return decoder
+
+
 def _check_dtype(dtype, scale):
     """Return ``dtype`` as a numpy dtype that can hold the output pixels."""
     try:
@@ -277,10 +289,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         size = _check_target_size(self.target_size)
         pil_mode, n_channels = _check_color_mode(self.color_mode)
         dtype = _check_dtype(self.dtype, self.scale)
-        if self.image_decoder not in ("pillow", "tensorflow"):
-            raise ValueError("image_decoder must be one of ['pillow', 'tensorflow'], got "
-                             f"{self.image_decoder!r}.")
-        if self.image_decoder == "tensorflow" and dtype.kind != "f":
+        if check_decoder(self.image_decoder) == "tensorflow" and dtype.kind != "f":
             raise ValueError(
                 f"dtype={self.dtype!r}: with image_decoder='tensorflow' the pixels are "
                 "fractional (Keras' bilinear resize), so dtype must be a floating type.")

@@ -34,9 +34,8 @@ from PIL import Image
 
 from .._engine._sources import RowSource
 from .._tf import tf
-from ._image import _as_items, _check_target_size, _read_image
+from ._image import _as_items, _check_target_size, _read_image, check_decoder
 
-DECODERS = ("pillow", "tensorflow")
 # Images of a batch TensorFlow may decode at once (as many as its threads
 # run): fewer leave the cores idle while a batch is decoded one image after
 # another.
@@ -69,13 +68,6 @@ def holds_images(X):
     """Whether X is a collection of image file paths (``str`` or
     :class:`pathlib.Path`) or PIL images, as :class:`ImageLoader` takes."""
     return isinstance(_first_item(X), (str, bytes, os.PathLike, Image.Image))
-
-
-def check_decoder(decoder, name="decoder"):
-    """Return ``decoder`` if it is one of :data:`DECODERS`, else raise."""
-    if not isinstance(decoder, str) or decoder not in DECODERS:
-        raise ValueError(f"{name} must be one of {list(DECODERS)}, got {decoder!r}.")
-    return decoder
 
 
 def _header(item, index):
@@ -287,7 +279,7 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
     source : ImageFiles
         The images, decoded when their rows are read.
     """
-    decoder = check_decoder(decoder, "image_decoder")
+    decoder = check_decoder(decoder)
     items = _as_items(X)
     shape = _image_shape(image_shape)
     headers = [_header(item, i) for i, item in enumerate(items)]
