@@ -1,5 +1,6 @@
 """ImageClassifier on image file paths: decoded batch by batch as ImageLoader
-decodes them, the same training; clear errors before training starts."""
+decodes them (or, with image_decoder="tensorflow", as Keras' own loader
+does), the same training; clear errors before training starts."""
 
 import hashlib
 import os

@@ -60,7 +60,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     decodes them. With ``image_shape`` every image is
     resized to it; without, the images must all have one size (that of fit,
     at predict). Every file's header is read first: a missing file, a file
-    that is not an image or images of different sizes raise an error naming
+    that is not an image (or that ``image_decoder`` cannot read) or images of
+    different sizes raise an error naming
     the file before training starts. Files are only read.
 
     Parameters
