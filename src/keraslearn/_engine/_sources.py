@@ -56,6 +56,9 @@ class RowSource:
 
     # Whether the feed may run several reads at once.
     parallel_reads = False
+    # Whether TensorFlow's ops read the rows (a subclass then defines
+    # ``tf_read(index)`` and ``tf_read_row(i)``, usable in ``tf.data``).
+    reads_in_tensorflow = False
 
     def __init__(self, n_rows, sample_shape, dtype):
         self._n = int(n_rows)
@@ -116,6 +119,11 @@ class RowSource:
 
     def _read_rows(self, index):
         raise NotImplementedError
+
+    def decoding_failure(self):
+        """After TensorFlow's ops failed to read rows (``reads_in_tensorflow``):
+        an error naming what could not be read, or None."""
+        return None
 
 
 def _shared_file_map(array):
@@ -255,7 +263,7 @@ def reported_read_errors(*structures):
             if source._failures:
                 raise source._failures[0].with_traceback(None) from None
         for source in found:
-            failure = getattr(source, "decoding_failure", lambda: None)()
+            failure = source.decoding_failure()
             if failure is not None:
                 raise failure from None
         raise

@@ -338,12 +338,12 @@ class ImageLoader(TransformerMixin, BaseEstimator):
 
             source = image_files(items, (*size, n_channels), decoder="tensorflow",
                                  scale=self.scale)
-            out = in_memory(source, dtype)
-            return out.reshape(len(items), -1) if self.flatten else out
-        out = np.empty((len(items), *size, n_channels), dtype=dtype)
-        _load_into(out, items, pil_mode, size)
-        if self.scale:
-            out /= 255
+            out = in_memory(source, dtype)  # scaled by the source
+        else:
+            out = np.empty((len(items), *size, n_channels), dtype=dtype)
+            _load_into(out, items, pil_mode, size)
+            if self.scale:
+                out /= 255
         if self.flatten:
             out = out.reshape(len(items), -1)
         return out
