@@ -132,3 +132,34 @@ def test_large_sparse_rows_reach_a_declared_dense_input_sparse(monkeypatch):
     assert len(clf.history_["loss"]) == 2
     np.testing.assert_allclose(clf.predict_proba(X_SPARSE),
                                clf.predict_proba(X_SPARSE.toarray()), rtol=1e-6)
+
+
+class OwnTrainStep(keras.Model):
+    """A network of declared inputs whose train_step is its own: it may read
+    the batch before the model does, so the batch must reach it dense."""
+
+    seen = []
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        OwnTrainStep.seen.append(type(x))
+        return super().train_step((tf.convert_to_tensor(x) * 1.0, y, sample_weight))
+
+
+def own_train_step_net(meta):
+    inputs = keras.Input((meta["n_features_in_"],))
+    return OwnTrainStep(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+
+
+def test_large_sparse_rows_reach_a_train_step_of_the_users_own_dense(monkeypatch):
+    # Keras' own train_step hands a sparse batch to the declared input, which
+    # densifies it; a train_step of the user's own gets what the pipeline
+    # gives, so the pipeline densifies (tf.convert_to_tensor above would fail
+    # on a sparse tensor).
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    OwnTrainStep.seen.clear()
+    params = dict(loss="binary_crossentropy", epochs=2, batch_size=32, random_state=0)
+    clf = KerasClassifier(own_train_step_net, **params).fit(X_SPARSE, Y)
+    assert OwnTrainStep.seen and all(t is not tf.SparseTensor for t in OwnTrainStep.seen)
+    dense = KerasClassifier(own_train_step_net, **params).fit(X_SPARSE.toarray(), Y)
+    assert clf.history_ == dense.history_

@@ -15,7 +15,7 @@ chunks are smaller (``SOURCE_CHUNK_BYTES``), as several are held at once.
 import numpy as np
 from scipy import sparse as scipy_sparse
 
-from .._tf import tf
+from .._tf import keras, tf
 from . import _nested as nested
 from ._sources import has_sources, reported_read_errors, sources
 
@@ -84,7 +84,9 @@ class InputKind:
     such an input of ``sparse=False`` itself, inside the traced step, so
     training batches of scipy sparse rows reach it sparse and no dense batch
     is held in the input pipeline. Rows given to an input the model does not
-    declare (a subclassed model) are densified before the model sees them."""
+    declare (a subclassed model), or to a model whose ``train_step`` is its
+    own (which may read the batch before the model does), are densified
+    before the model sees them."""
 
     def __init__(self, dtype, sparse=False, declared=False):
         self.dtype = np.dtype(dtype)
@@ -115,10 +117,10 @@ class InputKind:
         return tf.sparse.reorder(tf.SparseTensor(indices, coo.data.astype(self.dtype), coo.shape))
 
 
-def _kind(tensor):
+def _kind(tensor, declared):
     dtype = getattr(tensor, "dtype", None)
     return InputKind(getattr(dtype, "name", dtype) or "float32", getattr(tensor, "sparse", False),
-                     declared=True)
+                     declared=declared)
 
 
 def input_kinds(model, X=None):
@@ -127,14 +129,16 @@ def input_kinds(model, X=None):
     for a dict); dense float32 for an input the model does not declare yet."""
     inputs = list(getattr(model, "inputs", None) or [])
     default = InputKind("float32")
+    # Keras' own train_step hands the batch to the model's declared inputs.
+    declared = getattr(type(model), "train_step", None) is keras.Model.train_step
     if nested._is_dict(X):
-        by_name = {getattr(t, "name", None): _kind(t) for t in inputs}
+        by_name = {getattr(t, "name", None): _kind(t, declared) for t in inputs}
         return {k: by_name.get(k, default) for k in X}
     if isinstance(X, (list, tuple)):
         if len(inputs) == len(X):
-            return tuple(_kind(t) for t in inputs)
+            return tuple(_kind(t, declared) for t in inputs)
         return tuple(default for _ in X)
-    return _kind(inputs[0]) if inputs else default
+    return _kind(inputs[0], declared) if inputs else default
 
 
 def _to_numpy(out):
