@@ -10,7 +10,9 @@ drift_detector=detector)``) answers ``GET /monitoring/drift``.
 """
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 
@@ -82,6 +84,14 @@ def main(argv=None):
                                    return_drift_detector=True)
     except ValueError as exc:  # damaged, newer, untrusted: the message says which
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
+    # uvicorn stops gracefully on SIGINT whatever its disposition, then sends
+    # it again once the handlers it replaced are back: Python's own handler
+    # makes that a KeyboardInterrupt even where the process was started with
+    # SIGINT ignored (a background job of a shell script), so a stop by SIGINT
+    # always exits 130.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run(model, args.host, args.port, max_batch_rows=args.max_batch_rows,
             max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
@@ -90,6 +100,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         # Ctrl-C: uvicorn has shut down gracefully, then raised it again; no traceback.
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return 0
 
 
