@@ -163,3 +163,18 @@ def test_large_sparse_rows_reach_a_train_step_of_the_users_own_dense(monkeypatch
     assert OwnTrainStep.seen and all(t is not tf.SparseTensor for t in OwnTrainStep.seen)
     dense = KerasClassifier(own_train_step_net, **params).fit(X_SPARSE.toarray(), Y)
     assert clf.history_ == dense.history_
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@pytest.mark.parametrize("Estimator", [keraslearn.MLPClassifier, MLPRegressor])
+def test_early_stopping_scores_sparse_held_out_rows_as_their_dense_equal(fmt, Estimator):
+    # The held-out rows of early stopping are densified chunk by chunk at every epoch.
+    params = dict(hidden_layer_sizes=(5,), max_iter=4, early_stopping=True, random_state=0)
+    target = Y if Estimator is keraslearn.MLPClassifier else ROW_SUMS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sparse_fit = Estimator(**params).fit(X_SPARSE.asformat(fmt), target)
+        dense_fit = Estimator(**params).fit(X_SPARSE.toarray(), target)
+    assert len(sparse_fit.validation_scores_) == 4
+    assert sparse_fit.validation_scores_ == dense_fit.validation_scores_
+    assert sparse_fit.loss_curve_ == dense_fit.loss_curve_

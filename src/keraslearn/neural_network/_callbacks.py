@@ -3,6 +3,7 @@
 import weakref
 
 import numpy as np
+from scipy import sparse
 
 from .._engine._dense_chain import dense_chains
 from .._engine._sources import RowSource
@@ -91,7 +92,9 @@ class HeldOutScore(keras.callbacks.Callback):
     def __init__(self, X, y, sample_weight, *, name, score, decode, encode,
                  chunk_rows=4096, dtype=None):
         super().__init__()
-        self.X = X  # an array, or a row source read chunk by chunk as dtype
+        # An array, a row source read chunk by chunk as dtype, or a scipy
+        # sparse matrix of dtype densified chunk by chunk.
+        self.X = X
         self.dtype = dtype
         self.y = y
         self.sample_weight = sample_weight
@@ -111,11 +114,13 @@ class HeldOutScore(keras.callbacks.Callback):
         # has a step of its own there, traced once for every width.
         step = dense_chains.held_out_step(self.model) or _held_out_step(self.model)
         outputs, losses, sizes = [], [], []
-        for start in range(0, len(self.X), self.chunk_rows):
+        for start in range(0, self.X.shape[0], self.chunk_rows):
             rows = slice(start, start + self.chunk_rows)
             x = self.X[rows]
             if isinstance(x, RowSource):
                 x = x.read().astype(self.dtype, copy=False)
+            elif sparse.issparse(x):
+                x = x.toarray()
             out, loss = step(x, self._targets[rows], self.sample_weight[rows])
             outputs.append(np.asarray(out, dtype=np.float64))
             losses.append(float(loss))

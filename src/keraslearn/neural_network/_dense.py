@@ -8,6 +8,7 @@ from collections.abc import Callable
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 
 from .._engine._plan import NEW
 from .._engine._sources import RowSource, as_source
@@ -154,9 +155,15 @@ class BaseMLP(ReadyNetwork):
             return None
         rows = plan.validation_rows
         encoder = data.encoder
-        # A file-mapped X is read from its file chunk by chunk at every epoch.
+        # A file-mapped X is read from its file chunk by chunk at every epoch,
+        # a sparse one densified chunk by chunk.
         X = as_source(data.X)
-        X = X[rows] if isinstance(X, RowSource) else np.asarray(X[rows], dtype=self._dtype())
+        if isinstance(X, RowSource):
+            X = X[rows]
+        elif sparse.issparse(X):
+            X = X.tocsr()[rows].astype(self._dtype())
+        else:
+            X = np.asarray(X[rows], dtype=self._dtype())
         return HeldOutScore(
             X, data.y[rows], data.sample_weight[rows], name=self._score_metric,
             score=self._score_function, decode=lambda raw: self._decode(encoder, raw),
