@@ -223,3 +223,24 @@ def test_regressor_loss_is_half_the_squared_error():
     theirs, ours = both(_loss_scale)
     assert theirs == pytest.approx(0.5, abs=0.1)
     assert ours == pytest.approx(0.5, abs=0.1)
+
+
+@pytest.mark.parametrize("name,value,solver", [
+    ("momentum", 0, "sgd"), ("momentum", np.float32(0.5), "sgd"),
+    ("learning_rate_init", 1, "sgd"), ("learning_rate_init", np.float32(0.01), "adam"),
+    ("alpha", np.float32(0.01), "adam"), ("beta_1", np.float32(0.5), "adam"),
+    ("epsilon", np.float32(1e-7), "adam"), ("validation_fraction", np.float32(0.25), "adam"),
+    ("power_t", 1, "sgd"), ("tol", np.float32(1e-3), "adam"),
+])
+def test_numbers_of_any_type_are_taken_as_scikit_learn_takes_them(iris, name, value, solver):
+    # scikit-learn takes any real number (a grid's 0 or 1, a NumPy float); Keras'
+    # optimizers take Python floats only: the value is given to them as one.
+    X_train, _, y_train, _ = iris
+    params = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0, solver=solver,
+                  early_stopping=name == "validation_fraction",
+                  learning_rate="invscaling" if name == "power_t" else "constant")
+    sk.MLPClassifier(**params, **{name: value}).fit(X_train, y_train)
+    given = keraslearn.MLPClassifier(**params, **{name: value}).fit(X_train, y_train)
+    as_float = keraslearn.MLPClassifier(**params, **{name: float(value)}).fit(X_train, y_train)
+    assert given.loss_curve_ == as_float.loss_curve_
+    np.testing.assert_array_equal(given.coefs_[0], as_float.coefs_[0])

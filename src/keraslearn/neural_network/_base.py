@@ -11,6 +11,7 @@ and :meth:`_training_settings` says what they mean in Keras' words.
 
 import math
 import warnings
+from numbers import Real
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -193,7 +194,7 @@ class ReadyNetwork(KerasEstimator):
             shuffle=self._shuffle(),
             verbose=self._keras_verbose(),
             random_state=self.random_state,
-            validation_split=self.validation_fraction if self.early_stopping else 0.0,
+            validation_split=float(self.validation_fraction) if self.early_stopping else 0.0,
             callbacks=tuple(objects.make_callbacks(self._user_callbacks(fit_kwargs), {})),
             warm_start_rebuilds=True,
         )
@@ -282,7 +283,7 @@ class ReadyNetwork(KerasEstimator):
         return callbacks
 
     def _tol(self):
-        return self.tol
+        return float(self.tol)
 
     def _adaptive_learning_rate(self):
         return False
@@ -307,7 +308,12 @@ class ReadyNetwork(KerasEstimator):
         """The optimizer to compile with and its arguments.
 
         A name or class gets ``learning_rate``; an instance is used as configured.
+        Numbers are given to Keras as Python floats, which its optimizers
+        require (an int or NumPy float passes scikit-learn's checks).
         """
+        learning_rate = float(learning_rate)
+        default_kwargs = {k: float(v) if isinstance(v, Real) and not isinstance(v, bool) else v
+                          for k, v in (default_kwargs or {}).items()}
         optimizer = self.optimizer if self.optimizer is not None else default
         if self.optimizer is None:
             kwargs = {"learning_rate": learning_rate, **(default_kwargs or {})}

@@ -191,7 +191,8 @@ class BaseMLP(ReadyNetwork):
         callbacks = super()._own_callbacks(plan)
         if self._uses_sgd_schedule("invscaling"):
             callbacks.append(InvScalingLearningRate(
-                self.learning_rate_init, self.power_t, plan.progress["t"], plan.n_train
+                float(self.learning_rate_init), float(self.power_t), plan.progress["t"],
+                plan.n_train
             ))
         return callbacks
 
@@ -200,7 +201,7 @@ class BaseMLP(ReadyNetwork):
         activation = _ACTIVATIONS[self.activation]
         # scikit-learn divides the L2 penalty by each batch's total sample weight.
         regularizer = l2_regularizer(
-            0.5 * self.alpha / (plan.batch_size * plan.weight_mean), dtype
+            0.5 * float(self.alpha) / (plan.batch_size * plan.weight_mean), dtype
         )
         # Glorot's uniform initialisation, with scikit-learn's bound for "logistic".
         init = "glorot_uniform"
