@@ -244,3 +244,24 @@ def test_numbers_of_any_type_are_taken_as_scikit_learn_takes_them(iris, name, va
     as_float = keraslearn.MLPClassifier(**params, **{name: float(value)}).fit(X_train, y_train)
     assert given.loss_curve_ == as_float.loss_curve_
     np.testing.assert_array_equal(given.coefs_[0], as_float.coefs_[0])
+
+
+@pytest.mark.parametrize("later", [[0, 1], [0, 1, 2, 3], [2, 1, 0]])
+def test_partial_fit_classes_must_stay_the_same(iris, later):
+    # As scikit-learn's online learners: classes given again must be the first call's
+    # (in any order); fewer or more classes are refused.
+    X_train, _, y_train, _ = iris
+
+    def call(lib):
+        clf = lib.MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+        clf.partial_fit(X_train, y_train, classes=[0, 1, 2])
+        try:
+            clf.partial_fit(X_train[:30], y_train[:30], classes=later)
+        except ValueError as exc:
+            return "refused", str(exc)
+        return "taken", None
+
+    theirs, ours = both(call)
+    assert ours[0] == theirs[0] == ("taken" if sorted(later) == [0, 1, 2] else "refused")
+    if ours[1]:
+        assert f"classes={sorted(later)!r} is not the same" in ours[1]

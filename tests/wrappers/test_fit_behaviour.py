@@ -206,9 +206,12 @@ def test_partial_fit_classes_on_first_call():
     assert clf.predict_proba(X3).shape == (90, 3)
     with pytest.raises(ValueError, match=r"\[5\]"):
         clf.partial_fit(X3[:4], np.array([0, 1, 5, 2]))
-    with pytest.raises(ValueError, match=r"classes \[7\]"):
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 7\] is not the same"):
         clf.partial_fit(X3, y3, classes=[0, 1, 2, 7])
-    assert len(clf.history_["loss"]) == 2
+    with pytest.raises(ValueError, match=r"classes=\[0, 1\] is not the same"):
+        clf.partial_fit(X3, y3, classes=[1, 0])
+    clf.partial_fit(X3, y3, classes=[2, 0, 1])  # the same classes, in any order
+    assert len(clf.history_["loss"]) == 3
 
 
 def test_partial_fit_streams_single_class_batches():

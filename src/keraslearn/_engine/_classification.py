@@ -60,7 +60,8 @@ class ClassifierBehaviour:
 
         classes : array-like of shape (n_classes,), default=None
             Every class that will ever be seen; needed on the first call when
-            a batch may not hold every class.
+            a batch may not hold every class. Given again on a later call, it
+            must be the same classes (as scikit-learn's online learners ask).
 
         sample_weight : array-like of shape (n_samples,), default=None
             Relative weights of the samples.
@@ -74,11 +75,11 @@ class ClassifierBehaviour:
             The updated estimator.
         """
         if classes is not None and self.__sklearn_is_fitted__():
-            unknown = np.setdiff1d(np.asarray(classes), self.classes_)
-            if len(unknown):
+            given = np.unique(np.asarray(classes))
+            if not np.array_equal(given, np.unique(self.classes_)):
                 raise ValueError(
-                    f"classes {unknown.tolist()!r} differ from the classes of the first "
-                    f"partial_fit call {self.classes_.tolist()!r}."
+                    f"classes={given.tolist()!r} is not the same as on the first "
+                    f"partial_fit call: {self.classes_.tolist()!r}."
                 )
         return self._fit(X, y, sample_weight, mode="partial",
                          fit_kwargs={"epochs": 1, **kwargs}, classes=classes)
