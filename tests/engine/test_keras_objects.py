@@ -68,3 +68,23 @@ def test_optimizer_instances_are_copied_with_routed_parameters():
     assert float(made.learning_rate) == pytest.approx(0.01)
     assert float(given.learning_rate) == pytest.approx(0.5)
     assert np.isfinite(float(made.beta_1))
+
+
+class _OwnBinaryLoss(keras.losses.Loss):
+    """A loss class of the user's own, not registered with Keras."""
+
+    def call(self, y_true, y_pred):
+        return keras.ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
+
+
+def test_a_loss_instance_of_an_unregistered_class_of_the_users_own_trains():
+    # Keras copies a Loss through its serialised form, which needs a registered
+    # class: the copy is made from its config by the class itself instead.
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    loss = _OwnBinaryLoss()
+    given = KerasClassifier(tiny_mlp, loss=loss, epochs=2, random_state=0).fit(X, y)
+    from_class = KerasClassifier(tiny_mlp, loss=_OwnBinaryLoss, epochs=2,
+                                 random_state=0).fit(X, y)
+    assert given.history_ == from_class.history_
+    assert given.model_.loss is not loss  # the user's instance stays theirs
+    assert isinstance(given.model_.loss, _OwnBinaryLoss)

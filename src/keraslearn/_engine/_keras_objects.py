@@ -121,12 +121,27 @@ def check_loss(loss, kwargs):
 def _copied(spec):
     """Loss objects copied, so that a fit never shares the user's instance."""
     if isinstance(spec, keras.losses.Loss):
-        return copy.deepcopy(spec)
+        return _copy_loss(spec)
     if isinstance(spec, (list, tuple)):
         return type(spec)(_copied(s) for s in spec)
     if isinstance(spec, dict):
         return {k: _copied(v) for k, v in spec.items()}
     return spec
+
+
+def _copy_loss(loss):
+    """A copy of a Loss instance. Keras copies one through its serialised
+    form, which names its class: a class of the user's own that is not
+    registered with Keras is made again from its config by the class itself,
+    or, when its config does not make it, shared as it is."""
+    try:
+        return copy.deepcopy(loss)
+    except (TypeError, ValueError):
+        pass
+    try:
+        return type(loss).from_config(loss.get_config())
+    except (TypeError, ValueError, NotImplementedError):
+        return loss
 
 
 def make_loss(loss, kwargs):
