@@ -362,6 +362,35 @@ def test_fitted_properties_need_fit():
     with pytest.raises(NotFittedError):
         _ = MLPClassifier().coefs_
     assert not hasattr(MLPRegressor(), "intercepts_")
+    with pytest.raises(NotFittedError):
+        MLPClassifier().coefs_ = [np.zeros((2, 2))]
+
+
+def test_coefs_and_intercepts_are_set_by_assignment_and_read_only_in_place(cancer):
+    # As scikit-learn's: assigning coefs_/intercepts_ sets the network's weights (the
+    # next predictions and fits start from them). Changing an array in place would
+    # not reach the network, so the arrays handed out are read-only.
+    X_train, X_test, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(5,), learning_rate_init=1e-9, max_iter=2,
+                        random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train, y_train)
+    clf.predict_proba(X_test[:3])  # a snapshot of the weights predicts a few rows
+    with pytest.raises(ValueError, match="read-only"):
+        clf.coefs_[0][0, 0] = 1.0
+    clf.coefs_ = [np.zeros_like(w) for w in clf.coefs_]
+    clf.intercepts_ = [np.zeros_like(b) for b in clf.intercepts_]
+    np.testing.assert_array_equal(clf.predict_proba(X_test[:3]), 0.5)  # few rows
+    np.testing.assert_array_equal(clf.predict_proba(X_test), 0.5)  # all rows
+    clf.partial_fit(X_train, y_train)  # trains on from the weights set
+    assert np.abs(clf.coefs_[0]).max() < 1e-6
+    shapes = [w.shape for w in clf.coefs_]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] has shape \(2, 1\); the layer's is"):
+        clf.coefs_ = [np.ones(shapes[0]), np.ones((2, 1))]
+    with pytest.raises(ValueError, match="takes 2 arrays, one per Dense layer; got 1"):
+        clf.intercepts_ = [np.ones(5)]
+    assert np.abs(clf.coefs_[0]).max() < 1e-6  # a refused assignment sets nothing
 
 
 # ------------------------------------------------------------------ errors

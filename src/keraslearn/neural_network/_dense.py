@@ -10,6 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 
+from .._engine._forward import forget
 from .._engine._plan import NEW
 from .._engine._sources import RowSource, as_source
 from .._tf import keras
@@ -252,9 +253,45 @@ class BaseMLP(ReadyNetwork):
     @property
     def coefs_(self):
         """Weight matrices of the Dense layers, input to output."""
-        return [np.asarray(layer.get_weights()[0]) for layer in self._dense_layers()]
+        return self._dense_weights(0)
+
+    @coefs_.setter
+    def coefs_(self, values):
+        self._set_dense_weights(0, values, "coefs_")
 
     @property
     def intercepts_(self):
         """Bias vectors of the Dense layers, input to output."""
-        return [np.asarray(layer.get_weights()[1]) for layer in self._dense_layers()]
+        return self._dense_weights(1)
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        self._set_dense_weights(1, values, "intercepts_")
+
+    def _dense_weights(self, index):
+        # Copies of the network's weights: read-only, so that changing one in
+        # place fails loudly instead of leaving the network as it was.
+        out = [np.array(layer.get_weights()[index]) for layer in self._dense_layers()]
+        for array in out:
+            array.flags.writeable = False
+        return out
+
+    def _set_dense_weights(self, index, values, name):
+        """Assign ``values`` (one array per Dense layer) to the layers' kernels
+        (``index`` 0) or biases (1), every shape checked before any is set."""
+        layers = self._dense_layers()
+        values = list(values)
+        if len(values) != len(layers):
+            raise ValueError(f"{name} takes {len(layers)} arrays, one per Dense layer; got "
+                             f"{len(values)}.")
+        variables = [layer.weights[index] for layer in layers]
+        arrays = []
+        for i, (variable, value) in enumerate(zip(variables, values)):
+            array = np.asarray(value)
+            if array.shape != tuple(variable.shape):
+                raise ValueError(f"{name}[{i}] has shape {array.shape}; the layer's is "
+                                 f"{tuple(variable.shape)}.")
+            arrays.append(array.astype(variable.dtype))
+        forget(self.__dict__["model_"])  # predictions read the new weights
+        for variable, array in zip(variables, arrays):
+            variable.assign(array)

@@ -172,10 +172,12 @@ _ENTRIES["mlp_attributes"] = """\
         Number of training samples seen, across warm-started fits.
 
     coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
-        Weight matrices of the Dense layers (read from ``model_``).
+        Weight matrices of the Dense layers: read-only copies of ``model_``'s
+        weights. Assigning a list of arrays of these shapes sets them.
 
     intercepts_ : list of ndarray of shape (n_fan_out,)
-        Bias vectors of the Dense layers.
+        Bias vectors of the Dense layers (read-only copies; assignable, as
+        ``coefs_``).
 
     n_layers_ : int
         Number of layers, input and output included (as scikit-learn counts).
