@@ -200,7 +200,8 @@ class BaseMLP(ReadyNetwork):
     def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
         activation = _ACTIVATIONS[self.activation]
-        # scikit-learn divides the L2 penalty by each batch's total sample weight.
+        # scikit-learn divides the L2 penalty by each batch's total sample
+        # weight; a regularizer's strength is one number: a full batch's.
         regularizer = l2_regularizer(
             0.5 * float(self.alpha) / (plan.batch_size * plan.weight_mean), dtype
         )

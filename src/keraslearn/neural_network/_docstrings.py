@@ -28,7 +28,11 @@ _ENTRIES["mlp_parameters"] = """\
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the biases), with
         scikit-learn's meaning: each batch's loss is increased by
-        ``0.5 * alpha * ||W||^2`` divided by the batch's total sample weight.
+        ``0.5 * alpha * ||W||^2`` divided by ``batch_size`` times the mean
+        sample weight. scikit-learn divides by each batch's own total sample
+        weight: the same for full batches of unweighted rows, while here an
+        epoch's last, shorter batch (and a batch of unevenly weighted rows)
+        is penalised as a full batch of average weight.
 
     batch_size : int or "auto", default="auto"
         Samples per gradient step; ``"auto"`` means ``min(200, n_samples)``.
