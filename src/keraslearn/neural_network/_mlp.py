@@ -172,7 +172,11 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     unchanged; the network trains with Keras on TensorFlow's devices. The
     output layer has one linear unit per target and the loss is half the
     mean squared error, as in scikit-learn (or, with ``loss="poisson"``,
-    exponential units and the Poisson deviance). With ``early_stopping``, the
+    exponential units and Keras' Poisson loss, ``y_pred - y * log(y_pred)``
+    averaged over the targets: scikit-learn's half Poisson deviance, summed
+    over the targets, differs from it by a term of the targets alone, so
+    ``loss_curve_`` differs while the gradients are the same up to the
+    number of targets). With ``early_stopping``, the
     output units' bias starts at the weighted mean of the training targets
     (its logarithm for ``"poisson"``): the stopping rule judges the network
     by its validation R² from the first epoch, and a network starting at 0
