@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.neural_network as sk
+from scipy.special import xlogy
 from sklearn.datasets import load_diabetes, load_iris, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -154,6 +155,26 @@ def _multilabel(lib):
 def test_multilabel_targets():
     theirs, ours = both(_multilabel)
     assert ours == theirs
+
+
+def _multilabel_loss(lib):
+    # A learning rate of 1e-12: loss_ is the loss of the network's first weights.
+    X, Y = make_multilabel_classification(n_samples=120, n_features=6, n_classes=5,
+                                          random_state=0)
+    X = StandardScaler().fit_transform(X)
+    clf = lib.MLPClassifier(hidden_layer_sizes=(8,), learning_rate_init=1e-12, alpha=0.0,
+                            batch_size=120, max_iter=1, random_state=0).fit(X, Y)
+    P = clf.predict_proba(X)
+    per_label = -(xlogy(Y, P) + xlogy(1 - Y, 1 - P)).mean(axis=0)
+    return clf.loss_ / per_label.sum()
+
+
+def test_multilabel_loss_sums_the_labels_log_losses():
+    # As scikit-learn's: the labels' log-losses are summed (Keras averages them), so
+    # that loss_, tol and alpha mean the same for 5 labels.
+    theirs, ours = both(_multilabel_loss)
+    assert theirs == pytest.approx(1, rel=1e-6)
+    assert ours == pytest.approx(1, rel=1e-6)
 
 
 def _warm_start(lib, data):

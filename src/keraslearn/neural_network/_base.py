@@ -293,12 +293,12 @@ class ReadyNetwork(KerasEstimator):
         optimizer, kwargs = self._optimizer_spec()
         compile_kwargs = {
             "optimizer": objects.make_optimizer(optimizer, kwargs),
-            "loss": self._keras_loss(),
+            "loss": self._keras_loss(meta),
         }
         compile_kwargs.update(self._compile_extras())
         return self._keras_build_fn(meta, plan), compile_kwargs
 
-    def _keras_loss(self):
+    def _keras_loss(self, meta):
         return None  # chosen from the target by the engine
 
     def _compile_extras(self):

@@ -63,6 +63,28 @@ class HalfSquaredError(keras.losses.MeanSquaredError):
         return {**super().get_config(), "dtype": self.dtype}
 
 
+@keras.saving.register_keras_serializable(package="keraslearn")
+class SummedBinaryCrossentropy(keras.losses.BinaryCrossentropy):
+    """scikit-learn's MLP loss for multilabel targets: the labels' binary
+    log-losses summed (Keras' ``BinaryCrossentropy`` averages them), so that
+    the loss curve, ``tol`` and ``alpha`` mean what they mean in scikit-learn.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="summed_binary_crossentropy",
+                 dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.cast(keras.ops.shape(y_pred)[-1], y_pred.dtype)
+        return labels * super().call(y_true, y_pred)
+
+    def get_config(self):
+        config = super().get_config()
+        for name in ("from_logits", "label_smoothing", "axis"):
+            config.pop(name, None)
+        return {**config, "dtype": self.dtype}
+
+
 def l2_regularizer(strength, dtype):
     """An L2 kernel regularizer of ``strength`` for layers of ``dtype`` (None for 0)."""
     if strength <= 0:

@@ -7,7 +7,7 @@ from sklearn.utils.validation import column_or_1d
 
 from .._engine import ClassifierBehaviour, RegressorBehaviour, classifier_tags
 from ..utils import OneOf
-from ._callbacks import HalfSquaredError
+from ._callbacks import HalfSquaredError, SummedBinaryCrossentropy
 from ._dense import BaseMLP
 from ._docstrings import fill_doc
 
@@ -133,6 +133,12 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
 
     def _out_activation_name(self):
         return "softmax" if self.target_type_ == "multiclass" else "logistic"
+
+    def _keras_loss(self, meta):
+        # scikit-learn sums the labels' log-losses (Keras averages them).
+        if meta["target_type_"] == "multilabel-indicator":
+            return SummedBinaryCrossentropy(dtype=self._dtype())
+        return None
 
     def __sklearn_tags__(self):
         return classifier_tags(super().__sklearn_tags__())
@@ -285,7 +291,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
             return np.log(np.maximum(mean, 1e-6))
         return mean
 
-    def _keras_loss(self):
+    def _keras_loss(self, meta):
         if self.loss == "poisson":
             return "poisson"
         return HalfSquaredError(dtype=self._dtype())
