@@ -136,6 +136,42 @@ def test_compiled_model_instance_keeps_its_compile_settings():
         np.testing.assert_array_equal(a, b)
 
 
+def _squared(y_true, y_pred):  # a loss function of the user's own, not registered
+    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+class OwnSGD(keras.optimizers.SGD):
+    """An optimizer class of the user's own, not registered with Keras."""
+
+
+def _compiled_net(loss, optimizer, metrics=None):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model
+
+
+def test_compiled_model_instance_with_unregistered_objects_of_the_users_own_trains():
+    # Keras copies a compiled model by naming its objects as registered: the loss
+    # function and optimizer class of the user's own are known from the model itself.
+    target = X.sum(axis=1)
+    own = KerasRegressor(_compiled_net(_squared, OwnSGD(learning_rate=0.01)), epochs=3,
+                         random_state=0).fit(X, target)
+    assert isinstance(own.model_.optimizer, OwnSGD)
+    assert own.model_.loss is _squared
+    builtin = KerasRegressor(_compiled_net("mse", keras.optimizers.SGD(learning_rate=0.01)),
+                             epochs=3, random_state=0).fit(X, target)
+    assert own.history_["loss"] == pytest.approx(builtin.history_["loss"], rel=1e-6)
+    np.testing.assert_allclose(own.predict(X), builtin.predict(X), rtol=1e-6)
+
+
+def test_compiled_model_instance_keras_cannot_copy_is_a_clear_error():
+    model = _compiled_net("mse", "sgd", metrics=[lambda y_true, y_pred: y_pred])
+    with pytest.raises(ValueError, match="cannot be copied for training.*lambda.*"
+                                         "register_keras_serializable"):
+        KerasRegressor(model, epochs=1).fit(X, X.sum(axis=1))
+
+
 def test_model_instance_rejects_builder_arguments():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     with pytest.raises(ValueError, match="nowhere to go"):

@@ -144,6 +144,44 @@ def _copy_loss(loss):
         return loss
 
 
+def copy_model(source):
+    """A copy of the ``keras.Model`` ``source``: its layers, weights and
+    compile settings. Keras' ``clone_model`` compiles the copy from the
+    source's compile config, which names every object by its registered name:
+    an optimizer or loss class, or a loss function, of the user's own that is
+    not registered with Keras is known here by the object ``source`` holds."""
+    known = {type(source.optimizer).__name__: type(source.optimizer)} if getattr(
+        source, "optimizer", None) is not None else {}
+    for obj in _leaves(getattr(source, "loss", None)):
+        if inspect.isfunction(obj):
+            known[obj.__name__] = obj
+        elif isinstance(obj, keras.losses.Loss):
+            known[type(obj).__name__] = type(obj)
+    try:
+        with keras.saving.custom_object_scope(known):
+            model = keras.models.clone_model(source)
+            if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
+                model.compile_from_config(source.get_compile_config())
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "The keras.Model given as model cannot be copied for training: it was compiled "
+            f"with an object Keras cannot make again ({str(exc).split('. ')[0]}). Register "
+            "it with @keras.saving.register_keras_serializable(), or give the model "
+            "uncompiled and the loss, optimizer and metrics to the estimator."
+        ) from None
+    if source.weights:
+        model.set_weights(source.get_weights())
+    return model
+
+
+def _leaves(spec):
+    if isinstance(spec, (list, tuple)):
+        return [leaf for item in spec for leaf in _leaves(item)]
+    if isinstance(spec, dict):
+        return [leaf for item in spec.values() for leaf in _leaves(item)]
+    return [spec]
+
+
 def make_loss(loss, kwargs):
     if not kwargs:
         return routed_objects.make(_copied(loss), {}, "loss", resolve=_resolve_loss, kind="loss")

@@ -330,12 +330,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
                 # As in scikeras: initialize() takes the model itself (a
                 # pretrained network, predicting as it is); fit trains a copy.
                 return builder, compile_args
-            model = keras.models.clone_model(builder)
-            if builder.weights:
-                model.set_weights(builder.get_weights())
-            if getattr(builder, "compiled", False):
-                model.compile_from_config(builder.get_compile_config())
-            return model, compile_args
+            return objects.copy_model(builder), compile_args
         model = builder(**builder_kwargs(self, builder, params, meta, compile_args))
         if not isinstance(model, keras.Model):
             raise TypeError(
