@@ -22,7 +22,9 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     output layer and the loss follow the target: one sigmoid unit and binary
     cross-entropy for binary targets, a softmax and sparse categorical
     cross-entropy for multiclass targets, one sigmoid unit per label for
-    multilabel indicator targets.
+    multilabel indicator targets, whose binary cross-entropies are summed, as
+    scikit-learn sums them (``SummedBinaryCrossentropy``; Keras' own averages
+    them).
 
     Parameters
     ----------
