@@ -179,3 +179,37 @@ def test_scikeras_routed_names_and_methods():
     clf.fit(X, y, epochs=2)  # scikeras passes fit(**kwargs) to Model.fit
     assert len(clf.history_["loss"]) == 2
     assert 0.0 <= clf.score(X, y) <= 1.0
+
+
+def _linear(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+class _PredictBatches(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.ends = 0
+
+    def on_predict_end(self, logs=None):
+        self.ends += 1
+
+
+def test_predict_takes_keras_predict_arguments_for_one_call_as_scikeras():
+    # scikeras' predict(X, **kwargs) and predict_proba(X, **kwargs) pass them to
+    # Model.predict; the same calls give the same outputs, and an argument
+    # Model.predict does not take is named before TensorFlow runs.
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    clf = KerasClassifier(_linear, loss="binary_crossentropy", epochs=1,
+                          random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.predict(X, batch_size=7), clf.predict(X))
+    # verbose sends the call through Keras' predict: float32 rounding apart.
+    np.testing.assert_allclose(clf.predict_proba(X, batch_size=7, verbose=0),
+                               clf.predict_proba(X), atol=1e-6)
+    hook = _PredictBatches()
+    clf.predict(X, callbacks=[hook])
+    assert hook.ends == 1
+    with pytest.raises(ValueError, match="does not accept 'batch_sise'"):
+        clf.predict(X, batch_sise=7)
+    reg = KerasRegressor(_linear, epochs=1, random_state=0).fit(X, y.astype(float))
+    np.testing.assert_allclose(reg.predict(X, batch_size=7), reg.predict(X), rtol=1e-6)

@@ -24,6 +24,7 @@ from sklearn.preprocessing import FunctionTransformer
 from .. import _config, _random, _tf
 from .._persistence import _state as _saved
 from .._tf import keras
+from ..utils import check_kwargs
 from ..utils._names import history_key
 from . import _kernel_cache
 from . import _nested as nested
@@ -280,11 +281,15 @@ class KerasEstimator(BaseEstimator):
         """Callbacks whose ``on_predict_*`` hooks run around a prediction."""
         return []
 
-    def _raw_predict(self, X):
-        """The network's outputs for X, validated as in fit."""
+    def _raw_predict(self, X, **call_kwargs):
+        """The network's outputs for X, validated as in fit. ``call_kwargs``:
+        ``keras.Model.predict`` arguments for this call only (the wrappers'
+        ``predict(X, **kwargs)``, as scikeras takes them)."""
+        if call_kwargs:
+            check_kwargs(keras.Model.predict, call_kwargs, "predict", strict=True)
         X = model_inputs(self, X)
-        kwargs = self._predict_kwargs()
-        callbacks = self._prediction_callbacks()
+        kwargs = {**self._predict_kwargs(), **call_kwargs}
+        callbacks = [*self._prediction_callbacks(), *(kwargs.pop("callbacks", None) or [])]
         forward = self._small_forward(X, kwargs, callbacks)
         if forward is not None:
             return forward(X)

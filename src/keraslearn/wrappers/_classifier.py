@@ -4,6 +4,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
 from .._engine import ClassifierBehaviour, classifier_tags
+from .._engine import _targets as targets
 from ._base import BaseWrapper
 from ._docstrings import fill_doc
 
@@ -149,6 +150,49 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         )
         self.class_weight = class_weight
         self.target_encoding = target_encoding
+
+    def predict(self, X, **kwargs):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        **kwargs : dict
+            ``keras.Model.predict`` arguments for this call only
+            (``batch_size``, ``verbose``, ``callbacks``), as scikeras takes
+            them; ``predict__`` parameters give them to every call.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels (label indicator rows for multilabel targets, one-hot rows
+            for one-hot targets).
+        """
+        raw = self._raw_predict(X, **kwargs)  # checks that the estimator is fitted first
+        return self.target_encoder_.inverse_transform(raw)
+
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        **kwargs : dict
+            ``keras.Model.predict`` arguments for this call only, as in
+            :meth:`predict`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            One column per class, in the order of ``classes_`` (per label, the
+            probability of a 1, for multilabel targets).
+        """
+        outputs = self._raw_predict(X, **kwargs)  # checks that the estimator is fitted
+        return targets.probabilities(self.target_encoder_, outputs)
 
     def __sklearn_tags__(self):
         return classifier_tags(super().__sklearn_tags__())

@@ -60,6 +60,27 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
     # scikeras' scoring hook; score (BaseWrapper's, ahead of the mixin's) uses it.
     score = BaseWrapper.score
 
+    def predict(self, X, **kwargs):
+        """Predicted targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, shaped as in fit.
+
+        **kwargs : dict
+            ``keras.Model.predict`` arguments for this call only
+            (``batch_size``, ``verbose``, ``callbacks``), as scikeras takes
+            them; ``predict__`` parameters give them to every call.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions in float64, shaped like the y given to fit.
+        """
+        outputs = self._raw_predict(X, **kwargs)  # checks that the estimator is fitted
+        return self.target_encoder_.inverse_transform(outputs)
+
     @staticmethod
     def scorer(y_true, y_pred, **kwargs):
         """R² of the predictions (``sklearn.metrics.r2_score``).
