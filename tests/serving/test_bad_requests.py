@@ -39,6 +39,8 @@ CASES = {
     "blank body": ("/predict", b"  \n ", 400, ["empty"]),
     "malformed JSON": ("/predict", b'{"age": [1,', 400, ["not valid JSON"]),
     "not UTF-8": ("/predict", b"\xff\xfe\xfa", 400, ["not valid JSON"]),
+    "JSON nested too deeply": ("/predict", b"[" * 2000 + b"]" * 2000, 400,
+                               ["not valid JSON", "nested too deeply"]),
     "empty list": ("/predict", [], 400, ["empty list"]),
     "a bare number": ("/predict", 5, 400, ["the number 5"]),
     "empty object": ("/predict", {}, 400, ["missing column", "'age'", "'ratio'"]),
@@ -188,3 +190,12 @@ def test_the_models_own_error_is_a_500_and_the_server_keeps_serving():
         again = client.post("/predict", json=records(X))
         assert again.status_code == 200
         assert again.json()["predictions"] == mixed().predict(X).tolist()
+
+
+def test_an_integer_too_long_for_python_is_a_bad_request():
+    # Python's JSON parser refuses integers of more than 4300 digits with a
+    # ValueError of its own (not a JSONDecodeError): a bad request all the same.
+    from keraslearn.serving._parse import RequestError, decode
+
+    with pytest.raises(RequestError, match="not valid JSON.*digits"):
+        decode(b'[{"age": 1' + b"0" * 5000 + b"}]", "application/json", None)

@@ -71,8 +71,12 @@ def decode(body, content_type, schema):
         return _csv(body, schema)
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestError(f"the request body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors; so is an
+        # integer of more digits than Python converts, and arrays nested too
+        # deep for the parser raise RecursionError.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise RequestError(f"the request body is not valid JSON: {reason}") from None
 
 
 def read_payload(payload, schema, *, mlflow):
