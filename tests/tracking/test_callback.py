@@ -55,6 +55,20 @@ def test_a_plain_dense_fit_logs_every_epoch_from_the_dense_chain_trainer(store):
         np.testing.assert_allclose(values, history[key], rtol=1e-6)
 
 
+def test_metric_names_mlflow_refuses_are_logged_with_those_characters_replaced(store):
+    # Keras takes "auc(roc)" as a metric name; MLflow refuses parentheses in a key.
+    X, y = frame()
+    X = ((X - X.mean()) / X.std()).to_numpy("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", metrics=[keras.metrics.AUC(name="auc(roc)")])
+    with mlflow.start_run() as run:
+        history = model.fit(X, y, epochs=EPOCHS, verbose=0,
+                            callbacks=[MLflowCallback()]).history
+    steps, values = metric_steps(store, run.info.run_id, "auc_roc_")
+    assert steps == list(range(EPOCHS))
+    np.testing.assert_allclose(values, history["auc(roc)"], rtol=1e-6)
+
+
 def test_without_a_run_each_fit_starts_one_and_ends_it(store):
     callback = MLflowCallback(run_name="alone")
     history = _fit_keras(callback)

@@ -17,6 +17,7 @@ import time
 import keras
 
 from ..utils._validation import is_number as _is_number
+from ._fit import metric_key
 from ._mlflow import require_mlflow
 
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
@@ -148,7 +149,9 @@ class MLflowCallback(keras.callbacks.Callback):
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        metrics = [Metric(f"{self.prefix}{key}", float(value), now, epoch)
+        # Keras takes metric names MLflow refuses ("auc(roc)"): the
+        # characters MLflow refuses are replaced, as log_fit replaces them.
+        metrics = [Metric(metric_key(f"{self.prefix}{key}"), float(value), now, epoch)
                    for key, value in (logs or {}).items() if _is_number(value)]
         if metrics:
             self._client.log_batch(self.run_id_, metrics=metrics)
