@@ -182,6 +182,25 @@ def test_psi_and_ks_match_a_hand_computation():
     assert row["psi"] == pytest.approx(expected)
 
 
+def test_a_value_repeated_across_quantiles_is_a_psi_bin_of_its_own():
+    # 95% zeros: every quantile is 0. The zeros are a bin of their own, so a batch
+    # of 60% ones (or of values below the reference) is told from the reference
+    # by the PSI too, not only by KS.
+    reference = pd.DataFrame({"flag": np.repeat([0.0, 1.0], [950, 50]),
+                              "constant": np.zeros(1000)})
+    detector = DriftDetector(psi_threshold=0.1).fit(reference)
+    np.testing.assert_allclose(detector.bin_proportions_["flag"], [0.0, 0.95, 0.05])
+    batch = pd.DataFrame({"flag": np.repeat([0.0, 1.0], [80, 120]), "constant": 5.0})
+    report = detector.test(batch).set_index("feature")
+    # the bin below 0 is empty on both sides: it adds nothing
+    expected = (0.4 - 0.95) * np.log(0.4 / 0.95) + (0.6 - 0.05) * np.log(0.6 / 0.05)
+    assert report.loc["flag", "psi"] == pytest.approx(expected)
+    assert report["drifted"].all()
+    below = detector.test(batch.assign(constant=-5.0)).set_index("feature")
+    assert below.loc["constant", "psi"] == pytest.approx(report.loc["constant", "psi"])
+    assert below.loc["constant", "drifted"]
+
+
 def test_categorical_psi_and_chi_square_match_a_hand_computation():
     reference = np.repeat(["a", "b", "c"], [500, 300, 200]).astype(object)[:, None]
     detector = DriftDetector().fit(reference)

@@ -109,7 +109,8 @@ class DriftDetector(BaseEstimator):
 
     n_bins : int, default=10
         Number of reference quantile bins of a numeric column for the PSI
-        (repeated quantiles are merged, so a discrete column may get fewer).
+        (repeated quantiles are merged into a bin of their own value, so a
+        discrete column may get fewer).
 
     max_samples : int, default=10_000
         Size of the uniform random sample kept from each numeric reference column
@@ -144,7 +145,9 @@ class DriftDetector(BaseEstimator):
         Per numeric feature, the sorted sample of reference values.
 
     bin_edges_ : dict of str to ndarray
-        Per numeric feature, the interior edges of its PSI bins.
+        Per numeric feature, the interior edges of its PSI bins ``[e_i,
+        e_i+1)``; a value repeated across quantiles ``v`` is the bin ``[v, the
+        next float after v)``.
 
     bin_proportions_ : dict of str to ndarray
         Per numeric feature, the share of the reference in each PSI bin.

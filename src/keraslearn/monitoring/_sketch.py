@@ -8,7 +8,8 @@ A numeric column is kept as
   exactly its nominal one; what the sample costs is power, that of a test with
   ``min(n_reference, max_samples)`` reference values;
 - the interior edges of ``n_bins`` quantile bins and the reference proportion in each,
-  both computed on the whole reference, for the population stability index (PSI).
+  both computed on the whole reference, for the population stability index (PSI); a
+  value repeated across quantiles (a discrete column's) is a bin of its own.
 
 A categorical column is kept as the counts of its ``max_categories`` most frequent
 values and one count pooling all the rarer ones ("other"); it is tested with the
@@ -68,10 +69,16 @@ def summarize_numeric(values, n_bins, sample_index):
     """(sorted sample, interior quantile bin edges, reference proportion per bin).
 
     ``sample_index`` holds the rows kept in the sample, or None to keep them all.
-    Repeated quantiles (discrete or constant columns) are merged, so there may be
-    fewer than ``n_bins`` bins.
+    Repeated quantiles (discrete or constant columns) are merged into one bin of
+    their own value, so the bins may be fewer than ``n_bins``.
     """
-    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
+    quantiles = np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
+    edges, repeats = np.unique(quantiles, return_counts=True)
+    # A value repeated across quantiles holds a share of the rows of its own (a
+    # discrete or constant column's): it gets a bin of its own, [v, next float
+    # after v), so that values above it are not counted with it.
+    points = edges[repeats > 1]
+    edges = np.union1d(edges, np.nextafter(points, np.inf))
     sample = np.sort(values if sample_index is None else values[sample_index])
     return sample, edges, _bin_proportions(edges, values)
 
