@@ -83,3 +83,39 @@ def test_a_model_failing_on_input_example_does_not_start():
     with pytest.raises(RuntimeError, match=r"did not start \(exit code 3\)"):  # uvicorn's
         with serving(mixed(), input_example=unseen):
             pass
+
+
+def test_string_columns_are_read_from_the_fitted_encoders_when_nothing_says_them():
+    # keraslearn serve has only the saved pipeline: the columns its ColumnTransformer
+    # learnt strings from (an encoder's categories) take strings, the others numbers.
+    from starlette.testclient import TestClient
+
+    X, _ = mixed_frame()
+    with TestClient(make_app(mixed())) as client:
+        kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+        assert kinds == {"city": "string", "age": "number", "rooms": "number",
+                         "income": "number"}
+        response = client.post("/predict", json=X.iloc[:5].to_dict(orient="records"))
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == mixed().predict(X.iloc[:5]).tolist()
+
+
+def test_string_columns_of_other_encoders_imputers_and_vectorizers():
+    from sklearn.compose import make_column_transformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    from keraslearn.serving._schema import _string_columns
+
+    X = pd.DataFrame({"code": [1, 2, 3, 1], "town": ["a", "b", "a", "c"],
+                      "note": ["good", "bad", "ok", "good"], "size": [1.0, 2.0, 3.0, 4.0],
+                      "colour": ["red", "red", None, "blue"]})
+    head = make_column_transformer(
+        (OrdinalEncoder(), ["code", "town"]),  # integer categories stay numbers
+        (TfidfVectorizer(), "note"),
+        (make_pipeline(SimpleImputer(strategy="most_frequent"), OrdinalEncoder()), ["colour"]),
+        remainder="passthrough",
+    ).fit(X)
+    assert _string_columns(make_pipeline(head), tuple(X.columns)) == ["town", "note", "colour"]

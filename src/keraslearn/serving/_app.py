@@ -56,8 +56,9 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
 
     input_example : pandas.DataFrame or array-like, default=None
         Rows like the training data. Their column dtypes say what each
-        feature takes (without it or ``dtypes``, every feature is a number),
-        and the first row warms the model up.
+        feature takes (without it or ``dtypes``, every feature is a number but
+        those the model's ``ColumnTransformer`` learnt strings from), and the
+        first row warms the model up.
 
     dtypes : dict, default=None
         Feature name (or index) to dtype, e.g. ``{"city": "string"}``; the

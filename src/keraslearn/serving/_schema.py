@@ -5,9 +5,12 @@ when it was fitted on a DataFrame) or only their number (``n_features_in_``),
 but not their dtypes. The server therefore takes every feature as a finite
 number unless told otherwise by ``input_example`` (a DataFrame like the
 training data: its column dtypes are recorded) or ``dtypes`` (a mapping from
-column name to dtype). That covers the usual case, a scaler and a network on
-numeric columns, with no argument, and a pipeline with encoders on string
-columns with one.
+column name to dtype), or unless a ``ColumnTransformer`` at the head of the
+model learnt strings from a column (an encoder's categories, an imputer's
+fill value, a text vectorizer's vocabulary): that column takes strings. That
+covers the usual cases, a scaler and a network on numeric columns, and a
+pipeline with encoders on string columns (as ``keraslearn serve`` serves a
+saved one), with no argument.
 
 Every feature gets one of four kinds, checked per value before the model runs:
 ``number`` (a JSON number, stored as the recorded float dtype), ``integer`` (a
@@ -72,6 +75,8 @@ class FeatureSchema:
             raise ValueError("make_app: give input_example or dtypes, not both")
         if input_example is not None:
             dtypes = _example_dtypes(input_example, names, n)
+        elif dtypes is None and names is not None:
+            dtypes = {name: "object" for name in _string_columns(model, names)} or None
         found = [np.dtype("float64")] * n
         if dtypes is not None:
             keys = names if names is not None else range(n)
@@ -131,6 +136,52 @@ def _kind(dtype):
     if dtype.kind in "OUS":
         return "string"
     raise ValueError(f"make_app: the server cannot take features of dtype {dtype}")
+
+
+def _learnt_strings(step):
+    """Per input column of a fitted transformer, whether it learnt strings from
+    it (a list), or one answer for all its columns (a bool)."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(step, Pipeline):
+        answers = [_learnt_strings(s) for _, s in step.steps if s not in (None, "passthrough")]
+        return answers[0] if answers and isinstance(answers[0], list) else any(answers)
+    categories = getattr(step, "categories_", None)
+    if isinstance(categories, list):  # OneHotEncoder, OrdinalEncoder: one array per column
+        return [any(isinstance(v, str) for v in np.asarray(c, dtype=object)) for c in categories]
+    statistics = getattr(step, "statistics_", None)  # SimpleImputer: one value per column
+    if statistics is not None and np.asarray(statistics).dtype.kind in "OUS":
+        return [isinstance(v, str) for v in np.asarray(statistics, dtype=object)]
+    return hasattr(step, "vocabulary_")  # a text vectorizer: its column holds text
+
+
+def _string_columns(model, names):
+    """The input columns from which the fitted ``ColumnTransformer`` at the head
+    of ``model`` (itself, or a Pipeline's first step) learnt strings."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    head = model
+    while isinstance(head, Pipeline):
+        head = head.steps[0][1]
+    if not isinstance(head, ColumnTransformer) or not hasattr(head, "transformers_"):
+        return []
+    found = []
+    for _, step, columns in head.transformers_:
+        if isinstance(columns, str):
+            columns = [columns]
+        elif isinstance(columns, (list, tuple, np.ndarray)) and all(
+                isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in columns):
+            columns = [names[int(c)] for c in columns]
+        if not (isinstance(columns, (list, tuple, np.ndarray))
+                and all(isinstance(c, str) and c in names for c in columns)):
+            continue  # a slice, mask or callable: not read here
+        answer = _learnt_strings(step) if step not in ("drop", "passthrough") else False
+        if isinstance(answer, list) and len(answer) == len(columns):
+            found += [c for c, strings in zip(columns, answer) if strings]
+        elif answer is True:
+            found += list(columns)
+    return found
 
 
 def _numpy_dtype(dtype, key):
