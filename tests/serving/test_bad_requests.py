@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 from _servers import classifier, frame, mixed, mixed_frame, records, regressor, serving
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 LIMIT = 4096
 
@@ -178,18 +179,44 @@ def test_typed_features_are_checked_by_kind():
         assert whole.status_code == 200, whole.text
 
 
-def test_the_models_own_error_is_a_500_and_the_server_keeps_serving():
+def test_values_the_model_refuses_are_a_400_and_the_server_keeps_serving():
+    # A category the encoder never saw: scikit-learn refuses it with a ValueError,
+    # the request's fault, not the server's.
     X, _ = mixed_frame(n=3, seed=6)
     with serving(mixed(), input_example=X) as client:
         unseen = {**records(X)[0], "city": "Paris"}
         response = client.post("/predict", json=[unseen])
-        assert response.status_code == 500
+        assert response.status_code == 400
         body = response.json()
-        assert body["error_code"] == "INTERNAL_ERROR"
-        assert "predict failed" in body["error"] and "Paris" in body["error"]
+        assert body["error_code"] == "BAD_REQUEST"
+        assert "the model refused the request's values" in body["error"]
+        assert "Paris" in body["error"]
         again = client.post("/predict", json=records(X))
         assert again.status_code == 200
         assert again.json()["predictions"] == mixed().predict(X).tolist()
+
+
+class _Broken(ClassifierMixin, BaseEstimator):
+    """A fitted model whose predict fails on every input: its own error."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        raise RuntimeError("the model is broken")
+
+
+def test_the_models_own_error_is_a_500_and_the_server_keeps_serving():
+    model = _Broken().fit(np.zeros((4, 2)), [0, 1, 0, 1])
+    with serving(model, warmup=False) as client:
+        response = client.post("/predict", json=[[1.0, 2.0]])
+        assert response.status_code == 500
+        body = response.json()
+        assert body["error_code"] == "INTERNAL_ERROR"
+        assert "predict failed: RuntimeError: the model is broken" in body["error"]
+        assert client.get("/health").status_code == 200
 
 
 def test_an_integer_too_long_for_python_is_a_bad_request():

@@ -32,7 +32,9 @@ import numpy as np
 
 
 class ModelError(Exception):
-    """The model failed on a valid request (500), or the server is stopping (503)."""
+    """The model failed on a request (500), refused its values (400: a
+    ValueError, scikit-learn's way of refusing input, such as a category its
+    encoder never saw), or the server is stopping (503)."""
 
     def __init__(self, message, status=500):
         super().__init__(message)
@@ -198,6 +200,9 @@ class Batcher:
             return await self._loop.run_in_executor(self._executor, self._predict, method, parts)
         except ModelError:
             raise
+        except ValueError as exc:  # the model refuses these values: the request's fault
+            raise ModelError(f"the model refused the request's values: {exc}",
+                             status=400) from exc
         except Exception as exc:  # the model's own error, whatever its type, is a 500
             raise ModelError(f"{method} failed: {type(exc).__name__}: {exc}") from exc
 
