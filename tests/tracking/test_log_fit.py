@@ -130,6 +130,19 @@ def test_untrusted_types_are_named_and_trusted_when_given(store):
     np.testing.assert_array_equal(model.predict(X), forest.predict(X))
 
 
+def test_log_fit_checks_the_models_types_before_logging_anything(store):
+    # Nothing half-logged into the user's run (params, metrics, evaluation files)
+    # when the model cannot be logged: a retry logs once.
+    X, y = frame()
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    with mlflow.start_run() as run:
+        with pytest.raises(ValueError, match=r"sklearn\.tree\._tree\.Tree"):
+            log_fit(forest, X, y)
+    data = mlflow.get_run(run.info.run_id).data
+    assert data.params == {} and data.metrics == {}
+    assert mlflow.MlflowClient().list_artifacts(run.info.run_id) == []
+
+
 def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):
     X, _ = frame()
     Xa = ((X - X.mean()) / X.std()).to_numpy()

@@ -186,7 +186,19 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
 def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, input_example,
              output_dir, metric_prefix, trusted, extra=None):
     """log_fit's work; ``model`` is what is logged as the model (a search's best
-    estimator), ``extra(run)`` logs more into the run before it ends."""
+    estimator), ``extra(run)`` logs more into the run before it ends. The
+    model is saved, and its types checked, before anything is logged."""
+    with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
+        saved = (_model.saved_and_checked(model, trusted, tmp)
+                 if log_model and model is not None else None)
+        return _log_into_run(mlflow, estimator, model, saved, X_test, y_test,
+                             run_name=run_name, input_example=input_example,
+                             output_dir=output_dir, metric_prefix=metric_prefix,
+                             trusted=trusted, extra=extra)
+
+
+def _log_into_run(mlflow, estimator, model, saved, X_test, y_test, *, run_name,
+                  input_example, output_dir, metric_prefix, trusted, extra):
     with active_or_new_run(mlflow, run_name) as run:
         run_id = run.info.run_id
         mlflow.log_params(flatten_params(estimator))
@@ -197,10 +209,11 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
             logged.evaluation = log_evaluation(
                 mlflow, estimator, X_test, y_test, prefix=metric_prefix, output_dir=output_dir,
                 name=run_name or type(estimator).__name__)
-        if log_model and model is not None:
+        if saved is not None:
             example = _model.example_rows(X_test) if input_example is None else input_example
-            logged.model_uri = _model.log_model(model, input_example=example,
-                                                trusted=trusted).model_uri
+            logged.model_uri = _model.log_saved(
+                mlflow, model, saved, name="model", input_example=example,
+                pip_requirements=None, trusted=trusted).model_uri
         if extra is not None:
             logged.child_run_ids = extra(run)
     return logged

@@ -138,28 +138,41 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
     """
     mlflow = require_mlflow()
     check_is_fitted(estimator)
+    with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
+        path = saved_and_checked(estimator, trusted, tmp)
+        return log_saved(mlflow, estimator, path, name=name, input_example=input_example,
+                         pip_requirements=pip_requirements, trusted=trusted)
+
+
+def saved_and_checked(estimator, trusted, folder):
+    """``estimator`` written with :func:`keraslearn.save` in ``folder``; a
+    ValueError naming the types it holds that load would not trust (neither
+    by default nor in ``trusted``), before anything is logged."""
     from .. import get_untrusted_types, save
 
-    trusted = _trusted_names(trusted)
-    with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
-        path = save(estimator, Path(tmp) / FILE_NAME)
-        untrusted = sorted(set(get_untrusted_types(path)) - set(trusted))
-        if untrusted:
-            raise ValueError(
-                f"The saved {type(estimator).__name__} holds types that keraslearn.load does "
-                f"not trust by default: {untrusted}. Review them and pass "
-                f"trusted={untrusted!r} to log the model."
-            )
-        code = Path(tmp) / "keraslearn_model.py"
-        code.write_text(CODE, encoding="utf-8")
-        signature = None
-        if input_example is not None:
-            signature = mlflow.models.infer_signature(
-                input_example, estimator.predict(input_example))
-        return mlflow.pyfunc.log_model(
-            name=name, python_model=str(code), artifacts={ARTIFACT: str(path)},
-            signature=signature, input_example=input_example,
-            pip_requirements=(default_pip_requirements() if pip_requirements is None
-                              else list(pip_requirements)),
-            model_config={"trusted": trusted} if trusted else None,
+    path = save(estimator, Path(folder) / FILE_NAME)
+    untrusted = sorted(set(get_untrusted_types(path)) - set(_trusted_names(trusted)))
+    if untrusted:
+        raise ValueError(
+            f"The saved {type(estimator).__name__} holds types that keraslearn.load does "
+            f"not trust by default: {untrusted}. Review them and pass "
+            f"trusted={untrusted!r} to log the model."
         )
+    return path
+
+
+def log_saved(mlflow, estimator, path, *, name, input_example, pip_requirements, trusted):
+    """Log the file :func:`saved_and_checked` wrote as the run's pyfunc model."""
+    trusted = _trusted_names(trusted)
+    code = Path(path).parent / "keraslearn_model.py"
+    code.write_text(CODE, encoding="utf-8")
+    signature = None
+    if input_example is not None:
+        signature = mlflow.models.infer_signature(input_example, estimator.predict(input_example))
+    return mlflow.pyfunc.log_model(
+        name=name, python_model=str(code), artifacts={ARTIFACT: str(path)},
+        signature=signature, input_example=input_example,
+        pip_requirements=(default_pip_requirements() if pip_requirements is None
+                          else list(pip_requirements)),
+        model_config={"trusted": trusted} if trusted else None,
+    )
