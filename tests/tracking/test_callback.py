@@ -137,3 +137,18 @@ def test_a_copy_made_in_a_run_nests_its_fits_under_it_as_a_search_does(store):
                and r.info.status == "FINISHED" for r in children)
     for run_id in (parent_id, *(r.info.run_id for r in children)):
         assert metric_steps(store, run_id, "loss")[0] == list(range(EPOCHS))
+
+
+def test_a_copy_fitted_later_in_another_run_logs_into_that_run(store):
+    # A search's best_estimator_ (a copy made in the search's run) refitted in a new
+    # run: its curves go to the new run, not nested under the finished one.
+    X, y = frame()
+    pipe = pipeline(callbacks=[MLflowCallback()])
+    with mlflow.start_run() as first:
+        candidate = clone(pipe)
+    with mlflow.start_run() as final:
+        candidate.fit(X, y)
+    assert candidate[-1].callbacks[0].run_id_ == final.info.run_id
+    assert metric_steps(store, final.info.run_id, "loss")[0] == list(range(EPOCHS))
+    assert [r.info.run_id for r in runs(store)
+            if r.info.run_id not in (first.info.run_id, final.info.run_id)] == []

@@ -37,7 +37,10 @@ class MLflowCallback(keras.callbacks.Callback):
 
     Inside a search: a copy of the callback made while a run is active -- the
     clones a search fits, in this process or in joblib's workers -- nests each
-    fit under that run, as ``parent_run_id`` would. So a search fitted inside
+    fit under that run, as ``parent_run_id`` would, while that run is still the
+    active one or no run is (a copy fitted in another run later, such as a
+    search's ``best_estimator_`` refitted in a new run, logs into that run).
+    So a search fitted inside
     ``with mlflow.start_run():`` gets one nested run per fit (every fold and
     the refit) whatever its ``n_jobs``, instead of fits logging over each
     other into the parent or into unrelated runs.
@@ -124,7 +127,12 @@ class MLflowCallback(keras.callbacks.Callback):
         self._ends = None
         parent_id, uri = self.parent_run_id, self.tracking_uri
         if self.run_id is None and parent_id is None and self._copied_under is not None:
-            parent_id, uri = self._copied_under
+            # The run the copy was made in, while it is the active one (a
+            # search fitting its clones) or no run is (joblib's workers); a
+            # copy fitted in another run since then logs into that run.
+            active = mlflow.active_run()
+            if active is None or active.info.run_id == self._copied_under[0]:
+                parent_id, uri = self._copied_under
         if self.run_id is not None or parent_id is not None:
             self._client = mlflow.MlflowClient(uri)
             if self.run_id is not None:
