@@ -152,3 +152,23 @@ def test_a_copy_fitted_later_in_another_run_logs_into_that_run(store):
     assert metric_steps(store, final.info.run_id, "loss")[0] == list(range(EPOCHS))
     assert [r.info.run_id for r in runs(store)
             if r.info.run_id not in (first.info.run_id, final.info.run_id)] == []
+
+
+def test_warm_started_fits_and_partial_fit_continue_the_curve_as_history_does(store):
+    X, y = frame()
+    warm = pipeline(callbacks=[MLflowCallback()], warm_start=True)
+    with mlflow.start_run() as run:
+        warm.fit(X, y)
+        warm.fit(X, y)
+    steps, values = metric_steps(store, run.info.run_id, "loss")
+    assert steps == list(range(2 * EPOCHS))
+    np.testing.assert_allclose(values, warm[-1].history_["loss"], rtol=1e-6)
+    online = pipeline(callbacks=[MLflowCallback()])
+    with mlflow.start_run() as run:
+        online.fit(X, y)
+        scaled = online[:-1].transform(X)
+        online[-1].partial_fit(scaled, y)
+        online[-1].partial_fit(scaled, y)
+    steps, values = metric_steps(store, run.info.run_id, "loss")
+    assert steps == list(range(EPOCHS + 2))
+    np.testing.assert_allclose(values, online[-1].history_["loss"], rtol=1e-6)

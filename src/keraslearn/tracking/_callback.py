@@ -28,7 +28,10 @@ class MLflowCallback(keras.callbacks.Callback):
 
     Give it to any keraslearn estimator (``callbacks=[MLflowCallback()]``) or to
     ``keras.Model.fit``. At the end of each epoch, every number in Keras' logs
-    (``loss``, ``val_loss``, compiled metrics) is logged with ``step=epoch``.
+    (``loss``, ``val_loss``, compiled metrics) is logged with ``step=epoch``,
+    counted on from the epochs the callback already logged into the same run:
+    a warm-started fit or ``partial_fit`` continues the curve, as ``history_``
+    does.
 
     Where: with ``run_id``, into that run; with ``parent_run_id``, into a new
     run nested under it for each fit (the way to follow the fits of a search,
@@ -121,8 +124,17 @@ class MLflowCallback(keras.callbacks.Callback):
         self._client = None
         self._ends = None  # how to end the run this callback started, if it did
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
+        self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
+        self._offset = 0
 
     def on_train_begin(self, logs=None):
+        previous = self.run_id_
+        self._start_run()
+        if self.run_id_ != previous:
+            self._steps = 0
+        self._offset = self._steps
+
+    def _start_run(self):
         mlflow = require_mlflow()
         self._ends = None
         parent_id, uri = self.parent_run_id, self.tracking_uri
@@ -159,7 +171,9 @@ class MLflowCallback(keras.callbacks.Callback):
         now = int(time.time() * 1000)
         # Keras takes metric names MLflow refuses ("auc(roc)"): the
         # characters MLflow refuses are replaced, as log_fit replaces them.
-        metrics = [Metric(metric_key(f"{self.prefix}{key}"), float(value), now, epoch)
+        step = self._offset + epoch
+        self._steps = max(self._steps, step + 1)
+        metrics = [Metric(metric_key(f"{self.prefix}{key}"), float(value), now, step)
                    for key, value in (logs or {}).items() if _is_number(value)]
         if metrics:
             self._client.log_batch(self.run_id_, metrics=metrics)
@@ -193,4 +207,6 @@ class MLflowCallback(keras.callbacks.Callback):
 
     def __setstate__(self, state):
         state.setdefault("_copied_under", None)
+        state.setdefault("_steps", 0)
+        state.setdefault("_offset", 0)
         self.__dict__.update(state)
