@@ -151,6 +151,7 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         self.class_weight = class_weight
         self.target_encoding = target_encoding
 
+    @fill_doc
     def predict(self, X, **kwargs):
         """Predicted class labels.
 
@@ -159,10 +160,7 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         X : array-like of shape (n_samples, n_features)
             Samples, shaped as in fit.
 
-        **kwargs : dict
-            ``keras.Model.predict`` arguments for this call only
-            (``batch_size``, ``verbose``, ``callbacks``), as scikeras takes
-            them; ``predict__`` parameters give them to every call.
+        {predict_kwargs}
 
         Returns
         -------

@@ -107,4 +107,11 @@ _ENTRIES["fitted_attributes"] = """\
     target_encoder_ : object
         Converts targets to what the model trains on and its outputs back."""
 
+# A method's entry: its lines after the first are indented for a method.
+_ENTRIES["predict_kwargs"] = """\
+    **kwargs : dict
+            ``keras.Model.predict`` arguments for this call only
+            (``batch_size``, ``verbose``, ``callbacks``), as scikeras takes
+            them; ``predict__`` parameters give them to every call."""
+
 fill_doc = substitute(_ENTRIES)

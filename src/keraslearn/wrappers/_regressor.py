@@ -60,6 +60,7 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
     # scikeras' scoring hook; score (BaseWrapper's, ahead of the mixin's) uses it.
     score = BaseWrapper.score
 
+    @fill_doc
     def predict(self, X, **kwargs):
         """Predicted targets.
 
@@ -68,10 +69,7 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
         X : array-like of shape (n_samples, n_features)
             Samples, shaped as in fit.
 
-        **kwargs : dict
-            ``keras.Model.predict`` arguments for this call only
-            (``batch_size``, ``verbose``, ``callbacks``), as scikeras takes
-            them; ``predict__`` parameters give them to every call.
+        {predict_kwargs}
 
         Returns
         -------
