@@ -163,6 +163,8 @@ def copy_model(source):
             if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
                 model.compile_from_config(source.get_compile_config())
     except (TypeError, ValueError) as exc:
+        if not any(words in str(exc) for words in _NOT_MADE_AGAIN):
+            raise  # another failure of Keras' copy: as Keras words it
         raise ValueError(
             "The keras.Model given as model cannot be copied for training: it was compiled "
             f"with an object Keras cannot make again ({str(exc).split('. ')[0]}). Register "
@@ -172,6 +174,10 @@ def copy_model(source):
     if source.weights:
         model.set_weights(source.get_weights())
     return model
+
+
+# What Keras says of an object its serialised form cannot make again.
+_NOT_MADE_AGAIN = ("Could not locate", "deserialization of a Python lambda")
 
 
 def _leaves(spec):
