@@ -116,6 +116,7 @@ def test_string_columns_of_other_encoders_imputers_and_vectorizers():
         (OrdinalEncoder(), ["code", "town"]),  # integer categories stay numbers
         (TfidfVectorizer(), "note"),
         (make_pipeline(SimpleImputer(strategy="most_frequent"), OrdinalEncoder()), ["colour"]),
+        (make_pipeline(SimpleImputer(strategy="median"), OrdinalEncoder()), ["size"]),
         remainder="passthrough",
     ).fit(X)
     assert _string_columns(make_pipeline(head), tuple(X.columns)) == ["town", "note", "colour"]

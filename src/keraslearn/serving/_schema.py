@@ -145,7 +145,8 @@ def _learnt_strings(step):
 
     if isinstance(step, Pipeline):
         answers = [_learnt_strings(s) for _, s in step.steps if s not in (None, "passthrough")]
-        return answers[0] if answers and isinstance(answers[0], list) else any(answers)
+        per_column = [a for a in answers if isinstance(a, list)]  # the first step that says
+        return per_column[0] if per_column else any(answers)
     categories = getattr(step, "categories_", None)
     if isinstance(categories, list):  # OneHotEncoder, OrdinalEncoder: one array per column
         return [any(isinstance(v, str) for v in np.asarray(c, dtype=object)) for c in categories]
