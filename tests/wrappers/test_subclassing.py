@@ -4,6 +4,7 @@ parameters (routed ones included) plus ``**kwargs``, passes the rest to
 
 import keras
 import numpy as np
+import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
@@ -82,3 +83,19 @@ def test_build_method_takes_its_declared_parameters_and_meta():
     clf = Sized(width=5, epochs=2, random_state=0).fit(X, y)
     assert clf.model_.layers[0].units == 5
     assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_a_builder_given_to_a_subclass_that_builds_its_own_is_refused():
+    # As scikeras: which of the two builds the network would be a guess. A
+    # keras.Model instance (a pretrained network) is taken, as scikeras takes it.
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    with pytest.raises(ValueError, match="implements _keras_build_fn and was given a model "
+                                         "builder as `model`: give one of the two"):
+        TutorialMLP(model=build, epochs=1).fit(X, y)
+    network = build({"n_features_in_": X.shape[1]})
+    fitted = TutorialMLP(model=network, loss="binary_crossentropy", epochs=1,
+                         random_state=0).fit(X, y)
+    assert fitted.model_.count_params() == network.count_params()

@@ -23,6 +23,13 @@ def resolve_builder(est, params):
     builder = params.get("model")
     if builder is None:
         builder = params.get("build_fn")
+    if (builder is not None and not isinstance(builder, keras.Model)
+            and getattr(type(est), "_keras_build_fn", None) is not None):
+        # As scikeras: two builders, and no saying which one the user meant.
+        raise ValueError(
+            f"{type(est).__name__} implements _keras_build_fn and was given a model "
+            "builder as `model`: give one of the two."
+        )
     if builder is None:
         builder = est._default_builder()
     if builder is None:
