@@ -98,7 +98,11 @@ class ClassifierBehaviour:
             One column per class, in the order of ``classes_`` (per label, the
             probability of a 1, for multilabel targets).
         """
-        outputs = self._raw_predict(X)  # checks that the estimator is fitted
+        return self._probabilities(X)
+
+    def _probabilities(self, X, **predict_kwargs):
+        """``predict_proba``; ``predict_kwargs``: see ``_raw_predict``."""
+        outputs = self._raw_predict(X, **predict_kwargs)  # checks that the estimator is fitted
         return targets.probabilities(self.target_encoder_, outputs)
 
     def predict_log_proba(self, X):
@@ -131,7 +135,11 @@ class ClassifierBehaviour:
             Labels (label indicator rows for multilabel targets, one-hot rows
             for one-hot targets).
         """
-        raw = self._raw_predict(X)  # checks that the estimator is fitted first
+        return self._labels(X)
+
+    def _labels(self, X, **predict_kwargs):
+        """``predict``; ``predict_kwargs``: see ``_raw_predict``."""
+        raw = self._raw_predict(X, **predict_kwargs)  # checks that the estimator is fitted first
         return self.target_encoder_.inverse_transform(raw)
 
     def decision_function(self, X):

@@ -13,6 +13,7 @@ import inspect
 
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest
+from . import _nested as nested
 from . import _routed_objects as routed_objects
 
 _LOSS_ALIASES = {
@@ -152,7 +153,7 @@ def copy_model(source):
     not registered with Keras is known here by the object ``source`` holds."""
     known = {type(source.optimizer).__name__: type(source.optimizer)} if getattr(
         source, "optimizer", None) is not None else {}
-    for obj in _leaves(getattr(source, "loss", None)):
+    for obj in nested.leaves(getattr(source, "loss", None)):
         if inspect.isfunction(obj):
             known[obj.__name__] = obj
         elif isinstance(obj, keras.losses.Loss):
@@ -178,14 +179,6 @@ def copy_model(source):
 
 # What Keras says of an object its serialised form cannot make again.
 _NOT_MADE_AGAIN = ("Could not locate", "deserialization of a Python lambda")
-
-
-def _leaves(spec):
-    if isinstance(spec, (list, tuple)):
-        return [leaf for item in spec for leaf in _leaves(item)]
-    if isinstance(spec, dict):
-        return [leaf for item in spec.values() for leaf in _leaves(item)]
-    return [spec]
 
 
 def make_loss(loss, kwargs):

@@ -51,5 +51,9 @@ class RegressorBehaviour:
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions in float64, shaped like the y given to fit.
         """
-        outputs = self._raw_predict(X)  # checks that the estimator is fitted
+        return self._targets(X)
+
+    def _targets(self, X, **predict_kwargs):
+        """``predict``; ``predict_kwargs``: see ``_raw_predict``."""
+        outputs = self._raw_predict(X, **predict_kwargs)  # checks that the estimator is fitted
         return self.target_encoder_.inverse_transform(outputs)

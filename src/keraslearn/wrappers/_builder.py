@@ -24,7 +24,7 @@ def resolve_builder(est, params):
     if builder is None:
         builder = params.get("build_fn")
     if (builder is not None and not isinstance(builder, keras.Model)
-            and getattr(type(est), "_keras_build_fn", None) is not None):
+            and est._default_builder() is not None):
         # As scikeras: two builders, and no saying which one the user meant.
         raise ValueError(
             f"{type(est).__name__} implements _keras_build_fn and was given a model "

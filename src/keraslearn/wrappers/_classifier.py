@@ -4,7 +4,6 @@ from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 
 from .._engine import ClassifierBehaviour, classifier_tags
-from .._engine import _targets as targets
 from ._base import BaseWrapper
 from ._docstrings import fill_doc
 
@@ -168,8 +167,7 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
             Labels (label indicator rows for multilabel targets, one-hot rows
             for one-hot targets).
         """
-        raw = self._raw_predict(X, **kwargs)  # checks that the estimator is fitted first
-        return self.target_encoder_.inverse_transform(raw)
+        return self._labels(X, **kwargs)
 
     def predict_proba(self, X, **kwargs):
         """Class probabilities.
@@ -189,8 +187,7 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
             One column per class, in the order of ``classes_`` (per label, the
             probability of a 1, for multilabel targets).
         """
-        outputs = self._raw_predict(X, **kwargs)  # checks that the estimator is fitted
-        return targets.probabilities(self.target_encoder_, outputs)
+        return self._probabilities(X, **kwargs)
 
     def __sklearn_tags__(self):
         return classifier_tags(super().__sklearn_tags__())

@@ -76,8 +76,7 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions in float64, shaped like the y given to fit.
         """
-        outputs = self._raw_predict(X, **kwargs)  # checks that the estimator is fitted
-        return self.target_encoder_.inverse_transform(outputs)
+        return self._targets(X, **kwargs)
 
     @staticmethod
     def scorer(y_true, y_pred, **kwargs):
