@@ -44,7 +44,8 @@ def main(output=None):
     model.fit(X_train, y_train)
     epochs = len(model[-1].history_["loss"])
     print(f"trained {epochs} of at most 100 epochs (early stopping on val_loss)")
-    report = evaluate(model, X_test, y_test, output_dir=output, name="binary")
+    report = evaluate(model, X_test, y_test, output_dir=output, name="binary",
+                      overwrite=True)
     print(report)
     return report
 

@@ -87,7 +87,7 @@ def main(output=None, quick=False):
     for name, model in models.items():
         model.fit(X_train, y_train)
         report = evaluate(model, X_test, y_test, output_dir=output,
-                          name="images " + name.replace(" ", "_"))
+                          name="images " + name.replace(" ", "_"), overwrite=True)
         y_pred = model.predict(X_test)
         rows.append({
             "model": name,

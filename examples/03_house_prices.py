@@ -85,7 +85,7 @@ def main(output=None, quick=False):
         model.fit(X_train, y_train)
         scaled = name.endswith("StandardScaler")
         report = evaluate(model, X_test, y_test, output_dir=output if scaled else None,
-                          name="house_prices" if scaled else name)
+                          name="house_prices" if scaled else name, overwrite=True)
         reports[name] = report
         rows.append({"model": name, **{k: report.metrics[k] for k in
                                        ("mae", "rmse", "r2", "pearson_r")}})

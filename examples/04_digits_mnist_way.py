@@ -40,7 +40,8 @@ def main(output=None):
     print("training accuracy per epoch:",
           " ".join(f"{a:.3f}" for a in model.history_["accuracy"]))
     print(f"test accuracy: {model.score(X_test, y_test):.4f}\n")
-    report = evaluate(model, X_test, y_test, output_dir=output, name="digits")
+    report = evaluate(model, X_test, y_test, output_dir=output, name="digits",
+                      overwrite=True)
     print(report)
     return report
 

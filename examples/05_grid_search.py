@@ -69,7 +69,8 @@ def main(output=None, quick=False):
     print("top 5 of cv_results_:")
     print(top.to_string(index=False, float_format="{:.4g}".format))
     print()
-    report = evaluate(search, X_test, y_test, output_dir=output, name="grid_search_best")
+    report = evaluate(search, X_test, y_test, output_dir=output,
+                      name="grid_search_best", overwrite=True)
     print(report)
     return {"best": report, "search": search}
 

@@ -68,7 +68,8 @@ def main(output=None, quick=False):
           f"accuracy, {vote['log loss'] - members_only['log loss'].mean():+.4f} log loss")
     print(f"soft vote vs best member: {vote['accuracy'] - members_only['accuracy'].max():+.4f} "
           f"accuracy, {vote['log loss'] - members_only['log loss'].min():+.4f} log loss\n")
-    report = evaluate(ensemble, X_test, y_test, output_dir=output, name="soft_voting")
+    report = evaluate(ensemble, X_test, y_test, output_dir=output,
+                      name="soft_voting", overwrite=True)
     print(report)
     return {"soft vote": report, "members": table}
 

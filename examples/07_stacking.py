@@ -72,7 +72,8 @@ def main(output=None, quick=False):
     print("\nlogistic-regression weight of each base model's score:",
           ", ".join(f"{name} {w:.2f}" for name, w in zip(stack.named_estimators_, weights)))
     print()
-    report = evaluate(stack, X_test, y_test, output_dir=output, name="stacking")
+    report = evaluate(stack, X_test, y_test, output_dir=output, name="stacking",
+                      overwrite=True)
     print(report)
     return {"stack": report, "base models": table}
 

@@ -48,7 +48,7 @@ def main(output=None, quick=False):
         model = make_pipeline(StandardScaler(), mlp)
         model.fit(X_train, y_train)
         report = evaluate(model, X_test, y_test, output_dir=output,
-                          name=name.replace(" ", "_"))
+                          name=name.replace(" ", "_"), overwrite=True)
         reports[name] = report
         rows.append({
             "model": name, "epochs run": mlp.n_iter_,

@@ -159,7 +159,8 @@ def main(output=None, quick=False):
     print(f"keraslearn serve: /monitoring/drift tested the last {drift['rows']} rows it "
           f"received: {len(flagged)} feature(s) flagged")
 
-    report = evaluate(loaded, X_test, y_test, output_dir=output, name="loaded")
+    report = evaluate(loaded, X_test, y_test, output_dir=output, name="loaded",
+                      overwrite=True)
     print(report)
     return report
 

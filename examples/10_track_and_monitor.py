@@ -162,7 +162,8 @@ def main(output=None, quick=False):
             mlflow.start_run(experiment_id=experiment_id, run_name="mlp") as run:
         with serve(path, window=len(X_test)) as ready:
             # 2. Log the run: parameters, curves, evaluation (written to output too), model.
-            logged = log_fit(pipe, X_test, y_test, output_dir=output, run_name="tracked")
+            logged = log_fit(pipe, X_test, y_test, output_dir=output, run_name="tracked",
+                             overwrite=True)
             data = mlflow.MlflowClient().get_run(run.info.run_id).data
             print(f"MLflow run {run.info.run_id} in {mlflow.get_tracking_uri()}: "
                   f"{len(data.params)} parameters, test accuracy "
@@ -192,7 +193,7 @@ def main(output=None, quick=False):
 
         # 4. The drift report of the shifted traffic, kept with the run.
         report = drift_report(detector, shifted, output_dir=output / "drift",
-                              name="shifted traffic")
+                              name="shifted traffic", overwrite=True)
         if report.drifted_features != _flagged(drifted):
             raise RuntimeError("the report and the server disagree")
         mlflow.log_artifacts(str(output / "drift"), artifact_path="drift")

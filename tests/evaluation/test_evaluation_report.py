@@ -319,3 +319,32 @@ def test_import_stays_light():
             "heavy = [m for m in ('matplotlib', 'tensorflow', 'keras') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_existing_files_are_refused_unless_overwrite(regression, tmp_path):
+    X, y = regression
+    reg = CountingRidge().fit(X, y)
+    first = evaluate(reg, X, y, output_dir=tmp_path, name="model A")
+    written = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(written) == {*first.figures.values(), first.html_path}
+    CountingRidge.n_predict = 0
+    # Another name giving the same file names ("model_A") is refused as well,
+    # before any prediction, and the first evaluation's files are untouched.
+    for name in ("model A", "model_A"):
+        with pytest.raises(FileExistsError, match="model_A_.*overwrite=True"):
+            evaluate(reg, X, y, output_dir=tmp_path, name=name)
+    assert CountingRidge.n_predict == 0
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == written
+    # overwrite=True replaces them; the HTML page now names the new model.
+    again = evaluate(reg, X, y, output_dir=tmp_path, name="model_A", overwrite=True)
+    assert again.html_path == first.html_path and again.figures == first.figures
+    assert "model_A" in again.html_path.read_text(encoding="utf-8")
+    assert "model A" not in again.html_path.read_text(encoding="utf-8")
+
+
+def test_overwrite_never_replaces_a_directory(regression, tmp_path):
+    X, y = regression
+    (tmp_path / "ridge_report.html").mkdir()
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        evaluate(Ridge().fit(X, y), X, y, output_dir=tmp_path, name="ridge", overwrite=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["ridge_report.html"]

@@ -154,3 +154,16 @@ def test_bad_calls(detector, rng, tmp_path):
     with pytest.raises(ValueError, match=r"missing columns \['city'\]"):
         drift_report(detector, table(rng, 10).drop(columns="city"), output_dir=tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+def test_existing_files_are_refused_unless_overwrite(detector, rng, tmp_path):
+    first = drift_report(detector, table(rng, 100), output_dir=tmp_path, name="batch 1")
+    written = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    assert set(written) == {*first.figures.values(), first.html_path}
+    with pytest.raises(FileExistsError, match="batch_1_.*overwrite=True"):
+        drift_report(detector, table(rng, 100, shift=800), output_dir=tmp_path, name="batch_1")
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == written
+    again = drift_report(detector, table(rng, 100, shift=800), output_dir=tmp_path,
+                         name="batch_1", overwrite=True)
+    assert set(again.figures.values()) == set(first.figures.values())
+    assert again.html_path.read_bytes() != written[first.html_path]

@@ -111,7 +111,15 @@ def test_mistakes_are_refused_before_anything_is_logged(store):
         log_fit(pipeline(), X, y)
     with pytest.raises(ValueError, match="both X_test and y_test"):
         log_fit(fitted(), X)
-    assert runs(store) == []
+    # A file of the evaluation's names in output_dir is the user's: kept, and refused.
+    mine = store.folder / "eval" / "tiny_report.html"
+    mine.parent.mkdir()
+    mine.write_text("my notes")
+    with pytest.raises(FileExistsError, match="tiny_report.html.*overwrite=True"):
+        log_fit(fitted(), X, y, run_name="tiny", output_dir=mine.parent)
+    assert runs(store) == [] and mine.read_text() == "my notes"
+    logged = log_fit(fitted(), X, y, run_name="tiny", output_dir=mine.parent, overwrite=True)
+    assert logged.evaluation.html_path == mine and "my notes" not in mine.read_text()
 
 
 def test_untrusted_types_are_named_and_trusted_when_given(store):

@@ -27,6 +27,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from ..utils._files import check_new_files
+
 FORMAT = "keraslearn"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -59,12 +61,7 @@ def check_destination(path, overwrite):
         raise FileNotFoundError(
             f"Cannot save to {str(path)!r}: {str(parent)!r} is not a directory."
         )
-    if not (path.exists() or path.is_symlink()):
-        return
-    if not overwrite:
-        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it.")
-    if path.is_symlink() or not path.is_file():
-        raise FileExistsError(f"Refusing to replace {str(path)!r}: it is not a regular file.")
+    check_new_files([path], overwrite)
 
 
 def write(target, manifest, members):

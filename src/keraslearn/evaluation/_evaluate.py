@@ -1,24 +1,21 @@
 """The :func:`evaluate` entry point: validate, predict, measure, draw, write."""
 
-import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from ..utils._files import check_new_files, check_output_dir, slug
 from ._metrics import classification_metrics, detect_problem_type, regression_metrics
-from ._plots import draw_figures
+from ._plots import FIGURES, planned_figures
 from ._report import EvaluationReport
 
 
-def _check_output_dir(output_dir):
-    if output_dir is None:
-        return None
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
-    return output_dir
+def report_files(output_dir, name, figures=FIGURES):
+    """Where :func:`evaluate` writes: ``({figure: png path}, html path)``."""
+    stem = slug(name) or "model"
+    return ({key: output_dir / f"{stem}_{key}.png" for key in figures},
+            output_dir / f"{stem}_report.html")
 
 
 def _check_sample_weight(sample_weight):
@@ -33,7 +30,7 @@ def _check_sample_weight(sample_weight):
 
 
 def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
-             pos_label=None, zero_division="warn", output_dict=False):
+             pos_label=None, zero_division="warn", output_dict=False, overwrite=False):
     """Evaluate a fitted estimator: metrics, tables, figures and an HTML page.
 
     The problem type is detected from the estimator's tags and from ``y``
@@ -85,6 +82,11 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     output_dict : bool, default=False
         Return ``report.to_dict()`` instead of the report.
 
+    overwrite : bool, default=False
+        Replace files of the same names in ``output_dir``. When False an
+        existing file (another evaluation's, whose name gives the same file
+        names) is refused before the estimator predicts.
+
     Returns
     -------
     report : EvaluationReport or dict
@@ -97,6 +99,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     ValueError
         When ``X``, ``y`` and ``sample_weight`` differ in length, ``y`` is
         empty, or ``output_dir`` is an existing file.
+
+    FileExistsError
+        When a file to write exists and ``overwrite`` is False.
 
     Examples
     --------
@@ -116,12 +121,15 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
     check_consistent_length(*arrays)
     sample_weight = _check_sample_weight(sample_weight)
-    output_dir = _check_output_dir(output_dir)
+    output_dir = check_output_dir(output_dir)
     name = type(estimator).__name__ if name is None else str(name)
     output_names = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) else None
     y_true = np.asarray(y)
     if y_true.shape[0] == 0:
         raise ValueError("Cannot evaluate on 0 samples: y is empty.")
+    if output_dir is not None:  # every file this name may write, refused before any work
+        paths, html_path = report_files(output_dir, name)
+        check_new_files([*paths.values(), html_path], overwrite)
     problem_type = detect_problem_type(estimator, y_true)
     y_pred = estimator.predict(X)
     if problem_type == "regression":
@@ -139,10 +147,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         classes=None if problem_type == "regression" else evaluation.labels,
         classification_report=evaluation.classification_report, notes=evaluation.notes)
     if output_dir is not None:
+        figures = planned_figures(estimator, evaluation, name, sample_weight=sample_weight)
         output_dir.mkdir(parents=True, exist_ok=True)
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.") or "model"
-        report.figures = draw_figures(estimator, evaluation, output_dir, stem, name,
-                                      sample_weight=sample_weight)
-        report.html_path = output_dir / f"{stem}_report.html"
-        report.html_path.write_text(report.to_html(), encoding="utf-8")
+        report.figures = {key: draw(paths[key]) for key, draw in figures.items()}
+        report.html_path = html_path
+        html_path.write_text(report.to_html(), encoding="utf-8")
     return report.to_dict() if output_dict else report

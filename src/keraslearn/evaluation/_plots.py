@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 
 _HISTORY_OWNERS = ("best_estimator_", "estimator_")
+FIGURES = ("learning_curves", "actual_vs_predicted", "residuals", "confusion_matrix",
+           "roc_curve")  # every figure :func:`planned_figures` may plan
 
 
 def training_history(estimator):
@@ -184,24 +186,20 @@ def plot_prediction_error(evaluation, path, title, kind):
     return _save(fig, path)
 
 
-def draw_figures(estimator, evaluation, output_dir, stem, title, sample_weight=None):
-    """Draw every figure that fits the problem; return ``{name: path}``."""
-    paths = {}
-
-    def target(name):
-        return output_dir / f"{stem}_{name}.png"
-
+def planned_figures(estimator, evaluation, title, sample_weight=None):
+    """The figures that fit the problem, not drawn yet: ``{name: draw(path)}``."""
+    figures = {}
     history = training_history(estimator)
     if history:
-        paths["learning_curves"] = plot_learning_curves(history, target("learning_curves"), title)
+        figures["learning_curves"] = lambda path: plot_learning_curves(history, path, title)
     if evaluation.problem_type == "regression":
         for kind, name in (("actual_vs_predicted", "actual_vs_predicted"),
                            ("residual_vs_predicted", "residuals")):
-            paths[name] = plot_prediction_error(evaluation, target(name), title, kind)
-        return paths
-    paths["confusion_matrix"] = plot_confusion_matrix(
-        evaluation, target("confusion_matrix"), title)
+            figures[name] = (lambda path, kind=kind:
+                             plot_prediction_error(evaluation, path, title, kind))
+        return figures
+    figures["confusion_matrix"] = lambda path: plot_confusion_matrix(evaluation, path, title)
     if any(key.startswith("roc_auc") for key in evaluation.metrics):
-        paths["roc_curve"] = plot_roc_curve(
-            evaluation, target("roc_curve"), title, sample_weight)
-    return paths
+        figures["roc_curve"] = lambda path: plot_roc_curve(
+            evaluation, path, title, sample_weight)
+    return figures

@@ -7,13 +7,13 @@ stylesheet, tables from pandas, figures embedded as base64 PNG or linked.
 import base64
 import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._files import check_new_files, check_output_dir, slug
 from ._detector import DriftDetector
 
 
@@ -180,11 +180,7 @@ class DriftReport:
                 f"<body>\n{body}\n</body>\n</html>\n")
 
 
-def _slug(text):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_.")
-
-
-def drift_report(detector, X, *, output_dir=None, name=None):
+def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     """Test a batch with a fitted detector and report it: table, verdict, figures, HTML.
 
     With ``output_dir``, one PNG per feature is written, overlaying the reference
@@ -209,6 +205,11 @@ def drift_report(detector, X, *, output_dir=None, name=None):
     name : str, default=None
         Name used in titles and file names; the detector's class name when None.
 
+    overwrite : bool, default=False
+        Replace files of the same names in ``output_dir``. When False an
+        existing file (another report's, whose name gives the same file names)
+        is refused before anything is written.
+
     Returns
     -------
     report : DriftReport
@@ -221,6 +222,9 @@ def drift_report(detector, X, *, output_dir=None, name=None):
     ValueError
         When ``X`` does not match the detector (see :meth:`DriftDetector.test`)
         or ``output_dir`` is an existing file.
+
+    FileExistsError
+        When a file to write exists and ``overwrite`` is False.
 
     See Also
     --------
@@ -242,10 +246,7 @@ def drift_report(detector, X, *, output_dir=None, name=None):
     if not isinstance(detector, DriftDetector):
         raise TypeError(f"drift_report needs a DriftDetector, got {type(detector).__name__}.")
     check_is_fitted(detector)
-    if output_dir is not None:
-        output_dir = Path(output_dir)
-        if output_dir.exists() and not output_dir.is_dir():
-            raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
+    output_dir = check_output_dir(output_dir)
     name = type(detector).__name__ if name is None else str(name)
     columns = detector._columns(X)
     results = detector._test(columns)
@@ -259,17 +260,21 @@ def drift_report(detector, X, *, output_dir=None, name=None):
         return report
     from ._plots import plot_categorical, plot_numeric
 
+    stem = slug(name) or "drift"
+    rows = results.to_dict("records")
+    paths = [output_dir / f"{stem}_{j:02d}_{slug(row['feature']) or 'feature'}.png"
+             for j, row in enumerate(rows)]
+    html_path = output_dir / f"{stem}_report.html"
+    check_new_files([*paths, html_path], overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
-    stem = _slug(name) or "drift"
-    for j, (row, values) in enumerate(zip(results.to_dict("records"), columns)):
+    for j, (row, values, path) in enumerate(zip(rows, columns, paths)):
         feature = row["feature"]
-        path = output_dir / f"{stem}_{j:02d}_{_slug(feature) or 'feature'}.png"
         if detector.categorical_[j]:
             plot_categorical(detector.categories_[feature], detector.category_counts_[feature],
                              detector._pooled(feature), values, row, path)
         else:
             plot_numeric(detector.reference_sample_[feature], values, row, path)
         report.figures[feature] = path
-    report.html_path = output_dir / f"{stem}_report.html"
-    report.html_path.write_text(report.to_html(), encoding="utf-8")
+    report.html_path = html_path
+    html_path.write_text(report.to_html(), encoding="utf-8")
     return report

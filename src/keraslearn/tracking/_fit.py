@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._files import check_new_files, check_output_dir
 from . import _model
 from ._mlflow import require_mlflow
 from ._params import flatten_params
@@ -88,7 +89,8 @@ def log_evaluation(mlflow, estimator, X_test, y_test, *, name, prefix, output_di
         folder = output_dir
         if folder is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="keraslearn-eval-"))
-        report = evaluate(estimator, X_test, y_test, output_dir=folder, name=name)
+        report = evaluate(estimator, X_test, y_test, output_dir=folder, name=name,
+                          overwrite=True)  # log_fit checked them before the run
         mlflow.log_metrics({metric_key(f"{prefix}{k}"): float(v)
                             for k, v in report.metrics.items()})
         for path in [*report.figures.values(), report.html_path]:
@@ -103,7 +105,8 @@ def log_evaluation(mlflow, estimator, X_test, y_test, *, name, prefix, output_di
 
 
 def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=True,
-            input_example=None, output_dir=None, metric_prefix="test_", trusted=None):
+            input_example=None, output_dir=None, metric_prefix="test_", trusted=None,
+            overwrite=False):
     """Log a fitted estimator or pipeline to MLflow: parameters, curves, evaluation, model.
 
     Logged into the active run, or into a run started here (named ``run_name``)
@@ -149,6 +152,10 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         temporary folder when None, removed afterwards (the returned report
         then lists no files).
 
+    overwrite : bool, default=False
+        Replace the evaluation's files in ``output_dir`` if files of the same
+        names are there; when False they are refused before anything is logged.
+
     metric_prefix : str, default="test_"
         Put before the evaluation's metric names (``test_accuracy``), apart
         from the per-epoch curves.
@@ -169,6 +176,10 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     sklearn.exceptions.NotFittedError
         When the estimator is not fitted (before anything is logged).
 
+    FileExistsError
+        When an evaluation file exists in ``output_dir`` and ``overwrite`` is
+        False (before anything is logged).
+
     See Also
     --------
     log_search : A search's candidates as nested runs.
@@ -180,14 +191,21 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         raise ValueError("Give both X_test and y_test to evaluate, or neither.")
     return _log_fit(mlflow, estimator, estimator, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
-                    metric_prefix=metric_prefix, trusted=trusted)
+                    metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite)
 
 
 def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, input_example,
-             output_dir, metric_prefix, trusted, extra=None):
+             output_dir, metric_prefix, trusted, overwrite, extra=None):
     """log_fit's work; ``model`` is what is logged as the model (a search's best
     estimator), ``extra(run)`` logs more into the run before it ends. The
-    model is saved, and its types checked, before anything is logged."""
+    evaluation's files are checked, and the model saved and its types checked,
+    before anything is logged."""
+    output_dir = check_output_dir(output_dir)
+    if output_dir is not None and X_test is not None:
+        from ..evaluation._evaluate import report_files
+
+        figures, html_path = report_files(output_dir, run_name or type(estimator).__name__)
+        check_new_files([*figures.values(), html_path], overwrite)
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         saved = (_model.saved_and_checked(model, trusted, tmp)
                  if log_model and model is not None else None)

@@ -52,7 +52,8 @@ def candidate_metrics(cv_results, i):
 
 
 def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=True,
-               input_example=None, output_dir=None, metric_prefix="test_", trusted=None):
+               input_example=None, output_dir=None, metric_prefix="test_", trusted=None,
+               overwrite=False):
     """Log a fitted search: a parent run, and one nested run per candidate.
 
     The parent run (the active run, or one started here and ended before
@@ -95,6 +96,9 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         Where the evaluation's files are written before they are logged
         (a temporary folder when None).
 
+    overwrite : bool, default=False
+        Replace the evaluation's files in ``output_dir``, as in :func:`log_fit`.
+
     metric_prefix : str, default="test_"
         Put before the evaluation's metric names.
 
@@ -114,6 +118,10 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
 
     sklearn.exceptions.NotFittedError
         When the search is not fitted (before anything is logged).
+
+    FileExistsError
+        When an evaluation file exists in ``output_dir`` and ``overwrite`` is
+        False (before anything is logged).
 
     See Also
     --------
@@ -151,5 +159,5 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
 
     return _log_fit(mlflow, search, best, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
-                    metric_prefix=metric_prefix, trusted=trusted,
+                    metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
                     extra=log_outcome_and_candidates)

@@ -1,0 +1,35 @@
+"""Checks made before writing files a user may already have: nothing is replaced unasked."""
+
+import re
+from pathlib import Path
+
+
+def check_output_dir(output_dir):
+    """``output_dir`` as a Path (None stays None); an existing file there is refused."""
+    if output_dir is None:
+        return None
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
+    return output_dir
+
+
+def check_new_files(paths, overwrite):
+    """Refuse, before anything is written, to replace what exists at ``paths``.
+
+    An existing path is replaced only with ``overwrite=True``, and only when it is a
+    regular file (never a directory or a symbolic link).
+    """
+    for path in paths:
+        if not (path.exists() or path.is_symlink()):
+            continue
+        if not overwrite:
+            raise FileExistsError(
+                f"{str(path)!r} already exists; pass overwrite=True to replace it.")
+        if path.is_symlink() or not path.is_file():
+            raise FileExistsError(f"Refusing to replace {str(path)!r}: it is not a regular file.")
+
+
+def slug(text):
+    """``text`` as a piece of a file name: runs of other characters become ``_``."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_.")
