@@ -6,6 +6,7 @@ import hashlib
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from sklearn.base import clone
@@ -254,3 +255,57 @@ def test_a_file_tensorflow_cannot_decode_is_named(tmp_path, monkeypatch):
     clf.fit(paths, y)
     with pytest.raises(ValueError, match=match):
         clf.predict(bad)
+
+
+def test_a_multi_picture_jpeg_is_read_by_the_tensorflow_decoder(tmp_path):
+    # Many phone cameras write JPEG files holding several pictures (Pillow: "MPO");
+    # Keras' loader reads their first picture, and so does this decoder.
+    paths, y = _write(tmp_path / "images", n=6, fmt="jpg")
+    first = Image.open(paths[0])
+    first.save(paths[0], format="MPO", save_all=True,
+               append_images=[first.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
+    assert Image.open(paths[0]).format == "MPO"
+    keras_images = next(iter(keras.utils.image_dataset_from_directory(
+        tmp_path / "images", labels=None, image_size=(10, 12), shuffle=False,
+        batch_size=len(paths), verbose=False))).numpy() / 255.0
+    source = image_files(paths, (10, 12, 3), decoder="tensorflow")
+    np.testing.assert_array_equal(source.read(), keras_images)
+    clf = ImageClassifier(**SMALL, image_decoder="tensorflow").fit(paths, y)
+    assert clf.predict(paths).shape == (6,)
+
+
+def test_predict_takes_what_fit_took(tmp_path):
+    """PIL images resized by image_shape, and one-column forms of paths."""
+    paths, y = _write(tmp_path, n=8, sizes=[(12, 10), (9, 14)])
+    pil = [Image.open(p) for p in paths]
+    resized = ImageClassifier(**SMALL, image_shape=(8, 8, 3)).fit(pil, y)
+    expected = resized.predict_proba(paths)
+    np.testing.assert_array_equal(resized.predict_proba(pil), expected)
+    resized.set_params(warm_start=True).fit(pil, y)  # a warm fit checks X as predict does
+    same, _ = _write(tmp_path / "same", n=8)
+    plain = ImageClassifier(**SMALL).fit(same, y)
+    expected = plain.predict_proba(same)
+    for column in (pd.DataFrame({"path": same}), np.array(same)[:, None],
+                   [[p] for p in same]):
+        np.testing.assert_array_equal(
+            ImageClassifier(**SMALL).fit(column, y).predict_proba(column), expected)
+    with pytest.raises(TypeError, match="got a single str; wrap it in a list"):
+        plain.predict(same[0])
+
+
+def test_pil_images_given_more_than_once_are_loaded_by_one_thread(tmp_path, monkeypatch):
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)  # decoded batch by batch in the feed
+    paths, _ = _write(tmp_path, n=2, size=(300, 300), fmt="jpg")
+    # Lazily opened images, each given many times (as oversampling does):
+    # Pillow loads an image in the first thread that reads it.
+    lazy = [Image.open(p) for p in paths]
+    X, y = [lazy[0]] * 24 + [lazy[1]] * 24, [0] * 24 + [1] * 24
+    clf = ImageClassifier(**SMALL, image_shape=(8, 8, 3)).fit(X, y)
+    arrays = ImageLoader(target_size=(8, 8)).fit_transform(paths)
+    np.testing.assert_array_equal(clf.predict_proba(X[::23]), clf.predict_proba(arrays[[0, 0, 1]]))
+
+
+def test_the_tensorflow_decoder_is_quiet(tmp_path, capfd):
+    paths, y = _write(tmp_path, n=6, fmt="jpg")
+    image_files(paths, (10, 12, 3), decoder="tensorflow").read()  # eagerly
+    assert "parallel_iterations" not in capfd.readouterr().err

@@ -3,10 +3,13 @@ it infers from X, the check of X at prediction in words of images, and image
 files decoded batch by batch (``keraslearn.preprocessing._image_files``)."""
 
 import math
+import os
 from numbers import Integral
 
 import numpy as np
+from PIL import Image
 
+from ..preprocessing._image import _as_items
 from ..preprocessing._image_files import holds_images, image_files
 
 
@@ -44,6 +47,8 @@ def image_source(est, X, reset):
     ``image_shape`` when it is set
     (else they must all have one size: that of fit, for a fitted estimator);
     anything else as it is."""
+    if isinstance(X, (str, bytes, os.PathLike, Image.Image)):
+        _as_items(X)  # one image, not a collection of them: refused, in those words
     if not holds_images(X):
         return X
     decoder = getattr(est, "image_decoder", "pillow")
@@ -91,7 +96,11 @@ def infer_image_shape(est, per_sample):
 
 def check_image_input(est, X):
     """Refuse X whose images differ from those of fit, in words of images
-    (scikit-learn's check would speak of a number of features)."""
+    (scikit-learn's check would speak of a number of features). Images given
+    as paths or PIL images are checked file by file as they are read
+    (:func:`image_source`)."""
+    if holds_images(X):
+        return
     shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
     per_sample, fitted = tuple(shape[1:]), tuple(est.X_shape_[1:])
     if len(shape) < 2 or per_sample == fitted:

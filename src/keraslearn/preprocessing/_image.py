@@ -4,6 +4,7 @@ import errno
 import numbers
 import os
 import reprlib
+import threading
 
 import numpy as np
 from PIL import Image
@@ -152,10 +153,18 @@ def _pixels(img, pil_mode, size):
     return np.asarray(img)
 
 
+# Locks of PIL images given as X, by the image's id: Pillow decodes a lazily
+# opened image in the first load() and then closes its file, and two threads
+# must not do it at once (one image can be given many times, or to several fits).
+_LOAD_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
 def _read_image(item, index, pil_mode, size):
     """Return image ``item`` (path or PIL image) as a uint8 array."""
     if isinstance(item, Image.Image):
         try:
+            with _LOAD_LOCKS[(id(item) >> 4) % len(_LOAD_LOCKS)]:
+                item.load()
             return _pixels(item, pil_mode, size)
         except Exception as exc:
             raise ValueError(f"Could not read the PIL image X[{index}]: {exc}") from exc

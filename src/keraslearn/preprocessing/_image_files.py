@@ -43,6 +43,9 @@ _PARALLEL_DECODES = 32
 # The formats TensorFlow's decode_image reads (Pillow's names), by the number
 # of channels it reads them into (GIF and BMP files only as RGB).
 _TENSORFLOW_FORMATS = {3: ("JPEG", "PNG", "GIF", "BMP"), 1: ("JPEG", "PNG")}
+# Pillow's names of JPEG files of another kind: a multi-picture JPEG (MPO, as
+# many phone cameras write) is decoded by TensorFlow as JPEG (its first picture).
+_AS_JPEG = frozenset({"MPO"})
 
 # Pillow modes that ImageLoader reads as one channel (grayscale) when the
 # number of channels is taken from the images; other modes are read as RGB.
@@ -180,7 +183,9 @@ class ImageFiles(RowSource):
         images = tf.map_fn(lambda path: _decode_file(path, self._image_shape),
                            tf.gather(self._paths, positions),
                            fn_output_signature=tf.TensorSpec(self._image_shape, tf.float32),
-                           parallel_iterations=_PARALLEL_DECODES)
+                           # eagerly one at a time (TensorFlow warns that more does nothing)
+                           parallel_iterations=None if tf.executing_eagerly() else
+                           _PARALLEL_DECODES)
         return tf.reshape(images / self._divisor, tf.concat([[-1], self.sample_shape], 0))
 
     def decoding_failure(self):
@@ -217,7 +222,7 @@ def _check_tensorflow_reads(items, headers, channels):
     ``channels`` channels."""
     formats = _TENSORFLOW_FORMATS[channels]
     for i, (item, (_, _, fmt)) in enumerate(zip(items, headers)):
-        if isinstance(item, Image.Image) or fmt not in formats:
+        if isinstance(item, Image.Image) or ("JPEG" if fmt in _AS_JPEG else fmt) not in formats:
             what = ("a PIL image" if isinstance(item, Image.Image) else
                     f"a {fmt} file" if fmt else "an image of unknown format")
             kind = "" if channels == 3 else " grayscale images from"
