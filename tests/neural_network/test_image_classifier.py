@@ -134,12 +134,20 @@ def test_8_bit_pixel_values_get_a_warning(digit_images, make):
     pixels = np.round(images * 255).astype(np.uint8)
     if isinstance(make(), MLPClassifier):
         pixels = pixels.reshape(len(pixels), -1)
-    with pytest.warns(UserWarning, match=r"8-bit values up to 255.*X / 255.0"):
+    with pytest.warns(UserWarning, match=r"values up to 255, as 8-bit pixel values.*X / 255.0"):
         make().fit(pixels, y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1, on purpose
-        make().fit(pixels / 255.0, y)
+    quiet = [pixels / 255.0, (pixels - 127.5) / 64.0]  # scaled; standardised
+    if isinstance(make(), ImageClassifier):
+        # Floats of 0-255 as keras.utils.img_to_array gives them: images only.
+        with pytest.warns(UserWarning, match=r"values up to 255, as 8-bit pixel values"):
+            make().fit(pixels.astype(np.float32), y)
+    else:
+        quiet.append(pixels.astype(np.float32))  # a table of counts, say
+    for X in quiet:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter=1, on purpose
+            make().fit(X, y)
 
 
 def test_layers_with_batch_norm_and_blocks(digit_images):

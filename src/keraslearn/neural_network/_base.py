@@ -101,16 +101,25 @@ class ReadyNetwork(KerasEstimator):
         return self._fit(X, y, sample_weight, mode="warm" if self.warm_start else "fit",
                          fit_kwargs=fit_params)
 
+    # Whether float X in the range of 8-bit pixel values (as keras.utils.img_to_array
+    # and image_dataset_from_directory give) is warned about too: images only.
+    _warns_float_pixels = False
+
     def _warn_unscaled_pixels(self, X):
         """Warn about 8-bit pixel values (0-255): a network learns poorly from
         inputs that large, far worse than from the same images in [0, 1]."""
-        if not (isinstance(X, np.ndarray) and X.dtype == np.uint8 and X.size):
+        if not (isinstance(X, np.ndarray) and X.size and (
+                X.dtype == np.uint8 or (self._warns_float_pixels and X.dtype.kind == "f"))):
             return
         # A file-mapped X is read block by block: never resident whole.
-        top = int(max(b.max() for b in blocks(X)) if is_mapped(X) else X.max())
+        parts = list(blocks(X)) if is_mapped(X) else [X]
+        top = max(float(b.max()) for b in parts)
+        if X.dtype.kind == "f" and not (2 < top <= 255 and min(float(b.min()) for b in parts)
+                                        >= 0):
+            return  # scaled, standardised, or not pixels
         if top > 1:
             warnings.warn(
-                f"X holds 8-bit values up to {top}, as pixel values (0-255) are: "
+                f"X holds values up to {top:g}, as 8-bit pixel values (0-255) are: "
                 f"{type(self).__name__} learns poorly from inputs that large. Scale them "
                 "to [0, 1] first: X / 255.0 (keraslearn.preprocessing.ImageLoader does), "
                 "or a scaler before the network in a Pipeline.",

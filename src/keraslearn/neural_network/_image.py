@@ -338,6 +338,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     # Images are dense: sparse X gets scikit-learn's clear error.
     _takes_sparse = False
+    # Float images of 0-255 values (keras.utils.img_to_array's) get the 8-bit warning too.
+    _warns_float_pixels = True
 
     def _epochs(self):
         return self.epochs
