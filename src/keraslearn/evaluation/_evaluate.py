@@ -1,20 +1,19 @@
 """The :func:`evaluate` entry point: validate, predict, measure, draw, write."""
 
-
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..utils._files import check_new_files, check_output_dir, slug
 from ._metrics import classification_metrics, detect_problem_type, regression_metrics
-from ._plots import FIGURES, planned_figures
+from ._plots import FIGURES, draw_figures
 from ._report import EvaluationReport
 
 
-def report_files(output_dir, name, figures=FIGURES):
-    """Where :func:`evaluate` writes: ``({figure: png path}, html path)``."""
+def report_files(output_dir, name):
+    """Where :func:`evaluate` may write: ``({figure: png path}, html path)``."""
     stem = slug(name) or "model"
-    return ({key: output_dir / f"{stem}_{key}.png" for key in figures},
+    return ({key: output_dir / f"{stem}_{key}.png" for key in FIGURES},
             output_dir / f"{stem}_report.html")
 
 
@@ -147,9 +146,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         classes=None if problem_type == "regression" else evaluation.labels,
         classification_report=evaluation.classification_report, notes=evaluation.notes)
     if output_dir is not None:
-        figures = planned_figures(estimator, evaluation, name, sample_weight=sample_weight)
         output_dir.mkdir(parents=True, exist_ok=True)
-        report.figures = {key: draw(paths[key]) for key, draw in figures.items()}
+        report.figures = draw_figures(estimator, evaluation, paths, name,
+                                      sample_weight=sample_weight)
         report.html_path = html_path
         html_path.write_text(report.to_html(), encoding="utf-8")
     return report.to_dict() if output_dict else report

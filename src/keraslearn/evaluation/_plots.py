@@ -12,7 +12,7 @@ import numpy as np
 
 _HISTORY_OWNERS = ("best_estimator_", "estimator_")
 FIGURES = ("learning_curves", "actual_vs_predicted", "residuals", "confusion_matrix",
-           "roc_curve")  # every figure :func:`planned_figures` may plan
+           "roc_curve")  # every figure :func:`draw_figures` may draw
 
 
 def training_history(estimator):
@@ -186,20 +186,20 @@ def plot_prediction_error(evaluation, path, title, kind):
     return _save(fig, path)
 
 
-def planned_figures(estimator, evaluation, title, sample_weight=None):
-    """The figures that fit the problem, not drawn yet: ``{name: draw(path)}``."""
-    figures = {}
+def draw_figures(estimator, evaluation, paths, title, sample_weight=None):
+    """Draw every figure that fits the problem, each to ``paths[name]`` (a path
+    for every name of :data:`FIGURES`); return ``{name: path}`` of those drawn."""
+    drawn = {}
     history = training_history(estimator)
     if history:
-        figures["learning_curves"] = lambda path: plot_learning_curves(history, path, title)
+        drawn["learning_curves"] = plot_learning_curves(history, paths["learning_curves"], title)
     if evaluation.problem_type == "regression":
         for kind, name in (("actual_vs_predicted", "actual_vs_predicted"),
                            ("residual_vs_predicted", "residuals")):
-            figures[name] = (lambda path, kind=kind:
-                             plot_prediction_error(evaluation, path, title, kind))
-        return figures
-    figures["confusion_matrix"] = lambda path: plot_confusion_matrix(evaluation, path, title)
+            drawn[name] = plot_prediction_error(evaluation, paths[name], title, kind)
+        return drawn
+    drawn["confusion_matrix"] = plot_confusion_matrix(
+        evaluation, paths["confusion_matrix"], title)
     if any(key.startswith("roc_auc") for key in evaluation.metrics):
-        figures["roc_curve"] = lambda path: plot_roc_curve(
-            evaluation, path, title, sample_weight)
-    return figures
+        drawn["roc_curve"] = plot_roc_curve(evaluation, paths["roc_curve"], title, sample_weight)
+    return drawn
