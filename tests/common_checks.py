@@ -5,8 +5,8 @@ in an exact configuration (float64 network, full-batch SGD), where every check
 must pass, and in the configuration users run (float32 network, Adam,
 mini-batches, the default loss). In float32 the checks below, which compare
 results to 1e-7, cannot hold: a different batching or ordering of the same rows
-changes the rounding of float32 sums in TensorFlow's kernels, and a weighted fit
-takes other mini-batch steps than a fit on repeated rows. Only these may fail
+changes the rounding of float32 sums in TensorFlow's kernels, and so does
+weighing rows instead of repeating them. Only these may fail
 there; which of them does depends on the data each check draws.
 """
 
@@ -17,12 +17,12 @@ _FLOAT32_ROUNDING = (
 
 EVERYDAY_EXPECTED_FAILURES = {
     "check_sample_weight_equivalence_on_dense_data": (
-        "mini-batch Adam: a weighted fit and a fit on repeated rows take different "
-        "steps (other batches, other per-weight normalisation), compared to 1e-7"
+        "float32 network: a weighted fit and a fit on repeated rows compute the same "
+        "weighted mean loss from other float32 sums, whose rounding (~1e-7, the check's "
+        "tolerance) each Adam step carries on; in float64 the check passes"
     ),
     "check_sample_weight_equivalence_on_sparse_data": (
-        "the same comparison on sparse input: mini-batch Adam takes other steps on "
-        "weighted rows than on repeated ones"
+        "the same comparison on sparse input, with the same float32 rounding"
     ),
     "check_methods_subset_invariance": _FLOAT32_ROUNDING,
     "check_methods_sample_order_invariance": _FLOAT32_ROUNDING,

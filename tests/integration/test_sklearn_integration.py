@@ -352,6 +352,23 @@ def test_bagging_classifier(factory):
 
 
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_bagging_on_a_rare_class(factory):
+    # Bagging draws its bootstraps as sample weights (counts, 0 for rows not drawn):
+    # with 2 positives in 60 rows some bootstraps hold none, and every member must
+    # still fit, as scikit-learn's own classifiers do, learning the classes of y.
+    X, y = classification()
+    X, y = X[:60], (np.arange(60) < 2).astype(int)
+    bag = BaggingClassifier(factory(), n_estimators=8, random_state=0).fit(X, y)
+    drawn = [np.isin([0, 1], rows).any() for rows in bag.estimators_samples_]
+    assert not all(drawn)  # some member saw no positive row at all
+    for member in bag.estimators_:
+        np.testing.assert_array_equal(member.classes_, [0, 1])
+    assert bag.predict_proba(X).shape == (60, 2)
+    reference = BaggingClassifier(LogisticRegression(), n_estimators=8, random_state=0)
+    assert reference.fit(X, y).predict_proba(X).shape == (60, 2)
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
 def test_adaboost_classifier_uses_sample_weight(factory):
     X_train, X_test, y_train, y_test = split(*classification())
     boost = AdaBoostClassifier(factory(), n_estimators=3, random_state=0)

@@ -392,20 +392,21 @@ def test_sample_weight_zero_equals_dropping_rows():
     np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X), rtol=1e-7)
 
 
-def test_sample_weight_leaving_one_class_is_an_error():
-    calls = []
+def test_weights_leaving_one_class_still_learn_the_classes_of_y():
+    # As scikit-learn's classifiers (a bagging bootstrap may draw no row of a class):
+    # y's classes are the model's; rows of weight 0 teach it nothing.
+    from sklearn.linear_model import LogisticRegression
 
-    def build(meta):
-        calls.append(meta)
-        return tiny_mlp(meta)
-
-    clf = KerasClassifier(build)
-    with pytest.raises(ValueError, match="one class"):
-        clf.fit(X, y, sample_weight=(y == 0).astype(float))
-    assert calls == [] and not hasattr(clf, "model_")
-    with pytest.raises(ValueError, match="one class"):
-        KerasClassifier(build, class_weight={0: 1.0, 1: 0.0}).fit(X, y)
-    assert calls == []
+    weights = (y == 0).astype(float)
+    for clf in (KerasClassifier(tiny_mlp, epochs=20, optimizer__learning_rate=0.05,
+                                random_state=0).fit(X, y, sample_weight=weights),
+                KerasClassifier(tiny_mlp, epochs=20, optimizer__learning_rate=0.05,
+                                random_state=0, class_weight={0: 1.0, 1: 0.0}).fit(X, y)):
+        np.testing.assert_array_equal(clf.classes_, [0, 1])
+        assert clf.predict_proba(X).shape == (len(X), 2)
+        assert (clf.predict(X) == 0).mean() > 0.9  # it learnt class 0 only
+    reference = LogisticRegression().fit(X, y, sample_weight=weights)
+    assert (reference.predict(X) == 0).mean() > 0.9
 
 
 def test_float64_regressor_learns_unrounded_targets():

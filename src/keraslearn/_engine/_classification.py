@@ -40,13 +40,6 @@ class ClassifierBehaviour:
         base = 1.0 if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         return base * compute_sample_weight(class_weight, y)
 
-    def _check_training_target(self, y, sample_weight):
-        if y.ndim == 1 and len(np.unique(y[sample_weight > 0])) < 2:
-            raise ValueError(
-                "Only one class has non-zero sample weight; a classifier needs samples "
-                "of at least 2 classes."
-            )
-
     def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
         """Train for one epoch, continuing from the current weights.
 

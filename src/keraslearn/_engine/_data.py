@@ -80,9 +80,6 @@ def training_data(est, X, y, sample_weight, *, reset, classes):
         features = est.__dict__.get("feature_encoder_")
     weights = est._training_weights(y_checked, sample_weight)
     sw, weight_mean = normalised_weights(weights, X)
-    if reset and classes is None and targets.is_native(encoder):
-        # Not for partial_fit: a batch may hold a single class of those declared.
-        est._check_training_target(y_checked, sw)
     model_X = X if is_identity(features) else features.transform(X)
     return TrainingData(model_X, y_checked, sw, weight_mean, encoder, features, classes,
                         metadata)

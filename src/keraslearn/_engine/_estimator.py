@@ -110,9 +110,6 @@ class KerasEstimator(BaseEstimator):
         class weights); checked and normalised by the engine."""
         return sample_weight
 
-    def _check_training_target(self, y, sample_weight):
-        """Refuse targets that cannot be learnt (classifiers: a single class)."""
-
     def _validation_split(self, y, n, fraction, seed):
         """Held-out rows for ``validation_split``: the last ones, as in Keras."""
         return last_rows_split(n, fraction)
