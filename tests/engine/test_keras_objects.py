@@ -6,7 +6,7 @@ import pytest
 from sklearn.datasets import make_classification
 
 from builders import tiny_mlp
-from keraslearn import KerasClassifier
+from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn._engine import _keras_objects as objects
 from keraslearn._engine import _routed_objects
 
@@ -79,12 +79,22 @@ class _OwnBinaryLoss(keras.losses.Loss):
 
 def test_a_loss_instance_of_an_unregistered_class_of_the_users_own_trains():
     # Keras copies a Loss through its serialised form, which needs a registered
-    # class: the copy is made from its config by the class itself instead.
+    # class: the instance is used as it is, as Keras' compile uses it.
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     loss = _OwnBinaryLoss()
     given = KerasClassifier(tiny_mlp, loss=loss, epochs=2, random_state=0).fit(X, y)
     from_class = KerasClassifier(tiny_mlp, loss=_OwnBinaryLoss, epochs=2,
                                  random_state=0).fit(X, y)
     assert given.history_ == from_class.history_
-    assert given.model_.loss is not loss  # the user's instance stays theirs
+    assert given.model_.loss is loss  # used as given, as Keras' compile uses it
     assert isinstance(given.model_.loss, _OwnBinaryLoss)
+
+
+def test_a_loss_instance_is_used_as_given():
+    # As Keras' compile and scikeras use it: a copy made from its config would
+    # lose what the config leaves out (Huber's delta, a user class's own settings).
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    huber = keras.losses.Huber(delta=0.1)
+    reg = KerasRegressor(tiny_mlp, loss=huber, epochs=1, random_state=0).fit(X, y.astype(float))
+    assert reg.model_.loss is huber
+    assert huber.get_config() == keras.losses.Huber(delta=0.1).get_config()  # untouched

@@ -96,3 +96,78 @@ def test_sharing_switch_is_read_at_every_fit(share):
         assert keraslearn.get_config()["share_traced_functions"] is share
         KerasRegressor(scaled(1.0), epochs=1).fit(X, y)
     assert len(trace_cache) == (1 if share else 0)
+
+
+# ------------------------------------- what configs leave out, kept by every path
+def _huber_fits(delta, *, chain, share):
+    """A regressor on Huber(delta) given as an instance; ``chain``: a plain Dense
+    stack (the dense chain trainer), else one with BatchNormalization (a warm copy)."""
+    def build(meta):
+        layers = [keras.Input((1,)), keras.layers.Dense(4, activation="relu")]
+        if not chain:
+            layers.append(keras.layers.BatchNormalization())
+        return keras.Sequential([*layers, keras.layers.Dense(1)])
+
+    with keraslearn.config_context(share_traced_functions=share):
+        return KerasRegressor(build, loss=keras.losses.Huber(delta=delta), epochs=2,
+                              batch_size=16, random_state=0).fit(X, 40 * y)
+
+
+@pytest.mark.parametrize("chain", [True, False], ids=["dense-chain", "warm-copy"])
+def test_a_loss_setting_its_config_leaves_out_is_kept(chain):
+    # Keras' Huber leaves delta out of its config: a copy made from it, or a trace
+    # keyed by it, would compute Huber(1.0) for every delta of a search.
+    trace_cache.clear()
+    for delta in (1.0, 0.1):
+        shared = _huber_fits(delta, chain=chain, share=True)
+        direct = _huber_fits(delta, chain=chain, share=False)
+        assert shared.model_.loss.get_config() == direct.model_.loss.get_config()
+        assert float(shared.model_.loss(np.ones(1), np.zeros(1))) == pytest.approx(
+            delta * (1 - delta / 2))  # Huber(delta) of an error of 1: the given delta
+        np.testing.assert_allclose(shared.history_["loss"], direct.history_["loss"], rtol=1e-6)
+        for a, b in zip(shared.model_.get_weights(), direct.model_.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_weight_decay_exclusions_are_kept():
+    # exclude_from_weight_decay is not in the optimizer's config either.
+    def build(meta):
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(3, activation="relu"),
+                                  keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+        optimizer = keras.optimizers.AdamW(0.05, weight_decay=0.5)
+        optimizer.exclude_from_weight_decay(var_names=["bias"])
+        model.compile(optimizer=optimizer, loss="mse")
+        return model
+
+    def fit(share):
+        with keraslearn.config_context(share_traced_functions=share):
+            return KerasRegressor(build, epochs=2, batch_size=16, random_state=0).fit(X, y)
+
+    trace_cache.clear()
+    shared, direct = fit(True), fit(False)
+    for a, b in zip(shared.model_.get_weights(), direct.model_.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+class _Keep(keras.callbacks.Callback):
+    def on_train_end(self, logs=None):
+        self.kept = self.model
+
+
+def test_a_users_callback_sees_the_estimators_model():
+    def build(meta):
+        return keras.Sequential([keras.Input((1,)), keras.layers.Dense(3, activation="relu"),
+                                 keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+
+    trace_cache.clear()
+    keep = _Keep()
+    first = KerasRegressor(build, epochs=1, random_state=0, callbacks=[keep]).fit(X, y)
+    assert keep.kept is first.model_
+    weights = [w.copy() for w in first.model_.get_weights()]
+    KerasRegressor(build, epochs=1, random_state=1, callbacks=[_Keep()]).fit(X, -y)
+    for a, b in zip(keep.kept.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)  # not overwritten by the next fit
+    # Keras' own callbacks still train through the warm copy.
+    early = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
+    KerasRegressor(build, epochs=2, random_state=0, callbacks=[early]).fit(X, y)
+    assert len(trace_cache) == 1

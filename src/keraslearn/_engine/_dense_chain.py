@@ -67,6 +67,7 @@ import numpy as np
 
 from .._tf import keras, tf
 from ._chain_functions import make_evaluate, make_fit, make_held_out
+from ._keras_objects import loss_key
 from ._plain_networks import (
     build_compiled_metrics,
     chain_callbacks,
@@ -118,8 +119,7 @@ class _Chain:
                           for la, kind in zip(layers, self.penalties)]
         self.key = json.dumps([
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
-            type(loss).__module__, type(loss).__name__, keras.losses.serialize(loss),
-            str(getattr(loss, "dtype", None)), self.kind, self.constants, stopping is not None,
+            loss_key(loss), self.kind, self.constants, stopping is not None,
             metrics, repr(element_spec), device,
         ], sort_keys=True, default=repr)
 

@@ -7,9 +7,11 @@ objects for one fit. The structures (a loss or metrics per output, several
 callbacks) and the routing rules are those of ``_routed_objects``.
 """
 
-import copy
 import functools
+import hashlib
 import inspect
+
+import numpy as np
 
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest
@@ -119,30 +121,27 @@ def check_loss(loss, kwargs):
     routed_objects.check(loss, kwargs, "loss", resolve=_resolve_loss, kind="loss")
 
 
-def _copied(spec):
-    """Loss objects copied, so that a fit never shares the user's instance."""
-    if isinstance(spec, keras.losses.Loss):
-        return _copy_loss(spec)
-    if isinstance(spec, (list, tuple)):
-        return type(spec)(_copied(s) for s in spec)
-    if isinstance(spec, dict):
-        return {k: _copied(v) for k, v in spec.items()}
-    return spec
-
-
-def _copy_loss(loss):
-    """A copy of a Loss instance. Keras copies one through its serialised
-    form, which names its class: a class of the user's own that is not
-    registered with Keras is made again from its config by the class itself,
-    or, when its config does not make it, shared as it is."""
-    try:
-        return copy.deepcopy(loss)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return type(loss).from_config(loss.get_config())
-    except (TypeError, ValueError, NotImplementedError):
+def loss_key(loss, depth=0):
+    """What a loss computes with, for the keys of traced functions shared between
+    fits: a loss object's settings as it holds them (its attributes), not its
+    config, which may leave some out (Keras' ``Huber`` drops its ``delta``).
+    Functions are named by their ``repr`` (their identity while alive: whoever
+    keys with this holds the loss); arrays by their contents."""
+    if loss is None or isinstance(loss, (bool, int, float, str)):
         return loss
+    if isinstance(loss, (list, tuple)):
+        return [loss_key(v, depth + 1) for v in loss]
+    if isinstance(loss, dict):
+        return [[str(k), loss_key(v, depth + 1)] for k, v in sorted(loss.items(), key=str)]
+    if isinstance(loss, (np.ndarray, np.generic)) or hasattr(loss, "numpy"):
+        values = np.asarray(loss)
+        return ["array", str(values.dtype), list(values.shape),
+                hashlib.sha1(np.ascontiguousarray(values).tobytes()).hexdigest()]
+    state = getattr(loss, "__dict__", None)
+    if callable(loss) and not isinstance(loss, keras.losses.Loss) or state is None or depth > 3:
+        return repr(loss)
+    return [type(loss).__module__, type(loss).__qualname__,
+            loss_key({k: v for k, v in state.items() if not k.startswith("__")}, depth + 1)]
 
 
 def copy_model(source):
@@ -182,8 +181,8 @@ _NOT_MADE_AGAIN = ("Could not locate", "deserialization of a Python lambda")
 
 
 def make_loss(loss, kwargs):
-    if not kwargs:
-        return routed_objects.make(_copied(loss), {}, "loss", resolve=_resolve_loss, kind="loss")
+    # A loss object given is used as it is, as Keras' compile and scikeras use it:
+    # Keras copies one through its config, which may leave settings out.
     return routed_objects.make(loss, kwargs, "loss", resolve=_resolve_loss, kind="loss")
 
 

@@ -56,6 +56,7 @@ import numpy as np
 
 from .. import _random
 from .._tf import keras, tf
+from ._keras_objects import loss_key
 from ._layers import (
     all_layers,
     copy_training_state,
@@ -132,9 +133,8 @@ def architecture_key(model):
         opt_config.pop("name", None)
         optimizer["config"] = opt_config
         compile_config["optimizer"] = optimizer
-        loss_dtype = getattr(model.loss, "dtype", None)
         return json.dumps(
-            [type(model).__name__, config, compile_config, str(loss_dtype)],
+            [type(model).__name__, config, compile_config, loss_key(model.loss)],
             sort_keys=True, default=repr,
         )
     except Exception:  # noqa: BLE001 - any model the config API cannot describe
@@ -247,6 +247,17 @@ def has_batch_hooks(callback, inert=()):
     return False
 
 
+def _model_unseen(callback):
+    """Whether a callback may run on a warm copy instead of the model: Keras' and
+    keraslearn's own, which use their ``model`` only while it trains (weights,
+    ``stop_training``, the learning rate). A user's callback may keep it, or
+    reach the model through the estimator (``LambdaCallback``'s functions): it
+    sees the model itself, as in Keras' fit."""
+    module = type(callback).__module__
+    return module.startswith(("keras.", "keraslearn.")) and not isinstance(
+        callback, keras.callbacks.LambdaCallback)
+
+
 class TraceCache:
     """Warm copies of models, keyed by architecture, compile settings, the code
     they run, the data's element spec, the steps per call and the device."""
@@ -268,7 +279,9 @@ class TraceCache:
             self._entries.clear()
 
     def _warm_copy(self, model, data_spec, steps, probe, device):
-        if model.count_params() > MAX_PARAMS:
+        if model.count_params() > MAX_PARAMS or getattr(model.optimizer, "weight_decay", None):
+            # Weight decay may exclude variables (exclude_from_weight_decay), which
+            # the optimizer's config, and so a copy made from it, leaves out.
             return None
         key = architecture_key(model)
         if key is None:
@@ -306,6 +319,8 @@ class TraceCache:
         """
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
+        if not all(map(_model_unseen, fit_kwargs.get("callbacks") or ())):
+            return model.fit(dataset, **fit_kwargs).history
         warm = self._warm_copy(
             model, dataset.element_spec, steps_per_execution(model, fit_kwargs), probe, device
         )
