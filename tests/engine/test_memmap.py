@@ -86,6 +86,20 @@ def test_views_and_fortran_order_maps_read_the_right_rows(tmp_path, monkeypatch)
         np.testing.assert_array_equal(again.predict_proba(X[50:250:2]), expected)
 
 
+def test_a_file_replaced_after_mapping_is_not_read(mapped, tmp_path, monkeypatch):
+    # Written anew and renamed over the path (as atomic savers do): the array
+    # still holds the mapped data, which is what the fit and predict must read.
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    np.save(tmp_path / "new.npy", np.full_like(X, np.nan))
+    os.replace(tmp_path / "new.npy", tmp_path / "X.npy")
+    _file_unchanged(mapped, X)
+    ours = MLPClassifier(**MLP).fit(mapped, y)  # no NaN found: the mapping has none
+    theirs = MLPClassifier(**MLP).fit(X, y)
+    for a, b in zip(ours.model_.get_weights(), theirs.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(_feed.in_memory(_feed.sources(mapped)), X)
+
+
 def test_nan_in_the_file_is_refused_before_tensorflow(tmp_path):
     bad = X.copy()
     bad[-1, 3] = np.nan

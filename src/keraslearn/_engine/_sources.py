@@ -16,7 +16,9 @@ block (``_feed``, ``_predict``, ``_inputs``). Two kinds exist:
   are read with ordinary file reads instead (one per run of consecutive rows):
   the file's pages stay in the kernel's page cache, shared and reclaimable,
   never in the process. Arrays whose rows are not contiguous in the file
-  (Fortran order) are read through the mapping, whose pages are then released
+  (Fortran order), and arrays whose path no longer names the file mapped (one
+  written anew and renamed over it), or where that cannot be told (no Linux
+  ``/proc``), are read through the mapping, whose pages are then released
   (``madvise(MADV_DONTNEED)``, which keeps the data: the mapping is shared),
   bounded too but slower. Copy-on-write maps (``mode="c"``) may hold changes
   that only the mapping sees, and that releasing it would drop: they are read
@@ -35,6 +37,7 @@ import contextlib
 import copy
 import math
 import mmap
+import os
 
 import numpy as np
 
@@ -165,6 +168,27 @@ def _read_exact(f, view, name):
         view = view[n:]
 
 
+def _mapped_file(address):
+    """``(device, inode)`` of the file mapped at ``address`` in this process, read
+    from Linux's ``/proc/self/maps``; None where that cannot be read."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                fields = line.split(maxsplit=5)
+                start, end = (int(v, 16) for v in fields[0].split("-"))
+                if start <= address < end:
+                    major, minor = (int(v, 16) for v in fields[3].split(":"))
+                    return os.makedev(major, minor), int(fields[4])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _same_file(f, identity):
+    stat = os.fstat(f.fileno())
+    return (stat.st_dev, stat.st_ino) == identity
+
+
 class MappedArray(RowSource):
     """The rows of a file-mapped array, read from its file (see the module docstring).
 
@@ -180,6 +204,11 @@ class MappedArray(RowSource):
         self._array = array
         self._mapping = root.base
         self._file = root.filename if _rows_contiguous(array) and root.filename else None
+        # The file the array is mapped from: the path is read only while it names
+        # that file (one replaced since, written anew and renamed, holds other data).
+        self._identity = _mapped_file(_address(root)) if self._file else None
+        if self._identity is None:
+            self._file = None
         # Where row 0 starts in the file, and how far apart rows are.
         self._start = root.offset + _address(array) - _address(root)
         self._stride = array.strides[0]
@@ -206,6 +235,9 @@ class MappedArray(RowSource):
             self._file = None
             return self._read_mapped(index, out)
         with f:
+            if not _same_file(f, self._identity):  # replaced since: the mapping holds it
+                self._file = None
+                return self._read_mapped(index, out)
             for first, count in zip(firsts, counts):
                 f.seek(self._start + rows[first] * self._stride)
                 _read_exact(f, buffer[first * size:(first + count) * size], self._file)
