@@ -152,16 +152,16 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         temporary folder when None, removed afterwards (the returned report
         then lists no files).
 
-    overwrite : bool, default=False
-        Replace the evaluation's files in ``output_dir`` if files of the same
-        names are there; when False they are refused before anything is logged.
-
     metric_prefix : str, default="test_"
         Put before the evaluation's metric names (``test_accuracy``), apart
         from the per-epoch curves.
 
     trusted : list of str or type, default=None
         Passed to :func:`log_model`.
+
+    overwrite : bool, default=False
+        Replace the evaluation's files in ``output_dir`` if files of the same
+        names are there; when False they are refused before anything is logged.
 
     Returns
     -------

@@ -96,14 +96,14 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         Where the evaluation's files are written before they are logged
         (a temporary folder when None).
 
-    overwrite : bool, default=False
-        Replace the evaluation's files in ``output_dir``, as in :func:`log_fit`.
-
     metric_prefix : str, default="test_"
         Put before the evaluation's metric names.
 
     trusted : list of str or type, default=None
         Passed to :func:`log_model`.
+
+    overwrite : bool, default=False
+        Replace the evaluation's files in ``output_dir``, as in :func:`log_fit`.
 
     Returns
     -------
