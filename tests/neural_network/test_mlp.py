@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from keraslearn import MLPClassifier, MLPRegressor
+from keraslearn import ImageClassifier, MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -441,3 +441,29 @@ def test_initialize_builds_the_network_without_training(cls, cancer):
     assert est.n_iter_ == 0 and est.loss_curve_ == []
     assert [w.shape for w in est.coefs_] == [(X_train.shape[1], 5), (5, 1)]
     assert est.predict(X_train[:3]).shape == (3,)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPClassifier(hidden_layer_sizes=(6,), dropout=0.2, max_iter=2, random_state=0),
+    lambda: MLPClassifier(hidden_layer_sizes=(6,), activation="logistic", max_iter=2,
+                          random_state=0),
+    lambda: ImageClassifier(conv_filters=(2,), dense_units=4, dropout=0.2, augmentation="flip",
+                            epochs=1, random_state=0),
+], ids=["mlp-dropout", "mlp-logistic", "image"])
+def test_a_seeded_ready_network_ignores_other_draws_from_pythons_generator(make, monkeypatch):
+    # Another thread (a Dask worker's communications) may draw from Python's global
+    # generator while the network is built; the network's seeds come from its own.
+    import random
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:60] / 16.0, y[:60] % 2
+    expected = make().fit(X, y).model_.get_weights()
+    seed = random.seed
+
+    def seed_then_another_thread_draws(*args, **kwargs):
+        seed(*args, **kwargs)
+        random.random()
+
+    monkeypatch.setattr(random, "seed", seed_then_another_thread_draws)
+    for a, b in zip(make().fit(X, y).model_.get_weights(), expected):
+        np.testing.assert_array_equal(a, b)

@@ -9,7 +9,9 @@ parameter and no routed parameters: their constructor names every parameter,
 and :meth:`_training_settings` says what they mean in Keras' words.
 """
 
+import itertools
 import math
+import random
 import warnings
 from numbers import Real
 
@@ -69,6 +71,19 @@ class ReadyNetwork(KerasEstimator):
         if name in type(self)._fitted_properties and "model_" not in self.__dict__:
             check_is_fitted(self)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @staticmethod
+    def _layer_seeds(plan):
+        """Seeds of the network's initializers and random layers, in the order
+        the builder asks for them: drawn from the fit's seed by a generator of
+        their own (None each for an unseeded fit). Keras draws a seed left out
+        from Python's global generator, which another thread may draw from
+        while the network is built (a Dask worker's does): a seeded fit would
+        then not repeat."""
+        if plan.seed is None:
+            return itertools.repeat(None)
+        rng = random.Random(plan.seed)
+        return (rng.randrange(1, 2**31 - 1) for _ in itertools.count())
 
     # ------------------------------------------------------------- fitting
     # Keyword arguments fit takes beyond (X, y, sample_weight).

@@ -4,7 +4,6 @@ with scikit-learn's MLP rules (batch size, L2 scaling, stopping, schedules)."""
 import threading
 import warnings
 import weakref
-from collections.abc import Callable
 from numbers import Integral, Real
 
 import numpy as np
@@ -85,7 +84,7 @@ class BaseMLP(ReadyNetwork):
         "reduce_lr_on_plateau": ["boolean", dict],
         "callbacks": [None, list, tuple],
         "device": [None, str],
-        "distribute": [None, str, list, tuple, Callable],
+        # distribute: checked by the engine, as for the wrappers
         "dtype": [None, OneOf("float32", "float64")],
     }
 
@@ -205,10 +204,14 @@ class BaseMLP(ReadyNetwork):
         regularizer = l2_regularizer(
             0.5 * float(self.alpha) / (plan.batch_size * plan.weight_mean), dtype
         )
-        # Glorot's uniform initialisation, with scikit-learn's bound for "logistic".
-        init = "glorot_uniform"
-        if activation == "sigmoid":
-            init = keras.initializers.VarianceScaling(1 / 3, "fan_avg", "uniform")
+        seeds = self._layer_seeds(plan)
+
+        def init():  # Glorot's uniform initialisation, with scikit-learn's bound for "logistic"
+            if activation == "sigmoid":
+                return keras.initializers.VarianceScaling(1 / 3, "fan_avg", "uniform",
+                                                          seed=next(seeds))
+            return keras.initializers.GlorotUniform(seed=next(seeds))
+
         layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
         if len(meta["X_shape_"]) > 2:
             layers.append(keras.layers.Flatten(dtype=dtype))
@@ -217,17 +220,17 @@ class BaseMLP(ReadyNetwork):
         for i, units in enumerate(self._hidden_sizes(), 1):
             layers.append(keras.layers.Dense(
                 units, activation=None if self.batch_normalization else activation,
-                kernel_initializer=init, kernel_regularizer=regularizer, dtype=dtype,
+                kernel_initializer=init(), kernel_regularizer=regularizer, dtype=dtype,
                 name=f"hidden_{i}",
             ))
             if self.batch_normalization:
                 layers.append(keras.layers.BatchNormalization(dtype=dtype, name=f"normalise_{i}"))
                 layers.append(keras.layers.Activation(activation, dtype=dtype))
             if self.dropout:
-                layers.append(keras.layers.Dropout(self.dropout, dtype=dtype))
+                layers.append(keras.layers.Dropout(self.dropout, dtype=dtype, seed=next(seeds)))
         units, out_activation = self._output(meta)
         layers.append(keras.layers.Dense(
-            units, activation=out_activation, kernel_initializer=init,
+            units, activation=out_activation, kernel_initializer=init(),
             kernel_regularizer=regularizer, dtype=dtype, name="output",
         ))
         return _named_network(layers)

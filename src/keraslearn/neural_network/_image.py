@@ -1,6 +1,5 @@
 """ImageClassifier: a small convolutional network as a scikit-learn classifier."""
 
-from collections.abc import Callable
 from numbers import Integral, Real
 
 from sklearn.base import ClassifierMixin
@@ -222,7 +221,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "device": [None, str],
-        "distribute": [None, str, list, tuple, Callable],
+        # distribute: checked by the engine, as for the wrappers
         "dtype": [None, OneOf("float32", "float64")],
     }
 
@@ -352,32 +351,38 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
+        seeds = self._layer_seeds(plan)
         layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
         if tuple(meta["X_shape_"][1:]) != self.image_shape_:
             layers.append(keras.layers.Reshape(self.image_shape_, dtype=dtype))
         for name, value in self._augmentations():
-            layers.append(_AUGMENTATIONS[name][0](value, dtype=dtype))
+            layers.append(_AUGMENTATIONS[name][0](value, dtype=dtype, seed=next(seeds)))
         kernel = _positive_ints(self.kernel_size, "kernel_size", length=(1, 2))
         for filters in _positive_ints(self.conv_filters, "conv_filters", allow_empty=True):
             bn = self.batch_normalization
             layers.append(keras.layers.Conv2D(
-                filters, kernel * (3 - len(kernel)), padding="same", use_bias=not bn, dtype=dtype
+                filters, kernel * (3 - len(kernel)), padding="same", use_bias=not bn, dtype=dtype,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             ))
             if bn:
                 layers.append(keras.layers.BatchNormalization(dtype=dtype))
             layers.append(keras.layers.Activation("relu", dtype=dtype))
             layers.append(keras.layers.MaxPooling2D(2, padding="same", dtype=dtype))
         if self.dropout:
-            layers.append(keras.layers.Dropout(self.dropout, dtype=dtype))
+            layers.append(keras.layers.Dropout(self.dropout, dtype=dtype, seed=next(seeds)))
         layers.append(keras.layers.Flatten(dtype=dtype))
         if self.dense_units:
-            layers.append(keras.layers.Dense(self.dense_units, activation="relu", dtype=dtype))
+            layers.append(keras.layers.Dense(
+                self.dense_units, activation="relu", dtype=dtype,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))))
             if self.dropout:
-                layers.append(keras.layers.Dropout(self.dropout, dtype=dtype))
+                layers.append(keras.layers.Dropout(self.dropout, dtype=dtype, seed=next(seeds)))
         if meta["target_type_"] == "multiclass":
             units, activation = meta["n_classes_"], "softmax"
         else:
             units = 1 if meta["target_type_"] == "binary" else meta["n_classes_"]
             activation = "sigmoid"
-        layers.append(keras.layers.Dense(units, activation=activation, dtype=dtype))
+        layers.append(keras.layers.Dense(
+            units, activation=activation, dtype=dtype,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))))
         return keras.Sequential(layers)
