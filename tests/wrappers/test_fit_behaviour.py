@@ -518,3 +518,25 @@ def test_learning_rate_set_by_a_callback_reaches_model_and_stays_there():
     plain = make()
     assert float(plain.model_.optimizer.learning_rate) == pytest.approx(0.08)
     assert float(scheduled.model_.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def _batch_normalised(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(4),
+                             keras.layers.BatchNormalization(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("build", [tiny_mlp, _batch_normalised],
+                         ids=["dense-chain", "warm-copy"])
+def test_the_model_keeps_its_history_as_keras_fit_leaves_it(build):
+    def fit(share, **kwargs):
+        with keraslearn.config_context(share_traced_functions=share):
+            return KerasClassifier(build, metrics=["accuracy"], validation_split=0.25,
+                                   epochs=2, random_state=0, **ADAM, **kwargs).fit(X, y)
+
+    ours, keras_fit = fit(True), fit(False)
+    assert ours.model_.history.model is ours.model_
+    assert ours.model_.history.epoch == keras_fit.model_.history.epoch == [0, 1]
+    assert ours.model_.history.history.keys() == keras_fit.model_.history.history.keys()
+    for key, values in keras_fit.model_.history.history.items():
+        np.testing.assert_allclose(ours.model_.history.history[key], values, rtol=1e-5)
