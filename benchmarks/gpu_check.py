@@ -90,7 +90,7 @@ def main(argv=None):
     if not gpus:
         print(f"No GPU: TensorFlow {tf.__version__} sees none on this machine "
               f"(built with CUDA: {tf.test.is_built_with_cuda()}). Nothing to check; "
-              "install `tensorflow[and-cuda]` on a machine with an NVIDIA GPU to run it.")
+              "install keraslearn[gpu] on a machine with an NVIDIA GPU to run it.")
         return 0
     for gpu in gpus:  # take GPU memory as needed, not all of it at start
         tf.config.experimental.set_memory_growth(gpu, True)

@@ -131,7 +131,9 @@ def test_a_device_of_the_wrong_type_is_refused():
     (["cpu", "/CPU:0"], ValueError, "names a device twice"),
     (["cpu:3"], ValueError, r"a device of distribute='cpu:3' is not available here"),
     (lambda: "mirrored", TypeError, "returned str, not a tf.distribute.Strategy"),
-    (3, TypeError, "distribute must be None, 'mirrored'|'distribute' parameter"),
+    (3, TypeError, "distribute must be None, 'mirrored'"),
+    (tf.distribute.OneDeviceStrategy("/cpu:0"), TypeError,
+     r"A strategy itself cannot be cloned .*distribute=lambda: strategy"),
 ])
 @MAKERS
 def test_a_wrong_distribute_is_refused_before_training(make, distribute, error, message):

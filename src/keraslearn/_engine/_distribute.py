@@ -122,9 +122,12 @@ def make_strategy(distribute):
                 "tf.distribute.Strategy."
             )
         return strategy
+    hint = (" A strategy itself cannot be cloned or stored with the estimator: give a "
+            "function that makes it (distribute=lambda: strategy, or its class)."
+            if isinstance(distribute, tf.distribute.Strategy) else "")
     raise TypeError(
         f"distribute must be None, 'mirrored', a list of devices ({DEVICE_FORMS}) or a "
-        f"callable returning a tf.distribute.Strategy, got {distribute!r}."
+        f"callable returning a tf.distribute.Strategy, got {distribute!r}.{hint}"
     )
 
 

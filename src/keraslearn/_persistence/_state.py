@@ -140,8 +140,9 @@ def _portable(value, session, owner, key):
         reference = CodeReference.of(value)
         if reference is None:
             return _unstored(session, value, "it has no name to import it by: a lambda, a "
-                             "nested function or a method; a function defined at the top "
-                             "level of a module is stored by name")
+                             "nested function, a method or a functools.partial; a function "
+                             "or class defined at the top level of a module is stored by "
+                             "name")
         session.code_references.add(reference.name)
         return reference
     if isinstance(value, CodeReference):  # saving a loaded estimator again
