@@ -171,3 +171,19 @@ def test_a_users_callback_sees_the_estimators_model():
     early = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
     KerasRegressor(build, epochs=2, random_state=0, callbacks=[early]).fit(X, y)
     assert len(trace_cache) == 1
+
+
+def test_seeded_initializers_do_not_part_architectures():
+    # Initializers run at build time only: fits of one architecture seeded
+    # differently share a warm copy, and each still starts from its own weights.
+    from keraslearn import MLPRegressor
+
+    trace_cache.clear()
+    fits = [MLPRegressor(hidden_layer_sizes=(3,), batch_normalization=True, max_iter=2,
+                         random_state=seed).fit(X, y) for seed in (0, 1)]
+    assert len(trace_cache) == 1
+    assert not np.allclose(fits[0].predict(X), fits[1].predict(X))
+    with keraslearn.config_context(share_traced_functions=False):
+        direct = MLPRegressor(hidden_layer_sizes=(3,), batch_normalization=True, max_iter=2,
+                              random_state=1).fit(X, y)
+    np.testing.assert_allclose(fits[1].predict(X), direct.predict(X), rtol=1e-5, atol=1e-6)

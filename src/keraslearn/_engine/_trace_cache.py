@@ -105,7 +105,10 @@ def _layer_names(config, names):
 
 def _canonical(obj, rename):
     if isinstance(obj, dict):
-        return {k: _canonical(v, rename) for k, v in obj.items()}
+        # Initializers run when a model is built, never while it trains (a warm
+        # copy is given the model's weights): seeded ones do not part architectures.
+        return {k: _canonical(v, rename) for k, v in obj.items()
+                if not (isinstance(k, str) and k.endswith("_initializer"))}
     if isinstance(obj, (list, tuple)):
         return [_canonical(v, rename) for v in obj]
     if isinstance(obj, str):

@@ -127,10 +127,10 @@ class ReadyNetwork(KerasEstimator):
                 X.dtype == np.uint8 or (self._warns_float_pixels and X.dtype.kind == "f"))):
             return
         # A file-mapped X is read block by block: never resident whole.
-        parts = list(blocks(X)) if is_mapped(X) else [X]
-        top = max(float(b.max()) for b in parts)
-        if X.dtype.kind == "f" and not (2 < top <= 255 and min(float(b.min()) for b in parts)
-                                        >= 0):
+        bottom, top = np.inf, -np.inf
+        for part in blocks(X) if is_mapped(X) else [X]:
+            bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
+        if X.dtype.kind == "f" and not (2 < top <= 255 and bottom >= 0):
             return  # scaled, standardised, or not pixels
         if top > 1:
             warnings.warn(

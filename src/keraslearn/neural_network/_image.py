@@ -352,6 +352,10 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
         seeds = self._layer_seeds(plan)
+
+        def init():
+            return keras.initializers.GlorotUniform(seed=next(seeds))
+
         layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
         if tuple(meta["X_shape_"][1:]) != self.image_shape_:
             layers.append(keras.layers.Reshape(self.image_shape_, dtype=dtype))
@@ -362,7 +366,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             bn = self.batch_normalization
             layers.append(keras.layers.Conv2D(
                 filters, kernel * (3 - len(kernel)), padding="same", use_bias=not bn, dtype=dtype,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+                kernel_initializer=init(),
             ))
             if bn:
                 layers.append(keras.layers.BatchNormalization(dtype=dtype))
@@ -373,8 +377,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         layers.append(keras.layers.Flatten(dtype=dtype))
         if self.dense_units:
             layers.append(keras.layers.Dense(
-                self.dense_units, activation="relu", dtype=dtype,
-                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))))
+                self.dense_units, activation="relu", dtype=dtype, kernel_initializer=init()))
             if self.dropout:
                 layers.append(keras.layers.Dropout(self.dropout, dtype=dtype, seed=next(seeds)))
         if meta["target_type_"] == "multiclass":
@@ -383,6 +386,5 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             units = 1 if meta["target_type_"] == "binary" else meta["n_classes_"]
             activation = "sigmoid"
         layers.append(keras.layers.Dense(
-            units, activation=activation, dtype=dtype,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))))
+            units, activation=activation, dtype=dtype, kernel_initializer=init()))
         return keras.Sequential(layers)
