@@ -52,6 +52,23 @@ def test_flatten_matches_reshaped_images(image_paths):
     np.testing.assert_array_equal(rows, images.reshape(3, -1))
 
 
+def test_flattened_pixels_are_named_columns_beside_tabular_ones(image_paths):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import StandardScaler
+
+    table = pd.DataFrame({"photo": [str(p) for p in image_paths], "age": [30.0, 41.0, 52.0]})
+    both = ColumnTransformer([("photo", ImageLoader(target_size=(2, 3), flatten=True), "photo"),
+                              ("age", StandardScaler(), ["age"])])
+    both.set_output(transform="pandas")
+    out = both.fit_transform(table)
+    names = [f"photo__imageloader{i}" for i in range(2 * 3 * 3)] + ["age__age"]
+    assert list(out.columns) == names and list(both.get_feature_names_out()) == names
+    pixels = ImageLoader(target_size=(2, 3), flatten=True).fit_transform(image_paths)
+    np.testing.assert_array_equal(out.iloc[:, :-1].to_numpy(), pixels)
+    with pytest.raises(ValueError, match="need flatten=True"):
+        ImageLoader(target_size=(2, 3)).fit(image_paths).get_feature_names_out()
+
+
 def test_scale_false_and_dtypes(image_paths):
     raw = ImageLoader(target_size=(5, 4), scale=False, dtype="uint8").fit_transform(
         image_paths

@@ -357,6 +357,35 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             out = out.reshape(len(items), -1)
         return out
 
+    def get_feature_names_out(self, input_features=None):
+        """Names of the pixel columns ``transform`` returns with ``flatten=True``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored (the images' paths name no pixel).
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``imageloader0``, ``imageloader1``, ...: the flattened pixels, named
+            as scikit-learn names the columns of transformers that make new ones.
+
+        Raises
+        ------
+        ValueError
+            When ``flatten=False``: the images are not columns.
+        """
+        check_is_fitted(self)
+        if not self.flatten:
+            raise ValueError(
+                "ImageLoader returns images (n_images, height, width, channels), not "
+                "columns: their names need flatten=True.")
+        (height, width), _, n_channels, _ = self._validated_params()
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(height * width * n_channels)],
+                          dtype=object)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # Input is a 1-D sequence of paths or PIL images, never a numeric matrix;
