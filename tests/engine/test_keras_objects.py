@@ -98,3 +98,34 @@ def test_a_loss_instance_is_used_as_given():
     reg = KerasRegressor(tiny_mlp, loss=huber, epochs=1, random_state=0).fit(X, y.astype(float))
     assert reg.model_.loss is huber
     assert huber.get_config() == keras.losses.Huber(delta=0.1).get_config()  # untouched
+
+
+def test_clones_and_pickles_keep_what_a_loss_config_leaves_out(tmp_path):
+    # Keras copies a loss through its config, and Huber's leaves its delta out:
+    # GridSearchCV's clones and worker processes' copies trained Huber(1.0).
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    import keraslearn
+
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    y = 30.0 * (y + X[:, 0])
+    given = KerasRegressor(tiny_mlp, loss=keras.losses.Huber(delta=0.1), epochs=2,
+                           random_state=0)
+    routed = KerasRegressor(tiny_mlp, loss="huber", loss__delta=0.1, epochs=2, random_state=0)
+    in_a_list = given.set_params(loss=[given.loss])  # a loss per output: the same
+    for copied in (clone(in_a_list), pickle.loads(pickle.dumps(in_a_list))):
+        assert float(copied.loss[0](np.ones(1), np.zeros(1))) == pytest.approx(0.095)
+    given.set_params(loss=given.loss[0])
+    for copied in (clone(given), pickle.loads(pickle.dumps(given))):
+        assert float(copied.loss(np.ones(1), np.zeros(1))) == pytest.approx(0.095)
+    np.testing.assert_array_equal(cross_val_score(given, X, y, cv=2),
+                                  cross_val_score(routed, X, y, cv=2))
+    # keraslearn.save cannot store it by its config: the file says so, and predicts.
+    fitted = given.fit(X, y)
+    loaded = keraslearn.load(keraslearn.save(fitted, tmp_path / "huber.keraslearn"))
+    np.testing.assert_allclose(loaded.predict(X), fitted.predict(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="its config leaves out settings it holds"):
+        loaded.fit(X, y)

@@ -26,6 +26,7 @@ from .._persistence import _state as _saved
 from .._tf import keras
 from ..utils import check_kwargs
 from ..utils._names import history_key
+from . import _keras_objects as objects
 from . import _kernel_cache
 from . import _nested as nested
 from . import _targets as targets
@@ -326,11 +327,26 @@ class KerasEstimator(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_predictor", None)
         state.pop("_predict_callbacks", None)  # made again from the parameters at predict
+        if "loss" in state and not _saved.saving_now():
+            # Keras pickles a loss through its config, which may leave settings out.
+            state["loss"] = objects.exact_losses(state["loss"], objects.ExactLoss)
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)
 
     def __setstate__(self, state):
-        super().__setstate__(_saved.restored_state(self, state))
+        state = _saved.restored_state(self, state)
+        if "loss" in state:
+            state = {**state, "loss": objects.made_losses(state["loss"])}
+        super().__setstate__(state)
+
+    def __sklearn_clone__(self):
+        clone = super().__sklearn_clone__()
+        # A loss object Keras copies with other settings (through its config) is
+        # shared instead: losses hold no state.
+        loss = getattr(self, "loss", None)
+        if any(not objects.copies_exactly(leaf) for leaf in nested.leaves(loss)):
+            clone.set_params(loss=objects.exact_losses(loss, lambda given: given))
+        return clone
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

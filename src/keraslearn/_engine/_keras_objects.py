@@ -7,6 +7,7 @@ objects for one fit. The structures (a loss or metrics per output, several
 callbacks) and the routing rules are those of ``_routed_objects``.
 """
 
+import copy
 import functools
 import hashlib
 import inspect
@@ -178,6 +179,56 @@ def copy_model(source):
 
 # What Keras says of an object its serialised form cannot make again.
 _NOT_MADE_AGAIN = ("Could not locate", "deserialization of a Python lambda")
+
+
+class ExactLoss:
+    """A loss object as pickle carries it: its class and what it holds. Keras
+    copies a loss through its config, which may leave settings out (``Huber``'s
+    ``delta``): a clone, or an estimator sent to a worker process, would train
+    with the default."""
+
+    def __init__(self, loss):
+        self.cls, self.state = type(loss), dict(vars(loss))
+
+    def made(self):
+        loss = object.__new__(self.cls)
+        loss.__dict__.update(self.state)
+        return loss
+
+
+def copies_exactly(obj):
+    """Whether Keras' copy of ``obj`` (through its config) holds what it holds:
+    always for objects other than losses, whose config says all (tested)."""
+    if not isinstance(obj, keras.losses.Loss):
+        return True
+    try:
+        return loss_key(copy.deepcopy(obj)) == loss_key(obj)
+    except Exception:  # noqa: BLE001 - a class Keras cannot make again copies nothing
+        return False
+
+
+def exact_losses(value, keep):
+    """``value`` (a parameter: a loss, or a structure of them) with each loss
+    object Keras would copy with other settings replaced by ``keep(loss)``."""
+    if isinstance(value, keras.losses.Loss):
+        exact = copies_exactly(value) or not hasattr(value, "__dict__")
+        return value if exact else keep(value)
+    if type(value) in (list, tuple):
+        return type(value)(exact_losses(v, keep) for v in value)
+    if type(value) is dict:
+        return {k: exact_losses(v, keep) for k, v in value.items()}
+    return value
+
+
+def made_losses(value):
+    """``value`` with every :class:`ExactLoss` made into its loss again."""
+    if isinstance(value, ExactLoss):
+        return value.made()
+    if type(value) in (list, tuple):
+        return type(value)(made_losses(v) for v in value)
+    if type(value) is dict:
+        return {k: made_losses(v) for k, v in value.items()}
+    return value
 
 
 def make_loss(loss, kwargs):

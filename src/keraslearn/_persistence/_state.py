@@ -110,6 +110,11 @@ def loading(networks, trusted):
 
 
 # ------------------------------------------------------------------- saving
+def saving_now():
+    """Whether a ``keraslearn.save`` is running in this context."""
+    return _SAVING.get() is not None
+
+
 def portable_state(owner, state):
     """``state`` as skops stores it during ``keraslearn.save``; itself otherwise."""
     session = _SAVING.get()
@@ -132,6 +137,12 @@ def _portable(value, session, owner, key):
         return _unstored(session, value, "Keras callbacks have no config to store; a "
                          "callback class, with routed callbacks__ parameters, is stored")
     if isinstance(value, _keras_configurable()):
+        from .._engine._keras_objects import copies_exactly
+
+        if not copies_exactly(value):
+            return _unstored(session, value, "its config leaves out settings it holds "
+                             "(Keras' Huber drops its delta): give the loss by name with "
+                             "routed parameters (loss='huber', loss__delta=...) to store it")
         try:
             return KerasObjectConfig(json.dumps(keras.saving.serialize_keras_object(value)))
         except Exception as exc:  # a custom object without get_config
