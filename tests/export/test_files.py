@@ -150,3 +150,37 @@ def test_a_missing_extra_names_the_install_command(tmp_path):
     assert "ImportError: Exporting to 'onnx' needs the 'tf2onnx' package: " \
            "pip install keraslearn[onnx]" in run.stdout, run.stderr[-2000:]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_replaced_file_never_goes_missing_and_a_failed_commit_restores_all(tmp_path,
+                                                                           monkeypatch):
+    import os
+
+    from keraslearn._export import _files
+
+    target, folder, sidecar = tmp_path / "m.tflite", tmp_path / "saved", tmp_path / "m.json"
+    target.write_text("old model")
+    folder.mkdir()
+    (folder / "saved_model.pb").write_text("old graph")
+    with _files.staging(target) as tmp:
+        (tmp / "new").write_text("new model")
+        seen, replace = [], os.replace
+
+        def watched(src, dst):
+            seen.append(target.exists())
+            replace(src, dst)
+
+        monkeypatch.setattr(os, "replace", watched)
+        _files.commit([(tmp / "new", target)], tmp)
+        monkeypatch.setattr(os, "replace", replace)
+    assert target.read_text() == "new model" and all(seen)
+    # All or none: a rename that fails puts back the file and the directory replaced before.
+    with _files.staging(target) as tmp:
+        (tmp / "a").write_text("newer model")
+        (tmp / "b").mkdir()
+        with pytest.raises(FileNotFoundError):
+            _files.commit([(tmp / "a", target), (tmp / "b", folder),
+                           (tmp / "absent", sidecar)], tmp)
+    assert target.read_text() == "new model"
+    assert (folder / "saved_model.pb").read_text() == "old graph" and not sidecar.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tflite", "saved"]

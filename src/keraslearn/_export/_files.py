@@ -4,7 +4,8 @@ Everything is written into a hidden temporary directory beside the target,
 then renamed into place (a rename within one directory is atomic). An
 existing target is replaced only with ``overwrite=True``, only by an artifact
 of the same kind (a SavedModel directory by a SavedModel, a file by a file),
-and is moved aside first and put back if the final renames fail.
+a file in one rename (its path never goes missing), a directory moved aside
+first, and either is put back if the final renames fail.
 """
 
 import contextlib
@@ -65,24 +66,37 @@ def staging(target):
 def commit(pairs, tmp):
     """Rename each staged path onto its destination, all or none.
 
-    ``pairs`` are (staged path, destination); existing destinations are moved
-    into ``tmp`` first and moved back if a rename fails.
+    ``pairs`` are (staged path, destination). An existing file is kept in
+    ``tmp`` as a second link and replaced in one rename, so that its path never
+    goes missing; an existing directory (a SavedModel) is moved into ``tmp``
+    first. Whatever was there is put back if a rename fails.
     """
-    moved_aside, placed = [], []
+    previous, placed = {}, []
     try:
         for i, (staged, final) in enumerate(pairs):
             if final.exists():
                 aside = tmp / f"previous-{i}"
-                os.replace(final, aside)
-                moved_aside.append((aside, final))
+                if not (final.is_file() and _linked(final, aside)):
+                    os.replace(final, aside)
+                previous[final] = aside
             os.replace(staged, final)
             placed.append(final)
     except BaseException:
         for final in placed:
-            _remove(final)
-        for aside, final in moved_aside:
+            if final not in previous or final.is_dir():
+                _remove(final)
+        for final, aside in previous.items():
             os.replace(aside, final)
         raise
+
+
+def _linked(path, link):
+    """Whether a second link to the file ``path`` could be made at ``link``."""
+    try:
+        os.link(path, link)
+    except OSError:  # a file system without hard links: the file is moved aside
+        return False
+    return True
 
 
 def _remove(path):
