@@ -129,3 +129,14 @@ def test_clones_and_pickles_keep_what_a_loss_config_leaves_out(tmp_path):
     np.testing.assert_allclose(loaded.predict(X), fitted.predict(X), rtol=1e-6)
     with pytest.raises(ValueError, match="its config leaves out settings it holds"):
         loaded.fit(X, y)
+
+
+def test_routed_parameters_cannot_rebuild_a_loss_its_config_leaves_settings_of():
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    est = KerasRegressor(tiny_mlp, loss=keras.losses.Huber(delta=0.1), loss__reduction="sum")
+    with pytest.raises(ValueError, match="cannot be applied to the Huber instance.*loss=Huber"):
+        est.fit(X, y.astype(float))
+    assert not hasattr(est, "model_")
+    # An instance whose config says all is rebuilt with them, as before.
+    KerasRegressor(tiny_mlp, loss=keras.losses.MeanSquaredError(), loss__reduction="sum",
+                   epochs=1).fit(X, y.astype(float))

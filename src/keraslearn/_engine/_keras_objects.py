@@ -120,6 +120,15 @@ def _resolve_loss(name, where):
 
 def check_loss(loss, kwargs):
     routed_objects.check(loss, kwargs, "loss", resolve=_resolve_loss, kind="loss")
+    # Routed parameters rebuild an instance from its config.
+    inexact = [leaf for leaf in nested.leaves(loss) if not copies_exactly(leaf)] if kwargs else []
+    if inexact:
+        name = type(inexact[0]).__name__
+        raise ValueError(
+            f"Routed loss__ parameters cannot be applied to the {name} instance given as "
+            f"loss: its config leaves out settings it holds (Keras' Huber drops its "
+            f"delta), which rebuilding it would lose. Give the class or its name with "
+            f"every setting routed (loss={name}, loss__...=...).")
 
 
 def loss_key(loss, depth=0):
