@@ -5,6 +5,8 @@ the majority class; weighting the classes (or oversampling the minority) must
 raise the minority class' recall, with the same seed and the same data.
 """
 
+import functools
+
 import numpy as np
 import pytest
 from _factories import (
@@ -100,6 +102,24 @@ def test_class_weight_is_a_sample_weight_multiplier(factory, data):
         proba(class_weight={0: 1.0, 1: 5.0}, sample_weight=sw),
         proba(sample_weight=sw * np.where(y_train == 1, 5.0, 1.0)),
     )
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_balanced_classes_count_rows_by_their_sample_weight(factory, data):
+    # As scikit-learn's LogisticRegression balances them: rows of weight 0 count for
+    # nothing, so weighing them 0 equals dropping them (one full batch: same steps).
+    X_train, X_test, y_train, _ = data
+    n = len(y_train)
+    dropped = np.arange(n) % 3 == 0
+    make = functools.partial(factory, class_weight="balanced", batch_size=n)
+    weighted = make().fit(X_train, y_train, sample_weight=np.where(dropped, 0.0, 1.0))
+    kept = make().fit(X_train[~dropped], y_train[~dropped])
+    np.testing.assert_allclose(weighted.predict_proba(X_test), kept.predict_proba(X_test),
+                               atol=1e-5)
+    # A class whose every row weighs 0 gets no weight (not an infinite one).
+    only_zeros = np.where(y_train == 1, 0.0, 1.0)
+    assert np.isfinite(make().fit(X_train, y_train, sample_weight=only_zeros)
+                       .predict_proba(X_test)).all()
 
 
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))

@@ -5,7 +5,7 @@ the network's outputs are read as probabilities and decoded back to labels.
 """
 
 import numpy as np
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
 from . import _targets as targets
 
@@ -37,7 +37,18 @@ class ClassifierBehaviour:
             )
         if isinstance(class_weight, dict) and np.ndim(y) == 1:
             _check_class_weight_keys(class_weight, np.unique(y))
-        base = 1.0 if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight is None:
+            return compute_sample_weight(class_weight, y)
+        base = np.asarray(sample_weight, dtype=np.float64)
+        if class_weight == "balanced" and np.ndim(y) == 1:
+            # Classes balanced by their total sample weight, as scikit-learn's
+            # LogisticRegression does: a weight of 2 counts as the row twice.
+            classes, codes = np.unique(y, return_inverse=True)
+            with np.errstate(divide="ignore"):
+                weights = compute_class_weight("balanced", classes=classes, y=y,
+                                               sample_weight=base)
+            # A class all of whose rows weigh 0 learns nothing whatever its weight.
+            return base * np.where(np.isfinite(weights), weights, 0.0)[codes]
         return base * compute_sample_weight(class_weight, y)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):

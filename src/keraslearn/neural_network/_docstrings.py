@@ -142,7 +142,8 @@ _ENTRIES["callbacks"] = """\
 _ENTRIES["class_weight"] = """\
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``;
-        ``"balanced"`` weighs classes inversely to their frequency."""
+        ``"balanced"`` weighs classes inversely to their frequency, rows counted
+        by their ``sample_weight``."""
 
 _ENTRIES["device_dtype"] = PLACEMENT_DOC + """
 

@@ -24,7 +24,9 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
 
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``. A dict's
-        keys are the class labels themselves (not indices, as in Keras).
+        keys are the class labels themselves (not indices, as in Keras);
+        ``"balanced"`` weighs classes inversely to their frequency, rows counted
+        by their ``sample_weight`` (as scikit-learn's ``LogisticRegression``).
 
     target_encoding : {"auto", "sparse", "onehot"}, default="auto"
         Targets of a model with one output unit per class: class indices
