@@ -140,3 +140,43 @@ def test_routed_parameters_cannot_rebuild_a_loss_its_config_leaves_settings_of()
     # An instance whose config says all is rebuilt with them, as before.
     KerasRegressor(tiny_mlp, loss=keras.losses.MeanSquaredError(), loss__reduction="sum",
                    epochs=1).fit(X, y.astype(float))
+
+
+class _ScaledSquares(keras.losses.Loss):
+    """An unregistered loss class whose config says all it holds."""
+
+    def __init__(self, scale=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, y_true, y_pred):
+        return self.scale * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+def test_what_keys_and_copies_of_losses_tell_apart():
+    import functools
+
+    import pandas as pd
+
+    # Routed parameters rebuild an instance whose config says all, registered or not.
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    reg = KerasRegressor(tiny_mlp, loss=_ScaledSquares(), loss__scale=3.0, epochs=1,
+                         random_state=0).fit(X, y.astype(float))
+    assert reg.model_.loss.scale == 3.0
+    # Keys: values Keras' config or a repr would not show part them.
+    assert objects.loss_key(functools.partial(np.dot, np.zeros(2000))) != objects.loss_key(
+        functools.partial(np.dot, np.ones(2000)))
+    series = [keras.losses.MeanSquaredError(), keras.losses.MeanSquaredError()]
+    series[0].weights, series[1].weights = pd.Series([1.0, 1.0]), pd.Series([1.0, 1000.0])
+    assert objects.loss_key(series[0]) != objects.loss_key(series[1])
+    # A loss whose attributes pickle cannot carry is left to Keras' own pickling.
+    huber = keras.losses.Huber(delta=0.1)
+    assert isinstance(objects.ExactLoss.of(huber), objects.ExactLoss)
+    huber.lock = __import__("threading").Lock()
+    assert objects.ExactLoss.of(huber) is huber
+    # A functools.partial loss trains (its compile config is one Keras cannot write).
+    half = functools.partial(keras.losses.huber, delta=0.5)
+    KerasRegressor(tiny_mlp, loss=half, epochs=1, random_state=0).fit(X, y.astype(float))

@@ -537,6 +537,7 @@ def test_the_model_keeps_its_history_as_keras_fit_leaves_it(build):
     ours, keras_fit = fit(True), fit(False)
     assert ours.model_.history.model is ours.model_
     assert ours.model_.history.epoch == keras_fit.model_.history.epoch == [0, 1]
+    assert ours.model_.history.params == keras_fit.model_.history.params
     assert ours.model_.history.history.keys() == keras_fit.model_.history.history.keys()
     for key, values in keras_fit.model_.history.history.items():
         np.testing.assert_allclose(ours.model_.history.history[key], values, rtol=1e-5)

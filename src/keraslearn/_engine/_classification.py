@@ -5,7 +5,7 @@ the network's outputs are read as probabilities and decoded back to labels.
 """
 
 import numpy as np
-from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
+from sklearn.utils.class_weight import compute_sample_weight
 
 from . import _targets as targets
 
@@ -44,11 +44,11 @@ class ClassifierBehaviour:
             # Classes balanced by their total sample weight, as scikit-learn's
             # LogisticRegression does: a weight of 2 counts as the row twice.
             classes, codes = np.unique(y, return_inverse=True)
-            with np.errstate(divide="ignore"):
-                weights = compute_class_weight("balanced", classes=classes, y=y,
-                                               sample_weight=base)
+            counts = np.bincount(codes, weights=base)
             # A class all of whose rows weigh 0 learns nothing whatever its weight.
-            return base * np.where(np.isfinite(weights), weights, 0.0)[codes]
+            weights = np.divide(counts.sum(), len(classes) * counts,
+                                out=np.zeros_like(counts), where=counts > 0)
+            return base * weights[codes]
         return base * compute_sample_weight(class_weight, y)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):

@@ -184,7 +184,10 @@ class DenseChainTrainer:
                 type(epoch) is int for epoch in freq)):
             return None  # Keras' fit says what is wrong with it
         # Serialised by Keras at every call: read once.
-        config = model.get_compile_config() or {}
+        try:
+            config = model.get_compile_config() or {}
+        except (TypeError, ValueError):  # an object Keras cannot serialise: its own fit
+            return None
         if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
             return None
         layers = dense_layers(model)

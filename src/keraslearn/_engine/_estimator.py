@@ -329,7 +329,7 @@ class KerasEstimator(BaseEstimator):
         state.pop("_predict_callbacks", None)  # made again from the parameters at predict
         if "loss" in state and not _saved.saving_now():
             # Keras pickles a loss through its config, which may leave settings out.
-            state["loss"] = objects.exact_losses(state["loss"], objects.ExactLoss)
+            state["loss"] = objects.exact_losses(state["loss"], objects.ExactLoss.of)
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)
 

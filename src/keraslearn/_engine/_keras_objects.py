@@ -7,10 +7,10 @@ objects for one fit. The structures (a loss or metrics per output, several
 callbacks) and the routing rules are those of ``_routed_objects``.
 """
 
-import copy
 import functools
 import hashlib
 import inspect
+import pickle
 
 import numpy as np
 
@@ -147,9 +147,13 @@ def loss_key(loss, depth=0):
         values = np.asarray(loss)
         return ["array", str(values.dtype), list(values.shape),
                 hashlib.sha1(np.ascontiguousarray(values).tobytes()).hexdigest()]
+    if isinstance(loss, functools.partial):
+        return ["partial", loss_key(loss.func, depth + 1), loss_key(loss.args, depth + 1),
+                loss_key(loss.keywords, depth + 1)]
     state = getattr(loss, "__dict__", None)
     if callable(loss) and not isinstance(loss, keras.losses.Loss) or state is None or depth > 3:
-        return repr(loss)
+        # Known by identity: equal to itself only (alive while its holder keys with it).
+        return f"{type(loss).__module__}.{type(loss).__qualname__} at {id(loss):#x}"
     return [type(loss).__module__, type(loss).__qualname__,
             loss_key({k: v for k, v in state.items() if not k.startswith("__")}, depth + 1)]
 
@@ -199,6 +203,18 @@ class ExactLoss:
     def __init__(self, loss):
         self.cls, self.state = type(loss), dict(vars(loss))
 
+    @classmethod
+    def of(cls, loss):
+        """The loss as pickle should carry it: an ExactLoss where its attributes are
+        all it holds and pickle can carry them, else the loss itself (Keras' way)."""
+        if any("__slots__" in vars(k) for k in type(loss).__mro__[:-1]):
+            return loss
+        try:
+            pickle.dumps(vars(loss))
+        except Exception:  # noqa: BLE001 - a lambda, a lock, ...: Keras' way then
+            return loss
+        return cls(loss)
+
     def made(self):
         loss = object.__new__(self.cls)
         loss.__dict__.update(self.state)
@@ -206,13 +222,14 @@ class ExactLoss:
 
 
 def copies_exactly(obj):
-    """Whether Keras' copy of ``obj`` (through its config) holds what it holds:
-    always for objects other than losses, whose config says all (tested)."""
+    """Whether ``obj`` made again from its config (as Keras copies, pickles and
+    stores it) holds what it holds: always for objects other than losses, whose
+    configs say all (tested)."""
     if not isinstance(obj, keras.losses.Loss):
         return True
     try:
-        return loss_key(copy.deepcopy(obj)) == loss_key(obj)
-    except Exception:  # noqa: BLE001 - a class Keras cannot make again copies nothing
+        return loss_key(type(obj).from_config(obj.get_config())) == loss_key(obj)
+    except Exception:  # noqa: BLE001 - a config its class cannot make again
         return False
 
 

@@ -222,7 +222,10 @@ def steps_per_execution(model, fit_kwargs):
     no callback has batch-level hooks, nothing is printed per batch, and the
     user left the model's own setting at 1.
     """
-    config = model.get_compile_config() or {}
+    try:
+        config = model.get_compile_config() or {}
+    except (TypeError, ValueError):  # an object Keras cannot serialise: no warm copy
+        return 1
     if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0):
         return config.get("steps_per_execution", 1)
     if any(map(has_batch_hooks, fit_kwargs.get("callbacks") or ())):

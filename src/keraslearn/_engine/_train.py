@@ -67,13 +67,17 @@ def _probe(X, y, inputs):
     return x, nested.map_arrays(tf.convert_to_tensor, nested.take(nested.normalise(y), rows))
 
 
-def _record(model, history, initial_epoch):
+def _record(model, history, dataset, kwargs):
     """The fit's ``keras.callbacks.History`` on the model, as Keras' fit leaves it
     (``model.history``), for a fit that trained through a traced function of its own."""
     record = keras.callbacks.History()
     record.set_model(model)
+    steps = int(dataset.cardinality())
+    record.set_params({"verbose": kwargs.get("verbose", 0), "epochs": kwargs["epochs"],
+                       "steps": steps if steps >= 0 else None})
     record.history = {key: list(values) for key, values in history.items()}
-    record.epoch = list(range(initial_epoch, initial_epoch + len(history.get("loss", ()))))
+    first = kwargs.get("initial_epoch", 0)
+    record.epoch = list(range(first, first + len(history.get("loss", ()))))
     model.history = record
 
 
@@ -135,12 +139,12 @@ def train(est, model, data, plan, encoder, randomness, where=None):
             guard.epoch = next(
                 (i for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)), None
             )
-            _record(model, history, kwargs.get("initial_epoch", 0))
+            _record(model, history, dataset, kwargs)
         elif share:
             history = trace_cache.fit(
                 model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
             )
-            _record(model, history, kwargs.get("initial_epoch", 0))
+            _record(model, history, dataset, kwargs)
         else:
             history = model.fit(dataset, **kwargs).history
     if guard.epoch is not None:
