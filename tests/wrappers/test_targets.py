@@ -429,3 +429,18 @@ def test_regressors_predict_float64_whatever_the_network_type():
         # float32 rounding apart (a few rows are computed by NumPy's forward pass)
         np.testing.assert_allclose(pred, reg.model_.predict(X_, verbose=0).reshape(target.shape),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_balanced_multilabel_weights_count_rows_by_their_sample_weight():
+    # Each label balanced by its weighted counts: rows weighed 0 are as if dropped.
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    dropped = np.arange(len(Xm)) % 4 == 0
+
+    def fit(X_, Y_, **kwargs):
+        return KerasClassifier(tiny_mlp, class_weight="balanced", batch_size=len(X_),
+                               epochs=3, random_state=0).fit(X_, Y_, **kwargs)
+
+    weighted = fit(Xm, Ym, sample_weight=np.where(dropped, 0.0, 1.0))
+    kept = fit(Xm[~dropped], Ym[~dropped])
+    np.testing.assert_allclose(weighted.predict_proba(Xm), kept.predict_proba(Xm), atol=1e-5)

@@ -40,16 +40,19 @@ class ClassifierBehaviour:
         if sample_weight is None:
             return compute_sample_weight(class_weight, y)
         base = np.asarray(sample_weight, dtype=np.float64)
-        if class_weight == "balanced" and np.ndim(y) == 1:
-            # Classes balanced by their total sample weight, as scikit-learn's
-            # LogisticRegression does: a weight of 2 counts as the row twice.
-            classes, codes = np.unique(y, return_inverse=True)
+        if class_weight != "balanced":
+            return base * compute_sample_weight(class_weight, y)
+        # Classes balanced by their total sample weight, as scikit-learn's
+        # LogisticRegression does (a weight of 2 counts as the row twice); for
+        # several outputs, each output's weights multiplied, as compute_sample_weight does.
+        out = base.copy()
+        for column in np.asarray(y).reshape(len(base), -1).T:
+            classes, codes = np.unique(column, return_inverse=True)
             counts = np.bincount(codes, weights=base)
             # A class all of whose rows weigh 0 learns nothing whatever its weight.
-            weights = np.divide(counts.sum(), len(classes) * counts,
-                                out=np.zeros_like(counts), where=counts > 0)
-            return base * weights[codes]
-        return base * compute_sample_weight(class_weight, y)
+            out *= np.divide(counts.sum(), len(classes) * counts,
+                             out=np.zeros_like(counts), where=counts > 0)[codes]
+        return out
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
         """Train for one epoch, continuing from the current weights.
