@@ -343,9 +343,11 @@ class KerasEstimator(BaseEstimator):
         clone = super().__sklearn_clone__()
         # A loss object Keras copies with other settings (through its config) is
         # shared instead: losses hold no state.
-        loss = getattr(self, "loss", None)
-        if any(not objects.copies_exactly(leaf) for leaf in nested.leaves(loss)):
-            clone.set_params(loss=objects.exact_losses(loss, lambda given: given))
+        inexact = []
+        shared = objects.exact_losses(getattr(self, "loss", None),
+                                      lambda given: inexact.append(given) or given)
+        if inexact:
+            clone.set_params(loss=shared)
         return clone
 
     def __sklearn_tags__(self):

@@ -233,28 +233,26 @@ def copies_exactly(obj):
         return False
 
 
-def exact_losses(value, keep):
-    """``value`` (a parameter: a loss, or a structure of them) with each loss
-    object Keras would copy with other settings replaced by ``keep(loss)``."""
-    if isinstance(value, keras.losses.Loss):
-        exact = copies_exactly(value) or not hasattr(value, "__dict__")
-        return value if exact else keep(value)
+def _map_leaves(fn, value):
+    """``value`` (a parameter: a loss, or a list, tuple or dict of them) with ``fn``
+    applied to each leaf, its containers' types kept (``get_params`` compares them)."""
     if type(value) in (list, tuple):
-        return type(value)(exact_losses(v, keep) for v in value)
+        return type(value)(_map_leaves(fn, v) for v in value)
     if type(value) is dict:
-        return {k: exact_losses(v, keep) for k, v in value.items()}
-    return value
+        return {k: _map_leaves(fn, v) for k, v in value.items()}
+    return fn(value)
+
+
+def exact_losses(value, keep):
+    """``value`` with each loss object Keras would copy with other settings
+    replaced by ``keep(loss)``."""
+    return _map_leaves(lambda leaf: keep(leaf) if isinstance(leaf, keras.losses.Loss)
+                       and not copies_exactly(leaf) else leaf, value)
 
 
 def made_losses(value):
     """``value`` with every :class:`ExactLoss` made into its loss again."""
-    if isinstance(value, ExactLoss):
-        return value.made()
-    if type(value) in (list, tuple):
-        return type(value)(made_losses(v) for v in value)
-    if type(value) is dict:
-        return {k: made_losses(v) for k, v in value.items()}
-    return value
+    return _map_leaves(lambda leaf: leaf.made() if isinstance(leaf, ExactLoss) else leaf, value)
 
 
 def make_loss(loss, kwargs):

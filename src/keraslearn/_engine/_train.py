@@ -139,14 +139,14 @@ def train(est, model, data, plan, encoder, randomness, where=None):
             guard.epoch = next(
                 (i for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)), None
             )
-            _record(model, history, dataset, kwargs)
         elif share:
             history = trace_cache.fit(
                 model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
             )
-            _record(model, history, dataset, kwargs)
         else:
             history = model.fit(dataset, **kwargs).history
+    if share:  # Keras' fit leaves it on the model; traced functions of ours do not
+        _record(model, history, dataset, kwargs)
     if guard.epoch is not None:
         raise ValueError(
             f"The training loss became {history['loss'][guard.epoch]} at epoch "

@@ -14,6 +14,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..utils._files import check_new_files
+
 
 def destinations(path, fmt):
     """The paths an export writes: the artifact, and for LiteRT its metadata file."""
@@ -35,22 +37,16 @@ def check_destinations(paths, fmt, overwrite):
         raise FileNotFoundError(
             f"Cannot export to {str(paths[0])!r}: {str(parent)!r} is not a directory."
         )
-    for i, path in enumerate(paths):
-        if not (path.exists() or path.is_symlink()):
-            continue
-        if not overwrite:
-            raise FileExistsError(
-                f"{str(path)!r} already exists; pass overwrite=True to replace it."
-            )
+
+    def refusal(i, path):  # an artifact of the format only: a file, or a SavedModel
         if path.is_symlink():
-            raise FileExistsError(f"Refusing to replace {str(path)!r}: it is a symbolic link.")
+            return "it is a symbolic link"
         if i == 0 and fmt == "tf_saved_model":
-            if not (path / "saved_model.pb").is_file():
-                raise FileExistsError(
-                    f"Refusing to replace {str(path)!r}: it is not a SavedModel directory."
-                )
-        elif not path.is_file():
-            raise FileExistsError(f"Refusing to replace {str(path)!r}: it is not a file.")
+            return None if (path / "saved_model.pb").is_file() else (
+                "it is not a SavedModel directory")
+        return None if path.is_file() else "it is not a file"
+
+    check_new_files(paths, overwrite, refusal)
 
 
 @contextlib.contextmanager

@@ -10,11 +10,14 @@ from ._plots import FIGURES, draw_figures
 from ._report import EvaluationReport
 
 
-def report_files(output_dir, name):
-    """Where :func:`evaluate` may write: ``({figure: png path}, html path)``."""
+def check_report_files(output_dir, name, overwrite):
+    """Where :func:`evaluate` may write, ``({figure: png path}, html path)``;
+    existing files there refused unless ``overwrite`` (before any work)."""
     stem = slug(name) or "model"
-    return ({key: output_dir / f"{stem}_{key}.png" for key in FIGURES},
-            output_dir / f"{stem}_report.html")
+    figures = {key: output_dir / f"{stem}_{key}.png" for key in FIGURES}
+    html_path = output_dir / f"{stem}_report.html"
+    check_new_files([*figures.values(), html_path], overwrite)
+    return figures, html_path
 
 
 def _check_sample_weight(sample_weight):
@@ -127,8 +130,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     if y_true.shape[0] == 0:
         raise ValueError("Cannot evaluate on 0 samples: y is empty.")
     if output_dir is not None:  # every file this name may write, refused before any work
-        paths, html_path = report_files(output_dir, name)
-        check_new_files([*paths.values(), html_path], overwrite)
+        paths, html_path = check_report_files(output_dir, name, overwrite)
     problem_type = detect_problem_type(estimator, y_true)
     y_pred = estimator.predict(X)
     if problem_type == "regression":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._files import check_new_files, check_output_dir
+from ..utils._files import check_output_dir
 from . import _model
 from ._mlflow import require_mlflow
 from ._params import flatten_params
@@ -202,10 +202,9 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
     before anything is logged."""
     output_dir = check_output_dir(output_dir)
     if output_dir is not None and X_test is not None:
-        from ..evaluation._evaluate import report_files
+        from ..evaluation._evaluate import check_report_files
 
-        figures, html_path = report_files(output_dir, run_name or type(estimator).__name__)
-        check_new_files([*figures.values(), html_path], overwrite)
+        check_report_files(output_dir, run_name or type(estimator).__name__, overwrite)
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         saved = (_model.saved_and_checked(model, trusted, tmp)
                  if log_model and model is not None else None)

@@ -14,20 +14,26 @@ def check_output_dir(output_dir):
     return output_dir
 
 
-def check_new_files(paths, overwrite):
+def _not_a_regular_file(i, path):
+    return "it is not a regular file" if path.is_symlink() or not path.is_file() else None
+
+
+def check_new_files(paths, overwrite, refusal=_not_a_regular_file):
     """Refuse, before anything is written, to replace what exists at ``paths``.
 
-    An existing path is replaced only with ``overwrite=True``, and only when it is a
-    regular file (never a directory or a symbolic link).
+    An existing path is replaced only with ``overwrite=True``, and only when
+    ``refusal(i, path)`` (``paths[i]``) gives no reason against it: by default, when it
+    is a regular file (never a directory or a symbolic link).
     """
-    for path in paths:
+    for i, path in enumerate(paths):
         if not (path.exists() or path.is_symlink()):
             continue
         if not overwrite:
             raise FileExistsError(
                 f"{str(path)!r} already exists; pass overwrite=True to replace it.")
-        if path.is_symlink() or not path.is_file():
-            raise FileExistsError(f"Refusing to replace {str(path)!r}: it is not a regular file.")
+        reason = refusal(i, path)
+        if reason:
+            raise FileExistsError(f"Refusing to replace {str(path)!r}: {reason}.")
 
 
 def slug(text):
