@@ -293,6 +293,17 @@ def test_predict_takes_what_fit_took(tmp_path):
         plain.predict(same[0])
 
 
+def test_predict_reads_images_as_fit_did_whatever_set_params_changed(tmp_path):
+    paths, y = _write(tmp_path, n=8, sizes=[(12, 10), (9, 14)], fmt="jpg")
+    clf = ImageClassifier(**SMALL, image_shape=(8, 8, 3)).fit(paths, y)
+    expected = clf.predict_proba(paths)
+    clf.set_params(image_shape=None, image_decoder="tensorflow")
+    np.testing.assert_array_equal(clf.predict_proba(paths), expected)
+    with pytest.raises(ValueError, match="must all have one size"):
+        clf.fit(paths, y)  # a new fit reads by its parameters: no resizing now
+    np.testing.assert_array_equal(clf.predict_proba(paths), expected)
+
+
 def test_pil_images_given_more_than_once_are_loaded_by_one_thread(tmp_path, monkeypatch):
     monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)  # decoded batch by batch in the feed
     paths, _ = _write(tmp_path, n=2, size=(300, 300), fmt="jpg")

@@ -105,8 +105,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         (TensorFlow's ``decode_image`` and ``tf.image.resize``, bilinear
         without anti-aliasing, then divided by 255), by TensorFlow's ops in
         the input pipeline without Python, as fast as Keras' own loader; for
-        JPEG, PNG, GIF and BMP files. Predictions on paths decode them the
-        same way.
+        JPEG, PNG, GIF and BMP files. Predictions on paths decode (and
+        resize) them as the fit did, even after ``set_params`` changes
+        ``image_decoder`` or ``image_shape``.
 
     epochs : int, default=10
         Passes over the training data per ``fit``.
@@ -307,6 +308,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     def _prepare_training_data(self, X, y, reset):
         if reset:
             self.image_shape_ = infer_image_shape(self, X.shape[1:])
+            self._image_reading = (self.image_shape is not None, self.image_decoder)
         return X, y
 
     def _check_image_input(self, X):

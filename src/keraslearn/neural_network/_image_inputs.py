@@ -46,17 +46,20 @@ def image_source(est, X, reset):
     files decoded batch by batch (by its ``image_decoder``), resized to
     ``image_shape`` when it is set
     (else they must all have one size: that of fit, for a fitted estimator);
-    anything else as it is."""
+    anything else as it is. A fitted estimator reads images as its fit did."""
     if isinstance(X, (str, bytes, os.PathLike, Image.Image)):
         _as_items(X)  # one image, not a collection of them: refused, in those words
     if not holds_images(X):
         return X
-    decoder = getattr(est, "image_decoder", "pillow")
     if reset:
-        return image_files(X, est.image_shape, decoder=decoder)
+        return image_files(X, est.image_shape, decoder=est.image_decoder)
     if "image_shape_" not in est.__dict__:
         return X  # unfitted: prediction says so
-    return image_files(X, est.image_shape_, resize=est.image_shape is not None,
+    # Read as fit read them, whatever set_params has changed since (an
+    # estimator fitted before this was recorded reads by its parameters).
+    resize, decoder = est.__dict__.get(
+        "_image_reading", (est.image_shape is not None, est.image_decoder))
+    return image_files(X, est.image_shape_, resize=resize,
                        sample_shape=est.X_shape_[1:], decoder=decoder)
 
 
