@@ -83,6 +83,37 @@ def test_without_a_run_each_fit_starts_one_and_ends_it(store):
     np.testing.assert_allclose(values, history["val_loss"], rtol=1e-6)
 
 
+class _FailAtEpoch(keras.callbacks.Callback):
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1 and self.error is not None:
+            raise self.error
+
+
+@pytest.mark.parametrize("error, status", [(KeyboardInterrupt(), "KILLED"),
+                                           (RuntimeError("boom"), "FAILED")])
+@pytest.mark.parametrize("parent", [False, True], ids=["own-run", "nested"])
+def test_a_failed_fit_ends_the_run_it_started_and_the_next_fit_starts_its_own(
+        store, error, status, parent):
+    parent_id = store.client.create_run(store.experiment_id).info.run_id if parent else None
+    failing = _FailAtEpoch(error)
+    pipe = pipeline(callbacks=[MLflowCallback(parent_run_id=parent_id), failing])
+    with pytest.raises(type(error)):
+        pipe.fit(*frame())
+    assert mlflow.active_run() is None
+    failing.error = None
+    pipe.fit(*frame())  # the same estimator again
+    found = [r for r in runs(store) if r.info.run_id != parent_id]
+    assert [r.info.status for r in found] == [status, "FINISHED"]
+    assert metric_steps(store, found[0].info.run_id, "loss")[0] == [0, 1]
+    assert metric_steps(store, found[1].info.run_id, "loss")[0] == list(range(EPOCHS))
+    with mlflow.start_run():  # the user's own runs start as before
+        pass
+
+
 def test_run_id_is_logged_into_with_a_prefix_and_left_running(store):
     run_id = store.client.create_run(store.experiment_id).info.run_id
     history = _fit_keras(MLflowCallback(run_id=run_id, prefix="fit/"))

@@ -2,6 +2,8 @@
 a warm copy from the trace cache or on the model itself, or, for a plain
 dense chain, the dense chain trainer."""
 
+import warnings
+
 import numpy as np
 
 from .. import _config, _tf
@@ -132,19 +134,32 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         randomness.seed is None or keras_layers_only(model)
     ) and (where is None or device is not None) and not decodes_per_batch(
         X_train, y_train, inputs)
-    with _tf.expected_retracing(), reported_read_errors(X):
-        chain = dense_chains.chain(model, dataset, kwargs, device) if share else None
-        if chain is not None:
-            history = dense_chains.fit(chain, dataset, plan.epochs)
-            guard.epoch = next(
-                (i for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)), None
-            )
-        elif share:
-            history = trace_cache.fit(
-                model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
-            )
-        else:
-            history = model.fit(dataset, **kwargs).history
+    try:
+        with _tf.expected_retracing(), reported_read_errors(X):
+            chain = dense_chains.chain(model, dataset, kwargs, device) if share else None
+            if chain is not None:
+                history = dense_chains.fit(chain, dataset, plan.epochs)
+                guard.epoch = next(
+                    (i for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)),
+                    None,
+                )
+            elif share:
+                history = trace_cache.fit(
+                    model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
+                )
+            else:
+                history = model.fit(dataset, **kwargs).history
+    except BaseException as exc:
+        # Keras calls no callback when training raises: keraslearn's own that
+        # hold something open (an MLflow run) are told here.
+        for callback in plan.callbacks:
+            if hasattr(callback, "_fit_failed"):
+                try:
+                    callback._fit_failed(interrupted=isinstance(exc, KeyboardInterrupt))
+                except Exception as failure:  # the fit's own error is the one to see
+                    warnings.warn(f"{type(callback).__name__} could not record the failed "
+                                  f"fit: {failure}", RuntimeWarning, stacklevel=2)
+        raise
     if share:  # Keras' fit leaves it on the model; traced functions of ours do not
         _record(model, history, dataset, kwargs)
     if guard.epoch is not None:
