@@ -67,6 +67,9 @@ def _search():
 # defaults: the ones skops leaves untrusted on purpose).
 CASES = {
     "KerasClassifier": (lambda: _keras_classifier().fit(X, LABELS), X, []),
+    "KerasClassifier-loss-instance": (
+        lambda: _keras_classifier(loss=keras.losses.SparseCategoricalCrossentropy()).fit(
+            X, LABELS), X, []),
     "KerasRegressor": (lambda: KerasRegressor(tiny_mlp, epochs=3, random_state=0).fit(X, Y2),
                        X, []),
     "BaseWrapper": (lambda: BaseWrapper(autoencoder, loss="mse", epochs=3,

@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
+from .._persistence import _state as _saved
 from ._losses import INDEX, SHAPED, loss_description, loss_from_logits, target_kind
 
 # The ``target_encoding`` a user may give for a loss of their own.
@@ -97,6 +98,14 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         self.loss = loss
         self.categories = categories
         self.indicator_rows = indicator_rows
+
+    # keraslearn.save stores the loss it holds (the estimator's) as the
+    # estimator's own: a Keras loss by its config, code by name.
+    def __getstate__(self):
+        return _saved.portable_state(self, dict(super().__getstate__()))
+
+    def __setstate__(self, state):
+        super().__setstate__(_saved.restored_state(self, state))
 
     def fit(self, y, classes=None):
         """Record the classes of y.
