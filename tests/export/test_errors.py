@@ -14,7 +14,10 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 import keraslearn
-from keraslearn import MLPClassifier
+from builders import tiny_mlp
+from keraslearn import KerasRegressor, MLPClassifier, MultiInput
+from keraslearn._engine._targets import RegressorTargetEncoder
+from keraslearn._tf import keras
 
 X = np.random.default_rng(0).normal(size=(60, 3))
 y = (X[:, 0] > 0).astype(int)
@@ -89,3 +92,42 @@ def test_infrequent_categories(mlp, tmp_path):
 def test_imputing_strings(mlp, tmp_path):
     imputer = SimpleImputer(strategy="most_frequent").fit(STRINGS.astype(object))
     refused(Pipeline([("imp", imputer), ("net", mlp)]), tmp_path, match="non-numeric")
+
+
+class _ScaledFeatures(KerasRegressor):
+    @property
+    def feature_encoder(self):  # scikeras' data-transformer interface
+        return StandardScaler()
+
+
+class _ThousandsEncoder(RegressorTargetEncoder):
+    def transform(self, y):
+        return super().transform(np.asarray(y) / 1000)
+
+    def inverse_transform(self, y):
+        return super().inverse_transform(y) * 1000
+
+
+class _Thousands(KerasRegressor):
+    @property
+    def target_encoder(self):
+        return _ThousandsEncoder()
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: _ScaledFeatures(tiny_mlp, epochs=1).fit(X, X[:, 0]), "feature_encoder"),
+    (lambda: _Thousands(tiny_mlp, epochs=1).fit(X, X[:, 0]), "target_encoder"),
+    (lambda: KerasRegressor(_two_inputs, epochs=1).fit(
+        MultiInput(a=X[:, :2], b=X[:, 2:]), X[:, 0]), "MultiInput"),
+], ids=["feature-encoder", "target-encoder", "multi-input"])
+def test_what_runs_in_python_beside_the_network_is_refused(tmp_path, make, match):
+    # The graph would hold the network alone: its predictions would not be
+    # the estimator's, and no error would say so.
+    est = make()
+    message = refused(est, tmp_path, TypeError, match)
+    assert "keraslearn.save" in message
+
+
+def _two_inputs(meta):
+    a, b = keras.Input((2,), name="a"), keras.Input((1,), name="b")
+    return keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))

@@ -53,7 +53,40 @@ def split_pipeline(pipeline):
                else f"{type(obj).__name__}.")
         )
     check_is_fitted(obj)
+    _check_exportable(obj)
     return transformers, obj, dropped
+
+
+def _check_exportable(est):
+    """Refuse what the graph would compute otherwise than ``est.predict``:
+    encoders of the user's own run Python the graph does not hold."""
+    from .._engine._data import is_identity
+    from .._engine._label_encoder import ClassifierLabelEncoder
+    from .._engine._targets import RegressorTargetEncoder
+
+    name = type(est).__name__
+    if isinstance(getattr(est, "n_features_in_", None), dict):
+        raise TypeError(
+            f"keraslearn.export takes a network with one input; this {name} was fitted on "
+            "several (MultiInput). Save it with keraslearn.save instead."
+        )
+    features = est.__dict__.get("feature_encoder_")
+    if not is_identity(features):
+        raise TypeError(
+            f"keraslearn.export cannot export this {name}: its feature_encoder "
+            f"({type(features).__name__}) transforms X in Python before the network, which "
+            "the exported graph would skip. Make the transformation a step of a Pipeline "
+            "before the estimator (export converts scikit-learn's scalers, encoders and "
+            "imputers), or save it with keraslearn.save."
+        )
+    encoder = est.target_encoder_
+    if type(encoder) not in (ClassifierLabelEncoder, RegressorTargetEncoder):
+        raise TypeError(
+            f"keraslearn.export cannot export this {name}: its target_encoder "
+            f"({type(encoder).__name__}) turns the network's outputs into predictions in "
+            "Python, and export decodes them only as keraslearn's own target encoders do. "
+            "Save it with keraslearn.save instead."
+        )
 
 
 class PipelineModel(keras.Model):
