@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _servers import classifier, frame, mixed, mixed_frame, regressor, serving
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from keraslearn import MLPClassifier
 from keraslearn.serving import make_app
@@ -120,3 +120,29 @@ def test_string_columns_of_other_encoders_imputers_and_vectorizers():
         remainder="passthrough",
     ).fit(X)
     assert _string_columns(make_pipeline(head), tuple(X.columns)) == ["town", "note", "colour"]
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["dataframe", "array"])
+def test_string_columns_of_an_encoder_heading_the_pipeline_without_a_column_transformer(named):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from starlette.testclient import TestClient
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"city": rng.choice(["paris", "rome"], 40),
+                      "kind": rng.choice(["a", "b"], 40)})
+    X = X if named else X.to_numpy()
+    y = np.asarray(X)[:, 0] == "rome"
+    pipe = make_pipeline(OneHotEncoder(handle_unknown="ignore"),
+                         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with pytest.warns(ConvergenceWarning):  # max_iter=2 does not converge
+        pipe.fit(X, y)
+    rows = X.iloc[:3] if named else pd.DataFrame(X[:3])
+    body = ({"dataframe_records": rows.to_dict(orient="records")} if named
+            else {"instances": rows.values.tolist()})
+    with TestClient(make_app(pipe)) as client:
+        kinds = [f["kind"] for f in client.get("/metadata").json()["features"]]
+        assert kinds == ["string", "string"]
+        response = client.post("/predict", json=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == pipe.predict(X[:3]).tolist()

@@ -5,9 +5,10 @@ when it was fitted on a DataFrame) or only their number (``n_features_in_``),
 but not their dtypes. The server therefore takes every feature as a finite
 number unless told otherwise by ``input_example`` (a DataFrame like the
 training data: its column dtypes are recorded) or ``dtypes`` (a mapping from
-column name to dtype), or unless a ``ColumnTransformer`` at the head of the
-model learnt strings from a column (an encoder's categories, an imputer's
-fill value, a text vectorizer's vocabulary): that column takes strings. That
+column name to dtype), or unless the model's first step learnt strings from a
+column (an encoder's categories, an imputer's fill value, a text vectorizer's
+vocabulary; that step, or one of a ``ColumnTransformer`` first): that column
+takes strings. That
 covers the usual cases, a scaler and a network on numeric columns, and a
 pipeline with encoders on string columns (as ``keraslearn serve`` serves a
 saved one), with no argument.
@@ -75,8 +76,9 @@ class FeatureSchema:
             raise ValueError("make_app: give input_example or dtypes, not both")
         if input_example is not None:
             dtypes = _example_dtypes(input_example, names, n)
-        elif dtypes is None and names is not None:
-            dtypes = {name: "object" for name in _string_columns(model, names)} or None
+        elif dtypes is None:
+            keys = names if names is not None else range(n)
+            dtypes = {key: "object" for key in _string_columns(model, keys)} or None
         found = [np.dtype("float64")] * n
         if dtypes is not None:
             keys = names if names is not None else range(n)
@@ -156,17 +158,24 @@ def _learnt_strings(step):
     return hasattr(step, "vocabulary_")  # a text vectorizer: its column holds text
 
 
-def _string_columns(model, names):
-    """The input columns from which the fitted ``ColumnTransformer`` at the head
-    of ``model`` (itself, or a Pipeline's first step) learnt strings."""
+def _string_columns(model, keys):
+    """The input columns (names, or indices for a model fitted without names)
+    from which the first step of ``model`` learnt strings: an encoder or imputer
+    taking every column, or the transformers of a ``ColumnTransformer``."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
     head = model
     while isinstance(head, Pipeline):
         head = head.steps[0][1]
-    if not isinstance(head, ColumnTransformer) or not hasattr(head, "transformers_"):
+    if not isinstance(head, ColumnTransformer):
+        answer = _learnt_strings(head)
+        if isinstance(answer, list) and len(answer) == len(keys):
+            return [k for k, strings in zip(keys, answer) if strings]
+        return list(keys) if answer is True and len(keys) == 1 else []
+    if not hasattr(head, "transformers_"):
         return []
+    names = list(keys)
     found = []
     for _, step, columns in head.transformers_:
         if isinstance(columns, str):
@@ -175,7 +184,8 @@ def _string_columns(model, names):
                 isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in columns):
             columns = [names[int(c)] for c in columns]
         if not (isinstance(columns, (list, tuple, np.ndarray))
-                and all(isinstance(c, str) and c in names for c in columns)):
+                and all(isinstance(c, (str, int)) and not isinstance(c, bool) and c in names
+                        for c in columns)):
             continue  # a slice, mask or callable: not read here
         answer = _learnt_strings(step) if step not in ("drop", "passthrough") else False
         if isinstance(answer, list) and len(answer) == len(columns):
