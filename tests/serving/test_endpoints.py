@@ -210,3 +210,26 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
 def test_drift_endpoint_without_detector_is_404(clf_client):
     response = clf_client.get("/monitoring/drift")
     assert response.status_code == 404 and "drift_detector" in response.json()["error"]
+
+
+def test_csv_cells_are_read_as_written_not_as_missing_values():
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from keraslearn import MLPClassifier
+
+    # "NA" is Namibia's code, "None" a category like any other: pandas reads
+    # both as missing values by default.
+    X = pd.DataFrame({"country": ["NA", "None", "FR", "DE"] * 10,
+                      "size": np.linspace(0.0, 1.0, 40)})
+    pipe = make_pipeline(OneHotEncoder(handle_unknown="ignore"),
+                         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        pipe.fit(X[["country"]], X["size"] > 0.5)
+    rows = X[["country"]].iloc[:4]
+    with serving(pipe) as client:
+        response = client.post("/invocations", content=rows.to_csv(index=False),
+                               headers={"content-type": "text/csv"})
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == pipe.predict(rows).tolist()

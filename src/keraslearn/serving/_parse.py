@@ -365,7 +365,11 @@ def _csv(body, schema):
     if schema.names is not None:
         text = {n: str for n, kind in zip(schema.names, schema.kinds) if kind == "string"}
     try:
-        frame = pd.read_csv(io.BytesIO(body), dtype=text or None)
+        # An empty cell is a missing value (refused); any other is the value
+        # written: "NA" (Namibia) or "None" is a category, not one of pandas'
+        # default missing-value words.
+        frame = pd.read_csv(io.BytesIO(body), dtype=text or None, keep_default_na=False,
+                            na_values=[""])
     except Exception as exc:  # pandas raises several types for a malformed table
         raise RequestError(f"the CSV body could not be read as a table: {exc}") from None
     labels = [str(c) for c in frame.columns]
