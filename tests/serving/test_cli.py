@@ -41,10 +41,12 @@ def test_options_are_parsed():
                                       "--max-batch-rows", "64", "--max-wait-ms", "0.5",
                                       "--max-body-bytes", "1024", "--log-level", "warning",
                                       "--access-log", "--trusted", "a.B", "--trusted", "c.D",
-                                      "--drift-window", "50"])
+                                      "--drift-window", "50", "--dtype", "city=string",
+                                      "--dtype", "a=b=int64"])
     assert (args.host, args.port, args.max_batch_rows, args.max_wait_ms, args.max_body_bytes,
             args.log_level, args.access_log) == ("0.0.0.0", 9001, 64, 0.5, 1024, "warning", True)
     assert (args.trusted, args.drift_window) == (["a.B", "c.D"], 50)
+    assert args.dtype == [("city", "string"), ("a=b", "int64")]
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -52,6 +54,7 @@ def test_options_are_parsed():
     (["serve", "m", "--port", "http"], "'http' is not an integer"),
     (["serve", "m", "--max-batch-rows", "0"], "'0' is not a positive integer"),
     (["serve", "m", "--max-wait-ms", "nan"], "'nan' is not a wait"),
+    (["serve", "m", "--dtype", "city"], "'city' is not COLUMN=DTYPE"),
     (["serve"], "PATH"),
     ([], "COMMAND"),
     (["train", "m"], "invalid choice: 'train'"),
@@ -166,8 +169,19 @@ def test_serve_command_started_with_sigint_ignored_still_exits_130_on_sigint(tmp
     # A background job of a shell script starts with SIGINT ignored; uvicorn stops
     # on it all the same, and the exit status says so (serve_command checks it).
     path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
-    with serve_command(path, sigint=signal.SIG_IGN) as client:
+    with serve_command(path, "--dtype", "age=float32", sigint=signal.SIG_IGN) as client:
         assert client.get("/health").status_code == 200
+        features = {f["name"]: f["dtype"] for f in client.get("/metadata").json()["features"]}
+    assert features == {"age": "float32", "income": "float64", "score": "float64",
+                        "ratio": "float64"}  # --dtype reached make_app
+
+
+def test_a_dtype_the_model_cannot_take_exits_2_before_serving(tmp_path, capsys):
+    path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(path), "--dtype", "town=string"])
+    assert exit_.value.code == 2
+    assert "--dtype: make_app: dtypes names ['town']" in capsys.readouterr().err
 
 
 def test_serve_command_serves_an_exported_saved_model(tmp_path):

@@ -44,6 +44,12 @@ def build_parser():
     serve.add_argument("--trusted", action="append", default=[], metavar="TYPE",
                        help="a type the file holds to trust beyond the defaults (repeat for "
                             "several; keraslearn.get_untrusted_types(PATH) lists them)")
+    serve.add_argument("--dtype", action="append", default=[], type=_dtype_pair,
+                       metavar="COLUMN=DTYPE",
+                       help="what a column takes: string, int64, bool, float32, ... (repeat "
+                            "for several; a column index for a model fitted without names). "
+                            "By default a number, or a string where the model's first step "
+                            "learnt strings from the column")
     serve.add_argument("--drift-window", type=_positive_int, default=1000,
                        help="recent rows a saved drift detector tests (default: 1000)")
     serve.add_argument("--log-level", default="info",
@@ -84,6 +90,14 @@ def main(argv=None):
                                    return_drift_detector=True)
     except ValueError as exc:  # damaged, newer, untrusted: the message says which
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
+    dtypes = _dtypes(model, args.dtype)
+    if dtypes is not None:
+        from ._schema import FeatureSchema
+
+        try:  # a column the model does not take, a dtype it cannot: said before serving
+            FeatureSchema.from_model(model, dtypes=dtypes)
+        except (TypeError, ValueError) as exc:
+            parser.exit(2, f"keraslearn serve: error: --dtype: {exc}\n")
     # uvicorn stops gracefully on SIGINT whatever its disposition, then sends
     # it again once the handlers it replaced are back: Python's own handler
     # makes that a KeyboardInterrupt even where the process was started with
@@ -96,7 +110,7 @@ def main(argv=None):
         run(model, args.host, args.port, max_batch_rows=args.max_batch_rows,
             max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
             log_level=args.log_level, access_log=args.access_log, drift_detector=detector,
-            drift_window=args.drift_window)
+            drift_window=args.drift_window, dtypes=dtypes)
     except KeyboardInterrupt:
         # Ctrl-C: uvicorn has shut down gracefully, then raised it again; no traceback.
         return 130
@@ -104,6 +118,23 @@ def main(argv=None):
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     return 0
+
+
+def _dtype_pair(text):
+    column, sep, dtype = text.rpartition("=")
+    if not (sep and column and dtype):
+        raise argparse.ArgumentTypeError(f"{text!r} is not COLUMN=DTYPE (e.g. city=string)")
+    return column, dtype
+
+
+def _dtypes(model, pairs):
+    """``--dtype`` pairs as make_app's ``dtypes``: keyed by column name, or by
+    index for a model fitted without names."""
+    if not pairs:
+        return None
+    named = getattr(model, "feature_names_in_", None) is not None
+    return {column if named or not column.isdigit() else int(column): dtype
+            for column, dtype in pairs}
 
 
 def _port(text):
