@@ -89,7 +89,7 @@ def dataframe():
         "monthly income": rng.normal(3000, 800, n),
         "city": rng.choice(["oslo", "paris", "rome"], n),
         "rooms": rng.integers(1, 5, n),
-        "score": rng.uniform(0, 1, n),
+        "label": rng.uniform(0, 1, n),  # named like an output of the graph
         "id": np.arange(n),
     })
     df.loc[::6, "age"] = np.nan
@@ -102,7 +102,7 @@ def dataframe():
             ("rooms", OneHotEncoder(drop="first", handle_unknown="ignore"), ["rooms"]),
             ("id", "drop", ["id"]),
         ],
-        remainder="passthrough",  # "score"
+        remainder="passthrough",  # "label"
     )
     pipe = make_pipeline(ct, _mlp()).fit(df.iloc[:200], y[:200])
     test = df.iloc[200:].copy()

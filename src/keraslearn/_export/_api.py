@@ -54,7 +54,9 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     -----
     **Inputs.** A pipeline fitted on a pandas DataFrame gets one input per
     column it uses, of shape ``(n,)``, named after the column (characters other
-    than letters, digits and ``_`` become ``_``): float32 for numeric columns,
+    than letters, digits and ``_`` become ``_``; a column named like an output,
+    or like another once so changed, gets a suffix: ``label_2``): float32 for
+    numeric columns,
     string for columns one-hot encoded from strings. Columns the pipeline drops
     (``ColumnTransformer(remainder="drop")``) are not inputs. Otherwise there is
     one input ``"inputs"`` of shape ``(n, n_features)`` (float32, or string when

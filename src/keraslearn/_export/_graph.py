@@ -35,6 +35,9 @@ class Graph:
     info: dict  # task, estimator, classes, steps, dropped steps
 
 
+OUTPUT_NAMES = ("label", "probabilities", "predictions")  # those of _layers' outputs
+
+
 def split_pipeline(pipeline):
     """(transformers [(name, step)], estimator, dropped [(name, step)])."""
     from .._engine import ClassifierBehaviour, RegressorBehaviour
@@ -169,8 +172,9 @@ def _named_inputs(features, needs, transparent):
 
 
 def input_names(features):
-    """Graph input names for column names: letters, digits and ``_``, unique."""
-    names, seen = [], set()
+    """Graph input names for column names: letters, digits and ``_``, unique,
+    and none an output's name (ONNX graphs need that)."""
+    names, seen = [], set(OUTPUT_NAMES)
     for i, feature in enumerate(features):
         base = re.sub(r"[^A-Za-z0-9_]+", "_", feature).strip("_") or f"feature_{i}"
         if base[0].isdigit():
