@@ -176,7 +176,8 @@ def scenario_mirrored(workdir):
 
 def main(argv):
     n_cpus, scenario, workdir = int(argv[1]), argv[2], argv[3]
-    warnings.filterwarnings("ignore", message="Maximum iterations")  # 4 epochs, on purpose
+    # 4 epochs, on purpose
+    warnings.filterwarnings("ignore", message="Stochastic Optimizer: Maximum iterations")
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]

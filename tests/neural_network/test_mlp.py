@@ -10,6 +10,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, mak
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import recall_score
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier as SklearnMLP
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -101,8 +102,22 @@ def test_stops_when_training_loss_stops_improving(cancer):
 
 def test_convergence_warning_at_max_iter(cancer):
     X_train, _, y_train, _ = cancer
-    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(2\\)"):
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(2\\)") as caught:
         MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_train, y_train)
+    with pytest.warns(ConvergenceWarning) as theirs:
+        SklearnMLP(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_train, y_train)
+    # The same words, so that a filter written for scikit-learn's applies.
+    assert str(caught[0].message) == str(theirs[0].message)
+
+
+def test_validation_fraction_may_be_0_without_early_stopping_as_in_scikit_learn(cancer):
+    X_train, _, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, validation_fraction=0.0,
+                        random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X_train, y_train)
+    with pytest.raises(ValueError, match="validation set is too small"):
+        clf.set_params(early_stopping=True).fit(X_train, y_train)
 
 
 def test_early_stopping_restores_best_weights(cancer):
@@ -405,7 +420,7 @@ def test_coefs_and_intercepts_are_set_by_assignment_and_read_only_in_place(cance
         ({"solver": "lbfgs"}, "lbfgs"),
         ({"dropout": 1.0}, "'dropout' parameter"),
         ({"dropout": -0.1}, "'dropout' parameter"),
-        ({"validation_fraction": 0.0}, "'validation_fraction' parameter"),
+        ({"early_stopping": True, "validation_fraction": 0.0}, "validation set is too small"),
         ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
         ({"batch_size": 0}, "'batch_size' parameter"),
         ({"learning_rate": "fast"}, "'learning_rate' parameter"),

@@ -196,6 +196,12 @@ class ReadyNetwork(KerasEstimator):
 
     def _check_extra_params(self):
         """Checks beyond ``_parameter_constraints`` (subclasses extend it)."""
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError(
+                "early_stopping holds out validation_fraction of the training data to "
+                "score, but validation_fraction=0: the validation set is too small. Give "
+                "a fraction in (0, 1), or early_stopping=False."
+            )
         plateau = self.reduce_lr_on_plateau
         if isinstance(plateau, dict):
             names, _ = accepted_kwargs(keras.callbacks.ReduceLROnPlateau.__init__)
@@ -359,7 +365,9 @@ class ReadyNetwork(KerasEstimator):
         if (self._warn_max_iter and plan.mode != "partial" and plan.train
                 and n_iter == plan.epochs and not plan.progress["stopped"]):
             warnings.warn(
-                f"Maximum iterations ({plan.epochs}) reached and the optimization hasn't "
+                # scikit-learn's words, so that its users' warning filters apply
+                f"Stochastic Optimizer: Maximum iterations ({plan.epochs}) reached and the "
+                "optimization hasn't "
                 "converged yet.",
                 ConvergenceWarning,
                 stacklevel=6,

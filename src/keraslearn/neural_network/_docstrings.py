@@ -92,7 +92,8 @@ _ENTRIES["mlp_parameters"] = """\
         callbacks see) hold the score and the validation loss.
 
     validation_fraction : float, default=0.1
-        Fraction of the training data held out by ``early_stopping``, in (0, 1).
+        Fraction of the training data held out by ``early_stopping``, in [0, 1)
+        (used only with ``early_stopping``, where it must hold out 2 rows or more).
 
     beta_1 : float, default=0.9
         Decay of the first moment estimates of ``solver="adam"``, in [0, 1).

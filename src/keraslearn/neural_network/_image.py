@@ -128,7 +128,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         ``n_iter_no_change`` epochs, and restore the best epoch's weights.
 
     validation_fraction : float, default=0.1
-        Fraction held out by ``early_stopping``, in (0, 1).
+        Fraction held out by ``early_stopping``, in [0, 1) (used only with
+        ``early_stopping``, where it must hold out 2 rows or more).
 
     n_iter_no_change : int, default=5
         Epochs without improvement tolerated by ``early_stopping``.
@@ -213,7 +214,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "optimizer": [None, str, type, keras.optimizers.Optimizer],
         "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "reduce_lr_on_plateau": ["boolean", dict],
         "callbacks": [None, list, tuple],
