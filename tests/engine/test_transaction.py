@@ -129,3 +129,19 @@ def test_diverging_fit_is_an_error_that_leaves_the_estimator_as_it_was():
         reg.set_params(learning_rate_init=10.0).fit(X, target)
     np.testing.assert_array_equal(reg.predict(X[:5] / 1e3), before)
     assert np.isfinite(before).all()
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_weights_left_nan_behind_a_finite_loss_are_a_divergence_too(warm_start):
+    # Each epoch's mean loss is taken before its last update: huge inputs make
+    # the last update NaN while every logged loss is finite.
+    X, labels = np.random.RandomState(0).rand(*X5.shape), y
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
+                        warm_start=warm_start)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, labels)
+    snapshot, before = _snapshot(clf), clf.predict_proba(X)
+    with pytest.raises(ValueError, match="left NaN or infinite weights .* diverged"):
+        clf.fit(X * 1e30, labels)
+    _assert_unchanged(clf, snapshot)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)

@@ -163,11 +163,20 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     if share:  # Keras' fit leaves it on the model; traced functions of ours do not
         _record(model, history, dataset, kwargs)
     if guard.epoch is not None:
-        raise ValueError(
-            f"The training loss became {history['loss'][guard.epoch]} at epoch "
-            f"{guard.epoch + 1}: training diverged, and {type(est).__name__} was left as "
-            "it was before this fit. Scale the inputs (and, for a regressor, the targets, "
-            "e.g. with StandardScaler or TransformedTargetRegressor), or lower the "
-            "learning rate."
-        )
-    return history
+        what = (f"The training loss became {history['loss'][guard.epoch]} at epoch "
+                f"{guard.epoch + 1}")
+    elif not _finite_weights(model):
+        # The epoch's mean loss is computed before its last update: an update
+        # may leave NaN weights behind a finite loss.
+        what = "Training left NaN or infinite weights in the network"
+    else:
+        return history
+    raise ValueError(
+        f"{what}: training diverged, and {type(est).__name__} was left as it was before "
+        "this fit. Scale the inputs (and, for a regressor, the targets, e.g. with "
+        "StandardScaler or TransformedTargetRegressor), or lower the learning rate."
+    )
+
+
+def _finite_weights(model):
+    return all(bool(np.isfinite(keras.ops.convert_to_numpy(w)).all()) for w in model.weights)
