@@ -210,6 +210,27 @@ def test_output_layer_not_matching_the_target():
         KerasRegressor(three_units).fit(X, y_reg)
 
 
+class _Began(keras.callbacks.Callback):
+    began = False
+
+    def on_train_begin(self, logs=None):
+        _Began.began = True
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy",
+                                  keras.losses.SparseCategoricalCrossentropy()])
+def test_one_sigmoid_unit_with_a_class_index_loss_is_refused_before_training(loss):
+    def one_unit(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+
+    _Began.began = False
+    clf = KerasClassifier(one_unit, loss=loss, callbacks=[_Began()])
+    with pytest.raises(ValueError, match=r"class index per sample .* 1 output unit for the 2 "
+                                         r"classes\. Use loss='binary_crossentropy'"):
+        clf.fit(X, y)
+    assert not _Began.began and not hasattr(clf, "model_")
+
+
 def test_model_with_two_outputs_is_refused():
     def two_heads(meta):
         inp = keras.Input((4,))

@@ -233,6 +233,13 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 )
             expected, mode = self.n_outputs_, "multilabel"
         elif n_units == 1 and self.n_classes_ == 2:
+            if kind == INDEX or encoding == "sparse":
+                raise ValueError(
+                    f"The loss {loss_description(loss)} takes a class index per sample and "
+                    "a score per class, but the model has 1 output unit for the 2 classes. "
+                    "Use loss='binary_crossentropy' with that one sigmoid unit, or size the "
+                    "output layer from meta['n_classes_'] (2 softmax units)."
+                )
             expected, mode = 1, "binary"
         else:
             expected, mode = self.n_classes_, None
