@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import sklearn.neural_network as sk
 from scipy.special import xlogy
 from sklearn.datasets import load_diabetes, load_iris, make_multilabel_classification
@@ -155,6 +156,20 @@ def _multilabel(lib):
 def test_multilabel_targets():
     theirs, ours = both(_multilabel)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("sparse", [sp.csr_matrix, sp.csr_array])
+def test_sparse_multilabel_targets_are_taken_as_scikit_learn_takes_them(sparse):
+    X, Y = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                          random_state=0)
+    params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.MLPClassifier(**params).fit(X, sparse(Y))  # accepted
+        dense = keraslearn.MLPClassifier(**params).fit(X, Y)
+        ours = keraslearn.MLPClassifier(**params).fit(X, sparse(Y))
+    np.testing.assert_array_equal(ours.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(ours.predict_proba(X), dense.predict_proba(X))
 
 
 def _multilabel_loss(lib):

@@ -146,6 +146,8 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         )
     if mapped:
         _check_finite_in_blocks(est, X)
+    if issparse(y):  # sparse indicator rows (multilabel), as scikit-learn takes them
+        y = y.toarray()
     if reset:
         est.X_shape_ = X.shape
         est.X_dtype_ = _as_checked(X.dtype)
