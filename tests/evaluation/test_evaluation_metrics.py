@@ -108,6 +108,33 @@ def test_roc_auc_skipped_with_note_without_scores():
     assert any("neither predict_proba nor decision_function" in n for n in report.notes)
 
 
+class NaNScores(LogisticRegression):
+    """Scores that are NaN (a diverged model of the user's own)."""
+
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_)), np.nan)
+
+
+@pytest.mark.parametrize("data", [binary_data, multiclass_data])
+def test_roc_auc_skipped_with_note_for_nan_scores(data):
+    X, y = data()
+    clf = NaNScores().fit(X, y)
+    report = evaluate(clf, X, y)
+    assert not any(key.startswith("roc_auc") for key in report.metrics)
+    assert report.notes == ["ROC AUC skipped: predict_proba returned NaN or infinite scores."]
+    assert report.metrics["accuracy"] == accuracy_score(y, clf.predict(X))
+
+
+def test_metrics_undefined_with_zero_division_nan_are_left_out_and_noted():
+    X, y = binary_data()
+    clf = MajorityClassifier().fit(X, y)
+    report = evaluate(clf, X, y, pos_label=0, zero_division=np.nan)  # 0 is never predicted
+    assert np.isnan(precision_score(y, clf.predict(X), pos_label=0, zero_division=np.nan))
+    assert "precision" not in report.metrics and "recall" in report.metrics
+    assert any("Left out: precision" in note for note in report.notes)
+    json.dumps(report.to_dict(), allow_nan=False)  # strict JSON
+
+
 @pytest.mark.parametrize("labels", [(0, 1, 2), ("cat", "dog", "eel")])
 def test_multiclass_metrics_match_sklearn(labels):
     X, y = multiclass_data(labels)

@@ -202,6 +202,13 @@ def classification_metrics(
         names = {}
     result.classification_report = skm.classification_report(
         y_true, y_pred, digits=4, **prf, **names)
+    undefined = [key for key, value in m.items() if np.isnan(value)]
+    if undefined:  # zero_division=np.nan: left out, as the report's docs say
+        for key in undefined:
+            del m[key]
+        result.notes.append(
+            f"Left out: {', '.join(undefined)}, undefined here with zero_division=nan (a "
+            "class never predicted or never present).")
     _roc_auc(estimator, X, result, per_class, sw)
     result.per_class = per_class
     return result
@@ -213,6 +220,10 @@ def _roc_auc(estimator, X, result, per_class, sample_weight):
     if method is None:
         result.notes.append("ROC AUC skipped: the estimator has neither "
                             "predict_proba nor decision_function.")
+        return
+    if not all(np.isfinite(np.asarray(part, dtype=float)).all()
+               for part in (raw if isinstance(raw, list) else [raw])):
+        result.notes.append(f"ROC AUC skipped: {method} returned NaN or infinite scores.")
         return
     scores = _score_columns(raw, estimator, result.labels, result.problem_type)
     if scores is None:
@@ -233,7 +244,7 @@ def _roc_auc(estimator, X, result, per_class, sample_weight):
         columns = [y_true[:, i] for i in range(len(result.labels))]
     else:
         columns = [y_true == label for label in result.labels]
-    aucs = np.array([
+    aucs = np.array([  # a column of NaN: a label that is not one of the estimator's classes
         np.nan if np.isnan(scores[:, i]).any() else _auc(col, scores[:, i], sample_weight)
         for i, col in enumerate(columns)
     ])
