@@ -482,3 +482,20 @@ def test_a_seeded_ready_network_ignores_other_draws_from_pythons_generator(make,
     monkeypatch.setattr(random, "seed", seed_then_another_thread_draws)
     for a, b in zip(make().fit(X, y).model_.get_weights(), expected):
         np.testing.assert_array_equal(a, b)
+
+
+def test_values_beyond_float32_are_named_not_predicted_as_nan():
+    # Finite in float64, infinite in the float32 network: scikit-learn's MLP
+    # (float64) takes them; a float32 network can only say why it cannot.
+    rng = np.random.RandomState(0)
+    X, target = rng.rand(40, 3), rng.rand(40)
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, target)
+    for n in (2, 1500):  # NumPy's forward pass, and TensorFlow's
+        with pytest.raises(ValueError, match=r"beyond the range of float32.*1e\+39"):
+            reg.predict(np.full((n, 3), 1e39))
+    assert np.isfinite(reg.predict(X)).all()
+    with pytest.raises(ValueError, match=r"training loss became .*beyond the range of float32"):
+        MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
+            np.vstack([X, np.full((1, 3), 1e39)]), np.r_[target, 0.0])
+    wide = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float64")
+    assert np.isfinite(wide.fit(X, target).predict(np.full((2, 3), 1e39))).all()

@@ -35,6 +35,7 @@ from ._data import model_inputs, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
 from ._forward import SMALL_ROWS, forget, forward_of, hand_out
+from ._inputs import float_overflow
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
 from ._predict import Predictor
@@ -286,6 +287,14 @@ class KerasEstimator(BaseEstimator):
         if call_kwargs:
             check_kwargs(keras.Model.predict, call_kwargs, "predict", strict=True)
         X = model_inputs(self, X)
+        out = self._network_outputs(X, call_kwargs)
+        if isinstance(out, np.ndarray) and not np.isfinite(out).all():
+            overflow = float_overflow(X, self.model_)
+            if overflow is not None:
+                raise ValueError(f"The network's outputs are not finite: {overflow}")
+        return out
+
+    def _network_outputs(self, X, call_kwargs):
         kwargs = {**self._predict_kwargs(), **call_kwargs}
         callbacks = [*self._prediction_callbacks(), *(kwargs.pop("callbacks", None) or [])]
         forward = self._small_forward(X, kwargs, callbacks)

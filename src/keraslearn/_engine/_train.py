@@ -14,7 +14,7 @@ from ._data import model_inputs
 from ._dense_chain import dense_chains
 from ._feed import decodes_per_batch, make_dataset
 from ._forward import hand_out
-from ._inputs import normalised_weights
+from ._inputs import float_overflow, normalised_weights
 from ._layers import keras_layers_only
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
@@ -171,6 +171,10 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         what = "Training left NaN or infinite weights in the network"
     else:
         return history
+    overflow = float_overflow(data.X, model)
+    if overflow is not None:
+        raise ValueError(f"{what}: {overflow} {type(est).__name__} was left as it was "
+                         "before this fit.")
     raise ValueError(
         f"{what}: training diverged, and {type(est).__name__} was left as it was before "
         "this fit. Scale the inputs (and, for a regressor, the targets, e.g. with "
