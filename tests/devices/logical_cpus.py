@@ -171,6 +171,15 @@ def scenario_mirrored(workdir):
         }
     out["wrapper"]["replicas"] = type(replicas).seen
     out["ready"]["replicas"] = [s.num_replicas_in_sync for s in STRATEGIES]
+    normalised = [_ready(shuffle=False, batch_normalization=True, distribute=where).fit(X, y)
+                  for where in (None, TWO)]
+    out["batch_normalization"] = {
+        "loss_one_device": normalised[0].loss_curve_,
+        "loss_mirrored": normalised[1].loss_curve_,
+        "weight_diff": {v.path: float(np.max(np.abs(np.array(v) - np.array(w))))
+                        for v, w in zip(normalised[0].model_.weights,
+                                        normalised[1].model_.weights)},
+    }
     return out
 
 

@@ -4,6 +4,7 @@ logical device configuration splits it in two, in fresh processes
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,6 +98,19 @@ def test_a_mirrored_fit_over_two_devices_matches_a_one_device_fit(mirrored, name
     np.testing.assert_allclose(fit["loss_mirrored"], fit["loss_one_device"], rtol=1e-5)
     assert fit["weight_diff"] < 1e-5
     np.testing.assert_allclose(fit["mirrored"], fit["one_device"], rtol=1e-5, atol=1e-6)
+
+
+def test_a_mirrored_fit_normalises_batches_as_one_device_does(mirrored):
+    # Each replica normalises by the statistics of the global batch, not of its half.
+    fit = mirrored["batch_normalization"]
+    np.testing.assert_allclose(fit["loss_mirrored"], fit["loss_one_device"], rtol=1e-5)
+    compared = {path: diff for path, diff in fit["weight_diff"].items()
+                # A bias before BatchNormalization has a zero gradient: Adam turns its
+                # rounding into steps, which the moving mean follows. Neither changes
+                # what the layer computes from a batch.
+                if not (re.fullmatch(r".*hidden_\d+/bias", path) or path.endswith("moving_mean"))}
+    assert any("gamma" in path for path in compared)
+    assert max(compared.values()) < 1e-5, compared
 
 
 @NAMES

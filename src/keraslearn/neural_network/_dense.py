@@ -224,7 +224,10 @@ class BaseMLP(ReadyNetwork):
                 name=f"hidden_{i}",
             ))
             if self.batch_normalization:
-                layers.append(keras.layers.BatchNormalization(dtype=dtype, name=f"normalise_{i}"))
+                # Across replicas, the statistics of the global batch, as on one device.
+                layers.append(keras.layers.BatchNormalization(
+                    dtype=dtype, name=f"normalise_{i}",
+                    synchronized=self.distribute is not None))
                 layers.append(keras.layers.Activation(activation, dtype=dtype))
             if self.dropout:
                 layers.append(keras.layers.Dropout(self.dropout, dtype=dtype, seed=next(seeds)))

@@ -116,7 +116,9 @@ _ENTRIES["mlp_parameters"] = """\
         [0, 1). Dropout is active only while training.
 
     batch_normalization : bool, default=False
-        Add a ``BatchNormalization`` layer before each hidden activation.
+        Add a ``BatchNormalization`` layer before each hidden activation
+        (under ``distribute``, synchronized: it normalises by the statistics of
+        the global batch, as on one device).
 
     optimizer : str, keras.optimizers.Optimizer class or instance, default=None
         A Keras optimizer used instead of ``solver``. A name or class is

@@ -79,7 +79,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         in [0, 1).
 
     batch_normalization : bool, default=False
-        Add ``BatchNormalization`` after each convolution.
+        Add ``BatchNormalization`` after each convolution (synchronized
+        across replicas under ``distribute``).
 
     augmentation : None, bool, str, tuple of str or dict, default=None
         Training-time augmentation with Keras preprocessing layers: names
@@ -372,7 +373,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
                 kernel_initializer=init(),
             ))
             if bn:
-                layers.append(keras.layers.BatchNormalization(dtype=dtype))
+                layers.append(keras.layers.BatchNormalization(
+                    dtype=dtype, synchronized=self.distribute is not None))
             layers.append(keras.layers.Activation("relu", dtype=dtype))
             layers.append(keras.layers.MaxPooling2D(2, padding="same", dtype=dtype))
         if self.dropout:
