@@ -10,6 +10,11 @@ scikit-learn estimator):
 - imbalanced-learn's public estimators (its ``Pipeline``, samplers and
   ensembles), trusted for the same reason skops trusts scikit-learn's: they
   are estimators of a library keraslearn already depends on and imports;
+- scikit-learn's cross-validation splitters (``KFold``, ``StratifiedKFold``,
+  ...; numbers and seeds) and the scorer a search holds when it scores with
+  the estimator's own ``score`` (``_PassthroughScorer``, holding only the
+  estimator), so that a fitted ``GridSearchCV`` loads as its best estimator
+  does;
 - ``numpy.dtype``, which skops stores as an empty NumPy array and reads back
   with NumPy's own loader (no code runs); skops does not trust it by default
   only because it has not yet decided to (an open question in its source).
@@ -42,7 +47,25 @@ def default_trusted():
                 names.add(_type_name(obj))
     names.update(_type_name(cls) for cls in (imblearn.pipeline.Pipeline,
                                              imblearn.FunctionSampler))
+    names.update(_splitters())
+    names.add("sklearn.metrics._scorer._PassthroughScorer")
     return frozenset(names)
+
+
+def _splitters():
+    """Type names of scikit-learn's public cross-validation splitters."""
+    import sklearn.model_selection as selection
+    from sklearn.base import BaseEstimator
+
+    found = []
+    for name in selection.__all__:
+        if name.startswith("Base") or "Halving" in name:  # experimental: needs an import
+            continue
+        obj = getattr(selection, name)
+        if (isinstance(obj, type) and hasattr(obj, "split") and hasattr(obj, "get_n_splits")
+                and not issubclass(obj, BaseEstimator)):
+            found.append(_type_name(obj))
+    return found
 
 
 def is_own(name):
