@@ -82,3 +82,32 @@ def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
     file.write_text("{not json")
     with pytest.raises(ValueError, match="is damaged"):
         ExportedModel(newer)
+
+
+def test_a_column_the_pipeline_dropped_is_taken_and_not_read(tmp_path):
+    # The same request serves the pipeline (which needs every column it was
+    # fitted on) and its export (whose graph takes only the columns it uses).
+    from sklearn.compose import make_column_transformer
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from keraslearn import MLPClassifier
+
+    X, y = mixed_frame(n=60)
+    pipeline = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
+                                remainder="drop"),
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        pipeline.fit(X, y)
+    model = ExportedModel(keraslearn.export(pipeline, tmp_path / "dropping"))
+    assert model.unused_features_ == ["rooms", "income"]
+    for served in (pipeline, model):
+        with serving(served) as client:
+            response = client.post("/predict", json=records(X.iloc[:5]))
+            assert response.status_code == 200, response.text
+            assert response.json()["predictions"] == pipeline.predict(X.iloc[:5]).tolist()
+    with serving(model) as client:  # and a request without them
+        response = client.post("/predict", json=records(X.iloc[:5][["age", "city"]]))
+        assert response.status_code == 200, response.text

@@ -31,6 +31,11 @@ class ExportedModel:
         The columns the exported graph takes (only for a pipeline fitted on a
         DataFrame). Columns the pipeline dropped are not among them.
 
+    unused_features_ : list of str
+        The columns the pipeline was fitted on and dropped (only for a
+        pipeline fitted on a DataFrame): a request to :func:`make_app` may
+        hold them, as one to the pipeline itself must, and they are not read.
+
     n_features_in_ : int
         How many features each row has.
 
@@ -82,6 +87,8 @@ class ExportedModel:
             self.n_features_in_ = len(inputs)
             self.input_dtypes_ = {entry["feature"]: _wire_dtype(entry["dtype"])
                                   for entry in inputs}
+            # Columns the pipeline was fitted on and dropped: a request may hold them.
+            self.unused_features_ = list(meta.get("unused_features") or [])
         self._dtypes = [_graph_dtype(entry["dtype"]) for entry in inputs]
         self.task_ = meta["task"]
         if self.task_ == "classification":

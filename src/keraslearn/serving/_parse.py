@@ -105,7 +105,8 @@ def read_payload(payload, schema, *, mlflow):
     if isinstance(payload, dict):
         keys = list(payload)
         envelope = [k for k in keys if k in MLFLOW_KEYS]
-        by_name = schema.names is not None and all(k in schema.index for k in keys)
+        by_name = schema.names is not None and all(
+            k in schema.index or k in schema.ignored for k in keys)
         if envelope and not by_name:
             return _envelope(payload, envelope, schema)
         if mlflow:
@@ -248,7 +249,7 @@ def _check_rows(rows, n, where, what):
 
 def _check_names(given, schema, where):
     missing = [name for name in schema.names if name not in given]
-    extra = [name for name in given if name not in schema.index]
+    extra = [name for name in given if name not in schema.index and name not in schema.ignored]
     problems = []
     if missing:
         problems.append(f"missing column(s) {_shown(missing)}")

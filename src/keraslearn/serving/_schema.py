@@ -35,10 +35,14 @@ class FeatureSchema:
 
     dtypes : tuple of numpy.dtype
         The dtype each feature's values are stored as, one per feature.
+
+    ignored : iterable of str, default=()
+        Column names a request may hold beside ``names``, not read.
     """
 
-    def __init__(self, names, dtypes):
+    def __init__(self, names, dtypes, ignored=()):
         self.names = names
+        self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
         self.dtypes = tuple(dtypes)
         self.kinds = tuple(_kind(d) for d in self.dtypes)
@@ -87,7 +91,9 @@ class FeatureSchema:
                 raise ValueError(f"make_app: dtypes names {unknown!r}, which the model does not "
                                  f"take (its features: {_shown(keys)})")
             found = [np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
-        return cls(names, found)
+        # Columns a model records that it takes and drops (an exported graph's
+        # unused features): accepted in requests, and not read.
+        return cls(names, found, getattr(model, "unused_features_", ()) if names else ())
 
     def describe(self):
         """The features as JSON: one ``{"name", "dtype", "kind"}`` per feature."""
