@@ -101,7 +101,13 @@ class ReadyNetwork(KerasEstimator):
             Target values (class labels, label indicators, or real values).
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Relative weights of the samples.
+            Relative weights of the samples, scaled to mean 1. Each batch's
+            loss is the sum of its weighted sample losses divided by its
+            number of rows, as Keras computes it; scikit-learn's MLP divides
+            by the batch's total weight instead. The two agree for a full
+            batch (``batch_size`` >= n_samples) and for unweighted rows; with
+            uneven weights over several batches, heavier batches take
+            somewhat larger steps here.
 
         **fit_params : dict
             ``callbacks``: Keras callbacks (instances or classes) for this
