@@ -89,10 +89,12 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
         compile settings train a warm copy of the model whose traced functions
         are kept, and copy the trained state into ``model_``: the same
         computation, verified on a probe batch, without tracing again. During
-        such a fit a callback's ``self.model`` is that copy. A plain chain of
-        ``Dense`` layers fitted with no validation data, no callbacks but
-        Keras' ``EarlyStopping``, ``ReduceLROnPlateau`` or
-        ``LearningRateScheduler`` and keraslearn's ``MLflowCallback`` (run
+        such a fit the ``self.model`` of Keras' own callbacks is that copy;
+        fits with callbacks of the user's own train ``model_`` itself. A plain
+        chain of ``Dense`` layers fitted with or without validation data, no
+        callbacks but Keras' ``EarlyStopping``, ``ReduceLROnPlateau``,
+        ``LearningRateScheduler``, ``CSVLogger`` or ``ModelCheckpoint``
+        (saving at epoch ends) and keraslearn's ``MLflowCallback`` (run
         between epochs on ``model_``), and
         metrics only by name of Keras' means over samples (``"accuracy"``,
         ``"mae"``, ...; a ready MLP's fits too), trains through one traced
