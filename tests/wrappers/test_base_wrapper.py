@@ -46,6 +46,13 @@ def test_a_model_with_a_loss_of_its_own_fits_without_y():
         est.partial_fit(X, X[:, :3])
 
 
+def test_fit_without_y_on_a_model_compiled_with_a_loss_says_what_to_give():
+    est = BaseWrapper(autoencoder, loss="mse", epochs=1)
+    with pytest.raises(ValueError, match=r"without y .* compiled with a loss.*fit\(X, X\)"):
+        est.fit(X)
+    assert not hasattr(est, "model_")
+
+
 def test_initialize_builds_an_untrained_model():
     ae = BaseWrapper(autoencoder, loss="mse", random_state=0).initialize(X, X)
     assert ae.history_ == {}

@@ -30,7 +30,7 @@ from . import _keras_objects as objects
 from . import _kernel_cache
 from . import _nested as nested
 from . import _targets as targets
-from ._build import finish_network, make_meta
+from ._build import computes_own_loss, finish_network, make_meta
 from ._data import model_inputs, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
@@ -225,6 +225,13 @@ class KerasEstimator(BaseEstimator):
                 compile=not (plan.mode == "initialize" and getattr(self, "model", None) is model),
             )
         _kernel_cache.network_built()
+        if data.y is None and getattr(model, "loss", None) is not None and not (
+                computes_own_loss(model)):
+            raise ValueError(
+                "fit(X) without y trains a model that computes its own loss from X (layers "
+                "calling add_loss, loss=None), but this model is compiled with a loss, which "
+                "needs targets. Give y (fit(X, X) for an autoencoder), or loss=None."
+            )
         if plan.network == NEW:
             randomness.settle(own_random_ops=not keras_layers_only(model))
         elif plan.network == REBUILD:
