@@ -287,7 +287,7 @@ def _numbers(values, dtype, field):
     if not np.isfinite(array).all():
         i = int(np.flatnonzero(~np.isfinite(array))[0])
         if math.isfinite(values[i]):
-            raise RequestError(f"{field}, row {i}: {values[i]!r} overflows {dtype}")
+            raise RequestError(f"{field}, row {i}: {_number_text(values[i])} overflows {dtype}")
         raise RequestError(f"{field}, row {i}: {_describe(values[i])} is not allowed "
                            f"(values must be finite numbers)")
     return array
@@ -336,7 +336,7 @@ def _describe(value):
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, (int, float)):
-        return f"the number {value!r}"
+        return f"the number {_number_text(value)}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the string {shown!r}"
@@ -345,6 +345,12 @@ def _describe(value):
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+def _number_text(value):
+    """A number as an error shows it: an integer of hundreds of digits cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
 
 
 def _shown(values, limit=10):
