@@ -183,4 +183,4 @@ def train(est, model, data, plan, encoder, randomness, where=None):
 
 
 def _finite_weights(model):
-    return all(bool(np.isfinite(keras.ops.convert_to_numpy(w)).all()) for w in model.weights)
+    return all(bool(np.isfinite(w.numpy()).all()) for w in model.weights)
