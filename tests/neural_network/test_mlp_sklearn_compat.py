@@ -245,6 +245,31 @@ def test_regressor_one_column_target_warns_and_predicts_flat():
     assert ours == theirs == ((5,), 1)
 
 
+@pytest.mark.parametrize("loss, alpha", [("squared_error", 0.0), ("squared_error", 0.5),
+                                         ("poisson", 0.0)])
+def test_multi_output_regression_takes_scikit_learn_steps(loss, alpha):
+    # From the same weights: scikit-learn steps along the gradient of the
+    # outputs' summed loss (its squared-error curve reports their mean).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    Y = X @ rng.normal(size=(4, 3)) + rng.normal(scale=0.1, size=(120, 3))
+    Y = np.exp(Y / 4) if loss == "poisson" else Y
+    params = dict(loss=loss, hidden_layer_sizes=(6,), solver="sgd", momentum=0.0,
+                  shuffle=False, tol=0.0, n_iter_no_change=1000, alpha=alpha, batch_size=120,
+                  learning_rate_init=0.05, random_state=0)
+    ours = keraslearn.MLPRegressor(**params, dtype="float64").initialize(X, Y)
+    theirs = sk.MLPRegressor(**params, max_iter=1).fit(X, Y)
+    theirs.coefs_ = [np.array(w) for w in ours.coefs_]
+    theirs.intercepts_ = [np.array(b) for b in ours.intercepts_]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.set_params(warm_start=True, max_iter=5).fit(X, Y)
+        ours.set_params(warm_start=True, max_iter=5).fit(X, Y)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-6, atol=1e-8)
+    if loss == "squared_error":
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_[1:], rtol=1e-6)
+
+
 def _loss_scale(lib):
     X, y = load_diabetes(return_X_y=True)
     X, y = StandardScaler().fit_transform(X[:200]), y[:200] / 100

@@ -49,14 +49,20 @@ class HalfSquaredError(keras.losses.MeanSquaredError):
     """scikit-learn's MLP regression loss: half the mean squared error.
 
     With it the loss curve, ``tol`` and the L2 penalty (``alpha``) mean what
-    they mean in scikit-learn, and a learning rate takes the same steps.
+    they mean in scikit-learn, and a learning rate takes the same steps. As
+    in scikit-learn, its value averages the outputs (the loss curve) while
+    its gradient is that of their sum (the steps): the two differ by the
+    number of outputs, which a multi-output regressor's steps must not lose.
     """
 
     def __init__(self, reduction="sum_over_batch_size", name="half_squared_error", dtype=None):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
 
     def call(self, y_true, y_pred):
-        return 0.5 * super().call(y_true, y_pred)
+        half = 0.5 * super().call(y_true, y_pred)  # averaged over the outputs
+        extra = keras.ops.cast(keras.ops.shape(y_pred)[-1] - 1, half.dtype)
+        # Its value, with the gradient of the outputs' sum.
+        return half + extra * (half - keras.ops.stop_gradient(half))
 
     def get_config(self):
         # The dtype too: a float64 network's loss stays float64 in copies.
@@ -83,6 +89,23 @@ class SummedBinaryCrossentropy(keras.losses.BinaryCrossentropy):
         for name in ("from_logits", "label_smoothing", "axis"):
             config.pop(name, None)
         return {**config, "dtype": self.dtype}
+
+
+@keras.saving.register_keras_serializable(package="keraslearn")
+class SummedPoisson(keras.losses.Poisson):
+    """scikit-learn's MLP Poisson loss over several outputs: Keras' Poisson
+    deviance summed over the outputs (Keras averages them), so that a
+    multi-output regressor takes scikit-learn's steps."""
+
+    def __init__(self, reduction="sum_over_batch_size", name="summed_poisson", dtype=None):
+        super().__init__(reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        outputs = keras.ops.cast(keras.ops.shape(y_pred)[-1], y_pred.dtype)
+        return outputs * super().call(y_true, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "dtype": self.dtype}
 
 
 def l2_regularizer(strength, dtype):

@@ -7,7 +7,7 @@ from sklearn.utils.validation import column_or_1d
 
 from .._engine import ClassifierBehaviour, RegressorBehaviour, classifier_tags
 from ..utils import OneOf
-from ._callbacks import HalfSquaredError, SummedBinaryCrossentropy
+from ._callbacks import HalfSquaredError, SummedBinaryCrossentropy, SummedPoisson
 from ._dense import BaseMLP
 from ._docstrings import fill_doc
 
@@ -179,12 +179,13 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     Code written for :class:`sklearn.neural_network.MLPRegressor` runs
     unchanged; the network trains with Keras on TensorFlow's devices. The
     output layer has one linear unit per target and the loss is half the
-    mean squared error, as in scikit-learn (or, with ``loss="poisson"``,
+    mean squared error, as in scikit-learn: averaged over the targets in
+    ``loss_curve_``, and summed over them in the gradient, so that several
+    targets take scikit-learn's steps (or, with ``loss="poisson"``,
     exponential units and Keras' Poisson loss, ``y_pred - y * log(y_pred)``
-    averaged over the targets: scikit-learn's half Poisson deviance, summed
-    over the targets, differs from it by a term of the targets alone, so
-    ``loss_curve_`` differs while the gradients are the same up to the
-    number of targets). With ``early_stopping``, the
+    summed over the targets: scikit-learn's half Poisson deviance differs
+    from it by a term of the targets alone, so ``loss_curve_`` differs while
+    the gradients are the same). With ``early_stopping``, the
     output units' bias starts at the weighted mean of the training targets
     (its logarithm for ``"poisson"``): the stopping rule judges the network
     by its validation R² from the first epoch, and a network starting at 0
@@ -295,7 +296,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
 
     def _keras_loss(self, meta):
         if self.loss == "poisson":
-            return "poisson"
+            return SummedPoisson(dtype=self._dtype())
         return HalfSquaredError(dtype=self._dtype())
 
     def _prepare_training_data(self, X, y, reset):
