@@ -500,3 +500,19 @@ def test_values_beyond_float32_are_named_not_predicted_as_nan():
             np.vstack([X, np.full((1, 3), 1e39)]), np.r_[target, 0.0])
     wide = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float64")
     assert np.isfinite(wide.fit(X, target).predict(np.full((2, 3), 1e39))).all()
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_warm_start_switching_early_stopping_starts_its_rule_afresh(cancer, first):
+    # The rule's best and count measured the validation score under
+    # early_stopping and the training loss without it: never one against the other.
+    X_train, _, y_train, _ = cancer
+    params = dict(hidden_layer_sizes=(8,), learning_rate_init=1e-3, n_iter_no_change=2,
+                  random_state=0, warm_start=True)
+    switched = MLPClassifier(max_iter=3, early_stopping=first, **params).fit(X_train, y_train)
+    switched.set_params(early_stopping=not first, max_iter=15).fit(X_train, y_train)
+    fresh = MLPClassifier(max_iter=3, early_stopping=not first, **params).fit(X_train, y_train)
+    fresh.set_params(max_iter=15).fit(X_train, y_train)
+    assert switched.n_iter_ > 3
+    if first:  # the loss keeps falling at this rate: every epoch runs, as in `fresh`
+        assert switched.n_iter_ == fresh.n_iter_ == 15

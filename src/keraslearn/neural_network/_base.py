@@ -269,11 +269,16 @@ class ReadyNetwork(KerasEstimator):
         return np.sort(train), np.sort(val)
 
     def _carried_progress(self, continuing):
-        # Carried across warm-started fits, as scikit-learn's MLP does.
+        # Carried across warm-started fits, as scikit-learn's MLP does; the
+        # stopping rule's best and count only while it watches the same
+        # quantity (set_params may switch early_stopping between fits).
+        monitor = self._stopping_monitor()[0]
+        progress = {"best": -np.inf, "count": 0, "t": 0, "monitor": monitor}
         if continuing and "_progress" in self.__dict__:
-            progress = dict(self._progress)
-        else:
-            progress = {"best": -np.inf, "count": 0, "t": 0}
+            carried = dict(self._progress)
+            if carried.get("monitor", monitor) != monitor:
+                carried.update(best=-np.inf, count=0, monitor=monitor)
+            progress.update(carried)
         progress["stopped"] = False
         return progress
 
