@@ -382,6 +382,18 @@ def test_dict_class_weight_shifts_probabilities():
     assert heavy.predict_proba(Xi)[:, 1].mean() > plain.predict_proba(Xi)[:, 1].mean() + 0.1
 
 
+def test_dict_class_weight_on_label_indicator_rows_says_what_works():
+    from keraslearn import MLPClassifier
+
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    for est in (KerasClassifier(tiny_mlp, class_weight={0: 1.0, 1: 2.0}),
+                MLPClassifier(hidden_layer_sizes=(4,), class_weight={0: 1.0, 1: 2.0})):
+        with pytest.raises(ValueError, match="y has 3 columns .* class_weight='balanced'"):
+            est.fit(Xm, Ym)
+        assert not hasattr(est, "model_")
+
+
 def test_sample_weight_zero_equals_dropping_rows():
     # Full-batch SGD in float64: zero weights must act like absent rows.
     params = dict(optimizer="sgd", optimizer__learning_rate=0.1, batch_size=1000, epochs=20,

@@ -37,6 +37,13 @@ class ClassifierBehaviour:
             )
         if isinstance(class_weight, dict) and np.ndim(y) == 1:
             _check_class_weight_keys(class_weight, np.unique(y))
+        elif isinstance(class_weight, dict):
+            raise ValueError(
+                "class_weight as a dict weighs the classes of a single-output target, but y "
+                f"has {np.shape(y)[1]} columns (label indicator rows). Use "
+                "class_weight='balanced' (each label's classes balanced), or give weights "
+                "of your own as sample_weight."
+            )
         if sample_weight is None:
             return compute_sample_weight(class_weight, y)
         base = np.asarray(sample_weight, dtype=np.float64)
