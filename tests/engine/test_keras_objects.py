@@ -131,6 +131,30 @@ def test_clones_and_pickles_keep_what_a_loss_config_leaves_out(tmp_path):
         loaded.fit(X, y)
 
 
+def test_a_loss_class_keras_cannot_find_by_name_is_cloned_and_searched():
+    # Registering a loss matters for saving a model; a search clones its
+    # estimator, which used to copy the loss through Keras' config and fail.
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    class Unregistered(keras.losses.Loss):  # local: Keras cannot find it by name
+        def __init__(self, scale=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = scale
+
+        def call(self, y_true, y_pred):
+            return self.scale * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    loss = Unregistered(3.0)
+    reg = KerasRegressor(tiny_mlp, loss=[loss], epochs=1, random_state=0)
+    copied = clone(reg)
+    assert copied.loss[0] is loss and copied.get_params()["epochs"] == 1
+    search = GridSearchCV(reg.set_params(loss=loss), {"epochs": [1, 2]}, cv=2).fit(X, y * 1.0)
+    assert search.best_estimator_.loss is loss
+    assert clone(search.best_estimator_).loss is loss
+
+
 def test_routed_parameters_cannot_rebuild_a_loss_its_config_leaves_settings_of():
     X, y = make_classification(n_samples=40, n_features=4, random_state=0)
     est = KerasRegressor(tiny_mlp, loss=keras.losses.Huber(delta=0.1), loss__reduction="sum")

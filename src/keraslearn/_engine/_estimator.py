@@ -356,15 +356,18 @@ class KerasEstimator(BaseEstimator):
         super().__setstate__(state)
 
     def __sklearn_clone__(self):
-        clone = super().__sklearn_clone__()
-        # A loss object Keras copies with other settings (through its config) is
-        # shared instead: losses hold no state.
-        inexact = []
-        shared = objects.exact_losses(getattr(self, "loss", None),
-                                      lambda given: inexact.append(given) or given)
-        if inexact:
-            clone.set_params(loss=shared)
-        return clone
+        # A loss object is shared, not copied: losses hold no state, and
+        # Keras copies one through its config, which may leave settings out
+        # (Huber's delta) or name a class it cannot find (one not registered).
+        shared = objects.shared_losses(getattr(self, "loss", None))
+        if shared is None:
+            return super().__sklearn_clone__()
+        # scikit-learn's clone of a stand-in whose loss deepcopy passes on.
+        stand_in = object.__new__(type(self))
+        stand_in.__dict__.update(self.__dict__)
+        stand_in.__dict__["loss"] = shared
+        clone = super(KerasEstimator, stand_in).__sklearn_clone__()
+        return clone.set_params(loss=objects.unshared(clone.loss))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -255,6 +255,37 @@ def made_losses(value):
     return _map_leaves(lambda leaf: leaf.made() if isinstance(leaf, ExactLoss) else leaf, value)
 
 
+class Shared:
+    """A parameter value ``copy.deepcopy`` (as ``sklearn.base.clone`` copies a
+    parameter that is not an estimator) passes on as it is."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def shared_losses(value):
+    """``value`` with each loss object wrapped in :class:`Shared` (None when
+    it holds none)."""
+    found = []
+
+    def wrap(leaf):
+        if isinstance(leaf, keras.losses.Loss):
+            found.append(leaf)
+            return Shared(leaf)
+        return leaf
+
+    wrapped = _map_leaves(wrap, value)
+    return wrapped if found else None
+
+
+def unshared(value):
+    """``value`` with each :class:`Shared` replaced by what it holds."""
+    return _map_leaves(lambda leaf: leaf.value if isinstance(leaf, Shared) else leaf, value)
+
+
 def make_loss(loss, kwargs):
     # A loss object given is used as it is, as Keras' compile and scikeras use it:
     # Keras copies one through its config, which may leave settings out.
