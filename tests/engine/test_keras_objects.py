@@ -155,6 +155,21 @@ def test_a_loss_class_keras_cannot_find_by_name_is_cloned_and_searched():
     assert clone(search.best_estimator_).loss is loss
 
 
+def test_a_pickled_network_continues_with_the_loss_it_was_compiled_with():
+    # model_'s compile config leaves Huber's delta out too: a warm start of the
+    # unpickled copy trained with Huber(1.0), a loss ten times the original's.
+    import pickle
+
+    X, y = make_classification(n_samples=64, n_features=4, random_state=0)
+    y = 30.0 * (y + X[:, 0])
+    reg = KerasRegressor(tiny_mlp, loss="huber", loss__delta=0.1, epochs=2, random_state=0,
+                         warm_start=True).fit(X, y)
+    copy = pickle.loads(pickle.dumps(reg))
+    assert float(copy.model_.loss(np.ones(1), np.zeros(1))) == pytest.approx(0.095)
+    np.testing.assert_allclose(copy.fit(X, y).history_["loss"], reg.fit(X, y).history_["loss"],
+                               rtol=1e-6)
+
+
 def test_routed_parameters_cannot_rebuild_a_loss_its_config_leaves_settings_of():
     X, y = make_classification(n_samples=40, n_features=4, random_state=0)
     est = KerasRegressor(tiny_mlp, loss=keras.losses.Huber(delta=0.1), loss__reduction="sum")

@@ -346,6 +346,15 @@ class KerasEstimator(BaseEstimator):
         if "loss" in state and not _saved.saving_now():
             # Keras pickles a loss through its config, which may leave settings out.
             state["loss"] = objects.exact_losses(state["loss"], objects.ExactLoss.of)
+        model = state.get("model_")
+        if model is not None and not _saved.saving_now() and getattr(model, "compiled", False):
+            # So does the network's compile config: the loss it trains with is
+            # carried beside it, for a warm start or partial_fit of the copy.
+            inexact = []
+            carried = objects.exact_losses(model.loss, lambda loss: inexact.append(loss)
+                                           or objects.ExactLoss.of(loss))
+            if inexact:
+                state["_compiled_loss"] = carried
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)
 
@@ -353,7 +362,11 @@ class KerasEstimator(BaseEstimator):
         state = _saved.restored_state(self, state)
         if "loss" in state:
             state = {**state, "loss": objects.made_losses(state["loss"])}
+        state = dict(state)
+        compiled = state.pop("_compiled_loss", None)
         super().__setstate__(state)
+        if compiled is not None and "model_" in state:
+            objects.recompile(state["model_"], objects.made_losses(compiled))
 
     def __sklearn_clone__(self):
         # A loss object is shared, not copied: losses hold no state, and

@@ -255,6 +255,14 @@ def made_losses(value):
     return _map_leaves(lambda leaf: leaf.made() if isinstance(leaf, ExactLoss) else leaf, value)
 
 
+def recompile(model, loss):
+    """Compile ``model`` again with ``loss``, every other compile setting and
+    the optimizer (with its state) kept."""
+    settings = keras.saving.deserialize_keras_object(model.get_compile_config())
+    if isinstance(settings, dict):
+        model.compile(**{**settings, "optimizer": model.optimizer, "loss": loss})
+
+
 class Shared:
     """A parameter value ``copy.deepcopy`` (as ``sklearn.base.clone`` copies a
     parameter that is not an estimator) passes on as it is."""
