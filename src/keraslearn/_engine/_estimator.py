@@ -350,10 +350,8 @@ class KerasEstimator(BaseEstimator):
         if model is not None and not _saved.saving_now() and getattr(model, "compiled", False):
             # So does the network's compile config: the loss it trains with is
             # carried beside it, for a warm start or partial_fit of the copy.
-            inexact = []
-            carried = objects.exact_losses(model.loss, lambda loss: inexact.append(loss)
-                                           or objects.ExactLoss.of(loss))
-            if inexact:
+            carried = objects.exact_losses(model.loss, objects.ExactLoss.of)
+            if any(isinstance(leaf, objects.ExactLoss) for leaf in nested.leaves(carried)):
                 state["_compiled_loss"] = carried
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)

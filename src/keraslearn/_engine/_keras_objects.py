@@ -277,16 +277,10 @@ class Shared:
 def shared_losses(value):
     """``value`` with each loss object wrapped in :class:`Shared` (None when
     it holds none)."""
-    found = []
-
-    def wrap(leaf):
-        if isinstance(leaf, keras.losses.Loss):
-            found.append(leaf)
-            return Shared(leaf)
-        return leaf
-
-    wrapped = _map_leaves(wrap, value)
-    return wrapped if found else None
+    if not any(isinstance(leaf, keras.losses.Loss) for leaf in nested.leaves(value)):
+        return None
+    return _map_leaves(lambda leaf: Shared(leaf) if isinstance(leaf, keras.losses.Loss)
+                       else leaf, value)
 
 
 def unshared(value):
