@@ -127,7 +127,6 @@ class MLflowCallback(keras.callbacks.Callback):
         self.run_id_ = None
         self._client = None
         self._ends = None  # how to end the run this callback started, if it did
-        self._started = None  # (client, run id) of the run this training started
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
         self._offset = 0
@@ -141,7 +140,7 @@ class MLflowCallback(keras.callbacks.Callback):
 
     def _start_run(self):
         mlflow = require_mlflow()
-        self._ends = self._started = None
+        self._ends = None
         parent_id, uri = self.parent_run_id, self.tracking_uri
         if self.run_id is None and parent_id is None and self._copied_under is not None:
             # The run the copy was made in, while it is the active one (a
@@ -160,14 +159,12 @@ class MLflowCallback(keras.callbacks.Callback):
                                               tags={PARENT_TAG: parent_id})
                 self.run_id_ = run.info.run_id
                 self._ends = "client"
-                self._started = (self._client, self.run_id_)
             return
         self._client = mlflow.MlflowClient()
         active = mlflow.active_run()
         if active is None:
             active = mlflow.start_run(run_name=self.run_name)
             self._ends = "fluent"
-            self._started = (self._client, active.info.run_id)
         self.run_id_ = active.info.run_id
 
     def on_epoch_end(self, epoch, logs=None):
@@ -186,33 +183,25 @@ class MLflowCallback(keras.callbacks.Callback):
             self._client.log_batch(self.run_id_, metrics=metrics)
 
     def on_train_end(self, logs=None):
-        mlflow = require_mlflow()
-        if self._ends == "client":
-            self._client.set_terminated(self.run_id_)
-        elif self._ends == "fluent":
-            active = mlflow.active_run()
-            if active is not None and active.info.run_id == self.run_id_:
-                mlflow.end_run()
-            else:
-                self._client.set_terminated(self.run_id_)
-        self._client = self._started = None
-        self._ends = None
+        self._end_run("FINISHED")
 
     def _fit_failed(self, interrupted):
         """The keraslearn fit this callback trained in failed: end the run it
         started and left running as failed (Keras calls no callback then), so
         that the next fit starts its own."""
-        started, self._started = self._started, None
-        if started is None:
-            return
+        self._end_run("KILLED" if interrupted else "FAILED")
+
+    def _end_run(self, status):
+        """End the run this training started, if it did (and has not yet)."""
         mlflow = require_mlflow()
-        client, run_id = started
-        status = "KILLED" if interrupted else "FAILED"
-        active = mlflow.active_run()
-        if active is not None and active.info.run_id == run_id:
-            mlflow.end_run(status=status)
-        else:
-            client.set_terminated(run_id, status=status)
+        if self._ends == "client":
+            self._client.set_terminated(self.run_id_, status=status)
+        elif self._ends == "fluent":
+            active = mlflow.active_run()
+            if active is not None and active.info.run_id == self.run_id_:
+                mlflow.end_run(status=status)
+            else:
+                self._client.set_terminated(self.run_id_, status=status)
         self._client = None
         self._ends = None
 
@@ -221,7 +210,7 @@ class MLflowCallback(keras.callbacks.Callback):
         # run id: the client is made again where training begins, and the model
         # of the last training is not carried along.
         state = {k: None if isinstance(v, keras.Model) else v for k, v in self.__dict__.items()}
-        state["_client"] = state["_started"] = None
+        state["_client"] = None
         # A copy made while a run is active nests its fits under that run; a copy of
         # a copy (a clone pickled to a worker) keeps the run its original saw.
         mlflow = require_mlflow()
@@ -234,5 +223,4 @@ class MLflowCallback(keras.callbacks.Callback):
         state.setdefault("_copied_under", None)
         state.setdefault("_steps", 0)
         state.setdefault("_offset", 0)
-        state.setdefault("_started", None)
         self.__dict__.update(state)
