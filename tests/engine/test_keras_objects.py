@@ -170,6 +170,56 @@ def test_a_pickled_network_continues_with_the_loss_it_was_compiled_with():
                                rtol=1e-6)
 
 
+def _huber_compiled_by_the_builder(meta):
+    model = tiny_mlp(meta)
+    model.compile(loss=keras.losses.Huber(delta=0.1), optimizer="adam")
+    return model
+
+
+def test_a_loaded_network_continues_with_the_loss_it_was_compiled_with(tmp_path):
+    # The .keras file's compile config leaves Huber's delta out as pickle's did:
+    # a warm start or partial_fit of the loaded estimator trained with Huber(1.0).
+    import pickle
+
+    import keraslearn
+
+    X, y = make_classification(n_samples=64, n_features=4, random_state=0)
+    y = 30.0 * (y + X[:, 0])
+    trust = ["builders.tiny_mlp", f"{__name__}._huber_compiled_by_the_builder"]
+    reg = KerasRegressor(tiny_mlp, loss="huber", loss__delta=0.1, epochs=2, random_state=0,
+                         warm_start=True).fit(X, y)
+    path = keraslearn.save(reg, tmp_path / "routed.keraslearn")
+    pickled = pickle.dumps(reg)  # pickle carries the loss (tested above)
+    np.testing.assert_allclose(keraslearn.load(path, trusted=trust).partial_fit(X, y).predict(X),
+                               pickle.loads(pickled).partial_fit(X, y).predict(X), rtol=1e-5)
+    loaded = keraslearn.load(path, trusted=trust)
+    np.testing.assert_allclose(loaded.fit(X, y).history_["loss"],
+                               reg.fit(X, y).history_["loss"], rtol=1e-6)
+
+    # A loss instance is not stored: given again, the warm start trains with it.
+    given = KerasRegressor(tiny_mlp, loss=keras.losses.Huber(delta=0.1), epochs=2,
+                           random_state=0, warm_start=True).fit(X, y)
+    loaded = keraslearn.load(keraslearn.save(given, tmp_path / "given.keraslearn"),
+                             trusted=trust)
+    loaded.set_params(loss=keras.losses.Huber(delta=0.1))
+    np.testing.assert_allclose(loaded.fit(X, y).history_["loss"],
+                               given.fit(X, y).history_["loss"], rtol=1e-6)
+
+    # A builder's own compiled Huber: the file cannot say its delta, so
+    # continuing is refused (and the estimator kept); a new fit is not.
+    own = KerasRegressor(_huber_compiled_by_the_builder, epochs=2, random_state=0,
+                         warm_start=True).fit(X, y)
+    loaded = keraslearn.load(keraslearn.save(own, tmp_path / "own.keraslearn"), trusted=trust)
+    before = loaded.predict(X)
+    with pytest.raises(ValueError, match="compiled with a Huber loss compiled by the model "
+                       "builder.*warm_start=False"):
+        loaded.fit(X, y)
+    np.testing.assert_array_equal(loaded.predict(X), before)
+    loaded.set_params(warm_start=False).fit(X, y)
+    assert float(loaded.model_.loss(np.ones(1), np.zeros(1))) == pytest.approx(0.095)
+    loaded.set_params(warm_start=True).fit(X, y)  # its own network now: continued
+
+
 def test_routed_parameters_cannot_rebuild_a_loss_its_config_leaves_settings_of():
     X, y = make_classification(n_samples=40, n_features=4, random_state=0)
     est = KerasRegressor(tiny_mlp, loss=keras.losses.Huber(delta=0.1), loss__reduction="sum")

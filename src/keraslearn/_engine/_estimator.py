@@ -26,6 +26,7 @@ from .._persistence import _state as _saved
 from .._tf import keras
 from ..utils import check_kwargs
 from ..utils._names import history_key
+from . import _compiled_loss as compiled_loss
 from . import _keras_objects as objects
 from . import _kernel_cache
 from . import _nested as nested
@@ -125,6 +126,11 @@ class KerasEstimator(BaseEstimator):
         scores its held-out rows itself changes more, seeing the data)."""
         return plan.replace(callbacks=plan.callbacks + tuple(self._own_callbacks(plan)))
 
+    def _loss_from_parameters(self):
+        """The loss the parameters compile a network with, where the estimator
+        has a loss parameter (see ``_compiled_loss``); None otherwise."""
+        return None
+
     def _carried_progress(self, continuing):
         """This fit's copy of the training state a warm-started fit continues
         (stopping rules); None when the family keeps none."""
@@ -213,6 +219,7 @@ class KerasEstimator(BaseEstimator):
         encoder = data.encoder
         if plan.network == CONTINUE:
             current = self.__dict__["model_"]
+            compiled_loss.before_continuing(self, current)  # a loaded network's loss
             return (current if where is None else where.continued(current)), encoder
         with randomness.building():
             meta = make_meta(self, encoder, data.metadata)
@@ -267,6 +274,7 @@ class KerasEstimator(BaseEstimator):
         attributes.update(data.metadata)
         predictor = self.__dict__.get("_predictor")
         forget(model)
+        self.__dict__.pop(compiled_loss.SAVED, None)  # its network compiled, or a new one
         self.__dict__.update(attributes)
         if plan.network != CONTINUE or predictor is None or predictor.model is not model:
             self._predictor = Predictor(model)
@@ -346,13 +354,7 @@ class KerasEstimator(BaseEstimator):
         if "loss" in state and not _saved.saving_now():
             # Keras pickles a loss through its config, which may leave settings out.
             state["loss"] = objects.exact_losses(state["loss"], objects.ExactLoss.of)
-        model = state.get("model_")
-        if model is not None and not _saved.saving_now() and getattr(model, "compiled", False):
-            # So does the network's compile config: the loss it trains with is
-            # carried beside it, for a warm start or partial_fit of the copy.
-            carried = objects.exact_losses(model.loss, objects.ExactLoss.of)
-            if any(isinstance(leaf, objects.ExactLoss) for leaf in nested.leaves(carried)):
-                state["_compiled_loss"] = carried
+        state = compiled_loss.carried(self, state, saving=_saved.saving_now())
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)
 
@@ -360,11 +362,7 @@ class KerasEstimator(BaseEstimator):
         state = _saved.restored_state(self, state)
         if "loss" in state:
             state = {**state, "loss": objects.made_losses(state["loss"])}
-        state = dict(state)
-        compiled = state.pop("_compiled_loss", None)
-        super().__setstate__(state)
-        if compiled is not None and "model_" in state:
-            objects.recompile(state["model_"], objects.made_losses(compiled))
+        super().__setstate__(compiled_loss.restore(state))
 
     def __sklearn_clone__(self):
         # A loss object is shared, not copied: losses hold no state, and

@@ -195,6 +195,15 @@ def load(path, *, trusted=None, return_drift_detector=False):
     Callback instances and lambdas are not stored (an ``UnstoredObject``
     describes them, and ``fit`` asks for them the same way).
 
+    **Continuing a loaded network.** Keras stores a network's loss through its
+    config, which for some losses leaves settings out (``Huber``'s ``delta``).
+    When the estimator's own ``loss`` parameters make the loss the network was
+    compiled with (``loss="huber", loss__delta=5.0``, or a loss instance given
+    again with ``set_params``), a warm start or ``partial_fit`` of the loaded
+    estimator compiles the network again with it, its optimizer state kept. A
+    network compiled by the model builder with such a loss cannot be continued
+    (a ValueError says so); a fit with ``warm_start=False`` builds a new one.
+
     Examples
     --------
     >>> import os, tempfile

@@ -318,6 +318,11 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             target_encoding=params.get("target_encoding", "auto"),
         )
 
+    def _loss_from_parameters(self):
+        params = self.get_params(deep=False)
+        loss = params["loss"]
+        return None if loss is None else objects.make_loss(loss, routed(params, "loss"))
+
     def _build_network(self, meta, plan):
         params = self.get_params(deep=False)
         for key in _META_ATTRIBUTES:

@@ -1,0 +1,88 @@
+"""The loss a fitted network was compiled with, carried across pickle and
+``keraslearn.save``.
+
+Keras stores a network's compile settings through the loss's config, which may
+leave settings out (``Huber``'s ``delta``, ``CosineSimilarity``'s ``axis``): a
+network unpickled or loaded continues, at a warm start or ``partial_fit``, with
+the loss's defaults. So the estimator's state carries what the config leaves out:
+
+- pickle (joblib, ``copy``) carries the loss object itself beside the network
+  (:func:`carried`), and the copy is compiled again with it (:func:`restore`);
+- ``keraslearn.save`` stores data, not objects: when the estimator's own loss
+  parameters make the loss the network was compiled with, the file says so and
+  the first fit that continues the loaded network compiles it again with the
+  loss those parameters make (:func:`before_continuing`); when they do not (a
+  builder that compiled its own ``Huber(delta=5)``), that fit is refused rather
+  than continued with another loss.
+"""
+
+from . import _keras_objects as objects
+from . import _nested as nested
+
+# The state key pickle carries the loss object under, and the one a saved file
+# marks the loss with (the value: _FROM_PARAMETERS, or what the loss was).
+_PICKLED = "_compiled_loss"
+SAVED = "_compiled_loss_saved"
+_FROM_PARAMETERS = "made by the estimator's loss parameters"
+
+
+def _inexact(loss):
+    """Whether Keras' config of ``loss`` (a loss, or a list or dict of them)
+    leaves out settings it holds."""
+    return not all(objects.copies_exactly(leaf) for leaf in nested.leaves(loss))
+
+
+def carried(estimator, state, *, saving):
+    """``state`` (the estimator's, being pickled or saved) with the compiled loss
+    of its network carried beside it where Keras' config would lose settings."""
+    model = state.get("model_")
+    if SAVED in state or model is None or not getattr(model, "compiled", False):
+        return state  # a loaded network's mark is kept until a fit continues it
+    if not _inexact(model.loss):
+        return state
+    if not saving:
+        exact = objects.exact_losses(model.loss, objects.ExactLoss.of)
+        if not any(isinstance(leaf, objects.ExactLoss) for leaf in nested.leaves(exact)):
+            return state  # pickle cannot carry it either: Keras' way then
+        return {**state, _PICKLED: exact}
+    try:
+        made = estimator._loss_from_parameters()
+    except Exception:  # noqa: BLE001 - parameters that make no loss: not the compiled one
+        made = None
+    same = made is not None and objects.loss_key(made) == objects.loss_key(model.loss)
+    return {**state, SAVED: _FROM_PARAMETERS if same else _described(model.loss)}
+
+
+def _described(loss):
+    names = sorted({type(leaf).__name__ for leaf in nested.leaves(loss)
+                    if not objects.copies_exactly(leaf)})
+    return f"a {' and '.join(names)} loss compiled by the model builder"
+
+
+def restore(state):
+    """``state`` as unpickling sets it: its network compiled again with the
+    loss pickle carried (the estimator's own state otherwise unchanged)."""
+    state = dict(state)
+    loss = state.pop(_PICKLED, None)
+    if loss is not None and "model_" in state:
+        objects.recompile(state["model_"], objects.made_losses(loss))
+    return state
+
+
+def before_continuing(estimator, model):
+    """Compile a loaded network again with the loss the estimator's parameters
+    make, before a fit continues it; a ValueError when the file could not say
+    which loss it trained with."""
+    mark = estimator.__dict__.get(SAVED)
+    if mark is None:
+        return
+    if mark != _FROM_PARAMETERS:
+        raise ValueError(
+            f"This {type(estimator).__name__} was loaded from a file whose network was "
+            f"compiled with {mark}, and Keras' stored config of that loss leaves out "
+            "settings it holds (Huber's delta): continuing it would train with the "
+            "loss's defaults. Fit with warm_start=False, or give the loss to the "
+            "estimator (loss='huber', loss__delta=...) rather than compiling it in "
+            "the builder, so that keraslearn.save can store it."
+        )
+    objects.recompile(model, estimator._loss_from_parameters())
