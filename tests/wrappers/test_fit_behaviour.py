@@ -245,6 +245,29 @@ def test_initialize_builds_without_training():
     assert len(clf.history_["loss"]) == 1
 
 
+@pytest.mark.parametrize("share", [True, False], ids=["shared-traces", "keras-fit"])
+def test_a_model_initialize_took_uncompiled_is_compiled_to_be_trained(share):
+    # As scikeras: partial_fit or a warm start trains the model given to
+    # initialize() as a fit trains one, compiled with the estimator's settings.
+    # It used to stay uncompiled and the training step failed.
+    def given():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+
+    params = dict(loss="binary_crossentropy", shuffle=False, random_state=0, **ADAM)
+    with keraslearn.config_context(share_traced_functions=share):
+        model = given()
+        clf = KerasClassifier(model, **params).initialize(X, y)
+        assert not model.compiled  # initialize uses it as it is
+        clf.partial_fit(X, y)
+        assert clf.model_ is model and clf.current_epoch == 1
+        fitted = KerasClassifier(given(), epochs=1, **params).fit(X, y)
+        np.testing.assert_allclose(clf.predict_proba(X), fitted.predict_proba(X), rtol=1e-5)
+        warm = KerasClassifier(given(), warm_start=True, epochs=1, **params).initialize(X, y)
+        np.testing.assert_allclose(warm.fit(X, y).predict_proba(X), fitted.predict_proba(X),
+                                   rtol=1e-5)
+
+
 def test_initialize_with_a_pretrained_model_predicts_with_it():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     model.set_weights([np.array([[1.0], [-1.0], [0.5], [2.0]]), np.array([0.1])])

@@ -220,17 +220,18 @@ class KerasEstimator(BaseEstimator):
         if plan.network == CONTINUE:
             current = self.__dict__["model_"]
             compiled_loss.before_continuing(self, current)  # a loaded network's loss
+            if not getattr(current, "compiled", False):
+                # The model initialize() took as it was: compiled to be trained,
+                # as a model a builder returns uncompiled is.
+                self._finish(current, self._compile_kwargs(), encoder, plan,
+                             make_meta(self, encoder, data.metadata))
             return (current if where is None else where.continued(current)), encoder
         with randomness.building():
             meta = make_meta(self, encoder, data.metadata)
             model, compile_kwargs = self._build_network(meta, plan)
-            model = finish_network(
-                model, compile_kwargs, encoder, sample_shape=_sample_shape(self),
-                needs_rows=not isinstance(encoder, targets.IdentityTargetEncoder),
-                encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
-                # the model the user gave to initialize() is used as it is
-                compile=not (plan.mode == "initialize" and getattr(self, "model", None) is model),
-            )
+            # the model the user gave to initialize() is used as it is
+            model = self._finish(model, compile_kwargs, encoder, plan, meta, compile=not (
+                plan.mode == "initialize" and getattr(self, "model", None) is model))
         _kernel_cache.network_built()
         if data.y is None and getattr(model, "loss", None) is not None and not (
                 computes_own_loss(model)):
@@ -251,6 +252,17 @@ class KerasEstimator(BaseEstimator):
                     "a new network."
                 ) from None
         return model, encoder
+
+    def _finish(self, model, compile_kwargs, encoder, plan, meta, *, compile=True):
+        return finish_network(
+            model, compile_kwargs, encoder, sample_shape=_sample_shape(self),
+            needs_rows=not isinstance(encoder, targets.IdentityTargetEncoder),
+            encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
+            compile=compile)
+
+    def _compile_kwargs(self):
+        """``keras.Model.compile`` arguments the parameters give (none by default)."""
+        return {}
 
     def _commit(self, plan, data, model, encoder, history):
         """Set every fitted attribute of a successful fit."""

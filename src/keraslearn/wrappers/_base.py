@@ -318,6 +318,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             target_encoding=params.get("target_encoding", "auto"),
         )
 
+    def _compile_kwargs(self):
+        return compile_kwargs(self.get_params(deep=False))
+
     def _loss_from_parameters(self):
         params = self.get_params(deep=False)
         loss = params["loss"]
