@@ -64,6 +64,9 @@ class Counting(keras.callbacks.Callback):
     def on_predict_end(self, logs=None):
         self.calls.append("predict_end")
 
+    def on_predict_batch_end(self, batch, logs=None):
+        self.calls.append(("batch", batch, len(logs["outputs"])))
+
 
 def test_callbacks_run_in_predict_and_fit_or_predict_only_ones():
     shared, fit_only, predict_only = Counting(), Counting(), Counting()
@@ -71,10 +74,16 @@ def test_callbacks_run_in_predict_and_fit_or_predict_only_ones():
                           fit__callbacks=[fit_only], predict__callbacks=[predict_only]).fit(X, y)
     clf.predict(X[:3])
     clf.predict_proba(X[:3])
-    assert shared.calls == ["train", "predict_begin", "predict_end"] * 1 + [
-        "predict_begin", "predict_end"]
+    one_call = ["predict_begin", ("batch", 0, 3), "predict_end"]
+    assert shared.calls == ["train", *one_call, *one_call]
     assert fit_only.calls == ["train"]
-    assert predict_only.calls == ["predict_begin", "predict_end"] * 2
+    assert predict_only.calls == one_call * 2
+    # The batch hooks run for each of Keras' batches, as Keras' predict runs them
+    # (scikeras passes the callbacks to it); they used to run once per call.
+    predict_only.calls.clear()
+    clf.set_params(predict__batch_size=20).predict(X[:50])
+    assert predict_only.calls == ["predict_begin", ("batch", 0, 20), ("batch", 1, 20),
+                                  ("batch", 2, 10), "predict_end"]
 
 
 def test_history_keys_are_named_as_scikeras_names_them():
@@ -114,6 +123,34 @@ def test_current_epoch_initialized_and_whole_data_batches():
     assert clf.predict(X).shape == y.shape
     with pytest.raises(ValueError, match="batch_size must be a positive int or -1"):
         KerasClassifier(tiny_mlp, batch_size=-2).fit(X, y)
+
+
+@pytest.mark.parametrize("share", [True, False], ids=["shared-traces", "keras-fit"])
+def test_partial_fit_epochs_count_on_as_callbacks_see_them(share):
+    # As scikeras: each partial_fit is Keras' fit from initial_epoch=current_epoch,
+    # so a learning-rate schedule goes on decaying. Every call used to be epoch 0.
+    import keraslearn
+
+    seen = []
+
+    def schedule(epoch, learning_rate):
+        seen.append(epoch)
+        return 0.1 / (1 + epoch)
+
+    clf = KerasClassifier(tiny_mlp, optimizer="sgd", random_state=0, shuffle=False,
+                          callbacks=keras.callbacks.LearningRateScheduler, callbacks__0=schedule)
+    with keraslearn.config_context(share_traced_functions=share):
+        for _ in range(3):
+            clf.partial_fit(X, y)
+        assert seen == [0, 1, 2] and clf.current_epoch == 3
+        assert float(clf.model_.optimizer.learning_rate.numpy()) == pytest.approx(0.1 / 3)
+        assert clf.model_.history.epoch == [2] and len(clf.history_["loss"]) == 3
+        # The same three epochs in one fit train the same network.
+        once = KerasClassifier(tiny_mlp, optimizer="sgd", random_state=0, epochs=3, shuffle=False,
+                               callbacks=keras.callbacks.LearningRateScheduler,
+                               callbacks__0=schedule).fit(X, y)
+        assert seen[3:] == [0, 1, 2]
+        np.testing.assert_allclose(clf.history_["loss"], once.history_["loss"], rtol=1e-5)
 
 
 def test_partial_fit_refuses_data_that_changed():

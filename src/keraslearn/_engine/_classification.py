@@ -96,7 +96,7 @@ class ClassifierBehaviour:
                     f"partial_fit call: {self.classes_.tolist()!r}."
                 )
         return self._fit(X, y, sample_weight, mode="partial",
-                         fit_kwargs={"epochs": 1, **kwargs}, classes=classes)
+                         fit_kwargs=self._partial_fit_kwargs(kwargs), classes=classes)
 
     def predict_proba(self, X):
         """Class probabilities.

@@ -8,6 +8,7 @@ the loss's defaults. So the estimator's state carries what the config leaves out
 
 - pickle (joblib, ``copy``) carries the loss object itself beside the network
   (:func:`carried`), and the copy is compiled again with it (:func:`restore`);
+  so is a loss object given as the ``loss`` parameter;
 - ``keraslearn.save`` stores data, not objects: when the estimator's own loss
   parameters make the loss the network was compiled with, the file says so and
   the first fit that continues the loaded network compiles it again with the
@@ -34,7 +35,10 @@ def _inexact(loss):
 
 def carried(estimator, state, *, saving):
     """``state`` (the estimator's, being pickled or saved) with the compiled loss
-    of its network carried beside it where Keras' config would lose settings."""
+    of its network carried beside it where Keras' config would lose settings,
+    and, for pickle, its ``loss`` parameter carried as it is too."""
+    if "loss" in state and not saving:
+        state = {**state, "loss": objects.exact_losses(state["loss"], objects.ExactLoss.of)}
     model = state.get("model_")
     if SAVED in state or model is None or not getattr(model, "compiled", False):
         return state  # a loaded network's mark is kept until a fit continues it
@@ -60,9 +64,11 @@ def _described(loss):
 
 
 def restore(state):
-    """``state`` as unpickling sets it: its network compiled again with the
-    loss pickle carried (the estimator's own state otherwise unchanged)."""
+    """``state`` as unpickling sets it: its loss parameter made again, and its
+    network compiled again with the loss pickle carried."""
     state = dict(state)
+    if "loss" in state:
+        state["loss"] = objects.made_losses(state["loss"])
     loss = state.pop(_PICKLED, None)
     if loss is not None and "model_" in state:
         objects.recompile(state["model_"], objects.made_losses(loss))

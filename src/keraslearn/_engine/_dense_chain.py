@@ -82,8 +82,8 @@ from ._update_rules import optimizer_rule, slot_variables
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
 
-_FIT_KWARGS = frozenset({"epochs", "verbose", "callbacks", "shuffle", "validation_data",
-                         "validation_freq"})
+_FIT_KWARGS = frozenset({"epochs", "initial_epoch", "verbose", "callbacks", "shuffle",
+                         "validation_data", "validation_freq"})
 
 # The traced functions of one chain key.
 _Traced = namedtuple("_Traced", "fit held_out evaluate")
@@ -238,7 +238,7 @@ class DenseChainTrainer:
 
         return step
 
-    def fit(self, chain, dataset, epochs):
+    def fit(self, chain, dataset, epochs, first=0):
         """Train ``chain.model`` on ``dataset``; return the per-epoch history
         as Keras' fit would, stopping where keraslearn's callbacks would stop
         it (a loss that is not finite; the ready MLPs' stopping rule, whose
@@ -250,7 +250,8 @@ class DenseChainTrainer:
         are then scored, and the callbacks run between calls as Keras' fit
         runs them, on the model itself, which holds the epoch's trained
         state: they may read or set its weights, change the learning rate,
-        or stop training.
+        or stop training. They see the epochs numbered from ``first`` (Keras'
+        ``initial_epoch``).
         """
         if not chain.callbacks and chain.validation is None:
             history, optimizer_state = self._epochs(chain, dataset, epochs)
@@ -259,7 +260,7 @@ class DenseChainTrainer:
         model = chain.model
         callbacks = keras.callbacks.CallbackList(
             chain.callbacks, add_history=True, add_progbar=False, model=model, verbose=0,
-            epochs=epochs, steps=int(dataset.cardinality()))
+            epochs=first + epochs, steps=int(dataset.cardinality()))
         build_compiled_metrics(model, dataset.element_spec)
         model.stop_training = False
         self._between_epochs[model] = chain
@@ -268,7 +269,7 @@ class DenseChainTrainer:
             logs, optimizer_state = {}, None
             # A callback saving the model saves its optimizer's state too.
             assign = any(saves_the_model(cb) for cb in chain.callbacks)
-            for epoch in range(epochs):
+            for epoch in range(first, first + epochs):
                 callbacks.on_epoch_begin(epoch)
                 history, optimizer_state = self._epochs(chain, dataset, 1, optimizer_state)
                 if assign:

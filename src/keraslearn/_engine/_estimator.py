@@ -260,6 +260,10 @@ class KerasEstimator(BaseEstimator):
             encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
             compile=compile)
 
+    def _partial_fit_kwargs(self, kwargs):
+        """Keras' fit arguments of a ``partial_fit`` given ``kwargs``: one epoch."""
+        return {"epochs": 1, **kwargs}
+
     def _compile_kwargs(self):
         """``keras.Model.compile`` arguments the parameters give (none by default)."""
         return {}
@@ -330,19 +334,11 @@ class KerasEstimator(BaseEstimator):
         if kwargs.get("batch_size") == -1:  # as in scikeras: every row in one batch
             kwargs = {**kwargs, "batch_size": max(1, nested.n_rows(X))}
         with self._device_scope(), _tf.expected_retracing():
-            if set(kwargs) - {"batch_size"}:
+            if callbacks or set(kwargs) - {"batch_size"}:
+                # Keras' own predict: callbacks see its batches (as in scikeras).
                 kwargs.setdefault("verbose", 0)
                 return np.asarray(self.model_.predict(X, callbacks=callbacks, **kwargs))
-            if not callbacks:
-                return self._get_predictor()(X, kwargs.get("batch_size"))
-            # The whole call is one batch for the callbacks' batch hooks.
-            hooks = keras.callbacks.CallbackList(callbacks, model=self.model_)
-            hooks.on_predict_begin()
-            hooks.on_predict_batch_begin(0)
-            out = self._get_predictor()(X, kwargs.get("batch_size"))
-            hooks.on_predict_batch_end(0, {"outputs": out})
-            hooks.on_predict_end()
-            return out
+            return self._get_predictor()(X, kwargs.get("batch_size"))
 
     def _small_forward(self, X, kwargs, callbacks):
         """The NumPy forward pass that predicts X, or None for TensorFlow:
@@ -363,18 +359,12 @@ class KerasEstimator(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_predictor", None)
         state.pop("_predict_callbacks", None)  # made again from the parameters at predict
-        if "loss" in state and not _saved.saving_now():
-            # Keras pickles a loss through its config, which may leave settings out.
-            state["loss"] = objects.exact_losses(state["loss"], objects.ExactLoss.of)
         state = compiled_loss.carried(self, state, saving=_saved.saving_now())
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)
 
     def __setstate__(self, state):
-        state = _saved.restored_state(self, state)
-        if "loss" in state:
-            state = {**state, "loss": objects.made_losses(state["loss"])}
-        super().__setstate__(compiled_loss.restore(state))
+        super().__setstate__(compiled_loss.restore(_saved.restored_state(self, state)))
 
     def __sklearn_clone__(self):
         # A loss object is shared, not copied: losses hold no state, and

@@ -36,7 +36,8 @@ class RegressorBehaviour:
         self : object
             The updated estimator.
         """
-        return self._fit(X, y, sample_weight, mode="partial", fit_kwargs={"epochs": 1, **kwargs})
+        return self._fit(X, y, sample_weight, mode="partial",
+                         fit_kwargs=self._partial_fit_kwargs(kwargs))
 
     def predict(self, X):
         """Predicted targets.

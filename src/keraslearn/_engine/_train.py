@@ -30,14 +30,9 @@ class NonFiniteLoss(keras.callbacks.Callback):
     network that predicts NaN. Checked per epoch, not per batch, so that it
     never stops Keras from running many steps per call."""
 
-    def __init__(self):
-        super().__init__()
-        self.epoch = None
-
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(loss):
-            self.epoch = epoch
             self.model.stop_training = True
 
 
@@ -117,6 +112,8 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         # A callback of the user's may keep the network it is given.
         hand_out(model)
     guard = NonFiniteLoss()
+    # Keras' meaning: training runs from epoch number initial_epoch to epochs.
+    first = kwargs.get("initial_epoch", 0)
     kwargs.update(
         epochs=plan.epochs, verbose=plan.verbose, callbacks=[*plan.callbacks, guard],
         # The dataset is already shuffled per epoch (seeded); Keras must not try.
@@ -138,11 +135,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         with _tf.expected_retracing(), reported_read_errors(X):
             chain = dense_chains.chain(model, dataset, kwargs, device) if share else None
             if chain is not None:
-                history = dense_chains.fit(chain, dataset, plan.epochs)
-                guard.epoch = next(
-                    (i for i, loss in enumerate(history["loss"]) if not np.isfinite(loss)),
-                    None,
-                )
+                history = dense_chains.fit(chain, dataset, plan.epochs - first, first=first)
             elif share:
                 history = trace_cache.fit(
                     model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
@@ -162,9 +155,12 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         raise
     if share:  # Keras' fit leaves it on the model; traced functions of ours do not
         _record(model, history, dataset, kwargs)
-    if guard.epoch is not None:
-        what = (f"The training loss became {history['loss'][guard.epoch]} at epoch "
-                f"{guard.epoch + 1}")
+    # The guard stopped Keras' fit there; the chain stops itself.
+    diverged = next((i for i, loss in enumerate(history.get("loss", ()))
+                     if not np.isfinite(loss)), None)
+    if diverged is not None:
+        what = (f"The training loss became {history['loss'][diverged]} at epoch "
+                f"{first + diverged + 1}")
     elif not _finite_weights(model):
         # The epoch's mean loss is computed before its last update: an update
         # may leave NaN weights behind a finite loss.

@@ -130,6 +130,7 @@ class MLflowCallback(keras.callbacks.Callback):
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
         self._offset = 0
+        self._first_epoch = None
 
     def on_train_begin(self, logs=None):
         previous = self.run_id_
@@ -137,6 +138,7 @@ class MLflowCallback(keras.callbacks.Callback):
         if self.run_id_ != previous:
             self._steps = 0
         self._offset = self._steps
+        self._first_epoch = None  # Keras' number of this training's first epoch
 
     def _start_run(self):
         mlflow = require_mlflow()
@@ -175,7 +177,11 @@ class MLflowCallback(keras.callbacks.Callback):
         now = int(time.time() * 1000)
         # Keras takes metric names MLflow refuses ("auc(roc)"): the
         # characters MLflow refuses are replaced, as log_fit replaces them.
-        step = self._offset + epoch
+        # Steps count on from the run's last: a partial_fit trains from
+        # Keras' initial_epoch, numbering its epochs on already.
+        if self._first_epoch is None:
+            self._first_epoch = epoch
+        step = self._offset + epoch - self._first_epoch
         self._steps = max(self._steps, step + 1)
         metrics = [Metric(metric_key(f"{self.prefix}{key}"), float(value), now, step)
                    for key, value in (logs or {}).items() if _is_number(value)]

@@ -193,8 +193,15 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         -------
         self : object
             The updated estimator.
+
+        Notes
+        -----
+        As in scikeras, the epoch continues from ``current_epoch``: Keras' fit
+        runs with ``initial_epoch=current_epoch``, so that callbacks (a
+        learning-rate schedule) see the epochs count on from call to call.
         """
-        return self._fit(X, y, sample_weight, mode="partial", fit_kwargs={"epochs": 1, **kwargs})
+        return self._fit(X, y, sample_weight, mode="partial",
+                         fit_kwargs=self._partial_fit_kwargs(kwargs))
 
     def initialize(self, X, y=None):
         """Build the model for (X, y) without training it (scikeras' ``initialize``).
@@ -317,6 +324,14 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             keras_fit_kwargs=args,
             target_encoding=params.get("target_encoding", "auto"),
         )
+
+    def _partial_fit_kwargs(self, kwargs):
+        # As in scikeras, the epochs count on: Keras' fit from current_epoch.
+        kwargs = super()._partial_fit_kwargs(kwargs)
+        first = self.current_epoch
+        if first and "initial_epoch" not in kwargs:
+            kwargs.update(epochs=first + kwargs["epochs"], initial_epoch=first)
+        return kwargs
 
     def _compile_kwargs(self):
         return compile_kwargs(self.get_params(deep=False))
