@@ -316,13 +316,21 @@ _TYPOS = [
     (dict(predict__batchsize=5), "predict__batchsize.*Did you mean 'batch_size'"),
     (dict(compile__jit_compil=False), "compile__jit_compil.*Did you mean 'jit_compile'"),
     (dict(optimizer="adamm"), "Unknown optimizer 'adamm'.*Did you mean 'adam'"),
+    # A misspelt loss used to be told about loss__ parameters no one gave.
+    (dict(loss="binary_crossentropyy"),
+     r"Unknown loss 'binary_crossentropyy' \(loss\).*Did you mean 'binary_crossentropy'"),
+    (dict(loss=["categorical_crosentropy"]), r"\(loss__0\).*'categorical_crossentropy'"),
+    # A loss function given routed parameters used to be told about object.__init__.
+    (dict(loss=keras.losses.binary_crossentropy, loss__label_smoothing=0.1),
+     r"loss__ parameters \['label_smoothing'\] cannot be applied to the function "
+     r"binary_crossentropy.*loss class"),
 ]
 
 
 @pytest.mark.parametrize("kwargs, message", _TYPOS, ids=[
     "prefix", "optimizer-arg", "model-arg", "plain-arg", "fit-arg", "callback-arg",
     "callback-index", "callback-key", "loss-arg", "metric-arg", "metric-index", "predict-arg",
-    "compile-arg", "optimizer-name",
+    "compile-arg", "optimizer-name", "loss-name", "loss-name-in-list", "loss-function-args",
 ])
 def test_misspelt_name_error_before_building(kwargs, message):
     build, calls = _recording_builder()

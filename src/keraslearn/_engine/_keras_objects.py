@@ -111,6 +111,12 @@ def loss_class(loss):
 def _resolve_loss(name, where):
     cls = loss_class(name)
     if cls is None:
+        try:
+            keras.losses.get(name)
+        except ValueError:
+            known = [n for n in dir(keras.losses) if not n.startswith("_")
+                     and n not in ("get", "serialize", "deserialize", "Loss")]
+            raise ValueError(f"Unknown loss {name!r} ({where}).{suggest(name, known)}") from None
         raise ValueError(
             f"{where}__ parameters need a loss given as a Keras loss class, instance or a "
             f"name with a matching class; {name!r} has none."

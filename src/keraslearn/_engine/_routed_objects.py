@@ -160,6 +160,13 @@ class _Walker:
             )
         if not kwargs:
             return obj
+        if inspect.isroutine(obj):
+            name = getattr(obj, "__name__", repr(obj))
+            raise ValueError(
+                f"{where}__ parameters {sorted(kwargs)} cannot be applied to the function "
+                f"{name}: a function has no constructor. Give a {self.kind} class with them "
+                f"(or functools.partial({name}, ...))."
+            )
         if any(_is_positional(k) for k in kwargs):
             raise ValueError(
                 f"{where}: positional arguments ({where}__0=...) need a class, not an instance."
