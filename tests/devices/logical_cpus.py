@@ -14,6 +14,8 @@ logical devices, runs ``SCENARIO`` and writes what it saw to
 - ``load`` (one CPU device): the pickles of ``device`` loaded and predicting.
 - ``mirrored``: the same seeded fits on one device and mirrored over two,
   with the same global batch.
+- ``uneven``: batches two replicas cannot share evenly, and fits of other
+  widths under "mirrored" and lists of its devices.
 """
 
 import json
@@ -180,6 +182,50 @@ def scenario_mirrored(workdir):
                         for v, w in zip(normalised[0].model_.weights,
                                         normalised[1].model_.weights)},
     }
+    return out
+
+
+def scenario_uneven(workdir):
+    """Fits whose batches two replicas cannot share evenly, and strategies
+    over the same devices given in several forms, in one process."""
+    import numpy as np
+
+    from keraslearn import MLPClassifier, MLPRegressor
+
+    X, y = _data()
+    X, y = X[:101], y[:101]  # odd: no batch of all rows splits evenly
+    out = {"widths": {}}
+    # Fits of other widths under "mirrored" and lists of its devices: one strategy.
+    for width, where in ((4, "mirrored"), (8, TWO), (16, ["cpu:0", "cpu:1"]), (6, "mirrored")):
+        try:
+            MLPClassifier(hidden_layer_sizes=(width,), max_iter=1, batch_size=16,
+                          distribute=where).fit(X, y)
+            out["widths"][width] = "fitted"
+        except Exception as exc:  # noqa: BLE001 - recorded for the test to judge
+            out["widths"][width] = f"{type(exc).__name__}: {exc}"[:300]
+    # "auto" (all 101 rows) is made a multiple of the replicas; a batch_size given is not.
+    auto = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, shuffle=False, random_state=0,
+                         distribute=TWO).fit(X, y)
+    out["auto_loss"] = auto.loss_curve_
+    given = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, batch_size=15, distribute=TWO)
+    try:
+        given.fit(X, y)
+    except ValueError as exc:
+        out["odd_batch_error"] = str(exc)
+    out["odd_batch_fitted"] = hasattr(given, "model_")
+    # Held-out rows Keras evaluates (15 of them, batches of 16) score as on one device.
+    for name, params in (("split", {"validation_split": 0.15}), ("data", {})):
+        fits = [_wrapper(shuffle=False, distribute=where, **params)
+                for where in (None, TWO)]
+        extra = {} if params else {"validation_data": (X[:15], y[:15])}
+        out[f"val_loss_{name}"] = [est.fit(X[:96], y[:96], **extra).history_["val_loss"]
+                                   for est in fits]
+    # The ready networks' held-out loss, which they score themselves.
+    yr = X @ np.arange(8.0)
+    params = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=16, shuffle=False,
+                  random_state=0, early_stopping=True, validation_fraction=0.2)
+    out["mlp_val_loss"] = [MLPRegressor(**params, distribute=where).fit(X[:100], yr[:100])
+                           .history_["val_loss"] for where in (None, TWO)]
     return out
 
 

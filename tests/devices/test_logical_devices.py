@@ -117,3 +117,30 @@ def test_a_mirrored_fit_normalises_batches_as_one_device_does(mirrored):
 def test_a_mirrored_fit_leaves_a_plain_model_that_pickles(mirrored, name):
     assert not mirrored[name]["distributed_variables"]
     np.testing.assert_array_equal(mirrored[name]["mirrored_pickled"], mirrored[name]["mirrored"])
+
+
+@pytest.fixture(scope="module")
+def uneven(workdir):
+    return _run(2, "uneven", workdir)
+
+
+def test_strategies_over_the_same_devices_are_one_whatever_the_form(uneven):
+    # Two strategies reducing with TensorFlow's collective ops cannot run in one
+    # process: the second fit of another width aborted every later one.
+    assert uneven["widths"] == {"4": "fitted", "8": "fitted", "16": "fitted", "6": "fitted"}
+
+
+def test_batches_two_replicas_cannot_share_are_chosen_or_refused(uneven):
+    # Keras under tf.distribute fails in TensorFlow on a first batch split unevenly.
+    assert len(uneven["auto_loss"]) == 2  # "auto": 100 rows, then 1
+    assert re.search(r"first training batch holds 15 rows.*2 replicas.*multiple of 2",
+                     uneven["odd_batch_error"])
+    assert not uneven["odd_batch_fitted"]
+    for name in ("split", "data"):  # 15 held-out rows: evaluated in batches of 14 and 1
+        one, two = uneven[f"val_loss_{name}"]
+        np.testing.assert_allclose(two, one, rtol=1e-5)
+
+
+def test_the_ready_networks_held_out_loss_is_not_divided_by_the_replicas(uneven):
+    one, two = uneven["mlp_val_loss"]
+    np.testing.assert_allclose(two, one, rtol=1e-5)

@@ -18,6 +18,10 @@ A fit under a strategy:
 - builds and compiles the network inside ``strategy.scope()`` (Keras records
   the strategy then) and trains it with Keras' own ``fit``, which splits each
   batch across the replicas: ``batch_size`` is the global batch, as in Keras.
+  Keras averages a fit's first batch over the replicas, which fails in
+  TensorFlow when they hold different numbers of rows: a batch size the
+  replicas cannot share at first is refused, or, where keraslearn chooses it,
+  made a multiple of them (:meth:`Placement.evenly_split`).
   With equal shares per replica, an update equals the one-device update up to
   float rounding (tested over two logical CPU devices). Rows are visited in
   another order when they are shuffled: Keras reads one batch before
@@ -74,19 +78,30 @@ PLACEMENT_DOC = """\
         (``tf.distribute.MirroredStrategy`` itself, a ``functools.partial``)
         is called at every fit. The network is built, compiled and trained
         in the strategy's scope, and ``batch_size`` is the global batch,
-        split across the replicas. ``model_`` is then copied out of the
-        strategy onto ``device``, where ``predict`` runs."""
+        split across the replicas: one whose first batch they cannot share
+        evenly is refused. ``model_`` is then copied out of the strategy
+        onto ``device``, where ``predict`` runs."""
 
 # One MirroredStrategy per set of devices in a process, shared by every fit
-# that asks for it (a search makes many).
+# that asks for it (a search makes many): "mirrored" and the list of the
+# devices it mirrors over are one strategy. Two strategies reducing with
+# TensorFlow's collective ops (its choice on CPU devices) cannot both run in
+# one process: the second's fits abort on the first's collective instances.
+# Over CPU devices the strategies reduce to one device instead.
 _mirrored = {}
 
 
 def _mirrored_strategy(devices):
     if devices not in _mirrored:
-        _mirrored[devices] = tf.distribute.MirroredStrategy(
-            devices=None if devices is None else list(devices)
-        )
+        strategy = tf.distribute.MirroredStrategy(
+            devices=None if devices is None else list(devices))
+        names = tuple(strategy.extended.worker_devices)
+        if names in _mirrored:
+            strategy = _mirrored[names]
+        elif all("CPU" in tf.DeviceSpec.from_string(name).device_type for name in names):
+            strategy = tf.distribute.MirroredStrategy(
+                devices=list(names), cross_device_ops=tf.distribute.ReductionToOneDevice())
+        _mirrored[devices] = _mirrored[names] = strategy
     return _mirrored[devices]
 
 
@@ -176,6 +191,41 @@ class Placement:
             with self.strategy.scope():
                 yield
 
+    def evenly_split(self, plan, *, auto):
+        """``plan`` with first batches the strategy's replicas share evenly.
+
+        Keras under ``tf.distribute`` reads the first batch of a fit, and of
+        its validation, averaged over the replicas, which TensorFlow cannot do
+        when they hold different numbers of rows. A batch size keraslearn
+        chooses (``auto``: the ready estimators' ``"auto"``; the held-out
+        rows', which evaluation does not depend on) is made a multiple of the
+        replicas; a training batch the user gave that they cannot share is
+        refused (ValueError) before TensorFlow runs.
+        """
+        replicas = 1 if self.strategy is None else self.strategy.num_replicas_in_sync
+        if replicas == 1 or not plan.train:
+            return plan
+        batch = plan.batch_size
+        first = min(batch, plan.n_train)
+        if auto and first % replicas and first > replicas:
+            batch = first = first // replicas * replicas
+        if first % replicas:
+            raise ValueError(
+                f"The first training batch holds {first} rows (batch_size={batch}, "
+                f"{plan.n_train} training rows), which the {replicas} replicas of "
+                "distribute cannot share evenly: Keras under tf.distribute fails on it. "
+                f"Give a batch_size that is a multiple of {replicas}, at most the number "
+                "of training rows.")
+        n_val = _held_out_rows(plan)
+        val_batch = min(plan.validation_batch_size, n_val or 1)
+        if n_val and val_batch % replicas:
+            if n_val < replicas:
+                raise ValueError(
+                    f"The {n_val} held-out row(s) cannot be shared by the {replicas} "
+                    "replicas of distribute: hold out more rows.")
+            val_batch = val_batch // replicas * replicas or replicas
+        return plan.replace(batch_size=batch, validation_batch_size=val_batch)
+
     def continued(self, model):
         """The fitted ``model`` to train further, in this placement."""
         if self.strategy is None:
@@ -208,6 +258,23 @@ class Placement:
         if keras_layers_only(model) or _same_outputs(model, plain, X):
             return plain
         return model
+
+
+def _held_out_rows(plan):
+    """How many rows Keras evaluates after each epoch of ``plan`` (None: none,
+    or a dataset of the user's)."""
+    if plan.validation_rows is not None and plan.keras_validation:
+        rows = plan.validation_rows
+        return len(range(*rows.indices(rows.stop))) if isinstance(rows, slice) else len(rows)
+    given = plan.validation_data
+    if isinstance(given, (tuple, list)) and given:
+        X = next(iter(given[0].values()), None) if isinstance(given[0], dict) else given[0]
+        shape = getattr(X, "shape", None)
+        try:
+            return int(shape[0]) if shape else len(X)
+        except TypeError:
+            return None
+    return None
 
 
 def _same_outputs(model, other, X):

@@ -199,7 +199,8 @@ class KerasEstimator(BaseEstimator):
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
                     split=self._validation_split, progress=self._carried_progress(continuing),
                 )
-                plan = self._complete_plan(plan, data)
+                plan = where.evenly_split(self._complete_plan(plan, data),
+                                          auto=getattr(self, "batch_size", None) == "auto")
                 _tf.configure_threads()
                 with where.scope():
                     model, encoder = self._network(plan, data, randomness, where)

@@ -26,7 +26,10 @@ def _held_out_step(model):
             outputs = net(x, training=False)
             loss = net.compute_loss(x=x, y=y, y_pred=outputs, sample_weight=w,
                                     training=False)
-            return outputs, loss
+            # Under a strategy Keras divides a loss by the replicas (their
+            # gradients are summed); its own evaluation multiplies it back.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            return outputs, loss * replicas if replicas > 1 else loss
 
         step = _HELD_OUT_STEPS[model] = tf.function(run, reduce_retracing=True)
     return step
