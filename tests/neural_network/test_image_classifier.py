@@ -150,6 +150,44 @@ def test_8_bit_pixel_values_get_a_warning(digit_images, make):
             make().fit(X, y)
 
 
+def test_8_bit_pixel_values_at_predict_after_a_fit_on_scaled_images_get_a_warning(
+        digit_images, tmp_path):
+    # A network fitted on images in [0, 1] (arrays, or files it decodes so) gave
+    # confident, meaningless predictions for 0-255 pixels, silently.
+    from PIL import Image
+
+    images, y = digit_images
+    pixels = np.round(images * 255).astype(np.uint8)
+    clf = ImageClassifier(**{**SMALL, "epochs": 1}).fit(images, y)
+    for X in (pixels, pixels.astype(np.float32)):
+        with pytest.warns(UserWarning, match=r"values up to 255.*fitted on images scaled to "
+                          r"\[0, 1\].*X / 255.0") as seen:
+            clf.predict(X)
+        assert seen[0].filename == __file__  # the user's line
+    paths = []
+    for i, image in enumerate(pixels[:20]):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(image).save(paths[-1])
+    on_files = ImageClassifier(**{**SMALL, "epochs": 1}).fit(paths, y[:20])
+    with pytest.warns(UserWarning, match="fitted on images scaled"):
+        on_files.predict_proba(pixels[:3])
+    # Grayscale images with or without their channel axis are the same images.
+    assert on_files.image_shape_ == (8, 8, 1)
+    np.testing.assert_array_equal(on_files.predict_proba(images[:5]),
+                                  on_files.predict_proba(images[:5, :, :, None]))
+    np.testing.assert_array_equal(clf.predict_proba(images[:5, :, :, None]),
+                                  clf.predict_proba(images[:5]))
+    clf.partial_fit(images[:40, :, :, None], y[:40])
+    # Fitted on 8-bit values (warned then), or predicting on scaled ones: quiet.
+    with pytest.warns(UserWarning, match="learns poorly"):
+        eight_bit = ImageClassifier(**{**SMALL, "epochs": 1}).fit(pixels, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        eight_bit.predict(pixels)
+        clf.predict(images)
+        on_files.predict(paths[:3])
+
+
 def test_layers_with_batch_norm_and_blocks(digit_images):
     X, y = digit_images
     clf = ImageClassifier(conv_filters=(4, 8), batch_normalization=True, dropout=0.5,

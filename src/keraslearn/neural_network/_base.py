@@ -23,10 +23,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
-from .._engine._sources import blocks, is_mapped
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
+from ._pixels import eight_bit_top, warn_at_fit
 
 
 def _target_quantiles(y, n_val):
@@ -126,28 +126,6 @@ class ReadyNetwork(KerasEstimator):
     # and image_dataset_from_directory give) is warned about too: images only.
     _warns_float_pixels = False
 
-    def _warn_unscaled_pixels(self, X):
-        """Warn about 8-bit pixel values (0-255): a network learns poorly from
-        inputs that large, far worse than from the same images in [0, 1]."""
-        if not (isinstance(X, np.ndarray) and X.size and (
-                X.dtype == np.uint8 or (self._warns_float_pixels and X.dtype.kind == "f"))):
-            return
-        # A file-mapped X is read block by block: never resident whole.
-        bottom, top = np.inf, -np.inf
-        for part in blocks(X) if is_mapped(X) else [X]:
-            bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
-        if X.dtype.kind == "f" and not (2 < top <= 255 and bottom >= 0):
-            return  # scaled, standardised, or not pixels
-        if top > 1:
-            warnings.warn(
-                f"X holds values up to {top:g}, as 8-bit pixel values (0-255) are: "
-                f"{type(self).__name__} learns poorly from inputs that large. Scale them "
-                "to [0, 1] first: X / 255.0 (keraslearn.preprocessing.ImageLoader does), "
-                "or a scaler before the network in a Pipeline.",
-                UserWarning,
-                stacklevel=4,
-            )
-
     def _check_fit_params(self, fit_params, method):
         """Refuse keyword arguments a ready network's fit does not take, naming
         the public class (Python's own TypeError would name this base class)."""
@@ -180,15 +158,19 @@ class ReadyNetwork(KerasEstimator):
         return self._fit(X, y, None, mode="initialize")
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
-        if mode != "initialize":
-            self._warn_unscaled_pixels(X)
+        floats = self._warns_float_pixels
+        eight_bit = (eight_bit_top(X, floats=floats) is not None if mode == "initialize"
+                     else warn_at_fit(self, X, floats=floats))
         if mode == "partial":
             self._check_fit_params(
                 {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")
         if mode == "partial" and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        return super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
-                            classes=classes)
+        fitted = super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
+                              classes=classes)
+        if mode != "partial" or "_fitted_on_8bit" not in self.__dict__:
+            self._fitted_on_8bit = eight_bit  # what predict's X is compared with
+        return fitted
 
     # ------------------------------------------------------------- checks
     def _check_parameters(self, fit_kwargs):

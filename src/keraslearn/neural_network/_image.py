@@ -17,6 +17,7 @@ from ._image_inputs import (
     image_source,
     infer_image_shape,
 )
+from ._pixels import warn_at_predict
 
 # Augmentation name -> (Keras layer, default argument when given by name or True).
 _AUGMENTATIONS = {
@@ -46,7 +47,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     (64 values: 8×8; 4 values: 2×2, so a table of 4 columns is read as images
     too: use ``MLPClassifier`` for tables); any other row length is a
     ValueError. Images given at
-    predict must have the shape of those given to fit. Pixel values should be
+    predict must have the shape of those given to fit (grayscale images in
+    either form, with or without their channel axis). Pixel values should be
     scaled to [0, 1] (``ImageLoader`` does): 8-bit values (0-255) are accepted
     with a warning, as the network learns poorly from them.
 
@@ -313,17 +315,15 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             self._image_reading = (self.image_shape is not None, self.image_decoder)
         return X, y
 
-    def _check_image_input(self, X):
-        check_image_input(self, X)
-
     def _raw_predict(self, X):
         check_is_fitted(self)
-        self._check_image_input(X)
+        X = check_image_input(self, X)
+        warn_at_predict(self, X, fitted_on_8bit=self.__dict__.get("_fitted_on_8bit", True))
         return super()._raw_predict(X)
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
         if mode in ("warm", "partial") and self.__sklearn_is_fitted__():
-            self._check_image_input(X)
+            X = check_image_input(self, X)
         return super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
                             classes=classes)
 

@@ -101,13 +101,16 @@ def check_image_input(est, X):
     """Refuse X whose images differ from those of fit, in words of images
     (scikit-learn's check would speak of a number of features). Images given
     as paths or PIL images are checked file by file as they are read
-    (:func:`image_source`)."""
+    (:func:`image_source`). Returns X, grayscale images reshaped to the form
+    of fit's: (n, height, width) and (n, height, width, 1) are the same images."""
     if holds_images(X):
-        return
+        return X
     shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
     per_sample, fitted = tuple(shape[1:]), tuple(est.X_shape_[1:])
     if len(shape) < 2 or per_sample == fitted:
-        return  # fine, or not samples at all: scikit-learn's validation says so
+        return X  # fine, or not samples at all: scikit-learn's validation says so
+    if len(per_sample) >= 2 and (per_sample + (1,) == fitted or fitted + (1,) == per_sample):
+        return (X if hasattr(X, "reshape") else np.asarray(X)).reshape((shape[0], *fitted))
     name = type(est).__name__
     size = "x".join(str(v) for v in est.image_shape_)
     fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "

@@ -1,0 +1,67 @@
+"""8-bit pixel values (0-255) given to the ready networks.
+
+A network learns poorly from inputs that large, far worse than from the same
+images in [0, 1]; and one fitted on images in [0, 1] predicts nothing
+meaningful for 8-bit ones. :func:`warn_at_fit` says the first,
+:func:`warn_at_predict` the second.
+"""
+
+import inspect
+import warnings
+
+import numpy as np
+
+from .._engine._sources import blocks, is_mapped
+
+
+def _stacklevel():
+    """The ``stacklevel`` that points a warning at the first frame outside
+    keraslearn, for a warning given by the function calling this one."""
+    frame, level = inspect.currentframe().f_back, 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("keraslearn."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def eight_bit_top(X, *, floats):
+    """The largest value of X where X holds 8-bit pixel values: uint8, or with
+    ``floats`` a float array of values in [0, 255] above 2 (as
+    ``keras.utils.img_to_array`` gives); None otherwise."""
+    if not (isinstance(X, np.ndarray) and X.size and (
+            X.dtype == np.uint8 or (floats and X.dtype.kind == "f"))):
+        return None
+    # A file-mapped X is read block by block: never resident whole.
+    bottom, top = np.inf, -np.inf
+    for part in blocks(X) if is_mapped(X) else [X]:
+        bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
+    if X.dtype.kind == "f" and not (2 < top <= 255 and bottom >= 0):
+        return None  # scaled, standardised, or not pixels
+    return top if top > 1 else None
+
+
+def warn_at_fit(est, X, *, floats):
+    """Warn when the training X holds 8-bit pixel values; return whether it does."""
+    top = eight_bit_top(X, floats=floats)
+    if top is not None:
+        warnings.warn(
+            f"X holds values up to {top:g}, as 8-bit pixel values (0-255) are: "
+            f"{type(est).__name__} learns poorly from inputs that large. Scale them "
+            "to [0, 1] first: X / 255.0 (keraslearn.preprocessing.ImageLoader does), "
+            "or a scaler before the network in a Pipeline.",
+            UserWarning,
+            stacklevel=_stacklevel(),
+        )
+    return top is not None
+
+
+def warn_at_predict(est, X, *, fitted_on_8bit):
+    """Warn when X holds 8-bit pixel values and the network was fitted on others."""
+    top = None if fitted_on_8bit else eight_bit_top(X, floats=True)
+    if top is not None:
+        warnings.warn(
+            f"X holds values up to {top:g}, as 8-bit pixel values (0-255) are, but this "
+            f"{type(est).__name__} was fitted on images scaled to [0, 1]: its predictions "
+            "for them mean nothing. Scale them as at fit: X / 255.0.",
+            UserWarning,
+            stacklevel=_stacklevel(),
+        )
