@@ -68,6 +68,7 @@ def test_a_model_with_two_outputs_trains_through_its_target_encoder():
                             random_state=0).fit(X, Y)
     assert isinstance(clf.target_encoder_, TwoTargets)
     assert clf.n_classes_ == [2, 3] and clf.my_param_ == "two"
+    assert clf.classes_ is None  # no one set of classes, as scikeras says (it raised)
     pred = clf.predict(X)
     assert pred.shape == Y.shape
     score = clf.score(X, Y)  # the subclass's scorer

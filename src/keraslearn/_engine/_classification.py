@@ -20,6 +20,14 @@ class ClassifierBehaviour:
     # (the wrappers); scikit-learn's: they are multilabel targets.
     _one_hot_targets = False
 
+    def _fitted_attributes(self, plan, history):
+        attributes = super()._fitted_attributes(plan, history)
+        if not hasattr(self.target_encoder_, "classes_"):
+            # A target encoder of the user's own for several outputs: no one set
+            # of classes (scikeras says None too).
+            attributes.setdefault("classes_", None)
+        return attributes
+
     def _new_target_encoder(self):
         return targets.ClassifierLabelEncoder(
             loss=getattr(self, "loss", None),
