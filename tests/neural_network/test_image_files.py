@@ -291,6 +291,12 @@ def test_predict_takes_what_fit_took(tmp_path):
             ImageClassifier(**SMALL).fit(column, y).predict_proba(column), expected)
     with pytest.raises(TypeError, match="got a single str; wrap it in a list"):
         plain.predict(same[0])
+    # An empty list is no images, not a 1-D array to reshape (scikit-learn's words).
+    for empty in ([], np.array([], dtype=object)):
+        with pytest.raises(ValueError, match="X holds no images: ImageClassifier needs"):
+            plain.predict_proba(empty)
+    with pytest.raises(ValueError, match="X holds no images"):
+        ImageClassifier(**SMALL).fit([], [])
 
 
 def test_predict_reads_images_as_fit_did_whatever_set_params_changed(tmp_path):

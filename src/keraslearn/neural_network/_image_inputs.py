@@ -41,6 +41,14 @@ def _image_shape_param(value, n_values=None):
     return _positive_ints(values, "image_shape", length=(2, 3))
 
 
+def _refuse_empty(est, X):
+    """An empty list (or 1-D array) is no images, rather than a 1-D array to reshape."""
+    if isinstance(X, (list, tuple)) and not X or getattr(X, "shape", None) == (0,):
+        raise ValueError(
+            f"X holds no images: {type(est).__name__} needs at least one (an array of "
+            "images, or a list of image file paths or PIL images).")
+
+
 def image_source(est, X, reset):
     """X as ImageClassifier reads it: image paths (or PIL images) as image
     files decoded batch by batch (by its ``image_decoder``), resized to
@@ -49,6 +57,7 @@ def image_source(est, X, reset):
     anything else as it is. A fitted estimator reads images as its fit did."""
     if isinstance(X, (str, bytes, os.PathLike, Image.Image)):
         _as_items(X)  # one image, not a collection of them: refused, in those words
+    _refuse_empty(est, X)
     if not holds_images(X):
         return X
     if reset:
@@ -103,6 +112,7 @@ def check_image_input(est, X):
     as paths or PIL images are checked file by file as they are read
     (:func:`image_source`). Returns X, grayscale images reshaped to the form
     of fit's: (n, height, width) and (n, height, width, 1) are the same images."""
+    _refuse_empty(est, X)
     if holds_images(X):
         return X
     shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
