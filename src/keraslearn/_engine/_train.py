@@ -133,7 +133,8 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         X_train, y_train, inputs)
     try:
         with _tf.expected_retracing(), reported_read_errors(X):
-            chain = dense_chains.chain(model, dataset, kwargs, device) if share else None
+            chain = (dense_chains.chain(model, dataset, kwargs, device)
+                     if share and plan.epochs > first else None)
             if chain is not None:
                 history = dense_chains.fit(chain, dataset, plan.epochs - first, first=first)
             elif share:
