@@ -141,7 +141,65 @@ def test_weights_left_nan_behind_a_finite_loss_are_a_divergence_too(warm_start):
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, labels)
     snapshot, before = _snapshot(clf), clf.predict_proba(X)
-    with pytest.raises(ValueError, match="left NaN or infinite weights .* diverged"):
+    with pytest.raises(ValueError, match="left NaN or infinite values in the network's "
+                       "weights.* diverged"):
         clf.fit(X * 1e30, labels)
     _assert_unchanged(clf, snapshot)
     np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+@pytest.mark.parametrize("mode", ["warm", "partial"])
+def test_a_failed_first_training_after_initialize_leaves_no_optimizer_state(mode):
+    # The first training step builds the optimizer's moments: a failed fit left
+    # them behind (restored were only the variables that existed before it),
+    # and the next fit then differed from one of an estimator that never failed.
+    def initialized():
+        return KerasClassifier(tiny_mlp, optimizer="adam", random_state=0, shuffle=False,
+                               warm_start=mode == "warm").initialize(X5, y)
+
+    def train(clf, **kwargs):
+        return clf.fit(X5, y, **kwargs) if mode == "warm" else clf.partial_fit(X5, y, **kwargs)
+
+    failed = initialized()
+    with pytest.raises(RuntimeError):
+        train(failed, callbacks=[Fails(RuntimeError("boom"))])
+    np.testing.assert_array_equal(train(failed).predict_proba(X5),
+                                  train(initialized()).predict_proba(X5))
+
+
+def test_optimizer_state_left_infinite_behind_finite_weights_is_a_divergence():
+    # Adam's moments overflowed while weights and loss stayed finite: the fit
+    # was accepted, and every later fit then failed, blaming well-scaled data.
+    clf = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    clf.partial_fit(X5, y, classes=[0, 1])
+    snapshot = _snapshot(clf)
+    with pytest.raises(ValueError, match="optimizer state.* diverged"):
+        clf.partial_fit(X5 * 1e20, y)
+    _assert_unchanged(clf, snapshot)
+    clf.partial_fit(X5, y)  # still trains
+
+
+def test_a_failed_warm_fit_leaves_keras_history_of_the_last_fit():
+    clf = KerasClassifier(tiny_mlp, epochs=2, warm_start=True, random_state=0).fit(X5, y)
+    before = clf.model_.history
+    with pytest.raises(RuntimeError):
+        clf.fit(X5, y, callbacks=[Fails(RuntimeError("boom"))])
+    assert clf.model_.history is before
+    assert before.history["loss"] == clf.history_["loss"]
+
+
+def test_a_clone_carries_no_network_a_fit_left_on_a_callback():
+    # Keras leaves the network on each callback it trained with: the unfitted
+    # clone (each candidate of a search) carried a copy of the trained network.
+    import pickle
+
+    from sklearn.base import clone
+
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=5)
+    clf = KerasClassifier(tiny_mlp, epochs=2, callbacks=[stop], random_state=0).fit(X5, y)
+    assert stop.model is not None  # Keras' own, left as it is
+    copy = clone(clf)
+    assert copy.callbacks[0] is not stop and copy.callbacks[0].model is None
+    assert copy.callbacks[0].patience == 5 and not hasattr(copy, "model_")
+    assert len(pickle.dumps(copy)) < len(pickle.dumps(clf)) / 4
+    np.testing.assert_array_equal(copy.fit(X5, y).predict_proba(X5), clf.predict_proba(X5))

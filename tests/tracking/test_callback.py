@@ -114,6 +114,25 @@ def test_a_failed_fit_ends_the_run_it_started_and_the_next_fit_starts_its_own(
         pass
 
 
+@pytest.mark.parametrize("parent", [False, True], ids=["own-run", "nested"])
+def test_a_fit_failing_after_its_training_ended_marks_the_run_failed(store, parent):
+    # A divergence is found once Keras' fit has returned, after on_train_end
+    # closed the run: it stayed FINISHED, beside a fit that raised.
+    from keraslearn import MLPRegressor
+
+    parent_id = store.client.create_run(store.experiment_id).info.run_id if parent else None
+    callback = MLflowCallback(parent_run_id=parent_id)
+    X = np.random.default_rng(0).normal(size=(80, 3)) * 1e3
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=10.0,
+                       max_iter=5, random_state=0, callbacks=[callback])
+    with pytest.raises(ValueError, match="training diverged"):
+        reg.fit(X, X @ np.array([3.0, -2.0, 1.0]) * 1e3)
+    assert mlflow.active_run() is None
+    assert store.client.get_run(callback.run_id_).info.status == "FAILED"
+    if parent:
+        assert store.client.get_run(parent_id).info.status == "RUNNING"
+
+
 def test_run_id_is_logged_into_with_a_prefix_and_left_running(store):
     run_id = store.client.create_run(store.experiment_id).info.run_id
     history = _fit_keras(MLflowCallback(run_id=run_id, prefix="fit/"))

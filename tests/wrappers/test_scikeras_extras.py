@@ -86,6 +86,27 @@ def test_callbacks_run_in_predict_and_fit_or_predict_only_ones():
                                   ("batch", 2, 10), "predict_end"]
 
 
+def test_prediction_callbacks_follow_the_parameters_in_and_out_of_pickle():
+    # They were made at fit and kept until the estimator was pickled: predict
+    # ran callbacks the parameters no longer held, unlike its unpickled copy.
+    import pickle
+
+    at_fit, later = Counting(), Counting()
+    clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0, callbacks=[at_fit]).fit(X, y)
+    clf.predict(X[:3])
+    assert at_fit.calls[-1] == "predict_end"
+    clf.set_params(callbacks=[later])
+    for est in (clf, pickle.loads(pickle.dumps(clf))):
+        at_fit.calls.clear()
+        est.predict(X[:3])
+        assert at_fit.calls == [] and "predict_end" in (
+            later.calls if est is clf else est.callbacks[0].calls)
+    clf.set_params(callbacks=None)
+    later.calls.clear()
+    clf.predict(X[:3])
+    assert later.calls == []
+
+
 def test_history_keys_are_named_as_scikeras_names_them():
     def regressor(meta):
         return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])

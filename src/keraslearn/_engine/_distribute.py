@@ -53,7 +53,7 @@ from .._tf import tf
 from ..utils import suggest
 from . import _nested as nested
 from ._devices import DEVICE_FORMS, available_devices, resolve_device
-from ._layers import keras_layers_only
+from ._layers import built_optimizer, keras_layers_only
 from ._predict import input_kinds
 
 # Training rows that check a copy of a network with layers of its own.
@@ -146,14 +146,6 @@ def make_strategy(distribute):
     )
 
 
-def _built_optimizer(model):
-    """Build the optimizer's state of a compiled ``model`` (in the scope its
-    variables belong to), so that its copy has the same variables to load."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not optimizer.built:
-        optimizer.build(model.trainable_variables)
-
-
 def _serialised_copy(model):
     """A new model from Keras' own serialisation of ``model`` (architecture,
     compile settings, weights, optimizer state), created in the current
@@ -232,7 +224,7 @@ class Placement:
             return model
         try:
             with tf.device(self.device):
-                _built_optimizer(model)
+                built_optimizer(model)
             with self.strategy.scope():
                 return _serialised_copy(model)
         except Exception as exc:  # noqa: BLE001 - any model Keras cannot serialise
@@ -250,7 +242,7 @@ class Placement:
             return model
         try:
             with self.strategy.scope():
-                _built_optimizer(model)
+                built_optimizer(model)
             with tf.device(self.device):
                 plain = _serialised_copy(model)
         except Exception:  # noqa: BLE001 - kept as trained

@@ -23,15 +23,15 @@ from sklearn.preprocessing import FunctionTransformer
 
 from .. import _config, _random, _tf
 from .._persistence import _state as _saved
-from .._tf import keras
+from .._tf import keras, tf
 from ..utils import check_kwargs
 from ..utils._names import history_key
 from . import _compiled_loss as compiled_loss
-from . import _keras_objects as objects
 from . import _kernel_cache
 from . import _nested as nested
 from . import _targets as targets
 from ._build import computes_own_loss, finish_network, make_meta
+from ._cloning import clone_of
 from ._data import model_inputs, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
@@ -187,11 +187,11 @@ class KerasEstimator(BaseEstimator):
         continuing = fitted and mode in ("warm", "partial", "initialized")
         # A network trained further in place is restored too if the fit fails.
         current = self.__dict__.get("model_")
-        in_place = current if choose_network(mode, fitted, settings) == CONTINUE else None
+        in_place = choose_network(mode, fitted, settings) == CONTINUE
         forget(current)  # this fit may change its weights
         randomness = _random.fit_randomness(settings.random_state)
         try:
-            with restore_on_failure(self, trained_in_place=in_place):
+            with restore_on_failure(self) as snapshot:
                 data = self._training_data(X, y, sample_weight, reset=not continuing,
                                            classes=classes)
                 plan = make_plan(
@@ -201,7 +201,11 @@ class KerasEstimator(BaseEstimator):
                 )
                 plan = where.evenly_split(self._complete_plan(plan, data),
                                           auto=getattr(self, "batch_size", None) == "auto")
+                snapshot.callbacks = plan.callbacks
                 _tf.configure_threads()
+                if in_place:  # compiled (a model initialize() took) and saved, off any strategy
+                    with tf.device(where.device):
+                        snapshot.protect(self._continued_network(plan, data))
                 with where.scope():
                     model, encoder = self._network(plan, data, randomness, where)
                     history = (train(self, model, data, plan, encoder, randomness, where)
@@ -219,13 +223,7 @@ class KerasEstimator(BaseEstimator):
         """The network this fit trains, and the target encoder configured for it."""
         encoder = data.encoder
         if plan.network == CONTINUE:
-            current = self.__dict__["model_"]
-            compiled_loss.before_continuing(self, current)  # a loaded network's loss
-            if not getattr(current, "compiled", False):
-                # The model initialize() took as it was: compiled to be trained,
-                # as a model a builder returns uncompiled is.
-                self._finish(current, self._compile_kwargs(), encoder, plan,
-                             make_meta(self, encoder, data.metadata))
+            current = self._continued_network(plan, data)
             return (current if where is None else where.continued(current)), encoder
         with randomness.building():
             meta = make_meta(self, encoder, data.metadata)
@@ -253,6 +251,17 @@ class KerasEstimator(BaseEstimator):
                     "a new network."
                 ) from None
         return model, encoder
+
+    def _continued_network(self, plan, data):
+        """The fitted network, ready to be trained further."""
+        current = self.__dict__["model_"]
+        compiled_loss.before_continuing(self, current)  # a loaded network's loss
+        if not getattr(current, "compiled", False):
+            # The model initialize() took as it was: compiled to be trained,
+            # as a model a builder returns uncompiled is.
+            self._finish(current, self._compile_kwargs(), data.encoder, plan,
+                         make_meta(self, data.encoder, data.metadata))
+        return current
 
     def _finish(self, model, compile_kwargs, encoder, plan, meta, *, compile=True):
         return finish_network(
@@ -368,18 +377,7 @@ class KerasEstimator(BaseEstimator):
         super().__setstate__(compiled_loss.restore(_saved.restored_state(self, state)))
 
     def __sklearn_clone__(self):
-        # A loss object is shared, not copied: losses hold no state, and
-        # Keras copies one through its config, which may leave settings out
-        # (Huber's delta) or name a class it cannot find (one not registered).
-        shared = objects.shared_losses(getattr(self, "loss", None))
-        if shared is None:
-            return super().__sklearn_clone__()
-        # scikit-learn's clone of a stand-in whose loss deepcopy passes on.
-        stand_in = object.__new__(type(self))
-        stand_in.__dict__.update(self.__dict__)
-        stand_in.__dict__["loss"] = shared
-        clone = super(KerasEstimator, stand_in).__sklearn_clone__()
-        return clone.set_params(loss=objects.unshared(clone.loss))
+        return clone_of(self, BaseEstimator.__sklearn_clone__)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

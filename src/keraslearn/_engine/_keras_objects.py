@@ -239,26 +239,26 @@ def copies_exactly(obj):
         return False
 
 
-def _map_leaves(fn, value):
+def map_leaves(fn, value):
     """``value`` (a parameter: a loss, or a list, tuple or dict of them) with ``fn``
     applied to each leaf, its containers' types kept (``get_params`` compares them)."""
     if type(value) in (list, tuple):
-        return type(value)(_map_leaves(fn, v) for v in value)
+        return type(value)(map_leaves(fn, v) for v in value)
     if type(value) is dict:
-        return {k: _map_leaves(fn, v) for k, v in value.items()}
+        return {k: map_leaves(fn, v) for k, v in value.items()}
     return fn(value)
 
 
 def exact_losses(value, keep):
     """``value`` with each loss object Keras would copy with other settings
     replaced by ``keep(loss)``."""
-    return _map_leaves(lambda leaf: keep(leaf) if isinstance(leaf, keras.losses.Loss)
+    return map_leaves(lambda leaf: keep(leaf) if isinstance(leaf, keras.losses.Loss)
                        and not copies_exactly(leaf) else leaf, value)
 
 
 def made_losses(value):
     """``value`` with every :class:`ExactLoss` made into its loss again."""
-    return _map_leaves(lambda leaf: leaf.made() if isinstance(leaf, ExactLoss) else leaf, value)
+    return map_leaves(lambda leaf: leaf.made() if isinstance(leaf, ExactLoss) else leaf, value)
 
 
 def recompile(model, loss):
@@ -267,31 +267,6 @@ def recompile(model, loss):
     settings = keras.saving.deserialize_keras_object(model.get_compile_config())
     if isinstance(settings, dict):
         model.compile(**{**settings, "optimizer": model.optimizer, "loss": loss})
-
-
-class Shared:
-    """A parameter value ``copy.deepcopy`` (as ``sklearn.base.clone`` copies a
-    parameter that is not an estimator) passes on as it is."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def __deepcopy__(self, memo):
-        return self
-
-
-def shared_losses(value):
-    """``value`` with each loss object wrapped in :class:`Shared` (None when
-    it holds none)."""
-    if not any(isinstance(leaf, keras.losses.Loss) for leaf in nested.leaves(value)):
-        return None
-    return _map_leaves(lambda leaf: Shared(leaf) if isinstance(leaf, keras.losses.Loss)
-                       else leaf, value)
-
-
-def unshared(value):
-    """``value`` with each :class:`Shared` replaced by what it holds."""
-    return _map_leaves(lambda leaf: leaf.value if isinstance(leaf, Shared) else leaf, value)
 
 
 def make_loss(loss, kwargs):

@@ -55,6 +55,14 @@ def copy_network_state(src, dst):
         b.assign(a)
 
 
+def built_optimizer(model):
+    """Build the optimizer's state of a compiled ``model`` (its slots colocated
+    with the variables they follow), as its first training step would."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
+
+
 def training_variables(model):
     """Everything training changes: layer variables and the optimizer's."""
     optimizer = getattr(model, "optimizer", None)

@@ -131,29 +131,17 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         randomness.seed is None or keras_layers_only(model)
     ) and (where is None or device is not None) and not decodes_per_batch(
         X_train, y_train, inputs)
-    try:
-        with _tf.expected_retracing(), reported_read_errors(X):
-            chain = (dense_chains.chain(model, dataset, kwargs, device)
-                     if share and plan.epochs > first else None)
-            if chain is not None:
-                history = dense_chains.fit(chain, dataset, plan.epochs - first, first=first)
-            elif share:
-                history = trace_cache.fit(
-                    model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
-                )
-            else:
-                history = model.fit(dataset, **kwargs).history
-    except BaseException as exc:
-        # Keras calls no callback when training raises: keraslearn's own that
-        # hold something open (an MLflow run) are told here.
-        for callback in plan.callbacks:
-            if hasattr(callback, "_fit_failed"):
-                try:
-                    callback._fit_failed(interrupted=isinstance(exc, KeyboardInterrupt))
-                except Exception as failure:  # the fit's own error is the one to see
-                    warnings.warn(f"{type(callback).__name__} could not record the failed "
-                                  f"fit: {failure}", RuntimeWarning, stacklevel=2)
-        raise
+    with _tf.expected_retracing(), reported_read_errors(X):
+        chain = (dense_chains.chain(model, dataset, kwargs, device)
+                 if share and plan.epochs > first else None)
+        if chain is not None:
+            history = dense_chains.fit(chain, dataset, plan.epochs - first, first=first)
+        elif share:
+            history = trace_cache.fit(
+                model, dataset, _probe(X_train, y_train, inputs), device=device, **kwargs
+            )
+        else:
+            history = model.fit(dataset, **kwargs).history
     if share:  # Keras' fit leaves it on the model; traced functions of ours do not
         _record(model, history, dataset, kwargs)
     # The guard stopped Keras' fit there; the chain stops itself.
@@ -162,10 +150,11 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     if diverged is not None:
         what = (f"The training loss became {history['loss'][diverged]} at epoch "
                 f"{first + diverged + 1}")
-    elif not _finite_weights(model):
+    elif not _finite_state(model):
         # The epoch's mean loss is computed before its last update: an update
-        # may leave NaN weights behind a finite loss.
-        what = "Training left NaN or infinite weights in the network"
+        # may leave NaN weights behind a finite loss, or an optimizer's moments
+        # overflow while the weights are finite (every later step then fails).
+        what = "Training left NaN or infinite values in the network's weights or optimizer state"
     else:
         return history
     overflow = float_overflow(data.X, model)
@@ -179,5 +168,19 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     )
 
 
-def _finite_weights(model):
-    return all(bool(np.isfinite(w.numpy()).all()) for w in model.weights)
+def tell_failed(callbacks, exc):
+    """Tell keraslearn's own callbacks that hold something open (an MLflow run)
+    that the fit failed: Keras calls no callback when training raises, and a
+    fit may fail after training ended (a divergence found then)."""
+    for callback in callbacks:
+        if hasattr(callback, "_fit_failed"):
+            try:
+                callback._fit_failed(interrupted=isinstance(exc, KeyboardInterrupt))
+            except Exception as failure:  # the fit's own error is the one to see
+                warnings.warn(f"{type(callback).__name__} could not record the failed "
+                              f"fit: {failure}", RuntimeWarning, stacklevel=2)
+
+
+def _finite_state(model):
+    return all(bool(np.isfinite(v.numpy()).all())
+               for v in [*model.weights, *getattr(model.optimizer, "variables", ())])

@@ -2,28 +2,62 @@
 
 import contextlib
 
-from ._layers import training_variables
+from ._layers import built_optimizer, training_variables
+from ._train import tell_failed
+
+_ABSENT = object()
+
+
+class _Snapshot:
+    """What a fit may change in place: the estimator's attributes, and the
+    training state of a fitted network it trains further (:meth:`protect`)."""
+
+    def __init__(self, est):
+        self.est = est
+        self.before = dict(est.__dict__)
+        self.model = None
+        self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
+
+    def protect(self, model):
+        """Save ``model``'s weights, optimizer state and Keras history, to be
+        restored if the fit fails. Its optimizer is built first: the state a
+        fit would create (Adam's moments) is then saved as it starts."""
+        built_optimizer(model)
+        self.model = model
+        self.variables = training_variables(model)
+        self.values = [v.numpy() for v in self.variables]
+        self.history = getattr(model, "history", _ABSENT)
+
+    def restore(self):
+        self.est.__dict__.clear()
+        self.est.__dict__.update(self.before)
+        if self.model is None:
+            return
+        for variable, value in zip(self.variables, self.values):
+            variable.assign(value)
+        if self.history is not _ABSENT:
+            self.model.history = self.history
 
 
 @contextlib.contextmanager
 def restore_on_failure(est, trained_in_place=None):
     """Restore every attribute of ``est`` if the block raises (any exception,
-    ``KeyboardInterrupt`` included), and the weights and optimizer state of
-    ``trained_in_place``, a fitted network the block trains further.
+    ``KeyboardInterrupt`` included), and the weights, optimizer state and
+    Keras history of ``trained_in_place``, a fitted network the block trains
+    further (or of one given to the yielded snapshot's ``protect`` once the
+    block knows it, before training it).
 
     A fit sets attributes as it goes (scikit-learn's ``validate_data`` records
     ``n_features_in_`` before TensorFlow runs, for example); the snapshot is
     the estimator's whole ``__dict__``, so that none of them, nor one a later
     change adds, can outlive a failed fit.
     """
-    before = dict(est.__dict__)
-    variables = training_variables(trained_in_place) if trained_in_place is not None else []
-    saved = [v.numpy() for v in variables]
+    snapshot = _Snapshot(est)
+    if trained_in_place is not None:
+        snapshot.protect(trained_in_place)
     try:
-        yield
-    except BaseException:
-        est.__dict__.clear()
-        est.__dict__.update(before)
-        for variable, value in zip(variables, saved):
-            variable.assign(value)
+        yield snapshot
+    except BaseException as exc:
+        snapshot.restore()
+        tell_failed(snapshot.callbacks, exc)
         raise

@@ -127,6 +127,7 @@ class MLflowCallback(keras.callbacks.Callback):
         self.run_id_ = None
         self._client = None
         self._ends = None  # how to end the run this callback started, if it did
+        self._finished = None  # (client, run id) of the run its last training ended
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
         self._offset = 0
@@ -143,6 +144,7 @@ class MLflowCallback(keras.callbacks.Callback):
     def _start_run(self):
         mlflow = require_mlflow()
         self._ends = None
+        self._finished = None
         parent_id, uri = self.parent_run_id, self.tracking_uri
         if self.run_id is None and parent_id is None and self._copied_under is not None:
             # The run the copy was made in, while it is the active one (a
@@ -194,12 +196,21 @@ class MLflowCallback(keras.callbacks.Callback):
     def _fit_failed(self, interrupted):
         """The keraslearn fit this callback trained in failed: end the run it
         started and left running as failed (Keras calls no callback then), so
-        that the next fit starts its own."""
-        self._end_run("KILLED" if interrupted else "FAILED")
+        that the next fit starts its own; or, when the fit failed after its
+        training ended the run (a divergence found then), mark it failed."""
+        status = "KILLED" if interrupted else "FAILED"
+        if self._ends is None and self._finished is not None:
+            client, run_id = self._finished
+            client.set_terminated(run_id, status=status)
+            self._finished = None
+            return
+        self._end_run(status)
 
     def _end_run(self, status):
         """End the run this training started, if it did (and has not yet)."""
         mlflow = require_mlflow()
+        if self._ends is not None:  # the client that can mark it failed after all
+            self._finished = (self._client or mlflow.MlflowClient(), self.run_id_)
         if self._ends == "client":
             self._client.set_terminated(self.run_id_, status=status)
         elif self._ends == "fluent":
@@ -216,7 +227,7 @@ class MLflowCallback(keras.callbacks.Callback):
         # run id: the client is made again where training begins, and the model
         # of the last training is not carried along.
         state = {k: None if isinstance(v, keras.Model) else v for k, v in self.__dict__.items()}
-        state["_client"] = None
+        state["_client"] = state["_finished"] = None
         # A copy made while a run is active nests its fits under that run; a copy of
         # a copy (a clone pickled to a worker) keeps the run its original saw.
         mlflow = require_mlflow()
@@ -227,6 +238,7 @@ class MLflowCallback(keras.callbacks.Callback):
 
     def __setstate__(self, state):
         state.setdefault("_copied_under", None)
+        state.setdefault("_finished", None)
         state.setdefault("_steps", 0)
         state.setdefault("_offset", 0)
         self.__dict__.update(state)

@@ -376,14 +376,29 @@ class BaseWrapper(RoutedParams, KerasEstimator):
 
     def _fitted_attributes(self, plan, history):
         # As scikeras runs callbacks in predict: made once per fit, the ones
-        # with on_predict_* hooks.
-        return {"_predict_callbacks": self._make_prediction_callbacks()}
+        # with on_predict_* hooks, kept while the parameters stay as they were.
+        attributes = super()._fitted_attributes(plan, history)
+        attributes["_predict_callbacks"] = (self._callback_parameters(),
+                                            self._make_prediction_callbacks())
+        return attributes
+
+    def _callback_parameters(self):
+        """The parameters prediction callbacks are made from (read without
+        get_params, which is slow for a one-row predict)."""
+        kwargs = self.__dict__.get("_kwargs", {})
+        return (self.__dict__.get("callbacks"), {
+            k: v for k, v in kwargs.items() if k.startswith(("callbacks__", "predict__callbacks"))})
 
     def _prediction_callbacks(self):
+        parameters = self._callback_parameters()
         made = self.__dict__.get("_predict_callbacks")
-        if made is None:  # unpickled: made again (not kept, to keep predict read-only)
-            has_any = self.__dict__.get("callbacks") is not None or (
-                "predict__callbacks" in self.__dict__.get("_kwargs", {}))
-            made = self._make_prediction_callbacks() if has_any else []
-        return made
+        try:
+            if made is not None and bool(made[0] == parameters):
+                return made[1]
+        except (TypeError, ValueError):  # values that do not compare: made again
+            pass
+        # Unpickled, or the parameters changed since fit: made from them now
+        # (not kept, to keep predict read-only).
+        has_any = parameters[0] is not None or parameters[1]
+        return self._make_prediction_callbacks() if has_any else []
 

@@ -1,0 +1,81 @@
+"""Cloning a keraslearn estimator (``__sklearn_clone__``): scikit-learn's clone,
+with loss objects shared rather than copied and callbacks copied without the
+network a fit left on them."""
+
+import copy
+
+from .._tf import keras
+from . import _nested as nested
+from ._keras_objects import map_leaves
+
+
+class Shared:
+    """A parameter value ``copy.deepcopy`` (as ``sklearn.base.clone`` copies a
+    parameter that is not an estimator) passes on as it is."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def shared_losses(value):
+    """``value`` with each loss object wrapped in :class:`Shared` (None when
+    it holds none)."""
+    if not any(isinstance(leaf, keras.losses.Loss) for leaf in nested.leaves(value)):
+        return None
+    return map_leaves(lambda leaf: Shared(leaf) if isinstance(leaf, keras.losses.Loss)
+                      else leaf, value)
+
+
+def unshared(value):
+    """``value`` with each :class:`Shared` replaced by what it holds."""
+    return map_leaves(lambda leaf: leaf.value if isinstance(leaf, Shared) else leaf, value)
+
+
+class WithoutNetworks:
+    """Callbacks ``copy.deepcopy`` copies without the network Keras left on
+    each (its ``model`` after a fit): a clone is not fitted, and would carry a
+    copy of the trained network into every candidate of a search."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __deepcopy__(self, memo):
+        for leaf in nested.leaves(self.value):
+            model = getattr(leaf, "model", None) if isinstance(
+                leaf, keras.callbacks.Callback) else None
+            if isinstance(model, keras.Model):
+                memo[id(model)] = None
+        return copy.deepcopy(self.value, memo)
+
+
+def holds_networks(callbacks):
+    """Whether a callbacks parameter holds a callback Keras left a network on."""
+    return any(isinstance(leaf, keras.callbacks.Callback)
+               and isinstance(getattr(leaf, "model", None), keras.Model)
+               for leaf in nested.leaves(callbacks))
+
+
+def clone_of(est, clone):
+    """``clone(est)`` (scikit-learn's clone) with loss objects shared, not
+    copied, and callbacks copied without the network a fit left on them.
+
+    Losses hold no state, and Keras copies one through its config, which may
+    leave settings out (Huber's delta) or name a class it cannot find (one not
+    registered). ``clone`` runs on a stand-in whose parameters ``copy.deepcopy``
+    (as scikit-learn's clone copies them) copies so.
+    """
+    shared = shared_losses(getattr(est, "loss", None))
+    callbacks = getattr(est, "callbacks", None)
+    if shared is None and not holds_networks(callbacks):
+        return clone(est)
+    stand_in = object.__new__(type(est))
+    stand_in.__dict__.update(est.__dict__)
+    stand_in.__dict__["callbacks"] = WithoutNetworks(callbacks)
+    if shared is None:
+        return clone(stand_in)
+    stand_in.__dict__["loss"] = shared
+    made = clone(stand_in)
+    return made.set_params(loss=unshared(made.loss))
