@@ -213,6 +213,12 @@ def scenario_uneven(workdir):
     except ValueError as exc:
         out["odd_batch_error"] = str(exc)
     out["odd_batch_fitted"] = hasattr(given, "model_")
+    # A wrapper's default batch (32) on 21 rows: keraslearn's choice, made 20.
+    from builders import tiny_mlp
+    from keraslearn import KerasClassifier
+
+    out["wrapper_default"] = KerasClassifier(tiny_mlp, epochs=4, random_state=0,
+                                             distribute=TWO).fit(X[:21], y[:21]).history_["loss"]
     # Held-out rows Keras evaluates (15 of them, batches of 16) score as on one device.
     for name, params in (("split", {"validation_split": 0.15}), ("data", {})):
         fits = [_wrapper(shuffle=False, distribute=where, **params)

@@ -136,6 +136,7 @@ def test_batches_two_replicas_cannot_share_are_chosen_or_refused(uneven):
     assert re.search(r"first training batch holds 15 rows.*2 replicas.*multiple of 2",
                      uneven["odd_batch_error"])
     assert not uneven["odd_batch_fitted"]
+    assert len(uneven["wrapper_default"]) == 4  # fitted, its epochs all run
     for name in ("split", "data"):  # 15 held-out rows: evaluated in batches of 14 and 1
         one, two = uneven[f"val_loss_{name}"]
         np.testing.assert_allclose(two, one, rtol=1e-5)

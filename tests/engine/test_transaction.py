@@ -163,6 +163,7 @@ def test_a_failed_first_training_after_initialize_leaves_no_optimizer_state(mode
     failed = initialized()
     with pytest.raises(RuntimeError):
         train(failed, callbacks=[Fails(RuntimeError("boom"))])
+    assert not hasattr(failed.model_, "history")  # Keras' record of the failed fit: gone
     np.testing.assert_array_equal(train(failed).predict_proba(X5),
                                   train(initialized()).predict_proba(X5))
 

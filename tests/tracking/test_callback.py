@@ -133,6 +133,26 @@ def test_a_fit_failing_after_its_training_ended_marks_the_run_failed(store, pare
         assert store.client.get_run(parent_id).info.status == "RUNNING"
 
 
+def _fails_when(meta, fail=False):
+    if fail:
+        raise RuntimeError("the builder failed")
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+
+
+def test_a_fit_failing_before_training_leaves_the_last_run_as_it_ended(store):
+    from keraslearn import KerasRegressor
+
+    callback = MLflowCallback()
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    reg = KerasRegressor(_fails_when, loss="mse", epochs=1, callbacks=[callback])
+    reg.fit(X, X[:, 0])
+    finished = callback.run_id_
+    with pytest.raises(RuntimeError, match="the builder failed"):
+        reg.set_params(model__fail=True).fit(X, X[:, 0])
+    assert store.client.get_run(finished).info.status == "FINISHED"
+    assert [r.info.run_id for r in runs(store)] == [finished]
+
+
 def test_run_id_is_logged_into_with_a_prefix_and_left_running(store):
     run_id = store.client.create_run(store.experiment_id).info.run_id
     history = _fit_keras(MLflowCallback(run_id=run_id, prefix="fit/"))

@@ -174,6 +174,15 @@ def test_partial_fit_epochs_count_on_as_callbacks_see_them(share):
         np.testing.assert_allclose(clf.history_["loss"], once.history_["loss"], rtol=1e-5)
 
 
+def test_partial_fit_takes_no_initial_epoch():
+    # It trains from current_epoch; an initial_epoch turned epochs into Keras'
+    # absolute end, so that partial_fit(initial_epoch=current_epoch) trained nothing.
+    clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match="trains from current_epoch.*takes no initial_epoch"):
+        clf.partial_fit(X, y, initial_epoch=clf.current_epoch)
+    assert clf.partial_fit(X, y, epochs=3).current_epoch == 5
+
+
 def test_partial_fit_refuses_data_that_changed():
     clf = KerasClassifier(tiny_mlp, random_state=0).partial_fit(X.astype("float32"), y)
     with pytest.raises(ValueError, match="X has dtype float64, but .* fitted on float32"):

@@ -92,3 +92,5 @@ def before_continuing(estimator, model):
             "the builder, so that keraslearn.save can store it."
         )
     objects.recompile(model, estimator._loss_from_parameters())
+    # Once: a failed fit puts the mark back with the rest of the estimator.
+    del estimator.__dict__[SAVED]

@@ -189,7 +189,8 @@ class Placement:
         Keras under ``tf.distribute`` reads the first batch of a fit, and of
         its validation, averaged over the replicas, which TensorFlow cannot do
         when they hold different numbers of rows. A batch size keraslearn
-        chooses (``auto``: the ready estimators' ``"auto"``; the held-out
+        chooses (``auto``: the ready estimators' ``"auto"``, the wrappers'
+        default when no ``batch_size`` is given; the held-out
         rows', which evaluation does not depend on) is made a multiple of the
         replicas; a training batch the user gave that they cannot share is
         refused (ValueError) before TensorFlow runs.

@@ -199,15 +199,15 @@ class KerasEstimator(BaseEstimator):
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
                     split=self._validation_split, progress=self._carried_progress(continuing),
                 )
-                plan = where.evenly_split(self._complete_plan(plan, data),
-                                          auto=getattr(self, "batch_size", None) == "auto")
-                snapshot.callbacks = plan.callbacks
+                plan = where.evenly_split(self._complete_plan(plan, data), auto=(
+                    settings.batch_size is None or getattr(self, "batch_size", None) == "auto"))
                 _tf.configure_threads()
                 if in_place:  # compiled (a model initialize() took) and saved, off any strategy
                     with tf.device(where.device):
                         snapshot.protect(self._continued_network(plan, data))
                 with where.scope():
                     model, encoder = self._network(plan, data, randomness, where)
+                    snapshot.callbacks = plan.callbacks  # told if training fails, or after
                     history = (train(self, model, data, plan, encoder, randomness, where)
                                if plan.train else {})
                 model = where.settled(model, data.X)
@@ -344,11 +344,14 @@ class KerasEstimator(BaseEstimator):
         if kwargs.get("batch_size") == -1:  # as in scikeras: every row in one batch
             kwargs = {**kwargs, "batch_size": max(1, nested.n_rows(X))}
         with self._device_scope(), _tf.expected_retracing():
-            if callbacks or set(kwargs) - {"batch_size"}:
-                # Keras' own predict: callbacks see its batches (as in scikeras).
+            if set(kwargs) - {"batch_size"}:
                 kwargs.setdefault("verbose", 0)
                 return np.asarray(self.model_.predict(X, callbacks=callbacks, **kwargs))
-            return self._get_predictor()(X, kwargs.get("batch_size"))
+            if not callbacks:
+                return self._get_predictor()(X, kwargs.get("batch_size"))
+            # Callbacks get a batch hook per chunk, as Keras' predict per batch.
+            hooks = keras.callbacks.CallbackList(callbacks, model=self.model_)
+            return self._get_predictor()(X, kwargs.get("batch_size"), hooks=hooks)
 
     def _small_forward(self, X, kwargs, callbacks):
         """The NumPy forward pass that predicts X, or None for TensorFlow:

@@ -43,7 +43,19 @@ class Predictor:
         fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         return fn.get_concrete_function(spec)
 
-    def __call__(self, X, batch_size=None):
+    def __call__(self, X, batch_size=None, hooks=None):
+        """The model's outputs for X, chunk by chunk (``batch_size`` rows, or
+        about ``CHUNK_BYTES`` of input); ``hooks`` (a Keras ``CallbackList``)
+        get the predict hooks, a batch hook per chunk, as Keras' predict calls
+        them."""
+        if hooks is None:
+            return self._outputs(X, batch_size, None)
+        hooks.on_predict_begin()
+        out = self._outputs(X, batch_size, hooks)
+        hooks.on_predict_end()
+        return out
+
+    def _outputs(self, X, batch_size, hooks):
         X = sources(nested.normalise(X))
         kinds = input_kinds(self.model, X)
         self.n_calls += 1
@@ -61,17 +73,26 @@ class Predictor:
 
             with reported_read_errors(X):
                 for (tensors,) in batches_in_order(X, chunk, kinds):
-                    outs.append(_to_numpy(call(tensors)))
+                    outs.append(_run(call, tensors, hooks, len(outs)))
             return nested.concatenate(outs)
         chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes))
         for start in range(0, n, chunk):
             part = nested.take(X, slice(start, start + chunk))
             tensors = nested.map_pairs(lambda a, kind: kind.tensor(a), part, kinds)
-            outs.append(_to_numpy(call(tensors)))
+            outs.append(_run(call, tensors, hooks, len(outs)))
         return nested.concatenate(outs)
 
     def _eager(self, x):
         return self.model(x, training=False)
+
+
+def _run(call, tensors, hooks, batch):
+    if hooks is not None:
+        hooks.on_predict_batch_begin(batch)
+    out = _to_numpy(call(tensors))
+    if hooks is not None:
+        hooks.on_predict_batch_end(batch, {"outputs": out})
+    return out
 
 
 class InputKind:

@@ -111,6 +111,9 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     if any(type(cb).__module__ not in _OWN_CALLBACK_MODULES for cb in plan.callbacks):
         # A callback of the user's may keep the network it is given.
         hand_out(model)
+    for callback in plan.callbacks:  # what a failure of this fit concerns starts here
+        if hasattr(callback, "_fit_starting"):
+            callback._fit_starting()
     guard = NonFiniteLoss()
     # Keras' meaning: training runs from epoch number initial_epoch to epochs.
     first = kwargs.get("initial_epoch", 0)
@@ -171,7 +174,8 @@ def train(est, model, data, plan, encoder, randomness, where=None):
 def tell_failed(callbacks, exc):
     """Tell keraslearn's own callbacks that hold something open (an MLflow run)
     that the fit failed: Keras calls no callback when training raises, and a
-    fit may fail after training ended (a divergence found then)."""
+    fit may fail after training ended (a divergence found then). They are
+    told that training starts first (``_fit_starting``)."""
     for callback in callbacks:
         if hasattr(callback, "_fit_failed"):
             try:

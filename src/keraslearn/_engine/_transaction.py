@@ -37,6 +37,8 @@ class _Snapshot:
             variable.assign(value)
         if self.history is not _ABSENT:
             self.model.history = self.history
+        elif hasattr(self.model, "history"):
+            del self.model.history
 
 
 @contextlib.contextmanager

@@ -193,6 +193,11 @@ class MLflowCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._end_run("FINISHED")
 
+    def _fit_starting(self):
+        """A keraslearn fit starts training with this callback: a failure from
+        now on concerns the run it starts, not the last one it ended."""
+        self._finished = None
+
     def _fit_failed(self, interrupted):
         """The keraslearn fit this callback trained in failed: end the run it
         started and left running as failed (Keras calls no callback then), so
