@@ -8,24 +8,16 @@ from .._engine import _keras_objects as objects
 from .._engine._inputs import validate_training_data
 from .._engine._transaction import restore_on_failure
 from .._tf import keras
+from . import _predict_callbacks as predict_callbacks
 from ._builder import builder_kwargs, compile_kwargs, resolve_builder
 from ._checks import check_wrapper_parameters, without_routed_callbacks
 from ._docstrings import fill_doc
 from ._params import RoutedParams
 from ._routing import routed
 
-_PREDICT_HOOKS = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin",
-                  "on_predict_batch_end")
-
 
 def _as_array(y):
     return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
-
-
-def _has_predict_hooks(callback):
-    base = keras.callbacks.Callback
-    return isinstance(callback, base) and any(
-        getattr(type(callback), h) is not getattr(base, h) for h in _PREDICT_HOOKS)
 
 
 # What fit sets on the estimator before the builder runs, as scikeras does, so
@@ -370,39 +362,11 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         # Read without get_params, which is slow for a one-row predict.
         return without_routed_callbacks(routed(self.__dict__.get("_kwargs", {}), "predict"))
 
-    def _make_prediction_callbacks(self):
-        params = self.get_params(deep=False)
-        predict_args = routed(params, "predict")
-        made = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
-        made += objects.make_callbacks(predict_args.get("callbacks"),
-                                       routed(predict_args, "callbacks"), "predict__callbacks")
-        return [cb for cb in made if _has_predict_hooks(cb)]
-
     def _fitted_attributes(self, plan, history):
-        # As scikeras runs callbacks in predict: made once per fit, the ones
-        # with on_predict_* hooks, kept while the parameters stay as they were.
         attributes = super()._fitted_attributes(plan, history)
-        attributes["_predict_callbacks"] = (self._callback_parameters(),
-                                            self._make_prediction_callbacks())
+        attributes["_predict_callbacks"] = predict_callbacks.made_at_fit(self)
         return attributes
 
-    def _callback_parameters(self):
-        """The parameters prediction callbacks are made from (read without
-        get_params, which is slow for a one-row predict)."""
-        kwargs = self.__dict__.get("_kwargs", {})
-        return (self.__dict__.get("callbacks"), {
-            k: v for k, v in kwargs.items() if k.startswith(("callbacks__", "predict__callbacks"))})
-
     def _prediction_callbacks(self):
-        parameters = self._callback_parameters()
-        made = self.__dict__.get("_predict_callbacks")
-        try:
-            if made is not None and bool(made[0] == parameters):
-                return made[1]
-        except (TypeError, ValueError):  # values that do not compare: made again
-            pass
-        # Unpickled, or the parameters changed since fit: made from them now
-        # (not kept, to keep predict read-only).
-        has_any = parameters[0] is not None or parameters[1]
-        return self._make_prediction_callbacks() if has_any else []
+        return predict_callbacks.for_predict(self, self.__dict__.get("_predict_callbacks"))
 

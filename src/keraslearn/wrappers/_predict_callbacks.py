@@ -1,0 +1,54 @@
+"""The callbacks a wrapper runs in ``predict``: as scikeras runs them, those of
+its ``callbacks`` and ``predict__callbacks`` with ``on_predict_*`` hooks.
+
+They are made once per fit (:func:`made_at_fit`) and kept while the callback
+parameters stay as they were; once those change (``set_params``), or after
+unpickling, they are made from the parameters at each predict, and not kept,
+so that predict leaves the estimator as it is (:func:`for_predict`).
+"""
+
+from .._engine import _keras_objects as objects
+from .._tf import keras
+from ._routing import routed
+
+_PREDICT_HOOKS = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin",
+                  "on_predict_batch_end")
+
+
+def _has_predict_hooks(callback):
+    base = keras.callbacks.Callback
+    return isinstance(callback, base) and any(
+        getattr(type(callback), h) is not getattr(base, h) for h in _PREDICT_HOOKS)
+
+
+def _made(est):
+    params = est.get_params(deep=False)
+    predict_args = routed(params, "predict")
+    made = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
+    made += objects.make_callbacks(predict_args.get("callbacks"),
+                                   routed(predict_args, "callbacks"), "predict__callbacks")
+    return [cb for cb in made if _has_predict_hooks(cb)]
+
+
+def _parameters(est):
+    """The parameters they are made from (read without get_params, which is
+    slow for a one-row predict)."""
+    kwargs = est.__dict__.get("_kwargs", {})
+    return (est.__dict__.get("callbacks"), {
+        k: v for k, v in kwargs.items() if k.startswith(("callbacks__", "predict__callbacks"))})
+
+
+def made_at_fit(est):
+    """What a fit keeps: the parameters, and the callbacks made from them."""
+    return _parameters(est), _made(est)
+
+
+def for_predict(est, kept):
+    """The callbacks of this predict, given what the last fit ``kept``."""
+    parameters = _parameters(est)
+    try:
+        if kept is not None and bool(kept[0] == parameters):
+            return kept[1]
+    except (TypeError, ValueError):  # values that do not compare: made again
+        pass
+    return _made(est) if parameters[0] is not None or parameters[1] else []
