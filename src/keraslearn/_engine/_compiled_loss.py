@@ -42,13 +42,13 @@ def carried(estimator, state, *, saving):
     model = state.get("model_")
     if SAVED in state or model is None or not getattr(model, "compiled", False):
         return state  # a loaded network's mark is kept until a fit continues it
-    if not _inexact(model.loss):
-        return state
     if not saving:
         exact = objects.exact_losses(model.loss, objects.ExactLoss.of)
         if not any(isinstance(leaf, objects.ExactLoss) for leaf in nested.leaves(exact)):
-            return state  # pickle cannot carry it either: Keras' way then
+            return state  # exact already, or pickle cannot carry it either: Keras' way
         return {**state, _PICKLED: exact}
+    if not _inexact(model.loss):
+        return state
     try:
         made = estimator._loss_from_parameters()
     except Exception:  # noqa: BLE001 - parameters that make no loss: not the compiled one

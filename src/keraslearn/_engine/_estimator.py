@@ -202,7 +202,7 @@ class KerasEstimator(BaseEstimator):
                 plan = where.evenly_split(self._complete_plan(plan, data), auto=(
                     settings.batch_size is None or getattr(self, "batch_size", None) == "auto"))
                 _tf.configure_threads()
-                if in_place:  # compiled (a model initialize() took) and saved, off any strategy
+                if in_place:  # made ready (see _continued_network) and saved, off any strategy
                     with tf.device(where.device):
                         snapshot.protect(self._continued_network(plan, data))
                 with where.scope():
@@ -222,8 +222,8 @@ class KerasEstimator(BaseEstimator):
     def _network(self, plan, data, randomness, where=None):
         """The network this fit trains, and the target encoder configured for it."""
         encoder = data.encoder
-        if plan.network == CONTINUE:
-            current = self._continued_network(plan, data)
+        if plan.network == CONTINUE:  # made ready by _fit (_continued_network)
+            current = self.__dict__["model_"]
             return (current if where is None else where.continued(current)), encoder
         with randomness.building():
             meta = make_meta(self, encoder, data.metadata)

@@ -15,7 +15,7 @@ from ._dense_chain import dense_chains
 from ._feed import decodes_per_batch, make_dataset
 from ._forward import hand_out
 from ._inputs import float_overflow, normalised_weights
-from ._layers import keras_layers_only
+from ._layers import keras_layers_only, training_variables
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
@@ -186,5 +186,4 @@ def tell_failed(callbacks, exc):
 
 
 def _finite_state(model):
-    return all(bool(np.isfinite(v.numpy()).all())
-               for v in [*model.weights, *getattr(model.optimizer, "variables", ())])
+    return all(bool(np.isfinite(v.numpy()).all()) for v in training_variables(model))

@@ -42,12 +42,11 @@ class _Snapshot:
 
 
 @contextlib.contextmanager
-def restore_on_failure(est, trained_in_place=None):
+def restore_on_failure(est):
     """Restore every attribute of ``est`` if the block raises (any exception,
     ``KeyboardInterrupt`` included), and the weights, optimizer state and
-    Keras history of ``trained_in_place``, a fitted network the block trains
-    further (or of one given to the yielded snapshot's ``protect`` once the
-    block knows it, before training it).
+    Keras history of a fitted network the block trains further, given to the
+    yielded snapshot's ``protect`` once the block knows it, before training it.
 
     A fit sets attributes as it goes (scikit-learn's ``validate_data`` records
     ``n_features_in_`` before TensorFlow runs, for example); the snapshot is
@@ -55,8 +54,6 @@ def restore_on_failure(est, trained_in_place=None):
     change adds, can outlive a failed fit.
     """
     snapshot = _Snapshot(est)
-    if trained_in_place is not None:
-        snapshot.protect(trained_in_place)
     try:
         yield snapshot
     except BaseException as exc:
