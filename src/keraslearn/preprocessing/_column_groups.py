@@ -1,8 +1,11 @@
 """ColumnGroups: a DataFrame's column groups as the named inputs of a model."""
 
+import math
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
 
@@ -19,7 +22,8 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     groups : dict of str to list
-        Input name -> its columns: names for a DataFrame, or indices.
+        Input name -> its columns: names for a DataFrame, or indices (one
+        name or index is a group of one column).
 
     shapes : dict of str to tuple, default=None
         Input name -> the shape of one sample, for groups to reshape (pixel
@@ -31,7 +35,8 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     feature_names_in_ : ndarray of str
-        Column names, when X was a DataFrame.
+        Column names, when X was a DataFrame whose column names are all
+        strings.
 
     n_features_in_ : int
         Number of columns of X.
@@ -76,22 +81,40 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
         """
         if not isinstance(self.groups, dict) or not self.groups:
             raise ValueError("groups must be a non-empty dict of input name -> columns.")
-        columns = getattr(X, "columns", None)
-        if columns is not None:
-            self.feature_names_in_ = np.asarray([str(c) for c in columns], dtype=object)
-        self.n_features_in_ = np.shape(X)[1]
-        for name, cols in self.groups.items():
-            self._positions(cols, name)
+        np.dtype(self.dtype)  # a dtype NumPy does not know fails here
+        # Sets (or, for X without column names, removes) feature_names_in_.
+        validate_data(self, X, dtype=None, ensure_all_finite=False)
         for name in (self.shapes or {}):
             if name not in self.groups:
                 raise ValueError(f"shapes names {name!r}, which is not a group "
                                  f"({sorted(self.groups)}).")
+        for name in self.groups:
+            width = len(self._positions(name))
+            if not width:
+                raise ValueError(f"Group {name!r} has no columns.")
+            shape = (self.shapes or {}).get(name)
+            if shape is not None and math.prod(shape) != width:
+                raise ValueError(f"shapes gives group {name!r} the sample shape {tuple(shape)} "
+                                 f"({math.prod(shape)} values), but the group has {width} "
+                                 f"columns.")
         return self
 
-    def _positions(self, cols, name):
+    def _columns(self, name):
+        """Group ``name``'s columns as a list: one name or index is a group
+        of one column, as in ``ColumnTransformer``."""
+        cols = self.groups[name]
+        if isinstance(cols, (str, int, np.integer)):
+            return [cols]
+        if not hasattr(cols, "__iter__") or isinstance(cols, (dict, set, frozenset)):
+            raise ValueError(f"Group {name!r} must be a column name or index, or a list of "
+                             f"them; got {type(cols).__name__}.")
+        return list(cols)
+
+    def _positions(self, name):
+        """Group ``name``'s column positions in the X seen in fit."""
         names = getattr(self, "feature_names_in_", None)
         out = []
-        for col in cols:
+        for col in self._columns(name):
             if names is not None and not isinstance(col, (int, np.integer)):
                 found = np.flatnonzero(names == str(col))
                 if not len(found):
@@ -107,6 +130,11 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """The groups' columns as named arrays.
 
+        A DataFrame's columns are taken by name when the transformer was
+        fitted on a DataFrame (their order may differ from fit's, and other
+        columns are left out), as ``ColumnTransformer`` takes them; other X
+        must have fit's columns in fit's order.
+
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
@@ -118,15 +146,30 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
             One array per group.
         """
         check_is_fitted(self, "n_features_in_")
-        if np.shape(X)[1] != self.n_features_in_:
-            raise ValueError(f"X has {np.shape(X)[1]} columns, but ColumnGroups was fitted "
-                             f"with {self.n_features_in_}.")
-        array = X.to_numpy() if hasattr(X, "iloc") else np.asarray(X)
+        positions = {name: self._positions(name) for name in self.groups}
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and hasattr(X, "columns"):
+            columns = [str(c) for c in X.columns]
+            missing = sorted({names[i] for p in positions.values() for i in p} - set(columns))
+            if missing:
+                raise ValueError(f"X lacks the columns {missing}, which the groups name.")
+            parts = {name: X.iloc[:, [columns.index(names[i]) for i in p]]
+                     for name, p in positions.items()}
+        else:
+            array = validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
+            parts = {name: array[:, p] for name, p in positions.items()}
         out = {}
-        for name, cols in self.groups.items():
-            part = array[:, self._positions(cols, name)].astype(self.dtype)
+        for name, part in parts.items():
+            # A copy, writable, never a view of the caller's frame.
+            part = check_array(part, dtype=self.dtype, ensure_all_finite=False, copy=True,
+                               input_name=f"group {name!r}")
             shape = (self.shapes or {}).get(name)
             if shape is not None:
                 part = part.reshape((len(part),) + tuple(shape))
             out[name] = part
         return MultiInput(out)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -1,0 +1,135 @@
+"""Tests for keraslearn.preprocessing.ColumnGroups: columns taken as
+scikit-learn's ColumnTransformer takes them, inputs checked as its
+transformers check them."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+
+from keraslearn.preprocessing import ColumnGroups
+
+
+@pytest.fixture
+def frame():
+    return pd.DataFrame({"age": [30.0, 40.0, 50.0], "income": [1e5, 2e5, 3e5],
+                         "p0": [0.0, 1.0, 2.0], "p1": [3.0, 4.0, 5.0]})
+
+
+def _selected(frame, fitted_on, columns):
+    """What ColumnTransformer passes through for ``columns`` of ``frame``."""
+    selector = ColumnTransformer([("g", "passthrough", columns)]).fit(fitted_on)
+    return selector.transform(frame).astype(np.float32)
+
+
+def test_a_frame_s_columns_are_taken_by_name_in_any_order(frame):
+    groups = ColumnGroups({"meta": ["age", "income"], "image": ["p0", "p1"]}).fit(frame)
+    reordered = frame[["p1", "income", "p0", "age"]]
+    out = groups.transform(reordered)
+    np.testing.assert_array_equal(out["meta"], frame[["age", "income"]].to_numpy(np.float32))
+    np.testing.assert_array_equal(out["meta"],
+                                  _selected(reordered, frame, ["age", "income"]))
+    np.testing.assert_array_equal(out["image"], frame[["p0", "p1"]].to_numpy(np.float32))
+    # Columns no group names are left out, as ColumnTransformer leaves them.
+    wider = frame.assign(extra=[7.0, 8.0, 9.0])[["extra", "income", "age", "p0", "p1"]]
+    np.testing.assert_array_equal(groups.transform(wider)["meta"], out["meta"])
+
+
+def test_index_groups_of_a_frame_mean_fit_s_positions(frame):
+    groups = ColumnGroups({"meta": [1, 0]}).fit(frame)
+    out = groups.transform(frame[["p1", "p0", "income", "age"]])
+    np.testing.assert_array_equal(out["meta"], frame[["income", "age"]].to_numpy(np.float32))
+
+
+def test_a_missing_column_is_named(frame):
+    groups = ColumnGroups({"meta": ["age", "income"]}).fit(frame)
+    with pytest.raises(ValueError, match=r"X lacks the columns \['income'\]"):
+        groups.transform(frame.drop(columns="income"))
+
+
+def test_one_name_or_index_is_a_group_of_one_column():
+    frame = pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0], "xy": [5.0, 6.0]})
+    out = ColumnGroups({"g": "xy", "h": 0}).fit_transform(frame)
+    np.testing.assert_array_equal(out["g"], _selected(frame, frame, ["xy"]))
+    np.testing.assert_array_equal(out["h"], [[1.0], [2.0]])
+
+
+@pytest.mark.parametrize("cols, message", [
+    ({"x"}, "must be a column name or index, or a list of them; got set"),
+    (1.5, "must be a column name or index, or a list of them; got float"),
+    ([], "Group 'g' has no columns"),
+])
+def test_bad_groups_are_refused_in_fit(cols, message):
+    with pytest.raises(ValueError, match=message):
+        ColumnGroups({"g": cols}).fit(pd.DataFrame({"x": [1.0]}))
+
+
+def test_a_refit_on_an_array_forgets_fit_s_column_names(frame):
+    groups = ColumnGroups({"g": ["age"]}).fit(frame)
+    assert list(groups.feature_names_in_) == list(frame.columns)
+    with pytest.raises(ValueError, match="Group 'g' has column 'age', which X lacks"):
+        groups.fit(frame.to_numpy())
+    groups = ColumnGroups({"g": [3]}).fit(frame)
+    groups.fit(frame.to_numpy())
+    assert not hasattr(groups, "feature_names_in_")
+    np.testing.assert_array_equal(groups.transform(frame.to_numpy())["g"], [[3.0], [4.0], [5.0]])
+
+
+def test_an_array_after_a_frame_fit_is_taken_by_position_with_sklearn_s_warning(frame):
+    groups = ColumnGroups({"g": ["income"]}).fit(frame)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        out = groups.transform(frame.to_numpy())
+    np.testing.assert_array_equal(out["g"], frame[["income"]].to_numpy(np.float32))
+    with pytest.warns(UserWarning, match="does not have valid feature names"), pytest.raises(
+            ValueError, match="X has 2 features, but ColumnGroups is expecting 4"):
+        groups.transform(frame.to_numpy()[:, :2])
+
+
+def test_nullable_pandas_columns_give_nan_for_missing_values():
+    frame = pd.DataFrame({"a": pd.array([1, None], dtype="Int64"),
+                          "b": pd.array([0.5, 1.5], dtype="Float64")})
+    out = ColumnGroups({"g": ["a", "b"]}).fit_transform(frame)["g"]
+    np.testing.assert_array_equal(out, [[1.0, 0.5], [np.nan, 1.5]])
+    assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("X, error, message", [
+    (np.arange(3.0), ValueError, "Expected 2D array, got 1D array"),
+    (sp.csr_matrix(np.eye(2)), TypeError, "Sparse data was passed"),
+    (np.array([[1 + 2j]]), ValueError, "Complex data not supported"),
+    (np.empty((0, 2)), ValueError, "0 sample"),
+])
+def test_inputs_sklearn_refuses_are_refused_clearly(X, error, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing dropped silently (complex parts)
+        with pytest.raises(error, match=message):
+            ColumnGroups({"g": [0]}).fit(X)
+
+
+def test_a_shape_that_does_not_fit_its_group_is_refused_in_fit():
+    groups = ColumnGroups({"g": [0, 1]}, shapes={"g": (3,)})
+    with pytest.raises(ValueError, match=r"sample shape \(3,\) \(3 values\), but the group "
+                                         r"has 2 columns"):
+        groups.fit(np.ones((2, 2)))
+    out = ColumnGroups({"g": [0, 1, 2, 3]}, shapes={"g": (2, 2, 1)}).fit_transform(
+        np.arange(8.0).reshape(2, 4))
+    np.testing.assert_array_equal(out["g"][1, :, :, 0], [[4.0, 5.0], [6.0, 7.0]])
+
+
+def test_the_caller_s_frame_is_left_as_it_was(frame):
+    before = frame.copy()
+    out = ColumnGroups({"g": ["age"]}, dtype="float64").fit_transform(frame)
+    out["g"][:] = -1.0
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_clone_and_pickle_keep_the_groups(frame):
+    groups = ColumnGroups({"g": ["income", "age"]}).fit(frame)
+    again = pickle.loads(pickle.dumps(groups))
+    np.testing.assert_array_equal(again.transform(frame)["g"], groups.transform(frame)["g"])
+    assert clone(groups).get_params() == groups.get_params()
