@@ -228,5 +228,9 @@ def test_folder_errors(tmp_path):
 
 def test_unreadable_image_names_the_file(folder):
     (folder / "dogs" / "broken.png").write_text("not a png")
-    with pytest.raises(ValueError, match="broken.png"):
+    with pytest.raises(ValueError, match="broken.png") as info:
         load_image_folder(folder, target_size=(4, 4))
+    # The path is quoted as the user wrote it, not as NumPy's str_ prints.
+    quoted = repr(str(folder / "dogs" / "broken.png"))
+    assert f"Could not read image file {quoted}" in str(info.value)
+    assert "np.str_" not in str(info.value)

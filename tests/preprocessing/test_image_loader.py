@@ -187,6 +187,14 @@ def test_not_an_image_names_the_file(image_paths, tmp_path):
         ImageLoader().fit_transform([image_paths[0], text])
 
 
+def test_a_pil_image_whose_file_was_closed_says_so(image_paths):
+    with Image.open(image_paths[0]) as image:
+        pass  # closed before its pixels were loaded: Pillow's error has no message
+    with pytest.raises(ValueError, match=r"PIL image X\[0\]: AssertionError \(was its file "
+                                         r"closed before loading\?\)"):
+        ImageLoader().fit_transform([image])
+
+
 @pytest.mark.parametrize("fmt, name", [("PNG", "cut.png"), ("JPEG", "cut.jpg")])
 def test_truncated_image_names_the_file(tmp_path, fmt, name):
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False

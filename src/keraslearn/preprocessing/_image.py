@@ -167,15 +167,16 @@ def _read_image(item, index, pil_mode, size):
                 item.load()
             return _pixels(item, pil_mode, size)
         except Exception as exc:
-            raise ValueError(f"Could not read the PIL image X[{index}]: {exc}") from exc
+            reason = str(exc) or f"{type(exc).__name__} (was its file closed before loading?)"
+            raise ValueError(f"Could not read the PIL image X[{index}]: {reason}") from exc
     if not isinstance(item, (str, bytes, os.PathLike)):
         raise TypeError(
             f"X[{index}] must be a file path or a PIL image, got "
             f"{type(item).__name__}: {reprlib.repr(item)}."
         )
-    name = os.fsdecode(item)
+    name = str(os.fsdecode(item))  # not NumPy's str_, quoted as np.str_('...')
     try:
-        with Image.open(item) as img:
+        with Image.open(name) as img:
             return _pixels(img, pil_mode, size)
     except FileNotFoundError as exc:
         raise FileNotFoundError(
