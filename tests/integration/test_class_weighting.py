@@ -21,6 +21,7 @@ from _factories import (
 )
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import make_pipeline as make_imb_pipeline
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -183,3 +184,50 @@ def test_image_classifier_class_weight():
 def test_every_classifier_takes_class_weight():
     for factory in ALL_CLASSIFIERS:
         assert "class_weight" in factory().get_params(), factory.name
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_partial_fit_weighs_batches_lacking_a_class_by_every_class_s_weight(factory):
+    """As scikit-learn's online learners check a class_weight dict: against
+    every class (``classes=``, then ``classes_``), not one batch's labels."""
+    X, y = imbalanced_multiclass()
+    weights = {label: float(label + 1) for label in np.unique(y)}
+    batches = [np.flatnonzero(y != 2)[:60], np.flatnonzero(y != 0)[:60]]
+    weighted = factory(class_weight=weights, random_state=0)
+    by_rows = factory(random_state=0)
+    for rows in batches:
+        weighted.partial_fit(X[rows], y[rows], classes=np.unique(y))
+        by_rows.partial_fit(X[rows], y[rows], classes=np.unique(y),
+                            sample_weight=[weights[label] for label in y[rows]])
+    np.testing.assert_allclose(weighted.predict_proba(X), by_rows.predict_proba(X), rtol=1e-6)
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_partial_fit_refuses_balanced_class_weight_before_training(factory):
+    X, y = imbalanced_multiclass()
+    clf = factory(class_weight="balanced")
+    with pytest.raises(ValueError, match="'balanced' is not supported by partial_fit"):
+        clf.partial_fit(X[:50], y[:50], classes=np.unique(y))
+    assert not hasattr(clf, "model_")
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_a_fold_without_a_weighted_class_fits_as_scikit_learn_s_fit_does(factory):
+    """A class_weight key of a class the fold lacks is accepted (as
+    LogisticRegression accepts it); a class of y with no weight beside keys
+    of no class is refused, as scikit-learn refuses it."""
+    X, y = imbalanced_multiclass()
+    labels = np.unique(y)
+    rare = labels[-1]
+    kept = y != rare
+    weights = {label: 1.0 + (label == rare) for label in labels}
+    fitted = factory(class_weight=weights, random_state=0).fit(X[kept], y[kept])
+    same = factory(class_weight={k: v for k, v in weights.items() if k != rare},
+                   random_state=0).fit(X[kept], y[kept])
+    np.testing.assert_allclose(fitted.predict_proba(X), same.predict_proba(X), rtol=1e-6)
+    LogisticRegression(class_weight=weights).fit(X[kept], y[kept])  # the reference accepts
+    shifted = {label + 10: 1.0 for label in labels}
+    with pytest.raises(ValueError, match=r"class_weight has keys \[.*\] that are not labels"):
+        factory(class_weight=shifted).fit(X, y)
+    with pytest.raises(ValueError, match="are not in class_weight"):
+        LogisticRegression(class_weight=shifted).fit(X, y)

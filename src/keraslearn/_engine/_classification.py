@@ -34,7 +34,7 @@ class ClassifierBehaviour:
             indicator_rows="onehot" if self._one_hot_targets else "multilabel",
         )
 
-    def _training_weights(self, y, sample_weight):
+    def _training_weights(self, y, sample_weight, classes=None):
         class_weight = getattr(self, "class_weight", None)
         if class_weight is None:
             return sample_weight
@@ -44,7 +44,8 @@ class ClassifierBehaviour:
                 f"class_weight must be a dict, 'balanced' or None, got {class_weight!r}."
             )
         if isinstance(class_weight, dict) and np.ndim(y) == 1:
-            _check_class_weight_keys(class_weight, np.unique(y))
+            _check_class_weight_keys(
+                class_weight, np.unique(y) if classes is None else np.asarray(classes))
         elif isinstance(class_weight, dict):
             raise ValueError(
                 "class_weight as a dict weighs the classes of a single-output target, but y "
@@ -96,6 +97,15 @@ class ClassifierBehaviour:
         self : object
             The updated estimator.
         """
+        if isinstance(getattr(self, "class_weight", None), str) and (
+                self.class_weight == "balanced"):
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch's class "
+                "counts are not the data's. Give the weights as a dict, for example "
+                "dict(zip(classes, sklearn.utils.class_weight.compute_class_weight("
+                "'balanced', classes=classes, y=y))) with y a large enough sample of the "
+                "training targets, as scikit-learn's online learners ask."
+            )
         if classes is not None and self.__sklearn_is_fitted__():
             given = np.unique(np.asarray(classes))
             if not np.array_equal(given, np.unique(self.classes_)):
@@ -198,9 +208,12 @@ def classifier_tags(tags):
 
 
 def _check_class_weight_keys(class_weight, classes):
-    """Keys of class_weight are the labels themselves (not indices, as in Keras)."""
-    missing = [c for c in class_weight if c not in set(classes.tolist())]
-    if not missing:
+    """Keys of class_weight are the labels themselves (not indices, as in
+    Keras). As in scikit-learn, keys of classes y lacks are fine (a fold or
+    a batch without a rare class) unless some class of y has no weight."""
+    labels = set(classes.tolist())
+    missing = [c for c in class_weight if c not in labels]
+    if not missing or all(c in class_weight for c in labels):
         return
     example = ", ".join(f"{c!r}: {w!r}" for c, w in zip(classes.tolist(), class_weight.values()))
     indices = all(isinstance(k, (int, np.integer)) for k in class_weight) and (

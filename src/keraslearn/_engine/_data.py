@@ -78,7 +78,10 @@ def training_data(est, X, y, sample_weight, *, reset, classes):
         encoder = copy.copy(est.target_encoder_)
         y_checked = targets.check_targets(encoder, y)
         features = est.__dict__.get("feature_encoder_")
-    weights = est._training_weights(y_checked, sample_weight)
+    # Class weights are checked against every class the fit knows (a batch
+    # of partial_fit or a fold may lack some).
+    weights = est._training_weights(y_checked, sample_weight,
+                                    classes=getattr(encoder, "classes_", None))
     sw, weight_mean = normalised_weights(weights, X)
     model_X = X if is_identity(features) else features.transform(X)
     return TrainingData(model_X, y_checked, sw, weight_mean, encoder, features, classes,

@@ -108,7 +108,7 @@ class KerasEstimator(BaseEstimator):
         the targets are encoded (a ready regressor flattens a one-column y)."""
         return X, y
 
-    def _training_weights(self, y, sample_weight):
+    def _training_weights(self, y, sample_weight, classes=None):
         """The sample weights as the user means them (classifiers multiply in
         class weights); checked and normalised by the engine."""
         return sample_weight

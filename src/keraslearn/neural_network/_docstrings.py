@@ -146,7 +146,8 @@ _ENTRIES["class_weight"] = """\
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``;
         ``"balanced"`` weighs classes inversely to their frequency, rows counted
-        by their ``sample_weight``."""
+        by their ``sample_weight``; ``partial_fit`` refuses it, as scikit-learn's
+        online learners do."""
 
 _ENTRIES["device_dtype"] = PLACEMENT_DOC + """
 

@@ -26,7 +26,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         Weights of the classes, multiplied into ``sample_weight``. A dict's
         keys are the class labels themselves (not indices, as in Keras);
         ``"balanced"`` weighs classes inversely to their frequency, rows counted
-        by their ``sample_weight`` (as scikit-learn's ``LogisticRegression``).
+        by their ``sample_weight`` (as scikit-learn's ``LogisticRegression``);
+        ``partial_fit`` refuses it, as scikit-learn's online learners do.
 
     target_encoding : {"auto", "sparse", "onehot"}, default="auto"
         Targets of a model with one output unit per class: class indices
