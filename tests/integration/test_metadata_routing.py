@@ -7,6 +7,7 @@ the network's fit (and, for weighted scores, its score), and a spy checks they
 arrived unchanged.
 """
 
+import keras
 import numpy as np
 import pytest
 import sklearn
@@ -130,3 +131,39 @@ def test_sample_weight_routed_through_cross_validate(factory):
     for pipe in result["estimator"]:
         seen = pipe[-1].seen_["sample_weight"]
         assert len(seen) == 250 and set(np.unique(seen)) == {0.0, 1.0}
+
+
+class _CountFits(keras.callbacks.Callback):
+    """Counts the fits (and the epochs) it is given to."""
+
+    def __init__(self):
+        super().__init__()
+        self.fits = self.epochs = 0
+
+    def on_train_begin(self, logs=None):
+        self.fits += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+@pytest.mark.parametrize("factory", params(TABULAR))
+def test_keras_callbacks_given_to_fit_are_routed_once_requested(factory):
+    """fit(X, y, callbacks=[...]) reaches every fit of a search through
+    metadata routing, as without it; unrequested, scikit-learn refuses it."""
+    X, y, _, _, _ = _poisoned(factory.kind)
+    X, y = X[:100], y[:100]
+    est = factory().set_fit_request(callbacks=True)
+    assert factory().set_partial_fit_request(callbacks=True).get_metadata_routing(
+    ).partial_fit.requests["callbacks"] is True
+    counter = _CountFits()
+    search = GridSearchCV(make_pipeline(StandardScaler(), est), {}, cv=KFold(2))
+    search.fit(X, y, callbacks=[counter])
+    assert counter.fits == 3  # 2 folds and the refit
+    with sklearn.config_context(enable_metadata_routing=False):  # as fit arguments go there
+        legacy = _CountFits()
+        GridSearchCV(make_pipeline(StandardScaler(), factory()), {}, cv=KFold(2)).fit(
+            X, y, **{f"{type(est).__name__.lower()}__callbacks": [legacy]})
+    assert (counter.fits, counter.epochs) == (legacy.fits, legacy.epochs)
+    with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError, match=r"\[callbacks\]"):
+        GridSearchCV(factory(), {}, cv=KFold(2)).fit(X, y, callbacks=[_CountFits()])

@@ -133,6 +133,25 @@ def test_early_stopping_attributes(iris):
         assert all(0.0 <= s <= 1.0 for s in scores)
 
 
+def _early_stopping_on_few_rows(lib, X, y):
+    clf = lib.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True,
+                            random_state=0).fit(X, y)
+    return clf.n_iter_, len(clf.validation_scores_)
+
+
+@pytest.mark.parametrize("case", ["a class of one row", "fewer held-out rows than classes"])
+def test_early_stopping_holds_out_rows_where_a_class_cannot_be_shared(iris, case):
+    """scikit-learn's MLP splits multiclass targets without stratifying; ours
+    stratifies where every class can be shared, else splits as it does."""
+    X, y = iris[0], iris[2].copy()
+    if case == "a class of one row":
+        y[0] = 3
+    else:
+        X, y = X[:20], y[:20]  # 2 held-out rows, 3 classes
+    theirs, ours = both(_early_stopping_on_few_rows, X, y)
+    assert ours == theirs == (3, 3)
+
+
 def _grid_search(lib, data):
     X_train, X_test, y_train, y_test = data
     search = GridSearchCV(

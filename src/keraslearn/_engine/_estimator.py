@@ -66,6 +66,9 @@ class KerasEstimator(BaseEstimator):
     # the NumPy path of ``_forward`` from a snapshot of its weights, read
     # once, instead of reading them at every call.
     _private_network = False
+    # Keras callbacks given to fit may be routed by scikit-learn's metadata
+    # routing, once requested: ``set_fit_request(callbacks=True)``.
+    __metadata_request__fit = __metadata_request__partial_fit = {"callbacks": None}
 
     # ------------------------------------------------------------ the hooks
     def _check_parameters(self, fit_kwargs):

@@ -224,9 +224,11 @@ class ReadyNetwork(KerasEstimator):
         return int(self.verbose)
 
     def _validation_split(self, y, n, fraction, seed):
-        """A random split of at least 2 held-out rows, stratified: by class for
-        single-output classifiers (as scikit-learn's MLP), by target quantile
-        for single-output regressors."""
+        """A random split of at least 2 held-out rows, stratified where it can
+        be: by class for single-output classifiers (scikit-learn's MLP
+        stratifies binary targets), by target quantile for single-output
+        regressors; else plain (a class of one row, fewer held-out rows than
+        classes), as scikit-learn's MLP splits multiclass targets."""
         n_val = math.ceil(fraction * n)
         if n_val < 2 or n - n_val < 1:
             raise ValueError(
@@ -240,9 +242,15 @@ class ReadyNetwork(KerasEstimator):
         else:
             stratify = _target_quantiles(y, n_val)
         try:
-            train, val = train_test_split(
-                np.arange(n), test_size=fraction, random_state=seed, stratify=stratify
-            )
+            try:
+                train, val = train_test_split(
+                    np.arange(n), test_size=fraction, random_state=seed, stratify=stratify
+                )
+            except ValueError:
+                if stratify is None:
+                    raise
+                train, val = train_test_split(np.arange(n), test_size=fraction,
+                                              random_state=seed)
         except ValueError as exc:
             raise ValueError(
                 f"early_stopping cannot hold out validation_fraction={fraction} of {n} "

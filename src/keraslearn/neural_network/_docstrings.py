@@ -82,9 +82,11 @@ _ENTRIES["mlp_parameters"] = """\
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified: by
-        class for single-output classification, as scikit-learn does, and by
-        target decile for single-output regression, so that a few dozen rows
-        do not all come from one end of y), score it after every epoch with
+        class for single-output classification, as scikit-learn stratifies
+        binary targets, and by target decile for single-output regression, so
+        that a few dozen rows do not all come from one end of y; a plain random
+        split where a class has too few rows to be shared, as for
+        scikit-learn's multiclass targets), score it after every epoch with
         scikit-learn's score function (accuracy, or R² for regression), stop
         when that score has not improved by ``tol`` for more than
         ``n_iter_no_change`` epochs, and restore the weights of the best
