@@ -107,3 +107,28 @@ def test_ready_estimators_run_many_steps_per_call_with_the_same_weights():
         one = _fit_weights(callbacks=[keras.callbacks.Callback()])
     for a, b in zip(many, one):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["shuffle buffer", "gathered from tensors", "from NumPy"])
+def test_weights_per_batch_sum_to_the_batch_s_rows(monkeypatch, path):
+    """The ready MLPs' batches: each batch's loss is its weighted mean, as
+    scikit-learn's MLP divides it by the batch's total weight."""
+    if path == "gathered from tensors":
+        monkeypatch.setattr(_feed, "GATHER_ROWS", 10)
+    elif path == "from NumPy":
+        monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    X, y, w = _data()
+    w[:16] = 0.0  # the first batch (rows in order) weighs nothing
+    for shuffle in (False, True):
+        ds = _feed.make_dataset(X, y, w, batch_size=16, shuffle=shuffle, seed=0,
+                                inputs=InputKind("float32"), weights_per_batch=True)
+        batches = _epochs(ds, n_epochs=1)[0]
+        assert sum(len(b[2]) for b in batches) == N
+        for x, _, weights in batches:
+            given = w[(x[:, 0] / 2).astype(int)]
+            if given.sum() == 0:
+                np.testing.assert_array_equal(weights, 0.0)
+            else:
+                np.testing.assert_allclose(weights, given * len(given) / given.sum(), rtol=1e-6)
+        if not shuffle:
+            np.testing.assert_array_equal(batches[0][2], np.zeros(16))

@@ -289,6 +289,38 @@ def test_multi_output_regression_takes_scikit_learn_steps(loss, alpha):
         np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_[1:], rtol=1e-6)
 
 
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+@pytest.mark.parametrize("solver, batch_size", [("sgd", 40), ("sgd", 50), ("adam", 50)])
+def test_weighted_batches_take_scikit_learn_steps(kind, solver, batch_size):
+    """Each batch's loss is its weighted mean, as scikit-learn's MLP divides
+    by the batch's total weight: uneven weights over several batches (the
+    last one shorter for 50 rows a batch) give its steps, from the same
+    weights."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 4))
+    y = X @ rng.normal(size=4) + rng.normal(scale=0.1, size=120)
+    if kind == "classifier":
+        y = (y > 0).astype(int)
+    w = rng.uniform(0.1, 3.0, size=120)
+    params = dict(hidden_layer_sizes=(6,), solver=solver, momentum=0.0, shuffle=False,
+                  tol=0.0, n_iter_no_change=1000, alpha=0.0, batch_size=batch_size,
+                  learning_rate_init=0.05, random_state=0)
+    name = "MLPRegressor" if kind == "regressor" else "MLPClassifier"
+    ours = getattr(keraslearn, name)(**params, dtype="float64").initialize(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = getattr(sk, name)(**params, max_iter=1).fit(X, y, sample_weight=w)
+        theirs.coefs_ = [np.array(c) for c in ours.coefs_]
+        theirs.intercepts_ = [np.array(b) for b in ours.intercepts_]
+        theirs.set_params(warm_start=True, max_iter=4).fit(X, y, sample_weight=w)
+        ours.set_params(warm_start=True, max_iter=4).fit(X, y, sample_weight=w)
+    out = "predict" if kind == "regressor" else "predict_proba"
+    # Keras' Adam rounds beta_1 and beta_2 to float32 (ops.cast of a Python
+    # float), which changes its step sizes by about 1e-5 of themselves.
+    tol = dict(rtol=1e-6, atol=1e-8) if solver == "sgd" else dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(getattr(ours, out)(X), getattr(theirs, out)(X), **tol)
+
+
 def _loss_scale(lib):
     X, y = load_diabetes(return_X_y=True)
     X, y = StandardScaler().fit_transform(X[:200]), y[:200] / 100

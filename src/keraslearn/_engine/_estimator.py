@@ -66,6 +66,9 @@ class KerasEstimator(BaseEstimator):
     # the NumPy path of ``_forward`` from a snapshot of its weights, read
     # once, instead of reading them at every call.
     _private_network = False
+    # Whether each batch's loss is its weighted mean (scikit-learn's MLP),
+    # not its weighted sum over its rows (Keras).
+    _weights_per_batch = False
     # Keras callbacks given to fit may be routed by scikit-learn's metadata
     # routing, once requested: ``set_fit_request(callbacks=True)``.
     __metadata_request__fit = __metadata_request__partial_fit = {"callbacks": None}

@@ -52,7 +52,8 @@ GATHER_ROWS = 50_000
 _PERMUTATION_KEY = 0x6B6C
 
 
-def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
+def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs,
+                 weights_per_batch=False):
     """A batched ``tf.data.Dataset`` of ``(x, y, sample_weight)`` over rows of X.
 
     Parameters
@@ -71,6 +72,11 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
         Seed of the order, for reproducible training.
     inputs : InputKind, or a structure of them like X
         How each model input takes rows (dtype; sparse or dense).
+    weights_per_batch : bool, default=False
+        Scale each batch's weights to sum to its number of rows, so that the
+        loss Keras computes (the weighted sum over the rows) is the batch's
+        weighted mean, as scikit-learn's MLP divides by each batch's total
+        weight.
     """
     X, y = sources(nested.normalise(X)), sources(nested.normalise(y))
     # Weights in the model's float type: float32 would round normalised weights.
@@ -87,16 +93,29 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs):
         structure = (X,) if y is None else (X, y, sample_weight)
         if shuffle and n >= GATHER_ROWS:
             index = _index_batches(n, batch_size, shuffle, seed)
-            return _limit_threads(_gather_from_tensors(index, structure).prefetch(2))
-        ds = tf.data.Dataset.from_tensor_slices(structure)
-        if shuffle:
-            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        return _limit_threads(ds.batch(batch_size).prefetch(2))
-    index = _index_batches(n, batch_size, shuffle, seed)
-    # Densified sparse batches can be large: one is prepared ahead, not two.
-    ahead = 1 if nested.has_sparse(X) else 2
-    return _limit_threads(_gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=True,
-                                             rows_per_batch=batch_size).prefetch(ahead))
+            ds = _gather_from_tensors(index, structure)
+        else:
+            ds = tf.data.Dataset.from_tensor_slices(structure)
+            if shuffle:
+                ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+            ds = ds.batch(batch_size)
+        ahead = 2
+    else:
+        index = _index_batches(n, batch_size, shuffle, seed)
+        ds = _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=True,
+                                rows_per_batch=batch_size)
+        # Densified sparse batches can be large: one is prepared ahead, not two.
+        ahead = 1 if nested.has_sparse(X) else 2
+    if weights_per_batch and y is not None:
+        ds = ds.map(_weighted_mean_per_batch)
+    return _limit_threads(ds.prefetch(ahead))
+
+
+def _weighted_mean_per_batch(x, y, w):
+    """The batch with its weights summing to its rows (a batch weighing
+    nothing stays so)."""
+    rows = tf.cast(tf.shape(w)[0], w.dtype)
+    return x, y, w * tf.math.divide_no_nan(rows, tf.reduce_sum(w))
 
 
 def _small(X, y, inputs):

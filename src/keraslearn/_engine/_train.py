@@ -107,6 +107,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         dataset = make_dataset(
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,
             seed=randomness.seed, inputs=inputs,
+            weights_per_batch=est._weights_per_batch and not np.all(w_train == 1),
         )
     if any(type(cb).__module__ not in _OWN_CALLBACK_MODULES for cb in plan.callbacks):
         # A callback of the user's may keep the network it is given.

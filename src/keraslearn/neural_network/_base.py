@@ -88,6 +88,7 @@ class ReadyNetwork(KerasEstimator):
     # ------------------------------------------------------------- fitting
     # Keyword arguments fit takes beyond (X, y, sample_weight).
     _fit_params = ("callbacks",)
+    _weights_per_batch = True  # each batch's loss divided by its total weight
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Train the network on (X, y).
@@ -101,13 +102,12 @@ class ReadyNetwork(KerasEstimator):
             Target values (class labels, label indicators, or real values).
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Relative weights of the samples, scaled to mean 1. Each batch's
-            loss is the sum of its weighted sample losses divided by its
-            number of rows, as Keras computes it; scikit-learn's MLP divides
-            by the batch's total weight instead. The two agree for a full
-            batch (``batch_size`` >= n_samples) and for unweighted rows; with
-            uneven weights over several batches, heavier batches take
-            somewhat larger steps here.
+            Relative weights of the samples. Each batch's loss is the sum of
+            its weighted sample losses divided by the batch's total weight,
+            as in scikit-learn's MLP. Its L2 penalty is divided by a full
+            batch's mean total weight (scikit-learn: by the batch's own), the
+            same for a full batch (``batch_size`` >= n_samples) and for
+            unweighted rows.
 
         **fit_params : dict
             ``callbacks``: Keras callbacks (instances or classes) for this
