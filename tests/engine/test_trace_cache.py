@@ -1,6 +1,7 @@
 """The trace cache shares Keras' traced training functions, and never changes
-what is computed: a warm copy rebuilt from a config that leaves something out
-is caught by the probe and not used."""
+what is computed: models with classes of the user's own are not shared, and a
+warm copy rebuilt from a config that leaves something out is caught by the
+probe and not used."""
 
 import keras
 import numpy as np
@@ -45,26 +46,72 @@ def _fit(factor, share=True):
                               epochs=4, batch_size=16, shuffle=False).fit(X, y)
 
 
-def test_a_layer_whose_config_omits_an_argument_trains_as_itself():
-    trace_cache.clear()
-    _fit(1.0)  # the warm copy is made for Scale(1), which it computes correctly
-    assert len(trace_cache) == 1
-    shared = _fit(10.0)  # the same config, another computation
-    direct = _fit(10.0, share=False)
-    np.testing.assert_allclose(shared.model_.get_weights()[0], direct.model_.get_weights()[0],
-                               rtol=1e-6)
-    np.testing.assert_allclose(shared.predict(X), direct.predict(X), rtol=1e-6)
-    # The warm copy would have learnt the function of Scale(1).
-    wrong = _fit(1.0)
-    assert not np.allclose(wrong.predict(X), direct.predict(X), rtol=1e-3)
+class TrainingOnlyScale(keras.layers.Layer):
+    """Multiplies by ``factor`` in training only (its config leaves it out):
+    no probe of the outputs sees it."""
+
+    def __init__(self, factor=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x, training=False):
+        return x * self.factor if training else x
 
 
-def test_layers_of_ones_own_are_probed_from_the_first_fit():
+class ScaledSteps(keras.Model):
+    """A model whose own train_step reads a setting its config leaves out."""
+
+    grad_scale = 1.0
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply([g * self.grad_scale for g in grads], self.trainable_variables)
+        return {"loss": loss}
+
+
+def _own_class_builders():
+    def layer(meta):
+        inputs = keras.Input((1,))
+        hidden = keras.layers.Dense(2, kernel_initializer="ones")(inputs)
+        out = keras.layers.Dense(1, kernel_initializer="ones")(TrainingOnlyScale(0.0)(hidden))
+        return keras.Model(inputs, out)
+
+    def steps(meta):
+        inputs = keras.Input((1,))
+        model = ScaledSteps(inputs, keras.layers.Dense(1, kernel_initializer="ones")(inputs))
+        model.grad_scale = 0.0  # set by the builder: a copy from the config has 1.0
+        return model
+
+    return {"a training-only layer setting": layer, "a train_step setting": steps,
+            "a setting its config leaves out": scaled(10.0)}
+
+
+@pytest.mark.parametrize("case", list(_own_class_builders()))
+def test_models_with_classes_of_ones_own_train_themselves(case):
+    """A copy rebuilt from the config of a class of the user's own may compute
+    something else, in ways no probe sees: such a model is never shared, and
+    trains as with sharing off (and as Keras' fit trains it)."""
+    build = _own_class_builders()[case]
     trace_cache.clear()
-    first = _fit(10.0)  # its new warm copy computes Scale(1): caught by the probe
-    np.testing.assert_allclose(first.predict(X), _fit(10.0, share=False).predict(X), rtol=1e-6)
-    [warm] = trace_cache._entries.values()
-    assert warm.probe_every_fit
+    fits = []
+    for share in (True, True, False):
+        with keraslearn.config_context(share_traced_functions=share):
+            fits.append(KerasRegressor(build, optimizer="sgd", optimizer__learning_rate=0.05,
+                                       epochs=3, batch_size=16, shuffle=False).fit(X, y))
+    assert len(trace_cache) == 0
+    for shared in fits[:2]:
+        for a, b in zip(shared.model_.get_weights(), fits[2].model_.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+    if case != "a setting its config leaves out":  # nothing trains what the setting stops
+        start = build(None)
+        trained = fits[0].model_.get_weights()
+        assert np.allclose(trained[0], start.get_weights()[0])
 
 
 def test_probe_compares_outputs_and_gradients():
@@ -94,8 +141,14 @@ def test_sharing_switch_is_read_at_every_fit(share):
     trace_cache.clear()
     with keraslearn.config_context(share_traced_functions=share):
         assert keraslearn.get_config()["share_traced_functions"] is share
-        KerasRegressor(scaled(1.0), epochs=1).fit(X, y)
+        KerasRegressor(_batch_normalised, epochs=1).fit(X, y)
     assert len(trace_cache) == (1 if share else 0)
+
+
+def _batch_normalised(meta):
+    """Keras' own layers, and not a plain Dense stack (the dense chain's)."""
+    return keras.Sequential([keras.Input((1,)), keras.layers.Dense(4),
+                             keras.layers.BatchNormalization(), keras.layers.Dense(1)])
 
 
 # ------------------------------------- what configs leave out, kept by every path
@@ -187,3 +240,27 @@ def test_seeded_initializers_do_not_part_architectures():
         direct = MLPRegressor(hidden_layer_sizes=(3,), batch_normalization=True, max_iter=2,
                               random_state=1).fit(X, y)
     np.testing.assert_allclose(fits[1].predict(X), direct.predict(X), rtol=1e-5, atol=1e-6)
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class ShiftedMean(keras.metrics.Mean):
+    """The mean prediction plus ``shift``, which its config leaves out."""
+
+    def __init__(self, shift=0.0, name="shifted", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.shift = shift
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(y_pred + self.shift, sample_weight=sample_weight)
+
+
+def test_a_metric_of_ones_own_is_logged_as_compiled():
+    trace_cache.clear()
+    histories = []
+    for share in (True, False):
+        with keraslearn.config_context(share_traced_functions=share):
+            histories.append(KerasRegressor(_batch_normalised, metrics=[ShiftedMean(100.0)],
+                                            epochs=2, random_state=0).fit(X, y).history_)
+    assert len(trace_cache) == 0
+    assert histories[0]["shifted"] == histories[1]["shifted"]
+    assert min(histories[0]["shifted"]) > 50

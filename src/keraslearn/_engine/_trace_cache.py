@@ -9,12 +9,15 @@ warm copy, trains it with ``fit`` (callbacks, validation and history as usual),
 and copies the trained state back. Only the tracing is shared.
 
 Sharing must never change what is computed. A warm copy is rebuilt from the
-model's config, so a layer whose config leaves something out would train as
-another function. Before a warm copy trains for a model, both are run on a
-probe batch of the fit's own rows: the outputs and the loss gradients must be
-equal. Models made only of Keras' own layers (whose configs are complete) are
-probed once, when their warm copy is made; models with layers of their own are
-probed at every fit. A model that fails the probe trains itself.
+model's config, so only models whose configs describe them completely are
+shared: Keras' own model and layer classes, compiled with Keras' own
+optimizers and metrics (the loss object itself is shared). A model or layer
+class of the user's own may hold a setting its config leaves out, or use one
+only in training (its ``train_step``, a layer's ``training=True`` branch),
+which no probe of its outputs would see: such models train themselves. A
+warm copy is run beside its model on a probe batch of the fit's own rows
+when it is made: the outputs and the loss gradients must be equal, or the
+model trains itself.
 
 A warm copy is made inside the fit's device scope, so its variables live on
 that device: the device (the estimator's ``device``, resolved) is part of the
@@ -83,8 +86,6 @@ class _WarmCopy:
         self.model.compile(**config)
         self.model.optimizer.build(self.model.trainable_variables)
         self.lock = threading.Lock()
-        # Keras' own layers are described completely by their config: probed once.
-        self.probe_every_fit = not keras_layers_only(model)
 
 
 def _layer_names(config, names):
@@ -213,6 +214,19 @@ def same_computation(model, other, probe):
     )
 
 
+def _keras_objects_only(config):
+    """Whether every object a serialised config names is Keras' (or
+    keraslearn's) own."""
+    if isinstance(config, dict):
+        module = config.get("module")
+        if isinstance(module, str) and not module.startswith(("keras.", "keraslearn.")):
+            return False
+        return all(_keras_objects_only(value) for value in config.values())
+    if isinstance(config, (list, tuple)):
+        return all(map(_keras_objects_only, config))
+    return True
+
+
 def steps_per_execution(model, fit_kwargs):
     """Steps run per call of the traced train function.
 
@@ -289,6 +303,13 @@ class TraceCache:
             # Weight decay may exclude variables (exclude_from_weight_decay), which
             # the optimizer's config, and so a copy made from it, leaves out.
             return None
+        try:
+            compiled = dict(model.get_compile_config() or {})
+        except (TypeError, ValueError):  # an object Keras cannot serialise
+            return None
+        compiled.pop("loss", None)  # shared as it is
+        if not (keras_layers_only(model) and _keras_objects_only(compiled)):
+            return None  # classes of the user's own: their configs may leave things out
         key = architecture_key(model)
         if key is None:
             return None
@@ -305,7 +326,7 @@ class TraceCache:
             warm = None
         if warm is not None and not _compatible(model, warm.model):
             warm = None
-        if warm is not None and not warm.probe_every_fit:
+        if warm is not None:
             copy_training_state(model, warm.model)
             if not same_computation(model, warm.model, probe):
                 warm = None
@@ -334,8 +355,6 @@ class TraceCache:
             return model.fit(dataset, **fit_kwargs).history
         try:
             copy_training_state(model, warm.model)
-            if warm.probe_every_fit and not same_computation(model, warm.model, probe):
-                return model.fit(dataset, **fit_kwargs).history
             warm.model.stop_training = False
             history = warm.model.fit(dataset, **fit_kwargs).history
             copy_training_state(warm.model, model)
