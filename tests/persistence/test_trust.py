@@ -1,13 +1,21 @@
 """Types not trusted by default are refused and listed; ``trusted=`` lets them in."""
 
+import io
+import json
+import zipfile
+
 import numpy as np
 import pytest
+import skops.io
 from _saved_cases import LABELS, X
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 import keraslearn
 from keraslearn import MLPClassifier
+from keraslearn._persistence import _archive
 from keraslearn.monitoring import DriftDetector
 
 
@@ -84,3 +92,55 @@ def test_untrusted_drift_detector_is_refused_too(tmp_path):
         keraslearn.load(path, return_drift_detector=True)
     _, detector = keraslearn.load(path, trusted=[OwnDetector], return_drift_detector=True)
     assert isinstance(detector, OwnDetector)
+
+
+def test_a_keraslearn_function_is_code_and_is_refused(tmp_path):
+    """Only keraslearn's classes are trusted, by their exact names: a function
+    of the package (here one that writes files) is code, as skops says."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's data")
+    pipe = make_pipeline(FunctionTransformer(), LogisticRegression()).fit(X, LABELS)
+    # Swapped in after fit: it would save X over the victim file at predict.
+    step = FunctionTransformer(keraslearn.save, kw_args={"path": str(victim), "overwrite": True})
+    pipe.steps[0] = ("functiontransformer", step.fit(X))
+    path = keraslearn.save(pipe, tmp_path / "pipe.keraslearn")
+    assert keraslearn.get_untrusted_types(path) == ["keraslearn._persistence._api.save"]
+    with pytest.raises(ValueError, match=r"keraslearn\._persistence\._api\.save"):
+        keraslearn.load(path)
+    assert victim.read_text() == "the user's data"
+
+
+def test_a_name_reaching_through_a_keraslearn_module_is_refused(tmp_path):
+    """A crafted file naming pickle.loads as a method of the pickle module a
+    keraslearn module imports (``keraslearn.<module>.pickle.loads``)."""
+    fitted = FunctionTransformer(np.negative).fit(X)
+    files = _skops_files(fitted)
+    schema = json.loads(files["schema.json"])
+    via = {"__class__": "pickle", "__module__": "keraslearn._engine._keras_objects",
+           "__loader__": "FunctionNode"}
+    schema["content"]["content"]["func"] = {
+        "__class__": "pickle", "__module__": "keraslearn._engine._keras_objects",
+        "__loader__": "MethodNode", "content": {"func": "loads", "obj": via}}
+    files["schema.json"] = json.dumps(schema).encode()
+    path = tmp_path / "crafted.keraslearn"
+    manifest = {"format": "keraslearn", "format_version": 1, "versions": _archive.versions(),
+                "object": {"member": "object.skops", "type": "x"}, "drift_detector": None,
+                "networks": [], "code_references": [], "unstored_parameters": []}
+    _archive.write(path, manifest, {"object.skops": _zipped(files)})
+    untrusted = keraslearn.get_untrusted_types(path)
+    assert "keraslearn._engine._keras_objects.pickle.loads" in untrusted
+    with pytest.raises(ValueError, match="refused this file"):
+        keraslearn.load(path)
+
+
+def _skops_files(obj):
+    with zipfile.ZipFile(io.BytesIO(skops.io.dumps(obj))) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _zipped(files):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()

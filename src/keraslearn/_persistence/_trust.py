@@ -5,8 +5,11 @@ default here, besides what skops trusts itself (Python's containers and
 primitives, NumPy arrays and scalars, SciPy sparse matrices, every public
 scikit-learn estimator):
 
-- keraslearn's own types (its estimators, target encoders, ``DriftDetector``,
-  and the references of ``_references``);
+- keraslearn's own classes that a saved estimator holds, by their exact
+  names (its estimators and transformers, target encoders, ``DriftDetector``,
+  and the references of ``_references``): never a name merely inside the
+  ``keraslearn`` package, which a crafted file could use to reach a function
+  or a module keraslearn imports (``keraslearn.<module>.pickle.loads``);
 - imbalanced-learn's public estimators (its ``Pipeline``, samplers and
   ensembles), trusted for the same reason skops trusts scikit-learn's: they
   are estimators of a library keraslearn already depends on and imports;
@@ -24,8 +27,6 @@ listed, and passes only when the user names it in ``trusted``.
 """
 
 import functools
-
-_OWN_PREFIX = "keraslearn."
 
 
 @functools.cache
@@ -68,9 +69,34 @@ def _splitters():
     return found
 
 
+@functools.cache
+def _own_types():
+    """The names of keraslearn's classes a saved estimator may hold."""
+    from .. import (
+        BaseWrapper,
+        ImageClassifier,
+        KerasClassifier,
+        KerasRegressor,
+        MLPClassifier,
+        MLPRegressor,
+    )
+    from .._engine._targets import IdentityTargetEncoder
+    from ..monitoring import DriftDetector
+    from ..preprocessing import ColumnGroups, ImageLoader
+    from ..utils.transformers import ClassifierLabelEncoder, RegressorTargetEncoder
+    from . import _references as refs
+
+    return frozenset(_type_name(cls) for cls in (
+        BaseWrapper, KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor,
+        ImageClassifier, ColumnGroups, ImageLoader, DriftDetector, ClassifierLabelEncoder,
+        RegressorTargetEncoder, IdentityTargetEncoder, refs.NetworkReference,
+        refs.CodeReference, refs.KerasObjectConfig, refs.UnstoredObject))
+
+
 def is_own(name):
-    """Whether a type name is keraslearn's own."""
-    return name.startswith(_OWN_PREFIX)
+    """Whether a type name is one of keraslearn's own classes that saved
+    estimators hold (the exact name: not any name in the package)."""
+    return name in _own_types()
 
 
 def _type_name(cls):
