@@ -1,6 +1,7 @@
 """Model builders and other code an estimator's parameters hold: stored by name,
 never imported by a load, needed (and asked for) only by a fit."""
 
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from _saved_cases import LABELS, X
 from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
 
 import keraslearn
 from builders import tiny_mlp
@@ -132,6 +134,24 @@ def test_trusted_names_let_a_loaded_estimator_and_its_clones_fit_again(saved):
     assert repr(loaded.get_params()["model"]) == "CodeReference('builders.tiny_mlp')"
 
 
+def test_the_trust_travels_with_pickled_copies_and_never_into_a_file(saved, tmp_path):
+    """A search with n_jobs > 1 pickles the estimator to its workers: the
+    trust given at load goes with it, as with clone; a file saved again
+    holds no trust."""
+    clf, path = saved
+    loaded = keraslearn.load(path, trusted=["builders.tiny_mlp",
+                                            "keras.src.callbacks.terminate_on_nan.TerminateOnNaN"])
+    scores = cross_val_score(loaded, X, LABELS, cv=2, n_jobs=2, error_score="raise")
+    np.testing.assert_array_equal(scores, cross_val_score(loaded, X, LABELS, cv=2))
+    pickle.loads(pickle.dumps(loaded)).fit(X, LABELS)
+    untrusted = pickle.loads(pickle.dumps(keraslearn.load(path)))
+    with pytest.raises(ValueError, match="does not import unless it is trusted"):
+        untrusted.fit(X, LABELS)
+    again = keraslearn.load(keraslearn.save(loaded, tmp_path / "again.keraslearn"))
+    with pytest.raises(ValueError, match="does not import unless it is trusted"):
+        again.fit(X, LABELS)
+
+
 def test_only_some_names_trusted_names_the_missing_one(saved):
     _, path = saved
     loaded = keraslearn.load(path, trusted=["builders.tiny_mlp"])
@@ -176,3 +196,21 @@ def test_saving_does_not_change_the_estimator(saved, tmp_path):
     assert vars(clf).keys() == before.keys()
     for key, value in vars(clf).items():
         assert value is before[key], key  # the same objects: nothing replaced or dropped
+
+
+@pytest.mark.parametrize("callbacks, routed", [
+    ([keras.callbacks.EarlyStopping], {"callbacks__0__monitor": "loss"}),
+    ([keras.callbacks.EarlyStopping(monitor="loss")], {"callbacks__0__patience": 2}),
+    ({"stop": keras.callbacks.EarlyStopping}, {"callbacks__stop__monitor": "loss"}),
+    ([keras.callbacks.EarlyStopping], {"predict__callbacks": [keras.callbacks.History],
+                                       "callbacks__monitor": "loss"}),
+], ids=["class", "instance", "by name", "predict callbacks"])
+def test_a_loaded_wrapper_with_routed_callback_parameters_predicts(tmp_path, callbacks, routed):
+    """Its callbacks are references to code, made real only by a fit: predict
+    runs without them (it made them from the references, and failed)."""
+    clf = KerasClassifier(tiny_mlp, callbacks=callbacks, epochs=2, random_state=0, **routed)
+    clf.fit(X, LABELS)
+    loaded = keraslearn.load(keraslearn.save(clf, tmp_path / "routed.keraslearn"))
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    assert loaded.score(X, LABELS) == clf.score(X, LABELS)

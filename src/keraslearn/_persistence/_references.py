@@ -55,8 +55,8 @@ class CodeReference(SavedParameter):
     Loading a file never imports the module it names: the name is imported by
     :meth:`resolve`, at fit, and only when it was given in ``trusted`` to
     ``keraslearn.load`` (importing and calling it runs its code). Copies
-    (``clone``) keep that trust; a file cannot grant it, since the trust is
-    not part of the stored state.
+    (``clone``, pickle: a search's workers) keep that trust; a file cannot
+    grant it, since the trust is not part of the state skops stores.
 
     Parameters
     ----------
@@ -118,6 +118,12 @@ class CodeReference(SavedParameter):
     def __getstate__(self):
         # The trust belongs to the loading process, never to the file.
         return {"module": self.module, "qualname": self.qualname}
+
+    def __reduce__(self):
+        # Pickle (a search's workers, n_jobs > 1) keeps the trust, as clone
+        # does: pickle runs code anyway. skops, which rebuilds objects only
+        # through their own class or their state, stores the state above.
+        return _unpickled_reference, (self.module, self.qualname, self.trusted)
 
     def __setstate__(self, state):
         self.module = str(state["module"])
@@ -194,6 +200,13 @@ class UnstoredObject(SavedParameter):
 
     def __repr__(self):
         return f"UnstoredObject({self.description!r})"
+
+
+def _unpickled_reference(module, qualname, trusted):
+    """A :class:`CodeReference` from a pickle, trusted as it was."""
+    reference = CodeReference(module, qualname)
+    reference.trusted = bool(trusted)
+    return reference
 
 
 def _words(owner, param):

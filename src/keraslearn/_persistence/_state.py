@@ -230,6 +230,12 @@ def _restored(value, session):
     return value
 
 
+def holds_saved(value):
+    """Whether a parameter value is, or holds, a reference a loaded estimator
+    keeps in place of code (:class:`SavedParameter`)."""
+    return _holds(value, SavedParameter)
+
+
 def _holds(value, kind):
     if isinstance(value, kind):
         return True

@@ -5,9 +5,14 @@ They are made once per fit (:func:`made_at_fit`) and kept while the callback
 parameters stay as they were; once those change (``set_params``), or after
 unpickling, they are made from the parameters at each predict, and not kept,
 so that predict leaves the estimator as it is (:func:`for_predict`).
+
+A loaded estimator (``keraslearn.load``) holds callbacks given as classes or
+instances as references to code, made real only by a fit: until then its
+predictions run none of them.
 """
 
 from .._engine import _keras_objects as objects
+from .._persistence._state import holds_saved
 from .._tf import keras
 from ._routing import routed
 
@@ -24,9 +29,13 @@ def _has_predict_hooks(callback):
 def _made(est):
     params = est.get_params(deep=False)
     predict_args = routed(params, "predict")
-    made = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
-    made += objects.make_callbacks(predict_args.get("callbacks"),
-                                   routed(predict_args, "callbacks"), "predict__callbacks")
+    made = []
+    for callbacks, args, where in (
+            (params["callbacks"], routed(params, "callbacks"), "callbacks"),
+            (predict_args.get("callbacks"), routed(predict_args, "callbacks"),
+             "predict__callbacks")):
+        if not holds_saved(callbacks):  # code a loaded estimator does not hold
+            made += objects.make_callbacks(callbacks, args, where)
     return [cb for cb in made if _has_predict_hooks(cb)]
 
 
