@@ -1,0 +1,40 @@
+"""Models whose class has steps of its own predict as Keras' predict does."""
+
+import keras
+import numpy as np
+from sklearn.metrics import r2_score
+
+from keraslearn import KerasRegressor
+
+
+class ClippedPredictions(keras.Model):
+    """Predictions clipped at 0 by the model's own predict_step (training
+    and ``model(x)`` are left as they are)."""
+
+    def predict_step(self, data):
+        x = keras.utils.unpack_x_y_sample_weight(data)[0]
+        return keras.ops.maximum(self(x, training=False), 0.0)
+
+
+def _build(meta):
+    inputs = keras.Input(meta["X_shape_"][1:])
+    outputs = keras.layers.Dense(1)(keras.layers.Dense(8, activation="relu")(inputs))
+    return ClippedPredictions(inputs, outputs)
+
+
+def test_predict_runs_the_model_s_own_predict_step():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)).astype("float32")
+    y = X @ np.array([1.0, -2.0, 0.5], dtype="float32")
+    reg = KerasRegressor(_build, loss="mse", epochs=2, random_state=0).fit(X, y)
+    raw = reg.model_(X, training=False).numpy().ravel()
+    assert raw.min() < 0  # the clipping is what is checked
+    expected = reg.model_.predict(X, verbose=0).ravel()
+    # Called eagerly first, then through one traced function; and per chunk.
+    for _ in range(3):
+        np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(reg.predict(X[:1]), expected[:1], rtol=1e-6, atol=1e-6)
+    reg.set_params(predict__batch_size=64)
+    np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-6, atol=1e-6)
+    # Scored on the clipped predictions too.
+    np.testing.assert_allclose(reg.score(X, y), r2_score(y, expected), rtol=1e-5)
