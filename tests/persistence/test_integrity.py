@@ -117,6 +117,16 @@ def test_newer_format_version_is_refused_with_the_versions(saved, tmp_path):
     with pytest.raises(ValueError, match="format version 2"):
         keraslearn.get_untrusted_types(bad)
 
+    def newer_odd_versions(name, data):  # whatever a later format holds there
+        if name != "manifest.json":
+            return data
+        return json.dumps({**json.loads(data), "format_version": 2, "versions": "9.0"})
+
+    odd = _rewrite(path, tmp_path / "odd.keraslearn", newer_odd_versions)
+    with pytest.raises(ValueError, match="format version 2, written by keraslearn a newer "
+                                         "version; this keraslearn"):
+        keraslearn.load(odd)
+
 
 @pytest.mark.parametrize("content, words", [
     (b"just some text", "not a readable zip archive"),

@@ -1,10 +1,14 @@
 """Writing is atomic and never replaces what it must not; a failed save leaves
 the file that was there, and nothing else, behind."""
 
+import stat
+import threading
+
 import keras
 import numpy as np
 import pytest
 from _saved_cases import LABELS, X
+from sklearn.exceptions import NotFittedError
 
 import keraslearn
 from builders import tiny_mlp
@@ -39,6 +43,39 @@ def test_overwrite_replaces_a_file(clf, tmp_path):
     assert keraslearn.save(clf, path, overwrite=True) == path
     np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
+
+
+def test_overwriting_a_private_file_keeps_it_private(clf, tmp_path):
+    path = keraslearn.save(MLPClassifier(), tmp_path / "model.keraslearn")
+    path.chmod(0o600)
+    keraslearn.save(clf, path, overwrite=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
+
+
+def test_saves_racing_to_one_new_path_keep_the_first_without_overwrite(clf, tmp_path):
+    """Each save checks the path first; the one to finish first keeps it, the
+    others find it taken when they are done (not only when they start)."""
+    path = tmp_path / "model.keraslearn"
+    start = threading.Barrier(4)
+    outcomes = []
+
+    def save():
+        start.wait()
+        try:
+            keraslearn.save(clf, path)
+            outcomes.append("saved")
+        except FileExistsError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=save) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused"] * 3 + ["saved"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
+    np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
 
 
 def test_directories_links_and_missing_parents_are_refused(clf, tmp_path):
@@ -123,6 +160,9 @@ def test_drift_detector_travels_with_the_object(clf, tmp_path):
     assert keraslearn.load(plain, return_drift_detector=True)[1] is None
     with pytest.raises(TypeError, match="has no test method"):
         keraslearn.save(clf, tmp_path / "bad.keraslearn", drift_detector=clf)
+    with pytest.raises(NotFittedError, match="DriftDetector instance is not fitted"):
+        keraslearn.save(clf, tmp_path / "unfitted.keraslearn", drift_detector=DriftDetector())
+    assert not (tmp_path / "unfitted.keraslearn").exists()
 
 
 def test_a_bare_keras_model_is_pointed_to_keras_own_saving(tmp_path):

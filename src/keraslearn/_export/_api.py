@@ -132,7 +132,7 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
             _formats.write_onnx(graph, staged, metadata)
             pairs = [(staged, target)]
         _formats.check_artifact(fmt, staged, graph)
-        _files.commit(pairs, tmp)
+        _files.commit(pairs, tmp, overwrite)
     return Path(os.fspath(path))
 
 

@@ -59,19 +59,27 @@ def staging(target):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def commit(pairs, tmp):
+def commit(pairs, tmp, overwrite=True):
     """Rename each staged path onto its destination, all or none.
 
     ``pairs`` are (staged path, destination). An existing file is kept in
     ``tmp`` as a second link and replaced in one rename, so that its path never
-    goes missing; an existing directory (a SavedModel) is moved into ``tmp``
-    first. Whatever was there is put back if a rename fails.
+    goes missing, by a file of the same permissions; an existing directory (a
+    SavedModel) is moved into ``tmp`` first. Whatever was there is put back if
+    a rename fails. Without ``overwrite``, a file is linked into place, which
+    fails if another process made the destination since it was checked.
     """
     previous, placed = {}, []
     try:
         for i, (staged, final) in enumerate(pairs):
+            if not overwrite and staged.is_file() and _linked(staged, final, exist_ok=False):
+                staged.unlink()
+                placed.append(final)
+                continue
             if final.exists():
                 aside = tmp / f"previous-{i}"
+                if final.is_file() and staged.is_file():
+                    shutil.copymode(final, staged)  # a private file stays private
                 if not (final.is_file() and _linked(final, aside)):
                     os.replace(final, aside)
                 previous[final] = aside
@@ -86,10 +94,16 @@ def commit(pairs, tmp):
         raise
 
 
-def _linked(path, link):
-    """Whether a second link to the file ``path`` could be made at ``link``."""
+def _linked(path, link, exist_ok=True):
+    """Whether a second link to the file ``path`` could be made at ``link``
+    (a FileExistsError where ``link`` exists, unless ``exist_ok``)."""
     try:
         os.link(path, link)
+    except FileExistsError:
+        if exist_ok:
+            return False
+        raise FileExistsError(f"{str(link)!r} already exists; pass overwrite=True to "
+                              "replace it.") from None
     except OSError:  # a file system without hard links: the file is moved aside
         return False
     return True

@@ -5,6 +5,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from sklearn.utils.validation import check_is_fitted
+
 from . import _archive, _state, _trust
 
 
@@ -102,6 +104,10 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
             f"drift_detector ({type(drift_detector).__name__}) has no test method; give a "
             "fitted keraslearn.monitoring.DriftDetector."
         )
+    from ..monitoring import DriftDetector
+
+    if isinstance(drift_detector, DriftDetector):
+        check_is_fitted(drift_detector)  # it is saved to test what the model will see
     with _files.staging(path) as tmp:
         parts = {_archive.OBJECT: obj}
         if drift_detector is not None:
@@ -134,7 +140,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
         members = {**blobs, **{n["member"]: tmp / n["member"] for n in session.networks}}
         staged = tmp / path.name
         _archive.write(staged, manifest, members)
-        _files.commit([(staged, path)], tmp)
+        _files.commit([(staged, path)], tmp, overwrite)
     return path
 
 

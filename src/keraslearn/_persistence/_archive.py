@@ -150,7 +150,9 @@ def _check_format(manifest, name):
     if version > FORMAT_VERSION:
         from .. import __version__
 
-        written = manifest.get("versions", {}).get("keraslearn", "a newer version")
+        versions = manifest.get("versions")
+        written = (versions.get("keraslearn") if isinstance(versions, dict) else None
+                   ) or "a newer version"
         raise ValueError(
             f"{name!r} has format version {version}, written by keraslearn {written}; this "
             f"keraslearn ({__version__}) reads format versions up to {FORMAT_VERSION}. "
