@@ -83,3 +83,19 @@ def test_named_inputs_are_checked_against_the_fit():
 def test_ready_networks_refuse_named_inputs():
     with pytest.raises(TypeError, match="MLPClassifier takes X as one array"):
         MLPClassifier().fit(MultiInput(image=IMAGES, meta=META), y)
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_list_of_inputs_says_what_to_give_instead(container):
+    """Keras takes a model's inputs as a list; scikit-learn takes a list X as
+    rows, so a list of inputs of different shapes cannot be one X."""
+    clf = KerasClassifier(image_and_meta, epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=r"X is a list of 2 arrays of different shapes.*"
+                                         r"dict of arrays by input name, or "
+                                         r"keraslearn\.MultiInput"):
+        clf.fit(container([IMAGES, META]), y)
+    assert not hasattr(clf, "model_")
+    fitted = KerasClassifier(image_and_meta, epochs=1, random_state=0).fit(
+        {"image": IMAGES, "meta": META}, y)
+    with pytest.raises(ValueError, match="named inputs"):
+        fitted.predict(container([IMAGES, META]))

@@ -23,6 +23,8 @@ memory are. A row source given as X (image files) is checked for its shape
 only: its rows are read when the model needs them.
 """
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
@@ -141,10 +143,11 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
             {"allow_nd": True, **_x_params(True)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
-        X, y = validate_data(
-            est, X, y, reset=reset, dtype=_FLOATS, allow_nd=True,
-            multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
-        )
+        with _explained_input_errors(X):
+            X, y = validate_data(
+                est, X, y, reset=reset, dtype=_FLOATS, allow_nd=True,
+                multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
+            )
     if mapped:
         _check_finite_in_blocks(est, X)
     if issparse(y):  # sparse indicator rows (multilabel), as scikit-learn takes them
@@ -241,10 +244,37 @@ def validate_X(est, X, fitted=True):
     plain = _plain_float_frame(est, X)
     if plain is not None:
         return plain
-    X = validate_data(est, X, reset=False, dtype=_FLOATS, allow_nd=True,
-                      accept_sparse=_sparse(est))
+    with _explained_input_errors(X):
+        X = validate_data(est, X, reset=False, dtype=_FLOATS, allow_nd=True,
+                          accept_sparse=_sparse(est))
     check_sample_shape(est, X)
     return X
+
+
+@contextlib.contextmanager
+def _explained_input_errors(X):
+    """Say what to give instead when X is a list of arrays of different shapes
+    (a model's inputs, as Keras takes them), which scikit-learn reads as rows,
+    or holds text, which the network does not take."""
+    try:
+        yield
+    except ValueError as exc:
+        shapes = ({np.shape(a) for a in X} if isinstance(X, (list, tuple))
+                  and all(hasattr(a, "shape") for a in X) else set())
+        if len(shapes) >= 2:
+            raise ValueError(
+                f"X is a list of {len(X)} arrays of different shapes, which scikit-learn "
+                "takes as rows of one array. For a model with several inputs, give a dict "
+                "of arrays by input name, or keraslearn.MultiInput (which scikit-learn can "
+                "split), or a feature_encoder that makes the list from one array."
+            ) from exc
+        if "could not convert string to float" in str(exc):
+            raise ValueError(
+                f"X holds text ({exc}): keraslearn feeds the network numbers. Turn the "
+                "text into numbers first: in a Pipeline (a vectorizer such as "
+                "TfidfVectorizer, or an encoder), or with a feature_encoder."
+            ) from exc
+        raise
 
 
 def _passes_checks(est, X):
