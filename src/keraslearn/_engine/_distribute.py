@@ -54,6 +54,7 @@ from ..utils import suggest
 from . import _nested as nested
 from ._devices import DEVICE_FORMS, available_devices, resolve_device
 from ._layers import built_optimizer, keras_layers_only
+from ._plan import count_rows
 from ._predict import input_kinds
 
 # Training rows that check a copy of a network with layers of its own.
@@ -257,8 +258,8 @@ def _held_out_rows(plan):
     """How many rows Keras evaluates after each epoch of ``plan`` (None: none,
     or a dataset of the user's)."""
     if plan.validation_rows is not None and plan.keras_validation:
-        rows = plan.validation_rows
-        return len(range(*rows.indices(rows.stop))) if isinstance(rows, slice) else len(rows)
+        rows = plan.validation_rows  # a slice of held-out rows ends at the last row
+        return count_rows(rows, getattr(rows, "stop", None))
     given = plan.validation_data
     if isinstance(given, (tuple, list)) and given:
         X = next(iter(given[0].values()), None) if isinstance(given[0], dict) else given[0]

@@ -128,7 +128,7 @@ def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
     n_train = n_samples
     if train and fraction:
         train_rows, validation_rows = split(y, n_samples, fraction, seed)
-        n_train = _count(train_rows, n_samples)
+        n_train = count_rows(train_rows, n_samples)
     batch_size = settings.batch_size
     if callable(batch_size):
         batch_size = batch_size(n_train)
@@ -161,7 +161,8 @@ def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
     )
 
 
-def _count(rows, n):
+def count_rows(rows, n):
+    """How many of ``n`` rows a slice or an index array selects."""
     if isinstance(rows, slice):
         return len(range(*rows.indices(n)))
     return len(rows)

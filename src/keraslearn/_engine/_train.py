@@ -112,9 +112,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     if any(type(cb).__module__ not in _OWN_CALLBACK_MODULES for cb in plan.callbacks):
         # A callback of the user's may keep the network it is given.
         hand_out(model)
-    for callback in plan.callbacks:  # what a failure of this fit concerns starts here
-        if hasattr(callback, "_fit_starting"):
-            callback._fit_starting()
+    tell_starting(plan.callbacks)  # what a failure of this fit concerns starts here
     guard = NonFiniteLoss()
     # Keras' meaning: training runs from epoch number initial_epoch to epochs.
     first = kwargs.get("initial_epoch", 0)
@@ -170,6 +168,14 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         "this fit. Scale the inputs (and, for a regressor, the targets, e.g. with "
         "StandardScaler or TransformedTargetRegressor), or lower the learning rate."
     )
+
+
+def tell_starting(callbacks):
+    """Tell keraslearn's own callbacks that training starts: a failure from
+    here on concerns this fit (see :func:`tell_failed`)."""
+    for callback in callbacks:
+        if hasattr(callback, "_fit_starting"):
+            callback._fit_starting()
 
 
 def tell_failed(callbacks, exc):
