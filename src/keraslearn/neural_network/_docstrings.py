@@ -59,7 +59,9 @@ _ENTRIES["mlp_parameters"] = """\
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the
-        early-stopping split, for reproducible fits on one machine.
+        early-stopping split, for reproducible fits on one machine. Weights
+        are drawn as scikit-learn's MLP draws them (Glorot's uniform bound);
+        biases start at zero, as in Keras (scikit-learn draws them too).
 
     tol : float, default=1e-4
         Training stops when the training loss (or, with ``early_stopping``,
