@@ -4,6 +4,7 @@ import pickle
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -186,6 +187,46 @@ def test_8_bit_pixel_values_at_predict_after_a_fit_on_scaled_images_get_a_warnin
         eight_bit.predict(pixels)
         clf.predict(images)
         on_files.predict(paths[:3])
+
+
+@pytest.mark.parametrize("form", ["list of images", "DataFrame of pixel columns"])
+def test_8_bit_pixels_in_a_list_or_a_frame_are_judged_as_in_an_array(digit_images, form):
+    """Fit and predict judge the values, whatever holds them: a fit on a list
+    (or a frame) of 8-bit images warns, and predicting such images is quiet."""
+    images, y = digit_images
+    pixels = np.round(images * 255).astype(np.uint8)
+    params = {**SMALL, "epochs": 1}
+    if form == "list of images":
+        X = list(pixels)
+    else:
+        X = pd.DataFrame(pixels.reshape(len(pixels), -1))
+        params["image_shape"] = (8, 8)
+    with pytest.warns(UserWarning, match="values up to 255, as 8-bit pixel values"):
+        clf = ImageClassifier(**params).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf.predict(X[:5] if form == "list of images" else X.iloc[:5])
+    scaled = ImageClassifier(**params).fit(images if form == "list of images" else X / 255.0, y)
+    with pytest.warns(UserWarning, match="fitted on images scaled to"):
+        scaled.predict(X[:5] if form == "list of images" else X.iloc[:5])
+
+
+def test_continuing_refuses_parameters_that_read_images_otherwise(digit_images):
+    images, y = digit_images
+    clf = ImageClassifier(warm_start=True, **{**SMALL, "epochs": 1}).fit(images, y)
+    for change in ({"image_shape": (4, 16)}, {"image_decoder": "tensorflow"}):
+        clf.set_params(**change)
+        for continuing in (lambda: clf.fit(images, y), lambda: clf.partial_fit(images, y)):
+            with pytest.raises(ValueError, match=r"reads images as its first fit did "
+                                                 r"\(image_shape=None, image_decoder='pillow'\)"):
+                continuing()
+        clf.set_params(image_shape=None, image_decoder="pillow")
+    assert len(clf.fit(images, y).loss_curve_) == 2  # as it was, it continues
+
+
+def test_tags_say_it_takes_grayscale_images_and_paths():
+    tags = ImageClassifier().__sklearn_tags__()
+    assert tags.input_tags.three_d_array and tags.input_tags.string
 
 
 def test_layers_with_batch_norm_and_blocks(digit_images):

@@ -141,7 +141,8 @@ _ENTRIES["callbacks"] = """\
         its default arguments), for example ``keras.callbacks.TensorBoard``
         or ``keras.callbacks.CSVLogger``. They run before the estimator's own
         stopping rule and learning-rate changes, and their logs hold the
-        validation score and loss with ``early_stopping``.
+        validation loss with ``early_stopping`` (and, for the MLPs, the
+        validation score).
         ``fit(X, y, callbacks=[...])`` uses its callbacks instead, for that
         fit only. An instance is used as given (read its state after fit);
         ``clone`` copies it."""

@@ -14,8 +14,10 @@ from ._image_inputs import (
     _image_shape_param,
     _positive_ints,
     check_image_input,
+    check_same_reading,
     image_source,
     infer_image_shape,
+    record_reading,
 )
 from ._pixels import warn_at_predict
 
@@ -312,7 +314,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     def _prepare_training_data(self, X, y, reset):
         if reset:
             self.image_shape_ = infer_image_shape(self, X.shape[1:])
-            self._image_reading = (self.image_shape is not None, self.image_decoder)
+            record_reading(self)
         return X, y
 
     def _raw_predict(self, X):
@@ -323,6 +325,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
         if mode in ("warm", "partial") and self.__sklearn_is_fitted__():
+            check_same_reading(self, mode)
             X = check_image_input(self, X)
         return super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
                             classes=classes)
@@ -348,7 +351,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         return self.epochs
 
     def __sklearn_tags__(self):
-        return classifier_tags(super().__sklearn_tags__())
+        tags = classifier_tags(super().__sklearn_tags__())
+        tags.input_tags.three_d_array = tags.input_tags.string = True  # grayscale; paths
+        return tags
 
     def _optimizer_spec(self):
         return self._optimizer_and_kwargs("adam", self.learning_rate)

@@ -139,3 +139,29 @@ def check_image_input(est, X):
     else:
         fitted_text = f"images of shape {fitted}"
     raise ValueError(f"X holds {seen}, but {name} was fitted on {fitted_text}. {fix}")
+
+
+def reading_params(est):
+    """The parameters that say how a fit reads images."""
+    shape = est.image_shape
+    return (None if shape is None else tuple(shape), est.image_decoder)
+
+
+def record_reading(est):
+    """Record, at a fit's start, how it reads images: predictions read them so
+    (:func:`image_source`), and continuing fits must too (:func:`check_same_reading`)."""
+    est._image_reading = (est.image_shape is not None, est.image_decoder)
+    est._reading_params = reading_params(est)
+
+
+def check_same_reading(est, mode):
+    """Refuse to continue a fitted network (warm start, ``partial_fit``) with
+    parameters that would read its images otherwise than its fit did."""
+    then = est.__dict__.get("_reading_params", reading_params(est))
+    if reading_params(est) != then:
+        raise ValueError(
+            f"{'partial_fit' if mode == 'partial' else 'warm_start'} continues the fitted "
+            f"network, which reads images as its first fit did (image_shape={then[0]!r}, "
+            f"image_decoder={then[1]!r}), not as image_shape={est.image_shape!r}, "
+            f"image_decoder={est.image_decoder!r} say now. Fit a new network "
+            "(warm_start=False) to read them otherwise.")

@@ -23,18 +23,33 @@ def _stacklevel():
     return level
 
 
+def _pixel_arrays(X):
+    """The arrays X's pixels are in, none copied: X itself, a DataFrame's
+    values, or the images of a list; none for paths or PIL images."""
+    if isinstance(X, np.ndarray):
+        return [X]
+    if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        return [X.to_numpy()]
+    if isinstance(X, (list, tuple)) and X and all(isinstance(a, np.ndarray) for a in X):
+        return list(X)
+    return []
+
+
 def eight_bit_top(X, *, floats):
     """The largest value of X where X holds 8-bit pixel values: uint8, or with
     ``floats`` a float array of values in [0, 255] above 2 (as
-    ``keras.utils.img_to_array`` gives); None otherwise."""
-    if not (isinstance(X, np.ndarray) and X.size and (
-            X.dtype == np.uint8 or (floats and X.dtype.kind == "f"))):
+    ``keras.utils.img_to_array`` gives); None otherwise. X: an array, a
+    DataFrame of pixel columns or a list of images."""
+    arrays = [a for a in _pixel_arrays(X) if a.size]
+    kinds = {"u8" if a.dtype == np.uint8 else a.dtype.kind for a in arrays}
+    if not arrays or not (kinds == {"u8"} or (floats and kinds == {"f"})):
         return None
     # A file-mapped X is read block by block: never resident whole.
     bottom, top = np.inf, -np.inf
-    for part in blocks(X) if is_mapped(X) else [X]:
-        bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
-    if X.dtype.kind == "f" and not (2 < top <= 255 and bottom >= 0):
+    for array in arrays:
+        for part in blocks(array) if is_mapped(array) else [array]:
+            bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
+    if kinds == {"f"} and not (2 < top <= 255 and bottom >= 0):
         return None  # scaled, standardised, or not pixels
     return top if top > 1 else None
 
