@@ -142,7 +142,8 @@ def test_sharing_switch_is_read_at_every_fit(share):
     with keraslearn.config_context(share_traced_functions=share):
         assert keraslearn.get_config()["share_traced_functions"] is share
         KerasRegressor(_batch_normalised, epochs=1).fit(X, y)
-    assert len(trace_cache) == (1 if share else 0)
+    warm = [entry for entry in trace_cache._entries.values() if entry is not None]
+    assert len(warm) == (1 if share else 0)
 
 
 def _batch_normalised(meta):
@@ -264,3 +265,37 @@ def test_a_metric_of_ones_own_is_logged_as_compiled():
     assert len(trace_cache) == 0
     assert histories[0]["shifted"] == histories[1]["shifted"]
     assert min(histories[0]["shifted"]) > 50
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class ScaledConstraint(keras.constraints.Constraint):
+    """Multiplies the kernel by ``factor`` after each update (its config
+    leaves it out): a Keras layer holding an object of one's own."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def __call__(self, w):
+        return w * self.factor
+
+
+def test_objects_of_ones_own_in_keras_layers_or_in_main_train_themselves():
+    """A Keras layer's constraint of one's own, and a class defined in the
+    training script (its config names no module), are as foreign as a layer
+    of one's own; Keras' own metric functions are not."""
+    def constrained(meta):
+        return keras.Sequential([keras.Input((1,)),
+                                 keras.layers.Dense(4, kernel_constraint=ScaledConstraint(0.0)),
+                                 keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+
+    trace_cache.clear()
+    fitted = KerasRegressor(constrained, epochs=2, random_state=0).fit(X, y)
+    assert len(trace_cache) == 0 or all(e is None for e in trace_cache._entries.values())
+    assert np.abs(fitted.model_.layers[0].kernel.numpy()).max() == 0.0
+    compiled = {"metrics": [{"module": None, "class_name": "Mine", "config": {},
+                             "registered_name": "mine>Mine"}]}
+    assert not _trace_cache._keras_objects_only(compiled)
+    trace_cache.clear()
+    KerasRegressor(_batch_normalised, metrics=[keras.metrics.mean_absolute_error],
+                   epochs=1, random_state=0).fit(X, y)
+    assert [e is not None for e in trace_cache._entries.values()] == [True]

@@ -37,10 +37,7 @@ class Predictor:
         self.model = model
         self.n_calls = 0
         self._traced = None
-        if getattr(type(model), "predict_step", None) is keras.Model.predict_step:
-            self._eager = lambda x: model(x, training=False)
-        else:  # the model's own predict_step, given batches as Keras' predict gives them
-            self._eager = lambda x: model.predict_step((x,))
+        self._eager = inference(model)
 
     def _trace(self, X, kinds):
         spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)
@@ -85,6 +82,16 @@ class Predictor:
             tensors = nested.map_pairs(lambda a, kind: kind.tensor(a), part, kinds)
             outs.append(_run(call, tensors, hooks, len(outs)))
         return nested.concatenate(outs)
+
+
+def inference(model):
+    """A function of a batch ``x``: the model's outputs as Keras' predict
+    computes them, through the model's own ``predict_step`` when its class
+    has one (given ``(x,)``, as Keras' predict gives batches), else
+    ``model(x, training=False)``."""
+    if getattr(type(model), "predict_step", None) is keras.Model.predict_step:
+        return lambda x: model(x, training=False)
+    return lambda x: model.predict_step((x,))
 
 
 def _run(call, tensors, hooks, batch):

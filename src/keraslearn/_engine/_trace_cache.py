@@ -216,15 +216,33 @@ def same_computation(model, other, probe):
 
 def _keras_objects_only(config):
     """Whether every object a serialised config names is Keras' (or
-    keraslearn's) own."""
+    keraslearn's) own: a class of the user's (its module another package, or
+    None for the training script's ``__main__``; a name registered under a
+    package of the user's) or a function of the user's (a Keras function is
+    stored by its name alone) is not."""
     if isinstance(config, dict):
-        module = config.get("module")
-        if isinstance(module, str) and not module.startswith(("keras.", "keraslearn.")):
-            return False
+        if "class_name" in config and "module" in config:
+            module, name = config["module"], config.get("registered_name")
+            if module == "builtins" and config["class_name"] == "function":
+                name = config.get("config")
+                if not (isinstance(name, str) and _keras_function(name)):
+                    return False
+            elif not (isinstance(module, str) and (
+                    module == "keras" or module.startswith(("keras.", "keraslearn.")))):
+                return False
+            if isinstance(name, str) and ">" in name and not name.startswith("keraslearn>"):
+                return False
         return all(_keras_objects_only(value) for value in config.values())
     if isinstance(config, (list, tuple)):
         return all(map(_keras_objects_only, config))
     return True
+
+
+def _keras_function(name):
+    """Whether ``name`` is one of Keras' metric, loss or activation functions."""
+    return ">" not in name and any(
+        getattr(getattr(keras, kind), name, None) is not None
+        for kind in ("metrics", "losses", "activations"))
 
 
 def steps_per_execution(model, fit_kwargs):
@@ -308,7 +326,10 @@ class TraceCache:
         except (TypeError, ValueError):  # an object Keras cannot serialise
             return None
         compiled.pop("loss", None)  # shared as it is
-        if not (keras_layers_only(model) and _keras_objects_only(compiled)):
+        # The layers' own objects (activations, initializers, regularizers,
+        # constraints) and the compiled ones must be Keras' (or keraslearn's).
+        if not (keras_layers_only(model) and _keras_objects_only(compiled)
+                and _keras_objects_only(model.get_config())):
             return None  # classes of the user's own: their configs may leave things out
         key = architecture_key(model)
         if key is None:

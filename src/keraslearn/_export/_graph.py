@@ -15,6 +15,7 @@ import tensorflow as tf
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine._predict import inference
 from . import _layers
 from ._converters import convert, is_sampler
 from ._steps import Frame, Sequence
@@ -111,7 +112,7 @@ class PipelineModel(keras.Model):
         else:
             frame = Frame(columns=[None if n is None else inputs[n] for n in self.input_names])
         x = self.plan(frame).as_matrix()
-        raw = self.network(tf.cast(x, self.network_dtype), training=False)
+        raw = inference(self.network)(tf.cast(x, self.network_dtype))
         return self.decoder(raw)
 
 
