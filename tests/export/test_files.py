@@ -184,3 +184,22 @@ def test_a_replaced_file_never_goes_missing_and_a_failed_commit_restores_all(tmp
     assert target.read_text() == "new model"
     assert (folder / "saved_model.pb").read_text() == "old graph" and not sidecar.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tflite", "saved"]
+
+
+def test_a_directory_made_meanwhile_is_not_replaced_without_overwrite(tmp_path):
+    """An export is checked against its path first; a SavedModel directory
+    (which cannot be linked into place as a file is) that appears before the
+    final rename is refused, not replaced."""
+    from keraslearn._export import _files
+
+    final = tmp_path / "model"
+    with _files.staging(final) as tmp:
+        staged = tmp / "model"
+        staged.mkdir()
+        (staged / "saved_model.pb").write_text("ours")
+        final.mkdir()  # another export, meanwhile
+        (final / "saved_model.pb").write_text("theirs")
+        with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
+            _files.commit([(staged, final)], tmp, overwrite=False)
+    assert (final / "saved_model.pb").read_text() == "theirs"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

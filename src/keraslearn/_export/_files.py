@@ -76,7 +76,10 @@ def commit(pairs, tmp, overwrite=True):
                 staged.unlink()
                 placed.append(final)
                 continue
-            if final.exists():
+            if final.exists() or final.is_symlink():
+                if not overwrite:  # made meanwhile (a directory, or no hard links here)
+                    raise FileExistsError(f"{str(final)!r} already exists; pass "
+                                          "overwrite=True to replace it.")
                 aside = tmp / f"previous-{i}"
                 if final.is_file() and staged.is_file():
                     shutil.copymode(final, staged)  # a private file stays private
