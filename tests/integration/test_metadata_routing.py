@@ -154,8 +154,9 @@ def test_keras_callbacks_given_to_fit_are_routed_once_requested(factory):
     X, y, _, _, _ = _poisoned(factory.kind)
     X, y = X[:100], y[:100]
     est = factory().set_fit_request(callbacks=True)
-    assert factory().set_partial_fit_request(callbacks=True).get_metadata_routing(
-    ).partial_fit.requests["callbacks"] is True
+    # partial_fit takes callbacks where it takes Keras' fit arguments: the wrappers'.
+    takes = "callbacks" in factory().get_metadata_routing().partial_fit.requests
+    assert takes == factory.name.startswith("Keras")
     counter = _CountFits()
     search = GridSearchCV(make_pipeline(StandardScaler(), est), {}, cv=KFold(2))
     search.fit(X, y, callbacks=[counter])

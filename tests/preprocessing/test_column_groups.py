@@ -133,3 +133,20 @@ def test_clone_and_pickle_keep_the_groups(frame):
     again = pickle.loads(pickle.dumps(groups))
     np.testing.assert_array_equal(again.transform(frame)["g"], groups.transform(frame)["g"])
     assert clone(groups).get_params() == groups.get_params()
+
+
+def test_columns_no_group_takes_may_hold_anything(frame):
+    """Only the groups' columns are checked and converted, as ColumnTransformer
+    converts only the columns it passes on."""
+    wider = frame.assign(when=pd.to_datetime(["2026-01-01"] * 3), note=["a", "b", "c"])
+    out = ColumnGroups({"g": ["age", "p0"]}).fit(wider).transform(wider)
+    np.testing.assert_array_equal(out["g"], frame[["age", "p0"]].to_numpy(np.float32))
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        ColumnGroups({"g": ["age", "note"]}).fit(wider)  # a group's own column: checked in fit
+
+
+def test_a_frame_with_names_of_mixed_types_is_refused_as_scikit_learn_refuses_it():
+    mixed = pd.DataFrame({"a": [1.0, 2.0], 0: [3.0, 4.0]})
+    with pytest.raises(TypeError, match="Feature names are only supported if all input features "
+                                        "have string names"):
+        ColumnGroups({"g": ["a"]}).fit(mixed)

@@ -69,9 +69,10 @@ class KerasEstimator(BaseEstimator):
     # Whether each batch's loss is its weighted mean (scikit-learn's MLP),
     # not its weighted sum over its rows (Keras).
     _weights_per_batch = False
-    # Keras callbacks given to fit may be routed by scikit-learn's metadata
-    # routing, once requested: ``set_fit_request(callbacks=True)``.
-    __metadata_request__fit = __metadata_request__partial_fit = {"callbacks": None}
+    # Keras callbacks given to fit (and to a partial_fit that takes them) may
+    # be routed by scikit-learn's metadata routing, once requested:
+    # ``set_fit_request(callbacks=True)``.
+    __metadata_request__fit = {"callbacks": None}
 
     # ------------------------------------------------------------ the hooks
     def _check_parameters(self, fit_kwargs):

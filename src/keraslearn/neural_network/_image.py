@@ -342,8 +342,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             return "val_loss", True, True
         return None, True, False
 
-    # Images are dense: sparse X gets scikit-learn's clear error.
-    _takes_sparse = False
+    _takes_sparse = False  # images are dense: sparse X gets scikit-learn's clear error
+    __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
     # Float images of 0-255 values (keras.utils.img_to_array's) get the 8-bit warning too.
     _warns_float_pixels = True
 

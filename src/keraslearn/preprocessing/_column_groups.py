@@ -22,8 +22,9 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     groups : dict of str to list
-        Input name -> its columns: names for a DataFrame, or indices (one
-        name or index is a group of one column).
+        Input name -> its columns: names for a DataFrame (whose column names
+        are then all strings, as scikit-learn requires), or indices (one name
+        or index is a group of one column).
 
     shapes : dict of str to tuple, default=None
         Input name -> the shape of one sample, for groups to reshape (pixel
@@ -82,14 +83,22 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
         if not isinstance(self.groups, dict) or not self.groups:
             raise ValueError("groups must be a non-empty dict of input name -> columns.")
         np.dtype(self.dtype)  # a dtype NumPy does not know fails here
-        # Sets (or, for X without column names, removes) feature_names_in_.
-        validate_data(self, X, dtype=None, ensure_all_finite=False)
+        # Sets (or, for X without column names, removes) feature_names_in_; a
+        # frame's columns are checked where groups take them (others may hold
+        # anything, as ColumnTransformer allows).
+        frame = hasattr(X, "columns")
+        validate_data(self, X, dtype=None, ensure_all_finite=False, skip_check_array=frame)
         for name in (self.shapes or {}):
             if name not in self.groups:
                 raise ValueError(f"shapes names {name!r}, which is not a group "
                                  f"({sorted(self.groups)}).")
+        lookup = self._lookup()
         for name in self.groups:
-            width = len(self._positions(name))
+            positions = self._positions(name, lookup)
+            width = len(positions)
+            if frame and width:
+                check_array(X.iloc[:, positions], dtype=self.dtype, ensure_all_finite=False,
+                            input_name=f"group {name!r}")
             if not width:
                 raise ValueError(f"Group {name!r} has no columns.")
             shape = (self.shapes or {}).get(name)
@@ -110,16 +119,19 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
                              f"them; got {type(cols).__name__}.")
         return list(cols)
 
-    def _positions(self, name):
-        """Group ``name``'s column positions in the X seen in fit."""
+    def _lookup(self):
+        """Column name -> position in the X seen in fit (None without names)."""
         names = getattr(self, "feature_names_in_", None)
+        return None if names is None else {n: i for i, n in reversed(list(enumerate(names)))}
+
+    def _positions(self, name, lookup):
+        """Group ``name``'s column positions in the X seen in fit."""
         out = []
         for col in self._columns(name):
-            if names is not None and not isinstance(col, (int, np.integer)):
-                found = np.flatnonzero(names == str(col))
-                if not len(found):
+            if lookup is not None and not isinstance(col, (int, np.integer)):
+                if str(col) not in lookup:
                     raise ValueError(f"Group {name!r} names column {col!r}, which X lacks.")
-                out.append(int(found[0]))
+                out.append(lookup[str(col)])
             elif isinstance(col, (int, np.integer)) and 0 <= col < self.n_features_in_:
                 out.append(int(col))
             else:
@@ -146,14 +158,17 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
             One array per group.
         """
         check_is_fitted(self, "n_features_in_")
-        positions = {name: self._positions(name) for name in self.groups}
+        lookup = self._lookup()
+        positions = {name: self._positions(name, lookup) for name in self.groups}
         names = getattr(self, "feature_names_in_", None)
         if names is not None and hasattr(X, "columns"):
-            columns = [str(c) for c in X.columns]
+            columns = {}
+            for i, column in enumerate(X.columns):
+                columns.setdefault(str(column), i)
             missing = sorted({names[i] for p in positions.values() for i in p} - set(columns))
             if missing:
                 raise ValueError(f"X lacks the columns {missing}, which the groups name.")
-            parts = {name: X.iloc[:, [columns.index(names[i]) for i in p]]
+            parts = {name: X.iloc[:, [columns[names[i]] for i in p]]
                      for name, p in positions.items()}
         else:
             array = validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)

@@ -77,6 +77,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     # partial_fit and warm starts take X of a dtype the first fit's casts to
     # safely, as in scikeras.
     _same_dtype_to_continue = True
+    __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
 
     def __init__(
         self,
