@@ -321,6 +321,37 @@ def test_weighted_batches_take_scikit_learn_steps(kind, solver, batch_size):
     np.testing.assert_allclose(getattr(ours, out)(X), getattr(theirs, out)(X), **tol)
 
 
+@pytest.mark.parametrize("target", ["binary", "multiclass", "multilabel"])
+def test_confidently_wrong_rows_cost_what_scikit_learn_reports(target):
+    """scikit-learn clips probabilities to [eps, 1 - eps]: a confidently
+    wrong row costs at most -log(eps). The same step from the same weights
+    reports the same loss (and takes the same step: the gradient is the
+    unclipped one in both)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = {"binary": rng.integers(0, 2, 60), "multiclass": rng.integers(0, 3, 60),
+         "multilabel": rng.integers(0, 2, (60, 3))}[target]
+    params = dict(hidden_layer_sizes=(6,), activation="tanh", shuffle=False, alpha=0.0,
+                  solver="sgd", momentum=0.0, batch_size=60, learning_rate_init=0.25,
+                  tol=0.0, n_iter_no_change=1000, random_state=0)
+    ours = keraslearn.MLPClassifier(**params, dtype="float64").initialize(X, y)
+    coefs = [np.asarray(ours.coefs_[0]), np.asarray(ours.coefs_[1]) * 60]  # saturated
+    ours.model_.layers[-1].kernel.assign(coefs[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = sk.MLPClassifier(**params, max_iter=1).fit(X, y)
+        theirs.coefs_ = [np.array(c) for c in coefs]
+        theirs.intercepts_ = [np.array(b) for b in ours.intercepts_]
+        theirs.set_params(warm_start=True, max_iter=1).fit(X, y)
+        ours.set_params(warm_start=True, max_iter=1).fit(X, y)
+    assert theirs.loss_ > 10  # rows at the clip
+    # scikit-learn takes log(1 - p) from probabilities p near 1 (rounded to
+    # 1e-16: 1e-3 of a tiny 1 - p), keraslearn from the logits.
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=1e-3)
+    for a, b in zip(ours.coefs_, theirs.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
 def _loss_scale(lib):
     X, y = load_diabetes(return_X_y=True)
     X, y = StandardScaler().fit_transform(X[:200]), y[:200] / 100

@@ -72,26 +72,80 @@ class HalfSquaredError(keras.losses.MeanSquaredError):
         return {**super().get_config(), "dtype": self.dtype}
 
 
-@keras.saving.register_keras_serializable(package="keraslearn")
-class SummedBinaryCrossentropy(keras.losses.BinaryCrossentropy):
-    """scikit-learn's MLP loss for multilabel targets: the labels' binary
-    log-losses summed (Keras' ``BinaryCrossentropy`` averages them), so that
-    the loss curve, ``tol`` and ``alpha`` mean what they mean in scikit-learn.
-    """
+def log_loss_cap(dtype):
+    """The most a log-loss term reaches in scikit-learn's MLP, which clips
+    probabilities to [eps, 1 - eps] of its data's float type: -log(eps)."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:  # several inputs' dtypes: scikit-learn's default
+        dtype = np.dtype("float64")
+    return float(-np.log(np.finfo(dtype if dtype.kind == "f" else "float64").eps))
 
-    def __init__(self, reduction="sum_over_batch_size", name="summed_binary_crossentropy",
-                 dtype=None):
+
+def _capped(loss, cap):
+    """``loss`` reported at most ``cap`` (scikit-learn's clipped value), with
+    the gradient of ``loss`` itself (scikit-learn steps along the unclipped
+    probabilities)."""
+    if cap is None:
+        return loss
+    return loss + keras.ops.stop_gradient(keras.ops.minimum(loss, cap) - loss)
+
+
+class _CappedLogLoss:
+    """A Keras log-loss whose terms are reported as scikit-learn reports them."""
+
+    def __init__(self, cap=None, reduction="sum_over_batch_size", name=None, dtype=None):
         super().__init__(reduction=reduction, name=name, dtype=dtype)
-
-    def call(self, y_true, y_pred):
-        labels = keras.ops.cast(keras.ops.shape(y_pred)[-1], y_pred.dtype)
-        return labels * super().call(y_true, y_pred)
+        self.cap = cap
 
     def get_config(self):
-        config = super().get_config()
-        for name in ("from_logits", "label_smoothing", "axis"):
-            config.pop(name, None)
-        return {**config, "dtype": self.dtype}
+        return {"cap": self.cap, "reduction": self.reduction, "name": self.name,
+                "dtype": self.dtype}
+
+
+@keras.saving.register_keras_serializable(package="keraslearn")
+class SummedBinaryCrossentropy(_CappedLogLoss, keras.losses.BinaryCrossentropy):
+    """scikit-learn's MLP loss for multilabel targets: the labels' binary
+    log-losses summed (Keras' ``BinaryCrossentropy`` averages them), so that
+    the loss curve, ``tol`` and ``alpha`` mean what they mean in scikit-learn;
+    each reported at most ``cap``.
+    """
+
+    def __init__(self, cap=None, reduction="sum_over_batch_size",
+                 name="summed_binary_crossentropy", dtype=None):
+        super().__init__(cap=cap, reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        # Each label's term, from the logits Keras keeps on a sigmoid's output.
+        terms = keras.ops.binary_crossentropy(keras.ops.cast(y_true, y_pred.dtype), y_pred)
+        return keras.ops.sum(_capped(terms, self.cap), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="keraslearn")
+class CappedBinaryCrossentropy(_CappedLogLoss, keras.losses.BinaryCrossentropy):
+    """scikit-learn's MLP loss for binary targets (one sigmoid unit), each
+    row's term reported at most ``cap``."""
+
+    def __init__(self, cap=None, reduction="sum_over_batch_size",
+                 name="binary_crossentropy", dtype=None):
+        super().__init__(cap=cap, reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        return _capped(super().call(y_true, y_pred), self.cap)
+
+
+@keras.saving.register_keras_serializable(package="keraslearn")
+class CappedSparseCategoricalCrossentropy(_CappedLogLoss,
+                                          keras.losses.SparseCategoricalCrossentropy):
+    """scikit-learn's MLP loss for multiclass targets (softmax units, class
+    indices), each row's term reported at most ``cap``."""
+
+    def __init__(self, cap=None, reduction="sum_over_batch_size",
+                 name="sparse_categorical_crossentropy", dtype=None):
+        super().__init__(cap=cap, reduction=reduction, name=name, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        return _capped(super().call(y_true, y_pred), self.cap)
 
 
 @keras.saving.register_keras_serializable(package="keraslearn")

@@ -7,7 +7,14 @@ from sklearn.utils.validation import column_or_1d
 
 from .._engine import ClassifierBehaviour, RegressorBehaviour, classifier_tags
 from ..utils import OneOf
-from ._callbacks import HalfSquaredError, SummedBinaryCrossentropy, SummedPoisson
+from ._callbacks import (
+    CappedBinaryCrossentropy,
+    CappedSparseCategoricalCrossentropy,
+    HalfSquaredError,
+    SummedBinaryCrossentropy,
+    SummedPoisson,
+    log_loss_cap,
+)
 from ._dense import BaseMLP
 from ._docstrings import fill_doc
 
@@ -24,7 +31,9 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     cross-entropy for multiclass targets, one sigmoid unit per label for
     multilabel indicator targets, whose binary cross-entropies are summed, as
     scikit-learn sums them (``SummedBinaryCrossentropy``; Keras' own averages
-    them).
+    them). Each term is reported (``loss_curve_``, ``tol``) at most -log(eps)
+    of X's float type, as scikit-learn clips probabilities; the steps follow
+    the unclipped gradient, as scikit-learn's do.
 
     Parameters
     ----------
@@ -137,10 +146,13 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         return "softmax" if self.target_type_ == "multiclass" else "logistic"
 
     def _keras_loss(self, meta):
-        # scikit-learn sums the labels' log-losses (Keras averages them).
-        if meta["target_type_"] == "multilabel-indicator":
-            return SummedBinaryCrossentropy(dtype=self._dtype())
-        return None
+        # scikit-learn sums the labels' log-losses (Keras averages them), and
+        # reports each term at most -log(eps) of its data's float type.
+        cap = log_loss_cap(meta.get("X_dtype_", "float64"))
+        kind = {"multilabel-indicator": SummedBinaryCrossentropy,
+                "binary": CappedBinaryCrossentropy}.get(meta["target_type_"],
+                                                        CappedSparseCategoricalCrossentropy)
+        return kind(cap=cap, dtype=self._dtype())
 
     def __sklearn_tags__(self):
         return classifier_tags(super().__sklearn_tags__())
