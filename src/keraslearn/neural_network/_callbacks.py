@@ -94,9 +94,14 @@ def _capped(loss, cap):
 class _CappedLogLoss:
     """A Keras log-loss whose terms are reported as scikit-learn reports them."""
 
+    _default_name = None
+
     def __init__(self, cap=None, reduction="sum_over_batch_size", name=None, dtype=None):
-        super().__init__(reduction=reduction, name=name, dtype=dtype)
+        super().__init__(reduction=reduction, name=name or self._default_name, dtype=dtype)
         self.cap = cap
+
+    def call(self, y_true, y_pred):
+        return _capped(super().call(y_true, y_pred), self.cap)
 
     def get_config(self):
         return {"cap": self.cap, "reduction": self.reduction, "name": self.name,
@@ -111,9 +116,7 @@ class SummedBinaryCrossentropy(_CappedLogLoss, keras.losses.BinaryCrossentropy):
     each reported at most ``cap``.
     """
 
-    def __init__(self, cap=None, reduction="sum_over_batch_size",
-                 name="summed_binary_crossentropy", dtype=None):
-        super().__init__(cap=cap, reduction=reduction, name=name, dtype=dtype)
+    _default_name = "summed_binary_crossentropy"
 
     def call(self, y_true, y_pred):
         # Each label's term, from the logits Keras keeps on a sigmoid's output.
@@ -126,12 +129,7 @@ class CappedBinaryCrossentropy(_CappedLogLoss, keras.losses.BinaryCrossentropy):
     """scikit-learn's MLP loss for binary targets (one sigmoid unit), each
     row's term reported at most ``cap``."""
 
-    def __init__(self, cap=None, reduction="sum_over_batch_size",
-                 name="binary_crossentropy", dtype=None):
-        super().__init__(cap=cap, reduction=reduction, name=name, dtype=dtype)
-
-    def call(self, y_true, y_pred):
-        return _capped(super().call(y_true, y_pred), self.cap)
+    _default_name = "binary_crossentropy"
 
 
 @keras.saving.register_keras_serializable(package="keraslearn")
@@ -140,12 +138,7 @@ class CappedSparseCategoricalCrossentropy(_CappedLogLoss,
     """scikit-learn's MLP loss for multiclass targets (softmax units, class
     indices), each row's term reported at most ``cap``."""
 
-    def __init__(self, cap=None, reduction="sum_over_batch_size",
-                 name="sparse_categorical_crossentropy", dtype=None):
-        super().__init__(cap=cap, reduction=reduction, name=name, dtype=dtype)
-
-    def call(self, y_true, y_pred):
-        return _capped(super().call(y_true, y_pred), self.cap)
+    _default_name = "sparse_categorical_crossentropy"
 
 
 @keras.saving.register_keras_serializable(package="keraslearn")
