@@ -296,6 +296,21 @@ def test_objects_of_ones_own_in_keras_layers_or_in_main_train_themselves():
                              "registered_name": "mine>Mine"}]}
     assert not _trace_cache._keras_objects_only(compiled)
     trace_cache.clear()
-    KerasRegressor(_batch_normalised, metrics=[keras.metrics.mean_absolute_error],
+    KerasRegressor(_batch_normalised, metrics=["mae", keras.metrics.MeanSquaredError()],
                    epochs=1, random_state=0).fit(X, y)
     assert [e is not None for e in trace_cache._entries.values()] == [True]
+
+
+def mean_absolute_error(y_true, y_pred):
+    """A metric of one's own named like Keras' (a function is stored by its
+    name: a copy compiled from the config would log Keras' one)."""
+    return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1) + 42.0
+
+
+def test_a_metric_function_of_ones_own_named_like_keras_is_logged_as_given():
+    trace_cache.clear()
+    histories = [KerasRegressor(_batch_normalised, metrics=[mean_absolute_error], epochs=2,
+                                random_state=0).fit(X, y).history_ for _ in range(2)]
+    assert not [e for e in trace_cache._entries.values() if e is not None]
+    for history in histories:
+        assert min(history["mean_absolute_error"]) > 40

@@ -218,16 +218,13 @@ def _keras_objects_only(config):
     """Whether every object a serialised config names is Keras' (or
     keraslearn's) own: a class of the user's (its module another package, or
     None for the training script's ``__main__``; a name registered under a
-    package of the user's) or a function of the user's (a Keras function is
-    stored by its name alone) is not."""
+    package of the user's) is not, and neither is any function given as one
+    (stored by its name alone, a function of the user's may share a Keras
+    name; Keras' own, given by their names as strings, are plain strings)."""
     if isinstance(config, dict):
         if "class_name" in config and "module" in config:
             module, name = config["module"], config.get("registered_name")
-            if module == "builtins" and config["class_name"] == "function":
-                name = config.get("config")
-                if not (isinstance(name, str) and _keras_function(name)):
-                    return False
-            elif not (isinstance(module, str) and (
+            if config["class_name"] == "function" or not (isinstance(module, str) and (
                     module == "keras" or module.startswith(("keras.", "keraslearn.")))):
                 return False
             if isinstance(name, str) and ">" in name and not name.startswith("keraslearn>"):
@@ -236,13 +233,6 @@ def _keras_objects_only(config):
     if isinstance(config, (list, tuple)):
         return all(map(_keras_objects_only, config))
     return True
-
-
-def _keras_function(name):
-    """Whether ``name`` is one of Keras' metric, loss or activation functions."""
-    return ">" not in name and any(
-        getattr(getattr(keras, kind), name, None) is not None
-        for kind in ("metrics", "losses", "activations"))
 
 
 def steps_per_execution(model, fit_kwargs):

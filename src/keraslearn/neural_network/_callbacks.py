@@ -75,10 +75,7 @@ class HalfSquaredError(keras.losses.MeanSquaredError):
 def log_loss_cap(dtype):
     """The most a log-loss term reaches in scikit-learn's MLP, which clips
     probabilities to [eps, 1 - eps] of its data's float type: -log(eps)."""
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:  # several inputs' dtypes: scikit-learn's default
-        dtype = np.dtype("float64")
+    dtype = np.dtype(dtype)
     return float(-np.log(np.finfo(dtype if dtype.kind == "f" else "float64").eps))
 
 

@@ -145,10 +145,27 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     def _out_activation_name(self):
         return "softmax" if self.target_type_ == "multiclass" else "logistic"
 
+    def _fit(self, X, y, sample_weight, **kwargs):
+        # scikit-learn's MLP computes in float32 for float32 data only (int
+        # and float16 data in float64): its log-loss cap follows that type.
+        previous = self.__dict__.get("_data_float")
+        dtypes = getattr(X, "dtypes", None)
+        dtype = (np.result_type(*dtypes) if dtypes is not None and len(dtypes)
+                 else getattr(X, "dtype", None))
+        self._data_float = "float32" if dtype == np.float32 else "float64"
+        try:
+            return super()._fit(X, y, sample_weight, **kwargs)
+        except BaseException:  # a failed fit leaves the estimator as it was
+            if previous is None:
+                del self._data_float
+            else:
+                self._data_float = previous
+            raise
+
     def _keras_loss(self, meta):
         # scikit-learn sums the labels' log-losses (Keras averages them), and
         # reports each term at most -log(eps) of its data's float type.
-        cap = log_loss_cap(meta.get("X_dtype_", "float64"))
+        cap = log_loss_cap(self.__dict__.get("_data_float", "float64"))
         kind = {"multilabel-indicator": SummedBinaryCrossentropy,
                 "binary": CappedBinaryCrossentropy}.get(meta["target_type_"],
                                                         CappedSparseCategoricalCrossentropy)
