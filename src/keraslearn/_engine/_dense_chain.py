@@ -68,6 +68,7 @@ import numpy as np
 from .._tf import keras, tf
 from ._chain_functions import make_evaluate, make_fit, make_held_out
 from ._keras_objects import loss_key
+from ._layers import built_optimizer
 from ._plain_networks import (
     build_compiled_metrics,
     chain_callbacks,
@@ -199,8 +200,7 @@ class DenseChainTrainer:
             return None
         chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping, callbacks,
                        validation, freq)
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
+        built_optimizer(model)
         chain.slot_variables = slot_variables(model.optimizer, chain.weights(), chain.kind,
                                               chain.constants)
         return None if chain.slot_variables is None else chain

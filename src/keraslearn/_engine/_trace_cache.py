@@ -62,6 +62,7 @@ from .._tf import keras, tf
 from ._keras_objects import loss_key
 from ._layers import (
     all_layers,
+    built_optimizer,
     copy_training_state,
     keras_layers_only,
     layer_variables,
@@ -120,14 +121,22 @@ def _canonical(obj, rename):
 def architecture_key(model):
     """A key equal for models built the same way, whatever their layer names.
 
-    Returns None when the model cannot be described by its config.
+    Returns None when the model cannot be described by its config: one that
+    holds a class or function of the user's own (their configs may leave
+    things out), or that the config API cannot describe.
     """
     try:
         config = model.get_config()
+        compile_config = dict(model.get_compile_config() or {})
+        # The loss object is shared as it is; everything else must be Keras'
+        # (or keraslearn's): layers, their activations, initializers,
+        # regularizers and constraints, the optimizer and the metrics.
+        if not (keras_layers_only(model) and _keras_objects_only(config) and
+                _keras_objects_only({k: v for k, v in compile_config.items() if k != "loss"})):
+            return None
         names = _layer_names(config, [model.name])
         rename = {name: f"#{i}" for i, name in enumerate(dict.fromkeys(names))}
         config = _canonical(config, rename)
-        compile_config = dict(model.get_compile_config() or {})
         optimizer = dict(compile_config.get("optimizer") or {})
         opt_config = dict(optimizer.get("config") or {})
         # The learning rate lives in an optimizer variable (copied per fit), and
@@ -311,16 +320,6 @@ class TraceCache:
             # Weight decay may exclude variables (exclude_from_weight_decay), which
             # the optimizer's config, and so a copy made from it, leaves out.
             return None
-        try:
-            compiled = dict(model.get_compile_config() or {})
-        except (TypeError, ValueError):  # an object Keras cannot serialise
-            return None
-        compiled.pop("loss", None)  # shared as it is
-        # The layers' own objects (activations, initializers, regularizers,
-        # constraints) and the compiled ones must be Keras' (or keraslearn's).
-        if not (keras_layers_only(model) and _keras_objects_only(compiled)
-                and _keras_objects_only(model.get_config())):
-            return None  # classes of the user's own: their configs may leave things out
         key = architecture_key(model)
         if key is None:
             return None
@@ -355,8 +354,7 @@ class TraceCache:
         ``device``: the device the fit runs on (its scope is entered by the
         caller), which a warm copy's variables are bound to.
         """
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
+        built_optimizer(model)
         if not all(map(_model_unseen, fit_kwargs.get("callbacks") or ())):
             return model.fit(dataset, **fit_kwargs).history
         warm = self._warm_copy(
