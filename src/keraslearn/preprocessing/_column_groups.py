@@ -122,7 +122,7 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
     def _lookup(self):
         """Column name -> position in the X seen in fit (None without names)."""
         names = getattr(self, "feature_names_in_", None)
-        return None if names is None else {n: i for i, n in reversed(list(enumerate(names)))}
+        return None if names is None else _first_positions(names)
 
     def _positions(self, name, lookup):
         """Group ``name``'s column positions in the X seen in fit."""
@@ -162,9 +162,7 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
         positions = {name: self._positions(name, lookup) for name in self.groups}
         names = getattr(self, "feature_names_in_", None)
         if names is not None and hasattr(X, "columns"):
-            columns = {}
-            for i, column in enumerate(X.columns):
-                columns.setdefault(str(column), i)
+            columns = _first_positions(X.columns)
             missing = sorted({names[i] for p in positions.values() for i in p} - set(columns))
             if missing:
                 raise ValueError(f"X lacks the columns {missing}, which the groups name.")
@@ -188,3 +186,11 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _first_positions(names):
+    """Column name (as a string) -> position of the first column of that name."""
+    positions = {}
+    for i, name in enumerate(names):
+        positions.setdefault(str(name), i)
+    return positions
