@@ -17,6 +17,7 @@ import keraslearn
 from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
 from keraslearn._engine._dense_chain import dense_chains
 from keraslearn._engine._plain_networks import chain_metrics
+from keraslearn.wrappers import BaseWrapper
 
 X, y = make_classification(90, 5, n_informative=3, n_classes=3, random_state=0)
 X = X.astype("float32")
@@ -249,6 +250,25 @@ def test_anything_else_trains_through_keras_fit(kwargs, capsys):
     assert len(est.history_["loss"]) == 2
     for callback in kwargs.get("callbacks", ()):
         assert callback.epochs == 2
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "mse", "hinge"])
+def test_1d_targets_of_a_one_unit_network_train_as_keras_fit_trains_them(loss):
+    # BaseWrapper (or a user's target encoder) passes a 1-D y on as it is;
+    # Keras' loss gives it the rank of the (n, 1) output. Through the chain's
+    # open shapes, binary cross-entropy failed and the squared error
+    # broadcast y against the outputs into an (n, n) matrix.
+    def one_unit(meta):
+        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    fitted = []
+    for share in (True, False):
+        with keraslearn.config_context(share_traced_functions=share):
+            fitted.append(BaseWrapper(one_unit, loss=loss, optimizer="adam", epochs=3,
+                                      batch_size=16, random_state=1).fit(X, y_binary))
+    _assert_same_state(*fitted)
+    assert fitted[0].predict(X[:4]).shape == (4, 1)
 
 
 @pytest.mark.parametrize("noise", [

@@ -192,7 +192,10 @@ class DenseChainTrainer:
         if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
             return None
         layers = dense_layers(model)
-        if layers is None:
+        if layers is None or (len(spec[1].shape) == 1 and layers[0][-1].units == 1):
+            # Keras' loss gives 1-D targets the rank of a one-unit output (its
+            # squeeze_or_expand_to_same_rank reads the output's static width,
+            # which the chain's traces leave open): Keras' fit trains these.
             return None
         loss, metrics = chain_loss(model), chain_metrics(model, config, spec[1].shape)
         rule = optimizer_rule(model.optimizer)
