@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.preprocessing import StandardScaler
 
 from keraslearn import BaseWrapper
 from keraslearn.wrappers import BaseWrapper as BaseWrapperFromWrappers
@@ -65,3 +66,80 @@ def test_clone_and_routed_builder_arguments():
     assert ae.get_params()["code"] == 3 and copy.get_params()["code"] == 4
     copy.set_params(epochs=1).fit(X, X)
     assert copy.model_.layers[0].units == 4
+
+
+class _Shifted(BaseEstimator, TransformerMixin):
+    """A target encoder of a BaseWrapper subclass: the model learns y - 100."""
+
+    def fit(self, y):
+        return self
+
+    def transform(self, y):
+        return np.asarray(y, dtype="float32").reshape(-1, 1) - 100
+
+    def inverse_transform(self, y):
+        return np.asarray(y).ravel() + 100
+
+
+class _ShiftedTargets(BaseWrapper):
+    @property
+    def target_encoder(self):
+        return _Shifted()
+
+    @staticmethod
+    def scorer(y_true, y_pred, **kwargs):
+        return -float(np.mean(np.abs(np.asarray(y_true) - y_pred)))
+
+
+def _one_unit(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+
+
+def test_predict_and_score_decode_outputs_with_the_target_encoder():
+    # As scikeras' BaseWrapper: predict is target_encoder_.inverse_transform
+    # of the outputs, and score scores those.
+    y = 100 + X[:, 0]
+    est = _ShiftedTargets(_one_unit, loss="mse", epochs=1, random_state=0).fit(X, y)
+    outputs = est.model_(X, training=False).numpy()
+    np.testing.assert_allclose(est.predict(X), outputs.ravel() + 100, rtol=1e-6)
+    assert est.score(X, y) == pytest.approx(-np.mean(np.abs(y - (outputs.ravel() + 100))),
+                                            rel=1e-5)
+
+
+def test_predict_takes_keras_predict_arguments_for_one_call():
+    ae = BaseWrapper(autoencoder, loss="mse", epochs=1, random_state=0).fit(X, X)
+    np.testing.assert_allclose(ae.predict(X, batch_size=7), ae.predict(X), rtol=1e-5,
+                               atol=1e-6)
+    with pytest.raises(ValueError, match="'bacth_size'. Did you mean 'batch_size'"):
+        ae.predict(X, bacth_size=7)
+
+
+def test_a_model_with_one_value_per_sample_as_a_1d_output():
+    def flat(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        return keras.Model(inputs, keras.layers.Reshape(())(keras.layers.Dense(1)(inputs)))
+
+    est = BaseWrapper(flat, loss="mse", epochs=2, random_state=0).fit(X, X[:, 0])
+    out = est.predict(X[:5])
+    assert out.shape == (5,)
+    np.testing.assert_allclose(out, est.model_(X[:5], training=False).numpy(), rtol=1e-5)
+
+
+def test_meta_holds_the_fitted_feature_encoder():
+    seen = []
+
+    def build(meta):
+        seen.append(meta["feature_encoder_"])
+        return autoencoder(meta)
+
+    est = BaseWrapper(build, loss="mse", epochs=1).fit(X, X)
+    assert seen == [est.feature_encoder_]  # scikeras' default, an identity transformer
+
+    class Scaled(BaseWrapper):
+        @property
+        def feature_encoder(self):
+            return StandardScaler()
+
+    est = Scaled(build, loss="mse", epochs=1).fit(X, X)
+    assert seen[-1] is est.feature_encoder_
+    np.testing.assert_allclose(seen[-1].mean_, X.mean(axis=0), rtol=1e-5)

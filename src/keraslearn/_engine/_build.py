@@ -14,21 +14,23 @@ _META_FROM_ENCODER = (
 )
 
 
-def make_meta(est, encoder, metadata=None):
-    """The ``meta`` dict of scikeras: what the data looks like, and what the
-    target and feature encoders learnt (``metadata``)."""
+def make_meta(est, encoder, data):
+    """The ``meta`` dict of scikeras: what the data looks like, the fitted
+    encoders (the feature encoder None when there is none), and what they
+    learnt (``data.metadata``)."""
     meta = {
         "n_features_in_": est.n_features_in_,
         "X_shape_": est.X_shape_,
         "X_dtype_": est.X_dtype_,
         "target_encoder_": encoder,
+        "feature_encoder_": data.features,
     }
     if "feature_names_in_" in est.__dict__:
         meta["feature_names_in_"] = est.feature_names_in_
     for key in _META_FROM_ENCODER:
         if hasattr(encoder, key):
             meta[key] = getattr(encoder, key)
-    meta.update(metadata or {})
+    meta.update(data.metadata or {})
     return meta
 
 
@@ -77,7 +79,8 @@ def output_spec(model, sample_shape, *, needs_rows):
             f"per sample, shape (n_samples, n_units), is needed.{hint}"
         )
     dtype = getattr(outputs[0].dtype, "name", outputs[0].dtype)
-    return int(shape[-1]) if shape else 1, str(dtype)
+    # A 1-D output (n_samples,) holds one value per sample.
+    return int(shape[-1]) if len(shape) > 1 else 1, str(dtype)
 
 
 def _shape_text(shape):

@@ -233,7 +233,7 @@ class KerasEstimator(BaseEstimator):
             current = self.__dict__["model_"]
             return (current if where is None else where.continued(current)), encoder
         with randomness.building():
-            meta = make_meta(self, encoder, data.metadata)
+            meta = make_meta(self, encoder, data)
             model, compile_kwargs = self._build_network(meta, plan)
             # the model the user gave to initialize() is used as it is
             model = self._finish(model, compile_kwargs, encoder, plan, meta, compile=not (
@@ -267,7 +267,7 @@ class KerasEstimator(BaseEstimator):
             # The model initialize() took as it was: compiled to be trained,
             # as a model a builder returns uncompiled is.
             self._finish(current, self._compile_kwargs(), data.encoder, plan,
-                         make_meta(self, data.encoder, data.metadata))
+                         make_meta(self, data.encoder, data))
         return current
 
     def _finish(self, model, compile_kwargs, encoder, plan, meta, *, compile=True):

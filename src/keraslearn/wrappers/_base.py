@@ -272,20 +272,25 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             kwargs["sample_weight"] = sample_weight
         return self.scorer(_as_array(y), y_pred, **kwargs)
 
-    def predict(self, X):
-        """The model's outputs for X.
+    def predict(self, X, **kwargs):
+        """The model's outputs for X, decoded by ``target_encoder_``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Samples, shaped as in fit.
 
+        **kwargs : dict
+            Passed to ``keras.Model.predict`` for this call (e.g. ``batch_size``).
+
         Returns
         -------
         outputs : ndarray of shape (n_samples, ...)
-            What the model returns.
+            What the model returns, passed through the target encoder's
+            ``inverse_transform`` as in scikeras (the outputs as they are with
+            the default encoder; a subclass's ``target_encoder`` decodes them).
         """
-        return self._raw_predict(X)
+        return self.target_encoder_.inverse_transform(self._raw_predict(X, **kwargs))
 
     # -------------------------------------------------------- engine hooks
     def _check_parameters(self, fit_kwargs):
