@@ -56,6 +56,12 @@ _FIT_ERRORS = {
                                "multiclass-multioutput"),
     "string-y-regressor": (R, {}, X, np.array(["a", "b"] * 20), {}, ValueError,
                            "needs numeric targets.*could not convert"),
+    # object arrays are converted with X: the message still names y
+    "object-string-y-regressor": (R, {}, X, np.array(["a", "b"] * 20, dtype=object), {},
+                                  ValueError, "needs numeric targets; y holds text"),
+    "string-X-and-y-regressor": (R, {}, np.array([["a", "b"]] * 40),
+                                 np.array(["a", "b"] * 20, dtype=object), {}, ValueError,
+                                 r"X holds text"),
     "empty-X": (C, {}, X[:0], y[:0], {}, ValueError, "0 sample"),
     "lengths-differ": (C, {}, X, y[:-1], {}, ValueError, "inconsistent numbers of samples"),
     "1d-X": (C, {}, X[:, 0], y, {}, ValueError, "Expected 2D array"),

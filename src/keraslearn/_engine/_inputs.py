@@ -143,7 +143,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
             {"allow_nd": True, **_x_params(True)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
-        with _explained_input_errors(X):
+        with _explained_input_errors(X, y):
             X, y = validate_data(
                 est, X, y, reset=reset, dtype=_FLOATS, allow_nd=True,
                 multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
@@ -252,10 +252,10 @@ def validate_X(est, X, fitted=True):
 
 
 @contextlib.contextmanager
-def _explained_input_errors(X):
+def _explained_input_errors(X, y=None):
     """Say what to give instead when X is a list of arrays of different shapes
     (a model's inputs, as Keras takes them), which scikit-learn reads as rows,
-    or holds text, which the network does not take."""
+    or X or a regressor's y holds text, which the network does not take."""
     try:
         yield
     except ValueError as exc:
@@ -269,12 +269,26 @@ def _explained_input_errors(X):
                 "split), or a feature_encoder that makes the list from one array."
             ) from exc
         if "could not convert string to float" in str(exc):
+            if y is not None and not _holds_text(X) and _holds_text(y):
+                raise ValueError(
+                    f"A regressor needs numeric targets; y holds text ({exc}). For class "
+                    "labels, use a classifier."
+                ) from exc
             raise ValueError(
                 f"X holds text ({exc}): keraslearn feeds the network numbers. Turn the "
                 "text into numbers first: in a Pipeline (a vectorizer such as "
                 "TfidfVectorizer, or an encoder), or with a feature_encoder."
             ) from exc
         raise
+
+
+def _holds_text(a):
+    """Whether ``a`` fails to convert to floats because it holds text."""
+    try:
+        np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return "could not convert string to float" in str(exc)
+    return False
 
 
 def _passes_checks(est, X):
