@@ -1,6 +1,7 @@
 """Where an export writes: no overwriting without consent, nothing half-written."""
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -203,3 +204,29 @@ def test_a_directory_made_meanwhile_is_not_replaced_without_overwrite(tmp_path):
             _files.commit([(staged, final)], tmp, overwrite=False)
     assert (final / "saved_model.pb").read_text() == "theirs"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_the_onnx_check_runs_onnxruntime_with_its_telemetry_off(tmp_path):
+    # onnxruntime reads ORT_DISABLE_TELEMETRY once, at import: export sets it
+    # first, so the check uploads nothing and keeps no device id in the home.
+    home = tmp_path / "home"
+    home.mkdir()
+    code = (
+        "import os, numpy as np, keraslearn\n"
+        "X = np.random.default_rng(0).normal(size=(40, 3)); y = X[:, 0] > 0\n"
+        "clf = keraslearn.MLPClassifier((3,), max_iter=1, random_state=0).fit(X, y)\n"
+        f"keraslearn.export(clf, {str(tmp_path / 'm.onnx')!r}, format='onnx')\n"
+        "print('ORT_DISABLE_TELEMETRY =', os.environ.get('ORT_DISABLE_TELEMETRY'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, timeout=300, env={**env, "HOME": str(home)})
+    assert "ORT_DISABLE_TELEMETRY = 1" in run.stdout, run.stderr[-2000:]
+    assert (tmp_path / "m.onnx").is_file()
+    assert not (home / ".cache" / "Microsoft").exists()
+
+
+def test_a_telemetry_setting_of_the_user_is_kept(first, tmp_path, monkeypatch):
+    monkeypatch.setenv("ORT_DISABLE_TELEMETRY", "0")
+    keraslearn.export(first, tmp_path / "m.onnx", format="onnx")
+    assert os.environ["ORT_DISABLE_TELEMETRY"] == "0"

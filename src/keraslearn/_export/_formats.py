@@ -19,6 +19,7 @@ must give the TensorFlow graph's outputs, since converters can fail silently
 
 import contextlib
 import logging
+import os
 import re
 
 import keras
@@ -45,8 +46,17 @@ def check_format(fmt):
 
 
 def require_extra(fmt):
-    """Import the packages a format needs, or say which extra brings them."""
+    """Import the packages a format needs, or say which extra brings them.
+
+    For ONNX, onnxruntime's telemetry is switched off first unless the user set
+    ``ORT_DISABLE_TELEMETRY``: keraslearn runs onnxruntime only to check the file
+    it wrote, and onnxruntime would otherwise upload usage events and keep a
+    device id under the home folder (read once, when it is first imported).
+    """
     import importlib
+
+    if fmt == "onnx":
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
     for module, package in _EXTRAS.get(fmt, ()):
         try:
