@@ -36,6 +36,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+# MLflow 3 sends usage telemetry, and keeps an id under your home folder, unless this
+# is set before it is imported: this example keeps everything on this machine.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 import mlflow
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -143,6 +147,9 @@ def _flagged(answer):
 
 
 def main(output=None, quick=False):
+    if output is None:  # a scratch folder, removed at the end
+        with tempfile.TemporaryDirectory() as scratch:
+            return main(scratch, quick)
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0)
@@ -150,7 +157,7 @@ def main(output=None, quick=False):
         hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=20 if quick else 50,
         random_state=0))
     pipe.fit(X_train, y_train)
-    output = Path(output).resolve() if output else Path(tempfile.mkdtemp())
+    output = Path(output).resolve()
     folder = output / "artifacts"
     folder.mkdir(parents=True, exist_ok=True)
 

@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# MLflow reads it when imported (test modules import it at collection): the
+# tests send nothing anywhere and keep no id under the home folder.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
