@@ -4,8 +4,9 @@ The same constructor arguments (``hidden_layer_sizes``, ``alpha``,
 ``learning_rate_init``, ``max_iter``, ``early_stopping``, ...) and the same
 fitted attributes (``n_iter_``, ``loss_curve_``, ``validation_scores_``,
 ``best_validation_score_``) work with both classes. keraslearn adds Keras-only
-options under their own names; here ``reduce_lr_on_plateau`` halves the
-learning rate whenever the validation loss stalls, and ``dropout``.
+options under their own names; here ``dropout``, and ``reduce_lr_on_plateau``
+halving the learning rate whenever the validation accuracy (the score
+scikit-learn's early stopping watches) has not improved for 3 epochs.
 """
 
 import argparse
@@ -41,9 +42,11 @@ def main(output=None, quick=False):
     models = {
         "sklearn MLPClassifier": SklearnMLPClassifier(**common),
         "keraslearn MLPClassifier": MLPClassifier(
-            **common, reduce_lr_on_plateau={"patience": 3}, dropout=0.1),
+            **common, dropout=0.1,
+            # Keras' ReduceLROnPlateau arguments; it watches val_loss unless told
+            reduce_lr_on_plateau={"monitor": "val_accuracy", "mode": "max", "patience": 3}),
     }
-    reports, rows = {}, []
+    reports, rows, learning_rates = {}, [], []
     for name, mlp in models.items():
         model = make_pipeline(StandardScaler(), mlp)
         model.fit(X_train, y_train)
@@ -59,15 +62,15 @@ def main(output=None, quick=False):
         print(f"{name}: stopped after {mlp.n_iter_} of at most {common['max_iter']} epochs")
         print(f"  loss_curve_:        {sparkline(mlp.loss_curve_)}")
         print(f"  validation_scores_: {sparkline(mlp.validation_scores_)}")
-        learning_rates = getattr(mlp, "history_", {}).get("learning_rate")
-        if learning_rates:
+        if hasattr(mlp, "history_"):  # keraslearn's: Keras' history, per epoch
+            learning_rates = mlp.history_["learning_rate"]
             print(f"  learning rate:      {sparkline(learning_rates, fmt='{:.2g}')}"
                   " (reduce_lr_on_plateau)")
     print()
     print(pd.DataFrame(rows).set_index("model").to_string(float_format="{:.4f}".format))
     print()
     print(reports["keraslearn MLPClassifier"])
-    return reports
+    return {**reports, "learning_rates": learning_rates}
 
 
 if __name__ == "__main__":

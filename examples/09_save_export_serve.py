@@ -115,6 +115,9 @@ def serve(path):
 
 
 def main(output=None, quick=False):
+    if output is None:  # a scratch folder for the artifacts, removed at the end
+        with tempfile.TemporaryDirectory() as scratch:
+            return main(scratch, quick)
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0)
@@ -122,8 +125,7 @@ def main(output=None, quick=False):
         hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=20 if quick else 50,
         random_state=0))
     pipe.fit(X_train, y_train)
-    folder = Path(output) if output else Path(tempfile.mkdtemp())
-    folder = folder / "artifacts"
+    folder = Path(output) / "artifacts"
     folder.mkdir(parents=True, exist_ok=True)
 
     # 1. Save (with a drift detector for the server) and load.

@@ -209,7 +209,10 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
 
 def test_drift_endpoint_without_detector_is_404(clf_client):
     response = clf_client.get("/monitoring/drift")
-    assert response.status_code == 404 and "drift_detector" in response.json()["error"]
+    assert response.status_code == 404
+    # says what to do for the command line (a saved file) and for Python
+    assert "keraslearn.save(..., drift_detector=...)" in response.json()["error"]
+    assert "pass drift_detector= to run() or make_app()" in response.json()["error"]
 
 
 def test_csv_cells_are_read_as_written_not_as_missing_values():

@@ -198,7 +198,9 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
 
     async def drift(request):
         if recent is None:
-            return failure("no drift detector: pass make_app(..., drift_detector=...)", 404)
+            return failure(
+                "no drift detector: save the model with keraslearn.save(..., drift_detector=...) "
+                "for `keraslearn serve`, or pass drift_detector= to run() or make_app()", 404)
         rows = recent.rows()
         if rows is None:
             return failure("no rows received yet: the drift test needs requests first", 409)
