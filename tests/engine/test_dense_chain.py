@@ -252,23 +252,65 @@ def test_anything_else_trains_through_keras_fit(kwargs, capsys):
         assert callback.epochs == 2
 
 
-@pytest.mark.parametrize("loss", ["binary_crossentropy", "mse", "hinge"])
-def test_1d_targets_of_a_one_unit_network_train_as_keras_fit_trains_them(loss):
-    # BaseWrapper (or a user's target encoder) passes a 1-D y on as it is;
-    # Keras' loss gives it the rank of the (n, 1) output. Through the chain's
-    # open shapes, binary cross-entropy failed and the squared error
-    # broadcast y against the outputs into an (n, n) matrix.
-    def one_unit(meta):
-        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
-                                 keras.layers.Dense(1, activation="sigmoid")])
+def _dense(input_shape, *units, activation=None, input_dtype=None):
+    """A builder: Dense layers of ``units`` on inputs of ``input_shape``."""
+    def build(meta):
+        layers = [keras.Input(input_shape, dtype=input_dtype)]
+        layers += [keras.layers.Dense(u, activation="relu") for u in units[:-1]]
+        return keras.Sequential(layers + [keras.layers.Dense(units[-1], activation=activation)])
 
+    return build
+
+
+rng = np.random.default_rng(0)
+X3 = rng.normal(size=(80, 1, 5)).astype("float32")
+# Data the chain's open widths would read otherwise than Keras does (Keras
+# reads the output's static width to give targets its rank and to check their
+# shape), or layers reading static shapes: each trains through Keras' fit.
+# (builder, loss, X, y, metrics)
+SHAPE_BOUND = {
+    # BaseWrapper (or a user's target encoder) passes 1-D targets on as they
+    # are: through the chain, binary cross-entropy failed and the squared
+    # error broadcast y against (n, 1) outputs into an (n, n) matrix.
+    "1d-y-one-unit-bce": (_dense((5,), 4, 1, activation="sigmoid"), "binary_crossentropy",
+                          X, y_binary, None),
+    "1d-y-one-unit-mse": (_dense((5,), 4, 1), "mse", X, y_binary, None),
+    "1d-y-one-unit-hinge": (_dense((5,), 4, 1), "hinge", X, y_binary, None),
+    # (n, 1, 1) outputs of 3-D inputs, squeezed by Keras to y's (n, 1)
+    "3d-x-one-unit": (_dense((1, 5), 4, 1), "mse", X3, X3[:, 0, :1] * 2, None),
+    "3d-x-top-k": (_dense((1, 5), 4, 3, activation="softmax"), keras.losses.
+                   SparseCategoricalCrossentropy(), X3, y[:80, None],
+                   ["sparse_top_k_categorical_accuracy"]),
+    # a float64 input to float32 layers: Keras casts it to float32
+    "float64-input": (_dense((5,), 4, 2, input_dtype="float64"), "mse", X, Xr[:, :2],
+                      None),
+    # glu halves its input's static width
+    "glu": (_dense((5,), 4, 4, activation="glu"), "mse", X, Xr[:, :2], None),
+    # a loss reduced to one value a row
+    "no-reduction": (_dense((5,), 4, 2), keras.losses.MeanSquaredError(reduction=None), X,
+                     Xr[:, :2], None),
+}
+
+
+@pytest.mark.parametrize("case", SHAPE_BOUND.values(), ids=SHAPE_BOUND.keys())
+def test_data_the_open_widths_would_misread_train_as_keras_fit_trains_them(case):
+    build, loss, features, targets, metrics = case
     fitted = []
     for share in (True, False):
-        with keraslearn.config_context(share_traced_functions=share):
-            fitted.append(BaseWrapper(one_unit, loss=loss, optimizer="adam", epochs=3,
-                                      batch_size=16, random_state=1).fit(X, y_binary))
+        with keraslearn.config_context(share_traced_functions=share), mock.patch.object(
+                dense_chains, "fit", wraps=dense_chains.fit) as spy:
+            fitted.append(BaseWrapper(build, loss=loss, metrics=metrics, optimizer="adam",
+                                      epochs=2, batch_size=16, random_state=1).fit(
+                features[:80], targets[:80]))
+        assert spy.call_count == 0
     _assert_same_state(*fitted)
-    assert fitted[0].predict(X[:4]).shape == (4, 1)
+
+
+def test_targets_not_of_the_output_width_are_refused_as_keras_refuses_them():
+    est = BaseWrapper(_dense((5,), 4, 2, activation="sigmoid"), loss="binary_crossentropy",
+                      epochs=1)
+    with pytest.raises(ValueError, match="must have the same shape"):
+        est.fit(X, y_binary[:, None])
 
 
 @pytest.mark.parametrize("noise", [

@@ -78,6 +78,7 @@ from ._plain_networks import (
     penalty_kind,
     plain_compile,
     saves_the_model,
+    shapes_as_keras,
 )
 from ._update_rules import optimizer_rule, slot_variables
 
@@ -192,14 +193,12 @@ class DenseChainTrainer:
         if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
             return None
         layers = dense_layers(model)
-        if layers is None or (len(spec[1].shape) == 1 and layers[0][-1].units == 1):
-            # Keras' loss gives 1-D targets the rank of a one-unit output (its
-            # squeeze_or_expand_to_same_rank reads the output's static width,
-            # which the chain's traces leave open): Keras' fit trains these.
+        if layers is None:
             return None
         loss, metrics = chain_loss(model), chain_metrics(model, config, spec[1].shape)
         rule = optimizer_rule(model.optimizer)
-        if loss is None or metrics is None or rule is None:
+        if (loss is None or metrics is None or rule is None
+                or not shapes_as_keras(spec, layers[0], loss)):
             return None
         chain = _Chain(model, layers, loss, metrics, rule, spec, device, stopping, callbacks,
                        validation, freq)

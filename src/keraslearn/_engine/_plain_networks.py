@@ -8,10 +8,15 @@ import functools
 
 from .._tf import keras, tf
 from ._layers import keras_layers_only
+from ._losses import INDEX, target_kind
 from ._trace_cache import has_batch_hooks
 
 _CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
 _FLOATS = ("float32", "float64")
+# Activations that read their input's static width, which the chain leaves open.
+_WIDTH_BOUND_ACTIVATIONS = ("glu",)
+# Reductions of a loss to one number (None and "none" keep one value a row).
+_SCALAR_REDUCTIONS = ("sum", "sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 # Keras' loss functions, and the loss class that computes the same (a loss
 # compiled by name is wrapped by Keras into a Loss of the same reduction).
@@ -104,7 +109,24 @@ def _plain_dense(layer):
         and isinstance(keras.activations.serialize(layer.activation), str)
         and keras.activations.get(keras.activations.serialize(layer.activation))
         is layer.activation
+        and keras.activations.serialize(layer.activation) not in _WIDTH_BOUND_ACTIVATIONS
     )
+
+
+def shapes_as_keras(spec, dense, loss):
+    """Whether the chain, whose traces leave widths open, computes on data of
+    ``spec`` ``(x, y, sample_weight)`` what Keras' fit computes: Keras reads
+    the output's static width to give targets the output's rank and to check
+    their shape. Rows of features (2-D x, in the layers' dtype) with targets
+    of the output's width, or class indices for a loss that takes them; any
+    other data trains through Keras' fit."""
+    x, y, units = spec[0], spec[1], dense[-1].units
+    if x.shape.rank != 2 or x.dtype.name != dense[0].compute_dtype:
+        return False
+    if y.shape.rank == 2 and y.shape[-1] == units:
+        return True
+    return units > 1 and target_kind(loss) == INDEX and (
+        y.shape.rank == 1 or y.shape.rank == 2 and y.shape[-1] == 1)
 
 
 def _plain_dropout(layer):
@@ -143,7 +165,8 @@ def chain_loss(model):
         return None
     if isinstance(loss, keras.losses.Loss):
         # Keras' own, or keraslearn's (the ready MLPs' half squared error).
-        return loss if type(loss).__module__.startswith(("keras.", "keraslearn.")) else None
+        own = type(loss).__module__.startswith(("keras.", "keraslearn."))
+        return loss if own and loss.reduction in _SCALAR_REDUCTIONS else None
     cls = _LOSS_CLASSES.get(loss)
     return None if cls is None else cls()
 
