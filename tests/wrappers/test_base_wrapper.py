@@ -143,3 +143,37 @@ def test_meta_holds_the_fitted_feature_encoder():
     est = Scaled(build, loss="mse", epochs=1).fit(X, X)
     assert seen[-1] is est.feature_encoder_
     np.testing.assert_allclose(seen[-1].mean_, X.mean(axis=0), rtol=1e-5)
+
+
+def test_a_loss_per_step_of_a_sequence_takes_one_weight_a_sample():
+    # Labels per step (n, steps) and outputs (n, steps, classes): the loss has
+    # a value per step, and Keras fails on weights of shape (n,) there. Each
+    # sample's weight multiplies its steps, as Keras computes it for weights
+    # of shape (n, 1).
+    rng = np.random.default_rng(0)
+    steps = rng.normal(size=(48, 5, 3)).astype("float32")
+    labels = (steps.sum(-1) > 0).astype("int32")
+    weights = np.where(np.arange(48) % 2, 3.0, 1.0)
+
+    def tagger(meta):
+        return keras.Sequential([keras.Input((5, 3)), keras.layers.Dense(4, activation="relu"),
+                                 keras.layers.Dense(2, activation="softmax")])
+
+    for sample_weight in (None, weights):
+        est = BaseWrapper(tagger, loss="sparse_categorical_crossentropy", optimizer="adam",
+                          epochs=2, batch_size=16, shuffle=False, validation_split=0.25,
+                          random_state=0).fit(steps, labels, sample_weight=sample_weight)
+        keras.utils.set_random_seed(0)
+        model = tagger(None)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        # keraslearn scales weights to a mean of 1 (the same in both parts here)
+        w = np.ones(48) if sample_weight is None else sample_weight / sample_weight.mean()
+        history = model.fit(steps[:36], labels[:36], sample_weight=w[:36, None], epochs=2,
+                            batch_size=16, shuffle=False, verbose=0,
+                            validation_data=(steps[36:], labels[36:], w[36:, None]))
+        np.testing.assert_allclose(est.history_["loss"], history.history["loss"], rtol=1e-5)
+        np.testing.assert_allclose(est.history_["val_loss"], history.history["val_loss"],
+                                   rtol=1e-5)
+        for a, b in zip(est.model_.get_weights(), model.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert est.predict(steps[:2]).shape == (2, 5, 2)

@@ -53,7 +53,7 @@ _PERMUTATION_KEY = 0x6B6C
 
 
 def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs,
-                 weights_per_batch=False):
+                 weights_per_batch=False, weight_axes=0):
     """A batched ``tf.data.Dataset`` of ``(x, y, sample_weight)`` over rows of X.
 
     Parameters
@@ -77,12 +77,17 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs,
         loss Keras computes (the weighted sum over the rows) is the batch's
         weighted mean, as scikit-learn's MLP divides by each batch's total
         weight.
+    weight_axes : int, default=0
+        Axes of length 1 added to the weights, so that one weight a sample
+        multiplies a loss of several values a sample (a sequence's steps):
+        Keras fails on weights of shape (n_samples,) there.
     """
     X, y = sources(nested.normalise(X)), sources(nested.normalise(y))
     # Weights in the model's float type: float32 would round normalised weights.
     first = nested.leaves(inputs)[0].dtype
     w_dtype = first if first.kind == "f" else np.dtype("float32")
     sample_weight = np.asarray(sample_weight, dtype=w_dtype)
+    sample_weight = sample_weight.reshape(sample_weight.shape + (1,) * weight_axes)
     n = nested.n_rows(X)
     if _small(X, y, inputs):
         # Built from TensorFlow's own ops only, so nothing is traced per fit:

@@ -36,7 +36,20 @@ class NonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _validation_dataset(est, given, data, encoder, batch_size, inputs):
+def _loss_axes_per_sample(model):
+    """How many axes a one-output model's loss keeps per sample: its output's
+    axes but the batch's and the last (a sequence's steps: loss values of
+    shape (n, steps)), which each sample's weight must broadcast over."""
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):  # a subclassed model not yet called
+        return 0
+    if not outputs or len(outputs) != 1 or outputs[0].shape is None:
+        return 0
+    return max(0, len(outputs[0].shape) - 2)
+
+
+def _validation_dataset(est, given, data, encoder, batch_size, inputs, weight_axes):
     """``validation_data=(X, y[, sample_weight])`` checked and encoded as y is."""
     if not isinstance(given, (tuple, list)) or len(given) not in (2, 3):
         return given  # a tf.data.Dataset: the user encoded it
@@ -50,7 +63,7 @@ def _validation_dataset(est, given, data, encoder, batch_size, inputs):
     sw, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)))
     return make_dataset(
         X_val, targets.encode(encoder, y_val), sw, batch_size=batch_size,
-        shuffle=False, seed=None, inputs=inputs,
+        shuffle=False, seed=None, inputs=inputs, weight_axes=weight_axes,
     )
 
 
@@ -88,6 +101,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     # rows are taken without reading them (``_sources``).
     X = sources(nested.normalise(data.X))
     inputs = input_kinds(model, X)
+    weight_axes = _loss_axes_per_sample(model)
     encoded = targets.encode(encoder, data.y)
     X_train = nested.take(X, plan.train_rows)
     y_train = nested.take(encoded, plan.train_rows)
@@ -97,17 +111,19 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         kwargs["validation_data"] = make_dataset(
             nested.take(X, plan.validation_rows), nested.take(encoded, plan.validation_rows),
             data.sample_weight[plan.validation_rows], batch_size=plan.validation_batch_size,
-            shuffle=False, seed=None, inputs=inputs,
+            shuffle=False, seed=None, inputs=inputs, weight_axes=weight_axes,
         )
     elif plan.validation_data is not None:
         kwargs["validation_data"] = _validation_dataset(
-            est, plan.validation_data, data, encoder, plan.validation_batch_size, inputs
+            est, plan.validation_data, data, encoder, plan.validation_batch_size, inputs,
+            weight_axes,
         )
     with randomness.data_order(plan.shuffle):
         dataset = make_dataset(
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,
             seed=randomness.seed, inputs=inputs,
             weights_per_batch=est._weights_per_batch and not np.all(w_train == 1),
+            weight_axes=weight_axes,
         )
     if any(type(cb).__module__ not in _OWN_CALLBACK_MODULES for cb in plan.callbacks):
         # A callback of the user's may keep the network it is given.
