@@ -87,6 +87,23 @@ def generators_untouched():
             np.random.set_state(states[1])
 
 
+@contextlib.contextmanager
+def seeded_block(seed):
+    """Python's, NumPy's, TensorFlow's and Keras' generators seeded for the
+    block, Python's and NumPy's restored at its end. The lock is held while
+    seeding and while restoring only: fits in other threads go on meanwhile
+    (their seeded steps take the lock as they always do)."""
+    with _one_thread_at_a_time():
+        states = random.getstate(), np.random.get_state()
+        keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        with _one_thread_at_a_time():
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+
+
 def _tensorflow_seed_is(seed):
     current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
     wanted = seed % _TF_SEED_MODULUS
@@ -175,4 +192,4 @@ def fit_randomness(random_state):
 
 
 __all__ = ["FitRandomness", "fit_randomness", "generators_untouched", "reapply_tensorflow_seed",
-           "seed_from_random_state"]
+           "seed_from_random_state", "seeded_block"]

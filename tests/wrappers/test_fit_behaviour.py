@@ -2,6 +2,7 @@
 the large-data feeding path and the training-template cache."""
 
 import random
+import warnings
 
 import keras
 import numpy as np
@@ -91,6 +92,34 @@ def test_seeded_fits_in_threads_repeat():
         threaded = list(pool.map(fit, seeds))
     for a, b in zip(sequential, threaded):
         np.testing.assert_array_equal(a, b)
+
+
+def test_seeded_fits_in_threads_inside_tensorflow_random_state_repeat(monkeypatch):
+    # The block used to hold the seeding lock to its end: fits in other
+    # threads waited for it at every seeded step, then went on without it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from keraslearn.utils.random_state import tensorflow_random_state
+
+    monkeypatch.setattr(_random, "SEED_LOCK_WAIT_S", 0.2)
+
+    def fit(seed):
+        return KerasClassifier(_dropout_mlp, epochs=2, random_state=seed, **ADAM).fit(
+            X, y).predict_proba(X)
+
+    seeds = [1, 2, 1, 2]
+    sequential = [fit(seed) for seed in seeds]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with tensorflow_random_state(0):
+            with ThreadPoolExecutor(2) as pool:
+                threaded = list(pool.map(fit, seeds))
+            a = np.random.rand()
+    assert not [w for w in caught if "seeding lock" in str(w.message)]
+    for a_, b in zip(sequential, threaded):
+        np.testing.assert_array_equal(a_, b)
+    with tensorflow_random_state(0):
+        assert np.random.rand() == a  # the block still seeds NumPy
 
 
 def test_builder_waiting_for_a_fit_in_another_thread_does_not_hang(monkeypatch):

@@ -30,8 +30,6 @@ def tensorflow_random_state(seed):
     True
     """
     from .. import _random
-    from .._tf import keras
 
-    with _random.generators_untouched():
-        keras.utils.set_random_seed(seed)
+    with _random.seeded_block(seed):
         yield

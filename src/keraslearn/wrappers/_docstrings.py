@@ -34,6 +34,9 @@ _ENTRIES["fit_parameters"] = """\
         it holds another value, or when the model has layers of its own (whose
         random ops may keep state in TensorFlow), and stays set. Randomness a
         builder draws should come from Keras initializers, NumPy or ``random``.
+        Layers of your own drawing from TensorFlow's global random ops share
+        that one state with fits running at the same time in other threads:
+        such fits repeat one at a time, or in processes (joblib's default).
 
     optimizer : str, keras.optimizers.Optimizer class or instance, default="rmsprop"
         Its parameters can be routed: ``optimizer__learning_rate=1e-3``.
