@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from keraslearn._engine import _forward
 from keraslearn._engine._forward import SMALL_ROWS, NumpyForward
 
 RNG = np.random.default_rng(0)
@@ -163,3 +164,29 @@ def test_a_snapshot_keeps_the_weights_it_read():
     model.fit(x, np.array([0, 1, 1]), epochs=2, verbose=0)
     np.testing.assert_array_equal(forward(x), before)
     np.testing.assert_allclose(NumpyForward.of(model)(x), model(x), atol=1e-7)
+
+
+def test_a_snapshot_read_while_the_weights_change_is_not_kept(monkeypatch):
+    # A fit in another thread drops the snapshot (forget) while this thread
+    # reads the weights: what it read is used for this call only, and the
+    # next call reads the weights again.
+    model = _model([keras.layers.Dense(2, "softmax")])
+    x = RNG.normal(size=(3, 6)).astype("float32")
+    reads = []
+    read = NumpyForward.of
+
+    def read_while_a_fit_commits(network):
+        reads.append(network)
+        forward = read(network)
+        if len(reads) == 1:
+            network.layers[0].kernel.assign(np.zeros((6, 2)))
+            _forward.forget(network)
+        return forward
+
+    monkeypatch.setattr(NumpyForward, "of", staticmethod(read_while_a_fit_commits))
+    first = _forward.snapshot(model)
+    assert first is not None
+    second = _forward.snapshot(model)
+    assert len(reads) == 2 and second is not first
+    np.testing.assert_allclose(second(x), model(x), atol=1e-7)  # the new weights
+    assert _forward.snapshot(model) is second and len(reads) == 2  # kept from now on

@@ -29,6 +29,7 @@ Where the weights come from:
 """
 
 import functools
+import threading
 import weakref
 
 import numpy as np
@@ -45,19 +46,29 @@ _FLOATS = ("float32", "float64")
 _HANDED_OUT = weakref.WeakSet()
 # network -> its NumpyForward, or False when it has a layer NumPy cannot run.
 _SNAPSHOTS = weakref.WeakKeyDictionary()
+# network -> how many times its snapshot was dropped: a snapshot read while
+# another thread's fit changed the weights is not kept.
+_DROPPED = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _drop(model):
+    with _LOCK:
+        _SNAPSHOTS.pop(model, None)
+        _DROPPED[model] = _DROPPED.get(model, 0) + 1
 
 
 def hand_out(model):
     """Record that code outside keraslearn may hold (and change) ``model``."""
     if model is not None:
         _HANDED_OUT.add(model)
-        _SNAPSHOTS.pop(model, None)
+        _drop(model)
 
 
 def forget(model):
     """Drop the snapshot of ``model``: keraslearn is changing its weights."""
     if model is not None:
-        _SNAPSHOTS.pop(model, None)
+        _drop(model)
 
 
 def snapshot(model):
@@ -67,7 +78,11 @@ def snapshot(model):
         return None
     forward = _SNAPSHOTS.get(model)
     if forward is None:
-        forward = _SNAPSHOTS[model] = NumpyForward.of(model) or False
+        dropped = _DROPPED.get(model, 0)
+        forward = NumpyForward.of(model) or False
+        with _LOCK:  # kept unless the weights were changed meanwhile
+            if _DROPPED.get(model, 0) == dropped:
+                _SNAPSHOTS[model] = forward
     return forward or None
 
 
