@@ -155,6 +155,12 @@ def config_context(*, share_traced_functions=None, fast_small_predictions=None,
                    release_tensorflow_caches=None):
     """Change keraslearn's settings inside a ``with`` block (this thread only).
 
+    Unlike scikit-learn's ``config_context``, it does not travel with the
+    tasks of ``n_jobs`` into joblib's workers: their threads see
+    :func:`set_config`'s settings, their processes the environment variables
+    ``KERASLEARN_SHARE_TRACED_FUNCTIONS``, ``KERASLEARN_FAST_SMALL_PREDICTIONS``
+    and ``KERASLEARN_RELEASE_TENSORFLOW_CACHES`` (``0`` turns one off).
+
     Parameters
     ----------
     share_traced_functions : bool, default=None
