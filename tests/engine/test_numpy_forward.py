@@ -190,3 +190,34 @@ def test_a_snapshot_read_while_the_weights_change_is_not_kept(monkeypatch):
     assert len(reads) == 2 and second is not first
     np.testing.assert_allclose(second(x), model(x), atol=1e-7)  # the new weights
     assert _forward.snapshot(model) is second and len(reads) == 2  # kept from now on
+
+
+def test_a_bias_is_added_as_dense_call_decides():
+    # Dense.call adds its bias when it has one, whatever use_bias says later.
+    model = _model([keras.layers.Dense(3)])
+    model.layers[0].bias.assign([1.0, 2.0, 3.0])
+    model.layers[0].use_bias = False
+    x = RNG.normal(size=(2, 6)).astype("float32")
+    np.testing.assert_allclose(NumpyForward.of(model)(x), model(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_saturated_outputs_are_flushed_to_zero_as_tensorflow_flushes_them(dtype):
+    # Results below the smallest normal float are zeros in TensorFlow on the
+    # CPU; NumPy keeps them (sigmoid(-88) is about 6e-39 in float32).
+    model = _model([keras.layers.Dense(1, "sigmoid", dtype=dtype)], shape=(1,), dtype=dtype)
+    model.layers[0].kernel.assign([[1.0]])
+    model.layers[0].bias.assign([0.0])
+    x = np.array([[-88.0], [-709.5], [-3.0]], dtype)
+    out = NumpyForward.of(model)(x)
+    expected = np.asarray(model(x))
+    np.testing.assert_array_equal(out == 0, expected == 0)
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_layers_passing_rows_on_never_return_the_callers_array():
+    model = _model([keras.layers.Dropout(0.5), keras.layers.Activation("linear")])
+    x = RNG.normal(size=(4, 6)).astype("float32")
+    out = NumpyForward.of(model)(x)
+    np.testing.assert_array_equal(out, x)
+    assert not np.shares_memory(out, x)

@@ -204,3 +204,25 @@ def test_a_clone_carries_no_network_a_fit_left_on_a_callback():
     assert copy.callbacks[0].patience == 5 and not hasattr(copy, "model_")
     assert len(pickle.dumps(copy)) < len(pickle.dumps(clf)) / 4
     np.testing.assert_array_equal(copy.fit(X5, y).predict_proba(X5), clf.predict_proba(X5))
+
+
+def test_small_predictions_made_during_a_failed_fit_are_not_kept(monkeypatch):
+    # A prediction of a few rows while a partial_fit trains (another thread's)
+    # snapshots the weights being trained; the failed fit's weights go back,
+    # and so must that snapshot.
+    from keraslearn._engine import _estimator
+
+    est = MLPRegressor(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X5, X5[:, 0])
+    before = est.predict(X5[:7])
+    train = _estimator.train
+
+    def train_then_predict_then_fail(est_, *args, **kwargs):
+        train(est_, *args, **kwargs)
+        est_.predict(X5[:7])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_estimator, "train", train_then_predict_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        est.partial_fit(X5, X5[:, 0])
+    monkeypatch.undo()
+    np.testing.assert_array_equal(est.predict(X5[:7]), before)

@@ -119,6 +119,23 @@ def test_a_network_the_user_sets_is_theirs():
                                network(X[:3], training=False), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("make", [
+    lambda seed: MLPRegressor(**{**SMALL, "random_state": seed}).fit(X, Y_REG),
+    lambda seed: KerasRegressor(_functional, loss="mse", epochs=1, random_state=seed).fit(
+        X, Y_REG),
+], ids=["ready", "wrapper"])
+def test_another_network_set_as_model_predicts_every_row(make):
+    # Small rows (NumPy) and many rows (TensorFlow) alike come from the new
+    # network; TensorFlow's path used to keep calling the old one.
+    est, other = make(0), make(1).model_
+    est.predict(np.vstack([X] * 13))  # TensorFlow's path made for the old network
+    est.model_ = other
+    many = np.vstack([X] * 13)
+    expected = np.asarray(other(many, training=False))
+    np.testing.assert_allclose(est.predict(many), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(est.predict(X[:3]), expected[:3], rtol=1e-5, atol=1e-6)
+
+
 def test_partial_fit_warm_start_and_refit_take_a_new_snapshot():
     est = MLPClassifier(**SMALL, warm_start=True).fit(X, Y_BINARY)
     x = X[:4]

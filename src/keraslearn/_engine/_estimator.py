@@ -180,6 +180,7 @@ class KerasEstimator(BaseEstimator):
         # Only user code sets it (keraslearn writes __dict__): the user holds it.
         hand_out(model)
         self.__dict__["model_"] = model
+        self.__dict__.pop("_predictor", None)  # it calls the network it was made for
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
         """Fit in one of the modes "fit", "warm" (warm_start), "partial",

@@ -174,6 +174,12 @@ class NumpyForward:
         x = X.astype(self.dtype, copy=False)
         for step in self.steps:
             x = step(x)
+        if np.shares_memory(x, X):  # layers that pass rows on: never the caller's array
+            x = x.copy()
+        # TensorFlow flushes subnormal results to (signed) zero on the CPU.
+        subnormal = (np.abs(x) < np.finfo(x.dtype).tiny) & (x != 0)
+        if subnormal.any():
+            x[subnormal] *= 0
         return x
 
 
@@ -215,7 +221,7 @@ def _dense_step(layer):
     if activation is False:
         return False
     kernel = _read(layer.kernel)
-    bias = _read(layer.bias) if layer.use_bias else None
+    bias = _read(layer.bias) if layer.bias is not None else None  # as Dense.call decides
 
     def dense(x):
         y = x @ kernel

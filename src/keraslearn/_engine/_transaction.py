@@ -2,6 +2,7 @@
 
 import contextlib
 
+from ._forward import forget
 from ._layers import built_optimizer, training_variables
 from ._train import tell_failed
 
@@ -35,6 +36,7 @@ class _Snapshot:
             return
         for variable, value in zip(self.variables, self.values):
             variable.assign(value)
+        forget(self.model)  # a snapshot a prediction took of the weights meanwhile
         if self.history is not _ABSENT:
             self.model.history = self.history
         elif hasattr(self.model, "history"):
