@@ -314,3 +314,48 @@ def test_a_metric_function_of_ones_own_named_like_keras_is_logged_as_given():
     assert not [e for e in trace_cache._entries.values() if e is not None]
     for history in histories:
         assert min(history["mean_absolute_error"]) > 40
+
+
+def test_a_layer_adapted_to_each_fits_data_is_kept():
+    # Normalization computes with constants made from the data it adapted to,
+    # which its config leaves out: a warm copy made by the first fit kept its
+    # mean and variance for every later fit of the architecture.
+    def build(meta, data):
+        norm = keras.layers.Normalization()
+        norm.adapt(data)
+        return keras.Sequential([keras.Input((1,)), norm, keras.layers.Dense(4),
+                                 keras.layers.BatchNormalization(), keras.layers.Dense(1)])
+
+    trace_cache.clear()
+    standard = (X - X.mean()) / X.std()  # what a copy made from the config computes
+    for data in (standard, 5 * standard + 3):
+        fitted = []
+        for share in (True, False):
+            with keraslearn.config_context(share_traced_functions=share):
+                fitted.append(KerasRegressor(build, model__data=data, epochs=2, batch_size=16,
+                                             random_state=0).fit(data, y))
+        np.testing.assert_allclose(fitted[0].history_["loss"], fitted[1].history_["loss"],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(fitted[0].predict(data), fitted[1].predict(data),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_a_first_fit_of_layers_drawing_at_inference_repeats():
+    # The probe comparing a warm copy ran the user's network at inference,
+    # which moved the seed state of recurrent dropout: the first seeded fit of
+    # such an architecture differed from every later one.
+    sequences = np.random.default_rng(0).normal(size=(48, 4, 2)).astype("float32")
+
+    def build(meta):
+        return keras.Sequential([keras.Input((4, 2)), keras.layers.GRU(3, dropout=0.3),
+                                 keras.layers.Dense(1)])
+
+    trace_cache.clear()
+    fits = [KerasRegressor(build, epochs=2, batch_size=16, random_state=0).fit(
+        sequences, sequences[:, 0, 0]) for _ in range(2)]
+    with keraslearn.config_context(share_traced_functions=False):
+        fits.append(KerasRegressor(build, epochs=2, batch_size=16, random_state=0).fit(
+            sequences, sequences[:, 0, 0]))
+    for est in fits[1:]:
+        for a, b in zip(fits[0].model_.get_weights(), est.model_.get_weights()):
+            np.testing.assert_array_equal(a, b)

@@ -134,6 +134,10 @@ def architecture_key(model):
         if not (keras_layers_only(model) and _keras_objects_only(config) and
                 _keras_objects_only({k: v for k, v in compile_config.items() if k != "loss"})):
             return None
+        if any(hasattr(layer, "adapt") for layer in all_layers(model)):
+            # A preprocessing layer adapted to data (Normalization, lookups)
+            # computes with constants made from it, which no config names.
+            return None
         names = _layer_names(config, [model.name])
         rename = {name: f"#{i}" for i, name in enumerate(dict.fromkeys(names))}
         config = _canonical(config, rename)
@@ -208,12 +212,20 @@ def _outputs_and_gradients(model, x, y):
 
 def same_computation(model, other, probe):
     """Whether ``model`` and ``other`` (holding the same state) give equal
-    outputs and equal loss gradients on the probe batch ``(x, y)``."""
+    outputs and equal loss gradients on the probe batch ``(x, y)``.
+
+    ``model``'s variables are left as they were: layers drawing random
+    numbers at inference too (recurrent dropout, some image augmentations)
+    move their seed generators' state, which the fit would start from."""
+    saved = [(v, v.numpy()) for v in model.variables]
     try:
         a = _outputs_and_gradients(model, *probe)
         b = _outputs_and_gradients(other, *probe)
     except Exception:  # noqa: BLE001 - a model the probe cannot run is not shared
         return False
+    finally:
+        for variable, value in saved:
+            variable.assign(value)
     return len(a) == len(b) and all(
         (u is None and v is None) or (
             u is not None and v is not None and u.shape == v.shape
