@@ -232,6 +232,35 @@ def test_multilabel_indicator_targets():
     assert (pred == Ym).mean() > 0.8  # majority rule: 0.62
 
 
+def test_sparse_indicator_targets_fit_score_and_search_as_dense_ones():
+    # scikit-learn takes label indicator rows as a sparse matrix; score (and
+    # so GridSearchCV) failed on it, and so did fits on named inputs.
+    from scipy.sparse import csr_matrix
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from keraslearn import MultiInput
+
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    Xm = StandardScaler().fit_transform(Xm)
+    dense = KerasClassifier(tiny_mlp, **FAST).fit(Xm, Ym)
+    sparse = KerasClassifier(tiny_mlp, **FAST).fit(Xm, csr_matrix(Ym))
+    np.testing.assert_array_equal(sparse.predict(Xm), dense.predict(Xm))
+    assert sparse.score(Xm, csr_matrix(Ym)) == dense.score(Xm, Ym)
+    search = GridSearchCV(KerasClassifier(tiny_mlp, **FAST), {"hidden": [3, 4]},
+                          cv=KFold(2)).fit(Xm, csr_matrix(Ym))
+    assert np.isfinite(search.best_score_)
+
+    def two_inputs(meta):
+        a, b = keras.Input((2,), name="a"), keras.Input((2,), name="b")
+        out = keras.layers.Dense(3, activation="sigmoid")(keras.layers.Concatenate()([a, b]))
+        return keras.Model({"a": a, "b": b}, out)
+
+    named = MultiInput(a=Xm[:, :2], b=Xm[:, 2:])
+    fitted = KerasClassifier(two_inputs, **FAST).fit(named, csr_matrix(Ym))
+    assert fitted.predict(named).shape == Ym.shape
+
+
 @pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
 def test_one_hot_targets_are_classes_as_in_scikeras(loss):
     Y3 = np.eye(3, dtype=int)[y3]

@@ -11,6 +11,7 @@ it encodes as its ``loss`` says, as scikeras' does.
 """
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -30,7 +31,10 @@ def _one_hot_rows(y):
     )
 
 
-def _as_array(y):
+def as_array(y):
+    """Targets as one ndarray: a pandas object's values, a sparse matrix dense."""
+    if issparse(y):
+        return y.toarray()
     return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
 
 
@@ -126,7 +130,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         if classes is None and not (isinstance(self.categories, str)
                                     and self.categories == "auto"):
             classes = np.asarray(self.categories[0])
-        y = _as_array(y)
+        y = as_array(y)
         target_type = type_of_target(y, input_name="y")
         if target_type == "multilabel-indicator" and self.indicator_rows == "onehot" and (
                 _one_hot_rows(y)):
@@ -189,7 +193,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
     def validate(self, y, warn=True):
         """Check targets against the fitted classes; return them as 1-D labels
         (or label-indicator rows)."""
-        y = _as_array(y)
+        y = as_array(y)
         if self.target_type_ == "multiclass-onehot":
             if not (y.ndim == 2 and y.shape[1] == self.n_classes_ and _one_hot_rows(y)):
                 raise ValueError(

@@ -1,11 +1,11 @@
 """BaseWrapper: any Keras model as a scikit-learn estimator, its outputs as
 they are. KerasClassifier and KerasRegressor add a target behaviour to it."""
 
-import numpy as np
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
 from .._engine._inputs import validate_training_data
+from .._engine._label_encoder import as_array
 from .._engine._transaction import restore_on_failure
 from .._tf import keras
 from . import _predict_callbacks as predict_callbacks
@@ -14,11 +14,6 @@ from ._checks import check_wrapper_parameters, without_routed_callbacks
 from ._docstrings import fill_doc
 from ._params import RoutedParams
 from ._routing import routed
-
-
-def _as_array(y):
-    return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
-
 
 # What fit sets on the estimator before the builder runs, as scikeras does, so
 # that a builder method of a subclass may read it.
@@ -270,7 +265,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         kwargs = routed(self.__dict__.get("_kwargs", {}), "score")
         if sample_weight is not None:
             kwargs["sample_weight"] = sample_weight
-        return self.scorer(_as_array(y), y_pred, **kwargs)
+        return self.scorer(as_array(y), y_pred, **kwargs)
 
     def predict(self, X, **kwargs):
         """The model's outputs for X, decoded by ``target_encoder_``.
