@@ -275,7 +275,7 @@ SHAPE_BOUND = {
     "1d-y-one-unit-bce": (_dense((5,), 4, 1, activation="sigmoid"), "binary_crossentropy",
                           X, y_binary, None),
     "1d-y-one-unit-mse": (_dense((5,), 4, 1), "mse", X, y_binary, None),
-    "1d-y-one-unit-hinge": (_dense((5,), 4, 1), "hinge", X, y_binary, None),
+    "1d-y-one-unit-hinge": (_dense((5,), 4, 1), keras.losses.Hinge(), X, y_binary, None),
     # (n, 1, 1) outputs of 3-D inputs, squeezed by Keras to y's (n, 1)
     "3d-x-one-unit": (_dense((1, 5), 4, 1), "mse", X3, X3[:, 0, :1] * 2, None),
     "3d-x-top-k": (_dense((1, 5), 4, 3, activation="softmax"), keras.losses.

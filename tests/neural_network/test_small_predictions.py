@@ -136,6 +136,24 @@ def test_another_network_set_as_model_predicts_every_row(make):
     np.testing.assert_allclose(est.predict(X[:3]), expected[:3], rtol=1e-5, atol=1e-6)
 
 
+def test_coefs_set_while_another_thread_predicts_are_what_it_predicts_with(monkeypatch):
+    # A few rows predicted (by another thread) as coefs_ is set: a snapshot
+    # taken between dropping the old one and assigning the weights was kept.
+    from keraslearn.neural_network import _dense
+
+    est = MLPRegressor(**SMALL).fit(X, Y_REG)
+    forget = _dense.forget
+
+    def forget_then_predict(model):
+        forget(model)
+        est.predict(X[:3])
+
+    monkeypatch.setattr(_dense, "forget", forget_then_predict)
+    est.coefs_ = [2 * w for w in est.coefs_]
+    monkeypatch.undo()
+    _assert_same_as_tensorflow(est, X[:3])
+
+
 def test_partial_fit_warm_start_and_refit_take_a_new_snapshot():
     est = MLPClassifier(**SMALL, warm_start=True).fit(X, Y_BINARY)
     x = X[:4]

@@ -106,6 +106,24 @@ def test_predict_and_score_decode_outputs_with_the_target_encoder():
                                             rel=1e-5)
 
 
+def test_a_target_encoder_without_inverse_transform_leaves_outputs_as_they_are():
+    class Scale(BaseEstimator, TransformerMixin):
+        def fit(self, y):
+            return self
+
+        def transform(self, y):
+            return np.asarray(y, dtype="float32") / 10
+
+    class Scaled(BaseWrapper):
+        @property
+        def target_encoder(self):
+            return Scale()
+
+    est = Scaled(autoencoder, loss="mse", epochs=1, random_state=0).fit(X, X)
+    np.testing.assert_allclose(est.predict(X[:3]), est.model_(X[:3], training=False),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_predict_takes_keras_predict_arguments_for_one_call():
     ae = BaseWrapper(autoencoder, loss="mse", epochs=1, random_state=0).fit(X, X)
     np.testing.assert_allclose(ae.predict(X, batch_size=7), ae.predict(X), rtol=1e-5,
@@ -177,3 +195,30 @@ def test_a_loss_per_step_of_a_sequence_takes_one_weight_a_sample():
         for a, b in zip(est.model_.get_weights(), model.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert est.predict(steps[:2]).shape == (2, 5, 2)
+
+
+def _per_image(y_true, y_pred):
+    """A loss of one value a sample, for image outputs against flattened y."""
+    return keras.ops.mean(keras.ops.square(y_true - keras.ops.reshape(y_pred, (-1, 16))),
+                          axis=-1)
+
+
+def test_a_loss_of_one_value_a_sample_of_image_outputs_keeps_its_weights():
+    # Weights shaped after the output's rank, (n, 1, 1), broadcast against
+    # such a loss's (n,) values into (n, 1, n): the weights stopped counting.
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(48, 4, 4, 1)).astype("float32")
+    targets = rng.normal(size=(48, 16)).astype("float32")
+    weights = np.where(np.arange(48) % 2, 5.0, 0.2)
+
+    def build(meta):
+        return keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Conv2D(1, 3, padding="same")])
+
+    est = BaseWrapper(build, loss=_per_image, optimizer="sgd", epochs=2, batch_size=16,
+                      shuffle=False, random_state=0).fit(images, targets, sample_weight=weights)
+    keras.utils.set_random_seed(0)
+    model = build(None)
+    model.compile(optimizer="sgd", loss=_per_image)
+    history = model.fit(images, targets, sample_weight=weights / weights.mean(), epochs=2,
+                        batch_size=16, shuffle=False, verbose=0)
+    np.testing.assert_allclose(est.history_["loss"], history.history["loss"], rtol=1e-5)

@@ -84,7 +84,8 @@ def output_spec(model, sample_shape, *, needs_rows):
 
 
 def _shape_text(shape):
-    return "(" + ", ".join("n_samples" if d is None else str(d) for d in shape) + ")"
+    text = ", ".join("n_samples" if d is None else str(d) for d in shape)
+    return f"({text},)" if len(shape) == 1 else f"({text})"
 
 
 def check_loss_dtypes(model):

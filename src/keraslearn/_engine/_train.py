@@ -37,16 +37,18 @@ class NonFiniteLoss(keras.callbacks.Callback):
 
 
 def _loss_axes_per_sample(model):
-    """How many axes a one-output model's loss keeps per sample: its output's
-    axes but the batch's and the last (a sequence's steps: loss values of
-    shape (n, steps)), which each sample's weight must broadcast over."""
+    """1 when a one-output model's loss may keep an axis per sample (its
+    output has more than one axis per sample: a sequence's steps give loss
+    values of shape (n, steps)), else 0. Weights of shape (n, 1) broadcast
+    over such values, and Keras squeezes them to (n,) for a loss of one value
+    a sample; targets have at most two axes, so a loss keeps no more."""
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):  # a subclassed model not yet called
         return 0
     if not outputs or len(outputs) != 1 or outputs[0].shape is None:
         return 0
-    return max(0, len(outputs[0].shape) - 2)
+    return int(len(outputs[0].shape) > 2)
 
 
 def _validation_dataset(est, given, data, encoder, batch_size, inputs, weight_axes):

@@ -299,6 +299,7 @@ class BaseMLP(ReadyNetwork):
                 raise ValueError(f"{name}[{i}] has shape {array.shape}; the layer's is "
                                  f"{tuple(variable.shape)}.")
             arrays.append(array.astype(variable.dtype))
-        forget(self.__dict__["model_"])  # predictions read the new weights
         for variable, array in zip(variables, arrays):
             variable.assign(array)
+        # After the weights change: a snapshot another thread read meanwhile goes too.
+        forget(self.__dict__["model_"])

@@ -267,6 +267,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             kwargs["sample_weight"] = sample_weight
         return self.scorer(as_array(y), y_pred, **kwargs)
 
+    @fill_doc
     def predict(self, X, **kwargs):
         """The model's outputs for X, decoded by ``target_encoder_``.
 
@@ -275,17 +276,19 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Samples, shaped as in fit.
 
-        **kwargs : dict
-            Passed to ``keras.Model.predict`` for this call (e.g. ``batch_size``).
+        {predict_kwargs}
 
         Returns
         -------
         outputs : ndarray of shape (n_samples, ...)
             What the model returns, passed through the target encoder's
             ``inverse_transform`` as in scikeras (the outputs as they are with
-            the default encoder; a subclass's ``target_encoder`` decodes them).
+            the default encoder, or a subclass's encoder without one; a
+            subclass's ``target_encoder`` decodes them).
         """
-        return self.target_encoder_.inverse_transform(self._raw_predict(X, **kwargs))
+        outputs = self._raw_predict(X, **kwargs)
+        decode = getattr(self.target_encoder_, "inverse_transform", None)
+        return outputs if decode is None else decode(outputs)
 
     # -------------------------------------------------------- engine hooks
     def _check_parameters(self, fit_kwargs):
