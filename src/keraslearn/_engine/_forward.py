@@ -135,6 +135,7 @@ class NumpyForward:
 
     def __init__(self, steps, input_shape, dtype):
         self.steps = steps
+        self._tiny = np.finfo(dtype).tiny  # the smallest normal float
         self.input_shape = input_shape
         self.dtype = dtype
 
@@ -174,12 +175,12 @@ class NumpyForward:
         x = X.astype(self.dtype, copy=False)
         for step in self.steps:
             x = step(x)
-        if np.shares_memory(x, X):  # layers that pass rows on: never the caller's array
+        if np.may_share_memory(x, X):  # layers that pass rows on: never the caller's array
             x = x.copy()
         # TensorFlow flushes subnormal results to (signed) zero on the CPU.
-        subnormal = (np.abs(x) < np.finfo(x.dtype).tiny) & (x != 0)
-        if subnormal.any():
-            x[subnormal] *= 0
+        size = np.abs(x)
+        if size.min(initial=np.inf) < self._tiny:
+            x[(size < self._tiny) & (x != 0)] *= 0
         return x
 
 
