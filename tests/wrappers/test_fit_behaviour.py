@@ -593,3 +593,37 @@ def test_the_model_keeps_its_history_as_keras_fit_leaves_it(build):
     assert ours.model_.history.history.keys() == keras_fit.model_.history.history.keys()
     for key, values in keras_fit.model_.history.history.items():
         np.testing.assert_allclose(ours.model_.history.history[key], values, rtol=1e-5)
+
+
+def _frozen_first(meta):
+    return keras.Sequential([keras.Input((X.shape[1],)), keras.layers.Dense(4, trainable=False),
+                             keras.layers.BatchNormalization(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("share", [True, False], ids=["shared", "own-trace"])
+def test_a_network_whose_trainable_layers_changed_is_not_continued(share):
+    # Keras trains another set of weights only once compiled again with a new
+    # optimizer: its fit failed (through a warm copy) or kept training the
+    # old set (with its own traced function), the unfrozen layer untouched.
+    with keraslearn.config_context(share_traced_functions=share):
+        clf = KerasClassifier(_frozen_first, loss="binary_crossentropy", epochs=1,
+                              warm_start=True, **ADAM).fit(X, y)
+        clf.model_.layers[0].trainable = True
+        weights = [w.copy() for w in clf.model_.get_weights()]
+        for again in (lambda: clf.fit(X, y), lambda: clf.partial_fit(X, y)):
+            with pytest.raises(ValueError, match="trainable flag changed.*model=est.model_"):
+                again()
+        for a, b in zip(weights, clf.model_.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        # a copy of the network, compiled anew, trains the unfrozen layer
+        tuned = KerasClassifier(clf.model_, loss="binary_crossentropy", epochs=1,
+                                **ADAM).fit(X, y)
+        assert not np.allclose(tuned.model_.layers[0].kernel, weights[0])
+    # an initialized network, its optimizer not built yet, may change before training
+    fresh = KerasClassifier(_frozen_first, loss="binary_crossentropy", epochs=1,
+                            warm_start=True, **ADAM).initialize(X, y)
+    fresh.model_.layers[0].trainable = True
+    kernel = fresh.model_.layers[0].kernel.numpy()
+    fresh.fit(X, y)
+    assert not np.allclose(fresh.model_.layers[0].kernel, kernel)

@@ -16,7 +16,6 @@ checked first; prediction runs on ``device`` (``_devices.py``), or, for a
 few rows and a network of known layers on the CPU, in NumPy (``_forward.py``).
 """
 
-
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
@@ -27,7 +26,7 @@ from .._tf import keras, tf
 from ..utils import check_kwargs
 from ..utils._names import history_key
 from . import _compiled_loss as compiled_loss
-from . import _kernel_cache
+from . import _kernel_cache, _layers
 from . import _nested as nested
 from . import _targets as targets
 from ._build import computes_own_loss, finish_network, make_meta
@@ -263,6 +262,7 @@ class KerasEstimator(BaseEstimator):
     def _continued_network(self, plan, data):
         """The fitted network, ready to be trained further."""
         current = self.__dict__["model_"]
+        _layers.check_trainable_unchanged(self, current)
         compiled_loss.before_continuing(self, current)  # a loaded network's loss
         if not getattr(current, "compiled", False):
             # The model initialize() took as it was: compiled to be trained,
@@ -298,7 +298,7 @@ class KerasEstimator(BaseEstimator):
             "target_encoder_": encoder,
             "feature_encoder_": data.features if data.features is not None else (
                 self.__dict__.get("feature_encoder_")),
-            "history_": merged,
+            "history_": merged, "_trainable": _layers.trainable_positions(model),
         }
         for key in ("target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_", "y_ndim_",
                     "classes_", "n_classes_"):
