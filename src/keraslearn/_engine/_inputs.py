@@ -216,8 +216,7 @@ def check_sample_shape(est, X):
 def _validate_targets(y, y_numeric):
     """y checked as scikit-learn checks it beside an X (sparse label
     indicator rows made dense, as validate_data's y is below)."""
-    y = check_array(y, ensure_2d=False, dtype="numeric" if y_numeric else None,
-                    accept_sparse="csr", input_name="y")
+    y = check_array(y, input_name="y", **_TARGET_PARAMS[y_numeric])
     return y.toarray() if issparse(y) else y
 
 
