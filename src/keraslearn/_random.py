@@ -74,17 +74,26 @@ def _one_thread_at_a_time():
             _SEED_LOCK.release()
 
 
+def _users_generators():
+    """The states of Python's and NumPy's global generators (the user's)."""
+    return random.getstate(), np.random.get_state()
+
+
+def _restore_generators(states):
+    random.setstate(states[0])
+    np.random.set_state(states[1])
+
+
 @contextlib.contextmanager
 def generators_untouched():
     """One thread at a time; Python's and NumPy's global generators are left
     as they were (they are the user's), whatever the block draws from them."""
     with _one_thread_at_a_time():
-        states = random.getstate(), np.random.get_state()
+        states = _users_generators()
         try:
             yield
         finally:
-            random.setstate(states[0])
-            np.random.set_state(states[1])
+            _restore_generators(states)
 
 
 @contextlib.contextmanager
@@ -94,14 +103,13 @@ def seeded_block(seed):
     seeding and while restoring only: fits in other threads go on meanwhile
     (their seeded steps take the lock as they always do)."""
     with _one_thread_at_a_time():
-        states = random.getstate(), np.random.get_state()
+        states = _users_generators()
         keras.utils.set_random_seed(seed)
     try:
         yield
     finally:
         with _one_thread_at_a_time():
-            random.setstate(states[0])
-            np.random.set_state(states[1])
+            _restore_generators(states)
 
 
 def _tensorflow_seed_is(seed):
