@@ -161,7 +161,8 @@ def test_metadata_describes_features_classes_and_versions(clf_client):
 
 def test_metadata_of_a_model_without_feature_names(reg_client):
     metadata = reg_client.get("/metadata").json()
-    assert metadata["features"] == [{"name": None, "dtype": "float64", "kind": "number"}] * 4
+    assert metadata["features"] == [{"name": None, "dtype": "float64", "kind": "number",
+                                     "nullable": False}] * 4
     assert metadata["classes"] is None
     assert metadata["methods"] == ["predict"]
 

@@ -78,7 +78,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     probabilities instead of an error.
 
     **Metadata.** A JSON document (inputs with their column names and dtypes,
-    outputs, classes, steps folded and dropped, versions) is written in
+    the features whose NaN the graph imputes, outputs, classes, steps folded
+    and dropped, versions) is written in
     ``<path>/assets.extra/keraslearn.json`` for a SavedModel, in the ONNX
     model's metadata property ``"keraslearn"``, and beside a LiteRT file as
     ``<path>.json``.

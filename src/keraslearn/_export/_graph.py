@@ -151,10 +151,23 @@ def build_graph(pipeline, float_labels="float64"):
                   if not (s is None or isinstance(s, str))],  # not "passthrough"
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
+    info["imputed_features"] = _imputed_features(pipeline, features, n_features, inputs_meta)
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
         info["target_type"] = est.target_encoder_.target_type_
     return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info)
+
+
+def _imputed_features(pipeline, features, n_features, inputs_meta):
+    """The graph's input features (names, or indices without names) whose NaN
+    the graph imputes: those the pipeline's first step reading them imputes."""
+    from ..serving._schema import imputed_keys
+
+    if features is None:
+        return list(imputed_keys(pipeline, range(n_features))) if len(
+            inputs_meta[0]["shape"]) == 2 else []  # not images
+    graph_inputs = {entry["feature"] for entry in inputs_meta}
+    return [k for k in imputed_keys(pipeline, [str(f) for f in features]) if k in graph_inputs]
 
 
 def _named_inputs(features, needs, transparent):

@@ -78,7 +78,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         last ``drift_window`` rows it was asked about and ``GET
         /monitoring/drift`` answers ``detector.test(rows)`` as records, where
         ``rows`` is a DataFrame with the model's columns (an array for a
-        model fitted without names).
+        model fitted without names). Rows holding a missing value are not
+        kept: the detector tests complete values.
 
     drift_window : int, default=1000
         How many recent rows are kept for ``drift_detector``.
@@ -96,6 +97,15 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     [...]}``, ``GET /health`` (and ``/ping``), ``GET /metadata``, ``GET
     /monitoring/drift``. Errors answer ``{"error": message, "error_code":
     code}`` (``/invocations`` adds MLflow's ``"message"``).
+
+    Missing values (JSON ``null`` or ``NaN``, an empty CSV cell) are taken in
+    the number and string columns that the pipeline's first step reading them
+    imputes (a scikit-learn ``SimpleImputer``, ``KNNImputer``,
+    ``IterativeImputer`` or ``MissingIndicator`` whose ``missing_values`` is
+    NaN, or None or ``pd.NA`` for a string column; the step itself or inside a
+    ``ColumnTransformer``) or drops, and reach the model as that imputer's marker; elsewhere they get a 400 naming
+    the column and row. ``GET /metadata`` says which features take them
+    (``"nullable"``).
     """
     _check_option("max_batch_rows", max_batch_rows, Interval(Integral, 1, None, closed="left"))
     _check_option("max_wait_ms", max_wait_ms, Interval(Real, 0, 60_000, closed="both"))

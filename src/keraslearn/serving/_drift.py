@@ -1,10 +1,13 @@
 """The last rows the server was asked about, kept for a drift detector.
 
 The server only keeps the rows and hands them to ``detector.test(rows)``; the
-statistics are the detector's (``keraslearn.monitoring``).
+statistics are the detector's (``keraslearn.monitoring``). Rows with missing
+values are not kept, as the detector tests complete values only.
 """
 
 import collections
+
+import numpy as np
 
 
 class RecentRows:
@@ -26,7 +29,16 @@ class RecentRows:
         self._rows = 0
 
     def add(self, columns):
-        """Keep one request's validated columns, dropping the oldest beyond the window."""
+        """Keep one request's validated columns, dropping the oldest beyond the window.
+
+        Rows holding a missing value (of a column the model imputes) are not
+        kept: a drift detector tests complete values only."""
+        complete = self.schema.complete_rows(columns)
+        if not complete.all():
+            if not complete.any():
+                return
+            columns = (columns[:, complete] if isinstance(columns, np.ndarray)
+                       else [c[complete] for c in columns])
         n = len(columns[0])
         if n > self.window:
             columns, n = [c[n - self.window:] for c in columns], self.window

@@ -39,6 +39,11 @@ class ExportedModel:
     n_features_in_ : int
         How many features each row has.
 
+    imputed_features_ : list
+        The features (names, or indices for a pipeline fitted on an array)
+        whose NaN the exported graph imputes (a ``SimpleImputer`` first
+        reading them): :func:`make_app` takes missing values there.
+
     classes_ : ndarray
         The class labels, for a classifier.
 
@@ -89,6 +94,8 @@ class ExportedModel:
                                   for entry in inputs}
             # Columns the pipeline was fitted on and dropped: a request may hold them.
             self.unused_features_ = list(meta.get("unused_features") or [])
+        # Exports older than this record do not say: missing values are refused.
+        self.imputed_features_ = list(meta.get("imputed_features") or [])
         self._dtypes = [_graph_dtype(entry["dtype"]) for entry in inputs]
         self.task_ = meta["task"]
         if self.task_ == "classification":

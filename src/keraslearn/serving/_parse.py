@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from ._schema import REFUSED
+
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _NEED_ENVELOPE = ("MLflow's scoring protocol takes a JSON object with exactly one of the fields "
                   + ", ".join(MLFLOW_KEYS))
@@ -271,11 +273,18 @@ def _typed(columns, schema):
                 block = None
             if block is not None and np.isfinite(block).all():
                 return block.reshape(len(columns), -1)
-    return [_CONVERT[kind](values, dtype, schema.field(j))
-            for j, (values, dtype, kind) in enumerate(zip(columns, schema.dtypes, schema.kinds))]
+    return [_CONVERT[kind](values, dtype, schema.field(j), marker) for j, (values, dtype, kind,
+            marker) in enumerate(zip(columns, schema.dtypes, schema.kinds, schema.missing))]
 
 
-def _numbers(values, dtype, field):
+def _is_missing(value):
+    return value is None or (type(value) is float and math.isnan(value))
+
+
+def _numbers(values, dtype, field, marker):
+    nullable = marker is not REFUSED
+    if nullable and None in values:  # a missing value of an imputed column: NaN
+        values = [math.nan if v is None else v for v in values]
     if not set(map(type, values)) <= _NUMBER_TYPES:
         _refuse(values, field, "a number", lambda v: type(v) in _NUMBER_TYPES)
     try:
@@ -284,16 +293,19 @@ def _numbers(values, dtype, field):
     except OverflowError:
         _refuse(values, field, "a number within float64's range",
                 lambda v: type(v) is float or abs(v) < 2.0**1023)
-    if not np.isfinite(array).all():
-        i = int(np.flatnonzero(~np.isfinite(array))[0])
+    bad = ~np.isfinite(array)
+    if nullable:
+        bad &= ~np.array([_is_missing(v) for v in values])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         if math.isfinite(values[i]):
             raise RequestError(f"{field}, row {i}: {_number_text(values[i])} overflows {dtype}")
         raise RequestError(f"{field}, row {i}: {_describe(values[i])} is not allowed "
-                           f"(values must be finite numbers)")
+                           f"(values must be finite numbers){_no_imputer(values[i])}")
     return array
 
 
-def _integers(values, dtype, field):
+def _integers(values, dtype, field, marker):
     def integral(v):
         return type(v) is int or (type(v) is float and math.isfinite(v) and v.is_integer())
 
@@ -306,15 +318,21 @@ def _integers(values, dtype, field):
     return np.array([int(v) for v in values], dtype=dtype)
 
 
-def _booleans(values, dtype, field):
+def _booleans(values, dtype, field, marker):
     if not set(map(type, values)) <= {bool}:
         _refuse(values, field, "true or false", lambda v: type(v) is bool)
     return np.array(values, dtype=dtype)
 
 
-def _strings(values, dtype, field):
-    if not set(map(type, values)) <= {str}:
-        _refuse(values, field, "a string", lambda v: type(v) is str)
+def _strings(values, dtype, field, marker):
+    if marker is not REFUSED and any(map(_is_missing, values)):
+        # A missing value of an imputed column: the imputer's own marker.
+        values = [marker if _is_missing(v) else v for v in values]
+        ok = lambda v: type(v) is str or v is marker  # noqa: E731
+    else:
+        ok = lambda v: type(v) is str  # noqa: E731
+    if not all(map(ok, values)):
+        _refuse(values, field, "a string", ok)
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array.astype(dtype, copy=False)
@@ -325,7 +343,16 @@ _CONVERT = {"number": _numbers, "integer": _integers, "boolean": _booleans, "str
 
 def _refuse(values, field, expected, ok):
     i = next(i for i, v in enumerate(values) if not ok(v))
-    raise RequestError(f"{field}, row {i}: expected {expected}; got {_describe(values[i])}")
+    raise RequestError(f"{field}, row {i}: expected {expected}; got {_describe(values[i])}"
+                       f"{_no_imputer(values[i])}")
+
+
+def _no_imputer(value):
+    """What a refused missing value is told: where missing values are taken."""
+    if not _is_missing(value):
+        return ""
+    return ("; missing values are taken only in number and string columns that the model's "
+            "first step imputes (a scikit-learn imputer whose missing_values is NaN)")
 
 
 def _describe(value):

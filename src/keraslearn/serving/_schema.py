@@ -16,7 +16,10 @@ saved one), with no argument.
 Every feature gets one of four kinds, checked per value before the model runs:
 ``number`` (a JSON number, stored as the recorded float dtype), ``integer`` (a
 JSON number with an integral value), ``boolean`` (``true``/``false``) and
-``string``. ``null``, NaN and infinities are refused for every kind.
+``string``. ``null``, NaN and infinities are refused, except that a feature
+the model imputes (its first step reading the column is a scikit-learn imputer
+whose ``missing_values`` is NaN, or the column is dropped) takes ``null`` and
+NaN as a missing value, stored as that imputer's marker.
 """
 
 import numpy as np
@@ -38,14 +41,26 @@ class FeatureSchema:
 
     ignored : iterable of str, default=()
         Column names a request may hold beside ``names``, not read.
+
+    missing : tuple, default=None
+        Per feature, the value a missing value (``null``, NaN, an empty CSV
+        cell) is stored as, or :data:`REFUSED` where missing values are
+        refused; None refuses them everywhere.
     """
 
-    def __init__(self, names, dtypes, ignored=()):
+    def __init__(self, names, dtypes, ignored=(), missing=None):
         self.names = names
         self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
         self.dtypes = tuple(dtypes)
         self.kinds = tuple(_kind(d) for d in self.dtypes)
+        if missing is None:
+            missing = (REFUSED,) * self.n_features
+        # Numbers store a missing value as NaN only; strings (object arrays) the
+        # imputer's own marker; integers and booleans none.
+        self.missing = tuple(
+            m if (kind == "number" and _is_nan(m)) or (kind == "string" and d.kind == "O")
+            else REFUSED for m, kind, d in zip(missing, self.kinds, self.dtypes))
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
         self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
         self.index = {name: i for i, name in enumerate(names)} if names is not None else None
@@ -84,22 +99,38 @@ class FeatureSchema:
             keys = names if names is not None else range(n)
             dtypes = {key: "object" for key in _string_columns(model, keys)} or None
         found = [np.dtype("float64")] * n
+        keys = names if names is not None else range(n)
         if dtypes is not None:
-            keys = names if names is not None else range(n)
             unknown = [k for k in dtypes if k not in keys]
             if unknown:
                 raise ValueError(f"make_app: dtypes names {unknown!r}, which the model does not "
                                  f"take (its features: {_shown(keys)})")
             found = [np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
+        imputed = getattr(model, "imputed_features_", None)  # an exported graph's record
+        if imputed is not None:
+            missing = [np.nan if k in set(imputed) else REFUSED for k in keys]
+        else:
+            missing = missing_markers(model, keys)
         # Columns a model records that it takes and drops (an exported graph's
         # unused features): accepted in requests, and not read.
-        return cls(names, found, getattr(model, "unused_features_", ()) if names else ())
+        return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
+                   missing)
 
     def describe(self):
-        """The features as JSON: one ``{"name", "dtype", "kind"}`` per feature."""
+        """The features as JSON: one ``{"name", "dtype", "kind", "nullable"}`` per feature."""
         names = self.names or [None] * self.n_features
-        return [{"name": name, "dtype": str(d), "kind": k}
-                for name, d, k in zip(names, self.dtypes, self.kinds)]
+        return [{"name": name, "dtype": str(d), "kind": k, "nullable": m is not REFUSED}
+                for name, d, k, m in zip(names, self.dtypes, self.kinds, self.missing)]
+
+    def complete_rows(self, columns):
+        """A boolean mask of the rows of validated ``columns`` holding no missing value."""
+        import pandas as pd
+
+        complete = np.ones(len(columns[0]), dtype=bool)
+        for column, marker in zip(columns, self.missing):
+            if marker is not REFUSED:
+                complete &= ~pd.isna(column)
+        return complete
 
     def field(self, j):
         """How a message names feature ``j``."""
@@ -164,6 +195,101 @@ def _learnt_strings(step):
     return hasattr(step, "vocabulary_")  # a text vectorizer: its column holds text
 
 
+class _Refused:
+    def __repr__(self):
+        return "REFUSED"
+
+
+REFUSED = _Refused()  # a feature whose missing values are refused
+
+
+def _is_nan(value):
+    return isinstance(value, float) and value != value
+
+
+def _imputer_marker(step):
+    """The missing-value marker of a fitted scikit-learn imputer that replaces
+    every missing value it reads (NaN, None or pd.NA), else REFUSED."""
+    import sklearn.impute
+    from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
+
+    # IterativeImputer is there once the user enabled it (a fitted one was).
+    iterative = vars(sklearn.impute).get("IterativeImputer")
+    imputers = (SimpleImputer, KNNImputer, MissingIndicator, *filter(None, [iterative]))
+    if not isinstance(step, imputers):
+        return REFUSED
+    marker = step.missing_values
+    if marker is None or _is_nan(marker) or type(marker).__name__ == "NAType":
+        return np.nan if _is_nan(marker) else marker
+    return REFUSED  # a number or string marks missing values: null is not one
+
+
+def _column_markers(step, keys):
+    """Per input column (``keys``) of a fitted step: the marker a missing value
+    is stored as, where the first step reading the column imputes it (or
+    drops it), else REFUSED."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    while isinstance(step, Pipeline):  # samplers (fit only) and passthrough do not read
+        steps = [s for _, s in step.steps if s not in (None, "passthrough")
+                 and not hasattr(s, "fit_resample")]
+        if not steps:
+            return [REFUSED] * len(keys)
+        step = steps[0]
+    if isinstance(step, str):
+        return [np.nan if step == "drop" else REFUSED] * len(keys)
+    if not isinstance(step, ColumnTransformer):
+        return [_imputer_marker(step)] * len(keys)
+    if not hasattr(step, "transformers_"):
+        return [REFUSED] * len(keys)
+    found = {}
+    for _, inner, columns in step.transformers_:
+        columns = _listed_columns(columns, keys)
+        if columns is None:
+            continue  # a slice, mask or callable: not read here
+        for column, marker in zip(columns, _column_markers(inner, columns)):
+            # A column read by two transformers takes a missing value if both impute it.
+            before = found.get(column, marker)
+            same = before is marker or (_is_nan(before) and _is_nan(marker))
+            found[column] = marker if same else REFUSED
+    return [found.get(k, REFUSED) for k in keys]
+
+
+def missing_markers(model, keys):
+    """Per input column of ``model`` (names, or indices for a model fitted
+    without names), the value a missing value is stored as for the first step
+    that reads it, or REFUSED: only a scikit-learn imputer (``SimpleImputer``,
+    ``KNNImputer``, ``IterativeImputer``, ``MissingIndicator``) whose
+    ``missing_values`` is NaN, None or pd.NA takes missing values, as does a
+    column a ``ColumnTransformer`` drops; a network alone refuses them."""
+    from sklearn.pipeline import Pipeline
+
+    keys = list(keys)
+    return _column_markers(model, keys) if isinstance(model, Pipeline) else [REFUSED] * len(keys)
+
+
+def imputed_keys(model, keys):
+    """The keys of the columns whose NaN ``model`` imputes (see :func:`missing_markers`)."""
+    keys = list(keys)
+    return [k for k, marker in zip(keys, missing_markers(model, keys)) if _is_nan(marker)]
+
+
+def _listed_columns(columns, keys):
+    """A ColumnTransformer's column selection as a list of keys, or None for a
+    selection not read here (a slice, a mask, a callable)."""
+    if isinstance(columns, str):
+        columns = [columns]
+    elif isinstance(columns, (list, tuple, np.ndarray)) and all(
+            isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in columns):
+        columns = [keys[int(c)] for c in columns]
+    if not (isinstance(columns, (list, tuple, np.ndarray))
+            and all(isinstance(c, (str, int)) and not isinstance(c, bool) and c in keys
+                    for c in columns)):
+        return None
+    return list(columns)
+
+
 def _string_columns(model, keys):
     """The input columns (names, or indices for a model fitted without names)
     from which the first step of ``model`` learnt strings: an encoder or imputer
@@ -184,14 +310,8 @@ def _string_columns(model, keys):
     names = list(keys)
     found = []
     for _, step, columns in head.transformers_:
-        if isinstance(columns, str):
-            columns = [columns]
-        elif isinstance(columns, (list, tuple, np.ndarray)) and all(
-                isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in columns):
-            columns = [names[int(c)] for c in columns]
-        if not (isinstance(columns, (list, tuple, np.ndarray))
-                and all(isinstance(c, (str, int)) and not isinstance(c, bool) and c in names
-                        for c in columns)):
+        columns = _listed_columns(columns, names)
+        if columns is None:
             continue  # a slice, mask or callable: not read here
         answer = _learnt_strings(step) if step not in ("drop", "passthrough") else False
         if isinstance(answer, list) and len(answer) == len(columns):

@@ -1,0 +1,204 @@
+"""Missing values in requests: taken where the model's first step imputes them.
+
+A pipeline that imputes a column is built for rows with missing values, so the
+server takes ``null`` (and NaN, and an empty CSV cell) there and hands the
+model what the imputer reads as missing; elsewhere a missing value is a 400
+that says where they are taken.
+"""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from _servers import records, serving
+from sklearn.compose import make_column_transformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
+from sklearn.pipeline import make_pipeline, make_union
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import keraslearn
+from keraslearn import MLPClassifier, MLPRegressor
+from keraslearn.serving import ExportedModel
+from keraslearn.serving._schema import REFUSED, missing_markers
+
+
+def _rows(n=90, seed=0):
+    """Numbers with holes in 'age', strings with holes in 'city', a column to drop."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"age": rng.normal(40, 10, n), "city": rng.choice(["a", "b", "c"], n),
+                      "income": rng.normal(3, 1, n), "note": rng.normal(size=n)})
+    X["city"] = X["city"].astype(object)
+    X.loc[::7, "age"] = np.nan
+    X.loc[::5, "city"] = np.nan
+    y = np.where(X["income"] > 3, "rich", "poor")
+    return X, y
+
+
+def _fitted(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def imputing():
+    X, y = _rows()
+    head = make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), ["age"]),
+        (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder()), ["city"]),
+        ("drop", ["note"]),
+        remainder=StandardScaler(),
+    )
+    return _fitted(make_pipeline(head, MLPClassifier(hidden_layer_sizes=(4,), max_iter=3,
+                                                     random_state=0)), X, y)
+
+
+QUERY = pd.DataFrame({"age": [np.nan, 30.0, np.nan], "city": [np.nan, "b", "a"],
+                      "income": [3.5, 2.0, 2.5], "note": [np.nan, 1.0, np.nan]}).astype(
+    {"city": object})
+
+
+def _null_records():
+    return [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in records(QUERY)]
+
+
+def test_metadata_names_the_columns_that_take_missing_values(imputing):
+    with serving(imputing) as client:
+        features = client.get("/metadata").json()["features"]
+    assert {f["name"]: f["nullable"] for f in features} == {
+        "age": True, "city": True, "income": False, "note": True}  # note: dropped
+
+
+def test_null_nan_and_empty_cells_reach_the_imputers(imputing):
+    expected = imputing.predict_proba(QUERY).tolist()
+    with serving(imputing) as client:
+        by_null = client.post("/predict_proba", json=_null_records())
+        by_nan = client.post("/predict_proba", content=json.dumps(records(QUERY)).encode(),
+                             headers={"content-type": "application/json"})
+        by_csv = client.post("/predict_proba", content=QUERY.to_csv(index=False).encode(),
+                             headers={"content-type": "text/csv"})
+        invocations = client.post("/invocations", json={"dataframe_records": _null_records()})
+    for response in (by_null, by_nan, by_csv):
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(response.json()["probabilities"], expected, rtol=1e-6)
+    assert invocations.status_code == 200
+    assert invocations.json()["predictions"] == imputing.predict(QUERY).tolist()
+
+
+def test_a_missing_value_where_nothing_imputes_names_column_and_the_rule(imputing):
+    rows = _null_records()
+    rows[1]["income"] = None
+    with serving(imputing) as client:
+        null = client.post("/predict", json=rows)
+        infinite = client.post("/predict", content=b'[{"age": Infinity, "city": "a", '
+                               b'"income": 1, "note": 0}]')
+    assert null.status_code == 400
+    assert "column 'income', row 1: expected a number; got null" in null.json()["error"]
+    assert "first step imputes" in null.json()["error"]
+    assert infinite.status_code == 400  # an imputed column still takes finite numbers only
+    assert "column 'age', row 0: Infinity is not allowed" in infinite.json()["error"]
+
+
+def test_drift_window_keeps_complete_rows_only(imputing):
+    class Recording:
+        def test(self, X):
+            self.rows = X.copy()
+            return pd.DataFrame({"feature": list(X.columns), "drifted": False})
+
+    detector = Recording()
+    with serving(imputing, drift_detector=detector) as client:
+        assert client.post("/predict", json=_null_records()).status_code == 200
+        assert client.get("/monitoring/drift").status_code == 200
+    pd.testing.assert_frame_equal(detector.rows.reset_index(drop=True),
+                                  QUERY.iloc[[1]].reset_index(drop=True), check_dtype=False)
+
+
+def test_an_array_pipeline_imputing_every_column_takes_null_rows():
+    X, _ = _rows()
+    X = X[["age", "income"]].to_numpy()
+    model = _fitted(make_pipeline(SimpleImputer(), MLPRegressor(
+        hidden_layer_sizes=(4,), max_iter=3, random_state=0)), X, X[:, 1] * 2)
+    query = [[None, 1.5], [40.0, None]]
+    with serving(model) as client:
+        response = client.post("/predict", json=query)
+    assert response.status_code == 200
+    np.testing.assert_allclose(response.json()["predictions"],
+                               model.predict(np.array(query, dtype=float)), rtol=1e-6)
+
+
+def _head(*transformers, marked=False):
+    X, y = _rows()
+    if marked:
+        X["age"] = X["age"].fillna(-1.0)  # missing values marked by a number
+    X["city"] = X["city"].astype(object).where(X["city"].notna(), None)  # holes as None
+    return _fitted(make_pipeline(make_column_transformer(*transformers), MLPClassifier(
+        hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X, y)
+
+
+def test_which_first_steps_take_missing_values():
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+
+    model = _head(
+        (KNNImputer(n_neighbors=2), ["age"]),
+        (make_union(MissingIndicator(features="all"), SimpleImputer(missing_values=-1.0)),
+         ["note"]),  # a union is not an imputer: refused
+        (make_pipeline(SimpleImputer(missing_values=None, strategy="constant",
+                                     fill_value="z"), OneHotEncoder()), ["city"]),
+        (IterativeImputer(max_iter=2), ["income"]),
+    )
+    markers = missing_markers(model, ["age", "city", "income", "note"])
+    assert np.isnan(markers[0]) and markers[1] is None and np.isnan(markers[2])
+    assert markers[3] is REFUSED
+    marked = _head((SimpleImputer(missing_values=-1.0), ["age", "income", "note"]),
+                   (OneHotEncoder(handle_unknown="ignore"), ["city"]), marked=True)
+    assert missing_markers(marked, ["age", "city", "income", "note"]) == [REFUSED] * 4
+    # A column read twice takes a missing value only if both readers impute it.
+    twice = _head((SimpleImputer(), ["age", "income"]), (StandardScaler(), ["income"]),
+                  ("drop", ["note"]), (OneHotEncoder(handle_unknown="ignore"), ["city"]))
+    assert [m is REFUSED for m in missing_markers(twice, ["age", "city", "income", "note"])] == [
+        False, True, True, False]
+
+
+def test_a_sampler_does_not_hide_the_imputer_behind_it():
+    from imblearn.pipeline import make_pipeline as make_imb_pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+
+    X, y = _rows()
+    X = X[["age", "income"]]
+    model = _fitted(make_imb_pipeline(RandomUnderSampler(random_state=0), SimpleImputer(),
+                                      MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                                    random_state=0)), X, y)
+    assert all(np.isnan(m) for m in missing_markers(model, ["age", "income"]))
+
+
+def test_an_exported_graph_records_and_serves_its_imputed_columns(tmp_path):
+    X, y = _rows()
+    X = X[["age", "income", "note"]]
+    pipeline = _fitted(make_pipeline(make_column_transformer(
+        (SimpleImputer(), ["age"]), ("drop", ["note"]), remainder=StandardScaler()),
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)), X, y)
+    keraslearn.export(pipeline, tmp_path / "graph", format="tf_saved_model")
+    exported = ExportedModel(tmp_path / "graph")
+    assert exported.imputed_features_ == ["age"]
+    query = [{"age": None, "income": 2.5, "note": None}, {"age": 50.0, "income": 3.5, "note": 1}]
+    with serving(exported) as client:
+        response = client.post("/predict_proba", json=query)
+        refused = client.post("/predict", json=[{"age": 1.0, "income": None, "note": 0}])
+    assert response.status_code == 200
+    frame = pd.DataFrame(query).astype(float)
+    np.testing.assert_allclose(response.json()["probabilities"], pipeline.predict_proba(frame),
+                               rtol=1e-5, atol=1e-6)
+    assert refused.status_code == 400 and "column 'income'" in refused.json()["error"]
+
+    # An export written before this record refuses missing values, as it did.
+    meta = tmp_path / "graph" / "assets.extra" / "keraslearn.json"
+    document = json.loads(meta.read_text())
+    del document["imputed_features"]
+    meta.write_text(json.dumps(document))
+    with serving(ExportedModel(tmp_path / "graph")) as client:
+        assert client.post("/predict", json=query).status_code == 400
