@@ -169,6 +169,15 @@ def test_column_transformer_on_an_array_with_positions_and_masks():
                                rtol=RTOL, atol=ATOL)
 
 
+def test_negative_positions_count_from_the_last_column():
+    X = numbers(0)
+    ct = ColumnTransformer([("last", StandardScaler(), [-1]), ("pair", MaxAbsScaler(), [0, -3])],
+                           remainder="passthrough").fit(X)
+    X_new = numbers(1)
+    np.testing.assert_allclose(run(convert("ct", ct), X_new), transformed(ct, X_new),
+                               rtol=RTOL, atol=ATOL)
+
+
 def test_nested_pipeline_of_transformers():
     pipe = make_pipeline(SimpleImputer(), make_pipeline(StandardScaler(), Normalizer()))
     check(pipe, numbers(0, nan_every=6), numbers(1, nan_every=4))

@@ -131,3 +131,12 @@ def test_what_runs_in_python_beside_the_network_is_refused(tmp_path, make, match
 def _two_inputs(meta):
     a, b = keras.Input((2,), name="a"), keras.Input((1,), name="b")
     return keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+
+
+def test_a_float64_network_is_refused_for_litert_by_its_dtype(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        wide = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, dtype="float64",
+                             random_state=0).fit(X, y)
+    message = refused(wide, tmp_path, fmt="litert")
+    assert "LiteRT computes in float32" in message and "dtype='float32'" in message

@@ -139,3 +139,52 @@ def test_image_model_takes_images(artifacts):
     assert metadata["inputs"] == [
         {"name": "inputs", "feature": None, "dtype": "float32", "shape": [None, 8, 8, 1]}
     ]
+
+
+def _declared_output_shapes(path, fmt):
+    if fmt == "tf_saved_model":
+        import tensorflow as tf
+
+        outputs = tf.saved_model.load(str(path)).signatures["serving_default"].structured_outputs
+        return {k: list(v.shape) for k, v in outputs.items()}
+    if fmt == "litert":
+        from ai_edge_litert.interpreter import Interpreter
+
+        runner = Interpreter(model_path=str(path)).get_signature_runner("serving_default")
+        return {k: [None if d == -1 else int(d) for d in v["shape_signature"]]
+                for k, v in runner.get_output_details().items()}
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return {o.name: [d if isinstance(d, int) else None for d in o.shape]
+            for o in session.get_outputs()}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_several_targets_are_declared_with_their_number(cases, fmt, tmp_path):
+    path = tmp_path / f"two{SUFFIX[fmt]}"
+    keraslearn.export(cases["regressor_two_outputs"].pipeline, path, format=fmt)
+    assert _declared_output_shapes(path, fmt) == {"predictions": [None, 2]}
+
+
+def test_columns_named_like_python_keywords_get_a_suffix(tmp_path):
+    import warnings
+
+    import pandas as pd
+    import tensorflow as tf
+    from sklearn.exceptions import ConvergenceWarning
+
+    from keraslearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["class", "None", "lambda x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(
+            X, X["class"] > 0)
+    path = keraslearn.export(model, tmp_path / "keywords")
+    names = [spec["name"] for spec in read_metadata(path, "tf_saved_model")["inputs"]]
+    assert names == ["class_", "None_", "lambda_x"]
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = serve(**{n: tf.constant(X[c].to_numpy(np.float32)) for n, c in zip(names, X.columns)})
+    np.testing.assert_allclose(out["probabilities"].numpy(), model.predict_proba(X), atol=1e-5)

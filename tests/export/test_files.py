@@ -137,6 +137,18 @@ def test_export_leaves_the_pipeline_as_it_was(second, tmp_path):
     assert second[-1].model_ is net
 
 
+def test_export_keeps_the_fast_path_of_few_row_predictions(first, tmp_path):
+    from keraslearn._engine import _forward
+
+    estimator = first[-1] if hasattr(first, "steps") else first
+    network = estimator.__dict__["model_"]
+    first.predict(X[:3])
+    assert network not in _forward._HANDED_OUT  # a snapshot predicts few rows
+    keraslearn.export(first, tmp_path / "model")
+    # The export reads the network without handing it out: the snapshot stays.
+    assert network not in _forward._HANDED_OUT
+
+
 def test_a_missing_extra_names_the_install_command(tmp_path):
     # A None entry in sys.modules makes the import fail, as for an absent package.
     code = (

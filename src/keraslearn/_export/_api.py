@@ -54,8 +54,9 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     -----
     **Inputs.** A pipeline fitted on a pandas DataFrame gets one input per
     column it uses, of shape ``(n,)``, named after the column (characters other
-    than letters, digits and ``_`` become ``_``; a column named like an output,
-    or like another once so changed, gets a suffix: ``label_2``): float32 for
+    than letters, digits and ``_`` become ``_``; a Python keyword gets a
+    ``_``: ``class_``; a column named like an output, or like another once so
+    changed, gets a suffix: ``label_2``): float32 for
     numeric columns,
     string for columns one-hot encoded from strings. Columns the pipeline drops
     (``ColumnTransformer(remainder="drop")``) are not inputs. Otherwise there is
@@ -64,18 +65,24 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     channels)`` for images.
 
     **Outputs.** Classifiers: ``"label"`` (strings when the classes are strings,
-    int64 for integer classes, float64 for float classes, float32 in LiteRT,
-    whose gather has no float64; one-hot or indicator rows, int64, for one-hot
-    or multilabel targets) and ``"probabilities"`` (float32, as
+    int64 for integer classes, bool for boolean ones, float64 for float classes,
+    float32 in LiteRT, whose gather has no float64; one-hot or indicator rows,
+    int64, for one-hot or multilabel targets) and ``"probabilities"`` (float32, as
     ``predict_proba``). Regressors: ``"predictions"`` (float32, shaped as
     ``predict``'s output). All three formats carry string tensors, so string
     labels are output as strings (bytes from TensorFlow and LiteRT, str from
     ONNX Runtime).
 
-    **Differences from the pipeline.** The graph computes in float32. A category
-    unseen in fit is encoded as zeros even with ``handle_unknown="error"`` (a
-    graph cannot raise); a row whose network outputs are all zero gets NaN
-    probabilities instead of an error.
+    **Differences from the pipeline.** The graph computes in float32, from
+    float32 inputs: a column whose values need more than float32's seven
+    significant digits (Unix timestamps in seconds) is rounded before any
+    scaling. A category unseen in fit is encoded as zeros even with
+    ``handle_unknown="error"`` (a graph cannot raise); a row whose network
+    outputs are all zero gets NaN probabilities instead of an error; a NaN
+    that no imputer replaces, or an infinity, gets outputs that mean nothing
+    (NaN, or a label, depending on the runtime) where the pipeline raises.
+    A float64 network is exported to SavedModel and ONNX, not to LiteRT,
+    whose kernels compute in float32.
 
     **Metadata.** A JSON document (inputs with their column names and dtypes,
     the features whose NaN the graph imputes, outputs, classes, steps folded
@@ -114,6 +121,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     _files.check_destinations(targets, fmt, overwrite)
     _formats.require_extra(fmt)
     graph = build_graph(pipeline, float_labels="float32" if fmt == "litert" else "float64")
+    if fmt == "litert":
+        _check_litert_dtypes(graph.model)
     metadata = json.dumps(_metadata(graph, fmt), indent=2)
     target = targets[0]
     with _files.staging(target) as tmp:
@@ -135,6 +144,18 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
         _formats.check_artifact(fmt, staged, graph)
         _files.commit(pairs, tmp, overwrite)
     return Path(os.fspath(path))
+
+
+def _check_litert_dtypes(model):
+    """LiteRT's builtin kernels compute in float32: refuse a float64 network by
+    name before its converter fails on every op."""
+    dtypes = {str(w.dtype) for w in model.network.weights} | {model.network_dtype}
+    if "float64" in dtypes:
+        raise ValueError(
+            "LiteRT computes in float32 and this network computes in float64 (dtype="
+            "'float64'): export it with format='tf_saved_model' or 'onnx', or fit it "
+            "with dtype='float32' for LiteRT."
+        )
 
 
 def _metadata(graph, fmt):

@@ -222,12 +222,13 @@ def column_indices(columns, names, n_features):
     values = np.atleast_1d(np.asarray(columns, dtype=object))
     if values.size and all(isinstance(v, (bool, np.bool_)) for v in values):
         return [int(i) for i in np.flatnonzero(values.astype(bool))]
-    return [_position(v, names) for v in values]
+    return [_position(v, names, n_features) for v in values]
 
 
-def _position(column, names):
+def _position(column, names, n_features=None):
     if isinstance(column, str):
         if names is None or column not in names:
             raise ValueError(f"Column {column!r} is not among the fitted column names.")
         return names.index(column)
-    return int(column)
+    position = int(column)  # a negative index counts from the end, as in NumPy
+    return position + n_features if position < 0 else position

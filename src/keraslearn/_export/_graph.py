@@ -6,6 +6,7 @@ built from them takes the pipeline's raw columns and returns what the
 estimator's ``predict`` (and ``predict_proba``) return, as a dict of tensors.
 """
 
+import keyword
 import re
 from dataclasses import dataclass
 
@@ -134,7 +135,9 @@ def build_graph(pipeline, float_labels="float64"):
         shape = image_shape if plan.transparent and len(image_shape) > 1 else (n_features,)
         signature = tf.TensorSpec((None, *shape), _single_dtype(needs), name="inputs")
         input_names, inputs_meta, unused = [], [_describe("inputs", None, signature)], []
-    network = est.model_
+    # Read, not handed out (as reading ``model_`` does): the export changes
+    # nothing in it, so its few-row predictions keep their NumPy snapshot.
+    network = est.__dict__["model_"]
     model = PipelineModel(plan, network, _decoder(est, float_labels), input_names,
                           matrix_input=not input_names, network_dtype=_input_dtype(network))
     probe = _probe(signature, needs, input_names)
@@ -193,6 +196,8 @@ def input_names(features):
         base = re.sub(r"[^A-Za-z0-9_]+", "_", feature).strip("_") or f"feature_{i}"
         if base[0].isdigit():
             base = f"f_{base}"
+        if keyword.iskeyword(base):  # TensorFlow's signatures take no Python keyword
+            base = f"{base}_"
         name, k = base, 2
         while name in seen:
             name, k = f"{base}_{k}", k + 1

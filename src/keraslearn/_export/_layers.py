@@ -252,4 +252,5 @@ class RegressorOutputs(_Fixed):
         raw = tf.cast(raw, tf.float32)
         if self.one_dimensional:
             return {"predictions": tf.reshape(raw, [-1])}
-        return {"predictions": tf.reshape(raw, [tf.shape(raw)[0], -1])}
+        width = raw.shape[1:].num_elements()  # static: the signature declares it
+        return {"predictions": tf.reshape(raw, [-1, width] if width else [tf.shape(raw)[0], -1])}

@@ -103,9 +103,9 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     imputes (a scikit-learn ``SimpleImputer``, ``KNNImputer``,
     ``IterativeImputer`` or ``MissingIndicator`` whose ``missing_values`` is
     NaN, or None or ``pd.NA`` for a string column; the step itself or inside a
-    ``ColumnTransformer``) or drops, and reach the model as that imputer's marker; elsewhere they get a 400 naming
-    the column and row. ``GET /metadata`` says which features take them
-    (``"nullable"``).
+    ``ColumnTransformer``) or drops, and reach the model as that imputer's
+    marker; elsewhere they get a 400 naming the column and row. ``GET
+    /metadata`` says which features take them (``"nullable"``).
     """
     _check_option("max_batch_rows", max_batch_rows, Interval(Integral, 1, None, closed="left"))
     _check_option("max_wait_ms", max_wait_ms, Interval(Real, 0, 60_000, closed="both"))
