@@ -486,3 +486,21 @@ def test_balanced_multilabel_weights_count_rows_by_their_sample_weight():
     weighted = fit(Xm, Ym, sample_weight=np.where(dropped, 0.0, 1.0))
     kept = fit(Xm[~dropped], Ym[~dropped])
     np.testing.assert_allclose(weighted.predict_proba(Xm), kept.predict_proba(Xm), atol=1e-5)
+
+
+@pytest.mark.parametrize("n_rows", [5, 1500, 20_000], ids=["numpy-path", "one-chunk", "chunks"])
+def test_predictions_of_a_float64_network_are_the_caller_s_to_change(n_rows):
+    # np.asarray of an eager tensor is a read-only view of its buffer; a
+    # float64 network's predictions were handed out as such (1,025 rows and up).
+    from keraslearn import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_rows, 3))
+    y = X[:, 0] - X[:, 1]
+    regressor = MLPRegressor(hidden_layer_sizes=(3,), max_iter=1, dtype="float64",
+                             random_state=0).fit(X[:200], y[:200])
+    classifier = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, dtype="float64",
+                               random_state=0).fit(X[:200], y[:200] > 0)
+    for out in (regressor.predict(X), classifier.predict_proba(X), classifier.predict(X)):
+        assert out.flags.writeable
+        out[:1] = 0  # as users clip or rescale predictions in place

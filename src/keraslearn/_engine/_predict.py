@@ -173,7 +173,14 @@ def input_kinds(model, X=None):
 def _to_numpy(out):
     """A model's output as an array; several outputs as a list (or dict) of arrays."""
     if isinstance(out, dict):
-        return {k: np.asarray(v) for k, v in out.items()}
+        return {k: _array(v) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
-        return np.asarray(out[0]) if len(out) == 1 else [np.asarray(o) for o in out]
-    return np.asarray(out)
+        return _array(out[0]) if len(out) == 1 else [_array(o) for o in out]
+    return _array(out)
+
+
+def _array(tensor):
+    """A tensor's values in an array of the caller's own: ``np.asarray`` of an
+    eager tensor is a read-only view of its buffer, which predictions passed
+    on unchanged (a float64 network's) would hand the user."""
+    return tensor.numpy() if hasattr(tensor, "numpy") else np.array(tensor)
