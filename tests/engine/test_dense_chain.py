@@ -313,6 +313,16 @@ def test_targets_not_of_the_output_width_are_refused_as_keras_refuses_them():
         est.fit(X, y_binary[:, None])
 
 
+def test_features_of_another_width_than_the_input_get_keras_message():
+    # The chain's traces leave the width of x open: before, the fit failed in
+    # a matrix product deep in TensorFlow (In[0]: [16,3], In[1]: [5,4]).
+    est = KerasRegressor(_dense((5,), 4, 1), loss="mse", epochs=1, batch_size=16)
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy, \
+            pytest.raises(ValueError, match="expected axis -1 of input shape to have value 5"):
+        est.fit(Xr[:, :3], yr[:, 0])
+    assert spy.call_count == 0
+
+
 @pytest.mark.parametrize("noise", [
     lambda: keras.layers.Dropout(0.3, noise_shape=(None, 1)),
     lambda: keras.layers.GaussianNoise(0.1),

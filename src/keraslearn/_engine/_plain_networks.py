@@ -118,11 +118,14 @@ def shapes_as_keras(spec, dense, loss):
     ``spec`` ``(x, y, sample_weight)`` what Keras' fit computes: Keras reads
     the output's static width to give targets the output's rank and to check
     their shape. Rows of features (2-D x, in the layers' dtype) with targets
-    of the output's width, or class indices for a loss that takes them; any
-    other data trains through Keras' fit."""
+    of the output's width, or class indices for a loss that takes them, and
+    as many features as the first kernel has rows; any other data trains
+    through Keras' fit."""
     x, y, units = spec[0], spec[1], dense[-1].units
     if x.shape.rank != 2 or x.dtype.name != dense[0].compute_dtype:
         return False
+    if x.shape[-1] != dense[0].kernel.shape[0]:
+        return False  # Keras' fit says that the input has the wrong width
     if y.shape.rank == 2 and y.shape[-1] == units:
         return True
     return units > 1 and target_kind(loss) == INDEX and (
