@@ -38,3 +38,26 @@ def test_predict_runs_the_model_s_own_predict_step():
     np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-6, atol=1e-6)
     # Scored on the clipped predictions too.
     np.testing.assert_allclose(reg.score(X, y), r2_score(y, expected), rtol=1e-5)
+
+
+class JoinedInputs(keras.Model):
+    """A subclassed model of named inputs, built at its first call."""
+
+    def __init__(self, units):
+        super().__init__()
+        self.hidden = keras.layers.Dense(4, activation="relu")
+        self.out = keras.layers.Dense(units)
+
+    def call(self, inputs):
+        return self.out(self.hidden(keras.ops.concatenate([inputs["a"], inputs["b"]], axis=-1)))
+
+
+def test_a_subclassed_model_of_named_inputs_is_probed_with_them():
+    # Before, it was not called before its outputs were read: "0 outputs".
+    rng = np.random.default_rng(0)
+    X = {"a": rng.normal(size=(40, 2)), "b": rng.normal(size=(40, 1))}
+    y = X["a"][:, 0] - X["b"][:, 0]
+    reg = KerasRegressor(lambda meta: JoinedInputs(meta["n_outputs_"]), loss="mse", epochs=2,
+                         random_state=0).fit(X, y)
+    expected = reg.model_.predict({k: v.astype("float32") for k, v in X.items()}, verbose=0)
+    np.testing.assert_allclose(reg.predict(X), expected.ravel(), rtol=1e-5, atol=1e-6)

@@ -42,13 +42,25 @@ def computes_own_loss(model):
     )
 
 
+def sample_shape(est):
+    """The shape of one sample of X (a dict of them for named inputs)."""
+    shape = est.X_shape_
+    if isinstance(shape, dict):
+        return {name: tuple(s[1:]) for name, s in shape.items()}
+    return tuple(shape[1:])
+
+
 def _outputs(model, sample_shape):
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):
         outputs = None
-    if not outputs and sample_shape is not None:
-        sample = np.zeros((1,) + tuple(sample_shape), dtype="float32")
+    if not outputs and sample_shape is not None:  # a subclassed model: called once
+        if isinstance(sample_shape, dict):  # named inputs
+            sample = {name: np.zeros((1,) + s, dtype="float32")
+                      for name, s in sample_shape.items()}
+        else:
+            sample = np.zeros((1,) + tuple(sample_shape), dtype="float32")
         outputs = model(sample)
         outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     return list(outputs or [])
@@ -69,7 +81,7 @@ def output_spec(model, sample_shape, *, needs_rows):
     shape = tuple(outputs[0].shape)
     if needs_rows and len(shape) != 2:
         hint = ""
-        if len(shape) > 2 and sample_shape is not None and len(sample_shape) > 1:
+        if len(shape) > 2 and isinstance(sample_shape, tuple) and len(sample_shape) > 1:
             hint = (
                 f" The samples have shape {tuple(sample_shape)}: add "
                 "keras.layers.Flatten() (or a pooling layer) before the Dense layers."

@@ -29,7 +29,7 @@ from . import _compiled_loss as compiled_loss
 from . import _kernel_cache, _layers
 from . import _nested as nested
 from . import _targets as targets
-from ._build import computes_own_loss, finish_network, make_meta
+from ._build import computes_own_loss, finish_network, make_meta, sample_shape
 from ._cloning import clone_of
 from ._data import model_inputs, training_data
 from ._devices import device_scope, resolve_device
@@ -41,12 +41,6 @@ from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make
 from ._predict import Predictor
 from ._train import train
 from ._transaction import restore_on_failure
-
-
-def _sample_shape(est):
-    """The shape of one sample of X (None for named inputs)."""
-    shape = est.X_shape_
-    return None if isinstance(shape, dict) else tuple(shape[1:])
 
 
 class KerasEstimator(BaseEstimator):
@@ -273,7 +267,7 @@ class KerasEstimator(BaseEstimator):
 
     def _finish(self, model, compile_kwargs, encoder, plan, meta, *, compile=True):
         return finish_network(
-            model, compile_kwargs, encoder, sample_shape=_sample_shape(self),
+            model, compile_kwargs, encoder, sample_shape=sample_shape(self),
             needs_rows=not isinstance(encoder, targets.IdentityTargetEncoder),
             encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
             compile=compile)
