@@ -55,7 +55,14 @@ _FIT_ERRORS = {
     "multiclass-multioutput": (C, {}, X, np.c_[y, y + np.arange(40) % 3], {}, ValueError,
                                "multiclass-multioutput"),
     "string-y-regressor": (R, {}, X, np.array(["a", "b"] * 20), {}, ValueError,
-                           "needs numeric targets.*could not convert"),
+                           r"needs numeric targets; y has dtype <U1.*y.astype\(float\)"),
+    # strings of numbers as well, on every path (scikit-learn's dtype="numeric")
+    "numeric-string-y-regressor": (R, {}, X, y_reg.astype(str), {}, ValueError,
+                                   r"needs numeric targets; y has dtype <U"),
+    "timedelta-y-regressor": (R, {}, X, np.arange(40).astype("timedelta64[s]"), {}, ValueError,
+                              r"y has dtype timedelta64\[s\].*np.timedelta64\(1, 'h'\)"),
+    "datetime-y-regressor": (R, {}, X, np.arange(40).astype("datetime64[D]"), {}, ValueError,
+                             r"y has dtype datetime64\[D\]"),
     # object arrays are converted with X: the message still names y
     "object-string-y-regressor": (R, {}, X, np.array(["a", "b"] * 20, dtype=object), {},
                                   ValueError, "needs numeric targets; y holds text"),
@@ -280,6 +287,23 @@ def test_validation_data_with_unknown_labels():
     clf = KerasClassifier(tiny_mlp)
     with pytest.raises(ValueError, match=r"labels not in classes: \[7\]"):
         clf.fit(X, y, validation_data=(X, np.full(40, 7)))
+
+
+@pytest.mark.parametrize("cls, y_val, message", [
+    (KerasRegressor, _with_nan(y_reg[:8]), "validation_data: Input y contains NaN"),
+    (KerasRegressor, np.array([None, *y_reg[1:8]], dtype=object),
+     "validation_data: Input y contains NaN"),
+    (KerasRegressor, y_reg[:8, None, None], "validation_data: Found array with dim 3"),
+    (KerasClassifier, _with_nan(y[:8]), "validation_data: Input y contains NaN"),
+], ids=["nan", "none", "3-d", "nan-classifier"])
+def test_validation_targets_are_checked_as_the_training_targets(cls, y_val, message):
+    # Before, a NaN there gave a NaN val_loss at every epoch, which stopped
+    # early stopping on val_loss at its patience, without a word.
+    est = cls(tiny_mlp, epochs=3, callbacks=[keras.callbacks.EarlyStopping(patience=1)])
+    y_fit = y_reg if cls is KerasRegressor else y
+    with pytest.raises(ValueError, match=message):
+        est.fit(X, y_fit, validation_data=(X[:8], y_val))
+    assert not hasattr(est, "model_")
 
 
 class _CastL2(keras.regularizers.L2):

@@ -129,7 +129,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         X = _validate_inputs(est, X, reset)
         if y is None and not est._requires_y:
             return X, None
-        y = _validate_targets(y, y_numeric)
+        y = validate_targets(y, y_numeric)
         check_consistent_length(X, y)
         return X, y
     if isinstance(X, RowSource):
@@ -179,7 +179,7 @@ def _validate_source(est, X, y, *, reset, y_numeric):
         validate_data(est, X, reset=reset, skip_check_array=True)
     else:
         validate_data(est, X, y, reset=reset, skip_check_array=True)
-        y = _validate_targets(y, y_numeric)
+        y = validate_targets(y, y_numeric)
         check_consistent_length(X, y)
     if reset:
         est.X_shape_ = X.shape
@@ -213,7 +213,7 @@ def check_sample_shape(est, X):
         )
 
 
-def _validate_targets(y, y_numeric):
+def validate_targets(y, y_numeric):
     """y checked as scikit-learn checks it beside an X (sparse label
     indicator rows made dense, as validate_data's y is below)."""
     y = check_array(y, input_name="y", **_TARGET_PARAMS[y_numeric])

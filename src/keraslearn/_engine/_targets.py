@@ -26,6 +26,11 @@ __all__ = ["TARGET_ENCODINGS", "ClassifierLabelEncoder", "IdentityTargetEncoder"
 def _numeric(y):
     """Regression targets as a numeric array (strings are not numbers to learn)."""
     y = y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
+    if y.dtype.kind in "mMSU":  # as scikit-learn's check_array(dtype="numeric")
+        how = ("y.astype(float) for strings of numbers" if y.dtype.kind in "SU" else
+               "a count of the unit of your choice, e.g. (y - y.min()) / np.timedelta64(1, 'h')")
+        raise ValueError(f"A regressor needs numeric targets; y has dtype {y.dtype}. Convert "
+                         f"them to numbers explicitly: {how}.")
     if y.dtype.kind not in "biuf":
         try:
             y = y.astype(np.float64)

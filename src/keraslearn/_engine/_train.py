@@ -14,7 +14,7 @@ from ._data import model_inputs
 from ._dense_chain import dense_chains
 from ._feed import decodes_per_batch, make_dataset
 from ._forward import hand_out
-from ._inputs import float_overflow, normalised_weights
+from ._inputs import float_overflow, normalised_weights, validate_targets
 from ._layers import keras_layers_only, training_variables
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
@@ -56,7 +56,13 @@ def _validation_dataset(est, given, data, encoder, batch_size, inputs, weight_ax
     if not isinstance(given, (tuple, list)) or len(given) not in (2, 3):
         return given  # a tf.data.Dataset: the user encoded it
     X_val = model_inputs(est, given[0], data)
-    y_val = targets.check_targets(encoder, given[1])
+    y_val = given[1]
+    if y_val is not None and targets.is_native(encoder):
+        try:  # checked as the training y is (finite, at most 2-D, sparse made dense)
+            y_val = validate_targets(y_val, est._y_numeric)
+        except ValueError as exc:
+            raise ValueError(f"validation_data: {exc}") from None
+    y_val = targets.check_targets(encoder, y_val)
     n_val = nested.n_rows(X_val)
     if y_val is not None and nested.n_rows(y_val) != n_val:
         raise ValueError(
