@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
@@ -69,6 +70,9 @@ _FIT_ERRORS = {
     "string-X-and-y-regressor": (R, {}, np.array([["a", "b"]] * 40),
                                  np.array(["a", "b"] * 20, dtype=object), {}, ValueError,
                                  r"X holds text"),
+    # as scikit-learn's regressors and scikeras refuse it (sparse y is multilabel rows)
+    "sparse-y-regressor": (R, {}, X, sparse.csr_matrix(y_reg[:, None]), {}, TypeError,
+                           "Sparse data was passed for y, but dense data is required"),
     "empty-X": (C, {}, X[:0], y[:0], {}, ValueError, "0 sample"),
     "lengths-differ": (C, {}, X, y[:-1], {}, ValueError, "inconsistent numbers of samples"),
     "1d-X": (C, {}, X[:, 0], y, {}, ValueError, "Expected 2D array"),
@@ -295,13 +299,14 @@ def test_validation_data_with_unknown_labels():
      "validation_data: Input y contains NaN"),
     (KerasRegressor, y_reg[:8, None, None], "validation_data: Found array with dim 3"),
     (KerasClassifier, _with_nan(y[:8]), "validation_data: Input y contains NaN"),
-], ids=["nan", "none", "3-d", "nan-classifier"])
+    (KerasRegressor, sparse.csr_matrix(y_reg[:8, None]), "validation_data: Sparse data"),
+], ids=["nan", "none", "3-d", "nan-classifier", "sparse"])
 def test_validation_targets_are_checked_as_the_training_targets(cls, y_val, message):
     # Before, a NaN there gave a NaN val_loss at every epoch, which stopped
     # early stopping on val_loss at its patience, without a word.
     est = cls(tiny_mlp, epochs=3, callbacks=[keras.callbacks.EarlyStopping(patience=1)])
     y_fit = y_reg if cls is KerasRegressor else y
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         est.fit(X, y_fit, validation_data=(X[:8], y_val))
     assert not hasattr(est, "model_")
 

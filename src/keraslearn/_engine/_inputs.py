@@ -134,6 +134,8 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         return X, y
     if isinstance(X, RowSource):
         return _validate_source(est, X, y, reset=reset, y_numeric=y_numeric)
+    if y_numeric and issparse(y):  # validate_data's multi_output y takes it
+        validate_targets(y, y_numeric)
     mapped = _mapped(X)
     if y is None and not est._requires_y:
         X = validate_data(est, X, reset=reset, allow_nd=True, accept_sparse=_sparse(est),
@@ -163,9 +165,11 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
 
 # check_array arguments for y, as validate_data(multi_output=True) checks it
 # (keyed by y_numeric).
+# Sparse y is label indicator rows (multilabel); a regressor's targets are
+# dense, as scikit-learn's regressors and scikeras take them.
 _TARGET_PARAMS = {
     False: {"accept_sparse": "csr", "ensure_2d": False, "dtype": None},
-    True: {"accept_sparse": "csr", "ensure_2d": False, "dtype": "numeric"},
+    True: {"accept_sparse": False, "ensure_2d": False, "dtype": "numeric"},
 }
 
 

@@ -60,8 +60,8 @@ def _validation_dataset(est, given, data, encoder, batch_size, inputs, weight_ax
     if y_val is not None and targets.is_native(encoder):
         try:  # checked as the training y is (finite, at most 2-D, sparse made dense)
             y_val = validate_targets(y_val, est._y_numeric)
-        except ValueError as exc:
-            raise ValueError(f"validation_data: {exc}") from None
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"validation_data: {exc}") from None
     y_val = targets.check_targets(encoder, y_val)
     n_val = nested.n_rows(X_val)
     if y_val is not None and nested.n_rows(y_val) != n_val:
