@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from keraslearn import KerasRegressor, MLPClassifier
-from keraslearn._engine import _feed
+from keraslearn._engine import _feed, _predict
 from keraslearn._tf import keras
 
 rng = np.random.default_rng(0)
@@ -70,6 +70,25 @@ def test_integer_maps_and_wrappers_with_validation_split(tmp_path, monkeypatch):
     theirs = KerasRegressor(**params).fit(ints.astype(np.float32), Y)
     assert ours.history_["val_loss"] == theirs.history_["val_loss"]
     np.testing.assert_array_equal(ours.predict(mapped), theirs.predict(ints.astype(np.float32)))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_the_small_data_threshold_counts_the_bytes_the_network_is_fed(tmp_path, monkeypatch,
+                                                                      dtype):
+    # A threshold between the rows' own bytes and their bytes as float32: a
+    # mapped uint8 file was counted in uint8 and read whole (as 4x the floats),
+    # shuffled otherwise than the same rows in memory, which check_array makes
+    # float32; float64 rows fed to a float32 network were counted twice over.
+    rows = np.round(np.abs(np.tile(X, 10)) * 40).astype(dtype)  # 300 x 60
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", (rows.nbytes + rows.size * 4) // 2)
+    np.save(tmp_path / "rows.npy", rows)
+    mapped = np.load(tmp_path / "rows.npy", mmap_mode="r")
+    inputs = [_predict.InputKind(np.dtype("float32"))]
+    for a in (mapped, rows):
+        assert _feed._small(_feed.sources(a), y, inputs) == (dtype == np.float64)
+    fits = [MLPClassifier(**MLP).fit(a, y) for a in (mapped, rows)]
+    for a, b in zip(fits[0].model_.get_weights(), fits[1].model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_views_and_fortran_order_maps_read_the_right_rows(tmp_path, monkeypatch):

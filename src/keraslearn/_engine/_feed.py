@@ -27,7 +27,8 @@ Row sources (``_sources``: arrays mapped from files, image files) are read
 the same way, each batch read from its file when the batch is needed, several
 batches at once where the source allows it; a small one (below
 ``SMALL_DATA_BYTES`` once read) is read whole first and takes the first way,
-so that it trains exactly as the same rows in memory do."""
+so that it trains exactly as the same rows in memory do. Sizes are counted
+in the dtype the network is fed, which is what a source read whole holds."""
 
 import math
 
@@ -138,16 +139,14 @@ def decodes_per_batch(X, y, inputs):
 
 
 def _in_memory_bytes(X, inputs):
-    """The bytes X takes once dense in its inputs' dtypes, or infinity when a
-    sparse model input must get it sparse."""
+    """The bytes X takes once dense in the dtypes the model's inputs are fed
+    (a mapped uint8 file or float64 pixels are read whole as the network's
+    floats), or infinity when a sparse model input must get it sparse."""
     total = 0
     for a, kind in zip(nested.leaves(X), nested.leaves(inputs)):
-        if not scipy_sparse.issparse(a):
-            total += nested.nbytes(a)
-        elif kind.sparse:
+        if scipy_sparse.issparse(a) and kind.sparse:
             return math.inf
-        else:
-            total += math.prod(a.shape) * kind.dtype.itemsize
+        total += math.prod(a.shape) * kind.dtype.itemsize
     return total
 
 
