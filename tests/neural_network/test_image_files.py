@@ -239,6 +239,40 @@ def test_the_tensorflow_decoder_refuses_what_it_cannot_read_before_training(imag
     assert clone(ImageClassifier(image_decoder="tensorflow")).image_decoder == "tensorflow"
 
 
+@pytest.mark.parametrize("mode, fmt, image_shape, what", [
+    ("1", "BMP", (10, 12, 3), "a 1-bit BMP file"),
+    ("CMYK", "JPEG", (10, 12), "a CMYK JPEG file read as grayscale"),
+])
+def test_formats_tensorflow_reads_in_a_form_it_does_not_are_refused_first(
+        images, tmp_path, monkeypatch, mode, fmt, image_shape, what):
+    # Their headers are of formats it reads: the fit failed once training had
+    # started (beyond the small data read whole: most of an epoch in).
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, y = images
+    odd = tmp_path / f"odd.{fmt.lower()}"
+    Image.new("RGB", (12, 10), (200, 30, 90)).convert(mode).save(odd, fmt)
+    _Started.started = False
+    clf = ImageClassifier(**SMALL, image_shape=image_shape, image_decoder="tensorflow",
+                          callbacks=[_Started()])
+    with pytest.raises(ValueError, match=rf"X\[2\] .*odd\.{fmt.lower()}.* is {what}, which "
+                       r"TensorFlow's decode_image cannot read"):
+        clf.fit(paths[:2] + [str(odd)] + paths[3:], y)
+    assert not _Started.started and not hasattr(clf, "model_")
+
+
+def test_after_a_tensorflow_decoder_fit_the_advice_is_what_prediction_takes(images):
+    # Prediction reads as the fit did, whatever image_decoder is set to since:
+    # the advice to use image_decoder='pillow' could not be followed.
+    paths, y = images
+    clf = ImageClassifier(**SMALL, image_decoder="tensorflow").fit(paths, y)
+    pictures = [Image.open(p) for p in paths[:3]]
+    for decoder in ("tensorflow", "pillow"):
+        clf.set_params(image_decoder=decoder)
+        with pytest.raises(ValueError, match=r"X\[0\] is a PIL image: .* This estimator reads "
+                           r"images as its fit did \(image_decoder='tensorflow'\): give it files"):
+            clf.predict(pictures)
+
+
 def test_a_file_tensorflow_cannot_decode_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
     paths, y = _write(tmp_path, n=9, fmt="jpg")

@@ -69,7 +69,7 @@ def image_source(est, X, reset):
     resize, decoder = est.__dict__.get(
         "_image_reading", (est.image_shape is not None, est.image_decoder))
     return image_files(X, est.image_shape_, resize=resize,
-                       sample_shape=est.X_shape_[1:], decoder=decoder)
+                       sample_shape=est.X_shape_[1:], decoder=decoder, fitted=True)
 
 
 def infer_image_shape(est, per_sample):

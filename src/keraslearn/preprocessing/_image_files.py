@@ -46,6 +46,9 @@ _TENSORFLOW_FORMATS = {3: ("JPEG", "PNG", "GIF", "BMP"), 1: ("JPEG", "PNG")}
 # Pillow's names of JPEG files of another kind: a multi-picture JPEG (MPO, as
 # many phone cameras write) is decoded by TensorFlow as JPEG (its first picture).
 _AS_JPEG = frozenset({"MPO"})
+# Files of those formats decode_image fails on, by (format, Pillow mode, channels).
+_TENSORFLOW_UNREAD = {("BMP", "1", 3): "a 1-bit BMP file",
+                      ("JPEG", "CMYK", 1): "a CMYK JPEG file read as grayscale"}
 
 # Pillow modes that ImageLoader reads as one channel (grayscale) when the
 # number of channels is taken from the images; other modes are read as RGB.
@@ -217,19 +220,30 @@ def _decode_file(path, image_shape):
     return image
 
 
-def _check_tensorflow_reads(items, headers, channels):
+_DECODER_ADVICE = "Use image_decoder='pillow' (ImageLoader's decoding) for it"
+_FITTED_ADVICE = ("This estimator reads images as its fit did (image_decoder='tensorflow'): "
+                  "give it files TensorFlow reads, or the images as arrays, scaled as the "
+                  "fit's files were, or fit it with image_decoder='pillow'")
+
+
+def _check_tensorflow_reads(items, headers, channels, advice):
     """Refuse, named, any item TensorFlow's decode_image cannot read into
-    ``channels`` channels."""
+    ``channels`` channels, with ``advice``."""
     formats = _TENSORFLOW_FORMATS[channels]
-    for i, (item, (_, _, fmt)) in enumerate(zip(items, headers)):
-        if isinstance(item, Image.Image) or ("JPEG" if fmt in _AS_JPEG else fmt) not in formats:
+    for i, (item, (_, mode, fmt)) in enumerate(zip(items, headers)):
+        fmt = "JPEG" if fmt in _AS_JPEG else fmt
+        unread = _TENSORFLOW_UNREAD.get((fmt, mode, channels))
+        if unread is not None:  # a format it reads, in a form it does not
+            raise ValueError(
+                f"{_describe(item, i)} is {unread}, which TensorFlow's decode_image cannot "
+                f"read (image_decoder='tensorflow'). {advice}.")
+        if isinstance(item, Image.Image) or fmt not in formats:
             what = ("a PIL image" if isinstance(item, Image.Image) else
                     f"a {fmt} file" if fmt else "an image of unknown format")
             kind = "" if channels == 3 else " grayscale images from"
             raise ValueError(
                 f"{_describe(item, i)} is {what}: image_decoder='tensorflow' reads{kind} "
-                f"{', '.join(formats[:-1])} and {formats[-1]} files only. Use "
-                "image_decoder='pillow' (ImageLoader's decoding) for it.")
+                f"{', '.join(formats[:-1])} and {formats[-1]} files only. {advice}.")
 
 
 def _image_shape(image_shape):
@@ -251,7 +265,7 @@ def _image_shape(image_shape):
 
 
 def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder="pillow",
-                scale=True):
+                scale=True, fitted=False):
     """:class:`ImageFiles` for the images of X (see :func:`holds_images`),
     every header checked first (see the module docstring).
 
@@ -279,6 +293,10 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
     scale : bool, default=True
         Passed to :class:`ImageFiles`.
 
+    fitted : bool, default=False
+        Whether the images are read as a fitted estimator's fit read them
+        (an error then says what to give it instead, not which decoder to fit with).
+
     Returns
     -------
     source : ImageFiles
@@ -293,7 +311,8 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
         gray = all(mode in _ONE_CHANNEL_MODES for _, mode, _ in headers)
         shape, resize = (height, width, 1 if gray else 3), False
     if decoder == "tensorflow":
-        _check_tensorflow_reads(items, headers, shape[2])
+        _check_tensorflow_reads(items, headers, shape[2], _FITTED_ADVICE if fitted else
+                                _DECODER_ADVICE)
     if not resize:
         for i, ((width, height), _, _) in enumerate(headers):
             if (height, width) != shape[:2]:
