@@ -224,6 +224,37 @@ def test_a_copy_fitted_later_in_another_run_logs_into_that_run(store):
             if r.info.run_id not in (first.info.run_id, final.info.run_id)] == []
 
 
+def test_a_copy_fitted_after_its_run_ended_starts_a_run_of_its_own(store):
+    # An estimator pickled inside a run (or a search's best_estimator_) and
+    # fitted once that run has ended, with no run active: before, its fits
+    # went on nesting under the finished run, in the store of that time.
+    X, y = frame()
+    pipe = pipeline(callbacks=[MLflowCallback(run_name="later")])
+    with mlflow.start_run() as old:
+        kept = pickle.dumps(clone(pipe))
+    again = pickle.loads(kept)
+    again.fit(X, y)
+    run = store.client.get_run(again[-1].callbacks[0].run_id_)
+    assert run.info.run_name == "later" and "mlflow.parentRunId" not in run.data.tags
+    assert run.info.status == "FINISHED" and run.info.run_id != old.info.run_id
+    assert len(runs(store)) == 2
+
+
+def test_a_copy_whose_store_is_gone_logs_where_mlflow_points_now(store, tmp_path, monkeypatch):
+    X, y = frame()
+    gone = tmp_path / "gone.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{gone}")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID")
+    with mlflow.start_run():
+        kept = pickle.dumps(clone(pipeline(callbacks=[MLflowCallback()])))
+    gone.unlink()  # as in another process, on another machine, months later
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store.uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", store.experiment_id)
+    again = pickle.loads(kept).fit(X, y)  # before: "Run ... not found"
+    assert not gone.exists()  # the old store is not created again, empty
+    assert [r.info.run_id for r in runs(store)] == [again[-1].callbacks[0].run_id_]
+
+
 def test_warm_started_fits_and_partial_fit_continue_the_curve_as_history_does(store):
     X, y = frame()
     warm = pipeline(callbacks=[MLflowCallback()], warm_start=True)

@@ -5,13 +5,14 @@ is copied by ``clone`` and pickled to joblib's worker processes with the
 estimator that holds it; its MLflow client is made when training begins and
 dropped when it ends. Where it logs is decided when training begins, in this
 order: ``run_id``; a new run nested under ``parent_run_id``; a new run nested
-under the run that was active where the callback was copied (a search's clones);
-the run active in this thread; a new run. The first three use a tracking URI
+under the run that was active where the callback was copied (a search's clones),
+while that run runs; the run active in this thread; a new run. The first three use a tracking URI
 captured when the callback is made or copied, so that fits in other processes
 log to the same store as the process that made it; the last two use MLflow's
 current tracking URI and experiment, as ``mlflow.start_run`` does.
 """
 
+import os
 import time
 
 import keras
@@ -21,6 +22,26 @@ from ._fit import metric_key
 from ._mlflow import require_mlflow
 
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
+
+
+def _still_running(mlflow, run_id, uri):
+    """Whether run ``run_id`` of the store at ``uri`` is running. A store that
+    is not there (a database or folder since removed, in another process) is
+    not opened, which would create an empty one; one that cannot be read
+    says no, as the run cannot be logged into."""
+    from urllib.parse import urlparse
+
+    scheme = urlparse(uri).scheme
+    if scheme == "sqlite":
+        path = uri.split("///", 1)[1] if "///" in uri else ""
+        if path and path != ":memory:" and not os.path.exists(path):
+            return False
+    elif scheme in ("", "file") and not os.path.isdir(urlparse(uri).path or uri):
+        return False
+    try:
+        return mlflow.MlflowClient(uri).get_run(run_id).info.status == "RUNNING"
+    except Exception:  # MLflow's errors, or the store's driver's: the run is out of reach
+        return False
 
 
 class MLflowCallback(keras.callbacks.Callback):
@@ -41,8 +62,11 @@ class MLflowCallback(keras.callbacks.Callback):
     Inside a search: a copy of the callback made while a run is active -- the
     clones a search fits, in this process or in joblib's workers -- nests each
     fit under that run, as ``parent_run_id`` would, while that run is still the
-    active one or no run is (a copy fitted in another run later, such as a
-    search's ``best_estimator_`` refitted in a new run, logs into that run).
+    active one, or, where no run is active, while it is still running (a copy
+    fitted in another run later, such as a search's ``best_estimator_``
+    refitted in a new run, logs into that run; one fitted once that run has
+    ended, such as an estimator pickled in it and loaded later, starts a run of
+    its own, in MLflow's current store).
     So a search fitted inside
     ``with mlflow.start_run():`` gets one nested run per fit (every fold and
     the refit) whatever its ``n_jobs``, instead of fits logging over each
@@ -148,10 +172,14 @@ class MLflowCallback(keras.callbacks.Callback):
         parent_id, uri = self.parent_run_id, self.tracking_uri
         if self.run_id is None and parent_id is None and self._copied_under is not None:
             # The run the copy was made in, while it is the active one (a
-            # search fitting its clones) or no run is (joblib's workers); a
-            # copy fitted in another run since then logs into that run.
+            # search fitting its clones) or, where no run is active (joblib's
+            # workers), while it is still running; a copy fitted in another
+            # run since then logs into that run, and one fitted after that run
+            # ended (a pickled estimator, a search's best_estimator_) starts
+            # a run of its own, where MLflow points now.
             active = mlflow.active_run()
-            if active is None or active.info.run_id == self._copied_under[0]:
+            if (active.info.run_id == self._copied_under[0] if active is not None
+                    else _still_running(mlflow, *self._copied_under)):
                 parent_id, uri = self._copied_under
         if self.run_id is not None or parent_id is not None:
             self._client = mlflow.MlflowClient(uri)
