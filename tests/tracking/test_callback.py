@@ -224,6 +224,21 @@ def test_a_copy_fitted_later_in_another_run_logs_into_that_run(store):
             if r.info.run_id not in (first.info.run_id, final.info.run_id)] == []
 
 
+def test_a_failure_to_log_is_warned_about_once_and_the_training_goes_on(store, monkeypatch):
+    X, y = frame()
+    pipe = pipeline(callbacks=[MLflowCallback()])
+
+    def unreachable(self, *args, **kwargs):
+        raise ConnectionError("the tracking server is down")
+
+    monkeypatch.setattr(mlflow.MlflowClient, "log_batch", unreachable)
+    with pytest.warns(RuntimeWarning, match="could not log epoch 0 .*the tracking server is "
+                      "down.*training goes on") as caught:
+        pipe.fit(X, y)  # before: the fit failed, and the estimator was left unfitted
+    assert len([w for w in caught if "could not log" in str(w.message)]) == 1
+    assert len(pipe[-1].history_["loss"]) == EPOCHS
+
+
 def test_a_copy_fitted_after_its_run_ended_starts_a_run_of_its_own(store):
     # An estimator pickled inside a run (or a search's best_estimator_) and
     # fitted once that run has ended, with no run active: before, its fits

@@ -96,6 +96,20 @@ def test_the_active_run_is_logged_into_and_left_running(store):
     assert store.client.list_artifacts(run.info.run_id) == []
 
 
+def test_parameters_the_run_holds_with_other_values_are_named_and_the_rest_logged(store):
+    pipe = fitted()
+    with mlflow.start_run() as run:
+        mlflow.log_param("kerasclassifier__hidden", 99)  # the user's, logged first
+        with pytest.warns(UserWarning, match="already has the parameters "
+                          "kerasclassifier__hidden with other values"):
+            log_fit(pipe, *frame(40, seed=2), log_model=False)
+    data = store.client.get_run(run.info.run_id).data
+    assert data.params["kerasclassifier__hidden"] == "99"
+    # Before, MLflow refused the whole batch: nothing else was logged.
+    assert data.params["kerasclassifier__epochs"] == str(pipe[-1].epochs)
+    assert "loss" in data.metrics and "test_accuracy" in data.metrics
+
+
 def test_curves_logged_live_by_the_callback_are_not_logged_again(store):
     with mlflow.start_run() as run:
         pipe = pipeline(callbacks=[MLflowCallback()]).fit(*frame())

@@ -24,11 +24,13 @@ def test_pipeline_parameters_are_flat_with_routed_ones_and_simple_values_kept():
     assert params["kerasclassifier__epochs"] == pipe[-1].epochs
     assert params["standardscaler__with_mean"] is True
     assert params["memory"] is None
-    # Objects as text: an estimator by its class, a function by its import path,
-    # a callback without the memory address of its default repr.
-    assert params["kerasclassifier"] == "KerasClassifier"
-    assert params["steps"] == "[('standardscaler', StandardScaler), " \
-                              "('kerasclassifier', KerasClassifier)]"
+    # Objects as text: an estimator as its class with the parameters it was given,
+    # a function by its import path, a callback without the memory address of
+    # its default repr.
+    assert params["kerasclassifier"].startswith(
+        "KerasClassifier(model=test_params.build, random_state=0, optimizer='adam', callbacks=")
+    assert params["steps"].startswith("[('standardscaler', StandardScaler()), "
+                                      "('kerasclassifier', KerasClassifier(model=")
     assert params["kerasclassifier__model"] == "test_params.build"
     assert params["kerasclassifier__callbacks"] == \
         "[<keras.src.callbacks.early_stopping.EarlyStopping>]"
@@ -57,3 +59,36 @@ def test_long_values_are_cut_to_mlflows_limit_and_numpy_values_become_python():
     assert params["c"].startswith("[ 0,  1,") and "..." in params["c"]
     assert describe((build, tiny_mlp)) == "(test_params.build, tiny_mlp)"  # its own repr
     assert describe({"k": None}) == "{'k': None}"
+
+
+def test_estimators_keras_objects_and_reprs_are_told_apart_without_addresses():
+    import functools
+
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    # The candidates of a search over estimators: before, all "StandardScaler".
+    assert [describe(v) for v in (StandardScaler(), StandardScaler(with_mean=False),
+                                  MinMaxScaler(feature_range=(-1, 1)))] == [
+        "StandardScaler()", "StandardScaler(with_mean=False)",
+        "MinMaxScaler(feature_range=(-1, 1))"]
+    adam = describe(keras.optimizers.Adam(learning_rate=0.0123))
+    # The rate as the optimizer holds it: a float32 variable.
+    assert adam.startswith("Adam(name='adam', learning_rate=0.01229999") and "beta_1=0.9" in adam
+    loss = describe(keras.losses.BinaryCrossentropy(label_smoothing=0.1))
+    assert loss.startswith("BinaryCrossentropy(") and "label_smoothing=0.1" in loss
+    wrapped = describe(keras.losses.get("binary_crossentropy"))  # a function inside
+    partial = describe(functools.partial(build, hidden=3))
+    assert " at 0x" not in wrapped + partial and "hidden=3" in partial
+
+
+def test_keys_are_written_as_mlflow_takes_them_on_every_system():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from keraslearn.tracking._params import mlflow_key
+
+    assert [mlflow_key(k) for k in ("auc(roc)", "fit//loss", "/fit/loss", "./loss",
+                                    "../x", "a:b", "précision", "", "val loss")] == [
+        "auc_roc_", "fit/loss", "fit/loss", "loss", "__/x", "a_b", "précision", "_", "val loss"]
+    params = flatten_params(Pipeline([("scale+center", StandardScaler())]))
+    assert "scale_center__with_mean" in params and "scale+center" not in str(list(params))

@@ -92,3 +92,22 @@ def test_a_search_without_refit_starts_its_own_parent_with_every_score(store):
     _check_candidates(search, candidates)
     assert {"split2_train_f1", "mean_test_accuracy", "rank_test_f1"} <= \
         set(candidates[0].data.metrics)
+
+
+def test_candidates_are_nested_in_the_parent_s_experiment_and_told_apart(store):
+    # An experiment set after the parent run started: MLflow nests runs in the
+    # parent's experiment; the candidates went to the one set now. And
+    # candidates that differ by an estimator were all logged "StandardScaler".
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = frame()
+    search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
+                          {"standardscaler": [StandardScaler(), StandardScaler(with_mean=False),
+                                              MinMaxScaler()]}, cv=2).fit(X, y)
+    with mlflow.start_run() as parent:
+        mlflow.set_experiment("elsewhere")
+        logged = log_search(search, log_model=False)
+    candidates = [store.client.get_run(i) for i in logged.child_run_ids]
+    assert {r.info.experiment_id for r in candidates} == {parent.info.experiment_id}
+    assert [r.data.params["standardscaler"] for r in candidates] == [
+        "StandardScaler()", "StandardScaler(with_mean=False)", "MinMaxScaler()"]

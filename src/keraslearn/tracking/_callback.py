@@ -14,12 +14,13 @@ current tracking URI and experiment, as ``mlflow.start_run`` does.
 
 import os
 import time
+import warnings
 
 import keras
 
 from ..utils._validation import is_number as _is_number
-from ._fit import metric_key
 from ._mlflow import require_mlflow
+from ._params import mlflow_key
 
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
 
@@ -112,6 +113,11 @@ class MLflowCallback(keras.callbacks.Callback):
     ``model.fit`` calls no callback when training raises: there, such a run
     is left running (``mlflow.end_run(status="FAILED")`` ends it).
 
+    Metric names are written as MLflow takes them on every system (see
+    ``mlflow_key``: ``auc(roc)`` is logged as ``auc_roc_``). An epoch that
+    cannot be logged (the store out of reach) is warned about, once per
+    training, and the training goes on.
+
     Examples
     --------
     >>> import tempfile
@@ -156,6 +162,7 @@ class MLflowCallback(keras.callbacks.Callback):
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
         self._offset = 0
         self._first_epoch = None
+        self._log_failed = False
 
     def on_train_begin(self, logs=None):
         previous = self.run_id_
@@ -164,6 +171,7 @@ class MLflowCallback(keras.callbacks.Callback):
             self._steps = 0
         self._offset = self._steps
         self._first_epoch = None  # Keras' number of this training's first epoch
+        self._log_failed = False  # a failure to log said once per training
 
     def _start_run(self):
         mlflow = require_mlflow()
@@ -213,10 +221,19 @@ class MLflowCallback(keras.callbacks.Callback):
             self._first_epoch = epoch
         step = self._offset + epoch - self._first_epoch
         self._steps = max(self._steps, step + 1)
-        metrics = [Metric(metric_key(f"{self.prefix}{key}"), float(value), now, step)
+        metrics = [Metric(mlflow_key(f"{self.prefix}{key}"), float(value), now, step)
                    for key, value in (logs or {}).items() if _is_number(value)]
-        if metrics:
+        if not metrics:
+            return
+        try:
             self._client.log_batch(self.run_id_, metrics=metrics)
+        except Exception as exc:  # noqa: BLE001 - the store's: the training goes on
+            if not self._log_failed:
+                warnings.warn(f"MLflowCallback could not log epoch {step} to run "
+                              f"{self.run_id_} ({type(exc).__name__}: {exc}); training goes "
+                              "on, and later epochs are tried again.", RuntimeWarning,
+                              stacklevel=2)
+            self._log_failed = True
 
     def on_train_end(self, logs=None):
         self._end_run("FINISHED")
@@ -274,4 +291,5 @@ class MLflowCallback(keras.callbacks.Callback):
         state.setdefault("_finished", None)
         state.setdefault("_steps", 0)
         state.setdefault("_offset", 0)
+        state.setdefault("_log_failed", False)
         self.__dict__.update(state)

@@ -7,9 +7,9 @@ into the same run are not logged a second time.
 """
 
 import contextlib
-import re
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 
 from sklearn.utils.validation import check_is_fitted
@@ -17,9 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..utils._files import check_output_dir
 from . import _model
 from ._mlflow import require_mlflow
-from ._params import flatten_params
-
-_KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
+from ._params import flatten_params, mlflow_key
 
 
 @dataclass
@@ -49,11 +47,6 @@ class LoggedRun:
     child_run_ids: list = field(default_factory=list)
 
 
-def metric_key(name):
-    """``name`` with the characters MLflow refuses in a key replaced by ``_``."""
-    return _KEY.sub("_", str(name))
-
-
 @contextlib.contextmanager
 def active_or_new_run(mlflow, run_name):
     """The active run, or a run started for the block (FAILED if the block raises)."""
@@ -65,6 +58,21 @@ def active_or_new_run(mlflow, run_name):
         yield run
 
 
+def log_params(mlflow, run_id, params):
+    """Log ``params`` into the run, but those it holds already with another
+    value: MLflow keeps a parameter's first value and refuses the whole batch
+    (a refit logged into the same run, a value the user logged first), so
+    they are named in a warning and the rest is logged."""
+    present = mlflow.MlflowClient().get_run(run_id).data.params
+    kept = {k for k, v in params.items() if k in present and present[k] != str(v)}
+    if kept:
+        shown = ", ".join(sorted(kept)[:10]) + (", ..." if len(kept) > 10 else "")
+        warnings.warn(f"The run {run_id} already has the parameters {shown} with other "
+                      "values, which MLflow keeps: they are not logged again (log into a new "
+                      "run to keep both).", UserWarning, stacklevel=3)
+    mlflow.log_params({k: v for k, v in params.items() if k not in kept})
+
+
 def log_history(mlflow, run_id, estimator):
     """Log the per-epoch curves of ``history_`` with ``step=epoch``; return their keys."""
     from ..evaluation import training_history
@@ -73,8 +81,8 @@ def log_history(mlflow, run_id, estimator):
     client = mlflow.MlflowClient()
     present = set(client.get_run(run_id).data.metrics)
     now = int(time.time() * 1000)
-    metrics = [mlflow.entities.Metric(metric_key(k), float(v), now, step)
-               for k, values in history.items() if metric_key(k) not in present
+    metrics = [mlflow.entities.Metric(mlflow_key(k), float(v), now, step)
+               for k, values in history.items() if mlflow_key(k) not in present
                for step, v in enumerate(values)]
     if metrics:
         client.log_batch(run_id, metrics=metrics)
@@ -91,7 +99,7 @@ def log_evaluation(mlflow, estimator, X_test, y_test, *, name, prefix, output_di
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="keraslearn-eval-"))
         report = evaluate(estimator, X_test, y_test, output_dir=folder, name=name,
                           overwrite=True)  # log_fit checked them before the run
-        mlflow.log_metrics({metric_key(f"{prefix}{k}"): float(v)
+        mlflow.log_metrics({mlflow_key(f"{prefix}{k}"): float(v)
                             for k, v in report.metrics.items()})
         for path in [*report.figures.values(), report.html_path]:
             mlflow.log_artifact(str(path), artifact_path="evaluation")
@@ -218,7 +226,7 @@ def _log_into_run(mlflow, estimator, model, saved, X_test, y_test, *, run_name,
                   input_example, output_dir, metric_prefix, trusted, extra):
     with active_or_new_run(mlflow, run_name) as run:
         run_id = run.info.run_id
-        mlflow.log_params(flatten_params(estimator))
+        log_params(mlflow, run_id, flatten_params(estimator))
         mlflow.set_tags({"keraslearn.estimator": type(estimator).__name__})
         log_history(mlflow, run_id, estimator)
         logged = LoggedRun(run_id)

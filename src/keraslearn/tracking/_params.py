@@ -2,15 +2,18 @@
 
 ``get_params(deep=True)`` already flattens a pipeline, a search or an ensemble into
 ``step__param`` keys, routed parameters (``kerasclassifier__optimizer__learning_rate``)
-included. What is left is to write each value as MLflow stores it, a string: simple
-values as they are, a nested estimator by its class name (its own parameters have
-keys of their own), functions and classes by their import path, other objects by
-their ``repr`` unless that ``repr`` is Python's default, which shows a memory
-address that differs at every run; then a long value is cut to MLflow's limit.
+included. What is left is to write each key as MLflow takes it and each value as
+MLflow stores it, a string: simple values as they are, a nested estimator as its
+class with the parameters it was given (as scikit-learn prints it, so that the
+candidates of a search over estimators tell apart), Keras' losses, optimizers and
+metrics by their config, functions and classes by their import path, other objects
+by their ``repr``, without the memory addresses Python's default ``repr`` shows
+(they differ at every run); then a long value is cut to MLflow's limit.
 """
 
 import inspect
 import numbers
+import re
 import warnings
 
 import numpy as np
@@ -19,6 +22,36 @@ import numpy as np
 MAX_VALUE_LENGTH = 6000
 MAX_KEY_LENGTH = 250
 _SIMPLE = (str, bool, int, float, type(None))
+# Characters MLflow refuses in a key on some system (it takes ':' except on Windows).
+_REFUSED_IN_KEYS = re.compile(r"[^/\w.\- ]")
+_ADDRESS = re.compile(r" at 0x[0-9A-Fa-f]+")
+
+
+def mlflow_key(name):
+    """``name`` as MLflow takes a metric or parameter key on every system: the
+    characters it refuses replaced by ``_``, and, as MLflow reads keys as paths,
+    no empty or ``.`` segment (``fit//loss`` is ``fit/loss``) and none starting
+    with ``..``.
+
+    Parameters
+    ----------
+    name : str
+        A metric or parameter name.
+
+    Returns
+    -------
+    key : str
+
+    Examples
+    --------
+    >>> mlflow_key("auc(roc)"), mlflow_key("/fit//val loss")
+    ('auc_roc_', 'fit/val loss')
+    """
+    segments = []
+    for part in _REFUSED_IN_KEYS.sub("_", str(name)).split("/"):
+        if part not in ("", "."):
+            segments.append("__" + part[2:] if part.startswith("..") else part)
+    return "/".join(segments) or "_"
 
 
 def _is_estimator(value):
@@ -44,17 +77,19 @@ def describe(value):
     Returns
     -------
     text : str
-        The class name of an estimator, the import path of a function or a
+        An estimator's class with the parameters it was given
+        (``StandardScaler(with_mean=False)``), a Keras loss, optimizer or
+        metric's class with its config, the import path of a function or a
         class, ``[...]`` / ``(...)`` / ``{...}`` of the items described the
-        same way, an array's ``repr``, else the object's ``repr`` unless it is
-        Python's default one (``<module.Class object at 0x...>``), which becomes
-        ``<module.Class>``.
+        same way, an array's ``repr``, else the object's ``repr`` without
+        memory addresses (Python's default ``<module.Class object at 0x...>``
+        becomes ``<module.Class>``).
 
     Examples
     --------
     >>> from sklearn.preprocessing import StandardScaler
-    >>> describe([("scale", StandardScaler()), ("n", 3)])
-    "[('scale', StandardScaler), ('n', 3)]"
+    >>> describe([("scale", StandardScaler(with_mean=False)), ("n", 3)])
+    "[('scale', StandardScaler(with_mean=False)), ('n', 3)]"
     >>> describe(len)
     'len'
     """
@@ -65,7 +100,10 @@ def describe(value):
     if isinstance(value, np.generic):
         return str(value.item())
     if _is_estimator(value):
-        return type(value).__name__
+        return _given(type(value).__name__, _changed_params(value))
+    config = _keras_config(value)
+    if config is not None:
+        return _given(type(value).__name__, config)
     if inspect.isclass(value) or inspect.isroutine(value):
         return _qualified_name(value)
     if isinstance(value, (list, tuple)):
@@ -79,7 +117,50 @@ def describe(value):
         return np.array2string(value, threshold=20, separator=", ")
     if type(value).__repr__ is object.__repr__:
         return f"<{_qualified_name(type(value))}>"
-    return repr(value)
+    return _ADDRESS.sub("", repr(value))
+
+
+def _given(name, params):
+    return f"{name}({', '.join(f'{k}={describe(v)}' for k, v in params.items())})"
+
+
+def _changed_params(estimator):
+    """The parameters of ``estimator`` that differ from its constructor's
+    defaults (all of those without a default), as scikit-learn's repr shows them."""
+    params = estimator.get_params(deep=False)
+    try:
+        signature = inspect.signature(type(estimator).__init__).parameters
+    except (TypeError, ValueError):
+        return params
+    changed = {}
+    for key, value in params.items():
+        default = signature[key].default if key in signature else inspect.Parameter.empty
+        if default is inspect.Parameter.empty or not _same(value, default):
+            changed[key] = value
+    return changed
+
+
+def _same(value, default):
+    if value is default:
+        return True
+    if type(value) is not type(default) or not isinstance(value, (*_SIMPLE, np.generic)):
+        return False
+    return value == default or (value != value and default != default)  # NaN is NaN
+
+
+def _keras_config(value):
+    """The config of a Keras loss, optimizer or metric (without its unset
+    entries), else None."""
+    import keras
+
+    kinds = (keras.losses.Loss, keras.optimizers.Optimizer, keras.metrics.Metric)
+    if not isinstance(value, kinds):
+        return None
+    try:
+        config = value.get_config()
+    except Exception:  # noqa: BLE001 - a subclass's own get_config: described by repr
+        return None
+    return {k: v for k, v in config.items() if v is not None}
 
 
 def param_value(value):
@@ -99,7 +180,8 @@ def flatten_params(estimator, prefix=""):
 
     Every key of ``estimator.get_params(deep=True)`` -- a pipeline's or a
     search's nested parameters and routed parameters such as
-    ``kerasclassifier__optimizer__learning_rate`` included -- with its value
+    ``kerasclassifier__optimizer__learning_rate`` included, written as MLflow
+    takes keys (see :func:`mlflow_key`) -- with its value
     as MLflow can store it: None, booleans, numbers and strings as they are;
     anything else as a short text (see :func:`describe`), cut to MLflow's
     6000 characters.
@@ -124,14 +206,14 @@ def flatten_params(estimator, prefix=""):
     >>> from sklearn.preprocessing import StandardScaler
     >>> params = flatten_params(make_pipeline(StandardScaler(), LogisticRegression(C=0.5)))
     >>> params["logisticregression__C"], params["logisticregression"]
-    (0.5, 'LogisticRegression')
+    (0.5, 'LogisticRegression(C=0.5)')
     >>> params["steps"]
-    "[('standardscaler', StandardScaler), ('logisticregression', LogisticRegression)]"
+    "[('standardscaler', StandardScaler()), ('logisticregression', LogisticRegression(C=0.5))]"
     """
     params = estimator.get_params(deep=True)
     flat = {}
     for key in sorted(params):
-        name = f"{prefix}{key}"
+        name = mlflow_key(f"{prefix}{key}")
         if len(name) > MAX_KEY_LENGTH:
             warnings.warn(f"Parameter {name[:60]}... is not logged: MLflow takes keys of at "
                           f"most {MAX_KEY_LENGTH} characters.", UserWarning, stacklevel=2)

@@ -13,9 +13,9 @@ import numbers
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._fit import _log_fit, metric_key
+from ._fit import _log_fit, log_params
 from ._mlflow import require_mlflow
-from ._params import param_value
+from ._params import mlflow_key, param_value
 
 # cv_results_ keys that are not per-candidate numbers.
 _NOT_METRICS = ("params", "param_")
@@ -47,7 +47,7 @@ def candidate_metrics(cv_results, i):
         value = values[i]
         if np.ma.is_masked(value) or not isinstance(value, (numbers.Real, np.number)):
             continue
-        metrics[metric_key(key)] = float(value)
+        metrics[mlflow_key(key)] = float(value)
     return metrics
 
 
@@ -146,13 +146,15 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
             outcome["refit_time"] = float(search.refit_time_)
         mlflow.log_metrics(outcome)
         if getattr(search, "best_params_", None) is not None:
-            mlflow.log_params({f"best__{k}": param_value(v)
-                               for k, v in search.best_params_.items()})
+            log_params(mlflow, parent.info.run_id, {
+                mlflow_key(f"best__{k}"): param_value(v) for k, v in search.best_params_.items()})
         child_ids = []
         for i, params in enumerate(cv_results["params"]):
-            with mlflow.start_run(run_name=f"candidate {i}", nested=True) as child:
+            # In the parent's experiment, as MLflow nests runs, whatever experiment is set now.
+            with mlflow.start_run(run_name=f"candidate {i}", nested=True,
+                                  experiment_id=parent.info.experiment_id) as child:
                 mlflow.set_tag("keraslearn.candidate", str(i))
-                mlflow.log_params({k: param_value(v) for k, v in params.items()})
+                mlflow.log_params({mlflow_key(k): param_value(v) for k, v in params.items()})
                 mlflow.log_metrics(candidate_metrics(cv_results, i))
                 child_ids.append(child.info.run_id)
         return child_ids
