@@ -190,3 +190,16 @@ def test_without_a_tracking_uri_runs_go_to_the_default_local_store(tmp_path, mon
     run = client.get_run(logged.run_id)
     assert run.info.run_name == "default store"
     assert run.data.params["kerasclassifier__hidden"] == "4"
+
+
+def test_the_model_serves_the_method_it_was_logged_with(store):
+    pipe = fitted()
+    X, _ = frame(30, seed=3)
+    with mlflow.start_run():
+        with pytest.raises(ValueError, match=r"pyfunc_predict_fn='score': the model can "
+                                             r"serve Pipeline's predict, predict_proba"):
+            log_model(pipe, pyfunc_predict_fn="score")
+        info = log_model(pipe, input_example=X.iloc[:5], pyfunc_predict_fn="predict_proba")
+    assert info.signature.outputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 2)
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    np.testing.assert_allclose(model.predict(X), pipe.predict_proba(X), rtol=1e-6)

@@ -80,8 +80,11 @@ def example_rows(X, n=5):
     return X[:n] if X.ndim >= 2 else None
 
 
+PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
 def log_model(estimator, name="model", *, input_example=None, pip_requirements=None,
-              trusted=None):
+              trusted=None, pyfunc_predict_fn="predict"):
     """Log a fitted estimator or pipeline to the active MLflow run as a pyfunc model.
 
     The estimator is written with :func:`keraslearn.save` (no pickle) and logged
@@ -116,6 +119,12 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
         default (see :func:`keraslearn.get_untrusted_types`); they are stored
         in the model's config and trusted when it loads.
 
+    pyfunc_predict_fn : {"predict", "predict_proba", "predict_log_proba", \
+            "decision_function"}, default="predict"
+        The estimator's method the pyfunc model's ``predict`` calls (and so
+        what ``mlflow models serve`` answers), as in ``mlflow.sklearn.log_model``:
+        ``"predict_proba"`` serves a classifier's probabilities.
+
     Returns
     -------
     model_info : mlflow.models.model.ModelInfo
@@ -129,7 +138,8 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
 
     ValueError
         When the saved file holds types that are neither trusted by default
-        nor listed in ``trusted`` (they are named), before anything is logged.
+        nor listed in ``trusted`` (they are named), or the estimator has no
+        ``pyfunc_predict_fn``, before anything is logged.
 
     See Also
     --------
@@ -138,10 +148,15 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
     """
     mlflow = require_mlflow()
     check_is_fitted(estimator)
+    if pyfunc_predict_fn not in PREDICT_FUNCTIONS or not hasattr(estimator, pyfunc_predict_fn):
+        offered = [f for f in PREDICT_FUNCTIONS if hasattr(estimator, f)]
+        raise ValueError(f"pyfunc_predict_fn={pyfunc_predict_fn!r}: the model can serve "
+                         f"{type(estimator).__name__}'s {', '.join(offered)}.")
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         path = saved_and_checked(estimator, trusted, tmp)
         return log_saved(mlflow, estimator, path, name=name, input_example=input_example,
-                         pip_requirements=pip_requirements, trusted=trusted)
+                         pip_requirements=pip_requirements, trusted=trusted,
+                         predict_fn=pyfunc_predict_fn)
 
 
 def saved_and_checked(estimator, trusted, folder):
@@ -161,18 +176,23 @@ def saved_and_checked(estimator, trusted, folder):
     return path
 
 
-def log_saved(mlflow, estimator, path, *, name, input_example, pip_requirements, trusted):
+def log_saved(mlflow, estimator, path, *, name, input_example, pip_requirements, trusted,
+              predict_fn="predict"):
     """Log the file :func:`saved_and_checked` wrote as the run's pyfunc model."""
     trusted = _trusted_names(trusted)
     code = Path(path).parent / "keraslearn_model.py"
     code.write_text(CODE, encoding="utf-8")
     signature = None
     if input_example is not None:
-        signature = mlflow.models.infer_signature(input_example, estimator.predict(input_example))
+        signature = mlflow.models.infer_signature(
+            input_example, getattr(estimator, predict_fn)(input_example))
+    config = {"trusted": trusted} if trusted else {}
+    if predict_fn != "predict":
+        config["predict_fn"] = predict_fn
     return mlflow.pyfunc.log_model(
         name=name, python_model=str(code), artifacts={ARTIFACT: str(path)},
         signature=signature, input_example=input_example,
         pip_requirements=(default_pip_requirements() if pip_requirements is None
                           else list(pip_requirements)),
-        model_config={"trusted": trusted} if trusted else None,
+        model_config=config or None,
     )

@@ -22,13 +22,18 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
     ``"keraslearn_model"`` among the model's artifacts with
     :func:`keraslearn.load` (no pickle; types beyond the default ones only
     when the model's config lists them under ``"trusted"``), and its
-    ``predict`` is the estimator's.
+    ``predict`` is the estimator's (or its ``predict_proba``, ...: the
+    config's ``"predict_fn"``).
 
     Attributes
     ----------
     estimator_ : estimator
         The loaded estimator or pipeline, once MLflow has called
         :meth:`load_context`.
+
+    predict_fn_ : str
+        The estimator's method :meth:`predict` calls (``"predict"`` unless the
+        model was logged with another ``pyfunc_predict_fn``).
 
     See Also
     --------
@@ -53,9 +58,11 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
 
         config = context.model_config or {}
         self.estimator_ = load(context.artifacts[ARTIFACT], trusted=config.get("trusted") or None)
+        self.predict_fn_ = config.get("predict_fn", "predict")
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
-        """The estimator's ``predict`` on the rows MLflow received.
+        """The estimator's ``predict`` (or the method the model was logged with,
+        ``pyfunc_predict_fn``) on the rows MLflow received.
 
         Parameters
         ----------
@@ -82,4 +89,4 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         if isinstance(X, pd.DataFrame) and getattr(self.estimator_, "feature_names_in_",
                                                    None) is None:
             X = X.to_numpy()
-        return self.estimator_.predict(X)
+        return getattr(self.estimator_, getattr(self, "predict_fn_", "predict"))(X)
