@@ -107,7 +107,7 @@ def test_string_columns_of_other_encoders_imputers_and_vectorizers():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    from keraslearn.serving._schema import _string_columns
+    from keraslearn.serving._first_steps import string_columns
 
     X = pd.DataFrame({"code": [1, 2, 3, 1], "town": ["a", "b", "a", "c"],
                       "note": ["good", "bad", "ok", "good"], "size": [1.0, 2.0, 3.0, 4.0],
@@ -119,7 +119,71 @@ def test_string_columns_of_other_encoders_imputers_and_vectorizers():
         (make_pipeline(SimpleImputer(strategy="median"), OrdinalEncoder()), ["size"]),
         remainder="passthrough",
     ).fit(X)
-    assert _string_columns(make_pipeline(head), tuple(X.columns)) == ["town", "note", "colour"]
+    assert string_columns(make_pipeline(head), tuple(X.columns)) == ["town", "note", "colour"]
+
+
+def _sampled(head, model):
+    from imblearn.pipeline import make_pipeline as make_imb_pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+
+    return make_imb_pipeline(RandomUnderSampler(random_state=0), head, model)
+
+
+def _nested(head, model):
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(make_column_transformer((make_pipeline(head), ["age", "city", "rooms",
+                                                                        "income"])), model)
+
+
+def _searched(head, model):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    return GridSearchCV(make_pipeline(head, model), {"mlpclassifier__alpha": [1e-4]}, cv=2)
+
+
+@pytest.mark.parametrize("wrap", [_sampled, _nested, _searched],
+                         ids=["behind-a-sampler", "nested-column-transformer", "search"])
+def test_string_columns_are_read_through_samplers_nesting_and_searches(wrap):
+    # keraslearn serve of such a saved pipeline refused every request before:
+    # 'city' was taken for a number.
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from starlette.testclient import TestClient
+
+    X, y = mixed_frame()
+    head = make_column_transformer((OneHotEncoder(), ["city"]), remainder=StandardScaler())
+    model = wrap(head, MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    with TestClient(make_app(model)) as client:
+        kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+        assert kinds == {"city": "string", "age": "number", "rooms": "number",
+                         "income": "number"}
+        response = client.post("/predict", json=X.iloc[:5].to_dict(orient="records"))
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == model.predict(X.iloc[:5]).tolist()
+
+
+def test_strings_of_an_example_array_are_taken_whole():
+    # A NumPy example of strings has a width (<U4): requests were cut to it, so
+    # 'Osaka' was answered as the category 'Osak' and 'Limassol' as 'Lima'.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from starlette.testclient import TestClient
+
+    X = np.array([["Lima"], ["Oslo"], ["Rome"]] * 10)
+    pipe = make_pipeline(OneHotEncoder(), MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                                        random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        pipe.fit(X, np.arange(30) % 2)
+    for options in ({"input_example": X[:3]}, {"dtypes": {0: "U4"}}):
+        with TestClient(make_app(pipe, **options)) as client:
+            response = client.post("/predict", json=[["Lima"], ["Limassol"]])
+        assert response.status_code == 400, response.text
+        assert "Limassol" in response.json()["error"]
 
 
 @pytest.mark.parametrize("named", [True, False], ids=["dataframe", "array"])

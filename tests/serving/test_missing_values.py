@@ -22,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import keraslearn
 from keraslearn import MLPClassifier, MLPRegressor
 from keraslearn.serving import ExportedModel
-from keraslearn.serving._schema import REFUSED, missing_markers
+from keraslearn.serving._first_steps import REFUSED, missing_markers
 
 
 def _rows(n=90, seed=0):
@@ -202,3 +202,92 @@ def test_an_exported_graph_records_and_serves_its_imputed_columns(tmp_path):
     meta.write_text(json.dumps(document))
     with serving(ExportedModel(tmp_path / "graph")) as client:
         assert client.post("/predict", json=query).status_code == 400
+
+
+def _served_answers(model, rows, frame):
+    """The server's answers to ``rows`` (records) beside the model's own on ``frame``."""
+    with serving(model) as client:
+        nullable = {f["name"]: f["nullable"] for f in client.get("/metadata").json()["features"]}
+        response = client.post("/predict_proba", json=rows)
+    return nullable, response
+
+
+@pytest.mark.parametrize("selection", [
+    ["age"], [0], [-2], slice(0, 1), slice("age", "age"), [True, False], np.array([True, False]),
+], ids=["name", "position", "negative", "slice", "label-slice", "mask", "array-mask"])
+def test_an_imputer_s_columns_take_null_however_they_are_selected(selection):
+    X, y = _rows()
+    X = X[["age", "income"]]
+    model = _fitted(make_pipeline(make_column_transformer(
+        (SimpleImputer(), selection), remainder=StandardScaler()),
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)), X, y)
+    nullable, response = _served_answers(model, [{"age": None, "income": 2.5}], X)
+    assert nullable == {"age": True, "income": False}
+    assert response.status_code == 200, response.text
+    np.testing.assert_allclose(response.json()["probabilities"], model.predict_proba(
+        pd.DataFrame({"age": [np.nan], "income": [2.5]})), rtol=1e-6)
+
+
+@pytest.mark.parametrize("other", [slice(0, 2), [True, True]], ids=["slice", "mask"])
+def test_a_column_another_transformer_also_reads_by_slice_or_mask_takes_no_null(other):
+    # Before, a selection by slice or mask was not read: 'age' was said to
+    # take null, which the scaler then refused (and an export answered 200).
+    X, y = _rows()
+    X = X[["age", "income"]].fillna(40.0)
+    model = _fitted(make_pipeline(make_column_transformer(
+        (SimpleImputer(), ["age"]), (StandardScaler(), other)),
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)), X, y)
+    nullable, response = _served_answers(model, [{"age": None, "income": 2.5}], X)
+    assert nullable == {"age": False, "income": False}
+    assert response.status_code == 400 and "column 'age', row 0" in response.json()["error"]
+
+
+def test_an_imputer_reading_none_gets_none_in_an_object_column():
+    X, y = _rows()
+    X["city"] = X["city"].astype(object).where(X["city"].notna(), None)
+    X = X[["city", "income"]]
+    model = _fitted(make_pipeline(make_column_transformer(
+        (make_pipeline(SimpleImputer(missing_values=None, strategy="most_frequent"),
+                       OneHotEncoder()), ["city"]), remainder=StandardScaler()),
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)), X, y)
+    rows = [{"city": None, "income": 2.5}, {"city": "b", "income": 3.5}]
+    nullable, response = _served_answers(model, rows, X)
+    assert nullable == {"city": True, "income": False}
+    assert response.status_code == 200, response.text  # before: None became NaN, refused
+    expected = model.predict_proba(pd.DataFrame({"city": pd.Series([None, "b"], dtype=object),
+                                                 "income": [2.5, 3.5]}))
+    np.testing.assert_allclose(response.json()["probabilities"], expected, rtol=1e-6)
+
+
+def test_a_missing_indicator_takes_null_only_where_it_saw_holes():
+    X, y = _rows()
+    X = X[["age", "income"]]  # holes in 'age' only
+    model = _fitted(make_pipeline(make_union(MissingIndicator(), SimpleImputer()),
+                                  MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                                random_state=0)), X, y)
+    assert [m is REFUSED for m in missing_markers(model, ["age", "income"])] == [True, True]
+    indicator = _fitted(make_pipeline(make_column_transformer(
+        (MissingIndicator(), ["age", "income"]), (SimpleImputer(), ["age", "income"])),
+        MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X, y)
+    # MissingIndicator refuses a hole in a column that had none in fit.
+    assert [m is REFUSED for m in missing_markers(indicator, ["age", "income"])] == [False, True]
+
+
+def test_rows_the_model_refused_are_kept_out_of_the_drift_window(imputing):
+    class Recording:
+        rows = None
+
+        def test(self, X):
+            self.rows = X.copy()
+            return pd.DataFrame({"feature": list(X.columns), "drifted": False})
+
+    detector = Recording()
+    good = _null_records()[1:2]
+    unknown = [{**good[0], "city": "z"}]  # a category the encoder never saw: refused
+    with serving(imputing, drift_detector=detector) as client:
+        assert client.post("/predict", json=_null_records()[:1]).status_code == 200
+        assert "without missing values" in client.get("/monitoring/drift").json()["error"]
+        assert client.post("/predict", json=unknown).status_code == 400
+        assert client.post("/predict", json=good).status_code == 200
+        assert client.get("/monitoring/drift").json()["rows"] == 1
+    assert detector.rows["city"].tolist() == ["b"]

@@ -22,6 +22,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._columns import column_positions
 from . import _layers
 from ._steps import ColumnSplit, Identity, LayerStep, Need, Sequence
 
@@ -200,35 +201,8 @@ def _column_transformer(name, ct):
     for sub, transformer, columns in ct.transformers_:
         if isinstance(transformer, str) and transformer == "drop":
             continue
-        indices = column_indices(columns, names, ct.n_features_in_)
+        indices = column_positions(columns, names, ct.n_features_in_)
         if len(indices) == 0:
             continue
         parts.append((indices, convert(f"{name}/{sub}", transformer)))
     return ColumnSplit(parts, names)
-
-
-def column_indices(columns, names, n_features):
-    """The positions of a ColumnTransformer's column selection."""
-    if callable(columns):
-        raise ValueError("A column selection is still a callable after fit; cannot resolve it.")
-    if isinstance(columns, slice):
-        start, stop = columns.start, columns.stop
-        if isinstance(start, str) or isinstance(stop, str):
-            # Label slices include their end, as in pandas.
-            start = 0 if start is None else _position(start, names)
-            stop = n_features if stop is None else _position(stop, names) + 1
-            return list(range(n_features))[start:stop:columns.step]
-        return list(range(n_features))[columns]
-    values = np.atleast_1d(np.asarray(columns, dtype=object))
-    if values.size and all(isinstance(v, (bool, np.bool_)) for v in values):
-        return [int(i) for i in np.flatnonzero(values.astype(bool))]
-    return [_position(v, names, n_features) for v in values]
-
-
-def _position(column, names, n_features=None):
-    if isinstance(column, str):
-        if names is None or column not in names:
-            raise ValueError(f"Column {column!r} is not among the fitted column names.")
-        return names.index(column)
-    position = int(column)  # a negative index counts from the end, as in NumPy
-    return position + n_features if position < 0 else position

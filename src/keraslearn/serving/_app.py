@@ -78,8 +78,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         last ``drift_window`` rows it was asked about and ``GET
         /monitoring/drift`` answers ``detector.test(rows)`` as records, where
         ``rows`` is a DataFrame with the model's columns (an array for a
-        model fitted without names). Rows holding a missing value are not
-        kept: the detector tests complete values.
+        model fitted without names). Rows the model refused, and rows holding
+        a missing value, are not kept: the detector tests complete values.
 
     drift_window : int, default=1000
         How many recent rows are kept for ``drift_detector``.
@@ -173,13 +173,14 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             return failure(exc.message, exc.status, mlflow)
         except ClientDisconnect:  # nobody is left to answer
             return failure("the client went away before sending its whole body", 400, mlflow)
-        if recent is not None:
-            recent.add(columns)
         try:
-            return await batcher.submit(method, columns)
+            result = await batcher.submit(method, columns)
         except ModelError as exc:
             _log.warning("%s", exc.message)
             return failure(exc.message, exc.status, mlflow)
+        if recent is not None:  # rows the model answered: a refused request is not traffic
+            recent.add(columns)
+        return result
 
     async def predict(request):
         result = await scored(request, "predict")
@@ -213,7 +214,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
                 "for `keraslearn serve`, or pass drift_detector= to run() or make_app()", 404)
         rows = recent.rows()
         if rows is None:
-            return failure("no rows received yet: the drift test needs requests first", 409)
+            return failure("no rows to test yet: the drift test needs rows the model answered, "
+                           "without missing values", 409)
         try:
             report = (await batcher.call(detector.test, rows)).to_dict(orient="records")
         except Exception as exc:  # the detector's own error, or not a DataFrame

@@ -24,6 +24,8 @@ NaN as a missing value, stored as that imputer's marker.
 
 import numpy as np
 
+from ._first_steps import REFUSED, is_nan, missing_markers, string_columns
+
 KINDS = ("number", "integer", "boolean", "string")
 
 
@@ -59,7 +61,7 @@ class FeatureSchema:
         # Numbers store a missing value as NaN only; strings (object arrays) the
         # imputer's own marker; integers and booleans none.
         self.missing = tuple(
-            m if (kind == "number" and _is_nan(m)) or (kind == "string" and d.kind == "O")
+            m if (kind == "number" and is_nan(m)) or (kind == "string" and d.kind == "O")
             else REFUSED for m, kind, d in zip(missing, self.kinds, self.dtypes))
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
         self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
@@ -97,7 +99,7 @@ class FeatureSchema:
             dtypes = _example_dtypes(input_example, names, n)
         elif dtypes is None:
             keys = names if names is not None else range(n)
-            dtypes = {key: "object" for key in _string_columns(model, keys)} or None
+            dtypes = {key: "object" for key in string_columns(model, keys)} or None
         found = [np.dtype("float64")] * n
         keys = names if names is not None else range(n)
         if dtypes is not None:
@@ -162,6 +164,10 @@ class FeatureSchema:
                    for j in range(self.n_features)]
         if self.names is None:
             return np.column_stack(columns)
+        # Text columns stay object columns where an imputer reads None as missing
+        # (pandas would make them strings, None NaN).
+        columns = [pd.Series(c, dtype=object) if m is None else c
+                   for c, m in zip(columns, self.missing)]
         return pd.DataFrame(dict(zip(self.names, columns)), copy=False)
 
 
@@ -177,150 +183,6 @@ def _kind(dtype):
     raise ValueError(f"make_app: the server cannot take features of dtype {dtype}")
 
 
-def _learnt_strings(step):
-    """Per input column of a fitted transformer, whether it learnt strings from
-    it (a list), or one answer for all its columns (a bool)."""
-    from sklearn.pipeline import Pipeline
-
-    if isinstance(step, Pipeline):
-        answers = [_learnt_strings(s) for _, s in step.steps if s not in (None, "passthrough")]
-        per_column = [a for a in answers if isinstance(a, list)]  # the first step that says
-        return per_column[0] if per_column else any(answers)
-    categories = getattr(step, "categories_", None)
-    if isinstance(categories, list):  # OneHotEncoder, OrdinalEncoder: one array per column
-        return [any(isinstance(v, str) for v in np.asarray(c, dtype=object)) for c in categories]
-    statistics = getattr(step, "statistics_", None)  # SimpleImputer: one value per column
-    if statistics is not None and np.asarray(statistics).dtype.kind in "OUS":
-        return [isinstance(v, str) for v in np.asarray(statistics, dtype=object)]
-    return hasattr(step, "vocabulary_")  # a text vectorizer: its column holds text
-
-
-class _Refused:
-    def __repr__(self):
-        return "REFUSED"
-
-
-REFUSED = _Refused()  # a feature whose missing values are refused
-
-
-def _is_nan(value):
-    return isinstance(value, float) and value != value
-
-
-def _imputer_marker(step):
-    """The missing-value marker of a fitted scikit-learn imputer that replaces
-    every missing value it reads (NaN, None or pd.NA), else REFUSED."""
-    import sklearn.impute
-    from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
-
-    # IterativeImputer is there once the user enabled it (a fitted one was).
-    iterative = vars(sklearn.impute).get("IterativeImputer")
-    imputers = (SimpleImputer, KNNImputer, MissingIndicator, *filter(None, [iterative]))
-    if not isinstance(step, imputers):
-        return REFUSED
-    marker = step.missing_values
-    if marker is None or _is_nan(marker) or type(marker).__name__ == "NAType":
-        return np.nan if _is_nan(marker) else marker
-    return REFUSED  # a number or string marks missing values: null is not one
-
-
-def _column_markers(step, keys):
-    """Per input column (``keys``) of a fitted step: the marker a missing value
-    is stored as, where the first step reading the column imputes it (or
-    drops it), else REFUSED."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-
-    while isinstance(step, Pipeline):  # samplers (fit only) and passthrough do not read
-        steps = [s for _, s in step.steps if s not in (None, "passthrough")
-                 and not hasattr(s, "fit_resample")]
-        if not steps:
-            return [REFUSED] * len(keys)
-        step = steps[0]
-    if isinstance(step, str):
-        return [np.nan if step == "drop" else REFUSED] * len(keys)
-    if not isinstance(step, ColumnTransformer):
-        return [_imputer_marker(step)] * len(keys)
-    if not hasattr(step, "transformers_"):
-        return [REFUSED] * len(keys)
-    found = {}
-    for _, inner, columns in step.transformers_:
-        columns = _listed_columns(columns, keys)
-        if columns is None:
-            continue  # a slice, mask or callable: not read here
-        for column, marker in zip(columns, _column_markers(inner, columns)):
-            # A column read by two transformers takes a missing value if both impute it.
-            before = found.get(column, marker)
-            same = before is marker or (_is_nan(before) and _is_nan(marker))
-            found[column] = marker if same else REFUSED
-    return [found.get(k, REFUSED) for k in keys]
-
-
-def missing_markers(model, keys):
-    """Per input column of ``model`` (names, or indices for a model fitted
-    without names), the value a missing value is stored as for the first step
-    that reads it, or REFUSED: only a scikit-learn imputer (``SimpleImputer``,
-    ``KNNImputer``, ``IterativeImputer``, ``MissingIndicator``) whose
-    ``missing_values`` is NaN, None or pd.NA takes missing values, as does a
-    column a ``ColumnTransformer`` drops; a network alone refuses them."""
-    from sklearn.pipeline import Pipeline
-
-    keys = list(keys)
-    return _column_markers(model, keys) if isinstance(model, Pipeline) else [REFUSED] * len(keys)
-
-
-def imputed_keys(model, keys):
-    """The keys of the columns whose NaN ``model`` imputes (see :func:`missing_markers`)."""
-    keys = list(keys)
-    return [k for k, marker in zip(keys, missing_markers(model, keys)) if _is_nan(marker)]
-
-
-def _listed_columns(columns, keys):
-    """A ColumnTransformer's column selection as a list of keys, or None for a
-    selection not read here (a slice, a mask, a callable)."""
-    if isinstance(columns, str):
-        columns = [columns]
-    elif isinstance(columns, (list, tuple, np.ndarray)) and all(
-            isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in columns):
-        columns = [keys[int(c)] for c in columns]
-    if not (isinstance(columns, (list, tuple, np.ndarray))
-            and all(isinstance(c, (str, int)) and not isinstance(c, bool) and c in keys
-                    for c in columns)):
-        return None
-    return list(columns)
-
-
-def _string_columns(model, keys):
-    """The input columns (names, or indices for a model fitted without names)
-    from which the first step of ``model`` learnt strings: an encoder or imputer
-    taking every column, or the transformers of a ``ColumnTransformer``."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-
-    head = model
-    while isinstance(head, Pipeline):
-        head = head.steps[0][1]
-    if not isinstance(head, ColumnTransformer):
-        answer = _learnt_strings(head)
-        if isinstance(answer, list) and len(answer) == len(keys):
-            return [k for k, strings in zip(keys, answer) if strings]
-        return list(keys) if answer is True and len(keys) == 1 else []
-    if not hasattr(head, "transformers_"):
-        return []
-    names = list(keys)
-    found = []
-    for _, step, columns in head.transformers_:
-        columns = _listed_columns(columns, names)
-        if columns is None:
-            continue  # a slice, mask or callable: not read here
-        answer = _learnt_strings(step) if step not in ("drop", "passthrough") else False
-        if isinstance(answer, list) and len(answer) == len(columns):
-            found += [c for c, strings in zip(columns, answer) if strings]
-        elif answer is True:
-            found += list(columns)
-    return found
-
-
 def _numpy_dtype(dtype, key):
     """A NumPy dtype to store values of ``dtype`` (pandas' string and category: object)."""
     name = str(dtype)
@@ -332,7 +194,9 @@ def _numpy_dtype(dtype, key):
         raise ValueError(f"make_app: feature {key!r} has dtype {name}, which the server "
                          f"cannot take (numbers, booleans and strings only)") from exc
     _kind(found)
-    return found
+    # Strings of a NumPy width (an example array's <U4) are stored whole: a
+    # longer one in a request would be cut to another value.
+    return np.dtype(object) if found.kind in "US" else found
 
 
 def _example_dtypes(example, names, n):

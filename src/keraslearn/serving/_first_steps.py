@@ -1,0 +1,158 @@
+"""Which fitted step first reads each input column of a served model, and what it takes.
+
+A served model is read through: a search to its ``best_estimator_``, a pipeline
+to the first of its steps that reads at prediction (samplers act in fit only,
+``"passthrough"`` reads nothing), a ``ColumnTransformer`` to the transformer of
+each column, nested ones included. Two things are read there:
+
+- the columns from which that step learnt strings (an encoder's categories, an
+  imputer's fill value, a text vectorizer's vocabulary), which the server takes
+  as text (:func:`string_columns`);
+- the columns it imputes (a scikit-learn imputer whose ``missing_values`` is
+  NaN, None or ``pd.NA``) or drops, where a request's missing value is taken and
+  stored as that imputer's marker (:func:`missing_markers`).
+
+A column selection that cannot be read (a callable left after fit) makes no
+promise for any column of its transformer.
+"""
+
+import numpy as np
+
+from ..utils._columns import column_positions
+
+
+class _Refused:
+    def __repr__(self):
+        return "REFUSED"
+
+
+REFUSED = _Refused()  # a feature whose missing values are refused
+
+
+def is_nan(value):
+    return isinstance(value, float) and value != value
+
+
+def missing_markers(model, keys):
+    """Per input column of ``model`` (names, or indices for a model fitted
+    without names), the value a missing value is stored as for the first step
+    that reads it, or REFUSED: only a scikit-learn imputer (``SimpleImputer``,
+    ``KNNImputer``, ``IterativeImputer``, ``MissingIndicator`` where it takes
+    them) whose ``missing_values`` is NaN, None or pd.NA takes missing values,
+    as does a column a ``ColumnTransformer`` drops; a network alone refuses them."""
+    return _per_column(model, list(keys), _markers, _same_marker, REFUSED)
+
+
+def imputed_keys(model, keys):
+    """The keys of the columns whose NaN ``model`` imputes (see :func:`missing_markers`)."""
+    keys = list(keys)
+    return [k for k, marker in zip(keys, missing_markers(model, keys)) if is_nan(marker)]
+
+
+def string_columns(model, keys):
+    """The input columns (names, or indices for a model fitted without names)
+    from which the first step reading them learnt strings."""
+    keys = list(keys)
+    flags = _per_column(model, keys, _learnt_strings, lambda a, b: a or b, False)
+    return [k for k, strings in zip(keys, flags) if strings]
+
+
+def _per_column(step, keys, answer, combine, default):
+    """``answer(steps, keys)`` per key for the reading steps of the first
+    step that is not a ColumnTransformer, through those that are; a column two
+    transformers read gets ``combine`` of their answers."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    step = getattr(step, "best_estimator_", step)  # a search predicts with it
+    steps = [step]
+    if isinstance(step, Pipeline):
+        steps = _reading_steps(step)
+        if not steps:
+            return answer(["passthrough"], keys)
+    if not isinstance(steps[0], ColumnTransformer):
+        return answer(steps, keys)
+    head = steps[0]
+    if not hasattr(head, "transformers_"):
+        return [default] * len(keys)
+    names = keys if all(isinstance(k, str) for k in keys) else None
+    found = {}
+    for _, inner, columns in head.transformers_:
+        try:
+            selected = [keys[i] for i in column_positions(columns, names, len(keys))]
+        except (ValueError, IndexError, TypeError):
+            return [default] * len(keys)  # a selection not read here: nothing promised
+        for key, value in zip(selected, _per_column(inner, selected, answer, combine, default)):
+            found[key] = combine(found[key], value) if key in found else value
+    return [found.get(k, default) for k in keys]
+
+
+def _reading_steps(pipeline):
+    """The steps of a pipeline that read at prediction, nested pipelines flattened."""
+    from sklearn.pipeline import Pipeline
+
+    steps = []
+    for _, step in pipeline.steps:
+        if isinstance(step, Pipeline):
+            steps += _reading_steps(step)
+        elif step is not None and not (isinstance(step, str) and step == "passthrough") \
+                and not hasattr(step, "fit_resample"):
+            steps.append(step)
+    return steps
+
+
+def _markers(steps, keys):
+    step = steps[0]
+    if isinstance(step, str):
+        return [np.nan if step == "drop" else REFUSED] * len(keys)
+    return _imputer_markers(step, len(keys))
+
+
+def _same_marker(a, b):
+    # A column read by two transformers takes a missing value if both impute it.
+    return a if a is b or (is_nan(a) and is_nan(b)) else REFUSED
+
+
+def _imputer_markers(step, n):
+    """Per column of a fitted step: the missing-value marker of a scikit-learn
+    imputer that replaces every missing value it reads there (NaN, None or
+    pd.NA), else REFUSED."""
+    import sklearn.impute
+    from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
+
+    # IterativeImputer is there once the user enabled it (a fitted one was).
+    iterative = vars(sklearn.impute).get("IterativeImputer")
+    if not isinstance(step, (SimpleImputer, KNNImputer, MissingIndicator,
+                             *filter(None, [iterative]))):
+        return [REFUSED] * n
+    marker = step.missing_values
+    if not (marker is None or is_nan(marker) or type(marker).__name__ == "NAType"):
+        return [REFUSED] * n  # a number or string marks missing values: null is not one
+    marker = np.nan if is_nan(marker) else marker
+    if isinstance(step, MissingIndicator) and step.features == "missing-only" and (
+            step.error_on_new):  # it refuses missing values in columns that had none in fit
+        return [marker if j in set(step.features_) else REFUSED for j in range(n)]
+    return [marker] * n
+
+
+def _learnt_strings(steps, keys):
+    n = len(keys)
+    if isinstance(steps[0], str):  # dropped or passed through
+        return [False] * n
+    answers = [_strings_of(s) for s in steps]
+    per_column = [a for a in answers if isinstance(a, list)]  # the first step that says
+    if per_column:
+        return per_column[0] if len(per_column[0]) == n else [False] * n
+    return [any(answers)] * n
+
+
+def _strings_of(step):
+    """Per input column of a fitted transformer, whether it learnt strings from
+    it (a list), or one answer for all its columns (a bool)."""
+    categories = getattr(step, "categories_", None)
+    if isinstance(categories, list):  # OneHotEncoder, OrdinalEncoder: one array per column
+        return [any(isinstance(v, str) for v in np.asarray(c, dtype=object)) for c in categories]
+    statistics = getattr(step, "statistics_", None)  # SimpleImputer: one value per column
+    if statistics is not None and np.asarray(statistics).dtype.kind in "OUS":
+        return [isinstance(v, str) for v in np.asarray(statistics, dtype=object)]
+    return hasattr(step, "vocabulary_")  # a text vectorizer: its column holds text

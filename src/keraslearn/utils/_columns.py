@@ -1,0 +1,61 @@
+"""A fitted ``ColumnTransformer``'s column selections as positions.
+
+``transformers_`` keeps each selection as it was given (a name, a list of names
+or positions, a slice of either, a boolean mask) and resolves a callable to its
+result. :func:`column_positions` reads them all as scikit-learn does; the export
+folds them into a graph and the server reads which step takes each column.
+"""
+
+import numpy as np
+
+
+def column_positions(columns, names, n_features):
+    """The positions of a ColumnTransformer's column selection.
+
+    Parameters
+    ----------
+    columns : str, int, slice, array-like of str, int or bool
+        The selection, as ``transformers_`` holds it.
+
+    names : list of str or None
+        The column names the transformer was fitted with (None for an array).
+
+    n_features : int
+        How many columns the transformer takes.
+
+    Returns
+    -------
+    positions : list of int
+        In the selection's order (negative positions counted from the end).
+
+    Raises
+    ------
+    ValueError
+        For a selection still callable, a name not among ``names``, or a
+        position out of range.
+    """
+    if callable(columns):
+        raise ValueError("A column selection is still a callable after fit; cannot resolve it.")
+    if isinstance(columns, slice):
+        start, stop = columns.start, columns.stop
+        if isinstance(start, str) or isinstance(stop, str):
+            # Label slices include their end, as in pandas.
+            start = 0 if start is None else _position(start, names, n_features)
+            stop = n_features if stop is None else _position(stop, names, n_features) + 1
+            return list(range(n_features))[start:stop:columns.step]
+        return list(range(n_features))[columns]
+    values = np.atleast_1d(np.asarray(columns, dtype=object))
+    if values.size and all(isinstance(v, (bool, np.bool_)) for v in values):
+        return [int(i) for i in np.flatnonzero(values.astype(bool))]
+    return [_position(v, names, n_features) for v in values]
+
+
+def _position(column, names, n_features):
+    if isinstance(column, str):
+        if names is None or column not in names:
+            raise ValueError(f"Column {column!r} is not among the fitted column names.")
+        return names.index(column)
+    position = int(column)  # a negative index counts from the end, as in NumPy
+    if not -n_features <= position < n_features:
+        raise ValueError(f"Column {position} is out of range for {n_features} columns.")
+    return position + n_features if position < 0 else position
