@@ -216,7 +216,62 @@ def test_categorical_psi_and_chi_square_match_a_hand_computation():
     observed = np.array([[500, 300, 200, 0], [20, 30, 40, 10]], dtype=float)
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
     assert row["statistic"] == pytest.approx(((observed - expected) ** 2 / expected).sum())
-    assert row["raw_p_value"] == pytest.approx(stats.chi2.sf(row["statistic"], df=3))
+    # The unseen column is expected to hold 0.9 of the batch's rows: the p-value is a
+    # Monte Carlo one, and no random table of these margins is as far: 1 / (9999 + 1).
+    assert row["raw_p_value"] == pytest.approx(1e-4)
+    # Every cell expected to hold 5 rows or more: chi-square's own p-value.
+    batch = np.repeat(["a", "b", "c"], [30, 40, 30]).astype(object)[:, None]
+    row = detector.test(batch).iloc[0]
+    observed = np.array([[500, 300, 200], [30, 40, 30]], dtype=float)
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    assert expected.min() >= 5
+    assert row["statistic"] == pytest.approx(((observed - expected) ** 2 / expected).sum())
+    assert row["raw_p_value"] == pytest.approx(stats.chi2.sf(row["statistic"], df=2))
+
+
+def _exact_chi_square_p(reference, batch):
+    """The exact conditional p-value of Pearson's chi-square on a 2 x 2 table
+    (reference and batch counts of [common, rare]): the hypergeometric chance of
+    a table of the same margins at least as far from homogeneity."""
+    table = np.array([reference, batch], dtype=float)
+    rows, columns, n = table.sum(axis=1), table.sum(axis=0), table.sum()
+
+    def chi2(rare_in_batch):
+        t = np.array([[rows[0] - (columns[1] - rare_in_batch), columns[1] - rare_in_batch],
+                      [rows[1] - rare_in_batch, rare_in_batch]])
+        expected = np.outer(rows, columns) / n
+        return ((t - expected) ** 2 / expected).sum()
+
+    support = np.arange(max(0, columns[1] - rows[0]), min(columns[1], rows[1]) + 1)
+    chance = stats.hypergeom(int(n), int(columns[1]), int(rows[1])).pmf(support)
+    far = np.array([chi2(k) for k in support]) >= chi2(batch[1]) * (1 - 1e-9)
+    return float(chance[far].sum())
+
+
+def test_a_rare_category_s_single_row_is_no_alarm():
+    # P(rare) = 0.001: a batch of 170 rows holding one is what no drift gives one time
+    # in seven. The chi-square approximation gave it p = 3e-5, and with it a false
+    # alarm rate of twice alpha (13 times Bonferroni's level over 10 features).
+    reference = np.repeat([False, True], [19_980, 20])[:, None]
+    detector = DriftDetector().fit(reference)
+    batch = np.repeat([False, True], [169, 1])[:, None]
+    row = detector.test(batch).iloc[0]
+    exact = _exact_chi_square_p([19_980, 20], [169, 1])
+    assert exact > 0.1 and row["raw_p_value"] == pytest.approx(exact, abs=0.03)
+    assert not row["drifted"]
+    # The same rare value turned common is drift, however few the rows.
+    row = detector.test(np.repeat([False, True], [120, 50])[:, None]).iloc[0]
+    assert row["raw_p_value"] <= 1e-4 and row["drifted"]
+    # Nine rows all of one value of a 50/50 reference: before, everything was
+    # pooled into one column and p was 1.
+    halves = DriftDetector().fit(np.repeat(["a", "b"], 500).astype(object)[:, None])
+    row = halves.test(np.repeat(["a"], 9).astype(object)[:, None]).iloc[0]
+    assert row["raw_p_value"] == pytest.approx(_exact_chi_square_p([500, 500], [9, 0]),
+                                               abs=0.002)
+    assert row["raw_p_value"] < 0.01 and row["drifted"]
+    # Fixed seeds: the same batch, the same p-value, whatever came before.
+    again = halves.test(np.repeat(["a"], 9).astype(object)[:, None]).iloc[0]
+    assert again["raw_p_value"] == row["raw_p_value"]
 
 
 def test_result_columns_and_types(detector, rng):

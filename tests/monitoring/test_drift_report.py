@@ -2,6 +2,7 @@
 evaluation report's; nothing drawn without output_dir, pyplot never touched."""
 
 import base64
+import json
 import pickle
 import re
 import sys
@@ -132,6 +133,12 @@ def test_text_and_dict(detector, rng, tmp_path):
     assert as_dict["settings"] == {"alpha": 0.05, "correction": "bonferroni",
                                    "psi_threshold": None}
     assert "price per m²" in repr(report)
+    # Every number as test() gives it, the smallest p-values too (pandas' JSON
+    # wrote 10 decimals: 1.07e-10 became 1e-10, 3e-15 became 0), in plain JSON.
+    tested = report.results.to_dict(orient="records")
+    assert as_dict["results"] == tested
+    assert min(r["raw_p_value"] for r in tested) < 1e-10  # the drifted feature's
+    assert json.loads(json.dumps(as_dict, allow_nan=False)) == as_dict
 
 
 def test_categorical_figure_with_many_pooled_values(rng, tmp_path):

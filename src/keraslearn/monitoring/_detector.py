@@ -44,12 +44,17 @@ class DriftDetector(BaseEstimator):
     dependence between features) and under ``"benjamini-hochberg"`` (independent or
     positively dependent features); without correction, up to
     ``1 - (1 - alpha) ** n_features``. The rate is over the draw of both: one given
-    reference, itself off its distribution by chance, has a rate a little above or
-    below, the more so as the batches near its size. The KS test is conservative on
-    columns with repeated values, and ``psi_threshold`` can only lower the rate. The
-    exception is a category absent from the reference, which always flags its
-    feature (below): a long-tailed column whose rarest values the reference missed
-    raises such alarms without any drift.
+    reference, itself off its distribution by chance, has a rate above or below,
+    the more so as the batches near the size of what is kept of it
+    (``min(n_reference, max_samples)``): keep batches well below it. The KS test
+    is conservative on columns with repeated values (a count of a few values tests
+    with more power as categorical: list it in ``categorical_features``), and
+    ``psi_threshold`` can only lower the rate. The exception is a category absent
+    from the reference, which always flags its feature (below): a long-tailed
+    column whose rarest values the reference missed raises such alarms without
+    any drift (a third of the batches, for a column of 90 values of a power-law
+    distribution, 2,000 reference rows and batches of 500), until it has more than
+    ``max_categories`` values, whose rarer ones are pooled.
 
     **Memory.** The fitted state is bounded by the parameters, whatever the number
     of reference rows: per numeric column a uniform random sample of at most
@@ -72,7 +77,12 @@ class DriftDetector(BaseEstimator):
     counts in the pooled column. The kept values are then chosen on a random half
     of the reference and counted on the other half, since the most frequent values
     of a sample are partly the luckiest and their own counts would overstate them.
-    Categories expected to hold fewer than 5 rows are pooled before the test.
+    Where a cell of the table is expected to hold fewer than 5 rows (a rare
+    category, a small batch), the chi-square approximation fails (a rare
+    category's single row looks significant): the p-value is then a Monte Carlo
+    one over random tables of the same margins (SciPy's ``chi2_contingency``
+    with ``MonteCarloMethod``, 999 tables, 9999 where that gives at most 0.1;
+    fixed seeds), whose false alarm rate is at most alpha however rare a category.
 
     **Missing and infinite values** are rejected by ``fit`` and ``test`` with a
     ValueError naming the columns: drift is tested on complete values only, so

@@ -6,10 +6,10 @@ stylesheet, tables from pandas, figures embedded as base64 PNG or linked.
 
 import base64
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
@@ -125,7 +125,10 @@ class DriftReport:
             "name": self.name,
             "n_samples": int(self.n_samples),
             "n_reference": int(self.n_reference),
-            "results": json.loads(self.results.to_json(orient="records")),
+            # Python's own numbers (pandas' JSON writes 15 decimals at most:
+            # a p-value of 3e-20 would be 0), NaN as None.
+            "results": [{k: _plain(v) for k, v in row.items()}
+                        for row in self.results.to_dict(orient="records")],
             "drift_detected": bool(self.drift_detected),
             "drifted_features": list(self.drifted_features),
             "settings": dict(self.settings),
@@ -278,3 +281,9 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     report.html_path = html_path
     html_path.write_text(report.to_html(), encoding="utf-8")
     return report
+
+
+def _plain(value):
+    """A result's value as JSON takes it: a Python number, str or bool, NaN as None."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return None if isinstance(value, float) and value != value else value

@@ -31,8 +31,12 @@ Trade-offs of the categorical test, all documented on :class:`DriftDetector`:
   pooled into "other" and a value not kept cannot be told from a rare one: it counts
   as "other", not as unseen. The kept values are then chosen on one random half of
   the reference and counted on the other (see :func:`summarize_categorical`);
-- columns expected to hold fewer than ``MIN_EXPECTED`` = 5 rows are pooled into one
-  before the test, the usual condition for its chi-square approximation to hold.
+- where a cell is expected to hold fewer than ``MIN_EXPECTED`` = 5 rows, the usual
+  condition for the chi-square approximation to hold, the p-value is a Monte Carlo
+  one over random tables of the same margins (SciPy's ``chi2_contingency`` with
+  ``MonteCarloMethod``), valid however rare a category: the approximation gives a
+  rare category's one row a tiny p-value (false alarms at twice alpha and more),
+  and pooling rare columns would hide a rare value turning common.
 """
 
 import numpy as np
@@ -43,9 +47,13 @@ from scipy import stats
 #: as a large but finite change.
 PSI_EPSILON = 1e-4
 
-#: Categories expected to hold fewer rows than this (in the reference or in the batch)
-#: are pooled before the chi-square test.
+#: Below this expected count in a cell of the table (reference or batch), the
+#: chi-square test's p-value is a Monte Carlo one.
 MIN_EXPECTED = 5.0
+#: Random tables of the Monte Carlo p-value: a first round, then a larger one
+#: (p-values down to 1e-4) where the first gives at most MONTE_CARLO_SCREEN.
+MONTE_CARLO_RESAMPLES = (999, 9999)
+MONTE_CARLO_SCREEN = 0.1
 
 
 def psi(reference, current, epsilon=PSI_EPSILON):
@@ -147,15 +155,22 @@ def count_categories(categories, pooled, values, feature):
     return observed, unseen
 
 
-def _pool_sparse_columns(table, n_protected):
-    """Merge the columns (but the last ``n_protected``) whose smaller expected count is small."""
+def chi_square(table):
+    """Pearson's chi-square test of homogeneity of the rows of ``table`` (counts):
+    SciPy's asymptotic p-value where every expected count reaches MIN_EXPECTED,
+    else a Monte Carlo one, from fixed seeds (a batch's result does not depend
+    on the calls before it)."""
+    table = table.astype(np.int64)
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
-    head = table.shape[1] - n_protected
-    small = expected[:, :head].min(axis=0) < MIN_EXPECTED
-    if small.sum() < 2:
-        return table
-    return np.column_stack([table[:, :head][:, ~small], table[:, :head][:, small].sum(axis=1),
-                            table[:, head:]])
+    if expected.min() >= MIN_EXPECTED:
+        result = stats.chi2_contingency(table, correction=False)
+        return float(result.statistic), float(result.pvalue)
+    for seed, n_resamples in enumerate(MONTE_CARLO_RESAMPLES):
+        method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
+        result = stats.chi2_contingency(table, correction=False, method=method)
+        if result.pvalue > MONTE_CARLO_SCREEN:
+            break
+    return float(result.statistic), float(result.pvalue)
 
 
 def compare_categorical(categories, counts, pooled, values, feature):
@@ -165,11 +180,9 @@ def compare_categorical(categories, counts, pooled, values, feature):
     table = np.vstack([np.append(counts, 0), np.append(observed, n_unseen)]).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]  # drops an empty pooled or unseen column
     psi_value = psi(table[0] / table[0].sum(), table[1] / table[1].sum())
-    table = _pool_sparse_columns(table, n_protected=int(n_unseen > 0))
     if table.shape[1] < 2:  # one category holds every row, on both sides
         statistic, p_value = 0.0, 1.0
     else:
-        chi2 = stats.chi2_contingency(table, correction=False)
-        statistic, p_value = float(chi2.statistic), float(chi2.pvalue)
+        statistic, p_value = chi_square(table)
     return {"test": "chi2", "statistic": statistic, "raw_p_value": p_value, "psi": psi_value,
             "n_unseen": n_unseen}
