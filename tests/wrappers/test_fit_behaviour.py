@@ -101,7 +101,9 @@ def test_seeded_fits_in_threads_inside_tensorflow_random_state_repeat(monkeypatc
 
     from keraslearn.utils.random_state import tensorflow_random_state
 
-    monkeypatch.setattr(_random, "SEED_LOCK_WAIT_S", 0.2)
+    # Shorter than the block (which held the lock to its end), longer than any
+    # seeding on a loaded machine.
+    monkeypatch.setattr(_random, "SEED_LOCK_WAIT_S", 2.0)
 
     def fit(seed):
         return KerasClassifier(_dropout_mlp, epochs=2, random_state=seed, **ADAM).fit(

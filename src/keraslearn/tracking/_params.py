@@ -149,8 +149,8 @@ def _same(value, default):
 
 
 def _keras_config(value):
-    """The config of a Keras loss, optimizer or metric (without its unset
-    entries), else None."""
+    """The config of a Keras loss, optimizer or metric (without its name and
+    unset entries), else None."""
     import keras
 
     kinds = (keras.losses.Loss, keras.optimizers.Optimizer, keras.metrics.Metric)
@@ -160,7 +160,9 @@ def _keras_config(value):
         config = value.get_config()
     except Exception:  # noqa: BLE001 - a subclass's own get_config: described by repr
         return None
-    return {k: v for k, v in config.items() if v is not None}
+    # Without its name, which Keras makes unique per process ("adam_2"): the
+    # same settings log the same text in every run.
+    return {k: v for k, v in config.items() if v is not None and k != "name"}
 
 
 def param_value(value):
