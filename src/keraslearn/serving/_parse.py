@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from ._csv import Table, read_table
 from ._schema import REFUSED
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -39,14 +40,6 @@ class RequestError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-class _Table:
-    """A CSV body: column labels and one list of values per column."""
-
-    def __init__(self, labels, columns):
-        self.labels = labels
-        self.columns = columns
 
 
 def decode(body, content_type, schema):
@@ -70,7 +63,10 @@ def decode(body, content_type, schema):
     if not body.strip():
         raise RequestError("the request body is empty: send JSON records, columns or rows")
     if _mime(content_type) == "text/csv":
-        return _csv(body, schema)
+        try:
+            return read_table(body, schema)
+        except ValueError as exc:
+            raise RequestError(f"the CSV body could not be read as a table: {exc}") from None
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -102,7 +98,7 @@ def read_payload(payload, schema, *, mlflow):
         (for a model whose features are all numbers of one dtype, one 2-D
         array of shape (n_features, n_rows), indexed the same way).
     """
-    if isinstance(payload, _Table):
+    if isinstance(payload, Table):
         return _split(payload.labels, payload.columns, schema, "the CSV body")
     if isinstance(payload, dict):
         keys = list(payload)
@@ -388,23 +384,3 @@ def _shown(values, limit=10):
 
 def _mime(content_type):
     return (content_type or "").split(";")[0].strip().lower()
-
-
-def _csv(body, schema):
-    import io
-
-    import pandas as pd
-
-    text = {}
-    if schema.names is not None:
-        text = {n: str for n, kind in zip(schema.names, schema.kinds) if kind == "string"}
-    try:
-        # An empty cell is a missing value (refused); any other is the value
-        # written: "NA" (Namibia) or "None" is a category, not one of pandas'
-        # default missing-value words.
-        frame = pd.read_csv(io.BytesIO(body), dtype=text or None, keep_default_na=False,
-                            na_values=[""])
-    except Exception as exc:  # pandas raises several types for a malformed table
-        raise RequestError(f"the CSV body could not be read as a table: {exc}") from None
-    labels = [str(c) for c in frame.columns]
-    return _Table(labels, [frame[c].tolist() for c in frame.columns])

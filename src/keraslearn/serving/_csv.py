@@ -1,0 +1,49 @@
+"""CSV request bodies (``text/csv``, as MLflow's scoring server takes them) as tables."""
+
+
+class Table:
+    """A CSV body: column labels and one list of values per column."""
+
+    def __init__(self, labels, columns):
+        self.labels = labels
+        self.columns = columns
+
+
+def read_table(body, schema):
+    """The :class:`Table` of a CSV body with a header row.
+
+    Parameters
+    ----------
+    body : bytes
+        The request body.
+
+    schema : FeatureSchema
+        The model's features: its string columns are read as text, so that a
+        code such as ``01`` stays one.
+
+    Returns
+    -------
+    table : Table
+
+    Raises
+    ------
+    ValueError
+        When pandas cannot read the body as a table.
+    """
+    import io
+
+    import pandas as pd
+
+    text = {}
+    if schema.names is not None:
+        text = {n: str for n, kind in zip(schema.names, schema.kinds) if kind == "string"}
+    try:
+        # An empty cell is a missing value (taken where the model imputes it);
+        # any other is the value written: "NA" (Namibia) or "None" is a
+        # category, not one of pandas' default missing-value words.
+        frame = pd.read_csv(io.BytesIO(body), dtype=text or None, keep_default_na=False,
+                            na_values=[""])
+    except Exception as exc:  # pandas raises several types for a malformed table
+        raise ValueError(str(exc)) from None
+    labels = [str(c) for c in frame.columns]
+    return Table(labels, [frame[c].tolist() for c in frame.columns])
