@@ -270,6 +270,7 @@ def test_a_rare_category_s_single_row_is_no_alarm():
                                                abs=0.002)
     assert row["raw_p_value"] < 0.01 and row["drifted"]
     # Fixed seeds: the same batch, the same p-value, whatever came before.
+    # (Checked below with 150 features.)
     again = halves.test(np.repeat(["a"], 9).astype(object)[:, None]).iloc[0]
     assert again["raw_p_value"] == row["raw_p_value"]
 
@@ -291,3 +292,19 @@ def test_refitting_forgets_the_last_verdict(detector, rng):
     detector.fit(table(rng, 1000))
     assert not hasattr(detector, "drift_detected_")
     assert not hasattr(detector, "drifted_features_")
+
+
+def test_a_monte_carlo_p_value_reaches_the_corrected_level():
+    # 149 numeric features and a rare flag turned common, alpha 0.01: Bonferroni
+    # compares raw p-values with 6.7e-5, below the 1e-4 of 9999 random tables;
+    # with no more than those the flag could never be flagged.
+    rng = np.random.default_rng(0)
+    numbers = rng.normal(size=(2000, 149))
+    flag = np.repeat([False, True], [1996, 4])
+    reference = pd.DataFrame(numbers).add_prefix("n").assign(flag=flag)
+    detector = DriftDetector(alpha=0.01).fit(reference)
+    batch = pd.DataFrame(rng.normal(size=(40, 149))).add_prefix("n").assign(
+        flag=np.repeat([False, True], [20, 20]))
+    result = detector.test(batch).set_index("feature")
+    assert result.loc["flag", "raw_p_value"] < 0.01 / 150 / 2
+    assert result.loc["flag", "drifted"] and detector.drifted_features_ == ["flag"]

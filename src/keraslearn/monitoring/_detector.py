@@ -81,8 +81,10 @@ class DriftDetector(BaseEstimator):
     category, a small batch), the chi-square approximation fails (a rare
     category's single row looks significant): the p-value is then a Monte Carlo
     one over random tables of the same margins (SciPy's ``chi2_contingency``
-    with ``MonteCarloMethod``, 999 tables, 9999 where that gives at most 0.1;
-    fixed seeds), whose false alarm rate is at most alpha however rare a category.
+    with ``MonteCarloMethod``, 999 tables, 9999 where that gives at most 0.1,
+    and where none of those is as far, as many as it takes to reach the
+    corrected level, up to 199,999; fixed seeds), whose false alarm rate is at
+    most alpha however rare a category.
 
     **Missing and infinite values** are rejected by ``fit`` and ``test`` with a
     ValueError naming the columns: drift is tested on complete values only, so
@@ -360,10 +362,13 @@ class DriftDetector(BaseEstimator):
     def _test(self, columns):
         """The result table for checked columns; changes nothing on the detector."""
         rows = []
+        # The smallest level a raw p-value is compared with once corrected: a Monte
+        # Carlo p-value is made fine enough to reach it.
+        level = self.alpha / len(columns) if self.correction is not None else self.alpha
         for name, is_categorical, values in zip(self._features(), self.categorical_, columns):
             if is_categorical:
                 row = compare_categorical(self.categories_[name], self.category_counts_[name],
-                                          self._pooled(name), values, name)
+                                          self._pooled(name), values, name, level)
             else:
                 row = compare_numeric(self.reference_sample_[name], self.bin_edges_[name],
                                       self.bin_proportions_[name], values)

@@ -39,6 +39,8 @@ Trade-offs of the categorical test, all documented on :class:`DriftDetector`:
   and pooling rare columns would hide a rare value turning common.
 """
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -51,9 +53,12 @@ PSI_EPSILON = 1e-4
 #: chi-square test's p-value is a Monte Carlo one.
 MIN_EXPECTED = 5.0
 #: Random tables of the Monte Carlo p-value: a first round, then a larger one
-#: (p-values down to 1e-4) where the first gives at most MONTE_CARLO_SCREEN.
+#: (p-values down to 1e-4) where the first gives at most MONTE_CARLO_SCREEN, then,
+#: where no table of that one is as far, as many as the corrected significance
+#: level needs to be reached (at most MONTE_CARLO_MAX_RESAMPLES).
 MONTE_CARLO_RESAMPLES = (999, 9999)
 MONTE_CARLO_SCREEN = 0.1
+MONTE_CARLO_MAX_RESAMPLES = 199_999
 
 
 def psi(reference, current, epsilon=PSI_EPSILON):
@@ -155,26 +160,34 @@ def count_categories(categories, pooled, values, feature):
     return observed, unseen
 
 
-def chi_square(table):
+def chi_square(table, level=None):
     """Pearson's chi-square test of homogeneity of the rows of ``table`` (counts):
     SciPy's asymptotic p-value where every expected count reaches MIN_EXPECTED,
     else a Monte Carlo one, from fixed seeds (a batch's result does not depend
-    on the calls before it)."""
+    on the calls before it), fine enough to fall below ``level`` (the smallest
+    corrected significance level) where the table is that far."""
     table = table.astype(np.int64)
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     if expected.min() >= MIN_EXPECTED:
         result = stats.chi2_contingency(table, correction=False)
         return float(result.statistic), float(result.pvalue)
-    for seed, n_resamples in enumerate(MONTE_CARLO_RESAMPLES):
+    rounds = list(MONTE_CARLO_RESAMPLES)
+    if level is not None:  # its smallest p-value, 1 / (n + 1), half the level at most
+        rounds.append(min(MONTE_CARLO_MAX_RESAMPLES, math.ceil(2 / level)))
+    for seed, n_resamples in enumerate(rounds):
+        if seed and n_resamples <= rounds[seed - 1]:
+            break
         method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
         result = stats.chi2_contingency(table, correction=False, method=method)
-        if result.pvalue > MONTE_CARLO_SCREEN:
-            break
+        floor = 1 / (n_resamples + 1)
+        if result.pvalue > (MONTE_CARLO_SCREEN if seed == 0 else floor):
+            break  # the last rounds only where no table was as far
     return float(result.statistic), float(result.pvalue)
 
 
-def compare_categorical(categories, counts, pooled, values, feature):
-    """Chi-square test of homogeneity of the reference and current counts, and the PSI."""
+def compare_categorical(categories, counts, pooled, values, feature, level=None):
+    """Chi-square test of homogeneity of the reference and current counts, and the
+    PSI; ``level``: see :func:`chi_square`."""
     observed, unseen = count_categories(categories, pooled, values, feature)
     n_unseen = sum(unseen.values())
     table = np.vstack([np.append(counts, 0), np.append(observed, n_unseen)]).astype(np.float64)
@@ -183,6 +196,6 @@ def compare_categorical(categories, counts, pooled, values, feature):
     if table.shape[1] < 2:  # one category holds every row, on both sides
         statistic, p_value = 0.0, 1.0
     else:
-        statistic, p_value = chi_square(table)
+        statistic, p_value = chi_square(table, level)
     return {"test": "chi2", "statistic": statistic, "raw_p_value": p_value, "psi": psi_value,
             "n_unseen": n_unseen}
