@@ -231,12 +231,44 @@ def test_a_failure_to_log_is_warned_about_once_and_the_training_goes_on(store, m
     def unreachable(self, *args, **kwargs):
         raise ConnectionError("the tracking server is down")
 
+    # Down from the first epoch's logging on: ending the run fails too.
     monkeypatch.setattr(mlflow.MlflowClient, "log_batch", unreachable)
+    monkeypatch.setattr(mlflow.MlflowClient, "set_terminated", unreachable)
     with pytest.warns(RuntimeWarning, match="could not log epoch 0 .*the tracking server is "
                       "down.*training goes on") as caught:
         pipe.fit(X, y)  # before: the fit failed, and the estimator was left unfitted
     assert len([w for w in caught if "could not log" in str(w.message)]) == 1
+    assert [str(w.message) for w in caught if "could not end run" in str(w.message)]
     assert len(pipe[-1].history_["loss"]) == EPOCHS
+    assert mlflow.active_run() is None  # MLflow's stack left clean for the next fit
+
+
+@pytest.mark.parametrize("kind", ["file", "databricks"])
+def test_whether_the_copy_s_run_still_runs_is_asked_of_its_store(store, tmp_path, monkeypatch,
+                                                                  kind):
+    from keraslearn.tracking._callback import _still_running
+
+    if kind == "databricks":  # a workspace, not a folder: the store is asked
+        calls = []
+
+        class Client:
+            def __init__(self, uri):
+                calls.append(uri)
+
+            def get_run(self, run_id):
+                raise ConnectionError("no workspace here")
+
+        assert not _still_running(type("M", (), {"MlflowClient": Client}), "r", "databricks")
+        assert calls == ["databricks"]
+        return
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps it for those who ask
+    folder = tmp_path / "my project" / "mlruns"  # a space: %20 in the file URI
+    uri = folder.as_uri()
+    client = mlflow.MlflowClient(uri)
+    run = client.create_run(client.create_experiment("e"))
+    assert _still_running(mlflow, run.info.run_id, uri)
+    client.set_terminated(run.info.run_id)
+    assert not _still_running(mlflow, run.info.run_id, uri)
 
 
 def test_a_copy_fitted_after_its_run_ended_starts_a_run_of_its_own(store):

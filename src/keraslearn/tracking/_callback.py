@@ -30,15 +30,17 @@ def _still_running(mlflow, run_id, uri):
     is not there (a database or folder since removed, in another process) is
     not opened, which would create an empty one; one that cannot be read
     says no, as the run cannot be logged into."""
-    from urllib.parse import urlparse
+    from urllib.parse import unquote, urlparse
 
-    scheme = urlparse(uri).scheme
-    if scheme == "sqlite":
-        path = uri.split("///", 1)[1] if "///" in uri else ""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db
+        path = unquote(uri.split("///", 1)[1]) if "///" in uri else ""
         if path and path != ":memory:" and not os.path.exists(path):
             return False
-    elif scheme in ("", "file") and not os.path.isdir(urlparse(uri).path or uri):
+    elif parsed.scheme == "file" and not os.path.isdir(unquote(parsed.path)):
         return False
+    elif parsed.scheme == "" and uri != "databricks" and not os.path.isdir(uri):
+        return False  # a folder's path ("databricks" alone names a workspace)
     try:
         return mlflow.MlflowClient(uri).get_run(run_id).info.status == "RUNNING"
     except Exception:  # MLflow's errors, or the store's driver's: the run is out of reach
@@ -261,16 +263,22 @@ class MLflowCallback(keras.callbacks.Callback):
         mlflow = require_mlflow()
         if self._ends is not None:  # the client that can mark it failed after all
             self._finished = (self._client or mlflow.MlflowClient(), self.run_id_)
-        if self._ends == "client":
-            self._client.set_terminated(self.run_id_, status=status)
-        elif self._ends == "fluent":
-            active = mlflow.active_run()
-            if active is not None and active.info.run_id == self.run_id_:
-                mlflow.end_run(status=status)
-            else:
+        try:
+            if self._ends == "client":
                 self._client.set_terminated(self.run_id_, status=status)
-        self._client = None
-        self._ends = None
+            elif self._ends == "fluent":
+                active = mlflow.active_run()
+                if active is not None and active.info.run_id == self.run_id_:
+                    mlflow.end_run(status=status)  # off MLflow's stack even if it raises
+                else:
+                    self._client.set_terminated(self.run_id_, status=status)
+        except Exception as exc:  # noqa: BLE001 - the store's: the fit keeps its training
+            warnings.warn(f"MLflowCallback could not end run {self.run_id_} as {status} "
+                          f"({type(exc).__name__}: {exc}); it stays as the store has it.",
+                          RuntimeWarning, stacklevel=2)
+        finally:
+            self._client = None
+            self._ends = None
 
     def __getstate__(self):
         # A copy (clone, pickling to a worker) holds the settings and the last
