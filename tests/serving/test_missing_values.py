@@ -291,3 +291,27 @@ def test_rows_the_model_refused_are_kept_out_of_the_drift_window(imputing):
         assert client.post("/predict", json=good).status_code == 200
         assert client.get("/monitoring/drift").json()["rows"] == 1
     assert detector.rows["city"].tolist() == ["b"]
+
+
+def test_an_iterative_imputer_is_known_in_a_process_that_only_loaded_it(tmp_path):
+    # scikit-learn offers IterativeImputer once enabled, which a process that
+    # loads a fitted one (keraslearn serve) never did: its columns refused null.
+    import pickle
+    import subprocess
+    import sys
+
+    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+    from sklearn.impute import IterativeImputer
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _rows()
+    X = X[["age", "income"]]
+    model = make_pipeline(IterativeImputer(max_iter=2), LogisticRegression()).fit(X, y)
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(model))
+    code = ("import pickle, sys; from keraslearn.serving._first_steps import missing_markers; "
+            "model = pickle.load(open(sys.argv[1], 'rb')); "
+            "print(missing_markers(model, ['age', 'income']))")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.pkl")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "[nan, nan]"

@@ -81,6 +81,8 @@ def test_estimators_keras_objects_and_reprs_are_told_apart_without_addresses():
     wrapped = describe(keras.losses.get("binary_crossentropy"))  # a function inside
     partial = describe(functools.partial(build, hidden=3))
     assert " at 0x" not in wrapped + partial and "hidden=3" in partial
+    network = keras.Sequential([keras.layers.Dense(1)])  # named sequential_<n> per process
+    assert describe(network) == "<keras.src.models.sequential.Sequential>"
 
 
 def test_keys_are_written_as_mlflow_takes_them_on_every_system():

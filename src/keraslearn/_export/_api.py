@@ -152,9 +152,9 @@ def _check_litert_dtypes(model):
     dtypes = {str(w.dtype) for w in model.network.weights} | {model.network_dtype}
     if "float64" in dtypes:
         raise ValueError(
-            "LiteRT computes in float32 and this network computes in float64 (dtype="
-            "'float64'): export it with format='tf_saved_model' or 'onnx', or fit it "
-            "with dtype='float32' for LiteRT."
+            "LiteRT computes in float32 and this network computes in float64: export it "
+            "with format='tf_saved_model' or 'onnx', or fit a float32 network for LiteRT "
+            "(dtype='float32' for the ready estimators)."
         )
 
 

@@ -117,13 +117,13 @@ def _imputer_markers(step, n):
     """Per column of a fitted step: the missing-value marker of a scikit-learn
     imputer that replaces every missing value it reads there (NaN, None or
     pd.NA), else REFUSED."""
-    import sklearn.impute
     from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
 
-    # IterativeImputer is there once the user enabled it (a fitted one was).
-    iterative = vars(sklearn.impute).get("IterativeImputer")
-    if not isinstance(step, (SimpleImputer, KNNImputer, MissingIndicator,
-                             *filter(None, [iterative]))):
+    # IterativeImputer by name: scikit-learn offers it only once enabled, which
+    # a process that loaded a fitted one (keraslearn serve) never did.
+    iterative = type(step).__name__ == "IterativeImputer" and type(step).__module__.startswith(
+        "sklearn.impute")
+    if not (iterative or isinstance(step, (SimpleImputer, KNNImputer, MissingIndicator))):
         return [REFUSED] * n
     marker = step.missing_values
     if not (marker is None or is_nan(marker) or type(marker).__name__ == "NAType"):

@@ -104,6 +104,8 @@ def describe(value):
     config = _keras_config(value)
     if config is not None:
         return _given(type(value).__name__, config)
+    if _is_keras_layer(value):  # a model or layer: its repr holds a per-process name
+        return f"<{_qualified_name(type(value))}>"
     if inspect.isclass(value) or inspect.isroutine(value):
         return _qualified_name(value)
     if isinstance(value, (list, tuple)):
@@ -146,6 +148,12 @@ def _same(value, default):
     if type(value) is not type(default) or not isinstance(value, (*_SIMPLE, np.generic)):
         return False
     return value == default or (value != value and default != default)  # NaN is NaN
+
+
+def _is_keras_layer(value):
+    import keras
+
+    return isinstance(value, keras.layers.Layer)
 
 
 def _keras_config(value):
