@@ -75,13 +75,13 @@ class Predictor:
             with reported_read_errors(X):
                 for (tensors,) in batches_in_order(X, chunk, kinds):
                     outs.append(_run(call, tensors, hooks, len(outs)))
-            return nested.concatenate(outs)
+            return _joined(outs)
         chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes))
         for start in range(0, n, chunk):
             part = nested.take(X, slice(start, start + chunk))
             tensors = nested.map_pairs(lambda a, kind: kind.tensor(a), part, kinds)
             outs.append(_run(call, tensors, hooks, len(outs)))
-        return nested.concatenate(outs)
+        return _joined(outs)
 
 
 def inference(model):
@@ -173,14 +173,24 @@ def input_kinds(model, X=None):
 def _to_numpy(out):
     """A model's output as an array; several outputs as a list (or dict) of arrays."""
     if isinstance(out, dict):
-        return {k: _array(v) for k, v in out.items()}
+        return {k: np.asarray(v) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
-        return _array(out[0]) if len(out) == 1 else [_array(o) for o in out]
-    return _array(out)
+        return np.asarray(out[0]) if len(out) == 1 else [np.asarray(o) for o in out]
+    return np.asarray(out)
 
 
-def _array(tensor):
-    """A tensor's values in an array of the caller's own: ``np.asarray`` of an
-    eager tensor is a read-only view of its buffer, which predictions passed
-    on unchanged (a float64 network's) would hand the user."""
-    return tensor.numpy() if hasattr(tensor, "numpy") else np.array(tensor)
+def _joined(outs):
+    """The chunks' outputs joined, in arrays of the caller's own: ``np.asarray``
+    of an eager tensor is a read-only view of its buffer, which one chunk's
+    outputs passed on unchanged (a float64 network's) would hand the user;
+    several chunks are joined into new arrays already."""
+    joined = nested.concatenate(outs)
+    if len(outs) != 1:
+        return joined
+
+    def own(a):
+        return a if a.flags.writeable else a.copy()
+
+    if isinstance(joined, dict):
+        return {k: own(v) for k, v in joined.items()}
+    return [own(a) for a in joined] if isinstance(joined, list) else own(joined)

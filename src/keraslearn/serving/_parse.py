@@ -290,7 +290,7 @@ def _numbers(values, dtype, field, marker):
         _refuse(values, field, "a number within float64's range",
                 lambda v: type(v) is float or abs(v) < 2.0**1023)
     bad = ~np.isfinite(array)
-    if nullable:
+    if nullable and bad.any():
         bad &= ~np.array([_is_missing(v) for v in values])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -321,14 +321,15 @@ def _booleans(values, dtype, field, marker):
 
 
 def _strings(values, dtype, field, marker):
-    if marker is not REFUSED and any(map(_is_missing, values)):
-        # A missing value of an imputed column: the imputer's own marker.
-        values = [marker if _is_missing(v) else v for v in values]
-        ok = lambda v: type(v) is str or v is marker  # noqa: E731
-    else:
-        ok = lambda v: type(v) is str  # noqa: E731
-    if not all(map(ok, values)):
-        _refuse(values, field, "a string", ok)
+    if not set(map(type, values)) <= {str}:  # a value of another kind: one by one
+        if marker is not REFUSED and any(map(_is_missing, values)):
+            # A missing value of an imputed column: the imputer's own marker.
+            values = [marker if _is_missing(v) else v for v in values]
+            ok = lambda v: type(v) is str or v is marker  # noqa: E731
+        else:
+            ok = lambda v: type(v) is str  # noqa: E731
+        if not all(map(ok, values)):
+            _refuse(values, field, "a string", ok)
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array.astype(dtype, copy=False)
