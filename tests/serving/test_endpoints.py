@@ -208,6 +208,38 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
         assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
 
 
+def test_predictions_are_answered_while_a_drift_test_runs():
+    # The drift test used to run in the model thread: a slow one (a Monte Carlo
+    # p-value takes up to a second a feature) held every prediction back.
+    import threading
+
+    class Slow:
+        started, release = threading.Event(), threading.Event()
+
+        def test(self, X):
+            self.started.set()
+            assert self.release.wait(30)
+            return pd.DataFrame({"feature": list(X.columns), "drifted": False})
+
+    detector = Slow()
+    X = frame()[0]
+    with serving(classifier(), drift_detector=detector) as client:
+        assert client.post("/predict", json=records(X.iloc[:3])).status_code == 200
+        answers = {}
+        testing = threading.Thread(
+            target=lambda: answers.update(drift=client.get("/monitoring/drift")))
+        testing.start()
+        try:
+            assert detector.started.wait(30)
+            response = client.post("/predict", json=records(X.iloc[3:5]))  # meanwhile
+            assert response.status_code == 200
+            assert response.json()["predictions"] == classifier().predict(X.iloc[3:5]).tolist()
+        finally:
+            detector.release.set()
+            testing.join(30)
+    assert answers["drift"].status_code == 200 and answers["drift"].json()["rows"] == 3
+
+
 def test_drift_endpoint_without_detector_is_404(clf_client):
     response = clf_client.get("/monitoring/drift")
     assert response.status_code == 404

@@ -12,6 +12,7 @@ import json
 import logging
 from numbers import Integral, Real
 
+import anyio
 import numpy as np
 
 from ..utils import Interval
@@ -207,6 +208,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
     async def meta(request):
         return answer(metadata)
 
+    drift_lock = anyio.Lock()
+
     async def drift(request):
         if recent is None:
             return failure(
@@ -217,7 +220,11 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             return failure("no rows to test yet: the drift test needs rows the model answered, "
                            "without missing values", 409)
         try:
-            report = (await batcher.call(detector.test, rows)).to_dict(orient="records")
+            # In a thread of its own, one test at a time: the model thread keeps
+            # answering predictions meanwhile (a test can take a second).
+            async with drift_lock:
+                report = (await anyio.to_thread.run_sync(detector.test, rows)).to_dict(
+                    orient="records")
         except Exception as exc:  # the detector's own error, or not a DataFrame
             return failure(f"the drift test failed: {type(exc).__name__}: {exc}", 500)
         return answer({"rows": len(rows), "report": report})
