@@ -144,3 +144,35 @@ def _zipped(files):
         for name, data in files.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def test_experimental_estimators_are_trusted_where_they_were_never_enabled(tmp_path):
+    # skops trusts the estimators scikit-learn lists, and scikit-learn lists its
+    # experimental ones only once enabled: a file saved where they were (always,
+    # as they were fitted there) was refused where they are not (keraslearn
+    # serve, an MLflow worker), and _ImputerTriplet was refused everywhere.
+    import subprocess
+    import sys
+
+    from sklearn.experimental import enable_halving_search_cv, enable_iterative_imputer  # noqa
+    from sklearn.impute import IterativeImputer
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    holes = X.copy()
+    holes[::5, 0] = np.nan
+    pipe = make_pipeline(IterativeImputer(max_iter=2, random_state=0), LogisticRegression())
+    search = HalvingGridSearchCV(pipe, {"logisticregression__C": [0.1, 1.0]}, cv=2,
+                                 random_state=0).fit(holes, LABELS)
+    path = keraslearn.save(search, tmp_path / "search.keraslearn")
+    assert keraslearn.get_untrusted_types(path) == []
+    code = ("import sys, numpy as np, keraslearn; "
+            "print(keraslearn.get_untrusted_types(sys.argv[1])); "
+            "rows = np.load(sys.argv[3]); "
+            "np.save(sys.argv[2], keraslearn.load(sys.argv[1]).predict_proba(rows))")
+    np.save(tmp_path / "rows.npy", holes[:20])
+    run = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "out.npy"),
+                          str(tmp_path / "rows.npy")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), search.predict_proba(holes[:20]))

@@ -93,6 +93,26 @@ def test_a_file_load_refuses_exits_1_with_the_reason(tmp_path, capsys):
     assert "keraslearn serve: error: " in capsys.readouterr().err
 
 
+def _halved(X):
+    return X / 2
+
+
+def test_untrusted_types_are_named_with_the_option_that_trusts_them(tmp_path, capsys):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = frame()
+    pipe = make_pipeline(FunctionTransformer(_halved), classifier()[-1])
+    odd = keraslearn.save(pipe, tmp_path / "odd.keraslearn")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(odd)])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    # Before, the command line told to call keraslearn.load(path, trusted=[...]).
+    assert "['test_cli._halved']" in err and "name each with --trusted TYPE" in err
+    assert "keraslearn.load(path" not in err
+
+
 def _free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -203,3 +203,33 @@ def test_the_model_serves_the_method_it_was_logged_with(store):
     assert info.signature.outputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 2)
     model = mlflow.pyfunc.load_model(info.model_uri)
     np.testing.assert_allclose(model.predict(X), pipe.predict_proba(X), rtol=1e-6)
+
+
+def test_a_null_text_value_reaches_an_imputer_of_nan_as_nan(store):
+    # MLflow's scoring server makes a text column that is null in every row of a
+    # request (a one-row request's null) None, which SimpleImputer(missing_values=
+    # nan) does not take for missing: the row was answered as an unknown category.
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from keraslearn import KerasClassifier
+
+    X, y = frame()
+    X = X.assign(city=np.where(np.arange(len(X)) % 3 == 0, "Lyon", "Oslo").astype(object))
+    X.loc[::7, "city"] = np.nan
+    pipe = make_pipeline(make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="most_frequent"),
+                       OneHotEncoder(handle_unknown="ignore")), ["city"]),
+        remainder=StandardScaler()), KerasClassifier(tiny_mlp, epochs=2, random_state=0))
+    pipe.fit(X, y)
+    with mlflow.start_run():
+        info = log_model(pipe, pyfunc_predict_fn="predict_proba")
+    model = mlflow.pyfunc.load_model(info.model_uri)
+    row = X.iloc[:1].assign(city=pd.Series([None], dtype=object, index=X.index[:1]))
+    expected = pipe.predict_proba(row.assign(city=np.nan))
+    assert not np.allclose(pipe.predict_proba(row), expected)  # None is not missing there
+    got = model.predict(row)
+    assert row["city"].tolist() == [None]  # the caller's frame is kept
+    np.testing.assert_allclose(got, expected, rtol=1e-6)

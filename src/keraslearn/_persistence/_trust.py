@@ -18,6 +18,12 @@ scikit-learn estimator):
   the estimator's own ``score`` (``_PassthroughScorer``, holding only the
   estimator), so that a fitted ``GridSearchCV`` loads as its best estimator
   does;
+- scikit-learn's experimental estimators (``IterativeImputer``, with the
+  ``_ImputerTriplet`` records of its fitted steps, and the halving searches),
+  by name: skops trusts the estimators scikit-learn lists, and it lists them
+  only in a process that enabled them, so that a file saved where they were
+  enabled would not load where they are not (``keraslearn serve``, an MLflow
+  worker);
 - ``numpy.dtype``, which skops stores as an empty NumPy array and reads back
   with NumPy's own loader (no code runs); skops does not trust it by default
   only because it has not yet decided to (an open question in its source).
@@ -50,7 +56,17 @@ def default_trusted():
                                              imblearn.FunctionSampler))
     names.update(_splitters())
     names.add("sklearn.metrics._scorer._PassthroughScorer")
+    names.update(_EXPERIMENTAL)
     return frozenset(names)
+
+
+# scikit-learn's experimental estimators, which it lists only once enabled.
+_EXPERIMENTAL = (
+    "sklearn.impute._iterative.IterativeImputer",
+    "sklearn.impute._iterative._ImputerTriplet",  # (column, neighbours, fitted estimator)
+    "sklearn.model_selection._search_successive_halving.HalvingGridSearchCV",
+    "sklearn.model_selection._search_successive_halving.HalvingRandomSearchCV",
+)
 
 
 def _splitters():
@@ -125,9 +141,18 @@ def check_trusted(parts, trusted):
     ({member: skops bytes})."""
     refused = sorted({name for data in parts.values() for name in untrusted(data, trusted)})
     if refused:
-        raise ValueError(
-            f"keraslearn.load refused this file: it holds {len(refused)} type(s) that are "
-            f"not trusted by default: {refused}. Loading them could run their code. If "
+        raise UntrustedTypesError(refused)
+
+
+class UntrustedTypesError(ValueError):
+    """A file holds types neither skops, keraslearn nor the caller trusts
+    (``types``, sorted); its message says how to trust them from Python."""
+
+    def __init__(self, types):
+        self.types = list(types)
+        super().__init__(
+            f"keraslearn.load refused this file: it holds {len(types)} type(s) that are "
+            f"not trusted by default: {self.types}. Loading them could run their code. If "
             "you trust where the file comes from, pass them: keraslearn.load(path, "
             "trusted=[...]) (keraslearn.get_untrusted_types(path) lists them)."
         )

@@ -79,6 +79,7 @@ def main(argv=None):
                        f"keraslearn.save or keraslearn.export wrote)\n")
     from keraslearn import load
 
+    from .._persistence._trust import UntrustedTypesError
     from . import ExportedModel, run
     from ._exported import is_exported
 
@@ -88,7 +89,12 @@ def main(argv=None):
         else:
             model, detector = load(path, trusted=args.trusted or None,
                                    return_drift_detector=True)
-    except ValueError as exc:  # damaged, newer, untrusted: the message says which
+    except UntrustedTypesError as exc:  # said in the command line's words
+        parser.exit(1, f"keraslearn serve: error: {path} holds {len(exc.types)} type(s) "
+                       f"that are not trusted by default: {exc.types}. Loading them could "
+                       "run their code. If you trust where the file comes from, name each "
+                       "with --trusted TYPE.\n")
+    except ValueError as exc:  # damaged, newer: the message says which
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
     dtypes = _dtypes(model, args.dtype)
     if dtypes is not None:

@@ -8,6 +8,7 @@ a three-line script naming this class by its import path and the file written by
 """
 
 import mlflow
+import numpy as np
 import pandas as pd
 
 # The name of the keraslearn file among the logged model's artifacts.
@@ -59,6 +60,7 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         config = context.model_config or {}
         self.estimator_ = load(context.artifacts[ARTIFACT], trusted=config.get("trusted") or None)
         self.predict_fn_ = config.get("predict_fn", "predict")
+        self._nan_imputed = _nan_imputed(self.estimator_)
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         """The estimator's ``predict`` (or the method the model was logged with,
@@ -89,4 +91,28 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         if isinstance(X, pd.DataFrame) and getattr(self.estimator_, "feature_names_in_",
                                                    None) is None:
             X = X.to_numpy()
+        elif isinstance(X, pd.DataFrame):
+            X = _missing_as_nan(X, getattr(self, "_nan_imputed", ()))
         return getattr(self.estimator_, getattr(self, "predict_fn_", "predict"))(X)
+
+
+def _nan_imputed(estimator):
+    """The columns whose first step imputes NaN (see ``keraslearn.serving``)."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        return ()
+    from ..serving._first_steps import imputed_keys
+
+    return tuple(imputed_keys(estimator, [str(n) for n in names]))
+
+
+def _missing_as_nan(X, columns):
+    """X with the None of ``columns`` as NaN, in a copy (the caller's frame is
+    kept): MLflow gives a text column that is null in every row as None, which
+    an imputer of NaN does not take for missing (a one-row request's null
+    would be encoded as an unknown category)."""
+    fix = [c for c in columns if c in X.columns and X[c].dtype == object
+           and any(v is None for v in X[c])]
+    if not fix:
+        return X
+    return X.assign(**{c: X[c].where(X[c].notna(), np.nan) for c in fix})
