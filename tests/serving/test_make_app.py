@@ -107,7 +107,7 @@ def test_string_columns_of_other_encoders_imputers_and_vectorizers():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    from keraslearn.serving._first_steps import string_columns
+    from keraslearn.utils._first_steps import string_columns
 
     X = pd.DataFrame({"code": [1, 2, 3, 1], "town": ["a", "b", "a", "c"],
                       "note": ["good", "bad", "ok", "good"], "size": [1.0, 2.0, 3.0, 4.0],

@@ -22,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import keraslearn
 from keraslearn import MLPClassifier, MLPRegressor
 from keraslearn.serving import ExportedModel
-from keraslearn.serving._first_steps import REFUSED, missing_markers
+from keraslearn.utils._first_steps import REFUSED, missing_markers
 
 
 def _rows(n=90, seed=0):
@@ -308,7 +308,7 @@ def test_an_iterative_imputer_is_known_in_a_process_that_only_loaded_it(tmp_path
     X = X[["age", "income"]]
     model = make_pipeline(IterativeImputer(max_iter=2), LogisticRegression()).fit(X, y)
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(model))
-    code = ("import pickle, sys; from keraslearn.serving._first_steps import missing_markers; "
+    code = ("import pickle, sys; from keraslearn.utils._first_steps import missing_markers; "
             "model = pickle.load(open(sys.argv[1], 'rb')); "
             "print(missing_markers(model, ['age', 'income']))")
     run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.pkl")],

@@ -164,7 +164,7 @@ def build_graph(pipeline, float_labels="float64"):
 def _imputed_features(pipeline, features, n_features, inputs_meta):
     """The graph's input features (names, or indices without names) whose NaN
     the graph imputes: those the pipeline's first step reading them imputes."""
-    from ..serving._first_steps import imputed_keys
+    from ..utils._first_steps import imputed_keys
 
     if features is None:
         return list(imputed_keys(pipeline, range(n_features))) if len(

@@ -24,7 +24,7 @@ NaN as a missing value, stored as that imputer's marker.
 
 import numpy as np
 
-from ._first_steps import REFUSED, is_nan, missing_markers, string_columns
+from ..utils._first_steps import REFUSED, is_nan, missing_markers, string_columns
 
 KINDS = ("number", "integer", "boolean", "string")
 

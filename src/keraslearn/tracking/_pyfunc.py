@@ -101,7 +101,7 @@ def _nan_imputed(estimator):
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
         return ()
-    from ..serving._first_steps import imputed_keys
+    from ..utils._first_steps import imputed_keys
 
     return tuple(imputed_keys(estimator, [str(n) for n in names]))
 

@@ -14,11 +14,14 @@ each column, nested ones included. Two things are read there:
 
 A column selection that cannot be read (a callable left after fit) makes no
 promise for any column of its transformer.
+
+The server reads both (``keraslearn.serving``), the export which of its graph's
+inputs it imputes, and the MLflow model which columns take NaN.
 """
 
 import numpy as np
 
-from ..utils._columns import column_positions
+from ._columns import column_positions
 
 
 class _Refused:
