@@ -23,6 +23,7 @@ from sklearn.preprocessing import (
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import column_positions
+from ..utils._first_steps import is_sampler
 from . import _layers
 from ._steps import ColumnSplit, Identity, LayerStep, Need, Sequence
 
@@ -46,11 +47,6 @@ def supported_steps():
         ", ".join(names) + " (FunctionTransformer only without func), nested Pipelines, "
         "'passthrough', and imbalanced-learn samplers (dropped: they act only in fit)"
     )
-
-
-def is_sampler(step):
-    """imbalanced-learn samplers resample in ``fit`` only; ``predict`` skips them."""
-    return hasattr(step, "fit_resample")
 
 
 def convert(name, step):

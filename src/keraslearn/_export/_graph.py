@@ -17,8 +17,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine._predict import inference
+from ..utils._first_steps import is_sampler
 from . import _layers
-from ._converters import convert, is_sampler
+from ._converters import convert
 from ._steps import Frame, Sequence
 
 

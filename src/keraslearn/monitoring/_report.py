@@ -9,12 +9,12 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._files import check_new_files, check_output_dir, slug
 from ._detector import DriftDetector
+from ._sketch import plain
 
 
 def _verdict(drifted_features, n_features):
@@ -127,7 +127,7 @@ class DriftReport:
             "n_reference": int(self.n_reference),
             # Python's own numbers (pandas' JSON writes 15 decimals at most:
             # a p-value of 3e-20 would be 0), NaN as None.
-            "results": [{k: _plain(v) for k, v in row.items()}
+            "results": [{k: _json_value(v) for k, v in row.items()}
                         for row in self.results.to_dict(orient="records")],
             "drift_detected": bool(self.drift_detected),
             "drifted_features": list(self.drifted_features),
@@ -283,7 +283,7 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     return report
 
 
-def _plain(value):
+def _json_value(value):
     """A result's value as JSON takes it: a Python number, str or bool, NaN as None."""
-    value = value.item() if isinstance(value, np.generic) else value
+    value = plain(value)
     return None if isinstance(value, float) and value != value else value

@@ -113,7 +113,7 @@ def _value_counts(values, feature):
     return counts
 
 
-def _plain(value):
+def plain(value):
     """A NumPy scalar as the Python scalar it holds (categories are kept as plain types)."""
     return value.item() if isinstance(value, np.generic) else value
 
@@ -129,11 +129,11 @@ def summarize_categorical(values, max_categories, random_state, feature):
     """
     counts = _value_counts(values, feature)
     if counts.size <= max_categories:
-        return ([_plain(value) for value in counts.index],
+        return ([plain(value) for value in counts.index],
                 np.append(counts.to_numpy(dtype=np.int64), 0), int(counts.size))
     choose = random_state.permutation(len(values)) < len(values) // 2
     chosen = _value_counts(values[choose], feature)
-    categories = [_plain(value) for value in chosen.index[:max_categories]]
+    categories = [plain(value) for value in chosen.index[:max_categories]]
     counted = _value_counts(values[~choose], feature)
     kept = counted.reindex(chosen.index[:max_categories], fill_value=0).to_numpy(dtype=np.int64)
     return categories, np.append(kept, counted.sum() - kept.sum()), int(counts.size)
@@ -149,7 +149,7 @@ def count_categories(categories, pooled, values, feature):
     observed = np.zeros(len(categories) + 1, dtype=np.int64)
     unseen = {}
     for value, n in _value_counts(values, feature).items():
-        value = _plain(value)
+        value = plain(value)
         i = position.get(value)
         if i is not None:
             observed[i] += n

@@ -110,7 +110,8 @@ class FeatureSchema:
             found = [np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
         imputed = getattr(model, "imputed_features_", None)  # an exported graph's record
         if imputed is not None:
-            missing = [np.nan if k in set(imputed) else REFUSED for k in keys]
+            imputed = set(imputed)
+            missing = [np.nan if k in imputed else REFUSED for k in keys]
         else:
             missing = missing_markers(model, keys)
         # Columns a model records that it takes and drops (an exported graph's

@@ -92,8 +92,8 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
                                                    None) is None:
             X = X.to_numpy()
         elif isinstance(X, pd.DataFrame):
-            X = _missing_as_nan(X, getattr(self, "_nan_imputed", ()))
-        return getattr(self.estimator_, getattr(self, "predict_fn_", "predict"))(X)
+            X = _missing_as_nan(X, self._nan_imputed)
+        return getattr(self.estimator_, self.predict_fn_)(X)
 
 
 def _nan_imputed(estimator):

@@ -90,6 +90,11 @@ def _per_column(step, keys, answer, combine, default):
     return [found.get(k, default) for k in keys]
 
 
+def is_sampler(step):
+    """imbalanced-learn samplers resample in ``fit`` only; ``predict`` skips them."""
+    return hasattr(step, "fit_resample")
+
+
 def _reading_steps(pipeline):
     """The steps of a pipeline that read at prediction, nested pipelines flattened."""
     from sklearn.pipeline import Pipeline
@@ -99,7 +104,7 @@ def _reading_steps(pipeline):
         if isinstance(step, Pipeline):
             steps += _reading_steps(step)
         elif step is not None and not (isinstance(step, str) and step == "passthrough") \
-                and not hasattr(step, "fit_resample"):
+                and not is_sampler(step):
             steps.append(step)
     return steps
 
@@ -134,7 +139,8 @@ def _imputer_markers(step, n):
     marker = np.nan if is_nan(marker) else marker
     if isinstance(step, MissingIndicator) and step.features == "missing-only" and (
             step.error_on_new):  # it refuses missing values in columns that had none in fit
-        return [marker if j in set(step.features_) else REFUSED for j in range(n)]
+        taken = set(step.features_)
+        return [marker if j in taken else REFUSED for j in range(n)]
     return [marker] * n
 
 
