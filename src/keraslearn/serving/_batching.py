@@ -20,8 +20,9 @@ order. A model computes a row's output in float arithmetic whose last bits can
 depend on how many rows share the call (TensorFlow's kernels do), so values can
 differ from a call on one request's rows alone by that rounding (a label, only for a
 probability that close to a tie).
-If a batch fails, each of its requests is run alone, so the error reaches only
-the request the model refuses.
+If a batch fails, its halves are run apart, down to single requests, so the
+error reaches only the requests the model refuses while the others still share
+calls: one refused request among n costs about 2 log2(n) calls, not n.
 """
 
 import asyncio
@@ -175,23 +176,30 @@ class Batcher:
     async def _run(self, method, jobs):
         self._running[method] = jobs
         try:
-            try:
-                results = await self._call(method, jobs)
-            except ModelError as exc:
-                if len(jobs) == 1:
-                    _settle(jobs[0], exc)
-                    return
-                # One request may be what the model refuses: answer each alone.
-                for job in jobs:
-                    try:
-                        _settle(job, (await self._call(method, [job]))[0])
-                    except ModelError as alone:
-                        _settle(job, alone)
-                return
-            for job, result in zip(jobs, results):
-                _settle(job, result)
+            await self._answer(method, jobs)
         finally:
             self._running.pop(method, None)
+
+    async def _answer(self, method, jobs):
+        """Answer ``jobs`` with one model call. If it fails, one request may be
+        what the model refuses: each half is answered apart, down to single
+        requests, so the error reaches only the requests that cause it, in about
+        2 log2(n) calls for one refused request among n (not n)."""
+        jobs = [job for job in jobs if not job.future.done()]  # clients gone: skipped
+        if not jobs:
+            return
+        try:
+            results = await self._call(method, jobs)
+        except ModelError as exc:
+            if len(jobs) == 1:
+                _settle(jobs[0], exc)
+                return
+            half = len(jobs) // 2
+            await self._answer(method, jobs[:half])
+            await self._answer(method, jobs[half:])
+            return
+        for job, result in zip(jobs, results):
+            _settle(job, result)
 
     async def _call(self, method, jobs):
         parts = [job.columns for job in jobs]
