@@ -310,3 +310,174 @@ def test_to_dict_is_json_serialisable_and_matches_output_dict():
     assert as_dict["per_class"]["b"]["recall"] == pytest.approx(report.per_class.loc["b", "recall"])
     assert as_dict["confusion_matrix"] == report.confusion_matrix.tolist()
     assert as_dict["figures"] == {} and as_dict["html_path"] is None
+
+
+class PerfectOnKnownClasses(ClassifierMixin, BaseEstimator):
+    """Knows the classes it was given and predicts the true label of every row."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.asarray(X)[:, 0].astype(int)
+
+
+def test_averages_leave_out_a_known_class_absent_from_y_and_predictions():
+    y_fit = np.array([0, 1, 2] * 10)
+    clf = PerfectOnKnownClasses().fit(y_fit[:, None], y_fit)
+    y = np.array([0, 1] * 20)  # class 2 is neither in y nor predicted
+    report = evaluate(clf, y[:, None], y)
+    for average in ("macro", "weighted"):
+        p, r, f, _ = precision_recall_fscore_support(y, y, average=average)
+        assert report.metrics[f"precision_{average}"] == pytest.approx(p) == 1.0
+        assert report.metrics[f"recall_{average}"] == pytest.approx(r)
+        assert report.metrics[f"f1_{average}"] == pytest.approx(f)
+    assert report.metrics["balanced_accuracy"] == 1.0
+    assert list(report.classes) == [0, 1, 2]  # still in the table and the matrix
+    assert report.confusion_matrix.shape == (3, 3) and report.per_class.loc[2, "support"] == 0
+    assert "1.0000" in report.classification_report.splitlines()[-2]  # macro avg
+    assert any("Classes 2 are neither in y nor predicted" in note for note in report.notes)
+
+
+class ScoresForClassesOneFirst(ClassifierMixin, BaseEstimator):
+    """A binary classifier whose classes_ are not sorted: its one score is for classes_[1]."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array(["yes", "no"])
+        return self
+
+    def decision_function(self, X):
+        return -np.asarray(X)[:, 0]  # high: "no"
+
+    def predict(self, X):
+        return np.where(self.decision_function(X) > 0, "no", "yes")
+
+
+def test_a_single_score_is_for_classes_1_as_in_scikit_learn():
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import RocCurveDisplay
+
+    rng = np.random.default_rng(0)
+    y = np.where(rng.random(80) < 0.5, "yes", "no")
+    X = ((y == "yes") + rng.normal(0, 0.8, 80))[:, None]
+    clf = ScoresForClassesOneFirst().fit(X, y)
+    report = evaluate(clf, X, y)  # pos_label: the greater class, "yes"
+    expected = roc_auc_score(y == "yes", -clf.decision_function(X))
+    assert report.metrics["roc_auc"] == pytest.approx(expected)
+    display = RocCurveDisplay.from_estimator(clf, X, y, pos_label="yes")
+    plt.close(display.figure_)
+    assert expected == pytest.approx(display.roc_auc)
+    assert expected > 0.6  # the score of "no" read as that of "yes" would be below 0.4
+
+
+def test_regression_predicting_nan_names_the_predictions():
+    X, y = make_regression(30, 3, random_state=0)
+
+    class Diverged(Ridge):
+        def predict(self, X):
+            return np.where(np.arange(len(X)) == 4, np.nan, 0.0)
+
+    with pytest.raises(ValueError, match=r"NaN or infinite values for 1 of 30 rows \(row 4"):
+        evaluate(Diverged().fit(X, y), X, y)
+
+
+def test_an_undefined_r2_is_left_out_and_noted():
+    X, y = make_regression(30, 3, random_state=0)
+    with pytest.warns(Warning, match="(?i)less than two samples"):  # scikit-learn's own
+        report = evaluate(Ridge().fit(X, y), X[:1], y[:1])
+        assert np.isnan(r2_score(y[:1], y[:1]))
+    assert "r2" not in report.metrics and "mae" in report.metrics
+    assert any(note.startswith("Left out: r2") for note in report.notes)
+    json.dumps(report.to_dict(), allow_nan=False)  # strict JSON
+
+
+def test_pearson_of_some_constant_outputs_is_noted():
+    X, Y = make_regression(40, 3, n_targets=2, random_state=0)
+    Y[:, 1] = 5.0
+    report = evaluate(Ridge().fit(X, Y), X, pd.DataFrame(Y, columns=["a", "b"]))
+    first = Ridge().fit(X, Y).predict(X)[:, 0]
+    assert report.metrics["pearson_r"] == pytest.approx(pearsonr(Y[:, 0], first)[0])
+    assert any("undefined (constant targets or predictions) for b" in n for n in report.notes)
+
+
+def test_pos_label_of_a_multiclass_problem_warns_and_is_noted():
+    X, y = multiclass_data()
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    with pytest.warns(UserWarning, match="pos_label=1 is used for binary problems only"):
+        report = evaluate(clf, X, y, pos_label=1)
+    assert any("pos_label=1" in note for note in report.notes)
+    assert report.metrics["f1_macro"] == pytest.approx(f1_score(y, clf.predict(X),
+                                                                average="macro"))
+
+
+class CountsCalls(LogisticRegression):
+    def predict(self, X):
+        self.predicted_ = True
+        return super().predict(X)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(zero_division="nan"), "zero_division must be"),
+    (dict(zero_division=0.5), "zero_division must be"),
+    (dict(pos_label=7), r"pos_label=7 is not one of \[0, 1\]"),
+])
+def test_bad_arguments_are_refused_before_predicting(kwargs, match):
+    X, y = binary_data()
+    clf = CountsCalls().fit(X, y)
+    with pytest.raises(ValueError, match=match):
+        evaluate(clf, X, y, **kwargs)
+    assert not hasattr(clf, "predicted_")
+
+
+def test_sparse_multilabel_targets_are_read():
+    from scipy.sparse import csr_matrix
+
+    X, Y = make_multilabel_classification(60, 5, n_classes=3, random_state=0)
+    clf = KNeighborsClassifier().fit(X, Y)
+    report = evaluate(clf, X, csr_matrix(Y), zero_division=0.0)
+    assert report.problem_type == "multilabel"
+    assert report.metrics["f1_macro"] == pytest.approx(
+        f1_score(csr_matrix(Y), clf.predict(X), average="macro", zero_division=0.0))
+
+
+def _softmax_net(meta):
+    import keras
+
+    model = keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                              keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+    model.compile("adam", "categorical_crossentropy")
+    return model
+
+
+def test_one_hot_targets_of_a_one_hot_classifier_are_classes():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from keraslearn import KerasClassifier
+
+    X, y = multiclass_data()
+    Y = np.eye(3, dtype=int)[y]
+    clf = make_pipeline(StandardScaler(), KerasClassifier(_softmax_net, epochs=3,
+                                                          random_state=0)).fit(X, Y)
+    assert clf[-1].target_type_ == "multiclass-onehot"
+    report = evaluate(clf, X, Y)
+    pred = clf.predict(X).argmax(axis=1)
+    assert report.problem_type == "multiclass" and list(report.classes) == [0, 1, 2]
+    np.testing.assert_array_equal(report.confusion_matrix, confusion_matrix(y, pred))
+    assert report.metrics["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
+    assert report.metrics["roc_auc_ovr"] == pytest.approx(
+        roc_auc_score(y, clf.predict_proba(X), multi_class="ovr"))
+    # scikit-learn's own multilabel classifiers keep reading such rows as labels.
+    knn = KNeighborsClassifier().fit(X, Y)
+    assert evaluate(knn, X, Y, zero_division=0.0).problem_type == "multilabel"
+
+
+def test_a_network_with_nan_outputs_is_named_so():
+    from keraslearn import KerasClassifier
+
+    X, y = multiclass_data()
+    clf = KerasClassifier(_softmax_net, epochs=1, random_state=0).fit(X, y)
+    clf.model_.set_weights([np.full_like(w, np.nan) for w in clf.model_.get_weights()])
+    with pytest.raises(ValueError, match=r"outputs are NaN for 90 of 90 rows \(row 0 first\)"):
+        evaluate(clf, X, y)

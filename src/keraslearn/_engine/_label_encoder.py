@@ -322,6 +322,11 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             # metrics expect float64 accuracy.
             raw = np.clip(raw, 0.0, None)
         total = raw.sum(axis=1, keepdims=True)
+        if np.isnan(total).any():
+            rows = np.flatnonzero(np.isnan(total[:, 0]))
+            raise ValueError(
+                f"The model's outputs are NaN for {rows.size} of {len(total)} rows (row "
+                f"{rows[0]} first): its weights, or those rows' inputs, are not finite.")
         if not (total > 0).all():
             raise ValueError(
                 "The model's outputs for some rows have no positive value, so they are "

@@ -1,5 +1,8 @@
 """The :func:`evaluate` entry point: validate, predict, measure, draw, write."""
 
+import numbers
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
@@ -31,6 +34,59 @@ def _check_sample_weight(sample_weight):
     return sample_weight
 
 
+def _check_zero_division(zero_division):
+    if isinstance(zero_division, str) and zero_division == "warn":
+        return
+    if isinstance(zero_division, numbers.Real) and (
+            zero_division in (0, 1) or np.isnan(zero_division)):
+        return
+    raise ValueError(
+        f"zero_division must be 'warn', 0.0, 1.0 or np.nan, got {zero_division!r}.")
+
+
+def _final_estimator(estimator):
+    """The estimator that predicts at the end of pipelines and fitted searches."""
+    from sklearn.pipeline import Pipeline
+
+    while True:
+        estimator = getattr(estimator, "best_estimator_", estimator)
+        if not isinstance(estimator, Pipeline):
+            return estimator
+        estimator = estimator[-1]
+
+
+def _one_hot_classes(estimator, y):
+    """The classes of a classifier fitted on one-hot rows (a keraslearn wrapper's
+    ``target_type_ == "multiclass-onehot"``, scikeras' rule) when ``y`` holds such
+    rows; None otherwise. Such targets are classes, not labels."""
+    final = _final_estimator(estimator)
+    if getattr(final, "target_type_", None) != "multiclass-onehot":
+        return None
+    classes = np.asarray(final.classes_)
+    if y.ndim == 2 and y.shape[1] == len(classes) and np.isin(y, (0, 1)).all() and (
+            y.sum(axis=1) == 1).all():
+        return classes
+    return None
+
+
+def _check_pos_label(pos_label, estimator, y_true):
+    """Refuse a ``pos_label`` that is neither a class of the estimator nor in y."""
+    from sklearn.utils.multiclass import unique_labels
+
+    known = unique_labels(y_true)
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and np.ndim(classes) == 1:
+        known = np.union1d(np.asarray(classes), known)
+    if pos_label not in known.tolist():
+        raise ValueError(f"pos_label={pos_label!r} is not one of {known.tolist()}.")
+
+
+def _dense(y):
+    from scipy.sparse import issparse
+
+    return y.toarray() if issparse(y) else y
+
+
 def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
              pos_label=None, zero_division="warn", output_dict=False, overwrite=False):
     """Evaluate a fitted estimator: metrics, tables, figures and an HTML page.
@@ -44,6 +100,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     - multiclass: accuracy, balanced accuracy, macro and weighted
       precision/recall/F1, one-vs-rest macro ROC AUC; per-class table
       (with per-class ROC AUC), confusion matrix, classification report;
+      a class of the estimator that is neither in ``y`` nor predicted is
+      listed in the table and the matrix, not averaged (as in scikit-learn);
     - multilabel: subset accuracy, Hamming loss, micro/macro/weighted
       precision/recall/F1, macro ROC AUC; per-label table and 2×2 matrices;
     - regression: MAE, MSE, RMSE, R², Pearson's r (averaged over outputs,
@@ -61,8 +119,11 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     X : array-like
         Input accepted by ``estimator.predict``; passed through unchanged.
 
-    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        True targets. The column names of a DataFrame name the outputs.
+    y : array-like or sparse matrix of shape (n_samples,) or (n_samples, n_outputs)
+        True targets. The column names of a DataFrame name the outputs. One-hot
+        rows given to a classifier fitted on one-hot rows (a keraslearn
+        wrapper's ``target_type_ == "multiclass-onehot"``) are read as its
+        classes, as it reads them: a multiclass (or binary) problem.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the samples in every metric.
@@ -77,6 +138,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
 
     pos_label : object, default=None
         Positive class of a binary problem; the greater class when None.
+        Ignored, with a warning and a note, for other problems (as
+        scikit-learn's metrics ignore it when they average).
 
     zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
         Value of ill-defined precision, recall and F1, as in scikit-learn.
@@ -100,7 +163,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
 
     ValueError
         When ``X``, ``y`` and ``sample_weight`` differ in length, ``y`` is
-        empty, or ``output_dir`` is an existing file.
+        empty, ``output_dir`` is an existing file, ``zero_division`` or
+        ``pos_label`` is not one it takes (before the estimator predicts), or a
+        regressor predicts NaN or infinite values.
 
     FileExistsError
         When a file to write exists and ``overwrite`` is False.
@@ -123,16 +188,28 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
     check_consistent_length(*arrays)
     sample_weight = _check_sample_weight(sample_weight)
+    _check_zero_division(zero_division)
     output_dir = check_output_dir(output_dir)
     name = type(estimator).__name__ if name is None else str(name)
     output_names = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) else None
-    y_true = np.asarray(y)
+    y_true = np.asarray(_dense(y))
     if y_true.shape[0] == 0:
         raise ValueError("Cannot evaluate on 0 samples: y is empty.")
+    one_hot = _one_hot_classes(estimator, y_true)
+    if one_hot is not None:  # one-hot rows of classes, as the classifier reads them
+        y_true, output_names = one_hot[y_true.argmax(axis=1)], None
     if output_dir is not None:  # every file this name may write, refused before any work
         paths, html_path = check_report_files(output_dir, name, overwrite)
     problem_type = detect_problem_type(estimator, y_true)
-    y_pred = estimator.predict(X)
+    if pos_label is not None and problem_type == "binary":
+        _check_pos_label(pos_label, estimator, y_true)
+    if pos_label is not None and problem_type != "binary":
+        message = (f"pos_label={pos_label!r} is used for binary problems only; it is ignored "
+                   f"for this {problem_type} one.")
+        warnings.warn(message, UserWarning, stacklevel=2)
+    y_pred = _dense(estimator.predict(X))
+    if one_hot is not None:
+        y_pred = one_hot[np.asarray(y_pred).argmax(axis=1)]
     if problem_type == "regression":
         evaluation = regression_metrics(y_true, y_pred, sample_weight=sample_weight,
                                         output_names=output_names)
@@ -141,6 +218,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
             estimator, X, y_true, y_pred, problem_type, sample_weight=sample_weight,
             labels=output_names if problem_type == "multilabel" else None,
             pos_label=pos_label, zero_division=zero_division)
+    if pos_label is not None and problem_type != "binary":
+        evaluation.notes.append(message)
     report = EvaluationReport(
         name=name, problem_type=problem_type, n_samples=int(y_true.shape[0]),
         metrics=evaluation.metrics, per_class=evaluation.per_class,

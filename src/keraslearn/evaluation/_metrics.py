@@ -126,9 +126,14 @@ def _score_columns(raw, estimator, labels, problem_type):
         raw = raw[:, None]
     if problem_type == "multilabel":
         return raw if raw.shape[1] == len(labels) else None
-    if problem_type == "binary" and raw.shape[1] == 1:  # score of the greater class
-        return np.column_stack([-raw[:, 0], raw[:, 0]])
     classes = getattr(estimator, "classes_", None)
+    if problem_type == "binary" and raw.shape[1] == 1:
+        # scikit-learn's rule: a single score is that of classes_[1] (the greater
+        # class when classes_ is sorted, as scikit-learn's estimators keep it).
+        positive = classes[1] if classes is not None and np.ndim(classes) == 1 and len(
+            classes) == 2 else labels[-1]
+        return np.column_stack([-raw[:, 0], raw[:, 0]] if positive == labels[-1]
+                               else [raw[:, 0], -raw[:, 0]])
     if classes is None or np.ndim(classes) != 1 or len(classes) != raw.shape[1]:
         return raw if raw.shape[1] == len(labels) else None
     columns = np.full((raw.shape[0], len(labels)), np.nan)
@@ -153,25 +158,32 @@ def classification_metrics(
     m = result.metrics
     if problem_type == "multilabel":
         labels = np.arange(y_true.shape[1]) if labels is None else np.asarray(labels)
-        label_args = {}
+        average_args = {}
     else:
-        labels = unique_labels(y_true, y_pred)
+        present = unique_labels(y_true, y_pred)
+        labels = present
         classes = getattr(estimator, "classes_", None)
         if classes is not None and np.ndim(classes) == 1:
             labels = np.union1d(np.asarray(classes), labels)
-        label_args = {"labels": labels}
+        average_args = {"labels": present}
+        absent = np.setdiff1d(labels, present)
+        if absent.size:
+            result.notes.append(
+                f"Classes {', '.join(map(str, absent))} are neither in y nor predicted: "
+                "listed in the per-class table and the confusion matrix, left out of "
+                "the averages and the classification report, as scikit-learn leaves them.")
     result.labels = labels
     m["accuracy"] = float(skm.accuracy_score(y_true, y_pred, sample_weight=sw))
-    prf = dict(sample_weight=sw, zero_division=zd, **label_args)
+    averaged = dict(sample_weight=sw, zero_division=zd, **average_args)
     if problem_type == "binary":
         pos_label = labels[-1] if pos_label is None else pos_label
         if pos_label not in labels.tolist():
-            raise ValueError(f"pos_label={pos_label!r} is not one of {list(labels)}.")
+            raise ValueError(f"pos_label={pos_label!r} is not one of {labels.tolist()}.")
         result.pos_label = pos_label
         m["balanced_accuracy"] = float(
             skm.balanced_accuracy_score(y_true, y_pred, sample_weight=sw))
         p, r, f, _ = skm.precision_recall_fscore_support(
-            y_true, y_pred, average="binary", pos_label=pos_label, **prf)
+            y_true, y_pred, average="binary", pos_label=pos_label, **averaged)
         m.update(precision=float(p), recall=float(r), f1=float(f))
     else:
         if problem_type == "multiclass":
@@ -183,14 +195,19 @@ def classification_metrics(
             if average == "micro" and problem_type == "multiclass":
                 continue  # equals accuracy
             p, r, f, _ = skm.precision_recall_fscore_support(
-                y_true, y_pred, average=average, **prf)
+                y_true, y_pred, average=average, **averaged)
             m.update({f"precision_{average}": float(p),
                       f"recall_{average}": float(r), f"f1_{average}": float(f)})
-    p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, average=None, **prf)
+    p, r, f, s = skm.precision_recall_fscore_support(y_true, y_pred, average=None, **averaged)
+    index_name = "label" if problem_type == "multilabel" else "class"
     per_class = pd.DataFrame(
         {"precision": p, "recall": r, "f1": f, "support": s},
-        index=pd.Index(labels, name="label" if problem_type == "multilabel" else "class"),
+        index=pd.Index(labels if problem_type == "multilabel" else present, name=index_name),
     )
+    if len(per_class) < len(labels):  # a class neither in y nor predicted: its 0/0 scores
+        undefined = 0.0 if isinstance(zd, str) else float(zd)
+        per_class = per_class.reindex(pd.Index(labels, name=index_name), fill_value=undefined)
+        per_class.loc[~per_class.index.isin(present), "support"] = 0
     if sw is None:
         per_class["support"] = per_class["support"].astype(int)
     if problem_type == "multilabel":
@@ -201,17 +218,21 @@ def classification_metrics(
             y_true, y_pred, labels=labels, sample_weight=sw)
         names = {}
     result.classification_report = skm.classification_report(
-        y_true, y_pred, digits=4, **prf, **names)
-    undefined = [key for key, value in m.items() if np.isnan(value)]
-    if undefined:  # zero_division=np.nan: left out, as the report's docs say
-        for key in undefined:
-            del m[key]
-        result.notes.append(
-            f"Left out: {', '.join(undefined)}, undefined here with zero_division=nan (a "
-            "class never predicted or never present).")
+        y_true, y_pred, digits=4, **averaged, **names)
+    leave_out_undefined(result, "with zero_division=nan (a class never predicted or never "
+                        "present)")
     _roc_auc(estimator, X, result, per_class, sw)
     result.per_class = per_class
     return result
+
+
+def leave_out_undefined(result, why):
+    """Remove the NaN metrics of ``result``, named in a note that says ``why``."""
+    undefined = [key for key, value in result.metrics.items() if np.isnan(value)]
+    for key in undefined:
+        del result.metrics[key]
+    if undefined:
+        result.notes.append(f"Left out: {', '.join(undefined)}, undefined here {why}.")
 
 
 def _roc_auc(estimator, X, result, per_class, sample_weight):
@@ -283,6 +304,12 @@ def regression_metrics(y_true, y_pred, *, sample_weight=None, output_names=None)
     if y_true.ndim == 2 and y_true.shape[1] == 1:
         y_true = y_true.ravel()
     y_pred = _match_shape(np.asarray(y_pred, dtype=float), y_true)
+    bad = ~np.isfinite(y_pred.reshape(len(y_pred), -1)).all(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"predict returned NaN or infinite values for {int(bad.sum())} of {len(bad)} "
+            f"rows (row {int(np.flatnonzero(bad)[0])} first), so no metric is defined: the "
+            "model's weights or those rows' inputs are not finite.")
     result = Evaluation("regression", y_true, y_pred)
     sw = sample_weight
     y_t2, y_p2 = y_true.reshape(len(y_true), -1), y_pred.reshape(len(y_pred), -1)
@@ -295,11 +322,19 @@ def regression_metrics(y_true, y_pred, *, sample_weight=None, output_names=None)
     })
     for column in ("mae", "mse", "rmse", "r2"):
         result.metrics[column] = float(table[column].mean())
-    if table["pearson_r"].isna().all():
+    constant = table["pearson_r"].isna()
+    if constant.all():
         result.notes.append("Pearson correlation skipped: the targets or the "
                             "predictions are constant.")
     else:
         result.metrics["pearson_r"] = float(table["pearson_r"].mean())
+        if constant.any():
+            outputs = range(len(table)) if output_names is None else output_names
+            result.notes.append(
+                "pearson_r averages the outputs where it is defined; undefined (constant "
+                "targets or predictions) for "
+                f"{', '.join(str(n) for n, c in zip(outputs, constant) if c)}.")
+    leave_out_undefined(result, "(R² needs two samples or more)")
     if y_true.ndim == 2:
         names = output_names if output_names is not None else range(y_true.shape[1])
         table.index = pd.Index([str(n) for n in names], name="output")
