@@ -504,3 +504,45 @@ def test_predictions_of_a_float64_network_are_the_caller_s_to_change(n_rows):
     for out in (regressor.predict(X), classifier.predict_proba(X), classifier.predict(X)):
         assert out.flags.writeable
         out[:1] = 0  # as users clip or rescale predictions in place
+
+
+def _seeded_sigmoid_net():
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(
+        1, activation="sigmoid", kernel_initializer=keras.initializers.GlorotUniform(seed=3))])
+    net.compile(keras.optimizers.SGD(0.1), "binary_crossentropy")
+    return net
+
+
+def test_partial_fit_weights_keep_their_ratios_across_calls_as_keras_weighs_them():
+    """Batches of one class each: class_weight must act between the calls as
+    Keras' fit weighs rows given those weights (scaled once, by the first call)."""
+    class_weight = {0: 1.0, 1: 10.0}
+    clf = KerasClassifier(_seeded_sigmoid_net(), class_weight=class_weight, batch_size=16,
+                          shuffle=False, epochs=1)
+    unweighted = KerasClassifier(_seeded_sigmoid_net(), batch_size=16, shuffle=False, epochs=1)
+    reference = _seeded_sigmoid_net()
+    first = np.flatnonzero(y == 0)[:32], np.flatnonzero(y == 1)[:32]
+    for rows in (*first, *first):
+        clf.partial_fit(X[rows], y[rows], classes=[0, 1])
+        unweighted.partial_fit(X[rows], y[rows], classes=[0, 1])
+        reference.fit(X[rows], y[rows].astype("float32"), batch_size=16, shuffle=False,
+                      verbose=0, sample_weight=np.array([class_weight[c] for c in y[rows]]))
+    for got, expected in zip(clf.model_.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert clf.predict_proba(X)[:, 1].mean() > unweighted.predict_proba(X)[:, 1].mean() + 0.02
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_held_out_rows_weights_do_not_change_what_the_training_rows_teach(optimizer):
+    """As in Keras: validation_split's rows are out of the training loss, and
+    so are their weights (they only weigh in val_loss)."""
+    params = dict(optimizer=optimizer, optimizer__learning_rate=0.1, batch_size=16, epochs=3,
+                  validation_split=0.25, random_state=0)
+    weights = np.ones(len(y))
+    light = KerasClassifier(tiny_mlp, **params).fit(X, y, sample_weight=weights)
+    weights[-20:] = 9.0  # the held-out rows: the last quarter, as in Keras
+    heavy = KerasClassifier(tiny_mlp, **params).fit(X, y, sample_weight=weights)
+    for a, b in zip(light.model_.get_weights(), heavy.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert light.history_["loss"] == heavy.history_["loss"]
+    assert heavy.history_["val_loss"][0] > 2 * light.history_["val_loss"][0]

@@ -33,6 +33,7 @@ class TrainingData:
     y: Any
     sample_weight: Any
     weight_mean: float
+    weight_scale: float
     encoder: Any
     features: Any = None
     classes: Any = None
@@ -58,8 +59,11 @@ def _y_metadata(y):
     return {"target_type_": kind, "y_dtype_": y.dtype, "y_ndim_": y.ndim}
 
 
-def training_data(est, X, y, sample_weight, *, reset, classes):
-    """Validate, encode and weigh one fit's data (see the module docstring)."""
+def training_data(est, X, y, sample_weight, *, reset, classes, weight_scale=None):
+    """Validate, encode and weigh one fit's data (see the module docstring).
+    The weights are scaled to a mean of 1, or by ``weight_scale`` when given
+    (a ``partial_fit`` call after the first: by the factor of the fit that
+    started the network, so that weights keep their ratios across calls)."""
     X = est._input_source(X, reset)
     X, y = validate_training_data(est, X, y, reset=reset, y_numeric=est._y_numeric)
     X, y = est._prepare_training_data(X, y, reset)
@@ -82,10 +86,31 @@ def training_data(est, X, y, sample_weight, *, reset, classes):
     # of partial_fit or a fold may lack some).
     weights = est._training_weights(y_checked, sample_weight,
                                     classes=getattr(encoder, "classes_", None))
-    sw, weight_mean = normalised_weights(weights, X)
+    sw, weight_mean, weight_scale = normalised_weights(weights, X, weight_scale)
     model_X = X if is_identity(features) else features.transform(X)
-    return TrainingData(model_X, y_checked, sw, weight_mean, encoder, features, classes,
-                        metadata)
+    return TrainingData(model_X, y_checked, sw, weight_mean, weight_scale, encoder, features,
+                        classes, metadata)
+
+
+def weighed_for_training(data, plan):
+    """``data`` and ``plan`` with the weights scaled to a mean of 1 over the rows
+    that train, the held-out ones by the same factor: what the held-out rows
+    weigh does not change how the others are learned (as in Keras, whose
+    ``validation_split`` rows are out of the training loss). A ``partial_fit``
+    call keeps the scale it was given (see :func:`training_data`)."""
+    if plan.train_rows is None or plan.mode == "partial":
+        return data, plan
+    train = data.sample_weight[plan.train_rows]
+    total = float(train.sum())
+    if not total > 0:
+        raise ValueError(
+            "sample_weight of the training rows sums to zero (only held-out rows weigh "
+            "anything): no sample would be learned from.")
+    factor = len(train) / total
+    given_mean = total / len(train) / data.weight_scale  # over the training rows, as given
+    data = dataclasses.replace(data, sample_weight=data.sample_weight * factor,
+                               weight_scale=data.weight_scale * factor, weight_mean=given_mean)
+    return data, plan.replace(weight_mean=given_mean)
 
 
 def model_inputs(est, X, data=None):

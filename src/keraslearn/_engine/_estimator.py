@@ -31,7 +31,7 @@ from . import _nested as nested
 from . import _targets as targets
 from ._build import computes_own_loss, finish_network, make_meta, sample_shape
 from ._cloning import clone_of
-from ._data import model_inputs, training_data
+from ._data import model_inputs, training_data, weighed_for_training
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
 from ._forward import SMALL_ROWS, forget, forward_of, hand_out
@@ -193,13 +193,16 @@ class KerasEstimator(BaseEstimator):
         randomness = _random.fit_randomness(settings.random_state)
         try:
             with restore_on_failure(self) as snapshot:
-                data = self._training_data(X, y, sample_weight, reset=not continuing,
-                                           classes=classes)
+                data = self._training_data(
+                    X, y, sample_weight, reset=not continuing, classes=classes,
+                    weight_scale=self.__dict__.get("_weight_scale") if continuing and (
+                        mode == "partial") else None)
                 plan = make_plan(
                     settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
                     split=self._validation_split, progress=self._carried_progress(continuing),
                 )
+                data, plan = weighed_for_training(data, plan)
                 plan = where.evenly_split(self._complete_plan(plan, data), auto=(
                     settings.batch_size is None or getattr(self, "batch_size", None) == "auto"))
                 _tf.configure_threads()
@@ -217,8 +220,9 @@ class KerasEstimator(BaseEstimator):
             _kernel_cache.release_if_due()  # kernel cache (see _engine/_kernel_cache)
         return self
 
-    def _training_data(self, X, y, sample_weight, *, reset, classes):
-        return training_data(self, X, y, sample_weight, reset=reset, classes=classes)
+    def _training_data(self, X, y, sample_weight, *, reset, classes, weight_scale=None):
+        return training_data(self, X, y, sample_weight, reset=reset, classes=classes,
+                             weight_scale=weight_scale)
 
     def _network(self, plan, data, randomness, where=None):
         """The network this fit trains, and the target encoder configured for it."""
@@ -293,6 +297,7 @@ class KerasEstimator(BaseEstimator):
             "feature_encoder_": data.features if data.features is not None else (
                 self.__dict__.get("feature_encoder_")),
             "history_": merged, "_trainable": _layers.trainable_positions(model),
+            "_weight_scale": data.weight_scale,  # partial_fit scales by it (see _data)
         }
         for key in ("target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_", "y_ndim_",
                     "classes_", "n_classes_"):

@@ -330,14 +330,15 @@ def _plain_float_frame(est, X):
     return array if _passes_checks(est, array) else None
 
 
-def normalised_weights(sample_weight, X):
-    """Sample weights scaled to mean 1 (what Keras averages the loss over),
-    and the mean of the weights as given."""
+def normalised_weights(sample_weight, X, scale=None):
+    """Sample weights scaled to mean 1 (what Keras averages the loss over), or
+    by ``scale`` when given; the mean of the weights as given; the factor."""
     sw = check_sample_weight(sample_weight, X, ensure_non_negative=True)
     total = sw.sum()
     if not total > 0:
         raise ValueError("sample_weight sums to zero: no sample would be learned from.")
-    return sw * (len(sw) / total), float(total / len(sw))
+    scale = len(sw) / total if scale is None else scale
+    return sw * scale, float(total / len(sw)), float(scale)
 
 
 def float_overflow(X, model):

@@ -68,7 +68,7 @@ def _validation_dataset(est, given, data, encoder, batch_size, inputs, weight_ax
         raise ValueError(
             f"validation_data has {n_val} samples in X but {nested.n_rows(y_val)} in y."
         )
-    sw, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)))
+    sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)))
     return make_dataset(
         X_val, targets.encode(encoder, y_val), sw, batch_size=batch_size,
         shuffle=False, seed=None, inputs=inputs, weight_axes=weight_axes,

@@ -152,7 +152,9 @@ _ENTRIES["class_weight"] = """\
         Weights of the classes, multiplied into ``sample_weight``;
         ``"balanced"`` weighs classes inversely to their frequency, rows counted
         by their ``sample_weight``; ``partial_fit`` refuses it, as scikit-learn's
-        online learners do."""
+        online learners do. As scikit-learn's MLP weighs rows, each batch's
+        loss is its rows' weighted mean: weights act between the rows of a
+        batch, so a batch of one class learns as much whatever its weight."""
 
 _ENTRIES["device_dtype"] = PLACEMENT_DOC + """
 
