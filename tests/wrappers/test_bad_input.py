@@ -311,6 +311,25 @@ def test_validation_targets_are_checked_as_the_training_targets(cls, y_val, mess
     assert not hasattr(est, "model_")
 
 
+@pytest.mark.parametrize("given, message", [
+    ((X[:8], y[:8], np.ones(7)), "validation_data: sample_weight has 7 weights but X has 8"),
+    ((X[:8], y[:8], -np.ones(8)), "validation_data: Negative values in sample_weight"),
+    ((X[:8, :3], y[:8]), "validation_data: X has 3 features"),
+    ((X[:8], y[:7]), "validation_data: X has 8 samples but y has 7"),
+], ids=["weights-length", "negative-weights", "features", "rows"])
+def test_validation_data_is_checked_before_the_network_is_built(given, message):
+    built = []
+
+    def build(meta):
+        built.append(meta)
+        return tiny_mlp(meta)
+
+    clf = KerasClassifier(build, epochs=1)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y, validation_data=given)
+    assert built == [] and not hasattr(clf, "model_")
+
+
 class _CastL2(keras.regularizers.L2):
     """An L2 penalty returned in Keras' float type."""
 

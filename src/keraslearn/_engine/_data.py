@@ -17,8 +17,9 @@ import numpy as np
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.multiclass import type_of_target
 
+from . import _nested as nested
 from . import _targets as targets
-from ._inputs import normalised_weights, validate_training_data, validate_X
+from ._inputs import normalised_weights, validate_targets, validate_training_data, validate_X
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +93,40 @@ def training_data(est, X, y, sample_weight, *, reset, classes, weight_scale=None
                         classes, metadata)
 
 
-def weighed_for_training(data, plan):
+class CheckedValidation(tuple):
+    """``validation_data=(X, y[, sample_weight])`` checked before the network is
+    built: ``(X as the model takes it, y checked as the training y, weights)``."""
+
+
+def ready_for_training(est, data, plan):
+    """``data`` and ``plan`` once the rows that train are known: the weights
+    scaled to a mean of 1 over those rows (see :func:`_weighed_for_training`),
+    and ``validation_data`` checked, as the training data, before TensorFlow
+    builds anything."""
+    data, plan = _weighed_for_training(data, plan)
+    given = plan.validation_data
+    if plan.train and isinstance(given, (tuple, list)) and len(given) in (2, 3):
+        try:
+            plan = plan.replace(validation_data=_checked_validation(est, given, data))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"validation_data: {exc}") from None
+    return data, plan
+
+
+def _checked_validation(est, given, data):
+    X_val = model_inputs(est, given[0], data)
+    y_val = given[1]
+    if y_val is not None and targets.is_native(data.encoder):
+        y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
+    y_val = targets.check_targets(data.encoder, y_val)
+    n_val = nested.n_rows(X_val)
+    if y_val is not None and nested.n_rows(y_val) != n_val:
+        raise ValueError(f"X has {n_val} samples but y has {nested.n_rows(y_val)}.")
+    sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)))
+    return CheckedValidation((X_val, y_val, sw))
+
+
+def _weighed_for_training(data, plan):
     """``data`` and ``plan`` with the weights scaled to a mean of 1 over the rows
     that train, the held-out ones by the same factor: what the held-out rows
     weigh does not change how the others are learned (as in Keras, whose

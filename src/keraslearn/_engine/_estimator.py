@@ -31,7 +31,7 @@ from . import _nested as nested
 from . import _targets as targets
 from ._build import computes_own_loss, finish_network, make_meta, sample_shape
 from ._cloning import clone_of
-from ._data import model_inputs, training_data, weighed_for_training
+from ._data import model_inputs, ready_for_training, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
 from ._forward import SMALL_ROWS, forget, forward_of, hand_out
@@ -202,7 +202,7 @@ class KerasEstimator(BaseEstimator):
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
                     split=self._validation_split, progress=self._carried_progress(continuing),
                 )
-                data, plan = weighed_for_training(data, plan)
+                data, plan = ready_for_training(self, data, plan)
                 plan = where.evenly_split(self._complete_plan(plan, data), auto=(
                     settings.batch_size is None or getattr(self, "batch_size", None) == "auto"))
                 _tf.configure_threads()

@@ -10,11 +10,11 @@ from .. import _config, _tf
 from .._tf import keras, tf
 from . import _nested as nested
 from . import _targets as targets
-from ._data import model_inputs
+from ._data import CheckedValidation
 from ._dense_chain import dense_chains
 from ._feed import decodes_per_batch, make_dataset
 from ._forward import hand_out
-from ._inputs import float_overflow, normalised_weights, validate_targets
+from ._inputs import float_overflow
 from ._layers import keras_layers_only, training_variables
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
@@ -51,24 +51,12 @@ def _loss_axes_per_sample(model):
     return int(len(outputs[0].shape) > 2)
 
 
-def _validation_dataset(est, given, data, encoder, batch_size, inputs, weight_axes):
-    """``validation_data=(X, y[, sample_weight])`` checked and encoded as y is."""
-    if not isinstance(given, (tuple, list)) or len(given) not in (2, 3):
+def _validation_dataset(given, encoder, batch_size, inputs, weight_axes):
+    """``validation_data``: the user's dataset, or the rows checked before the
+    network was built (``_data.CheckedValidation``) encoded as y is."""
+    if not isinstance(given, CheckedValidation):
         return given  # a tf.data.Dataset: the user encoded it
-    X_val = model_inputs(est, given[0], data)
-    y_val = given[1]
-    if y_val is not None and targets.is_native(encoder):
-        try:  # checked as the training y is (finite, at most 2-D, sparse made dense)
-            y_val = validate_targets(y_val, est._y_numeric)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"validation_data: {exc}") from None
-    y_val = targets.check_targets(encoder, y_val)
-    n_val = nested.n_rows(X_val)
-    if y_val is not None and nested.n_rows(y_val) != n_val:
-        raise ValueError(
-            f"validation_data has {n_val} samples in X but {nested.n_rows(y_val)} in y."
-        )
-    sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)))
+    X_val, y_val, sw = given
     return make_dataset(
         X_val, targets.encode(encoder, y_val), sw, batch_size=batch_size,
         shuffle=False, seed=None, inputs=inputs, weight_axes=weight_axes,
@@ -123,9 +111,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         )
     elif plan.validation_data is not None:
         kwargs["validation_data"] = _validation_dataset(
-            est, plan.validation_data, data, encoder, plan.validation_batch_size, inputs,
-            weight_axes,
-        )
+            plan.validation_data, encoder, plan.validation_batch_size, inputs, weight_axes)
     with randomness.data_order(plan.shuffle):
         dataset = make_dataset(
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,

@@ -105,9 +105,9 @@ class ReadyNetwork(KerasEstimator):
             Relative weights of the samples. Each batch's loss is the sum of
             its weighted sample losses divided by the batch's total weight,
             as in scikit-learn's MLP. Its L2 penalty is divided by a full
-            batch's mean total weight (scikit-learn: by the batch's own), the
-            same for a full batch (``batch_size`` >= n_samples) and for
-            unweighted rows.
+            batch's mean total weight (scikit-learn: by the batch's own): the
+            same for unweighted rows in full batches, while an epoch's last,
+            shorter batch is penalised as a full one (see ``alpha``).
 
         **fit_params : dict
             ``callbacks``: Keras callbacks (instances or classes) for this
