@@ -180,21 +180,56 @@ def test_typed_features_are_checked_by_kind():
         assert whole.status_code == 200, whole.text
 
 
-def test_values_the_model_refuses_are_a_400_and_the_server_keeps_serving():
-    # A category the encoder never saw: scikit-learn refuses it with a ValueError,
-    # the request's fault, not the server's.
+def test_a_category_the_encoder_never_saw_is_a_400_naming_its_column_before_the_model():
+    # scikit-learn's encoder would refuse it naming the column's index in its
+    # ColumnTransformer; the server names the request's column, without a model call.
     X, _ = mixed_frame(n=3, seed=6)
     with serving(mixed(), input_example=X) as client:
-        unseen = {**records(X)[0], "city": "Paris"}
-        response = client.post("/predict", json=[unseen])
+        before = client.get("/health").json()["model_calls"]
+        rows = records(X)
+        rows[1] = {**rows[1], "city": "Paris"}
+        response = client.post("/predict", json=rows)
         assert response.status_code == 400
         body = response.json()
         assert body["error_code"] == "BAD_REQUEST"
-        assert "the model refused the request's values" in body["error"]
-        assert "Paris" in body["error"]
+        known = sorted(mixed()[0].named_transformers_["onehotencoder"].categories_[0])
+        assert body["error"].startswith(
+            f"column 'city' holds 'Paris' (row 1), which is not one of the {len(known)} "
+            f"categories the model was fitted on: {repr(known[0])}")
+        csv = X.assign(city=["Oslo", "Paris", "Oslo"]).to_csv(index=False)
+        answer = client.post("/invocations", content=csv, headers={"content-type": "text/csv"})
+        assert answer.status_code == 400 and "'Paris' (row 1)" in answer.json()["message"]
+        assert client.get("/health").json()["model_calls"] == before
         again = client.post("/predict", json=records(X))
         assert again.status_code == 200
         assert again.json()["predictions"] == mixed().predict(X).tolist()
+
+
+class _RefusesNegatives(ClassifierMixin, BaseEstimator):
+    """A fitted model refusing some values with scikit-learn's ValueError."""
+
+    def fit(self, X, y):
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        if (np.asarray(X) < 0).any():
+            raise ValueError("negative values are not taken")
+        return np.full(len(X), self.classes_[0])
+
+
+def test_values_the_model_refuses_are_a_400_and_the_server_keeps_serving():
+    model = _RefusesNegatives().fit(np.zeros((4, 2)), [0, 1, 0, 1])
+    with serving(model, warmup=False) as client:
+        response = client.post("/predict", json=[[1.0, -2.0]])
+        assert response.status_code == 400
+        body = response.json()
+        assert body["error_code"] == "BAD_REQUEST"
+        assert body["error"] == ("the model refused the request's values: negative values are "
+                                 "not taken")
+        again = client.post("/predict", json=[[1.0, 2.0]])
+        assert again.status_code == 200 and again.json()["predictions"] == [0]
 
 
 class _Broken(ClassifierMixin, BaseEstimator):

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 import pytest
-from _servers import classifier, frame, mixed, mixed_frame, records, serving
+from _servers import classifier, frame, records, serving
 
 from keraslearn.serving import make_server
 
@@ -80,20 +80,35 @@ def test_batches_hold_at_most_max_batch_rows():
 
 
 def test_a_request_the_model_refuses_fails_alone_in_its_batch():
-    X, _ = mixed_frame(n=16, seed=2)
+    X, _ = frame()
     good = [X.iloc[2 * i:2 * i + 2] for i in range(8)]
-    bad = {**records(X.iloc[:1])[0], "city": "Paris"}
-    with serving(mixed(), input_example=X, max_wait_ms=200) as client:
+    bad = {**records(X.iloc[:1])[0], "age": -1.0}
+    with serving(_refusing_negative_ages(), max_wait_ms=200) as client:
         jobs = [("/predict", records(part)) for part in good] + [("/predict", [bad])]
         responses = _concurrently(str(client.base_url), jobs)
         stats = client.get("/health").json()
     for part, response in zip(good, responses):
         assert response.status_code == 200, response.text
-        assert response.json()["predictions"] == mixed().predict(part).tolist()
+        assert response.json()["predictions"] == classifier().predict(part).tolist()
     assert responses[-1].status_code == 400  # values the model refuses
-    assert "Paris" in responses[-1].json()["error"]
+    assert "negative age" in responses[-1].json()["error"]
     # A shared call failed, then its halves ran apart (at least two more calls).
     assert stats["model_calls"] >= 3, stats
+
+
+def _refusing_negative_ages():
+    """classifier() behind a step refusing a negative age, as scikit-learn refuses values."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    def check(X):
+        if (X["age"] < 0).any():
+            raise ValueError("negative age")
+        return X
+
+    X, _ = frame()
+    # The fitted classifier() as it is (shared by the tests: not fitted again).
+    return Pipeline([("check", FunctionTransformer(check).fit(X)), ("model", classifier())])
 
 
 def test_default_bind_is_loopback_and_the_model_thread_stops_with_the_server():

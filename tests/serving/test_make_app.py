@@ -122,6 +122,37 @@ def test_string_columns_of_other_encoders_imputers_and_vectorizers():
     assert string_columns(make_pipeline(head), tuple(X.columns)) == ["town", "note", "colour"]
 
 
+def test_known_categories_are_those_every_refusing_encoder_learnt():
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+    from keraslearn.utils._first_steps import known_categories
+
+    X = pd.DataFrame({"town": ["a", "b", "a", "c"], "size": ["S", "M", "L", "S"],
+                      "code": [1, 2, 3, 1], "shade": ["x", "y", "x", "y"],
+                      "both": ["p", "q", "r", "p"]})
+    head = make_column_transformer(
+        (OneHotEncoder(), ["town", "code"]),  # integer categories: not checked
+        (OneHotEncoder(handle_unknown="ignore"), ["size"]),  # takes any value
+        (OrdinalEncoder(), ["shade", "both"]),
+        (OrdinalEncoder(), ["both"]),
+    ).fit(X)
+    # What each encoder refuses, by OneHotEncoder's own verdict on one value.
+    assert known_categories(make_pipeline(head), tuple(X.columns)) == [
+        frozenset("abc"), None, None, frozenset("xy"), frozenset("pqr")]
+    with pytest.raises(ValueError, match="unknown categor"):
+        head.transform(X.assign(town="d"))
+    head.transform(X.assign(size="XL"))
+    # Two encoders of one column: a value only one of them knows is refused.
+    narrow = make_column_transformer((OrdinalEncoder(), ["both"]),
+                                     (OrdinalEncoder(), ["both"]))
+    narrow.fit(X)
+    narrow.transformers_[1][1].categories_ = [np.array(["p", "q"], dtype=object)]
+    assert known_categories(narrow, tuple(X.columns))[4] == frozenset("pq")
+    assert known_categories(OrdinalEncoder().fit(X[["town"]]), ["town"]) == [frozenset("abc")]
+
+
 def _sampled(head, model):
     from imblearn.pipeline import make_pipeline as make_imb_pipeline
     from imblearn.under_sampling import RandomUnderSampler

@@ -170,6 +170,9 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             body = await _read_body(request, limit)
             columns = read_payload(decode(body, request.headers.get("content-type"), schema),
                                    schema, mlflow=mlflow)
+            unknown = schema.unknown_category(columns)
+            if unknown is not None:  # the encoder would refuse it, naming no column
+                raise RequestError(unknown)
         except RequestError as exc:
             return failure(exc.message, exc.status, mlflow)
         except ClientDisconnect:  # nobody is left to answer

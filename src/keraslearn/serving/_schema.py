@@ -19,12 +19,21 @@ JSON number with an integral value), ``boolean`` (``true``/``false``) and
 ``string``. ``null``, NaN and infinities are refused, except that a feature
 the model imputes (its first step reading the column is a scikit-learn imputer
 whose ``missing_values`` is NaN, or the column is dropped) takes ``null`` and
-NaN as a missing value, stored as that imputer's marker.
+NaN as a missing value, stored as that imputer's marker. A string column whose
+first step is an encoder refusing unknown categories (``handle_unknown="error"``)
+takes the categories it learnt only: another is refused naming the column,
+before the model runs.
 """
 
 import numpy as np
 
-from ..utils._first_steps import REFUSED, is_nan, missing_markers, string_columns
+from ..utils._first_steps import (
+    REFUSED,
+    is_nan,
+    known_categories,
+    missing_markers,
+    string_columns,
+)
 
 KINDS = ("number", "integer", "boolean", "string")
 
@@ -48,9 +57,13 @@ class FeatureSchema:
         Per feature, the value a missing value (``null``, NaN, an empty CSV
         cell) is stored as, or :data:`REFUSED` where missing values are
         refused; None refuses them everywhere.
+
+    categories : tuple, default=None
+        Per feature, the frozenset of strings the model's encoder knows and
+        refuses any other of, or None where any string goes on to the model.
     """
 
-    def __init__(self, names, dtypes, ignored=(), missing=None):
+    def __init__(self, names, dtypes, ignored=(), missing=None, categories=None):
         self.names = names
         self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
@@ -66,6 +79,9 @@ class FeatureSchema:
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
         self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
         self.index = {name: i for i, name in enumerate(names)} if names is not None else None
+        self.known = tuple((j, known) for j, (known, kind) in enumerate(
+            zip(categories or (None,) * self.n_features, self.kinds))
+            if known is not None and kind == "string")
 
     @classmethod
     def from_model(cls, model, *, input_example=None, dtypes=None):
@@ -117,7 +133,19 @@ class FeatureSchema:
         # Columns a model records that it takes and drops (an exported graph's
         # unused features): accepted in requests, and not read.
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
-                   missing)
+                   missing, known_categories(model, keys))
+
+    def unknown_category(self, columns):
+        """What to say of the first string in validated ``columns`` that the
+        model's encoder refuses, not knowing it (answered before the model
+        runs, naming the column); None when there is none."""
+        for j, known in self.known:
+            if not known.issuperset(columns[j]):
+                row, value = next((i, v) for i, v in enumerate(columns[j]) if v not in known)
+                return (f"{self.field(j)} holds {value!r} (row {row}), which is not one of the "
+                        f"{len(known)} categories the model was fitted on: "
+                        f"{_shown(sorted(known))}")
+        return None
 
     def describe(self):
         """The features as JSON: one ``{"name", "dtype", "kind", "nullable"}`` per feature."""

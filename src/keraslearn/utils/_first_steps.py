@@ -10,7 +10,10 @@ each column, nested ones included. Two things are read there:
   as text (:func:`string_columns`);
 - the columns it imputes (a scikit-learn imputer whose ``missing_values`` is
   NaN, None or ``pd.NA``) or drops, where a request's missing value is taken and
-  stored as that imputer's marker (:func:`missing_markers`).
+  stored as that imputer's marker (:func:`missing_markers`);
+- the categories an encoder refuses any other string than
+  (:func:`known_categories`), so that the server names the column of an
+  unknown one before the model runs.
 
 A column selection that cannot be read (a callable left after fit) makes no
 promise for any column of its transformer.
@@ -58,6 +61,32 @@ def string_columns(model, keys):
     keys = list(keys)
     flags = _per_column(model, keys, _learnt_strings, lambda a, b: a or b, False)
     return [k for k, strings in zip(keys, flags) if strings]
+
+
+def known_categories(model, keys):
+    """Per input column (names, or indices for a model fitted without names),
+    the strings its first step knows and refuses any other of (a
+    ``OneHotEncoder`` or ``OrdinalEncoder`` with ``handle_unknown="error"``
+    that learnt only strings there), as a frozenset; None where any value
+    goes on to the model. A column two such encoders read takes what both know."""
+    return _per_column(model, list(keys), _categories, _both_know, None)
+
+
+def _categories(steps, keys):
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+    step, n = steps[0], len(keys)
+    categories = getattr(step, "categories_", None)
+    if not (isinstance(step, (OneHotEncoder, OrdinalEncoder))
+            and step.handle_unknown == "error" and isinstance(categories, list)
+            and len(categories) == n):
+        return [None] * n
+    known = [np.asarray(c, dtype=object) for c in categories]
+    return [frozenset(c) if all(type(v) is str for v in c) else None for c in known]
+
+
+def _both_know(a, b):
+    return b if a is None else a if b is None else a & b
 
 
 def _per_column(step, keys, answer, combine, default):
