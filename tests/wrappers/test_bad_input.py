@@ -141,7 +141,7 @@ def fitted():
     (X[:0], "0 sample"),
     (X[:, 0], "Expected 2D array"),
 ], ids=["n-features", "nan", "empty", "1d"])
-@pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_log_proba"])
 def test_predict_errors(fitted, method, X_, message):
     with pytest.raises(ValueError, match=message) as excinfo:
         getattr(fitted, method)(X_)
@@ -171,7 +171,7 @@ def test_dataframe_with_other_columns(fitted):
 @pytest.mark.parametrize("est, method", [
     (KerasClassifier(tiny_mlp), "predict"),
     (KerasClassifier(tiny_mlp), "predict_proba"),
-    (KerasClassifier(tiny_mlp), "decision_function"),
+    (KerasClassifier(tiny_mlp), "predict_log_proba"),
     (KerasClassifier(tiny_mlp), "score"),
     (KerasRegressor(tiny_mlp), "predict"),
     (KerasRegressor(tiny_mlp), "score"),

@@ -33,7 +33,7 @@ def _joblib(est, path):
 def _predictions(est, X_):
     out = [est.predict(X_)]
     if hasattr(est, "predict_proba"):
-        out += [est.predict_proba(X_), est.decision_function(X_)]
+        out += [est.predict_proba(X_), est.predict_log_proba(X_)]
     return out
 
 

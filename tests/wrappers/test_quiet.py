@@ -40,7 +40,7 @@ def test_predict_prints_nothing(capfd):
     for _ in range(4):  # eager and traced paths
         clf.predict(X)
         clf.predict_proba(X[:1])
-        clf.decision_function(X)
+        clf.predict_log_proba(X)
         clf.score(X, y)
     out, err = capfd.readouterr()
     assert out == "" and err == ""

@@ -355,7 +355,7 @@ def test_regressor_with_dataframe_and_series():
     assert reg.predict(df).shape == (80,)
 
 
-# ----------------------------------------------------------- decision_function
+# ------------------------------------------------------ predict_log_proba
 def test_predict_log_proba_is_the_log_of_predict_proba():
     from keraslearn import MLPClassifier
 
@@ -367,24 +367,35 @@ def test_predict_log_proba_is_the_log_of_predict_proba():
         np.testing.assert_allclose(clf.predict_log_proba(X3), np.log(clf.predict_proba(X3)))
 
 
-def test_decision_function_binary():
-    clf = KerasClassifier(tiny_mlp, **FAST).fit(X, y)
-    scores = clf.decision_function(X)
-    assert scores.shape == (80,)
-    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(scores > 0).astype(int)])
-    proba = clf.predict_proba(X)[:, 1]
-    np.testing.assert_allclose(1 / (1 + np.exp(-scores)), proba, rtol=1e-5, atol=1e-7)
+def test_there_is_no_decision_function_as_in_scikit_learn_s_mlp_and_scikeras():
+    """A score squashed out of predict_proba's float32 outputs ties rows that
+    predict_proba ranks (probabilities below 1e-15 all scored alike): the
+    scorers and meta-estimators that prefer decision_function (roc_auc,
+    CalibratedClassifierCV, OneVsRestClassifier) take predict_proba instead."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.metrics import get_scorer, roc_auc_score
+    from sklearn.model_selection import KFold
+    from sklearn.neural_network import MLPClassifier as SkMLP
 
+    from keraslearn import MLPClassifier
 
-def test_decision_function_multiclass_and_multilabel():
-    clf = KerasClassifier(tiny_mlp, **FAST).fit(X3, y3)
-    scores = clf.decision_function(X3)
-    assert scores.shape == (90, 3)
-    np.testing.assert_array_equal(clf.predict(X3), clf.classes_[scores.argmax(axis=1)])
-    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=5, n_classes=3,
-                                            random_state=1)
-    ml = KerasClassifier(tiny_mlp, **FAST).fit(Xm, Ym)
-    np.testing.assert_array_equal(ml.predict(Xm), (ml.decision_function(Xm) > 0).astype(int))
+    assert not hasattr(SkMLP(), "decision_function")
+    for clf in (KerasClassifier(tiny_mlp), MLPClassifier()):
+        assert not hasattr(clf, "decision_function")
+    Xb, yb = load_breast_cancer(return_X_y=True)  # unscaled: saturated probabilities
+    clf = KerasClassifier(tiny_mlp, **FAST).fit(Xb[:300], yb[:300])
+    proba = clf.predict_proba(Xb[300:])[:, 1]
+    assert get_scorer("roc_auc")(clf, Xb[300:], yb[300:]) == roc_auc_score(yb[300:], proba)
+    # Folds lacking a class: calibration goes through predict_proba, as for
+    # scikit-learn's MLP (decision_function is refused there).
+    order = np.argsort(y3, kind="stable")
+    calibrated = CalibratedClassifierCV(KerasClassifier(tiny_mlp, **FAST), ensemble=False,
+                                        cv=KFold(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        calibrated.fit(X3[order], y3[order])
+    np.testing.assert_allclose(calibrated.predict_proba(X3).sum(axis=1), 1.0)
 
 
 # -------------------------------------------------------- class/sample weights

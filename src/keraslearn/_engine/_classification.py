@@ -174,30 +174,6 @@ class ClassifierBehaviour:
         raw = self._raw_predict(X, **predict_kwargs)  # checks that the estimator is fitted first
         return self.target_encoder_.inverse_transform(raw)
 
-    def decision_function(self, X):
-        """Confidence scores: log-odds of the positive class (binary), of each
-        label (multilabel), or log-probabilities (multiclass).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples, shaped as in fit.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            The scores.
-        """
-        proba = self.predict_proba(X)
-        decision = getattr(self.target_encoder_, "decision_function", None)
-        if decision is None:
-            raise AttributeError(
-                f"decision_function needs keraslearn's target encoder; "
-                f"{type(self.target_encoder_).__name__} has none."
-            )
-        return decision(proba)
-
-
 
 def classifier_tags(tags):
     """The tags of a keraslearn classifier, given those ``ClassifierMixin`` set

@@ -335,17 +335,6 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             )
         return raw / total
 
-    def decision_function(self, proba):
-        """Probabilities -> log-odds (binary: one column; multilabel: per label)."""
-        eps = 1e-15
-        if self.mode_ == "multilabel":
-            p = np.clip(proba, eps, 1 - eps)
-            return np.log(p) - np.log1p(-p)
-        p = np.clip(proba, eps, 1.0)
-        if self.n_classes_ == 2:
-            return np.log(p[:, 1]) - np.log(p[:, 0])
-        return np.log(p)
-
     def inverse_transform(self, y, return_proba=False):
         """The model's outputs -> labels (or probabilities).
 
