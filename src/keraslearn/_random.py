@@ -45,7 +45,11 @@ def seed_from_random_state(random_state):
     """An int seed for ``random_state`` (None stays None)."""
     if random_state is None:
         return None
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+    if isinstance(random_state, (int, np.integer)):  # True is 1, as for scikit-learn
+        if not 0 <= random_state <= 2**32 - 1:
+            raise ValueError(
+                f"random_state must be None, a numpy RandomState or an int from 0 to "
+                f"2**32 - 1 (a NumPy seed), got {random_state}.")
         return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))

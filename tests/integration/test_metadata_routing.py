@@ -168,3 +168,24 @@ def test_keras_callbacks_given_to_fit_are_routed_once_requested(factory):
     assert (counter.fits, counter.epochs) == (legacy.fits, legacy.epochs)
     with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError, match=r"\[callbacks\]"):
         GridSearchCV(factory(), {}, cv=KFold(2)).fit(X, y, callbacks=[_CountFits()])
+
+
+@pytest.mark.parametrize("factory", params(TABULAR))
+def test_a_wrapper_s_validation_data_is_routed_once_requested(factory):
+    """The held-out set of every fit of a search, as without routing; the
+    ready networks take no validation_data (they hold out validation_fraction)."""
+    X, y, _, X_val, y_val = _poisoned(factory.kind)
+    X, y = X[:100], y[:100]
+    takes = "validation_data" in factory().get_metadata_routing().fit.requests
+    assert takes == factory.name.startswith("Keras")
+    if not takes:
+        return
+    est = factory(epochs=2).set_fit_request(validation_data=True)
+    search = GridSearchCV(est, {}, cv=KFold(2)).fit(X, y, validation_data=(X_val, y_val))
+    assert len(search.best_estimator_.history_["val_loss"]) == 2
+    with sklearn.config_context(enable_metadata_routing=False):
+        legacy = GridSearchCV(factory(epochs=2), {}, cv=KFold(2)).fit(
+            X, y, validation_data=(X_val, y_val))
+    assert search.best_estimator_.history_ == legacy.best_estimator_.history_
+    with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError, match="validation_data"):
+        GridSearchCV(factory(), {}, cv=KFold(2)).fit(X, y, validation_data=(X_val, y_val))

@@ -150,3 +150,17 @@ def test_a_frame_with_names_of_mixed_types_is_refused_as_scikit_learn_refuses_it
     with pytest.raises(TypeError, match="Feature names are only supported if all input features "
                                         "have string names"):
         ColumnGroups({"g": ["a"]}).fit(mixed)
+
+
+def test_a_pipeline_set_to_pandas_output_configures_the_steps_around_it(frame):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    groups = {"a": ["p0", "p1"], "b": ["age"]}
+    pipe = make_pipeline(StandardScaler(), ColumnGroups(groups)).set_output(transform="pandas")
+    out = pipe.fit_transform(frame)
+    scaled = StandardScaler().fit_transform(frame)  # the frame's columns, in order
+    columns = list(frame.columns)
+    np.testing.assert_allclose(out["a"], scaled[:, [columns.index("p0"), columns.index("p1")]],
+                               rtol=1e-6)
+    assert isinstance(out["b"], np.ndarray)  # the groups stay arrays, for the network

@@ -374,3 +374,33 @@ def test_outputs_that_are_not_probabilities_are_named():
     clf.fit(X3, np.arange(30) % 3)
     with pytest.raises(ValueError, match="not probabilities.*softmax.*from_logits=True"):
         clf.predict_proba(X3)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_random_state_numpy_cannot_take_is_refused_before_anything_runs(seed):
+    import random
+
+    built = []
+
+    def build(meta):
+        built.append(meta)
+        return tiny_mlp(meta)
+
+    keras.utils.set_random_seed(5)
+    before = (random.random(), np.random.rand(), float(keras.random.uniform(())))
+    keras.utils.set_random_seed(5)
+    clf = KerasClassifier(build, random_state=seed)
+    with pytest.raises(ValueError, match=r"random_state must be .* from 0 to 2\*\*32 - 1"):
+        clf.fit(X, y)
+    assert built == [] and not hasattr(clf, "model_")
+    # No global generator was touched (Keras' set_random_seed fails half-way at -1).
+    assert (random.random(), np.random.rand(), float(keras.random.uniform(()))) == before
+
+
+def test_random_state_true_is_seed_1_as_for_scikit_learn():
+    from sklearn.utils import check_random_state
+
+    assert check_random_state(True).randint(100) == check_random_state(1).randint(100)
+    a = KerasClassifier(tiny_mlp, epochs=1, random_state=True).fit(X, y)
+    b = KerasClassifier(tiny_mlp, epochs=1, random_state=1).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))

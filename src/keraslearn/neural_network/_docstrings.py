@@ -62,6 +62,13 @@ _ENTRIES["mlp_parameters"] = """\
         early-stopping split, for reproducible fits on one machine. Weights
         are drawn as scikit-learn's MLP draws them (Glorot's uniform bound);
         biases start at zero, as in Keras (scikit-learn draws them too).
+        Python's and NumPy's global generators are restored after the fit;
+        TensorFlow's global seed is left set to the seed (through
+        ``keras.utils.set_random_seed``, which also starts Keras' global
+        seed generator again) when it held another value: unseeded
+        TensorFlow and Keras code of your own run after a seeded fit draws
+        the same numbers in every run. Setting that seed clears TensorFlow's
+        kernel caches, which would slow every later fit if it were put back.
 
     tol : float, default=1e-4
         Training stops when the training loss (or, with ``early_stopping``,

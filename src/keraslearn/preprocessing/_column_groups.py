@@ -182,6 +182,22 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
             out[name] = part
         return MultiInput(out)
 
+    def set_output(self, *, transform=None):
+        """Accepted, so that ``Pipeline.set_output`` can configure the steps
+        around this one, and without effect: the output is a
+        :class:`~keraslearn.MultiInput` of one array per group, not a table.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            Ignored.
+
+        Returns
+        -------
+        self : ColumnGroups
+        """
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True

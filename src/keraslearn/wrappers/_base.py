@@ -73,6 +73,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     # safely, as in scikeras.
     _same_dtype_to_continue = True
     __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
+    # Keras' fit argument too (set_fit_request(validation_data=True)), as callbacks.
+    __metadata_request__fit = {"validation_data": None}
 
     def __init__(
         self,

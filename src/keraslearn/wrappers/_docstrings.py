@@ -28,12 +28,17 @@ _ENTRIES["fit_parameters"] = """\
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling for reproducible
-        fits, in one thread or several. Python's and NumPy's global generators
-        are seeded while the model is built, then restored as they were.
-        TensorFlow's global seed is set (``keras.utils.set_random_seed``) when
-        it holds another value, or when the model has layers of its own (whose
-        random ops may keep state in TensorFlow), and stays set. Randomness a
-        builder draws should come from Keras initializers, NumPy or ``random``.
+        fits, in one thread or several (see below for what other threads may
+        disturb). An int must be a valid NumPy seed, 0 to 2**32 - 1. Python's
+        and NumPy's global generators are seeded while the model is built,
+        then restored as they were: a thread of yours drawing from them at
+        that moment changes what a builder without seeded initializers draws.
+        TensorFlow's global seed is set (``keras.utils.set_random_seed``,
+        which also starts Keras' global seed generator again) when it holds
+        another value, or when the model has layers of its own (whose random
+        ops may keep state in TensorFlow), and stays set: unseeded TensorFlow
+        code of your own run after the fit repeats from run to run. Randomness
+        a builder draws should come from Keras initializers, NumPy or ``random``.
         Layers of your own drawing from TensorFlow's global random ops share
         that one state with fits running at the same time in other threads:
         such fits repeat one at a time, or in processes (joblib's default).
