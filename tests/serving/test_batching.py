@@ -161,6 +161,72 @@ class _Stack:
         return np.concatenate([np.column_stack(p) for p in parts])
 
 
+class _FailsOnNegatives(_RefusesNegatives):
+    """The same, failing with an error of its own (a 500), not a refusal."""
+
+    def predict(self, X):
+        self.calls.append(X[:, 0].tolist())
+        if (X < 0).any():
+            raise RuntimeError("out of memory")
+        return X[:, 0] * 10
+
+
+def _serve_all(model, values, max_wait_ms=2000, stop_after=None):
+    import asyncio
+
+    from keraslearn.serving._batching import Batcher
+
+    async def serve():
+        batcher = Batcher(model, _Stack(), ["predict"], max_batch_rows=len(values),
+                          max_wait_ms=max_wait_ms)
+        await batcher.start()
+        try:
+            jobs = [asyncio.ensure_future(batcher.submit("predict", [np.array([v])]))
+                    for v in values]
+            if stop_after is not None:
+                await asyncio.sleep(stop_after)
+                await batcher.stop()
+            # Bounded: a request nobody answers is a failure, not a hang.
+            return await asyncio.wait_for(asyncio.gather(*jobs, return_exceptions=True), 30)
+        finally:
+            await batcher.stop()
+
+    return asyncio.run(serve())
+
+
+def test_a_batch_the_model_fails_on_is_run_request_by_request():
+    from keraslearn.serving._batching import ModelError
+
+    model = _FailsOnNegatives()
+    values = [float(i) for i in range(16)]
+    values[3] = -1.0
+    answers = _serve_all(model, values)
+    assert [a.status for a in answers if isinstance(a, ModelError)] == [500]
+    assert isinstance(answers[3], ModelError) and "out of memory" in answers[3].message
+    assert len(model.calls) == 1 + 16  # not halved: a 500 is rarely one request's fault
+
+
+class _Slow:
+    def __init__(self, release):
+        self.release = release
+
+    def predict(self, X):
+        self.release.wait(10)
+        return X[:, 0]
+
+
+def test_requests_running_when_the_server_stops_get_a_503():
+    import threading
+
+
+    release = threading.Event()
+    try:
+        answers = _serve_all(_Slow(release), [1.0, 2.0], max_wait_ms=0, stop_after=0.3)
+    finally:
+        release.set()
+    assert [getattr(a, "status", None) for a in answers] == [503, 503]
+
+
 @pytest.mark.parametrize("refused", [[5], [0, 13], list(range(16))])
 def test_a_failed_batch_is_split_in_halves_until_each_refusal_is_alone(refused):
     import asyncio

@@ -205,6 +205,18 @@ def test_the_model_serves_the_method_it_was_logged_with(store):
     np.testing.assert_allclose(model.predict(X), pipe.predict_proba(X), rtol=1e-6)
 
 
+def test_a_model_logged_to_serve_a_method_the_estimator_lacks_is_refused_at_load(store):
+    # Such as one logged with pyfunc_predict_fn="decision_function" by a version
+    # of keraslearn whose classifiers had one: refused once, not at every request.
+    pipe = fitted()
+    with mlflow.start_run():
+        info = log_model(pipe, pyfunc_predict_fn="predict_proba")
+    with pytest.raises(ValueError, match=r"Pipeline.decision_function, which it does not "
+                                         r"have in this version of keraslearn"):
+        mlflow.pyfunc.load_model(info.model_uri, model_config={"predict_fn":
+                                                               "decision_function"})
+
+
 def test_a_null_text_value_reaches_an_imputer_of_nan_as_nan(store):
     # MLflow's scoring server makes a text column that is null in every row of a
     # request (a one-row request's null) None, which SimpleImputer(missing_values=

@@ -376,6 +376,37 @@ def test_outputs_that_are_not_probabilities_are_named():
         clf.predict_proba(X3)
 
 
+class _SchemaError(ValueError):
+    """A user's error type whose constructor takes more than a message."""
+
+    def __init__(self, column, reason):
+        super().__init__(f"column {column}: {reason}")
+
+
+class _StrictEncoder:
+    """A feature encoder of the user's, refusing rows with a large first value."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        if (np.asarray(X)[:, 0] > 100).any():
+            raise _SchemaError(0, "out of range")
+        return np.asarray(X, dtype="float32")
+
+
+def test_a_feature_encoder_s_own_error_on_validation_data_comes_through_as_it_is():
+    class Strict(KerasClassifier):
+        @property
+        def feature_encoder(self):
+            return _StrictEncoder()
+
+    X_val = X[:8].copy()
+    X_val[0, 0] = 1e3
+    with pytest.raises(_SchemaError, match="column 0: out of range"):
+        Strict(tiny_mlp, epochs=1).fit(X, y, validation_data=(X_val, y[:8]))
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32])
 def test_a_random_state_numpy_cannot_take_is_refused_before_anything_runs(seed):
     import random

@@ -524,16 +524,17 @@ def _seeded_sigmoid_net():
     return net
 
 
-def test_partial_fit_weights_keep_their_ratios_across_calls_as_keras_weighs_them():
-    """Batches of one class each: class_weight must act between the calls as
-    Keras' fit weighs rows given those weights (scaled once, by the first call)."""
+@pytest.mark.parametrize("first", [0, 1])
+def test_partial_fit_weights_keep_their_ratios_across_calls_as_keras_weighs_them(first):
+    """Batches of one class each, in either order: class_weight must act
+    between the calls as Keras' fit weighs rows given those weights."""
     class_weight = {0: 1.0, 1: 10.0}
     clf = KerasClassifier(_seeded_sigmoid_net(), class_weight=class_weight, batch_size=16,
                           shuffle=False, epochs=1)
     unweighted = KerasClassifier(_seeded_sigmoid_net(), batch_size=16, shuffle=False, epochs=1)
     reference = _seeded_sigmoid_net()
-    first = np.flatnonzero(y == 0)[:32], np.flatnonzero(y == 1)[:32]
-    for rows in (*first, *first):
+    batches = np.flatnonzero(y == first)[:32], np.flatnonzero(y != first)[:32]
+    for rows in (*batches, *batches):
         clf.partial_fit(X[rows], y[rows], classes=[0, 1])
         unweighted.partial_fit(X[rows], y[rows], classes=[0, 1])
         reference.fit(X[rows], y[rows].astype("float32"), batch_size=16, shuffle=False,
@@ -541,6 +542,18 @@ def test_partial_fit_weights_keep_their_ratios_across_calls_as_keras_weighs_them
     for got, expected in zip(clf.model_.get_weights(), reference.get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert clf.predict_proba(X)[:, 1].mean() > unweighted.predict_proba(X)[:, 1].mean() + 0.02
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_held_out_rows_weights_do_not_change_what_the_training_rows_teach_sgd(method):
+    params = dict(optimizer="sgd", optimizer__learning_rate=0.1, batch_size=16, epochs=1,
+                  validation_split=0.25, random_state=0)
+    weights = np.ones(len(y))
+    light = getattr(KerasClassifier(tiny_mlp, **params), method)(X, y, sample_weight=weights)
+    weights[-20:] = 9.0
+    heavy = getattr(KerasClassifier(tiny_mlp, **params), method)(X, y, sample_weight=weights)
+    for a, b in zip(light.model_.get_weights(), heavy.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

@@ -60,11 +60,11 @@ def _y_metadata(y):
     return {"target_type_": kind, "y_dtype_": y.dtype, "y_ndim_": y.ndim}
 
 
-def training_data(est, X, y, sample_weight, *, reset, classes, weight_scale=None):
+def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
     """Validate, encode and weigh one fit's data (see the module docstring).
-    The weights are scaled to a mean of 1, or by ``weight_scale`` when given
-    (a ``partial_fit`` call after the first: by the factor of the fit that
-    started the network, so that weights keep their ratios across calls)."""
+    The weights are scaled to a mean of 1, or, ``as_given`` (a ``partial_fit``
+    call), left as given, as Keras weighs them: they keep their ratios across
+    calls whatever their order."""
     X = est._input_source(X, reset)
     X, y = validate_training_data(est, X, y, reset=reset, y_numeric=est._y_numeric)
     X, y = est._prepare_training_data(X, y, reset)
@@ -87,7 +87,7 @@ def training_data(est, X, y, sample_weight, *, reset, classes, weight_scale=None
     # of partial_fit or a fold may lack some).
     weights = est._training_weights(y_checked, sample_weight,
                                     classes=getattr(encoder, "classes_", None))
-    sw, weight_mean, weight_scale = normalised_weights(weights, X, weight_scale)
+    sw, weight_mean, weight_scale = normalised_weights(weights, X, 1.0 if as_given else None)
     model_X = X if is_identity(features) else features.transform(X)
     return TrainingData(model_X, y_checked, sw, weight_mean, weight_scale, encoder, features,
                         classes, metadata)
@@ -109,6 +109,8 @@ def ready_for_training(est, data, plan):
         try:
             plan = plan.replace(validation_data=_checked_validation(est, given, data))
         except (TypeError, ValueError) as exc:
+            if type(exc) not in (TypeError, ValueError):
+                raise  # an encoder's own error type (of the user's, perhaps): as it is
             raise type(exc)(f"validation_data: {exc}") from None
     return data, plan
 
@@ -131,7 +133,7 @@ def _weighed_for_training(data, plan):
     that train, the held-out ones by the same factor: what the held-out rows
     weigh does not change how the others are learned (as in Keras, whose
     ``validation_split`` rows are out of the training loss). A ``partial_fit``
-    call keeps the scale it was given (see :func:`training_data`)."""
+    call's weights stay as given (see :func:`training_data`): Keras' way too."""
     if plan.train_rows is None or plan.mode == "partial":
         return data, plan
     train = data.sample_weight[plan.train_rows]

@@ -52,6 +52,7 @@ from .. import _random
 from .._tf import tf
 from ..utils import suggest
 from . import _nested as nested
+from ._data import CheckedValidation
 from ._devices import DEVICE_FORMS, available_devices, resolve_device
 from ._layers import built_optimizer, keras_layers_only
 from ._plan import count_rows
@@ -261,6 +262,8 @@ def _held_out_rows(plan):
         rows = plan.validation_rows  # a slice of held-out rows ends at the last row
         return count_rows(rows, getattr(rows, "stop", None))
     given = plan.validation_data
+    if isinstance(given, CheckedValidation):  # X as the model takes it: nested perhaps
+        return nested.n_rows(given[0])
     if isinstance(given, (tuple, list)) and given:
         X = next(iter(given[0].values()), None) if isinstance(given[0], dict) else given[0]
         shape = getattr(X, "shape", None)

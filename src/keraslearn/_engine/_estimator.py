@@ -193,10 +193,8 @@ class KerasEstimator(BaseEstimator):
         randomness = _random.fit_randomness(settings.random_state)
         try:
             with restore_on_failure(self) as snapshot:
-                data = self._training_data(
-                    X, y, sample_weight, reset=not continuing, classes=classes,
-                    weight_scale=self.__dict__.get("_weight_scale") if continuing and (
-                        mode == "partial") else None)
+                data = self._training_data(X, y, sample_weight, reset=not continuing,
+                                           classes=classes, as_given=mode == "partial")
                 plan = make_plan(
                     settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
@@ -220,9 +218,9 @@ class KerasEstimator(BaseEstimator):
             _kernel_cache.release_if_due()  # kernel cache (see _engine/_kernel_cache)
         return self
 
-    def _training_data(self, X, y, sample_weight, *, reset, classes, weight_scale=None):
+    def _training_data(self, X, y, sample_weight, *, reset, classes, as_given=False):
         return training_data(self, X, y, sample_weight, reset=reset, classes=classes,
-                             weight_scale=weight_scale)
+                             as_given=as_given)
 
     def _network(self, plan, data, randomness, where=None):
         """The network this fit trains, and the target encoder configured for it."""
@@ -297,7 +295,6 @@ class KerasEstimator(BaseEstimator):
             "feature_encoder_": data.features if data.features is not None else (
                 self.__dict__.get("feature_encoder_")),
             "history_": merged, "_trainable": _layers.trainable_positions(model),
-            "_weight_scale": data.weight_scale,  # partial_fit scales by it (see _data)
         }
         for key in ("target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_", "y_ndim_",
                     "classes_", "n_classes_"):

@@ -20,9 +20,10 @@ order. A model computes a row's output in float arithmetic whose last bits can
 depend on how many rows share the call (TensorFlow's kernels do), so values can
 differ from a call on one request's rows alone by that rounding (a label, only for a
 probability that close to a tie).
-If a batch fails, its halves are run apart, down to single requests, so the
-error reaches only the requests the model refuses while the others still share
-calls: one refused request among n costs about 2 log2(n) calls, not n.
+If the model refuses a batch's values, its halves are run apart, down to single
+requests, so the error reaches only the requests the model refuses while the
+others still share calls: one refused request among n costs about 2 log2(n)
+calls, not n. A batch the model fails on otherwise is run request by request.
 """
 
 import asyncio
@@ -101,12 +102,14 @@ class Batcher:
     async def stop(self):
         """Stop the workers; requests still queued or running get a 503."""
         tasks, self._tasks = self._tasks, []
+        # Read before cancelling: a cancelled worker forgets what it was running.
+        running = [job for jobs in self._running.values() for job in jobs]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         stopping = ModelError("the server is shutting down", status=503)
         for method in self.methods:
-            for job in [*self._pending[method], *self._running.get(method, ())]:
+            for job in [*self._pending[method], *running]:
                 if not job.future.done():
                     job.future.set_exception(stopping)
             self._pending[method].clear()
@@ -181,10 +184,11 @@ class Batcher:
             self._running.pop(method, None)
 
     async def _answer(self, method, jobs):
-        """Answer ``jobs`` with one model call. If it fails, one request may be
-        what the model refuses: each half is answered apart, down to single
-        requests, so the error reaches only the requests that cause it, in about
-        2 log2(n) calls for one refused request among n (not n)."""
+        """Answer ``jobs`` with one model call. If the model refuses values (a
+        400), one request may be what it refuses: each half is answered apart,
+        down to single requests, so the error reaches only the requests that
+        cause it, in about 2 log2(n) calls for one refused request among n. If
+        the model fails otherwise (a 500), each request is run alone once."""
         jobs = [job for job in jobs if not job.future.done()]  # clients gone: skipped
         if not jobs:
             return
@@ -193,10 +197,16 @@ class Batcher:
         except ModelError as exc:
             if len(jobs) == 1:
                 _settle(jobs[0], exc)
-                return
-            half = len(jobs) // 2
-            await self._answer(method, jobs[:half])
-            await self._answer(method, jobs[half:])
+            elif exc.status == 400:
+                half = len(jobs) // 2
+                await self._answer(method, jobs[:half])
+                await self._answer(method, jobs[half:])
+            else:
+                for job in jobs:
+                    try:
+                        _settle(job, (await self._call(method, [job]))[0])
+                    except ModelError as alone:
+                        _settle(job, alone)
             return
         for job, result in zip(jobs, results):
             _settle(job, result)

@@ -60,6 +60,12 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         config = context.model_config or {}
         self.estimator_ = load(context.artifacts[ARTIFACT], trusted=config.get("trusted") or None)
         self.predict_fn_ = config.get("predict_fn", "predict")
+        if not hasattr(self.estimator_, self.predict_fn_):
+            # Logged by another version (keraslearn's classifiers had a decision_function).
+            raise ValueError(
+                f"This model was logged to serve {type(self.estimator_).__name__}."
+                f"{self.predict_fn_}, which it does not have in this version of keraslearn; "
+                "log it again with another pyfunc_predict_fn (predict_proba, say).")
         self._nan_imputed = _nan_imputed(self.estimator_)
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
