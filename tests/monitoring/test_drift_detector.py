@@ -182,6 +182,21 @@ def test_psi_and_ks_match_a_hand_computation():
     assert row["psi"] == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("n", [200, 999, 1000, 4000])
+def test_the_ks_p_value_is_scipy_s_exact_one_for_small_batches_and_asymptotic_for_large(n):
+    rng = np.random.default_rng(3)
+    reference = rng.normal(size=(5000, 1))
+    batch = rng.normal(0.15, 1.0, size=(n, 1))
+    row = DriftDetector(max_samples=5000).fit(reference).test(batch).iloc[0]
+    method = "asymp" if n >= 1000 else "exact"
+    expected = stats.ks_2samp(reference[:, 0], batch[:, 0], method=method)
+    assert row["statistic"] == pytest.approx(expected.statistic)
+    assert row["raw_p_value"] == pytest.approx(expected.pvalue, rel=1e-9)
+    other = stats.ks_2samp(reference[:, 0], batch[:, 0],
+                           method="exact" if method == "asymp" else "asymp")
+    assert other.pvalue != pytest.approx(expected.pvalue, rel=1e-9)  # the choice shows
+
+
 def test_a_value_repeated_across_quantiles_is_a_psi_bin_of_its_own():
     # 95% zeros: every quantile is 0. The zeros are a bin of their own, so a batch
     # of 60% ones (or of values below the reference) is told from the reference

@@ -32,7 +32,8 @@ class DriftDetector(BaseEstimator):
 
     ``fit`` summarises each reference column; ``test`` compares a new batch with
     those summaries. Numeric columns get the two-sample Kolmogorov–Smirnov test
-    (:func:`scipy.stats.ks_2samp`), categorical columns the chi-square test of
+    (:func:`scipy.stats.ks_2samp`; its asymptotic p-value once both samples hold 1,000
+    values or more, the exact one below), categorical columns the chi-square test of
     homogeneity of the reference and batch counts (:func:`scipy.stats.chi2_contingency`),
     and both the population stability index (PSI). The p-values are corrected for the
     number of features, and a feature is flagged as drifted when its corrected p-value

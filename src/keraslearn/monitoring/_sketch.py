@@ -96,9 +96,17 @@ def summarize_numeric(values, n_bins, sample_index):
     return sample, edges, _bin_proportions(edges, values)
 
 
+# From this many values in both samples on, the KS p-value is SciPy's asymptotic
+# one: within a few percent of the exact one there (and far below any alarm level
+# where they differ more), while the exact one costs 10-100x more once a column
+# drifts (13 ms against 1.4 ms for 1,000 rows against 10,000, 74 against 3 for 5,000).
+EXACT_KS_BELOW = 1000
+
+
 def compare_numeric(sample, edges, proportions, values):
     """KS statistic and p-value of ``values`` against the reference sample, and the PSI."""
-    ks = stats.ks_2samp(sample, values, method="auto")
+    method = "asymp" if min(len(sample), len(values)) >= EXACT_KS_BELOW else "auto"
+    ks = stats.ks_2samp(sample, values, method=method)
     return {"test": "ks", "statistic": float(ks.statistic), "raw_p_value": float(ks.pvalue),
             "psi": psi(proportions, _bin_proportions(edges, values)), "n_unseen": 0}
 
