@@ -4,6 +4,8 @@ Requests here are sent one at a time, so each is one model call on exactly its
 own rows: the answers must equal the model's own output bit for bit.
 """
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,8 @@ from _servers import (
     scaled_rows,
     serving,
 )
+
+from keraslearn.serving import make_app
 
 ROWS = [3, 17, 42, 101, 7]
 
@@ -238,6 +242,53 @@ def test_predictions_are_answered_while_a_drift_test_runs():
             detector.release.set()
             testing.join(30)
     assert answers["drift"].status_code == 200 and answers["drift"].json()["rows"] == 3
+
+
+def test_polls_arriving_while_a_drift_test_runs_share_its_answer():
+    # A monitor polling faster than a test finishes queued one test per poll.
+    import threading
+
+    class Slow:
+        started, release = threading.Event(), threading.Event()
+        calls = 0
+
+        def test(self, X):
+            Slow.calls += 1
+            self.started.set()
+            assert self.release.wait(30)
+            return pd.DataFrame({"feature": list(X.columns), "drifted": False})
+
+    detector = Slow()
+    X = frame()[0]
+    with serving(classifier(), drift_detector=detector) as client:
+        assert client.post("/predict", json=records(X.iloc[:3])).status_code == 200
+        answers = []
+        polls = [threading.Thread(target=lambda: answers.append(
+            client.get("/monitoring/drift"))) for _ in range(3)]
+        polls[0].start()
+        try:
+            assert detector.started.wait(30)
+            for poll in polls[1:]:
+                poll.start()
+            time.sleep(0.3)  # the later polls are waiting on the running test
+        finally:
+            detector.release.set()
+            for poll in polls:
+                poll.join(30)
+        again = client.get("/monitoring/drift")  # a new test once that one is done
+    assert [a.status_code for a in answers] == [200] * 3
+    assert {a.text for a in answers} == {again.text}
+    assert Slow.calls == 2
+
+
+def test_a_drift_detector_of_other_columns_is_refused_at_make_app():
+    from keraslearn.monitoring import DriftDetector
+
+    X = frame()[0]
+    with pytest.raises(ValueError, match=r"other columns than the model takes \(the model's "
+                                         r"not in it: \['age'\]"):
+        make_app(classifier(), drift_detector=DriftDetector().fit(X.drop(columns="age")))
+    make_app(classifier(), drift_detector=DriftDetector().fit(X[X.columns[::-1]]))  # order
 
 
 def test_drift_endpoint_without_detector_is_404(clf_client):

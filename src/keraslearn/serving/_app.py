@@ -7,6 +7,7 @@ Each handler reads the body under a size limit, decodes and validates it (a
 and answers JSON. The batcher starts and stops with the app (its lifespan).
 """
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -17,7 +18,7 @@ import numpy as np
 
 from ..utils import Interval
 from ._batching import Batcher, ModelError
-from ._drift import RecentRows
+from ._drift import RecentRows, check_detector
 from ._metadata import describe
 from ._parse import RequestError, decode, read_payload
 from ._schema import FeatureSchema
@@ -127,6 +128,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,
                       max_wait_ms=max_wait_ms)
+    if drift_detector is not None:
+        check_detector(drift_detector, schema)
     recent = RecentRows(schema, drift_window) if drift_detector is not None else None
     metadata = describe(model, schema, methods, {
         "max_batch_rows": max_batch_rows, "max_wait_ms": max_wait_ms,
@@ -211,26 +214,33 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
     async def meta(request):
         return answer(metadata)
 
-    drift_lock = anyio.Lock()
+    running = {}  # the drift test under way, which requests arriving meanwhile share
+
+    def test_rows(parts):  # in a worker thread: neither the event loop nor the model's
+        rows = recent.rows(parts)
+        return len(rows), detector.test(rows).to_dict(orient="records")
 
     async def drift(request):
         if recent is None:
             return failure(
                 "no drift detector: save the model with keraslearn.save(..., drift_detector=...) "
                 "for `keraslearn serve`, or pass drift_detector= to run() or make_app()", 404)
-        rows = recent.rows()
-        if rows is None:
+        parts = recent.parts()
+        if parts is None:
             return failure("no rows to test yet: the drift test needs rows the model answered, "
                            "without missing values", 409)
+        # One test at a time, in a thread of its own (the model thread keeps answering
+        # predictions): a request arriving while a test runs gets that test's answer,
+        # so that polls faster than a test do not queue up tests.
+        test = running.get("test")
+        if test is None or test.done():
+            test = running["test"] = asyncio.ensure_future(
+                anyio.to_thread.run_sync(test_rows, parts))
         try:
-            # In a thread of its own, one test at a time: the model thread keeps
-            # answering predictions meanwhile (a test can take a second).
-            async with drift_lock:
-                report = (await anyio.to_thread.run_sync(detector.test, rows)).to_dict(
-                    orient="records")
+            n, report = await asyncio.shield(test)  # a client gone does not stop it
         except Exception as exc:  # the detector's own error, or not a DataFrame
             return failure(f"the drift test failed: {type(exc).__name__}: {exc}", 500)
-        return answer({"rows": len(rows), "report": report})
+        return answer({"rows": n, "report": report})
 
     async def http_error(request, exc):
         return failure(exc.detail, exc.status_code)

@@ -11,7 +11,7 @@ call in the model thread, then hands each request its own slice of the result.
 While a batch runs, the next requests queue up; once the wait of the oldest
 has passed they go at once, so under load batches grow by themselves and an
 idle server adds at most ``max_wait_ms`` to a request. A single model thread
-runs every call (both methods, warm-up, drift tests) one at a time: the event
+runs every call (both methods, warm-up) one at a time: the event
 loop stays free to read and validate requests, and the model is never called
 from two threads at once.
 

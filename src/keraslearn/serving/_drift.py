@@ -47,12 +47,38 @@ class RecentRows:
         while self._rows - len(self._parts[0][0]) >= self.window:
             self._rows -= len(self._parts.popleft()[0])
 
-    def rows(self):
-        """The last ``window`` rows as the model takes them, oldest first, or None."""
-        if not self._parts:
+    def parts(self):
+        """What :meth:`rows` reads, taken at once (cheap, on the event loop), or None."""
+        return list(self._parts) or None
+
+    def rows(self, parts=None):
+        """The last ``window`` rows as the model takes them, oldest first, or None;
+        of ``parts`` (:meth:`parts`, taken earlier) when given: assembling them
+        can take a while, best done off the event loop."""
+        parts = self.parts() if parts is None else parts
+        if not parts:
             return None
-        X = self.schema.assemble(list(self._parts))
+        X = self.schema.assemble(parts)
         extra = len(X) - self.window
         if extra <= 0:
             return X
         return X.iloc[extra:].reset_index(drop=True) if hasattr(X, "iloc") else X[extra:]
+
+
+def check_detector(detector, schema):
+    """Refuse a drift detector fitted on other features than the model takes
+    (every test would fail): compared by names, or by number without names."""
+    names = getattr(detector, "feature_names_in_", None)
+    if names is not None and schema.names is not None:
+        names = [str(n) for n in names]
+        if set(names) != set(schema.names):
+            missing = [n for n in schema.names if n not in names]
+            extra = [n for n in names if n not in schema.names]
+            raise ValueError(
+                f"make_app: drift_detector was fitted on other columns than the model takes "
+                f"(the model's not in it: {missing}; its own not the model's: {extra}). Fit "
+                "it on the model's input columns.")
+    n = getattr(detector, "n_features_in_", None)
+    if n is not None and (names is None or schema.names is None) and n != schema.n_features:
+        raise ValueError(f"make_app: drift_detector was fitted on {n} features, but the model "
+                         f"takes {schema.n_features}.")
