@@ -87,7 +87,8 @@ class ClassifierBehaviour:
             must be the same classes (as scikit-learn's online learners ask).
 
         sample_weight : array-like of shape (n_samples,), default=None
-            Relative weights of the samples.
+            Weights of the samples, taken as given (``fit`` scales its own to a
+            mean of 1), so that weights keep their ratios across calls.
 
         **kwargs : dict
             Passed to ``keras.Model.fit`` for this call.
