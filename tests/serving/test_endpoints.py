@@ -212,20 +212,28 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
         assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
 
 
+class _SlowDetector:
+    """A drift detector whose test waits for ``release`` (and counts its calls)."""
+
+    def __init__(self):
+        import threading
+
+        self.started, self.release = threading.Event(), threading.Event()
+        self.calls = 0
+
+    def test(self, X):
+        self.calls += 1
+        self.started.set()
+        assert self.release.wait(30)
+        return pd.DataFrame({"feature": list(X.columns), "drifted": False})
+
+
 def test_predictions_are_answered_while_a_drift_test_runs():
     # The drift test used to run in the model thread: a slow one (a Monte Carlo
     # p-value takes up to a second a feature) held every prediction back.
     import threading
 
-    class Slow:
-        started, release = threading.Event(), threading.Event()
-
-        def test(self, X):
-            self.started.set()
-            assert self.release.wait(30)
-            return pd.DataFrame({"feature": list(X.columns), "drifted": False})
-
-    detector = Slow()
+    detector = _SlowDetector()
     X = frame()[0]
     with serving(classifier(), drift_detector=detector) as client:
         assert client.post("/predict", json=records(X.iloc[:3])).status_code == 200
@@ -248,17 +256,7 @@ def test_polls_arriving_while_a_drift_test_runs_share_its_answer():
     # A monitor polling faster than a test finishes queued one test per poll.
     import threading
 
-    class Slow:
-        started, release = threading.Event(), threading.Event()
-        calls = 0
-
-        def test(self, X):
-            Slow.calls += 1
-            self.started.set()
-            assert self.release.wait(30)
-            return pd.DataFrame({"feature": list(X.columns), "drifted": False})
-
-    detector = Slow()
+    detector = _SlowDetector()
     X = frame()[0]
     with serving(classifier(), drift_detector=detector) as client:
         assert client.post("/predict", json=records(X.iloc[:3])).status_code == 200
@@ -278,7 +276,7 @@ def test_polls_arriving_while_a_drift_test_runs_share_its_answer():
         again = client.get("/monitoring/drift")  # a new test once that one is done
     assert [a.status_code for a in answers] == [200] * 3
     assert {a.text for a in answers} == {again.text}
-    assert Slow.calls == 2
+    assert detector.calls == 2
 
 
 def test_a_drift_detector_of_other_columns_is_refused_at_make_app():

@@ -257,20 +257,14 @@ class Placement:
 
 def _held_out_rows(plan):
     """How many rows Keras evaluates after each epoch of ``plan`` (None: none,
-    or a dataset of the user's)."""
+    or a dataset of the user's). ``validation_data=(X, y[, w])`` is checked
+    before the plan is split (``_data.ready_for_training``)."""
     if plan.validation_rows is not None and plan.keras_validation:
         rows = plan.validation_rows  # a slice of held-out rows ends at the last row
         return count_rows(rows, getattr(rows, "stop", None))
-    given = plan.validation_data
-    if isinstance(given, CheckedValidation):  # X as the model takes it: nested perhaps
+    given = plan.validation_data  # of a fit that trains: checked (X as the model takes it)
+    if isinstance(given, CheckedValidation):
         return nested.n_rows(given[0])
-    if isinstance(given, (tuple, list)) and given:
-        X = next(iter(given[0].values()), None) if isinstance(given[0], dict) else given[0]
-        shape = getattr(X, "shape", None)
-        try:
-            return int(shape[0]) if shape else len(X)
-        except TypeError:
-            return None
     return None
 
 

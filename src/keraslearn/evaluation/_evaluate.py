@@ -8,7 +8,12 @@ import pandas as pd
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..utils._files import check_new_files, check_output_dir, slug
-from ._metrics import classification_metrics, detect_problem_type, regression_metrics
+from ._metrics import (
+    classification_metrics,
+    detect_problem_type,
+    known_labels,
+    regression_metrics,
+)
 from ._plots import FIGURES, draw_figures
 from ._report import EvaluationReport
 
@@ -69,16 +74,18 @@ def _one_hot_classes(estimator, y):
     return None
 
 
-def _check_pos_label(pos_label, estimator, y_true):
-    """Refuse a ``pos_label`` that is neither a class of the estimator nor in y."""
-    from sklearn.utils.multiclass import unique_labels
-
-    known = unique_labels(y_true)
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None and np.ndim(classes) == 1:
-        known = np.union1d(np.asarray(classes), known)
-    if pos_label not in known.tolist():
-        raise ValueError(f"pos_label={pos_label!r} is not one of {known.tolist()}.")
+def _pos_label_note(pos_label, estimator, y_true, problem_type):
+    """What to say of ``pos_label`` in the report (None: nothing); a binary
+    problem's that is neither a class of the estimator nor in y is refused."""
+    if pos_label is None:
+        return None
+    if problem_type != "binary":
+        return (f"pos_label={pos_label!r} is used for binary problems only; it is ignored "
+                f"for this {problem_type} one.")
+    known = known_labels(estimator, y_true).tolist()
+    if pos_label not in known:
+        raise ValueError(f"pos_label={pos_label!r} is not one of {known}.")
+    return None
 
 
 def _dense(y):
@@ -201,12 +208,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     if output_dir is not None:  # every file this name may write, refused before any work
         paths, html_path = check_report_files(output_dir, name, overwrite)
     problem_type = detect_problem_type(estimator, y_true)
-    if pos_label is not None and problem_type == "binary":
-        _check_pos_label(pos_label, estimator, y_true)
-    if pos_label is not None and problem_type != "binary":
-        message = (f"pos_label={pos_label!r} is used for binary problems only; it is ignored "
-                   f"for this {problem_type} one.")
-        warnings.warn(message, UserWarning, stacklevel=2)
+    ignored = _pos_label_note(pos_label, estimator, y_true, problem_type)
+    if ignored is not None:
+        warnings.warn(ignored, UserWarning, stacklevel=2)
     y_pred = _dense(estimator.predict(X))
     if one_hot is not None:
         y_pred = one_hot[np.asarray(y_pred).argmax(axis=1)]
@@ -218,8 +222,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
             estimator, X, y_true, y_pred, problem_type, sample_weight=sample_weight,
             labels=output_names if problem_type == "multilabel" else None,
             pos_label=pos_label, zero_division=zero_division)
-    if pos_label is not None and problem_type != "binary":
-        evaluation.notes.append(message)
+    if ignored is not None:
+        evaluation.notes.append(ignored)
     report = EvaluationReport(
         name=name, problem_type=problem_type, n_samples=int(y_true.shape[0]),
         metrics=evaluation.metrics, per_class=evaluation.per_class,

@@ -82,11 +82,17 @@ def detect_problem_type(estimator, y):
             f"Cannot evaluate a classifier on targets of type {target!r}; "
             "expected binary, multiclass or multilabel-indicator targets."
         )
-    present = unique_labels(y)
+    return "binary" if len(known_labels(estimator, y)) <= 2 else "multiclass"
+
+
+def known_labels(estimator, *ys):
+    """The labels of ``ys`` (as :func:`~sklearn.utils.multiclass.unique_labels`)
+    and the estimator's single-output ``classes_``, sorted."""
+    labels = unique_labels(*ys)
     classes = getattr(estimator, "classes_", None)
     if classes is not None and np.ndim(classes) == 1:
-        present = np.union1d(np.asarray(classes), present)
-    return "binary" if len(present) <= 2 else "multiclass"
+        labels = np.union1d(np.asarray(classes), labels)
+    return labels
 
 
 def _match_shape(y_pred, y_true, what="predict"):
@@ -161,10 +167,7 @@ def classification_metrics(
         average_args = {}
     else:
         present = unique_labels(y_true, y_pred)
-        labels = present
-        classes = getattr(estimator, "classes_", None)
-        if classes is not None and np.ndim(classes) == 1:
-            labels = np.union1d(np.asarray(classes), labels)
+        labels = known_labels(estimator, present)
         average_args = {"labels": present}
         absent = np.setdiff1d(labels, present)
         if absent.size:
@@ -176,9 +179,8 @@ def classification_metrics(
     m["accuracy"] = float(skm.accuracy_score(y_true, y_pred, sample_weight=sw))
     averaged = dict(sample_weight=sw, zero_division=zd, **average_args)
     if problem_type == "binary":
+        # A pos_label given is one of the labels: evaluate checked it before predicting.
         pos_label = labels[-1] if pos_label is None else pos_label
-        if pos_label not in labels.tolist():
-            raise ValueError(f"pos_label={pos_label!r} is not one of {labels.tolist()}.")
         result.pos_label = pos_label
         m["balanced_accuracy"] = float(
             skm.balanced_accuracy_score(y_true, y_pred, sample_weight=sw))
