@@ -15,7 +15,7 @@ from keraslearn import ImageClassifier
 from keraslearn._engine import _feed
 from keraslearn._engine._trace_cache import trace_cache
 from keraslearn._tf import keras
-from keraslearn.preprocessing import ImageLoader
+from keraslearn.preprocessing import ImageLoader, _image_files
 from keraslearn.preprocessing._image_files import image_files
 
 SMALL = dict(conv_filters=(4,), dense_units=8, dropout=0.0, epochs=2, batch_size=8,
@@ -174,9 +174,13 @@ def _mixed_folder(folder, mode="RGB"):
     return paths
 
 
+@pytest.mark.parametrize("eager_decodes", [32, 2], ids=["one-by-one", "tf.data-map"])
 @pytest.mark.parametrize("mode, color_mode", [("RGB", "rgb"), ("L", "grayscale")])
 def test_the_tensorflow_decoder_gives_the_pixels_of_keras_image_dataset_from_directory(
-        tmp_path, mode, color_mode):
+        tmp_path, mode, color_mode, eager_decodes, monkeypatch):
+    # Files read eagerly (read whole, probes) are decoded one by one, or, more
+    # of them, in a tf.data map: the same pixels either way.
+    monkeypatch.setattr(_image_files, "_EAGER_DECODES", eager_decodes)
     paths = _mixed_folder(tmp_path / "images", mode)
     channels = 3 if mode == "RGB" else 1
     keras_images = next(iter(keras.utils.image_dataset_from_directory(

@@ -114,7 +114,7 @@ def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs,
         ahead = 1 if nested.has_sparse(X) else 2
     if weights_per_batch and y is not None:
         ds = ds.map(_weighted_mean_per_batch)
-    return _limit_threads(ds.prefetch(ahead))
+    return limit_threads(ds.prefetch(ahead))
 
 
 def _weighted_mean_per_batch(x, y, w):
@@ -172,7 +172,7 @@ def batches_in_order(X, batch_rows, inputs):
         reads = tf.data.Dataset.range(n).batch(rows)
         ds = _gather_from_numpy(reads, X, None, None, inputs,
                                 rows_per_batch=rows).unbatch().batch(batch_rows)
-    return _limit_threads(ds.prefetch(2))
+    return limit_threads(ds.prefetch(2))
 
 
 def in_memory(a, dtype=None):
@@ -192,7 +192,7 @@ def in_memory(a, dtype=None):
     return out
 
 
-def _limit_threads(ds):
+def limit_threads(ds):
     """Keep the input pipeline within the process's share of the cores.
 
     In a joblib worker TensorFlow's compute threads are capped already

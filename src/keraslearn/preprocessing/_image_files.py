@@ -32,6 +32,7 @@ import re
 import numpy as np
 from PIL import Image
 
+from .._engine._feed import limit_threads
 from .._engine._sources import RowSource
 from .._tf import tf
 from ._image import _as_items, _check_target_size, _read_image, check_decoder
@@ -40,6 +41,8 @@ from ._image import _as_items, _check_target_size, _read_image, check_decoder
 # run): fewer leave the cores idle while a batch is decoded one image after
 # another.
 _PARALLEL_DECODES = 32
+# Images read eagerly one after the other (below, a tf.data map is worth its trace).
+_EAGER_DECODES = 32
 # The formats TensorFlow's decode_image reads (Pillow's names), by the number
 # of channels it reads them into (GIF and BMP files only as RGB).
 _TENSORFLOW_FORMATS = {3: ("JPEG", "PNG", "GIF", "BMP"), 1: ("JPEG", "PNG")}
@@ -153,7 +156,7 @@ class ImageFiles(RowSource):
 
     def _read_rows(self, index):
         if self.reads_in_tensorflow:
-            return self._decoded(tf.constant(index, tf.int64)).numpy()
+            return self._decoded_eagerly(index)
         out = np.empty((len(index),) + self._image_shape, dtype=np.float32)
         for k, i in enumerate(index.tolist()):
             out[k] = _read_image(self._items[i], i, self._pil_mode, self._size).reshape(
@@ -190,6 +193,28 @@ class ImageFiles(RowSource):
                            parallel_iterations=None if tf.executing_eagerly() else
                            _PARALLEL_DECODES)
         return tf.reshape(images / self._divisor, tf.concat([[-1], self.sample_shape], 0))
+
+    def _decoded_eagerly(self, positions):
+        """The images at ``positions`` (a NumPy array) as :meth:`_decoded`
+        decodes them, read outside any traced function: a few one after the
+        other (nothing to trace), more in a ``tf.data`` map decoding several at
+        once, as Keras' own loader does (``tf.map_fn`` run eagerly decodes one
+        at a time, at several times the cost)."""
+        paths = tf.gather(self._paths, tf.constant(positions, tf.int64))
+        out = np.empty((len(positions),) + self._image_shape, np.float32)
+        if len(positions) <= _EAGER_DECODES:
+            for k, path in enumerate(paths):
+                out[k] = _decode_file(path, self._image_shape)
+        else:
+            images = limit_threads(tf.data.Dataset.from_tensor_slices(paths).map(
+                lambda path: _decode_file(path, self._image_shape),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(_PARALLEL_DECODES))
+            start = 0
+            for batch in images:
+                out[start:start + len(batch)] = batch
+                start += len(batch)
+        out /= self._divisor
+        return out.reshape((len(positions),) + self.sample_shape)
 
     def decoding_failure(self):
         """After TensorFlow failed to decode one of the files: an error
