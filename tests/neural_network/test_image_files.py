@@ -64,14 +64,19 @@ def test_fit_and_predict_on_paths_equal_those_on_imageloader_arrays(tmp_path, ga
     assert _digest(paths) == before  # the files as they were
 
 
-def test_a_fit_decoding_files_batch_by_batch_trains_the_model_itself(tmp_path, monkeypatch):
-    # No warm copy, so one step per call, as Keras' fit runs: decoding bounds
-    # such a fit; small data read whole first still trains through one.
-    paths, y = _write(tmp_path, n=12)
-    for small_data_bytes, warm in ((0, False), (_feed.SMALL_DATA_BYTES, True)):
+@pytest.mark.parametrize("decoder", ["pillow", "tensorflow"])
+def test_only_a_fit_decoding_files_in_python_trains_the_model_itself(tmp_path, monkeypatch,
+                                                                     decoder):
+    # Pillow's batch by batch: no warm copy, so one step per call, as Keras'
+    # fit runs (decoding bounds such a fit); small data read whole first still
+    # trains through one, and so do files TensorFlow decodes (no Python in a
+    # step: several steps per call).
+    paths, y = _write(tmp_path, n=12, fmt="jpg")
+    for small_data_bytes in (0, _feed.SMALL_DATA_BYTES):
         monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", small_data_bytes)
         trace_cache.clear()
-        ImageClassifier(**SMALL).fit(paths, y)
+        ImageClassifier(**SMALL, image_decoder=decoder).fit(paths, y)
+        warm = decoder == "tensorflow" or small_data_bytes > 0
         assert (len(trace_cache) == 1) == warm
 
 

@@ -129,13 +129,14 @@ def _small(X, y, inputs):
     return _in_memory_bytes(X, inputs) + nested.nbytes(y) <= SMALL_DATA_BYTES
 
 
-def decodes_per_batch(X, y, inputs):
+def decodes_in_python_per_batch(X, y, inputs):
     """Whether a fit's dataset (:func:`make_dataset`) decodes X's rows batch by
-    batch from a source that decodes them (image files): a fit bound by
-    decoding, not by tracing or per-step overhead."""
+    batch in Python, from a source that decodes them (image files Pillow
+    reads): a fit bound by decoding, not by tracing or per-step overhead.
+    Sources TensorFlow's ops read do not count: their batches need no Python."""
     X, y = sources(nested.normalise(X)), sources(nested.normalise(y))
-    return any(getattr(a, "parallel_reads", False) for a in nested.leaves(X)) and not _small(
-        X, y, inputs)
+    return any(getattr(a, "parallel_reads", False) and not getattr(a, "reads_in_tensorflow", False)
+               for a in nested.leaves(X)) and not _small(X, y, inputs)
 
 
 def _in_memory_bytes(X, inputs):

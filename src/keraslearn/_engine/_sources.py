@@ -292,8 +292,11 @@ def reported_read_errors(*structures):
         yield
     except tf.errors.OpError:
         for source in found:
-            if source._failures:
-                raise source._failures[0].with_traceback(None) from None
+            # A reader's own exception; TensorFlow's (a source its ops read,
+            # read eagerly) names no file: decoding_failure() finds it.
+            own = [exc for exc in source._failures if not isinstance(exc, tf.errors.OpError)]
+            if own:
+                raise own[0].with_traceback(None) from None
         for source in found:
             failure = source.decoding_failure()
             if failure is not None:

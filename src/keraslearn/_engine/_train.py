@@ -12,7 +12,7 @@ from . import _nested as nested
 from . import _targets as targets
 from ._data import CheckedValidation
 from ._dense_chain import dense_chains
-from ._feed import decodes_per_batch, make_dataset
+from ._feed import decodes_in_python_per_batch, make_dataset
 from ._forward import hand_out
 from ._inputs import float_overflow
 from ._layers import keras_layers_only, training_variables
@@ -134,14 +134,16 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     # Seeded fits of models with layers of their own train the model itself:
     # a warm copy's traced function keeps the random state it captured.
     # Warm copies are bound to a device, and to no strategy. Fits decoding
-    # image files batch by batch train the model itself too, one step per
-    # call as Keras does: decoding bounds them (tracing is a small part), and
-    # a warm copy's several steps per call there held more memory for no
-    # speed (benchmarks/bigdata_results.md).
+    # image files batch by batch in Python (Pillow) train the model itself
+    # too, one step per call as Keras does: decoding bounds them, and a warm
+    # copy's several steps per call there held more memory for little speed.
+    # Files TensorFlow decodes train through one: with no Python in a step,
+    # several steps per call spare them the slow spells of one step per call
+    # (benchmarks/bigdata_results.md).
     device = None if where is None else where.cache_key
     share = _config.get_config()["share_traced_functions"] and (
         randomness.seed is None or keras_layers_only(model)
-    ) and (where is None or device is not None) and not decodes_per_batch(
+    ) and (where is None or device is not None) and not decodes_in_python_per_batch(
         X_train, y_train, inputs)
     with _tf.expected_retracing(), reported_read_errors(X):
         chain = (dense_chains.chain(model, dataset, kwargs, device)
