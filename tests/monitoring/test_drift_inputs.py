@@ -219,3 +219,29 @@ def test_a_failed_fit_keeps_the_previous_fit(frame):
     with pytest.raises(ValueError):
         detector.fit(frame.assign(age=np.nan))
     assert detector.categories_ is before and list(detector.feature_names_in_) == list(frame)
+
+
+@pytest.mark.parametrize("reference_dtype, batch_dtype",
+                         [("float64", "float32"), ("float32", "float64")])
+def test_float32_and_float64_of_the_same_values_are_no_drift(reference_dtype, batch_dtype):
+    # A server casts requests to its model's float32; a reference may be fitted
+    # on float32 arrays: 0.1 is not the same number in both, and a discrete
+    # column of decimals must not differ in every value.
+    rng = np.random.default_rng(0)
+    levels = [0.1, 0.2, 0.3]
+
+    def frame(n, p):
+        return pd.DataFrame({"rate": rng.choice(levels, n, p=p), "x": rng.normal(size=n)})
+
+    reference = frame(3000, [0.3, 0.3, 0.4]).astype(reference_dtype)
+    detector = DriftDetector(random_state=0).fit(reference)
+    same = frame(500, [0.3, 0.3, 0.4])
+    result = detector.test(same.astype(batch_dtype)).set_index("feature")
+    np.testing.assert_allclose(result.to_numpy()[:, 1:4].astype(float),
+                               detector.test(same.astype(reference_dtype)).set_index(
+                                   "feature").to_numpy()[:, 1:4].astype(float), atol=1e-6)
+    assert not result["drifted"].any()
+    assert result.loc["rate", "psi"] < 0.1  # 16 when 0.1 and 0.1f were different values
+    # A real change of the same column is still seen.
+    moved = detector.test(frame(500, [0.1, 0.3, 0.6]).astype(batch_dtype)).set_index("feature")
+    assert moved.loc["rate", "drifted"] and not moved.loc["x", "drifted"]

@@ -212,6 +212,25 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
         assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
 
 
+def test_rows_cast_to_float32_are_not_a_drift_from_their_float64_reference():
+    # dtypes says float32: the kept rows hold np.float32(0.1) where the detector's
+    # reference (the training frame) held 0.1, in every row of a rounded column.
+    from keraslearn.monitoring import DriftDetector
+
+    X = frame(600, seed=1)[0].round(1)
+    detector = DriftDetector(random_state=0).fit(X.iloc[:400])
+    with serving(classifier(), drift_detector=detector, drift_window=200,
+                 dtypes={c: "float32" for c in X.columns}) as client:
+        assert client.post("/predict", json=records(X.iloc[400:])).status_code == 200
+        response = client.get("/monitoring/drift")
+    assert response.status_code == 200, response.text
+    report = {entry["feature"]: entry for entry in response.json()["report"]}
+    expected = detector.test(X.iloc[400:]).set_index("feature")
+    for name in X.columns:
+        assert not report[name]["drifted"]
+        assert report[name]["statistic"] == pytest.approx(expected.loc[name, "statistic"])
+
+
 class _SlowDetector:
     """A drift detector whose test waits for ``release`` (and counts its calls)."""
 

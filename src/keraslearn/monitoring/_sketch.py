@@ -103,8 +103,34 @@ def summarize_numeric(values, n_bins, sample_index):
 EXACT_KS_BELOW = 1000
 
 
+def _float32_values(values):
+    """``values`` (float64) rounded to float32 when every one of them is a float32
+    already, else None."""
+    with np.errstate(over="ignore"):
+        single = values.astype(np.float32)
+    return single if np.array_equal(single, values) else None
+
+
+def at_reference_precision(sample, values):
+    """The batch's ``values`` as the reference would hold them, when one of the
+    two was float32 and the other float64 (a server casting requests to the
+    model's float32, a reference fitted on float32 arrays): float64 decimals such
+    as 0.1 are not the float32 ones, and every value of a discrete column would
+    otherwise differ from the reference's. A float64 batch against a float32
+    reference is rounded to float32; a float32 batch against a float64 reference
+    is read as the shortest decimals its float32 values print as (0.1, not
+    0.10000000149)."""
+    if _float32_values(sample) is not None:
+        with np.errstate(over="ignore"):
+            return values.astype(np.float32).astype(np.float64)
+    single = _float32_values(values)
+    return values if single is None else single.astype(str).astype(np.float64)
+
+
 def compare_numeric(sample, edges, proportions, values):
-    """KS statistic and p-value of ``values`` against the reference sample, and the PSI."""
+    """KS statistic and p-value of ``values`` against the reference sample, and the PSI
+    (``values`` taken at the reference's precision, see :func:`at_reference_precision`)."""
+    values = at_reference_precision(sample, values)
     method = "asymp" if min(len(sample), len(values)) >= EXACT_KS_BELOW else "auto"
     ks = stats.ks_2samp(sample, values, method=method)
     return {"test": "ks", "statistic": float(ks.statistic), "raw_p_value": float(ks.pvalue),
