@@ -544,6 +544,27 @@ def test_partial_fit_weights_keep_their_ratios_across_calls_as_keras_weighs_them
     assert clf.predict_proba(X)[:, 1].mean() > unweighted.predict_proba(X)[:, 1].mean() + 0.02
 
 
+def test_class_weight_weighs_the_held_out_loss_as_the_training_loss():
+    """val_loss is the same class-weighted loss as loss (as scikeras computes
+    it; Keras' own class_weight leaves the validation rows unweighted)."""
+    def frozen():  # a learning rate of 0: the network the losses are computed on stays
+        net = _seeded_sigmoid_net()
+        net.compile(keras.optimizers.SGD(0.0), "binary_crossentropy")
+        return net
+
+    class_weight = {0: 1.0, 1: 10.0}
+    held_out = len(y) // 4
+    clf = KerasClassifier(frozen(), class_weight=class_weight, validation_split=0.25,
+                          batch_size=len(y), epochs=1, random_state=0).fit(X, y)
+    p = keras.ops.convert_to_numpy(clf.model_(X[-held_out:])).ravel().astype("float64")
+    t = y[-held_out:]
+    bce = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+    w = np.array([class_weight[c] for c in y])
+    expected = np.mean(w[-held_out:] / w[:-held_out].mean() * bce)
+    assert clf.history_["val_loss"][0] == pytest.approx(expected, rel=1e-4)
+    assert clf.history_["val_loss"][0] != pytest.approx(bce.mean(), rel=1e-2)
+
+
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_held_out_rows_weights_do_not_change_what_the_training_rows_teach_sgd(method):
     params = dict(optimizer="sgd", optimizer__learning_rate=0.1, batch_size=16, epochs=1,

@@ -161,7 +161,9 @@ _ENTRIES["class_weight"] = """\
         by their ``sample_weight``; ``partial_fit`` refuses it, as scikit-learn's
         online learners do. As scikit-learn's MLP weighs rows, each batch's
         loss is its rows' weighted mean: weights act between the rows of a
-        batch, so a batch of one class learns as much whatever its weight."""
+        batch, so a batch of one class learns as much whatever its weight.
+        The held-out rows of ``early_stopping`` are weighed too (their
+        validation score and loss)."""
 
 _ENTRIES["device_dtype"] = PLACEMENT_DOC + """
 

@@ -27,7 +27,10 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         keys are the class labels themselves (not indices, as in Keras);
         ``"balanced"`` weighs classes inversely to their frequency, rows counted
         by their ``sample_weight`` (as scikit-learn's ``LogisticRegression``);
-        ``partial_fit`` refuses it, as scikit-learn's online learners do.
+        ``partial_fit`` refuses it, as scikit-learn's online learners do. The
+        held-out rows of ``validation_split`` are weighed too, so ``val_loss``
+        is the same weighted loss as ``loss`` (as in scikeras; Keras' own
+        ``class_weight`` weighs the training rows only).
 
     target_encoding : {"auto", "sparse", "onehot"}, default="auto"
         Targets of a model with one output unit per class: class indices
