@@ -342,6 +342,21 @@ def test_existing_files_are_refused_unless_overwrite(regression, tmp_path):
     assert "model A" not in again.html_path.read_text(encoding="utf-8")
 
 
+def test_overwrite_leaves_no_figure_of_the_replaced_evaluation(binary, regression, tmp_path):
+    # A classifier's report replaced by a regressor's under the same name: its
+    # ROC and confusion figures would otherwise sit beside the new report.
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "other_roc_curve.png").write_bytes(b"another report's")
+    X, y = binary
+    first = evaluate(LogisticRegression().fit(X, y), X, y, output_dir=tmp_path, name="m")
+    Xr, yr = regression
+    again = evaluate(Ridge().fit(Xr, yr), Xr, yr, output_dir=tmp_path, name="m", overwrite=True)
+    assert set(first.figures) - set(again.figures)  # figures only the classifier draws
+    assert set(tmp_path.iterdir()) == {*again.figures.values(), again.html_path,
+                                       tmp_path / "notes.txt", tmp_path / "other_roc_curve.png"}
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_overwrite_never_replaces_a_directory(regression, tmp_path):
     X, y = regression
     (tmp_path / "ridge_report.html").mkdir()

@@ -157,7 +157,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     overwrite : bool, default=False
         Replace files of the same names in ``output_dir``. When False an
         existing file (another evaluation's, whose name gives the same file
-        names) is refused before the estimator predicts.
+        names) is refused before the estimator predicts. When True the
+        earlier evaluation's figures that this one does not draw are removed
+        once this one is written, so that the folder holds one report.
 
     Returns
     -------
@@ -236,4 +238,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
                                       sample_weight=sample_weight)
         report.html_path = html_path
         html_path.write_text(report.to_html(), encoding="utf-8")
+        # An earlier evaluation of this name (replaced: overwrite=True) may have
+        # drawn figures this one does not: they would pass for this model's.
+        for path in set(paths.values()) - set(report.figures.values()):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
     return report.to_dict() if output_dict else report
