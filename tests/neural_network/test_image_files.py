@@ -222,6 +222,22 @@ def test_a_fit_decoding_with_tensorflow_equals_a_fit_on_its_pixels(tmp_path, gat
     assert not np.array_equal(pillow.predict_proba(paths), ours.predict_proba(paths))
 
 
+@pytest.mark.parametrize("gathered", [False, True], ids=["read-whole", "batch-by-batch"])
+def test_a_float64_network_reads_tensorflow_decoded_files_as_float64(tmp_path, gathered,
+                                                                     monkeypatch):
+    if gathered:
+        monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, y = _write(tmp_path, fmt="jpg")
+    settings = dict(SMALL, image_shape=(10, 12, 3), dtype="float64")
+    arrays = image_files(paths, (10, 12, 3), decoder="tensorflow").read().astype("float64")
+    ours = ImageClassifier(**settings, image_decoder="tensorflow").fit(paths, y)
+    theirs = ImageClassifier(**settings).fit(arrays, y)
+    for a, b in zip(ours.model_.get_weights(), theirs.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ours.predict_proba(paths), theirs.predict_proba(arrays))
+    assert ours.predict_proba(paths).dtype == np.float64
+
+
 def test_the_tensorflow_decoder_refuses_what_it_cannot_read_before_training(images, tmp_path):
     paths, y = images
     Image.new("RGB", (12, 10)).save(tmp_path / "scan.tiff")

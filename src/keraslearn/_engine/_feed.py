@@ -294,10 +294,10 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False, rows_p
     def load(i):
         flat = list(tf.numpy_function(take, [i], types, stateful=False)) if types else []
         out = []
-        for a, sparse_part, dense, tf_read, tensor in zip(arrays, as_sparse, densify, in_tf,
-                                                          tensors):
-            if tf_read:
-                tensor = a.tf_read(i) if tensor is None else tf.gather(tensor, i)
+        for a, d, sparse_part, dense, tf_read, tensor in zip(arrays, dtypes, as_sparse, densify,
+                                                             in_tf, tensors):
+            if tf_read:  # a source's rows in the input's dtype (float64 pixels, say)
+                tensor = tf.cast(a.tf_read(i), d) if tensor is None else tf.gather(tensor, i)
             elif sparse_part:
                 indices, values, shape = flat[:3]
                 del flat[:3]
@@ -316,8 +316,8 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False, rows_p
         # then batched again, as Keras' own image loader reads files.
         def load_row(i):
             return tf.nest.pack_sequence_as(structure, [
-                a.tf_read_row(i) if tensor is None else tf.gather(tensor, i)
-                for a, tensor in zip(arrays, tensors)])
+                tf.cast(a.tf_read_row(i), d) if tensor is None else tf.gather(tensor, i)
+                for a, d, tensor in zip(arrays, dtypes, tensors)])
 
         rows = index.unbatch().map(load_row, num_parallel_calls=tf.data.AUTOTUNE,
                                    deterministic=True).batch(rows_per_batch)
