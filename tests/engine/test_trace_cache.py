@@ -208,7 +208,7 @@ class _Keep(keras.callbacks.Callback):
         self.kept = self.model
 
 
-def test_a_users_callback_sees_the_estimators_model():
+def test_a_users_callback_sees_the_estimators_model(tmp_path):
     def build(meta):
         return keras.Sequential([keras.Input((1,)), keras.layers.Dense(3, activation="relu"),
                                  keras.layers.BatchNormalization(), keras.layers.Dense(1)])
@@ -221,10 +221,21 @@ def test_a_users_callback_sees_the_estimators_model():
     KerasRegressor(build, epochs=1, random_state=1, callbacks=[_Keep()]).fit(X, -y)
     for a, b in zip(keep.kept.get_weights(), weights):
         np.testing.assert_array_equal(a, b)  # not overwritten by the next fit
-    # Keras' own callbacks still train through the warm copy.
-    early = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
-    KerasRegressor(build, epochs=2, random_state=0, callbacks=[early]).fit(X, y)
+    # Keras' own callbacks still train through the warm copy, and are then
+    # pointed at the estimator's network, as Keras' fit leaves them.
+    early, log = (keras.callbacks.EarlyStopping(monitor="loss", patience=1),
+                  keras.callbacks.CSVLogger(str(tmp_path / "log.csv")))
+    est = KerasRegressor(build, epochs=2, random_state=0, callbacks=[early, log]).fit(X, y)
     assert len(trace_cache) == 1
+    assert early.model is est.model_ and log.model is est.model_
+    KerasRegressor(build, epochs=2, random_state=1,
+                   callbacks=[keras.callbacks.EarlyStopping(monitor="loss")]).fit(X, -y)
+    assert len(trace_cache) == 1 and early.model is est.model_
+    # TensorBoard's set_model writes the network out: it sees the network itself.
+    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "board"))
+    trace_cache.clear()
+    est = KerasRegressor(build, epochs=1, random_state=0, callbacks=[board]).fit(X, y)
+    assert len(trace_cache) == 0 and board.model is est.model_
 
 
 def test_seeded_initializers_do_not_part_architectures():

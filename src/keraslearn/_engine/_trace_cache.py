@@ -299,12 +299,23 @@ def has_batch_hooks(callback, inert=()):
 def _model_unseen(callback):
     """Whether a callback may run on a warm copy instead of the model: Keras' and
     keraslearn's own, which use their ``model`` only while it trains (weights,
-    ``stop_training``, the learning rate). A user's callback may keep it, or
-    reach the model through the estimator (``LambdaCallback``'s functions): it
-    sees the model itself, as in Keras' fit."""
+    ``stop_training``, the learning rate), and are pointed at the model when
+    the fit ends (:func:`_point_at`). A user's callback may keep it, or reach
+    the model through the estimator (``LambdaCallback``'s functions), and one
+    whose ``set_model`` does more than keep the model (``TensorBoard`` writes
+    it out) would do it twice: those see the model itself, as in Keras' fit."""
     module = type(callback).__module__
     return module.startswith(("keras.", "keraslearn.")) and not isinstance(
-        callback, keras.callbacks.LambdaCallback)
+        callback, keras.callbacks.LambdaCallback) and (
+        type(callback).set_model is keras.callbacks.Callback.set_model)
+
+
+def _point_at(model, callbacks, warm_model):
+    """Point the callbacks that ran on ``warm_model`` at ``model``, the network
+    trained (as after Keras' fit), not a warm copy that later fits train."""
+    for callback in callbacks or ():
+        if callback.model is warm_model:
+            callback.set_model(model)
 
 
 class TraceCache:
@@ -381,6 +392,7 @@ class TraceCache:
             copy_training_state(warm.model, model)
             return history
         finally:
+            _point_at(model, fit_kwargs.get("callbacks"), warm.model)
             warm.lock.release()
 
 
