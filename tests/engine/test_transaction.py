@@ -206,6 +206,29 @@ def test_a_clone_carries_no_network_a_fit_left_on_a_callback():
     np.testing.assert_array_equal(copy.fit(X5, y).predict_proba(X5), clf.predict_proba(X5))
 
 
+def test_an_estimator_fitted_with_keras_file_writing_callbacks_clones_and_pickles(tmp_path):
+    # A fit leaves a CSVLogger's closed file and a TensorBoard's writers and
+    # summary module on them, which neither copy nor pickle: clone, searches
+    # and pickle failed once the estimator was fitted.
+    import pickle
+
+    from sklearn.base import clone
+
+    log = keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))
+    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "board"))
+    clf = KerasClassifier(tiny_mlp, epochs=2, callbacks=[log, board], random_state=0).fit(X5, y)
+    left = log.csv_file
+    copy = clone(clf)
+    (tmp_path / "log.csv").unlink()
+    refit = copy.fit(X5, y)
+    assert (tmp_path / "log.csv").read_text().splitlines()[0].startswith("epoch")
+    np.testing.assert_array_equal(refit.predict_proba(X5), clf.predict_proba(X5))
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X5), clf.predict_proba(X5))
+    assert again.callbacks[1].log_dir == board.log_dir
+    assert log.csv_file is left  # the user's callbacks themselves are not changed
+
+
 def test_small_predictions_made_during_a_failed_fit_are_not_kept(monkeypatch):
     # A prediction of a few rows while a partial_fit trains (another thread's)
     # snapshots the weights being trained; the failed fit's weights go back,

@@ -3,8 +3,10 @@ with loss objects shared rather than copied and callbacks copied without the
 network a fit left on them."""
 
 import copy
+import io
+import types
 
-from .._tf import keras
+from .._tf import keras, tf
 from . import _nested as nested
 from ._keras_objects import map_leaves
 
@@ -34,28 +36,55 @@ def unshared(value):
     return map_leaves(lambda leaf: leaf.value if isinstance(leaf, Shared) else leaf, value)
 
 
+def _keras_callbacks(callbacks):
+    return [leaf for leaf in nested.leaves(callbacks)
+            if isinstance(leaf, keras.callbacks.Callback)]
+
+
+def _is_run_handle(value):
+    """A file, a module or TensorBoard's summary writers (alone or by name)."""
+    writers = list(value.values()) if isinstance(value, dict) and value else [value]
+    return isinstance(value, (io.IOBase, types.ModuleType)) or all(
+        isinstance(w, tf.summary.SummaryWriter) for w in writers)
+
+
+def _networks_and_run_state(callback):
+    """What a fit left on ``callback`` that copies of it go without: its
+    network (``model``), and on Keras' own callbacks the handles of a run,
+    which cannot be copied and which they make again at the next fit (a
+    ``CSVLogger``'s closed file, a ``TensorBoard``'s writers and module)."""
+    model = getattr(callback, "model", None)
+    left = [model] if isinstance(model, keras.Model) else []
+    if type(callback).__module__.startswith("keras."):
+        left += [value for value in vars(callback).values() if _is_run_handle(value)]
+    return left
+
+
 class WithoutNetworks:
     """Callbacks ``copy.deepcopy`` copies without the network Keras left on
-    each (its ``model`` after a fit): a clone is not fitted, and would carry a
-    copy of the trained network into every candidate of a search."""
+    each (its ``model`` after a fit), nor the run-time state a fit left on
+    Keras' own (:func:`_networks_and_run_state`): a clone is not fitted, and
+    would carry a copy of the trained network into every candidate of a search."""
 
     def __init__(self, value):
         self.value = value
 
     def __deepcopy__(self, memo):
-        for leaf in nested.leaves(self.value):
-            model = getattr(leaf, "model", None) if isinstance(
-                leaf, keras.callbacks.Callback) else None
-            if isinstance(model, keras.Model):
-                memo[id(model)] = None
+        for callback in _keras_callbacks(self.value):
+            for left in _networks_and_run_state(callback):
+                memo[id(left)] = None
         return copy.deepcopy(self.value, memo)
 
 
 def holds_networks(callbacks):
-    """Whether a callbacks parameter holds a callback Keras left a network on."""
-    return any(isinstance(leaf, keras.callbacks.Callback)
-               and isinstance(getattr(leaf, "model", None), keras.Model)
-               for leaf in nested.leaves(callbacks))
+    """Whether a callbacks parameter holds a callback Keras left a network or
+    run-time state on (see :class:`WithoutNetworks`)."""
+    return any(_networks_and_run_state(callback) for callback in _keras_callbacks(callbacks))
+
+
+def without_networks(callbacks):
+    """A copy of a callbacks parameter without networks or run-time state."""
+    return copy.deepcopy(WithoutNetworks(callbacks)) if holds_networks(callbacks) else callbacks
 
 
 def clone_of(est, clone):

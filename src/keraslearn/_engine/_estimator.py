@@ -30,7 +30,7 @@ from . import _kernel_cache, _layers
 from . import _nested as nested
 from . import _targets as targets
 from ._build import computes_own_loss, finish_network, make_meta, sample_shape
-from ._cloning import clone_of
+from ._cloning import clone_of, without_networks
 from ._data import model_inputs, ready_for_training, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
@@ -376,6 +376,8 @@ class KerasEstimator(BaseEstimator):
         state = dict(super().__getstate__())
         state.pop("_predictor", None)
         state.pop("_predict_callbacks", None)  # made again from the parameters at predict
+        if "callbacks" in state:  # a fit's network and open files are not the parameter
+            state["callbacks"] = without_networks(state["callbacks"])
         state = compiled_loss.carried(self, state, saving=_saved.saving_now())
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)
