@@ -13,6 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from keraslearn import ImageClassifier, MLPClassifier
+from keraslearn._tf import keras
 from keraslearn.datasets import load_image_folder, make_digits_image_folder
 from keraslearn.preprocessing import ImageLoader
 
@@ -299,6 +300,28 @@ def test_early_stopping_and_class_weight(digit_images):
                           device="/CPU:0", **{**SMALL, "epochs": 20}).fit(X, y)
     assert len(clf.history_["val_loss"]) == clf.n_iter_ == len(clf.loss_curve_)
     assert clf.n_iter_ <= 20
+
+
+def test_early_stopping_stops_on_a_loss_that_stays_the_same(digit_images):
+    # Keras' rule: a validation loss equal to the best is no improvement (an
+    # equal loss reset the count, and a flat loss never stopped).
+    from sklearn.model_selection import train_test_split
+
+    X, y = digit_images
+    clf = ImageClassifier(early_stopping=True, n_iter_no_change=2, learning_rate=1e-30,
+                          optimizer="sgd", **{**SMALL, "epochs": 12}).fit(X, y)
+    assert len(set(clf.history_["val_loss"])) == 1  # the weights did not move
+    assert clf.n_iter_ == 4  # the best epoch, then more than 2 without improvement
+    # The same as Keras' EarlyStopping, one epoch of patience more, on the same split.
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=0.1, stratify=y, random_state=0)
+    stop = keras.callbacks.EarlyStopping(patience=3)
+    history = keras.Sequential([keras.Input((8, 8)), keras.layers.Flatten(),
+                                keras.layers.Dense(10, activation="softmax")])
+    history.compile(keras.optimizers.SGD(1e-30), "sparse_categorical_crossentropy")
+    history = history.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=12,
+                          callbacks=[stop], verbose=0)
+    assert len(history.history["loss"]) == clf.n_iter_
 
 
 def test_partial_fit_and_warm_start(digit_images):

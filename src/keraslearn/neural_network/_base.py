@@ -288,12 +288,16 @@ class ReadyNetwork(KerasEstimator):
         to let Keras evaluate the held-out rows."""
         return None
 
+    # scikit-learn's rule: with tol=0 a score equal to the best one resets the count.
+    _ties_improve = True
+
     def _own_callbacks(self, plan):
         callbacks = []
         monitor, lower_is_better, restore = self._stopping_monitor()
         if monitor is not None:
             callbacks.append(NoImprovementStopping(
                 monitor, lower_is_better=lower_is_better, tol=self._tol(),
+                ties_improve=self._ties_improve,
                 n_iter_no_change=self.n_iter_no_change, state=plan.progress,
                 adaptive=self._adaptive_learning_rate(), restore_best=restore,
                 verbose=bool(self.verbose),
@@ -314,7 +318,7 @@ class ReadyNetwork(KerasEstimator):
         return callbacks
 
     def _tol(self):
-        return float(self.tol)
+        return float(getattr(self, "tol", 0.0))  # ImageClassifier has none
 
     def _adaptive_learning_rate(self):
         return False

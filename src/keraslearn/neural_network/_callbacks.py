@@ -231,10 +231,12 @@ class HeldOutScore(keras.callbacks.Callback):
 class NoImprovementStopping(keras.callbacks.Callback):
     """scikit-learn's MLP stopping rule.
 
-    An epoch counts as "no improvement" when the monitored score is not
-    better than the best one by ``tol``; after more than ``n_iter_no_change``
-    such epochs in a row, training stops — or, with ``adaptive``, the
-    learning rate is divided by 5 until it falls below 1e-6. With
+    An epoch counts as "no improvement" when the monitored score is lower
+    than the best one plus ``tol`` (or equal to it, without ``ties_improve``:
+    Keras' rule, where scikit-learn's counts an equal score as better); after
+    more than ``n_iter_no_change`` such epochs in a row, training stops — or,
+    with ``adaptive``, the learning rate is divided by 5 until it falls below
+    1e-6. With
     ``restore_best``, the weights of the best epoch are restored at the end.
     ``state`` (``best``, ``count`` and the best epoch's weights) is a dict
     kept by the estimator, so a warm-started fit continues the count and ends
@@ -242,8 +244,9 @@ class NoImprovementStopping(keras.callbacks.Callback):
     """
 
     def __init__(self, monitor, *, lower_is_better, tol, n_iter_no_change, state,
-                 adaptive=False, restore_best=False, verbose=False):
+                 adaptive=False, restore_best=False, verbose=False, ties_improve=True):
         super().__init__()
+        self.ties_improve = ties_improve
         self.monitor = monitor
         self.sign = -1.0 if lower_is_better else 1.0
         self.tol = tol
@@ -259,7 +262,8 @@ class NoImprovementStopping(keras.callbacks.Callback):
             return
         score = self.sign * float(value)
         state = self.state
-        if score < state["best"] + self.tol:
+        best = state["best"] + self.tol
+        if score < best or (score == best and not self.ties_improve):
             state["count"] += 1
         else:
             state["count"] = 0

@@ -129,8 +129,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified),
-        stop when the validation loss has not improved for more than
-        ``n_iter_no_change`` epochs, and restore the best epoch's weights.
+        stop when the validation loss has not fallen below its best for more
+        than ``n_iter_no_change`` epochs (as Keras' ``EarlyStopping`` with
+        ``patience=n_iter_no_change + 1``), and restore the best epoch's weights.
 
     validation_fraction : float, default=0.1
         Fraction held out by ``early_stopping``, in [0, 1) (used only with
@@ -334,9 +335,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     def _batch_size(self, n_train):
         return max(1, min(self.batch_size, n_train))
 
-    def _tol(self):
-        return 0.0
-
+    _ties_improve = False  # no tol: a loss equal to the best is no improvement, as in Keras
     def _stopping_monitor(self):
         if self.early_stopping:
             return "val_loss", True, True
