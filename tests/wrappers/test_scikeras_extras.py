@@ -116,6 +116,38 @@ def test_history_keys_are_named_as_scikeras_names_them():
     assert set(reg.history_) == {"loss", "mean_absolute_error", "val_loss", "val_mae"}
 
 
+class _TwoOutputs:
+    """A target encoder splitting y's two columns between outputs o1 and o2."""
+
+    def fit(self, y):
+        return self
+
+    def transform(self, y):
+        return {"o1": y[:, :1], "o2": y[:, 1:]}
+
+    def inverse_transform(self, y):
+        return np.column_stack([y["o1"], y["o2"]])
+
+
+class _TwoOutputRegressor(KerasRegressor):
+    @property
+    def target_encoder(self):
+        return _TwoOutputs()
+
+
+def test_history_keys_of_each_output_are_named_as_scikeras_names_them():
+    def two(meta):
+        inputs = keras.Input((4,))
+        hidden = keras.layers.Dense(3)(inputs)
+        return keras.Model(inputs, {name: keras.layers.Dense(1, name=name)(hidden)
+                                    for name in ("o1", "o2")})
+
+    reg = _TwoOutputRegressor(two, loss="mse", metrics={"o1": "mae", "o2": "mse"}, epochs=1,
+                              random_state=0).fit(X, X[:, :2])
+    assert set(reg.history_) == {"loss", "o1_loss", "o1_mean_absolute_error", "o2_loss",
+                                 "o2_mean_squared_error"}
+
+
 def test_utilities_under_scikeras_names():
     assert loss_name("mse") == "mean_squared_error"
     assert loss_name(keras.losses.CategoricalCrossentropy) == "categorical_crossentropy"

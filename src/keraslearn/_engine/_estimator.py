@@ -286,9 +286,10 @@ class KerasEstimator(BaseEstimator):
         """Set every fitted attribute of a successful fit."""
         previous = {} if plan.fresh_history else self.history_
         merged = {k: list(v) for k, v in previous.items()}
+        outputs = getattr(model, "output_names", None) or ()
         for key, values in history.items():
             # Keys as scikeras names them: "mae" -> "mean_absolute_error".
-            merged.setdefault(history_key(key), []).extend(float(v) for v in values)
+            merged.setdefault(history_key(key, outputs), []).extend(float(v) for v in values)
         attributes = {
             "model_": model,
             "target_encoder_": encoder,

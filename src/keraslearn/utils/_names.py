@@ -95,12 +95,17 @@ def metric_name(metric):
     return getattr(found, "__name__", str(found))
 
 
-def history_key(key):
+def history_key(key, output_names=()):
     """A key of Keras' History as scikeras names it in ``history_``: a metric
-    given by shorthand gets its full name (``"mae"`` -> ``"mean_absolute_error"``);
-    ``loss``, ``val_*`` keys and names Keras does not know stay as they are."""
+    given by shorthand gets its full name (``"mae"`` -> ``"mean_absolute_error"``,
+    and ``"out_mae"`` -> ``"out_mean_absolute_error"`` for the output ``out`` of
+    a model of several, among ``output_names``); ``loss``, ``val_*`` keys and
+    names Keras does not know stay as they are."""
     if key == "loss" or key.startswith("val_"):
         return key
+    for name in sorted(output_names, key=len, reverse=True):
+        if key.startswith(f"{name}_") and key != f"{name}_loss":
+            return f"{name}_{history_key(key[len(name) + 1:])}"
     try:
         return metric_name(key)
     except (ValueError, TypeError):
