@@ -94,7 +94,7 @@ _FIT_ERRORS = {
     "fit-kwarg-epochs-0": (C, {}, X, y, {"epochs": 0}, ValueError, "epochs must be a positive"),
     "batch-size-0": (C, {"batch_size": 0}, X, y, {}, ValueError, "batch_size must be a positive"),
     "class-weight-list": (C, {"class_weight": [1, 2]}, X, y, {}, ValueError,
-                          "class_weight must be a dict, 'balanced' or None"),
+                          "class_weight must be a dict, a list of dicts"),
     "class-weight-str": (C, {"class_weight": "balance"}, X, y, {}, ValueError,
                          "class_weight must be"),
     "class-weight-unknown-class": (C, {"class_weight": {0: 1.0, 5: 2.0}}, X, y, {},

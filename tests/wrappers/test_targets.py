@@ -430,9 +430,32 @@ def test_dict_class_weight_on_label_indicator_rows_says_what_works():
                                             random_state=0)
     for est in (KerasClassifier(tiny_mlp, class_weight={0: 1.0, 1: 2.0}),
                 MLPClassifier(hidden_layer_sizes=(4,), class_weight={0: 1.0, 1: 2.0})):
-        with pytest.raises(ValueError, match="y has 3 columns .* class_weight='balanced'"):
+        with pytest.raises(ValueError, match=r"y has 3 columns\. Use a list of dicts, one "
+                           r"per column, class_weight='balanced'"):
             est.fit(Xm, Ym)
         assert not hasattr(est, "model_")
+
+
+def test_a_list_of_class_weights_weighs_each_column_as_compute_sample_weight():
+    # scikeras hands class_weight to scikit-learn's compute_sample_weight, which
+    # takes one dict per column of y; the weights of a row multiply.
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    from keraslearn import MLPClassifier
+
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    weights = [{0: 1.0, 1: 3.0}, {0: 2.0, 1: 1.0}, {1: 5.0}]
+    for make in (lambda **kw: KerasClassifier(tiny_mlp, **FAST, **kw),
+                 lambda **kw: MLPClassifier(hidden_layer_sizes=(4,), max_iter=3,
+                                            random_state=0, **kw)):
+        listed = make(class_weight=weights).fit(Xm, Ym)
+        given = make().fit(Xm, Ym, sample_weight=compute_sample_weight(weights, Ym))
+        for a, b in zip(listed.model_.get_weights(), given.model_.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        with pytest.raises(ValueError, match="list of 2 dicts, one per column of y, but y "
+                                             "has 3 columns"):
+            make(class_weight=weights[:2]).fit(Xm, Ym)
 
 
 def test_sample_weight_zero_equals_dropping_rows():

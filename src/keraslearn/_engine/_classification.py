@@ -38,19 +38,31 @@ class ClassifierBehaviour:
         class_weight = getattr(self, "class_weight", None)
         if class_weight is None:
             return sample_weight
-        if not (isinstance(class_weight, dict) or (
+        per_column = isinstance(class_weight, (list, tuple)) and all(
+            isinstance(w, dict) for w in class_weight)
+        if not (isinstance(class_weight, dict) or per_column or (
                 isinstance(class_weight, str) and class_weight == "balanced")):
             raise ValueError(
-                f"class_weight must be a dict, 'balanced' or None, got {class_weight!r}."
+                "class_weight must be a dict, a list of dicts (one per column of y), "
+                f"'balanced' or None, got {class_weight!r}."
             )
-        if isinstance(class_weight, dict) and np.ndim(y) == 1:
+        if per_column:  # as scikit-learn's compute_sample_weight takes them
+            columns = np.shape(y)[1] if np.ndim(y) == 2 else 1
+            if np.ndim(y) != 2 or len(class_weight) != columns:
+                raise ValueError(
+                    f"class_weight is a list of {len(class_weight)} dicts, one per column "
+                    f"of y, but y has {columns} column{'s' * (columns != 1)}.")
+            for weights, column in zip(class_weight, np.asarray(y).T):
+                _check_class_weight_keys(weights, np.unique(column))
+            class_weight = list(class_weight)
+        elif isinstance(class_weight, dict) and np.ndim(y) == 1:
             _check_class_weight_keys(
                 class_weight, np.unique(y) if classes is None else np.asarray(classes))
         elif isinstance(class_weight, dict):
             raise ValueError(
                 "class_weight as a dict weighs the classes of a single-output target, but y "
-                f"has {np.shape(y)[1]} columns (label indicator rows). Use "
-                "class_weight='balanced' (each label's classes balanced), or give weights "
+                f"has {np.shape(y)[1]} columns. Use a list of dicts, one per column, "
+                "class_weight='balanced' (each column's classes balanced), or give weights "
                 "of your own as sample_weight."
             )
         if sample_weight is None:

@@ -155,8 +155,10 @@ _ENTRIES["callbacks"] = """\
         ``clone`` copies it."""
 
 _ENTRIES["class_weight"] = """\
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``;
+    class_weight : dict, list of dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (for
+        multilabel y, a list of one dict per label column, multiplied, as
+        scikit-learn's ``compute_sample_weight`` takes them);
         ``"balanced"`` weighs classes inversely to their frequency, rows counted
         by their ``sample_weight``; ``partial_fit`` refuses it, as scikit-learn's
         online learners do. As scikit-learn's MLP weighs rows, each batch's

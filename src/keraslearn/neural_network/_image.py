@@ -224,7 +224,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "reduce_lr_on_plateau": ["boolean", dict],
         "callbacks": [None, list, tuple],
-        "class_weight": [dict, OneOf("balanced"), None],
+        "class_weight": [dict, list, OneOf("balanced"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],

@@ -125,7 +125,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
 
     _parameter_constraints = {
         **BaseMLP._parameter_constraints,
-        "class_weight": [dict, OneOf("balanced"), None],
+        "class_weight": [dict, list, OneOf("balanced"), None],
     }
     _score_metric = "accuracy"
     _score_function = staticmethod(accuracy_score)

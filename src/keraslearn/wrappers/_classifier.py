@@ -22,9 +22,12 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
 
     {training_parameters}
 
-    class_weight : dict, "balanced" or None, default=None
+    class_weight : dict, list of dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``. A dict's
-        keys are the class labels themselves (not indices, as in Keras);
+        keys are the class labels themselves (not indices, as in Keras); for
+        y of several columns (multilabel or several outputs), a list of one
+        dict per column, multiplied, as scikit-learn's ``compute_sample_weight``
+        takes them;
         ``"balanced"`` weighs classes inversely to their frequency, rows counted
         by their ``sample_weight`` (as scikit-learn's ``LogisticRegression``);
         ``partial_fit`` refuses it, as scikit-learn's online learners do. The
