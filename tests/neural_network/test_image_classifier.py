@@ -322,6 +322,9 @@ def test_early_stopping_stops_on_a_loss_that_stays_the_same(digit_images):
     history = history.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=12,
                           callbacks=[stop], verbose=0)
     assert len(history.history["loss"]) == clf.n_iter_
+    # A warm start goes on counting, as scikit-learn's MLP does: one more epoch.
+    clf.set_params(warm_start=True).fit(X, y)
+    assert len(clf.loss_curve_) == 5
 
 
 def test_partial_fit_and_warm_start(digit_images):

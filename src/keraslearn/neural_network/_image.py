@@ -60,12 +60,11 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     ``ImageLoader`` decodes them (RGB, or grayscale if every image is;
     scaled to [0, 1]), never all at once; or, with
     ``image_decoder="tensorflow"``, as ``keras.utils.image_dataset_from_directory``
-    decodes them. With ``image_shape`` every image is
-    resized to it; without, the images must all have one size (that of fit,
-    at predict). Every file's header is read first: a missing file, a file
-    that is not an image (or that ``image_decoder`` cannot read) or images of
-    different sizes raise an error naming
-    the file before training starts. Files are only read.
+    decodes them. With ``image_shape`` every image is resized to it; without,
+    the images must all have one size (that of fit, at predict). Every file's
+    header is read first: a missing file, a file that is not an image (or that
+    ``image_decoder`` cannot read) or images of different sizes raise an error
+    naming the file before training starts. Files are only read.
 
     Parameters
     ----------
@@ -160,6 +159,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     warm_start : bool, default=False
         Continue training the fitted network at the next ``fit``, with the
         current parameters (a new optimizer); the architecture must stay the same.
+        ``early_stopping``'s count and best weights go on, as in scikit-learn's MLP.
 
     {device_dtype}
 
