@@ -148,6 +148,25 @@ def test_history_keys_of_each_output_are_named_as_scikeras_names_them():
                                  "o2_mean_squared_error"}
 
 
+@pytest.mark.parametrize("loss, match", [
+    (["mse", "mse", "mse"], r"loss is a list of 3 losses, one per output, but the model has "
+                            r"2 output\(s\): \['o1', 'o2'\]"),
+    ({"o1": "mse", "out2": "mse"}, r"loss has keys \['out2'\] that name no output of the "
+                                   r"model; its outputs are \['o1', 'o2'\]"),
+])
+def test_a_loss_per_output_that_names_other_outputs_is_refused_before_training(loss, match):
+    def two(meta):
+        inputs = keras.Input((4,))
+        return keras.Model(inputs, {name: keras.layers.Dense(1, name=name)(inputs)
+                                    for name in ("o1", "o2")})
+
+    reg = _TwoOutputRegressor(two, loss=loss, epochs=1)
+    with pytest.raises(ValueError, match=match):
+        reg.fit(X, X[:, :2])
+    assert not hasattr(reg, "model_")
+    reg.set_params(loss=["mse", "mae"]).fit(X, X[:, :2])  # one per output: fine
+
+
 def test_utilities_under_scikeras_names():
     assert loss_name("mse") == "mean_squared_error"
     assert loss_name(keras.losses.CategoricalCrossentropy) == "categorical_crossentropy"

@@ -125,15 +125,25 @@ def check_loss_dtypes(model):
         )
 
 
-def _check_outputs_of_a_users_encoder(model, sample_shape, expected):
+def _check_outputs_of_a_users_encoder(model, sample_shape, expected, loss=None):
     """A target_encoder of the user's own says how many outputs it produces
-    (``n_outputs_expected_``); the model must have as many."""
+    (``n_outputs_expected_``); the model must have as many, and a loss given
+    per output (a list, or a dict by output name) must name its outputs."""
     n_outputs = len(_outputs(model, sample_shape))
     if expected is not None and expected != n_outputs:
         raise ValueError(
             f"The target encoder produces {expected} target(s) (n_outputs_expected_) "
             f"but the model has {n_outputs} output(s)."
         )
+    names = list(getattr(model, "output_names", None) or ())
+    if isinstance(loss, (list, tuple)) and len(loss) != n_outputs:
+        raise ValueError(f"loss is a list of {len(loss)} losses, one per output, but the "
+                         f"model has {n_outputs} output(s): {names}.")
+    unknown = [key for key in loss if key not in names] if isinstance(loss, dict) and (
+        len(names) == n_outputs) else []
+    if unknown:
+        raise ValueError(f"loss has keys {unknown} that name no output of the model; its "
+                         f"outputs are {names}.")
 
 
 def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding,
@@ -147,7 +157,8 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     """
     compiled = getattr(model, "compiled", False)
     if not is_native(encoder):
-        _check_outputs_of_a_users_encoder(model, sample_shape, expected_outputs)
+        _check_outputs_of_a_users_encoder(model, sample_shape, expected_outputs,
+                                          None if compiled else compile_kwargs.get("loss"))
         if not compiled and compile:
             model.compile(**compile_kwargs)
         if compile and model.loss is None and not computes_own_loss(model):
