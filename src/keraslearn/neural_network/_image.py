@@ -335,13 +335,13 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     def _batch_size(self, n_train):
         return max(1, min(self.batch_size, n_train))
 
-    _ties_improve = False  # no tol: a loss equal to the best is no improvement, as in Keras
     def _stopping_monitor(self):
         if self.early_stopping:
             return "val_loss", True, True
         return None, True, False
 
     _takes_sparse = False  # images are dense: sparse X gets scikit-learn's clear error
+    _ties_improve = False  # no tol: a loss equal to the best is no improvement, as in Keras
     __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
     # Float images of 0-255 values (keras.utils.img_to_array's) get the 8-bit warning too.
     _warns_float_pixels = True

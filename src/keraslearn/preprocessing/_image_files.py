@@ -166,8 +166,14 @@ class ImageFiles(RowSource):
 
     def tf_read(self, index):
         """The rows ``index`` (an integer tensor of positions in this source),
-        decoded by TensorFlow ops: a float32 tensor, usable in ``tf.data``."""
-        return self._decoded(self._tf_positions(index))
+        decoded by TensorFlow ops (:func:`_decode_file`, divided by 255 unless
+        not scaled), several at once: a float32 tensor, for ``tf.data``
+        (:meth:`_decoded_eagerly` reads them outside a traced function)."""
+        images = tf.map_fn(lambda path: _decode_file(path, self._image_shape),
+                           tf.gather(self._paths, self._tf_positions(index)),
+                           fn_output_signature=tf.TensorSpec(self._image_shape, tf.float32),
+                           parallel_iterations=_PARALLEL_DECODES)
+        return tf.reshape(images / self._divisor, tf.concat([[-1], self.sample_shape], 0))
 
     def tf_read_row(self, i):
         """Row ``i`` (a scalar integer tensor) as :meth:`tf_read` reads it."""
@@ -183,19 +189,8 @@ class ImageFiles(RowSource):
             rows = tf.constant(self._rows, tf.int64)
         return tf.gather(rows, index)
 
-    def _decoded(self, positions):
-        """The images at ``positions`` of the whole source, decoded by
-        :func:`_decode_file`, divided by 255 (unless not scaled)."""
-        images = tf.map_fn(lambda path: _decode_file(path, self._image_shape),
-                           tf.gather(self._paths, positions),
-                           fn_output_signature=tf.TensorSpec(self._image_shape, tf.float32),
-                           # eagerly one at a time (TensorFlow warns that more does nothing)
-                           parallel_iterations=None if tf.executing_eagerly() else
-                           _PARALLEL_DECODES)
-        return tf.reshape(images / self._divisor, tf.concat([[-1], self.sample_shape], 0))
-
     def _decoded_eagerly(self, positions):
-        """The images at ``positions`` (a NumPy array) as :meth:`_decoded`
+        """The images at ``positions`` (a NumPy array) as :meth:`tf_read`
         decodes them, read outside any traced function: a few one after the
         other (nothing to trace), more in a ``tf.data`` map decoding several at
         once, as Keras' own loader does (``tf.map_fn`` run eagerly decodes one
