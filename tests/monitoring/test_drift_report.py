@@ -174,3 +174,22 @@ def test_existing_files_are_refused_unless_overwrite(detector, rng, tmp_path):
                          name="batch_1", overwrite=True)
     assert set(again.figures.values()) == set(first.figures.values())
     assert again.html_path.read_bytes() != written[first.html_path]
+
+
+def test_overwrite_removes_the_earlier_reports_figures_of_features_gone(reference, rng, tmp_path):
+    # A report of this name drawn for a detector of 3 features, then replaced by
+    # one for a detector of 2: the third figure would pass for the new report's.
+    drift_report(DriftDetector(random_state=0).fit(reference), table(rng, 100),
+                 output_dir=tmp_path, name="daily")
+    other = drift_report(DriftDetector(random_state=0).fit(reference), table(rng, 100),
+                         output_dir=tmp_path, name="weekly")
+    notes = tmp_path / "daily_notes.png"
+    notes.write_bytes(b"the user's")
+    two = DriftDetector(random_state=0).fit(reference[["rooms", "city"]])
+    again = drift_report(two, table(rng, 100)[["rooms", "city"]], output_dir=tmp_path,
+                         name="daily", overwrite=True)
+    assert sorted(p.name for p in again.figures.values()) == ["daily_00_rooms.png",
+                                                               "daily_01_city.png"]
+    assert {p for p in tmp_path.iterdir() if p.name.startswith("daily")} == {
+        *again.figures.values(), again.html_path, notes}
+    assert all(p.is_file() for p in other.figures.values())

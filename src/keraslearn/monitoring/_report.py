@@ -6,6 +6,7 @@ stylesheet, tables from pandas, figures embedded as base64 PNG or linked.
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,9 +210,12 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
         Name used in titles and file names; the detector's class name when None.
 
     overwrite : bool, default=False
-        Replace files of the same names in ``output_dir``. When False an
-        existing file (another report's, whose name gives the same file names)
-        is refused before anything is written.
+        Replace files of the same names in ``output_dir``, and remove the
+        figures named as this report's (``<name>_<number>_<feature>.png``) that
+        it does not draw: an earlier report's of the same name, for features
+        this detector does not have. When False an existing file (another report's,
+        whose name gives the same file names) is refused before anything is
+        written.
 
     Returns
     -------
@@ -280,7 +284,19 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
         report.figures[feature] = path
     report.html_path = html_path
     html_path.write_text(report.to_html(), encoding="utf-8")
+    if overwrite:
+        _remove_stale_figures(output_dir, stem, paths)
     return report
+
+
+def _remove_stale_figures(output_dir, stem, paths):
+    """Delete the figures an earlier report of this name drew for features this
+    one does not have (its detector had more, or others): they would pass for
+    this report's."""
+    pattern = re.compile(re.escape(stem) + r"_\d{2,}_[A-Za-z0-9_.-]+\.png")
+    for path in set(output_dir.iterdir()) - set(paths):
+        if pattern.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink()
 
 
 def _json_value(value):
