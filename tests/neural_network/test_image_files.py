@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 from keraslearn import ImageClassifier
 from keraslearn._engine import _feed
+from keraslearn._engine._predict import InputKind
 from keraslearn._engine._trace_cache import trace_cache
 from keraslearn._tf import keras
 from keraslearn.preprocessing import ImageLoader, _image_files
@@ -385,3 +386,24 @@ def test_the_tensorflow_decoder_is_quiet(tmp_path, capfd):
     paths, y = _write(tmp_path, n=6, fmt="jpg")
     image_files(paths, (10, 12, 3), decoder="tensorflow").read()  # eagerly
     assert "parallel_iterations" not in capfd.readouterr().err
+
+
+def test_tensorflow_decoded_files_batched_beside_rows_read_in_python(tmp_path, monkeypatch):
+    # Files TensorFlow decodes in the pipeline, beside targets mapped from a
+    # .npy file (read in Python batch by batch): each batch's images are those
+    # of its targets' rows.
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    paths, _ = _write(tmp_path / "images", fmt="jpg", sizes=[(12, 10), (15, 11)])
+    files = image_files(paths, (10, 12, 3), decoder="tensorflow")
+    pixels = files.read()
+    np.save(tmp_path / "rows.npy", np.arange(len(paths), dtype="float32"))
+    rows = np.load(tmp_path / "rows.npy", mmap_mode="r")
+    weights = np.ones(len(paths))
+    ds = _feed.make_dataset(files, rows, weights, batch_size=8, shuffle=True, seed=0,
+                            inputs=InputKind("float32"))
+    seen = []
+    for x, y, _ in ds:
+        y = np.asarray(y).astype(int)
+        np.testing.assert_array_equal(np.asarray(x), pixels[y])
+        seen.extend(y)
+    assert sorted(seen) == list(range(len(paths))) and seen != sorted(seen)
