@@ -9,6 +9,7 @@ import inspect
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn.neural_network as sk
@@ -411,3 +412,35 @@ def test_partial_fit_classes_must_stay_the_same(iris, later):
     assert ours[0] == theirs[0] == ("taken" if sorted(later) == [0, 1, 2] else "refused")
     if ours[1]:
         assert f"classes={sorted(later)!r} is not the same" in ours[1]
+
+
+@pytest.mark.parametrize("column", ["Int64", "Float32", "boolean", "category", "Sparse"])
+def test_frames_of_pandas_extension_dtypes_fit_as_scikit_learn_fits_them(column):
+    # scikit-learn reads such a frame as float64 data (float32 only when every
+    # column is NumPy's float32): the same fit as on the frame's float64 values.
+    X, y = load_iris(return_X_y=True)
+    X = pd.DataFrame(X[::3].astype("float32"), columns=list("abcd"))
+    y = y[::3]
+    a = (X["a"] * 10).round().astype("int64")
+    X["a"] = {"Int64": a.astype("Int64"), "Float32": X["a"].astype("Float32"),
+              "boolean": (a % 2 == 0).astype("boolean"), "category": a.astype("category"),
+              "Sparse": pd.arrays.SparseArray(X["a"])}[column]
+    values = X.to_numpy(dtype="float64")
+    params = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # scikit-learn's note that it densifies a sparse column
+        warnings.filterwarnings("ignore", "pandas.DataFrame with sparse columns")
+        assert sk.MLPClassifier(**params).fit(X, y).coefs_[0].dtype == np.float64
+        ours = keraslearn.MLPClassifier(**params).fit(X, y)
+        theirs = keraslearn.MLPClassifier(**params).fit(values, y)
+        partial = keraslearn.MLPClassifier(**params).partial_fit(X, y, classes=[0, 1, 2])
+        assert ours.loss_curve_ == theirs.loss_curve_
+        np.testing.assert_array_equal(ours.predict_proba(X), theirs.predict_proba(values))
+        assert partial.loss_curve_ == theirs.loss_curve_[:1]
+
+
+def test_a_frame_of_text_is_refused_by_name():
+    X = pd.DataFrame({"a": pd.array(["x", "y", "z"] * 4, dtype="string"), "b": range(12)})
+    with pytest.raises(ValueError, match="X holds text"):
+        keraslearn.MLPClassifier(max_iter=1).fit(X, [0, 1, 2] * 4)

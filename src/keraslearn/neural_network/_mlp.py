@@ -149,9 +149,15 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         # scikit-learn's MLP computes in float32 for float32 data only (int
         # and float16 data in float64): its log-loss cap follows that type.
         previous = self.__dict__.get("_data_float")
+        # A frame's pandas extension dtypes (nullable, categorical, sparse)
+        # make its data float64 there, as NumPy's float16 does.
         dtypes = getattr(X, "dtypes", None)
-        dtype = (np.result_type(*dtypes) if dtypes is not None and len(dtypes)
-                 else getattr(X, "dtype", None))
+        if dtypes is None:
+            dtype = getattr(X, "dtype", None)
+        elif len(dtypes) and all(isinstance(d, np.dtype) for d in dtypes):
+            dtype = np.result_type(*dtypes)
+        else:
+            dtype = None
         self._data_float = "float32" if dtype == np.float32 else "float64"
         try:
             return super()._fit(X, y, sample_weight, **kwargs)
