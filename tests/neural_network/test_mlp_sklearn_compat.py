@@ -444,3 +444,21 @@ def test_a_frame_of_text_is_refused_by_name():
     X = pd.DataFrame({"a": pd.array(["x", "y", "z"] * 4, dtype="string"), "b": range(12)})
     with pytest.raises(ValueError, match="X holds text"):
         keraslearn.MLPClassifier(max_iter=1).fit(X, [0, 1, 2] * 4)
+
+
+@pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])
+def test_small_uint8_counts_are_not_taken_for_pixels(cls):
+    # uint8 columns of small counts train quietly, as in scikit-learn; 8-bit
+    # pixel values (up to 255) get the advice to scale them.
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 10, (30, 4)).astype(np.uint8)
+    y = counts[:, 0] % 2
+    est = getattr(keraslearn, cls)(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        getattr(sk, cls)(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(counts, y)
+        est.fit(counts, y).predict(counts)
+    pixels = (counts * 25).astype(np.uint8)
+    with pytest.warns(UserWarning, match="values up to 225, as 8-bit pixel values"):
+        est.fit(pixels, y)

@@ -35,9 +35,14 @@ def _pixel_arrays(X):
     return []
 
 
+# Values up to this are not taken for pixels: small counts or codes in a
+# table of uint8 (scikit-learn's 8x8 digits, 0-16, train its MLP unscaled).
+_SMALL_VALUES = 16
+
+
 def eight_bit_top(X, *, floats):
-    """The largest value of X where X holds 8-bit pixel values: uint8, or with
-    ``floats`` a float array of values in [0, 255] above 2 (as
+    """The largest value of X where X holds 8-bit pixel values: uint8 above
+    16, or with ``floats`` a float array of values in [0, 255] above 16 (as
     ``keras.utils.img_to_array`` gives); None otherwise. X: an array, a
     DataFrame of pixel columns or a list of images."""
     arrays = [a for a in _pixel_arrays(X) if a.size]
@@ -51,7 +56,7 @@ def eight_bit_top(X, *, floats):
             bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
     if kinds == {"f"} and not (2 < top <= 255 and bottom >= 0):
         return None  # scaled, standardised, or not pixels
-    return top if top > 1 else None
+    return top if top > _SMALL_VALUES else None
 
 
 def warn_at_fit(est, X, *, floats):
