@@ -462,3 +462,50 @@ def test_small_uint8_counts_are_not_taken_for_pixels(cls):
     pixels = (counts * 25).astype(np.uint8)
     with pytest.warns(UserWarning, match="values up to 225, as 8-bit pixel values"):
         est.fit(pixels, y)
+
+
+
+@pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger:UserWarning")
+@pytest.mark.parametrize("change", ["batch", "alpha", "activation"])
+def test_partial_fit_computes_with_this_calls_batches_and_parameters(change):
+    # scikit-learn's partial_fit divides the L2 penalty by this call's batches
+    # and computes with the current parameters: a first call on 10 rows, then
+    # one on 120 (batches of 40), or one after set_params, takes its steps
+    # from the same weights, its optimizer continued.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(130, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", momentum=0.0, shuffle=False,
+                  alpha=0.5, learning_rate_init=0.05, random_state=0)
+    later = {"batch": {}, "alpha": {"alpha": 5.0}, "activation": {"activation": "tanh"}}[change]
+    first = slice(0, 10) if change == "batch" else slice(0, 120)
+    ours = keraslearn.MLPClassifier(**params, batch_size=40, dtype="float64")
+    ours.partial_fit(X[first], y[first], classes=[0, 1])
+    steps = int(ours.model_.optimizer.iterations)
+    theirs = sk.MLPClassifier(**params, batch_size=40).partial_fit(X[first], y[first],
+                                                                  classes=[0, 1])
+    theirs.coefs_ = [np.array(c) for c in ours.coefs_]
+    theirs.intercepts_ = [np.array(b) for b in ours.intercepts_]
+    for est in (ours, theirs):
+        est.set_params(**later).partial_fit(X[10:], y[10:])
+    assert int(ours.model_.optimizer.iterations) == steps + 3
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)  # Keras averages in float32
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def test_partial_fit_refuses_parameters_that_build_another_network(iris):
+    X_train, _, y_train, _ = iris
+    est = keraslearn.MLPClassifier(hidden_layer_sizes=(5,), random_state=0)
+    est.partial_fit(X_train, y_train, classes=[0, 1, 2])
+    before = [w.copy() for w in est.model_.get_weights()]
+    est.set_params(hidden_layer_sizes=(7,), alpha=0.5)
+    with pytest.raises(ValueError, match="partial_fit continues the fitted network, but the "
+                                         "current parameters build another one.*Call fit"):
+        est.partial_fit(X_train, y_train)
+    for a, b in zip(before, est.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    est.set_params(hidden_layer_sizes=(5,), solver="sgd")
+    with pytest.raises(ValueError, match="continues the fitted network's optimizer.*SGD "
+                                         "instead of Adam"):
+        est.partial_fit(X_train, y_train)

@@ -248,10 +248,11 @@ class KerasEstimator(BaseEstimator):
             try:
                 copy_network_state(self.__dict__["model_"], model)
             except ValueError as exc:
+                partial = plan.mode == "partial"
                 raise ValueError(
-                    f"warm_start=True continues the fitted network, but the current "
-                    f"parameters build another one ({exc}). Set warm_start=False to fit "
-                    "a new network."
+                    f"{'partial_fit' if partial else 'warm_start=True'} continues the fitted "
+                    f"network, but the current parameters build another one ({exc}). "
+                    f"{'Call fit' if partial else 'Set warm_start=False'} to fit a new network."
                 ) from None
         return model, encoder
 
