@@ -334,6 +334,10 @@ def test_partial_fit_and_warm_start(digit_images):
     assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 2
     clf = ImageClassifier(warm_start=True, **SMALL).fit(X, y).fit(X, y)
     assert len(clf.loss_curve_) == 4
+    # As MLPClassifier (and scikit-learn's MLP): a warm start needs every class.
+    with pytest.raises(ValueError, match="warm_start can only be used where y has the same"):
+        clf.fit(X[y < 9], y[y < 9])
+    assert len(clf.loss_curve_) == 4
 
 
 @pytest.mark.parametrize(

@@ -509,3 +509,26 @@ def test_partial_fit_refuses_parameters_that_build_another_network(iris):
     with pytest.raises(ValueError, match="continues the fitted network's optimizer.*SGD "
                                          "instead of Adam"):
         est.partial_fit(X_train, y_train)
+
+
+def test_a_warm_start_on_labels_lacking_a_class_is_refused_as_in_scikit_learn(iris):
+    X_train, _, y_train, _ = iris
+    some = y_train < 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = sk.MLPClassifier(max_iter=2, warm_start=True, random_state=0)
+        theirs.fit(X_train, y_train)
+        with pytest.raises(ValueError, match="warm_start can only be used where"):
+            theirs.fit(X_train[some], y_train[some])
+        ours = keraslearn.MLPClassifier(max_iter=2, warm_start=True, random_state=0)
+        ours.fit(X_train, y_train)
+        before = ours.predict_proba(X_train)
+        with pytest.raises(ValueError, match=r"warm_start can only be used where y has the same "
+                                             r"classes.*\[0, 1, 2\], y has \[0, 1\]"):
+            ours.fit(X_train[some], y_train[some])
+        np.testing.assert_array_equal(ours.predict_proba(X_train), before)
+        assert ours.n_iter_ == 2
+        for est in (ours, theirs):  # the refused fit counted nothing
+            est.fit(X_train, y_train)
+        assert (ours.n_iter_, ours.t_) == (theirs.n_iter_, theirs.t_)
+        ours.partial_fit(X_train[some], y_train[some])  # a batch of some classes is fine there

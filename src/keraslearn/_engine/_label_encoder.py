@@ -181,6 +181,24 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             return "binary"
         return "onehot" if target_kind(self.loss) == SHAPED else "sparse"
 
+    def check_every_class(self, y):
+        """Refuse labels ``y`` of a warm start that lack some fitted class, as
+        scikit-learn's MLP does (labels it does not know, or that are not
+        labels, are left to :meth:`validate`)."""
+        if self.target_type_ not in ("binary", "multiclass"):
+            return
+        try:
+            labels = np.unique(as_array(y).ravel())
+            if len(np.setdiff1d(labels, self.classes_)):
+                return
+        except (TypeError, ValueError):
+            return
+        if len(labels) < len(self.classes_):
+            raise ValueError(
+                "warm_start can only be used where y has the same classes as in the "
+                f"previous call to fit: it had {self.classes_.tolist()!r}, y has "
+                f"{labels.tolist()!r}. Use partial_fit to train on some of the classes.")
+
     @staticmethod
     def _check_known(y, classes):
         unseen = np.setdiff1d(np.unique(y), classes)

@@ -166,6 +166,8 @@ class ReadyNetwork(KerasEstimator):
                 {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")
         if mode == "partial" and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
+        if mode == "warm" and hasattr(self.__dict__.get("target_encoder_"), "check_every_class"):
+            self.target_encoder_.check_every_class(y)
         fitted = super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
                               classes=classes)
         if mode != "partial" or "_fitted_on_8bit" not in self.__dict__:
