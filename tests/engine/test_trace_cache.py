@@ -238,6 +238,33 @@ def test_a_users_callback_sees_the_estimators_model(tmp_path):
     assert len(trace_cache) == 0 and board.model is est.model_
 
 
+def _dense(meta):
+    return keras.Sequential([keras.Input((1,)), keras.layers.Dense(4, activation="relu"),
+                             keras.layers.Dense(1)])
+
+
+def test_a_fit_resumed_by_backup_and_restore_leaves_later_fits_whole(tmp_path):
+    # BackupAndRestore resumes a fit by setting the network's first epoch:
+    # it trains the estimator's network, as Keras' fit does, so a shared
+    # warm copy never carries that epoch into later fits of the architecture.
+    backup = str(tmp_path / "backup")
+    trace_cache.clear()
+    KerasRegressor(_dense, epochs=3, random_state=0, callbacks=[
+        keras.callbacks.BackupAndRestore(backup, delete_checkpoint=False)]).fit(X, y)
+    resumed = KerasRegressor(_dense, epochs=5, random_state=0,
+                             callbacks=[keras.callbacks.BackupAndRestore(backup)]).fit(X, y)
+    # Keras' fit resumed so trains epochs 3 and 4, and numbers them so.
+    assert len(resumed.history_["loss"]) == 2
+    assert resumed.model_.history.epoch == [3, 4]
+    # A later fit of the architecture through a warm copy (Keras' callbacks,
+    # or printing per epoch) trains every epoch it asks for.
+    for kwargs in (dict(callbacks=[keras.callbacks.TerminateOnNaN()]), dict(verbose=2), {}):
+        later = KerasRegressor(_dense, epochs=5, random_state=1, **kwargs).fit(X, y)
+        assert len(later.history_["loss"]) == 5, kwargs
+        assert later.model_.history.epoch == [0, 1, 2, 3, 4]
+        assert int(later.model_.optimizer.iterations) == 5 * 2  # 64 rows, batches of 32
+
+
 def test_seeded_initializers_do_not_part_architectures():
     # Initializers run at build time only: fits of one architecture seeded
     # differently share a warm copy, and each still starts from its own weights.

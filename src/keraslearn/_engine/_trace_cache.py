@@ -25,11 +25,11 @@ key, and a fit on another device gets a warm copy of its own there.
 
 Not shared: models over ``MAX_PARAMS`` parameters (tracing is a small part of
 their fit), fits decoding image files batch by batch (decoding bounds them),
-models that cannot be cloned from their config, concurrent fits of
-one architecture in threads, fits under a ``distribute`` strategy (a warm copy
-would belong to one strategy object, and its traced function to that
-strategy's replicas; such fits are long, so tracing is a small part of them),
-and every fit while ``keraslearn.set_config(share_traced_functions=False)``.
+models that cannot be cloned from their config, concurrent fits of one
+architecture in threads, fits under a ``distribute`` strategy (a warm copy would
+belong to one strategy object, its traced function to that strategy's replicas;
+such fits are long), fits with a callback that keeps or changes the model
+(:func:`_model_unseen`), and every fit while ``share_traced_functions=False``.
 
 Memory. A warm copy holds its variables and traced functions until it is
 dropped (least recently used, past ``MAX_ENTRIES``); a fitted estimator's
@@ -195,8 +195,7 @@ def code_identity(model):
 
 def _compatible(a, b):
     return same_shapes(layer_variables(a), layer_variables(b)) and same_shapes(
-        a.optimizer.variables, b.optimizer.variables
-    )
+        a.optimizer.variables, b.optimizer.variables)
 
 
 def _outputs_and_gradients(model, x, y):
@@ -303,11 +302,12 @@ def _model_unseen(callback):
     the fit ends (:func:`_point_at`). A user's callback may keep it, or reach
     the model through the estimator (``LambdaCallback``'s functions), and one
     whose ``set_model`` does more than keep the model (``TensorBoard`` writes
-    it out) would do it twice: those see the model itself, as in Keras' fit."""
+    it out) would do it twice; ``BackupAndRestore`` sets the model's first
+    epoch, which later fits would keep: those see the model itself."""
     module = type(callback).__module__
     return module.startswith(("keras.", "keraslearn.")) and not isinstance(
-        callback, keras.callbacks.LambdaCallback) and (
-        type(callback).set_model is keras.callbacks.Callback.set_model)
+        callback, (keras.callbacks.LambdaCallback, keras.callbacks.BackupAndRestore)
+    ) and type(callback).set_model is keras.callbacks.Callback.set_model
 
 
 def _point_at(model, callbacks, warm_model):

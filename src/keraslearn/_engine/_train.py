@@ -156,7 +156,9 @@ def train(est, model, data, plan, encoder, randomness, where=None):
             )
         else:
             history = model.fit(dataset, **kwargs).history
-    if share:  # Keras' fit leaves it on the model; traced functions of ours do not
+    # Keras' fit leaves its History on the model (numbered from where a
+    # BackupAndRestore resumed); a warm copy's or the chain's fit does not.
+    if share and getattr(getattr(model, "history", None), "history", None) is not history:
         _record(model, history, dataset, kwargs)
     # The guard stopped Keras' fit there; the chain stops itself.
     diverged = next((i for i, loss in enumerate(history.get("loss", ()))
