@@ -60,6 +60,7 @@ class Counting(keras.callbacks.Callback):
 
     def on_predict_begin(self, logs=None):
         self.calls.append("predict_begin")
+        self.params_seen = dict(self.params)
 
     def on_predict_end(self, logs=None):
         self.calls.append("predict_end")
@@ -84,6 +85,17 @@ def test_callbacks_run_in_predict_and_fit_or_predict_only_ones():
     clf.set_params(predict__batch_size=20).predict(X[:50])
     assert predict_only.calls == ["predict_begin", ("batch", 0, 20), ("batch", 1, 20),
                                   ("batch", 2, 10), "predict_end"]
+
+
+def test_prediction_callbacks_get_the_params_keras_predict_gives_them():
+    # They got the fit's params (its epochs and steps), or none at all.
+    shared, predict_only, in_keras = Counting(), Counting(), Counting()
+    clf = KerasClassifier(tiny_mlp, epochs=3, random_state=0, callbacks=[shared],
+                          predict__callbacks=[predict_only], predict__batch_size=20).fit(X, y)
+    clf.predict(X[:50])
+    clf.model_.predict(X[:50], batch_size=20, callbacks=[in_keras], verbose=0)
+    assert in_keras.params_seen == {"verbose": 0, "epochs": 1, "steps": 3}
+    assert shared.params_seen == predict_only.params_seen == in_keras.params_seen
 
 
 def test_prediction_callbacks_follow_the_parameters_in_and_out_of_pickle():

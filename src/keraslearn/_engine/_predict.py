@@ -49,11 +49,9 @@ class Predictor:
         about ``CHUNK_BYTES`` of input); ``hooks`` (a Keras ``CallbackList``)
         get the predict hooks, a batch hook per chunk, as Keras' predict calls
         them."""
-        if hooks is None:
-            return self._outputs(X, batch_size, None)
-        hooks.on_predict_begin()
         out = self._outputs(X, batch_size, hooks)
-        hooks.on_predict_end()
+        if hooks is not None:
+            hooks.on_predict_end()
         return out
 
     def _outputs(self, X, batch_size, hooks):
@@ -70,6 +68,7 @@ class Predictor:
         outs = []
         if has_sources(X):
             chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, SOURCE_CHUNK_BYTES // row_bytes))
+            _begin(hooks, n, chunk)
             from ._feed import batches_in_order
 
             with reported_read_errors(X):
@@ -77,6 +76,7 @@ class Predictor:
                     outs.append(_run(call, tensors, hooks, len(outs)))
             return _joined(outs)
         chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes))
+        _begin(hooks, n, chunk)
         for start in range(0, n, chunk):
             part = nested.take(X, slice(start, start + chunk))
             tensors = nested.map_pairs(lambda a, kind: kind.tensor(a), part, kinds)
@@ -92,6 +92,14 @@ def inference(model):
     if getattr(type(model), "predict_step", None) is keras.Model.predict_step:
         return lambda x: model(x, training=False)
     return lambda x: model.predict_step((x,))
+
+
+def _begin(hooks, n_rows, chunk):
+    """Start the predict hooks, with the params Keras' predict gives them
+    (one epoch of its steps: here, a step per chunk)."""
+    if hooks is not None:
+        hooks.set_params({"verbose": 0, "epochs": 1, "steps": -(-n_rows // chunk)})
+        hooks.on_predict_begin()
 
 
 def _run(call, tensors, hooks, batch):
