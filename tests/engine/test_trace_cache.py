@@ -397,3 +397,21 @@ def test_a_first_fit_of_layers_drawing_at_inference_repeats():
     for est in fits[1:]:
         for a, b in zip(fits[0].model_.get_weights(), est.model_.get_weights()):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_a_history_among_the_callbacks_is_the_networks_history(share):
+    # Keras' fit leaves a History given among its callbacks on the model,
+    # filled; a fit through a warm copy or the dense chain does too.
+    from keraslearn import MLPRegressor
+
+    with keraslearn.config_context(share_traced_functions=share):
+        for est in (KerasRegressor(_dense, epochs=3, random_state=0),
+                    MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0)):
+            history = keras.callbacks.History()
+            est.set_params(callbacks=[history]).fit(X, y)
+            assert est.model_.history is history and history.model is est.model_
+            assert history.epoch == [0, 1, 2]
+            np.testing.assert_allclose(history.history["loss"], est.history_["loss"]
+                                       if hasattr(est, "history_") else est.loss_curve_,
+                                       rtol=1e-6)

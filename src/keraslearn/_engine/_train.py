@@ -76,7 +76,9 @@ def _probe(X, y, inputs):
 def _record(model, history, dataset, kwargs):
     """The fit's ``keras.callbacks.History`` on the model, as Keras' fit leaves it
     (``model.history``), for a fit that trained through a traced function of its own."""
-    record = keras.callbacks.History()
+    # A History among the callbacks is the one Keras' fit leaves on the model.
+    record = next((c for c in kwargs["callbacks"] if isinstance(c, keras.callbacks.History)),
+                  None) or keras.callbacks.History()
     record.set_model(model)
     steps = int(dataset.cardinality())
     record.set_params({"verbose": kwargs.get("verbose", 0), "epochs": kwargs["epochs"],
