@@ -74,6 +74,23 @@ def test_overwrite_replaces_the_artifact(first, second, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
+@pytest.mark.parametrize("fmt, name", [
+    ("litert", "saved_model"), ("onnx", "previous-0"), ("tf_saved_model", "artifacts"),
+])
+def test_an_artifact_of_any_name_is_written_and_replaced(first, second, tmp_path, fmt, name):
+    # Names the export works under in its staging folder (a LiteRT file's
+    # SavedModel, a replaced file set aside) are the user's to take: such an
+    # artifact failed, or was silently left as the old one by overwrite=True.
+    from load_artifacts import RUNNERS
+
+    keraslearn.export(first, tmp_path / name, format=fmt)
+    keraslearn.export(second, tmp_path / name, format=fmt, overwrite=True)
+    out = RUNNERS[fmt](str(tmp_path / name), {"inputs": X[:5].astype("float32")})
+    np.testing.assert_allclose(out["probabilities"], second.predict_proba(X[:5]), atol=1e-5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [name, f"{name}.json"] if fmt == "litert" else [name])
+
+
 @pytest.mark.parametrize("fmt, existing", [
     ("tf_saved_model", "directory"), ("tf_saved_model", "file"), ("onnx", "directory"),
 ])

@@ -45,6 +45,17 @@ def test_overwrite_replaces_a_file(clf, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
 
 
+@pytest.mark.parametrize("name", ["networks", "previous-0", "artifacts"])
+def test_a_file_of_any_name_is_saved_and_replaced(clf, tmp_path, name):
+    # Names the save works under in its staging folder (the networks' folder,
+    # a replaced file set aside) are the user's to take: such a file failed,
+    # or was silently left as the old one by overwrite=True.
+    path = keraslearn.save(MLPClassifier(), tmp_path / name)
+    keraslearn.save(clf, path, overwrite=True)
+    np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
 def test_overwriting_a_private_file_keeps_it_private(clf, tmp_path):
     path = keraslearn.save(MLPClassifier(), tmp_path / "model.keraslearn")
     path.chmod(0o600)

@@ -126,7 +126,7 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     metadata = json.dumps(_metadata(graph, fmt), indent=2)
     target = targets[0]
     with _files.staging(target) as tmp:
-        staged = tmp / target.name
+        staged = _files.staged_path(tmp, target.name)
         if fmt == "tf_saved_model":
             _formats.write_saved_model(graph, staged)
             (staged / "assets.extra").mkdir()
@@ -135,7 +135,7 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
         elif fmt == "litert":
             _formats.write_saved_model(graph, tmp / "saved_model")
             _formats.write_litert(tmp / "saved_model", staged)
-            sidecar = tmp / targets[1].name
+            sidecar = _files.staged_path(tmp, targets[1].name)
             sidecar.write_text(metadata)
             pairs = [(staged, target), (sidecar, targets[1])]
         else:

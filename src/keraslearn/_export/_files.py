@@ -59,6 +59,15 @@ def staging(target):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def staged_path(tmp, name):
+    """Where the artifact named ``name`` is written in the staging folder
+    ``tmp``: a folder of its own, which no working file of the export or the
+    save, nor a replaced file set aside, shares whatever the name."""
+    out = tmp / "artifacts"
+    out.mkdir(exist_ok=True)
+    return out / name
+
+
 def commit(pairs, tmp, overwrite=True):
     """Rename each staged path onto its destination, all or none.
 

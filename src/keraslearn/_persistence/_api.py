@@ -138,7 +138,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
             "unstored_parameters": session.unstored,
         }
         members = {**blobs, **{n["member"]: tmp / n["member"] for n in session.networks}}
-        staged = tmp / path.name
+        staged = _files.staged_path(tmp, path.name)
         _archive.write(staged, manifest, members)
         _files.commit([(staged, path)], tmp, overwrite)
     return path
