@@ -157,6 +157,22 @@ def test_column_transformer_on_a_dataframe(remainder):
                                rtol=RTOL, atol=ATOL)
 
 
+def test_column_transformer_weights_multiply_their_parts():
+    # transformer_weights were left out: the export computed another model.
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=30), "city": rng.choice(["x", "y"], 30),
+                       "c": rng.normal(size=30), "d": rng.normal(size=30)})
+    ct = ColumnTransformer([
+        ("num", StandardScaler(), ["a"]), ("cat", OneHotEncoder(), ["city"]),
+        ("again", "passthrough", ["c"]),
+    ], remainder="passthrough",
+        transformer_weights={"num": 10.0, "cat": 0.5, "remainder": -2.0}).fit(df)
+    got = run(convert("ct", ct), df)
+    np.testing.assert_allclose(got, transformed(ct, df), rtol=RTOL, atol=ATOL)
+    unweighted = ct.set_params(transformer_weights=None).fit(df)
+    assert not np.allclose(got, transformed(unweighted, df))
+
+
 def test_column_transformer_on_an_array_with_positions_and_masks():
     X = numbers(0)
     ct = ColumnTransformer([

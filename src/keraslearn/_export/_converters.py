@@ -200,5 +200,9 @@ def _column_transformer(name, ct):
         indices = column_positions(columns, names, ct.n_features_in_)
         if len(indices) == 0:
             continue
-        parts.append((indices, convert(f"{name}/{sub}", transformer)))
+        node = convert(f"{name}/{sub}", transformer)
+        weight = (ct.transformer_weights or {}).get(sub, 1)
+        if weight != 1:  # scikit-learn multiplies the part's output by it
+            node = Sequence([node, LayerStep(_layers.Weigh(weight))])
+        parts.append((indices, node))
     return ColumnSplit(parts, names)

@@ -53,6 +53,17 @@ class Standardize(_Fixed):
         return x
 
 
+class Weigh(_Fixed):
+    """``x * weight`` (a ColumnTransformer's ``transformer_weights``)."""
+
+    def __init__(self, weight, **kwargs):
+        super().__init__(**kwargs)
+        self.weight = float(weight)
+
+    def call(self, x):
+        return x * self.weight
+
+
 class MinMax(_Fixed):
     """``x * scale + offset`` per column, clipped to ``clip`` when given (MinMaxScaler)."""
 
