@@ -85,6 +85,32 @@ def test_string_labels(iris):
     assert ours.dtype == theirs.dtype and set(ours) <= {"setosa", "versicolor", "virginica"}
 
 
+@pytest.mark.parametrize("labels", [
+    lambda y: np.array(["ab"[i] for i in y], dtype=object),
+    lambda y: pd.Series(["ab"[i] for i in y], dtype="category"),
+    lambda y: pd.Series(["ab"[i] for i in y], dtype="string"),
+    lambda y: pd.Series(y + 3, dtype="category"),
+])
+def test_labels_given_as_objects_come_back_as_scikit_learn_gives_them(labels):
+    # They came back as Python objects (object arrays), where scikit-learn's
+    # MLP gives NumPy values: str_, int64, bool.
+    X = np.random.RandomState(0).randn(40, 3)
+    y = labels(np.arange(40) % 2)
+
+    def fitted(lib, partial):
+        clf = lib.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+        if partial:
+            return clf.partial_fit(X, y, classes=list(np.unique(np.asarray(y))))
+        return clf.fit(X, y)
+
+    for partial in (False, True):
+        theirs, ours = both(fitted, partial)
+        assert ours.classes_.dtype == theirs.classes_.dtype != object
+        np.testing.assert_array_equal(ours.classes_, theirs.classes_)
+        assert ours.predict(X).dtype == theirs.predict(X).dtype
+        assert 0 <= ours.score(X, y) <= 1
+
+
 def _partial_fit(lib, data):
     X_train, X_test, y_train, y_test = data
     clf = lib.MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.05, random_state=0)

@@ -57,7 +57,8 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
     indicator_rows : {"onehot", "multilabel"}, default="onehot"
         How to read indicator rows with a single 1 each: one-hot classes
         (scikeras' rule; ``inverse_transform`` returns one-hot rows) or
-        multilabel targets (scikit-learn's rule).
+        multilabel targets (scikit-learn's rule, which also holds labels
+        given as Python objects as NumPy values: strings as ``str_``).
 
     Attributes
     ----------
@@ -149,6 +150,9 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 found = classes
                 # A first partial_fit batch may hold 2 of the 3+ classes given.
                 target_type = "multiclass" if len(found) > 2 else target_type
+            if self.indicator_rows == "multilabel" and found.dtype == object:
+                # scikit-learn's classes: NumPy values (str_, not Python objects).
+                found = np.asarray(found.tolist())
             if len(found) < 2:
                 raise ValueError(
                     f"The target y has only one class ({found[0]!r}); a classifier "
