@@ -181,15 +181,18 @@ def test_overwrite_removes_the_earlier_reports_figures_of_features_gone(referenc
     # one for a detector of 2: the third figure would pass for the new report's.
     drift_report(DriftDetector(random_state=0).fit(reference), table(rng, 100),
                  output_dir=tmp_path, name="daily")
-    other = drift_report(DriftDetector(random_state=0).fit(reference), table(rng, 100),
-                         output_dir=tmp_path, name="weekly")
-    notes = tmp_path / "daily_notes.png"
-    notes.write_bytes(b"the user's")
+    # Files of names like its figures' are another report's or the user's: kept.
+    others = [drift_report(DriftDetector(random_state=0).fit(reference), table(rng, 100),
+                           output_dir=tmp_path, name=name) for name in ("weekly", "daily_2024")]
+    notes = [tmp_path / "daily_notes.png", tmp_path / "daily_2024_summary.png"]
+    for path in notes:
+        path.write_bytes(b"the user's")
     two = DriftDetector(random_state=0).fit(reference[["rooms", "city"]])
     again = drift_report(two, table(rng, 100)[["rooms", "city"]], output_dir=tmp_path,
                          name="daily", overwrite=True)
     assert sorted(p.name for p in again.figures.values()) == ["daily_00_rooms.png",
                                                                "daily_01_city.png"]
-    assert {p for p in tmp_path.iterdir() if p.name.startswith("daily")} == {
-        *again.figures.values(), again.html_path, notes}
-    assert all(p.is_file() for p in other.figures.values())
+    assert {p for p in tmp_path.iterdir() if p.name.startswith("daily_0")} == {
+        *again.figures.values()}
+    assert all(p.is_file() for other in others for p in other.figures.values())
+    assert all(p.read_bytes() == b"the user's" for p in notes)

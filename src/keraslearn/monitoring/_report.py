@@ -6,6 +6,7 @@ stylesheet, tables from pandas, figures embedded as base64 PNG or linked.
 
 import base64
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,7 +180,10 @@ class DriftReport:
                          f"<figcaption>{label}</figcaption></figure>")
         body = "\n".join(parts)
         css = _CSS + "p.drift { color: #b00; }\np.no-drift { color: #070; }\n"
+        # The figure files the page was drawn with: what an overwrite replaces.
+        names = html.escape(json.dumps([Path(p).name for p in self.figures.values()]))
         return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                f'<meta name="{_FIGURES_META}" content="{names}">\n'
                 f"<title>{title}</title>\n<style>{css}</style>\n</head>\n"
                 f"<body>\n{body}\n</body>\n</html>\n")
 
@@ -283,20 +287,36 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
             plot_numeric(detector.reference_sample_[feature], values, row, path)
         report.figures[feature] = path
     report.html_path = html_path
+    replaced = _figures_of(html_path) if overwrite else []
     html_path.write_text(report.to_html(), encoding="utf-8")
-    if overwrite:
-        _remove_stale_figures(output_dir, stem, paths)
+    _remove_stale_figures(output_dir, stem, replaced, paths)
     return report
 
 
-def _remove_stale_figures(output_dir, stem, paths):
-    """Delete the figures an earlier report of this name drew for features this
-    one does not have (its detector had more, or others): they would pass for
-    this report's."""
+def _figures_of(page):
+    """The figure files an earlier report's page names (none if it names none)."""
+    try:
+        found = re.search(f'<meta name="{_FIGURES_META}" content="([^"]*)">',
+                          page.read_text(encoding="utf-8", errors="replace"))
+        names = json.loads(html.unescape(found.group(1))) if found else []
+    except (OSError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _remove_stale_figures(output_dir, stem, replaced, paths):
+    """Delete the figures the replaced report of this name drew for features
+    this one does not have (its detector had more, or others): they would pass
+    for this report's. Only files that report's page names, as this report
+    names its figures, are removed: never another report's or the user's."""
     pattern = re.compile(re.escape(stem) + r"_\d{2,}_[A-Za-z0-9_.-]+\.png")
-    for path in set(output_dir.iterdir()) - set(paths):
-        if pattern.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+    for name in set(replaced) - {p.name for p in paths}:
+        path = output_dir / name
+        if pattern.fullmatch(name) and path.is_file() and not path.is_symlink():
             path.unlink()
+
+
+_FIGURES_META = "keraslearn-figures"
 
 
 def _json_value(value):
