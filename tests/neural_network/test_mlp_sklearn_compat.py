@@ -419,6 +419,23 @@ def test_numbers_of_any_type_are_taken_as_scikit_learn_takes_them(iris, name, va
     np.testing.assert_array_equal(given.coefs_[0], as_float.coefs_[0])
 
 
+@pytest.mark.parametrize("target", ["multiclass", "multilabel"])
+def test_a_first_partial_fit_needs_the_classes_as_in_scikit_learn(iris, target):
+    # Taken from the first batch, a class it lacked failed only on a later batch.
+    X_train, _, y_train, _ = iris
+    y = y_train if target == "multiclass" else np.eye(3, dtype=int)[y_train]
+    for lib in (sk, keraslearn):
+        clf = lib.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+        with pytest.raises(ValueError, match="^classes must be passed on the first call to "
+                                             "partial_fit.$"):
+            clf.partial_fit(X_train, y)
+        assert not hasattr(clf, "classes_")
+        clf.partial_fit(X_train, y, classes=np.unique(y_train)).partial_fit(X_train, y)
+        assert len(clf.loss_curve_) == 2
+        # After fit, the classes are known.
+        clf.fit(X_train, y).partial_fit(X_train, y)
+
+
 @pytest.mark.parametrize("later", [[0, 1], [0, 1, 2, 3], [2, 1, 0]])
 def test_partial_fit_classes_must_stay_the_same(iris, later):
     # As scikit-learn's online learners: classes given again must be the first call's

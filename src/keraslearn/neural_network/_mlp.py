@@ -195,14 +195,19 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
             Relative weights of the samples.
 
         classes : array-like of shape (n_classes,), default=None
-            Every class that will ever be seen; needed on the first call when
-            a batch may not hold every class.
+            Every class that will ever be seen. Required on the first call, as
+            in scikit-learn (a first batch lacking a class would leave the
+            network without it); later calls may leave it out, or give the
+            same classes. Multilabel targets take their classes from y's
+            columns: it must be given, but is not read.
 
         Returns
         -------
         self : MLPClassifier
             The updated estimator.
         """
+        if classes is None and getattr(self, "classes_", None) is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
 
