@@ -245,3 +245,35 @@ def test_a_null_text_value_reaches_an_imputer_of_nan_as_nan(store):
     got = model.predict(row)
     assert row["city"].tolist() == [None]  # the caller's frame is kept
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("column", ["category", "Int64 with NA"])
+def test_an_example_mlflow_cannot_describe_logs_the_model_without_a_signature(store, column):
+    # MLflow's check of the example against the signature it infers refuses
+    # these columns: log_fit failed after logging parameters and metrics.
+    # As mlflow.sklearn.log_model does, the model is logged without one.
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from keraslearn import KerasClassifier
+
+    X, y = frame()
+    if column == "category":
+        extra = pd.Categorical(np.where(np.arange(len(X)) % 3 == 0, "Lyon", "Oslo"))
+        step = OneHotEncoder(handle_unknown="ignore")
+    else:
+        extra = pd.array(np.arange(len(X)) % 4, dtype="Int64")
+        extra[:5] = pd.NA  # missing in every row of the example
+        step = make_pipeline(SimpleImputer(), StandardScaler())
+    X = X.assign(extra=extra)
+    pipe = make_pipeline(make_column_transformer((step, ["extra"]), remainder=StandardScaler()),
+                         KerasClassifier(tiny_mlp, epochs=2, random_state=0)).fit(X, y)
+    with pytest.warns(UserWarning, match="cannot describe the input example with a signature"):
+        logged = log_fit(pipe, X.iloc[:40], y[:40], run_name="described")
+    run = mlflow.get_run(logged.run_id)
+    assert run.info.status == "FINISHED" and "test_accuracy" in run.data.metrics
+    model = mlflow.pyfunc.load_model(logged.model_uri)
+    assert model.metadata.signature is None
+    np.testing.assert_array_equal(model.predict(X.iloc[40:60]), pipe.predict(X.iloc[40:60]))

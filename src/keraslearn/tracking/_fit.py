@@ -214,16 +214,20 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
 
         check_report_files(output_dir, run_name or type(estimator).__name__, overwrite)
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
-        saved = (_model.saved_and_checked(model, trusted, tmp)
-                 if log_model and model is not None else None)
+        saved = signature = None
+        if log_model and model is not None:
+            saved = _model.saved_and_checked(model, trusted, tmp)
+            if input_example is None:
+                input_example = _model.example_rows(X_test)
+            signature = _model.signature_of(mlflow, model, input_example)
         return _log_into_run(mlflow, estimator, model, saved, X_test, y_test,
                              run_name=run_name, input_example=input_example,
-                             output_dir=output_dir, metric_prefix=metric_prefix,
-                             trusted=trusted, extra=extra)
+                             signature=signature, output_dir=output_dir,
+                             metric_prefix=metric_prefix, trusted=trusted, extra=extra)
 
 
 def _log_into_run(mlflow, estimator, model, saved, X_test, y_test, *, run_name,
-                  input_example, output_dir, metric_prefix, trusted, extra):
+                  input_example, signature, output_dir, metric_prefix, trusted, extra):
     with active_or_new_run(mlflow, run_name) as run:
         run_id = run.info.run_id
         log_params(mlflow, run_id, flatten_params(estimator))
@@ -235,10 +239,9 @@ def _log_into_run(mlflow, estimator, model, saved, X_test, y_test, *, run_name,
                 mlflow, estimator, X_test, y_test, prefix=metric_prefix, output_dir=output_dir,
                 name=run_name or type(estimator).__name__)
         if saved is not None:
-            example = _model.example_rows(X_test) if input_example is None else input_example
             logged.model_uri = _model.log_saved(
-                mlflow, model, saved, name="model", input_example=example,
-                pip_requirements=None, trusted=trusted).model_uri
+                mlflow, model, saved, name="model", input_example=input_example,
+                signature=signature, pip_requirements=None, trusted=trusted).model_uri
         if extra is not None:
             logged.child_run_ids = extra(run)
     return logged

@@ -13,6 +13,7 @@ Keras and scikit-learn to the versions that wrote the file.
 """
 
 import tempfile
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -106,7 +107,10 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
         A few rows like those the model will receive. When given, it is logged
         with the model and the model's signature is inferred from it and from
         the estimator's predictions on it (MLflow then checks the columns and
-        types of what it is asked to predict).
+        types of what it is asked to predict). Where MLflow cannot hold the
+        example to the signature it infers (a pandas category column, missing
+        values in an integer one), the model is logged without a signature,
+        with a warning, as ``mlflow.sklearn.log_model`` does.
 
     pip_requirements : list of str, default=None
         The model's requirements; by default keraslearn, Keras and
@@ -154,9 +158,10 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
                          f"{type(estimator).__name__}'s {', '.join(offered)}.")
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         path = saved_and_checked(estimator, trusted, tmp)
+        signature = signature_of(mlflow, estimator, input_example, pyfunc_predict_fn)
         return log_saved(mlflow, estimator, path, name=name, input_example=input_example,
-                         pip_requirements=pip_requirements, trusted=trusted,
-                         predict_fn=pyfunc_predict_fn)
+                         signature=signature, pip_requirements=pip_requirements,
+                         trusted=trusted, predict_fn=pyfunc_predict_fn)
 
 
 def saved_and_checked(estimator, trusted, folder):
@@ -176,16 +181,33 @@ def saved_and_checked(estimator, trusted, folder):
     return path
 
 
-def log_saved(mlflow, estimator, path, *, name, input_example, pip_requirements, trusted,
-              predict_fn="predict"):
-    """Log the file :func:`saved_and_checked` wrote as the run's pyfunc model."""
+def signature_of(mlflow, estimator, input_example, predict_fn="predict"):
+    """The signature MLflow infers from ``input_example`` and the estimator's
+    output on it, checked against the example, or None (with a warning, as
+    ``mlflow.sklearn.log_model`` does) where MLflow cannot describe it: a
+    pandas category column, or missing values in an integer one, which MLflow's
+    own check of the example would refuse once the run is written to."""
+    if input_example is None:
+        return None
+    try:
+        signature = mlflow.models.infer_signature(
+            input_example, getattr(estimator, predict_fn)(input_example))
+        mlflow.models.validate_schema(input_example, signature.inputs)
+    except Exception as exc:  # noqa: BLE001 - MLflow's, whatever the column type
+        warnings.warn(f"MLflow cannot describe the input example with a signature "
+                      f"({type(exc).__name__}: {str(exc).splitlines()[-1][:300]}); the "
+                      "model is logged without one.", UserWarning, stacklevel=3)
+        return None
+    return signature
+
+
+def log_saved(mlflow, estimator, path, *, name, input_example, signature, pip_requirements,
+              trusted, predict_fn="predict"):
+    """Log the file :func:`saved_and_checked` wrote as the run's pyfunc model,
+    with the signature :func:`signature_of` gave."""
     trusted = _trusted_names(trusted)
     code = Path(path).parent / "keraslearn_model.py"
     code.write_text(CODE, encoding="utf-8")
-    signature = None
-    if input_example is not None:
-        signature = mlflow.models.infer_signature(
-            input_example, getattr(estimator, predict_fn)(input_example))
     config = {"trusted": trusted} if trusted else {}
     if predict_fn != "predict":
         config["predict_fn"] = predict_fn
