@@ -182,6 +182,13 @@ def scenario_mirrored(workdir):
                         for v, w in zip(normalised[0].model_.weights,
                                         normalised[1].model_.weights)},
     }
+    # partial_fit moved under a strategy: batch normalisation synchronized too.
+    partial = []
+    for where in (None, TWO):
+        est = _ready(shuffle=False, batch_normalization=True)
+        est.partial_fit(X, y, classes=[0, 1]).set_params(distribute=where).partial_fit(X, y)
+        partial.append(est.loss_curve_)
+    out["partial_batch_normalization"] = partial
     return out
 
 
@@ -213,6 +220,20 @@ def scenario_uneven(workdir):
     except ValueError as exc:
         out["odd_batch_error"] = str(exc)
     out["odd_batch_fitted"] = hasattr(given, "model_")
+    # A last batch of 1 row, which left a replica without rows: an image
+    # network's training aborted the process there.
+    from keraslearn import ImageClassifier
+
+    images = np.random.RandomState(0).rand(18, 8, 8, 1).astype("float32")
+    labels = np.array(["a", "b"] * 9)
+    image = ImageClassifier(conv_filters=(4,), dense_units=8, epochs=1, batch_size=8,
+                            random_state=0, distribute=TWO)
+    try:
+        image.fit(images[:17], labels[:17])
+    except ValueError as exc:
+        out["last_batch_error"] = str(exc)
+    out["last_batch_fitted"] = hasattr(image, "model_")
+    out["image_loss"] = image.fit(images, labels).history_["loss"]
     # A wrapper's default batch (32) on 21 rows: keraslearn's choice, made 20.
     from builders import tiny_mlp
     from keraslearn import KerasClassifier

@@ -142,6 +142,20 @@ def test_batches_two_replicas_cannot_share_are_chosen_or_refused(uneven):
         np.testing.assert_allclose(two, one, rtol=1e-5)
 
 
+def test_a_last_batch_that_leaves_a_replica_without_rows_is_refused(uneven):
+    assert re.search(r"last training batch holds 1 row\(s\) \(batch_size=8, 17 training "
+                     r"rows\), fewer than the 2 replicas", uneven["last_batch_error"])
+    assert not uneven["last_batch_fitted"]
+    assert len(uneven["image_loss"]) == 1  # 18 rows: batches of 8, 8 and 2
+
+
+def test_partial_fit_under_a_strategy_normalises_batches_as_one_device_does(mirrored):
+    # Continued under a strategy, a network built on one device kept each
+    # replica normalising its own half of the batch.
+    one, two = mirrored["partial_batch_normalization"]
+    np.testing.assert_allclose(two, one, rtol=1e-5)
+
+
 def test_the_ready_networks_held_out_loss_is_not_divided_by_the_replicas(uneven):
     one, two = uneven["mlp_val_loss"]
     np.testing.assert_allclose(two, one, rtol=1e-5)

@@ -203,6 +203,30 @@ def test_partial_fit_continues_under_a_strategy(make):
                                atol=1e-6)
 
 
+@pytest.mark.parametrize("n_train, batch, auto, chosen", [
+    (101, 100, True, 98), (33, 32, True, 30), (17, 8, True, 6), (96, 32, True, 32),
+    (17, 8, False, None), (33, 32, False, None), (18, 8, False, 8), (8, 8, False, 8),
+])
+def test_no_replica_is_left_without_rows_in_a_last_batch(n_train, batch, auto, chosen):
+    # A last batch of 1 row over 2 replicas aborted the process in an image
+    # network's training (oneDNN's max-pooling gradient on a replica of no rows).
+    from types import SimpleNamespace
+
+    from keraslearn._engine._distribute import Placement
+    from keraslearn._engine._plan import NEW, FitPlan
+
+    plan = FitPlan(mode="fit", network=NEW, train=True, epochs=1, batch_size=batch,
+                   validation_batch_size=batch, shuffle=False, verbose=0, seed=0,
+                   n_train=n_train, weight_mean=1.0)
+    where = Placement(CPU, SimpleNamespace(num_replicas_in_sync=2))
+    if chosen is None:
+        with pytest.raises(ValueError, match=rf"last training batch holds 1 row\(s\) "
+                                             rf"\(batch_size={batch}, {n_train} training rows\)"):
+            where.evenly_split(plan, auto=auto)
+    else:
+        assert where.evenly_split(plan, auto=auto).batch_size == chosen
+
+
 @keras.saving.register_keras_serializable(package="keraslearn_tests_placement")
 class Scale(keras.layers.Layer):
     """Multiplies by ``factor``, an attribute set after construction that its

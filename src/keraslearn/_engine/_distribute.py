@@ -20,8 +20,9 @@ A fit under a strategy:
   batch across the replicas: ``batch_size`` is the global batch, as in Keras.
   Keras averages a fit's first batch over the replicas, which fails in
   TensorFlow when they hold different numbers of rows: a batch size the
-  replicas cannot share at first is refused, or, where keraslearn chooses it,
-  made a multiple of them (:meth:`Placement.evenly_split`).
+  replicas cannot share at first, or whose last batch leaves a replica
+  without rows, is refused, or, where keraslearn chooses it, made a multiple
+  of them that does not (:meth:`Placement.evenly_split`).
   With equal shares per replica, an update equals the one-device update up to
   float rounding (tested over two logical CPU devices). Rows are visited in
   another order when they are shuffled: Keras reads one batch before
@@ -81,8 +82,9 @@ PLACEMENT_DOC = """\
         is called at every fit. The network is built, compiled and trained
         in the strategy's scope, and ``batch_size`` is the global batch,
         split across the replicas: one whose first batch they cannot share
-        evenly is refused. ``model_`` is then copied out of the strategy
-        onto ``device``, where ``predict`` runs."""
+        evenly, or whose last leaves a replica without rows, is refused.
+        ``model_`` is then copied out of the strategy onto ``device``, where
+        ``predict`` runs."""
 
 # One MirroredStrategy per set of devices in a process, shared by every fit
 # that asks for it (a search makes many): "mirrored" and the list of the
@@ -195,22 +197,34 @@ class Placement:
         default when no ``batch_size`` is given; the held-out
         rows', which evaluation does not depend on) is made a multiple of the
         replicas; a training batch the user gave that they cannot share is
-        refused (ValueError) before TensorFlow runs.
+        refused (ValueError) before TensorFlow runs. So is a last training
+        batch of fewer rows than replicas, which leaves a replica without rows:
+        some of TensorFlow's kernels fail there (synchronized batch
+        normalisation of images, oneDNN's max-pooling gradient aborts the
+        process); a batch size keraslearn chooses is made one that leaves none.
         """
         replicas = 1 if self.strategy is None else self.strategy.num_replicas_in_sync
         if replicas == 1 or not plan.train:
             return plan
-        batch = plan.batch_size
-        first = min(batch, plan.n_train)
+        batch, n = plan.batch_size, plan.n_train
+        first = min(batch, n)
         if auto and first % replicas and first > replicas:
             batch = first = first // replicas * replicas
         if first % replicas:
             raise ValueError(
                 f"The first training batch holds {first} rows (batch_size={batch}, "
-                f"{plan.n_train} training rows), which the {replicas} replicas of "
+                f"{n} training rows), which the {replicas} replicas of "
                 "distribute cannot share evenly: Keras under tf.distribute fails on it. "
                 f"Give a batch_size that is a multiple of {replicas}, at most the number "
                 "of training rows.")
+        while auto and batch > replicas and 0 < n % batch < replicas:
+            batch -= replicas
+        if batch < n and 0 < n % batch < replicas:
+            raise ValueError(
+                f"The last training batch holds {n % batch} row(s) (batch_size={batch}, {n} "
+                f"training rows), fewer than the {replicas} replicas of distribute: one "
+                "would train on no rows, where some of TensorFlow's kernels fail. Give a "
+                f"batch_size that leaves no last batch of under {replicas} rows.")
         n_val = _held_out_rows(plan)
         val_batch = min(plan.validation_batch_size, n_val or 1)
         if n_val and val_batch % replicas:

@@ -45,8 +45,8 @@ def _named_network(layers):
 
 
 def _built_with(model):
-    """``(L2 strength, hidden activation, dropout rate)`` of a network
-    :meth:`BaseMLP._keras_build_fn` built."""
+    """``(L2 strength, hidden activation, dropout rate, synchronized batch
+    normalisation or None)`` of a network :meth:`BaseMLP._keras_build_fn` built."""
     regularizer = model.get_layer("output").kernel_regularizer
     # Batch normalisation sits between a hidden layer and its activation.
     activations = [layer.activation for layer in model.layers
@@ -54,9 +54,11 @@ def _built_with(model):
         layer.activation for layer in model.layers if layer.name.startswith("hidden_")]
     rates = [float(layer.rate) for layer in model.layers
              if isinstance(layer, keras.layers.Dropout)]
+    synchronized = [bool(layer.synchronized) for layer in model.layers
+                    if isinstance(layer, keras.layers.BatchNormalization)]
     return (0.0 if regularizer is None else float(regularizer.l2),
             keras.activations.serialize(activations[0]) if activations else None,
-            rates[0] if rates else 0.0)
+            rates[0] if rates else 0.0, synchronized[0] if synchronized else None)
 
 
 def _carry_optimizer_state(src, dst):
@@ -205,8 +207,9 @@ class BaseMLP(ReadyNetwork):
         if plan.network == CONTINUE and plan.mode == "partial":
             # scikit-learn's partial_fit computes with the current parameters
             # and divides the L2 penalty by this call's batches: a network
-            # that was built otherwise is built again, carrying its weights
-            # and its optimizer's state over (the optimizer continues there).
+            # that was built otherwise (or whose batch normalisation is not
+            # synchronized as distribute needs) is built again, carrying its
+            # weights and its optimizer's state over (the optimizer continues).
             current = self.__dict__["model_"]
             if _built_with(current) != self._network_settings(plan):
                 model, encoder = super()._network(plan.replace(network=REBUILD), data,
@@ -239,18 +242,21 @@ class BaseMLP(ReadyNetwork):
         return callbacks
 
     def _network_settings(self, plan):
-        """``(L2 strength, hidden activation, dropout rate)`` of the network
-        the parameters build for ``plan``, as :func:`_built_with` reads them."""
+        """``(L2 strength, hidden activation, dropout rate, synchronized batch
+        normalisation or None)`` of the network the parameters build for
+        ``plan``, as :func:`_built_with` reads them."""
         # scikit-learn divides the L2 penalty by each batch's total sample
         # weight; a regularizer's strength is one number: a full batch's.
         strength = 0.5 * float(self.alpha) / (plan.batch_size * plan.weight_mean)
         return (max(strength, 0.0),
                 _ACTIVATIONS[self.activation] if self._hidden_sizes() else None,
-                float(self.dropout or 0.0))
+                float(self.dropout or 0.0),
+                (self.distribute is not None) if (
+                    self.batch_normalization and self._hidden_sizes()) else None)
 
     def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
-        strength, activation, _ = self._network_settings(plan)
+        strength, activation, *_ = self._network_settings(plan)
         regularizer = l2_regularizer(strength, dtype)
         seeds = self._layer_seeds(plan)
 
