@@ -166,7 +166,7 @@ def test_column_transformer_weights_multiply_their_parts():
         ("num", StandardScaler(), ["a"]), ("cat", OneHotEncoder(), ["city"]),
         ("again", "passthrough", ["c"]),
     ], remainder="passthrough",
-        transformer_weights={"num": 10.0, "cat": 0.5, "remainder": -2.0}).fit(df)
+        transformer_weights={"num": 10.0, "cat": 0.5, "again": None, "remainder": -2.0}).fit(df)
     got = run(convert("ct", ct), df)
     np.testing.assert_allclose(got, transformed(ct, df), rtol=RTOL, atol=ATOL)
     unweighted = ct.set_params(transformer_weights=None).fit(df)

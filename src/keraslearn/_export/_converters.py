@@ -201,8 +201,8 @@ def _column_transformer(name, ct):
         if len(indices) == 0:
             continue
         node = convert(f"{name}/{sub}", transformer)
-        weight = (ct.transformer_weights or {}).get(sub, 1)
-        if weight != 1:  # scikit-learn multiplies the part's output by it
+        weight = (ct.transformer_weights or {}).get(sub)
+        if weight is not None and weight != 1:  # scikit-learn multiplies the part's output
             node = Sequence([node, LayerStep(_layers.Weigh(weight))])
         parts.append((indices, node))
     return ColumnSplit(parts, names)
