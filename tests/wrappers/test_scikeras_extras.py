@@ -257,3 +257,30 @@ def test_partial_fit_refuses_data_that_changed():
     with pytest.raises(ValueError, match="X has 3 features, but KerasClassifier is expecting 4"):
         clf.partial_fit(X[:, :3].astype("float32"), y)
     assert clf.current_epoch == 1  # none of the refused calls trained
+
+
+def _compiled_with(loss):
+    def build(meta):
+        model = keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                  keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+        model.compile(loss=loss, optimizer="adam")
+        return model
+
+    return build
+
+
+def test_a_loss_the_compiled_model_does_not_use_is_refused_as_scikeras_refuses_it():
+    # The builder's loss trained, and the estimator's went unused: a search
+    # over loss searched nothing.
+    sparse = _compiled_with("sparse_categorical_crossentropy")
+    y3 = np.arange(len(X)) % 3
+    clf = KerasClassifier(sparse, loss="categorical_crossentropy", epochs=1)
+    with pytest.raises(ValueError, match=r"loss='categorical_crossentropy' was given, but the "
+                                         r"model was compiled with the loss "
+                                         r"'sparse_categorical_crossentropy'"):
+        clf.fit(X, y3)
+    assert not hasattr(clf, "model_")
+    # The same loss by another name, or none, is the compiled one.
+    for loss in (None, "SparseCategoricalCrossentropy", keras.losses.SparseCategoricalCrossentropy):
+        fitted = KerasClassifier(sparse, loss=loss, epochs=1, random_state=0).fit(X, y3)
+        assert loss_name(fitted.model_.loss) == "sparse_categorical_crossentropy"

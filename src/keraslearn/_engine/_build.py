@@ -156,6 +156,8 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     loss it would be compiled with.
     """
     compiled = getattr(model, "compiled", False)
+    if compiled:
+        _check_compiled_loss(model, compile_kwargs.get("loss"))
     if not is_native(encoder):
         _check_outputs_of_a_users_encoder(model, sample_shape, expected_outputs,
                                           None if compiled else compile_kwargs.get("loss"))
@@ -184,3 +186,25 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
         check_loss_dtypes(model)
     encoder.configure(n_units, loss, out_dtype, encoding)
     return model
+
+
+def _check_compiled_loss(model, loss):
+    """Refuse a ``loss`` set on the estimator that is not the one the model
+    was compiled with (by its builder, or as given), as scikeras does: the
+    compiled loss trains, so the estimator's would go unused (a search over
+    ``loss`` would search nothing). Lists and dicts of losses are not compared."""
+    from ..utils import loss_name
+
+    if loss is None or isinstance(loss, (list, tuple, dict)) or isinstance(
+            model.loss, (list, tuple, dict)) or model.loss is None:
+        return
+    try:
+        given, compiled = loss_name(loss), loss_name(model.loss)
+    except (TypeError, ValueError):  # a loss of the user's own that has no name
+        return
+    if given != compiled:
+        raise ValueError(
+            f"loss={loss!r} was given, but the model was compiled with the loss "
+            f"{compiled!r}, which would train instead: give the estimator the loss the "
+            "model is compiled with, or leave loss=None, or build the model uncompiled "
+            "(the estimator then compiles it with loss).")
