@@ -69,6 +69,33 @@ def test_flattened_pixels_are_named_columns_beside_tabular_ones(image_paths):
         ImageLoader(target_size=(2, 3)).fit(image_paths).get_feature_names_out()
 
 
+@pytest.mark.parametrize("flatten", [False, True])
+def test_pipelines_configured_for_tables_take_the_loader(image_paths, flatten):
+    # scikit-learn's pandas output made the loader's transform fail on images
+    # (not columns): they stay an array; flattened rows are a table of pixels.
+    import sklearn
+    from sklearn.preprocessing import StandardScaler
+
+    names = [f"imageloader{i}" for i in range(2 * 3 * 3)]
+    expected = ImageLoader(target_size=(2, 3), flatten=flatten).fit_transform(image_paths)
+    with sklearn.config_context(transform_output="pandas"):
+        out = ImageLoader(target_size=(2, 3), flatten=flatten).fit_transform(image_paths)
+    assert type(out) is (pd.DataFrame if flatten else np.ndarray)
+    assert not flatten or list(out.columns) == names
+    np.testing.assert_array_equal(np.asarray(out), expected)
+    # Pipeline.set_output sets every step: accepted, pixels reach the next step named.
+    loader = ImageLoader(target_size=(2, 3), flatten=flatten)
+    pipe = Pipeline([("load", loader), ("scale", StandardScaler())])
+    if flatten:
+        pipe.set_output(transform="pandas").fit(image_paths)
+        assert list(pipe[-1].feature_names_in_) == names
+    else:
+        pipe[:1].set_output(transform="pandas")
+        assert type(loader.fit_transform(image_paths)) is np.ndarray
+    assert type(ImageLoader(target_size=(2, 3), flatten=flatten).set_output(
+        transform="default").fit_transform(image_paths)) is np.ndarray
+
+
 def test_scale_false_and_dtypes(image_paths):
     raw = ImageLoader(target_size=(5, 4), scale=False, dtype="uint8").fit_transform(
         image_paths

@@ -8,9 +8,10 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
+from ._not_a_table import NotATable
 
 
-class ColumnGroups(TransformerMixin, BaseEstimator):
+class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
     """Split a DataFrame (or a 2-D array) into a :class:`~keraslearn.MultiInput`,
     one named input per group of columns, for a model with several inputs.
 
@@ -181,22 +182,6 @@ class ColumnGroups(TransformerMixin, BaseEstimator):
                 part = part.reshape((len(part),) + tuple(shape))
             out[name] = part
         return MultiInput(out)
-
-    def set_output(self, *, transform=None):
-        """Accepted, so that ``Pipeline.set_output`` can configure the steps
-        around this one, and without effect: the output is a
-        :class:`~keraslearn.MultiInput` of one array per group, not a table.
-
-        Parameters
-        ----------
-        transform : {"default", "pandas", "polars"} or None, default=None
-            Ignored.
-
-        Returns
-        -------
-        self : ColumnGroups
-        """
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -11,6 +11,8 @@ from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._not_a_table import NotATable
+
 # color_mode -> (Pillow mode, number of channels)
 _COLOR_MODES = {"rgb": ("RGB", 3), "grayscale": ("L", 1)}
 # Pillow widens the filter when it shrinks an image, so bilinear also
@@ -106,9 +108,7 @@ def _as_items(X):
                 f"{type(X).__name__}."
             ) from None
         # A 2-D list with one column, e.g. [["a.png"], ["b.png"]].
-        items = [
-            v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v for v in items
-        ]
+        items = [v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v for v in items]
     if not items:
         raise ValueError("X is empty: ImageLoader needs at least one image.")
     return items
@@ -200,7 +200,7 @@ def _load_into(out, items, pil_mode, size, progress=None):
     return out
 
 
-class ImageLoader(TransformerMixin, BaseEstimator):
+class ImageLoader(NotATable, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Load image files (or PIL images) into a float array.
 
     Each image is opened with Pillow, converted to RGB or grayscale, resized
@@ -232,7 +232,8 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     flatten : bool, default=False
         Return rows of ``height * width * channels`` values instead of
         ``(height, width, channels)`` images, for dense networks and
-        scikit-learn estimators.
+        scikit-learn estimators: a table of them where ``set_output`` or
+        scikit-learn's ``transform_output`` asks for one, images never.
 
     image_decoder : {"pillow", "tensorflow"}, default="pillow"
         ``"pillow"``: as described above. ``"tensorflow"``: the pixels
@@ -354,9 +355,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
             _load_into(out, items, pil_mode, size)
             if self.scale:
                 out /= 255
-        if self.flatten:
-            out = out.reshape(len(items), -1)
-        return out
+        return self._as_configured(out.reshape(len(items), -1), X) if self.flatten else out
 
     def get_feature_names_out(self, input_features=None):
         """Names of the pixel columns ``transform`` returns with ``flatten=True``.
