@@ -265,9 +265,32 @@ def test_the_tensorflow_decoder_refuses_what_it_cannot_read_before_training(imag
     assert clone(ImageClassifier(image_decoder="tensorflow")).image_decoder == "tensorflow"
 
 
+def _bmp(path, bits, compression=0, width=12, height=10):
+    """A BMP file Pillow reads that Pillow does not write: 4 or 16 bits per
+    pixel, or run-length compressed (its pixels: one run of colour 1 a row)."""
+    import struct
+
+    palette = b"".join(bytes((i, 255 - i, 7 * i % 256, 0)) for i in range(2 ** min(bits, 8)))
+    if compression:
+        data = b"".join(bytes((width, 1, 0, 0)) for _ in range(height - 1)) + bytes(
+            (width, 1, 0, 1))
+    else:
+        row = bytes(-(-width * bits // 8))
+        data = (row + bytes(-len(row) % 4)) * height
+    palette = palette if bits <= 8 else b""
+    offset = 14 + 40 + len(palette)
+    path.write_bytes(
+        struct.pack("<2sIHHI", b"BM", offset + len(data), 0, 0, offset)
+        + struct.pack("<IiiHHIIiiII", 40, width, height, 1, bits, compression, len(data),
+                      2835, 2835, len(palette) // 4, 0) + palette + data)
+
+
 @pytest.mark.parametrize("mode, fmt, image_shape, what", [
     ("1", "BMP", (10, 12, 3), "a 1-bit BMP file"),
     ("CMYK", "JPEG", (10, 12), "a CMYK JPEG file read as grayscale"),
+    (4, "BMP", (10, 12, 3), "a 4-bit BMP file"),
+    (16, "BMP", (10, 12, 3), "a 16-bit BMP file"),
+    ("rle8", "BMP", (10, 12, 3), r"a compressed \(run-length\) BMP file"),
 ])
 def test_formats_tensorflow_reads_in_a_form_it_does_not_are_refused_first(
         images, tmp_path, monkeypatch, mode, fmt, image_shape, what):
@@ -276,7 +299,12 @@ def test_formats_tensorflow_reads_in_a_form_it_does_not_are_refused_first(
     monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
     paths, y = images
     odd = tmp_path / f"odd.{fmt.lower()}"
-    Image.new("RGB", (12, 10), (200, 30, 90)).convert(mode).save(odd, fmt)
+    if isinstance(mode, int) or mode == "rle8":
+        _bmp(odd, 8, compression=1) if mode == "rle8" else _bmp(odd, mode)
+        with Image.open(odd) as opened:  # Pillow reads it
+            opened.load()
+    else:
+        Image.new("RGB", (12, 10), (200, 30, 90)).convert(mode).save(odd, fmt)
     _Started.started = False
     clf = ImageClassifier(**SMALL, image_shape=image_shape, image_decoder="tensorflow",
                           callbacks=[_Started()])

@@ -50,8 +50,8 @@ _TENSORFLOW_FORMATS = {3: ("JPEG", "PNG", "GIF", "BMP"), 1: ("JPEG", "PNG")}
 # many phone cameras write) is decoded by TensorFlow as JPEG (its first picture).
 _AS_JPEG = frozenset({"MPO"})
 # Files of those formats decode_image fails on, by (format, Pillow mode, channels).
-_TENSORFLOW_UNREAD = {("BMP", "1", 3): "a 1-bit BMP file",
-                      ("JPEG", "CMYK", 1): "a CMYK JPEG file read as grayscale"}
+# (BMP files: :func:`_bmp_unread`.)
+_TENSORFLOW_UNREAD = {("JPEG", "CMYK", 1): "a CMYK JPEG file read as grayscale"}
 
 # Pillow modes that ImageLoader reads as one channel (grayscale) when the
 # number of channels is taken from the images; other modes are read as RGB.
@@ -252,7 +252,8 @@ def _check_tensorflow_reads(items, headers, channels, advice):
     formats = _TENSORFLOW_FORMATS[channels]
     for i, (item, (_, mode, fmt)) in enumerate(zip(items, headers)):
         fmt = "JPEG" if fmt in _AS_JPEG else fmt
-        unread = _TENSORFLOW_UNREAD.get((fmt, mode, channels))
+        unread = _TENSORFLOW_UNREAD.get((fmt, mode, channels)) or (
+            _bmp_unread(item) if fmt == "BMP" and not isinstance(item, Image.Image) else None)
         if unread is not None:  # a format it reads, in a form it does not
             raise ValueError(
                 f"{_describe(item, i)} is {unread}, which TensorFlow's decode_image cannot "
@@ -264,6 +265,20 @@ def _check_tensorflow_reads(items, headers, channels, advice):
             raise ValueError(
                 f"{_describe(item, i)} is {what}: image_decoder='tensorflow' reads{kind} "
                 f"{', '.join(formats[:-1])} and {formats[-1]} files only. {advice}.")
+
+
+def _bmp_unread(path):
+    """What makes a BMP file one TensorFlow's decode_bmp cannot read (it reads
+    uncompressed files of 8, 24 and 32 bits per pixel), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(34)
+    except OSError:
+        return None  # reported where the file is read
+    bits, compression = int.from_bytes(head[28:30], "little"), int.from_bytes(head[30:34], "little")
+    if bits not in (8, 24, 32):
+        return f"a {bits}-bit BMP file"
+    return "a compressed (run-length) BMP file" if compression in (1, 2) else None
 
 
 def _image_shape(image_shape):
