@@ -222,3 +222,22 @@ def test_a_loss_of_one_value_a_sample_of_image_outputs_keeps_its_weights():
     history = model.fit(images, targets, sample_weight=weights / weights.mean(), epochs=2,
                         batch_size=16, shuffle=False, verbose=0)
     np.testing.assert_allclose(est.history_["loss"], history.history["loss"], rtol=1e-5)
+
+
+def test_target_reshaper_feeds_2d_encoders_and_gives_labels_back_1d():
+    # scikeras' TargetReshaper, for target encoders of transformers of 2-D input.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    from keraslearn.utils.transformers import TargetReshaper
+
+    labels = np.where(X[:, 0] > 0, "up", "down")
+    reshaper = TargetReshaper().fit(labels)
+    assert reshaper.ndim_ == 1 and reshaper.transform(labels).shape == (len(X), 1)
+    np.testing.assert_array_equal(reshaper.inverse_transform(reshaper.transform(labels)), labels)
+    two = np.column_stack([labels, labels])
+    assert TargetReshaper().fit(two).inverse_transform(two).shape == two.shape
+    encoder = make_pipeline(TargetReshaper(), OrdinalEncoder()).fit(labels)
+    codes = encoder.transform(labels)
+    assert codes.shape == (len(X), 1) and set(codes.ravel()) == {0.0, 1.0}
+    np.testing.assert_array_equal(encoder.inverse_transform(codes), labels)
