@@ -435,3 +435,18 @@ def test_tensorflow_decoded_files_batched_beside_rows_read_in_python(tmp_path, m
         np.testing.assert_array_equal(np.asarray(x), pixels[y])
         seen.extend(y)
     assert sorted(seen) == list(range(len(paths))) and seen != sorted(seen)
+
+
+def test_grayscale_files_tensorflow_reads_as_rgb_only_are_read_as_rgb(tmp_path):
+    # Grayscale BMP and GIF files were taken for one channel, which
+    # TensorFlow's decode_image gives for JPEG and PNG files only: refused.
+    from keraslearn.preprocessing import ImageLoader
+
+    for fmt, channels in (("bmp", 3), ("gif", 3), ("png", 1)):
+        paths, y = _write(tmp_path / fmt, n=6, mode="L", fmt=fmt)
+        clf = ImageClassifier(**SMALL, image_decoder="tensorflow").fit(paths, y)
+        assert clf.image_shape_ == (10, 12, channels)
+        pixels = ImageLoader(target_size=(10, 12), color_mode="rgb" if channels == 3 else
+                             "grayscale", image_decoder="tensorflow").fit_transform(paths)
+        np.testing.assert_allclose(clf.predict_proba(paths), clf.predict_proba(pixels),
+                                   rtol=1e-6, atol=1e-7)

@@ -60,7 +60,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     ``ImageLoader`` decodes them (RGB, or grayscale if every image is;
     scaled to [0, 1]), never all at once; or, with
     ``image_decoder="tensorflow"``, as ``keras.utils.image_dataset_from_directory``
-    decodes them. With ``image_shape`` every image is resized to it; without,
+    decodes them (grayscale only if all are JPEG or PNG). With ``image_shape``
+    every image is resized to it; without,
     the images must all have one size (that of fit, at predict). Every file's
     header is read first: a missing file, a file that is not an image (or that
     ``image_decoder`` cannot read) or images of different sizes raise an error

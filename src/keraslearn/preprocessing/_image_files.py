@@ -343,7 +343,11 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
     headers = [_header(item, i) for i, item in enumerate(items)]
     if shape is None:
         (width, height), _, _ = headers[0]
-        gray = all(mode in _ONE_CHANNEL_MODES for _, mode, _ in headers)
+        # Grayscale where every image is (and, for TensorFlow's decoder, of a
+        # format it reads as grayscale: its GIF and BMP images are RGB).
+        gray = all(mode in _ONE_CHANNEL_MODES and (decoder != "tensorflow" or (
+            "JPEG" if fmt in _AS_JPEG else fmt) in _TENSORFLOW_FORMATS[1])
+            for _, mode, fmt in headers)
         shape, resize = (height, width, 1 if gray else 3), False
     if decoder == "tensorflow":
         _check_tensorflow_reads(items, headers, shape[2], _FITTED_ADVICE if fitted else
