@@ -129,3 +129,50 @@ def test_a_worker_sizes_tensorflow_to_its_own_threads():
 
 def test_outside_a_worker_there_is_no_worker_thread_count():
     assert dask_worker_threads() is None
+
+
+_STARTS_A_CLUSTER = '''
+import json, os, sys
+import numpy as np
+from distributed import LocalCluster
+from joblib import Parallel, delayed
+
+
+def limit_in_worker():
+    from keraslearn import MLPClassifier, _tf
+    X = np.random.RandomState(0).randn(20, 3)
+    MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(X, X[:, 0] > 0)
+    return _tf.thread_limit()
+
+
+if __name__ == "__main__":
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1"):
+        omp = os.environ.get("OMP_NUM_THREADS")
+        here = limit_in_worker()
+    workers = Parallel(n_jobs=2, backend="loky")(delayed(limit_in_worker)() for _ in range(2))
+    print(json.dumps({"omp": omp, "here": here, "workers": workers}))
+'''
+
+
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+def test_starting_a_cluster_leaves_this_process_its_threads(tmp_path):
+    # Dask's LocalCluster sets OMP_NUM_THREADS=1 in the process that starts it,
+    # which was read as a joblib worker's share of the cores: every later fit
+    # of that process ran on one thread. joblib's workers still take theirs.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "starts_a_cluster.py"
+    script.write_text(_STARTS_A_CLUSTER)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "KERASLEARN_NUM_THREADS")}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=TIMEOUT_S * 2, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["omp"] == "1" and seen["here"] is None
+    share = max(1, joblib.cpu_count() // 2)  # joblib's OMP_NUM_THREADS in its 2 workers
+    assert seen["workers"] == [share, share]
