@@ -47,6 +47,9 @@ class MultiInput(dict):
         for name, value in items.items():
             if not isinstance(name, str):
                 raise TypeError(f"MultiInput's input names must be strings, got {name!r}.")
+            if hasattr(value, "tocsr"):  # scipy sparse: np.asarray would make a scalar of it
+                raise TypeError(f"MultiInput input {name!r} is a scipy sparse matrix; the "
+                                "inputs of a MultiInput are dense arrays (toarray()).")
             value = value.to_numpy() if hasattr(value, "iloc") else np.asarray(value)
             if value.ndim == 0:
                 raise ValueError(f"MultiInput input {name!r} is a scalar, not one row per sample.")

@@ -60,8 +60,8 @@ def test_one_name_or_index_is_a_group_of_one_column():
 
 
 @pytest.mark.parametrize("cols, message", [
-    ({"x"}, "must be a column name or index, or a list of them; got set"),
-    (1.5, "must be a column name or index, or a list of them; got float"),
+    ({"x"}, "must be a column name or index, a list of them or a boolean mask; got set"),
+    (1.5, "must be a column name or index, a list of them or a boolean mask; got float"),
     ([], "Group 'g' has no columns"),
 ])
 def test_bad_groups_are_refused_in_fit(cols, message):
@@ -164,3 +164,16 @@ def test_a_pipeline_set_to_pandas_output_configures_the_steps_around_it(frame):
     np.testing.assert_allclose(out["a"], scaled[:, [columns.index("p0"), columns.index("p1")]],
                                rtol=1e-6)
     assert isinstance(out["b"], np.ndarray)  # the groups stay arrays, for the network
+
+
+def test_a_boolean_mask_takes_the_columns_column_transformer_takes():
+    # True and False were taken for the positions 1 and 0.
+    X = np.arange(12.0).reshape(2, 6)
+    mask = [True, False, False, False, True, True]
+    expected = ColumnTransformer([("g", "passthrough", mask)]).fit_transform(X)
+    for given in (mask, np.array(mask)):
+        for data in (X, pd.DataFrame(X, columns=list("abcdef"))):
+            got = ColumnGroups({"g": given}).fit(data).transform(data)["g"]
+            np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="'g' is a boolean mask of 2 values, but X has 6"):
+        ColumnGroups({"g": [True, False]}).fit(X)

@@ -99,3 +99,18 @@ def test_a_list_of_inputs_says_what_to_give_instead(container):
         {"image": IMAGES, "meta": META}, y)
     with pytest.raises(ValueError, match="named inputs"):
         fitted.predict(container([IMAGES, META]))
+
+
+def test_named_inputs_without_rows_or_dense_arrays_are_refused_for_what_they_are():
+    # No rows was taken for no inputs (a MultiInput's len is its rows); a sparse
+    # matrix for "a scalar".
+    import scipy.sparse as sp
+
+    fitted = make().set_params(epochs=1).fit(MultiInput(image=IMAGES, meta=META), y)
+    empty = MultiInput(image=IMAGES[:0], meta=META[:0])
+    for call in (lambda: fitted.predict(empty), lambda: make().fit(empty, y[:0])):
+        with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
+            call()
+    with pytest.raises(TypeError, match="'meta' is a scipy sparse matrix; the inputs of a "
+                                        r"MultiInput are dense arrays \(toarray\(\)\)"):
+        MultiInput(image=IMAGES, meta=sp.csr_matrix(META))

@@ -87,7 +87,7 @@ def _validate_inputs(est, X, reset):
             "MultiInput) need a model of your own with inputs of those names "
             "(KerasClassifier, KerasRegressor or BaseWrapper)."
         )
-    if not X:
+    if not X.keys():  # (a MultiInput's len is its rows)
         raise ValueError("X is an empty dict: it holds no input.")
     arrays = {}
     for name, value in X.items():

@@ -113,12 +113,18 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         """Group ``name``'s columns as a list: one name or index is a group
         of one column, as in ``ColumnTransformer``."""
         cols = self.groups[name]
-        if isinstance(cols, (str, int, np.integer)):
+        if isinstance(cols, (str, int, np.integer)) and not isinstance(cols, (bool, np.bool_)):
             return [cols]
-        if not hasattr(cols, "__iter__") or isinstance(cols, (dict, set, frozenset)):
-            raise ValueError(f"Group {name!r} must be a column name or index, or a list of "
-                             f"them; got {type(cols).__name__}.")
-        return list(cols)
+        if not hasattr(cols, "__iter__") or isinstance(cols, (dict, set, frozenset, str)):
+            raise ValueError(f"Group {name!r} must be a column name or index, a list of "
+                             f"them or a boolean mask; got {type(cols).__name__}.")
+        cols = list(cols)
+        if cols and all(isinstance(c, (bool, np.bool_)) for c in cols):
+            if len(cols) != self.n_features_in_:  # a mask, as ColumnTransformer takes it
+                raise ValueError(f"Group {name!r} is a boolean mask of {len(cols)} values, "
+                                 f"but X has {self.n_features_in_} columns.")
+            return [int(i) for i in np.flatnonzero(cols)]
+        return cols
 
     def _lookup(self):
         """Column name -> position in the X seen in fit (None without names)."""
