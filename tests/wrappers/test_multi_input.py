@@ -114,3 +114,16 @@ def test_named_inputs_without_rows_or_dense_arrays_are_refused_for_what_they_are
     with pytest.raises(TypeError, match="'meta' is a scipy sparse matrix; the inputs of a "
                                         r"MultiInput are dense arrays \(toarray\(\)\)"):
         MultiInput(image=IMAGES, meta=sp.csr_matrix(META))
+
+
+def test_continued_fits_refuse_named_inputs_of_a_dtype_that_does_not_cast_safely():
+    # As for one array: a float64 input after a float32 fit was taken silently.
+    fitted = make().set_params(epochs=1, warm_start=True).fit(
+        MultiInput(image=IMAGES, meta=META), y)
+    wider = MultiInput(image=IMAGES, meta=META.astype("float64"))
+    for call in (fitted.partial_fit, fitted.fit):
+        with pytest.raises(ValueError, match=r"X\['meta'\] has dtype float64, but "
+                                             r"KerasClassifier was fitted on float32"):
+            call(wider, y)
+    assert fitted.current_epoch == 1  # neither refused call trained
+    fitted.partial_fit(MultiInput(image=IMAGES, meta=META.astype("float16")), y)  # casts safely

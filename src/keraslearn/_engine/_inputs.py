@@ -119,6 +119,7 @@ def _validate_inputs(est, X, reset):
                     f"X[{name!r}] has shape {shape[1:]} per sample, but {type(est).__name__} "
                     f"was fitted with {tuple(fitted[name][1:])}."
                 )
+            check_same_dtype(est, arrays[name], name)
     return MultiInput(arrays)
 
 
@@ -194,18 +195,21 @@ def _validate_source(est, X, y, *, reset, y_numeric):
     return X, y
 
 
-def check_same_dtype(est, X):
-    """A fit that continues (partial_fit, warm start) takes X of a dtype the
-    first fit's casts to safely, as scikeras requires."""
+def check_same_dtype(est, X, name=None):
+    """A fit that continues (partial_fit, warm start) takes X (its input
+    ``name``, for named inputs) of a dtype the first fit's casts to safely,
+    as scikeras requires."""
     fitted = getattr(est, "X_dtype_", None)
-    if not getattr(est, "_same_dtype_to_continue", False) or fitted is None or (
-            isinstance(fitted, dict)):
+    if isinstance(fitted, dict):
+        fitted = None if name is None else fitted.get(name)
+    if not getattr(est, "_same_dtype_to_continue", False) or fitted is None:
         return
+    what = "X" if name is None else f"X[{name!r}]"
     if not np.can_cast(X.dtype, fitted):
         raise ValueError(
-            f"X has dtype {X.dtype}, but {type(est).__name__} was fitted on {fitted}, and "
-            f"casting {X.dtype} to {fitted} is not safe. Give X as {fitted} "
-            f"(X.astype({str(fitted)!r})), or fit anew."
+            f"{what} has dtype {X.dtype}, but {type(est).__name__} was fitted on {fitted}, "
+            f"and casting {X.dtype} to {fitted} is not safe. Give {what} as {fitted} "
+            f"(.astype({str(fitted)!r})), or fit anew."
         )
 
 
