@@ -69,6 +69,12 @@ def test_bad_groups_are_refused_in_fit(cols, message):
         ColumnGroups({"g": cols}).fit(pd.DataFrame({"x": [1.0]}))
 
 
+def test_a_group_name_that_is_not_a_string_is_refused_in_fit():
+    # It passed fit and failed in transform, where MultiInput refuses it.
+    with pytest.raises(ValueError, match=r"groups' names must be strings .*, got 0"):
+        ColumnGroups({0: ["x"]}).fit(pd.DataFrame({"x": [1.0]}))
+
+
 def test_a_refit_on_an_array_forgets_fit_s_column_names(frame):
     groups = ColumnGroups({"g": ["age"]}).fit(frame)
     assert list(groups.feature_names_in_) == list(frame.columns)

@@ -83,6 +83,10 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         """
         if not isinstance(self.groups, dict) or not self.groups:
             raise ValueError("groups must be a non-empty dict of input name -> columns.")
+        named = [name for name in self.groups if not isinstance(name, str)]
+        if named:  # the names of the model's inputs, as MultiInput takes them
+            raise ValueError(f"groups' names must be strings (the model's input names), "
+                             f"got {named[0]!r}.")
         np.dtype(self.dtype)  # a dtype NumPy does not know fails here
         # Sets (or, for X without column names, removes) feature_names_in_; a
         # frame's columns are checked where groups take them (others may hold
@@ -115,7 +119,7 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         cols = self.groups[name]
         if isinstance(cols, (str, int, np.integer)) and not isinstance(cols, (bool, np.bool_)):
             return [cols]
-        if not hasattr(cols, "__iter__") or isinstance(cols, (dict, set, frozenset, str)):
+        if not hasattr(cols, "__iter__") or isinstance(cols, (dict, set, frozenset)):
             raise ValueError(f"Group {name!r} must be a column name or index, a list of "
                              f"them or a boolean mask; got {type(cols).__name__}.")
         cols = list(cols)
