@@ -59,6 +59,11 @@ _ONE_CHANNEL_MODES = frozenset(
     {"1", "L", "LA", "La", "I", "F", "I;16", "I;16B", "I;16L", "I;16N"})
 
 
+def _tensorflow_format(fmt):
+    """Pillow's name of a file's format, as TensorFlow's decode_image reads it."""
+    return "JPEG" if fmt in _AS_JPEG else fmt
+
+
 def _first_item(X):
     """The first element of X when X may be a collection of images, else None."""
     if isinstance(X, np.ndarray):
@@ -251,7 +256,7 @@ def _check_tensorflow_reads(items, headers, channels, advice):
     ``channels`` channels, with ``advice``."""
     formats = _TENSORFLOW_FORMATS[channels]
     for i, (item, (_, mode, fmt)) in enumerate(zip(items, headers)):
-        fmt = "JPEG" if fmt in _AS_JPEG else fmt
+        fmt = _tensorflow_format(fmt)
         unread = _TENSORFLOW_UNREAD.get((fmt, mode, channels)) or (
             _bmp_unread(item) if fmt == "BMP" and not isinstance(item, Image.Image) else None)
         if unread is not None:  # a format it reads, in a form it does not
@@ -345,8 +350,8 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
         (width, height), _, _ = headers[0]
         # Grayscale where every image is (and, for TensorFlow's decoder, of a
         # format it reads as grayscale: its GIF and BMP images are RGB).
-        gray = all(mode in _ONE_CHANNEL_MODES and (decoder != "tensorflow" or (
-            "JPEG" if fmt in _AS_JPEG else fmt) in _TENSORFLOW_FORMATS[1])
+        gray = all(mode in _ONE_CHANNEL_MODES and (
+            decoder != "tensorflow" or _tensorflow_format(fmt) in _TENSORFLOW_FORMATS[1])
             for _, mode, fmt in headers)
         shape, resize = (height, width, 1 if gray else 3), False
     if decoder == "tensorflow":
