@@ -144,8 +144,19 @@ def test_only_a_few_float_rows_of_the_input_shape():
     assert not forward.accepts(np.zeros((SMALL_ROWS + 1, 6)))
     assert not forward.accepts(np.zeros((0, 6)))
     assert not forward.accepts(np.zeros((3, 5)))
-    assert not forward.accepts(np.zeros((3, 6), dtype=int))
+    assert not forward.accepts(np.zeros((3, 6), dtype="U1"))
     assert not forward.accepts([[0.0] * 6])
+
+
+def test_integer_rows_are_cast_to_the_input_dtype_as_keras_casts_them():
+    # A wrapper hands integer X on as given (scikeras' rule); the network's
+    # float input takes it cast, as the model called on it does.
+    model = _model([keras.layers.Dense(3, "relu"), keras.layers.Dense(2, "softmax")])
+    x = np.array([[2**24 + 1, 3, -7, 0, 1, 2**30 + 3]] * 2, dtype=np.int64)
+    forward = NumpyForward.of(model)
+    assert forward.accepts(x) and forward.accepts(x > 0)
+    np.testing.assert_allclose(forward(x), model(x), rtol=1e-6)
+    np.testing.assert_allclose(forward(x > 0), model((x > 0).astype("float32")), rtol=1e-6)
 
 
 def test_a_snapshot_keeps_the_weights_it_read():

@@ -169,7 +169,7 @@ class NumpyForward:
     def accepts(self, X):
         """Whether X is a float ndarray of a few rows shaped as the input."""
         return (type(X) is np.ndarray and 0 < len(X) <= SMALL_ROWS
-                and X.dtype.kind == "f" and X.shape[1:] == self.input_shape)
+                and X.dtype.kind in "biuf" and X.shape[1:] == self.input_shape)
 
     def __call__(self, X):
         x = X.astype(self.dtype, copy=False)

@@ -47,15 +47,31 @@ def _mapped(X):
     return isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and is_mapped(X)
 
 
-def _x_params(mapped):
+def _x_params(est, X):
     """``check_array`` arguments for X: a mapped X is neither converted nor
     checked for finiteness there (see :func:`_check_finite_in_blocks`)."""
-    return {"dtype": None, "ensure_all_finite": False} if mapped else {"dtype": _FLOATS}
+    if _mapped(X):
+        return {"dtype": None, "ensure_all_finite": False}
+    return {"dtype": _x_dtype(est, X)}
 
 
-def _as_checked(dtype):
-    """The dtype ``check_array`` with ``dtype=_FLOATS`` would give X."""
-    return np.dtype(dtype) if dtype in _FLOATS else np.dtype(_FLOATS[0])
+def _x_dtype(est, X):
+    """The dtype X is converted to: float, except integer or boolean X given to
+    a wrapper, which its model gets as given (scikeras' rule: an id above 2**24
+    would be rounded in float32), each batch cast to the model input's dtype."""
+    if not getattr(est, "_keeps_integer_X", False):
+        return _FLOATS
+    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    kept = len(dtypes) > 0 and all(isinstance(d, np.dtype) and d.kind in "biu" for d in dtypes)
+    return None if kept else _FLOATS
+
+
+def _as_checked(est, dtype):
+    """The dtype X was checked to (see :func:`_x_dtype`)."""
+    dtype = np.dtype(dtype)
+    if dtype in _FLOATS or (dtype.kind in "biu" and getattr(est, "_keeps_integer_X", False)):
+        return dtype
+    return np.dtype(_FLOATS[0])
 
 
 def _check_finite_in_blocks(est, X, input_name="X"):
@@ -91,10 +107,9 @@ def _validate_inputs(est, X, reset):
         raise ValueError("X is an empty dict: it holds no input.")
     arrays = {}
     for name, value in X.items():
-        mapped = _mapped(value)
         arrays[name] = check_array(value, allow_nd=True, ensure_2d=False,
-                                   input_name=f"X[{name!r}]", **_x_params(mapped))
-        if mapped:
+                                   input_name=f"X[{name!r}]", **_x_params(est, value))
+        if _mapped(value):
             _check_finite_in_blocks(est, arrays[name], f"X[{name!r}]")
         if arrays[name].ndim < 2:
             arrays[name] = arrays[name].reshape(-1, 1)
@@ -104,7 +119,7 @@ def _validate_inputs(est, X, reset):
     shapes = {name: a.shape for name, a in arrays.items()}
     if reset:
         est.X_shape_ = shapes
-        est.X_dtype_ = {name: _as_checked(a.dtype) for name, a in arrays.items()}
+        est.X_dtype_ = {name: _as_checked(est, a.dtype) for name, a in arrays.items()}
         est.n_features_in_ = {name: int(np.prod(s[1:])) for name, s in shapes.items()}
         est.__dict__.pop("feature_names_in_", None)
     else:
@@ -140,15 +155,15 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
     mapped = _mapped(X)
     if y is None and not est._requires_y:
         X = validate_data(est, X, reset=reset, allow_nd=True, accept_sparse=_sparse(est),
-                          **_x_params(mapped))
+                          **_x_params(est, X))
     elif mapped:
         X, y = validate_data(est, X, y, reset=reset, validate_separately=(
-            {"allow_nd": True, **_x_params(True)}, _TARGET_PARAMS[y_numeric]))
+            {"allow_nd": True, **_x_params(est, X)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
         with _explained_input_errors(X, y):
             X, y = validate_data(
-                est, X, y, reset=reset, dtype=_FLOATS, allow_nd=True,
+                est, X, y, reset=reset, dtype=_x_dtype(est, X), allow_nd=True,
                 multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
             )
     if mapped:
@@ -157,7 +172,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         y = y.toarray()
     if reset:
         est.X_shape_ = X.shape
-        est.X_dtype_ = _as_checked(X.dtype)
+        est.X_dtype_ = _as_checked(est, X.dtype)
     else:
         check_same_dtype(est, X)
         check_sample_shape(est, X)
@@ -244,7 +259,7 @@ def validate_X(est, X, fitted=True):
         check_sample_shape(est, X)
         return X
     if _mapped(X):
-        X = validate_data(est, X, reset=False, allow_nd=True, **_x_params(True))
+        X = validate_data(est, X, reset=False, allow_nd=True, **_x_params(est, X))
         check_sample_shape(est, X)
         _check_finite_in_blocks(est, X)
         return X
@@ -254,7 +269,7 @@ def validate_X(est, X, fitted=True):
     if plain is not None:
         return plain
     with _explained_input_errors(X):
-        X = validate_data(est, X, reset=False, dtype=_FLOATS, allow_nd=True,
+        X = validate_data(est, X, reset=False, dtype=_x_dtype(est, X), allow_nd=True,
                           accept_sparse=_sparse(est))
     check_sample_shape(est, X)
     return X

@@ -72,6 +72,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     # partial_fit and warm starts take X of a dtype the first fit's casts to
     # safely, as in scikeras.
     _same_dtype_to_continue = True
+    # Integer and boolean X reach the model as given, as in scikeras (ids).
+    _keeps_integer_X = True
     __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
     # Keras' fit argument too (set_fit_request(validation_data=True)), as callbacks.
     __metadata_request__fit = {"validation_data": None}
@@ -137,6 +139,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Training data; arrays of more dimensions (images) are accepted.
+            Integer and boolean X reach the model as given (``X_dtype_``);
+            other X as float32, or float64 as given.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets (required by classifiers and regressors).
