@@ -189,6 +189,18 @@ def scenario_mirrored(workdir):
         est.partial_fit(X, y, classes=[0, 1]).set_params(distribute=where).partial_fit(X, y)
         partial.append(est.loss_curve_)
     out["partial_batch_normalization"] = partial
+    # The same for an image network, each batch all rows (shuffled alike).
+    from keraslearn import ImageClassifier
+
+    images = np.random.RandomState(0).rand(32, 8, 8, 1).astype("float32")
+    partial = []
+    for where in (None, TWO):
+        est = ImageClassifier(conv_filters=(4,), dense_units=8, dropout=0.0, epochs=1,
+                              batch_size=32, batch_normalization=True, random_state=0)
+        est.partial_fit(images, y[:32], classes=[0, 1])
+        est.set_params(distribute=where).partial_fit(images, y[:32])
+        partial.append(est.history_["loss"])
+    out["partial_image_batch_normalization"] = partial
     return out
 
 

@@ -152,8 +152,10 @@ def test_a_last_batch_that_leaves_a_replica_without_rows_is_refused(uneven):
 def test_partial_fit_under_a_strategy_normalises_batches_as_one_device_does(mirrored):
     # Continued under a strategy, a network built on one device kept each
     # replica normalising its own half of the batch.
-    one, two = mirrored["partial_batch_normalization"]
-    np.testing.assert_allclose(two, one, rtol=1e-5)
+    for name in ("partial_batch_normalization", "partial_image_batch_normalization"):
+        one, two = mirrored[name]
+        assert len(one) == 2
+        np.testing.assert_allclose(two, one, rtol=1e-5)
 
 
 def test_the_ready_networks_held_out_loss_is_not_divided_by_the_replicas(uneven):

@@ -26,6 +26,7 @@ from .._engine import _keras_objects as objects
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
+from ._continued import RebuiltToContinue
 from ._pixels import eight_bit_top, warn_at_fit
 
 
@@ -54,7 +55,7 @@ def _target_quantiles(y, n_val):
     return strata
 
 
-class ReadyNetwork(KerasEstimator):
+class ReadyNetwork(RebuiltToContinue, KerasEstimator):
     """Shared implementation of the ready networks (not for direct use).
 
     Subclasses define ``__init__``, ``_parameter_constraints``, ``_epochs``,

@@ -10,8 +10,7 @@ import numpy as np
 from scipy import sparse
 
 from .._engine._forward import forget
-from .._engine._layers import built_optimizer
-from .._engine._plan import CONTINUE, NEW, REBUILD
+from .._engine._plan import NEW
 from .._engine._sources import RowSource, as_source
 from .._tf import keras
 from ..utils import Interval, OneOf
@@ -45,8 +44,8 @@ def _named_network(layers):
 
 
 def _built_with(model):
-    """``(L2 strength, hidden activation, dropout rate, synchronized batch
-    normalisation or None)`` of a network :meth:`BaseMLP._keras_build_fn` built."""
+    """``(L2 strength, hidden activation, dropout rate)`` of a network
+    :meth:`BaseMLP._keras_build_fn` built."""
     regularizer = model.get_layer("output").kernel_regularizer
     # Batch normalisation sits between a hidden layer and its activation.
     activations = [layer.activation for layer in model.layers
@@ -54,26 +53,9 @@ def _built_with(model):
         layer.activation for layer in model.layers if layer.name.startswith("hidden_")]
     rates = [float(layer.rate) for layer in model.layers
              if isinstance(layer, keras.layers.Dropout)]
-    synchronized = [bool(layer.synchronized) for layer in model.layers
-                    if isinstance(layer, keras.layers.BatchNormalization)]
     return (0.0 if regularizer is None else float(regularizer.l2),
             keras.activations.serialize(activations[0]) if activations else None,
-            rates[0] if rates else 0.0, synchronized[0] if synchronized else None)
-
-
-def _carry_optimizer_state(src, dst):
-    """The optimizer state of network ``src`` (step count, learning rate,
-    slots) into ``dst``'s, an optimizer of the same kind."""
-    built_optimizer(dst)
-    old, new = src.optimizer.variables, dst.optimizer.variables
-    if type(src.optimizer) is not type(dst.optimizer) or [v.shape for v in old] != [
-            v.shape for v in new]:
-        raise ValueError(
-            "partial_fit continues the fitted network's optimizer, but the current "
-            f"parameters make another ({type(dst.optimizer).__name__} instead of "
-            f"{type(src.optimizer).__name__}). Call fit to fit a new network.")
-    for a, b in zip(old, new):
-        b.assign(a)
+            rates[0] if rates else 0.0)
 
 
 class BaseMLP(ReadyNetwork):
@@ -203,19 +185,13 @@ class BaseMLP(ReadyNetwork):
             encode=encoder.transform, dtype=self._dtype(),
         )
 
+    def _needs_rebuild(self, model, plan):
+        # scikit-learn's partial_fit computes with the current parameters and
+        # divides the L2 penalty by this call's batches.
+        return super()._needs_rebuild(model, plan) or (
+            _built_with(model) != self._network_settings(plan))
+
     def _network(self, plan, data, randomness, where=None):
-        if plan.network == CONTINUE and plan.mode == "partial":
-            # scikit-learn's partial_fit computes with the current parameters
-            # and divides the L2 penalty by this call's batches: a network
-            # that was built otherwise (or whose batch normalisation is not
-            # synchronized as distribute needs) is built again, carrying its
-            # weights and its optimizer's state over (the optimizer continues).
-            current = self.__dict__["model_"]
-            if _built_with(current) != self._network_settings(plan):
-                model, encoder = super()._network(plan.replace(network=REBUILD), data,
-                                                  randomness, where)
-                _carry_optimizer_state(current, model)
-                return model, encoder
         model, encoder = super()._network(plan, data, randomness, where)
         # Early stopping judges the network by its validation score from the
         # first epoch: it starts from the targets' best constant prediction.
@@ -242,17 +218,14 @@ class BaseMLP(ReadyNetwork):
         return callbacks
 
     def _network_settings(self, plan):
-        """``(L2 strength, hidden activation, dropout rate, synchronized batch
-        normalisation or None)`` of the network the parameters build for
-        ``plan``, as :func:`_built_with` reads them."""
+        """``(L2 strength, hidden activation, dropout rate)`` of the network the
+        parameters build for ``plan``, as :func:`_built_with` reads them."""
         # scikit-learn divides the L2 penalty by each batch's total sample
         # weight; a regularizer's strength is one number: a full batch's.
         strength = 0.5 * float(self.alpha) / (plan.batch_size * plan.weight_mean)
         return (max(strength, 0.0),
                 _ACTIVATIONS[self.activation] if self._hidden_sizes() else None,
-                float(self.dropout or 0.0),
-                (self.distribute is not None) if (
-                    self.batch_normalization and self._hidden_sizes()) else None)
+                float(self.dropout or 0.0))
 
     def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
