@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, make_column_selector
 
 from keraslearn.preprocessing import ColumnGroups
 
@@ -60,8 +60,11 @@ def test_one_name_or_index_is_a_group_of_one_column():
 
 
 @pytest.mark.parametrize("cols, message", [
-    ({"x"}, "must be a column name or index, a list of them or a boolean mask; got set"),
-    (1.5, "must be a column name or index, a list of them or a boolean mask; got float"),
+    ({"x"}, "must be a column name or index, a list of them, a slice, a boolean mask or a "
+            "callable; got set"),
+    (1.5, "must be a column name or index, a list of them, a slice, a boolean mask or a "
+          "callable; got float"),
+    ([-5], r"has column -5, which X lacks \(X has 1 columns\)"),
     ([], "Group 'g' has no columns"),
 ])
 def test_bad_groups_are_refused_in_fit(cols, message):
@@ -183,3 +186,26 @@ def test_a_boolean_mask_takes_the_columns_column_transformer_takes():
             np.testing.assert_array_equal(got, expected)
     with pytest.raises(ValueError, match="'g' is a boolean mask of 2 values, but X has 6"):
         ColumnGroups({"g": [True, False]}).fit(X)
+
+
+@pytest.mark.parametrize("columns", [
+    [-1, 0], [-2], slice(1, 3), slice(-3, None), slice("income", "p0"),
+    slice("p0", None), make_column_selector(pattern="^p"), lambda X: ["age", "p1"],
+], ids=lambda c: repr(c) if not callable(c) else "callable")
+def test_columns_are_taken_in_every_form_column_transformer_takes(frame, columns):
+    # Negative positions, slices and callables were refused.
+    if isinstance(columns, slice) and isinstance(columns.start, str):
+        assert frame.loc[:, columns].shape[1] >= 1  # names' slices include both ends
+    out = ColumnGroups({"g": columns}).fit(frame).transform(frame)["g"]
+    np.testing.assert_array_equal(out, _selected(frame, frame, columns))
+    if isinstance(columns, list) and len(columns) == 1:  # one index: a group of one column
+        np.testing.assert_array_equal(ColumnGroups({"g": columns[0]}).fit_transform(frame)["g"],
+                                      out)
+    shuffled = frame[["p1", "age", "p0", "income"]]  # taken by fit's names again
+    np.testing.assert_array_equal(ColumnGroups({"g": columns}).fit(frame).transform(shuffled)["g"],
+                                  _selected(shuffled, frame, columns))
+    if not (callable(columns) or isinstance(columns, slice) and isinstance(columns.stop, str)
+            or isinstance(columns, slice) and isinstance(columns.start, str)):
+        array = frame.to_numpy()
+        np.testing.assert_array_equal(ColumnGroups({"g": columns}).fit_transform(array)["g"],
+                                      _selected(array, array, columns))

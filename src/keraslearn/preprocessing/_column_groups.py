@@ -23,9 +23,12 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     groups : dict of str to list
-        Input name -> its columns: names for a DataFrame (whose column names
-        are then all strings, as scikit-learn requires), or indices (one name
-        or index is a group of one column).
+        Input name -> its columns, as ``ColumnTransformer`` takes them: names
+        for a DataFrame (whose column names are then all strings, as
+        scikit-learn requires), or indices, from the end too (one name or
+        index is a group of one column); a slice (of names: both ends
+        included), a boolean mask, or a callable such as
+        ``make_column_selector``, called on fit's X.
 
     shapes : dict of str to tuple, default=None
         Input name -> the shape of one sample, for groups to reshape (pixel
@@ -98,8 +101,9 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
                 raise ValueError(f"shapes names {name!r}, which is not a group "
                                  f"({sorted(self.groups)}).")
         lookup = self._lookup()
-        for name in self.groups:
-            positions = self._positions(name, lookup)
+        # Callables (make_column_selector) are called on fit's X, as ColumnTransformer does.
+        self._fitted_positions = {name: self._positions(name, lookup, X) for name in self.groups}
+        for name, positions in self._fitted_positions.items():
             width = len(positions)
             if frame and width:
                 check_array(X.iloc[:, positions], dtype=self.dtype, ensure_all_finite=False,
@@ -113,15 +117,20 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
                                  f"columns.")
         return self
 
-    def _columns(self, name):
-        """Group ``name``'s columns as a list: one name or index is a group
-        of one column, as in ``ColumnTransformer``."""
+    def _columns(self, name, X):
+        """Group ``name``'s columns as a list, or a slice: one name or index is
+        a group of one column, as in ``ColumnTransformer``."""
         cols = self.groups[name]
+        if callable(cols):
+            cols = cols(X)
         if isinstance(cols, (str, int, np.integer)) and not isinstance(cols, (bool, np.bool_)):
             return [cols]
+        if isinstance(cols, slice):
+            return cols
         if not hasattr(cols, "__iter__") or isinstance(cols, (dict, set, frozenset)):
             raise ValueError(f"Group {name!r} must be a column name or index, a list of "
-                             f"them or a boolean mask; got {type(cols).__name__}.")
+                             f"them, a slice, a boolean mask or a callable; got "
+                             f"{type(cols).__name__}.")
         cols = list(cols)
         if cols and all(isinstance(c, (bool, np.bool_)) for c in cols):
             if len(cols) != self.n_features_in_:  # a mask, as ColumnTransformer takes it
@@ -135,20 +144,29 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         return None if names is None else _first_positions(names)
 
-    def _positions(self, name, lookup):
-        """Group ``name``'s column positions in the X seen in fit."""
-        out = []
-        for col in self._columns(name):
-            if lookup is not None and not isinstance(col, (int, np.integer)):
-                if str(col) not in lookup:
-                    raise ValueError(f"Group {name!r} names column {col!r}, which X lacks.")
-                out.append(lookup[str(col)])
-            elif isinstance(col, (int, np.integer)) and 0 <= col < self.n_features_in_:
-                out.append(int(col))
-            else:
-                raise ValueError(f"Group {name!r} has column {col!r}, which X lacks "
-                                 f"(X has {self.n_features_in_} columns).")
-        return out
+    def _positions(self, name, lookup, X):
+        """Group ``name``'s column positions in ``X``, fit's."""
+        cols, n = self._columns(name, X), self.n_features_in_
+        if isinstance(cols, slice):  # by position, or by name with both ends included
+            ends = [cols.start, cols.stop]
+            if all(end is None or isinstance(end, (int, np.integer)) for end in ends):
+                return list(range(n)[cols])
+            first, last = (None if end is None else self._position(name, end, lookup)
+                           for end in ends)
+            return list(range(n))[first:None if last is None else last + 1:cols.step]
+        return [self._position(name, col, lookup) for col in cols]
+
+    def _position(self, name, col, lookup):
+        """The position of column ``col`` (a name, or an index from either end)."""
+        n = self.n_features_in_
+        if lookup is not None and not isinstance(col, (int, np.integer)):
+            if str(col) not in lookup:
+                raise ValueError(f"Group {name!r} names column {col!r}, which X lacks.")
+            return lookup[str(col)]
+        if isinstance(col, (int, np.integer)) and -n <= col < n:
+            return int(col) % n
+        raise ValueError(f"Group {name!r} has column {col!r}, which X lacks "
+                         f"(X has {n} columns).")
 
     def transform(self, X):
         """The groups' columns as named arrays.
@@ -169,8 +187,7 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             One array per group.
         """
         check_is_fitted(self, "n_features_in_")
-        lookup = self._lookup()
-        positions = {name: self._positions(name, lookup) for name in self.groups}
+        positions = self._fitted_positions
         names = getattr(self, "feature_names_in_", None)
         if names is not None and hasattr(X, "columns"):
             columns = _first_positions(X.columns)
