@@ -76,6 +76,13 @@ def test_named_inputs_are_checked_against_the_fit():
         clf.predict(MultiInput(image=IMAGES, meta=np.zeros((N, 3))))
     with pytest.raises(ValueError, match="fitted with the named inputs"):
         clf.predict(META)
+    # partial_fit and warm starts said "expecting {'image': 64, 'meta': 2} features".
+    clf.set_params(warm_start=True)
+    for call in (clf.partial_fit, clf.fit):
+        with pytest.raises(ValueError, match=r"fitted with the named inputs \['image', "
+                                             r"'meta'\]; give X as a dict or MultiInput"):
+            call(META, y)
+    assert clf.current_epoch == 1
     with pytest.raises(ValueError, match="NaN"):
         clf.predict(MultiInput(image=IMAGES, meta=np.full((N, 2), np.nan)))
 

@@ -148,6 +148,8 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         y = validate_targets(y, y_numeric)
         check_consistent_length(X, y)
         return X, y
+    if not reset:
+        _check_one_array_fitted(est)
     if isinstance(X, RowSource):
         return _validate_source(est, X, y, reset=reset, y_numeric=y_numeric)
     if y_numeric and issparse(y):  # validate_data's multi_output y takes it
@@ -228,6 +230,15 @@ def check_same_dtype(est, X, name=None):
         )
 
 
+def _check_one_array_fitted(est):
+    """X as one array is refused by an estimator fitted on named inputs."""
+    if isinstance(getattr(est, "X_shape_", None), dict):
+        raise ValueError(
+            f"{type(est).__name__} was fitted with the named inputs "
+            f"{sorted(est.X_shape_)}; give X as a dict or MultiInput of them."
+        )
+
+
 def check_sample_shape(est, X):
     if tuple(X.shape[1:]) != tuple(est.X_shape_[1:]):
         raise ValueError(
@@ -250,11 +261,7 @@ def validate_X(est, X, fitted=True):
         check_is_fitted(est)
     if _named(X):
         return _validate_inputs(est, X, reset=False)
-    if isinstance(getattr(est, "X_shape_", None), dict):
-        raise ValueError(
-            f"{type(est).__name__} was fitted with the named inputs "
-            f"{sorted(est.X_shape_)}; give X as a dict or MultiInput of them."
-        )
+    _check_one_array_fitted(est)
     if isinstance(X, RowSource):
         check_sample_shape(est, X)
         return X
