@@ -270,8 +270,21 @@ def test_an_example_mlflow_cannot_describe_logs_the_model_without_a_signature(st
     X = X.assign(extra=extra)
     pipe = make_pipeline(make_column_transformer((step, ["extra"]), remainder=StandardScaler()),
                          KerasClassifier(tiny_mlp, epochs=2, random_state=0)).fit(X, y)
-    with pytest.warns(UserWarning, match="cannot describe the input example with a signature"):
+    with pytest.warns(UserWarning, match="cannot describe the input example with a signature"
+                      ) as caught:
         logged = log_fit(pipe, X.iloc[:40], y[:40], run_name="described")
+    assert {w.filename for w in caught if "signature" in str(w.message)} == {__file__}
+    if column == "category":  # log_model and log_search warn at their caller too
+        from sklearn.model_selection import GridSearchCV
+
+        from keraslearn.tracking import log_search
+
+        search = GridSearchCV(pipe, {"kerasclassifier__epochs": [1]}, cv=2).fit(X, y)
+        for call in (lambda: log_model(pipe, input_example=X.iloc[:5]),
+                     lambda: log_search(search, X.iloc[:40], y[:40], run_name="searched")):
+            with pytest.warns(UserWarning, match="cannot describe") as caught:
+                call()
+            assert {w.filename for w in caught if "signature" in str(w.message)} == {__file__}
     run = mlflow.get_run(logged.run_id)
     assert run.info.status == "FINISHED" and "test_accuracy" in run.data.metrics
     model = mlflow.pyfunc.load_model(logged.model_uri)

@@ -219,7 +219,8 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
             saved = _model.saved_and_checked(model, trusted, tmp)
             if input_example is None:
                 input_example = _model.example_rows(X_test)
-            signature = _model.signature_of(mlflow, model, input_example)
+            # log_fit and log_search call this function: the warning points past both.
+            signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)
         return _log_into_run(mlflow, estimator, model, saved, X_test, y_test,
                              run_name=run_name, input_example=input_example,
                              signature=signature, output_dir=output_dir,

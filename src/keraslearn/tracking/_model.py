@@ -181,12 +181,13 @@ def saved_and_checked(estimator, trusted, folder):
     return path
 
 
-def signature_of(mlflow, estimator, input_example, predict_fn="predict"):
+def signature_of(mlflow, estimator, input_example, predict_fn="predict", stacklevel=3):
     """The signature MLflow infers from ``input_example`` and the estimator's
     output on it, checked against the example, or None (with a warning, as
     ``mlflow.sklearn.log_model`` does) where MLflow cannot describe it: a
     pandas category column, or missing values in an integer one, which MLflow's
-    own check of the example would refuse once the run is written to."""
+    own check of the example would refuse once the run is written to.
+    ``stacklevel`` points the warning at the user's call."""
     if input_example is None:
         return None
     try:
@@ -196,7 +197,7 @@ def signature_of(mlflow, estimator, input_example, predict_fn="predict"):
     except Exception as exc:  # noqa: BLE001 - MLflow's, whatever the column type
         warnings.warn(f"MLflow cannot describe the input example with a signature "
                       f"({type(exc).__name__}: {str(exc).splitlines()[-1][:300]}); the "
-                      "model is logged without one.", UserWarning, stacklevel=3)
+                      "model is logged without one.", UserWarning, stacklevel=stacklevel)
         return None
     return signature
 
