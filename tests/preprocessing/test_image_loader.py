@@ -96,6 +96,25 @@ def test_pipelines_configured_for_tables_take_the_loader(image_paths, flatten):
         transform="default").fit_transform(image_paths)) is np.ndarray
 
 
+def test_clones_keep_the_output_container_and_a_misspelt_one_is_refused(image_paths):
+    # clone (searches, cross-validation) dropped it: a pipeline taking pixel
+    # columns by name failed in cross_val_score, though its own fit worked.
+    from sklearn.base import clone
+    from sklearn.compose import ColumnTransformer
+
+    loader = ImageLoader(target_size=(2, 3), flatten=True).set_output(transform="pandas")
+    assert type(clone(loader).fit_transform(image_paths)) is pd.DataFrame
+    pipe = Pipeline([("load", ImageLoader(target_size=(2, 3), flatten=True)),
+                     ("red", ColumnTransformer([("r", "passthrough", ["imageloader0"])]))])
+    pipe.set_output(transform="pandas")
+    np.testing.assert_array_equal(clone(pipe).fit_transform(image_paths),
+                                  pipe.fit_transform(image_paths))
+    assert "_output_container" not in clone(ImageLoader()).__dict__  # unset stays unset
+    with pytest.raises(ValueError, match=r"set_output\(transform='panda'\): the output "
+                                         r"container must be one of \['default', 'pandas'"):
+        ImageLoader().set_output(transform="panda")
+
+
 def test_scale_false_and_dtypes(image_paths):
     raw = ImageLoader(target_size=(5, 4), scale=False, dtype="uint8").fit_transform(
         image_paths

@@ -2,6 +2,8 @@
 
 import sklearn
 
+_CONTAINERS = ("default", "pandas", "polars")
+
 
 class NotATable:
     """A mixin for transformers whose output may be arrays that scikit-learn's
@@ -29,8 +31,19 @@ class NotATable:
             This transformer.
         """
         if transform is not None:
+            if transform not in _CONTAINERS:
+                raise ValueError(f"set_output(transform={transform!r}): the output container "
+                                 f"must be one of {list(_CONTAINERS)}, or None.")
             self._output_container = transform
         return self
+
+    def __sklearn_clone__(self):
+        # Clones (searches, cross-validation) keep the container set, as
+        # scikit-learn's clone keeps its own transformers' set_output.
+        clone = super().__sklearn_clone__()
+        if "_output_container" in self.__dict__:
+            clone._output_container = self._output_container
+        return clone
 
     def _as_configured(self, out, X):
         """The 2-D array ``out`` (rows of ``X``) in the container set for it."""
