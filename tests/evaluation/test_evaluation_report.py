@@ -287,6 +287,40 @@ def test_length_mismatch_raises_before_predict(regression, which):
     assert CountingRidge.n_predict == 0
 
 
+@pytest.mark.parametrize("bad, match", [
+    ({"y": np.nan}, "Input y contains NaN"), ({"y": np.inf}, "Input y contains infinity"),
+    ({"sample_weight": 0.0}, "sample_weight sums to zero"),
+])
+def test_bad_targets_and_weights_of_a_regressor_are_refused_before_predict(regression, bad,
+                                                                          match):
+    # They were refused by scikit-learn's metrics, after a prediction pass.
+    X, y = regression
+    reg = CountingRidge().fit(X, y)
+    CountingRidge.n_predict = 0
+    y = np.where(np.arange(len(y)) == 0, bad["y"], y) if "y" in bad else y
+    weights = np.full(len(y), bad["sample_weight"]) if "sample_weight" in bad else None
+    with pytest.raises(ValueError, match=match):
+        evaluate(reg, X, y, sample_weight=weights)
+    assert CountingRidge.n_predict == 0
+
+
+def test_named_inputs_in_a_dict_are_counted_by_rows(binary):
+    # A dict X, as the wrappers take it, was counted by its keys.
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import FunctionTransformer
+
+    from keraslearn import MultiInput
+
+    X, y = binary
+    joined = FunctionTransformer(lambda d: np.hstack([d["a"], d["b"]]))
+    clf = make_pipeline(joined, LogisticRegression()).fit(MultiInput(a=X[:, :2], b=X[:, 2:]), y)
+    assert make_column_transformer  # (named inputs reach the estimator as they are)
+    as_dict = evaluate(clf, {"a": X[:, :2], "b": X[:, 2:]}, y)
+    assert as_dict.metrics == evaluate(clf, MultiInput(a=X[:, :2], b=X[:, 2:]), y).metrics
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        evaluate(clf, {"a": X[:, :2], "b": X[:, 2:]}, y[:-1])
+
+
 def test_output_dir_that_is_a_file_raises_before_predict(regression, tmp_path):
     X, y = regression
     reg = CountingRidge().fit(X, y)

@@ -5,8 +5,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
+from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from .._multi_input import MultiInput
 from ..utils._files import check_new_files, check_output_dir, slug
 from ._metrics import (
     classification_metrics,
@@ -36,6 +39,8 @@ def _check_sample_weight(sample_weight):
         raise ValueError(f"sample_weight must be 1-D, got shape {sample_weight.shape}.")
     if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
         raise ValueError("sample_weight must be finite and non-negative.")
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight sums to zero: no sample would be evaluated.")
     return sample_weight
 
 
@@ -194,8 +199,9 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     (3, 5)
     """
     check_is_fitted(estimator)
-    arrays = [X, y] if sample_weight is None else [X, y, sample_weight]
-    check_consistent_length(*arrays)
+    # A dict of named inputs (as the wrappers take it) counts rows, not keys.
+    rows = MultiInput(X) if isinstance(X, dict) and not issparse(X) else X
+    check_consistent_length(*([rows, y] if sample_weight is None else [rows, y, sample_weight]))
     sample_weight = _check_sample_weight(sample_weight)
     _check_zero_division(zero_division)
     output_dir = check_output_dir(output_dir)
@@ -210,6 +216,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     if output_dir is not None:  # every file this name may write, refused before any work
         paths, html_path = check_report_files(output_dir, name, overwrite)
     problem_type = detect_problem_type(estimator, y_true)
+    if problem_type == "regression":  # (classes are checked by detect_problem_type)
+        assert_all_finite(y_true, input_name="y")
     ignored = _pos_label_note(pos_label, estimator, y_true, problem_type)
     if ignored is not None:
         warnings.warn(ignored, UserWarning, stacklevel=2)
