@@ -337,3 +337,27 @@ def test_csv_cells_are_read_as_written_not_as_missing_values():
                                headers={"content-type": "text/csv"})
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == pipe.predict(rows).tolist()
+
+
+def test_a_wrapper_fitted_on_integers_is_served_integer_features():
+    # They were described and parsed as float64: 3.7 was answered as id 3.
+    import keras
+
+    from keraslearn import KerasClassifier
+
+    def build(meta):
+        ids = keras.Input((2,), dtype=meta["X_dtype_"])
+        vectors = keras.layers.Flatten()(keras.layers.Embedding(200, 2)(ids))
+        return keras.Model(ids, keras.layers.Dense(2, activation="softmax")(vectors))
+
+    X = np.arange(40, dtype=np.int16).reshape(20, 2)
+    clf = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=1,
+                          random_state=0).fit(X, np.arange(20) % 2)
+    with serving(clf) as client:
+        features = client.get("/metadata").json()["features"]
+        answer = client.post("/predict_proba", json={"instances": X[:3].tolist()})
+        refused = client.post("/predict", json={"instances": [[3.7, 1]]})
+    assert [f["dtype"] for f in features] == ["int16", "int16"]
+    assert answer.status_code == 200, answer.text
+    np.testing.assert_array_equal(answer.json()["probabilities"], clf.predict_proba(X[:3]))
+    assert refused.status_code == 400 and "an integer" in refused.json()["error"]

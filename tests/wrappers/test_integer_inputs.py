@@ -89,3 +89,58 @@ def test_the_ready_estimators_still_train_on_floats():
     with pytest.warns(UserWarning):  # (values of this size learn poorly: it says so)
         mlp.fit(IDS, PARITY)
     assert mlp.X_dtype_ == np.float32
+
+
+def embedding_model(meta, name=None):
+    ids = keras.Input((1,), dtype=meta["X_dtype_"], name=name)
+    vectors = keras.layers.Flatten()(keras.layers.Embedding(300, 4)(ids))
+    return keras.Model(ids, keras.layers.Dense(2, activation="softmax")(vectors))
+
+
+CODES = np.arange(100, dtype=np.int8).reshape(-1, 1)  # pandas' category codes are int8
+
+
+def test_predict_refuses_x_an_integer_fit_would_get_truncated_or_wrapped():
+    # As scikeras refuses it: 2.9 reached the model as id 2, and 300 as int8's 44.
+    clf = KerasClassifier(embedding_model, loss="sparse_categorical_crossentropy", epochs=1,
+                          random_state=0).fit(CODES, CODES[:, 0] % 2)
+    for X in (np.array([[2.9]]), np.array([[300]])):
+        with pytest.raises(ValueError, match=rf"X has dtype {X.dtype}, but KerasClassifier was "
+                                             r"fitted on int8, and casting .* is not safe\. "
+                                             r"Give X as int8 \(\.astype\('int8'\)\)\.$"):
+            clf.predict(X)
+    np.testing.assert_array_equal(clf.predict(CODES.astype(np.uint8)[:3].astype(bool)),
+                                  clf.predict(np.array([[0], [1], [1]], dtype=np.int8)))
+    named = KerasClassifier(
+        lambda meta: embedding_model({"X_dtype_": meta["X_dtype_"]["codes"]}, "codes"),
+        loss="sparse_categorical_crossentropy", epochs=1, random_state=0,
+    ).fit(MultiInput(codes=CODES), CODES[:, 0] % 2)
+    with pytest.raises(ValueError, match=r"X\['codes'\] has dtype float64"):
+        named.predict(MultiInput(codes=CODES.astype(float)))
+
+
+class ParityNet(keras.Model):
+    """A subclassed model: it declares no input, so nothing says its dtype."""
+
+    def __init__(self):
+        super().__init__()
+        self.out = keras.layers.Dense(2, activation="softmax")
+
+    def call(self, x):
+        return self.out(keras.ops.cast(keras.ops.mod(x, 2), "float32"))
+
+
+def test_a_subclassed_model_gets_integer_x_as_given():
+    # It got float32 rows: ids above 2**24 rounded to even ones.
+    clf = KerasClassifier(ParityNet, loss="sparse_categorical_crossentropy", optimizer="adam",
+                          optimizer__learning_rate=0.1, epochs=40, random_state=0)
+    clf.fit(IDS, PARITY)
+    np.testing.assert_array_equal(clf.predict(IDS), PARITY)
+
+
+def test_rows_given_as_lists_of_integers_are_integers():
+    clf = KerasClassifier(parity_model, loss="sparse_categorical_crossentropy",
+                          optimizer="adam", optimizer__learning_rate=0.1, epochs=40,
+                          random_state=0).fit(IDS.tolist(), PARITY)
+    assert clf.X_dtype_ == np.int64
+    np.testing.assert_array_equal(clf.predict(IDS.tolist()), PARITY)

@@ -61,6 +61,11 @@ def _x_dtype(est, X):
     would be rounded in float32), each batch cast to the model input's dtype."""
     if not getattr(est, "_keeps_integer_X", False):
         return _FLOATS
+    if isinstance(X, (list, tuple)):  # rows of numbers, as scikit-learn takes them
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError):  # ragged: check_array says what it is
+            return _FLOATS
     dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
     kept = len(dtypes) > 0 and all(isinstance(d, np.dtype) and d.kind in "biu" for d in dtypes)
     return None if kept else _FLOATS
@@ -94,7 +99,7 @@ def _sparse(est):
     return "csr" if getattr(est, "_takes_sparse", True) else False
 
 
-def _validate_inputs(est, X, reset):
+def _validate_inputs(est, X, reset, fitting=True):
     """A dict of named inputs (:class:`~keraslearn.MultiInput`), each array
     checked as X would be; its shapes are recorded by input name."""
     if not getattr(est, "_takes_named_inputs", False):
@@ -134,7 +139,7 @@ def _validate_inputs(est, X, reset):
                     f"X[{name!r}] has shape {shape[1:]} per sample, but {type(est).__name__} "
                     f"was fitted with {tuple(fitted[name][1:])}."
                 )
-            check_same_dtype(est, arrays[name], name)
+            check_same_dtype(est, arrays[name], name, fitting=fitting)
     return MultiInput(arrays)
 
 
@@ -212,21 +217,24 @@ def _validate_source(est, X, y, *, reset, y_numeric):
     return X, y
 
 
-def check_same_dtype(est, X, name=None):
+def check_same_dtype(est, X, name=None, fitting=True):
     """A fit that continues (partial_fit, warm start) takes X (its input
     ``name``, for named inputs) of a dtype the first fit's casts to safely,
-    as scikeras requires."""
+    as scikeras requires; so does prediction (``fitting`` False) after a fit
+    on integers, which a float or wider integer would reach truncated or
+    wrapped (floats are cast to the fit's float dtype)."""
     fitted = getattr(est, "X_dtype_", None)
     if isinstance(fitted, dict):
         fitted = None if name is None else fitted.get(name)
-    if not getattr(est, "_same_dtype_to_continue", False) or fitted is None:
+    if not getattr(est, "_same_dtype_to_continue", False) or fitted is None or (
+            not fitting and np.dtype(fitted).kind not in "biu"):
         return
     what = "X" if name is None else f"X[{name!r}]"
     if not np.can_cast(X.dtype, fitted):
         raise ValueError(
             f"{what} has dtype {X.dtype}, but {type(est).__name__} was fitted on {fitted}, "
             f"and casting {X.dtype} to {fitted} is not safe. Give {what} as {fitted} "
-            f"(.astype({str(fitted)!r})), or fit anew."
+            f"(.astype({str(fitted)!r}))" + (", or fit anew." if fitting else ".")
         )
 
 
@@ -260,7 +268,7 @@ def validate_X(est, X, fitted=True):
     if fitted:
         check_is_fitted(est)
     if _named(X):
-        return _validate_inputs(est, X, reset=False)
+        return _validate_inputs(est, X, reset=False, fitting=False)
     _check_one_array_fitted(est)
     if isinstance(X, RowSource):
         check_sample_shape(est, X)
@@ -269,16 +277,16 @@ def validate_X(est, X, fitted=True):
         X = validate_data(est, X, reset=False, allow_nd=True, **_x_params(est, X))
         check_sample_shape(est, X)
         _check_finite_in_blocks(est, X)
-        return X
-    if _plain_float_array(est, X):
-        return X
-    plain = _plain_float_frame(est, X)
-    if plain is not None:
-        return plain
-    with _explained_input_errors(X):
-        X = validate_data(est, X, reset=False, dtype=_x_dtype(est, X), allow_nd=True,
-                          accept_sparse=_sparse(est))
-    check_sample_shape(est, X)
+    elif _plain_float_array(est, X):
+        pass
+    elif (plain := _plain_float_frame(est, X)) is not None:
+        X = plain
+    else:
+        with _explained_input_errors(X):
+            X = validate_data(est, X, reset=False, dtype=_x_dtype(est, X), allow_nd=True,
+                              accept_sparse=_sparse(est))
+        check_sample_shape(est, X)
+    check_same_dtype(est, X, fitting=False)
     return X
 
 

@@ -160,22 +160,31 @@ def _kind(tensor, declared):
                      declared=declared)
 
 
+def _undeclared(a):
+    """How an input the model does not declare takes ``a``: integer and boolean
+    rows as they are (as Keras' fit hands them to a subclassed model), other
+    rows as float32."""
+    dtype = getattr(a, "dtype", None)
+    kept = isinstance(dtype, np.dtype) and dtype.kind in "biu"
+    return InputKind(dtype if kept else "float32")
+
+
 def input_kinds(model, X=None):
     """How each model input takes rows (:class:`InputKind`): one, or a tuple
     or dict of them shaped like ``X`` (matched by position, or by input name
-    for a dict); dense float32 for an input the model does not declare yet."""
+    for a dict); see :func:`_undeclared` for an input the model does not
+    declare yet."""
     inputs = list(getattr(model, "inputs", None) or [])
-    default = InputKind("float32")
     # Keras' own train_step hands the batch to the model's declared inputs.
     declared = getattr(type(model), "train_step", None) is keras.Model.train_step
     if nested._is_dict(X):
         by_name = {getattr(t, "name", None): _kind(t, declared) for t in inputs}
-        return {k: by_name.get(k, default) for k in X}
+        return {k: by_name.get(k) or _undeclared(a) for k, a in X.items()}
     if isinstance(X, (list, tuple)):
         if len(inputs) == len(X):
             return tuple(_kind(t, declared) for t in inputs)
-        return tuple(default for _ in X)
-    return _kind(inputs[0], declared) if inputs else default
+        return tuple(_undeclared(a) for a in X)
+    return _kind(inputs[0], declared) if inputs else _undeclared(X)
 
 
 def _to_numpy(out):

@@ -116,6 +116,9 @@ class FeatureSchema:
         elif dtypes is None:
             keys = names if names is not None else range(n)
             dtypes = {key: "object" for key in string_columns(model, keys)} or None
+            fitted = getattr(model, "X_dtype_", None)  # a wrapper fitted on integers takes them
+            if dtypes is None and isinstance(fitted, np.dtype) and fitted.kind in "biu":
+                dtypes = dict.fromkeys(keys, fitted)
         found = [np.dtype("float64")] * n
         keys = names if names is not None else range(n)
         if dtypes is not None:
