@@ -151,12 +151,23 @@ def test_cache_is_rebuilt_when_options_change(folder, tmp_path, options, shape):
         assert data["pixels"].shape == shape
 
 
-def test_broken_cache_is_replaced(folder, tmp_path):
+@pytest.mark.parametrize("content", ["garbage", "arrays", "array"])
+def test_a_file_that_is_not_a_cache_is_refused_and_kept(folder, tmp_path, content):
+    # Any file there was replaced: a user's features.npz, given by mistake, was lost.
     cache = tmp_path / "photos.npz"
-    cache.write_bytes(b"garbage")
-    X, _ = load_image_folder(folder, target_size=(4, 4), cache=cache)
-    assert X.shape == (5, 4, 4, 3)
-    assert _fingerprint(cache)
+    if content == "garbage":
+        cache.write_bytes(b"garbage")
+    elif content == "arrays":
+        np.savez(cache, X_train=np.arange(3.0))
+    else:
+        with open(cache, "wb") as f:
+            np.save(f, np.arange(3.0))
+    before = cache.read_bytes()
+    with pytest.raises(ValueError, match=r"photos\.npz' exists and is not an image cache that "
+                                         r"load_image_folder wrote; it is left as it is"):
+        load_image_folder(folder, target_size=(4, 4), cache=cache)
+    assert cache.read_bytes() == before
+    assert not list(tmp_path.glob("*.tmp"))  # nothing was written beside it
 
 
 def test_cache_argument_errors(folder, tmp_path):

@@ -83,17 +83,27 @@ def _fingerprint(root, relpaths, options):
     return digest.hexdigest()
 
 
+_CACHE_KEYS = {"pixels", "paths", "fingerprint"}
+
+
 def _read_cache(cache, fingerprint, relpaths):
-    """Return the cached pixels, or None if the cache is absent, stale or broken."""
+    """Return the cached pixels, or None if the cache is absent or stale. A
+    file there that is not such a cache (the user's own) is refused, never
+    replaced: caches are written atomically, so none is left half-written."""
+    if not cache.exists():
+        return None
     try:
         with np.load(cache, allow_pickle=False) as data:
-            if str(data["fingerprint"]) != fingerprint:
-                return None
-            if data["paths"].tolist() != relpaths:
+            if set(data.files) != _CACHE_KEYS:
+                raise ValueError("other arrays")
+            if str(data["fingerprint"]) != fingerprint or data["paths"].tolist() != relpaths:
                 return None
             return data["pixels"]
-    except Exception:  # absent, unreadable or foreign file: rebuild it
-        return None
+    except Exception:  # noqa: BLE001 - whatever NumPy makes of a file it cannot read
+        raise ValueError(
+            f"cache {str(cache)!r} exists and is not an image cache that load_image_folder "
+            "wrote; it is left as it is. Give another path, or remove the file."
+        ) from None
 
 
 def _write_cache(cache, pixels, relpaths, fingerprint):
@@ -193,7 +203,8 @@ def load_image_folder(
         A ``.npz`` file keeping the decoded images between calls. It is used
         when it matches the folder (same files, sizes and modification times)
         and ``target_size`` and ``color_mode``; otherwise it is rebuilt,
-        written atomically. ``scale`` and ``dtype`` are applied after the
+        written atomically. A file there that is not such a cache is refused
+        (ValueError), never replaced. ``scale`` and ``dtype`` are applied after the
         cache, so changing them reuses it. Requires ``target_size``.
 
     verbose : bool, default=False
