@@ -108,6 +108,23 @@ def test_roc_auc_skipped_with_note_without_scores():
     assert any("neither predict_proba nor decision_function" in n for n in report.notes)
 
 
+def test_one_vs_one_scores_are_not_taken_for_one_score_per_class():
+    # With 3 classes, SVC's 3 pairwise columns gave a ROC AUC of 0.5 for a
+    # classifier whose one-vs-rest AUC is near 1, without a note.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    X, y = make_classification(n_samples=150, n_informative=4, n_classes=3, random_state=0)
+    for clf in (SVC(decision_function_shape="ovo"),
+                make_pipeline(StandardScaler(), SVC(decision_function_shape="ovo"))):
+        report = evaluate(clf.fit(X, y), X, y)
+        assert "roc_auc_ovr" not in report.metrics and report.metrics["accuracy"] > 0.8
+        assert any("one-vs-one scores" in note for note in report.notes)
+    ovr = evaluate(SVC().fit(X, y), X, y)  # decision_function_shape="ovr": one per class
+    assert ovr.metrics["roc_auc_ovr"] > 0.9
+
+
 class NaNScores(LogisticRegression):
     """Scores that are NaN (a diverged model of the user's own)."""
 

@@ -116,6 +116,18 @@ def _response(estimator, X):
     return None, None
 
 
+def _pairwise(estimator):
+    """Whether the estimator (a pipeline's or a search's, too) is set to give
+    one-vs-one decision scores (scikit-learn's SVC and NuSVC): with 3 classes
+    their 3 columns would pass for one score per class."""
+    try:
+        params = estimator.get_params(deep=True)
+    except Exception:  # noqa: BLE001 - not a scikit-learn estimator
+        return False
+    return any(value == "ovo" for key, value in params.items()
+               if key.split("__")[-1] == "decision_function_shape")
+
+
 def _auc(y_bin, score, sample_weight):
     """ROC AUC of one binary problem, or NaN when one class is absent."""
     if np.unique(y_bin).size < 2:
@@ -247,6 +259,11 @@ def _roc_auc(estimator, X, result, per_class, sample_weight):
     if not all(np.isfinite(np.asarray(part, dtype=float)).all()
                for part in (raw if isinstance(raw, list) else [raw])):
         result.notes.append(f"ROC AUC skipped: {method} returned NaN or infinite scores.")
+        return
+    if method == "decision_function" and result.problem_type == "multiclass" and _pairwise(
+            estimator):
+        result.notes.append("ROC AUC skipped: decision_function returned one-vs-one scores "
+                            "(decision_function_shape='ovo'), one per pair of classes.")
         return
     scores = _score_columns(raw, estimator, result.labels, result.problem_type)
     if scores is None:
