@@ -209,3 +209,11 @@ def test_columns_are_taken_in_every_form_column_transformer_takes(frame, columns
         array = frame.to_numpy()
         np.testing.assert_array_equal(ColumnGroups({"g": columns}).fit_transform(array)["g"],
                                       _selected(array, array, columns))
+
+
+def test_dtype_none_keeps_each_group_s_own():
+    frame = pd.DataFrame({"id": np.array([2**24 + 1, 3]), "x": [0.5, 1.5]})
+    out = ColumnGroups({"ids": ["id"], "x": ["x"]}, dtype=None).fit_transform(frame)
+    assert out["ids"].dtype == np.int64 and out["ids"][0, 0] == 2**24 + 1
+    assert out["x"].dtype == np.float64
+    assert ColumnGroups({"ids": ["id"]}).fit_transform(frame)["ids"].dtype == np.float32

@@ -34,8 +34,10 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         Input name -> the shape of one sample, for groups to reshape (pixel
         columns into ``(height, width, channels)``).
 
-    dtype : str, default="float32"
-        The arrays' dtype.
+    dtype : str or None, default="float32"
+        The arrays' dtype; None keeps each group's own (a group of integer
+        ids stays integers, which float32 rounds above 2**24, beside float
+        features).
 
     Attributes
     ----------
