@@ -144,3 +144,22 @@ def test_rows_given_as_lists_of_integers_are_integers():
                           random_state=0).fit(IDS.tolist(), PARITY)
     assert clf.X_dtype_ == np.int64
     np.testing.assert_array_equal(clf.predict(IDS.tolist()), PARITY)
+
+
+def test_after_a_fit_on_floats_integer_x_is_taken_as_floats_again():
+    # As before integers were kept: a batch of whole numbers (a CSV chunk read
+    # as int64) continues a float32 fit, and predicts as its floats do.
+    X = np.random.default_rng(0).integers(0, 9, size=(60, 3))
+    y = X.sum(axis=1) / 10.0
+    reg = KerasRegressor(dense, loss="mse", epochs=1, random_state=0).fit(X.astype("float32"), y)
+    reg.partial_fit(X, y)
+    assert reg.X_dtype_ == np.float32
+    np.testing.assert_array_equal(reg.predict(X), reg.predict(X.astype("float32")))
+
+    def named_input(meta):
+        x = keras.Input((3,), name="x")
+        return keras.Model(x, keras.layers.Dense(1)(x))
+
+    named = KerasRegressor(named_input, loss="mse", epochs=1, random_state=0)
+    named.fit(MultiInput(x=X.astype("float32")), y).partial_fit(MultiInput(x=X), y)
+    assert named.X_dtype_ == {"x": np.float32}

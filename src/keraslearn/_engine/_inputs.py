@@ -19,8 +19,7 @@ resident set stays bounded whatever the file's size (``_sources``). The same
 error as for an array in memory is raised before TensorFlow runs; like
 scikit-learn, ``sklearn.config_context(assume_finite=True)`` skips that pass
 over the file. Copy-on-write maps (``mode="c"``) are checked as arrays in
-memory are. A row source given as X (image files) is checked for its shape
-only: its rows are read when the model needs them.
+memory are. A row source (image files) is checked for its shape only.
 """
 
 import contextlib
@@ -47,25 +46,29 @@ def _mapped(X):
     return isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and is_mapped(X)
 
 
-def _x_params(est, X):
+def _x_params(est, X, reset=True, name=None):
     """``check_array`` arguments for X: a mapped X is neither converted nor
     checked for finiteness there (see :func:`_check_finite_in_blocks`)."""
     if _mapped(X):
         return {"dtype": None, "ensure_all_finite": False}
-    return {"dtype": _x_dtype(est, X)}
+    return {"dtype": _x_dtype(est, X, reset, name)}
 
 
-def _x_dtype(est, X):
-    """The dtype X is converted to: float, except integer or boolean X given to
-    a wrapper, which its model gets as given (scikeras' rule: an id above 2**24
-    would be rounded in float32), each batch cast to the model input's dtype."""
+def _x_dtype(est, X, reset=True, name=None):
+    """The dtype X (its input ``name``) is converted to: float, except integer
+    or boolean X given to a wrapper, which its model gets as given (scikeras'
+    rule: an id above 2**24 would be rounded in float32), each batch cast to
+    the model input's dtype. After a fit on floats (``reset`` False), floats."""
     if not getattr(est, "_keeps_integer_X", False):
         return _FLOATS
-    if isinstance(X, (list, tuple)):  # rows of numbers, as scikit-learn takes them
-        try:
-            X = np.asarray(X)
-        except (TypeError, ValueError):  # ragged: check_array says what it is
-            return _FLOATS
+    fitted = None if reset else getattr(est, "X_dtype_", None)
+    fitted = fitted.get(name) if isinstance(fitted, dict) else fitted
+    if fitted is not None and np.dtype(fitted).kind == "f":
+        return _FLOATS
+    try:  # rows of numbers, as scikit-learn takes them
+        X = np.asarray(X) if isinstance(X, (list, tuple)) else X
+    except (TypeError, ValueError):  # ragged: check_array says what it is
+        return _FLOATS
     dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
     kept = len(dtypes) > 0 and all(isinstance(d, np.dtype) and d.kind in "biu" for d in dtypes)
     return None if kept else _FLOATS
@@ -113,7 +116,7 @@ def _validate_inputs(est, X, reset, fitting=True):
     arrays = {}
     for name, value in X.items():
         arrays[name] = check_array(value, allow_nd=True, ensure_2d=False,
-                                   input_name=f"X[{name!r}]", **_x_params(est, value))
+                                   input_name=f"X[{name!r}]", **_x_params(est, value, reset, name))
         if _mapped(value):
             _check_finite_in_blocks(est, arrays[name], f"X[{name!r}]")
         if arrays[name].ndim < 2:
@@ -162,15 +165,15 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
     mapped = _mapped(X)
     if y is None and not est._requires_y:
         X = validate_data(est, X, reset=reset, allow_nd=True, accept_sparse=_sparse(est),
-                          **_x_params(est, X))
+                          **_x_params(est, X, reset))
     elif mapped:
         X, y = validate_data(est, X, y, reset=reset, validate_separately=(
-            {"allow_nd": True, **_x_params(est, X)}, _TARGET_PARAMS[y_numeric]))
+            {"allow_nd": True, **_x_params(est, X, reset)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
         with _explained_input_errors(X, y):
             X, y = validate_data(
-                est, X, y, reset=reset, dtype=_x_dtype(est, X), allow_nd=True,
+                est, X, y, reset=reset, dtype=_x_dtype(est, X, reset), allow_nd=True,
                 multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
             )
     if mapped:
@@ -274,7 +277,7 @@ def validate_X(est, X, fitted=True):
         check_sample_shape(est, X)
         return X
     if _mapped(X):
-        X = validate_data(est, X, reset=False, allow_nd=True, **_x_params(est, X))
+        X = validate_data(est, X, reset=False, allow_nd=True, **_x_params(est, X, False))
         check_sample_shape(est, X)
         _check_finite_in_blocks(est, X)
     elif _plain_float_array(est, X):
@@ -283,8 +286,8 @@ def validate_X(est, X, fitted=True):
         X = plain
     else:
         with _explained_input_errors(X):
-            X = validate_data(est, X, reset=False, dtype=_x_dtype(est, X), allow_nd=True,
-                              accept_sparse=_sparse(est))
+            X = validate_data(est, X, reset=False, dtype=_x_dtype(est, X, False),
+                              allow_nd=True, accept_sparse=_sparse(est))
         check_sample_shape(est, X)
     check_same_dtype(est, X, fitting=False)
     return X
