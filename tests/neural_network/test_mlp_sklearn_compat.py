@@ -552,6 +552,13 @@ def test_partial_fit_refuses_parameters_that_build_another_network(iris):
     with pytest.raises(ValueError, match="continues the fitted network's optimizer.*SGD "
                                          "instead of Adam"):
         est.partial_fit(X_train, y_train)
+    # Batch normalisation added, or removed: it was ignored (the old network trained on).
+    for flag in (True, False):
+        est = keraslearn.MLPClassifier(hidden_layer_sizes=(5,), batch_normalization=flag,
+                                       random_state=0).partial_fit(X_train, y_train,
+                                                                   classes=[0, 1, 2])
+        with pytest.raises(ValueError, match="current parameters build another one"):
+            est.set_params(batch_normalization=not flag).partial_fit(X_train, y_train)
 
 
 def test_a_warm_start_on_labels_lacking_a_class_is_refused_as_in_scikit_learn(iris):
