@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.multiclass import type_of_target
 
+from .._tf import keras
 from . import _nested as nested
 from . import _targets as targets
 from ._inputs import normalised_weights, validate_targets, validate_training_data, validate_X
@@ -155,3 +156,25 @@ def model_inputs(est, X, data=None):
     X = validate_X(est, est._input_source(X, False), fitted=data is None)
     features = est.__dict__.get("feature_encoder_") if data is None else data.features
     return X if is_identity(features) else features.transform(X)
+
+
+def float_overflow(X, model):
+    """What to say when X holds finite values beyond the range of the float
+    type ``model`` takes (they become infinite in the network), or None.
+    Run only once something has gone non-finite: it reads X once more."""
+    if type(X) is not np.ndarray or X.dtype.kind != "f":
+        return None
+    try:
+        dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    if dtype.kind != "f" or np.finfo(dtype).max >= np.finfo(X.dtype).max:
+        return None
+    largest = float(np.abs(X).max()) if X.size else 0.0
+    if not largest > np.finfo(dtype).max:
+        return None
+    return (f"X holds values beyond the range of {dtype.name}, the network's input type "
+            f"(largest |x| = {largest:.3g} > {float(np.finfo(dtype).max):.3g}): they become "
+            "infinite in the network. Scale X (e.g. with StandardScaler), or use a float64 "
+            "network (dtype='float64' for the ready estimators; Keras layers made with "
+            "dtype='float64').")

@@ -31,11 +31,10 @@ from . import _nested as nested
 from . import _targets as targets
 from ._build import computes_own_loss, finish_network, make_meta, sample_shape
 from ._cloning import clone_of, without_networks
-from ._data import model_inputs, ready_for_training, training_data
+from ._data import float_overflow, model_inputs, ready_for_training, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
 from ._forward import SMALL_ROWS, forget, forward_of, hand_out
-from ._inputs import float_overflow
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
 from ._predict import Predictor

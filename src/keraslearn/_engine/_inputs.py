@@ -32,7 +32,6 @@ from sklearn.utils import assert_all_finite, check_array, check_consistent_lengt
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
-from .._tf import keras
 from ..utils import check_sample_weight
 from ._sources import RowSource, blocks, is_mapped
 
@@ -376,25 +375,3 @@ def normalised_weights(sample_weight, X, scale=None):
         raise ValueError("sample_weight sums to zero: no sample would be learned from.")
     scale = len(sw) / total if scale is None else scale
     return sw * scale, float(total / len(sw)), float(scale)
-
-
-def float_overflow(X, model):
-    """What to say when X holds finite values beyond the range of the float
-    type ``model`` takes (they become infinite in the network), or None.
-    Run only once something has gone non-finite: it reads X once more."""
-    if type(X) is not np.ndarray or X.dtype.kind != "f":
-        return None
-    try:
-        dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
-    except (AttributeError, IndexError, TypeError, ValueError):
-        return None
-    if dtype.kind != "f" or np.finfo(dtype).max >= np.finfo(X.dtype).max:
-        return None
-    largest = float(np.abs(X).max()) if X.size else 0.0
-    if not largest > np.finfo(dtype).max:
-        return None
-    return (f"X holds values beyond the range of {dtype.name}, the network's input type "
-            f"(largest |x| = {largest:.3g} > {float(np.finfo(dtype).max):.3g}): they become "
-            "infinite in the network. Scale X (e.g. with StandardScaler), or use a float64 "
-            "network (dtype='float64' for the ready estimators; Keras layers made with "
-            "dtype='float64').")

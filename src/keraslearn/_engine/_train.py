@@ -10,11 +10,10 @@ from .. import _config, _tf
 from .._tf import keras, tf
 from . import _nested as nested
 from . import _targets as targets
-from ._data import CheckedValidation
+from ._data import CheckedValidation, float_overflow
 from ._dense_chain import dense_chains
 from ._feed import decodes_in_python_per_batch, make_dataset
 from ._forward import hand_out
-from ._inputs import float_overflow
 from ._layers import keras_layers_only, training_variables
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
