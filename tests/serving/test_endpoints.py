@@ -361,3 +361,15 @@ def test_a_wrapper_fitted_on_integers_is_served_integer_features():
     assert answer.status_code == 200, answer.text
     np.testing.assert_array_equal(answer.json()["probabilities"], clf.predict_proba(X[:3]))
     assert refused.status_code == 400 and "an integer" in refused.json()["error"]
+    # In a pipeline the server reads float64 columns, whose whole numbers the
+    # wrapper takes as its integers (they were refused: a float after an int fit).
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    pipe = make_pipeline(FunctionTransformer(), clf).fit(X, np.arange(20) % 2)
+    with serving(pipe) as client:
+        answer = client.post("/predict_proba", json={"instances": X[:3].tolist()})
+        refused = client.post("/predict", json={"instances": [[3.7, 1]]})
+    assert answer.status_code == 200, answer.text
+    np.testing.assert_array_equal(answer.json()["probabilities"], pipe.predict_proba(X[:3]))
+    assert refused.status_code == 400 and "cannot hold exactly" in refused.json()["error"]

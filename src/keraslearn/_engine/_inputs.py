@@ -222,9 +222,11 @@ def _validate_source(est, X, y, *, reset, y_numeric):
 def check_same_dtype(est, X, name=None, fitting=True):
     """A fit that continues (partial_fit, warm start) takes X (its input
     ``name``, for named inputs) of a dtype the first fit's casts to safely,
-    as scikeras requires; so does prediction (``fitting`` False) after a fit
-    on integers, which a float or wider integer would reach truncated or
-    wrapped (floats are cast to the fit's float dtype)."""
+    as scikeras requires. Prediction (``fitting`` False) after a fit on
+    integers takes X whose values the fit's dtype holds exactly (whole
+    numbers in its range: a server's float64 columns of ids), refusing what
+    would reach the model truncated or wrapped; floats are cast to the fit's
+    float dtype."""
     fitted = getattr(est, "X_dtype_", None)
     if isinstance(fitted, dict):
         fitted = None if name is None else fitted.get(name)
@@ -232,12 +234,25 @@ def check_same_dtype(est, X, name=None, fitting=True):
             not fitting and np.dtype(fitted).kind not in "biu"):
         return
     what = "X" if name is None else f"X[{name!r}]"
-    if not np.can_cast(X.dtype, fitted):
+    if not fitting and not np.can_cast(X.dtype, fitted) and not _holds_exactly(X, fitted):
+        raise ValueError(
+            f"{what} holds values that {fitted}, the dtype {type(est).__name__} was fitted "
+            f"on, cannot hold exactly (it has dtype {X.dtype}): the model would get them "
+            f"truncated or wrapped. Give {what} as {fitted} values."
+        )
+    if fitting and not np.can_cast(X.dtype, fitted):
         raise ValueError(
             f"{what} has dtype {X.dtype}, but {type(est).__name__} was fitted on {fitted}, "
             f"and casting {X.dtype} to {fitted} is not safe. Give {what} as {fitted} "
-            f"(.astype({str(fitted)!r}))" + (", or fit anew." if fitting else ".")
+            f"(.astype({str(fitted)!r})), or fit anew."
         )
+
+
+def _holds_exactly(X, dtype):
+    """Whether X's values (a sparse X's stored ones) cast to ``dtype`` unchanged."""
+    values = X.data if issparse(X) else np.asarray(X)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.array_equal(values.astype(dtype), values))
 
 
 def _check_one_array_fitted(est):
