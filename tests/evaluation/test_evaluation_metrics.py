@@ -123,6 +123,17 @@ def test_one_vs_one_scores_are_not_taken_for_one_score_per_class():
         assert any("one-vs-one scores" in note for note in report.notes)
     ovr = evaluate(SVC().fit(X, y), X, y)  # decision_function_shape="ovr": one per class
     assert ovr.metrics["roc_auc_ovr"] > 0.9
+    # The fitted estimator decides: a search's best one, not the one searched over;
+    # one-vs-rest over pairwise SVCs scores one column per class.
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.multiclass import OneVsRestClassifier
+
+    for shape in ("ovo", "ovr"):
+        search = GridSearchCV(SVC(decision_function_shape="ovr" if shape == "ovo" else "ovo"),
+                              {"decision_function_shape": [shape]}, cv=2).fit(X, y)
+        assert ("roc_auc_ovr" in evaluate(search, X, y).metrics) == (shape == "ovr")
+    wrapped = OneVsRestClassifier(SVC(decision_function_shape="ovo")).fit(X, y)
+    assert evaluate(wrapped, X, y).metrics["roc_auc_ovr"] > 0.9
 
 
 class NaNScores(LogisticRegression):

@@ -117,15 +117,17 @@ def _response(estimator, X):
 
 
 def _pairwise(estimator):
-    """Whether the estimator (a pipeline's or a search's, too) is set to give
-    one-vs-one decision scores (scikit-learn's SVC and NuSVC): with 3 classes
-    their 3 columns would pass for one score per class."""
-    try:
-        params = estimator.get_params(deep=True)
-    except Exception:  # noqa: BLE001 - not a scikit-learn estimator
-        return False
-    return any(value == "ovo" for key, value in params.items()
-               if key.split("__")[-1] == "decision_function_shape")
+    """Whether the fitted estimator that scores (a pipeline's last step, a
+    search's best estimator) gives one-vs-one decision scores (scikit-learn's
+    SVC and NuSVC): with 3 classes their 3 columns would pass for one score
+    per class."""
+    while True:
+        if hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        elif isinstance(getattr(estimator, "steps", None), list) and estimator.steps:
+            estimator = estimator.steps[-1][1]
+        else:
+            return getattr(estimator, "decision_function_shape", None) == "ovo"
 
 
 def _auc(y_bin, score, sample_weight):
