@@ -245,3 +245,9 @@ def test_unreadable_image_names_the_file(folder):
     quoted = repr(str(folder / "dogs" / "broken.png"))
     assert f"Could not read image file {quoted}" in str(info.value)
     assert "np.str_" not in str(info.value)
+
+
+def test_a_folder_at_the_cache_path_is_named_for_what_it_is(folder, tmp_path):
+    (tmp_path / "photos.npz").mkdir()
+    with pytest.raises(IsADirectoryError):
+        load_image_folder(folder, target_size=(4, 4), cache=tmp_path / "photos.npz")

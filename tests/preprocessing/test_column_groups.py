@@ -65,6 +65,7 @@ def test_one_name_or_index_is_a_group_of_one_column():
     (1.5, "must be a column name or index, a list of them, a slice, a boolean mask or a "
           "callable; got float"),
     ([-5], r"has column -5, which X lacks \(X has 1 columns\)"),
+    (slice("x", "x", -1), r"is a slice of column names with a step \(-1\); slices of names"),
     ([], "Group 'g' has no columns"),
 ])
 def test_bad_groups_are_refused_in_fit(cols, message):

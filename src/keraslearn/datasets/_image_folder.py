@@ -99,6 +99,8 @@ def _read_cache(cache, fingerprint, relpaths):
             if str(data["fingerprint"]) != fingerprint or data["paths"].tolist() != relpaths:
                 return None
             return data["pixels"]
+    except (PermissionError, IsADirectoryError, MemoryError):
+        raise  # what they say is true
     except Exception:  # noqa: BLE001 - whatever NumPy makes of a file it cannot read
         raise ValueError(
             f"cache {str(cache)!r} exists and is not an image cache that load_image_folder "

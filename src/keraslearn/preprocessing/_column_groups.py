@@ -153,9 +153,12 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             ends = [cols.start, cols.stop]
             if all(end is None or isinstance(end, (int, np.integer)) for end in ends):
                 return list(range(n)[cols])
+            if cols.step not in (None, 1):  # as ColumnTransformer refuses them
+                raise ValueError(f"Group {name!r} is a slice of column names with a step "
+                                 f"({cols.step!r}); slices of names take none.")
             first, last = (None if end is None else self._position(name, end, lookup)
                            for end in ends)
-            return list(range(n))[first:None if last is None else last + 1:cols.step]
+            return list(range(n))[first:None if last is None else last + 1]
         return [self._position(name, col, lookup) for col in cols]
 
     def _position(self, name, col, lookup):
