@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MultiInput
+from keraslearn._engine._inputs import validate_X
 
 IDS = (np.arange(40, dtype=np.int64) + 2**24).reshape(-1, 1)  # odd ids round to even in float32
 PARITY = IDS[:, 0] % 2
@@ -167,3 +168,48 @@ def test_after_a_fit_on_floats_integer_x_is_taken_as_floats_again():
     named = KerasRegressor(named_input, loss="mse", epochs=1, random_state=0)
     named.fit(MultiInput(x=X.astype("float32")), y).partial_fit(MultiInput(x=X), y)
     assert named.X_dtype_ == {"x": np.float32}
+
+
+def test_integers_after_a_float64_fit_reach_it_as_float64():
+    # They went through float32 first: 2**24 + 1 became 2**24.
+    def exact(meta):
+        x = keras.Input((2,), dtype="float64")
+        return keras.Model(x, keras.layers.Dense(1, kernel_initializer="ones",
+                                                 dtype="float64", trainable=False)(x))
+
+    reg = KerasRegressor(exact, loss="mse", epochs=1, random_state=0, warm_start=True)
+    reg.fit(np.zeros((4, 2)), np.zeros(4))
+    ids = np.array([[2**24 + 1, 0]])
+    assert reg.predict(ids)[0] == 2**24 + 1 == reg.predict(ids.astype(float))[0]
+    reg.partial_fit(ids, [0.0])
+    assert reg.X_dtype_ == np.float64
+
+
+def test_floats_that_may_hold_rounded_ids_are_refused_after_an_integer_fit(tmp_path,
+                                                                            monkeypatch):
+    clf = KerasClassifier(parity_model, loss="sparse_categorical_crossentropy", epochs=1,
+                          random_state=0).fit(IDS, PARITY)
+    # float32 cannot tell 2**24 + 1 from 2**24: the ids were rounded before predict.
+    with pytest.raises(ValueError, match="cannot hold exactly"):
+        clf.predict(IDS.astype(np.float32))
+    np.testing.assert_array_equal(clf.predict_proba(IDS[:3] - 2**24 + 0.0),
+                                  clf.predict_proba(IDS[:3] - 2**24))
+    # A mapped file is checked block by block (of 64 KiB here), never read whole.
+    import tracemalloc
+
+    from keraslearn._engine import _inputs
+
+    monkeypatch.setattr(_inputs, "CHECK_BLOCK_BYTES", 2**16)
+    path = tmp_path / "ids.npy"
+    np.save(path, np.arange(800_000, dtype=np.float64).reshape(-1, 1))  # 6.4 MB
+    tracemalloc.start()
+    try:
+        validate_X(clf, np.load(path, mmap_mode="r"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.6e6, peak
+    halves = np.lib.format.open_memmap(tmp_path / "halves.npy", "w+", np.float64, (10, 1))
+    halves[:] = 0.5
+    with pytest.raises(ValueError, match="cannot hold exactly"):
+        validate_X(clf, np.load(tmp_path / "halves.npy", mmap_mode="r"))

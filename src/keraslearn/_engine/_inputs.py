@@ -62,8 +62,8 @@ def _x_dtype(est, X, reset=True, name=None):
         return _FLOATS
     fitted = None if reset else getattr(est, "X_dtype_", None)
     fitted = fitted.get(name) if isinstance(fitted, dict) else fitted
-    if fitted is not None and np.dtype(fitted).kind == "f":
-        return _FLOATS
+    if fitted is not None and np.dtype(fitted).kind == "f":  # integers become the fit's floats
+        return tuple(sorted(_FLOATS, key=lambda f: np.dtype(f) != fitted))
     try:  # rows of numbers, as scikit-learn takes them
         X = np.asarray(X) if isinstance(X, (list, tuple)) else X
     except (TypeError, ValueError):  # ragged: check_array says what it is
@@ -249,10 +249,17 @@ def check_same_dtype(est, X, name=None, fitting=True):
 
 
 def _holds_exactly(X, dtype):
-    """Whether X's values (a sparse X's stored ones) cast to ``dtype`` unchanged."""
-    values = X.data if issparse(X) else np.asarray(X)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return bool(np.array_equal(values.astype(dtype), values))
+    """Whether X's values (a sparse X's stored ones; a mapped X block by block)
+    cast to ``dtype`` unchanged, and are integers X's own dtype holds exactly
+    (float32 cannot tell 2**24 + 1 from 2**24: such ids were rounded already)."""
+    values = X.data if issparse(X) else X
+    top = 2.0 ** (np.finfo(values.dtype).nmant + 1) if values.dtype.kind == "f" else np.inf
+    for block in blocks(values, CHECK_BLOCK_BYTES) if _mapped(values) else [values]:
+        block = np.asarray(block)
+        with np.errstate(invalid="ignore", over="ignore"):
+            if not (np.array_equal(block.astype(dtype), block) and np.all(np.abs(block) < top)):
+                return False
+    return True
 
 
 def _check_one_array_fitted(est):
