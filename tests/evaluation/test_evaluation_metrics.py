@@ -134,6 +134,11 @@ def test_one_vs_one_scores_are_not_taken_for_one_score_per_class():
         assert ("roc_auc_ovr" in evaluate(search, X, y).metrics) == (shape == "ovr")
     wrapped = OneVsRestClassifier(SVC(decision_function_shape="ovo")).fit(X, y)
     assert evaluate(wrapped, X, y).metrics["roc_auc_ovr"] > 0.9
+    from sklearn.ensemble import StackingClassifier
+
+    stack = StackingClassifier([("lr", LogisticRegression())],
+                               final_estimator=SVC(decision_function_shape="ovo")).fit(X, y)
+    assert "roc_auc_ovr" not in evaluate(stack, X, y).metrics
 
 
 class NaNScores(LogisticRegression):

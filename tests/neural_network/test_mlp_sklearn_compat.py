@@ -552,7 +552,12 @@ def test_partial_fit_refuses_parameters_that_build_another_network(iris):
     with pytest.raises(ValueError, match="continues the fitted network's optimizer.*SGD "
                                          "instead of Adam"):
         est.partial_fit(X_train, y_train)
-    # Batch normalisation added, or removed: it was ignored (the old network trained on).
+    # Other hidden sizes alone, batch normalisation added or removed: they were
+    # ignored (the old network trained on).
+    est = keraslearn.MLPClassifier(hidden_layer_sizes=(5,), random_state=0).partial_fit(
+        X_train, y_train, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="current parameters build another one"):
+        est.set_params(hidden_layer_sizes=(5, 5)).partial_fit(X_train, y_train)
     for flag in (True, False):
         est = keraslearn.MLPClassifier(hidden_layer_sizes=(5,), batch_normalization=flag,
                                        random_state=0).partial_fit(X_train, y_train,

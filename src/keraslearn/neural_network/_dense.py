@@ -44,8 +44,8 @@ def _named_network(layers):
 
 
 def _built_with(model):
-    """``(L2 strength, hidden activation, dropout rate, batch normalisation)``
-    of a network :meth:`BaseMLP._keras_build_fn` built."""
+    """``(L2 strength, hidden activation, dropout rate, batch normalisation,
+    hidden sizes)`` of a network :meth:`BaseMLP._keras_build_fn` built."""
     regularizer = model.get_layer("output").kernel_regularizer
     # Batch normalisation sits between a hidden layer and its activation.
     activations = [layer.activation for layer in model.layers
@@ -56,7 +56,8 @@ def _built_with(model):
     return (0.0 if regularizer is None else float(regularizer.l2),
             keras.activations.serialize(activations[0]) if activations else None,
             rates[0] if rates else 0.0,
-            any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers))
+            any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers),
+            tuple(layer.units for layer in model.layers if layer.name.startswith("hidden_")))
 
 
 class BaseMLP(ReadyNetwork):
@@ -219,16 +220,17 @@ class BaseMLP(ReadyNetwork):
         return callbacks
 
     def _network_settings(self, plan):
-        """``(L2 strength, hidden activation, dropout rate, batch normalisation)``
-        of the network the parameters build for ``plan``, as :func:`_built_with`
-        reads them (another normalisation: partial_fit refuses to go on)."""
+        """``(L2 strength, hidden activation, dropout rate, batch normalisation,
+        hidden sizes)`` of the network the parameters build for ``plan``, as
+        :func:`_built_with` reads them (other layers: partial_fit refuses to go on)."""
         # scikit-learn divides the L2 penalty by each batch's total sample
         # weight; a regularizer's strength is one number: a full batch's.
         strength = 0.5 * float(self.alpha) / (plan.batch_size * plan.weight_mean)
         return (max(strength, 0.0),
                 _ACTIVATIONS[self.activation] if self._hidden_sizes() else None,
                 float(self.dropout or 0.0),
-                bool(self.batch_normalization and self._hidden_sizes()))
+                bool(self.batch_normalization and self._hidden_sizes()),
+                tuple(self._hidden_sizes()))
 
     def _keras_build_fn(self, meta, plan):
         dtype = self._dtype()
