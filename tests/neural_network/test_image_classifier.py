@@ -340,6 +340,25 @@ def test_partial_fit_and_warm_start(digit_images):
     assert len(clf.loss_curve_) == 4
 
 
+def test_partial_fit_after_the_layers_changed_refuses_or_rebuilds(digit_images):
+    # The old network trained on, whatever the parameters said (as MLPClassifier:
+    # other layers are refused, another dropout rate built again).
+    X, y = digit_images[0][:64], digit_images[1][:64]
+    clf = ImageClassifier(**SMALL).partial_fit(X, y, classes=np.arange(10))
+    network = clf.model_
+    clf.partial_fit(X, y)
+    assert clf.model_ is network  # unchanged parameters: the same network goes on
+    for change in ({"conv_filters": (4,)}, {"kernel_size": 5}, {"dense_units": 8},
+                   {"batch_normalization": True}):
+        with pytest.raises(ValueError, match="current parameters build another one"):
+            ImageClassifier(**SMALL).partial_fit(X, y, classes=np.arange(10)).set_params(
+                **change).partial_fit(X, y)
+    clf.set_params(dropout=0.5).partial_fit(X, y)
+    assert [layer.rate for layer in clf.model_.layers if layer.name.startswith("dropout")] \
+        == [0.5, 0.5]
+    assert int(clf.model_.optimizer.iterations) == 3 * int(np.ceil(64 / 32))
+
+
 @pytest.mark.parametrize(
     "params, match",
     [

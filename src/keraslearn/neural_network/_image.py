@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import ClassifierBehaviour, classifier_tags
 from .._tf import keras
-from ..utils import Interval, OneOf, suggest
+from ..utils import Interval, OneOf
 from ._base import ReadyNetwork
 from ._docstrings import fill_doc
 from ._image_inputs import (
@@ -19,15 +19,8 @@ from ._image_inputs import (
     infer_image_shape,
     record_reading,
 )
+from ._image_layout import _AUGMENTATIONS, augmentations, layout, planned_layout
 from ._pixels import warn_at_predict
-
-# Augmentation name -> (Keras layer, default argument when given by name or True).
-_AUGMENTATIONS = {
-    "flip": (keras.layers.RandomFlip, "horizontal"),
-    "rotation": (keras.layers.RandomRotation, 0.1),
-    "zoom": (keras.layers.RandomZoom, 0.1),
-}
-_FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
 @fill_doc
@@ -279,36 +272,11 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     def _augmentations(self):
         """[(name, argument)] of the augmentation layers, validated."""
-        aug = self.augmentation
-        if aug is None or aug is False:
-            return []
-        if aug is True:
-            aug = list(_AUGMENTATIONS)
-        if isinstance(aug, str):
-            aug = [aug]
-        if not isinstance(aug, dict):
-            aug = {name: True for name in aug}
-        out = []
-        for name, value in aug.items():
-            if name not in _AUGMENTATIONS:
-                raise ValueError(
-                    f"Unknown augmentation {name!r}; choose among {list(_AUGMENTATIONS)}."
-                    + suggest(str(name), _AUGMENTATIONS)
-                )
-            if value is False or value is None:
-                continue
-            if value is True:
-                value = _AUGMENTATIONS[name][1]
-            if name == "flip" and value not in _FLIP_MODES:
-                raise ValueError(
-                    f"augmentation 'flip' must be one of {_FLIP_MODES}, got {value!r}."
-                )
-            if name != "flip" and not (isinstance(value, Real) and 0 < value < 1):
-                raise ValueError(
-                    f"augmentation {name!r} must be a factor in (0, 1), got {value!r}."
-                )
-            out.append((name, value))
-        return out
+        return augmentations(self.augmentation)
+
+    def _needs_rebuild(self, model, plan):
+        # Other layers: partial_fit refuses to go on (another dropout rate: built again).
+        return super()._needs_rebuild(model, plan) or layout(model) != planned_layout(self)
 
     def _input_source(self, X, reset):
         return image_source(self, X, reset)

@@ -1,0 +1,73 @@
+"""What ImageClassifier's network is made of: the augmentation layers its
+``augmentation`` asks for, and the layout of its layers, which a partial_fit
+compares with what the parameters now build."""
+
+from numbers import Real
+
+from .._tf import keras
+from ..utils import suggest
+from ._image_inputs import _positive_ints
+
+# Augmentation name -> (Keras layer, default argument when given by name or True).
+_AUGMENTATIONS = {
+    "flip": (keras.layers.RandomFlip, "horizontal"),
+    "rotation": (keras.layers.RandomRotation, 0.1),
+    "zoom": (keras.layers.RandomZoom, 0.1),
+}
+_FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+def augmentations(aug):
+    """[(name, argument)] of the augmentation layers ``aug`` (ImageClassifier's
+    ``augmentation``) asks for, validated."""
+    if aug is None or aug is False:
+        return []
+    if aug is True:
+        aug = list(_AUGMENTATIONS)
+    if isinstance(aug, str):
+        aug = [aug]
+    if not isinstance(aug, dict):
+        aug = {name: True for name in aug}
+    out = []
+    for name, value in aug.items():
+        if name not in _AUGMENTATIONS:
+            raise ValueError(
+                f"Unknown augmentation {name!r}; choose among {list(_AUGMENTATIONS)}."
+                + suggest(str(name), _AUGMENTATIONS)
+            )
+        if value is False or value is None:
+            continue
+        if value is True:
+            value = _AUGMENTATIONS[name][1]
+        if name == "flip" and value not in _FLIP_MODES:
+            raise ValueError(
+                f"augmentation 'flip' must be one of {_FLIP_MODES}, got {value!r}."
+            )
+        if name != "flip" and not (isinstance(value, Real) and 0 < value < 1):
+            raise ValueError(
+                f"augmentation {name!r} must be a factor in (0, 1), got {value!r}."
+            )
+        out.append((name, value))
+    return out
+
+
+def layout(model):
+    """``(convolutions as (filters, kernel size), batch normalisation, dropout
+    rate, dense units)`` of a network ImageClassifier built."""
+    layers = model.layers
+    convolutions = tuple((layer.filters, tuple(layer.kernel_size)) for layer in layers
+                         if isinstance(layer, keras.layers.Conv2D))
+    rates = [float(layer.rate) for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    dense = [layer.units for layer in layers if isinstance(layer, keras.layers.Dense)]
+    return (convolutions,
+            any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers),
+            rates[0] if rates else 0.0, dense[0] if len(dense) > 1 else 0)
+
+
+def planned_layout(est):
+    """:func:`layout` of the network ``est``'s parameters build."""
+    kernel = _positive_ints(est.kernel_size, "kernel_size", length=(1, 2))
+    filters = _positive_ints(est.conv_filters, "conv_filters", allow_empty=True)
+    return (tuple((f, tuple(kernel * (3 - len(kernel)))) for f in filters),
+            bool(est.batch_normalization and filters), float(est.dropout or 0.0),
+            int(est.dense_units or 0))
