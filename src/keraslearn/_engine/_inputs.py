@@ -60,8 +60,7 @@ def _x_dtype(est, X, reset=True, name=None):
     the model input's dtype. After a fit on floats (``reset`` False), floats."""
     if not getattr(est, "_keeps_integer_X", False):
         return _FLOATS
-    fitted = None if reset else getattr(est, "X_dtype_", None)
-    fitted = fitted.get(name) if isinstance(fitted, dict) else fitted
+    fitted = None if reset else _fitted_dtype(est, name)
     if fitted is not None and np.dtype(fitted).kind == "f":  # integers become the fit's floats
         return tuple(sorted(_FLOATS, key=lambda f: np.dtype(f) != fitted))
     try:  # rows of numbers, as scikit-learn takes them
@@ -227,9 +226,7 @@ def check_same_dtype(est, X, name=None, fitting=True):
     numbers in its range: a server's float64 columns of ids), refusing what
     would reach the model truncated or wrapped; floats are cast to the fit's
     float dtype."""
-    fitted = getattr(est, "X_dtype_", None)
-    if isinstance(fitted, dict):
-        fitted = None if name is None else fitted.get(name)
+    fitted = _fitted_dtype(est, name)
     if not getattr(est, "_same_dtype_to_continue", False) or fitted is None or (
             not fitting and np.dtype(fitted).kind not in "biu"):
         return
@@ -246,6 +243,12 @@ def check_same_dtype(est, X, name=None, fitting=True):
             f"and casting {X.dtype} to {fitted} is not safe. Give {what} as {fitted} "
             f"(.astype({str(fitted)!r})), or fit anew."
         )
+
+
+def _fitted_dtype(est, name=None):
+    """The dtype the fit recorded for X (for its input ``name``), or None."""
+    fitted = getattr(est, "X_dtype_", None)
+    return (None if name is None else fitted.get(name)) if isinstance(fitted, dict) else fitted
 
 
 def _holds_exactly(X, dtype):
@@ -265,10 +268,8 @@ def _holds_exactly(X, dtype):
 def _check_one_array_fitted(est):
     """X as one array is refused by an estimator fitted on named inputs."""
     if isinstance(getattr(est, "X_shape_", None), dict):
-        raise ValueError(
-            f"{type(est).__name__} was fitted with the named inputs "
-            f"{sorted(est.X_shape_)}; give X as a dict or MultiInput of them."
-        )
+        raise ValueError(f"{type(est).__name__} was fitted with the named inputs "
+                         f"{sorted(est.X_shape_)}; give X as a dict or MultiInput of them.")
 
 
 def check_sample_shape(est, X):
