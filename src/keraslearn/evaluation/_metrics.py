@@ -118,9 +118,9 @@ def _response(estimator, X):
 
 def _pairwise(estimator):
     """Whether the fitted estimator that scores (a pipeline's last step, a
-    search's best estimator, a stack's final one) gives one-vs-one decision scores (scikit-learn's
-    SVC and NuSVC): with 3 classes their 3 columns would pass for one score
-    per class."""
+    search's best estimator, a stack's final one) gives one-vs-one decision
+    scores (scikit-learn's SVC and NuSVC): with 3 classes their 3 columns
+    would pass for one score per class."""
     while True:
         if hasattr(estimator, "best_estimator_"):
             estimator = estimator.best_estimator_

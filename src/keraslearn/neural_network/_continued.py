@@ -5,7 +5,8 @@ carried over, so that the fit continues as if it had been built so.
 Moved under ``distribute`` after a fit on one device, a network's batch
 normalisation must be synchronized across replicas (each replica would
 normalise its own part of the batch); the MLPs also rebuild for another L2
-strength, activation or dropout rate (see ``_dense``).
+strength, activation or dropout rate (see ``_dense``), ImageClassifier for
+another dropout rate (``_image_layout``); other layers are refused there.
 """
 
 from .._engine._layers import built_optimizer
@@ -26,6 +27,18 @@ def carry_optimizer_state(src, dst):
             f"{type(src.optimizer).__name__}). Call fit to fit a new network.")
     for a, b in zip(old, new):
         b.assign(a)
+
+
+def dropout_rate(model):
+    """The rate of ``model``'s first Dropout layer (0.0 without one)."""
+    rates = [float(layer.rate) for layer in model.layers
+             if isinstance(layer, keras.layers.Dropout)]
+    return rates[0] if rates else 0.0
+
+
+def normalises(model):
+    """Whether ``model`` holds a BatchNormalization layer."""
+    return any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
 
 
 class RebuiltToContinue:

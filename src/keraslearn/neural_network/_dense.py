@@ -16,6 +16,7 @@ from .._tf import keras
 from ..utils import Interval, OneOf
 from ._base import ReadyNetwork
 from ._callbacks import HeldOutScore, InvScalingLearningRate, l2_regularizer
+from ._continued import dropout_rate, normalises
 
 # scikit-learn's activation names -> Keras'; Keras' own names are accepted too.
 _ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -51,12 +52,9 @@ def _built_with(model):
     activations = [layer.activation for layer in model.layers
                    if isinstance(layer, keras.layers.Activation)] or [
         layer.activation for layer in model.layers if layer.name.startswith("hidden_")]
-    rates = [float(layer.rate) for layer in model.layers
-             if isinstance(layer, keras.layers.Dropout)]
     return (0.0 if regularizer is None else float(regularizer.l2),
             keras.activations.serialize(activations[0]) if activations else None,
-            rates[0] if rates else 0.0,
-            any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers),
+            dropout_rate(model), normalises(model),
             tuple(layer.units for layer in model.layers if layer.name.startswith("hidden_")))
 
 

@@ -19,7 +19,7 @@ from ._image_inputs import (
     infer_image_shape,
     record_reading,
 )
-from ._image_layout import _AUGMENTATIONS, augmentations, layout, planned_layout
+from ._image_layout import _AUGMENTATIONS, augmentations, kernel_shape, layout, planned_layout
 from ._pixels import warn_at_predict
 
 
@@ -338,11 +338,11 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
             layers.append(keras.layers.Reshape(self.image_shape_, dtype=dtype))
         for name, value in self._augmentations():
             layers.append(_AUGMENTATIONS[name][0](value, dtype=dtype, seed=next(seeds)))
-        kernel = _positive_ints(self.kernel_size, "kernel_size", length=(1, 2))
+        kernel = kernel_shape(self.kernel_size)
         for filters in _positive_ints(self.conv_filters, "conv_filters", allow_empty=True):
             bn = self.batch_normalization
             layers.append(keras.layers.Conv2D(
-                filters, kernel * (3 - len(kernel)), padding="same", use_bias=not bn, dtype=dtype,
+                filters, kernel, padding="same", use_bias=not bn, dtype=dtype,
                 kernel_initializer=init(),
             ))
             if bn:

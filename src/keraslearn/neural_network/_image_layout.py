@@ -6,6 +6,7 @@ from numbers import Real
 
 from .._tf import keras
 from ..utils import suggest
+from ._continued import dropout_rate, normalises
 from ._image_inputs import _positive_ints
 
 # Augmentation name -> (Keras layer, default argument when given by name or True).
@@ -51,23 +52,26 @@ def augmentations(aug):
     return out
 
 
+def kernel_shape(kernel_size):
+    """The convolutions' (height, width) for ``kernel_size`` (one int: square)."""
+    kernel = _positive_ints(kernel_size, "kernel_size", length=(1, 2))
+    return tuple(kernel * (3 - len(kernel)))
+
+
 def layout(model):
     """``(convolutions as (filters, kernel size), batch normalisation, dropout
     rate, dense units)`` of a network ImageClassifier built."""
-    layers = model.layers
-    convolutions = tuple((layer.filters, tuple(layer.kernel_size)) for layer in layers
+    convolutions = tuple((layer.filters, tuple(layer.kernel_size)) for layer in model.layers
                          if isinstance(layer, keras.layers.Conv2D))
-    rates = [float(layer.rate) for layer in layers if isinstance(layer, keras.layers.Dropout)]
-    dense = [layer.units for layer in layers if isinstance(layer, keras.layers.Dense)]
-    return (convolutions,
-            any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers),
-            rates[0] if rates else 0.0, dense[0] if len(dense) > 1 else 0)
+    dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    return (convolutions, normalises(model), dropout_rate(model),
+            dense[0] if len(dense) > 1 else 0)
 
 
 def planned_layout(est):
     """:func:`layout` of the network ``est``'s parameters build."""
-    kernel = _positive_ints(est.kernel_size, "kernel_size", length=(1, 2))
+    kernel = kernel_shape(est.kernel_size)
     filters = _positive_ints(est.conv_filters, "conv_filters", allow_empty=True)
-    return (tuple((f, tuple(kernel * (3 - len(kernel)))) for f in filters),
+    return (tuple((f, kernel) for f in filters),
             bool(est.batch_normalization and filters), float(est.dropout or 0.0),
             int(est.dense_units or 0))
