@@ -357,6 +357,19 @@ def test_partial_fit_after_the_layers_changed_refuses_or_rebuilds(digit_images):
     assert [layer.rate for layer in clf.model_.layers if layer.name.startswith("dropout")] \
         == [0.5, 0.5]
     assert int(clf.model_.optimizer.iterations) == 3 * int(np.ceil(64 / 32))
+    # Augmentation layers hold no weights either: another augmentation is built
+    # again (it had trained on without), the optimizer's state carried over.
+    steps = int(clf.model_.optimizer.iterations)
+    for augmentation, layers in [("flip", [("RandomFlip", "horizontal")]),
+                                 ({"flip": "vertical", "zoom": 0.2},
+                                  [("RandomFlip", "vertical"), ("RandomZoom", 0.2)]),
+                                 (None, [])]:
+        clf.set_params(augmentation=augmentation).partial_fit(X[:32], y[:32])
+        steps += 1
+        config = [(type(layer).__name__, layer.get_config()) for layer in clf.model_.layers]
+        assert [(name, c.get("mode", c.get("height_factor"))) for name, c in config
+                if name.startswith("Random")] == layers
+        assert int(clf.model_.optimizer.iterations) == steps
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ Moved under ``distribute`` after a fit on one device, a network's batch
 normalisation must be synchronized across replicas (each replica would
 normalise its own part of the batch); the MLPs also rebuild for another L2
 strength, activation or dropout rate (see ``_dense``), ImageClassifier for
-another dropout rate (``_image_layout``); other layers are refused there.
+another dropout rate or augmentation (``_image_layout``); other layers are refused there.
 """
 
 from .._engine._layers import built_optimizer

@@ -275,7 +275,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         return augmentations(self.augmentation)
 
     def _needs_rebuild(self, model, plan):
-        # Other layers: partial_fit refuses to go on (another dropout rate: built again).
+        # Other layers: partial_fit refuses to go on (another dropout rate or
+        # augmentation: built again, carrying the state).
         return super()._needs_rebuild(model, plan) or layout(model) != planned_layout(self)
 
     def _input_source(self, X, reset):

@@ -1,6 +1,7 @@
 """What ImageClassifier's network is made of: the augmentation layers its
 ``augmentation`` asks for, and the layout of its layers, which a partial_fit
-compares with what the parameters now build."""
+compares with what the parameters now build (another dropout rate or
+augmentation, layers that hold no weights: the network is built again)."""
 
 from numbers import Real
 
@@ -58,13 +59,25 @@ def kernel_shape(kernel_size):
     return tuple(kernel * (3 - len(kernel)))
 
 
+def _augmentation(layer):
+    """(name, argument) of an augmentation layer, as :func:`augmentations`
+    gives them, or None for another layer."""
+    for name, (kind, _) in _AUGMENTATIONS.items():
+        if isinstance(layer, kind):
+            config = layer.get_config()
+            value = config.get("mode", config.get("height_factor", config.get("factor")))
+            return name, value[1] if isinstance(value, (tuple, list)) else value  # (-f, f)
+    return None
+
+
 def layout(model):
-    """``(convolutions as (filters, kernel size), batch normalisation, dropout
-    rate, dense units)`` of a network ImageClassifier built."""
+    """``(augmentations, convolutions as (filters, kernel size), batch
+    normalisation, dropout rate, dense units)`` of a network ImageClassifier built."""
+    augmented = tuple(filter(None, map(_augmentation, model.layers)))
     convolutions = tuple((layer.filters, tuple(layer.kernel_size)) for layer in model.layers
                          if isinstance(layer, keras.layers.Conv2D))
     dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    return (convolutions, normalises(model), dropout_rate(model),
+    return (augmented, convolutions, normalises(model), dropout_rate(model),
             dense[0] if len(dense) > 1 else 0)
 
 
@@ -72,6 +85,6 @@ def planned_layout(est):
     """:func:`layout` of the network ``est``'s parameters build."""
     kernel = kernel_shape(est.kernel_size)
     filters = _positive_ints(est.conv_filters, "conv_filters", allow_empty=True)
-    return (tuple((f, kernel) for f in filters),
+    return (tuple(augmentations(est.augmentation)), tuple((f, kernel) for f in filters),
             bool(est.batch_normalization and filters), float(est.dropout or 0.0),
             int(est.dense_units or 0))
