@@ -33,9 +33,11 @@ class DriftDetector(BaseEstimator):
     ``fit`` summarises each reference column; ``test`` compares a new batch with
     those summaries. Numeric columns get the two-sample Kolmogorov–Smirnov test
     (:func:`scipy.stats.ks_2samp`; its asymptotic p-value once both samples hold 1,000
-    values or more, the exact one below), categorical columns the chi-square test of
-    homogeneity of the reference and batch counts (:func:`scipy.stats.chi2_contingency`),
-    and both the population stability index (PSI). The p-values are corrected for the
+    values or more, below that SciPy's ``method="auto"``: the exact one unless the
+    larger sample passes 10,000 values), categorical columns the chi-square test of
+    homogeneity of the reference and batch counts (:func:`scipy.stats.chi2_contingency`,
+    without Yates' correction, whatever the number of categories), and both the
+    population stability index (PSI). The p-values are corrected for the
     number of features, and a feature is flagged as drifted when its corrected p-value
     is at most ``alpha``.
 
@@ -67,9 +69,10 @@ class DriftDetector(BaseEstimator):
     frequent values and one count for all the others. That is at most
     ``8 * (max_samples + 2 * n_bins)`` bytes per numeric column and
     ``8 * (max_categories + 1)`` bytes plus the category values per categorical one.
-    A batch given to ``test`` is used whole. A numeric column that is float32 on one
-    side and float64 on the other is compared at float32's precision: 0.1 and
-    ``np.float32(0.1)`` are the same value here, not a drift.
+    A batch given to ``test`` is used whole. A column of floats (numeric, or
+    categorical floats) that is float32 on one side and float64 on the other is
+    compared at float32's precision: 0.1 and ``np.float32(0.1)`` are the same value
+    here, as are 1234567.89 and its float32 rounding, not a drift.
 
     **Categories never seen in the reference** make their feature drifted, whatever
     its p-value and ``psi_threshold``. They share one column of the chi-square table,
