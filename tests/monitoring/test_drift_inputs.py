@@ -131,6 +131,19 @@ def test_missing_values_are_rejected_naming_the_columns(frame, when):
 
 
 @pytest.mark.parametrize("when", ["fit", "test"])
+def test_missing_values_written_as_text_are_rejected(frame, when):
+    # "nan" read from text is a missing value too: it had given p-values of NaN
+    # (no drift) or SciPy's error under Benjamini-Hochberg.
+    bad = frame.astype({"age": str})
+    bad.loc[[2, 6], "age"] = "nan"
+    detector = DriftDetector(categorical_features=["city", "plan", "member"])
+    call = detector.fit if when == "fit" else detector.fit(frame).test
+    with pytest.raises(ValueError, match=re.escape(
+            "missing values (NaN or None) in columns 'age' (2 rows)")):
+        call(bad)
+
+
+@pytest.mark.parametrize("when", ["fit", "test"])
 def test_infinite_values_are_rejected_naming_the_columns(frame, when):
     bad = frame.copy()
     bad.loc[0, "age"] = -np.inf

@@ -132,18 +132,19 @@ def column_values(frame, categorical, features, owner):
     values, missing, infinite, not_numbers = [], [], [], []
     for j, name in enumerate(features):
         column = frame.iloc[:, j]
-        n_missing = int(column.isna().sum())
+        numbers = None
+        if not categorical[j]:
+            try:
+                numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                example = next((v for v in column if not _is_number(v)), column.dtype)
+                not_numbers.append(f"{name!r} (e.g. {example!r})")
+        # NaN read from text ("nan") is missing too
+        n_missing = int(column.isna().sum() if numbers is None else np.isnan(numbers).sum())
         if n_missing:
             missing.append(f"{name!r} ({n_missing} {'row' if n_missing == 1 else 'rows'})")
-        if categorical[j]:
-            values.append(column.to_numpy(dtype=object))
-            continue
-        try:
-            numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
-        except (TypeError, ValueError):
-            example = next((v for v in column if not _is_number(v)), column.dtype)
-            not_numbers.append(f"{name!r} (e.g. {example!r})")
-            values.append(None)
+        if numbers is None:
+            values.append(column.to_numpy(dtype=object) if categorical[j] else None)
             continue
         n_inf = int(np.isinf(numbers).sum())
         if n_inf:
