@@ -148,6 +148,14 @@ def test_categorical_figure_with_many_pooled_values(rng, tmp_path):
     assert_valid_png(report.figures["code"])
 
 
+def test_values_spanning_more_than_the_largest_float_are_drawn(rng, tmp_path):
+    # test takes any finite values; their span overflowed the figure's bins.
+    detector = DriftDetector().fit(rng.normal(size=(100, 1)))
+    report = drift_report(detector, np.array([[1.5e308], [-1.5e308], [0.0]]),
+                          output_dir=tmp_path)
+    assert_valid_png(report.figures["x0"]) and (tmp_path / "DriftDetector_report.html").exists()
+
+
 def test_bad_calls(detector, rng, tmp_path):
     a_file = tmp_path / "report.txt"
     a_file.write_text("not a directory")

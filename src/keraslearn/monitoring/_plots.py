@@ -29,12 +29,20 @@ def plot_numeric(sample, values, row, path):
     """Density histograms of the reference sample and of the batch, on shared bins."""
     fig = _figure(5.5, 3.8)
     ax = fig.subplots()
+    both = np.concatenate([sample, values])
+    with np.errstate(over="ignore"):
+        overflows = not np.isfinite(both.max() - both.min())
+    # Values spanning more than the largest float (which matplotlib's axes cannot
+    # span either) are drawn divided by 4, and the axis says so.
+    scale = 4.0 if overflows else 1.0
+    sample, values = sample / scale, values / scale
     bins = np.histogram_bin_edges(np.concatenate([sample, values]), bins=30)
     ax.hist(sample, bins=bins, density=True, histtype="stepfilled",
             label=f"reference (sample of {sample.size})", **_REFERENCE)
     ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.8,
             label=f"current ({values.size})", **_CURRENT)
-    ax.set(xlabel=str(row["feature"]), ylabel="density")
+    ax.set(xlabel=str(row["feature"]) + (" (divided by 4)" if overflows else ""),
+           ylabel="density")
     ax.legend(fontsize=8)
     _title(ax, row)
     return _save(fig, path)
