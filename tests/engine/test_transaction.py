@@ -249,3 +249,34 @@ def test_small_predictions_made_during_a_failed_fit_are_not_kept(monkeypatch):
         est.partial_fit(X5, X5[:, 0])
     monkeypatch.undo()
     np.testing.assert_array_equal(est.predict(X5[:7]), before)
+
+
+class OwnWeights(keras.Model):
+    """A subclassed model whose weights are its own, not a layer's."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], 1), initializer="glorot_uniform")
+        self.b = self.add_weight(shape=(1,), initializer="zeros")
+
+    def call(self, x):
+        return keras.ops.sigmoid(keras.ops.matmul(x, self.w) + self.b)
+
+
+def own_weights(meta):
+    model = OwnWeights()
+    model.build((None, meta["n_features_in_"]))
+    return model
+
+
+@pytest.mark.parametrize("mode", ["warm", "partial"])
+def test_a_failed_continued_fit_restores_weights_a_subclassed_model_holds_itself(mode):
+    # Only its layers' variables were restored: it had kept the failed fit's training.
+    clf = KerasClassifier(own_weights, loss="binary_crossentropy", epochs=2, random_state=0,
+                          warm_start=mode == "warm")
+    clf.fit(X5, y) if mode == "warm" else clf.partial_fit(X5, y)
+    snapshot = _snapshot(clf)
+    assert len(snapshot[1]) == 2
+    with pytest.raises(KeyboardInterrupt):
+        (clf.fit if mode == "warm" else clf.partial_fit)(
+            X5, y, callbacks=[Fails(KeyboardInterrupt())])
+    _assert_unchanged(clf, snapshot)

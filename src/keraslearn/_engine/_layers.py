@@ -27,11 +27,13 @@ def keras_layers_only(model):
 
 
 def layer_variables(model):
-    """The variables of the model's layers: weights, statistics and seed states."""
+    """The variables of the model's layers: weights, statistics and seed states,
+    then those a subclassed model made itself (``self.add_weight`` in its build)."""
     out = []
     for layer in model.layers:
         out.extend(layer.variables)
-    return out
+    held = {id(v) for v in out}
+    return out + [v for v in model.variables if id(v) not in held]
 
 
 def same_shapes(a, b):
