@@ -52,6 +52,19 @@ def test_a_missing_column_is_named(frame):
         groups.transform(frame.drop(columns="income"))
 
 
+def test_a_failed_refit_keeps_the_fitted_groups(frame):
+    # The refit had recorded the new frame's columns before refusing it, so the
+    # old positions then took other columns, without an error.
+    groups = ColumnGroups({"meta": ["age", "income"], "image": [2, 3]}).fit(frame)
+    expected = groups.transform(frame)
+    other = frame[["p1", "p0", "age"]].rename(columns={"p1": "x", "p0": "y"})
+    with pytest.raises(ValueError, match="income"):
+        groups.fit(other)
+    assert list(groups.feature_names_in_) == list(frame)
+    for name, array in groups.transform(frame).items():
+        np.testing.assert_array_equal(array, expected[name])
+
+
 def test_one_name_or_index_is_a_group_of_one_column():
     frame = pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0], "xy": [5.0, 6.0]})
     out = ColumnGroups({"g": "xy", "h": 0}).fit_transform(frame)

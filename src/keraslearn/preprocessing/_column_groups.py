@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._engine._transaction import restore_on_failure
 from .._multi_input import MultiInput
 from ._not_a_table import NotATable
 
@@ -93,6 +94,11 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             raise ValueError(f"groups' names must be strings (the model's input names), "
                              f"got {named[0]!r}.")
         np.dtype(self.dtype)  # a dtype NumPy does not know fails here
+        with restore_on_failure(self):  # a failed refit keeps the fitted groups
+            self._fit(X)
+        return self
+
+    def _fit(self, X):
         # Sets (or, for X without column names, removes) feature_names_in_; a
         # frame's columns are checked where groups take them (others may hold
         # anything, as ColumnTransformer allows).
@@ -117,7 +123,6 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
                 raise ValueError(f"shapes gives group {name!r} the sample shape {tuple(shape)} "
                                  f"({math.prod(shape)} values), but the group has {width} "
                                  f"columns.")
-        return self
 
     def _columns(self, name, X):
         """Group ``name``'s columns as a list, or a slice: one name or index is
