@@ -128,6 +128,24 @@ def test_history_keys_are_named_as_scikeras_names_them():
     assert set(reg.history_) == {"loss", "mean_absolute_error", "val_loss", "val_mae"}
 
 
+def test_metrics_of_several_values_and_text_in_the_logs_are_kept_in_history():
+    # Keras' F1Score(average=None) gives one value per class an epoch, and a
+    # callback may write text in the logs: the fit had failed once trained.
+    class Note(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["note"] = f"epoch {epoch}"
+
+    labels = np.arange(len(X)) % 3
+    clf = KerasClassifier(tiny_mlp, loss="categorical_crossentropy", epochs=2,
+                          metrics=[keras.metrics.F1Score()], callbacks=[Note()],
+                          random_state=0).fit(X, labels)
+    assert len(clf.history_["f1_score"]) == 2 and clf.history_["note"] == ["epoch 0", "epoch 1"]
+    for value, keras_value in zip(clf.history_["f1_score"], clf.model_.history.history["f1_score"]):
+        assert value.shape == (3,)
+        np.testing.assert_array_equal(value, np.asarray(keras_value))
+    assert all(isinstance(v, float) for v in clf.history_["loss"])
+
+
 class _TwoOutputs:
     """A target encoder splitting y's two columns between outputs o1 and o2."""
 

@@ -24,7 +24,7 @@ from .. import _config, _random, _tf
 from .._persistence import _state as _saved
 from .._tf import keras, tf
 from ..utils import check_kwargs
-from ..utils._names import history_key
+from ..utils._names import history_key, history_value
 from . import _compiled_loss as compiled_loss
 from . import _kernel_cache, _layers
 from . import _nested as nested
@@ -289,7 +289,7 @@ class KerasEstimator(BaseEstimator):
         outputs = getattr(model, "output_names", None) or ()
         for key, values in history.items():
             # Keys as scikeras names them: "mae" -> "mean_absolute_error".
-            merged.setdefault(history_key(key, outputs), []).extend(float(v) for v in values)
+            merged.setdefault(history_key(key, outputs), []).extend(map(history_value, values))
         attributes = {
             "model_": model,
             "target_encoder_": encoder,

@@ -5,6 +5,8 @@ keys of ``history_`` with them."""
 import inspect
 import re
 
+import numpy as np
+
 
 def _snake(name):
     """CamelCase -> snake_case, keeping acronyms whole (AUC -> auc, R2Score -> r2_score)."""
@@ -110,3 +112,13 @@ def history_key(key, output_names=()):
         return metric_name(key)
     except (ValueError, TypeError):
         return key
+
+
+def history_value(value):
+    """An entry of Keras' History as ``history_`` keeps it: a float; a NumPy
+    array for a metric of several values (``F1Score(average=None)``, one per
+    class); anything else a callback wrote in the logs, as it is."""
+    array = np.asarray(value)
+    if array.dtype.kind in "biuf":
+        return float(array) if array.ndim == 0 else array.copy()
+    return value

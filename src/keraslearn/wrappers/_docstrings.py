@@ -101,7 +101,9 @@ _ENTRIES["fitted_attributes"] = """\
         The trained network.
 
     history_ : dict of list
-        Per-epoch loss and metrics, accumulated over warm-started fits.
+        Per-epoch loss and metrics, accumulated over warm-started fits: floats,
+        or an array an epoch for a metric of several values (Keras'
+        ``F1Score(average=None)``: one per class).
 
     n_features_in_ : int
         Number of features seen during fit.
