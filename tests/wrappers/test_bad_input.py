@@ -115,6 +115,23 @@ _FIT_ERRORS = {
                               "keras.callbacks.Callback"),
     "unknown-loss-param": (C, {"loss": "binary_crossentropy", "loss__smoothing": 0.1}, X, y, {},
                            ValueError, "loss__smoothing"),
+    # named as what they are (the weights were taken for sample_weight's)
+    "class-weight-negative": (C, {"class_weight": {0: -1.0, 1: 2.0}}, X, y, {}, ValueError,
+                              "class_weight gives the class 0 the weight -1.0"),
+    "class-weight-nan": (C, {"class_weight": {0: 1.0, 1: np.nan}}, X, y, {}, ValueError,
+                         "class_weight gives the class 1 the weight nan"),
+    "class-weight-list-negative": (C, {"class_weight": [{0: 1, 1: 1}, {0: 1, 1: -2}]}, X,
+                                   np.column_stack([y, X[:, 0] > 0]).astype(int), {}, ValueError,
+                                   "class_weight gives the class 1 the weight -2"),
+    # refused once the network was built, by Keras' own messages
+    "validation-data-one": (C, {}, X, y, {"validation_data": (X,)}, ValueError,
+                            r"validation_data must be \(X_val, y_val\).*got a tuple of 1"),
+    "unknown-metric": (C, {"metrics": ["accuracyy"]}, X, y, {}, ValueError,
+                       "Unknown metric 'accuracyy'.*Did you mean 'accuracy'"),
+    "verbose-str": (C, {"verbose": "loud"}, X, y, {}, ValueError, "verbose must be an int"),
+    "fit-verbose-negative": (C, {}, X, y, {"verbose": -1}, ValueError, "verbose must be an int"),
+    # taken for True, silently
+    "shuffle-str": (C, {"shuffle": "no"}, X, y, {}, ValueError, "shuffle must be a bool"),
 }
 
 

@@ -4,6 +4,8 @@ Targets are labels of any type (binary, multiclass, multilabel indicator);
 the network's outputs are read as probabilities and decoded back to labels.
 """
 
+from numbers import Real
+
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
@@ -200,6 +202,11 @@ def _check_class_weight_keys(class_weight, classes):
     """Keys of class_weight are the labels themselves (not indices, as in
     Keras). As in scikit-learn, keys of classes y lacks are fine (a fold or
     a batch without a rare class) unless some class of y has no weight."""
+    bad = [(c, w) for c, w in class_weight.items()
+           if not (isinstance(w, Real) and not isinstance(w, bool) and 0 <= w < np.inf)]
+    if bad:
+        raise ValueError(f"class_weight gives the class {bad[0][0]!r} the weight {bad[0][1]!r}; "
+                         "class weights are finite numbers, 0 or more.")
     labels = set(classes.tolist())
     missing = [c for c in class_weight if c not in labels]
     if not missing or all(c in class_weight for c in labels):

@@ -289,7 +289,21 @@ def loss_in_dtype(loss, dtype):
 def _resolve_metric(name, where):
     if name.lower() in _CONTEXT_METRICS:
         return None  # Keras chooses the class from the loss and output shape
-    return _lookup(name, keras.metrics, keras.metrics.Metric)
+    found = _lookup(name, keras.metrics, keras.metrics.Metric)
+    if found is None and not _keras_knows_metric(name):  # as "mae": else refused here
+        known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"]
+        raise ValueError(f"Unknown metric {name!r} in {where}.{suggest(name, known)}")
+    return found
+
+
+@functools.cache
+def _keras_knows_metric(name):
+    """Whether Keras' compile takes the metric ``name`` (asked once a name)."""
+    try:
+        keras.metrics.get(name)
+    except ValueError:
+        return False
+    return True
 
 
 def check_metrics(metrics, kwargs):

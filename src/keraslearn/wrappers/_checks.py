@@ -79,6 +79,13 @@ def _check_values(params, fit_kwargs):
         value = fit_kwargs.get(name, routed(params, "fit").get(name, params.get(name)))
         _positive(value, name, whole_allowed=name != "epochs")
     _positive(routed(params, "predict").get("batch_size"), "predict__batch_size", True)
+    verbose, shuffle = (fit_kwargs.get(name, routed(params, "fit").get(name, params[name]))
+                        for name in ("verbose", "shuffle"))
+    if not (isinstance(verbose, (int, np.integer)) and verbose >= 0):
+        raise ValueError("verbose must be an int: 0 (silent), 1 (a progress bar) or 2 (a line "
+                         f"an epoch), got {verbose!r}.")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"shuffle must be a bool, got {shuffle!r}.")
     encoding = params.get("target_encoding", "auto")
     if encoding not in TARGET_ENCODINGS:
         raise ValueError(
