@@ -72,6 +72,23 @@ def test_optimizer_instance_is_not_shared_or_changed():
     assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.01)
 
 
+class _Nothing(keras.callbacks.Callback):
+    """A callback of the user's (a fit then runs through Keras' own fit)."""
+
+
+@pytest.mark.parametrize("callbacks", [[], [_Nothing()]])
+def test_metric_instance_is_copied_never_updated(callbacks):
+    # The user's instance held the fit's state (with a callback of theirs).
+    auc = keras.metrics.AUC(name="my_auc")
+    clf = KerasClassifier(tiny_mlp, metrics=[auc], epochs=2, random_state=0,
+                          callbacks=callbacks).fit(X, y)
+    assert all(not np.asarray(v).any() for v in auc.variables)
+    assert len(clf.history_["my_auc"]) == 2 and 0.5 < clf.history_["my_auc"][-1] <= 1
+    again = KerasClassifier(tiny_mlp, metrics=[auc], epochs=2, random_state=0,
+                            callbacks=callbacks).fit(X, y)
+    assert again.history_["my_auc"] == clf.history_["my_auc"]
+
+
 def test_zero_learning_rate_leaves_weights_unchanged():
     params = dict(optimizer="sgd", epochs=2, random_state=0)
     # A first fit with a learning rate leaves a warm training template behind:

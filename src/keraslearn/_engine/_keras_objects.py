@@ -311,11 +311,28 @@ def check_metrics(metrics, kwargs):
 
 
 def make_metrics(metrics, kwargs):
-    made = routed_objects.make(metrics, kwargs, "metrics", resolve=_resolve_metric,
-                               kind="metric")
+    made = _fresh_metrics(routed_objects.make(metrics, kwargs, "metrics",
+                                              resolve=_resolve_metric, kind="metric"))
     if made is None or isinstance(made, (list, tuple, dict)):
         return made
     return [made]  # one metric for the whole model
+
+
+def _fresh_metrics(made):
+    """A copy of each instance of Keras' own metrics (of the user's parameter:
+    its state would be the fit's, and every refit's), as optimizer instances
+    are copied; a class of one's own, whose config may leave out what it
+    holds, is used as it is."""
+    if isinstance(made, (list, tuple)):
+        return type(made)(map(_fresh_metrics, made))
+    if isinstance(made, dict):
+        return {key: _fresh_metrics(value) for key, value in made.items()}
+    if isinstance(made, keras.metrics.Metric) and type(made).__module__.startswith("keras."):
+        try:
+            return type(made).from_config(made.get_config())
+        except (TypeError, ValueError):
+            return made
+    return made
 
 
 # ---------------------------------------------------------------- callbacks
