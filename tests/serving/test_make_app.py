@@ -100,6 +100,61 @@ def test_string_columns_are_read_from_the_fitted_encoders_when_nothing_says_them
         assert response.json()["predictions"] == mixed().predict(X.iloc[:5]).tolist()
 
 
+def test_a_dropped_text_column_is_taken_and_not_read_and_dtypes_add_to_what_is_read():
+    # The dropped column was typed a number, refusing every request that held
+    # its text and every one without it; naming it in dtypes turned off the
+    # string columns read from the encoders.
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from starlette.testclient import TestClient
+
+    X, y = mixed_frame(n=60)
+    X = X.assign(note=["free text"] * len(X))
+    pipeline = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
+                                (StandardScaler(), ["rooms"]), remainder="drop"),
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        pipeline.fit(X, y)
+    expected = pipeline.predict(X.iloc[:5]).tolist()
+    for dtypes in (None, {"note": "string", "rooms": "int64"}):
+        with TestClient(make_app(pipeline, dtypes=dtypes)) as client:
+            metadata = client.get("/metadata").json()
+            assert {f["name"]: f["kind"] for f in metadata["features"]} == {
+                "age": "number", "city": "string",
+                "rooms": "number" if dtypes is None else "integer"}
+            assert metadata["ignored_features"] == ["income", "note"]
+            for rows in (X.iloc[:5], X.iloc[:5][["age", "city", "rooms"]]):
+                response = client.post("/predict", json=rows.to_dict(orient="records"))
+                assert response.status_code == 200, response.text
+                assert response.json()["predictions"] == expected
+
+
+@pytest.mark.parametrize("fitted", ["named inputs", "images"])
+def test_models_not_taking_rows_of_features_are_refused_by_name(fitted):
+    from keraslearn import ImageClassifier, KerasClassifier, MultiInput
+
+    rng = np.random.default_rng(0)
+    y = np.arange(20) % 2
+    if fitted == "images":
+        model = ImageClassifier(conv_filters=(2,), dense_units=0, epochs=1).fit(
+            rng.random((20, 8, 8, 1)), y)
+    else:
+        def build(meta):
+            import keras
+
+            a, b = keras.Input((2,), name="a"), keras.Input((1,), name="b")
+            out = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Concatenate()([a, b]))
+            return keras.Model({"a": a, "b": b}, out)
+
+        model = KerasClassifier(build, epochs=1).fit(
+            MultiInput(a=rng.random((20, 2)), b=rng.random((20, 1))), y)
+    with pytest.raises(ValueError, match="the server takes rows of features, but "
+                                         f"{type(model).__name__} takes named inputs or images"):
+        make_app(model)
+
+
 def test_string_columns_of_other_encoders_imputers_and_vectorizers():
     from sklearn.compose import make_column_transformer
     from sklearn.feature_extraction.text import TfidfVectorizer

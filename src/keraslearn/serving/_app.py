@@ -64,7 +64,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
 
     dtypes : dict, default=None
         Feature name (or index) to dtype, e.g. ``{"city": "string"}``; the
-        features not named are numbers. Not with ``input_example``. An
+        features not named are numbers, or strings where the model's first
+        step learnt strings. Not with ``input_example``. An
         :class:`ExportedModel` given neither brings its own
         (``input_dtypes_``).
 

@@ -48,8 +48,8 @@ def build_parser():
                        metavar="COLUMN=DTYPE",
                        help="what a column takes: string, int64, bool, float32, ... (repeat "
                             "for several; a column index for a model fitted without names). "
-                            "By default a number, or a string where the model's first step "
-                            "learnt strings from the column")
+                            "A column not named is a number, or a string where the model's "
+                            "first step learnt strings from it")
     serve.add_argument("--drift-window", type=_positive_int, default=1000,
                        help="recent rows a saved drift detector tests (default: 1000)")
     serve.add_argument("--log-level", default="info",

@@ -33,8 +33,10 @@ def describe(model, schema, methods, options):
     metadata : dict
         JSON-ready: ``model`` (its class, and its steps for a pipeline),
         ``features`` (one ``{"name", "dtype", "kind"}`` each; names are null
-        for a model fitted without them), ``n_features``, ``classes`` (null
-        for a regressor), ``methods``, ``versions`` and ``options``.
+        for a model fitted without them), ``n_features``, ``ignored_features``
+        (columns a request may hold that the model does not read: those its
+        ColumnTransformer drops), ``classes`` (null for a regressor),
+        ``methods``, ``versions`` and ``options``.
     """
     classes = getattr(model, "classes_", None)
     return {
@@ -42,6 +44,7 @@ def describe(model, schema, methods, options):
         "steps": [_name(step) for _, step in model.steps] if hasattr(model, "steps") else None,
         "features": schema.describe(),
         "n_features": schema.n_features,
+        "ignored_features": sorted(schema.ignored),
         "classes": _plain_list(classes) if classes is not None else None,
         "methods": list(methods),
         "versions": versions(),

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..utils._first_steps import (
     REFUSED,
+    dropped_columns,
     is_nan,
     known_categories,
     missing_markers,
@@ -105,38 +106,45 @@ class FeatureSchema:
         names = getattr(model, "feature_names_in_", None)
         names = tuple(str(n) for n in names) if names is not None else None
         n = len(names) if names is not None else getattr(model, "n_features_in_", None)
-        if n is None:
-            raise ValueError(f"make_app: {type(model).__name__} does not say which features it "
-                             f"takes (it has neither feature_names_in_ nor n_features_in_)")
+        if n is None or isinstance(n, dict) or len(getattr(model, "X_shape_", ())) > 2:
+            raise ValueError(
+                f"make_app: the server takes rows of features, but {type(model).__name__} "
+                "takes named inputs or images (or says nothing of its features: it has "
+                "neither feature_names_in_ nor n_features_in_)")
         n = int(n)
         if input_example is not None and dtypes is not None:
             raise ValueError("make_app: give input_example or dtypes, not both")
-        if input_example is not None:
-            dtypes = _example_dtypes(input_example, names, n)
-        elif dtypes is None:
-            keys = names if names is not None else range(n)
-            dtypes = {key: "object" for key in string_columns(model, keys)} or None
-            fitted = getattr(model, "X_dtype_", None)  # a wrapper fitted on integers takes them
-            if dtypes is None and isinstance(fitted, np.dtype) and fitted.kind in "biu":
-                dtypes = dict.fromkeys(keys, fitted)
-        found = [np.dtype("float64")] * n
         keys = names if names is not None else range(n)
         if dtypes is not None:
             unknown = [k for k in dtypes if k not in keys]
             if unknown:
                 raise ValueError(f"make_app: dtypes names {unknown!r}, which the model does not "
                                  f"take (its features: {_shown(keys)})")
-            found = [np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
+        if input_example is not None:
+            dtypes = _example_dtypes(input_example, names, n)
+        else:  # detected, then those given
+            detected = {key: "object" for key in string_columns(model, keys)}
+            fitted = getattr(model, "X_dtype_", None)  # a wrapper fitted on integers takes them
+            if not detected and isinstance(fitted, np.dtype) and fitted.kind in "biu":
+                detected = dict.fromkeys(keys, fitted)
+            dtypes = {**detected, **(dtypes or {})}
+        found = [np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
         imputed = getattr(model, "imputed_features_", None)  # an exported graph's record
         if imputed is not None:
             imputed = set(imputed)
             missing = [np.nan if k in imputed else REFUSED for k in keys]
         else:
             missing = missing_markers(model, keys)
-        # Columns a model records that it takes and drops (an exported graph's
-        # unused features): accepted in requests, and not read.
-        return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
-                   missing, known_categories(model, keys))
+        known = known_categories(model, keys)
+        # Columns the model's ColumnTransformer drops: a request may hold them,
+        # they are not read (as an exported graph's unused features).
+        dropped = dropped_columns(model, names) if names is not None else set()
+        ignored = set(getattr(model, "unused_features_", ()) if names else ()) | dropped
+        kept = [j for j, key in enumerate(keys) if key not in dropped]
+        if dropped:
+            names = tuple(names[j] for j in kept)
+        return cls(names, [found[j] for j in kept], ignored, [missing[j] for j in kept],
+                   [known[j] for j in kept])
 
     def unknown_category(self, columns):
         """What to say of the first string in validated ``columns`` that the

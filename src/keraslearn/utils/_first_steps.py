@@ -63,6 +63,31 @@ def string_columns(model, keys):
     return [k for k, strings in zip(keys, flags) if strings]
 
 
+def dropped_columns(model, names):
+    """The named input columns that ``model``'s first reading step, a
+    ``ColumnTransformer``, drops (every transformer selecting them is
+    ``"drop"``, its remainder included): scikit-learn's ColumnTransformer
+    takes a DataFrame without them, and a server need not ask for them."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    step = getattr(model, "best_estimator_", model)
+    if isinstance(step, Pipeline):
+        steps = _reading_steps(step)
+        step = steps[0] if steps else None
+    if not (isinstance(step, ColumnTransformer) and hasattr(step, "transformers_")):
+        return set()
+    names = list(names)
+    dropped, read = set(), set()
+    for _, inner, columns in step.transformers_:
+        try:
+            selected = {names[i] for i in column_positions(columns, names, len(names))}
+        except (ValueError, IndexError, TypeError):
+            return set()  # a selection not read here: nothing promised
+        (dropped if isinstance(inner, str) and inner == "drop" else read).update(selected)
+    return dropped - read
+
+
 def known_categories(model, keys):
     """Per input column (names, or indices for a model fitted without names),
     the strings its first step knows and refuses any other of (a
