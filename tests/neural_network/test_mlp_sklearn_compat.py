@@ -286,6 +286,19 @@ def _one_column_target(lib):
     return reg.predict(X[:5]).shape, reg.n_outputs_
 
 
+@pytest.mark.parametrize("hidden", [(), (20,)])
+@pytest.mark.parametrize("activation", ["logistic", "relu"])
+def test_initial_weights_have_scikit_learns_bound(iris, hidden, activation):
+    # scikit-learn's MLP draws from +-sqrt(f / (fan_in + fan_out)), f = 2 for
+    # "logistic", else 6; without hidden layers, "logistic" had drawn with 6.
+    X, _, y, _ = iris
+    est = keraslearn.MLPClassifier(hidden_layer_sizes=hidden, activation=activation,
+                                   random_state=0).initialize(X, y)
+    for coef in est.coefs_:
+        bound = np.sqrt((2.0 if activation == "logistic" else 6.0) / sum(coef.shape))
+        assert 0.8 * bound < np.abs(coef).max() <= bound
+
+
 def test_regressor_one_column_target_warns_and_predicts_flat():
     theirs, ours = both(_one_column_target)
     assert ours == theirs == ((5,), 1)

@@ -237,7 +237,7 @@ class BaseMLP(ReadyNetwork):
         seeds = self._layer_seeds(plan)
 
         def init():  # Glorot's uniform initialisation, with scikit-learn's bound for "logistic"
-            if activation == "sigmoid":
+            if self.activation == "logistic":  # with hidden layers or without, as scikit-learn
                 return keras.initializers.VarianceScaling(1 / 3, "fan_avg", "uniform",
                                                           seed=next(seeds))
             return keras.initializers.GlorotUniform(seed=next(seeds))

@@ -59,7 +59,11 @@ _ENTRIES["mlp_parameters"] = """\
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the
-        early-stopping split, for reproducible fits on one machine. Weights
+        early-stopping split, for reproducible fits on one machine. None
+        draws as Keras does, not from NumPy's global generator as
+        scikit-learn's MLP does: ``np.random.seed`` does not make such fits
+        repeat (seeding every fit from it would set TensorFlow's global seed
+        at every fit, emptying its kernel caches); give an int. Weights
         are drawn as scikit-learn's MLP draws them (Glorot's uniform bound);
         biases start at zero, as in Keras (scikit-learn draws them too).
         Python's and NumPy's global generators are restored after the fit;
