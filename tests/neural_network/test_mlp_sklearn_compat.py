@@ -299,6 +299,19 @@ def test_initial_weights_have_scikit_learns_bound(iris, hidden, activation):
         assert 0.8 * bound < np.abs(coef).max() <= bound
 
 
+def test_multiclass_multioutput_targets_are_refused_with_what_takes_them(iris):
+    from sklearn.multioutput import MultiOutputClassifier
+
+    X, _, y, _ = iris
+    Y = np.column_stack([y, (y + 1) % 3])
+    with pytest.raises(ValueError, match="Unsupported target type 'multiclass-multioutput'.*"
+                                         "sklearn.multioutput.MultiOutputClassifier"):
+        keraslearn.MLPClassifier(max_iter=1).fit(X, Y)
+    wrapped = MultiOutputClassifier(keraslearn.MLPClassifier(max_iter=2, random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        assert wrapped.fit(X, Y).predict(X).shape == Y.shape
+
+
 def test_regressor_one_column_target_warns_and_predicts_flat():
     theirs, ours = both(_one_column_target)
     assert ours == theirs == ((5,), 1)

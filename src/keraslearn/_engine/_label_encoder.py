@@ -163,9 +163,10 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             check_classification_targets(y)
             raise ValueError(
                 f"Unsupported target type {target_type!r}: keraslearn classifiers take "
-                "binary, multiclass or multilabel-indicator targets. For others, give "
-                "the estimator a target_encoder of your own (see the data transformer "
-                "interface in the README)."
+                "binary, multiclass or multilabel-indicator targets. For others, wrap "
+                "the classifier in sklearn.multioutput.MultiOutputClassifier, or give a "
+                "KerasClassifier subclass a target_encoder of your own (see the data "
+                "transformer interface in the README)."
             )
         self.target_type_ = target_type
         self.n_classes_ = len(self.classes_)
