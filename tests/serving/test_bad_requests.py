@@ -150,6 +150,14 @@ def test_malformed_csv(clf_client):
                               headers={"content-type": "text/csv"})
     assert missing.status_code == 400
     assert "column 'score', row 0: NaN" in missing.json()["error"]
+    # A value too many had been read as the row's index (the others shifted),
+    # one too few as a missing value: both answered 200.
+    for body, message in [(b"age,income,score,ratio\n5,6,7,8,9\n1,2,3,4\n",
+                           "row 0 has 5 values, but the header names 4 columns"),
+                          (b"age,income,score,ratio\n\n1,2,3\n", "row 0 has 3 values")]:
+        response = clf_client.post("/invocations", content=body,
+                                   headers={"content-type": "text/csv"})
+        assert response.status_code == 400 and message in response.json()["error"]
     _good(clf_client)
 
 

@@ -28,11 +28,23 @@ def read_table(body, schema):
     Raises
     ------
     ValueError
-        When pandas cannot read the body as a table.
+        When pandas cannot read the body as a table, or a row holds another
+        number of values than the header names.
     """
+    import csv
     import io
 
     import pandas as pd
+
+    # pandas reads a row of one value too many as the row's index, and fills
+    # a row of too few: the values would reach other columns, or none.
+    lines = csv.reader(io.StringIO(body.decode("utf-8")))
+    header = next(lines, [])
+    rows = (row for row in lines if row)  # pandas skips blank lines
+    for number, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ValueError(f"row {number} has {len(row)} values, but the header names "
+                             f"{len(header)} columns")
 
     text = {}
     if schema.names is not None:
