@@ -82,6 +82,16 @@ def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
     file.write_text("{not json")
     with pytest.raises(ValueError, match="is damaged"):
         ExportedModel(newer)
+    # A damaged SavedModel itself: TensorFlow's OSError and FileNotFoundError
+    # had reached keraslearn serve's user as tracebacks.
+    truncated = shutil.copytree(exported[1], tmp_path / "truncated")
+    graph = truncated / "saved_model.pb"
+    graph.write_bytes(graph.read_bytes()[:2000])
+    without_variables = shutil.copytree(exported[1], tmp_path / "without_variables")
+    shutil.rmtree(without_variables / "variables")
+    for damaged in (truncated, without_variables):
+        with pytest.raises(ValueError, match="TensorFlow cannot load its SavedModel"):
+            ExportedModel(damaged)
 
 
 def test_a_column_the_pipeline_dropped_is_taken_and_not_read(tmp_path):

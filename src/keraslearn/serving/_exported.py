@@ -102,8 +102,13 @@ class ExportedModel:
             self.classes_ = np.asarray(meta["classes"])
         import tensorflow as tf
 
-        self._loaded = tf.saved_model.load(str(path))  # keeps the signature's variables
-        self._serve = self._loaded.signatures[meta["signature"]]
+        try:
+            self._loaded = tf.saved_model.load(str(path))  # keeps the signature's variables
+            self._serve = self._loaded.signatures[meta["signature"]]
+        except (OSError, RuntimeError, KeyError, tf.errors.OpError) as exc:
+            raise ValueError(f"{path} holds keraslearn's export record, but TensorFlow cannot "
+                             f"load its SavedModel (damaged or incomplete: "
+                             f"{type(exc).__name__}: {str(exc).strip()[:300]})") from exc
 
     def __sklearn_is_fitted__(self):
         return True
