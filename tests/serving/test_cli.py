@@ -74,6 +74,16 @@ def test_missing_path_is_refused_before_loading(tmp_path, capsys):
     assert f"'{missing}' does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["model.onnx", "model.tflite"])
+def test_an_export_of_another_runtime_is_refused_naming_what_serves_it(tmp_path, name, capsys):
+    # It had been said "truncated or damaged".
+    (tmp_path / name).write_bytes(b"graph")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(tmp_path / name)])
+    assert exit_.value.code == 2
+    assert "which onnxruntime or LiteRT serve" in capsys.readouterr().err
+
+
 def test_console_script_is_installed_and_refuses_a_missing_path(tmp_path):
     (script,) = entry_points(group="console_scripts", name="keraslearn")
     assert script.load() is main

@@ -77,6 +77,11 @@ def main(argv=None):
     if not path.exists():
         parser.exit(2, f"keraslearn serve: error: {str(path)!r} does not exist (PATH is what "
                        f"keraslearn.save or keraslearn.export wrote)\n")
+    if path.suffix.lower() in (".onnx", ".tflite"):  # also keraslearn.export's formats
+        parser.exit(2, f"keraslearn serve: error: {str(path)!r} is an {path.suffix[1:]} file, "
+                       "which onnxruntime or LiteRT serve; keraslearn serve takes what "
+                       "keraslearn.save wrote, or a SavedModel folder keraslearn.export "
+                       "wrote\n")
     from keraslearn import load
 
     from .._persistence._trust import UntrustedTypesError
