@@ -124,7 +124,8 @@ def label(frame, j, names):
 
 
 def column_values(frame, categorical, features, owner):
-    """One 1-D array per column: float64 for numeric ones, object for categorical ones.
+    """One 1-D array per column: float64 for numeric ones (float32 for float32
+    ones), object for categorical ones.
 
     Raises a ValueError naming every column that holds missing values (NaN, None, NA),
     infinities (numeric columns) or text that is not a number (numeric columns).
@@ -135,7 +136,9 @@ def column_values(frame, categorical, features, owner):
         numbers = None
         if not categorical[j]:
             try:
-                numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                # float32 kept as such: compared at its precision (see _sketch)
+                numbers = column.to_numpy(dtype=np.float32 if column.dtype == np.float32
+                                          else np.float64, na_value=np.nan)
             except (TypeError, ValueError):
                 example = next((v for v in column if not _is_number(v)), column.dtype)
                 not_numbers.append(f"{name!r} (e.g. {example!r})")

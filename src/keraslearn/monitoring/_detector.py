@@ -71,10 +71,10 @@ class DriftDetector(BaseEstimator):
     frequent values and one count for all the others. That is at most
     ``8 * (max_samples + 2 * n_bins)`` bytes per numeric column and
     ``8 * (max_categories + 1)`` bytes plus the category values per categorical one.
-    A batch given to ``test`` is used whole. A column of floats (numeric, or
-    categorical floats) that is float32 on one side and float64 on the other is
-    compared at float32's precision: 0.1 and ``np.float32(0.1)`` are the same value
-    here, as are 1234567.89 and its float32 rounding, not a drift.
+    A batch given to ``test`` is used whole. A numeric column that is float32 on
+    one side and float64 on the other is compared at float32's precision: 0.1 and
+    ``np.float32(0.1)`` are the same value here, as are 1234567.89 and its float32
+    rounding, not a drift (a categorical column's floats are compared as given).
 
     **Categories never seen in the reference** make their feature drifted, whatever
     its p-value and ``psi_threshold``. They share one column of the chi-square table,

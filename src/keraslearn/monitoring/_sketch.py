@@ -85,6 +85,7 @@ def summarize_numeric(values, n_bins, sample_index):
     Repeated quantiles (discrete or constant columns) are merged into one bin of
     their own value, so the bins may be fewer than ``n_bins``.
     """
+    values = np.asarray(values, dtype=np.float64)  # a float32 column's too
     quantiles = np.quantile(values, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
     edges, repeats = np.unique(quantiles, return_counts=True)
     # A value repeated across quantiles holds a share of the rows of its own (a
@@ -117,37 +118,31 @@ def at_reference_precision(sample, values):
     model's float32, a reference fitted on float32 arrays): float64 decimals such
     as 0.1 are not the float32 ones, and every value of a discrete column would
     otherwise differ from the reference's. A float64 batch against a float32
-    reference is rounded to float32. A float32 batch against a float64 reference
-    takes, for each of its values, the reference value (of the sorted ``sample``)
-    that rounds to it in float32 (1234567.89, not 1234567.875); a value that
-    none rounds to is read as the shortest decimal it prints as (0.1, not
-    0.10000000149)."""
+    reference is rounded to float32. A float32 batch (``values`` of dtype
+    float32) against a float64 reference takes, for each value, the reference
+    value (of the sorted ``sample``) nearest to it among those that round to it
+    in float32 (1234567.89, not 1234567.875). Other float32 values, and float64
+    ones that float32 holds exactly, are read as the shortest decimals their
+    float32 values print as (0.1, not 0.10000000149)."""
+    batch32 = values.dtype == np.float32
+    single = values if batch32 else _float32_values(values)
+    values = np.asarray(values, dtype=np.float64)
     if _float32_values(sample) is not None:
         with np.errstate(over="ignore"):
             return values.astype(np.float32).astype(np.float64)
-    single = _float32_values(values)
     if single is None:
         return values
-    with np.errstate(over="ignore"):
-        rounded = sample.astype(np.float32)  # sorted still: rounding keeps the order
-    at = np.minimum(np.searchsorted(rounded, single), max(rounded.size - 1, 0))
-    found = rounded[at] == single
-    return np.where(found, sample[at], single.astype(str).astype(np.float64))
-
-
-def float32_twins(categories):
-    """{float32 rounding: category} of the float categories, to find a float
-    category given at the other precision (see :func:`count_categories`)."""
-    twins = {}
-    for category in categories:
-        if isinstance(category, float):
-            twins.setdefault(_single(category), category)
-    return twins
-
-
-def _single(value):
-    with np.errstate(over="ignore"):
-        return float(np.float32(value))
+    read = single.astype(str).astype(np.float64)
+    if batch32:  # the reference values that round to each, the nearest of them
+        with np.errstate(over="ignore"):
+            rounded = sample.astype(np.float32)  # sorted still: rounding keeps the order
+        low, high = np.searchsorted(rounded, single), np.searchsorted(rounded, single, "right")
+        last = np.maximum(high - 1, low).clip(max=sample.size - 1)
+        at = np.clip(np.searchsorted(sample, values), low.clip(max=sample.size - 1), last)
+        before = np.clip(at - 1, low.clip(max=sample.size - 1), last)
+        at = np.where(np.abs(sample[before] - values) < np.abs(sample[at] - values), before, at)
+        read = np.where(high > low, sample[at], read)
+    return read
 
 
 def compare_numeric(sample, edges, proportions, values):
@@ -200,22 +195,14 @@ def count_categories(categories, pooled, values, feature):
     """Counts of ``values`` in the reference cells, and the unseen values with their counts.
 
     Values not among ``categories`` go to the last, pooled cell when the reference
-    pooled its rarer values (``pooled``), and are unseen otherwise. A float value
-    is its float category when one of the two is float32 and the other float64
-    (as :func:`at_reference_precision` reads numeric columns).
+    pooled its rarer values (``pooled``), and are unseen otherwise.
     """
     position = {category: i for i, category in enumerate(categories)}
-    twins = float32_twins(categories)
     observed = np.zeros(len(categories) + 1, dtype=np.int64)
     unseen = {}
     for value, n in _value_counts(values, feature).items():
         value = plain(value)
         i = position.get(value)
-        if i is None and isinstance(value, float) and value == value:
-            # float32 on one side, float64 on the other: 0.1 is np.float32(0.1)
-            twin = twins.get(_single(value))
-            if twin is not None and (twin == _single(twin)) != (value == _single(value)):
-                i = position[twin]
         if i is not None:
             observed[i] += n
         elif pooled:
