@@ -100,17 +100,20 @@ def test_string_columns_are_read_from_the_fitted_encoders_when_nothing_says_them
         assert response.json()["predictions"] == mixed().predict(X.iloc[:5]).tolist()
 
 
-def test_a_dropped_text_column_is_taken_and_not_read_and_dtypes_add_to_what_is_read():
+def test_a_dropped_text_column_takes_any_value_and_dtypes_add_to_what_is_read():
     # The dropped column was typed a number, refusing every request that held
-    # its text and every one without it; naming it in dtypes turned off the
-    # string columns read from the encoders.
+    # its text; naming it in dtypes turned off the string columns read from the
+    # encoders. Rows in the training columns' order, and a drift detector fitted
+    # on them, hold it as before.
     from sklearn.compose import make_column_transformer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
     from starlette.testclient import TestClient
 
+    from keraslearn.monitoring import DriftDetector
+
     X, y = mixed_frame(n=60)
-    X = X.assign(note=["free text"] * len(X))
+    X = X.assign(note=["free text", 3.5] * 30)
     pipeline = make_pipeline(
         make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
                                 (StandardScaler(), ["rooms"]), remainder="drop"),
@@ -118,17 +121,20 @@ def test_a_dropped_text_column_is_taken_and_not_read_and_dtypes_add_to_what_is_r
     with pytest.warns(ConvergenceWarning):
         pipeline.fit(X, y)
     expected = pipeline.predict(X.iloc[:5]).tolist()
-    for dtypes in (None, {"note": "string", "rooms": "int64"}):
-        with TestClient(make_app(pipeline, dtypes=dtypes)) as client:
-            metadata = client.get("/metadata").json()
-            assert {f["name"]: f["kind"] for f in metadata["features"]} == {
-                "age": "number", "city": "string",
-                "rooms": "number" if dtypes is None else "integer"}
-            assert metadata["ignored_features"] == ["income", "note"]
-            for rows in (X.iloc[:5], X.iloc[:5][["age", "city", "rooms"]]):
-                response = client.post("/predict", json=rows.to_dict(orient="records"))
+    detector = DriftDetector(categorical_features=["city", "note"]).fit(X.astype({"note": str}))
+    for dtypes, note in ((None, "any"), ({"note": "string", "rooms": "int64"}, "string")):
+        rows = X.iloc[:5].astype({"note": str}) if note == "string" else X.iloc[:5]
+        app = make_app(pipeline, dtypes=dtypes, drift_detector=detector)
+        with TestClient(app) as client:
+            kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+            assert kinds == {"age": "number", "city": "string", "income": "any",
+                             "rooms": "number" if dtypes is None else "integer", "note": note}
+            for body in (rows.to_dict(orient="records"), rows.to_numpy().tolist()):
+                response = client.post("/predict", json=body)
                 assert response.status_code == 200, response.text
                 assert response.json()["predictions"] == expected
+            refused = client.post("/predict", json=[{**rows.iloc[0].to_dict(), "note": [1]}])
+            assert refused.status_code == 400 and "column 'note'" in refused.text
 
 
 @pytest.mark.parametrize("fitted", ["named inputs", "images"])

@@ -74,14 +74,10 @@ def check_detector(detector, schema):
         if set(names) != set(schema.names):
             missing = [n for n in schema.names if n not in names]
             extra = [n for n in names if n not in schema.names]
-            unread = sorted(set(extra) & schema.ignored)
-            hint = (f" The model does not read {unread} (its ColumnTransformer drops them): "
-                    f"fit the detector without them, as .fit(X.drop(columns={unread}))."
-                    if unread else "")
             raise ValueError(
                 f"make_app: drift_detector was fitted on other columns than the model takes "
                 f"(the model's not in it: {missing}; its own not the model's: {extra}). Fit "
-                f"it on the model's input columns.{hint}")
+                "it on the model's input columns.")
     n = getattr(detector, "n_features_in_", None)
     if n is not None and (names is None or schema.names is None) and n != schema.n_features:
         raise ValueError(f"make_app: drift_detector was fitted on {n} features, but the model "

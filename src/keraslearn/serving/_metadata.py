@@ -34,8 +34,8 @@ def describe(model, schema, methods, options):
         JSON-ready: ``model`` (its class, and its steps for a pipeline),
         ``features`` (one ``{"name", "dtype", "kind"}`` each; names are null
         for a model fitted without them), ``n_features``, ``ignored_features``
-        (columns a request may hold that the model does not read: those its
-        ColumnTransformer drops), ``classes`` (null for a regressor),
+        (columns a request may hold that the model does not read: an exported
+        graph's unused ones), ``classes`` (null for a regressor),
         ``methods``, ``versions`` and ``options``.
     """
     classes = getattr(model, "classes_", None)

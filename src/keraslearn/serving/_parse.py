@@ -335,7 +335,20 @@ def _strings(values, dtype, field, marker):
     return array.astype(dtype, copy=False)
 
 
-_CONVERT = {"number": _numbers, "integer": _integers, "boolean": _booleans, "string": _strings}
+def _anything(values, dtype, field, marker):
+    """A column the model does not read: any JSON scalar, as it is."""
+    def scalar(v):
+        return v is None or type(v) in (str, int, float, bool)
+
+    if not all(map(scalar, values)):
+        _refuse(values, field, "a number, a string, true, false or null", scalar)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+_CONVERT = {"number": _numbers, "integer": _integers, "boolean": _booleans, "string": _strings,
+            "any": _anything}
 
 
 def _refuse(values, field, expected, ok):

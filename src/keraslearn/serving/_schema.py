@@ -13,10 +13,12 @@ covers the usual cases, a scaler and a network on numeric columns, and a
 pipeline with encoders on string columns (as ``keraslearn serve`` serves a
 saved one), with no argument.
 
-Every feature gets one of four kinds, checked per value before the model runs:
+Every feature gets one of five kinds, checked per value before the model runs:
 ``number`` (a JSON number, stored as the recorded float dtype), ``integer`` (a
-JSON number with an integral value), ``boolean`` (``true``/``false``) and
-``string``. ``null``, NaN and infinities are refused, except that a feature
+JSON number with an integral value), ``boolean`` (``true``/``false``),
+``string``, and ``any`` (any of those or ``null``: a column the model's
+``ColumnTransformer`` drops, which it does not read, unless ``input_example``
+or ``dtypes`` says its type). ``null``, NaN and infinities are refused, except that a feature
 the model imputes (its first step reading the column is a scikit-learn imputer
 whose ``missing_values`` is NaN, or the column is dropped) takes ``null`` and
 NaN as a missing value, stored as that imputer's marker. A string column whose
@@ -36,7 +38,7 @@ from ..utils._first_steps import (
     string_columns,
 )
 
-KINDS = ("number", "integer", "boolean", "string")
+KINDS = ("number", "integer", "boolean", "string", "any")
 
 
 class FeatureSchema:
@@ -62,19 +64,25 @@ class FeatureSchema:
     categories : tuple, default=None
         Per feature, the frozenset of strings the model's encoder knows and
         refuses any other of, or None where any string goes on to the model.
+
+    unread : iterable of int, default=()
+        Features the model does not read (its ColumnTransformer drops them):
+        of kind ``any``, they take any number, string, boolean or ``null``.
     """
 
-    def __init__(self, names, dtypes, ignored=(), missing=None, categories=None):
+    def __init__(self, names, dtypes, ignored=(), missing=None, categories=None, unread=()):
         self.names = names
         self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
-        self.dtypes = tuple(dtypes)
-        self.kinds = tuple(_kind(d) for d in self.dtypes)
+        unread = set(unread)
+        self.dtypes = tuple(np.dtype(object) if j in unread else d for j, d in enumerate(dtypes))
+        self.kinds = tuple("any" if j in unread else _kind(d) for j, d in enumerate(self.dtypes))
         if missing is None:
             missing = (REFUSED,) * self.n_features
         # Numbers store a missing value as NaN only; strings (object arrays) the
-        # imputer's own marker; integers and booleans none.
+        # imputer's own marker; unread features None; integers and booleans none.
         self.missing = tuple(
+            None if kind == "any" else
             m if (kind == "number" and is_nan(m)) or (kind == "string" and d.kind == "O")
             else REFUSED for m, kind, d in zip(missing, self.kinds, self.dtypes))
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
@@ -114,6 +122,7 @@ class FeatureSchema:
         n = int(n)
         if input_example is not None and dtypes is not None:
             raise ValueError("make_app: give input_example or dtypes, not both")
+        given = dtypes
         keys = names if names is not None else range(n)
         if dtypes is not None:
             unknown = [k for k in dtypes if k not in keys]
@@ -135,16 +144,13 @@ class FeatureSchema:
             missing = [np.nan if k in imputed else REFUSED for k in keys]
         else:
             missing = missing_markers(model, keys)
-        known = known_categories(model, keys)
-        # Columns the model's ColumnTransformer drops: a request may hold them,
-        # they are not read (as an exported graph's unused features).
-        dropped = dropped_columns(model, names) if names is not None else set()
-        ignored = set(getattr(model, "unused_features_", ()) if names else ()) | dropped
-        kept = [j for j, key in enumerate(keys) if key not in dropped]
-        if dropped:
-            names = tuple(names[j] for j in kept)
-        return cls(names, [found[j] for j in kept], ignored, [missing[j] for j in kept],
-                   [known[j] for j in kept])
+        # Columns the model's ColumnTransformer drops (unless input_example or
+        # dtypes say their type): any value is taken, and not read.
+        dropped = set() if names is None or input_example is not None else (
+            dropped_columns(model, names) - set(given or ()))
+        return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
+                   missing, known_categories(model, keys),
+                   [j for j, key in enumerate(keys) if key in dropped])
 
     def unknown_category(self, columns):
         """What to say of the first string in validated ``columns`` that the
