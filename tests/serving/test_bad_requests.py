@@ -161,6 +161,15 @@ def test_malformed_csv(clf_client):
     _good(clf_client)
 
 
+def test_csv_lines_pandas_skips_are_skipped_by_the_row_check(clf_client):
+    # Blank lines, or lines of white space, before the header or between rows.
+    for body in (b"\nage,income,score,ratio\n1,2,3,4\n", b"age,income,score,ratio\n1,2,3,4\n \n",
+                 b"age,income,score,ratio\r\n\r\n1,2,3,4\r\n"):
+        response = clf_client.post("/invocations", content=body,
+                                   headers={"content-type": "text/csv"})
+        assert response.status_code == 200, (body, response.text)
+
+
 def test_records_for_a_model_without_feature_names(reg_client):
     response = reg_client.post("/predict", json=[{"a": 1, "b": 2, "c": 3, "d": 4}])
     assert response.status_code == 400

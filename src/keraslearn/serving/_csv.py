@@ -38,13 +38,17 @@ def read_table(body, schema):
 
     # pandas reads a row of one value too many as the row's index, and fills
     # a row of too few: the values would reach other columns, or none.
-    lines = csv.reader(io.StringIO(body.decode("utf-8")))
-    header = next(lines, [])
-    rows = (row for row in lines if row)  # pandas skips blank lines
-    for number, row in enumerate(rows):
-        if len(row) != len(header):
-            raise ValueError(f"row {number} has {len(row)} values, but the header names "
-                             f"{len(header)} columns")
+    # Lines pandas skips: empty, or of white space only.
+    rows = (row for row in csv.reader(io.StringIO(body.decode("utf-8")))
+            if row and not (len(row) == 1 and not row[0].strip()))
+    try:
+        header = next(rows, [])
+        for number, row in enumerate(rows):
+            if len(row) != len(header):
+                raise ValueError(f"row {number} has {len(row)} values, but the header names "
+                                 f"{len(header)} columns")
+    except csv.Error:
+        pass  # a field past the csv module's limit: pandas reads it
 
     text = {}
     if schema.names is not None:
