@@ -231,3 +231,15 @@ def test_dtype_none_keeps_each_group_s_own():
     assert out["ids"].dtype == np.int64 and out["ids"][0, 0] == 2**24 + 1
     assert out["x"].dtype == np.float64
     assert ColumnGroups({"ids": ["id"]}).fit_transform(frame)["ids"].dtype == np.float32
+
+
+def test_importing_preprocessing_stays_light():
+    # ColumnGroups' restore on a failed refit had imported the training engine.
+    import subprocess
+    import sys
+
+    code = ("import sys, keraslearn.preprocessing; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"

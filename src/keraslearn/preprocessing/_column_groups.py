@@ -7,7 +7,6 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._engine._transaction import restore_on_failure
 from .._multi_input import MultiInput
 from ._not_a_table import NotATable
 
@@ -94,8 +93,13 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             raise ValueError(f"groups' names must be strings (the model's input names), "
                              f"got {named[0]!r}.")
         np.dtype(self.dtype)  # a dtype NumPy does not know fails here
-        with restore_on_failure(self):  # a failed refit keeps the fitted groups
+        state = dict(self.__dict__)
+        try:
             self._fit(X)
+        except BaseException:  # a failed refit keeps the fitted groups
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
         return self
 
     def _fit(self, X):
