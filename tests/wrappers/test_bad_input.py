@@ -452,3 +452,13 @@ def test_random_state_true_is_seed_1_as_for_scikit_learn():
     a = KerasClassifier(tiny_mlp, epochs=1, random_state=True).fit(X, y)
     b = KerasClassifier(tiny_mlp, epochs=1, random_state=1).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_class_weights_and_verbose_of_other_number_types_are_taken():
+    # The checks added for negative or NaN class weights and for verbose must
+    # not refuse what scikit-learn and Keras take.
+    from decimal import Decimal
+
+    clf = KerasClassifier(Builder(), epochs=1, verbose=np.False_,
+                          class_weight={0: Decimal("1.5"), 1: np.float32(1)}).fit(X, y)
+    assert clf.history_["loss"]

@@ -4,8 +4,6 @@ Targets are labels of any type (binary, multiclass, multilabel indicator);
 the network's outputs are read as probabilities and decoded back to labels.
 """
 
-from numbers import Real
-
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
@@ -198,12 +196,19 @@ def classifier_tags(tags):
     return tags
 
 
+def _weight(value):
+    """Whether ``value`` is a class weight: a finite number, 0 or more."""
+    try:
+        return not isinstance(value, (bool, str)) and 0 <= float(value) < np.inf
+    except (TypeError, ValueError):
+        return False
+
+
 def _check_class_weight_keys(class_weight, classes):
     """Keys of class_weight are the labels themselves (not indices, as in
     Keras). As in scikit-learn, keys of classes y lacks are fine (a fold or
     a batch without a rare class) unless some class of y has no weight."""
-    bad = [(c, w) for c, w in class_weight.items()
-           if not (isinstance(w, Real) and not isinstance(w, bool) and 0 <= w < np.inf)]
+    bad = [(c, w) for c, w in class_weight.items() if not _weight(w)]
     if bad:
         raise ValueError(f"class_weight gives the class {bad[0][0]!r} the weight {bad[0][1]!r}; "
                          "class weights are finite numbers, 0 or more.")

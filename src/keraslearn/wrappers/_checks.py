@@ -81,7 +81,7 @@ def _check_values(params, fit_kwargs):
     _positive(routed(params, "predict").get("batch_size"), "predict__batch_size", True)
     verbose, shuffle = (fit_kwargs.get(name, routed(params, "fit").get(name, params[name]))
                         for name in ("verbose", "shuffle"))
-    if not (isinstance(verbose, (int, np.integer)) and verbose >= 0):
+    if not (isinstance(verbose, (int, np.integer, np.bool_)) and verbose >= 0):
         raise ValueError("verbose must be an int: 0 (silent), 1 (a progress bar) or 2 (a line "
                          f"an epoch), got {verbose!r}.")
     if not isinstance(shuffle, (bool, np.bool_)):
