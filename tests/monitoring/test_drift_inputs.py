@@ -292,3 +292,21 @@ def test_whole_numbers_are_not_moved_onto_a_reference_value_just_below(batch_dty
     detector = DriftDetector(random_state=0).fit(reference[:, None])
     batch = rng.integers(0, 10, 500).astype(batch_dtype)[:, None]
     assert not detector.test(batch).loc[0, "drifted"]
+
+
+def test_float32_batches_of_a_column_narrower_than_float32s_step_and_exact_big_values():
+    # Only the batch had been taken to float32's precision (a column of N(1e6, 0.2),
+    # float32's step 0.0625 there, was flagged in every batch), and a float64 batch
+    # of exact 4 GiB values was read as the decimal 4294967300.
+    rng = np.random.default_rng(0)
+    narrow = DriftDetector(random_state=0).fit(rng.normal(1e6, 0.2, 3000)[:, None])
+    flagged = [narrow.test(rng.normal(1e6, 0.2, 300).astype(np.float32)[:, None])
+               .loc[0, "drifted"] for _ in range(10)]
+    assert sum(flagged) <= 2
+    assert narrow.test(rng.normal(1e6 + 0.2, 0.2, 300).astype(np.float32)[:, None]).loc[
+        0, "drifted"]
+    sizes = np.array([4, 8, 16]) * 2.0**30
+    reference = rng.choice(sizes, 2000)
+    reference[0] += 1  # a value float32 does not hold
+    big = DriftDetector(random_state=0).fit(reference[:, None])
+    assert big.test(rng.choice(sizes, 300)[:, None]).loc[0, "p_value"] > 0.5

@@ -113,46 +113,45 @@ def _float32_values(values):
 
 
 def at_reference_precision(sample, values):
-    """The batch's ``values`` as the reference would hold them, when one of the
-    two was float32 and the other float64 (a server casting requests to the
-    model's float32, a reference fitted on float32 arrays): float64 decimals such
-    as 0.1 are not the float32 ones, and every value of a discrete column would
-    otherwise differ from the reference's. A float64 batch against a float32
-    reference is rounded to float32. A float32 batch (``values`` of dtype
-    float32) against a float64 reference takes, for each value, the reference
-    value (of the sorted ``sample``) nearest to it among those that round to it
-    in float32 (1234567.89, not 1234567.875). Other float32 values, and float64
-    ones that float32 holds exactly, are read as the shortest decimals their
-    float32 values print as (0.1, not 0.10000000149)."""
-    batch32 = values.dtype == np.float32
-    single = values if batch32 else _float32_values(values)
+    """(reference sample and batch values for the KS test, batch values for the
+    PSI) at the precision of the two, when one was float32 and the other float64
+    (a server casting requests to the model's float32, a reference fitted on
+    float32 arrays): float64 decimals such as 0.1 are not the float32 ones, and
+    every value of a discrete column would otherwise differ from the reference's.
+
+    A float64 batch against a float32 reference is rounded to float32. A float32
+    batch (of dtype float32, or float64 values float32 holds exactly) against a
+    float64 reference is tested against the reference sample rounded to float32;
+    for the PSI each of its values is the reference value nearest to it among
+    those that round to it in float32 (1234567.89, not 1234567.875), or else the
+    shortest decimal its float32 value prints as (0.1, not 0.10000000149)."""
+    single = values if values.dtype == np.float32 else _float32_values(values)
     values = np.asarray(values, dtype=np.float64)
     if _float32_values(sample) is not None:
         with np.errstate(over="ignore"):
-            return values.astype(np.float32).astype(np.float64)
+            values = values.astype(np.float32).astype(np.float64)
+        return sample, values, values
     if single is None:
-        return values
-    read = single.astype(str).astype(np.float64)
-    if batch32:  # the reference values that round to each, the nearest of them
-        with np.errstate(over="ignore"):
-            rounded = sample.astype(np.float32)  # sorted still: rounding keeps the order
-        low, high = np.searchsorted(rounded, single), np.searchsorted(rounded, single, "right")
-        last = np.maximum(high - 1, low).clip(max=sample.size - 1)
-        at = np.clip(np.searchsorted(sample, values), low.clip(max=sample.size - 1), last)
-        before = np.clip(at - 1, low.clip(max=sample.size - 1), last)
-        at = np.where(np.abs(sample[before] - values) < np.abs(sample[at] - values), before, at)
-        read = np.where(high > low, sample[at], read)
-    return read
+        return sample, values, values
+    with np.errstate(over="ignore"):
+        rounded = sample.astype(np.float32)  # sorted still: rounding keeps the order
+    low, high = np.searchsorted(rounded, single), np.searchsorted(rounded, single, "right")
+    last = np.maximum(high - 1, low).clip(max=sample.size - 1)
+    at = np.clip(np.searchsorted(sample, values), low.clip(max=sample.size - 1), last)
+    before = np.clip(at - 1, low.clip(max=sample.size - 1), last)
+    at = np.where(np.abs(sample[before] - values) < np.abs(sample[at] - values), before, at)
+    mapped = np.where(high > low, sample[at], single.astype(str).astype(np.float64))
+    return rounded.astype(np.float64), single.astype(np.float64), mapped
 
 
 def compare_numeric(sample, edges, proportions, values):
     """KS statistic and p-value of ``values`` against the reference sample, and the PSI
     (``values`` taken at the reference's precision, see :func:`at_reference_precision`)."""
-    values = at_reference_precision(sample, values)
+    sample, values, binned = at_reference_precision(sample, values)
     method = "asymp" if min(len(sample), len(values)) >= EXACT_KS_BELOW else "auto"
     ks = stats.ks_2samp(sample, values, method=method)
     return {"test": "ks", "statistic": float(ks.statistic), "raw_p_value": float(ks.pvalue),
-            "psi": psi(proportions, _bin_proportions(edges, values)), "n_unseen": 0}
+            "psi": psi(proportions, _bin_proportions(edges, binned)), "n_unseen": 0}
 
 
 def _value_counts(values, feature):
