@@ -153,7 +153,9 @@ def test_malformed_csv(clf_client):
     # A value too many had been read as the row's index (the others shifted),
     # one too few as a missing value: both answered 200.
     for body, message in [(b"age,income,score,ratio\n5,6,7,8,9\n1,2,3,4\n",
-                           "row 0 has 5 values, but the header names 4 columns"),
+                           "Expected 4 fields in line 2, saw 5"),
+                          (b"age,income,score,ratio\r5,6,7,8,9\r", "Expected 4 fields"),
+                          (b"age,income,score,ratio\r1,2,3\r", "row 0 has 3 values"),
                           (b"age,income,score,ratio\n\n1,2,3\n", "row 0 has 3 values")]:
         response = clf_client.post("/invocations", content=body,
                                    headers={"content-type": "text/csv"})

@@ -37,19 +37,24 @@ def read_table(body, schema):
     import pandas as pd
 
     # pandas reads a row of one value too many as the row's index, and fills
-    # a row of too few: the values would reach other columns, or none.
-    # Lines pandas skips: empty, or of white space only.
-    rows = (row for row in csv.reader(io.StringIO(body.decode("utf-8")))
+    # a row of too few: the values would reach other columns, or none. Read
+    # without a header, the header row sets the width: a row of more values
+    # is pandas' error; the csv module counts those of fewer (lines pandas
+    # skips, empty or of white space, left out).
+    try:
+        pd.read_csv(io.BytesIO(body), header=None, dtype=str, na_filter=False)
+    except pd.errors.ParserError as exc:
+        raise ValueError(str(exc).strip()) from None
+    rows = (row for row in csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
             if row and not (len(row) == 1 and not row[0].strip()))
     try:
         header = next(rows, [])
         for number, row in enumerate(rows):
-            if len(row) != len(header):
+            if len(row) < len(header):
                 raise ValueError(f"row {number} has {len(row)} values, but the header names "
                                  f"{len(header)} columns")
     except csv.Error:
-        pass  # a field past the csv module's limit: pandas reads it
-
+        pass  # a field past the csv module's size limit: fewer values go unchecked
     text = {}
     if schema.names is not None:
         text = {n: str for n, kind in zip(schema.names, schema.kinds) if kind == "string"}
