@@ -199,8 +199,8 @@ def classifier_tags(tags):
 def _weight(value):
     """Whether ``value`` is a class weight: a finite number, 0 or more."""
     try:
-        return not isinstance(value, (bool, str)) and 0 <= float(value) < np.inf
-    except (TypeError, ValueError):
+        return not isinstance(value, (bool, np.bool_, str, bytes)) and 0 <= float(value) < np.inf
+    except (TypeError, ValueError, OverflowError):
         return False
 
 
