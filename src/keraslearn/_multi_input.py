@@ -2,6 +2,12 @@
 scikit-learn can index and split (``cross_val_score``, ``GridSearchCV``)."""
 
 import numpy as np
+from scipy.sparse import issparse
+
+
+def is_named_inputs(X):
+    """Whether X is a dict of named inputs (scipy's dok_matrix is a dict too)."""
+    return isinstance(X, dict) and not issparse(X)
 
 
 class MultiInput(dict):

@@ -9,6 +9,7 @@ import types
 from .._tf import keras, tf
 from . import _nested as nested
 from ._keras_objects import map_leaves
+from ._layers import keras_own
 
 
 class Shared:
@@ -55,7 +56,7 @@ def _networks_and_run_state(callback):
     ``CSVLogger``'s closed file, a ``TensorBoard``'s writers and module)."""
     model = getattr(callback, "model", None)
     left = [model] if isinstance(model, keras.Model) else []
-    if type(callback).__module__.startswith("keras."):
+    if keras_own(callback):
         left += [value for value in vars(callback).values() if _is_run_handle(value)]
     return left
 

@@ -31,7 +31,7 @@ from sklearn import get_config
 from sklearn.utils import assert_all_finite, check_array, check_consistent_length
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._multi_input import MultiInput
+from .._multi_input import MultiInput, is_named_inputs
 from ..utils import check_sample_weight
 from ._sources import RowSource, blocks, is_mapped
 
@@ -89,11 +89,6 @@ def _check_finite_in_blocks(est, X, input_name="X"):
         assert_all_finite(block, input_name=input_name, estimator_name=type(est).__name__)
 
 
-def _named(X):
-    """Whether X is a dict of named inputs (scipy's dok_matrix is a dict too)."""
-    return isinstance(X, dict) and not issparse(X)
-
-
 def _sparse(est):
     """scipy sparse X is taken as CSR (rows are densified one batch at a
     time), by estimators whose model takes rows of features."""
@@ -147,7 +142,7 @@ def _validate_inputs(est, X, reset, fitting=True):
 def validate_training_data(est, X, y, *, reset, y_numeric):
     """(X, y) checked for a fit; ``y=None`` is allowed only for estimators
     whose targets are optional (``est._requires_y`` False)."""
-    if _named(X):
+    if is_named_inputs(X):
         X = _validate_inputs(est, X, reset)
         if y is None and not est._requires_y:
             return X, None
@@ -292,7 +287,7 @@ def validate_X(est, X, fitted=True):
     during the fit itself, which has recorded X's shape already)."""
     if fitted:
         check_is_fitted(est)
-    if _named(X):
+    if is_named_inputs(X):
         return _validate_inputs(est, X, reset=False, fitting=False)
     _check_one_array_fitted(est)
     if isinstance(X, RowSource):

@@ -18,6 +18,7 @@ from .._tf import keras
 from ..utils import accepted_kwargs, suggest
 from . import _nested as nested
 from . import _routed_objects as routed_objects
+from ._layers import keras_own
 
 _LOSS_ALIASES = {
     "mse": "MeanSquaredError",
@@ -327,7 +328,7 @@ def _fresh_metrics(made):
         return type(made)(map(_fresh_metrics, made))
     if isinstance(made, dict):
         return {key: _fresh_metrics(value) for key, value in made.items()}
-    if isinstance(made, keras.metrics.Metric) and type(made).__module__.startswith("keras."):
+    if isinstance(made, keras.metrics.Metric) and keras_own(made):
         try:
             return type(made).from_config(made.get_config())
         except (TypeError, ValueError):

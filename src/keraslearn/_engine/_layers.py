@@ -14,14 +14,19 @@ def all_layers(model):
         pending.extend(getattr(layer, "layers", ()))
 
 
+def keras_own(obj):
+    """Whether ``obj`` is of a class of Keras' own (its config describes it
+    completely), not one of the user's."""
+    return type(obj).__module__.startswith("keras.")
+
+
 def keras_layers_only(model):
     """Whether every layer of ``model`` (nested ones included) and the model
     itself are Keras' own classes, none of which runs foreign code: their
     random ops then draw from Keras' seed generators only, and their configs
     describe them completely."""
     return all(
-        type(layer).__module__.startswith("keras.")
-        and type(layer).__name__ not in _FOREIGN_KERAS_LAYERS
+        keras_own(layer) and type(layer).__name__ not in _FOREIGN_KERAS_LAYERS
         for layer in all_layers(model)
     )
 

@@ -8,9 +8,7 @@ while Keras takes a tuple, like a list, as one array per input or output.
 import numpy as np
 from scipy import sparse
 
-
-def _is_dict(data):
-    return isinstance(data, dict) and not sparse.issparse(data)  # dok_matrix is a dict
+from .._multi_input import is_named_inputs as _is_dict
 
 
 def dense(array, dtype):

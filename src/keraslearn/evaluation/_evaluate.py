@@ -5,11 +5,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import issparse
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from .._multi_input import MultiInput
+from .._multi_input import MultiInput, is_named_inputs
 from ..utils._files import check_new_files, check_output_dir, slug
 from ._metrics import (
     classification_metrics,
@@ -200,7 +199,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     """
     check_is_fitted(estimator)
     # A dict of named inputs (as the wrappers take it) counts rows, not keys.
-    rows = MultiInput(X) if isinstance(X, dict) and not issparse(X) else X
+    rows = MultiInput(X) if is_named_inputs(X) else X
     check_consistent_length(*([rows, y] if sample_weight is None else [rows, y, sample_weight]))
     sample_weight = _check_sample_weight(sample_weight)
     _check_zero_division(zero_division)
