@@ -106,10 +106,11 @@ def ready_for_training(est, data, plan):
     builds anything."""
     data, plan = _weighed_for_training(data, plan)
     given = plan.validation_data
-    if plan.train and isinstance(given, (tuple, list)) and len(given) not in (2, 3):
-        raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, "
-                         f"sample_weight_val), got a {type(given).__name__} of {len(given)}.")
     if plan.train and isinstance(given, (tuple, list)):
+        if len(given) not in (2, 3):
+            raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, "
+                             f"sample_weight_val), got a {type(given).__name__} of "
+                             f"{len(given)}.")
         try:
             plan = plan.replace(validation_data=_checked_validation(est, given, data))
         except (TypeError, ValueError) as exc:

@@ -36,7 +36,7 @@ def plot_numeric(sample, values, row, path):
     # span either) are drawn divided by 4, and the axis says so.
     scale = 4.0 if overflows else 1.0
     sample, values = sample / scale, values / scale
-    bins = np.histogram_bin_edges(np.concatenate([sample, values]), bins=30)
+    bins = np.histogram_bin_edges(both / scale, bins=30)
     ax.hist(sample, bins=bins, density=True, histtype="stepfilled",
             label=f"reference (sample of {sample.size})", **_REFERENCE)
     ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.8,

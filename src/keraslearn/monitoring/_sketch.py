@@ -136,9 +136,12 @@ def at_reference_precision(sample, values):
     with np.errstate(over="ignore"):
         rounded = sample.astype(np.float32)  # sorted still: rounding keeps the order
     low, high = np.searchsorted(rounded, single), np.searchsorted(rounded, single, "right")
+    # Each value's run [first, last] of reference values rounding to it (none
+    # where high == low: the indices are then only kept within the sample).
+    first = low.clip(max=sample.size - 1)
     last = np.maximum(high - 1, low).clip(max=sample.size - 1)
-    at = np.clip(np.searchsorted(sample, values), low.clip(max=sample.size - 1), last)
-    before = np.clip(at - 1, low.clip(max=sample.size - 1), last)
+    at = np.clip(np.searchsorted(sample, values), first, last)
+    before = np.clip(at - 1, first, last)
     at = np.where(np.abs(sample[before] - values) < np.abs(sample[at] - values), before, at)
     mapped = np.where(high > low, sample[at], single.astype(str).astype(np.float64))
     return rounded.astype(np.float64), single.astype(np.float64), mapped

@@ -75,12 +75,15 @@ def _check_values(params, fit_kwargs):
     split = params["validation_split"]
     if not (isinstance(split, (int, float)) and 0.0 <= split < 1.0):
         raise ValueError(f"validation_split must be a float in [0, 1), got {split!r}.")
+    fit_args = routed(params, "fit")
+
+    def given(name):  # to fit(), else routed to it, else the estimator's
+        return fit_kwargs.get(name, fit_args.get(name, params.get(name)))
+
     for name in ("epochs", "batch_size", "validation_batch_size"):
-        value = fit_kwargs.get(name, routed(params, "fit").get(name, params.get(name)))
-        _positive(value, name, whole_allowed=name != "epochs")
+        _positive(given(name), name, whole_allowed=name != "epochs")
     _positive(routed(params, "predict").get("batch_size"), "predict__batch_size", True)
-    verbose, shuffle = (fit_kwargs.get(name, routed(params, "fit").get(name, params[name]))
-                        for name in ("verbose", "shuffle"))
+    verbose, shuffle = given("verbose"), given("shuffle")
     if not (isinstance(verbose, (int, np.integer, np.bool_)) and verbose >= 0):
         raise ValueError("verbose must be an int: 0 (silent), 1 (a progress bar) or 2 (a line "
                          f"an epoch), got {verbose!r}.")
