@@ -118,6 +118,30 @@ def test_drift_window_keeps_complete_rows_only(imputing):
                                   QUERY.iloc[[1]].reset_index(drop=True), check_dtype=False)
 
 
+@pytest.mark.parametrize("categorical", [False, True])
+def test_text_in_a_dropped_column_a_detector_reads_as_numbers_is_left_out(imputing, categorical):
+    # 'note' is dropped, so requests may hold anything there; a DriftDetector
+    # fitted on its numbers could not read text, and every drift test failed
+    # (500) until such rows left the window. Where it was fitted as a category,
+    # text is what it tests.
+    from keraslearn.monitoring import DriftDetector
+
+    X, _ = _rows()
+    detector = DriftDetector(categorical_features=["city", "note"] if categorical else None)
+    detector.fit(X.dropna().astype({"note": object} if categorical else {}))
+    row = {"age": 30.0, "city": "b", "income": 2.0}
+    notes = ["hello", 2.0, True, "3", "inf", 7]
+    with serving(imputing, drift_detector=detector) as client:
+        assert client.post("/predict", json=[{**row, "note": n} for n in notes]).status_code == 200
+        csv = pd.DataFrame([{**row, "note": "text"}, {**row, "note": 1.5}]).to_csv(index=False)
+        assert client.post("/predict", content=csv.encode(),
+                           headers={"content-type": "text/csv"}).status_code == 200
+        drift = client.get("/monitoring/drift")
+    assert drift.status_code == 200, drift.text
+    # kept: 2.0, True (1.0 to the detector), "3" and 7; 1.5 from the CSV
+    assert drift.json()["rows"] == (8 if categorical else 5)
+    assert {r["feature"] for r in drift.json()["report"]} == set(X.columns)
+
 def test_an_array_pipeline_imputing_every_column_takes_null_rows():
     X, _ = _rows()
     X = X[["age", "income"]].to_numpy()

@@ -82,7 +82,10 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         /monitoring/drift`` answers ``detector.test(rows)`` as records, where
         ``rows`` is a DataFrame with the model's columns (an array for a
         model fitted without names). Rows the model refused, and rows holding
-        a missing value, are not kept: the detector tests complete values.
+        a missing value, are not kept: the detector tests complete values. Nor
+        are rows with a value other than a finite number in a column the model
+        does not read (so takes any value in) where a ``DriftDetector`` was
+        fitted on numbers.
 
     drift_window : int, default=1000
         How many recent rows are kept for ``drift_detector``.
@@ -129,9 +132,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,
                       max_wait_ms=max_wait_ms)
-    if drift_detector is not None:
-        check_detector(drift_detector, schema)
-    recent = RecentRows(schema, drift_window) if drift_detector is not None else None
+    recent = (RecentRows(schema, drift_window, numeric=check_detector(drift_detector, schema))
+              if drift_detector is not None else None)
     metadata = describe(model, schema, methods, {
         "max_batch_rows": max_batch_rows, "max_wait_ms": max_wait_ms,
         "max_body_bytes": max_body_bytes, "drift": drift_detector is not None})
@@ -229,7 +231,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         parts = recent.parts()
         if parts is None:
             return failure("no rows to test yet: the drift test needs rows the model answered, "
-                           "without missing values", 409)
+                           "without missing values (nor text where the detector reads numbers)",
+                           409)
         # One test at a time, in a thread of its own (the model thread keeps answering
         # predictions): a request arriving while a test runs gets that test's answer,
         # so that polls faster than a test do not queue up tests.

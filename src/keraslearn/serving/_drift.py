@@ -2,10 +2,13 @@
 
 The server only keeps the rows and hands them to ``detector.test(rows)``; the
 statistics are the detector's (``keraslearn.monitoring``). Rows with missing
-values are not kept, as the detector tests complete values only.
+values are not kept, as the detector tests complete values only; nor are rows
+holding, in a column the model does not read (and so takes any value in), a
+value that is not a finite number where the detector was fitted on numbers.
 """
 
 import collections
+import math
 
 import numpy as np
 
@@ -20,11 +23,16 @@ class RecentRows:
 
     window : int
         How many rows are kept.
+
+    numeric : iterable of int, default=()
+        Features of kind ``any`` that the detector reads as numbers: a row is
+        kept only where these hold finite numbers.
     """
 
-    def __init__(self, schema, window):
+    def __init__(self, schema, window, numeric=()):
         self.schema = schema
         self.window = window
+        self.numeric = tuple(numeric)
         self._parts = collections.deque()
         self._rows = 0
 
@@ -32,8 +40,11 @@ class RecentRows:
         """Keep one request's validated columns, dropping the oldest beyond the window.
 
         Rows holding a missing value (of a column the model imputes) are not
-        kept: a drift detector tests complete values only."""
+        kept: a drift detector tests complete values only; nor are rows whose
+        ``numeric`` features hold text (taken, as the model does not read them)."""
         complete = self.schema.complete_rows(columns)
+        for j in self.numeric:
+            complete &= np.fromiter(map(_finite_number, columns[j]), bool, len(complete))
         if not complete.all():
             if not complete.any():
                 return
@@ -65,9 +76,22 @@ class RecentRows:
         return X.iloc[extra:].reset_index(drop=True) if hasattr(X, "iloc") else X[extra:]
 
 
+def _finite_number(value):
+    """Whether the detector reads ``value`` as a finite number (it converts by float())."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def check_detector(detector, schema):
     """Refuse a drift detector fitted on other features than the model takes
-    (every test would fail): compared by names, or by number without names."""
+    (every test would fail): compared by names, or by number without names.
+
+    Returns the features of kind ``any`` (taking any value, as the model does
+    not read them) that the detector reads as numbers: the ``numeric`` of
+    :class:`RecentRows`. Known for keraslearn's DriftDetector (its
+    ``categorical_``); none for a detector of one's own."""
     names = getattr(detector, "feature_names_in_", None)
     if names is not None and schema.names is not None:
         names = [str(n) for n in names]
@@ -82,3 +106,11 @@ def check_detector(detector, schema):
     if n is not None and (names is None or schema.names is None) and n != schema.n_features:
         raise ValueError(f"make_app: drift_detector was fitted on {n} features, but the model "
                          f"takes {schema.n_features}.")
+    categorical = getattr(detector, "categorical_", None)
+    if categorical is None:
+        return ()
+    if names is not None and schema.names is not None:
+        categorical = dict(zip(names, categorical))
+        categorical = [categorical[name] for name in schema.names]
+    return tuple(j for j, kind in enumerate(schema.kinds)
+                 if kind == "any" and not categorical[j])
