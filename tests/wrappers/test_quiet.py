@@ -60,6 +60,16 @@ def test_verbose_fit_shows_progress(capfd):
     assert "Epoch 2/2" in capfd.readouterr().out  # the capture above really sees Keras
 
 
+@pytest.mark.parametrize("where", ["param", "fit"])
+def test_verbose_auto_is_a_progress_bar_as_in_keras(capfd, where):
+    # Keras' fit takes verbose="auto" (its default): a scikeras user may pass it.
+    auto = {"verbose": "auto"}
+    params, fit_kwargs = (auto, {}) if where == "param" else ({}, auto)
+    KerasClassifier(tiny_mlp, epochs=2, random_state=0, **params).fit(X, y, **fit_kwargs)
+    out = capfd.readouterr().out
+    assert "Epoch 2/2" in out and "━" in out  # a progress bar, as Keras' verbose=1
+
+
 # ------------------------------------------------------- retracing warnings
 def test_capture_sees_retracing_warnings(tf_log, recwarn):
     # Positive control: a function traced for ever new shapes is reported.

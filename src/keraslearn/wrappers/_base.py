@@ -319,7 +319,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             validation_batch_size=(args.pop("validation_batch_size", None)
                                    or params["validation_batch_size"]),
             shuffle=args.pop("shuffle", params["shuffle"]),
-            verbose=args.pop("verbose", params["verbose"]),
+            verbose=_verbosity(args.pop("verbose", params["verbose"])),
             random_state=params["random_state"],
             validation_split=args.pop("validation_split", params["validation_split"]),
             validation_data=args.pop("validation_data", None),
@@ -381,3 +381,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     def _prediction_callbacks(self):
         return predict_callbacks.for_predict(self, self.__dict__.get("_predict_callbacks"))
 
+
+
+def _verbosity(verbose):
+    """Keras' ``verbose="auto"``: a progress bar (1), as Keras' fit takes it."""
+    return 1 if isinstance(verbose, str) and verbose == "auto" else verbose

@@ -59,8 +59,9 @@ _ENTRIES["training_parameters"] = """\
     validation_batch_size : int, default=None
         Samples per validation batch; None means ``batch_size``.
 
-    verbose : int, default=0
-        Keras' verbosity during ``fit``; 0 is silent. Prediction is always silent.
+    verbose : int or "auto", default=0
+        Keras' verbosity during ``fit``: 0 is silent, 1 a progress bar, 2 a line
+        an epoch; "auto" is 1, as in Keras. Prediction is always silent.
 
     callbacks : list or dict of keras.callbacks.Callback, default=None
         Classes are instantiated with routed parameters
