@@ -93,6 +93,68 @@ def test_binary_pos_label_chooses_positive_class():
         evaluate(clf, X, y, pos_label="maybe")
 
 
+@pytest.mark.parametrize("pos_label", [None, "neg"])
+def test_the_positive_class_is_named_in_every_form_of_the_report(pos_label):
+    # Precision, recall and F1 are the positive class's: the report did not say which.
+    X, y = binary_data(("neg", "pos"))
+    report = evaluate(LogisticRegression().fit(X, y), X, y, pos_label=pos_label)
+    expected = pos_label or "pos"  # the greater label, as in scikit-learn
+    assert report.pos_label == expected
+    assert f"Positive class: {expected!r}" in str(report)
+    assert report.to_dict()["pos_label"] == expected
+    assert json.loads(json.dumps(report.to_dict()))["pos_label"] == expected
+    assert f"positive class: {expected!r}".replace("'", "&#x27;") in report.to_html()
+    numbers = evaluate(LogisticRegression().fit(X, y == "pos"), X, y == "pos")
+    assert numbers.pos_label is True and numbers.to_dict()["pos_label"] is True
+    X, y = multiclass_data()
+    assert evaluate(LogisticRegression().fit(X, y), X, y).pos_label is None
+
+
+class RefusingPredict(LogisticRegression):
+    def predict(self, X):
+        raise AssertionError("predict was called")
+
+
+def test_labels_of_another_kind_than_the_classes_are_refused_before_predicting():
+    # Numbers against string classes were made strings: a binary problem was
+    # reported as a 4-class one, and the real error came after predict.
+    X, y = binary_data(("neg", "pos"))
+    clf = RefusingPredict().fit(X, y)
+    with pytest.raises(ValueError, match=r"y holds numbers as labels, but the estimator's "
+                                         r"classes are \['neg', 'pos'\]"):
+        evaluate(clf, X, (y == "pos").astype(int))
+    clf = RefusingPredict().fit(X, (y == "pos").astype(int))
+    with pytest.raises(ValueError, match=r"y holds strings as labels, .* \[0, 1\]"):
+        evaluate(clf, X, y)
+
+
+class DuckClassifier:
+    """A fitted classifier that is not a scikit-learn BaseEstimator (no tags)."""
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def test_an_estimator_without_scikit_learn_tags_is_evaluated():
+    # "any fitted estimator": scikit-learn's fitted check reads tags, which it has not.
+    from sklearn.exceptions import NotFittedError
+
+    X, y = binary_data()
+    duck = DuckClassifier().fit(X, y)
+    report = evaluate(duck, X, y)
+    assert report.metrics == evaluate(duck.model_, X, y).metrics
+    with pytest.raises(NotFittedError, match="DuckClassifier instance is not fitted"):
+        evaluate(DuckClassifier(), X, y)
+
+
 def test_binary_roc_auc_from_decision_function():
     X, y = binary_data()
     clf = LinearSVC().fit(X, y)
@@ -134,6 +196,17 @@ def test_one_vs_one_scores_are_not_taken_for_one_score_per_class():
         assert ("roc_auc_ovr" in evaluate(search, X, y).metrics) == (shape == "ovr")
     wrapped = OneVsRestClassifier(SVC(decision_function_shape="ovo")).fit(X, y)
     assert evaluate(wrapped, X, y).metrics["roc_auc_ovr"] > 0.9
+    # Meta-estimators handing on one fitted estimator's pairwise scores.
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    with pytest.warns(UserWarning, match="no unlabeled samples"):  # (scores need none)
+        self_training = SelfTrainingClassifier(SVC(decision_function_shape="ovo")).fit(X, y)
+    for clf in (self_training,
+                FrozenEstimator(SVC(decision_function_shape="ovo").fit(X, y))):
+        report = evaluate(clf, X, y)
+        assert "roc_auc_ovr" not in report.metrics
+        assert any("one-vs-one scores" in note for note in report.notes)
     from sklearn.ensemble import StackingClassifier
 
     stack = StackingClassifier([("lr", LogisticRegression())],

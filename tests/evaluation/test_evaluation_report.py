@@ -290,6 +290,7 @@ def test_length_mismatch_raises_before_predict(regression, which):
 @pytest.mark.parametrize("bad, match", [
     ({"y": np.nan}, "Input y contains NaN"), ({"y": np.inf}, "Input y contains infinity"),
     ({"sample_weight": 0.0}, "sample_weight sums to zero"),
+    ({"y": "n/a"}, "y holds values that are not numbers \\(e.g. 'n/a'\\)"),
 ])
 def test_bad_targets_and_weights_of_a_regressor_are_refused_before_predict(regression, bad,
                                                                           match):

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import NotFittedError
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
@@ -51,6 +52,40 @@ def _check_zero_division(zero_division):
         return
     raise ValueError(
         f"zero_division must be 'warn', 0.0, 1.0 or np.nan, got {zero_division!r}.")
+
+
+def _check_fitted(estimator):
+    """scikit-learn's check, which reads tags; for an estimator without them
+    (not a BaseEstimator: "any fitted estimator" is evaluated), its own rule:
+    ``__sklearn_is_fitted__``, else attributes ending in ``_``."""
+    if hasattr(estimator, "__sklearn_tags__"):
+        return check_is_fitted(estimator)
+    is_fitted = getattr(estimator, "__sklearn_is_fitted__", None)
+    fitted = is_fitted() if is_fitted is not None else any(
+        name.endswith("_") and not name.startswith("__") for name in vars(estimator))
+    if not fitted:
+        raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet: "
+                             "fit it before evaluating it.")
+
+
+def _regression_targets(y):
+    """Regression targets as floats, refused (before predicting) when not numbers."""
+    try:
+        y = np.asarray(y, dtype=float)
+    except (TypeError, ValueError):
+        example = next(v for v in np.ravel(y).tolist() if not _is_number(v))
+        raise ValueError(f"y holds values that are not numbers (e.g. {example!r}); a "
+                         "regressor is evaluated on numeric targets.") from None
+    assert_all_finite(y, input_name="y")
+    return y
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _final_estimator(estimator):
@@ -177,8 +212,10 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     ValueError
         When ``X``, ``y`` and ``sample_weight`` differ in length, ``y`` is
         empty, ``output_dir`` is an existing file, ``zero_division`` or
-        ``pos_label`` is not one it takes (before the estimator predicts), or a
-        regressor predicts NaN or infinite values.
+        ``pos_label`` is not one it takes, ``y`` holds labels of another kind
+        (strings, numbers) than the classifier's classes or a regressor's ``y``
+        holds what is not a finite number (all before the estimator predicts),
+        or a regressor predicts NaN or infinite values.
 
     FileExistsError
         When a file to write exists and ``overwrite`` is False.
@@ -197,7 +234,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     >>> report.per_class.shape
     (3, 5)
     """
-    check_is_fitted(estimator)
+    _check_fitted(estimator)
     # A dict of named inputs (as the wrappers take it) counts rows, not keys.
     rows = MultiInput(X) if is_named_inputs(X) else X
     check_consistent_length(*([rows, y] if sample_weight is None else [rows, y, sample_weight]))
@@ -216,7 +253,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         paths, html_path = check_report_files(output_dir, name, overwrite)
     problem_type = detect_problem_type(estimator, y_true)
     if problem_type == "regression":  # (classes are checked by detect_problem_type)
-        assert_all_finite(y_true, input_name="y")
+        y_true = _regression_targets(y_true)
     ignored = _pos_label_note(pos_label, estimator, y_true, problem_type)
     if ignored is not None:
         warnings.warn(ignored, UserWarning, stacklevel=2)
@@ -238,6 +275,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         metrics=evaluation.metrics, per_class=evaluation.per_class,
         per_output=evaluation.per_output, confusion_matrix=evaluation.confusion_matrix,
         classes=None if problem_type == "regression" else evaluation.labels,
+        pos_label=None if evaluation.pos_label is None else np.asarray(evaluation.pos_label).item(),
         classification_report=evaluation.classification_report, notes=evaluation.notes)
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)

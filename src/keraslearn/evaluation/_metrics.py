@@ -91,8 +91,20 @@ def known_labels(estimator, *ys):
     labels = unique_labels(*ys)
     classes = getattr(estimator, "classes_", None)
     if classes is not None and np.ndim(classes) == 1:
-        labels = np.union1d(np.asarray(classes), labels)
+        classes = np.asarray(classes)
+        kinds = {isinstance(label, str) for label in (*classes.tolist(), *labels.tolist())}
+        if len(kinds) > 1:  # union1d would turn the numbers into strings
+            raise ValueError(
+                f"y holds {'strings' if isinstance(labels[0], str) else 'numbers'} as labels, "
+                f"but the estimator's classes are {_shown(classes)}: give y in the labels it "
+                "was fitted on.")
+        labels = np.union1d(classes, labels)
     return labels
+
+
+def _shown(values, limit=5):
+    more = ", ..." if len(values) > limit else ""
+    return "[" + ", ".join(repr(v) for v in values.tolist()[:limit]) + more + "]"
 
 
 def _match_shape(y_pred, y_true, what="predict"):
@@ -120,7 +132,11 @@ def _pairwise(estimator):
     """Whether the fitted estimator that scores (a pipeline's last step, a
     search's best estimator, a stack's final one) gives one-vs-one decision
     scores (scikit-learn's SVC and NuSVC): with 3 classes their 3 columns
-    would pass for one score per class."""
+    would pass for one score per class. Meta-estimators that hand on one
+    fitted estimator's scores (``estimator_``: self-training, bagging's
+    template) and a FrozenEstimator are looked through."""
+    from sklearn.frozen import FrozenEstimator
+
     while True:
         if hasattr(estimator, "best_estimator_"):
             estimator = estimator.best_estimator_
@@ -128,6 +144,10 @@ def _pairwise(estimator):
             estimator = estimator.final_estimator_
         elif isinstance(getattr(estimator, "steps", None), list) and estimator.steps:
             estimator = estimator.steps[-1][1]
+        elif hasattr(estimator, "estimator_"):
+            estimator = estimator.estimator_
+        elif isinstance(estimator, FrozenEstimator):
+            estimator = estimator.estimator
         else:
             return getattr(estimator, "decision_function_shape", None) == "ovo"
 

@@ -67,6 +67,10 @@ class EvaluationReport:
     classes : ndarray or None
         Class (or label) order of ``per_class`` and ``confusion_matrix``.
 
+    pos_label : object or None
+        The positive class of a binary problem, whose precision, recall, F1
+        and ROC AUC are reported; None for other problems.
+
     classification_report : str or None
         scikit-learn's text classification report.
 
@@ -88,6 +92,7 @@ class EvaluationReport:
     per_output: pd.DataFrame | None = None
     confusion_matrix: np.ndarray | None = None
     classes: np.ndarray | None = None
+    pos_label: object = None
     classification_report: str | None = None
     notes: list = field(default_factory=list)
     figures: dict = field(default_factory=dict)
@@ -125,8 +130,10 @@ class EvaluationReport:
         text : str
         """
         fmt = f"{{:.{digits}f}}".format
-        lines = [f"{self.name}: {_TITLES[self.problem_type]} on {self.n_samples} samples",
-                 "", "Metrics"]
+        lines = [f"{self.name}: {_TITLES[self.problem_type]} on {self.n_samples} samples"]
+        if self.pos_label is not None:
+            lines.append(f"Positive class: {self.pos_label!r}")
+        lines += ["", "Metrics"]
         width = max((len(k) for k in self.metrics), default=0)
         lines += [f"  {k:<{width}}  {fmt(v)}" for k, v in self.metrics.items()]
         tables = (("Per class", self.per_class), ("Per output", self.per_output),
@@ -153,7 +160,7 @@ class EvaluationReport:
             Keys ``name``, ``problem_type``, ``n_samples``, ``metrics``,
             ``per_class``, ``per_output`` (``{row: {column: value}}`` or
             None), ``confusion_matrix`` (nested lists or None), ``classes``,
-            ``classification_report``, ``notes``, ``figures`` and
+            ``pos_label``, ``classification_report``, ``notes``, ``figures`` and
             ``html_path`` (paths as strings).
         """
         return {
@@ -166,6 +173,7 @@ class EvaluationReport:
             "confusion_matrix": (None if self.confusion_matrix is None
                                  else self.confusion_matrix.tolist()),
             "classes": None if self.classes is None else np.asarray(self.classes).tolist(),
+            "pos_label": self.pos_label,
             "classification_report": self.classification_report,
             "notes": list(self.notes),
             "figures": {k: str(v) for k, v in self.figures.items()},
@@ -191,7 +199,9 @@ class EvaluationReport:
         fmt = f"{{:.{digits}f}}".format
         title = html.escape(f"{self.name}: evaluation")
         parts = [f"<h1>{title}</h1>",
-                 f"<p>{_TITLES[self.problem_type]} on {self.n_samples} samples</p>",
+                 f"<p>{_TITLES[self.problem_type]} on {self.n_samples} samples"
+                 + ("" if self.pos_label is None
+                    else f"; positive class: {html.escape(repr(self.pos_label))}") + "</p>",
                  "<h2>Metrics</h2>",
                  pd.DataFrame({"value": self.metrics}, dtype=float).rename_axis("metric")
                  .to_html(float_format=fmt, border=0)]
