@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
@@ -169,6 +169,16 @@ def test_training_history_sources(binary):
     pipe = make_pipeline(StandardScaler(), HistoryClassifier()).fit(X, y)
     assert list(training_history(pipe)) == list(HISTORY)
     assert training_history(LogisticRegression().fit(X, y)) is None
+    # a transformed-target regressor's own regressor trained (regressor_)
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.neural_network import MLPRegressor
+
+    target = TransformedTargetRegressor(
+        regressor=MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0), func=np.log1p,
+        inverse_func=np.expm1)
+    with pytest.warns(ConvergenceWarning):  # the MLP stops at max_iter
+        target.fit(X, X[:, 0] ** 2)
+    np.testing.assert_allclose(training_history(target)["loss"], target.regressor_.loss_curve_)
 
 
 def test_learning_curves_from_sklearn_mlp(binary, tmp_path):
@@ -329,6 +339,54 @@ def test_output_dir_that_is_a_file_raises_before_predict(regression, tmp_path):
     with pytest.raises(ValueError, match="not a directory"):
         evaluate(reg, X, y, output_dir=a_file)
     assert CountingRidge.n_predict == 0
+
+
+def test_output_dir_below_a_file_raises_before_predict(regression, tmp_path):
+    X, y = regression
+    reg = CountingRidge().fit(X, y)
+    CountingRidge.n_predict = 0
+    (tmp_path / "notes.txt").write_text("a file of the user's")
+    with pytest.raises(ValueError, match="notes.txt' is a file, not a directory"):
+        evaluate(reg, X, y, output_dir=tmp_path / "notes.txt" / "report")
+    assert CountingRidge.n_predict == 0
+    assert (tmp_path / "notes.txt").read_text() == "a file of the user's"
+
+
+def test_without_matplotlib_figures_are_refused_before_predict(regression, tmp_path,
+                                                               monkeypatch):
+    # It failed after predicting and computing every metric, with a bare
+    # ModuleNotFoundError, the folder created.
+    X, y = regression
+    reg = CountingRidge().fit(X, y)
+    CountingRidge.n_predict = 0
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'keraslearn\[plots\]'"):
+        evaluate(reg, X, y, output_dir=tmp_path / "figures")
+    assert CountingRidge.n_predict == 0 and not (tmp_path / "figures").exists()
+    assert evaluate(reg, X, y).metrics  # without figures, matplotlib is not needed
+
+
+def test_names_and_labels_are_drawn_as_given_not_as_mathtext(tmp_path):
+    # "$" began mathtext, which failed to parse after the estimator predicted.
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    labels = np.array(["$10 or less", "over $10^"])[y]
+    report = evaluate(LogisticRegression().fit(X, labels), X, labels, name="cost $x^$",
+                      output_dir=tmp_path)
+    assert set(report.figures) == {"confusion_matrix", "roc_curve"}
+    for path in report.figures.values():
+        assert_valid_png(path)
+
+
+def test_the_confusion_matrix_of_many_classes_keeps_a_bounded_size(tmp_path):
+    # Its side grew with the classes (120 classes: 6950 x 6850 pixels, 1.6 GB, 30 s).
+    X = np.arange(180, dtype=float)[:, None]
+    y = np.arange(180) % 60
+    report = evaluate(KNeighborsClassifier(1).fit(X, y), X, y, output_dir=tmp_path)
+    with Image.open(report.figures["confusion_matrix"]) as image:
+        assert max(image.size) <= 1700  # 16 inches and the color bar, at 100 dpi
+    assert report.confusion_matrix.shape == (60, 60)
+    # 60 one-vs-rest curves: a legend of 60 names had no room (the layout failed)
+    assert_valid_png(report.figures["roc_curve"])
 
 
 @pytest.mark.parametrize("weights, match", [

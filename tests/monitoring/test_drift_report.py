@@ -156,7 +156,17 @@ def test_values_spanning_more_than_the_largest_float_are_drawn(rng, tmp_path):
     assert_valid_png(report.figures["x0"]) and (tmp_path / "DriftDetector_report.html").exists()
 
 
-def test_bad_calls(detector, rng, tmp_path):
+def test_names_with_dollar_signs_are_drawn_as_given(rng, tmp_path):
+    # "$" began mathtext, which failed to parse ("$x^") with the figure half drawn.
+    frame = pd.DataFrame({"cost $x^": rng.normal(size=200),
+                          "tier": rng.choice(["$", "$$^", "$$$"], 200)})
+    detector = DriftDetector(random_state=0).fit(frame)
+    report = drift_report(detector, frame.iloc[:50], output_dir=tmp_path, name="run $1^")
+    for path in report.figures.values():
+        assert_valid_png(path)
+
+
+def test_bad_calls(detector, rng, tmp_path, monkeypatch):
     a_file = tmp_path / "report.txt"
     a_file.write_text("not a directory")
     with pytest.raises(ValueError, match="not a directory"):
@@ -168,6 +178,10 @@ def test_bad_calls(detector, rng, tmp_path):
         drift_report(object(), table(rng, 10))
     with pytest.raises(ValueError, match=r"missing columns \['city'\]"):
         drift_report(detector, table(rng, 10).drop(columns="city"), output_dir=tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'keraslearn\[plots\]'"):
+        drift_report(detector, table(rng, 10), output_dir=tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
 

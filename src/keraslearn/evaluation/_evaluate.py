@@ -240,7 +240,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     check_consistent_length(*([rows, y] if sample_weight is None else [rows, y, sample_weight]))
     sample_weight = _check_sample_weight(sample_weight)
     _check_zero_division(zero_division)
-    output_dir = check_output_dir(output_dir)
+    output_dir = check_output_dir(output_dir, drawn_by="evaluate")
     name = type(estimator).__name__ if name is None else str(name)
     output_names = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) else None
     y_true = np.asarray(_dense(y))

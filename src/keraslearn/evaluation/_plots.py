@@ -10,7 +10,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-_HISTORY_OWNERS = ("best_estimator_", "estimator_")
+# where a meta-estimator keeps the fitted estimator that trained: a search's
+# best one, a self-training classifier's, a transformed-target regressor's
+_HISTORY_OWNERS = ("best_estimator_", "estimator_", "regressor_")
 FIGURES = ("learning_curves", "actual_vs_predicted", "residuals", "confusion_matrix",
            "roc_curve")  # every figure :func:`draw_figures` may draw
 
@@ -72,6 +74,14 @@ def training_history(estimator):
     return curves or None
 
 
+def plain_text():
+    """A context in which text (titles, names, labels) is drawn as given:
+    ``$`` in a name is not the start of mathtext, which can fail to parse."""
+    import matplotlib
+
+    return matplotlib.rc_context({"text.parse_math": False})
+
+
 def _figure(width, height):
     """A matplotlib Figure on an Agg canvas, unknown to pyplot."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -120,6 +130,9 @@ def plot_learning_curves(history, path, title):
     return _save(fig, path)
 
 
+_MAX_SIDE, _MAX_WRITTEN = 16.0, 40  # a confusion matrix's largest side (inches), written cells
+
+
 def plot_confusion_matrix(evaluation, path, title):
     """Confusion matrix (one 2×2 matrix per label for multilabel problems)."""
     from sklearn.metrics import ConfusionMatrixDisplay
@@ -131,14 +144,26 @@ def plot_confusion_matrix(evaluation, path, title):
             ConfusionMatrixDisplay(matrix, display_labels=["0", "1"]).plot(ax=ax, colorbar=False)
             ax.set_title(label)
     else:
-        side = max(4.5, 0.55 * len(labels) + 2.5)
+        # Grows with the classes up to 16 inches; the counts are written in the
+        # cells while they stay legible (up to 40 classes), as a color map beyond.
+        side = min(max(4.5, 0.55 * len(labels) + 2.5), _MAX_SIDE)
         fig = _figure(side + 1, side)
         ax = fig.subplots()
         rotate = len(labels) > 6 or max(map(len, labels)) > 8
-        ConfusionMatrixDisplay(evaluation.confusion_matrix, display_labels=labels).plot(
-            ax=ax, xticks_rotation="vertical" if rotate else "horizontal")
+        many = len(labels) > _MAX_WRITTEN
+        ConfusionMatrixDisplay(
+            evaluation.confusion_matrix, display_labels=None if many else labels).plot(
+            ax=ax, xticks_rotation="vertical" if rotate else "horizontal",
+            include_values=not many)
+        if many:  # a tick every few classes, named
+            ticks = np.unique(np.linspace(0, len(labels) - 1, _MAX_WRITTEN).round().astype(int))
+            ax.set_xticks(ticks, [labels[i] for i in ticks], rotation="vertical")
+            ax.set_yticks(ticks, [labels[i] for i in ticks])
     fig.suptitle(f"{title}: confusion matrix")
     return _save(fig, path)
+
+
+_MAX_NAMED_CURVES = 10  # one-vs-rest ROC curves named in a legend
 
 
 def plot_roc_curve(evaluation, path, title, sample_weight=None):
@@ -147,7 +172,7 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
 
     fig = _figure(5.5, 5)
     ax = fig.subplots()
-    y_true, scores = evaluation.y_true, evaluation.scores
+    y_true, scores, curves = evaluation.y_true, evaluation.scores, ()
     if evaluation.problem_type == "binary":
         column = int(np.flatnonzero(evaluation.labels == evaluation.pos_label)[0])
         RocCurveDisplay.from_predictions(
@@ -164,7 +189,10 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
             RocCurveDisplay.from_predictions(
                 y_bin, y_score=score, pos_label=1, sample_weight=sample_weight,
                 name=f"{label} vs rest", ax=ax, plot_chance_level=k == len(curves) - 1)
-    ax.set_title(f"{title}: ROC curve")
+        if len(curves) > _MAX_NAMED_CURVES:  # a legend taller than the figure: none
+            ax.get_legend().remove()
+            title = f"{title}: ROC curves of {len(curves)} classes vs rest"
+    ax.set_title(title if len(curves) > _MAX_NAMED_CURVES else f"{title}: ROC curve")
     return _save(fig, path)
 
 
@@ -189,6 +217,11 @@ def plot_prediction_error(evaluation, path, title, kind):
 def draw_figures(estimator, evaluation, paths, title, sample_weight=None):
     """Draw every figure that fits the problem, each to ``paths[name]`` (a path
     for every name of :data:`FIGURES`); return ``{name: path}`` of those drawn."""
+    with plain_text():
+        return _draw_figures(estimator, evaluation, paths, title, sample_weight)
+
+
+def _draw_figures(estimator, evaluation, paths, title, sample_weight):
     drawn = {}
     history = training_history(estimator)
     if history:

@@ -257,7 +257,7 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     if not isinstance(detector, DriftDetector):
         raise TypeError(f"drift_report needs a DriftDetector, got {type(detector).__name__}.")
     check_is_fitted(detector)
-    output_dir = check_output_dir(output_dir)
+    output_dir = check_output_dir(output_dir, drawn_by="drift_report")
     name = type(detector).__name__ if name is None else str(name)
     columns = detector._columns(X)
     results = detector._test(columns)
@@ -269,6 +269,7 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
                   "psi_threshold": detector.psi_threshold})
     if output_dir is None:
         return report
+    from ..evaluation._plots import plain_text
     from ._plots import plot_categorical, plot_numeric
 
     stem = slug(name) or "drift"
@@ -278,14 +279,16 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     html_path = output_dir / f"{stem}_report.html"
     check_new_files([*paths, html_path], overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
-    for j, (row, values, path) in enumerate(zip(rows, columns, paths)):
-        feature = row["feature"]
-        if detector.categorical_[j]:
-            plot_categorical(detector.categories_[feature], detector.category_counts_[feature],
-                             detector._pooled(feature), values, row, path)
-        else:
-            plot_numeric(detector.reference_sample_[feature], values, row, path)
-        report.figures[feature] = path
+    with plain_text():  # feature names drawn as given, "$" and all
+        for j, (row, values, path) in enumerate(zip(rows, columns, paths)):
+            feature = row["feature"]
+            if detector.categorical_[j]:
+                plot_categorical(detector.categories_[feature],
+                                 detector.category_counts_[feature],
+                                 detector._pooled(feature), values, row, path)
+            else:
+                plot_numeric(detector.reference_sample_[feature], values, row, path)
+            report.figures[feature] = path
     report.html_path = html_path
     replaced = _figures_of(html_path) if overwrite else []
     html_path.write_text(report.to_html(), encoding="utf-8")

@@ -208,7 +208,7 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
     estimator), ``extra(run)`` logs more into the run before it ends. The
     evaluation's files are checked, and the model saved and its types checked,
     before anything is logged."""
-    output_dir = check_output_dir(output_dir)
+    output_dir = check_output_dir(output_dir, drawn_by="log_fit" if X_test is not None else None)
     if output_dir is not None and X_test is not None:
         from ..evaluation._evaluate import check_report_files
 

@@ -4,13 +4,26 @@ import re
 from pathlib import Path
 
 
-def check_output_dir(output_dir):
-    """``output_dir`` as a Path (None stays None); an existing file there is refused."""
+def check_output_dir(output_dir, *, drawn_by=None):
+    """``output_dir`` as a Path (None stays None); an existing file there, or
+    one where a folder above it would have to be created, is refused. When
+    ``drawn_by`` (the caller's name) draws figures there, matplotlib is
+    required, and its absence named with the extra that installs it."""
     if output_dir is None:
         return None
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
+    above = next((p for p in output_dir.absolute().parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ValueError(f"output_dir={str(output_dir)!r} cannot be created: {str(above)!r} "
+                         "is a file, not a directory.")
+    if drawn_by is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as exc:
+            raise ImportError(f"{drawn_by} draws its figures with matplotlib, which is not "
+                              "installed: pip install 'keraslearn[plots]'") from exc
     return output_dir
 
 
