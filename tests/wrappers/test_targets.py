@@ -614,3 +614,83 @@ def test_held_out_rows_weights_do_not_change_what_the_training_rows_teach(optimi
         np.testing.assert_array_equal(a, b)
     assert light.history_["loss"] == heavy.history_["loss"]
     assert heavy.history_["val_loss"][0] > 2 * light.history_["val_loss"][0]
+
+
+# ------------------------------------------- checked on every call, as on the first
+def _both(**params):
+    from keraslearn import MLPClassifier
+
+    return (KerasClassifier(tiny_mlp, **FAST, **params),
+            MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0, **params))
+
+
+def test_multilabel_values_other_than_0_and_1_are_refused_on_every_call():
+    # After the first fit they were taken: 0.7 cut to 0, 2 and -1 trained on as targets.
+    Xm, Ym = make_multilabel_classification(n_samples=40, n_features=4, n_classes=3,
+                                            random_state=0)
+    bad = Ym.astype(float)
+    bad[0, 0], bad[1, 1], bad[2, 2] = 0.7, 2, -1
+    for est in _both():
+        est.fit(Xm, Ym)
+        before = [w.copy() for w in est.model_.get_weights()]
+        for method in ("partial_fit", "fit"):
+            est.set_params(warm_start=method == "fit")
+            with pytest.raises(ValueError, match=r"rows of 0 and 1 .* holds \[-1.0, 0.7, 2.0\]"):
+                getattr(est, method)(Xm, bad)
+        for a, b in zip(before, est.model_.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"validation_data: Multilabel targets are rows of 0"):
+        KerasClassifier(tiny_mlp, **FAST).fit(Xm, Ym, validation_data=(Xm, bad))
+    with pytest.raises(ValueError, match=r"y holds \[2\]"):  # two integers: not 0 and 1
+        KerasClassifier(tiny_mlp, **FAST).fit(Xm, Ym * 2)
+
+
+@pytest.mark.parametrize("classes, match", [
+    ([0.0, 1.0, np.nan], "classes contains NaN"),
+    ([[0, 1], [2, 3]], r"classes must be a 1-D array of class labels; got shape \(2, 2\)"),
+    ([0, 1, 2.5], "classes must be class labels .* of type 'continuous'"),
+])
+def test_partial_fit_classes_are_checked_as_class_labels(classes, match):
+    # They were taken as given: output units for classes that cannot occur.
+    for est in _both():
+        with pytest.raises(ValueError, match=match):
+            est.partial_fit(X, y, classes=classes)
+        assert not hasattr(est, "model_")
+
+
+def test_partial_fit_takes_a_class_weight_dict_whose_keys_a_batch_lacks():
+    # scikit-learn's compute_sample_weight refused a batch of 'b' and 'c' for
+    # {'a': 2, 'b': 1} ('c' weighs 1), as the README says such keys are fine.
+    labels = np.array(["a", "b", "c"])[y3]
+    batch = labels != "a"
+    weights = {"a": 2.0, "b": 3.0}
+    for (weighted, plain) in zip(_both(class_weight=weights), _both()):
+        weighted.partial_fit(X3[batch], labels[batch], classes=["a", "b", "c"])
+        plain.partial_fit(X3[batch], labels[batch], classes=["a", "b", "c"],
+                          sample_weight=np.where(labels[batch] == "b", 3.0, 1.0))
+        for a, b in zip(weighted.model_.get_weights(), plain.model_.get_weights()):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_multilabel_partial_fit_classes_given_again_are_not_read():
+    # As documented: the labels come from y's columns; repeating classes=[0, 1]
+    # was refused as not the first call's [0, 1, 2].
+    Xm, Ym = make_multilabel_classification(n_samples=40, n_features=4, n_classes=3,
+                                            random_state=0)
+    for est in _both():
+        est.partial_fit(Xm, Ym, classes=[0, 1]).partial_fit(Xm, Ym, classes=[0, 1])
+        assert est.classes_.tolist() == [0, 1, 2]
+
+
+def test_class_weight_messages_say_what_is_wrong():
+    labels = np.array(["a", "b"])[y]
+    for est in _both(class_weight=[{"a": 2.0}]):
+        with pytest.raises(ValueError, match="y is a single output: give one dict"):
+            est.fit(X, labels)
+    for est in _both(class_weight={"a": 2.0, "z": 5.0}):
+        with pytest.raises(ValueError, match=r"keys \['z'\] that are not labels of y\. Its keys "
+                                             r"are the labels themselves: \['a', 'b'\]\.$"):
+            est.fit(X, labels)
+    for est in _both(class_weight={1: 5.0, 0: 1.0}):  # Keras' class indices
+        with pytest.raises(ValueError, match=r"class_weight=\{'a': 1.0, 'b': 5.0\}"):
+            est.fit(X, labels)

@@ -47,11 +47,15 @@ class ClassifierBehaviour:
                 f"'balanced' or None, got {class_weight!r}."
             )
         if per_column:  # as scikit-learn's compute_sample_weight takes them
-            columns = np.shape(y)[1] if np.ndim(y) == 2 else 1
-            if np.ndim(y) != 2 or len(class_weight) != columns:
+            if np.ndim(y) != 2:
                 raise ValueError(
                     f"class_weight is a list of {len(class_weight)} dicts, one per column "
-                    f"of y, but y has {columns} column{'s' * (columns != 1)}.")
+                    "of a multi-output (or multilabel) y, but y is a single output: give "
+                    "one dict of class weights.")
+            if len(class_weight) != np.shape(y)[1]:
+                raise ValueError(
+                    f"class_weight is a list of {len(class_weight)} dicts, one per column "
+                    f"of y, but y has {np.shape(y)[1]} columns.")
             for weights, column in zip(class_weight, np.asarray(y).T):
                 _check_class_weight_keys(weights, np.unique(column))
             class_weight = list(class_weight)
@@ -65,11 +69,21 @@ class ClassifierBehaviour:
                 "class_weight='balanced' (each column's classes balanced), or give weights "
                 "of your own as sample_weight."
             )
+        if class_weight != "balanced":
+            # Each row its class's weight, 1 for a class without one (scikit-learn's
+            # compute_sample_weight refuses a batch whose classes miss some keys).
+            weights = np.ones(len(y))
+            for weights_of, column in zip(
+                    class_weight if per_column else [class_weight],
+                    np.asarray(y).reshape(len(y), -1).T):
+                labels, codes = np.unique(column, return_inverse=True)
+                weights *= np.array([float(weights_of.get(c, 1.0)) for c in labels.tolist()],
+                                    dtype=np.float64)[codes]
+            return weights if sample_weight is None else (
+                np.asarray(sample_weight, dtype=np.float64) * weights)
         if sample_weight is None:
             return compute_sample_weight(class_weight, y)
         base = np.asarray(sample_weight, dtype=np.float64)
-        if class_weight != "balanced":
-            return base * compute_sample_weight(class_weight, y)
         # Classes balanced by their total sample weight, as scikit-learn's
         # LogisticRegression does (a weight of 2 counts as the row twice); for
         # several outputs, each output's weights multiplied, as compute_sample_weight does.
@@ -119,7 +133,9 @@ class ClassifierBehaviour:
                 "'balanced', classes=classes, y=y))) with y a large enough sample of the "
                 "training targets, as scikit-learn's online learners ask."
             )
-        if classes is not None and self.__sklearn_is_fitted__():
+        # (multilabel targets take their classes from y's columns: classes is not read)
+        if classes is not None and self.__sklearn_is_fitted__() and (
+                getattr(self, "target_type_", None) != "multilabel-indicator"):
             given = np.unique(np.asarray(classes))
             if not np.array_equal(given, np.unique(self.classes_)):
                 raise ValueError(
@@ -216,13 +232,15 @@ def _check_class_weight_keys(class_weight, classes):
     missing = [c for c in class_weight if c not in labels]
     if not missing or all(c in class_weight for c in labels):
         return
-    example = ", ".join(f"{c!r}: {w!r}" for c, w in zip(classes.tolist(), class_weight.values()))
     indices = all(isinstance(k, (int, np.integer)) for k in class_weight) and (
         classes.dtype.kind not in "iu")
-    hint = (" Keras' class_weight takes class indices; keraslearn takes the labels "
-            "themselves, as scikit-learn does." if indices else "")
+    hint = ""
+    if indices:  # Keras' index k is the k-th class: the same weights keyed by label
+        example = ", ".join(f"{classes[k].item()!r}: {w!r}" for k, w in
+                            sorted(class_weight.items()) if 0 <= k < len(classes))
+        hint = (" Keras' class_weight takes class indices; keraslearn takes the labels "
+                f"themselves, as scikit-learn does: class_weight={{{example}}}.")
     raise ValueError(
         f"class_weight has keys {missing!r} that are not labels of y. Its keys are the "
-        f"labels themselves: {classes.tolist()!r}.{hint} For example: "
-        f"class_weight={{{example}}}."
+        f"labels themselves: {classes.tolist()!r}.{hint}"
     )

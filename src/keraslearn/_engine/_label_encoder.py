@@ -11,31 +11,16 @@ it encodes as its ``loss`` says, as scikeras' does.
 """
 
 import numpy as np
-from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._persistence import _state as _saved
+from ._labels import as_array, class_labels, indicator_rows, one_hot_rows
 from ._losses import INDEX, SHAPED, loss_description, loss_from_logits, target_kind
 
 # The ``target_encoding`` a user may give for a loss of their own.
 TARGET_ENCODINGS = ("auto", "sparse", "onehot")
-
-
-def _one_hot_rows(y):
-    """Whether ``y`` is a 2-D 0/1 array of two or more columns with a single 1 per row."""
-    return (
-        y.ndim == 2 and y.shape[1] >= 2 and bool(np.isin(y, (0, 1)).all())
-        and bool((y.sum(axis=1) == 1).all())
-    )
-
-
-def as_array(y):
-    """Targets as one ndarray: a pandas object's values, a sparse matrix dense."""
-    if issparse(y):
-        return y.toarray()
-    return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
 
 
 class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
@@ -134,18 +119,18 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         y = as_array(y)
         target_type = type_of_target(y, input_name="y")
         if target_type == "multilabel-indicator" and self.indicator_rows == "onehot" and (
-                _one_hot_rows(y)):
+                one_hot_rows(y)):
             target_type = "multiclass-onehot"
             self.classes_ = np.arange(y.shape[1])
         elif target_type == "multilabel-indicator":
-            y = y.astype(int, copy=False)
+            y = indicator_rows(y)
             self.classes_ = np.arange(y.shape[1])
         elif target_type in ("binary", "multiclass"):
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
             found = np.unique(y)
             if classes is not None:
-                classes = np.unique(np.asarray(classes))
+                classes = class_labels(classes)
                 self._check_known(y, classes)
                 found = classes
                 # A first partial_fit batch may hold 2 of the 3+ classes given.
@@ -218,7 +203,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         (or label-indicator rows)."""
         y = as_array(y)
         if self.target_type_ == "multiclass-onehot":
-            if not (y.ndim == 2 and y.shape[1] == self.n_classes_ and _one_hot_rows(y)):
+            if not (y.ndim == 2 and y.shape[1] == self.n_classes_ and one_hot_rows(y)):
                 raise ValueError(
                     f"y must be one-hot rows of {self.n_classes_} columns, as in the first "
                     f"fit; got shape {y.shape}" + (" with rows that are not one-hot."
@@ -231,7 +216,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                     f"y must have {self.n_outputs_} label columns, as in the first "
                     f"fit; got shape {y.shape}."
                 )
-            return y.astype(int, copy=False)
+            return indicator_rows(y)
         if y.ndim == 2 and y.shape[1] > 1:
             raise ValueError(
                 f"y has {y.shape[1]} columns, but the first fit had one column of "
