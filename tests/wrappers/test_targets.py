@@ -694,3 +694,41 @@ def test_class_weight_messages_say_what_is_wrong():
     for est in _both(class_weight={1: 5.0, 0: 1.0}):  # Keras' class indices
         with pytest.raises(ValueError, match=r"class_weight=\{'a': 1.0, 'b': 5.0\}"):
             est.fit(X, labels)
+
+
+@pytest.mark.parametrize("loss, encoding, match", [
+    ("sparse_categorical_crossentropy", "onehot",
+     "target_encoding='onehot' contradicts the loss 'sparse_categorical_crossentropy', "
+     "which takes class indices"),
+    ("categorical_crossentropy", "sparse",
+     "target_encoding='sparse' contradicts the loss 'categorical_crossentropy', which takes "
+     "one-hot rows"),
+])
+def test_a_target_encoding_contradicting_the_loss_is_refused_before_training(loss, encoding,
+                                                                             match):
+    # It failed inside Keras' training step with a message about tensor ranks.
+    clf = KerasClassifier(tiny_mlp, loss=loss, target_encoding=encoding, **FAST)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X3, y3)
+    assert not hasattr(clf, "model_")
+    # one sigmoid unit for two classes takes 0/1 targets, whatever the loss says
+    with pytest.raises(ValueError, match="target_encoding='sparse' gives class indices .* "
+                                         "1 output unit for the 2 classes"):
+        KerasClassifier(tiny_mlp, target_encoding="sparse", **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("metric", ["auc", "precision", keras.metrics.Recall(),
+                                    keras.metrics.AUC])
+def test_metrics_that_need_one_hot_rows_are_refused_with_class_index_targets(metric):
+    # With the default loss (class indices) they failed in the training step
+    # with TensorFlow's message about segment_ids.
+    for X_, y_, build in ((X3, y3, tiny_mlp), (X, y, softmax_binary)):
+        clf = KerasClassifier(build, metrics=[metric], **FAST)
+        with pytest.raises(ValueError, match=r"compares targets with outputs of the same shape"
+                                             r".*loss='categorical_crossentropy'"):
+            clf.fit(X_, y_)
+        assert not hasattr(clf, "model_")
+    one_hot = KerasClassifier(tiny_mlp, metrics=["auc"], loss="categorical_crossentropy",
+                              **FAST).fit(X3, y3)
+    sigmoid = KerasClassifier(tiny_mlp, metrics=["auc"], **FAST).fit(X, y)  # 0/1 column
+    assert "auc" in one_hot.history_ and "auc" in sigmoid.history_

@@ -185,7 +185,36 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     if compiled or compile:
         check_loss_dtypes(model)
     encoder.configure(n_units, loss, out_dtype, encoding)
+    if getattr(encoder, "mode_", None) == "sparse":
+        _check_metrics_take_indices(
+            (model.get_compile_config() or {}).get("metrics") if model.compiled
+            else compile_kwargs.get("metrics"), loss)
     return model
+
+
+# Keras metrics that compare targets with outputs of the same shape (one-hot
+# rows for one unit per class): class indices fail inside the training step.
+_SHAPED_METRICS = frozenset({
+    "auc", "precision", "recall", "precisionatrecall", "recallatprecision",
+    "sensitivityatspecificity", "specificityatsensitivity", "truepositives",
+    "falsepositives", "truenegatives", "falsenegatives"})
+
+
+def _check_metrics_take_indices(metrics, loss):
+    """Refuse, before training, metrics that cannot read class-index targets."""
+    from ._losses import loss_description
+
+    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        name = (metric if isinstance(metric, str) else metric.get("class_name")
+                if isinstance(metric, dict) else metric.__name__
+                if isinstance(metric, type) and issubclass(metric, keras.metrics.Metric)
+                else type(metric).__name__ if isinstance(metric, keras.metrics.Metric) else "")
+        if str(name).replace("_", "").lower() in _SHAPED_METRICS:
+            raise ValueError(
+                f"The metric {name!r} compares targets with outputs of the same shape, but "
+                f"the loss {loss_description(loss)} trains on class indices. Train on "
+                "one-hot rows: loss='categorical_crossentropy' (or target_encoding='onehot' "
+                "for a loss of your own that takes them).")
 
 
 def _check_compiled_loss(model, loss):

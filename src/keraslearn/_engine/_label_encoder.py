@@ -245,7 +245,12 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 )
             expected, mode = self.n_outputs_, "multilabel"
         elif n_units == 1 and self.n_classes_ == 2:
-            if kind == INDEX or encoding == "sparse":
+            if encoding == "sparse" and kind != INDEX:
+                raise ValueError(
+                    "target_encoding='sparse' gives class indices for a score per class, but "
+                    "the model has 1 output unit for the 2 classes, which takes 0/1 targets: "
+                    "leave target_encoding='auto'.")
+            if kind == INDEX:
                 raise ValueError(
                     f"The loss {loss_description(loss)} takes a class index per sample and "
                     "a score per class, but the model has 1 output unit for the 2 classes. "
@@ -268,6 +273,12 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
     @staticmethod
     def _class_mode(kind, loss, encoding):
         """Class indices ("sparse") or one-hot rows ("onehot") for one unit per class."""
+        taken = {INDEX: "sparse", SHAPED: "onehot"}.get(kind)
+        if encoding in ("sparse", "onehot") and taken not in (None, encoding):
+            raise ValueError(
+                f"target_encoding={encoding!r} contradicts the loss {loss_description(loss)}, "
+                f"which takes {'class indices' if taken == 'sparse' else 'one-hot rows'}: "
+                f"give target_encoding={taken!r} or leave it 'auto'.")
         if encoding in ("sparse", "onehot"):
             return encoding
         if kind == INDEX:
