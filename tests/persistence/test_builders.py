@@ -214,3 +214,44 @@ def test_a_loaded_wrapper_with_routed_callback_parameters_predicts(tmp_path, cal
     np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
     assert loaded.score(X, LABELS) == clf.score(X, LABELS)
+
+
+SEARCH = textwrap.dedent("""
+    import sys
+    import warnings
+    import keras
+    import numpy as np
+    import keraslearn
+    from sklearn.model_selection import GridSearchCV
+    from keraslearn import KerasClassifier
+
+    def small(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]),
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    def wide(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), keras.layers.Dense(8),
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    search = GridSearchCV(KerasClassifier(small, epochs=1, random_state=0),
+                          {"model": [small, wide]}, cv=2).fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        keraslearn.save(search, sys.argv[1])
+    print([str(w.message) for w in caught if "keraslearn.save" in str(w.message)])
+""")
+
+
+def test_a_search_over_builders_of_the_training_script_is_saved_with_a_warning(tmp_path):
+    # The estimators store their builders by name, but a search's param_grid
+    # holds the functions, which load imports: the file loads only where
+    # __main__ defines them again, which save now says.
+    (tmp_path / "search.py").write_text(SEARCH)
+    done = subprocess.run([sys.executable, "search.py", str(tmp_path / "s.keraslearn")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    warned = done.stdout.splitlines()[-1]
+    assert "refers to ['__main__.small', '__main__.wide']" in warned
+    assert "loads only where __main__ defines them" in warned

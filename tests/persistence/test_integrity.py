@@ -1,6 +1,7 @@
 """A truncated, altered or foreign file is a ValueError saying so, before
 anything is rebuilt; a newer format version is refused with the versions."""
 
+import io
 import json
 import zipfile
 
@@ -159,3 +160,27 @@ def test_directory_and_missing_path(tmp_path):
         keraslearn.load(tmp_path / "exported")
     with pytest.raises(FileNotFoundError, match="No such file"):
         keraslearn.load(tmp_path / "missing.keraslearn")
+
+
+@pytest.mark.parametrize("content", [b"not a skops document", "zip"])
+def test_a_member_that_is_not_skops_behind_a_consistent_manifest_is_refused(saved, tmp_path,
+                                                                           content):
+    # The manifest's sizes and digests fit: skops' own zipfile and KeyError
+    # messages came out raw, where a ValueError is promised.
+    from keraslearn._persistence import _archive
+
+    if content == "zip":
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("hello.txt", "not skops")
+        content = buffer.getvalue()
+    _, path = saved
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        members = {name: archive.read(name) for name in archive.namelist()
+                   if name != "manifest.json"}
+    bad = tmp_path / "foreign.keraslearn"
+    _archive.write(bad, manifest, {**members, "object.skops": content})
+    for read in (keraslearn.load, keraslearn.get_untrusted_types):
+        with pytest.raises(ValueError, match="damaged: a part of it is not a skops document"):
+            read(bad)

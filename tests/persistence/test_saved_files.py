@@ -181,3 +181,56 @@ def test_a_bare_keras_model_is_pointed_to_keras_own_saving(tmp_path):
     with pytest.raises(TypeError, match=r"model\.save\('model\.keras'\)"):
         keraslearn.save(model, tmp_path / "model.keraslearn")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_what_would_not_load_is_refused_and_the_file_there_kept(clf, tmp_path):
+    # A lambda held by a scikit-learn object (or a lock) was saved, even over a
+    # good file with overwrite=True, and the file then never loaded.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    path = keraslearn.save(clf, tmp_path / "model.keraslearn")
+    good = path.read_bytes()
+    pipe = make_pipeline(FunctionTransformer(lambda X: X * 2), LogisticRegression()).fit(
+        X, LABELS)
+    with pytest.raises(ValueError, match=r"refused to write .*object\.skops would not load back "
+                                         r".*<lambda>.*define it at the top level of a module"):
+        keraslearn.save(pipe, path, overwrite=True)
+    locked = LogisticRegression().fit(X, LABELS)
+    locked.lock_ = threading.Lock()
+    with pytest.raises(ValueError, match=r"would not load back \(AttributeError: .*lock"):
+        keraslearn.save(locked, path, overwrite=True)
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
+
+
+def test_a_name_near_the_file_systems_limit_is_saved(clf, tmp_path):
+    # The staging folder beside it (".<name>.<random>.tmp") was past 255 bytes.
+    path = keraslearn.save(clf, tmp_path / ("m" * 240 + ".keraslearn"))
+    np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_keras_layer_parameter_holding_weights_is_asked_for_again_not_stored_empty(tmp_path):
+    # Stored by its config, an adapted Normalization came back with mean 0 and a
+    # pretrained layer with random weights: a refit of the loaded estimator
+    # silently trained on them.
+    norm = keras.layers.Normalization()
+    norm.adapt(X * 100)
+
+    def build(meta, norm):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), norm,
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    clf = KerasClassifier(build, model__norm=norm, epochs=2, random_state=0).fit(X * 100, LABELS)
+    loaded = keraslearn.load(keraslearn.save(clf, tmp_path / "norm.keraslearn"))
+    np.testing.assert_array_equal(loaded.predict_proba(X * 100), clf.predict_proba(X * 100))
+    with pytest.raises(ValueError, match=r"Normalization.*layer holding weights.*set_params"):
+        loaded.set_params(model=build).fit(X * 100, LABELS)
+    loaded.set_params(model__norm=norm).fit(X * 100, LABELS)  # given again: it fits
+    # a layer without weights is stored by its config, as before
+    dropout = KerasClassifier(build, model__norm=keras.layers.Dropout(0.1), epochs=1,
+                              random_state=0).fit(X, LABELS)
+    again = keraslearn.load(keraslearn.save(dropout, tmp_path / "dropout.keraslearn"))
+    assert isinstance(again.get_params()["model__norm"], keras.layers.Dropout)

@@ -176,3 +176,19 @@ def test_experimental_estimators_are_trusted_where_they_were_never_enabled(tmp_p
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == "[]"
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), search.predict_proba(holes[:20]))
+
+
+def test_keraslearns_public_target_transformers_are_trusted(tmp_path):
+    # TargetReshaper, public beside the two encoders, was refused by load.
+    from keraslearn.utils.transformers import (
+        ClassifierLabelEncoder,
+        RegressorTargetEncoder,
+        TargetReshaper,
+    )
+
+    y = np.array([1.0, 2.0, 3.0])
+    for i, fitted in enumerate((TargetReshaper().fit(y), RegressorTargetEncoder().fit(y),
+                                ClassifierLabelEncoder().fit(LABELS))):
+        path = keraslearn.save(fitted, tmp_path / f"{i}.keraslearn")
+        assert keraslearn.get_untrusted_types(path) == []
+        assert type(keraslearn.load(path)) is type(fitted)

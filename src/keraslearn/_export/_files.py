@@ -51,8 +51,11 @@ def check_destinations(paths, fmt, overwrite):
 
 @contextlib.contextmanager
 def staging(target):
-    """A temporary directory beside ``target``, removed on exit whatever happens."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    """A temporary directory beside ``target``, removed on exit whatever happens
+    (named after the target's first 64 characters: a name near the file system's
+    limit of 255 bytes leaves no room for more)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:64]}.", suffix=".tmp",
+                                dir=target.parent))
     try:
         yield tmp
     finally:

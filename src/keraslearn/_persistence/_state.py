@@ -136,6 +136,10 @@ def _portable(value, session, owner, key):
     if isinstance(value, keras.callbacks.Callback):
         return _unstored(session, value, "Keras callbacks have no config to store; a "
                          "callback class, with routed callbacks__ parameters, is stored")
+    if isinstance(value, keras.layers.Layer) and value.weights:
+        return _unstored(session, value, "a Keras layer holding weights (built, adapted or "
+                         "pretrained) comes back from its config without them; give it "
+                         "again with set_params to fit")
     if isinstance(value, _keras_configurable()):
         from .._engine._keras_objects import copies_exactly
 

@@ -99,13 +99,17 @@ def _own_types():
     from .._engine._targets import IdentityTargetEncoder
     from ..monitoring import DriftDetector
     from ..preprocessing import ColumnGroups, ImageLoader
-    from ..utils.transformers import ClassifierLabelEncoder, RegressorTargetEncoder
+    from ..utils.transformers import (
+        ClassifierLabelEncoder,
+        RegressorTargetEncoder,
+        TargetReshaper,
+    )
     from . import _references as refs
 
     return frozenset(_type_name(cls) for cls in (
         BaseWrapper, KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor,
         ImageClassifier, ColumnGroups, ImageLoader, DriftDetector, ClassifierLabelEncoder,
-        RegressorTargetEncoder, IdentityTargetEncoder, refs.NetworkReference,
+        RegressorTargetEncoder, TargetReshaper, IdentityTargetEncoder, refs.NetworkReference,
         refs.CodeReference, refs.KerasObjectConfig, refs.UnstoredObject))
 
 
@@ -122,18 +126,22 @@ def _type_name(cls):
 def untrusted(skops_data, trusted=()):
     """Type names in a skops document that neither skops, keraslearn nor
     ``trusted`` trusts, sorted."""
-    import skops.io
 
     allowed = default_trusted() | set(trusted)
-    found = skops.io.get_untrusted_types(data=skops_data)
-    return sorted(name for name in found if not is_own(name) and name not in allowed)
+    return sorted(name for name in skops_trusted(skops_data)
+                  if not is_own(name) and name not in allowed)
 
 
 def skops_trusted(skops_data):
-    """Every type name of a document that :func:`untrusted` left, to give skops."""
+    """Every type name of a document that :func:`untrusted` left, to give skops;
+    a ValueError when it is not a skops document."""
     import skops.io
 
-    return sorted(skops.io.get_untrusted_types(data=skops_data))
+    try:
+        return sorted(skops.io.get_untrusted_types(data=skops_data))
+    except Exception as exc:  # zipfile's, json's or KeyError: not what save wrote
+        raise ValueError(f"the file is damaged: a part of it is not a skops document "
+                         f"({type(exc).__name__}: {exc}).") from None
 
 
 def check_trusted(parts, trusted):
