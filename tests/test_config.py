@@ -45,6 +45,39 @@ def test_worker_processes_read_the_environment(name):
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.parametrize("value, expected, warned", [
+    ("off", "False", False), ("Yes", "True", False), ("", "True", False),
+    ("flase", "True", True), ("disabled", "True", True)])
+def test_an_environment_switch_is_read_strictly(value, expected, warned):
+    # A typo ("flase") meant on, silently, and an empty value off.
+    env = {**os.environ, "KERASLEARN_SHARE_TRACED_FUNCTIONS": value}
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import keraslearn; print(keraslearn.get_config()['share_traced_functions'])"],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    assert out.stdout.strip() == expected
+    assert (f"KERASLEARN_SHARE_TRACED_FUNCTIONS={value!r} is not one of" in out.stderr) == warned
+
+
+def test_contexts_ending_out_of_order_each_remove_their_own_setting():
+    # Two generators of one thread, each inside a config_context: the first
+    # to end removed the other's setting and left its own in force.
+    def generator(**settings):
+        with keraslearn.config_context(**settings):
+            yield keraslearn.get_config()
+            yield keraslearn.get_config()
+
+    first = generator(share_traced_functions=False)
+    second = generator(fast_small_predictions=False)
+    next(first), next(second)
+    first.close()  # ends before the context entered after it
+    config = keraslearn.get_config()
+    assert config["share_traced_functions"] is True and config["fast_small_predictions"] is False
+    second.close()
+    assert keraslearn.get_config()["fast_small_predictions"] is True
+
+
 def test_fast_small_predictions_setting():
     assert keraslearn.get_config()["fast_small_predictions"] is True
     with keraslearn.config_context(fast_small_predictions=False):

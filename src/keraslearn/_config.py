@@ -18,11 +18,22 @@ _ENV = {"share_traced_functions": "KERASLEARN_SHARE_TRACED_FUNCTIONS",
         "release_tensorflow_caches": "KERASLEARN_RELEASE_TENSORFLOW_CACHES"}
 
 
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _from_env(name, default):
-    value = os.environ.get(_ENV[name])
-    if value is None:
-        return default
-    return value.strip().lower() not in ("0", "false", "no", "off", "")
+    """A switch from the environment: 1/true/yes/on or 0/false/no/off; unset or
+    empty, the default; anything else the default, with a warning naming it."""
+    value = os.environ.get(_ENV[name], "").strip().lower()
+    if value in _ON or value in _OFF:
+        return value in _ON
+    if value:
+        import warnings
+
+        warnings.warn(f"{_ENV[name]}={os.environ[_ENV[name]]!r} is not one of "
+                      f"{'/'.join(_ON)} or {'/'.join(_OFF)}: {name} keeps its default, "
+                      f"{default}.", RuntimeWarning, stacklevel=2)
+    return default
 
 
 _global_config = {
@@ -180,13 +191,16 @@ def config_context(*, share_traced_functions=None, fast_small_predictions=None,
     False
     """
     stack = _overrides()
-    stack.append(_checked(share_traced_functions=share_traced_functions,
-                          fast_small_predictions=fast_small_predictions,
-                          release_tensorflow_caches=release_tensorflow_caches))
+    entry = _checked(share_traced_functions=share_traced_functions,
+                     fast_small_predictions=fast_small_predictions,
+                     release_tensorflow_caches=release_tensorflow_caches)
+    stack.append(entry)
     try:
         yield
     finally:
-        stack.pop()
+        # Its own entry, wherever it is: blocks of one thread may end out of
+        # order (two generators, each inside a config_context).
+        del stack[max(i for i, e in enumerate(stack) if e is entry)]
 
 
 __all__ = ["config_context", "get_config", "set_config"]

@@ -103,17 +103,29 @@ def generators_untouched():
 @contextlib.contextmanager
 def seeded_block(seed):
     """Python's, NumPy's, TensorFlow's and Keras' generators seeded for the
-    block, Python's and NumPy's restored at its end. The lock is held while
+    block; Python's, NumPy's and TensorFlow's global seed restored at its end
+    (Keras has no public way to read its own seed back). The lock is held while
     seeding and while restoring only: fits in other threads go on meanwhile
     (their seeded steps take the lock as they always do)."""
     with _one_thread_at_a_time():
-        states = _users_generators()
+        states, tf_seed = _users_generators(), _tensorflow_global_seed()
         keras.utils.set_random_seed(seed)
     try:
         yield
     finally:
         with _one_thread_at_a_time():
             _restore_generators(states)
+            tf.random.set_seed(tf_seed)
+
+
+def _tensorflow_global_seed():
+    """TensorFlow's global seed: an int, or None when none is set."""
+    current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
+    # The default is also what is reported when no seed is set; only then
+    # does an op without a seed get none (this draws only if one is set).
+    if current == _TF_DEFAULT_SEED and tf.compat.v1.random.get_seed(None)[0] is None:
+        return None
+    return current
 
 
 def _tensorflow_seed_is(seed):
@@ -190,12 +202,7 @@ def reapply_tensorflow_seed():
     random kernels; the seed itself is left as it was.
     """
     with _one_thread_at_a_time():
-        current = tf.compat.v1.random.get_seed(0)[0]  # an op seed given: no draw
-        # The default is also what is reported when no seed is set; only then
-        # does an op without a seed get none (this draws only if one is set).
-        if current == _TF_DEFAULT_SEED and tf.compat.v1.random.get_seed(None)[0] is None:
-            current = None
-        tf.random.set_seed(current)
+        tf.random.set_seed(_tensorflow_global_seed())
 
 
 def fit_randomness(random_state):

@@ -92,6 +92,17 @@ def test_second_call_rewrites_nothing(tmp_path):
     assert _snapshot(folder) == before
 
 
+def test_an_unseeded_second_call_says_why_its_files_differ(tmp_path):
+    # "Same arguments, nothing new" holds for an int random_state only; the
+    # refusal said the files "were not written with these arguments".
+    folder = make_digits_image_folder(tmp_path, max_per_class=20, random_state=None)
+    before = _snapshot(folder)
+    with pytest.raises(ValueError, match=r"random_state=None draws other images at each "
+                                         r"call: give an int"):
+        make_digits_image_folder(tmp_path, max_per_class=20, random_state=None)
+    assert _snapshot(folder) == before
+
+
 def test_leftover_files_need_overwrite(tmp_path):
     make_digits_image_folder(tmp_path, small_fraction=0.5, max_per_class=10)
     with pytest.raises(ValueError, match="overwrite=True"):

@@ -516,3 +516,21 @@ def test_a_warm_start_switching_early_stopping_starts_its_rule_afresh(cancer, fi
     assert switched.n_iter_ > 3
     if first:  # the loss keeps falling at this rate: every epoch runs, as in `fresh`
         assert switched.n_iter_ == fresh.n_iter_ == 15
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_an_unseeded_fit_leaves_numpys_global_generator_alone(early_stopping):
+    # As documented: random_state=None does not draw from NumPy's global
+    # generator; the early-stopping split did.
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    np.random.seed(0)
+    expected = np.random.rand()
+    np.random.seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for est in (MLPClassifier(hidden_layer_sizes=(3,), max_iter=2,
+                                  early_stopping=early_stopping),
+                    MLPRegressor(hidden_layer_sizes=(3,), max_iter=2,
+                                 early_stopping=early_stopping)):
+            est.fit(X, y)
+    assert np.random.rand() == expected

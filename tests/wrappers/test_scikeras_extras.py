@@ -213,6 +213,49 @@ def test_utilities_under_scikeras_names():
         assert np.random.rand() == first
 
 
+def test_names_of_classes_that_need_arguments_to_be_made():
+    # The name was read from an instance made without arguments: a TypeError.
+    class WeightedMSE(keras.losses.Loss):
+        def __init__(self, weight, **kwargs):
+            super().__init__(**kwargs)
+            self.weight = weight
+
+        def call(self, y_true, y_pred):
+            return self.weight * keras.ops.mean((y_true - y_pred) ** 2, axis=-1)
+
+    assert metric_name(keras.metrics.MeanIoU) == metric_name("MeanIoU") == "mean_io_u"
+    assert metric_name(keras.metrics.MeanIoU(num_classes=2)) == "mean_io_u"
+    assert loss_name(WeightedMSE) == loss_name(WeightedMSE(2.0)) == "weighted_mse"
+    with pytest.raises(TypeError, match="subclass of keras.losses.Loss; got type"):
+        loss_name(dict)
+    with pytest.raises(TypeError, match="subclass of keras.metrics.Metric; got type"):
+        metric_name(keras.losses.Hinge)
+
+
+def test_tensorflow_random_state_puts_tensorflows_global_seed_back():
+    import tensorflow as tf
+
+    from keraslearn._random import _tensorflow_global_seed
+
+    for before in (None, 5):
+        tf.random.set_seed(before)
+        with tensorflow_random_state(0):
+            assert _tensorflow_global_seed() == 0
+        assert _tensorflow_global_seed() == before  # it stayed 0
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "mse", keras.losses.Hinge(), None])
+def test_a_label_encoder_on_its_own_gives_binary_targets_one_column(loss):
+    # With binary cross-entropy it one-hot encoded them, and read a sigmoid
+    # column back as class 0 for every row.
+    encoder = ClassifierLabelEncoder(loss=loss).fit(np.array(["no", "yes", "yes"]))
+    np.testing.assert_array_equal(encoder.transform(np.array(["yes", "no"])), [[1.0], [0.0]])
+    assert encoder.inverse_transform(np.array([[0.9], [0.1]])).tolist() == ["yes", "no"]
+    categorical = ClassifierLabelEncoder(loss="categorical_crossentropy").fit(
+        np.array(["no", "yes"]))
+    np.testing.assert_array_equal(categorical.transform(np.array(["yes"])), [[0, 1]])
+
+
 def test_current_epoch_initialized_and_whole_data_batches():
     clf = KerasClassifier(tiny_mlp, epochs=2, batch_size=-1, predict__batch_size=-1,
                           random_state=0)

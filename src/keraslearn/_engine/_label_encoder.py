@@ -32,7 +32,8 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
     loss : str, keras.losses.Loss or callable, default=None
         The loss the targets are for: a loss taking one-hot rows
         (``"categorical_crossentropy"``) makes ``transform`` one-hot encode
-        multiclass targets, any other gives class indices. Inside an
+        multiclass targets, any other gives class indices; binary targets are
+        one 0/1 column unless the loss is a categorical one. Inside an
         estimator the compiled model's loss decides instead.
 
     categories : "auto" or list of one array-like, default="auto"
@@ -164,11 +165,20 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         return self
 
     def _standalone_mode(self):
-        """The encoding before a network is known: as ``loss`` says."""
+        """The encoding before a network is known: as ``loss`` says. Binary
+        targets are a 0/1 column unless the loss is a categorical one (one-hot
+        rows of 2 columns): binary cross-entropy, MSE or hinge take the column."""
+        from ..utils import loss_name
+
         if self.target_type_ == "multilabel-indicator":
             return "multilabel"
-        if self.target_type_ == "binary" and target_kind(self.loss) != SHAPED:
-            return "binary"
+        if self.target_type_ == "binary":
+            try:
+                categorical = loss_name(self.loss).startswith("categorical_")
+            except (TypeError, ValueError):  # None, or a loss of the user's own
+                categorical = False
+            if not categorical:
+                return "binary"
         return "onehot" if target_kind(self.loss) == SHAPED else "sparse"
 
     def check_every_class(self, y):

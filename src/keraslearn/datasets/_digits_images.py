@@ -76,9 +76,10 @@ def make_digits_image_folder(
     fraction of its images, so the folder stands in for an imbalanced photo
     collection. Digits are light on a dark background, like MNIST.
 
-    Calling it again with the same arguments writes nothing new: files that
-    already hold the right image are left untouched (so a
-    :func:`load_image_folder` cache stays valid).
+    Calling it again with the same arguments, ``random_state`` an int, writes
+    nothing new: files that already hold the right image are left untouched
+    (so a :func:`load_image_folder` cache stays valid). With ``random_state``
+    None (or a ``RandomState`` instance) each call draws other images.
 
     Parameters
     ----------
@@ -167,9 +168,12 @@ def make_digits_image_folder(
                 if not p.name.startswith(".") and p.name not in wanted[entry.name]
             )
     if stale and not overwrite:
+        drawn = ("" if isinstance(random_state, numbers.Integral) else
+                 f" (random_state={random_state!r} draws other images at each call: "
+                 "give an int to call it again on this folder)")
         raise ValueError(
             f"{str(stale[0])!r} and {len(stale) - 1} other file(s) were not written "
-            "with these arguments; pass overwrite=True to delete them, or use a "
+            f"with these arguments{drawn}; pass overwrite=True to delete them, or use a "
             "new folder."
         )
     for p in stale:

@@ -244,6 +244,8 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
             stratify = y if np.ndim(y) == 1 else None
         else:
             stratify = _target_quantiles(y, n_val)
+        if seed is None:  # a fresh split, not drawn from NumPy's global generator
+            seed = int(np.random.default_rng().integers(2**32))
         try:
             try:
                 train, val = train_test_split(

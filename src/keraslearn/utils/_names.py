@@ -13,6 +13,13 @@ def _snake(name):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+def _class_of(value, module):
+    """``value``, or the class it names in ``module`` ("MeanIoU")."""
+    if isinstance(value, str) and inspect.isclass(getattr(module, value, None)):
+        return getattr(module, value)
+    return value
+
+
 def loss_name(loss):
     """The full snake-case name of a Keras loss.
 
@@ -42,9 +49,11 @@ def loss_name(loss):
     """
     import keras
 
-    if inspect.isclass(loss):
-        loss = loss()
-    if not (isinstance(loss, (str, keras.losses.Loss)) or callable(loss)):
+    loss = _class_of(loss, keras.losses)
+    if inspect.isclass(loss) and issubclass(loss, keras.losses.Loss):
+        return _snake(loss.__name__)  # named from the class: it may need arguments
+    if inspect.isclass(loss) or not (isinstance(loss, (str, keras.losses.Loss))
+                                     or callable(loss)):
         raise TypeError(
             "loss must be a string, a function, a keras.losses.Loss instance or a "
             f"subclass of keras.losses.Loss; got {type(loss).__name__}."
@@ -84,9 +93,11 @@ def metric_name(metric):
     """
     import keras
 
-    if inspect.isclass(metric):
-        metric = metric()
-    if not (isinstance(metric, (str, keras.metrics.Metric)) or callable(metric)):
+    metric = _class_of(metric, keras.metrics)
+    if inspect.isclass(metric) and issubclass(metric, keras.metrics.Metric):
+        return _snake(metric.__name__)  # named from the class: MeanIoU needs num_classes
+    if inspect.isclass(metric) or not (isinstance(metric, (str, keras.metrics.Metric))
+                                       or callable(metric)):
         raise TypeError(
             "metric must be a string, a function, a keras.metrics.Metric instance or a "
             f"subclass of keras.metrics.Metric; got {type(metric).__name__}."

@@ -7,11 +7,12 @@ import contextlib
 def tensorflow_random_state(seed):
     """Seed Python, NumPy, TensorFlow and Keras for the block.
 
-    Python's and NumPy's global generators are restored when the block ends.
-    TensorFlow's global seed stays set (TensorFlow has no public way to read
-    it back), and TensorFlow's op determinism is left as it is (it cannot be
-    turned off again once on): seed the estimators with ``random_state``
-    for reproducible fits.
+    Python's and NumPy's global generators and TensorFlow's global seed are
+    restored when the block ends (restoring the seed restarts the sequences of
+    TensorFlow's unseeded random ops, as setting it does). Keras' own global
+    seed stays set (Keras has no public way to read it back), and TensorFlow's
+    op determinism is left as it is (it cannot be turned off again once on):
+    seed the estimators with ``random_state`` for reproducible fits.
 
     Parameters
     ----------
