@@ -75,6 +75,38 @@ def test_frames_keep_integer_columns_and_mixed_ones_are_floats():
     assert KerasClassifier(**clf.get_params()).fit(mixed, PARITY).X_dtype_ == np.float64
 
 
+def test_pandas_nullable_columns_keep_integers_and_float64():
+    # Int64 and boolean columns were made float32 (ids rounded), Float64 ones too.
+    ints = pd.DataFrame({"a": pd.array(IDS[:, 0], dtype="Int64")})
+    clf = KerasClassifier(parity_model, loss="sparse_categorical_crossentropy",
+                          optimizer="adam", optimizer__learning_rate=0.1, epochs=40,
+                          random_state=0).fit(ints, PARITY)
+    assert clf.X_dtype_ == np.int64
+    np.testing.assert_array_equal(clf.predict(ints), PARITY)
+    flags = pd.DataFrame({"a": pd.array(PARITY == 1, dtype="boolean")})
+    reg = KerasRegressor(dense, loss="mse", epochs=1, random_state=0)
+    assert reg.fit(flags, PARITY.astype(float)).X_dtype_ == np.bool_
+    floats = pd.DataFrame({"a": pd.array(IDS[:, 0] + 0.5, dtype="Float64")})
+    assert KerasRegressor(**reg.get_params()).fit(floats, PARITY.astype(float)).X_dtype_ == (
+        np.float64)
+
+
+def test_a_float64_ready_network_gets_other_X_as_float64():
+    # check_array converted int, object and list X to float32, the first float
+    # it was given, whatever the network's: ids 2**24 + 1 and 2**24 were one.
+    from sklearn.exceptions import ConvergenceWarning
+
+    from keraslearn import MLPRegressor
+
+    for X in (IDS[:4], IDS[:4].astype(object), IDS[:4].tolist(),
+              pd.DataFrame({"a": pd.array(IDS[:4, 0], dtype="Int64")})):
+        with pytest.warns(ConvergenceWarning):
+            reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
+                               dtype="float64").fit(X, np.arange(4.0))
+        assert reg.X_dtype_ == np.float64
+        assert len(np.unique(reg.predict(X))) == 4
+
+
 def test_continued_fits_take_integers_that_cast_safely_and_refuse_floats():
     clf = KerasRegressor(dense, loss="mse", epochs=1, random_state=0, warm_start=True)
     clf.fit(IDS, PARITY.astype(float))

@@ -6,9 +6,8 @@ Training data goes through scikit-learn's ``validate_data`` (which records
 ``n_features_in_`` and ``feature_names_in_`` as scikit-learn's estimators
 do); the shape of a sample is recorded too, since images and other
 n-dimensional samples are accepted. At predict time a float ndarray (or a
-DataFrame of float columns named as in fit) that passes every check
-``validate_data`` would make skips it: on one row its cost would exceed the
-network's.
+DataFrame of float columns named as in fit) that passes every check skips
+``validate_data``: on one row its cost would exceed the network's.
 
 Arrays mapped from files (``np.load(path, mmap_mode="r")``, ``np.memmap``)
 are checked without being read into memory: their shape and dtype as
@@ -33,51 +32,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils import check_sample_weight
-from ._sources import RowSource, blocks, is_mapped
+from ._input_dtypes import FLOATS, as_checked, fitted_dtype, mapped, x_dtype, x_params
+from ._sources import RowSource, blocks
 
-_FLOATS = (np.float32, np.float64)
-# Bytes of a file-mapped array read at a time to check it for NaN and infinity.
-CHECK_BLOCK_BYTES = 8 * 2**20
-
-
-def _mapped(X):
-    """Whether X is a file-mapped array of numbers, checked without reading it whole."""
-    return isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and is_mapped(X)
-
-
-def _x_params(est, X, reset=True, name=None):
-    """``check_array`` arguments for X: a mapped X is neither converted nor
-    checked for finiteness there (see :func:`_check_finite_in_blocks`)."""
-    if _mapped(X):
-        return {"dtype": None, "ensure_all_finite": False}
-    return {"dtype": _x_dtype(est, X, reset, name)}
-
-
-def _x_dtype(est, X, reset=True, name=None):
-    """The dtype X (its input ``name``) is converted to: float, except integer
-    or boolean X given to a wrapper, which its model gets as given (scikeras'
-    rule: an id above 2**24 would be rounded in float32), each batch cast to
-    the model input's dtype. After a fit on floats (``reset`` False), floats."""
-    if not getattr(est, "_keeps_integer_X", False):
-        return _FLOATS
-    fitted = None if reset else _fitted_dtype(est, name)
-    if fitted is not None and np.dtype(fitted).kind == "f":  # integers become the fit's floats
-        return tuple(sorted(_FLOATS, key=lambda f: np.dtype(f) != fitted))
-    try:  # rows of numbers, as scikit-learn takes them
-        X = np.asarray(X) if isinstance(X, (list, tuple)) else X
-    except (TypeError, ValueError):  # ragged: check_array says what it is
-        return _FLOATS
-    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
-    kept = len(dtypes) > 0 and all(isinstance(d, np.dtype) and d.kind in "biu" for d in dtypes)
-    return None if kept else _FLOATS
-
-
-def _as_checked(est, dtype):
-    """The dtype X was checked to (see :func:`_x_dtype`)."""
-    dtype = np.dtype(dtype)
-    if dtype in _FLOATS or (dtype.kind in "biu" and getattr(est, "_keeps_integer_X", False)):
-        return dtype
-    return np.dtype(_FLOATS[0])
+CHECK_BLOCK_BYTES = 8 * 2**20  # of a file-mapped array read at a time for NaN and infinity
 
 
 def _check_finite_in_blocks(est, X, input_name="X"):
@@ -109,8 +67,8 @@ def _validate_inputs(est, X, reset, fitting=True):
     arrays = {}
     for name, value in X.items():
         arrays[name] = check_array(value, allow_nd=True, ensure_2d=False,
-                                   input_name=f"X[{name!r}]", **_x_params(est, value, reset, name))
-        if _mapped(value):
+                                   input_name=f"X[{name!r}]", **x_params(est, value, reset, name))
+        if mapped(value):
             _check_finite_in_blocks(est, arrays[name], f"X[{name!r}]")
         if arrays[name].ndim < 2:
             arrays[name] = arrays[name].reshape(-1, 1)
@@ -120,7 +78,7 @@ def _validate_inputs(est, X, reset, fitting=True):
     shapes = {name: a.shape for name, a in arrays.items()}
     if reset:
         est.X_shape_ = shapes
-        est.X_dtype_ = {name: _as_checked(est, a.dtype) for name, a in arrays.items()}
+        est.X_dtype_ = {name: as_checked(est, a.dtype) for name, a in arrays.items()}
         est.n_features_in_ = {name: int(np.prod(s[1:])) for name, s in shapes.items()}
         est.__dict__.pop("feature_names_in_", None)
     else:
@@ -155,27 +113,27 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         return _validate_source(est, X, y, reset=reset, y_numeric=y_numeric)
     if y_numeric and issparse(y):  # validate_data's multi_output y takes it
         validate_targets(y, y_numeric)
-    mapped = _mapped(X)
+    is_mapped = mapped(X)
     if y is None and not est._requires_y:
         X = validate_data(est, X, reset=reset, allow_nd=True, accept_sparse=_sparse(est),
-                          **_x_params(est, X, reset))
-    elif mapped:
+                          **x_params(est, X, reset))
+    elif is_mapped:
         X, y = validate_data(est, X, y, reset=reset, validate_separately=(
-            {"allow_nd": True, **_x_params(est, X, reset)}, _TARGET_PARAMS[y_numeric]))
+            {"allow_nd": True, **x_params(est, X, reset)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
         with _explained_input_errors(X, y):
             X, y = validate_data(
-                est, X, y, reset=reset, dtype=_x_dtype(est, X, reset), allow_nd=True,
+                est, X, y, reset=reset, dtype=x_dtype(est, X, reset), allow_nd=True,
                 multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
             )
-    if mapped:
+    if is_mapped:
         _check_finite_in_blocks(est, X)
     if issparse(y):  # sparse indicator rows (multilabel), as scikit-learn takes them
         y = y.toarray()
     if reset:
         est.X_shape_ = X.shape
-        est.X_dtype_ = _as_checked(est, X.dtype)
+        est.X_dtype_ = as_checked(est, X.dtype)
     else:
         check_same_dtype(est, X)
         check_sample_shape(est, X)
@@ -221,7 +179,7 @@ def check_same_dtype(est, X, name=None, fitting=True):
     numbers in its range: a server's float64 columns of ids), refusing what
     would reach the model truncated or wrapped; floats are cast to the fit's
     float dtype."""
-    fitted = _fitted_dtype(est, name)
+    fitted = fitted_dtype(est, name)
     if not getattr(est, "_same_dtype_to_continue", False) or fitted is None or (
             not fitting and np.dtype(fitted).kind not in "biu"):
         return
@@ -240,19 +198,13 @@ def check_same_dtype(est, X, name=None, fitting=True):
         )
 
 
-def _fitted_dtype(est, name=None):
-    """The dtype the fit recorded for X (for its input ``name``), or None."""
-    fitted = getattr(est, "X_dtype_", None)
-    return (None if name is None else fitted.get(name)) if isinstance(fitted, dict) else fitted
-
-
 def _holds_exactly(X, dtype):
     """Whether X's values (a sparse X's stored ones; a mapped X block by block)
     cast to ``dtype`` unchanged, and are integers X's own dtype holds exactly
     (float32 cannot tell 2**24 + 1 from 2**24: such ids were rounded already)."""
     values = X.data if issparse(X) else X
     top = 2.0 ** (np.finfo(values.dtype).nmant + 1) if values.dtype.kind == "f" else np.inf
-    for block in blocks(values, CHECK_BLOCK_BYTES) if _mapped(values) else [values]:
+    for block in blocks(values, CHECK_BLOCK_BYTES) if mapped(values) else [values]:
         block = np.asarray(block)
         with np.errstate(invalid="ignore", over="ignore"):
             if not (np.array_equal(block.astype(dtype), block) and np.all(np.abs(block) < top)):
@@ -293,8 +245,8 @@ def validate_X(est, X, fitted=True):
     if isinstance(X, RowSource):
         check_sample_shape(est, X)
         return X
-    if _mapped(X):
-        X = validate_data(est, X, reset=False, allow_nd=True, **_x_params(est, X, False))
+    if mapped(X):
+        X = validate_data(est, X, reset=False, allow_nd=True, **x_params(est, X, False))
         check_sample_shape(est, X)
         _check_finite_in_blocks(est, X)
     elif _plain_float_array(est, X):
@@ -303,7 +255,7 @@ def validate_X(est, X, fitted=True):
         X = plain
     else:
         with _explained_input_errors(X):
-            X = validate_data(est, X, reset=False, dtype=_x_dtype(est, X, False),
+            X = validate_data(est, X, reset=False, dtype=x_dtype(est, X, False),
                               allow_nd=True, accept_sparse=_sparse(est))
         check_sample_shape(est, X)
     check_same_dtype(est, X, fitting=False)
@@ -354,7 +306,7 @@ def _passes_checks(est, X):
     """Whether the ndarray X is float, shaped as in fit and finite: every
     check ``validate_data`` would make, at a fraction of its cost."""
     return (
-        X.dtype in _FLOATS
+        X.dtype in FLOATS
         and X.shape[1:] == tuple(est.X_shape_[1:])
         and X.shape[0] > 0
         and X.ndim >= 2
@@ -378,7 +330,7 @@ def _plain_float_frame(est, X):
         return None
     if any(a != b for a, b in zip(X.columns, names)):
         return None
-    if any(dtype not in _FLOATS for dtype in X.dtypes):
+    if any(dtype not in FLOATS for dtype in X.dtypes):
         return None
     array = X.to_numpy()
     return array if _passes_checks(est, array) else None

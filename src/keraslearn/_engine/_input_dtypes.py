@@ -1,0 +1,67 @@
+"""Which dtype training and prediction X is checked to (``check_array``'s
+``dtype``), and which dtype a fit records for it (``X_dtype_``)."""
+
+import numpy as np
+import pandas as pd
+
+from ._sources import is_mapped
+
+FLOATS = (np.float32, np.float64)
+
+
+def mapped(X):
+    """Whether X is a file-mapped array of numbers, checked without reading it whole."""
+    return isinstance(X, np.ndarray) and X.dtype.kind in "biuf" and is_mapped(X)
+
+
+def x_params(est, X, reset=True, name=None):
+    """``check_array`` arguments for X: a mapped X is neither converted nor
+    checked for finiteness there (``_inputs`` checks it block by block)."""
+    if mapped(X):
+        return {"dtype": None, "ensure_all_finite": False}
+    return {"dtype": x_dtype(est, X, reset, name)}
+
+
+def x_dtype(est, X, reset=True, name=None):
+    """The dtype X (its input ``name``) is converted to: float, except integer or
+    boolean X given to a wrapper, which its model gets as given (scikeras' rule: an
+    id above 2**24 would be rounded in float32), each batch cast to the model
+    input's dtype. After a fit on floats (``reset`` False), the fit's float."""
+    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    # Other X becomes the first: a ready network's float, float64 for pandas' Float64
+    network = getattr(est, "_dtype", None)
+    first = (network() if callable(network) else "float64"
+             if any(isinstance(d, pd.Float64Dtype) for d in dtypes) else "float32")
+    floats = tuple(sorted(FLOATS, key=lambda f: np.dtype(f) != first))
+    if not getattr(est, "_keeps_integer_X", False):
+        return floats
+    fitted = None if reset else fitted_dtype(est, name)
+    if fitted is not None and np.dtype(fitted).kind == "f":  # integers become the fit's floats
+        return tuple(sorted(FLOATS, key=lambda f: np.dtype(f) != fitted))
+    try:  # rows of numbers, as scikit-learn takes them
+        X = np.asarray(X) if isinstance(X, (list, tuple)) else X
+    except (TypeError, ValueError):  # ragged: check_array says what it is
+        return floats
+    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    # integers and booleans, NumPy's or pandas' nullable ones (Int64, boolean: their
+    # NumPy dtype asked for, else made float64; one holding NA is refused as NaN)
+    if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u") for d in dtypes)):
+        return floats
+    if all(isinstance(d, np.dtype) for d in dtypes):
+        return None
+    return floats if X.isna().to_numpy().any() else np.result_type(
+        *[getattr(d, "numpy_dtype", d) for d in dtypes])
+
+
+def as_checked(est, dtype):
+    """The dtype X was checked to (see :func:`x_dtype`)."""
+    dtype = np.dtype(dtype)
+    if dtype in FLOATS or (dtype.kind in "biu" and getattr(est, "_keeps_integer_X", False)):
+        return dtype
+    return np.dtype(FLOATS[0])
+
+
+def fitted_dtype(est, name=None):
+    """The dtype the fit recorded for X (for its input ``name``), or None."""
+    fitted = getattr(est, "X_dtype_", None)
+    return (None if name is None else fitted.get(name)) if isinstance(fitted, dict) else fitted
