@@ -149,6 +149,15 @@ def test_an_estimator_without_scikit_learn_tags_is_evaluated():
     with pytest.raises(NotFittedError, match="DuckClassifier instance is not fitted"):
         evaluate(DuckClassifier(), X, y)
 
+    class Slotted:  # no __dict__ (found in review)
+        __slots__ = ("classes_", "predict")
+
+    slotted = Slotted()
+    with pytest.raises(NotFittedError, match="Slotted instance is not fitted"):
+        evaluate(slotted, X, y)
+    slotted.classes_, slotted.predict = duck.classes_, duck.predict
+    assert evaluate(slotted, X, y).metrics["accuracy"] == report.metrics["accuracy"]
+
 
 def test_binary_roc_auc_from_decision_function():
     X, y = binary_data()

@@ -711,6 +711,9 @@ def test_a_target_encoding_contradicting_the_loss_is_refused_before_training(los
     with pytest.raises(ValueError, match=match):
         clf.fit(X3, y3)
     assert not hasattr(clf, "model_")
+    # without a loss, one-hot rows asked for get the loss that takes them (found in review)
+    onehot = KerasClassifier(tiny_mlp, target_encoding="onehot", **FAST).fit(X3, y3)
+    assert onehot.model_.loss == "categorical_crossentropy" and onehot.score(X3, y3) > 0.8
     # one sigmoid unit for two classes takes 0/1 targets, whatever the loss says
     with pytest.raises(ValueError, match="target_encoding='sparse' gives class indices .* "
                                          "1 output unit for the 2 classes"):
@@ -732,3 +735,37 @@ def test_metrics_that_need_one_hot_rows_are_refused_with_class_index_targets(met
                               **FAST).fit(X3, y3)
     sigmoid = KerasClassifier(tiny_mlp, metrics=["auc"], **FAST).fit(X, y)  # 0/1 column
     assert "auc" in one_hot.history_ and "auc" in sigmoid.history_
+
+
+def test_metrics_of_ones_own_and_partials_still_train_with_class_indices():
+    # (found in review) Keras cannot serialize a partial's config, and the check
+    # read the compiled model's config; a metric of one's own named Recall may
+    # read class indices.
+    import functools
+
+    class Recall(keras.metrics.Metric):
+        def __init__(self, name="recall", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.seen = self.add_weight(name="seen", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.seen.assign_add(keras.ops.cast(keras.ops.shape(y_true)[0], "float32"))
+
+        def result(self):
+            return self.seen
+
+    top2 = functools.partial(keras.metrics.sparse_top_k_categorical_accuracy, k=2)
+    top2.__name__ = "top2"
+    for params in ({"metrics": [Recall()]}, {"metrics": [top2]},
+                   {"loss": functools.partial(keras.losses.sparse_categorical_crossentropy),
+                    "target_encoding": "sparse"}):
+        clf = KerasClassifier(tiny_mlp, **FAST, **params).fit(X3, y3)
+        assert clf.score(X3, y3) > 0.5
+
+    def compiled_with_a_partial(meta):
+        model = tiny_mlp(meta)
+        model.compile(loss="sparse_categorical_crossentropy", metrics=[top2])
+        return model
+
+    compiled = KerasClassifier(compiled_with_a_partial, **FAST).fit(X3, y3)
+    assert len(compiled.history_["loss"]) == FAST["epochs"]  # (its own optimizer: no score)

@@ -171,7 +171,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
         return model
     n_units, out_dtype = output_spec(model, sample_shape, needs_rows=needs_rows)
     loss = model.loss if compiled else (
-        compile_kwargs.get("loss") or encoder.default_loss(n_units))
+        compile_kwargs.get("loss") or _default_loss(encoder, n_units, encoding))
     if not compiled and compile:
         # A float64 network gets its loss computed in float64 too (Keras
         # losses otherwise cast predictions to floatx).
@@ -186,10 +186,26 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
         check_loss_dtypes(model)
     encoder.configure(n_units, loss, out_dtype, encoding)
     if getattr(encoder, "mode_", None) == "sparse":
-        _check_metrics_take_indices(
-            (model.get_compile_config() or {}).get("metrics") if model.compiled
-            else compile_kwargs.get("metrics"), loss)
+        _check_metrics_take_indices(_compiled_metrics(model, compile_kwargs), loss)
     return model
+
+
+def _default_loss(encoder, n_units, encoding):
+    """The encoder's default loss; one taking one-hot rows where they were asked for."""
+    loss = encoder.default_loss(n_units)
+    return ("categorical_crossentropy" if encoding == "onehot"
+            and loss == "sparse_categorical_crossentropy" else loss)
+
+
+def _compiled_metrics(model, compile_kwargs):
+    """The metrics ``model`` is compiled with: as given to the estimator, else read
+    from its compile config (None where Keras cannot serialize it: a partial)."""
+    if compile_kwargs.get("metrics") is not None or not model.compiled:
+        return compile_kwargs.get("metrics")
+    try:
+        return (model.get_compile_config() or {}).get("metrics")
+    except Exception:  # not a check worth failing a fit for
+        return None
 
 
 # Keras metrics that compare targets with outputs of the same shape (one-hot
@@ -205,10 +221,12 @@ def _check_metrics_take_indices(metrics, loss):
     from ._losses import loss_description
 
     for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        # Keras' own metrics only: one of the user's named Recall may read indices
+        cls = metric if isinstance(metric, type) else type(metric)
         name = (metric if isinstance(metric, str) else metric.get("class_name")
-                if isinstance(metric, dict) else metric.__name__
-                if isinstance(metric, type) and issubclass(metric, keras.metrics.Metric)
-                else type(metric).__name__ if isinstance(metric, keras.metrics.Metric) else "")
+                if isinstance(metric, dict) and str(metric.get("module")).startswith("keras")
+                else cls.__name__ if cls.__module__.startswith("keras.")
+                and issubclass(cls, keras.metrics.Metric) else "")
         if str(name).replace("_", "").lower() in _SHAPED_METRICS:
             raise ValueError(
                 f"The metric {name!r} compares targets with outputs of the same shape, but "

@@ -53,8 +53,9 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     ValueError
         When a network cannot be saved, or could not be loaded back with Keras'
         ``safe_mode`` (a ``Lambda`` layer, an unregistered custom layer or loss),
-        or when skops cannot store a part of ``obj`` or could not load it back (a
-        lambda held by a scikit-learn object). Nothing is written then.
+        or when skops cannot store a part of ``obj`` or it names code ``load``
+        could not import (a lambda held by a scikit-learn object). Nothing is
+        written then.
 
     See Also
     --------
@@ -125,8 +126,8 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                         f"keraslearn.save cannot store {type(part).__name__}: skops cannot "
                         f"store a part of it ({type(exc).__name__}: {exc})."
                     ) from exc
-        networks = _check_networks_load(tmp, session.networks, path)
-        _check_parts_load(blobs, networks, path)
+        _check_networks_load(tmp, session.networks, path)
+        _trust.check_parts_load(blobs, path)
         manifest = {
             "format": _archive.FORMAT,
             "format_version": _archive.FORMAT_VERSION,
@@ -347,43 +348,10 @@ def _load_network(file, what, refusal):
 
 
 def _check_networks_load(folder, networks, path):
-    """Load each saved network back as load will, so that save refuses what load
-    would; {member: keras.Model}."""
-    return {entry["member"]: _load_network(
-        folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
-        f"keraslearn.save refused to write {str(path)!r}") for entry in networks}
-
-
-def _check_parts_load(blobs, networks, path):
-    """Rebuild each skops part as load will (every type trusted), so that a
-    file that could never load (a lambda held by a scikit-learn object) is not
-    written over a good one; warn of code in ``__main__`` skops refers to,
-    which loads only where ``__main__`` defines it again."""
-    import warnings
-
-    import skops.io
-
-    for member, data in blobs.items():
-        names = _trust.skops_trusted(data)
-        try:
-            with _state.loading(networks, frozenset()):
-                skops.io.loads(data, trusted=names)
-        except Exception as exc:
-            hint = (" A lambda or a nested function held by a scikit-learn object (a "
-                    "FunctionTransformer's func) has no name to import it by: define it at "
-                    "the top level of a module." if "<lambda>" in str(exc)
-                    or "<locals>" in str(exc) else "")
-            raise ValueError(
-                f"keraslearn.save refused to write {str(path)!r}: its {member} would not "
-                f"load back ({type(exc).__name__}: {exc}).{hint}") from None
-        in_main = [name for name in names if name.startswith("__main__.")]
-        if in_main:
-            warnings.warn(
-                f"keraslearn.save: {str(path)!r} refers to {in_main} (held outside the "
-                "estimators' own parameters, as a search's param_grid holds its model "
-                "builders), which load imports: the file loads only where __main__ "
-                "defines them. Define them in a module to load the file anywhere.",
-                UserWarning, stacklevel=3)
+    """Load each saved network back as load will, so that save refuses what load would."""
+    for entry in networks:
+        _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
+                      f"keraslearn.save refused to write {str(path)!r}")
 
 
 def _rebuild(data, member, path):

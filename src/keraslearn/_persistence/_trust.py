@@ -30,9 +30,13 @@ scikit-learn estimator):
 
 Anything else (a transformer of the user's own, a function) is refused and
 listed, and passes only when the user names it in ``trusted``.
+
+``keraslearn.save`` also refuses a document naming code ``load`` could not
+import (:func:`check_parts_load`).
 """
 
 import functools
+import sys
 
 
 @functools.cache
@@ -185,3 +189,45 @@ def normalise_trusted(trusted):
         else:
             raise TypeError(f"trusted holds {item!r}: give type names as str, or types.")
     return names
+
+
+def check_parts_load(blobs, path):
+    """Refuse a skops part that names code load could not import (a lambda, a
+    nested function or a lock held by a scikit-learn object): such a file would
+    never load, and it must not replace a good one. Warn of code in
+    ``__main__``, which loads only where ``__main__`` defines it again."""
+    import warnings
+
+    for member, data in blobs.items():
+        names = skops_trusted(data)
+        lost = [name for name in names if not _importable(name)]
+        if lost:
+            hint = (" A lambda or a nested function has no name to import it by: define "
+                    "it at the top level of a module." if any(
+                        "<lambda>" in name or "<locals>" in name for name in lost) else "")
+            raise ValueError(
+                f"keraslearn.save refused to write {str(path)!r}: its {member} names "
+                f"{lost}, which load could not import.{hint}")
+        in_main = [name for name in names if name.startswith("__main__.")]
+        if in_main:
+            warnings.warn(
+                f"keraslearn.save: {str(path)!r} refers to {in_main}, defined in __main__ "
+                "(the script or notebook saving it), which load imports: the file loads "
+                "only where __main__ defines them again. Define them in a module to load "
+                "the file anywhere.", UserWarning, stacklevel=3)
+
+
+def _importable(name):
+    """Whether skops' ``module.qualname`` resolves in this process, where the
+    saved object's modules are imported."""
+    parts = name.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if module is None:
+            continue
+        try:
+            functools.reduce(getattr, parts[i:], module)
+        except AttributeError:
+            return False
+        return True
+    return False

@@ -61,8 +61,10 @@ def _check_fitted(estimator):
     if hasattr(estimator, "__sklearn_tags__"):
         return check_is_fitted(estimator)
     is_fitted = getattr(estimator, "__sklearn_is_fitted__", None)
+    names = [*getattr(estimator, "__dict__", ()), *(  # (slots hold no __dict__)
+        n for n in getattr(type(estimator), "__slots__", ()) if hasattr(estimator, n))]
     fitted = is_fitted() if is_fitted is not None else any(
-        name.endswith("_") and not name.startswith("__") for name in vars(estimator))
+        name.endswith("_") and not name.startswith("__") for name in names)
     if not fitted:
         raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet: "
                              "fit it before evaluating it.")

@@ -39,7 +39,9 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         Targets of a model with one output unit per class: class indices
         ("sparse") or one-hot rows ("onehot"). "auto" decides from the loss
         (class indices for ``SparseCategoricalCrossentropy``, one-hot rows for
-        Keras' other losses); a loss of your own needs one of the two.
+        Keras' other losses); a loss of your own needs one of the two. Without
+        a loss, "onehot" compiles with ``categorical_crossentropy``; one of
+        Keras' losses taking the other encoding is refused.
 
     {placement}
 
