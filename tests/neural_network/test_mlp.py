@@ -500,6 +500,18 @@ def test_values_beyond_float32_are_named_not_predicted_as_nan():
             np.vstack([X, np.full((1, 3), 1e39)]), np.r_[target, 0.0])
     wide = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float64")
     assert np.isfinite(wide.fit(X, target).predict(np.full((2, 3), 1e39))).all()
+    # found in an audit: a sigmoid output hid them (probabilities [1, 0]), and a
+    # sparse X was predicted as infinities; both are named before the network runs
+    from scipy.sparse import csr_matrix
+
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, target > .5)
+    big = X.copy()
+    big[3, 1] = 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no overflow warning from the check itself)
+        for model, rows in ((clf, big), (clf, csr_matrix(big)), (reg, csr_matrix(big))):
+            with pytest.raises(ValueError, match=r"beyond the range of float32.*1e\+39"):
+                model.predict(rows)
 
 
 @pytest.mark.parametrize("first", [True, False])

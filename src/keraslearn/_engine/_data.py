@@ -163,9 +163,13 @@ def model_inputs(est, X, data=None):
 
 
 def float_overflow(X, model):
-    """What to say when X holds finite values beyond the range of the float
-    type ``model`` takes (they become infinite in the network), or None.
-    Run only once something has gone non-finite: it reads X once more."""
+    """What to say when X (an array in memory, or a sparse matrix's stored
+    values) holds finite values beyond the range of the float type ``model``
+    takes (they become infinite in the network), or None. It reads X once more
+    only where X's float type is wider than the network's."""
+    from scipy.sparse import issparse
+
+    X = X.data if issparse(X) else X
     if type(X) is not np.ndarray or X.dtype.kind != "f":
         return None
     try:
@@ -174,8 +178,8 @@ def float_overflow(X, model):
         return None
     if dtype.kind != "f" or np.finfo(dtype).max >= np.finfo(X.dtype).max:
         return None
-    largest = float(np.abs(X).max()) if X.size else 0.0
-    if not largest > np.finfo(dtype).max:
+    largest = max(float(X.max()), -float(X.min())) if X.size else 0.0
+    if not largest > float(np.finfo(dtype).max):
         return None
     return (f"X holds values beyond the range of {dtype.name}, the network's input type "
             f"(largest |x| = {largest:.3g} > {float(np.finfo(dtype).max):.3g}): they become "

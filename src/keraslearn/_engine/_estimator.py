@@ -333,12 +333,11 @@ class KerasEstimator(BaseEstimator):
         if call_kwargs:
             check_kwargs(keras.Model.predict, call_kwargs, "predict", strict=True)
         X = model_inputs(self, X)
-        out = self._network_outputs(X, call_kwargs)
-        if isinstance(out, np.ndarray) and not np.isfinite(out).all():
-            overflow = float_overflow(X, self.model_)
-            if overflow is not None:
-                raise ValueError(f"The network's outputs are not finite: {overflow}")
-        return out
+        # before the network: a sigmoid output would hide the infinities as 0 or 1
+        overflow = float_overflow(X, self.__dict__["model_"])  # (model_ would hand it out)
+        if overflow is not None:
+            raise ValueError(overflow)
+        return self._network_outputs(X, call_kwargs)
 
     def _network_outputs(self, X, call_kwargs):
         kwargs = {**self._predict_kwargs(), **call_kwargs}
