@@ -113,7 +113,9 @@ def test_image_shape_with_a_size_that_does_not_divide_the_rows_is_refused():
     ((64,), (100,), r"X has 100 features, but ImageClassifier is expecting 64 features as "
                     r"input: it was fitted on flattened 8x8x1 images \(64 values a row\)"),
     ((64,), (8, 8), r"X holds images of shape \(8, 8\), but ImageClassifier was fitted on "
-                    r"flattened 8x8x1 images"),
+                    r"flattened 8x8x1 images .* as many values: give them in fit's form, "
+                    r"X\.reshape\(len\(X\), 64\)"),
+    ((8, 8, 1), (64,), r"X holds rows of 64 values.*X\.reshape\(len\(X\), 8, 8, 1\)"),
     ((8, 8, 1), (8, 8, 3), r"images of shape \(8, 8, 3\).*images of shape \(8, 8, 1\)"),
 ])
 def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit_shape,
@@ -124,7 +126,7 @@ def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit
     for method in (clf.predict, clf.predict_proba, clf.partial_fit):
         with pytest.raises(ValueError, match=match) as info:
             method(X_new, y[:3]) if method == clf.partial_fit else method(X_new)
-        assert "resize" in str(info.value) or "size used in fit" in str(info.value)
+        assert "size used in fit" in str(info.value) or "fit's form" in str(info.value)
 
 
 @pytest.mark.parametrize("make", [
