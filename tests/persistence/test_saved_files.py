@@ -234,3 +234,19 @@ def test_a_keras_layer_parameter_holding_weights_is_asked_for_again_not_stored_e
                               random_state=0).fit(X, LABELS)
     again = keraslearn.load(keraslearn.save(dropout, tmp_path / "dropout.keraslearn"))
     assert isinstance(again.get_params()["model__norm"], keras.layers.Dropout)
+
+
+def test_a_search_over_optimizer_instances_is_refused_with_the_way_out(tmp_path):
+    # skops cannot store Keras objects a search's param_grid holds: the message
+    # named only a __slots__ TypeError.
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0),
+                          {"optimizer": [keras.optimizers.Adam(0.01), keras.optimizers.SGD()]},
+                          cv=2)
+    with pytest.warns(Warning):  # (one iteration: not converged)
+        search.fit(X, LABELS)
+    with pytest.raises(ValueError, match=r"cannot store GridSearchCV.*param_grid over optimizer "
+                                         r"instances.*search over names \('adam'\)"):
+        keraslearn.save(search, tmp_path / "search.keraslearn")
+    assert list(tmp_path.iterdir()) == []

@@ -124,7 +124,11 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                 except Exception as exc:
                     raise ValueError(
                         f"keraslearn.save cannot store {type(part).__name__}: skops cannot "
-                        f"store a part of it ({type(exc).__name__}: {exc})."
+                        f"store a part of it ({type(exc).__name__}: {exc}). If it holds Keras "
+                        "objects outside the estimators' own parameters (a search's "
+                        "param_grid over optimizer instances), skops stores those: search "
+                        "over names ('adam') or routed parameters "
+                        "(optimizer__learning_rate) instead."
                     ) from exc
         _check_networks_load(tmp, session.networks, path)
         _trust.check_parts_load(blobs, path)
