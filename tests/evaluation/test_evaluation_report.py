@@ -389,6 +389,22 @@ def test_the_confusion_matrix_of_many_classes_keeps_a_bounded_size(tmp_path):
     assert_valid_png(report.figures["roc_curve"])
 
 
+def test_figures_of_many_labels_or_outputs_show_the_first_twelve(tmp_path):
+    # One panel each: 30 labels made a figure 32 inches tall (the table holds them all).
+    from sklearn.linear_model import LinearRegression
+
+    X, Y = make_multilabel_classification(90, 5, n_classes=30, random_state=0)
+    labels = evaluate(KNeighborsClassifier(3).fit(X, Y), X, Y, output_dir=tmp_path,
+                      zero_division=0.0)
+    X, Y = make_regression(60, 4, n_targets=20, random_state=0)
+    outputs = evaluate(LinearRegression().fit(X, Y), X, Y, output_dir=tmp_path)
+    for path, height in ((labels.figures["confusion_matrix"], 3.2 * 4),
+                         (outputs.figures["residuals"], 4.2 * 4)):
+        with Image.open(path) as image:
+            assert image.size[1] <= height * 100  # 4 rows of 3 panels, at 100 dpi
+    assert labels.per_class.shape[0] == 30 and outputs.per_output.shape[0] == 20
+
+
 @pytest.mark.parametrize("weights, match", [
     (lambda n: np.ones((n, 2)), "1-D"),
     (lambda n: -np.ones(n), "non-negative"),

@@ -131,6 +131,12 @@ def plot_learning_curves(history, path, title):
 
 
 _MAX_SIDE, _MAX_WRITTEN = 16.0, 40  # a confusion matrix's largest side (inches), written cells
+_MAX_PANELS = 12  # per-label (per-output) panels of one figure
+
+
+def _first_of(shown, total, what):
+    """A title's note that a figure shows only its first panels."""
+    return "" if shown == total else f" (the first {shown} of {total} {what})"
 
 
 def plot_confusion_matrix(evaluation, path, title):
@@ -139,10 +145,12 @@ def plot_confusion_matrix(evaluation, path, title):
 
     labels = [str(label) for label in evaluation.labels]
     if evaluation.problem_type == "multilabel":
-        fig = _figure(3.5 * min(len(labels), 3), 3.2 * -(-len(labels) // 3))
-        for ax, label, matrix in zip(_grid(fig, len(labels)), labels, evaluation.confusion_matrix):
+        shown = labels[:_MAX_PANELS]  # the whole table is the report's
+        fig = _figure(3.5 * min(len(shown), 3), 3.2 * -(-len(shown) // 3))
+        for ax, label, matrix in zip(_grid(fig, len(shown)), shown, evaluation.confusion_matrix):
             ConfusionMatrixDisplay(matrix, display_labels=["0", "1"]).plot(ax=ax, colorbar=False)
             ax.set_title(label)
+        title += _first_of(len(shown), len(labels), "labels")
     else:
         # Grows with the classes up to 16 inches; the counts are written in the
         # cells while they stay legible (up to 40 classes), as a color map beyond.
@@ -203,8 +211,10 @@ def plot_prediction_error(evaluation, path, title, kind):
     y_true = evaluation.y_true.reshape(len(evaluation.y_true), -1)
     y_pred = evaluation.y_pred.reshape(len(evaluation.y_pred), -1)
     names = evaluation.labels if evaluation.labels is not None else [None]
-    fig = _figure(4.5 * min(len(names), 3), 4.2 * -(-len(names) // 3))
-    for j, (ax, name) in enumerate(zip(_grid(fig, len(names)), names)):
+    shown = names[:_MAX_PANELS]
+    fig = _figure(4.5 * min(len(shown), 3), 4.2 * -(-len(shown) // 3))
+    title += _first_of(len(shown), len(names), "outputs")
+    for j, (ax, name) in enumerate(zip(_grid(fig, len(shown)), shown)):
         PredictionErrorDisplay.from_predictions(
             y_true[:, j], y_pred[:, j], kind=kind, ax=ax, random_state=0)
         if name is not None:
