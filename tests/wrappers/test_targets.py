@@ -769,3 +769,17 @@ def test_metrics_of_ones_own_and_partials_still_train_with_class_indices():
 
     compiled = KerasClassifier(compiled_with_a_partial, **FAST).fit(X3, y3)
     assert len(compiled.history_["loss"]) == FAST["epochs"]  # (its own optimizer: no score)
+
+
+def test_one_output_that_is_not_a_probability_is_refused_as_softmax_rows_are():
+    # tanh with hinge: predict_proba gave values from -1 to 2, and predict cut
+    # them at 0.5 (found in an audit).
+    def tanh_unit(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(1, activation="tanh")])
+
+    clf = KerasClassifier(tanh_unit, loss="hinge", **FAST).fit(X, y)
+    for method in (clf.predict_proba, clf.predict):
+        with pytest.raises(ValueError, match=r"outputs for \d+ of 80 rows are outside \[0, 1\].*"
+                                             r"sigmoid activation"):
+            method(X)

@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._persistence import _state as _saved
-from ._labels import as_array, class_labels, indicator_rows, one_hot_rows
+from ._labels import as_array, class_labels, indicator_rows, one_hot_rows, probabilities
 from ._losses import INDEX, SHAPED, loss_description, loss_from_logits, target_kind
 
 # The ``target_encoding`` a user may give for a loss of their own.
@@ -337,32 +337,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
 
     def predict_proba(self, raw):
         """Model outputs -> probabilities, (n, n_classes) or (n, n_labels)."""
-        raw = np.asarray(raw, dtype="float64")
-        if self.mode_ in ("binary", "multilabel"):
-            p = 1.0 / (1.0 + np.exp(-raw)) if self.from_logits_ else raw
-            if self.mode_ == "multilabel":
-                return p
-            p = p.reshape(-1)
-            return np.column_stack([1.0 - p, p])
-        if self.from_logits_:
-            raw = np.exp(raw - raw.max(axis=1, keepdims=True))
-        else:
-            # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's
-            # metrics expect float64 accuracy.
-            raw = np.clip(raw, 0.0, None)
-        total = raw.sum(axis=1, keepdims=True)
-        if np.isnan(total).any():
-            rows = np.flatnonzero(np.isnan(total[:, 0]))
-            raise ValueError(
-                f"The model's outputs are NaN for {rows.size} of {len(total)} rows (row "
-                f"{rows[0]} first): its weights, or those rows' inputs, are not finite.")
-        if not (total > 0).all():
-            raise ValueError(
-                "The model's outputs for some rows have no positive value, so they are "
-                "not probabilities: end the model with a softmax activation, or compile "
-                "it with a loss given from_logits=True."
-            )
-        return raw / total
+        return probabilities(raw, self.mode_, self.from_logits_)
 
     def inverse_transform(self, y, return_proba=False):
         """The model's outputs -> labels (or probabilities).

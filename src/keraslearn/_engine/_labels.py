@@ -43,3 +43,47 @@ def as_array(y):
     if issparse(y):
         return y.toarray()
     return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
+
+
+def probabilities(raw, mode, from_logits):
+    """A classifier network's outputs as probabilities, (n, n_classes) or (n,
+    n_labels), for the encoding ``mode``; outputs that are no probabilities (NaN,
+    a sigmoid's outside [0, 1], a softmax row with no positive value) refused."""
+    raw = np.asarray(raw, dtype="float64")
+    if mode in ("binary", "multilabel"):
+        p = 1.0 / (1.0 + np.exp(-raw)) if from_logits else raw
+        _refuse_nan(p.reshape(len(p), -1))
+        outside = (p < 0.0) | (p > 1.0)
+        if outside.any():
+            raise ValueError(
+                f"The model's outputs for {int(outside.reshape(len(p), -1).any(axis=1).sum())} "
+                f"of {len(p)} rows are outside [0, 1] ({float(p[outside].flat[0])!r} first), "
+                "so they are not probabilities: end the model with a sigmoid activation, or "
+                "compile it with a loss given from_logits=True.")
+        if mode == "multilabel":
+            return p
+        p = p.reshape(-1)
+        return np.column_stack([1.0 - p, p])
+    if from_logits:
+        raw = np.exp(raw - raw.max(axis=1, keepdims=True))
+    else:
+        # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's
+        # metrics expect float64 accuracy.
+        raw = np.clip(raw, 0.0, None)
+    total = raw.sum(axis=1, keepdims=True)
+    _refuse_nan(total)
+    if not (total > 0).all():
+        raise ValueError(
+            "The model's outputs for some rows have no positive value, so they are "
+            "not probabilities: end the model with a softmax activation, or compile "
+            "it with a loss given from_logits=True."
+        )
+    return raw / total
+
+
+def _refuse_nan(values):
+    rows = np.flatnonzero(np.isnan(values).any(axis=1))
+    if rows.size:
+        raise ValueError(
+            f"The model's outputs are NaN for {rows.size} of {len(values)} rows (row "
+            f"{rows[0]} first): its weights, or those rows' inputs, are not finite.")
