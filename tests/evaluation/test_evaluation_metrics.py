@@ -158,6 +158,14 @@ def test_an_estimator_without_scikit_learn_tags_is_evaluated():
     slotted.classes_, slotted.predict = duck.classes_, duck.predict
     assert evaluate(slotted, X, y).metrics["accuracy"] == report.metrics["accuracy"]
 
+    class Child(Slotted):  # slots of a base class, and given as one string
+        __slots__ = "predict_proba"
+
+    child = Child()
+    child.classes_, child.predict, child.predict_proba = (duck.classes_, duck.predict,
+                                                           duck.predict_proba)
+    assert evaluate(child, X, y).metrics == report.metrics
+
 
 def test_binary_roc_auc_from_decision_function():
     X, y = binary_data()

@@ -116,6 +116,7 @@ def test_image_shape_with_a_size_that_does_not_divide_the_rows_is_refused():
                     r"flattened 8x8x1 images .* as many values: give them in fit's form, "
                     r"X\.reshape\(len\(X\), 64\)"),
     ((8, 8, 1), (64,), r"X holds rows of 64 values.*X\.reshape\(len\(X\), 8, 8, 1\)"),
+    ((8, 8, 1), (1, 8, 8), r"images of shape \(1, 8, 8\).*size used in fit"),  # no reshape
     ((8, 8, 1), (8, 8, 3), r"images of shape \(8, 8, 3\).*images of shape \(8, 8, 1\)"),
 ])
 def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit_shape,

@@ -91,6 +91,19 @@ def test_pandas_nullable_columns_keep_integers_and_float64():
         np.float64)
 
 
+def test_sparse_pandas_columns_still_fit_and_predict():
+    # (found in review) Sparse[bool] dummies passed for integers, and np.result_type
+    # refused their dtype.
+    def sigmoid(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    X = pd.get_dummies(pd.DataFrame({"city": list("abcab") * 8}), sparse=True)
+    clf = KerasClassifier(sigmoid, loss="binary_crossentropy", epochs=1, random_state=0)
+    clf.fit(X, np.arange(40) % 2)
+    np.testing.assert_allclose(clf.predict_proba(X), clf.predict_proba(X.sparse.to_dense()))
+
+
 def test_a_float64_ready_network_gets_other_X_as_float64():
     # check_array converted int, object and list X to float32, the first float
     # it was given, whatever the network's: ids 2**24 + 1 and 2**24 were one.

@@ -45,8 +45,9 @@ def x_dtype(est, X, reset=True, name=None):
     dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
     # integers and booleans, NumPy's or pandas' nullable ones (Int64, boolean: their
     # NumPy dtype asked for, else made float64; one holding NA is refused as NaN)
-    if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u") for d in dtypes)):
-        return floats
+    if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u")
+                                and not isinstance(d, pd.SparseDtype) for d in dtypes)):
+        return floats  # (sparse columns too, as check_array takes them)
     if all(isinstance(d, np.dtype) for d in dtypes):
         return None
     return floats if X.isna().to_numpy().any() else np.result_type(

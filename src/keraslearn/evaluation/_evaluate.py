@@ -61,8 +61,10 @@ def _check_fitted(estimator):
     if hasattr(estimator, "__sklearn_tags__"):
         return check_is_fitted(estimator)
     is_fitted = getattr(estimator, "__sklearn_is_fitted__", None)
-    names = [*getattr(estimator, "__dict__", ()), *(  # (slots hold no __dict__)
-        n for n in getattr(type(estimator), "__slots__", ()) if hasattr(estimator, n))]
+    slots = [(s,) if isinstance(s, str) else s for s in (  # (slots hold no __dict__)
+        vars(cls).get("__slots__", ()) for cls in type(estimator).__mro__)]
+    names = [*getattr(estimator, "__dict__", ()),
+             *(n for group in slots for n in group if hasattr(estimator, n))]
     fitted = is_fitted() if is_fitted is not None else any(
         name.endswith("_") and not name.startswith("__") for name in names)
     if not fitted:

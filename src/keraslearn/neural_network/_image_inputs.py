@@ -125,7 +125,9 @@ def check_image_input(est, X):
     size = "x".join(str(v) for v in est.image_shape_)
     fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "
            "image files).")
-    if np.prod(per_sample) == np.prod(fitted):  # the same values, in another form
+    if np.prod(per_sample) == np.prod(fitted) and 1 in (len(per_sample), len(fitted)):
+        # flat rows of as many values: images in the other form (another layout of
+        # images, channels first, would be scrambled by a reshape)
         fix = (f"They hold as many values: give them in fit's form, "
                f"X.reshape(len(X), {', '.join(map(str, fitted))}).")
     if len(fitted) == 1 and len(per_sample) == 1:

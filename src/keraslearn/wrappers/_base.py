@@ -139,8 +139,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Training data; arrays of more dimensions (images) are accepted.
-            Integer and boolean X reach the model as given (``X_dtype_``);
-            other X as float32, or float64 as given.
+            Integer and boolean X (pandas' nullable ``Int64`` and ``boolean``
+            columns too) reach the model as given (``X_dtype_``); other X as
+            float32, or float64 as given.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets (required by classifiers and regressors).
