@@ -130,7 +130,6 @@ def _type_name(cls):
 def untrusted(skops_data, trusted=()):
     """Type names in a skops document that neither skops, keraslearn nor
     ``trusted`` trusts, sorted."""
-
     allowed = default_trusted() | set(trusted)
     return sorted(name for name in skops_trusted(skops_data)
                   if not is_own(name) and name not in allowed)

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils._files import check_new_files, check_output_dir, slug
+from ..utils._validation import is_number
 from ._metrics import (
     classification_metrics,
     detect_problem_type,
@@ -77,19 +78,11 @@ def _regression_targets(y):
     try:
         y = np.asarray(y, dtype=float)
     except (TypeError, ValueError):
-        example = next(v for v in np.ravel(y).tolist() if not _is_number(v))
+        example = next(v for v in np.ravel(y).tolist() if not is_number(v))
         raise ValueError(f"y holds values that are not numbers (e.g. {example!r}); a "
                          "regressor is evaluated on numeric targets.") from None
     assert_all_finite(y, input_name="y")
     return y
-
-
-def _is_number(value):
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _final_estimator(estimator):
