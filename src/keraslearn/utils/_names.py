@@ -13,11 +13,23 @@ def _snake(name):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
-def _class_of(value, module):
-    """``value``, or the class it names in ``module`` ("MeanIoU")."""
+def _keras_object_name(value, module, base, kind):
+    """``(name, None)`` for a ``value`` that is (or names, or ``module.get``
+    makes) an object of class ``base``: its class's snake-case name, read from
+    the class (``MeanIoU`` needs ``num_classes`` to be made); ``(None, function)``
+    for one ``module.get`` resolves to a function."""
     if isinstance(value, str) and inspect.isclass(getattr(module, value, None)):
-        return getattr(module, value)
-    return value
+        value = getattr(module, value)  # a class by its name ("MeanIoU")
+    if inspect.isclass(value) and issubclass(value, base):
+        return _snake(value.__name__), None
+    if inspect.isclass(value) or not (isinstance(value, (str, base)) or callable(value)):
+        path = f"keras.{module.__name__.rsplit('.', 1)[-1]}.{base.__name__}"
+        raise TypeError(f"{kind} must be a string, a function, a {path} instance or a "
+                        f"subclass of {path}; got {type(value).__name__}.")
+    found = module.get(value)
+    if isinstance(found, base):
+        return _snake(type(found).__name__), None
+    return None, found
 
 
 def loss_name(loss):
@@ -49,19 +61,8 @@ def loss_name(loss):
     """
     import keras
 
-    loss = _class_of(loss, keras.losses)
-    if inspect.isclass(loss) and issubclass(loss, keras.losses.Loss):
-        return _snake(loss.__name__)  # named from the class: it may need arguments
-    if inspect.isclass(loss) or not (isinstance(loss, (str, keras.losses.Loss))
-                                     or callable(loss)):
-        raise TypeError(
-            "loss must be a string, a function, a keras.losses.Loss instance or a "
-            f"subclass of keras.losses.Loss; got {type(loss).__name__}."
-        )
-    found = keras.losses.get(loss)
-    if isinstance(found, keras.losses.Loss):
-        return _snake(type(found).__name__)
-    return _snake(getattr(found, "__name__", str(found)))
+    name, found = _keras_object_name(loss, keras.losses, keras.losses.Loss, "loss")
+    return name or _snake(getattr(found, "__name__", str(found)))
 
 
 def metric_name(metric):
@@ -93,19 +94,8 @@ def metric_name(metric):
     """
     import keras
 
-    metric = _class_of(metric, keras.metrics)
-    if inspect.isclass(metric) and issubclass(metric, keras.metrics.Metric):
-        return _snake(metric.__name__)  # named from the class: MeanIoU needs num_classes
-    if inspect.isclass(metric) or not (isinstance(metric, (str, keras.metrics.Metric))
-                                       or callable(metric)):
-        raise TypeError(
-            "metric must be a string, a function, a keras.metrics.Metric instance or a "
-            f"subclass of keras.metrics.Metric; got {type(metric).__name__}."
-        )
-    found = keras.metrics.get(metric)
-    if isinstance(found, keras.metrics.Metric):
-        return _snake(type(found).__name__)
-    return getattr(found, "__name__", str(found))
+    name, found = _keras_object_name(metric, keras.metrics, keras.metrics.Metric, "metric")
+    return name or getattr(found, "__name__", str(found))
 
 
 def history_key(key, output_names=()):
