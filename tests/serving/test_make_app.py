@@ -302,3 +302,31 @@ def test_string_columns_of_an_encoder_heading_the_pipeline_without_a_column_tran
         response = client.post("/predict", json=body)
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == pipe.predict(X[:3]).tolist()
+
+
+def test_pandas_nullable_columns_describe_the_features_a_wrapper_was_fitted_on():
+    # make_app refused Int64, boolean and Float64 (input_example, dtypes and
+    # the command line's --dtype), though the wrappers fit on them.
+    import keras
+
+    from keraslearn import KerasRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"n": pd.array(rng.integers(0, 9, 30), dtype="Int64"),
+                      "f": pd.array(rng.normal(size=30), dtype="Float64"),
+                      "b": pd.array(rng.integers(0, 2, 30) == 1, dtype="boolean")})
+
+    def build(meta):
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+
+    reg = KerasRegressor(build, loss="mse", epochs=1, random_state=0).fit(X, rng.normal(size=30))
+    for options in ({"input_example": X},
+                    {"dtypes": {"n": "Int64", "f": pd.Float64Dtype(), "b": "boolean"}}):
+        with serving(reg, **options) as client:
+            features = client.get("/metadata").json()["features"]
+            answer = client.post("/predict", json=X.iloc[:3].astype(object).to_dict("records"))
+        assert [f["dtype"] for f in features] == ["int64", "float64", "bool"], options
+        assert [f["kind"] for f in features] == ["integer", "number", "boolean"]
+        assert answer.status_code == 200, answer.text
+        np.testing.assert_allclose(answer.json()["predictions"], reg.predict(X.iloc[:3]),
+                                   rtol=1e-6)

@@ -230,12 +230,15 @@ def _kind(dtype):
 
 
 def _numpy_dtype(dtype, key):
-    """A NumPy dtype to store values of ``dtype`` (pandas' string and category: object)."""
+    """A NumPy dtype to store values of ``dtype`` (pandas' string and category: object;
+    its nullable ``Int64``, ``boolean`` and ``Float64``: the NumPy type they hold)."""
     name = str(dtype)
     if name in ("string", "str", "category") or name.startswith("string["):
         return np.dtype(object)
+    import pandas as pd
+
     try:
-        found = np.dtype(dtype)
+        found = np.dtype(getattr(pd.api.types.pandas_dtype(dtype), "numpy_dtype", dtype))
     except TypeError as exc:
         raise ValueError(f"make_app: feature {key!r} has dtype {name}, which the server "
                          f"cannot take (numbers, booleans and strings only)") from exc
