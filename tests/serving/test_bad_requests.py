@@ -281,3 +281,67 @@ def test_an_integer_too_long_for_python_is_a_bad_request():
 
     with pytest.raises(RequestError, match="not valid JSON.*digits"):
         decode(b'[{"age": 1' + b"0" * 5000 + b"}]", "application/json", None)
+
+
+class _Parity(ClassifierMixin, BaseEstimator):
+    """Predicts whether an id is odd: an id rounded on the way answers wrongly."""
+
+    def fit(self, X, y):
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict(self, X):
+        return np.asarray(X["id"]) % 2
+
+
+def test_ids_of_an_integer_column_are_never_rounded_in_json_or_csv():
+    import pandas as pd
+
+    big = 2**53 + 1  # odd; as a float, 2**53 (even)
+    ids = pd.DataFrame({"id": np.array([big, 3], dtype=np.int64)})
+    model = _Parity().fit(ids, [1, 1])
+    with serving(model, input_example=ids, warmup=False) as client:
+        exact = client.post("/predict", json={"id": [big, 3]})
+        assert exact.status_code == 200 and exact.json()["predictions"] == [1, 1]
+        # JSON's float 9007199254740993.0 is 2**53: taken, it was answered "even".
+        rounded = client.post("/predict", content=f'{{"id": [{big}.0]}}'.encode(),
+                              headers={"content-type": "application/json"})
+        assert rounded.status_code == 400
+        assert "column 'id', row 0: expected an integer written without a fraction" in (
+            rounded.json()["error"])
+        assert client.post("/predict", json={"id": [3.0, 2.0**52]}).json()["predictions"] == [1, 0]
+        # One cell written 3.0 made pandas read the column as floats: big became 2**53.
+        for body in (f"id\n{big}\n3.0\n", f"id\n{big}\n 3\n", f"id\n+{big}\n3\n"):
+            answer = client.post("/invocations", content=body.encode(),
+                                 headers={"content-type": "text/csv"})
+            assert answer.status_code == 200, (body, answer.text)
+            assert answer.json()["predictions"] == [1, 1], body
+        for body, words in [(f"id\n{big}.0\n", "without a fraction"),
+                            ("id\n3.5\n", "expected an integer; got the number 3.5"),
+                            ("id\nseven\n", "expected an integer; got the string 'seven'"),
+                            ("id\n1" + "0" * 5000 + "\n", "expected an integer; got Infinity")]:
+            answer = client.post("/invocations", content=body.encode(),
+                                 headers={"content-type": "text/csv"})
+            assert answer.status_code == 400 and words in answer.json()["error"], answer.text
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused_by_name(clf_client):
+    # pandas renamed the second 'age' to 'age.1': "unknown column(s) 'age.1'",
+    # and where the model had a column 'x.1', the second 'x' was read as it.
+    header = "age,age,income,score,ratio\n1,2,3,4,5\n"
+    response = clf_client.post("/invocations", content=header.encode(),
+                               headers={"content-type": "text/csv"})
+    assert response.status_code == 400
+    assert "the CSV body names a column twice: 'age'" in response.json()["error"]
+    import pandas as pd
+
+    X = pd.DataFrame({"id": [1.0, 2.0], "id.1": [3.0, 4.0]})
+    model = _Parity().fit(X, [0, 1])
+    with serving(model, input_example=X, warmup=False) as client:
+        assert client.post("/invocations", content=b"id,id.1\n1,2\n",
+                           headers={"content-type": "text/csv"}).status_code == 200
+        twice = client.post("/invocations", content=b"id,id\n1,2\n",
+                            headers={"content-type": "text/csv"})
+    assert twice.status_code == 400 and "names a column twice: 'id'" in twice.json()["error"]

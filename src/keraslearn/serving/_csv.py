@@ -1,5 +1,9 @@
 """CSV request bodies (``text/csv``, as MLflow's scoring server takes them) as tables."""
 
+import re
+
+_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
+
 
 class Table:
     """A CSV body: column labels and one list of values per column."""
@@ -19,7 +23,9 @@ def read_table(body, schema):
 
     schema : FeatureSchema
         The model's features: its string columns are read as text, so that a
-        code such as ``01`` stays one.
+        code such as ``01`` stays one, and its integer columns cell by cell,
+        so that one cell written ``3.0`` does not make pandas read the column
+        as floats, rounding ids past 2**53.
 
     Returns
     -------
@@ -47,6 +53,7 @@ def read_table(body, schema):
         raise ValueError(str(exc).strip()) from None
     rows = (row for row in csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
             if row and not (len(row) == 1 and not row[0].strip()))
+    header = []
     try:
         header = next(rows, [])
         for number, row in enumerate(rows):
@@ -55,9 +62,9 @@ def read_table(body, schema):
                                  f"{len(header)} columns")
     except csv.Error:
         pass  # a field past the csv module's size limit: fewer values go unchecked
-    text = {}
-    if schema.names is not None:
-        text = {n: str for n, kind in zip(schema.names, schema.kinds) if kind == "string"}
+    keys = range(schema.n_features) if schema.names is None else schema.names  # (positions)
+    kinds = dict(zip(keys, schema.kinds))
+    text = {key: str for key, kind in kinds.items() if kind in ("string", "integer")}
     try:
         # An empty cell is a missing value (taken where the model imputes it);
         # any other is the value written: "NA" (Namibia) or "None" is a
@@ -67,4 +74,26 @@ def read_table(body, schema):
     except Exception as exc:  # pandas raises several types for a malformed table
         raise ValueError(str(exc)) from None
     labels = [str(c) for c in frame.columns]
-    return Table(labels, [frame[c].tolist() for c in frame.columns])
+    if len(set(header)) < len(header) == len(labels):
+        labels = header  # pandas renames a repeated name (x.1): the parser names the repeat
+    columns = [frame[c].tolist() for c in frame.columns]
+    for j, c in enumerate(frame.columns):
+        if kinds.get(j if schema.names is None else c) == "integer":
+            columns[j] = [_number(cell) for cell in columns[j]]
+    return Table(labels, columns)
+
+
+def _number(cell):
+    """A cell of an integer column as JSON gives it: an int where it is written
+    as one, else a float (checked as the JSON value would be), else the text."""
+    if not isinstance(cell, str):
+        return cell  # an empty cell: missing
+    if _WHOLE.fullmatch(cell):
+        try:
+            return int(cell)
+        except ValueError:
+            pass  # more digits than Python converts: a float, refused as JSON's is
+    try:
+        return float(cell)
+    except ValueError:
+        return cell

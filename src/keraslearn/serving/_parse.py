@@ -20,26 +20,15 @@ Formats (``/invocations`` takes only MLflow's envelopes, as MLflow does):
 
 import itertools
 import json
-import math
 
 import numpy as np
 
 from ._csv import Table, read_table
-from ._schema import REFUSED
+from ._values import CONVERTERS, NUMBER_TYPES, RequestError, describe
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 _NEED_ENVELOPE = ("MLflow's scoring protocol takes a JSON object with exactly one of the fields "
                   + ", ".join(MLFLOW_KEYS))
-_NUMBER_TYPES = {int, float}
-
-
-class RequestError(Exception):
-    """A request the server refuses; ``status`` is its HTTP status (4xx)."""
-
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def decode(body, content_type, schema):
@@ -113,10 +102,10 @@ def read_payload(payload, schema, *, mlflow):
             return _records([payload], schema, "the body")
         return _columns(payload, schema, "the body")
     if mlflow:
-        raise RequestError(f"{_NEED_ENVELOPE}; got {_describe(payload)}")
+        raise RequestError(f"{_NEED_ENVELOPE}; got {describe(payload)}")
     if isinstance(payload, list):
         return _listed(payload, schema, "the body")
-    raise RequestError(f"expected JSON records, columns or rows; got {_describe(payload)}")
+    raise RequestError(f"expected JSON records, columns or rows; got {describe(payload)}")
 
 
 def _envelope(payload, envelope, schema):
@@ -133,12 +122,12 @@ def _envelope(payload, envelope, schema):
     if key == "dataframe_records":
         if not isinstance(value, list):
             raise RequestError(f"'dataframe_records' must be a list of records; got "
-                               f"{_describe(value)}")
+                               f"{describe(value)}")
         return _records(value, schema, "'dataframe_records'")
     if key == "inputs" and isinstance(value, dict):
         return _columns(value, schema, "'inputs'")
     if not isinstance(value, list):
-        raise RequestError(f"'{key}' must be a list of records or rows; got {_describe(value)}")
+        raise RequestError(f"'{key}' must be a list of records or rows; got {describe(value)}")
     return _listed(value, schema, f"'{key}'")
 
 
@@ -146,13 +135,13 @@ def _dataframe_split(value, schema):
     where = "'dataframe_split'"
     if not isinstance(value, dict):
         raise RequestError(f"{where} must be an object with 'columns' and 'data'; got "
-                           f"{_describe(value)}")
+                           f"{describe(value)}")
     unknown = [k for k in value if k not in ("columns", "data", "index")]
     if unknown:
         raise RequestError(f"{where} takes 'columns', 'data' and 'index'; got {_shown(unknown)}")
     data = value.get("data")
     if not isinstance(data, list):
-        raise RequestError(f"{where}: 'data' must be a list of rows; got {_describe(data)}")
+        raise RequestError(f"{where}: 'data' must be a list of rows; got {describe(data)}")
     index = value.get("index")
     if index is not None and (not isinstance(index, list) or len(index) != len(data)):
         raise RequestError(f"{where}: 'index' must be a list as long as 'data' ({len(data)})")
@@ -201,7 +190,7 @@ def _records(records, schema, where):
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise RequestError(f"{where}, row {i}: expected a record (a JSON object); got "
-                               f"{_describe(record)}")
+                               f"{describe(record)}")
         if record.keys() != expected:
             _check_names(list(record), schema, f"{where}, row {i}")
     return _typed([[record[name] for record in records] for name in schema.names], schema)
@@ -217,7 +206,7 @@ def _columns(mapping, schema, where):
         values = mapping[name]
         if not isinstance(values, list):
             raise RequestError(f"{where}: column {name!r} must be a list of values; got "
-                               f"{_describe(values)}")
+                               f"{describe(values)}")
         lengths.add(len(values))
     if len(lengths) > 1:
         sizes = ", ".join(f"{n!r}: {len(mapping[n])}" for n in schema.names)
@@ -239,7 +228,7 @@ def _check_rows(rows, n, where, what):
     for i, row in enumerate(rows):
         if not isinstance(row, list):
             raise RequestError(f"{where}, row {i}: expected a row (a JSON array of {n} values); "
-                               f"got {_describe(row)}")
+                               f"got {describe(row)}")
         if len(row) != n:
             raise RequestError(f"{where}, row {i} has {len(row)} values; expected one for each "
                                f"of {what}")
@@ -261,7 +250,7 @@ def _check_names(given, schema, where):
 def _typed(columns, schema):
     if schema.uniform:  # every feature a number of one dtype: checked and built at once
         flat = list(itertools.chain.from_iterable(columns))
-        if set(map(type, flat)) <= _NUMBER_TYPES:
+        if set(map(type, flat)) <= NUMBER_TYPES:
             try:
                 with np.errstate(over="ignore"):
                     block = np.array(flat, dtype=np.float64).astype(schema.dtypes[0], copy=False)
@@ -269,125 +258,8 @@ def _typed(columns, schema):
                 block = None
             if block is not None and np.isfinite(block).all():
                 return block.reshape(len(columns), -1)
-    return [_CONVERT[kind](values, dtype, schema.field(j), marker) for j, (values, dtype, kind,
+    return [CONVERTERS[kind](values, dtype, schema.field(j), marker) for j, (values, dtype, kind,
             marker) in enumerate(zip(columns, schema.dtypes, schema.kinds, schema.missing))]
-
-
-def _is_missing(value):
-    return value is None or (type(value) is float and math.isnan(value))
-
-
-def _numbers(values, dtype, field, marker):
-    nullable = marker is not REFUSED
-    if nullable and None in values:  # a missing value of an imputed column: NaN
-        values = [math.nan if v is None else v for v in values]
-    if not set(map(type, values)) <= _NUMBER_TYPES:
-        _refuse(values, field, "a number", lambda v: type(v) in _NUMBER_TYPES)
-    try:
-        with np.errstate(over="ignore"):
-            array = np.array(values, dtype=np.float64).astype(dtype, copy=False)
-    except OverflowError:
-        _refuse(values, field, "a number within float64's range",
-                lambda v: type(v) is float or abs(v) < 2.0**1023)
-    bad = ~np.isfinite(array)
-    if nullable and bad.any():
-        bad &= ~np.array([_is_missing(v) for v in values])
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        if math.isfinite(values[i]):
-            raise RequestError(f"{field}, row {i}: {_number_text(values[i])} overflows {dtype}")
-        raise RequestError(f"{field}, row {i}: {_describe(values[i])} is not allowed "
-                           f"(values must be finite numbers){_no_imputer(values[i])}")
-    return array
-
-
-def _integers(values, dtype, field, marker):
-    def integral(v):
-        return type(v) is int or (type(v) is float and math.isfinite(v) and v.is_integer())
-
-    if not all(map(integral, values)):
-        _refuse(values, field, "an integer", integral)
-    info = np.iinfo(dtype)
-    if not all(info.min <= v <= info.max for v in values):
-        _refuse(values, field, f"an integer that {dtype} can hold",
-                lambda v: info.min <= v <= info.max)
-    return np.array([int(v) for v in values], dtype=dtype)
-
-
-def _booleans(values, dtype, field, marker):
-    if not set(map(type, values)) <= {bool}:
-        _refuse(values, field, "true or false", lambda v: type(v) is bool)
-    return np.array(values, dtype=dtype)
-
-
-def _strings(values, dtype, field, marker):
-    if not set(map(type, values)) <= {str}:  # a value of another kind: one by one
-        if marker is not REFUSED and any(map(_is_missing, values)):
-            # A missing value of an imputed column: the imputer's own marker.
-            values = [marker if _is_missing(v) else v for v in values]
-            ok = lambda v: type(v) is str or v is marker  # noqa: E731
-        else:
-            ok = lambda v: type(v) is str  # noqa: E731
-        if not all(map(ok, values)):
-            _refuse(values, field, "a string", ok)
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array.astype(dtype, copy=False)
-
-
-def _anything(values, dtype, field, marker):
-    """A column the model does not read: any JSON scalar, as it is."""
-    def scalar(v):
-        return v is None or type(v) in (str, int, float, bool)
-
-    if not all(map(scalar, values)):
-        _refuse(values, field, "a number, a string, true, false or null", scalar)
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
-
-
-_CONVERT = {"number": _numbers, "integer": _integers, "boolean": _booleans, "string": _strings,
-            "any": _anything}
-
-
-def _refuse(values, field, expected, ok):
-    i = next(i for i, v in enumerate(values) if not ok(v))
-    raise RequestError(f"{field}, row {i}: expected {expected}; got {_describe(values[i])}"
-                       f"{_no_imputer(values[i])}")
-
-
-def _no_imputer(value):
-    """What a refused missing value is told: where missing values are taken."""
-    if not _is_missing(value):
-        return ""
-    return ("; missing values are taken only in number and string columns that the model's "
-            "first step imputes (a scikit-learn imputer whose missing_values is NaN)")
-
-
-def _describe(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, (int, float)):
-        return f"the number {_number_text(value)}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string {shown!r}"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def _number_text(value):
-    """A number as an error shows it: an integer of hundreds of digits cut short."""
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
 
 
 def _shown(values, limit=10):

@@ -1,0 +1,148 @@
+"""Request values checked against the feature kinds and made NumPy columns.
+
+One converter per kind of :class:`~keraslearn.serving._schema.FeatureSchema`
+(``number``, ``integer``, ``boolean``, ``string``, ``any``) takes a column of
+decoded JSON values (or CSV cells read as JSON would give them) and returns
+it as an array of the feature's dtype, or refuses the first value it cannot
+take with a :class:`RequestError` naming the field and the row.
+"""
+
+import math
+
+import numpy as np
+
+from ._schema import REFUSED
+
+NUMBER_TYPES = {int, float}
+
+
+class RequestError(Exception):
+    """A request the server refuses; ``status`` is its HTTP status (4xx)."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _is_missing(value):
+    return value is None or (type(value) is float and math.isnan(value))
+
+
+def _numbers(values, dtype, field, marker):
+    nullable = marker is not REFUSED
+    if nullable and None in values:  # a missing value of an imputed column: NaN
+        values = [math.nan if v is None else v for v in values]
+    if not set(map(type, values)) <= NUMBER_TYPES:
+        _refuse(values, field, "a number", lambda v: type(v) in NUMBER_TYPES)
+    try:
+        with np.errstate(over="ignore"):
+            array = np.array(values, dtype=np.float64).astype(dtype, copy=False)
+    except OverflowError:
+        _refuse(values, field, "a number within float64's range",
+                lambda v: type(v) is float or abs(v) < 2.0**1023)
+    bad = ~np.isfinite(array)
+    if nullable and bad.any():
+        bad &= ~np.array([_is_missing(v) for v in values])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        if math.isfinite(values[i]):
+            raise RequestError(f"{field}, row {i}: {_number_text(values[i])} overflows {dtype}")
+        raise RequestError(f"{field}, row {i}: {describe(values[i])} is not allowed "
+                           f"(values must be finite numbers){_no_imputer(values[i])}")
+    return array
+
+
+def _integers(values, dtype, field, marker):
+    def integral(v):
+        return type(v) is int or (type(v) is float and v.is_integer())
+
+    def exact(v):  # a float from 2**53 on may be another integer rounded (2**53 + 1)
+        return type(v) is int or abs(v) < 2.0**53
+
+    if not all(map(integral, values)):
+        _refuse(values, field, "an integer", integral)
+    info = np.iinfo(dtype)
+    if not all(info.min <= v <= info.max for v in values):
+        _refuse(values, field, f"an integer that {dtype} can hold",
+                lambda v: info.min <= v <= info.max)
+    if not all(map(exact, values)):
+        _refuse(values, field, "an integer written without a fraction (a float from 2**53 on "
+                "may hold another integer, rounded)", exact)
+    return np.array([int(v) for v in values], dtype=dtype)
+
+
+def _booleans(values, dtype, field, marker):
+    if not set(map(type, values)) <= {bool}:
+        _refuse(values, field, "true or false", lambda v: type(v) is bool)
+    return np.array(values, dtype=dtype)
+
+
+def _strings(values, dtype, field, marker):
+    if not set(map(type, values)) <= {str}:  # a value of another kind: one by one
+        if marker is not REFUSED and any(map(_is_missing, values)):
+            # A missing value of an imputed column: the imputer's own marker.
+            values = [marker if _is_missing(v) else v for v in values]
+            ok = lambda v: type(v) is str or v is marker  # noqa: E731
+        else:
+            ok = lambda v: type(v) is str  # noqa: E731
+        if not all(map(ok, values)):
+            _refuse(values, field, "a string", ok)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array.astype(dtype, copy=False)
+
+
+def _anything(values, dtype, field, marker):
+    """A column the model does not read: any JSON scalar, as it is."""
+    def scalar(v):
+        return v is None or type(v) in (str, int, float, bool)
+
+    if not all(map(scalar, values)):
+        _refuse(values, field, "a number, a string, true, false or null", scalar)
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+CONVERTERS = {"number": _numbers, "integer": _integers, "boolean": _booleans, "string": _strings,
+            "any": _anything}
+
+
+def _refuse(values, field, expected, ok):
+    i = next(i for i, v in enumerate(values) if not ok(v))
+    raise RequestError(f"{field}, row {i}: expected {expected}; got {describe(values[i])}"
+                       f"{_no_imputer(values[i])}")
+
+
+def _no_imputer(value):
+    """What a refused missing value is told: where missing values are taken."""
+    if not _is_missing(value):
+        return ""
+    return ("; missing values are taken only in number and string columns that the model's "
+            "first step imputes (a scikit-learn imputer whose missing_values is NaN)")
+
+
+def describe(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, (int, float)):
+        return f"the number {_number_text(value)}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _number_text(value):
+    """A number as an error shows it: an integer of hundreds of digits cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
