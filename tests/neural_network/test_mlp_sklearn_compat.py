@@ -613,3 +613,31 @@ def test_a_warm_start_on_labels_lacking_a_class_is_refused_as_in_scikit_learn(ir
             est.fit(X_train, y_train)
         assert (ours.n_iter_, ours.t_) == (theirs.n_iter_, theirs.t_)
         ours.partial_fit(X_train[some], y_train[some])  # a batch of some classes is fine there
+
+
+def test_partial_fit_after_another_loss_or_dtype_rebuilds_the_network_it_reports():
+    # partial_fit trained on the old network (a linear output under
+    # loss="poisson", float32 under dtype="float64") while out_activation_
+    # named the new one; poisson's output trained on negative targets.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.abs(X @ [1.0, 2.0, -1.0]) + 0.5
+    params = dict(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1e-12,
+                  max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = keraslearn.MLPRegressor(**params).fit(X, y)
+    linear = reg.predict(X)
+    reg.set_params(loss="poisson").partial_fit(X, y)  # the weights carried over, untrained
+    assert reg.out_activation_ == "exp"
+    assert reg.model_.get_layer("output").activation.__name__ == "exponential"
+    np.testing.assert_allclose(reg.predict(X), np.exp(linear), rtol=1e-5)
+    with pytest.raises(ValueError, match="requires non-negative y"):
+        reg.partial_fit(X, -y)
+    reg.set_params(loss="squared_error").partial_fit(X, -y)
+    assert reg.out_activation_ == "identity"
+    np.testing.assert_allclose(reg.predict(X), linear, rtol=1e-5)
+    reg.set_params(dtype="float64").partial_fit(X, y)
+    assert reg.model_.get_layer("output").kernel.dtype == "float64"
+    assert reg.predict(X).dtype == np.float64
+    np.testing.assert_allclose(reg.predict(X), linear, rtol=1e-5)

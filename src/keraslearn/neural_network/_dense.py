@@ -44,10 +44,17 @@ def _named_network(layers):
     return model
 
 
+# scikit-learn's names of the output activations Keras computes
+_OUT_ACTIVATIONS = {"linear": "identity", "exponential": "exp", "sigmoid": "logistic",
+                    "softmax": "softmax"}
+
+
 def _built_with(model):
     """``(L2 strength, hidden activation, dropout rate, batch normalisation,
-    hidden sizes)`` of a network :meth:`BaseMLP._keras_build_fn` built."""
-    regularizer = model.get_layer("output").kernel_regularizer
+    hidden sizes, output activation, float type)`` of a network
+    :meth:`BaseMLP._keras_build_fn` built."""
+    output = model.get_layer("output")
+    regularizer = output.kernel_regularizer
     # Batch normalisation sits between a hidden layer and its activation.
     activations = [layer.activation for layer in model.layers
                    if isinstance(layer, keras.layers.Activation)] or [
@@ -55,7 +62,9 @@ def _built_with(model):
     return (0.0 if regularizer is None else float(regularizer.l2),
             keras.activations.serialize(activations[0]) if activations else None,
             dropout_rate(model), normalises(model),
-            tuple(layer.units for layer in model.layers if layer.name.startswith("hidden_")))
+            tuple(layer.units for layer in model.layers if layer.name.startswith("hidden_")),
+            _OUT_ACTIVATIONS.get(keras.activations.serialize(output.activation)),
+            keras.backend.standardize_dtype(output.kernel.dtype))
 
 
 class BaseMLP(ReadyNetwork):
@@ -188,8 +197,9 @@ class BaseMLP(ReadyNetwork):
     def _needs_rebuild(self, model, plan):
         # scikit-learn's partial_fit computes with the current parameters and
         # divides the L2 penalty by this call's batches.
-        return super()._needs_rebuild(model, plan) or (
-            _built_with(model) != self._network_settings(plan))
+        # A fitted estimator's loss gives its output activation (and target type).
+        return super()._needs_rebuild(model, plan) or _built_with(model) != (
+            *self._network_settings(plan), self._out_activation_name(), self._dtype())
 
     def _network(self, plan, data, randomness, where=None):
         model, encoder = super()._network(plan, data, randomness, where)
