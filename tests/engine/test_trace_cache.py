@@ -415,3 +415,36 @@ def test_a_history_among_the_callbacks_is_the_networks_history(share):
             np.testing.assert_allclose(history.history["loss"], est.history_["loss"]
                                        if hasattr(est, "history_") else est.loss_curve_,
                                        rtol=1e-6)
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_a_history_kept_across_fits_gives_each_fit_its_own_logs(share):
+    # Keras' fit adds to a History's logs from fit to fit (it empties only its
+    # epoch list): a second fit's history_ held both fits' epochs, partial_fit
+    # counted all of them, and one diverged fit failed every later one.
+    from sklearn.base import clone
+
+    from keraslearn import MLPRegressor
+
+    with keraslearn.config_context(share_traced_functions=share):
+        history = keras.callbacks.History()
+        reg = KerasRegressor(_dense, epochs=2, random_state=0, callbacks=[history])
+        for _ in range(2):
+            reg.fit(X, y)
+            assert len(reg.history_["loss"]) == 2 and history.epoch == [0, 1]
+        assert len(history.history["loss"]) == 4  # the user's History, as Keras fills it
+        reg.partial_fit(X, y)
+        assert reg.current_epoch == 3 and len(reg.history_["loss"]) == 3
+        assert len(clone(reg).fit(X, y).history_["loss"]) == 2
+        mlp = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
+                           callbacks=[keras.callbacks.History()])
+        with pytest.warns(UserWarning, match="Maximum iterations"):
+            mlp.fit(X, y)
+            mlp.fit(X, y)
+        assert mlp.n_iter_ == 2 and len(mlp.loss_curve_) == 2
+        diverging = KerasRegressor(_dense, epochs=2, random_state=0, callbacks=[history],
+                                   optimizer="sgd", optimizer__learning_rate=1e30)
+        with pytest.raises(ValueError, match="training loss became"):
+            diverging.fit(X, y * 1e10)
+        diverging.set_params(optimizer__learning_rate=0.01).fit(X, y)
+        assert np.isfinite(diverging.history_["loss"]).all()

@@ -75,17 +75,31 @@ def _probe(X, y, inputs):
 def _record(model, history, dataset, kwargs):
     """The fit's ``keras.callbacks.History`` on the model, as Keras' fit leaves it
     (``model.history``), for a fit that trained through a traced function of its own."""
-    # A History among the callbacks is the one Keras' fit leaves on the model.
+    # A History among the callbacks is the one Keras' fit leaves on the model,
+    # as the warm copy's fit filled it.
     record = next((c for c in kwargs["callbacks"] if isinstance(c, keras.callbacks.History)),
-                  None) or keras.callbacks.History()
+                  None)
+    if record is None:
+        record = keras.callbacks.History()
+        steps = int(dataset.cardinality())
+        record.set_params({"verbose": kwargs.get("verbose", 0), "epochs": kwargs["epochs"],
+                           "steps": steps if steps >= 0 else None})
+        record.history = {key: list(values) for key, values in history.items()}
+        first = kwargs.get("initial_epoch", 0)
+        record.epoch = list(range(first, first + len(history.get("loss", ()))))
     record.set_model(model)
-    steps = int(dataset.cardinality())
-    record.set_params({"verbose": kwargs.get("verbose", 0), "epochs": kwargs["epochs"],
-                       "steps": steps if steps >= 0 else None})
-    record.history = {key: list(values) for key, values in history.items()}
-    first = kwargs.get("initial_epoch", 0)
-    record.epoch = list(range(first, first + len(history.get("loss", ()))))
     model.history = record
+
+
+def _this_fit(history, callbacks, lengths):
+    """The logs of this fit in ``history``: Keras' fit returns a History of the
+    user's among ``callbacks`` as its own, which keeps the logs of earlier fits
+    (on_train_begin empties its epoch list, not its dict); ``lengths``: their
+    lengths before this fit."""
+    for callback, before in zip(callbacks, lengths):
+        if history is callback.history:
+            return {key: values[before.get(key, 0):] for key, values in history.items()}
+    return history
 
 
 def train(est, model, data, plan, encoder, randomness, where=None):
@@ -146,6 +160,8 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         randomness.seed is None or keras_layers_only(model)
     ) and (where is None or device is not None) and not decodes_in_python_per_batch(
         X_train, y_train, inputs)
+    kept = [cb for cb in plan.callbacks if isinstance(cb, keras.callbacks.History)]
+    lengths = [{key: len(values) for key, values in cb.history.items()} for cb in kept]
     with _tf.expected_retracing(), reported_read_errors(X):
         chain = (dense_chains.chain(model, dataset, kwargs, device)
                  if share and plan.epochs > first else None)
@@ -157,6 +173,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
             )
         else:
             history = model.fit(dataset, **kwargs).history
+    history = _this_fit(history, kept, lengths)
     # Keras' fit leaves its History on the model (numbered from where a
     # BackupAndRestore resumed); a warm copy's or the chain's fit does not.
     if share and getattr(getattr(model, "history", None), "history", None) is not history:
