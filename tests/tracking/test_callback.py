@@ -243,7 +243,7 @@ def test_a_failure_to_log_is_warned_about_once_and_the_training_goes_on(store, m
     assert mlflow.active_run() is None  # MLflow's stack left clean for the next fit
 
 
-@pytest.mark.parametrize("kind", ["file", "databricks"])
+@pytest.mark.parametrize("kind", ["file", "databricks", "sqlite with options"])
 def test_whether_the_copy_s_run_still_runs_is_asked_of_its_store(store, tmp_path, monkeypatch,
                                                                   kind):
     from keraslearn.tracking._callback import _still_running
@@ -261,11 +261,14 @@ def test_whether_the_copy_s_run_still_runs_is_asked_of_its_store(store, tmp_path
         assert not _still_running(type("M", (), {"MlflowClient": Client}), "r", "databricks")
         assert calls == ["databricks"]
         return
-    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps it for those who ask
-    folder = tmp_path / "my project" / "mlruns"  # a space: %20 in the file URI
-    uri = folder.as_uri()
+    if kind == "file":
+        monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps it if asked
+        uri = (tmp_path / "my project" / "mlruns").as_uri()  # a space: %20 in the file URI
+        experiment = mlflow.MlflowClient(uri).create_experiment("e")
+    else:  # SQLAlchemy's options after the path: the database was taken as gone
+        uri, experiment = f"{store.uri}?timeout=30", store.experiment_id
     client = mlflow.MlflowClient(uri)
-    run = client.create_run(client.create_experiment("e"))
+    run = client.create_run(experiment)
     assert _still_running(mlflow, run.info.run_id, uri)
     client.set_terminated(run.info.run_id)
     assert not _still_running(mlflow, run.info.run_id, uri)

@@ -33,8 +33,8 @@ def _still_running(mlflow, run_id, uri):
     from urllib.parse import unquote, urlparse
 
     parsed = urlparse(uri)
-    if parsed.scheme == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db
-        path = unquote(uri.split("///", 1)[1]) if "///" in uri else ""
+    if parsed.scheme == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db?timeout=30
+        path = unquote(uri.split("///", 1)[1].split("?", 1)[0]) if "///" in uri else ""
         if path and path != ":memory:" and not os.path.exists(path):
             return False
     elif parsed.scheme == "file" and not os.path.isdir(unquote(parsed.path)):
