@@ -323,3 +323,20 @@ def test_a_monte_carlo_p_value_reaches_the_corrected_level():
     result = detector.test(batch).set_index("feature")
     assert result.loc["flag", "raw_p_value"] < 0.01 / 150 / 2
     assert result.loc["flag", "drifted"] and detector.drifted_features_ == ["flag"]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"correction": "bonferoni"}, "'correction' parameter of DriftDetector must be"),
+    ({"alpha": 1.5}, "'alpha' parameter of DriftDetector must be"),
+    ({"psi_threshold": -1}, "'psi_threshold' parameter of DriftDetector must be")])
+def test_settings_changed_after_fit_are_checked_when_testing(detector, rng, change, words):
+    # They were read unchecked: a misspelt correction applied none, alpha=1.5
+    # flagged every feature.
+    batch = table(rng, 200)
+    detector.set_params(**change)
+    with pytest.raises(ValueError, match=words):
+        detector.test(batch)
+    from keraslearn.monitoring import drift_report
+
+    with pytest.raises(ValueError, match=words):
+        drift_report(detector, batch)

@@ -369,6 +369,7 @@ class DriftDetector(BaseEstimator):
 
     def _test(self, columns):
         """The result table for checked columns; changes nothing on the detector."""
+        validate_parameters(self, self._parameter_constraints)  # (alpha... set after fit)
         rows = []
         # The smallest level a raw p-value is compared with once corrected: a Monte
         # Carlo p-value is made fine enough to reach it.
