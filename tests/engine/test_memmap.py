@@ -9,6 +9,7 @@ import textwrap
 import numpy as np
 import pytest
 
+import keraslearn
 from keraslearn import KerasRegressor, MLPClassifier
 from keraslearn._engine import _feed, _predict
 from keraslearn._tf import keras
@@ -17,6 +18,12 @@ rng = np.random.default_rng(0)
 X = rng.normal(size=(300, 6)).astype(np.float32)
 y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5)  # 3 classes
 MLP = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=32, random_state=0)
+
+
+def _through_tensorflow():
+    """Predictions of arrays in memory as of mapped ones: through TensorFlow,
+    not the NumPy forward pass (equal up to float rounding)."""
+    return keraslearn.config_context(fast_small_predictions=False)
 
 
 @pytest.fixture
@@ -35,7 +42,8 @@ def test_fit_partial_fit_and_predict_equal_those_in_memory(mapped, gathered, mon
         monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
     ours = MLPClassifier(**MLP).fit(mapped, y)
     theirs = MLPClassifier(**MLP).fit(X, y)
-    np.testing.assert_array_equal(ours.predict_proba(mapped), theirs.predict_proba(X))
+    with _through_tensorflow():  # as a mapped X is predicted
+        np.testing.assert_array_equal(ours.predict_proba(mapped), theirs.predict_proba(X))
     for a, b in zip(ours.model_.get_weights(), theirs.model_.get_weights()):
         np.testing.assert_array_equal(a, b)
     ours.partial_fit(mapped[:100], y[:100])
@@ -43,6 +51,31 @@ def test_fit_partial_fit_and_predict_equal_those_in_memory(mapped, gathered, mon
     np.testing.assert_array_equal(ours.predict(mapped), theirs.predict(X))
     assert type(mapped) is np.memmap
     _file_unchanged(mapped, X)
+
+
+def test_a_few_mapped_rows_are_predicted_a_chunk_at_a_time(tmp_path, monkeypatch):
+    # Up to 1,024 rows took the NumPy forward pass, which cast the whole map:
+    # a float32 copy of a wide file (here 47 MB) in memory at once.
+    import tracemalloc
+
+    from keraslearn._engine import _inputs
+
+    monkeypatch.setattr(_inputs, "CHECK_BLOCK_BYTES", 2**20)  # the NaN check's blocks
+    wide = np.random.default_rng(1).normal(size=(1024, 12000))
+    np.save(tmp_path / "wide.npy", wide)
+    mapped = np.load(tmp_path / "wide.npy", mmap_mode="r")
+    clf = MLPClassifier(**dict(MLP, max_iter=1)).fit(wide[:64], np.arange(64) % 2)
+    expected = clf.predict_proba(wide)  # in memory: the NumPy path
+    for _ in range(3):  # past the eager calls and the trace
+        clf.predict_proba(mapped)
+    tracemalloc.start()
+    try:
+        found = clf.predict_proba(mapped)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-7)
+    assert peak < mapped.nbytes / 8, f"{peak / 2**20:.1f} MB for a {mapped.nbytes / 2**20} MB map"
 
 
 def test_held_out_rows_and_a_float64_network(mapped, monkeypatch):
@@ -97,12 +130,14 @@ def test_views_and_fortran_order_maps_read_the_right_rows(tmp_path, monkeypatch)
     np.save(tmp_path / "C.npy", wide)
     np.save(tmp_path / "F.npy", np.asfortranarray(wide))
     clf = MLPClassifier(**MLP).fit(X[50:250:2], y[50:250:2])
-    expected = clf.predict_proba(X[50:250:2])
+    with _through_tensorflow():  # as a mapped X is predicted
+        expected = clf.predict_proba(X[50:250:2])
     for name in ("C.npy", "F.npy"):
         view = np.load(tmp_path / name, mmap_mode="r")[50:250:2, :6]  # strided rows, columns
         np.testing.assert_array_equal(clf.predict_proba(view), expected)
         again = MLPClassifier(**MLP).fit(view, y[50:250:2])
-        np.testing.assert_array_equal(again.predict_proba(X[50:250:2]), expected)
+        with _through_tensorflow():
+            np.testing.assert_array_equal(again.predict_proba(X[50:250:2]), expected)
 
 
 def test_a_file_replaced_after_mapping_is_not_read(mapped, tmp_path, monkeypatch):

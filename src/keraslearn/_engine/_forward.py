@@ -37,6 +37,7 @@ from scipy.special import expit
 
 from .._tf import keras, tf
 from ._plain_networks import layers_in_order
+from ._sources import is_mapped
 
 # Predictions of at most this many rows take the NumPy path.
 SMALL_ROWS = 1024
@@ -167,9 +168,12 @@ class NumpyForward:
         return cls(steps, tuple(inputs[0].shape[1:]), dtype)
 
     def accepts(self, X):
-        """Whether X is a float ndarray of a few rows shaped as the input."""
+        """Whether X is a float ndarray of a few rows shaped as the input, in
+        memory: one mapped from a file is read a batch at a time by TensorFlow's
+        path, not cast whole here."""
         return (type(X) is np.ndarray and 0 < len(X) <= SMALL_ROWS
-                and X.dtype.kind in "biuf" and X.shape[1:] == self.input_shape)
+                and X.dtype.kind in "biuf" and X.shape[1:] == self.input_shape
+                and not is_mapped(X))
 
     def __call__(self, X):
         x = X.astype(self.dtype, copy=False)
