@@ -225,6 +225,28 @@ def test_partial_fit_keeps_learning():
     assert int(clf.model_.optimizer.iterations.numpy()) == 5 * 3  # 80 rows, batches of 32
 
 
+@pytest.mark.parametrize("share", [True, False])
+def test_partial_fit_weighs_validation_data_as_it_weighs_training(share):
+    # partial_fit hands its weights to Keras as given, and validation_data's
+    # were scaled to a mean of 1: the same rows and weights gave val_loss a
+    # third of loss, which early stopping or ReduceLROnPlateau compare.
+    rng = np.random.default_rng(0)
+    X_r = rng.normal(size=(60, 4)).astype("float32")
+    y_r = (X_r @ [1.0, -2.0, 0.5, 0.0]).astype("float32")
+    w = np.linspace(1.0, 5.0, 60)
+
+    def build(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+
+    with keraslearn.config_context(share_traced_functions=share):
+        reg = KerasRegressor(build, loss="mse", optimizer="sgd", optimizer__learning_rate=0.0,
+                             batch_size=60, shuffle=False, random_state=0)
+        reg.partial_fit(X_r, y_r, sample_weight=w, validation_data=(X_r, y_r, w))
+    assert reg.history_["val_loss"][-1] == pytest.approx(reg.history_["loss"][-1], rel=1e-6)
+    expected = reg.model_.evaluate(X_r, y_r[:, None], sample_weight=w, batch_size=60, verbose=0)
+    assert reg.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-6)
+
+
 def test_partial_fit_classes_on_first_call():
     X3, y3 = make_classification(n_samples=90, n_features=4, n_informative=3, n_redundant=0,
                                  n_classes=3, n_clusters_per_class=1, random_state=0)

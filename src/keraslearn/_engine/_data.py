@@ -112,7 +112,8 @@ def ready_for_training(est, data, plan):
                              f"sample_weight_val), got a {type(given).__name__} of "
                              f"{len(given)}.")
         try:
-            plan = plan.replace(validation_data=_checked_validation(est, given, data))
+            plan = plan.replace(validation_data=_checked_validation(
+                est, given, data, as_given=plan.mode == "partial"))
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise  # an encoder's own error type (of the user's, perhaps): as it is
@@ -120,7 +121,10 @@ def ready_for_training(est, data, plan):
     return data, plan
 
 
-def _checked_validation(est, given, data):
+def _checked_validation(est, given, data, as_given):
+    """``validation_data`` checked as the training data, its weights scaled to
+    a mean of 1, or, ``as_given`` (a ``partial_fit`` call), left as given, as
+    the training weights are: ``val_loss`` is on the scale of ``loss``."""
     X_val = model_inputs(est, given[0], data)
     y_val = given[1]
     if y_val is not None and targets.is_native(data.encoder):
@@ -129,7 +133,8 @@ def _checked_validation(est, given, data):
     n_val = nested.n_rows(X_val)
     if y_val is not None and nested.n_rows(y_val) != n_val:
         raise ValueError(f"X has {n_val} samples but y has {nested.n_rows(y_val)}.")
-    sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)))
+    sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)),
+                                  1.0 if as_given else None)
     return CheckedValidation((X_val, y_val, sw))
 
 
