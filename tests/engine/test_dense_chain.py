@@ -618,3 +618,67 @@ def test_a_search_over_alpha_traces_once():
     assert len(dense_chains) == 2
     traces = dense_chains._traces.values()
     assert all(traced.fit.experimental_get_tracing_count() == 1 for traced in traces)
+
+
+@pytest.mark.parametrize("case", ["stopping rule", "adaptive sgd", "regressor float64",
+                                  "dropout"])
+def test_epochs_run_several_to_a_call_or_one_to_a_call_alike(case, monkeypatch):
+    # Epochs run several to a call (Ctrl-C is raised between calls): one
+    # epoch per call gives the state one call of them all gives.
+    from keraslearn._engine import _dense_chain
+
+    def make():
+        if case == "dropout":
+            return (KerasClassifier(added, loss="sparse_categorical_crossentropy", epochs=9,
+                                    random_state=0), X, y)
+        return READY[case]()
+
+    fitted = []
+    for steps, seconds in ((10**9, 1e9), (0, 0.0)):
+        monkeypatch.setattr(_dense_chain, "FIRST_CALL_STEPS", steps)
+        monkeypatch.setattr(_dense_chain, "CALL_SECONDS", seconds)
+        est, X_, y_ = make()
+        with mock.patch.object(dense_chains, "_epochs", wraps=dense_chains._epochs) as spy:
+            fitted.append(est.fit(X_, y_))
+        epochs = len(est.history_["loss"]) if hasattr(est, "history_") else est.n_iter_
+        assert spy.call_count == (1 if steps else epochs)
+    for u, v in zip(fitted[0].model_.variables + fitted[0].model_.optimizer.variables,
+                    fitted[1].model_.variables + fitted[1].model_.optimizer.variables,
+                    strict=True):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v), err_msg=u.path)
+
+
+_INTERRUPTED = """
+import os, signal, threading, time
+import numpy as np
+from keraslearn import MLPClassifier
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(256, 4)).astype("float32")
+y = (X[:, 0] > 0).astype(int)
+MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, y)  # traced once
+clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=10**6, n_iter_no_change=10**6,
+                    random_state=0)
+sent = []
+threading.Timer(1.0, lambda: (sent.append(time.perf_counter()),
+                              os.kill(os.getpid(), signal.SIGINT))).start()
+try:
+    clf.fit(X, y)
+except KeyboardInterrupt:
+    print(time.perf_counter() - sent[0], hasattr(clf, "model_"))
+"""
+
+
+def test_ctrl_c_stops_a_chain_fit_soon_and_leaves_the_estimator_as_it_was():
+    # Every epoch ran in one call, and Python raises KeyboardInterrupt only
+    # between calls: Ctrl-C took effect once all the epochs had run.
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED], capture_output=True,
+                            text=True, timeout=120,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    waited, fitted = result.stdout.split()
+    assert float(waited) < 10 and fitted == "False", result.stdout

@@ -25,9 +25,11 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
   at the epochs ``validation_freq`` names. With no callback or validation
   but keraslearn's stopping rule on the training loss
   (``NoImprovementStopping``: ``tol``, ``n_iter_no_change``, the adaptive
-  learning rate), every epoch runs in one call and that rule inside the
-  traced loop, in float64 as its callback computes it, its state handed back
-  to the callback. With other callbacks (Keras' ``EarlyStopping``,
+  learning rate), the epochs run several to a call (first those of about
+  ``FIRST_CALL_STEPS`` steps, then as many as take about ``CALL_SECONDS``, so
+  that Ctrl-C, which Python raises between calls, stops a fit soon) and that
+  rule inside the traced loop, in float64 as its callback computes it, its
+  state handed back to the callback. With other callbacks (Keras' ``EarlyStopping``,
   ``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger`` and
   ``ModelCheckpoint`` saving at epoch ends; the ready MLPs' held-out score
   for ``early_stopping`` and their learning rate rules; ``MLflowCallback``;
@@ -60,6 +62,7 @@ rounds differently); ``tests/engine/test_dense_chain.py`` compares them.
 import json
 import math
 import threading
+import time
 import weakref
 from collections import OrderedDict, namedtuple
 
@@ -83,6 +86,9 @@ from ._plain_networks import (
 from ._update_rules import optimizer_rule, slot_variables
 
 MAX_TRACES = 8  # traced functions kept (least recently used dropped)
+# Epochs per call, with no callback (Python, and Ctrl-C, wait while a call runs):
+FIRST_CALL_STEPS = 256  # the first call's, in steps (a small fit: all its epochs at once)
+CALL_SECONDS = 0.5  # the next calls', in time, as long as the first took
 
 _FIT_KWARGS = frozenset({"epochs", "initial_epoch", "verbose", "callbacks", "shuffle",
                          "validation_data", "validation_freq"})
@@ -256,7 +262,21 @@ class DenseChainTrainer:
         ``initial_epoch``).
         """
         if not chain.callbacks and chain.validation is None:
-            history, optimizer_state = self._epochs(chain, dataset, epochs)
+            history, optimizer_state, done = {}, None, 0
+            step = max(1, FIRST_CALL_STEPS // max(1, int(dataset.cardinality())))
+            chain.model.stop_training = False
+            while done < epochs:
+                started, asked = time.perf_counter(), min(step, epochs - done)
+                part, optimizer_state = self._epochs(chain, dataset, asked, optimizer_state)
+                for key, values in part.items():
+                    history.setdefault(key, []).extend(values)
+                ran = len(part["loss"])
+                done += ran
+                if ran < asked or chain.model.stop_training or not math.isfinite(
+                        part["loss"][-1]):
+                    break  # stopped by the rule, or by a loss that is not finite
+                spent = (time.perf_counter() - started) / ran
+                step = max(1, int(CALL_SECONDS / max(spent, 1e-6)))
             _assign_optimizer(chain, *optimizer_state)
             return history
         model = chain.model
