@@ -407,3 +407,25 @@ def test_five_dimensional_input_is_refused():
     X = np.zeros((4, 2, 2, 2, 1))
     with pytest.raises(ValueError, match="got 5 dimensions"):
         ImageClassifier().fit(X, [0, 1, 0, 1])
+
+
+def test_keras_channels_first_setting_does_not_change_the_network(digit_images):
+    # Keras' image_data_format (set in code or in ~/.keras/keras.json) made
+    # the layers read (height, width, channels) images as channels first:
+    # an 8 x 8 x 3 image was convolved as 8 channels of 8 x 3, silently.
+    import keras
+
+    X, y = digit_images
+    X = np.repeat(X[:120, :, :6, None], 3, axis=-1)  # 8 x 6 images of 3 channels
+    params = dict(SMALL, augmentation="flip", random_state=0)
+    last = ImageClassifier(**params).fit(X, y[:120])
+    before = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        first = ImageClassifier(**params).fit(X, y[:120])
+        proba = first.predict_proba(X)
+    finally:
+        keras.config.set_image_data_format(before)
+    assert [layer.output.shape for layer in first.model_.layers] == [
+        layer.output.shape for layer in last.model_.layers]
+    np.testing.assert_allclose(proba, last.predict_proba(X), rtol=1e-5, atol=1e-7)

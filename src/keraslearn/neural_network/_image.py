@@ -334,26 +334,29 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         def init():
             return keras.initializers.GlorotUniform(seed=next(seeds))
 
+        # Images are (height, width, channels) whatever Keras' image_data_format
+        # (keras.json may say channels_first): every layer is told so.
+        last = {"data_format": "channels_last", "dtype": dtype}
         layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
         if tuple(meta["X_shape_"][1:]) != self.image_shape_:
             layers.append(keras.layers.Reshape(self.image_shape_, dtype=dtype))
         for name, value in self._augmentations():
-            layers.append(_AUGMENTATIONS[name][0](value, dtype=dtype, seed=next(seeds)))
+            layers.append(_AUGMENTATIONS[name][0](value, seed=next(seeds), **last))
         kernel = kernel_shape(self.kernel_size)
         for filters in _positive_ints(self.conv_filters, "conv_filters", allow_empty=True):
             bn = self.batch_normalization
             layers.append(keras.layers.Conv2D(
-                filters, kernel, padding="same", use_bias=not bn, dtype=dtype,
-                kernel_initializer=init(),
+                filters, kernel, padding="same", use_bias=not bn, kernel_initializer=init(),
+                **last,
             ))
             if bn:
                 layers.append(keras.layers.BatchNormalization(
                     dtype=dtype, synchronized=self.distribute is not None))
             layers.append(keras.layers.Activation("relu", dtype=dtype))
-            layers.append(keras.layers.MaxPooling2D(2, padding="same", dtype=dtype))
+            layers.append(keras.layers.MaxPooling2D(2, padding="same", **last))
         if self.dropout:
             layers.append(keras.layers.Dropout(self.dropout, dtype=dtype, seed=next(seeds)))
-        layers.append(keras.layers.Flatten(dtype=dtype))
+        layers.append(keras.layers.Flatten(**last))
         if self.dense_units:
             layers.append(keras.layers.Dense(
                 self.dense_units, activation="relu", dtype=dtype, kernel_initializer=init()))
