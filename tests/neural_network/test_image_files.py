@@ -450,3 +450,17 @@ def test_grayscale_files_tensorflow_reads_as_rgb_only_are_read_as_rgb(tmp_path):
                              "grayscale", image_decoder="tensorflow").fit_transform(paths)
         np.testing.assert_allclose(clf.predict_proba(paths), clf.predict_proba(pixels),
                                    rtol=1e-6, atol=1e-7)
+
+
+def test_an_image_of_another_size_at_predict_is_told_what_a_fitted_estimator_takes(tmp_path):
+    # It was told to give image_shape, which a fitted estimator does not read.
+    paths, y = _write(tmp_path, n=8, sizes=[(8, 8)], fmt="png")
+    clf = ImageClassifier(**SMALL).fit(paths, y)
+    other, _ = _write(tmp_path / "other", n=1, sizes=[(12, 10)], fmt="png")
+    for image_shape in (None, (8, 8, 3)):
+        clf.set_params(image_shape=image_shape)
+        with pytest.raises(ValueError, match=r"reads images as its fit did: resize them to "
+                                             r"8x8 first \(ImageLoader\(target_size"):
+            clf.predict(other)
+    with pytest.raises(ValueError, match=r"one size. Give image_shape=\(height, width"):
+        ImageClassifier(**SMALL).fit(paths + other, [*y, 0])

@@ -365,6 +365,10 @@ def image_files(X, image_shape=None, *, resize=True, sample_shape=None, decoder=
                     f"{_describe(items[i], i)} is {height}x{width} pixels (height x width) "
                     f"but {first} {'is' if image_shape is None else 'are'} "
                     f"{shape[0]}x{shape[1]}: images that are not resized must all have "
-                    "one size. Give image_shape=(height, width[, channels]) to resize "
-                    "every image to it.")
+                    "one size. " + (
+                        f"This estimator reads images as its fit did: resize them to "
+                        f"{shape[0]}x{shape[1]} first (ImageLoader(target_size=...)), or fit "
+                        "it with image_shape=(height, width[, channels]) to resize every "
+                        "image." if fitted else "Give image_shape=(height, width[, channels]) "
+                        "to resize every image to it."))
     return ImageFiles(items, shape, sample_shape, decoder, scale)
