@@ -110,13 +110,17 @@ def test_parameters_the_run_holds_with_other_values_are_named_and_the_rest_logge
     assert "loss" in data.metrics and "test_accuracy" in data.metrics
 
 
-def test_curves_logged_live_by_the_callback_are_not_logged_again(store):
+@pytest.mark.parametrize("prefix", ["", "fit/"])
+def test_curves_logged_live_by_the_callback_are_not_logged_again(store, prefix):
+    # Under a prefix they were logged a second time, under their bare names.
     with mlflow.start_run() as run:
-        pipe = pipeline(callbacks=[MLflowCallback()]).fit(*frame())
+        pipe = pipeline(callbacks=[MLflowCallback(prefix=prefix)]).fit(*frame())
         log_fit(pipe, log_model=False)
-    steps, values = metric_steps(store, run.info.run_id, "loss")
+    steps, values = metric_steps(store, run.info.run_id, f"{prefix}loss")
     assert steps == list(range(EPOCHS))
     np.testing.assert_allclose(values, pipe[-1].history_["loss"], rtol=1e-6)
+    logged = store.client.get_run(run.info.run_id).data.metrics
+    assert not {"loss", "accuracy"} & set(logged) if prefix else "loss" in logged
 
 
 def test_mistakes_are_refused_before_anything_is_logged(store):

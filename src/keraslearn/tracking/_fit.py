@@ -80,13 +80,30 @@ def log_history(mlflow, run_id, estimator):
     history = training_history(estimator) or {}
     client = mlflow.MlflowClient()
     present = set(client.get_run(run_id).data.metrics)
+    prefixes = {""} | _callback_prefixes(estimator)
     now = int(time.time() * 1000)
     metrics = [mlflow.entities.Metric(mlflow_key(k), float(v), now, step)
-               for k, values in history.items() if mlflow_key(k) not in present
+               for k, values in history.items()
+               if not any(mlflow_key(f"{p}{k}") in present for p in prefixes)
                for step, v in enumerate(values)]
     if metrics:
         client.log_batch(run_id, metrics=metrics)
     return sorted({m.key for m in metrics})
+
+
+def _callback_prefixes(estimator):
+    """The prefixes of the :class:`MLflowCallback` objects among the callbacks
+    of ``estimator`` and of the estimators it holds (a pipeline's steps)."""
+    from ._callback import MLflowCallback
+
+    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
+    found = set()
+    for value in params.values():
+        for item in (value if isinstance(value, (list, tuple)) else
+                     value.values() if isinstance(value, dict) else [value]):
+            if isinstance(item, MLflowCallback):
+                found.add(str(item.prefix))
+    return found
 
 
 def log_evaluation(mlflow, estimator, X_test, y_test, *, name, prefix, output_dir):
