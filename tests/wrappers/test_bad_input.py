@@ -107,6 +107,16 @@ _FIT_ERRORS = {
                             "at least one non-zero"),
     "fit-class-weight": (C, {}, X, y, {"class_weight": {0: 1, 1: 2}}, ValueError,
                          "class_weight: use the classifier's class_weight parameter"),
+    # a regressor was sent from one to the other: fit__class_weight, then the
+    # classifier's class_weight parameter, which it has not
+    "regressor-class-weight": (R, {"class_weight": {0: 1}}, X, y_reg, {}, ValueError,
+                               r"'class_weight' for estimator KerasRegressor: class weights are "
+                               r"a classifier's \(KerasClassifier\): weigh the samples with "
+                               r"fit\(X, y, sample_weight"),
+    "regressor-fit-class-weight": (R, {"fit__class_weight": {0: 1}}, X, y_reg, {}, ValueError,
+                                   r"fit__class_weight: class weights are a classifier's"),
+    "regressor-fit-call-class-weight": (R, {}, X, y_reg, {"class_weight": {0: 1}}, ValueError,
+                                        r"class_weight: class weights are a classifier's"),
     "fit-routed-sample-weight": (C, {"fit__sample_weight": np.ones(40)}, X, y, {}, ValueError,
                                  r"fit__sample_weight: pass it as fit\(X, y, sample_weight"),
     "fit-x": (C, {}, X, y, {"x": X}, ValueError, r"pass the data as fit\(X, y\)"),

@@ -9,7 +9,7 @@ from .._engine._targets import TARGET_ENCODINGS
 from .._tf import keras
 from ..utils import check_kwargs, suggest
 from ._builder import builder_kwargs, resolve_builder
-from ._routing import check_prefix, routed
+from ._routing import NO_CLASSES, check_prefix, routed
 
 # Model.fit arguments the estimator supplies itself, and where to give them instead.
 _REFUSED_FIT_KWARGS = {
@@ -57,7 +57,10 @@ def check_wrapper_parameters(est, fit_kwargs):
     check_kwargs(keras.Model.fit, fit_kwargs, "fit")
     for where, kwargs in (("fit__", routed(params, "fit")), ("", fit_kwargs)):
         for key in sorted(kwargs.keys() & _REFUSED_FIT_KWARGS.keys()):
-            raise ValueError(f"Invalid fit parameter {where}{key}: {_REFUSED_FIT_KWARGS[key]}.")
+            why = _REFUSED_FIT_KWARGS[key]
+            if key == "class_weight" and "class_weight" not in params:
+                why = NO_CLASSES
+            raise ValueError(f"Invalid fit parameter {where}{key}: {why}.")
     _check_values(params, fit_kwargs)
 
 

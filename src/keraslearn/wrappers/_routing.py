@@ -26,6 +26,10 @@ ROUTING_PREFIXES = (
 )
 
 
+NO_CLASSES = ("class weights are a classifier's (KerasClassifier): weigh the samples "
+              "with fit(X, y, sample_weight=...)")
+
+
 def split_routed(name):
     """``"optimizer__learning_rate"`` -> ``("optimizer", "learning_rate")``."""
     prefix, sep, rest = name.partition("__")
@@ -78,9 +82,13 @@ def unknown_name_error(est, key, builder_names, optimizer, loss):
     its model builder takes: it names the routed parameter that exists
     (``optimizer__learning_rate``), or the closest known name."""
     where = type(est).__name__
+    if key == "class_weight":
+        return ValueError(f"Invalid parameter 'class_weight' for estimator {where}: "
+                          f"{NO_CLASSES}.")
     for prefix, func in _destinations(optimizer, loss):
         names, _ = accepted_kwargs(func)
-        if key in names - {"self", "x", "y", "kwargs"}:
+        # (fit's sample_weight and class_weight are refused there, named)
+        if key in names - {"self", "x", "y", "kwargs", "sample_weight", "class_weight"}:
             return ValueError(
                 f"Invalid parameter {key!r} for estimator {where}: neither the estimator "
                 f"nor its model builder takes it. It is an argument of "
