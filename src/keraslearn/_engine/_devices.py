@@ -50,10 +50,11 @@ def _name(device_type, index):
     return f"/device:{device_type.upper()}:{index}"
 
 
-def _parse(device):
+def _parse(device, what="device"):
     """(device type, index) that ``device`` names, or raise."""
     if not isinstance(device, str):
-        raise TypeError(f"device must be a str ({DEVICE_FORMS}) or None, got {device!r}.")
+        raise TypeError(f"{what} must be a str ({DEVICE_FORMS})"
+                        f"{' or None' if what == 'device' else ''}, got {device!r}.")
     short = _SHORT.match(device.strip())
     if short:
         return short.group(1).upper(), int(short.group(2) or 0)
@@ -65,7 +66,7 @@ def _parse(device):
             spec.job not in (None, "localhost") or spec.task not in (None, 0)
             or spec.replica not in (None, 0)):
         raise ValueError(
-            f"device={device!r} is not a TensorFlow device name of this process: use "
+            f"{what}={device!r} is not a TensorFlow device name of this process: use "
             f"{DEVICE_FORMS}."
         )
     return spec.device_type.upper(), spec.device_index or 0
@@ -85,7 +86,7 @@ def resolve_device(device, *, strict=True, what="device"):
     """
     if device is None or (isinstance(device, str) and device.strip().lower() == AUTO):
         return _auto()
-    name = _name(*_parse(device))
+    name = _name(*_parse(device, what))
     devices = available_devices()
     if name in devices:
         return name
