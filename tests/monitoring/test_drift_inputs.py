@@ -215,6 +215,8 @@ def test_bad_parameters_are_named(frame, params, name):
     ([9], r"indices \[9\] outside \[0, 6\)"),
     ([True, False], "boolean mask of length 2, but X has 6 columns"),
     ([1.5], "must hold column names"),
+    # NumPy made the index a name: "names columns that X does not have: ['0']"
+    ([0, "city"], r"mixes column names and indices \(\[0, 'city'\]\): give names only"),
 ])
 def test_bad_categorical_features(frame, spec, match):
     with pytest.raises(ValueError, match=match):

@@ -88,6 +88,10 @@ def categorical_mask(spec, frame, names, owner):
     if isinstance(spec, str) or np.ndim(spec) != 1:
         raise ValueError("categorical_features must be a list of column names or indices, "
                          f"or a boolean mask, got {spec!r}.")
+    named = [isinstance(v, str) for v in spec]
+    if any(named) and not all(named):  # (NumPy would make the indices names: '0')
+        raise ValueError(f"categorical_features mixes column names and indices ({spec!r}): "
+                         "give names only, or indices only.")
     spec = np.asarray(spec)
     mask = np.zeros(n, dtype=bool)
     if spec.size == 0:
