@@ -294,3 +294,21 @@ def test_an_example_mlflow_cannot_describe_logs_the_model_without_a_signature(st
     model = mlflow.pyfunc.load_model(logged.model_uri)
     assert model.metadata.signature is None
     np.testing.assert_array_equal(model.predict(X.iloc[40:60]), pipe.predict(X.iloc[40:60]))
+
+
+@pytest.mark.parametrize("freq, steps", [(2, [1, 3]), ([1, 4], [0, 3])])
+def test_held_out_curves_scored_every_few_epochs_are_logged_at_their_epochs(store, freq, steps):
+    # They were logged at steps 0, 1, ...: the callback logs them at the
+    # epochs Keras scored them, and a figure drew them there too.
+    fit = pipeline(epochs=4, validation_split=0.25, fit__validation_freq=freq).fit(*frame())
+    live = pipeline(epochs=4, validation_split=0.25, fit__validation_freq=freq,
+                    callbacks=[MLflowCallback()])
+    with mlflow.start_run() as run:
+        log_fit(fit, log_model=False)
+    with mlflow.start_run() as by_callback:
+        live.fit(*frame())
+    for run_id in (run.info.run_id, by_callback.info.run_id):
+        assert metric_steps(store, run_id, "loss")[0] == [0, 1, 2, 3]
+        logged, values = metric_steps(store, run_id, "val_loss")
+        assert logged == steps
+        np.testing.assert_allclose(values, fit[-1].history_["val_loss"], rtol=1e-6)

@@ -45,6 +45,11 @@ def training_history(estimator):
     >>> training_history(object()) is None
     True
     """
+    return _owned_history(estimator)[1]
+
+
+def _owned_history(estimator):
+    """(the estimator that trained, :func:`training_history`), or (None, None)."""
     history = getattr(estimator, "history_", None)
     history = getattr(history, "history", history)  # a keras.callbacks.History
     if history is None and getattr(estimator, "loss_curve_", None) is not None:
@@ -57,12 +62,12 @@ def training_history(estimator):
             inner.append(estimator.steps[-1][1])
         for owner in inner:
             if owner is not None and owner is not estimator:
-                found = training_history(owner)
-                if found:
+                found = _owned_history(owner)
+                if found[1]:
                     return found
-        return None
+        return None, None
     if not isinstance(history, Mapping):
-        return None
+        return None, None
     curves = {}
     for key, values in history.items():
         try:
@@ -71,7 +76,28 @@ def training_history(estimator):
             continue
         if values.ndim == 1 and values.size:
             curves[str(key)] = values
-    return curves or None
+    return (estimator, curves) if curves else (None, None)
+
+
+def curve_epochs(estimator):
+    """:func:`training_history` of ``estimator`` and the epoch (counted from 0)
+    of each value of every curve: every epoch, but for the held-out curves of
+    a fit scoring them only at the epochs Keras' ``validation_freq`` names (a
+    wrapper's ``fit__validation_freq``), those epochs."""
+    owner, history = _owned_history(estimator)
+    if not history:
+        return None, None
+    n = len(history.get("loss", ()))
+    freq = owner.get_params().get("fit__validation_freq") if hasattr(owner, "get_params") \
+        else None
+    validated = None
+    if isinstance(freq, int) and freq > 0:
+        validated = np.array([e for e in range(n) if (e + 1) % freq == 0])
+    elif isinstance(freq, (list, tuple)):
+        validated = np.array([e for e in range(n) if e + 1 in freq])
+    return history, {key: validated if (key.startswith("val_") and validated is not None
+                                        and values.size == validated.size < n)
+                     else np.arange(values.size) for key, values in history.items()}
 
 
 def plain_text():
@@ -107,8 +133,9 @@ def _grid(fig, n, max_columns=3):
     return axes[:n]
 
 
-def plot_learning_curves(history, path, title):
-    """One panel per quantity (loss, each metric), train and ``val_`` curves."""
+def plot_learning_curves(history, path, title, epochs=None):
+    """One panel per quantity (loss, each metric), train and ``val_`` curves,
+    each value at its epoch (``epochs``, from :func:`curve_epochs`)."""
     groups = {}
     for key in history:
         base = key[4:] if key.startswith("val_") else key
@@ -120,8 +147,8 @@ def plot_learning_curves(history, path, title):
     for ax, base in zip(_grid(fig, len(names)), names):
         for label, key in sorted(groups[base].items()):
             values = history[key]
-            ax.plot(np.arange(1, values.size + 1), values, marker="." if values.size < 30 else None,
-                    label=label)
+            at = np.arange(values.size) if epochs is None else epochs[key]
+            ax.plot(at + 1, values, marker="." if values.size < 30 else None, label=label)
         ax.set(title=base, xlabel="epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
@@ -233,9 +260,10 @@ def draw_figures(estimator, evaluation, paths, title, sample_weight=None):
 
 def _draw_figures(estimator, evaluation, paths, title, sample_weight):
     drawn = {}
-    history = training_history(estimator)
+    history, epochs = curve_epochs(estimator)
     if history:
-        drawn["learning_curves"] = plot_learning_curves(history, paths["learning_curves"], title)
+        drawn["learning_curves"] = plot_learning_curves(history, paths["learning_curves"], title,
+                                                        epochs)
     if evaluation.problem_type == "regression":
         for kind, name in (("actual_vs_predicted", "actual_vs_predicted"),
                            ("residual_vs_predicted", "residuals")):

@@ -74,10 +74,12 @@ def log_params(mlflow, run_id, params):
 
 
 def log_history(mlflow, run_id, estimator):
-    """Log the per-epoch curves of ``history_`` with ``step=epoch``; return their keys."""
-    from ..evaluation import training_history
+    """Log the per-epoch curves of ``history_`` with ``step=epoch`` (held-out
+    curves scored every few epochs at theirs); return their keys."""
+    from ..evaluation._plots import curve_epochs
 
-    history = training_history(estimator) or {}
+    history, epochs = curve_epochs(estimator)
+    history = history or {}
     client = mlflow.MlflowClient()
     present = set(client.get_run(run_id).data.metrics)
     prefixes = {""} | _callback_prefixes(estimator)
@@ -85,7 +87,7 @@ def log_history(mlflow, run_id, estimator):
     metrics = [mlflow.entities.Metric(mlflow_key(k), float(v), now, step)
                for k, values in history.items()
                if not any(mlflow_key(f"{p}{k}") in present for p in prefixes)
-               for step, v in enumerate(values)]
+               for step, v in zip(epochs[k].tolist(), values)]
     if metrics:
         client.log_batch(run_id, metrics=metrics)
     return sorted({m.key for m in metrics})
