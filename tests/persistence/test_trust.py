@@ -192,3 +192,18 @@ def test_keraslearns_public_target_transformers_are_trusted(tmp_path):
         path = keraslearn.save(fitted, tmp_path / f"{i}.keraslearn")
         assert keraslearn.get_untrusted_types(path) == []
         assert type(keraslearn.load(path)) is type(fitted)
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+def test_a_calibrated_network_loads_without_naming_scikit_learns_records(tmp_path, method):
+    # CalibratedClassifierCV's fitted records (_CalibratedClassifier,
+    # _SigmoidCalibration) were refused: load asked for them in trusted=.
+    from sklearn.calibration import CalibratedClassifierCV
+
+    calibrated = CalibratedClassifierCV(
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0), method=method,
+        cv=2).fit(X, LABELS)
+    path = keraslearn.save(calibrated, tmp_path / "calibrated.keraslearn")
+    assert keraslearn.get_untrusted_types(path) == []
+    np.testing.assert_array_equal(keraslearn.load(path).predict_proba(X),
+                                  calibrated.predict_proba(X))

@@ -18,6 +18,10 @@ scikit-learn estimator):
   the estimator's own ``score`` (``_PassthroughScorer``, holding only the
   estimator), so that a fitted ``GridSearchCV`` loads as its best estimator
   does;
+- the fitted records of scikit-learn's ``CalibratedClassifierCV``
+  (``_CalibratedClassifier``: an estimator and its calibrators;
+  ``_SigmoidCalibration``: two numbers), so that a calibrated network loads
+  as the network does;
 - scikit-learn's experimental estimators (``IterativeImputer``, with the
   ``_ImputerTriplet`` records of its fitted steps, and the halving searches),
   by name: skops trusts the estimators scikit-learn lists, and it lists them
@@ -60,6 +64,8 @@ def default_trusted():
                                              imblearn.FunctionSampler))
     names.update(_splitters())
     names.add("sklearn.metrics._scorer._PassthroughScorer")
+    names.update(("sklearn.calibration._CalibratedClassifier",
+                  "sklearn.calibration._SigmoidCalibration"))
     names.update(_EXPERIMENTAL)
     return frozenset(names)
 
