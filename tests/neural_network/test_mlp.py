@@ -409,6 +409,33 @@ def test_coefs_and_intercepts_are_set_by_assignment_and_read_only_in_place(cance
     assert np.abs(clf.coefs_[0]).max() < 1e-6  # a refused assignment sets nothing
 
 
+def test_setting_one_layers_coefs_or_intercepts_sets_it_as_in_scikit_learn(cancer):
+    # clf.coefs_[1] = W was lost (the list is made anew at every read); in
+    # scikit-learn it sets that layer's weights.
+    import pickle
+
+    X_train, X_test, y_train, _ = cancer
+    ours = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0, dtype="float64")
+    theirs = SklearnMLP(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X_train, y_train)
+        theirs.fit(X_train, y_train)
+    theirs.coefs_ = [np.array(w) for w in ours.coefs_]
+    theirs.intercepts_ = [np.array(b) for b in ours.intercepts_]
+    for est in (ours, theirs):
+        est.coefs_[1] = np.full((5, 1), 0.5)
+        est.intercepts_[0] = np.linspace(-1, 1, 5)
+    np.testing.assert_allclose(ours.predict_proba(X_test), theirs.predict_proba(X_test),
+                               rtol=1e-10)
+    coefs = ours.coefs_
+    with pytest.raises(ValueError, match=r"coefs_\[1\] has shape \(2, 2\)"):
+        coefs[1] = np.ones((2, 2))
+    with pytest.raises(TypeError, match=r"one array per Dense layer: set one \(coefs_\[i\]"):
+        coefs.append(np.ones((1, 1)))
+    assert type(pickle.loads(pickle.dumps(coefs))) is list  # the estimator not with it
+
+
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize(
     "params, match",

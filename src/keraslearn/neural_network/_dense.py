@@ -321,7 +321,7 @@ class BaseMLP(ReadyNetwork):
         out = [np.array(layer.get_weights()[index]) for layer in self._dense_layers()]
         for array in out:
             array.flags.writeable = False
-        return out
+        return _LayerArrays(out, self, index, ("coefs_", "intercepts_")[index])
 
     def _set_dense_weights(self, index, values, name):
         """Assign ``values`` (one array per Dense layer) to the layers' kernels
@@ -343,3 +343,36 @@ class BaseMLP(ReadyNetwork):
             variable.assign(array)
         # After the weights change: a snapshot another thread read meanwhile goes too.
         forget(self.__dict__["model_"])
+
+
+def _refused(method):
+    def refuse(self, *args, **kwargs):
+        raise TypeError(f"{self._name} holds one array per Dense layer: set one "
+                        f"({self._name}[i] = ...) or all of them ({self._name} = [...]); "
+                        f"{method} would change the list, not the network.")
+    return refuse
+
+
+class _LayerArrays(list):
+    """``coefs_`` or ``intercepts_``: copies of the network's arrays, one per
+    Dense layer. Setting an item sets that layer's, as in scikit-learn's lists
+    (it was lost: the list is made anew at each read); other changes to the
+    list are refused. Pickled or copied, it is a plain list."""
+
+    def __init__(self, arrays, owner, index, name):
+        super().__init__(arrays)
+        self._owner, self._index, self._name = owner, index, name
+
+    def __setitem__(self, i, value):
+        values = list(self)
+        values[i] = value
+        self._owner._set_dense_weights(self._index, values, self._name)
+        super().__setitem__(i, value)
+
+    def __reduce__(self):
+        return list, (list(self),)
+
+    append, extend, insert = _refused("append"), _refused("extend"), _refused("insert")
+    pop, remove, clear = _refused("pop"), _refused("remove"), _refused("clear")
+    sort, reverse = _refused("sort"), _refused("reverse")
+    __delitem__, __iadd__, __imul__ = _refused("del"), _refused("+="), _refused("*=")

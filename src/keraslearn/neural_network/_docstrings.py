@@ -204,7 +204,8 @@ _ENTRIES["mlp_attributes"] = """\
 
     coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
         Weight matrices of the Dense layers: read-only copies of ``model_``'s
-        weights. Assigning a list of arrays of these shapes sets them.
+        weights. Assigning a list of arrays of these shapes sets them, and
+        assigning one item (``coefs_[i] = W``) sets that layer's.
 
     intercepts_ : list of ndarray of shape (n_fan_out,)
         Bias vectors of the Dense layers (read-only copies; assignable, as
