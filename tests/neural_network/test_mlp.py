@@ -573,3 +573,19 @@ def test_an_unseeded_fit_leaves_numpys_global_generator_alone(early_stopping):
                                  early_stopping=early_stopping)):
             est.fit(X, y)
     assert np.random.rand() == expected
+
+
+@pytest.mark.parametrize("make", [MLPClassifier, MLPRegressor])
+def test_convergence_and_batch_size_warnings_point_at_the_users_call(make):
+    # MLPClassifier's ConvergenceWarning pointed into keraslearn (one frame
+    # more than MLPRegressor's), the batch_size warning always did: filters
+    # by module, and the line shown, were keraslearn's.
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make(hidden_layer_sizes=(3,), max_iter=1, batch_size=50, random_state=0).fit(X, y)
+    found = {w.category: w.filename for w in caught
+             if issubclass(w.category, (ConvergenceWarning, UserWarning))}
+    assert found.keys() >= {ConvergenceWarning, UserWarning}, caught
+    assert set(found.values()) == {__file__}

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
+from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
@@ -380,7 +381,7 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
                 "optimization hasn't "
                 "converged yet.",
                 ConvergenceWarning,
-                stacklevel=6,
+                stacklevel=user_stacklevel(),
             )
         return attributes
 

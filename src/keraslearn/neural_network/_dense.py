@@ -12,6 +12,7 @@ from scipy import sparse
 from .._engine._forward import forget
 from .._engine._plan import NEW
 from .._engine._sources import RowSource, as_source
+from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import Interval, OneOf
 from ._base import ReadyNetwork
@@ -139,7 +140,7 @@ class BaseMLP(ReadyNetwork):
             warnings.warn(
                 "Got `batch_size` less than 1 or larger than sample size. It is going "
                 "to be clipped",
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return max(1, min(self.batch_size, n_train))
 

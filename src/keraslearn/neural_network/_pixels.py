@@ -6,21 +6,12 @@ meaningful for 8-bit ones. :func:`warn_at_fit` says the first,
 :func:`warn_at_predict` the second.
 """
 
-import inspect
 import warnings
 
 import numpy as np
 
 from .._engine._sources import blocks, is_mapped
-
-
-def _stacklevel():
-    """The ``stacklevel`` that points a warning at the first frame outside
-    keraslearn, for a warning given by the function calling this one."""
-    frame, level = inspect.currentframe().f_back, 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("keraslearn."):
-        frame, level = frame.f_back, level + 1
-    return level
+from .._stacklevel import user_stacklevel
 
 
 def _pixel_arrays(X):
@@ -69,7 +60,7 @@ def warn_at_fit(est, X, *, floats):
             "to [0, 1] first: X / 255.0 (keraslearn.preprocessing.ImageLoader does), "
             "or a scaler before the network in a Pipeline.",
             UserWarning,
-            stacklevel=_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
     return top is not None
 
@@ -83,5 +74,5 @@ def warn_at_predict(est, X, *, fitted_on_8bit):
             f"{type(est).__name__} was fitted on images scaled to [0, 1]: its predictions "
             "for them mean nothing. Scale them as at fit: X / 255.0.",
             UserWarning,
-            stacklevel=_stacklevel(),
+            stacklevel=user_stacklevel(),
         )
