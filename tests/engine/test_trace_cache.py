@@ -448,3 +448,15 @@ def test_a_history_kept_across_fits_gives_each_fit_its_own_logs(share):
             diverging.fit(X, y * 1e10)
         diverging.set_params(optimizer__learning_rate=0.01).fit(X, y)
         assert np.isfinite(diverging.history_["loss"]).all()
+        # A fit with held-out rows, then one without: no empty val_loss left.
+        reg.set_params(validation_split=0.25).fit(X, y)
+        assert "val_loss" in reg.history_
+        assert "val_loss" not in reg.set_params(validation_split=0.0).fit(X, y).history_
+
+        class Fresh(keras.callbacks.History):  # empties its logs at each fit
+            def on_train_begin(self, logs=None):
+                super().on_train_begin(logs)
+                self.history = {}
+
+        fresh = KerasRegressor(_dense, epochs=2, random_state=0, callbacks=[Fresh()])
+        assert len(fresh.fit(X, y).fit(X, y).history_["loss"]) == 2

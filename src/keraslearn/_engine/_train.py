@@ -94,11 +94,19 @@ def _record(model, history, dataset, kwargs):
 def _this_fit(history, callbacks, lengths):
     """The logs of this fit in ``history``: Keras' fit returns a History of the
     user's among ``callbacks`` as its own, which keeps the logs of earlier fits
-    (on_train_begin empties its epoch list, not its dict); ``lengths``: their
-    lengths before this fit."""
+    (on_train_begin empties its epoch list, not its dict); ``lengths``: each
+    list it held before this fit, with its length then (a list made anew since,
+    by a History that empties its logs, is this fit's alone)."""
     for callback, before in zip(callbacks, lengths):
         if history is callback.history:
-            return {key: values[before.get(key, 0):] for key, values in history.items()}
+            kept = {}
+            for key, values in history.items():
+                old, n = before.get(key, (None, 0))
+                if values is old:
+                    values = values[n:]
+                if values:  # (a key only earlier fits logged: not this fit's)
+                    kept[key] = values
+            return kept
     return history
 
 
@@ -161,7 +169,8 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     ) and (where is None or device is not None) and not decodes_in_python_per_batch(
         X_train, y_train, inputs)
     kept = [cb for cb in plan.callbacks if isinstance(cb, keras.callbacks.History)]
-    lengths = [{key: len(values) for key, values in cb.history.items()} for cb in kept]
+    lengths = [{key: (values, len(values)) for key, values in cb.history.items()}
+               for cb in kept]
     with _tf.expected_retracing(), reported_read_errors(X):
         chain = (dense_chains.chain(model, dataset, kwargs, device)
                  if share and plan.epochs > first else None)
