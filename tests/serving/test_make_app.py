@@ -1,5 +1,6 @@
 """make_app's arguments are checked when the app is made, not at the first request."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -302,6 +303,14 @@ def test_string_columns_of_an_encoder_heading_the_pipeline_without_a_column_tran
         response = client.post("/predict", json=body)
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == pipe.predict(X[:3]).tolist()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyarrow") is not None,
+                    reason="names a type that needs pyarrow, which is installed here")
+def test_a_dtype_pandas_cannot_make_without_pyarrow_is_named():
+    # pandas raises ImportError for it: it reached the user as such.
+    with pytest.raises(ValueError, match="feature 'age' has dtype int64\\[pyarrow\\]"):
+        make_app(classifier(), dtypes={"age": "int64[pyarrow]"})
 
 
 def test_pandas_nullable_columns_describe_the_features_a_wrapper_was_fitted_on():

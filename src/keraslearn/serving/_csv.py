@@ -2,7 +2,11 @@
 
 import re
 
+# A cell of an integer column: a whole number, or another number as JSON and
+# Python write them (digits 0-9 only: not 1_000, nor other scripts' digits).
 _WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
+_NUMBER = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*|\s*[+-]?(nan|inf|"
+                     r"infinity)\s*", re.IGNORECASE)
 
 
 class Table:
@@ -51,7 +55,7 @@ def read_table(body, schema):
         pd.read_csv(io.BytesIO(body), header=None, dtype=str, na_filter=False)
     except pd.errors.ParserError as exc:
         raise ValueError(str(exc).strip()) from None
-    rows = (row for row in csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
+    rows = (row for row in csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
             if row and not (len(row) == 1 and not row[0].strip()))
     header = []
     try:
@@ -85,15 +89,13 @@ def read_table(body, schema):
 
 def _number(cell):
     """A cell of an integer column as JSON gives it: an int where it is written
-    as one, else a float (checked as the JSON value would be), else the text."""
+    as one, else a float where it is written as a number (checked as the JSON
+    value would be), else the text (refused)."""
     if not isinstance(cell, str):
         return cell  # an empty cell: missing
     if _WHOLE.fullmatch(cell):
         try:
             return int(cell)
         except ValueError:
-            pass  # more digits than Python converts: a float, refused as JSON's is
-    try:
-        return float(cell)
-    except ValueError:
-        return cell
+            return cell  # more digits than Python converts: refused, as text
+    return float(cell) if _NUMBER.fullmatch(cell) else cell

@@ -239,7 +239,7 @@ def _numpy_dtype(dtype, key):
 
     try:
         found = np.dtype(getattr(pd.api.types.pandas_dtype(dtype), "numpy_dtype", dtype))
-    except TypeError as exc:
+    except (TypeError, ValueError, ImportError) as exc:  # ("int64[pyarrow]" needs pyarrow)
         raise ValueError(f"make_app: feature {key!r} has dtype {name}, which the server "
                          f"cannot take (numbers, booleans and strings only)") from exc
     _kind(found)
