@@ -194,7 +194,7 @@ def test_keraslearns_public_target_transformers_are_trusted(tmp_path):
         assert type(keraslearn.load(path)) is type(fitted)
 
 
-@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic", "temperature"])
 def test_a_calibrated_network_loads_without_naming_scikit_learns_records(tmp_path, method):
     # CalibratedClassifierCV's fitted records (_CalibratedClassifier,
     # _SigmoidCalibration) were refused: load asked for them in trusted=.

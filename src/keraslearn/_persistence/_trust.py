@@ -20,8 +20,8 @@ scikit-learn estimator):
   does;
 - the fitted records of scikit-learn's ``CalibratedClassifierCV``
   (``_CalibratedClassifier``: an estimator and its calibrators;
-  ``_SigmoidCalibration``: two numbers), so that a calibrated network loads
-  as the network does;
+  ``_SigmoidCalibration`` and ``_TemperatureScaling``: numbers), so that a
+  calibrated network loads as the network does;
 - scikit-learn's experimental estimators (``IterativeImputer``, with the
   ``_ImputerTriplet`` records of its fitted steps, and the halving searches),
   by name: skops trusts the estimators scikit-learn lists, and it lists them
@@ -65,7 +65,8 @@ def default_trusted():
     names.update(_splitters())
     names.add("sklearn.metrics._scorer._PassthroughScorer")
     names.update(("sklearn.calibration._CalibratedClassifier",
-                  "sklearn.calibration._SigmoidCalibration"))
+                  "sklearn.calibration._SigmoidCalibration",
+                  "sklearn.calibration._TemperatureScaling"))
     names.update(_EXPERIMENTAL)
     return frozenset(names)
 
