@@ -117,6 +117,9 @@ _FIT_ERRORS = {
                                    r"fit__class_weight: class weights are a classifier's"),
     "regressor-fit-call-class-weight": (R, {}, X, y_reg, {"class_weight": {0: 1}}, ValueError,
                                         r"class_weight: class weights are a classifier's"),
+    "sample-weight-parameter": (R, {"sample_weight": np.ones(40)}, X, y_reg, {}, ValueError,
+                                r"'sample_weight' for estimator KerasRegressor: pass it as "
+                                r"fit\(X, y, sample_weight=\.\.\.\)"),
     "fit-routed-sample-weight": (C, {"fit__sample_weight": np.ones(40)}, X, y, {}, ValueError,
                                  r"fit__sample_weight: pass it as fit\(X, y, sample_weight"),
     "fit-x": (C, {}, X, y, {"x": X}, ValueError, r"pass the data as fit\(X, y\)"),

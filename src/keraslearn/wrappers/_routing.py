@@ -82,13 +82,12 @@ def unknown_name_error(est, key, builder_names, optimizer, loss):
     its model builder takes: it names the routed parameter that exists
     (``optimizer__learning_rate``), or the closest known name."""
     where = type(est).__name__
-    if key == "class_weight":
-        return ValueError(f"Invalid parameter 'class_weight' for estimator {where}: "
-                          f"{NO_CLASSES}.")
+    if key in ("class_weight", "sample_weight"):  # (fit's: refused there, named)
+        why = NO_CLASSES if key == "class_weight" else "pass it as fit(X, y, sample_weight=...)"
+        return ValueError(f"Invalid parameter {key!r} for estimator {where}: {why}.")
     for prefix, func in _destinations(optimizer, loss):
         names, _ = accepted_kwargs(func)
-        # (fit's sample_weight and class_weight are refused there, named)
-        if key in names - {"self", "x", "y", "kwargs", "sample_weight", "class_weight"}:
+        if key in names - {"self", "x", "y", "kwargs"}:
             return ValueError(
                 f"Invalid parameter {key!r} for estimator {where}: neither the estimator "
                 f"nor its model builder takes it. It is an argument of "
