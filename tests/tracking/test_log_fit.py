@@ -11,10 +11,11 @@ import pytest
 from _mlflow_store import EPOCHS, frame, metric_steps, mlflow_store, pipeline, runs
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import StandardScaler
 
 import keraslearn
 from builders import tiny_mlp
-from keraslearn import KerasRegressor
+from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn.evaluation import evaluate
 from keraslearn.tracking import MLflowCallback, flatten_params, log_fit, log_model
 
@@ -303,11 +304,16 @@ def test_held_out_curves_scored_every_few_epochs_are_logged_at_their_epochs(stor
     fit = pipeline(epochs=4, validation_split=0.25, fit__validation_freq=freq).fit(*frame())
     live = pipeline(epochs=4, validation_split=0.25, fit__validation_freq=freq,
                     callbacks=[MLflowCallback()])
+    given = KerasClassifier(tiny_mlp, hidden=4, epochs=4, optimizer="adam",  # fit's argument
+                            optimizer__learning_rate=0.01, random_state=0, validation_split=0.25)
+    given.fit(StandardScaler().fit_transform(frame()[0]), frame()[1], validation_freq=freq)
     with mlflow.start_run() as run:
         log_fit(fit, log_model=False)
     with mlflow.start_run() as by_callback:
         live.fit(*frame())
-    for run_id in (run.info.run_id, by_callback.info.run_id):
+    with mlflow.start_run() as by_argument:
+        log_fit(given, log_model=False)
+    for run_id in (run.info.run_id, by_callback.info.run_id, by_argument.info.run_id):
         assert metric_steps(store, run_id, "loss")[0] == [0, 1, 2, 3]
         logged, values = metric_steps(store, run_id, "val_loss")
         assert logged == steps

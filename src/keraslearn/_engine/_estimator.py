@@ -296,6 +296,7 @@ class KerasEstimator(BaseEstimator):
             "feature_encoder_": data.features if data.features is not None else (
                 self.__dict__.get("feature_encoder_")),
             "history_": merged, "_trainable": _layers.trainable_positions(model),
+            "_validation_freq": plan.keras_fit_kwargs.get("validation_freq", 1),  # (curves)
         }
         for key in ("target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_", "y_ndim_",
                     "classes_", "n_classes_"):

@@ -83,13 +83,12 @@ def curve_epochs(estimator):
     """:func:`training_history` of ``estimator`` and the epoch (counted from 0)
     of each value of every curve: every epoch, but for the held-out curves of
     a fit scoring them only at the epochs Keras' ``validation_freq`` names (a
-    wrapper's ``fit__validation_freq``), those epochs."""
+    wrapper's ``fit__validation_freq``, or fit's argument), those epochs."""
     owner, history = _owned_history(estimator)
     if not history:
         return None, None
     n = len(history.get("loss", ()))
-    freq = owner.get_params().get("fit__validation_freq") if hasattr(owner, "get_params") \
-        else None
+    freq = getattr(owner, "__dict__", {}).get("_validation_freq")  # keraslearn's last fit's
     validated = None
     if isinstance(freq, int) and freq > 0:
         validated = np.array([e for e in range(n) if (e + 1) % freq == 0])
