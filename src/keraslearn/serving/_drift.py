@@ -92,6 +92,11 @@ def check_detector(detector, schema):
     not read them) that the detector reads as numbers: the ``numeric`` of
     :class:`RecentRows`. Known for keraslearn's DriftDetector (its
     ``categorical_``); none for a detector of one's own."""
+    from ..monitoring import DriftDetector
+    from ..utils import validate_parameters
+
+    if isinstance(detector, DriftDetector):  # its settings (alpha saved as 1.5): checked now
+        validate_parameters(detector, detector._parameter_constraints)
     names = getattr(detector, "feature_names_in_", None)
     if names is not None and schema.names is not None:
         names = [str(n) for n in names]
