@@ -8,15 +8,16 @@ recall, F1 and ROC AUC.
 
 import argparse
 
+# keraslearn first: it hides TensorFlow's start-up logs, which importing keras prints
+from keraslearn import KerasClassifier
+from keraslearn.evaluation import evaluate
+
 import keras
 import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from keraslearn import KerasClassifier
-from keraslearn.evaluation import evaluate
 
 
 def build(meta, hidden=32, dropout=0.2):

@@ -14,6 +14,10 @@ and residual figures.
 
 import argparse
 
+# keraslearn first: it hides TensorFlow's start-up logs, which importing keras prints
+from keraslearn import KerasRegressor
+from keraslearn.evaluation import evaluate
+
 import keras
 import numpy as np
 import pandas as pd
@@ -21,9 +25,6 @@ from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-from keraslearn import KerasRegressor
-from keraslearn.evaluation import evaluate
 
 
 def make_houses(n_samples=2000, random_state=0):

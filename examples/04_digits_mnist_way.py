@@ -8,12 +8,13 @@ matrix and one-vs-rest ROC curves.
 
 import argparse
 
+# keraslearn first: it hides TensorFlow's start-up logs, which importing keras prints
+from keraslearn import KerasClassifier
+from keraslearn.evaluation import evaluate
+
 import keras
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-
-from keraslearn import KerasClassifier
-from keraslearn.evaluation import evaluate
 
 
 def build(meta):

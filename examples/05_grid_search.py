@@ -12,15 +12,16 @@ evaluated on held-out data.
 import argparse
 import time
 
+# keraslearn first: it hides TensorFlow's start-up logs, which importing keras prints
+from keraslearn import KerasClassifier
+from keraslearn.evaluation import evaluate
+
 import keras
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
-from keraslearn import KerasClassifier
-from keraslearn.evaluation import evaluate
 
 
 def build(meta, n_layers=1, units=32):

@@ -9,15 +9,16 @@ each of its members on the other 60%.
 
 import argparse
 
+# keraslearn first: it hides TensorFlow's start-up logs, which importing keras prints
+from keraslearn import KerasClassifier
+from keraslearn.evaluation import evaluate
+
 import keras
 import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.ensemble import VotingClassifier
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import train_test_split
-
-from keraslearn import KerasClassifier
-from keraslearn.evaluation import evaluate
 
 
 def build(meta, hidden=(64,), dropout=0.0, batch_norm=False):

@@ -12,6 +12,10 @@ each base model on held-out breast-cancer data.
 
 import argparse
 
+# keraslearn first: it hides TensorFlow's start-up logs, which importing keras prints
+from keraslearn import KerasClassifier
+from keraslearn.evaluation import evaluate
+
 import keras
 import pandas as pd
 from sklearn.datasets import load_breast_cancer
@@ -22,9 +26,6 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
-
-from keraslearn import KerasClassifier
-from keraslearn.evaluation import evaluate
 
 
 def build(meta, hidden=32, dropout=0.2):
