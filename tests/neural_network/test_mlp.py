@@ -434,6 +434,21 @@ def test_setting_one_layers_coefs_or_intercepts_sets_it_as_in_scikit_learn(cance
     with pytest.raises(TypeError, match=r"one array per Dense layer: set one \(coefs_\[i\]"):
         coefs.append(np.ones((1, 1)))
     assert type(pickle.loads(pickle.dumps(coefs))) is list  # the estimator not with it
+    # Each item set alone, the other layers as the network holds them now.
+    first, second = ours.coefs_, ours.coefs_
+    first[0] = np.full((X_train.shape[1], 5), 0.25)
+    second[1] = np.full((5, 1), 0.75)
+    np.testing.assert_array_equal(ours.coefs_[0], 0.25)
+    np.testing.assert_array_equal(ours.coefs_[1], 0.75)
+    ours.partial_fit(X_train, y_train)
+    trained = [np.array(w) for w in ours.coefs_]
+    first[1] = np.zeros((5, 1))  # read before partial_fit: layer 0 keeps its training
+    np.testing.assert_array_equal(ours.coefs_[0], trained[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X_train, y_train)
+    with pytest.raises(ValueError, match="read from the network of an earlier fit"):
+        first[0] = trained[0]
 
 
 # ------------------------------------------------------------------ errors

@@ -357,18 +357,25 @@ def _refused(method):
 class _LayerArrays(list):
     """``coefs_`` or ``intercepts_``: copies of the network's arrays, one per
     Dense layer. Setting an item sets that layer's, as in scikit-learn's lists
-    (it was lost: the list is made anew at each read); other changes to the
-    list are refused. Pickled or copied, it is a plain list."""
+    (it was lost: the list is made anew at each read), the others left as the
+    network holds them; the list then holds what the network does. Other
+    changes to the list are refused, and so is setting an item of a list read
+    before a fit that built another network. Pickled or copied, it is a plain
+    list."""
 
     def __init__(self, arrays, owner, index, name):
         super().__init__(arrays)
         self._owner, self._index, self._name = owner, index, name
+        self._model = owner.__dict__["model_"]
 
     def __setitem__(self, i, value):
-        values = list(self)
-        values[i] = value
+        if self._owner.__dict__.get("model_") is not self._model:
+            raise ValueError(f"This {self._name} list was read from the network of an earlier "
+                             f"fit: read {self._name} again to set the current network's.")
+        values = list(self._owner._dense_weights(self._index))  # as the network is now
+        values[i] = list(value) if isinstance(i, slice) else value
         self._owner._set_dense_weights(self._index, values, self._name)
-        super().__setitem__(i, value)
+        super().__setitem__(slice(None), self._owner._dense_weights(self._index))
 
     def __reduce__(self):
         return list, (list(self),)
