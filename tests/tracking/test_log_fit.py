@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _mlflow_store import EPOCHS, frame, metric_steps, mlflow_store, pipeline, runs
+from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
@@ -318,3 +319,23 @@ def test_held_out_curves_scored_every_few_epochs_are_logged_at_their_epochs(stor
         logged, values = metric_steps(store, run_id, "val_loss")
         assert logged == steps
         np.testing.assert_allclose(values, fit[-1].history_["val_loss"], rtol=1e-6)
+
+
+class _WrapperOfOthers(BaseEstimator):
+    """An estimator that keeps Keras' logs as history_ and routes fit's
+    validation_freq as a parameter, as scikeras does (or a keraslearn
+    estimator saved before fits recorded the validation_freq they took)."""
+
+    def __init__(self, fit__validation_freq=2):
+        self.fit__validation_freq = fit__validation_freq
+
+    def fit(self, X=None, y=None):
+        self.history_ = {"loss": [0.9, 0.8, 0.7, 0.6], "val_loss": [0.85, 0.65]}
+        return self
+
+
+def test_held_out_curves_of_other_wrappers_are_logged_at_the_epochs_their_parameter_names(
+        store):
+    with mlflow.start_run() as run:
+        log_fit(_WrapperOfOthers().fit(), log_model=False)
+    assert metric_steps(store, run.info.run_id, "val_loss") == ([1, 3], [0.85, 0.65])

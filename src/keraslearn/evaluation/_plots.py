@@ -89,6 +89,8 @@ def curve_epochs(estimator):
         return None, None
     n = len(history.get("loss", ()))
     freq = getattr(owner, "__dict__", {}).get("_validation_freq")  # keraslearn's last fit's
+    if freq is None and hasattr(owner, "get_params"):  # saved before it was kept; scikeras
+        freq = owner.get_params().get("fit__validation_freq")
     validated = None
     if isinstance(freq, int) and freq > 0:
         validated = np.array([e for e in range(n) if (e + 1) % freq == 0])
