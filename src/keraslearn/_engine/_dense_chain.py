@@ -68,6 +68,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .._keras_fit import validates
 from .._tf import keras, tf
 from ._chain_functions import make_evaluate, make_fit, make_held_out
 from ._keras_objects import loss_key
@@ -297,7 +298,7 @@ class DenseChainTrainer:
                 if assign:
                     _assign_optimizer(chain, *optimizer_state)
                 logs = {name: values[0] for name, values in history.items()}
-                if chain.validation is not None and _validates(chain.validation_freq, epoch):
+                if chain.validation is not None and validates(chain.validation_freq, epoch):
                     logs.update(self._validate(chain, callbacks))
                 callbacks.on_epoch_end(epoch, logs)
                 if model.stop_training or not math.isfinite(logs["loss"]):
@@ -365,12 +366,6 @@ class DenseChainTrainer:
         for (_, name), values in zip(chain.metrics, scores):
             history[name] = [float(v) for v in values.numpy()]
         return history, (slots, iterations)
-
-
-def _validates(freq, epoch):
-    """Whether Keras' fit scores the validation data after ``epoch``
-    (counted from 0) for ``validation_freq=freq``."""
-    return (epoch + 1) % freq == 0 if isinstance(freq, int) else epoch + 1 in freq
 
 
 def _assign_optimizer(chain, slots, iterations):

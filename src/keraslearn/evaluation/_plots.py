@@ -10,6 +10,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._keras_fit import validates
+
 # where a meta-estimator keeps the fitted estimator that trained: a search's
 # best one, a self-training classifier's, a transformed-target regressor's
 _HISTORY_OWNERS = ("best_estimator_", "estimator_", "regressor_")
@@ -92,10 +94,8 @@ def curve_epochs(estimator):
     if freq is None and hasattr(owner, "get_params"):  # saved before it was kept; scikeras
         freq = owner.get_params().get("fit__validation_freq")
     validated = None
-    if isinstance(freq, int) and freq > 0:
-        validated = np.array([e for e in range(n) if (e + 1) % freq == 0])
-    elif isinstance(freq, (list, tuple)):
-        validated = np.array([e for e in range(n) if e + 1 in freq])
+    if (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple)):
+        validated = np.array([e for e in range(n) if validates(freq, e)])
     return history, {key: validated if (key.startswith("val_") and validated is not None
                                         and values.size == validated.size < n)
                      else np.arange(values.size) for key, values in history.items()}
