@@ -9,15 +9,7 @@ from .._engine._targets import TARGET_ENCODINGS
 from .._tf import keras
 from ..utils import check_kwargs, suggest
 from ._builder import builder_kwargs, resolve_builder
-from ._routing import NO_CLASSES, check_prefix, routed
-
-# Model.fit arguments the estimator supplies itself, and where to give them instead.
-_REFUSED_FIT_KWARGS = {
-    "x": "pass the data as fit(X, y)",
-    "y": "pass the data as fit(X, y)",
-    "sample_weight": "pass it as fit(X, y, sample_weight=...)",
-    "class_weight": "use the classifier's class_weight parameter",
-}
+from ._routing import NO_CLASSES, REFUSED_FIT_KWARGS, check_prefix, routed
 
 
 def without_routed_callbacks(args):
@@ -56,8 +48,8 @@ def check_wrapper_parameters(est, fit_kwargs):
         check_kwargs(func, without_routed_callbacks(args), name)
     check_kwargs(keras.Model.fit, fit_kwargs, "fit")
     for where, kwargs in (("fit__", routed(params, "fit")), ("", fit_kwargs)):
-        for key in sorted(kwargs.keys() & _REFUSED_FIT_KWARGS.keys()):
-            why = _REFUSED_FIT_KWARGS[key]
+        for key in sorted(kwargs.keys() & REFUSED_FIT_KWARGS.keys()):
+            why = REFUSED_FIT_KWARGS[key]
             if key == "class_weight" and "class_weight" not in params:
                 why = NO_CLASSES
             raise ValueError(f"Invalid fit parameter {where}{key}: {why}.")

@@ -26,6 +26,13 @@ ROUTING_PREFIXES = (
 )
 
 
+# Model.fit arguments the estimator supplies itself, and where to give them instead.
+REFUSED_FIT_KWARGS = {
+    "x": "pass the data as fit(X, y)",
+    "y": "pass the data as fit(X, y)",
+    "sample_weight": "pass it as fit(X, y, sample_weight=...)",
+    "class_weight": "use the classifier's class_weight parameter",
+}
 NO_CLASSES = ("class weights are a classifier's (KerasClassifier): weigh the samples "
               "with fit(X, y, sample_weight=...)")
 
@@ -83,7 +90,7 @@ def unknown_name_error(est, key, builder_names, optimizer, loss):
     (``optimizer__learning_rate``), or the closest known name."""
     where = type(est).__name__
     if key in ("class_weight", "sample_weight"):  # (fit's: refused there, named)
-        why = NO_CLASSES if key == "class_weight" else "pass it as fit(X, y, sample_weight=...)"
+        why = NO_CLASSES if key == "class_weight" else REFUSED_FIT_KWARGS[key]
         return ValueError(f"Invalid parameter {key!r} for estimator {where}: {why}.")
     for prefix, func in _destinations(optimizer, loss):
         names, _ = accepted_kwargs(func)
