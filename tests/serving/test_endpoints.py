@@ -307,7 +307,8 @@ def test_a_drift_detector_of_other_columns_is_refused_at_make_app():
         make_app(classifier(), drift_detector=DriftDetector().fit(X.drop(columns="age")))
     make_app(classifier(), drift_detector=DriftDetector().fit(X[X.columns[::-1]]))  # order
     # Settings a test reads, set after fit: every /monitoring/drift answered 500.
-    with pytest.raises(ValueError, match="'alpha' parameter of DriftDetector must be"):
+    with pytest.raises(ValueError, match="^make_app: drift_detector: The 'alpha' "
+                                         "parameter of DriftDetector must be"):
         make_app(classifier(), drift_detector=DriftDetector().fit(X).set_params(alpha=1.5))
 
 

@@ -93,10 +93,13 @@ def check_detector(detector, schema):
     :class:`RecentRows`. Known for keraslearn's DriftDetector (its
     ``categorical_``); none for a detector of one's own."""
     from ..monitoring import DriftDetector
-    from ..utils import validate_parameters
+    from ..utils import InvalidParameterError, validate_parameters
 
     if isinstance(detector, DriftDetector):  # its settings (alpha saved as 1.5): checked now
-        validate_parameters(detector, detector._parameter_constraints)
+        try:
+            validate_parameters(detector, detector._parameter_constraints)
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(f"make_app: drift_detector: {exc}") from None
     names = getattr(detector, "feature_names_in_", None)
     if names is not None and schema.names is not None:
         names = [str(n) for n in names]
