@@ -190,3 +190,73 @@ def test_a_feature_encoder_reshapes_flat_rows_into_images():
     clf.fit(flat[:1400], digits.target[:1400])
     assert clf.n_features_in_ == 64
     assert clf.score(flat[1400:], digits.target[1400:]) > 0.8
+
+
+# ------------------------------------ subclasses of keraslearn's own encoders
+def one_dense(meta):
+    units = meta["n_classes_"] if meta.get("n_classes_", 2) > 2 else 1
+    activation = "softmax" if units > 1 else ("sigmoid" if "classes_" in meta else None)
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                             keras.layers.Dense(units, activation=activation)])
+
+
+def test_a_regressor_target_encoder_subclass_trains_and_predicts_through_its_own_methods():
+    # Its transform was skipped (the network trained on raw y) while its
+    # inverse_transform ran: predictions 1000 times too large, silently.
+    from keraslearn.utils.transformers import RegressorTargetEncoder
+
+    class Thousandths(RegressorTargetEncoder):
+        def transform(self, y):
+            return super().transform(y) / 1000.0
+
+        def inverse_transform(self, y):
+            return super().inverse_transform(y) * 1000.0
+
+    class ScaledRegressor(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return Thousandths()
+
+    y = 1000.0 * (X[:, 0] + 0.5 * X[:, 1]) + 5000.0
+    reg = ScaledRegressor(one_dense, optimizer="adam", optimizer__learning_rate=0.05, epochs=30,
+                          batch_size=32, random_state=0).fit(X, y)
+    assert reg.history_["loss"][0] < 100  # trained on y / 1000 (y itself: ~2.6e7)
+    np.testing.assert_allclose(reg.predict(X[:20]), y[:20], rtol=0.05)
+    assert reg.score(X, y) > 0.99
+
+
+def test_a_label_encoder_subclass_with_scikeras_fit_signature_is_called_as_scikeras_calls_it():
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    seen = []
+
+    class Recording(ClassifierLabelEncoder):
+        def fit(self, y):  # scikeras' signature: no classes argument (it raised TypeError)
+            seen.append(len(y))
+            return super().fit(y)
+
+    class RecordingClassifier(KerasClassifier):
+        @property
+        def target_encoder(self):
+            return Recording(loss=self.loss)
+
+    y = np.array(["a", "b", "c"])[np.digitize(X[:, 0], [-0.5, 0.5])]
+    clf = RecordingClassifier(one_dense, epochs=3, random_state=0).fit(X, y)
+    assert seen == [len(y)]
+    assert clf.model_.loss == "sparse_categorical_crossentropy"  # the encoder's default loss
+    assert clf.predict(X[:5]).tolist() == KerasClassifier(
+        one_dense, epochs=3, random_state=0).fit(X, y).predict(X[:5]).tolist()
+    assert clf.predict_proba(X[:5]).shape == (5, 3)
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", None])
+def test_a_label_encoder_on_its_own_reads_a_score_per_class_for_binary_labels(loss):
+    # It flattened (n, 2) scores to 2n labels.
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    encoder = ClassifierLabelEncoder(loss=loss).fit(np.array(["no", "yes", "no"]))
+    scores = np.array([[1.0, 0.0], [0.49, 0.51], [0.55, 0.45]])
+    assert encoder.inverse_transform(scores).tolist() == ["no", "yes", "no"]
+    np.testing.assert_allclose(encoder.inverse_transform(scores, return_proba=True), scores)
+    cce = ClassifierLabelEncoder(loss="categorical_crossentropy").fit(np.array([0, 1, 0]))
+    assert cce.inverse_transform(np.array([0.2, 0.7])).tolist() == [0, 1]  # one column

@@ -162,7 +162,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
         _check_outputs_of_a_users_encoder(model, sample_shape, expected_outputs,
                                           None if compiled else compile_kwargs.get("loss"))
         if not compiled and compile:
-            model.compile(**compile_kwargs)
+            model.compile(**_with_default_loss(compile_kwargs, encoder, model, sample_shape))
         if compile and model.loss is None and not computes_own_loss(model):
             raise ValueError(
                 "The model was compiled without a loss. Pass loss=... to the estimator "
@@ -188,6 +188,17 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     if getattr(encoder, "mode_", None) == "sparse":
         _check_metrics_take_indices(_compiled_metrics(model, compile_kwargs), loss)
     return model
+
+
+def _with_default_loss(compile_kwargs, encoder, model, sample_shape):
+    """``compile_kwargs`` with the default loss of an encoder of the user's own
+    that has one (a subclass of keraslearn's) where no loss was given."""
+    default = getattr(encoder, "default_loss", None)
+    if compile_kwargs.get("loss") is not None or not callable(default) or len(
+            _outputs(model, sample_shape)) != 1:
+        return compile_kwargs
+    n_units, _ = output_spec(model, sample_shape, needs_rows=False)
+    return {**compile_kwargs, "loss": default(n_units)}
 
 
 def _default_loss(encoder, n_units, encoding):

@@ -336,8 +336,17 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         return np.eye(self.n_classes_, dtype="float32")[codes]
 
     def predict_proba(self, raw):
-        """Model outputs -> probabilities, (n, n_classes) or (n, n_labels)."""
-        return probabilities(raw, self.mode_, self.from_logits_)
+        """Model outputs -> probabilities, (n, n_classes) or (n, n_labels).
+
+        Binary targets read as the outputs are shaped, as scikeras' encoder reads
+        them where no network configured it (used on its own): one column is
+        the second class's probability, two are a score per class."""
+        mode = self.mode_
+        if mode != "multilabel" and self.n_classes_ == 2:
+            shape = np.shape(raw)
+            mode = ("binary" if len(shape) < 2 or shape[1] == 1 else
+                    "onehot" if mode == "binary" else mode)
+        return probabilities(raw, mode, self.from_logits_)
 
     def inverse_transform(self, y, return_proba=False):
         """The model's outputs -> labels (or probabilities).

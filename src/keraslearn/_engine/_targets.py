@@ -213,9 +213,19 @@ class IdentityTargetEncoder:
 
 
 # ------------------------------------------------ native or the user's own
+_NATIVE = (ClassifierLabelEncoder, RegressorTargetEncoder, IdentityTargetEncoder)
+
+
 def is_native(encoder):
-    """Whether ``encoder`` is one of keraslearn's (configured from the network)."""
-    return hasattr(encoder, "configure") and hasattr(encoder, "encode")
+    """Whether ``encoder`` is one of keraslearn's (configured from the network).
+
+    A subclass that gives ``fit``, ``transform`` or ``inverse_transform`` of its
+    own is spoken to through scikeras' interface, as a user's encoder is: its
+    methods are the ones that run (scikeras' subclassing pattern)."""
+    base = next((cls for cls in _NATIVE if isinstance(encoder, cls)), None)
+    return base is not None and all(
+        getattr(type(encoder), name) is getattr(base, name)
+        for name in ("fit", "transform", "inverse_transform"))
 
 
 def fit_encoder(encoder, y, classes):
