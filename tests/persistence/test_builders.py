@@ -255,3 +255,21 @@ def test_a_search_over_builders_of_the_training_script_is_saved_with_a_warning(t
     warned = done.stdout.splitlines()[-1]
     assert "refers to ['__main__.small', '__main__.wide']" in warned
     assert "loads only where __main__ defines them" in warned
+
+
+def test_a_loaded_estimator_takes_builder_arguments_it_was_not_given(saved):
+    # set_params(dtype=...) was refused ("neither the estimator nor its model
+    # builder takes it") while the builder was a reference not yet imported,
+    # so a search over a builder argument failed on a loaded estimator.
+    _, path = saved
+    for trusted in (None, ["builders.tiny_mlp"]):
+        loaded = keraslearn.load(path, trusted=trusted).set_params(
+            dtype="float64", callbacks=None)
+        assert loaded.get_params()["dtype"] == "float64"
+    loaded.fit(X, LABELS)  # (trusted) the argument reaches the builder
+    assert loaded.model_.layers[0].dtype == "float64"
+    # A name the builder does not take is refused at fit, once it is imported.
+    misspelt = keraslearn.load(path, trusted=["builders.tiny_mlp"]).set_params(
+        hiden=3, callbacks=None)
+    with pytest.raises(ValueError, match="Invalid parameter 'hiden'.*Did you mean 'hidden'"):
+        misspelt.fit(X, LABELS)

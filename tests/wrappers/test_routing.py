@@ -436,3 +436,20 @@ def test_a_plain_optimizer_argument_is_routed_to_the_optimizer(where):
 def test_a_plain_fit_argument_is_routed_to_fit():
     with pytest.raises(ValueError, match="route it there as 'fit__validation_freq'"):
         KerasClassifier(tiny_mlp).set_params(validation_freq=2)
+
+
+def test_a_builder_argument_or_routed_parameter_set_as_an_attribute_takes_effect():
+    # It was read back as set, while get_params, clone and the fit kept the old value.
+    clf = KerasClassifier(tiny_mlp, hidden=3, optimizer="sgd", optimizer__learning_rate=0.1,
+                          epochs=1, random_state=0)
+    clf.hidden = 6
+    clf.optimizer__learning_rate = 0.5
+    clf.optimizer__momentum = 0.9  # a routed name not given before
+    params = clf.get_params()
+    assert (params["hidden"], params["optimizer__learning_rate"]) == (6, 0.5)
+    assert params["optimizer__momentum"] == 0.9
+    assert "hidden" not in vars(clf)
+    clf.fit(X, y)
+    assert clf.model_.layers[0].units == 6
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.5)
+    assert clf.model_.optimizer.momentum == pytest.approx(0.9)

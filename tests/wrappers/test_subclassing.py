@@ -99,3 +99,63 @@ def test_a_builder_given_to_a_subclass_that_builds_its_own_is_refused():
     fitted = TutorialMLP(model=network, loss="binary_crossentropy", epochs=1,
                          random_state=0).fit(X, y)
     assert fitted.model_.count_params() == network.count_params()
+
+
+def test_a_subclass_that_stores_a_routed_parameter_sets_and_searches_it():
+    # scikeras' tutorial class with optimizer__learning_rate stored: set_params
+    # handed it to scikit-learn's, which split it and called "adam".set_params.
+    class StoringMLP(TutorialMLP):
+        def __init__(self, hidden_layer_sizes=(100,), optimizer="adam",
+                     optimizer__learning_rate=0.001, epochs=200, verbose=0, **kwargs):
+            super().__init__(hidden_layer_sizes=hidden_layer_sizes, optimizer=optimizer,
+                             epochs=epochs, verbose=verbose, **kwargs)
+            self.optimizer__learning_rate = optimizer__learning_rate
+
+    clf = StoringMLP(hidden_layer_sizes=(4,), epochs=1, random_state=0)
+    clf.set_params(optimizer__learning_rate=0.2)
+    assert clf.get_params()["optimizer__learning_rate"] == 0.2
+    assert clone(clf).get_params()["optimizer__learning_rate"] == 0.2
+    clf.fit(X, y)
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.2)
+    search = GridSearchCV(clf, {"optimizer__learning_rate": [0.01, 0.1]}, cv=2).fit(X, y)
+    assert float(search.best_estimator_.model_.optimizer.learning_rate) == pytest.approx(
+        search.best_params_["optimizer__learning_rate"])
+
+
+def test_a_build_method_reads_every_fitted_attribute_of_this_fit_from_self():
+    """scikeras sets what the encoders learnt (their get_metadata) and the
+    encoders on the estimator before building: a builder reading
+    ``self.widths_`` found it missing in the first fit and the last fit's in
+    the next."""
+    from sklearn.base import BaseEstimator, TransformerMixin
+
+    from keraslearn import KerasRegressor
+
+    class SplitFirst(BaseEstimator, TransformerMixin):
+        def fit(self, X, y=None):
+            self.widths_ = [1, X.shape[1] - 1]
+            return self
+
+        def transform(self, X):
+            return [X[:, :1], X[:, 1:]]
+
+        def get_metadata(self):
+            return {"widths_": self.widths_}
+
+    class TwoInputs(KerasRegressor):
+        @property
+        def feature_encoder(self):
+            return SplitFirst()
+
+        def _keras_build_fn(self, compile_kwargs):
+            assert isinstance(self.feature_encoder_, SplitFirst)
+            assert self.target_encoder_.n_outputs_ == 1
+            a, b = keras.Input((self.widths_[0],)), keras.Input((self.widths_[1],))
+            joined = keras.layers.Concatenate()([a, b])
+            return keras.Model([a, b], keras.layers.Dense(1)(joined))
+
+    reg = TwoInputs(loss="mse", epochs=1, random_state=0)
+    for n_features in (3, 5):
+        reg.fit(X[:, :n_features], y)
+        assert reg.widths_ == [1, n_features - 1]
+        assert reg.model_.inputs[1].shape[1] == n_features - 1

@@ -15,11 +15,6 @@ from ._docstrings import fill_doc
 from ._params import RoutedParams
 from ._routing import routed
 
-# What fit sets on the estimator before the builder runs, as scikeras does, so
-# that a builder method of a subclass may read it.
-_META_ATTRIBUTES = ("target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_",
-                    "y_ndim_", "classes_", "n_classes_")
-
 
 @fill_doc
 class BaseWrapper(RoutedParams, KerasEstimator):
@@ -351,9 +346,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
 
     def _build_network(self, meta, plan):
         params = self.get_params(deep=False)
-        for key in _META_ATTRIBUTES:
-            if key in meta:
-                setattr(self, key, meta[key])
+        # Set before the builder runs, as scikeras sets it, so that a builder
+        # method of a subclass reads this fit's (a failed fit puts it back).
+        self.__dict__.update((key, value) for key, value in meta.items() if key not in params)
         builder = resolve_builder(self, params)
         compile_args = compile_kwargs(params)
         if isinstance(builder, keras.Model):

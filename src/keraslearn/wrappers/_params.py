@@ -18,6 +18,7 @@ import inspect
 
 from sklearn.base import BaseEstimator
 
+from .._tf import keras
 from ._routing import (
     ROUTING_PREFIXES,
     builder_names,
@@ -52,6 +53,17 @@ class RoutedParams:
         if kwargs is not None and name in kwargs:
             return kwargs[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        # ``est.hidden = 16`` sets the parameter ``est.hidden`` reads (scikeras
+        # keeps them as attributes), and so does a routed name set by a
+        # subclass's ``__init__`` (scikeras' documented subclassing).
+        kwargs = self.__dict__.get("_kwargs")
+        if kwargs is not None and name not in self.__dict__ and (
+                name in kwargs or split_routed(name)[0] in ROUTING_PREFIXES):
+            kwargs[name] = value
+        else:
+            object.__setattr__(self, name, value)
 
     def _signature_params(self):
         """The named parameters the instance holds (see the module docstring)."""
@@ -107,11 +119,18 @@ class RoutedParams:
             The estimator.
         """
         signature = set(self._signature_params())
-        names, var_kw = builder_names(self._builder_after(params))
+        builder = self._builder_after(params)
+        names, var_kw = builder_names(builder)
+        # A builder loaded from a file as a reference is imported only to fit:
+        # the names it takes are checked then.
+        var_kw = var_kw or not (builder is None or callable(builder)
+                                or isinstance(builder, keras.Model))
         own = {}
         for key, value in params.items():
             prefix, _ = split_routed(key)
-            if key in signature:
+            if key in signature and "__" in key:  # a routed name __init__ stores
+                object.__setattr__(self, key, value)
+            elif key in signature:
                 own[key] = value
             elif prefix in ROUTING_PREFIXES or key in self._kwargs or key in names or (
                     prefix is None and var_kw):
