@@ -87,3 +87,29 @@ def test_initialize_takes_a_pretrained_model_as_it_is():
     BaseWrapper(model, loss="mse", epochs=1).fit(x, np.zeros((5, 2)))
     for now, then in zip(model.get_weights(), before):
         np.testing.assert_array_equal(now, then)
+
+
+def test_fit_of_a_subclass_extending_initialize_trains_a_copy_of_a_given_model():
+    # fit runs _initialize, which took the user's instance as it is: fit
+    # trained it in place, and the next fit went on from its weights.
+    from keraslearn import KerasRegressor
+
+    class Extended(KerasRegressor):
+        def _initialize(self, X, y=None):
+            return super()._initialize(X, y)
+
+    X = X_TRAIN[:120, :4]
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0])
+    keras.utils.set_random_seed(1)
+    user = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    before = [w.copy() for w in user.get_weights()]
+    est = Extended(user, loss="mse", epochs=3, random_state=0, shuffle=False).fit(X, y)
+    assert est.model_ is not user and not user.compiled
+    for a, b in zip(before, user.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    first = est.history_["loss"]
+    assert est.fit(X, y).history_["loss"] == first  # a fresh fit each time
+    plain = KerasRegressor(user, loss="mse", epochs=3, random_state=0, shuffle=False).fit(X, y)
+    assert plain.history_["loss"] == first
+    # initialize() itself still takes the instance as it is (scikeras' way).
+    assert Extended(user, loss="mse").initialize(X, y).model_ is user

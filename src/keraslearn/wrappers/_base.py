@@ -158,7 +158,12 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             # A subclass builds more in its own _initialize (scikeras' autoencoder
             # tutorial): fit runs it, then trains what it built.
             with restore_on_failure(self):
-                X, y = self._initialize(X, y)
+                # A keras.Model given as model is copied, as fit copies it.
+                self.__dict__["_initialize_a_copy"] = True
+                try:
+                    X, y = self._initialize(X, y)
+                finally:
+                    self.__dict__.pop("_initialize_a_copy", None)
                 return self._fit(X, y, sample_weight, mode="initialized", fit_kwargs=kwargs)
         return self._fit(X, y, sample_weight, mode="fit", fit_kwargs=kwargs)
 
@@ -352,7 +357,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         builder = resolve_builder(self, params)
         compile_args = compile_kwargs(params)
         if isinstance(builder, keras.Model):
-            if plan.mode == "initialize":
+            if plan.mode == "initialize" and not self.__dict__.get("_initialize_a_copy"):
                 # As in scikeras: initialize() takes the model itself (a
                 # pretrained network, predicting as it is); fit trains a copy.
                 return builder, compile_args
