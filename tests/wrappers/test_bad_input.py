@@ -52,6 +52,8 @@ _FIT_ERRORS = {
                         "Input y contains infinity"),
     "nan-y-classifier": (C, {}, X, _with_nan(y), {}, ValueError, "Input y contains NaN"),
     "single-class": (C, {}, X, np.zeros(40), {}, ValueError, "only one class"),
+    "single-class-one-hot": (C, {}, X, np.tile([0, 1, 0], (40, 1)), {}, ValueError,
+                             r"only one class \(one-hot rows of 3 columns, all in column 1\)"),
     "continuous-y-classifier": (C, {}, X, y_reg, {}, ValueError, "Unknown label type"),
     "multiclass-multioutput": (C, {}, X, np.c_[y, y + np.arange(40) % 3], {}, ValueError,
                                "multiclass-multioutput"),

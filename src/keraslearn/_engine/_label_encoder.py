@@ -123,6 +123,12 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 one_hot_rows(y)):
             target_type = "multiclass-onehot"
             self.classes_ = np.arange(y.shape[1])
+            used = np.flatnonzero(np.asarray(y).any(axis=0))
+            if classes is None and len(used) < 2:  # one class, one-hot encoded
+                raise ValueError(
+                    f"The target y has only one class (one-hot rows of {y.shape[1]} columns, "
+                    f"all in column {int(used[0])}); a classifier needs samples of at least "
+                    "2 classes.")
         elif target_type == "multilabel-indicator":
             y = indicator_rows(y)
             self.classes_ = np.arange(y.shape[1])
