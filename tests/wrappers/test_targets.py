@@ -783,3 +783,12 @@ def test_one_output_that_is_not_a_probability_is_refused_as_softmax_rows_are():
         with pytest.raises(ValueError, match=r"outputs for \d+ of 80 rows are outside \[0, 1\].*"
                                              r"sigmoid activation"):
             method(X)
+
+
+def test_a_first_partial_fit_batch_of_one_hot_rows_of_one_class_needs_classes():
+    single = np.tile([1, 0, 0], (len(X), 1))
+    with pytest.raises(ValueError, match="only one class"):
+        KerasClassifier(tiny_mlp, loss="categorical_crossentropy").partial_fit(X, single)
+    clf = KerasClassifier(tiny_mlp, loss="categorical_crossentropy", random_state=0)
+    clf.partial_fit(X, single, classes=[0, 1, 2])  # the batch of one class, the others given
+    assert clf.classes_.tolist() == [0, 1, 2] and clf.predict_proba(X).shape == (len(X), 3)
