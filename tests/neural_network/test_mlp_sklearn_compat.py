@@ -613,6 +613,13 @@ def test_a_warm_start_on_labels_lacking_a_class_is_refused_as_in_scikit_learn(ir
             est.fit(X_train, y_train)
         assert (ours.n_iter_, ours.t_) == (theirs.n_iter_, theirs.t_)
         ours.partial_fit(X_train[some], y_train[some])  # a batch of some classes is fine there
+        # Data that are no data are named first, as scikit-learn names them: the
+        # classes and partial_fit were blamed for empty X or a y of another length.
+        for est in (ours, theirs):
+            with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\)"):
+                est.fit(X_train[:0], y_train[:0])
+            with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+                est.fit(X_train, y_train[some])
 
 
 def test_partial_fit_after_another_loss_or_dtype_rebuilds_the_network_it_reports():

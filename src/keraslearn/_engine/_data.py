@@ -83,6 +83,9 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
         # A copy: configuring it for a rebuilt network must not touch the fitted one.
         encoder = copy.copy(est.target_encoder_)
         y_checked = targets.check_targets(encoder, y)
+        every_class = getattr(encoder, "check_every_class", None)
+        if not as_given and every_class and getattr(est, "_warm_start_needs_every_class", False):
+            every_class(y_checked)  # once X and y are checked, as scikit-learn's order
         features = est.__dict__.get("feature_encoder_")
     # Class weights are checked against every class the fit knows (a batch
     # of partial_fit or a fold may lack some).

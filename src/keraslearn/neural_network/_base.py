@@ -67,6 +67,8 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
     _fitted_properties = ()
     # Warn like scikit-learn's MLP when max_iter epochs ran without converging.
     _warn_max_iter = False
+    # A warm start's y holds every fitted class, as in scikit-learn (see _engine/_data).
+    _warm_start_needs_every_class = True
 
     def __getattr__(self, name):
         # A fitted property (coefs_, ...) read before fit lands here: say so.
@@ -168,8 +170,6 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
                 {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")
         if mode == "partial" and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
-        if mode == "warm" and hasattr(self.__dict__.get("target_encoder_"), "check_every_class"):
-            self.target_encoder_.check_every_class(y)
         fitted = super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
                               classes=classes)
         if mode != "partial" or "_fitted_on_8bit" not in self.__dict__:
