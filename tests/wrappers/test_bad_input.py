@@ -264,6 +264,30 @@ def test_output_layer_not_matching_the_target():
         KerasRegressor(three_units).fit(X, y_reg)
 
 
+def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():
+    # Keras' own error came from inside training.
+    def five_inputs(meta):
+        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
+
+    message = r"X has 4 features, but the model's input takes 5.*meta\['n_features_in_'\]"
+    for model in (five_inputs, five_inputs(None)):
+        _Began.began = False
+        clf = KerasClassifier(model, loss="binary_crossentropy", callbacks=[_Began()])
+        with pytest.raises(ValueError, match=message):
+            clf.fit(X, y)
+        assert not _Began.began and not hasattr(clf, "model_")
+    images = np.zeros((len(y), 4, 4, 1))
+    with pytest.raises(ValueError, match=r"samples of shape \(4, 4, 1\), but the model's "
+                                         r"input takes samples of shape \(4, 3, 1\)"):
+        KerasClassifier(keras.Sequential([keras.Input((4, 3, 1)), keras.layers.Flatten(),
+                                          keras.layers.Dense(1, activation="sigmoid")]),
+                        loss="binary_crossentropy").fit(images, y)
+    # Dimensions the model leaves open take any size.
+    open_width = keras.Sequential([keras.Input((None, 1)), keras.layers.GlobalAveragePooling1D(),
+                                   keras.layers.Dense(1, activation="sigmoid")])
+    KerasClassifier(open_width, loss="binary_crossentropy", epochs=1).fit(X[:, :, None], y)
+
+
 class _Began(keras.callbacks.Callback):
     began = False
 

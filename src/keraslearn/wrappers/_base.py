@@ -4,6 +4,8 @@ they are. KerasClassifier and KerasRegressor add a target behaviour to it."""
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
+from .._engine._build import check_input_shape, sample_shape
+from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
 from .._engine._label_encoder import as_array
 from .._engine._transaction import restore_on_failure
@@ -357,6 +359,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         builder = resolve_builder(self, params)
         compile_args = compile_kwargs(params)
         if isinstance(builder, keras.Model):
+            if is_identity(meta["feature_encoder_"]):
+                check_input_shape(builder, sample_shape(self))
             if plan.mode == "initialize" and not self.__dict__.get("_initialize_a_copy"):
                 # As in scikeras: initialize() takes the model itself (a
                 # pretrained network, predicting as it is); fit trains a copy.
@@ -368,6 +372,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
                 f"The model builder {getattr(builder, '__name__', builder)!r} returned "
                 f"{type(model).__name__}, not a keras.Model."
             )
+        if is_identity(meta["feature_encoder_"]):
+            check_input_shape(model, sample_shape(self))
         return model, compile_args
 
     def _predict_kwargs(self):
