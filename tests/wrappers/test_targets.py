@@ -616,6 +616,21 @@ def test_held_out_rows_weights_do_not_change_what_the_training_rows_teach(optimi
     assert heavy.history_["val_loss"][0] > 2 * light.history_["val_loss"][0]
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_held_out_rows_that_weigh_nothing_are_refused(method):
+    # Weightless rows last (padding) made val_loss 0.0 at every epoch, and
+    # EarlyStopping on it stopped the fit at its patience.
+    weights = np.ones(len(y))
+    weights[-20:] = 0.0
+    message = "sample_weight of the held-out rows sums to zero"
+    clf = KerasClassifier(tiny_mlp, validation_split=0.25, **FAST)
+    with pytest.raises(ValueError, match=message):
+        getattr(clf, method)(X, y, sample_weight=weights)
+    assert not hasattr(clf, "model_")
+    weights[-1] = 1e-3  # a held-out row weighs something: taken
+    getattr(clf, method)(X, y, sample_weight=weights)
+
+
 # ------------------------------------------- checked on every call, as on the first
 def _both(**params):
     from keraslearn import MLPClassifier

@@ -147,6 +147,12 @@ def _weighed_for_training(data, plan):
     weigh does not change how the others are learned (as in Keras, whose
     ``validation_split`` rows are out of the training loss). A ``partial_fit``
     call's weights stay as given (see :func:`training_data`): Keras' way too."""
+    if plan.validation_rows is not None and not float(
+            data.sample_weight[plan.validation_rows].sum()) > 0:
+        raise ValueError(
+            "sample_weight of the held-out rows sums to zero: the validation loss would be 0 "
+            "at every epoch, and a rule stopping on it would stop at once. Give rows that "
+            "weigh something as validation_data, or drop the rows of zero weight first.")
     if plan.train_rows is None or plan.mode == "partial":
         return data, plan
     train = data.sample_weight[plan.train_rows]
