@@ -140,3 +140,24 @@ def test_a_float64_network_is_refused_for_litert_by_its_dtype(tmp_path):
                              random_state=0).fit(X, y)
     message = refused(wide, tmp_path, fmt="litert")
     assert "LiteRT computes in float32" in message and "float32 network" in message
+
+
+@keras.saving.register_keras_serializable("keraslearn_tests")
+class _LogGamma(keras.layers.Layer):
+    def call(self, x):
+        import tensorflow as tf
+
+        return tf.math.lgamma(x)
+
+
+def test_a_litert_file_its_runtime_cannot_run_is_refused_as_a_mistranslation(tmp_path):
+    # The converter writes a file LiteRT's interpreter cannot prepare (lgamma):
+    # the interpreter's own RuntimeError came out, saying nothing of what to do.
+    def build(meta):
+        return keras.Sequential([keras.Input((3,)), _LogGamma(), keras.layers.Dense(1)])
+
+    positive = np.abs(X) + 0.1
+    reg = KerasRegressor(build, loss="mse", epochs=1, random_state=0).fit(positive, X.sum(1))
+    message = refused(reg, tmp_path, error=RuntimeError, fmt="litert")
+    assert message.startswith("The litert artifact does not run in its runtime (RuntimeError:")
+    assert "Export to 'tf_saved_model' instead" in message

@@ -133,7 +133,14 @@ def run_artifact(fmt, path, feed):
 
 def check_artifact(fmt, path, graph):
     """Raise if the artifact does not compute the graph's outputs on the probe rows."""
-    got = run_artifact(fmt, path, graph.probe)
+    try:
+        got = run_artifact(fmt, path, graph.probe)
+    except Exception as exc:  # the runtime cannot run what the converter wrote
+        raise RuntimeError(
+            f"The {fmt} artifact does not run in its runtime ({type(exc).__name__}: "
+            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}): its "
+            "converter mistranslated the graph. Export to 'tf_saved_model' instead, or "
+            "report this to keraslearn.") from exc
     problem = _compare(graph.expected, got)
     if problem:
         raise RuntimeError(

@@ -197,7 +197,9 @@ def input_names(features):
         base = re.sub(r"[^A-Za-z0-9_]+", "_", feature).strip("_") or f"feature_{i}"
         if base[0].isdigit():
             base = f"f_{base}"
-        if keyword.iskeyword(base):  # TensorFlow's signatures take no Python keyword
+        # TensorFlow's signatures take no Python keyword, nor "self" (the
+        # traced method's own argument).
+        if keyword.iskeyword(base) or base == "self":
             base = f"{base}_"
         name, k = base, 2
         while name in seen:
