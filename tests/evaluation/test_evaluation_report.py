@@ -315,6 +315,30 @@ def test_bad_targets_and_weights_of_a_regressor_are_refused_before_predict(regre
     assert CountingRidge.n_predict == 0
 
 
+@pytest.mark.parametrize("columns", [["price", "price"], [1, "1"]])
+def test_outputs_named_twice_are_refused_before_predict(columns):
+    # The report had two rows of one name, and to_dict() (output_dict=True,
+    # log_fit) then failed, after the files were written.
+    X, Y = make_regression(n_samples=40, n_features=3, n_targets=2, random_state=0)
+    reg = CountingRidge().fit(X, Y)
+    CountingRidge.n_predict = 0
+    with pytest.raises(ValueError, match=r"y names its columns \['1'\]|\['price'\] more than"):
+        evaluate(reg, X, pd.DataFrame(Y, columns=columns), output_dict=True)
+    assert CountingRidge.n_predict == 0
+
+
+def test_a_long_name_gives_file_names_the_file_system_takes(binary, tmp_path):
+    # A 275-character name failed in savefig (File name too long), after predicting.
+    X, y = binary
+    clf = LogisticRegression().fit(X, y)
+    name = "experiment " + "lr=0.001 batch=32 hidden=(64,32) dropout=0.2 " * 6
+    evaluate(clf, X, y, output_dir=tmp_path, name=name)
+    other = evaluate(clf, X, y, output_dir=tmp_path, name=name + "b")  # cut alike, told apart
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 * len(other.figures) + 2  # figures and a page each
+    assert max(len(f.encode()) for f in files) < 140
+
+
 def test_named_inputs_in_a_dict_are_counted_by_rows(binary):
     # A dict X, as the wrappers take it, was counted by its keys.
     from sklearn.preprocessing import FunctionTransformer

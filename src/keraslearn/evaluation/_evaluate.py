@@ -246,6 +246,10 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     one_hot = _one_hot_classes(estimator, y_true)
     if one_hot is not None:  # one-hot rows of classes, as the classifier reads them
         y_true, output_names = one_hot[y_true.argmax(axis=1)], None
+    if output_names is not None and len(set(output_names)) < len(output_names):
+        repeated = sorted({n for n in output_names if output_names.count(n) > 1})
+        raise ValueError(f"y names its columns {repeated} more than once (names are read as "
+                         "text): name each column once, as the report has a row for each.")
     if output_dir is not None:  # every file this name may write, refused before any work
         paths, html_path = check_report_files(output_dir, name, overwrite)
     problem_type = detect_problem_type(estimator, y_true)

@@ -255,8 +255,13 @@ def plot_prediction_error(evaluation, path, title, kind):
 def draw_figures(estimator, evaluation, paths, title, sample_weight=None):
     """Draw every figure that fits the problem, each to ``paths[name]`` (a path
     for every name of :data:`FIGURES`); return ``{name: path}`` of those drawn."""
+    if len(title) > _TITLE_CHARACTERS:  # a long name left no room for the axes
+        title = title[:_TITLE_CHARACTERS - 1].rstrip() + "\u2026"
     with plain_text():
         return _draw_figures(estimator, evaluation, paths, title, sample_weight)
+
+
+_TITLE_CHARACTERS = 48
 
 
 def _draw_figures(estimator, evaluation, paths, title, sample_weight):

@@ -1,5 +1,6 @@
 """Checks made before writing files a user may already have: nothing is replaced unasked."""
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -49,6 +50,15 @@ def check_new_files(paths, overwrite, refusal=_not_a_regular_file):
             raise FileExistsError(f"Refusing to replace {str(path)!r}: {reason}.")
 
 
+SLUG_CHARACTERS = 100
+
+
 def slug(text):
-    """``text`` as a piece of a file name: runs of other characters become ``_``."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_.")
+    """``text`` as a piece of a file name: runs of other characters become ``_``;
+    a longer one than ``SLUG_CHARACTERS`` is cut, and told apart from others
+    cut alike by a digest of the whole (file systems take 255 bytes a name)."""
+    piece = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_.")
+    if len(piece) <= SLUG_CHARACTERS:
+        return piece
+    digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{piece[:SLUG_CHARACTERS - 9].rstrip('_.')}_{digest}"
