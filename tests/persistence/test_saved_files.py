@@ -91,8 +91,14 @@ def test_saves_racing_to_one_new_path_keep_the_first_without_overwrite(clf, tmp_
 
 def test_directories_links_and_missing_parents_are_refused(clf, tmp_path):
     (tmp_path / "folder").mkdir()
-    with pytest.raises(FileExistsError, match="not a regular file"):
-        keraslearn.save(clf, tmp_path / "folder", overwrite=True)
+    for overwrite in (True, False):  # without: it said to pass overwrite=True
+        with pytest.raises(FileExistsError, match="Refusing to replace .*not a regular file"):
+            keraslearn.save(clf, tmp_path / "folder", overwrite=overwrite)
+    # A name ending in a separator means a folder: it saved a file named "new".
+    for folder in (f"{tmp_path / 'new'}/", ""):
+        with pytest.raises(IsADirectoryError, match="it names a directory; give the file's"):
+            keraslearn.save(clf, folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
     target = keraslearn.save(clf, tmp_path / "target.keraslearn")
     (tmp_path / "link").symlink_to(target)
     with pytest.raises(FileExistsError, match="not a regular file"):
@@ -246,7 +252,8 @@ def test_a_search_over_optimizer_instances_is_refused_with_the_way_out(tmp_path)
                           cv=2)
     with pytest.warns(Warning):  # (one iteration: not converged)
         search.fit(X, LABELS)
-    with pytest.raises(ValueError, match=r"cannot store GridSearchCV.*param_grid over optimizer "
-                                         r"instances.*search over names \('adam'\)"):
+    with pytest.raises(ValueError, match=r"cannot store GridSearchCV.*param_grid or "
+                                         r"param_distributions.*optimizer instances: search "
+                                         r"over names, 'adam'.*best_estimator_ alone"):
         keraslearn.save(search, tmp_path / "search.keraslearn")
     assert list(tmp_path.iterdir()) == []

@@ -99,7 +99,11 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     if isinstance(obj, keras.Model):
         raise TypeError("keraslearn.save takes estimators and pipelines; save a Keras model "
                         "itself with model.save('model.keras').")
-    path = Path(os.fspath(path))
+    text = os.fspath(path)
+    if str(text).endswith(("/", os.sep)) or str(text) == "":  # (Path drops the separator)
+        raise IsADirectoryError(f"Cannot save to {text!r}: it names a directory; give the "
+                                "file's name too (e.g. 'models/model.keraslearn').")
+    path = Path(text)
     _archive.check_destination(path, overwrite)
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(
@@ -124,11 +128,12 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                 except Exception as exc:
                     raise ValueError(
                         f"keraslearn.save cannot store {type(part).__name__}: skops cannot "
-                        f"store a part of it ({type(exc).__name__}: {exc}). If it holds Keras "
-                        "objects outside the estimators' own parameters (a search's "
-                        "param_grid over optimizer instances), skops stores those: search "
-                        "over names ('adam') or routed parameters "
-                        "(optimizer__learning_rate) instead."
+                        f"store a part of it ({type(exc).__name__}: {exc}). A search's "
+                        "param_grid or param_distributions are stored with it, and skops "
+                        "cannot store Keras objects there (optimizer instances: search over "
+                        "names, 'adam', or routed parameters, optimizer__learning_rate) nor "
+                        "some SciPy distributions (scipy.stats.randint: give a list of "
+                        "values); or save the search's best_estimator_ alone."
                     ) from exc
         _check_networks_load(tmp, session.networks, path)
         _trust.check_parts_load(blobs, path)

@@ -42,12 +42,12 @@ def check_new_files(paths, overwrite, refusal=_not_a_regular_file):
     for i, path in enumerate(paths):
         if not (path.exists() or path.is_symlink()):
             continue
+        reason = refusal(i, path)  # (overwrite=True would not replace it: said first)
+        if reason:
+            raise FileExistsError(f"Refusing to replace {str(path)!r}: {reason}.")
         if not overwrite:
             raise FileExistsError(
                 f"{str(path)!r} already exists; pass overwrite=True to replace it.")
-        reason = refusal(i, path)
-        if reason:
-            raise FileExistsError(f"Refusing to replace {str(path)!r}: {reason}.")
 
 
 SLUG_CHARACTERS = 100
