@@ -211,11 +211,15 @@ def test_sparse_multilabel_targets_are_taken_as_scikit_learn_takes_them(sparse):
     params = dict(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sk.MLPClassifier(**params).fit(X, sparse(Y))  # accepted
+        theirs = sk.MLPClassifier(**params).fit(X, sparse(Y))  # accepted
         dense = keraslearn.MLPClassifier(**params).fit(X, Y)
         ours = keraslearn.MLPClassifier(**params).fit(X, sparse(Y))
     np.testing.assert_array_equal(ours.classes_, [0, 1, 2])
     np.testing.assert_array_equal(ours.predict_proba(X), dense.predict_proba(X))
+    # Predicted as sparse rows, as scikit-learn's are (they were dense).
+    assert sp.issparse(theirs.predict(X)) and sp.issparse(ours.predict(X))
+    np.testing.assert_array_equal(ours.predict(X).toarray(), dense.predict(X))
+    assert ours.score(X, sparse(Y)) == dense.score(X, Y)
 
 
 def _multilabel_loss(lib):

@@ -377,3 +377,26 @@ def test_a_wrapper_fitted_on_integers_is_served_integer_features():
     assert answer.status_code == 200, answer.text
     np.testing.assert_array_equal(answer.json()["probabilities"], pipe.predict_proba(X[:3]))
     assert refused.status_code == 400 and "cannot hold exactly" in refused.json()["error"]
+
+
+def test_a_classifier_fitted_on_sparse_label_rows_is_served_its_rows():
+    # Its predictions are sparse, as scikit-learn's MLP gives them: the server
+    # answered 500 ("predict returned a scalar rows").
+    import warnings
+
+    from scipy.sparse import csr_matrix
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.exceptions import ConvergenceWarning
+
+    from keraslearn import MLPClassifier
+
+    X, Y = make_multilabel_classification(n_samples=40, n_features=4, n_classes=3,
+                                          random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
+            X, csr_matrix(Y))
+    with serving(model) as client:
+        response = client.post("/predict", json=X[:5].tolist())
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == model.predict(X[:5]).toarray().tolist()

@@ -184,6 +184,24 @@ def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):
     np.testing.assert_allclose(model.predict(Xa), reg.predict(Xa), rtol=1e-6)
 
 
+def test_a_classifier_fitted_on_sparse_label_rows_is_logged_and_answers_arrays(store):
+    # Its pyfunc returned its sparse predictions as they are, which MLflow's
+    # pyfunc interface (and its server) does not take; the signature is the
+    # array's it returns.
+    from scipy.sparse import csr_matrix
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=40, n_features=4, n_classes=3,
+                                          random_state=0)
+    clf = KerasClassifier(tiny_mlp, hidden=3, epochs=1, random_state=0).fit(X, csr_matrix(Y))
+    with mlflow.start_run():
+        info = log_model(clf, input_example=X[:5])
+    assert info.signature is not None
+    predictions = mlflow.pyfunc.load_model(info.model_uri).predict(X)
+    assert isinstance(predictions, np.ndarray)
+    np.testing.assert_array_equal(predictions, clf.predict(X).toarray())
+
+
 def test_without_a_tracking_uri_runs_go_to_the_default_local_store(tmp_path, monkeypatch):
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
         monkeypatch.delenv(name, raising=False)

@@ -245,7 +245,9 @@ def test_sparse_indicator_targets_fit_score_and_search_as_dense_ones():
     Xm = StandardScaler().fit_transform(Xm)
     dense = KerasClassifier(tiny_mlp, **FAST).fit(Xm, Ym)
     sparse = KerasClassifier(tiny_mlp, **FAST).fit(Xm, csr_matrix(Ym))
-    np.testing.assert_array_equal(sparse.predict(Xm), dense.predict(Xm))
+    predicted = sparse.predict(Xm)  # sparse in turn, as scikit-learn's MLP predicts them
+    assert isinstance(predicted, csr_matrix) and isinstance(dense.predict(Xm), np.ndarray)
+    np.testing.assert_array_equal(predicted.toarray(), dense.predict(Xm))
     assert sparse.score(Xm, csr_matrix(Ym)) == dense.score(Xm, Ym)
     search = GridSearchCV(KerasClassifier(tiny_mlp, **FAST), {"hidden": [3, 4]},
                           cv=KFold(2)).fit(Xm, csr_matrix(Ym))
@@ -259,6 +261,8 @@ def test_sparse_indicator_targets_fit_score_and_search_as_dense_ones():
     named = MultiInput(a=Xm[:, :2], b=Xm[:, 2:])
     fitted = KerasClassifier(two_inputs, **FAST).fit(named, csr_matrix(Ym))
     assert fitted.predict(named).shape == Ym.shape
+    assert isinstance(fitted.predict(named), csr_matrix)
+    assert isinstance(fitted.fit(named, Ym).predict(named), np.ndarray)  # a dense refit
 
 
 @pytest.mark.parametrize("loss", ["categorical_crossentropy", "sparse_categorical_crossentropy"])

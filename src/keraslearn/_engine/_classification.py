@@ -201,7 +201,12 @@ class ClassifierBehaviour:
     def _labels(self, X, **predict_kwargs):
         """``predict``; ``predict_kwargs``: see ``_raw_predict``."""
         raw = self._raw_predict(X, **predict_kwargs)  # checks that the estimator is fitted first
-        return self.target_encoder_.inverse_transform(raw)
+        labels = self.target_encoder_.inverse_transform(raw)
+        if self.__dict__.get("_sparse_y") and np.ndim(labels) == 2:
+            from scipy.sparse import csr_matrix  # indicator rows, fitted sparse
+
+            return csr_matrix(labels)
+        return labels
 
 
 def classifier_tags(tags):

@@ -100,6 +100,8 @@ def _validate_inputs(est, X, reset, fitting=True):
 def validate_training_data(est, X, y, *, reset, y_numeric):
     """(X, y) checked for a fit; ``y=None`` is allowed only for estimators
     whose targets are optional (``est._requires_y`` False)."""
+    if reset:  # sparse indicator rows are predicted sparse, as scikit-learn's MLP does
+        est._sparse_y = issparse(y)
     if is_named_inputs(X):
         X = _validate_inputs(est, X, reset)
         if y is None and not est._requires_y:

@@ -233,7 +233,9 @@ class Batcher:
 def _split(result, sizes, method):
     total = sum(sizes)
     outputs = list(result) if isinstance(result, (list, tuple)) else [result]
-    outputs = [o.to_numpy() if hasattr(o, "to_numpy") else np.asarray(o) for o in outputs]
+    # (sparse indicator rows: a classifier fitted on sparse multilabel y)
+    outputs = [o.to_numpy() if hasattr(o, "to_numpy") else o.toarray() if hasattr(
+        o, "toarray") else np.asarray(o) for o in outputs]
     for out in outputs:
         if out.ndim == 0 or len(out) != total:
             raise ModelError(f"{method} returned {len(out) if out.ndim else 'a scalar'} rows "

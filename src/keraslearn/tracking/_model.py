@@ -190,9 +190,11 @@ def signature_of(mlflow, estimator, input_example, predict_fn="predict", stackle
     ``stacklevel`` points the warning at the user's call."""
     if input_example is None:
         return None
+    from ._pyfunc import dense_output  # (imports MLflow, as this function needs it)
+
     try:
         signature = mlflow.models.infer_signature(
-            input_example, getattr(estimator, predict_fn)(input_example))
+            input_example, dense_output(getattr(estimator, predict_fn)(input_example)))
         mlflow.models.validate_schema(input_example, signature.inputs)
     except Exception as exc:  # noqa: BLE001 - MLflow's, whatever the column type
         warnings.warn(f"MLflow cannot describe the input example with a signature "

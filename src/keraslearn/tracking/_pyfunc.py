@@ -99,7 +99,13 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
             X = X.to_numpy()
         elif isinstance(X, pd.DataFrame):
             X = _missing_as_nan(X, self._nan_imputed)
-        return getattr(self.estimator_, self.predict_fn_)(X)
+        return dense_output(getattr(self.estimator_, self.predict_fn_)(X))
+
+
+def dense_output(values):
+    """Predictions MLflow can describe and answer: sparse indicator rows (a
+    classifier fitted on sparse multilabel y) as an array."""
+    return values.toarray() if hasattr(values, "toarray") else values
 
 
 def _nan_imputed(estimator):
