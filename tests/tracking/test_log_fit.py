@@ -339,6 +339,19 @@ def test_held_out_curves_scored_every_few_epochs_are_logged_at_their_epochs(stor
         np.testing.assert_allclose(values, fit[-1].history_["val_loss"], rtol=1e-6)
 
 
+def test_held_out_curves_of_a_warm_start_that_first_scored_them_are_at_its_epochs(store):
+    # A first fit without held-out rows, then a warm start with: its val_loss
+    # was logged (and drawn) at the first fit's epochs, 0 and 1.
+    X, y = StandardScaler().fit_transform(frame()[0]), frame()[1]
+    clf = KerasClassifier(tiny_mlp, hidden=4, epochs=2, random_state=0, warm_start=True)
+    clf.fit(X, y)
+    clf.set_params(validation_split=0.25).fit(X, y)
+    with mlflow.start_run() as run:
+        log_fit(clf, log_model=False)
+    assert metric_steps(store, run.info.run_id, "val_loss") == (
+        [2, 3], pytest.approx(clf.history_["val_loss"]))
+
+
 class _WrapperOfOthers(BaseEstimator):
     """An estimator that keeps Keras' logs as history_ and routes fit's
     validation_freq as a parameter, as scikeras does (or a keraslearn

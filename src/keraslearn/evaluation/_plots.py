@@ -96,9 +96,19 @@ def curve_epochs(estimator):
     validated = None
     if (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple)):
         validated = np.array([e for e in range(n) if validates(freq, e)])
-    return history, {key: validated if (key.startswith("val_") and validated is not None
-                                        and values.size == validated.size < n)
-                     else np.arange(values.size) for key, values in history.items()}
+    return history, {key: _epochs_of(key, values.size, n, validated)
+                     for key, values in history.items()}
+
+
+def _epochs_of(key, size, n, validated):
+    """The epochs of a curve of ``size`` values in a history of ``n`` epochs."""
+    if not key.startswith("val_") or size >= n:
+        return np.arange(size)
+    if validated is not None and size == validated.size:
+        return validated
+    # Fewer held-out values than epochs otherwise: a warm start scored what an
+    # earlier fit did not; they are the last epochs'.
+    return np.arange(n - size, n)
 
 
 def plain_text():
