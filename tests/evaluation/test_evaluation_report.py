@@ -327,6 +327,43 @@ def test_outputs_named_twice_are_refused_before_predict(columns):
     assert CountingRidge.n_predict == 0
 
 
+def test_targets_of_another_shape_than_fitted_are_refused_before_predict():
+    # They were refused after a whole prediction pass.
+    import keras
+
+    from keraslearn import KerasClassifier, KerasRegressor
+    from keraslearn import MLPClassifier as OurMLP
+
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+
+    def build(meta):
+        classes = meta.get("n_classes_")
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(
+            classes or meta["n_outputs_"], activation="softmax" if classes else None)])
+
+    one_hot = KerasClassifier(build, loss="categorical_crossentropy", epochs=1, random_state=0)
+    two = KerasRegressor(build, loss="mse", epochs=1, random_state=0)
+    Y3 = (np.random.default_rng(0).random((40, 3)) > 0.5).astype(int)
+    with pytest.warns(ConvergenceWarning):
+        multilabel = OurMLP(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(X, Y3)
+    cases = [(one_hot.fit(X, np.eye(2)[y]), y, r"fitted on one-hot rows of 2 columns"),
+             (two.fit(X, np.c_[y, y]), y.astype(float), r"y has 1 column\(s\), but "
+                                                        r"KerasRegressor was fitted on 2"),
+             (multilabel, Y3[:, :2], r"y has 2 column\(s\), but MLPClassifier was fitted "
+                                     r"on 3 output\(s\)")]
+    labels = KerasClassifier(build, epochs=1, random_state=0).fit(X, y)
+    cases.append((labels, np.eye(2)[y], r"y has 2 columns, but KerasClassifier was fitted "
+                                        r"on one column of binary labels"))
+    for est, y_wrong, match in cases:
+        calls = []
+        predict = est.predict
+        est.predict = lambda X_, predict=predict, calls=calls: calls.append(1) or predict(X_)
+        with pytest.raises(ValueError, match=match):
+            evaluate(est, X, y_wrong)
+        assert calls == []
+    assert evaluate(one_hot, X, np.eye(2)[y]).problem_type == "binary"  # as fitted
+
+
 def test_a_long_name_gives_file_names_the_file_system_takes(binary, tmp_path):
     # A 275-character name failed in savefig (File name too long), after predicting.
     X, y = binary

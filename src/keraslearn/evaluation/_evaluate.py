@@ -13,6 +13,7 @@ from .._multi_input import MultiInput, is_named_inputs
 from ..utils._files import check_new_files, check_output_dir, slug
 from ..utils._validation import is_number
 from ._metrics import (
+    _estimator_type,
     classification_metrics,
     detect_problem_type,
     known_labels,
@@ -108,6 +109,26 @@ def _one_hot_classes(estimator, y):
             y.sum(axis=1) == 1).all():
         return classes
     return None
+
+
+def _check_target_columns(estimator, y):
+    """Refuse, before predicting, targets of another shape than the estimator
+    was fitted on, where it says (``n_outputs_``; one-hot rows)."""
+    final = _final_estimator(estimator)
+    name, target = type(final).__name__, getattr(final, "target_type_", None)
+    columns = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
+    if target == "multiclass-onehot":
+        raise ValueError(f"{name} was fitted on one-hot rows of {len(final.classes_)} "
+                         f"columns; y has shape {y.shape}: give y as such rows.")
+    if target in ("binary", "multiclass") and columns > 1:
+        raise ValueError(f"y has {columns} columns, but {name} was fitted on one column of "
+                         f"{target} labels: give y as it was fitted.")
+    # (a classifier's n_outputs_ counts its output units in scikit-learn's MLP)
+    n_outputs = getattr(final, "n_outputs_", None)
+    if (target == "multilabel-indicator" or _estimator_type(final) == "regressor") and (
+            isinstance(n_outputs, numbers.Integral) and columns != n_outputs):
+        raise ValueError(f"y has {columns} column(s), but {name} was fitted on "
+                         f"{n_outputs} output(s) (n_outputs_): give y as it was fitted.")
 
 
 def _pos_label_note(pos_label, estimator, y_true, problem_type):
@@ -210,8 +231,10 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         When ``X``, ``y`` and ``sample_weight`` differ in length, ``y`` is
         empty, ``output_dir`` is an existing file, ``zero_division`` or
         ``pos_label`` is not one it takes, ``y`` holds labels of another kind
-        (strings, numbers) than the classifier's classes or a regressor's ``y``
-        holds what is not a finite number (all before the estimator predicts),
+        (strings, numbers) than the classifier's classes, has other columns
+        than it was fitted on (a keraslearn estimator's or a regressor's
+        ``n_outputs_``), names a column twice, or a regressor's ``y`` holds
+        what is not a finite number (all before the estimator predicts),
         or a regressor predicts NaN or infinite values.
 
     FileExistsError
@@ -252,6 +275,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
                          "text): name each column once, as the report has a row for each.")
     if output_dir is not None:  # every file this name may write, refused before any work
         paths, html_path = check_report_files(output_dir, name, overwrite)
+    if one_hot is None:
+        _check_target_columns(estimator, y_true)
     problem_type = detect_problem_type(estimator, y_true)
     if problem_type == "regression":  # (classes are checked by detect_problem_type)
         y_true = _regression_targets(y_true)
