@@ -345,3 +345,19 @@ def test_a_loss_the_compiled_model_does_not_use_is_refused_as_scikeras_refuses_i
     for loss in (None, "SparseCategoricalCrossentropy", keras.losses.SparseCategoricalCrossentropy):
         fitted = KerasClassifier(sparse, loss=loss, epochs=1, random_state=0).fit(X, y3)
         assert loss_name(fitted.model_.loss) == "sparse_categorical_crossentropy"
+
+
+def test_a_subclass_default_loss_is_not_held_against_the_loss_its_builder_compiles():
+    """scikeras compares only a loss given, not the default a subclass declares:
+    such a subclass with a builder compiling another loss was refused."""
+
+    class Declaring(KerasClassifier):
+        def __init__(self, model=None, loss="binary_crossentropy", **kwargs):
+            super().__init__(model=model, loss=loss, **kwargs)
+
+    y3 = np.arange(len(X)) % 3
+    sparse = _compiled_with("sparse_categorical_crossentropy")
+    fitted = Declaring(sparse, epochs=1, random_state=0).fit(X, y3)
+    assert loss_name(fitted.model_.loss) == "sparse_categorical_crossentropy"
+    with pytest.raises(ValueError, match="loss='categorical_crossentropy' was given"):
+        Declaring(sparse, loss="categorical_crossentropy", epochs=1).fit(X, y3)

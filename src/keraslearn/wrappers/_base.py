@@ -11,7 +11,7 @@ from .._engine._label_encoder import as_array
 from .._engine._transaction import restore_on_failure
 from .._tf import keras
 from . import _predict_callbacks as predict_callbacks
-from ._builder import builder_kwargs, compile_kwargs, resolve_builder
+from ._builder import builder_kwargs, compile_kwargs, loss_checked_against, resolve_builder
 from ._checks import check_wrapper_parameters, without_routed_callbacks
 from ._docstrings import fill_doc
 from ._params import RoutedParams
@@ -359,14 +359,12 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         builder = resolve_builder(self, params)
         compile_args = compile_kwargs(params)
         if isinstance(builder, keras.Model):
-            if is_identity(meta["feature_encoder_"]):
-                check_input_shape(builder, sample_shape(self))
-            if plan.mode == "initialize" and not self.__dict__.get("_initialize_a_copy"):
-                # As in scikeras: initialize() takes the model itself (a
-                # pretrained network, predicting as it is); fit trains a copy.
-                return builder, compile_args
-            return objects.copy_model(builder), compile_args
-        model = builder(**builder_kwargs(self, builder, params, meta, compile_args))
+            # As in scikeras: initialize() takes the model itself (a pretrained
+            # network, predicting as it is); fit trains a copy.
+            model = builder if plan.mode == "initialize" and not self.__dict__.get(
+                "_initialize_a_copy") else objects.copy_model(builder)
+        else:
+            model = builder(**builder_kwargs(self, builder, params, meta, compile_args))
         if not isinstance(model, keras.Model):
             raise TypeError(
                 f"The model builder {getattr(builder, '__name__', builder)!r} returned "
@@ -374,7 +372,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             )
         if is_identity(meta["feature_encoder_"]):
             check_input_shape(model, sample_shape(self))
-        return model, compile_args
+        return model, loss_checked_against(self, model, compile_args)
 
     def _predict_kwargs(self):
         # Read without get_params, which is slow for a one-row predict.

@@ -59,6 +59,22 @@ def compile_kwargs(params):
     return kwargs
 
 
+def loss_checked_against(est, model, compile_args):
+    """``compile_args`` with the loss a compiled ``model``'s is checked against
+    (see ``finish_network``): none where it is the default the estimator's
+    class declares, as scikeras compares only a loss given (a subclass's
+    ``loss="binary_crossentropy"`` with a builder compiling another)."""
+    declared = inspect.signature(type(est).__init__).parameters.get("loss")
+    default = None if declared is None else declared.default
+    if not getattr(model, "compiled", False) or default in (None, inspect.Parameter.empty):
+        return compile_args
+    try:
+        same = bool(est.loss == default)
+    except (TypeError, ValueError):  # (objects comparing to arrays, ...)
+        same = est.loss is default
+    return {**compile_args, "loss": None} if same else compile_args
+
+
 def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
     """The arguments the builder declares, from the parameters; with ``dry``
     only checked (names that go nowhere raise, before TensorFlow)."""
