@@ -339,17 +339,31 @@ def test_held_out_curves_scored_every_few_epochs_are_logged_at_their_epochs(stor
         np.testing.assert_allclose(values, fit[-1].history_["val_loss"], rtol=1e-6)
 
 
-def test_held_out_curves_of_a_warm_start_that_first_scored_them_are_at_its_epochs(store):
+@pytest.mark.parametrize("splits, steps", [
+    ((0.0, 0.25), [2, 3]), ((0.25, 0.0), [0, 1]), ((0.25, 0.0, 0.25), [0, 1, 4, 5])])
+def test_held_out_curves_of_warm_starts_are_at_the_epochs_they_were_scored(store, splits,
+                                                                           steps):
     # A first fit without held-out rows, then a warm start with: its val_loss
     # was logged (and drawn) at the first fit's epochs, 0 and 1.
     X, y = StandardScaler().fit_transform(frame()[0]), frame()[1]
     clf = KerasClassifier(tiny_mlp, hidden=4, epochs=2, random_state=0, warm_start=True)
-    clf.fit(X, y)
-    clf.set_params(validation_split=0.25).fit(X, y)
+    for split in splits:
+        clf.set_params(validation_split=split).fit(X, y)
     with mlflow.start_run() as run:
         log_fit(clf, log_model=False)
     assert metric_steps(store, run.info.run_id, "val_loss") == (
-        [2, 3], pytest.approx(clf.history_["val_loss"]))
+        steps, pytest.approx(clf.history_["val_loss"]))
+    # partial_fit calls scored every second epoch: each at the epoch it ran.
+    clf.set_params(fit__validation_freq=2, validation_split=0.25)
+    for _ in range(3):
+        scored = len(clf.history_["val_loss"])
+        clf.partial_fit(X, y, epochs=1)
+        if len(clf.history_["val_loss"]) > scored:
+            steps = steps + [len(clf.history_["loss"]) - 1]
+    assert len(steps) < len(clf.history_["loss"]) - 1  # some calls were not scored
+    with mlflow.start_run() as run:
+        log_fit(clf, log_model=False)
+    assert metric_steps(store, run.info.run_id, "val_loss")[0] == steps
 
 
 class _WrapperOfOthers(BaseEstimator):

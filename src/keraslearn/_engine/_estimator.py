@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
 
-from .. import _config, _random, _tf
+from .. import _config, _keras_fit, _random, _tf
 from .._persistence import _state as _saved
 from .._tf import keras, tf
 from ..utils import check_kwargs
@@ -296,7 +296,8 @@ class KerasEstimator(BaseEstimator):
             "feature_encoder_": data.features if data.features is not None else (
                 self.__dict__.get("feature_encoder_")),
             "history_": merged, "_trainable": _layers.trainable_positions(model),
-            "_validation_freq": plan.keras_fit_kwargs.get("validation_freq", 1),  # (curves)
+            "_validated_epochs": _keras_fit.validated_epochs(  # (for curves)
+                None if plan.fresh_history else self.__dict__, history, plan.keras_fit_kwargs),
         }
         for key in ("target_type_", "n_outputs_", "n_outputs_expected_", "y_dtype_", "y_ndim_",
                     "classes_", "n_classes_"):

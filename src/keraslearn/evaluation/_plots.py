@@ -90,12 +90,16 @@ def curve_epochs(estimator):
     if not history:
         return None, None
     n = len(history.get("loss", ()))
-    freq = getattr(owner, "__dict__", {}).get("_validation_freq")  # keraslearn's last fit's
-    if freq is None and hasattr(owner, "get_params"):  # saved before it was kept; scikeras
-        freq = owner.get_params().get("fit__validation_freq")
-    validated = None
-    if (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple)):
-        validated = np.array([e for e in range(n) if validates(freq, e)])
+    state = getattr(owner, "__dict__", {})
+    validated = state.get("_validated_epochs")  # keraslearn's fits record them
+    if validated is not None:
+        validated = np.asarray(validated, dtype=int)
+    else:
+        freq = state.get("_validation_freq")  # (a fit saved by an earlier version)
+        if freq is None and hasattr(owner, "get_params"):  # scikeras'
+            freq = owner.get_params().get("fit__validation_freq")
+        if (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple)):
+            validated = np.array([e for e in range(n) if validates(freq, e)])
     return history, {key: _epochs_of(key, values.size, n, validated)
                      for key, values in history.items()}
 
