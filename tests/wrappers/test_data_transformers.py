@@ -260,3 +260,25 @@ def test_a_label_encoder_on_its_own_reads_a_score_per_class_for_binary_labels(lo
     np.testing.assert_allclose(encoder.inverse_transform(scores, return_proba=True), scores)
     cce = ClassifierLabelEncoder(loss="categorical_crossentropy").fit(np.array([0, 1, 0]))
     assert cce.inverse_transform(np.array([0.2, 0.7])).tolist() == [0, 1]  # one column
+
+
+def test_a_label_encoder_subclass_takes_partial_fit_classes_as_keraslearns_does():
+    # Refused ("a target_encoder of your own must know every class") once its
+    # own inverse_transform made it the user's.
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    class Upper(ClassifierLabelEncoder):
+        def inverse_transform(self, y, return_proba=False):
+            out = super().inverse_transform(y, return_proba=return_proba)
+            return out if return_proba else np.char.upper(out.astype(str))
+
+    class UpperClassifier(KerasClassifier):
+        @property
+        def target_encoder(self):
+            return Upper(loss=self.loss)
+
+    y = np.where(X[:, 0] > 0, "a", "b")
+    clf = UpperClassifier(one_dense, random_state=0).partial_fit(X, y, classes=["a", "b", "c"])
+    assert clf.classes_.tolist() == ["a", "b", "c"]
+    clf.partial_fit(X[:5], np.full(5, "c"))  # a class the first batch lacked
+    assert set(clf.predict(X)) <= {"A", "B", "C"} and clf.predict_proba(X).shape == (len(X), 3)

@@ -233,6 +233,10 @@ def fit_encoder(encoder, y, classes):
     if is_native(encoder):
         encoder.fit(y, classes)
         return encoder, encoder.validate(y, warn=False)
+    if classes is not None and isinstance(encoder, _NATIVE) and (
+            "classes" in inspect.signature(encoder.fit).parameters):
+        encoder.fit(y, classes)  # a subclass of keraslearn's: its fit takes them
+        return encoder, y
     if classes is not None:
         raise ValueError(
             "partial_fit(classes=...) needs keraslearn's target encoder; a target_encoder "
