@@ -318,7 +318,7 @@ def test_features_of_another_width_than_the_input_are_refused_before_the_chain()
     # a matrix product deep in TensorFlow (In[0]: [16,3], In[1]: [5,4]).
     est = KerasRegressor(_dense((5,), 4, 1), loss="mse", epochs=1, batch_size=16)
     with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy, \
-            pytest.raises(ValueError, match="X has 3 features, but the model's input takes 5"):
+            pytest.raises(ValueError, match="X has 3 features, but the model's input takes 5 "):
         est.fit(Xr[:, :3], yr[:, 0])
     assert spy.call_count == 0
 

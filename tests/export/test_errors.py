@@ -161,3 +161,17 @@ def test_a_litert_file_its_runtime_cannot_run_is_refused_as_a_mistranslation(tmp
     message = refused(reg, tmp_path, error=RuntimeError, fmt="litert")
     assert message.startswith("The litert artifact does not run in its runtime (RuntimeError:")
     assert "Export to 'tf_saved_model' instead" in message
+
+
+def test_a_saved_model_its_runtime_cannot_run_is_reported_as_keraslearns_fault(
+        mlp, tmp_path, monkeypatch):
+    # It was blamed on a converter, with the advice to export to tf_saved_model.
+    from keraslearn._export import _formats
+
+    def fail(fmt, path, probe):
+        raise ValueError("cannot run")
+
+    monkeypatch.setattr(_formats, "run_artifact", fail)
+    message = refused(mlp, tmp_path, error=RuntimeError)
+    assert message == ("The tf_saved_model artifact does not run in its runtime (ValueError: "
+                       "cannot run): report this to keraslearn.")

@@ -273,3 +273,6 @@ def test_a_loaded_estimator_takes_builder_arguments_it_was_not_given(saved):
         hiden=3, callbacks=None)
     with pytest.raises(ValueError, match="Invalid parameter 'hiden'.*Did you mean 'hidden'"):
         misspelt.fit(X, LABELS)
+    # Only a reference read from a file: a model that is no builder takes no names.
+    with pytest.raises(ValueError, match="Invalid parameter 'hiden'"):
+        KerasClassifier("tiny_mlp").set_params(hiden=3)

@@ -269,7 +269,8 @@ def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():
     def five_inputs(meta):
         return keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, activation="sigmoid")])
 
-    message = r"X has 4 features, but the model's input takes 5.*meta\['n_features_in_'\]"
+    message = (r"X has 4 features, but the model's input takes 5 features.*"
+               r"meta\['n_features_in_'\]")
     for model in (five_inputs, five_inputs(None)):
         _Began.began = False
         clf = KerasClassifier(model, loss="binary_crossentropy", callbacks=[_Began()])
@@ -286,6 +287,11 @@ def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():
     open_width = keras.Sequential([keras.Input((None, 1)), keras.layers.GlobalAveragePooling1D(),
                                    keras.layers.Dense(1, activation="sigmoid")])
     KerasClassifier(open_width, loss="binary_crossentropy", epochs=1).fit(X[:, :, None], y)
+    # A width of 1 broadcasts in some layers: left to Keras (it trained before the check).
+    one_wide = keras.Sequential([keras.Input((1,)), keras.layers.Rescaling(2.0),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 1"):
+        KerasClassifier(one_wide, loss="binary_crossentropy", epochs=1).fit(X, y)
 
 
 class _Began(keras.callbacks.Callback):

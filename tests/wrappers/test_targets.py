@@ -626,13 +626,19 @@ def test_held_out_rows_that_weigh_nothing_are_refused(method):
     # EarlyStopping on it stopped the fit at its patience.
     weights = np.ones(len(y))
     weights[-20:] = 0.0
-    message = "sample_weight of the held-out rows sums to zero"
+    message = r"The held-out rows weigh nothing \(their sample_weight, times class_weight"
     clf = KerasClassifier(tiny_mlp, validation_split=0.25, **FAST)
     with pytest.raises(ValueError, match=message):
         getattr(clf, method)(X, y, sample_weight=weights)
     assert not hasattr(clf, "model_")
     weights[-1] = 1e-3  # a held-out row weighs something: taken
     getattr(clf, method)(X, y, sample_weight=weights)
+    if method == "fit":  # a class weighing nothing, the only one held out
+        last = np.r_[y[:-20], np.full(20, 2)]
+        weighted = KerasClassifier(tiny_mlp, validation_split=0.25,
+                                   class_weight={0: 1, 1: 1, 2: 0}, **FAST)
+        with pytest.raises(ValueError, match=message):
+            weighted.fit(X, last)
 
 
 # ------------------------------------------- checked on every call, as on the first

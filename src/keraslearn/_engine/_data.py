@@ -150,9 +150,10 @@ def _weighed_for_training(data, plan):
     if plan.validation_rows is not None and not float(
             data.sample_weight[plan.validation_rows].sum()) > 0:
         raise ValueError(
-            "sample_weight of the held-out rows sums to zero: the validation loss would be 0 "
-            "at every epoch, and a rule stopping on it would stop at once. Give rows that "
-            "weigh something as validation_data, or drop the rows of zero weight first.")
+            "The held-out rows weigh nothing (their sample_weight, times class_weight, sums "
+            "to zero): the validation loss would be 0 at every epoch, and a rule stopping on "
+            "it would stop at once. Give rows that weigh something as validation_data, or "
+            "drop the rows of zero weight first.")
     if plan.train_rows is None or plan.mode == "partial":
         return data, plan
     train = data.sample_weight[plan.train_rows]

@@ -136,11 +136,12 @@ def check_artifact(fmt, path, graph):
     try:
         got = run_artifact(fmt, path, graph.probe)
     except Exception as exc:  # the runtime cannot run what the converter wrote
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        advice = ("" if fmt == "tf_saved_model" else " its converter mistranslated the "
+                  "graph. Export to 'tf_saved_model' instead, or")
         raise RuntimeError(
             f"The {fmt} artifact does not run in its runtime ({type(exc).__name__}: "
-            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}): its "
-            "converter mistranslated the graph. Export to 'tf_saved_model' instead, or "
-            "report this to keraslearn.") from exc
+            f"{text}):{advice} report this to keraslearn.") from exc
     problem = _compare(graph.expected, got)
     if problem:
         raise RuntimeError(

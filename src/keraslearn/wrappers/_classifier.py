@@ -176,7 +176,8 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels (label indicator rows for multilabel targets, one-hot rows
-            for one-hot targets).
+            for one-hot targets); a ``csr_matrix`` of indicator rows where the
+            fit's were sparse, as scikit-learn's MLP gives them.
         """
         return self._labels(X, **kwargs)
 

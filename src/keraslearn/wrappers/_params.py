@@ -18,7 +18,7 @@ import inspect
 
 from sklearn.base import BaseEstimator
 
-from .._tf import keras
+from .._persistence._references import SavedParameter
 from ._routing import (
     ROUTING_PREFIXES,
     builder_names,
@@ -123,8 +123,7 @@ class RoutedParams:
         names, var_kw = builder_names(builder)
         # A builder loaded from a file as a reference is imported only to fit:
         # the names it takes are checked then.
-        var_kw = var_kw or not (builder is None or callable(builder)
-                                or isinstance(builder, keras.Model))
+        var_kw = var_kw or isinstance(builder, SavedParameter)
         own = {}
         for key, value in params.items():
             prefix, _ = split_routed(key)
