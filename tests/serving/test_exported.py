@@ -67,6 +67,24 @@ def test_make_app_serves_an_exported_model_with_its_own_dtypes(exported):
         assert client.post("/predict_proba", json=scaled_rows()[:5].tolist()).status_code == 404
 
 
+def test_dtypes_given_override_an_exported_models_own_column_by_column(exported):
+    # They replaced them all: a dtype given for one column made the string
+    # column a number (every request refused), and float32 columns float64
+    # (values overflowing float32 were no longer refused).
+    X, _ = mixed_frame(n=5, seed=3)
+    with serving(ExportedModel(exported[0]), dtypes={"rooms": "float64"}) as client:
+        kinds = {f["name"]: (f["kind"], f["dtype"]) for f in client.get("/metadata").json()[
+            "features"]}
+        assert kinds["city"][0] == "string" and kinds["age"][1] == "float32"
+        assert kinds["rooms"][1] == "float64"
+        assert client.post("/predict", json=records(X)).json()["predictions"] == (
+            mixed().predict(X).tolist())
+        huge = records(X.iloc[:1])
+        huge[0]["age"] = 1e300
+        response = client.post("/predict", json=huge)
+        assert response.status_code == 400 and "overflows float32" in response.json()["error"]
+
+
 def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
     with pytest.raises(ValueError, match="not a SavedModel directory"):
         ExportedModel(tmp_path)

@@ -66,8 +66,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         Feature name (or index) to dtype, e.g. ``{"city": "string"}``; the
         features not named are numbers, or strings where the model's first
         step learnt strings. Not with ``input_example``. An
-        :class:`ExportedModel` given neither brings its own
-        (``input_dtypes_``).
+        :class:`ExportedModel` brings its own (``input_dtypes_``), which
+        ``dtypes`` overrides column by column.
 
     warmup : bool, default=True
         Call the model a few times at start-up (on the first row of
@@ -126,8 +126,6 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(f"make_app: drift_detector ({type(drift_detector).__name__}) has no "
                         f"test method")
-    if input_example is None and dtypes is None:
-        dtypes = getattr(model, "input_dtypes_", None)  # an ExportedModel knows its own
     schema = FeatureSchema.from_model(model, input_example=input_example, dtypes=dtypes)
     methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,

@@ -105,7 +105,8 @@ class FeatureSchema:
             Rows like the training data; only their column dtypes are kept.
 
         dtypes : dict or None, default=None
-            Column name (or index, for a model without names) to dtype.
+            Column name (or index, for a model without names) to dtype; over
+            those a model records (an ExportedModel's ``input_dtypes_``).
 
         Returns
         -------
@@ -122,6 +123,9 @@ class FeatureSchema:
         n = int(n)
         if input_example is not None and dtypes is not None:
             raise ValueError("make_app: give input_example or dtypes, not both")
+        recorded = getattr(model, "input_dtypes_", None)  # an ExportedModel knows its own
+        if input_example is None and recorded is not None:
+            dtypes = {**recorded, **(dtypes or {})}  # the ones given override them
         given = dtypes
         keys = names if names is not None else range(n)
         if dtypes is not None:
