@@ -81,7 +81,8 @@ def test_an_export_of_another_runtime_is_refused_naming_what_serves_it(tmp_path,
     with pytest.raises(SystemExit) as exit_:
         main(["serve", str(tmp_path / name)])
     assert exit_.value.code == 2
-    assert "which onnxruntime or LiteRT serve" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert f"is a .{name.split('.')[1]} file, which onnxruntime or LiteRT serve" in error
 
 
 def test_console_script_is_installed_and_refuses_a_missing_path(tmp_path):
@@ -212,6 +213,34 @@ def test_a_dtype_the_model_cannot_take_exits_2_before_serving(tmp_path, capsys):
         main(["serve", str(path), "--dtype", "town=string"])
     assert exit_.value.code == 2
     assert "--dtype: make_app: dtypes names ['town']" in capsys.readouterr().err
+
+
+def test_a_model_the_server_cannot_serve_exits_1_with_the_reason(tmp_path, capsys):
+    # A traceback came out of make_app, as the server was being built.
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from keraslearn import ImageClassifier
+
+    images = np.random.default_rng(0).random((8, 8, 8, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        network = ImageClassifier(conv_filters=(2,), dense_units=2, epochs=1,
+                                  random_state=0).fit(images, [0, 1] * 4)
+    cases = {"images.keraslearn": (network, "takes named inputs or images"),
+             "scaler.keraslearn": (make_pipeline(StandardScaler()).fit(frame()[0]),
+                                   "Pipeline has no predict method")}
+    for name, (model, reason) in cases.items():
+        path = keraslearn.save(model, tmp_path / name)
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", str(path)])
+        assert exit_.value.code == 1
+        error = capsys.readouterr().err
+        assert error.startswith(f"keraslearn serve: error: {path} cannot be served: ")
+        assert reason in error
 
 
 def test_serve_command_serves_an_exported_saved_model(tmp_path):

@@ -78,7 +78,7 @@ def main(argv=None):
         parser.exit(2, f"keraslearn serve: error: {str(path)!r} does not exist (PATH is what "
                        f"keraslearn.save or keraslearn.export wrote)\n")
     if path.suffix.lower() in (".onnx", ".tflite"):  # also keraslearn.export's formats
-        parser.exit(2, f"keraslearn serve: error: {str(path)!r} is an {path.suffix[1:]} file, "
+        parser.exit(2, f"keraslearn serve: error: {str(path)!r} is a {path.suffix} file, "
                        "which onnxruntime or LiteRT serve; keraslearn serve takes what "
                        "keraslearn.save wrote, or a SavedModel folder keraslearn.export "
                        "wrote\n")
@@ -101,10 +101,16 @@ def main(argv=None):
                        "with --trusted TYPE.\n")
     except ValueError as exc:  # damaged, newer: the message says which
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
-    dtypes = _dtypes(model, args.dtype)
-    if dtypes is not None:
-        from ._schema import FeatureSchema
+    from ._schema import FeatureSchema
 
+    dtypes = _dtypes(model, args.dtype)
+    try:  # a model the server cannot serve (images, no predict): said before serving
+        if not callable(getattr(model, "predict", None)):
+            raise TypeError(f"{type(model).__name__} has no predict method")
+        FeatureSchema.from_model(model)
+    except (TypeError, ValueError) as exc:
+        parser.exit(1, f"keraslearn serve: error: {path} cannot be served: {exc}\n")
+    if dtypes is not None:
         try:  # a column the model does not take, a dtype it cannot: said before serving
             FeatureSchema.from_model(model, dtypes=dtypes)
         except (TypeError, ValueError) as exc:
