@@ -400,3 +400,12 @@ def test_a_classifier_fitted_on_sparse_label_rows_is_served_its_rows():
         response = client.post("/predict", json=X[:5].tolist())
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == model.predict(X[:5]).toarray().tolist()
+
+
+def test_a_number_dtype_for_a_column_learnt_as_strings_is_refused():
+    # make_app (and keraslearn serve --dtype city=int64) served, then answered
+    # every request 500: the encoder compares strings.
+    with pytest.raises(ValueError, match=r"make_app: dtypes gives \['city'\] a number dtype, "
+                                         r"but the model's first step learnt them as strings"):
+        make_app(mixed(), dtypes={"city": "int64"})
+    make_app(mixed(), dtypes={"city": "string"})  # as learnt

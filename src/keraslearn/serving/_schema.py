@@ -137,6 +137,11 @@ class FeatureSchema:
             dtypes = _example_dtypes(input_example, names, n)
         else:  # detected, then those given
             detected = {key: "object" for key in string_columns(model, keys)}
+            numbers = [k for k in detected if k in (dtypes or {})
+                       and np.dtype(_numpy_dtype(dtypes[k], k)).kind in "biuf"]
+            if numbers:  # its encoder compares strings: every request would fail
+                raise ValueError(f"make_app: dtypes gives {numbers!r} a number dtype, but the "
+                                 "model's first step learnt them as strings")
             fitted = getattr(model, "X_dtype_", None)  # a wrapper fitted on integers takes them
             if not detected and isinstance(fitted, np.dtype) and fitted.kind in "biu":
                 detected = dict.fromkeys(keys, fitted)
