@@ -10,11 +10,12 @@ def validates(freq, epoch):
 
 
 def validated_epochs(previous, history, fit_kwargs):
-    """The epochs (counted from 0 over the whole ``history_``) after which
-    held-out scores were logged: the earlier fits' (``previous``, the
-    estimator's state before this fit; None when this fit starts the
-    history), then this fit's, placed by the ``validation_freq`` and
-    ``initial_epoch`` it ran with (Keras' logs of ``history``)."""
+    """For each held-out curve (``val_*`` key, as ``history_`` keeps it), the
+    epochs (counted from 0 over the whole ``history_``) after which it was
+    logged: the earlier fits' (``previous``, the estimator's state before this
+    fit; None when this fit starts the history), then this fit's, placed by
+    the ``validation_freq`` and ``initial_epoch`` it ran with (Keras' logs of
+    ``history``)."""
     mine = _scored(history, fit_kwargs.get("validation_freq", 1),
                    fit_kwargs.get("initial_epoch", 0))
     if previous is None:
@@ -22,15 +23,22 @@ def validated_epochs(previous, history, fit_kwargs):
     before = previous.get("history_", {})
     n_before = len(before.get("loss", ()))
     known = previous.get("_validated_epochs")
-    if known is None:  # (a fit of an earlier version: its own last epochs)
-        known = _scored(before, None, 0)
-    return [*known, *(n_before + e for e in mine)]
+    if not isinstance(known, dict):  # a fit of an earlier version: its own rule
+        known = _scored(before, previous.get("_validation_freq"), 0)
+    keys = [*known, *(key for key in mine if key not in known)]
+    return {key: [*known.get(key, ()), *(n_before + e for e in mine.get(key, ()))]
+            for key in keys}
 
 
 def _scored(history, freq, first):
     n = len(history.get("loss", ()))
-    m = max((len(v) for k, v in history.items() if str(k).startswith("val_")), default=0)
-    if m == n:
-        return list(range(n))
-    epochs = [] if freq is None else [e for e in range(n) if validates(freq, first + e)]
-    return epochs if len(epochs) == m else list(range(n - m, n))
+    by_freq = None if freq is None else [e for e in range(n) if validates(freq, first + e)]
+    scored = {}
+    for key, values in history.items():
+        m = len(values)
+        if not str(key).startswith("val_") or m > n:
+            continue
+        scored[str(key)] = (list(range(n)) if m == n else by_freq
+                            if by_freq is not None and len(by_freq) == m
+                            else list(range(n - m, n)))
+    return scored

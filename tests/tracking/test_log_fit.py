@@ -4,6 +4,7 @@ import functools
 import zipfile
 from pathlib import Path
 
+import keras
 import mlflow
 import numpy as np
 import pandas as pd
@@ -364,6 +365,40 @@ def test_held_out_curves_of_warm_starts_are_at_the_epochs_they_were_scored(store
     with mlflow.start_run() as run:
         log_fit(clf, log_model=False)
     assert metric_steps(store, run.info.run_id, "val_loss")[0] == steps
+
+
+class _EveryEpoch(keras.callbacks.Callback):
+    """Logs a held-out score of its own at every epoch."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_own"] = float(epoch)
+
+
+def test_each_held_out_curve_is_at_the_epochs_it_was_scored(store):
+    # One list of epochs for every curve, sized by the longest, moved Keras'
+    # val_loss (every second epoch) to the last epochs.
+    X, y = StandardScaler().fit_transform(frame()[0]), frame()[1]
+    clf = KerasClassifier(tiny_mlp, hidden=4, epochs=4, random_state=0, validation_split=0.25,
+                          fit__validation_freq=2, callbacks=[_EveryEpoch()]).fit(X, y)
+    with mlflow.start_run() as run:
+        log_fit(clf, log_model=False)
+    assert metric_steps(store, run.info.run_id, "val_loss")[0] == [1, 3]
+    assert metric_steps(store, run.info.run_id, "val_own") == ([0, 1, 2, 3], [0, 1, 2, 3])
+
+
+def test_a_fit_of_an_earlier_version_keeps_its_curves_where_its_validation_freq_put_them(
+        store):
+    # Its state held the validation_freq only: a warm start placed its
+    # held-out scores at its last epochs (2, 3) instead of 1, 3.
+    X, y = StandardScaler().fit_transform(frame()[0]), frame()[1]
+    clf = KerasClassifier(tiny_mlp, hidden=4, epochs=4, random_state=0, validation_split=0.25,
+                          fit__validation_freq=2, warm_start=True).fit(X, y)
+    del clf.__dict__["_validated_epochs"]
+    clf.__dict__["_validation_freq"] = 2  # as that version recorded it
+    clf.set_params(fit__validation_freq=1, epochs=2).fit(X, y)
+    with mlflow.start_run() as run:
+        log_fit(clf, log_model=False)
+    assert metric_steps(store, run.info.run_id, "val_loss")[0] == [1, 3, 4, 5]
 
 
 class _WrapperOfOthers(BaseEstimator):

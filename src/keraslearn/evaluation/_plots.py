@@ -91,16 +91,15 @@ def curve_epochs(estimator):
         return None, None
     n = len(history.get("loss", ()))
     state = getattr(owner, "__dict__", {})
-    validated = state.get("_validated_epochs")  # keraslearn's fits record them
-    if validated is not None:
-        validated = np.asarray(validated, dtype=int)
-    else:
-        freq = state.get("_validation_freq")  # (a fit saved by an earlier version)
-        if freq is None and hasattr(owner, "get_params"):  # scikeras'
-            freq = owner.get_params().get("fit__validation_freq")
-        if (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple)):
-            validated = np.array([e for e in range(n) if validates(freq, e)])
-    return history, {key: _epochs_of(key, values.size, n, validated)
+    recorded = state.get("_validated_epochs")  # keraslearn's fits record them, per curve
+    recorded = recorded if isinstance(recorded, dict) else {}
+    validated = None
+    freq = state.get("_validation_freq")  # (a fit saved by an earlier version)
+    if freq is None and not recorded and hasattr(owner, "get_params"):  # scikeras'
+        freq = owner.get_params().get("fit__validation_freq")
+    if (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple)):
+        validated = np.array([e for e in range(n) if validates(freq, e)])
+    return history, {key: _epochs_of(key, values.size, n, recorded.get(key, validated))
                      for key, values in history.items()}
 
 
@@ -108,8 +107,8 @@ def _epochs_of(key, size, n, validated):
     """The epochs of a curve of ``size`` values in a history of ``n`` epochs."""
     if not key.startswith("val_") or size >= n:
         return np.arange(size)
-    if validated is not None and size == validated.size:
-        return validated
+    if validated is not None and size == len(validated):
+        return np.asarray(validated, dtype=int)
     # Fewer held-out values than epochs otherwise: a warm start scored what an
     # earlier fit did not; they are the last epochs'.
     return np.arange(n - size, n)
