@@ -287,11 +287,13 @@ def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():
     open_width = keras.Sequential([keras.Input((None, 1)), keras.layers.GlobalAveragePooling1D(),
                                    keras.layers.Dense(1, activation="sigmoid")])
     KerasClassifier(open_width, loss="binary_crossentropy", epochs=1).fit(X[:, :, None], y)
-    # A width of 1 broadcasts in some layers: left to Keras (it trained before the check).
-    one_wide = keras.Sequential([keras.Input((1,)), keras.layers.Rescaling(2.0),
-                                 keras.layers.Dense(1, activation="sigmoid")])
-    with pytest.raises(ValueError, match="expected axis -1 of input shape to have value 1"):
-        KerasClassifier(one_wide, loss="binary_crossentropy", epochs=1).fit(X, y)
+    # A width of 1 too (a grayscale model given colour images, say), though
+    # some layers would broadcast it.
+    gray = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match=r"samples of shape \(4, 4, 3\), but the model's "
+                                         r"input takes samples of shape \(4, 4, 1\)"):
+        KerasClassifier(gray, loss="binary_crossentropy").fit(np.zeros((len(y), 4, 4, 3)), y)
 
 
 class _Began(keras.callbacks.Callback):

@@ -282,3 +282,15 @@ def test_a_label_encoder_subclass_takes_partial_fit_classes_as_keraslearns_does(
     assert clf.classes_.tolist() == ["a", "b", "c"]
     clf.partial_fit(X[:5], np.full(5, "c"))  # a class the first batch lacked
     assert set(clf.predict(X)) <= {"A", "B", "C"} and clf.predict_proba(X).shape == (len(X), 3)
+
+    class Passing(Upper):  # a fit passing what it is given on
+        def fit(self, y, **kwargs):
+            return super().fit(y, **kwargs)
+
+    class PassingClassifier(KerasClassifier):
+        @property
+        def target_encoder(self):
+            return Passing(loss=self.loss)
+
+    passing = PassingClassifier(one_dense, random_state=0).partial_fit(X, y, classes=list("abc"))
+    assert passing.classes_.tolist() == ["a", "b", "c"]

@@ -60,9 +60,8 @@ def check_input_shape(model, sample_shape):
     if not isinstance(sample_shape, tuple) or not inputs or len(inputs) != 1:
         return
     expected = tuple(inputs[0].shape[1:])
-    # (a dimension of 1 broadcasts in some layers: left to Keras)
     if len(expected) == len(sample_shape) and any(
-            e not in (None, 1) and e != s for e, s in zip(expected, sample_shape)):
+            e is not None and e != s for e, s in zip(expected, sample_shape)):
         what = (f"{sample_shape[0]} features" if len(sample_shape) == 1
                 else f"samples of shape {sample_shape}")
         takes = (f"{expected[0]} features" if len(expected) == 1

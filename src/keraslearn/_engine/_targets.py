@@ -233,9 +233,8 @@ def fit_encoder(encoder, y, classes):
     if is_native(encoder):
         encoder.fit(y, classes)
         return encoder, encoder.validate(y, warn=False)
-    if classes is not None and isinstance(encoder, _NATIVE) and (
-            "classes" in inspect.signature(encoder.fit).parameters):
-        encoder.fit(y, classes)  # a subclass of keraslearn's: its fit takes them
+    if classes is not None and isinstance(encoder, _NATIVE) and _takes_classes(encoder.fit):
+        encoder.fit(y, classes=classes)  # a subclass of keraslearn's: its fit takes them
         return encoder, y
     if classes is not None:
         raise ValueError(
@@ -244,6 +243,11 @@ def fit_encoder(encoder, y, classes):
         )
     encoder.fit(y)
     return encoder, y
+
+
+def _takes_classes(fit):
+    parameters = inspect.signature(fit).parameters.values()
+    return any(p.name == "classes" or p.kind == p.VAR_KEYWORD for p in parameters)
 
 
 def check_targets(encoder, y):
