@@ -95,6 +95,14 @@ def test_console_script_is_installed_and_refuses_a_missing_path(tmp_path):
     assert f"'{missing}' does not exist" in done.stderr
 
 
+def test_python_m_keraslearn_runs_the_command(tmp_path):
+    missing = tmp_path / "model"
+    done = subprocess.run([sys.executable, "-m", "keraslearn", "serve", str(missing)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"keraslearn serve: error: '{missing}' does not exist" in done.stderr
+
+
 def test_a_file_load_refuses_exits_1_with_the_reason(tmp_path, capsys):
     damaged = tmp_path / "model.keraslearn"
     damaged.write_bytes(b"not an archive")

@@ -69,7 +69,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        The exit status: 0, or 130 after Ctrl-C (SIGINT) stopped the server.
+        The exit status: 0, or 130 after Ctrl-C (SIGINT) stopped the server. A
+        stop by SIGTERM shuts the server down as gracefully, then ends the
+        process by that signal (status 143 in a shell), as uvicorn does.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
