@@ -87,7 +87,7 @@ def main(argv=None):
     from keraslearn import load
 
     from .._persistence._trust import UntrustedTypesError
-    from . import ExportedModel, run
+    from . import ExportedModel, make_server
     from ._exported import is_exported
 
     try:
@@ -105,13 +105,14 @@ def main(argv=None):
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
     from ._schema import FeatureSchema
 
+    def cannot_serve(exc):
+        parser.exit(1, f"keraslearn serve: error: {path} cannot be served: {exc}\n")
+
     dtypes = _dtypes(model, args.dtype)
-    try:  # a model the server cannot serve (images, no predict): said before serving
-        if not callable(getattr(model, "predict", None)):
-            raise TypeError(f"{type(model).__name__} has no predict method")
+    try:  # rows the server cannot read (images): said before --dtype is blamed
         FeatureSchema.from_model(model)
     except (TypeError, ValueError) as exc:
-        parser.exit(1, f"keraslearn serve: error: {path} cannot be served: {exc}\n")
+        cannot_serve(exc)
     if dtypes is not None:
         try:  # a column the model does not take, a dtype it cannot: said before serving
             FeatureSchema.from_model(model, dtypes=dtypes)
@@ -126,10 +127,15 @@ def main(argv=None):
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        run(model, args.host, args.port, max_batch_rows=args.max_batch_rows,
-            max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
-            log_level=args.log_level, access_log=args.access_log, drift_detector=detector,
-            drift_window=args.drift_window, dtypes=dtypes)
+        try:  # make_app's own refusals (no predict, a drift detector of other columns)
+            server = make_server(
+                model, args.host, args.port, max_batch_rows=args.max_batch_rows,
+                max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
+                log_level=args.log_level, access_log=args.access_log, drift_detector=detector,
+                drift_window=args.drift_window, dtypes=dtypes)
+        except (TypeError, ValueError) as exc:
+            cannot_serve(exc)
+        server.run()
     except KeyboardInterrupt:
         # Ctrl-C: uvicorn has shut down gracefully, then raised it again; no traceback.
         return 130
