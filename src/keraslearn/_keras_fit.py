@@ -16,21 +16,25 @@ def validated_epochs(previous, history, fit_kwargs):
     fit; None when this fit starts the history), then this fit's, placed by
     the ``validation_freq`` and ``initial_epoch`` it ran with (Keras' logs of
     ``history``)."""
-    mine = _scored(history, fit_kwargs.get("validation_freq", 1),
-                   fit_kwargs.get("initial_epoch", 0))
+    mine = scored_epochs(history, fit_kwargs.get("validation_freq", 1),
+                         fit_kwargs.get("initial_epoch", 0))
     if previous is None:
         return mine
     before = previous.get("history_", {})
     n_before = len(before.get("loss", ()))
     known = previous.get("_validated_epochs")
     if not isinstance(known, dict):  # a fit of an earlier version: its own rule
-        known = _scored(before, previous.get("_validation_freq"), 0)
+        known = scored_epochs(before, previous.get("_validation_freq"), 0)
     keys = [*known, *(key for key in mine if key not in known)]
     return {key: [*known.get(key, ()), *(n_before + e for e in mine.get(key, ()))]
             for key in keys}
 
 
-def _scored(history, freq, first):
+def scored_epochs(history, freq, first):
+    """For each held-out curve of one fit's ``history`` shorter than or as long
+    as its ``loss``, the epochs (counted from 0) it was logged at: every epoch,
+    those ``validation_freq=freq`` names from epoch number ``first`` (None: no
+    rule known), or else its last ones."""
     n = len(history.get("loss", ()))
     by_freq = None if freq is None else [e for e in range(n) if validates(freq, first + e)]
     scored = {}

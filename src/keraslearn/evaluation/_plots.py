@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._keras_fit import validates
+from .._keras_fit import scored_epochs
 
 # where a meta-estimator keeps the fitted estimator that trained: a search's
 # best one, a self-training classifier's, a transformed-target regressor's
@@ -91,15 +91,14 @@ def curve_epochs(estimator):
         return None, None
     n = len(history.get("loss", ()))
     state = getattr(owner, "__dict__", {})
-    recorded = state.get("_validated_epochs")  # keraslearn's fits record them, per curve
-    recorded = recorded if isinstance(recorded, dict) else {}
-    validated = None
-    freq = state.get("_validation_freq")  # (a fit saved by an earlier version)
-    if freq is None and not recorded and hasattr(owner, "get_params"):  # scikeras'
-        freq = owner.get_params().get("fit__validation_freq")
-    if (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple)):
-        validated = np.array([e for e in range(n) if validates(freq, e)])
-    return history, {key: _epochs_of(key, values.size, n, recorded.get(key, validated))
+    scored = state.get("_validated_epochs")  # keraslearn's fits record them, per curve
+    if not isinstance(scored, dict):  # placed by the fit's validation_freq, read here
+        freq = state.get("_validation_freq")  # (a fit saved by an earlier version)
+        if freq is None and hasattr(owner, "get_params"):  # scikeras'
+            freq = owner.get_params().get("fit__validation_freq")
+        known = (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple))
+        scored = scored_epochs(history, freq if known else None, 0)
+    return history, {key: _epochs_of(key, values.size, n, scored.get(key))
                      for key, values in history.items()}
 
 
