@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._introspection import accepted_kwargs
 from ._label_encoder import TARGET_ENCODINGS, ClassifierLabelEncoder
 
 __all__ = ["TARGET_ENCODINGS", "ClassifierLabelEncoder", "IdentityTargetEncoder",
@@ -233,9 +234,11 @@ def fit_encoder(encoder, y, classes):
     if is_native(encoder):
         encoder.fit(y, classes)
         return encoder, encoder.validate(y, warn=False)
-    if classes is not None and isinstance(encoder, _NATIVE) and _takes_classes(encoder.fit):
-        encoder.fit(y, classes=classes)  # a subclass of keraslearn's: its fit takes them
-        return encoder, y
+    if classes is not None and isinstance(encoder, _NATIVE):  # a subclass of keraslearn's
+        names, var_kw = accepted_kwargs(encoder.fit)
+        if "classes" in names or var_kw:  # its fit takes them
+            encoder.fit(y, classes=classes)
+            return encoder, y
     if classes is not None:
         raise ValueError(
             "partial_fit(classes=...) needs keraslearn's target encoder; a target_encoder "
@@ -243,11 +246,6 @@ def fit_encoder(encoder, y, classes):
         )
     encoder.fit(y)
     return encoder, y
-
-
-def _takes_classes(fit):
-    parameters = inspect.signature(fit).parameters.values()
-    return any(p.name == "classes" or p.kind == p.VAR_KEYWORD for p in parameters)
 
 
 def check_targets(encoder, y):
