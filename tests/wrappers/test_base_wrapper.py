@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 
 from keraslearn import BaseWrapper
@@ -241,3 +242,6 @@ def test_target_reshaper_feeds_2d_encoders_and_gives_labels_back_1d():
     codes = encoder.transform(labels)
     assert codes.shape == (len(X), 1) and set(codes.ravel()) == {0.0, 1.0}
     np.testing.assert_array_equal(encoder.inverse_transform(codes), labels)
+    # Before fit it cannot know whether y was 1-D: scikit-learn's not-fitted error.
+    with pytest.raises(NotFittedError, match="TargetReshaper"):
+        TargetReshaper().inverse_transform(codes)

@@ -4,6 +4,7 @@ subclassing) them changes only the import."""
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from .._engine._label_encoder import ClassifierLabelEncoder
 from .._engine._targets import RegressorTargetEncoder
@@ -72,6 +73,12 @@ class TargetReshaper(TransformerMixin, BaseEstimator):
         Returns
         -------
         y : ndarray
+
+        Raises
+        ------
+        NotFittedError
+            Before ``fit``: it does not know yet whether y was 1-D.
         """
+        check_is_fitted(self, "ndim_")
         y = np.asarray(y)
         return y[:, 0] if self.ndim_ == 1 and y.ndim == 2 and y.shape[1] == 1 else y
