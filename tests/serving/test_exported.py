@@ -10,7 +10,7 @@ import pytest
 from _servers import mixed, mixed_frame, records, regressor, scaled_rows, serving
 
 import keraslearn
-from keraslearn.serving import ExportedModel
+from keraslearn.serving import ExportedModel, make_app
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,14 @@ def test_dtypes_given_override_an_exported_models_own_column_by_column(exported)
         huge[0]["age"] = 1e300
         response = client.post("/predict", json=huge)
         assert response.status_code == 400 and "overflows float32" in response.json()["error"]
+
+
+def test_a_number_dtype_for_an_exported_string_column_is_refused(exported):
+    # The graph one-hot encodes the strings it was exported with: the server
+    # started, then answered every request with a graph error.
+    with pytest.raises(ValueError, match=r"dtypes gives \['city'\] a number dtype"):
+        make_app(ExportedModel(exported[0]), dtypes={"city": "int64"})
+    make_app(ExportedModel(exported[0]), dtypes={"city": "string"})
 
 
 def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):

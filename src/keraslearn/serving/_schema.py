@@ -136,7 +136,9 @@ class FeatureSchema:
         if input_example is not None:
             dtypes = _example_dtypes(input_example, names, n)
         else:  # detected, then those given
-            detected = {key: "object" for key in string_columns(model, keys)}
+            learnt = string_columns(model, keys) + [  # an export's graph encodes strings
+                k for k, d in (recorded or {}).items() if _numpy_dtype(d, k).kind == "O"]
+            detected = dict.fromkeys(learnt, "object")
             numbers = [k for k in detected if k in (dtypes or {})
                        and np.dtype(_numpy_dtype(dtypes[k], k)).kind in "biuf"]
             if numbers:  # its encoder compares strings: every request would fail
