@@ -103,6 +103,13 @@ def test_python_m_keraslearn_runs_the_command(tmp_path):
     assert f"keraslearn serve: error: '{missing}' does not exist" in done.stderr
 
 
+def test_version_is_printed_and_exits_0(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"keraslearn {keraslearn.__version__}\n"
+
+
 def test_a_file_load_refuses_exits_1_with_the_reason(tmp_path, capsys):
     damaged = tmp_path / "model.keraslearn"
     damaged.write_bytes(b"not an archive")

@@ -24,6 +24,9 @@ def build_parser():
     parser : argparse.ArgumentParser
     """
     parser = argparse.ArgumentParser(prog="keraslearn", description="keraslearn's command line.")
+    from .._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"keraslearn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve", help="serve a saved model over HTTP",
