@@ -139,6 +139,41 @@ def test_from_logits_loss_gives_probabilities(loss, n_classes):
     assert clf.score(Xm, ym) > 0.8
 
 
+@pytest.mark.parametrize("form", ["list", "dict", "compiled list"])
+@pytest.mark.parametrize("loss, n_classes", [
+    (keras.losses.BinaryCrossentropy, 2),
+    (keras.losses.SparseCategoricalCrossentropy, 3),
+])
+def test_a_one_output_models_loss_given_per_output_is_read_as_that_loss(form, loss, n_classes):
+    # Keras and scikeras take [loss] or {output name: loss} for one output: it
+    # was refused as a loss of unknown targets ("ListWrapper"), and, with
+    # target_encoding given, its from_logits unread (logits taken as probabilities).
+    Xm, ym = make_classification(n_samples=90, n_features=4, n_informative=3, n_redundant=0,
+                                 n_classes=n_classes, class_sep=2.0, random_state=1)
+    per_output = {"list": [loss(from_logits=True)], "compiled list": [loss(from_logits=True)],
+                  "dict": {"out": loss(from_logits=True)}}[form]
+
+    def build(meta):
+        inputs = keras.Input((4,))
+        units = 1 if n_classes == 2 else n_classes
+        model = keras.Model(inputs, [keras.layers.Dense(units, name="out")(inputs)])
+        if form == "compiled list":
+            model.compile(optimizer=keras.optimizers.Adam(0.05), loss=per_output)
+        return model
+
+    given = {} if form == "compiled list" else {"loss": per_output}
+    clf = KerasClassifier(build, optimizer__learning_rate=0.05, epochs=10, random_state=0,
+                          **given).fit(Xm, ym)
+    raw = clf.model_(Xm.astype("float32")).numpy().astype("float64")
+    if n_classes == 2:
+        positive = 1 / (1 + np.exp(-raw[:, 0]))
+        expected = np.column_stack([1 - positive, positive])
+    else:
+        expected = np.exp(raw) / np.exp(raw).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(Xm), expected, rtol=1e-5, atol=1e-6)
+    assert clf.score(Xm, ym) > 0.8
+
+
 # ----------------------------------------------------------------- metrics__
 def test_metrics_index_form():
     clf = KerasClassifier(tiny_mlp, metrics=[keras.metrics.AUC, keras.metrics.Precision],

@@ -55,9 +55,22 @@ def _class_kind(cls):
     return None
 
 
+def sole_loss(loss):
+    """The loss itself where ``loss`` gives it per output of a one-output model
+    (a one-element list, or a one-key dict by output name, as Keras and scikeras
+    take them); ``loss`` unchanged otherwise (a serialized config included)."""
+    if isinstance(loss, (list, tuple)) and len(loss) == 1:
+        return loss[0]
+    if isinstance(loss, dict) and len(loss) == 1 and "class_name" not in loss:
+        return next(iter(loss.values()))
+    return loss
+
+
 def target_kind(loss):
     """``INDEX``, ``SHAPED`` or None (unknown) for a loss given as a name,
-    function, class, instance or serialized config."""
+    function, class, instance or serialized config, alone or as the one
+    output's loss."""
+    loss = sole_loss(loss)
     if loss is None:
         return None
     if isinstance(loss, (str, dict)):
@@ -83,6 +96,7 @@ def target_kind(loss):
 
 def loss_description(loss):
     """A short name for a loss in messages."""
+    loss = sole_loss(loss)
     if isinstance(loss, str):
         return repr(loss)
     if inspect.isclass(loss):
@@ -94,6 +108,7 @@ def loss_description(loss):
 
 def loss_from_logits(loss):
     """Whether a Keras loss object was configured with ``from_logits=True``."""
+    loss = sole_loss(loss)
     if isinstance(loss, dict):
         return bool(loss.get("config", {}).get("from_logits", False))
     return bool(getattr(loss, "from_logits", False))
