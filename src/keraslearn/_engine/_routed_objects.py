@@ -26,6 +26,15 @@ import inspect
 from ..utils import accepted_kwargs, check_kwargs, suggest
 
 
+def _keras_own(cls):
+    """Whether ``cls`` is one of Keras' own classes: their ``**kwargs`` go to a
+    base that refuses unknown names only when made, so names are checked
+    against their signature. A class of the user's own whose constructor takes
+    ``**kwargs`` takes what it is given (its bases' names, or its own options),
+    as scikeras routes them."""
+    return cls.__module__.startswith("keras.")
+
+
 def _split(params):
     """(this level's own parameters, {head: the parameters routed below it})."""
     own, below = {}, {}
@@ -135,7 +144,7 @@ class _Walker:
                     f"(set {_path(where, head)}=... too)."
                 )
         keywords = {k: v for k, v in args.items() if not _is_positional(k)}
-        check_kwargs(cls.__init__, keywords, where, strict=True)
+        check_kwargs(cls.__init__, keywords, where, strict=_keras_own(cls))
         values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
         if self.dry:
             return None
@@ -171,7 +180,7 @@ class _Walker:
             raise ValueError(
                 f"{where}: positional arguments ({where}__0=...) need a class, not an instance."
             )
-        check_kwargs(type(obj).__init__, kwargs, where, strict=True)
+        check_kwargs(type(obj).__init__, kwargs, where, strict=_keras_own(type(obj)))
         args, from_config = _rebuild_args(obj, kwargs, where)
         if self.dry:
             return None
