@@ -159,6 +159,24 @@ def test_score_routed_parameters_reach_the_scorer():
     reg = Recording(linear, loss="mse", score__multioutput="raw_values", epochs=1).fit(X, X[:, 0])
     reg.score(X, X[:, 0], sample_weight=np.ones(len(X)))
     assert seen["multioutput"] == "raw_values" and len(seen["sample_weight"]) == len(X)
+    # Without weights a scorer taking them gets sample_weight=None, as scikeras passes it
+    # (GridSearchCV calls score(X, y)); one that does not take them is not given it.
+    seen.clear()
+    reg.score(X, X[:, 0])
+    assert seen == {"multioutput": "raw_values", "sample_weight": None}
+
+    class Required(KerasRegressor):
+        @staticmethod
+        def scorer(y_true, y_pred, sample_weight):
+            return float(np.average(y_true == y_true, weights=sample_weight))
+
+    class Unweighted(KerasRegressor):
+        @staticmethod
+        def scorer(y_true, y_pred):
+            return 0.5
+
+    assert Required(linear, loss="mse", epochs=1).fit(X, X[:, 0]).score(X, X[:, 0]) == 1.0
+    assert Unweighted(linear, loss="mse", epochs=1).fit(X, X[:, 0]).score(X, X[:, 0]) == 0.5
 
 
 def test_a_feature_encoder_reshapes_flat_rows_into_images():

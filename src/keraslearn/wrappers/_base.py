@@ -10,6 +10,7 @@ from .._engine._inputs import validate_training_data
 from .._engine._label_encoder import as_array
 from .._engine._transaction import restore_on_failure
 from .._tf import keras
+from ..utils import accepted_kwargs
 from . import _predict_callbacks as predict_callbacks
 from ._builder import builder_kwargs, compile_kwargs, loss_checked_against, resolve_builder
 from ._checks import check_wrapper_parameters, without_routed_callbacks
@@ -240,7 +241,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             Predictions.
 
         **kwargs : dict
-            ``sample_weight`` and the routed ``score__`` parameters.
+            ``sample_weight`` (None when ``score`` got none, as scikeras passes
+            it, unless the scorer does not take it) and the routed ``score__``
+            parameters.
 
         Returns
         -------
@@ -273,8 +276,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         """
         y_pred = self.predict(X)
         kwargs = routed(self.__dict__.get("_kwargs", {}), "score")
-        if sample_weight is not None:
-            kwargs["sample_weight"] = sample_weight
+        names, var_kw = accepted_kwargs(self.scorer)
+        if sample_weight is not None or var_kw or "sample_weight" in names:
+            kwargs["sample_weight"] = sample_weight  # None too, as scikeras passes it
         return self.scorer(as_array(y), y_pred, **kwargs)
 
     @fill_doc
