@@ -398,6 +398,18 @@ def test_validation_data_is_checked_before_the_network_is_built(given, message):
     assert built == [] and not hasattr(clf, "model_")
 
 
+def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():
+    # Keras' encoded form (class codes for string labels, which scikeras passes on
+    # as they are) is refused; the message says to give it as fit's y is.
+    labels = np.array(["no", "yes"])[y]
+    clf = KerasClassifier(tiny_mlp, epochs=1)
+    with pytest.raises(ValueError, match=r"labels not in classes.*validation_data is given "
+                                         r"as fit's X and y are"):
+        clf.fit(X, labels, validation_data=(X[:8], y[:8]))
+    clf.fit(X, labels, validation_data=(X[:8], labels[:8]))
+    assert len(clf.history_["val_loss"]) == 1
+
+
 class _CastL2(keras.regularizers.L2):
     """An L2 penalty returned in Keras' float type."""
 

@@ -120,7 +120,9 @@ def ready_for_training(est, data, plan):
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise  # an encoder's own error type (of the user's, perhaps): as it is
-            raise type(exc)(f"validation_data: {exc}") from None
+            raise type(exc)(f"validation_data: {exc} (validation_data is given as fit's X "
+                            "and y are: the estimator's encoders make it what the model "
+                            "takes)") from None
     return data, plan
 
 
