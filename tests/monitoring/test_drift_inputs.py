@@ -89,6 +89,23 @@ def test_columns_are_matched_by_name_in_any_order(frame):
     pd.testing.assert_frame_equal(detector.test(shuffled), detector.test(batch))
 
 
+def test_matching_by_position_where_either_side_had_names_warns_as_scikit_learn(frame):
+    # An array given to a detector fitted on names was matched by position in
+    # silence: columns in another order read as drift (or hid it).
+    numbers = frame[["age", "visits"]]
+    named = DriftDetector(random_state=0).fit(numbers)
+    with pytest.warns(UserWarning, match="X does not have valid feature names, but "
+                                         "DriftDetector was fitted with feature names") as w:
+        result = named.test(numbers[["visits", "age"]].to_numpy())
+    assert w[0].filename == __file__  # at the user's line
+    assert result["drifted"].all()  # what the warning is for
+    unnamed = DriftDetector(random_state=0).fit(numbers.to_numpy())
+    with pytest.warns(UserWarning, match="X has feature names, but DriftDetector was "
+                                         "fitted without feature names"):
+        unnamed.test(numbers)
+    unnamed.test(numbers.set_axis([0, 1], axis=1))  # names that are not strings: none
+
+
 def test_data_is_not_modified(frame):
     before = frame.copy()
     array = frame[["age", "visits"]].to_numpy()

@@ -212,6 +212,31 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
         assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
 
 
+@pytest.mark.parametrize("model", ["named", "unnamed"])
+def test_a_detector_named_otherwise_than_the_model_tests_by_position_without_warning(model):
+    # make_app takes a detector fitted with names for a model fitted without (and
+    # the reverse), matched by position: its warning of that came with every test.
+    import warnings
+
+    from keraslearn.monitoring import DriftDetector
+
+    X = frame()[0] if model == "named" else pd.DataFrame(scaled_rows(), columns=list("abcd"))
+    reference = X.to_numpy() if model == "named" else X
+    detector = DriftDetector(random_state=0).fit(reference)
+    fitted = classifier() if model == "named" else regressor()
+    sent = records(X) if model == "named" else X.to_numpy().tolist()
+    with serving(fitted, drift_detector=detector, drift_window=100) as client:
+        assert client.post("/predict", json=sent).status_code == 200
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            response = client.get("/monitoring/drift")
+    assert response.status_code == 200, response.text
+    assert not [w for w in caught if "feature names" in str(w.message)]
+    expected = detector.test(reference[-100:]).to_dict(orient="records")
+    assert [e["statistic"] for e in response.json()["report"]] == pytest.approx(
+        [e["statistic"] for e in expected])
+
+
 def test_rows_cast_to_float32_are_not_a_drift_from_their_float64_reference():
     # dtypes says float32: the kept rows hold np.float32(0.1) where the detector's
     # reference (the training frame) held 0.1, in every row of a rounded column.

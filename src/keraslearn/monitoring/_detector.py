@@ -20,7 +20,7 @@ from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import Interval, OneOf, validate_parameters
-from ._columns import as_frame, categorical_mask, column_values, label, string_names
+from ._columns import as_frame, categorical_mask, column_values, label, string_names, warn_unnamed
 from ._sketch import compare_categorical, compare_numeric, summarize_categorical, summarize_numeric
 
 RESULT_COLUMNS = ["feature", "test", "statistic", "p_value", "psi", "drifted",
@@ -353,6 +353,7 @@ class DriftDetector(BaseEstimator):
         frame = as_frame(X, owner)
         features = self._features()
         names = string_names(frame, X)
+        warn_unnamed(hasattr(self, "feature_names_in_"), names is not None, owner)
         if hasattr(self, "feature_names_in_") and names is not None:
             missing = [f for f in features if f not in names]
             unseen = [f for f in names if f not in features]

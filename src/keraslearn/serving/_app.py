@@ -18,7 +18,7 @@ import numpy as np
 
 from ..utils import Interval
 from ._batching import Batcher, ModelError
-from ._drift import RecentRows, check_detector
+from ._drift import RecentRows, check_detector, named_as_fitted
 from ._metadata import describe
 from ._parse import RequestError, decode, read_payload
 from ._schema import FeatureSchema
@@ -219,7 +219,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
 
     def test_rows(parts):  # in a worker thread: neither the event loop nor the model's
         rows = recent.rows(parts)
-        return len(rows), detector.test(rows).to_dict(orient="records")
+        return len(rows), detector.test(named_as_fitted(rows, detector)).to_dict(
+            orient="records")
 
     async def drift(request):
         if recent is None:

@@ -76,6 +76,25 @@ class RecentRows:
         return X.iloc[extra:].reset_index(drop=True) if hasattr(X, "iloc") else X[extra:]
 
 
+def named_as_fitted(rows, detector):
+    """``rows`` (the model's input) with the detector's column names, or none,
+    as it was fitted: :func:`check_detector` matched an unnamed side by
+    position, so keraslearn's DriftDetector need not warn that it does."""
+    from ..monitoring import DriftDetector
+
+    if not isinstance(detector, DriftDetector):
+        return rows  # one of the user's own: given the model's input as it is
+    names = getattr(detector, "feature_names_in_", None)
+    if names is not None and not hasattr(rows, "columns"):
+        import pandas as pd
+
+        frame = pd.DataFrame(rows, columns=[str(n) for n in names], copy=False)
+        return frame.infer_objects() if rows.dtype == object else frame
+    if names is None and hasattr(rows, "columns"):
+        return rows.set_axis(range(rows.shape[1]), axis=1)
+    return rows
+
+
 def _finite_number(value):
     """Whether the detector reads ``value`` as a finite number (it converts by float())."""
     try:
