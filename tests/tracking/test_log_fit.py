@@ -132,6 +132,14 @@ def test_mistakes_are_refused_before_anything_is_logged(store):
         log_fit(pipeline(), X, y)
     with pytest.raises(ValueError, match="both X_test and y_test"):
         log_fit(fitted(), X)
+    # Test data the evaluation refuses: parameters, tags and curves were logged first.
+    with mlflow.start_run() as run:
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            log_fit(fitted(), X[:20], y[:10])
+    assert store.client.get_run(run.info.run_id).data.params == {}
+    store.client.delete_run(run.info.run_id)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        log_fit(fitted(), X[:20], y[:10])
     # A file of the evaluation's names in output_dir is the user's: kept, and refused.
     mine = store.folder / "eval" / "tiny_report.html"
     mine.parent.mkdir()

@@ -7,6 +7,7 @@ into the same run are not logged a second time.
 """
 
 import contextlib
+import os
 import tempfile
 import time
 import warnings
@@ -108,26 +109,32 @@ def _callback_prefixes(estimator):
     return found
 
 
-def log_evaluation(mlflow, estimator, X_test, y_test, *, name, prefix, output_dir):
-    """Evaluate on the test data and log the metrics, the figures and the HTML page."""
+def _evaluated(estimator, X_test, y_test, *, name, output_dir, tmp):
+    """The evaluation on the test data, made before the run is opened: test data
+    it refuses (lengths, labels, shapes) is refused before anything is logged.
+    Its files go to ``output_dir``, else into the temporary folder ``tmp``."""
     from ..evaluation import evaluate
 
-    with contextlib.ExitStack() as stack:
-        folder = output_dir
-        if folder is None:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="keraslearn-eval-"))
-        report = evaluate(estimator, X_test, y_test, output_dir=folder, name=name,
-                          overwrite=True)  # log_fit checked them before the run
-        mlflow.log_metrics({mlflow_key(f"{prefix}{k}"): float(v)
-                            for k, v in report.metrics.items()})
-        for path in [*report.figures.values(), report.html_path]:
-            mlflow.log_artifact(str(path), artifact_path="evaluation")
-        summary = report.to_dict()
-        summary["figures"] = {k: f"evaluation/{p.name}" for k, p in report.figures.items()}
-        summary["html_path"] = f"evaluation/{report.html_path.name}"
-        mlflow.log_dict(summary, "evaluation/report.json")
-        if output_dir is None:  # the files are gone with the folder; the run has them
-            report.figures, report.html_path = {}, None
+    folder = output_dir
+    if folder is None:
+        folder = os.path.join(tmp, "evaluation")
+        os.mkdir(folder)
+    return evaluate(estimator, X_test, y_test, output_dir=folder, name=name,
+                    overwrite=True)  # log_fit checked them first
+
+
+def log_evaluation(mlflow, report, *, prefix, keep_files):
+    """Log an evaluation's metrics, figures and HTML page into the active run."""
+    mlflow.log_metrics({mlflow_key(f"{prefix}{k}"): float(v)
+                        for k, v in report.metrics.items()})
+    for path in [*report.figures.values(), report.html_path]:
+        mlflow.log_artifact(str(path), artifact_path="evaluation")
+    summary = report.to_dict()
+    summary["figures"] = {k: f"evaluation/{p.name}" for k, p in report.figures.items()}
+    summary["html_path"] = f"evaluation/{report.html_path.name}"
+    mlflow.log_dict(summary, "evaluation/report.json")
+    if not keep_files:  # the files are gone with their folder; the run has them
+        report.figures, report.html_path = {}, None
     return report
 
 
@@ -207,6 +214,10 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         When an evaluation file exists in ``output_dir`` and ``overwrite`` is
         False (before anything is logged).
 
+    ValueError
+        When ``X_test`` and ``y_test`` are not both given, or are refused by
+        the evaluation (before anything is logged).
+
     See Also
     --------
     log_search : A search's candidates as nested runs.
@@ -225,14 +236,17 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
              output_dir, metric_prefix, trusted, overwrite, extra=None):
     """log_fit's work; ``model`` is what is logged as the model (a search's best
     estimator), ``extra(run)`` logs more into the run before it ends. The
-    evaluation's files are checked, and the model saved and its types checked,
-    before anything is logged."""
+    evaluation is made (its files checked first), and the model saved and its
+    types checked, before anything is logged."""
     output_dir = check_output_dir(output_dir, drawn_by="log_fit" if X_test is not None else None)
     if output_dir is not None and X_test is not None:
         from ..evaluation._evaluate import check_report_files
 
         check_report_files(output_dir, run_name or type(estimator).__name__, overwrite)
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
+        report = None if X_test is None else _evaluated(
+            estimator, X_test, y_test, name=run_name or type(estimator).__name__,
+            output_dir=output_dir, tmp=tmp)
         saved = signature = None
         if log_model and model is not None:
             saved = _model.saved_and_checked(model, trusted, tmp)
@@ -240,24 +254,23 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
                 input_example = _model.example_rows(X_test)
             # log_fit and log_search call this function: the warning points past both.
             signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)
-        return _log_into_run(mlflow, estimator, model, saved, X_test, y_test,
+        return _log_into_run(mlflow, estimator, model, saved, report,
                              run_name=run_name, input_example=input_example,
-                             signature=signature, output_dir=output_dir,
+                             signature=signature, keep_files=output_dir is not None,
                              metric_prefix=metric_prefix, trusted=trusted, extra=extra)
 
 
-def _log_into_run(mlflow, estimator, model, saved, X_test, y_test, *, run_name,
-                  input_example, signature, output_dir, metric_prefix, trusted, extra):
+def _log_into_run(mlflow, estimator, model, saved, report, *, run_name,
+                  input_example, signature, keep_files, metric_prefix, trusted, extra):
     with active_or_new_run(mlflow, run_name) as run:
         run_id = run.info.run_id
         log_params(mlflow, run_id, flatten_params(estimator))
         mlflow.set_tags({"keraslearn.estimator": type(estimator).__name__})
         log_history(mlflow, run_id, estimator)
         logged = LoggedRun(run_id)
-        if X_test is not None:
-            logged.evaluation = log_evaluation(
-                mlflow, estimator, X_test, y_test, prefix=metric_prefix, output_dir=output_dir,
-                name=run_name or type(estimator).__name__)
+        if report is not None:
+            logged.evaluation = log_evaluation(mlflow, report, prefix=metric_prefix,
+                                               keep_files=keep_files)
         if saved is not None:
             logged.model_uri = _model.log_saved(
                 mlflow, model, saved, name="model", input_example=input_example,

@@ -123,6 +123,10 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         When an evaluation file exists in ``output_dir`` and ``overwrite`` is
         False (before anything is logged).
 
+    ValueError
+        When ``X_test`` and ``y_test`` are not both given, or are refused by
+        the evaluation (before anything is logged).
+
     See Also
     --------
     log_fit : One estimator in one run.
