@@ -80,6 +80,10 @@ _FIT_ERRORS = {
     "1d-X": (C, {}, X[:, 0], y, {}, ValueError, "Expected 2D array"),
     "string-X": (C, {}, np.array([["a", "b"]] * 40), y, {}, ValueError,
                  r"X holds text \(could not convert string to float: .*'a'.*TfidfVectorizer"),
+    # beside a bool (or Int64) column pandas says only "Cannot cast str dtype to float32"
+    "category-X-beside-bool": (C, {}, pd.DataFrame({"b": X[:, 0] > 0, "c": pd.Categorical(
+        np.where(X[:, 1] > 0, "u", "v"))}), y, {}, ValueError,
+        r"X holds text \(could not convert string to float: '[uv]'\)"),
     "unknown-prefix": (C, {"foo__bar": 1}, X, y, {}, ValueError, "'foo' is not a routing prefix"),
     "unknown-plain": (C, {"colour": 1}, X, y, {}, ValueError, "'colour'"),
     "unknown-fit-kwarg": (C, {}, X, y, {"epoch": 2}, ValueError, "Did you mean 'epochs'"),

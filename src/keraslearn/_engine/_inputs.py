@@ -281,18 +281,30 @@ def _explained_input_errors(X, y=None):
                 "of arrays by input name, or keraslearn.MultiInput (which scikit-learn can "
                 "split), or a feature_encoder that makes the list from one array."
             ) from exc
-        if "could not convert string to float" in str(exc):
+        text = _text_error(exc)
+        if text is not None:
             if y is not None and not _holds_text(X) and _holds_text(y):
                 raise ValueError(
-                    f"A regressor needs numeric targets; y holds text ({exc}). For class "
+                    f"A regressor needs numeric targets; y holds text ({text}). For class "
                     "labels, use a classifier."
                 ) from exc
             raise ValueError(
-                f"X holds text ({exc}): keraslearn feeds the network numbers. Turn the "
+                f"X holds text ({text}): keraslearn feeds the network numbers. Turn the "
                 "text into numbers first: in a Pipeline (a vectorizer such as "
                 "TfidfVectorizer, or an encoder), or with a feature_encoder."
             ) from exc
         raise
+
+
+def _text_error(exc):
+    """The error saying a string could not become a float: ``exc`` or one it was
+    raised from (pandas says "Cannot cast str dtype" of a frame of mixed
+    column types, from NumPy's error naming the value), or None."""
+    while exc is not None:
+        if "could not convert string to float" in str(exc):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _holds_text(a):
