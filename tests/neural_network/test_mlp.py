@@ -486,6 +486,20 @@ def test_bad_params_fail_before_tensorflow(params, match, monkeypatch):
         MLPClassifier(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_partial_fit_is_hidden_for_lbfgs_as_scikit_learn_hides_it(cls):
+    # hasattr decides whether meta-estimators (OneVsRestClassifier, MultiOutput*)
+    # offer partial_fit themselves.
+    from sklearn.multioutput import MultiOutputRegressor
+
+    assert not hasattr(cls(solver="lbfgs"), "partial_fit")
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
+        cls(solver="lbfgs").partial_fit([[0.0], [1.0]], [0, 1])
+    assert hasattr(cls(solver="sgd"), "partial_fit")
+    assert hasattr(cls(solver="lbfgs", optimizer="adam"), "partial_fit")  # what trains
+    assert not hasattr(MultiOutputRegressor(cls(solver="lbfgs")), "partial_fit")
+
+
 def test_batch_size_larger_than_data_is_clipped_with_warning():
     X, y = make_classification(n_samples=30, random_state=0)
     with pytest.warns(UserWarning, match="clipped"):

@@ -68,6 +68,15 @@ def _built_with(model):
             keras.backend.standardize_dtype(output.kernel.dtype))
 
 
+def stochastic_solver(est):
+    """``available_if`` check of ``partial_fit``: hidden for solver="lbfgs" (with
+    no ``optimizer`` given), as scikit-learn hides it."""
+    if est.solver == "lbfgs" and est.optimizer is None:
+        raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                             "lbfgs is not stochastic.")
+    return True
+
+
 class BaseMLP(ReadyNetwork):
     """A dense network trained with scikit-learn's MLP rules (not for direct use)."""
 

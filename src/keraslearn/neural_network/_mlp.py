@@ -3,6 +3,7 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from .._engine import ClassifierBehaviour, RegressorBehaviour, classifier_tags
@@ -15,7 +16,7 @@ from ._callbacks import (
     SummedPoisson,
     log_loss_cap,
 )
-from ._dense import BaseMLP
+from ._dense import BaseMLP, stochastic_solver
 from ._docstrings import fill_doc
 
 
@@ -180,6 +181,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     def __sklearn_tags__(self):
         return classifier_tags(super().__sklearn_tags__())
 
+    @available_if(stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch, continuing from the current weights.
 
@@ -353,6 +355,7 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     def _out_activation_name(self):
         return "exp" if self.loss == "poisson" else "identity"
 
+    @available_if(stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch, continuing from the current weights.
 
