@@ -1,6 +1,7 @@
 """ImageClassifier: input layouts, layers, augmentation, and a Pipeline from image files."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -143,9 +144,11 @@ def test_8_bit_pixel_values_get_a_warning(digit_images, make):
         make().fit(pixels, y)
     quiet = [pixels / 255.0, (pixels - 127.5) / 64.0]  # scaled; standardised
     if isinstance(make(), ImageClassifier):
-        # Floats of 0-255 as keras.utils.img_to_array gives them: images only.
-        with pytest.warns(UserWarning, match=r"values up to 255, as 8-bit pixel values"):
-            make().fit(pixels.astype(np.float32), y)
+        # Floats of 0-255 as keras.utils.img_to_array gives them, and integers (an
+        # image read into int64): images only.
+        for wide in (np.float32, np.int64):
+            with pytest.warns(UserWarning, match=r"values up to 255, as 8-bit pixel values"):
+                make().fit(pixels.astype(wide), y)
     else:
         quiet.append(pixels.astype(np.float32))  # a table of counts, say
     for X in quiet:
@@ -191,6 +194,26 @@ def test_8_bit_pixel_values_at_predict_after_a_fit_on_scaled_images_get_a_warnin
         eight_bit.predict(pixels)
         clf.predict(images)
         on_files.predict(paths[:3])
+        clf.predict(paths[:3])
+    # Files are read in [0, 1]: for a network fitted on 8-bit values they mean
+    # nothing, and the user cannot scale them as at fit.
+    with pytest.warns(UserWarning, match=r"fitted on 8-bit pixel values \(0-255\), but image "
+                                         r"files and PIL images are read scaled to \[0, 1\]"):
+        eight_bit.predict(paths[:3])
+
+
+@pytest.mark.parametrize("fit_shape, one", [
+    ((8, 8, 1), (8, 8, 1)), ((8, 8, 1), (8, 8)), ((8, 8), (8, 8, 1)), ((8, 8, 3), (8, 8, 3))])
+def test_one_image_without_its_batch_axis_is_refused_saying_so(digit_images, fit_shape, one):
+    # It was read as 8 images of shape (8, 1) and refused as "of another size".
+    images, y = digit_images
+    X = images[..., None].repeat(fit_shape[-1], axis=-1) if fit_shape[-1] == 3 else images
+    clf = ImageClassifier(**{**SMALL, "epochs": 1}).fit(X.reshape(-1, *fit_shape), y)
+    with pytest.raises(ValueError, match=re.escape(
+            f"X is one image of shape {one}, but ImageClassifier takes a batch of images: "
+            f"give X[np.newaxis], of shape {(1, *one)}")):
+        clf.predict(np.zeros(one))
+    assert clf.predict(np.zeros((1, *one))).shape == (1,)
 
 
 @pytest.mark.parametrize("form", ["list of images", "DataFrame of pixel columns"])

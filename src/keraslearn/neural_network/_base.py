@@ -126,9 +126,10 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
         return self._fit(X, y, sample_weight, mode="warm" if self.warm_start else "fit",
                          fit_kwargs=fit_params)
 
-    # Whether float X in the range of 8-bit pixel values (as keras.utils.img_to_array
-    # and image_dataset_from_directory give) is warned about too: images only.
-    _warns_float_pixels = False
+    # Whether float or integer X in the range of 8-bit pixel values (as
+    # keras.utils.img_to_array and image_dataset_from_directory give) is warned
+    # about too: images only.
+    _warns_wide_pixels = False
 
     def _check_fit_params(self, fit_params, method):
         """Refuse keyword arguments a ready network's fit does not take, naming
@@ -162,9 +163,9 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
         return self._fit(X, y, None, mode="initialize")
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
-        floats = self._warns_float_pixels
-        eight_bit = (eight_bit_top(X, floats=floats) is not None if mode == "initialize"
-                     else warn_at_fit(self, X, floats=floats))
+        wide = self._warns_wide_pixels
+        eight_bit = (eight_bit_top(X, wide=wide) is not None if mode == "initialize"
+                     else warn_at_fit(self, X, wide=wide))
         if mode == "partial":
             self._check_fit_params(
                 {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")

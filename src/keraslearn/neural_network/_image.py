@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import ClassifierBehaviour, classifier_tags
 from .._tf import keras
+from ..preprocessing._image_files import holds_images
 from ..utils import Interval, OneOf
 from ._base import ReadyNetwork
 from ._docstrings import fill_doc
@@ -45,7 +46,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     predict must have the shape of those given to fit (grayscale images in
     either form, with or without their channel axis). Pixel values should be
     scaled to [0, 1] (``ImageLoader`` does): 8-bit values (0-255) are accepted
-    with a warning, as the network learns poorly from them.
+    with a warning, as the network learns poorly from them (and image files,
+    read in [0, 1], mean nothing to a network fitted on them).
 
     X may also be a list (or 1-D array, or Series) of image file paths or PIL
     images, for collections larger than memory: they are decoded batch by
@@ -291,7 +293,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     def _raw_predict(self, X):
         check_is_fitted(self)
         X = check_image_input(self, X)
-        warn_at_predict(self, X, fitted_on_8bit=self.__dict__.get("_fitted_on_8bit", True))
+        warn_at_predict(self, X, fitted_on_8bit=self.__dict__.get("_fitted_on_8bit"),
+                        files=holds_images(X))
         return super()._raw_predict(X)
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
@@ -313,8 +316,9 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     _takes_sparse = False  # images are dense: sparse X gets scikit-learn's clear error
     _ties_improve = False  # no tol: a loss equal to the best is no improvement, as in Keras
     __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
-    # Float images of 0-255 values (keras.utils.img_to_array's) get the 8-bit warning too.
-    _warns_float_pixels = True
+    # Float (keras.utils.img_to_array's) and integer images of 0-255 values get the
+    # 8-bit warning too.
+    _warns_wide_pixels = True
 
     def _epochs(self):
         return self.epochs

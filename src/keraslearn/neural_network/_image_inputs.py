@@ -122,6 +122,10 @@ def check_image_input(est, X):
     if len(per_sample) >= 2 and (per_sample + (1,) == fitted or fitted + (1,) == per_sample):
         return (X if hasattr(X, "reshape") else np.asarray(X)).reshape((shape[0], *fitted))
     name = type(est).__name__
+    one = {fitted, fitted[:-1] if fitted[-1] == 1 else fitted + (1,)}  # grayscale either way
+    if len(fitted) >= 2 and tuple(shape) in one:
+        raise ValueError(f"X is one image of shape {tuple(shape)}, but {name} takes a batch "
+                         f"of images: give X[np.newaxis], of shape {(1, *shape)}.")
     size = "x".join(str(v) for v in est.image_shape_)
     fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "
            "image files).")

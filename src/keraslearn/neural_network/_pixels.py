@@ -3,7 +3,8 @@
 A network learns poorly from inputs that large, far worse than from the same
 images in [0, 1]; and one fitted on images in [0, 1] predicts nothing
 meaningful for 8-bit ones. :func:`warn_at_fit` says the first,
-:func:`warn_at_predict` the second.
+:func:`warn_at_predict` the second (and that files, read in [0, 1], mean nothing
+to a network fitted on 8-bit values).
 """
 
 import warnings
@@ -31,28 +32,30 @@ def _pixel_arrays(X):
 _SMALL_VALUES = 16
 
 
-def eight_bit_top(X, *, floats):
+def eight_bit_top(X, *, wide):
     """The largest value of X where X holds 8-bit pixel values: uint8 above
-    16, or with ``floats`` a float array of values in [0, 255] above 16 (as
-    ``keras.utils.img_to_array`` gives); None otherwise. X: an array, a
+    16, or with ``wide`` (images) an array of floats or of wider integers
+    holding values in [0, 255] above 16 (as ``keras.utils.img_to_array``
+    gives, or an image read into int64); None otherwise. X: an array, a
     DataFrame of pixel columns or a list of images."""
     arrays = [a for a in _pixel_arrays(X) if a.size]
     kinds = {"u8" if a.dtype == np.uint8 else a.dtype.kind for a in arrays}
-    if not arrays or not (kinds == {"u8"} or (floats and kinds == {"f"})):
+    widened = wide and len(kinds) == 1 and kinds <= {"f", "i", "u"}
+    if not arrays or not (kinds == {"u8"} or widened):
         return None
     # A file-mapped X is read block by block: never resident whole.
     bottom, top = np.inf, -np.inf
     for array in arrays:
         for part in blocks(array) if is_mapped(array) else [array]:
             bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
-    if kinds == {"f"} and not (2 < top <= 255 and bottom >= 0):
+    if widened and not (2 < top <= 255 and bottom >= 0):
         return None  # scaled, standardised, or not pixels
     return top if top > _SMALL_VALUES else None
 
 
-def warn_at_fit(est, X, *, floats):
+def warn_at_fit(est, X, *, wide):
     """Warn when the training X holds 8-bit pixel values; return whether it does."""
-    top = eight_bit_top(X, floats=floats)
+    top = eight_bit_top(X, wide=wide)
     if top is not None:
         warnings.warn(
             f"X holds values up to {top:g}, as 8-bit pixel values (0-255) are: "
@@ -65,9 +68,21 @@ def warn_at_fit(est, X, *, floats):
     return top is not None
 
 
-def warn_at_predict(est, X, *, fitted_on_8bit):
-    """Warn when X holds 8-bit pixel values and the network was fitted on others."""
-    top = None if fitted_on_8bit else eight_bit_top(X, floats=True)
+def warn_at_predict(est, X, *, fitted_on_8bit, files):
+    """Warn when X holds 8-bit pixel values and the network was fitted on
+    others, or X holds images read scaled to [0, 1] (``files``: paths or PIL
+    images) and the network was fitted on 8-bit values. ``fitted_on_8bit``
+    None (not recorded): no warning."""
+    if fitted_on_8bit is True and files:
+        warnings.warn(
+            f"This {type(est).__name__} was fitted on 8-bit pixel values (0-255), but "
+            "image files and PIL images are read scaled to [0, 1]: its predictions for "
+            "them mean nothing. Fit it on images scaled to [0, 1] (X / 255.0, or "
+            "keraslearn.preprocessing.ImageLoader's), or on the files themselves.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+    top = eight_bit_top(X, wide=True) if fitted_on_8bit is False else None
     if top is not None:
         warnings.warn(
             f"X holds values up to {top:g}, as 8-bit pixel values (0-255) are, but this "
