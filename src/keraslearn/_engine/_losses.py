@@ -17,7 +17,8 @@ INDEX = "index"  # class indices, shape (n,)
 SHAPED = "shaped"  # shaped like the output: one-hot rows for one-hot classes
 
 
-def _keras_own(obj):
+def defined_by_keras(obj):
+    """Whether a class or function is Keras' own (defined in a ``keras.`` module)."""
     return getattr(obj, "__module__", "").startswith("keras.")
 
 
@@ -41,7 +42,7 @@ def _class_kind(cls):
     """The kind of a loss class: the nearest of Keras' own classes in its MRO
     decides (a subclass of MeanSquaredError takes what MeanSquaredError takes)."""
     for base in cls.__mro__:
-        if not (_keras_own(base) and issubclass(base, keras.losses.Loss)):
+        if not (defined_by_keras(base) and issubclass(base, keras.losses.Loss)):
             continue
         if base is keras.losses.Loss:
             return None
@@ -90,7 +91,7 @@ def target_kind(loss):
             return INDEX
         if loss in _OTHER_FUNCTIONS:
             return None
-        return SHAPED if _keras_own(loss) else None
+        return SHAPED if defined_by_keras(loss) else None
     return None
 
 

@@ -24,15 +24,7 @@ TensorFlow runs; :func:`make` makes the objects for one fit.
 import inspect
 
 from ..utils import accepted_kwargs, check_kwargs, suggest
-
-
-def _keras_own(cls):
-    """Whether ``cls`` is one of Keras' own classes: their ``**kwargs`` go to a
-    base that refuses unknown names only when made, so names are checked
-    against their signature. A class of the user's own whose constructor takes
-    ``**kwargs`` takes what it is given (its bases' names, or its own options),
-    as scikeras routes them."""
-    return cls.__module__.startswith("keras.")
+from ._losses import defined_by_keras
 
 
 def _split(params):
@@ -144,7 +136,11 @@ class _Walker:
                     f"(set {_path(where, head)}=... too)."
                 )
         keywords = {k: v for k, v in args.items() if not _is_positional(k)}
-        check_kwargs(cls.__init__, keywords, where, strict=_keras_own(cls))
+        # Keras' own classes forward **kwargs to a base that refuses unknown names
+        # only when made: checked against their signature. A class of the user's
+        # own taking **kwargs takes what it is given (its bases' names, or its own
+        # options), as scikeras routes them.
+        check_kwargs(cls.__init__, keywords, where, strict=defined_by_keras(cls))
         values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
         if self.dry:
             return None
@@ -180,7 +176,7 @@ class _Walker:
             raise ValueError(
                 f"{where}: positional arguments ({where}__0=...) need a class, not an instance."
             )
-        check_kwargs(type(obj).__init__, kwargs, where, strict=_keras_own(type(obj)))
+        check_kwargs(type(obj).__init__, kwargs, where, strict=defined_by_keras(type(obj)))
         args, from_config = _rebuild_args(obj, kwargs, where)
         if self.dry:
             return None
