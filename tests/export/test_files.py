@@ -1,9 +1,11 @@
 """Where an export writes: no overwriting without consent, nothing half-written."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
 import warnings
 
 import keras
@@ -259,3 +261,40 @@ def test_a_telemetry_setting_of_the_user_is_kept(first, tmp_path, monkeypatch):
     monkeypatch.setenv("ORT_DISABLE_TELEMETRY", "0")
     keraslearn.export(first, tmp_path / "m.onnx", format="onnx")
     assert os.environ["ORT_DISABLE_TELEMETRY"] == "0"
+
+
+def test_exports_in_two_threads_leave_the_converters_loggers_as_they_were():
+    # Each export set the converters' loggers to ERROR and restored the levels
+    # it had found: the first to end restored them while the second ran, and
+    # the second restored ERROR, for good (TensorFlow's warnings then lost).
+    from keraslearn._export._formats import _quiet
+
+    logger = logging.getLogger("tensorflow")
+    before = logger.level
+    logger.setLevel(logging.INFO)
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    during = []
+
+    def first():
+        with _quiet():
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second():
+        first_in.wait(10)
+        with _quiet():
+            second_in.set()
+            first_out.wait(10)
+            during.append(logger.level)
+
+    try:
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(20)
+        assert during == [logging.ERROR]  # still quiet while the second exports
+        assert logger.level == logging.INFO  # the user's level, once both are done
+    finally:
+        logger.setLevel(before)

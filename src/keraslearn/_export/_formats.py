@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 
 import keras
 import numpy as np
@@ -193,15 +194,28 @@ def _first_line(exc):
     return text.splitlines()[0][:500] if text else type(exc).__name__
 
 
+_QUIET_LOGGERS = ("tf2onnx", "tensorflow", "absl")
+_quiet_lock = threading.Lock()
+_quieted = {"depth": 0, "levels": ()}  # exports under way, and the levels they found
+
+
 @contextlib.contextmanager
 def _quiet():
-    """Silence the converters' Python logging for the duration (restored after)."""
-    loggers = [logging.getLogger(name) for name in ("tf2onnx", "tensorflow", "absl")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
+    """Silence the converters' Python logging for the duration. Exports in
+    several threads share one silence: the first saves the loggers' levels and
+    the last restores them (each restoring its own left ERROR behind)."""
+    loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
+    with _quiet_lock:
+        if not _quieted["depth"]:
+            _quieted["levels"] = [logger.level for logger in loggers]
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
+        _quieted["depth"] += 1
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        with _quiet_lock:
+            _quieted["depth"] -= 1
+            if not _quieted["depth"]:
+                for logger, level in zip(loggers, _quieted["levels"]):
+                    logger.setLevel(level)
