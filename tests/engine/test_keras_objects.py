@@ -220,6 +220,31 @@ def test_a_loaded_network_continues_with_the_loss_it_was_compiled_with(tmp_path)
     loaded.set_params(warm_start=True).fit(X, y)  # its own network now: continued
 
 
+@pytest.mark.parametrize("cls, loss", [(KerasRegressor, "mse"), (KerasClassifier, None)],
+                         ids=["regressor-mse", "classifier-default"])
+def test_a_loaded_float64_network_continues_with_its_loss_in_float64(tmp_path, cls, loss):
+    # Its loss, made in float64 by the estimator, has a config that leaves the
+    # dtype out: the file marked it as compiled by the builder, and partial_fit
+    # and warm starts of the loaded estimator were refused.
+    import pickle
+
+    import keraslearn
+
+    X, y = make_classification(n_samples=64, n_features=4, random_state=0)
+    y = y if cls is KerasClassifier else 3.0 * (y + X[:, 0])
+    est = cls(tiny_mlp, dtype="float64", loss=loss, epochs=2, random_state=0,
+              warm_start=True).fit(X, y)
+    loaded = keraslearn.load(keraslearn.save(est, tmp_path / "f64.keraslearn"),
+                             trusted=["builders.tiny_mlp"])
+    pickled = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.partial_fit(X, y).predict(X),
+                                  pickled.partial_fit(X, y).predict(X))
+    assert keras.backend.standardize_dtype(loaded.model_.loss.dtype) == "float64"
+    loaded = keraslearn.load(tmp_path / "f64.keraslearn", trusted=["builders.tiny_mlp"])
+    np.testing.assert_allclose(loaded.fit(X, y).history_["loss"], est.fit(X, y).history_["loss"],
+                               rtol=1e-12)
+
+
 def test_routed_parameters_cannot_rebuild_a_loss_its_config_leaves_settings_of():
     X, y = make_classification(n_samples=40, n_features=4, random_state=0)
     est = KerasRegressor(tiny_mlp, loss=keras.losses.Huber(delta=0.1), loss__reduction="sum")

@@ -14,7 +14,8 @@ the loss's defaults. So the estimator's state carries what the config leaves out
   the first fit that continues the loaded network compiles it again with the
   loss those parameters make (:func:`before_continuing`); when they do not (a
   builder that compiled its own ``Huber(delta=5)``), that fit is refused rather
-  than continued with another loss.
+  than continued with another loss; a loss whose config leaves out only its
+  dtype (a float64 network's) is marked with that dtype, and compiled again in it.
 """
 
 from . import _keras_objects as objects
@@ -25,6 +26,7 @@ from . import _nested as nested
 _PICKLED = "_compiled_loss"
 SAVED = "_compiled_loss_saved"
 _FROM_PARAMETERS = "made by the estimator's loss parameters"
+_IN_DTYPE = "as its config says, in "  # + the dtype the config leaves out
 
 
 def _inexact(loss):
@@ -49,12 +51,40 @@ def carried(estimator, state, *, saving):
         return {**state, _PICKLED: exact}
     if not _inexact(model.loss):
         return state
+    dtype = _only_dtype_left_out(model.loss)
+    if dtype is not None:  # a float64 network's loss: its config drops the dtype only
+        return {**state, SAVED: _IN_DTYPE + dtype}
     try:
         made = estimator._loss_from_parameters()
     except Exception:  # noqa: BLE001 - parameters that make no loss: not the compiled one
         made = None
     same = made is not None and objects.loss_key(made) == objects.loss_key(model.loss)
     return {**state, SAVED: _FROM_PARAMETERS if same else _described(model.loss)}
+
+
+def _only_dtype_left_out(loss):
+    """The dtype every loss of ``loss`` computes in, where their configs leave
+    out that alone (Keras' losses do: a float64 network's loss, made so by
+    the estimator, comes back from its config in float32); None otherwise."""
+    leaves = list(nested.leaves(loss))
+    dtypes = {str(getattr(leaf, "dtype", None)) for leaf in leaves}
+    if len(dtypes) != 1:
+        return None
+    try:
+        again = _in_dtype(loss, next(iter(dtypes)))
+    except Exception:  # noqa: BLE001 - a config its class cannot make again
+        return None
+    return next(iter(dtypes)) if objects.loss_key(again) == objects.loss_key(loss) else None
+
+
+def _in_dtype(loss, dtype):
+    """``loss`` (a loss, or a list or dict of them) made again from its config,
+    in ``dtype``."""
+    if isinstance(loss, dict):
+        return {key: _in_dtype(value, dtype) for key, value in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_in_dtype(value, dtype) for value in loss]
+    return type(loss).from_config({**loss.get_config(), "dtype": dtype})
 
 
 def _described(loss):
@@ -82,7 +112,9 @@ def before_continuing(estimator, model):
     mark = estimator.__dict__.get(SAVED)
     if mark is None:
         return
-    if mark != _FROM_PARAMETERS:
+    if mark.startswith(_IN_DTYPE):
+        objects.recompile(model, _in_dtype(model.loss, mark[len(_IN_DTYPE):]))
+    elif mark != _FROM_PARAMETERS:
         raise ValueError(
             f"This {type(estimator).__name__} was loaded from a file whose network was "
             f"compiled with {mark}, and Keras' stored config of that loss leaves out "
@@ -91,6 +123,7 @@ def before_continuing(estimator, model):
             "estimator (loss='huber', loss__delta=...) rather than compiling it in "
             "the builder, so that keraslearn.save can store it."
         )
-    objects.recompile(model, estimator._loss_from_parameters())
+    else:
+        objects.recompile(model, estimator._loss_from_parameters())
     # Once: a failed fit puts the mark back with the rest of the estimator.
     del estimator.__dict__[SAVED]
