@@ -134,6 +134,19 @@ def test_trusted_names_let_a_loaded_estimator_and_its_clones_fit_again(saved):
     assert repr(loaded.get_params()["model"]) == "CodeReference('builders.tiny_mlp')"
 
 
+def test_a_failed_fit_of_a_loaded_estimator_keeps_its_parameters_as_references(saved):
+    # The builder was imported (model=CodeReference(...) became the function)
+    # before the fit's restore point: a failed fit left get_params changed.
+    clf, path = saved
+    callback = "keras.src.callbacks.terminate_on_nan.TerminateOnNaN"
+    loaded = keraslearn.load(path, trusted=["builders.tiny_mlp", callback])
+    before = repr(loaded.get_params())
+    with pytest.raises(ValueError, match="features"):
+        loaded.partial_fit(X[:, :2], LABELS)
+    assert repr(loaded.get_params()) == before
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
 def test_the_trust_travels_with_pickled_copies_and_never_into_a_file(saved, tmp_path):
     """A search with n_jobs > 1 pickles the estimator to its workers: the
     trust given at load goes with it, as with clone; a file saved again

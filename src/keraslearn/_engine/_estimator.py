@@ -178,20 +178,19 @@ class KerasEstimator(BaseEstimator):
         """Fit in one of the modes "fit", "warm" (warm_start), "partial",
         "initialize" (build only) or "initialized" (train what ``initialize``
         built, as a fresh fit: see BaseWrapper._initialize)."""
-        _saved.resolve_parameters(self)  # a loaded estimator's builder, if need be
-        fit_kwargs = dict(fit_kwargs or {})
-        self._check_parameters(fit_kwargs)
-        where = self._placement()
-        settings = self._training_settings(fit_kwargs)
-        fitted = self.__sklearn_is_fitted__()
-        continuing = fitted and mode in ("warm", "partial", "initialized")
-        # A network trained further in place is restored too if the fit fails.
-        current = self.__dict__.get("model_")
-        in_place = choose_network(mode, fitted, settings) == CONTINUE
-        forget(current)  # this fit may change its weights
-        randomness = _random.fit_randomness(settings.random_state)
         try:
             with restore_on_failure(self) as snapshot:
+                _saved.resolve_parameters(self)  # a loaded estimator's builder, if need be
+                fit_kwargs = dict(fit_kwargs or {})
+                self._check_parameters(fit_kwargs)
+                where = self._placement()
+                settings = self._training_settings(fit_kwargs)
+                fitted = self.__sklearn_is_fitted__()
+                continuing = fitted and mode in ("warm", "partial", "initialized")
+                # A network trained further in place is restored too if the fit fails.
+                in_place = choose_network(mode, fitted, settings) == CONTINUE
+                forget(self.__dict__.get("model_"))  # this fit may change its weights
+                randomness = _random.fit_randomness(settings.random_state)
                 data = self._training_data(X, y, sample_weight, reset=not continuing,
                                            classes=classes, as_given=mode == "partial")
                 plan = make_plan(
