@@ -13,7 +13,7 @@ logical devices, runs ``SCENARIO`` and writes what it saw to
   then on ``/CPU:0``; both pickled to ``WORKDIR``.
 - ``load`` (one CPU device): the pickles of ``device`` loaded and predicting.
 - ``mirrored``: the same seeded fits on one device and mirrored over two,
-  with the same global batch.
+  with the same global batch; fits inside a strategy scope of the user's own.
 - ``uneven``: batches two replicas cannot share evenly, and fits of other
   widths under "mirrored" and lists of its devices.
 """
@@ -201,7 +201,31 @@ def scenario_mirrored(workdir):
         est.set_params(distribute=where).partial_fit(images, y[:32])
         partial.append(est.history_["loss"])
     out["partial_image_batch_normalization"] = partial
+    out["ambient"] = _in_a_scope_of_ones_own(X, y)
     return out
+
+
+def _in_a_scope_of_ones_own(X, y):
+    """Fits inside a strategy scope the user entered (distribute=None), as a
+    Keras user writes them: trained as Keras trains them there; a network
+    built outside continued inside is refused, the estimator kept."""
+    import numpy as np
+    import tensorflow as tf
+
+    strategy = tf.distribute.MirroredStrategy(
+        TWO, cross_device_ops=tf.distribute.ReductionToOneDevice())
+    outside = _ready(shuffle=False).fit(X, y)  # (its warm copy exists: not used inside)
+    with strategy.scope():
+        inside = _ready(shuffle=False).fit(X, y)
+        before = outside.predict_proba(X)
+        try:
+            outside.partial_fit(X, y)
+            refused = None
+        except ValueError as exc:
+            refused = str(exc)
+        kept = bool(np.array_equal(outside.predict_proba(X), before))
+    return {"outside": outside.loss_curve_, "inside": inside.loss_curve_,
+            "refused": refused, "kept": kept and len(outside.loss_curve_) == 4}
 
 
 def scenario_uneven(workdir):
@@ -232,6 +256,12 @@ def scenario_uneven(workdir):
     except ValueError as exc:
         out["odd_batch_error"] = str(exc)
     out["odd_batch_fitted"] = hasattr(given, "model_")
+    # Rows too few for any batch size (3 over 2 replicas): refused as such.
+    few = MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, distribute=TWO)
+    try:
+        few.fit(X[:3], [0, 1, 0])
+    except ValueError as exc:
+        out["too_few_error"] = str(exc)
     # A last batch of 1 row, which left a replica without rows: an image
     # network's training aborted the process there.
     from keraslearn import ImageClassifier

@@ -119,6 +119,17 @@ def test_a_mirrored_fit_leaves_a_plain_model_that_pickles(mirrored, name):
     np.testing.assert_array_equal(mirrored[name]["mirrored_pickled"], mirrored[name]["mirrored"])
 
 
+def test_a_fit_inside_a_strategy_scope_of_ones_own_trains_as_keras_does(mirrored):
+    # The shared warm copy, bound to no strategy, trained there with its
+    # gradients and losses divided by the replicas (halved over two).
+    fits = mirrored["ambient"]
+    np.testing.assert_allclose(fits["inside"], fits["outside"], rtol=1e-5)
+    # A network built outside, continued inside: Keras fails with a bare
+    # AssertionError; refused, the estimator kept.
+    assert "continues a network built outside it" in fits["refused"]
+    assert fits["kept"]
+
+
 @pytest.fixture(scope="module")
 def uneven(workdir):
     return _run(2, "uneven", workdir)
@@ -136,6 +147,9 @@ def test_batches_two_replicas_cannot_share_are_chosen_or_refused(uneven):
     assert re.search(r"first training batch holds 15 rows.*2 replicas.*multiple of 2",
                      uneven["odd_batch_error"])
     assert not uneven["odd_batch_fitted"]
+    # No batch size works: said so, not "give a batch_size" of one keraslearn chose.
+    assert re.search(r"The 3 training rows cannot be batched so that the 2 replicas of "
+                     r"distribute all train.*fewer devices", uneven["too_few_error"])
     assert len(uneven["wrapper_default"]) == 4  # fitted, its epochs all run
     for name in ("split", "data"):  # 15 held-out rows: evaluated in batches of 14 and 1
         one, two = uneven[f"val_loss_{name}"]

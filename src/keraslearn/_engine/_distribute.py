@@ -202,11 +202,19 @@ class Placement:
         some of TensorFlow's kernels fail there (synchronized batch
         normalisation of images, oneDNN's max-pooling gradient aborts the
         process); a batch size keraslearn chooses is made one that leaves none.
+        Too few rows for any batch size to do both are refused as such.
         """
         replicas = 1 if self.strategy is None else self.strategy.num_replicas_in_sync
         if replicas == 1 or not plan.train:
             return plan
         batch, n = plan.batch_size, plan.n_train
+        if not any(n % size in (0, *range(replicas, size)) for size in range(
+                replicas, max(n, replicas) + 1, replicas)):  # (a few sizes, for few rows)
+            raise ValueError(
+                f"The {n} training rows cannot be batched so that the {replicas} replicas "
+                "of distribute all train: every batch size leaves a first batch they cannot "
+                f"share evenly or a last one of fewer than {replicas} rows. Train on more "
+                "rows, or on fewer devices (distribute=None trains on one).")
         first = min(batch, n)
         if auto and first % replicas and first > replicas:
             batch = first = first // replicas * replicas

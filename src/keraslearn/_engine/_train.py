@@ -110,12 +110,30 @@ def _this_fit(history, callbacks, lengths):
     return history
 
 
+def _check_strategy_holds(model):
+    """Refuse to train, inside a strategy scope (the user's, or ``distribute``'s),
+    a network whose variables are not that strategy's: one built outside it,
+    continued inside (Keras fails there with a bare AssertionError)."""
+    if not tf.distribute.has_strategy():
+        return
+    strategy = tf.distribute.get_strategy()
+    if all(strategy.extended.variable_created_in_scope(getattr(w, "value", w))
+           for w in model.weights):
+        return
+    raise ValueError(
+        "This fit runs inside a tf.distribute strategy scope, but continues a network "
+        "built outside it (warm_start or partial_fit): Keras cannot train its variables "
+        "there. Continue it outside the scope, or fit it anew inside (warm_start=False), "
+        "or give the strategy as distribute= rather than entering its scope.")
+
+
 def train(est, model, data, plan, encoder, randomness, where=None):
     """Train ``model`` as ``plan`` says, in the scope of ``where`` (a
     :class:`Placement`); return Keras' per-epoch logs.
 
     Raises ValueError when the loss stops being finite.
     """
+    _check_strategy_holds(model)
     # Arrays mapped from files are read batch by batch, and their held-out
     # rows are taken without reading them (``_sources``).
     X = sources(nested.normalise(data.X))
@@ -162,12 +180,14 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     # copy's several steps per call there held more memory for little speed.
     # Files TensorFlow decodes train through one: with no Python in a step,
     # several steps per call spare them the slow spells of one step per call
-    # (benchmarks/bigdata_results.md).
+    # (benchmarks/bigdata_results.md). A fit inside a strategy scope of the
+    # user's own (distribute=None) trains the model itself, as Keras does: a
+    # warm copy, bound to no strategy, would have its gradients scaled by it.
     device = None if where is None else where.cache_key
     share = _config.get_config()["share_traced_functions"] and (
         randomness.seed is None or keras_layers_only(model)
     ) and (where is None or device is not None) and not decodes_in_python_per_batch(
-        X_train, y_train, inputs)
+        X_train, y_train, inputs) and not tf.distribute.has_strategy()
     kept = [cb for cb in plan.callbacks if isinstance(cb, keras.callbacks.History)]
     lengths = [{key: (values, len(values)) for key, values in cb.history.items()}
                for cb in kept]
