@@ -1,6 +1,7 @@
 """MLflowCallback: each epoch's metrics, logged where it is told, from any process."""
 
 import pickle
+import socket
 from unittest import mock
 
 import keras
@@ -241,6 +242,24 @@ def test_a_failure_to_log_is_warned_about_once_and_the_training_goes_on(store, m
     assert [str(w.message) for w in caught if "could not end run" in str(w.message)]
     assert len(pipe[-1].history_["loss"]) == EPOCHS
     assert mlflow.active_run() is None  # MLflow's stack left clean for the next fit
+
+
+def test_a_run_that_cannot_be_started_is_warned_about_and_the_training_goes_on(
+        store, monkeypatch):
+    # A tracking server down when training starts failed the fit with MLflow's
+    # error, where one down from an epoch on is a warning.
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    X, y = frame()
+    pipe = pipeline(callbacks=[MLflowCallback()])
+    with pytest.warns(RuntimeWarning, match="could not start its run.*training goes on "
+                                            "without logging"):
+        pipe.fit(X, y)
+    assert len(pipe[-1].history_["loss"]) == EPOCHS
+    assert mlflow.active_run() is None
 
 
 @pytest.mark.parametrize("kind", ["file", "databricks", "sqlite with options"])

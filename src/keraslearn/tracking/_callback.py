@@ -118,7 +118,8 @@ class MLflowCallback(keras.callbacks.Callback):
     Metric names are written as MLflow takes them on every system (see
     ``mlflow_key``: ``auc(roc)`` is logged as ``auc_roc_``). An epoch that
     cannot be logged (the store out of reach) is warned about, once per
-    training, and the training goes on.
+    training, and the training goes on; so does a training whose run cannot
+    be started, without logging.
 
     Examples
     --------
@@ -168,7 +169,14 @@ class MLflowCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         previous = self.run_id_
-        self._start_run()
+        try:
+            self._start_run()
+        except Exception as exc:  # noqa: BLE001 - the store's: the training goes on
+            self._client = self._ends = None  # nothing to log to, nothing to end
+            warnings.warn(f"MLflowCallback could not start its run ({type(exc).__name__}: "
+                          f"{exc}); training goes on without logging.", RuntimeWarning,
+                          stacklevel=2)
+            return
         if self.run_id_ != previous:
             self._steps = 0
         self._offset = self._steps
