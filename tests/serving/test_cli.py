@@ -230,6 +230,18 @@ def test_a_dtype_the_model_cannot_take_exits_2_before_serving(tmp_path, capsys):
     assert "--dtype: make_app: dtypes names ['town']" in capsys.readouterr().err
 
 
+def test_a_port_in_use_exits_1_saying_so_whatever_the_log_level(tmp_path, capsys):
+    # uvicorn said it in its log alone: silent with --log-level critical.
+    path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", str(path), "--port", str(port), "--log-level", "critical"])
+    assert exit_.value.code == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in (
+        capsys.readouterr().err)
+
+
 def test_a_model_the_server_cannot_serve_exits_1_with_the_reason(tmp_path, capsys):
     # A traceback came out of make_app, as the server was being built.
     import warnings

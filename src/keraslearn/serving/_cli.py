@@ -11,6 +11,7 @@ drift_detector=detector)``) answers ``GET /monitoring/drift``.
 
 import argparse
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -121,6 +122,7 @@ def main(argv=None):
             FeatureSchema.from_model(model, dtypes=dtypes)
         except (TypeError, ValueError) as exc:
             parser.exit(2, f"keraslearn serve: error: --dtype: {exc}\n")
+    _check_listens(parser, args.host, args.port)
     # uvicorn stops gracefully on SIGINT whatever its disposition, then sends
     # it again once the handlers it replaced are back: Python's own handler
     # makes that a KeyboardInterrupt even where the process was started with
@@ -146,6 +148,16 @@ def main(argv=None):
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     return 0
+
+
+def _check_listens(parser, host, port):
+    """Exit 1 saying why where the address cannot be listened on (a port in
+    use): uvicorn says so in its log alone, which --log-level may silence."""
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        parser.exit(1, f"keraslearn serve: error: cannot listen on {host}:{port}: "
+                       f"{exc.strerror or exc}\n")
 
 
 def _dtype_pair(text):
