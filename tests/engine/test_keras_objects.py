@@ -220,8 +220,9 @@ def test_a_loaded_network_continues_with_the_loss_it_was_compiled_with(tmp_path)
     loaded.set_params(warm_start=True).fit(X, y)  # its own network now: continued
 
 
-@pytest.mark.parametrize("cls, loss", [(KerasRegressor, "mse"), (KerasClassifier, None)],
-                         ids=["regressor-mse", "classifier-default"])
+@pytest.mark.parametrize("cls, loss", [(KerasRegressor, "mse"), (KerasClassifier, None),
+                                       (KerasClassifier, ["binary_crossentropy"])],
+                         ids=["regressor-mse", "classifier-default", "classifier-per-output"])
 def test_a_loaded_float64_network_continues_with_its_loss_in_float64(tmp_path, cls, loss):
     # Its loss, made in float64 by the estimator, has a config that leaves the
     # dtype out: the file marked it as compiled by the builder, and partial_fit
@@ -239,7 +240,9 @@ def test_a_loaded_float64_network_continues_with_its_loss_in_float64(tmp_path, c
     pickled = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(loaded.partial_fit(X, y).predict(X),
                                   pickled.partial_fit(X, y).predict(X))
-    assert keras.backend.standardize_dtype(loaded.model_.loss.dtype) == "float64"
+    compiled = loaded.model_.loss
+    for leaf in compiled if isinstance(compiled, list) else [compiled]:  # per output too
+        assert keras.backend.standardize_dtype(leaf.dtype) == "float64"
     loaded = keraslearn.load(tmp_path / "f64.keraslearn", trusted=["builders.tiny_mlp"])
     np.testing.assert_allclose(loaded.fit(X, y).history_["loss"], est.fit(X, y).history_["loss"],
                                rtol=1e-12)

@@ -277,8 +277,15 @@ def make_loss(loss, kwargs):
 
 
 def loss_in_dtype(loss, dtype):
-    """``loss`` computed in ``dtype`` when that is not Keras' default float type."""
-    if dtype == keras.config.floatx() or not isinstance(loss, str):
+    """``loss`` computed in ``dtype`` when that is not Keras' default float type:
+    a loss named by a string, alone or per output (in a list or dict)."""
+    if dtype == keras.config.floatx():
+        return loss
+    return map_leaves(lambda leaf: _named_loss_in_dtype(leaf, dtype), loss)
+
+
+def _named_loss_in_dtype(loss, dtype):
+    if not isinstance(loss, str):
         return loss
     cls = loss_class(loss)
     if cls is None or "dtype" not in inspect.signature(cls.__init__).parameters:
