@@ -260,6 +260,24 @@ def test_a_run_that_cannot_be_started_is_warned_about_and_the_training_goes_on(
         pipe.fit(X, y)
     assert len(pipe[-1].history_["loss"]) == EPOCHS
     assert mlflow.active_run() is None
+    assert pipe[-1].callbacks[0].run_id_ is None  # it logged to no run
+
+
+def test_a_training_whose_run_cannot_start_logs_nowhere_and_the_next_counts_on(store):
+    # run_id_ named the run of the training before, as if this one had logged there.
+    run_id = store.client.create_run(store.experiment_id).info.run_id
+    callback = MLflowCallback(run_id=run_id)
+    X, y = frame()
+    pipe = pipeline(callbacks=[callback], warm_start=True).fit(X, y)
+    callback = pipe[-1].callbacks[0]
+    callback.run_id, callback.parent_run_id = None, "0" * 32  # a parent the store lacks
+    with pytest.warns(RuntimeWarning, match="could not start its run"):
+        pipe.fit(X, y)
+    assert callback.run_id_ is None
+    callback.run_id, callback.parent_run_id = run_id, None  # the first run again
+    pipe.fit(X, y)
+    steps, _ = metric_steps(store, run_id, "loss")
+    assert steps == list(range(2 * EPOCHS))
 
 
 @pytest.mark.parametrize("kind", ["file", "databricks", "sqlite with options"])

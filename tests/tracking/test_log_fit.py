@@ -172,12 +172,15 @@ def test_log_fit_checks_the_models_types_before_logging_anything(store):
     # when the model cannot be logged: a retry logs once.
     X, y = frame()
     forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    folder = store.folder / "eval"
     with mlflow.start_run() as run:
         with pytest.raises(ValueError, match=r"sklearn\.tree\._tree\.Tree"):
-            log_fit(forest, X, y)
+            log_fit(forest, X, y, output_dir=folder)
     data = mlflow.get_run(run.info.run_id).data
     assert data.params == {} and data.metrics == {}
     assert mlflow.MlflowClient().list_artifacts(run.info.run_id) == []
+    # Nor files in output_dir, which the retry the message asks for would refuse.
+    assert not folder.exists() or not any(folder.iterdir())
 
 
 def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):

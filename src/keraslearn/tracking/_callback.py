@@ -99,7 +99,8 @@ class MLflowCallback(keras.callbacks.Callback):
     Attributes
     ----------
     run_id_ : str or None
-        The run the last training logged to (None before training).
+        The run the last training logged to (None before training, and after
+        one whose run could not be started).
 
     See Also
     --------
@@ -163,22 +164,22 @@ class MLflowCallback(keras.callbacks.Callback):
         self._finished = None  # (client, run id) of the run its last training ended
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
+        self._steps_run = None  # the run _steps counts the epochs of
         self._offset = 0
         self._first_epoch = None
         self._log_failed = False
 
     def on_train_begin(self, logs=None):
-        previous = self.run_id_
         try:
             self._start_run()
         except Exception as exc:  # noqa: BLE001 - the store's: the training goes on
-            self._client = self._ends = None  # nothing to log to, nothing to end
+            self._client = self._ends = self.run_id_ = None  # it logs to no run
             warnings.warn(f"MLflowCallback could not start its run ({type(exc).__name__}: "
                           f"{exc}); training goes on without logging.", RuntimeWarning,
                           stacklevel=2)
             return
-        if self.run_id_ != previous:
-            self._steps = 0
+        if self.run_id_ != self._steps_run:  # (a training unlogged between keeps the count)
+            self._steps, self._steps_run = 0, self.run_id_
         self._offset = self._steps
         self._first_epoch = None  # Keras' number of this training's first epoch
         self._log_failed = False  # a failure to log said once per training
@@ -306,6 +307,7 @@ class MLflowCallback(keras.callbacks.Callback):
         state.setdefault("_copied_under", None)
         state.setdefault("_finished", None)
         state.setdefault("_steps", 0)
+        state.setdefault("_steps_run", state.get("run_id_"))
         state.setdefault("_offset", 0)
         state.setdefault("_log_failed", False)
         self.__dict__.update(state)

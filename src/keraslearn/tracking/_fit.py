@@ -244,9 +244,6 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
 
         check_report_files(output_dir, run_name or type(estimator).__name__, overwrite)
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
-        report = None if X_test is None else _evaluated(
-            estimator, X_test, y_test, name=run_name or type(estimator).__name__,
-            output_dir=output_dir, tmp=tmp)
         saved = signature = None
         if log_model and model is not None:
             saved = _model.saved_and_checked(model, trusted, tmp)
@@ -254,6 +251,10 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
                 input_example = _model.example_rows(X_test)
             # log_fit and log_search call this function: the warning points past both.
             signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)
+        # After the model's checks: a refused model leaves no files in output_dir.
+        report = None if X_test is None else _evaluated(
+            estimator, X_test, y_test, name=run_name or type(estimator).__name__,
+            output_dir=output_dir, tmp=tmp)
         return _log_into_run(mlflow, estimator, model, saved, report,
                              run_name=run_name, input_example=input_example,
                              signature=signature, keep_files=output_dir is not None,
