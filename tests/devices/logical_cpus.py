@@ -214,9 +214,21 @@ def _in_a_scope_of_ones_own(X, y):
 
     strategy = tf.distribute.MirroredStrategy(
         TWO, cross_device_ops=tf.distribute.ReductionToOneDevice())
+    import keras
+
+    from keraslearn import KerasClassifier
+
     outside = _ready(shuffle=False).fit(X, y)  # (its warm copy exists: not used inside)
+    frozen = keras.layers.Dense(4, trainable=False)  # a pretrained base, built outside
+    frozen.build((None, X.shape[1]))
+
+    def on_a_frozen_base(meta):
+        inputs = keras.Input((X.shape[1],))
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(frozen(inputs)))
+
     with strategy.scope():
         inside = _ready(shuffle=False).fit(X, y)
+        on_base = KerasClassifier(on_a_frozen_base, epochs=1, random_state=0).fit(X, y)
         before = outside.predict_proba(X)
         try:
             outside.partial_fit(X, y)
@@ -225,7 +237,8 @@ def _in_a_scope_of_ones_own(X, y):
             refused = str(exc)
         kept = bool(np.array_equal(outside.predict_proba(X), before))
     return {"outside": outside.loss_curve_, "inside": inside.loss_curve_,
-            "refused": refused, "kept": kept and len(outside.loss_curve_) == 4}
+            "refused": refused, "kept": kept and len(outside.loss_curve_) == 4,
+            "frozen_base_trained": len(on_base.history_["loss"]) == 1}
 
 
 def scenario_uneven(workdir):

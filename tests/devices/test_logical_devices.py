@@ -126,8 +126,9 @@ def test_a_fit_inside_a_strategy_scope_of_ones_own_trains_as_keras_does(mirrored
     np.testing.assert_allclose(fits["inside"], fits["outside"], rtol=1e-5)
     # A network built outside, continued inside: Keras fails with a bare
     # AssertionError; refused, the estimator kept.
-    assert "continues a network built outside it" in fits["refused"]
+    assert "trains variables made outside it" in fits["refused"]
     assert fits["kept"]
+    assert fits["frozen_base_trained"]  # frozen layers built outside train, as in Keras
 
 
 @pytest.fixture(scope="module")

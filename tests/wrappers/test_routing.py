@@ -150,10 +150,24 @@ def test_a_users_class_taking_kwargs_takes_routed_names_as_scikeras_routes_them(
     with pytest.raises(TypeError, match="reductoin"):
         KerasRegressor(tiny_mlp, loss=_ScaledMSE, loss__reductoin="sum",
                        epochs=1).fit(X, X.sum(axis=1))
-    # Keras' own classes are checked by name before anything is made.
+    # Keras' own constructors are checked by name before anything is made, also
+    # where a subclass of the user's keeps one.
     with pytest.raises(ValueError, match="MeanSquaredError.__init__ does not accept"):
         KerasRegressor(tiny_mlp, loss=keras.losses.MeanSquaredError,
                        loss__reductoin="sum").fit(X, X.sum(axis=1))
+
+    class MyAdam(keras.optimizers.Adam):
+        pass
+
+    with pytest.raises(ValueError, match="Adam.__init__ does not accept 'learning_rat'.*"
+                                         "Did you mean 'learning_rate'"):
+        KerasRegressor(tiny_mlp, optimizer=MyAdam, optimizer__learning_rat=0.1).fit(
+            X, X.sum(axis=1))
+    # An instance is made again from what it keeps: a name its constructor takes by
+    # **kwargs alone would not reach it, and is refused.
+    with pytest.raises(ValueError, match="_Options.__init__ does not accept 'patience'"):
+        KerasRegressor(tiny_mlp, callbacks=[_Options(every=5)], callbacks__patience=3,
+                       epochs=1).fit(X, X.sum(axis=1))
 
 
 def _linear(meta):

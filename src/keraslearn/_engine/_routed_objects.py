@@ -136,11 +136,11 @@ class _Walker:
                     f"(set {_path(where, head)}=... too)."
                 )
         keywords = {k: v for k, v in args.items() if not _is_positional(k)}
-        # Keras' own classes forward **kwargs to a base that refuses unknown names
-        # only when made: checked against their signature. A class of the user's
-        # own taking **kwargs takes what it is given (its bases' names, or its own
-        # options), as scikeras routes them.
-        check_kwargs(cls.__init__, keywords, where, strict=defined_by_keras(cls))
+        # Keras' own constructors forward **kwargs to a base that refuses unknown
+        # names only when made: checked against their signature. A constructor of
+        # the user's own taking **kwargs takes what it is given (its bases' names,
+        # or its own options), as scikeras routes them.
+        check_kwargs(cls.__init__, keywords, where, strict=defined_by_keras(cls.__init__))
         values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
         if self.dry:
             return None
@@ -176,7 +176,9 @@ class _Walker:
             raise ValueError(
                 f"{where}: positional arguments ({where}__0=...) need a class, not an instance."
             )
-        check_kwargs(type(obj).__init__, kwargs, where, strict=defined_by_keras(type(obj)))
+        # An instance is made again from what it keeps: names its constructor
+        # takes by **kwargs alone could not reach it (or would reset it).
+        check_kwargs(type(obj).__init__, kwargs, where, strict=True)
         args, from_config = _rebuild_args(obj, kwargs, where)
         if self.dry:
             return None

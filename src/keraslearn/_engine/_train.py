@@ -112,19 +112,21 @@ def _this_fit(history, callbacks, lengths):
 
 def _check_strategy_holds(model):
     """Refuse to train, inside a strategy scope (the user's, or ``distribute``'s),
-    a network whose variables are not that strategy's: one built outside it,
-    continued inside (Keras fails there with a bare AssertionError)."""
+    a network whose trainable variables are not that strategy's: built outside
+    it (Keras fails there with a bare AssertionError). Frozen layers built
+    outside (a pretrained base) train as in Keras."""
     if not tf.distribute.has_strategy():
         return
     strategy = tf.distribute.get_strategy()
     if all(strategy.extended.variable_created_in_scope(getattr(w, "value", w))
-           for w in model.weights):
+           for w in model.trainable_weights):
         return
     raise ValueError(
-        "This fit runs inside a tf.distribute strategy scope, but continues a network "
-        "built outside it (warm_start or partial_fit): Keras cannot train its variables "
-        "there. Continue it outside the scope, or fit it anew inside (warm_start=False), "
-        "or give the strategy as distribute= rather than entering its scope.")
+        "This fit runs inside a tf.distribute strategy scope, but trains variables made "
+        "outside it (a network continued by warm_start or partial_fit, or trainable "
+        "layers the builder reuses): Keras cannot train them there. Continue the network "
+        "outside the scope, build its trainable layers inside it, or give the strategy "
+        "as distribute= rather than entering its scope.")
 
 
 def train(est, model, data, plan, encoder, randomness, where=None):
