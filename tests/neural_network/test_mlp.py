@@ -493,8 +493,9 @@ def test_partial_fit_is_hidden_for_lbfgs_as_scikit_learn_hides_it(cls):
     from sklearn.multioutput import MultiOutputRegressor
 
     assert not hasattr(cls(solver="lbfgs"), "partial_fit")
-    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'") as hidden:
         cls(solver="lbfgs").partial_fit([[0.0], [1.0]], [0, 1])
+    assert "lbfgs is not stochastic" in str(hidden.value.__cause__)  # the reason, chained
     assert hasattr(cls(solver="sgd"), "partial_fit")
     assert hasattr(cls(solver="lbfgs", optimizer="adam"), "partial_fit")  # what trains
     assert not hasattr(MultiOutputRegressor(cls(solver="lbfgs")), "partial_fit")

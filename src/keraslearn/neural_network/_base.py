@@ -1,7 +1,6 @@
-"""ReadyNetwork: what the ready networks share over the engine -- their
-parameter checks, the stopping rule and its state, the stratified held-out
-rows and the optimizer built from scikit-learn's names (``device`` and
-``distribute`` are the engine's, as for every estimator).
+"""ReadyNetwork: what the ready networks share over the engine -- parameter checks,
+the stopping rule and its state, the stratified held-out rows and the optimizer
+built from scikit-learn's names (``device`` and ``distribute``: the engine's).
 
 The ready estimators (:class:`MLPClassifier`, :class:`MLPRegressor`,
 :class:`ImageClassifier`) build their own network, so they have no ``model``
@@ -9,6 +8,7 @@ parameter and no routed parameters: their constructor names every parameter,
 and :meth:`_training_settings` says what they mean in Keras' words.
 """
 
+import inspect
 import itertools
 import math
 import random
@@ -74,6 +74,9 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
         # A fitted property (coefs_, ...) read before fit lands here: say so.
         if name in type(self)._fitted_properties and "model_" not in self.__dict__:
             check_is_fitted(self)
+        hidden = inspect.getattr_static(type(self), name, None)  # (available_if's refusal)
+        if hasattr(hidden, "__get__"):  # its own error, which says why
+            hidden.__get__(self, type(self))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @staticmethod

@@ -68,10 +68,15 @@ def _built_with(model):
             keras.backend.standardize_dtype(output.kernel.dtype))
 
 
+def _lbfgs(est):
+    """Whether the estimator asks for L-BFGS, which Keras has not (no optimizer given)."""
+    return est.solver == "lbfgs" and est.optimizer is None
+
+
 def stochastic_solver(est):
     """``available_if`` check of ``partial_fit``: hidden for solver="lbfgs" (with
     no ``optimizer`` given), as scikit-learn hides it."""
-    if est.solver == "lbfgs" and est.optimizer is None:
+    if _lbfgs(est):
         raise AttributeError("partial_fit is only available for stochastic optimizers. "
                              "lbfgs is not stochastic.")
     return True
@@ -135,7 +140,7 @@ class BaseMLP(ReadyNetwork):
     def _check_extra_params(self):
         super()._check_extra_params()
         self._hidden_sizes()
-        if self.solver == "lbfgs" and self.optimizer is None:
+        if _lbfgs(self):
             raise ValueError(
                 f"solver='lbfgs' is not available in keraslearn's {type(self).__name__}: "
                 "Keras has no L-BFGS optimizer. Use solver='adam' or 'sgd', or a Keras "
