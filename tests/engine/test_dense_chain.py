@@ -650,6 +650,10 @@ def test_epochs_run_several_to_a_call_or_one_to_a_call_alike(case, monkeypatch):
 
 _INTERRUPTED = """
 import os, signal, threading, time
+# Ctrl-C as a terminal's reaches a process: not ignored or blocked, whatever the
+# test runner's process (which starts this one) had left of SIGINT's handling.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 import numpy as np
 from keraslearn import MLPClassifier
 
