@@ -134,6 +134,28 @@ def test_trusted_names_let_a_loaded_estimator_and_its_clones_fit_again(saved):
     assert repr(loaded.get_params()["model"]) == "CodeReference('builders.tiny_mlp')"
 
 
+def _four(meta):
+    return 4
+
+
+def _built_with(meta, width=None):
+    return tiny_mlp(meta, hidden=width(meta))
+
+
+def test_a_failed_fit_of_a_loaded_estimator_keeps_its_builder_arguments_as_references(
+        tmp_path):
+    # set_params writes builder arguments into the estimator in place: the
+    # fit's restore point kept the resolved function for them.
+    names = [f"{__name__}._built_with", f"{__name__}._four"]
+    clf = KerasClassifier(_built_with, width=_four, epochs=1, random_state=0).fit(X, LABELS)
+    loaded = keraslearn.load(keraslearn.save(clf, tmp_path / "w.keraslearn"), trusted=names)
+    before = repr(loaded.get_params())
+    assert "CodeReference" in repr(loaded.get_params()["width"])
+    with pytest.raises(ValueError, match="features"):
+        loaded.partial_fit(X[:, :2], LABELS)
+    assert repr(loaded.get_params()) == before
+
+
 def test_a_failed_fit_of_a_loaded_estimator_keeps_its_parameters_as_references(saved):
     # The builder was imported (model=CodeReference(...) became the function)
     # before the fit's restore point: a failed fit left get_params changed.

@@ -15,7 +15,11 @@ class _Snapshot:
 
     def __init__(self, est):
         self.est = est
-        self.before = dict(est.__dict__)
+        # Plain dicts copied too: set_params writes a wrapper's routed and builder
+        # parameters into its _kwargs in place (a loaded estimator's references
+        # resolved by the fit, for one).
+        self.before = {key: dict(value) if type(value) is dict else value
+                       for key, value in est.__dict__.items()}
         self.model = None
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
