@@ -15,11 +15,12 @@ class _Snapshot:
 
     def __init__(self, est):
         self.est = est
-        # Plain dicts copied too: set_params writes a wrapper's routed and builder
-        # parameters into its _kwargs in place (a loaded estimator's references
-        # resolved by the fit, for one).
-        self.before = {key: dict(value) if type(value) is dict else value
-                       for key, value in est.__dict__.items()}
+        self.before = dict(est.__dict__)
+        # The contents of plain dicts too, put back into the same dicts: set_params
+        # writes a wrapper's routed and builder parameters into its _kwargs in
+        # place (a loaded estimator's references resolved by the fit, for one).
+        self.contents = {key: dict(value) for key, value in self.before.items()
+                         if type(value) is dict}
         self.model = None
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
@@ -36,6 +37,9 @@ class _Snapshot:
     def restore(self):
         self.est.__dict__.clear()
         self.est.__dict__.update(self.before)
+        for key, contents in self.contents.items():
+            self.before[key].clear()
+            self.before[key].update(contents)
         if self.model is None:
             return
         for variable, value in zip(self.variables, self.values):
