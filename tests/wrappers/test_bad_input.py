@@ -412,6 +412,9 @@ def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():
         clf.fit(X, labels, validation_data=(X[:8], y[:8]))
     clf.fit(X, labels, validation_data=(X[:8], labels[:8]))
     assert len(clf.history_["val_loss"]) == 1
+    with pytest.raises(ValueError, match="validation_data: Input X contains NaN") as refused:
+        clf.fit(X, labels, validation_data=(np.full((8, 4), np.nan), labels[:8]))
+    assert "given as fit's" not in str(refused.value)  # where encoding is not the matter
 
 
 class _CastL2(keras.regularizers.L2):

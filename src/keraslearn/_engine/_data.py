@@ -120,9 +120,12 @@ def ready_for_training(est, data, plan):
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise  # an encoder's own error type (of the user's, perhaps): as it is
-            raise type(exc)(f"validation_data: {exc} (validation_data is given as fit's X "
-                            "and y are: the estimator's encoders make it what the model "
-                            "takes)") from None
+            # Given encoded, as Keras (and scikeras) take it: said where that may be why.
+            encoded = not is_identity(data.features) or any(
+                words in str(exc) for words in ("not in classes", "column"))
+            raise type(exc)(f"validation_data: {exc}" + (
+                " (validation_data is given as fit's X and y are: the estimator's encoders "
+                "make it what the model takes)" if encoded else "")) from None
     return data, plan
 
 
