@@ -14,10 +14,15 @@ def all_layers(model):
         pending.extend(getattr(layer, "layers", ()))
 
 
+def defined_by_keras(obj):
+    """Whether a class or function is Keras' own (defined in a ``keras.`` module)."""
+    return getattr(obj, "__module__", "").startswith("keras.")
+
+
 def keras_own(obj):
     """Whether ``obj`` is of a class of Keras' own (its config describes it
     completely), not one of the user's."""
-    return type(obj).__module__.startswith("keras.")
+    return defined_by_keras(type(obj))
 
 
 def keras_layers_only(model):

@@ -12,14 +12,10 @@ which encoding it takes.
 import inspect
 
 from .._tf import keras
+from ._layers import defined_by_keras
 
 INDEX = "index"  # class indices, shape (n,)
 SHAPED = "shaped"  # shaped like the output: one-hot rows for one-hot classes
-
-
-def defined_by_keras(obj):
-    """Whether a class or function is Keras' own (defined in a ``keras.`` module)."""
-    return getattr(obj, "__module__", "").startswith("keras.")
 
 
 def _optional(*names):

@@ -24,7 +24,7 @@ TensorFlow runs; :func:`make` makes the objects for one fit.
 import inspect
 
 from ..utils import accepted_kwargs, check_kwargs, suggest
-from ._losses import defined_by_keras
+from ._layers import defined_by_keras
 
 
 def _split(params):
