@@ -16,11 +16,12 @@ class _Snapshot:
     def __init__(self, est):
         self.est = est
         self.before = dict(est.__dict__)
-        # The contents of plain dicts too, put back into the same dicts: set_params
-        # writes a wrapper's routed and builder parameters into its _kwargs in
-        # place (a loaded estimator's references resolved by the fit, for one).
-        self.contents = {key: dict(value) for key, value in self.before.items()
-                         if type(value) is dict}
+        # And the contents of a wrapper's own store of routed and builder
+        # parameters, put back into it: set_params writes them there in place (a
+        # loaded estimator's references resolved by the fit, for one). Dicts the
+        # user gave (class_weight) are the user's: never written.
+        self.contents = {key: dict(self.before[key]) for key in ("_kwargs",)
+                         if type(self.before.get(key)) is dict}
         self.model = None
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
