@@ -8,7 +8,6 @@ parameter and no routed parameters: their constructor names every parameter,
 and :meth:`_training_settings` says what they mean in Keras' words.
 """
 
-import inspect
 import itertools
 import math
 import random
@@ -74,8 +73,8 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
         # A fitted property (coefs_, ...) read before fit lands here: say so.
         if name in type(self)._fitted_properties and "model_" not in self.__dict__:
             check_is_fitted(self)
-        hidden = inspect.getattr_static(type(self), name, None)  # (available_if's refusal)
-        if hasattr(hidden, "__get__"):  # its own error, which says why
+        hidden = next((vars(k)[name] for k in type(self).__mro__ if name in vars(k)), None)
+        if hasattr(hidden, "__get__"):  # a refusing descriptor (available_if's): its reason
             hidden.__get__(self, type(self))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 

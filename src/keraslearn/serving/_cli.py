@@ -10,6 +10,7 @@ drift_detector=detector)``) answers ``GET /monitoring/drift``.
 """
 
 import argparse
+import errno
 import signal
 import socket
 import sys
@@ -153,11 +154,14 @@ def main(argv=None):
 def _check_listens(parser, host, port):
     """Exit 1 saying why where the address cannot be listened on (a port in
     use): uvicorn says so in its log alone, which --log-level may silence."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        socket.create_server((host, port)).close()
+        socket.create_server((host, port), family=family).close()
     except OSError as exc:
-        parser.exit(1, f"keraslearn serve: error: cannot listen on {host}:{port}: "
-                       f"{exc.strerror or exc}\n")
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            parser.exit(1, f"keraslearn serve: error: cannot listen on {host}:{port}: "
+                           f"{exc.strerror}\n")
+        # (anything else, a name to resolve: uvicorn's to say)
 
 
 def _dtype_pair(text):
