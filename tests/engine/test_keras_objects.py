@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from builders import tiny_mlp
+from builders import ScaledSquares, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn._engine import _keras_objects as objects
 from keraslearn._engine import _routed_objects
@@ -259,20 +259,6 @@ def test_routed_parameters_cannot_rebuild_a_loss_its_config_leaves_settings_of()
                    epochs=1).fit(X, y.astype(float))
 
 
-class _ScaledSquares(keras.losses.Loss):
-    """An unregistered loss class whose config says all it holds."""
-
-    def __init__(self, scale=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.scale = scale
-
-    def call(self, y_true, y_pred):
-        return self.scale * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
-
-
 def test_what_keys_and_copies_of_losses_tell_apart():
     import functools
 
@@ -280,7 +266,7 @@ def test_what_keys_and_copies_of_losses_tell_apart():
 
     # Routed parameters rebuild an instance whose config says all, registered or not.
     X, y = make_classification(n_samples=40, n_features=4, random_state=0)
-    reg = KerasRegressor(tiny_mlp, loss=_ScaledSquares(), loss__scale=3.0, epochs=1,
+    reg = KerasRegressor(tiny_mlp, loss=ScaledSquares(), loss__scale=3.0, epochs=1,
                          random_state=0).fit(X, y.astype(float))
     assert reg.model_.loss.scale == 3.0
     # Keys: values Keras' config or a repr would not show part them.

@@ -11,7 +11,7 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
 import keraslearn
-from builders import output_layer, tiny_mlp
+from builders import ScaledSquares, output_layer, tiny_mlp
 from keraslearn import KerasClassifier
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
@@ -111,17 +111,6 @@ def test_loss_parameters_are_routed():
     assert clf.model_.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
 
 
-class _ScaledMSE(keras.losses.Loss):
-    """A loss subclassed as Keras documents: its base's arguments through **kwargs."""
-
-    def __init__(self, scale=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self.scale = scale
-
-    def call(self, y_true, y_pred):
-        return self.scale * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
-
-
 class _Options(keras.callbacks.Callback):
     seen = []
 
@@ -138,17 +127,17 @@ def test_a_users_class_taking_kwargs_takes_routed_names_as_scikeras_routes_them(
     # Loss's name and reduction, and a callback's own options.
     from keraslearn import KerasRegressor
 
-    reg = KerasRegressor(tiny_mlp, loss=_ScaledMSE, loss__scale=2.0,
+    reg = KerasRegressor(tiny_mlp, loss=ScaledSquares, loss__scale=2.0,
                          loss__reduction="sum", loss__name="scaled",
                          callbacks={"options": _Options}, callbacks__options__patience=3,
                          epochs=1, random_state=0).fit(X, X.sum(axis=1))
     loss = reg.model_.loss
-    assert (type(loss), loss.scale, loss.reduction, loss.name) == (_ScaledMSE, 2.0, "sum",
+    assert (type(loss), loss.scale, loss.reduction, loss.name) == (ScaledSquares, 2.0, "sum",
                                                                    "scaled")
     assert _Options.seen == [{"patience": 3}]
     # A name no class in the chain takes is still refused, by the base, when made.
     with pytest.raises(TypeError, match="reductoin"):
-        KerasRegressor(tiny_mlp, loss=_ScaledMSE, loss__reductoin="sum",
+        KerasRegressor(tiny_mlp, loss=ScaledSquares, loss__reductoin="sum",
                        epochs=1).fit(X, X.sum(axis=1))
     # Keras' own constructors are checked by name before anything is made, also
     # where a subclass of the user's keeps one.
