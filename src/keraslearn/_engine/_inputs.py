@@ -312,7 +312,7 @@ def _holds_text(a):
     try:
         np.asarray(a, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        return "could not convert string to float" in str(exc)
+        return _text_error(exc) is not None
     return False
 
 

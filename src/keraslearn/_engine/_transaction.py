@@ -20,8 +20,8 @@ class _Snapshot:
         # parameters, put back into it: set_params writes them there in place (a
         # loaded estimator's references resolved by the fit, for one). Dicts the
         # user gave (class_weight) are the user's: never written.
-        self.contents = {key: dict(self.before[key]) for key in ("_kwargs",)
-                         if type(self.before.get(key)) is dict}
+        store = self.before.get("_kwargs")
+        self.kwargs = dict(store) if type(store) is dict else None
         self.model = None
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
@@ -38,9 +38,9 @@ class _Snapshot:
     def restore(self):
         self.est.__dict__.clear()
         self.est.__dict__.update(self.before)
-        for key, contents in self.contents.items():
-            self.before[key].clear()
-            self.before[key].update(contents)
+        if self.kwargs is not None:
+            self.before["_kwargs"].clear()
+            self.before["_kwargs"].update(self.kwargs)
         if self.model is None:
             return
         for variable, value in zip(self.variables, self.values):

@@ -140,7 +140,7 @@ class FeatureSchema:
                 k for k, d in (recorded or {}).items() if _numpy_dtype(d, k).kind == "O"]
             detected = dict.fromkeys(learnt, "object")
             numbers = [k for k in detected if k in (dtypes or {})
-                       and np.dtype(_numpy_dtype(dtypes[k], k)).kind in "biuf"]
+                       and _numpy_dtype(dtypes[k], k).kind in "biuf"]
             if numbers:  # its encoder compares strings: every request would fail
                 raise ValueError(f"make_app: dtypes gives {numbers!r} a number dtype, but the "
                                  "model's first step learnt them as strings")
