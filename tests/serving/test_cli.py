@@ -268,6 +268,11 @@ def test_a_model_the_server_cannot_serve_exits_1_with_the_reason(tmp_path, capsy
         error = capsys.readouterr().err
         assert error.startswith(f"keraslearn serve: error: {path} cannot be served: ")
         assert reason in error
+    # Images are no rows, whatever --dtype says: the reason is not blamed on it.
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(tmp_path / "images.keraslearn"), "--dtype", "0=string"])
+    assert exit_.value.code == 1
+    assert "cannot be served: " in capsys.readouterr().err
 
 
 def test_serve_command_serves_an_exported_saved_model(tmp_path):

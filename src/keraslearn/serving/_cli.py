@@ -114,15 +114,17 @@ def main(argv=None):
         parser.exit(1, f"keraslearn serve: error: {path} cannot be served: {exc}\n")
 
     dtypes = _dtypes(model, args.dtype)
-    try:  # rows the server cannot read (images): said before --dtype is blamed
-        FeatureSchema.from_model(model)
+    try:  # read once here, said before serving
+        FeatureSchema.from_model(model, dtypes=dtypes)
     except (TypeError, ValueError) as exc:
-        cannot_serve(exc)
-    if dtypes is not None:
-        try:  # a column the model does not take, a dtype it cannot: said before serving
-            FeatureSchema.from_model(model, dtypes=dtypes)
-        except (TypeError, ValueError) as exc:
+        if dtypes is not None:  # rows it cannot read at all (images): not --dtype's fault
+            try:
+                FeatureSchema.from_model(model)
+            except (TypeError, ValueError) as plain:
+                cannot_serve(plain)
+            # a column the model does not take, a dtype it cannot
             parser.exit(2, f"keraslearn serve: error: --dtype: {exc}\n")
+        cannot_serve(exc)
     _check_listens(parser, args.host, args.port)
     # uvicorn stops gracefully on SIGINT whatever its disposition, then sends
     # it again once the handlers it replaced are back: Python's own handler
