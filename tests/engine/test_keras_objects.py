@@ -221,8 +221,11 @@ def test_a_loaded_network_continues_with_the_loss_it_was_compiled_with(tmp_path)
 
 
 @pytest.mark.parametrize("cls, loss", [(KerasRegressor, "mse"), (KerasClassifier, None),
-                                       (KerasClassifier, ["binary_crossentropy"])],
-                         ids=["regressor-mse", "classifier-default", "classifier-per-output"])
+                                       (KerasClassifier, ["binary_crossentropy"]),
+                                       (KerasRegressor,
+                                        keras.losses.MeanSquaredError(dtype="float64"))],
+                         ids=["regressor-mse", "classifier-default", "classifier-per-output",
+                              "regressor-float64-instance"])
 def test_a_loaded_float64_network_continues_with_its_loss_in_float64(tmp_path, cls, loss):
     # Its loss, made in float64 by the estimator, has a config that leaves the
     # dtype out: the file marked it as compiled by the builder, and partial_fit
@@ -243,6 +246,8 @@ def test_a_loaded_float64_network_continues_with_its_loss_in_float64(tmp_path, c
     compiled = loaded.model_.loss
     for leaf in compiled if isinstance(compiled, list) else [compiled]:  # per output too
         assert keras.backend.standardize_dtype(leaf.dtype) == "float64"
+    if isinstance(loss, keras.losses.Loss):  # the parameter itself: stored with its dtype
+        assert keras.backend.standardize_dtype(loaded.loss.dtype) == "float64"
     loaded = keraslearn.load(tmp_path / "f64.keraslearn", trusted=["builders.tiny_mlp"])
     np.testing.assert_allclose(loaded.fit(X, y).history_["loss"], est.fit(X, y).history_["loss"],
                                rtol=1e-12)

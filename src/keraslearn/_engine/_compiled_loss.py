@@ -84,7 +84,7 @@ def _in_dtype(loss, dtype):
         return {key: _in_dtype(value, dtype) for key, value in loss.items()}
     if isinstance(loss, (list, tuple)):
         return [_in_dtype(value, dtype) for value in loss]
-    return type(loss).from_config({**loss.get_config(), "dtype": dtype})
+    return objects.in_dtype(loss, dtype)
 
 
 def _described(loss):

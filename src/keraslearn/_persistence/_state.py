@@ -141,16 +141,17 @@ def _portable(value, session, owner, key):
                          "pretrained) comes back from its config without them; give it "
                          "again with set_params to fit")
     if isinstance(value, _keras_configurable()):
-        from .._engine._keras_objects import copies_exactly
+        from .._engine._keras_objects import exact_config
 
-        if not copies_exactly(value):
+        try:
+            config = exact_config(value)
+        except Exception as exc:  # a custom object without get_config
+            return _unstored(session, value, f"Keras cannot serialize it: {exc}")
+        if config is None:
             return _unstored(session, value, "its config leaves out settings it holds "
                              "(Keras' Huber drops its delta): give the loss by name with "
                              "routed parameters (loss='huber', loss__delta=...) to store it")
-        try:
-            return KerasObjectConfig(json.dumps(keras.saving.serialize_keras_object(value)))
-        except Exception as exc:  # a custom object without get_config
-            return _unstored(session, value, f"Keras cannot serialize it: {exc}")
+        return KerasObjectConfig(json.dumps(config))
     if _is_code(value):
         reference = CodeReference.of(value)
         if reference is None:
