@@ -17,11 +17,14 @@ class MultiInput(dict):
     boolean mask or a slice, as scikit-learn's splitters give) is a new
     ``MultiInput`` holding those rows of every input. ``len(X)`` and
     ``X.shape[0]`` are the number of samples. A keraslearn estimator feeds
-    each array to the model input of the same name.
+    each array to the model input of the same name. An input given as a
+    DataFrame is kept as one: an estimator fitted on it records its column
+    names, and refuses columns in another order or of other names, as
+    scikit-learn does for one DataFrame X.
 
     Parameters
     ----------
-    arrays : dict of str to array-like, default=None
+    arrays : dict of str to array-like or DataFrame, default=None
         The inputs by name; keyword arguments are taken too.
 
     **kwargs : array-like
@@ -56,7 +59,7 @@ class MultiInput(dict):
             if hasattr(value, "tocsr"):  # scipy sparse: np.asarray would make a scalar of it
                 raise TypeError(f"MultiInput input {name!r} is a scipy sparse matrix; the "
                                 "inputs of a MultiInput are dense arrays (toarray()).")
-            value = value.to_numpy() if hasattr(value, "iloc") else np.asarray(value)
+            value = value if hasattr(value, "iloc") else np.asarray(value)  # frames kept
             if value.ndim == 0:
                 raise ValueError(f"MultiInput input {name!r} is a scalar, not one row per sample.")
             converted[name] = value
@@ -82,7 +85,8 @@ class MultiInput(dict):
             key = key[0]  # scikit-learn's array[key, ...]
         if isinstance(key, (int, np.integer)):
             key = [key]
-        return MultiInput({name: value[key] for name, value in self.items()})
+        return MultiInput({name: value.iloc[key] if hasattr(value, "iloc") else value[key]
+                           for name, value in self.items()})
 
     def copy(self):
         return MultiInput({name: value.copy() for name, value in self.items()})

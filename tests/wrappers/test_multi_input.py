@@ -134,3 +134,38 @@ def test_continued_fits_refuse_named_inputs_of_a_dtype_that_does_not_cast_safely
             call(wider, y)
     assert fitted.current_epoch == 1  # neither refused call trained
     fitted.partial_fit(MultiInput(image=IMAGES, meta=META.astype("float16")), y)  # casts safely
+
+
+def test_a_named_input_given_as_a_dataframe_is_checked_by_its_column_names():
+    # Its column names were dropped: the same frame with its columns swapped was
+    # fed by position, silently (probabilities off by up to 0.8).
+    meta = pd.DataFrame(META, columns=["age", "income"])
+    X = MultiInput(image=IMAGES, meta=meta)
+    assert X["meta"] is meta and isinstance(X[np.arange(3)]["meta"], pd.DataFrame)
+    np.testing.assert_array_equal(X[np.arange(3)]["meta"], META[:3])
+    clf = make().set_params(epochs=1, warm_start=True).fit(X, y)
+    expected = clf.predict_proba(MultiInput(image=IMAGES, meta=META))
+    np.testing.assert_array_equal(clf.predict_proba({"image": IMAGES, "meta": meta}),
+                                  expected)
+    swapped = MultiInput(image=IMAGES, meta=meta[["income", "age"]])
+    for call in (clf.predict, lambda X: clf.partial_fit(X, y), lambda X: clf.fit(X, y)):
+        with pytest.raises(ValueError, match=r"feature names of X\['meta'\] should match.*"
+                                             r"fitted with \['age', 'income'\], got "
+                                             r"\['income', 'age'\]"):
+            call(swapped)
+    assert clf.current_epoch == 1 and list(meta.columns) == ["age", "income"]
+    # Names on one side only: scikit-learn's warnings, naming the input.
+    with pytest.warns(UserWarning, match=r"X\['meta'\] does not have valid feature names, "
+                                         "but KerasClassifier was fitted with feature names"):
+        clf.predict(MultiInput(image=IMAGES, meta=META))
+    unnamed = make().set_params(epochs=1).fit(MultiInput(image=IMAGES, meta=META), y)
+    with pytest.warns(UserWarning, match=r"X\['meta'\] has feature names, but "
+                                         "KerasClassifier was fitted without"):
+        unnamed.predict(X)
+
+
+def test_text_in_a_named_input_is_explained_naming_the_input():
+    words = np.array([["good"], ["bad"]] * (N // 2))
+    with pytest.raises(ValueError, match=r"X\['meta'\] holds text \(could not convert string "
+                                         r"to float.*Turn the text into numbers first"):
+        make().fit(MultiInput(image=IMAGES, meta=words), y)

@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils import check_sample_weight
+from ..utils._columns import warn_unnamed
 from ._input_dtypes import FLOATS, as_checked, fitted_dtype, mapped, x_dtype, x_params
 from ._sources import RowSource, blocks
 
@@ -64,10 +65,12 @@ def _validate_inputs(est, X, reset, fitting=True):
         )
     if not X.keys():  # (a MultiInput's len is its rows)
         raise ValueError("X is an empty dict: it holds no input.")
-    arrays = {}
+    arrays, names = {}, {}
     for name, value in X.items():
-        arrays[name] = check_array(value, allow_nd=True, ensure_2d=False,
-                                   input_name=f"X[{name!r}]", **x_params(est, value, reset, name))
+        with _explained_input_errors(value, what=f"X[{name!r}]"):
+            arrays[name] = check_array(value, allow_nd=True, ensure_2d=False, input_name=f"X["
+                                       f"{name!r}]", **x_params(est, value, reset, name))
+        names[name] = _string_columns(value)
         if mapped(value):
             _check_finite_in_blocks(est, arrays[name], f"X[{name!r}]")
         if arrays[name].ndim < 2:
@@ -81,6 +84,7 @@ def _validate_inputs(est, X, reset, fitting=True):
         est.X_dtype_ = {name: as_checked(est, a.dtype) for name, a in arrays.items()}
         est.n_features_in_ = {name: int(np.prod(s[1:])) for name, s in shapes.items()}
         est.__dict__.pop("feature_names_in_", None)
+        est._input_feature_names = {k: v for k, v in names.items() if v is not None}
     else:
         fitted = getattr(est, "X_shape_", None)
         if not isinstance(fitted, dict) or set(fitted) != set(shapes):
@@ -94,7 +98,29 @@ def _validate_inputs(est, X, reset, fitting=True):
                     f"was fitted with {tuple(fitted[name][1:])}."
                 )
             check_same_dtype(est, arrays[name], name, fitting=fitting)
+            _check_input_names(est, name, names[name])
     return MultiInput(arrays)
+
+
+def _string_columns(value):
+    """The column names of a DataFrame whose names are all strings (as
+    scikit-learn records them), else None."""
+    columns = getattr(value, "columns", None)
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return None
+    return np.asarray(columns, dtype=object)
+
+
+def _check_input_names(est, name, names):
+    """The named input ``name``'s column names checked against fit's, as
+    scikit-learn checks one DataFrame X's."""
+    fitted = est.__dict__.get("_input_feature_names", {}).get(name)
+    what, owner = f"X[{name!r}]", type(est).__name__
+    warn_unnamed(fitted is not None, names is not None, owner, what)
+    if fitted is not None and names is not None and list(names) != list(fitted):
+        raise ValueError(f"The feature names of {what} should match those that were passed "
+                         f"during fit: {owner} was fitted with {list(fitted)}, got "
+                         f"{list(names)}.")
 
 
 def validate_training_data(est, X, y, *, reset, y_numeric):
@@ -265,10 +291,11 @@ def validate_X(est, X, fitted=True):
 
 
 @contextlib.contextmanager
-def _explained_input_errors(X, y=None):
+def _explained_input_errors(X, y=None, what="X"):
     """Say what to give instead when X is a list of arrays of different shapes
     (a model's inputs, as Keras takes them), which scikit-learn reads as rows,
-    or X or a regressor's y holds text, which the network does not take."""
+    or X (``what``: X or one of its named inputs) or a regressor's y holds
+    text, which the network does not take."""
     try:
         yield
     except ValueError as exc:
@@ -289,7 +316,7 @@ def _explained_input_errors(X, y=None):
                     "labels, use a classifier."
                 ) from exc
             raise ValueError(
-                f"X holds text ({text}): keraslearn feeds the network numbers. Turn the "
+                f"{what} holds text ({text}): keraslearn feeds the network numbers. Turn the "
                 "text into numbers first: in a Pipeline (a vectorizer such as "
                 "TfidfVectorizer, or an encoder), or with a feature_encoder."
             ) from exc

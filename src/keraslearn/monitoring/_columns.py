@@ -10,14 +10,12 @@ Which columns are categorical is decided once, at fit, from ``categorical_featur
 or from the column types; afterwards every batch is read with that fixed mask.
 """
 
-import warnings
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 from scipy import sparse
 
-from .._stacklevel import user_stacklevel
 from ..utils._validation import is_number as _is_number
 
 
@@ -58,16 +56,6 @@ def string_names(frame, X):
     if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in frame.columns):
         return [str(c) for c in frame.columns]
     return None
-
-
-def warn_unnamed(fitted_with_names, named, owner):
-    """scikit-learn's warnings where X is matched to the fitted features by
-    position while either side had names (columns swapped would go unseen)."""
-    if fitted_with_names != named:
-        warnings.warn(f"X does not have valid feature names, but {owner} was fitted with "
-                      "feature names" if fitted_with_names else
-                      f"X has feature names, but {owner} was fitted without feature names",
-                      UserWarning, stacklevel=user_stacklevel())
 
 
 def is_categorical_dtype(dtype):

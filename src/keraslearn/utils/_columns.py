@@ -6,7 +6,11 @@ result. :func:`column_positions` reads them all as scikit-learn does; the export
 folds them into a graph and the server reads which step takes each column.
 """
 
+import warnings
+
 import numpy as np
+
+from .._stacklevel import user_stacklevel
 
 
 def column_positions(columns, names, n_features):
@@ -59,3 +63,14 @@ def _position(column, names, n_features):
     if not -n_features <= position < n_features:
         raise ValueError(f"Column {position} is out of range for {n_features} columns.")
     return position + n_features if position < 0 else position
+
+
+def warn_unnamed(fitted_with_names, named, owner, what="X"):
+    """scikit-learn's warnings where ``what`` (X, or one of its named inputs) is
+    matched to the fitted features by position while either side had names
+    (columns swapped would go unseen)."""
+    if fitted_with_names != named:
+        warnings.warn(f"{what} does not have valid feature names, but {owner} was fitted "
+                      "with feature names" if fitted_with_names else
+                      f"{what} has feature names, but {owner} was fitted without feature names",
+                      UserWarning, stacklevel=user_stacklevel())
