@@ -46,6 +46,11 @@ def test_a_model_with_a_loss_of_its_own_fits_without_y():
     assert est.predict(X[:4]).shape == (4, 3)
     with pytest.raises(ValueError, match="This fit has a y, but the fit it continues had none"):
         est.partial_fit(X, X[:, :3])
+    # Weights without targets: Keras drops them, so the fit trained unweighted.
+    with pytest.raises(ValueError, match="sample_weight weighs each sample's loss against its "
+                                         "target, but this fit has no y"):
+        est.set_params(warm_start=True).fit(X, sample_weight=np.arange(len(X)))
+    assert len(est.history_["loss"]) == 5
 
 
 def test_fit_without_y_on_a_model_compiled_with_a_loss_says_what_to_give():

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.metrics import recall_score
 from sklearn.preprocessing import StandardScaler
@@ -705,6 +706,33 @@ def test_multilabel_partial_fit_classes_given_again_are_not_read():
     for est in _both():
         est.partial_fit(Xm, Ym, classes=[0, 1]).partial_fit(Xm, Ym, classes=[0, 1])
         assert est.classes_.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("class_weight", [{"a": 2.0}, "balanced"])
+def test_sample_weight_is_checked_as_given_before_class_weights_multiply_it(class_weight):
+    # A column of weights (n, 1) times the class weights broadcast to (n, n)
+    # before the check (memory growing with n squared); one weight was spread
+    # over every row; "balanced" failed on a scalar or spoke of NaN for infinity.
+    labels = np.array(["a", "b"])[y]
+    for est in _both(class_weight=class_weight):
+        with pytest.raises(ValueError, match=r"1D array or a scalar, got a 2D array of shape "
+                                             rf"\({len(X)}, 1\)"):
+            est.fit(X, labels, sample_weight=np.ones((len(X), 1)))
+        with pytest.raises(ValueError, match=f"sample_weight has 1 weights but X has {len(X)}"):
+            est.fit(X, labels, sample_weight=[2.0])
+        with pytest.raises(ValueError, match="sample_weight contains infinity"):
+            est.fit(X, labels, sample_weight=np.r_[np.inf, np.ones(len(X) - 1)])
+        with pytest.raises(ValueError, match=r"Negative values in sample_weight \(the smallest "
+                                             r"is -1\.0\)"):
+            est.fit(X, labels, sample_weight=-np.ones(len(X)))
+        assert not hasattr(est, "classes_")
+        scalar = clone(est).fit(X, labels, sample_weight=2.0)  # a scalar fills it, as sklearn
+        np.testing.assert_array_equal(scalar.predict_proba(X),
+                                      clone(est).fit(X, labels).predict_proba(X))
+    for est in _both(class_weight={"a": 0.0, "b": 0.0}):
+        with pytest.raises(ValueError, match=r"class_weight \{'a': 0.0, 'b': 0.0\} weighs every "
+                                             "sample 0"):
+            est.fit(X, labels)
 
 
 def test_class_weight_messages_say_what_is_wrong():

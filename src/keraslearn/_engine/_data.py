@@ -18,6 +18,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.multiclass import type_of_target
 
 from .._tf import keras
+from ..utils import check_sample_weight
 from . import _nested as nested
 from . import _targets as targets
 from ._inputs import normalised_weights, validate_targets, validate_training_data, validate_X
@@ -66,6 +67,11 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
     The weights are scaled to a mean of 1, or, ``as_given`` (a ``partial_fit``
     call), left as given, as Keras weighs them: they keep their ratios across
     calls whatever their order."""
+    if y is None and sample_weight is not None and not est._requires_y:
+        raise ValueError(
+            "sample_weight weighs each sample's loss against its target, but this fit has "
+            "no y (the model computes its own loss): Keras would train unweighted. Weigh "
+            "the samples in the model's own loss, or give y.")
     X = est._input_source(X, reset)
     X, y = validate_training_data(est, X, y, reset=reset, y_numeric=est._y_numeric)
     X, y = est._prepare_training_data(X, y, reset)
@@ -89,8 +95,13 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
         features = est.__dict__.get("feature_encoder_")
     # Class weights are checked against every class the fit knows (a batch
     # of partial_fit or a fold may lack some).
+    if sample_weight is not None:  # checked as given, before class weights multiply it
+        sample_weight = check_sample_weight(sample_weight, X)
     weights = est._training_weights(y_checked, sample_weight,
                                     classes=getattr(encoder, "classes_", None))
+    if sample_weight is None and weights is not None and not np.any(weights):
+        raise ValueError(f"class_weight {est.class_weight!r} weighs every sample 0: no "
+                         "sample would be learned from.")
     sw, weight_mean, weight_scale = normalised_weights(weights, X, 1.0 if as_given else None)
     model_X = X if is_identity(features) else features.transform(X)
     return TrainingData(model_X, y_checked, sw, weight_mean, weight_scale, encoder, features,

@@ -144,7 +144,7 @@ def check_sample_weight(sample_weight, X, *, ensure_non_negative=True):
         raise ValueError("Sample weights must contain at least one non-zero number.")
     if ensure_non_negative and (sw < 0).any():
         raise ValueError(f"Negative values in sample_weight (the smallest is "
-                         f"{sw.min()!r}): sample weights must be non-negative.")
+                         f"{float(sw.min())!r}): sample weights must be non-negative.")
     return sw
 
 
