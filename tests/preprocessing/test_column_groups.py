@@ -243,3 +243,55 @@ def test_importing_preprocessing_stays_light():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_polars_frames_are_taken_by_name_as_column_transformer_takes_them(frame):
+    # ColumnGroups indexed every frame with pandas' iloc: polars frames, and pipelines
+    # set to polars output, failed with AttributeError.
+    import polars as pl
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    groups = {"a": ["p1", "p0"], "b": ["age"]}
+    polars_frame = pl.from_dict({c: frame[c].to_list() for c in frame.columns})
+    out = ColumnGroups(groups).fit(polars_frame).transform(polars_frame[:, ::-1])
+    expected = ColumnGroups(groups).fit_transform(frame)
+    for name in groups:
+        np.testing.assert_array_equal(out[name], expected[name])
+    pipe = make_pipeline(StandardScaler(), ColumnGroups(groups)).set_output(transform="polars")
+    np.testing.assert_allclose(pipe.fit_transform(frame)["a"],
+                               StandardScaler().fit_transform(frame)[:, [3, 2]], rtol=1e-6)
+
+
+def test_a_repeated_column_name_is_refused_at_transform_as_in_fit(frame):
+    # The first column of the name was taken, silently: a stale column of the
+    # same name (pd.concat) fed the network.
+    groups = ColumnGroups({"meta": ["age", "income"]}).fit(frame)
+    stale = pd.concat([pd.DataFrame({"age": [-1.0] * 3}), frame], axis=1)
+    with pytest.raises(ValueError, match="more than one column named 'age'"):
+        groups.transform(stale)
+
+
+def test_text_and_bad_shapes_are_refused_in_fit_however_x_is_given():
+    # Text in an array was taken by fit and refused only by transform; a shape
+    # that is not a tuple failed in math.prod.
+    text = np.array([["a", 1.0], ["b", 2.0]], dtype=object)
+    for X in (text, pd.DataFrame(text, columns=["s", "v"])):
+        with pytest.raises(ValueError, match="could not convert string to float"):
+            ColumnGroups({"g": [0, 1]}).fit(X)
+    ColumnGroups({"g": [1]}).fit(text)  # columns no group takes may hold anything
+    with pytest.raises(ValueError, match=r"shapes gives group 'g' 2: the shape of one sample "
+                                         r"is a tuple of positive ints"):
+        ColumnGroups({"g": [0, 1]}, shapes={"g": 2}).fit(np.ones((2, 2)))
+
+
+def test_dtype_none_keeps_nullable_integer_and_boolean_groups_exact():
+    # They were made float64, rounding ids above 2**53.
+    frame = pd.DataFrame({"id": pd.array([2**53 + 1, 7], dtype="Int64"),
+                          "flag": pd.array([True, False], dtype="boolean")})
+    out = ColumnGroups({"ids": ["id"], "flags": ["flag"]}, dtype=None).fit_transform(frame)
+    assert out["ids"].dtype == np.int64 and out["ids"][0, 0] == 2**53 + 1
+    assert out["flags"].dtype == np.bool_
+    with_na = frame.assign(id=pd.array([None, 7], dtype="Int64"))
+    out = ColumnGroups({"ids": ["id"]}, dtype=None).fit_transform(with_na)["ids"]
+    assert out.dtype == np.float64 and np.isnan(out[0, 0])  # NA as NaN, as before

@@ -4,6 +4,7 @@
 import numpy as np
 import pandas as pd
 
+from ..utils._columns import integer_dtype
 from ._sources import is_mapped
 
 FLOATS = (np.float32, np.float64)
@@ -42,16 +43,8 @@ def x_dtype(est, X, reset=True, name=None):
         X = np.asarray(X) if isinstance(X, (list, tuple)) else X
     except (TypeError, ValueError):  # ragged: check_array says what it is
         return floats
-    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
-    # integers and booleans, NumPy's or pandas' nullable ones (Int64, boolean: their
-    # NumPy dtype asked for, else made float64; one holding NA is refused as NaN)
-    if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u")
-                                and not isinstance(d, pd.SparseDtype) for d in dtypes)):
-        return floats  # (sparse columns too, as check_array takes them)
-    if all(isinstance(d, np.dtype) for d in dtypes):
-        return None
-    return floats if X.isna().to_numpy().any() else np.result_type(
-        *[getattr(d, "numpy_dtype", d) for d in dtypes])
+    kept = integer_dtype(X)
+    return floats if kept is False else kept
 
 
 def as_checked(est, dtype):

@@ -8,6 +8,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
+from ..utils._columns import integer_dtype
 from ._not_a_table import NotATable
 
 
@@ -107,18 +108,24 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         # frame's columns are checked where groups take them (others may hold
         # anything, as ColumnTransformer allows).
         frame = hasattr(X, "columns")
-        validate_data(self, X, dtype=None, ensure_all_finite=False, skip_check_array=frame)
-        for name in (self.shapes or {}):
+        checked = validate_data(self, X, dtype=None, ensure_all_finite=False,
+                                skip_check_array=frame)
+        for name, shape in (self.shapes or {}).items():
             if name not in self.groups:
                 raise ValueError(f"shapes names {name!r}, which is not a group "
                                  f"({sorted(self.groups)}).")
+            if not (isinstance(shape, (tuple, list)) and all(
+                    isinstance(d, (int, np.integer)) and d > 0 for d in shape)):
+                raise ValueError(f"shapes gives group {name!r} {shape!r}: the shape of one "
+                                 "sample is a tuple of positive ints, such as (28, 28, 1).")
         lookup = self._lookup()
         # Callables (make_column_selector) are called on fit's X, as ColumnTransformer does.
         self._fitted_positions = {name: self._positions(name, lookup, X) for name in self.groups}
         for name, positions in self._fitted_positions.items():
             width = len(positions)
-            if frame and width:
-                check_array(X.iloc[:, positions], dtype=self.dtype, ensure_all_finite=False,
+            if width:  # what transform will make of it (text refused), in fit already
+                check_array(_take(X, positions) if frame else checked[:, positions],
+                            dtype=self.dtype, ensure_all_finite=False,
                             input_name=f"group {name!r}")
             if not width:
                 raise ValueError(f"Group {name!r} has no columns.")
@@ -153,7 +160,7 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
     def _lookup(self):
         """Column name -> position in the X seen in fit (None without names)."""
         names = getattr(self, "feature_names_in_", None)
-        return None if names is None else _first_positions(names)
+        return None if names is None else _positions_by_name(names)
 
     def _positions(self, name, lookup, X):
         """Group ``name``'s column positions in ``X``, fit's."""
@@ -204,11 +211,11 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         positions = self._fitted_positions
         names = getattr(self, "feature_names_in_", None)
         if names is not None and hasattr(X, "columns"):
-            columns = _first_positions(X.columns)
+            columns = _positions_by_name(X.columns)
             missing = sorted({names[i] for p in positions.values() for i in p} - set(columns))
             if missing:
                 raise ValueError(f"X lacks the columns {missing}, which the groups name.")
-            parts = {name: X.iloc[:, [columns[names[i]] for i in p]]
+            parts = {name: _take(X, [columns[names[i]] for i in p])
                      for name, p in positions.items()}
         else:
             array = validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
@@ -216,8 +223,9 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         out = {}
         for name, part in parts.items():
             # A copy, writable, never a view of the caller's frame.
-            part = check_array(part, dtype=self.dtype, ensure_all_finite=False, copy=True,
-                               input_name=f"group {name!r}")
+            kept = integer_dtype(part) if self.dtype is None else False  # nullable Int64
+            part = check_array(part, dtype=self.dtype if kept is False else kept,
+                               ensure_all_finite=False, copy=True, input_name=f"group {name!r}")
             shape = (self.shapes or {}).get(name)
             if shape is not None:
                 part = part.reshape((len(part),) + tuple(shape))
@@ -230,9 +238,20 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _first_positions(names):
-    """Column name (as a string) -> position of the first column of that name."""
+def _positions_by_name(names):
+    """Column name (as a string) -> its position; a ValueError where a name
+    repeats (which of its columns a group takes could not be told)."""
     positions = {}
     for i, name in enumerate(names):
-        positions.setdefault(str(name), i)
+        if positions.setdefault(str(name), i) != i:
+            raise ValueError(f"X has more than one column named {name!r}: groups take "
+                             "columns by name, so each name must be unique, as "
+                             "ColumnTransformer requires.")
     return positions
+
+
+def _take(frame, positions):
+    """The columns at ``positions`` of a pandas or polars DataFrame."""
+    if hasattr(frame, "iloc"):
+        return frame.iloc[:, positions]
+    return frame.select([frame.columns[i] for i in positions])

@@ -9,6 +9,7 @@ folds them into a graph and the server reads which step takes each column.
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from .._stacklevel import user_stacklevel
 
@@ -74,3 +75,18 @@ def warn_unnamed(fitted_with_names, named, owner, what="X"):
                       "with feature names" if fitted_with_names else
                       f"{what} has feature names, but {owner} was fitted without feature names",
                       UserWarning, stacklevel=user_stacklevel())
+
+
+def integer_dtype(X):
+    """The dtype ``check_array`` keeps X of integers or booleans in: None for
+    NumPy's own, their NumPy dtype for pandas' nullable ones (Int64, boolean),
+    which it would make float64; False for other X (floats, text, sparse
+    columns, and nullable ones holding NA, refused as NaN)."""
+    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u")
+                                and not isinstance(d, pd.SparseDtype) for d in dtypes)):
+        return False
+    if all(isinstance(d, np.dtype) for d in dtypes):
+        return None
+    return False if X.isna().to_numpy().any() else np.result_type(
+        *[getattr(d, "numpy_dtype", d) for d in dtypes])
