@@ -145,18 +145,26 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-@contextlib.contextmanager
 def serve_command(path, *options, sigint=signal.default_int_handler):
     """``keraslearn serve PATH --port <free port>`` in its own process, and a client;
     the server is stopped with Ctrl-C's signal on leaving the block. ``sigint``: this
     process's SIGINT handler while the server starts, whose disposition it inherits
     (signal.SIG_IGN: as a shell script's background job starts)."""
     port = _free_port()
+    return serving_process([str(EXECUTABLE), "serve", str(path), "--port", str(port),
+                            "--log-level", "warning", *options], port, sigint=sigint)
+
+
+@contextlib.contextmanager
+def serving_process(command, port, *, sigint=signal.default_int_handler, status=130,
+                    printed=""):
+    """The server ``command`` starts on ``port``, and a client; stopped on leaving
+    the block with Ctrl-C's signal, it must exit with ``status``, having printed
+    ``printed``, with no traceback."""
     previous = signal.signal(signal.SIGINT, sigint)
     try:
-        server = subprocess.Popen([str(EXECUTABLE), "serve", str(path), "--port", str(port),
-                                   "--log-level", "warning", *options],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
     finally:
         signal.signal(signal.SIGINT, previous)
     try:
@@ -175,14 +183,28 @@ def serve_command(path, *options, sigint=signal.default_int_handler):
     finally:
         server.send_signal(signal.SIGINT)
         try:
-            _, err = server.communicate(timeout=60)
+            out, err = server.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             server.kill()
             server.communicate()
             raise AssertionError("the server did not stop on SIGINT") from None
     # Stopped as by Ctrl-C: a graceful shutdown, the usual status, no traceback.
-    assert server.returncode == 130, server.returncode
+    assert server.returncode == status, (server.returncode, err[-3000:])
     assert "Traceback" not in err, err[-3000:]
+    assert printed in out, out
+
+
+def test_run_returns_on_ctrl_c_as_uvicorn_run_does(tmp_path):
+    # It ended in a KeyboardInterrupt traceback: the process died by SIGINT and
+    # nothing after run() in the user's script ran.
+    path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
+    port = _free_port()
+    code = ("import keraslearn; from keraslearn.serving import run; "
+            f"run(keraslearn.load({str(path)!r}), port={port}, log_level='warning'); "
+            "print('after run')")
+    with serving_process([sys.executable, "-c", code], port, status=0,
+                         printed="after run") as client:
+        assert client.get("/health").status_code == 200
 
 
 def test_serve_command_serves_a_saved_pipeline_and_its_drift_detector(tmp_path):

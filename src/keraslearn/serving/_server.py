@@ -58,8 +58,17 @@ def run(model, host="127.0.0.1", port=8000, **options):
 
     **options
         Passed to :func:`make_server` and :func:`make_app`.
+
+    Returns
+    -------
+    None
+        Once the server has stopped, as ``uvicorn.run`` returns: a Ctrl-C
+        stops it gracefully and the rest of the script runs.
     """
-    make_server(model, host, port, **options).run()
+    try:
+        make_server(model, host, port, **options).run()
+    except KeyboardInterrupt:  # uvicorn raises it again once shut down
+        pass
 
 
 def _require(module):
