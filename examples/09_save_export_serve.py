@@ -117,7 +117,10 @@ def serve(path):
 def main(output=None, quick=False):
     if output is None:  # a scratch folder for the artifacts, removed at the end
         with tempfile.TemporaryDirectory() as scratch:
-            return main(scratch, quick)
+            result = main(scratch, quick)
+        print("(the files named above were in a scratch folder, now removed: "
+              "--output DIR keeps them)")
+        return result
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0)

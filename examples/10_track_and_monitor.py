@@ -17,8 +17,8 @@ a Pipeline. The workflow a model goes through from training to production:
 4. the drift report of the shifted traffic (histograms and an HTML page,
    ``keraslearn.monitoring.drift_report``) is written and logged to the run.
 
-Browse the runs afterwards with MLflow's UI (``pip install mlflow``):
-``mlflow ui --backend-store-uri sqlite:///OUTPUT/mlflow/mlflow.db``.
+Run with ``--output OUTPUT`` to keep the files, then browse the runs with MLflow's
+UI (``pip install mlflow``): ``mlflow ui --backend-store-uri sqlite:///OUTPUT/mlflow/mlflow.db``.
 """
 
 import argparse
@@ -149,7 +149,10 @@ def _flagged(answer):
 def main(output=None, quick=False):
     if output is None:  # a scratch folder, removed at the end
         with tempfile.TemporaryDirectory() as scratch:
-            return main(scratch, quick)
+            result = main(scratch, quick)
+        print("(the files named above were in a scratch folder, now removed: "
+              "--output DIR keeps them)")
+        return result
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0)
