@@ -169,3 +169,20 @@ def test_text_in_a_named_input_is_explained_naming_the_input():
     with pytest.raises(ValueError, match=r"X\['meta'\] holds text \(could not convert string "
                                          r"to float.*Turn the text into numbers first"):
         make().fit(MultiInput(image=IMAGES, meta=words), y)
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["input-named-as-key", "unnamed-input"])
+def test_a_float64_input_is_fed_by_the_key_of_the_dict_the_model_was_built_on(named):
+    # An Input without name= (Keras feeds it by its dict key) was taken as one the
+    # model does not declare, and its float64 values rounded to float32.
+    from keraslearn import KerasRegressor
+
+    def build():
+        a = keras.Input((1,), dtype="float64", **({"name": "a"} if named else {}))
+        b = keras.Input((1,), dtype="float64", **({"name": "b"} if named else {}))
+        return keras.Model({"a": a, "b": b}, keras.layers.Add(dtype="float64")([a, b]))
+
+    X = MultiInput(a=1e8 + np.arange(4.0)[:, None], b=np.zeros((4, 1)))
+    reg = KerasRegressor(build, loss="mse", optimizer="sgd", optimizer__learning_rate=0.0,
+                         epochs=1, random_state=0).fit(X, np.arange(4.0))
+    np.testing.assert_array_equal(reg.predict(X) - 1e8, [0.0, 1.0, 2.0, 3.0])

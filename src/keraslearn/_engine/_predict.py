@@ -178,13 +178,26 @@ def input_kinds(model, X=None):
     # Keras' own train_step hands the batch to the model's declared inputs.
     declared = getattr(type(model), "train_step", None) is keras.Model.train_step
     if nested._is_dict(X):
-        by_name = {getattr(t, "name", None): _kind(t, declared) for t in inputs}
-        return {k: by_name.get(k) or _undeclared(a) for k, a in X.items()}
+        # By input name, or by the key of the dict a functional model was built on
+        # (Keras feeds it so, whatever its Input's name).
+        by_name = {getattr(t, "name", None): t for t in inputs} | _keyed_inputs(model)
+        return {k: _kind(by_name[k], declared) if k in by_name else _undeclared(a)
+                for k, a in X.items()}
     if isinstance(X, (list, tuple)):
         if len(inputs) == len(X):
             return tuple(_kind(t, declared) for t in inputs)
         return tuple(_undeclared(a) for a in X)
     return _kind(inputs[0], declared) if inputs else _undeclared(X)
+
+
+def _keyed_inputs(model):
+    """A functional model's inputs by the keys of the dict it was built on; {}
+    for other models."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError, TypeError):  # not built, or not functional
+        return {}
+    return dict(structure) if isinstance(structure, dict) else {}
 
 
 def _to_numpy(out):
