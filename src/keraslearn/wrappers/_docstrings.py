@@ -106,14 +106,16 @@ _ENTRIES["fitted_attributes"] = """\
         or an array an epoch for a metric of several values (Keras'
         ``F1Score(average=None)``: one per class).
 
-    n_features_in_ : int
-        Number of features seen during fit.
+    n_features_in_ : int or dict of str to int
+        Number of features seen during fit; for named inputs (a dict or
+        ``MultiInput``), a dict by input name, in the builder's ``meta`` too.
 
     feature_names_in_ : ndarray of str
         Column names, when X was a pandas DataFrame.
 
-    X_shape_ : tuple
-        Shape of the training X.
+    X_shape_ : tuple or dict of str to tuple
+        Shape of the training X; for named inputs, a dict by input name, as
+        ``X_dtype_`` is.
 
     target_encoder_ : object
         Converts targets to what the model trains on and its outputs back."""
