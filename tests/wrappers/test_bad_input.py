@@ -268,6 +268,18 @@ def test_output_layer_not_matching_the_target():
         KerasRegressor(three_units).fit(X, y_reg)
 
 
+def test_a_model_of_several_outputs_points_to_a_target_encoder():
+    def two_heads(meta):
+        inputs = keras.Input((4,))
+        return keras.Model(inputs, [keras.layers.Dense(1)(inputs), keras.layers.Dense(1)(inputs)])
+
+    reg = KerasRegressor(two_heads, loss="mse")
+    with pytest.raises(ValueError, match="The model has 2 outputs.*For several outputs, "
+                                         "subclass the wrapper with a target_encoder"):
+        reg.fit(X, np.column_stack([y_reg, y_reg]))
+    assert not hasattr(reg, "model_")
+
+
 def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():
     # Keras' own error came from inside training.
     def five_inputs(meta):

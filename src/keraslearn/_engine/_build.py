@@ -95,8 +95,10 @@ def output_spec(model, sample_shape, *, needs_rows):
     outputs = _outputs(model, sample_shape)
     if len(outputs) != 1:
         raise ValueError(
-            f"The model has {len(outputs)} outputs; keraslearn estimators take a model "
-            "with one output tensor."
+            f"The model has {len(outputs)} outputs; keraslearn's estimators take a model "
+            "with one output tensor. For several outputs, subclass the wrapper with a "
+            "target_encoder of your own that makes y into one target per output (as "
+            "scikeras' multi-output examples do)."
         )
     shape = tuple(outputs[0].shape)
     if needs_rows and len(shape) != 2:
