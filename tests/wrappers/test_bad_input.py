@@ -544,3 +544,25 @@ def test_class_weights_and_verbose_of_other_number_types_are_taken():
     clf = KerasClassifier(Builder(), epochs=1, verbose=np.False_,
                           class_weight={0: Decimal("1.5"), 1: np.float32(1)}).fit(X, y)
     assert clf.history_["loss"]
+
+
+@pytest.mark.parametrize("when", [
+    pd.DataFrame({"when": pd.date_range("2020-01-01", periods=40, freq="D"), "x": 1.0}),
+    pd.DataFrame({"age": pd.to_timedelta(np.arange(40), unit="D")}),
+    np.arange(40).astype("datetime64[D]").reshape(-1, 1),
+], ids=["datetime-column", "timedelta-column", "datetime64-array"])
+def test_dates_in_x_are_refused_as_in_y(when):
+    # They were read as a count of their storage unit (seconds, us or ns, 1000x
+    # apart across pandas versions), rounded to float32: a regressor diverged.
+    from keraslearn import MLPRegressor
+
+    target = np.arange(40.0)
+    for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
+        with pytest.raises(ValueError, match=r"X has (date or time columns \['(when|age)'\]|"
+                                             r"dtype datetime64\[D\]): as numbers they would "
+                                             "be a count of their unit"):
+            est.fit(when, target)
+        assert not hasattr(est, "n_features_in_")
+    fitted = KerasRegressor(tiny_mlp, epochs=1).fit(np.zeros((40, when.shape[1])), target)
+    with pytest.raises(ValueError, match="count of their unit"):
+        fitted.predict(when)

@@ -28,6 +28,7 @@ def x_dtype(est, X, reset=True, name=None):
     boolean X given to a wrapper, which its model gets as given (scikeras' rule: an
     id above 2**24 would be rounded in float32), each batch cast to the model
     input's dtype. After a fit on floats (``reset`` False), the fit's float."""
+    _refuse_dates(X, name)
     dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
     # Other X becomes the first: a ready network's float, float64 for pandas' Float64
     network = getattr(est, "_dtype", None)
@@ -45,6 +46,25 @@ def x_dtype(est, X, reset=True, name=None):
         return floats
     kept = integer_dtype(X)
     return floats if kept is False else kept
+
+
+def _refuse_dates(X, name=None):
+    """A ValueError for datetime or timedelta X, which as numbers would be a
+    count of their unit (seconds, micro- or nanoseconds: pandas' versions
+    choose differently), as for a regressor's y."""
+    what = "X" if name is None else f"X[{name!r}]"
+    if isinstance(X, pd.DataFrame):
+        dated = [str(c) for c, d in X.dtypes.items() if getattr(d, "kind", None) in ("m", "M")]
+        where = f"{what} has date or time columns {dated}"
+    else:
+        dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
+        where = f"{what} has dtype {getattr(X, 'dtype', None)}"
+    if dated:
+        raise ValueError(
+            f"{where}: as numbers they would be a count of their unit, which differs "
+            "between pandas versions. Convert them to numbers of your choice first, e.g. "
+            "(when - when.min()) / pd.Timedelta(days=1), or their parts "
+            "(when.dt.dayofweek).")
 
 
 def as_checked(est, dtype):
