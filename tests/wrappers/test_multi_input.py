@@ -186,3 +186,18 @@ def test_a_float64_input_is_fed_by_the_key_of_the_dict_the_model_was_built_on(na
     reg = KerasRegressor(build, loss="mse", optimizer="sgd", optimizer__learning_rate=0.0,
                          epochs=1, random_state=0).fit(X, np.arange(4.0))
     np.testing.assert_array_equal(reg.predict(X) - 1e8, [0.0, 1.0, 2.0, 3.0])
+
+
+def test_named_targets_are_refused_saying_y_is_one_array():
+    # fit(X, X) of named inputs (an autoencoder) failed in check_array on "a scalar
+    # array(MultiInput(...))".
+    from keraslearn import BaseWrapper
+
+    X = MultiInput(image=IMAGES, meta=META)
+    for targets in (X, {"image": IMAGES, "meta": META}):
+        est = BaseWrapper(image_and_meta, loss="mse", epochs=1)
+        with pytest.raises(ValueError, match=r"y is a dict \(targets by output\?\), but y is "
+                                             "one array.*subclass the wrapper with a "
+                                             "target_encoder"):
+            est.fit(X, targets)
+        assert not hasattr(est, "model_")

@@ -126,6 +126,12 @@ def _check_input_names(est, name, names):
 def validate_training_data(est, X, y, *, reset, y_numeric):
     """(X, y) checked for a fit; ``y=None`` is allowed only for estimators
     whose targets are optional (``est._requires_y`` False)."""
+    if is_named_inputs(y):  # fit(X, X) of named inputs, or targets by output name
+        raise ValueError(
+            "y is a dict (targets by output?), but y is one array, as scikit-learn splits "
+            "it. For a model of several outputs, give their targets as columns of one y "
+            "and subclass the wrapper with a target_encoder that makes one target per "
+            "output of them.")
     if reset:  # sparse indicator rows are predicted sparse, as scikit-learn's MLP does
         est._sparse_y = issparse(y)
     if is_named_inputs(X):
