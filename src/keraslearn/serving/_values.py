@@ -112,7 +112,17 @@ CONVERTERS = {"number": _numbers, "integer": _integers, "boolean": _booleans, "s
 def _refuse(values, field, expected, ok):
     i = next(i for i, v in enumerate(values) if not ok(v))
     raise RequestError(f"{field}, row {i}: expected {expected}; got {describe(values[i])}"
-                       f"{_no_imputer(values[i])}")
+                       f"{_no_imputer(values[i])}{_not_declared_boolean(values[i], expected)}")
+
+
+def _not_declared_boolean(value, expected):
+    """What true or false in a column of numbers is told: how to serve booleans
+    (the model's own steps do not say which columns were)."""
+    if type(value) is not bool or expected == "a string":
+        return ""
+    return ("; a column of true and false is served as one where make_app is given "
+            "dtypes={name: 'bool'} (keraslearn serve --dtype name=bool) or an "
+            "input_example")
 
 
 def _no_imputer(value):
