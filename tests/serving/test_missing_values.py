@@ -340,3 +340,37 @@ def test_an_iterative_imputer_is_known_in_a_process_that_only_loaded_it(tmp_path
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == "[nan, nan]"
+
+
+@pytest.mark.parametrize("wrap", ["calibrated", "voting", "target-transformed"])
+def test_a_pipeline_inside_an_ensemble_is_served_as_the_pipeline_alone(imputing, wrap):
+    # Only searches and pipelines were looked into: every string column was typed
+    # as a number, no null was taken, and every request with a category was refused.
+    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import VotingClassifier
+
+    X, y = _rows()
+    pipe = clone(imputing)
+    if wrap == "calibrated":
+        model = _fitted(CalibratedClassifierCV(pipe, cv=2), X, y)
+    elif wrap == "voting":
+        model = _fitted(VotingClassifier([("a", pipe), ("b", clone(pipe))], voting="soft"), X, y)
+    else:
+        pipe.steps[-1] = ("mlpregressor", MLPRegressor(hidden_layer_sizes=(2,), max_iter=1,
+                                                       random_state=0))
+        model = _fitted(TransformedTargetRegressor(pipe, func=np.log1p,
+                                                   inverse_func=np.expm1), X, X["income"])
+    with serving(model) as client:
+        features = client.get("/metadata").json()["features"]
+        response = client.post("/predict", json=_null_records())
+    assert {f["name"]: (f["kind"], f["nullable"]) for f in features} == {
+        "age": ("number", True), "city": ("string", True), "income": ("number", False),
+        "note": ("any", True)}
+    assert response.status_code == 200, response.text
+    expected = model.predict(QUERY)
+    if wrap == "target-transformed":
+        np.testing.assert_allclose(response.json()["predictions"], expected, rtol=1e-6)
+    else:
+        assert response.json()["predictions"] == expected.tolist()

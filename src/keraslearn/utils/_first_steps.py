@@ -1,6 +1,8 @@
 """Which fitted step first reads each input column of a served model, and what it takes.
 
-A served model is read through: a search to its ``best_estimator_``, a pipeline
+A served model is read through: a search to its ``best_estimator_``, an ensemble
+(voting, stacking, calibrated, one-vs-rest, multi-output, a
+TransformedTargetRegressor) to each estimator it hands X to, a pipeline
 to the first of its steps that reads at prediction (samplers act in fit only,
 ``"passthrough"`` reads nothing), a ``ColumnTransformer`` to the transformer of
 each column, nested ones included. Two things are read there:
@@ -21,6 +23,8 @@ promise for any column of its transformer.
 The server reads both (``keraslearn.serving``), the export which of its graph's
 inputs it imputes, and the MLflow model which columns take NaN.
 """
+
+import functools
 
 import numpy as np
 
@@ -71,13 +75,16 @@ def dropped_columns(model, names):
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    step = getattr(model, "best_estimator_", model)
+    names = list(names)
+    readers = _readers(model)
+    if readers != [model]:  # a column every model reading X drops
+        return set.intersection(*(dropped_columns(r, names) for r in readers))
+    step = model
     if isinstance(step, Pipeline):
         steps = _reading_steps(step)
         step = steps[0] if steps else None
     if not (isinstance(step, ColumnTransformer) and hasattr(step, "transformers_")):
         return set()
-    names = list(names)
     dropped, read = set(), set()
     for _, inner, columns in step.transformers_:
         try:
@@ -121,7 +128,10 @@ def _per_column(step, keys, answer, combine, default):
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
-    step = getattr(step, "best_estimator_", step)  # a search predicts with it
+    readers = _readers(step)
+    if readers != [step]:  # each model reading X as it is: answers combined per column
+        answers = [_per_column(r, keys, answer, combine, default) for r in readers]
+        return [functools.reduce(combine, column) for column in zip(*answers)]
     steps = [step]
     if isinstance(step, Pipeline):
         steps = _reading_steps(step)
@@ -142,6 +152,38 @@ def _per_column(step, keys, answer, combine, default):
         for key, value in zip(selected, _per_column(inner, selected, answer, combine, default)):
             found[key] = combine(found[key], value) if key in found else value
     return [found.get(k, default) for k in keys]
+
+
+def _readers(model):
+    """The fitted estimators ``model`` hands X to as it is at prediction: a
+    search's ``best_estimator_``, a voting or stacking ensemble's estimators,
+    a calibrated classifier's, a TransformedTargetRegressor's regressor, a
+    one-vs-rest or multi-output model's; ``[model]`` for any other (a
+    pipeline, a step)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import (
+        StackingClassifier,
+        StackingRegressor,
+        VotingClassifier,
+        VotingRegressor,
+    )
+    from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
+    from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
+
+    if hasattr(model, "best_estimator_"):
+        return [model.best_estimator_]
+    if isinstance(model, CalibratedClassifierCV) and hasattr(model, "calibrated_classifiers_"):
+        return [c.estimator for c in model.calibrated_classifiers_]
+    if isinstance(model, TransformedTargetRegressor) and hasattr(model, "regressor_"):
+        return [model.regressor_]
+    ensembles = (VotingClassifier, VotingRegressor, StackingClassifier, StackingRegressor,
+                 OneVsRestClassifier, OneVsOneClassifier, MultiOutputClassifier,
+                 MultiOutputRegressor)  # each hands every column of X to its estimators_
+    if isinstance(model, ensembles) and hasattr(model, "estimators_"):
+        inner = [e for e in model.estimators_ if not (isinstance(e, str) and e == "drop")]
+        return inner or [model]
+    return [model]
 
 
 def is_sampler(step):
