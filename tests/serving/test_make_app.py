@@ -279,6 +279,27 @@ def test_strings_of_an_example_array_are_taken_whole():
         assert "Limassol" in response.json()["error"]
 
 
+def test_a_category_column_of_an_example_takes_what_its_categories_are():
+    # Any category column was typed as text: numbers were refused by the server
+    # and strings of them by the encoder, so no request could succeed.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from starlette.testclient import TestClient
+
+    X = pd.DataFrame({"grade": pd.Categorical([1, 2, 3] * 10),
+                      "city": pd.Categorical(["Lima", "Oslo", "Rome"] * 10)})
+    pipe = make_pipeline(OneHotEncoder(), MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                                        random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        pipe.fit(X, np.arange(30) % 2)
+    with TestClient(make_app(pipe, input_example=X)) as client:
+        kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+        response = client.post("/predict", json=[{"grade": 2, "city": "Oslo"}])
+    assert kinds == {"grade": "integer", "city": "string"}
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == pipe.predict(X.iloc[[1]]).tolist()
+
+
 @pytest.mark.parametrize("named", [True, False], ids=["dataframe", "array"])
 def test_string_columns_of_an_encoder_heading_the_pipeline_without_a_column_transformer(named):
     from sklearn.pipeline import make_pipeline

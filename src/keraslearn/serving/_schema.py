@@ -241,12 +241,16 @@ def _kind(dtype):
 
 
 def _numpy_dtype(dtype, key):
-    """A NumPy dtype to store values of ``dtype`` (pandas' string and category: object;
-    its nullable ``Int64``, ``boolean`` and ``Float64``: the NumPy type they hold)."""
+    """A NumPy dtype to store values of ``dtype`` (pandas' string: object; its
+    category: that of its categories, numbers or text; its nullable ``Int64``,
+    ``boolean`` and ``Float64``: the NumPy type they hold)."""
+    import pandas as pd
+
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _numpy_dtype(dtype.categories.dtype, key)
     name = str(dtype)
     if name in ("string", "str", "category") or name.startswith("string["):
         return np.dtype(object)
-    import pandas as pd
 
     try:
         found = np.dtype(getattr(pd.api.types.pandas_dtype(dtype), "numpy_dtype", dtype))
