@@ -186,6 +186,8 @@ def test_unknown_path_and_wrong_method_answer_json(clf_client):
     assert missing.status_code == 404 and missing.json()["error"] == "Not Found"
     wrong = clf_client.get("/predict")
     assert wrong.status_code == 405 and "error" in wrong.json()
+    assert wrong.headers["allow"] == "POST"  # RFC 9110: a 405 names the methods allowed
+    assert set(clf_client.post("/health").headers["allow"].split(", ")) == {"GET", "HEAD"}
 
 
 class _ColumnMeans:

@@ -158,12 +158,12 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
                            mlflow)
         return Response(body, status, media_type="application/json")
 
-    def failure(message, status, mlflow=False):
+    def failure(message, status, mlflow=False, headers=None):
         content = {"error": message, "error_code": _CODES.get(status, "BAD_REQUEST")}
         if mlflow:
             content["message"] = message
         return Response(json.dumps(content, separators=(",", ":")), status,
-                        media_type="application/json")
+                        headers=headers, media_type="application/json")
 
     async def scored(request, method, mlflow=False):
         """The model's output for a request, or an error Response."""
@@ -245,8 +245,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             return failure(f"the drift test failed: {type(exc).__name__}: {exc}", 500)
         return answer({"rows": n, "report": report})
 
-    async def http_error(request, exc):
-        return failure(exc.detail, exc.status_code)
+    async def http_error(request, exc):  # its headers kept: a 405's Allow
+        return failure(exc.detail, exc.status_code, headers=exc.headers)
 
     async def server_error(request, exc):  # a bug of the server's own: still JSON
         return failure(f"internal error: {type(exc).__name__}: {exc}", 500)
