@@ -229,6 +229,30 @@ def test_an_estimator_fitted_with_keras_file_writing_callbacks_clones_and_pickle
     assert log.csv_file is left  # the user's callbacks themselves are not changed
 
 
+@pytest.mark.parametrize("where", ["fit__callbacks", "predict__callbacks"])
+def test_routed_callbacks_a_fit_left_files_and_networks_on_clone_and_pickle(tmp_path, where):
+    # Only the callbacks parameter went without them: once fitted, clone,
+    # searches and pickle failed on a CSVLogger given as fit__callbacks, and
+    # each clone carried the trained network an EarlyStopping held.
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    log = keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))
+    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=5)
+    clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0, **{where: [log, stop]})
+    clf.fit(X5, y).predict(X5)
+    copy = clone(clf)
+    copied = copy.get_params()[where]
+    assert copied[1] is not stop and copied[1].model is None and copied[1].patience == 5
+    assert len(pickle.dumps(copy)) < len(pickle.dumps(clf)) / 4
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X5), clf.predict_proba(X5))
+    assert cross_val_score(clf, X5, y, cv=2).shape == (2,)
+    assert clf.get_params()[where][0] is log  # the user's callbacks themselves are kept
+
+
 def test_small_predictions_made_during_a_failed_fit_are_not_kept(monkeypatch):
     # A prediction of a few rows while a partial_fit trains (another thread's)
     # snapshots the weights being trained; the failed fit's weights go back,

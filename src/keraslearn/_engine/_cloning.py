@@ -90,7 +90,8 @@ def without_networks(callbacks):
 
 def clone_of(est, clone):
     """``clone(est)`` (scikit-learn's clone) with loss objects shared, not
-    copied, and callbacks copied without the network a fit left on them.
+    copied, and callbacks (the ``callbacks`` parameter, and a wrapper's routed
+    ones: ``fit__callbacks``, ...) copied without the network a fit left on them.
 
     Losses hold no state, and Keras copies one through its config, which may
     leave settings out (Huber's delta) or name a class it cannot find (one not
@@ -99,11 +100,16 @@ def clone_of(est, clone):
     """
     shared = shared_losses(getattr(est, "loss", None))
     callbacks = getattr(est, "callbacks", None)
-    if shared is None and not holds_networks(callbacks):
+    routed = est.__dict__.get("_kwargs") or {}  # a wrapper's fit__callbacks, ...
+    left_on = {key for key, value in routed.items() if holds_networks(value)}
+    if shared is None and not holds_networks(callbacks) and not left_on:
         return clone(est)
     stand_in = object.__new__(type(est))
     stand_in.__dict__.update(est.__dict__)
     stand_in.__dict__["callbacks"] = WithoutNetworks(callbacks)
+    if left_on:
+        stand_in.__dict__["_kwargs"] = {key: WithoutNetworks(value) if key in left_on
+                                        else value for key, value in routed.items()}
     if shared is None:
         return clone(stand_in)
     stand_in.__dict__["loss"] = shared

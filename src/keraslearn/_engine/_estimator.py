@@ -108,8 +108,7 @@ class KerasEstimator(BaseEstimator):
         return X, y
 
     def _training_weights(self, y, sample_weight, classes=None):
-        """The sample weights as the user means them (classifiers multiply in
-        class weights); checked and normalised by the engine."""
+        """The sample weights as the user means them (times class weights)."""
         return sample_weight
 
     def _validation_split(self, y, n, fraction, seed):
@@ -379,6 +378,8 @@ class KerasEstimator(BaseEstimator):
         state.pop("_predict_callbacks", None)  # made again from the parameters at predict
         if "callbacks" in state:  # a fit's network and open files are not the parameter
             state["callbacks"] = without_networks(state["callbacks"])
+        if "_kwargs" in state:  # nor are they routed ones' (fit__callbacks)
+            state["_kwargs"] = {k: without_networks(v) for k, v in state["_kwargs"].items()}
         state = compiled_loss.carried(self, state, saving=_saved.saving_now())
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, state)
