@@ -119,6 +119,19 @@ def test_prediction_callbacks_follow_the_parameters_in_and_out_of_pickle():
     assert later.calls == []
 
 
+def test_callbacks_given_to_predict_replace_the_estimator_s_for_that_call():
+    # They ran beside the estimator's own (callbacks and predict__callbacks);
+    # scikeras, Keras' predict and keraslearn's fit take them in their place.
+    own, routed, given = Counting(), Counting(), Counting()
+    clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0, callbacks=[own],
+                          predict__callbacks=[routed]).fit(X, y)
+    own.calls.clear()
+    clf.predict(X[:3], callbacks=[given])
+    assert "predict_end" in given.calls and own.calls == routed.calls == []
+    clf.predict(X[:3])
+    assert "predict_end" in own.calls and "predict_end" in routed.calls
+
+
 def test_history_keys_are_named_as_scikeras_names_them():
     def regressor(meta):
         return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])

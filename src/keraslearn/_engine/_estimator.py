@@ -103,8 +103,7 @@ class KerasEstimator(BaseEstimator):
         return X
 
     def _prepare_training_data(self, X, y, reset):
-        """Family checks and conversions of validated training data, before
-        the targets are encoded (a ready regressor flattens a one-column y)."""
+        """Family checks of validated data before encoding (flattening (n, 1) y)."""
         return X, y
 
     def _training_weights(self, y, sample_weight, classes=None):
@@ -341,7 +340,8 @@ class KerasEstimator(BaseEstimator):
 
     def _network_outputs(self, X, call_kwargs):
         kwargs = {**self._predict_kwargs(), **call_kwargs}
-        callbacks = [*self._prediction_callbacks(), *(kwargs.pop("callbacks", None) or [])]
+        given = kwargs.pop("callbacks", None)  # replacing the estimator's, as in scikeras
+        callbacks = self._prediction_callbacks() if given is None else list(given)
         forward = self._small_forward(X, kwargs, callbacks)
         if forward is not None:
             return forward(X)
