@@ -144,7 +144,10 @@ _ENTRIES["mlp_parameters"] = """\
         Add ``keras.callbacks.ReduceLROnPlateau`` monitoring the training loss
         (the validation loss with ``early_stopping``), halving the learning
         rate after ``n_iter_no_change // 2`` epochs without improvement; a
-        dict overrides its arguments (``{"factor": 0.2, "patience": 3}``)."""
+        dict overrides its arguments (``{"factor": 0.2, "patience": 3}``).
+        As Keras' callback, it counts within one ``fit``: ``partial_fit``
+        calls (one epoch each) never reach its patience; there,
+        ``learning_rate="adaptive"`` carries its count across calls."""
 
 _ENTRIES["callbacks"] = """\
     callbacks : list of keras.callbacks.Callback instances or classes, default=None

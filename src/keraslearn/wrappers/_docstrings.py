@@ -65,8 +65,10 @@ _ENTRIES["training_parameters"] = """\
 
     callbacks : list or dict of keras.callbacks.Callback, default=None
         Classes are instantiated with routed parameters
-        (``callbacks__0__patience=3`` or ``callbacks__patience=3``);
-        instances given routed parameters are built again by their
+        (``callbacks__0__patience=3`` or ``callbacks__patience=3``) at every
+        ``fit`` and ``partial_fit`` call (scikeras makes them once): give an
+        instance for state kept across calls (a ``ModelCheckpoint``'s best
+        value); instances given routed parameters are built again by their
         constructor with them. Small models train in a warm copy of
         ``model_`` kept per architecture (so that a new fit does not trace
         again): during ``fit`` a callback's ``self.model`` is that copy, whose
