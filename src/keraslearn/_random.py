@@ -109,7 +109,11 @@ def seeded_block(seed):
     (their seeded steps take the lock as they always do)."""
     with _one_thread_at_a_time():
         states, tf_seed = _users_generators(), _tensorflow_global_seed()
-        keras.utils.set_random_seed(seed)
+        try:
+            keras.utils.set_random_seed(seed)
+        except BaseException:  # a seed NumPy refuses, after Python's generator took it
+            _restore_generators(states)
+            raise
     try:
         yield
     finally:

@@ -124,6 +124,21 @@ def test_seeded_fits_in_threads_inside_tensorflow_random_state_repeat(monkeypatc
         assert np.random.rand() == a  # the block still seeds NumPy
 
 
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_numpy_refuses_leaves_every_generator_as_it_was(seed):
+    # Python's generator had taken the seed before NumPy refused it, and stayed so.
+    import random
+
+    from keraslearn.utils.random_state import tensorflow_random_state
+
+    python, numpy = random.getstate(), np.random.get_state()
+    with pytest.raises(ValueError):
+        with tensorflow_random_state(seed):
+            pass
+    assert random.getstate() == python
+    assert np.array_equal(np.random.get_state()[1], numpy[1])
+
+
 def test_builder_waiting_for_a_fit_in_another_thread_does_not_hang(monkeypatch):
     from concurrent.futures import ThreadPoolExecutor
 
