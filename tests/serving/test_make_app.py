@@ -215,6 +215,30 @@ def test_known_categories_are_those_every_refusing_encoder_learnt():
     assert known_categories(OrdinalEncoder().fit(X[["town"]]), ["town"]) == [frozenset("abc")]
 
 
+def test_an_unknown_category_behind_an_imputer_is_named_by_its_column_and_row():
+    # Only an encoder heading the column was read: behind the usual imputer,
+    # the 400 passed on scikit-learn's "column 1" (inside the transformer).
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from starlette.testclient import TestClient
+
+    X = pd.DataFrame({"v": np.arange(30.0), "city": ["a", "b", None] * 10,
+                      "color": ["red", "blue", "red"] * 10})
+    cat = make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder())
+    pipe = make_pipeline(make_column_transformer((StandardScaler(), ["v"]),
+                                                 (cat, ["city", "color"])),
+                         MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        pipe.fit(X, np.arange(30) % 2)
+    with TestClient(make_app(pipe)) as client:
+        response = client.post("/predict", json=[{"v": 0.1, "city": "a", "color": "red"},
+                                                 {"v": 0.1, "city": "a", "color": "green"}])
+    assert response.status_code == 400
+    assert "'color' holds 'green' (row 1)" in response.json()["error"], response.text
+
+
 def _sampled(head, model):
     from imblearn.pipeline import make_pipeline as make_imb_pipeline
     from imblearn.under_sampling import RandomUnderSampler

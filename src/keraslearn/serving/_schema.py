@@ -168,8 +168,12 @@ class FeatureSchema:
         model's encoder refuses, not knowing it (answered before the model
         runs, naming the column); None when there is none."""
         for j, known in self.known:
-            if not known.issuperset(columns[j]):
-                row, value = next((i, v) for i, v in enumerate(columns[j]) if v not in known)
+            if known.issuperset(columns[j]):
+                continue
+            marker = self.missing[j]  # which an imputer ahead of the encoder fills
+            row, value = next(((i, v) for i, v in enumerate(columns[j])
+                               if v not in known and v is not marker), (None, None))
+            if row is not None:
                 return (f"{self.field(j)} holds {value!r} (row {row}), which is not one of the "
                         f"{len(known)} categories the model was fitted on: "
                         f"{_shown(sorted(known))}")

@@ -105,9 +105,12 @@ def known_categories(model, keys):
 
 
 def _categories(steps, keys):
+    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
     step, n = steps[0], len(keys)
+    if isinstance(step, SimpleImputer) and len(steps) > 1:  # strings go on as they are
+        step = steps[1]
     categories = getattr(step, "categories_", None)
     if not (isinstance(step, (OneHotEncoder, OrdinalEncoder))
             and step.handle_unknown == "error" and isinstance(categories, list)
