@@ -374,3 +374,25 @@ def test_a_pipeline_inside_an_ensemble_is_served_as_the_pipeline_alone(imputing,
         np.testing.assert_allclose(response.json()["predictions"], expected, rtol=1e-6)
     else:
         assert response.json()["predictions"] == expected.tolist()
+
+
+def test_a_nullable_integer_column_the_model_imputes_takes_null_from_an_input_example():
+    # Typed by the example as int64, it refused null though the pipeline imputes it
+    # (scikit-learn's imputer read the column as floats with NaN in fit).
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"v": rng.normal(size=60),
+                      "k": pd.array(rng.integers(0, 5, 60), dtype="Int64")})
+    X.loc[3, "k"] = pd.NA
+    y = np.where(X["v"] > 0, "up", "down")
+    pipe = _fitted(make_pipeline(make_column_transformer((StandardScaler(), ["v"]),
+                                                         (SimpleImputer(), ["k"])),
+                                 MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                               random_state=0)), X, y)
+    with serving(pipe, input_example=X) as client:
+        features = client.get("/metadata").json()["features"]
+        response = client.post("/predict", json=[{"v": 0.1, "k": None}, {"v": -1.0, "k": 2}])
+    assert {f["name"]: (f["kind"], f["nullable"]) for f in features} == {
+        "v": ("number", False), "k": ("number", True)}
+    assert response.status_code == 200, response.text
+    query = pd.DataFrame({"v": [0.1, -1.0], "k": pd.array([None, 2], dtype="Int64")})
+    assert response.json()["predictions"] == pipe.predict(query).tolist()

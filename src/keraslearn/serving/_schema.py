@@ -155,6 +155,10 @@ class FeatureSchema:
             missing = [np.nan if k in imputed else REFUSED for k in keys]
         else:
             missing = missing_markers(model, keys)
+        # pandas' nullable integers that the model imputes: floats with NaN, as
+        # scikit-learn's imputer read them in fit (their NumPy type holds no NaN).
+        found = [np.dtype("float64") if is_nan(m) and _nullable_integer(dtypes.get(k)) else d
+                 for k, d, m in zip(keys, found, missing)]
         # Columns the model's ColumnTransformer drops (unless input_example or
         # dtypes say their type): any value is taken, and not read.
         dropped = set() if names is None or input_example is not None else (
@@ -265,6 +269,17 @@ def _numpy_dtype(dtype, key):
     # Strings of a NumPy width (an example array's <U4) are stored whole: a
     # longer one in a request would be cut to another value.
     return np.dtype(object) if found.kind in "US" else found
+
+
+def _nullable_integer(dtype):
+    """Whether ``dtype`` is one of pandas' nullable integers (``Int64``, ...)."""
+    import pandas as pd
+
+    try:
+        dtype = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError):
+        return False
+    return pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_integer_dtype(dtype)
 
 
 def _example_dtypes(example, names, n):
