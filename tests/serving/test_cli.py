@@ -264,6 +264,16 @@ def test_a_port_in_use_exits_1_saying_so_whatever_the_log_level(tmp_path, capsys
         capsys.readouterr().err)
 
 
+def test_run_on_a_port_in_use_raises_instead_of_exiting():
+    # uvicorn's sys.exit(1) reached the caller: a notebook or script ended there.
+    from keraslearn.serving import run
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"could not start on 127.0.0.1:{port}"):
+            run(classifier(), port=port, log_level="critical")
+
+
 def test_a_model_the_server_cannot_serve_exits_1_with_the_reason(tmp_path, capsys):
     # A traceback came out of make_app, as the server was being built.
     import warnings

@@ -64,11 +64,25 @@ def run(model, host="127.0.0.1", port=8000, **options):
     None
         Once the server has stopped, as ``uvicorn.run`` returns: a Ctrl-C
         stops it gracefully and the rest of the script runs.
+
+    Raises
+    ------
+    RuntimeError
+        Where the server could not start (a port in use, an address not this
+        machine's, the app's start-up failing), which uvicorn's log says; uvicorn
+        itself exits the process.
     """
     try:
         make_server(model, host, port, **options).run()
     except KeyboardInterrupt:  # uvicorn raises it again once shut down
         pass
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            return
+        raise RuntimeError(f"keraslearn.serving.run: the server could not start on "
+                           f"{host}:{port}; uvicorn's log above says why (a port in use, "
+                           "an address not this machine's, the app's start-up failing)."
+                           ) from None
 
 
 def _require(module):
