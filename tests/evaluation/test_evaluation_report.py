@@ -166,6 +166,11 @@ def test_training_history_sources(binary):
 
     clf.history_ = KerasLikeHistory()
     assert list(training_history(clf)) == ["loss"]
+    # a metric of several values an epoch (F1Score(average=None)) was dropped
+    clf.history_ = {"loss": [1.0, 0.5], "f1_score": [np.array([0.2, 0.4]), np.array([0.3, 0.6])]}
+    history = training_history(clf)
+    assert list(history) == ["loss", "f1_score[0]", "f1_score[1]"]
+    np.testing.assert_array_equal(history["f1_score[1]"], [0.4, 0.6])
     pipe = make_pipeline(StandardScaler(), HistoryClassifier()).fit(X, y)
     assert list(training_history(pipe)) == list(HISTORY)
     assert training_history(LogisticRegression().fit(X, y)) is None

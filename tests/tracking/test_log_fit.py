@@ -235,6 +235,11 @@ def test_the_model_serves_the_method_it_was_logged_with(store):
         with pytest.raises(ValueError, match=r"pyfunc_predict_fn='score': the model can "
                                              r"serve Pipeline's predict, predict_proba"):
             log_model(pipe, pyfunc_predict_fn="score")
+        from sklearn.preprocessing import StandardScaler  # a transformer: nothing to serve
+
+        with pytest.raises(ValueError, match="StandardScaler has none of predict, "
+                                             "predict_proba, .* to serve"):
+            log_model(StandardScaler().fit(X), pyfunc_predict_fn="predict")
         info = log_model(pipe, input_example=X.iloc[:5], pyfunc_predict_fn="predict_proba")
     assert info.signature.outputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 2)
     model = mlflow.pyfunc.load_model(info.model_uri)

@@ -51,7 +51,9 @@ class RegressorBehaviour:
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions in float64, shaped like the y given to fit.
+            Predictions in float64, shaped like the y given to fit (but for
+            MLPRegressor, which predicts a one-column y as (n_samples,), as
+            scikit-learn's MLPRegressor does).
         """
         return self._targets(X)
 

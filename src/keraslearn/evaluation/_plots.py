@@ -35,8 +35,9 @@ def training_history(estimator):
     Returns
     -------
     history : dict of str to ndarray, or None
-        One 1-D float array per recorded quantity; None when nothing was
-        recorded.
+        One 1-D float array per recorded quantity (a metric of several values
+        an epoch, such as Keras' ``F1Score(average=None)``, one per value:
+        ``"f1_score[0]"``, ...); None when nothing was recorded.
 
     Examples
     --------
@@ -78,6 +79,8 @@ def _owned_history(estimator):
             continue
         if values.ndim == 1 and values.size:
             curves[str(key)] = values
+        elif values.ndim == 2 and values.size:  # several values an epoch: one curve each
+            curves.update({f"{key}[{i}]": column for i, column in enumerate(values.T)})
     return (estimator, curves) if curves else (None, None)
 
 

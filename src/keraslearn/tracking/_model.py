@@ -154,8 +154,10 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
     check_is_fitted(estimator)
     if pyfunc_predict_fn not in PREDICT_FUNCTIONS or not hasattr(estimator, pyfunc_predict_fn):
         offered = [f for f in PREDICT_FUNCTIONS if hasattr(estimator, f)]
-        raise ValueError(f"pyfunc_predict_fn={pyfunc_predict_fn!r}: the model can serve "
-                         f"{type(estimator).__name__}'s {', '.join(offered)}.")
+        can = (f"the model can serve {type(estimator).__name__}'s {', '.join(offered)}"
+               if offered else f"{type(estimator).__name__} has none of "
+               f"{', '.join(PREDICT_FUNCTIONS)} to serve")
+        raise ValueError(f"pyfunc_predict_fn={pyfunc_predict_fn!r}: {can}.")
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         path = saved_and_checked(estimator, trusted, tmp)
         signature = signature_of(mlflow, estimator, input_example, pyfunc_predict_fn)
