@@ -342,7 +342,8 @@ def test_an_iterative_imputer_is_known_in_a_process_that_only_loaded_it(tmp_path
     assert run.stdout.strip().splitlines()[-1] == "[nan, nan]"
 
 
-@pytest.mark.parametrize("wrap", ["calibrated", "voting", "target-transformed"])
+@pytest.mark.parametrize("wrap", ["calibrated", "voting", "target-transformed", "frozen",
+                                  "threshold"])
 def test_a_pipeline_inside_an_ensemble_is_served_as_the_pipeline_alone(imputing, wrap):
     # Only searches and pipelines were looked into: every string column was typed
     # as a number, no null was taken, and every request with a category was refused.
@@ -355,6 +356,14 @@ def test_a_pipeline_inside_an_ensemble_is_served_as_the_pipeline_alone(imputing,
     pipe = clone(imputing)
     if wrap == "calibrated":
         model = _fitted(CalibratedClassifierCV(pipe, cv=2), X, y)
+    elif wrap == "frozen":  # how scikit-learn calibrates a model fitted beforehand
+        from sklearn.frozen import FrozenEstimator
+
+        model = _fitted(CalibratedClassifierCV(FrozenEstimator(_fitted(pipe, X, y))), X, y)
+    elif wrap == "threshold":
+        from sklearn.model_selection import FixedThresholdClassifier
+
+        model = _fitted(FixedThresholdClassifier(pipe, threshold=0.4), X, y)
     elif wrap == "voting":
         model = _fitted(VotingClassifier([("a", pipe), ("b", clone(pipe))], voting="soft"), X, y)
     else:
@@ -396,3 +405,64 @@ def test_a_nullable_integer_column_the_model_imputes_takes_null_from_an_input_ex
     assert response.status_code == 200, response.text
     query = pd.DataFrame({"v": [0.1, -1.0], "k": pd.array([None, 2], dtype="Int64")})
     assert response.json()["predictions"] == pipe.predict(query).tolist()
+
+
+def test_a_stacking_ensemble_passing_x_to_its_final_estimator_is_not_read_through(imputing):
+    # Its final estimator reads the columns too: the base pipelines' imputers
+    # do not speak for it, and a null reached it (scikit-learn's error, a 400
+    # without the column) where the server's own check names it.
+    from sklearn.ensemble import StackingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _rows()
+    numbers = X[["age", "income"]].fillna(40.0)  # the final estimator takes no NaN
+    base = [("a", make_pipeline(SimpleImputer(), StandardScaler(),
+                                MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                              random_state=0)))]
+    stack = _fitted(StackingClassifier(base, final_estimator=LogisticRegression(),
+                                       passthrough=True, cv=2), numbers, y)
+    assert [m is REFUSED for m in missing_markers(stack, ["age", "income"])] == [True, True]
+    stack.set_params(passthrough=False)  # the base pipelines alone read X then
+    assert np.isnan(missing_markers(stack, ["age", "income"])[0])
+
+
+def test_an_imputer_s_own_string_marker_is_not_taken_for_an_unknown_category():
+    # Read through to the encoder behind it, the imputer's "?" was refused as a
+    # category the encoder never saw, though the imputer replaces it.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"city": rng.choice(["a", "b", "?"], 60), "v": rng.normal(size=60)})
+    y = np.where(X["v"] > 0, "up", "down")
+    cat = make_pipeline(SimpleImputer(missing_values="?", strategy="most_frequent"),
+                        OneHotEncoder())
+    pipe = _fitted(make_pipeline(make_column_transformer((cat, ["city"]),
+                                                         remainder=StandardScaler()),
+                                 MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                               random_state=0)), X, y)
+    rows = [{"city": "?", "v": 0.5}, {"city": "a", "v": -0.5}]
+    with serving(pipe) as client:
+        response = client.post("/predict", json=rows)
+        unknown = client.post("/predict", json=[{"city": "z", "v": 0.5}])
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == pipe.predict(pd.DataFrame(rows)).tolist()
+    assert unknown.status_code == 400 and "'z' (row 0)" in unknown.json()["error"]
+
+
+def test_a_category_of_integers_the_model_imputes_takes_null_from_an_input_example():
+    # Typed int64 by its categories, it refused null, and an example whose first
+    # row was missing there stopped the server from starting.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"rooms": pd.Categorical(rng.choice([1, 2, 3], 60), categories=[1, 2, 3]),
+                      "v": rng.normal(size=60)})
+    X.loc[::5, "rooms"] = np.nan  # row 0 among them
+    y = np.where(X["v"] > 0, "up", "down")
+    cat = make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder())
+    pipe = _fitted(make_pipeline(make_column_transformer((cat, ["rooms"]),
+                                                         remainder=StandardScaler()),
+                                 MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                               random_state=0)), X, y)
+    with serving(pipe, input_example=X.head()) as client:
+        response = client.post("/predict", json=[{"rooms": None, "v": 1.0},
+                                                 {"rooms": 2, "v": -1.0}])
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == pipe.predict(X.iloc[[0, 1]].assign(
+        v=[1.0, -1.0], rooms=pd.Categorical([np.nan, 2], categories=[1, 2, 3]))).tolist()

@@ -155,8 +155,8 @@ class FeatureSchema:
             missing = [np.nan if k in imputed else REFUSED for k in keys]
         else:
             missing = missing_markers(model, keys)
-        # pandas' nullable integers that the model imputes: floats with NaN, as
-        # scikit-learn's imputer read them in fit (their NumPy type holds no NaN).
+        # pandas' nullable integers (and categories of integers) that the model
+        # imputes: floats with NaN, as scikit-learn's imputer read them in fit.
         found = [np.dtype("float64") if is_nan(m) and _nullable_integer(dtypes.get(k)) else d
                  for k, d, m in zip(keys, found, missing)]
         # Columns the model's ColumnTransformer drops (unless input_example or
@@ -272,13 +272,17 @@ def _numpy_dtype(dtype, key):
 
 
 def _nullable_integer(dtype):
-    """Whether ``dtype`` is one of pandas' nullable integers (``Int64``, ...)."""
+    """Whether ``dtype`` holds integers or a missing value: one of pandas'
+    nullable integers (``Int64``, ...), or a category of integers."""
     import pandas as pd
 
     try:
         dtype = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError):
         return False
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+        return dtype.kind in "iu"
     return pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_integer_dtype(dtype)
 
 

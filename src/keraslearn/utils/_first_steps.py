@@ -109,7 +109,9 @@ def _categories(steps, keys):
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
     step, n = steps[0], len(keys)
+    filled = ()  # an imputer's own marker of missing strings ("?"), which it replaces
     if isinstance(step, SimpleImputer) and len(steps) > 1:  # strings go on as they are
+        filled = (step.missing_values,) if isinstance(step.missing_values, str) else ()
         step = steps[1]
     categories = getattr(step, "categories_", None)
     if not (isinstance(step, (OneHotEncoder, OrdinalEncoder))
@@ -117,7 +119,8 @@ def _categories(steps, keys):
             and len(categories) == n):
         return [None] * n
     known = [np.asarray(c, dtype=object) for c in categories]
-    return [frozenset(c) if all(type(v) is str for v in c) else None for c in known]
+    return [frozenset(c).union(filled) if all(type(v) is str for v in c) else None
+            for c in known]
 
 
 def _both_know(a, b):
@@ -159,10 +162,11 @@ def _per_column(step, keys, answer, combine, default):
 
 def _readers(model):
     """The fitted estimators ``model`` hands X to as it is at prediction: a
-    search's ``best_estimator_``, a voting or stacking ensemble's estimators,
-    a calibrated classifier's, a TransformedTargetRegressor's regressor, a
-    one-vs-rest or multi-output model's; ``[model]`` for any other (a
-    pipeline, a step)."""
+    search's ``best_estimator_``, a voting or stacking ensemble's estimators, a
+    calibrated classifier's, a TransformedTargetRegressor's regressor, a
+    one-vs-rest, multi-output, threshold or frozen model's; ``[model]`` for any
+    other (a pipeline, a step, a stacking ensemble whose final estimator reads
+    X too: ``passthrough``)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import (
@@ -171,19 +175,25 @@ def _readers(model):
         VotingClassifier,
         VotingRegressor,
     )
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
     from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
     from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
 
     if hasattr(model, "best_estimator_"):
         return [model.best_estimator_]
+    one = ((FrozenEstimator, "estimator"), (TransformedTargetRegressor, "regressor_"),
+           (FixedThresholdClassifier, "estimator_"), (TunedThresholdClassifierCV, "estimator_"))
+    for kind, attribute in one:
+        if isinstance(model, kind) and hasattr(model, attribute):
+            return [getattr(model, attribute)]
     if isinstance(model, CalibratedClassifierCV) and hasattr(model, "calibrated_classifiers_"):
         return [c.estimator for c in model.calibrated_classifiers_]
-    if isinstance(model, TransformedTargetRegressor) and hasattr(model, "regressor_"):
-        return [model.regressor_]
     ensembles = (VotingClassifier, VotingRegressor, StackingClassifier, StackingRegressor,
                  OneVsRestClassifier, OneVsOneClassifier, MultiOutputClassifier,
                  MultiOutputRegressor)  # each hands every column of X to its estimators_
-    if isinstance(model, ensembles) and hasattr(model, "estimators_"):
+    if isinstance(model, ensembles) and hasattr(model, "estimators_") and not getattr(
+            model, "passthrough", False):  # (whose final estimator would read X too)
         inner = [e for e in model.estimators_ if not (isinstance(e, str) and e == "drop")]
         return inner or [model]
     return [model]
