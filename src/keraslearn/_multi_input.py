@@ -18,9 +18,9 @@ class MultiInput(dict):
     ``MultiInput`` holding those rows of every input. ``len(X)`` and
     ``X.shape[0]`` are the number of samples. A keraslearn estimator feeds
     each array to the model input of the same name. An input given as a
-    DataFrame is kept as one: an estimator fitted on it records its column
-    names, and refuses columns in another order or of other names, as
-    scikit-learn does for one DataFrame X.
+    pandas DataFrame is kept as one: an estimator fitted on it records its
+    column names, and refuses columns in another order or of other names, as
+    scikit-learn does for one DataFrame X (other frames become arrays).
 
     Parameters
     ----------

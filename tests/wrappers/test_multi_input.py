@@ -164,6 +164,18 @@ def test_a_named_input_given_as_a_dataframe_is_checked_by_its_column_names():
         unnamed.predict(X)
 
 
+def test_other_frames_in_a_multi_input_are_arrays_whether_given_in_one_or_a_dict():
+    # A dict of polars frames recorded their names, a MultiInput of them not.
+    import polars as pl
+
+    meta = pl.DataFrame({"age": META[:, 0], "income": META[:, 1]})
+    for X in (MultiInput(image=IMAGES, meta=meta), {"image": IMAGES, "meta": meta}):
+        clf = make().set_params(epochs=1).fit(X, y)
+        assert clf._input_feature_names == {}
+        np.testing.assert_array_equal(clf.predict(MultiInput(image=IMAGES, meta=META)),
+                                      clf.predict(X))
+
+
 def test_text_in_a_named_input_is_explained_naming_the_input():
     words = np.array([["good"], ["bad"]] * (N // 2))
     with pytest.raises(ValueError, match=r"X\['meta'\] holds text \(could not convert string "

@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils import check_sample_weight
-from ..utils._columns import warn_unnamed
+from ..utils._columns import string_names, warn_unnamed
 from ._input_dtypes import FLOATS, as_checked, fitted_dtype, mapped, x_dtype, x_params
 from ._sources import RowSource, blocks
 
@@ -103,12 +103,10 @@ def _validate_inputs(est, X, reset, fitting=True):
 
 
 def _string_columns(value):
-    """The column names of a DataFrame whose names are all strings (as
+    """The column names of a pandas DataFrame whose names are all strings (as
     scikit-learn records them), else None."""
-    columns = getattr(value, "columns", None)
-    if columns is None or not all(isinstance(c, str) for c in columns):
-        return None
-    return np.asarray(columns, dtype=object)
+    names = string_names(value, value)
+    return None if names is None else np.asarray(names, dtype=object)
 
 
 def _check_input_names(est, name, names):

@@ -51,13 +51,6 @@ def as_frame(X, owner):
     return frame
 
 
-def string_names(frame, X):
-    """The column names of a DataFrame whose names are all strings, else None."""
-    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in frame.columns):
-        return [str(c) for c in frame.columns]
-    return None
-
-
 def is_categorical_dtype(dtype):
     """Text, category and bool columns are categorical; numbers are not."""
     return (ptypes.is_bool_dtype(dtype) or ptypes.is_object_dtype(dtype)

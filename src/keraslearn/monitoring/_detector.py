@@ -20,8 +20,8 @@ from sklearn.utils.random import sample_without_replacement
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import Interval, OneOf, validate_parameters
-from ..utils._columns import warn_unnamed
-from ._columns import as_frame, categorical_mask, column_values, label, string_names
+from ..utils._columns import string_names, warn_unnamed
+from ._columns import as_frame, categorical_mask, column_values, label
 from ._sketch import compare_categorical, compare_numeric, summarize_categorical, summarize_numeric
 
 RESULT_COLUMNS = ["feature", "test", "statistic", "p_value", "psi", "drifted",

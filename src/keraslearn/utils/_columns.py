@@ -90,3 +90,10 @@ def integer_dtype(X):
         return None
     return False if X.isna().to_numpy().any() else np.result_type(
         *[getattr(d, "numpy_dtype", d) for d in dtypes])
+
+
+def string_names(frame, X):
+    """The column names of a DataFrame whose names are all strings, else None."""
+    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in frame.columns):
+        return [str(c) for c in frame.columns]
+    return None
