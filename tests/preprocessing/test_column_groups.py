@@ -283,6 +283,9 @@ def test_text_and_bad_shapes_are_refused_in_fit_however_x_is_given():
     with pytest.raises(ValueError, match=r"shapes gives group 'g' 2: the shape of one sample "
                                          r"is a tuple of positive ints"):
         ColumnGroups({"g": [0, 1]}, shapes={"g": 2}).fit(np.ones((2, 2)))
+    shaped = ColumnGroups({"g": [0, 1]}, shapes={"g": np.array([2, 1])}).fit_transform(
+        np.ones((2, 2)))  # a shape given as an array, as before
+    assert shaped["g"].shape == (2, 2, 1)
 
 
 def test_dtype_none_keeps_nullable_integer_and_boolean_groups_exact():

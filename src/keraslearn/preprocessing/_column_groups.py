@@ -114,7 +114,7 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             if name not in self.groups:
                 raise ValueError(f"shapes names {name!r}, which is not a group "
                                  f"({sorted(self.groups)}).")
-            if not (isinstance(shape, (tuple, list)) and all(
+            if not (np.ndim(shape) == 1 and all(
                     isinstance(d, (int, np.integer)) and d > 0 for d in shape)):
                 raise ValueError(f"shapes gives group {name!r} {shape!r}: the shape of one "
                                  "sample is a tuple of positive ints, such as (28, 28, 1).")
