@@ -229,6 +229,11 @@ def test_an_estimator_fitted_with_keras_file_writing_callbacks_clones_and_pickle
     assert log.csv_file is left  # the user's callbacks themselves are not changed
 
 
+class _SeenByPredict(keras.callbacks.EarlyStopping):  # predict sets its model too
+    def on_predict_end(self, logs=None):
+        self.predicted = True
+
+
 @pytest.mark.parametrize("where", ["fit__callbacks", "predict__callbacks"])
 def test_routed_callbacks_a_fit_left_files_and_networks_on_clone_and_pickle(tmp_path, where):
     # Only the callbacks parameter went without them: once fitted, clone,
@@ -240,9 +245,10 @@ def test_routed_callbacks_a_fit_left_files_and_networks_on_clone_and_pickle(tmp_
     from sklearn.model_selection import cross_val_score
 
     log = keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))
-    stop = keras.callbacks.EarlyStopping(monitor="loss", patience=5)
+    stop = _SeenByPredict(monitor="loss", patience=5)
     clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0, **{where: [log, stop]})
     clf.fit(X5, y).predict(X5)
+    assert isinstance(stop.model, keras.Model)
     copy = clone(clf)
     copied = copy.get_params()[where]
     assert copied[1] is not stop and copied[1].model is None and copied[1].patience == 5
