@@ -319,16 +319,24 @@ class _Began(keras.callbacks.Callback):
         _Began.began = True
 
 
-@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy",
-                                  keras.losses.SparseCategoricalCrossentropy()])
-def test_one_sigmoid_unit_with_a_class_index_loss_is_refused_before_training(loss):
+@pytest.mark.parametrize("loss, encoding, says", [
+    ("sparse_categorical_crossentropy", "auto", "takes a class index per sample"),
+    (keras.losses.SparseCategoricalCrossentropy(), "auto", "takes a class index per sample"),
+    # These trained on a loss of 0 whatever the model output (accuracy ~0.5).
+    ("categorical_crossentropy", "auto", "spread over the classes"),
+    (keras.losses.CategoricalCrossentropy(), "onehot", "target_encoding='onehot'"),
+    ([keras.losses.CategoricalFocalCrossentropy], "auto", "spread over the classes"),
+    ("binary_crossentropy", "onehot", "target_encoding='onehot' gives one-hot rows"),
+])
+def test_one_sigmoid_unit_with_a_loss_of_a_score_per_class_is_refused_before_training(
+        loss, encoding, says):
     def one_unit(meta):
         return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
 
     _Began.began = False
-    clf = KerasClassifier(one_unit, loss=loss, callbacks=[_Began()])
-    with pytest.raises(ValueError, match=r"class index per sample .* 1 output unit for the 2 "
-                                         r"classes\. Use loss='binary_crossentropy'"):
+    clf = KerasClassifier(one_unit, loss=loss, target_encoding=encoding, callbacks=[_Began()])
+    with pytest.raises(ValueError, match=rf"{says}.* 1 output unit for the 2 classes\. Use "
+                                         r"loss='binary_crossentropy'"):
         clf.fit(X, y)
     assert not _Began.began and not hasattr(clf, "model_")
 

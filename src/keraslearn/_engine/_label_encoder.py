@@ -17,7 +17,14 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._persistence import _state as _saved
 from ._labels import as_array, class_labels, indicator_rows, one_hot_rows, probabilities
-from ._losses import INDEX, SHAPED, loss_description, loss_from_logits, target_kind
+from ._losses import (
+    INDEX,
+    SHAPED,
+    check_one_unit_takes,
+    loss_description,
+    loss_from_logits,
+    target_kind,
+)
 
 # The ``target_encoding`` a user may give for a loss of their own.
 TARGET_ENCODINGS = ("auto", "sparse", "onehot")
@@ -261,18 +268,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 )
             expected, mode = self.n_outputs_, "multilabel"
         elif n_units == 1 and self.n_classes_ == 2:
-            if encoding == "sparse" and kind != INDEX:
-                raise ValueError(
-                    "target_encoding='sparse' gives class indices for a score per class, but "
-                    "the model has 1 output unit for the 2 classes, which takes 0/1 targets: "
-                    "leave target_encoding='auto'.")
-            if kind == INDEX:
-                raise ValueError(
-                    f"The loss {loss_description(loss)} takes a class index per sample and "
-                    "a score per class, but the model has 1 output unit for the 2 classes. "
-                    "Use loss='binary_crossentropy' with that one sigmoid unit, or size the "
-                    "output layer from meta['n_classes_'] (2 softmax units)."
-                )
+            check_one_unit_takes(loss, encoding)
             expected, mode = 1, "binary"
         else:
             expected, mode = self.n_classes_, None

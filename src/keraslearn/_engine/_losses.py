@@ -52,6 +52,46 @@ def _class_kind(cls):
     return None
 
 
+# Keras losses comparing scores spread over the classes (normalised across the
+# class axis): over one unit they are 0 whatever the model outputs.
+_SPREAD_CLASSES = _optional("CategoricalCrossentropy", "CategoricalFocalCrossentropy")
+_SPREAD_FUNCTIONS = _optional("categorical_crossentropy", "categorical_focal_crossentropy")
+
+
+def _spread_over_classes(loss):
+    loss = sole_loss(loss)
+    if isinstance(loss, (str, dict)):
+        try:
+            loss = keras.losses.get(loss)
+        except (ValueError, TypeError):
+            return False
+    if inspect.isclass(loss):
+        return issubclass(loss, _SPREAD_CLASSES)
+    if isinstance(loss, keras.losses.Loss):
+        return isinstance(loss, _SPREAD_CLASSES) or getattr(loss, "fn", None) in _SPREAD_FUNCTIONS
+    return loss in _SPREAD_FUNCTIONS
+
+
+def check_one_unit_takes(loss, encoding):
+    """Refuse a loss (or ``target_encoding``) that one output unit for two
+    classes, which takes 0/1 targets, cannot train on, before TensorFlow runs."""
+    kind, name = target_kind(loss), loss_description(loss)
+    if encoding == "sparse" and kind != INDEX:
+        raise ValueError(
+            "target_encoding='sparse' gives class indices for a score per class, but the "
+            "model has 1 output unit for the 2 classes, which takes 0/1 targets: leave "
+            "target_encoding='auto'.")
+    if kind == INDEX or encoding == "onehot" or _spread_over_classes(loss):
+        what = ("target_encoding='onehot' gives one-hot rows" if encoding == "onehot" else
+                f"The loss {name} takes a class index per sample" if kind == INDEX else
+                f"The loss {name} compares scores spread over the classes (over one unit it "
+                "is 0 whatever the model learns)")
+        raise ValueError(
+            f"{what}, for a score per class, but the model has 1 output unit for the 2 "
+            "classes. Use loss='binary_crossentropy' with that one sigmoid unit, or size "
+            "the output layer from meta['n_classes_'] (2 softmax units).")
+
+
 def sole_loss(loss):
     """The loss itself where ``loss`` gives it per output of a one-output model
     (a one-element list, or a one-key dict by output name, as Keras and scikeras
