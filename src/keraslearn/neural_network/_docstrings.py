@@ -133,7 +133,9 @@ _ENTRIES["mlp_parameters"] = """\
     batch_normalization : bool, default=False
         Add a ``BatchNormalization`` layer before each hidden activation
         (under ``distribute``, synchronized: it normalises by the statistics of
-        the global batch, as on one device).
+        the global batch, as on one device). Its batch statistics are Keras'
+        own, unweighted: with ``sample_weight``, a weight of 2 is then not the
+        same as the row given twice (nor with ``dropout``, whose masks differ).
 
     optimizer : str, keras.optimizers.Optimizer class or instance, default=None
         A Keras optimizer used instead of ``solver``. A name or class is
