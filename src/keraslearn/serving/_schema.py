@@ -281,8 +281,7 @@ def _nullable_integer(dtype):
     except (TypeError, ValueError):
         return False
     if isinstance(dtype, pd.CategoricalDtype):
-        dtype = dtype.categories.dtype
-        return dtype.kind in "iu"
+        return dtype.categories.dtype.kind in "iu"
     return pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_integer_dtype(dtype)
 
 

@@ -1,9 +1,14 @@
-"""A fitted ``ColumnTransformer``'s column selections as positions.
+"""Columns of a table, read as scikit-learn reads them.
 
-``transformers_`` keeps each selection as it was given (a name, a list of names
-or positions, a slice of either, a boolean mask) and resolves a callable to its
-result. :func:`column_positions` reads them all as scikit-learn does; the export
-folds them into a graph and the server reads which step takes each column.
+- :func:`column_positions`: a fitted ``ColumnTransformer``'s column selections
+  as positions. ``transformers_`` keeps each selection as it was given (a name,
+  a list of names or positions, a slice of either, a boolean mask) and resolves
+  a callable to its result; the export folds them into a graph and the server
+  reads which step takes each column.
+- :func:`string_names` and :func:`warn_unnamed`: a DataFrame's column names as
+  scikit-learn records them, and its warnings where only one side had names.
+- :func:`integer_dtype`: the dtype integer columns keep (pandas' nullable ones
+  included), where ``check_array`` would make them floats.
 """
 
 import warnings
