@@ -466,3 +466,14 @@ def test_a_category_of_integers_the_model_imputes_takes_null_from_an_input_examp
     assert response.status_code == 200, response.text
     assert response.json()["predictions"] == pipe.predict(X.iloc[[0, 1]].assign(
         v=[1.0, -1.0], rooms=pd.Categorical([np.nan, 2], categories=[1, 2, 3]))).tolist()
+
+
+def test_dtypes_naming_a_category_without_its_categories_is_served(imputing):
+    # "category" alone names no categories: make_app failed on it.
+    with serving(imputing, dtypes={"city": "category"}) as client:
+        features = {f["name"]: (f["kind"], f["nullable"])
+                    for f in client.get("/metadata").json()["features"]}
+        response = client.post("/predict", json=_null_records())
+    assert features["city"] == ("string", True)
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == imputing.predict(QUERY).tolist()

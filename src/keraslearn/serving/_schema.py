@@ -254,7 +254,7 @@ def _numpy_dtype(dtype, key):
     ``boolean`` and ``Float64``: the NumPy type they hold)."""
     import pandas as pd
 
-    if isinstance(dtype, pd.CategoricalDtype):
+    if isinstance(dtype, pd.CategoricalDtype) and dtype.categories is not None:
         return _numpy_dtype(dtype.categories.dtype, key)
     name = str(dtype)
     if name in ("string", "str", "category") or name.startswith("string["):
@@ -280,8 +280,8 @@ def _nullable_integer(dtype):
         dtype = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError):
         return False
-    if isinstance(dtype, pd.CategoricalDtype):
-        return dtype.categories.dtype.kind in "iu"
+    if isinstance(dtype, pd.CategoricalDtype):  # ("category" alone names no categories)
+        return dtype.categories is not None and dtype.categories.dtype.kind in "iu"
     return pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_integer_dtype(dtype)
 
 
