@@ -154,6 +154,30 @@ def test_learning_curves_only_with_history(binary, tmp_path):
     assert not (tmp_path / "plain_learning_curves.png").exists()
 
 
+def test_curves_of_a_metric_of_several_values_are_at_its_epochs_and_few():
+    # Each class's held-out curve was placed at the history's last epochs
+    # instead of those validation_freq scored; a metric of one value per class
+    # of many classes drew a panel per class, unbounded.
+    import keras
+
+    from builders import tiny_mlp
+    from keraslearn import KerasClassifier
+    from keraslearn.evaluation._plots import curve_epochs
+
+    X, _ = make_classification(n_samples=60, n_features=4, random_state=0)
+    labels = np.arange(60) % 3
+    clf = KerasClassifier(tiny_mlp, loss="categorical_crossentropy", epochs=4,
+                          metrics=[keras.metrics.F1Score()], validation_split=0.25,
+                          fit__validation_freq=2, random_state=0).fit(X, labels)
+    history, epochs = curve_epochs(clf)
+    assert {f"val_f1_score[{i}]" for i in range(3)} <= set(history)
+    for i in range(3):
+        np.testing.assert_array_equal(epochs[f"val_f1_score[{i}]"], epochs["val_loss"])
+    np.testing.assert_array_equal(epochs["val_loss"], [1, 3])
+    clf.history_ = {"loss": [1.0, 0.5], "f1_score": [np.zeros(11), np.ones(11)]}
+    assert list(training_history(clf)) == ["loss"]  # eleven values an epoch: left out
+
+
 def test_training_history_sources(binary):
     X, y = binary
     clf = HistoryClassifier().fit(X, y)

@@ -19,6 +19,9 @@ FIGURES = ("learning_curves", "actual_vs_predicted", "residuals", "confusion_mat
            "roc_curve")  # every figure :func:`draw_figures` may draw
 
 
+_MOST_VALUES = 10  # per epoch of a metric drawn as curves of its own (one per class)
+
+
 def training_history(estimator):
     """Return the per-epoch training history of an estimator, or None.
 
@@ -37,7 +40,8 @@ def training_history(estimator):
     history : dict of str to ndarray, or None
         One 1-D float array per recorded quantity (a metric of several values
         an epoch, such as Keras' ``F1Score(average=None)``, one per value:
-        ``"f1_score[0]"``, ...); None when nothing was recorded.
+        ``"f1_score[0]"``, ..., where it has at most 10; one of more values is
+        left out); None when nothing was recorded.
 
     Examples
     --------
@@ -79,7 +83,7 @@ def _owned_history(estimator):
             continue
         if values.ndim == 1 and values.size:
             curves[str(key)] = values
-        elif values.ndim == 2 and values.size:  # several values an epoch: one curve each
+        elif values.ndim == 2 and values.size and values.shape[1] <= _MOST_VALUES:
             curves.update({f"{key}[{i}]": column for i, column in enumerate(values.T)})
     return (estimator, curves) if curves else (None, None)
 
@@ -101,7 +105,8 @@ def curve_epochs(estimator):
             freq = owner.get_params().get("fit__validation_freq")
         known = (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple))
         scored = scored_epochs(history, freq if known else None, 0)
-    return history, {key: _epochs_of(key, values.size, n, scored.get(key))
+    return history, {key: _epochs_of(key, values.size, n,  # f1[0]: the epochs of f1
+                                      scored.get(key, scored.get(key.partition("[")[0])))
                      for key, values in history.items()}
 
 
