@@ -81,9 +81,13 @@ def check_one_unit_takes(loss, encoding):
             "target_encoding='sparse' gives class indices for a score per class, but the "
             "model has 1 output unit for the 2 classes, which takes 0/1 targets: leave "
             "target_encoding='auto'.")
-    if kind == INDEX or encoding == "onehot" or _spread_over_classes(loss):
-        what = ("target_encoding='onehot' gives one-hot rows" if encoding == "onehot" else
-                f"The loss {name} takes a class index per sample" if kind == INDEX else
+    if encoding == "onehot" and kind != INDEX and not _spread_over_classes(loss):
+        raise ValueError(
+            "target_encoding='onehot' gives one-hot rows for a score per class, but the "
+            "model has 1 output unit for the 2 classes, which takes 0/1 targets: leave "
+            "target_encoding='auto', or size the output layer from meta['n_classes_'].")
+    if kind == INDEX or _spread_over_classes(loss):
+        what = (f"The loss {name} takes a class index per sample" if kind == INDEX else
                 f"The loss {name} compares scores spread over the classes (over one unit it "
                 "is 0 whatever the model learns)")
         raise ValueError(
