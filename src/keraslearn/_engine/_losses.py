@@ -59,12 +59,7 @@ _SPREAD_FUNCTIONS = _optional("categorical_crossentropy", "categorical_focal_cro
 
 
 def _spread_over_classes(loss):
-    loss = sole_loss(loss)
-    if isinstance(loss, (str, dict)):
-        try:
-            loss = keras.losses.get(loss)
-        except (ValueError, TypeError):
-            return False
+    loss = _resolved(loss)
     if inspect.isclass(loss):
         return issubclass(loss, _SPREAD_CLASSES)
     if isinstance(loss, keras.losses.Loss):
@@ -107,19 +102,26 @@ def sole_loss(loss):
     return loss
 
 
+def _resolved(loss):
+    """The function, class or instance a loss given as a name or serialized
+    config (alone or as the one output's loss) is in Keras; None for a name
+    Keras does not know."""
+    loss = sole_loss(loss)
+    if isinstance(loss, (str, dict)):
+        try:
+            return keras.losses.get(loss)
+        except (ValueError, TypeError):
+            return None
+    return loss
+
+
 def target_kind(loss):
     """``INDEX``, ``SHAPED`` or None (unknown) for a loss given as a name,
     function, class, instance or serialized config, alone or as the one
     output's loss."""
-    loss = sole_loss(loss)
+    loss = _resolved(loss)
     if loss is None:
         return None
-    if isinstance(loss, (str, dict)):
-        try:
-            loss = keras.losses.get(loss)
-        except (ValueError, TypeError):
-            return None
-        return target_kind(loss)
     if inspect.isclass(loss):
         kind = _class_kind(loss) if issubclass(loss, keras.losses.Loss) else None
         return None if kind == "wrapper" else kind
