@@ -18,6 +18,7 @@ the loss's defaults. So the estimator's state carries what the config leaves out
   dtype (a float64 network's) is marked with that dtype, and compiled again in it.
 """
 
+from .._tf import keras
 from . import _keras_objects as objects
 from . import _nested as nested
 
@@ -68,13 +69,33 @@ def _only_dtype_left_out(loss):
     the estimator, comes back from its config in float32); None otherwise."""
     leaves = list(nested.leaves(loss))
     dtypes = {str(getattr(leaf, "dtype", None)) for leaf in leaves}
-    if len(dtypes) != 1:
-        return None
+    if len(dtypes) == 1 and all(map(_copies_in_its_dtype, leaves)):
+        return next(iter(dtypes))
+    return None
+
+
+def _copies_in_its_dtype(loss):
+    """Whether the loss ``loss`` made again from its config in its own dtype
+    (which Keras' loss configs leave out) holds what it holds."""
+    dtype = getattr(loss, "dtype", None)
     try:
-        again = _in_dtype(loss, next(iter(dtypes)))
-    except Exception:  # noqa: BLE001 - a config its class cannot make again
+        return dtype is not None and objects.loss_key(_in_dtype(loss, dtype)) == (
+            objects.loss_key(loss))
+    except Exception:  # noqa: BLE001 - a constructor that takes no dtype
+        return False
+
+
+def exact_config(obj):
+    """Keras' serialized config making ``obj`` (a loss, optimizer, metric, ...)
+    again as it is: its own, with the dtype added for a loss whose config leaves
+    out that alone (a float64 loss given as a parameter); None where none does
+    (Keras' ``Huber`` drops its ``delta``)."""
+    config = keras.saving.serialize_keras_object(obj)
+    if objects.copies_exactly(obj):
+        return config
+    if not _copies_in_its_dtype(obj):
         return None
-    return next(iter(dtypes)) if objects.loss_key(again) == objects.loss_key(loss) else None
+    return {**config, "config": {**config["config"], "dtype": obj.dtype}}
 
 
 def _in_dtype(loss, dtype):
@@ -84,7 +105,7 @@ def _in_dtype(loss, dtype):
         return {key: _in_dtype(value, dtype) for key, value in loss.items()}
     if isinstance(loss, (list, tuple)):
         return [_in_dtype(value, dtype) for value in loss]
-    return objects.in_dtype(loss, dtype)
+    return type(loss).from_config({**loss.get_config(), "dtype": dtype})
 
 
 def _described(loss):

@@ -240,26 +240,6 @@ def copies_exactly(obj):
         return False
 
 
-def in_dtype(loss, dtype):
-    """``loss`` made again from its config, computing in ``dtype``."""
-    return type(loss).from_config({**loss.get_config(), "dtype": dtype})
-
-
-def exact_config(obj):
-    """Keras' serialized config making ``obj`` again as it is: its own, with the
-    dtype added for a loss whose config leaves out that alone (a float64 loss);
-    None where none does (Keras' ``Huber`` drops its ``delta``)."""
-    config = keras.saving.serialize_keras_object(obj)
-    if copies_exactly(obj):
-        return config
-    dtype = getattr(obj, "dtype", None)
-    try:
-        exact = dtype is not None and loss_key(in_dtype(obj, dtype)) == loss_key(obj)
-    except Exception:  # noqa: BLE001 - a constructor that takes no dtype
-        exact = False
-    return {**config, "config": {**config["config"], "dtype": dtype}} if exact else None
-
-
 def map_leaves(fn, value):
     """``value`` (a parameter: a loss, or a list, tuple or dict of them) with ``fn``
     applied to each leaf, its containers' types kept (``get_params`` compares them)."""

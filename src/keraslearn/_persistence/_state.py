@@ -141,7 +141,7 @@ def _portable(value, session, owner, key):
                          "pretrained) comes back from its config without them; give it "
                          "again with set_params to fit")
     if isinstance(value, _keras_configurable()):
-        from .._engine._keras_objects import exact_config
+        from .._engine._compiled_loss import exact_config
 
         try:
             config = exact_config(value)
