@@ -27,7 +27,8 @@ def x_dtype(est, X, reset=True, name=None):
     """The dtype X (its input ``name``) is converted to: float, except integer or
     boolean X given to a wrapper, which its model gets as given (scikeras' rule: an
     id above 2**24 would be rounded in float32), each batch cast to the model
-    input's dtype. After a fit on floats (``reset`` False), the fit's float."""
+    input's dtype. After a fit on floats (``reset`` False), the fit's float.
+    Dates and times, which have no dtype to become, are refused here."""
     _refuse_dates(X, name)
     dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
     # Other X becomes the first: a ready network's float, float64 for pandas' Float64
@@ -52,16 +53,16 @@ def _refuse_dates(X, name=None):
     """A ValueError for datetime or timedelta X, which as numbers would be a
     count of their unit (seconds, micro- or nanoseconds: pandas' versions
     choose differently), as for a regressor's y."""
-    what = "X" if name is None else f"X[{name!r}]"
     if isinstance(X, pd.DataFrame):
         dated = [str(c) for c, d in X.dtypes.items() if getattr(d, "kind", None) in ("m", "M")]
-        where = f"{what} has date or time columns {dated}"
+        where = f"has date or time columns {dated}"
     else:
         dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
-        where = f"{what} has dtype {getattr(X, 'dtype', None)}"
+        where = f"has dtype {getattr(X, 'dtype', None)}"
     if dated:
+        what = "X" if name is None else f"X[{name!r}]"
         raise ValueError(
-            f"{where}: as numbers they would be a count of their unit, which differs "
+            f"{what} {where}: as numbers they would be a count of their unit, which differs "
             "between pandas versions. Convert them to numbers of your choice first, e.g. "
             "(when - when.min()) / pd.Timedelta(days=1), or their parts "
             "(when.dt.dayofweek).")

@@ -71,17 +71,18 @@ def check_one_unit_takes(loss, encoding):
     """Refuse a loss (or ``target_encoding``) that one output unit for two
     classes, which takes 0/1 targets, cannot train on, before TensorFlow runs."""
     kind, name = target_kind(loss), loss_description(loss)
+    spread = kind != INDEX and _spread_over_classes(loss)
     if encoding == "sparse" and kind != INDEX:
         raise ValueError(
             "target_encoding='sparse' gives class indices for a score per class, but the "
             "model has 1 output unit for the 2 classes, which takes 0/1 targets: leave "
             "target_encoding='auto'.")
-    if encoding == "onehot" and kind != INDEX and not _spread_over_classes(loss):
+    if encoding == "onehot" and kind != INDEX and not spread:
         raise ValueError(
             "target_encoding='onehot' gives one-hot rows for a score per class, but the "
             "model has 1 output unit for the 2 classes, which takes 0/1 targets: leave "
             "target_encoding='auto', or size the output layer from meta['n_classes_'].")
-    if kind == INDEX or _spread_over_classes(loss):
+    if kind == INDEX or spread:
         what = (f"The loss {name} takes a class index per sample" if kind == INDEX else
                 f"The loss {name} compares scores spread over the classes (over one unit it "
                 "is 0 whatever the model learns)")

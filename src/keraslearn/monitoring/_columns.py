@@ -10,7 +10,6 @@ Which columns are categorical is decided once, at fit, from ``categorical_featur
 or from the column types; afterwards every batch is read with that fixed mask.
 """
 
-
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes

@@ -123,12 +123,11 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         self._fitted_positions = {name: self._positions(name, lookup, X) for name in self.groups}
         for name, positions in self._fitted_positions.items():
             width = len(positions)
-            if width:  # what transform will make of it (text refused), in fit already
-                check_array(_take(X, positions) if frame else checked[:, positions],
-                            dtype=self.dtype, ensure_all_finite=False,
-                            input_name=f"group {name!r}")
             if not width:
                 raise ValueError(f"Group {name!r} has no columns.")
+            # What transform will make of it (text refused), in fit already.
+            check_array(_take(X, positions) if frame else checked[:, positions],
+                        dtype=self.dtype, ensure_all_finite=False, input_name=f"group {name!r}")
             shape = (self.shapes or {}).get(name)
             if shape is not None and math.prod(shape) != width:
                 raise ValueError(f"shapes gives group {name!r} the sample shape {tuple(shape)} "

@@ -118,7 +118,7 @@ def _refuse(values, field, expected, ok):
 def _not_declared_boolean(value, expected):
     """What true or false in a column of numbers is told: how to serve booleans
     (the model's own steps do not say which columns were)."""
-    if type(value) is not bool or expected == "a string":
+    if type(value) is not bool or not expected.startswith(("a number", "an integer")):
         return ""
     return ("; a column of true and false is served as one where make_app is given "
             "dtypes={name: 'bool'} (keraslearn serve --dtype name=bool) or an "

@@ -1,8 +1,8 @@
 """Which fitted step first reads each input column of a served model, and what it takes.
 
 A served model is read through: a search to its ``best_estimator_``, an ensemble
-(voting, stacking, calibrated, one-vs-rest, multi-output, a
-TransformedTargetRegressor) to each estimator it hands X to, a pipeline
+or wrapper (voting, stacking, calibrated, one-vs-rest, multi-output, threshold,
+frozen, a TransformedTargetRegressor) to each estimator it hands X to, a pipeline
 to the first of its steps that reads at prediction (samplers act in fit only,
 ``"passthrough"`` reads nothing), a ``ColumnTransformer`` to the transformer of
 each column, nested ones included. Two things are read there:
