@@ -306,11 +306,12 @@ def _warm_rows(schema, example):
     """One row of columns to warm the model on, or None when there is none to make."""
     if example is not None:
         if schema.names is not None and hasattr(example, "columns"):
-            row = [example[name].to_numpy()[:1] for name in schema.names]
-        else:
-            first = np.asarray(example)[:1]
-            row = [first[:, j] for j in range(schema.n_features)]
-        return [column.astype(dtype) for column, dtype in zip(row, schema.dtypes)]
+            # pandas' missing value (pd.NA) in a nullable column served as floats: NaN
+            return [example[name].iloc[:1].to_numpy(dtype, na_value=np.nan) if dtype.kind == "f"
+                    else example[name].iloc[:1].to_numpy().astype(dtype)
+                    for name, dtype in zip(schema.names, schema.dtypes)]
+        first = np.asarray(example)[:1]
+        return [first[:, j].astype(dtype) for j, dtype in enumerate(schema.dtypes)]
     if "string" in schema.kinds:
         return None
     return [np.zeros(1, dtype=dtype) for dtype in schema.dtypes]

@@ -68,22 +68,30 @@ class FeatureSchema:
     unread : iterable of int, default=()
         Features the model does not read (its ColumnTransformer drops them):
         of kind ``any``, they take any number, string, boolean or ``null``.
+
+    booleans : iterable of int, default=()
+        Features of kind ``boolean`` whose float ``dtypes`` store ``true`` and
+        ``false`` as 1 and 0 (and a missing value as NaN, where ``missing``
+        says so): pandas' nullable booleans, which an imputer read as floats.
     """
 
-    def __init__(self, names, dtypes, ignored=(), missing=None, categories=None, unread=()):
+    def __init__(self, names, dtypes, ignored=(), missing=None, categories=None, unread=(),
+                 booleans=()):
         self.names = names
         self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
-        unread = set(unread)
+        unread, booleans = set(unread), set(booleans)
         self.dtypes = tuple(np.dtype(object) if j in unread else d for j, d in enumerate(dtypes))
-        self.kinds = tuple("any" if j in unread else _kind(d) for j, d in enumerate(self.dtypes))
+        self.kinds = tuple("any" if j in unread else "boolean" if j in booleans else _kind(d)
+                           for j, d in enumerate(self.dtypes))
         if missing is None:
             missing = (REFUSED,) * self.n_features
-        # Numbers store a missing value as NaN only; strings (object arrays) the
-        # imputer's own marker; unread features None; integers and booleans none.
+        # Numbers (and booleans stored as floats) store a missing value as NaN
+        # only; strings (object arrays) the imputer's own marker; unread
+        # features None; integers and booleans stored as such none.
         self.missing = tuple(
             None if kind == "any" else
-            m if (kind == "number" and is_nan(m)) or (kind == "string" and d.kind == "O")
+            m if (d.kind == "f" and is_nan(m)) or (kind == "string" and d.kind == "O")
             else REFUSED for m, kind, d in zip(missing, self.kinds, self.dtypes))
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
         self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
@@ -155,17 +163,19 @@ class FeatureSchema:
             missing = [np.nan if k in imputed else REFUSED for k in keys]
         else:
             missing = missing_markers(model, keys)
-        # pandas' nullable integers (and categories of integers) that the model
-        # imputes: floats with NaN, as scikit-learn's imputer read them in fit.
-        found = [np.dtype("float64") if is_nan(m) and _nullable_integer(dtypes.get(k)) else d
-                 for k, d, m in zip(keys, found, missing)]
+        # pandas' nullable integers and booleans (and categories of them) that the
+        # model imputes: floats with NaN, as scikit-learn's imputer read them in fit.
+        nullable = [is_nan(m) and _nullable(dtypes.get(k), "iub") for k, m in zip(keys, missing)]
+        found = [np.dtype("float64") if n else d for d, n in zip(found, nullable)]
         # Columns the model's ColumnTransformer drops (unless input_example or
         # dtypes say their type): any value is taken, and not read.
         dropped = set() if names is None or input_example is not None else (
             dropped_columns(model, names) - set(given or ()))
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
                    missing, known_categories(model, keys),
-                   [j for j, key in enumerate(keys) if key in dropped])
+                   [j for j, key in enumerate(keys) if key in dropped],
+                   [j for j, (key, n) in enumerate(zip(keys, nullable))
+                    if n and _nullable(dtypes.get(key), "b")])
 
     def unknown_category(self, columns):
         """What to say of the first string in validated ``columns`` that the
@@ -271,9 +281,10 @@ def _numpy_dtype(dtype, key):
     return np.dtype(object) if found.kind in "US" else found
 
 
-def _nullable_integer(dtype):
-    """Whether ``dtype`` holds integers or a missing value: one of pandas'
-    nullable integers (``Int64``, ...), or a category of integers."""
+def _nullable(dtype, kinds):
+    """Whether ``dtype`` holds values of the NumPy ``kinds`` or a missing value:
+    one of pandas' nullable dtypes (``Int64``, ``boolean``, ...), or a category
+    of such values."""
     import pandas as pd
 
     try:
@@ -281,8 +292,10 @@ def _nullable_integer(dtype):
     except (TypeError, ValueError):
         return False
     if isinstance(dtype, pd.CategoricalDtype):  # ("category" alone names no categories)
-        return dtype.categories is not None and dtype.categories.dtype.kind in "iu"
-    return pd.api.types.is_extension_array_dtype(dtype) and pd.api.types.is_integer_dtype(dtype)
+        return dtype.categories is not None and dtype.categories.dtype.kind in kinds
+    held = getattr(dtype, "numpy_dtype", None)  # (pandas' string dtype has none)
+    return (pd.api.types.is_extension_array_dtype(dtype) and held is not None
+            and np.dtype(held).kind in kinds)
 
 
 def _example_dtypes(example, names, n):

@@ -74,7 +74,13 @@ def _integers(values, dtype, field, marker):
 
 def _booleans(values, dtype, field, marker):
     if not set(map(type, values)) <= {bool}:
-        _refuse(values, field, "true or false", lambda v: type(v) is bool)
+        if marker is not REFUSED:  # a missing value of an imputed column: NaN
+            values = [marker if _is_missing(v) else v for v in values]
+            ok = lambda v: type(v) is bool or v is marker  # noqa: E731
+        else:
+            ok = lambda v: type(v) is bool  # noqa: E731
+        if not all(map(ok, values)):
+            _refuse(values, field, "true or false", ok)
     return np.array(values, dtype=dtype)
 
 
