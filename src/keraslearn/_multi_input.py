@@ -3,6 +3,9 @@ scikit-learn can index and split (``cross_val_score``, ``GridSearchCV``)."""
 
 import numpy as np
 from scipy.sparse import issparse
+from sklearn.utils import _safe_indexing
+
+from .utils._columns import is_polars_frame
 
 
 def is_named_inputs(X):
@@ -18,9 +21,9 @@ class MultiInput(dict):
     ``MultiInput`` holding those rows of every input. ``len(X)`` and
     ``X.shape[0]`` are the number of samples. A keraslearn estimator feeds
     each array to the model input of the same name. An input given as a
-    pandas DataFrame is kept as one: an estimator fitted on it records its
-    column names, and refuses columns in another order or of other names, as
-    scikit-learn does for one DataFrame X (other frames become arrays).
+    pandas or polars DataFrame is kept as one: an estimator fitted on it
+    records its column names, and refuses columns in another order or of
+    other names, as scikit-learn does for one DataFrame X.
 
     Parameters
     ----------
@@ -59,8 +62,9 @@ class MultiInput(dict):
             if hasattr(value, "tocsr"):  # scipy sparse: np.asarray would make a scalar of it
                 raise TypeError(f"MultiInput input {name!r} is a scipy sparse matrix; the "
                                 "inputs of a MultiInput are dense arrays (toarray()).")
-            value = value if hasattr(value, "iloc") else np.asarray(value)  # frames kept
-            if value.ndim == 0:
+            if not (hasattr(value, "iloc") or is_polars_frame(value)):  # frames kept
+                value = np.asarray(value)
+            if getattr(value, "ndim", 2) == 0:  # (a polars frame has no ndim)
                 raise ValueError(f"MultiInput input {name!r} is a scalar, not one row per sample.")
             converted[name] = value
         lengths = {name: len(v) for name, v in converted.items()}
@@ -85,11 +89,11 @@ class MultiInput(dict):
             key = key[0]  # scikit-learn's array[key, ...]
         if isinstance(key, (int, np.integer)):
             key = [key]
-        return MultiInput({name: value.iloc[key] if hasattr(value, "iloc") else value[key]
-                           for name, value in self.items()})
+        return MultiInput({name: _rows(value, key) for name, value in self.items()})
 
     def copy(self):
-        return MultiInput({name: value.copy() for name, value in self.items()})
+        return MultiInput({name: value.clone() if is_polars_frame(value) else value.copy()
+                           for name, value in self.items()})
 
     def __reduce__(self):
         return type(self), (dict(self.items()),)
@@ -97,3 +101,12 @@ class MultiInput(dict):
     def __repr__(self):
         shapes = ", ".join(f"{name}={value.shape}" for name, value in self.items())
         return f"MultiInput({shapes})"
+
+
+def _rows(value, key):
+    """The rows ``key`` (indices, a boolean mask or a slice) of one input."""
+    if hasattr(value, "iloc"):
+        return value.iloc[key]
+    if is_polars_frame(value):  # (which takes no boolean mask in [])
+        return _safe_indexing(value, key)
+    return value[key]

@@ -89,6 +89,22 @@ def test_columns_are_matched_by_name_in_any_order(frame):
     pd.testing.assert_frame_equal(detector.test(shuffled), detector.test(batch))
 
 
+def test_a_polars_frame_is_read_as_the_pandas_one_by_its_column_names(frame):
+    # Its names were dropped (read as one array of objects): features x0, x1, ...
+    # and a batch with its columns in another order drifted on every one.
+    import polars as pl
+
+    polars_frame = pl.DataFrame({name: frame[name].to_numpy() for name in frame.columns})
+    detector = DriftDetector(random_state=0).fit(polars_frame)
+    expected = DriftDetector(random_state=0).fit(frame)
+    assert list(detector.feature_names_in_) == list(frame.columns)
+    np.testing.assert_array_equal(detector.categorical_, expected.categorical_)
+    batch = polars_frame[:300]
+    result = detector.test(batch.select(list(reversed(frame.columns))))
+    pd.testing.assert_frame_equal(result, expected.test(frame.iloc[:300]))
+    assert not result["drifted"].any()
+
+
 def test_matching_by_position_where_either_side_had_names_warns_as_scikit_learn(frame):
     # An array given to a detector fitted on names was matched by position in
     # silence: columns in another order read as drift (or hid it).

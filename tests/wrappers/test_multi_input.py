@@ -164,16 +164,31 @@ def test_a_named_input_given_as_a_dataframe_is_checked_by_its_column_names():
         unnamed.predict(X)
 
 
-def test_other_frames_in_a_multi_input_are_arrays_whether_given_in_one_or_a_dict():
-    # A dict of polars frames recorded their names, a MultiInput of them not.
+def test_a_polars_frame_in_named_inputs_is_checked_by_its_column_names_as_pandas_ones():
+    # Its names were dropped (a MultiInput made it an array): the same frame with
+    # its columns swapped was fed by position, silently.
     import polars as pl
 
     meta = pl.DataFrame({"age": META[:, 0], "income": META[:, 1]})
-    for X in (MultiInput(image=IMAGES, meta=meta), {"image": IMAGES, "meta": meta}):
-        clf = make().set_params(epochs=1).fit(X, y)
-        assert clf._input_feature_names == {}
-        np.testing.assert_array_equal(clf.predict(MultiInput(image=IMAGES, meta=META)),
-                                      clf.predict(X))
+    mask = np.arange(N) % 3 > 0
+    X = MultiInput(image=IMAGES, meta=meta)
+    assert X["meta"] is meta and isinstance(X[mask]["meta"], pl.DataFrame)
+    for rows in (mask, np.flatnonzero(mask), slice(1, 4), 2):
+        np.testing.assert_array_equal(X[rows]["meta"].to_numpy(), META[rows].reshape(-1, 2))
+    assert isinstance(X.copy()["meta"], pl.DataFrame) and X.copy()["meta"] is not meta
+    swapped = meta.select(["income", "age"])
+    for given, shuffled in ((X, MultiInput(image=IMAGES, meta=swapped)),
+                            ({"image": IMAGES, "meta": meta}, {"image": IMAGES, "meta": swapped})):
+        clf = make().set_params(epochs=1).fit(given, y)
+        assert list(clf._input_feature_names["meta"]) == ["age", "income"]
+        with pytest.warns(UserWarning, match=r"X\['meta'\] does not have valid feature names"):
+            unnamed = clf.predict(MultiInput(image=IMAGES, meta=META))
+        np.testing.assert_array_equal(clf.predict(given), unnamed)
+        with pytest.raises(ValueError, match=r"feature names of X\['meta'\] should match.*"
+                                             r"got \['income', 'age'\]"):
+            clf.predict(shuffled)
+    scores = cross_val_score(make().set_params(epochs=1), X, y, cv=2)
+    assert scores.shape == (2,) and np.isfinite(scores).all()
 
 
 def test_text_in_a_named_input_is_explained_naming_the_input():

@@ -1,10 +1,10 @@
 """Input handling for the drift detector: tables in, one checked 1-D array per column out.
 
-Arrays, lists and DataFrames are all read as a DataFrame, column by column, so that a
-numeric column stays a float array and a text column stays text: a mixed table is
-never turned into one array of strings or of Python objects. Lists and object arrays
-get pandas' per-column type inference (``infer_objects``); nothing the caller passed
-is modified.
+Arrays, lists and DataFrames (pandas' or polars') are all read as a pandas DataFrame,
+column by column, so that a numeric column stays a float array and a text column stays
+text: a mixed table is never turned into one array of strings or of Python objects.
+Lists and object arrays get pandas' per-column type inference (``infer_objects``);
+nothing the caller passed is modified.
 
 Which columns are categorical is decided once, at fit, from ``categorical_features``
 or from the column types; afterwards every batch is read with that fixed mask.
@@ -15,6 +15,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from scipy import sparse
 
+from ..utils._columns import is_polars_frame
 from ..utils._validation import is_number as _is_number
 
 
@@ -28,6 +29,8 @@ def as_frame(X, owner):
                          "use X.to_frame() for a single feature.")
     if isinstance(X, pd.DataFrame):
         frame = X
+    elif is_polars_frame(X):  # column by column (polars' to_pandas needs pyarrow)
+        frame = pd.DataFrame({name: X.get_column(name).to_numpy() for name in X.columns})
     else:
         array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
         if array.ndim != 2:

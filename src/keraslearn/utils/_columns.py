@@ -6,11 +6,13 @@
   a callable to its result; the export folds them into a graph and the server
   reads which step takes each column.
 - :func:`string_names` and :func:`warn_unnamed`: a DataFrame's column names as
-  scikit-learn records them, and its warnings where only one side had names.
+  scikit-learn records them (pandas' or polars'), and its warnings where only
+  one side had names.
 - :func:`integer_dtype`: the dtype integer columns keep (pandas' nullable ones
   included), where ``check_array`` would make them floats.
 """
 
+import sys
 import warnings
 
 import numpy as np
@@ -98,7 +100,15 @@ def integer_dtype(X):
 
 
 def string_names(frame, X):
-    """The column names of a DataFrame whose names are all strings, else None."""
-    if isinstance(X, pd.DataFrame) and all(isinstance(c, str) for c in frame.columns):
+    """The column names of a pandas or polars DataFrame whose names are all
+    strings (as scikit-learn records them), else None."""
+    if ((isinstance(X, pd.DataFrame) or is_polars_frame(X))
+            and all(isinstance(c, str) for c in frame.columns)):
         return [str(c) for c in frame.columns]
     return None
+
+
+def is_polars_frame(X):
+    """Whether ``X`` is a polars DataFrame (without importing polars)."""
+    polars = sys.modules.get("polars")
+    return polars is not None and isinstance(X, polars.DataFrame)
