@@ -73,30 +73,29 @@ def _integers(values, dtype, field, marker):
 
 
 def _booleans(values, dtype, field, marker):
-    if not set(map(type, values)) <= {bool}:
-        if marker is not REFUSED:  # a missing value of an imputed column: NaN
-            values = [marker if _is_missing(v) else v for v in values]
-            ok = lambda v: type(v) is bool or v is marker  # noqa: E731
-        else:
-            ok = lambda v: type(v) is bool  # noqa: E731
-        if not all(map(ok, values)):
-            _refuse(values, field, "true or false", ok)
-    return np.array(values, dtype=dtype)
+    return np.array(_only(values, bool, field, marker, "true or false"), dtype=dtype)
 
 
 def _strings(values, dtype, field, marker):
-    if not set(map(type, values)) <= {str}:  # a value of another kind: one by one
-        if marker is not REFUSED and any(map(_is_missing, values)):
-            # A missing value of an imputed column: the imputer's own marker.
-            values = [marker if _is_missing(v) else v for v in values]
-            ok = lambda v: type(v) is str or v is marker  # noqa: E731
-        else:
-            ok = lambda v: type(v) is str  # noqa: E731
-        if not all(map(ok, values)):
-            _refuse(values, field, "a string", ok)
+    values = _only(values, str, field, marker, "a string")
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array.astype(dtype, copy=False)
+
+
+def _only(values, kind, field, marker, expected):
+    """``values``, each of Python type ``kind`` or, where the column is imputed,
+    missing (``null``, NaN): made the imputer's own ``marker``; else refused."""
+    if set(map(type, values)) <= {kind}:
+        return values
+    if marker is not REFUSED and any(map(_is_missing, values)):
+        values = [marker if _is_missing(v) else v for v in values]
+        ok = lambda v: type(v) is kind or v is marker  # noqa: E731
+    else:
+        ok = lambda v: type(v) is kind  # noqa: E731
+    if not all(map(ok, values)):
+        _refuse(values, field, expected, ok)
+    return values
 
 
 def _anything(values, dtype, field, marker):
