@@ -384,3 +384,21 @@ def test_pandas_nullable_columns_describe_the_features_a_wrapper_was_fitted_on()
         assert answer.status_code == 200, answer.text
         np.testing.assert_allclose(answer.json()["predictions"], reg.predict(X.iloc[:3]),
                                    rtol=1e-6)
+
+
+def test_a_polars_input_example_types_the_features_as_the_pandas_one():
+    # Read as one NumPy array, a text column made every feature a string (numbers
+    # refused), and the warm-up took pandas' .iloc of polars columns.
+    import polars as pl
+
+    X, _ = mixed_frame()
+    example = pl.DataFrame({name: X[name].to_numpy() for name in X.columns})
+    with serving(mixed(), input_example=X) as client:
+        expected = client.get("/metadata").json()["features"]
+    with serving(mixed(), input_example=example) as client:
+        features = client.get("/metadata").json()["features"]
+        answer = client.post("/predict", json=X.iloc[:4].astype(object).to_dict("records"))
+    assert features == expected
+    assert [f["kind"] for f in features] == ["number", "string", "integer", "number"]
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == mixed().predict(X.iloc[:4]).tolist()

@@ -15,7 +15,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from scipy import sparse
 
-from ..utils._columns import is_polars_frame
+from ..utils._columns import is_polars_frame, polars_as_pandas
 from ..utils._validation import is_number as _is_number
 
 
@@ -27,10 +27,8 @@ def as_frame(X, owner):
     if isinstance(X, pd.Series):
         raise ValueError(f"{owner} expects 2D data (rows × features), got a pandas Series; "
                          "use X.to_frame() for a single feature.")
-    if isinstance(X, pd.DataFrame):
-        frame = X
-    elif is_polars_frame(X):  # column by column (polars' to_pandas needs pyarrow)
-        frame = pd.DataFrame({name: X.get_column(name).to_numpy() for name in X.columns})
+    if isinstance(X, pd.DataFrame) or is_polars_frame(X):
+        frame = polars_as_pandas(X)
     else:
         array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
         if array.ndim != 2:

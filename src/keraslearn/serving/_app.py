@@ -17,6 +17,7 @@ import anyio
 import numpy as np
 
 from ..utils import Interval
+from ..utils._columns import polars_as_pandas
 from ._batching import Batcher, ModelError
 from ._drift import RecentRows, check_detector, named_as_fitted
 from ._metadata import describe
@@ -56,7 +57,7 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     max_body_bytes : int, default=4 MiB
         Larger request bodies get a 413.
 
-    input_example : pandas.DataFrame or array-like, default=None
+    input_example : pandas or polars DataFrame, or array-like, default=None
         Rows like the training data. Their column dtypes say what each
         feature takes (without it or ``dtypes``, every feature is a number but
         those the model's ``ColumnTransformer`` learnt strings from), and the
@@ -126,6 +127,7 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(f"make_app: drift_detector ({type(drift_detector).__name__}) has no "
                         f"test method")
+    input_example = polars_as_pandas(input_example)  # (its columns' dtypes kept)
     schema = FeatureSchema.from_model(model, input_example=input_example, dtypes=dtypes)
     methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,

@@ -7,7 +7,7 @@
   reads which step takes each column.
 - :func:`string_names` and :func:`warn_unnamed`: a DataFrame's column names as
   scikit-learn records them (pandas' or polars'), and its warnings where only
-  one side had names.
+  one side had names; :func:`polars_as_pandas`, a polars frame read as pandas.
 - :func:`integer_dtype`: the dtype integer columns keep (pandas' nullable ones
   included), where ``check_array`` would make them floats.
 """
@@ -112,3 +112,11 @@ def is_polars_frame(X):
     """Whether ``X`` is a polars DataFrame (without importing polars)."""
     polars = sys.modules.get("polars")
     return polars is not None and isinstance(X, polars.DataFrame)
+
+
+def polars_as_pandas(X):
+    """A polars DataFrame as a pandas one with its names, column by column
+    (polars' own ``to_pandas`` needs pyarrow); anything else as it is."""
+    if not is_polars_frame(X):
+        return X
+    return pd.DataFrame({name: X.get_column(name).to_numpy() for name in X.columns})
