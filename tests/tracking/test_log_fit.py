@@ -196,6 +196,21 @@ def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):
     np.testing.assert_allclose(model.predict(Xa), reg.predict(Xa), rtol=1e-6)
 
 
+def test_a_polars_test_set_gives_the_signature_of_its_named_columns(store):
+    # Its example was one NumPy array: a signature of one unnamed tensor, so the
+    # model (fitted with column names) was served arrays and warned of them.
+    import polars as pl
+
+    X, y = frame()
+    model = fitted()
+    as_polars = pl.DataFrame({name: X[name].to_numpy() for name in X.columns})
+    logged = log_fit(model, as_polars, y)
+    signature = mlflow.models.get_model_info(logged.model_uri).signature
+    assert signature.inputs.input_names() == list(X.columns)
+    loaded = mlflow.pyfunc.load_model(logged.model_uri)
+    np.testing.assert_allclose(loaded.predict(X.iloc[:5]), model.predict(X.iloc[:5]))
+
+
 def test_a_classifier_fitted_on_sparse_label_rows_is_logged_and_answers_arrays(store):
     # Its pyfunc returned its sparse predictions as they are, which MLflow's
     # pyfunc interface (and its server) does not take; the signature is the

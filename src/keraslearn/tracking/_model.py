@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._columns import is_polars_frame, polars_as_pandas
 from ._mlflow import require_mlflow
 
 ARTIFACT = "keraslearn_model"  # the same name as _pyfunc.ARTIFACT, without importing MLflow
@@ -73,6 +74,8 @@ def example_rows(X, n=5):
     """The first ``n`` rows of X as an input example, or None where there are none."""
     if X is None or hasattr(X, "tocsr"):  # sparse: MLflow's examples are tables or arrays
         return None
+    if is_polars_frame(X):  # its names in the signature, as a pandas X's are
+        return polars_as_pandas(X.head(n))
     if hasattr(X, "iloc"):
         return X.iloc[:n]
     import numpy as np
