@@ -91,6 +91,24 @@ def test_pandas_nullable_columns_keep_integers_and_float64():
         np.float64)
 
 
+def test_polars_integer_columns_keep_integers_as_pandas_ones():
+    # A polars frame of ids was made float32: odd ids rounded to even.
+    import polars as pl
+
+    ids = pl.DataFrame({"a": IDS[:, 0]})
+    clf = KerasClassifier(parity_model, loss="sparse_categorical_crossentropy",
+                          optimizer="adam", optimizer__learning_rate=0.1, epochs=40,
+                          random_state=0).fit(ids, PARITY)
+    assert clf.X_dtype_ == np.int64 and list(clf.feature_names_in_) == ["a"]
+    np.testing.assert_array_equal(clf.predict(ids), PARITY)
+    flags = pl.DataFrame({"a": PARITY == 1, "b": IDS[:, 0] % 3 == 0})
+    reg = KerasRegressor(dense, loss="mse", epochs=1, random_state=0)
+    assert reg.fit(flags, PARITY.astype(float)).X_dtype_ == np.bool_
+    with_null = pl.DataFrame({"a": [*IDS[:-1, 0].tolist(), None]})  # NaN as floats: refused
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        KerasClassifier(**clf.get_params()).fit(with_null, PARITY)
+
+
 def test_sparse_pandas_columns_still_fit_and_predict():
     # (found in review) Sparse[bool] dummies passed for integers, and np.result_type
     # refused their dtype.

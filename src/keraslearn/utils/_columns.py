@@ -88,7 +88,12 @@ def integer_dtype(X):
     """The dtype ``check_array`` keeps X of integers or booleans in: None for
     NumPy's own, their NumPy dtype for pandas' nullable ones (Int64, boolean),
     which it would make float64; False for other X (floats, text, sparse
-    columns, and nullable ones holding NA, refused as NaN)."""
+    columns, and nullable ones holding NA, refused as NaN). A polars frame's
+    columns are read as NumPy holds them together (a null makes them floats)."""
+    if is_polars_frame(X):
+        if any(X.null_count().row(0)):
+            return False
+        X = X.head(0).to_numpy()
     dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
     if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u")
                                 and not isinstance(d, pd.SparseDtype) for d in dtypes)):
