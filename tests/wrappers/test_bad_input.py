@@ -577,3 +577,18 @@ def test_dates_in_x_are_refused_as_in_y(when):
     fitted = KerasRegressor(tiny_mlp, epochs=1).fit(np.zeros((40, when.shape[1])), target)
     with pytest.raises(ValueError, match="count of their unit"):
         fitted.predict(when)
+
+
+def test_polars_date_and_duration_columns_are_refused_as_pandas_ones():
+    # They reached the network as counts of microseconds: a regressor diverged.
+    import polars as pl
+
+    from keraslearn import MLPRegressor
+
+    when = pl.DataFrame({"x": np.ones(40), "when": np.arange(40).astype("datetime64[D]"),
+                         "age": np.arange(40).astype("timedelta64[ms]")})
+    for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
+        with pytest.raises(ValueError, match=r"X has date or time columns \['when', 'age'\]: "
+                                             "as numbers they would be a count of their unit"):
+            est.fit(when, np.arange(40.0))
+        assert not hasattr(est, "n_features_in_")

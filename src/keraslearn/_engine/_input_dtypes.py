@@ -4,7 +4,7 @@
 import numpy as np
 import pandas as pd
 
-from ..utils._columns import integer_dtype
+from ..utils._columns import integer_dtype, is_polars_frame
 from ._sources import is_mapped
 
 FLOATS = (np.float32, np.float64)
@@ -55,6 +55,9 @@ def _refuse_dates(X, name=None):
     choose differently), as for a regressor's y."""
     if isinstance(X, pd.DataFrame):
         dated = [str(c) for c, d in X.dtypes.items() if getattr(d, "kind", None) in ("m", "M")]
+        where = f"has date or time columns {dated}"
+    elif is_polars_frame(X):  # (Date, Datetime, Duration and Time columns)
+        dated = [name for name, d in X.schema.items() if d.is_temporal()]
         where = f"has date or time columns {dated}"
     else:
         dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
