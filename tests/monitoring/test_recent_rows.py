@@ -34,6 +34,25 @@ def test_dataframes_keep_their_columns_and_types():
     assert rows["age"].dtype == np.float64 and list(rows.index) == [0, 1, 2, 3]
 
 
+def test_polars_frames_are_held_as_pandas_ones_with_their_columns():
+    # They were held as arrays of objects: names lost, so a detector fitted on
+    # the same frames warned and matched the columns by position.
+    import polars as pl
+
+    window = RecentRows(max_rows=4)
+    for i in range(3):
+        window.add(pl.DataFrame({"age": [30.0 + i, 40.0 + i], "city": ["Lyon", "Oslo"]}))
+    rows = window.rows()
+    assert isinstance(rows, pd.DataFrame) and list(rows.columns) == ["age", "city"]
+    assert rows["age"].tolist() == [31.0, 41.0, 32.0, 42.0] and rows["age"].dtype == np.float64
+    detector = DriftDetector(random_state=0).fit(rows)
+    window.add(pl.DataFrame({"city": ["Oslo"], "age": [1.0]}).select(["age", "city"]))
+    assert window.test(detector)["feature"].tolist() == ["age", "city"]
+    with pytest.raises(ValueError, match=r"RecentRows holds columns \['age', 'city'\]; got "
+                                         r"\['city', 'age'\]"):
+        window.add(pl.DataFrame({"city": ["Oslo"], "age": [1.0]}))
+
+
 def test_rows_are_copies():
     window = RecentRows(max_rows=10)
     X = np.zeros((2, 2))

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils import Interval
+from ..utils._columns import is_polars_frame
 from ._columns import as_frame
 
 
@@ -75,10 +76,11 @@ class RecentRows:
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Rows to add; every call must give the same kind of table (DataFrames
-            with the same columns, or arrays with the same number of columns).
+            with the same columns, pandas' or polars', or arrays with the same
+            number of columns).
         """
         frame = as_frame(X, "RecentRows.add")  # a 2D table with rows and columns
-        if isinstance(X, pd.DataFrame):
+        if isinstance(X, pd.DataFrame) or is_polars_frame(X):  # (polars' read as pandas)
             chunk = frame.iloc[-self.max_rows:].copy()
         else:
             chunk = np.array(X, dtype=None if isinstance(X, np.ndarray) else object)
@@ -116,7 +118,7 @@ class RecentRows:
         Returns
         -------
         rows : DataFrame or ndarray of shape (n_rows, n_features), or None
-            A DataFrame when DataFrames were added, else an array (of object dtype
+            A pandas DataFrame when DataFrames were added, else an array (of object dtype
             when the rows were lists); None when no row was added yet.
         """
         with self._lock:
