@@ -127,6 +127,37 @@ def test_partial_fit_keywords_are_checked_too():
         ImageClassifier().partial_fit(X.reshape(-1, 2, 2), y_class, classes=[0, 1], batch=3)
 
 
+@pytest.mark.parametrize("Est, y", [(MLPClassifier, y_class), (MLPRegressor, y_reg),
+                                    (ImageClassifier, y_class)])
+def test_partial_fit_numbers_its_epochs_on_so_that_schedules_and_logs_go_on(Est, y, tmp_path):
+    # Each call was Keras' epoch 0: a LearningRateScheduler never left its first
+    # rate, and CSVLogger (TensorBoard too) wrote every call as epoch 0, though
+    # the wrappers' partial_fit numbers on (as scikeras' does).
+    images = Est is ImageClassifier
+    data = X.reshape(-1, 2, 2) if images else X
+    recorder, log = Recorder(), tmp_path / "log.csv"
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (1 + epoch))
+    options = ({"epochs": 2} if images else
+               {"solver": "sgd", "hidden_layer_sizes": (3,), "max_iter": 2})
+    est = Est(callbacks=[recorder, schedule, keras.callbacks.CSVLogger(log, append=True)],
+              random_state=0, **options)
+    fit = est.partial_fit if Est is MLPRegressor else (
+        lambda X, y: est.partial_fit(X, y, classes=[0, 1]))
+    for _ in range(3):
+        fit(data, y)
+    assert [round(lr, 6) for lr in recorder.lr_end] == [0.1, 0.05, round(0.1 / 3, 6)]
+    assert [line.split(",")[0] for line in log.read_text().splitlines()[1:]] == ["0", "1", "2"]
+    assert len(est.loss_curve_) == 3 and est.n_iter_ == 1  # scikit-learn's counts, unchanged
+    if images:
+        with pytest.raises(TypeError, match="takes no initial_epoch"):
+            est.partial_fit(data, y, initial_epoch=0)
+    assert len(est.loss_curve_) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(data, y)  # a fit numbers its epochs from 0 again
+    assert [round(lr, 6) for lr in recorder.lr_end[3:]] == [0.1, 0.05]
+
+
 def test_a_bad_callback_fails_before_training(monkeypatch):
     def no_build(self, meta, plan):
         raise AssertionError("the network was built")

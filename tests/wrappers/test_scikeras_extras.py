@@ -315,7 +315,9 @@ def test_partial_fit_takes_no_initial_epoch():
     # It trains from current_epoch; an initial_epoch turned epochs into Keras'
     # absolute end, so that partial_fit(initial_epoch=current_epoch) trained nothing.
     clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0).fit(X, y)
-    with pytest.raises(TypeError, match="trains from current_epoch.*takes no initial_epoch"):
+    with pytest.raises(TypeError, match=r"trains from the number of epochs already trained "
+                                        r"\(len\(history_\['loss'\]\): Keras' initial_epoch\) "
+                                        "and takes no initial_epoch"):
         clf.partial_fit(X, y, initial_epoch=clf.current_epoch)
     assert clf.partial_fit(X, y, epochs=3).current_epoch == 5
 

@@ -36,7 +36,7 @@ from ._devices import device_scope, resolve_device
 from ._distribute import placement
 from ._forward import SMALL_ROWS, forget, forward_of, hand_out
 from ._layers import copy_network_state, keras_layers_only
-from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan
+from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan, numbered_on
 from ._predict import Predictor
 from ._train import train
 from ._transaction import restore_on_failure
@@ -53,10 +53,9 @@ class KerasEstimator(BaseEstimator):
     # Estimators whose fit needs a y (classifiers, regressors).
     _requires_y = True
     _y_numeric = False
-    # Whether keraslearn builds the network itself from the parameters (no
-    # code of the user's can hold it): its small predictions may then take
-    # the NumPy path of ``_forward`` from a snapshot of its weights, read
-    # once, instead of reading them at every call.
+    # Whether keraslearn builds the network itself from the parameters (no code
+    # of the user's can hold it): its small predictions may then take the NumPy
+    # path of ``_forward`` from a snapshot of its weights, read once, not at every call.
     _private_network = False
     # Whether each batch's loss is its weighted mean (scikit-learn's MLP),
     # not its weighted sum over its rows (Keras).
@@ -272,8 +271,9 @@ class KerasEstimator(BaseEstimator):
             compile=compile)
 
     def _partial_fit_kwargs(self, kwargs):
-        """Keras' fit arguments of a ``partial_fit`` given ``kwargs``: one epoch."""
-        return {"epochs": 1, **kwargs}
+        """Keras' fit arguments of a ``partial_fit``: one epoch, numbered on."""
+        trained = len(self.__dict__.get("history_", {}).get("loss", []))
+        return numbered_on({"epochs": 1, **kwargs}, trained)
 
     def _compile_kwargs(self):
         """``keras.Model.compile`` arguments the parameters give (none by default)."""

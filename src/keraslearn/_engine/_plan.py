@@ -102,6 +102,22 @@ def choose_network(mode, fitted, settings):
     return CONTINUE
 
 
+def numbered_on(kwargs, trained):
+    """A ``partial_fit``'s Keras fit arguments ``kwargs`` with its epochs numbered
+    on from the ``trained`` ones (Keras' ``initial_epoch``), as scikeras numbers
+    them, so that callbacks (a schedule, TensorBoard, CSVLogger) go on. An
+    ``initial_epoch`` the user gives is refused: it would make ``epochs`` Keras'
+    absolute end, so that ``partial_fit(initial_epoch=...)`` trained nothing."""
+    if "initial_epoch" in kwargs:
+        raise TypeError(
+            "partial_fit() trains from the number of epochs already trained "
+            "(len(history_['loss']): Keras' initial_epoch) and takes no initial_epoch; "
+            "epochs= says how many epochs it trains.")
+    if trained:
+        kwargs = {**kwargs, "epochs": trained + kwargs["epochs"], "initial_epoch": trained}
+    return kwargs
+
+
 def last_rows_split(n, fraction):
     """Keras' ``validation_split``: the last ``fraction`` of the rows."""
     n_val = int(np.floor(n * fraction))

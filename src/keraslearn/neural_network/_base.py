@@ -169,8 +169,8 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
         eight_bit = (eight_bit_top(X, wide=wide) is not None if mode == "initialize"
                      else warn_at_fit(self, X, wide=wide))
         if mode == "partial":
-            self._check_fit_params(
-                {k: v for k, v in (fit_kwargs or {}).items() if k != "epochs"}, "partial_fit")
+            self._check_fit_params({k: v for k, v in (fit_kwargs or {}).items()
+                                    if k not in ("epochs", "initial_epoch")}, "partial_fit")
         if mode == "partial" and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         fitted = super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
@@ -221,6 +221,7 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
             random_state=self.random_state,
             validation_split=float(self.validation_fraction) if self.early_stopping else 0.0,
             callbacks=tuple(objects.make_callbacks(self._user_callbacks(fit_kwargs), {})),
+            keras_fit_kwargs={k: v for k, v in fit_kwargs.items() if k == "initial_epoch"},
             warm_start_rebuilds=True,
         )
 

@@ -158,7 +158,9 @@ _ENTRIES["callbacks"] = """\
         or ``keras.callbacks.CSVLogger``. They run before the estimator's own
         stopping rule and learning-rate changes, and their logs hold the
         validation loss with ``early_stopping`` (and, for the MLPs, the
-        validation score).
+        validation score). A ``partial_fit`` numbers its epoch on from those
+        trained (Keras' ``initial_epoch``), so that a schedule or a log goes
+        on; a ``fit`` numbers from 0.
         ``fit(X, y, callbacks=[...])`` uses its callbacks instead, for that
         fit only. An instance is used as given (read its state after fit);
         ``clone`` copies it."""

@@ -335,18 +335,6 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             target_encoding=params.get("target_encoding", "auto"),
         )
 
-    def _partial_fit_kwargs(self, kwargs):
-        # As in scikeras, the epochs count on: Keras' fit from current_epoch.
-        if "initial_epoch" in kwargs:
-            raise TypeError(
-                "partial_fit() trains from current_epoch (Keras' initial_epoch) and takes "
-                "no initial_epoch; epochs= says how many epochs it trains.")
-        kwargs = super()._partial_fit_kwargs(kwargs)
-        first = self.current_epoch
-        if first:
-            kwargs.update(epochs=first + kwargs["epochs"], initial_epoch=first)
-        return kwargs
-
     def _compile_kwargs(self):
         return compile_kwargs(self.get_params(deep=False))
 
