@@ -89,6 +89,8 @@ class MultiInput(dict):
             key = key[0]  # scikit-learn's array[key, ...]
         if isinstance(key, (int, np.integer)):
             key = [key]
+        if not isinstance(key, slice):  # (a list of NumPy ints or a polars Series too)
+            key = np.asarray(key)
         return MultiInput({name: _rows(value, key) for name, value in self.items()})
 
     def copy(self):

@@ -55,7 +55,7 @@ CASES = {
                             ["column 'income', row 1", "expected a number", "'3 000'"]),
     "boolean for a number": ("/predict", [_record(age=True)], 400,
                              ["column 'age', row 0", "expected a number", "true",
-                              "dtypes={name: 'bool'}"]),
+                              "dtypes={name: 'boolean'}"]),
     "null": ("/predict", {"age": [1, None], "income": [1, 2], "score": [1, 2],
                           "ratio": [1, 2]}, 400, ["column 'age', row 1", "null"]),
     "NaN": ("/predict", b'[{"age": 1, "income": 2, "score": NaN, "ratio": 4}]', 400,

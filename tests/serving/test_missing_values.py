@@ -479,6 +479,34 @@ def test_dtypes_naming_a_category_without_its_categories_is_served(imputing):
     assert response.json()["predictions"] == imputing.predict(QUERY).tolist()
 
 
+def test_a_polars_example_s_integer_and_boolean_columns_take_null_where_imputed():
+    # Read as NumPy columns, a boolean column with a null became text (true
+    # refused, and the warm-up's None failed the model), and an integer column
+    # without one refused null, though polars columns hold nulls as pandas'
+    # nullable ones do.
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=60)
+    X = pl.DataFrame({"v": v, "b": [None, True, False, True] * 15,
+                      "k": [1, None, 3, 4] * 15})
+    y = np.where(v > 0, "up", "down")
+    pipe = _fitted(make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                 MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                               random_state=0)), X, y)
+    query = pl.DataFrame({"v": [0.1, -1.0], "b": [None, True], "k": [2, None]})
+    expected = pipe.predict(query).tolist()
+    for example in (X, X.drop_nulls().head(5)):
+        with serving(pipe, input_example=example) as client:
+            features = client.get("/metadata").json()["features"]
+            answer = client.post("/predict", json=[{"v": 0.1, "b": None, "k": 2},
+                                                   {"v": -1.0, "b": True, "k": None}])
+        assert [(f["kind"], f["nullable"]) for f in features] == [
+            ("number", True), ("boolean", True), ("number", True)]
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == expected
+
+
 @pytest.mark.parametrize("dtype", ["boolean", "category"])
 def test_a_nullable_boolean_column_the_model_imputes_takes_true_false_and_null(dtype):
     # Refused whole: null as "expected true or false", true and false (without

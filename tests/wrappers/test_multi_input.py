@@ -173,8 +173,11 @@ def test_a_polars_frame_in_named_inputs_is_checked_by_its_column_names_as_pandas
     mask = np.arange(N) % 3 > 0
     X = MultiInput(image=IMAGES, meta=meta)
     assert X["meta"] is meta and isinstance(X[mask]["meta"], pl.DataFrame)
-    for rows in (mask, np.flatnonzero(mask), slice(1, 4), 2):
+    for rows in (mask, np.flatnonzero(mask), slice(1, 4), 2, np.int64(2)):
         np.testing.assert_array_equal(X[rows]["meta"].to_numpy(), META[rows].reshape(-1, 2))
+    # keys NumPy and pandas inputs take: a polars mask, lists of NumPy scalars
+    for rows in (meta["age"] > 0, list(mask), list(np.flatnonzero(mask))):
+        np.testing.assert_array_equal(X[rows]["meta"].to_numpy(), META[np.asarray(rows)])
     assert isinstance(X.copy()["meta"], pl.DataFrame) and X.copy()["meta"] is not meta
     swapped = meta.select(["income", "age"])
     for given, shuffled in ((X, MultiInput(image=IMAGES, meta=swapped)),

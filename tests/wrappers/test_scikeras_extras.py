@@ -320,6 +320,9 @@ def test_partial_fit_takes_no_initial_epoch():
                                         "and takes no initial_epoch"):
         clf.partial_fit(X, y, initial_epoch=clf.current_epoch)
     assert clf.partial_fit(X, y, epochs=3).current_epoch == 5
+    # One routed to every fit is for fit: partial_fit trained nothing with it.
+    routed = KerasClassifier(tiny_mlp, epochs=1, random_state=0, fit__initial_epoch=2)
+    assert routed.partial_fit(X, y).partial_fit(X, y).current_epoch == 2
 
 
 def test_partial_fit_refuses_data_that_changed():

@@ -106,16 +106,15 @@ def numbered_on(kwargs, trained):
     """A ``partial_fit``'s Keras fit arguments ``kwargs`` with its epochs numbered
     on from the ``trained`` ones (Keras' ``initial_epoch``), as scikeras numbers
     them, so that callbacks (a schedule, TensorBoard, CSVLogger) go on. An
-    ``initial_epoch`` the user gives is refused: it would make ``epochs`` Keras'
-    absolute end, so that ``partial_fit(initial_epoch=...)`` trained nothing."""
+    ``initial_epoch`` given to the call is refused, one routed to every fit
+    (``fit__initial_epoch``) replaced: it would make ``epochs`` Keras' absolute
+    end, so that ``partial_fit`` trained nothing."""
     if "initial_epoch" in kwargs:
         raise TypeError(
             "partial_fit() trains from the number of epochs already trained "
             "(len(history_['loss']): Keras' initial_epoch) and takes no initial_epoch; "
             "epochs= says how many epochs it trains.")
-    if trained:
-        kwargs = {**kwargs, "epochs": trained + kwargs["epochs"], "initial_epoch": trained}
-    return kwargs
+    return {**kwargs, "epochs": trained + kwargs["epochs"], "initial_epoch": trained}
 
 
 def last_rows_split(n, fraction):

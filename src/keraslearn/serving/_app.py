@@ -127,7 +127,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(f"make_app: drift_detector ({type(drift_detector).__name__}) has no "
                         f"test method")
-    input_example = polars_as_pandas(input_example)  # (its columns' dtypes kept)
+    # (polars' integer and boolean columns may hold nulls: pandas' nullable ones)
+    input_example = polars_as_pandas(input_example, nullable=True)
     schema = FeatureSchema.from_model(model, input_example=input_example, dtypes=dtypes)
     methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,

@@ -126,16 +126,17 @@ def _not_declared_boolean(value, expected):
     if type(value) is not bool or not expected.startswith(("a number", "an integer")):
         return ""
     return ("; a column of true and false is served as one where make_app is given "
-            "dtypes={name: 'bool'} (keraslearn serve --dtype name=bool) or an "
-            "input_example")
+            "dtypes={name: 'boolean'} (keraslearn serve --dtype name=boolean; null too "
+            "where the model imputes it) or an input_example")
 
 
 def _no_imputer(value):
     """What a refused missing value is told: where missing values are taken."""
     if not _is_missing(value):
         return ""
-    return ("; missing values are taken only in number and string columns that the model's "
-            "first step imputes (a scikit-learn imputer whose missing_values is NaN)")
+    return ("; missing values are taken only in the number, string and boolean (pandas' "
+            "'boolean') columns that the model's first step imputes (a scikit-learn imputer "
+            "whose missing_values is NaN)")
 
 
 def describe(value):

@@ -119,9 +119,24 @@ def is_polars_frame(X):
     return polars is not None and isinstance(X, polars.DataFrame)
 
 
-def polars_as_pandas(X):
+def polars_as_pandas(X, nullable=False):
     """A polars DataFrame as a pandas one with its names, column by column
-    (polars' own ``to_pandas`` needs pyarrow); anything else as it is."""
+    (polars' own ``to_pandas`` needs pyarrow); anything else as it is. With
+    ``nullable``, its integer and boolean columns, which may hold nulls as
+    every polars column may, become pandas' nullable ones (``Int64``,
+    ``boolean``, ...); else NumPy's (floats with NaN where they hold nulls)."""
     if not is_polars_frame(X):
         return X
-    return pd.DataFrame({name: X.get_column(name).to_numpy() for name in X.columns})
+    return pd.DataFrame({name: _pandas_column(X.get_column(name), nullable)
+                         for name in X.columns})
+
+
+def _pandas_column(column, nullable):
+    kind = column.dtype
+    if nullable and (kind.is_integer() or kind == sys.modules["polars"].Boolean):
+        name = "boolean" if not kind.is_integer() else str(kind)  # Int8, ..., UInt64
+        try:
+            return pd.array(column.to_list(), dtype=name)
+        except TypeError:  # one pandas has no nullable version of (Int128)
+            pass
+    return column.to_numpy()
