@@ -257,3 +257,26 @@ def test_a_search_over_optimizer_instances_is_refused_with_the_way_out(tmp_path)
                                          r"over names, 'adam'.*best_estimator_ alone"):
         keraslearn.save(search, tmp_path / "search.keraslearn")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_metadata_routing_requests_skops_cannot_store_are_named_with_the_way_out(tmp_path):
+    # scikit-learn's requests refer back to their estimator; skops recursed until
+    # a RecursionError, and the message blamed a search's param_grid.
+    import pickle
+
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            StandardScaler().set_fit_request(sample_weight=False),
+            MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+            .set_fit_request(sample_weight=True))
+        with pytest.warns(Warning):  # (one iteration: not converged)
+            pipe.fit(X, LABELS, sample_weight=np.ones(len(LABELS)))
+    with pytest.raises(ValueError, match=r"cannot store Pipeline: it holds metadata-routing "
+                                         r"requests.*Pickle it \(joblib.dump\) instead"):
+        keraslearn.save(pipe, tmp_path / "routed.keraslearn")
+    assert list(tmp_path.iterdir()) == []
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(pipe)).predict(X), pipe.predict(X))

@@ -125,6 +125,15 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                     blobs[member] = skops.io.dumps(part)
                 except ValueError:
                     raise
+                except RecursionError as exc:
+                    if not _has_routing_requests(part):
+                        raise
+                    raise ValueError(
+                        f"keraslearn.save cannot store {type(part).__name__}: it holds "
+                        "metadata-routing requests (set_fit_request, set_score_request, "
+                        "...), each of which refers back to its estimator, and skops "
+                        "cannot store such a cycle. Pickle it (joblib.dump) instead, or "
+                        "save a model fitted without set_*_request calls.") from exc
                 except Exception as exc:
                     raise ValueError(
                         f"keraslearn.save cannot store {type(part).__name__}: skops cannot "
@@ -374,3 +383,10 @@ def _rebuild(data, member, path):
         raise ValueError(
             f"{str(path)!r}: {member} cannot be rebuilt ({type(exc).__name__}: {exc})."
         ) from None
+
+
+def _has_routing_requests(obj):
+    """Whether ``obj``, or an estimator among its parameters, carries metadata-
+    routing requests (scikit-learn keeps them in ``_metadata_request``)."""
+    parts = [obj, *(obj.get_params(deep=True).values() if hasattr(obj, "get_params") else ())]
+    return any("_metadata_request" in getattr(part, "__dict__", {}) for part in parts)
