@@ -373,8 +373,10 @@ def test_predict_takes_what_fit_took(tmp_path):
     same, _ = _write(tmp_path / "same", n=8)
     plain = ImageClassifier(**SMALL).fit(same, y)
     expected = plain.predict_proba(same)
+    import polars as pl  # (its frames of paths were read as numbers: "X holds text")
+
     for column in (pd.DataFrame({"path": same}), np.array(same)[:, None],
-                   [[p] for p in same]):
+                   [[p] for p in same], pl.DataFrame({"path": same}), pl.Series(same)):
         np.testing.assert_array_equal(
             ImageClassifier(**SMALL).fit(column, y).predict_proba(column), expected)
     with pytest.raises(TypeError, match="got a single str; wrap it in a list"):

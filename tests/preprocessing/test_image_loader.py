@@ -380,3 +380,17 @@ def test_the_tensorflow_decoder_refuses_what_it_cannot_give(image_paths, tmp_pat
         ImageLoader(scale=False, dtype="uint8", image_decoder="tensorflow").fit(image_paths)
     with pytest.raises(ValueError, match="image_decoder must be one of"):
         ImageLoader(image_decoder="cv2").fit(image_paths)
+
+
+def test_a_polars_column_of_paths_in_a_column_transformer_is_read_as_pandas_one(image_paths):
+    # A polars frame of one column was read as a list of its columns: "X[0] must
+    # be a file path or a PIL image, got Series".
+    import polars as pl
+    from sklearn.compose import ColumnTransformer
+
+    expected = ImageLoader(target_size=(2, 3), flatten=True).fit_transform(image_paths)
+    for kind, frame in (("pandas", pd.DataFrame({"path": image_paths})),
+                        ("polars", pl.DataFrame({"path": image_paths}))):
+        columns = ColumnTransformer([("img", ImageLoader(target_size=(2, 3), flatten=True),
+                                      ["path"])]).set_output(transform=kind)
+        np.testing.assert_array_equal(np.asarray(columns.fit_transform(frame)), expected)

@@ -83,8 +83,8 @@ def _as_items(X):
             "X must be a sequence of image paths or PIL images, got a single "
             f"{type(X).__name__}; wrap it in a list."
         )
-    if hasattr(X, "to_numpy") and hasattr(X, "ndim"):  # pandas Series/DataFrame
-        X = X.to_numpy(dtype=object)
+    if hasattr(X, "to_numpy"):  # a pandas or polars Series or DataFrame
+        X = np.asarray(X.to_numpy(), dtype=object)
     if isinstance(X, np.ndarray):
         if X.ndim == 2 and X.shape[1] == 1:
             X = X[:, 0]

@@ -72,6 +72,10 @@ def _first_item(X):
         if len(X) == 0 or (X.ndim == 2 and X.shape[1] != 1):
             return None
         return X.iloc[0] if X.ndim == 1 else X.iloc[0, 0]
+    if hasattr(X, "to_numpy") and hasattr(X, "head"):  # a polars Series or DataFrame
+        if len(X) == 0 or getattr(X, "width", 1) != 1:
+            return None
+        return np.asarray(X.head(1).to_numpy(), dtype=object).flat[0]
     if isinstance(X, (list, tuple)) and X:
         first = X[0]
         return first[0] if isinstance(first, (list, tuple)) and len(first) == 1 else first
