@@ -466,3 +466,16 @@ def test_an_image_of_another_size_at_predict_is_told_what_a_fitted_estimator_tak
             clf.predict(other)
     with pytest.raises(ValueError, match=r"one size. Give image_shape=\(height, width"):
         ImageClassifier(**SMALL).fit(paths + other, [*y, 0])
+
+
+def test_files_given_to_a_network_fitted_on_four_channel_arrays_are_refused_naming_the_fit(
+        tmp_path):
+    # The message blamed an image_shape=(8, 8, 4) the user never gave.
+    rgba = np.random.default_rng(0).random((12, 8, 8, 4), dtype=np.float32)
+    clf = ImageClassifier(**SMALL).fit(rgba, np.arange(12) % 2)
+    assert clf.get_params()["image_shape"] is None
+    paths, _ = _write(tmp_path, n=2, sizes=[(8, 8)])
+    with pytest.raises(ValueError, match=r"fitted on images of 4 channels, but image files are "
+                                         r"read with 1 channel .* arrays of shape \(n_images, "
+                                         r"8, 8, 4\)"):
+        clf.predict(paths)

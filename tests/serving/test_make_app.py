@@ -402,3 +402,29 @@ def test_a_polars_input_example_types_the_features_as_the_pandas_one():
     assert [f["kind"] for f in features] == ["number", "string", "integer", "number"]
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == mixed().predict(X.iloc[:4]).tolist()
+
+
+def test_a_request_naming_an_image_file_that_is_not_there_is_a_400(tmp_path):
+    # ImageLoader's FileNotFoundError was the model's own error: a 500, logged as such.
+    from PIL import Image
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from keraslearn.preprocessing import ImageLoader
+
+    paths = []
+    for i in range(6):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.new("RGB", (2, 2), (40 * i, 0, 0)).save(paths[-1])
+    X = pd.DataFrame({"img": paths})
+    pipe = make_pipeline(make_column_transformer(
+        (ImageLoader(target_size=(2, 2), flatten=True), "img")), LogisticRegression())
+    pipe.fit(X, np.arange(6) % 2)
+    missing = str(tmp_path / "gone.png")
+    with serving(pipe, input_example=X) as client:
+        found = client.post("/predict", json=[{"img": paths[0]}])
+        gone = client.post("/predict", json=[{"img": missing}])
+    assert found.status_code == 200, found.text
+    assert gone.status_code == 400
+    assert "not found" in gone.json()["error"] and "gone.png" in gone.json()["error"]

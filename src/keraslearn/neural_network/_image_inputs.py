@@ -68,6 +68,12 @@ def image_source(est, X, reset):
     # estimator fitted before this was recorded reads by its parameters).
     resize, decoder = est.__dict__.get(
         "_image_reading", (est.image_shape is not None, est.image_decoder))
+    channels = est.image_shape_[2]
+    if channels not in (1, 3):
+        raise ValueError(
+            f"{type(est).__name__} was fitted on images of {channels} channels, but image "
+            "files are read with 1 channel (grayscale) or 3 (RGB): give it arrays of shape "
+            f"(n_images, {', '.join(map(str, est.image_shape_))}) to predict.")
     return image_files(X, est.image_shape_, resize=resize,
                        sample_shape=est.X_shape_[1:], decoder=decoder, fitted=True)
 

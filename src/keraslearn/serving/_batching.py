@@ -218,7 +218,9 @@ class Batcher:
             return await self._loop.run_in_executor(self._executor, self._predict, method, parts)
         except ModelError:
             raise
-        except ValueError as exc:  # the model refuses these values: the request's fault
+        except (ValueError, FileNotFoundError) as exc:
+            # The model refuses these values (or a file they name is not there, as
+            # image paths): the request's fault.
             raise ModelError(f"the model refused the request's values: {exc}",
                              status=400) from exc
         except Exception as exc:  # the model's own error, whatever its type, is a 500
