@@ -291,6 +291,8 @@ def _bmp(path, bits, compression=0, width=12, height=10):
     (4, "BMP", (10, 12, 3), "a 4-bit BMP file"),
     (16, "BMP", (10, 12, 3), "a 16-bit BMP file"),
     ("rle8", "BMP", (10, 12, 3), r"a compressed \(run-length\) BMP file"),
+    ("P", "BMP", (10, 12, 3), r"an 8-bit BMP file of a colour palette \(its indices read as "
+                              r"gray levels\)"),
 ])
 def test_formats_tensorflow_reads_in_a_form_it_does_not_are_refused_first(
         images, tmp_path, monkeypatch, mode, fmt, image_shape, what):

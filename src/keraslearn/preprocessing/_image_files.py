@@ -278,7 +278,8 @@ def _check_tensorflow_reads(items, headers, channels, advice):
 
 def _bmp_unread(path):
     """What makes a BMP file one TensorFlow's decode_bmp cannot read (it reads
-    uncompressed files of 8, 24 and 32 bits per pixel), or None."""
+    uncompressed files of 8, 24 and 32 bits per pixel, those of 8 as gray
+    levels: the indices of a palette of colours), or None."""
     try:
         with open(path, "rb") as f:
             head = f.read(34)
@@ -287,7 +288,17 @@ def _bmp_unread(path):
     bits, compression = int.from_bytes(head[28:30], "little"), int.from_bytes(head[30:34], "little")
     if bits not in (8, 24, 32):
         return f"a {bits}-bit BMP file"
-    return "a compressed (run-length) BMP file" if compression in (1, 2) else None
+    if compression in (1, 2):
+        return "a compressed (run-length) BMP file"
+    if bits == 8:
+        try:
+            with Image.open(path) as image:  # (reads the header and palette only)
+                palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)
+        except (OSError, ValueError):
+            return None  # reported where the file is read
+        if (palette != palette[:, :1]).any():
+            return "an 8-bit BMP file of a colour palette (its indices read as gray levels)"
+    return None
 
 
 def _image_shape(image_shape):
