@@ -18,6 +18,7 @@ import pytest
 from _servers import classifier, frame, records
 
 import keraslearn
+from keraslearn import MLPClassifier
 from keraslearn.monitoring import DriftDetector
 from keraslearn.serving import make_app
 from keraslearn.serving._cli import build_parser, main
@@ -55,6 +56,8 @@ def test_options_are_parsed():
     (["serve", "m", "--max-batch-rows", "0"], "'0' is not a positive integer"),
     (["serve", "m", "--max-wait-ms", "nan"], "'nan' is not a wait"),
     (["serve", "m", "--dtype", "city"], "'city' is not COLUMN=DTYPE"),
+    # an unset variable ("$HOST"): uvicorn listened on every interface
+    (["serve", "m", "--host", " "], "--host: empty: give the address to listen on"),
     (["serve"], "PATH"),
     ([], "COMMAND"),
     (["train", "m"], "invalid choice: 'train'"),
@@ -262,6 +265,34 @@ def test_a_port_in_use_exits_1_saying_so_whatever_the_log_level(tmp_path, capsys
     assert exit_.value.code == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in (
         capsys.readouterr().err)
+
+
+def test_a_host_that_does_not_resolve_exits_1_naming_it_whatever_the_log_level(tmp_path,
+                                                                              capsys):
+    # uvicorn ended the process with status 3, saying so in its log alone.
+    path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(path), "--host", "nosuchhost.invalid", "--log-level", "critical"])
+    assert exit_.value.code == 1
+    assert "cannot listen on nosuchhost.invalid:8000" in capsys.readouterr().err
+
+
+def test_an_unfitted_model_exits_1_saying_it_is_not_fitted(tmp_path, capsys):
+    # It was told the server takes rows of features, the model saying nothing of its own.
+    path = keraslearn.save(MLPClassifier(), tmp_path / "unfitted.keraslearn")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(path)])
+    assert exit_.value.code == 1
+    assert "cannot be served: This MLPClassifier instance is not fitted yet" in (
+        capsys.readouterr().err)
+
+
+def test_make_server_refuses_an_empty_host_which_would_listen_everywhere():
+    from keraslearn.serving import make_server
+
+    for host in ("", "  ", None):
+        with pytest.raises(ValueError, match="give the address to listen on, '127.0.0.1'"):
+            make_server(classifier(), host=host)
 
 
 def test_run_on_a_port_in_use_raises_instead_of_exiting():

@@ -37,7 +37,7 @@ def build_parser():
                     "/metadata, and /monitoring/drift when a drift detector was saved with it.")
     serve.add_argument("path", metavar="PATH",
                        help="what keraslearn.save wrote, or a SavedModel keraslearn.export wrote")
-    serve.add_argument("--host", default="127.0.0.1",
+    serve.add_argument("--host", type=_host, default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1, this machine only)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
     serve.add_argument("--max-batch-rows", type=_positive_int, default=256,
@@ -113,6 +113,14 @@ def main(argv=None):
     def cannot_serve(exc):
         parser.exit(1, f"keraslearn serve: error: {path} cannot be served: {exc}\n")
 
+    if hasattr(model, "get_params"):  # (an exported model is fitted)
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+
+        try:
+            check_is_fitted(model)
+        except NotFittedError as exc:
+            cannot_serve(exc)
     dtypes = _dtypes(model, args.dtype)
     try:  # read once here, said before serving
         FeatureSchema.from_model(model, dtypes=dtypes)
@@ -160,10 +168,11 @@ def _check_listens(parser, host, port):
     try:
         socket.create_server((host, port), family=family).close()
     except OSError as exc:
-        if exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+        if (exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+                or (exc.errno or 0) < 0):  # getaddrinfo's: a name that does not resolve
             parser.exit(1, f"keraslearn serve: error: cannot listen on {host}:{port}: "
                            f"{exc.strerror}\n")
-        # (anything else, a name to resolve: uvicorn's to say)
+        # (anything else: uvicorn's to say)
 
 
 def _dtype_pair(text):
@@ -181,6 +190,13 @@ def _dtypes(model, pairs):
     named = getattr(model, "feature_names_in_", None) is not None
     return {column if named or not column.isdigit() else int(column): dtype
             for column, dtype in pairs}
+
+
+def _host(text):
+    if not text.strip():  # (an unset variable, "$HOST"): uvicorn would listen everywhere
+        raise argparse.ArgumentTypeError(
+            "empty: give the address to listen on (0.0.0.0 for every interface)")
+    return text
 
 
 def _port(text):

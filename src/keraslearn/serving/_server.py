@@ -36,6 +36,9 @@ def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_
         ``server.should_exit = True`` to stop it from another thread.
     """
     uvicorn = _require("uvicorn")
+    if not isinstance(host, str) or not host.strip():  # uvicorn listens everywhere on ""
+        raise ValueError(f"host={host!r}: give the address to listen on, '127.0.0.1' for "
+                         "this machine alone or '0.0.0.0' (every interface) to mean that")
     app = make_app(model, **app_options)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                             access_log=access_log, lifespan="on", server_header=False)
