@@ -111,3 +111,19 @@ def test_candidates_are_nested_in_the_parent_s_experiment_and_told_apart(store):
     assert {r.info.experiment_id for r in candidates} == {parent.info.experiment_id}
     assert [r.data.params["standardscaler"] for r in candidates] == [
         "StandardScaler()", "StandardScaler(with_mean=False)", "MinMaxScaler()"]
+
+
+def test_fits_dispatched_from_joblib_s_own_thread_are_nested_too(store):
+    # MLflow's active run is per thread: the copies joblib made from its own thread
+    # (beyond the first 2 * n_jobs fits) started top-level runs of their own.
+    import joblib
+    from sklearn.model_selection import cross_validate
+
+    X, y = frame()
+    with joblib.parallel_backend("threading", n_jobs=2):
+        with mlflow.start_run(run_name="cv", experiment_id=store.experiment_id) as parent:
+            cross_validate(pipeline(callbacks=[MLflowCallback(run_name="fit")]), X, y, cv=6,
+                           n_jobs=2, error_score="raise")
+    fits = [r for r in runs(store) if r.info.run_name == "fit"]
+    assert len(fits) == 6
+    assert [r.data.tags.get("mlflow.parentRunId") for r in fits] == [parent.info.run_id] * 6

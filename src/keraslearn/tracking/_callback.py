@@ -13,6 +13,7 @@ current tracking URI and experiment, as ``mlflow.start_run`` does.
 """
 
 import os
+import threading
 import time
 import warnings
 
@@ -297,10 +298,20 @@ class MLflowCallback(keras.callbacks.Callback):
         state["_client"] = state["_finished"] = None
         # A copy made while a run is active nests its fits under that run; a copy of
         # a copy (a clone pickled to a worker) keeps the run its original saw.
+        # MLflow's active run is the thread's own: a copy made in joblib's thread
+        # (a search dispatching its later fits) nests under the run active where
+        # this callback was last copied in the main thread.
+        state.pop("_main_thread_run", None)
         mlflow = require_mlflow()
         active = mlflow.active_run()
-        if active is not None and self.run_id is None and self.parent_run_id is None:
-            state["_copied_under"] = (active.info.run_id, mlflow.get_tracking_uri())
+        if self.run_id is None and self.parent_run_id is None:
+            if active is not None:
+                state["_copied_under"] = (active.info.run_id, mlflow.get_tracking_uri())
+                if threading.current_thread() is threading.main_thread():
+                    self._main_thread_run = state["_copied_under"]
+            elif self.__dict__.get("_main_thread_run") is not None and (
+                    threading.current_thread() is not threading.main_thread()):
+                state["_copied_under"] = self._main_thread_run
         return state
 
     def __setstate__(self, state):
