@@ -120,10 +120,6 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     _check_option("drift_window", drift_window, Interval(Integral, 1, None, closed="left"))
     if not callable(getattr(model, "predict", None)):
         raise TypeError(f"make_app: {type(model).__name__} has no predict method")
-    from sklearn.utils.validation import check_is_fitted
-
-    if hasattr(model, "fit"):  # an ExportedModel is not an estimator, and is fitted
-        check_is_fitted(model)
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(f"make_app: drift_detector ({type(drift_detector).__name__}) has no "
                         f"test method")

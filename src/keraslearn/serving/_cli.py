@@ -113,14 +113,6 @@ def main(argv=None):
     def cannot_serve(exc):
         parser.exit(1, f"keraslearn serve: error: {path} cannot be served: {exc}\n")
 
-    if hasattr(model, "get_params"):  # (an exported model is fitted)
-        from sklearn.exceptions import NotFittedError
-        from sklearn.utils.validation import check_is_fitted
-
-        try:
-            check_is_fitted(model)
-        except NotFittedError as exc:
-            cannot_serve(exc)
     dtypes = _dtypes(model, args.dtype)
     try:  # read once here, said before serving
         FeatureSchema.from_model(model, dtypes=dtypes)

@@ -120,6 +120,10 @@ class FeatureSchema:
         -------
         schema : FeatureSchema
         """
+        from sklearn.utils.validation import check_is_fitted
+
+        if hasattr(model, "fit"):  # an ExportedModel is not an estimator, and is fitted
+            check_is_fitted(model)
         names = getattr(model, "feature_names_in_", None)
         names = tuple(str(n) for n in names) if names is not None else None
         n = len(names) if names is not None else getattr(model, "n_features_in_", None)
