@@ -169,8 +169,9 @@ class FeatureSchema:
             missing = missing_markers(model, keys)
         # pandas' nullable integers and booleans (and categories of them) that the
         # model imputes: floats with NaN, as scikit-learn's imputer read them in fit.
-        nullable = [is_nan(m) and _nullable(dtypes.get(k), "iub") for k, m in zip(keys, missing)]
-        found = [np.dtype("float64") if n else d for d, n in zip(found, nullable)]
+        held = [_nullable_kind(dtypes.get(k)) if is_nan(m) else None
+                for k, m in zip(keys, missing)]
+        found = [np.dtype("float64") if h else d for d, h in zip(found, held)]
         # Columns the model's ColumnTransformer drops (unless input_example or
         # dtypes say their type): any value is taken, and not read.
         dropped = set() if names is None or input_example is not None else (
@@ -178,8 +179,7 @@ class FeatureSchema:
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
                    missing, known_categories(model, keys),
                    [j for j, key in enumerate(keys) if key in dropped],
-                   [j for j, (key, n) in enumerate(zip(keys, nullable))
-                    if n and _nullable(dtypes.get(key), "b")])
+                   [j for j, h in enumerate(held) if h == "b"])
 
     def unknown_category(self, columns):
         """What to say of the first string in validated ``columns`` that the
@@ -285,21 +285,23 @@ def _numpy_dtype(dtype, key):
     return np.dtype(object) if found.kind in "US" else found
 
 
-def _nullable(dtype, kinds):
-    """Whether ``dtype`` holds values of the NumPy ``kinds`` or a missing value:
-    one of pandas' nullable dtypes (``Int64``, ``boolean``, ...), or a category
-    of such values."""
+def _nullable_kind(dtype):
+    """The NumPy kind (``"i"``, ``"u"`` or ``"b"``) of the values ``dtype`` holds
+    beside a missing value, for one of pandas' nullable integers or booleans
+    (``Int64``, ``boolean``, ...) or a category of them; else None."""
     import pandas as pd
 
     try:
         dtype = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError):
-        return False
+        return None
     if isinstance(dtype, pd.CategoricalDtype):  # ("category" alone names no categories)
-        return dtype.categories is not None and dtype.categories.dtype.kind in kinds
-    held = getattr(dtype, "numpy_dtype", None)  # (pandas' string dtype has none)
-    return (pd.api.types.is_extension_array_dtype(dtype) and held is not None
-            and np.dtype(held).kind in kinds)
+        kind = None if dtype.categories is None else dtype.categories.dtype.kind
+    else:
+        held = getattr(dtype, "numpy_dtype", None)  # (pandas' string dtype has none)
+        kind = (np.dtype(held).kind if pd.api.types.is_extension_array_dtype(dtype)
+                and held is not None else None)
+    return kind if kind in ("i", "u", "b") else None
 
 
 def _example_dtypes(example, names, n):
