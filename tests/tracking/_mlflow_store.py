@@ -6,7 +6,8 @@ Imported as ``from _mlflow_store import ...`` (``tests/`` and this directory are
 One SQLite database per test process (creating MLflow's tables takes seconds);
 each test gets an experiment of its own in it, whose artifacts go under the test's
 ``tmp_path``. The tracking URI and the experiment are set through MLflow's
-environment variables with ``monkeypatch``, so they are restored after each test;
+environment variables with ``monkeypatch``, so they are restored after each test
+(as is MLflow's active experiment, which ``mlflow.set_experiment`` sets);
 MLflow's usage telemetry is switched off the same way.
 """
 
@@ -55,6 +56,10 @@ def mlflow_store(tmp_path, monkeypatch):
     experiment_id = client.create_experiment(
         f"test-{uuid.uuid4().hex}", artifact_location=(tmp_path / "artifacts").as_uri())
     monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment_id)
+    # mlflow.set_experiment also sets an active experiment that outlives the variable
+    # and would send the next tests' runs there; MLflow has no public call to clear
+    # it, so the test runs without one and the one before is restored afterwards.
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", None)
     yield SimpleNamespace(uri=uri, client=client, experiment_id=experiment_id, folder=tmp_path)
     while mlflow.active_run() is not None:  # a failed test leaves no run behind
         mlflow.end_run(status="FAILED")

@@ -121,7 +121,7 @@ def test_fits_dispatched_from_joblib_s_own_thread_are_nested_too(store):
 
     X, y = frame()
     with joblib.parallel_backend("threading", n_jobs=2):
-        with mlflow.start_run(run_name="cv", experiment_id=store.experiment_id) as parent:
+        with mlflow.start_run(run_name="cv") as parent:
             cross_validate(pipeline(callbacks=[MLflowCallback(run_name="fit")]), X, y, cv=6,
                            n_jobs=2, error_score="raise")
     fits = [r for r in runs(store) if r.info.run_name == "fit"]
