@@ -310,3 +310,48 @@ def test_a_failed_continued_fit_restores_weights_a_subclassed_model_holds_itself
         (clf.fit if mode == "warm" else clf.partial_fit)(
             X5, y, callbacks=[Fails(KeyboardInterrupt())])
     _assert_unchanged(clf, snapshot)
+
+
+@pytest.mark.parametrize("reuse", ["a layer", "the model"])
+def test_a_failed_refit_restores_weights_a_builder_reuses_from_the_fitted_network(reuse):
+    # A pretrained base fine-tuned by every network the builder makes, or one model
+    # it hands back each time: the failed refit trained the fitted network's weights.
+    base = keras.layers.Dense(4, activation="relu")
+    shared = keras.Sequential([keras.Input((5,)), base, keras.layers.Dense(1, "sigmoid")])
+
+    def build():
+        if reuse == "the model":
+            return shared
+        inputs = keras.Input((5,))
+        return keras.Model(inputs, keras.layers.Dense(1, "sigmoid")(base(inputs)))
+
+    clf = KerasClassifier(build, loss="binary_crossentropy", optimizer="adam", epochs=2,
+                          random_state=0).fit(X5, y)
+    weights = [v.numpy() for v in clf.model_.weights]
+    proba = clf.predict_proba(X5)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
+    for now, before in zip(clf.model_.weights, weights):
+        np.testing.assert_array_equal(now.numpy(), before)
+    np.testing.assert_array_equal(clf.predict_proba(X5), proba)
+
+
+def test_a_failed_partial_fit_leaves_a_model_initialize_took_to_be_compiled_anew():
+    # partial_fit compiles the uncompiled model initialize() took; once it had
+    # failed, the next partial_fit trained it as compiled then, not as compiled now.
+    start = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, "sigmoid")])
+
+    def initialized(learning_rate):
+        network = keras.models.clone_model(start)
+        network.set_weights(start.get_weights())
+        return KerasClassifier(network, loss="binary_crossentropy", optimizer="sgd",
+                               optimizer__learning_rate=learning_rate, random_state=0,
+                               shuffle=False).initialize(X5, y)
+
+    failed = initialized(0.5)
+    with pytest.raises(KeyboardInterrupt):
+        failed.partial_fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
+    failed.set_params(optimizer__learning_rate=0.01).partial_fit(X5, y)
+    assert float(failed.model_.optimizer.learning_rate) == pytest.approx(0.01)
+    np.testing.assert_array_equal(failed.predict_proba(X5),
+                                  initialized(0.01).partial_fit(X5, y).predict_proba(X5))

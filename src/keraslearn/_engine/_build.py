@@ -169,15 +169,16 @@ def _check_outputs_of_a_users_encoder(model, sample_shape, expected, loss=None):
 
 
 def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding,
-                   expected_outputs=None, compile=True):
+                   expected_outputs=None, compile=True, anew=False):
     """Compile ``model`` when it is not (default loss from the target), check
     it, and configure the target encoder for its output and loss.
 
     With ``compile`` False (a model the user gave to ``initialize``, used as it
     is) an uncompiled model stays so, and the encoder is configured for the
-    loss it would be compiled with.
+    loss it would be compiled with. With ``anew``, a compiled model is compiled
+    again as an uncompiled one (keraslearn compiled it, for a fit that failed).
     """
-    compiled = getattr(model, "compiled", False)
+    compiled = getattr(model, "compiled", False) and not anew
     if compiled:
         _check_compiled_loss(model, compile_kwargs.get("loss"))
     if not is_native(encoder):

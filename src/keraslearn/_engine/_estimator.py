@@ -3,7 +3,7 @@
 A fit reads in the order the data flows::
 
     settings = self._training_settings(...)     # parameters, in Keras' words
-    data     = self._training_data(X, y, ...)    # validate, encode targets, weights
+    data     = training_data(self, X, y, ...)    # validate, encode targets, weights
     plan     = make_plan(settings, data, ...)    # every decision of this fit
     model    = self._network(plan, data, ...)    # build, continue or rebuild
     history  = train(self, model, data, plan)    # feed and train
@@ -188,8 +188,8 @@ class KerasEstimator(BaseEstimator):
                 in_place = choose_network(mode, fitted, settings) == CONTINUE
                 forget(self.__dict__.get("model_"))  # this fit may change its weights
                 randomness = _random.fit_randomness(settings.random_state)
-                data = self._training_data(X, y, sample_weight, reset=not continuing,
-                                           classes=classes, as_given=mode == "partial")
+                data = training_data(self, X, y, sample_weight, reset=not continuing,
+                                     classes=classes, as_given=mode == "partial")
                 plan = make_plan(
                     settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
@@ -201,9 +201,11 @@ class KerasEstimator(BaseEstimator):
                 _tf.configure_threads()
                 if in_place:  # made ready (see _continued_network) and saved, off any strategy
                     with tf.device(where.device):
-                        snapshot.protect(self._continued_network(plan, data))
+                        snapshot.protect(self._continued_network(plan, data, snapshot))
                 with where.scope():
                     model, encoder = self._network(plan, data, randomness, where)
+                    if fitted and not in_place:  # a builder may reuse the fitted one's layers
+                        snapshot.protect_shared(self.__dict__["model_"], model)
                     snapshot.callbacks = plan.callbacks  # told if training fails, or after
                     history = (train(self, model, data, plan, encoder, randomness, where)
                                if plan.train else {})
@@ -212,10 +214,6 @@ class KerasEstimator(BaseEstimator):
         finally:  # a fit that built a network may be due to release TensorFlow's
             _kernel_cache.release_if_due()  # kernel cache (see _engine/_kernel_cache)
         return self
-
-    def _training_data(self, X, y, sample_weight, *, reset, classes, as_given=False):
-        return training_data(self, X, y, sample_weight, reset=reset, classes=classes,
-                             as_given=as_given)
 
     def _network(self, plan, data, randomness, where=None):
         """The network this fit trains, and the target encoder configured for it."""
@@ -251,24 +249,25 @@ class KerasEstimator(BaseEstimator):
                 ) from None
         return model, encoder
 
-    def _continued_network(self, plan, data):
+    def _continued_network(self, plan, data, snapshot):
         """The fitted network, ready to be trained further."""
         current = self.__dict__["model_"]
         _layers.check_trainable_unchanged(self, current)
         compiled_loss.before_continuing(self, current)  # a loaded network's loss
-        if not getattr(current, "compiled", False):
-            # The model initialize() took as it was: compiled to be trained,
-            # as a model a builder returns uncompiled is.
+        if self.__dict__.pop("_compile_anew", False) or not getattr(current, "compiled", False):
+            # The model initialize() took as it was: compiled to be trained, as a model
+            # a builder returns uncompiled is (anew by the next fit, if this one fails).
+            snapshot.restore_as("_compile_anew", True)
             self._finish(current, self._compile_kwargs(), data.encoder, plan,
-                         make_meta(self, data.encoder, data))
+                         make_meta(self, data.encoder, data), anew=True)
         return current
 
-    def _finish(self, model, compile_kwargs, encoder, plan, meta, *, compile=True):
+    def _finish(self, model, compile_kwargs, encoder, plan, meta, **options):
         return finish_network(
             model, compile_kwargs, encoder, sample_shape=sample_shape(self),
             needs_rows=not isinstance(encoder, targets.IdentityTargetEncoder),
             encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
-            compile=compile)
+            **options)
 
     def _partial_fit_kwargs(self, kwargs):
         """Keras' fit arguments of a ``partial_fit``: one epoch, numbered on."""

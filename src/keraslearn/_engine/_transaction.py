@@ -3,7 +3,7 @@
 import contextlib
 
 from ._forward import forget
-from ._layers import built_optimizer, training_variables
+from ._layers import built_optimizer, layer_variables, training_variables
 from ._train import tell_failed
 
 _ABSENT = object()
@@ -11,7 +11,8 @@ _ABSENT = object()
 
 class _Snapshot:
     """What a fit may change in place: the estimator's attributes, and the
-    training state of a fitted network it trains further (:meth:`protect`)."""
+    training state of a fitted network it trains further (:meth:`protect`)
+    or that the network it builds shares (:meth:`protect_shared`)."""
 
     def __init__(self, est):
         self.est = est
@@ -23,6 +24,7 @@ class _Snapshot:
         store = self.before.get("_kwargs")
         self.kwargs = dict(store) if type(store) is dict else None
         self.model = None
+        self.variables, self.values = [], []
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
     def protect(self, model):
@@ -30,9 +32,26 @@ class _Snapshot:
         restored if the fit fails. Its optimizer is built first: the state a
         fit would create (Adam's moments) is then saved as it starts."""
         built_optimizer(model)
+        self._save(model, training_variables(model))
+
+    def protect_shared(self, current, model):
+        """Save the variables of the fitted network ``current`` that the new
+        network ``model`` holds too, to be restored if the fit fails: a
+        builder that reuses layers (a pretrained base), or hands back the
+        fitted model itself, trains them in place."""
+        held = {id(v) for v in layer_variables(model)}
+        shared = [v for v in layer_variables(current) if id(v) in held]
+        if shared:
+            self._save(current, shared)
+
+    def restore_as(self, name, value):
+        """Have a failed fit leave attribute ``name`` set to ``value``."""
+        self.before[name] = value
+
+    def _save(self, model, variables):
         self.model = model
-        self.variables = training_variables(model)
-        self.values = [v.numpy() for v in self.variables]
+        self.variables = variables
+        self.values = [v.numpy() for v in variables]
         self.history = getattr(model, "history", _ABSENT)
 
     def restore(self):
