@@ -231,3 +231,16 @@ def test_a_fold_without_a_weighted_class_fits_as_scikit_learn_s_fit_does(factory
         factory(class_weight=shifted).fit(X, y)
     with pytest.raises(ValueError, match="are not in class_weight"):
         LogisticRegression(class_weight=shifted).fit(X, y)
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_class_weights_that_zero_every_sample_are_named_with_or_without_sample_weight(factory):
+    # With sample weights of its own, the error blamed them: "Sample weights must
+    # contain at least one non-zero number", for ones.
+    X, y = imbalanced_multiclass()
+    clf = factory(class_weight={label: 0.0 for label in np.unique(y)})
+    for sample_weight, given in [(None, ""), (np.ones(len(y)), " times the sample_weight given")]:
+        with pytest.raises(ValueError, match=rf"class_weight \{{.*\}}{given} weighs every "
+                                             "sample 0: no sample would be learned from"):
+            clf.fit(X, y, sample_weight=sample_weight)
+        assert not hasattr(clf, "model_")

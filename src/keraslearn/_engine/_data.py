@@ -99,9 +99,11 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
         sample_weight = check_sample_weight(sample_weight, X)
     weights = est._training_weights(y_checked, sample_weight,
                                     classes=getattr(encoder, "classes_", None))
-    if sample_weight is None and weights is not None and not np.any(weights):
-        raise ValueError(f"class_weight {est.class_weight!r} weighs every sample 0: no "
-                         "sample would be learned from.")
+    if weights is not None and not np.any(weights) and (
+            sample_weight is None or np.any(sample_weight)):  # zeroed by class_weight
+        given = "" if sample_weight is None else " times the sample_weight given"
+        raise ValueError(f"class_weight {est.class_weight!r}{given} weighs every sample 0: "
+                         "no sample would be learned from.")
     sw, weight_mean, weight_scale = normalised_weights(weights, X, 1.0 if as_given else None)
     model_X = X if is_identity(features) else features.transform(X)
     return TrainingData(model_X, y_checked, sw, weight_mean, weight_scale, encoder, features,
