@@ -407,6 +407,41 @@ def test_a_nullable_integer_column_the_model_imputes_takes_null_from_an_input_ex
     assert response.json()["predictions"] == pipe.predict(query).tolist()
 
 
+class _SeesWarmUp(StandardScaler):
+    """Records the frames it transforms (the warm-up's among them)."""
+
+    def transform(self, X, copy=None):
+        self.__dict__.setdefault("seen_", []).append(X.copy())
+        return super().transform(X, copy=copy)
+
+
+def test_an_input_example_warms_up_on_its_first_row_a_request_could_hold():
+    # Its first row missed a value in an Int64 column the model takes no missing
+    # value in: the warm-up cast pd.NA to -2**63 (with NumPy's RuntimeWarning).
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"v": rng.normal(size=60),
+                      "k": pd.array(rng.integers(0, 5, 60), dtype="Int64")})
+    y = np.where(X["v"] > 0, "up", "down")
+    scaler = _SeesWarmUp()
+    pipe = _fitted(make_pipeline(scaler, MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                                       random_state=0)), X, y)
+    example = X.iloc[:5].copy()
+    example.loc[0, "k"] = pd.NA
+    scaler.seen_ = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with serving(pipe, input_example=example) as client:
+            assert client.get("/metadata").status_code == 200
+    assert scaler.seen_
+    for frame in scaler.seen_:
+        assert frame["k"].tolist() == [X.loc[1, "k"]]
+        assert frame["v"].tolist() == [X.loc[1, "v"]]
+    example["k"] = pd.NA
+    with pytest.raises(ValueError, match=r"every row of input_example misses a value in a "
+                                         r"column served without missing values \(\['k'\]\)"):
+        keraslearn.serving.make_app(pipe, input_example=example)
+
+
 def test_a_stacking_ensemble_passing_x_to_its_final_estimator_is_not_read_through(imputing):
     # Its final estimator reads the columns too: the base pipelines' imputers
     # do not speak for it, and a null reached it (scikit-learn's error, a 400

@@ -302,12 +302,24 @@ def _plain(value):
 
 
 def _warm_rows(schema, example):
-    """One row of columns to warm the model on, or None when there is none to make."""
+    """One row of columns to warm the model on, or None when there is none to make
+    (ValueError for an ``input_example`` without a row a request could hold)."""
     if example is not None:
         if schema.names is not None and hasattr(example, "columns"):
+            # The first row a request could hold: a value in each column served
+            # without missing values (pd.NA in an Int64 one became -2**63).
+            refused = [f["name"] for f in schema.describe() if not f["nullable"]]
+            complete = example[refused].notna().all(axis=1).to_numpy()
+            if not complete.any():
+                holes = [name for name in refused if example[name].isna().any()]
+                raise ValueError(
+                    "make_app: every row of input_example misses a value in a column served "
+                    f"without missing values ({holes}), so none can warm the model up: give "
+                    "one complete row, or warmup=False")
+            first = example[complete].iloc[:1]
             # pandas' missing value (pd.NA) in a nullable column served as floats: NaN
-            return [example[name].iloc[:1].to_numpy(dtype, na_value=np.nan) if dtype.kind == "f"
-                    else example[name].iloc[:1].to_numpy().astype(dtype)
+            return [first[name].to_numpy(dtype, na_value=np.nan) if dtype.kind == "f"
+                    else first[name].to_numpy().astype(dtype)
                     for name, dtype in zip(schema.names, schema.dtypes)]
         first = np.asarray(example)[:1]
         return [first[:, j].astype(dtype) for j, dtype in enumerate(schema.dtypes)]
