@@ -60,8 +60,9 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     input_example : pandas or polars DataFrame, or array-like, default=None
         Rows like the training data. Their column dtypes say what each
         feature takes (without it or ``dtypes``, every feature is a number but
-        those the model's ``ColumnTransformer`` learnt strings from), and the
-        first row warms the model up.
+        those the model's ``ColumnTransformer`` learnt strings from), and its
+        first row with a value in every column served without missing values
+        warms the model up.
 
     dtypes : dict, default=None
         Feature name (or index) to dtype, e.g. ``{"city": "string"}``; the
@@ -71,7 +72,7 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         ``dtypes`` overrides column by column.
 
     warmup : bool, default=True
-        Call the model a few times at start-up (on the first row of
+        Call the model a few times at start-up (on that row of
         ``input_example``, else on zeros when every feature is numeric), so
         that the first requests do not pay for tracing. A failure on
         ``input_example`` stops the start-up; on zeros it is only logged.
@@ -338,7 +339,7 @@ async def _warm_up(batcher, row, from_example):
         await batcher.call(calls)
     except Exception as exc:  # the model's own error on the warm-up row
         if from_example:
-            raise RuntimeError(f"the model failed on input_example's first row: "
+            raise RuntimeError(f"the model failed on input_example's warm-up row: "
                                f"{type(exc).__name__}: {exc}") from exc
         _log.warning("warm-up on a row of zeros failed (%s: %s); serving without it",
                      type(exc).__name__, exc)
