@@ -428,3 +428,34 @@ def test_a_request_naming_an_image_file_that_is_not_there_is_a_400(tmp_path):
     assert found.status_code == 200, found.text
     assert gone.status_code == 400
     assert "not found" in gone.json()["error"] and "gone.png" in gone.json()["error"]
+
+
+class _FailsOn(MLPClassifier):
+    """An MLPClassifier whose predict fails on rows holding only ``bad_`` (a model's
+    own error)."""
+
+    def predict(self, X):
+        if (np.asarray(X) == self.bad_).all():
+            raise ValueError(f"no row of {self.bad_}")
+        return super().predict(X)
+
+
+def test_a_model_failing_on_the_warm_up_row_stops_an_example_s_start_up_not_zeros(caplog):
+    import asyncio
+
+    async def start_up(app):  # as the server does, raising the start-up's error
+        async with app.router.lifespan_context(app):
+            pass
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    with pytest.warns(ConvergenceWarning):
+        model = _FailsOn(hidden_layer_sizes=(2,), max_iter=1, random_state=0).fit(X, y)
+    model.bad_ = 1.0
+    with pytest.raises(RuntimeError, match="the model failed on input_example's warm-up "
+                                           "row: ValueError: no row of 1.0"):
+        asyncio.run(start_up(make_app(model, input_example=np.ones((2, 3)))))
+    model.bad_ = 0.0
+    with serving(model) as client:  # warmed up on zeros, without an example: only logged
+        assert client.post("/predict", json=X[:2].tolist()).status_code == 200
+    assert "warm-up on a row of zeros failed (ValueError: no row of 0.0)" in caplog.text
