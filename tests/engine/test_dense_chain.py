@@ -686,3 +686,25 @@ def test_ctrl_c_stops_a_chain_fit_soon_and_leaves_the_estimator_as_it_was():
     assert result.returncode == 0, result.stderr[-2000:]
     waited, fitted = result.stdout.split()
     assert float(waited) < 10 and fitted == "False", result.stdout
+
+
+def test_keras_epoch_and_step_limits_bound_a_chain_s_fit_as_keras_fit():
+    # keras.config.set_max_epochs / set_max_steps_per_epoch (a debugging switch):
+    # the chain ran every epoch the estimator asked for.
+    limits = keras.config.max_epochs(), keras.config.max_steps_per_epoch()
+    try:
+        keras.config.set_max_epochs(1)
+        clf = KerasClassifier(stack, loss="sparse_categorical_crossentropy", epochs=4,
+                              random_state=0).fit(X, y)
+        mlp = MLPRegressor(hidden_layer_sizes=(3,), max_iter=4, random_state=0)
+        with pytest.warns(UserWarning):  # stopped before max_iter
+            mlp.fit(Xr, yr)
+        keras.config.set_max_epochs(None)
+        keras.config.set_max_steps_per_epoch(1)
+        one_step = KerasClassifier(stack, loss="sparse_categorical_crossentropy", epochs=2,
+                                   batch_size=30, random_state=0, optimizer="sgd").fit(X, y)
+    finally:
+        keras.config.set_max_epochs(limits[0])
+        keras.config.set_max_steps_per_epoch(limits[1])
+    assert len(clf.history_["loss"]) == 1 and mlp.n_iter_ == 1
+    assert one_step.model_.optimizer.iterations.numpy() == 2  # one batch an epoch

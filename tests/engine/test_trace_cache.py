@@ -460,3 +460,88 @@ def test_a_history_kept_across_fits_gives_each_fit_its_own_logs(share):
 
         fresh = KerasRegressor(_dense, epochs=2, random_state=0, callbacks=[Fresh()])
         assert len(fresh.fit(X, y).fit(X, y).history_["loss"]) == 2
+
+
+# ---------------------------- what a warm copy must not carry from fit to fit
+def test_muon_picks_rules_by_layer_name_so_its_fits_train_themselves():
+    # Muon trains a kernel whose path holds "embedding" by AdamW's rule: a warm
+    # copy made by one builder (layer names are no part of the key) trained the
+    # other's kernel by the wrong rule, from the wrong slots.
+    def build(name):
+        def network(meta):
+            return keras.Sequential([
+                keras.Input((1,)), keras.layers.Dense(4, activation="relu", name="first"),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dense(2, use_bias=False, name=name)])
+        return network
+
+    def fit(name, share):
+        with keraslearn.config_context(share_traced_functions=share):
+            return KerasRegressor(build(name), optimizer=keras.optimizers.Muon(weight_decay=None),
+                                  epochs=2, batch_size=16, random_state=0).fit(X, np.c_[y, -y])
+
+    trace_cache.clear()
+    fit("patch_embedding", share=True)
+    shared, direct = fit("body", share=True), fit("body", share=False)
+    for a, b in zip(shared.model_.get_weights(), direct.model_.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("chain", [True, False], ids=["dense-chain", "warm-copy"])
+def test_keras_epsilon_set_between_fits_is_read_by_the_next(chain):
+    # MAPE divides by max(|y|, epsilon): a trace of the first fit kept its epsilon.
+    def build(meta):
+        layers = [keras.Input((1,)), keras.layers.Dense(4, activation="relu")]
+        return keras.Sequential([*layers, *([] if chain else [
+            keras.layers.BatchNormalization()]), keras.layers.Dense(1)])
+
+    def fit(share):
+        with keraslearn.config_context(share_traced_functions=share):
+            return KerasRegressor(build, loss="mape", epochs=2, batch_size=16,
+                                  random_state=0).fit(X, y)
+
+    before = keras.config.epsilon()
+    trace_cache.clear()
+    fit(True)
+    try:
+        keras.config.set_epsilon(0.5)
+        shared, direct = fit(True), fit(False)
+    finally:
+        keras.config.set_epsilon(before)
+    np.testing.assert_allclose(shared.history_["loss"], direct.history_["loss"], rtol=1e-5)
+
+
+def test_a_users_history_does_not_keep_a_deleted_estimators_network():
+    import gc
+    import weakref
+
+    # The warm copy kept Keras' last History, which was pointed at the network.
+    trace_cache.clear()
+    est = KerasRegressor(_batch_normalised, epochs=1, random_state=0,
+                         callbacks=[keras.callbacks.History()]).fit(X, y)
+    assert len(trace_cache) == 1  # trained through a warm copy
+    network = weakref.ref(est.model_)
+    del est
+    gc.collect()
+    assert network() is None
+
+
+def test_a_checkpoint_of_whole_models_saves_the_estimators_network(tmp_path):
+    # Written through a warm copy, it held the first fit's model and layer names.
+    def build(tag):
+        def network(meta):
+            return keras.Sequential([
+                keras.Input((1,)), keras.layers.Dense(4, name=f"hidden_{tag}"),
+                keras.layers.BatchNormalization(), keras.layers.Dense(1, name=f"head_{tag}")],
+                name=f"net_{tag}")
+        return network
+
+    trace_cache.clear()
+    for tag in "ab":
+        path = tmp_path / f"{tag}.keras"
+        est = KerasRegressor(build(tag), epochs=1, random_state=0, callbacks=[
+            keras.callbacks.ModelCheckpoint(str(path))]).fit(X, y)
+        saved = keras.saving.load_model(path)
+        assert saved.name == f"net_{tag}"
+        assert [layer.name for layer in saved.layers] == [
+            layer.name for layer in est.model_.layers]

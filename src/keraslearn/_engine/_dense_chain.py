@@ -129,7 +129,7 @@ class _Chain:
         self.key = json.dumps([
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
             loss_key(loss), self.kind, self.constants, stopping is not None,
-            metrics, repr(element_spec), device,
+            metrics, repr(element_spec), device, keras.config.epsilon(),  # (losses clip by it)
         ], sort_keys=True, default=repr)
 
     def dropout_rates(self):
@@ -171,6 +171,8 @@ class DenseChainTrainer:
         must go through Keras' fit."""
         if set(fit_kwargs) - _FIT_KWARGS or fit_kwargs.get("verbose"):
             return None
+        if keras.config.max_epochs() or keras.config.max_steps_per_epoch():
+            return None  # Keras' fit stops there
         callbacks = chain_callbacks(fit_kwargs.get("callbacks") or ())
         if callbacks is None:
             return None

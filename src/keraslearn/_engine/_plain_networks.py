@@ -9,7 +9,6 @@ import functools
 from .._tf import keras, tf
 from ._layers import keras_layers_only
 from ._losses import INDEX, target_kind
-from ._trace_cache import has_batch_hooks
 
 _CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
 _FLOATS = ("float32", "float64")
@@ -312,3 +311,23 @@ def build_compiled_metrics(model, spec):
     x, y = (tf.zeros([1, *s.shape[1:]], s.dtype) for s in spec[:2])
     model.compute_metrics(x, y, model(x))
     model.reset_metrics()
+
+
+_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+                "on_test_batch_begin", "on_test_batch_end")
+
+
+def has_batch_hooks(callback, inert=()):
+    """Whether a Keras callback does anything per batch: a hook its class
+    overrides, or one given to the object itself (``LambdaCallback``).
+    ``inert``: hooks its class overrides that the caller knows do nothing
+    for this callback's settings (only one set on the object counts)."""
+    for hook in _BATCH_HOOKS:
+        if hook in inert:
+            if hook in vars(callback):
+                return True
+            continue
+        own = getattr(callback, hook, None)
+        if getattr(own, "__func__", own) is not getattr(keras.callbacks.Callback, hook):
+            return True
+    return False

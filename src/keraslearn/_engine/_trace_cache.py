@@ -68,6 +68,7 @@ from ._layers import (
     layer_variables,
     same_shapes,
 )
+from ._plain_networks import has_batch_hooks
 
 # Tuning constants of the cache, together.
 MAX_ENTRIES = 8  # architectures kept warm in a process (least recently used dropped)
@@ -261,38 +262,19 @@ def steps_per_execution(model, fit_kwargs):
     Several steps per call (in one TensorFlow loop) remove most of Keras'
     per-step Python cost and compute exactly the same updates; only batch-level
     callbacks would notice (they see every n-th batch), so it is used only when
-    no callback has batch-level hooks, nothing is printed per batch, and the
-    user left the model's own setting at 1.
+    no callback has batch-level hooks, nothing is printed per batch, the
+    user left the model's own setting at 1 and ``max_steps_per_epoch`` unset.
     """
     try:
         config = model.get_compile_config() or {}
     except (TypeError, ValueError):  # an object Keras cannot serialise: no warm copy
         return 1
-    if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0):
+    if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0) or (
+            keras.config.max_steps_per_epoch()):  # Keras' limit counts calls, not steps
         return config.get("steps_per_execution", 1)
     if any(map(has_batch_hooks, fit_kwargs.get("callbacks") or ())):
         return 1
     return STEPS_PER_EXECUTION
-
-
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
-                "on_test_batch_begin", "on_test_batch_end")
-
-
-def has_batch_hooks(callback, inert=()):
-    """Whether a Keras callback does anything per batch: a hook its class
-    overrides, or one given to the object itself (``LambdaCallback``).
-    ``inert``: hooks its class overrides that the caller knows do nothing
-    for this callback's settings (only one set on the object counts)."""
-    for hook in _BATCH_HOOKS:
-        if hook in inert:
-            if hook in vars(callback):
-                return True
-            continue
-        own = getattr(callback, hook, None)
-        if getattr(own, "__func__", own) is not getattr(keras.callbacks.Callback, hook):
-            return True
-    return False
 
 
 def _model_unseen(callback):
@@ -303,11 +285,13 @@ def _model_unseen(callback):
     the model through the estimator (``LambdaCallback``'s functions), and one
     whose ``set_model`` does more than keep the model (``TensorBoard`` writes
     it out) would do it twice; ``BackupAndRestore`` sets the model's first
-    epoch, which later fits would keep: those see the model itself."""
+    epoch, which later fits would keep, and a ``ModelCheckpoint`` of whole
+    models would save the warm copy's names: those see the model itself."""
     module = type(callback).__module__
     return module.startswith(("keras.", "keraslearn.")) and not isinstance(
         callback, (keras.callbacks.LambdaCallback, keras.callbacks.BackupAndRestore)
-    ) and type(callback).set_model is keras.callbacks.Callback.set_model
+    ) and type(callback).set_model is keras.callbacks.Callback.set_model and not (
+        isinstance(callback, keras.callbacks.ModelCheckpoint) and not callback.save_weights_only)
 
 
 def _point_at(model, callbacks, warm_model):
@@ -339,14 +323,17 @@ class TraceCache:
             self._entries.clear()
 
     def _warm_copy(self, model, data_spec, steps, probe, device):
-        if model.count_params() > MAX_PARAMS or getattr(model.optimizer, "weight_decay", None):
+        if model.count_params() > MAX_PARAMS or getattr(model.optimizer, "weight_decay", None) or (
+                isinstance(model.optimizer, getattr(keras.optimizers, "Muon", ()))):
             # Weight decay may exclude variables (exclude_from_weight_decay), which
-            # the optimizer's config, and so a copy made from it, leaves out.
+            # the optimizer's config, and so a copy made from it, leaves out; Muon
+            # picks each variable's rule by its path (its layer's name: not in the key).
             return None
         key = architecture_key(model)
         if key is None:
             return None
-        key = (key, code_identity(model), repr(data_spec), steps, device)
+        # keras.config.epsilon(): read where a loss is traced (clipping probabilities)
+        key = (key, code_identity(model), repr(data_spec), steps, device, keras.config.epsilon())
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -383,7 +370,8 @@ class TraceCache:
         warm = self._warm_copy(
             model, dataset.element_spec, steps_per_execution(model, fit_kwargs), probe, device
         )
-        if warm is None or not warm.lock.acquire(blocking=False):
+        if warm is None or not _compatible(model, warm.model) or not warm.lock.acquire(
+                blocking=False):
             return model.fit(dataset, **fit_kwargs).history
         try:
             copy_training_state(model, warm.model)
@@ -393,6 +381,8 @@ class TraceCache:
             return history
         finally:
             _point_at(model, fit_kwargs.get("callbacks"), warm.model)
+            if hasattr(warm.model, "history"):  # a user's History(), pointed at model
+                del warm.model.history
             warm.lock.release()
 
 
