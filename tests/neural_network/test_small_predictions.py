@@ -297,3 +297,26 @@ def test_networks_numpy_cannot_run_are_predicted_by_tensorflow():
                               random_state=0).fit(X, Y_BINARY)
         assert not _uses_numpy(clf, X[:1]), build.__name__
         assert clf.predict_proba(X[:1]).shape == (1, 2)
+
+
+def test_more_rows_follow_layers_changed_outside_keraslearn_as_a_few_rows_do():
+    # TensorFlow's traced function kept the layers it was traced with: after an
+    # activation set, or model_.pop() and add, many rows were answered by the old
+    # network, a few rows (the NumPy path) by the new one.
+    def build():
+        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                                 keras.layers.Dense(2)])
+
+    many = np.tile(X, (_forward.SMALL_ROWS // len(X) + 1, 1))
+    est = KerasRegressor(build, loss="mse", epochs=1, random_state=0).fit(X, Y_REG)
+    for _ in range(3):  # two eager calls, then the traced function
+        est.predict(many)
+    network = est.model_
+    network.layers[0].activation = keras.activations.tanh
+    np.testing.assert_allclose(est.predict(many), network(many, training=False), rtol=1e-5,
+                               atol=1e-6)
+    network.pop()
+    network.add(keras.layers.Dense(2, activation="sigmoid"))
+    for rows in (many, many[:3]):
+        np.testing.assert_allclose(est.predict(rows), network(rows, training=False), rtol=1e-5,
+                                   atol=1e-6)

@@ -18,6 +18,7 @@ from scipy import sparse as scipy_sparse
 
 from .._tf import keras, tf
 from . import _nested as nested
+from ._layers import all_layers
 from ._sources import has_sources, reported_read_errors, sources
 
 # Calls answered eagerly before the traced function is built.
@@ -42,6 +43,7 @@ class Predictor:
     def _trace(self, X, kinds):
         spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)
         fn = tf.function(self._eager, reduce_retracing=True)
+        self._layout = _layout(self.model)
         return fn.get_concrete_function(spec)
 
     def __call__(self, X, batch_size=None, hooks=None):
@@ -57,6 +59,8 @@ class Predictor:
     def _outputs(self, X, batch_size, hooks):
         X = sources(nested.normalise(X))
         kinds = input_kinds(self.model, X)
+        if self._traced is not None and _layout(self.model) != self._layout:
+            self._traced = None  # layers changed since (model_.pop(), an activation set)
         self.n_calls += 1
         # Data read from files is large: traced at once, not called eagerly chunk by chunk.
         if self._traced is None and (self.n_calls > EAGER_CALLS or has_sources(X)):
@@ -92,6 +96,12 @@ def inference(model):
     if getattr(type(model), "predict_step", None) is keras.Model.predict_step:
         return lambda x: model(x, training=False)
     return lambda x: model.predict_step((x,))
+
+
+def _layout(model):
+    """What a traced call keeps of a network that its layers may change
+    outside keraslearn: which layers it runs, and their activations."""
+    return tuple((layer, getattr(layer, "activation", None)) for layer in all_layers(model))
 
 
 def _begin(hooks, n_rows, chunk):
