@@ -87,6 +87,21 @@ def test_callbacks_run_in_predict_and_fit_or_predict_only_ones():
                                   ("batch", 2, 10), "predict_end"]
 
 
+def test_a_lambda_callback_s_predict_hooks_run_as_keras_predict_runs_them():
+    # Given to the object (Keras' LambdaCallback takes them as keyword arguments),
+    # not by its class: predict ran none of them.
+    seen = []
+    hooks = keras.callbacks.LambdaCallback(
+        on_predict_begin=lambda logs: seen.append("begin"),
+        on_predict_batch_end=lambda batch, logs: seen.append(("batch", batch)))
+    clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0, callbacks=[hooks]).fit(X, y)
+    clf.predict(X[:3])
+    in_keras = list(seen)
+    seen.clear()
+    clf.model_.predict(X[:3], callbacks=[hooks], verbose=0)
+    assert in_keras == seen == ["begin", ("batch", 0)]
+
+
 def test_prediction_callbacks_get_the_params_keras_predict_gives_them():
     # They got the fit's params (its epochs and steps), or none at all.
     shared, predict_only, in_keras = Counting(), Counting(), Counting()

@@ -21,9 +21,11 @@ _PREDICT_HOOKS = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin"
 
 
 def _has_predict_hooks(callback):
+    """A hook its class overrides, or one given to the object (``LambdaCallback``)."""
     base = keras.callbacks.Callback
     return isinstance(callback, base) and any(
-        getattr(type(callback), h) is not getattr(base, h) for h in _PREDICT_HOOKS)
+        getattr(type(callback), h) is not getattr(base, h) or h in vars(callback)
+        for h in _PREDICT_HOOKS)
 
 
 def _made(est):
