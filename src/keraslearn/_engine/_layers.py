@@ -83,7 +83,7 @@ def training_variables(model):
 
 def copy_training_state(src, dst):
     """Assign src's layer variables and optimizer variables to dst's."""
-    for a, b in zip(training_variables(src), training_variables(dst)):
+    for a, b in zip(training_variables(src), training_variables(dst), strict=True):
         b.assign(a)
 
 
