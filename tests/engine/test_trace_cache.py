@@ -265,20 +265,28 @@ def test_a_fit_resumed_by_backup_and_restore_leaves_later_fits_whole(tmp_path):
         assert int(later.model_.optimizer.iterations) == 5 * 2  # 64 rows, batches of 32
 
 
-def test_seeded_initializers_do_not_part_architectures():
-    # Initializers run at build time only: fits of one architecture seeded
-    # differently share a warm copy, and each still starts from its own weights.
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_seeded_initializers_and_dropouts_do_not_part_architectures(dropout):
+    # Initializers run at build time only, and a seeded Dropout's seed only starts
+    # its seed generator (a variable, copied as weights are): fits of one
+    # architecture seeded differently share a warm copy (with a dropout, each seed
+    # had one of its own, traced anew), and each starts from its own weights.
     from keraslearn import MLPRegressor
 
+    def fit(seed):
+        return MLPRegressor(hidden_layer_sizes=(3,), batch_normalization=True,
+                            dropout=dropout, max_iter=2, random_state=seed).fit(X, y)
+
     trace_cache.clear()
-    fits = [MLPRegressor(hidden_layer_sizes=(3,), batch_normalization=True, max_iter=2,
-                         random_state=seed).fit(X, y) for seed in (0, 1)]
+    fits = [fit(seed) for seed in (0, 1, 2)]
     assert len(trace_cache) == 1
     assert not np.allclose(fits[0].predict(X), fits[1].predict(X))
     with keraslearn.config_context(share_traced_functions=False):
-        direct = MLPRegressor(hidden_layer_sizes=(3,), batch_normalization=True, max_iter=2,
-                              random_state=1).fit(X, y)
-    np.testing.assert_allclose(fits[1].predict(X), direct.predict(X), rtol=1e-5, atol=1e-6)
+        for seed in (1, 2):
+            direct = fit(seed)
+            np.testing.assert_allclose(fits[seed].loss_curve_, direct.loss_curve_, rtol=1e-6)
+            np.testing.assert_allclose(fits[seed].predict(X), direct.predict(X), rtol=1e-5,
+                                       atol=1e-6)
 
 
 @keras.saving.register_keras_serializable(package="tests")

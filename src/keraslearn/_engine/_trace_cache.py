@@ -109,9 +109,11 @@ def _layer_names(config, names):
 def _canonical(obj, rename):
     if isinstance(obj, dict):
         # Initializers run when a model is built, never while it trains (a warm
-        # copy is given the model's weights): seeded ones do not part architectures.
+        # copy is given the model's weights), and a layer's seed (Dropout's) only
+        # starts its seed generator, whose state is a variable copied with them:
+        # seeded ones do not part architectures.
         return {k: _canonical(v, rename) for k, v in obj.items()
-                if not (isinstance(k, str) and k.endswith("_initializer"))}
+                if not (isinstance(k, str) and (k.endswith("_initializer") or k == "seed"))}
     if isinstance(obj, (list, tuple)):
         return [_canonical(v, rename) for v in obj]
     if isinstance(obj, str):
