@@ -129,7 +129,8 @@ class _Chain:
         self.key = json.dumps([
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
             loss_key(loss), self.kind, self.constants, stopping is not None,
-            metrics, repr(element_spec), device, keras.config.epsilon(),  # (losses clip by it)
+            metrics, repr(element_spec), keras.config.epsilon(),  # (losses clip by it)
+            device,
         ], sort_keys=True, default=repr)
 
     def dropout_rates(self):

@@ -335,7 +335,7 @@ class TraceCache:
         if key is None:
             return None
         # keras.config.epsilon(): read where a loss is traced (clipping probabilities)
-        key = (key, code_identity(model), repr(data_spec), steps, device, keras.config.epsilon())
+        key = (key, code_identity(model), repr(data_spec), steps, keras.config.epsilon(), device)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
