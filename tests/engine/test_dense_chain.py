@@ -708,3 +708,18 @@ def test_keras_epoch_and_step_limits_bound_a_chain_s_fit_as_keras_fit():
         keras.config.set_max_steps_per_epoch(limits[1])
     assert len(clf.history_["loss"]) == 1 and mlp.n_iter_ == 1
     assert one_step.model_.optimizer.iterations.numpy() == 2  # one batch an epoch
+
+
+def test_a_keras_without_fit_limits_trains_every_way(monkeypatch):
+    # Keras before 3.10 (pyproject allows 3.5) has neither keras.config function.
+    monkeypatch.delattr(keras.config, "max_epochs")
+    monkeypatch.delattr(keras.config, "max_steps_per_epoch")
+
+    def batch_normalised(meta):  # through a warm copy, not the chain
+        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(4),
+                                 keras.layers.BatchNormalization(), keras.layers.Dense(3)])
+
+    for build in (stack, batch_normalised):
+        clf = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=2,
+                              random_state=0).fit(X, y)
+        assert len(clf.history_["loss"]) == 2

@@ -68,6 +68,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import _tf
 from .._keras_fit import validates
 from .._tf import keras, tf
 from ._chain_functions import make_evaluate, make_fit, make_held_out
@@ -172,7 +173,7 @@ class DenseChainTrainer:
         must go through Keras' fit."""
         if set(fit_kwargs) - _FIT_KWARGS or fit_kwargs.get("verbose"):
             return None
-        if keras.config.max_epochs() or keras.config.max_steps_per_epoch():
+        if _tf.fit_limited():
             return None  # Keras' fit stops there
         callbacks = chain_callbacks(fit_kwargs.get("callbacks") or ())
         if callbacks is None:

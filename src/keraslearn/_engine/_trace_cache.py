@@ -57,7 +57,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import _random
+from .. import _random, _tf
 from .._tf import keras, tf
 from ._keras_objects import loss_key
 from ._layers import (
@@ -272,7 +272,7 @@ def steps_per_execution(model, fit_kwargs):
     except (TypeError, ValueError):  # an object Keras cannot serialise: no warm copy
         return 1
     if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0) or (
-            keras.config.max_steps_per_epoch()):  # Keras' limit counts calls, not steps
+            _tf.fit_limited()):  # Keras' max_steps_per_epoch counts calls, not steps
         return config.get("steps_per_execution", 1)
     if any(map(has_batch_hooks, fit_kwargs.get("callbacks") or ())):
         return 1
