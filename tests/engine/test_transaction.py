@@ -312,28 +312,39 @@ def test_a_failed_continued_fit_restores_weights_a_subclassed_model_holds_itself
     _assert_unchanged(clf, snapshot)
 
 
-@pytest.mark.parametrize("reuse", ["a layer", "the model"])
+@pytest.mark.parametrize("reuse", ["a layer", "a layer reset", "the model", "the compiled model"])
 def test_a_failed_refit_restores_weights_a_builder_reuses_from_the_fitted_network(reuse):
-    # A pretrained base fine-tuned by every network the builder makes, or one model
-    # it hands back each time: the failed refit trained the fitted network's weights.
+    # A pretrained base fine-tuned by every network the builder makes (reset to its
+    # pretrained weights first, or not), or one model it hands back each time: the
+    # failed refit trained (or reset) the fitted network's weights, and moved the
+    # optimizer of a model handed back compiled.
     base = keras.layers.Dense(4, activation="relu")
     shared = keras.Sequential([keras.Input((5,)), base, keras.layers.Dense(1, "sigmoid")])
+    pretrained = [w.copy() for w in base.get_weights()]
 
     def build():
-        if reuse == "the model":
+        if reuse.startswith("the"):
+            if reuse == "the compiled model" and not shared.compiled:
+                shared.compile(optimizer="adam", loss="binary_crossentropy")
             return shared
+        if reuse == "a layer reset":
+            base.set_weights(pretrained)
         inputs = keras.Input((5,))
         return keras.Model(inputs, keras.layers.Dense(1, "sigmoid")(base(inputs)))
 
     clf = KerasClassifier(build, loss="binary_crossentropy", optimizer="adam", epochs=2,
                           random_state=0).fit(X5, y)
     weights = [v.numpy() for v in clf.model_.weights]
+    optimizer = [v.numpy() for v in clf.model_.optimizer.variables]
     proba = clf.predict_proba(X5)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
     for now, before in zip(clf.model_.weights, weights):
         np.testing.assert_array_equal(now.numpy(), before)
     np.testing.assert_array_equal(clf.predict_proba(X5), proba)
+    if reuse == "the compiled model":  # its optimizer, the fitted network's, goes on as it was
+        for now, before in zip(clf.model_.optimizer.variables, optimizer, strict=True):
+            np.testing.assert_array_equal(now.numpy(), before)
 
 
 def test_a_failed_partial_fit_leaves_a_model_initialize_took_to_be_compiled_anew():
@@ -355,3 +366,13 @@ def test_a_failed_partial_fit_leaves_a_model_initialize_took_to_be_compiled_anew
     assert float(failed.model_.optimizer.learning_rate) == pytest.approx(0.01)
     np.testing.assert_array_equal(failed.predict_proba(X5),
                                   initialized(0.01).partial_fit(X5, y).predict_proba(X5))
+    # Compiled anew once only: a fit of a new network after the failed partial_fit
+    # left that due, and the next partial_fit lost the fit's optimizer state.
+    failed = initialized(0.5)
+    with pytest.raises(KeyboardInterrupt):
+        failed.partial_fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
+    failed.fit(X5, y)
+    optimizer = failed.model_.optimizer
+    iterations = int(optimizer.iterations)
+    failed.partial_fit(X5, y)
+    assert failed.model_.optimizer is optimizer and int(optimizer.iterations) > iterations

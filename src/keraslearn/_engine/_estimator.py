@@ -184,7 +184,6 @@ class KerasEstimator(BaseEstimator):
                 settings = self._training_settings(fit_kwargs)
                 fitted = self.__sklearn_is_fitted__()
                 continuing = fitted and mode in ("warm", "partial", "initialized")
-                # A network trained further in place is restored too if the fit fails.
                 in_place = choose_network(mode, fitted, settings) == CONTINUE
                 forget(self.__dict__.get("model_"))  # this fit may change its weights
                 randomness = _random.fit_randomness(settings.random_state)
@@ -202,10 +201,11 @@ class KerasEstimator(BaseEstimator):
                 if in_place:  # made ready (see _continued_network) and saved, off any strategy
                     with tf.device(where.device):
                         snapshot.protect(self._continued_network(plan, data, snapshot))
+                elif fitted:  # saved too: a builder may reuse (and reset) its layers
+                    snapshot.hold(self.__dict__["model_"])
                 with where.scope():
                     model, encoder = self._network(plan, data, randomness, where)
-                    if fitted and not in_place:  # a builder may reuse the fitted one's layers
-                        snapshot.protect_shared(self.__dict__["model_"], model)
+                    snapshot.protect_shared(model)
                     snapshot.callbacks = plan.callbacks  # told if training fails, or after
                     history = (train(self, model, data, plan, encoder, randomness, where)
                                if plan.train else {})
@@ -303,7 +303,8 @@ class KerasEstimator(BaseEstimator):
         attributes.update(data.metadata)
         predictor = self.__dict__.get("_predictor")
         forget(model)
-        self.__dict__.pop(compiled_loss.SAVED, None)  # its network compiled, or a new one
+        for stale in (compiled_loss.SAVED, "_compile_anew"):  # its network compiled, or new
+            self.__dict__.pop(stale, None)
         self.__dict__.update(attributes)
         if plan.network != CONTINUE or predictor is None or predictor.model is not model:
             self._predictor = Predictor(model)

@@ -3,7 +3,7 @@
 import contextlib
 
 from ._forward import forget
-from ._layers import built_optimizer, layer_variables, training_variables
+from ._layers import built_optimizer, training_variables
 from ._train import tell_failed
 
 _ABSENT = object()
@@ -25,6 +25,7 @@ class _Snapshot:
         self.kwargs = dict(store) if type(store) is dict else None
         self.model = None
         self.variables, self.values = [], []
+        self.held = False  # the fitted network's state, until a new one is built
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
     def protect(self, model):
@@ -34,15 +35,25 @@ class _Snapshot:
         built_optimizer(model)
         self._save(model, training_variables(model))
 
-    def protect_shared(self, current, model):
-        """Save the variables of the fitted network ``current`` that the new
-        network ``model`` holds too, to be restored if the fit fails: a
-        builder that reuses layers (a pretrained base), or hands back the
-        fitted model itself, trains them in place."""
-        held = {id(v) for v in layer_variables(model)}
-        shared = [v for v in layer_variables(current) if id(v) in held]
-        if shared:
-            self._save(current, shared)
+    def hold(self, current):
+        """Before a new network is built: save the fitted network ``current``'s
+        weights and optimizer state, which a builder reusing its layers (a
+        pretrained base, which it may reset; the model itself) would change,
+        kept by :meth:`protect_shared` where the new network holds them."""
+        self._save(current, training_variables(current))
+        self.held = True
+
+    def protect_shared(self, model):
+        """Once the new network ``model`` is built: keep saved, to be restored
+        if the fit fails, only the held variables that ``model`` trains too."""
+        if not self.held:
+            return
+        self.held = False
+        ids = {id(v) for v in training_variables(model)}
+        kept = [(v, value) for v, value in zip(self.variables, self.values) if id(v) in ids]
+        self.variables, self.values = [v for v, _ in kept], [value for _, value in kept]
+        if not kept:
+            self.model = None
 
     def restore_as(self, name, value):
         """Have a failed fit leave attribute ``name`` set to ``value``."""
