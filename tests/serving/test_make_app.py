@@ -455,6 +455,16 @@ def test_a_model_failing_on_the_warm_up_row_stops_an_example_s_start_up_not_zero
     with pytest.raises(RuntimeError, match="the model failed on input_example's warm-up "
                                            "row: ValueError: no row of 1.0"):
         asyncio.run(start_up(make_app(model, input_example=np.ones((2, 3)))))
+    # An example's first row a request could hold warms it up (NaN in a model that
+    # takes none: a request refused), an array's as a DataFrame's.
+    holed = np.ones((2, 3))
+    holed[0, 1] = np.nan
+    with pytest.raises(RuntimeError, match="warm-up row: ValueError: no row of 1.0"):
+        asyncio.run(start_up(make_app(model, input_example=holed)))
+    holed[1, 1] = np.nan
+    with pytest.raises(ValueError, match=r"every row of input_example misses a value in a "
+                                         r"feature served without missing values \(feature 1\)"):
+        make_app(model, input_example=holed)
     model.bad_ = 0.0
     with serving(model) as client:  # warmed up on zeros, without an example: only logged
         assert client.post("/predict", json=X[:2].tolist()).status_code == 200

@@ -438,7 +438,7 @@ def test_an_input_example_warms_up_on_its_first_row_a_request_could_hold():
         assert frame["v"].tolist() == [X.loc[1, "v"]]
     example["k"] = pd.NA
     with pytest.raises(ValueError, match=r"every row of input_example misses a value in a "
-                                         r"column served without missing values \(\['k'\]\)"):
+                                         r"feature served without missing values \(column 'k'\)"):
         keraslearn.serving.make_app(pipe, input_example=example)
 
 

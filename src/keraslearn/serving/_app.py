@@ -305,28 +305,31 @@ def _plain(value):
 def _warm_rows(schema, example):
     """One row of columns to warm the model on, or None when there is none to make
     (ValueError for an ``input_example`` without a row a request could hold)."""
-    if example is not None:
-        if schema.names is not None and hasattr(example, "columns"):
-            # The first row a request could hold: a value in each column served
-            # without missing values (pd.NA in an Int64 one became -2**63).
-            refused = [f["name"] for f in schema.describe() if not f["nullable"]]
-            complete = example[refused].notna().all(axis=1).to_numpy()
-            if not complete.any():
-                holes = [name for name in refused if example[name].isna().any()]
-                raise ValueError(
-                    "make_app: every row of input_example misses a value in a column served "
-                    f"without missing values ({holes}), so none can warm the model up: give "
-                    "one complete row, or warmup=False")
-            first = example[complete].iloc[:1]
-            # pandas' missing value (pd.NA) in a nullable column served as floats: NaN
-            return [first[name].to_numpy(dtype, na_value=np.nan) if dtype.kind == "f"
-                    else first[name].to_numpy().astype(dtype)
-                    for name, dtype in zip(schema.names, schema.dtypes)]
-        first = np.asarray(example)[:1]
-        return [first[:, j].astype(dtype) for j, dtype in enumerate(schema.dtypes)]
-    if "string" in schema.kinds:
-        return None
-    return [np.zeros(1, dtype=dtype) for dtype in schema.dtypes]
+    if example is None:
+        return None if "string" in schema.kinds else [
+            np.zeros(1, dtype=dtype) for dtype in schema.dtypes]
+    import pandas as pd
+
+    named = schema.names is not None and hasattr(example, "columns")
+    rows = example if named else np.asarray(example)
+    columns = [rows[name] for name in schema.names] if named else list(rows.T)
+    # The first row a request could hold: a value in each feature served without
+    # missing values (pd.NA in an Int64 column became -2**63, NaN failed the model).
+    holes = {j: np.asarray(pd.isna(columns[j]), bool) for j, feature
+             in enumerate(schema.describe()) if not feature["nullable"]}
+    complete = ~np.logical_or.reduce([np.zeros(len(rows), bool), *holes.values()])
+    if not complete.any():
+        where = ", ".join(schema.field(j) for j, missing in holes.items() if missing.any())
+        raise ValueError(
+            f"make_app: every row of input_example misses a value in a feature served "
+            f"without missing values ({where}), so none can warm the model up: give one "
+            "complete row, or warmup=False")
+    first = int(np.argmax(complete))
+    if named:  # pandas' missing value (pd.NA) in a nullable column served as floats: NaN
+        return [c.iloc[first:first + 1].to_numpy(dtype, na_value=np.nan) if dtype.kind == "f"
+                else c.iloc[first:first + 1].to_numpy().astype(dtype)
+                for c, dtype in zip(columns, schema.dtypes)]
+    return [c[first:first + 1].astype(dtype) for c, dtype in zip(columns, schema.dtypes)]
 
 
 async def _warm_up(batcher, row, from_example):
