@@ -320,3 +320,14 @@ def test_more_rows_follow_layers_changed_outside_keraslearn_as_a_few_rows_do():
     for rows in (many, many[:3]):
         np.testing.assert_allclose(est.predict(rows), network(rows, training=False), rtol=1e-5,
                                    atol=1e-6)
+    # A layer a wrapper layer runs (TimeDistributed's) was not looked into.
+    sequences = many.reshape(len(many), 1, 5)
+    wrapped = keras.layers.TimeDistributed(keras.layers.Dense(4, activation="relu"))
+    est = KerasRegressor(lambda: keras.Sequential([
+        keras.Input((1, 5)), wrapped, keras.layers.Flatten(), keras.layers.Dense(2)]),
+        loss="mse", epochs=1, random_state=0).fit(sequences[:80], Y_REG)
+    for _ in range(3):
+        est.predict(sequences)
+    wrapped.layer.activation = keras.activations.tanh
+    np.testing.assert_allclose(est.predict(sequences), est.model_(sequences, training=False),
+                               rtol=1e-5, atol=1e-6)

@@ -100,8 +100,11 @@ def inference(model):
 
 def _layout(model):
     """What a traced call keeps of a network that its layers may change
-    outside keraslearn: which layers it runs, and their activations."""
-    return tuple((layer, getattr(layer, "activation", None)) for layer in all_layers(model))
+    outside keraslearn: which layers it runs (those a wrapper layer such as
+    TimeDistributed or Bidirectional runs too), and their activations."""
+    parts = [part for layer in all_layers(model) for part in (layer, *(
+        getattr(layer, name, None) for name in ("layer", "forward_layer", "backward_layer")))]
+    return tuple((part, getattr(part, "activation", None)) for part in parts if part is not None)
 
 
 def _begin(hooks, n_rows, chunk):
