@@ -244,6 +244,14 @@ def test_poisson_loss():
     assert (reg.predict(X) > 0).all()
     with pytest.raises(ValueError, match="non-negative"):
         reg.fit(X, y - 5.0)
+    # Told to scikit-learn as PoissonRegressor tells it (its checks feed such
+    # estimators non-negative targets only).
+    from sklearn.linear_model import PoissonRegressor
+    from sklearn.utils import get_tags
+
+    assert get_tags(reg).target_tags.positive_only == get_tags(
+        PoissonRegressor()).target_tags.positive_only is True
+    assert get_tags(MLPRegressor()).target_tags.positive_only is False
 
 
 def test_float64_network():

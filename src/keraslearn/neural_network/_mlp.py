@@ -341,6 +341,11 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
             return SummedPoisson(dtype=self._dtype())
         return HalfSquaredError(dtype=self._dtype())
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.positive_only = self.loss == "poisson"  # as PoissonRegressor's
+        return tags
+
     def _prepare_training_data(self, X, y, reset):
         if np.ndim(y) == 2 and np.shape(y)[1] == 1:
             # As scikit-learn's MLPRegressor: warn, and predict 1-D.
