@@ -321,7 +321,7 @@ def _warm_rows(schema, example):
     if not complete.any():
         where = ", ".join(schema.field(j) for j, missing in holes.items() if missing.any())
         raise ValueError(
-            f"make_app: every row of input_example misses a value in a feature served "
+            "make_app: every row of input_example misses a value in a feature served "
             f"without missing values ({where}), so none can warm the model up: give one "
             "complete row, or warmup=False")
     first = int(np.argmax(complete))
