@@ -567,6 +567,13 @@ def test_values_beyond_float32_are_named_not_predicted_as_nan():
             np.vstack([X, np.full((1, 3), 1e39)]), np.r_[target, 0.0])
     wide = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float64")
     assert np.isfinite(wide.fit(X, target).predict(np.full((2, 3), 1e39))).all()
+    # Targets past int64's range: the error alone, without NumPy's cast warning
+    # from scikit-learn's type_of_target before it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"training loss became"):
+            MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
+                X, target * 1e20)
     # found in an audit: a sigmoid output hid them (probabilities [1, 0]), and a
     # sparse X was predicted as infinities; both are named before the network runs
     from scipy.sparse import csr_matrix

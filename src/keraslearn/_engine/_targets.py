@@ -88,7 +88,8 @@ class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         y = _numeric(y)
-        self.target_type_ = type_of_target(y, input_name="y")
+        with np.errstate(invalid="ignore"):  # its integer test casts targets past int64's range
+            self.target_type_ = type_of_target(y, input_name="y")
         self.y_dtype_ = y.dtype
         self.y_ndim_ = y.ndim
         self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
