@@ -107,11 +107,12 @@ def expected_retracing():
         _inside.depth -= 1
 
 
-__all__ = ["configure_threads", "expected_retracing", "keras", "tf", "thread_limit"]
-
-
 def fit_limited():
     """Whether Keras' debugging limits of its fit are set
     (``keras.config.set_max_epochs``, ``set_max_steps_per_epoch``: Keras 3.10+)."""
     return any(getattr(keras.config, name, lambda: None)()
                for name in ("max_epochs", "max_steps_per_epoch"))
+
+
+__all__ = ["configure_threads", "expected_retracing", "fit_limited", "keras", "tf",
+           "thread_limit"]
