@@ -378,3 +378,22 @@ def make_callbacks(callbacks, kwargs, where="callbacks"):
     when routed parameters change them, built again by their constructor with
     those parameters (so that its checks and derived state apply)."""
     return _flat_callbacks(routed_objects.make(callbacks, kwargs, where, kind="callback"))
+
+
+BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+               "on_test_batch_begin", "on_test_batch_end")
+PREDICT_HOOKS = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin",
+                 "on_predict_batch_end")
+
+
+def runs_hooks(callback, hooks, inert=()):
+    """Whether a Keras callback does anything in one of ``hooks``: one its class
+    overrides, or one set on the object (``LambdaCallback``). ``inert``: hooks its
+    class overrides that do nothing for its settings (only one set on it counts)."""
+    for hook in hooks:
+        if hook in inert and hook not in vars(callback):
+            continue
+        own = getattr(callback, hook, None)
+        if getattr(own, "__func__", own) is not getattr(keras.callbacks.Callback, hook):
+            return True
+    return False

@@ -7,6 +7,7 @@ runs it. Anything else answers None, and trains through Keras' fit.
 import functools
 
 from .._tf import keras, tf
+from ._keras_objects import BATCH_HOOKS, runs_hooks
 from ._layers import keras_layers_only
 from ._losses import INDEX, target_kind
 
@@ -282,10 +283,10 @@ def _between_epochs(callback):
     """Whether ``callback`` can run between epochs of the chain's fit."""
     if saves_the_model(callback):
         # Its batch hook saves only for an integer save_freq.
-        return callback.save_freq == "epoch" and not has_batch_hooks(
-            callback, inert=("on_train_batch_end",))
+        return callback.save_freq == "epoch" and not runs_hooks(
+            callback, BATCH_HOOKS, inert=("on_train_batch_end",))
     return (_kind(callback) in _OWN_EPOCH_CALLBACKS or type(callback) in _KERAS_EPOCH_CALLBACKS
-            ) and not has_batch_hooks(callback)
+            ) and not runs_hooks(callback, BATCH_HOOKS)
 
 
 def chain_callbacks(callbacks):
@@ -311,23 +312,3 @@ def build_compiled_metrics(model, spec):
     x, y = (tf.zeros([1, *s.shape[1:]], s.dtype) for s in spec[:2])
     model.compute_metrics(x, y, model(x))
     model.reset_metrics()
-
-
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
-                "on_test_batch_begin", "on_test_batch_end")
-
-
-def has_batch_hooks(callback, inert=()):
-    """Whether a Keras callback does anything per batch: a hook its class
-    overrides, or one given to the object itself (``LambdaCallback``).
-    ``inert``: hooks its class overrides that the caller knows do nothing
-    for this callback's settings (only one set on the object counts)."""
-    for hook in _BATCH_HOOKS:
-        if hook in inert:
-            if hook in vars(callback):
-                return True
-            continue
-        own = getattr(callback, hook, None)
-        if getattr(own, "__func__", own) is not getattr(keras.callbacks.Callback, hook):
-            return True
-    return False

@@ -59,7 +59,7 @@ import numpy as np
 
 from .. import _random, _tf
 from .._tf import keras, tf
-from ._keras_objects import loss_key
+from ._keras_objects import BATCH_HOOKS, loss_key, runs_hooks
 from ._layers import (
     all_layers,
     built_optimizer,
@@ -68,7 +68,6 @@ from ._layers import (
     layer_variables,
     same_shapes,
 )
-from ._plain_networks import has_batch_hooks
 
 # Tuning constants of the cache, together.
 MAX_ENTRIES = 8  # architectures kept warm in a process (least recently used dropped)
@@ -274,7 +273,7 @@ def steps_per_execution(model, fit_kwargs):
     if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0) or (
             _tf.fit_limited()):  # Keras' max_steps_per_epoch counts calls, not steps
         return config.get("steps_per_execution", 1)
-    if any(map(has_batch_hooks, fit_kwargs.get("callbacks") or ())):
+    if any(runs_hooks(callback, BATCH_HOOKS) for callback in fit_kwargs.get("callbacks") or ()):
         return 1
     return STEPS_PER_EXECUTION
 

@@ -16,16 +16,10 @@ from .._persistence._state import holds_saved
 from .._tf import keras
 from ._routing import routed
 
-_PREDICT_HOOKS = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin",
-                  "on_predict_batch_end")
-
 
 def _has_predict_hooks(callback):
-    """A hook its class overrides, or one given to the object (``LambdaCallback``)."""
-    base = keras.callbacks.Callback
-    return isinstance(callback, base) and any(
-        getattr(type(callback), h) is not getattr(base, h) or h in vars(callback)
-        for h in _PREDICT_HOOKS)
+    return isinstance(callback, keras.callbacks.Callback) and objects.runs_hooks(
+        callback, objects.PREDICT_HOOKS)
 
 
 def _made(est):
