@@ -271,8 +271,7 @@ class KerasEstimator(BaseEstimator):
 
     def _partial_fit_kwargs(self, kwargs):
         """Keras' fit arguments of a ``partial_fit``: one epoch, numbered on."""
-        trained = len(self.__dict__.get("history_", {}).get("loss", []))
-        return numbered_on({"epochs": 1, **kwargs}, trained)
+        return numbered_on({"epochs": 1, **kwargs}, self)
 
     def _compile_kwargs(self):
         """``keras.Model.compile`` arguments the parameters give (none by default)."""

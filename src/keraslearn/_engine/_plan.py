@@ -102,9 +102,14 @@ def choose_network(mode, fitted, settings):
     return CONTINUE
 
 
-def numbered_on(kwargs, trained):
+def epochs_trained(est):
+    """The epochs an estimator's fits have trained (``history_``'s), 0 unfitted."""
+    return len(est.__dict__.get("history_", {}).get("loss", []))
+
+
+def numbered_on(kwargs, est):
     """A ``partial_fit``'s Keras fit arguments ``kwargs`` with its epochs numbered
-    on from the ``trained`` ones (Keras' ``initial_epoch``), as scikeras numbers
+    on from those ``est`` trained (Keras' ``initial_epoch``), as scikeras numbers
     them, so that callbacks (a schedule, TensorBoard, CSVLogger) go on. An
     ``initial_epoch`` given to the call is refused, one routed to every fit
     (``fit__initial_epoch``) replaced: it would make ``epochs`` Keras' absolute
@@ -114,6 +119,7 @@ def numbered_on(kwargs, trained):
             "partial_fit() trains from the number of epochs already trained "
             "(len(history_['loss']): Keras' initial_epoch) and takes no initial_epoch; "
             "epochs= says how many epochs it trains.")
+    trained = epochs_trained(est)
     return {**kwargs, "epochs": trained + kwargs["epochs"], "initial_epoch": trained}
 
 

@@ -8,6 +8,7 @@ from .._engine._build import check_input_shape, sample_shape
 from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
 from .._engine._label_encoder import as_array
+from .._engine._plan import epochs_trained
 from .._engine._transaction import restore_on_failure
 from .._tf import keras
 from ..utils import accepted_kwargs
@@ -122,7 +123,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     @property
     def current_epoch(self):
         """The number of epochs trained so far (0 before ``fit``), as in scikeras."""
-        return len(self.__dict__.get("history_", {}).get("loss", []))
+        return epochs_trained(self)
 
     @property
     def initialized_(self):
