@@ -304,13 +304,13 @@ class MLflowCallback(keras.callbacks.Callback):
         state.pop("_main_thread_run", None)
         mlflow = require_mlflow()
         active = mlflow.active_run()
+        main = threading.current_thread() is threading.main_thread()
         if self.run_id is None and self.parent_run_id is None:
             if active is not None:
                 state["_copied_under"] = (active.info.run_id, mlflow.get_tracking_uri())
-                if threading.current_thread() is threading.main_thread():
+                if main:
                     self._main_thread_run = state["_copied_under"]
-            elif self.__dict__.get("_main_thread_run") is not None and (
-                    threading.current_thread() is not threading.main_thread()):
+            elif not main and self.__dict__.get("_main_thread_run") is not None:
                 state["_copied_under"] = self._main_thread_run
         return state
 
