@@ -24,7 +24,6 @@ class _Snapshot:
         store = self.before.get("_kwargs")
         self.kwargs = dict(store) if type(store) is dict else None
         self.model = None
-        self.variables, self.values = [], []
         self.held = False  # the fitted network's state, until a new one is built
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
