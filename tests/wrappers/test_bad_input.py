@@ -51,7 +51,10 @@ _FIT_ERRORS = {
     "inf-y-regressor": (R, {}, X, _with_nan(y_reg, np.inf), {}, ValueError,
                         "Input y contains infinity"),
     "nan-y-classifier": (C, {}, X, _with_nan(y), {}, ValueError, "Input y contains NaN"),
-    "single-class": (C, {}, X, np.zeros(40), {}, ValueError, "only one class"),
+    # the label as the user wrote it (0.0, not np.float64(0.0))
+    "single-class": (C, {}, X, np.zeros(40), {}, ValueError, r"only one class \(0\.0\)"),
+    "single-class-strings": (C, {}, X, np.array(["a"] * 40), {}, ValueError,
+                             r"only one class \('a'\)"),
     "single-class-one-hot": (C, {}, X, np.tile([0, 1, 0], (40, 1)), {}, ValueError,
                              r"only one class \(one-hot rows of 3 columns, all in column 1\)"),
     "continuous-y-classifier": (C, {}, X, y_reg, {}, ValueError, "Unknown label type"),
