@@ -11,6 +11,7 @@ TensorFlow's kernel cache.
 
 import contextlib
 import os
+import sys
 import threading
 
 _ENV = {"share_traced_functions": "KERASLEARN_SHARE_TRACED_FUNCTIONS",
@@ -112,7 +113,9 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
         function per depth, whatever its widths (Keras' updates, on the same
         batches).
         With False every fit trains ``model_`` itself, as ``model.fit``
-        does. None leaves the setting as it is.
+        does, and the warm copies and traced functions kept so far are
+        dropped, which frees their memory (fitted estimators keep their own
+        networks). None leaves the setting as it is.
 
     fast_small_predictions : bool, default=None
         A call into TensorFlow costs a few hundred microseconds. With True
@@ -159,6 +162,17 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
     _global_config.update(_checked(share_traced_functions=share_traced_functions,
                                    fast_small_predictions=fast_small_predictions,
                                    release_tensorflow_caches=release_tensorflow_caches))
+    if share_traced_functions is False:
+        _drop_shared_traces()
+
+
+def _drop_shared_traces():
+    """Forget the warm copies and traced functions kept for sharing (nothing
+    was kept where keraslearn's engine was never imported)."""
+    for module, cache in (("keraslearn._engine._trace_cache", "trace_cache"),
+                          ("keraslearn._engine._dense_chain", "dense_chains")):
+        if module in sys.modules:
+            getattr(sys.modules[module], cache).clear()
 
 
 @contextlib.contextmanager

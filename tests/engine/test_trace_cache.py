@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import keraslearn
+from builders import tiny_mlp
 from keraslearn import KerasRegressor
 from keraslearn._engine import _trace_cache
 from keraslearn._engine._trace_cache import trace_cache
@@ -144,6 +145,34 @@ def test_sharing_switch_is_read_at_every_fit(share):
         KerasRegressor(_batch_normalised, epochs=1).fit(X, y)
     warm = [entry for entry in trace_cache._entries.values() if entry is not None]
     assert len(warm) == (1 if share else 0)
+
+
+def test_turning_sharing_off_drops_what_was_kept():
+    """set_config(share_traced_functions=False) frees the warm copies and the
+    dense chains' traced functions; a block of config_context keeps them (it
+    ends), and fitted estimators keep their networks."""
+    import gc
+    import weakref
+
+    from keraslearn._engine._dense_chain import dense_chains
+
+    trace_cache.clear()
+    chained = KerasRegressor(tiny_mlp, epochs=1, random_state=0).fit(X, y)
+    warmed = KerasRegressor(_batch_normalised, epochs=1, random_state=0).fit(X, y)
+    before = warmed.predict(X[:5])
+    copies = [weakref.ref(e.model) for e in trace_cache._entries.values() if e is not None]
+    assert len(copies) == 1 and len(dense_chains) >= 1
+    with keraslearn.config_context(share_traced_functions=False):
+        assert len(trace_cache) == 1 and len(dense_chains) >= 1
+    try:
+        keraslearn.set_config(share_traced_functions=False)
+        assert len(trace_cache) == 0 and len(dense_chains) == 0
+        gc.collect()
+        assert copies[0]() is None
+        np.testing.assert_array_equal(warmed.predict(X[:5]), before)
+        assert chained.predict(X[:5]).shape == (5,)
+    finally:
+        keraslearn.set_config(share_traced_functions=True)
 
 
 def _batch_normalised(meta):
