@@ -99,7 +99,9 @@ class PipelineModel(keras.Model):
     """Raw columns -> preprocessing layers -> the fitted network -> decoded outputs."""
 
     def __init__(self, plan, network, decoder, input_names, matrix_input, network_dtype):
-        super().__init__(name="keraslearn_pipeline")
+        # float32 whatever Keras' global dtype policy: the artifact takes and
+        # preprocesses float32 columns, and casts to the network's own dtype.
+        super().__init__(name="keraslearn_pipeline", dtype="float32")
         self.plan = plan
         self.preprocessing = plan.layers()
         self.network = network

@@ -31,10 +31,12 @@ def _const(values, dtype=tf.float32):
 
 
 class _Fixed(keras.layers.Layer):
-    """A layer without weights: its constants are fixed at construction."""
+    """A layer without weights: its constants are fixed at construction. It
+    computes in float32, its constants' dtype, whatever Keras' global dtype
+    policy (which would cast its inputs to float64 or float16)."""
 
     def __init__(self, **kwargs):
-        super().__init__(trainable=False, **kwargs)
+        super().__init__(trainable=False, dtype="float32", **kwargs)
 
 
 class Standardize(_Fixed):
