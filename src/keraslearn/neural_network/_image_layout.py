@@ -3,7 +3,10 @@
 compares with what the parameters now build (another dropout rate or
 augmentation, layers that hold no weights: the network is built again)."""
 
+import functools
 from numbers import Real
+
+import numpy as np
 
 from .._tf import keras
 from ..utils import suggest
@@ -50,7 +53,26 @@ def augmentations(aug):
                 f"augmentation {name!r} must be a factor in (0, 1), got {value!r}."
             )
         out.append((name, value))
+    if any(name == "rotation" for name, _ in out) and not _rotation_runs(keras.config.floatx()):
+        raise ValueError(
+            "augmentation 'rotation' uses keras.layers.RandomRotation, which fails in this "
+            f"Keras version while keras.config.floatx() is {keras.config.floatx()!r}. Call "
+            "keras.config.set_floatx('float32') (dtype='float64' on the estimator still "
+            "trains in float64), or leave 'rotation' out of augmentation.")
     return out
+
+
+@functools.cache
+def _rotation_runs(floatx):
+    """Whether Keras' RandomRotation runs while ``floatx`` is Keras' default
+    float type (some Keras versions mix float32 into its float64 ops)."""
+    if floatx == "float32":
+        return True
+    try:
+        keras.layers.RandomRotation(0.1, seed=0)(np.zeros((1, 4, 4, 1), floatx), training=True)
+    except Exception:  # noqa: BLE001 - any failure of the layer: refused, named, at fit
+        return False
+    return True
 
 
 def kernel_shape(kernel_size):
