@@ -147,6 +147,26 @@ def test_binary_sample_weights_and_float64(metrics):
     _assert_same_state(chained, keras_fit)
 
 
+def test_a_float64_floatx_trains_through_keras_fit():
+    """Keras' fit keeps its loss, metrics and learning rate in floatx, which
+    the chain keeps in float32: with floatx float64 the fit goes through Keras'
+    fit, and its history and weights are those of Keras' fit exactly."""
+    keras.config.set_floatx("float64")
+    try:
+        fits = []
+        for share in (True, False):
+            with keraslearn.config_context(share_traced_functions=share), mock.patch.object(
+                    dense_chains, "fit", wraps=dense_chains.fit) as spy:
+                fits.append(KerasRegressor(stack, dtype="float64", epochs=3, batch_size=16,
+                                           random_state=0).fit(Xr, yr))
+            assert spy.call_count == 0
+    finally:
+        keras.config.set_floatx("float32")
+    assert fits[0].history_["loss"] == fits[1].history_["loss"]
+    for u, v in zip(fits[0].model_.weights, fits[1].model_.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
+
+
 @pytest.mark.parametrize("metrics, dropout", [
     (None, None), (["mae", "mean_squared_logarithmic_error"], None), (None, 0.2)],
     ids=["no-metric", "named-metrics", "dropout"])

@@ -8,8 +8,8 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 
 - a ``Sequential`` or functional model of Keras' ``Dense`` layers only, one
   after the other, with no constraint, LoRA or quantisation and no penalty
-  but an L2 one on kernels, in float32 or float64, with a built-in
-  activation (the ready MLPs' networks are such chains), and ``Dropout``
+  but an L2 one on kernels, in float32 or float64 (Keras' floatx float32),
+  with a built-in activation (the ready MLPs' networks are such chains), and ``Dropout``
   layers (no noise shape) anywhere between them (scikeras' MLP example);
 - compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred)
   at a constant learning rate, with no weight decay, clipping, EMA, loss
@@ -175,6 +175,8 @@ class DenseChainTrainer:
             return None
         if _tf.fit_limited():
             return None  # Keras' fit stops there
+        if keras.config.floatx() != "float32":
+            return None  # Keras keeps its loss and learning rate in floatx, the chain in float32
         callbacks = chain_callbacks(fit_kwargs.get("callbacks") or ())
         if callbacks is None:
             return None
