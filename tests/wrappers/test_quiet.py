@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -178,6 +179,24 @@ def test_fast_inference_matches_model_predict(regressor, n_rows):
             traced = regressor._predictor._traced is not None
             assert traced == (call > _predict.EAGER_CALLS)
     np.testing.assert_allclose(regressor.predict(data), reference, rtol=1e-5, atol=1e-6)
+
+
+def test_a_network_computing_in_16_bits_answers_every_call_as_model_predict():
+    """Eager and traced bfloat16 outputs may differ by a step of bfloat16 (a
+    few percent): such a network is traced from its first call, so that the
+    same rows always get the same answer, model.predict's."""
+    def build(meta):
+        return keras.Sequential([keras.Input((4,)), *(
+            keras.layers.Dense(units, activation="tanh", dtype="mixed_bfloat16")
+            for units in (32, 16)), keras.layers.Dense(1, dtype="float32")])
+
+    data = np.random.RandomState(0).randn(64, 4)
+    est = KerasRegressor(build, epochs=2, random_state=0).fit(X, X[:, 0] * 3 - X[:, 1])
+    reference = est.model_.predict(data, verbose=0).ravel()
+    est._predictor = _predict.Predictor(est.model_)
+    for _ in range(4):
+        np.testing.assert_array_equal(est.predict(data), reference)
+        assert est._predictor._traced is not None
 
 
 def test_fast_inference_with_routed_batch_size(regressor):

@@ -21,8 +21,11 @@ from . import _nested as nested
 from ._layers import all_layers
 from ._sources import has_sources, reported_read_errors, sources
 
-# Calls answered eagerly before the traced function is built.
+# Calls answered eagerly before the traced function is built (none for a
+# network computing in 16 bits, whose eager and traced outputs may differ by a
+# step of its precision: every call answers as the traced one, as predict).
 EAGER_CALLS = 2
+_HALF_PRECISION = frozenset({"float16", "bfloat16"})
 # Rows per chunk: keep each chunk's input near this many bytes.
 CHUNK_BYTES = 16 * 2**20
 MAX_CHUNK_ROWS = 8192
@@ -39,6 +42,8 @@ class Predictor:
         self.n_calls = 0
         self._traced = None
         self._eager = inference(model)
+        self._eager_calls = 0 if any(getattr(layer, "compute_dtype", None) in _HALF_PRECISION
+                                     for layer in all_layers(model)) else EAGER_CALLS
 
     def _trace(self, X, kinds):
         spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)
@@ -63,7 +68,7 @@ class Predictor:
             self._traced = None  # layers changed since (model_.pop(), an activation set)
         self.n_calls += 1
         # Data read from files is large: traced at once, not called eagerly chunk by chunk.
-        if self._traced is None and (self.n_calls > EAGER_CALLS or has_sources(X)):
+        if self._traced is None and (self.n_calls > self._eager_calls or has_sources(X)):
             self._traced = self._trace(X, kinds)
         call = self._traced if self._traced is not None else self._eager
         n = nested.n_rows(X)
