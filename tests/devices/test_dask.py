@@ -92,6 +92,42 @@ def test_a_search_over_a_ready_network_on_the_cluster_equals_the_search_in_one_p
     np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
+        client, tmp_path, monkeypatch):
+    """The workers were started before MLflow's tracking URI and experiment
+    were set here (as MLflow's environment variables, which only processes
+    started later inherit): each fold's run still goes to that store and
+    experiment, not to a store of the worker's own."""
+    import mlflow
+
+    from keraslearn.tracking import MLflowCallback
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    store = mlflow.MlflowClient(uri)
+    experiment = store.create_experiment("search", artifact_location=tmp_path.as_uri())
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment)
+    search = GridSearchCV(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
+                                        callbacks=[MLflowCallback()]),
+                          {"alpha": [1e-4, 1e-1]}, cv=2, error_score="raise")
+    with joblib.parallel_config(backend="dask"):
+        search.fit(X, y)
+    assert all(uri is None for uri in client.run(_tracking_uri_set).values())
+    runs = store.search_runs([experiment])
+    assert len(runs) == 5  # 2 candidates x 2 folds, and the refit
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        assert [m.step for m in store.get_metric_history(run.info.run_id, "loss")] == [0, 1]
+
+
+def _tracking_uri_set():
+    import os
+
+    return os.environ.get("MLFLOW_TRACKING_URI")
+
+
 def _thread_limit():
     from keraslearn import _tf
 

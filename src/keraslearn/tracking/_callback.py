@@ -26,22 +26,28 @@ from ._params import mlflow_key
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
 
 
-def _still_running(mlflow, run_id, uri):
-    """Whether run ``run_id`` of the store at ``uri`` is running. A store that
-    is not there (a database or folder since removed, in another process) is
-    not opened, which would create an empty one; one that cannot be read
-    says no, as the run cannot be logged into."""
+def _store_exists(uri):
+    """Whether the store at ``uri`` may be there: a database file or folder
+    that is not (since removed, or on another machine) is not opened, which
+    would create an empty one."""
     from urllib.parse import unquote, urlparse
 
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db?timeout=30
         path = unquote(uri.split("///", 1)[1].split("?", 1)[0]) if "///" in uri else ""
-        if path and path != ":memory:" and not os.path.exists(path):
-            return False
-    elif parsed.scheme == "file" and not os.path.isdir(unquote(parsed.path)):
+        return not path or path == ":memory:" or os.path.exists(path)
+    if parsed.scheme == "file":
+        return os.path.isdir(unquote(parsed.path))
+    # a folder's path ("databricks" alone names a workspace)
+    return parsed.scheme != "" or uri == "databricks" or os.path.isdir(uri)
+
+
+def _still_running(mlflow, run_id, uri):
+    """Whether run ``run_id`` of the store at ``uri`` is running. A store that
+    is not there is not opened (:func:`_store_exists`); one that cannot be
+    read says no, as the run cannot be logged into."""
+    if not _store_exists(uri):
         return False
-    elif parsed.scheme == "" and uri != "databricks" and not os.path.isdir(uri):
-        return False  # a folder's path ("databricks" alone names a workspace)
     try:
         return mlflow.MlflowClient(uri).get_run(run_id).info.status == "RUNNING"
     except Exception:  # MLflow's errors, or the store's driver's: the run is out of reach
@@ -89,7 +95,10 @@ class MLflowCallback(keras.callbacks.Callback):
         The tracking store of ``run_id`` and ``parent_run_id``; by default
         MLflow's tracking URI when the callback is made, so that worker
         processes log to the same store. Runs without either id use MLflow's
-        current tracking URI and experiment.
+        current tracking URI and experiment; in a process where MLflow's
+        tracking URI was never set (a Dask worker started before MLflow was
+        set up), a copy uses those set where it was made (a search's clones,
+        pickled to the workers), as a process started from there inherits them.
 
     run_name : str, default=None
         The name of the runs the callback starts.
@@ -164,6 +173,7 @@ class MLflowCallback(keras.callbacks.Callback):
         self._ends = None  # how to end the run this callback started, if it did
         self._finished = None  # (client, run id) of the run its last training ended
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
+        self._copied_settings = None  # (tracking URI, experiment id or name) set there
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
         self._steps_run = None  # the run _steps counts the epochs of
         self._offset = 0
@@ -212,8 +222,20 @@ class MLflowCallback(keras.callbacks.Callback):
                 self.run_id_ = run.info.run_id
                 self._ends = "client"
             return
-        self._client = mlflow.MlflowClient()
         active = mlflow.active_run()
+        settings = self._copied_settings
+        if (active is None and settings is not None and not mlflow.is_tracking_uri_set()
+                and _store_exists(settings[0])):
+            # A copy in a process whose MLflow was never set (a Dask worker
+            # started before it was): the store and experiment set where the
+            # copy was made, as a process started from there would inherit.
+            self._client = mlflow.MlflowClient(settings[0])
+            experiment = settings[1] or self._client.get_experiment_by_name(
+                settings[2] or "Default").experiment_id
+            self.run_id_ = self._client.create_run(experiment, run_name=self.run_name).info.run_id
+            self._ends = "client"
+            return
+        self._client = mlflow.MlflowClient()
         if active is None:
             active = mlflow.start_run(run_name=self.run_name)
             self._ends = "fluent"
@@ -312,10 +334,16 @@ class MLflowCallback(keras.callbacks.Callback):
                     self._main_thread_run = state["_copied_under"]
             elif not main and self.__dict__.get("_main_thread_run") is not None:
                 state["_copied_under"] = self._main_thread_run
+            if mlflow.is_tracking_uri_set():
+                # What a process started from this one inherits (MLflow's
+                # environment variables), for a process that inherits nothing.
+                state["_copied_settings"] = (mlflow.get_tracking_uri(), *(os.environ.get(
+                    f"MLFLOW_EXPERIMENT_{key}") for key in ("ID", "NAME")))
         return state
 
     def __setstate__(self, state):
         state.setdefault("_copied_under", None)
+        state.setdefault("_copied_settings", None)
         state.setdefault("_finished", None)
         state.setdefault("_steps", 0)
         state.setdefault("_steps_run", state.get("run_id_"))
