@@ -182,12 +182,19 @@ def limit_in_worker():
 
 
 if __name__ == "__main__":
+    # Workers in this process (in-process transport, no socket): its pools are
+    # not theirs to size.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        in_process = cluster.get_client().submit(limit_in_worker, pure=False).result()
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                       dashboard_address=None, host="127.0.0.1"):
         omp = os.environ.get("OMP_NUM_THREADS")
         here = limit_in_worker()
     workers = Parallel(n_jobs=2, backend="loky")(delayed(limit_in_worker)() for _ in range(2))
-    print(json.dumps({"omp": omp, "here": here, "workers": workers}))
+    import tensorflow as tf
+    print(json.dumps({"omp": omp, "here": here, "workers": workers, "in_process": in_process,
+                      "intra": tf.config.threading.get_intra_op_parallelism_threads()}))
 '''
 
 
@@ -196,6 +203,8 @@ def test_starting_a_cluster_leaves_this_process_its_threads(tmp_path):
     # Dask's LocalCluster sets OMP_NUM_THREADS=1 in the process that starts it,
     # which was read as a joblib worker's share of the cores: every later fit
     # of that process ran on one thread. joblib's workers still take theirs.
+    # An in-process cluster's worker thread (processes=False) left the user's
+    # own process on its thread count for good.
     import json
     import os
     import subprocess
@@ -210,5 +219,6 @@ def test_starting_a_cluster_leaves_this_process_its_threads(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["omp"] == "1" and seen["here"] is None
+    assert seen["in_process"] is None and seen["intra"] == 0  # TensorFlow's own sizing
     share = max(1, joblib.cpu_count() // 2)  # joblib's OMP_NUM_THREADS in its 2 workers
     assert seen["workers"] == [share, share]
