@@ -189,3 +189,19 @@ def test_columns_named_like_python_keywords_get_a_suffix(tmp_path):
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     out = serve(**{n: tf.constant(X[c].to_numpy(np.float32)) for n, c in zip(names, X.columns)})
     np.testing.assert_allclose(out["probabilities"].numpy(), model.predict_proba(X), atol=1e-5)
+
+
+def test_exporting_to_onnx_leaves_tensorflow_s_log_level_as_it_was(tmp_path):
+    # tf2onnx sets TF_CPP_MIN_LOG_LEVEL=3 when first imported: every process
+    # started afterwards would lose TensorFlow's C++ errors. A fresh process,
+    # as this one may have imported tf2onnx already.
+    code = ("import os; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '1'\n"
+            "import numpy as np, keraslearn\n"
+            "X = np.random.default_rng(0).normal(size=(20, 3)).astype('float32')\n"
+            "est = keraslearn.MLPRegressor(hidden_layer_sizes=(2,), max_iter=1).fit(X, X[:, 0])\n"
+            f"keraslearn.export(est, {str(tmp_path / 'model.onnx')!r}, format='onnx')\n"
+            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "1"

@@ -203,11 +203,15 @@ _quieted = {"depth": 0, "levels": ()}  # exports under way, and the levels they 
 def _quiet():
     """Silence the converters' Python logging for the duration. Exports in
     several threads share one silence: the first saves the loggers' levels and
-    the last restores them (each restoring its own left ERROR behind)."""
+    the last restores them (each restoring its own left ERROR behind).
+    TensorFlow's C++ log level, which tf2onnx sets in the environment (3, when
+    its converter is first imported), is restored too: it would hide
+    TensorFlow's C++ errors from every process started later."""
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     with _quiet_lock:
         if not _quieted["depth"]:
             _quieted["levels"] = [logger.level for logger in loggers]
+            _quieted["cpp"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
             for logger in loggers:
                 logger.setLevel(logging.ERROR)
         _quieted["depth"] += 1
@@ -219,3 +223,7 @@ def _quiet():
             if not _quieted["depth"]:
                 for logger, level in zip(loggers, _quieted["levels"]):
                     logger.setLevel(level)
+                if _quieted["cpp"] is None:
+                    os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+                else:
+                    os.environ["TF_CPP_MIN_LOG_LEVEL"] = _quieted["cpp"]
