@@ -82,10 +82,15 @@ def thread_limit():
 # Keras' train function -- a new tf.function per model, one code object --
 # counts every model's single trace together: a search over ten architectures
 # warns although nothing is retraced needlessly and nothing the user can do
-# would avoid it. That one message is dropped while keraslearn trains or
-# predicts in the current thread; outside those calls TensorFlow's logging is
-# untouched.
+# would avoid it. That one message, about Keras' train, test and predict
+# functions or keraslearn's own traced functions, is dropped while keraslearn
+# trains or predicts in the current thread; the same message about a function
+# of the user's (a tf.function a callback calls) still shows, and outside
+# those calls TensorFlow's logging is untouched.
 _RETRACING_MESSAGE = "triggered tf.function retracing"
+# The qualified names the message gives ("calls to <function NAME at 0x...>").
+_EXPECTED_TRACES = ("TensorFlowTrainer.", "make_fit.<locals>", "make_evaluate.<locals>",
+                    "make_held_out.<locals>", "inference.<locals>")
 _inside = threading.local()
 
 
@@ -93,7 +98,9 @@ class _ExpectedRetracing(logging.Filter):
     def filter(self, record):
         if not getattr(_inside, "depth", 0):
             return True
-        return _RETRACING_MESSAGE not in record.getMessage()
+        message = record.getMessage()
+        return _RETRACING_MESSAGE not in message or not any(
+            f"<function {name}" in message for name in _EXPECTED_TRACES)
 
 
 _RETRACING_FILTER = _ExpectedRetracing()

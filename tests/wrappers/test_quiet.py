@@ -98,6 +98,23 @@ def test_repeated_fits_and_search_do_not_retrace(tf_log, recwarn):
     assert _retracing_messages(tf_log, recwarn) == []
 
 
+def test_a_function_of_the_user_s_retracing_during_a_fit_is_still_reported(tf_log, recwarn):
+    # Only Keras' and keraslearn's own traces are expected: a tf.function of the
+    # user's, traced anew at every epoch by a callback, is reported as Keras' fit
+    # reports it.
+    @tf.function
+    def scaled_mean(x, scale):  # a Python float argument: a new trace per value
+        return tf.reduce_mean(x) * scale
+
+    class Retraces(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            scaled_mean(tf.ones(3), epoch + 0.5)
+
+    KerasClassifier(tiny_mlp, epochs=7, callbacks=[Retraces()], random_state=0).fit(X, y)
+    reported = _retracing_messages(tf_log, recwarn)
+    assert reported and all("scaled_mean" in text for text in reported)
+
+
 def test_predict_on_many_sizes_does_not_retrace(tf_log, recwarn):
     clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
     rng = np.random.RandomState(0)
