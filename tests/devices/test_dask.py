@@ -114,7 +114,7 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
                           {"alpha": [1e-4, 1e-1]}, cv=2, error_score="raise")
     with joblib.parallel_config(backend="dask"):
         search.fit(X, y)
-    assert all(uri is None for uri in client.run(_tracking_uri_set).values())
+    assert all(seen is None for seen in client.run(_tracking_uri_set).values())
     runs = store.search_runs([experiment])
     assert len(runs) == 5  # 2 candidates x 2 folds, and the refit
     for run in runs:

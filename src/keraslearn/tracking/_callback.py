@@ -173,7 +173,7 @@ class MLflowCallback(keras.callbacks.Callback):
         self._ends = None  # how to end the run this callback started, if it did
         self._finished = None  # (client, run id) of the run its last training ended
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
-        self._copied_settings = None  # (tracking URI, experiment id or name) set there
+        self._copied_settings = None  # (tracking URI, experiment id, name) set there
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
         self._steps_run = None  # the run _steps counts the epochs of
         self._offset = 0
