@@ -7,7 +7,10 @@ and says nothing of the kind, or says 1 (its nanny sets ``OMP_NUM_THREADS=1``
 for BLAS libraries, whatever ``N``): TensorFlow's pools, shared by all the
 tasks a worker runs at once, are sized to ``N`` instead, read here from the
 worker running the current task. Nothing is imported: a process that never
-imported ``distributed`` is no Dask worker.
+imported ``distributed`` is no Dask worker. A worker of an in-process cluster
+(``LocalCluster(processes=False)``, whose workers talk over ``inproc://``
+addresses) runs in the user's own process: its thread count is not that
+process's share, and would size its pools for good.
 """
 
 import sys
@@ -22,6 +25,8 @@ def dask_worker_threads():
         worker = distributed.get_worker()
     except ValueError:  # not inside a task of a worker
         return None
+    if str(getattr(worker, "address", "")).startswith("inproc://"):
+        return None  # a thread of the user's own process
     state = getattr(worker, "state", None)
     n = getattr(state, "nthreads", None) or getattr(worker, "nthreads", None)
     return int(n) if n else None

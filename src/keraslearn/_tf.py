@@ -29,19 +29,16 @@ def _thread_share():
     """The process's share of the cores: ``KERASLEARN_NUM_THREADS`` (the
     user's), a Dask worker's thread count, or the ``OMP_NUM_THREADS`` that
     joblib's process backends set to ``cpu_count() // n_jobs`` in their
-    workers; else None. Only a worker process (one with a parent: a Dask
-    nanny's or joblib's) reads the last two: Dask's ``LocalCluster`` sets
-    ``OMP_NUM_THREADS`` to 1 in the process that starts it, and a
-    ``LocalCluster(processes=False)`` runs its workers in the user's own
-    process, whose pools would stay at one thread for good."""
+    workers; else None. Only a worker process (one with a parent) reads
+    ``OMP_NUM_THREADS``: Dask's ``LocalCluster`` sets it to 1 in the process
+    that starts it, whose own fits would then run on one thread."""
     import multiprocessing
 
     from ._parallel import dask_worker_threads
 
-    if multiprocessing.parent_process() is None:
-        return _from_env("KERASLEARN_NUM_THREADS")
     return (_from_env("KERASLEARN_NUM_THREADS") or dask_worker_threads()
-            or _from_env("OMP_NUM_THREADS"))
+            or (_from_env("OMP_NUM_THREADS") if multiprocessing.parent_process() is not None
+                else None))
 
 
 def configure_threads():
@@ -90,7 +87,7 @@ def thread_limit():
 _RETRACING_MESSAGE = "triggered tf.function retracing"
 # The qualified names the message gives ("calls to <function NAME at 0x...>").
 _EXPECTED_TRACES = ("TensorFlowTrainer.", "make_fit.<locals>", "make_evaluate.<locals>",
-                    "make_held_out.<locals>", "inference.<locals>")
+                    "make_held_out.<locals>", "inference.<locals>", "_held_out_step.<locals>")
 _inside = threading.local()
 
 

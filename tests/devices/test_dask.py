@@ -93,12 +93,14 @@ def test_a_search_over_a_ready_network_on_the_cluster_equals_the_search_in_one_p
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("named", [False, True], ids=["experiment-id", "experiment-name"])
 def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
-        client, tmp_path, monkeypatch):
+        client, tmp_path, monkeypatch, named):
     """The workers were started before MLflow's tracking URI and experiment
     were set here (as MLflow's environment variables, which only processes
     started later inherit): each fold's run still goes to that store and
-    experiment, not to a store of the worker's own."""
+    experiment, not to a store of the worker's own. An experiment given by a
+    name no run has used yet is made, as MLflow makes it."""
     import mlflow
 
     from keraslearn.tracking import MLflowCallback
@@ -107,14 +109,18 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     store = mlflow.MlflowClient(uri)
-    experiment = store.create_experiment("search", artifact_location=tmp_path.as_uri())
-    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment)
+    if named:
+        monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "search")
+    else:
+        experiment = store.create_experiment("search", artifact_location=tmp_path.as_uri())
+        monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment)
     search = GridSearchCV(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
                                         callbacks=[MLflowCallback()]),
                           {"alpha": [1e-4, 1e-1]}, cv=2, error_score="raise")
     with joblib.parallel_config(backend="dask"):
         search.fit(X, y)
     assert all(seen is None for seen in client.run(_tracking_uri_set).values())
+    experiment = store.get_experiment_by_name("search").experiment_id
     runs = store.search_runs([experiment])
     assert len(runs) == 5  # 2 candidates x 2 folds, and the refit
     for run in runs:
@@ -181,20 +187,22 @@ def limit_in_worker():
     return _tf.thread_limit()
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1:] == ["in-process"]:
     # Workers in this process (in-process transport, no socket): its pools are
     # not theirs to size.
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                       dashboard_address=None) as cluster:
         in_process = cluster.get_client().submit(limit_in_worker, pure=False).result()
+    import tensorflow as tf
+    print(json.dumps({"in_process": in_process,
+                      "intra": tf.config.threading.get_intra_op_parallelism_threads()}))
+elif __name__ == "__main__":
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                       dashboard_address=None, host="127.0.0.1"):
         omp = os.environ.get("OMP_NUM_THREADS")
         here = limit_in_worker()
     workers = Parallel(n_jobs=2, backend="loky")(delayed(limit_in_worker)() for _ in range(2))
-    import tensorflow as tf
-    print(json.dumps({"omp": omp, "here": here, "workers": workers, "in_process": in_process,
-                      "intra": tf.config.threading.get_intra_op_parallelism_threads()}))
+    print(json.dumps({"omp": omp, "here": here, "workers": workers}))
 '''
 
 
@@ -214,10 +222,13 @@ def test_starting_a_cluster_leaves_this_process_its_threads(tmp_path):
     script.write_text(_STARTS_A_CLUSTER)
     env = {k: v for k, v in os.environ.items()
            if k not in ("OMP_NUM_THREADS", "KERASLEARN_NUM_THREADS")}
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=TIMEOUT_S * 2, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert run.returncode == 0, run.stderr[-3000:]
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = {}
+    for mode in ([], ["in-process"]):
+        run = subprocess.run([sys.executable, str(script), *mode], capture_output=True,
+                             text=True, timeout=TIMEOUT_S * 2,
+                             env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        assert run.returncode == 0, run.stderr[-3000:]
+        seen.update(json.loads(run.stdout.strip().splitlines()[-1]))
     assert seen["omp"] == "1" and seen["here"] is None
     assert seen["in_process"] is None and seen["intra"] == 0  # TensorFlow's own sizing
     share = max(1, joblib.cpu_count() // 2)  # joblib's OMP_NUM_THREADS in its 2 workers

@@ -360,3 +360,23 @@ def test_warm_started_fits_and_partial_fit_continue_the_curve_as_history_does(st
     steps, values = metric_steps(store, run.info.run_id, "loss")
     assert steps == list(range(EPOCHS + 2))
     np.testing.assert_allclose(values, online[-1].history_["loss"], rtol=1e-6)
+
+
+def test_a_copy_loaded_in_a_later_session_logs_where_that_session_s_mlflow_points(
+        store, tmp_path, monkeypatch):
+    # A copy carries the store and experiment set where it was made, for the
+    # workers of a search that inherit neither; a process of the user's own, such
+    # as a later session with nothing set but an experiment, logs where its MLflow
+    # points (here MLflow's default store, in the working directory).
+    X, y = frame()
+    kept = pickle.dumps(pipeline(callbacks=[MLflowCallback()]))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "later")
+    monkeypatch.chdir(tmp_path)
+    assert not mlflow.is_tracking_uri_set()
+    again = pickle.loads(kept).fit(X, y)
+    assert runs(store) == []  # nothing in the store of the session that made it
+    here = mlflow.MlflowClient(mlflow.get_tracking_uri())
+    run = here.get_run(again[-1].callbacks[0].run_id_)
+    assert here.get_experiment(run.info.experiment_id).name == "later"

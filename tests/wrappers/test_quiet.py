@@ -115,6 +115,21 @@ def test_a_function_of_the_user_s_retracing_during_a_fit_is_still_reported(tf_lo
     assert reported and all("scaled_mean" in text for text in reported)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_search_of_ready_networks_scoring_held_out_rows_does_not_retrace(tf_log, recwarn):
+    # early_stopping with a callback of the user's: Keras' fit, and the held-out
+    # rows scored by a traced step of keraslearn's own per network.
+    from keraslearn import MLPClassifier
+
+    class Own(keras.callbacks.Callback):  # any callback class of the user's
+        pass
+
+    grid = {"hidden_layer_sizes": [(h,) for h in (3, 4, 5, 6, 7, 8)]}
+    GridSearchCV(MLPClassifier(early_stopping=True, max_iter=3, random_state=0,
+                               callbacks=[Own()]), grid, cv=2).fit(X, y)
+    assert _retracing_messages(tf_log, recwarn) == []
+
+
 def test_predict_on_many_sizes_does_not_retrace(tf_log, recwarn):
     clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
     rng = np.random.RandomState(0)

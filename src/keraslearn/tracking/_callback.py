@@ -42,6 +42,35 @@ def _store_exists(uri):
     return parsed.scheme != "" or uri == "databricks" or os.path.isdir(uri)
 
 
+def _unset_worker(mlflow):
+    """Whether this process is a worker (a process with a parent, or a Dask
+    worker's) in which nothing of MLflow's was set: no tracking URI, no
+    experiment. A process of the user's own, such as a later session loading a
+    pickled estimator, logs where its MLflow points, set or not."""
+    import multiprocessing
+
+    from .._parallel import dask_worker_threads
+
+    if multiprocessing.parent_process() is None and dask_worker_threads() is None:
+        return False
+    return not (mlflow.is_tracking_uri_set() or os.environ.get("MLFLOW_EXPERIMENT_ID")
+                or os.environ.get("MLFLOW_EXPERIMENT_NAME"))
+
+
+def _experiment_named(client, name):
+    """The id of experiment ``name``, made if there is none yet (as MLflow
+    makes the experiment ``MLFLOW_EXPERIMENT_NAME`` names)."""
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        try:
+            return client.create_experiment(name)
+        except Exception:  # noqa: BLE001 - made meanwhile by another worker?
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise
+    return found.experiment_id
+
+
 def _still_running(mlflow, run_id, uri):
     """Whether run ``run_id`` of the store at ``uri`` is running. A store that
     is not there is not opened (:func:`_store_exists`); one that cannot be
@@ -95,10 +124,10 @@ class MLflowCallback(keras.callbacks.Callback):
         The tracking store of ``run_id`` and ``parent_run_id``; by default
         MLflow's tracking URI when the callback is made, so that worker
         processes log to the same store. Runs without either id use MLflow's
-        current tracking URI and experiment; in a process where MLflow's
-        tracking URI was never set (a Dask worker started before MLflow was
-        set up), a copy uses those set where it was made (a search's clones,
-        pickled to the workers), as a process started from there inherits them.
+        current tracking URI and experiment; in a worker process where
+        neither was set (a Dask worker started before MLflow was set up), a
+        copy uses those set where it was made (a search's clones, pickled to
+        the workers), as a process started from there inherits them.
 
     run_name : str, default=None
         The name of the runs the callback starts.
@@ -224,14 +253,13 @@ class MLflowCallback(keras.callbacks.Callback):
             return
         active = mlflow.active_run()
         settings = self._copied_settings
-        if (active is None and settings is not None and not mlflow.is_tracking_uri_set()
-                and _store_exists(settings[0])):
-            # A copy in a process whose MLflow was never set (a Dask worker
+        if active is None and settings is not None and _unset_worker(mlflow) and _store_exists(
+                settings[0]):
+            # A copy in a worker whose MLflow was never set (a Dask worker
             # started before it was): the store and experiment set where the
             # copy was made, as a process started from there would inherit.
             self._client = mlflow.MlflowClient(settings[0])
-            experiment = settings[1] or self._client.get_experiment_by_name(
-                settings[2] or "Default").experiment_id
+            experiment = settings[1] or _experiment_named(self._client, settings[2] or "Default")
             self.run_id_ = self._client.create_run(experiment, run_name=self.run_name).info.run_id
             self._ends = "client"
             return
