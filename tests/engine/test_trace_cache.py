@@ -175,6 +175,19 @@ def test_turning_sharing_off_drops_what_was_kept():
         keraslearn.set_config(share_traced_functions=True)
 
 
+def test_steps_per_epoch_and_validation_steps_limit_a_warm_copy_as_they_limit_keras_fit():
+    # A warm copy runs several steps per traced call, whose steps Keras runs
+    # whole: with those limits it runs one step per call, as the model would.
+    fits = []
+    for share in (True, False):
+        with keraslearn.config_context(share_traced_functions=share):
+            fits.append(KerasRegressor(_batch_normalised, epochs=2, batch_size=8, shuffle=False,
+                                       validation_split=0.25, random_state=0).fit(
+                X, y, steps_per_epoch=1, validation_steps=1))
+    assert [int(f.model_.optimizer.iterations) for f in fits] == [2, 2]
+    assert fits[0].history_["val_loss"] == pytest.approx(fits[1].history_["val_loss"], rel=1e-6)
+
+
 def _batch_normalised(meta):
     """Keras' own layers, and not a plain Dense stack (the dense chain's)."""
     return keras.Sequential([keras.Input((1,)), keras.layers.Dense(4),

@@ -264,14 +264,17 @@ def steps_per_execution(model, fit_kwargs):
     per-step Python cost and compute exactly the same updates; only batch-level
     callbacks would notice (they see every n-th batch), so it is used only when
     no callback has batch-level hooks, nothing is printed per batch, the
-    user left the model's own setting at 1 and ``max_steps_per_epoch`` unset.
+    user left the model's own setting at 1, and neither ``steps_per_epoch``,
+    ``validation_steps`` nor ``max_steps_per_epoch`` limits the steps (Keras
+    runs a call's steps whole, and ``max_steps_per_epoch`` counts calls).
     """
     try:
         config = model.get_compile_config() or {}
     except (TypeError, ValueError):  # an object Keras cannot serialise: no warm copy
         return 1
-    if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0) or (
-            _tf.fit_limited()):  # Keras' max_steps_per_epoch counts calls, not steps
+    limited = any(fit_kwargs.get(key) is not None for key in (
+        "steps_per_epoch", "validation_steps")) or _tf.fit_limited()
+    if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0) or limited:
         return config.get("steps_per_execution", 1)
     if any(runs_hooks(callback, BATCH_HOOKS) for callback in fit_kwargs.get("callbacks") or ()):
         return 1
