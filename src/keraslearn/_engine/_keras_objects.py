@@ -21,13 +21,9 @@ from . import _routed_objects as routed_objects
 from ._layers import keras_own
 
 _LOSS_ALIASES = {
-    "mse": "MeanSquaredError",
-    "mae": "MeanAbsoluteError",
-    "mape": "MeanAbsolutePercentageError",
-    "msle": "MeanSquaredLogarithmicError",
-    "kld": "KLDivergence",
-    "kl_divergence": "KLDivergence",
-    "bce": "BinaryCrossentropy",
+    "mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
+    "mape": "MeanAbsolutePercentageError", "msle": "MeanSquaredLogarithmicError",
+    "kld": "KLDivergence", "kl_divergence": "KLDivergence", "bce": "BinaryCrossentropy",
 }
 
 # Strings Keras resolves from the loss and output shape at compile time
@@ -166,11 +162,10 @@ def loss_key(loss, depth=0):
 
 
 def copy_model(source):
-    """A copy of the ``keras.Model`` ``source``: its layers, weights and
-    compile settings. Keras' ``clone_model`` compiles the copy from the
-    source's compile config, which names every object by its registered name:
-    an optimizer or loss class, or a loss function, of the user's own that is
-    not registered with Keras is known here by the object ``source`` holds."""
+    """A copy of the ``keras.Model`` ``source``: its layers, weights and compile
+    settings. Its compile config names every object by its registered name: an
+    optimizer or loss class, or a loss function, of the user's own that is not
+    registered with Keras is known here by the object ``source`` holds."""
     known = {type(source.optimizer).__name__: type(source.optimizer)} if getattr(
         source, "optimizer", None) is not None else {}
     for obj in nested.leaves(getattr(source, "loss", None)):
@@ -181,8 +176,12 @@ def copy_model(source):
     try:
         with keras.saving.custom_object_scope(known):
             model = keras.models.clone_model(source)
-            if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
-                model.compile_from_config(source.get_compile_config())
+            if getattr(source, "compiled", False):  # with what the config leaves out:
+                config = keras.saving.deserialize_keras_object(source.get_compile_config())
+                config["loss"] = source.loss  # Huber's delta (losses hold no state)
+                config["auto_scale_loss"] = isinstance(  # loss scaled in mixed_float16?
+                    source.optimizer, keras.optimizers.LossScaleOptimizer)
+                model.compile(**config)
     except (TypeError, ValueError) as exc:
         if not any(words in str(exc) for words in _NOT_MADE_AGAIN):
             raise  # another failure of Keras' copy: as Keras words it
