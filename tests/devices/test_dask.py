@@ -93,14 +93,16 @@ def test_a_search_over_a_ready_network_on_the_cluster_equals_the_search_in_one_p
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("named", [False, True], ids=["experiment-id", "experiment-name"])
+@pytest.mark.parametrize("named", ["id", "name", "name-in-workers-too"])
 def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
         client, tmp_path, monkeypatch, named):
     """The workers were started before MLflow's tracking URI and experiment
     were set here (as MLflow's environment variables, which only processes
     started later inherit): each fold's run still goes to that store and
     experiment, not to a store of the worker's own. An experiment given by a
-    name no run has used yet is made, as MLflow makes it."""
+    name no run has used yet is made, as MLflow makes it; workers that have
+    the experiment's name (from their own environment) but no tracking URI
+    still log to this store."""
     import mlflow
 
     from keraslearn.tracking import MLflowCallback
@@ -109,7 +111,7 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     store = mlflow.MlflowClient(uri)
-    if named:
+    if named != "id":
         monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "search")
     else:
         experiment = store.create_experiment("search", artifact_location=tmp_path.as_uri())
@@ -117,8 +119,13 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
     search = GridSearchCV(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
                                         callbacks=[MLflowCallback()]),
                           {"alpha": [1e-4, 1e-1]}, cv=2, error_score="raise")
-    with joblib.parallel_config(backend="dask"):
-        search.fit(X, y)
+    if named == "name-in-workers-too":
+        client.run(_set_env, "MLFLOW_EXPERIMENT_NAME", "search")
+    try:
+        with joblib.parallel_config(backend="dask"):
+            search.fit(X, y)
+    finally:
+        client.run(_set_env, "MLFLOW_EXPERIMENT_NAME", None)
     assert all(seen is None for seen in client.run(_tracking_uri_set).values())
     experiment = store.get_experiment_by_name("search").experiment_id
     runs = store.search_runs([experiment])
@@ -126,6 +133,15 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
     for run in runs:
         assert run.info.status == "FINISHED"
         assert [m.step for m in store.get_metric_history(run.info.run_id, "loss")] == [0, 1]
+
+
+def _set_env(name, value):
+    import os
+
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _tracking_uri_set():

@@ -44,17 +44,16 @@ def _store_exists(uri):
 
 def _unset_worker(mlflow):
     """Whether this process is a worker (a process with a parent, or a Dask
-    worker's) in which nothing of MLflow's was set: no tracking URI, no
-    experiment. A process of the user's own, such as a later session loading a
-    pickled estimator, logs where its MLflow points, set or not."""
+    worker's) in which MLflow's tracking URI was not set. A process of the
+    user's own, such as a later session loading a pickled estimator, logs
+    where its MLflow points, set or not."""
     import multiprocessing
 
     from .._parallel import dask_worker_threads
 
     if multiprocessing.parent_process() is None and dask_worker_threads() is None:
         return False
-    return not (mlflow.is_tracking_uri_set() or os.environ.get("MLFLOW_EXPERIMENT_ID")
-                or os.environ.get("MLFLOW_EXPERIMENT_NAME"))
+    return not mlflow.is_tracking_uri_set()
 
 
 def _experiment_named(client, name):
@@ -124,9 +123,9 @@ class MLflowCallback(keras.callbacks.Callback):
         The tracking store of ``run_id`` and ``parent_run_id``; by default
         MLflow's tracking URI when the callback is made, so that worker
         processes log to the same store. Runs without either id use MLflow's
-        current tracking URI and experiment; in a worker process where
-        neither was set (a Dask worker started before MLflow was set up), a
-        copy uses those set where it was made (a search's clones, pickled to
+        current tracking URI and experiment; in a worker process where no
+        tracking URI was set (a Dask worker started before MLflow was set up),
+        a copy uses those set where it was made (a search's clones, pickled to
         the workers), as a process started from there inherits them.
 
     run_name : str, default=None
