@@ -166,29 +166,6 @@ def test_compiled_model_instance_with_unregistered_objects_of_the_users_own_trai
     np.testing.assert_allclose(own.predict(X), builtin.predict(X), rtol=1e-6)
 
 
-def test_compiled_model_instance_keeps_what_its_compile_config_leaves_out():
-    # Keras' compile config leaves out Huber's delta and auto_scale_loss: a copy
-    # compiled from it alone trained with delta=1.0, and wrapped the optimizer of
-    # a mixed_float16 model compiled with auto_scale_loss=False for loss scaling.
-    target = X.sum(axis=1)
-    huber = _compiled_net(keras.losses.Huber(delta=0.1), keras.optimizers.SGD(0.01))
-    est = KerasRegressor(huber, epochs=2, random_state=0).fit(X, target)
-    y_true, y_pred = np.array([[0.0], [1.0]]), np.array([[2.0], [1.05]])
-    np.testing.assert_allclose(est.model_.loss(y_true, y_pred),
-                               keras.losses.Huber(delta=0.1)(y_true, y_pred))
-    keras.config.set_dtype_policy("mixed_float16")
-    try:
-        for auto_scale_loss in (True, False):
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-            model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse",
-                          auto_scale_loss=auto_scale_loss)
-            est = KerasRegressor(model, epochs=1, random_state=0).fit(X, target)
-            assert isinstance(est.model_.optimizer,
-                              keras.optimizers.LossScaleOptimizer) is auto_scale_loss
-    finally:
-        keras.config.set_dtype_policy("float32")
-
-
 def test_compiled_model_instance_keras_cannot_copy_is_a_clear_error():
     model = _compiled_net("mse", "sgd", metrics=[lambda y_true, y_pred: y_pred])
     with pytest.raises(ValueError, match="cannot be copied for training.*lambda.*"

@@ -176,12 +176,8 @@ def copy_model(source):
     try:
         with keras.saving.custom_object_scope(known):
             model = keras.models.clone_model(source)
-            if getattr(source, "compiled", False):  # with what the config leaves out:
-                config = keras.saving.deserialize_keras_object(source.get_compile_config())
-                config["loss"] = source.loss  # Huber's delta (losses hold no state)
-                config["auto_scale_loss"] = isinstance(  # loss scaled in mixed_float16?
-                    source.optimizer, keras.optimizers.LossScaleOptimizer)
-                model.compile(**config)
+            if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
+                model.compile_from_config(source.get_compile_config())
     except (TypeError, ValueError) as exc:
         if not any(words in str(exc) for words in _NOT_MADE_AGAIN):
             raise  # another failure of Keras' copy: as Keras words it
