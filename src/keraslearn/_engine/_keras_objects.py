@@ -163,9 +163,9 @@ def loss_key(loss, depth=0):
 
 def copy_model(source):
     """A copy of the ``keras.Model`` ``source``: its layers, weights and compile
-    settings. Its compile config names every object by its registered name: an
-    optimizer or loss class, or a loss function, of the user's own that is not
-    registered with Keras is known here by the object ``source`` holds."""
+    settings, compiled from its compile config, which names every object by its
+    registered name: an optimizer or loss class, or a loss function, of the
+    user's own that is not registered with Keras is known by the one ``source`` holds."""
     known = {type(source.optimizer).__name__: type(source.optimizer)} if getattr(
         source, "optimizer", None) is not None else {}
     for obj in nested.leaves(getattr(source, "loss", None)):
