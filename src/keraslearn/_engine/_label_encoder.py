@@ -154,7 +154,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 found = np.asarray(found.tolist())
             if len(found) < 2:
                 raise ValueError(
-                    f"The target y has only one class ({found[:1].tolist()[0]!r}); a classifier "
+                    f"The target y has only one class ({found.tolist()[0]!r}); a classifier "
                     "needs samples of at least 2 classes."
                 )
             self.classes_ = found
