@@ -568,14 +568,20 @@ def test_class_weights_and_verbose_of_other_number_types_are_taken():
 def test_dates_in_x_are_refused_as_in_y(when):
     # They were read as a count of their storage unit (seconds, us or ns, 1000x
     # apart across pandas versions), rounded to float32: a regressor diverged.
-    from keraslearn import MLPRegressor
+    from keraslearn import MLPClassifier, MLPRegressor
 
     target = np.arange(40.0)
-    for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
+    # found in an audit: MLPClassifier read the frame's dtypes first and failed
+    # with NumPy's DTypePromotionError on a date column beside a number one
+    clf = MLPClassifier(max_iter=1)
+    calls = [(est, est.fit, {}) for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1))]
+    calls += [(clf, clf.fit, {}), (clf, clf.partial_fit, {"classes": [0.0, 1.0]})]
+    for est, fit, kwargs in calls:
+        y = target % 2 if est is clf else target
         with pytest.raises(ValueError, match=r"X has (date or time columns \['(when|age)'\]|"
                                              r"dtype datetime64\[D\]): as numbers they would "
                                              "be a count of their unit"):
-            est.fit(when, target)
+            fit(when, y, **kwargs)
         assert not hasattr(est, "n_features_in_")
     fitted = KerasRegressor(tiny_mlp, epochs=1).fit(np.zeros((40, when.shape[1])), target)
     with pytest.raises(ValueError, match="count of their unit"):

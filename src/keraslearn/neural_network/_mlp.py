@@ -155,9 +155,10 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         dtypes = getattr(X, "dtypes", None)
         if dtypes is None:
             dtype = getattr(X, "dtype", None)
-        elif len(dtypes) and all(isinstance(d, np.dtype) for d in dtypes):
+        elif len(dtypes) and all(isinstance(d, np.dtype) and d.kind in "biuf"
+                                 for d in dtypes):
             dtype = np.result_type(*dtypes)
-        else:
+        else:  # (date, text or extension columns: the input checks name them)
             dtype = None
         self._data_float = "float32" if dtype == np.float32 else "float64"
         try:
