@@ -574,6 +574,16 @@ def test_values_beyond_float32_are_named_not_predicted_as_nan():
         with pytest.raises(ValueError, match=r"training loss became"):
             MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
                 X, target * 1e20)
+    # found in an audit: targets beyond float32's range got NumPy's cast warning,
+    # then trained an epoch to a generic "diverged"; now named before training
+    beyond = np.r_[target[:-1], 1e300]
+    for est in (MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, early_stopping=True), reg):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            with pytest.raises(ValueError, match=r"y holds values beyond the range of float32.*"
+                                                 r"1e\+300.*Scale the targets"):
+                est.fit(X, beyond)
+    assert np.isfinite(reg.predict(X)).all() and reg.n_iter_ == 2
     # found in an audit: a sigmoid output hid them (probabilities [1, 0]), and a
     # sparse X was predicted as infinities; both are named before the network runs
     from scipy.sparse import csr_matrix

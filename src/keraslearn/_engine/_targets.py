@@ -137,6 +137,15 @@ class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
         return self.encode(self.validate(y))
 
     def encode(self, y):
+        y = np.asarray(y)
+        limit = float(np.finfo(self.dtype_).max)
+        if y.dtype.kind == "f" and y.dtype.itemsize > np.dtype(self.dtype_).itemsize and (
+                y.size and not float(np.abs(y).max()) <= limit):
+            raise ValueError(
+                f"y holds values beyond the range of {self.dtype_}, the network's output type "
+                f"(largest |y| = {float(np.abs(y).max()):.3g} > {limit:.3g}): they would become "
+                "infinite in training. Scale the targets (e.g. with TransformedTargetRegressor "
+                "and StandardScaler).")
         return np.asarray(y, dtype=self.dtype_).reshape(len(y), -1)
 
     def inverse_transform(self, y):

@@ -192,8 +192,7 @@ class BaseMLP(ReadyNetwork):
         # function (accuracy, R²) after every epoch: so does this callback.
         if plan.validation_rows is None:
             return None
-        rows = plan.validation_rows
-        encoder = data.encoder
+        rows, encoder = plan.validation_rows, data.encoder
         # A file-mapped X is read from its file chunk by chunk at every epoch,
         # a sparse one densified chunk by chunk.
         X = as_source(data.X)
@@ -224,8 +223,9 @@ class BaseMLP(ReadyNetwork):
             rows = slice(None) if plan.train_rows is None else plan.train_rows
             bias = self._initial_output_bias(data.y[rows], data.sample_weight[rows])
             if bias is not None:
-                output = model.layers[-1]
-                output.bias.assign(np.asarray(bias, dtype=output.bias.dtype))
+                bias_var = model.layers[-1].bias
+                with np.errstate(over="ignore"):  # (targets beyond it: named at encoding)
+                    bias_var.assign(np.asarray(bias, dtype=bias_var.dtype))
         return model, encoder
 
     def _initial_output_bias(self, y, sample_weight):
