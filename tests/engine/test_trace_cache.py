@@ -595,3 +595,34 @@ def test_a_checkpoint_of_whole_models_saves_the_estimators_network(tmp_path):
         assert saved.name == f"net_{tag}"
         assert [layer.name for layer in saved.layers] == [
             layer.name for layer in est.model_.layers]
+
+
+@pytest.mark.parametrize("names", [False, True], ids=["keras-names", "fixed-names"])
+def test_an_optimizer_another_network_built_is_refused_as_keras_refuses_it(names):
+    # found in an audit: a builder compiling every model with one optimizer made
+    # outside it trained each new network from the last fit's Adam moments and
+    # step count (a warm copy, or the dense chain, took them on); Keras' fit
+    # refuses an optimizer built for other variables.
+    from keraslearn import KerasClassifier
+
+    rng = np.random.default_rng(0)
+    X, optimizer = rng.normal(size=(80, 4)).astype("float32"), keras.optimizers.Adam(0.05)
+    y = (X[:, 0] > 0).astype(int)
+
+    def build(meta):
+        model = keras.Sequential([
+            keras.Input((4,)),
+            keras.layers.Dense(5, activation="relu", name="h" if names else None),
+            keras.layers.Dense(1, activation="sigmoid", name="out" if names else None),
+        ])
+        model.compile(optimizer=optimizer, loss="binary_crossentropy")
+        return model
+
+    first = KerasClassifier(build, epochs=2, random_state=0).fit(X, y)
+    weights, steps = first.model_.get_weights(), int(optimizer.iterations.numpy())
+    for est in (KerasClassifier(build, epochs=2, random_state=0), first):
+        with pytest.raises(ValueError, match="Unknown variable.*originally built with"):
+            est.fit(X, y)
+    assert int(optimizer.iterations.numpy()) == steps == 6
+    for a, b in zip(first.model_.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)

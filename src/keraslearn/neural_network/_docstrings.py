@@ -140,7 +140,9 @@ _ENTRIES["mlp_parameters"] = """\
     optimizer : str, keras.optimizers.Optimizer class or instance, default=None
         A Keras optimizer used instead of ``solver``. A name or class is
         created with ``learning_rate=learning_rate_init``; an instance is
-        copied with its own settings (``learning_rate_init`` is not applied).
+        copied with its own settings (``learning_rate_init`` is not applied),
+        made again from its config as Keras copies one (``copy.deepcopy``,
+        saving): ``exclude_from_weight_decay`` is not kept.
 
     reduce_lr_on_plateau : bool or dict, default=False
         Add ``keras.callbacks.ReduceLROnPlateau`` monitoring the training loss

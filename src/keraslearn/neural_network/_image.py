@@ -120,7 +120,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     optimizer : str, keras.optimizers.Optimizer class or instance, default="adam"
         A name or class is created with ``learning_rate``; an instance is
-        copied with its own settings.
+        copied with its own settings, made again from its config as Keras
+        copies one: ``exclude_from_weight_decay`` is not kept.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified),

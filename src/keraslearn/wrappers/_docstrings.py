@@ -44,7 +44,11 @@ _ENTRIES["fit_parameters"] = """\
         such fits repeat one at a time, or in processes (joblib's default).
 
     optimizer : str, keras.optimizers.Optimizer class or instance, default="rmsprop"
-        Its parameters can be routed: ``optimizer__learning_rate=1e-3``.
+        Its parameters can be routed: ``optimizer__learning_rate=1e-3``. An
+        instance is made again from its config at every fit, as Keras copies
+        one (``copy.deepcopy``, saving): settings its config does not hold,
+        such as ``exclude_from_weight_decay``, are not kept. Compile such an
+        optimizer in the model builder.
 
     loss : str, keras.losses.Loss or callable, default=None
         Routed parameters: ``loss__from_logits=True``."""
