@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import recall_score
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier as SklearnMLP
+from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -109,6 +110,25 @@ def test_convergence_warning_at_max_iter(cancer):
     # The same words, so that a filter written for scikit-learn's applies.
     ours = {str(w.message) for w in caught if w.category is ConvergenceWarning}
     assert ours == {str(w.message) for w in theirs if w.category is ConvergenceWarning}
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_convergence_warning_raised_as_an_error_keeps_the_fit_as_scikit_learn(cancer, cls):
+    # found in an audit: under `-W error` the warning, given inside the fit's
+    # transaction, undid the finished fit (unfitted, a warm start never went on);
+    # scikit-learn's MLP is fitted when its warning is raised
+    X_train, _, y_train, _ = cancer
+    theirs = (SklearnMLP if cls is MLPClassifier else SklearnMLPRegressor)(
+        hidden_layer_sizes=(4,), max_iter=2, random_state=0, warm_start=True)
+    ours = cls(hidden_layer_sizes=(4,), max_iter=2, random_state=0, warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for est in (theirs, ours, theirs, ours):
+            with pytest.raises(ConvergenceWarning, match=r"Maximum iterations \(2\)"):
+                est.fit(X_train, y_train)
+    assert len(ours.loss_curve_) == len(theirs.loss_curve_) == 4
+    assert ours.n_iter_ == theirs.n_iter_, (ours.n_iter_, theirs.n_iter_)
+    assert ours.predict(X_train[:3]).shape == theirs.predict(X_train[:3]).shape
 
 
 def test_validation_fraction_may_be_0_without_early_stopping_as_in_scikit_learn(cancer):

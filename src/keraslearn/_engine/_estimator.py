@@ -16,12 +16,15 @@ checked first; prediction runs on ``device`` (``_devices.py``), or, for a
 few rows and a network of known layers on the CPU, in NumPy (``_forward.py``).
 """
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import FunctionTransformer
 
 from .. import _config, _keras_fit, _random, _tf
 from .._persistence import _state as _saved
+from .._stacklevel import user_stacklevel
 from .._tf import keras, tf
 from ..utils import check_kwargs
 from ..utils._names import history_key, history_value
@@ -57,12 +60,10 @@ class KerasEstimator(BaseEstimator):
     # of the user's can hold it): its small predictions may then take the NumPy
     # path of ``_forward`` from a snapshot of its weights, read once, not at every call.
     _private_network = False
-    # Whether each batch's loss is its weighted mean (scikit-learn's MLP),
-    # not its weighted sum over its rows (Keras).
+    # Whether a batch's loss is its weighted mean (scikit-learn's MLP), not its sum (Keras).
     _weights_per_batch = False
-    # Keras callbacks given to fit (and to a partial_fit that takes them) may
-    # be routed by scikit-learn's metadata routing, once requested:
-    # ``set_fit_request(callbacks=True)``.
+    # Keras callbacks given to fit (and partial_fit) may be routed by scikit-learn's
+    # metadata routing, once requested: ``set_fit_request(callbacks=True)``.
     __metadata_request__fit = {"callbacks": None}
 
     # ------------------------------------------------------------ the hooks
@@ -82,23 +83,20 @@ class KerasEstimator(BaseEstimator):
 
     @property
     def target_encoder(self):
-        """A new transformer of targets: y -> what the model trains on, and
-        its outputs back (``inverse_transform``). Override it in a subclass
-        with any scikit-learn transformer (scikeras' data-transformer
-        interface); its ``get_metadata()`` joins ``meta``."""
+        """A new transformer of targets: y -> what the model trains on, and its
+        outputs back (``inverse_transform``). Override it with any scikit-learn
+        transformer (scikeras' interface); its ``get_metadata()`` joins ``meta``."""
         return self._new_target_encoder()
 
     @property
     def feature_encoder(self):
-        """A new transformer of features: X -> what the model takes (X itself
-        by default). Override it in a subclass, for example to split X into a
-        list of arrays for a model with several inputs."""
+        """A new transformer of features: X -> what the model takes (X itself by
+        default). Override it, e.g. to split X into arrays for several inputs."""
         return FunctionTransformer()
 
     def _input_source(self, X, reset):
-        """X as the engine reads it: X itself, or a row source read batch by
-        batch (``_sources``; ImageClassifier: image file paths). ``reset``:
-        for a fit that starts anew (else for prediction, or a fit that continues)."""
+        """X as the engine reads it: X itself, or a row source read batch by batch
+        (``_sources``; image file paths). ``reset``: for a fit that starts anew."""
         return X
 
     def _prepare_training_data(self, X, y, reset):
@@ -211,8 +209,11 @@ class KerasEstimator(BaseEstimator):
                                if plan.train else {})
                 model = where.settled(model, data.X)
                 self._commit(plan, data, model, encoder, history)
+            after = self.__dict__.pop("_warning_after_fit", None)  # the fit is kept
         finally:  # a fit that built a network may be due to release TensorFlow's
             _kernel_cache.release_if_due()  # kernel cache (see _engine/_kernel_cache)
+        if after is not None:
+            warnings.warn(*after, stacklevel=user_stacklevel())
         return self
 
     def _network(self, plan, data, randomness, where=None):

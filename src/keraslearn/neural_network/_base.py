@@ -11,7 +11,6 @@ and :meth:`_training_settings` says what they mean in Keras' words.
 import itertools
 import math
 import random
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -22,7 +21,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
-from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
@@ -379,14 +377,11 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
         attributes.update(self._family_attributes(plan, n_iter))
         if (self._warn_max_iter and plan.mode != "partial" and plan.train
                 and n_iter == plan.epochs and not plan.progress["stopped"]):
-            warnings.warn(
-                # scikit-learn's words, so that its users' warning filters apply
+            # scikit-learn's words, so that its users' warning filters apply; given
+            # once the fit is kept (a filter raising it leaves the estimator fitted)
+            attributes["_warning_after_fit"] = (
                 f"Stochastic Optimizer: Maximum iterations ({plan.epochs}) reached and the "
-                "optimization hasn't "
-                "converged yet.",
-                ConvergenceWarning,
-                stacklevel=user_stacklevel(),
-            )
+                "optimization hasn't converged yet.", ConvergenceWarning)
         return attributes
 
     def _family_attributes(self, plan, n_iter):
