@@ -3,6 +3,7 @@ the file that was there, and nothing else, behind."""
 
 import stat
 import threading
+import warnings
 
 import keras
 import numpy as np
@@ -162,6 +163,36 @@ def test_registered_custom_layer_round_trips_and_is_needed_to_load(tmp_path):
             keraslearn.load(path)
     finally:
         registry[key] = layer
+
+
+class LayerNotice(UserWarning):
+    pass
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")
+class NoticedScale(Scale):
+    """A layer whose config comes with a warning (a deprecated setting, say)."""
+
+    def get_config(self):
+        warnings.warn("factor will be renamed", LayerNotice, stacklevel=2)
+        return super().get_config()
+
+
+def test_a_warning_the_users_filters_raise_while_saving_is_theirs_not_a_refusal(tmp_path):
+    # found in an audit: under `-W error`, a warning Keras' saving gave (NumPy 2's
+    # on TensorFlow variables) became "Keras cannot save the network"
+    net = KerasClassifier(lambda meta: keras.Sequential([
+        keras.Input(meta["X_shape_"][1:]), NoticedScale(0.5),
+        keras.layers.Dense(meta["n_classes_"], activation="softmax")]), epochs=1,
+        random_state=0).fit(X, LABELS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayerNotice)
+        with pytest.raises(LayerNotice, match="factor will be renamed"):
+            keraslearn.save(net, tmp_path / "noticed.keraslearn")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.warns(LayerNotice):
+        path = keraslearn.save(net, tmp_path / "noticed.keraslearn")
+    np.testing.assert_array_equal(keraslearn.load(path).predict_proba(X), net.predict_proba(X))
 
 
 def test_drift_detector_travels_with_the_object(clf, tmp_path):

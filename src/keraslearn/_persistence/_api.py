@@ -123,7 +123,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
             for member, part in parts.items():
                 try:
                     blobs[member] = skops.io.dumps(part)
-                except ValueError:
+                except (ValueError, Warning):  # (a warning: raised by the user's filters)
                     raise
                 except RecursionError as exc:
                     if not _has_routing_requests(part):
@@ -350,6 +350,8 @@ def _load_network(file, what, refusal):
 
     try:
         return keras.saving.load_model(file, safe_mode=True)
+    except Warning:  # raised by the user's filters: theirs, as it is
+        raise
     except Exception as exc:
         # Keras' message may quote the whole model config: keep what names the cause.
         text = " ".join(str(exc).split())
@@ -377,7 +379,7 @@ def _rebuild(data, member, path):
 
     try:
         return skops.io.loads(data, trusted=_trust.skops_trusted(data))
-    except ValueError:
+    except (ValueError, Warning):
         raise
     except Exception as exc:
         raise ValueError(

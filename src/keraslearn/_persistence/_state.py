@@ -60,6 +60,8 @@ class SaveSession:
         path.parent.mkdir(exist_ok=True)
         try:
             model.save(path)
+        except Warning:  # one the user's filters raise: theirs, as it is
+            raise
         except Exception as exc:
             raise ValueError(
                 f"keraslearn.save: Keras cannot save the network of {owner} ({attribute}): "
