@@ -626,3 +626,50 @@ def test_an_optimizer_another_network_built_is_refused_as_keras_refuses_it(names
     assert int(optimizer.iterations.numpy()) == steps == 6
     for a, b in zip(first.model_.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
+
+
+SCALE = {"value": 1.0}
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests_trace_cache")
+def scaled_mse(y_true, y_pred):
+    return SCALE["value"] * keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+def test_a_loss_of_the_users_reading_python_state_is_traced_per_network_as_keras_does():
+    # found in an audit: a registered loss reading a setting its builder writes
+    # (a searched hyperparameter) kept the first fit's value in the shared trace:
+    # every later candidate trained with it, where Keras traces each new model
+    def build(meta, scale):
+        SCALE["value"] = scale
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(
+            1, kernel_initializer="ones", bias_initializer="zeros")])
+        model.compile(optimizer="sgd", loss=scaled_mse)
+        return model
+
+    y = 2 * X.ravel()
+    losses = [KerasRegressor(build, scale=scale, epochs=1, batch_size=64).fit(X, y).history_[
+        "loss"][0] for scale in (1.0, 0.0, 10.0)]
+    assert losses[1] == 0.0 and losses[2] == pytest.approx(10 * losses[0], rel=1e-5), losses
+    model = build(None, 1.0)
+    assert _trace_cache.architecture_key(model) is None  # (trains itself)
+    model.compile(optimizer="sgd", loss="mse")
+    assert _trace_cache.architecture_key(model) is not None
+
+
+def test_run_eagerly_and_jit_compile_set_after_compile_are_honoured():
+    # found in an audit: a warm copy was compiled from the compile config, which
+    # keeps the values given to compile, not those set on the model afterwards
+    def build():
+        model = tiny_mlp({"X_shape_": (64, 1), "target_type_": "continuous", "n_outputs_": 1})
+        model.compile(optimizer="sgd", loss="mse")
+        return model
+
+    plain, eager, xla = build(), build(), build()
+    eager.run_eagerly, xla.jit_compile = True, True
+    assert _trace_cache.architecture_key(eager) is None
+    assert _trace_cache.architecture_key(xla) not in (None, _trace_cache.architecture_key(plain))
+    from keraslearn._engine._plain_networks import plain_compile
+
+    assert plain_compile(plain, plain.get_compile_config())
+    assert not plain_compile(eager, eager.get_compile_config())

@@ -180,7 +180,7 @@ def plain_compile(model, config):
     run or XLA."""
     return (
         not config.get("weighted_metrics") and config.get("loss_weights") is None
-        and not config.get("run_eagerly") and not model.jit_compile
+        and not model.run_eagerly and not model.jit_compile  # (as set after compile too)
     )
 
 

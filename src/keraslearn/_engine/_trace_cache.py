@@ -11,25 +11,22 @@ and copies the trained state back. Only the tracing is shared.
 Sharing must never change what is computed. A warm copy is rebuilt from the
 model's config, so only models whose configs describe them completely are
 shared: Keras' own model and layer classes, compiled with Keras' own
-optimizers and metrics (the loss object itself is shared). A model or layer
-class of the user's own may hold a setting its config leaves out, or use one
-only in training (its ``train_step``, a layer's ``training=True`` branch),
-which no probe of its outputs would see: such models train themselves. A
-warm copy is run beside its model on a probe batch of the fit's own rows
-when it is made: the outputs and the loss gradients must be equal, or the
-model trains itself.
+optimizers, metrics and losses. A class or function of the user's may hold a
+setting its config leaves out, use one only in training (``train_step``, a
+``training=True`` branch), or read Python state a trace keeps: such models
+train themselves. A warm copy is run beside its model on a probe batch of the
+fit's own rows when it is made: outputs and loss gradients must be equal.
 
 A warm copy is made inside the fit's device scope, so its variables live on
 that device: the device (the estimator's ``device``, resolved) is part of the
 key, and a fit on another device gets a warm copy of its own there.
 
-Not shared: models over ``MAX_PARAMS`` parameters (tracing is a small part of
-their fit), fits decoding image files batch by batch (decoding bounds them),
-models that cannot be cloned from their config, concurrent fits of one
-architecture in threads, fits under a ``distribute`` strategy (a warm copy would
-belong to one strategy object, its traced function to that strategy's replicas;
-such fits are long), fits with a callback that keeps or changes the model
-(:func:`_model_unseen`), and every fit while ``share_traced_functions=False``.
+Not shared: models over ``MAX_PARAMS`` parameters, fits decoding image files
+batch by batch, models that cannot be cloned from their config or run eagerly,
+concurrent fits of one architecture in threads, fits under a ``distribute``
+strategy (a warm copy would belong to one strategy), fits with a callback that
+keeps or changes the model (:func:`_model_unseen`), and every fit while
+``share_traced_functions=False``.
 
 Memory. A warm copy holds its variables and traced functions until it is
 dropped (least recently used, past ``MAX_ENTRIES``); a fitted estimator's
@@ -41,15 +38,14 @@ keeps for the life of the process, and no public API of it releases:
   ``tf.custom_gradient`` in TensorFlow's global gradient registry. A warm
   copy traces one per architecture; raw Keras one or two per fit.
 - a cached kernel (about 35 KiB) per variable name and shape ever created.
-  Keras names each new layer and optimizer uniquely ("dense_57"), so every
-  fit of a user's builder adds its variables' names. The networks keraslearn
-  builds itself (the ready MLPs: "mlp", or "mlp_1"... while another lives)
-  and optimizers it makes from a name or a class reuse a few names: their
-  refits add nothing.
+  Keras names each new layer and optimizer uniquely ("dense_57"), so every fit
+  of a user's builder adds names. The ready MLPs' networks ("mlp", "mlp_1"...)
+  and optimizers made from a name or class reuse a few: refits add nothing.
 
 ``benchmarks/arch_memory.py`` measures both beside raw Keras.
 """
 
+import inspect
 import json
 import threading
 import types
@@ -59,6 +55,7 @@ import numpy as np
 
 from .. import _random, _tf
 from .._tf import keras, tf
+from . import _nested as nested
 from ._keras_objects import BATCH_HOOKS, loss_key, runs_hooks
 from ._layers import (
     all_layers,
@@ -84,6 +81,7 @@ class _WarmCopy:
         # Losses are stateless: share the object, whose dtype a config drops.
         config["loss"] = model.loss
         config["steps_per_execution"] = steps_per_execution
+        config["jit_compile"] = model.jit_compile  # (as set after compile too)
         self.model.compile(**config)
         self.model.optimizer.build(self.model.trainable_variables)
         self.lock = threading.Lock()
@@ -130,12 +128,14 @@ def architecture_key(model):
     try:
         config = model.get_config()
         compile_config = dict(model.get_compile_config() or {})
-        # The loss object is shared as it is; everything else must be Keras'
-        # (or keraslearn's): layers, their activations, initializers,
-        # regularizers and constraints, the optimizer and the metrics.
-        if not (keras_layers_only(model) and _keras_objects_only(config) and
-                _keras_objects_only({k: v for k, v in compile_config.items() if k != "loss"})):
+        # All Keras' (or keraslearn's): layers and what they hold, optimizer, metrics,
+        # loss (a user's may read Python state a trace keeps). Eager: nothing to share.
+        if model.run_eagerly or not (
+                keras_layers_only(model) and _keras_objects_only(config)
+                and all(map(_keras_code, nested.leaves(model.loss)))
+                and _keras_objects_only({k: v for k, v in compile_config.items() if k != "loss"})):
             return None
+        compile_config["jit_compile"] = model.jit_compile
         if any(hasattr(layer, "adapt") for layer in all_layers(model)):
             # A preprocessing layer adapted to data (Normalization, lookups)
             # computes with constants made from it, which no config names.
@@ -234,6 +234,12 @@ def same_computation(model, other, probe):
         )
         for u, v in zip(a, b)
     )
+
+
+def _keras_code(loss):
+    """Whether a loss (a name, or a function or loss object) is Keras' or keraslearn's."""
+    module = getattr(loss if inspect.isroutine(loss) else type(loss), "__module__", None) or ""
+    return loss is None or isinstance(loss, str) or module.startswith(("keras.", "keraslearn."))
 
 
 def _keras_objects_only(config):
