@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from sklearn.utils.validation import check_is_fitted
 
+from .._stacklevel import user_stacklevel
 from ..utils._files import check_output_dir
 from . import _model
 from ._mlflow import require_mlflow
@@ -70,7 +71,7 @@ def log_params(mlflow, run_id, params):
         shown = ", ".join(sorted(kept)[:10]) + (", ..." if len(kept) > 10 else "")
         warnings.warn(f"The run {run_id} already has the parameters {shown} with other "
                       "values, which MLflow keeps: they are not logged again (log into a new "
-                      "run to keep both).", UserWarning, stacklevel=3)
+                      "run to keep both).", UserWarning, stacklevel=user_stacklevel())
     mlflow.log_params({k: v for k, v in params.items() if k not in kept})
 
 
