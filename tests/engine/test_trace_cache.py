@@ -673,3 +673,31 @@ def test_run_eagerly_and_jit_compile_set_after_compile_are_honoured():
 
     assert plain_compile(plain, plain.get_compile_config())
     assert not plain_compile(eager, eager.get_compile_config())
+
+
+def test_compiled_models_given_or_built_with_their_own_optimizer_take_the_dense_chain():
+    # found in a review: a compiled keras.Model given as model= (whose copy
+    # Keras' clone_model compiles, building its optimizer) lost the speed paths
+    # with the check above
+    from unittest import mock
+
+    from sklearn.base import clone
+
+    from keraslearn import KerasClassifier
+    from keraslearn._engine._dense_chain import dense_chains
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+
+    def build(meta=None):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+        return model
+
+    for est in (KerasClassifier(build(), epochs=2), KerasClassifier(build, epochs=2)):
+        with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+            est.fit(X, y)
+            clone(est).fit(X, y)
+        assert spy.call_count == 2
