@@ -195,6 +195,42 @@ def test_a_warning_the_users_filters_raise_while_saving_is_theirs_not_a_refusal(
     np.testing.assert_array_equal(keraslearn.load(path).predict_proba(X), net.predict_proba(X))
 
 
+@keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")
+class NoticedMSE(keras.losses.MeanSquaredError):
+    """A loss whose config, written or read, comes with a warning."""
+
+    def get_config(self):
+        warnings.warn("written", LayerNotice, stacklevel=2)
+        return super().get_config()
+
+    @classmethod
+    def from_config(cls, config):
+        warnings.warn("read", LayerNotice, stacklevel=2)
+        return super().from_config(config)
+
+
+def test_a_warning_the_users_filters_raise_for_a_parameter_is_theirs_too(tmp_path):
+    # found in a review: a parameter's was taken as "Keras cannot serialize it"
+    # (the loss left out of the file), or at load as "cannot rebuild here"
+    from keraslearn import KerasRegressor
+
+    est = KerasRegressor(tiny_mlp, loss=NoticedMSE())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayerNotice)
+        with pytest.raises(LayerNotice, match="written"):
+            keraslearn.save(est, tmp_path / "loss.keraslearn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerNotice)
+        path = keraslearn.save(est, tmp_path / "loss.keraslearn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayerNotice)
+        with pytest.raises(LayerNotice, match="read"):
+            keraslearn.load(path).get_params()["loss"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LayerNotice)
+        assert isinstance(keraslearn.load(path).get_params()["loss"], NoticedMSE)
+
+
 def test_drift_detector_travels_with_the_object(clf, tmp_path):
     detector = DriftDetector(random_state=0).fit(X)
     path = keraslearn.save(clf, tmp_path / "watched.keraslearn", drift_detector=detector)

@@ -158,6 +158,8 @@ class KerasObjectConfig(SavedParameter):
         try:
             return keras.saving.deserialize_keras_object(json.loads(self.config),
                                                          safe_mode=True)
+        except Warning:  # raised by the user's filters: theirs, as it is
+            raise
         except Exception as exc:
             raise ValueError(
                 f"{where} was saved as a Keras config that Keras cannot rebuild here "

@@ -147,6 +147,8 @@ def _portable(value, session, owner, key):
 
         try:
             config = exact_config(value)
+        except Warning:  # raised by the user's filters: theirs, as it is
+            raise
         except Exception as exc:  # a custom object without get_config
             return _unstored(session, value, f"Keras cannot serialize it: {exc}")
         if config is None:

@@ -47,8 +47,9 @@ _ENTRIES["fit_parameters"] = """\
         Its parameters can be routed: ``optimizer__learning_rate=1e-3``. An
         instance is made again from its config at every fit, as Keras copies
         one (``copy.deepcopy``, saving): settings its config does not hold,
-        such as ``exclude_from_weight_decay``, are not kept. Compile such an
-        optimizer in the model builder.
+        such as ``exclude_from_weight_decay``, are not kept: create such an
+        optimizer in the model builder, a new one at each call, and compile
+        the model with it (an optimizer serves the one model it was built for).
 
     loss : str, keras.losses.Loss or callable, default=None
         Routed parameters: ``loss__from_logits=True``."""
