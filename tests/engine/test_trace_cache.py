@@ -618,11 +618,16 @@ def test_an_optimizer_another_network_built_is_refused_as_keras_refuses_it(names
         model.compile(optimizer=optimizer, loss="binary_crossentropy")
         return model
 
+    # (found in a review: networks initialize() built before the optimizer was
+    # built, then trained one after the other, went on too)
+    waiting = KerasClassifier(build, epochs=2, random_state=0).initialize(X, y)
     first = KerasClassifier(build, epochs=2, random_state=0).fit(X, y)
     weights, steps = first.model_.get_weights(), int(optimizer.iterations.numpy())
     for est in (KerasClassifier(build, epochs=2, random_state=0), first):
         with pytest.raises(ValueError, match="Unknown variable.*originally built with"):
             est.fit(X, y)
+    with pytest.raises(ValueError, match="Unknown variable.*originally built with"):
+        waiting.partial_fit(X, y)
     assert int(optimizer.iterations.numpy()) == steps == 6
     for a, b in zip(first.model_.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
@@ -700,4 +705,15 @@ def test_compiled_models_given_or_built_with_their_own_optimizer_take_the_dense_
         with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
             est.fit(X, y)
             clone(est).fit(X, y)
-        assert spy.call_count == 2
+            est.partial_fit(X, y)
+        assert spy.call_count == 3
+    # A builder's network with its optimizer built (a compiled model's clone: for
+    # itself, but unknown) trains once through Keras' fit, which checks it, then
+    # goes on through the dense chain (found in a review: it never did again)
+    template = build()
+    est = KerasClassifier(lambda meta: keras.models.clone_model(template), epochs=2)
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        est.partial_fit(X, y, classes=[0, 1])
+        assert spy.call_count == 0
+        est.partial_fit(X, y)
+        assert spy.call_count == 1

@@ -150,10 +150,9 @@ class KerasEstimator(BaseEstimator):
 
     @property
     def model_(self):
-        """The fitted Keras network. Reading it hands the network out: its
-        weights may change outside keraslearn from then on, so predictions
-        of a few rows read them at every call, never from a NumPy snapshot
-        of older weights (see ``keraslearn.set_config``)."""
+        """The fitted Keras network. Reading it hands the network out: its weights
+        may change outside keraslearn from then on, so predictions of a few rows
+        read them at every call, not a NumPy snapshot (see ``set_config``)."""
         try:
             model = self.__dict__["model_"]
         except KeyError:
@@ -386,6 +385,7 @@ class KerasEstimator(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(compiled_loss.restore(_saved.restored_state(self, state)))
+        _layers.own_optimizer(self.__dict__.get("model_"))  # (loaded for that network)
 
     def __sklearn_clone__(self):
         return clone_of(self, BaseEstimator.__sklearn_clone__)

@@ -1,5 +1,7 @@
 """Walking a model's layers, and the variables that hold a network's state."""
 
+import weakref
+
 # Keras layers that run code Keras does not own (which may draw from
 # TensorFlow's stateful random ops).
 _FOREIGN_KERAS_LAYERS = ("Lambda", "TFSMLayer")
@@ -73,6 +75,29 @@ def built_optimizer(model):
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:
         optimizer.build(model.trainable_variables)
+        own_optimizer(model)
+
+
+# The network each built optimizer is known to serve: built by keraslearn for it,
+# by Keras for a copy or a loaded network, or trained with it by Keras' fit.
+_OWNERS = weakref.WeakKeyDictionary()
+
+
+def own_optimizer(model):
+    """Record that ``model``'s optimizer, if built, is built for ``model``'s variables."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", False):
+        _OWNERS[optimizer] = weakref.ref(model)
+
+
+def optimizer_of_another(model):
+    """Whether ``model``'s optimizer is built and not known to serve ``model``
+    (one instance a builder compiles every model with): Keras' fit checks it."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not getattr(optimizer, "built", False):
+        return False
+    owner = _OWNERS.get(optimizer)
+    return owner is None or owner() is not model
 
 
 def training_variables(model):

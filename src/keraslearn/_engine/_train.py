@@ -3,7 +3,6 @@ a warm copy from the trace cache or on the model itself, or, for a plain
 dense chain, the dense chain trainer."""
 
 import warnings
-import weakref
 
 import numpy as np
 
@@ -15,13 +14,11 @@ from ._data import CheckedValidation, float_overflow
 from ._dense_chain import dense_chains
 from ._feed import decodes_in_python_per_batch, make_dataset
 from ._forward import hand_out
-from ._layers import keras_layers_only, training_variables
+from ._layers import keras_layers_only, optimizer_of_another, own_optimizer, training_variables
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
 
-# Networks a model builder returned with their optimizer built (see ``train``).
-BUILT_ELSEWHERE = weakref.WeakSet()
 # Modules of the callbacks keraslearn makes for each fit (no user code holds them).
 _OWN_CALLBACK_MODULES = frozenset({"keraslearn.neural_network._callbacks", __name__})
 
@@ -188,11 +185,12 @@ def train(est, model, data, plan, encoder, randomness, where=None):
     # (benchmarks/bigdata_results.md). A fit inside a strategy scope of the
     # user's own (distribute=None) trains the model itself, as Keras does: a
     # warm copy, bound to no strategy, would have its gradients scaled by it.
-    # A network a builder returned with its optimizer built trains itself: Keras'
-    # fit refuses an optimizer built for another model's variables (one instance
-    # a builder compiles every model with), where a warm copy would take its state.
+    # An optimizer built and not known to serve this network trains it itself:
+    # Keras' fit refuses one built for another model's variables (one instance a
+    # builder compiles every model with), where a warm copy would take its state.
     device = None if where is None else where.cache_key
-    share = _config.get_config()["share_traced_functions"] and model not in BUILT_ELSEWHERE and (
+    share = _config.get_config()["share_traced_functions"] and not optimizer_of_another(
+        model) and (
         randomness.seed is None or keras_layers_only(model)
     ) and (where is None or device is not None) and not decodes_in_python_per_batch(
         X_train, y_train, inputs) and not tf.distribute.has_strategy()
@@ -210,6 +208,8 @@ def train(est, model, data, plan, encoder, randomness, where=None):
             )
         else:
             history = model.fit(dataset, **kwargs).history
+    if plan.epochs > first:  # (trained: Keras' fit refuses another model's optimizer)
+        own_optimizer(model)
     history = _this_fit(history, kept, lengths)
     # Keras' fit leaves its History on the model (numbered from where a
     # BackupAndRestore resumed); a warm copy's or the chain's fit does not.

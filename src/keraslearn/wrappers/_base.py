@@ -9,7 +9,6 @@ from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
 from .._engine._label_encoder import as_array
 from .._engine._plan import epochs_trained
-from .._engine._train import BUILT_ELSEWHERE
 from .._engine._transaction import restore_on_failure
 from .._tf import keras
 from ..utils import accepted_kwargs
@@ -359,8 +358,6 @@ class BaseWrapper(RoutedParams, KerasEstimator):
                 "_initialize_a_copy") else objects.copy_model(builder)
         else:
             model = builder(**builder_kwargs(self, builder, params, meta, compile_args))
-            if getattr(getattr(model, "optimizer", None), "built", False):
-                BUILT_ELSEWHERE.add(model)  # (perhaps for another model: see _train)
         if not isinstance(model, keras.Model):
             raise TypeError(
                 f"The model builder {getattr(builder, '__name__', builder)!r} returned "
