@@ -3,6 +3,8 @@ what is computed: models with classes of the user's own are not shared, and a
 warm copy rebuilt from a config that leaves something out is caught by the
 probe and not used."""
 
+import copy
+
 import keras
 import numpy as np
 import pytest
@@ -626,8 +628,9 @@ def test_an_optimizer_another_network_built_is_refused_as_keras_refuses_it(names
     for est in (KerasClassifier(build, epochs=2, random_state=0), first):
         with pytest.raises(ValueError, match="Unknown variable.*originally built with"):
             est.fit(X, y)
-    with pytest.raises(ValueError, match="Unknown variable.*originally built with"):
-        waiting.partial_fit(X, y)
+    for est in (waiting, copy.copy(waiting)):  # (a shallow copy claimed it: a review)
+        with pytest.raises(ValueError, match="Unknown variable.*originally built with"):
+            est.partial_fit(X, y)
     assert int(optimizer.iterations.numpy()) == steps == 6
     for a, b in zip(first.model_.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
@@ -717,3 +720,50 @@ def test_compiled_models_given_or_built_with_their_own_optimizer_take_the_dense_
         assert spy.call_count == 0
         est.partial_fit(X, y)
         assert spy.call_count == 1
+
+
+def test_an_optimizer_shared_under_mixed_precision_is_refused_as_keras_refuses_it():
+    # found in a review: Keras wraps the optimizer given to each compile in a new
+    # LossScaleOptimizer, unbuilt, around the shared one built for another model
+    from keraslearn import KerasClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    optimizer = keras.optimizers.Adam(0.05)
+
+    def build(meta):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid", dtype="float32")])
+        model.compile(optimizer=optimizer, loss="binary_crossentropy")
+        return model
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        KerasClassifier(build, epochs=1).fit(X, y)
+        steps = int(optimizer.iterations.numpy())
+        with pytest.raises(ValueError, match="Unknown variable"):
+            KerasClassifier(build, epochs=1).fit(X, y)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert int(optimizer.iterations.numpy()) == steps
+
+
+def test_a_network_fitted_under_a_strategy_goes_on_through_the_dense_chain():
+    # found in a review: the plain copy kept after a distributed fit had an
+    # optimizer no network was known to own, so its next fit took Keras' fit
+    from unittest import mock
+
+    import tensorflow as tf
+
+    from keraslearn import MLPClassifier
+    from keraslearn._engine._dense_chain import dense_chains
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2, distribute=lambda: (
+        tf.distribute.MirroredStrategy(["cpu:0"]))).fit(X, y)
+    with mock.patch.object(dense_chains, "fit", wraps=dense_chains.fit) as spy:
+        est.set_params(distribute=None).partial_fit(X, y)
+    assert spy.call_count == 1

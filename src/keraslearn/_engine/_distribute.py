@@ -55,7 +55,7 @@ from ..utils import suggest
 from . import _nested as nested
 from ._data import CheckedValidation
 from ._devices import DEVICE_FORMS, available_devices, resolve_device
-from ._layers import built_optimizer, keras_layers_only
+from ._layers import built_optimizer, keras_layers_only, own_optimizer
 from ._plan import count_rows
 from ._predict import input_kinds
 
@@ -273,6 +273,7 @@ class Placement:
         except Exception:  # noqa: BLE001 - kept as trained
             return model
         if keras_layers_only(model) or _same_outputs(model, plain, X):
+            own_optimizer(plain)  # (Keras built the copy's for it)
             return plain
         return model
 

@@ -385,7 +385,7 @@ class KerasEstimator(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(compiled_loss.restore(_saved.restored_state(self, state)))
-        _layers.own_optimizer(self.__dict__.get("model_"))  # (loaded for that network)
+        _layers.own_optimizer(self.__dict__.get("model_"), unless_known=True)  # (loaded)
 
     def __sklearn_clone__(self):
         return clone_of(self, BaseEstimator.__sklearn_clone__)

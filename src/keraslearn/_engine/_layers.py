@@ -74,8 +74,10 @@ def built_optimizer(model):
     with the variables they follow), as its first training step would."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:
+        another = optimizer_of_another(model)  # (a loss-scale wrapper's inner one)
         optimizer.build(model.trainable_variables)
-        own_optimizer(model)
+        if not another:
+            own_optimizer(model)
 
 
 # The network each built optimizer is known to serve: built by keraslearn for it,
@@ -83,21 +85,30 @@ def built_optimizer(model):
 _OWNERS = weakref.WeakKeyDictionary()
 
 
-def own_optimizer(model):
-    """Record that ``model``'s optimizer, if built, is built for ``model``'s variables."""
+def _optimizers(model):
+    """``model``'s optimizer, and the one a loss-scale wrapper holds (mixed
+    precision wraps the optimizer given to each compile anew)."""
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and getattr(optimizer, "built", False):
-        _OWNERS[optimizer] = weakref.ref(model)
+    inner = getattr(optimizer, "inner_optimizer", None)
+    return [o for o in (optimizer, inner) if o is not None and getattr(o, "built", False)]
+
+
+def own_optimizer(model, unless_known=False):
+    """Record that ``model``'s optimizer, if built, is built for ``model``'s
+    variables (``unless_known``: unless another network is known to own it)."""
+    for optimizer in _optimizers(model):
+        if not (unless_known and optimizer in _OWNERS):
+            _OWNERS[optimizer] = weakref.ref(model)
 
 
 def optimizer_of_another(model):
     """Whether ``model``'s optimizer is built and not known to serve ``model``
     (one instance a builder compiles every model with): Keras' fit checks it."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not getattr(optimizer, "built", False):
-        return False
-    owner = _OWNERS.get(optimizer)
-    return owner is None or owner() is not model
+    return any(_OWNERS.get(o, _NO_OWNER)() is not model for o in _optimizers(model))
+
+
+def _NO_OWNER():
+    return None
 
 
 def training_variables(model):
