@@ -104,11 +104,8 @@ def own_optimizer(model, unless_known=False):
 def optimizer_of_another(model):
     """Whether ``model``'s optimizer is built and not known to serve ``model``
     (one instance a builder compiles every model with): Keras' fit checks it."""
-    return any(_OWNERS.get(o, _NO_OWNER)() is not model for o in _optimizers(model))
-
-
-def _NO_OWNER():
-    return None
+    owners = [_OWNERS.get(optimizer) for optimizer in _optimizers(model)]
+    return any(owner is None or owner() is not model for owner in owners)
 
 
 def training_variables(model):
