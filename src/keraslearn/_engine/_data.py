@@ -211,9 +211,7 @@ def float_overflow(X, model):
         return None
     if dtype.kind != "f" or dtype.itemsize >= X.dtype.itemsize:  # (wide enough)
         return None
-    # one reduction over a temporary for a few rows; two, without one, for many
-    largest = (0.0 if not X.size else float(np.abs(X).max()) if X.size <= 4096
-               else max(float(X.max()), -float(X.min())))
+    largest = targets.largest_magnitude(X)
     if not largest > float(np.finfo(dtype).max):
         return None
     return (f"X holds values beyond the range of {dtype.name}, the network's input type "

@@ -42,6 +42,16 @@ def _numeric(y):
     return y
 
 
+def largest_magnitude(values):
+    """The largest absolute value of a float array (0 for none): one reduction
+    over a temporary for a few values; two, without one, for many."""
+    if not values.size:
+        return 0.0
+    if values.size <= 4096:
+        return float(np.abs(values).max())
+    return max(float(values.max()), -float(values.min()))
+
+
 class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
     """Regression targets to a Keras regressor's targets, and its outputs back
     to predictions shaped like y, in float64 (scikeras' ``RegressorTargetEncoder``).
@@ -138,14 +148,14 @@ class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
 
     def encode(self, y):
         y = np.asarray(y)
-        limit = float(np.finfo(self.dtype_).max)
-        if y.dtype.kind == "f" and y.dtype.itemsize > np.dtype(self.dtype_).itemsize and (
-                y.size and not float(np.abs(y).max()) <= limit):
-            raise ValueError(
-                f"y holds values beyond the range of {self.dtype_}, the network's output type "
-                f"(largest |y| = {float(np.abs(y).max()):.3g} > {limit:.3g}): they would become "
-                "infinite in training. Scale the targets (e.g. with TransformedTargetRegressor "
-                "and StandardScaler).")
+        if y.dtype.kind == "f" and y.dtype.itemsize > np.dtype(self.dtype_).itemsize:
+            largest, limit = largest_magnitude(y), float(np.finfo(self.dtype_).max)
+            if not largest <= limit:
+                raise ValueError(
+                    f"y holds values beyond the range of {self.dtype_}, the network's output "
+                    f"type (largest |y| = {largest:.3g} > {limit:.3g}): they would become "
+                    "infinite in training. Scale the targets (e.g. with "
+                    "TransformedTargetRegressor and StandardScaler).")
         return np.asarray(y, dtype=self.dtype_).reshape(len(y), -1)
 
     def inverse_transform(self, y):
