@@ -208,8 +208,8 @@ def train(est, model, data, plan, encoder, randomness, where=None):
             )
         else:
             history = model.fit(dataset, **kwargs).history
-    if plan.epochs > first:  # (trained: Keras' fit refuses another model's optimizer)
-        own_optimizer(model)
+            if plan.epochs > first:  # (trained: Keras' fit refuses another's optimizer;
+                own_optimizer(model)  # the shared paths record it as they build it)
     history = _this_fit(history, kept, lengths)
     # Keras' fit leaves its History on the model (numbered from where a
     # BackupAndRestore resumed); a warm copy's or the chain's fit does not.
