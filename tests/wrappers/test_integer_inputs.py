@@ -91,6 +91,31 @@ def test_pandas_nullable_columns_keep_integers_and_float64():
         np.float64)
 
 
+@pytest.mark.filterwarnings("ignore:The model does not have any trainable weights")
+def test_a_nullable_column_beside_float64_ones_keeps_them_float64():
+    # A boolean, Int64 or category column beside float64 ones made the whole
+    # frame float32 (the values rounded, then partial_fit on the same data
+    # given as NumPy dtypes refused as "fitted on float32").
+    def identity(meta):  # passes column f through: the values the network got
+        inputs = keras.Input((2,), dtype=meta["X_dtype_"])
+        out = keras.layers.Dense(1, dtype=meta["X_dtype_"], trainable=False,
+                                 kernel_initializer=keras.initializers.Constant([[0.0], [1.0]]),
+                                 bias_initializer="zeros")(inputs)
+        return keras.Model(inputs, out)
+
+    f = np.array([0.1, 0.2, 0.3, 1234567.89, 5.0, 6.0])
+    plain = pd.DataFrame({"flag": [True, False] * 3, "f": f})
+    reg = KerasRegressor(identity, loss="mse", optimizer="sgd", epochs=1, random_state=0)
+    for column in ("boolean", "Int64", "category"):
+        nullable = plain.astype({"flag": column})
+        fitted = KerasRegressor(**reg.get_params()).fit(nullable, f)
+        assert fitted.X_dtype_ == np.float64
+        np.testing.assert_array_equal(fitted.predict(nullable), f)
+        fitted.partial_fit(plain, f)  # the same data as NumPy dtypes
+    assert KerasRegressor(**reg.get_params()).fit(
+        plain.astype({"f": "float32", "flag": "boolean"}), f).X_dtype_ == np.float32
+
+
 def test_polars_integer_columns_keep_integers_as_pandas_ones():
     # A polars frame of ids was made float32: odd ids rounded to even.
     import polars as pl

@@ -30,11 +30,10 @@ def x_dtype(est, X, reset=True, name=None):
     input's dtype. After a fit on floats (``reset`` False), the fit's float.
     Dates and times, which have no dtype to become, are refused here."""
     _refuse_dates(X, name)
-    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
-    # Other X becomes the first: a ready network's float, float64 for pandas' Float64
+    # Other X becomes the first: a ready network's float, else float64 where the
+    # columns hold float64 numbers together, as NumPy ones would be kept
     network = getattr(est, "_dtype", None)
-    first = (network() if callable(network) else "float64"
-             if any(isinstance(d, pd.Float64Dtype) for d in dtypes) else "float32")
+    first = network() if callable(network) else "float64" if _float64(X) else "float32"
     floats = tuple(sorted(FLOATS, key=lambda f: np.dtype(f) != first))
     if not getattr(est, "_keeps_integer_X", False):
         return floats
@@ -47,6 +46,24 @@ def x_dtype(est, X, reset=True, name=None):
         return floats
     kept = integer_dtype(X)
     return floats if kept is False else kept
+
+
+def _float64(X):
+    """Whether X's columns hold float64 numbers together, pandas' nullable and
+    categorical ones taken as the NumPy dtype of their values: ``check_array``
+    converts a frame holding any of them to the first dtype it is given, but
+    keeps float64 NumPy columns (a boolean or Int64 column beside float64 ones
+    must not make them float32)."""
+    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    found = []
+    for dtype in dtypes:
+        if isinstance(dtype, pd.CategoricalDtype):
+            dtype = dtype.categories.dtype
+        dtype = getattr(dtype, "numpy_dtype", dtype)
+        if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf"):
+            return False
+        found.append(dtype)
+    return bool(found) and np.result_type(*found) == np.float64
 
 
 def _refuse_dates(X, name=None):
