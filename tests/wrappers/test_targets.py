@@ -233,6 +233,25 @@ def test_multilabel_indicator_targets():
     assert (pred == Ym).mean() > 0.8  # majority rule: 0.62
 
 
+@pytest.mark.parametrize("dtype", ["boolean", "Int64"])
+def test_nullable_indicator_columns_fit_and_score_as_numpy_ones(dtype):
+    # fit took a DataFrame of pandas' nullable columns, but score (and so
+    # cross_val_score) handed them to the metric as objects: "a mix of unknown
+    # and multilabel-indicator targets".
+    from sklearn.model_selection import KFold, cross_val_score
+
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    Xm = StandardScaler().fit_transform(Xm)
+    frame = pd.DataFrame(Ym, columns=["a", "b", "c"]).astype(dtype)
+    clf = KerasClassifier(tiny_mlp, **FAST).fit(Xm, frame)
+    assert clf.score(Xm, frame) == clf.score(Xm, Ym)
+    scores = cross_val_score(KerasClassifier(tiny_mlp, **FAST), Xm, frame, cv=KFold(2),
+                             error_score="raise")
+    np.testing.assert_array_equal(scores, cross_val_score(
+        KerasClassifier(tiny_mlp, **FAST), Xm, Ym, cv=KFold(2), error_score="raise"))
+
+
 def test_sparse_indicator_targets_fit_score_and_search_as_dense_ones():
     # scikit-learn takes label indicator rows as a sparse matrix; score (and
     # so GridSearchCV) failed on it, and so did fits on named inputs.

@@ -3,6 +3,7 @@
 
 import numpy as np
 from scipy.sparse import issparse
+from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
 
@@ -39,9 +40,15 @@ def class_labels(classes):
 
 
 def as_array(y):
-    """Targets as one ndarray: a pandas object's values, a sparse matrix dense."""
+    """Targets as one ndarray: a pandas object's values, a sparse matrix dense.
+    A DataFrame's columns are read as ``check_array`` reads them at fit: nullable
+    ones (``boolean``, ``Int64``) as numbers, not as objects, which scikit-learn's
+    metrics do not take for label-indicator rows."""
     if issparse(y):
         return y.toarray()
+    if hasattr(y, "iloc") and getattr(y, "ndim", 1) == 2:
+        return check_array(y, dtype=None, ensure_2d=False, ensure_all_finite=False,
+                           ensure_min_samples=0, input_name="y")
     return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
 
 
