@@ -219,6 +219,12 @@ def test_an_exported_graph_records_and_serves_its_imputed_columns(tmp_path):
     np.testing.assert_allclose(response.json()["probabilities"], pipeline.predict_proba(frame),
                                rtol=1e-5, atol=1e-6)
     assert refused.status_code == 400 and "column 'income'" in refused.json()["error"]
+    # pandas' nullable columns holding NA (a boolean one was an array of objects)
+    for column in (pd.array([None, 50.0], dtype="Float64"), pd.array([None, True], "boolean")):
+        nullable = pd.DataFrame({"age": column, "income": [2.5, 3.5], "note": [0.0, 1.0]})
+        np.testing.assert_allclose(exported.predict_proba(nullable),
+                                   pipeline.predict_proba(nullable.astype(float)),
+                                   rtol=1e-5, atol=1e-6)
 
     # An export written before this record refuses missing values, as it did.
     meta = tmp_path / "graph" / "assets.extra" / "keraslearn.json"

@@ -153,7 +153,7 @@ class ExportedModel:
         if self._names is None:
             feed = {"inputs": tf.constant(np.asarray(X).astype(self._dtypes[0], copy=False))}
         else:
-            feed = {name: tf.constant(_column(X, feature).astype(dtype, copy=False))
+            feed = {name: tf.constant(_column(X, feature, dtype))
                     for name, feature, dtype in zip(self._names, self.feature_names_in_,
                                                     self._dtypes)}
         return {k: v.numpy() for k, v in self._serve(**feed).items()}
@@ -198,9 +198,15 @@ def _wire_dtype(name):
     return "str" if name == "string" else name
 
 
-def _column(X, feature):
+def _column(X, feature, dtype):
+    """Column ``feature`` of X as the graph's input ``dtype``. Pandas' nullable
+    columns give their NA as NaN to a float input (a pipeline's imputer fills
+    it): a ``boolean`` column holding NA is an array of objects otherwise."""
     if hasattr(X, "columns"):
-        return X[feature].to_numpy()
+        column = X[feature]
+        if dtype.kind == "f" and hasattr(column, "array"):  # (a pandas Series)
+            return column.to_numpy(dtype=dtype, na_value=np.nan)
+        return column.to_numpy().astype(dtype, copy=False)
     raise TypeError(f"the exported model takes named columns: give a DataFrame with "
                     f"{feature!r} and the other exported columns")
 
