@@ -211,6 +211,16 @@ def test_a_polars_test_set_gives_the_signature_of_its_named_columns(store):
     assert signature.inputs.input_names() == list(X.columns)
     loaded = mlflow.pyfunc.load_model(logged.model_uri)
     np.testing.assert_allclose(loaded.predict(X.iloc[:5]), model.predict(X.iloc[:5]))
+    # A polars frame given as the example: MLflow refused it, leaving a failed model.
+    for logged in (log_fit(model, input_example=as_polars[:3]),
+                   log_model_in_run(model, input_example=as_polars[:3])):
+        signature = mlflow.models.get_model_info(logged.model_uri).signature
+        assert signature.inputs.input_names() == list(X.columns)
+
+
+def log_model_in_run(model, **kwargs):
+    with mlflow.start_run():
+        return log_model(model, **kwargs)
 
 
 def test_a_classifier_fitted_on_sparse_label_rows_is_logged_and_answers_arrays(store):

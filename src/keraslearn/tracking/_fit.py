@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sklearn.utils.validation import check_is_fitted
 
 from .._stacklevel import user_stacklevel
+from ..utils._columns import polars_as_pandas
 from ..utils._files import check_output_dir
 from . import _model
 from ._mlflow import require_mlflow
@@ -248,8 +249,8 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
         saved = signature = None
         if log_model and model is not None:
             saved = _model.saved_and_checked(model, trusted, tmp)
-            if input_example is None:
-                input_example = _model.example_rows(X_test)
+            input_example = (_model.example_rows(X_test) if input_example is None
+                             else polars_as_pandas(input_example))
             # log_fit and log_search call this function: the warning points past both.
             signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)
         # After the model's checks: a refused model leaves no files in output_dir.

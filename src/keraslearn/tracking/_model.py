@@ -161,6 +161,7 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
                if offered else f"{type(estimator).__name__} has none of "
                f"{', '.join(PREDICT_FUNCTIONS)} to serve")
         raise ValueError(f"pyfunc_predict_fn={pyfunc_predict_fn!r}: {can}.")
+    input_example = polars_as_pandas(input_example)  # MLflow's examples are pandas' frames
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         path = saved_and_checked(estimator, trusted, tmp)
         signature = signature_of(mlflow, estimator, input_example, pyfunc_predict_fn)
