@@ -54,7 +54,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     -----
     **Inputs.** A pipeline fitted on a pandas DataFrame gets one input per
     column it uses, of shape ``(n,)``, named after the column (characters other
-    than letters, digits and ``_`` become ``_``; a Python keyword gets a
+    than ASCII letters, digits and ``_`` become ``_``: ``größe`` is ``gr_e``;
+    ``ExportedModel`` and the server still take the column's own name; a Python keyword gets a
     ``_``: ``class_``; a column named like an output, or like another once so
     changed, gets a suffix: ``label_2``): float32 for
     numeric columns,

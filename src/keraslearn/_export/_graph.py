@@ -192,7 +192,7 @@ def _named_inputs(features, needs, transparent):
 
 
 def input_names(features):
-    """Graph input names for column names: letters, digits and ``_``, unique,
+    """Graph input names for column names: ASCII letters, digits and ``_``, unique,
     and none an output's name (ONNX graphs need that)."""
     names, seen = [], set(OUTPUT_NAMES)
     for i, feature in enumerate(features):
