@@ -281,6 +281,33 @@ def test_small_predictions_made_during_a_failed_fit_are_not_kept(monkeypatch):
     np.testing.assert_array_equal(est.predict(X5[:7]), before)
 
 
+@pytest.mark.parametrize("mode", ["partial_fit", "refit", "warm_start"])
+def test_ctrl_c_while_the_fitted_weights_are_saved_is_a_keyboard_interrupt(mode, monkeypatch):
+    # Ctrl-C landing while the transaction read the fitted network's weights
+    # left it half made: restoring then failed with an AttributeError, which
+    # replaced the KeyboardInterrupt (a loop's `except KeyboardInterrupt` missed it).
+    from keraslearn._engine import _transaction
+
+    with pytest.warns(ConvergenceWarning):
+        est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0).fit(X5, y)
+    before = _snapshot(est)
+    read = _transaction.training_variables
+
+    class CtrlC:
+        def numpy(self):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_transaction, "training_variables", lambda m: [*read(m)[:1], CtrlC()])
+    with pytest.raises(KeyboardInterrupt):
+        if mode == "partial_fit":
+            est.partial_fit(X5, y)
+        else:
+            est.set_params(warm_start=mode == "warm_start").fit(X5, y)
+    monkeypatch.undo()
+    est.set_params(warm_start=False)
+    _assert_unchanged(est, before)
+
+
 class OwnWeights(keras.Model):
     """A subclassed model whose weights are its own, not a layer's."""
 

@@ -23,7 +23,10 @@ class _Snapshot:
         # user gave (class_weight) are the user's: never written.
         store = self.before.get("_kwargs")
         self.kwargs = dict(store) if type(store) is dict else None
-        self.model = None
+        # (network, [(variable, saved value)], Keras history) or None: set in one
+        # assignment, so that an interrupt (Ctrl-C) while the values are read
+        # leaves either none or all of them to restore.
+        self.saved = None
         self.held = False  # the fitted network's state, until a new one is built
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
 
@@ -49,20 +52,17 @@ class _Snapshot:
             return
         self.held = False
         ids = {id(v) for v in training_variables(model)}
-        kept = [(v, value) for v, value in zip(self.variables, self.values) if id(v) in ids]
-        self.variables, self.values = [v for v, _ in kept], [value for _, value in kept]
-        if not kept:
-            self.model = None
+        current, values, history = self.saved
+        kept = [(v, value) for v, value in values if id(v) in ids]
+        self.saved = (current, kept, history) if kept else None
 
     def restore_as(self, name, value):
         """Have a failed fit leave attribute ``name`` set to ``value``."""
         self.before[name] = value
 
     def _save(self, model, variables):
-        self.model = model
-        self.variables = variables
-        self.values = [v.numpy() for v in variables]
-        self.history = getattr(model, "history", _ABSENT)
+        values = [(v, v.numpy()) for v in variables]
+        self.saved = (model, values, getattr(model, "history", _ABSENT))
 
     def restore(self):
         self.est.__dict__.clear()
@@ -70,15 +70,16 @@ class _Snapshot:
         if self.kwargs is not None:
             self.before["_kwargs"].clear()
             self.before["_kwargs"].update(self.kwargs)
-        if self.model is None:
+        if self.saved is None:
             return
-        for variable, value in zip(self.variables, self.values):
+        model, values, history = self.saved
+        for variable, value in values:
             variable.assign(value)
-        forget(self.model)  # a snapshot a prediction took of the weights meanwhile
-        if self.history is not _ABSENT:
-            self.model.history = self.history
-        elif hasattr(self.model, "history"):
-            del self.model.history
+        forget(model)  # a snapshot a prediction took of the weights meanwhile
+        if history is not _ABSENT:
+            model.history = history
+        elif hasattr(model, "history"):
+            del model.history
 
 
 @contextlib.contextmanager
