@@ -365,11 +365,13 @@ def test_continuing_with_other_targets():
         clf.partial_fit(X[:2], np.array(["x", "x"]))
 
 
-def test_validation_split_leaving_no_validation_rows():
+def test_validation_split_leaving_no_validation_or_training_rows():
     # Checked once the split is made (ready estimators split their own way).
-    clf = KerasClassifier(tiny_mlp, validation_split=0.01)
+    clf = KerasClassifier(tiny_mlp, validation_split=1e-17)
     with pytest.raises(ValueError, match="leaves no samples for validation with 40 samples"):
         clf.fit(X, y)
+    with pytest.raises(ValueError, match="leaves no samples for training with 40 samples"):
+        clf.set_params(validation_split=0.99).fit(X, y)
 
 
 def test_builder_compiling_without_a_loss():

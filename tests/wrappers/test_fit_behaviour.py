@@ -262,6 +262,30 @@ def test_partial_fit_weighs_validation_data_as_it_weighs_training(share):
     assert reg.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-6)
 
 
+@pytest.mark.parametrize("n, fraction", [(10, 0.25), (4, 0.2), (7, 0.5)])
+def test_validation_split_holds_out_the_rows_keras_holds_out(n, fraction):
+    # floor(n * fraction) rows were held out, where Keras trains on the first
+    # floor(n * (1 - fraction)): 8 training rows of 10 instead of 7, and 4 rows
+    # with 0.2 were refused ("no samples for validation") where Keras trains on 3.
+    rng = np.random.default_rng(0)
+    X_r = rng.normal(size=(n, 3)).astype("float32")
+    y_r = X_r @ np.float32([1.0, -2.0, 0.5]) + np.arange(n, dtype="float32")
+
+    def build(meta):
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+
+    reg = KerasRegressor(build, loss="mse", optimizer="sgd", optimizer__learning_rate=0.0,
+                         batch_size=n, epochs=1, shuffle=False, validation_split=fraction,
+                         random_state=0).fit(X_r, y_r)
+    raw = keras.models.clone_model(reg.model_)
+    raw.set_weights(reg.model_.get_weights())
+    raw.compile(loss="mse", optimizer=keras.optimizers.SGD(0.0))
+    keras_fit = raw.fit(X_r, y_r, batch_size=n, epochs=1, shuffle=False,
+                        validation_split=fraction, verbose=0).history
+    for key in ("loss", "val_loss"):
+        assert reg.history_[key][0] == pytest.approx(keras_fit[key][0], rel=1e-6), key
+
+
 def test_partial_fit_classes_on_first_call():
     X3, y3 = make_classification(n_samples=90, n_features=4, n_informative=3, n_redundant=0,
                                  n_classes=3, n_clusters_per_class=1, random_state=0)

@@ -124,14 +124,15 @@ def numbered_on(kwargs, est):
 
 
 def last_rows_split(n, fraction):
-    """Keras' ``validation_split``: the last ``fraction`` of the rows."""
-    n_val = int(np.floor(n * fraction))
-    if n_val < 1 or n - n_val < 1:
+    """Keras' ``validation_split``: the last ``fraction`` of the rows, counted
+    as Keras counts them (it trains on ``floor(n * (1 - fraction))`` rows)."""
+    split_at = int(np.floor(n * (1.0 - fraction)))
+    if split_at < 1 or split_at >= n:
         raise ValueError(
             f"validation_split={fraction} leaves no samples for "
-            f"{'validation' if n_val < 1 else 'training'} with {n} samples."
+            f"{'validation' if split_at >= n else 'training'} with {n} samples."
         )
-    return slice(0, n - n_val), slice(n - n_val, n)
+    return slice(0, split_at), slice(split_at, n)
 
 
 def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
