@@ -567,6 +567,31 @@ def test_partial_fit_computes_with_this_calls_batches_and_parameters(change):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger:UserWarning")
+@pytest.mark.parametrize("solver, setting, value", [
+    ("sgd", "momentum", 0.9), ("sgd", "nesterovs_momentum", False), ("adam", "beta_1", 0.1),
+    ("adam", "learning_rate_init", 0.5)])
+def test_partial_fit_goes_on_with_the_fitted_optimizer_whatever_the_chunk_size(
+        solver, setting, value):
+    # An optimizer setting changed between partial_fit calls was ignored on a
+    # chunk of the same size and applied on one of another size (another L2
+    # strength rebuilds the network), or failed there (momentum 0 -> 0.9).
+    # scikit-learn goes on with the optimizer of the first call.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    y = (X[:, 0] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(4,), solver=solver, shuffle=False, random_state=0,
+                  **({"momentum": 0.0} if setting == "momentum" else {}))
+    changed = keraslearn.MLPClassifier(**params).partial_fit(X[:30], y[:30], classes=[0, 1])
+    kept = keraslearn.MLPClassifier(**params).partial_fit(X[:30], y[:30], classes=[0, 1])
+    changed.set_params(**{setting: value})
+    for chunk in (slice(30, 60), slice(60, 80), slice(80, 90)):  # 30, 20, 10 rows
+        changed.partial_fit(X[chunk], y[chunk])
+        kept.partial_fit(X[chunk], y[chunk])
+    for a, b in zip(changed.coefs_ + changed.intercepts_, kept.coefs_ + kept.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_partial_fit_refuses_parameters_that_build_another_network(iris):
     X_train, _, y_train, _ = iris
     est = keraslearn.MLPClassifier(hidden_layer_sizes=(5,), random_state=0)
@@ -578,10 +603,13 @@ def test_partial_fit_refuses_parameters_that_build_another_network(iris):
         est.partial_fit(X_train, y_train)
     for a, b in zip(before, est.model_.get_weights()):
         np.testing.assert_array_equal(a, b)
-    est.set_params(hidden_layer_sizes=(5,), solver="sgd")
-    with pytest.raises(ValueError, match="continues the fitted network's optimizer.*SGD "
-                                         "instead of Adam"):
-        est.partial_fit(X_train, y_train)
+    # Optimizer settings: partial_fit goes on with the fitted optimizer, as
+    # scikit-learn's does, also where another L2 strength rebuilds the network
+    # (another solver was refused then, another momentum failed a later call).
+    steps = int(est.model_.optimizer.iterations)
+    est.set_params(hidden_layer_sizes=(5,), solver="sgd").partial_fit(X_train, y_train)
+    assert type(est.model_.optimizer).__name__ == "Adam"
+    assert int(est.model_.optimizer.iterations) == steps + 1
     # Other hidden sizes alone, batch normalisation added or removed: they were
     # ignored (the old network trained on).
     est = keraslearn.MLPClassifier(hidden_layer_sizes=(5,), random_state=0).partial_fit(

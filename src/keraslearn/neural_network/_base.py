@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
+from .._engine._plan import REBUILD
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
@@ -334,6 +335,8 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
     # ------------------------------------------------------------ building
     def _build_network(self, meta, plan):
         optimizer, kwargs = self._optimizer_spec()
+        if plan.network == REBUILD and plan.mode == "partial":  # partial_fit goes on with
+            optimizer, kwargs = self.__dict__["model_"].optimizer, {}  # the fitted optimizer
         compile_kwargs = {
             "optimizer": objects.make_optimizer(optimizer, kwargs),
             "loss": self._keras_loss(meta),

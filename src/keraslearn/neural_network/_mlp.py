@@ -186,6 +186,12 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch, continuing from the current weights.
 
+        The optimizer of the first call goes on, its settings and state, as in
+        scikit-learn (``solver``, ``momentum``, ``beta_1``... set later take
+        effect at the next ``fit``; ``learning_rate="invscaling"`` reads the
+        current ``learning_rate_init`` and ``power_t``); the L2 penalty and
+        the activation are the current parameters'.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -364,6 +370,12 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
     @available_if(stochastic_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch, continuing from the current weights.
+
+        The optimizer of the first call goes on, its settings and state, as in
+        scikit-learn (``solver``, ``momentum``, ``beta_1``... set later take
+        effect at the next ``fit``; ``learning_rate="invscaling"`` reads the
+        current ``learning_rate_init`` and ``power_t``); the L2 penalty and
+        the activation are the current parameters'.
 
         Parameters
         ----------
