@@ -126,12 +126,6 @@ class ExportedModel:
         -------
         y : ndarray
             Strings come back as ``str``.
-
-        Raises
-        ------
-        ValueError
-            When a column other than ``imputed_features_`` holds NaN, which
-            the pipeline refuses too.
         """
         outputs = self._run(X)
         if self.task_ == "classification":
@@ -157,28 +151,12 @@ class ExportedModel:
         import tensorflow as tf
 
         if self._names is None:
-            values = np.asarray(X).astype(self._dtypes[0], copy=False)
-            self._refuse_missing(
-                (j, values[:, j]) for j in range(values.shape[1] if values.ndim == 2 else 0))
-            feed = {"inputs": tf.constant(values)}
+            feed = {"inputs": tf.constant(np.asarray(X).astype(self._dtypes[0], copy=False))}
         else:
-            columns = [_column(X, feature, dtype)
-                       for feature, dtype in zip(self.feature_names_in_, self._dtypes)]
-            self._refuse_missing(zip(self.feature_names_in_, columns))
-            feed = {name: tf.constant(values) for name, values in zip(self._names, columns)}
+            feed = {name: tf.constant(_column(X, feature, dtype))
+                    for name, feature, dtype in zip(self._names, self.feature_names_in_,
+                                                    self._dtypes)}
         return {k: v.numpy() for k, v in self._serve(**feed).items()}
-
-    def _refuse_missing(self, columns):
-        """A ValueError naming the first column holding NaN that the graph does
-        not impute: the pipeline refuses such rows, and the graph's outputs for
-        them would mean nothing."""
-        for feature, values in columns:
-            if (values.dtype.kind == "f" and feature not in self.imputed_features_
-                    and np.isnan(values).any()):
-                raise ValueError(
-                    f"X column {feature!r} holds missing values (NaN), which no step of the "
-                    "exported pipeline imputes: the pipeline refuses them. Impute them, or "
-                    "leave those rows out.")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
