@@ -250,6 +250,11 @@ def test_nullable_indicator_columns_fit_and_score_as_numpy_ones(dtype):
                              error_score="raise")
     np.testing.assert_array_equal(scores, cross_val_score(
         KerasClassifier(tiny_mlp, **FAST), Xm, Ym, cv=KFold(2), error_score="raise"))
+    # (found in review) a sparse DataFrame, which fit takes, was refused by score
+    from scipy.sparse import csr_matrix
+
+    sparse_frame = pd.DataFrame.sparse.from_spmatrix(csr_matrix(Ym), columns=["a", "b", "c"])
+    assert clf.score(Xm, sparse_frame) == clf.score(Xm, Ym)
 
 
 def test_sparse_indicator_targets_fit_score_and_search_as_dense_ones():

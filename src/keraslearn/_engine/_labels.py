@@ -47,8 +47,10 @@ def as_array(y):
     if issparse(y):
         return y.toarray()
     if hasattr(y, "iloc") and getattr(y, "ndim", 1) == 2:
-        return check_array(y, dtype=None, ensure_2d=False, ensure_all_finite=False,
-                           ensure_min_samples=0, input_name="y")
+        y = check_array(y, accept_sparse=True, dtype=None, ensure_2d=False,
+                        ensure_all_finite=False, ensure_min_samples=0, ensure_min_features=0,
+                        input_name="y")
+        return y.toarray() if issparse(y) else y
     return y.to_numpy() if hasattr(y, "iloc") else np.asarray(y)
 
 
