@@ -570,7 +570,7 @@ def test_partial_fit_computes_with_this_calls_batches_and_parameters(change):
 @pytest.mark.filterwarnings("ignore:Got `batch_size` less than 1 or larger:UserWarning")
 @pytest.mark.parametrize("solver, setting, value", [
     ("sgd", "momentum", 0.9), ("sgd", "nesterovs_momentum", False), ("adam", "beta_1", 0.1),
-    ("adam", "learning_rate_init", 0.5)])
+    ("adam", "beta_2", 0.5)])
 def test_partial_fit_goes_on_with_the_fitted_optimizer_whatever_the_chunk_size(
         solver, setting, value):
     # An optimizer setting changed between partial_fit calls was ignored on a

@@ -187,10 +187,11 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         """Train for one epoch, continuing from the current weights.
 
         The optimizer of the first call goes on, its settings and state, as in
-        scikit-learn (``solver``, ``momentum``, ``beta_1``... set later take
-        effect at the next ``fit``; ``learning_rate="invscaling"`` reads the
-        current ``learning_rate_init`` and ``power_t``); the L2 penalty and
-        the activation are the current parameters'.
+        scikit-learn: ``solver``, ``momentum``, ``beta_1``... set later take
+        effect at the next ``fit``. Unlike scikit-learn's, which keeps the
+        first call's, ``learning_rate="invscaling"`` reads the current
+        ``learning_rate_init`` and ``power_t``. The L2 penalty and the
+        activation are the current parameters'.
 
         Parameters
         ----------
@@ -372,10 +373,11 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         """Train for one epoch, continuing from the current weights.
 
         The optimizer of the first call goes on, its settings and state, as in
-        scikit-learn (``solver``, ``momentum``, ``beta_1``... set later take
-        effect at the next ``fit``; ``learning_rate="invscaling"`` reads the
-        current ``learning_rate_init`` and ``power_t``); the L2 penalty and
-        the activation are the current parameters'.
+        scikit-learn: ``solver``, ``momentum``, ``beta_1``... set later take
+        effect at the next ``fit``. Unlike scikit-learn's, which keeps the
+        first call's, ``learning_rate="invscaling"`` reads the current
+        ``learning_rate_init`` and ``power_t``. The L2 penalty and the
+        activation are the current parameters'.
 
         Parameters
         ----------
