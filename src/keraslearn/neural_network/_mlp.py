@@ -189,7 +189,8 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         The optimizer of the first call goes on, its settings and state, as in
         scikit-learn: ``solver``, ``momentum``, ``beta_1``... set later take
         effect at the next ``fit``. Unlike scikit-learn's, which keeps the
-        first call's, ``learning_rate="invscaling"`` reads the current
+        first call's, ``learning_rate="invscaling"`` computes the rate it sets
+        after each call (for the next one) from the current
         ``learning_rate_init`` and ``power_t``. The L2 penalty and the
         activation are the current parameters'.
 
@@ -375,7 +376,8 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         The optimizer of the first call goes on, its settings and state, as in
         scikit-learn: ``solver``, ``momentum``, ``beta_1``... set later take
         effect at the next ``fit``. Unlike scikit-learn's, which keeps the
-        first call's, ``learning_rate="invscaling"`` reads the current
+        first call's, ``learning_rate="invscaling"`` computes the rate it sets
+        after each call (for the next one) from the current
         ``learning_rate_init`` and ``power_t``. The L2 penalty and the
         activation are the current parameters'.
 
