@@ -114,6 +114,12 @@ def test_a_nullable_column_beside_float64_ones_keeps_them_float64():
         fitted.partial_fit(plain, f)  # the same data as NumPy dtypes
     assert KerasRegressor(**reg.get_params()).fit(
         plain.astype({"f": "float32", "flag": "boolean"}), f).X_dtype_ == np.float32
+    import polars as pl  # a polars frame of the same columns, as the pandas one
+
+    as_polars = pl.DataFrame({"flag": plain["flag"].to_numpy(), "f": f})
+    fitted = KerasRegressor(**reg.get_params()).fit(as_polars, f)
+    assert fitted.X_dtype_ == np.float64
+    np.testing.assert_array_equal(fitted.predict(as_polars), f)
 
 
 def test_polars_integer_columns_keep_integers_as_pandas_ones():

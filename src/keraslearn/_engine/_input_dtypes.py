@@ -53,7 +53,10 @@ def _float64(X):
     categorical ones taken as the NumPy dtype of their values: ``check_array``
     converts a frame holding any of them to the first dtype it is given, but
     keeps float64 NumPy columns (a boolean or Int64 column beside float64 ones
-    must not make them float32)."""
+    must not make them float32). A polars frame's columns are read as NumPy
+    holds them together."""
+    if is_polars_frame(X):
+        X = X.head(0).to_numpy()
     dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
     found = []
     for dtype in dtypes:
