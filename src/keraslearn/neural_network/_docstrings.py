@@ -244,4 +244,15 @@ _ENTRIES["mlp_attributes"] = """\
         ``early_stopping``), across warm-started fits."""
 
 
+# In a method's docstring (indented by 8): the first line follows the 4 spaces
+# the substitution leaves.
+_ENTRIES["partial_fit_optimizer"] = """\
+    The optimizer of the first call goes on, its settings and state, as in
+        scikit-learn: ``solver``, ``momentum``, ``beta_1``... set later take
+        effect at the next ``fit``. Unlike scikit-learn's, which keeps the
+        first call's, ``learning_rate="invscaling"`` computes the rate it sets
+        after each call (for the next one) from the current
+        ``learning_rate_init`` and ``power_t``. The L2 penalty and the
+        activation are the current parameters'."""
+
 fill_doc = substitute(_ENTRIES)

@@ -183,16 +183,11 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         return classifier_tags(super().__sklearn_tags__())
 
     @available_if(stochastic_solver)
+    @fill_doc
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Train for one epoch, continuing from the current weights.
 
-        The optimizer of the first call goes on, its settings and state, as in
-        scikit-learn: ``solver``, ``momentum``, ``beta_1``... set later take
-        effect at the next ``fit``. Unlike scikit-learn's, which keeps the
-        first call's, ``learning_rate="invscaling"`` computes the rate it sets
-        after each call (for the next one) from the current
-        ``learning_rate_init`` and ``power_t``. The L2 penalty and the
-        activation are the current parameters'.
+        {partial_fit_optimizer}
 
         Parameters
         ----------
@@ -370,16 +365,11 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         return "exp" if self.loss == "poisson" else "identity"
 
     @available_if(stochastic_solver)
+    @fill_doc
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch, continuing from the current weights.
 
-        The optimizer of the first call goes on, its settings and state, as in
-        scikit-learn: ``solver``, ``momentum``, ``beta_1``... set later take
-        effect at the next ``fit``. Unlike scikit-learn's, which keeps the
-        first call's, ``learning_rate="invscaling"`` computes the rate it sets
-        after each call (for the next one) from the current
-        ``learning_rate_init`` and ``power_t``. The L2 penalty and the
-        activation are the current parameters'.
+        {partial_fit_optimizer}
 
         Parameters
         ----------
