@@ -21,6 +21,12 @@ def defined_by_keras(obj):
     return getattr(obj, "__module__", "").startswith("keras.")
 
 
+def defined_by_keras_or_keraslearn(obj):
+    """Whether a class or function is Keras' own or keraslearn's (defined in a
+    ``keras.`` or ``keraslearn.`` module): code whose settings its config holds."""
+    return (getattr(obj, "__module__", None) or "").startswith(("keras.", "keraslearn."))
+
+
 def keras_own(obj):
     """Whether ``obj`` is of a class of Keras' own (its config describes it
     completely), not one of the user's."""

@@ -8,7 +8,7 @@ import functools
 
 from .._tf import keras, tf
 from ._keras_objects import BATCH_HOOKS, runs_hooks
-from ._layers import keras_layers_only
+from ._layers import defined_by_keras_or_keraslearn, keras_layers_only
 from ._losses import INDEX, target_kind
 
 _CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
@@ -168,7 +168,7 @@ def chain_loss(model):
         return None
     if isinstance(loss, keras.losses.Loss):
         # Keras' own, or keraslearn's (the ready MLPs' half squared error).
-        own = type(loss).__module__.startswith(("keras.", "keraslearn."))
+        own = defined_by_keras_or_keraslearn(type(loss))
         return loss if own and loss.reduction in _SCALAR_REDUCTIONS else None
     cls = _LOSS_CLASSES.get(loss)
     return None if cls is None else cls()

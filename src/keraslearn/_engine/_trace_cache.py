@@ -61,6 +61,7 @@ from ._layers import (
     all_layers,
     built_optimizer,
     copy_training_state,
+    defined_by_keras_or_keraslearn,
     keras_layers_only,
     layer_variables,
     same_shapes,
@@ -238,8 +239,8 @@ def same_computation(model, other, probe):
 
 def _keras_code(loss):
     """Whether a loss (a name, or a function or loss object) is Keras' or keraslearn's."""
-    module = getattr(loss if inspect.isroutine(loss) else type(loss), "__module__", None) or ""
-    return loss is None or isinstance(loss, str) or module.startswith(("keras.", "keraslearn."))
+    return loss is None or isinstance(loss, str) or defined_by_keras_or_keraslearn(
+        loss if inspect.isroutine(loss) else type(loss))
 
 
 def _keras_objects_only(config):
@@ -297,8 +298,7 @@ def _model_unseen(callback):
     it out) would do it twice; ``BackupAndRestore`` sets the model's first
     epoch, which later fits would keep, and a ``ModelCheckpoint`` of whole
     models would save the warm copy's names: those see the model itself."""
-    module = type(callback).__module__
-    return module.startswith(("keras.", "keraslearn.")) and not isinstance(
+    return defined_by_keras_or_keraslearn(type(callback)) and not isinstance(
         callback, (keras.callbacks.LambdaCallback, keras.callbacks.BackupAndRestore)
     ) and type(callback).set_model is keras.callbacks.Callback.set_model and not (
         isinstance(callback, keras.callbacks.ModelCheckpoint) and not callback.save_weights_only)
