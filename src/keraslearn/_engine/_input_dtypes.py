@@ -4,7 +4,7 @@
 import numpy as np
 import pandas as pd
 
-from ..utils._columns import integer_dtype, is_polars_frame
+from ..utils._columns import column_dtypes, integer_dtype, is_polars_frame, values_dtype
 from ._sources import is_mapped
 
 FLOATS = (np.float32, np.float64)
@@ -55,17 +55,9 @@ def _float64(X):
     keeps float64 NumPy columns (a boolean or Int64 column beside float64 ones
     must not make them float32). A polars frame's columns are read as NumPy
     holds them together."""
-    if is_polars_frame(X):
-        X = X.head(0).to_numpy()
-    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
-    found = []
-    for dtype in dtypes:
-        if isinstance(dtype, pd.CategoricalDtype):
-            dtype = dtype.categories.dtype
-        dtype = getattr(dtype, "numpy_dtype", dtype)
-        if not (isinstance(dtype, np.dtype) and dtype.kind in "biuf"):
-            return False
-        found.append(dtype)
+    found = [values_dtype(dtype) for dtype in column_dtypes(X)]
+    if not all(isinstance(dtype, np.dtype) and dtype.kind in "biuf" for dtype in found):
+        return False
     return bool(found) and np.result_type(*found) == np.float64
 
 

@@ -90,18 +90,31 @@ def integer_dtype(X):
     which it would make float64; False for other X (floats, text, sparse
     columns, and nullable ones holding NA, refused as NaN). A polars frame's
     columns are read as NumPy holds them together (a null makes them floats)."""
-    if is_polars_frame(X):
-        if any(X.null_count().row(0)):
-            return False
-        X = X.head(0).to_numpy()
-    dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    if is_polars_frame(X) and any(X.null_count().row(0)):
+        return False
+    dtypes = column_dtypes(X)
     if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u")
                                 and not isinstance(d, pd.SparseDtype) for d in dtypes)):
         return False
     if all(isinstance(d, np.dtype) for d in dtypes):
         return None
-    return False if X.isna().to_numpy().any() else np.result_type(
-        *[getattr(d, "numpy_dtype", d) for d in dtypes])
+    return False if X.isna().to_numpy().any() else np.result_type(*map(values_dtype, dtypes))
+
+
+def column_dtypes(X):
+    """The dtypes of X's columns: a pandas frame's, a polars frame's as NumPy
+    holds them together (one), else X's own dtype (None without one)."""
+    if is_polars_frame(X):
+        X = X.head(0).to_numpy()
+    return list(X.dtypes) if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+
+
+def values_dtype(dtype):
+    """The NumPy dtype a column of ``dtype`` holds its values in: a categorical's
+    categories', pandas' nullable ones' (``Int64``: int64); NumPy's as it is."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return getattr(dtype, "numpy_dtype", dtype)
 
 
 def string_names(frame, X):
