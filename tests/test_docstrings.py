@@ -11,7 +11,7 @@ import pytest
 from numpydoc.docscrape import ClassDoc, FunctionDoc
 
 import keraslearn
-from keraslearn import tracking
+from keraslearn import tracking, utils
 from keraslearn.monitoring import DriftDetector
 from keraslearn.wrappers import BaseWrapper
 
@@ -27,7 +27,10 @@ MLFLOW_MODELS = [tracking.PyfuncModel]
 METHODS = ("fit", "partial_fit", "predict", "predict_proba", "predict_log_proba",
            "decision_function", "initialize", "set_params", "score", "test", "load_context")
 FUNCTIONS = [tracking.log_fit, tracking.log_search, tracking.log_model,
-             tracking.flatten_params]
+             tracking.flatten_params,
+             *(getattr(utils, name) for name in utils.__all__ if name[0].islower())]
+# keraslearn.utils' constraint classes, for the constructor check.
+CONSTRAINTS = [utils.Interval, utils.OneOf]
 
 
 def _signature_names(func, skip_self=True):
@@ -35,7 +38,8 @@ def _signature_names(func, skip_self=True):
     for p in inspect.signature(func).parameters.values():
         if skip_self and p.name == "self":
             continue
-        names.append("**" + p.name if p.kind is p.VAR_KEYWORD else p.name)
+        prefix = {p.VAR_KEYWORD: "**", p.VAR_POSITIONAL: "*"}.get(p.kind, "")
+        names.append(prefix + p.name)
     return names
 
 
@@ -43,14 +47,15 @@ def _check_entries(entries, names, where):
     documented = [e.name for e in entries]
     assert documented == names, f"{where}: documented {documented}, signature {names}"
     for entry in entries:
-        if entry.name.startswith("**"):
+        if entry.name.startswith("*"):
             assert entry.desc, f"{where}: {entry.name} has no description"
             continue
         assert entry.type, f"{where}: {entry.name} has no type"
         assert any(line.strip() for line in entry.desc), f"{where}: {entry.name} has no text"
 
 
-@pytest.mark.parametrize("cls", PUBLIC_CLASSES + CALLBACKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES + CALLBACKS + CONSTRAINTS,
+                         ids=lambda c: c.__name__)
 def test_constructor_parameters_are_documented_with_their_defaults(cls):
     doc = ClassDoc(cls)
     names = _signature_names(cls.__init__)

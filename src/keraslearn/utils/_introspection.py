@@ -8,6 +8,19 @@ import inspect
 def suggest(name, candidates):
     """``" Did you mean 'x'?"`` for the closest of ``candidates``, or ``""``.
 
+    Parameters
+    ----------
+    name : str
+        The name given, unknown.
+    candidates : iterable
+        The names accepted; each is compared as ``str``.
+
+    Returns
+    -------
+    str
+        A sentence to append to an error message, starting with a space, or
+        ``""`` when no candidate is close (``difflib``'s ratio below 0.6).
+
     Examples
     --------
     >>> from keraslearn.utils import suggest
@@ -19,9 +32,21 @@ def suggest(name, candidates):
 
 
 def accepted_kwargs(func):
-    """(names ``func`` takes by keyword, whether it also takes ``**kwargs``).
+    """The names ``func`` takes by keyword, and whether it takes ``**kwargs``.
 
-    A callable whose signature cannot be read takes anything.
+    Parameters
+    ----------
+    func : callable
+        A function, method or class (its constructor's names); ``self`` is
+        left out.
+
+    Returns
+    -------
+    names : set of str
+        The positional-or-keyword and keyword-only parameter names.
+    var_kw : bool
+        Whether ``func`` also takes ``**kwargs``; ``True`` (with no names) for
+        a callable whose signature cannot be read: it may take anything.
 
     Examples
     --------
@@ -46,11 +71,42 @@ def accepted_kwargs(func):
 
 
 def check_kwargs(func, kwargs, where, *, strict=False):
-    """Raise ValueError naming any key of ``kwargs`` that ``func`` cannot take
-    (reported as ``where__key``, the routed parameter that gave it).
+    """Raise ValueError naming any key of ``kwargs`` that ``func`` cannot take.
 
-    With ``strict``, a ``**kwargs`` catch-all does not count: Keras classes
-    forward it to a base that rejects unknown names only once TensorFlow runs.
+    Parameters
+    ----------
+    func : callable
+        What will be called with ``kwargs``.
+    kwargs : dict
+        The keyword arguments to check.
+    where : str
+        The prefix of the routed parameters that gave them: a key is reported
+        as ``where__key``.
+    strict : bool, default=False
+        Whether a ``**kwargs`` catch-all of ``func`` still refuses names it
+        does not list: Keras classes forward it to a base that rejects unknown
+        names only once TensorFlow runs.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        For the first key ``func`` does not take, with the closest name it
+        takes when one is close.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from keraslearn.utils import check_kwargs
+    >>> check_kwargs(keras.optimizers.SGD, {"momentum": 0.9}, "optimizer")
+    >>> check_kwargs(keras.optimizers.SGD, {"momentun": 0.9}, "optimizer",
+    ...              strict=True)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid parameter optimizer__momentun: SGD does not accept 'momentun'. Did ...
     """
     names, var_kw = accepted_kwargs(func)
     if var_kw and not strict:
@@ -65,8 +121,32 @@ def check_kwargs(func, kwargs, where, *, strict=False):
 
 
 def substitute(entries):
-    """A class decorator replacing each ``{name}`` line of the docstring by
-    ``entries[name]`` (shared parameter descriptions written once)."""
+    """A decorator filling shared parameter descriptions into a docstring.
+
+    Parameters
+    ----------
+    entries : dict of str to str
+        Descriptions by name: each docstring line holding only ``{name}``
+        (indented by four spaces) is replaced by ``entries[name]``.
+
+    Returns
+    -------
+    callable
+        The decorator: it sets the ``__doc__`` of the class or function it
+        decorates and returns it.
+
+    Examples
+    --------
+    >>> from keraslearn.utils import substitute
+    >>> @substitute({"seed": "    seed : int, default=0"})
+    ... def draw(seed=0):
+    ...     '''Draw.
+    ...
+    ...     {seed}
+    ...     '''
+    >>> draw.__doc__.splitlines()[2]
+    '    seed : int, default=0'
+    """
 
     def fill(obj):
         doc = obj.__doc__

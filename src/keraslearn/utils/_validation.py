@@ -14,8 +14,29 @@ class InvalidParameterError(ValueError, TypeError):
 
 
 class Interval:
-    """Numbers of ``type`` (``numbers.Integral`` or ``numbers.Real``) between ``left``
-    and ``right`` (``None``: unbounded); ``closed``: "left", "right", "both", "neither"."""
+    """A constraint: numbers of one type within a range.
+
+    Parameters
+    ----------
+    type : {numbers.Integral, numbers.Real}
+        The numbers accepted (``Real`` takes ints too; NaN is never in range).
+    left : number or None
+        The lower bound; ``None``: unbounded.
+    right : number or None
+        The upper bound; ``None``: unbounded.
+    closed : {"left", "right", "both", "neither"}
+        Which bounds are in the range.
+
+    Examples
+    --------
+    >>> from numbers import Real
+    >>> from keraslearn.utils import Interval
+    >>> rate = Interval(Real, 0, 1, closed="left")
+    >>> rate.is_satisfied_by(0.0), rate.is_satisfied_by(1.0)
+    (True, False)
+    >>> str(rate)
+    'a float in the range [0.0, 1.0)'
+    """
 
     def __init__(self, type, left, right, *, closed):
         if type not in (Integral, Real) or closed not in ("left", "right", "both", "neither"):
@@ -44,8 +65,24 @@ class Interval:
 
 
 class OneOf:
-    """One of ``options``, of their type too (``str`` if all are strings, a real
-    number if all are numbers): ``True`` does not pass for ``1`` nor ``1`` for ``"1"``."""
+    """A constraint: one of a few values, of their type too.
+
+    Parameters
+    ----------
+    *options : object
+        The values accepted. When all are strings only a ``str`` passes; when
+        all are numbers only a number (not a bool): ``True`` does not pass for
+        ``1``, nor ``1`` for ``"1"``.
+
+    Examples
+    --------
+    >>> from keraslearn.utils import OneOf
+    >>> solver = OneOf("adam", "sgd")
+    >>> solver.is_satisfied_by("sgd"), solver.is_satisfied_by(1)
+    (True, False)
+    >>> str(solver)
+    "a str among {'adam', 'sgd'}"
+    """
 
     def __init__(self, *options):
         self.options = options
@@ -98,10 +135,43 @@ def _check(constraint, value):
 
 
 def validate_parameters(estimator, constraints):
-    """Check ``estimator.get_params(deep=False)`` against ``{name: [constraint, ...]}``.
+    """Check an estimator's parameters against the values each accepts.
 
-    Raises :class:`InvalidParameterError` (both a ValueError and a TypeError) naming
-    the parameter, the estimator, what the parameter accepts and the value given.
+    Parameters
+    ----------
+    estimator : estimator instance
+        Its ``get_params(deep=False)`` are checked.
+    constraints : dict of str to list
+        For each parameter name, what it accepts: it is valid if any entry is
+        met (an :class:`Interval`, a :class:`OneOf`, ``None``, a type, or one of
+        "boolean", "array-like", "random_state", "verbose"). Names the
+        estimator does not have are skipped.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    InvalidParameterError
+        Both a ValueError and a TypeError, for the first parameter meeting none
+        of its entries: the message names the parameter, the estimator, what
+        it accepts and the value given.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from sklearn.base import BaseEstimator
+    >>> from keraslearn.utils import Interval, validate_parameters
+    >>> class Net(BaseEstimator):
+    ...     def __init__(self, epochs=1):
+    ...         self.epochs = epochs
+    >>> epochs = Interval(Integral, 1, None, closed="left")
+    >>> try:
+    ...     validate_parameters(Net(epochs=0), {"epochs": [epochs]})
+    ... except ValueError as exc:
+    ...     print(exc)
+    The 'epochs' parameter of Net must be an int in the range [1, inf). Got 0 instead.
     """
     params = estimator.get_params(deep=False)
     for name, accepted in ((n, c) for n, c in constraints.items() if n in params):
@@ -116,9 +186,35 @@ def validate_parameters(estimator, constraints):
 
 
 def check_sample_weight(sample_weight, X, *, ensure_non_negative=True):
-    """``sample_weight`` as a new float64 array of shape (n_samples,): ``None`` gives
-    ones, a scalar fills it. ValueError if the weights are not 1-D, not one per sample,
-    not finite, all zero, or (``ensure_non_negative``) negative."""
+    """Check sample weights and return them as a new float64 array.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,), float or None
+        The weights; ``None`` gives ones, a scalar fills the array.
+    X : array-like of shape (n_samples, ...)
+        The samples weighted (only their number is read).
+    ensure_non_negative : bool, default=True
+        Whether negative weights are refused.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), dtype float64
+        A new array: the caller's is never changed.
+
+    Raises
+    ------
+    ValueError
+        If the weights are not real numbers, not 1-D, not one per sample, not
+        finite, all zero, or (with ``ensure_non_negative``) negative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from keraslearn.utils import check_sample_weight
+    >>> check_sample_weight(2, np.zeros((3, 1)))
+    array([2., 2., 2.])
+    """
     n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
     if sample_weight is None:
         return np.ones(n_samples, dtype=np.float64)
