@@ -339,6 +339,23 @@ def test_predict_batch_size_is_routed():
     assert seen == [7]
 
 
+@pytest.mark.parametrize("rows", [20, 3000], ids=["numpy-path", "tensorflow-path"])
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8"])
+def test_a_bad_batch_size_given_to_predict_is_refused_as_the_routed_one(rows, batch_size):
+    # It was ignored (0, and any value on few rows), or failed inside the
+    # predictor (an IndexError for -5, a TypeError for 2.5 on many rows).
+    clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
+    rng = np.random.default_rng(0)
+    X_many = rng.normal(size=(rows, X.shape[1])).astype(X.dtype)
+    for method in (clf.predict, clf.predict_proba):
+        with pytest.raises(ValueError, match=r"^batch_size must be a positive int or -1, got"):
+            method(X_many, batch_size=batch_size)
+    with pytest.raises(ValueError, match="^predict__batch_size must be a positive int or -1"):
+        KerasClassifier(tiny_mlp, predict__batch_size=batch_size).fit(X, y)
+    whole = clf.predict_proba(X_many, batch_size=-1)  # -1: every row in one batch
+    np.testing.assert_allclose(whole, clf.predict_proba(X_many), rtol=1e-5, atol=1e-6)
+
+
 def test_other_predict_parameters_go_to_model_predict(capfd):
     clf = KerasClassifier(tiny_mlp, random_state=0, predict__steps=None).fit(X, y)
     expected = clf.model_.predict(X, verbose=0)

@@ -14,7 +14,7 @@ from .._tf import keras
 from ..utils import accepted_kwargs
 from . import _predict_callbacks as predict_callbacks
 from ._builder import builder_kwargs, compile_kwargs, loss_checked_against, resolve_builder
-from ._checks import check_wrapper_parameters, without_routed_callbacks
+from ._checks import check_batch_size, check_wrapper_parameters, without_routed_callbacks
 from ._docstrings import fill_doc
 from ._params import RoutedParams
 from ._routing import routed
@@ -366,6 +366,10 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         if is_identity(meta["feature_encoder_"]):
             check_input_shape(model, sample_shape(self))
         return model, loss_checked_against(self, model, compile_args)
+
+    def _raw_predict(self, X, **kwargs):
+        check_batch_size(kwargs.get("batch_size"), "batch_size")  # this call's, as routed ones
+        return super()._raw_predict(X, **kwargs)
 
     def _predict_kwargs(self):
         # Read without get_params, which is slow for a one-row predict.

@@ -56,6 +56,11 @@ def check_wrapper_parameters(est, fit_kwargs):
     _check_values(params, fit_kwargs)
 
 
+def check_batch_size(value, name):
+    """A prediction's batch size: None, a positive int, or -1 (every row at once)."""
+    _positive(value, name, whole_allowed=True)
+
+
 def _positive(value, name, whole_allowed):
     whole = whole_allowed and value == -1  # -1: all the rows in one batch
     if value is not None and not whole and not (
@@ -77,7 +82,7 @@ def _check_values(params, fit_kwargs):
 
     for name in ("epochs", "batch_size", "validation_batch_size"):
         _positive(given(name), name, whole_allowed=name != "epochs")
-    _positive(routed(params, "predict").get("batch_size"), "predict__batch_size", True)
+    check_batch_size(routed(params, "predict").get("batch_size"), "predict__batch_size")
     verbose, shuffle = given("verbose"), given("shuffle")
     if not (isinstance(verbose, (int, np.integer, np.bool_)) and verbose >= 0
             or isinstance(verbose, str) and verbose == "auto"):
