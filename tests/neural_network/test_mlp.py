@@ -1,6 +1,7 @@
 """MLPClassifier / MLPRegressor: learning, stopping rules, layers and parameter errors."""
 
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -252,6 +253,27 @@ def test_image_input_is_flattened():
     clf.fit(digits.images[:200] / 16, digits.target[:200])
     assert _layer_types(clf)[0] == "Flatten"
     assert clf.predict(digits.images[:3] / 16).shape == (3,)
+
+
+@pytest.mark.parametrize("fitted, given", [
+    ((8, 8), (64,)),  # the flat rows of images: scikit-learn counted 64 "features"
+    ((64,), (8, 8)),
+    ((64,), (1, 64)),
+    ((8, 8), (8, 8, 1)),
+])
+def test_predict_names_a_sample_shape_of_other_dimensions(fitted, given):
+    # Rows of another number of dimensions than the fit's were reported by
+    # scikit-learn's feature count, X.shape[1] ("X has 1 features, but
+    # MLPClassifier is expecting 64 features"): the shapes are named instead.
+    X, y = load_digits(return_X_y=True)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[:100].reshape(-1, *fitted) / 16, y[:100])
+    match = re.escape(f"X has shape {given} per sample, but MLPClassifier was fitted with "
+                      f"{fitted}.")
+    with pytest.raises(ValueError, match=match):
+        clf.predict(X[:3].reshape(-1, *given) / 16)
 
 
 def test_poisson_loss():

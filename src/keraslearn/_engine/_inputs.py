@@ -277,6 +277,8 @@ def validate_X(est, X, fitted=True):
     if isinstance(X, RowSource):
         check_sample_shape(est, X)
         return X
+    if len(getattr(X, "shape", ())) not in (0, 1, len(est.X_shape_)):
+        check_sample_shape(est, X)  # not scikit-learn's count of X.shape[1] as features
     if mapped(X):
         X = validate_data(est, X, reset=False, allow_nd=True, **x_params(est, X, False))
         check_sample_shape(est, X)
