@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
 
 import keraslearn
 from builders import output_layer, tiny_mlp
@@ -690,3 +691,30 @@ def test_a_network_whose_trainable_layers_changed_is_not_continued(share):
     kernel = fresh.model_.layers[0].kernel.numpy()
     fresh.fit(X, y)
     assert not np.allclose(fresh.model_.layers[0].kernel, kernel)
+
+
+def test_callbacks_see_the_network_they_train_and_the_estimator_its_last_fit():
+    # As the README says: the fitted attributes are set when a fit ends, so the
+    # estimator a callback reads is the previous fit's (a failed fit leaves it).
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            try:
+                previous = clf.predict_proba(X[:5])
+            except NotFittedError:
+                previous = None
+            seen.append((self.model, previous, self.model.predict(X[:5], verbose=0)))
+
+    clf = KerasClassifier(tiny_mlp, epochs=2, callbacks=[Probe()], random_state=0, **ADAM)
+    clf.fit(X, y)
+    assert [previous for _, previous, _ in seen] == [None, None]
+    network, _, outputs = seen[-1]
+    assert network is clf.model_  # trained by the callback's fit
+    np.testing.assert_allclose(outputs[:, 0], clf.predict_proba(X[:5])[:, 1], rtol=1e-5)
+    first = clf.predict_proba(X[:5])
+    seen.clear()
+    clf.fit(X, y)
+    for network, previous, _ in seen:
+        assert network is clf.model_
+        np.testing.assert_array_equal(previous, first)

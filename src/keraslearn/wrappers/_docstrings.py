@@ -85,7 +85,9 @@ _ENTRIES["training_parameters"] = """\
     validation_split : float, default=0.0
         Fraction of the training data, taken from its end, held out to
         compute ``val_*`` metrics each epoch. Ignored, as in Keras, when
-        ``validation_data`` is given to ``fit``.
+        ``validation_data`` is given to ``fit``. After an oversampler in an
+        imbalanced-learn pipeline (``SMOTE`` appends the rows it makes), the
+        end may hold only synthetic rows.
 
     shuffle : bool, default=True
         Reshuffle the training data every epoch.
