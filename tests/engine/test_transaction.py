@@ -229,6 +229,47 @@ def test_an_estimator_fitted_with_keras_file_writing_callbacks_clones_and_pickle
     assert log.csv_file is left  # the user's callbacks themselves are not changed
 
 
+class _Interrupt(keras.callbacks.Callback):  # Ctrl-C in the second epoch
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("fitted", [False, True], ids=["first-fit", "refit"])
+def test_a_fit_interrupted_with_keras_file_writing_callbacks_clones_and_pickles(tmp_path,
+                                                                               fitted):
+    # An interrupted fit never reaches on_train_end: a CSVLogger keeps its open
+    # file and CSV writer, a TensorBoard the summary contexts it entered (also
+    # with update_freq="batch"). clone, searches and pickle failed with
+    # "cannot pickle '_csv.writer' object" until a later fit ended.
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+
+    log = keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))
+    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "board"), update_freq="batch")
+    clf = KerasClassifier(tiny_mlp, epochs=3, callbacks=[log, board], random_state=0)
+    if fitted:
+        clf.fit(X5, y)
+    before = clf.predict_proba(X5) if fitted else None
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X5, y, callbacks=[log, board, _Interrupt()])
+    assert log.writer is not None  # what Keras left on the user's callback, kept
+    copy = clone(clf)
+    fresh = [keras.callbacks.CSVLogger(str(tmp_path / "other.csv")),
+             keras.callbacks.TensorBoard(log_dir=str(tmp_path / "other"), update_freq="batch")]
+    expected = KerasClassifier(tiny_mlp, epochs=3, callbacks=fresh, random_state=0).fit(X5, y)
+    np.testing.assert_array_equal(copy.fit(X5, y).predict_proba(X5), expected.predict_proba(X5))
+    assert (tmp_path / "log.csv").read_text().splitlines()[-1].startswith("2,")
+    assert cross_val_score(clf, X5, y, cv=2).shape == (2,)
+    again = pickle.loads(pickle.dumps(clf))
+    assert again.callbacks[1].log_dir == board.log_dir
+    if fitted:
+        np.testing.assert_array_equal(again.predict_proba(X5), before)
+    log.csv_file.close()
+
+
 class _SeenByPredict(keras.callbacks.EarlyStopping):  # predict sets its model too
     def on_predict_end(self, logs=None):
         self.predicted = True

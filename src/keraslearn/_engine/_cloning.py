@@ -2,7 +2,9 @@
 with loss objects shared rather than copied and callbacks copied without the
 network a fit left on them."""
 
+import contextlib
 import copy
+import csv
 import io
 import types
 
@@ -43,17 +45,24 @@ def _keras_callbacks(callbacks):
 
 
 def _is_run_handle(value):
-    """A file, a module or TensorBoard's summary writers (alone or by name)."""
+    """A file, a module, a CSV writer, TensorBoard's summary writers (alone or
+    by name), or the contexts a callback entered and has not left yet (those a
+    fit interrupted before ``on_train_end`` leaves: a list of tuples of them)."""
+    if isinstance(value, (io.IOBase, types.ModuleType, csv.DictWriter)):
+        return True
+    if isinstance(value, list) and value:
+        return all(isinstance(entry, tuple) and entry and all(
+            isinstance(c, contextlib.AbstractContextManager) for c in entry) for entry in value)
     writers = list(value.values()) if isinstance(value, dict) and value else [value]
-    return isinstance(value, (io.IOBase, types.ModuleType)) or all(
-        isinstance(w, tf.summary.SummaryWriter) for w in writers)
+    return all(isinstance(w, tf.summary.SummaryWriter) for w in writers)
 
 
 def _networks_and_run_state(callback):
     """What a fit left on ``callback`` that copies of it go without: its
     network (``model``), and on Keras' own callbacks the handles of a run,
     which cannot be copied and which they make again at the next fit (a
-    ``CSVLogger``'s closed file, a ``TensorBoard``'s writers and module)."""
+    ``CSVLogger``'s file and writer, a ``TensorBoard``'s writers, module and
+    entered summary contexts)."""
     model = getattr(callback, "model", None)
     left = [model] if isinstance(model, keras.Model) else []
     if keras_own(callback):
@@ -73,7 +82,7 @@ class WithoutNetworks:
     def __deepcopy__(self, memo):
         for callback in _keras_callbacks(self.value):
             for left in _networks_and_run_state(callback):
-                memo[id(left)] = None
+                memo[id(left)] = [] if isinstance(left, list) else None  # a list: appended to
         return copy.deepcopy(self.value, memo)
 
 
