@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 from _saved_cases import LABELS, X
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import keraslearn
 from builders import tiny_mlp
@@ -347,3 +347,32 @@ def test_metadata_routing_requests_skops_cannot_store_are_named_with_the_way_out
         keraslearn.save(pipe, tmp_path / "routed.keraslearn")
     assert list(tmp_path.iterdir()) == []
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(pipe)).predict(X), pipe.predict(X))
+
+
+@pytest.mark.parametrize("where", ["scoring-dict", "fitted-member"])
+def test_routing_requests_beyond_the_parameters_are_named_too(tmp_path, where):
+    # Requests held by the scorers of a search's scoring dict (weights used only
+    # to score the candidates), or by a fitted member that is no parameter, came
+    # out as skops' RecursionError (a traceback of a thousand frames).
+    import sklearn
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, make_scorer
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.multiclass import OneVsRestClassifier
+
+    mlp = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+    weights = np.linspace(0.5, 2.0, len(LABELS))
+    with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if where == "scoring-dict":
+            scoring = {name: make_scorer(metric).set_score_request(sample_weight="score_weight")
+                       for name, metric in [("accuracy", accuracy_score),
+                                            ("balanced", balanced_accuracy_score)]}
+            fitted = GridSearchCV(mlp, {"alpha": [1e-4]}, cv=2, scoring=scoring,
+                                  refit="accuracy").fit(X, LABELS, score_weight=weights)
+        else:
+            fitted = OneVsRestClassifier(mlp).fit(X, LABELS)
+            fitted.estimators_[0].set_score_request(sample_weight=True)
+    with pytest.raises(ValueError, match=f"cannot store {type(fitted).__name__}: it holds "
+                                         "metadata-routing requests"):
+        keraslearn.save(fitted, tmp_path / "routed.keraslearn")
+    assert list(tmp_path.iterdir()) == []

@@ -126,7 +126,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                 except (ValueError, Warning):  # (a warning: raised by the user's filters)
                     raise
                 except RecursionError as exc:
-                    if not _has_routing_requests(part):
+                    if not _has_routing_requests(part, set()):
                         raise
                     raise ValueError(
                         f"keraslearn.save cannot store {type(part).__name__}: it holds "
@@ -387,8 +387,14 @@ def _rebuild(data, member, path):
         ) from None
 
 
-def _has_routing_requests(obj):
-    """Whether ``obj``, or an estimator among its parameters, carries metadata-
-    routing requests (scikit-learn keeps them in ``_metadata_request``)."""
-    parts = [obj, *(obj.get_params(deep=True).values() if hasattr(obj, "get_params") else ())]
-    return any("_metadata_request" in getattr(part, "__dict__", {}) for part in parts)
+def _has_routing_requests(obj, seen):
+    """Whether ``obj``, or an estimator or scorer it holds, has routing requests."""
+    if id(obj) in seen:
+        return False
+    seen.add(id(obj))
+    values = list(obj.values()) if isinstance(obj, dict) else obj
+    if isinstance(values, (list, tuple)):  # a search's scoring dict, a fitted estimators_
+        return any(_has_routing_requests(value, seen) for value in values)
+    state = getattr(obj, "__dict__", {})  # scikit-learn keeps requests in _metadata_request
+    return "_metadata_request" in state or (hasattr(obj, "get_params") and any(
+        _has_routing_requests(value, seen) for value in state.values()))
