@@ -218,7 +218,7 @@ def test_unnamed_code_and_callback_instances_are_described_and_asked_for(tmp_pat
         loaded.fit(X, LABELS)
     loaded.set_params(model=tiny_mlp)
     with pytest.raises(ValueError, match=r"parameter 'callbacks'.*an instance of EarlyStopping.*"
-                       "Keras callbacks have no config"):
+                       "Keras callbacks have no config to store; a callback class is stored"):
         loaded.fit(X, LABELS)
     loaded.set_params(callbacks=[keras.callbacks.EarlyStopping(monitor="loss")]).fit(X, LABELS)
 

@@ -137,7 +137,8 @@ def _portable(value, session, owner, key):
         return {k: _portable(v, session, owner, key) for k, v in value.items()}
     if isinstance(value, keras.callbacks.Callback):
         return _unstored(session, value, "Keras callbacks have no config to store; a "
-                         "callback class, with routed callbacks__ parameters, is stored")
+                         "callback class is stored, and a wrapper's routed callbacks__ "
+                         "parameters with it")
     if isinstance(value, keras.layers.Layer) and value.weights:
         return _unstored(session, value, "a Keras layer holding weights (built, adapted or "
                          "pretrained) comes back from its config without them; give it "
