@@ -14,7 +14,7 @@ import sklearn
 from _factories import TABULAR, classification, hidden_units, params, regression, spy
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 # MLP* warn like scikit-learn's MLP when max_iter epochs end unconverged; tiny max_iter here.
@@ -189,3 +189,24 @@ def test_a_wrapper_s_validation_data_is_routed_once_requested(factory):
     assert search.best_estimator_.history_ == legacy.best_estimator_.history_
     with pytest.raises(sklearn.exceptions.UnsetMetadataPassedError, match="validation_data"):
         GridSearchCV(factory(), {}, cv=KFold(2)).fit(X, y, validation_data=(X_val, y_val))
+
+
+@pytest.mark.parametrize("factory", params([f for f in TABULAR if f.name.startswith("Keras")]))
+def test_a_wrapper_s_X_val_goes_through_the_pipeline_s_earlier_steps(factory):
+    """scikit-learn's way to validation rows a pipeline transforms: X_val and
+    y_val requested, and transform_input=["X_val"]; a routed validation_data
+    reaches the model unscaled (its val_loss, and what watches it, were wrong)."""
+    X, y, _, X_val, y_val = _poisoned(factory.kind)
+    X, y, X_val = X[:100] * 50 + 7, y[:100], X_val * 50 + 7  # far from scaled
+    est = factory(epochs=2).set_fit_request(X_val=True, y_val=True)
+    pipe = Pipeline([("scale", StandardScaler()), ("net", est)], transform_input=["X_val"])
+    pipe.fit(X, y, X_val=X_val, y_val=y_val)
+    scaler = StandardScaler().fit(X)
+    by_hand = factory(epochs=2).fit(scaler.transform(X), y,
+                                    validation_data=(scaler.transform(X_val), y_val))
+    assert pipe[-1].history_.keys() == by_hand.history_.keys()
+    for key, values in by_hand.history_.items():
+        assert pipe[-1].history_[key] == pytest.approx(values, rel=1e-5), key
+    unscaled = factory(epochs=2).fit(scaler.transform(X), y, validation_data=(X_val, y_val))
+    assert unscaled.history_["val_loss"] != pytest.approx(by_hand.history_["val_loss"],
+                                                          rel=0.1)

@@ -325,6 +325,32 @@ def test_validation_data_overrides_validation_split():
     np.testing.assert_array_equal(clf.predict_proba(X), everything.predict_proba(X))
 
 
+def test_X_val_and_y_val_are_validation_data_under_scikit_learn_s_names():
+    X_val, y_val = X[:20] + 0.5, y[:20]
+    weights = np.linspace(0.5, 2.0, 20)
+    params = dict(epochs=3, random_state=0, optimizer="adam")
+    for extra, given in [({}, (X_val, y_val)),
+                         ({"sample_weight_val": weights}, (X_val, y_val, weights))]:
+        clf = KerasClassifier(tiny_mlp, **params).fit(X, y, X_val=X_val, y_val=y_val, **extra)
+        same = KerasClassifier(tiny_mlp, **params).fit(X, y, validation_data=given)
+        assert clf.history_ == same.history_ and len(clf.history_["val_loss"]) == 3
+    assert {"X_val", "y_val", "sample_weight_val"} <= set(
+        KerasClassifier(tiny_mlp).get_metadata_routing().fit.requests)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(y_val=y[:5]), "y_val and sample_weight_val are given without X_val"),
+    (dict(sample_weight_val=np.ones(5)), "without X_val"),
+    (dict(X_val=X[:5]), "X_val is given without y_val"),
+    (dict(X_val=X[:5], y_val=y[:5], validation_data=(X[:5], y[:5])), "given twice"),
+])
+def test_validation_arrays_given_wrongly_are_named_before_training(kwargs, match):
+    clf = KerasClassifier(tiny_mlp, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y, **kwargs)
+    assert not hasattr(clf, "model_")
+
+
 # ----------------------------------------------------------------- predict__
 def test_predict_batch_size_is_routed():
     clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)

@@ -14,7 +14,12 @@ from .._tf import keras
 from ..utils import accepted_kwargs
 from . import _predict_callbacks as predict_callbacks
 from ._builder import builder_kwargs, compile_kwargs, loss_checked_against, resolve_builder
-from ._checks import check_batch_size, check_wrapper_parameters, without_routed_callbacks
+from ._checks import (
+    check_batch_size,
+    check_wrapper_parameters,
+    with_validation_arrays,
+    without_routed_callbacks,
+)
 from ._docstrings import fill_doc
 from ._params import RoutedParams
 from ._routing import routed
@@ -131,7 +136,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         return self.__sklearn_is_fitted__()
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y=None, sample_weight=None, **kwargs):
+    @fill_doc
+    def fit(self, X, y=None, sample_weight=None, *, X_val=None, y_val=None,
+            sample_weight_val=None, **kwargs):
         """Train the Keras model on (X, y).
 
         Parameters
@@ -148,6 +155,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Relative weights of the samples (normalised to mean 1).
 
+        {validation_arrays}
+
         **kwargs : dict
             Passed to ``keras.Model.fit`` for this call (e.g. ``epochs``).
 
@@ -156,6 +165,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         self : object
             The fitted estimator.
         """
+        kwargs = with_validation_arrays(kwargs, y, X_val, y_val, sample_weight_val)
         if self.warm_start and self.__sklearn_is_fitted__():
             return self._fit(X, y, sample_weight, mode="warm", fit_kwargs=kwargs)
         if type(self)._initialize is not BaseWrapper._initialize:

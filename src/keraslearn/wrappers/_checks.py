@@ -56,6 +56,23 @@ def check_wrapper_parameters(est, fit_kwargs):
     _check_values(params, fit_kwargs)
 
 
+def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
+    """fit's arguments with ``X_val``, ``y_val`` and ``sample_weight_val`` (the
+    names scikit-learn's estimators take) as Keras' ``validation_data``."""
+    if X_val is None:
+        if y_val is not None or sample_weight_val is not None:
+            raise ValueError("y_val and sample_weight_val are given without X_val: give the "
+                             "validation samples as X_val.")
+        return fit_kwargs
+    if fit_kwargs.get("validation_data") is not None:
+        raise ValueError("Validation rows are given twice, as X_val and as validation_data: "
+                         "give one of them.")
+    if y_val is None and y is not None:
+        raise ValueError("X_val is given without y_val: give the validation targets too.")
+    weights = () if sample_weight_val is None else (sample_weight_val,)
+    return {**fit_kwargs, "validation_data": (X_val, y_val, *weights)}
+
+
 def check_batch_size(value, name):
     """A prediction's batch size: None, a positive int, or -1 (every row at once)."""
     _positive(value, name, whole_allowed=True)

@@ -136,4 +136,19 @@ _ENTRIES["predict_kwargs"] = """\
             (``batch_size``, ``verbose``, ``callbacks``), as scikeras takes
             them; ``predict__`` parameters give them to every call."""
 
+_ENTRIES["validation_arrays"] = """\
+    X_val : array-like of shape (n_val, n_features) or (n_val, ...), default=None
+            Validation samples, given as X is, scored at each epoch's end
+            (``val_*`` in ``history_``), as ``validation_data=(X_val, y_val)``
+            scores them; scikit-learn's names for them. Once requested
+            (``set_fit_request(X_val=True, y_val=True)``), a pipeline built
+            with ``transform_input=["X_val"]`` passes them through its earlier
+            steps, where a routed ``validation_data`` reaches the model as given.
+
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Validation targets, given as y is; needed with ``X_val`` when y is.
+
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples (normalised to mean 1)."""
+
 fill_doc = substitute(_ENTRIES)
