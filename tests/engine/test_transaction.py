@@ -235,9 +235,19 @@ class _Interrupt(keras.callbacks.Callback):  # Ctrl-C in the second epoch
             raise KeyboardInterrupt
 
 
+class _Board(keras.callbacks.TensorBoard):  # a subclass of the user's, logging more
+    pass
+
+
+class _Log(keras.callbacks.CSVLogger):
+    pass
+
+
+@pytest.mark.parametrize("kinds", [(keras.callbacks.CSVLogger, keras.callbacks.TensorBoard),
+                                   (_Log, _Board)], ids=["keras", "subclasses"])
 @pytest.mark.parametrize("fitted", [False, True], ids=["first-fit", "refit"])
 def test_a_fit_interrupted_with_keras_file_writing_callbacks_clones_and_pickles(tmp_path,
-                                                                               fitted):
+                                                                               fitted, kinds):
     # An interrupted fit never reaches on_train_end: a CSVLogger keeps its open
     # file and CSV writer, a TensorBoard the summary contexts it entered (also
     # with update_freq="batch"). clone, searches and pickle failed with
@@ -247,8 +257,9 @@ def test_a_fit_interrupted_with_keras_file_writing_callbacks_clones_and_pickles(
     from sklearn.base import clone
     from sklearn.model_selection import cross_val_score
 
-    log = keras.callbacks.CSVLogger(str(tmp_path / "log.csv"))
-    board = keras.callbacks.TensorBoard(log_dir=str(tmp_path / "board"), update_freq="batch")
+    # Subclasses of them failed after any fit ("cannot pickle '_io.TextIOWrapper'").
+    log = kinds[0](str(tmp_path / "log.csv"))
+    board = kinds[1](log_dir=str(tmp_path / "board"), update_freq="batch")
     clf = KerasClassifier(tiny_mlp, epochs=3, callbacks=[log, board], random_state=0)
     if fitted:
         clf.fit(X5, y)

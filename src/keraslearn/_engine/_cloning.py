@@ -57,15 +57,21 @@ def _is_run_handle(value):
     return all(isinstance(w, tf.summary.SummaryWriter) for w in writers)
 
 
+# Keras callbacks opening their handles again at each fit: subclasses too (a
+# TensorBoard logging more), whose base class makes the handles.
+_REOPENING = (keras.callbacks.CSVLogger, keras.callbacks.TensorBoard)
+
+
 def _networks_and_run_state(callback):
     """What a fit left on ``callback`` that copies of it go without: its
-    network (``model``), and on Keras' own callbacks the handles of a run,
+    network (``model``), and on Keras' own callbacks (and subclasses of
+    ``CSVLogger`` and ``TensorBoard``) the handles of a run,
     which cannot be copied and which they make again at the next fit (a
     ``CSVLogger``'s file and writer, a ``TensorBoard``'s writers, module and
     entered summary contexts)."""
     model = getattr(callback, "model", None)
     left = [model] if isinstance(model, keras.Model) else []
-    if keras_own(callback):
+    if isinstance(callback, _REOPENING) or keras_own(callback):
         left += [value for value in vars(callback).values() if _is_run_handle(value)]
     return left
 
