@@ -351,6 +351,17 @@ def test_validation_arrays_given_wrongly_are_named_before_training(kwargs, match
     assert not hasattr(clf, "model_")
 
 
+def test_partial_fit_points_validation_arrays_to_validation_data():
+    # It said "Invalid parameter fit__X_val", a parameter nobody gave.
+    clf = KerasClassifier(tiny_mlp, random_state=0)
+    with pytest.raises(ValueError, match=r"partial_fit does not take X_val: give validation "
+                                         r"rows as validation_data=\(X_val, y_val\)"):
+        clf.partial_fit(X, y, classes=[0, 1], X_val=X[:5], y_val=y[:5])
+    assert not hasattr(clf, "model_")
+    clf.partial_fit(X, y, classes=[0, 1], validation_data=(X[:5], y[:5]))
+    assert len(clf.history_["val_loss"]) == 1
+
+
 # ----------------------------------------------------------------- predict__
 def test_predict_batch_size_is_routed():
     clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
@@ -366,7 +377,7 @@ def test_predict_batch_size_is_routed():
 
 
 @pytest.mark.parametrize("rows", [20, 3000], ids=["numpy-path", "tensorflow-path"])
-@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8"])
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "8", True, -1.0])
 def test_a_bad_batch_size_given_to_predict_is_refused_as_the_routed_one(rows, batch_size):
     # It was ignored (0, and any value on few rows), or failed inside the
     # predictor (an IndexError for -5, a TypeError for 2.5 on many rows).

@@ -46,6 +46,10 @@ def check_wrapper_parameters(est, fit_kwargs):
         objects.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
                                 where=f"{name}__callbacks")
         check_kwargs(func, without_routed_callbacks(args), name)
+    given = sorted(fit_kwargs.keys() & {"X_val", "y_val", "sample_weight_val"})
+    if given:  # (fit takes them by name: these came to partial_fit)
+        raise ValueError(f"partial_fit does not take {given[0]}: give validation rows as "
+                         "validation_data=(X_val, y_val).")
     check_kwargs(keras.Model.fit, fit_kwargs, "fit")
     for where, kwargs in (("fit__", routed(params, "fit")), ("", fit_kwargs)):
         for key in sorted(kwargs.keys() & REFUSED_FIT_KWARGS.keys()):
@@ -79,9 +83,9 @@ def check_batch_size(value, name):
 
 
 def _positive(value, name, whole_allowed):
-    whole = whole_allowed and value == -1  # -1: all the rows in one batch
-    if value is not None and not whole and not (
-            isinstance(value, (int, np.integer)) and value >= 1):
+    integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    whole = whole_allowed and integer and value == -1  # -1: all the rows in one batch
+    if value is not None and not whole and not (integer and value >= 1):
         raise ValueError(
             f"{name} must be a positive int" + (" or -1" if whole_allowed else "")
             + f", got {value!r}."

@@ -144,6 +144,9 @@ _ENTRIES["validation_arrays"] = """\
             (``set_fit_request(X_val=True, y_val=True)``), a pipeline built
             with ``transform_input=["X_val"]`` passes them through its earlier
             steps, where a routed ``validation_data`` reaches the model as given.
+            A search splits an ``X_val`` as long as X with its folds, as it
+            splits any metadata of that length. ``partial_fit`` takes
+            validation rows as ``validation_data``.
 
         y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
             Validation targets, given as y is; needed with ``X_val`` when y is.
