@@ -127,6 +127,37 @@ def test_model_instance_is_copied_never_modified():
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
 
 
+@pytest.mark.parametrize("layer", ["normalization", "lookup", "given-vocabulary"])
+def test_a_model_instance_with_adapted_preprocessing_layers_is_copied_whole(layer):
+    # Keras' clone_model and set_weights left an adapted Normalization's
+    # constants at 0 and 1 (it trained on raw inputs, silently: R^2 -1563) and a
+    # lookup layer's table empty ("Table not initialized"); Keras' loading sets
+    # both, and so does the copy now. A learning rate of 0 keeps the weights.
+    rng = np.random.default_rng(0)
+    if layer == "normalization":
+        data = rng.normal(1000.0, 50.0, size=(60, 3)).astype("float32")
+        adapted = keras.layers.Normalization()
+        inputs = keras.Input((3,))
+    else:
+        data = rng.choice([101, 205, 333, 999], size=(60, 1))
+        adapted = keras.layers.IntegerLookup(output_mode="one_hot")
+        if layer == "given-vocabulary":  # in its config, not adapted
+            adapted = keras.layers.IntegerLookup(vocabulary=[999, 333], output_mode="one_hot")
+        inputs = keras.Input((1,), dtype="int64")
+    if layer != "given-vocabulary":
+        adapted.adapt(data)
+    keras.utils.set_random_seed(0)
+    model = keras.Model(inputs, keras.layers.Dense(1)(adapted(inputs)))
+    expected = model.predict(data, verbose=0)[:, 0]
+    target = data[:, 0].astype("float64")
+    reg = KerasRegressor(model, optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse",
+                         epochs=1, random_state=0).fit(data, target)
+    np.testing.assert_allclose(reg.predict(data), expected, rtol=1e-5, atol=1e-5)
+    copy = KerasRegressor(reg.model_, optimizer=keras.optimizers.SGD(learning_rate=0.0),
+                          loss="mse", epochs=1, random_state=0).fit(data, target)
+    np.testing.assert_allclose(copy.predict(data), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_compiled_model_instance_keeps_its_compile_settings():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="binary_crossentropy")

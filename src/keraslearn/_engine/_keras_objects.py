@@ -18,7 +18,7 @@ from .._tf import keras
 from ..utils import accepted_kwargs, suggest
 from . import _nested as nested
 from . import _routed_objects as routed_objects
-from ._layers import keras_own, own_optimizer
+from ._layers import copy_loaded_state, keras_own, own_optimizer
 
 _LOSS_ALIASES = {
     "mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
@@ -189,6 +189,7 @@ def copy_model(source):
         ) from None
     if source.weights:
         model.set_weights(source.get_weights())
+    copy_loaded_state(source, model)  # (an adapted Normalization's constants, vocabularies)
     own_optimizer(model)  # (Keras' clone_model compiles the copy for itself)
     return model
 

@@ -1,5 +1,8 @@
 """Walking a model's layers, and the variables that hold a network's state."""
 
+import contextlib
+import os
+import tempfile
 import weakref
 
 # Keras layers that run code Keras does not own (which may draw from
@@ -73,6 +76,27 @@ def copy_network_state(src, dst):
         raise ValueError("the networks' weights differ in number or shape")
     for a, b in pairs:
         b.assign(a)
+
+
+def copy_loaded_state(src, dst):
+    """Give dst, a copy of src holding its weights, what Keras' loading sets
+    beside weights, layer by layer as it loads them: the state of layers that
+    derive it from their variables or assets (an adapted ``Normalization``'s
+    constants, a lookup layer's vocabulary), through their own
+    ``save_own_variables`` / ``load_own_variables`` and ``save_assets`` /
+    ``load_assets``."""
+    pairs = [(a, b) for a, b in zip(all_layers(src), all_layers(dst))
+             if type(a) is type(b) and (hasattr(b, "finalize_state") or hasattr(b, "load_assets"))]
+    with tempfile.TemporaryDirectory() if pairs else contextlib.nullcontext() as folder:
+        for i, (a, b) in enumerate(pairs):
+            store = {}
+            a.save_own_variables(store)
+            b.load_own_variables(store)
+            if hasattr(a, "save_assets") and hasattr(b, "load_assets"):
+                path = os.path.join(folder, str(i))
+                os.mkdir(path)
+                a.save_assets(path)
+                b.load_assets(path)
 
 
 def built_optimizer(model):
