@@ -134,6 +134,14 @@ def test_inputs_sklearn_refuses_are_refused_clearly(X, error, message):
             ColumnGroups({"g": [0]}).fit(X)
 
 
+def test_a_group_holding_text_is_named_with_the_way_out():
+    # It was NumPy's bare "could not convert string to float: 'paris'".
+    X = pd.DataFrame({"city": ["paris", "rome"] * 3, "a": np.arange(6.0)})
+    with pytest.raises(ValueError, match=r"^ColumnGroups' group 'city' holds text \(could not "
+                                         r"convert string to float: 'paris'\).*in a Pipeline"):
+        ColumnGroups({"city": ["city"], "num": ["a"]}).fit(X)
+
+
 def test_a_shape_that_does_not_fit_its_group_is_refused_in_fit():
     groups = ColumnGroups({"g": [0, 1]}, shapes={"g": (3,)})
     with pytest.raises(ValueError, match=r"sample shape \(3,\) \(3 values\), but the group "

@@ -82,7 +82,9 @@ _FIT_ERRORS = {
     "lengths-differ": (C, {}, X, y[:-1], {}, ValueError, "inconsistent numbers of samples"),
     "1d-X": (C, {}, X[:, 0], y, {}, ValueError, "Expected 2D array"),
     "string-X": (C, {}, np.array([["a", "b"]] * 40), y, {}, ValueError,
-                 r"X holds text \(could not convert string to float: .*'a'.*TfidfVectorizer"),
+                 r"X holds text \(could not convert string to float: .*'a'.*in a Pipeline: a "
+                 r"vectorizer such as TfidfVectorizer, or an encoder \(a feature_encoder gets X "
+                 r"checked already\)\.$"),
     # beside a bool (or Int64) column pandas says only "Cannot cast str dtype to float32"
     "category-X-beside-bool": (C, {}, pd.DataFrame({"b": X[:, 0] > 0, "c": pd.Categorical(
         np.where(X[:, 1] > 0, "u", "v"))}), y, {}, ValueError,

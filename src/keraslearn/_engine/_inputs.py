@@ -21,7 +21,6 @@ over the file. Copy-on-write maps (``mode="c"``) are checked as arrays in
 memory are. A row source (image files) is checked for its shape only.
 """
 
-import contextlib
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils import check_sample_weight
 from ..utils._columns import string_names, warn_unnamed
+from ..utils._input_errors import explained_input_errors
 from ._input_dtypes import FLOATS, as_checked, fitted_dtype, mapped, x_dtype, x_params
 from ._sources import RowSource, blocks
 
@@ -67,7 +67,7 @@ def _validate_inputs(est, X, reset, fitting=True):
         raise ValueError("X is an empty dict: it holds no input.")
     arrays, names = {}, {}
     for name, value in X.items():
-        with _explained_input_errors(value, what=f"X[{name!r}]"):
+        with explained_input_errors(value, what=f"X[{name!r}]"):
             arrays[name] = check_array(value, allow_nd=True, ensure_2d=False, input_name=f"X["
                                        f"{name!r}]", **x_params(est, value, reset, name))
         names[name] = _string_columns(value)
@@ -154,7 +154,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
             {"allow_nd": True, **x_params(est, X, reset)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
-        with _explained_input_errors(X, y):
+        with explained_input_errors(X, y):
             X, y = validate_data(
                 est, X, y, reset=reset, dtype=x_dtype(est, X, reset), allow_nd=True,
                 multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
@@ -288,65 +288,12 @@ def validate_X(est, X, fitted=True):
     elif (plain := _plain_float_frame(est, X)) is not None:
         X = plain
     else:
-        with _explained_input_errors(X):
+        with explained_input_errors(X):
             X = validate_data(est, X, reset=False, dtype=x_dtype(est, X, False),
                               allow_nd=True, accept_sparse=_sparse(est))
         check_sample_shape(est, X)
     check_same_dtype(est, X, fitting=False)
     return X
-
-
-@contextlib.contextmanager
-def _explained_input_errors(X, y=None, what="X"):
-    """Say what to give instead when X is a list of arrays of different shapes
-    (a model's inputs, as Keras takes them), which scikit-learn reads as rows,
-    or X (``what``: X or one of its named inputs) or a regressor's y holds
-    text, which the network does not take."""
-    try:
-        yield
-    except ValueError as exc:
-        shapes = ({np.shape(a) for a in X} if isinstance(X, (list, tuple))
-                  and all(hasattr(a, "shape") for a in X) else set())
-        if len(shapes) >= 2:
-            raise ValueError(
-                f"X is a list of {len(X)} arrays of different shapes, which scikit-learn "
-                "takes as rows of one array. For a model with several inputs, give a dict "
-                "of arrays by input name, or keraslearn.MultiInput (which scikit-learn can "
-                "split), or a feature_encoder that makes the list from one array."
-            ) from exc
-        text = _text_error(exc)
-        if text is not None:
-            if y is not None and not _holds_text(X) and _holds_text(y):
-                raise ValueError(
-                    f"A regressor needs numeric targets; y holds text ({text}). For class "
-                    "labels, use a classifier."
-                ) from exc
-            raise ValueError(
-                f"{what} holds text ({text}): keraslearn feeds the network numbers. Turn the "
-                "text into numbers first: in a Pipeline (a vectorizer such as "
-                "TfidfVectorizer, or an encoder), or with a feature_encoder."
-            ) from exc
-        raise
-
-
-def _text_error(exc):
-    """The error saying a string could not become a float: ``exc`` or one it was
-    raised from (pandas says "Cannot cast str dtype" of a frame of mixed
-    column types, from NumPy's error naming the value), or None."""
-    while exc is not None:
-        if "could not convert string to float" in str(exc):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _holds_text(a):
-    """Whether ``a`` fails to convert to floats because it holds text."""
-    try:
-        np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        return _text_error(exc) is not None
-    return False
 
 
 def _passes_checks(est, X):

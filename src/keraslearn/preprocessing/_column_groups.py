@@ -9,6 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
 from ..utils._columns import integer_dtype
+from ..utils._input_errors import explained_input_errors
 from ._not_a_table import NotATable
 
 
@@ -126,8 +127,10 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             if not width:
                 raise ValueError(f"Group {name!r} has no columns.")
             # What transform will make of it (text refused), in fit already.
-            check_array(_take(X, positions) if frame else checked[:, positions],
-                        dtype=self.dtype, ensure_all_finite=False, input_name=f"group {name!r}")
+            group = _take(X, positions) if frame else checked[:, positions]
+            with explained_input_errors(group, what=f"ColumnGroups' group {name!r}"):
+                check_array(group, dtype=self.dtype, ensure_all_finite=False,
+                            input_name=f"group {name!r}")
             shape = (self.shapes or {}).get(name)
             if shape is not None and math.prod(shape) != width:
                 raise ValueError(f"shapes gives group {name!r} the sample shape {tuple(shape)} "

@@ -1,0 +1,60 @@
+"""What to give instead, when X (or a regressor's y) cannot be read: a list of
+arrays of different shapes, or text where the network takes numbers. Light
+(NumPy only), for the preprocessing steps too."""
+
+import contextlib
+
+import numpy as np
+
+
+@contextlib.contextmanager
+def explained_input_errors(X, y=None, what="X"):
+    """Say what to give instead when X is a list of arrays of different shapes
+    (a model's inputs, as Keras takes them), which scikit-learn reads as rows,
+    or X (``what``: X or one of its named inputs) or a regressor's y holds
+    text, which the network does not take."""
+    try:
+        yield
+    except ValueError as exc:
+        shapes = ({np.shape(a) for a in X} if isinstance(X, (list, tuple))
+                  and all(hasattr(a, "shape") for a in X) else set())
+        if len(shapes) >= 2:
+            raise ValueError(
+                f"X is a list of {len(X)} arrays of different shapes, which scikit-learn "
+                "takes as rows of one array. For a model with several inputs, give a dict "
+                "of arrays by input name, or keraslearn.MultiInput (which scikit-learn can "
+                "split), or a feature_encoder that makes the list from one array."
+            ) from exc
+        text = _text_error(exc)
+        if text is not None:
+            if y is not None and not _holds_text(X) and _holds_text(y):
+                raise ValueError(
+                    f"A regressor needs numeric targets; y holds text ({text}). For class "
+                    "labels, use a classifier."
+                ) from exc
+            raise ValueError(
+                f"{what} holds text ({text}): keraslearn feeds the network numbers. Turn the "
+                "text into numbers first, in a Pipeline: a vectorizer such as "
+                "TfidfVectorizer, or an encoder (a feature_encoder gets X checked already)."
+            ) from exc
+        raise
+
+
+def _text_error(exc):
+    """The error saying a string could not become a float: ``exc`` or one it was
+    raised from (pandas says "Cannot cast str dtype" of a frame of mixed
+    column types, from NumPy's error naming the value), or None."""
+    while exc is not None:
+        if "could not convert string to float" in str(exc):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _holds_text(a):
+    """Whether ``a`` fails to convert to floats because it holds text."""
+    try:
+        np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return _text_error(exc) is not None
+    return False
