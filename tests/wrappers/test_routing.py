@@ -351,6 +351,20 @@ def test_validation_arrays_given_wrongly_are_named_before_training(kwargs, match
     assert not hasattr(clf, "model_")
 
 
+def test_a_model_trained_without_targets_takes_X_val_alone():
+    from keraslearn.wrappers import BaseWrapper
+
+    def with_own_loss(meta):  # a model computing its own loss from X
+        inputs = keras.Input((meta["n_features_in_"],))
+        code = keras.layers.Dense(3)(inputs)
+        return keras.Model(inputs, keras.layers.ActivityRegularization(l2=1.0)(code))
+
+    est = BaseWrapper(with_own_loss, optimizer="sgd", epochs=2, random_state=0)
+    with pytest.raises(ValueError, match="y_val is given, but y is not"):
+        est.fit(X, X_val=X[:10], y_val=y[:10])
+    assert len(est.fit(X, X_val=X[:10]).history_["val_loss"]) == 2
+
+
 def test_partial_fit_points_validation_arrays_to_validation_data():
     # It said "Invalid parameter fit__X_val", a parameter nobody gave.
     clf = KerasClassifier(tiny_mlp, random_state=0)

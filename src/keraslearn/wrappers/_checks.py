@@ -71,8 +71,10 @@ def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
     if fit_kwargs.get("validation_data") is not None:
         raise ValueError("Validation rows are given twice, as X_val and as validation_data: "
                          "give one of them.")
-    if y_val is None and y is not None:
-        raise ValueError("X_val is given without y_val: give the validation targets too.")
+    if (y_val is None) != (y is None):
+        raise ValueError("X_val is given without y_val: give the validation targets too."
+                         if y is not None else "y_val is given, but y is not: a model "
+                         "trained without targets is validated on X_val alone.")
     weights = () if sample_weight_val is None else (sample_weight_val,)
     return {**fit_kwargs, "validation_data": (X_val, y_val, *weights)}
 
