@@ -274,11 +274,15 @@ def make_loss(loss, kwargs):
 
 
 def loss_in_dtype(loss, dtype):
-    """``loss`` computed in ``dtype`` when that is not Keras' default float type:
-    a loss named by a string, alone or per output (in a list or dict)."""
-    if dtype == keras.config.floatx():
+    """``loss`` computed in ``dtype`` when that is wider than Keras' default float
+    type (a float64 network): a loss named by a string, alone or per output (in a
+    list or dict). A narrower network's (float16) loss stays in floatx, as Keras'."""
+    if _BITS.get(str(dtype), 0) <= _BITS.get(keras.config.floatx(), 32):
         return loss
     return map_leaves(lambda leaf: _named_loss_in_dtype(leaf, dtype), loss)
+
+
+_BITS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
 
 
 def _named_loss_in_dtype(loss, dtype):

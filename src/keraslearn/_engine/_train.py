@@ -31,7 +31,7 @@ class NonFiniteLoss(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not np.isfinite(loss):
+        if loss is not None and not np.isfinite(float(loss)):  # (a bfloat16 tensor too)
             self.model.stop_training = True
 
 
@@ -217,7 +217,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
         _record(model, history, dataset, kwargs)
     # The guard stopped Keras' fit there; the chain stops itself.
     diverged = next((i for i, loss in enumerate(history.get("loss", ()))
-                     if not np.isfinite(loss)), None)
+                     if not np.isfinite(float(loss))), None)
     if diverged is not None:
         what = (f"The training loss became {history['loss'][diverged]} at epoch "
                 f"{first + diverged + 1}")

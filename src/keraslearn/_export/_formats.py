@@ -134,25 +134,22 @@ def run_artifact(fmt, path, feed):
 
 def check_artifact(fmt, path, graph):
     """Raise if the artifact does not compute the graph's outputs on the probe rows."""
+    advice = (": report this to keraslearn." if fmt == "tf_saved_model" else ": its converter "
+              "mistranslated the graph. Export to 'tf_saved_model' instead, or report this "
+              "to keraslearn.")
     try:
         got = run_artifact(fmt, path, graph.probe)
     except Exception as exc:  # the runtime cannot run what the converter wrote
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        advice = ("" if fmt == "tf_saved_model" else " its converter mistranslated the "
-                  "graph. Export to 'tf_saved_model' instead, or")
-        raise RuntimeError(
-            f"The {fmt} artifact does not run in its runtime ({type(exc).__name__}: "
-            f"{text}):{advice} report this to keraslearn.") from exc
-    problem = _compare(graph.expected, got)
+        raise RuntimeError(f"The {fmt} artifact does not run in its runtime "
+                           f"({type(exc).__name__}: {text}){advice}") from exc
+    problem = _compare(graph.expected, got, *graph.tolerance)
     if problem:
-        raise RuntimeError(
-            f"The {fmt} artifact does not compute what the pipeline's graph computes "
-            f"({problem}): its converter mistranslated the graph. Export to "
-            "'tf_saved_model' instead, or report this to keraslearn."
-        )
+        raise RuntimeError(f"The {fmt} artifact does not compute what the pipeline's graph "
+                           f"computes ({problem}){advice}")
 
 
-def _compare(expected, got):
+def _compare(expected, got, rtol=RTOL, atol=ATOL):
     if set(got) != set(expected):
         return f"outputs {sorted(got)} instead of {sorted(expected)}"
     proba = expected.get("probabilities")
@@ -162,12 +159,12 @@ def _compare(expected, got):
         if have.shape != want.shape:
             return f"{name!r} has shape {have.shape} instead of {want.shape}"
         if want.dtype.kind == "f":
-            if not np.allclose(have, want, rtol=RTOL, atol=ATOL, equal_nan=True):
+            if not np.allclose(have, want, rtol=rtol, atol=atol, equal_nan=True):
                 return f"{name!r} differs by up to {np.nanmax(np.abs(have - want)):.3g}"
         else:
             differ = have != want
             rows = differ.reshape(len(differ), -1).any(axis=1)
-            if rows.any() and not (proba is not None and _near_tie(proba)[rows].all()):
+            if rows.any() and not (proba is not None and _near_tie(proba, rtol)[rows].all()):
                 return f"{name!r} differs in {int(rows.sum())} row(s)"
     return None
 
@@ -181,12 +178,12 @@ def _plain(values):
     return values
 
 
-def _near_tie(proba):
-    """Rows whose label may differ between runtimes by float32 rounding."""
+def _near_tie(proba, rtol=RTOL):
+    """Rows whose label may differ between runtimes by rounding."""
     proba = np.asarray(proba, dtype=np.float64)
     top = np.sort(proba, axis=1)
     gap = top[:, -1] - top[:, -2] if proba.shape[1] > 1 else np.full(len(proba), np.inf)
-    return (gap < RTOL) | (np.abs(proba - 0.5) < RTOL).any(axis=1)
+    return (gap < rtol) | (np.abs(proba - 0.5) < rtol).any(axis=1)
 
 
 def _first_line(exc):

@@ -20,6 +20,7 @@ from .._engine._predict import inference
 from ..utils._first_steps import is_sampler
 from . import _layers
 from ._converters import convert
+from ._formats import ATOL, RTOL
 from ._steps import Frame, Sequence
 
 
@@ -36,6 +37,7 @@ class Graph:
     probe: dict  # input name -> a few rows, to check an artifact against
     expected: dict  # output name -> the model's outputs on the probe
     info: dict  # task, estimator, classes, steps, dropped steps
+    tolerance: tuple = (RTOL, ATOL)  # what an artifact's outputs must agree to
 
 
 OUTPUT_NAMES = ("label", "probabilities", "predictions")  # those of _layers' outputs
@@ -161,7 +163,21 @@ def build_graph(pipeline, float_labels="float64"):
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
         info["target_type"] = est.target_encoder_.target_type_
-    return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info)
+    return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info,
+                 _tolerance(network))
+
+
+# The spacing of 16-bit floats at 1: a network computing in them differs between
+# runtimes (or traced and eager) by a few of these, not by float32's.
+_EPSILON = {"float16": 2.0**-10, "bfloat16": 2.0**-7}
+
+
+def _tolerance(network):
+    from .._engine._layers import all_layers
+
+    eps = max((_EPSILON.get(getattr(layer, "compute_dtype", None), 0.0)
+               for layer in all_layers(network)), default=0.0)
+    return max(RTOL, 8 * eps), max(ATOL, 8 * eps)
 
 
 def _imputed_features(pipeline, features, n_features, inputs_meta):

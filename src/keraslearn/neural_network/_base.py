@@ -207,8 +207,9 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
                         + suggest(key, names)
                     )
 
-    def _dtype(self):
-        return self.dtype or keras.config.floatx()
+    def _dtype(self):  # None: floatx, but float32 for a 16-bit one (as dtype takes no such)
+        floatx = keras.config.floatx()
+        return self.dtype or (floatx if floatx in ("float32", "float64") else "float32")
 
     # --------------------------------------------------------- the plan
     def _training_settings(self, fit_kwargs):

@@ -184,7 +184,9 @@ _ENTRIES["device_dtype"] = PLACEMENT_DOC + """
 
     dtype : {"float32", "float64"} or None, default=None
         Floating-point type of the network; None means Keras' default
-        (float32). float64 is slower but exact enough for numerical checks."""
+        (``keras.config.floatx()``, float32 unless set; float32 where it is
+        float16 or bfloat16). float64 is slower but exact enough for numerical
+        checks."""
 
 _ENTRIES["mlp_attributes"] = """\
     loss_ : float

@@ -119,7 +119,11 @@ def history_value(value):
     """An entry of Keras' History as ``history_`` keeps it: a float; a NumPy
     array for a metric of several values (``F1Score(average=None)``, one per
     class); anything else a callback wrote in the logs, as it is."""
-    array = np.asarray(value)
+    # A tensor by its own conversion (NumPy cannot take a bfloat16 one), and
+    # ml_dtypes' floats (bfloat16) as float32.
+    array = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    if array.dtype.kind == "V" and "float" in array.dtype.name:
+        array = array.astype(np.float32)
     if array.dtype.kind in "biuf":
         return float(array) if array.ndim == 0 else array.copy()
     return value

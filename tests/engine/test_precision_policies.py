@@ -1,0 +1,87 @@
+"""Keras' global precision settings (a mixed dtype policy, a 16-bit floatx)
+as raw Keras treats them: the loss in floatx, 16-bit histories read, ready
+networks in float32, and 16-bit artifacts checked at their own precision."""
+
+import contextlib
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keraslearn
+from keraslearn import KerasRegressor, MLPClassifier
+
+rng = np.random.RandomState(0)
+X = rng.randn(120, 5).astype("float32")
+y = (X @ rng.randn(5)).astype("float32")
+
+
+def _build(meta):
+    return keras.Sequential([keras.Input((5,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.Dense(1)])
+
+
+@contextlib.contextmanager
+def _global(policy=None, floatx=None):
+    before = keras.config.dtype_policy().name, keras.config.floatx()
+    try:
+        if floatx is not None:
+            keras.config.set_floatx(floatx)
+        if policy is not None:
+            keras.config.set_dtype_policy(policy)
+        yield
+    finally:
+        keras.config.set_floatx(before[1])
+        keras.config.set_dtype_policy(before[0])
+
+
+def test_a_mixed_precision_network_s_loss_by_name_is_computed_in_float32_as_keras_does():
+    # Targets of a few hundred: squared errors near 1e5 pass float16's 65504.
+    # The loss was computed in the output's float16, infinite at once, and
+    # the fit refused as "diverged" where Keras' own fit trains.
+    target = y * 100 + 300
+    with _global(policy="mixed_float16"):
+        reg = KerasRegressor(_build, loss="mse", optimizer="adam", epochs=2,
+                             random_state=0).fit(X, target)
+        keras.utils.set_random_seed(0)
+        model = _build(None)
+        model.compile(optimizer="adam", loss="mse")
+        keras_loss = model.fit(X, target, epochs=1, verbose=0).history["loss"][0]
+    assert np.isfinite(reg.history_["loss"]).all()
+    assert reg.history_["loss"][0] == pytest.approx(keras_loss, rel=0.05)  # not float16's 1e5 steps
+
+
+def test_a_bfloat16_floatx_trains_and_keeps_float_histories():
+    # NumPy cannot read a bfloat16 tensor: every fit failed with "object
+    # __array__ method not producing an array" where Keras' own fit trains.
+    with _global(floatx="bfloat16"):
+        reg = KerasRegressor(_build, loss="mse", optimizer="sgd", epochs=2,
+                             random_state=0).fit(X, y)
+        assert reg.predict(X[:3]).shape == (3,)
+    assert all(type(v) is float and np.isfinite(v) for v in reg.history_["loss"])
+
+
+@pytest.mark.parametrize("floatx", ["float16", "bfloat16"])
+def test_ready_networks_train_in_float32_under_a_16_bit_floatx(floatx):
+    # dtype=None followed floatx into float16, which dtype itself refuses (Adam's
+    # epsilon underflows there: the fit was refused as "diverged").
+    labels = (X[:, 0] > 0).astype(int)
+    with _global(floatx=floatx):
+        clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, labels)
+    assert clf.coefs_[0].dtype == np.float32
+    plain = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, labels)
+    np.testing.assert_allclose(clf.coefs_[0], plain.coefs_[0], rtol=1e-3, atol=1e-3)
+
+
+def test_a_bfloat16_network_s_artifact_is_checked_at_its_own_precision(tmp_path):
+    # Its SavedModel was refused as "mistranslated" (eager and traced outputs
+    # differ by bfloat16's rounding, 0.004), with the advice to export to the
+    # format that failed.
+    with _global(policy="mixed_bfloat16"):
+        reg = KerasRegressor(_build, loss="mse", epochs=1, random_state=0).fit(X, y)
+        path = keraslearn.export(reg, tmp_path / "model")
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    (name,) = serve.structured_input_signature[1]
+    (out,) = serve(**{name: tf.constant(X[:20])}).values()
+    np.testing.assert_allclose(out.numpy().ravel(), reg.predict(X[:20]), rtol=0.05, atol=0.05)
