@@ -72,6 +72,21 @@ def test_optimizer_instance_is_not_shared_or_changed():
     assert float(np.asarray(opt.learning_rate)) == pytest.approx(0.01)
 
 
+def test_an_inner_optimizer_instance_is_copied_too():
+    # LossScaleOptimizer with its inner optimizer routed as an instance: the
+    # user's SGD was built and stepped by the first fit, and a second fit
+    # failed with Keras' "Unknown variable".
+    inner = keras.optimizers.SGD(0.05)
+    clf = KerasClassifier(tiny_mlp, optimizer=keras.optimizers.LossScaleOptimizer,
+                          optimizer__inner_optimizer=inner, epochs=2, random_state=0)
+    first = clf.fit(X, y).predict_proba(X)
+    assert not inner.built and int(inner.iterations.numpy()) == 0
+    np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X), first)
+    assert clf.model_.optimizer.inner_optimizer is not inner
+    assert float(np.asarray(clf.model_.optimizer.inner_optimizer.learning_rate)) == (
+        pytest.approx(0.05))
+
+
 class _Nothing(keras.callbacks.Callback):
     """A callback of the user's (a fit then runs through Keras' own fit)."""
 

@@ -85,6 +85,8 @@ def make_optimizer(optimizer, kwargs):
     from fit to fit, and TensorFlow keeps a cached kernel per variable name
     it has seen, for the life of the process (``_trace_cache``'s docstring).
     """
+    kwargs = {k: make_optimizer(v, {}) if isinstance(v, keras.optimizers.Optimizer) else v
+              for k, v in kwargs.items()}  # (LossScaleOptimizer's inner_optimizer: a copy too)
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
     if isinstance(optimizer, str):
@@ -274,15 +276,12 @@ def make_loss(loss, kwargs):
 
 
 def loss_in_dtype(loss, dtype):
-    """``loss`` computed in ``dtype`` when that is wider than Keras' default float
-    type (a float64 network): a loss named by a string, alone or per output (in a
-    list or dict). A narrower network's (float16) loss stays in floatx, as Keras'."""
-    if _BITS.get(str(dtype), 0) <= _BITS.get(keras.config.floatx(), 32):
+    """``loss`` computed in ``dtype`` when wider than Keras' default float type (a
+    float64 network; float16 ones in floatx, as Keras'): a loss named by a string."""
+    bits = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
+    if bits.get(str(dtype), 0) <= bits.get(keras.config.floatx(), 32):
         return loss
     return map_leaves(lambda leaf: _named_loss_in_dtype(leaf, dtype), loss)
-
-
-_BITS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
 
 
 def _named_loss_in_dtype(loss, dtype):
