@@ -85,3 +85,15 @@ def test_a_bfloat16_network_s_artifact_is_checked_at_its_own_precision(tmp_path)
     (name,) = serve.structured_input_signature[1]
     (out,) = serve(**{name: tf.constant(X[:20])}).values()
     np.testing.assert_allclose(out.numpy().ravel(), reg.predict(X[:20]), rtol=0.05, atol=0.05)
+
+
+def test_litert_names_a_16_bit_network_as_it_names_a_float64_one(tmp_path):
+    # Its converter failed on every op ("LiteRT's builtin ops have no BiasAdd,
+    # MatMul, ..."), with MLIR errors on stderr: mixed precision keeps float32
+    # weights, so only float64 ones were named.
+    with _global(policy="mixed_float16"):
+        reg = KerasRegressor(_build, loss="mse", epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="LiteRT computes in float32 and this network "
+                                         "computes in float16: export it"):
+        keraslearn.export(reg, tmp_path / "model.tflite", format="litert")
+    assert list(tmp_path.iterdir()) == []

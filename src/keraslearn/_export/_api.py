@@ -148,12 +148,16 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
 
 
 def _check_litert_dtypes(model):
-    """LiteRT's builtin kernels compute in float32: refuse a float64 network by
-    name before its converter fails on every op."""
-    dtypes = {str(w.dtype) for w in model.network.weights} | {model.network_dtype}
-    if "float64" in dtypes:
+    """LiteRT's builtin kernels compute in float32: refuse a float64 or 16-bit
+    (mixed precision) network by name before its converter fails on every op."""
+    from .._engine._layers import all_layers
+
+    dtypes = {str(w.dtype) for w in model.network.weights} | {model.network_dtype} | {
+        getattr(layer, "compute_dtype", None) for layer in all_layers(model.network)}
+    other = sorted(dtypes & {"float64", "float16", "bfloat16"})
+    if other:
         raise ValueError(
-            "LiteRT computes in float32 and this network computes in float64: export it "
+            f"LiteRT computes in float32 and this network computes in {other[0]}: export it "
             "with format='tf_saved_model' or 'onnx', or fit a float32 network for LiteRT "
             "(dtype='float32' for the ready estimators)."
         )
