@@ -21,7 +21,6 @@ over the file. Copy-on-write maps (``mode="c"``) are checked as arrays in
 memory are. A row source (image files) is checked for its shape only.
 """
 
-
 import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
