@@ -469,3 +469,30 @@ def test_a_model_failing_on_the_warm_up_row_stops_an_example_s_start_up_not_zero
     with serving(model) as client:  # warmed up on zeros, without an example: only logged
         assert client.post("/predict", json=X[:2].tolist()).status_code == 200
     assert "warm-up on a row of zeros failed (ValueError: no row of 0.0)" in caplog.text
+
+
+def test_an_app_used_without_its_lifespan_answers_on_every_event_loop():
+    # A TestClient outside `with` (or asyncio.run per request) runs each request
+    # on a loop of its own and skips the app's start-up: the model thread and
+    # queue stayed bound to the first loop, and every later request failed with
+    # "attached to a different loop".
+    import asyncio
+
+    import httpx
+
+    model = classifier()
+    X, _ = frame()
+    rows = X.iloc[:3].to_dict(orient="records")
+    expected = model.predict(X.iloc[:3]).tolist()
+    app = make_app(model)
+
+    async def ask(path):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await asyncio.wait_for(client.post(path, json=rows), 30)
+
+    for path in ("/predict", "/predict", "/predict_proba", "/predict"):
+        response = asyncio.run(ask(path))
+        assert response.status_code == 200, response.text
+        if path == "/predict":
+            assert response.json()["predictions"] == expected

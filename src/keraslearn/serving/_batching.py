@@ -91,10 +91,20 @@ class Batcher:
         self._loop = None
 
     async def start(self):
-        """Start the model thread and one worker task per method (idempotent)."""
-        if self._tasks:
+        """Start the model thread and one worker task per method (idempotent).
+        Started on an event loop that has stopped since (an app used without
+        its lifespan: each request of a ``TestClient`` outside ``with`` runs on
+        a loop of its own), it starts again on the running one."""
+        loop = asyncio.get_running_loop()
+        if self._tasks and (self._loop is loop or self._loop.is_running()):
             return
-        self._loop = asyncio.get_running_loop()
+        if self._tasks:  # that loop's tasks and queued requests went with it
+            self._tasks = []
+            for method in self.methods:
+                self._pending[method].clear()
+                self._queued_rows[method] = 0
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._loop = loop
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="keraslearn-serving")
         self._wake = {m: asyncio.Event() for m in self.methods}
         self._tasks = [self._loop.create_task(self._worker(m)) for m in self.methods]
