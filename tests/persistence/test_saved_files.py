@@ -39,6 +39,27 @@ def test_existing_file_is_kept_without_overwrite(clf, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
 
 
+def test_saving_leaves_python_s_and_numpy_s_generators_as_they_were(tmp_path):
+    # save loads each network back to check it, and Keras draws the seeds of
+    # unseeded layers from Python's generator: a script seeded with random.seed
+    # got other numbers after a save (after log_fit and log_model too).
+    import random
+
+    def unseeded(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(4), keras.layers.Dropout(0.5),
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    clf = KerasClassifier(unseeded, epochs=1).fit(X, LABELS)
+    random.seed(123)
+    np.random.seed(7)
+    keraslearn.save(clf, tmp_path / "unseeded.keraslearn")
+    after = random.random(), np.random.random()
+    random.seed(123)
+    np.random.seed(7)
+    assert after == (random.random(), np.random.random())
+
+
 def test_overwrite_replaces_a_file(clf, tmp_path):
     path = keraslearn.save(MLPClassifier(), tmp_path / "model.keraslearn")  # unfitted
     assert keraslearn.save(clf, path, overwrite=True) == path

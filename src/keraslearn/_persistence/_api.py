@@ -126,7 +126,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                 except (ValueError, Warning):  # (a warning: raised by the user's filters)
                     raise
                 except RecursionError as exc:
-                    if not _has_routing_requests(part, set()):
+                    if not _trust.has_routing_requests(part, set()):
                         raise
                     raise ValueError(
                         f"keraslearn.save cannot store {type(part).__name__}: it holds "
@@ -368,10 +368,14 @@ def _load_network(file, what, refusal):
 
 
 def _check_networks_load(folder, networks, path):
-    """Load each saved network back as load will, so that save refuses what load would."""
-    for entry in networks:
-        _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
-                      f"keraslearn.save refused to write {str(path)!r}")
+    """Load each saved network back as load will, so that save refuses what load would;
+    Python's and NumPy's generators, which Keras draws unseeded layers' seeds from, kept."""
+    from .._random import generators_untouched
+
+    with generators_untouched():
+        for entry in networks:
+            _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
+                          f"keraslearn.save refused to write {str(path)!r}")
 
 
 def _rebuild(data, member, path):
@@ -385,16 +389,3 @@ def _rebuild(data, member, path):
         raise ValueError(
             f"{str(path)!r}: {member} cannot be rebuilt ({type(exc).__name__}: {exc})."
         ) from None
-
-
-def _has_routing_requests(obj, seen):
-    """Whether ``obj``, or an estimator or scorer it holds, has routing requests."""
-    if id(obj) in seen:
-        return False
-    seen.add(id(obj))
-    values = list(obj.values()) if isinstance(obj, dict) else obj
-    if isinstance(values, (list, tuple)):  # a search's scoring dict, a fitted estimators_
-        return any(_has_routing_requests(value, seen) for value in values)
-    state = getattr(obj, "__dict__", {})  # scikit-learn keeps requests in _metadata_request
-    return "_metadata_request" in state or (hasattr(obj, "get_params") and any(
-        _has_routing_requests(value, seen) for value in state.values()))

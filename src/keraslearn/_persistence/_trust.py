@@ -36,7 +36,8 @@ Anything else (a transformer of the user's own, a function) is refused and
 listed, and passes only when the user names it in ``trusted``.
 
 ``keraslearn.save`` also refuses a document naming code ``load`` could not
-import (:func:`check_parts_load`).
+import (:func:`check_parts_load`), and names metadata-routing requests, which
+skops cannot store (:func:`has_routing_requests`).
 """
 
 import functools
@@ -237,3 +238,16 @@ def _importable(name):
             return False
         return True
     return False
+
+
+def has_routing_requests(obj, seen):
+    """Whether ``obj``, or an estimator or scorer it holds, has routing requests."""
+    if id(obj) in seen:
+        return False
+    seen.add(id(obj))
+    values = list(obj.values()) if isinstance(obj, dict) else obj
+    if isinstance(values, (list, tuple)):  # a search's scoring dict, a fitted estimators_
+        return any(has_routing_requests(value, seen) for value in values)
+    state = getattr(obj, "__dict__", {})  # scikit-learn keeps requests in _metadata_request
+    return "_metadata_request" in state or (hasattr(obj, "get_params") and any(
+        has_routing_requests(value, seen) for value in state.values()))
