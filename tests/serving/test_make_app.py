@@ -138,8 +138,10 @@ def test_a_dropped_text_column_takes_any_value_and_dtypes_add_to_what_is_read():
             assert refused.status_code == 400 and "column 'note'" in refused.text
 
 
-@pytest.mark.parametrize("fitted", ["named inputs", "images"])
+@pytest.mark.parametrize("fitted", ["named inputs", "images", "sequences in a search"])
 def test_models_not_taking_rows_of_features_are_refused_by_name(fitted):
+    from sklearn.model_selection import GridSearchCV
+
     from keraslearn import ImageClassifier, KerasClassifier, MultiInput
 
     rng = np.random.default_rng(0)
@@ -147,6 +149,15 @@ def test_models_not_taking_rows_of_features_are_refused_by_name(fitted):
     if fitted == "images":
         model = ImageClassifier(conv_filters=(2,), dense_units=0, epochs=1).fit(
             rng.random((20, 8, 8, 1)), y)
+    elif fitted == "sequences in a search":  # was served, and every request refused
+        def recurrent(meta):
+            import keras
+
+            return keras.Sequential([keras.Input(meta["X_shape_"][1:]), keras.layers.GRU(2),
+                                     keras.layers.Dense(1, activation="sigmoid")])
+
+        model = GridSearchCV(KerasClassifier(recurrent, epochs=1), {"epochs": [1]}, cv=2).fit(
+            rng.random((20, 6, 3)), y)
     else:
         def build(meta):
             import keras
