@@ -78,6 +78,11 @@ _FIT_ERRORS = {
     # as scikit-learn's regressors and scikeras refuse it (sparse y is multilabel rows)
     "sparse-y-regressor": (R, {}, X, sparse.csr_matrix(y_reg[:, None]), {}, TypeError,
                            "Sparse data was passed for y, but dense data is required"),
+    # per-step targets of a sequence (an autoencoder's fit(X, X)): scikit-learn's
+    # "Found array with dim 3 ... required by KerasRegressor" read as if X were wrong
+    "3d-y-regressor": (R, {}, X, np.zeros((40, 2, 2)), {}, ValueError,
+                       r"^y has 3 dimensions \(shape \(40, 2, 2\)\); targets have at most 2.*"
+                       r"y.reshape\(len\(y\), -1\).*Flatten"),
     "empty-X": (C, {}, X[:0], y[:0], {}, ValueError, "0 sample"),
     "lengths-differ": (C, {}, X, y[:-1], {}, ValueError, "inconsistent numbers of samples"),
     "1d-X": (C, {}, X[:, 0], y, {}, ValueError, "Expected 2D array"),

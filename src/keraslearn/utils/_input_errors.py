@@ -11,8 +11,8 @@ import numpy as np
 def explained_input_errors(X, y=None, what="X"):
     """Say what to give instead when X is a list of arrays of different shapes
     (a model's inputs, as Keras takes them), which scikit-learn reads as rows,
-    or X (``what``: X or one of its named inputs) or a regressor's y holds
-    text, which the network does not take."""
+    y has more than 2 dimensions, or X (``what``: X or one of its named inputs)
+    or a regressor's y holds text, which the network does not take."""
     try:
         yield
     except ValueError as exc:
@@ -24,6 +24,13 @@ def explained_input_errors(X, y=None, what="X"):
                 "takes as rows of one array. For a model with several inputs, give a dict "
                 "of arrays by input name, or keraslearn.MultiInput (which scikit-learn can "
                 "split), or a feature_encoder that makes the list from one array."
+            ) from exc
+        if y is not None and "Found array with dim" in str(exc) and np.ndim(y) > 2:
+            raise ValueError(
+                f"y has {np.ndim(y)} dimensions (shape {np.shape(y)}); targets have at most 2, "
+                "one row per sample, as in scikit-learn. Give y.reshape(len(y), -1), and end "
+                "the network in keras.layers.Flatten() (or a Reshape) to match (a sequence's "
+                "per-step targets too)."
             ) from exc
         text = _text_error(exc)
         if text is not None:
