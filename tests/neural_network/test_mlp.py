@@ -260,11 +260,13 @@ def test_image_input_is_flattened():
     ((64,), (8, 8)),
     ((64,), (1, 64)),
     ((8, 8), (8, 8, 1)),
+    ((8, 8), (4, 16)),  # as a sequence of other steps
 ])
 def test_predict_names_a_sample_shape_of_other_dimensions(fitted, given):
-    # Rows of another number of dimensions than the fit's were reported by
-    # scikit-learn's feature count, X.shape[1] ("X has 1 features, but
-    # MLPClassifier is expecting 64 features"): the shapes are named instead.
+    # Rows of another number of dimensions than the fit's, or another first
+    # axis (a sequence's steps), were reported by scikit-learn's feature count,
+    # X.shape[1] ("X has 1 features, but MLPClassifier is expecting 64
+    # features"): the shapes are named instead, in predict and partial_fit.
     X, y = load_digits(return_X_y=True)
     clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0)
     with warnings.catch_warnings():
@@ -274,6 +276,8 @@ def test_predict_names_a_sample_shape_of_other_dimensions(fitted, given):
                       f"{fitted}.")
     with pytest.raises(ValueError, match=match):
         clf.predict(X[:3].reshape(-1, *given) / 16)
+    with pytest.raises(ValueError, match=match):
+        clf.partial_fit(X[:3].reshape(-1, *given) / 16, y[:3])
 
 
 def test_poisson_loss():

@@ -142,6 +142,8 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         _check_one_array_fitted(est)
     if isinstance(X, RowSource):
         return _validate_source(est, X, y, reset=reset, y_numeric=y_numeric)
+    if not reset:
+        _sample_shape_first(est, X)
     if y_numeric and issparse(y):  # validate_data's multi_output y takes it
         validate_targets(y, y_numeric)
     is_mapped = mapped(X)
@@ -258,6 +260,15 @@ def check_sample_shape(est, X):
         )
 
 
+def _sample_shape_first(est, X):
+    """Name the sample shapes where X or the fit's X has more than 2 dimensions
+    (a sequence's steps, an image's rows), before scikit-learn counts
+    ``X.shape[1]`` as features ("X has 5 features, but ... is expecting 6")."""
+    shape = getattr(X, "shape", ())
+    if len(shape) >= 2 and max(len(shape), len(est.X_shape_)) > 2:
+        check_sample_shape(est, X)
+
+
 def validate_targets(y, y_numeric):
     """y checked as scikit-learn checks it beside an X (sparse label
     indicator rows made dense, as validate_data's y is below)."""
@@ -276,8 +287,7 @@ def validate_X(est, X, fitted=True):
     if isinstance(X, RowSource):
         check_sample_shape(est, X)
         return X
-    if len(getattr(X, "shape", ())) not in (0, 1, len(est.X_shape_)):
-        check_sample_shape(est, X)  # not scikit-learn's count of X.shape[1] as features
+    _sample_shape_first(est, X)
     if mapped(X):
         X = validate_data(est, X, reset=False, allow_nd=True, **x_params(est, X, False))
         check_sample_shape(est, X)
