@@ -150,6 +150,25 @@ class _LogGamma(keras.layers.Layer):
         return tf.math.lgamma(x)
 
 
+def test_a_recurrent_network_is_refused_for_litert_with_the_reason(tmp_path):
+    # The message was the first line of the converter's MLIR dump
+    # ("'tf.TensorListReserve' op requires element_shape to be static ...").
+    rng = np.random.default_rng(0)
+    sequences = rng.normal(size=(16, 5, 2)).astype("float32")
+
+    def build(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), keras.layers.LSTM(2),
+                                 keras.layers.Dense(1)])
+
+    reg = KerasRegressor(build, loss="mse", epochs=1, random_state=0).fit(
+        sequences, sequences[:, :, 0].sum(1))
+    message = refused(reg, tmp_path, fmt="litert")
+    assert message == (
+        "LiteRT's converter cannot convert this pipeline: its builtin ops take a recurrent "
+        "layer (LSTM, GRU, ...) only at a fixed batch size, and the artifact takes any number "
+        "of rows; export it with format='tf_saved_model' or 'onnx'.")
+
+
 def test_a_litert_file_its_runtime_cannot_run_is_refused_as_a_mistranslation(tmp_path):
     # The converter writes a file LiteRT's interpreter cannot prepare (lgamma):
     # the interpreter's own RuntimeError came out, saying nothing of what to do.

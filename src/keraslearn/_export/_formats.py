@@ -89,8 +89,14 @@ def write_litert(saved_model_dir, path):
     except Exception as exc:  # the converter raises its own ConverterError
         missing = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op",
                                         str(exc))))
-        reason = (f"LiteRT's builtin ops have no {', '.join(missing)}" if missing
-                  else _first_line(exc))
+        if missing:
+            reason = f"LiteRT's builtin ops have no {', '.join(missing)}"
+        elif "TensorList" in str(exc):  # a recurrent layer's loop over its steps
+            reason = ("its builtin ops take a recurrent layer (LSTM, GRU, ...) only at a "
+                      "fixed batch size, and the artifact takes any number of rows; export "
+                      "it with format='tf_saved_model' or 'onnx'")
+        else:
+            reason = _first_line(exc)
         raise ValueError(f"LiteRT's converter cannot convert this pipeline: {reason}.") from exc
     path.write_bytes(flatbuffer)
 
