@@ -92,20 +92,21 @@ class Batcher:
 
     async def start(self):
         """Start the model thread and one worker task per method (idempotent).
-        Started on an event loop that has stopped since (an app used without
-        its lifespan: each request of a ``TestClient`` outside ``with`` runs on
-        a loop of its own), it starts again on the running one."""
+        Started on an event loop closed since (an app used without its
+        lifespan: each request of a ``TestClient`` outside ``with`` runs on a
+        loop of its own), its workers start again on the running one, with the
+        same model thread (a model call the closed loop left still runs first)."""
         loop = asyncio.get_running_loop()
-        if self._tasks and (self._loop is loop or self._loop.is_running()):
+        if self._tasks and not self._loop.is_closed():
             return
-        if self._tasks:  # that loop's tasks and queued requests went with it
-            self._tasks = []
+        if self._tasks:  # that loop's tasks and requests went with it
+            self._tasks, self._running = [], {}
             for method in self.methods:
                 self._pending[method].clear()
                 self._queued_rows[method] = 0
-            self._executor.shutdown(wait=False, cancel_futures=True)
         self._loop = loop
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="keraslearn-serving")
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="keraslearn-serving")
         self._wake = {m: asyncio.Event() for m in self.methods}
         self._tasks = [self._loop.create_task(self._worker(m)) for m in self.methods]
 
