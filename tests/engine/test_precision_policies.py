@@ -97,3 +97,16 @@ def test_litert_names_a_16_bit_network_as_it_names_a_float64_one(tmp_path):
                                          "computes in float16: export it"):
         keraslearn.export(reg, tmp_path / "model.tflite", format="litert")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_float32_network_with_a_weightless_float64_layer_still_exports_to_litert(tmp_path):
+    # Found in review: the 16-bit check read every layer's compute dtype and
+    # refused this network, whose weights all compute in float32.
+    def build(meta):
+        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(3),
+                                 keras.layers.Activation("linear", dtype="float64"),
+                                 keras.layers.Dense(1)])
+
+    reg = KerasRegressor(build, loss="mse", epochs=1, random_state=0).fit(X, y)
+    keraslearn.export(reg, tmp_path / "model.tflite", format="litert")
+    assert (tmp_path / "model.tflite").is_file()

@@ -153,7 +153,8 @@ def _check_litert_dtypes(model):
     from .._engine._layers import all_layers
 
     dtypes = {str(w.dtype) for w in model.network.weights} | {model.network_dtype} | {
-        getattr(layer, "compute_dtype", None) for layer in all_layers(model.network)}
+        getattr(layer, "compute_dtype", None) for layer in all_layers(model.network)
+        if layer.weights}  # (mixed precision: float32 weights, 16-bit computation)
     other = sorted(dtypes & {"float64", "float16", "bfloat16"})
     if other:
         raise ValueError(
