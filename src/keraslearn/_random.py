@@ -101,24 +101,6 @@ def generators_untouched():
 
 
 @contextlib.contextmanager
-def generators_kept():
-    """Python's and NumPy's global generators left as they were, whatever the
-    block draws from them, without waiting for the seeding lock: where a seeded
-    fit in another thread holds it, that fit puts them back at its end."""
-    if not _SEED_LOCK.acquire(blocking=False):
-        yield
-        return
-    try:
-        states = _users_generators()
-        try:
-            yield
-        finally:
-            _restore_generators(states)
-    finally:
-        _SEED_LOCK.release()
-
-
-@contextlib.contextmanager
 def seeded_block(seed):
     """Python's, NumPy's, TensorFlow's and Keras' generators seeded for the
     block; Python's, NumPy's and TensorFlow's global seed restored at its end
@@ -232,5 +214,5 @@ def fit_randomness(random_state):
     return FitRandomness(seed_from_random_state(random_state))
 
 
-__all__ = ["FitRandomness", "fit_randomness", "generators_kept", "generators_untouched",
-           "reapply_tensorflow_seed", "seed_from_random_state", "seeded_block"]
+__all__ = ["FitRandomness", "fit_randomness", "generators_untouched", "reapply_tensorflow_seed",
+           "seed_from_random_state", "seeded_block"]

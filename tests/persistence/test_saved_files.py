@@ -60,36 +60,6 @@ def test_saving_leaves_python_s_and_numpy_s_generators_as_they_were(tmp_path):
     assert after == (random.random(), np.random.random())
 
 
-def test_a_save_does_not_wait_for_a_seeded_fit_building_in_another_thread(tmp_path):
-    # Keeping the generators took the seeding lock, which a seeded fit holds
-    # while its builder runs: a save waited for it (5 s, then a warning).
-    import threading
-    import time
-
-    building, release = threading.Event(), threading.Event()
-
-    def slow(meta):
-        building.set()
-        release.wait(30)
-        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
-                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
-
-    clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0).fit(X, LABELS)
-    fit = threading.Thread(target=KerasClassifier(slow, epochs=1, random_state=0).fit,
-                           args=(X, LABELS))
-    fit.start()
-    try:
-        assert building.wait(30)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
-            start = time.monotonic()
-            keraslearn.save(clf, tmp_path / "meanwhile.keraslearn")
-            assert time.monotonic() - start < 4.0
-    finally:
-        release.set()
-        fit.join()
-
-
 def test_overwrite_replaces_a_file(clf, tmp_path):
     path = keraslearn.save(MLPClassifier(), tmp_path / "model.keraslearn")  # unfitted
     assert keraslearn.save(clf, path, overwrite=True) == path

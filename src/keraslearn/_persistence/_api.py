@@ -370,9 +370,9 @@ def _load_network(file, what, refusal):
 def _check_networks_load(folder, networks, path):
     """Load each saved network back as load will, so that save refuses what load would;
     Python's and NumPy's generators, which Keras draws unseeded layers' seeds from, kept."""
-    from .._random import generators_kept
+    from .._random import generators_untouched
 
-    with generators_kept():
+    with generators_untouched():
         for entry in networks:
             _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
                           f"keraslearn.save refused to write {str(path)!r}")
