@@ -507,3 +507,14 @@ def test_an_app_used_without_its_lifespan_answers_on_every_event_loop():
         assert response.status_code == 200, response.text
         if path == "/predict":
             assert response.json()["predictions"] == expected
+    # Loops left open between requests (found in review: the workers stayed
+    # on the first, and the next request failed the same way).
+    loops = [asyncio.new_event_loop() for _ in range(3)]
+    try:
+        for loop in loops:
+            response = loop.run_until_complete(ask("/predict"))
+            assert response.status_code == 200, response.text
+            assert response.json()["predictions"] == expected
+    finally:
+        for loop in loops:
+            loop.close()

@@ -92,15 +92,25 @@ class Batcher:
 
     async def start(self):
         """Start the model thread and one worker task per method (idempotent).
-        Started on an event loop closed since (an app used without its
+        Started on an event loop stopped since (an app used without its
         lifespan: each request of a ``TestClient`` outside ``with`` runs on a
         loop of its own), its workers start again on the running one, with the
-        same model thread (a model call the closed loop left still runs first)."""
+        same model thread (a model call the old loop left still runs first);
+        that loop's requests get a 503 should it run again."""
         loop = asyncio.get_running_loop()
-        if self._tasks and not self._loop.is_closed():
+        if self._tasks and self._loop.is_running():  # this loop, or one in another thread
             return
-        if self._tasks:  # that loop's tasks and requests went with it
-            self._tasks, self._running = [], {}
+        if self._tasks:
+            old, self._tasks = self._tasks, []
+            if not self._loop.is_closed():
+                moved = ModelError("the server moved to another event loop", status=503)
+                for job in [*(j for m in self.methods for j in self._pending[m]),
+                            *(j for jobs in self._running.values() for j in jobs)]:
+                    if not job.future.done():
+                        job.future.set_exception(moved)
+                for task in old:
+                    task.cancel()
+            self._running = {}
             for method in self.methods:
                 self._pending[method].clear()
                 self._queued_rows[method] = 0
