@@ -164,9 +164,9 @@ def test_a_recurrent_network_is_refused_for_litert_with_the_reason(tmp_path):
         sequences, sequences[:, :, 0].sum(1))
     message = refused(reg, tmp_path, fmt="litert")
     assert message == (
-        "LiteRT's converter cannot convert this pipeline: its builtin ops take a recurrent "
-        "layer (LSTM, GRU, ...) only at a fixed batch size, and the artifact takes any number "
-        "of rows; export it with format='tf_saved_model' or 'onnx'.")
+        "LiteRT's converter cannot convert this pipeline: its builtin ops take a loop over "
+        "steps (a recurrent layer: LSTM, GRU, ...) only at a fixed batch size, and the artifact "
+        "takes any number of rows; export it with format='tf_saved_model' or 'onnx'.")
 
 
 def test_a_litert_file_its_runtime_cannot_run_is_refused_as_a_mistranslation(tmp_path):

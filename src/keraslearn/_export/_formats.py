@@ -92,9 +92,9 @@ def write_litert(saved_model_dir, path):
         if missing:
             reason = f"LiteRT's builtin ops have no {', '.join(missing)}"
         elif "TensorList" in str(exc):  # a recurrent layer's loop over its steps
-            reason = ("its builtin ops take a recurrent layer (LSTM, GRU, ...) only at a "
-                      "fixed batch size, and the artifact takes any number of rows; export "
-                      "it with format='tf_saved_model' or 'onnx'")
+            reason = ("its builtin ops take a loop over steps (a recurrent layer: LSTM, GRU, "
+                      "...) only at a fixed batch size, and the artifact takes any number of "
+                      "rows; export it with format='tf_saved_model' or 'onnx'")
         else:
             reason = _first_line(exc)
         raise ValueError(f"LiteRT's converter cannot convert this pipeline: {reason}.") from exc
