@@ -102,18 +102,13 @@ class Batcher:
             return
         if self._tasks:
             old, self._tasks = self._tasks, []
-            if not self._loop.is_closed():
-                moved = ModelError("the server moved to another event loop", status=503)
-                for job in [*(j for m in self.methods for j in self._pending[m]),
-                            *(j for jobs in self._running.values() for j in jobs)]:
-                    if not job.future.done():
-                        job.future.set_exception(moved)
-                for task in old:
-                    task.cancel()
+            running = self._running_jobs()
+            closed = self._loop.is_closed()  # (then nobody awaits its requests)
+            for task in () if closed else old:
+                task.cancel()
+            self._drop_jobs(running, None if closed else ModelError(
+                "the server moved to another event loop", status=503))
             self._running = {}
-            for method in self.methods:
-                self._pending[method].clear()
-                self._queued_rows[method] = 0
         self._loop = loop
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="keraslearn-serving")
@@ -123,21 +118,28 @@ class Batcher:
     async def stop(self):
         """Stop the workers; requests still queued or running get a 503."""
         tasks, self._tasks = self._tasks, []
-        # Read before cancelling: a cancelled worker forgets what it was running.
-        running = [job for jobs in self._running.values() for job in jobs]
+        running = self._running_jobs()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        stopping = ModelError("the server is shutting down", status=503)
-        for method in self.methods:
-            for job in [*self._pending[method], *running]:
-                if not job.future.done():
-                    job.future.set_exception(stopping)
-            self._pending[method].clear()
-            self._queued_rows[method] = 0
+        self._drop_jobs(running, ModelError("the server is shutting down", status=503))
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    def _running_jobs(self):
+        # Read before cancelling the workers: a cancelled worker forgets them.
+        return [job for jobs in self._running.values() for job in jobs]
+
+    def _drop_jobs(self, running, error):
+        """Empty the queues; ``error`` set on every queued and ``running``
+        request not answered yet (None: their loop is closed, none is awaited)."""
+        for method in self.methods:
+            for job in [*self._pending[method], *running] if error is not None else ():
+                if not job.future.done():
+                    job.future.set_exception(error)
+            self._pending[method].clear()
+            self._queued_rows[method] = 0
 
     async def call(self, fn, *args):
         """Run ``fn(*args)`` in the model thread, after the model calls queued before it."""
