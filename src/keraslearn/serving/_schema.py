@@ -32,6 +32,7 @@ import numpy as np
 from ..utils._first_steps import (
     REFUSED,
     dropped_columns,
+    first_readers,
     is_nan,
     known_categories,
     missing_markers,
@@ -127,8 +128,8 @@ class FeatureSchema:
         names = getattr(model, "feature_names_in_", None)
         names = tuple(str(n) for n in names) if names is not None else None
         n = len(names) if names is not None else getattr(model, "n_features_in_", None)
-        if n is None or isinstance(n, dict) or len(getattr(_first_reader(model), "X_shape_",
-                                                           ())) > 2:
+        if n is None or isinstance(n, dict) or any(
+                len(getattr(step, "X_shape_", ())) > 2 for step in first_readers(model)):
             raise ValueError(
                 f"make_app: the server takes rows of features, but {type(model).__name__} "
                 "takes named inputs or images (or sequences: samples of several "
@@ -250,21 +251,6 @@ class FeatureSchema:
         columns = [pd.Series(c, dtype=object) if m is None else c
                    for c, m in zip(columns, self.missing)]
         return pd.DataFrame(dict(zip(self.names, columns)), copy=False)
-
-
-def _first_reader(model):
-    """What reads a request's rows first: a search's best estimator, a pipeline's
-    first step (whose X a keraslearn estimator tells the shape of)."""
-    from sklearn.pipeline import Pipeline
-
-    while True:
-        if hasattr(model, "best_estimator_"):
-            model = model.best_estimator_
-        elif isinstance(model, Pipeline) and model.steps:
-            model = next((step for _, step in model.steps
-                          if step is not None and step != "passthrough"), None)
-        else:
-            return model
 
 
 def _kind(dtype):

@@ -160,6 +160,21 @@ def _per_column(step, keys, answer, combine, default):
     return [found.get(k, default) for k in keys]
 
 
+def first_readers(model):
+    """The fitted steps reading ``model``'s X first, as it is: through searches,
+    ensembles and wrappers (:func:`_readers`) and pipelines (their first step
+    reading at prediction)."""
+    from sklearn.pipeline import Pipeline
+
+    readers = _readers(model)
+    if readers != [model]:
+        return [first for reader in readers for first in first_readers(reader)]
+    if isinstance(model, Pipeline):
+        steps = _reading_steps(model)
+        return first_readers(steps[0]) if steps else []
+    return [model]
+
+
 def _readers(model):
     """The fitted estimators ``model`` hands X to as it is at prediction: a
     search's ``best_estimator_``, a voting or stacking ensemble's estimators, a
