@@ -191,6 +191,35 @@ def test_columns_named_like_python_keywords_get_a_suffix(tmp_path):
     np.testing.assert_allclose(out["probabilities"].numpy(), model.predict_proba(X), atol=1e-5)
 
 
+@pytest.mark.parametrize("first", ["passthrough", None])
+def test_a_pipeline_opened_by_passthrough_is_exported_with_its_readers_features(first, tmp_path):
+    # Such a pipeline has neither feature_names_in_ nor n_features_in_ (scikit-learn
+    # reads its first step): export failed with an AttributeError of 'str'.
+    import warnings
+
+    import pandas as pd
+    import tensorflow as tf
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from keraslearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    model = Pipeline([("keep", first), ("scale", StandardScaler()), ("model", MLPClassifier(
+        hidden_layer_sizes=(3,), max_iter=1, random_state=0))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, X["a"] > 0)
+    path = keraslearn.export(model, tmp_path / "opened")
+    names = [spec["name"] for spec in read_metadata(path, "tf_saved_model")["inputs"]]
+    assert names == ["a", "b", "c"]
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    out = serve(**{c: tf.constant(X[c].to_numpy(np.float32)) for c in names})
+    np.testing.assert_allclose(out["probabilities"].numpy(), model.predict_proba(X), atol=1e-5)
+
+
 def test_exporting_to_onnx_leaves_tensorflow_s_log_level_as_it_was(tmp_path):
     # tf2onnx sets TF_CPP_MIN_LOG_LEVEL=3 when first imported: every process
     # started afterwards would lose TensorFlow's C++ errors. A fresh process,

@@ -272,8 +272,17 @@ def _searched(head, model):
     return GridSearchCV(make_pipeline(head, model), {"mlpclassifier__alpha": [1e-4]}, cv=2)
 
 
-@pytest.mark.parametrize("wrap", [_sampled, _nested, _searched],
-                         ids=["behind-a-sampler", "nested-column-transformer", "search"])
+def _passed_through(head, model):
+    from sklearn.pipeline import Pipeline
+
+    # The pipeline says nothing of its features (its first step has none): its
+    # readers do. make_app refused it as a model of images or named inputs.
+    return Pipeline([("keep", "passthrough"), ("head", head), ("model", model)])
+
+
+@pytest.mark.parametrize("wrap", [_sampled, _nested, _searched, _passed_through],
+                         ids=["behind-a-sampler", "nested-column-transformer", "search",
+                              "behind-passthrough"])
 def test_string_columns_are_read_through_samplers_nesting_and_searches(wrap):
     # keraslearn serve of such a saved pipeline refused every request before:
     # 'city' was taken for a number.

@@ -285,13 +285,14 @@ def test_a_model_logged_to_serve_a_method_the_estimator_lacks_is_refused_at_load
                                                                "decision_function"})
 
 
-def test_a_null_text_value_reaches_an_imputer_of_nan_as_nan(store):
+@pytest.mark.parametrize("opened", [False, True], ids=["pipeline", "behind-passthrough"])
+def test_a_null_text_value_reaches_an_imputer_of_nan_as_nan(store, opened):
     # MLflow's scoring server makes a text column that is null in every row of a
     # request (a one-row request's null) None, which SimpleImputer(missing_values=
     # nan) does not take for missing: the row was answered as an unknown category.
     from sklearn.compose import make_column_transformer
     from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from keraslearn import KerasClassifier
@@ -303,6 +304,8 @@ def test_a_null_text_value_reaches_an_imputer_of_nan_as_nan(store):
         (make_pipeline(SimpleImputer(strategy="most_frequent"),
                        OneHotEncoder(handle_unknown="ignore")), ["city"]),
         remainder=StandardScaler()), KerasClassifier(tiny_mlp, epochs=2, random_state=0))
+    if opened:  # a pipeline saying nothing of its features: its first reader does
+        pipe = Pipeline([("keep", "passthrough"), *pipe.steps])
     pipe.fit(X, y)
     with mlflow.start_run():
         info = log_model(pipe, pyfunc_predict_fn="predict_proba")

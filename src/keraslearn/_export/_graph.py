@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine._predict import inference
-from ..utils._first_steps import is_sampler
+from ..utils._first_steps import fitted_features, is_sampler
 from . import _layers
 from ._converters import convert
 from ._formats import ATOL, RTOL
@@ -127,8 +127,8 @@ def build_graph(pipeline, float_labels="float64"):
     float class labels are output in (LiteRT has no float64 gather)."""
     transformers, est, dropped = split_pipeline(pipeline)
     plan = Sequence([convert(name, step) for name, step in transformers])
-    features = getattr(pipeline, "feature_names_in_", None)
-    n_features = int(pipeline.n_features_in_)
+    features, n_features = fitted_features(pipeline)
+    n_features = int(n_features)
     needs = plan.needs(n_features)
     image_shape = tuple(est.X_shape_[1:])
     if features is not None and not (plan.transparent and len(image_shape) > 1):

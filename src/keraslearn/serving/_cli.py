@@ -179,7 +179,9 @@ def _dtypes(model, pairs):
     index for a model fitted without names."""
     if not pairs:
         return None
-    named = getattr(model, "feature_names_in_", None) is not None
+    from ..utils._first_steps import fitted_features
+
+    named = fitted_features(model)[0] is not None
     return {column if named or not column.isdigit() else int(column): dtype
             for column, dtype in pairs}
 

@@ -33,6 +33,7 @@ from ..utils._first_steps import (
     REFUSED,
     dropped_columns,
     first_readers,
+    fitted_features,
     is_nan,
     known_categories,
     missing_markers,
@@ -125,9 +126,9 @@ class FeatureSchema:
 
         if hasattr(model, "fit"):  # an ExportedModel is not an estimator, and is fitted
             check_is_fitted(model)
-        names = getattr(model, "feature_names_in_", None)
+        names, n = fitted_features(model)
         names = tuple(str(n) for n in names) if names is not None else None
-        n = len(names) if names is not None else getattr(model, "n_features_in_", None)
+        n = len(names) if names is not None else n
         if n is None or isinstance(n, dict) or any(
                 len(getattr(step, "X_shape_", ())) > 2 for step in first_readers(model)):
             raise ValueError(

@@ -11,6 +11,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from ..utils._first_steps import fitted_features
+
 # The name of the keraslearn file among the logged model's artifacts.
 ARTIFACT = "keraslearn_model"
 
@@ -94,8 +96,7 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         predictions : numpy.ndarray
         """
         X = model_input
-        if isinstance(X, pd.DataFrame) and getattr(self.estimator_, "feature_names_in_",
-                                                   None) is None:
+        if isinstance(X, pd.DataFrame) and fitted_features(self.estimator_)[0] is None:
             X = X.to_numpy()
         elif isinstance(X, pd.DataFrame):
             X = _missing_as_nan(X, self._nan_imputed)
@@ -110,10 +111,11 @@ def dense_output(values):
 
 def _nan_imputed(estimator):
     """The columns whose first step imputes NaN (see ``keraslearn.serving``)."""
-    names = getattr(estimator, "feature_names_in_", None)
+    from ..utils._first_steps import imputed_keys
+
+    names = fitted_features(estimator)[0]
     if names is None:
         return ()
-    from ..utils._first_steps import imputed_keys
 
     return tuple(imputed_keys(estimator, [str(n) for n in names]))
 

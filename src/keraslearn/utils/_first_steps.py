@@ -175,6 +175,23 @@ def first_readers(model):
     return [model]
 
 
+def fitted_features(model):
+    """``(feature_names_in_, n_features_in_)`` of a fitted model, each None
+    where it says nothing; a model that says neither (a pipeline whose first
+    step is ``"passthrough"`` or None) answers for the steps reading its X first
+    when they agree."""
+    names = getattr(model, "feature_names_in_", None)
+    n = getattr(model, "n_features_in_", None)
+    if names is None and n is None:
+        readers = [r for r in first_readers(model) if r is not model]
+        found = {(tuple(getattr(r, "feature_names_in_", ())),
+                  repr(getattr(r, "n_features_in_", None))) for r in readers}
+        if len(found) == 1:
+            names = getattr(readers[0], "feature_names_in_", None)
+            n = getattr(readers[0], "n_features_in_", None)
+    return names, n
+
+
 def _readers(model):
     """The fitted estimators ``model`` hands X to as it is at prediction: a
     search's ``best_estimator_``, a voting or stacking ensemble's estimators, a
