@@ -147,3 +147,31 @@ def test_a_column_the_pipeline_dropped_is_taken_and_not_read(tmp_path):
     with serving(model) as client:  # and a request without them
         response = client.post("/predict", json=records(X.iloc[:5][["age", "city"]]))
         assert response.status_code == 200, response.text
+
+
+def test_missing_values_and_absent_columns_are_refused_by_name(exported):
+    # The graph answered NaN probabilities for a row with NaN in a feature no
+    # imputer reads (the pipeline refuses it), failed inside TensorFlow on None
+    # in a text column, and raised pandas' bare KeyError for an absent column.
+    model = ExportedModel(exported[0])
+    X, _ = mixed_frame(seed=7)
+    X = X.iloc[:5].copy()
+    kept = X.copy()
+    with_nan = X.copy()
+    with_nan.loc[with_nan.index[3], "age"] = np.nan
+    with pytest.raises(ValueError, match=r"missing value \(NaN or None\) in feature 'age', "
+                                         r"row 3, which the exported pipeline does not impute"):
+        model.predict_proba(with_nan)
+    with pytest.raises(ValueError, match="in feature 'city', row 1"):
+        model.predict(X.assign(city=[X["city"].iloc[0], None, *X["city"].iloc[2:]]))
+    with pytest.raises(ValueError, match=r"X lacks the exported column\(s\) \['rooms'\]"):
+        model.predict(X.drop(columns="rooms"))
+    assert X.equals(kept)
+    rows = ExportedModel(exported[1])
+    values = scaled_rows()[:6].copy()
+    values[2, 1] = np.nan
+    with pytest.raises(ValueError, match="in feature 1, row 2"):
+        rows.predict(values)
+    with pytest.raises(ValueError, match=r"X has shape \(6, 3\), but this ExportedModel takes "
+                                         r"rows of 4 features"):
+        rows.predict(values[:, :3])

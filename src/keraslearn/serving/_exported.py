@@ -63,7 +63,9 @@ class ExportedModel:
     The graph computes in float32 and encodes a category unseen in fit as zeros
     (see :func:`keraslearn.export`), so its answers can differ from the
     pipeline's in the last float32 digits, and it never refuses an unknown
-    category. Image models are not served: the server takes tables.
+    category. Image models are not served: the server takes tables. A missing
+    value (NaN, None) is refused, as the pipeline refuses it, in any feature but
+    those of ``imputed_features_``.
 
     Examples
     --------
@@ -151,12 +153,39 @@ class ExportedModel:
         import tensorflow as tf
 
         if self._names is None:
-            feed = {"inputs": tf.constant(np.asarray(X).astype(self._dtypes[0], copy=False))}
+            values = np.asarray(X)
+            if values.ndim != 2 or values.shape[1] != self.n_features_in_:
+                raise ValueError(f"X has shape {values.shape}, but this ExportedModel takes "
+                                 f"rows of {self.n_features_in_} features")
+            values = values.astype(self._dtypes[0], copy=False)
+            self._refuse_missing(values.T, range(self.n_features_in_))
+            feed = {"inputs": tf.constant(values)}
         else:
-            feed = {name: tf.constant(_column(X, feature, dtype))
-                    for name, feature, dtype in zip(self._names, self.feature_names_in_,
-                                                    self._dtypes)}
+            features = self.feature_names_in_
+            absent = [f for f in features if not hasattr(X, "columns") or f not in X.columns]
+            if hasattr(X, "columns") and absent:
+                raise ValueError(f"X lacks the exported column(s) {absent}")
+            columns = [_column(X, f, dtype) for f, dtype in zip(features, self._dtypes)]
+            self._refuse_missing(columns, features)
+            feed = {name: tf.constant(c) for name, c in zip(self._names, columns)}
         return {k: v.numpy() for k, v in self._serve(**feed).items()}
+
+    def _refuse_missing(self, columns, keys):
+        """Missing values (NaN, None) where no imputer of the graph reads them:
+        the graph would answer NaN for their rows, or TensorFlow would refuse
+        the column, as the pipeline refuses them."""
+        import pandas as pd
+
+        imputed = set(self.imputed_features_)
+        for key, column in zip(keys, columns):
+            if key in imputed:
+                continue
+            missing = np.isnan(column) if column.dtype.kind == "f" else pd.isna(column)
+            if missing.any():
+                raise ValueError(
+                    f"Input X contains a missing value (NaN or None) in feature {key!r}, row "
+                    f"{int(np.flatnonzero(missing)[0])}, which the exported pipeline does not "
+                    f"impute (it imputes {sorted(imputed, key=str) or 'no feature'})")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
