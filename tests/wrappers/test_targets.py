@@ -829,7 +829,8 @@ def test_a_target_encoding_contradicting_the_loss_is_refused_before_training(los
 
 
 @pytest.mark.parametrize("metric", ["auc", "precision", keras.metrics.Recall(),
-                                    keras.metrics.AUC])
+                                    keras.metrics.AUC, keras.metrics.F1Score(),
+                                    "categorical_accuracy"])
 def test_metrics_that_need_one_hot_rows_are_refused_with_class_index_targets(metric):
     # With the default loss (class indices) they failed in the training step
     # with TensorFlow's message about segment_ids.
@@ -843,6 +844,21 @@ def test_metrics_that_need_one_hot_rows_are_refused_with_class_index_targets(met
                               **FAST).fit(X3, y3)
     sigmoid = KerasClassifier(tiny_mlp, metrics=["auc"], **FAST).fit(X, y)  # 0/1 column
     assert "auc" in one_hot.history_ and "auc" in sigmoid.history_
+
+
+@pytest.mark.parametrize("metric, twin", [
+    ("categorical_accuracy", "sparse_categorical_accuracy"),
+    (keras.metrics.TopKCategoricalAccuracy(k=2), "sparse_top_k_categorical_accuracy")])
+def test_a_categorical_metric_over_class_indices_names_its_sparse_twin(metric, twin):
+    # categorical_accuracy took the argmax of each class index (0): its history
+    # was silently wrong; top-k failed inside TensorFlow on tensor ranks.
+    clf = KerasClassifier(tiny_mlp, metrics=[metric], **FAST)
+    with pytest.raises(ValueError, match=f"Measure '{twin}', which reads them, or train on "
+                                         "one-hot rows"):
+        clf.fit(X3, y3)
+    fitted = KerasClassifier(tiny_mlp, metrics=[twin], **FAST).fit(X3, y3)
+    accuracy = fitted.history_[twin]
+    assert len(accuracy) == FAST["epochs"] and 0 < accuracy[-1] <= 1
 
 
 def test_metrics_of_ones_own_and_partials_still_train_with_class_indices():

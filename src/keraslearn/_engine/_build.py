@@ -243,11 +243,16 @@ def _compiled_metrics(model, compile_kwargs):
 
 
 # Keras metrics that compare targets with outputs of the same shape (one-hot
-# rows for one unit per class): class indices fail inside the training step.
-_SHAPED_METRICS = frozenset({
+# rows for one unit per class): class indices fail inside the training step,
+# or (categorical accuracy: the argmax of one index) are silently wrong. Those
+# with a sparse twin name it.
+_SHAPED_METRICS = dict.fromkeys({
     "auc", "precision", "recall", "precisionatrecall", "recallatprecision",
     "sensitivityatspecificity", "specificityatsensitivity", "truepositives",
-    "falsepositives", "truenegatives", "falsenegatives"})
+    "falsepositives", "truenegatives", "falsenegatives", "f1score", "fbetascore"}) | {
+    "categoricalaccuracy": "sparse_categorical_accuracy",
+    "topkcategoricalaccuracy": "sparse_top_k_categorical_accuracy",
+    "categoricalcrossentropy": "sparse_categorical_crossentropy"}
 
 
 def _check_metrics_take_indices(metrics, loss):
@@ -261,12 +266,15 @@ def _check_metrics_take_indices(metrics, loss):
                 if isinstance(metric, dict) and str(metric.get("module")).startswith("keras")
                 else cls.__name__ if cls.__module__.startswith("keras.")
                 and issubclass(cls, keras.metrics.Metric) else "")
-        if str(name).replace("_", "").lower() in _SHAPED_METRICS:
+        key = str(name).replace("_", "").lower()
+        if key in _SHAPED_METRICS:
+            twin = _SHAPED_METRICS[key]
             raise ValueError(
                 f"The metric {name!r} compares targets with outputs of the same shape, but "
-                f"the loss {loss_description(loss)} trains on class indices. Train on "
-                "one-hot rows: loss='categorical_crossentropy' (or target_encoding='onehot' "
-                "for a loss of your own that takes them).")
+                f"the loss {loss_description(loss)} trains on class indices. "
+                + (f"Measure {twin!r}, which reads them, or train" if twin else "Train")
+                + " on one-hot rows: loss='categorical_crossentropy' (or "
+                "target_encoding='onehot' for a loss of your own that takes them).")
 
 
 def _check_compiled_loss(model, loss):
