@@ -737,7 +737,8 @@ def test_a_keras_without_fit_limits_trains_every_way(monkeypatch):
 
     def batch_normalised(meta):  # through a warm copy, not the chain
         return keras.Sequential([keras.Input((5,)), keras.layers.Dense(4),
-                                 keras.layers.BatchNormalization(), keras.layers.Dense(3)])
+                                 keras.layers.BatchNormalization(),
+                                 keras.layers.Dense(3, activation="softmax")])
 
     for build in (stack, batch_normalised):
         clf = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=2,

@@ -485,17 +485,61 @@ def test_float64_penalty_keras_cannot_add_is_named():
 
 
 def test_outputs_that_are_not_probabilities_are_named():
-    def linear_head(meta):
+    def relu_head(meta):  # zero for every row: no class has any probability
         return keras.Sequential([keras.Input((meta["n_features_in_"],)),
-                                 keras.layers.Dense(3, kernel_initializer="zeros",
+                                 keras.layers.Dense(3, activation="relu",
+                                                    kernel_initializer="zeros",
                                                     bias_initializer=keras.initializers.Constant(-1.0))])
 
     X3 = np.random.RandomState(0).rand(30, 4)
-    clf = KerasClassifier(linear_head, loss="sparse_categorical_crossentropy", epochs=1,
+    clf = KerasClassifier(relu_head, loss="sparse_categorical_crossentropy", epochs=1,
                           optimizer="sgd", optimizer__learning_rate=0.0)
     clf.fit(X3, np.arange(30) % 3)
     with pytest.raises(ValueError, match="not probabilities.*softmax.*from_logits=True"):
         clf.predict_proba(X3)
+
+
+@pytest.mark.parametrize("units, loss", [(3, "sparse_categorical_crossentropy"),
+                                         (3, keras.losses.CategoricalCrossentropy()),
+                                         (1, "binary_crossentropy")])
+def test_a_linear_output_under_a_loss_taking_probabilities_is_refused_before_training(units,
+                                                                                    loss):
+    # It trained on clipped scores; predict_proba then refused some rows only
+    # (those with no positive score, or one outside [0, 1]).
+    def linear_head(meta, activation=None):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(units, activation=activation)])
+
+    X3, y3 = np.random.RandomState(0).rand(30, 4), np.arange(30) % (3 if units == 3 else 2)
+    fitted = KerasClassifier(linear_head, model__activation="softmax" if units == 3
+                             else "sigmoid", loss=loss, epochs=1, random_state=0).fit(X3, y3)
+    before = fitted.predict_proba(X3)
+    with pytest.raises(ValueError, match=r"output layer has no activation \(linear\), but the "
+                                         r"loss .* takes probabilities.*from_logits=True"):
+        fitted.set_params(model__activation=None).fit(X3, y3)
+    np.testing.assert_array_equal(fitted.predict_proba(X3), before)  # the fitted one kept
+    logits = {"sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
+              "binary_crossentropy": keras.losses.BinaryCrossentropy}.get(loss, type(loss))(
+        from_logits=True)
+    # (as logits, the same network trains and its scores are made probabilities)
+    proba = KerasClassifier(linear_head, loss=logits, epochs=1, random_state=0).fit(
+        X3, y3).predict_proba(X3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("estimator", [KerasClassifier, KerasRegressor])
+def test_a_softmax_over_one_unit_is_refused_before_training(estimator):
+    # Its output is 1 whatever the inputs: both trained and predicted a constant.
+    def one_unit(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(1, activation="softmax")])
+
+    X2 = np.random.RandomState(0).rand(30, 4)
+    model = estimator(one_unit, epochs=1)
+    with pytest.raises(ValueError, match="ends in a softmax over 1 unit, which is 1 whatever "
+                                         "the inputs"):
+        model.fit(X2, np.arange(30) % 2)
+    assert not hasattr(model, "model_")
 
 
 class _SchemaError(ValueError):

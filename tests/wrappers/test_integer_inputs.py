@@ -69,7 +69,8 @@ def test_a_float_network_learns_from_integer_X_what_it_learns_from_its_float32_c
 
 def test_frames_keep_integer_columns_and_mixed_ones_are_floats():
     ints = pd.DataFrame({"a": IDS[:, 0], "b": IDS[:, 0] * 0 + 1})
-    clf = KerasClassifier(dense, loss="binary_crossentropy", epochs=1, random_state=0)
+    clf = KerasClassifier(dense, loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                          epochs=1, random_state=0)
     assert clf.fit(ints, PARITY).X_dtype_ == np.int64
     mixed = ints.assign(b=0.5)
     assert KerasClassifier(**clf.get_params()).fit(mixed, PARITY).X_dtype_ == np.float64

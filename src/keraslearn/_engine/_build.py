@@ -208,9 +208,59 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     if compiled or compile:
         check_loss_dtypes(model)
     encoder.configure(n_units, loss, out_dtype, encoding)
+    _check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"))
     if getattr(encoder, "mode_", None) == "sparse":
         _check_metrics_take_indices(_compiled_metrics(model, compile_kwargs), loss)
     return model
+
+
+def _output_activation(model):
+    """The name of the activation ending a one-output network (that of the
+    layer producing its output: a Dense layer's, an Activation or Softmax
+    layer's); None where it cannot be read (a subclassed model, a nested one)."""
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        return None
+    for layer in reversed(getattr(model, "layers", None) or []):
+        try:
+            if outputs is None or len(outputs) != 1 or layer.output is not outputs[0]:
+                continue
+        except (AttributeError, ValueError, RuntimeError):  # a layer called twice, say
+            continue
+        if isinstance(layer, keras.layers.Softmax):
+            return "softmax"
+        try:
+            name = keras.activations.serialize(getattr(layer, "activation", None))
+        except (TypeError, ValueError):
+            return None
+        return name if isinstance(name, str) else None
+    return None
+
+
+def _check_output_activation(model, n_units, loss, *, classifies):
+    """Refuse, before training, an output layer the loss cannot learn through:
+    a softmax over one unit (1 whatever the inputs), and a classifier's linear
+    output where the Keras crossentropy takes probabilities (``from_logits``
+    False): it trains on clipped scores, and predict_proba refuses some rows."""
+    from ._losses import takes_probabilities
+
+    activation = _output_activation(model)
+    if activation == "softmax" and n_units == 1:
+        fix = ("activation='sigmoid' for one unit of two classes, or size the output layer "
+               "from meta['n_classes_'] (a softmax unit per class)" if classifies else
+               "no activation (linear) for a regressor's values")
+        raise ValueError("The model ends in a softmax over 1 unit, which is 1 whatever the "
+                         f"inputs, so nothing can be learnt: end it with {fix}.")
+    if classifies and activation == "linear" and takes_probabilities(loss):
+        from ._losses import loss_description
+
+        raise ValueError(
+            f"The model's output layer has no activation (linear), but the loss "
+            f"{loss_description(loss)} takes probabilities: end the model with "
+            "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
+            "classes, or per label), or give the loss from_logits=True (e.g. keras.losses."
+            "SparseCategoricalCrossentropy(from_logits=True)).")
 
 
 def _with_default_loss(compile_kwargs, encoder, model, sample_shape):

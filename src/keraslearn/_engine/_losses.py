@@ -156,3 +156,18 @@ def loss_from_logits(loss):
     if isinstance(loss, dict):
         return bool(loss.get("config", {}).get("from_logits", False))
     return bool(getattr(loss, "from_logits", False))
+
+
+def takes_probabilities(loss):
+    """Whether ``loss`` is one of Keras' crossentropies reading probabilities
+    (``from_logits`` False), given as a name, function, class or instance."""
+    resolved = _resolved(loss)
+    if isinstance(resolved, keras.losses.Loss):
+        return defined_by_keras(type(resolved)) and getattr(resolved, "from_logits",
+                                                            None) is False
+    if resolved is None or not defined_by_keras(resolved):
+        return False
+    try:
+        return "from_logits" in inspect.signature(resolved).parameters
+    except (TypeError, ValueError):
+        return False
