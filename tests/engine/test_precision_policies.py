@@ -110,3 +110,26 @@ def test_a_float32_network_with_a_weightless_float64_layer_still_exports_to_lite
     reg = KerasRegressor(build, loss="mse", epochs=1, random_state=0).fit(X, y)
     keraslearn.export(reg, tmp_path / "model.tflite", format="litert")
     assert (tmp_path / "model.tflite").is_file()
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_a_float32_network_built_under_a_16_bit_policy_exports_to_litert(policy, tmp_path):
+    # Its Sequential container takes the global policy, and holds its layers'
+    # weights: LiteRT's check refused the network as computing in 16 bits
+    # (asking for the dtype='float32' it was given), and the export's check of
+    # the artifact took 16-bit tolerances. The container casts nothing.
+    from keraslearn._engine._layers import computing_layers
+
+    with _global(policy=policy):
+        clf = MLPClassifier(hidden_layer_sizes=(4,), dtype="float32", max_iter=2,
+                            random_state=0).fit(X, y > 0)
+    assert clf.model_.dtype_policy.name == policy
+    assert {layer.compute_dtype for layer in computing_layers(clf.model_)} == {"float32"}
+    path = keraslearn.export(clf, tmp_path / "model.tflite", format="litert")
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=str(path)).get_signature_runner("serving_default")
+    (name,) = runner.get_input_details()
+    out = runner(**{name: X[:30]})
+    np.testing.assert_allclose(out["probabilities"], clf.predict_proba(X[:30]), rtol=1e-5,
+                               atol=1e-6)

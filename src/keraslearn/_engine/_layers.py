@@ -19,6 +19,18 @@ def all_layers(model):
         pending.extend(getattr(layer, "layers", ()))
 
 
+def computing_layers(model):
+    """``all_layers`` but the Sequential and functional containers, which call
+    their layers as those are (without casting to a dtype policy of their own:
+    the global one when the model was built)."""
+    from .._tf import keras
+
+    for layer in all_layers(model):
+        if not (isinstance(layer, keras.Sequential) or (
+                type(layer).__name__ == "Functional" and defined_by_keras(type(layer)))):
+            yield layer
+
+
 def defined_by_keras(obj):
     """Whether a class or function is Keras' own (defined in a ``keras.`` module)."""
     return getattr(obj, "__module__", "").startswith("keras.")

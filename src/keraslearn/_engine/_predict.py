@@ -18,7 +18,7 @@ from scipy import sparse as scipy_sparse
 
 from .._tf import keras, tf
 from . import _nested as nested
-from ._layers import all_layers
+from ._layers import all_layers, computing_layers
 from ._sources import has_sources, reported_read_errors, sources
 
 # Calls answered eagerly before the traced function is built (none for a
@@ -43,7 +43,7 @@ class Predictor:
         self._traced = None
         self._eager = inference(model)
         self._eager_calls = 0 if any(getattr(layer, "compute_dtype", None) in _HALF_PRECISION
-                                     for layer in all_layers(model)) else EAGER_CALLS
+                                     for layer in computing_layers(model)) else EAGER_CALLS
 
     def _trace(self, X, kinds):
         spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)

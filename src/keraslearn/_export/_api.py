@@ -150,10 +150,10 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
 def _check_litert_dtypes(model):
     """LiteRT's builtin kernels compute in float32: refuse a float64 or 16-bit
     (mixed precision) network by name before its converter fails on every op."""
-    from .._engine._layers import all_layers
+    from .._engine._layers import computing_layers
 
     dtypes = {str(w.dtype) for w in model.network.weights} | {model.network_dtype} | {
-        getattr(layer, "compute_dtype", None) for layer in all_layers(model.network)
+        getattr(layer, "compute_dtype", None) for layer in computing_layers(model.network)
         if layer.weights}  # (mixed precision: float32 weights, 16-bit computation)
     other = sorted(dtypes & {"float64", "float16", "bfloat16"})
     if other:

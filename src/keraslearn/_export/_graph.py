@@ -173,10 +173,10 @@ _EPSILON = {"float16": 2.0**-10, "bfloat16": 2.0**-7}
 
 
 def _tolerance(network):
-    from .._engine._layers import all_layers
+    from .._engine._layers import computing_layers
 
     eps = max((_EPSILON.get(getattr(layer, "compute_dtype", None), 0.0)
-               for layer in all_layers(network)), default=0.0)
+               for layer in computing_layers(network)), default=0.0)
     return max(RTOL, 8 * eps), max(ATOL, 8 * eps)
 
 
