@@ -718,3 +718,38 @@ def test_callbacks_see_the_network_they_train_and_the_estimator_its_last_fit():
     for network, previous, _ in seen:
         assert network is clf.model_
         np.testing.assert_array_equal(previous, first)
+
+
+@pytest.mark.parametrize("normalised", [False, True], ids=["dense-chain", "keras-fit"])
+def test_a_builder_returning_one_trained_network_again_is_refused(normalised, tmp_path):
+    # A network made once and returned by a lambda: every fold of a
+    # cross-validation went on from the last one's weights (trained on its
+    # test rows) and fitting one estimator changed another's predictions.
+    from sklearn.model_selection import cross_val_score
+
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    layers = [keras.Input((4,)), keras.layers.Dense(4, activation="relu")]
+    layers += [keras.layers.BatchNormalization()] if normalised else []
+    net = keras.Sequential(layers + [keras.layers.Dense(2, activation="softmax")])
+    shared = KerasClassifier(lambda: net, epochs=2, random_state=0)
+    # A fit that failed before training leaves it untrained: it may be returned again.
+    net.compile(loss="mse")
+    with pytest.raises(ValueError, match="compiled with the loss"):
+        KerasClassifier(lambda: net, loss="hinge", epochs=2).fit(X, y)
+    net.compile(loss="sparse_categorical_crossentropy")
+    first = shared.fit(X, y).predict_proba(X)
+    assert shared.model_ is net
+    with pytest.raises(ValueError, match="returned a network it returned before, which a fit "
+                                         "has trained since"):
+        KerasClassifier(lambda: net, epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(shared.predict_proba(X), first)  # not trained further
+    with pytest.raises(ValueError, match="returned a network it returned before"):
+        shared.fit(X, y)
+    assert shared.model_ is net
+    # a builder loading the same saved network each call makes a new one each time
+    net.save(tmp_path / "net.keras")
+    scores = cross_val_score(KerasClassifier(
+        lambda: keras.models.load_model(tmp_path / "net.keras"), epochs=2, random_state=0),
+        X, y, cv=3, error_score="raise")
+    assert np.isfinite(scores).all()
+

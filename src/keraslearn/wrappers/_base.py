@@ -13,7 +13,7 @@ from .._engine._transaction import restore_on_failure
 from .._tf import keras
 from ..utils import accepted_kwargs
 from . import _predict_callbacks as predict_callbacks
-from ._builder import builder_kwargs, compile_kwargs, loss_checked_against, resolve_builder
+from ._builder import build_with, compile_kwargs, loss_checked_against, resolve_builder
 from ._checks import (
     check_batch_size,
     check_wrapper_parameters,
@@ -367,12 +367,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             model = builder if plan.mode == "initialize" and not self.__dict__.get(
                 "_initialize_a_copy") else objects.copy_model(builder)
         else:
-            model = builder(**builder_kwargs(self, builder, params, meta, compile_args))
-        if not isinstance(model, keras.Model):
-            raise TypeError(
-                f"The model builder {getattr(builder, '__name__', builder)!r} returned "
-                f"{type(model).__name__}, not a keras.Model."
-            )
+            model = build_with(self, builder, params, meta, compile_args)
         if is_identity(meta["feature_encoder_"]):
             check_input_shape(model, sample_shape(self))
         return model, loss_checked_against(self, model, compile_args)

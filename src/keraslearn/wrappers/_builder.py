@@ -8,6 +8,7 @@ subclass. It receives the arguments it declares: estimator parameters by name,
 """
 
 import inspect
+import weakref
 
 from .._engine import _keras_objects as objects
 from .._tf import keras
@@ -43,6 +44,43 @@ def resolve_builder(est, params):
             f"got {type(builder).__name__}."
         )
     return builder
+
+
+# The networks builders returned, to name one a builder returns again once it
+# has trained (weakly held: a network no longer used is not kept).
+_RETURNED = weakref.WeakSet()
+
+
+def build_with(est, builder, params, meta, compile_args):
+    """The network ``builder`` returns given its arguments (``builder_kwargs``);
+    refused where it is no keras.Model, or one a builder returned before and a
+    fit has trained since (a network made once, outside the builder): every
+    fit, clone and fold would go on from the last one's weights and share
+    them, a cross-validation's folds seeing each other's test rows."""
+    model = builder(**builder_kwargs(est, builder, params, meta, compile_args))
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"The model builder {getattr(builder, '__name__', builder)!r} returned "
+            f"{type(model).__name__}, not a keras.Model."
+        )
+    if model in _RETURNED and _trained(model):
+        raise ValueError(
+            f"The model builder {getattr(builder, '__name__', builder)!r} returned a network "
+            "it returned before, which a fit has trained since (one network made outside the "
+            "builder): each fit would go on from the weights of the last, and estimators "
+            "(clones, a search's or cross-validation's folds) would share it. Make the "
+            "network inside the builder (loading pretrained weights there, if any), or "
+            "give the network itself as model=, which each fit copies.")
+    _RETURNED.add(model)
+    return model
+
+
+def _trained(model):
+    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+    try:
+        return iterations is not None and int(keras.ops.convert_to_numpy(iterations)) > 0
+    except (TypeError, ValueError):
+        return False
 
 
 def compile_kwargs(params):
