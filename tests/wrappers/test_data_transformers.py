@@ -78,6 +78,23 @@ def test_a_model_with_two_outputs_trains_through_its_target_encoder():
     assert {"out_bin_loss", "out_cat_loss"} <= clf.history_.keys()
 
 
+def test_partial_fit_classes_need_keraslearn_s_encoder_on_every_call():
+    # A later call given classes failed with an AttributeError of None (the
+    # estimator's classes_, which a target_encoder of the user's own leaves None).
+    clf = TwoHeadClassifier(two_headed, loss=["binary_crossentropy",
+                                              "sparse_categorical_crossentropy"], epochs=1,
+                            random_state=0)
+    message = r"partial_fit\(classes=...\) needs keraslearn's target encoder"
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(X, Y, classes=[0, 1, 2])
+    clf.partial_fit(X, Y)
+    weights = [w.copy() for w in clf.model_.get_weights()]
+    with pytest.raises(ValueError, match=message):
+        clf.partial_fit(X, Y, classes=[0, 1, 2])
+    for before, after in zip(weights, clf.model_.get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
 def test_losses_and_metrics_per_output_take_routed_parameters():
     clf = TwoHeadClassifier(
         two_headed, optimizer="adam", epochs=2, random_state=0,

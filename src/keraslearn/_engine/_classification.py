@@ -136,6 +136,8 @@ class ClassifierBehaviour:
         # (multilabel targets take their classes from y's columns: classes is not read)
         if classes is not None and self.__sklearn_is_fitted__() and (
                 getattr(self, "target_type_", None) != "multilabel-indicator"):
+            if self.classes_ is None:  # a target_encoder of the user's own
+                raise ValueError(targets.CLASSES_NEED_NATIVE_ENCODER)
             given = np.unique(np.asarray(classes))
             if not np.array_equal(given, np.unique(self.classes_)):
                 raise ValueError(

@@ -249,6 +249,11 @@ def is_native(encoder):
         for name in ("fit", "transform", "inverse_transform"))
 
 
+CLASSES_NEED_NATIVE_ENCODER = (
+    "partial_fit(classes=...) needs keraslearn's target encoder; a target_encoder of your "
+    "own must know every class itself.")
+
+
 def fit_encoder(encoder, y, classes):
     """Fit a target encoder; return it and y as the model's encoder sees it."""
     if is_native(encoder):
@@ -260,10 +265,7 @@ def fit_encoder(encoder, y, classes):
             encoder.fit(y, classes=classes)
             return encoder, y
     if classes is not None:
-        raise ValueError(
-            "partial_fit(classes=...) needs keraslearn's target encoder; a target_encoder "
-            "of your own must know every class itself."
-        )
+        raise ValueError(CLASSES_NEED_NATIVE_ENCODER)
     encoder.fit(y)
     return encoder, y
 
