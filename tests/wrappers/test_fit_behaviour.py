@@ -753,3 +753,25 @@ def test_a_builder_returning_one_trained_network_again_is_refused(normalised, tm
         X, y, cv=3, error_score="raise")
     assert np.isfinite(scores).all()
 
+
+class _NumPyClip(keras.layers.Layer):
+    """Reads its input as NumPy: it runs eagerly only (run_eagerly=True)."""
+
+    def call(self, x):
+        return keras.ops.convert_to_tensor(np.clip(np.asarray(x), -1.0, 1.0))
+
+
+def test_a_model_compiled_to_run_eagerly_predicts_eagerly_on_every_call():
+    # The third predict traced the model, run_eagerly or not: such a layer
+    # failed there ("Cannot convert a symbolic tf.Tensor"), on every later call.
+    def build(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3), _NumPyClip(),
+                                 keras.layers.Dense(1)])
+
+    X, y = make_classification(n_samples=40, n_features=4, random_state=0)
+    reg = KerasRegressor(build, loss="mse", epochs=1, run_eagerly=True, random_state=0)
+    reg.fit(X, y.astype("float32"))
+    expected = reg.model_(X.astype("float32")).numpy().ravel()
+    for _ in range(4):
+        np.testing.assert_allclose(reg.predict(X), expected, rtol=1e-6)
+    assert reg.score(X, y) == reg.score(X, y)

@@ -67,10 +67,14 @@ class Predictor:
         if self._traced is not None and _layout(self.model) != self._layout:
             self._traced = None  # layers changed since (model_.pop(), an activation set)
         self.n_calls += 1
-        # Data read from files is large: traced at once, not called eagerly chunk by chunk.
-        if self._traced is None and (self.n_calls > self._eager_calls or has_sources(X)):
+        # A model compiled with run_eagerly (layers that run only eagerly) is
+        # never traced, as Keras' predict reads it; data read from files is
+        # large: traced at once, not called eagerly chunk by chunk.
+        eagerly = bool(getattr(self.model, "run_eagerly", False))
+        if not eagerly and self._traced is None and (
+                self.n_calls > self._eager_calls or has_sources(X)):
             self._traced = self._trace(X, kinds)
-        call = self._traced if self._traced is not None else self._eager
+        call = self._eager if eagerly or self._traced is None else self._traced
         n = nested.n_rows(X)
         row_bytes = max(1, sum(int(np.prod(a.shape[1:])) * k.dtype.itemsize for a, k in
                                zip(nested.leaves(X), nested.leaves(kinds))))
