@@ -38,7 +38,12 @@ _ENTRIES["fit_parameters"] = """\
         another value, or when the model has layers of its own (whose random
         ops may keep state in TensorFlow), and stays set: unseeded TensorFlow
         code of your own run after the fit repeats from run to run. Randomness
-        a builder draws should come from Keras initializers, NumPy or ``random``.
+        a builder draws should come from Keras initializers, NumPy or ``random``:
+        a function of yours drawing from TensorFlow's unseeded random ops while
+        the model is built (``tf.random.normal`` as a ``kernel_initializer``,
+        ``keras.random`` without a seed) goes on from where the last fit in the
+        process left it, so such fits repeat from process to process, not one
+        after another in one process.
         Layers of your own drawing from TensorFlow's global random ops share
         that one state with fits running at the same time in other threads:
         such fits repeat one at a time, or in processes (joblib's default).
