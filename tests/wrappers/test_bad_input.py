@@ -322,6 +322,35 @@ def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():
         KerasClassifier(gray, loss="binary_crossentropy").fit(np.zeros((len(y), 4, 4, 3)), y)
 
 
+def test_x_of_another_rank_than_the_models_input_is_refused_before_training():
+    # Flat rows of 4 values given to a model of (2, 2, 1) images: Keras' own
+    # "Invalid input shape" came from inside training.
+    def images(meta):
+        return keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    clf = KerasClassifier(images, loss="binary_crossentropy", callbacks=[_Began()])
+    _Began.began = False
+    with pytest.raises(ValueError, match=r"X has 4 features, but the model's input takes "
+                                         r"samples of shape \(2, 2, 1\): reshape X to "
+                                         r"\(n_samples, 2, 2, 1\), or give the model "
+                                         r"keras.Input\(meta\['X_shape_'\]\[1:\]\) followed "
+                                         r"by keras.layers.Reshape\(\(2, 2, 1\)\)"):
+        clf.fit(X, y)
+    assert not _Began.began and not hasattr(clf, "model_")
+    with pytest.raises(ValueError, match=r"X has 4 features, .*\(3, 3\): size the model's "
+                                         r"input from meta\['X_shape_'\]"):
+        KerasClassifier(keras.Sequential([keras.Input((3, 3)), keras.layers.Flatten(),
+                                          keras.layers.Dense(1, activation="sigmoid")]),
+                        loss="binary_crossentropy").fit(X, y)
+    # A last axis of 1 Keras adds or drops itself: trained as before.
+    for shape, X_ in (((4, 1), X), ((4,), X[:, :, None])):
+        model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        fitted = KerasClassifier(model, loss="binary_crossentropy", epochs=1).fit(X_, y)
+        assert fitted.predict(X_).shape == y.shape
+
+
 class _Began(keras.callbacks.Callback):
     began = False
 
@@ -654,3 +683,19 @@ def test_polars_date_and_duration_columns_are_refused_as_pandas_ones():
                                              "as numbers they would be a count of their unit"):
             est.fit(when, np.arange(40.0))
         assert not hasattr(est, "n_features_in_")
+
+
+@pytest.mark.parametrize("loss, error, match", [
+    (["binary_crossentropy", "mse"], ValueError,
+     r"loss is a list of 2 losses, one per output, but the model has 1 output"),
+    (42, TypeError, r"loss=42 is not a loss: give a name \('mse'\), a function"),
+    (keras.losses, TypeError, r"is not a loss"),
+])
+def test_a_loss_unfit_for_the_model_s_one_output_is_named(loss, error, match):
+    # Each was reported as a loss (ListWrapper, int, module) whose targets
+    # keraslearn could not tell, with target_encoding as the fix; the list then
+    # trained silently, and 42 failed inside Keras' fit.
+    clf = KerasClassifier(tiny_mlp, loss=loss, epochs=1)
+    with pytest.raises(error, match=match):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")

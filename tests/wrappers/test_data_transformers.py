@@ -78,6 +78,28 @@ def test_a_model_with_two_outputs_trains_through_its_target_encoder():
     assert {"out_bin_loss", "out_cat_loss"} <= clf.history_.keys()
 
 
+def test_losses_per_output_are_compared_with_those_the_builder_compiled():
+    # A builder compiling its own losses per output trained with them, and
+    # the estimator's went unused: a search over them searched nothing.
+    def compiled(meta):
+        model = two_headed(meta)
+        model.compile(optimizer="adam", loss=["binary_crossentropy",
+                                              "sparse_categorical_crossentropy"])
+        return model
+
+    for given in (["binary_crossentropy", "mse"],
+                  {"out_bin": "binary_crossentropy", "out_cat": "mse"}):
+        clf = TwoHeadClassifier(compiled, loss=given, epochs=1)
+        with pytest.raises(ValueError, match=r"per output, 'mean_squared_error' where it has "
+                                             r"'sparse_categorical_crossentropy'"):
+            clf.fit(X, Y)
+        assert not hasattr(clf, "model_")
+    same = TwoHeadClassifier(compiled, loss=["binary_crossentropy",
+                                             keras.losses.SparseCategoricalCrossentropy()],
+                             epochs=1, random_state=0).fit(X, Y)
+    assert {"out_bin_loss", "out_cat_loss"} <= same.history_.keys()
+
+
 def test_partial_fit_classes_need_keraslearn_s_encoder_on_every_call():
     # A later call given classes failed with an AttributeError of None (the
     # estimator's classes_, which a target_encoder of the user's own leaves None).

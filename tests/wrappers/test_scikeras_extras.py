@@ -374,8 +374,14 @@ def test_a_loss_the_compiled_model_does_not_use_is_refused_as_scikeras_refuses_i
                                          r"'sparse_categorical_crossentropy'"):
         clf.fit(X, y3)
     assert not hasattr(clf, "model_")
+    # Given as the one output's loss in a list, it was not compared: the
+    # compiled one trained.
+    with pytest.raises(ValueError, match=r"compiled with the loss "
+                                         r"'sparse_categorical_crossentropy'"):
+        KerasClassifier(sparse, loss=["categorical_crossentropy"], epochs=1).fit(X, y3)
     # The same loss by another name, or none, is the compiled one.
-    for loss in (None, "SparseCategoricalCrossentropy", keras.losses.SparseCategoricalCrossentropy):
+    for loss in (None, "SparseCategoricalCrossentropy", keras.losses.SparseCategoricalCrossentropy,
+                 ["sparse_categorical_crossentropy"]):
         fitted = KerasClassifier(sparse, loss=loss, epochs=1, random_state=0).fit(X, y3)
         assert loss_name(fitted.model_.loss) == "sparse_categorical_crossentropy"
 

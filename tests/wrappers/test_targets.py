@@ -264,6 +264,21 @@ def test_multilabel_indicator_targets():
     assert (pred == Ym).mean() > 0.8  # majority rule: 0.62
 
 
+@pytest.mark.parametrize("loss", ["categorical_crossentropy",
+                                  keras.losses.CategoricalFocalCrossentropy()])
+def test_a_loss_spread_over_classes_is_refused_for_multilabel_targets(loss):
+    # It trained the sigmoid units on each label's share of the scores: every
+    # label was predicted for (nearly) every sample.
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    clf = KerasClassifier(tiny_mlp, loss=loss, **FAST)
+    with pytest.raises(ValueError, match=r"compares scores spread over the classes .* but the "
+                                         r"target is multilabel-indicator \(3 labels.*"
+                                         r"loss='binary_crossentropy'"):
+        clf.fit(Xm, Ym)
+    assert not hasattr(clf, "model_")
+
+
 @pytest.mark.parametrize("dtype", ["boolean", "Int64"])
 def test_nullable_indicator_columns_fit_and_score_as_numpy_ones(dtype):
     # fit took a DataFrame of pandas' nullable columns, but score (and so
@@ -830,7 +845,7 @@ def test_a_target_encoding_contradicting_the_loss_is_refused_before_training(los
 
 @pytest.mark.parametrize("metric", ["auc", "precision", keras.metrics.Recall(),
                                     keras.metrics.AUC, keras.metrics.F1Score(),
-                                    "categorical_accuracy"])
+                                    "categorical_accuracy", "kl_divergence"])
 def test_metrics_that_need_one_hot_rows_are_refused_with_class_index_targets(metric):
     # With the default loss (class indices) they failed in the training step
     # with TensorFlow's message about segment_ids.
@@ -859,6 +874,25 @@ def test_a_categorical_metric_over_class_indices_names_its_sparse_twin(metric, t
     fitted = KerasClassifier(tiny_mlp, metrics=[twin], **FAST).fit(X3, y3)
     accuracy = fitted.history_[twin]
     assert len(accuracy) == FAST["epochs"] and 0 < accuracy[-1] <= 1
+
+
+@pytest.mark.parametrize("metric, twin", [
+    ("sparse_categorical_accuracy", "categorical_accuracy"),
+    (keras.metrics.SparseTopKCategoricalAccuracy(k=2), "top_k_categorical_accuracy"),
+    (keras.metrics.sparse_categorical_accuracy, "categorical_accuracy")])
+def test_a_sparse_metric_over_one_hot_rows_names_its_twin(metric, twin):
+    # Integer labels under loss='categorical_crossentropy' train on one-hot
+    # rows: a metric reading class indices failed inside TensorFlow
+    # ("Incompatible shapes: [32] vs. [32,3]").
+    clf = KerasClassifier(tiny_mlp, loss="categorical_crossentropy", metrics=[metric], **FAST)
+    with pytest.raises(ValueError, match=f"reads class indices, but the loss "
+                                         f"'categorical_crossentropy' trains on one-hot rows. "
+                                         f"Measure '{twin}'"):
+        clf.fit(X3, y3)
+    assert not hasattr(clf, "model_")
+    fitted = KerasClassifier(tiny_mlp, loss="categorical_crossentropy", metrics=[twin],
+                             **FAST).fit(X3, y3)
+    assert len(fitted.history_[twin]) == FAST["epochs"]
 
 
 def test_metrics_of_ones_own_and_partials_still_train_with_class_indices():

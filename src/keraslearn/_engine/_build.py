@@ -1,10 +1,17 @@
 """From a built network to one ready to train: the ``meta`` a builder
 receives, the output checks, the default loss and the compile step."""
 
+
 import numpy as np
 
 from .._tf import keras
 from ._keras_objects import loss_in_dtype
+from ._network_checks import (
+    check_compiled_loss,
+    check_losses_per_output,
+    check_metrics_read_targets,
+    check_output_activation,
+)
 from ._targets import is_native
 
 # What the fit has learnt about the data, given to builders as ``meta``.
@@ -60,14 +67,24 @@ def check_input_shape(model, sample_shape):
     if not isinstance(sample_shape, tuple) or not inputs or len(inputs) != 1:
         return
     expected = tuple(inputs[0].shape[1:])
+    what = (f"{sample_shape[0]} features" if len(sample_shape) == 1
+            else f"samples of shape {sample_shape}")
+    takes = (f"{expected[0]} features" if len(expected) == 1
+             else f"samples of shape {expected}")
     if len(expected) == len(sample_shape) and any(
             e is not None and e != s for e, s in zip(expected, sample_shape)):
-        what = (f"{sample_shape[0]} features" if len(sample_shape) == 1
-                else f"samples of shape {sample_shape}")
-        takes = (f"{expected[0]} features" if len(expected) == 1
-                 else f"samples of shape {expected}")
         raise ValueError(f"X has {what}, but the model's input takes {takes}. Size the "
                          "model's input from meta['n_features_in_'] (or meta['X_shape_']).")
+    # Keras adds or drops a last axis of 1 itself; any other rank fails in training.
+    if len(expected) != len(sample_shape) and sample_shape + (1,) != expected and (
+            expected + (1,) != sample_shape):
+        known = None not in expected
+        fix = (f"reshape X to (n_samples, {', '.join(map(str, expected))}), or give the "
+               "model keras.Input(meta['X_shape_'][1:]) followed by "
+               f"keras.layers.Reshape({expected})"
+               if known and np.prod(expected) == np.prod(sample_shape) else
+               "size the model's input from meta['X_shape_']")
+        raise ValueError(f"X has {what}, but the model's input takes {takes}: {fix}.")
 
 
 def _outputs(model, sample_shape):
@@ -157,15 +174,7 @@ def _check_outputs_of_a_users_encoder(model, sample_shape, expected, loss=None):
             f"The target encoder produces {expected} target(s) (n_outputs_expected_) "
             f"but the model has {n_outputs} output(s)."
         )
-    names = list(getattr(model, "output_names", None) or ())
-    if isinstance(loss, (list, tuple)) and len(loss) != n_outputs:
-        raise ValueError(f"loss is a list of {len(loss)} losses, one per output, but the "
-                         f"model has {n_outputs} output(s): {names}.")
-    unknown = [key for key in loss if key not in names] if isinstance(loss, dict) and (
-        len(names) == n_outputs) else []
-    if unknown:
-        raise ValueError(f"loss has keys {unknown} that name no output of the model; its "
-                         f"outputs are {names}.")
+    check_losses_per_output(model, loss, n_outputs)
 
 
 def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding,
@@ -180,7 +189,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     """
     compiled = getattr(model, "compiled", False) and not anew
     if compiled:
-        _check_compiled_loss(model, compile_kwargs.get("loss"))
+        check_compiled_loss(model, compile_kwargs.get("loss"))
     if not is_native(encoder):
         _check_outputs_of_a_users_encoder(model, sample_shape, expected_outputs,
                                           None if compiled else compile_kwargs.get("loss"))
@@ -193,6 +202,8 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
             )
         return model
     n_units, out_dtype = output_spec(model, sample_shape, needs_rows=needs_rows)
+    if not compiled:  # (one output: a list or dict of losses gives that one loss)
+        check_losses_per_output(model, compile_kwargs.get("loss"), 1)
     loss = model.loss if compiled else (
         compile_kwargs.get("loss") or _default_loss(encoder, n_units, encoding))
     if not compiled and compile:
@@ -208,59 +219,11 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     if compiled or compile:
         check_loss_dtypes(model)
     encoder.configure(n_units, loss, out_dtype, encoding)
-    _check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"))
-    if getattr(encoder, "mode_", None) == "sparse":
-        _check_metrics_take_indices(_compiled_metrics(model, compile_kwargs), loss)
+    check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"))
+    if getattr(encoder, "mode_", None) in ("sparse", "onehot"):
+        check_metrics_read_targets(_compiled_metrics(model, compile_kwargs), loss,
+                                    encoder.mode_)
     return model
-
-
-def _output_activation(model):
-    """The name of the activation ending a one-output network (that of the
-    layer producing its output: a Dense layer's, an Activation or Softmax
-    layer's); None where it cannot be read (a subclassed model, a nested one)."""
-    try:
-        outputs = model.outputs
-    except (AttributeError, ValueError):
-        return None
-    for layer in reversed(getattr(model, "layers", None) or []):
-        try:
-            if outputs is None or len(outputs) != 1 or layer.output is not outputs[0]:
-                continue
-        except (AttributeError, ValueError, RuntimeError):  # a layer called twice, say
-            continue
-        if isinstance(layer, keras.layers.Softmax):
-            return "softmax"
-        try:
-            name = keras.activations.serialize(getattr(layer, "activation", None))
-        except (TypeError, ValueError):
-            return None
-        return name if isinstance(name, str) else None
-    return None
-
-
-def _check_output_activation(model, n_units, loss, *, classifies):
-    """Refuse, before training, an output layer the loss cannot learn through:
-    a softmax over one unit (1 whatever the inputs), and a classifier's linear
-    output where the Keras crossentropy takes probabilities (``from_logits``
-    False): it trains on clipped scores, and predict_proba refuses some rows."""
-    from ._losses import takes_probabilities
-
-    activation = _output_activation(model)
-    if activation == "softmax" and n_units == 1:
-        fix = ("activation='sigmoid' for one unit of two classes, or size the output layer "
-               "from meta['n_classes_'] (a softmax unit per class)" if classifies else
-               "no activation (linear) for a regressor's values")
-        raise ValueError("The model ends in a softmax over 1 unit, which is 1 whatever the "
-                         f"inputs, so nothing can be learnt: end it with {fix}.")
-    if classifies and activation == "linear" and takes_probabilities(loss):
-        from ._losses import loss_description
-
-        raise ValueError(
-            f"The model's output layer has no activation (linear), but the loss "
-            f"{loss_description(loss)} takes probabilities: end the model with "
-            "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
-            "classes, or per label), or give the loss from_logits=True (e.g. keras.losses."
-            "SparseCategoricalCrossentropy(from_logits=True)).")
 
 
 def _with_default_loss(compile_kwargs, encoder, model, sample_shape):
@@ -290,60 +253,3 @@ def _compiled_metrics(model, compile_kwargs):
         return (model.get_compile_config() or {}).get("metrics")
     except Exception:  # not a check worth failing a fit for
         return None
-
-
-# Keras metrics that compare targets with outputs of the same shape (one-hot
-# rows for one unit per class): class indices fail inside the training step,
-# or (categorical accuracy: the argmax of one index) are silently wrong. Those
-# with a sparse twin name it.
-_SHAPED_METRICS = dict.fromkeys({
-    "auc", "precision", "recall", "precisionatrecall", "recallatprecision",
-    "sensitivityatspecificity", "specificityatsensitivity", "truepositives",
-    "falsepositives", "truenegatives", "falsenegatives", "f1score", "fbetascore"}) | {
-    "categoricalaccuracy": "sparse_categorical_accuracy",
-    "topkcategoricalaccuracy": "sparse_top_k_categorical_accuracy",
-    "categoricalcrossentropy": "sparse_categorical_crossentropy"}
-
-
-def _check_metrics_take_indices(metrics, loss):
-    """Refuse, before training, metrics that cannot read class-index targets."""
-    from ._losses import loss_description
-
-    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
-        # Keras' own metrics only: one of the user's named Recall may read indices
-        cls = metric if isinstance(metric, type) else type(metric)
-        name = (metric if isinstance(metric, str) else metric.get("class_name")
-                if isinstance(metric, dict) and str(metric.get("module")).startswith("keras")
-                else cls.__name__ if cls.__module__.startswith("keras.")
-                and issubclass(cls, keras.metrics.Metric) else "")
-        key = str(name).replace("_", "").lower()
-        if key in _SHAPED_METRICS:
-            twin = _SHAPED_METRICS[key]
-            raise ValueError(
-                f"The metric {name!r} compares targets with outputs of the same shape, but "
-                f"the loss {loss_description(loss)} trains on class indices. "
-                + (f"Measure {twin!r}, which reads them, or train" if twin else "Train")
-                + " on one-hot rows: loss='categorical_crossentropy' (or "
-                "target_encoding='onehot' for a loss of your own that takes them).")
-
-
-def _check_compiled_loss(model, loss):
-    """Refuse a ``loss`` set on the estimator that is not the one the model
-    was compiled with (by its builder, or as given), as scikeras does: the
-    compiled loss trains, so the estimator's would go unused (a search over
-    ``loss`` would search nothing). Lists and dicts of losses are not compared."""
-    from ..utils import loss_name
-
-    if loss is None or isinstance(loss, (list, tuple, dict)) or isinstance(
-            model.loss, (list, tuple, dict)) or model.loss is None:
-        return
-    try:
-        given, compiled = loss_name(loss), loss_name(model.loss)
-    except (TypeError, ValueError):  # a loss of the user's own that has no name
-        return
-    if given != compiled:
-        raise ValueError(
-            f"loss={loss!r} was given, but the model was compiled with the loss "
-            f"{compiled!r}, which would train instead: give the estimator the loss the "
-            "model is compiled with, or leave loss=None, or build the model uncompiled "
-            "(the estimator then compiles it with loss).")

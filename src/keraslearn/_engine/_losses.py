@@ -58,7 +58,7 @@ _SPREAD_CLASSES = _optional("CategoricalCrossentropy", "CategoricalFocalCrossent
 _SPREAD_FUNCTIONS = _optional("categorical_crossentropy", "categorical_focal_crossentropy")
 
 
-def _spread_over_classes(loss):
+def spread_over_classes(loss):
     loss = _resolved(loss)
     if inspect.isclass(loss):
         return issubclass(loss, _SPREAD_CLASSES)
@@ -71,7 +71,7 @@ def check_one_unit_takes(loss, encoding):
     """Refuse a loss (or ``target_encoding``) that one output unit for two
     classes, which takes 0/1 targets, cannot train on, before TensorFlow runs."""
     kind, name = target_kind(loss), loss_description(loss)
-    spread = kind != INDEX and _spread_over_classes(loss)
+    spread = kind != INDEX and spread_over_classes(loss)
     if encoding == "sparse" and kind != INDEX:
         raise ValueError(
             "target_encoding='sparse' gives class indices for a score per class, but the "

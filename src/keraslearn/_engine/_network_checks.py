@@ -1,0 +1,181 @@
+"""Checks of a built network against the estimator's loss, metrics and
+targets, before TensorFlow runs: losses given per output, the compiled loss,
+the output layer's activation, and metrics reading the targets the loss
+trains on."""
+
+import inspect
+
+from .._tf import keras
+from ._layers import defined_by_keras
+
+
+def check_losses_per_output(model, loss, n_outputs):
+    """A loss given per output (a list, or a dict by output name) must name the
+    model's outputs; anything else must be a loss (a name, function or object)."""
+    names = list(getattr(model, "output_names", None) or ())
+    if isinstance(loss, (list, tuple)) and len(loss) != n_outputs:
+        raise ValueError(f"loss is a list of {len(loss)} losses, one per output, but the "
+                         f"model has {n_outputs} output(s): {names}.")
+    unknown = [key for key in loss if key not in names] if isinstance(loss, dict) and (
+        "class_name" not in loss and len(names) == n_outputs) else []
+    if unknown:
+        raise ValueError(f"loss has keys {unknown} that name no output of the model; its "
+                         f"outputs are {names}.")
+    if not (loss is None or callable(loss) or isinstance(loss, (str, list, tuple, dict))):
+        raise TypeError(f"loss={loss!r} is not a loss: give a name ('mse'), a function, or a "
+                        "keras.losses.Loss (one per output: a list, or a dict by output name).")
+
+
+def _output_activation(model):
+    """The name of the activation ending a one-output network (that of the
+    layer producing its output: a Dense layer's, an Activation or Softmax
+    layer's); None where it cannot be read (a subclassed model, a nested one)."""
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        return None
+    for layer in reversed(getattr(model, "layers", None) or []):
+        try:
+            if outputs is None or len(outputs) != 1 or layer.output is not outputs[0]:
+                continue
+        except (AttributeError, ValueError, RuntimeError):  # a layer called twice, say
+            continue
+        if isinstance(layer, keras.layers.Softmax):
+            return "softmax"
+        try:
+            name = keras.activations.serialize(getattr(layer, "activation", None))
+        except (TypeError, ValueError):
+            return None
+        return name if isinstance(name, str) else None
+    return None
+
+
+def check_output_activation(model, n_units, loss, *, classifies):
+    """Refuse, before training, an output layer the loss cannot learn through:
+    a softmax over one unit (1 whatever the inputs), and a classifier's linear
+    output where the Keras crossentropy takes probabilities (``from_logits``
+    False): it trains on clipped scores, and predict_proba refuses some rows."""
+    from ._losses import takes_probabilities
+
+    activation = _output_activation(model)
+    if activation == "softmax" and n_units == 1:
+        fix = ("activation='sigmoid' for one unit of two classes, or size the output layer "
+               "from meta['n_classes_'] (a softmax unit per class)" if classifies else
+               "no activation (linear) for a regressor's values")
+        raise ValueError("The model ends in a softmax over 1 unit, which is 1 whatever the "
+                         f"inputs, so nothing can be learnt: end it with {fix}.")
+    if classifies and activation == "linear" and takes_probabilities(loss):
+        from ._losses import loss_description
+
+        raise ValueError(
+            f"The model's output layer has no activation (linear), but the loss "
+            f"{loss_description(loss)} takes probabilities: end the model with "
+            "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
+            "classes, or per label), or give the loss from_logits=True (e.g. keras.losses."
+            "SparseCategoricalCrossentropy(from_logits=True)).")
+
+
+# Keras metrics that compare targets with outputs of the same shape (one-hot
+# rows for one unit per class): class indices fail inside the training step,
+# or (categorical accuracy: the argmax of one index) are silently wrong; and
+# those reading class indices, which one-hot rows fail. Each names its twin
+# reading the other targets, where Keras has one.
+_SHAPED_METRICS = dict.fromkeys({
+    "auc", "precision", "recall", "precisionatrecall", "recallatprecision",
+    "sensitivityatspecificity", "specificityatsensitivity", "truepositives",
+    "falsepositives", "truenegatives", "falsenegatives", "f1score", "fbetascore",
+    "kldivergence", "categoricalhinge"}) | {
+    "categoricalaccuracy": "sparse_categorical_accuracy",
+    "topkcategoricalaccuracy": "sparse_top_k_categorical_accuracy",
+    "categoricalcrossentropy": "sparse_categorical_crossentropy"}
+_INDEX_METRICS = {"sparse" + key: twin.replace("sparse_", "") for key, twin in
+                  _SHAPED_METRICS.items() if twin}
+
+
+def check_metrics_read_targets(metrics, loss, mode):
+    """Refuse, before training, metrics that cannot read the targets the loss
+    trains on: class indices (``mode`` "sparse") or one-hot rows ("onehot")."""
+    from ._losses import loss_description
+
+    refused = _SHAPED_METRICS if mode == "sparse" else _INDEX_METRICS
+    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        # Keras' own metrics only: one of the user's named Recall may read indices
+        cls = metric if isinstance(metric, type) else type(metric)
+        name = (metric if isinstance(metric, str) else metric.get("class_name")
+                if isinstance(metric, dict) and str(metric.get("module")).startswith("keras")
+                else cls.__name__ if cls.__module__.startswith("keras.")
+                and issubclass(cls, keras.metrics.Metric) else metric.__name__
+                if inspect.isfunction(metric) and defined_by_keras(metric) else "")
+        key = str(name).replace("_", "").lower()
+        if key not in refused:
+            continue
+        twin, loss = refused[key], loss_description(loss)
+        if mode == "sparse":
+            raise ValueError(
+                f"The metric {name!r} compares targets with outputs of the same shape, but "
+                f"the loss {loss} trains on class indices. "
+                + (f"Measure {twin!r}, which reads them, or train" if twin else "Train")
+                + " on one-hot rows: loss='categorical_crossentropy' (or "
+                "target_encoding='onehot' for a loss of your own that takes them).")
+        raise ValueError(
+            f"The metric {name!r} reads class indices, but the loss {loss} trains on one-hot "
+            f"rows. Measure {twin!r}, which reads them, or train on class indices: "
+            "loss='sparse_categorical_crossentropy' (or target_encoding='sparse' for a loss "
+            "of your own that takes them).")
+
+
+def check_compiled_loss(model, loss):
+    """Refuse a ``loss`` set on the estimator that is not the one the model
+    was compiled with (by its builder, or as given), as scikeras does: the
+    compiled loss trains, so the estimator's would go unused (a search over
+    ``loss`` would search nothing). Losses per output (a list, or a dict by
+    output name) are compared output by output where both give them so."""
+    from ._losses import sole_loss
+
+    if loss is None or model.loss is None:
+        return
+    given, compiled = sole_loss(loss), sole_loss(model.loss)
+    names = list(getattr(model, "output_names", None) or ())
+    if isinstance(given, dict) != isinstance(compiled, dict) and len(names) > 1:
+        # by output name against in output order
+        by_name, listed = (given, compiled) if isinstance(given, dict) else (compiled, given)
+        if isinstance(listed, (list, tuple)) and sorted(by_name) == sorted(names):
+            ordered = [by_name[name] for name in names]
+            given, compiled = (ordered, compiled) if by_name is given else (given, ordered)
+    pairs = [(given, compiled)]
+    if isinstance(given, (list, tuple)) and isinstance(compiled, (list, tuple)):
+        pairs = list(zip(given, compiled)) if len(given) == len(compiled) else []
+    elif isinstance(given, dict) and isinstance(compiled, dict):
+        pairs = [(given[k], compiled[k]) for k in given] if given.keys() == compiled.keys() \
+            else []
+    for one, other in pairs:
+        if isinstance(one, (list, tuple, dict)) or isinstance(other, (list, tuple, dict)):
+            continue  # one loss against several: not compared
+        names = _loss_names(one, other)
+        if names is not None and names[0] != names[1]:
+            where = "" if len(pairs) == 1 and one is given else (
+                f" (per output, {names[0]!r} where it has {names[1]!r})")
+            raise ValueError(
+                f"loss={loss!r} was given, but the model was compiled with the loss "
+                f"{_shown_loss(compiled)!r}{where}, which would train instead: give the "
+                "estimator the loss the model is compiled with, or leave loss=None, or "
+                "build the model uncompiled (the estimator then compiles it with loss).")
+
+
+def _shown_loss(loss):
+    """A loss, or losses per output, by name where they have one (messages)."""
+    if isinstance(loss, (list, tuple)):
+        return [_shown_loss(one) for one in loss]
+    if isinstance(loss, dict):
+        return {key: _shown_loss(one) for key, one in loss.items()}
+    names = _loss_names(loss)
+    return names[0] if names else loss
+
+
+def _loss_names(*losses):
+    from ..utils import loss_name
+
+    try:
+        return [loss_name(one) for one in losses]
+    except (TypeError, ValueError):  # a loss of the user's own that has no name
+        return None
