@@ -527,3 +527,23 @@ def test_an_app_used_without_its_lifespan_answers_on_every_event_loop():
     finally:
         for loop in loops:
             loop.close()
+    # Loops running at once in several threads (a TestClient outside `with`
+    # used from threads): a request on a loop beside the workers' one awaited
+    # a future of that other loop ("attached to a different loop").
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    both = threading.Barrier(2)
+
+    async def ask_together(path):
+        await asyncio.get_running_loop().run_in_executor(None, both.wait, 30)
+        return await ask(path)
+
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(3):
+            both.reset()
+            answers = list(pool.map(lambda path: asyncio.run(ask_together(path)),
+                                    ["/predict", "/predict"]))
+            for response in answers:
+                assert response.status_code == 200, response.text
+                assert response.json()["predictions"] == expected

@@ -28,6 +28,7 @@ calls, not n. A batch the model fails on otherwise is run request by request.
 
 import asyncio
 import collections
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -89,6 +90,7 @@ class Batcher:
         self._tasks = []
         self._executor = None
         self._loop = None
+        self._starting = threading.Lock()
 
     async def start(self):
         """Start the model thread and one worker task per method (idempotent).
@@ -96,8 +98,13 @@ class Batcher:
         lifespan: each request of a ``TestClient`` outside ``with`` runs on a
         loop of its own), its workers start again on the running one, with the
         same model thread (a model call the old loop left still runs first);
-        that loop's requests get a 503 should it run again."""
-        loop = asyncio.get_running_loop()
+        that loop's requests get a 503 should it run again. The requests of a
+        loop running beside the workers' one, in another thread, are answered
+        alone (:meth:`submit`)."""
+        with self._starting:  # (loops in several threads: one moves the workers)
+            self._start(asyncio.get_running_loop())
+
+    def _start(self, loop):
         if self._tasks and self._loop.is_running():  # this loop, or one in another thread
             return
         if self._tasks:
@@ -144,7 +151,7 @@ class Batcher:
     async def call(self, fn, *args):
         """Run ``fn(*args)`` in the model thread, after the model calls queued before it."""
         await self.start()
-        return await self._loop.run_in_executor(self._executor, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def submit(self, method, columns):
         """The result of ``model.<method>`` for one request's validated columns.
@@ -163,11 +170,18 @@ class Batcher:
             The model's output for exactly these rows, in order.
         """
         await self.start()
-        job = _Job(columns, self._loop.create_future(), self._loop.time())
-        self._pending[method].append(job)
-        self._queued_rows[method] += job.n_rows
+        loop = asyncio.get_running_loop()
+        job = _Job(columns, loop.create_future(), loop.time())
         self.stats["requests"] += 1
         self.stats["rows"] += job.n_rows
+        if loop is not self._loop:
+            # A loop running beside the workers' in another thread (an app used
+            # without its lifespan, from several threads): its requests cannot
+            # join their batches, and are answered alone, in the model thread.
+            await self._answer(method, [job])
+            return await job.future
+        self._pending[method].append(job)
+        self._queued_rows[method] += job.n_rows
         self._wake[method].set()
         return await job.future
 
@@ -238,7 +252,8 @@ class Batcher:
         parts = [job.columns for job in jobs]
         self.stats["model_calls"] += 1
         try:
-            return await self._loop.run_in_executor(self._executor, self._predict, method, parts)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._predict, method, parts)
         except ModelError:
             raise
         except (ValueError, FileNotFoundError) as exc:
