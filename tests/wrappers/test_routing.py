@@ -366,6 +366,19 @@ def test_validation_arrays_given_wrongly_are_named_before_training(kwargs, match
     assert not hasattr(clf, "model_")
 
 
+def test_errors_of_validation_arrays_name_them():
+    # They were named as validation_data, which the user did not give.
+    clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=r"^X_val, y_val, sample_weight_val: sample_weight has "
+                                         r"5 weights"):
+        clf.fit(X, y, X_val=X[:20], y_val=y[:20], sample_weight_val=np.ones(5))
+    with pytest.raises(ValueError, match=r"^X_val, y_val: .*features"):
+        clf.fit(X, y, X_val=X[:20, :2], y_val=y[:20])
+    with pytest.raises(ValueError, match=r"^validation_data: sample_weight has 5 weights"):
+        clf.fit(X, y, validation_data=(X[:20], y[:20], np.ones(5)))
+    assert not hasattr(clf, "model_")
+
+
 def test_a_model_trained_without_targets_takes_X_val_alone():
     from keraslearn.wrappers import BaseWrapper
 

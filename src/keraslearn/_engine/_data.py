@@ -110,6 +110,11 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
                         classes, metadata)
 
 
+class ValidationArrays(tuple):
+    """``validation_data`` made of fit's ``X_val``, ``y_val`` and
+    ``sample_weight_val``: its errors name those."""
+
+
 class CheckedValidation(tuple):
     """``validation_data=(X, y[, sample_weight])`` checked before the network is
     built: ``(X as the model takes it, y checked as the training y, weights)``."""
@@ -136,6 +141,11 @@ def ready_for_training(est, data, plan):
             # Given encoded, as Keras (and scikeras) take it: said where that may be why.
             encoded = not is_identity(data.features) or any(
                 words in str(exc) for words in ("not in classes", "column"))
+            if isinstance(given, ValidationArrays):  # fit's X_val, y_val[, sample_weight_val]
+                raise type(exc)(f"X_val, y_val{', sample_weight_val' * (len(given) == 3)}: "
+                                f"{exc}" + (" (in a Pipeline, X_val reaches the estimator as "
+                                            "given unless the pipeline's transform_input "
+                                            "names it)" if encoded else "")) from None
             raise type(exc)(f"validation_data: {exc}" + (
                 " (validation_data is given as fit's X and y are: the estimator's encoders "
                 "make it what the model takes)" if encoded else "")) from None

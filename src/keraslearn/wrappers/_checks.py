@@ -5,6 +5,7 @@ their routed parameters, Keras' fit/predict/compile arguments, and values."""
 import numpy as np
 
 from .._engine import _keras_objects as objects
+from .._engine._data import ValidationArrays
 from .._engine._targets import TARGET_ENCODINGS
 from .._tf import keras
 from ..utils import check_kwargs, suggest
@@ -50,7 +51,7 @@ def check_wrapper_parameters(est, fit_kwargs):
     if given:  # (fit takes them by name: these came to partial_fit)
         raise ValueError(f"partial_fit does not take {given[0]}: give validation rows as "
                          "validation_data=(X_val, y_val).")
-    check_kwargs(keras.Model.fit, fit_kwargs, "fit")
+    check_kwargs(keras.Model.fit, fit_kwargs, None)  # (given to fit itself)
     for where, kwargs in (("fit__", routed(params, "fit")), ("", fit_kwargs)):
         for key in sorted(kwargs.keys() & REFUSED_FIT_KWARGS.keys()):
             why = REFUSED_FIT_KWARGS[key]
@@ -76,7 +77,7 @@ def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
                          if y is not None else "y_val is given, but y is not: a model "
                          "trained without targets is validated on X_val alone.")
     weights = () if sample_weight_val is None else (sample_weight_val,)
-    return {**fit_kwargs, "validation_data": (X_val, y_val, *weights)}
+    return {**fit_kwargs, "validation_data": ValidationArrays((X_val, y_val, *weights))}
 
 
 def check_batch_size(value, name):
