@@ -209,7 +209,10 @@ def test_predict_takes_keras_predict_arguments_for_one_call_as_scikeras():
     hook = _PredictBatches()
     clf.predict(X, callbacks=[hook])
     assert hook.ends == 1
-    with pytest.raises(ValueError, match="does not accept 'batch_sise'"):
-        clf.predict(X, batch_sise=7)
+    with pytest.raises(ValueError, match="^Invalid argument batch_sise: .*does not accept "
+                                         "'batch_sise'. Did you mean 'batch_size'"):
+        clf.predict(X, batch_sise=7)  # (named as given, not predict__batch_sise)
+    with pytest.raises(ValueError, match="^Invalid argument epoch: .*Did you mean 'epochs'"):
+        KerasClassifier(_linear, epochs=1).fit(X, y, epoch=3)
     reg = KerasRegressor(_linear, epochs=1, random_state=0).fit(X, y.astype(float))
     np.testing.assert_allclose(reg.predict(X, batch_size=7), reg.predict(X), rtol=1e-6)

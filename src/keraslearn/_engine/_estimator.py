@@ -329,7 +329,7 @@ class KerasEstimator(BaseEstimator):
         ``keras.Model.predict`` arguments for this call only (the wrappers'
         ``predict(X, **kwargs)``, as scikeras takes them)."""
         if call_kwargs:
-            check_kwargs(keras.Model.predict, call_kwargs, "predict", strict=True)
+            check_kwargs(keras.Model.predict, call_kwargs, None, strict=True)
         X = model_inputs(self, X)
         # before the network: a sigmoid output would hide the infinities as 0 or 1
         overflow = float_overflow(X, self.__dict__["model_"])  # (model_ would hand it out)

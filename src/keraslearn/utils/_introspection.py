@@ -79,9 +79,10 @@ def check_kwargs(func, kwargs, where, *, strict=False):
         What will be called with ``kwargs``.
     kwargs : dict
         The keyword arguments to check.
-    where : str
+    where : str or None
         The prefix of the routed parameters that gave them: a key is reported
-        as ``where__key``.
+        as ``where__key``; None for arguments given to the call itself (a key
+        is reported as it is).
     strict : bool, default=False
         Whether a ``**kwargs`` catch-all of ``func`` still refuses names it
         does not list: Keras classes forward it to a base that rejects unknown
@@ -114,9 +115,9 @@ def check_kwargs(func, kwargs, where, *, strict=False):
     for key in kwargs:
         if key not in names:
             name = getattr(func, "__qualname__", None) or type(func).__name__
+            given = f"parameter {where}__{key}" if where else f"argument {key}"
             raise ValueError(
-                f"Invalid parameter {where}__{key}: {name} does not "
-                f"accept {key!r}.{suggest(key, names)}"
+                f"Invalid {given}: {name} does not accept {key!r}.{suggest(key, names)}"
             )
 
 
