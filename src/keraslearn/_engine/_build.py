@@ -1,7 +1,6 @@
 """From a built network to one ready to train: the ``meta`` a builder
 receives, the output checks, the default loss and the compile step."""
 
-
 import numpy as np
 
 from .._tf import keras

@@ -151,10 +151,10 @@ def check_compiled_loss(model, loss):
     for one, other in pairs:
         if isinstance(one, (list, tuple, dict)) or isinstance(other, (list, tuple, dict)):
             continue  # one loss against several: not compared
-        names = _loss_names(one, other)
-        if names is not None and names[0] != names[1]:
+        named = _loss_names(one, other)
+        if named is not None and named[0] != named[1]:
             where = "" if len(pairs) == 1 and one is given else (
-                f" (per output, {names[0]!r} where it has {names[1]!r})")
+                f" (per output, {named[0]!r} where it has {named[1]!r})")
             raise ValueError(
                 f"loss={loss!r} was given, but the model was compiled with the loss "
                 f"{_shown_loss(compiled)!r}{where}, which would train instead: give the "
