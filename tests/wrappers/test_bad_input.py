@@ -343,9 +343,12 @@ def test_x_of_another_rank_than_the_models_input_is_refused_before_training():
         KerasClassifier(keras.Sequential([keras.Input((3, 3)), keras.layers.Flatten(),
                                           keras.layers.Dense(1, activation="sigmoid")]),
                         loss="binary_crossentropy").fit(X, y)
-    # A last axis of 1 Keras adds or drops itself: trained as before.
-    for shape, X_ in (((4, 1), X), ((4,), X[:, :, None])):
-        model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(),
+    # A last axis of 1 Keras adds or drops itself: trained as before, lengths
+    # left open included (found in review: refused).
+    for shape, X_ in (((4, 1), X), ((4,), X[:, :, None]), ((None, 1), X),
+                      ((None,), X[:, :, None])):
+        model = keras.Sequential([keras.Input(shape), keras.layers.Reshape((-1, 1)),
+                                  keras.layers.GlobalAveragePooling1D(),
                                   keras.layers.Dense(1, activation="sigmoid")])
         fitted = KerasClassifier(model, loss="binary_crossentropy", epochs=1).fit(X_, y)
         assert fitted.predict(X_).shape == y.shape
@@ -554,6 +557,23 @@ def test_a_linear_output_under_a_loss_taking_probabilities_is_refused_before_tra
     proba = KerasClassifier(linear_head, loss=logits, epochs=1, random_state=0).fit(
         X3, y3).predict_proba(X3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_a_linear_activation_after_the_output_layer_is_read_through():
+    # A float32 Activation("linear") casting a softmax (mixed precision's
+    # idiom) was refused as a linear output, with from_logits=True as the fix,
+    # which would apply the softmax twice; after a Dense without activation it
+    # is refused still.
+    def cast_output(meta, activation="softmax"):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation=activation),
+                                 keras.layers.Activation("linear", dtype="float32")])
+
+    X3, y3 = np.random.RandomState(0).rand(30, 4), np.arange(30) % 3
+    clf = KerasClassifier(cast_output, loss="sparse_categorical_crossentropy", epochs=1,
+                          random_state=0).fit(X3, y3)
+    np.testing.assert_allclose(clf.predict_proba(X3), clf.model_(X3).numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"output layer has no activation \(linear\)"):
+        KerasClassifier(cast_output, model__activation=None, epochs=1).fit(X3, y3)
 
 
 @pytest.mark.parametrize("estimator", [KerasClassifier, KerasRegressor])

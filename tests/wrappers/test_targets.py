@@ -876,6 +876,32 @@ def test_a_categorical_metric_over_class_indices_names_its_sparse_twin(metric, t
     assert len(accuracy) == FAST["epochs"] and 0 < accuracy[-1] <= 1
 
 
+def _compiling(**compile_kwargs):
+    def build(meta):
+        model = tiny_mlp(meta)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                      **compile_kwargs)
+        return model
+
+    return build
+
+
+@pytest.mark.parametrize("build, params", [
+    (_compiling(metrics=[keras.metrics.categorical_accuracy]), {}),
+    (_compiling(weighted_metrics=["categorical_accuracy"]), {}),
+    (tiny_mlp, {"compile__weighted_metrics": ["categorical_accuracy"]}),
+    (tiny_mlp, {"metrics": {"output": ["categorical_accuracy"]}}),
+], ids=["builder-compiled-function", "builder-compiled-weighted", "weighted", "by-output"])
+def test_metrics_reading_other_targets_are_found_by_every_route(build, params):
+    # (found in review) A Keras metric function read from the compiled config,
+    # weighted metrics and metrics by output name trained silently, wrong.
+    clf = KerasClassifier(build, **params, **FAST)
+    with pytest.raises(ValueError, match="'categorical_accuracy' compares targets with "
+                                         "outputs of the same shape"):
+        clf.fit(X3, y3)
+    assert not hasattr(clf, "model_")
+
+
 @pytest.mark.parametrize("metric, twin", [
     ("sparse_categorical_accuracy", "categorical_accuracy"),
     (keras.metrics.SparseTopKCategoricalAccuracy(k=2), "top_k_categorical_accuracy"),

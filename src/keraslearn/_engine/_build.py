@@ -68,15 +68,17 @@ def check_input_shape(model, sample_shape):
     expected = tuple(inputs[0].shape[1:])
     what = (f"{sample_shape[0]} features" if len(sample_shape) == 1
             else f"samples of shape {sample_shape}")
-    takes = (f"{expected[0]} features" if len(expected) == 1
+    takes = (f"{expected[0]} features" if len(expected) == 1 and expected[0] is not None
              else f"samples of shape {expected}")
-    if len(expected) == len(sample_shape) and any(
-            e is not None and e != s for e, s in zip(expected, sample_shape)):
+    # Keras adds or drops a last axis of 1 itself; any other rank fails in training.
+    given = (sample_shape + (1,) if len(expected) == len(sample_shape) + 1 and expected[-1] == 1
+             else sample_shape[:-1] if len(sample_shape) == len(expected) + 1
+             and sample_shape[-1] == 1 else sample_shape)
+    if len(expected) == len(given) and any(
+            e is not None and e != s for e, s in zip(expected, given)):
         raise ValueError(f"X has {what}, but the model's input takes {takes}. Size the "
                          "model's input from meta['n_features_in_'] (or meta['X_shape_']).")
-    # Keras adds or drops a last axis of 1 itself; any other rank fails in training.
-    if len(expected) != len(sample_shape) and sample_shape + (1,) != expected and (
-            expected + (1,) != sample_shape):
+    if len(expected) != len(given):
         known = None not in expected
         fix = (f"reshape X to (n_samples, {', '.join(map(str, expected))}), or give the "
                "model keras.Input(meta['X_shape_'][1:]) followed by "
@@ -244,11 +246,16 @@ def _default_loss(encoder, n_units, encoding):
 
 
 def _compiled_metrics(model, compile_kwargs):
-    """The metrics ``model`` is compiled with: as given to the estimator, else read
-    from its compile config (None where Keras cannot serialize it: a partial)."""
-    if compile_kwargs.get("metrics") is not None or not model.compiled:
-        return compile_kwargs.get("metrics")
-    try:
-        return (model.get_compile_config() or {}).get("metrics")
-    except Exception:  # not a check worth failing a fit for
-        return None
+    """The metrics and weighted metrics ``model`` is compiled with: as given to
+    the estimator, else read from its compile config (none where Keras cannot
+    serialize it: a partial)."""
+    found = []
+    for key in ("metrics", "weighted_metrics"):
+        given = compile_kwargs.get(key)
+        if given is None and model.compiled:
+            try:
+                given = (model.get_compile_config() or {}).get(key)
+            except Exception:  # not a check worth failing a fit for
+                given = None
+        found.append(given)
+    return found

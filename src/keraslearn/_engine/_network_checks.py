@@ -29,25 +29,36 @@ def check_losses_per_output(model, loss, n_outputs):
 def _output_activation(model):
     """The name of the activation ending a one-output network (that of the
     layer producing its output: a Dense layer's, an Activation or Softmax
-    layer's); None where it cannot be read (a subclassed model, a nested one)."""
+    layer's; through a linear Activation layer, which only casts, as a float32
+    one ending a mixed precision network); None where it cannot be read (a
+    subclassed model, a nested one)."""
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):
         return None
-    for layer in reversed(getattr(model, "layers", None) or []):
-        try:
-            if outputs is None or len(outputs) != 1 or layer.output is not outputs[0]:
-                continue
-        except (AttributeError, ValueError, RuntimeError):  # a layer called twice, say
-            continue
+    if outputs is None or len(outputs) != 1:
+        return None
+    target, layers = outputs[0], list(reversed(getattr(model, "layers", None) or []))
+    while True:
+        layer = next((one for one in layers if _produces(one, target)), None)
+        if layer is None:
+            return None
         if isinstance(layer, keras.layers.Softmax):
             return "softmax"
         try:
             name = keras.activations.serialize(getattr(layer, "activation", None))
         except (TypeError, ValueError):
             return None
-        return name if isinstance(name, str) else None
-    return None
+        if not (name == "linear" and isinstance(layer, keras.layers.Activation)):
+            return name if isinstance(name, str) else None
+        target = layer.input
+
+
+def _produces(layer, tensor):
+    try:
+        return layer.output is tensor
+    except (AttributeError, ValueError, RuntimeError):  # a layer called twice, say
+        return False
 
 
 def check_output_activation(model, n_units, loss, *, classifies):
@@ -98,14 +109,9 @@ def check_metrics_read_targets(metrics, loss, mode):
     from ._losses import loss_description
 
     refused = _SHAPED_METRICS if mode == "sparse" else _INDEX_METRICS
-    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+    for metric in _each_metric(metrics):
         # Keras' own metrics only: one of the user's named Recall may read indices
-        cls = metric if isinstance(metric, type) else type(metric)
-        name = (metric if isinstance(metric, str) else metric.get("class_name")
-                if isinstance(metric, dict) and str(metric.get("module")).startswith("keras")
-                else cls.__name__ if cls.__module__.startswith("keras.")
-                and issubclass(cls, keras.metrics.Metric) else metric.__name__
-                if inspect.isfunction(metric) and defined_by_keras(metric) else "")
+        name = _keras_metric_name(metric)
         key = str(name).replace("_", "").lower()
         if key not in refused:
             continue
@@ -122,6 +128,34 @@ def check_metrics_read_targets(metrics, loss, mode):
             f"rows. Measure {twin!r}, which reads them, or train on class indices: "
             "loss='sparse_categorical_crossentropy' (or target_encoding='sparse' for a loss "
             "of your own that takes them).")
+
+
+def _each_metric(metrics):
+    """The metrics of lists, tuples and dicts by output name, nested."""
+    if isinstance(metrics, dict) and "class_name" not in metrics:  # (not a config)
+        metrics = list(metrics.values())
+    if isinstance(metrics, (list, tuple)):
+        for inner in metrics:
+            yield from _each_metric(inner)
+    elif metrics is not None:
+        yield metrics
+
+
+def _keras_metric_name(metric):
+    """The name of one of Keras' own metrics (a name, class, instance, function
+    or serialized config: a function's names it in config); "" for others."""
+    if isinstance(metric, str):
+        return metric
+    if isinstance(metric, dict):
+        module, config = str(metric.get("module")), metric.get("config")
+        if module == "builtins" and metric.get("class_name") == "function":
+            return config if isinstance(config, str) else ""
+        return metric.get("class_name") if module.startswith("keras") else ""
+    if inspect.isfunction(metric):
+        return metric.__name__ if defined_by_keras(metric) else ""
+    cls = metric if isinstance(metric, type) else type(metric)
+    return cls.__name__ if cls.__module__.startswith("keras.") and issubclass(
+        cls, keras.metrics.Metric) else ""
 
 
 def check_compiled_loss(model, loss):
