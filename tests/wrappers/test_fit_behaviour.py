@@ -721,29 +721,36 @@ def test_callbacks_see_the_network_they_train_and_the_estimator_its_last_fit():
 
 
 @pytest.mark.parametrize("normalised", [False, True], ids=["dense-chain", "keras-fit"])
-def test_a_builder_returning_one_trained_network_again_is_refused(normalised, tmp_path):
-    # A network made once and returned by a lambda: every fold of a
-    # cross-validation went on from the last one's weights (trained on its
-    # test rows) and fitting one estimator changed another's predictions.
+def test_a_builder_returning_a_fitted_estimator_s_network_is_refused(normalised, tmp_path):
+    # A network made once and returned by a lambda (or by a builder compiling
+    # it anew each call): every fold of a cross-validation went on from the
+    # last one's weights (trained on its test rows), and fitting one estimator
+    # changed another's predictions.
     from sklearn.model_selection import cross_val_score
 
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     layers = [keras.Input((4,)), keras.layers.Dense(4, activation="relu")]
     layers += [keras.layers.BatchNormalization()] if normalised else []
     net = keras.Sequential(layers + [keras.layers.Dense(2, activation="softmax")])
+
+    def compiling():
+        net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return net
+
     shared = KerasClassifier(lambda: net, epochs=2, random_state=0)
-    # A fit that failed before training leaves it untrained: it may be returned again.
+    # A fit that failed (before training) leaves no estimator holding it.
     net.compile(loss="mse")
     with pytest.raises(ValueError, match="compiled with the loss"):
         KerasClassifier(lambda: net, loss="hinge", epochs=2).fit(X, y)
     net.compile(loss="sparse_categorical_crossentropy")
     first = shared.fit(X, y).predict_proba(X)
     assert shared.model_ is net
-    with pytest.raises(ValueError, match="returned a network it returned before, which a fit "
-                                         "has trained since"):
-        KerasClassifier(lambda: net, epochs=2, random_state=0).fit(X, y)
+    message = "returned the network of an estimator fitted before"
+    for builder in (lambda: net, compiling):
+        with pytest.raises(ValueError, match=message):
+            KerasClassifier(builder, epochs=2, random_state=0).fit(X, y)
     np.testing.assert_array_equal(shared.predict_proba(X), first)  # not trained further
-    with pytest.raises(ValueError, match="returned a network it returned before"):
+    with pytest.raises(ValueError, match=message):
         shared.fit(X, y)
     assert shared.model_ is net
     # a builder loading the same saved network each call makes a new one each time

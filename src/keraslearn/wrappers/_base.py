@@ -13,7 +13,7 @@ from .._engine._transaction import restore_on_failure
 from .._tf import keras
 from ..utils import accepted_kwargs
 from . import _predict_callbacks as predict_callbacks
-from ._builder import build_with, compile_kwargs, loss_checked_against, resolve_builder
+from ._builder import build_with, compile_kwargs, hold, loss_checked_against, resolve_builder
 from ._checks import (
     check_batch_size,
     check_wrapper_parameters,
@@ -382,6 +382,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
 
     def _fitted_attributes(self, plan, history):
         attributes = super()._fitted_attributes(plan, history)
+        hold(self.__dict__["model_"])  # (a builder returning it again is refused)
         attributes["_predict_callbacks"] = predict_callbacks.made_at_fit(self)
         return attributes
 

@@ -46,41 +46,38 @@ def resolve_builder(est, params):
     return builder
 
 
-# The networks builders returned, to name one a builder returns again once it
-# has trained (weakly held: a network no longer used is not kept).
-_RETURNED = weakref.WeakSet()
+# The networks fitted estimators hold (their model_, weakly held: a network no
+# longer used is not kept), to name one a builder returns again.
+_HELD = weakref.WeakSet()
+
+
+def hold(model):
+    """Record ``model`` as a fitted estimator's network (see :func:`build_with`)."""
+    _HELD.add(model)
 
 
 def build_with(est, builder, params, meta, compile_args):
     """The network ``builder`` returns given its arguments (``builder_kwargs``);
-    refused where it is no keras.Model, or one a builder returned before and a
-    fit has trained since (a network made once, outside the builder): every
-    fit, clone and fold would go on from the last one's weights and share
-    them, a cross-validation's folds seeing each other's test rows."""
+    refused where it is no keras.Model, or the network of a fitted estimator (one
+    network made outside the builder, compiled there or not): every fit, clone
+    and fold would go on from the last one's weights and share them, a
+    cross-validation's folds seeing each other's test rows, and one estimator's
+    fit changing another's predictions."""
     model = builder(**builder_kwargs(est, builder, params, meta, compile_args))
     if not isinstance(model, keras.Model):
         raise TypeError(
             f"The model builder {getattr(builder, '__name__', builder)!r} returned "
             f"{type(model).__name__}, not a keras.Model."
         )
-    if model in _RETURNED and _trained(model):
+    if model in _HELD:
         raise ValueError(
-            f"The model builder {getattr(builder, '__name__', builder)!r} returned a network "
-            "it returned before, which a fit has trained since (one network made outside the "
-            "builder): each fit would go on from the weights of the last, and estimators "
-            "(clones, a search's or cross-validation's folds) would share it. Make the "
-            "network inside the builder (loading pretrained weights there, if any), or "
-            "give the network itself as model=, which each fit copies.")
-    _RETURNED.add(model)
+            f"The model builder {getattr(builder, '__name__', builder)!r} returned the "
+            "network of an estimator fitted before (one network made outside the builder): "
+            "each fit would go on from the weights of the last, and estimators (clones, a "
+            "search's or cross-validation's folds) would share it. Make the network inside "
+            "the builder (loading pretrained weights there, if any), or give the network "
+            "itself as model=, which each fit copies.")
     return model
-
-
-def _trained(model):
-    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
-    try:
-        return iterations is not None and int(keras.ops.convert_to_numpy(iterations)) > 0
-    except (TypeError, ValueError):
-        return False
 
 
 def compile_kwargs(params):
