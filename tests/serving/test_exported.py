@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from _servers import mixed, mixed_frame, records, regressor, scaled_rows, serving
 
@@ -150,9 +151,10 @@ def test_a_column_the_pipeline_dropped_is_taken_and_not_read(tmp_path):
 
 
 def test_missing_values_and_absent_columns_are_refused_by_name(exported):
-    # The graph answered NaN probabilities for a row with NaN in a feature no
-    # imputer reads (the pipeline refuses it), failed inside TensorFlow on None
-    # in a text column, and raised pandas' bare KeyError for an absent column.
+    # The graph answered a row with NaN in a feature no imputer reads (the
+    # pipeline refuses it) with probabilities that mean nothing (its ReLU took
+    # NaN for 0), failed inside TensorFlow on None in a text column, answered
+    # infinity, and raised pandas' bare KeyError for an absent column.
     model = ExportedModel(exported[0])
     X, _ = mixed_frame(seed=7)
     X = X.iloc[:5].copy()
@@ -160,8 +162,11 @@ def test_missing_values_and_absent_columns_are_refused_by_name(exported):
     with_nan = X.copy()
     with_nan.loc[with_nan.index[3], "age"] = np.nan
     with pytest.raises(ValueError, match=r"missing value \(NaN or None\) in feature 'age', "
-                                         r"row 3, which the exported pipeline does not impute"):
+                                         r"row 3, which the exported pipeline does not take "
+                                         r"\(it takes missing values in no feature\)"):
         model.predict_proba(with_nan)
+    with pytest.raises(ValueError, match="infinity in feature 'income', row 0"):
+        model.predict_proba(X.assign(income=np.inf))
     with pytest.raises(ValueError, match="in feature 'city', row 1"):
         model.predict(X.assign(city=[X["city"].iloc[0], None, *X["city"].iloc[2:]]))
     with pytest.raises(ValueError, match=r"X lacks the exported column\(s\) \['rooms'\]"):
@@ -175,3 +180,41 @@ def test_missing_values_and_absent_columns_are_refused_by_name(exported):
     with pytest.raises(ValueError, match=r"X has shape \(6, 3\), but this ExportedModel takes "
                                          r"rows of 4 features"):
         rows.predict(values[:, :3])
+
+
+def test_nan_the_graph_imputes_after_other_steps_is_answered_as_the_pipeline_does(tmp_path):
+    # (found in review) Only a first step imputing a column counted: NaN going
+    # through a scaler to an imputer, or to an encoder that learnt NaN as a
+    # category, was refused, though the pipeline and its graph answer it.
+    from sklearn.compose import make_column_transformer
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from keraslearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60),
+                      "k": rng.integers(0, 3, 60).astype(float)})
+    X.loc[::5, "a"] = np.nan
+    X.loc[::7, "k"] = np.nan
+    y = (rng.normal(size=60) > 0).astype(int)
+    pipelines = {
+        "scaled-then-imputed": (make_pipeline(StandardScaler(), SimpleImputer(), MLPClassifier(
+            hidden_layer_sizes=(3,), max_iter=2, random_state=0)), ["a", "b", "k"]),
+        "nan-category": (make_pipeline(make_column_transformer(
+            (OneHotEncoder(handle_unknown="ignore"), ["k"]), remainder=StandardScaler()),
+            MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)), ["k"]),
+    }
+    for name, (pipeline, imputed) in pipelines.items():
+        with pytest.warns(ConvergenceWarning):
+            pipeline.fit(X.fillna({"a": 0.0}) if name == "nan-category" else X, y)
+        model = ExportedModel(keraslearn.export(pipeline, tmp_path / name))
+        assert model.imputed_features_ == imputed
+        rows = X.iloc[:15] if name != "nan-category" else X.iloc[:15].fillna({"a": 0.0})
+        np.testing.assert_allclose(model.predict_proba(rows), pipeline.predict_proba(rows),
+                                   rtol=1e-5, atol=1e-6)
+        if name == "nan-category":  # its scaled columns refuse NaN, as the pipeline does
+            with pytest.raises(ValueError, match="feature 'a', row 0"):
+                model.predict_proba(X.iloc[:15])

@@ -113,13 +113,16 @@ class PipelineModel(keras.Model):
         self.network_dtype = network_dtype
 
     def call(self, inputs):
+        raw = inference(self.network)(tf.cast(self.preprocess(inputs), self.network_dtype))
+        return self.decoder(raw)
+
+    def preprocess(self, inputs):
+        """The matrix the preprocessing layers give the network."""
         if self.matrix_input:
             frame = Frame(matrix=inputs)
         else:
             frame = Frame(columns=[None if n is None else inputs[n] for n in self.input_names])
-        x = self.plan(frame).as_matrix()
-        raw = inference(self.network)(tf.cast(x, self.network_dtype))
-        return self.decoder(raw)
+        return self.plan(frame).as_matrix()
 
 
 def build_graph(pipeline, float_labels="float64"):
@@ -159,7 +162,8 @@ def build_graph(pipeline, float_labels="float64"):
                   if not (s is None or isinstance(s, str))],  # not "passthrough"
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
-    info["imputed_features"] = _imputed_features(pipeline, features, n_features, inputs_meta)
+    info["imputed_features"] = _imputed_features(pipeline, features, n_features, inputs_meta,
+                                                 model, probe)
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
         info["target_type"] = est.target_encoder_.target_type_
@@ -180,16 +184,43 @@ def _tolerance(network):
     return max(RTOL, 8 * eps), max(ATOL, 8 * eps)
 
 
-def _imputed_features(pipeline, features, n_features, inputs_meta):
+def _imputed_features(pipeline, features, n_features, inputs_meta, model, probe):
     """The graph's input features (names, or indices without names) whose NaN
-    the graph imputes: those the pipeline's first step reading them imputes."""
+    the graph takes: a number column whose NaN its preprocessing makes finite
+    (an imputer, wherever it is, an encoder that learnt NaN), tried on the
+    probe's first row; a text column the pipeline's first step reading it
+    imputes."""
     from ..utils._first_steps import imputed_keys
 
     if features is None:
-        return list(imputed_keys(pipeline, range(n_features))) if len(
-            inputs_meta[0]["shape"]) == 2 else []  # not images
-    graph_inputs = {entry["feature"] for entry in inputs_meta}
-    return [k for k in imputed_keys(pipeline, [str(f) for f in features]) if k in graph_inputs]
+        if len(inputs_meta[0]["shape"]) != 2:
+            return []  # images
+        keys = list(range(n_features))
+        if inputs_meta[0]["dtype"] == "string":
+            return list(imputed_keys(pipeline, keys))
+        rows = [probe["inputs"][:1].copy() for _ in keys]
+        for j, row in zip(keys, rows):
+            row[0, j] = np.nan
+        taken = _finite(model, {"inputs": np.concatenate(rows)})
+        return [j for j in keys if taken[j]]
+    texts = {entry["feature"] for entry in inputs_meta if entry["dtype"] == "string"}
+    imputed = set(imputed_keys(pipeline, [str(f) for f in features]))
+    found = []
+    for entry in inputs_meta:
+        name, feature = entry["name"], entry["feature"]
+        if feature in texts:
+            found += [feature] if feature in imputed else []
+            continue
+        feed = {key: values[:1] for key, values in probe.items()}
+        feed[name] = np.array([np.nan], dtype=np.float32)
+        found += [feature] if _finite(model, feed)[0] else []
+    return found
+
+
+def _finite(model, feed):
+    """Per row of ``feed``: whether the preprocessing gives the network finite values."""
+    x = model.preprocess(_as_tensors(feed))
+    return np.isfinite(np.asarray(x, dtype="float64")).reshape(len(x), -1).all(axis=1)
 
 
 def _named_inputs(features, needs, transparent):

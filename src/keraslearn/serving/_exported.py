@@ -41,8 +41,10 @@ class ExportedModel:
 
     imputed_features_ : list
         The features (names, or indices for a pipeline fitted on an array)
-        whose NaN the exported graph imputes (a ``SimpleImputer`` first
-        reading them): :func:`make_app` takes missing values there.
+        whose NaN the exported graph takes: number columns whose NaN its
+        preprocessing makes finite (an imputer, an encoder that learnt NaN),
+        text columns a ``SimpleImputer`` reads first. :func:`make_app` takes
+        missing values there, and :meth:`predict` refuses them elsewhere.
 
     classes_ : ndarray
         The class labels, for a classifier.
@@ -63,9 +65,9 @@ class ExportedModel:
     The graph computes in float32 and encodes a category unseen in fit as zeros
     (see :func:`keraslearn.export`), so its answers can differ from the
     pipeline's in the last float32 digits, and it never refuses an unknown
-    category. Image models are not served: the server takes tables. A missing
-    value (NaN, None) is refused, as the pipeline refuses it, in any feature but
-    those of ``imputed_features_``.
+    category. Image models are not served: the server takes tables. Infinity
+    is refused, as the pipeline refuses it, and so is a missing value (NaN,
+    None) outside ``imputed_features_``.
 
     Examples
     --------
@@ -157,35 +159,40 @@ class ExportedModel:
             if values.ndim != 2 or values.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {values.shape}, but this ExportedModel takes "
                                  f"rows of {self.n_features_in_} features")
-            values = values.astype(self._dtypes[0], copy=False)
-            self._refuse_missing(values.T, range(self.n_features_in_))
-            feed = {"inputs": tf.constant(values)}
+            keys, columns = range(self.n_features_in_), values.astype(self._dtypes[0]).T
         else:
-            features = self.feature_names_in_
-            absent = [f for f in features if not hasattr(X, "columns") or f not in X.columns]
+            keys = self.feature_names_in_
+            absent = [f for f in keys if not hasattr(X, "columns") or f not in X.columns]
             if hasattr(X, "columns") and absent:
                 raise ValueError(f"X lacks the exported column(s) {absent}")
-            columns = [_column(X, f, dtype) for f, dtype in zip(features, self._dtypes)]
-            self._refuse_missing(columns, features)
+            columns = [_column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
+        self._refuse_before(columns, keys)
+        if self._names is None:
+            feed = {"inputs": tf.constant(np.ascontiguousarray(columns.T))}
+        else:
             feed = {name: tf.constant(c) for name, c in zip(self._names, columns)}
         return {k: v.numpy() for k, v in self._serve(**feed).items()}
 
-    def _refuse_missing(self, columns, keys):
-        """Missing values (NaN, None) where no imputer of the graph reads them:
-        the graph would answer NaN for their rows, or TensorFlow would refuse
-        the column, as the pipeline refuses them."""
+    def _refuse_before(self, columns, keys):
+        """Infinity, which the pipeline refuses anywhere, and a missing value
+        (NaN, None) in a feature whose NaN the graph does not take (see
+        ``imputed_features_``): it would answer a row with one something that
+        means nothing, and TensorFlow cannot take None in a text column."""
         import pandas as pd
 
         imputed = set(self.imputed_features_)
         for key, column in zip(keys, columns):
-            if key in imputed:
-                continue
-            missing = np.isnan(column) if column.dtype.kind == "f" else pd.isna(column)
-            if missing.any():
-                raise ValueError(
-                    f"Input X contains a missing value (NaN or None) in feature {key!r}, row "
-                    f"{int(np.flatnonzero(missing)[0])}, which the exported pipeline does not "
-                    f"impute (it imputes {sorted(imputed, key=str) or 'no feature'})")
+            checks = [(np.isinf(column), "infinity")] if column.dtype.kind == "f" else []
+            if key not in imputed:
+                checks.append((np.isnan(column) if column.dtype.kind == "f" else
+                               pd.isna(column), "a missing value (NaN or None)"))
+            for bad, what in checks:
+                if bad.any():
+                    raise ValueError(
+                        f"Input X contains {what} in feature {key!r}, row "
+                        f"{int(np.flatnonzero(bad)[0])}, which the exported pipeline does not "
+                        f"take (it takes missing values in "
+                        f"{sorted(imputed, key=str) or 'no feature'})")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
