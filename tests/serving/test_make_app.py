@@ -280,9 +280,20 @@ def _passed_through(head, model):
     return Pipeline([("keep", "passthrough"), ("head", head), ("model", model)])
 
 
-@pytest.mark.parametrize("wrap", [_sampled, _nested, _searched, _passed_through],
+def _voting_behind_passthrough(head, model):
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.pipeline import Pipeline, make_pipeline
+
+    # (found in review) Its first reading step, an ensemble, was not looked into:
+    # 'city' was taken for a number, and every request refused.
+    return Pipeline([("keep", "passthrough"), ("vote", VotingClassifier(
+        [("one", make_pipeline(head, model))], voting="soft"))])
+
+
+@pytest.mark.parametrize("wrap", [_sampled, _nested, _searched, _passed_through,
+                                  _voting_behind_passthrough],
                          ids=["behind-a-sampler", "nested-column-transformer", "search",
-                              "behind-passthrough"])
+                              "behind-passthrough", "ensemble-behind-passthrough"])
 def test_string_columns_are_read_through_samplers_nesting_and_searches(wrap):
     # keraslearn serve of such a saved pipeline refused every request before:
     # 'city' was taken for a number.

@@ -83,6 +83,8 @@ def dropped_columns(model, names):
     if isinstance(step, Pipeline):
         steps = _reading_steps(step)
         step = steps[0] if steps else None
+        if step is not None and _readers(step) != [step]:  # an ensemble, a search
+            return dropped_columns(step, names)
     if not (isinstance(step, ColumnTransformer) and hasattr(step, "transformers_")):
         return set()
     dropped, read = set(), set()
@@ -143,6 +145,8 @@ def _per_column(step, keys, answer, combine, default):
         steps = _reading_steps(step)
         if not steps:
             return answer(["passthrough"], keys)
+        if _readers(steps[0]) != [steps[0]]:  # an ensemble, a search: its readers answer
+            return _per_column(steps[0], keys, answer, combine, default)
     if not isinstance(steps[0], ColumnTransformer):
         return answer(steps, keys)
     head = steps[0]
