@@ -125,6 +125,10 @@ def test_a_float32_network_built_under_a_16_bit_policy_exports_to_litert(policy,
                             random_state=0).fit(X, y > 0)
     assert clf.model_.dtype_policy.name == policy
     assert {layer.compute_dtype for layer in computing_layers(clf.model_)} == {"float32"}
+    with _global(policy=policy):  # (found in review) a functional one: its InputLayer too
+        inputs = keras.Input((5,))
+        functional = keras.Model(inputs, keras.layers.Dense(2, dtype="float32")(inputs))
+    assert {layer.compute_dtype for layer in computing_layers(functional)} == {"float32"}
     path = keraslearn.export(clf, tmp_path / "model.tflite", format="litert")
     from ai_edge_litert.interpreter import Interpreter
 

@@ -20,15 +20,23 @@ def all_layers(model):
 
 
 def computing_layers(model):
-    """``all_layers`` but the Sequential and functional containers, which call
-    their layers as those are (without casting to a dtype policy of their own:
-    the global one when the model was built)."""
+    """``all_layers`` but the input layers and the Sequential and functional
+    containers (models built on inputs: ``model.inputs``), which call their
+    layers as those are, without casting to a dtype policy of their own (the
+    global one when the model was built)."""
     from .._tf import keras
 
     for layer in all_layers(model):
-        if not (isinstance(layer, keras.Sequential) or (
-                type(layer).__name__ == "Functional" and defined_by_keras(type(layer)))):
+        if not (isinstance(layer, keras.layers.InputLayer) or (
+                isinstance(layer, keras.Model) and _built_on_inputs(layer))):
             yield layer
+
+
+def _built_on_inputs(model):
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):  # a subclassed model: its call computes
+        return False
 
 
 def defined_by_keras(obj):
