@@ -372,8 +372,14 @@ def test_errors_of_validation_arrays_name_them():
     with pytest.raises(ValueError, match=r"^X_val, y_val, sample_weight_val: sample_weight has "
                                          r"5 weights"):
         clf.fit(X, y, X_val=X[:20], y_val=y[:20], sample_weight_val=np.ones(5))
-    with pytest.raises(ValueError, match=r"^X_val, y_val: .*features"):
+    with pytest.raises(ValueError, match=r"^X_val, y_val: .*features.*\(in a Pipeline, X_val "
+                                         r"reaches the estimator as given unless the "
+                                         r"pipeline's transform_input names it\)"):
         clf.fit(X, y, X_val=X[:20, :2], y_val=y[:20])
+    with pytest.raises(ValueError, match=r"^X_val, y_val: y contains labels not in classes") \
+            as refused:
+        clf.fit(X, y, X_val=X[:20], y_val=np.full(20, 7))
+    assert "transform_input" not in str(refused.value)  # (X_val's pipeline is not why)
     with pytest.raises(ValueError, match=r"^validation_data: sample_weight has 5 weights"):
         clf.fit(X, y, validation_data=(X[:20], y[:20], np.ones(5)))
     assert not hasattr(clf, "model_")

@@ -142,10 +142,12 @@ def ready_for_training(est, data, plan):
             encoded = not is_identity(data.features) or any(
                 words in str(exc) for words in ("not in classes", "column"))
             if isinstance(given, ValidationArrays):  # fit's X_val, y_val[, sample_weight_val]
+                about_X = str(exc).startswith("X ") or any(  # (not its y or weights)
+                    word in str(exc) for word in ("feature", "column"))
                 raise type(exc)(f"X_val, y_val{', sample_weight_val' * (len(given) == 3)}: "
                                 f"{exc}" + (" (in a Pipeline, X_val reaches the estimator as "
                                             "given unless the pipeline's transform_input "
-                                            "names it)" if encoded else "")) from None
+                                            "names it)" if about_X else "")) from None
             raise type(exc)(f"validation_data: {exc}" + (
                 " (validation_data is given as fit's X and y are: the estimator's encoders "
                 "make it what the model takes)" if encoded else "")) from None
