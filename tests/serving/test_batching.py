@@ -258,3 +258,62 @@ def test_a_failed_batch_is_split_in_halves_until_each_refusal_is_alone(refused):
     # costs two calls per halving (4 of 16), not one call per request.
     assert len(model.calls) == {1: 1 + 2 * 4, 2: 1 + 2 + 2 * 3 + 2 * 3}.get(
         len(refused), 2 * 16 - 1)
+
+
+def test_requests_of_a_second_loop_are_answered_alone_and_get_a_503_at_stop():
+    # An app used without its lifespan from several threads: requests on a loop
+    # running beside the workers' one awaited a future of that other loop; when
+    # the server stopped, those waiting in the model thread got a bare
+    # CancelledError (found in review), not the 503 the others get.
+    import asyncio
+    import threading
+
+    from keraslearn.serving._batching import Batcher, ModelError
+
+    model, release = _RefusesNegatives(), threading.Event()
+    batcher = Batcher(model, _Stack(), ["predict"], max_batch_rows=64, max_wait_ms=5)
+    started, answers = threading.Event(), {}
+
+    def owner():
+        async def main():
+            await batcher.start()
+            started.set()
+            await asyncio.sleep(0.3)  # the other loop's requests are answered meanwhile
+            await asyncio.get_running_loop().run_in_executor(None, release.wait, 10)
+            await batcher.stop()
+
+        asyncio.run(main())
+
+    def other():
+        started.wait(10)
+
+        async def main():
+            answered = await asyncio.gather(*(batcher.submit("predict", [np.array([v])])
+                                              for v in (1.0, -1.0, 2.0)),
+                                            return_exceptions=True)
+            answers["before"] = answered
+            slow = _Slow(threading.Event())
+            batcher.model = slow  # the first call waits; the second, queued, is cancelled
+            pending = [asyncio.ensure_future(batcher.submit("predict", [np.array([v])]))
+                       for v in (3.0, 4.0)]
+            await asyncio.sleep(0.1)
+            release.set()  # the owner stops the server
+            await asyncio.sleep(0.3)
+            slow.release.set()
+            answers["stopped"] = await asyncio.wait_for(
+                asyncio.gather(*pending, return_exceptions=True), 30)
+
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=owner), threading.Thread(target=other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    first, refused, second = answers["before"]
+    assert first.tolist() == [10.0] and second.tolist() == [20.0]
+    assert isinstance(refused, ModelError) and refused.status == 400
+    assert model.calls == [[1.0], [-1.0], [2.0]]  # alone, one call each
+    running, queued = answers["stopped"]
+    assert running.tolist() == [3.0]  # (the model's call under way ends as it does)
+    assert isinstance(queued, ModelError) and queued.status == 503, queued

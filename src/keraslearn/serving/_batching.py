@@ -178,7 +178,12 @@ class Batcher:
             # A loop running beside the workers' in another thread (an app used
             # without its lifespan, from several threads): its requests cannot
             # join their batches, and are answered alone, in the model thread.
-            await self._answer(method, [job])
+            try:
+                await self._answer(method, [job])
+            except asyncio.CancelledError:  # the model thread's call, by stop()
+                if self._executor is not None:
+                    raise
+                raise ModelError("the server is shutting down", status=503) from None
             return await job.future
         self._pending[method].append(job)
         self._queued_rows[method] += job.n_rows
