@@ -143,14 +143,12 @@ def _each_metric(metrics):
 
 def _keras_metric_name(metric):
     """The name of one of Keras' own metrics (a name, class, instance, function
-    or serialized config: a function's names it in config); "" for others."""
+    or serialized config of a class); "" for others."""
     if isinstance(metric, str):
         return metric
-    if isinstance(metric, dict):
-        module, config = str(metric.get("module")), metric.get("config")
-        if module == "builtins" and metric.get("class_name") == "function":
-            return config if isinstance(config, str) else ""
-        return metric.get("class_name") if module.startswith("keras") else ""
+    if isinstance(metric, dict):  # (a function's config, Keras' or the user's, says builtins)
+        return metric.get("class_name") if str(metric.get("module")).startswith(
+            "keras") else ""
     if inspect.isfunction(metric):
         return metric.__name__ if defined_by_keras(metric) else ""
     cls = metric if isinstance(metric, type) else type(metric)
