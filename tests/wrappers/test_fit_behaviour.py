@@ -753,6 +753,14 @@ def test_a_builder_returning_a_fitted_estimator_s_network_is_refused(normalised,
     with pytest.raises(ValueError, match=message):
         shared.fit(X, y)
     assert shared.model_ is net
+    # initialize() trains nothing: the scikeras way to predict with a pretrained
+    # network returned by a builder, again and in clones (found in review)
+    pretrained = keras.models.clone_model(net)
+    ready = KerasClassifier(lambda: pretrained, random_state=0).initialize(X, y)
+    assert ready.model_ is pretrained
+    from sklearn.base import clone
+
+    assert clone(ready).initialize(X, y).model_ is pretrained
     # a builder loading the same saved network each call makes a new one each time
     net.save(tmp_path / "net.keras")
     scores = cross_val_score(KerasClassifier(

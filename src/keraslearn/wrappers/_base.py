@@ -382,7 +382,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
 
     def _fitted_attributes(self, plan, history):
         attributes = super()._fitted_attributes(plan, history)
-        hold(self.__dict__["model_"])  # (a builder returning it again is refused)
+        if plan.train:  # (a builder returning it again is refused; initialize() trains not)
+            hold(self.__dict__["model_"])
         attributes["_predict_callbacks"] = predict_callbacks.made_at_fit(self)
         return attributes
 
