@@ -198,23 +198,20 @@ def _imputed_features(pipeline, features, n_features, inputs_meta, model, probe)
         keys = list(range(n_features))
         if inputs_meta[0]["dtype"] == "string":
             return list(imputed_keys(pipeline, keys))
-        rows = [probe["inputs"][:1].copy() for _ in keys]
-        for j, row in zip(keys, rows):
-            row[0, j] = np.nan
-        taken = _finite(model, {"inputs": np.concatenate(rows)})
+        rows = np.repeat(probe["inputs"][:1], n_features, axis=0)  # row j: NaN in column j
+        rows[keys, keys] = np.nan
+        taken = _finite(model, {"inputs": rows})
         return [j for j in keys if taken[j]]
-    texts = {entry["feature"] for entry in inputs_meta if entry["dtype"] == "string"}
     imputed = set(imputed_keys(pipeline, [str(f) for f in features]))
-    found = []
-    for entry in inputs_meta:
-        name, feature = entry["name"], entry["feature"]
-        if feature in texts:
-            found += [feature] if feature in imputed else []
-            continue
-        feed = {key: values[:1] for key, values in probe.items()}
-        feed[name] = np.array([np.nan], dtype=np.float32)
-        found += [feature] if _finite(model, feed)[0] else []
-    return found
+    numbers = [entry for entry in inputs_meta if entry["dtype"] != "string"]
+    # One row per number column, NaN in that column: one call of the preprocessing.
+    feed = {key: np.repeat(values[:1], len(numbers)) for key, values in probe.items()}
+    for row, entry in enumerate(numbers):
+        feed[entry["name"]][row] = np.nan
+    taken = _finite(model, feed) if numbers else []
+    numbers_taken = {entry["feature"] for entry, ok in zip(numbers, taken) if ok}
+    return [entry["feature"] for entry in inputs_meta if entry["feature"] in numbers_taken
+            or (entry["dtype"] == "string" and entry["feature"] in imputed)]
 
 
 def _finite(model, feed):
