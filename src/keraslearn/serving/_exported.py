@@ -159,7 +159,8 @@ class ExportedModel:
             if values.ndim != 2 or values.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {values.shape}, but this ExportedModel takes "
                                  f"rows of {self.n_features_in_} features")
-            keys, columns = range(self.n_features_in_), values.astype(self._dtypes[0]).T
+            values = values.astype(self._dtypes[0], copy=False)
+            keys, columns = range(self.n_features_in_), values.T
         else:
             keys = self.feature_names_in_
             absent = [f for f in keys if not hasattr(X, "columns") or f not in X.columns]
@@ -167,10 +168,8 @@ class ExportedModel:
                 raise ValueError(f"X lacks the exported column(s) {absent}")
             columns = [_column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
         self._refuse_before(columns, keys)
-        if self._names is None:
-            feed = {"inputs": tf.constant(np.ascontiguousarray(columns.T))}
-        else:
-            feed = {name: tf.constant(c) for name, c in zip(self._names, columns)}
+        feed = ({"inputs": tf.constant(values)} if self._names is None else
+                {name: tf.constant(c) for name, c in zip(self._names, columns)})
         return {k: v.numpy() for k, v in self._serve(**feed).items()}
 
     def _refuse_before(self, columns, keys):
