@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from ..utils._first_steps import fitted_features
+from ..utils._first_steps import fitted_features, imputed_keys
 
 # The name of the keraslearn file among the logged model's artifacts.
 ARTIFACT = "keraslearn_model"
@@ -111,12 +111,9 @@ def dense_output(values):
 
 def _nan_imputed(estimator):
     """The columns whose first step imputes NaN (see ``keraslearn.serving``)."""
-    from ..utils._first_steps import imputed_keys
-
     names = fitted_features(estimator)[0]
     if names is None:
         return ()
-
     return tuple(imputed_keys(estimator, [str(n) for n in names]))
 
 
