@@ -139,18 +139,20 @@ def ready_for_training(est, data, plan):
             if type(exc) not in (TypeError, ValueError):
                 raise  # an encoder's own error type (of the user's, perhaps): as it is
             # Given encoded, as Keras (and scikeras) take it: said where that may be why.
-            encoded = not is_identity(data.features) or any(
-                words in str(exc) for words in ("not in classes", "column"))
+            text = str(exc)
             if isinstance(given, ValidationArrays):  # fit's X_val, y_val[, sample_weight_val]
-                about_X = str(exc).startswith("X ") or any(  # (not its y or weights)
-                    word in str(exc) for word in ("feature", "column"))
-                raise type(exc)(f"X_val, y_val{', sample_weight_val' * (len(given) == 3)}: "
-                                f"{exc}" + (" (in a Pipeline, X_val reaches the estimator as "
-                                            "given unless the pipeline's transform_input "
-                                            "names it)" if about_X else "")) from None
-            raise type(exc)(f"validation_data: {exc}" + (
-                " (validation_data is given as fit's X and y are: the estimator's encoders "
-                "make it what the model takes)" if encoded else "")) from None
+                name = "X_val, y_val" + ", sample_weight_val" * (len(given) == 3)
+                hint = (" (in a Pipeline, X_val reaches the estimator as given unless the "
+                        "pipeline's transform_input names it)")
+                about = text.startswith("X ") or any(  # X_val's features, not y or weights
+                    word in text for word in ("feature", "column"))
+            else:
+                name = "validation_data"
+                hint = (" (validation_data is given as fit's X and y are: the estimator's "
+                        "encoders make it what the model takes)")
+                about = not is_identity(data.features) or any(
+                    words in text for words in ("not in classes", "column"))
+            raise type(exc)(f"{name}: {exc}" + (hint if about else "")) from None
     return data, plan
 
 
