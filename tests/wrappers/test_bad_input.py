@@ -290,6 +290,23 @@ def test_a_model_of_several_outputs_points_to_a_target_encoder():
     assert not hasattr(reg, "model_")
 
 
+@pytest.mark.parametrize("targets", [list, tuple])
+def test_targets_given_as_a_list_by_output_are_named(targets):
+    # fit(X, [y1, y2]) failed in scikit-learn with "inconsistent numbers of
+    # samples: [n, 2]", a count of outputs read as one of rows.
+    reg = KerasRegressor(tiny_mlp, loss="mse", epochs=1)
+    with pytest.raises(ValueError, match=r"y is a list of 2 arrays of \d+ rows each \(targets "
+                                         r"by output\?\), but y is one array.*column_stack"):
+        reg.fit(X, targets([y_reg, y_reg]))
+    assert not hasattr(reg, "model_")
+    # A list of labels, or of rows, is y as scikit-learn takes it.
+    assert KerasRegressor(tiny_mlp, loss="mse", epochs=1, random_state=0).fit(
+        X, list(y_reg)).n_outputs_ == 1
+    rows = [[a, b] for a, b in zip(y_reg, y_reg)]
+    assert KerasRegressor(tiny_mlp, loss="mse", epochs=1, random_state=0).fit(
+        X, rows).n_outputs_ == 2
+
+
 def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():
     # Keras' own error came from inside training.
     def five_inputs(meta):

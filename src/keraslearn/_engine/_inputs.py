@@ -120,15 +120,18 @@ def _check_input_names(est, name, names):
                          f"{list(names)}.")
 
 
+_ONE_Y = ("but y is one array, as scikit-learn splits it. For a model of several outputs, "
+          "give their targets as columns of one y (numpy.column_stack) and subclass the "
+          "wrapper with a target_encoder that makes one target per output of them.")
+
+
 def validate_training_data(est, X, y, *, reset, y_numeric):
     """(X, y) checked for a fit; ``y=None`` is allowed only for estimators
     whose targets are optional (``est._requires_y`` False)."""
     if is_named_inputs(y):  # fit(X, X) of named inputs, or targets by output name
         raise ValueError(
-            "y is a dict (targets by output?), but y is one array, as scikit-learn splits "
-            "it. For a model of several outputs, give their targets as columns of one y "
-            "and subclass the wrapper with a target_encoder that makes one target per "
-            "output of them.")
+            f"y is a dict (targets by output?), {_ONE_Y}")
+    _refuse_targets_by_output(X, y)
     if reset:  # sparse indicator rows are predicted sparse, as scikit-learn's MLP does
         est._sparse_y = issparse(y)
     if is_named_inputs(X):
@@ -181,6 +184,21 @@ _TARGET_PARAMS = {
     False: {"accept_sparse": "csr", "ensure_2d": False, "dtype": None},
     True: {"accept_sparse": False, "ensure_2d": False, "dtype": "numeric"},
 }
+
+
+def _refuse_targets_by_output(X, y):
+    """A list of target arrays, each as long as X (targets by output?), is
+    named, rather than left to scikit-learn's "inconsistent numbers of samples"."""
+    if not isinstance(y, (list, tuple)) or len(y) < 2:
+        return
+    try:
+        n_rows, lengths = len(X), {len(part) for part in y if hasattr(part, "shape")}
+    except TypeError:
+        return
+    if len(y) != n_rows and lengths == {n_rows} and all(hasattr(p, "shape") for p in y):
+        raise ValueError(
+            f"y is a list of {len(y)} arrays of {n_rows} rows each (targets by output?), "
+            f"{_ONE_Y}")
 
 
 def _validate_source(est, X, y, *, reset, y_numeric):
