@@ -87,7 +87,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         a missing value, are not kept: the detector tests complete values. Nor
         are rows with a value other than a finite number in a column the model
         does not read (so takes any value in) where a ``DriftDetector`` was
-        fitted on numbers.
+        fitted on numbers. A request's rows asked again at another endpoint
+        (labels, then scores) are kept once.
 
     drift_window : int, default=1000
         How many recent rows are kept for ``drift_detector``.
@@ -187,7 +188,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             _log.warning("%s", exc.message)
             return failure(exc.message, exc.status, mlflow)
         if recent is not None:  # rows the model answered: a refused request is not traffic
-            recent.add(columns)
+            recent.add(columns, request.url.path)
         return result
 
     async def predict(request):
