@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from _servers import classifier, frame, mixed, mixed_frame, regressor, serving
+from _servers import classifier, frame, mixed, mixed_frame, records, regressor, serving
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from keraslearn import MLPClassifier
@@ -136,6 +136,61 @@ def test_a_dropped_text_column_takes_any_value_and_dtypes_add_to_what_is_read():
                 assert response.json()["predictions"] == expected
             refused = client.post("/predict", json=[{**rows.iloc[0].to_dict(), "note": [1]}])
             assert refused.status_code == 400 and "column 'note'" in refused.text
+
+
+def test_a_dropped_column_may_be_null_or_left_out_with_or_without_input_example():
+    # With input_example, a dropped integer column was typed by the example and
+    # refused null; with or without it, a request leaving the column out was
+    # refused, where the pipeline (scikit-learn's ColumnTransformer) answers it.
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from starlette.testclient import TestClient
+
+    X, y = mixed_frame(n=60)
+    pipeline = make_pipeline(
+        make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
+                                remainder="drop"),
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with pytest.warns(ConvergenceWarning):
+        pipeline.fit(X, y)
+    rows = X.iloc[:3]
+    expected = pipeline.predict(rows.drop(columns=["rooms", "income"])).tolist()
+    without = rows.drop(columns="rooms")
+    bodies = [
+        ("application/json", [{**r, "rooms": None} for r in without.to_dict(orient="records")]),
+        ("application/json", without.to_dict(orient="records")),
+        ("application/json", {"dataframe_split": without.to_dict(orient="split")}),
+        ("application/json", {"inputs": without.to_dict(orient="list")}),
+        ("text/csv", without.to_csv(index=False)),
+    ]
+    for options in ({"input_example": X}, {}):
+        with TestClient(make_app(pipeline, **options)) as client:
+            features = {f["name"]: f for f in client.get("/metadata").json()["features"]}
+            assert (features["rooms"]["kind"], features["rooms"]["nullable"]) == ("any", True)
+            assert features["age"]["kind"] == "number"
+            for content_type, body in bodies:
+                sent = ({"content": body} if content_type == "text/csv" else
+                        {"json": body})
+                path = "/invocations" if isinstance(body, dict) else "/predict"
+                response = client.post(path, headers={"content-type": content_type}, **sent)
+                assert response.status_code == 200, (options, body, response.text)
+                assert response.json()["predictions"] == expected
+            # A column the model reads is still required, and rows by position hold all.
+            refused = client.post("/predict", json=without.drop(columns="age").to_dict(
+                orient="records"))
+            assert refused.status_code == 400 and "missing column(s) 'age'" in refused.text
+            refused = client.post("/predict", json=without.to_numpy().tolist())
+            assert refused.status_code == 400 and "has 3 values" in refused.text
+    # A drift detector tests complete rows: those leaving the column out are not kept.
+    from keraslearn.monitoring import DriftDetector
+
+    with TestClient(make_app(pipeline, drift_detector=DriftDetector().fit(X))) as client:
+        assert client.post("/predict", json=records(without)).status_code == 200
+        waiting = client.get("/monitoring/drift")
+        assert waiting.status_code == 409 and "a column left out is missing" in waiting.text
+        assert client.post("/predict", json=records(rows)).status_code == 200
+        assert client.get("/monitoring/drift").json()["rows"] == 3
 
 
 @pytest.mark.parametrize("fitted", ["named inputs", "images", "sequences in a search"])

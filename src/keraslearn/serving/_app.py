@@ -60,9 +60,10 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     input_example : pandas or polars DataFrame, or array-like, default=None
         Rows like the training data. Their column dtypes say what each
         feature takes (without it or ``dtypes``, every feature is a number but
-        those the model's ``ColumnTransformer`` learnt strings from), and its
-        first row with a value in every column served without missing values
-        warms the model up.
+        those the model's ``ColumnTransformer`` learnt strings from; a column
+        it drops takes any value, or may be left out of a request by name), and
+        its first row with a value in every column served without missing
+        values warms the model up.
 
     dtypes : dict, default=None
         Feature name (or index) to dtype, e.g. ``{"city": "string"}``; the
@@ -231,8 +232,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         parts = recent.parts()
         if parts is None:
             return failure("no rows to test yet: the drift test needs rows the model answered, "
-                           "without missing values (nor text where the detector reads numbers)",
-                           409)
+                           "without missing values (a column left out is missing) nor text "
+                           "where the detector reads numbers", 409)
         # One test at a time, in a thread of its own (the model thread keeps answering
         # predictions): a request arriving while a test runs gets that test's answer,
         # so that polls faster than a test do not queue up tests.

@@ -169,7 +169,8 @@ def _split(labels, columns, schema, where):
                            f"{_shown(sorted({c for c in labels if labels.count(c) > 1}))}")
     _check_names(labels, schema, where)
     by_label = dict(zip(labels, columns))
-    return _typed([by_label[name] for name in schema.names], schema)
+    absent = [None] * len(columns[0])  # (a column not read, left out)
+    return _typed([by_label.get(name, absent) for name in schema.names], schema)
 
 
 def _listed(items, schema, where):
@@ -193,7 +194,7 @@ def _records(records, schema, where):
                                f"{describe(record)}")
         if record.keys() != expected:
             _check_names(list(record), schema, f"{where}, row {i}")
-    return _typed([[record[name] for record in records] for name in schema.names], schema)
+    return _typed([[record.get(name) for record in records] for name in schema.names], schema)
 
 
 def _columns(mapping, schema, where):
@@ -201,19 +202,21 @@ def _columns(mapping, schema, where):
         raise RequestError(f"the model was fitted without feature names: send rows of "
                            f"{schema.n_features} values (e.g. [[...], ...]), not columns")
     _check_names(list(mapping), schema, where)
+    given = [name for name in schema.names if name in mapping]  # (not every column read)
     lengths = set()
-    for name in schema.names:
+    for name in given:
         values = mapping[name]
         if not isinstance(values, list):
             raise RequestError(f"{where}: column {name!r} must be a list of values; got "
                                f"{describe(values)}")
         lengths.add(len(values))
     if len(lengths) > 1:
-        sizes = ", ".join(f"{n!r}: {len(mapping[n])}" for n in schema.names)
+        sizes = ", ".join(f"{n!r}: {len(mapping[n])}" for n in given)
         raise RequestError(f"{where}: the columns have different lengths ({sizes})")
-    if not lengths.pop():
+    n_rows = lengths.pop() if lengths else 0
+    if not n_rows:
         raise RequestError(f"{where} has no rows: the columns are empty")
-    return _typed([mapping[name] for name in schema.names], schema)
+    return _typed([mapping.get(name, [None] * n_rows) for name in schema.names], schema)
 
 
 def _rows(rows, schema, where):
@@ -235,7 +238,8 @@ def _check_rows(rows, n, where, what):
 
 
 def _check_names(given, schema, where):
-    missing = [name for name in schema.names if name not in given]
+    missing = [name for name in schema.names if name not in given
+               and name not in schema.optional]
     extra = [name for name in given if name not in schema.index and name not in schema.ignored]
     problems = []
     if missing:

@@ -98,6 +98,10 @@ class FeatureSchema:
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
         self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
         self.index = {name: i for i, name in enumerate(names)} if names is not None else None
+        # Columns not read (kind any) may be left out of a request by name, as
+        # scikit-learn's ColumnTransformer takes a frame without those it drops.
+        self.optional = frozenset(name for name, kind in zip(names or (), self.kinds)
+                                  if kind == "any")
         self.known = tuple((j, known) for j, (known, kind) in enumerate(
             zip(categories or (None,) * self.n_features, self.kinds))
             if known is not None and kind == "string")
@@ -176,10 +180,10 @@ class FeatureSchema:
         held = [_nullable_kind(dtypes.get(k)) if is_nan(m) else None
                 for k, m in zip(keys, missing)]
         found = [np.dtype("float64") if h else d for d, h in zip(found, held)]
-        # Columns the model's ColumnTransformer drops (unless input_example or
-        # dtypes say their type): any value is taken, and not read.
-        dropped = set() if names is None or input_example is not None else (
-            dropped_columns(model, names) - set(given or ()))
+        # Columns the model's ColumnTransformer drops (unless dtypes says their
+        # type): any value is taken, and not read; input_example's type for
+        # them would refuse what is not read (a null in an integer column).
+        dropped = set() if names is None else dropped_columns(model, names) - set(given or ())
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
                    missing, known_categories(model, keys),
                    [j for j, key in enumerate(keys) if key in dropped],
