@@ -425,7 +425,16 @@ def test_to_dict_is_json_serialisable_and_matches_output_dict():
     assert evaluate(clf, X, y, output_dict=True) == as_dict
     assert as_dict["classes"] == ["a", "b", "c"]
     assert set(as_dict["per_class"]) == {"a", "b", "c"}
-    assert as_dict["per_class"]["b"]["recall"] == pytest.approx(report.per_class.loc["b", "recall"])
+    # At full precision: to_json's 10 decimals turned small metrics into 0.0.
+    assert as_dict["per_class"] == {label: {k: (v.item() if hasattr(v, "item") else v)
+                                            for k, v in row.items()}
+                                    for label, row in report.per_class.to_dict("index").items()}
+    small = np.column_stack([X[:, 0], X[:, 1]]) * 1e-6 + 1e-7 * np.sin(np.arange(len(X)))[:, None]
+    tiny = evaluate(Ridge(alpha=1e-9).fit(X, small), X, small)
+    per_output = tiny.to_dict()["per_output"]
+    assert 0.0 < per_output["0"]["mse"] < 1e-12
+    assert per_output == {str(k): {c: float(v) for c, v in row.items()}
+                          for k, row in tiny.per_output.to_dict("index").items()}
     assert as_dict["confusion_matrix"] == report.confusion_matrix.tolist()
     assert as_dict["figures"] == {} and as_dict["html_path"] is None
 

@@ -2,7 +2,6 @@
 
 import base64
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +26,19 @@ img { max-width: 100%; }
 
 
 def _frame_to_dict(frame):
-    """A DataFrame as ``{row: {column: value}}`` of JSON types (NaN -> None)."""
-    return None if frame is None else json.loads(frame.to_json(orient="index"))
+    """A DataFrame as ``{row: {column: value}}`` of JSON types (NaN -> None),
+    its numbers at full precision (``to_json`` keeps 10 decimals)."""
+    if frame is None:
+        return None
+    return {str(row): {str(column): _json_value(value) for column, value in values.items()}
+            for row, values in frame.to_dict(orient="index").items()}
+
+
+def _json_value(value):
+    value = value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 @dataclass(repr=False)
