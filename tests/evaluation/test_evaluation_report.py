@@ -561,3 +561,21 @@ def test_overwrite_never_replaces_a_directory(regression, tmp_path):
     with pytest.raises(FileExistsError, match="not a regular file"):
         evaluate(Ridge().fit(X, y), X, y, output_dir=tmp_path, name="ridge", overwrite=True)
     assert [p.name for p in tmp_path.iterdir()] == ["ridge_report.html"]
+
+
+def test_evaluations_in_threads_leave_matplotlib_s_settings_as_they_were(tmp_path):
+    # Each figure is drawn with mathtext off (names holding "$"): the contexts of
+    # several threads overlapped, each restoring what another had saved, and
+    # rcParams["text.parse_math"] stayed False for the user's own figures after.
+    from concurrent.futures import ThreadPoolExecutor
+
+    import matplotlib
+
+    X, y = make_classification(n_samples=120, n_features=4, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    assert matplotlib.rcParams["text.parse_math"] is True
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(lambda i: evaluate(clf, X, y, output_dir=tmp_path,
+                                                   name=f"thread{i}"), range(8)))
+    assert matplotlib.rcParams["text.parse_math"] is True
+    assert all(report.figures for report in reports)

@@ -6,6 +6,8 @@ canvas, so drawing touches neither pyplot's list of open figures nor the
 user's backend.
 """
 
+import contextlib
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -121,12 +123,19 @@ def _epochs_of(key, size, n, validated):
     return np.arange(n - size, n)
 
 
+_RC_LOCK = threading.RLock()  # rcParams are the process's: one context at a time
+
+
+@contextlib.contextmanager
 def plain_text():
     """A context in which text (titles, names, labels) is drawn as given:
-    ``$`` in a name is not the start of mathtext, which can fail to parse."""
+    ``$`` in a name is not the start of mathtext, which can fail to parse.
+    Contexts of several threads are taken one at a time: overlapping, each
+    restored the rcParams the other had saved, leaving the change for good."""
     import matplotlib
 
-    return matplotlib.rc_context({"text.parse_math": False})
+    with _RC_LOCK, matplotlib.rc_context({"text.parse_math": False}):
+        yield
 
 
 def _figure(width, height):
