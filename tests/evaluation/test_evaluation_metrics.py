@@ -591,6 +591,10 @@ def test_one_hot_targets_of_a_one_hot_classifier_are_classes():
     report = evaluate(clf, X, Y)
     pred = clf.predict(X).argmax(axis=1)
     assert report.problem_type == "multiclass" and list(report.classes) == [0, 1, 2]
+    # The public detect_problem_type, which evaluate's docstring points to, agrees
+    # (it said "multilabel").
+    assert detect_problem_type(clf, Y) == detect_problem_type(clf, pd.DataFrame(Y)) == (
+        "multiclass")
     np.testing.assert_array_equal(report.confusion_matrix, confusion_matrix(y, pred))
     assert report.metrics["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
     assert report.metrics["roc_auc_ovr"] == pytest.approx(
@@ -598,6 +602,7 @@ def test_one_hot_targets_of_a_one_hot_classifier_are_classes():
     # scikit-learn's own multilabel classifiers keep reading such rows as labels.
     knn = KNeighborsClassifier().fit(X, Y)
     assert evaluate(knn, X, Y, zero_division=0.0).problem_type == "multilabel"
+    assert detect_problem_type(knn, Y) == "multilabel"
 
 
 def test_a_network_with_nan_outputs_is_named_so():

@@ -76,7 +76,11 @@ def detect_problem_type(estimator, y):
     if kind is None and target.startswith("continuous"):
         return "regression"
     if target == "multilabel-indicator":
-        return "multilabel"
+        from ._evaluate import _one_hot_classes  # (that module imports this one)
+
+        classes = _one_hot_classes(estimator, np.asarray(y))  # one-hot rows of classes
+        return "multilabel" if classes is None else (
+            "binary" if len(classes) <= 2 else "multiclass")
     if target not in ("binary", "multiclass"):
         raise ValueError(
             f"Cannot evaluate a classifier on targets of type {target!r}; "
