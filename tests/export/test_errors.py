@@ -64,7 +64,19 @@ def test_unfitted_pipeline(tmp_path):
 def test_pipeline_must_end_in_a_keraslearn_estimator(tmp_path):
     pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     refused(pipe, tmp_path, TypeError, match="ending in LogisticRegression")
-    refused(StandardScaler().fit(X), tmp_path, TypeError, match="got StandardScaler")
+    refused(StandardScaler().fit(X), tmp_path, TypeError, match="got StandardScaler\\.$")
+
+
+def test_a_search_or_an_ensemble_is_pointed_to_what_can_be_exported(mlp, tmp_path):
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.model_selection import GridSearchCV
+
+    search = GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2).fit(X, y)
+    refused(search, tmp_path, TypeError, match=r"got GridSearchCV\. Export its best_estimator_")
+    vote = VotingClassifier([("a", LogisticRegression()), ("b", LogisticRegression(C=2))])
+    refused(vote.fit(X, y), tmp_path, TypeError,
+            match=r"got VotingClassifier\. An ensemble's several models are no one graph: "
+                  r"save it with keraslearn.save")
 
 
 def test_unknown_format(mlp, tmp_path):

@@ -54,11 +54,15 @@ def split_pipeline(pipeline):
             (dropped if is_sampler(step) else transformers).append((prefix + name, step))
         obj, prefix = last, f"{prefix}{last_name}/"
     if not isinstance(obj, (ClassifierBehaviour, RegressorBehaviour)):
+        hint = (" Export its best_estimator_ (refit=True)." if hasattr(obj, "best_estimator_")
+                else " An ensemble's several models are no one graph: save it with "
+                "keraslearn.save, or export each of them." if hasattr(obj, "estimators_")
+                else "")
         raise TypeError(
             "keraslearn.export takes a fitted keraslearn estimator, or a scikit-learn or "
             "imbalanced-learn Pipeline ending in one; got "
             + (f"a pipeline ending in {type(obj).__name__}." if obj is not pipeline
-               else f"{type(obj).__name__}.")
+               else f"{type(obj).__name__}.") + hint
         )
     check_is_fitted(obj)
     _check_exportable(obj)
