@@ -87,7 +87,12 @@ def test_missing_values_in_a_string_column(mlp, tmp_path):
     data = STRINGS.astype(object)
     data.loc[0, "c"] = None
     encoder = OneHotEncoder().fit(data[["c"]])
-    refused(Pipeline([("ohe", encoder), ("net", mlp)]), tmp_path, match="mix strings")
+    fill = r"fill them before fitting \(X\[column\].fillna\('missing'\)\)"
+    refused(Pipeline([("ohe", encoder), ("net", mlp)]), tmp_path, match=f"mix strings.*{fill}")
+    # Imputed by a SimpleImputer of strings, which the graph cannot hold either.
+    imputer = SimpleImputer(strategy="most_frequent").fit(data[["c"]])
+    refused(Pipeline([("impute", imputer), ("net", mlp)]), tmp_path,
+            match=f"non-numeric statistics_.*{fill}")
 
 
 def test_strings_and_numbers_without_column_names(mlp, tmp_path):

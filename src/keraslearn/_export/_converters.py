@@ -63,6 +63,11 @@ def convert(name, step):
     return converter(name, step)
 
 
+# The way past a text column's missing values, which an exported graph cannot take.
+_FILL_TEXT = (" To export a pipeline reading a text column with missing values, fill them "
+              "before fitting (X[column].fillna('missing')): requests then send that word.")
+
+
 def _numeric(name, step, values, what):
     values = np.asarray(values)
     if values.dtype.kind == "O":  # e.g. SimpleImputer(strategy="constant").statistics_
@@ -74,6 +79,7 @@ def _numeric(name, step, values, what):
         raise ValueError(
             f"Step {name!r} ({type(step).__name__}) has non-numeric {what} "
             f"({values.dtype}); only numeric columns can be exported for it."
+            + (_FILL_TEXT if isinstance(step, SimpleImputer) else "")
         )
     return values.astype(np.float64)
 
@@ -173,7 +179,7 @@ def _are_strings(categories):
     raise ValueError(
         f"One-hot categories {categories.tolist()[:5]!r} mix strings with other values "
         "(missing values in a string column?); only all-string or all-numeric "
-        "columns can be exported."
+        "columns can be exported." + _FILL_TEXT
     )
 
 
