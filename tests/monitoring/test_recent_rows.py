@@ -134,3 +134,26 @@ def test_testing_the_window_with_a_detector():
         window.add(request(50, shift=1.0))
     assert window.test(detector)["drifted"].tolist() == [True, False]
     assert detector.drifted_features_ == ["x"]
+
+
+@pytest.mark.parametrize("kind", ["DataFrame", "array"])
+def test_the_window_tests_its_rows_without_missing_values(kind):
+    # Rows the model imputes reached the detector, which refuses missing values:
+    # one such row failed every later test of the window, as the server's does not.
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"x": rng.normal(size=60), "kind": rng.choice(["a", "b"], 60)})
+    as_given = (lambda f: f) if kind == "DataFrame" else (lambda f: f.to_numpy())
+    detector = DriftDetector(random_state=0, categorical_features=[1]).fit(as_given(rows))
+    holed = rows.astype({"x": object})
+    holed.loc[[3, 10], "x"] = None
+    holed.loc[20, "kind"] = np.nan
+    window = RecentRows(max_rows=100)
+    window.add(as_given(holed))
+    complete = rows.drop(index=[3, 10, 20]).reset_index(drop=True)
+    expected = detector.test(as_given(complete))
+    pd.testing.assert_frame_equal(window.test(detector), expected)
+    assert len(window.rows()) == 60  # the window still holds every row
+    only_holes = RecentRows()
+    only_holes.add(holed.iloc[[3, 10]])
+    with pytest.raises(ValueError, match="holds 2 rows, each with a missing value"):
+        only_holes.test(detector)

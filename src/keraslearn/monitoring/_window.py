@@ -138,7 +138,9 @@ class RecentRows:
             self._n_rows = 0
 
     def test(self, detector):
-        """Test the rows held with a fitted detector: ``detector.test(self.rows())``.
+        """Test the rows held with a fitted detector: ``detector.test(rows)``, of the
+        rows holding no missing value (a detector tests complete values; the
+        model imputes the others), as keraslearn's server tests its window.
 
         Parameters
         ----------
@@ -153,9 +155,16 @@ class RecentRows:
         Raises
         ------
         ValueError
-            When the window holds no row.
+            When the window holds no row without a missing value.
         """
         rows = self.rows()
         if rows is None:
             raise ValueError("RecentRows holds no rows yet: there is nothing to test.")
+        complete = ~np.asarray(pd.isna(rows)).any(axis=1)
+        if not complete.any():
+            raise ValueError(f"RecentRows holds {len(rows)} rows, each with a missing value: "
+                             "there is nothing to test (a detector tests complete rows).")
+        if not complete.all():
+            rows = (rows[complete].reset_index(drop=True) if isinstance(rows, pd.DataFrame)
+                    else rows[complete])
         return detector.test(rows)
