@@ -96,6 +96,11 @@ CASES = {
         FRAME, []),
     "GridSearchCV-best_estimator_": (lambda: _search().best_estimator_, X, []),
     "GridSearchCV": (lambda: _search(), X, []),
+    # Scored by name: scorers holding scikit-learn's metric functions.
+    "GridSearchCV-scoring": (
+        lambda: GridSearchCV(_mlp(), {"alpha": [1e-4, 1e-2]}, cv=2, refit="f1",
+                             scoring={"f1": "f1_macro", "accuracy": "accuracy"}).fit(X, LABELS),
+        X, []),
     "VotingClassifier-soft": (
         lambda: VotingClassifier([("mlp", _mlp()), ("net", _keras_classifier())],
                                  voting="soft").fit(X, LABELS),

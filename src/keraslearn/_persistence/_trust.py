@@ -14,10 +14,12 @@ scikit-learn estimator):
   ensembles), trusted for the same reason skops trusts scikit-learn's: they
   are estimators of a library keraslearn already depends on and imports;
 - scikit-learn's cross-validation splitters (``KFold``, ``StratifiedKFold``,
-  ...; numbers and seeds) and the scorer a search holds when it scores with
-  the estimator's own ``score`` (``_PassthroughScorer``, holding only the
-  estimator), so that a fitted ``GridSearchCV`` loads as its best estimator
-  does;
+  ...; numbers and seeds) and the scorers a search holds: with the
+  estimator's own ``score`` (``_PassthroughScorer``, holding only the
+  estimator), or by name (``scoring="roc_auc"``: a ``_Scorer`` holding one of
+  the public functions of ``sklearn.metrics``, referenced, never called at
+  load, and its keyword arguments), so that a fitted ``GridSearchCV`` loads as
+  its best estimator does;
 - the fitted records of scikit-learn's ``CalibratedClassifierCV``
   (``_CalibratedClassifier``: an estimator and its calibrators;
   ``_SigmoidCalibration`` and ``_TemperatureScaling``: numbers), so that a
@@ -64,7 +66,9 @@ def default_trusted():
     names.update(_type_name(cls) for cls in (imblearn.pipeline.Pipeline,
                                              imblearn.FunctionSampler))
     names.update(_splitters())
-    names.add("sklearn.metrics._scorer._PassthroughScorer")
+    names.update(("sklearn.metrics._scorer._PassthroughScorer",
+                  "sklearn.metrics._scorer._Scorer"))
+    names.update(_metric_functions())
     names.update(("sklearn.calibration._CalibratedClassifier",
                   "sklearn.calibration._SigmoidCalibration",
                   "sklearn.calibration._TemperatureScaling"))
@@ -79,6 +83,16 @@ _EXPERIMENTAL = (
     "sklearn.model_selection._search_successive_halving.HalvingGridSearchCV",
     "sklearn.model_selection._search_successive_halving.HalvingRandomSearchCV",
 )
+
+
+def _metric_functions():
+    """The public functions of ``sklearn.metrics``, which named scorers hold."""
+    import inspect
+
+    import sklearn.metrics as metrics
+
+    return {f"{obj.__module__}.{obj.__qualname__}" for obj in map(
+        functools.partial(getattr, metrics), metrics.__all__) if inspect.isfunction(obj)}
 
 
 def _splitters():
