@@ -131,6 +131,32 @@ def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit
         assert "size used in fit" in str(info.value) or "fit's form" in str(info.value)
 
 
+def test_images_of_different_sizes_or_held_one_by_one_are_told_what_to_give(digit_images):
+    # A list of images of two sizes was told to give a dict of named inputs (which
+    # ImageClassifier refuses); a Series or object array of images got NumPy's
+    # "setting an array element with a sequence".
+    images, y = digit_images
+    images, y = images[:6], y[:6]
+    ragged = [image if i % 2 else image[:6, :6] for i, image in enumerate(images)]
+    held = np.empty(len(images), dtype=object)
+    held[:] = list(images)
+    cases = [(ragged, r"X is a list of 6 arrays of different shapes.*Images of different "
+                      r"sizes\? Give them as file paths or PIL images with image_shape="),
+             (held, r"X is a 1-D object array of 6 arrays of shape \(8, 8\), one per "
+                    r"sample\?.*numpy\.stack\(list\(X\)\)"),
+             (pd.Series(list(images)), r"X is a Series of 6 arrays of shape \(8, 8\)")]
+    for X, match in cases:
+        clf = ImageClassifier(**{**SMALL, "epochs": 1})
+        with pytest.raises(ValueError, match=match):
+            clf.fit(X, y)
+        assert not hasattr(clf, "model_")
+    # A table's estimator is told of rows, not of images nor of named inputs.
+    with pytest.raises(ValueError, match=r"different shapes.*Give one array of rows, each "
+                                         r"sample's values of one length\.$"):
+        MLPClassifier().fit([row.ravel() if i % 2 else row.ravel()[:5]
+                             for i, row in enumerate(images)], y)
+
+
 @pytest.mark.parametrize("make", [
     lambda: ImageClassifier(**{**SMALL, "epochs": 1}),
     lambda: MLPClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),

@@ -203,6 +203,11 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     True
     """
 
+    # What to give instead of images of different sizes (explained_input_errors).
+    _ragged_hint = ("Images of different sizes? Give them as file paths or PIL images with "
+                    "image_shape=(height, width, channels): each is resized to it as it "
+                    "is read.")
+
     _parameter_constraints = {
         "conv_filters": ["array-like"],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple, list],

@@ -6,24 +6,36 @@ import contextlib
 
 import numpy as np
 
+SEVERAL_INPUTS = (
+    "For a model with several inputs, give a dict of arrays by input name, or "
+    "keraslearn.MultiInput (which scikit-learn can split), or a feature_encoder that makes "
+    "the list from one array.")
+
 
 @contextlib.contextmanager
-def explained_input_errors(X, y=None, what="X"):
+def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS):
     """Say what to give instead when X is a list of arrays of different shapes
-    (a model's inputs, as Keras takes them), which scikit-learn reads as rows,
-    y has more than 2 dimensions, or X (``what``: X or one of its named inputs)
-    or a regressor's y holds text, which the network does not take."""
+    (a model's inputs, as Keras takes them; ``ragged`` says what to give), or a
+    1-D object array or Series of arrays (one per sample), which scikit-learn
+    reads as rows, y has more than 2 dimensions, or X (``what``: X or one of
+    its named inputs) or a regressor's y holds text, which the network does
+    not take."""
     try:
         yield
     except ValueError as exc:
-        shapes = ({np.shape(a) for a in X} if isinstance(X, (list, tuple))
-                  and all(hasattr(a, "shape") for a in X) else set())
+        parts = _arrays_in(X)
+        shapes = {np.shape(a) for a in parts or ()}
+        kind = ("list" if isinstance(X, (list, tuple)) else "1-D object array"
+                if isinstance(X, np.ndarray) else type(X).__name__)
         if len(shapes) >= 2:
             raise ValueError(
-                f"X is a list of {len(X)} arrays of different shapes, which scikit-learn "
-                "takes as rows of one array. For a model with several inputs, give a dict "
-                "of arrays by input name, or keraslearn.MultiInput (which scikit-learn can "
-                "split), or a feature_encoder that makes the list from one array."
+                f"X is a {kind} of {len(parts)} arrays of different shapes, which "
+                f"scikit-learn takes as rows of one array. {ragged}") from exc
+        if shapes and kind != "list":  # (a list of arrays of one shape is stacked)
+            raise ValueError(
+                f"X is a {kind} of {len(parts)} arrays of shape {shapes.pop()}, one per "
+                "sample?, which scikit-learn cannot read as rows: stack them into one array "
+                "(numpy.stack(list(X)))."
             ) from exc
         if y is not None and "Found array with dim" in str(exc) and np.ndim(y) > 2:
             raise ValueError(
@@ -45,6 +57,17 @@ def explained_input_errors(X, y=None, what="X"):
                 "TfidfVectorizer, or an encoder (a feature_encoder gets X checked already)."
             ) from exc
         raise
+
+
+def _arrays_in(X):
+    """The items of X where X is a list, tuple, 1-D object array or Series of
+    arrays, else None."""
+    if isinstance(X, (list, tuple)) or getattr(X, "ndim", None) == 1 and str(
+            getattr(X, "dtype", "")) == "object":
+        parts = list(X)
+        if parts and all(hasattr(a, "shape") for a in parts):
+            return parts
+    return None
 
 
 def _text_error(exc):
