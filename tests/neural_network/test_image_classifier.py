@@ -118,7 +118,8 @@ def test_image_shape_with_a_size_that_does_not_divide_the_rows_is_refused():
                     r"X\.reshape\(len\(X\), 64\)"),
     ((8, 8, 1), (64,), r"X holds rows of 64 values.*X\.reshape\(len\(X\), 8, 8, 1\)"),
     ((8, 8, 1), (1, 8, 8), r"images of shape \(1, 8, 8\).*size used in fit"),  # no reshape
-    ((8, 8, 1), (8, 8, 3), r"images of shape \(8, 8, 3\).*images of shape \(8, 8, 1\)"),
+    ((8, 8, 1), (8, 8, 3), r"images of shape \(8, 8, 3\).*images of shape \(8, 8, 1\)\. "
+                           r"They have 3 channels where fit's had 1: convert them"),
 ])
 def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit_shape,
                                                               predict_shape, match):
@@ -128,7 +129,21 @@ def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit
     for method in (clf.predict, clf.predict_proba, clf.partial_fit):
         with pytest.raises(ValueError, match=match) as info:
             method(X_new, y[:3]) if method == clf.partial_fit else method(X_new)
-        assert "size used in fit" in str(info.value) or "fit's form" in str(info.value)
+        assert re.search("size used in fit|fit's form|convert them", str(info.value))
+
+
+def test_one_pil_image_at_predict_is_told_to_be_wrapped_in_a_list(digit_images):
+    # It was read as an array of its pixels: "give X[np.newaxis]", which a PIL
+    # image cannot take, or images "of shape (12, 3)" for a 12x12 RGB one.
+    from PIL import Image
+
+    images, y = digit_images
+    clf = ImageClassifier(**{**SMALL, "epochs": 1}).fit(images, y)
+    for image in (Image.new("L", (8, 8)), Image.new("RGB", (12, 12))):
+        for method in (clf.predict, clf.predict_proba):
+            with pytest.raises(TypeError, match=r"got a single Image; wrap it in a list"):
+                method(image)
+    assert clf.predict([Image.new("L", (8, 8))]).shape == (1,)
 
 
 def test_images_of_different_sizes_or_held_one_by_one_are_told_what_to_give(digit_images):

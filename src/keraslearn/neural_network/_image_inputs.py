@@ -49,15 +49,21 @@ def _refuse_empty(est, X):
             "images, or a list of image file paths or PIL images).")
 
 
+def _refuse_one_item(est, X):
+    """One image file or PIL image, not a collection of them, is refused in those
+    words (as an array, its pixels would be read as images); so is no image."""
+    if isinstance(X, (str, bytes, os.PathLike, Image.Image)):
+        _as_items(X)
+    _refuse_empty(est, X)
+
+
 def image_source(est, X, reset):
     """X as ImageClassifier reads it: image paths (or PIL images) as image
     files decoded batch by batch (by its ``image_decoder``), resized to
     ``image_shape`` when it is set
     (else they must all have one size: that of fit, for a fitted estimator);
     anything else as it is. A fitted estimator reads images as its fit did."""
-    if isinstance(X, (str, bytes, os.PathLike, Image.Image)):
-        _as_items(X)  # one image, not a collection of them: refused, in those words
-    _refuse_empty(est, X)
+    _refuse_one_item(est, X)
     if not holds_images(X):
         return X
     if reset:
@@ -118,7 +124,7 @@ def check_image_input(est, X):
     as paths or PIL images are checked file by file as they are read
     (:func:`image_source`). Returns X, grayscale images reshaped to the form
     of fit's: (n, height, width) and (n, height, width, 1) are the same images."""
-    _refuse_empty(est, X)
+    _refuse_one_item(est, X)
     if holds_images(X):
         return X
     shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
@@ -135,6 +141,9 @@ def check_image_input(est, X):
     size = "x".join(str(v) for v in est.image_shape_)
     fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "
            "image files).")
+    if len(per_sample) == len(fitted) == 3 and per_sample[:2] == fitted[:2]:  # channels only
+        fix = (f"They have {per_sample[2]} channels where fit's had {fitted[2]}: convert them "
+               "(ImageLoader's color_mode converts image files).")
     if np.prod(per_sample) == np.prod(fitted) and 1 in (len(per_sample), len(fitted)):
         # flat rows of as many values: images in the other form (another layout of
         # images, channels first, would be scrambled by a reshape)
