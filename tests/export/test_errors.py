@@ -211,3 +211,17 @@ def test_a_saved_model_its_runtime_cannot_run_is_reported_as_keraslearns_fault(
     message = refused(mlp, tmp_path, error=RuntimeError)
     assert message == ("The tf_saved_model artifact does not run in its runtime (ValueError: "
                        "cannot run): report this to keraslearn.")
+
+
+def test_a_float64_convolution_onnx_runtime_has_no_kernel_for_is_named(tmp_path):
+    # ONNX Runtime convolves float32 only: the export's check failed with "its
+    # converter mistranslated the graph ... report this to keraslearn".
+    from keraslearn import ImageClassifier
+
+    images = np.random.default_rng(0).random((8, 6, 6, 1))
+    clf = ImageClassifier(conv_filters=(2,), dense_units=0, epochs=1, dtype="float64",
+                          random_state=0).fit(images, np.arange(8) % 2)
+    message = refused(clf, tmp_path, RuntimeError, fmt="onnx",
+                      match=r"no kernel for one of the network's operations in float64\. "
+                            r"Export to 'tf_saved_model' instead, or fit a float32 network")
+    assert "report this" not in message

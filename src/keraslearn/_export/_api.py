@@ -83,7 +83,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     that no imputer replaces, or an infinity, gets outputs that mean nothing
     (NaN, or a label, depending on the runtime) where the pipeline raises.
     A float64 network is exported to SavedModel and ONNX, not to LiteRT,
-    whose kernels compute in float32.
+    whose kernels compute in float32 (nor, with convolutions, to ONNX:
+    ONNX Runtime's CPU kernels convolve float32 only).
 
     **Metadata.** A JSON document (inputs with their column names and dtypes,
     the features whose NaN the graph imputes, outputs, classes, steps folded

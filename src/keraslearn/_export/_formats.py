@@ -147,6 +147,10 @@ def check_artifact(fmt, path, graph):
         got = run_artifact(fmt, path, graph.probe)
     except Exception as exc:  # the runtime cannot run what the converter wrote
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        if "Could not find an implementation" in text:  # no kernel of that op and dtype
+            advice = (": the runtime has no kernel for one of the network's operations in "
+                      f"{graph.model.network_dtype}. Export to 'tf_saved_model' instead, or fit "
+                      "a float32 network for it (dtype='float32' for the ready estimators).")
         raise RuntimeError(f"The {fmt} artifact does not run in its runtime "
                            f"({type(exc).__name__}: {text}){advice}") from exc
     problem = _compare(graph.expected, got, *graph.tolerance)
