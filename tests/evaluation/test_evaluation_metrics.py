@@ -1,6 +1,7 @@
 """Numbers of keraslearn.evaluation.evaluate against scikit-learn's metric functions."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -613,3 +614,16 @@ def test_a_network_with_nan_outputs_is_named_so():
     clf.model_.set_weights([np.full_like(w, np.nan) for w in clf.model_.get_weights()])
     with pytest.raises(ValueError, match=r"outputs are NaN for 90 of 90 rows \(row 0 first\)"):
         evaluate(clf, X, y)
+
+
+def test_roc_auc_skipped_for_a_class_without_weight_says_so():
+    # y held both classes, but the note said "y contains only one class".
+    X, y = make_classification(n_samples=60, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    with warnings.catch_warnings():  # (scikit-learn's: y_pred holds a class y lacks)
+        warnings.simplefilter("ignore", UserWarning)
+        report = evaluate(clf, X, y, sample_weight=(y == 0).astype(float))
+        one_class = evaluate(clf, X[y == 0], y[y == 0])
+    assert "roc_auc" not in report.metrics
+    assert "ROC AUC skipped: one class has no weight in sample_weight." in report.notes
+    assert "ROC AUC skipped: y contains only one class." in one_class.notes

@@ -304,7 +304,9 @@ def _roc_auc(estimator, X, result, per_class, sample_weight):
         column = int(np.flatnonzero(result.labels == result.pos_label)[0])
         value = _auc(y_true == result.pos_label, scores[:, column], sample_weight)
         if np.isnan(value):
-            result.notes.append("ROC AUC skipped: y contains only one class.")
+            one = len(np.unique(y_true)) < 2
+            result.notes.append("ROC AUC skipped: y contains only one class." if one else
+                                "ROC AUC skipped: one class has no weight in sample_weight.")
         else:
             result.metrics["roc_auc"] = value
         return
