@@ -204,6 +204,35 @@ def test_compiled_model_instance_keras_cannot_copy_is_a_clear_error():
         KerasRegressor(model, epochs=1).fit(X, X.sum(axis=1))
 
 
+def test_a_model_instance_holding_a_lambda_layer_is_told_to_give_its_builder():
+    # Keras' safe mode refused to copy it, in words of loading an artifact
+    # ("pass safe_mode=False to the loading function"), where nothing is loaded.
+    inputs = keras.Input((4,))
+    doubled = keras.layers.Lambda(lambda t: t * 2.0)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(doubled))
+    with pytest.raises(ValueError, match=r"cannot be copied for training: it holds a Lambda "
+                                         r"layer of a Python lambda.*Give the function that "
+                                         r"builds the model as model= instead\.$"):
+        KerasClassifier(model, loss="binary_crossentropy", epochs=1).fit(X, y)
+
+
+def test_a_lambda_loss_or_metric_whose_source_is_unknown_trains():
+    # On a Dask or loky worker (or a script read from stdin) Python cannot find a
+    # lambda's source: Keras' serialisation of it, which keraslearn read to choose
+    # its speed paths, raised OSError, failing every fit there.
+    import inspect
+
+    loss = eval("lambda t, p: keras.losses.binary_crossentropy(t, p)", {"keras": keras})
+    metric = eval("lambda t, p: keras.metrics.binary_accuracy(t, p)", {"keras": keras})
+    with pytest.raises(OSError):
+        inspect.getsource(loss)
+    for options in ({"loss": loss}, {"loss": "binary_crossentropy", "metrics": [metric]}):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The object being serialized includes a `lambda`")
+            clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0, **options).fit(X, y)
+        assert len(clf.history_["loss"]) == 2 and clf.predict(X[:3]).shape == (3,)
+
+
 def test_model_instance_rejects_builder_arguments():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     with pytest.raises(ValueError, match="nowhere to go"):

@@ -201,8 +201,8 @@ class DenseChainTrainer:
         # Serialised by Keras at every call: read once.
         try:
             config = model.get_compile_config() or {}
-        except (TypeError, ValueError):  # an object Keras cannot serialise: its own fit
-            return None
+        except Exception:  # noqa: BLE001 - one Keras cannot serialise (a lambda's source
+            return None  # unknown: OSError, on a worker): its own fit
         if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
             return None
         layers = dense_layers(model)

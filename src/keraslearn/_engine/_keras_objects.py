@@ -181,14 +181,15 @@ def copy_model(source):
             if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
                 model.compile_from_config(source.get_compile_config())
     except (TypeError, ValueError) as exc:
-        if not any(words in str(exc) for words in _NOT_MADE_AGAIN):
+        lam = "`Lambda` layer" in str(exc)  # (Keras' safe mode makes no lambda from a config)
+        if not lam and not any(words in str(exc) for words in _NOT_MADE_AGAIN):
             raise  # another failure of Keras' copy: as Keras words it
-        raise ValueError(
-            "The keras.Model given as model cannot be copied for training: it was compiled "
-            f"with an object Keras cannot make again ({str(exc).split('. ')[0]}). Register "
-            "it with @keras.saving.register_keras_serializable(), or give the model "
-            "uncompiled and the loss, optimizer and metrics to the estimator."
-        ) from None
+        raise ValueError("The keras.Model given as model cannot be copied for training: " + (
+            "it holds a Lambda layer of a Python lambda, which Keras does not make again from "
+            "its config. Give the function that builds the model as model= instead." if lam else
+            f"it was compiled with an object Keras cannot make again ({str(exc).split('. ')[0]})"
+            ". Register it with @keras.saving.register_keras_serializable(), or give the model "
+            "uncompiled and the loss, optimizer and metrics to the estimator.")) from None
     if source.weights:
         model.set_weights(source.get_weights())
     copy_loaded_state(source, model)  # (an adapted Normalization's constants, vocabularies)

@@ -41,7 +41,7 @@ def _built_on_inputs(model):
 
 def defined_by_keras(obj):
     """Whether a class or function is Keras' own (defined in a ``keras.`` module)."""
-    return getattr(obj, "__module__", "").startswith("keras.")
+    return (getattr(obj, "__module__", None) or "").startswith("keras.")  # (None: exec'd)
 
 
 def defined_by_keras_or_keraslearn(obj):

@@ -277,8 +277,8 @@ def steps_per_execution(model, fit_kwargs):
     """
     try:
         config = model.get_compile_config() or {}
-    except (TypeError, ValueError):  # an object Keras cannot serialise: no warm copy
-        return 1
+    except Exception:  # noqa: BLE001 - one Keras cannot serialise (a lambda whose source
+        return 1  # is unknown, on a worker: OSError): no warm copy
     limited = any(fit_kwargs.get(key) is not None for key in (
         "steps_per_epoch", "validation_steps")) or _tf.fit_limited()
     if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0) or limited:
