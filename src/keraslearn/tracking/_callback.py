@@ -108,7 +108,11 @@ class MLflowCallback(keras.callbacks.Callback):
     So a search fitted inside
     ``with mlflow.start_run():`` gets one nested run per fit (every fold and
     the refit) whatever its ``n_jobs``, instead of fits logging over each
-    other into the parent or into unrelated runs.
+    other into the parent or into unrelated runs. That is the callback given
+    to the estimator (its ``callbacks`` parameter); one given to
+    ``search.fit`` is a fit parameter, the same object in every fit, never
+    copied in this process: it logs every fit into the active run there, and
+    into runs of their own in workers (pickled where no run is active).
 
     Parameters
     ----------
