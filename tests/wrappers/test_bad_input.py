@@ -736,3 +736,15 @@ def test_a_loss_unfit_for_the_model_s_one_output_is_named(loss, error, match):
     with pytest.raises(error, match=match):
         clf.fit(X, y)
     assert not hasattr(clf, "model_")
+
+
+def test_a_validation_split_of_numpy_s_float32_is_taken_as_keras_takes_it():
+    # A search over np.linspace(..., dtype="float32") values was refused: "must be a
+    # float", where Keras' fit and the ready estimators' validation_fraction take it.
+    given = KerasClassifier(tiny_mlp, epochs=2, validation_split=np.float32(0.25),
+                            random_state=0).fit(X, y)
+    plain = KerasClassifier(tiny_mlp, epochs=2, validation_split=0.25, random_state=0).fit(X, y)
+    assert given.history_["val_loss"] == pytest.approx(plain.history_["val_loss"])
+    with pytest.raises(ValueError, match=r"validation_split must be a float in \[0, 1\), got "
+                                         r"False"):
+        KerasClassifier(tiny_mlp, validation_split=False).fit(X, y)

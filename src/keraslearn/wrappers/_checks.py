@@ -2,6 +2,8 @@
 prefixes, builder arguments, the optimizer, loss, metrics and callbacks with
 their routed parameters, Keras' fit/predict/compile arguments, and values."""
 
+import numbers
+
 import numpy as np
 
 from .._engine import _keras_objects as objects
@@ -97,7 +99,8 @@ def _positive(value, name, whole_allowed):
 
 def _check_values(params, fit_kwargs):
     split = params["validation_split"]
-    if not (isinstance(split, (int, float)) and 0.0 <= split < 1.0):
+    if not (isinstance(split, numbers.Real) and not isinstance(split, (bool, np.bool_))
+            and 0.0 <= split < 1.0):  # (NumPy's float32 too, as Keras' fit takes it)
         raise ValueError(f"validation_split must be a float in [0, 1), got {split!r}.")
     fit_args = routed(params, "fit")
 
