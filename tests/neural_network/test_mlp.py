@@ -692,3 +692,27 @@ def test_convergence_and_batch_size_warnings_point_at_the_users_call(make):
              if issubclass(w.category, (ConvergenceWarning, UserWarning))}
     assert found.keys() >= {ConvergenceWarning, UserWarning}, caught
     assert set(found.values()) == {__file__}
+
+
+@pytest.mark.parametrize("optimizer", [None, "adam", "Adam-class", "Adam-instance"])
+def test_nested_parameters_of_the_optimizer_or_callbacks_are_refused_naming_what_to_set(
+        optimizer):
+    # scikit-learn's set_params called set_params of the string, class or Keras
+    # object: "AttributeError: 'str' object has no attribute 'set_params'".
+    from keraslearn._tf import keras
+
+    optimizer = {"Adam-class": keras.optimizers.Adam,
+                 "Adam-instance": keras.optimizers.Adam()}.get(optimizer, optimizer)
+    for make, rate in ((MLPClassifier, "learning_rate_init"),
+                       (MLPRegressor, "learning_rate_init"), (ImageClassifier, "learning_rate")):
+        est = make(optimizer=optimizer)
+        with pytest.raises(ValueError, match=rf"{make.__name__} routes no parameters to "
+                                             rf"optimizer \('optimizer__learning_rate'\): its "
+                                             rf"learning rate is {rate}, other settings"):
+            est.set_params(optimizer__learning_rate=0.01)
+        assert est.get_params()["optimizer"] is optimizer  # nothing set
+    est = MLPClassifier(callbacks=[keras.callbacks.EarlyStopping()])
+    with pytest.raises(ValueError, match="routes no parameters to callbacks"):
+        est.set_params(callbacks__0__patience=3)
+    # What it routes to (nothing else) and plain parameters are set as before.
+    assert MLPClassifier().set_params(alpha=0.5, optimizer="sgd").optimizer == "sgd"

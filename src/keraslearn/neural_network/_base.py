@@ -27,6 +27,7 @@ from ..utils import accepted_kwargs, suggest, validate_parameters
 from ._callbacks import NoImprovementStopping
 from ._continued import RebuiltToContinue
 from ._pixels import eight_bit_top, warn_at_fit
+from ._refusals import RefusedInItsOwnName
 
 
 def _target_quantiles(y, n_val):
@@ -54,7 +55,7 @@ def _target_quantiles(y, n_val):
     return strata
 
 
-class ReadyNetwork(RebuiltToContinue, KerasEstimator):
+class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
     """Shared implementation of the ready networks (not for direct use).
 
     Subclasses define ``__init__``, ``_parameter_constraints``, ``_epochs``,
@@ -131,19 +132,6 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
     # keras.utils.img_to_array and image_dataset_from_directory give) is warned
     # about too: images only.
     _warns_wide_pixels = False
-
-    def _check_fit_params(self, fit_params, method):
-        """Refuse keyword arguments a ready network's fit does not take, naming
-        the public class (Python's own TypeError would name this base class)."""
-        for key in fit_params:
-            if key not in self._fit_params:
-                raise TypeError(
-                    f"{type(self).__name__}.{method}() got an unexpected keyword argument "
-                    f"{key!r}; it takes X, y, sample_weight and "
-                    f"{', '.join(self._fit_params)}. Other training settings are "
-                    f"constructor parameters of {type(self).__name__}."
-                    + suggest(key, self._get_param_names())
-                )
 
     def initialize(self, X, y):
         """Build the network for (X, y) without training it.
@@ -361,14 +349,10 @@ class ReadyNetwork(RebuiltToContinue, KerasEstimator):
         learning_rate = float(learning_rate)
         default_kwargs = {k: float(v) if isinstance(v, Real) and not isinstance(v, bool) else v
                           for k, v in (default_kwargs or {}).items()}
-        optimizer = self.optimizer if self.optimizer is not None else default
         if self.optimizer is None:
-            kwargs = {"learning_rate": learning_rate, **(default_kwargs or {})}
-        elif isinstance(optimizer, (str, type)):
-            kwargs = {"learning_rate": learning_rate}
-        else:
-            kwargs = {}
-        return optimizer, kwargs
+            return default, {"learning_rate": learning_rate, **default_kwargs}
+        return self.optimizer, ({"learning_rate": learning_rate} if isinstance(
+            self.optimizer, (str, type)) else {})
 
     # ------------------------------------------------------------- results
     def _fitted_attributes(self, plan, history):

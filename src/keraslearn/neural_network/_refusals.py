@@ -1,0 +1,35 @@
+"""What a ready network refuses of its caller, said in its public class's name:
+keyword arguments its fit does not take (Python's own TypeError would name the
+shared base class), and nested parameters of parameters holding no estimator
+(scikit-learn's ``set_params`` would call their missing ``set_params``)."""
+
+from ..utils import suggest
+from ..utils._validation import refuse_unrouted
+
+
+class RefusedInItsOwnName:
+    """Mixin of the ready networks (``_fit_params``: what their fit takes)."""
+
+    _fit_params = ()
+
+    def set_params(self, **params):
+        rate = next(name for name in ("learning_rate_init", "learning_rate")
+                    if name in self._get_param_names())
+        refuse_unrouted(self, params, {  # what to set instead
+            "optimizer": f"its learning rate is {rate}, other settings those of an optimizer "
+            "instance given as optimizer (keras.optimizers.Adam(beta_1=0.8))",
+            "callbacks": "give the callbacks configured as they should be"})
+        return super().set_params(**params)
+
+    def _check_fit_params(self, fit_params, method):
+        """Refuse keyword arguments a ready network's fit does not take, naming
+        the public class."""
+        for key in fit_params:
+            if key not in self._fit_params:
+                raise TypeError(
+                    f"{type(self).__name__}.{method}() got an unexpected keyword argument "
+                    f"{key!r}; it takes X, y, sample_weight and "
+                    f"{', '.join(self._fit_params)}. Other training settings are "
+                    f"constructor parameters of {type(self).__name__}."
+                    + suggest(key, self._get_param_names())
+                )
