@@ -160,7 +160,10 @@ _ENTRIES["callbacks"] = """\
         or ``keras.callbacks.CSVLogger``. They run before the estimator's own
         stopping rule and learning-rate changes, and their logs hold the
         validation loss with ``early_stopping`` (and, for the MLPs, the
-        validation score). A ``partial_fit`` numbers its epoch on from those
+        validation score: ``val_accuracy``, ``val_r2_score``, which a Keras
+        ``EarlyStopping`` or ``ModelCheckpoint`` monitors with ``mode="max"``,
+        Keras knowing the direction of compiled metrics only). A
+        ``partial_fit`` numbers its epoch on from those
         trained (Keras' ``initial_epoch``), so that a schedule or a log goes
         on; a ``fit`` numbers from 0.
         ``fit(X, y, callbacks=[...])`` uses its callbacks instead, for that
