@@ -228,8 +228,8 @@ def test_serve_command_serves_a_saved_pipeline_and_its_drift_detector(tmp_path):
         response = client.get("/monitoring/drift")
         assert response.status_code == 200, response.text
     body = response.json()
-    assert body["rows"] == 40  # the same rows, asked for labels then scores: kept once
-    expected = detector.test(new)
+    assert body["rows"] == 80  # the rows of both requests
+    expected = detector.test(pd.concat([new, new], ignore_index=True))
     got = pd.DataFrame(body["report"])
     assert got["feature"].tolist() == expected["feature"].tolist()
     assert got["drifted"].tolist() == expected["drifted"].tolist() == [False, True, False, False]

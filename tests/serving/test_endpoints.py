@@ -214,28 +214,6 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
         assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
 
 
-def test_rows_asked_for_labels_then_scores_are_kept_once_in_the_drift_window():
-    # A client asking /predict then /predict_proba of the same rows (labels and
-    # scores) put every row in the window twice: the detector's tests read the
-    # copies as rows of their own, and their false alarms passed alpha by far.
-    X, _ = frame()
-    with serving(classifier(), drift_detector=_ColumnMeans(), drift_window=100) as client:
-        for start, stop in [(0, 4), (4, 9)]:
-            for endpoint in ("/predict", "/predict_proba", "/invocations"):
-                body = records(X.iloc[start:stop])
-                if endpoint == "/invocations":
-                    body = {"dataframe_records": body}
-                assert client.post(endpoint, json=body).status_code == 200
-        # The same rows asked again at the same endpoint are traffic again.
-        assert client.post("/predict", json=records(X.iloc[:4])).status_code == 200
-        response = client.get("/monitoring/drift")
-    assert response.status_code == 200, response.text
-    assert response.json()["rows"] == 13
-    expected = pd.concat([X.iloc[:9], X.iloc[:4]]).mean()
-    for entry in response.json()["report"]:
-        assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
-
-
 @pytest.mark.parametrize("model", ["named", "unnamed"])
 def test_a_detector_named_otherwise_than_the_model_tests_by_position_without_warning(model):
     # make_app takes a detector fitted with names for a model fitted without (and

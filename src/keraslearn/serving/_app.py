@@ -88,8 +88,7 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         a missing value, are not kept: the detector tests complete values. Nor
         are rows with a value other than a finite number in a column the model
         does not read (so takes any value in) where a ``DriftDetector`` was
-        fitted on numbers. A request's rows asked again at another endpoint
-        (labels, then scores) are kept once.
+        fitted on numbers.
 
     drift_window : int, default=1000
         How many recent rows are kept for ``drift_detector``.
@@ -189,7 +188,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             _log.warning("%s", exc.message)
             return failure(exc.message, exc.status, mlflow)
         if recent is not None:  # rows the model answered: a refused request is not traffic
-            recent.add(columns, request.url.path)
+            recent.add(columns)
         return result
 
     async def predict(request):

@@ -5,19 +5,12 @@ statistics are the detector's (``keraslearn.monitoring``). Rows with missing
 values are not kept, as the detector tests complete values only; nor are rows
 holding, in a column the model does not read (and so takes any value in), a
 value that is not a finite number where the detector was fitted on numbers.
-Rows asked about again at another endpoint (``/predict`` then
-``/predict_proba`` for the same request: labels and scores) are kept once:
-counted twice, every row would weigh double in the detector's tests, whose
-false alarms then pass their ``alpha`` many times over.
 """
 
 import collections
-import hashlib
 import math
 
 import numpy as np
-
-REPEATS_LOOKED_BACK = 64  # requests whose rows another endpoint's may repeat
 
 
 class RecentRows:
@@ -42,17 +35,13 @@ class RecentRows:
         self.numeric = tuple(numeric)
         self._parts = collections.deque()
         self._rows = 0
-        self._seen = collections.deque(maxlen=REPEATS_LOOKED_BACK)  # (endpoint, digest)
 
-    def add(self, columns, endpoint=None):
+    def add(self, columns):
         """Keep one request's validated columns, dropping the oldest beyond the window.
 
         Rows holding a missing value (of a column the model imputes) are not
         kept: a drift detector tests complete values only; nor are rows whose
-        ``numeric`` features hold text (taken, as the model does not read them).
-        Nor are the rows of a request the same as one of the last
-        ``REPEATS_LOOKED_BACK`` kept, asked at another ``endpoint``: the same
-        traffic, asked for labels then scores."""
+        ``numeric`` features hold text (taken, as the model does not read them)."""
         complete = self.schema.complete_rows(columns)
         for j in self.numeric:
             complete &= np.fromiter(map(_finite_number, columns[j]), bool, len(complete))
@@ -61,11 +50,6 @@ class RecentRows:
                 return
             columns = (columns[:, complete] if isinstance(columns, np.ndarray)
                        else [c[complete] for c in columns])
-        if endpoint is not None:
-            digest = _digest(columns)
-            if any(seen == digest and at != endpoint for at, seen in self._seen):
-                return
-            self._seen.append((endpoint, digest))
         n = len(columns[0])
         if n > self.window:
             columns, n = [c[n - self.window:] for c in columns], self.window
@@ -109,17 +93,6 @@ def named_as_fitted(rows, detector):
     if names is None and hasattr(rows, "columns"):
         return rows.set_axis(range(rows.shape[1]), axis=1)
     return rows
-
-
-def _digest(columns):
-    """A digest of a request's columns (numbers by their bytes, others by repr)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for column in columns:
-        column = np.asarray(column)
-        digest.update(column.tobytes() if column.dtype != object else
-                      repr(column.tolist()).encode())
-        digest.update(str(column.dtype).encode())
-    return digest.digest()
 
 
 def _finite_number(value):
