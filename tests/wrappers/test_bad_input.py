@@ -305,6 +305,8 @@ def test_targets_given_as_a_list_by_output_are_named(targets):
     rows = [[a, b] for a, b in zip(y_reg, y_reg)]
     assert KerasRegressor(tiny_mlp, loss="mse", epochs=1, random_state=0).fit(
         X, rows).n_outputs_ == 2
+    with pytest.raises(ValueError, match=r"y is a list of 2 arrays of \d+ rows each"):
+        reg.fit(X, [list(y_reg), list(y_reg)])  # lists of targets too
 
 
 def test_x_the_models_fixed_input_does_not_take_is_refused_before_training():

@@ -218,6 +218,18 @@ def test_a_float64_input_is_fed_by_the_key_of_the_dict_the_model_was_built_on(na
     np.testing.assert_array_equal(reg.predict(X) - 1e8, [0.0, 1.0, 2.0, 3.0])
 
 
+def test_targets_of_named_inputs_listed_by_row_or_by_output():
+    # A list of rows was refused as "targets by output" for a dict X, whose len()
+    # counts its inputs, not its rows; a list by output got scikit-learn's error.
+    rows = [np.array([label, 1 - label]) for label in y]
+    for X in ({"image": IMAGES, "meta": META}, MultiInput(image=IMAGES, meta=META)):
+        two = KerasClassifier(image_and_meta, loss="binary_crossentropy", epochs=1,
+                              random_state=0).fit(X, rows)
+        assert two.n_outputs_ == 1 and two.classes_ is not None
+        with pytest.raises(ValueError, match=r"y is a list of 2 arrays of \d+ rows each"):
+            KerasClassifier(image_and_meta, epochs=1).fit(X, [y, y])
+
+
 def test_named_targets_are_refused_saying_y_is_one_array():
     # fit(X, X) of named inputs (an autoencoder) failed in check_array on "a scalar
     # array(MultiInput(...))".

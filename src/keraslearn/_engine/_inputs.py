@@ -197,13 +197,15 @@ def _ragged(est):
 def _refuse_targets_by_output(X, y):
     """A list of target arrays, each as long as X (targets by output?), is
     named, rather than left to scikit-learn's "inconsistent numbers of samples"."""
-    if not isinstance(y, (list, tuple)) or len(y) < 2:
+    if not isinstance(y, (list, tuple)) or len(y) < 2 or not all(
+            hasattr(part, "shape") or isinstance(part, (list, tuple)) for part in y):
         return
-    try:
-        n_rows, lengths = len(X), {len(part) for part in y if hasattr(part, "shape")}
-    except TypeError:
+    try:  # (a dict of named inputs: the rows of one)
+        n_rows = len(next(iter(X.values())) if is_named_inputs(X) else X)
+        lengths = {len(part) for part in y}
+    except (TypeError, StopIteration):
         return
-    if len(y) != n_rows and lengths == {n_rows} and all(hasattr(p, "shape") for p in y):
+    if len(y) != n_rows and lengths == {n_rows}:
         raise ValueError(
             f"y is a list of {len(y)} arrays of {n_rows} rows each (targets by output?), "
             f"{_ONE_Y}")
