@@ -207,3 +207,28 @@ def test_a_calibrated_network_loads_without_naming_scikit_learns_records(tmp_pat
     assert keraslearn.get_untrusted_types(path) == []
     np.testing.assert_array_equal(keraslearn.load(path).predict_proba(X),
                                   calibrated.predict_proba(X))
+
+
+def test_searches_scored_by_any_of_scikit_learns_scorer_names_load(tmp_path):
+    # Scorers named by string hold scikit-learn's metric functions (the
+    # likelihood-ratio ones, functions of its private scorer module); one of the
+    # user's own stays refused.
+    from sklearn.metrics import fbeta_score, make_scorer
+    from sklearn.model_selection import GridSearchCV
+
+    y = (X[:, 0] > 0).astype(int)
+    scoring = {"plr": "positive_likelihood_ratio", "nlr": "neg_negative_likelihood_ratio",
+               "auc": "roc_auc", "f2": make_scorer(fbeta_score, beta=2)}
+    search = GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2, scoring=scoring,
+                          refit="auc").fit(X, y)
+    path = keraslearn.save(search, tmp_path / "search.keraslearn")
+    assert keraslearn.get_untrusted_types(path) == []
+    assert keraslearn.load(path).score(X, y) == search.score(X, y)
+    own = GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=2,
+                       scoring=make_scorer(_own_score)).fit(X, y)
+    path = keraslearn.save(own, tmp_path / "own.keraslearn")
+    assert keraslearn.get_untrusted_types(path) == [f"{__name__}._own_score"]
+
+
+def _own_score(y_true, y_pred):
+    return float(np.mean(y_true == y_pred))

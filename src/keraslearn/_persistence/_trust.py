@@ -86,13 +86,15 @@ _EXPERIMENTAL = (
 
 
 def _metric_functions():
-    """The public functions of ``sklearn.metrics``, which named scorers hold."""
+    """The public functions of ``sklearn.metrics``, which named scorers hold,
+    and the two its likelihood-ratio scorers hold of their module's own."""
     import inspect
 
     import sklearn.metrics as metrics
 
     return {f"{obj.__module__}.{obj.__qualname__}" for obj in map(
-        functools.partial(getattr, metrics), metrics.__all__) if inspect.isfunction(obj)}
+        functools.partial(getattr, metrics), metrics.__all__) if inspect.isfunction(obj)} | {
+        f"sklearn.metrics._scorer.{side}_likelihood_ratio" for side in ("positive", "negative")}
 
 
 def _splitters():
