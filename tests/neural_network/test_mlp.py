@@ -714,5 +714,8 @@ def test_nested_parameters_of_the_optimizer_or_callbacks_are_refused_naming_what
     est = MLPClassifier(callbacks=[keras.callbacks.EarlyStopping()])
     with pytest.raises(ValueError, match="routes no parameters to callbacks"):
         est.set_params(callbacks__0__patience=3)
-    # What it routes to (nothing else) and plain parameters are set as before.
+    # What it routes to (nothing else) and plain parameters are set as before; a name
+    # that is no parameter gets scikit-learn's own error, naming the valid ones.
     assert MLPClassifier().set_params(alpha=0.5, optimizer="sgd").optimizer == "sgd"
+    with pytest.raises(ValueError, match="Invalid parameter 'mlpclassifier'"):
+        MLPClassifier().set_params(mlpclassifier__alpha=0.1)

@@ -257,9 +257,10 @@ def refuse_unrouted(estimator, params, hints):
     """Refuse ``set_params(name__key=...)`` where ``name`` holds no estimator
     (a string, class or Keras object: scikit-learn would call its missing
     ``set_params``, an AttributeError), with ``hints[name]`` on what to set."""
+    valid = estimator.get_params(deep=False)
     for key in params:
-        name = key.split("__", 1)[0]
-        if key != name and not hasattr(params.get(name, getattr(estimator, name, None)),
-                                       "set_params"):
+        name = key.split("__", 1)[0]  # (not a parameter: scikit-learn's own error names it)
+        if key != name and name in valid and not hasattr(params.get(name, valid[name]),
+                                                         "set_params"):
             raise ValueError(f"{type(estimator).__name__} routes no parameters to {name} "
                              f"({key!r}): {hints.get(name, f'set {name} itself')}.")
