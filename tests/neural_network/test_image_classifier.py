@@ -119,7 +119,9 @@ def test_image_shape_with_a_size_that_does_not_divide_the_rows_is_refused():
     ((8, 8, 1), (64,), r"X holds rows of 64 values.*X\.reshape\(len\(X\), 8, 8, 1\)"),
     ((8, 8, 1), (1, 8, 8), r"images of shape \(1, 8, 8\).*size used in fit"),  # no reshape
     ((8, 8, 1), (8, 8, 3), r"images of shape \(8, 8, 3\).*images of shape \(8, 8, 1\)\. "
-                           r"They have 3 channels where fit's had 1: convert them"),
+                           r"They have 3 channel\(s\) where fit's had 1: convert them"),
+    ((8, 8), (8, 8, 3), r"fitted on images of shape \(8, 8\)\. They have 3 channel\(s\) "
+                        r"where fit's had 1"),
 ])
 def test_images_of_another_size_are_refused_in_words_of_images(digit_images, fit_shape,
                                                               predict_shape, match):
@@ -170,6 +172,13 @@ def test_images_of_different_sizes_or_held_one_by_one_are_told_what_to_give(digi
                                          r"sample's values of one length\.$"):
         MLPClassifier().fit([row.ravel() if i % 2 else row.ravel()[:5]
                              for i, row in enumerate(images)], y)
+    # Images of two sizes one per sample, in a Series: told of images too.
+    with pytest.raises(ValueError, match=r"X is a Series of 6 arrays of different shapes.*"
+                                         r"Images of different sizes\?"):
+        ImageClassifier(**{**SMALL, "epochs": 1}).fit(pd.Series(ragged), y)
+    # Numbers in an object array are no arrays: scikit-learn's own words (1-D X).
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        MLPClassifier().fit(np.array([np.float64(v) for v in range(6)], dtype=object), y)
 
 
 @pytest.mark.parametrize("make", [

@@ -102,6 +102,12 @@ def test_a_list_of_inputs_says_what_to_give_instead(container):
                                          r"keraslearn\.MultiInput"):
         clf.fit(container([IMAGES, META]), y)
     assert not hasattr(clf, "model_")
+    # Samples of different lengths, one per row of a Series: not several inputs.
+    rows = pd.Series([np.zeros(2 + i % 3) for i in range(len(y))])
+    with pytest.raises(ValueError, match=r"X is a Series of \d+ arrays of different shapes.*"
+                                         r"Give samples of one shape \(keras\.utils\."
+                                         r"pad_sequences"):
+        clf.fit(rows, y)
     fitted = KerasClassifier(image_and_meta, epochs=1, random_state=0).fit(
         {"image": IMAGES, "meta": META}, y)
     with pytest.raises(ValueError, match="named inputs"):

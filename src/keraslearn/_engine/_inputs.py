@@ -31,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils import check_sample_weight
 from ..utils._columns import string_names, warn_unnamed
-from ..utils._input_errors import SEVERAL_INPUTS, explained_input_errors
+from ..utils._input_errors import ONE_SHAPE, SEVERAL_INPUTS, explained_input_errors
 from ._input_dtypes import FLOATS, as_checked, fitted_dtype, mapped, x_dtype, x_params
 from ._sources import RowSource, blocks
 
@@ -158,7 +158,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
             {"allow_nd": True, **x_params(est, X, reset)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
-        with explained_input_errors(X, y, ragged=_ragged(est)):
+        with explained_input_errors(X, y, **_ragged(est)):
             X, y = validate_data(
                 est, X, y, reset=reset, dtype=x_dtype(est, X, reset), allow_nd=True,
                 multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
@@ -187,11 +187,13 @@ _TARGET_PARAMS = {
 
 
 def _ragged(est):
-    """What ``est`` takes instead of X as arrays of different shapes (its own
-    ``_ragged_hint``, else several inputs where it takes them)."""
-    return getattr(est, "_ragged_hint", None) or (
-        SEVERAL_INPUTS if getattr(est, "_takes_named_inputs", False) else
-        "Give one array of rows, each sample's values of one length.")
+    """What ``est`` takes instead of X as arrays of different shapes, as a list
+    (``ragged``: several inputs where it takes them) and one per sample
+    (``per_sample``), its own ``_ragged_hint`` for both where it has one."""
+    own = getattr(est, "_ragged_hint", None)
+    return {"ragged": own or (SEVERAL_INPUTS if getattr(est, "_takes_named_inputs", False)
+                              else "Give one array of rows, each sample's values of one "
+                              "length."), "per_sample": own or ONE_SHAPE}
 
 
 def _refuse_targets_by_output(X, y):
@@ -325,7 +327,7 @@ def validate_X(est, X, fitted=True):
     elif (plain := _plain_float_frame(est, X)) is not None:
         X = plain
     else:
-        with explained_input_errors(X, ragged=_ragged(est)):
+        with explained_input_errors(X, **_ragged(est)):
             X = validate_data(est, X, reset=False, dtype=x_dtype(est, X, False),
                               allow_nd=True, accept_sparse=_sparse(est))
         check_sample_shape(est, X)

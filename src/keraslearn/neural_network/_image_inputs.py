@@ -141,9 +141,10 @@ def check_image_input(est, X):
     size = "x".join(str(v) for v in est.image_shape_)
     fix = ("Give images of the size used in fit (ImageLoader's target_size resizes "
            "image files).")
-    if len(per_sample) == len(fitted) == 3 and per_sample[:2] == fitted[:2]:  # channels only
-        fix = (f"They have {per_sample[2]} channels where fit's had {fitted[2]}: convert them "
-               "(ImageLoader's color_mode converts image files).")
+    seen_hwc, fitted_hwc = (s + (1,) if len(s) == 2 else s for s in (per_sample, fitted))
+    if len(seen_hwc) == len(fitted_hwc) == 3 and seen_hwc[:2] == fitted_hwc[:2]:  # channels
+        fix = (f"They have {seen_hwc[2]} channel(s) where fit's had {fitted_hwc[2]}: convert "
+               "them (ImageLoader's color_mode converts image files).")
     if np.prod(per_sample) == np.prod(fitted) and 1 in (len(per_sample), len(fitted)):
         # flat rows of as many values: images in the other form (another layout of
         # images, channels first, would be scrambled by a reshape)

@@ -12,14 +12,19 @@ SEVERAL_INPUTS = (
     "the list from one array.")
 
 
+# What to give instead of samples of different shapes.
+ONE_SHAPE = ("Give samples of one shape (keras.utils.pad_sequences pads sequences to one "
+             "length).")
+
+
 @contextlib.contextmanager
-def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS):
+def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sample=ONE_SHAPE):
     """Say what to give instead when X is a list of arrays of different shapes
     (a model's inputs, as Keras takes them; ``ragged`` says what to give), or a
-    1-D object array or Series of arrays (one per sample), which scikit-learn
-    reads as rows, y has more than 2 dimensions, or X (``what``: X or one of
-    its named inputs) or a regressor's y holds text, which the network does
-    not take."""
+    1-D object array or Series of arrays (one per sample; ``per_sample`` says
+    what to give where their shapes differ), which scikit-learn reads as rows,
+    y has more than 2 dimensions, or X (``what``: X or one of its named
+    inputs) or a regressor's y holds text, which the network does not take."""
     try:
         yield
     except ValueError as exc:
@@ -30,7 +35,8 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS):
         if len(shapes) >= 2:
             raise ValueError(
                 f"X is a {kind} of {len(parts)} arrays of different shapes, which "
-                f"scikit-learn takes as rows of one array. {ragged}") from exc
+                "scikit-learn takes as rows of one array. "
+                + (ragged if kind == "list" else per_sample)) from exc
         if shapes and kind != "list":  # (a list of arrays of one shape is stacked)
             raise ValueError(
                 f"X is a {kind} of {len(parts)} arrays of shape {shapes.pop()}, one per "
@@ -65,7 +71,7 @@ def _arrays_in(X):
     if isinstance(X, (list, tuple)) or getattr(X, "ndim", None) == 1 and str(
             getattr(X, "dtype", "")) == "object":
         parts = list(X)
-        if parts and all(hasattr(a, "shape") for a in parts):
+        if parts and all(hasattr(a, "shape") and np.ndim(a) >= 1 for a in parts):
             return parts
     return None
 
