@@ -594,8 +594,10 @@ def test_one_hot_targets_of_a_one_hot_classifier_are_classes():
     assert report.problem_type == "multiclass" and list(report.classes) == [0, 1, 2]
     # The public detect_problem_type, which evaluate's docstring points to, agrees
     # (it said "multilabel").
+    from scipy import sparse
+
     assert detect_problem_type(clf, Y) == detect_problem_type(clf, pd.DataFrame(Y)) == (
-        "multiclass")
+        detect_problem_type(clf, sparse.csr_matrix(Y))) == "multiclass"
     np.testing.assert_array_equal(report.confusion_matrix, confusion_matrix(y, pred))
     assert report.metrics["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y, pred))
     assert report.metrics["roc_auc_ovr"] == pytest.approx(

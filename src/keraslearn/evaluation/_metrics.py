@@ -78,7 +78,8 @@ def detect_problem_type(estimator, y):
     if target == "multilabel-indicator":
         from ._evaluate import _one_hot_classes  # (that module imports this one)
 
-        classes = _one_hot_classes(estimator, np.asarray(y))  # one-hot rows of classes
+        dense = y.toarray() if hasattr(y, "toarray") else np.asarray(y)  # (sparse rows too)
+        classes = _one_hot_classes(estimator, dense)  # one-hot rows of classes
         return "multilabel" if classes is None else (
             "binary" if len(classes) <= 2 else "multiclass")
     if target not in ("binary", "multiclass"):
