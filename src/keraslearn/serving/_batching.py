@@ -130,9 +130,9 @@ class Batcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._drop_jobs(running, ModelError("the server is shutting down", status=503))
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        executor, self._executor = self._executor, None  # (cleared first: a request of
+        if executor is not None:  # another loop, its call cancelled now, reads it as stopped)
+            executor.shutdown(wait=False, cancel_futures=True)
 
     def _running_jobs(self):
         # Read before cancelling the workers: a cancelled worker forgets them.
