@@ -82,6 +82,17 @@ def mixed():
                                                        random_state=0)), X, y)
 
 
+@functools.cache
+def dropping():
+    """One-hot strings and a scaled number read of ``mixed_frame(n=60)``, its
+    other columns (rooms, income) dropped by the ColumnTransformer."""
+    X, y = mixed_frame(n=60)
+    encode = make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
+                                     remainder="drop")
+    return _fitted(make_pipeline(encode, MLPClassifier(hidden_layer_sizes=(4,), max_iter=2,
+                                                       random_state=0)), X, y)
+
+
 @contextlib.contextmanager
 def serving(model, **options):
     """A real server for ``model`` on 127.0.0.1 (a free port), and a client talking to it.

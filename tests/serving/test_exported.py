@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from _servers import mixed, mixed_frame, records, regressor, scaled_rows, serving
+from _servers import dropping, mixed, mixed_frame, records, regressor, scaled_rows, serving
 
 import keraslearn
 from keraslearn.serving import ExportedModel, make_app
@@ -124,20 +124,7 @@ def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
 def test_a_column_the_pipeline_dropped_is_taken_and_not_read(tmp_path):
     # The same request serves the pipeline (which needs every column it was
     # fitted on) and its export (whose graph takes only the columns it uses).
-    from sklearn.compose import make_column_transformer
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    from keraslearn import MLPClassifier
-
-    X, y = mixed_frame(n=60)
-    pipeline = make_pipeline(
-        make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
-                                remainder="drop"),
-        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
-    with pytest.warns(ConvergenceWarning):
-        pipeline.fit(X, y)
+    X, pipeline = mixed_frame(n=60)[0], dropping()
     model = ExportedModel(keraslearn.export(pipeline, tmp_path / "dropping"))
     assert model.unused_features_ == ["rooms", "income"]
     for served in (pipeline, model):

@@ -7,7 +7,16 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from _servers import classifier, frame, mixed, mixed_frame, records, regressor, serving
+from _servers import (
+    classifier,
+    dropping,
+    frame,
+    mixed,
+    mixed_frame,
+    records,
+    regressor,
+    serving,
+)
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from keraslearn import MLPClassifier
@@ -142,18 +151,9 @@ def test_a_dropped_column_may_be_null_or_left_out_with_or_without_input_example(
     # With input_example, a dropped integer column was typed by the example and
     # refused null; with or without it, a request leaving the column out was
     # refused, where the pipeline (scikit-learn's ColumnTransformer) answers it.
-    from sklearn.compose import make_column_transformer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
     from starlette.testclient import TestClient
 
-    X, y = mixed_frame(n=60)
-    pipeline = make_pipeline(
-        make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
-                                remainder="drop"),
-        MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
-    with pytest.warns(ConvergenceWarning):
-        pipeline.fit(X, y)
+    X, pipeline = mixed_frame(n=60)[0], dropping()
     rows = X.iloc[:3]
     expected = pipeline.predict(rows.drop(columns=["rooms", "income"])).tolist()
     without = rows.drop(columns="rooms")
