@@ -13,8 +13,8 @@ class RefusedInItsOwnName:
     _fit_params = ()
 
     def set_params(self, **params):
-        rate = next(name for name in ("learning_rate_init", "learning_rate")
-                    if name in self._get_param_names())
+        rate = next((name for name in ("learning_rate_init", "learning_rate")
+                     if name in self._get_param_names()), "learning_rate")
         refuse_unrouted(self, params, {  # what to set instead
             "optimizer": f"its learning rate is {rate}, other settings those of an optimizer "
             "instance given as optimizer (keras.optimizers.Adam(beta_1=0.8))",
