@@ -90,9 +90,9 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
         does not read (so takes any value in) where a ``DriftDetector`` was
         fitted on numbers. Every answered request's rows count: a client
         asking ``/predict`` and then ``/predict_proba`` of the same rows puts
-        them in twice (ask ``/predict_proba`` alone: of a single-label
-        classifier, its ``classes`` name each row's label, that of its highest
-        probability).
+        them in twice (ask ``/predict_proba`` alone where a row's label is
+        the class of its highest probability, as a classifier's ``predict``
+        gives it unless it moves the threshold).
 
     drift_window : int, default=1000
         How many recent rows are kept for ``drift_detector``.

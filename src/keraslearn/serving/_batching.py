@@ -130,9 +130,9 @@ class Batcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._drop_jobs(running, ModelError("the server is shutting down", status=503))
-        executor, self._executor = self._executor, None  # (cleared first: a request of
-        if executor is not None:  # another loop, its call cancelled now, reads it as stopped)
-            executor.shutdown(wait=False, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def _running_jobs(self):
         # Read before cancelling the workers: a cancelled worker forgets them.
@@ -180,9 +180,10 @@ class Batcher:
             # join their batches, and are answered alone, in the model thread.
             try:
                 await self._answer(method, [job])
-            except asyncio.CancelledError:  # the model thread's call, by stop()
-                if self._executor is not None:
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():  # this request's own task
                     raise
+                # Its call in the model thread, cancelled there by stop().
                 raise ModelError("the server is shutting down", status=503) from None
             return await job.future
         self._pending[method].append(job)
