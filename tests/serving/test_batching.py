@@ -317,3 +317,48 @@ def test_requests_of_a_second_loop_are_answered_alone_and_get_a_503_at_stop():
     running, queued = answers["stopped"]
     assert running.tolist() == [3.0]  # (the model's call under way ends as it does)
     assert isinstance(queued, ModelError) and queued.status == 503, queued
+
+
+def test_a_second_loop_s_request_gets_a_503_when_the_server_stops_and_starts_again_at_once():
+    # Its call, queued in the model thread, was cancelled by stop(); a start()
+    # made before that loop saw the cancellation gave the server a model thread
+    # again, and the request, reading that, raised a bare CancelledError.
+    import asyncio
+
+    from keraslearn.serving._batching import Batcher, ModelError
+
+    slow = _Slow(threading.Event())
+    batcher = Batcher(slow, _Stack(), ["predict"], max_batch_rows=8, max_wait_ms=1)
+    answers = {}
+
+    def other():
+        async def busy():  # this loop busy while the server stops and starts again
+            await asyncio.sleep(0.2)
+            time.sleep(0.5)
+
+        async def main():
+            asyncio.ensure_future(busy())
+            try:
+                answers["queued"] = await batcher.submit("predict", [np.array([2.0])])
+            except BaseException as exc:  # noqa: BLE001 - what the request raises
+                answers["queued"] = exc
+
+        asyncio.run(main())
+
+    async def owner():
+        await batcher.start()
+        running = asyncio.ensure_future(batcher.submit("predict", [np.array([1.0])]))
+        await asyncio.sleep(0.05)  # its call holds the model thread
+        thread = threading.Thread(target=other)
+        thread.start()
+        await asyncio.sleep(0.3)  # the other loop's call is queued behind it
+        await batcher.stop()
+        await batcher.start()
+        slow.release.set()
+        await asyncio.get_running_loop().run_in_executor(None, thread.join, 10)
+        await batcher.stop()
+        return await asyncio.gather(running, return_exceptions=True)
+
+    asyncio.run(owner())
+    queued = answers["queued"]
+    assert isinstance(queued, ModelError) and queued.status == 503, repr(queued)
