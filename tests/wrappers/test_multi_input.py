@@ -102,12 +102,16 @@ def test_a_list_of_inputs_says_what_to_give_instead(container):
                                          r"keraslearn\.MultiInput"):
         clf.fit(container([IMAGES, META]), y)
     assert not hasattr(clf, "model_")
-    # Samples of different lengths, one per row of a Series: not several inputs.
-    rows = pd.Series([np.zeros(2 + i % 3) for i in range(len(y))])
-    with pytest.raises(ValueError, match=r"X is a Series of \d+ arrays of different shapes.*"
-                                         r"Give samples of one shape \(keras\.utils\."
-                                         r"pad_sequences"):
-        clf.fit(rows, y)
+    # Samples of different lengths, one per row of a Series, as many as y's, or
+    # one input of a dict: not several inputs.
+    ragged = [np.zeros(2 + i % 3) for i in range(len(y))]
+    for X, words in ((pd.Series(ragged), "X is a Series of \\d+ arrays"),
+                     (pd.Series([list(r) for r in ragged]), "X is a Series of \\d+ sequences"),
+                     ([list(r) for r in ragged], "X is a list of \\d+ sequences"),
+                     ({"image": ragged, "meta": META}, r"X\['image'\] is a list of \d+ arrays")):
+        with pytest.raises(ValueError, match=words + r" of different shapes.*Give samples of "
+                                                     r"one shape \(keras\.utils\.pad_sequences"):
+            clf.fit(X, y)
     fitted = KerasClassifier(image_and_meta, epochs=1, random_state=0).fit(
         {"image": IMAGES, "meta": META}, y)
     with pytest.raises(ValueError, match="named inputs"):

@@ -66,7 +66,7 @@ def _validate_inputs(est, X, reset, fitting=True):
         raise ValueError("X is an empty dict: it holds no input.")
     arrays, names = {}, {}
     for name, value in X.items():
-        with explained_input_errors(value, what=f"X[{name!r}]"):
+        with explained_input_errors(value, what=f"X[{name!r}]", ragged=ONE_SHAPE):
             arrays[name] = check_array(value, allow_nd=True, ensure_2d=False, input_name=f"X["
                                        f"{name!r}]", **x_params(est, value, reset, name))
         names[name] = _string_columns(value)
@@ -190,10 +190,12 @@ def _ragged(est):
     """What ``est`` takes instead of X as arrays of different shapes, as a list
     (``ragged``: several inputs where it takes them) and one per sample
     (``per_sample``), its own ``_ragged_hint`` for both where it has one."""
-    own = getattr(est, "_ragged_hint", None)
-    return {"ragged": own or (SEVERAL_INPUTS if getattr(est, "_takes_named_inputs", False)
-                              else "Give one array of rows, each sample's values of one "
-                              "length."), "per_sample": own or ONE_SHAPE}
+    if getattr(est, "_ragged_hint", None):
+        return dict.fromkeys(("ragged", "per_sample"), est._ragged_hint)
+    if getattr(est, "_takes_named_inputs", False):  # (a model of the user's own)
+        return {"ragged": SEVERAL_INPUTS, "per_sample": ONE_SHAPE}
+    return dict.fromkeys(("ragged", "per_sample"), "Give one array of rows, each sample's "
+                         "values of one length.")
 
 
 def _refuse_targets_by_output(X, y):

@@ -29,17 +29,19 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
         yield
     except ValueError as exc:
         parts = _arrays_in(X)
-        shapes = {np.shape(a) for a in parts or ()}
+        shapes = {_shape(a) for a in parts or ()}
         kind = ("list" if isinstance(X, (list, tuple)) else "1-D object array"
                 if isinstance(X, np.ndarray) else type(X).__name__)
-        if len(shapes) >= 2:
+        items = "arrays" if all(hasattr(a, "shape") for a in parts or ()) else "sequences"
+        if len(shapes) >= 2:  # (a list as long as y: its samples, not inputs)
+            samples = kind != "list" or y is not None and np.shape(y)[:1] == (len(parts),)
             raise ValueError(
-                f"X is a {kind} of {len(parts)} arrays of different shapes, which "
+                f"{what} is a {kind} of {len(parts)} {items} of different shapes, which "
                 "scikit-learn takes as rows of one array. "
-                + (ragged if kind == "list" else per_sample)) from exc
+                + (per_sample if samples else ragged)) from exc
         if shapes and kind != "list":  # (a list of arrays of one shape is stacked)
             raise ValueError(
-                f"X is a {kind} of {len(parts)} arrays of shape {shapes.pop()}, one per "
+                f"{what} is a {kind} of {len(parts)} {items} of shape {shapes.pop()}, one per "
                 "sample?, which scikit-learn cannot read as rows: stack them into one array "
                 "(numpy.stack(list(X)))."
             ) from exc
@@ -67,13 +69,22 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
 
 def _arrays_in(X):
     """The items of X where X is a list, tuple, 1-D object array or Series of
-    arrays, else None."""
+    arrays (or of lists), else None."""
     if isinstance(X, (list, tuple)) or getattr(X, "ndim", None) == 1 and str(
             getattr(X, "dtype", "")) == "object":
         parts = list(X)
-        if parts and all(hasattr(a, "shape") and np.ndim(a) >= 1 for a in parts):
+        if parts and all(isinstance(a, (list, tuple)) or hasattr(a, "shape") and np.ndim(a)
+                         for a in parts):
             return parts
     return None
+
+
+def _shape(part):
+    """``part``'s shape; a nested sequence of ragged rows is a shape of its own."""
+    try:
+        return np.shape(part)
+    except ValueError:
+        return ("ragged", id(part))
 
 
 def _text_error(exc):
