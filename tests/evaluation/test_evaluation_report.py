@@ -579,3 +579,24 @@ def test_evaluations_in_threads_leave_matplotlib_s_settings_as_they_were(tmp_pat
                                                    name=f"thread{i}"), range(8)))
     assert matplotlib.rcParams["text.parse_math"] is True
     assert all(report.figures for report in reports)
+
+
+def test_an_interrupted_evaluation_leaves_no_files_to_refuse_the_next(tmp_path, monkeypatch):
+    # Figures were written one by one: those drawn stayed, and the next try was
+    # refused as "already exists".
+    import keraslearn.evaluation._evaluate as evaluating
+
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    drawn = evaluating.draw_figures
+
+    def interrupted(estimator, evaluation, paths, *args, **kwargs):
+        drawn(estimator, evaluation, paths, *args, **kwargs)  # every figure written...
+        raise KeyboardInterrupt  # ... and the page not
+
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluating, "draw_figures", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(clf, X, y, output_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert evaluate(clf, X, y, output_dir=tmp_path).figures

@@ -156,6 +156,41 @@ def test_values_spanning_more_than_the_largest_float_are_drawn(rng, tmp_path):
     assert_valid_png(report.figures["x0"]) and (tmp_path / "DriftDetector_report.html").exists()
 
 
+@pytest.mark.parametrize("value", [0.3, 1.7e18])
+def test_a_column_constant_but_for_rounding_or_beyond_2_53_is_drawn(rng, tmp_path, value):
+    # 0.1 + 0.2 beside 0.3, or one nanosecond timestamp: too small a span for 30 bins
+    # at the values' size ("Too many bins for data range"), with test() fine.
+    column = np.where(rng.random(200) < 0.5, value, np.nextafter(value, np.inf))
+    frame = pd.DataFrame({"rate": column, "amount": rng.normal(size=200)})
+    detector = DriftDetector(random_state=0).fit(frame)
+    report = drift_report(detector, frame.iloc[:80], output_dir=tmp_path)
+    assert set(report.figures) == {"rate", "amount"}
+    for path in report.figures.values():
+        assert_valid_png(path)
+
+
+def test_a_failed_or_interrupted_report_leaves_no_files_to_refuse_the_next(rng, tmp_path,
+                                                                          monkeypatch):
+    # Figures were written one by one: the first stayed, and the next try was
+    # refused as "already exists".
+    import keraslearn.monitoring._plots as plots
+
+    frame = pd.DataFrame({"amount": rng.normal(size=200), "tier": rng.choice(["a", "b"], 200)})
+    detector = DriftDetector(random_state=0).fit(frame)
+    (tmp_path / "notes.txt").write_text("the user's own")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(plots, "plot_categorical", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            drift_report(detector, frame.iloc[:50], output_dir=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    report = drift_report(detector, frame.iloc[:50], output_dir=tmp_path)
+    assert set(report.figures) == {"amount", "tier"}
+
+
 def test_names_with_dollar_signs_are_drawn_as_given(rng, tmp_path):
     # "$" began mathtext, which failed to parse ("$x^") with the figure half drawn.
     frame = pd.DataFrame({"cost $x^": rng.normal(size=200),

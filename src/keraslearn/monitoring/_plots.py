@@ -36,7 +36,7 @@ def plot_numeric(sample, values, row, path):
     # span either) are drawn divided by 4, and the axis says so.
     scale = 4.0 if overflows else 1.0
     sample, values = sample / scale, values / scale
-    bins = np.histogram_bin_edges(both / scale, bins=30)
+    bins = _bins(both / scale)
     ax.hist(sample, bins=bins, density=True, histtype="stepfilled",
             label=f"reference (sample of {sample.size})", **_REFERENCE)
     ax.hist(values, bins=bins, density=True, histtype="step", linewidth=1.8,
@@ -46,6 +46,17 @@ def plot_numeric(sample, values, row, path):
     ax.legend(fontsize=8)
     _title(ax, row)
     return _save(fig, path)
+
+
+def _bins(values):
+    """30 shared bins; where the values span too little for that at their size
+    (a column constant but for rounding, or beyond 2**53), 30 bins around them."""
+    try:
+        return np.histogram_bin_edges(values, bins=30)
+    except ValueError:
+        low, high = float(values.min()), float(values.max())
+        half = max(abs(low), abs(high)) * 1e-6 or 0.5
+        return np.linspace(low - half, high + half, 31)
 
 
 def plot_categorical(categories, counts, pooled, values, row, path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._files import check_new_files, check_output_dir, slug
+from ..utils._files import check_new_files, check_output_dir, removed_if_interrupted, slug
 from ._detector import DriftDetector
 from ._sketch import plain
 
@@ -279,7 +279,7 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     html_path = output_dir / f"{stem}_report.html"
     check_new_files([*paths, html_path], overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
-    with plain_text():  # feature names drawn as given, "$" and all
+    with removed_if_interrupted([*paths, html_path]), plain_text():  # ("$" in names as given)
         for j, (row, values, path) in enumerate(zip(rows, columns, paths)):
             feature = row["feature"]
             if detector.categorical_[j]:
@@ -289,9 +289,9 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
             else:
                 plot_numeric(detector.reference_sample_[feature], values, row, path)
             report.figures[feature] = path
-    report.html_path = html_path
-    replaced = _figures_of(html_path) if overwrite else []
-    html_path.write_text(report.to_html(), encoding="utf-8")
+        report.html_path = html_path
+        replaced = _figures_of(html_path) if overwrite else []
+        html_path.write_text(report.to_html(), encoding="utf-8")
     _remove_stale_figures(output_dir, stem, replaced, paths)
     return report
 

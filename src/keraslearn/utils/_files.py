@@ -1,5 +1,6 @@
 """Checks made before writing files a user may already have: nothing is replaced unasked."""
 
+import contextlib
 import hashlib
 import re
 from pathlib import Path
@@ -62,3 +63,19 @@ def slug(text):
         return piece
     digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{piece[:SLUG_CHARACTERS - 9].rstrip('_.')}_{digest}"
+
+
+@contextlib.contextmanager
+def removed_if_interrupted(paths):
+    """Remove, should the block fail or be interrupted, the files of ``paths``
+    that it created (none was there before it): a report half written would
+    otherwise stand, and refuse the next try (``check_new_files``)."""
+    paths = list(paths)
+    new = [path for path in paths if not (path.exists() or path.is_symlink())]
+    try:
+        yield
+    except BaseException:
+        for path in new:
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+        raise
