@@ -136,9 +136,10 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
         TensorFlow keeps a kernel for every variable of a new name or shape
         and every traced function it ran, for the life of the process: a
         search over hundreds of architectures would hold hundreds of
-        megabytes. With True (the default), every 64 networks built, at the
-        end of a fit, keraslearn sets TensorFlow's global seed to the value it
-        holds (``tf.random.set_seed``), which empties that cache, as
+        megabytes. With True (the default), every 64 networks built (at the
+        end of a fit; or loaded by ``keraslearn.load`` or ``save``),
+        keraslearn sets TensorFlow's global seed to the value it holds
+        (``tf.random.set_seed``), which empties that cache, as
         ``keras.backend.clear_session()`` does, without resetting Keras'
         names or settings. Models, their weights and their seed generators
         are untouched; like every ``tf.random.set_seed`` call, it restarts

@@ -65,6 +65,28 @@ def test_the_setting_turns_the_release_off(release_every):
     np.testing.assert_array_equal(_draw(), first)
 
 
+def test_networks_that_load_and_save_load_count_as_built(release_every, tmp_path):
+    # A service reloading models grew TensorFlow's cache by every loaded network's
+    # kernels without limit: only fits counted.
+    fitted = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1,
+                             random_state=0).fit(X, y)
+    path = keraslearn.save(fitted, tmp_path / "model.keraslearn")  # (loads it back: 1)
+    release_every(3)
+    reapply_tensorflow_seed()
+    first = _draw()
+    keraslearn.load(path)
+    keraslearn.load(path)
+    assert not np.array_equal(_draw(), first)  # 2 networks loaded: nothing released yet
+    loaded = keraslearn.load(path)
+    np.testing.assert_array_equal(_draw(), first)  # the 3rd: the kernel was made anew
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+    keraslearn.save(fitted, tmp_path / "again.keraslearn")  # its check loads one back
+    keraslearn.save(fitted, tmp_path / "third.keraslearn")
+    assert not np.array_equal(_draw(), first)
+    keraslearn.save(fitted, tmp_path / "fourth.keraslearn")
+    np.testing.assert_array_equal(_draw(), first)
+
+
 def _dropout_net(meta):
     return keras.Sequential([keras.Input((meta["n_features_in_"],)),
                              keras.layers.Dense(8, activation="relu"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine import _kernel_cache
 from . import _archive, _state, _trust
 
 
@@ -349,7 +350,7 @@ def _load_network(file, what, refusal):
     import keras
 
     try:
-        return keras.saving.load_model(file, safe_mode=True)
+        network = keras.saving.load_model(file, safe_mode=True)
     except Warning:  # raised by the user's filters: theirs, as it is
         raise
     except Exception as exc:
@@ -365,6 +366,11 @@ def _load_network(file, what, refusal):
             "Lambda layer holding a Python lambda cannot be loaded (write it as a "
             "registered layer)."
         ) from None
+    # Its variables add kernels to TensorFlow's cache, as a built network's do: a
+    # service loading (or saving) models over and over would hold them all.
+    _kernel_cache.network_built()
+    _kernel_cache.release_if_due()
+    return network
 
 
 def _check_networks_load(folder, networks, path):
