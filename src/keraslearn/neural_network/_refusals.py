@@ -13,6 +13,23 @@ class RefusedInItsOwnName:
     _fit_params = ()
 
     def set_params(self, **params):
+        """Set the parameters of this estimator, as scikit-learn's estimators do.
+
+        A nested parameter of a parameter that holds no estimator
+        (``optimizer__learning_rate``, ``callbacks__0__patience``) is refused
+        with what to set instead: nothing is routed to the optimizer or the
+        callbacks of a ready network.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
         rate = next((name for name in ("learning_rate_init", "learning_rate")
                      if name in self._get_param_names()), "learning_rate")
         refuse_unrouted(self, params, {  # what to set instead
