@@ -112,6 +112,9 @@ def test_a_list_of_inputs_says_what_to_give_instead(container):
         with pytest.raises(ValueError, match=words + r" of different shapes.*Give samples of "
                                                      r"one shape \(keras\.utils\.pad_sequences"):
             clf.fit(X, y)
+    # A ragged y beside them: the hint still comes (NumPy's error on y's shape did).
+    with pytest.raises(ValueError, match=r"X is a list of \d+ sequences of different shapes"):
+        clf.fit([list(r) for r in ragged], [np.zeros(2), np.zeros((2, 2))])
     fitted = KerasClassifier(image_and_meta, epochs=1, random_state=0).fit(
         {"image": IMAGES, "meta": META}, y)
     with pytest.raises(ValueError, match="named inputs"):

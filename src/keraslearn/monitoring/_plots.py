@@ -56,7 +56,12 @@ def _bins(values):
     except ValueError:
         low, high = float(values.min()), float(values.max())
         half = max(abs(low), abs(high)) * 1e-6 or 0.5
-        return np.linspace(low - half, high + half, 31)
+        with np.errstate(over="ignore", invalid="ignore"):
+            edges = np.linspace(low - half, high + half, 31)
+            below = np.nextafter(low, -np.inf)  # (at the largest float: one bin, one step)
+        if np.isfinite(edges).all() and (np.diff(edges) > 0).all():
+            return edges
+        return np.array([below, high] if np.isfinite(below) else [low, np.nextafter(high, 1)])
 
 
 def plot_categorical(categories, counts, pooled, values, row, path):

@@ -34,7 +34,7 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 if isinstance(X, np.ndarray) else type(X).__name__)
         items = "arrays" if all(hasattr(a, "shape") for a in parts or ()) else "sequences"
         if len(shapes) >= 2:  # (a list as long as y: its samples, not inputs)
-            samples = kind != "list" or y is not None and np.shape(y)[:1] == (len(parts),)
+            samples = kind != "list" or _rows(y) == len(parts)
             raise ValueError(
                 f"{what} is a {kind} of {len(parts)} {items} of different shapes, which "
                 "scikit-learn takes as rows of one array. "
@@ -77,6 +77,14 @@ def _arrays_in(X):
                          for a in parts):
             return parts
     return None
+
+
+def _rows(y):
+    """The number of rows of y, or None (no y, or one NumPy cannot shape)."""
+    try:
+        return None if y is None else np.shape(y)[0]
+    except (ValueError, IndexError):
+        return None
 
 
 def _shape(part):
