@@ -152,7 +152,7 @@ def _keras_metric_name(metric):
     if inspect.isfunction(metric):
         return metric.__name__ if defined_by_keras(metric) else ""
     cls = metric if isinstance(metric, type) else type(metric)
-    return cls.__name__ if cls.__module__.startswith("keras.") and issubclass(
+    return cls.__name__ if defined_by_keras(cls) and issubclass(
         cls, keras.metrics.Metric) else ""
 
 

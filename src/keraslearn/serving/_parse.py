@@ -168,9 +168,9 @@ def _split(labels, columns, schema, where):
         raise RequestError(f"{where} names a column twice: "
                            f"{_shown(sorted({c for c in labels if labels.count(c) > 1}))}")
     _check_names(labels, schema, where)
-    by_label = dict(zip(labels, columns))
-    absent = [None] * len(columns[0])  # (a column not read, left out)
-    return _typed([by_label.get(name, absent) for name in schema.names], schema)
+    by_label, n_rows = dict(zip(labels, columns)), len(columns[0])
+    return _typed([by_label[name] if name in by_label else [None] * n_rows  # (not read)
+                   for name in schema.names], schema)
 
 
 def _listed(items, schema, where):
@@ -216,7 +216,8 @@ def _columns(mapping, schema, where):
     n_rows = lengths.pop() if lengths else 0
     if not n_rows:
         raise RequestError(f"{where} has no rows: the columns are empty")
-    return _typed([mapping.get(name, [None] * n_rows) for name in schema.names], schema)
+    return _typed([mapping[name] if name in mapping else [None] * n_rows  # (not read)
+                   for name in schema.names], schema)
 
 
 def _rows(rows, schema, where):

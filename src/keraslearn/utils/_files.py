@@ -70,7 +70,6 @@ def removed_if_interrupted(paths):
     """Remove, should the block fail or be interrupted, the files of ``paths``
     that it created (none was there before it): a report half written would
     otherwise stand, and refuse the next try (``check_new_files``)."""
-    paths = list(paths)
     new = [path for path in paths if not (path.exists() or path.is_symlink())]
     try:
         yield
