@@ -15,9 +15,10 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 import keraslearn
 from builders import tiny_mlp
-from keraslearn import KerasRegressor, MLPClassifier, MultiInput
+from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MultiInput
 from keraslearn._engine._targets import RegressorTargetEncoder
 from keraslearn._tf import keras
+from keraslearn.serving import ExportedModel
 
 X = np.random.default_rng(0).normal(size=(60, 3))
 y = (X[:, 0] > 0).astype(int)
@@ -131,18 +132,51 @@ class _Thousands(KerasRegressor):
         return _ThousandsEncoder()
 
 
+class _Thresholded(KerasClassifier):
+    def __init__(self, model=None, threshold=0.5, **kwargs):
+        super().__init__(model=model, **kwargs)
+        self.threshold = threshold
+
+    def predict(self, X):  # a threshold of the user's own, in Python
+        return self.classes_[(self.predict_proba(X)[:, 1] > self.threshold).astype(int)]
+
+
+class _LogTarget(KerasRegressor):
+    def fit(self, X, y, **kwargs):
+        return super().fit(X, np.log1p(y), **kwargs)
+
+    def predict(self, X, **kwargs):
+        return np.expm1(super().predict(X, **kwargs))
+
+
+class _OwnBuilder(KerasClassifier):
+    def _keras_build_fn(self, meta):  # scikeras' subclassing: nothing after the network
+        return tiny_mlp(meta)
+
+
 @pytest.mark.parametrize("make, match", [
+    (lambda: _Thresholded(tiny_mlp, threshold=0.9, epochs=1).fit(X, y), "_Thresholded.*predict"),
+    (lambda: _LogTarget(tiny_mlp, epochs=1).fit(X, np.abs(X[:, 0])), "_LogTarget.*predict"),
     (lambda: _ScaledFeatures(tiny_mlp, epochs=1).fit(X, X[:, 0]), "feature_encoder"),
     (lambda: _Thousands(tiny_mlp, epochs=1).fit(X, X[:, 0]), "target_encoder"),
     (lambda: KerasRegressor(_two_inputs, epochs=1).fit(
         MultiInput(a=X[:, :2], b=X[:, 2:]), X[:, 0]), "MultiInput"),
-], ids=["feature-encoder", "target-encoder", "multi-input"])
+], ids=["own-predict", "own-predict-regressor", "feature-encoder", "target-encoder",
+        "multi-input"])
 def test_what_runs_in_python_beside_the_network_is_refused(tmp_path, make, match):
     # The graph would hold the network alone: its predictions would not be
     # the estimator's, and no error would say so.
     est = make()
     message = refused(est, tmp_path, TypeError, match)
     assert "keraslearn.save" in message
+
+
+def test_a_subclass_building_its_own_network_exports(tmp_path):
+    # Overriding the builder alone changes nothing after the network.
+    est = _OwnBuilder(epochs=1, random_state=0).fit(X, y)
+    keraslearn.export(est, tmp_path / "model")
+    exported = ExportedModel(tmp_path / "model")
+    np.testing.assert_allclose(exported.predict_proba(X), est.predict_proba(X), atol=1e-6)
 
 
 def _two_inputs(meta):

@@ -91,6 +91,14 @@ def _check_exportable(est):
             "before the estimator (export converts scikit-learn's scalers, encoders and "
             "imputers), or save it with keraslearn.save."
         )
+    overridden = _own_prediction(type(est))
+    if overridden is not None:
+        raise TypeError(
+            f"keraslearn.export cannot export this {name}: its class {overridden[1]} defines "
+            f"its own {overridden[0]}, which runs in Python after the network; the exported "
+            "graph would answer the network's own predictions instead. Save it with "
+            "keraslearn.save, which keeps the class."
+        )
     encoder = est.target_encoder_
     if type(encoder) not in (ClassifierLabelEncoder, RegressorTargetEncoder):
         raise TypeError(
@@ -99,6 +107,16 @@ def _check_exportable(est):
             "Python, and export decodes them only as keraslearn's own target encoders do. "
             "Save it with keraslearn.save instead."
         )
+
+
+def _own_prediction(cls):
+    """The first prediction method a class outside keraslearn redefines (a
+    subclass of the user's own), with that class's name, or None."""
+    for method in ("predict", "predict_proba", "_labels", "_raw_predict"):
+        owner = next((k for k in cls.__mro__ if method in k.__dict__), None)
+        if owner is not None and not owner.__module__.startswith("keraslearn."):
+            return method, owner.__qualname__
+    return None
 
 
 class PipelineModel(keras.Model):
