@@ -351,3 +351,22 @@ def test_a_label_encoder_subclass_takes_partial_fit_classes_as_keraslearns_does(
 
     passing = PassingClassifier(one_dense, random_state=0).partial_fit(X, y, classes=list("abc"))
     assert passing.classes_.tolist() == ["a", "b", "c"]
+
+
+def _one_output(meta):
+    inputs = keras.Input((meta["n_features_in_"],))
+    return keras.Model(inputs, keras.layers.Dense(1)(inputs))
+
+
+class _Slip(KerasRegressor):
+    @property
+    def target_encoder(self):
+        return StandardScaler(with_mean=self.centre)  # a parameter never stored
+
+
+@pytest.mark.parametrize("read", [lambda est: est.target_encoder,
+                                  lambda est: est.fit(X, X[:, 0])])
+def test_an_attribute_error_inside_an_encoder_property_is_told_as_raised(read):
+    # It was reported as the property missing: "no attribute 'target_encoder'".
+    with pytest.raises(AttributeError, match="no attribute 'centre'"):
+        read(_Slip(_one_output, epochs=1))

@@ -52,6 +52,13 @@ class RoutedParams:
         kwargs = self.__dict__.get("_kwargs")
         if kwargs is not None and name in kwargs:
             return kwargs[name]
+        attribute = next((k.__dict__[name] for k in type(self).__mro__ if name in k.__dict__),
+                         None)
+        if hasattr(attribute, "__get__"):
+            # A property of the class raised AttributeError (a slip inside a
+            # subclass's ``target_encoder``): read it again, so that its own
+            # error is told, not "no attribute 'target_encoder'".
+            return attribute.__get__(self, type(self))
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name, value):
