@@ -159,3 +159,35 @@ def test_a_build_method_reads_every_fitted_attribute_of_this_fit_from_self():
         reg.fit(X[:, :n_features], y)
         assert reg.widths_ == [1, n_features - 1]
         assert reg.model_.inputs[1].shape[1] == n_features - 1
+
+
+class _Vocabulary(KerasClassifier):
+    """Sets what its network needs before ``super().fit``, as scikeras' meta
+    (the estimator's public fitted attributes) hands it to the builder."""
+
+    def fit(self, X, y, **kwargs):
+        self.vocabulary_size_ = int(X.max()) + 1
+        return super().fit(X, y, **kwargs)
+
+    def _get_metadata(self):  # scikeras' hook: a subclass adds to meta
+        return {**super()._get_metadata(), "embedding_width_": 3}
+
+
+def _embedding(meta):
+    return keras.Sequential([
+        keras.Input((meta["n_features_in_"],), dtype="int32"),
+        keras.layers.Embedding(meta["vocabulary_size_"], meta["embedding_width_"]),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ])
+
+
+def test_meta_holds_the_attributes_a_subclass_sets_and_what_its_get_metadata_adds():
+    # Both were missing: a KeyError from inside the builder.
+    tokens = np.random.default_rng(0).integers(0, 20, size=(60, 4))
+    labels = np.arange(60) % 3
+    clf = _Vocabulary(_embedding, loss="sparse_categorical_crossentropy", epochs=1,
+                      random_state=0).fit(tokens, labels)
+    assert clf.model_.layers[0].input_dim == tokens.max() + 1
+    assert clf.model_.layers[0].output_dim == 3
+    assert clf._get_metadata()["n_classes_"] == 3  # what this fit learnt too

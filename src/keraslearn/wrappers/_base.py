@@ -359,6 +359,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         # Set before the builder runs, as scikeras sets it, so that a builder
         # method of a subclass reads this fit's (a failed fit puts it back).
         self.__dict__.update((key, value) for key, value in meta.items() if key not in params)
+        meta = {**self._get_metadata(), **meta}  # (and what a subclass set or adds)
         builder = resolve_builder(self, params)
         compile_args = compile_kwargs(params)
         if isinstance(builder, keras.Model):

@@ -72,6 +72,14 @@ class RoutedParams:
         else:
             object.__setattr__(self, name, value)
 
+    def _get_metadata(self):
+        """The builder's ``meta``, as scikeras reads it: every public attribute
+        of the estimator ending in ``_`` (what this fit learnt, set before the
+        builder runs, and what a subclass's ``fit`` set before
+        ``super().fit``). A subclass may override it to add its own."""
+        return {key: value for key, value in self.__dict__.items()
+                if len(key) > 1 and key[-1] == "_" and key[-2] != "_" and key[0] != "_"}
+
     def _signature_params(self):
         """The named parameters the instance holds (see the module docstring)."""
         held = self.__dict__
