@@ -467,6 +467,53 @@ def test_a_stacking_ensemble_passing_x_to_its_final_estimator_is_not_read_throug
     assert np.isnan(missing_markers(stack, ["age", "income"])[0])
 
 
+def test_a_bagging_ensemble_is_read_through_to_its_pipelines():
+    # Bagging hands its members X as an array: the pipelines select by position.
+    # It was not read through: 'city' was served as a number (every request
+    # with a city refused) and no null was taken where every member imputes.
+    from sklearn.ensemble import BaggingClassifier
+
+    X, y = _rows()
+    head = make_column_transformer(
+        (SimpleImputer(strategy="median"), [0]),
+        (make_pipeline(SimpleImputer(strategy="most_frequent"), OneHotEncoder()), [1]),
+        ("drop", [3]), remainder=StandardScaler())
+    pipe = make_pipeline(head, MLPClassifier(hidden_layer_sizes=(2,), max_iter=2,
+                                             random_state=0))
+    model = _fitted(BaggingClassifier(pipe, n_estimators=2, random_state=0), X, y)
+    with serving(model) as client:
+        features = client.get("/metadata").json()["features"]
+        response = client.post("/predict", json=_null_records())
+    assert {f["name"]: (f["kind"], f["nullable"]) for f in features} == {
+        "age": ("number", True), "city": ("string", True), "income": ("number", False),
+        "note": ("any", True)}
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == model.predict(QUERY).tolist()
+
+
+def test_self_training_and_bagging_over_subsets_of_the_columns():
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.semi_supervised import SelfTrainingClassifier
+
+    X, y = _rows()
+    numbers, labels = X[["age", "income"]], np.where(y == "rich", 1, 0)
+    labels[::3] = -1  # unlabelled
+    pipe = make_pipeline(SimpleImputer(), MLPClassifier(hidden_layer_sizes=(2,), max_iter=2,
+                                                        random_state=0))
+    model = _fitted(SelfTrainingClassifier(pipe, max_iter=1), numbers, labels)
+    with serving(model) as client:  # its estimator_ reads X as it is: 'age' took no null
+        features = client.get("/metadata").json()["features"]
+        response = client.post("/predict", json=[{"age": None, "income": 3.5}])
+    assert [f["nullable"] for f in features] == [True, True]
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == model.predict(
+        pd.DataFrame({"age": [np.nan], "income": [3.5]})).tolist()
+    # Members reading other columns each, in other orders: nothing is promised.
+    bagging = _fitted(BaggingClassifier(pipe, n_estimators=2, bootstrap_features=True,
+                                        random_state=0), numbers, labels)
+    assert missing_markers(bagging, ["age", "income"]) == [REFUSED, REFUSED]
+
+
 def test_an_imputer_s_own_string_marker_is_not_taken_for_an_unknown_category():
     # Read through to the encoder behind it, the imputer's "?" was refused as a
     # category the encoder never saw, though the imputer replaces it.

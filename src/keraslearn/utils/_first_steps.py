@@ -1,8 +1,9 @@
 """Which fitted step first reads each input column of a served model, and what it takes.
 
 A served model is read through: a search to its ``best_estimator_``, an ensemble
-or wrapper (voting, stacking, calibrated, one-vs-rest, multi-output, threshold,
-frozen, a TransformedTargetRegressor) to each estimator it hands X to, a pipeline
+or wrapper (voting, stacking, bagging, calibrated, one-vs-rest, multi-output,
+threshold, self-training, frozen, a TransformedTargetRegressor) to each estimator
+it hands X to, a pipeline
 to the first of its steps that reads at prediction (samplers act in fit only,
 ``"passthrough"`` reads nothing), a ``ColumnTransformer`` to the transformer of
 each column, nested ones included. Two things are read there:
@@ -200,12 +201,16 @@ def _readers(model):
     """The fitted estimators ``model`` hands X to as it is at prediction: a
     search's ``best_estimator_``, a voting or stacking ensemble's estimators, a
     calibrated classifier's, a TransformedTargetRegressor's regressor, a
-    one-vs-rest, multi-output, threshold or frozen model's; ``[model]`` for any
-    other (a pipeline, a step, a stacking ensemble whose final estimator reads
-    X too: ``passthrough``)."""
+    one-vs-rest, multi-output, threshold, self-training or frozen model's, a
+    bagging ensemble's members where each reads every column (the default
+    ``max_features``); ``[model]`` for any other (a pipeline, a step, a stacking
+    ensemble whose final estimator reads X too: ``passthrough``, bagging over
+    subsets of the columns)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import (
+        BaggingClassifier,
+        BaggingRegressor,
         StackingClassifier,
         StackingRegressor,
         VotingClassifier,
@@ -215,11 +220,13 @@ def _readers(model):
     from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
     from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
     from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
+    from sklearn.semi_supervised import SelfTrainingClassifier
 
     if hasattr(model, "best_estimator_"):
         return [model.best_estimator_]
     one = ((FrozenEstimator, "estimator"), (TransformedTargetRegressor, "regressor_"),
-           (FixedThresholdClassifier, "estimator_"), (TunedThresholdClassifierCV, "estimator_"))
+           (FixedThresholdClassifier, "estimator_"), (TunedThresholdClassifierCV, "estimator_"),
+           (SelfTrainingClassifier, "estimator_"))
     for kind, attribute in one:
         if isinstance(model, kind) and hasattr(model, attribute):
             return [getattr(model, attribute)]
@@ -232,6 +239,11 @@ def _readers(model):
             model, "passthrough", False):  # (whose final estimator would read X too)
         inner = [e for e in model.estimators_ if not (isinstance(e, str) and e == "drop")]
         return inner or [model]
+    if isinstance(model, (BaggingClassifier, BaggingRegressor)) and hasattr(
+            model, "estimators_") and all(  # (imbalanced-learn's bagging ensembles too)
+            np.array_equal(f, np.arange(model.n_features_in_))
+            for f in model.estimators_features_):  # each member reads every column
+        return list(model.estimators_)
     return [model]
 
 
