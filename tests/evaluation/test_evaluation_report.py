@@ -210,6 +210,20 @@ def test_training_history_sources(binary):
     np.testing.assert_allclose(training_history(target)["loss"], target.regressor_.loss_curve_)
 
 
+def test_a_bagging_ensemble_has_no_curves_of_the_template_it_cloned(binary, tmp_path):
+    # Its estimator_ is the estimator the user gave, fitted beforehand here, not
+    # a member: its curves were drawn and logged as the ensemble's.
+    from sklearn.ensemble import BaggingClassifier
+
+    X, y = binary
+    template = HistoryClassifier().fit(X, y)
+    bagging = BaggingClassifier(template, n_estimators=2, random_state=0).fit(X, y)
+    assert bagging.estimator_ is template
+    assert training_history(bagging) is None
+    report = evaluate(bagging, X, y, output_dir=tmp_path, name="bagging")
+    assert "learning_curves" not in report.figures
+
+
 def test_learning_curves_from_sklearn_mlp(binary, tmp_path):
     X, y = binary
     mlp = MLPClassifier((8,), max_iter=300, early_stopping=True, random_state=0).fit(X, y)

@@ -16,6 +16,7 @@ from .._keras_fit import scored_epochs
 
 # where a meta-estimator keeps the fitted estimator that trained: a search's
 # best one, a self-training classifier's, a transformed-target regressor's
+# (not a bagging or boosting ensemble's estimator_: the template it cloned)
 _HISTORY_OWNERS = ("best_estimator_", "estimator_", "regressor_")
 FIGURES = ("learning_curves", "actual_vs_predicted", "residuals", "confusion_matrix",
            "roc_curve")  # every figure :func:`draw_figures` may draw
@@ -66,7 +67,10 @@ def _owned_history(estimator):
         if getattr(estimator, "validation_scores_", None) is not None:
             history["val_score"] = estimator.validation_scores_
     if history is None:
-        inner = [getattr(estimator, attr, None) for attr in _HISTORY_OWNERS]
+        from sklearn.ensemble import BaseEnsemble
+
+        inner = [getattr(estimator, attr, None) for attr in _HISTORY_OWNERS
+                 if not (attr == "estimator_" and isinstance(estimator, BaseEnsemble))]
         if getattr(estimator, "steps", None):
             inner.append(estimator.steps[-1][1])
         for owner in inner:
