@@ -232,3 +232,23 @@ def test_searches_scored_by_any_of_scikit_learns_scorer_names_load(tmp_path):
 
 def _own_score(y_true, y_pred):
     return float(np.mean(y_true == y_pred))
+
+
+def test_a_tuned_threshold_and_fitted_sparse_data_load_without_naming_them(tmp_path):
+    # TunedThresholdClassifierCV's scorer (_CurveScorer, with scikit-learn's
+    # metadata-request records) and the csr_matrix of a model fitted on sparse
+    # X (SMOTE's neighbours on text features) were refused by default.
+    import scipy.sparse
+    from sklearn.model_selection import TunedThresholdClassifierCV
+    from sklearn.neighbors import KNeighborsClassifier
+
+    y = (X[:, 0] > 0).astype(int)
+    tuned = TunedThresholdClassifierCV(
+        MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0),
+        scoring="balanced_accuracy", cv=2).fit(X, y)
+    sparse = {fmt: KNeighborsClassifier(1).fit(getattr(scipy.sparse, fmt)(X), y)
+              for fmt in ("csr_matrix", "csc_array")}
+    for name, fitted in [("tuned", tuned), *sparse.items()]:
+        path = keraslearn.save(fitted, tmp_path / f"{name}.keraslearn")
+        assert keraslearn.get_untrusted_types(path) == [], name
+        np.testing.assert_array_equal(keraslearn.load(path).predict(X), fitted.predict(X))

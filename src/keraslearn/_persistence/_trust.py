@@ -2,8 +2,11 @@
 
 skops refuses any type it does not trust unless the caller lists it. Trusted by
 default here, besides what skops trusts itself (Python's containers and
-primitives, NumPy arrays and scalars, SciPy sparse matrices, every public
-scikit-learn estimator):
+primitives, NumPy arrays and scalars, every public scikit-learn estimator):
+
+- SciPy's sparse matrices and arrays (a sampler's or a neighbours model's
+  fitted sparse X), which skops stores with SciPy's own ``save_npz`` and reads
+  back without pickle, yet trusts only by their base classes' names;
 
 - keraslearn's own classes that a saved estimator holds, by their exact
   names (its estimators and transformers, target encoders, ``DriftDetector``,
@@ -18,8 +21,9 @@ scikit-learn estimator):
   estimator's own ``score`` (``_PassthroughScorer``, holding only the
   estimator), or by name (``scoring="roc_auc"``: a ``_Scorer`` holding one of
   the public functions of ``sklearn.metrics``, referenced, never called at
-  load, and its keyword arguments), so that a fitted ``GridSearchCV`` loads as
-  its best estimator does;
+  load, and its keyword arguments; a ``TunedThresholdClassifierCV``'s
+  ``_CurveScorer`` likewise, with the metadata-request records it holds), so
+  that a fitted ``GridSearchCV`` loads as its best estimator does;
 - the fitted records of scikit-learn's ``CalibratedClassifierCV``
   (``_CalibratedClassifier``: an estimator and its calibrators;
   ``_SigmoidCalibration`` and ``_TemperatureScaling``: numbers), so that a
@@ -67,13 +71,27 @@ def default_trusted():
                                              imblearn.FunctionSampler))
     names.update(_splitters())
     names.update(("sklearn.metrics._scorer._PassthroughScorer",
-                  "sklearn.metrics._scorer._Scorer"))
+                  "sklearn.metrics._scorer._Scorer", "sklearn.metrics._scorer._CurveScorer",
+                  "sklearn.utils._metadata_requests.MetadataRequest",
+                  "sklearn.utils._metadata_requests.MethodMetadataRequest"))
     names.update(_metric_functions())
     names.update(("sklearn.calibration._CalibratedClassifier",
                   "sklearn.calibration._SigmoidCalibration",
                   "sklearn.calibration._TemperatureScaling"))
     names.update(_EXPERIMENTAL)
+    names.update(_sparse_types())
     return frozenset(names)
+
+
+def _sparse_types():
+    """SciPy's sparse matrices and arrays of every format skops stores (with
+    ``scipy.sparse.save_npz``, read back by ``load_npz`` without pickle): skops
+    trusts their base classes, never the concrete csr_matrix a file names."""
+    import scipy.sparse
+
+    return {_type_name(getattr(scipy.sparse, f"{fmt}_{kind}"))
+            for fmt in ("csr", "csc", "coo", "bsr", "dia") for kind in ("matrix", "array")
+            if hasattr(scipy.sparse, f"{fmt}_{kind}")}
 
 
 # scikit-learn's experimental estimators, which it lists only once enabled.
