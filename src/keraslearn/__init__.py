@@ -5,6 +5,7 @@ TensorFlow is loaded only when an estimator is first used.
 """
 
 import os
+import threading
 
 # Keep TensorFlow's C++ INFO and WARNING start-up lines off the terminal (its
 # errors still show), unless the user set the level: done at import, before
@@ -32,11 +33,18 @@ _LAZY = {
 __all__ = sorted(_LAZY) + ["__version__", "config_context", "get_config", "set_config"]
 
 
+# One first import at a time: threads first using two names at once (a web
+# app loading a model while another request trains one) would each import
+# half of keraslearn's modules, which import each other, and fail.
+_importing = threading.RLock()
+
+
 def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        with _importing:
+            value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'keraslearn' has no attribute {name!r}")
