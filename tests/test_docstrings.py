@@ -112,3 +112,47 @@ def test_public_functions_document_their_parameters_defaults_and_return(func):
     _check_defaults(doc["Parameters"], inspect.signature(func), func.__name__)
     assert doc["Returns"], f"{func.__name__} documents no return value"
     assert doc["Raises"] or doc["Examples"], f"{func.__name__}: no Raises nor Examples"
+
+
+def _public_objects():
+    import importlib
+
+    for module_name in ("keraslearn", "keraslearn.datasets", "keraslearn.evaluation",
+                        "keraslearn.monitoring", "keraslearn.neural_network",
+                        "keraslearn.preprocessing", "keraslearn.serving", "keraslearn.tracking",
+                        "keraslearn.utils", "keraslearn.wrappers"):
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            yield f"{module_name}.{name}", getattr(module, name)
+
+
+def _free_names(source):
+    """The names an example's code reads without defining or importing them."""
+    import builtins
+
+    tree = ast.parse(source)
+    defined, read = set(dir(builtins)), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else defined).add(node.id)
+        elif isinstance(node, ast.alias):
+            defined.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.ExceptHandler)):
+            defined.add(node.name)
+        elif isinstance(node, ast.arg):
+            defined.add(node.arg)
+    return read - defined
+
+
+def test_every_public_example_runs_as_copied_into_an_empty_session():
+    # The doctests run in their module's namespace, where the function
+    # documented is defined: five examples failed with NameError when copied.
+    import doctest
+
+    finder, missing = doctest.DocTestFinder(), {}
+    for where, obj in _public_objects():
+        for test in finder.find(obj, where, globs={}):
+            source = "".join(example.source for example in test.examples)
+            if source and _free_names(source):
+                missing[test.name] = sorted(_free_names(source))
+    assert missing == {}

@@ -244,6 +244,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     --------
     >>> from sklearn.datasets import load_iris
     >>> from sklearn.linear_model import LogisticRegression
+    >>> from keraslearn.evaluation import evaluate
     >>> X, y = load_iris(return_X_y=True)
     >>> clf = LogisticRegression(max_iter=500).fit(X, y)
     >>> report = evaluate(clf, X, y)

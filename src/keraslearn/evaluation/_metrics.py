@@ -64,6 +64,7 @@ def detect_problem_type(estimator, y):
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression, Ridge
+    >>> from keraslearn.evaluation import detect_problem_type
     >>> detect_problem_type(LogisticRegression(), ["a", "b", "c"])
     'multiclass'
     >>> detect_problem_type(Ridge(), [1, 0, 1])

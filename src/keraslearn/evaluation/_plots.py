@@ -48,6 +48,7 @@ def training_history(estimator):
 
     Examples
     --------
+    >>> from keraslearn.evaluation import training_history
     >>> class Fitted:
     ...     history_ = {"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]}
     >>> sorted(training_history(Fitted()))

@@ -214,6 +214,7 @@ def flatten_params(estimator, prefix=""):
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.preprocessing import StandardScaler
+    >>> from keraslearn.tracking import flatten_params
     >>> params = flatten_params(make_pipeline(StandardScaler(), LogisticRegression(C=0.5)))
     >>> params["logisticregression__C"], params["logisticregression"]
     (0.5, 'LogisticRegression(C=0.5)')

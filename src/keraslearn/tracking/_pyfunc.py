@@ -44,6 +44,7 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
 
     Examples
     --------
+    >>> import mlflow
     >>> from keraslearn.tracking import PyfuncModel
     >>> issubclass(PyfuncModel, mlflow.pyfunc.PythonModel)
     True
