@@ -62,8 +62,9 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     string for columns one-hot encoded from strings. Columns the pipeline drops
     (``ColumnTransformer(remainder="drop")``) are not inputs. Otherwise there is
     one input ``"inputs"`` of shape ``(n, n_features)`` (float32, or string when
-    every column is one-hot encoded from strings), or ``(n, height, width,
-    channels)`` for images.
+    every column is one-hot encoded from strings), or, for images, the shape of
+    the X the estimator was fitted on: ``(n, height, width, channels)``,
+    ``(n, height, width)`` or flat rows ``(n, height * width)``.
 
     **Outputs.** Classifiers: ``"label"`` (strings when the classes are strings,
     int64 for integer classes, bool for boolean ones, float64 for float classes,

@@ -105,12 +105,13 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
             Training data.
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values (class labels, label indicators, or real values).
+            Target values: class labels or label indicators for a classifier,
+            real values for a regressor.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Relative weights of the samples. Each batch's loss is the sum of
             its weighted sample losses divided by the batch's total weight,
-            as in scikit-learn's MLP. Its L2 penalty is divided by a full
+            as in scikit-learn's MLP. An MLP's L2 penalty is divided by a full
             batch's mean total weight (scikit-learn: by the batch's own): the
             same for unweighted rows in full batches, while an epoch's last,
             shorter batch is penalised as a full one (see ``alpha``).

@@ -18,7 +18,9 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
 
     {fit_parameters}
         None chooses binary cross-entropy for one sigmoid unit or multilabel
-        targets, sparse categorical cross-entropy otherwise.
+        targets, sparse categorical cross-entropy otherwise; a subclass's own
+        ``target_encoder`` not built on keraslearn's encoders gives no default:
+        give the loss.
 
     {training_parameters}
 

@@ -20,7 +20,9 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
     {model}
 
     {fit_parameters}
-        None means mean squared error.
+        None means mean squared error; a subclass's own
+        ``target_encoder`` not built on keraslearn's encoders gives no default:
+        give the loss.
 
     {training_parameters}
 
