@@ -50,6 +50,23 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     path : pathlib.Path
         Where the artifact was written.
 
+    Raises
+    ------
+    TypeError
+        When ``pipeline`` does not end in a keraslearn estimator, or the
+        estimator computes in Python beside its network (a subclass's own
+        ``predict`` or data transformer, several inputs): save it instead.
+
+    ValueError
+        When a step cannot be folded into the graph (it is named), or the
+        format cannot hold the network (LiteRT and a float64 network).
+
+    sklearn.exceptions.NotFittedError
+        When the pipeline is not fitted.
+
+    FileExistsError, FileNotFoundError
+        When ``path`` exists (without ``overwrite``) or its parent does not.
+
     Notes
     -----
     **Inputs.** A pipeline fitted on a pandas DataFrame gets one input per

@@ -58,6 +58,9 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
         could not import (a lambda held by a scikit-learn object). Nothing is
         written then.
 
+    FileExistsError, FileNotFoundError
+        ``path`` exists (without ``overwrite``; a directory or link: always), or no folder.
+
     See Also
     --------
     load : Read the file back.
