@@ -345,3 +345,28 @@ def test_float32_batches_of_a_column_narrower_than_float32s_step_and_exact_big_v
     reference[0] += 1  # a value float32 does not hold
     big = DriftDetector(random_state=0).fit(reference[:, None])
     assert big.test(rng.choice(sizes, 300)[:, None]).loc[0, "p_value"] > 0.5
+
+
+def test_dates_and_durations_as_categories_save_load_and_test_alike(tmp_path):
+    # pandas' Timestamp and Timedelta were kept as categories: keraslearn.save
+    # wrote them, and skops could not rebuild them, trusted or not, so the file
+    # (model and all) could not be loaded.
+    from sklearn.dummy import DummyClassifier
+
+    import keraslearn
+
+    days = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"] * 20)
+    reference = pd.DataFrame({"day": days, "wait": days - days.min(), "x": np.arange(60.0)})
+    detector = DriftDetector(categorical_features=["day", "wait"]).fit(reference)
+    model = DummyClassifier().fit(reference[["x"]], np.arange(60) % 2)
+    path = keraslearn.save(model, tmp_path / "m.keraslearn", drift_detector=detector)
+    assert keraslearn.get_untrusted_types(path) == []
+    _, loaded = keraslearn.load(path, return_drift_detector=True)
+    later = reference.assign(day=reference["day"] + pd.Timedelta(days=1),
+                             wait=reference["wait"] * 2)  # a new day, new durations
+    for batch in (reference.iloc[::2], later):
+        expected = detector.test(batch)
+        pd.testing.assert_frame_equal(loaded.test(batch), expected)
+    assert not detector.test(reference.iloc[::2])["drifted"].any()
+    assert detector.test(later).set_index("feature")["n_unseen"].to_dict() == {
+        "day": 20, "wait": 20, "x": 0}  # (4 days: 0 and 2 were seen)

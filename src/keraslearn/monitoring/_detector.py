@@ -4,9 +4,9 @@ Design: ``fit`` reduces each reference column to a summary whose size is set by 
 parameters, never by the number of rows (see ``_sketch``); ``test`` runs one test per
 feature against those summaries and corrects the p-values for the number of features.
 All fitted state is made of NumPy arrays, lists, dicts with string keys, strings and
-numbers, so the detector pickles and can be saved by skops beside a pipeline; only
-categories of other types (dates, decimals), kept as they are, make ``keraslearn.load``
-ask for ``trusted=`` their types.
+numbers (dates and durations as NumPy's), so the detector pickles and can be saved by
+skops beside a pipeline; only categories of other types (``datetime.date``, decimals),
+kept as they are, make ``keraslearn.load`` ask for ``trusted=`` their types.
 """
 
 from numbers import Integral, Real

@@ -168,7 +168,13 @@ def _value_counts(values, feature):
 
 
 def plain(value):
-    """A NumPy scalar as the Python scalar it holds (categories are kept as plain types)."""
+    """A NumPy scalar as the Python scalar it holds (categories are kept as plain
+    types); a date or duration as NumPy's datetime64 or timedelta64, which skops
+    stores and rebuilds (pandas' Timestamp it stores, then cannot rebuild)."""
+    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
+        return value.to_numpy()
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        return value  # (item() would give an int of nanoseconds)
     return value.item() if isinstance(value, np.generic) else value
 
 
