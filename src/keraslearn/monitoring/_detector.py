@@ -124,9 +124,9 @@ class DriftDetector(BaseEstimator):
         PSI reaches this value (0.1 and 0.25 are the usual "moderate" and
         "significant" levels for 10 bins): a filter against alarms on shifts too
         small to matter, which large batches make significant. PSI alone never
-        flags a feature, because it has no false alarm control: on a batch of
-        ``m`` rows from the reference distribution it averages about
-        ``(n_bins - 1) / m``. None reports PSI without using it.
+        flags a feature, having no false alarm control: on ``m`` rows from the
+        reference distribution it averages about ``(n_bins - 1) / m`` for ``m``
+        well above ``n_bins`` (more below: empty bins). None: PSI only reported.
 
     n_bins : int, default=10
         Number of reference quantile bins of a numeric column for the PSI
