@@ -160,6 +160,20 @@ def test_early_stopping_attributes(iris):
         assert all(0.0 <= s <= 1.0 for s in scores)
 
 
+def test_without_shuffling_early_stopping_trains_in_the_split_s_order():
+    # As scikit-learn's MLP, which trains on train_test_split's random order: the
+    # held-in rows were put back in the data's order, and on rows sorted by class
+    # (load_iris as it comes) each batch held one class.
+    X, y = load_iris(return_X_y=True)
+    common = dict(hidden_layer_sizes=(8,), max_iter=5, shuffle=False, random_state=0,
+                  batch_size=16, alpha=0.0)
+    stopping = keraslearn.MLPClassifier(early_stopping=True, n_iter_no_change=50,
+                                        validation_fraction=0.2, **common).fit(X, y)
+    held_in, _ = train_test_split(np.arange(len(X)), test_size=0.2, random_state=0, stratify=y)
+    plain = keraslearn.MLPClassifier(**common).fit(X[held_in], y[held_in])
+    np.testing.assert_allclose(stopping.loss_curve_, plain.loss_curve_, rtol=1e-6)
+
+
 def _early_stopping_on_few_rows(lib, X, y):
     clf = lib.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True,
                             random_state=0).fit(X, y)

@@ -255,7 +255,10 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
                 f"early_stopping cannot hold out validation_fraction={fraction} of {n} "
                 f"samples: {exc}"
             ) from None
-        return np.sort(train), np.sort(val)
+        # Held-in rows in the split's random order when the epochs do not shuffle
+        # them (as scikit-learn's MLP trains): sorted, rows ordered by class
+        # (load_iris) made batches of one class each.
+        return (np.sort(train) if self._shuffle() else train), np.sort(val)
 
     def _carried_progress(self, continuing):
         # Carried across warm-started fits, as scikit-learn's MLP does; the
