@@ -613,3 +613,28 @@ def test_an_app_used_without_its_lifespan_answers_on_every_event_loop():
             for response in answers:
                 assert response.status_code == 200, response.text
                 assert response.json()["predictions"] == expected
+
+
+def test_the_model_thread_runs_with_the_caller_s_scikit_learn_settings():
+    # scikit-learn keeps them per thread: a pipeline fitted and predicting
+    # under transform_output="pandas", whose second step selects columns by
+    # name, was refused every request in the server's model thread.
+    import sklearn
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X, y = mixed_frame()
+    with sklearn.config_context(transform_output="pandas"):
+        first = make_column_transformer((StandardScaler(), ["age", "income"]),
+                                        (OneHotEncoder(sparse_output=False), ["city"]))
+        pick = make_column_transformer(("passthrough", ["standardscaler__age"]))
+        pipe = make_pipeline(first, pick, MLPClassifier(hidden_layer_sizes=(2,), max_iter=2,
+                                                        random_state=0))
+        with pytest.warns(ConvergenceWarning):
+            pipe.fit(X, y)
+        expected = pipe.predict(X.iloc[:3]).tolist()
+        with serving(pipe) as client:
+            response = client.post("/predict", json=records(X.iloc[:3]))
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == expected

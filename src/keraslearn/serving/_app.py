@@ -9,12 +9,14 @@ and answers JSON. The batcher starts and stops with the app (its lifespan).
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from numbers import Integral, Real
 
 import anyio
 import numpy as np
+import sklearn
 
 from ..utils import Interval
 from ..utils._columns import polars_as_pandas
@@ -119,6 +121,10 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     ``ColumnTransformer``) or drops, and reach the model as that imputer's
     marker; elsewhere they get a 400 naming the column and row. ``GET
     /metadata`` says which features take them (``"nullable"``).
+
+    The model runs in a thread of its own, with the scikit-learn settings
+    (``sklearn.set_config``, such as ``transform_output``) of the thread that
+    made the app: scikit-learn keeps them per thread.
     """
     _check_option("max_batch_rows", max_batch_rows, Interval(Integral, 1, None, closed="left"))
     _check_option("max_wait_ms", max_wait_ms, Interval(Real, 0, 60_000, closed="both"))
@@ -133,8 +139,11 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     input_example = polars_as_pandas(input_example, nullable=True)
     schema = FeatureSchema.from_model(model, input_example=input_example, dtypes=dtypes)
     methods = ["predict"] + (["predict_proba"] if hasattr(model, "predict_proba") else [])
+    # The model thread runs with the caller's scikit-learn settings
+    # (transform_output="pandas": a step selecting columns by name needs it).
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,
-                      max_wait_ms=max_wait_ms)
+                      max_wait_ms=max_wait_ms, thread_setup=functools.partial(
+                          sklearn.set_config, **sklearn.get_config()))
     recent = (RecentRows(schema, drift_window, numeric=check_detector(drift_detector, schema))
               if drift_detector is not None else None)
     metadata = describe(model, schema, methods, {

@@ -74,9 +74,14 @@ class Batcher:
 
     max_wait_ms : float
         How long the oldest queued request may wait for others.
+
+    thread_setup : callable, default=None
+        Run first in the model thread (scikit-learn's settings of the caller,
+        which scikit-learn keeps per thread).
     """
 
-    def __init__(self, model, schema, methods, *, max_batch_rows, max_wait_ms):
+    def __init__(self, model, schema, methods, *, max_batch_rows, max_wait_ms,
+                 thread_setup=None):
         self.model = model
         self.schema = schema
         self.methods = tuple(methods)
@@ -91,6 +96,7 @@ class Batcher:
         self._executor = None
         self._loop = None
         self._starting = threading.Lock()
+        self._thread_setup = thread_setup
 
     async def start(self):
         """Start the model thread and one worker task per method (idempotent).
@@ -118,7 +124,8 @@ class Batcher:
             self._running = {}
         self._loop = loop
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="keraslearn-serving")
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="keraslearn-serving",
+                                                initializer=self._thread_setup)
         self._wake = {m: asyncio.Event() for m in self.methods}
         self._tasks = [self._loop.create_task(self._worker(m)) for m in self.methods]
 
