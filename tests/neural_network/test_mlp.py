@@ -16,7 +16,7 @@ from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from keraslearn import ImageClassifier, MLPClassifier, MLPRegressor
+from keraslearn import ImageClassifier, KerasClassifier, MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -719,3 +719,17 @@ def test_nested_parameters_of_the_optimizer_or_callbacks_are_refused_naming_what
     assert MLPClassifier().set_params(alpha=0.5, optimizer="sgd").optimizer == "sgd"
     with pytest.raises(ValueError, match="Invalid parameter 'mlpclassifier'"):
         MLPClassifier().set_params(mlpclassifier__alpha=0.1)
+
+
+@pytest.mark.parametrize("make", [MLPClassifier, ImageClassifier, KerasClassifier],
+                         ids=lambda make: make.__name__)
+def test_classifier_tags_say_multilabel_and_not_several_multiclass_targets(make):
+    # multi_output told scikit-learn's tooling that several multiclass targets
+    # are taken, which every classifier refuses; scikit-learn's MLP tells it as here.
+    from sklearn.utils import get_tags
+
+    ours, theirs = get_tags(make()), get_tags(SklearnMLP())
+    assert ours.target_tags.multi_output is theirs.target_tags.multi_output is False
+    assert ours.classifier_tags.multi_label is theirs.classifier_tags.multi_label is True
+    with pytest.raises(ValueError, match="multiclass-multioutput"):
+        MLPClassifier(max_iter=1).fit(np.zeros((6, 2)), np.arange(12).reshape(6, 2) % 3)

@@ -217,6 +217,9 @@ def classifier_tags(tags):
     (the public classes call it: the mixin, left of this behaviour, sets its
     tags after it)."""
     tags.classifier_tags.multi_label = True
+    # Multilabel rows, yes; several multiclass targets (scikit-learn's
+    # multi_output for a classifier, as its MLP says), no.
+    tags.target_tags.multi_output = False
     return tags
 
 
