@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._stacklevel import user_stacklevel
 from ..utils._columns import polars_as_pandas
 from ..utils._files import check_output_dir
+from ..utils._names import history_key
 from . import _model
 from ._mlflow import require_mlflow
 from ._params import flatten_params, mlflow_key
@@ -86,6 +87,9 @@ def log_history(mlflow, run_id, estimator):
     client = mlflow.MlflowClient()
     present = set(client.get_run(run_id).data.metrics)
     prefixes = {""} | _callback_prefixes(estimator)
+    # A callback logs Keras' names ("mse"), history_ has scikeras' ("mean_squared_error").
+    present |= {f"{p}{history_key(name[len(p):])}" for name in present for p in prefixes
+                if name.startswith(p)}
     now = int(time.time() * 1000)
     metrics = [mlflow.entities.Metric(mlflow_key(k), float(v), now, step)
                for k, values in history.items()
