@@ -78,12 +78,14 @@ def describe(value):
     -------
     text : str
         An estimator's class with the parameters it was given
-        (``StandardScaler(with_mean=False)``), a Keras loss, optimizer or
-        metric's class with its config, the import path of a function or a
-        class, ``[...]`` / ``(...)`` / ``{...}`` of the items described the
-        same way, an array's ``repr``, else the object's ``repr`` without
-        memory addresses (Python's default ``<module.Class object at 0x...>``
-        becomes ``<module.Class>``).
+        (``StandardScaler(with_mean=False)``), a Keras loss, optimizer,
+        metric, schedule, regularizer, initializer or constraint's class with
+        its config, any other object's class with the constructor arguments it
+        keeps as attributes (``EarlyStopping(patience=3)``), the import path of
+        a function or a class, ``[...]`` / ``(...)`` / ``{...}`` of the items
+        described the same way, an array's ``repr``, else the object's
+        ``repr`` without memory addresses (Python's default ``<module.Class
+        object at 0x...>`` becomes ``<module.Class>``).
 
     Examples
     --------
@@ -118,8 +120,27 @@ def describe(value):
     if isinstance(value, np.ndarray):
         return np.array2string(value, threshold=20, separator=", ")
     if type(value).__repr__ is object.__repr__:
-        return f"<{_qualified_name(type(value))}>"
+        kept = _kept_arguments(value)
+        return (f"<{_qualified_name(type(value))}>" if kept is None
+                else _given(type(value).__name__, kept))
     return _ADDRESS.sub("", repr(value))
+
+
+def _kept_arguments(value):
+    """The arguments of its constructor an object keeps as attributes of their
+    own names (Keras' callbacks do: ``EarlyStopping(patience=3)``), those that
+    differ from the defaults; None when it keeps none."""
+    try:
+        signature = inspect.signature(type(value).__init__).parameters
+    except (TypeError, ValueError):
+        return None
+    held = getattr(value, "__dict__", {})
+    kept = {name: held[name] for name, p in signature.items()
+            if name in held and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    if not kept:
+        return None
+    return {name: v for name, v in kept.items() if signature[name].default is
+            inspect.Parameter.empty or not _same(v, signature[name].default)}
 
 
 def _given(name, params):
@@ -161,7 +182,9 @@ def _keras_config(value):
     unset entries), else None."""
     import keras
 
-    kinds = (keras.losses.Loss, keras.optimizers.Optimizer, keras.metrics.Metric)
+    kinds = (keras.losses.Loss, keras.optimizers.Optimizer, keras.metrics.Metric,
+             keras.optimizers.schedules.LearningRateSchedule, keras.regularizers.Regularizer,
+             keras.initializers.Initializer, keras.constraints.Constraint)
     if not isinstance(value, kinds):
         return None
     try:
