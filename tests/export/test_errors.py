@@ -149,6 +149,12 @@ class _LogTarget(KerasRegressor):
         return np.expm1(super().predict(X, **kwargs))
 
 
+class _Tempered(KerasClassifier):
+    def _probabilities(self, X, **kwargs):  # the hook predict_proba goes through
+        scores = super()._probabilities(X, **kwargs) ** 0.5
+        return scores / scores.sum(axis=1, keepdims=True)
+
+
 class _OwnBuilder(KerasClassifier):
     def _keras_build_fn(self, meta):  # scikeras' subclassing: nothing after the network
         return tiny_mlp(meta)
@@ -157,12 +163,13 @@ class _OwnBuilder(KerasClassifier):
 @pytest.mark.parametrize("make, match", [
     (lambda: _Thresholded(tiny_mlp, threshold=0.9, epochs=1).fit(X, y), "_Thresholded.*predict"),
     (lambda: _LogTarget(tiny_mlp, epochs=1).fit(X, np.abs(X[:, 0])), "_LogTarget.*predict"),
+    (lambda: _Tempered(tiny_mlp, epochs=1).fit(X, y), "_Tempered.*_probabilities"),
     (lambda: _ScaledFeatures(tiny_mlp, epochs=1).fit(X, X[:, 0]), "feature_encoder"),
     (lambda: _Thousands(tiny_mlp, epochs=1).fit(X, X[:, 0]), "target_encoder"),
     (lambda: KerasRegressor(_two_inputs, epochs=1).fit(
         MultiInput(a=X[:, :2], b=X[:, 2:]), X[:, 0]), "MultiInput"),
-], ids=["own-predict", "own-predict-regressor", "feature-encoder", "target-encoder",
-        "multi-input"])
+], ids=["own-predict", "own-predict-regressor", "own-hook", "feature-encoder",
+        "target-encoder", "multi-input"])
 def test_what_runs_in_python_beside_the_network_is_refused(tmp_path, make, match):
     # The graph would hold the network alone: its predictions would not be
     # the estimator's, and no error would say so.

@@ -112,7 +112,8 @@ def _check_exportable(est):
 def _own_prediction(cls):
     """The first prediction method a class outside keraslearn redefines (a
     subclass of the user's own), with that class's name, or None."""
-    for method in ("predict", "predict_proba", "_labels", "_raw_predict"):
+    for method in ("predict", "predict_proba", "_labels", "_probabilities", "_targets",
+                   "_raw_predict"):
         owner = next((k for k in cls.__mro__ if method in k.__dict__), None)
         if owner is not None and not owner.__module__.startswith("keraslearn."):
             return method, owner.__qualname__
