@@ -22,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import keraslearn
 from keraslearn import MLPClassifier, MLPRegressor
 from keraslearn.serving import ExportedModel
-from keraslearn.utils._first_steps import REFUSED, missing_markers
+from keraslearn.utils._first_steps import REFUSED, dropped_columns, missing_markers
 
 
 def _rows(n=90, seed=0):
@@ -505,6 +505,13 @@ def test_self_training_and_bagging_over_subsets_of_the_columns():
         features = client.get("/metadata").json()["features"]
         response = client.post("/predict", json=[{"age": None, "income": 3.5}])
     assert [f["nullable"] for f in features] == [True, True]
+    # A column its pipeline drops still takes numbers only: the self-training
+    # classifier makes X numbers first (a string there got the model's 400).
+    dropping = make_pipeline(make_column_transformer(("drop", [1]),
+                                                     remainder=SimpleImputer()),
+                             MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0))
+    dropped = _fitted(SelfTrainingClassifier(dropping, max_iter=1), numbers, labels)
+    assert dropped_columns(dropped, ["age", "income"]) == set()
     assert response.status_code == 200, response.text
     assert response.json()["predictions"] == model.predict(
         pd.DataFrame({"age": [np.nan], "income": [3.5]})).tolist()

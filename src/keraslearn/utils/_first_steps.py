@@ -75,8 +75,11 @@ def dropped_columns(model, names):
     takes a DataFrame without them, and a server need not ask for them."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
+    from sklearn.semi_supervised import SelfTrainingClassifier
 
     names = list(names)
+    if isinstance(model, SelfTrainingClassifier):
+        return set()  # it makes X numbers before its estimator drops any column
     readers = _readers(model)
     if readers != [model]:  # a column every model reading X drops
         return set.intersection(*(dropped_columns(r, names) for r in readers))
