@@ -459,3 +459,52 @@ def test_a_failed_partial_fit_leaves_a_model_initialize_took_to_be_compiled_anew
     iterations = int(optimizer.iterations)
     failed.partial_fit(X5, y)
     assert failed.model_.optimizer is optimizer and int(optimizer.iterations) > iterations
+
+
+def test_a_ctrl_c_while_the_weights_are_put_back_is_raised_once_all_are_back(monkeypatch):
+    # The second Ctrl-C (the first seemed slow) stopped the restore halfway: the
+    # estimator's attributes back, its weights a mix of old and trained ones.
+    from keraslearn._engine import _transaction
+
+    est = KerasClassifier(tiny_mlp, epochs=2, random_state=0).fit(X5, y)
+    est.set_params(warm_start=True)  # (trained in place)
+    before = _snapshot(est)
+    read = _transaction.training_variables
+
+    class SecondCtrlC:  # the last variable put back; Ctrl-C on the first try
+        def __init__(self, variable):
+            self.variable, self.tries = variable, 0
+
+        def numpy(self):
+            return self.variable.numpy()
+
+        def assign(self, value):
+            self.tries += 1
+            if self.tries == 1:
+                raise KeyboardInterrupt
+            self.variable.assign(value)
+
+    monkeypatch.setattr(_transaction, "training_variables",
+                        lambda m: [*read(m)[1:], SecondCtrlC(read(m)[0])])
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X5, y, callbacks=[Fails(RuntimeError("failed inside Keras' fit"))])
+    monkeypatch.undo()
+    _assert_unchanged(est, before)
+
+
+@pytest.mark.parametrize("failure", ["bad-y", "keras-fit"])
+def test_a_failed_fit_leaves_the_users_random_state_where_it_was(failure):
+    # The fit drew its seed from the RandomState before checking y, and kept the
+    # draw when training failed: the next fit differed from a fresh one.
+    generator = np.random.RandomState(7)
+    state = generator.get_state()[1].copy()
+    est = KerasClassifier(tiny_mlp, epochs=1, random_state=generator)
+    with pytest.raises((ValueError, RuntimeError)):
+        if failure == "bad-y":
+            est.fit(X5, np.where(y == 1, np.nan, 0.0))
+        else:
+            est.fit(X5, y, callbacks=[Fails(RuntimeError("failed inside Keras' fit"))])
+    np.testing.assert_array_equal(generator.get_state()[1], state)
+    fresh = KerasClassifier(tiny_mlp, epochs=1, random_state=np.random.RandomState(7))
+    np.testing.assert_array_equal(est.fit(X5, y).predict_proba(X5),
+                                  fresh.fit(X5, y).predict_proba(X5))

@@ -183,9 +183,9 @@ class KerasEstimator(BaseEstimator):
                 continuing = fitted and mode in ("warm", "partial", "initialized")
                 in_place = choose_network(mode, fitted, settings) == CONTINUE
                 forget(self.__dict__.get("model_"))  # this fit may change its weights
-                randomness = _random.fit_randomness(settings.random_state)
                 data = training_data(self, X, y, sample_weight, reset=not continuing,
                                      classes=classes, as_given=mode == "partial")
+                randomness = _random.fit_randomness(settings.random_state)  # (data checked)
                 plan = make_plan(
                     settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
                     weight_mean=data.weight_mean, seed=randomness.split_seed,

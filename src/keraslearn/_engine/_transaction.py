@@ -2,6 +2,8 @@
 
 import contextlib
 
+import numpy as np
+
 from ._forward import forget
 from ._layers import built_optimizer, training_variables
 from ._train import tell_failed
@@ -29,6 +31,10 @@ class _Snapshot:
         self.saved = None
         self.held = False  # the fitted network's state, until a new one is built
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
+        # The user's RandomState given as random_state, which a fit draws its seed from.
+        generator = self.before.get("random_state")
+        self.generator = ((generator, generator.get_state())
+                          if isinstance(generator, np.random.RandomState) else None)
 
     def protect(self, model):
         """Save ``model``'s weights, optimizer state and Keras history, to be
@@ -65,6 +71,21 @@ class _Snapshot:
         self.saved = (model, values, getattr(model, "history", _ABSENT))
 
     def restore(self):
+        """Put everything back; a Ctrl-C meanwhile (pressed again as the first
+        seemed slow) is raised once all is back, not halfway through the weights."""
+        interrupted = None
+        while True:
+            try:
+                self._restore()
+                break
+            except KeyboardInterrupt as exc:  # (each step may be done again)
+                interrupted = exc
+        if interrupted is not None:
+            raise interrupted
+
+    def _restore(self):
+        if self.generator is not None:
+            self.generator[0].set_state(self.generator[1])
         self.est.__dict__.clear()
         self.est.__dict__.update(self.before)
         if self.kwargs is not None:
