@@ -1,6 +1,7 @@
 """log_fit and log_model: what reaches the MLflow store, read back with MLflow's client."""
 
 import functools
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -147,6 +148,12 @@ def test_mistakes_are_refused_before_anything_is_logged(store):
     store.client.delete_run(run.info.run_id)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         log_fit(fitted(), X[:20], y[:10])
+    # Test data missing a column: MLflow's signature of it was warned about first.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError):
+            log_fit(fitted(), X.iloc[:, :2], y)
+    assert not [w for w in caught if "input example" in str(w.message)]
     # A file of the evaluation's names in output_dir is the user's: kept, and refused.
     mine = store.folder / "eval" / "tiny_report.html"
     mine.parent.mkdir()

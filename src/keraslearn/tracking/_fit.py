@@ -255,12 +255,13 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
             saved = _model.saved_and_checked(model, trusted, tmp)
             input_example = (_model.example_rows(X_test) if input_example is None
                              else polars_as_pandas(input_example))
-            # log_fit and log_search call this function: the warning points past both.
-            signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)
         # After the model's checks: a refused model leaves no files in output_dir.
         report = None if X_test is None else _evaluated(
             estimator, X_test, y_test, name=run_name or type(estimator).__name__,
             output_dir=output_dir, tmp=tmp)
+        if saved is not None:  # (after the evaluation: test data it refuses warns of nothing)
+            # log_fit and log_search call this function: the warning points past both.
+            signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)
         return _log_into_run(mlflow, estimator, model, saved, report,
                              run_name=run_name, input_example=input_example,
                              signature=signature, keep_files=output_dir is not None,
