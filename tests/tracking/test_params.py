@@ -93,6 +93,14 @@ def test_estimators_keras_objects_and_reprs_are_told_apart_without_addresses():
                          "EarlyStopping()"]
     assert len(set(texts)) == len(texts) and "initial_learning_rate=0.1," in texts[3]
     assert describe(object()) == "<object>"  # nothing kept: its class alone
+    first, second = _Linked(), _Linked()
+    first.other, second.other = second, first  # a cycle through their arguments
+    assert describe(first) == "_Linked(other=_Linked(other=<test_params._Linked>))"
+
+
+class _Linked:
+    def __init__(self, other=None):
+        self.other = other
 
 
 def test_keys_are_written_as_mlflow_takes_them_on_every_system():

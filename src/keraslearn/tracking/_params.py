@@ -14,6 +14,7 @@ by their ``repr``, without the memory addresses Python's default ``repr`` shows
 import inspect
 import numbers
 import re
+import threading
 import warnings
 
 import numpy as np
@@ -120,10 +121,25 @@ def describe(value):
     if isinstance(value, np.ndarray):
         return np.array2string(value, threshold=20, separator=", ")
     if type(value).__repr__ is object.__repr__:
-        kept = _kept_arguments(value)
-        return (f"<{_qualified_name(type(value))}>" if kept is None
-                else _given(type(value).__name__, kept))
+        return _by_arguments(value)
     return _ADDRESS.sub("", repr(value))
+
+
+_describing = threading.local()  # ids of the objects being described by their arguments
+
+
+def _by_arguments(value):
+    """``Class(argument=...)`` of :func:`_kept_arguments`, else ``<module.Class>``
+    (also for an object met again among its own arguments: a cycle)."""
+    seen = _describing.__dict__.setdefault("ids", set())
+    kept = None if id(value) in seen else _kept_arguments(value)
+    if kept is None:
+        return f"<{_qualified_name(type(value))}>"
+    seen.add(id(value))
+    try:
+        return _given(type(value).__name__, kept)
+    finally:
+        seen.discard(id(value))
 
 
 def _kept_arguments(value):
