@@ -348,6 +348,19 @@ def test_an_iterative_imputer_is_known_in_a_process_that_only_loaded_it(tmp_path
     assert run.stdout.strip().splitlines()[-1] == "[nan, nan]"
 
 
+def _served_as_imputing(model):
+    """The answer to null records of a server for ``model``, whose features are
+    those of the ``imputing`` pipeline's (checked)."""
+    with serving(model) as client:
+        features = client.get("/metadata").json()["features"]
+        response = client.post("/predict", json=_null_records())
+    assert {f["name"]: (f["kind"], f["nullable"]) for f in features} == {
+        "age": ("number", True), "city": ("string", True), "income": ("number", False),
+        "note": ("any", True)}
+    assert response.status_code == 200, response.text
+    return response
+
+
 @pytest.mark.parametrize("wrap", ["calibrated", "voting", "target-transformed", "frozen",
                                   "threshold"])
 def test_a_pipeline_inside_an_ensemble_is_served_as_the_pipeline_alone(imputing, wrap):
@@ -377,13 +390,7 @@ def test_a_pipeline_inside_an_ensemble_is_served_as_the_pipeline_alone(imputing,
                                                        random_state=0))
         model = _fitted(TransformedTargetRegressor(pipe, func=np.log1p,
                                                    inverse_func=np.expm1), X, X["income"])
-    with serving(model) as client:
-        features = client.get("/metadata").json()["features"]
-        response = client.post("/predict", json=_null_records())
-    assert {f["name"]: (f["kind"], f["nullable"]) for f in features} == {
-        "age": ("number", True), "city": ("string", True), "income": ("number", False),
-        "note": ("any", True)}
-    assert response.status_code == 200, response.text
+    response = _served_as_imputing(model)
     expected = model.predict(QUERY)
     if wrap == "target-transformed":
         np.testing.assert_allclose(response.json()["predictions"], expected, rtol=1e-6)
@@ -481,13 +488,7 @@ def test_a_bagging_ensemble_is_read_through_to_its_pipelines():
     pipe = make_pipeline(head, MLPClassifier(hidden_layer_sizes=(2,), max_iter=2,
                                              random_state=0))
     model = _fitted(BaggingClassifier(pipe, n_estimators=2, random_state=0), X, y)
-    with serving(model) as client:
-        features = client.get("/metadata").json()["features"]
-        response = client.post("/predict", json=_null_records())
-    assert {f["name"]: (f["kind"], f["nullable"]) for f in features} == {
-        "age": ("number", True), "city": ("string", True), "income": ("number", False),
-        "note": ("any", True)}
-    assert response.status_code == 200, response.text
+    response = _served_as_imputing(model)
     assert response.json()["predictions"] == model.predict(QUERY).tolist()
 
 
