@@ -14,7 +14,6 @@ by their ``repr``, without the memory addresses Python's default ``repr`` shows
 import inspect
 import numbers
 import re
-import threading
 import warnings
 
 import numpy as np
@@ -81,12 +80,11 @@ def describe(value):
         An estimator's class with the parameters it was given
         (``StandardScaler(with_mean=False)``), a Keras loss, optimizer,
         metric, schedule, regularizer, initializer or constraint's class with
-        its config, any other object's class with the constructor arguments it
-        keeps as attributes (``EarlyStopping(patience=3)``), the import path of
-        a function or a class, ``[...]`` / ``(...)`` / ``{...}`` of the items
-        described the same way, an array's ``repr``, else the object's
-        ``repr`` without memory addresses (Python's default ``<module.Class
-        object at 0x...>`` becomes ``<module.Class>``).
+        its config, the import path of a function or a class, ``[...]`` /
+        ``(...)`` / ``{...}`` of the items described the same way, an array's
+        ``repr``, else the object's ``repr`` without memory addresses
+        (Python's default ``<module.Class object at 0x...>`` becomes
+        ``<module.Class>``).
 
     Examples
     --------
@@ -121,42 +119,8 @@ def describe(value):
     if isinstance(value, np.ndarray):
         return np.array2string(value, threshold=20, separator=", ")
     if type(value).__repr__ is object.__repr__:
-        return _by_arguments(value)
-    return _ADDRESS.sub("", repr(value))
-
-
-_describing = threading.local()  # ids of the objects being described by their arguments
-
-
-def _by_arguments(value):
-    """``Class(argument=...)`` of :func:`_kept_arguments`, else ``<module.Class>``
-    (also for an object met again among its own arguments: a cycle)."""
-    seen = _describing.__dict__.setdefault("ids", set())
-    kept = None if id(value) in seen else _kept_arguments(value)
-    if kept is None:
         return f"<{_qualified_name(type(value))}>"
-    seen.add(id(value))
-    try:
-        return _given(type(value).__name__, kept)
-    finally:
-        seen.discard(id(value))
-
-
-def _kept_arguments(value):
-    """The arguments of its constructor an object keeps as attributes of their
-    own names (Keras' callbacks do: ``EarlyStopping(patience=3)``), those that
-    differ from the defaults; None when it keeps none."""
-    try:
-        signature = inspect.signature(type(value).__init__).parameters
-    except (TypeError, ValueError):
-        return None
-    held = getattr(value, "__dict__", {})
-    kept = {name: held[name] for name, p in signature.items()
-            if name in held and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    if not kept:
-        return None
-    return {name: v for name, v in kept.items() if signature[name].default is
-            inspect.Parameter.empty or not _same(v, signature[name].default)}
+    return _ADDRESS.sub("", repr(value))
 
 
 def _given(name, params):
