@@ -21,6 +21,7 @@ from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn.evaluation import evaluate
 from keraslearn.tracking import MLflowCallback, flatten_params, log_fit, log_model
+from keraslearn.tracking._params import mlflow_key
 
 
 @pytest.fixture
@@ -116,7 +117,7 @@ def test_parameters_the_run_holds_with_other_values_are_named_and_the_rest_logge
     assert "loss" in data.metrics and "test_accuracy" in data.metrics
 
 
-@pytest.mark.parametrize("prefix", ["", "fit/"])
+@pytest.mark.parametrize("prefix", ["", "fit/", "fit:"])
 def test_curves_logged_live_by_the_callback_are_not_logged_again(store, prefix):
     # Under a prefix they were logged a second time, under their bare names; a
     # metric given by Keras' shorthand ("mse", named "mean_squared_error" in
@@ -125,13 +126,23 @@ def test_curves_logged_live_by_the_callback_are_not_logged_again(store, prefix):
         pipe = pipeline(callbacks=[MLflowCallback(prefix=prefix)],
                         metrics=["accuracy", "mse"]).fit(*frame())
         log_fit(pipe, log_model=False)
-    steps, values = metric_steps(store, run.info.run_id, f"{prefix}loss")
+    steps, values = metric_steps(store, run.info.run_id, mlflow_key(f"{prefix}loss"))
     assert steps == list(range(EPOCHS))
     np.testing.assert_allclose(values, pipe[-1].history_["loss"], rtol=1e-6)
     assert "mean_squared_error" in pipe[-1].history_
     logged = set(store.client.get_run(run.info.run_id).data.metrics)
     curves = {name for name in logged if not name.startswith("test_")}
-    assert curves == {f"{prefix}{key}" for key in ("loss", "accuracy", "mse")}
+    assert curves == {mlflow_key(f"{prefix}{key}") for key in ("loss", "accuracy", "mse")}
+
+
+def test_a_metric_of_the_users_own_hides_no_curve_of_another_name(store):
+    # Without a callback, the user's "mse" is not history_'s "mean_squared_error".
+    with mlflow.start_run() as run:
+        mlflow.log_metric("mse", 0.5)
+        pipe = pipeline(metrics=["mse"]).fit(*frame())
+        log_fit(pipe, log_model=False)
+    logged = store.client.get_run(run.info.run_id).data.metrics
+    assert {"mse", "mean_squared_error", "loss"} <= set(logged)
 
 
 def test_mistakes_are_refused_before_anything_is_logged(store):

@@ -80,16 +80,21 @@ def log_params(mlflow, run_id, params):
 def log_history(mlflow, run_id, estimator):
     """Log the per-epoch curves of ``history_`` with ``step=epoch`` (held-out
     curves scored every few epochs at theirs); return their keys."""
-    from ..evaluation._plots import curve_epochs
+    from ..evaluation._plots import _owned_history, curve_epochs
 
     history, epochs = curve_epochs(estimator)
     history = history or {}
     client = mlflow.MlflowClient()
     present = set(client.get_run(run_id).data.metrics)
-    prefixes = {""} | _callback_prefixes(estimator)
+    callbacks = _callback_prefixes(estimator)
+    prefixes = {""} | callbacks
     # A callback logs Keras' names ("mse"), history_ has scikeras' ("mean_squared_error").
-    present |= {f"{p}{history_key(name[len(p):])}" for name in present for p in prefixes
-                if name.startswith(p)}
+    network = getattr(_owned_history(estimator)[0], "model_", None)
+    outputs = getattr(network, "output_names", None) or ()
+    for prefix in callbacks:
+        head = mlflow_key(f"{prefix}a")[:-1]  # the prefix as the callback's keys begin
+        present |= {mlflow_key(f"{prefix}{history_key(name[len(head):], outputs)}")
+                    for name in list(present) if name.startswith(head)}
     now = int(time.time() * 1000)
     metrics = [mlflow.entities.Metric(mlflow_key(k), float(v), now, step)
                for k, values in history.items()
