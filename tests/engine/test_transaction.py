@@ -484,12 +484,20 @@ def test_a_ctrl_c_while_the_weights_are_put_back_is_raised_once_all_are_back(mon
                 raise KeyboardInterrupt
             self.variable.assign(value)
 
+    class Told(keras.callbacks.Callback):  # as MLflowCallback ends its run
+        failed = None
+
+        def _fit_failed(self, interrupted):
+            self.failed = interrupted
+
     monkeypatch.setattr(_transaction, "training_variables",
                         lambda m: [*read(m)[1:], SecondCtrlC(read(m)[0])])
+    told = Told()
     with pytest.raises(KeyboardInterrupt):
-        est.fit(X5, y, callbacks=[Fails(RuntimeError("failed inside Keras' fit"))])
+        est.fit(X5, y, callbacks=[Fails(RuntimeError("failed inside Keras' fit")), told])
     monkeypatch.undo()
     _assert_unchanged(est, before)
+    assert told.failed is False  # told of the fit's own failure, restore interrupted or not
 
 
 @pytest.mark.parametrize("failure", ["bad-y", "keras-fit"])

@@ -155,6 +155,11 @@ class _Tempered(KerasClassifier):
         return scores / scores.sum(axis=1, keepdims=True)
 
 
+class _Clipped(KerasRegressor):
+    def _network_outputs(self, X, call_kwargs):  # the hook _raw_predict goes through
+        return np.clip(super()._network_outputs(X, call_kwargs), 0.0, None)
+
+
 class _OwnBuilder(KerasClassifier):
     def _keras_build_fn(self, meta):  # scikeras' subclassing: nothing after the network
         return tiny_mlp(meta)
@@ -164,12 +169,13 @@ class _OwnBuilder(KerasClassifier):
     (lambda: _Thresholded(tiny_mlp, threshold=0.9, epochs=1).fit(X, y), "_Thresholded.*predict"),
     (lambda: _LogTarget(tiny_mlp, epochs=1).fit(X, np.abs(X[:, 0])), "_LogTarget.*predict"),
     (lambda: _Tempered(tiny_mlp, epochs=1).fit(X, y), "_Tempered.*_probabilities"),
+    (lambda: _Clipped(tiny_mlp, epochs=1).fit(X, X[:, 0]), "_Clipped.*_network_outputs"),
     (lambda: _ScaledFeatures(tiny_mlp, epochs=1).fit(X, X[:, 0]), "feature_encoder"),
     (lambda: _Thousands(tiny_mlp, epochs=1).fit(X, X[:, 0]), "target_encoder"),
     (lambda: KerasRegressor(_two_inputs, epochs=1).fit(
         MultiInput(a=X[:, :2], b=X[:, 2:]), X[:, 0]), "MultiInput"),
-], ids=["own-predict", "own-predict-regressor", "own-hook", "feature-encoder",
-        "target-encoder", "multi-input"])
+], ids=["own-predict", "own-predict-regressor", "own-hook", "own-outputs",
+        "feature-encoder", "target-encoder", "multi-input"])
 def test_what_runs_in_python_beside_the_network_is_refused(tmp_path, make, match):
     # The graph would hold the network alone: its predictions would not be
     # the estimator's, and no error would say so.

@@ -119,6 +119,8 @@ def restore_on_failure(est):
     try:
         yield snapshot
     except BaseException as exc:
-        snapshot.restore()
-        tell_failed(snapshot.callbacks, exc)
+        try:
+            snapshot.restore()
+        finally:  # (a Ctrl-C while restoring: the callbacks are told still)
+            tell_failed(snapshot.callbacks, exc)
         raise

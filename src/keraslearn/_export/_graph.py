@@ -113,7 +113,7 @@ def _own_prediction(cls):
     """The first prediction method a class outside keraslearn redefines (a
     subclass of the user's own), with that class's name, or None."""
     for method in ("predict", "predict_proba", "_labels", "_probabilities", "_targets",
-                   "_raw_predict"):
+                   "_raw_predict", "_network_outputs"):
         owner = next((k for k in cls.__mro__ if method in k.__dict__), None)
         if owner is not None and not owner.__module__.startswith("keraslearn."):
             return method, owner.__qualname__
