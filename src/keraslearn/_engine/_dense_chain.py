@@ -73,7 +73,7 @@ from .._keras_fit import validates
 from .._tf import keras, tf
 from ._chain_functions import make_evaluate, make_fit, make_held_out
 from ._keras_objects import loss_key
-from ._layers import built_optimizer
+from ._layers import built_optimizer, compile_config
 from ._plain_networks import (
     build_compiled_metrics,
     chain_callbacks,
@@ -198,12 +198,9 @@ class DenseChainTrainer:
         if not (type(freq) is int and freq > 0 or type(freq) is list and all(
                 type(epoch) is int for epoch in freq)):
             return None  # Keras' fit says what is wrong with it
-        # Serialised by Keras at every call: read once.
-        try:
-            config = model.get_compile_config() or {}
-        except Exception:  # noqa: BLE001 - one Keras cannot serialise (a lambda's source
-            return None  # unknown: OSError, on a worker): its own fit
-        if int(dataset.cardinality()) < 0 or not plain_compile(model, config):
+        # Serialised by Keras at every call: read once (None: Keras' own fit).
+        config = compile_config(model)
+        if config is None or int(dataset.cardinality()) < 0 or not plain_compile(model, config):
             return None
         layers = dense_layers(model)
         if layers is None:

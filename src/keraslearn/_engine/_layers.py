@@ -44,6 +44,16 @@ def defined_by_keras(obj):
     return (getattr(obj, "__module__", None) or "").startswith("keras.")  # (None: exec'd)
 
 
+def compile_config(model):
+    """``model.get_compile_config()`` ({} when uncompiled), or None where Keras
+    cannot serialise what it was compiled with (an object it does not know; a
+    lambda whose source Python cannot find, as on a worker: OSError)."""
+    try:
+        return model.get_compile_config() or {}
+    except Exception:  # noqa: BLE001 - whatever Keras' serialisation raises
+        return None
+
+
 def defined_by_keras_or_keraslearn(obj):
     """Whether a class or function is Keras' own or keraslearn's (defined in a
     ``keras.`` or ``keraslearn.`` module): code whose settings its config holds."""

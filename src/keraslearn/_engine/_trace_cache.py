@@ -60,6 +60,7 @@ from ._keras_objects import BATCH_HOOKS, loss_key, runs_hooks
 from ._layers import (
     all_layers,
     built_optimizer,
+    compile_config,
     copy_training_state,
     defined_by_keras_or_keraslearn,
     keras_layers_only,
@@ -275,10 +276,9 @@ def steps_per_execution(model, fit_kwargs):
     ``validation_steps`` nor ``max_steps_per_epoch`` limits the steps (Keras
     runs a call's steps whole, and ``max_steps_per_epoch`` counts calls).
     """
-    try:
-        config = model.get_compile_config() or {}
-    except Exception:  # noqa: BLE001 - one Keras cannot serialise (a lambda whose source
-        return 1  # is unknown, on a worker: OSError): no warm copy
+    config = compile_config(model)
+    if config is None:  # what Keras cannot serialise: no warm copy
+        return 1
     limited = any(fit_kwargs.get(key) is not None for key in (
         "steps_per_epoch", "validation_steps")) or _tf.fit_limited()
     if config.get("steps_per_execution", 1) != 1 or fit_kwargs.get("verbose", 0) or limited:

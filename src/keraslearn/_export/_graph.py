@@ -16,6 +16,7 @@ import tensorflow as tf
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine._layers import defined_by_keras_or_keraslearn
 from .._engine._predict import inference
 from ..utils._first_steps import fitted_features, is_sampler
 from . import _layers
@@ -115,7 +116,7 @@ def _own_prediction(cls):
     for method in ("predict", "predict_proba", "_labels", "_probabilities", "_targets",
                    "_raw_predict", "_network_outputs"):
         owner = next((k for k in cls.__mro__ if method in k.__dict__), None)
-        if owner is not None and not owner.__module__.startswith("keraslearn."):
+        if owner is not None and not defined_by_keras_or_keraslearn(owner):
             return method, owner.__qualname__
     return None
 

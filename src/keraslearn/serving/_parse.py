@@ -168,9 +168,7 @@ def _split(labels, columns, schema, where):
         raise RequestError(f"{where} names a column twice: "
                            f"{_shown(sorted({c for c in labels if labels.count(c) > 1}))}")
     _check_names(labels, schema, where)
-    by_label, n_rows = dict(zip(labels, columns)), len(columns[0])
-    return _typed([by_label[name] if name in by_label else [None] * n_rows  # (not read)
-                   for name in schema.names], schema)
+    return _typed(_in_schema_order(dict(zip(labels, columns)), len(columns[0]), schema), schema)
 
 
 def _listed(items, schema, where):
@@ -216,8 +214,13 @@ def _columns(mapping, schema, where):
     n_rows = lengths.pop() if lengths else 0
     if not n_rows:
         raise RequestError(f"{where} has no rows: the columns are empty")
-    return _typed([mapping[name] if name in mapping else [None] * n_rows  # (not read)
-                   for name in schema.names], schema)
+    return _typed(_in_schema_order(mapping, n_rows, schema), schema)
+
+
+def _in_schema_order(by_name, n_rows, schema):
+    """The columns of ``by_name`` in the model's order; one left out (a column
+    the model does not read) as ``n_rows`` missing values."""
+    return [by_name[name] if name in by_name else [None] * n_rows for name in schema.names]
 
 
 def _rows(rows, schema, where):

@@ -89,7 +89,7 @@ def log_history(mlflow, run_id, estimator):
     callbacks = _callback_prefixes(estimator)
     prefixes = {""} | callbacks
     # A callback logs Keras' names ("mse"), history_ has scikeras' ("mean_squared_error").
-    network = getattr(_owned_history(estimator)[0], "model_", None)
+    network = getattr(_owned_history(estimator)[0], "model_", None) if callbacks else None
     outputs = getattr(network, "output_names", None) or ()
     for prefix in callbacks:
         head = mlflow_key(f"{prefix}a")[:-1]  # the prefix as the callback's keys begin
