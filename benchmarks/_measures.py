@@ -412,7 +412,7 @@ MEASURES = {"core": measure_core, "grid": measure_grid, "widths": measure_widths
 def main(argv):
     measures, lib, cfg_json, out_path = argv[1:5]
     cfg = json.loads(cfg_json)
-    try:  # quiet TensorFlow (sklearn's MLP runs without it)
+    try:  # quiet TensorFlow (imported in every worker, scikit-learn's MLP's too)
         import absl.logging
         import tensorflow as tf
 

@@ -194,12 +194,12 @@ def _summary(runs):
 
 
 def _mb(n):
-    return f"{n / 2**20:.0f} MB"
+    return f"{n / 2**20:.0f} MiB"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="256,512,1024", help="file sizes in MB")
+    parser.add_argument("--sizes", default="256,512,1024", help="file sizes in MiB")
     parser.add_argument("--images", type=int, default=3000, help="number of image files")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes: a smoke run, which writes only to --output")
@@ -276,7 +276,7 @@ def main():
         "last row is the same training without decoding: what decoding costs in time, and "
         "what keraslearn's training holds with no image path at all.", "",
         "Notes: the memory-mapped column is flat up to allocator noise (glibc keeps freed "
-        "batches in per-thread arenas; the same measure varies by some 30 MB from run to "
+        "batches in per-thread arenas; the same measure varies by some 30 MiB from run to "
         "run), and what grows with the number of rows there is the targets, sample weights, "
         "row order and predictions, a few tens of bytes a row, which a fit in memory holds "
         "too; the loaded column grows with the file. Images are decoded by Pillow, "

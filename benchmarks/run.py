@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py          # full run, ~10 min on 2 cores: benchmarks/results.md
+    python benchmarks/run.py          # full run, ~17 min on 2 cores: benchmarks/latest_run.md
     python benchmarks/run.py --quick  # smoke run of every measure at tiny sizes, < 2 min
     python benchmarks/run.py --only grid,memory --libs keraslearn,scikeras
 
@@ -18,6 +18,10 @@ imports, traced functions, thread pools and peak memory do not leak between
 libraries. A library that is missing or fails a measure gets "n/a (reason)".
 Ratios in the main table are the other library's value divided by
 keraslearn's: above 1 means keraslearn is faster (or leaner).
+
+A full run writes its report to ``benchmarks/latest_run.md`` (or ``--output``);
+``benchmarks/results.md`` is the kept record: the full run the README quotes, the
+reruns after it and what was done for each target, edited by hand from such reports.
 """
 
 import argparse
@@ -39,45 +43,8 @@ GRID_LRS = [1e-3, 1e-2]
 WIDTH_RUNS = 3  # fresh processes per library for the width search
 
 WORK_ON_TARGETS = """\
-### What was done for the targets, and the one not reached
-
-- Memory: tf.data's shuffle buffer over 2M row indices cost about as much as the data
-  (1.13x). Large data is now ordered by a per-epoch permutation of row indices
-  (`stateless_shuffle`, 8 bytes a row, no buffer of rows) and gathered batch by batch
-  from the NumPy array.
-- Fit and grid search: each architecture keeps a warm traced template (no retrace per
-  clone; its optimizer state is built before tracing, which saves about 0.15 s per trace),
-  and the template runs 64 steps per traced call when no callback works per batch
-  (identical updates; the fit went from 2.9 s to about 1.0 s).
-- n_jobs: in joblib workers TensorFlow's compute pools *and* tf.data's pools are capped at
-  the worker's share of the cores (before that: 1.43x).
-- GridSearchCV of 12 small fits, first search in a process: **not reached**. The table
-  below times, on raw Keras with no wrapper, the work any Keras-based wrapper cannot skip for
-  these 12 fits: one trace of Keras' train function, and per fit the user's builder, the
-  optimizer's state and the epochs themselves. That floor alone is about scikeras ÷ 10, so the
-  target leaves nothing for what a wrapper must add (input validation, target encoding, the
-  dataset, copying state into and out of the warm template, scoring: 10-15 ms per fit here)
-  nor for the process's one-off start-up (first tf.data pipeline, first eager call). The
-  same search again in the process (architecture already traced) is the 12x row above.
-- Seeded fits (`random_state` set): setting TensorFlow's global seed clears its kernel
-  caches, so every traced function starts over (about 0.1 s per small fit). It is now set
-  only when it holds another value, or when the model has layers of its own (whose random
-  ops may keep state in TensorFlow); Python's and NumPy's generators, which seed every Keras
-  initializer and layer, are reseeded at every fit. The seeded search went from 2.3 s to
-  under 0.8 s, with the same predictions for the same seed (tested).
-- Tried and measured without gain, or rejected: calling the template's train function
-  directly per epoch instead of `fit` (18 ms against 18-20 ms for 3 epochs: the time is
-  TensorFlow running the steps, not Keras' loop); one traced function serving every model
-  of an architecture without copying state would need Keras' `optimizer.stateless_apply`,
-  which the TensorFlow backend does not support; gathering small data by a per-epoch index
-  permutation instead of tf.data's shuffle buffer (2.2x less memory on narrow rows, but
-  the 20k-row fit 10-15% slower: kept for large data only). A per-index permutation
-  (`index_shuffle`, no memory at all) was dropped: it left many rows in place for a few
-  hundred rows.
-- The interpreter's full garbage collections (about 0.15 s each with TensorFlow loaded) land
-  in some first searches and not in others, for every library alike.
-- DESIGN's scikeras figure (13 s) was taken on another machine: compare the ratios of
-  one run, not seconds across machines."""
+What was done for each target, what was tried without gain, and the reruns since the full run
+the README quotes: [results.md](results.md)."""
 
 
 FULL = {
@@ -89,12 +56,12 @@ FULL = {
     # 2 learning rates x 2 batch sizes x cv=3 = 12 fits
     "grid": {"n_samples": 300, "epochs": 3, "cv": 3, "learning_rates": GRID_LRS,
              "batch_sizes": [16, 32], "widths": [8, 16, 32, 64]},
-    # about a minute serially with keraslearn; scikeras, about 3x slower per fit, gets
-    # half the candidates and fewer epochs (compare speed-ups, not totals)
+    # about a minute serially with keraslearn; scikeras, slower per fit, gets half the
+    # candidates (the same epochs and rows: compare speed-ups and per-fit times, not totals)
     "njobs": {
         "default": {"n_samples": 6_000, "epochs": 50, "cv": 3,
                     "learning_rates": [1e-3, 3e-3, 1e-2, 3e-2], "batch_sizes": [32, 64]},
-        "scikeras": {"n_samples": 6_000, "epochs": 20, "cv": 3,
+        "scikeras": {"n_samples": 6_000, "epochs": 50, "cv": 3,
                      "learning_rates": GRID_LRS, "batch_sizes": [32, 64]},
     },
     "memory": {"n_samples": 2_000_000, "n_features": 50, "batch_size": 1024},
@@ -198,8 +165,12 @@ def _median_run(values):
 
 def run_all(cfg, quick, only=None, libs=None):
     results = {lib: {} for lib in LIBS}
-    jobs = [j for j in plan(quick)
-            if (not only or set(j[0].split(",")) & set(only)) and (not libs or j[1] in libs)]
+    jobs = []
+    for measures, lib, timeout in plan(quick):
+        # a quick run's job holds several measures: keep only those asked for
+        kept = [m for m in measures.split(",") if not only or m in only]
+        if kept and (not libs or lib in libs):
+            jobs.append((",".join(kept), lib, timeout))
     runs = {lib: {} for lib in LIBS}  # key -> its values, for measures run more than once
     for i, (measures, lib, timeout) in enumerate(jobs, 1):
         before = _report.cpu_snapshot()
@@ -242,11 +213,12 @@ How it is measured (sizes of the full run, from `FULL` in `benchmarks/run.py`):
   Keras runs the same 12 fits and scores in a hand-written loop. The `random_state=0` row gives
   keraslearn and scikeras a seed on every fit, as a user wanting reproducible searches would.
 - n_jobs: learning rate {1e-3, 3e-3, 1e-2, 3e-2} × batch size {32, 64}, cv=3 (24 fits), 6,000
-  rows, 20 epochs; scikeras runs the same search on 2 of the 4 learning rates (12 fits) to keep
-  the run short, so compare its speed-up and per-fit times. One fresh process per library runs
-  n_jobs=1, then n_jobs=2 with a new joblib pool (worker start-up inside its time). CPU seconds
-  of each run (workers included) give the "ceiling on 2 idle cores", 2 × min(time, CPU
-  seconds)(n_jobs=1) ÷ CPU seconds(n_jobs=2): the best speed-up the work each run did allows.
+  rows, 50 epochs; scikeras runs the same search on 2 of the 4 learning rates (12 fits, the
+  same rows and epochs) to keep the run short, so compare its speed-up and per-fit times.
+  One fresh process per library runs n_jobs=1, then n_jobs=2 with a new joblib pool (worker
+  start-up inside its time). CPU seconds of each run (workers included) give the "ceiling on
+  2 idle cores", 2 × min(time, CPU seconds)(n_jobs=1) ÷ CPU seconds(n_jobs=2): the best
+  speed-up the work each run did allows.
 - Dask: the n_jobs search again in one fresh process, keraslearn only: n_jobs=1, n_jobs=2
   (loky), then on a `distributed.LocalCluster` of 2 worker processes with 1 thread each on
   127.0.0.1, through `joblib.parallel_config(backend="dask")`. The cluster is started before
@@ -310,7 +282,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--output", type=Path, default=None,
-                        help="markdown file to write (default: benchmarks/results.md for a "
+                        help="markdown file to write (default: benchmarks/latest_run.md for a "
                              "full run, none for --quick)")
     parser.add_argument("--only", default="", help="comma-separated measures: "
                         + ",".join(KEYS))
@@ -335,7 +307,7 @@ def main(argv=None):
     text = render(results, info, cfg, "quick" if args.quick else "full", elapsed)
     output = args.output
     if output is None and not args.quick and not only and not libs:
-        output = HERE / "results.md"
+        output = HERE / "latest_run.md"
     if output is not None:
         output.write_text(text + "\n")
     if args.json is not None:

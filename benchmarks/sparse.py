@@ -7,7 +7,7 @@ Usage::
 
 The data: a CSR matrix of density 0.1% (what TfidfVectorizer or OneHotEncoder
 give), float64 values and int32 indices. Both libraries train on 100,000 x
-50,000 (about 60 MB sparse, 19 GB as a dense float32 array) and on 20,000 x
+50,000 (about 58 MiB sparse, 19 GiB as a dense float32 array) and on 20,000 x
 10,000. keraslearn runs with a builder of dense layers (rows densified one
 batch at a time) and with one whose input is ``keras.Input(sparse=True)``
 (batches stay sparse). scikeras 0.13 keeps X sparse too: it converts it to
@@ -113,8 +113,8 @@ def table(rows):
             lines.append(f"| {r['lib']} | {r['mode']} | {shape} | | | n/a ({r['error']}) | | |")
             continue
         lines.append(
-            f"| {r['lib']} | {r['mode']} | {shape} | {r['sparse_mb']:.1f} MB | "
-            f"{r['dense_mb']:,.0f} MB | {r['extra_mb']:.1f} MB | {r['ratio']:.2f}x | "
+            f"| {r['lib']} | {r['mode']} | {shape} | {r['sparse_mb']:.1f} MiB | "
+            f"{r['dense_mb']:,.0f} MiB | {r['extra_mb']:.1f} MiB | {r['ratio']:.2f}x | "
             f"{r['fit_s']:.1f} s |"
         )
     return "\n".join(lines)
