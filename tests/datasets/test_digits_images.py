@@ -114,11 +114,37 @@ def test_leftover_files_need_overwrite(tmp_path):
     assert _counts(tmp_path)["9"] == 2
 
 
+def test_files_of_its_names_with_other_bytes_need_overwrite(tmp_path):
+    # Another image_size writes the same names: they were replaced unasked, and
+    # through a link, outside the folder.
+    make_digits_image_folder(tmp_path, max_per_class=3, image_size=8)
+    before = _snapshot(tmp_path)
+    with pytest.raises(ValueError, match=r"\.png' and \d+ other file.*overwrite=True"):
+        make_digits_image_folder(tmp_path, max_per_class=3, image_size=16)
+    assert _snapshot(tmp_path) == before
+    mine = tmp_path.parent / "mine.png"
+    mine.write_bytes(b"the user's file")
+    target = sorted((tmp_path / "0").iterdir())[0]
+    target.unlink()
+    target.symlink_to(mine)
+    with pytest.raises(ValueError, match="overwrite=True"):
+        make_digits_image_folder(tmp_path, max_per_class=3, image_size=8)
+    make_digits_image_folder(tmp_path, max_per_class=3, image_size=16, overwrite=True)
+    assert mine.read_bytes() == b"the user's file"
+    assert not target.is_symlink()
+    assert Image.open(target).size == (16, 16)
+
+
 def test_refuses_a_foreign_folder(tmp_path):
     (tmp_path / "cats").mkdir()
     with pytest.raises(ValueError, match="'cats'"):
         make_digits_image_folder(tmp_path, overwrite=True)
     assert not (tmp_path / "0").exists()
+    (tmp_path / "cats").rmdir()
+    (tmp_path / "0").symlink_to(tmp_path.parent, target_is_directory=True)
+    with pytest.raises(ValueError, match="'0', which is not a digit class folder"):
+        make_digits_image_folder(tmp_path, overwrite=True)
+    (tmp_path / "0").unlink()
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="not a directory"):
         make_digits_image_folder(tmp_path / "file")

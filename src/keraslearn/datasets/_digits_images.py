@@ -108,8 +108,9 @@ def make_digits_image_folder(
 
     overwrite : bool, default=False
         Delete files in the digit class folders that this call would not
-        write (left by a call with other arguments). If False, such files
-        raise a ValueError.
+        write, and replace those of its names that hold other bytes (left by
+        a call with other arguments, or edited since). If False, such files
+        raise a ValueError and nothing is written.
 
     Returns
     -------
@@ -157,7 +158,7 @@ def make_digits_image_folder(
         for entry in sorted(root.iterdir()):
             if entry.name.startswith("."):
                 continue
-            if entry.name not in wanted or not entry.is_dir():
+            if entry.name not in wanted or not entry.is_dir() or entry.is_symlink():
                 raise ValueError(
                     f"{str(root)!r} already holds {entry.name!r}, which is not a "
                     "digit class folder; use an empty or new folder."
@@ -167,27 +168,30 @@ def make_digits_image_folder(
                 for p in sorted(entry.iterdir())
                 if not p.name.startswith(".") and p.name not in wanted[entry.name]
             )
+    pngs = {root / name / f"{i:04d}.png": _png_bytes(digits.images[i], image_size, color_mode)
+            for name, idx in selected.items() for i in idx}
+    # A file of this call's names with other bytes (or a link, whose target is not the
+    # folder's) is the user's until overwrite=True says otherwise.
+    stale.extend(target for target, data in pngs.items()
+                 if target.is_symlink() or (target.exists() and (
+                     not target.is_file() or target.read_bytes() != data)))
     if stale and not overwrite:
         drawn = ("" if isinstance(random_state, numbers.Integral) else
                  f" (random_state={random_state!r} draws other images at each call: "
                  "give an int to call it again on this folder)")
         raise ValueError(
             f"{str(stale[0])!r} and {len(stale) - 1} other file(s) were not written "
-            f"with these arguments{drawn}; pass overwrite=True to delete them, or use a "
-            "new folder."
+            f"with these arguments{drawn}; pass overwrite=True to delete or replace them, "
+            "or use a new folder."
         )
     for p in stale:
-        if p.is_dir():
+        if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)
         else:
             p.unlink()
 
-    for name, idx in selected.items():
-        folder = root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in idx:
-            data = _png_bytes(digits.images[i], image_size, color_mode)
-            target = folder / f"{i:04d}.png"
-            if not target.is_file() or target.read_bytes() != data:
-                target.write_bytes(data)
+    for target, data in pngs.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.is_file():
+            target.write_bytes(data)
     return root
