@@ -18,7 +18,7 @@ from .._tf import keras
 from ..utils import accepted_kwargs, suggest
 from . import _nested as nested
 from . import _routed_objects as routed_objects
-from ._layers import copy_loaded_state, keras_own, own_optimizer
+from ._layers import keras_own
 
 _LOSS_ALIASES = {
     "mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
@@ -161,44 +161,6 @@ def loss_key(loss, depth=0):
         return f"{type(loss).__module__}.{type(loss).__qualname__} at {id(loss):#x}"
     return [type(loss).__module__, type(loss).__qualname__,
             loss_key({k: v for k, v in state.items() if not k.startswith("__")}, depth + 1)]
-
-
-def copy_model(source):
-    """A copy of the ``keras.Model`` ``source``: its layers, weights and compile
-    settings, compiled from its compile config, which names every object by its
-    registered name: an optimizer or loss class, or a loss function, of the
-    user's own that is not registered with Keras is known by the one ``source`` holds."""
-    known = {type(source.optimizer).__name__: type(source.optimizer)} if getattr(
-        source, "optimizer", None) is not None else {}
-    for obj in nested.leaves(getattr(source, "loss", None)):
-        if inspect.isfunction(obj):
-            known[obj.__name__] = obj
-        elif isinstance(obj, keras.losses.Loss):
-            known[type(obj).__name__] = type(obj)
-    try:
-        with keras.saving.custom_object_scope(known):
-            model = keras.models.clone_model(source)
-            if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
-                model.compile_from_config(source.get_compile_config())
-    except (TypeError, ValueError) as exc:
-        lam = "`Lambda` layer" in str(exc)  # (Keras' safe mode makes no lambda from a config)
-        if not lam and not any(words in str(exc) for words in _NOT_MADE_AGAIN):
-            raise  # another failure of Keras' copy: as Keras words it
-        raise ValueError("The keras.Model given as model cannot be copied for training: " + (
-            "it holds a Lambda layer of a Python lambda, which Keras does not make again from "
-            "its config. Give the function that builds the model as model= instead." if lam else
-            f"it was compiled with an object Keras cannot make again ({str(exc).split('. ')[0]})"
-            ". Register it with @keras.saving.register_keras_serializable(), or give the model "
-            "uncompiled and the loss, optimizer and metrics to the estimator.")) from None
-    if source.weights:
-        model.set_weights(source.get_weights())
-    copy_loaded_state(source, model)  # (an adapted Normalization's constants, vocabularies)
-    own_optimizer(model)  # (Keras' clone_model compiles the copy for itself)
-    return model
-
-
-# What Keras says of an object its serialised form cannot make again.
-_NOT_MADE_AGAIN = ("Could not locate", "deserialization of a Python lambda")
 
 
 class ExactLoss:

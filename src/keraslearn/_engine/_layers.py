@@ -168,6 +168,30 @@ def optimizer_of_another(model):
     return any(owner is None or owner() is not model for owner in owners)
 
 
+def copy_trainable_flags(src, dst):
+    """Give dst, a copy of src made from its config, src's trainable flags,
+    layer by layer from the outside in (a layer's flag sets the flags of the
+    layers in it): Keras makes a subclassed model again from its ``__init__``
+    arguments, without the layers frozen since (a pretrained part).
+
+    Raises ValueError when dst still trains other weights than src.
+    """
+    for a, b in zip(all_layers(src), all_layers(dst)):
+        if type(a) is type(b) and b.trainable != a.trainable:
+            b.trainable = a.trainable
+    if _trained(src) != _trained(dst):
+        raise ValueError(
+            "The keras.Model given as model cannot be copied for training: its copy, made "
+            "from its config as Keras copies a model, trains other weights than it does (a "
+            "weight frozen by itself, or a frozen layer Keras does not list in any "
+            "model.layers). Give the function that builds the model as model= instead.")
+
+
+def _trained(model):
+    trainable = {id(v) for v in model.trainable_weights}
+    return [id(v) in trainable for v in model.weights]
+
+
 def training_variables(model):
     """Everything training changes: layer variables and the optimizer's."""
     optimizer = getattr(model, "optimizer", None)

@@ -8,6 +8,7 @@ from .._engine._build import check_input_shape, sample_shape
 from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
 from .._engine._label_encoder import as_array
+from .._engine._model_copy import copy_model
 from .._engine._plan import epochs_trained
 from .._engine._transaction import restore_on_failure
 from .._tf import keras
@@ -366,7 +367,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             # As in scikeras: initialize() takes the model itself (a pretrained
             # network, predicting as it is); fit trains a copy.
             model = builder if plan.mode == "initialize" and not self.__dict__.get(
-                "_initialize_a_copy") else objects.copy_model(builder)
+                "_initialize_a_copy") else copy_model(builder)
         else:
             model = build_with(self, builder, params, meta, compile_args)
         if is_identity(meta["feature_encoder_"]):

@@ -15,9 +15,12 @@ _ENTRIES["model"] = """\
         ``X_shape_``, ``classes_``, ``n_classes_``, ``target_type_``, ...),
         ``compile_kwargs`` and ``params``. A model returned uncompiled is
         compiled with ``optimizer``, ``loss`` and ``metrics``. A
-        ``keras.Model`` instance is copied (weights included) at every fit
-        and never changed by it; ``initialize`` takes the instance itself (a
-        pretrained network, predicting as it is), as scikeras does.
+        ``keras.Model`` instance is copied (weights and trainable flags
+        included) at every fit and never changed by it; ``initialize`` takes
+        the instance itself (a pretrained network, predicting as it is), as
+        scikeras does. Keras copies a subclassed model from its config (its
+        ``__init__`` arguments): other attributes set on the instance are
+        not carried; give a function building it then.
 
     build_fn : callable, default=None
         Alias of ``model`` kept for scikeras users."""

@@ -1,0 +1,65 @@
+"""The copy of a ``keras.Model`` given as ``model=`` that a fit trains: the
+user's network is never trained or changed."""
+
+import inspect
+
+from .._tf import keras
+from . import _nested as nested
+from ._layers import copy_loaded_state, copy_trainable_flags, own_optimizer
+
+_REFUSED = "The keras.Model given as model cannot be copied for training: "
+_BUILDER = ". Give the function that builds the model as model= instead."
+# What Keras says of an object its serialised form cannot make again.
+_NOT_MADE_AGAIN = ("Could not locate", "deserialization of a Python lambda")
+
+
+def copy_model(source):
+    """A copy of the ``keras.Model`` ``source``: its layers, weights, trainable
+    flags and compile settings, compiled from its compile config, which names
+    every object by its registered name: an optimizer or loss class, or a loss
+    function, of the user's own that is not registered with Keras is known by
+    the one ``source`` holds.
+
+    Raises ValueError, naming the way out, where Keras cannot make the model
+    again from its config, or its copy would train other weights.
+    """
+    known = {type(source.optimizer).__name__: type(source.optimizer)} if getattr(
+        source, "optimizer", None) is not None else {}
+    for obj in nested.leaves(getattr(source, "loss", None)):
+        if inspect.isfunction(obj):
+            known[obj.__name__] = obj
+        elif isinstance(obj, keras.losses.Loss):
+            known[type(obj).__name__] = type(obj)
+    try:
+        with keras.saving.custom_object_scope(known):
+            model = keras.models.clone_model(source)
+            if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
+                model.compile_from_config(source.get_compile_config())
+    except (TypeError, ValueError, NotImplementedError) as exc:
+        refusal = _refusal(exc)
+        if refusal is None:
+            raise  # another failure of Keras' copy: as Keras words it
+        raise refusal from None
+    copy_trainable_flags(source, model)  # (a subclassed model's frozen layers)
+    if source.weights:
+        model.set_weights(source.get_weights())
+    copy_loaded_state(source, model)  # (an adapted Normalization's constants, vocabularies)
+    own_optimizer(model)  # (Keras' clone_model compiles the copy for itself)
+    return model
+
+
+def _refusal(exc):
+    """The error telling why Keras could not copy the model (None: Keras' own words)."""
+    first = " ".join(str(exc).split()).split(". ")[0]
+    if "`Lambda` layer" in str(exc):  # (Keras' safe mode makes no lambda from a config)
+        return ValueError(_REFUSED + "it holds a Lambda layer of a Python lambda, which Keras "
+                          "does not make again from its config" + _BUILDER)
+    if isinstance(exc, NotImplementedError):  # (a subclass without the get_config it needs)
+        return ValueError(_REFUSED + f"Keras does not make it again from its config ({first})"
+                          + _BUILDER)
+    if any(words in str(exc) for words in _NOT_MADE_AGAIN):
+        return ValueError(
+            _REFUSED + f"it was compiled with an object Keras cannot make again ({first}). "
+            "Register it with @keras.saving.register_keras_serializable(), or give the model "
+            "uncompiled and the loss, optimizer and metrics to the estimator.")
+    return None
