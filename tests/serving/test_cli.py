@@ -295,6 +295,29 @@ def test_make_server_refuses_an_empty_host_which_would_listen_everywhere():
             make_server(classifier(), host=host)
 
 
+def test_make_server_leaves_the_users_log_handlers_open(tmp_path):
+    # uvicorn's default logging config went through logging.config.dictConfig, which
+    # closes every handler in the process: the user's log file got nothing more.
+    import logging
+
+    from keraslearn.serving import make_server
+
+    handler = logging.FileHandler(tmp_path / "app.log", mode="w")
+    logger = logging.getLogger("the_users_app")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        make_server(classifier(), port=0)
+        make_server(classifier(), port=0)  # (uvicorn's own loggers get one handler each)
+        logger.info("after make_server")
+        handler.flush()
+        assert "after make_server" in (tmp_path / "app.log").read_text()
+        assert len(logging.getLogger("uvicorn").handlers) == 1
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
 def test_run_on_a_port_in_use_raises_instead_of_exiting():
     # uvicorn's sys.exit(1) reached the caller: a notebook or script ended there.
     from keraslearn.serving import run

@@ -40,9 +40,32 @@ def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_
         raise ValueError(f"host={host!r}: give the address to listen on, '127.0.0.1' for "
                          "this machine alone or '0.0.0.0' (every interface) to mean that")
     app = make_app(model, **app_options)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+    _log_handlers()
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=None,
                             access_log=access_log, lifespan="on", server_header=False)
     return uvicorn.Server(config)
+
+
+def _log_handlers():
+    """uvicorn's default log output, on uvicorn's own loggers where they have no
+    handler yet. uvicorn sets it up with ``logging.config.dictConfig``, which
+    closes every handler in the process: the user's log file stopped receiving
+    records once a server was made."""
+    import logging
+    import sys
+
+    from uvicorn.logging import AccessFormatter, DefaultFormatter
+
+    for name, stream, formatter in (
+            ("uvicorn", sys.stderr, DefaultFormatter("%(levelprefix)s %(message)s")),
+            ("uvicorn.access", sys.stdout, AccessFormatter(
+                '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'))):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler(stream)
+            handler.setFormatter(formatter)
+            logger.addHandler(handler)
+            logger.propagate = False
 
 
 def run(model, host="127.0.0.1", port=8000, **options):
