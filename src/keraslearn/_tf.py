@@ -46,7 +46,8 @@ def configure_threads():
 
     Uses ``KERASLEARN_NUM_THREADS``; inside a Dask worker, its number of
     threads; inside a joblib worker, the ``OMP_NUM_THREADS`` that joblib set
-    to the worker's share of the cores. Does nothing when none applies or
+    to the worker's share of the cores. Does nothing when none applies, when
+    the process sized the pools itself (``tf.config.threading``), or when
     TensorFlow has already started.
     """
     global _THREADS_DONE, _THREAD_LIMIT
@@ -57,8 +58,10 @@ def configure_threads():
             return
         _THREADS_DONE = True
         n = _thread_share()
-        if n is None:
-            return
+        threading_ = tf.config.threading
+        if n is None or threading_.get_intra_op_parallelism_threads() or (
+                threading_.get_inter_op_parallelism_threads()):
+            return  # (the user's own sizing stands)
         _THREAD_LIMIT = n
         try:
             tf.config.threading.set_intra_op_parallelism_threads(n)

@@ -189,6 +189,47 @@ def test_outside_a_worker_there_is_no_worker_thread_count():
     assert dask_worker_threads() is None
 
 
+_SIZES_ITS_OWN_POOLS = '''
+import json
+import numpy as np
+from joblib import Parallel, delayed
+
+
+def sized_then_fitted():
+    import tensorflow as tf
+    from keraslearn import MLPClassifier
+    tf.config.threading.set_intra_op_parallelism_threads(3)
+    tf.config.threading.set_inter_op_parallelism_threads(3)
+    X = np.random.RandomState(0).randn(20, 3)
+    MLPClassifier(hidden_layer_sizes=(2,), max_iter=1).fit(X, X[:, 0] > 0)
+    return (tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads())
+
+
+if __name__ == "__main__":
+    print(json.dumps(Parallel(n_jobs=2, backend="loky")(
+        delayed(sized_then_fitted)() for _ in range(2))))
+'''
+
+
+def test_a_worker_sizing_its_own_pools_keeps_them(tmp_path):
+    # In a joblib worker (OMP_NUM_THREADS set by joblib) the first fit sized
+    # TensorFlow's pools over the sizes the worker's code had set.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "sizes_its_own_pools.py"
+    script.write_text(_SIZES_ITS_OWN_POOLS)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "KERASLEARN_NUM_THREADS")}
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=TIMEOUT_S * 2, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == [[3, 3], [3, 3]]
+
+
 _STARTS_A_CLUSTER = '''
 import json, os, sys
 import numpy as np
