@@ -88,6 +88,10 @@ CASES = {
                                 400, ["'params'"]),
     "dataframe_split without data": ("/invocations", {"dataframe_split": {"columns": ["age"]}},
                                      400, ["'data' must be a list of rows"]),
+    # Python's json kept the last value: the record was answered for age 45.
+    "record naming a column twice": (
+        "/predict", b'[{"age": 1, "income": 2, "score": 3, "ratio": 4, "age": 45}]', 400,
+        ["gives a key twice in one object: 'age'"]),
     "dataframe_split column twice": (
         "/invocations", {"dataframe_split": {"columns": ["age", "age", "score", "ratio"],
                                              "data": [[1, 2, 3, 4]]}},

@@ -18,6 +18,7 @@ Formats (``/invocations`` takes only MLflow's envelopes, as MLflow does):
   ``"params"``; and a CSV body with a header row (``text/csv``).
 """
 
+import collections
 import itertools
 import json
 
@@ -57,13 +58,25 @@ def decode(body, content_type, schema):
         except ValueError as exc:
             raise RequestError(f"the CSV body could not be read as a table: {exc}") from None
     try:
-        return json.loads(body)
+        return json.loads(body, object_pairs_hook=_once_each)
     except (ValueError, RecursionError) as exc:
         # JSONDecodeError and UnicodeDecodeError are ValueErrors; so is an
         # integer of more digits than Python converts, and arrays nested too
         # deep for the parser raise RecursionError.
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise RequestError(f"the request body is not valid JSON: {reason}") from None
+
+
+def _once_each(pairs):
+    """A JSON object whose keys are each given once: Python's json keeps the
+    last value of a repeated key, so a record naming a column twice was
+    answered for one of its values without a word."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        counts = collections.Counter(key for key, _ in pairs)
+        raise RequestError("the request body gives a key twice in one object: "
+                           f"{_shown(sorted(k for k, n in counts.items() if n > 1))}")
+    return obj
 
 
 def read_payload(payload, schema, *, mlflow):
@@ -164,9 +177,10 @@ def _split(labels, columns, schema, where):
                                f"{schema.n_features} features (it was fitted without names: "
                                f"columns are taken in order)")
         return _typed(columns, schema)
-    if len(set(labels)) != len(labels):
+    if len(set(labels)) != len(labels):  # (counted once each: a long header is one request)
+        counts = collections.Counter(labels)
         raise RequestError(f"{where} names a column twice: "
-                           f"{_shown(sorted({c for c in labels if labels.count(c) > 1}))}")
+                           f"{_shown(sorted(c for c, n in counts.items() if n > 1))}")
     _check_names(labels, schema, where)
     return _typed(_in_schema_order(dict(zip(labels, columns)), len(columns[0]), schema), schema)
 
