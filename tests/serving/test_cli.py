@@ -20,7 +20,7 @@ from _servers import classifier, frame, records
 import keraslearn
 from keraslearn import MLPClassifier
 from keraslearn.monitoring import DriftDetector
-from keraslearn.serving import make_app
+from keraslearn.serving import make_app, make_server
 from keraslearn.serving._cli import build_parser, main
 
 EXECUTABLE = Path(sys.executable).parent / "keraslearn"
@@ -35,6 +35,8 @@ def test_defaults_bind_loopback_and_match_make_app():
         assert getattr(args, option) == defaults[option].default, option
     assert args.access_log is False
     assert args.trusted == []
+    assert args.timeout_graceful_shutdown == inspect.signature(
+        make_server).parameters["timeout_graceful_shutdown"].default
 
 
 def test_options_are_parsed():
@@ -56,6 +58,7 @@ def test_options_are_parsed():
     (["serve", "m", "--max-batch-rows", "0"], "'0' is not a positive integer"),
     (["serve", "m", "--max-wait-ms", "nan"], "'nan' is not a wait"),
     (["serve", "m", "--dtype", "city"], "'city' is not COLUMN=DTYPE"),
+    (["serve", "m", "--timeout-graceful-shutdown", "-1"], "'-1' is not a number of seconds"),
     # an unset variable ("$HOST"): uvicorn listened on every interface
     (["serve", "m", "--host", " "], "--host: empty: give the address to listen on"),
     (["serve"], "PATH"),
@@ -288,11 +291,46 @@ def test_an_unfitted_model_exits_1_saying_it_is_not_fitted(tmp_path, capsys):
 
 
 def test_make_server_refuses_an_empty_host_which_would_listen_everywhere():
-    from keraslearn.serving import make_server
-
     for host in ("", "  ", None):
         with pytest.raises(ValueError, match="give the address to listen on, '127.0.0.1'"):
             make_server(classifier(), host=host)
+
+
+def test_a_shutdown_closes_a_connection_left_mid_request():
+    # uvicorn waited for ever (its default) for a client that stopped sending
+    # half-way through a body: Ctrl-C or SIGTERM never ended the server.
+    import threading
+
+    server = make_server(classifier(), port=0, log_level="critical",
+                         timeout_graceful_shutdown=1)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    with socket.create_connection((host, port)) as stalled:
+        stalled.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                        b"application/json\r\nContent-Length: 100\r\n\r\n[[1,")
+        time.sleep(0.2)
+        server.should_exit = True
+        thread.join(30)
+        assert not thread.is_alive(), "the server waited for the stalled client"
+
+
+def test_the_log_level_quiets_the_servers_own_warnings():
+    import logging
+
+    logger = logging.getLogger("keraslearn.serving")
+    try:
+        make_server(classifier(), port=0, log_level="critical")
+        assert logger.getEffectiveLevel() == logging.CRITICAL  # (refused requests: warnings)
+        make_server(classifier(), port=0)
+        assert logger.getEffectiveLevel() == logging.INFO
+    finally:
+        logger.setLevel(logging.NOTSET)
+    with pytest.raises(ValueError, match="timeout_graceful_shutdown=-1: give a whole"):
+        make_server(classifier(), timeout_graceful_shutdown=-1)
 
 
 def test_make_server_leaves_the_users_log_handlers_open(tmp_path):
@@ -300,19 +338,18 @@ def test_make_server_leaves_the_users_log_handlers_open(tmp_path):
     # closes every handler in the process: the user's log file got nothing more.
     import logging
 
-    from keraslearn.serving import make_server
-
     handler = logging.FileHandler(tmp_path / "app.log", mode="w")
     logger = logging.getLogger("the_users_app")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
         make_server(classifier(), port=0)
-        make_server(classifier(), port=0)  # (uvicorn's own loggers get one handler each)
+        handlers = list(logging.getLogger("uvicorn").handlers)
+        make_server(classifier(), port=0)  # (uvicorn's loggers get their handlers once)
         logger.info("after make_server")
         handler.flush()
         assert "after make_server" in (tmp_path / "app.log").read_text()
-        assert len(logging.getLogger("uvicorn").handlers) == 1
+        assert logging.getLogger("uvicorn").handlers == handlers and handlers
     finally:
         logger.removeHandler(handler)
         handler.close()

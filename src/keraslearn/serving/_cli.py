@@ -60,6 +60,9 @@ def build_parser():
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument("--timeout-graceful-shutdown", type=_seconds, default=10,
+                       metavar="SECONDS", help="how long a shutdown waits for open "
+                       "connections before closing them (default: 10)")
     return parser
 
 
@@ -80,6 +83,13 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _serve(parser, args)
+    except KeyboardInterrupt:  # Ctrl-C while loading, or once uvicorn has shut down
+        return 130
+
+
+def _serve(parser, args):
     path = Path(args.path)
     if not path.exists():
         parser.exit(2, f"keraslearn serve: error: {str(path)!r} does not exist (PATH is what "
@@ -140,13 +150,11 @@ def main(argv=None):
                 model, args.host, args.port, max_batch_rows=args.max_batch_rows,
                 max_wait_ms=args.max_wait_ms, max_body_bytes=args.max_body_bytes,
                 log_level=args.log_level, access_log=args.access_log, drift_detector=detector,
-                drift_window=args.drift_window, dtypes=dtypes)
+                drift_window=args.drift_window, dtypes=dtypes,
+                timeout_graceful_shutdown=args.timeout_graceful_shutdown)
         except (TypeError, ValueError) as exc:
             cannot_serve(exc)
-        server.run()
-    except KeyboardInterrupt:
-        # Ctrl-C: uvicorn has shut down gracefully, then raised it again; no traceback.
-        return 130
+        server.run()  # (Ctrl-C: uvicorn shuts down gracefully, then raises it again)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -204,6 +212,13 @@ def _positive_int(text):
     value = _int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _seconds(text):
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
     return value
 
 

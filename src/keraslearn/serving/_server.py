@@ -1,10 +1,13 @@
 """Running the app: a uvicorn server bound to the loopback interface by default."""
 
+import logging
+import numbers
+
 from ._app import make_app
 
 
 def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_log=False,
-                **app_options):
+                timeout_graceful_shutdown=10, **app_options):
     """A uvicorn server for a fitted model, ready to ``run()`` (or ``serve()``).
 
     Parameters
@@ -21,10 +24,16 @@ def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_
         ``server.started`` is true).
 
     log_level : str, default="info"
-        uvicorn's log level.
+        uvicorn's log level, and that of the ``keraslearn.serving`` logger
+        (a warning for each request the model refused).
 
     access_log : bool, default=False
         Log every request (it costs throughput).
+
+    timeout_graceful_shutdown : int or None, default=10
+        Seconds a shutdown (Ctrl-C, SIGTERM, ``should_exit``) waits for open
+        connections before closing them; None waits for ever (uvicorn's
+        default), which a client that stopped sending mid-request holds up.
 
     **app_options
         Passed to :func:`make_app` (``max_batch_rows``, ``max_wait_ms``, ...).
@@ -39,10 +48,22 @@ def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_
     if not isinstance(host, str) or not host.strip():  # uvicorn listens everywhere on ""
         raise ValueError(f"host={host!r}: give the address to listen on, '127.0.0.1' for "
                          "this machine alone or '0.0.0.0' (every interface) to mean that")
+    if timeout_graceful_shutdown is not None and (
+            isinstance(timeout_graceful_shutdown, bool)
+            or not isinstance(timeout_graceful_shutdown, numbers.Integral)
+            or timeout_graceful_shutdown < 0):
+        raise ValueError(f"timeout_graceful_shutdown={timeout_graceful_shutdown!r}: give a "
+                         "whole number of seconds, 0 or more, or None")
     app = make_app(model, **app_options)
     _log_handlers()
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=None,
-                            access_log=access_log, lifespan="on", server_header=False)
+                            access_log=access_log, lifespan="on", server_header=False,
+                            timeout_graceful_shutdown=timeout_graceful_shutdown)
+    if log_level is not None:  # (uvicorn's names: "trace", "info", ...; checked by it)
+        from uvicorn.config import LOG_LEVELS
+
+        logging.getLogger("keraslearn.serving").setLevel(
+            LOG_LEVELS[log_level.lower()] if isinstance(log_level, str) else log_level)
     return uvicorn.Server(config)
 
 
@@ -51,7 +72,6 @@ def _log_handlers():
     handler yet. uvicorn sets it up with ``logging.config.dictConfig``, which
     closes every handler in the process: the user's log file stopped receiving
     records once a server was made."""
-    import logging
     import sys
 
     from uvicorn.logging import AccessFormatter, DefaultFormatter
