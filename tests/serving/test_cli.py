@@ -318,6 +318,16 @@ def test_a_shutdown_closes_a_connection_left_mid_request():
         assert not thread.is_alive(), "the server waited for the stalled client"
 
 
+def test_ctrl_c_while_loading_exits_130_without_a_traceback(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    path = tmp_path / "m.keraslearn"
+    path.write_bytes(b"not read")
+    monkeypatch.setattr(keraslearn, "load", interrupted)
+    assert main(["serve", str(path)]) == 130
+
+
 def test_the_log_level_quiets_the_servers_own_warnings():
     import logging
 
