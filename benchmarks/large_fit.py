@@ -16,13 +16,12 @@ penalty, shuffled every epoch, on the same rows:
 - raw Keras ``model.fit`` on the NumPy arrays, with ``steps_per_execution``
   1 (the default) and 32 (raw Keras' best);
 - keraslearn's ``KerasClassifier`` (a builder of that network) and
-  ``MLPClassifier`` (``alpha=0``), and the latter with the tf.data shuffle
-  buffer keraslearn used before for data of this size.
+  ``MLPClassifier`` (``alpha=0``).
 
 Each contestant first fits 5,000 rows once (its traces are then warm, as in
 any process that has fitted the architecture before); then each is timed on
-the whole data in turn. One run, not a best of several: the figures are
-for orientation.
+the whole data in turn, and scored on 20,000 held-out rows. One run, not a
+best of several: the figures are for orientation.
 """
 
 import argparse
@@ -104,88 +103,105 @@ def keraslearn_mlp(X, y, n_epochs):
     ).fit(X, y).predict
 
 
-def _sklearn_seconds(n_rows, epochs, threads=None):
-    """scikit-learn's MLP timed in a fresh process that never imports TensorFlow."""
+TEST_ROWS = 20_000  # held-out rows of the same rule (seed 1)
+
+
+def _sklearn_run(n_rows, epochs, threads=None):
+    """scikit-learn's MLP timed in a fresh process that never imports TensorFlow:
+    (seconds, held-out accuracy)."""
     env = dict(os.environ)
     if threads:
         env.update(OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                    MKL_NUM_THREADS=str(threads))
     out = subprocess.run([sys.executable, __file__, "--sklearn", str(n_rows), str(epochs)],
                          capture_output=True, text=True, check=True, env=env)
-    return float(out.stdout.strip().splitlines()[-1])
+    seconds, accuracy = out.stdout.strip().splitlines()[-1].split()
+    return float(seconds), float(accuracy)
 
 
 def _sklearn_fit(n_rows, epochs):
     X, y = data(n_rows)
     sklearn_mlp(X[:5000], y[:5000], 1)
     t0 = time.perf_counter()
-    sklearn_mlp(X, y, epochs)
-    print(time.perf_counter() - t0)
+    predict = sklearn_mlp(X, y, epochs)
+    seconds = time.perf_counter() - t0
+    X_test, y_test = data(TEST_ROWS, seed=1)
+    print(seconds, float((predict(X_test) == y_test).mean()))
 
 
 def _contestants():
-    from keraslearn._engine import _feed
-
-    def mlp_buffer(X, y, n_epochs):
-        before = _feed.GATHER_ROWS
-        _feed.GATHER_ROWS = sys.maxsize  # every dataset of this size through a shuffle buffer
-        try:
-            return keraslearn_mlp(X, y, n_epochs)
-        finally:
-            _feed.GATHER_ROWS = before
-
     return {
         "raw Keras, steps_per_execution=1": raw_keras(1),
         "raw Keras, steps_per_execution=32": raw_keras(32),
         "keraslearn KerasClassifier": keraslearn_classifier,
         "keraslearn MLPClassifier": keraslearn_mlp,
-        "keraslearn MLPClassifier, shuffle buffer (before)": mlp_buffer,
     }
+
+
+def _busy_cpu_seconds():
+    """CPU seconds the whole machine spent busy (not idle or waiting), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(n_rows, epochs):
-    seconds = {
-        "scikit-learn MLPClassifier (own process)": _sklearn_seconds(n_rows, epochs),
-        "scikit-learn MLPClassifier (own process, 1 BLAS thread)": _sklearn_seconds(
+    """(seconds, held-out accuracy) per contestant, and the cores other processes
+    kept busy on average meanwhile (None where /proc/stat cannot tell)."""
+    import resource
+
+    def own_cpu():
+        return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+                   for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+    busy, mine, wall = _busy_cpu_seconds(), own_cpu(), time.perf_counter()
+    results = {
+        "scikit-learn MLPClassifier (own process)": _sklearn_run(n_rows, epochs),
+        "scikit-learn MLPClassifier (own process, 1 BLAS thread)": _sklearn_run(
             n_rows, epochs, threads=1),
     }
     X, y = data(n_rows)
+    X_test, y_test = data(TEST_ROWS, seed=1)
     contestants = _contestants()
     for fit in contestants.values():
         fit(X[:5000], y[:5000], 1)
     for name, fit in contestants.items():
         t0 = time.perf_counter()
-        fit(X, y, epochs)
-        seconds[name] = time.perf_counter() - t0
-        print(f"{name}: {seconds[name]:.2f} s", file=sys.stderr, flush=True)
-    return seconds
+        predict = fit(X, y, epochs)
+        seconds = time.perf_counter() - t0
+        results[name] = seconds, float((predict(X_test) == y_test).mean())
+        print(f"{name}: {seconds:.2f} s", file=sys.stderr, flush=True)
+    end = _busy_cpu_seconds()
+    others = None if busy is None or end is None else max(
+        0.0, (end - busy - (own_cpu() - mine)) / (time.perf_counter() - wall))
+    return results, others
 
 
-def report(seconds, n_rows, epochs):
-    base = seconds["raw Keras, steps_per_execution=32"]
+def report(results, others, n_rows, epochs):
+    base = results["raw Keras, steps_per_execution=32"][0]
+    load = ("the machine was otherwise idle" if others is not None and others < 0.25 else
+            f"**other processes kept {others:.1f} of its {os.cpu_count()} cores busy on "
+            "average**: read the figures as orientation" if others is not None else
+            "its load by other processes is unknown")
     lines = [
         "# Fit time on medium data: keraslearn beside raw Keras and scikit-learn's MLP",
         "",
         f"Written by `python benchmarks/large_fit.py`: {n_rows:,} rows x 64 float32 features,",
         f"hidden (256, 256), batch {BATCH}, {epochs} epochs, Adam, no L2 penalty (see the",
         "script's docstring). Seconds for the whole fit, one run each in one process after a",
-        "warm-up fit; in brackets, ÷ raw Keras' best (`steps_per_execution=32`). **The machine",
-        f"({os.cpu_count()} CPUs) was shared with other jobs**: single runs on it vary by 30% or",
-        "more; read the figures as orientation.",
+        "warm-up fit; in brackets, ÷ raw Keras' best (`steps_per_execution=32`); accuracy on",
+        f"{TEST_ROWS:,} held-out rows. During the run {load}; single runs vary by 10-30% on a",
+        "2-core machine. `benchmarks/scaling.py` times the same fits at three sizes, each in",
+        "a fresh process.",
         "",
-        "| contestant | fit (s) |",
-        "|---|---|",
+        "| contestant | fit (s) | held-out accuracy |",
+        "|---|---|---|",
     ]
-    for name, value in seconds.items():
-        lines.append(f"| {name} | {value:.2f} ({value / base:.2f}x) |")
-    lines += [
-        "",
-        "- Both keraslearn estimators train through a warm copy of the network that runs 64",
-        "  steps per traced call (the ready estimators' own callbacks work per epoch only).",
-        "- From 50,000 rows up to 64 MiB of data keraslearn now draws each epoch's order as a",
-        "  permutation of row indices and gathers each batch from the data's tensors, instead of",
-        "  a tf.data shuffle buffer, which copies every row in one by one every epoch.",
-    ]
+    for name, (seconds, accuracy) in results.items():
+        lines.append(f"| {name} | {seconds:.2f} ({seconds / base:.2f}x) | {accuracy:.4f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -197,7 +213,7 @@ def main(argv=None):
     if args.sklearn:
         return _sklearn_fit(*args.sklearn)
     n_rows, epochs = (60_000, 1) if args.quick else (200_000, 3)
-    text = report(measure(n_rows, epochs), n_rows, epochs)
+    text = report(*measure(n_rows, epochs), n_rows, epochs)
     print(text)
     if not args.quick:
         OUT.write_text(text)
