@@ -126,6 +126,8 @@ def test_invocations_errors_carry_mlflow_fields(clf_client):
     body = response.json()
     assert body["error_code"] == "BAD_REQUEST"
     assert body["message"] == body["error"] and "'income'" in body["message"]
+    wrong_method = clf_client.get("/invocations").json()  # (a 405 of the router's)
+    assert wrong_method["message"] == wrong_method["error"]
 
 
 def test_body_over_the_limit_without_content_length(clf_client):
@@ -299,6 +301,24 @@ class _Parity(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return np.asarray(X["id"]) % 2
+
+
+def test_a_csv_body_is_read_in_the_charset_its_content_type_names():
+    # Read as UTF-8 whatever the header said: "'utf-8' codec can't decode".
+    import pandas as pd
+
+    X = pd.DataFrame({"id": [1, 2], "prix é": [0.5, 1.5]})
+    model = _Parity().fit(X, [0, 1])
+    body = "id,prix é\n3,1\n".encode("latin-1")
+    with serving(model, input_example=X, warmup=False) as client:
+        def post(charset):
+            return client.post("/invocations", content=body,
+                               headers={"content-type": f"text/csv; charset={charset}"})
+
+        latin, unknown, wrong = post("ISO-8859-1"), post("klingon"), post("utf-8")
+    assert latin.status_code == 200 and latin.json()["predictions"] == [1]
+    assert unknown.status_code == 400 and "charset='klingon'" in unknown.json()["error"]
+    assert wrong.status_code == 400 and "utf-8" in wrong.json()["error"]
 
 
 def test_ids_of_an_integer_column_are_never_rounded_in_json_or_csv():

@@ -260,7 +260,8 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         return answer({"rows": n, "report": report})
 
     async def http_error(request, exc):  # its headers kept: a 405's Allow
-        return failure(exc.detail, exc.status_code, headers=exc.headers)
+        return failure(exc.detail, exc.status_code, request.url.path == "/invocations",
+                       headers=exc.headers)
 
     async def server_error(request, exc):  # a bug of the server's own: still JSON
         return failure(f"internal error: {type(exc).__name__}: {exc}", 500)

@@ -54,7 +54,7 @@ def decode(body, content_type, schema):
         raise RequestError("the request body is empty: send JSON records, columns or rows")
     if _mime(content_type) == "text/csv":
         try:
-            return read_table(body, schema)
+            return read_table(_in_utf8(body, content_type), schema)
         except ValueError as exc:
             raise RequestError(f"the CSV body could not be read as a table: {exc}") from None
     try:
@@ -65,6 +65,22 @@ def decode(body, content_type, schema):
         # deep for the parser raise RecursionError.
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise RequestError(f"the request body is not valid JSON: {reason}") from None
+
+
+def _in_utf8(body, content_type):
+    """A CSV body in UTF-8, from the charset its Content-Type names (UTF-8 if none)."""
+    params = {key.strip().lower(): value for key, _, value in (
+        part.partition("=") for part in content_type.split(";")[1:])}
+    charset = params.get("charset", "utf-8").strip().strip('"').lower()
+    if charset in ("utf-8", "utf8"):
+        return body
+    try:
+        return body.decode(charset).encode("utf-8")
+    except LookupError:
+        raise RequestError(f"the Content-Type names charset={charset!r}, which Python does "
+                           "not know: send UTF-8, or name its charset") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"it is not valid {charset}: {exc}") from None
 
 
 def _once_each(pairs):
