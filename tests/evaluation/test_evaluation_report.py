@@ -614,3 +614,11 @@ def test_an_interrupted_evaluation_leaves_no_files_to_refuse_the_next(tmp_path, 
             evaluate(clf, X, y, output_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []
     assert evaluate(clf, X, y, output_dir=tmp_path).figures
+    # Replacing it (overwrite=True): the new figures were drawn over the old ones
+    # one by one, and the old page stood beside them.
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluating, "draw_figures", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(clf, X[:40], y[:40], output_dir=tmp_path, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

@@ -111,6 +111,18 @@ def test_overwrite_never_replaces_what_is_not_an_artifact_of_the_format(
     assert snapshot(tmp_path) == before
 
 
+def test_overwrite_refuses_a_saved_model_folder_holding_files_of_the_users(first, tmp_path):
+    # The whole folder is replaced: the user's files kept in it were deleted with it.
+    target = keraslearn.export(first, tmp_path / "model")
+    (target / "notes.md").write_text("precious")
+    (target / "data").mkdir()
+    before = snapshot(tmp_path)
+    with pytest.raises(FileExistsError, match=r"it holds 'data', 'notes.md', not part of a "
+                                              r"SavedModel, which replacing it would delete"):
+        keraslearn.export(first, target, overwrite=True)
+    assert snapshot(tmp_path) == before
+
+
 def test_a_litert_metadata_file_in_the_way_is_refused(first, tmp_path):
     (tmp_path / "m.tflite.json").write_text("{}")
     with pytest.raises(FileExistsError, match="m.tflite.json"):

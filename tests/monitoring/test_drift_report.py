@@ -189,6 +189,13 @@ def test_a_failed_or_interrupted_report_leaves_no_files_to_refuse_the_next(rng, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     report = drift_report(detector, frame.iloc[:50], output_dir=tmp_path)
     assert set(report.figures) == {"amount", "tier"}
+    # Replacing it (overwrite=True): the first new figure stood beside the old page.
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with monkeypatch.context() as patch:
+        patch.setattr(plots, "plot_categorical", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            drift_report(detector, frame.iloc[50:90], output_dir=tmp_path, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_names_with_dollar_signs_are_drawn_as_given(rng, tmp_path):

@@ -208,6 +208,36 @@ def test_log_fit_checks_the_models_types_before_logging_anything(store):
     assert not folder.exists() or not any(folder.iterdir())
 
 
+def test_log_fit_writes_output_dir_only_once_logged(store, monkeypatch):
+    # The evaluation was written into output_dir before logging: a tracking server
+    # failing then left files of a run never logged, which refused the retry.
+    X, y = frame()
+    forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    folder = store.folder / "eval"
+
+    def down(*args, **kwargs):
+        raise ConnectionError("the tracking server is down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(mlflow, "log_metrics", down)
+        with pytest.raises(ConnectionError):
+            log_fit(forest, X, y, output_dir=folder, log_model=False)
+    assert not folder.exists() or not any(folder.iterdir())
+    logged = log_fit(forest, X, y, output_dir=folder, log_model=False)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted([logged.evaluation.html_path.name,
+                            *(p.name for p in logged.evaluation.figures.values())])
+    assert all(p.parent == folder for p in logged.evaluation.figures.values())
+    page = logged.evaluation.html_path.read_bytes()
+    with monkeypatch.context() as patch:  # and a replacement that fails keeps the first
+        patch.setattr(mlflow, "log_metrics", down)
+        with pytest.raises(ConnectionError):
+            log_fit(forest, X[:30], y[:30], output_dir=folder, log_model=False,
+                    overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == names
+    assert logged.evaluation.html_path.read_bytes() == page
+
+
 def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):
     X, _ = frame()
     Xa = ((X - X.mean()) / X.std()).to_numpy()

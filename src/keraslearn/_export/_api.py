@@ -1,8 +1,6 @@
 """keraslearn.export: a fitted pipeline as one model for serving."""
 
 import json
-import os
-from pathlib import Path
 
 from . import _files, _formats
 from ._graph import build_graph
@@ -42,8 +40,9 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
 
     overwrite : bool, default=False
         Replace an existing artifact at ``path``. Without it, an existing path is
-        an error. Only an artifact of the same kind is ever replaced, and only
-        once the new one is complete: a failed export leaves ``path`` as it was.
+        an error. Only an artifact of the same kind is ever replaced (a
+        SavedModel directory holding no other files), and only once the new
+        one is complete: a failed export leaves ``path`` as it was.
 
     Returns
     -------
@@ -163,7 +162,7 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
             pairs = [(staged, target)]
         _formats.check_artifact(fmt, staged, graph)
         _files.commit(pairs, tmp, overwrite)
-    return Path(os.fspath(path))
+    return targets[0]
 
 
 def _check_litert_dtypes(model):

@@ -14,12 +14,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..utils._files import check_new_files
+from ..utils._files import check_new_files, user_path
 
 
 def destinations(path, fmt):
     """The paths an export writes: the artifact, and for LiteRT its metadata file."""
-    path = Path(os.fspath(path))
+    path = user_path(path)
     if fmt == "litert":
         return [path, metadata_sidecar(path)]
     return [path]
@@ -42,11 +42,22 @@ def check_destinations(paths, fmt, overwrite):
         if path.is_symlink():
             return "it is a symbolic link"
         if i == 0 and fmt == "tf_saved_model":
-            return None if (path / "saved_model.pb").is_file() else (
-                "it is not a SavedModel directory")
+            if not (path / "saved_model.pb").is_file():
+                return "it is not a SavedModel directory"
+            others = sorted(p.name for p in path.iterdir() if p.name not in _SAVED_MODEL_PARTS)
+            return None if not others else (  # (the whole folder is replaced)
+                f"it holds {', '.join(map(repr, others[:5]))}"
+                f"{f' and {len(others) - 5} more' if len(others) > 5 else ''}, not part of a "
+                "SavedModel, which replacing it would delete; move them first")
         return None if path.is_file() else "it is not a file"
 
     check_new_files(paths, overwrite, refusal)
+
+
+# What TensorFlow and Keras write in a SavedModel directory (keraslearn's
+# metadata goes in assets.extra, TensorFlow's place for files beside a model).
+_SAVED_MODEL_PARTS = {"saved_model.pb", "saved_model.pbtxt", "variables", "assets",
+                      "assets.extra", "fingerprint.pb", "keras_metadata.pb"}
 
 
 @contextlib.contextmanager

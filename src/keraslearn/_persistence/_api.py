@@ -8,6 +8,7 @@ from pathlib import Path
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine import _kernel_cache
+from ..utils._files import user_path
 from . import _archive, _state, _trust
 
 
@@ -107,7 +108,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     if str(text).endswith(("/", os.sep)) or str(text) == "":  # (Path drops the separator)
         raise IsADirectoryError(f"Cannot save to {text!r}: it names a directory; give the "
                                 "file's name too (e.g. 'models/model.keraslearn').")
-    path = Path(text)
+    path = user_path(text)
     _archive.check_destination(path, overwrite)
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(
@@ -304,7 +305,7 @@ def _type_name(obj):
 
 
 def _source(path):
-    path = Path(os.fspath(path))
+    path = user_path(path)
     if path.is_dir():
         hint = (" It is a SavedModel, as keraslearn.export writes: load it with "
                 "tf.saved_model.load." if (path / "saved_model.pb").is_file() else "")
@@ -341,8 +342,7 @@ def _load_networks(manifest, members, path):
             if not isinstance(member, str) or member not in members:
                 raise ValueError(f"{str(path)!r} is damaged: its manifest names a network it "
                                  "does not hold.")
-            file = Path(tmp) / "network.keras"
-            file.write_bytes(members[member])
+            (file := Path(tmp) / "network.keras").write_bytes(members[member])
             networks[member] = _load_network(
                 file, f"{entry.get('owner')}.{entry.get('attribute')} ({member})",
                 f"keraslearn.load refused {str(path)!r}")

@@ -3,12 +3,13 @@
 import io
 import numbers
 import shutil
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
+
+from ..utils._files import user_path
 
 _N_CLASSES = 10
 
@@ -148,7 +149,7 @@ def make_digits_image_folder(
     rng = check_random_state(random_state)
     selected = _select(digits.target, small_class, small_fraction, max_per_class, rng)
 
-    root = Path(path)
+    root = user_path(path)
     if root.exists() and not root.is_dir():
         raise ValueError(f"{str(root)!r} exists and is not a directory.")
     wanted = {name: {f"{i:04d}.png" for i in idx} for name, idx in selected.items()}

@@ -16,6 +16,7 @@ from ..preprocessing._image import (
     _check_target_size,
     _load_into,
 )
+from ..utils._files import user_path
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 _CACHE_FORMAT = 1  # bump when the content or layout of cache files changes
@@ -243,14 +244,14 @@ def load_image_folder(
     ((46, 16, 16, 1), dtype('float32'), True)
     >>> tmp.cleanup()
     """
-    root = Path(path)
+    root = user_path(path)
     exts = _check_extensions(extensions)
     if target_size is not None:
         size = _check_target_size(target_size)
         pil_mode, n_channels = _check_color_mode(color_mode)
         out_dtype = _check_dtype(dtype, scale)
     if cache is not None:
-        cache = Path(cache)
+        cache = user_path(cache)
         if target_size is None:
             raise ValueError(
                 "cache requires target_size: only decoded images are cached."

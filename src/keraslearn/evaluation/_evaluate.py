@@ -10,7 +10,7 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .._multi_input import MultiInput, is_named_inputs
-from ..utils._files import check_new_files, check_output_dir, removed_if_interrupted, slug
+from ..utils._files import check_new_files, check_output_dir, remove_unwritten, slug, staged
 from ..utils._validation import is_number
 from ._metrics import (
     _estimator_type,
@@ -306,14 +306,12 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         classification_report=evaluation.classification_report, notes=evaluation.notes)
     if output_dir is not None:
         output_dir.mkdir(parents=True, exist_ok=True)
-        with removed_if_interrupted([*paths.values(), html_path]):
-            report.figures = draw_figures(estimator, evaluation, paths, name,
-                                          sample_weight=sample_weight)
-            report.html_path = html_path
-            html_path.write_text(report.to_html(), encoding="utf-8")
-        # An earlier evaluation of this name (replaced: overwrite=True) may have
-        # drawn figures this one does not: they would pass for this model's.
-        for path in set(paths.values()) - set(report.figures.values()):
-            if path.is_file() and not path.is_symlink():
-                path.unlink()
+        with staged([*paths.values(), html_path]) as stage:
+            report.figures = draw_figures(estimator, evaluation, {
+                key: stage[path] for key, path in paths.items()}, name,
+                sample_weight=sample_weight)
+            stage[html_path].write_text(report.to_html(), encoding="utf-8")
+        report.figures = {key: paths[key] for key in report.figures}
+        report.html_path = html_path
+        remove_unwritten(paths.values(), report.figures.values())
     return report.to_dict() if output_dict else report

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._files import check_new_files, check_output_dir, removed_if_interrupted, slug
+from ..utils._files import check_new_files, check_output_dir, slug, staged
 from ._detector import DriftDetector
 from ._sketch import plain
 
@@ -279,19 +279,20 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     html_path = output_dir / f"{stem}_report.html"
     check_new_files([*paths, html_path], overwrite)
     output_dir.mkdir(parents=True, exist_ok=True)
-    with removed_if_interrupted([*paths, html_path]), plain_text():  # ("$" in names as given)
+    replaced = _figures_of(html_path) if overwrite else []
+    with staged([*paths, html_path]) as stage, plain_text():  # ("$" in names as given)
         for j, (row, values, path) in enumerate(zip(rows, columns, paths)):
             feature = row["feature"]
             if detector.categorical_[j]:
                 plot_categorical(detector.categories_[feature],
                                  detector.category_counts_[feature],
-                                 detector._pooled(feature), values, row, path)
+                                 detector._pooled(feature), values, row, stage[path])
             else:
-                plot_numeric(detector.reference_sample_[feature], values, row, path)
-            report.figures[feature] = path
-        report.html_path = html_path
-        replaced = _figures_of(html_path) if overwrite else []
-        html_path.write_text(report.to_html(), encoding="utf-8")
+                plot_numeric(detector.reference_sample_[feature], values, row, stage[path])
+            report.figures[feature] = stage[path]
+        stage[html_path].write_text(report.to_html(), encoding="utf-8")
+    report.figures = dict(zip(report.figures, paths))
+    report.html_path = html_path
     _remove_stale_figures(output_dir, stem, replaced, paths)
     return report
 

@@ -15,7 +15,8 @@ import signal
 import socket
 import sys
 import threading
-from pathlib import Path
+
+from ..utils._files import user_path
 
 
 def build_parser():
@@ -90,7 +91,7 @@ def main(argv=None):
 
 
 def _serve(parser, args):
-    path = Path(args.path)
+    path = user_path(args.path)
     if not path.exists():
         parser.exit(2, f"keraslearn serve: error: {str(path)!r} does not exist (PATH is what "
                        f"keraslearn.save or keraslearn.export wrote)\n")

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.metaestimators import available_if
 
+from ..utils._files import user_path
+
 
 def _classifies(model):
     return model.task_ == "classification"
@@ -76,7 +78,7 @@ class ExportedModel:
     """
 
     def __init__(self, path):
-        path = Path(path)
+        path = user_path(path)
         self.path = path
         self.metadata_ = meta = _read_metadata(path)
         inputs = meta["inputs"]

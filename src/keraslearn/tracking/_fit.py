@@ -8,6 +8,7 @@ into the same run are not logged a second time.
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -17,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._stacklevel import user_stacklevel
 from ..utils._columns import polars_as_pandas
-from ..utils._files import check_output_dir
+from ..utils._files import check_output_dir, remove_unwritten, staged
 from ..utils._names import history_key
 from . import _model
 from ._mlflow import require_mlflow
@@ -120,18 +121,29 @@ def _callback_prefixes(estimator):
     return found
 
 
-def _evaluated(estimator, X_test, y_test, *, name, output_dir, tmp):
+def _evaluated(estimator, X_test, y_test, *, name, tmp):
     """The evaluation on the test data, made before the run is opened: test data
     it refuses (lengths, labels, shapes) is refused before anything is logged.
-    Its files go to ``output_dir``, else into the temporary folder ``tmp``."""
+    Its files go into the temporary folder ``tmp``."""
     from ..evaluation import evaluate
 
-    folder = output_dir
-    if folder is None:
-        folder = os.path.join(tmp, "evaluation")
-        os.mkdir(folder)
-    return evaluate(estimator, X_test, y_test, output_dir=folder, name=name,
-                    overwrite=True)  # log_fit checked them first
+    folder = os.path.join(tmp, "evaluation")
+    os.mkdir(folder)
+    return evaluate(estimator, X_test, y_test, output_dir=folder, name=name)
+
+
+def _placed(report, figures, html_path):
+    """Copy a logged evaluation's files into ``output_dir`` (``figures`` and
+    ``html_path`` there, checked before), replacing an earlier evaluation's of
+    its name as a whole: where logging failed, the folder was left as it was."""
+    finals = [*(figures[key] for key in report.figures), html_path]
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    with staged(finals) as stage:
+        for source, final in zip([*report.figures.values(), report.html_path], finals):
+            shutil.copyfile(source, stage[final])
+    remove_unwritten(figures.values(), finals)
+    report.figures = {key: figures[key] for key in report.figures}
+    report.html_path = html_path
 
 
 def log_evaluation(mlflow, report, *, prefix, keep_files):
@@ -250,10 +262,11 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
     evaluation is made (its files checked first), and the model saved and its
     types checked, before anything is logged."""
     output_dir = check_output_dir(output_dir, drawn_by="log_fit" if X_test is not None else None)
+    places = None  # where the evaluation's files go once logged
     if output_dir is not None and X_test is not None:
         from ..evaluation._evaluate import check_report_files
 
-        check_report_files(output_dir, run_name or type(estimator).__name__, overwrite)
+        places = check_report_files(output_dir, run_name or type(estimator).__name__, overwrite)
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         saved = signature = None
         if log_model and model is not None:
@@ -262,15 +275,17 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
                              else polars_as_pandas(input_example))
         # After the model's checks: a refused model leaves no files in output_dir.
         report = None if X_test is None else _evaluated(
-            estimator, X_test, y_test, name=run_name or type(estimator).__name__,
-            output_dir=output_dir, tmp=tmp)
+            estimator, X_test, y_test, name=run_name or type(estimator).__name__, tmp=tmp)
         if saved is not None:  # (after the evaluation: test data it refuses warns of nothing)
             # log_fit and log_search call this function: the warning points past both.
             signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)
-        return _log_into_run(mlflow, estimator, model, saved, report,
-                             run_name=run_name, input_example=input_example,
-                             signature=signature, keep_files=output_dir is not None,
-                             metric_prefix=metric_prefix, trusted=trusted, extra=extra)
+        logged = _log_into_run(mlflow, estimator, model, saved, report,
+                               run_name=run_name, input_example=input_example,
+                               signature=signature, keep_files=places is not None,
+                               metric_prefix=metric_prefix, trusted=trusted, extra=extra)
+        if places is not None:
+            _placed(report, *places)
+        return logged
 
 
 def _log_into_run(mlflow, estimator, model, saved, report, *, run_name,

@@ -2,8 +2,18 @@
 
 import contextlib
 import hashlib
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
+
+
+def user_path(path):
+    """``path`` (str or path-like) as a Path, a leading ``~`` standing for the
+    home folder as in a shell or pandas: a folder named ``~`` made in the
+    working directory instead is one ``rm -rf ~`` away from losing it."""
+    return Path(os.fspath(path)).expanduser()
 
 
 def check_output_dir(output_dir, *, drawn_by=None):
@@ -13,7 +23,7 @@ def check_output_dir(output_dir, *, drawn_by=None):
     required, and its absence named with the extra that installs it."""
     if output_dir is None:
         return None
-    output_dir = Path(output_dir)
+    output_dir = user_path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
     above = next((p for p in output_dir.absolute().parents if p.exists()), None)
@@ -66,15 +76,29 @@ def slug(text):
 
 
 @contextlib.contextmanager
-def removed_if_interrupted(paths):
-    """Remove, should the block fail or be interrupted, the files of ``paths``
-    that it created (none was there before it): a report half written would
-    otherwise stand, and refuse the next try (``check_new_files``)."""
-    new = [path for path in paths if not (path.exists() or path.is_symlink())]
+def staged(paths):
+    """Write the files ``paths`` (of one folder) as a whole: the block writes
+    each to ``stage[path]``, in a hidden folder beside them, and once it ends
+    they are moved into place, in the order given (a page after its figures).
+    Should the block fail or be interrupted, the folder is as it was: a
+    replaced report's files are not mixed with half of the new one's, and
+    no file of the new one stands to refuse the next try (``check_new_files``).
+    """
+    folder = paths[0].parent
+    stage = Path(tempfile.mkdtemp(prefix=".keraslearn-", suffix=".tmp", dir=folder))
     try:
-        yield
-    except BaseException:
-        for path in new:
-            if path.is_file() and not path.is_symlink():
-                path.unlink()
-        raise
+        yield {path: stage / path.name for path in paths}
+        for path in paths:
+            if (stage / path.name).exists():
+                os.replace(stage / path.name, path)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def remove_unwritten(paths, written):
+    """Delete the files of ``paths`` a report did not write this time (an
+    earlier report of its name, replaced, drew figures this one does not:
+    they would pass for this one's); only regular files, never a link."""
+    for path in set(paths) - set(written):
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
