@@ -93,6 +93,18 @@ def dropping():
                                                        random_state=0)), X, y)
 
 
+def started(server):
+    """Run ``server`` (made by ``make_server``) in a thread: the thread, and the
+    host and port it listens on once it has started."""
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    return thread, host, port
+
+
 @contextlib.contextmanager
 def serving(model, **options):
     """A real server for ``model`` on 127.0.0.1 (a free port), and a client talking to it.

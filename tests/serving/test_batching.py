@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import numpy as np
 import pytest
-from _servers import classifier, frame, records, serving
+from _servers import classifier, frame, records, serving, started
 
 from keraslearn.serving import make_server
 
@@ -115,12 +115,7 @@ def test_default_bind_is_loopback_and_the_model_thread_stops_with_the_server():
     earlier = set(_model_threads())
     server = make_server(classifier(), port=0, log_level="warning")
     assert server.config.host == "127.0.0.1"
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    thread, host, port = started(server)
     assert host == "127.0.0.1"
     X = frame()[0].iloc[:3]
     response = httpx.post(f"http://127.0.0.1:{port}/predict", json=records(X))

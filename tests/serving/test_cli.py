@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from _servers import classifier, frame, records
+from _servers import classifier, frame, records, started
 
 import keraslearn
 from keraslearn import MLPClassifier
@@ -299,16 +299,9 @@ def test_make_server_refuses_an_empty_host_which_would_listen_everywhere():
 def test_a_shutdown_closes_a_connection_left_mid_request():
     # uvicorn waited for ever (its default) for a client that stopped sending
     # half-way through a body: Ctrl-C or SIGTERM never ended the server.
-    import threading
-
     server = make_server(classifier(), port=0, log_level="critical",
                          timeout_graceful_shutdown=1)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    thread, host, port = started(server)
     with socket.create_connection((host, port)) as stalled:
         stalled.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
                         b"application/json\r\nContent-Length: 100\r\n\r\n[[1,")
