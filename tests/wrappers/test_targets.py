@@ -1,6 +1,7 @@
 """Targets and builders: meta, compile_kwargs, pre-built models, every target
 type, pandas input, class and sample weights."""
 
+import pickle
 import warnings
 
 import keras
@@ -216,6 +217,7 @@ def test_a_model_instance_holding_a_lambda_layer_is_told_to_give_its_builder():
         KerasClassifier(model, loss="binary_crossentropy", epochs=1).fit(X, y)
 
 
+@keras.saving.register_keras_serializable(package="test_targets")  # (pickled)
 class TwoLayerNet(keras.Model):  # a subclassed model: Keras copies it from its __init__ arguments
     def __init__(self, units=5, **kwargs):
         super().__init__(**kwargs)
@@ -240,6 +242,17 @@ def test_a_subclassed_model_instance_keeps_its_frozen_layers():
         np.testing.assert_array_equal(kept, given)
     assert not np.array_equal(clf.model_.out.get_weights()[0], model.out.get_weights()[0])
     assert not model.hidden.trainable  # the user's model as it was
+    # Keras copies the model parameter of a clone (a search's candidates) and the
+    # fitted network of a pickle the same way: the frozen layer was trained by
+    # their fits, or refused by partial_fit as "a layer's trainable flag changed".
+    cloned = clone(clf).fit(X, y)
+    for kept, given in zip(cloned.model_.hidden.get_weights(), frozen, strict=True):
+        np.testing.assert_array_equal(kept, given)
+    again = pickle.loads(pickle.dumps(clf))
+    assert not again.model_.hidden.trainable and not again.model.hidden.trainable
+    again.partial_fit(X, y)
+    for kept, given in zip(again.model_.hidden.get_weights(), frozen, strict=True):
+        np.testing.assert_array_equal(kept, given)
 
 
 def test_a_subclassed_model_with_a_weight_frozen_by_itself_is_refused():

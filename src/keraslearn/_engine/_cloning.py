@@ -11,7 +11,7 @@ import types
 from .._tf import keras, tf
 from . import _nested as nested
 from ._keras_objects import map_leaves
-from ._layers import keras_own
+from ._layers import keras_own, set_trainable_flags, trainable_flags
 
 
 class Shared:
@@ -105,14 +105,25 @@ def without_networks(callbacks):
 
 def clone_of(est, clone):
     """``clone(est)`` (scikit-learn's clone) with loss objects shared, not
-    copied, and callbacks (the ``callbacks`` parameter, and a wrapper's routed
-    ones: ``fit__callbacks``, ...) copied without the network a fit left on them.
+    copied, callbacks (the ``callbacks`` parameter, and a wrapper's routed
+    ones: ``fit__callbacks``, ...) copied without the network a fit left on
+    them, and a ``keras.Model`` parameter's copy frozen where it is (Keras
+    copies a subclassed model from its ``__init__`` arguments).
 
     Losses hold no state, and Keras copies one through its config, which may
     leave settings out (Huber's delta) or name a class it cannot find (one not
     registered). ``clone`` runs on a stand-in whose parameters ``copy.deepcopy``
     (as scikit-learn's clone copies them) copies so.
     """
+    made = _clone_of(est, clone)
+    for name, value in est.get_params(deep=False).items():
+        copied = getattr(made, name, None)
+        if isinstance(value, keras.Model) and isinstance(copied, keras.Model):
+            set_trainable_flags(copied, trainable_flags(value))
+    return made
+
+
+def _clone_of(est, clone):
     shared = shared_losses(getattr(est, "loss", None))
     callbacks = getattr(est, "callbacks", None)
     routed = est.__dict__.get("_kwargs") or {}  # a wrapper's fit__callbacks, ...

@@ -371,20 +371,20 @@ class KerasEstimator(BaseEstimator):
         return forward if forward is not None and forward.accepts(X) else None
 
     def __getstate__(self):
-        # A copy: Python's default state is the live __dict__ itself.
-        state = dict(super().__getstate__())
-        state.pop("_predictor", None)
-        state.pop("_predict_callbacks", None)  # made again from the parameters at predict
+        # A copy (the default is the live __dict__), less what predict makes again.
+        state = {k: v for k, v in super().__getstate__().items()
+                 if k not in ("_predictor", "_predict_callbacks")}
         if "callbacks" in state:  # a fit's network and open files are not the parameter
             state["callbacks"] = without_networks(state["callbacks"])
         if "_kwargs" in state:  # nor are they routed ones' (fit__callbacks)
             state["_kwargs"] = {k: without_networks(v) for k, v in state["_kwargs"].items()}
         state = compiled_loss.carried(self, state, saving=_saved.saving_now())
         # keraslearn.save stores the networks as .keras files and code by name.
-        return _saved.portable_state(self, state)
+        return _saved.portable_state(self, _layers.with_trainable_flags(state))
 
     def __setstate__(self, state):
         super().__setstate__(compiled_loss.restore(_saved.restored_state(self, state)))
+        _layers.restore_trainable_flags(self.__dict__)
         _layers.own_optimizer(self.__dict__.get("model_"), unless_known=True)  # (loaded)
 
     def __sklearn_clone__(self):

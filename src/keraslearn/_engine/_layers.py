@@ -168,17 +168,48 @@ def optimizer_of_another(model):
     return any(owner is None or owner() is not model for owner in owners)
 
 
+def trainable_flags(model):
+    """The trainable flag of each layer of ``model`` (``all_layers``' order)."""
+    return [layer.trainable for layer in all_layers(model)]
+
+
+def set_trainable_flags(model, flags):
+    """Set ``model``'s layers' trainable flags (of a model of the same layers),
+    from the outside in: a layer's flag sets the flags of the layers in it.
+    Keras makes a subclassed model again from its ``__init__`` arguments
+    (copied, cloned, pickled or loaded) without the layers frozen since."""
+    layers = list(all_layers(model))
+    if len(layers) == len(flags):
+        for layer, flag in zip(layers, flags):
+            if layer.trainable != flag:
+                layer.trainable = flag
+
+
+_FLAGS = "_trainable_flags"  # beside the networks of a pickled or saved estimator
+
+
+def with_trainable_flags(state):
+    """An estimator's state with its networks' trainable flags beside them."""
+    from .._tf import keras
+
+    flags = {key: trainable_flags(value) for key, value in state.items()
+             if isinstance(value, keras.Model)}
+    return {**state, _FLAGS: flags} if flags else state
+
+
+def restore_trainable_flags(state):
+    """Put back (and take out of ``state``) what ``with_trainable_flags`` kept."""
+    for key, flags in state.pop(_FLAGS, {}).items():
+        if hasattr(state.get(key), "layers"):
+            set_trainable_flags(state[key], flags)
+
+
 def copy_trainable_flags(src, dst):
-    """Give dst, a copy of src made from its config, src's trainable flags,
-    layer by layer from the outside in (a layer's flag sets the flags of the
-    layers in it): Keras makes a subclassed model again from its ``__init__``
-    arguments, without the layers frozen since (a pretrained part).
+    """Give dst, a copy of src made from its config, src's trainable flags.
 
     Raises ValueError when dst still trains other weights than src.
     """
-    for a, b in zip(all_layers(src), all_layers(dst)):
-        if type(a) is type(b) and b.trainable != a.trainable:
-            b.trainable = a.trainable
+    set_trainable_flags(dst, trainable_flags(src))
     if _trained(src) != _trained(dst):
         raise ValueError(
             "The keras.Model given as model cannot be copied for training: its copy, made "
