@@ -103,6 +103,21 @@ def test_cache_is_reused_without_reading_images(folder, tmp_path, monkeypatch):
     assert _stamp(cache) == stamp
 
 
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file names are UTF-8 only")
+def test_a_file_name_that_is_not_utf8_is_cached(tmp_path):
+    # A Latin-1 name from an old archive: the cache's fingerprint raised
+    # UnicodeEncodeError, where the same folder loaded without the cache.
+    root = tmp_path / "photos"
+    _write(root / "cats" / os.fsdecode(b"caf\xe9.png"), (200, 10, 10))
+    _write(root / "dogs" / "d.png", (10, 10, 200))
+    cache = tmp_path / "photos.npz"
+    X, y = load_image_folder(root, target_size=(4, 4), cache=cache)
+    X2, y2 = load_image_folder(root, target_size=(4, 4), cache=cache)
+    np.testing.assert_array_equal(X2, X)
+    np.testing.assert_array_equal(y2, y)
+    assert y.tolist() == ["cats", "dogs"]
+
+
 def _fingerprint(cache):
     with np.load(cache) as data:
         return str(data["fingerprint"])

@@ -80,7 +80,9 @@ def _fingerprint(root, relpaths, options):
     )
     for rel in relpaths:
         st = os.stat(root / rel)
-        digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        # (a name that is not UTF-8 on disk, kept by Python as surrogates, too)
+        digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(
+            "utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
