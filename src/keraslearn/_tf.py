@@ -46,9 +46,10 @@ def configure_threads():
 
     Uses ``KERASLEARN_NUM_THREADS``; inside a Dask worker, its number of
     threads; inside a joblib worker, the ``OMP_NUM_THREADS`` that joblib set
-    to the worker's share of the cores. Does nothing when none applies, when
-    the process sized the pools itself (``tf.config.threading``), or when
-    TensorFlow has already started.
+    to the worker's share of the cores. Does nothing when none applies, or
+    when TensorFlow has already started; leaves the compute pools alone when
+    the process sized them itself (``tf.config.threading``): the share still
+    caps keraslearn's input pipelines.
     """
     global _THREADS_DONE, _THREAD_LIMIT
     if _THREADS_DONE:
@@ -58,11 +59,13 @@ def configure_threads():
             return
         _THREADS_DONE = True
         n = _thread_share()
+        if n is None:
+            return
+        _THREAD_LIMIT = n  # (tf.data's pools too, see _feed.limit_threads)
         threading_ = tf.config.threading
-        if n is None or threading_.get_intra_op_parallelism_threads() or (
+        if threading_.get_intra_op_parallelism_threads() or (
                 threading_.get_inter_op_parallelism_threads()):
-            return  # (the user's own sizing stands)
-        _THREAD_LIMIT = n
+            return  # (the user's own sizing of TensorFlow's pools stands)
         try:
             tf.config.threading.set_intra_op_parallelism_threads(n)
             tf.config.threading.set_inter_op_parallelism_threads(min(n, 2))

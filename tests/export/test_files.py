@@ -121,6 +121,10 @@ def test_overwrite_refuses_a_saved_model_folder_holding_files_of_the_users(first
                                               r"SavedModel, which replacing it would delete"):
         keraslearn.export(first, target, overwrite=True)
     assert snapshot(tmp_path) == before
+    (target / "notes.md").unlink()
+    (target / "data").rmdir()
+    (target / "debug").mkdir()  # (TensorFlow's, SaveOptions(save_debug_info=True))
+    assert keraslearn.export(first, target, overwrite=True) == target
 
 
 def test_a_litert_metadata_file_in_the_way_is_refused(first, tmp_path):

@@ -330,6 +330,9 @@ def test_the_log_level_quiets_the_servers_own_warnings():
         assert logger.getEffectiveLevel() == logging.CRITICAL  # (refused requests: warnings)
         make_server(classifier(), port=0)
         assert logger.getEffectiveLevel() == logging.INFO
+        logger.setLevel(logging.ERROR)  # the user's own setting stands
+        make_server(classifier(), port=0, log_level="debug")
+        assert logger.level == logging.ERROR
     finally:
         logger.setLevel(logging.NOTSET)
     with pytest.raises(ValueError, match="timeout_graceful_shutdown=-1: give a whole"):
@@ -356,6 +359,19 @@ def test_make_server_leaves_the_users_log_handlers_open(tmp_path):
     finally:
         logger.removeHandler(handler)
         handler.close()
+    # A handler of the user's on uvicorn.error: no second one on uvicorn to print
+    # each line twice.
+    uvicorn_logger, error_logger = logging.getLogger("uvicorn"), logging.getLogger("uvicorn.error")
+    kept = uvicorn_logger.handlers[:]
+    mine = logging.NullHandler()
+    try:
+        uvicorn_logger.handlers = []
+        error_logger.addHandler(mine)
+        make_server(classifier(), port=0)
+        assert uvicorn_logger.handlers == []
+    finally:
+        error_logger.removeHandler(mine)
+        uvicorn_logger.handlers = kept
 
 
 def test_run_on_a_port_in_use_raises_instead_of_exiting():

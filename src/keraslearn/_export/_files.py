@@ -57,7 +57,7 @@ def check_destinations(paths, fmt, overwrite):
 # What TensorFlow and Keras write in a SavedModel directory (keraslearn's
 # metadata goes in assets.extra, TensorFlow's place for files beside a model).
 _SAVED_MODEL_PARTS = {"saved_model.pb", "saved_model.pbtxt", "variables", "assets",
-                      "assets.extra", "fingerprint.pb", "keras_metadata.pb"}
+                      "assets.extra", "fingerprint.pb", "keras_metadata.pb", "debug"}
 
 
 @contextlib.contextmanager

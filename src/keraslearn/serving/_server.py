@@ -25,14 +25,16 @@ def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_
 
     log_level : str, default="info"
         uvicorn's log level, and that of the ``keraslearn.serving`` logger
-        (a warning for each request the model refused).
+        (a warning for each request the model refused) unless the process
+        set that logger's level itself.
 
     access_log : bool, default=False
         Log every request (it costs throughput).
 
     timeout_graceful_shutdown : int or None, default=10
         Seconds a shutdown (Ctrl-C, SIGTERM, ``should_exit``) waits for open
-        connections before closing them; None waits for ever (uvicorn's
+        connections before closing them (a request still computing then is
+        cancelled: its client gets a 500); None waits for ever (uvicorn's
         default), which a client that stopped sending mid-request holds up.
 
     **app_options
@@ -59,12 +61,17 @@ def make_server(model, host="127.0.0.1", port=8000, *, log_level="info", access_
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, log_config=None,
                             access_log=access_log, lifespan="on", server_header=False,
                             timeout_graceful_shutdown=timeout_graceful_shutdown)
-    if log_level is not None:  # (uvicorn's names: "trace", "info", ...; checked by it)
-        from uvicorn.config import LOG_LEVELS
+    logger = logging.getLogger("keraslearn.serving")
+    if log_level is not None and logger.level in (logging.NOTSET, _LEVEL_SET[0]):
+        from uvicorn.config import LOG_LEVELS  # (uvicorn's names: "trace", "info", ...)
 
-        logging.getLogger("keraslearn.serving").setLevel(
-            LOG_LEVELS[log_level.lower()] if isinstance(log_level, str) else log_level)
+        _LEVEL_SET[0] = LOG_LEVELS[log_level.lower()] if isinstance(
+            log_level, str) else log_level
+        logger.setLevel(_LEVEL_SET[0])  # (a level the user set stands)
     return uvicorn.Server(config)
+
+
+_LEVEL_SET = [None]  # the level make_server last gave keraslearn.serving's logger
 
 
 def _log_handlers():
@@ -76,12 +83,13 @@ def _log_handlers():
 
     from uvicorn.logging import AccessFormatter, DefaultFormatter
 
-    for name, stream, formatter in (
-            ("uvicorn", sys.stderr, DefaultFormatter("%(levelprefix)s %(message)s")),
+    for name, stream, formatter, below in (
+            ("uvicorn", sys.stderr, DefaultFormatter("%(levelprefix)s %(message)s"),
+             "uvicorn.error"),
             ("uvicorn.access", sys.stdout, AccessFormatter(
-                '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'))):
+                '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s'), None)):
         logger = logging.getLogger(name)
-        if not logger.handlers:
+        if not logger.handlers and not (below and logging.getLogger(below).handlers):
             handler = logging.StreamHandler(stream)
             handler.setFormatter(formatter)
             logger.addHandler(handler)
