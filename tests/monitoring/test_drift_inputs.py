@@ -143,6 +143,20 @@ def test_missing_and_unseen_columns_are_listed(frame):
     assert "columns unseen at fit ['zip_code', 'score']" in message
 
 
+def test_a_wide_batch_of_renamed_columns_is_told_in_a_few_names():
+    # Every one of 1,000 names was listed twice: a 15,000-character message.
+    wide = pd.DataFrame(np.arange(40.0).reshape(4, 10).repeat(100, axis=1),
+                        columns=[f"x{i}" for i in range(1000)])
+    detector = DriftDetector().fit(wide)
+    with pytest.raises(ValueError) as error:
+        detector.test(wide.add_prefix("new_"))
+    message = str(error.value)
+    assert "missing columns ['x0', 'x1', 'x2', 'x3', 'x4'] and 995 more" in message
+    assert "columns unseen at fit ['new_x0', 'new_x1', 'new_x2', 'new_x3', 'new_x4'] and " \
+           "995 more" in message
+    assert len(message) < 400
+
+
 def test_wrong_number_of_columns():
     detector = DriftDetector().fit(np.zeros((10, 3)) + np.arange(10)[:, None])
     with pytest.raises(ValueError, match="X has 2 columns, but DriftDetector was fitted on 3"):

@@ -129,22 +129,20 @@ class DriftDetector(BaseEstimator):
         well above ``n_bins`` (more below: empty bins). None: PSI only reported.
 
     n_bins : int, default=10
-        Number of reference quantile bins of a numeric column for the PSI
-        (repeated quantiles are merged into a bin of their own value, so a
-        discrete column may get fewer).
+        Number of reference quantile bins of a numeric column for the PSI (repeated
+        quantiles merge into a bin of their own value: a discrete column may get fewer).
 
     max_samples : int, default=10_000
         Size of the uniform random sample kept from each numeric reference column
         for the KS test (the same rows for every column).
 
     max_categories : int, default=100
-        Number of most frequent values kept per categorical column; the rarer
-        ones are pooled into one count.
+        Number of most frequent values kept per categorical column; the rarer ones
+        are pooled into one count.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the choice of the sampled rows, when the reference has more than
-        ``max_samples`` rows, and of the halves of a categorical column with more
-        than ``max_categories`` values.
+        Seeds the sampled rows (a reference of more than ``max_samples`` rows) and
+        the halves of a categorical column of more than ``max_categories`` values.
 
     Attributes
     ----------
@@ -356,11 +354,13 @@ class DriftDetector(BaseEstimator):
         names = string_names(frame, X)
         warn_unnamed(hasattr(self, "feature_names_in_"), names is not None, owner)
         if hasattr(self, "feature_names_in_") and names is not None:
-            missing = [f for f in features if f not in names]
-            unseen = [f for f in names if f not in features]
+            given, known = set(names), set(features)  # (wide data: no list scans)
+            missing = [f for f in features if f not in given]
+            unseen = [f for f in names if f not in known]
             if missing or unseen:
-                problems = ([f"missing columns {missing}"] if missing else []) + (
-                    [f"columns unseen at fit {unseen}"] if unseen else [])
+                problems = [f"{what} {bad[:5]}{f' and {len(bad) - 5} more' * (len(bad) > 5)}"
+                            for what, bad in (("missing columns", missing),
+                                              ("columns unseen at fit", unseen)) if bad]
                 raise ValueError(f"X's columns differ from those {owner} was fitted on: "
                                  f"{' and '.join(problems)}.")
             frame = frame[features]
