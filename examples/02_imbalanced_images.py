@@ -3,8 +3,9 @@
 The digits bundled with scikit-learn are written as a folder of PNG files, one
 sub-folder per class, with class "9" cut to 15% of its images (like a photo
 collection where one category is rare). The folder is read back at a target
-size (with an ``.npz`` cache, so a second run skips decoding), split with the
-class proportions kept, and a small CNN is trained three ways:
+size (with an ``.npz`` cache, so a second run with the same ``--output`` skips
+decoding), split with the class proportions kept, and a small CNN is trained
+three ways:
 
 - plain: the network sees the classes as they come;
 - class weights: ``class_weight="balanced"`` weighs each class inversely to its

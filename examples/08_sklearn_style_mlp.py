@@ -55,13 +55,14 @@ def main(output=None, quick=False):
         reports[name] = report
         rows.append({
             "model": name, "epochs run": mlp.n_iter_,
-            "best validation accuracy": mlp.best_validation_score_,
             "test accuracy": report.metrics["accuracy"],
             "test macro F1": report.metrics["f1_macro"],
         })
         print(f"{name}: stopped after {mlp.n_iter_} of at most {common['max_iter']} epochs")
         print(f"  loss_curve_:        {sparkline(mlp.loss_curve_)}")
-        print(f"  validation_scores_: {sparkline(mlp.validation_scores_)}")
+        print(f"  validation_scores_: {sparkline(mlp.validation_scores_)}"
+              f" (best {mlp.best_validation_score_:.4f}: each on its own held-out rows,"
+              " so compare the test scores below)")
         if hasattr(mlp, "history_"):  # keraslearn's: Keras' history, per epoch
             learning_rates = mlp.history_["learning_rate"]
             print(f"  learning rate:      {sparkline(learning_rates, fmt='{:.2g}')}"
