@@ -137,6 +137,18 @@ def test_bad_files_are_refused_before_training_starts(images, fitted, tmp_path, 
         fitted.predict(bad)
 
 
+def test_an_image_over_pillows_pixel_limit_names_the_setting_that_raises_it(images, fitted,
+                                                                          monkeypatch):
+    # Keras' own loader (TensorFlow's decoder) reads a 13,400-pixel-square scan that
+    # Pillow refuses as a possible decompression bomb: the message named no way out.
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 20)  # the images are 10x12 pixels
+    with pytest.raises(ValueError, match=r"Could not read image file .* decompression bomb"
+                                         r".*PIL\.Image\.MAX_IMAGE_PIXELS raises it"):
+        fitted.predict(images[0])
+
+
 def test_predict_on_files_of_another_size_than_fit(images, fitted, tmp_path):
     paths, y = images
     other, _ = _write(tmp_path / "small", n=2, size=(6, 6))

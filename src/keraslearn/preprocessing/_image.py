@@ -257,12 +257,13 @@ class ImageLoader(NotATable, TransformerMixin, BaseEstimator, auto_wrap_output_k
 
     Notes
     -----
-    ``transform`` accepts a list, tuple, 1-D array, pandas Series, or a
-    single-column 2-D array or DataFrame of file paths (``str`` or
-    :class:`pathlib.Path`) and/or :class:`PIL.Image.Image` objects. A file
-    that is missing raises :class:`FileNotFoundError`; one that is not an
-    image, or is truncated, raises :class:`ValueError`. Both messages name
-    the file. Transparency is dropped and EXIF orientation is not applied.
+    ``transform`` accepts a list, tuple, 1-D array, pandas Series, or a single-column
+    2-D array or DataFrame of file paths (``str`` or :class:`pathlib.Path`) and/or
+    :class:`PIL.Image.Image` objects. A file that is missing raises
+    :class:`FileNotFoundError`; one that is not an image, or is truncated, raises
+    :class:`ValueError`. Both messages name the file. Transparency is dropped (a
+    transparent GIF pixel reads as its color with Pillow, black with TensorFlow's
+    decoder, as with Keras' own loaders) and EXIF orientation is not applied.
 
     Examples
     --------

@@ -107,7 +107,10 @@ def _header(item, index):
     except IsADirectoryError:
         raise ValueError(f"X[{index}] is a folder, not an image file: {name!r}.") from None
     except Exception as exc:  # not an image, unreadable, ...
-        raise ValueError(f"Could not read image file {name!r} (X[{index}]): {exc}") from None
+        hint = (" (Pillow's limit on pixels: PIL.Image.MAX_IMAGE_PIXELS raises it, for "
+                "files you trust)" if isinstance(exc, Image.DecompressionBombError) else "")
+        raise ValueError(f"Could not read image file {name!r} (X[{index}]): {exc}{hint}"
+                         ) from None
 
 
 def _describe(item, index):
