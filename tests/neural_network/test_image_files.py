@@ -149,6 +149,22 @@ def test_an_image_over_pillows_pixel_limit_names_the_setting_that_raises_it(imag
         fitted.predict(images[0])
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_path_that_is_not_a_regular_file_is_refused_before_it_is_opened(images, fitted,
+                                                                         tmp_path):
+    # A served pipeline reads the paths its clients send: opening a FIFO blocked
+    # the model's thread, every other request waiting behind it.
+    from keraslearn.preprocessing import ImageLoader
+
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    paths = [*images[0][:2], str(fifo)]
+    for read in (fitted.predict, ImageLoader().fit_transform,
+                 ImageLoader(image_decoder="tensorflow").fit_transform):
+        with pytest.raises(ValueError, match=r"X\[2\] is not a regular file .*pipe\.png"):
+            read(paths)
+
+
 def test_predict_on_files_of_another_size_than_fit(images, fitted, tmp_path):
     paths, y = images
     other, _ = _write(tmp_path / "small", n=2, size=(6, 6))

@@ -11,6 +11,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ._image_errors import check_regular_file, unreadable
 from ._not_a_table import NotATable
 
 # color_mode -> (Pillow mode, number of channels)
@@ -175,19 +176,18 @@ def _read_image(item, index, pil_mode, size):
             f"{type(item).__name__}: {reprlib.repr(item)}."
         )
     name = str(os.fsdecode(item))  # not NumPy's str_, quoted as np.str_('...')
+    check_regular_file(name, index)
     try:
         with Image.open(name) as img:
             return _pixels(img, pil_mode, size)
-    except FileNotFoundError as exc:
+    except FileNotFoundError as exc:  # (removed since)
         raise FileNotFoundError(
             errno.ENOENT, f"Image file X[{index}] not found", name
         ) from exc
     except MemoryError:
         raise
     except Exception as exc:  # not an image, truncated, unreadable, ...
-        raise ValueError(
-            f"Could not read image file {name!r} (X[{index}]): {exc}"
-        ) from exc
+        raise unreadable(name, index, exc) from exc
 
 
 def _load_into(out, items, pil_mode, size, progress=None):

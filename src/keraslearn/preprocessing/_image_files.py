@@ -36,6 +36,7 @@ from .._engine._feed import limit_threads
 from .._engine._sources import RowSource
 from .._tf import tf
 from ._image import _as_items, _check_target_size, _read_image, check_decoder
+from ._image_errors import check_regular_file, unreadable
 
 # Images of a batch TensorFlow may decode at once (as many as its threads
 # run): fewer leave the cores idle while a batch is decoded one image after
@@ -98,19 +99,15 @@ def _header(item, index):
             "X holds image paths, so every element must be a file path or a PIL image; "
             f"X[{index}] is a {type(item).__name__}.")
     name = os.fsdecode(item)
+    check_regular_file(name, index)
     try:
         with Image.open(item) as img:
             return img.size, img.mode, img.format
-    except FileNotFoundError:
+    except FileNotFoundError:  # (removed since)
         raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found",
                                 name) from None
-    except IsADirectoryError:
-        raise ValueError(f"X[{index}] is a folder, not an image file: {name!r}.") from None
     except Exception as exc:  # not an image, unreadable, ...
-        hint = (" (Pillow's limit on pixels: PIL.Image.MAX_IMAGE_PIXELS raises it, for "
-                "files you trust)" if isinstance(exc, Image.DecompressionBombError) else "")
-        raise ValueError(f"Could not read image file {name!r} (X[{index}]): {exc}{hint}"
-                         ) from None
+        raise unreadable(name, index, exc) from None
 
 
 def _describe(item, index):

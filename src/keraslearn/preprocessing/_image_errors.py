@@ -1,0 +1,32 @@
+"""Image files that cannot be read, told the same way by every reader and decoder."""
+
+import errno
+import os
+import stat
+
+from PIL import Image
+
+
+def check_regular_file(name, index):
+    """Refuse a path that is not a regular file before any reader opens it: a
+    FIFO or a device (a served pipeline reads the paths its clients send)
+    blocked the reading thread, or read without end. A missing file raises
+    FileNotFoundError, a folder ValueError."""
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found", name) from None
+    except OSError:
+        return  # (opening it tells why)
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"X[{index}] is a folder, not an image file: {name!r}.")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"X[{index}] is not a regular file (a pipe, a device, ...), not an "
+                         f"image file: {name!r}.")
+
+
+def unreadable(name, index, exc):
+    """The ValueError telling that the image file ``name`` (``X[index]``) could not be read."""
+    hint = (" (Pillow's limit on pixels: PIL.Image.MAX_IMAGE_PIXELS raises it, for files "
+            "you trust)" if isinstance(exc, Image.DecompressionBombError) else "")
+    return ValueError(f"Could not read image file {name!r} (X[{index}]): {exc}{hint}")
