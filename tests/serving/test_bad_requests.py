@@ -229,6 +229,9 @@ def test_a_category_the_encoder_never_saw_is_a_400_naming_its_column_before_the_
         again = client.post("/predict", json=records(X))
         assert again.status_code == 200
         assert again.json()["predictions"] == mixed().predict(X).tolist()
+        rows[1] = {**rows[1], "city": "P" * 100_000}  # echoed whole: an answer as big
+        long = client.post("/invocations", json={"dataframe_records": rows}).json()
+        assert "holds 'PPPP" in long["error"] and len(long["error"]) < 1000
 
 
 class _RefusesNegatives(ClassifierMixin, BaseEstimator):

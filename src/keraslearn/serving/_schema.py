@@ -199,7 +199,9 @@ class FeatureSchema:
             marker = self.missing[j]  # which an imputer ahead of the encoder fills
             row, value = next(((i, v) for i, v in enumerate(columns[j])
                                if v not in known and v is not marker), (None, None))
-            if row is not None:
+            if row is not None:  # (a long value cut: the answer does not echo a body)
+                if isinstance(value, str) and len(value) > 40:
+                    value = value[:37] + "..."
                 return (f"{self.field(j)} holds {value!r} (row {row}), which is not one of the "
                         f"{len(known)} categories the model was fitted on: "
                         f"{_shown(sorted(known))}")
