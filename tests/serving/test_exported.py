@@ -109,6 +109,16 @@ def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
     file.write_text("{not json")
     with pytest.raises(ValueError, match="is damaged"):
         ExportedModel(newer)
+    # Records of another form came out as KeyError, TypeError or OverflowError tracebacks.
+    record = json.loads((exported[1] / "assets.extra" / "keraslearn.json").read_text())
+    for changed in ({"task": "classification", "classes": None}, {"inputs": "x"},
+                    {"inputs": [{"name": "a"}]}, {"imputed_features": 5},
+                    {"export_format_version": 1e400}, {"task": "rm -rf"}, {"inputs": []}):
+        spoilt = {key: value for key, value in {**record, **changed}.items()
+                  if value is not None}
+        file.write_text(json.dumps(spoilt))
+        with pytest.raises(ValueError, match="damaged"):
+            ExportedModel(newer)
     # A damaged SavedModel itself: TensorFlow's OSError and FileNotFoundError
     # had reached keraslearn serve's user as tracebacks.
     truncated = shutil.copytree(exported[1], tmp_path / "truncated")

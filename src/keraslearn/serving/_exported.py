@@ -81,12 +81,29 @@ class ExportedModel:
         path = user_path(path)
         self.path = path
         self.metadata_ = meta = _read_metadata(path)
+        try:
+            self._read_inputs(meta)
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError(f"{str(path / 'assets.extra')!r} holds damaged metadata "
+                             f"({type(exc).__name__}: {exc})") from None
+        import tensorflow as tf
+
+        try:
+            self._loaded = tf.saved_model.load(str(path))  # keeps the signature's variables
+            self._serve = self._loaded.signatures[meta["signature"]]
+        except (OSError, RuntimeError, KeyError, tf.errors.OpError) as exc:
+            raise ValueError(f"{path} holds keraslearn's export record, but TensorFlow cannot "
+                             f"load its SavedModel (damaged or incomplete: "
+                             f"{type(exc).__name__}: {str(exc).strip()[:300]})") from exc
+
+    def _read_inputs(self, meta):
+        """The features, dtypes and classes the export's metadata records."""
         inputs = meta["inputs"]
         if len(inputs) == 1 and inputs[0]["feature"] is None:
             shape = inputs[0]["shape"]
             if len(shape) != 2:
-                raise ValueError(f"{str(path)!r} takes inputs of shape {shape} (images); the "
-                                 f"server takes tables of rows")
+                raise ValueError(f"{str(self.path)!r} takes inputs of shape {shape} (images); "
+                                 f"the server takes tables of rows")
             self._names = None
             self.n_features_in_ = int(shape[1])
             dtype = _wire_dtype(inputs[0]["dtype"])
@@ -106,15 +123,6 @@ class ExportedModel:
         self.task_ = meta["task"]
         if self.task_ == "classification":
             self.classes_ = np.asarray(meta["classes"])
-        import tensorflow as tf
-
-        try:
-            self._loaded = tf.saved_model.load(str(path))  # keeps the signature's variables
-            self._serve = self._loaded.signatures[meta["signature"]]
-        except (OSError, RuntimeError, KeyError, tf.errors.OpError) as exc:
-            raise ValueError(f"{path} holds keraslearn's export record, but TensorFlow cannot "
-                             f"load its SavedModel (damaged or incomplete: "
-                             f"{type(exc).__name__}: {str(exc).strip()[:300]})") from exc
 
     def __sklearn_is_fitted__(self):
         return True
@@ -218,8 +226,11 @@ def _read_metadata(path):
     try:
         meta = json.loads(file.read_text())
         version = int(meta["export_format_version"])
-        meta["inputs"], meta["task"], meta["signature"]  # noqa: B018 - present
-    except (ValueError, KeyError, TypeError) as exc:
+        meta["inputs"], meta["signature"]  # noqa: B018 - present
+        if meta["task"] not in ("classification", "regression") or not meta["inputs"]:
+            raise ValueError(f"task {meta['task']!r} with {len(meta['inputs'])} inputs is not "
+                             "what keraslearn.export writes")
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise ValueError(f"{str(file)!r} is damaged ({type(exc).__name__}: {exc})") from None
     if version > EXPORT_FORMAT_VERSION:
         raise ValueError(f"{str(path)!r} was exported in format version {version}, newer than "
