@@ -21,6 +21,8 @@ class ExportedModel:
     ``serving_default`` signature: nothing of scikit-learn's fitted objects is
     read, and no Python object is unpickled. Its features, their dtypes and the
     classes are those the export recorded (``assets.extra/keraslearn.json``).
+    A SavedModel is a TensorFlow program, whose graph may read and write files
+    where it runs: load only exports from a source you trust.
 
     Parameters
     ----------

@@ -7,9 +7,11 @@ own alternative to pickling): a generated three-line script that imports
 ``mlflow.models.set_model``. The estimator itself is the file written by
 ``keraslearn.save`` (networks in Keras' ``.keras`` format, the rest by skops),
 logged as the model's artifact and read back by ``keraslearn.load``. Loading the
-model therefore runs keraslearn's code as installed where it loads, never code
-stored in the run, and needs keraslearn there: the requirements pin keraslearn,
-Keras and scikit-learn to the versions that wrote the file.
+model runs that script, as MLflow runs any model logged from code (it is stored
+in the run: whoever can write the run's artifacts chooses what runs, as with a
+pickled model), then keraslearn's code as installed where it loads, and needs
+keraslearn there: the requirements pin keraslearn, Keras and scikit-learn to the
+versions that wrote the file.
 """
 
 import tempfile
