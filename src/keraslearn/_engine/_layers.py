@@ -189,19 +189,46 @@ _FLAGS = "_trainable_flags"  # beside the networks of a pickled or saved estimat
 
 
 def with_trainable_flags(state):
-    """An estimator's state with its networks' trainable flags beside them."""
+    """An estimator's state with its networks' trainable flags beside them, and
+    where a layer is frozen, its optimizer's variables: Keras loads the network
+    with every layer trainable, builds the optimizer for all of them, and drops
+    the saved state it then does not match."""
     from .._tf import keras
 
-    flags = {key: trainable_flags(value) for key, value in state.items()
-             if isinstance(value, keras.Model)}
+    flags = {key: (trainable_flags(value), [v.numpy() for v in _optimizer_state(value)] if (
+        not all(trainable_flags(value))) else None)
+        for key, value in state.items() if isinstance(value, keras.Model)}
     return {**state, _FLAGS: flags} if flags else state
 
 
 def restore_trainable_flags(state):
     """Put back (and take out of ``state``) what ``with_trainable_flags`` kept."""
-    for key, flags in state.pop(_FLAGS, {}).items():
-        if hasattr(state.get(key), "layers"):
-            set_trainable_flags(state[key], flags)
+    for key, (flags, optimizer_state) in state.pop(_FLAGS, {}).items():
+        model = state.get(key)
+        if hasattr(model, "layers"):
+            set_trainable_flags(model, flags)
+            if optimizer_state and len(_optimizer_state(model)) != len(optimizer_state):
+                _rebuilt_optimizer(model, optimizer_state)
+
+
+def _optimizer_state(model):
+    optimizer = getattr(model, "optimizer", None)
+    return list(optimizer.variables) if getattr(optimizer, "built", False) else []
+
+
+def _rebuilt_optimizer(model, values):
+    """Give ``model`` an optimizer built for the variables it trains, holding ``values``
+    (its saved state), where they fit; else leave the one Keras built."""
+    optimizer = model.optimizer
+    try:
+        fresh = type(optimizer).from_config(optimizer.get_config())
+        fresh.build(model.trainable_variables)
+    except (TypeError, ValueError):
+        return
+    if same_shapes(fresh.variables, values):
+        for variable, value in zip(fresh.variables, values):
+            variable.assign(value)
+        model.optimizer = fresh
 
 
 def copy_trainable_flags(src, dst):
