@@ -190,14 +190,20 @@ _FLAGS = "_trainable_flags"  # beside the networks of a pickled or saved estimat
 
 def with_trainable_flags(state):
     """An estimator's state with its networks' trainable flags beside them, and
-    where a layer is frozen, its optimizer's variables: Keras loads the network
-    with every layer trainable, builds the optimizer for all of them, and drops
-    the saved state it then does not match."""
+    where a layer is frozen in a subclassed model, its optimizer's variables:
+    Keras loads such a network with every layer trainable, builds the optimizer
+    for all of them, and drops the saved state it then does not match."""
     from .._tf import keras
 
-    flags = {key: (trainable_flags(value), [v.numpy() for v in _optimizer_state(value)] if (
-        not all(trainable_flags(value))) else None)
-        for key, value in state.items() if isinstance(value, keras.Model)}
+    def optimizer_state(model):
+        subclassed = any(isinstance(layer, keras.Model) and not _built_on_inputs(layer)
+                         for layer in all_layers(model))
+        if subclassed and not all(trainable_flags(model)):
+            return [v.numpy() for v in _optimizer_state(model)]
+        return None
+
+    flags = {key: (trainable_flags(value), optimizer_state(value))
+             for key, value in state.items() if isinstance(value, keras.Model)}
     return {**state, _FLAGS: flags} if flags else state
 
 
