@@ -349,7 +349,7 @@ def machine(others=None):
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "CPU": _proc_field("/proc/cpuinfo", "model name"),
         "cores": f"{cores} ({usable} usable by this process)",
         "RAM": mem,

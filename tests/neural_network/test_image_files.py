@@ -165,6 +165,19 @@ def test_a_path_that_is_not_a_regular_file_is_refused_before_it_is_opened(images
             read(paths)
 
 
+def test_odd_paths_are_named_cut_short_with_their_row(fitted, tmp_path):
+    # A path with a NUL character lost its row and path ("embedded null byte"); a
+    # long one came back twice, whole, in the message (a served answer echoes it).
+    with pytest.raises(ValueError, match=r"Could not read image file 'a\.png\\x00b' \(X\[0\]\)"
+                                         r": embedded null byte"):
+        fitted.predict(["a.png\x00b"])
+    long = str(tmp_path / ("x" * 100_000))
+    for path in (long, long + "\x00", str(tmp_path / ("y" * 200) / "z.png")):
+        with pytest.raises((FileNotFoundError, ValueError)) as raised:  # (too long, NUL, absent)
+            fitted.predict([path])
+        assert len(str(raised.value)) < 1000
+
+
 def test_predict_on_files_of_another_size_than_fit(images, fitted, tmp_path):
     paths, y = images
     other, _ = _write(tmp_path / "small", n=2, size=(6, 6))

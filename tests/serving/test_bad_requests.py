@@ -232,6 +232,9 @@ def test_a_category_the_encoder_never_saw_is_a_400_naming_its_column_before_the_
         rows[1] = {**rows[1], "city": "P" * 100_000}  # echoed whole: an answer as big
         long = client.post("/invocations", json={"dataframe_records": rows}).json()
         assert "holds 'PPPP" in long["error"] and len(long["error"]) < 1000
+        rows[1] = {**records(X)[1], "Q" * 100_000: 1}  # an unknown column's name, too
+        long = client.post("/invocations", json={"dataframe_records": rows}).json()
+        assert "'QQQQ" in long["error"] and len(long["error"]) < 1000
 
 
 class _RefusesNegatives(ClassifierMixin, BaseEstimator):

@@ -262,6 +262,26 @@ def test_a_subclassed_model_instance_keeps_its_frozen_layers():
         np.testing.assert_array_equal(a, b)
 
 
+@keras.saving.register_keras_serializable(package="test_targets")
+class OwnCompileNet(TwoLayerNet):  # Keras' loading leaves such a network uncompiled
+    def compile(self, *args, **kwargs):
+        super().compile(*args, **kwargs)
+
+
+def test_a_pickled_subclassed_model_compiling_itself_with_a_frozen_layer_loads():
+    # The optimizer state carried beside its flags was set on an optimizer the loaded
+    # network does not have: AttributeError at unpickling, and keraslearn.load failed.
+    keras.utils.set_random_seed(0)
+    model = OwnCompileNet()
+    model(X[:2])
+    model.hidden.trainable = False
+    clf = KerasClassifier(model, loss="binary_crossentropy", epochs=2, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
 def test_a_subclassed_model_with_a_weight_frozen_by_itself_is_refused():
     keras.utils.set_random_seed(0)
     model = TwoLayerNet()

@@ -213,7 +213,8 @@ def restore_trainable_flags(state):
         model = state.get(key)
         if hasattr(model, "layers"):
             set_trainable_flags(model, flags)
-            if optimizer_state and len(_optimizer_state(model)) != len(optimizer_state):
+            if (optimizer_state and getattr(model, "optimizer", None) is not None
+                    and len(_optimizer_state(model)) != len(optimizer_state)):
                 _rebuilt_optimizer(model, optimizer_state)
 
 
@@ -229,12 +230,13 @@ def _rebuilt_optimizer(model, values):
     try:
         fresh = type(optimizer).from_config(optimizer.get_config())
         fresh.build(model.trainable_variables)
-    except (TypeError, ValueError):
-        return
-    if same_shapes(fresh.variables, values):
+        if not same_shapes(fresh.variables, values):
+            return
         for variable, value in zip(fresh.variables, values):
             variable.assign(value)
-        model.optimizer = fresh
+    except (TypeError, ValueError):  # (a dtype the stored values cannot take back)
+        return
+    model.optimizer = fresh
 
 
 def copy_trainable_flags(src, dst):

@@ -15,18 +15,30 @@ def check_regular_file(name, index):
     try:
         mode = os.stat(name).st_mode
     except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found", name) from None
+        raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found",
+                                _cut(name)) from None
+    except ValueError as exc:  # (a NUL character in the path)
+        raise unreadable(name, index, exc) from None
     except OSError:
         return  # (opening it tells why)
     if stat.S_ISDIR(mode):
-        raise ValueError(f"X[{index}] is a folder, not an image file: {name!r}.")
+        raise ValueError(f"X[{index}] is a folder, not an image file: {_cut(name)!r}.")
     if not stat.S_ISREG(mode):
         raise ValueError(f"X[{index}] is not a regular file (a pipe, a device, ...), not an "
-                         f"image file: {name!r}.")
+                         f"image file: {_cut(name)!r}.")
 
 
 def unreadable(name, index, exc):
     """The ValueError telling that the image file ``name`` (``X[index]``) could not be read."""
     hint = (" (Pillow's limit on pixels: PIL.Image.MAX_IMAGE_PIXELS raises it, for files "
             "you trust)" if isinstance(exc, Image.DecompressionBombError) else "")
-    return ValueError(f"Could not read image file {name!r} (X[{index}]): {exc}{hint}")
+    reason = str(exc).replace(name, "(the file)") if len(name) > _SHOWN else str(exc)
+    return ValueError(f"Could not read image file {_cut(name)!r} (X[{index}]): "
+                      f"{_cut(reason, 300)}{hint}")
+
+
+_SHOWN = 200  # characters of a path or reason shown: a server's answers echo them
+
+
+def _cut(text, limit=_SHOWN):
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -213,7 +213,7 @@ class Batcher:
                 wake.clear()
                 try:
                     await asyncio.wait_for(wake.wait(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             await self._run(method, self._take(method))
 

@@ -86,7 +86,7 @@ class ExportedModel:
         try:
             self._read_inputs(meta)
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise ValueError(f"{str(path / 'assets.extra')!r} holds damaged metadata "
+            raise ValueError(f"{str(path / 'assets.extra' / 'keraslearn.json')!r} is damaged "
                              f"({type(exc).__name__}: {exc})") from None
         import tensorflow as tf
 

@@ -25,6 +25,7 @@ import json
 import numpy as np
 
 from ._csv import Table, read_table
+from ._schema import shown
 from ._values import CONVERTERS, NUMBER_TYPES, RequestError, describe
 
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -91,7 +92,7 @@ def _once_each(pairs):
     if len(obj) != len(pairs):
         counts = collections.Counter(key for key, _ in pairs)
         raise RequestError("the request body gives a key twice in one object: "
-                           f"{_shown(sorted(k for k, n in counts.items() if n > 1))}")
+                           f"{shown(sorted(k for k, n in counts.items() if n > 1))}")
     return obj
 
 
@@ -126,7 +127,7 @@ def read_payload(payload, schema, *, mlflow):
         if envelope and not by_name:
             return _envelope(payload, envelope, schema)
         if mlflow:
-            raise RequestError(f"{_NEED_ENVELOPE}; got an object with the fields {_shown(keys)}")
+            raise RequestError(f"{_NEED_ENVELOPE}; got an object with the fields {shown(keys)}")
         if keys and not any(isinstance(v, list) for v in payload.values()):
             return _records([payload], schema, "the body")
         return _columns(payload, schema, "the body")
@@ -141,7 +142,7 @@ def _envelope(payload, envelope, schema):
     others = [k for k in payload if k not in MLFLOW_KEYS and k != "params"]
     if len(envelope) > 1 or others:
         raise RequestError(f"{_NEED_ENVELOPE} (and optionally 'params'); got the fields "
-                           f"{_shown(list(payload))}")
+                           f"{shown(list(payload))}")
     if payload.get("params"):
         raise RequestError("'params': this model's predict takes no parameters")
     key = envelope[0]
@@ -167,7 +168,7 @@ def _dataframe_split(value, schema):
                            f"{describe(value)}")
     unknown = [k for k in value if k not in ("columns", "data", "index")]
     if unknown:
-        raise RequestError(f"{where} takes 'columns', 'data' and 'index'; got {_shown(unknown)}")
+        raise RequestError(f"{where} takes 'columns', 'data' and 'index'; got {shown(unknown)}")
     data = value.get("data")
     if not isinstance(data, list):
         raise RequestError(f"{where}: 'data' must be a list of rows; got {describe(data)}")
@@ -196,7 +197,7 @@ def _split(labels, columns, schema, where):
     if len(set(labels)) != len(labels):  # (counted once each: a long header is one request)
         counts = collections.Counter(labels)
         raise RequestError(f"{where} names a column twice: "
-                           f"{_shown(sorted(c for c, n in counts.items() if n > 1))}")
+                           f"{shown(sorted(c for c, n in counts.items() if n > 1))}")
     _check_names(labels, schema, where)
     return _typed(_in_schema_order(dict(zip(labels, columns)), len(columns[0]), schema), schema)
 
@@ -277,12 +278,12 @@ def _check_names(given, schema, where):
     extra = [name for name in given if name not in schema.index and name not in schema.ignored]
     problems = []
     if missing:
-        problems.append(f"missing column(s) {_shown(missing)}")
+        problems.append(f"missing column(s) {shown(missing)}")
     if extra:
-        problems.append(f"unknown column(s) {_shown(extra)}")
+        problems.append(f"unknown column(s) {shown(extra)}")
     if problems:
         raise RequestError(f"{where}: {'; '.join(problems)} (the model takes "
-                           f"{_shown(schema.names)})")
+                           f"{shown(schema.names)})")
 
 
 def _typed(columns, schema):
@@ -299,11 +300,6 @@ def _typed(columns, schema):
     return [CONVERTERS[kind](values, dtype, schema.field(j), marker) for j, (values, dtype, kind,
             marker) in enumerate(zip(columns, schema.dtypes, schema.kinds, schema.missing))]
 
-
-def _shown(values, limit=10):
-    values = [str(v) for v in values]
-    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
-    return ", ".join(repr(v) for v in values[:limit]) + more
 
 
 def _mime(content_type):

@@ -152,7 +152,7 @@ class FeatureSchema:
             unknown = [k for k in dtypes if k not in keys]
             if unknown:
                 raise ValueError(f"make_app: dtypes names {unknown!r}, which the model does not "
-                                 f"take (its features: {_shown(keys)})")
+                                 f"take (its features: {shown(keys)})")
         if input_example is not None:
             dtypes = _example_dtypes(input_example, names, n)
         else:  # detected, then those given
@@ -204,7 +204,7 @@ class FeatureSchema:
                     value = value[:37] + "..."
                 return (f"{self.field(j)} holds {value!r} (row {row}), which is not one of the "
                         f"{len(known)} categories the model was fitted on: "
-                        f"{_shown(sorted(known))}")
+                        f"{shown(sorted(known))}")
         return None
 
     def describe(self):
@@ -324,7 +324,7 @@ def _example_dtypes(example, names, n):
         missing = [c for c in names if c not in example.columns]
         if missing:
             raise ValueError(f"make_app: input_example lacks the model's column(s) "
-                             f"{_shown(missing)}")
+                             f"{shown(missing)}")
         return {c: example[c].dtype for c in names}
     example = np.asarray(example)
     if example.ndim != 2 or example.shape[1] != n:
@@ -334,7 +334,9 @@ def _example_dtypes(example, names, n):
     return {k: example.dtype for k in keys}
 
 
-def _shown(values, limit=10):
-    values = [str(v) for v in values]
+def shown(values, limit=10):
+    """The first ``limit`` of ``values`` for a message, each cut to 40 characters (an
+    answer to a request does not echo its body)."""
+    values = [str(v) if len(str(v)) <= 40 else str(v)[:37] + "..." for v in values]
     more = f", ... ({len(values)} in all)" if len(values) > limit else ""
     return ", ".join(repr(v) for v in values[:limit]) + more
