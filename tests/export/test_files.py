@@ -184,19 +184,25 @@ def test_export_keeps_the_fast_path_of_few_row_predictions(first, tmp_path):
     assert network not in _forward._HANDED_OUT
 
 
-def test_a_missing_extra_names_the_install_command(tmp_path):
+@pytest.mark.parametrize("fmt, missing, package", [
+    ("onnx", "tf2onnx", "tf2onnx"),
+    # LiteRT's package loads none of its native code: a broken interpreter was found
+    # once the graph was converted, and told as the converter's mistranslation.
+    ("litert", "ai_edge_litert.interpreter", "ai-edge-litert"),
+])
+def test_a_missing_extra_names_the_install_command(tmp_path, fmt, missing, package):
     # A None entry in sys.modules makes the import fail, as for an absent package.
     code = (
-        "import sys; sys.modules['tf2onnx'] = None\n"
+        f"import sys; sys.modules[{missing!r}] = None\n"
         "import keraslearn\n"
         "try:\n"
-        f"    keraslearn.export(None, {str(tmp_path / 'm.onnx')!r}, format='onnx')\n"
+        f"    keraslearn.export(None, {str(tmp_path / 'm.out')!r}, format={fmt!r})\n"
         "except ImportError as exc:\n"
         "    print('ImportError:', exc)\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert "ImportError: Exporting to 'onnx' needs the 'tf2onnx' package: " \
-           "pip install keraslearn[onnx]" in run.stdout, run.stderr[-2000:]
+    assert f"ImportError: Exporting to {fmt!r} needs the {package!r} package: " \
+           f"pip install 'keraslearn[{fmt}]'" in run.stdout, run.stderr[-2000:]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -109,6 +109,27 @@ def test_python_m_keraslearn_runs_the_command(tmp_path):
     assert f"keraslearn serve: error: '{missing}' does not exist" in done.stderr
 
 
+def test_without_the_serve_extra_the_command_imports_and_names_it(tmp_path):
+    # keraslearn.serving imported anyio (Starlette's) at its top: the `keraslearn`
+    # command itself, --version and ExportedModel failed with "No module named
+    # 'anyio'"; serve loaded the whole model before finding uvicorn missing.
+    path = tmp_path / "m.keraslearn"
+    path.write_bytes(b"not read")
+    code = (
+        "import sys\n"
+        "for name in ('starlette', 'uvicorn', 'anyio'):\n"
+        "    sys.modules[name] = None\n"
+        "from keraslearn.serving import ExportedModel\n"
+        "from keraslearn.serving._cli import main\n"
+        f"main(['serve', {str(path)!r}])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "keraslearn serve: error: keraslearn.serving needs starlette: pip install " \
+           "'keraslearn[serve]'" in run.stderr
+
+
 def test_version_is_printed_and_exits_0(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--version"])

@@ -139,3 +139,29 @@ print(json.dumps({"messages": messages, "mlflow": sys.modules["mlflow"] is None}
     answer = run_python(code, env, cwd=tmp_path)
     assert answer["mlflow"] and len(answer["messages"]) == 4
     assert all("pip install 'keraslearn[mlflow]'" in m for m in answer["messages"])
+
+
+def test_without_matplotlib_log_fit_logs_the_evaluation_but_its_figures(tmp_path,
+                                                                         monkeypatch):
+    # The mlflow extra alone: log_fit(X_test=...) raised "evaluate draws its figures
+    # with matplotlib" (a function the user never called) and logged nothing.
+    for store in mlflow_store(tmp_path, monkeypatch):
+        code = """
+import json, sys
+sys.modules["matplotlib"] = None
+import mlflow
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from keraslearn.tracking import log_fit
+X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+logged = log_fit(LogisticRegression().fit(X, y), X, y, log_model=False)
+client = mlflow.MlflowClient()
+files = sorted(a.path for a in client.list_artifacts(logged.run_id, "evaluation"))
+print(json.dumps({"files": files, "metrics": sorted(client.get_run(logged.run_id).data.metrics),
+                  "matplotlib": sys.modules["matplotlib"] is None}))
+"""
+        answer = run_python(code, environment(store), cwd=tmp_path)
+    assert answer["matplotlib"] and "test_accuracy" in answer["metrics"]
+    assert answer["files"] == ["evaluation/LogisticRegression_report.html",
+                               "evaluation/report.json"]
+

@@ -35,8 +35,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
         otherwise. Its parent directory must exist.
 
     format : {"tf_saved_model", "litert", "onnx"}, default="tf_saved_model"
-        ``"litert"`` (alias ``"tflite"``) needs ``pip install keraslearn[litert]``,
-        ``"onnx"`` needs ``pip install keraslearn[onnx]``.
+        ``"litert"`` (alias ``"tflite"``) needs ``pip install 'keraslearn[litert]'``,
+        ``"onnx"`` needs ``pip install 'keraslearn[onnx]'``.
 
     overwrite : bool, default=False
         Replace an existing artifact at ``path``. Without it, an existing path is

@@ -32,7 +32,8 @@ ALIASES = {"tflite": "litert", "saved_model": "tf_saved_model"}
 ONNX_OPSET = 17
 # The Python packages each format needs beyond TensorFlow, and the extra providing them.
 _EXTRAS = {
-    "litert": (("ai_edge_litert", "ai-edge-litert"),),
+    # (the interpreter module: the package itself loads none of LiteRT's native code)
+    "litert": (("ai_edge_litert.interpreter", "ai-edge-litert"),),
     "onnx": (("tf2onnx", "tf2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime")),
 }
 # Probe outputs must agree within float32 arithmetic differences between runtimes.
@@ -65,7 +66,7 @@ def require_extra(fmt):
         except ImportError as exc:
             raise ImportError(
                 f"Exporting to {fmt!r} needs the {package!r} package: "
-                f"pip install keraslearn[{fmt}]"
+                f"pip install 'keraslearn[{fmt}]'"
             ) from exc
 
 

@@ -14,7 +14,6 @@ import json
 import logging
 from numbers import Integral, Real
 
-import anyio
 import numpy as np
 import sklearn
 
@@ -251,8 +250,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         # so that polls faster than a test do not queue up tests.
         test = running.get("test")
         if test is None or test.done():
-            test = running["test"] = asyncio.ensure_future(
-                anyio.to_thread.run_sync(test_rows, parts))
+            test = running["test"] = asyncio.ensure_future(asyncio.to_thread(test_rows, parts))
         try:
             n, report = await asyncio.shield(test)  # a client gone does not stop it
         except Exception as exc:  # the detector's own error, or not a DataFrame

@@ -105,6 +105,12 @@ def _serve(parser, args):
     from .._persistence._trust import UntrustedTypesError
     from . import ExportedModel, make_server
     from ._exported import is_exported
+    from ._server import _require
+
+    try:  # before loading the model, which may take a while
+        _require("starlette"), _require("uvicorn")
+    except ImportError as exc:
+        parser.exit(1, f"keraslearn serve: error: {exc}\n")
 
     try:
         if is_exported(path):

@@ -13,12 +13,13 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sklearn.utils.validation import check_is_fitted
 
 from .._stacklevel import user_stacklevel
 from ..utils._columns import polars_as_pandas
-from ..utils._files import check_output_dir, remove_unwritten, staged
+from ..utils._files import check_output_dir, remove_unwritten, slug, staged
 from ..utils._names import history_key
 from . import _model
 from ._mlflow import require_mlflow
@@ -124,11 +125,19 @@ def _callback_prefixes(estimator):
 def _evaluated(estimator, X_test, y_test, *, name, tmp):
     """The evaluation on the test data, made before the run is opened: test data
     it refuses (lengths, labels, shapes) is refused before anything is logged.
-    Its files go into the temporary folder ``tmp``."""
+    Its files go into the temporary folder ``tmp``: its figures, where matplotlib
+    is installed (the ``plots`` extra), and its page."""
     from ..evaluation import evaluate
 
     folder = os.path.join(tmp, "evaluation")
     os.mkdir(folder)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        report = evaluate(estimator, X_test, y_test, name=name)
+        report.html_path = Path(folder, f"{slug(name) or 'model'}_report.html")
+        report.html_path.write_text(report.to_html(), encoding="utf-8")
+        return report
     return evaluate(estimator, X_test, y_test, output_dir=folder, name=name)
 
 
@@ -179,8 +188,8 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
       :class:`MLflowCallback` logged it live);
     - **evaluation**, when ``X_test`` and ``y_test`` are given: the metrics of
       :func:`keraslearn.evaluation.evaluate` prefixed with ``metric_prefix``,
-      its figures (PNG) and HTML page under ``evaluation/``, and the report as
-      ``evaluation/report.json``;
+      its figures (PNG, where matplotlib is installed: the ``plots`` extra) and
+      HTML page under ``evaluation/``, and the report as ``evaluation/report.json``;
     - **the model** (``log_model=True``): see :func:`log_model`.
 
     Parameters
