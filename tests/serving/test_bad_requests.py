@@ -327,6 +327,25 @@ def test_a_csv_body_is_read_in_the_charset_its_content_type_names():
     assert wrong.status_code == 400 and "utf-8" in wrong.json()["error"]
 
 
+class _EchoesItsInput(_Parity):
+    """Refuses every row naming its value, as scikit-learn's encoders do."""
+
+    def predict(self, X):
+        raise ValueError(f"Found unknown categories {list(X['id'])} during transform")
+
+
+def test_a_models_own_refusal_is_answered_cut_short():
+    # A step's message quoting a 100 KB value the request sent came back whole
+    # (twice on /invocations) and went whole into the log.
+    import pandas as pd
+
+    X = pd.DataFrame({"id": ["a", "b"]})
+    with serving(_EchoesItsInput().fit(X, [0, 1]), input_example=X, warmup=False) as client:
+        answer = client.post("/invocations", json={"dataframe_records": [{"id": "Z" * 100_000}]})
+    assert answer.status_code == 400 and "Found unknown categories" in answer.json()["error"]
+    assert len(answer.content) < 3000
+
+
 def test_ids_of_an_integer_column_are_never_rounded_in_json_or_csv():
     import pandas as pd
 

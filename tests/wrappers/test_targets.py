@@ -282,6 +282,34 @@ def test_a_pickled_subclassed_model_compiling_itself_with_a_frozen_layer_loads()
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
 
 
+@keras.saving.register_keras_serializable(package="test_targets")
+class FunctionalInInit(keras.Model):  # Keras makes it again by calling this __init__
+    def __init__(self, units=5, **kwargs):
+        inputs = keras.Input((4,))
+        hidden = keras.layers.Dense(units, name="hidden")(inputs)
+        super().__init__(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden), **kwargs)
+        self.units = units
+
+    def get_config(self):
+        return {"units": self.units, "name": self.name}
+
+
+def _frozen_functional_in_init():
+    model = FunctionalInInit()
+    model.get_layer("hidden").trainable = False
+    return model
+
+
+def test_a_functional_subclass_with_a_frozen_layer_pickles_with_its_optimizer_state():
+    clf = KerasClassifier(_frozen_functional_in_init, loss="binary_crossentropy",
+                          optimizer="adam", epochs=2, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = pickle.loads(pickle.dumps(clf))
+    assert not again.model_.get_layer("hidden").trainable
+    assert int(again.model_.optimizer.iterations) == int(clf.model_.optimizer.iterations) > 0
+
+
 def test_a_subclassed_model_with_a_weight_frozen_by_itself_is_refused():
     keras.utils.set_random_seed(0)
     model = TwoLayerNet()

@@ -196,7 +196,9 @@ def with_trainable_flags(state):
     from .._tf import keras
 
     def optimizer_state(model):
-        subclassed = any(isinstance(layer, keras.Model) and not _built_on_inputs(layer)
+        # (a subclass building a functional network in its __init__ too: Keras
+        # makes it again by calling that __init__, not from the layers' configs)
+        subclassed = any(isinstance(layer, keras.Model) and not defined_by_keras(type(layer))
                          for layer in all_layers(model))
         if subclassed and not all(trainable_flags(model)):
             return [v.numpy() for v in _optimizer_state(model)]
@@ -233,7 +235,8 @@ def _rebuilt_optimizer(model, values):
         if not same_shapes(fresh.variables, values):
             return
         for variable, value in zip(fresh.variables, values):
-            variable.assign(value)
+            # (skops gives back bfloat16 arrays as raw 2-byte records)
+            variable.assign(value.view(variable.dtype) if value.dtype.kind == "V" else value)
     except (TypeError, ValueError):  # (a dtype the stored values cannot take back)
         return
     model.optimizer = fresh

@@ -16,7 +16,7 @@ def check_regular_file(name, index):
         mode = os.stat(name).st_mode
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found",
-                                _cut(name)) from None
+                                name) from None  # (a name the system takes: not too long)
     except ValueError as exc:  # (a NUL character in the path)
         raise unreadable(name, index, exc) from None
     except OSError:
@@ -41,4 +41,6 @@ _SHOWN = 200  # characters of a path or reason shown: a server's answers echo th
 
 
 def _cut(text, limit=_SHOWN):
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """``text``, or its start and end (a path's file name) around "..." where longer."""
+    half = (limit - 3) // 2
+    return text if len(text) <= limit else text[:half] + "..." + text[-half:]

@@ -272,10 +272,10 @@ class Batcher:
         except (ValueError, FileNotFoundError) as exc:
             # The model refuses these values (or a file they name is not there, as
             # image paths): the request's fault.
-            raise ModelError(f"the model refused the request's values: {exc}",
+            raise ModelError(f"the model refused the request's values: {_cut(exc)}",
                              status=400) from exc
         except Exception as exc:  # the model's own error, whatever its type, is a 500
-            raise ModelError(f"{method} failed: {type(exc).__name__}: {exc}") from exc
+            raise ModelError(f"{method} failed: {type(exc).__name__}: {_cut(exc)}") from exc
 
     def _predict(self, method, parts):
         """In the model thread: one call over every part, split back per part."""
@@ -305,3 +305,10 @@ def _settle(job, outcome):
         job.future.set_exception(outcome)
     else:
         job.future.set_result(outcome)
+
+
+def _cut(exc, limit=1000):
+    """An error's text for an answer, cut (a scikit-learn step names the value it
+    refused, as a request sent it: the answer would echo the body)."""
+    text = str(exc)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -335,8 +335,8 @@ def _example_dtypes(example, names, n):
 
 
 def shown(values, limit=10):
-    """The first ``limit`` of ``values`` for a message, each cut to 40 characters (an
+    """The first ``limit`` of ``values`` for a message, each cut to 120 characters (an
     answer to a request does not echo its body)."""
-    values = [str(v) if len(str(v)) <= 40 else str(v)[:37] + "..." for v in values]
+    values = [str(v) if len(str(v)) <= 120 else str(v)[:117] + "..." for v in values]
     more = f", ... ({len(values)} in all)" if len(values) > limit else ""
     return ", ".join(repr(v) for v in values[:limit]) + more
