@@ -731,7 +731,8 @@ def test_keras_epoch_and_step_limits_bound_a_chain_s_fit_as_keras_fit():
 
 
 def test_a_keras_without_fit_limits_trains_every_way(monkeypatch):
-    # Keras before 3.10 (pyproject allows 3.5) has neither keras.config function.
+    # Keras before 3.10 has neither keras.config function (pyproject asks for 3.14 now;
+    # the fallback stays for an environment that holds another Keras).
     monkeypatch.delattr(keras.config, "max_epochs")
     monkeypatch.delattr(keras.config, "max_steps_per_epoch")
 
