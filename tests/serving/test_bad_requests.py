@@ -343,6 +343,7 @@ def test_a_models_own_refusal_is_answered_cut_short():
     with serving(_EchoesItsInput().fit(X, [0, 1]), input_example=X, warmup=False) as client:
         answer = client.post("/invocations", json={"dataframe_records": [{"id": "Z" * 100_000}]})
     assert answer.status_code == 400 and "Found unknown categories" in answer.json()["error"]
+    assert answer.json()["error"].endswith("during transform")  # (its start and its end)
     assert len(answer.content) < 3000
 
 

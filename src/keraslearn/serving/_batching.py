@@ -308,7 +308,8 @@ def _settle(job, outcome):
 
 
 def _cut(exc, limit=1000):
-    """An error's text for an answer, cut (a scikit-learn step names the value it
-    refused, as a request sent it: the answer would echo the body)."""
-    text = str(exc)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """An error's text for an answer, its start and end around "..." where longer (a
+    scikit-learn step names the value it refused, as a request sent it: the answer
+    would echo the body; a long path keeps its file name)."""
+    text, half = str(exc), (limit - 3) // 2
+    return text if len(text) <= limit else text[:half] + "..." + text[-half:]

@@ -100,17 +100,17 @@ def _serve(parser, args):
                        "which onnxruntime or LiteRT serve; keraslearn serve takes what "
                        "keraslearn.save wrote, or a SavedModel folder keraslearn.export "
                        "wrote\n")
+    from ._server import _require
+
+    try:  # before loading TensorFlow and the model, which take a while
+        _require("starlette"), _require("uvicorn")
+    except ImportError as exc:
+        parser.exit(1, f"keraslearn serve: error: {exc}\n")
     from keraslearn import load
 
     from .._persistence._trust import UntrustedTypesError
     from . import ExportedModel, make_server
     from ._exported import is_exported
-    from ._server import _require
-
-    try:  # before loading the model, which may take a while
-        _require("starlette"), _require("uvicorn")
-    except ImportError as exc:
-        parser.exit(1, f"keraslearn serve: error: {exc}\n")
 
     try:
         if is_exported(path):
