@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/run.py          # full run, ~17 min on 2 cores: benchmarks/latest_run.md
+    python benchmarks/run.py          # full run, ~20 min on 2 cores: benchmarks/latest_run.md
     python benchmarks/run.py --quick  # smoke run of every measure at tiny sizes, < 2 min
     python benchmarks/run.py --only grid,memory --libs keraslearn,scikeras
 
