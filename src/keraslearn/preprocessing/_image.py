@@ -1,6 +1,5 @@
 """Image files (or PIL images) to arrays: the :class:`ImageLoader` transformer."""
 
-import errno
 import numbers
 import os
 import reprlib
@@ -11,7 +10,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._image_errors import check_regular_file, unreadable
+from ._image_errors import check_regular_file, not_found, unreadable
 from ._not_a_table import NotATable
 
 # color_mode -> (Pillow mode, number of channels)
@@ -181,9 +180,7 @@ def _read_image(item, index, pil_mode, size):
         with Image.open(name) as img:
             return _pixels(img, pil_mode, size)
     except FileNotFoundError as exc:  # (removed since)
-        raise FileNotFoundError(
-            errno.ENOENT, f"Image file X[{index}] not found", name
-        ) from exc
+        raise not_found(name, index) from exc
     except MemoryError:
         raise
     except Exception as exc:  # not an image, truncated, unreadable, ...

@@ -6,6 +6,8 @@ import stat
 
 from PIL import Image
 
+from ..utils._text import shortened
+
 
 def check_regular_file(name, index):
     """Refuse a path that is not a regular file before any reader opens it: a
@@ -15,17 +17,22 @@ def check_regular_file(name, index):
     try:
         mode = os.stat(name).st_mode
     except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found",
-                                name) from None  # (a name the system takes: not too long)
+        raise not_found(name, index) from None
     except ValueError as exc:  # (a NUL character in the path)
         raise unreadable(name, index, exc) from None
     except OSError:
         return  # (opening it tells why)
     if stat.S_ISDIR(mode):
-        raise ValueError(f"X[{index}] is a folder, not an image file: {_cut(name)!r}.")
+        raise ValueError(f"X[{index}] is a folder, not an image file: {shortened(name, _SHOWN)!r}.")
     if not stat.S_ISREG(mode):
         raise ValueError(f"X[{index}] is not a regular file (a pipe, a device, ...), not an "
-                         f"image file: {_cut(name)!r}.")
+                         f"image file: {shortened(name, _SHOWN)!r}.")
+
+
+def not_found(name, index):
+    """The FileNotFoundError telling that ``X[index]``, the file ``name``, is missing
+    (its whole name: one the system takes is not too long)."""
+    return FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found", name)
 
 
 def unreadable(name, index, exc):
@@ -33,14 +40,9 @@ def unreadable(name, index, exc):
     hint = (" (Pillow's limit on pixels: PIL.Image.MAX_IMAGE_PIXELS raises it, for files "
             "you trust)" if isinstance(exc, Image.DecompressionBombError) else "")
     reason = str(exc).replace(name, "(the file)") if len(name) > _SHOWN else str(exc)
-    return ValueError(f"Could not read image file {_cut(name)!r} (X[{index}]): "
-                      f"{_cut(reason, 300)}{hint}")
+    return ValueError(f"Could not read image file {shortened(name, _SHOWN)!r} (X[{index}]): "
+                      f"{shortened(reason, 300)}{hint}")
 
 
 _SHOWN = 200  # characters of a path or reason shown: a server's answers echo them
 
-
-def _cut(text, limit=_SHOWN):
-    """``text``, or its start and end (a path's file name) around "..." where longer."""
-    half = (limit - 3) // 2
-    return text if len(text) <= limit else text[:half] + "..." + text[-half:]

@@ -25,7 +25,6 @@ resized -- images of different sizes are refused then, naming the file, before
 TensorFlow runs. Files are only ever opened for reading.
 """
 
-import errno
 import os
 import re
 
@@ -36,7 +35,7 @@ from .._engine._feed import limit_threads
 from .._engine._sources import RowSource
 from .._tf import tf
 from ._image import _as_items, _check_target_size, _read_image, check_decoder
-from ._image_errors import check_regular_file, unreadable
+from ._image_errors import check_regular_file, not_found, unreadable
 
 # Images of a batch TensorFlow may decode at once (as many as its threads
 # run): fewer leave the cores idle while a batch is decoded one image after
@@ -104,8 +103,7 @@ def _header(item, index):
         with Image.open(item) as img:
             return img.size, img.mode, img.format
     except FileNotFoundError:  # (removed since)
-        raise FileNotFoundError(errno.ENOENT, f"Image file X[{index}] not found",
-                                name) from None
+        raise not_found(name, index) from None
     except Exception as exc:  # not an image, unreadable, ...
         raise unreadable(name, index, exc) from None
 

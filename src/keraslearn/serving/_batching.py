@@ -33,6 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..utils._text import shortened
+
 
 class ModelError(Exception):
     """The model failed on a request (500), refused its values (400: a
@@ -272,10 +274,13 @@ class Batcher:
         except (ValueError, FileNotFoundError) as exc:
             # The model refuses these values (or a file they name is not there, as
             # image paths): the request's fault.
-            raise ModelError(f"the model refused the request's values: {_cut(exc)}",
+            # (its text cut: a scikit-learn step names the value it refused, as the
+            # request sent it; the answer would echo the body)
+            raise ModelError(f"the model refused the request's values: {shortened(exc, 1000)}",
                              status=400) from exc
         except Exception as exc:  # the model's own error, whatever its type, is a 500
-            raise ModelError(f"{method} failed: {type(exc).__name__}: {_cut(exc)}") from exc
+            raise ModelError(f"{method} failed: {type(exc).__name__}: {shortened(exc, 1000)}"
+                             ) from exc
 
     def _predict(self, method, parts):
         """In the model thread: one call over every part, split back per part."""
@@ -306,10 +311,3 @@ def _settle(job, outcome):
     else:
         job.future.set_result(outcome)
 
-
-def _cut(exc, limit=1000):
-    """An error's text for an answer, its start and end around "..." where longer (a
-    scikit-learn step names the value it refused, as a request sent it: the answer
-    would echo the body; a long path keeps its file name)."""
-    text, half = str(exc), (limit - 3) // 2
-    return text if len(text) <= limit else text[:half] + "..." + text[-half:]
