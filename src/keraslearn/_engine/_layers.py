@@ -195,17 +195,16 @@ def with_trainable_flags(state):
     for all of them, and drops the saved state it then does not match."""
     from .._tf import keras
 
-    def optimizer_state(model):
+    def kept(model):
+        flags = trainable_flags(model)
         # (a subclass building a functional network in its __init__ too: Keras
         # makes it again by calling that __init__, not from the layers' configs)
-        subclassed = any(isinstance(layer, keras.Model) and not defined_by_keras(type(layer))
-                         for layer in all_layers(model))
-        if subclassed and not all(trainable_flags(model)):
-            return [v.numpy() for v in _optimizer_state(model)]
-        return None
+        subclassed = not all(flags) and any(
+            isinstance(layer, keras.Model) and not defined_by_keras(type(layer))
+            for layer in all_layers(model))
+        return flags, [v.numpy() for v in _optimizer_state(model)] if subclassed else None
 
-    flags = {key: (trainable_flags(value), optimizer_state(value))
-             for key, value in state.items() if isinstance(value, keras.Model)}
+    flags = {key: kept(value) for key, value in state.items() if isinstance(value, keras.Model)}
     return {**state, _FLAGS: flags} if flags else state
 
 
