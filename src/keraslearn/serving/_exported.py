@@ -86,7 +86,9 @@ class ExportedModel:
         try:
             self._read_inputs(meta)
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise ValueError(f"{str(path / 'assets.extra' / 'keraslearn.json')!r} is damaged "
+            from .._export._api import METADATA_NAME
+
+            raise ValueError(f"{str(path / 'assets.extra' / METADATA_NAME)!r} is damaged "
                              f"({type(exc).__name__}: {exc})") from None
         import tensorflow as tf
 

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._stacklevel import user_stacklevel
 from ..utils._columns import polars_as_pandas
-from ..utils._files import check_output_dir, remove_unwritten, slug, staged
+from ..utils._files import check_output_dir, remove_unwritten, staged
 from ..utils._names import history_key
 from . import _model
 from ._mlflow import require_mlflow
@@ -134,8 +134,10 @@ def _evaluated(estimator, X_test, y_test, *, name, tmp):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
+        from ..evaluation._evaluate import check_report_files
+
         report = evaluate(estimator, X_test, y_test, name=name)
-        report.html_path = Path(folder, f"{slug(name) or 'model'}_report.html")
+        report.html_path = check_report_files(Path(folder), name, overwrite=False)[1]
         report.html_path.write_text(report.to_html(), encoding="utf-8")
         return report
     return evaluate(estimator, X_test, y_test, output_dir=folder, name=name)
