@@ -121,6 +121,15 @@ def test_an_unknown_fit_keyword_names_the_public_class(Est, y):
     assert "ReadyNetwork" not in message
 
 
+def test_a_fit_keyword_that_is_a_constructor_parameter_says_where_it_goes():
+    with pytest.raises(TypeError) as info:
+        MLPClassifier().fit(X, y_class, batch_size=5)
+    message = str(info.value)
+    assert "'batch_size' is one: set it as MLPClassifier(batch_size=...) or with set_params" \
+        in message
+    assert "Did you mean" not in message
+
+
 def test_partial_fit_keywords_are_checked_too():
     with pytest.raises(TypeError, match=r"ImageClassifier.partial_fit\(\) got an unexpected "
                                         "keyword argument 'batch'"):

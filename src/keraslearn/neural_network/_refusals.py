@@ -43,10 +43,12 @@ class RefusedInItsOwnName:
         the public class."""
         for key in fit_params:
             if key not in self._fit_params:
+                name = type(self).__name__
+                hint = (f" {key!r} is one: set it as {name}({key}=...) or with set_params."
+                        if key in self._get_param_names()
+                        else suggest(key, self._get_param_names()))
                 raise TypeError(
-                    f"{type(self).__name__}.{method}() got an unexpected keyword argument "
-                    f"{key!r}; it takes X, y, sample_weight and "
-                    f"{', '.join(self._fit_params)}. Other training settings are "
-                    f"constructor parameters of {type(self).__name__}."
-                    + suggest(key, self._get_param_names())
+                    f"{name}.{method}() got an unexpected keyword argument {key!r}; it takes "
+                    f"X, y, sample_weight and {', '.join(self._fit_params)}. Other training "
+                    f"settings are constructor parameters of {name}." + hint
                 )
