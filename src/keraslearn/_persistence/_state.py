@@ -206,7 +206,10 @@ def _unstored(session, value, reason):
 # ------------------------------------------------------------------ loading
 def restored_state(owner, state):
     """``state`` with the networks of the archive being loaded put back, and
-    code references marked trusted when the user trusted their name."""
+    code references marked trusted when the user trusted their name; a
+    constructor parameter the state lacks (an estimator pickled or saved before
+    that parameter existed) takes its default, which does what was done then."""
+    state = {**_parameter_defaults(type(owner)), **state}
     session = _LOADING.get()
     if session is None:
         if _holds(state, NetworkReference):
@@ -216,6 +219,12 @@ def restored_state(owner, state):
             )
         return state
     return {key: _restored(value, session) for key, value in state.items()}
+
+
+def _parameter_defaults(cls):
+    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.default is not p.empty
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def _restored(value, session):
