@@ -231,8 +231,13 @@ def test_an_exported_graph_records_and_serves_its_imputed_columns(tmp_path):
     document = json.loads(meta.read_text())
     del document["imputed_features"]
     meta.write_text(json.dumps(document))
-    with serving(ExportedModel(tmp_path / "graph")) as client:
+    older = ExportedModel(tmp_path / "graph")
+    with serving(older) as client:
         assert client.post("/predict", json=query).status_code == 400
+    with pytest.raises(ValueError, match="feature 'age', row 0, which the exported pipeline does "
+                       "not take; it was exported by a keraslearn that did not record which "
+                       "features its graph imputes: export the pipeline again"):
+        older.predict(frame)
 
 
 def _served_answers(model, rows, frame):

@@ -123,6 +123,7 @@ class ExportedModel:
             self.unused_features_ = list(meta.get("unused_features") or [])
         # Exports older than this record do not say: missing values are refused.
         self.imputed_features_ = list(meta.get("imputed_features") or [])
+        self._imputed_unrecorded = "imputed_features" not in meta
         self._dtypes = [_graph_dtype(entry["dtype"]) for entry in inputs]
         self.task_ = meta["task"]
         if self.task_ == "classification":
@@ -201,11 +202,16 @@ class ExportedModel:
                                pd.isna(column), "a missing value (NaN or None)"))
             for bad, what in checks:
                 if bad.any():
+                    why = (f" (it takes missing values in "
+                           f"{sorted(imputed, key=str) or 'no feature'})")
+                    if what != "infinity" and self._imputed_unrecorded:
+                        why = ("; it was exported by a keraslearn that did not record which "
+                               "features its graph imputes: export the pipeline again to "
+                               "send missing values")
                     raise ValueError(
                         f"Input X contains {what} in feature {key!r}, row "
                         f"{int(np.flatnonzero(bad)[0])}, which the exported pipeline does not "
-                        f"take (it takes missing values in "
-                        f"{sorted(imputed, key=str) or 'no feature'})")
+                        f"take{why}")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
