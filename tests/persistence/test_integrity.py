@@ -124,8 +124,8 @@ def test_newer_format_version_is_refused_with_the_versions(saved, tmp_path):
         return json.dumps({**json.loads(data), "format_version": 2, "versions": "9.0"})
 
     odd = _rewrite(path, tmp_path / "odd.keraslearn", newer_odd_versions)
-    with pytest.raises(ValueError, match="format version 2, written by keraslearn a newer "
-                                         "version; this keraslearn"):
+    with pytest.raises(ValueError, match="format version 2, written by a newer keraslearn; "
+                                         "this keraslearn"):
         keraslearn.load(odd)
 
 

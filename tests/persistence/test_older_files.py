@@ -1,7 +1,12 @@
 """Files written by an earlier keraslearn: an estimator pickled or saved before
-one of its parameters existed loads with that parameter's default."""
+one of its parameters existed loads with that parameter's default; a file naming
+a class keraslearn has since renamed is refused saying so."""
 
+import hashlib
+import io
+import json
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
@@ -9,7 +14,9 @@ from _saved_cases import LABELS, X
 
 import keraslearn
 from builders import tiny_mlp
-from keraslearn import KerasClassifier, MLPRegressor
+from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
+from keraslearn._persistence._trust import UntrustedTypesError
+from keraslearn.serving._cli import main
 
 
 def _as_if_written_before(est, *missing):
@@ -44,3 +51,54 @@ def test_a_parameter_added_since_takes_its_default(make, missing, tmp_path):
     keraslearn.save(older, tmp_path / "again.keraslearn")
     again = keraslearn.load(tmp_path / "again.keraslearn", trusted=["builders.tiny_mlp"])
     np.testing.assert_array_equal(again.predict(X), older.predict(X))
+
+
+def _renamed(path, target, old, new):
+    """``path`` rewritten as a keraslearn whose class ``new`` was called ``old``
+    (module, class) wrote it: the names in its skops document and the manifest's
+    record of that member."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(io.BytesIO(members["object.skops"])) as inner:
+        documents = {name: inner.read(name) for name in inner.namelist()}
+    schema = documents["schema.json"].decode()
+    for before, after in zip(old, new):
+        assert f'"{after}"' in schema
+        schema = schema.replace(f'"{after}"', f'"{before}"')
+    documents["schema.json"] = schema.encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as inner:
+        for name, data in documents.items():
+            inner.writestr(name, data)
+    members["object.skops"] = buffer.getvalue()
+    manifest = json.loads(members["manifest.json"])
+    manifest["members"]["object.skops"] = {
+        "size": len(buffer.getvalue()), "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
+    manifest["versions"]["keraslearn"] = "0.0.9"
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return target
+
+
+def test_a_class_renamed_since_is_refused_naming_the_version(tmp_path, capsys):
+    clf = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, LABELS)
+    path = keraslearn.save(clf, tmp_path / "today.keraslearn")
+    older = _renamed(path, tmp_path / "older.keraslearn",
+                     ("keraslearn._engine._targets", "ClassifierTargetEncoder"),
+                     ("keraslearn._engine._label_encoder", "ClassifierLabelEncoder"))
+    with pytest.raises(UntrustedTypesError) as info:
+        keraslearn.load(older)
+    assert info.value.types == ["keraslearn._engine._targets.ClassifierTargetEncoder"]
+    assert ("['keraslearn._engine._targets.ClassifierTargetEncoder'] are names inside "
+            "keraslearn that the files of this keraslearn") in str(info.value)
+    assert "written by another version (it records keraslearn 0.0.9)" in str(info.value)
+    with pytest.raises(SystemExit):  # keraslearn serve says it too
+        main(["serve", str(older)])
+    error = capsys.readouterr().err
+    assert "--trusted TYPE. Of them," in error and "keraslearn 0.0.9" in error
+    # A type of the user's own is refused as before, with nothing about versions.
+    assert "another version" not in str(UntrustedTypesError(["mymodule.Thing"]))

@@ -256,7 +256,7 @@ def load(path, *, trusted=None, return_drift_detector=False):
     path = _source(path)
     manifest, members = _archive.read(path)
     parts = _parts(manifest, members, path)
-    _trust.check_trusted(parts, names)
+    _trust.check_trusted(parts, names, _archive.written_by(manifest))
     networks = _load_networks(manifest, members, path)
     with _state.loading(networks, names):
         rebuilt = {member: _rebuild(data, member, path) for member, data in parts.items()}

@@ -140,6 +140,13 @@ def _read_member(archive, member, name):
         ) from None
 
 
+def written_by(manifest):
+    """The keraslearn version a manifest records (None if it records none)."""
+    versions = manifest.get("versions")
+    written = versions.get("keraslearn") if isinstance(versions, dict) else None
+    return str(written) if written else None
+
+
 def _check_format(manifest, name):
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"{name!r} is not a file written by keraslearn.save (its {MANIFEST} "
@@ -150,11 +157,10 @@ def _check_format(manifest, name):
     if version > FORMAT_VERSION:
         from .. import __version__
 
-        versions = manifest.get("versions")
-        written = (versions.get("keraslearn") if isinstance(versions, dict) else None
-                   ) or "a newer version"
+        written = written_by(manifest)
         raise ValueError(
-            f"{name!r} has format version {version}, written by keraslearn {written}; this "
+            f"{name!r} has format version {version}, written by "
+            f"{'keraslearn ' + written if written else 'a newer keraslearn'}; this "
             f"keraslearn ({__version__}) reads format versions up to {FORMAT_VERSION}. "
             "Upgrade keraslearn to load it."
         )

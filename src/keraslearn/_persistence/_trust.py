@@ -189,26 +189,36 @@ def skops_trusted(skops_data):
                          f"({type(exc).__name__}: {exc}).") from None
 
 
-def check_trusted(parts, trusted):
+def check_trusted(parts, trusted, written=None):
     """Raise a ValueError listing every untrusted type of the documents ``parts``
-    ({member: skops bytes})."""
+    ({member: skops bytes}) of a file ``written`` by that keraslearn version."""
     refused = sorted({name for data in parts.values() for name in untrusted(data, trusted)})
     if refused:
-        raise UntrustedTypesError(refused)
+        raise UntrustedTypesError(refused, written)
 
 
 class UntrustedTypesError(ValueError):
     """A file holds types neither skops, keraslearn nor the caller trusts
     (``types``, sorted); its message says how to trust them from Python."""
 
-    def __init__(self, types):
+    def __init__(self, types, written=None):
+        from .. import __version__
+
         self.types = list(types)
+        # keraslearn's own names it does not trust: classes another version saved
+        # (since renamed or removed), which trusting would not make loadable.
+        own = [name for name in self.types if name.split(".", 1)[0] == "keraslearn"]
+        self.version_hint = (
+            f" Of them, {own} are names inside keraslearn that the files of this keraslearn "
+            f"({__version__}) do not hold: the file was written by another version (it "
+            f"records keraslearn {written or 'unknown'}) whose classes this one renamed or "
+            "removed; load it with that version, and refit with this one." if own else "")
         super().__init__(
             f"keraslearn.load refused this file: it holds {len(types)} type(s) that are "
             f"not trusted by default: {self.types}. Loading them could run their code. If "
             "you trust where the file comes from, pass them: keraslearn.load(path, "
             "trusted=[...]) (keraslearn.get_untrusted_types(path) lists them)."
-        )
+            + self.version_hint)
 
 
 def normalise_trusted(trusted):

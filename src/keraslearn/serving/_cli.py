@@ -122,7 +122,7 @@ def _serve(parser, args):
         parser.exit(1, f"keraslearn serve: error: {path} holds {len(exc.types)} type(s) "
                        f"that are not trusted by default: {exc.types}. Loading them could "
                        "run their code. If you trust where the file comes from, name each "
-                       "with --trusted TYPE.\n")
+                       f"with --trusted TYPE.{exc.version_hint}\n")
     except ValueError as exc:  # damaged, newer: the message says which
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
     from ._schema import FeatureSchema
