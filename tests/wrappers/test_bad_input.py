@@ -578,6 +578,28 @@ def test_a_linear_output_under_a_loss_taking_probabilities_is_refused_before_tra
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.parametrize("loss", ["poisson", keras.losses.Poisson(), keras.losses.poisson,
+                                  [keras.losses.Poisson]])
+def test_a_linear_output_under_the_poisson_loss_is_refused_before_training(loss):
+    # Its logarithm of the negative predictions was NaN at the first step, and
+    # the fit said to scale the inputs or lower the learning rate.
+    def counts(meta, activation=None):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(1, activation=activation)])
+
+    Xc = np.random.RandomState(0).rand(30, 4)
+    yc = np.random.RandomState(1).poisson(2.0, 30).astype(float)
+    with pytest.raises(ValueError, match=r"output layer has no activation \(linear\), but the "
+                                         r"loss .* takes the logarithm of the predictions.*"
+                                         "activation='exponential' or 'softplus'"):
+        KerasRegressor(counts, loss=loss, epochs=1, random_state=0).fit(Xc, yc)
+    # (with a positive output it trains, its loss finite)
+    fitted = KerasRegressor(counts, model__activation="exponential", loss=loss, epochs=2,
+                            random_state=0).fit(Xc, yc)
+    assert np.isfinite(fitted.history_["loss"]).all()
+    assert (fitted.predict(Xc) > 0).all()
+
+
 def test_a_linear_activation_after_the_output_layer_is_read_through():
     # A float32 Activation("linear") casting a softmax (mixed precision's
     # idiom) was refused as a linear output, with from_logits=True as the fix,

@@ -158,6 +158,16 @@ def loss_from_logits(loss):
     return bool(getattr(loss, "from_logits", False))
 
 
+def takes_logarithm(loss):
+    """Whether ``loss`` is Keras' Poisson loss, which takes the logarithm of the
+    predictions (NaN for a negative one), given as a name, function, class or
+    instance."""
+    resolved = _resolved(loss)
+    poisson = keras.losses.poisson
+    return (resolved is poisson or resolved is keras.losses.Poisson
+            or getattr(resolved, "fn", None) is poisson)
+
+
 def takes_probabilities(loss):
     """Whether ``loss`` is one of Keras' crossentropies reading probabilities
     (``from_logits`` False), given as a name, function, class or instance."""

@@ -63,10 +63,12 @@ def _produces(layer, tensor):
 
 def check_output_activation(model, n_units, loss, *, classifies):
     """Refuse, before training, an output layer the loss cannot learn through:
-    a softmax over one unit (1 whatever the inputs), and a classifier's linear
+    a softmax over one unit (1 whatever the inputs), a classifier's linear
     output where the Keras crossentropy takes probabilities (``from_logits``
-    False): it trains on clipped scores, and predict_proba refuses some rows."""
-    from ._losses import takes_probabilities
+    False): it trains on clipped scores, and predict_proba refuses some rows;
+    a linear output under the Poisson loss, whose logarithm of the negative
+    predictions is NaN from the first step."""
+    from ._losses import loss_description, takes_logarithm, takes_probabilities
 
     activation = _output_activation(model)
     if activation == "softmax" and n_units == 1:
@@ -75,9 +77,13 @@ def check_output_activation(model, n_units, loss, *, classifies):
                "no activation (linear) for a regressor's values")
         raise ValueError("The model ends in a softmax over 1 unit, which is 1 whatever the "
                          f"inputs, so nothing can be learnt: end it with {fix}.")
+    if activation == "linear" and takes_logarithm(loss):
+        raise ValueError(
+            f"The model's output layer has no activation (linear), but the loss "
+            f"{loss_description(loss)} takes the logarithm of the predictions, which a linear "
+            "output makes negative (the loss is NaN from the first step): end the model with "
+            "activation='exponential' or 'softplus'.")
     if classifies and activation == "linear" and takes_probabilities(loss):
-        from ._losses import loss_description
-
         raise ValueError(
             f"The model's output layer has no activation (linear), but the loss "
             f"{loss_description(loss)} takes probabilities: end the model with "
