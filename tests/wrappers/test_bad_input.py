@@ -161,6 +161,13 @@ _FIT_ERRORS = {
                             r"validation_data must be \(X_val, y_val\).*got a tuple of 1"),
     "unknown-metric": (C, {"metrics": ["accuracyy"]}, X, y, {}, ValueError,
                        "Unknown metric 'accuracyy'.*Did you mean 'accuracy'"),
+    # spellings of a Keras class (case and underscores aside) that Keras' compile
+    # refuses: they failed inside Keras, once the network was built
+    "loss-spelling": (R, {"loss": "logcosh"}, X, X[:, 0], {}, ValueError,
+                      r"Unknown loss 'logcosh' \(loss\)\. Did you mean 'log_cosh'"),
+    "metric-spelling": (R, {"metrics": ["meansquarederror"]}, X, X[:, 0], {}, ValueError,
+                        "Unknown metric 'meansquarederror' in metrics__0. Did you mean "
+                        "'mean_squared_error'"),
     "verbose-str": (C, {"verbose": "loud"}, X, y, {}, ValueError, "verbose must be an int"),
     "fit-verbose-negative": (C, {}, X, y, {"verbose": -1}, ValueError, "verbose must be an int"),
     # taken for True, silently

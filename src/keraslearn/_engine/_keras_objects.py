@@ -109,13 +109,13 @@ def loss_class(loss):
 
 def _resolve_loss(name, where):
     cls = loss_class(name)
-    if cls is None:
-        try:
-            keras.losses.get(name)
-        except ValueError:
+    # A spelling the lookup above matches (case and underscores aside) that
+    # Keras' compile refuses ("logcosh"): refused here, with Keras' spelling.
+    if cls is None or not _keras_knows(keras.losses, name):
+        if not _keras_knows(keras.losses, name):
             known = [n for n in dir(keras.losses) if not n.startswith("_")
                      and n not in ("get", "serialize", "deserialize", "Loss")]
-            raise ValueError(f"Unknown loss {name!r} ({where}).{suggest(name, known)}") from None
+            raise ValueError(f"Unknown loss {name!r} ({where}).{suggest(name, known)}")
         raise ValueError(
             f"{where}__ parameters need a loss given as a Keras loss class, instance or a "
             f"name with a matching class; {name!r} has none."
@@ -261,17 +261,18 @@ def _resolve_metric(name, where):
     if name.lower() in _CONTEXT_METRICS:
         return None  # Keras chooses the class from the loss and output shape
     found = _lookup(name, keras.metrics, keras.metrics.Metric)
-    if found is None and not _keras_knows_metric(name):  # as "mae": else refused here
+    if not _keras_knows(keras.metrics, name):  # "mae" is taken; "meansquarederror" is not
         known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"]
         raise ValueError(f"Unknown metric {name!r} in {where}.{suggest(name, known)}")
     return found
 
 
 @functools.cache
-def _keras_knows_metric(name):
-    """Whether Keras' compile takes the metric ``name`` (asked once a name)."""
+def _keras_knows(module, name):
+    """Whether Keras' compile takes the loss or metric ``name`` (``module``:
+    ``keras.losses`` or ``keras.metrics``; asked once a name)."""
     try:
-        keras.metrics.get(name)
+        module.get(name)
     except ValueError:
         return False
     return True
