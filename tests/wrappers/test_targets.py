@@ -867,6 +867,21 @@ def test_held_out_rows_that_weigh_nothing_are_refused(method):
             weighted.fit(X, last)
 
 
+def test_held_out_rows_of_a_ready_network_that_weigh_nothing_name_its_own_options():
+    # The ready networks' fit takes no validation_data, which the message gave as the fix.
+    from keraslearn import MLPRegressor
+
+    weights = np.zeros(len(y))
+    weights[:2] = 1.0  # (two rows that the seeded split trains on)
+    reg = MLPRegressor(hidden_layer_sizes=(2,), early_stopping=True, validation_fraction=0.25,
+                       max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match=r"The held-out rows weigh nothing.*Drop the rows of "
+                                         r"zero weight first, or hold out more rows "
+                                         r"\(validation_fraction\)") as info:
+        reg.fit(X, X[:, 0], sample_weight=weights)
+    assert "validation_data" not in str(info.value)
+
+
 # ------------------------------------------- checked on every call, as on the first
 def _both(**params):
     from keraslearn import MLPClassifier

@@ -125,7 +125,8 @@ def ready_for_training(est, data, plan):
     scaled to a mean of 1 over those rows (see :func:`_weighed_for_training`),
     and ``validation_data`` checked, as the training data, before TensorFlow
     builds anything."""
-    data, plan = _weighed_for_training(data, plan)
+    data, plan = _weighed_for_training(data, plan, "validation_data" in getattr(
+        est, "_fit_params", ("validation_data",)))  # (a ready network's fit takes none)
     given = plan.validation_data
     if plan.train and isinstance(given, (tuple, list)):
         if len(given) not in (2, 3):
@@ -173,7 +174,7 @@ def _checked_validation(est, given, data, as_given):
     return CheckedValidation((X_val, y_val, sw))
 
 
-def _weighed_for_training(data, plan):
+def _weighed_for_training(data, plan, takes_validation_data):
     """``data`` and ``plan`` with the weights scaled to a mean of 1 over the rows
     that train, the held-out ones by the same factor: what the held-out rows
     weigh does not change how the others are learned (as in Keras, whose
@@ -183,9 +184,11 @@ def _weighed_for_training(data, plan):
             data.sample_weight[plan.validation_rows].sum()) > 0:
         raise ValueError(
             "The held-out rows weigh nothing (their sample_weight, times class_weight, sums "
-            "to zero): the validation loss would be 0 at every epoch, and a rule stopping on "
-            "it would stop at once. Give rows that weigh something as validation_data, or "
-            "drop the rows of zero weight first.")
+            "to zero): the validation loss and scores would measure nothing (a loss of 0 at "
+            "every epoch), and a rule stopping on them would stop at once. "
+            + ("Give rows that weigh something as validation_data, or drop the rows of zero "
+               "weight first." if takes_validation_data else "Drop the rows of zero weight "
+               "first, or hold out more rows (validation_fraction)."))
     if plan.train_rows is None or plan.mode == "partial":
         return data, plan
     train = data.sample_weight[plan.train_rows]
