@@ -193,6 +193,10 @@ def test_a_loaded_network_continues_with_the_loss_it_was_compiled_with(tmp_path)
     np.testing.assert_allclose(keraslearn.load(path, trusted=trust).partial_fit(X, y).predict(X),
                                pickle.loads(pickled).partial_fit(X, y).predict(X), rtol=1e-5)
     loaded = keraslearn.load(path, trusted=trust)
+    # compiled with it at load: the network's own loss and evaluate say what it trained with
+    assert float(loaded.model_.loss(np.ones(1), np.zeros(1))) == pytest.approx(0.095)
+    np.testing.assert_allclose(loaded.model_.evaluate(X, y, verbose=0),
+                               reg.model_.evaluate(X, y, verbose=0), rtol=1e-6)
     np.testing.assert_allclose(loaded.fit(X, y).history_["loss"],
                                reg.fit(X, y).history_["loss"], rtol=1e-6)
 

@@ -11,8 +11,9 @@ the loss's defaults. So the estimator's state carries what the config leaves out
   so is a loss object given as the ``loss`` parameter;
 - ``keraslearn.save`` stores data, not objects: when the estimator's own loss
   parameters make the loss the network was compiled with, the file says so and
-  the first fit that continues the loaded network compiles it again with the
-  loss those parameters make (:func:`before_continuing`); when they do not (a
+  the loaded network is compiled again with the loss those parameters make, at
+  load (:func:`compile_loaded`) or, where they hold a reference to code not yet
+  made, by the first fit that continues it (:func:`before_continuing`); when they do not (a
   builder that compiled its own ``Huber(delta=5)``), that fit is refused rather
   than continued with another loss; a loss whose config leaves out only its
   dtype (a float64 network's) is marked with that dtype, and compiled again in it.
@@ -124,6 +125,25 @@ def restore(state):
     if loss is not None and "model_" in state:
         objects.recompile(state["model_"], objects.made_losses(loss))
     return state
+
+
+def compile_loaded(estimator):
+    """Compile a network just loaded by keraslearn.load with the loss its Keras
+    config lost settings of (Huber's delta) where the file says what it was,
+    so that ``model_.loss`` and ``model_.evaluate`` are those it trained with;
+    where the parameters cannot make it yet (code not trusted), a fit that
+    continues it does (:func:`before_continuing`)."""
+    from .._persistence._state import holds_saved
+
+    model = estimator.__dict__.get("model_")
+    losses = {k: v for k, v in estimator.get_params(deep=False).items()
+              if k.split("__")[0] == "loss"}
+    if estimator.__dict__.get(SAVED) is None or model is None or holds_saved(losses):
+        return  # (a loss the file holds as a reference: made, or given again, at fit)
+    try:
+        before_continuing(estimator, model)
+    except Exception:  # noqa: BLE001 - kept marked: the fit that continues it says why
+        pass
 
 
 def before_continuing(estimator, model):

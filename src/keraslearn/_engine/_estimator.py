@@ -9,11 +9,11 @@ A fit reads in the order the data flows::
     history  = train(self, model, data, plan)    # feed and train
     self._commit(...)                            # fitted attributes, all at once
 
-inside :func:`restore_on_failure`, so that a failed or interrupted fit leaves
-the estimator as it was. The network is built and trained where the ``device``
-and ``distribute`` parameters say (:class:`Placement`, ``_distribute.py``),
-checked first; prediction runs on ``device`` (``_devices.py``), or, for a
-few rows and a network of known layers on the CPU, in NumPy (``_forward.py``).
+inside :func:`restore_on_failure`, so that a failed or interrupted fit leaves the
+estimator as it was. The network is built and trained where the ``device`` and
+``distribute`` parameters say (:class:`Placement`, ``_distribute.py``), checked first;
+prediction runs on ``device`` (``_devices.py``), or, for a few rows and a network of
+known layers on the CPU, in NumPy (``_forward.py``).
 """
 
 import warnings
@@ -48,13 +48,12 @@ from ._transaction import restore_on_failure
 class KerasEstimator(BaseEstimator):
     """The engine of every keraslearn estimator (not for direct use).
 
-    A family defines ``_check_parameters``, ``_training_settings`` and
-    ``_build_network``; a classifier or regressor behaviour defines the target
-    encoder and how predictions are read. See the module docstring.
+    A family defines ``_check_parameters``, ``_training_settings`` and ``_build_network``;
+    a classifier or regressor behaviour defines the target encoder and how predictions
+    are read. See the module docstring.
     """
 
-    # Estimators whose fit needs a y (classifiers, regressors).
-    _requires_y = True
+    _requires_y = True  # whether fit needs a y (classifiers, regressors)
     _y_numeric = False
     # Whether keraslearn builds the network itself from the parameters (no code
     # of the user's can hold it): its small predictions may then take the NumPy
@@ -386,6 +385,7 @@ class KerasEstimator(BaseEstimator):
         super().__setstate__(compiled_loss.restore(_saved.restored_state(self, state)))
         _layers.restore_trainable_flags(self.__dict__)
         _layers.own_optimizer(self.__dict__.get("model_"), unless_known=True)  # (loaded)
+        compiled_loss.compile_loaded(self)
 
     def __sklearn_clone__(self):
         return clone_of(self, BaseEstimator.__sklearn_clone__)
