@@ -159,8 +159,8 @@ class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
         return np.asarray(y, dtype=self.dtype_).reshape(len(y), -1)
 
     def inverse_transform(self, y):
-        """The model's outputs -> predictions shaped like y, in float64 (as
-        scikit-learn's regressors return them, whatever the network's type).
+        """The model's outputs -> predictions shaped like y, in float64 (whatever
+        the network's type).
 
         Parameters
         ----------

@@ -12,8 +12,8 @@ from ._docstrings import fill_doc
 class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
     """A Keras model as a scikit-learn regressor (single or multi-output).
 
-    Predictions are float64 and shaped like the y given to fit, as
-    scikit-learn's regressors return them, whatever the network's float type.
+    Predictions are float64, whatever the network's float type, and shaped
+    like the y given to fit, as scikit-learn's regressors shape them.
 
     Parameters
     ----------
