@@ -123,7 +123,10 @@ def fitted(images):
     (lambda p, d: p[:2] + _write(d / "other", n=1, size=(13, 10))[0] + p[3:], ValueError,
      r"X\[2\] .* is 10x13 pixels .* but (X\[0\] is|the images of fit are) 10x12"
      r".*image_shape="),
-], ids=["missing", "not-an-image", "folder", "not-a-path", "mixed-sizes"])
+    # (NumPy's "inhomogeneous shape" before)
+    (lambda p, d: [np.zeros((10, 12, 3))] + p[1:], ValueError,
+     r"X mixes arrays and image files: X\[1\] is a str after arrays"),
+], ids=["missing", "not-an-image", "folder", "not-a-path", "mixed-sizes", "array-then-paths"])
 def test_bad_files_are_refused_before_training_starts(images, fitted, tmp_path, spoil, error,
                                                       match):
     paths, y = images

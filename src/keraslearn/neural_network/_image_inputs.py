@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..preprocessing._image import _as_items
 from ..preprocessing._image_files import holds_images, image_files
+from ..utils._input_errors import explained_input_errors
 
 
 def _positive_ints(value, name, length=None, allow_empty=False):
@@ -127,7 +128,8 @@ def check_image_input(est, X):
     _refuse_one_item(est, X)
     if holds_images(X):
         return X
-    shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
+    with explained_input_errors(X, **dict.fromkeys(("ragged", "per_sample"), est._ragged_hint)):
+        shape = X.shape if hasattr(X, "shape") else np.asarray(X).shape
     per_sample, fitted = tuple(shape[1:]), tuple(est.X_shape_[1:])
     if len(shape) < 2 or per_sample == fitted:
         return X  # fine, or not samples at all: scikit-learn's validation says so

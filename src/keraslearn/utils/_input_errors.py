@@ -28,6 +28,12 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
     try:
         yield
     except ValueError as exc:
+        path = _path_among_arrays(X)
+        if path is not None:  # (paths first: the image reader names the first array)
+            raise ValueError(
+                f"{what} mixes arrays and image files: {what}[{path}] is a "
+                f"{type(X[path]).__name__} after arrays. Give decoded images as one array, "
+                "or every image as a file path or PIL image.") from exc
         parts = _arrays_in(X)
         shapes = {_shape(a) for a in parts or ()}
         kind = ("list" if isinstance(X, (list, tuple)) else "1-D object array"
@@ -65,6 +71,17 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 "TfidfVectorizer, or an encoder (a feature_encoder gets X checked already)."
             ) from exc
         raise
+
+
+def _path_among_arrays(X):
+    """The index of the first file path or PIL image in a list or tuple of X
+    that starts with an array, else None."""
+    import os
+
+    if not isinstance(X, (list, tuple)) or not X or not hasattr(X[0], "shape"):
+        return None
+    return next((i for i, item in enumerate(X) if isinstance(item, (str, bytes, os.PathLike))
+                 or type(item).__module__.startswith("PIL.")), None)
 
 
 def _arrays_in(X):
