@@ -181,7 +181,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         Keras' per-epoch logs.
 
     n_features_in_ : int
-        Size of the second dimension of the training X.
+        Size of the second dimension of the training images (their height,
+        or the length of flat rows), those decoded from files included.
 
     See Also
     --------
