@@ -131,6 +131,28 @@ def test_string_features_and_integer_labels():
     assert kinds == {"age": "number", "city": "string", "rooms": "integer", "income": "number"}
 
 
+@pytest.mark.parametrize("labels, written", [
+    (np.array(["2021-01-01", "2022-06-30"], dtype="datetime64[D]"), ["2021-01-01", "2022-06-30"]),
+    (np.array([1, 36], dtype="timedelta64[h]"), ["P0DT1H0M0S", "P1DT12H0M0S"]),
+])
+def test_date_and_duration_labels_are_answered_in_iso_8601(labels, written):
+    # JSON has no such types: every answer was a 500 ("date cannot be written as JSON").
+    from keraslearn import MLPClassifier
+
+    X = np.random.RandomState(0).rand(20, 2)
+    y = labels[np.arange(20) % 2]
+    with pytest.warns(Warning):  # (two iterations: not converged)
+        model = MLPClassifier(hidden_layer_sizes=(2,), max_iter=2, random_state=0).fit(X, y)
+    with serving(model) as client:
+        predicted = client.post("/predict", json=X[:4].tolist())
+        proba = client.post("/predict_proba", json=X[:4].tolist())
+        metadata = client.get("/metadata")
+    assert predicted.status_code == proba.status_code == metadata.status_code == 200
+    by_label = dict(zip(labels.tolist(), written))
+    assert predicted.json()["predictions"] == [by_label[v] for v in model.predict(X[:4]).tolist()]
+    assert proba.json()["classes"] == metadata.json()["classes"] == written
+
+
 def test_dtypes_argument_is_input_example_without_data():
     X, _ = mixed_frame(n=6, seed=3)
     with serving(mixed(), dtypes={"city": "string", "rooms": "int64"}) as client:

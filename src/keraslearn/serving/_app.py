@@ -21,7 +21,7 @@ from ..utils import Interval
 from ..utils._columns import polars_as_pandas
 from ._batching import Batcher, ModelError
 from ._drift import RecentRows, check_detector, named_as_fitted
-from ._metadata import describe
+from ._metadata import describe, plain
 from ._parse import RequestError, decode, read_payload
 from ._schema import FeatureSchema
 
@@ -308,10 +308,8 @@ def _mime(request):
 
 def _plain(value):
     """JSON for what ``json`` cannot write: NumPy scalars and arrays."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return plain(value)
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 

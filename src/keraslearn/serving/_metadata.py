@@ -76,4 +76,18 @@ def _name(obj):
 def _plain_list(classes):
     if isinstance(classes, list):  # one array of classes per output
         return [_plain_list(c) for c in classes]
-    return np.asarray(classes).tolist()
+    return plain(classes)
+
+
+def plain(values):
+    """``values`` (an array or NumPy scalar) as JSON writes them: dates and
+    durations (a classifier's labels may be) as ISO 8601 strings."""
+    values = np.asarray(values)
+    if values.dtype.kind == "M":
+        return np.datetime_as_string(values).tolist()
+    if values.dtype.kind == "m":
+        import pandas as pd
+
+        return np.vectorize(lambda t: pd.Timedelta(t).isoformat(), otypes=[object])(
+            values).tolist()
+    return values.tolist()
