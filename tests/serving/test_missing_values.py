@@ -403,13 +403,17 @@ def test_a_pipeline_inside_an_ensemble_is_served_as_the_pipeline_alone(imputing,
         assert response.json()["predictions"] == expected.tolist()
 
 
-def test_a_nullable_integer_column_the_model_imputes_takes_null_from_an_input_example():
+@pytest.mark.parametrize("nullable", [True, False], ids=["Int64", "int64"])
+def test_an_integer_column_the_model_imputes_takes_null_from_an_input_example(nullable):
     # Typed by the example as int64, it refused null though the pipeline imputes it
-    # (scikit-learn's imputer read the column as floats with NaN in fit).
+    # (scikit-learn's imputer read the column as floats with NaN in fit); a NumPy
+    # int64 column with no missing value in training too.
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"v": rng.normal(size=60),
-                      "k": pd.array(rng.integers(0, 5, 60), dtype="Int64")})
-    X.loc[3, "k"] = pd.NA
+                      "k": pd.array(rng.integers(0, 5, 60),
+                                    dtype="Int64" if nullable else "int64")})
+    if nullable:
+        X.loc[3, "k"] = pd.NA
     y = np.where(X["v"] > 0, "up", "down")
     pipe = _fitted(make_pipeline(make_column_transformer((StandardScaler(), ["v"]),
                                                          (SimpleImputer(), ["k"])),

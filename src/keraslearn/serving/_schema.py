@@ -175,9 +175,9 @@ class FeatureSchema:
             missing = [np.nan if k in imputed else REFUSED for k in keys]
         else:
             missing = missing_markers(model, keys)
-        # pandas' nullable integers and booleans (and categories of them) that the
-        # model imputes: floats with NaN, as scikit-learn's imputer read them in fit.
-        held = [_nullable_kind(dtypes.get(k)) if is_nan(m) else None
+        # Integers and booleans (pandas' nullable ones, categories of them, NumPy's)
+        # that the model imputes: floats with NaN, as scikit-learn's imputer reads them.
+        held = [_held_kind(dtypes.get(k)) if is_nan(m) else None
                 for k, m in zip(keys, missing)]
         found = [np.dtype("float64") if h else d for d, h in zip(found, held)]
         # Columns the model's ColumnTransformer drops (unless dtypes says their
@@ -295,17 +295,19 @@ def _numpy_dtype(dtype, key):
     return np.dtype(object) if found.kind in "US" else found
 
 
-def _nullable_kind(dtype):
-    """The NumPy kind (``"i"``, ``"u"`` or ``"b"``) of the values ``dtype`` holds
-    beside a missing value, for one of pandas' nullable integers or booleans
-    (``Int64``, ``boolean``, ...) or a category of them; else None."""
+def _held_kind(dtype):
+    """The NumPy kind (``"i"``, ``"u"`` or ``"b"``) of the values ``dtype`` holds,
+    for integers or booleans: NumPy's, pandas' nullable ones (``Int64``,
+    ``boolean``, ...) or a category of them; else None."""
     import pandas as pd
 
     try:
         dtype = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError):
         return None
-    if isinstance(dtype, pd.CategoricalDtype):  # ("category" alone names no categories)
+    if isinstance(dtype, np.dtype):
+        kind = dtype.kind
+    elif isinstance(dtype, pd.CategoricalDtype):  # ("category" alone names no categories)
         kind = None if dtype.categories is None else dtype.categories.dtype.kind
     else:
         held = getattr(dtype, "numpy_dtype", None)  # (pandas' string dtype has none)
