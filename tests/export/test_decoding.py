@@ -96,3 +96,20 @@ def test_litert_outputs_float_labels_in_float32(tmp_path):
     # LiteRT's gather has no float64: float classes come out in float32.
     assert label.dtype == np.float32
     np.testing.assert_array_equal(label, clf.predict(X_test))
+
+
+@pytest.mark.parametrize("labels, fmt, match", [
+    # LiteRT's float32 labels: 2**24 + 1 became 2**24, one class answered for two
+    (np.array([2.0**24, 2.0**24 + 1]), "litert",
+     r"The classes \[16777217\.0\] are not exact in float32.*tf_saved_model or onnx"),
+    # (a Keras error on converting a Python sequence, naming no labels, before)
+    (np.array([1, 2**63 + 5], dtype=np.uint64), "tf_saved_model",
+     r"The classes \[1, 9223372036854775813\]\.\.\. pass int64's range"),
+])
+def test_labels_an_export_cannot_output_exactly_are_refused(tmp_path, labels, fmt, match):
+    X, y = data()
+    clf = fit(KerasClassifier(network(1, "sigmoid")), X, labels[y])
+    target = tmp_path / ("m.tflite" if fmt == "litert" else "m")
+    with pytest.raises(ValueError, match=match):
+        keraslearn.export(clf, target, format=fmt)
+    assert not target.exists()

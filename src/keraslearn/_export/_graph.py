@@ -322,10 +322,22 @@ def _label_dtype(classes, float_labels):
     if kind in "US":
         return tf.string
     if kind in "iu":
+        if kind == "u" and classes.size and classes.max() > np.iinfo(np.int64).max:
+            raise ValueError(
+                f"The classes {classes.tolist()[-3:]!r}... pass int64's range: an exported "
+                "graph outputs integer labels as int64. Fit on labels within it (or on "
+                "strings).")
         return tf.int64
     if kind == "b":
         return tf.bool
     if kind == "f":
+        inexact = classes[classes.astype(float_labels) != classes]
+        if inexact.size:
+            raise ValueError(
+                f"The classes {inexact.tolist()[:3]!r} are not exact in {float_labels}, the "
+                "type of float labels in this export format: the exported labels would differ "
+                "(two could merge). Export to tf_saved_model or onnx (float64 labels), or fit "
+                "on integer labels.")
         return tf.as_dtype(float_labels)
     raise ValueError(
         f"The classes {classes.tolist()[:5]!r} are neither strings nor numbers; "
