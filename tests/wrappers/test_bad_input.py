@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import sparse
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
@@ -605,6 +606,11 @@ def test_a_linear_output_under_the_poisson_loss_is_refused_before_training(loss)
                             random_state=0).fit(Xc, yc)
     assert np.isfinite(fitted.history_["loss"]).all()
     assert (fitted.predict(Xc) > 0).all()
+    # a negative count trained to a negative loss, silently
+    for method in ("fit", "partial_fit"):
+        with pytest.raises(ValueError, match=r"reads counts or rates, but y holds negative "
+                                             r"values \(the least -1\.0\)"):
+            getattr(clone(fitted), method)(Xc, np.r_[yc[:-1], -1.0])
 
 
 def test_a_linear_activation_after_the_output_layer_is_read_through():

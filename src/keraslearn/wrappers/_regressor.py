@@ -1,9 +1,12 @@
 """KerasRegressor: a Keras model as a scikit-learn regressor."""
 
+import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from .._engine import RegressorBehaviour
+from .._engine._losses import loss_description, takes_logarithm
 from ._base import BaseWrapper
 from ._docstrings import fill_doc
 
@@ -61,6 +64,16 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
 
     # scikeras' scoring hook; score (BaseWrapper's, ahead of the mixin's) uses it.
     score = BaseWrapper.score
+
+    def _prepare_training_data(self, X, y, reset):
+        # Keras' Poisson loss reads counts or rates: on a negative target it trains
+        # to a negative loss, silently (scikit-learn's Poisson models refuse one).
+        values = np.asarray(y) if not issparse(y) else None
+        if (values is not None and values.dtype.kind in "iuf" and takes_logarithm(self.loss)
+                and (values < 0).any()):
+            raise ValueError(f"The loss {loss_description(self.loss)} reads counts or rates, "
+                             f"but y holds negative values (the least {values.min().item()!r}).")
+        return X, y
 
     @fill_doc
     def predict(self, X, **kwargs):
