@@ -494,6 +494,26 @@ def test_the_confusion_matrix_of_many_classes_keeps_a_bounded_size(tmp_path):
     assert_valid_png(report.figures["roc_curve"])
 
 
+def test_one_vs_rest_curves_of_many_classes_are_drawn_without_a_legend_each(tmp_path,
+                                                                          monkeypatch):
+    # Each labelled curve drew the legend of every curve so far: time grew with the
+    # square of the classes (200 classes: 10 s of legends, all removed at the end).
+    import matplotlib.legend
+
+    built, init = [], matplotlib.legend.Legend.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.legend.Legend, "__init__", counted)
+    X = np.arange(180, dtype=float)[:, None]
+    y = np.arange(180) % 60
+    report = evaluate(KNeighborsClassifier(1).fit(X, y), X, y, output_dir=tmp_path)
+    assert_valid_png(report.figures["roc_curve"])
+    assert len(built) <= 2  # (the chance level's, on the last curve)
+
+
 def test_figures_of_many_labels_or_outputs_show_the_first_twelve(tmp_path):
     # One panel each: 30 labels made a figure 32 inches tall (the table holds them all).
     from sklearn.linear_model import LinearRegression

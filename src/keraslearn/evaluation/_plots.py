@@ -238,7 +238,7 @@ _MAX_NAMED_CURVES = 10  # one-vs-rest ROC curves named in a legend
 
 def plot_roc_curve(evaluation, path, title, sample_weight=None):
     """ROC curve (binary) or one-vs-rest curves (multiclass, multilabel)."""
-    from sklearn.metrics import RocCurveDisplay
+    from sklearn.metrics import RocCurveDisplay, roc_curve
 
     fig = _figure(5.5, 5)
     ax = fig.subplots()
@@ -255,11 +255,17 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
                      else y_true == label).astype(int)
             if np.unique(y_bin).size == 2 and not np.isnan(scores[:, i]).any():
                 curves.append((label, y_bin, scores[:, i]))
+        many = len(curves) > _MAX_NAMED_CURVES  # a legend taller than the figure: none
         for k, (label, y_bin, score) in enumerate(curves):
-            RocCurveDisplay.from_predictions(
-                y_bin, y_score=score, pos_label=1, sample_weight=sample_weight,
-                name=f"{label} vs rest", ax=ax, plot_chance_level=k == len(curves) - 1)
-        if len(curves) > _MAX_NAMED_CURVES:  # a legend taller than the figure: none
+            last = k == len(curves) - 1
+            if many:  # unlabelled: a labelled curve redraws the legend of all (quadratic)
+                fpr, tpr, _ = roc_curve(y_bin, score, pos_label=1, sample_weight=sample_weight)
+                RocCurveDisplay(fpr=fpr, tpr=tpr).plot(ax=ax, plot_chance_level=last)
+            else:
+                RocCurveDisplay.from_predictions(
+                    y_bin, y_score=score, pos_label=1, sample_weight=sample_weight,
+                    name=f"{label} vs rest", ax=ax, plot_chance_level=last)
+        if many and ax.get_legend() is not None:
             ax.get_legend().remove()
             title = f"{title}: ROC curves of {len(curves)} classes vs rest"
     ax.set_title(title if len(curves) > _MAX_NAMED_CURVES else f"{title}: ROC curve")
