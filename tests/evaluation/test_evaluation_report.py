@@ -514,6 +514,35 @@ def test_one_vs_rest_curves_of_many_classes_are_drawn_without_a_legend_each(tmp_
     assert len(built) <= 2  # (the chance level's, on the last curve)
 
 
+def _written_counts(monkeypatch):
+    """The texts of the cells of every confusion matrix drawn from now on."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    written, plot = [], ConfusionMatrixDisplay.plot
+
+    def recorded(self, *args, **kwargs):
+        shown = plot(self, *args, **kwargs)
+        written.append([t.get_text() for t in shown.text_.ravel()])
+        return shown
+
+    monkeypatch.setattr(ConfusionMatrixDisplay, "plot", recorded)
+    return written
+
+
+@pytest.mark.parametrize("weights, cells", [
+    (None, {"20", "0"}), ("whole", {"1300", "0"}), ("fraction", {"0.05", "0"}),
+])
+def test_weighted_counts_are_written_whole_or_to_three_digits(tmp_path, monkeypatch, weights,
+                                                              cells):
+    # Weighted counts are floats: scikit-learn's ".2g" drew 1030 as "1e+03".
+    written = _written_counts(monkeypatch)
+    X = np.arange(40, dtype=float)[:, None]
+    y = (X[:, 0] >= 20).astype(int)
+    sw = {None: None, "whole": np.full(40, 65.0), "fraction": np.full(40, 0.0025)}[weights]
+    evaluate(KNeighborsClassifier(1).fit(X, y), X, y, sample_weight=sw, output_dir=tmp_path)
+    assert set(written[0]) == cells
+
+
 def test_figures_of_many_labels_or_outputs_show_the_first_twelve(tmp_path):
     # One panel each: 30 labels made a figure 32 inches tall (the table holds them all).
     from sklearn.linear_model import LinearRegression

@@ -201,6 +201,17 @@ def _first_of(shown, total, what):
     return "" if shown == total else f" (the first {shown} of {total} {what})"
 
 
+def _counts_format(matrix):
+    """How a confusion matrix's cells are written: weighted counts (floats) whole
+    where they are, else to 3 significant digits below 1000 (scikit-learn's
+    default for floats, ``.2g``, wrote 1030 as 1e+03)."""
+    matrix = np.asarray(matrix)
+    if matrix.dtype.kind != "f":
+        return None  # counts: scikit-learn's "d"
+    whole = np.array_equal(matrix, np.round(matrix)) or np.abs(matrix).max() >= 1000
+    return ".0f" if whole else ".3g"
+
+
 def plot_confusion_matrix(evaluation, path, title):
     """Confusion matrix (one 2×2 matrix per label for multilabel problems)."""
     from sklearn.metrics import ConfusionMatrixDisplay
@@ -210,7 +221,8 @@ def plot_confusion_matrix(evaluation, path, title):
         shown = labels[:_MAX_PANELS]  # the whole table is the report's
         fig = _figure(3.5 * min(len(shown), 3), 3.2 * -(-len(shown) // 3))
         for ax, label, matrix in zip(_grid(fig, len(shown)), shown, evaluation.confusion_matrix):
-            ConfusionMatrixDisplay(matrix, display_labels=["0", "1"]).plot(ax=ax, colorbar=False)
+            ConfusionMatrixDisplay(matrix, display_labels=["0", "1"]).plot(
+                ax=ax, colorbar=False, values_format=_counts_format(matrix))
             ax.set_title(label)
         title += _first_of(len(shown), len(labels), "labels")
     else:
@@ -224,7 +236,7 @@ def plot_confusion_matrix(evaluation, path, title):
         ConfusionMatrixDisplay(
             evaluation.confusion_matrix, display_labels=None if many else labels).plot(
             ax=ax, xticks_rotation="vertical" if rotate else "horizontal",
-            include_values=not many)
+            include_values=not many, values_format=_counts_format(evaluation.confusion_matrix))
         if many:  # a tick every few classes, named
             ticks = np.unique(np.linspace(0, len(labels) - 1, _MAX_WRITTEN).round().astype(int))
             ax.set_xticks(ticks, [labels[i] for i in ticks], rotation="vertical")
