@@ -543,6 +543,18 @@ def test_weighted_counts_are_written_whole_or_to_three_digits(tmp_path, monkeypa
     assert set(written[0]) == cells
 
 
+def test_errors_too_small_for_the_digits_are_written_in_scientific_notation(tmp_path):
+    # Targets of ~1e-4: mae, mse and rmse were all written 0.0000.
+    X, y = make_regression(60, 3, noise=5.0, random_state=0)
+    y = y * 1e-6
+    report = evaluate(Ridge().fit(X, y), X, y, output_dir=tmp_path)
+    mse = report.metrics["mse"]
+    assert 0 < mse < 5e-5
+    written = f"{mse:.3e}"
+    assert written in str(report) and written in report.to_html()
+    assert f"{report.metrics['r2']:.4f}" in str(report)  # (others as before)
+
+
 def test_figures_of_many_labels_or_outputs_show_the_first_twelve(tmp_path):
     # One panel each: 30 labels made a figure 32 inches tall (the table holds them all).
     from sklearn.linear_model import LinearRegression

@@ -34,6 +34,16 @@ def _frame_to_dict(frame):
             for row, values in frame.to_dict(orient="index").items()}
 
 
+def _number_format(digits):
+    """Writes a value with ``digits`` after the decimal point, in scientific
+    notation where that would write a nonzero value as 0 (small targets' errors)."""
+    def written(value):
+        if value != 0 and abs(value) < 0.5 * 10.0 ** -digits:
+            return f"{value:.{max(digits - 1, 0)}e}"
+        return f"{value:.{digits}f}"
+    return written
+
+
 def _json_value(value):
     value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, float) and not np.isfinite(value):
@@ -133,13 +143,15 @@ class EvaluationReport:
         Parameters
         ----------
         digits : int, default=4
-            Digits after the decimal point of floating-point values.
+            Digits after the decimal point of floating-point values (or
+            significant digits, in scientific notation, of those too small
+            for them: an error of 1e-05).
 
         Returns
         -------
         text : str
         """
-        fmt = f"{{:.{digits}f}}".format
+        fmt = _number_format(digits)
         lines = [f"{self.name}: {_TITLES[self.problem_type]} on {self.n_samples} samples"]
         if self.pos_label is not None:
             lines.append(f"Positive class: {self.pos_label!r}")
@@ -200,13 +212,15 @@ class EvaluationReport:
             otherwise link them by file name, relative to the page.
 
         digits : int, default=4
-            Digits after the decimal point of floating-point values.
+            Digits after the decimal point of floating-point values (or
+            significant digits, in scientific notation, of those too small
+            for them: an error of 1e-05).
 
         Returns
         -------
         page : str
         """
-        fmt = f"{{:.{digits}f}}".format
+        fmt = _number_format(digits)
         title = html.escape(f"{self.name}: evaluation")
         parts = [f"<h1>{title}</h1>",
                  f"<p>{_TITLES[self.problem_type]} on {self.n_samples} samples"
