@@ -867,6 +867,24 @@ def test_held_out_rows_that_weigh_nothing_are_refused(method):
             weighted.fit(X, last)
 
 
+def test_a_class_only_in_the_held_out_rows_is_warned_of():
+    # Rows ordered by class (as imbalanced-learn's RandomUnderSampler returns them):
+    # validation_split's last rows held the whole minority, which never trained.
+    import warnings
+
+    ordered = np.sort(y3)
+    clf = KerasClassifier(tiny_mlp, validation_split=0.4, **FAST)
+    with pytest.warns(UserWarning, match=r"The rows that train hold no sample of the "
+                      r"class\(es\) \[2\], which y has.*validation_split holds out the last "
+                      r"rows.*Shuffle the rows first") as caught:
+        clf.fit(X3, ordered)
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(X3, y3)  # every class among the rows that train
+        clf.partial_fit(X3, ordered)  # (a partial_fit's batch may lack classes)
+
+
 def test_held_out_rows_of_a_ready_network_that_weigh_nothing_name_its_own_options():
     # The ready networks' fit takes no validation_data, which the message gave as the fix.
     from keraslearn import MLPRegressor

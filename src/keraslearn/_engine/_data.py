@@ -125,8 +125,9 @@ def ready_for_training(est, data, plan):
     scaled to a mean of 1 over those rows (see :func:`_weighed_for_training`),
     and ``validation_data`` checked, as the training data, before TensorFlow
     builds anything."""
-    data, plan = _weighed_for_training(data, plan, "validation_data" in getattr(
-        est, "_fit_params", ("validation_data",)))  # (a ready network's fit takes none)
+    keras_split = "validation_data" in getattr(est, "_fit_params", ("validation_data",))
+    data, plan = _weighed_for_training(data, plan, keras_split)  # (a ready network's: none)
+    _warn_of_unseen_classes(data, plan, keras_split)
     given = plan.validation_data
     if plan.train and isinstance(given, (tuple, list)):
         if len(given) not in (2, 3):
@@ -174,7 +175,32 @@ def _checked_validation(est, given, data, as_given):
     return CheckedValidation((X_val, y_val, sw))
 
 
-def _weighed_for_training(data, plan, takes_validation_data):
+def _warn_of_unseen_classes(data, plan, keras_split):
+    """Warn where the rows that train hold no sample of a class y has: Keras'
+    ``validation_split`` holds out the last rows, which rows ordered by class
+    (as imbalanced-learn's RandomUnderSampler returns them) fill with one class."""
+    y = data.y
+    if (plan.train_rows is None or plan.mode == "partial" or np.ndim(y) != 1
+            or getattr(data.encoder, "classes_", None) is None):
+        return
+    y = np.asarray(y)
+    unseen = np.setdiff1d(np.unique(y), np.unique(y[plan.train_rows]))
+    if unseen.size:
+        import warnings
+
+        from .._stacklevel import user_stacklevel
+
+        warnings.warn(
+            f"The rows that train hold no sample of the class(es) {unseen[:5].tolist()!r}, "
+            "which y has: all of them are among the held-out rows " + (
+                "(validation_split holds out the last rows, as Keras does; rows ordered by "
+                "class, as samplers return them?). Shuffle the rows first "
+                "(sklearn.utils.shuffle), or give validation_data." if keras_split else
+                "(with a class of one row, they are drawn unstratified)."),
+            UserWarning, stacklevel=user_stacklevel())
+
+
+def _weighed_for_training(data, plan, keras_split):
     """``data`` and ``plan`` with the weights scaled to a mean of 1 over the rows
     that train, the held-out ones by the same factor: what the held-out rows
     weigh does not change how the others are learned (as in Keras, whose
@@ -187,7 +213,7 @@ def _weighed_for_training(data, plan, takes_validation_data):
             "to zero): the validation loss and scores would measure nothing (a loss of 0 at "
             "every epoch), and a rule stopping on them would stop at once. "
             + ("Give rows that weigh something as validation_data, or drop the rows of zero "
-               "weight first." if takes_validation_data else "Drop the rows of zero weight "
+               "weight first." if keras_split else "Drop the rows of zero weight "
                "first, or hold out more rows (validation_fraction)."))
     if plan.train_rows is None or plan.mode == "partial":
         return data, plan
