@@ -35,7 +35,10 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         ``partial_fit`` refuses it, as scikit-learn's online learners do. The
         held-out rows of ``validation_split`` are weighed too, so ``val_loss``
         is the same weighted loss as ``loss`` (as in scikeras; Keras' own
-        ``class_weight`` weighs the training rows only).
+        ``class_weight`` weighs the training rows only); rows given as
+        ``validation_data`` (or ``X_val``) are weighed by their own weights
+        only, as in scikeras and Keras: give them
+        ``compute_sample_weight(class_weight, y_val)`` for the same loss.
 
     target_encoding : {"auto", "sparse", "onehot"}, default="auto"
         Targets of a model with one output unit per class: class indices
