@@ -420,6 +420,17 @@ def test_a_long_name_gives_file_names_the_file_system_takes(binary, tmp_path):
     assert max(len(f.encode()) for f in files) < 140
 
 
+def test_names_in_other_scripts_give_files_of_their_own(binary, tmp_path):
+    # Every name wholly in non-Latin letters wrote the same "model_*" files: the
+    # second was refused as existing (or, with overwrite=True, replaced the first).
+    X, y = binary
+    clf = LogisticRegression().fit(X, y)
+    first = evaluate(clf, X, y, output_dir=tmp_path, name="μοντέλο")
+    second = evaluate(clf, X, y, output_dir=tmp_path, name="модель")
+    assert not set(first.figures.values()) & set(second.figures.values())
+    assert len(list(tmp_path.iterdir())) == 2 * len(first.figures) + 2
+
+
 def test_named_inputs_in_a_dict_are_counted_by_rows(binary):
     # A dict X, as the wrappers take it, was counted by its keys.
     from sklearn.preprocessing import FunctionTransformer

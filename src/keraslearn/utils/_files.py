@@ -67,12 +67,13 @@ SLUG_CHARACTERS = 100
 def slug(text):
     """``text`` as a piece of a file name: runs of other characters become ``_``;
     a longer one than ``SLUG_CHARACTERS`` is cut, and told apart from others
-    cut alike by a digest of the whole (file systems take 255 bytes a name)."""
+    cut alike by a digest of the whole (file systems take 255 bytes a name); one
+    of none of those characters (a name in Chinese or Cyrillic) is that digest."""
     piece = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_.")
-    if len(piece) <= SLUG_CHARACTERS:
+    if piece and len(piece) <= SLUG_CHARACTERS or not str(text):
         return piece
     digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return f"{piece[:SLUG_CHARACTERS - 9].rstrip('_.')}_{digest}"
+    return f"{piece[:SLUG_CHARACTERS - 9].rstrip('_.')}_{digest}".lstrip("_")
 
 
 @contextlib.contextmanager
