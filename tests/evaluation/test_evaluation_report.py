@@ -566,6 +566,31 @@ def test_errors_too_small_for_the_digits_are_written_in_scientific_notation(tmp_
     assert f"{report.metrics['r2']:.4f}" in str(report)  # (others as before)
 
 
+def test_long_class_names_are_drawn_cut_and_kept_whole_in_the_tables(tmp_path, monkeypatch):
+    # Names of ~50 characters shrank the confusion matrix's axes to a corner and
+    # the ROC legend over the curves.
+    from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
+
+    drawn, names = [], []
+    plot, roc = ConfusionMatrixDisplay.plot, RocCurveDisplay.from_predictions
+    monkeypatch.setattr(ConfusionMatrixDisplay, "plot", lambda self, **kw: (
+        drawn.append(list(self.display_labels)), plot(self, **kw))[1])
+    monkeypatch.setattr(RocCurveDisplay, "from_predictions", classmethod(
+        lambda cls, *a, **kw: (names.append(kw["name"]), roc(*a, **kw))[1]))
+    long = [f"Passenger vehicle, kind {k}: sedan or hatchback, four doors" for k in "ABC"]
+    X = np.arange(60, dtype=float)[:, None]
+    y = np.array(long)[np.arange(60) % 3]
+    report = evaluate(KNeighborsClassifier(1).fit(X, y), X, y, output_dir=tmp_path)
+    cut = [f"Passenger vehicle, kind {k}: ..." for k in "ABC"]
+    assert drawn == [cut] and names == [f"{c} vs rest" for c in cut]
+    assert list(report.per_class.index) == long  # the table's names whole
+    # names alike in their first 27 characters are numbered, to be told apart
+    drawn.clear()
+    y = np.array([f"Passenger vehicle, four doors, kind {k}" for k in "ABC"])[np.arange(60) % 3]
+    evaluate(KNeighborsClassifier(1).fit(X, y), X, y, output_dir=tmp_path, overwrite=True)
+    assert drawn == [[f"{i}: Passenger vehicle, four doo..." for i in range(3)]]
+
+
 def test_figures_of_many_labels_or_outputs_show_the_first_twelve(tmp_path):
     # One panel each: 30 labels made a figure 32 inches tall (the table holds them all).
     from sklearn.linear_model import LinearRegression

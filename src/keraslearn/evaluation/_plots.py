@@ -194,11 +194,23 @@ def plot_learning_curves(history, path, title, epochs=None):
 
 _MAX_SIDE, _MAX_WRITTEN = 16.0, 40  # a confusion matrix's largest side (inches), written cells
 _MAX_PANELS = 12  # per-label (per-output) panels of one figure
+_MAX_LABEL = 30  # characters of a class name in a figure
 
 
 def _first_of(shown, total, what):
     """A title's note that a figure shows only its first panels."""
     return "" if shown == total else f" (the first {shown} of {total} {what})"
+
+
+def _drawn(labels):
+    """Class names as figures write them: their start, where long (the axes of a
+    confusion matrix of 50-character names shrank to a corner; the tables keep
+    the names whole), numbered by position where two would then read alike."""
+    drawn = [str(label) if len(str(label)) <= _MAX_LABEL
+             else str(label)[:_MAX_LABEL - 3] + "..." for label in labels]
+    if len(set(drawn)) < len(drawn):
+        drawn = [f"{i}: {label}" for i, label in enumerate(drawn)]
+    return drawn
 
 
 def _counts_format(matrix):
@@ -216,7 +228,7 @@ def plot_confusion_matrix(evaluation, path, title):
     """Confusion matrix (one 2×2 matrix per label for multilabel problems)."""
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    labels = [str(label) for label in evaluation.labels]
+    labels = _drawn(evaluation.labels)
     if evaluation.problem_type == "multilabel":
         shown = labels[:_MAX_PANELS]  # the whole table is the report's
         fig = _figure(3.5 * min(len(shown), 3), 3.2 * -(-len(shown) // 3))
@@ -262,11 +274,11 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
             sample_weight=sample_weight, name=title, ax=ax, plot_chance_level=True)
     else:
         curves = []
-        for i, label in enumerate(evaluation.labels):
+        for i, (label, name) in enumerate(zip(evaluation.labels, _drawn(evaluation.labels))):
             y_bin = (y_true[:, i] if evaluation.problem_type == "multilabel"
                      else y_true == label).astype(int)
             if np.unique(y_bin).size == 2 and not np.isnan(scores[:, i]).any():
-                curves.append((label, y_bin, scores[:, i]))
+                curves.append((name, y_bin, scores[:, i]))
         many = len(curves) > _MAX_NAMED_CURVES  # a legend taller than the figure: none
         for k, (label, y_bin, score) in enumerate(curves):
             last = k == len(curves) - 1
