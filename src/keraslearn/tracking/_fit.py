@@ -213,7 +213,9 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
 
     input_example : DataFrame or ndarray, default=None
         The model's input example (and so its signature); the first five rows
-        of ``X_test`` when None.
+        of ``X_test`` when None. A signature inferred from rows without missing
+        values refuses them, also in the columns the model imputes: give an
+        example that holds them there (see :func:`log_model`).
 
     output_dir : str or path-like, default=None
         Where the evaluation's files are written before they are logged; a

@@ -115,7 +115,9 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
         types of what it is asked to predict). Where MLflow cannot hold the
         example to the signature it infers (a pandas category column, missing
         values in an integer one), the model is logged without a signature,
-        with a warning, as ``mlflow.sklearn.log_model`` does.
+        with a warning, as ``mlflow.sklearn.log_model`` does. A signature
+        inferred from rows without missing values refuses them, also in the
+        columns the model imputes.
 
     pip_requirements : list of str, default=None
         The model's requirements; by default keraslearn, Keras and
