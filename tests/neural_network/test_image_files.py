@@ -123,10 +123,16 @@ def fitted(images):
     (lambda p, d: p[:2] + _write(d / "other", n=1, size=(13, 10))[0] + p[3:], ValueError,
      r"X\[2\] .* is 10x13 pixels .* but (X\[0\] is|the images of fit are) 10x12"
      r".*image_shape="),
-    # (NumPy's "inhomogeneous shape" before)
+    # (NumPy's "inhomogeneous shape" before; a PIL image of the arrays' size was read
+    # as an array of its 0-255 pixels, silently)
     (lambda p, d: [np.zeros((10, 12, 3))] + p[1:], ValueError,
      r"X mixes arrays and image files: X\[1\] is a str after arrays"),
-], ids=["missing", "not-an-image", "folder", "not-a-path", "mixed-sizes", "array-then-paths"])
+    (lambda p, d: [np.zeros((10, 12, 3)), Image.open(p[1])], ValueError,
+     r"X mixes arrays and image files: X\[1\] is a PngImageFile after arrays"),
+    (lambda p, d: np.array([np.zeros((10, 12, 3)), p[1]], dtype=object), ValueError,
+     r"X mixes arrays and image files: X\[1\] is a str after arrays"),
+], ids=["missing", "not-an-image", "folder", "not-a-path", "mixed-sizes", "array-then-paths",
+        "array-then-pil", "object-array"])
 def test_bad_files_are_refused_before_training_starts(images, fitted, tmp_path, spoil, error,
                                                       match):
     paths, y = images

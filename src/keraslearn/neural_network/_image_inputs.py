@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..preprocessing._image import _as_items
 from ..preprocessing._image_files import holds_images, image_files
-from ..utils._input_errors import explained_input_errors
+from ..utils._input_errors import explained_input_errors, refuse_mixed_images
 
 
 def _positive_ints(value, name, length=None, allow_empty=False):
@@ -52,10 +52,12 @@ def _refuse_empty(est, X):
 
 def _refuse_one_item(est, X):
     """One image file or PIL image, not a collection of them, is refused in those
-    words (as an array, its pixels would be read as images); so is no image."""
+    words (as an array, its pixels would be read as images); so is no image, and
+    arrays followed by image files."""
     if isinstance(X, (str, bytes, os.PathLike, Image.Image)):
         _as_items(X)
     _refuse_empty(est, X)
+    refuse_mixed_images(X)
 
 
 def image_source(est, X, reset):

@@ -28,12 +28,7 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
     try:
         yield
     except ValueError as exc:
-        path = _path_among_arrays(X)
-        if path is not None:  # (paths first: the image reader names the first array)
-            raise ValueError(
-                f"{what} mixes arrays and image files: {what}[{path}] is a "
-                f"{type(X[path]).__name__} after arrays. Give decoded images as one array, "
-                "or every image as a file path or PIL image.") from exc
+        refuse_mixed_images(X, what)
         parts = _arrays_in(X)
         shapes = {_shape(a) for a in parts or ()}
         kind = ("list" if isinstance(X, (list, tuple)) else "1-D object array"
@@ -73,15 +68,23 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
         raise
 
 
-def _path_among_arrays(X):
-    """The index of the first file path or PIL image in a list or tuple of X
-    that starts with an array, else None."""
+def refuse_mixed_images(X, what="X"):
+    """Refuse X (a list, tuple or 1-D object array) starting with arrays and
+    holding a file path or PIL image after them (paths first: the image reader
+    names the first array). NumPy made a PIL image of the arrays' size an array
+    of its 0-255 pixels, silently; one of another size failed in NumPy."""
     import os
 
-    if not isinstance(X, (list, tuple)) or not X or not hasattr(X[0], "shape"):
-        return None
-    return next((i for i, item in enumerate(X) if isinstance(item, (str, bytes, os.PathLike))
+    if not (isinstance(X, (list, tuple)) or isinstance(X, np.ndarray) and X.ndim == 1
+            and X.dtype == object) or not len(X) or not hasattr(X[0], "shape"):
+        return
+    path = next((i for i, item in enumerate(X) if isinstance(item, (str, bytes, os.PathLike))
                  or type(item).__module__.startswith("PIL.")), None)
+    if path is not None:
+        raise ValueError(
+            f"{what} mixes arrays and image files: {what}[{path}] is a "
+            f"{type(X[path]).__name__} after arrays. Give decoded images as one array, or "
+            "every image as a file path or PIL image.")
 
 
 def _arrays_in(X):
