@@ -542,6 +542,7 @@ def _written_counts(monkeypatch):
 
 @pytest.mark.parametrize("weights, cells", [
     (None, {"20", "0"}), ("whole", {"1300", "0"}), ("fraction", {"0.05", "0"}),
+    ("both", {"1500.0", "0.3", "0.0"}),  # (a cell of 1000 or more: one decimal)
 ])
 def test_weighted_counts_are_written_whole_or_to_three_digits(tmp_path, monkeypatch, weights,
                                                               cells):
@@ -549,7 +550,8 @@ def test_weighted_counts_are_written_whole_or_to_three_digits(tmp_path, monkeypa
     written = _written_counts(monkeypatch)
     X = np.arange(40, dtype=float)[:, None]
     y = (X[:, 0] >= 20).astype(int)
-    sw = {None: None, "whole": np.full(40, 65.0), "fraction": np.full(40, 0.0025)}[weights]
+    sw = {None: None, "whole": np.full(40, 65.0), "fraction": np.full(40, 0.0025),
+          "both": np.where(y == 0, 75.0, 0.015)}[weights]
     evaluate(KNeighborsClassifier(1).fit(X, y), X, y, sample_weight=sw, output_dir=tmp_path)
     assert set(written[0]) == cells
 

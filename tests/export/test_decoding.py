@@ -104,7 +104,7 @@ def test_litert_outputs_float_labels_in_float32(tmp_path):
      r"The classes \[16777217\.0\] are not exact in float32.*tf_saved_model or onnx"),
     # (a Keras error on converting a Python sequence, naming no labels, before)
     (np.array([1, 2**63 + 5], dtype=np.uint64), "tf_saved_model",
-     r"The classes \[1, 9223372036854775813\]\.\.\. pass int64's range"),
+     r"The classes \[9223372036854775813\] pass int64's range"),
 ])
 def test_labels_an_export_cannot_output_exactly_are_refused(tmp_path, labels, fmt, match):
     X, y = data()

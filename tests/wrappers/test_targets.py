@@ -883,6 +883,14 @@ def test_a_class_only_in_the_held_out_rows_is_warned_of():
         warnings.simplefilter("error")
         clf.fit(X3, y3)  # every class among the rows that train
         clf.partial_fit(X3, ordered)  # (a partial_fit's batch may lack classes)
+    # a ready network's split, unstratified where classes are too rare, says so
+    from keraslearn import MLPClassifier
+
+    mlp = MLPClassifier(hidden_layer_sizes=(3,), early_stopping=True, validation_fraction=0.3,
+                        max_iter=1, random_state=0)
+    with pytest.warns(UserWarning, match=r"held-out rows \(drawn unstratified: some class has "
+                      r"too few rows to be in both parts\)\. Give more rows"):
+        mlp.fit(np.resize(X3, (40, 4)), np.repeat(np.arange(20), 2))
 
 
 def test_held_out_rows_of_a_ready_network_that_weigh_nothing_name_its_own_options():

@@ -183,20 +183,21 @@ def _warn_of_unseen_classes(data, plan, keras_split):
     if (plan.train_rows is None or plan.mode == "partial" or np.ndim(y) != 1
             or getattr(data.encoder, "classes_", None) is None):
         return
-    y = np.asarray(y)
-    unseen = np.setdiff1d(np.unique(y), np.unique(y[plan.train_rows]))
-    if unseen.size:
+    y = np.asarray(y)  # (sets: np.unique sorts, slowly for strings)
+    unseen = sorted(set(y.tolist()) - set(y[plan.train_rows].tolist()), key=str)
+    if unseen:
         import warnings
 
         from .._stacklevel import user_stacklevel
 
         warnings.warn(
-            f"The rows that train hold no sample of the class(es) {unseen[:5].tolist()!r}, "
+            f"The rows that train hold no sample of the class(es) {unseen[:5]!r}, "
             "which y has: all of them are among the held-out rows " + (
                 "(validation_split holds out the last rows, as Keras does; rows ordered by "
                 "class, as samplers return them?). Shuffle the rows first "
                 "(sklearn.utils.shuffle), or give validation_data." if keras_split else
-                "(with a class of one row, they are drawn unstratified)."),
+                "(drawn unstratified: some class has too few rows to be in both parts). "
+                "Give more rows of the rare classes, or a larger validation_fraction."),
             UserWarning, stacklevel=user_stacklevel())
 
 

@@ -9,6 +9,7 @@ estimator's ``predict`` (and ``predict_proba``) return, as a dict of tensors.
 import keyword
 import re
 from dataclasses import dataclass
+from numbers import Integral
 
 import keras
 import numpy as np
@@ -316,17 +317,19 @@ def _decoder(est, float_labels):
 
 
 def _label_dtype(classes, float_labels):
+    items = classes.tolist()
     if classes.dtype.kind == "O":
-        classes = np.asarray(classes.tolist())
+        classes = np.asarray(items)  # (Python ints past int64's range: floats, objects)
     kind = classes.dtype.kind
     if kind in "US":
         return tf.string
+    beyond = [c for c in items if isinstance(c, Integral) and not isinstance(c, bool)
+              and not -(2**63) <= c < 2**63]
+    if beyond:
+        raise ValueError(
+            f"The classes {beyond[:3]!r} pass int64's range: an exported graph outputs "
+            "integer labels as int64. Fit on labels within it (or on strings).")
     if kind in "iu":
-        if kind == "u" and classes.size and classes.max() > np.iinfo(np.int64).max:
-            raise ValueError(
-                f"The classes {classes.tolist()[-3:]!r}... pass int64's range: an exported "
-                "graph outputs integer labels as int64. Fit on labels within it (or on "
-                "strings).")
         return tf.int64
     if kind == "b":
         return tf.bool

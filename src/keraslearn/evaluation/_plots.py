@@ -215,13 +215,14 @@ def _drawn(labels):
 
 def _counts_format(matrix):
     """How a confusion matrix's cells are written: weighted counts (floats) whole
-    where they are, else to 3 significant digits below 1000 (scikit-learn's
-    default for floats, ``.2g``, wrote 1030 as 1e+03)."""
+    where they all are, else to 4 significant digits below 1000, to 1 decimal
+    beyond (scikit-learn's default for floats, ``.2g``, wrote 1030 as 1e+03)."""
     matrix = np.asarray(matrix)
     if matrix.dtype.kind != "f":
         return None  # counts: scikit-learn's "d"
-    whole = np.array_equal(matrix, np.round(matrix)) or np.abs(matrix).max() >= 1000
-    return ".0f" if whole else ".3g"
+    if np.array_equal(matrix, np.round(matrix)):
+        return ".0f"
+    return ".4g" if np.abs(matrix).max() < 999.95 else ".1f"
 
 
 def plot_confusion_matrix(evaluation, path, title):
