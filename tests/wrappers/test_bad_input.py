@@ -166,6 +166,8 @@ _FIT_ERRORS = {
     # refuses: they failed inside Keras, once the network was built
     "loss-spelling": (R, {"loss": "logcosh"}, X, X[:, 0], {}, ValueError,
                       r"Unknown loss 'logcosh' \(loss\)\. Did you mean 'log_cosh'"),
+    "loss-capitals": (R, {"loss": "HUBER"}, X, X[:, 0], {}, ValueError,
+                      r"Unknown loss 'HUBER' \(loss\)\. Did you mean 'huber'"),
     "metric-spelling": (R, {"metrics": ["meansquarederror"]}, X, X[:, 0], {}, ValueError,
                         "Unknown metric 'meansquarederror' in metrics__0. Did you mean "
                         "'mean_squared_error'"),
@@ -174,6 +176,14 @@ _FIT_ERRORS = {
     # taken for True, silently
     "shuffle-str": (C, {"shuffle": "no"}, X, y, {}, ValueError, "shuffle must be a bool"),
 }
+
+
+@pytest.mark.parametrize("metric", ["PrecisionAtRecall", "precision_at_recall"])
+def test_a_metric_named_whose_class_needs_arguments_takes_them_routed(metric):
+    # Keras' get makes the class without arguments (a TypeError): taken for unknown.
+    clf = KerasClassifier(tiny_mlp, metrics=[metric], metrics__0__recall=0.5, epochs=1,
+                          random_state=0).fit(X, y)
+    assert any("precision_at_recall" in key for key in clf.history_)
 
 
 @pytest.mark.parametrize("case", list(_FIT_ERRORS))

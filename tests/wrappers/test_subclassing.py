@@ -101,16 +101,19 @@ def test_a_builder_given_to_a_subclass_that_builds_its_own_is_refused():
     assert fitted.model_.count_params() == network.count_params()
 
 
+class StoringMLP(TutorialMLP):
+    """The tutorial class with optimizer__learning_rate stored."""
+
+    def __init__(self, hidden_layer_sizes=(100,), optimizer="adam",
+                 optimizer__learning_rate=0.001, epochs=200, verbose=0, **kwargs):
+        super().__init__(hidden_layer_sizes=hidden_layer_sizes, optimizer=optimizer,
+                         epochs=epochs, verbose=verbose, **kwargs)
+        self.optimizer__learning_rate = optimizer__learning_rate
+
+
 def test_a_subclass_that_stores_a_routed_parameter_sets_and_searches_it():
     # scikeras' tutorial class with optimizer__learning_rate stored: set_params
     # handed it to scikit-learn's, which split it and called "adam".set_params.
-    class StoringMLP(TutorialMLP):
-        def __init__(self, hidden_layer_sizes=(100,), optimizer="adam",
-                     optimizer__learning_rate=0.001, epochs=200, verbose=0, **kwargs):
-            super().__init__(hidden_layer_sizes=hidden_layer_sizes, optimizer=optimizer,
-                             epochs=epochs, verbose=verbose, **kwargs)
-            self.optimizer__learning_rate = optimizer__learning_rate
-
     clf = StoringMLP(hidden_layer_sizes=(4,), epochs=1, random_state=0)
     clf.set_params(optimizer__learning_rate=0.2)
     assert clf.get_params()["optimizer__learning_rate"] == 0.2
@@ -120,6 +123,24 @@ def test_a_subclass_that_stores_a_routed_parameter_sets_and_searches_it():
     search = GridSearchCV(clf, {"optimizer__learning_rate": [0.01, 0.1]}, cv=2).fit(X, y)
     assert float(search.best_estimator_.model_.optimizer.learning_rate) == pytest.approx(
         search.best_params_["optimizer__learning_rate"])
+
+
+@pytest.mark.parametrize("cls", [TutorialMLP, StoringMLP])
+def test_a_subclass_s_parameters_are_its_own_after_pickling(cls):
+    # Unpickling gave the default of each parameter of the subclass's __init__ beside
+    # the one held with the routed ones: set_params then reached only the copy, and a
+    # search's worker processes (which unpickle, then set_params) trained every
+    # candidate with the default.
+    import pickle
+
+    clf = cls(hidden_layer_sizes=(4,), epochs=1, random_state=0)
+    if cls is StoringMLP:
+        clf.set_params(optimizer__learning_rate=0.1)
+    copy = pickle.loads(pickle.dumps(clf))
+    assert copy.get_params() == clf.get_params()
+    if cls is StoringMLP:
+        copy.set_params(optimizer__learning_rate=0.5).fit(X, y)
+        assert float(copy.model_.optimizer.learning_rate) == pytest.approx(0.5)
 
 
 def test_a_build_method_reads_every_fitted_attribute_of_this_fit_from_self():

@@ -115,7 +115,7 @@ def _resolve_loss(name, where):
         if not _keras_knows(keras.losses, name):
             known = [n for n in dir(keras.losses) if not n.startswith("_")
                      and n not in ("get", "serialize", "deserialize", "Loss")]
-            raise ValueError(f"Unknown loss {name!r} ({where}).{suggest(name, known)}")
+            raise ValueError(f"Unknown loss {name!r} ({where}).{suggest(name.lower(), known)}")
         raise ValueError(
             f"{where}__ parameters need a loss given as a Keras loss class, instance or a "
             f"name with a matching class; {name!r} has none."
@@ -263,7 +263,7 @@ def _resolve_metric(name, where):
     found = _lookup(name, keras.metrics, keras.metrics.Metric)
     if not _keras_knows(keras.metrics, name):  # "mae" is taken; "meansquarederror" is not
         known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"]
-        raise ValueError(f"Unknown metric {name!r} in {where}.{suggest(name, known)}")
+        raise ValueError(f"Unknown metric {name!r} in {where}.{suggest(name.lower(), known)}")
     return found
 
 
@@ -275,6 +275,8 @@ def _keras_knows(module, name):
         module.get(name)
     except ValueError:
         return False
+    except Exception:  # noqa: BLE001 - a class its get makes without the arguments it needs
+        return True
     return True
 
 

@@ -209,7 +209,9 @@ def restored_state(owner, state):
     code references marked trusted when the user trusted their name; a
     constructor parameter the state lacks (an estimator pickled or saved before
     that parameter existed) takes its default, which does what was done then."""
-    state = {**_parameter_defaults(type(owner)), **state}
+    routed = state.get("_kwargs") or {}  # (a wrapper subclass's own parameters live there)
+    state = {**{k: v for k, v in _parameter_defaults(type(owner)).items() if k not in routed},
+             **state}
     session = _LOADING.get()
     if session is None:
         if _holds(state, NetworkReference):
@@ -222,7 +224,13 @@ def restored_state(owner, state):
 
 
 def _parameter_defaults(cls):
-    return {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+    """The defaults of the parameters keraslearn's own class declares (a subclass of
+    the user's may declare names it stores elsewhere, or not at all)."""
+    own = next((k for k in cls.__mro__ if k.__module__.startswith("keraslearn.")
+                and "__init__" in vars(k)), None)
+    if own is None:
+        return {}
+    return {name: p.default for name, p in inspect.signature(own.__init__).parameters.items()
             if p.default is not p.empty
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
