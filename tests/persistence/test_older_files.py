@@ -102,3 +102,6 @@ def test_a_class_renamed_since_is_refused_naming_the_version(tmp_path, capsys):
     assert "--trusted TYPE. Of them," in error and "keraslearn 0.0.9" in error
     # A type of the user's own is refused as before, with nothing about versions.
     assert "another version" not in str(UntrustedTypesError(["mymodule.Thing"]))
+    # re-raised from a worker process, it says the same (its message was read as types)
+    raised = UntrustedTypesError(info.value.types, "0.0.9")
+    assert str(pickle.loads(pickle.dumps(raised))) == str(raised) == str(info.value)

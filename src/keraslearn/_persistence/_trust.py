@@ -204,21 +204,26 @@ class UntrustedTypesError(ValueError):
     def __init__(self, types, written=None):
         from .. import __version__
 
-        self.types = list(types)
+        self.types, self.written = list(types), written
         # keraslearn's own names it does not trust: classes another version saved
         # (since renamed or removed), which trusting would not make loadable.
         own = [name for name in self.types if name.split(".", 1)[0] == "keraslearn"]
+        other = ("another build of it" if written == __version__
+                 else f"another version (it records keraslearn {written or 'unknown'})")
         self.version_hint = (
             f" Of them, {own} are names inside keraslearn that the files of this keraslearn "
-            f"({__version__}) do not hold: the file was written by another version (it "
-            f"records keraslearn {written or 'unknown'}) whose classes this one renamed or "
-            "removed; load it with that version, and refit with this one." if own else "")
+            f"({__version__}) do not hold: the file was written by {other} whose classes "
+            "this one renamed or removed; load it with that version, and refit with this "
+            "one." if own else "")
         super().__init__(
             f"keraslearn.load refused this file: it holds {len(types)} type(s) that are "
             f"not trusted by default: {self.types}. Loading them could run their code. If "
             "you trust where the file comes from, pass them: keraslearn.load(path, "
             "trusted=[...]) (keraslearn.get_untrusted_types(path) lists them)."
             + self.version_hint)
+
+    def __reduce__(self):  # (its message is not what __init__ takes: a worker's re-raise)
+        return type(self), (self.types, self.written)
 
 
 def normalise_trusted(trusted):
