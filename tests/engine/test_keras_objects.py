@@ -170,6 +170,52 @@ def test_a_pickled_network_continues_with_the_loss_it_was_compiled_with():
                                rtol=1e-6)
 
 
+class _TwoColumns:
+    """Targets of two columns as a dict by output name, as a two-output network
+    takes them (scikeras' target-encoder interface)."""
+
+    def fit(self, y):
+        return self
+
+    def transform(self, y):
+        return {"a": y[:, 0], "b": y[:, 1]}
+
+    def inverse_transform(self, y):
+        return np.column_stack([np.ravel(y[k]) for k in "ab"] if isinstance(y, dict)
+                               else [np.ravel(v) for v in y])
+
+    def get_metadata(self):
+        return {"n_outputs_expected_": 2}
+
+
+class _TwoOutputs(KerasRegressor):
+    @property
+    def target_encoder(self):
+        return _TwoColumns()
+
+
+def _two_outputs(meta):
+    inputs = keras.Input((3,))
+    return keras.Model(inputs, {name: keras.layers.Dense(1, name=name)(inputs) for name in "ab"})
+
+
+def test_a_pickled_network_keeps_a_loss_given_per_output(tmp_path):
+    # Keras holds a compiled loss per output in a dict of its own, which pickle's
+    # carrying of the exact loss passed over: the copy evaluated with Huber(1.0).
+    import pickle
+
+    X = np.random.RandomState(0).rand(30, 3)
+    Y = np.c_[X.sum(axis=1), 2 * X.sum(axis=1)]
+    est = _TwoOutputs(_two_outputs, loss={"a": "huber", "b": "mse"}, loss__a__delta=0.2,
+                      epochs=2, random_state=0).fit(X, Y)
+    copy = pickle.loads(pickle.dumps(est))
+    # Huber(0.2) of an error of 1: 0.2 * (1 - 0.2 / 2)
+    assert float(copy.model_.loss["a"](np.ones((1, 1)), np.zeros((1, 1)))) == pytest.approx(0.18)
+    targets = {"a": Y[:, 0], "b": Y[:, 1]}
+    np.testing.assert_allclose(copy.model_.evaluate(X, targets, verbose=0),
+                               est.model_.evaluate(X, targets, verbose=0), rtol=1e-6)
+
+
 def _huber_compiled_by_the_builder(meta):
     model = tiny_mlp(meta)
     model.compile(loss=keras.losses.Huber(delta=0.1), optimizer="adam")

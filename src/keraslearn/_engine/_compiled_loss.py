@@ -19,6 +19,8 @@ the loss's defaults. So the estimator's state carries what the config leaves out
   dtype (a float64 network's) is marked with that dtype, and compiled again in it.
 """
 
+from collections.abc import Mapping
+
 from .._tf import keras
 from . import _keras_objects as objects
 from . import _nested as nested
@@ -29,6 +31,16 @@ _PICKLED = "_compiled_loss"
 SAVED = "_compiled_loss_saved"
 _FROM_PARAMETERS = "made by the estimator's loss parameters"
 _IN_DTYPE = "as its config says, in "  # + the dtype the config leaves out
+
+
+def _plain_containers(loss):
+    """``loss`` with Keras' tracked dicts and lists (a compiled model's loss per
+    output) as plain ones, whose leaves :func:`objects.exact_losses` reaches."""
+    if isinstance(loss, Mapping):
+        return {key: _plain_containers(value) for key, value in loss.items()}
+    if isinstance(loss, (list, tuple)):
+        return [_plain_containers(value) for value in loss]
+    return loss
 
 
 def _inexact(loss):
@@ -47,7 +59,7 @@ def carried(estimator, state, *, saving):
     if SAVED in state or model is None or not getattr(model, "compiled", False):
         return state  # a loaded network's mark is kept until a fit continues it
     if not saving:
-        exact = objects.exact_losses(model.loss, objects.ExactLoss.of)
+        exact = objects.exact_losses(_plain_containers(model.loss), objects.ExactLoss.of)
         if not any(isinstance(leaf, objects.ExactLoss) for leaf in nested.leaves(exact)):
             return state  # exact already, or pickle cannot carry it either: Keras' way
         return {**state, _PICKLED: exact}
