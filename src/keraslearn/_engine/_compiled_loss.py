@@ -13,8 +13,8 @@ the loss's defaults. So the estimator's state carries what the config leaves out
   parameters make the loss the network was compiled with, the file says so and
   the loaded network is compiled again with the loss those parameters make, at
   load (:func:`compile_loaded`) or, where they hold a reference to code not yet
-  made, by the first fit that continues it (:func:`before_continuing`); when they do not (a
-  builder that compiled its own ``Huber(delta=5)``), that fit is refused rather
+  made, by the first fit that continues it (:func:`before_continuing`); when
+  they do not (a builder that compiled its own ``Huber(delta=5)``), that fit is refused rather
   than continued with another loss; a loss whose config leaves out only its
   dtype (a float64 network's) is marked with that dtype, and compiled again in it.
 """
@@ -148,9 +148,11 @@ def compile_loaded(estimator):
     from .._persistence._state import holds_saved
 
     model = estimator.__dict__.get("model_")
+    if estimator.__dict__.get(SAVED) is None or model is None:
+        return
     losses = {k: v for k, v in estimator.get_params(deep=False).items()
               if k.split("__")[0] == "loss"}
-    if estimator.__dict__.get(SAVED) is None or model is None or holds_saved(losses):
+    if holds_saved(losses):
         return  # (a loss the file holds as a reference: made, or given again, at fit)
     try:
         before_continuing(estimator, model)

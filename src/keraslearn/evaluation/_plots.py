@@ -290,8 +290,9 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
                 RocCurveDisplay.from_predictions(
                     y_bin, y_score=score, pos_label=1, sample_weight=sample_weight,
                     name=f"{label} vs rest", ax=ax, plot_chance_level=last)
-        if many and ax.get_legend() is not None:
-            ax.get_legend().remove()
+        if many:
+            if ax.get_legend() is not None:  # (the chance level's)
+                ax.get_legend().remove()
             title = f"{title}: ROC curves of {len(curves)} classes vs rest"
     ax.set_title(title if len(curves) > _MAX_NAMED_CURVES else f"{title}: ROC curve")
     return _save(fig, path)
