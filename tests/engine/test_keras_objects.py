@@ -199,7 +199,7 @@ def _two_outputs(meta):
     return keras.Model(inputs, {name: keras.layers.Dense(1, name=name)(inputs) for name in "ab"})
 
 
-def test_a_pickled_network_keeps_a_loss_given_per_output(tmp_path):
+def test_a_pickled_network_keeps_a_loss_given_per_output():
     # Keras holds a compiled loss per output in a dict of its own, which pickle's
     # carrying of the exact loss passed over: the copy evaluated with Huber(1.0).
     import pickle

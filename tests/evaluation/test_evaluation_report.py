@@ -544,8 +544,8 @@ def _written_counts(monkeypatch):
     (None, {"20", "0"}), ("whole", {"1300", "0"}), ("fraction", {"0.05", "0"}),
     ("both", {"1500.0", "0.3", "0.0"}),  # (a cell of 1000 or more: one decimal)
 ])
-def test_weighted_counts_are_written_whole_or_to_three_digits(tmp_path, monkeypatch, weights,
-                                                              cells):
+def test_weighted_counts_are_written_whole_or_to_four_digits(tmp_path, monkeypatch, weights,
+                                                             cells):
     # Weighted counts are floats: scikit-learn's ".2g" drew 1030 as "1e+03".
     written = _written_counts(monkeypatch)
     X = np.arange(40, dtype=float)[:, None]

@@ -180,7 +180,7 @@ _FIT_ERRORS = {
 
 @pytest.mark.parametrize("metric", ["PrecisionAtRecall", "precision_at_recall"])
 def test_a_metric_named_whose_class_needs_arguments_takes_them_routed(metric):
-    # Keras' get makes the class without arguments (a TypeError): taken for unknown.
+    # Keras' get makes the class without arguments (a TypeError): it was taken for unknown.
     clf = KerasClassifier(tiny_mlp, metrics=[metric], metrics__0__recall=0.5, epochs=1,
                           random_state=0).fit(X, y)
     assert any("precision_at_recall" in key for key in clf.history_)
