@@ -414,6 +414,14 @@ def test_a_multi_picture_jpeg_is_read_by_the_tensorflow_decoder(tmp_path):
     assert clf.predict(paths).shape == (6,)
 
 
+def test_paths_held_as_numpy_strings_are_not_taken_for_arrays(images, fitted):
+    # NumPy's str_ has a shape (of no dimension): a list of them was refused as
+    # arrays followed by paths.
+    paths, y = images
+    as_numpy = list(np.array(paths))
+    np.testing.assert_array_equal(fitted.predict(as_numpy), fitted.predict(paths))
+
+
 def test_predict_takes_what_fit_took(tmp_path):
     """PIL images resized by image_shape, and one-column forms of paths."""
     paths, y = _write(tmp_path, n=8, sizes=[(12, 10), (9, 14)])

@@ -168,6 +168,9 @@ _FIT_ERRORS = {
                       r"Unknown loss 'logcosh' \(loss\)\. Did you mean 'log_cosh'"),
     "loss-capitals": (R, {"loss": "HUBER"}, X, X[:, 0], {}, ValueError,
                       r"Unknown loss 'HUBER' \(loss\)\. Did you mean 'huber'"),
+    # (a class name typed in other capitals was pointed at another metric: 'acc')
+    "metric-capitals": (C, {"metrics": ["Auc"]}, X, y, {}, ValueError,
+                        r"Unknown metric 'Auc' in metrics__0\. Did you mean 'AUC'"),
     "metric-spelling": (R, {"metrics": ["meansquarederror"]}, X, X[:, 0], {}, ValueError,
                         "Unknown metric 'meansquarederror' in metrics__0. Did you mean "
                         "'mean_squared_error'"),

@@ -888,8 +888,8 @@ def test_a_class_only_in_the_held_out_rows_is_warned_of():
 
     mlp = MLPClassifier(hidden_layer_sizes=(3,), early_stopping=True, validation_fraction=0.3,
                         max_iter=1, random_state=0)
-    with pytest.warns(UserWarning, match=r"held-out rows \(drawn unstratified: some class has "
-                      r"too few rows to be in both parts\)\. Give more rows"):
+    with pytest.warns(UserWarning, match=r"held-out rows \(drawn unstratified: a class has too "
+                      r"few rows, or the held-out rows are fewer than the classes\)\. Give more"):
         mlp.fit(np.resize(X3, (40, 4)), np.repeat(np.arange(20), 2))
 
 

@@ -196,7 +196,8 @@ def _warn_of_unseen_classes(data, plan, keras_split):
                 "(validation_split holds out the last rows, as Keras does; rows ordered by "
                 "class, as samplers return them?). Shuffle the rows first "
                 "(sklearn.utils.shuffle), or give validation_data." if keras_split else
-                "(drawn unstratified: some class has too few rows to be in both parts). "
+                "(drawn unstratified: a class has too few rows, or the held-out rows are fewer "
+                "than the classes). "
                 "Give more rows of the rare classes, or a larger validation_fraction."),
             UserWarning, stacklevel=user_stacklevel())
 

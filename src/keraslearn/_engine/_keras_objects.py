@@ -7,6 +7,7 @@ objects for one fit. The structures (a loss or metrics per output, several
 callbacks) and the routing rules are those of ``_routed_objects``.
 """
 
+import difflib
 import functools
 import hashlib
 import inspect
@@ -115,7 +116,7 @@ def _resolve_loss(name, where):
         if not _keras_knows(keras.losses, name):
             known = [n for n in dir(keras.losses) if not n.startswith("_")
                      and n not in ("get", "serialize", "deserialize", "Loss")]
-            raise ValueError(f"Unknown loss {name!r} ({where}).{suggest(name.lower(), known)}")
+            raise ValueError(f"Unknown loss {name!r} ({where}).{_spelling_hint(name, known)}")
         raise ValueError(
             f"{where}__ parameters need a loss given as a Keras loss class, instance or a "
             f"name with a matching class; {name!r} has none."
@@ -263,8 +264,21 @@ def _resolve_metric(name, where):
     found = _lookup(name, keras.metrics, keras.metrics.Metric)
     if not _keras_knows(keras.metrics, name):  # "mae" is taken; "meansquarederror" is not
         known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"]
-        raise ValueError(f"Unknown metric {name!r} in {where}.{suggest(name.lower(), known)}")
+        raise ValueError(f"Unknown metric {name!r} in {where}.{_spelling_hint(name, known)}")
     return found
+
+
+def _spelling_hint(name, known):
+    """``suggest``'s hint among Keras' names ``known``; in other capitals (HUBER),
+    the closest compared in lower case, as Keras spells it (snake case first)."""
+    hint = suggest(name, known)
+    if hint:
+        return hint
+    spelt = {}
+    for key in sorted(known, key=lambda k: k != k.lower()):
+        spelt.setdefault(key.lower(), key)
+    match = difflib.get_close_matches(name.lower(), list(spelt), n=1, cutoff=0.6)
+    return f" Did you mean {spelt[match[0]]!r}?" if match else ""
 
 
 @functools.cache

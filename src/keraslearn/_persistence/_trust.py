@@ -213,8 +213,8 @@ class UntrustedTypesError(ValueError):
         self.version_hint = (
             f" Of them, {own} are names inside keraslearn that the files of this keraslearn "
             f"({__version__}) do not hold: the file was written by {other} whose classes "
-            "this one renamed or removed; load it with that version, and refit with this "
-            "one." if own else "")
+            "this one renamed or removed; load it with the keraslearn that wrote it, and refit "
+            "with this one." if own else "")
         super().__init__(
             f"keraslearn.load refused this file: it holds {len(types)} type(s) that are "
             f"not trusted by default: {self.types}. Loading them could run their code. If "
