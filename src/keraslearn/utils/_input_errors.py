@@ -76,8 +76,8 @@ def refuse_mixed_images(X, what="X"):
     import os
 
     if not (isinstance(X, (list, tuple)) or isinstance(X, np.ndarray) and X.ndim == 1
-            and X.dtype == object) or not len(X) or not np.ndim(X[0]) or isinstance(
-            X[0], (str, bytes)):
+            and X.dtype == object) or not len(X) or not hasattr(X[0], "shape") or isinstance(
+            X[0], (str, bytes)) or not np.ndim(X[0]):
         return  # (NumPy's str_ and bytes_ paths have a shape, of no dimension)
     path = next((i for i, item in enumerate(X) if isinstance(item, (str, bytes, os.PathLike))
                  or type(item).__module__.startswith("PIL.")), None)
