@@ -100,9 +100,12 @@ def free_port():
 
 
 def environment(store):
-    """The environment of a subprocess that reaches the test's store."""
+    """The environment of a subprocess that reaches the test's store and experiment
+    (MLflow's Default one keeps its artifacts in an mlruns folder of the working
+    folder the database was created in: the repository's, left behind)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env["MLFLOW_TRACKING_URI"] = store.uri
+    env["MLFLOW_EXPERIMENT_ID"] = store.experiment_id
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
