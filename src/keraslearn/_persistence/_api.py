@@ -8,7 +8,7 @@ from pathlib import Path
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine import _kernel_cache
-from ..utils._files import user_path
+from ..utils import _files, _text
 from . import _archive, _state, _trust
 
 
@@ -108,7 +108,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     if str(text).endswith(("/", os.sep)) or str(text) == "":  # (Path drops the separator)
         raise IsADirectoryError(f"Cannot save to {text!r}: it names a directory; give the "
                                 "file's name too (e.g. 'models/model.keraslearn').")
-    path = user_path(text)
+    path = _files.user_path(text)
     _archive.check_destination(path, overwrite)
     if drift_detector is not None and not callable(getattr(drift_detector, "test", None)):
         raise TypeError(
@@ -305,7 +305,7 @@ def _type_name(obj):
 
 
 def _source(path):
-    path = user_path(path)
+    path = _files.user_path(path)
     if path.is_dir():
         hint = (" It is a SavedModel, as keraslearn.export writes: load it with "
                 "tf.saved_model.load." if (path / "saved_model.pb").is_file() else "")
@@ -360,7 +360,7 @@ def _load_network(file, what, refusal):
         # Keras' message may quote the whole model config: keep what names the cause.
         text = " ".join(str(exc).split())
         found = re.search(r"Could not locate \w+ '[^']+'", text)
-        reason = found.group(0) if found else (text if len(text) <= 600 else text[:597] + "...")
+        reason = found.group(0) if found else _text.cut(text, 600)
         raise ValueError(
             f"{refusal}: Keras cannot load the network {what} with safe_mode=True "
             f"({type(exc).__name__}: {reason}). keraslearn loads networks only in Keras' "

@@ -21,6 +21,7 @@ import contextvars
 import inspect
 import json
 
+from ..utils._text import cut
 from ._references import (
     CodeReference,
     KerasObjectConfig,
@@ -197,7 +198,7 @@ def _unstored(session, value, reason):
     else:
         text = repr(value)
         description = f"an instance of {type(value).__name__}" if " at 0x" in text else text
-        description = description if len(description) <= 80 else description[:77] + "..."
+        description = cut(description, 80)
     if description not in session.unstored:
         session.unstored.append(description)
     return UnstoredObject(description, reason)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._keras_fit import scored_epochs
+from ..utils._text import cut
 
 # where a meta-estimator keeps the fitted estimator that trained: a search's
 # best one, a self-training classifier's, a transformed-target regressor's
@@ -206,8 +207,7 @@ def _drawn(labels):
     """Class names as figures write them: their start, where long (the axes of a
     confusion matrix of 50-character names shrank to a corner; the tables keep
     the names whole), numbered by position where two would then read alike."""
-    drawn = [str(label) if len(str(label)) <= _MAX_LABEL
-             else str(label)[:_MAX_LABEL - 3] + "..." for label in labels]
+    drawn = [cut(label, _MAX_LABEL) for label in labels]
     if len(set(drawn)) < len(drawn):
         drawn = [f"{i}: {label}" for i, label in enumerate(drawn)]
     return drawn

@@ -39,6 +39,7 @@ from ..utils._first_steps import (
     missing_markers,
     string_columns,
 )
+from ..utils._text import cut
 
 KINDS = ("number", "integer", "boolean", "string", "any")
 
@@ -200,8 +201,8 @@ class FeatureSchema:
             row, value = next(((i, v) for i, v in enumerate(columns[j])
                                if v not in known and v is not marker), (None, None))
             if row is not None:  # (a long value cut: the answer does not echo a body)
-                if isinstance(value, str) and len(value) > 40:
-                    value = value[:37] + "..."
+                if isinstance(value, str):
+                    value = cut(value, 40)
                 return (f"{self.field(j)} holds {value!r} (row {row}), which is not one of the "
                         f"{len(known)} categories the model was fitted on: "
                         f"{shown(sorted(known))}")
@@ -339,6 +340,6 @@ def _example_dtypes(example, names, n):
 def shown(values, limit=10):
     """The first ``limit`` of ``values`` for a message, each cut to 120 characters (an
     answer to a request does not echo its body)."""
-    values = [str(v) if len(str(v)) <= 120 else str(v)[:117] + "..." for v in values]
+    values = [cut(v, 120) for v in values]
     more = f", ... ({len(values)} in all)" if len(values) > limit else ""
     return ", ".join(repr(v) for v in values[:limit]) + more

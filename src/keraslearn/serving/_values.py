@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from ..utils._text import cut
 from ._schema import REFUSED
 
 NUMBER_TYPES = {int, float}
@@ -149,8 +150,7 @@ def describe(value):
     if isinstance(value, (int, float)):
         return f"the number {_number_text(value)}"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"the string {shown!r}"
+        return f"the string {cut(value, 40)!r}"
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):

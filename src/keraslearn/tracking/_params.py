@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+from ..utils._text import cut
+
 # MLflow's limits on a parameter's value and on a key.
 MAX_VALUE_LENGTH = 6000
 MAX_KEY_LENGTH = 250
@@ -182,10 +184,7 @@ def param_value(value):
         value = value.item()
     if isinstance(value, (bool, numbers.Real, type(None))):
         return value
-    text = value if isinstance(value, str) else describe(value)
-    if len(text) > MAX_VALUE_LENGTH:
-        text = text[:MAX_VALUE_LENGTH - 3] + "..."
-    return text
+    return cut(value if isinstance(value, str) else describe(value), MAX_VALUE_LENGTH)
 
 
 def flatten_params(estimator, prefix=""):
