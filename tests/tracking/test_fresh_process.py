@@ -164,4 +164,3 @@ print(json.dumps({"files": files, "metrics": sorted(client.get_run(logged.run_id
     assert answer["matplotlib"] and "test_accuracy" in answer["metrics"]
     assert answer["files"] == ["evaluation/LogisticRegression_report.html",
                                "evaluation/report.json"]
-

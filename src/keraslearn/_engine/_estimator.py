@@ -397,4 +397,3 @@ class KerasEstimator(BaseEstimator):
         tags.input_tags.sparse = getattr(self, "_takes_sparse", True)
         tags.non_deterministic = False
         return tags
-

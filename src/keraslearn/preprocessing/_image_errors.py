@@ -45,4 +45,3 @@ def unreadable(name, index, exc):
 
 
 _SHOWN = 200  # characters of a path or reason shown: a server's answers echo them
-

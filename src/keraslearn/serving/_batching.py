@@ -310,4 +310,3 @@ def _settle(job, outcome):
         job.future.set_exception(outcome)
     else:
         job.future.set_result(outcome)
-

@@ -301,6 +301,5 @@ def _typed(columns, schema):
             marker) in enumerate(zip(columns, schema.dtypes, schema.kinds, schema.missing))]
 
 
-
 def _mime(content_type):
     return (content_type or "").split(";")[0].strip().lower()

@@ -319,4 +319,3 @@ def _log_into_run(mlflow, estimator, model, saved, report, *, run_name,
         if extra is not None:
             logged.child_run_ids = extra(run)
     return logged
-
