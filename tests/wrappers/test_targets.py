@@ -403,6 +403,38 @@ def test_multiclass_sparse_and_one_hot_losses(loss):
     assert clf.score(X3, y3) > 0.8
 
 
+@pytest.mark.parametrize("loss", ["crossentropy", "CE"])
+@pytest.mark.parametrize("builder, data, picked", [
+    (tiny_mlp, "binary", "binary_crossentropy"),
+    (softmax_binary, "binary", "sparse_categorical_crossentropy"),
+    (tiny_mlp, "multiclass", "sparse_categorical_crossentropy"),
+])
+def test_crossentropy_lets_keras_pick_the_loss_from_the_shapes(loss, builder, data, picked):
+    # Keras' compile takes "crossentropy" (or "ce") and picks the binary, sparse
+    # or categorical one from the shapes; scikeras passes it on. It was refused
+    # as an unknown loss.
+    Xd, yd = (X, y) if data == "binary" else (X3, y3)
+    clf = KerasClassifier(builder, loss=loss, **FAST).fit(Xd, yd)
+    same = KerasClassifier(builder, loss=picked, **FAST).fit(Xd, yd)
+    assert clf.model_.loss == loss
+    np.testing.assert_allclose(clf.predict_proba(Xd), same.predict_proba(Xd), atol=1e-6)
+    assert pickle.loads(pickle.dumps(clf)).score(Xd, yd) == clf.score(Xd, yd)
+    if data == "multiclass":  # one-hot rows: Keras picks the categorical one
+        onehot = KerasClassifier(builder, loss=loss, target_encoding="onehot", **FAST)
+        np.testing.assert_allclose(onehot.fit(Xd, yd).predict_proba(Xd),
+                                   clf.predict_proba(Xd), rtol=1e-5)
+        assert onehot.target_encoder_.mode_ == "onehot"
+
+
+def test_crossentropy_is_refused_where_keras_would_pick_a_wrong_loss():
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    with pytest.raises(ValueError, match=r"'crossentropy' compares scores spread over"):
+        KerasClassifier(tiny_mlp, loss="crossentropy", **FAST).fit(Xm, Ym)
+    with pytest.raises(ValueError, match=r"loss__ parameters need 'ce' to be given as a class"):
+        KerasClassifier(tiny_mlp, loss="ce", loss__from_logits=True, **FAST).fit(X, y)
+
+
 def test_multilabel_indicator_targets():
     Xm, Ym = make_multilabel_classification(n_samples=80, n_features=6, n_classes=3,
                                             random_state=0)

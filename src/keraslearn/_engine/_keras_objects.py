@@ -20,6 +20,7 @@ from ..utils import accepted_kwargs, suggest
 from . import _nested as nested
 from . import _routed_objects as routed_objects
 from ._layers import keras_own
+from ._losses import picked_by_shape
 
 _LOSS_ALIASES = {
     "mse": "MeanSquaredError", "mae": "MeanAbsoluteError",
@@ -109,6 +110,8 @@ def loss_class(loss):
 
 
 def _resolve_loss(name, where):
+    if picked_by_shape(name):
+        return None  # Keras picks the cross-entropy from the targets' and output's shapes
     cls = loss_class(name)
     # A spelling the lookup above matches (case and underscores aside) that
     # Keras' compile refuses ("logcosh"): refused here, with Keras' spelling.

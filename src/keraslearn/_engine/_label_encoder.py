@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from .._persistence import _state as _saved
 from ._labels import as_array, class_labels, indicator_rows, one_hot_rows, probabilities
 from ._losses import (
+    BY_SHAPE,
     INDEX,
     SHAPED,
     check_one_unit_takes,
@@ -267,7 +268,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                     "any number of them per sample). Use loss='binary_crossentropy' with "
                     "one sigmoid unit per label."
                 )
-            if spread_over_classes(loss):
+            if spread_over_classes(loss, n_units):
                 raise ValueError(
                     f"The loss {loss_description(loss)} compares scores spread over the "
                     f"classes (one class per sample), but the target is multilabel-indicator "
@@ -301,7 +302,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 f"give target_encoding={taken!r} or leave it 'auto'.")
         if encoding in ("sparse", "onehot"):
             return encoding
-        if kind == INDEX:
+        if kind in (INDEX, BY_SHAPE):  # (Keras then picks the sparse one)
             return "sparse"
         if kind == SHAPED:
             return "onehot"

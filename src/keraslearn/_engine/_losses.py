@@ -16,6 +16,16 @@ from ._layers import defined_by_keras
 
 INDEX = "index"  # class indices, shape (n,)
 SHAPED = "shaped"  # shaped like the output: one-hot rows for one-hot classes
+# "crossentropy" or "ce": Keras' compile picks the binary, sparse or categorical
+# cross-entropy from the shapes of the targets and the output, so either fits.
+BY_SHAPE = "by_shape"
+
+
+def picked_by_shape(loss):
+    """Whether ``loss`` (alone or as the one output's) is a name for which
+    Keras picks the cross-entropy from the shapes ("crossentropy", "ce")."""
+    loss = sole_loss(loss)
+    return isinstance(loss, str) and loss.lower() in ("crossentropy", "ce")
 
 
 def _optional(*names):
@@ -58,7 +68,9 @@ _SPREAD_CLASSES = _optional("CategoricalCrossentropy", "CategoricalFocalCrossent
 _SPREAD_FUNCTIONS = _optional("categorical_crossentropy", "categorical_focal_crossentropy")
 
 
-def spread_over_classes(loss):
+def spread_over_classes(loss, n_units=2):
+    if picked_by_shape(loss):  # Keras' binary cross-entropy over one unit
+        return n_units > 1
     loss = _resolved(loss)
     if inspect.isclass(loss):
         return issubclass(loss, _SPREAD_CLASSES)
@@ -71,7 +83,7 @@ def check_one_unit_takes(loss, encoding):
     """Refuse a loss (or ``target_encoding``) that one output unit for two
     classes, which takes 0/1 targets, cannot train on, before TensorFlow runs."""
     kind, name = target_kind(loss), loss_description(loss)
-    spread = kind != INDEX and spread_over_classes(loss)
+    spread = kind != INDEX and spread_over_classes(loss, n_units=1)
     if encoding == "sparse" and kind != INDEX:
         raise ValueError(
             "target_encoding='sparse' gives class indices for a score per class, but the "
@@ -120,6 +132,8 @@ def target_kind(loss):
     """``INDEX``, ``SHAPED`` or None (unknown) for a loss given as a name,
     function, class, instance or serialized config, alone or as the one
     output's loss."""
+    if picked_by_shape(loss):
+        return BY_SHAPE
     loss = _resolved(loss)
     if loss is None:
         return None
@@ -171,6 +185,8 @@ def takes_logarithm(loss):
 def takes_probabilities(loss):
     """Whether ``loss`` is one of Keras' crossentropies reading probabilities
     (``from_logits`` False), given as a name, function, class or instance."""
+    if picked_by_shape(loss):
+        return True
     resolved = _resolved(loss)
     if isinstance(resolved, keras.losses.Loss):
         return defined_by_keras(type(resolved)) and getattr(resolved, "from_logits",
