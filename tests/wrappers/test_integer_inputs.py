@@ -230,12 +230,40 @@ class ParityNet(keras.Model):
         return self.out(keras.ops.cast(keras.ops.mod(x, 2), "float32"))
 
 
+class NamedParityNet(ParityNet):
+    def call(self, x):
+        return super().call(x["ids"])
+
+
 def test_a_subclassed_model_gets_integer_x_as_given():
     # It got float32 rows: ids above 2**24 rounded to even ones.
     clf = KerasClassifier(ParityNet, loss="sparse_categorical_crossentropy", optimizer="adam",
                           optimizer__learning_rate=0.1, epochs=40, random_state=0)
     clf.fit(IDS, PARITY)
     np.testing.assert_array_equal(clf.predict(IDS), PARITY)
+    # The same ids as float64 (a merged column, a server's JSON numbers) reach
+    # it as the fit's int64, not as float32 (every odd id rounded: a wrong class),
+    # whatever came before: the traced predict took its first call's dtype and
+    # failed on the other ("expected to be a float tensor but is a int64 tensor").
+    many = np.repeat(IDS, 3, axis=0)
+    for X in (IDS.astype(np.float64), IDS, many.astype(np.float64), many, IDS.astype(np.int32)):
+        np.testing.assert_array_equal(clf.predict(X), PARITY if len(X) == len(IDS)
+                                      else np.repeat(PARITY, 3))
+    named = KerasClassifier(**{**clf.get_params(), "model": NamedParityNet})
+    named.fit({"ids": IDS}, PARITY)
+    np.testing.assert_array_equal(named.predict({"ids": IDS.astype(np.float64)}), PARITY)
+
+
+def test_the_traced_predict_follows_the_rows_dtype():
+    # An undeclared input takes integer rows as they come: a dtype other than
+    # the traced call's is traced again instead of failing.
+    from keraslearn._engine._predict import Predictor
+
+    net = ParityNet()
+    predict = Predictor(net)
+    ints, floats = IDS[:4], IDS[:4].astype(np.float32)
+    for X in (floats, floats, floats, ints, floats):
+        np.testing.assert_allclose(predict(X), net(X), rtol=1e-6)
 
 
 def test_rows_given_as_lists_of_integers_are_integers():

@@ -96,7 +96,7 @@ def _validate_inputs(est, X, reset, fitting=True):
                     f"X[{name!r}] has shape {shape[1:]} per sample, but {type(est).__name__} "
                     f"was fitted with {tuple(fitted[name][1:])}."
                 )
-            check_same_dtype(est, arrays[name], name, fitting=fitting)
+            arrays[name] = check_same_dtype(est, arrays[name], name, fitting=fitting)
             _check_input_names(est, name, names[name])
     return MultiInput(arrays)
 
@@ -242,12 +242,14 @@ def check_same_dtype(est, X, name=None, fitting=True):
     as scikeras requires. Prediction (``fitting`` False) after a fit on
     integers takes X whose values the fit's dtype holds exactly (whole
     numbers in its range: a server's float64 columns of ids), refusing what
-    would reach the model truncated or wrapped; floats are cast to the fit's
-    float dtype."""
+    would reach the model truncated or wrapped, and casts what it takes to the
+    fit's dtype (a subclassed model takes integer rows as they come, float ones
+    as float32: ids past 2**24 rounded); floats are cast to the fit's float
+    dtype. Returns X."""
     fitted = fitted_dtype(est, name)
     if not getattr(est, "_same_dtype_to_continue", False) or fitted is None or (
             not fitting and np.dtype(fitted).kind not in "biu"):
-        return
+        return X
     what = "X" if name is None else f"X[{name!r}]"
     if not fitting and not np.can_cast(X.dtype, fitted) and not _holds_exactly(X, fitted):
         raise ValueError(
@@ -261,6 +263,9 @@ def check_same_dtype(est, X, name=None, fitting=True):
             f"and casting {X.dtype} to {fitted} is not safe. Give {what} as {fitted} "
             f"(.astype({str(fitted)!r})), or fit anew."
         )
+    if not fitting and X.dtype != fitted and not mapped(X):  # (a file stays mapped)
+        return X.astype(fitted)
+    return X
 
 
 def _holds_exactly(X, dtype):
@@ -333,8 +338,7 @@ def validate_X(est, X, fitted=True):
             X = validate_data(est, X, reset=False, dtype=x_dtype(est, X, False),
                               allow_nd=True, accept_sparse=_sparse(est))
         check_sample_shape(est, X)
-    check_same_dtype(est, X, fitting=False)
-    return X
+    return check_same_dtype(est, X, fitting=False)
 
 
 def _passes_checks(est, X):

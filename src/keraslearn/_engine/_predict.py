@@ -45,10 +45,9 @@ class Predictor:
         self._eager_calls = 0 if any(getattr(layer, "compute_dtype", None) in _HALF_PRECISION
                                      for layer in computing_layers(model)) else EAGER_CALLS
 
-    def _trace(self, X, kinds):
-        spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)
+    def _trace(self, spec):
         fn = tf.function(self._eager, reduce_retracing=True)
-        self._layout = _layout(self.model)
+        self._layout, self._spec = _layout(self.model), spec
         return fn.get_concrete_function(spec)
 
     def __call__(self, X, batch_size=None, hooks=None):
@@ -64,8 +63,12 @@ class Predictor:
     def _outputs(self, X, batch_size, hooks):
         X = sources(nested.normalise(X))
         kinds = input_kinds(self.model, X)
-        if self._traced is not None and _layout(self.model) != self._layout:
-            self._traced = None  # layers changed since (model_.pop(), an activation set)
+        spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)
+        if self._traced is not None and (_layout(self.model) != self._layout
+                                         or spec != self._spec):
+            # Layers changed since (model_.pop(), an activation set), or the
+            # rows' dtype: an undeclared input takes integer rows as they are.
+            self._traced = None
         self.n_calls += 1
         # A model compiled with run_eagerly (layers that run only eagerly) is
         # never traced, as Keras' predict reads it; data read from files is
@@ -73,7 +76,7 @@ class Predictor:
         eagerly = bool(getattr(self.model, "run_eagerly", False))
         if not eagerly and self._traced is None and (
                 self.n_calls > self._eager_calls or has_sources(X)):
-            self._traced = self._trace(X, kinds)
+            self._traced = self._trace(spec)
         call = self._eager if eagerly or self._traced is None else self._traced
         n = nested.n_rows(X)
         row_bytes = max(1, sum(int(np.prod(a.shape[1:])) * k.dtype.itemsize for a, k in
