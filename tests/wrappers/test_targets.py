@@ -103,12 +103,35 @@ def test_builder_returning_a_compiled_model_is_used_as_compiled():
         start["weights"] = model.get_weights()
         return model
 
-    # The estimator's own optimizer (adam, lr 0.5) would move the weights.
-    clf = KerasClassifier(build, optimizer="adam", optimizer__learning_rate=0.5, epochs=2,
-                          random_state=0).fit(X, y)
+    # Its own optimizer trains (learning rate 0: the weights stay).
+    clf = KerasClassifier(build, epochs=2, random_state=0).fit(X, y)
     assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
     for a, b in zip(clf.model_.get_weights(), start["weights"]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("params, given", [
+    ({"optimizer": "adam", "optimizer__learning_rate": 0.5},
+     r"optimizer='adam', optimizer__learning_rate=0.5 was given"),
+    ({"optimizer__learning_rate": 0.5}, r"optimizer__learning_rate=0.5 was given"),
+])
+def test_optimizer_parameters_a_compiled_model_does_not_take_are_refused(params, given):
+    # They were dropped silently, as a loss other than the compiled one is
+    # refused: a search over the learning rate searched nothing (one score).
+    def build(meta):
+        model = tiny_mlp(meta)
+        model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.001),
+                      loss="binary_crossentropy")
+        return model
+
+    message = given + r", but the model was compiled with RMSprop \(learning_rate=0.001\)"
+    clf = KerasClassifier(build, epochs=1, random_state=0, **params)
+    with pytest.raises(ValueError, match=message if "learning_rate" in given else given):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")
+    # The same values (the builder compiling compile_kwargs, as in scikeras) train.
+    same = KerasClassifier(build, optimizer="rmsprop", optimizer__learning_rate=0.001, epochs=1)
+    assert same.fit(X, y).model_.optimizer.learning_rate.numpy() == np.float32(0.001)
 
 
 def test_model_instance_is_copied_never_modified():
@@ -1107,8 +1130,8 @@ def test_a_categorical_metric_over_class_indices_names_its_sparse_twin(metric, t
 def _compiling(**compile_kwargs):
     def build(meta):
         model = tiny_mlp(meta)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                      **compile_kwargs)
+        model.compile(optimizer=keras.optimizers.Adam(FAST["optimizer__learning_rate"]),
+                      loss="sparse_categorical_crossentropy", **compile_kwargs)
         return model
 
     return build
@@ -1186,7 +1209,8 @@ def test_metrics_of_ones_own_and_partials_still_train_with_class_indices():
 
     def compiled_with_a_partial(meta):
         model = tiny_mlp(meta)
-        model.compile(loss="sparse_categorical_crossentropy", metrics=[top2])
+        model.compile(optimizer=keras.optimizers.Adam(FAST["optimizer__learning_rate"]),
+                      loss="sparse_categorical_crossentropy", metrics=[top2])
         return model
 
     compiled = KerasClassifier(compiled_with_a_partial, **FAST).fit(X3, y3)

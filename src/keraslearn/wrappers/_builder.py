@@ -98,16 +98,73 @@ def loss_checked_against(est, model, compile_args):
     """``compile_args`` with the loss a compiled ``model``'s is checked against
     (see ``finish_network``): none where it is the default the estimator's
     class declares, as scikeras compares only a loss given (a subclass's
-    ``loss="binary_crossentropy"`` with a builder compiling another)."""
-    declared = inspect.signature(type(est).__init__).parameters.get("loss")
-    default = None if declared is None else declared.default
-    if not getattr(model, "compiled", False) or default in (None, inspect.Parameter.empty):
+    ``loss="binary_crossentropy"`` with a builder compiling another). The
+    optimizer parameters are checked against its optimizer here."""
+    if not getattr(model, "compiled", False):
         return compile_args
-    try:
-        same = bool(est.loss == default)
-    except (TypeError, ValueError):  # (objects comparing to arrays, ...)
-        same = est.loss is default
+    _check_compiled_optimizer(est, model)
+    default = _declared_default(est, "loss")
+    if default in (None, inspect.Parameter.empty):
+        return compile_args
+    same = _same(est.loss, default)  # (objects comparing to arrays, ...: by identity)
     return {**compile_args, "loss": None} if same else compile_args
+
+
+def _declared_default(est, name):
+    """The default of parameter ``name`` the nearest class declaring it gives
+    (a subclass taking ``**kwargs``: its base's)."""
+    for cls in type(est).__mro__:
+        declared = inspect.signature(cls.__init__).parameters.get(name)
+        if declared is not None or cls.__init__ is object.__init__:
+            return None if declared is None else declared.default
+    return None
+
+
+def _check_compiled_optimizer(est, model):
+    """Refuse optimizer parameters a compiled ``model``'s optimizer does not
+    have, as a loss other than its compiled one is refused: its own optimizer
+    trains, so a search over ``optimizer__learning_rate`` would search nothing.
+    An ``optimizer`` left at its default is not compared (a builder compiling
+    its own, as in scikeras), nor a value that is not a number or a name (a
+    schedule)."""
+    params = est.get_params(deep=False)
+    compiled = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # (loss scaling)
+    if compiled is None:
+        return
+    given = params.get("optimizer")
+    differs, held_shown = [], []
+    if isinstance(given, (str, type, keras.optimizers.Optimizer)) and not _same(
+            given, _declared_default(est, "optimizer")):
+        if objects.optimizer_class(given) is not type(compiled):
+            differs.append(f"optimizer={given!r}")
+    config = compiled.get_config()
+    for key, value in routed(params, "optimizer").items():
+        held = config.get(key)
+        if isinstance(value, (bool, int, float, str)) and not isinstance(held, dict) and not (
+                _same(value, held) or _close(value, held)):
+            differs.append(f"optimizer__{key}={value!r}")
+            held_shown.append(f"{key}={held:.6g}" if _close(held, held) else f"{key}={held!r}")
+    if differs:
+        held = f" ({', '.join(held_shown)})" if held_shown else ""
+        raise ValueError(
+            f"{', '.join(differs)} was given, but the model was compiled with "
+            f"{type(compiled).__name__}{held}, which would train instead: the estimator's "
+            "optimizer parameters reach only a model it compiles (a search over them would "
+            "search nothing). Build the model uncompiled (the estimator then compiles it "
+            "with them), or leave them out.")
+
+
+def _same(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _close(a, b):
+    numbers = (int, float)
+    return (isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool)
+            and abs(a - b) <= 1e-6 * max(abs(a), abs(b)))
 
 
 def builder_kwargs(est, builder, params, meta, compile_args, dry=False):

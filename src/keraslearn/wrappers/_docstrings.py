@@ -11,16 +11,19 @@ _ENTRIES["model"] = """\
         The network, or a function that builds and returns it. A function
         receives the arguments it declares: estimator parameters by name
         (``KerasClassifier(build, hidden=64)``), ``model__``-prefixed
-        parameters, ``meta`` (a dict describing the data: ``n_features_in_``,
-        ``X_shape_``, ``classes_``, ``n_classes_``, ``target_type_``, ...),
-        ``compile_kwargs`` and ``params``. A model returned uncompiled is
-        compiled with ``optimizer``, ``loss`` and ``metrics``. A
-        ``keras.Model`` instance is copied (weights and trainable flags
-        included) at every fit and never changed by it; ``initialize`` takes
-        the instance itself (a pretrained network, predicting as it is), as
-        scikeras does. Keras copies a subclassed model from its config (its
-        ``__init__`` arguments): other attributes set on the instance are
-        not carried; give a function building it then.
+        parameters, ``meta`` (a dict describing the data:
+        ``n_features_in_``, ``X_shape_``, ``classes_``, ``n_classes_``,
+        ``target_type_``, ...), ``compile_kwargs`` and ``params``. A model
+        returned uncompiled is compiled with ``optimizer``, ``loss`` and
+        ``metrics``; a compiled one trains as compiled (a ``loss``,
+        ``optimizer`` or ``optimizer__`` value it was not compiled with is
+        refused). A ``keras.Model`` instance is copied (weights and
+        trainable flags included) at every fit and never changed by it;
+        ``initialize`` takes the instance itself (a pretrained network,
+        predicting as it is), as scikeras does. Keras copies a subclassed
+        model from its config (its ``__init__`` arguments): other attributes
+        set on the instance are not carried; give a function building it
+        then.
 
     build_fn : callable, default=None
         Alias of ``model`` kept for scikeras users."""
