@@ -621,6 +621,11 @@ def test_a_plain_optimizer_argument_is_routed_to_the_optimizer(where):
 def test_a_plain_fit_argument_is_routed_to_fit():
     with pytest.raises(ValueError, match="route it there as 'fit__validation_freq'"):
         KerasClassifier(tiny_mlp).set_params(validation_freq=2)
+    # With a model instance it was told to give a builder ("nowhere to go").
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    for key, value in (("validation_data", (X, y)), ("validation_freq", 2)):
+        with pytest.raises(ValueError, match=f"route it there as 'fit__{key}'"):
+            KerasClassifier(net, epochs=1, **{key: value}).fit(X, y)
 
 
 def test_a_builder_argument_or_routed_parameter_set_as_an_attribute_takes_effect():

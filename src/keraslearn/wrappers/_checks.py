@@ -12,7 +12,14 @@ from .._engine._targets import TARGET_ENCODINGS
 from .._tf import keras
 from ..utils import check_kwargs, suggest
 from ._builder import builder_kwargs, resolve_builder
-from ._routing import NO_CLASSES, REFUSED_FIT_KWARGS, check_prefix, routed
+from ._routing import (
+    NO_CLASSES,
+    REFUSED_FIT_KWARGS,
+    check_prefix,
+    home_of,
+    routed,
+    unknown_name_error,
+)
 
 
 def without_routed_callbacks(args):
@@ -30,6 +37,9 @@ def check_wrapper_parameters(est, fit_kwargs):
     model_kwargs = routed(params, "model")
     extras = {k: v for k, v in est._kwargs.items() if "__" not in k}
     if isinstance(builder, keras.Model):
+        for key in extras:  # (validation_data: Keras' fit's, routed as fit__validation_data)
+            if home_of(key, params["optimizer"], params["loss"]) is not None:
+                raise unknown_name_error(est, key, (), params["optimizer"], params["loss"])
         if model_kwargs or extras:
             unused = [f"model__{k}" for k in model_kwargs] + list(extras)
             raise ValueError(

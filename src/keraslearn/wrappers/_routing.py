@@ -84,6 +84,16 @@ def _destinations(optimizer, loss):
     return out
 
 
+def home_of(key, optimizer, loss):
+    """(prefix, callable) of the first destination taking the plain name
+    ``key`` (``validation_data``: Keras' fit), or None."""
+    for prefix, func in _destinations(optimizer, loss):
+        names, _ = accepted_kwargs(func)
+        if key in names - {"self", "x", "y", "kwargs"}:
+            return prefix, func
+    return None
+
+
 def unknown_name_error(est, key, builder_names, optimizer, loss):
     """The ValueError for a plain parameter name that neither the estimator nor
     its model builder takes: it names the routed parameter that exists
@@ -92,15 +102,15 @@ def unknown_name_error(est, key, builder_names, optimizer, loss):
     if key in ("class_weight", "sample_weight"):  # (fit's: refused there, named)
         why = NO_CLASSES if key == "class_weight" else REFUSED_FIT_KWARGS[key]
         return ValueError(f"Invalid parameter {key!r} for estimator {where}: {why}.")
-    for prefix, func in _destinations(optimizer, loss):
-        names, _ = accepted_kwargs(func)
-        if key in names - {"self", "x", "y", "kwargs"}:
-            return ValueError(
-                f"Invalid parameter {key!r} for estimator {where}: neither the estimator "
-                f"nor its model builder takes it. It is an argument of "
-                f"{getattr(func, '__qualname__', prefix).replace('.__init__', '')}: "
-                f"route it there as '{prefix}__{key}'."
-            )
+    home = home_of(key, optimizer, loss)
+    if home is not None:
+        prefix, func = home
+        return ValueError(
+            f"Invalid parameter {key!r} for estimator {where}: neither the estimator "
+            f"nor its model builder takes it. It is an argument of "
+            f"{getattr(func, '__qualname__', prefix).replace('.__init__', '')}: "
+            f"route it there as '{prefix}__{key}'."
+        )
     hint = suggest(key, set(est._signature_params()) | set(builder_names))
     return ValueError(
         f"Invalid parameter {key!r} for estimator {where}: neither the estimator nor "
