@@ -654,6 +654,8 @@ def test_the_model_keeps_its_history_as_keras_fit_leaves_it(build):
     assert ours.model_.history.model is ours.model_
     assert ours.model_.history.epoch == keras_fit.model_.history.epoch == [0, 1]
     assert ours.model_.history.params == keras_fit.model_.history.params
+    # Keras counts steps_per_epoch's steps (it gave the dataset's batches).
+    assert fit(True, fit__steps_per_epoch=1).model_.history.params["steps"] == 1
     assert ours.model_.history.history.keys() == keras_fit.model_.history.history.keys()
     for key, values in keras_fit.model_.history.history.items():
         np.testing.assert_allclose(ours.model_.history.history[key], values, rtol=1e-5)

@@ -81,7 +81,7 @@ def _record(model, history, dataset, kwargs):
                   None)
     if record is None:
         record = keras.callbacks.History()
-        steps = int(dataset.cardinality())
+        steps = kwargs.get("steps_per_epoch") or int(dataset.cardinality())  # (as Keras')
         record.set_params({"verbose": kwargs.get("verbose", 0), "epochs": kwargs["epochs"],
                            "steps": steps if steps >= 0 else None})
         record.history = {key: list(values) for key, values in history.items()}
