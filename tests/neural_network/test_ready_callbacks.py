@@ -64,6 +64,47 @@ def test_callbacks_run_before_the_own_stopping_and_learning_rate_rules(Est, y, s
     assert recorder.lr_end == recorder.lr_begin
 
 
+class TestHooks(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_test_begin(self, logs=None):
+        self.calls.append("begin")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(("batch", batch, sorted(logs)))
+
+    def on_test_end(self, logs=None):
+        self.calls.append(("end", dict(logs)))
+
+
+@pytest.mark.parametrize("Est, y, score", [
+    (MLPClassifier, y_class, "accuracy"),
+    (MLPRegressor, y_reg, "r2_score"),
+])
+def test_the_held_out_scoring_runs_the_test_hooks_as_keras_evaluate(Est, y, score):
+    # It replaced Keras' evaluate without its hooks: users' validation hooks
+    # never ran, and SwapEMAWeights scored the raw weights, silently.
+    hooks, recorder = TestHooks(), Recorder()
+    _fit(Est(hidden_layer_sizes=(8,), max_iter=3, early_stopping=True, n_iter_no_change=100,
+             callbacks=[hooks, recorder], random_state=0), X, y)
+    assert hooks.calls.count("begin") == 3
+    ends = [call[1] for call in hooks.calls if call[0] == "end"]
+    assert [end["loss"] for end in ends] == [logs["val_loss"] for logs in recorder.logs]
+    assert [end[score] for end in ends] == [logs["val_" + score] for logs in recorder.logs]
+    assert ("batch", 0, ["loss"]) in hooks.calls
+
+    def ema_fit(callbacks):
+        optimizer = keras.optimizers.Adam(0.05, use_ema=True, ema_momentum=0.9)
+        return _fit(Est(hidden_layer_sizes=(8,), max_iter=4, batch_size=16, early_stopping=True,
+                        n_iter_no_change=100, optimizer=optimizer, callbacks=callbacks,
+                        random_state=0), X, y).history_["val_loss"]
+
+    raw, averaged = ema_fit([]), ema_fit([keras.callbacks.SwapEMAWeights()])
+    assert raw[0] != averaged[0]  # the held-out rows scored with the averaged weights
+
+
 def test_tensorboard_writes_training_and_validation_events(tmp_path):
     est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, early_stopping=True,
                        reduce_lr_on_plateau=True,

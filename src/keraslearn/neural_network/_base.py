@@ -279,11 +279,11 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
         (when the family computes it itself, Keras does not evaluate the
         held-out rows), the stopping rule and learning-rate changes last."""
         scorer = self._held_out_scorer(plan, data)
-        first = () if scorer is None else (scorer,)
-        return plan.replace(
-            callbacks=first + plan.callbacks + tuple(self._own_callbacks(plan)),
-            keras_validation=scorer is None,
-        )
+        others = plan.callbacks + tuple(self._own_callbacks(plan))
+        if scorer is not None:
+            scorer.others = others  # (their test hooks, as Keras' evaluate calls them)
+        return plan.replace(callbacks=(scorer,) + others if scorer else others,
+                            keras_validation=scorer is None)
 
     def _held_out_scorer(self, plan, data):
         """A callback adding the validation score to the epoch's logs, or None

@@ -178,7 +178,9 @@ class HeldOutScore(keras.callbacks.Callback):
     One traced forward pass of the held-out rows (in chunks of
     ``chunk_rows``) gives both; the score is computed in float64 by
     scikit-learn. It replaces Keras' per-epoch ``evaluate``, whose fixed cost
-    is several times a small network's epoch.
+    is several times a small network's epoch; the fit's other callbacks
+    (``others``) get the test hooks ``evaluate`` would call (``SwapEMAWeights``
+    scores the averaged weights so).
     """
 
     def __init__(self, X, y, sample_weight, *, name, score, decode, encode,
@@ -196,6 +198,7 @@ class HeldOutScore(keras.callbacks.Callback):
         self.encode = encode
         self.chunk_rows = chunk_rows
         self._targets = None
+        self.others = ()
 
     def on_train_begin(self, logs=None):
         # The target encoder is configured for the network once it is built.
@@ -206,7 +209,9 @@ class HeldOutScore(keras.callbacks.Callback):
         # has a step of its own there, traced once for every width.
         step = dense_chains.held_out_step(self.model) or _held_out_step(self.model)
         outputs, losses, sizes = [], [], []
-        for start in range(0, self.X.shape[0], self.chunk_rows):
+        self._hooks("on_test_begin")
+        for batch, start in enumerate(range(0, self.X.shape[0], self.chunk_rows)):
+            self._hooks("on_test_batch_begin", batch)
             rows = slice(start, start + self.chunk_rows)
             x = self.X[rows]
             if isinstance(x, RowSource):
@@ -217,15 +222,21 @@ class HeldOutScore(keras.callbacks.Callback):
             outputs.append(np.asarray(out, dtype=np.float64))
             losses.append(float(loss))
             sizes.append(len(outputs[-1]))
+            self._hooks("on_test_batch_end", batch, {"loss": losses[-1]})
         raw = np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
         if np.isfinite(raw).all():
             value = float(self.score(self.y, self.decode(raw), sample_weight=self.sample_weight))
         else:
             value = float("nan")
+        # Keras' validation: the mean of the chunks' losses, by their size.
+        scores = {"loss": float(np.average(losses, weights=sizes)), self.name: value}
+        self._hooks("on_test_end", scores)
         if logs is not None:
-            # Keras' validation: the mean of the chunks' losses, by their size.
-            logs["val_loss"] = float(np.average(losses, weights=sizes))
-            logs["val_" + self.name] = value
+            logs.update(("val_" + key, score) for key, score in scores.items())
+
+    def _hooks(self, name, *args):
+        for callback in self.others:
+            getattr(callback, name)(*args)
 
 
 class NoImprovementStopping(keras.callbacks.Callback):
