@@ -20,8 +20,9 @@ TensorFlow's kernel caches, which makes every traced function start over
 
 Seeding is process-global state, so seeded steps run one thread at a time.
 A model builder is user code, and one that waits on a fit in another thread
-would hold the lock forever: past ``SEED_LOCK_WAIT_S`` a fit goes on without
-the lock and says so with a warning.
+would hold the lock forever: a fit waits as long as the lock changes hands (a
+queue of builds in a thread pool), but past ``SEED_LOCK_WAIT_S`` with one
+holder goes on without the lock, and says so with a warning.
 """
 
 import contextlib
@@ -39,6 +40,8 @@ _TF_DEFAULT_SEED = 87654321
 
 _SEED_LOCK = threading.RLock()
 SEED_LOCK_WAIT_S = 5.0
+_handovers = [0]  # times the lock was taken: a waiter sees the queue move
+_without_lock = threading.local()  # a thread gone on without it (its nested steps too)
 
 
 def seed_from_random_state(random_state):
@@ -59,23 +62,42 @@ def seed_from_random_state(random_state):
     )
 
 
+def _acquired():
+    """Whether the lock was taken: waited for while it changes hands, given up
+    after ``SEED_LOCK_WAIT_S`` with one holder, or at once by a thread that
+    went on without it in an enclosing step."""
+    if getattr(_without_lock, "depth", 0):
+        return False
+    seen = _handovers[0]
+    while not _SEED_LOCK.acquire(timeout=SEED_LOCK_WAIT_S):
+        if _handovers[0] == seen:
+            return False
+        seen = _handovers[0]
+    _handovers[0] += 1
+    return True
+
+
 @contextlib.contextmanager
 def _one_thread_at_a_time():
-    acquired = _SEED_LOCK.acquire(timeout=SEED_LOCK_WAIT_S)
-    if not acquired:
+    acquired = _acquired()
+    if not acquired and not getattr(_without_lock, "depth", 0):
         warnings.warn(
             f"keraslearn waited {SEED_LOCK_WAIT_S:g} s for the seeding lock, which another "
-            "thread holds (for example a model builder that waits on a fit in another "
-            "thread), and goes on without it: seeded fits running at this moment in "
-            "other threads may not repeat exactly.",
+            "thread has held all that time (for example a model builder that waits on a fit "
+            "in another thread), and goes on without it: seeded fits running at this moment "
+            "in other threads may not repeat exactly.",
             RuntimeWarning,
             stacklevel=4,
         )
+    if not acquired:
+        _without_lock.depth = getattr(_without_lock, "depth", 0) + 1
     try:
         yield
     finally:
         if acquired:
             _SEED_LOCK.release()
+        else:
+            _without_lock.depth -= 1
 
 
 def _users_generators():

@@ -157,6 +157,33 @@ def test_builder_waiting_for_a_fit_in_another_thread_does_not_hang(monkeypatch):
     assert clf.predict(X).shape == y.shape
 
 
+def test_seeded_builds_queued_in_threads_wait_their_turn_and_repeat(monkeypatch):
+    # Each slow build held the lock past the wait of the third in the queue,
+    # which went on without it and reseeded the generators under another's build.
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(_random, "SEED_LOCK_WAIT_S", 0.5)
+
+    def slow(meta):
+        time.sleep(0.3)
+        return _dropout_mlp(meta)
+
+    def weights(seed):
+        return KerasClassifier(slow, random_state=seed).initialize(X, y).model_.get_weights()
+
+    seeds = [1, 2, 3, 4]
+    sequential = [weights(seed) for seed in seeds]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with ThreadPoolExecutor(4) as pool:
+            threaded = list(pool.map(weights, seeds))
+    assert not [w for w in caught if "seeding lock" in str(w.message)]
+    for one, other in zip(sequential, threaded):
+        for a, b in zip(one, other):
+            np.testing.assert_array_equal(a, b)
+
+
 class _TFNoise(keras.layers.Layer):
     """Training noise from TensorFlow's stateful random op (no Keras seed generator)."""
 
