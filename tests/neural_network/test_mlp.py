@@ -420,6 +420,25 @@ def test_pickle_and_clone(cancer):
     assert clone(clf).get_params() == clf.get_params()
 
 
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+def test_a_fit_continued_after_a_round_trip_draws_on_as_the_original(cancer, tmp_path):
+    # Keras' files keep no seed generator state: a copy's next fit drew the
+    # first fit's dropout masks again, and trained to another network.
+    import copy
+
+    import keraslearn
+
+    X_train, X_test, y_train, _ = cancer
+    clf = MLPClassifier(hidden_layer_sizes=(8,), dropout=0.3, batch_size=32, max_iter=2,
+                        warm_start=True, random_state=0).fit(X_train, y_train)
+    keraslearn.save(clf, tmp_path / "clf.keraslearn")
+    copies = [pickle.loads(pickle.dumps(clf)), copy.deepcopy(clf),
+              keraslearn.load(tmp_path / "clf.keraslearn")]
+    expected = clf.fit(X_train, y_train).predict_proba(X_test)
+    for other in copies:
+        np.testing.assert_array_equal(other.fit(X_train, y_train).predict_proba(X_test), expected)
+
+
 def test_verbose_prints_epochs(capsys):
     X, y = make_classification(n_samples=30, random_state=0)
     MLPClassifier(hidden_layer_sizes=(2,), max_iter=2, verbose=True).fit(X, y)

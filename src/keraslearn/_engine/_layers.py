@@ -192,7 +192,10 @@ def with_trainable_flags(state):
     """An estimator's state with its networks' trainable flags beside them, and
     where a layer is frozen in a subclassed model, its optimizer's variables:
     Keras loads such a network with every layer trainable, builds the optimizer
-    for all of them, and drops the saved state it then does not match."""
+    for all of them, and drops the saved state it then does not match. And the
+    states of their seed generators (Dropout's draws so far), which Keras'
+    files do not keep: a fit continued after a round trip drew the first fit's
+    masks again."""
     from .._tf import keras
 
     def kept(model):
@@ -202,7 +205,8 @@ def with_trainable_flags(state):
         subclassed = not all(flags) and any(
             isinstance(layer, keras.Model) and not defined_by_keras(type(layer))
             for layer in all_layers(model))
-        return flags, [v.numpy() for v in _optimizer_state(model)] if subclassed else None
+        optimizer = [v.numpy() for v in _optimizer_state(model)] if subclassed else None
+        return flags, optimizer, [v.numpy() for v in _seed_states(model)]
 
     flags = {key: kept(value) for key, value in state.items() if isinstance(value, keras.Model)}
     return {**state, _FLAGS: flags} if flags else state
@@ -210,13 +214,24 @@ def with_trainable_flags(state):
 
 def restore_trainable_flags(state):
     """Put back (and take out of ``state``) what ``with_trainable_flags`` kept."""
-    for key, (flags, optimizer_state) in state.pop(_FLAGS, {}).items():
-        model = state.get(key)
+    for key, (flags, optimizer_state, *seeds) in state.pop(_FLAGS, {}).items():
+        model = state.get(key)  # (seeds: none in files of older versions)
         if hasattr(model, "layers"):
             set_trainable_flags(model, flags)
+            held = _seed_states(model)
+            if seeds and same_shapes(held, seeds[0]):
+                for variable, value in zip(held, seeds[0]):
+                    variable.assign(value)
             if (optimizer_state and getattr(model, "optimizer", None) is not None
                     and len(_optimizer_state(model)) != len(optimizer_state)):
                 _rebuilt_optimizer(model, optimizer_state)
+
+
+def _seed_states(model):
+    """The states of ``model``'s seed generators: its variables that are not
+    weights (Keras counts a generator's draws in its state)."""
+    weights = {id(w) for w in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
 
 
 def _optimizer_state(model):
