@@ -74,6 +74,21 @@ def test_ready_networks_train_in_float32_under_a_16_bit_floatx(floatx):
     np.testing.assert_allclose(clf.coefs_[0], plain.coefs_[0], rtol=1e-3, atol=1e-3)
 
 
+def test_ready_networks_under_a_mixed_policy_keep_their_optimizer_state_when_loaded(tmp_path):
+    # Keras wrapped their (float32) network's optimizer in a LossScaleOptimizer,
+    # which a file loaded under the default policy drops: Adam's state was
+    # lost, and a warm start or partial_fit after loading started over.
+    with _global(policy="mixed_float16"):
+        reg = keraslearn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3,
+                                      random_state=0).fit(X, y)
+        keraslearn.save(reg, tmp_path / "reg.keraslearn")
+    assert not isinstance(reg.model_.optimizer, keras.optimizers.LossScaleOptimizer)
+    loaded = keraslearn.load(tmp_path / "reg.keraslearn")
+    assert int(loaded.model_.optimizer.iterations) == int(reg.model_.optimizer.iterations) > 0
+    np.testing.assert_array_equal(loaded.partial_fit(X, y).predict(X),
+                                  reg.partial_fit(X, y).predict(X))
+
+
 def test_a_bfloat16_network_s_artifact_is_checked_at_its_own_precision(tmp_path):
     # Its SavedModel was refused as "mistranslated" (eager and traced outputs
     # differ by bfloat16's rounding, 0.004), with the advice to export to the

@@ -333,6 +333,9 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
         compile_kwargs = {
             "optimizer": objects.make_optimizer(optimizer, kwargs),
             "loss": self._keras_loss(meta),
+            # Computed in 32 or 64 bits whatever the global policy: Keras' loss
+            # scaling (under mixed_float16) gains nothing, and its files drop it.
+            "auto_scale_loss": False,
         }
         compile_kwargs.update(self._compile_extras())
         return self._keras_build_fn(meta, plan), compile_kwargs
