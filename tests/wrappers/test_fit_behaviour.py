@@ -1,6 +1,7 @@
 """How fitting behaves: reproducibility, warm_start, partial_fit, initialize,
 the large-data feeding path and the training-template cache."""
 
+import pickle
 import random
 import warnings
 
@@ -163,20 +164,22 @@ def test_seeded_builds_queued_in_threads_wait_their_turn_and_repeat(monkeypatch)
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    monkeypatch.setattr(_random, "SEED_LOCK_WAIT_S", 0.5)
+    # Shorter than the queue (the fifth waits four builds), longer than one
+    # build on a loaded machine.
+    monkeypatch.setattr(_random, "SEED_LOCK_WAIT_S", 1.5)
 
     def slow(meta):
-        time.sleep(0.3)
+        time.sleep(0.6)
         return _dropout_mlp(meta)
 
     def weights(seed):
         return KerasClassifier(slow, random_state=seed).initialize(X, y).model_.get_weights()
 
-    seeds = [1, 2, 3, 4]
+    seeds = [1, 2, 3, 4, 5]
     sequential = [weights(seed) for seed in seeds]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with ThreadPoolExecutor(4) as pool:
+        with ThreadPoolExecutor(5) as pool:
             threaded = list(pool.map(weights, seeds))
     assert not [w for w in caught if "seeding lock" in str(w.message)]
     for one, other in zip(sequential, threaded):
@@ -249,6 +252,29 @@ def test_warm_start_continues_from_learned_weights():
     cold.fit(X, y)  # warm_start=False: starts afresh, same result
     assert cold.history_["loss"] == first
     assert not _same_weights(cold.model_, warm.model_)
+
+
+def test_a_continued_fit_warns_of_build_and_compile_parameters_changed_since():
+    # As scikeras, it trains the network as built and compiled: a lower learning
+    # rate or another builder argument set between fits (fine-tuning) did not
+    # reach it, silently.
+    clf = KerasClassifier(tiny_mlp, warm_start=True, epochs=1, random_state=0, **ADAM).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.set_params(epochs=2, batch_size=16).fit(X, y)  # how it trains: taken
+    clf.set_params(optimizer__learning_rate=1e-5, hidden=4)
+    match = (r"A fit with warm_start=True trained the fitted network further: hidden, "
+             r"optimizer__learning_rate changed since it was built and compiled")
+    for copy in (clf, pickle.loads(pickle.dumps(clf))):
+        with pytest.warns(UserWarning, match=match):
+            copy.fit(X, y)
+        assert float(copy.model_.optimizer.learning_rate) == pytest.approx(0.01)
+        with pytest.warns(UserWarning, match=r"partial_fit trained .* call fit"):
+            copy.partial_fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.set_params(warm_start=False).fit(X, y)  # a new network, with the new values
+    assert clf.model_.layers[0].units == 4
 
 
 def test_warm_start_rejects_a_new_feature_count():

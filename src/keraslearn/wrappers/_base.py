@@ -1,7 +1,6 @@
 """BaseWrapper: any Keras model as a scikit-learn estimator, its outputs as
 they are. KerasClassifier and KerasRegressor add a target behaviour to it."""
 
-
 from .._engine import KerasEstimator, TrainingSettings
 from .._engine import _keras_objects as objects
 from .._engine._build import check_input_shape, sample_shape
@@ -21,6 +20,7 @@ from ._checks import (
     with_validation_arrays,
     without_routed_callbacks,
 )
+from ._continued import built_with
 from ._docstrings import fill_doc
 from ._params import RoutedParams
 from ._routing import routed
@@ -387,11 +387,10 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         if plan.train:  # (a builder returning it again is refused; initialize() trains not)
             hold(self.__dict__["model_"])
         attributes["_predict_callbacks"] = predict_callbacks.made_at_fit(self)
-        return attributes
+        return {**attributes, **built_with(self, plan)}
 
     def _prediction_callbacks(self):
         return predict_callbacks.for_predict(self, self.__dict__.get("_predict_callbacks"))
-
 
 
 def _verbosity(verbose):

@@ -30,7 +30,10 @@ _ENTRIES["model"] = """\
 
 _ENTRIES["fit_parameters"] = """\
     warm_start : bool, default=False
-        Continue training the fitted model at the next ``fit``.
+        Continue training the fitted model at the next ``fit``, as it was
+        built and compiled (as in scikeras): builder, ``optimizer``, ``loss``
+        or ``compile`` parameters changed since do not reach it, and the fit
+        warns naming them.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and shuffling for reproducible

@@ -1,0 +1,77 @@
+"""What a continued fit of a wrapper does not take: the parameters its network
+was built and compiled with.
+
+A warm start or ``partial_fit`` trains the fitted network further, as in
+scikeras: the builder does not run again and the model is not compiled again,
+so a builder argument, ``optimizer__learning_rate`` or ``loss`` changed since
+(``set_params`` between fits, the usual "unfreeze, lower the learning rate,
+go on" of fine-tuning) does not reach it. The fit that builds a network
+records what it was built with, and a continued fit warns of what changed.
+"""
+
+import warnings
+
+import numpy as np
+
+from .._engine._plan import CONTINUE, NEW
+from ._builder import resolve_builder
+from ._routing import builder_names
+
+# Parameters a continued fit takes: how it trains, not what it trains.
+_TRAINING = frozenset({
+    "epochs", "batch_size", "validation_batch_size", "shuffle", "verbose", "random_state",
+    "validation_split", "callbacks", "warm_start", "class_weight", "device", "distribute",
+    "target_encoding",
+})
+_BUILT = ("model", "build_fn", "optimizer", "loss", "metrics", "run_eagerly")
+_BUILT_PREFIXES = ("model__", "optimizer__", "loss__", "metrics__", "compile__")
+_RECORD = "_built_with"
+
+
+def built_with(est, plan):
+    """The attributes recording what a fit that built ``est``'s network built
+    it with; for a continued fit, none (and a warning naming what changed)."""
+    if plan.network == NEW:
+        return {_RECORD: _tokens(est)}
+    recorded = est.__dict__.get(_RECORD)
+    if plan.network != CONTINUE or plan.mode not in ("warm", "partial") or recorded is None:
+        return {}
+    current = _tokens(est)
+    changed = sorted(key for key in recorded.keys() | current.keys()
+                     if recorded.get(key) != current.get(key))
+    if changed:
+        how = ("partial_fit" if plan.mode == "partial" else "A fit with warm_start=True")
+        fix = ("call fit" if plan.mode == "partial" else "fit with warm_start=False")
+        warnings.warn(
+            f"{how} trained the fitted network further: {', '.join(changed)} changed since "
+            f"it was built and compiled, and did not reach it (as in scikeras). To build a "
+            f"network with the new values, {fix}.", UserWarning, stacklevel=4)
+    return {}
+
+
+def _tokens(est):
+    """The parameters a network is built and compiled from, as comparable
+    values (an object by its class: a changed instance of one class is not seen)."""
+    params = est.get_params(deep=False)
+    try:
+        names, takes_all = builder_names(resolve_builder(est, params))
+    except (TypeError, ValueError):
+        names, takes_all = set(), False
+    return {key: _token(value) for key, value in params.items()
+            if key in _BUILT or key.startswith(_BUILT_PREFIXES) or key in names
+            or (takes_all and key not in _TRAINING and "__" not in key)}
+
+
+def _token(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return tuple(_token(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted(((str(key), _token(item)) for key, item in value.items()),
+                            key=lambda pair: pair[0]))
+    named = getattr(value, "__qualname__", None)  # a function or class
+    what = value if named is not None else type(value)
+    return (getattr(what, "__module__", ""), getattr(what, "__qualname__", type(what).__name__))
