@@ -213,6 +213,26 @@ def test_fast_inference_matches_model_predict(regressor, n_rows):
     np.testing.assert_allclose(regressor.predict(data), reference, rtol=1e-5, atol=1e-6)
 
 
+def test_chunks_hold_the_layers_outputs_under_a_bound(monkeypatch):
+    # Chunks were sized by their input alone: 1,365 small images a step, some
+    # 4 GB of a ResNet50's layer outputs where Keras' predict holds 32 rows'.
+    def wide(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(250, activation="relu"),
+                                 keras.layers.Dense(2)])  # 252 float32 outputs a row
+
+    est = KerasRegressor(wide, epochs=1, random_state=0).fit(X, X[:, :2])
+    data = np.random.RandomState(0).randn(3000, 4)
+    expected = est.predict(data)
+    monkeypatch.setattr(_predict, "ACTIVATION_BYTES", 252 * 4 * 1000)
+    est._predictor = _predict.Predictor(est.model_)
+    batches = []
+    counter = keras.callbacks.LambdaCallback(
+        on_predict_batch_end=lambda batch, logs: batches.append(batch))
+    with keraslearn.config_context(fast_small_predictions=False):
+        np.testing.assert_allclose(est.predict(data, callbacks=[counter]), expected, rtol=1e-6)
+    assert est._predictor._rows_of_activations() == 1000 and batches == [0, 1, 2]
+
+
 def test_a_network_computing_in_16_bits_answers_every_call_as_model_predict():
     """Eager and traced bfloat16 outputs may differ by a step of bfloat16 (a
     few percent): such a network is traced from its first call, so that the

@@ -26,8 +26,11 @@ from ._sources import has_sources, reported_read_errors, sources
 # step of its precision: every call answers as the traced one, as predict).
 EAGER_CALLS = 2
 _HALF_PRECISION = frozenset({"float16", "bfloat16"})
-# Rows per chunk: keep each chunk's input near this many bytes.
+# Rows per chunk: keep each chunk's input near this many bytes, and the
+# outputs of its layers (a deep convolutional network's, on small images:
+# megabytes a row) under ACTIVATION_BYTES.
 CHUNK_BYTES = 16 * 2**20
+ACTIVATION_BYTES = 256 * 2**20
 MAX_CHUNK_ROWS = 8192
 # Rows per chunk of a row source: a few chunks are in flight at once (read
 # ahead), so the resident set grows by several times this.
@@ -44,11 +47,29 @@ class Predictor:
         self._eager = inference(model)
         self._eager_calls = 0 if any(getattr(layer, "compute_dtype", None) in _HALF_PRECISION
                                      for layer in computing_layers(model)) else EAGER_CALLS
+        self._max_rows = None  # (from its layers' outputs, at the first call)
 
     def _trace(self, spec):
         fn = tf.function(self._eager, reduce_retracing=True)
         self._layout, self._spec = _layout(self.model), spec
         return fn.get_concrete_function(spec)
+
+    def _rows_of_activations(self):
+        """The rows whose layer outputs fit in ``ACTIVATION_BYTES`` (an upper
+        bound: the sum of every layer's output; layers whose output shape is
+        not known, as a subclassed model's, are not counted)."""
+        if self._max_rows is None:
+            per_row = 0
+            for layer in computing_layers(self.model):
+                try:
+                    outputs = keras.tree.flatten(layer.output)
+                except (AttributeError, ValueError, RuntimeError):  # (never called on inputs)
+                    continue
+                for out in outputs:
+                    if None not in tuple(out.shape[1:]):
+                        per_row += int(np.prod(out.shape[1:])) * _itemsize(out.dtype)
+            self._max_rows = max(1, ACTIVATION_BYTES // per_row) if per_row else MAX_CHUNK_ROWS
+        return self._max_rows
 
     def __call__(self, X, batch_size=None, hooks=None):
         """The model's outputs for X, chunk by chunk (``batch_size`` rows, or
@@ -83,7 +104,8 @@ class Predictor:
                                zip(nested.leaves(X), nested.leaves(kinds))))
         outs = []
         if has_sources(X):
-            chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, SOURCE_CHUNK_BYTES // row_bytes))
+            chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, SOURCE_CHUNK_BYTES // row_bytes,
+                                             self._rows_of_activations()))
             _begin(hooks, n, chunk)
             from ._feed import batches_in_order
 
@@ -91,13 +113,21 @@ class Predictor:
                 for (tensors,) in batches_in_order(X, chunk, kinds):
                     outs.append(_run(call, tensors, hooks, len(outs)))
             return _joined(outs)
-        chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes))
+        chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes,
+                                         self._rows_of_activations()))
         _begin(hooks, n, chunk)
         for start in range(0, n, chunk):
             part = nested.take(X, slice(start, start + chunk))
             tensors = nested.map_pairs(lambda a, kind: kind.tensor(a), part, kinds)
             outs.append(_run(call, tensors, hooks, len(outs)))
         return _joined(outs)
+
+
+def _itemsize(dtype):
+    try:
+        return np.dtype(dtype).itemsize
+    except TypeError:  # bfloat16, which NumPy does not know
+        return 2
 
 
 def inference(model):
