@@ -95,6 +95,16 @@ class CodeReference(SavedParameter):
                 return cls(module, name)
         return None
 
+    def trusted_in(self, names):
+        """Whether ``names`` (``keraslearn.load``'s ``trusted``) name this: by
+        its own name, or by another name of the same object in modules already
+        imported (``keras.callbacks.EarlyStopping`` for Keras' class, defined in
+        ``keras.src.callbacks.early_stopping``). Nothing is imported."""
+        if self.name in names:
+            return True
+        obj = _imported(self.name)
+        return obj is not None and any(_imported(name) is obj for name in names)
+
     def resolve(self, owner, param):
         where, again = _words(owner, param)
         if not self.trusted:
@@ -215,6 +225,17 @@ def _words(owner, param):
     """How errors name the parameter, and how to give it again."""
     return (f"The parameter {param!r} of this loaded {owner}",
             f"pass it again with set_params({param}=...) before fitting")
+
+
+def _imported(name):
+    """What the dotted ``name`` gives in the modules already imported (its
+    longest imported module, then attributes), or None."""
+    parts = str(name).split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        module = sys.modules.get(".".join(parts[:i]))
+        if module is not None:
+            return _follow(module, ".".join(parts[i:]))
+    return None
 
 
 def _follow(module, qualname, strict=False):

@@ -249,7 +249,7 @@ def _restored(value, session):
     if type(value) is dict:
         return {k: _restored(v, session) for k, v in value.items()}
     if isinstance(value, CodeReference):
-        value.trusted = value.name in session.trusted
+        value.trusted = value.trusted_in(session.trusted)
     elif isinstance(value, KerasObjectConfig):
         try:
             return value.resolve("", "")
