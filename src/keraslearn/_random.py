@@ -45,7 +45,9 @@ _without_lock = threading.local()  # a thread gone on without it (its nested ste
 
 
 def seed_from_random_state(random_state):
-    """An int seed for ``random_state`` (None stays None)."""
+    """An int seed for ``random_state`` (None stays None), below 2**31 - 1:
+    TensorFlow reduces its seeds modulo that number, so that ``s`` and
+    ``s + 2**31 - 1`` ordered the rows alike; larger ints are mixed down."""
     if random_state is None:
         return None
     if isinstance(random_state, (int, np.integer)):  # True is 1, as for scikit-learn
@@ -53,7 +55,10 @@ def seed_from_random_state(random_state):
             raise ValueError(
                 f"random_state must be None, a numpy RandomState or an int from 0 to "
                 f"2**32 - 1 (a NumPy seed), got {random_state}.")
-        return int(random_state)
+        seed = int(random_state)
+        if seed >= _TF_SEED_MODULUS:
+            seed = int(np.random.SeedSequence(seed).generate_state(1)[0]) % _TF_SEED_MODULUS
+        return seed
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
     raise TypeError(

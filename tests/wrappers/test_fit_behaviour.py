@@ -126,6 +126,20 @@ def test_seeded_fits_in_threads_inside_tensorflow_random_state_repeat(monkeypatc
         assert np.random.rand() == a  # the block still seeds NumPy
 
 
+@pytest.mark.parametrize("seed", [0, 12345])
+def test_seeds_apart_by_tensorflow_s_modulus_order_the_rows_apart(seed):
+    # TensorFlow reduces seeds modulo 2**31 - 1: seed and seed + 2**31 - 1 (both
+    # NumPy seeds, which random_state takes) shuffled alike.
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+
+    def fit(random_state):
+        return KerasClassifier(net, epochs=2, batch_size=8, random_state=random_state,
+                               **ADAM).fit(X, y).predict_proba(X)
+
+    assert not np.array_equal(fit(seed), fit(seed + 2**31 - 1))
+    np.testing.assert_array_equal(fit(seed + 2**31 - 1), fit(seed + 2**31 - 1))
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32])
 def test_a_seed_numpy_refuses_leaves_every_generator_as_it_was(seed):
     # Python's generator had taken the seed before NumPy refused it, and stayed so.
