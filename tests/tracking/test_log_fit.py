@@ -208,6 +208,24 @@ def test_log_fit_checks_the_models_types_before_logging_anything(store):
     assert not folder.exists() or not any(folder.iterdir())
 
 
+def test_a_model_save_refuses_says_how_to_log_the_run_without_it(store):
+    # Routing requests (set_fit_request) refer back to their estimator, which
+    # keraslearn.save cannot store: the advice ("pickle it") did not apply here.
+    import sklearn
+
+    X, y = frame()
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0)
+        clf.set_fit_request(sample_weight=True).fit(X, y, sample_weight=np.ones(len(y)))
+        with mlflow.start_run():
+            with pytest.raises(ValueError, match=r"metadata-routing requests.* To log the run "
+                                                 r"without the model: log_model=False\."):
+                log_fit(clf, X, y)
+            log_fit(clf, X, y, log_model=False)
+    (run,) = runs(store)
+    assert run.data.metrics and run.data.params  # the run logged, once
+
+
 def test_log_fit_writes_output_dir_only_once_logged(store, monkeypatch):
     # The evaluation was written into output_dir before logging: a tracking server
     # failing then left files of a run never logged, which refused the retry.

@@ -283,7 +283,7 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         saved = signature = None
         if log_model and model is not None:
-            saved = _model.saved_and_checked(model, trusted, tmp)
+            saved = _model.saved_and_checked(model, trusted, tmp, optional=True)
             input_example = (_model.example_rows(X_test) if input_example is None
                              else polars_as_pandas(input_example))
         # After the model's checks: a refused model leaves no files in output_dir.

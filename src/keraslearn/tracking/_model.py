@@ -174,13 +174,19 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
                          trusted=trusted, predict_fn=pyfunc_predict_fn)
 
 
-def saved_and_checked(estimator, trusted, folder):
+def saved_and_checked(estimator, trusted, folder, optional=False):
     """``estimator`` written with :func:`keraslearn.save` in ``folder``; a
     ValueError naming the types it holds that load would not trust (neither
-    by default nor in ``trusted``), before anything is logged."""
+    by default nor in ``trusted``), before anything is logged. ``optional``:
+    a refusal to save says how to log the run without the model."""
     from .. import get_untrusted_types, save
 
-    path = save(estimator, Path(folder) / FILE_NAME)
+    try:
+        path = save(estimator, Path(folder) / FILE_NAME)
+    except ValueError as exc:
+        if not optional:
+            raise
+        raise ValueError(f"{exc} To log the run without the model: log_model=False.") from exc
     untrusted = sorted(set(get_untrusted_types(path)) - set(_trusted_names(trusted)))
     if untrusted:
         raise ValueError(
