@@ -231,6 +231,13 @@ def test_chunks_hold_the_layers_outputs_under_a_bound(monkeypatch):
     with keraslearn.config_context(fast_small_predictions=False):
         np.testing.assert_allclose(est.predict(data, callbacks=[counter]), expected, rtol=1e-6)
     assert est._predictor._rows_of_activations() == 1000 and batches == [0, 1, 2]
+    # More than EAGER_CHUNKS chunks: traced at the first call (a deep network's
+    # eager chunks took twice its traced ones, the trace included).
+    assert est._predictor.n_calls == 1 and est._predictor._traced is not None
+    est._predictor = _predict.Predictor(est.model_)
+    with keraslearn.config_context(fast_small_predictions=False):
+        est.predict(data[:2000])
+    assert est._predictor._traced is None  # two chunks: eager, as small calls
 
 
 def test_a_network_computing_in_16_bits_answers_every_call_as_model_predict():

@@ -25,6 +25,7 @@ from ._sources import has_sources, reported_read_errors, sources
 # network computing in 16 bits, whose eager and traced outputs may differ by a
 # step of its precision: every call answers as the traced one, as predict).
 EAGER_CALLS = 2
+EAGER_CHUNKS = 2  # (more chunks in one call: traced at once)
 _HALF_PRECISION = frozenset({"float16", "bfloat16"})
 # Rows per chunk: keep each chunk's input near this many bytes, and the
 # outputs of its layers (a deep convolutional network's, on small images:
@@ -91,21 +92,24 @@ class Predictor:
             # rows' dtype: an undeclared input takes integer rows as they are.
             self._traced = None
         self.n_calls += 1
-        # A model compiled with run_eagerly (layers that run only eagerly) is
-        # never traced, as Keras' predict reads it; data read from files is
-        # large: traced at once, not called eagerly chunk by chunk.
-        eagerly = bool(getattr(self.model, "run_eagerly", False))
-        if not eagerly and self._traced is None and (
-                self.n_calls > self._eager_calls or has_sources(X)):
-            self._traced = self._trace(spec)
-        call = self._eager if eagerly or self._traced is None else self._traced
         n = nested.n_rows(X)
         row_bytes = max(1, sum(int(np.prod(a.shape[1:])) * k.dtype.itemsize for a, k in
                                zip(nested.leaves(X), nested.leaves(kinds))))
+        chunk = batch_size or max(1, min(
+            MAX_CHUNK_ROWS, (SOURCE_CHUNK_BYTES if has_sources(X) else CHUNK_BYTES) // row_bytes,
+            self._rows_of_activations()))
+        # A model compiled with run_eagerly (layers that run only eagerly) is
+        # never traced, as Keras' predict reads it; data read from files, or
+        # rows of more than EAGER_CHUNKS chunks, are many: traced at once, not
+        # called eagerly chunk by chunk (a deep network's eager chunks take
+        # several times its traced ones).
+        eagerly = bool(getattr(self.model, "run_eagerly", False))
+        if not eagerly and self._traced is None and (
+                self.n_calls > self._eager_calls or has_sources(X) or n > EAGER_CHUNKS * chunk):
+            self._traced = self._trace(spec)
+        call = self._eager if eagerly or self._traced is None else self._traced
         outs = []
         if has_sources(X):
-            chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, SOURCE_CHUNK_BYTES // row_bytes,
-                                             self._rows_of_activations()))
             _begin(hooks, n, chunk)
             from ._feed import batches_in_order
 
@@ -113,8 +117,6 @@ class Predictor:
                 for (tensors,) in batches_in_order(X, chunk, kinds):
                     outs.append(_run(call, tensors, hooks, len(outs)))
             return _joined(outs)
-        chunk = batch_size or max(1, min(MAX_CHUNK_ROWS, CHUNK_BYTES // row_bytes,
-                                         self._rows_of_activations()))
         _begin(hooks, n, chunk)
         for start in range(0, n, chunk):
             part = nested.take(X, slice(start, start + chunk))
