@@ -219,19 +219,6 @@ def test_predict_refuses_x_an_integer_fit_would_get_truncated_or_wrapped():
         named.predict(MultiInput(codes=CODES + 0.5))
 
 
-def test_a_network_declaring_a_float_input_takes_fractional_x_after_an_integer_fit():
-    # The refusal is for integer inputs (and subclassed models, which take rows
-    # as given): scikit-learn's DecisionBoundaryDisplay predicts on a float
-    # grid, and was refused ("truncated or wrapped", which a float input is not).
-    counts = np.random.RandomState(0).randint(0, 10, size=(60, 2))
-    clf = KerasClassifier(dense, loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                          epochs=1, random_state=0).fit(counts, counts[:, 0] > 4)
-    assert clf.X_dtype_ == np.int64
-    grid = np.array([[4.5, 0.25], [1.0, 2.0]])
-    expected = 1 / (1 + np.exp(-np.asarray(clf.model_(grid.astype(np.float32)))[:, 0]))
-    np.testing.assert_allclose(clf.predict_proba(grid)[:, 1], expected, rtol=1e-5)
-
-
 class ParityNet(keras.Model):
     """A subclassed model: it declares no input, so nothing says its dtype."""
 

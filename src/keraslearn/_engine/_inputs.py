@@ -244,15 +244,12 @@ def check_same_dtype(est, X, name=None, fitting=True):
     numbers in its range: a server's float64 columns of ids), refusing what
     would reach the model truncated or wrapped, and casts what it takes to the
     fit's dtype (a subclassed model takes integer rows as they come, float ones
-    as float32: ids past 2**24 rounded), unless the network declares a float
-    input, which takes any floats; floats are cast to the fit's float dtype.
-    Returns X."""
+    as float32: ids past 2**24 rounded); floats are cast to the fit's float
+    dtype. Returns X."""
     fitted = fitted_dtype(est, name)
     if not getattr(est, "_same_dtype_to_continue", False) or fitted is None or (
             not fitting and np.dtype(fitted).kind not in "biu"):
         return X
-    if not fitting and X.dtype.kind == "f" and _declared_float(est, name):
-        return X  # (floats reach its float input as they are: nothing to truncate)
     what = "X" if name is None else f"X[{name!r}]"
     if not fitting and not np.can_cast(X.dtype, fitted) and not _holds_exactly(X, fitted):
         raise ValueError(
@@ -269,14 +266,6 @@ def check_same_dtype(est, X, name=None, fitting=True):
     if not fitting and X.dtype != fitted and not mapped(X):  # (a file stays mapped)
         return X.astype(fitted)
     return X
-
-
-def _declared_float(est, name):
-    """Whether the fitted network declares a float input for X (``X[name]``)."""
-    from ._predict import declared_input
-
-    tensor = declared_input(est.__dict__.get("model_"), name)
-    return tensor is not None and np.dtype(getattr(tensor, "dtype", "int8")).kind == "f"
 
 
 def _holds_exactly(X, dtype):

@@ -247,15 +247,6 @@ def input_kinds(model, X=None):
     return _kind(inputs[0], declared) if inputs else _undeclared(X)
 
 
-def declared_input(model, name=None):
-    """The input ``model`` declares for X (its only one), or for ``X[name]``;
-    None where it declares none (a subclassed model takes rows as given)."""
-    inputs = list(getattr(model, "inputs", None) or [])
-    if name is None:
-        return inputs[0] if len(inputs) == 1 else None
-    return ({getattr(t, "name", None): t for t in inputs} | _keyed_inputs(model)).get(name)
-
-
 def _keyed_inputs(model):
     """A functional model's inputs by the keys of the dict it was built on; {}
     for other models."""
