@@ -203,7 +203,8 @@ def test_predict_refuses_x_an_integer_fit_would_get_truncated_or_wrapped():
     for X in (np.array([[2.9]]), np.array([[300]]), np.array([[-129.0]])):
         with pytest.raises(ValueError, match=rf"X holds values that int8, the dtype "
                                              rf"KerasClassifier was fitted on, cannot hold "
-                                             rf"exactly \(it has dtype {X.dtype}\)"):
+                                             rf"exactly \(it has dtype {X.dtype}\).*fit on "
+                                             rf"X\.astype\(float\)"):
             clf.predict(X)
     # Whole numbers in its range are its values: a server's float64 columns, say.
     np.testing.assert_array_equal(clf.predict_proba(CODES.astype(float)),
@@ -252,6 +253,21 @@ def test_a_subclassed_model_gets_integer_x_as_given():
     named = KerasClassifier(**{**clf.get_params(), "model": NamedParityNet})
     named.fit({"ids": IDS}, PARITY)
     np.testing.assert_array_equal(named.predict({"ids": IDS.astype(np.float64)}), PARITY)
+
+
+def test_a_mapped_float_file_for_a_subclassed_model_fitted_on_integers_is_refused(tmp_path):
+    # A mapped file is not cast whole: its floats reached the network as
+    # float32, every odd id rounded (half the classes wrong, silently).
+    clf = KerasClassifier(ParityNet, loss="sparse_categorical_crossentropy", optimizer="adam",
+                          optimizer__learning_rate=0.1, epochs=40, random_state=0)
+    clf.fit(IDS, PARITY)
+    np.save(tmp_path / "ids.npy", IDS)
+    np.save(tmp_path / "floats.npy", IDS.astype(np.float64))
+    np.testing.assert_array_equal(clf.predict(np.load(tmp_path / "ids.npy", mmap_mode="r")),
+                                  PARITY)
+    with pytest.raises(ValueError, match=r"X is mapped from a file of float64, but "
+                                         r"KerasClassifier was fitted on int64"):
+        clf.predict(np.load(tmp_path / "floats.npy", mmap_mode="r"))
 
 
 def test_the_traced_predict_follows_the_rows_dtype():

@@ -255,7 +255,8 @@ def check_same_dtype(est, X, name=None, fitting=True):
         raise ValueError(
             f"{what} holds values that {fitted}, the dtype {type(est).__name__} was fitted "
             f"on, cannot hold exactly (it has dtype {X.dtype}): the model would get them "
-            f"truncated or wrapped. Give {what} as {fitted} values."
+            f"truncated or wrapped. Give {what} as {fitted} values (to predict at other "
+            f"values, such as a decision-boundary grid, fit on {what}.astype(float))."
         )
     if fitting and not np.can_cast(X.dtype, fitted):
         raise ValueError(
@@ -263,8 +264,16 @@ def check_same_dtype(est, X, name=None, fitting=True):
             f"and casting {X.dtype} to {fitted} is not safe. Give {what} as {fitted} "
             f"(.astype({str(fitted)!r})), or fit anew."
         )
-    if not fitting and X.dtype != fitted and not mapped(X):  # (a file stays mapped)
+    if not fitting and X.dtype != fitted and not mapped(X):
         return X.astype(fitted)
+    if not fitting and X.dtype != fitted and not getattr(est.__dict__.get("model_"), "inputs",
+                                                          None):
+        # A file stays mapped (not read whole to cast it), and a subclassed model
+        # would take its rows as they are: float32, ids past 2**24 rounded.
+        raise ValueError(
+            f"{what} is mapped from a file of {X.dtype}, but {type(est).__name__} was fitted "
+            f"on {fitted} and its network takes rows as they are given: give {what} as "
+            f"{fitted} values (a file of {fitted}).")
     return X
 
 
