@@ -238,6 +238,10 @@ def test_chunks_hold_the_layers_outputs_under_a_bound(monkeypatch):
     with keraslearn.config_context(fast_small_predictions=False):
         est.predict(data[:2000])
     assert est._predictor._traced is None  # two chunks: eager, as small calls
+    # Never fewer rows than Keras' predict takes (a 224x224 ResNet50 predicted
+    # one row a step: 2.5 times slower than before the bound).
+    monkeypatch.setattr(_predict, "ACTIVATION_BYTES", 252 * 4 * 10)
+    assert _predict.Predictor(est.model_)._rows_of_activations() == _predict.KERAS_BATCH == 32
 
 
 def test_a_network_computing_in_16_bits_answers_every_call_as_model_predict():

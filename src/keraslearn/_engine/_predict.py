@@ -29,9 +29,11 @@ EAGER_CHUNKS = 2  # (more chunks in one call: traced at once)
 _HALF_PRECISION = frozenset({"float16", "bfloat16"})
 # Rows per chunk: keep each chunk's input near this many bytes, and the
 # outputs of its layers (a deep convolutional network's, on small images:
-# megabytes a row) under ACTIVATION_BYTES.
+# megabytes a row) under ACTIVATION_BYTES, but never fewer rows than Keras'
+# predict takes a step (KERAS_BATCH).
 CHUNK_BYTES = 16 * 2**20
 ACTIVATION_BYTES = 256 * 2**20
+KERAS_BATCH = 32
 MAX_CHUNK_ROWS = 8192
 # Rows per chunk of a row source: a few chunks are in flight at once (read
 # ahead), so the resident set grows by several times this.
@@ -58,7 +60,9 @@ class Predictor:
     def _rows_of_activations(self):
         """The rows whose layer outputs fit in ``ACTIVATION_BYTES`` (an upper
         bound: the sum of every layer's output; layers whose output shape is
-        not known, as a subclassed model's, are not counted)."""
+        not known, as a subclassed model's, are not counted), or Keras' batch
+        where fewer (a 224x224 ResNet50: one row, where chunks by their input
+        alone took 27)."""
         if self._max_rows is None:
             per_row = 0
             for layer in computing_layers(self.model):
@@ -69,7 +73,8 @@ class Predictor:
                 for out in outputs:
                     if None not in tuple(out.shape[1:]):
                         per_row += int(np.prod(out.shape[1:])) * _itemsize(out.dtype)
-            self._max_rows = max(1, ACTIVATION_BYTES // per_row) if per_row else MAX_CHUNK_ROWS
+            self._max_rows = (max(KERAS_BATCH, ACTIVATION_BYTES // per_row) if per_row
+                              else MAX_CHUNK_ROWS)
         return self._max_rows
 
     def __call__(self, X, batch_size=None, hooks=None):
