@@ -132,6 +132,54 @@ def test_optimizer_parameters_a_compiled_model_does_not_take_are_refused(params,
     # The same values (the builder compiling compile_kwargs, as in scikeras) train.
     same = KerasClassifier(build, optimizer="rmsprop", optimizer__learning_rate=0.001, epochs=1)
     assert same.fit(X, y).model_.optimizer.learning_rate.numpy() == np.float32(0.001)
+    # An instance's own settings are compared too.
+    with pytest.raises(ValueError, match=r"optimizer=RMSprop\(learning_rate=0.5\) was given"):
+        KerasClassifier(build, optimizer=keras.optimizers.RMSprop(0.5), epochs=1).fit(X, y)
+
+
+def _compiling_compile_kwargs(meta, compile_kwargs):
+    model = tiny_mlp(meta)
+    model.compile(**{**compile_kwargs, "loss": "binary_crossentropy"})
+    return model
+
+
+class SteppedSGD(keras.optimizers.SGD):
+    def __init__(self, alpha=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = alpha
+
+
+class _DeclaringRate(KerasClassifier):
+    def __init__(self, model=None, optimizer__learning_rate=0.2, **kwargs):
+        super().__init__(model=model, optimizer__learning_rate=optimizer__learning_rate,
+                         **kwargs)
+
+
+@pytest.mark.parametrize("case", ["loss-scaling", "schedule", "own-setting", "declared"])
+def test_optimizer_parameters_a_compiled_model_does_take_are_not_refused(case):
+    # Refused in review of the check above: the builder compiled the very
+    # optimizer the parameters make (scikeras' compile_kwargs), or a setting
+    # its config does not hold, or a default a subclass declares.
+    if case == "declared":
+        def build(meta):
+            model = tiny_mlp(meta)
+            model.compile(optimizer="sgd", loss="binary_crossentropy")
+            return model
+
+        clf = _DeclaringRate(build, epochs=1, random_state=0)
+    else:
+        params = {
+            "loss-scaling": {"optimizer": keras.optimizers.LossScaleOptimizer(
+                keras.optimizers.Adam(0.01))},
+            "schedule": {"optimizer": "sgd",
+                         "optimizer__learning_rate": keras.optimizers.schedules.ExponentialDecay,
+                         "optimizer__learning_rate__initial_learning_rate": 0.1,
+                         "optimizer__learning_rate__decay_steps": 10,
+                         "optimizer__learning_rate__decay_rate": 0.9},
+            "own-setting": {"optimizer": SteppedSGD, "optimizer__alpha": 0.7},
+        }[case]
+        clf = KerasClassifier(_compiling_compile_kwargs, epochs=1, random_state=0, **params)
+    assert clf.fit(X, y).score(X, y) >= 0
 
 
 def test_model_instance_is_copied_never_modified():

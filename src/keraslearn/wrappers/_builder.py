@@ -124,24 +124,36 @@ def _check_compiled_optimizer(est, model):
     """Refuse optimizer parameters a compiled ``model``'s optimizer does not
     have, as a loss other than its compiled one is refused: its own optimizer
     trains, so a search over ``optimizer__learning_rate`` would search nothing.
-    An ``optimizer`` left at its default is not compared (a builder compiling
-    its own, as in scikeras), nor a value that is not a number or a name (a
-    schedule)."""
+    An ``optimizer`` (or ``optimizer__`` value) left at its default is not
+    compared (a builder compiling its own, as in scikeras), nor a value that
+    is not a number or a name (a schedule), a setting the compiled optimizer's
+    config does not hold, or a loss-scaling optimizer."""
     params = est.get_params(deep=False)
     compiled = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # (loss scaling)
-    if compiled is None:
-        return
     given = params.get("optimizer")
+    scaling = keras.optimizers.LossScaleOptimizer
+    if compiled is None or isinstance(given, scaling) or (
+            inspect.isclass(given) and issubclass(given, scaling)):
+        return
     differs, held_shown = [], []
+    config = compiled.get_config()
     if isinstance(given, (str, type, keras.optimizers.Optimizer)) and not _same(
             given, _declared_default(est, "optimizer")):
         if objects.optimizer_class(given) is not type(compiled):
             differs.append(f"optimizer={given!r}")
-    config = compiled.get_config()
+        elif isinstance(given, keras.optimizers.Optimizer):  # its settings, routed ones over
+            wanted = {**given.get_config(), **routed(params, "optimizer")}
+            unlike = [key for key in given.get_config() if key != "name" and (
+                _unlike(wanted[key], config.get(key, wanted[key])))]
+            if unlike:
+                differs.append(f"optimizer={type(given).__name__}({unlike[0]}="
+                               f"{wanted[unlike[0]]!r})")
     for key, value in routed(params, "optimizer").items():
         held = config.get(key)
-        if isinstance(value, (bool, int, float, str)) and not isinstance(held, dict) and not (
-                _same(value, held) or _close(value, held)):
+        if "__" in key or key not in config or _same(
+                value, _declared_default(est, f"optimizer__{key}")):
+            continue
+        if _unlike(value, held):
             differs.append(f"optimizer__{key}={value!r}")
             held_shown.append(f"{key}={held:.6g}" if _close(held, held) else f"{key}={held!r}")
     if differs:
@@ -152,6 +164,12 @@ def _check_compiled_optimizer(est, model):
             "optimizer parameters reach only a model it compiles (a search over them would "
             "search nothing). Build the model uncompiled (the estimator then compiles it "
             "with them), or leave them out.")
+
+
+def _unlike(value, held):
+    """Whether a number or name ``value`` differs from the compiled ``held``."""
+    return (isinstance(value, (bool, int, float, str)) and not isinstance(held, dict)
+            and not (_same(value, held) or _close(value, held)))
 
 
 def _same(a, b):
