@@ -291,6 +291,24 @@ def test_a_continued_fit_warns_of_build_and_compile_parameters_changed_since():
     assert clf.model_.layers[0].units == 4
 
 
+class _Widths(KerasClassifier):
+    """scikeras' subclass pattern: its own parameter, read from self by the builder."""
+
+    def __init__(self, hidden=8, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = hidden
+
+    def _keras_build_fn(self, meta):
+        return tiny_mlp(meta, hidden=self.hidden)
+
+
+def test_a_continued_fit_warns_of_a_subclass_parameter_changed_since():
+    clf = _Widths(warm_start=True, epochs=1, random_state=0, **ADAM).fit(X, y)
+    with pytest.warns(UserWarning, match=r"trained the fitted network further: hidden changed"):
+        clf.set_params(hidden=2).fit(X, y)
+    assert clf.model_.layers[0].units == 8
+
+
 def test_warm_start_rejects_a_new_feature_count():
     clf = KerasClassifier(tiny_mlp, warm_start=True, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="features"):

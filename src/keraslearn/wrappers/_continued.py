@@ -9,6 +9,7 @@ go on" of fine-tuning) does not reach it. The fit that builds a network
 records what it was built with, and a continued fit warns of what changed.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -57,9 +58,17 @@ def _tokens(est):
         names, takes_all = builder_names(resolve_builder(est, params))
     except (TypeError, ValueError):
         names, takes_all = set(), False
+    # A subclass's own parameters (scikeras' _keras_build_fn reads them from self).
+    names = names | (set(params) - _library_parameters(type(est)))
     return {key: _token(value) for key, value in params.items()
-            if key in _BUILT or key.startswith(_BUILT_PREFIXES) or key in names
-            or (takes_all and key not in _TRAINING and "__" not in key)}
+            if key in _BUILT or key.startswith(_BUILT_PREFIXES)
+            or ((key in names or takes_all) and key not in _TRAINING and "__" not in key)}
+
+
+def _library_parameters(cls):
+    """The parameters keraslearn's own classes among ``cls``' bases declare."""
+    return {name for base in cls.__mro__ if base.__module__.startswith("keraslearn.")
+            for name in inspect.signature(base.__init__).parameters}
 
 
 def _token(value):
