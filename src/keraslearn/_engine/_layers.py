@@ -186,6 +186,7 @@ def set_trainable_flags(model, flags):
 
 
 _FLAGS = "_trainable_flags"  # beside the networks of a pickled or saved estimator
+_SEEDS = "_seed_states"
 
 
 def with_trainable_flags(state):
@@ -205,22 +206,27 @@ def with_trainable_flags(state):
         subclassed = not all(flags) and any(
             isinstance(layer, keras.Model) and not defined_by_keras(type(layer))
             for layer in all_layers(model))
-        optimizer = [v.numpy() for v in _optimizer_state(model)] if subclassed else None
-        return flags, optimizer, [v.numpy() for v in _seed_states(model)]
+        return flags, [v.numpy() for v in _optimizer_state(model)] if subclassed else None
 
-    flags = {key: kept(value) for key, value in state.items() if isinstance(value, keras.Model)}
-    return {**state, _FLAGS: flags} if flags else state
+    models = {key: value for key, value in state.items() if isinstance(value, keras.Model)}
+    if not models:
+        return state
+    # (beside the flags, not in their entries: a version that knows no seeds reads them)
+    seeds = {key: [v.numpy() for v in _seed_states(model)] for key, model in models.items()}
+    return {**state, _FLAGS: {key: kept(model) for key, model in models.items()},
+            _SEEDS: seeds}
 
 
 def restore_trainable_flags(state):
     """Put back (and take out of ``state``) what ``with_trainable_flags`` kept."""
-    for key, (flags, optimizer_state, *seeds) in state.pop(_FLAGS, {}).items():
-        model = state.get(key)  # (seeds: none in files of older versions)
+    seeds = state.pop(_SEEDS, {})  # (none in files of older versions)
+    for key, (flags, optimizer_state) in state.pop(_FLAGS, {}).items():
+        model = state.get(key)
         if hasattr(model, "layers"):
             set_trainable_flags(model, flags)
             held = _seed_states(model)
-            if seeds and same_shapes(held, seeds[0]):
-                for variable, value in zip(held, seeds[0]):
+            if same_shapes(held, seeds.get(key, ())):
+                for variable, value in zip(held, seeds[key]):
                     variable.assign(value)
             if (optimizer_state and getattr(model, "optimizer", None) is not None
                     and len(_optimizer_state(model)) != len(optimizer_state)):
