@@ -53,6 +53,21 @@ def test_a_parameter_added_since_takes_its_default(make, missing, tmp_path):
     np.testing.assert_array_equal(again.predict(X), older.predict(X))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("make", [
+    lambda: KerasClassifier(tiny_mlp, epochs=2, verbose=0, random_state=0),
+    lambda: MLPClassifier(hidden_layer_sizes=(3,), dropout=0.2, max_iter=2, random_state=0),
+])
+def test_a_file_written_before_seed_states_were_kept_loads(make):
+    # Networks without a seed generator failed to load (KeyError: 'model_').
+    est = make().fit(X, LABELS)
+    state = est.__getstate__()
+    older = _as_if_written_before(est, *[name for name in ("_seed_states", "_built_with")
+                                         if name in state])
+    np.testing.assert_array_equal(older.predict(X), est.predict(X))
+    older.partial_fit(X, LABELS)
+
+
 def _renamed(path, target, old, new):
     """``path`` rewritten as a keraslearn whose class ``new`` was called ``old``
     (module, class) wrote it: the names in its skops document and the manifest's

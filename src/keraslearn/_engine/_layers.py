@@ -224,9 +224,9 @@ def restore_trainable_flags(state):
         model = state.get(key)
         if hasattr(model, "layers"):
             set_trainable_flags(model, flags)
-            held = _seed_states(model)
-            if same_shapes(held, seeds.get(key, ())):
-                for variable, value in zip(held, seeds[key]):
+            held, kept = _seed_states(model), seeds.get(key, ())
+            if same_shapes(held, kept):
+                for variable, value in zip(held, kept):
                     variable.assign(value)
             if (optimizer_state and getattr(model, "optimizer", None) is not None
                     and len(_optimizer_state(model)) != len(optimizer_state)):
