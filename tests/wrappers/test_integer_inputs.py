@@ -261,9 +261,12 @@ def test_a_mapped_float_file_for_a_subclassed_model_fitted_on_integers_is_refuse
     clf = KerasClassifier(ParityNet, loss="sparse_categorical_crossentropy", optimizer="adam",
                           optimizer__learning_rate=0.1, epochs=40, random_state=0)
     clf.fit(IDS, PARITY)
-    np.save(tmp_path / "ids.npy", IDS)
+    np.save(tmp_path / "ids.npy", IDS.astype(np.int32))  # other integers reach it exactly
     np.save(tmp_path / "floats.npy", IDS.astype(np.float64))
+    np.save(tmp_path / "small.npy", IDS.astype(np.float64) - 2**24)  # float32 holds these
     np.testing.assert_array_equal(clf.predict(np.load(tmp_path / "ids.npy", mmap_mode="r")),
+                                  PARITY)
+    np.testing.assert_array_equal(clf.predict(np.load(tmp_path / "small.npy", mmap_mode="r")),
                                   PARITY)
     with pytest.raises(ValueError, match=r"X is mapped from a file of float64, but "
                                          r"KerasClassifier was fitted on int64"):

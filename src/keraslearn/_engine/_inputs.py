@@ -266,15 +266,20 @@ def check_same_dtype(est, X, name=None, fitting=True):
         )
     if not fitting and X.dtype != fitted and not mapped(X):
         return X.astype(fitted)
-    if not fitting and X.dtype != fitted and not getattr(est.__dict__.get("model_"), "inputs",
-                                                          None):
-        # A file stays mapped (not read whole to cast it), and a subclassed model
-        # would take its rows as they are: float32, ids past 2**24 rounded.
+    if not fitting and X.dtype.kind == "f" and not getattr(
+            est.__dict__.get("model_"), "inputs", None) and not _float32_exact(X):
+        # (a mapped file is not cast whole; a subclassed model takes float32: ids rounded)
         raise ValueError(
             f"{what} is mapped from a file of {X.dtype}, but {type(est).__name__} was fitted "
             f"on {fitted} and its network takes rows as they are given: give {what} as "
             f"{fitted} values (a file of {fitted}).")
     return X
+
+
+def _float32_exact(X):
+    """Whether the mapped float X's values are all below 2**24 (float32's exact ints)."""
+    return all(np.abs(np.asarray(block)).max(initial=0) < 2.0**24
+               for block in blocks(X, CHECK_BLOCK_BYTES))
 
 
 def _holds_exactly(X, dtype):
