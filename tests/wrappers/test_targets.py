@@ -132,9 +132,12 @@ def test_optimizer_parameters_a_compiled_model_does_not_take_are_refused(params,
     # The same values (the builder compiling compile_kwargs, as in scikeras) train.
     same = KerasClassifier(build, optimizer="rmsprop", optimizer__learning_rate=0.001, epochs=1)
     assert same.fit(X, y).model_.optimizer.learning_rate.numpy() == np.float32(0.001)
-    # An instance's own settings are compared too.
+    # An instance's own settings are compared too, and a loss-scaling one's optimizer.
     with pytest.raises(ValueError, match=r"optimizer=RMSprop\(learning_rate=0.5\) was given"):
         KerasClassifier(build, optimizer=keras.optimizers.RMSprop(0.5), epochs=1).fit(X, y)
+    scaled = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01))
+    with pytest.raises(ValueError, match=r"optimizer=LossScaleOptimizer\(Adam\) was given"):
+        KerasClassifier(build, optimizer=scaled, epochs=1).fit(X, y)
 
 
 def _compiling_compile_kwargs(meta, compile_kwargs):

@@ -132,15 +132,19 @@ def _check_compiled_optimizer(est, model):
     compiled = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # (loss scaling)
     given = params.get("optimizer")
     scaling = keras.optimizers.LossScaleOptimizer
-    if compiled is None or isinstance(given, scaling) or (
-            inspect.isclass(given) and issubclass(given, scaling)):
+    label = repr(given) if isinstance(given, str) else getattr(given, "__name__",
+                                                               type(given).__name__)
+    if isinstance(given, scaling):  # (its optimizer's class; what it scales by is its own)
+        given = type(given.inner_optimizer)
+        label = f"LossScaleOptimizer({given.__name__})"
+    if compiled is None or (inspect.isclass(given) and issubclass(given, scaling)):
         return
     differs, held_shown = [], []
     config = compiled.get_config()
     if isinstance(given, (str, type, keras.optimizers.Optimizer)) and not _same(
             given, _declared_default(est, "optimizer")):
         if objects.optimizer_class(given) is not type(compiled):
-            differs.append(f"optimizer={given!r}")
+            differs.append(f"optimizer={label}")
         elif isinstance(given, keras.optimizers.Optimizer):  # its settings, routed ones over
             wanted = {**given.get_config(), **routed(params, "optimizer")}
             unlike = [key for key in given.get_config() if key != "name" and (
