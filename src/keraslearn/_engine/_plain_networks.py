@@ -9,7 +9,7 @@ import functools
 from .._tf import keras, tf
 from ._keras_objects import BATCH_HOOKS, runs_hooks
 from ._layers import defined_by_keras_or_keraslearn, keras_layers_only
-from ._losses import INDEX, target_kind
+from ._losses import INDEX, picked_by_shape, target_kind
 
 _CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
 _FLOATS = ("float32", "float64")
@@ -160,7 +160,7 @@ def penalty_kind(layer):
 def chain_loss(model):
     """The Loss object Keras' compiled loss calls, or None."""
     identifier = model.loss
-    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+    if picked_by_shape(identifier):
         return None  # chosen by Keras from the targets' shape
     try:
         loss = keras.losses.get(identifier)
