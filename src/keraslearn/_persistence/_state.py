@@ -211,7 +211,7 @@ def restored_state(owner, state):
     constructor parameter the state lacks (an estimator pickled or saved before
     that parameter existed) takes its default, which does what was done then."""
     routed = state.get("_kwargs") or {}  # (a wrapper subclass's own parameters live there)
-    state = {**{k: v for k, v in _parameter_defaults(type(owner)).items() if k not in routed},
+    state = {**{k: v for k, v in parameter_defaults(type(owner)).items() if k not in routed},
              **state}
     session = _LOADING.get()
     if session is None:
@@ -224,7 +224,7 @@ def restored_state(owner, state):
     return {key: _restored(value, session) for key, value in state.items()}
 
 
-def _parameter_defaults(cls):
+def parameter_defaults(cls):
     """The defaults of the parameters keraslearn's own class declares (a subclass of
     the user's may declare names it stores elsewhere, or not at all)."""
     own = next((k for k in cls.__mro__ if k.__module__.startswith("keraslearn.")

@@ -9,12 +9,12 @@ go on" of fine-tuning) does not reach it. The fit that builds a network
 records what it was built with, and a continued fit warns of what changed.
 """
 
-import inspect
 import warnings
 
 import numpy as np
 
 from .._engine._plan import CONTINUE, NEW
+from .._persistence._state import parameter_defaults
 from ._builder import resolve_builder
 from ._routing import builder_names
 
@@ -59,16 +59,11 @@ def _tokens(est):
     except (TypeError, ValueError):
         names, takes_all = set(), False
     # A subclass's own parameters (scikeras' _keras_build_fn reads them from self).
-    names = names | (set(params) - _library_parameters(type(est)))
+    names = names | (set(params) - set(parameter_defaults(type(est))))
     return {key: _token(value) for key, value in params.items()
             if key in _BUILT or key.startswith(_BUILT_PREFIXES)
             or ((key in names or takes_all) and key not in _TRAINING and "__" not in key)}
 
-
-def _library_parameters(cls):
-    """The parameters keraslearn's own classes among ``cls``' bases declare."""
-    return {name for base in cls.__mro__ if base.__module__.startswith("keraslearn.")
-            for name in inspect.signature(base.__init__).parameters}
 
 
 def _token(value):
