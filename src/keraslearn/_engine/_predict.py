@@ -97,11 +97,11 @@ class Predictor:
             # rows' dtype: an undeclared input takes integer rows as they are.
             self._traced = None
         self.n_calls += 1
-        n = nested.n_rows(X)
+        from_files, n = has_sources(X), nested.n_rows(X)
         row_bytes = max(1, sum(int(np.prod(a.shape[1:])) * k.dtype.itemsize for a, k in
                                zip(nested.leaves(X), nested.leaves(kinds))))
         chunk = batch_size or max(1, min(
-            MAX_CHUNK_ROWS, (SOURCE_CHUNK_BYTES if has_sources(X) else CHUNK_BYTES) // row_bytes,
+            MAX_CHUNK_ROWS, (SOURCE_CHUNK_BYTES if from_files else CHUNK_BYTES) // row_bytes,
             self._rows_of_activations()))
         # A model compiled with run_eagerly (layers that run only eagerly) is
         # never traced, as Keras' predict reads it; data read from files, or
@@ -110,11 +110,11 @@ class Predictor:
         # several times its traced ones).
         eagerly = bool(getattr(self.model, "run_eagerly", False))
         if not eagerly and self._traced is None and (
-                self.n_calls > self._eager_calls or has_sources(X) or n > EAGER_CHUNKS * chunk):
+                self.n_calls > self._eager_calls or from_files or n > EAGER_CHUNKS * chunk):
             self._traced = self._trace(spec)
         call = self._eager if eagerly or self._traced is None else self._traced
         outs = []
-        if has_sources(X):
+        if from_files:
             _begin(hooks, n, chunk)
             from ._feed import batches_in_order
 
