@@ -309,6 +309,23 @@ def test_a_continued_fit_warns_of_a_subclass_parameter_changed_since():
     assert clf.model_.layers[0].units == 8
 
 
+class _Thresholded(KerasClassifier):
+    """A subclass parameter read by predict only, beside a builder given as model."""
+
+    def __init__(self, model=None, threshold=0.5, **kwargs):
+        super().__init__(model=model, **kwargs)
+        self.threshold = threshold
+
+
+def test_a_continued_fit_does_not_warn_of_a_subclass_parameter_the_builder_does_not_take():
+    clf = _Thresholded(tiny_mlp, warm_start=True, epochs=1, random_state=0, **ADAM).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.set_params(threshold=0.9).fit(X, y)
+    with pytest.warns(UserWarning, match=r"further: hidden changed"):
+        clf.set_params(hidden=2).fit(X, y)  # the builder's own argument still counts
+
+
 def test_warm_start_rejects_a_new_feature_count():
     clf = KerasClassifier(tiny_mlp, warm_start=True, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="features"):

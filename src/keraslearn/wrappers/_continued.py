@@ -55,11 +55,15 @@ def _tokens(est):
     values (an object by its class: a changed instance of one class is not seen)."""
     params = est.get_params(deep=False)
     try:
-        names, takes_all = builder_names(resolve_builder(est, params))
+        builder = resolve_builder(est, params)
     except (TypeError, ValueError):
-        names, takes_all = set(), False
-    # A subclass's own parameters (scikeras' _keras_build_fn reads them from self).
-    names = names | (set(params) - set(parameter_defaults(type(est))))
+        builder = None
+    names, takes_all = builder_names(builder)
+    if getattr(builder, "__self__", None) is est:
+        # A subclass's own parameters, which its _keras_build_fn reads from self
+        # (scikeras' pattern); given another builder, they reach the network only
+        # by name (one read by predict, a threshold, is no build parameter).
+        names = names | (set(params) - set(parameter_defaults(type(est))))
     return {key: _token(value) for key, value in params.items()
             if key in _BUILT or key.startswith(_BUILT_PREFIXES)
             or ((key in names or takes_all) and key not in _TRAINING and "__" not in key)}
