@@ -490,8 +490,11 @@ def test_a_polars_input_example_types_the_features_as_the_pandas_one():
     assert answer.json()["predictions"] == mixed().predict(X.iloc[:4]).tolist()
 
 
-def test_a_request_naming_an_image_file_that_is_not_there_is_a_400(tmp_path):
+@pytest.mark.parametrize("example", [True, False])
+def test_a_request_naming_an_image_file_that_is_not_there_is_a_400(tmp_path, example):
     # ImageLoader's FileNotFoundError was the model's own error: a 500, logged as such.
+    # Without an example the column was served as numbers: every path refused, and a
+    # number reached ImageLoader (a 500).
     from PIL import Image
     from sklearn.compose import make_column_transformer
     from sklearn.linear_model import LogisticRegression
@@ -508,12 +511,18 @@ def test_a_request_naming_an_image_file_that_is_not_there_is_a_400(tmp_path):
         (ImageLoader(target_size=(2, 2), flatten=True), "img")), LogisticRegression())
     pipe.fit(X, np.arange(6) % 2)
     missing = str(tmp_path / "gone.png")
-    with serving(pipe, input_example=X) as client:
+    with serving(pipe, **({"input_example": X} if example else {})) as client:
         found = client.post("/predict", json=[{"img": paths[0]}])
         gone = client.post("/predict", json=[{"img": missing}])
+        number = client.post("/predict", json=[{"img": 5}])
+        kinds = [f["kind"] for f in client.get("/metadata").json()["features"]]
     assert found.status_code == 200, found.text
+    assert found.json()["predictions"] == pipe.predict(X.iloc[:1]).tolist()
     assert gone.status_code == 400
     assert "not found" in gone.json()["error"] and "gone.png" in gone.json()["error"]
+    assert number.status_code == 400
+    assert number.json()["error"] == "column 'img', row 0: expected a string; got the number 5"
+    assert kinds == ["string"]
 
 
 class _FailsOn(MLPClassifier):

@@ -9,8 +9,9 @@ to the first of its steps that reads at prediction (samplers act in fit only,
 each column, nested ones included. Two things are read there:
 
 - the columns from which that step learnt strings (an encoder's categories, an
-  imputer's fill value, a text vectorizer's vocabulary), which the server takes
-  as text (:func:`string_columns`);
+  imputer's fill value, a text vectorizer's vocabulary) or which it reads as
+  file paths (keraslearn's ``ImageLoader``), which the server takes as text
+  (:func:`string_columns`);
 - the columns it imputes (a scikit-learn imputer whose ``missing_values`` is
   NaN, None or ``pd.NA``) or drops, where a request's missing value is taken and
   stored as that imputer's marker (:func:`missing_markers`);
@@ -318,6 +319,10 @@ def _learnt_strings(steps, keys):
 def _strings_of(step):
     """Per input column of a fitted transformer, whether it learnt strings from
     it (a list), or one answer for all its columns (a bool)."""
+    from ..preprocessing import ImageLoader
+
+    if isinstance(step, ImageLoader):  # its column holds paths to image files
+        return True
     categories = getattr(step, "categories_", None)
     if isinstance(categories, list):  # OneHotEncoder, OrdinalEncoder: one array per column
         return [any(isinstance(v, str) for v in np.asarray(c, dtype=object)) for c in categories]
