@@ -170,6 +170,48 @@ def test_malformed_csv(clf_client):
     _good(clf_client)
 
 
+def test_a_bad_csv_cell_is_refused_by_its_own_row(clf_client, reg_client):
+    # One text cell made pandas read the whole column as text: the error named row
+    # 0's good number. JSON names the bad cell; CSV now reads cells as JSON would.
+    def post(client, body):
+        return client.post("/invocations", content=body, headers={"content-type": "text/csv"})
+
+    named = post(clf_client, b"age,income,score,ratio\n51,3200.5,1,2\n40,abc,1,2\n")
+    assert named.status_code == 400
+    assert named.json()["error"] == ("column 'income', row 1: expected a number; "
+                                     "got the string 'abc'")
+    unnamed = post(reg_client, b"a,b,c,d\n1,2,3,4\n4,5,6,7\n7,n/a,9,1\n")
+    assert unnamed.json()["error"] == "feature 1, row 2: expected a number; got the string 'n/a'"
+    # Numbers as JSON writes them, NaN included (refused here: not imputed, by name).
+    nan = post(reg_client, b"a,b,c,d\n1,2,3,4\n1, 2.5e0 ,NaN,4\n")
+    assert nan.json()["error"].startswith("feature 2, row 1: NaN is not allowed")
+    with serving(regressor(), dtypes={0: "bool"}, warmup=False) as client:
+        flags = post(client, b"a,b,c,d\ntrue,2,3,4\nFalse,5,6,7\n")
+        bad = post(client, b"a,b,c,d\ntrue,2,3,4\nyes,5,6,7\n")
+    assert flags.status_code == 200, flags.text
+    expected = regressor().predict(np.array([[1, 2, 3, 4], [0, 5, 6, 7]], dtype=float))
+    np.testing.assert_allclose(flags.json()["predictions"], expected, rtol=1e-6)
+    assert bad.json()["error"] == "feature 0, row 1: expected true or false; got the string 'yes'"
+
+
+def test_a_csv_body_without_its_header_is_refused_not_a_row_lost(reg_client):
+    # A model fitted without names reads no names from the header: the first data
+    # row was taken as the header, and the answer held a row fewer.
+    def post(body):
+        return reg_client.post("/predict", content=body, headers={"content-type": "text/csv"})
+
+    headless = post(b"0.5,1,2,3\n-1,0,0,0\n2,2,2,2\n")
+    assert headless.status_code == 400
+    assert "its first row is read as the header (column names), and holds numbers " \
+           "(0.5,1,2,3)" in headless.json()["error"]
+    rows = np.array([[-1.0, 0, 0, 0], [2, 2, 2, 2]])
+    for header in (b"0,1,2,3", b"a,b,c,d"):  # as pandas writes an unnamed frame, or any names
+        answer = post(header + b"\n-1,0,0,0\n2,2,2,2\n")
+        assert answer.status_code == 200, answer.text
+        np.testing.assert_allclose(answer.json()["predictions"], regressor().predict(rows),
+                                   rtol=1e-6)
+
+
 def test_csv_lines_pandas_skips_are_skipped_by_the_row_check(clf_client):
     # Blank lines, or lines of white space, before the header or between rows.
     for body in (b"\nage,income,score,ratio\n1,2,3,4\n", b"age,income,score,ratio\n1,2,3,4\n \n",

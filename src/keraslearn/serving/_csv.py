@@ -26,10 +26,12 @@ def read_table(body, schema):
         The request body.
 
     schema : FeatureSchema
-        The model's features: its string columns are read as text, so that a
-        code such as ``01`` stays one, and its integer columns cell by cell,
-        so that one cell written ``3.0`` does not make pandas read the column
-        as floats, rounding ids past 2**53.
+        The model's features. Every cell is read as JSON would give it, by its
+        column's kind: a string column's as text, so that a code such as
+        ``01`` stays one; the others' cell by cell, so that one cell written
+        ``3.0`` does not make pandas read an integer column as floats
+        (rounding ids past 2**53), and one bad cell is refused by its own row,
+        not by the column's first (pandas reads the column as text).
 
     Returns
     -------
@@ -38,8 +40,9 @@ def read_table(body, schema):
     Raises
     ------
     ValueError
-        When pandas cannot read the body as a table, or a row holds another
-        number of values than the header names.
+        When pandas cannot read the body as a table, a row holds another
+        number of values than the header names, or the header of a model
+        fitted without names holds numbers (a body sent without its header).
     """
     import csv
     import io
@@ -66,14 +69,15 @@ def read_table(body, schema):
                                  f"{len(header)} columns")
     except csv.Error:
         pass  # a field past the csv module's size limit: fewer values go unchecked
+    if schema.names is None:
+        _check_header(header)
     keys = range(schema.n_features) if schema.names is None else schema.names  # (positions)
     kinds = dict(zip(keys, schema.kinds))
-    text = {key: str for key, kind in kinds.items() if kind in ("string", "integer")}
     try:
         # An empty cell is a missing value (taken where the model imputes it);
         # any other is the value written: "NA" (Namibia) or "None" is a
         # category, not one of pandas' default missing-value words.
-        frame = pd.read_csv(io.BytesIO(body), dtype=text or None, keep_default_na=False,
+        frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False,
                             na_values=[""])
     except Exception as exc:  # pandas raises several types for a malformed table
         raise ValueError(str(exc)) from None
@@ -82,13 +86,33 @@ def read_table(body, schema):
         labels = header  # pandas renames a repeated name (x.1): the parser names the repeat
     columns = [frame[c].tolist() for c in frame.columns]
     for j, c in enumerate(frame.columns):
-        if kinds.get(j if schema.names is None else c) == "integer":
-            columns[j] = [_number(cell) for cell in columns[j]]
+        kind = kinds.get(j if schema.names is None else c)
+        if kind != "string":
+            read = _boolean if kind == "boolean" else _number
+            columns[j] = [read(cell) for cell in columns[j]]
     return Table(labels, columns)
 
 
+def _check_header(header):
+    """Refuse a header of numbers other than the positions pandas names columns
+    by (``0,1,2``): a body sent without its header row would lose its first row."""
+    if header and all(_NUMBER.fullmatch(cell) for cell in header) and header != [
+            str(j) for j in range(len(header))]:
+        raise ValueError(
+            f"its first row is read as the header (column names), and holds numbers "
+            f"({','.join(header[:5])}{',...' if len(header) > 5 else ''}): send a header "
+            f"row first (any names, or 0,1,2,...), the rows after it")
+
+
+def _boolean(cell):
+    """A cell of a boolean column: true or false as pandas writes them, else the text."""
+    if isinstance(cell, str):
+        return {"true": True, "false": False}.get(cell.strip().lower(), cell)
+    return cell
+
+
 def _number(cell):
-    """A cell of an integer column as JSON gives it: an int where it is written
+    """A cell of a number column as JSON gives it: an int where it is written
     as one, else a float where it is written as a number (checked as the JSON
     value would be), else the text (refused)."""
     if not isinstance(cell, str):
