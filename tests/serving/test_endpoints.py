@@ -110,6 +110,23 @@ def test_regressor_without_feature_names_takes_rows(reg_client):
         np.testing.assert_array_equal(predictions, expected)
 
 
+def test_invocations_reads_an_envelope_where_a_column_has_its_name():
+    # A column named "inputs" made /invocations read {"inputs": ...} as columns, and
+    # refuse it as not an envelope; /predict, which takes columns, still reads them.
+    from sklearn.linear_model import LinearRegression
+
+    X = pd.DataFrame({"inputs": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 2.0, 5.0]})
+    model = LinearRegression().fit(X, X["inputs"] * 2 - X["b"])
+    expected = model.predict(X.iloc[:2]).tolist()
+    with serving(model, warmup=False) as client:
+        answers = [client.post("/invocations", json={"inputs": body}) for body in (
+            [[0.0, 1.0], [1.0, 0.0]], records(X.iloc[:2]), X.iloc[:2].to_dict(orient="list"))]
+        columns = client.post("/predict", json=X.iloc[:2].to_dict(orient="list"))
+    for answer in [*answers, columns]:
+        assert answer.status_code == 200, answer.text
+        np.testing.assert_allclose(answer.json()["predictions"], expected)
+
+
 def test_regressor_has_no_predict_proba(reg_client):
     response = reg_client.post("/predict_proba", json=[[0.0, 0.0, 0.0, 0.0]])
     assert response.status_code == 404

@@ -124,7 +124,7 @@ def read_payload(payload, schema, *, mlflow):
         envelope = [k for k in keys if k in MLFLOW_KEYS]
         by_name = schema.names is not None and all(
             k in schema.index or k in schema.ignored for k in keys)
-        if envelope and not by_name:
+        if envelope and (mlflow or not by_name):  # /invocations takes envelopes only
             return _envelope(payload, envelope, schema)
         if mlflow:
             raise RequestError(f"{_NEED_ENVELOPE}; got an object with the fields {shown(keys)}")
