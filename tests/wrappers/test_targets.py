@@ -1233,6 +1233,57 @@ def test_a_sparse_metric_over_one_hot_rows_names_its_twin(metric, twin):
     assert len(fitted.history_[twin]) == FAST["epochs"]
 
 
+@pytest.mark.parametrize("metric, twin", [
+    ("accuracy", "binary_accuracy"), ("categorical_accuracy", "binary_accuracy"),
+    (keras.metrics.SparseCategoricalAccuracy(), "binary_accuracy"),
+    ("categorical_crossentropy", "binary_crossentropy")])
+def test_a_metric_reading_one_class_per_row_is_refused_for_multilabel_targets(metric, twin):
+    # Keras reads "accuracy" over several units as categorical accuracy, the
+    # argmax of each row: its history said 0.79 where each label was 0.99 right;
+    # sparse categorical accuracy failed inside TensorFlow on shapes.
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+    clf = KerasClassifier(tiny_mlp, metrics=[metric], **FAST)
+    with pytest.raises(ValueError, match=r"reads one class per row .* but the model has "
+                                         rf"multilabel y, .* measure '{twin}'"):
+        clf.fit(Xm, Ym)
+    assert not hasattr(clf, "model_")
+    fitted = KerasClassifier(tiny_mlp, metrics=[twin], **FAST).fit(Xm, Ym)
+    if twin == "binary_accuracy":  # the share of labels right, as the network predicts
+        right = (fitted.predict(Xm) == Ym).mean()
+        assert fitted.model_.evaluate(Xm, Ym, verbose=0)[1] == pytest.approx(right, abs=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["categorical_accuracy", "sparse_categorical_accuracy",
+                                    "sparse_categorical_crossentropy"])
+def test_a_metric_reading_one_class_per_row_is_refused_over_one_sigmoid_unit(metric):
+    # The argmax of one unit is 0: categorical accuracy said 1.0 every epoch, and
+    # sparse categorical accuracy the share of class 0.
+    clf = KerasClassifier(tiny_mlp, metrics=[metric], **FAST)
+    with pytest.raises(ValueError, match=r"reads one class per row .* but the model has one "
+                                         r"output unit for the two classes"):
+        clf.fit(X, y)
+    fitted = KerasClassifier(tiny_mlp, metrics=["accuracy"], **FAST).fit(X, y)
+    accuracy = fitted.model_.evaluate(X, y, verbose=0)[1]  # Keras' binary accuracy here
+    assert accuracy == pytest.approx(fitted.score(X, y), abs=1e-6)
+
+
+def test_a_softmax_over_multilabel_targets_is_refused():
+    # Its units sum to 1, so one label a row at most passes 0.5: it trained, and
+    # predicted nearly no labels (score 0.375 where sigmoid units scored 0.985).
+    Xm, Ym = make_multilabel_classification(n_samples=60, n_features=4, n_classes=3,
+                                            random_state=0)
+
+    def softmax(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+
+    clf = KerasClassifier(softmax, loss="binary_crossentropy", **FAST)
+    with pytest.raises(ValueError, match=r"ends in a softmax, whose units sum to 1, but y is "
+                                         r"multilabel.*activation='sigmoid'"):
+        clf.fit(Xm, Ym)
+    assert not hasattr(clf, "model_")
+
+
 def test_metrics_of_ones_own_and_partials_still_train_with_class_indices():
     # (found in review) Keras cannot serialize a partial's config, and the check
     # read the compiled model's config; a metric of one's own named Recall may

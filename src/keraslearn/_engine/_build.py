@@ -220,10 +220,10 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     if compiled or compile:
         check_loss_dtypes(model)
     encoder.configure(n_units, loss, out_dtype, encoding)
-    check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"))
-    if getattr(encoder, "mode_", None) in ("sparse", "onehot"):
-        check_metrics_read_targets(_compiled_metrics(model, compile_kwargs), loss,
-                                    encoder.mode_)
+    mode = getattr(encoder, "mode_", None)
+    check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"),
+                            mode=mode)
+    check_metrics_read_targets(_compiled_metrics(model, compile_kwargs), loss, mode)
     return model
 
 

@@ -61,9 +61,11 @@ def _produces(layer, tensor):
         return False
 
 
-def check_output_activation(model, n_units, loss, *, classifies):
+def check_output_activation(model, n_units, loss, *, classifies, mode=None):
     """Refuse, before training, an output layer the loss cannot learn through:
-    a softmax over one unit (1 whatever the inputs), a classifier's linear
+    a softmax over one unit (1 whatever the inputs) or over multilabel targets
+    (``mode`` "multilabel": its units sum to 1, so a row holds one label at
+    most past predict's threshold of 0.5), a classifier's linear
     output where the Keras crossentropy takes probabilities (``from_logits``
     False): it trains on clipped scores, and predict_proba refuses some rows;
     a linear output under the Poisson loss, whose logarithm of the negative
@@ -77,6 +79,11 @@ def check_output_activation(model, n_units, loss, *, classifies):
                "no activation (linear) for a regressor's values")
         raise ValueError("The model ends in a softmax over 1 unit, which is 1 whatever the "
                          f"inputs, so nothing can be learnt: end it with {fix}.")
+    if activation == "softmax" and mode == "multilabel":
+        raise ValueError(
+            "The model ends in a softmax, whose units sum to 1, but y is multilabel: a row "
+            "may hold several labels, and past predict's threshold of 0.5 one at most "
+            "would be predicted. End it with activation='sigmoid' (one unit per label).")
     if activation == "linear" and takes_logarithm(loss):
         raise ValueError(
             f"The model's output layer has no activation (linear), but the loss "
@@ -107,14 +114,30 @@ _SHAPED_METRICS = dict.fromkeys({
     "categoricalcrossentropy": "sparse_categorical_crossentropy"}
 _INDEX_METRICS = {"sparse" + key: twin.replace("sparse_", "") for key, twin in
                   _SHAPED_METRICS.items() if twin}
+# Keras metrics reading one class per row (an argmax, or class indices), which
+# multilabel rows and one sigmoid unit do not give: silently wrong (one unit's
+# argmax is always 0) or failing in the training step; each names its twin
+# reading each unit's 0/1 target. Over several units Keras reads "accuracy"
+# as categorical accuracy, and keras.metrics.Accuracy compares probabilities
+# with the labels for equality.
+_PER_CLASS_METRICS = {
+    key: "binary_crossentropy" if key.endswith("crossentropy") else
+    "hinge" if key.endswith("hinge") else "binary_accuracy"
+    for key in ("categoricalaccuracy", "sparsecategoricalaccuracy", "topkcategoricalaccuracy",
+                "sparsetopkcategoricalaccuracy", "categoricalcrossentropy",
+                "sparsecategoricalcrossentropy", "categoricalhinge")}
+_REFUSED = {"sparse": _SHAPED_METRICS, "onehot": _INDEX_METRICS, "binary": _PER_CLASS_METRICS,
+            "multilabel": {**_PER_CLASS_METRICS, "accuracy": "binary_accuracy",
+                           "acc": "binary_accuracy"}}
 
 
 def check_metrics_read_targets(metrics, loss, mode):
     """Refuse, before training, metrics that cannot read the targets the loss
-    trains on: class indices (``mode`` "sparse") or one-hot rows ("onehot")."""
+    trains on: class indices (``mode`` "sparse"), one-hot rows ("onehot"), a
+    0/1 target per unit ("binary": one sigmoid unit; "multilabel")."""
     from ._losses import loss_description
 
-    refused = _SHAPED_METRICS if mode == "sparse" else _INDEX_METRICS
+    refused = _REFUSED.get(mode, {})
     for metric in _each_metric(metrics):
         # Keras' own metrics only: one of the user's named Recall may read indices
         name = _keras_metric_name(metric)
@@ -122,6 +145,15 @@ def check_metrics_read_targets(metrics, loss, mode):
         if key not in refused:
             continue
         twin, loss = refused[key], loss_description(loss)
+        if mode in ("binary", "multilabel"):
+            what = ("one output unit for the two classes" if mode == "binary" else
+                    "multilabel y, a row holding any number of labels")
+            raise ValueError(
+                f"The metric {name!r} reads one class per row (an argmax of the outputs, or "
+                f"class indices), but the model has {what}, each unit's 0/1 target trained "
+                f"on by the loss {loss}: measure {twin!r}, which reads them"
+                + (" (or keras.metrics.AUC(multi_label=True))." if mode == "multilabel"
+                   else "."))
         if mode == "sparse":
             raise ValueError(
                 f"The metric {name!r} compares targets with outputs of the same shape, but "
