@@ -61,6 +61,46 @@ class TwoHeadClassifier(KerasClassifier):
         return np.mean([accuracy_score(y_true[:, i], y_pred[:, i]) for i in range(2)])
 
 
+class _LabelsOnly(TwoTargets):
+    """scikeras' documented encoder shape: inverse_transform(y), no return_proba."""
+
+    def inverse_transform(self, y):
+        return super().inverse_transform(y)
+
+
+class _LabelsOnlyClassifier(TwoHeadClassifier):
+    @property
+    def target_encoder(self):
+        return _LabelsOnly()
+
+
+def test_an_encoder_without_return_proba_leaves_the_estimator_without_predict_proba():
+    # predict_proba was always there, and failed when called: scikit-learn's tools
+    # asking hasattr (keraslearn's evaluate, soft voting, scorers) crashed.
+    from keraslearn.evaluation import evaluate
+
+    clf = _LabelsOnlyClassifier(two_headed, loss=["binary_crossentropy",
+                                                  "sparse_categorical_crossentropy"],
+                                epochs=2, random_state=0)
+    assert hasattr(clf, "predict_proba")  # not fitted: not known yet, as scikit-learn's
+    Y2 = np.column_stack([Y[:, 0], X[:, 1] > 0]).astype(int)  # two labels: a report's targets
+    clf.fit(X, Y2)
+    assert not hasattr(clf, "predict_proba") and not hasattr(clf, "predict_log_proba")
+    with pytest.raises(AttributeError) as refused:
+        clf.predict_proba(X[:2])
+    # scikit-learn's available_if says "has no attribute", caused by the reason
+    assert str(refused.value.__cause__).startswith(
+        "predict_proba needs the target encoder (_LabelsOnly) to implement inverse_transform")
+    report = evaluate(clf, X, Y2)
+    assert report.metrics["accuracy"] == accuracy_score(Y2, clf.predict(X))
+    assert any(note.startswith("ROC AUC skipped: the estimator has neither")
+               for note in report.notes)
+    with_proba = TwoHeadClassifier(two_headed, loss=["binary_crossentropy",
+                                                     "sparse_categorical_crossentropy"],
+                                   epochs=2, random_state=0).fit(X, Y)
+    assert hasattr(with_proba, "predict_proba") and hasattr(with_proba, "predict_log_proba")
+
+
 def test_a_model_with_two_outputs_trains_through_its_target_encoder():
     clf = TwoHeadClassifier(two_headed, loss=["binary_crossentropy",
                                               "sparse_categorical_crossentropy"],

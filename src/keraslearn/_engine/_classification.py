@@ -6,8 +6,17 @@ the network's outputs are read as probabilities and decoded back to labels.
 
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 
 from . import _targets as targets
+
+
+def gives_probabilities(estimator):
+    """``available_if`` check of ``predict_proba`` and ``predict_log_proba``:
+    hidden where the fitted target encoder gives no probabilities, so that
+    scikit-learn's tools (scorers, soft voting, reports) see it has none."""
+    encoder = estimator.__dict__.get("target_encoder_")
+    return encoder is None or targets.check_gives_probabilities(encoder)
 
 
 class ClassifierBehaviour:
@@ -147,6 +156,7 @@ class ClassifierBehaviour:
         return self._fit(X, y, sample_weight, mode="partial",
                          fit_kwargs=self._partial_fit_kwargs(kwargs), classes=classes)
 
+    @available_if(gives_probabilities)
     def predict_proba(self, X):
         """Class probabilities.
 
@@ -168,6 +178,7 @@ class ClassifierBehaviour:
         outputs = self._raw_predict(X, **predict_kwargs)  # checks that the estimator is fitted
         return targets.probabilities(self.target_encoder_, outputs)
 
+    @available_if(gives_probabilities)
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities (``-inf`` where one is 0).
 

@@ -288,8 +288,10 @@ def _takes_proba(inverse_transform):
         return False
 
 
-def probabilities(encoder, raw):
-    """The model's outputs -> class probabilities (scikeras' ``return_proba``)."""
+def check_gives_probabilities(encoder):
+    """Raise AttributeError (``predict_proba``'s ``available_if`` check) where
+    the fitted target encoder cannot give class probabilities: one of the
+    user's own without scikeras' ``inverse_transform(y, return_proba=True)``."""
     method = encoder.inverse_transform
     # The signature of a class's method is read once (it costs more than a
     # small network's prediction).
@@ -301,6 +303,12 @@ def probabilities(encoder, raw):
             f"predict_proba needs the target encoder ({type(encoder).__name__}) to "
             "implement inverse_transform(y, return_proba=True), as scikeras' interface has it."
         )
+    return True
+
+
+def probabilities(encoder, raw):
+    """The model's outputs -> class probabilities (scikeras' ``return_proba``)."""
+    check_gives_probabilities(encoder)
     return encoder.inverse_transform(raw, return_proba=True)
 
 

@@ -2,8 +2,10 @@
 
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
+from sklearn.utils.metaestimators import available_if
 
 from .._engine import ClassifierBehaviour, classifier_tags
+from .._engine._classification import gives_probabilities
 from ._base import BaseWrapper
 from ._docstrings import fill_doc
 
@@ -186,6 +188,7 @@ class KerasClassifier(ClassifierMixin, ClassifierBehaviour, BaseWrapper):
         """
         return self._labels(X, **kwargs)
 
+    @available_if(gives_probabilities)
     def predict_proba(self, X, **kwargs):
         """Class probabilities.
 
