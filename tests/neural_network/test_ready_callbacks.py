@@ -105,6 +105,24 @@ def test_the_held_out_scoring_runs_the_test_hooks_as_keras_evaluate(Est, y, scor
     assert raw[0] != averaged[0]  # the held-out rows scored with the averaged weights
 
 
+def test_wide_sparse_held_out_rows_are_densified_a_few_hundred_rows_at_a_time():
+    # 4096 rows were densified at once: 100,000 x 20,000 sparse rows (8 MiB)
+    # grew a fit by 1 GiB with early stopping, 50 MiB without.
+    from scipy import sparse
+
+    wide = sparse.random(2000, 40_000, density=1e-4, format="csr", random_state=0,
+                         dtype=np.float32)
+    labels = np.arange(2000) % 2
+    hooks = TestHooks()
+    est = _fit(MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, early_stopping=True,
+                             validation_fraction=0.5, callbacks=[hooks], random_state=0),
+               wide, labels)
+    batches = [call[1] for call in hooks.calls if call[0] == "batch"]
+    # 16 MiB of float32 rows of 40,000 features: 104 rows a chunk, 1000 held out
+    assert batches == list(range(10))
+    assert np.isfinite(est.validation_scores_).all()
+
+
 def test_tensorboard_writes_training_and_validation_events(tmp_path):
     est = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, early_stopping=True,
                        reduce_lr_on_plateau=True,

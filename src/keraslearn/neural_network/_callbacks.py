@@ -6,6 +6,7 @@ import numpy as np
 from scipy import sparse
 
 from .._engine._dense_chain import dense_chains
+from .._engine._predict import CHUNK_BYTES
 from .._engine._sources import RowSource
 from .._tf import keras, tf
 
@@ -175,8 +176,10 @@ class HeldOutScore(keras.callbacks.Callback):
     epoch's logs. It runs first, so that every later callback (the user's,
     the stopping rule, ``ReduceLROnPlateau``, Keras' History) sees both.
 
-    One traced forward pass of the held-out rows (in chunks of
-    ``chunk_rows``) gives both; the score is computed in float64 by
+    One traced forward pass of the held-out rows (in chunks of about
+    ``chunk_bytes`` once dense, 4096 rows at most: sparse rows of a wide
+    vocabulary are densified a chunk at a time) gives both; the score is
+    computed in float64 by
     scikit-learn. It replaces Keras' per-epoch ``evaluate``, whose fixed cost
     is several times a small network's epoch; the fit's other callbacks
     (``others``) get the test hooks ``evaluate`` would call (``SwapEMAWeights``
@@ -184,7 +187,7 @@ class HeldOutScore(keras.callbacks.Callback):
     """
 
     def __init__(self, X, y, sample_weight, *, name, score, decode, encode,
-                 chunk_rows=4096, dtype=None):
+                 chunk_bytes=CHUNK_BYTES, dtype=None):
         super().__init__()
         # An array, a row source read chunk by chunk as dtype, or a scipy
         # sparse matrix of dtype densified chunk by chunk.
@@ -196,7 +199,8 @@ class HeldOutScore(keras.callbacks.Callback):
         self.score = score
         self.decode = decode
         self.encode = encode
-        self.chunk_rows = chunk_rows
+        row_bytes = int(np.prod(X.shape[1:])) * np.dtype(dtype or X.dtype).itemsize
+        self.chunk_rows = max(1, min(4096, chunk_bytes // max(1, row_bytes)))
         self._targets = None
         self.others = ()
 
