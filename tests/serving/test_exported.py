@@ -40,6 +40,13 @@ def test_exported_regressor_has_no_predict_proba(exported):
     assert not hasattr(model, "feature_names_in_") and model.n_features_in_ == 4
     X = scaled_rows()[:50]
     np.testing.assert_allclose(model.predict(X), regressor().predict(X), rtol=1e-5, atol=1e-5)
+    # sparse rows, as the estimator takes them (np.asarray made them "shape ()")
+    from scipy import sparse
+
+    X = np.where(np.abs(X) < 1, 0.0, X)
+    for rows in (sparse.csr_matrix(X), sparse.csc_array(X)):
+        np.testing.assert_allclose(model.predict(rows), regressor().predict(rows),
+                                   rtol=1e-5, atol=1e-5)
 
 
 def test_make_app_serves_an_exported_model_with_its_own_dtypes(exported):

@@ -170,7 +170,11 @@ class ExportedModel:
         import tensorflow as tf
 
         if self._names is None:
-            values = np.asarray(X)
+            from scipy import sparse
+
+            # The graph takes dense rows; a sparse matrix, as the estimator
+            # took it, is densified (np.asarray made it a 0-d object array).
+            values = X.toarray() if sparse.issparse(X) else np.asarray(X)
             if values.ndim != 2 or values.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {values.shape}, but this ExportedModel takes "
                                  f"rows of {self.n_features_in_} features")
