@@ -228,6 +228,20 @@ def test_models_not_taking_rows_of_features_are_refused_by_name(fitted):
         make_app(model)
 
 
+def test_a_text_pipeline_is_refused_for_saying_nothing_of_its_features():
+    # It was told it "takes named inputs or images", which a text pipeline does not.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    texts = ["good fun", "bad boring", "great plot", "awful bad"] * 3
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, [1, 0, 1, 0] * 3)
+    with pytest.raises(ValueError, match=r"but Pipeline says nothing of its features: the step "
+                                         r"reading its X first \(TfidfVectorizer\) has neither "
+                                         r"feature_names_in_ nor n_features_in_"):
+        make_app(model)
+
+
 def test_string_columns_of_other_encoders_imputers_and_vectorizers():
     from sklearn.compose import make_column_transformer
     from sklearn.feature_extraction.text import TfidfVectorizer
