@@ -134,6 +134,18 @@ def test_a_litert_metadata_file_in_the_way_is_refused(first, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["m.tflite.json"]
 
 
+@pytest.mark.parametrize("name, fmt, named", [
+    ("model.onnx", "tf_saved_model", "onnx"), ("model.TFLITE", "tf_saved_model", "litert"),
+    ("model.onnx", "litert", "onnx"), ("model.tflite", "onnx", "litert")])
+def test_a_path_whose_suffix_names_another_format_is_refused(first, tmp_path, name, fmt, named):
+    # export(pipe, "model.onnx") wrote a SavedModel folder named model.onnx, which
+    # ONNX Runtime then failed to parse; a LiteRT file could be named model.onnx.
+    with pytest.raises(ValueError, match=rf"the suffix '{name[5:]}' names a '{named}' "
+                                         rf"artifact. Give format='{named}'"):
+        keraslearn.export(first, tmp_path / name, format=fmt)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_parent_directory(first, tmp_path):
     with pytest.raises(FileNotFoundError, match="not a directory"):
         keraslearn.export(first, tmp_path / "absent" / "model")

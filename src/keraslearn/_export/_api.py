@@ -32,7 +32,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
 
     path : str or path-like
         A directory for ``"tf_saved_model"``, a file (``.tflite``, ``.onnx``)
-        otherwise. Its parent directory must exist.
+        otherwise. Its parent directory must exist; a suffix ``.onnx`` or
+        ``.tflite`` must be that of ``format``.
 
     format : {"tf_saved_model", "litert", "onnx"}, default="tf_saved_model"
         ``"litert"`` (alias ``"tflite"``) needs ``pip install 'keraslearn[litert]'``,
@@ -57,8 +58,9 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
         ``predict`` or data transformer, several inputs): save it instead.
 
     ValueError
-        When a step cannot be folded into the graph (it is named), or the
-        format cannot hold the network (LiteRT and a float64 network).
+        When a step cannot be folded into the graph (it is named), the
+        format cannot hold the network (LiteRT and a float64 network), or
+        ``path``'s suffix names another format.
 
     sklearn.exceptions.NotFittedError
         When the pipeline is not fitted.

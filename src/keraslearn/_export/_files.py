@@ -16,10 +16,21 @@ from pathlib import Path
 
 from ..utils._files import check_new_files, user_path
 
+# The suffixes naming another format's artifact.
+_SUFFIXES = {".onnx": "onnx", ".tflite": "litert"}
+
 
 def destinations(path, fmt):
-    """The paths an export writes: the artifact, and for LiteRT its metadata file."""
+    """The paths an export writes: the artifact, and for LiteRT its metadata file;
+    a path whose suffix names another format is refused (a SavedModel folder
+    named ``model.onnx`` fails later, in the runtime reading it)."""
     path = user_path(path)
+    named = _SUFFIXES.get(path.suffix.lower())
+    if named is not None and named != fmt:
+        raise ValueError(
+            f"Cannot export to {str(path)!r} with format={fmt!r}: the suffix "
+            f"{path.suffix!r} names a {named!r} artifact. Give format={named!r}, or a "
+            "path with the suffix of the format.")
     if fmt == "litert":
         return [path, metadata_sidecar(path)]
     return [path]
