@@ -87,6 +87,32 @@ def test_callbacks_run_in_predict_and_fit_or_predict_only_ones():
                                   ("batch", 2, 10), "predict_end"]
 
 
+class _Made(Counting):
+    made = []
+
+    def __init__(self):
+        super().__init__()
+        _Made.made.append(self)
+
+
+def test_a_callback_class_is_made_once_a_fit_and_predicts_as_the_one_that_trained():
+    # It was made for training, then again for predict's hooks: a class opening
+    # a file or a run did so twice a fit (scikeras makes one).
+    _Made.made.clear()
+    clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0, callbacks=[_Made]).fit(X, y)
+    assert len(_Made.made) == 1
+    clf.predict(X[:3])
+    assert _Made.made[0].calls == ["train", "predict_begin", ("batch", 0, 3), "predict_end"]
+    clf.partial_fit(X, y)
+    assert len(_Made.made) == 2
+    clf.predict(X[:3])
+    assert _Made.made[1].calls[0] == "train" and _Made.made[1].calls[-1] == "predict_end"
+    clf.fit(X, y, callbacks=[])  # fit's own replace them: made for predict only
+    assert len(_Made.made) == 3 and _Made.made[2].calls == []
+    clf.predict(X[:3])
+    assert _Made.made[2].calls[-1] == "predict_end"
+
+
 def test_a_lambda_callback_s_predict_hooks_run_as_keras_predict_runs_them():
     # Given to the object (Keras' LambdaCallback takes them as keyword arguments),
     # not by its class: predict ran none of them.

@@ -31,7 +31,10 @@ class TrainingSettings:
     ``validation_split`` is a fraction held out from the training rows,
     ``validation_data`` data given instead.
     ``keras_fit_kwargs`` are further ``keras.Model.fit`` arguments
-    (``initial_epoch``, ...), ``callbacks`` the user's callback instances.
+    (``initial_epoch``, ...), ``callbacks`` the user's callback instances,
+    ``estimator_callbacks`` those of them made from the estimator's own
+    ``callbacks`` parameter (None where fit's replaced them), which a wrapper
+    keeps for its predictions (as scikeras: one instance per fit).
     """
 
     epochs: int
@@ -46,6 +49,7 @@ class TrainingSettings:
     keras_fit_kwargs: Any = dataclasses.field(default_factory=lambda: EMPTY)
     warm_start_rebuilds: bool = False  # a warm start rebuilds from the current parameters
     target_encoding: str = "auto"
+    estimator_callbacks: tuple | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +85,7 @@ class FitPlan:
     keras_fit_kwargs: Any = dataclasses.field(default_factory=lambda: EMPTY)
     target_encoding: str = "auto"
     progress: Any = None
+    estimator_callbacks: tuple | None = None
 
     @property
     def fresh_history(self):
@@ -180,6 +185,7 @@ def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
         keras_fit_kwargs=types.MappingProxyType(dict(settings.keras_fit_kwargs)),
         target_encoding=settings.target_encoding,
         progress=progress,
+        estimator_callbacks=settings.estimator_callbacks,
     )
 
 

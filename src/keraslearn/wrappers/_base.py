@@ -325,11 +325,11 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         params = self.get_params(deep=False)
         fit_args = routed(params, "fit")
         if "callbacks" in fit_kwargs:  # given to fit: they replace the estimator's
-            callbacks = objects.make_callbacks(fit_kwargs["callbacks"], {})
+            own, callbacks = None, objects.make_callbacks(fit_kwargs["callbacks"], {})
         else:  # the estimator's callbacks, then those for fit only
-            callbacks = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
-            callbacks += objects.make_callbacks(fit_args.get("callbacks"),
-                                                routed(fit_args, "callbacks"), "fit__callbacks")
+            own = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
+            callbacks = own + objects.make_callbacks(
+                fit_args.get("callbacks"), routed(fit_args, "callbacks"), "fit__callbacks")
         args = {**without_routed_callbacks(fit_args), **fit_kwargs}
         args.pop("callbacks", None)
         return TrainingSettings(
@@ -343,6 +343,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             validation_split=args.pop("validation_split", params["validation_split"]),
             validation_data=args.pop("validation_data", None),
             callbacks=tuple(callbacks),
+            estimator_callbacks=None if own is None else tuple(own),
             keras_fit_kwargs=args,
             target_encoding=params.get("target_encoding", "auto"),
         )
@@ -386,7 +387,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         attributes = super()._fitted_attributes(plan, history)
         if plan.train:  # (a builder returning it again is refused; initialize() trains not)
             hold(self.__dict__["model_"])
-        attributes["_predict_callbacks"] = predict_callbacks.made_at_fit(self)
+        attributes["_predict_callbacks"] = predict_callbacks.made_at_fit(
+            self, plan.estimator_callbacks)
         return {**attributes, **built_with(self, plan)}
 
     def _prediction_callbacks(self):

@@ -22,14 +22,18 @@ def _has_predict_hooks(callback):
         callback, objects.PREDICT_HOOKS)
 
 
-def _made(est):
+def _made(est, made=None):
+    """Those of ``callbacks`` (``made``: the instances a fit made of them) and
+    of ``predict__callbacks`` with predict hooks."""
     params = est.get_params(deep=False)
     predict_args = routed(params, "predict")
-    made = []
-    for callbacks, args, where in (
-            (params["callbacks"], routed(params, "callbacks"), "callbacks"),
-            (predict_args.get("callbacks"), routed(predict_args, "callbacks"),
-             "predict__callbacks")):
+    sources = [(predict_args.get("callbacks"), routed(predict_args, "callbacks"),
+                "predict__callbacks")]
+    if made is None:
+        made, sources = [], [(params["callbacks"], routed(params, "callbacks"), "callbacks"),
+                             *sources]
+    made = list(made)
+    for callbacks, args, where in sources:
         if not holds_saved(callbacks):  # code a loaded estimator does not hold
             made += objects.make_callbacks(callbacks, args, where)
     return [cb for cb in made if _has_predict_hooks(cb)]
@@ -43,9 +47,11 @@ def _parameters(est):
         k: v for k, v in kwargs.items() if k.startswith(("callbacks__", "predict__callbacks"))})
 
 
-def made_at_fit(est):
-    """What a fit keeps: the parameters, and the callbacks made from them."""
-    return _parameters(est), _made(est)
+def made_at_fit(est, made=None):
+    """What a fit keeps: the parameters, and the callbacks made from them
+    (``made``: the instances the fit trained with, of the estimator's own
+    ``callbacks``; one instance per fit, as scikeras)."""
+    return _parameters(est), _made(est, made)
 
 
 def for_predict(est, kept):
