@@ -721,3 +721,29 @@ def test_an_interrupted_evaluation_leaves_no_files_to_refuse_the_next(tmp_path, 
         with pytest.raises(KeyboardInterrupt):
             evaluate(clf, X[:40], y[:40], output_dir=tmp_path, overwrite=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # Into folders it made: they were left behind, empty.
+    with monkeypatch.context() as patch:
+        patch.setattr(evaluating, "draw_figures", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(clf, X, y, output_dir=tmp_path / "reports" / "run1")
+    assert {p.name for p in tmp_path.iterdir()} == set(before)
+
+
+def test_overwrite_keeps_a_private_report_private_and_takes_only_a_bool(tmp_path):
+    # A replaced report's files became readable by all (0o644); overwrite="False",
+    # as a configuration file gives it, is true: the files were replaced.
+    import stat
+
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    first = evaluate(clf, X, y, output_dir=tmp_path, name="m")
+    for path in (*first.figures.values(), first.html_path):
+        path.chmod(0o600)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for flag in ("False", "no", 0, None):
+        with pytest.raises(TypeError, match=rf"overwrite must be True or False, got {flag!r}"):
+            evaluate(clf, X, y, output_dir=tmp_path, name="m", overwrite=flag)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    again = evaluate(clf, X[:40], y[:40], output_dir=tmp_path, name="m", overwrite=True)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (*again.figures.values(),
+                                                     again.html_path)} == {0o600}

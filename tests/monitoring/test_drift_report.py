@@ -238,6 +238,13 @@ def test_existing_files_are_refused_unless_overwrite(detector, rng, tmp_path):
                          name="batch_1", overwrite=True)
     assert set(again.figures.values()) == set(first.figures.values())
     assert again.html_path.read_bytes() != written[first.html_path]
+    # A private report stays private when replaced (it became readable by all).
+    import stat
+
+    first.html_path.chmod(0o600)
+    again = drift_report(detector, table(rng, 100), output_dir=tmp_path, name="batch_1",
+                         overwrite=True)
+    assert stat.S_IMODE(again.html_path.stat().st_mode) == 0o600
 
 
 def test_overwrite_removes_the_earlier_reports_figures_of_features_gone(reference, rng, tmp_path):

@@ -86,6 +86,28 @@ def test_overwriting_a_private_file_keeps_it_private(clf, tmp_path):
     np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
 
 
+def test_overwrite_takes_only_a_bool(clf, tmp_path):
+    # overwrite="False" (read from a configuration) is true: the user's file was replaced.
+    path = keraslearn.save(clf, tmp_path / "model.keraslearn")
+    before = path.read_bytes()
+    for flag in ("False", "no", None):
+        with pytest.raises(TypeError, match=rf"overwrite must be True or False, got {flag!r}"):
+            keraslearn.save(MLPClassifier(), path, overwrite=flag)
+        with pytest.raises(TypeError, match=rf"overwrite must be True or False, got {flag!r}"):
+            keraslearn.export(clf, tmp_path / "exported", overwrite=flag)
+    assert path.read_bytes() == before and not (tmp_path / "exported").exists()
+    keraslearn.save(clf, path, overwrite=np.bool_(True))  # NumPy's bool is one
+
+
+def test_a_name_of_wide_characters_near_the_limit_is_saved(clf, tmp_path):
+    # The staging folder took the name's first 64 characters: 4-byte ones made
+    # it longer than the 255 bytes a file name may have ("File name too long").
+    name = "\U0001F600" * 61 + ".kl"  # 247 bytes
+    path = keraslearn.save(clf, tmp_path / name)
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    np.testing.assert_array_equal(keraslearn.load(path).predict(X), clf.predict(X))
+
+
 def test_saves_racing_to_one_new_path_keep_the_first_without_overwrite(clf, tmp_path):
     """Each save checks the path first; the one to finish first keeps it, the
     others find it taken when they are done (not only when they start)."""

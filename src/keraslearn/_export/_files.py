@@ -74,10 +74,10 @@ _SAVED_MODEL_PARTS = {"saved_model.pb", "saved_model.pbtxt", "variables", "asset
 @contextlib.contextmanager
 def staging(target):
     """A temporary directory beside ``target``, removed on exit whatever happens
-    (named after the target's first 64 characters: a name near the file system's
-    limit of 255 bytes leaves no room for more)."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name[:64]}.", suffix=".tmp",
-                                dir=target.parent))
+    (named after the target's first 64 bytes: a name near the file system's
+    limit of 255 bytes leaves no room for more, whatever its characters)."""
+    short = os.fsencode(target.name)[:64].decode("utf-8", "ignore")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{short}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
     finally:

@@ -305,7 +305,6 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         pos_label=None if evaluation.pos_label is None else np.asarray(evaluation.pos_label).item(),
         classification_report=evaluation.classification_report, notes=evaluation.notes)
     if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
         with staged([*paths.values(), html_path]) as stage:
             report.figures = draw_figures(estimator, evaluation, {
                 key: stage[path] for key, path in paths.items()}, name,

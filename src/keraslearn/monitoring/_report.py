@@ -278,7 +278,6 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
              for j, row in enumerate(rows)]
     html_path = output_dir / f"{stem}_report.html"
     check_new_files([*paths, html_path], overwrite)
-    output_dir.mkdir(parents=True, exist_ok=True)
     replaced = _figures_of(html_path) if overwrite else []
     with staged([*paths, html_path]) as stage, plain_text():  # ("$" in names as given)
         for j, (row, values, path) in enumerate(zip(rows, columns, paths)):

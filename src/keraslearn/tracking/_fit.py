@@ -148,7 +148,6 @@ def _placed(report, figures, html_path):
     ``html_path`` there, checked before), replacing an earlier evaluation's of
     its name as a whole: where logging failed, the folder was left as it was."""
     finals = [*(figures[key] for key in report.figures), html_path]
-    html_path.parent.mkdir(parents=True, exist_ok=True)
     with staged(finals) as stage:
         for source, final in zip([*report.figures.values(), report.html_path], finals):
             shutil.copyfile(source, stage[final])

@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 
 def user_path(path):
     """``path`` (str or path-like) as a Path, a leading ``~`` standing for the
@@ -48,8 +50,12 @@ def check_new_files(paths, overwrite, refusal=_not_a_regular_file):
 
     An existing path is replaced only with ``overwrite=True``, and only when
     ``refusal(i, path)`` (``paths[i]``) gives no reason against it: by default, when it
-    is a regular file (never a directory or a symbolic link).
+    is a regular file (never a directory or a symbolic link). ``overwrite`` must
+    be a bool: a string read from a configuration ("False") is true.
     """
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise TypeError(f"overwrite must be True or False, got {overwrite!r} "
+                        f"({type(overwrite).__name__}).")
     for i, path in enumerate(paths):
         if not (path.exists() or path.is_symlink()):
             continue
@@ -78,22 +84,39 @@ def slug(text):
 
 @contextlib.contextmanager
 def staged(paths):
-    """Write the files ``paths`` (of one folder) as a whole: the block writes
-    each to ``stage[path]``, in a hidden folder beside them, and once it ends
-    they are moved into place, in the order given (a page after its figures).
-    Should the block fail or be interrupted, the folder is as it was: a
-    replaced report's files are not mixed with half of the new one's, and
-    no file of the new one stands to refuse the next try (``check_new_files``).
+    """Write the files ``paths`` (of one folder, made with its parents where
+    missing) as a whole: the block writes each to ``stage[path]``, in a hidden
+    folder beside them, and once it ends they are moved into place, in the
+    order given (a page after its figures), a replaced file's permissions kept.
+    Should the block fail or be interrupted, the folder is as it was (the
+    folders made for it removed): a replaced report's files are not mixed with
+    half of the new one's, and no file of the new one stands to refuse the
+    next try (``check_new_files``).
     """
     folder = paths[0].parent
-    stage = Path(tempfile.mkdtemp(prefix=".keraslearn-", suffix=".tmp", dir=folder))
+    made = [p for p in (folder, *folder.parents) if not (p.exists() or p.is_symlink())]
+    stage = None
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".keraslearn-", suffix=".tmp", dir=folder))
         yield {path: stage / path.name for path in paths}
         for path in paths:
             if (stage / path.name).exists():
+                if path.is_file() and not path.is_symlink():
+                    shutil.copymode(path, stage / path.name)  # a private file stays private
                 os.replace(stage / path.name, path)
+    except BaseException:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+        for made_folder in made:  # innermost first; one holding files stays
+            try:
+                made_folder.rmdir()
+            except OSError:
+                break
+        raise
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def remove_unwritten(paths, written):
