@@ -138,6 +138,32 @@ def test_one_hot_encoder_on_strings(drop):
     np.testing.assert_array_equal(run(convert("ohe", fitted), new), fitted.transform(new).toarray())
 
 
+def test_one_hot_encoder_on_bytes_reads_them_as_their_text():
+    # Bytes categories (np.genfromtxt's) were keyed as "b'red'": every value, fed
+    # as bytes or text, was encoded as zeros, and the export's own check agreed.
+    X_fit = np.array([[b"red"], [b"green"], [b"blue"], [b"red"]])
+    fitted = OneHotEncoder().fit(X_fit)
+    frame = pd.DataFrame({"c": X_fit[:, 0].astype(object)})
+    expected = fitted.transform(X_fit).toarray()
+    for column in (frame, frame.assign(c=frame["c"].str.decode("utf-8"))):
+        np.testing.assert_array_equal(run(convert("ohe", fitted), column), expected)
+    latin = OneHotEncoder().fit(np.array([[b"caf\xe9"], [b"tea"]]))
+    with pytest.raises(ValueError, match="byte-string categories in column 0 that are not "
+                                         "UTF-8 text"):
+        convert("ohe", latin)
+
+
+@pytest.mark.parametrize("values", [[101, 202, 303, 101], [True, False, True, True]],
+                         ids=["ints", "bools"])
+def test_one_hot_encoder_on_an_object_column_of_numbers(values):
+    # Refused as categories that "mix strings with other values": there were none.
+    X_fit = np.array(values, dtype=object)[:, None]
+    fitted = OneHotEncoder(handle_unknown="ignore").fit(X_fit)
+    X_new = np.array([[values[1]], [values[0]], [7]], dtype=float)
+    np.testing.assert_array_equal(run(convert("ohe", fitted), X_new),
+                                  fitted.transform(X_new.astype(object)).toarray())
+
+
 @pytest.mark.parametrize("remainder", ["drop", "passthrough"])
 def test_column_transformer_on_a_dataframe(remainder):
     rng = np.random.default_rng(0)

@@ -152,8 +152,9 @@ def _one_hot_encoder(name, encoder):
         if drop is not None and drop[i] is not None:
             categories = np.delete(categories, int(drop[i]))
         if _are_strings(categories):
-            encoders.append(_layers.StringCategories(categories))
-            needs.append(Need("string", tuple(str(c) for c in categories)))
+            texts = _texts(name, categories, i)
+            encoders.append(_layers.StringCategories(texts))
+            needs.append(Need("string", tuple(texts)))
         else:
             values = _numeric(name, encoder, categories, f"categories in column {i}")
             as_float32 = values.astype(np.float32)
@@ -170,17 +171,33 @@ def _one_hot_encoder(name, encoder):
 
 
 def _are_strings(categories):
+    """Whether one-hot categories are text (str, or bytes as np.genfromtxt
+    reads them); an object column of numbers or booleans is numeric."""
     if categories.dtype.kind in "US":
         return True
     if categories.dtype.kind != "O":
         return False
-    if all(isinstance(c, str) for c in categories):
+    if all(isinstance(c, (str, bytes)) for c in categories):
         return True
+    if not any(isinstance(c, (str, bytes)) for c in categories):
+        return False
     raise ValueError(
         f"One-hot categories {categories.tolist()[:5]!r} mix strings with other values "
         "(missing values in a string column?); only all-string or all-numeric "
         "columns can be exported." + _FILL_TEXT
     )
+
+
+def _texts(name, categories, i):
+    """Text categories as the graph's strings hold them: bytes (b"red") by their
+    UTF-8 text ("red"; str() gave "b'red'", which no request held)."""
+    try:
+        return [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in categories]
+    except UnicodeDecodeError:
+        raise ValueError(
+            f"Step {name!r} (OneHotEncoder) has byte-string categories in column {i} that "
+            "are not UTF-8 text; they cannot be exported (decode them before fitting)."
+        ) from None
 
 
 @converts(FunctionTransformer)
