@@ -430,6 +430,32 @@ def test_a_failed_refit_restores_weights_a_builder_reuses_from_the_fitted_networ
             np.testing.assert_array_equal(now.numpy(), before)
 
 
+@pytest.mark.parametrize("Est", [KerasClassifier, "partial_fit"])
+def test_a_failed_first_fit_restores_a_pretrained_layer_the_builder_reuses(Est):
+    # Only a refit restored it: a first fit interrupted in its second epoch left
+    # the user's pretrained base part-trained (a retry started elsewhere).
+    base = keras.layers.Dense(4, activation="relu")
+    base.build((None, 5))
+    pretrained = [w.copy() for w in base.get_weights()]
+
+    def build():
+        inputs = keras.Input((5,))
+        return keras.Model(inputs, keras.layers.Dense(1, "sigmoid")(base(inputs)))
+
+    clf = KerasClassifier(build, loss="binary_crossentropy", optimizer="adam", epochs=3,
+                          random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        if Est == "partial_fit":
+            clf.partial_fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
+        else:
+            clf.fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
+    assert not hasattr(clf, "model_")
+    for now, before in zip(base.get_weights(), pretrained, strict=True):
+        np.testing.assert_array_equal(now, before)
+    clf.fit(X5, y)  # a retry trains it, from where the user had it
+    assert not np.array_equal(base.get_weights()[0], pretrained[0])
+
+
 def test_a_failed_partial_fit_leaves_a_model_initialize_took_to_be_compiled_anew():
     # partial_fit compiles the uncompiled model initialize() took; once it had
     # failed, the next partial_fit trained it as compiled then, not as compiled now.
