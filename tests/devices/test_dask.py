@@ -93,7 +93,7 @@ def test_a_search_over_a_ready_network_on_the_cluster_equals_the_search_in_one_p
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("named", ["id", "name", "name-in-workers-too"])
+@pytest.mark.parametrize("named", ["id", "name", "name-in-workers-too", "a store not made yet"])
 def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
         client, tmp_path, monkeypatch, named):
     """The workers were started before MLflow's tracking URI and experiment
@@ -102,7 +102,8 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
     experiment, not to a store of the worker's own. An experiment given by a
     name no run has used yet is made, as MLflow makes it; workers that have
     the experiment's name (from their own environment) but no tracking URI
-    still log to this store."""
+    still log to this store. A store only named so far (no experiment set) is
+    made where the search is, not by each worker beside itself."""
     import mlflow
 
     from keraslearn.tracking import MLflowCallback
@@ -110,10 +111,10 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    store = mlflow.MlflowClient(uri)
-    if named != "id":
+    if named == "name" or named == "name-in-workers-too":
         monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "search")
-    else:
+    elif named == "id":
+        store = mlflow.MlflowClient(uri)
         experiment = store.create_experiment("search", artifact_location=tmp_path.as_uri())
         monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment)
     search = GridSearchCV(MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
@@ -127,7 +128,9 @@ def test_fits_on_workers_started_before_mlflow_was_set_log_where_it_was_set(
     finally:
         client.run(_set_env, "MLFLOW_EXPERIMENT_NAME", None)
     assert all(seen is None for seen in client.run(_tracking_uri_set).values())
-    experiment = store.get_experiment_by_name("search").experiment_id
+    store = mlflow.MlflowClient(uri)
+    experiment = store.get_experiment_by_name(
+        "Default" if named == "a store not made yet" else "search").experiment_id
     runs = store.search_runs([experiment])
     assert len(runs) == 5  # 2 candidates x 2 folds, and the refit
     for run in runs:

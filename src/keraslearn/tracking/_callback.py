@@ -42,6 +42,19 @@ def _store_exists(uri):
     return parsed.scheme != "" or uri == "databricks" or os.path.isdir(uri)
 
 
+def _create_store(mlflow, uri):
+    """Create the store MLflow was set to, where it is only named so far (as
+    its first run would): the copies in workers log to it only where it is
+    there (:func:`_store_exists`), and workers creating one database at once
+    collide."""
+    if _store_exists(uri):
+        return
+    try:
+        mlflow.MlflowClient(uri).search_experiments(max_results=1)
+    except Exception:  # noqa: BLE001 - the store's (a folder missing): the workers' fallback
+        pass
+
+
 def _unset_worker(mlflow):
     """Whether this process is a worker (a process with a parent, or a Dask
     worker's) in which MLflow's tracking URI was not set. A process of the
@@ -370,6 +383,7 @@ class MLflowCallback(keras.callbacks.Callback):
                 # environment variables), for a process that inherits nothing.
                 state["_copied_settings"] = (mlflow.get_tracking_uri(), *(os.environ.get(
                     f"MLFLOW_EXPERIMENT_{key}") for key in ("ID", "NAME")))
+                _create_store(mlflow, state["_copied_settings"][0])
         return state
 
     def __setstate__(self, state):
