@@ -180,6 +180,10 @@ def test_a_bad_csv_cell_is_refused_by_its_own_row(clf_client, reg_client):
     assert named.status_code == 400
     assert named.json()["error"] == ("column 'income', row 1: expected a number; "
                                      "got the string 'abc'")
+    flags = post(clf_client, b"age,income,score,ratio\ntrue,1,2,3\nfalse,1,2,3\n")
+    assert flags.json()["error"].startswith(  # as JSON's true is told (the hint kept)
+        "column 'age', row 0: expected a number; got true; a column of true and false is "
+        "served as one where make_app is given dtypes={name: 'boolean'}")
     unnamed = post(reg_client, b"a,b,c,d\n1,2,3,4\n4,5,6,7\n7,n/a,9,1\n")
     assert unnamed.json()["error"] == "feature 1, row 2: expected a number; got the string 'n/a'"
     # Numbers as JSON writes them, NaN included (refused here: not imputed, by name).
@@ -205,7 +209,8 @@ def test_a_csv_body_without_its_header_is_refused_not_a_row_lost(reg_client):
     assert "its first row is read as the header (column names), and holds numbers " \
            "(0.5,1,2,3)" in headless.json()["error"]
     rows = np.array([[-1.0, 0, 0, 0], [2, 2, 2, 2]])
-    for header in (b"0,1,2,3", b"a,b,c,d"):  # as pandas writes an unnamed frame, or any names
+    # as pandas writes an unnamed frame, or columns labelled by other integers, or any names
+    for header in (b"0,1,2,3", b"1,2,3,4", b"a,b,c,d"):
         answer = post(header + b"\n-1,0,0,0\n2,2,2,2\n")
         assert answer.status_code == 200, answer.text
         np.testing.assert_allclose(answer.json()["predictions"], regressor().predict(rows),

@@ -28,10 +28,11 @@ def read_table(body, schema):
     schema : FeatureSchema
         The model's features. Every cell is read as JSON would give it, by its
         column's kind: a string column's as text, so that a code such as
-        ``01`` stays one; the others' cell by cell, so that one cell written
-        ``3.0`` does not make pandas read an integer column as floats
-        (rounding ids past 2**53), and one bad cell is refused by its own row,
-        not by the column's first (pandas reads the column as text).
+        ``01`` stays one; an integer column's cell by cell, so that one cell
+        written ``3.0`` does not make pandas read it as floats (rounding ids
+        past 2**53); a number or boolean column pandas could not parse cell
+        by cell too, so that one bad cell is refused by its own row, not by
+        the column's first (pandas leaves the column as text).
 
     Returns
     -------
@@ -73,11 +74,12 @@ def read_table(body, schema):
         _check_header(header)
     keys = range(schema.n_features) if schema.names is None else schema.names  # (positions)
     kinds = dict(zip(keys, schema.kinds))
+    text = {key: str for key, kind in kinds.items() if kind in ("string", "integer")}
     try:
         # An empty cell is a missing value (taken where the model imputes it);
         # any other is the value written: "NA" (Namibia) or "None" is a
         # category, not one of pandas' default missing-value words.
-        frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False,
+        frame = pd.read_csv(io.BytesIO(body), dtype=text or None, keep_default_na=False,
                             na_values=[""])
     except Exception as exc:  # pandas raises several types for a malformed table
         raise ValueError(str(exc)) from None
@@ -87,17 +89,20 @@ def read_table(body, schema):
     columns = [frame[c].tolist() for c in frame.columns]
     for j, c in enumerate(frame.columns):
         kind = kinds.get(j if schema.names is None else c)
-        if kind != "string":
+        # pandas parses the columns it can; one it left as text (a cell it
+        # cannot read as a number or a boolean) is read cell by cell.
+        if kind == "integer" or kind in ("number", "boolean") and frame[c].dtype.kind not in "biuf":
             read = _boolean if kind == "boolean" else _number
             columns[j] = [read(cell) for cell in columns[j]]
     return Table(labels, columns)
 
 
 def _check_header(header):
-    """Refuse a header of numbers other than the positions pandas names columns
-    by (``0,1,2``): a body sent without its header row would lose its first row."""
-    if header and all(_NUMBER.fullmatch(cell) for cell in header) and header != [
-            str(j) for j in range(len(header))]:
+    """Refuse a header of numbers one of which is not a whole number (a frame's
+    columns may be labelled by integers: ``0,1,2`` as pandas writes them, or
+    others): a body sent without its header row would lose its first row."""
+    if header and all(_NUMBER.fullmatch(cell) for cell in header) and not all(
+            _WHOLE.fullmatch(cell) for cell in header):
         raise ValueError(
             f"its first row is read as the header (column names), and holds numbers "
             f"({','.join(header[:5])}{',...' if len(header) > 5 else ''}): send a header "
