@@ -125,7 +125,10 @@ class MLflowCallback(keras.callbacks.Callback):
     to the estimator (its ``callbacks`` parameter); one given to
     ``search.fit`` is a fit parameter, the same object in every fit, never
     copied in this process: it logs every fit into the active run there, and
-    into runs of their own in workers (pickled where no run is active).
+    into runs of their own in workers (pickled where no run is active). Give
+    the estimator an instance, ``callbacks=[MLflowCallback()]``: the class
+    (``callbacks=[MLflowCallback]``) is made anew inside each fit, from no
+    copy, and so logs as one given to ``search.fit`` does.
 
     Parameters
     ----------

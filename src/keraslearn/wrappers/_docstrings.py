@@ -41,7 +41,9 @@ _ENTRIES["fit_parameters"] = """\
         disturb). An int must be a valid NumPy seed, 0 to 2**32 - 1. Python's
         and NumPy's global generators are seeded while the model is built,
         then restored as they were: a thread of yours drawing from them at
-        that moment changes what a builder without seeded initializers draws.
+        that moment changes what a builder without seeded initializers and
+        random layers (``Dropout(0.3, seed=2)``) draws, as Dask's own threads
+        do in a worker (seed them there).
         TensorFlow's global seed is set (``keras.utils.set_random_seed``,
         which also starts Keras' global seed generator again) when it holds
         another value, or when the model has layers of its own (whose random
