@@ -1268,6 +1268,22 @@ def test_a_metric_reading_one_class_per_row_is_refused_over_one_sigmoid_unit(met
     assert accuracy == pytest.approx(fitted.score(X, y), abs=1e-6)
 
 
+@pytest.mark.parametrize("data, twin", [("binary", "BinaryAccuracy"),
+                                        ("multiclass", "SparseCategoricalAccuracy")])
+def test_keras_accuracy_class_over_probabilities_is_refused(data, twin):
+    # keras.metrics.Accuracy compares the probabilities with the labels for
+    # equality: its history said 0.0 where the classifier was 0.67 right.
+    X_, y_ = (X, y) if data == "binary" else (X3, y3)
+    for metric in (keras.metrics.Accuracy(), keras.metrics.Accuracy):
+        clf = KerasClassifier(tiny_mlp, metrics=[metric], **FAST)
+        with pytest.raises(ValueError, match=r"keras.metrics.Accuracy compares the outputs "
+                                             rf".* or keras.metrics.{twin}\."):
+            clf.fit(X_, y_)
+    named = KerasClassifier(tiny_mlp, metrics=["accuracy"], **FAST).fit(X_, y_)
+    assert named.model_.evaluate(X_, y_, verbose=0)[1] == pytest.approx(named.score(X_, y_),
+                                                                        abs=1e-6)
+
+
 def test_a_softmax_over_multilabel_targets_is_refused():
     # Its units sum to 1, so one label a row at most passes 0.5: it trained, and
     # predicted nearly no labels (score 0.375 where sigmoid units scored 0.985).

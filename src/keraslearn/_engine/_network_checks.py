@@ -126,6 +126,10 @@ _PER_CLASS_METRICS = {
     for key in ("categoricalaccuracy", "sparsecategoricalaccuracy", "topkcategoricalaccuracy",
                 "sparsetopkcategoricalaccuracy", "categoricalcrossentropy",
                 "sparsecategoricalcrossentropy", "categoricalhinge")}
+# The accuracy reading a classifier's targets, where keras.metrics.Accuracy (the
+# class: exact equality) was given.
+_ACCURACY_OF = {"sparse": "SparseCategoricalAccuracy", "onehot": "CategoricalAccuracy",
+                "binary": "BinaryAccuracy", "multilabel": "BinaryAccuracy"}
 _REFUSED = {"sparse": _SHAPED_METRICS, "onehot": _INDEX_METRICS, "binary": _PER_CLASS_METRICS,
             "multilabel": {**_PER_CLASS_METRICS, "accuracy": "binary_accuracy",
                            "acc": "binary_accuracy"}}
@@ -142,6 +146,12 @@ def check_metrics_read_targets(metrics, loss, mode):
         # Keras' own metrics only: one of the user's named Recall may read indices
         name = _keras_metric_name(metric)
         key = str(name).replace("_", "").lower()
+        if key == "accuracy" and mode in _ACCURACY_OF and not isinstance(metric, str):
+            raise ValueError(
+                "keras.metrics.Accuracy compares the outputs (probabilities) with the "
+                "targets for equality, which they are by chance only: measure 'accuracy' "
+                "(the name: Keras picks the accuracy that reads the targets) or "
+                f"keras.metrics.{_ACCURACY_OF[mode]}.")
         if key not in refused:
             continue
         twin, loss = refused[key], loss_description(loss)
