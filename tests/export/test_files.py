@@ -127,17 +127,6 @@ def test_overwrite_refuses_a_saved_model_folder_holding_files_of_the_users(first
     assert keraslearn.export(first, target, overwrite=True) == target
 
 
-def test_an_empty_folder_takes_a_saved_model_with_overwrite(first, tmp_path):
-    # Refused as "not a SavedModel directory" whatever overwrite said (Keras'
-    # export writes into it): it holds nothing to lose.
-    target = tmp_path / "model"
-    target.mkdir()
-    with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
-        keraslearn.export(first, target)
-    assert keraslearn.export(first, target, overwrite=True) == target
-    assert (target / "saved_model.pb").is_file()
-
-
 def test_a_litert_metadata_file_in_the_way_is_refused(first, tmp_path):
     (tmp_path / "m.tflite.json").write_text("{}")
     with pytest.raises(FileExistsError, match="m.tflite.json"):

@@ -42,8 +42,7 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     overwrite : bool, default=False
         Replace an existing artifact at ``path``. Without it, an existing path is
         an error. Only an artifact of the same kind is ever replaced (a
-        SavedModel directory holding no other files, or an empty directory),
-        and only once the new
+        SavedModel directory holding no other files), and only once the new
         one is complete: a failed export leaves ``path`` as it was.
 
     Returns

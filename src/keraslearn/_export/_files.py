@@ -54,8 +54,7 @@ def check_destinations(paths, fmt, overwrite):
             return "it is a symbolic link"
         if i == 0 and fmt == "tf_saved_model":
             if not (path / "saved_model.pb").is_file():
-                empty = path.is_dir() and next(path.iterdir(), None) is None
-                return None if empty else "it is not a SavedModel directory"
+                return "it is not a SavedModel directory"
             others = sorted(p.name for p in path.iterdir() if p.name not in _SAVED_MODEL_PARTS)
             return None if not others else (  # (the whole folder is replaced)
                 f"it holds {', '.join(map(repr, others[:5]))}"
