@@ -127,6 +127,18 @@ def test_overwrite_refuses_a_saved_model_folder_holding_files_of_the_users(first
     assert keraslearn.export(first, target, overwrite=True) == target
 
 
+def test_an_empty_folder_is_refused_naming_what_to_do(first, tmp_path):
+    # Keras' export writes into one; keraslearn's replaces the folder whole (an
+    # empty mount point or the working directory would not survive): it says so.
+    target = tmp_path / "model"
+    target.mkdir()
+    with pytest.raises(FileExistsError, match="it is an empty folder, not a SavedModel "
+                                              "directory: .* remove it, or export to a path"):
+        keraslearn.export(first, target, overwrite=True)
+    assert target.is_dir() and list(target.iterdir()) == []
+    assert keraslearn.export(first, target / "model") == target / "model"
+
+
 def test_a_litert_metadata_file_in_the_way_is_refused(first, tmp_path):
     (tmp_path / "m.tflite.json").write_text("{}")
     with pytest.raises(FileExistsError, match="m.tflite.json"):

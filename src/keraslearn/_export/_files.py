@@ -54,6 +54,11 @@ def check_destinations(paths, fmt, overwrite):
             return "it is a symbolic link"
         if i == 0 and fmt == "tf_saved_model":
             if not (path / "saved_model.pb").is_file():
+                if path.is_dir() and next(path.iterdir(), None) is None:
+                    # (replacing it would rename it aside: a mount point, the working
+                    # directory or a shared folder's permissions would not survive)
+                    return ("it is an empty folder, not a SavedModel directory: the export "
+                            "writes a folder of its own; remove it, or export to a path in it")
                 return "it is not a SavedModel directory"
             others = sorted(p.name for p in path.iterdir() if p.name not in _SAVED_MODEL_PARTS)
             return None if not others else (  # (the whole folder is replaced)
