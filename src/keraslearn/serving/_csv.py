@@ -98,11 +98,14 @@ def read_table(body, schema):
 
 
 def _check_header(header):
-    """Refuse a header of numbers one of which is not a whole number (a frame's
-    columns may be labelled by integers: ``0,1,2`` as pandas writes them, or
-    others): a body sent without its header row would lose its first row."""
-    if header and all(_NUMBER.fullmatch(cell) for cell in header) and not all(
-            _WHOLE.fullmatch(cell) for cell in header):
+    """Refuse a header of numbers other than increasing whole numbers (a frame's
+    column labels: ``0,1,2`` as pandas writes them, or ``1,2,5`` of a frame some
+    columns were dropped from): a body sent without its header row would lose
+    its first row."""
+    if not header or not all(_NUMBER.fullmatch(cell) for cell in header):
+        return
+    labels = [int(cell) for cell in header if _WHOLE.fullmatch(cell)]
+    if len(labels) < len(header) or any(a >= b for a, b in zip(labels, labels[1:])):
         raise ValueError(
             f"its first row is read as the header (column names), and holds numbers "
             f"({','.join(header[:5])}{',...' if len(header) > 5 else ''}): send a header "
