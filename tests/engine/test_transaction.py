@@ -456,6 +456,25 @@ def test_a_failed_first_fit_restores_a_pretrained_layer_the_builder_reuses(Est):
     assert not np.array_equal(base.get_weights()[0], pretrained[0])
 
 
+def test_a_failed_first_fit_restores_the_optimizer_of_a_trained_model_the_builder_returns():
+    # The weights came back, the optimizer's state not: Adam's moments and
+    # iterations of the failed training beside the user's pretrained weights.
+    inputs = keras.Input((5,))
+    mine = keras.Model(inputs, keras.layers.Dense(1, "sigmoid")(
+        keras.layers.Dense(4, "relu")(inputs)))
+    mine.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    mine.fit(X5, y, epochs=2, verbose=0)
+    weights = [w.copy() for w in mine.get_weights()]
+    state = [v.numpy() for v in mine.optimizer.variables]
+    clf = KerasClassifier(lambda: mine, epochs=3, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
+    for now, before in zip(mine.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(now, before)
+    for now, before in zip(mine.optimizer.variables, state, strict=True):
+        np.testing.assert_array_equal(now.numpy(), before)
+
+
 def test_a_failed_partial_fit_leaves_a_model_initialize_took_to_be_compiled_anew():
     # partial_fit compiles the uncompiled model initialize() took; once it had
     # failed, the next partial_fit trained it as compiled then, not as compiled now.

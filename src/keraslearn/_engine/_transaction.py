@@ -5,7 +5,7 @@ import contextlib
 import numpy as np
 
 from ._forward import forget
-from ._layers import built_optimizer, layer_variables, training_variables
+from ._layers import built_optimizer, training_variables
 from ._train import tell_failed
 
 _ABSENT = object()
@@ -54,12 +54,13 @@ class _Snapshot:
     def protect_shared(self, model):
         """Once the new network ``model`` is built: keep saved, to be restored
         if the fit fails, only the held variables that ``model`` trains too.
-        A first fit (nothing held, nor protected) saves ``model``'s layer
-        variables: its builder may have reused layers the user holds (a
-        pretrained base), which a failed fit would leave part-trained."""
+        A first fit (nothing held, nor protected) saves ``model``'s training
+        state: its builder may have reused layers the user holds (a pretrained
+        base), or a model the user compiled and trained (its optimizer's state),
+        which a failed fit would leave part-trained."""
         if not self.held:
             if self.saved is None:
-                self._save(model, layer_variables(model))
+                self._save(model, training_variables(model))
             return
         self.held = False
         ids = {id(v) for v in training_variables(model)}
