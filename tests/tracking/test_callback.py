@@ -380,3 +380,23 @@ def test_a_copy_loaded_in_a_later_session_logs_where_that_session_s_mlflow_point
     here = mlflow.MlflowClient(mlflow.get_tracking_uri())
     run = here.get_run(again[-1].callbacks[0].run_id_)
     assert here.get_experiment(run.info.experiment_id).name == "later"
+
+
+def test_a_copy_makes_a_store_only_named_where_it_can_be_made(tmp_path, monkeypatch):
+    # Workers log to the store set here only where it is there: a copy made for
+    # them makes it. One that cannot be made (a folder not writable) is left to
+    # them: MLflow retried opening it for ~100 s at every pickle or clone.
+    made = []
+    real = mlflow.MlflowClient
+    monkeypatch.setattr(mlflow, "MlflowClient", lambda *a, **k: made.append(a) or real(*a, **k))
+    callback = MLflowCallback()
+    for uri, expected in [("sqlite:////proc/sys/mlflow.db", []),
+                          (f"sqlite:///{tmp_path}/mlflow.db", [(f"sqlite:///{tmp_path}/mlflow.db",)])]:
+        made.clear()
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        pickle.dumps(callback)
+        assert made == expected
+    assert (tmp_path / "mlflow.db").is_file()
+    made.clear()
+    pickle.dumps(callback)  # there now: not opened again
+    assert made == []

@@ -22,37 +22,9 @@ import keras
 from ..utils._validation import is_number as _is_number
 from ._mlflow import require_mlflow
 from ._params import mlflow_key
+from ._stores import create_store, store_exists
 
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
-
-
-def _store_exists(uri):
-    """Whether the store at ``uri`` may be there: a database file or folder
-    that is not (since removed, or on another machine) is not opened, which
-    would create an empty one."""
-    from urllib.parse import unquote, urlparse
-
-    parsed = urlparse(uri)
-    if parsed.scheme == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db?timeout=30
-        path = unquote(uri.split("///", 1)[1].split("?", 1)[0]) if "///" in uri else ""
-        return not path or path == ":memory:" or os.path.exists(path)
-    if parsed.scheme == "file":
-        return os.path.isdir(unquote(parsed.path))
-    # a folder's path ("databricks" alone names a workspace)
-    return parsed.scheme != "" or uri == "databricks" or os.path.isdir(uri)
-
-
-def _create_store(mlflow, uri):
-    """Create the store MLflow was set to, where it is only named so far (as
-    its first run would): the copies in workers log to it only where it is
-    there (:func:`_store_exists`), and workers creating one database at once
-    collide."""
-    if _store_exists(uri):
-        return
-    try:
-        mlflow.MlflowClient(uri).search_experiments(max_results=1)
-    except Exception:  # noqa: BLE001 - the store's (a folder missing): the workers' fallback
-        pass
 
 
 def _unset_worker(mlflow):
@@ -85,9 +57,9 @@ def _experiment_named(client, name):
 
 def _still_running(mlflow, run_id, uri):
     """Whether run ``run_id`` of the store at ``uri`` is running. A store that
-    is not there is not opened (:func:`_store_exists`); one that cannot be
-    read says no, as the run cannot be logged into."""
-    if not _store_exists(uri):
+    is not there is not opened (``store_exists``); one that cannot be read
+    says no, as the run cannot be logged into."""
+    if not store_exists(uri):
         return False
     try:
         return mlflow.MlflowClient(uri).get_run(run_id).info.status == "RUNNING"
@@ -272,7 +244,7 @@ class MLflowCallback(keras.callbacks.Callback):
             return
         active = mlflow.active_run()
         settings = self._copied_settings
-        if active is None and settings is not None and _unset_worker(mlflow) and _store_exists(
+        if active is None and settings is not None and _unset_worker(mlflow) and store_exists(
                 settings[0]):
             # A copy in a worker whose MLflow was never set (a Dask worker
             # started before it was): the store and experiment set where the
@@ -386,7 +358,7 @@ class MLflowCallback(keras.callbacks.Callback):
                 # environment variables), for a process that inherits nothing.
                 state["_copied_settings"] = (mlflow.get_tracking_uri(), *(os.environ.get(
                     f"MLFLOW_EXPERIMENT_{key}") for key in ("ID", "NAME")))
-                _create_store(mlflow, state["_copied_settings"][0])
+                create_store(mlflow, state["_copied_settings"][0])
         return state
 
     def __setstate__(self, state):
