@@ -134,15 +134,16 @@ class FeatureSchema:
         names, n = fitted_features(model)
         names = tuple(str(n) for n in names) if names is not None else None
         n = len(names) if names is not None else n
-        if n is None and not any(hasattr(step, "X_shape_") for step in first_readers(model)):
-            first = ", ".join(sorted({type(step).__name__ for step in first_readers(model)}))
+        readers = first_readers(model)
+        if n is None and not any(hasattr(step, "X_shape_") for step in readers):
+            first = ", ".join(sorted({type(step).__name__ for step in readers}))
             raise ValueError(
                 f"make_app: the server takes rows of features, but {type(model).__name__} "
                 f"says nothing of its features: the step reading its X first ({first}) has "
                 "neither feature_names_in_ nor n_features_in_ (a text vectorizer takes "
                 "documents, not rows of features)")
         if n is None or isinstance(n, dict) or any(
-                len(getattr(step, "X_shape_", ())) > 2 for step in first_readers(model)):
+                len(getattr(step, "X_shape_", ())) > 2 for step in readers):
             raise ValueError(
                 f"make_app: the server takes rows of features, but {type(model).__name__} "
                 "takes named inputs or images (or sequences: samples of several "
