@@ -117,9 +117,8 @@ _INDEX_METRICS = {"sparse" + key: twin.replace("sparse_", "") for key, twin in
 # Keras metrics reading one class per row (an argmax, or class indices), which
 # multilabel rows and one sigmoid unit do not give: silently wrong (one unit's
 # argmax is always 0) or failing in the training step; each names its twin
-# reading each unit's 0/1 target. Over several units Keras reads "accuracy"
-# as categorical accuracy, and keras.metrics.Accuracy compares probabilities
-# with the labels for equality.
+# reading each unit's 0/1 target. Over several units Keras reads the name
+# "accuracy" as categorical accuracy.
 _PER_CLASS_METRICS = {
     key: "binary_crossentropy" if key.endswith("crossentropy") else
     "hinge" if key.endswith("hinge") else "binary_accuracy"

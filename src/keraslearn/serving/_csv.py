@@ -107,9 +107,9 @@ def _check_header(header):
     labels = [int(cell) for cell in header if _WHOLE.fullmatch(cell)]
     if len(labels) < len(header) or any(a >= b for a, b in zip(labels, labels[1:])):
         raise ValueError(
-            f"its first row is read as the header (column names), and holds numbers "
+            "its first row is read as the header (column names), and holds numbers "
             f"({','.join(header[:5])}{',...' if len(header) > 5 else ''}): send a header "
-            f"row first (any names, or 0,1,2,...), the rows after it")
+            "row first (any names, or 0,1,2,...), the rows after it")
 
 
 def _boolean(cell):

@@ -8,11 +8,12 @@ def _local_store(uri):
     ("databricks" alone names a workspace); None for others."""
     from urllib.parse import unquote, urlparse
 
-    scheme = urlparse(uri).scheme
+    parsed = urlparse(uri)
+    scheme = parsed.scheme
     if scheme == "sqlite":  # sqlite:///relative.db, sqlite:////absolute.db?timeout=30
         return scheme, unquote(uri.split("///", 1)[1].split("?", 1)[0]) if "///" in uri else ""
     if scheme == "file" or scheme == "" and uri != "databricks":
-        return scheme, unquote(urlparse(uri).path) if scheme else uri
+        return scheme, unquote(parsed.path) if scheme else uri
     return None
 
 

@@ -159,7 +159,7 @@ def _check_compiled_optimizer(est, model):
             continue
         if _unlike(value, held):
             differs.append(f"optimizer__{key}={value!r}")
-            held_shown.append(f"{key}={held:.6g}" if _close(held, held) else f"{key}={held!r}")
+            held_shown.append(f"{key}={held:.6g}" if _numeric(held) else f"{key}={held!r}")
     if differs:
         held = f" ({', '.join(held_shown)})" if held_shown else ""
         raise ValueError(
@@ -183,10 +183,12 @@ def _same(a, b):
         return a is b
 
 
+def _numeric(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _close(a, b):
-    numbers = (int, float)
-    return (isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool)
-            and abs(a - b) <= 1e-6 * max(abs(a), abs(b)))
+    return _numeric(a) and _numeric(b) and abs(a - b) <= 1e-6 * max(abs(a), abs(b))
 
 
 def builder_kwargs(est, builder, params, meta, compile_args, dry=False):

@@ -69,7 +69,6 @@ def _tokens(est):
             or ((key in names or takes_all) and key not in _TRAINING and "__" not in key)}
 
 
-
 def _token(value):
     if isinstance(value, np.generic):
         value = value.item()
