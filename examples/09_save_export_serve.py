@@ -14,9 +14,9 @@ a Pipeline. The fitted pipeline is
 import argparse
 import contextlib
 import json
+import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,10 +69,17 @@ def run_export(fmt, path, X):
     return session.run(["label"], feed)[0]
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _address(server, deadline):
+    """The address ``keraslearn serve --port 0`` prints once it listens on a free port."""
+    with selectors.DefaultSelector() as output:
+        output.register(server.stdout, selectors.EVENT_READ)
+        while not output.select(timeout=0.25):
+            if time.monotonic() > deadline:
+                raise RuntimeError("keraslearn serve did not start")
+    line = server.stdout.readline()  # (nothing at all: it exited)
+    if not line.startswith("keraslearn serve: listening on "):
+        raise RuntimeError(f"keraslearn serve exited with status {server.wait()}")
+    return line.split()[-1]
 
 
 def _call(url, body=None):
@@ -88,12 +95,11 @@ def serve(path):
     """``keraslearn serve PATH`` on a free loopback port until the block ends."""
     command = shutil.which("keraslearn", path=str(Path(sys.executable).parent))
     command = [command] if command else [sys.executable, "-m", "keraslearn.serving._cli"]
-    port = _free_port()
-    server = subprocess.Popen([*command, "serve", str(path), "--port", str(port),
-                               "--log-level", "warning"])
-    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*command, "serve", str(path), "--port", "0",
+                               "--log-level", "warning"], stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
+        url = _address(server, deadline)
         while True:
             if server.poll() is not None:
                 raise RuntimeError(f"keraslearn serve exited with status {server.returncode}")

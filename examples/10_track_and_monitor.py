@@ -25,9 +25,9 @@ import argparse
 import contextlib
 import json
 import os
+import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -81,10 +81,17 @@ def tracking_store(folder):
             os.environ["MLFLOW_TRACKING_URI"] = before
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _address(server, deadline):
+    """The address ``keraslearn serve --port 0`` prints once it listens on a free port."""
+    with selectors.DefaultSelector() as output:
+        output.register(server.stdout, selectors.EVENT_READ)
+        while not output.select(timeout=0.25):
+            if time.monotonic() > deadline:
+                raise RuntimeError("keraslearn serve did not start")
+    line = server.stdout.readline()  # (nothing at all: it exited)
+    if not line.startswith("keraslearn serve: listening on "):
+        raise RuntimeError(f"keraslearn serve exited with status {server.wait()}")
+    return line.split()[-1]
 
 
 def _call(url, body=None):
@@ -105,13 +112,13 @@ def serve(path, window):
     """
     command = shutil.which("keraslearn", path=str(Path(sys.executable).parent))
     command = [command] if command else [sys.executable, "-m", "keraslearn.serving._cli"]
-    port = _free_port()
-    server = subprocess.Popen([*command, "serve", str(path), "--port", str(port),
-                               "--drift-window", str(window), "--log-level", "warning"])
-    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*command, "serve", str(path), "--port", "0",
+                               "--drift-window", str(window), "--log-level", "warning"],
+                              stdout=subprocess.PIPE, text=True)
 
     def ready():
         deadline = time.monotonic() + 240
+        url = _address(server, deadline)
         while True:
             if server.poll() is not None:
                 raise RuntimeError(f"keraslearn serve exited with status {server.returncode}")

@@ -3,6 +3,7 @@ pipeline served end to end by the command itself in its own process."""
 
 import contextlib
 import inspect
+import selectors
 import signal
 import socket
 import subprocess
@@ -173,21 +174,33 @@ def _free_port():
 
 
 def serve_command(path, *options, sigint=signal.default_int_handler):
-    """``keraslearn serve PATH --port <free port>`` in its own process, and a client;
-    the server is stopped with Ctrl-C's signal on leaving the block. ``sigint``: this
-    process's SIGINT handler while the server starts, whose disposition it inherits
-    (signal.SIG_IGN: as a shell script's background job starts)."""
-    port = _free_port()
-    return serving_process([str(EXECUTABLE), "serve", str(path), "--port", str(port),
-                            "--log-level", "warning", *options], port, sigint=sigint)
+    """``keraslearn serve PATH --port 0`` in its own process, and a client of the
+    address it prints; the server is stopped with Ctrl-C's signal on leaving the
+    block. ``sigint``: this process's SIGINT handler while the server starts, whose
+    disposition it inherits (signal.SIG_IGN: as a shell script's background job
+    starts)."""
+    return serving_process([str(EXECUTABLE), "serve", str(path), "--port", "0",
+                            "--log-level", "warning", *options], None, sigint=sigint)
+
+
+def _printed_address(server, deadline):
+    """The address ``keraslearn serve --port 0`` prints once it listens."""
+    lines = selectors.DefaultSelector()
+    lines.register(server.stdout, selectors.EVENT_READ)
+    while not lines.select(timeout=0.25):
+        assert server.poll() is None, f"the server exited: {server.communicate()[1]}"
+        assert time.monotonic() < deadline, "the server did not start"
+    line = server.stdout.readline()
+    assert line.startswith("keraslearn serve: listening on http://127.0.0.1:"), line
+    return line.split()[-1]
 
 
 @contextlib.contextmanager
 def serving_process(command, port, *, sigint=signal.default_int_handler, status=130,
                     printed=""):
-    """The server ``command`` starts on ``port``, and a client; stopped on leaving
-    the block with Ctrl-C's signal, it must exit with ``status``, having printed
-    ``printed``, with no traceback."""
+    """The server ``command`` starts on ``port`` (None: the port it prints), and a
+    client; stopped on leaving the block with Ctrl-C's signal, it must exit with
+    ``status``, having printed ``printed``, with no traceback."""
     previous = signal.signal(signal.SIGINT, sigint)
     try:
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -195,8 +208,9 @@ def serving_process(command, port, *, sigint=signal.default_int_handler, status=
     finally:
         signal.signal(signal.SIGINT, previous)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            deadline = time.monotonic() + 240  # a fresh TensorFlow, on a shared machine
+        deadline = time.monotonic() + 240  # a fresh TensorFlow, on a shared machine
+        url = _printed_address(server, deadline) if port is None else f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, timeout=30) as client:
             while True:
                 assert server.poll() is None, f"the server exited: {server.communicate()[1]}"
                 try:

@@ -40,7 +40,9 @@ def build_parser():
                        help="what keraslearn.save wrote, or a SavedModel keraslearn.export wrote")
     serve.add_argument("--host", type=_host, default="127.0.0.1",
                        help="address to bind (default: 127.0.0.1, this machine only)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    serve.add_argument("--port", type=_port, default=8000,
+                       help="port (default: 8000); 0 takes a free one, whose address is "
+                            "printed on standard output once it listens")
     serve.add_argument("--max-batch-rows", type=_positive_int, default=256,
                        help="most rows in one model call (default: 256)")
     serve.add_argument("--max-wait-ms", type=_wait, default=2.0,
@@ -142,7 +144,11 @@ def _serve(parser, args):
             # a column the model does not take, a dtype it cannot
             parser.exit(2, f"keraslearn serve: error: --dtype: {exc}\n")
         cannot_serve(exc)
-    _check_listens(parser, args.host, args.port)
+    listening = _listen(parser, args.host, args.port)
+    if listening is not None and args.port != 0:  # uvicorn listens on every address
+        # the host names
+        listening.close()
+        listening = None
     # uvicorn stops gracefully on SIGINT whatever its disposition, then sends
     # it again once the handlers it replaced are back: Python's own handler
     # makes that a KeyboardInterrupt even where the process was started with
@@ -161,25 +167,35 @@ def _serve(parser, args):
                 timeout_graceful_shutdown=args.timeout_graceful_shutdown)
         except (TypeError, ValueError) as exc:
             cannot_serve(exc)
-        server.run()  # (Ctrl-C: uvicorn shuts down gracefully, then raises it again)
+        sockets = None
+        if listening is not None:  # the port the system chose, said whatever --log-level
+            sockets = [listening]
+            host, port = listening.getsockname()[:2]
+            print(f"keraslearn serve: listening on http://{f'[{host}]' if ':' in host else host}"
+                  f":{port}", flush=True)
+        server.run(sockets)  # (Ctrl-C: uvicorn shuts down gracefully, then raises it again)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+        if listening is not None:
+            listening.close()
     return 0
 
 
-def _check_listens(parser, host, port):
-    """Exit 1 saying why where the address cannot be listened on (a port in
-    use): uvicorn says so in its log alone, which --log-level may silence."""
+def _listen(parser, host, port):
+    """A socket listening on the address; exit 1 saying why where it cannot be
+    listened on (a port in use): uvicorn says so in its log alone, which
+    --log-level may silence."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        socket.create_server((host, port), family=family).close()
+        return socket.create_server((host, port), family=family)
     except OSError as exc:
         if (exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
                 or (exc.errno or 0) < 0):  # getaddrinfo's: a name that does not resolve
             parser.exit(1, f"keraslearn serve: error: cannot listen on {host}:{port}: "
                            f"{exc.strerror}\n")
         # (anything else: uvicorn's to say)
+        return None
 
 
 def _dtype_pair(text):
