@@ -184,6 +184,10 @@ def test_a_bad_csv_cell_is_refused_by_its_own_row(clf_client, reg_client):
     assert flags.json()["error"].startswith(  # as JSON's true is told (the hint kept)
         "column 'age', row 0: expected a number; got true; a column of true and false is "
         "served as one where make_app is given dtypes={name: 'boolean'}")
+    # A column pandas leaves as text (true beside a number) is told the same.
+    mixed = post(clf_client, b"age,income,score,ratio\n2,1,2,3\nTrue,1,2,3\n")
+    assert mixed.json()["error"].startswith(
+        "column 'age', row 1: expected a number; got true; a column of true and false is ")
     unnamed = post(reg_client, b"a,b,c,d\n1,2,3,4\n4,5,6,7\n7,n/a,9,1\n")
     assert unnamed.json()["error"] == "feature 1, row 2: expected a number; got the string 'n/a'"
     # Numbers as JSON writes them, NaN included (refused here: not imputed, by name).

@@ -122,7 +122,8 @@ def _boolean(cell):
 def _number(cell):
     """A cell of a number column as JSON gives it: an int where it is written
     as one, else a float where it is written as a number (checked as the JSON
-    value would be), else the text (refused)."""
+    value would be), else true or false where so written, else the text (each
+    refused as the JSON value is: true with the hint of boolean columns)."""
     if not isinstance(cell, str):
         return cell  # an empty cell: missing
     if _WHOLE.fullmatch(cell):
@@ -130,4 +131,4 @@ def _number(cell):
             return int(cell)
         except ValueError:
             return cell  # more digits than Python converts: refused, as text
-    return float(cell) if _NUMBER.fullmatch(cell) else cell
+    return float(cell) if _NUMBER.fullmatch(cell) else _boolean(cell)
