@@ -75,6 +75,40 @@ def test_arrays_lists_and_frames_give_the_same_result():
     pd.testing.assert_frame_equal(detectors[2].test(as_frame.iloc[:150]), expected)
 
 
+def test_numbers_held_as_objects_in_a_frame_are_numbers_as_in_an_array():
+    # A frame built from a mixed object array keeps object columns: its numbers
+    # were categories, each value seen once, so that a shift of 40 standard
+    # deviations was no drift (chi2, p=1) while the same array said drift.
+    rng = np.random.default_rng(0)
+    age, city = rng.normal(40, 10, 1000), rng.choice(["Lyon", "Oslo"], 1000)
+    mixed = np.column_stack([age, city]).astype(object)
+    mixed[:, 0] = age
+    frame = pd.DataFrame(mixed, columns=["age", "city"])
+    assert frame["age"].dtype == object
+    shifted = frame.assign(age=(age + 400).astype(object))
+    for X, batch in ((frame, shifted), (mixed, shifted.to_numpy())):
+        detector = DriftDetector(random_state=0).fit(X)
+        np.testing.assert_array_equal(detector.categorical_, [False, True])
+        result = detector.test(batch)
+        assert result["test"].tolist() == ["ks", "chi2"]
+        assert result["drifted"].tolist() == [True, False]
+    assert frame["age"].dtype == object  # the user's frame as it was
+
+
+def test_column_names_mixing_strings_and_numbers_are_refused():
+    # They were matched by position in silence: a batch with its columns swapped
+    # drifted on every feature.
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"income": rng.normal(size=100), 7: rng.normal(5, 1, 100)})
+    message = ("DriftDetector takes column names that are all strings, or none (an array): "
+               "X's mix ['int', 'str']. Make them strings")
+    with pytest.raises(TypeError, match=re.escape(message)):
+        DriftDetector().fit(frame)
+    detector = DriftDetector().fit(frame.to_numpy())
+    with pytest.raises(TypeError, match=re.escape(message)):
+        detector.test(frame[[7, "income"]])
+
+
 def test_numeric_array_is_all_numeric():
     X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
     detector = DriftDetector().fit(X)

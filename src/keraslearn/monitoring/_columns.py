@@ -3,8 +3,9 @@
 Arrays, lists and DataFrames (pandas' or polars') are all read as a pandas DataFrame,
 column by column, so that a numeric column stays a float array and a text column stays
 text: a mixed table is never turned into one array of strings or of Python objects.
-Lists and object arrays get pandas' per-column type inference (``infer_objects``);
-nothing the caller passed is modified.
+Object columns (of lists, object arrays and DataFrames alike) get pandas' per-column
+type inference (``infer_objects``): numbers stay numbers; nothing the caller passed is
+modified.
 
 Which columns are categorical is decided once, at fit, from ``categorical_features``
 or from the column types; afterwards every batch is read with that fixed mask.
@@ -29,6 +30,14 @@ def as_frame(X, owner):
                          "use X.to_frame() for a single feature.")
     if isinstance(X, pd.DataFrame) or is_polars_frame(X):
         frame = polars_as_pandas(X)
+        named = [isinstance(c, str) for c in frame.columns]
+        if any(named) and not all(named):  # matched by position, in silence
+            kinds = sorted({type(c).__name__ for c in frame.columns})
+            raise TypeError(f"{owner} takes column names that are all strings, or none (an "
+                            f"array): X's mix {kinds}. Make them strings "
+                            "(X.columns = X.columns.astype(str)).")
+        if any(map(ptypes.is_object_dtype, frame.dtypes)):  # numbers held as objects: numbers
+            frame = frame.infer_objects()
     else:
         array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
         if array.ndim != 2:

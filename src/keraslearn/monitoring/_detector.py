@@ -104,9 +104,9 @@ class DriftDetector(BaseEstimator):
     categorical_features : array-like of str, int or bool, default=None
         The categorical columns: names (when fitting on a DataFrame with string
         column names), indices, or a boolean mask over the columns. When None,
-        DataFrame columns of object, string, category or bool dtype are
-        categorical, numbers are numeric, and any other dtype is a ValueError;
-        columns of object arrays and lists are typed by pandas' inference.
+        columns of text, category or bool dtype are categorical, numbers are
+        numeric (pandas' inference types object columns first: numbers held as
+        objects are numbers), and any other dtype is a ValueError.
 
     alpha : float, default=0.05
         Significance level: the family-wise error rate under Bonferroni, the

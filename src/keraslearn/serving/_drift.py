@@ -88,8 +88,7 @@ def named_as_fitted(rows, detector):
     if names is not None and not hasattr(rows, "columns"):
         import pandas as pd
 
-        frame = pd.DataFrame(rows, columns=[str(n) for n in names], copy=False)
-        return frame.infer_objects() if rows.dtype == object else frame
+        return pd.DataFrame(rows, columns=[str(n) for n in names], copy=False)
     if names is None and hasattr(rows, "columns"):
         return rows.set_axis(range(rows.shape[1]), axis=1)
     return rows
