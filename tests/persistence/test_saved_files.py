@@ -419,3 +419,34 @@ def test_routing_requests_beyond_the_parameters_are_named_too(tmp_path, where):
                                          "metadata-routing requests"):
         keraslearn.save(fitted, tmp_path / "routed.keraslearn")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dict_whose_keys_load_would_change_is_refused_naming_where(clf, tmp_path):
+    # skops keeps a dict's keys as text and makes each again with its type:
+    # class_weight={False: 1, True: 5} came back as {True: 5.0} (bool("false")),
+    # so that a refit of the loaded estimator, and a search's records, changed.
+    from sklearn.model_selection import GridSearchCV
+
+    path = keraslearn.save(clf, tmp_path / "model.keraslearn")
+    good = path.read_bytes()
+    flags = X[:, 0] > 0
+    for keys in ((False, True), (np.False_, np.True_)):
+        weighted = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0,
+                                 class_weight=dict(zip(keys, (1.0, 5.0))))
+        with pytest.warns(ConvergenceWarning):
+            weighted.fit(X, flags)
+        with pytest.raises(ValueError, match=r"refused to write .*object\.skops holds a dict "
+                                             r"\(MLPClassifier > class_weight\) whose keys are "
+                                             r"booleans \(False and True come back as True"):
+            keraslearn.save(weighted, path, overwrite=True)
+    search = GridSearchCV(MLPClassifier(), {"class_weight": [{1: 4.0, "1": 1.0}]})
+    with pytest.raises(ValueError, match=r"\(GridSearchCV > param_grid > class_weight\) whose "
+                                         r"keys are equal as text"):
+        keraslearn.save(search, path, overwrite=True)
+    with pytest.raises(ValueError, match=r"dict \(the object\) whose keys include None"):
+        keraslearn.save({None: clf}, path, overwrite=True)
+    assert path.read_bytes() == good
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keraslearn"]
+    kept = {1: 5.0, 0: 1.0, "a": 2.0, 2.5: 3.0, np.int64(7): 1.5}  # keys that come back
+    assert keraslearn.load(keraslearn.save({"weights": kept}, tmp_path / "d.keraslearn")) == {
+        "weights": kept}

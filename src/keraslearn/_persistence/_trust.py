@@ -248,13 +248,15 @@ def normalise_trusted(trusted):
 
 
 def check_parts_load(blobs, path):
-    """Refuse a skops part that names code load could not import (a lambda, a
-    nested function or a lock held by a scikit-learn object): such a file would
-    never load, and it must not replace a good one. Warn of code in
+    """Refuse a skops part holding a dict whose keys load would change, or that
+    names code load could not import (a lambda, a nested function or a lock
+    held by a scikit-learn object): such a file would never load, or not as it
+    was, and it must not replace a good one. Warn of code in
     ``__main__``, which loads only where ``__main__`` defines it again."""
     import warnings
 
     for member, data in blobs.items():
+        _check_keys_load(data, member, path)
         names = skops_trusted(data)
         lost = [name for name in names if not _importable(name)]
         if lost:
@@ -271,6 +273,50 @@ def check_parts_load(blobs, path):
                 "(the script or notebook saving it), which load imports: the file loads "
                 "only where __main__ defines them again. Define them in a module to load "
                 "the file anywhere.", UserWarning, stacklevel=3)
+
+
+def _check_keys_load(data, member, path):
+    """Refuse a dict skops would read back changed: it writes keys as JSON text
+    and makes each again with its type, so that ``{False: 1, True: 5}`` comes
+    back as ``{True: 5}`` (``bool("false")``), ``{1: a, "1": b}`` as one key, and
+    a ``None`` key not at all (a class_weight keyed by boolean labels, and a
+    search's records of it, silently changed)."""
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    nodes = [(schema, ())]
+    while nodes:
+        node, where = nodes.pop()
+        if isinstance(node, list):
+            nodes.extend((child, where) for child in node)
+        elif isinstance(node, dict) and "__loader__" not in node:  # a dict's content, by key
+            nodes.extend((child, where + (str(key),)) for key, child in node.items())
+        elif isinstance(node, dict):
+            content = node.get("content")
+            if node["__loader__"] == "DictNode" and isinstance(content, dict):
+                _check_keys(node, content, member, where, path)
+            if node["__loader__"] == "ObjectNode":
+                where += (str(node.get("__class__")),)
+            nodes.extend((child, where) for key, child in node.items()
+                         if key not in ("key_types", "__class__", "__module__", "__loader__"))
+
+
+def _check_keys(node, content, member, where, path):
+    kinds = [kind.get("__class__") for kind in node["key_types"].get("content", [])]
+    problem = ("are booleans (False and True come back as True alone)" if "bool" in kinds
+               else "include None (it does not come back)" if "NoneType" in kinds
+               else "are equal as text (1 and '1' come back as one key)"
+               if len(content) < len(kinds) else None)
+    if problem is not None:
+        raise ValueError(
+            f"keraslearn.save refused to write {str(path)!r}: its {member} holds a dict "
+            f"({' > '.join(where[-4:]) or 'the object'}) whose keys {problem}: skops, which "
+            "writes the file, keeps a dict's keys as text. Key it by numbers or strings (a "
+            "class_weight of boolean labels: fit 0/1 labels), or store the object with "
+            "pickle (joblib.dump).")
 
 
 def _importable(name):
