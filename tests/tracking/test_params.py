@@ -59,6 +59,11 @@ def test_long_values_are_cut_to_mlflows_limit_and_numpy_values_become_python():
     assert params["c"].startswith("[ 0,  1,") and "..." in params["c"]
     assert describe((build, tiny_mlp)) == "(test_params.build, tiny_mlp)"  # its own repr
     assert describe({"k": None}) == "{'k': None}"
+    # A class_weight keyed by NumPy's labels (dict(zip(classes_, weights))) is
+    # logged as one keyed by Python's: one text for one setting.
+    classes = np.array(["cat", "dog"])
+    assert describe(dict(zip(classes, np.array([1.5, 0.75])))) == describe(
+        {"cat": 1.5, "dog": 0.75}) == "{'cat': 1.5, 'dog': 0.75}"
 
 
 def test_estimators_keras_objects_and_reprs_are_told_apart_without_addresses():

@@ -1119,6 +1119,14 @@ def test_class_weight_messages_say_what_is_wrong():
     for est in _both(class_weight={1: 5.0, 0: 1.0}):  # Keras' class indices
         with pytest.raises(ValueError, match=r"class_weight=\{'a': 1.0, 'b': 5.0\}"):
             est.fit(X, labels)
+    # Labels that are numbers written as text ("1" to "12", folder names) keyed by
+    # the numbers: read as indices of the sorted text ('1', '10', '11', '12', '2',
+    # ...), the hint moved the weights onto other classes.
+    folders = np.array([str(k) for k in range(1, 13)])[np.arange(len(y)) % 12]
+    for est in _both(class_weight={12: 5.0, 1: 1.0, **{k: 1.0 for k in range(2, 12)}}):
+        with pytest.raises(ValueError, match=r"The labels are text .*: class_weight=\{'12': "
+                                             r"5.0, '1': 1.0, '2': 1.0, .*'11': 1.0\}\.$"):
+            est.fit(X, folders)
 
 
 @pytest.mark.parametrize("loss, encoding, match", [

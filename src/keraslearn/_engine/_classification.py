@@ -257,7 +257,11 @@ def _check_class_weight_keys(class_weight, classes):
     indices = all(isinstance(k, (int, np.integer)) for k in class_weight) and (
         classes.dtype.kind not in "iu")
     hint = ""
-    if indices:  # Keras' index k is the k-th class: the same weights keyed by label
+    if all(isinstance(c, str) for c in labels) and all(str(k) in labels for k in class_weight):
+        example = ", ".join(f"{str(k)!r}: {w!r}" for k, w in class_weight.items())
+        hint = (" The labels are text (names of folders or columns read as text, say): "
+                f"class_weight={{{example}}}.")
+    elif indices:  # Keras' index k is the k-th class: the same weights keyed by label
         example = ", ".join(f"{classes[k].item()!r}: {w!r}" for k, w in
                             sorted(class_weight.items()) if 0 <= k < len(classes))
         hint = (" Keras' class_weight takes class indices; keraslearn takes the labels "

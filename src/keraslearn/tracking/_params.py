@@ -96,8 +96,8 @@ def describe(value):
     >>> describe(len)
     'len'
     """
-    if isinstance(value, str):
-        return repr(value)
+    if isinstance(value, str):  # NumPy's too, as the text: 'cat', not np.str_('cat')
+        return repr(str(value))
     if isinstance(value, _SIMPLE):
         return str(value)
     if isinstance(value, np.generic):
