@@ -569,6 +569,21 @@ def test_sparse_multilabel_targets_are_read():
         f1_score(csr_matrix(Y), clf.predict(X), average="macro", zero_division=0.0))
 
 
+def test_nullable_multilabel_columns_are_read_as_the_classifier_fitted_them():
+    # A DataFrame of pandas' Int64/boolean columns fits (read as numbers) but its
+    # values were read as objects here: "targets of type 'unknown'".
+    X, Y = make_multilabel_classification(60, 5, n_classes=3, random_state=0)
+    clf = KNeighborsClassifier().fit(X, Y)
+    frame = pd.DataFrame({"a": pd.array(Y[:, 0], dtype="Int64"),
+                          "b": pd.array(Y[:, 1].astype(bool), dtype="boolean"),
+                          "c": pd.array(Y[:, 2], dtype="Int64")})
+    report = evaluate(clf, X, frame, zero_division=0.0)
+    assert report.problem_type == "multilabel"
+    assert list(report.per_class.index) == ["a", "b", "c"]
+    assert report.metrics["f1_macro"] == pytest.approx(
+        f1_score(Y, clf.predict(X), average="macro", zero_division=0.0))
+
+
 def _softmax_net(meta):
     import keras
 

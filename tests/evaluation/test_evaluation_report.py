@@ -390,7 +390,10 @@ def test_targets_of_another_shape_than_fitted_are_refused_before_predict():
     Y3 = (np.random.default_rng(0).random((40, 3)) > 0.5).astype(int)
     with pytest.warns(ConvergenceWarning):
         multilabel = OurMLP(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(X, Y3)
+    smoothed = np.eye(2)[y] * 0.9 + 0.05  # rows of the shape, but not one-hot
     cases = [(one_hot.fit(X, np.eye(2)[y]), y, r"fitted on one-hot rows of 2 columns"),
+             (one_hot, smoothed, r"fitted on one-hot rows; row 0 of y is not one \(\[0\.\d+, "
+                                 r"0\.\d+\]\): each row holds one 1, the rest 0\.$"),
              (two.fit(X, np.c_[y, y]), y.astype(float), r"y has 1 column\(s\), but "
                                                         r"KerasRegressor was fitted on 2"),
              (multilabel, Y3[:, :2], r"y has 2 column\(s\), but MLPClassifier was fitted "

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils._files import check_new_files, check_output_dir, remove_unwritten, slug, staged
+from ..utils._text import cut
 from ..utils._validation import is_number
 from ._metrics import (
     _estimator_type,
@@ -118,7 +119,13 @@ def _check_target_columns(estimator, y):
     name, target = type(final).__name__, getattr(final, "target_type_", None)
     columns = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
     if target == "multiclass-onehot":
-        raise ValueError(f"{name} was fitted on one-hot rows of {len(final.classes_)} "
+        n_classes = len(final.classes_)
+        if y.shape[1:] == (n_classes,) and y.dtype.kind in "biuf":  # a row not one-hot
+            row = int(np.flatnonzero(~(np.isin(y, (0, 1)).all(axis=1) & (y.sum(axis=1) == 1)))[0])
+            raise ValueError(f"{name} was fitted on one-hot rows; row {row} of y is not one "
+                             f"({cut(str(y[row].tolist()), 60)}): each row holds one 1, the "
+                             "rest 0.")
+        raise ValueError(f"{name} was fitted on one-hot rows of {n_classes} "
                          f"columns; y has shape {y.shape}: give y as such rows.")
     if target in ("binary", "multiclass") and columns > 1:
         raise ValueError(f"y has {columns} columns, but {name} was fitted on one column of "
@@ -264,7 +271,10 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     output_dir = check_output_dir(output_dir, drawn_by="evaluate")
     name = type(estimator).__name__ if name is None else str(name)
     output_names = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) else None
-    y_true = np.asarray(_dense(y))
+    from .._engine._labels import as_array  # (nullable columns as numbers, as fit reads them)
+
+    y_true = np.asarray(as_array(y.set_axis(range(y.shape[1]), axis=1)  # (names: read above)
+                                 if isinstance(y, pd.DataFrame) else y))
     if y_true.shape[0] == 0:
         raise ValueError("Cannot evaluate on 0 samples: y is empty.")
     one_hot = _one_hot_classes(estimator, y_true)
