@@ -15,6 +15,14 @@ from keraslearn._engine._trace_cache import trace_cache
 N = 203
 
 
+@pytest.fixture(autouse=True)
+def _released():
+    """Datasets gathering rows in NumPy are made where a fit or predict would
+    make them: in a block that frees their arrays at its end."""
+    with _feed.releasing():
+        yield
+
+
 def _data():
     X = np.arange(N * 2, dtype="float32").reshape(N, 2)  # row i holds 2i, 2i + 1
     y = np.arange(N, dtype="float32") * 10

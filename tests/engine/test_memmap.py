@@ -218,3 +218,40 @@ def test_fit_partial_fit_and_predict_on_a_large_file_keep_memory_bounded(tmp_pat
     # batches, which brings the peak to 50-80 MB here).
     assert growth < size / 4, f"peak RSS grew by {growth / 2**20:.0f} MB for a " \
                               f"{size / 2**20:.0f} MB file"
+
+
+def test_the_arrays_a_fit_or_predict_read_batch_by_batch_are_freed_after_it(tmp_path,
+                                                                            monkeypatch):
+    # TensorFlow keeps every function given to tf.numpy_function for the rest of
+    # the process: each fit over data past SMALL_DATA_BYTES kept its training
+    # arrays, and each predict of a mapped file its mapping, until the process
+    # ended (a search over large data held a copy per fit).
+    import gc
+    import weakref
+
+    np.save(tmp_path / "X.npy", X)
+    clf = MLPClassifier(**MLP).fit(X, y)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    kept = weakref.ref(mapped)
+    with _through_tensorflow():
+        np.testing.assert_array_equal(clf.predict(mapped), clf.predict(X))
+    del mapped
+    gc.collect()
+    assert kept() is None
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    rows, labels = X.copy(), y.copy()
+    kept = [weakref.ref(rows), weakref.ref(labels)]
+    MLPClassifier(**MLP, early_stopping=True).fit(rows, labels)
+    KerasRegressor(model=_tiny, loss="mse", epochs=2, validation_split=0.2, random_state=0,
+                   verbose=0).fit(rows, np.column_stack([labels, labels]).astype("float32"))
+    del rows, labels
+    gc.collect()
+    assert [ref() for ref in kept] == [None, None]
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    kept = weakref.ref(mapped)
+    MLPClassifier(**MLP).fit(mapped, y).partial_fit(mapped, y)
+    del mapped
+    gc.collect()
+    assert kept() is None
+    if sys.platform.startswith("linux"):  # (no mapping of the file left either)
+        assert not [line for line in open("/proc/self/maps") if "X.npy" in line]

@@ -122,10 +122,11 @@ def test_large_sparse_rows_reach_a_declared_dense_input_sparse(monkeypatch):
     w = np.ones(len(Y), dtype=np.float32)
     meta = {"X_shape_": X_SPARSE.shape, "target_type_": "binary"}
     for model, spec in [(tiny_mlp(meta), tf.SparseTensorSpec), (SubclassedNet(), tf.TensorSpec)]:
-        ds = _feed.make_dataset(X_SPARSE, Y, w, batch_size=32, shuffle=True, seed=0,
-                                inputs=input_kinds(model, X_SPARSE))
-        assert isinstance(ds.element_spec[0], spec)
-        x, _, _ = next(iter(ds))
+        with _feed.releasing():
+            ds = _feed.make_dataset(X_SPARSE, Y, w, batch_size=32, shuffle=True, seed=0,
+                                    inputs=input_kinds(model, X_SPARSE))
+            assert isinstance(ds.element_spec[0], spec)
+            x, _, _ = next(iter(ds))
         assert x.shape[1] == X_SPARSE.shape[1]
     clf = KerasClassifier(SubclassedNet, loss="binary_crossentropy", epochs=2, batch_size=32,
                           random_state=0).fit(X_SPARSE, Y)

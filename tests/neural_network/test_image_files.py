@@ -489,13 +489,14 @@ def test_tensorflow_decoded_files_batched_beside_rows_read_in_python(tmp_path, m
     np.save(tmp_path / "rows.npy", np.arange(len(paths), dtype="float32"))
     rows = np.load(tmp_path / "rows.npy", mmap_mode="r")
     weights = np.ones(len(paths))
-    ds = _feed.make_dataset(files, rows, weights, batch_size=8, shuffle=True, seed=0,
-                            inputs=InputKind("float32"))
     seen = []
-    for x, y, _ in ds:
-        y = np.asarray(y).astype(int)
-        np.testing.assert_array_equal(np.asarray(x), pixels[y])
-        seen.extend(y)
+    with _feed.releasing():
+        ds = _feed.make_dataset(files, rows, weights, batch_size=8, shuffle=True, seed=0,
+                                inputs=InputKind("float32"))
+        for x, y, _ in ds:
+            y = np.asarray(y).astype(int)
+            np.testing.assert_array_equal(np.asarray(x), pixels[y])
+            seen.extend(y)
     assert sorted(seen) == list(range(len(paths))) and seen != sorted(seen)
 
 

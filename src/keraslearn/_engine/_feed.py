@@ -28,8 +28,17 @@ the same way, each batch read from its file when the batch is needed, several
 batches at once where the source allows it; a small one (below
 ``SMALL_DATA_BYTES`` once read) is read whole first and takes the first way,
 so that it trains exactly as the same rows in memory do. Sizes are counted
-in the dtype the network is fed, which is what a source read whole holds."""
+in the dtype the network is fed, which is what a source read whole holds.
 
+TensorFlow keeps every function given to ``tf.numpy_function`` for the rest of
+the process (the outermost graph holds them, so that a graph never loses one),
+and with it whatever the function refers to: batches gathered in NumPy read
+their arrays through a holder that :func:`releasing` empties once the fit or
+predict that made them ends, so that the user's arrays (and the files mapped
+under them) are freed as they are after Keras' own fit."""
+
+import contextlib
+import contextvars
 import math
 
 import numpy as np
@@ -51,6 +60,33 @@ GATHER_ROWS = 50_000
 
 # Second half of the permutation key (the first is drawn per epoch).
 _PERMUTATION_KEY = 0x6B6C
+
+# The holders of the arrays datasets made in the current releasing() block read.
+_HELD = contextvars.ContextVar("keraslearn_held_rows", default=None)
+
+
+@contextlib.contextmanager
+def releasing():
+    """Datasets that gather batches in NumPy, made in the block, read their
+    arrays until it ends; none may be made outside such a block."""
+    held = []
+    token = _HELD.set(held)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+        for holder in held:
+            holder.clear()
+
+
+def _holder(arrays):
+    held = _HELD.get()
+    if held is None:
+        raise RuntimeError("a dataset gathering rows in NumPy is made inside releasing(), "
+                           "which frees its arrays")
+    holder = [arrays]
+    held.append(holder)
+    return holder
 
 
 def make_dataset(X, y, sample_weight, *, batch_size, shuffle, seed, inputs,
@@ -186,7 +222,7 @@ def in_memory(a, dtype=None):
         return out if dtype is None else out.astype(dtype, copy=False)
     out = np.empty(a.shape, dtype=dtype or a.dtype)
     start = 0
-    with reported_read_errors(a):
+    with reported_read_errors(a), releasing():
         for (rows,) in batches_in_order(a, 1024, InputKind(out.dtype)):
             out[start:start + len(rows)] = rows.numpy()
             start += len(rows)
@@ -274,10 +310,14 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False, rows_p
     with tf.init_scope():  # made once, outside the traced map function
         tensors = [tf.constant(a.astype(d, copy=False)) if t and not isinstance(a, RowSource)
                    else None for a, d, t in zip(arrays, dtypes, in_tf)]
+    held = _holder(arrays)  # (take is kept by TensorFlow: the arrays only until released)
 
     def take(i):
+        if not held:
+            raise RuntimeError("the rows of this dataset were released: its fit or "
+                               "predict has ended")
         out = []
-        for a, d, sparse_part, tf_read in zip(arrays, dtypes, as_sparse, in_tf):
+        for a, d, sparse_part, tf_read in zip(held[0], dtypes, as_sparse, in_tf):
             if tf_read:
                 continue
             rows = a.read(i) if isinstance(a, RowSource) else a[i]

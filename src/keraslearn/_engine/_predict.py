@@ -116,9 +116,9 @@ class Predictor:
         outs = []
         if from_files:
             _begin(hooks, n, chunk)
-            from ._feed import batches_in_order
+            from ._feed import batches_in_order, releasing
 
-            with reported_read_errors(X):
+            with reported_read_errors(X), releasing():
                 for (tensors,) in batches_in_order(X, chunk, kinds):
                     outs.append(_run(call, tensors, hooks, len(outs)))
             return _joined(outs)

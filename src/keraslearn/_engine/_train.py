@@ -12,7 +12,7 @@ from . import _nested as nested
 from . import _targets as targets
 from ._data import CheckedValidation, float_overflow
 from ._dense_chain import dense_chains
-from ._feed import decodes_in_python_per_batch, make_dataset
+from ._feed import decodes_in_python_per_batch, make_dataset, releasing
 from ._forward import hand_out
 from ._layers import keras_layers_only, optimizer_of_another, own_optimizer, training_variables
 from ._predict import input_kinds
@@ -135,6 +135,11 @@ def train(est, model, data, plan, encoder, randomness, where=None):
 
     Raises ValueError when the loss stops being finite.
     """
+    with releasing():  # the arrays its datasets read, freed when it ends
+        return _train(est, model, data, plan, encoder, randomness, where)
+
+
+def _train(est, model, data, plan, encoder, randomness, where):
     _check_strategy_holds(model)
     # Arrays mapped from files are read batch by batch, and their held-out
     # rows are taken without reading them (``_sources``).
