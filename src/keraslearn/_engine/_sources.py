@@ -149,6 +149,11 @@ def _address(array):
     return array.__array_interface__["data"][0]
 
 
+# Bytes of a Fortran-order file a read through its mapping touches before
+# releasing them (see MappedArray._read_mapped).
+_MAPPED_BLOCK_BYTES = 16 * 2**20
+
+
 def _rows_contiguous(array):
     """Whether each row of ``array`` is one block of memory, in C order."""
     expected = array.itemsize
@@ -244,10 +249,18 @@ class MappedArray(RowSource):
         return out
 
     def _read_mapped(self, index, out):
-        """The rows read through the mapping, whose pages are released at once."""
-        out[...] = self._array[index]
-        if hasattr(mmap, "MADV_DONTNEED"):
-            self._mapping.madvise(mmap.MADV_DONTNEED)
+        """The rows read through the mapping, whose pages are released at once.
+        Where rows are not the outermost axis (Fortran order: each row's values
+        lie across the whole file), a block of that axis at a time, released in
+        between: a batch of rows otherwise made the whole file resident."""
+        array = self._array
+        axis = int(np.argmax(np.abs(array.strides))) if array.ndim > 1 else 0
+        step = max(1, _MAPPED_BLOCK_BYTES // max(1, abs(array.strides[axis])))
+        for start in range(0, array.shape[axis] if axis else 1, step):
+            part = (slice(None),) * axis + (slice(start, start + step),) * (axis > 0)
+            out[part] = array[(index,) + part[1:]]
+            if hasattr(mmap, "MADV_DONTNEED"):
+                self._mapping.madvise(mmap.MADV_DONTNEED)
         return out
 
 
