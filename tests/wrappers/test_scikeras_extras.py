@@ -2,6 +2,8 @@
 callbacks in predict, history key names, utilities, current_epoch,
 initialized_, batch_size=-1, and clear errors when partial_fit data changes."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -180,6 +182,31 @@ def test_history_keys_are_named_as_scikeras_names_them():
     reg = KerasRegressor(regressor, loss="mse", metrics=["mae"], epochs=2,
                          validation_split=0.25).fit(X, X[:, 0])
     assert set(reg.history_) == {"loss", "mean_absolute_error", "val_loss", "val_mae"}
+
+
+def test_metrics_given_as_classes_keep_their_names_in_every_fit():
+    # Keras names an instance made without a name by a count over the process:
+    # auc, then auc_2, auc_3, ... (auc_9 in a search's best estimator), so that
+    # history keys changed and EarlyStopping(monitor="val_auc") never stopped.
+    from sklearn.base import clone
+
+    keras.metrics.AUC(), keras.metrics.Precision()  # (made earlier in the process)
+    clf = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=3, random_state=0,
+                          metrics=[keras.metrics.AUC, keras.metrics.Precision,
+                                   keras.metrics.Precision], metrics__2__thresholds=0.9,
+                          validation_split=0.25,
+                          callbacks=[keras.callbacks.EarlyStopping(monitor="val_auc",
+                                                                   patience=0, mode="max")])
+    labels = (X[:, 0] > 0).astype(int)
+    keys = {"loss", "auc", "precision", "precision_1"}
+    for est in (clf, clf, clone(clf)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (EarlyStopping warns of a metric it lacks)
+            est.fit(X, labels)
+        assert set(est.history_) == keys | {"val_" + key for key in keys}
+    named = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1,
+                            metrics=[keras.metrics.AUC], metrics__name="area").fit(X, labels)
+    assert "area" in named.history_
 
 
 def test_metrics_of_several_values_and_text_in_the_logs_are_kept_in_history():

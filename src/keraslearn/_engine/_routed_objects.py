@@ -14,7 +14,12 @@ documents:
   ``callbacks__0__coef=0.2``;
 - an instance given routed parameters is made again with them: from its
   config for Keras objects that have one, else through its constructor with
-  the arguments it keeps (the user's instance is never changed).
+  the arguments it keeps (the user's instance is never changed);
+- a metric made from a class is named as Keras names the first of its kind
+  (``keras.metrics.AUC``: ``auc``), unless routed a ``name``: Keras' own
+  names count instances across the process (``auc_2`` in the second fit,
+  ``auc_9`` after a search), so history keys and EarlyStopping's ``monitor``
+  would change from fit to fit.
 
 :func:`check` walks the same structure and validates every name against the
 constructors, without making anything, so that a mistake is reported before
@@ -22,9 +27,34 @@ TensorFlow runs; :func:`make` makes the objects for one fit.
 """
 
 import inspect
+import re
 
 from ..utils import accepted_kwargs, check_kwargs, suggest
 from ._layers import defined_by_keras
+
+
+def _names_itself(cls):
+    """Whether ``cls`` is a Keras metric whose constructor takes a ``name``."""
+    from .._tf import keras
+
+    if not issubclass(cls, keras.metrics.Metric):
+        return False
+    names, var_kw = accepted_kwargs(cls.__init__)
+    return "name" in names or var_kw
+
+
+def _first_name(cls):
+    """The name Keras gives the first instance of ``cls``: its constructor's
+    default (``FBetaScore``: ``fbeta_score``), else its class name in snake
+    case (``AUC``: ``auc``, ``F1Score``: ``f1_score``)."""
+    try:
+        default = inspect.signature(cls.__init__).parameters["name"].default
+    except (KeyError, TypeError, ValueError):
+        default = None
+    if isinstance(default, str):
+        return default
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 def _split(params):
@@ -144,6 +174,8 @@ class _Walker:
         values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
         if self.dry:
             return None
+        if self.kind == "metric" and "name" not in values and _names_itself(cls):
+            values["name"] = _first_name(cls)  # (Keras suffixes a repeated one)
         positional = [values[k] for k in sorted((k for k in values if _is_positional(k)), key=int)]
         return cls(*positional, **{k: v for k, v in values.items() if not _is_positional(k)})
 
