@@ -5,6 +5,7 @@ import pickle
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -594,6 +595,33 @@ def test_long_class_names_are_drawn_cut_and_kept_whole_in_the_tables(tmp_path, m
     y = np.array([f"Passenger vehicle, four doors, kind {k}" for k in "ABC"])[np.arange(60) % 3]
     evaluate(KNeighborsClassifier(1).fit(X, y), X, y, output_dir=tmp_path, overwrite=True)
     assert drawn == [[f"{i}: Passenger vehicle, four doo..." for i in range(3)]]
+
+
+def test_one_vs_rest_curves_leave_out_a_class_of_no_weight_and_name_their_axes(
+        tmp_path, monkeypatch):
+    # A class whose samples all weigh 0 was drawn as "dog vs rest (AUC = nan)",
+    # and every axis read "(Positive label: 1)" whatever the classes.
+    from sklearn.metrics import RocCurveDisplay
+
+    from keraslearn.evaluation import _plots
+
+    names, labels = [], []
+    roc, save = RocCurveDisplay.from_predictions, _plots._save
+    monkeypatch.setattr(RocCurveDisplay, "from_predictions", classmethod(
+        lambda cls, *a, **kw: (names.append(kw["name"]), roc(*a, **kw))[1]))
+    monkeypatch.setattr(_plots, "_save", lambda fig, path: (
+        labels.append([(ax.get_xlabel(), ax.get_ylabel()) for ax in fig.axes]),
+        save(fig, path))[1])
+    X = np.arange(60, dtype=float)[:, None]
+    y = np.array(["bird", "cat", "dog"])[np.arange(60) % 3]
+    weight = np.where(y == "dog", 0.0, 1.0)
+    clf = LogisticRegression().fit(X, y)
+    with warnings.catch_warnings():  # (scikit-learn's, of a class weighing nothing)
+        warnings.simplefilter("ignore")
+        report = evaluate(clf, X, y, sample_weight=weight, output_dir=tmp_path)
+    assert names == ["bird vs rest", "cat vs rest"]
+    assert [("False Positive Rate", "True Positive Rate")] in labels
+    assert "roc_curve" in report.figures
 
 
 def test_figures_of_many_labels_or_outputs_show_the_first_twelve(tmp_path):

@@ -275,10 +275,13 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
             sample_weight=sample_weight, name=title, ax=ax, plot_chance_level=True)
     else:
         curves = []
+        weight = np.ones(len(y_true)) if sample_weight is None else np.asarray(sample_weight)
         for i, (label, name) in enumerate(zip(evaluation.labels, _drawn(evaluation.labels))):
             y_bin = (y_true[:, i] if evaluation.problem_type == "multilabel"
                      else y_true == label).astype(int)
-            if np.unique(y_bin).size == 2 and not np.isnan(scores[:, i]).any():
+            # (a class of no weight, or weighing all: its curve and AUC are undefined)
+            if weight[y_bin == 1].sum() > 0 and weight[y_bin == 0].sum() > 0 and not np.isnan(
+                    scores[:, i]).any():
                 curves.append((name, y_bin, scores[:, i]))
         many = len(curves) > _MAX_NAMED_CURVES  # a legend taller than the figure: none
         for k, (label, y_bin, score) in enumerate(curves):
@@ -290,6 +293,8 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
                 RocCurveDisplay.from_predictions(
                     y_bin, y_score=score, pos_label=1, sample_weight=sample_weight,
                     name=f"{label} vs rest", ax=ax, plot_chance_level=last)
+        # (each curve's own labels name its positive label, 1, not its class)
+        ax.set(xlabel="False Positive Rate", ylabel="True Positive Rate")
         if many:
             if ax.get_legend() is not None:  # (the chance level's)
                 ax.get_legend().remove()
