@@ -569,6 +569,21 @@ def test_sparse_multilabel_targets_are_read():
         f1_score(csr_matrix(Y), clf.predict(X), average="macro", zero_division=0.0))
 
 
+def test_targets_whose_squares_overflow_are_told_so_and_the_dict_stays_json():
+    # Targets of ~1e160: the notes said R² "needs two samples or more" and the
+    # targets were "constant", and to_dict held inf, which strict JSON refuses.
+    X = np.arange(50.0)[:, None]
+    y = np.linspace(-1, 1, 50) * 1e160
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (NumPy's and scikit-learn's overflow warnings)
+        report = evaluate(DummyRegressor(strategy="constant", constant=0.0).fit(X, y), X, y)
+    assert report.metrics["mse"] == np.inf and "r2" not in report.metrics
+    assert all("overflow float64: rescale the targets" in note for note in report.notes)
+    assert len(report.notes) == 2
+    metrics = json.loads(json.dumps(report.to_dict(), allow_nan=False))["metrics"]
+    assert metrics["mse"] is None and metrics["mae"] == pytest.approx(report.metrics["mae"])
+
+
 def test_nullable_multilabel_columns_are_read_as_the_classifier_fitted_them():
     # A DataFrame of pandas' Int64/boolean columns fits (read as numbers) but its
     # values were read as objects here: "targets of type 'unknown'".

@@ -374,9 +374,14 @@ def regression_metrics(y_true, y_pred, *, sample_weight=None, output_names=None)
     for column in ("mae", "mse", "rmse", "r2"):
         result.metrics[column] = float(table[column].mean())
     constant = table["pearson_r"].isna()
+    # Targets of ~1e155 and more: squares past float64's range, not fewer samples.
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.concatenate([table["mse"], np.var(y_t2, axis=0), np.var(y_p2, axis=0)])
+    overflow = ("the squares of the targets or errors overflow float64: rescale the targets"
+                if np.isinf(squares).any() else None)
     if constant.all():
-        result.notes.append("Pearson correlation skipped: the targets or the "
-                            "predictions are constant.")
+        result.notes.append("Pearson correlation skipped: "
+                            + (overflow or "the targets or the predictions are constant."))
     else:
         result.metrics["pearson_r"] = float(table["pearson_r"].mean())
         if constant.any():
@@ -385,7 +390,7 @@ def regression_metrics(y_true, y_pred, *, sample_weight=None, output_names=None)
                 "pearson_r averages the outputs where it is defined; undefined (constant "
                 "targets or predictions) for "
                 f"{', '.join(str(n) for n, c in zip(outputs, constant) if c)}.")
-    leave_out_undefined(result, "(R² needs two samples or more)")
+    leave_out_undefined(result, f"({overflow or 'R² needs two samples or more'})")
     if y_true.ndim == 2:
         names = output_names if output_names is not None else range(y_true.shape[1])
         table.index = pd.Index([str(n) for n in names], name="output")

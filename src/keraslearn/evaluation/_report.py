@@ -189,7 +189,7 @@ class EvaluationReport:
             "name": self.name,
             "problem_type": self.problem_type,
             "n_samples": int(self.n_samples),
-            "metrics": {k: float(v) for k, v in self.metrics.items()},
+            "metrics": {k: _json_value(float(v)) for k, v in self.metrics.items()},
             "per_class": _frame_to_dict(self.per_class),
             "per_output": _frame_to_dict(self.per_output),
             "confusion_matrix": (None if self.confusion_matrix is None
