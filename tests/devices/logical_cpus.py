@@ -215,8 +215,10 @@ def _in_a_scope_of_ones_own(X, y):
     strategy = tf.distribute.MirroredStrategy(
         TWO, cross_device_ops=tf.distribute.ReductionToOneDevice())
     import keras
+    from scipy import sparse as scipy_sparse
 
-    from keraslearn import KerasClassifier
+    from builders import tiny_mlp
+    from keraslearn import KerasClassifier, MLPClassifier
 
     outside = _ready(shuffle=False).fit(X, y)  # (its warm copy exists: not used inside)
     frozen = keras.layers.Dense(4, trainable=False)  # a pretrained base, built outside
@@ -236,9 +238,35 @@ def _in_a_scope_of_ones_own(X, y):
         except ValueError as exc:
             refused = str(exc)
         kept = bool(np.array_equal(outside.predict_proba(X), before))
+        # Batches keraslearn chooses (the MLP's "auto", all 101 rows; the
+        # wrapper's 32 over 31 rows) split evenly over the scope's replicas:
+        # TensorFlow failed on an odd first batch ("[51,6] != [50,6]").
+        chosen = [MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(
+                      X[:101], y[:101]).loss_curve_,
+                  KerasClassifier(tiny_mlp, epochs=1, random_state=0).fit(
+                      X[:31], y[:31]).history_["loss"]]
+        errors = {}
+        try:  # another strategy as distribute= inside the scope
+            _ready(distribute="mirrored").fit(X, y)
+        except ValueError as exc:
+            errors["distribute"] = str(exc)
+        sparse_input = KerasClassifier(_sparse_input_network, epochs=1)
+        try:  # TensorFlow: "'SparseTensor' object has no attribute 'device'"
+            sparse_input.fit(scipy_sparse.csr_matrix(X), y)
+        except ValueError as exc:
+            errors["sparse"] = str(exc)
     return {"outside": outside.loss_curve_, "inside": inside.loss_curve_,
             "refused": refused, "kept": kept and len(outside.loss_curve_) == 4,
-            "frozen_base_trained": len(on_base.history_["loss"]) == 1}
+            "frozen_base_trained": len(on_base.history_["loss"]) == 1,
+            "chosen_batches": [len(loss) for loss in chosen], "errors": errors,
+            "sparse_kept": not hasattr(sparse_input, "model_")}
+
+
+def _sparse_input_network(meta):
+    import keras
+
+    inputs = keras.Input((meta["n_features_in_"],), sparse=True)
+    return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
 
 
 def scenario_uneven(workdir):

@@ -129,6 +129,13 @@ def test_a_fit_inside_a_strategy_scope_of_ones_own_trains_as_keras_does(mirrored
     assert "trains variables made outside it" in fits["refused"]
     assert fits["kept"]
     assert fits["frozen_base_trained"]  # frozen layers built outside train, as in Keras
+    assert fits["chosen_batches"] == [1, 1]  # batch sizes keraslearn chose: split evenly
+    assert fits["errors"]["distribute"].startswith(
+        "This fit runs inside a tf.distribute strategy scope of your own, and distribute= "
+        "gives another strategy")
+    assert fits["errors"]["sparse"].startswith(
+        "A sparse model input (keras.Input(sparse=True)) cannot train under a tf.distribute")
+    assert fits["sparse_kept"]
 
 
 @pytest.fixture(scope="module")

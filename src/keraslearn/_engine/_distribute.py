@@ -183,6 +183,11 @@ class Placement:
         if self.strategy is None:
             with tf.device(self.device):
                 yield
+        elif tf.distribute.has_strategy():  # (TensorFlow: "Mixing different ... objects")
+            raise ValueError(
+                "This fit runs inside a tf.distribute strategy scope of your own, and "
+                "distribute= gives another strategy: enter no scope (distribute= enters "
+                "its own), or leave distribute=None to train in yours.")
         else:
             with self.strategy.scope():
                 yield
@@ -204,15 +209,19 @@ class Placement:
         process); a batch size keraslearn chooses is made one that leaves none.
         Too few rows for any batch size to do both are refused as such.
         """
-        replicas = 1 if self.strategy is None else self.strategy.num_replicas_in_sync
+        # (a strategy scope of the user's own: its replicas share batches alike)
+        strategy = self.strategy or (tf.distribute.get_strategy()
+                                     if tf.distribute.has_strategy() else None)
+        replicas = 1 if strategy is None else strategy.num_replicas_in_sync
         if replicas == 1 or not plan.train:
             return plan
+        whose = "distribute" if self.strategy is not None else "your strategy"
         batch, n = plan.batch_size, plan.n_train
         if not any(n % size in (0, *range(replicas, size)) for size in range(
                 replicas, max(n, replicas) + 1, replicas)):  # (a few sizes, for few rows)
             raise ValueError(
                 f"The {n} training rows cannot be batched so that the {replicas} replicas "
-                "of distribute all train: every batch size leaves a first batch they cannot "
+                f"of {whose} all train: every batch size leaves a first batch they cannot "
                 f"share evenly or a last one of fewer than {replicas} rows. Train on more "
                 "rows, or on fewer devices (distribute=None trains on one).")
         first = min(batch, n)
@@ -222,7 +231,7 @@ class Placement:
             raise ValueError(
                 f"The first training batch holds {first} rows (batch_size={batch}, "
                 f"{n} training rows), which the {replicas} replicas of "
-                "distribute cannot share evenly: Keras under tf.distribute fails on it. "
+                f"{whose} cannot share evenly: Keras under tf.distribute fails on it. "
                 f"Give a batch_size that is a multiple of {replicas}, at most the number "
                 "of training rows.")
         while auto and batch > replicas and 0 < n % batch < replicas:
@@ -230,7 +239,7 @@ class Placement:
         if batch < n and 0 < n % batch < replicas:
             raise ValueError(
                 f"The last training batch holds {n % batch} row(s) (batch_size={batch}, {n} "
-                f"training rows), fewer than the {replicas} replicas of distribute: one "
+                f"training rows), fewer than the {replicas} replicas of {whose}: one "
                 "would train on no rows, where some of TensorFlow's kernels fail. Give a "
                 f"batch_size that leaves no last batch of under {replicas} rows.")
         n_val = _held_out_rows(plan)
@@ -239,7 +248,7 @@ class Placement:
             if n_val < replicas:
                 raise ValueError(
                     f"The {n_val} held-out row(s) cannot be shared by the {replicas} "
-                    "replicas of distribute: hold out more rows.")
+                    f"replicas of {whose}: hold out more rows.")
             val_batch = val_batch // replicas * replicas or replicas
         return plan.replace(batch_size=batch, validation_batch_size=val_batch)
 

@@ -145,6 +145,12 @@ def _train(est, model, data, plan, encoder, randomness, where):
     # rows are taken without reading them (``_sources``).
     X = sources(nested.normalise(data.X))
     inputs = input_kinds(model, X)
+    if tf.distribute.has_strategy() and any(kind.sparse for kind in nested.leaves(inputs)):
+        raise ValueError(  # (TensorFlow: "'SparseTensor' object has no attribute 'device'")
+            "A sparse model input (keras.Input(sparse=True)) cannot train under a "
+            "tf.distribute strategy: TensorFlow's distributed batches are dense. Give the "
+            "model a dense keras.Input (each sparse batch is densified in the training "
+            "step), or train on one device (distribute=None, outside any strategy scope).")
     weight_axes = _loss_axes_per_sample(model)
     encoded = targets.encode(encoder, data.y)
     X_train = nested.take(X, plan.train_rows)
