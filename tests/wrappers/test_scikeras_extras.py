@@ -2,6 +2,7 @@
 callbacks in predict, history key names, utilities, current_epoch,
 initialized_, batch_size=-1, and clear errors when partial_fit data changes."""
 
+import re
 import warnings
 
 import keras
@@ -391,6 +392,25 @@ def test_partial_fit_takes_no_initial_epoch():
     # One routed to every fit is for fit: partial_fit trained nothing with it.
     routed = KerasClassifier(tiny_mlp, epochs=1, random_state=0, fit__initial_epoch=2)
     assert routed.partial_fit(X, y).partial_fit(X, y).current_epoch == 2
+
+
+@pytest.mark.parametrize("epochs", [0, -2, 1.5, None, True])
+def test_partial_fit_refuses_epochs_that_are_no_positive_int_as_given(epochs):
+    # It checked the running total: epochs=0 or -2 after 5 trained nothing in
+    # silence, 1.5 was refused as "6.5", None failed adding it.
+    from keraslearn import ImageClassifier
+
+    clf = KerasClassifier(tiny_mlp, epochs=5, random_state=0).fit(X, y)
+    weights = [w.copy() for w in clf.model_.get_weights()]
+    images = np.random.default_rng(0).random((8, 6, 6, 1)).astype("float32")
+    image = ImageClassifier(conv_filters=(2,), dense_units=4, epochs=1, random_state=0)
+    for est, rows, labels in ((clf, X, y), (image, images, np.arange(8) % 2)):
+        with pytest.raises(ValueError, match=rf"^epochs must be a positive int, got "
+                                             rf"{re.escape(repr(epochs))}\.$"):
+            est.partial_fit(rows, labels, classes=[0, 1], epochs=epochs)
+    assert clf.current_epoch == 5 and not hasattr(image, "model_")
+    for a, b in zip(clf.model_.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_partial_fit_refuses_data_that_changed():
