@@ -112,9 +112,9 @@ _FIT_ERRORS = {
     "batch-size-0": (C, {"batch_size": 0}, X, y, {}, ValueError, "batch_size must be a positive"),
     # Keras' compile failed with "'NoneType' object has no attribute 'loss'"
     "loss-list-of-none": (R, {"loss": [None]}, X, y_reg, {}, ValueError,
-                          r"loss\[0\] is None: give every output a loss"),
+                          r"loss gives no output a loss \(\[None\]\): give at least one"),
     "loss-dict-of-none": (R, {"loss": {"out": None}}, X, y_reg, {}, ValueError,
-                          r"loss\['out'\] is None: give every output a loss"),
+                          r"loss gives no output a loss \(\{'out': None\}\)"),
     "class-weight-list": (C, {"class_weight": [1, 2]}, X, y, {}, ValueError,
                           "class_weight must be a dict, a list of dicts"),
     "class-weight-str": (C, {"class_weight": "balance"}, X, y, {}, ValueError,

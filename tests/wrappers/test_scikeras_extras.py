@@ -277,6 +277,9 @@ def test_a_loss_per_output_that_names_other_outputs_is_refused_before_training(l
         reg.fit(X, X[:, :2])
     assert not hasattr(reg, "model_")
     reg.set_params(loss=["mse", "mae"]).fit(X, X[:, :2])  # one per output: fine
+    # None for one output trains the others, as Keras' compile does (found in review)
+    for partial in ({"o1": "mse", "o2": None}, [None, "mse"]):
+        assert set(reg.set_params(loss=partial).fit(X, X[:, :2]).history_) == {"loss"}
 
 
 def test_utilities_under_scikeras_names():

@@ -130,11 +130,12 @@ def _resolve_loss(name, where):
 def check_loss(loss, kwargs):
     per_output = (dict(enumerate(loss)) if isinstance(loss, (list, tuple)) else loss
                   if isinstance(loss, dict) and "class_name" not in loss else {})
-    missing = [key for key, value in per_output.items() if value is None]
-    if missing:  # (Keras' compile fails on it: "'NoneType' object has no attribute 'loss'")
-        raise ValueError(f"loss[{missing[0]!r}] is None: give every output a loss (a name, "
-                         "a function or a keras.losses.Loss), or loss=None for the one the "
-                         "targets call for.")
+    if per_output and all(value is None for value in per_output.values()):
+        # (Keras trains the outputs given a loss, and fails where none is: "'NoneType'
+        # object has no attribute 'loss'")
+        raise ValueError(f"loss gives no output a loss ({loss!r}): give at least one a loss "
+                         "(a name, a function or a keras.losses.Loss), or loss=None for the "
+                         "one the targets call for.")
     routed_objects.check(loss, kwargs, "loss", resolve=_resolve_loss, kind="loss")
     # Routed parameters rebuild an instance from its config.
     inexact = [leaf for leaf in nested.leaves(loss) if not copies_exactly(leaf)] if kwargs else []
