@@ -208,6 +208,15 @@ def test_metrics_given_as_classes_keep_their_names_in_every_fit():
     named = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1,
                             metrics=[keras.metrics.AUC], metrics__name="area").fit(X, labels)
     assert "area" in named.history_
+    # A class of one's own naming its base passes **kwargs on: its name is its
+    # own (it was given name= too: "got multiple values", found in review).
+
+    class HitRate(keras.metrics.MeanMetricWrapper):
+        def __init__(self, **kwargs):
+            super().__init__(fn=keras.metrics.binary_accuracy, name="hit_rate", **kwargs)
+
+    own = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1, metrics=[HitRate])
+    assert set(own.fit(X, labels).history_) == {"loss", "hit_rate"}
 
 
 def test_metrics_of_several_values_and_text_in_the_logs_are_kept_in_history():

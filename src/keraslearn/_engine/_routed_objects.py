@@ -34,13 +34,11 @@ from ._layers import defined_by_keras
 
 
 def _names_itself(cls):
-    """Whether ``cls`` is a Keras metric whose constructor takes a ``name``."""
+    """Whether ``cls`` is a Keras metric whose constructor names ``name`` (one
+    passing ``**kwargs`` on may give its base a name of its own)."""
     from .._tf import keras
 
-    if not issubclass(cls, keras.metrics.Metric):
-        return False
-    names, var_kw = accepted_kwargs(cls.__init__)
-    return "name" in names or var_kw
+    return issubclass(cls, keras.metrics.Metric) and "name" in accepted_kwargs(cls.__init__)[0]
 
 
 def _first_name(cls):
