@@ -140,3 +140,30 @@ def test_weights_per_batch_sum_to_the_batch_s_rows(monkeypatch, path):
                 np.testing.assert_allclose(weights, given * len(given) / given.sum(), rtol=1e-6)
         if not shuffle:
             np.testing.assert_array_equal(batches[0][2], np.zeros(16))
+
+
+def test_rows_read_ahead_after_the_block_ends_are_none_and_the_arrays_freed(monkeypatch):
+    # TensorFlow keeps the function reading the rows for the rest of the process:
+    # the arrays are freed when the fit's block ends, and a read ahead after it
+    # (a fit stopped by an exception still prefetching) gets no rows, where an
+    # error was logged by TensorFlow (found in review).
+    import gc
+    import weakref
+
+    from scipy import sparse
+
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 0)
+    X, y, w = _data()
+    for make in (np.copy, sparse.csr_matrix):  # (made in the loop: held by nothing else)
+        rows = make(X)
+        kept = weakref.ref(rows)
+        with _feed.releasing():
+            ds = _feed.make_dataset(rows, y, w, batch_size=16, shuffle=False, seed=0,
+                                    inputs=InputKind("float32", sparse=sparse.issparse(rows)))
+            assert len(next(iter(ds))[1]) == 16
+        batches = list(ds)
+        assert batches and all(len(batch[1]) == 0 for batch in batches)
+        del rows, ds, batches
+        gc.collect()
+        assert kept() is None
+

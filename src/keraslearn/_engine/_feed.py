@@ -311,11 +311,19 @@ def _gather_from_numpy(index, X, y, sample_weight, inputs, for_fit=False, rows_p
         tensors = [tf.constant(a.astype(d, copy=False)) if t and not isinstance(a, RowSource)
                    else None for a, d, t in zip(arrays, dtypes, in_tf)]
     held = _holder(arrays)  # (take is kept by TensorFlow: the arrays only until released)
+    # What a read ahead after the end gets (a fit stopped by an exception whose
+    # pipeline still prefetches): no rows, quietly, where an error would be
+    # logged by TensorFlow for a batch nobody reads.
+    none = []
+    for a, d, sparse_part, tf_read in zip(arrays, dtypes, as_sparse, in_tf):
+        if not tf_read:
+            none += ([np.zeros((0, 2), np.int64), np.zeros(0, d),
+                      np.array([0, *a.shape[1:]], np.int64)] if sparse_part
+                     else [np.zeros((0, *a.shape[1:]), d)])
 
     def take(i):
         if not held:
-            raise RuntimeError("the rows of this dataset were released: its fit or "
-                               "predict has ended")
+            return tuple(none)
         out = []
         for a, d, sparse_part, tf_read in zip(held[0], dtypes, as_sparse, in_tf):
             if tf_read:
