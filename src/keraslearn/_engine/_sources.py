@@ -255,6 +255,8 @@ class MappedArray(RowSource):
         between: a batch of rows otherwise made the whole file resident."""
         array = self._array
         axis = int(np.argmax(np.abs(array.strides))) if array.ndim > 1 else 0
+        if axis and (np.diff(index) == 1).all():  # a run of rows touches as many bytes
+            axis = 0  # as it reads: at once (a pass over the file, its checks)
         step = max(1, _MAPPED_BLOCK_BYTES // max(1, abs(array.strides[axis])))
         for start in range(0, array.shape[axis] if axis else 1, step):
             part = (slice(None),) * axis + (slice(start, start + step),) * (axis > 0)
