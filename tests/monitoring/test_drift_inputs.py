@@ -95,6 +95,32 @@ def test_numbers_held_as_objects_in_a_frame_are_numbers_as_in_an_array():
     assert frame["age"].dtype == object  # the user's frame as it was
 
 
+def test_decimal_columns_are_numbers_in_pandas_and_polars():
+    # (money, as databases give it) pandas leaves Decimal objects as objects, and
+    # polars' Decimal columns were read as them: categories, so that a shift of
+    # the amounts by 2000 was no drift (chi2, p=1).
+    from decimal import Decimal
+
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    amounts = [Decimal(f"{v:.2f}") for v in rng.normal(100, 10, 600)]
+    cities = rng.choice(["Lyon", "Oslo"], 600)
+    frame = pd.DataFrame({"amount": amounts, "city": cities})
+    shifted = frame.assign(amount=[a * 3 + 2000 for a in amounts])
+    def polars(pandas):
+        return pl.DataFrame({"amount": pl.Series(pandas["amount"].tolist(),
+                                                 dtype=pl.Decimal(scale=2)),
+                             "city": pandas["city"].tolist()})
+
+    for X, batch in ((frame, shifted), (polars(frame), polars(shifted))):
+        detector = DriftDetector(random_state=0).fit(X)
+        np.testing.assert_array_equal(detector.categorical_, [False, True])
+        assert detector.test(X[:200])["drifted"].tolist() == [False, False]
+        assert detector.test(batch)["drifted"].tolist() == [True, False]
+    assert frame["amount"].dtype == object  # the user's frame as it was
+
+
 def test_column_names_mixing_strings_and_numbers_are_refused():
     # They were matched by position in silence: a batch with its columns swapped
     # drifted on every feature.

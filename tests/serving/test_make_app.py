@@ -502,6 +502,11 @@ def test_a_polars_input_example_types_the_features_as_the_pandas_one():
     assert [f["kind"] for f in features] == ["number", "string", "integer", "number"]
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == mixed().predict(X.iloc[:4]).tolist()
+    # A Decimal column (money, as databases give it) is numbers, as the model reads
+    # it: it was served as strings, its numbers refused.
+    money = example.with_columns(pl.col(example.columns[0]).cast(pl.Decimal(scale=6)))
+    with serving(mixed(), input_example=money) as client:
+        assert client.get("/metadata").json()["features"] == expected
 
 
 @pytest.mark.parametrize("example", [True, False])

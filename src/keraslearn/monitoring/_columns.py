@@ -11,6 +11,8 @@ Which columns are categorical is decided once, at fit, from ``categorical_featur
 or from the column types; afterwards every batch is read with that fixed mask.
 """
 
+import decimal
+
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
@@ -37,7 +39,7 @@ def as_frame(X, owner):
                             f"array): X's mix {kinds}. Make them strings "
                             "(X.columns = X.columns.astype(str)).")
         if any(map(ptypes.is_object_dtype, frame.dtypes)):  # numbers held as objects: numbers
-            frame = frame.infer_objects()
+            frame = _decimals_as_floats(frame.infer_objects())
     else:
         array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
         if array.ndim != 2:
@@ -48,7 +50,7 @@ def as_frame(X, owner):
             raise ValueError(f"{owner} expects 2D data (rows × features), got {shape}.{hint}")
         frame = pd.DataFrame(array, copy=False)
         if array.dtype == object:
-            frame = frame.infer_objects()
+            frame = _decimals_as_floats(frame.infer_objects())
     if frame.shape[1] == 0:
         raise ValueError(f"{owner} got 0 feature(s) (shape={frame.shape}) while a minimum of "
                          "1 is required.")
@@ -57,6 +59,19 @@ def as_frame(X, owner):
     if not frame.columns.is_unique:
         duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise ValueError(f"{owner} got duplicated column names: {duplicated}.")
+    return frame
+
+
+def _decimals_as_floats(frame):
+    """Object columns of ``decimal.Decimal`` values (money, as databases give it)
+    as floats: numbers, which pandas' inference leaves as objects."""
+    decimals = [name for name, dtype in frame.dtypes.items() if ptypes.is_object_dtype(dtype)
+                and (values := frame[name].dropna()).size
+                and all(isinstance(v, decimal.Decimal) for v in values)]
+    if decimals:
+        frame = frame.copy(deep=False)  # (the caller's frame as it was)
+        for name in decimals:
+            frame[name] = frame[name].astype("float64")
     return frame
 
 

@@ -152,4 +152,6 @@ def _pandas_column(column, nullable):
             return pd.array(column.to_list(), dtype=name)
         except TypeError:  # one pandas has no nullable version of (Int128)
             pass
+    if kind == sys.modules["polars"].Decimal:  # (money): numbers, as the estimators read them
+        column = column.cast(sys.modules["polars"].Float64)  # (to_numpy: Decimal objects)
     return column.to_numpy()
