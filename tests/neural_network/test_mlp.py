@@ -531,6 +531,9 @@ def test_setting_one_layers_coefs_or_intercepts_sets_it_as_in_scikit_learn(cance
         ({"hidden_layer_sizes": (10, 0)}, "hidden_layer_sizes must be > 0"),
         ({"hidden_layer_sizes": (-3,)}, "hidden_layer_sizes"),
         ({"hidden_layer_sizes": (2.5,)}, "hidden_layer_sizes must hold integers"),
+        # a grid's typo, flattened into two layers (3 and 2) in silence
+        ({"hidden_layer_sizes": [[3, 2]]}, r"hidden_layer_sizes must hold integers, got "
+                                           r"\[\[3, 2\]\]"),
         ({"activation": "swishy"}, "'activation' parameter"),
         ({"solver": "newton"}, "'solver' parameter"),
         ({"solver": "lbfgs"}, "lbfgs"),

@@ -128,11 +128,11 @@ class BaseMLP(ReadyNetwork):
     }
 
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if np.ndim(sizes) == 0 else list(np.asarray(sizes).ravel())
+        given = sizes = self.hidden_layer_sizes  # ([[3, 2]], a grid's typo: refused)
+        sizes = [sizes] if np.ndim(sizes) == 0 else list(np.asarray(sizes, dtype=object))
         for size in sizes:
             if isinstance(size, (bool, np.bool_)) or not isinstance(size, (Integral, np.integer)):
-                raise ValueError(f"hidden_layer_sizes must hold integers, got {sizes!r}.")
+                raise ValueError(f"hidden_layer_sizes must hold integers, got {given!r}.")
         if any(size <= 0 for size in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {[int(s) for s in sizes]}.")
         return [int(size) for size in sizes]
