@@ -595,6 +595,11 @@ def test_nullable_multilabel_columns_are_read_as_the_classifier_fitted_them():
     report = evaluate(clf, X, frame, zero_division=0.0)
     assert report.problem_type == "multilabel"
     assert list(report.per_class.index) == ["a", "b", "c"]
+    import polars as pl  # a polars frame's names name the outputs too (they were 0, 1, 2)
+
+    report = evaluate(clf, X, pl.DataFrame({"a": Y[:, 0], "b": Y[:, 1], "c": Y[:, 2]}),
+                      zero_division=0.0)
+    assert list(report.per_class.index) == ["a", "b", "c"]
     assert report.metrics["f1_macro"] == pytest.approx(
         f1_score(Y, clf.predict(X), average="macro", zero_division=0.0))
 

@@ -10,6 +10,7 @@ from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from .._multi_input import MultiInput, is_named_inputs
+from ..utils._columns import is_polars_frame
 from ..utils._files import check_new_files, check_output_dir, remove_unwritten, slug, staged
 from ..utils._text import cut
 from ..utils._validation import is_number
@@ -270,7 +271,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     _check_zero_division(zero_division)
     output_dir = check_output_dir(output_dir, drawn_by="evaluate")
     name = type(estimator).__name__ if name is None else str(name)
-    output_names = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) else None
+    output_names = ([str(c) for c in y.columns]  # (polars' too: its names name the outputs)
+                    if isinstance(y, pd.DataFrame) or is_polars_frame(y) else None)
     from .._engine._labels import as_array  # (nullable columns as numbers, as fit reads them)
 
     y_true = np.asarray(as_array(y.set_axis(range(y.shape[1]), axis=1)  # (names: read above)
