@@ -204,6 +204,8 @@ def test_a_float64_network_is_refused_for_litert_by_its_dtype(tmp_path):
                              random_state=0).fit(X, y)
     message = refused(wide, tmp_path, fmt="litert")
     assert "LiteRT computes in float32" in message and "float32 network" in message
+    # ONNX was offered as plainly, though its runtime cannot run a float64 convolution
+    assert "(or 'onnx', whose runtime lacks float64 convolutions)" in message
 
 
 @keras.saving.register_keras_serializable("keraslearn_tests")

@@ -179,8 +179,9 @@ def _check_litert_dtypes(model):
     if other:
         raise ValueError(
             f"LiteRT computes in float32 and this network computes in {other[0]}: export it "
-            "with format='tf_saved_model' or 'onnx', or fit a float32 network for LiteRT "
-            "(dtype='float32' for the ready estimators)."
+            "with format='tf_saved_model' (or 'onnx', whose runtime lacks float64 "
+            "convolutions), or fit a float32 network for LiteRT (dtype='float32' for the "
+            "ready estimators)."
         )
 
 

@@ -75,7 +75,9 @@ class MLflowCallback(keras.callbacks.Callback):
     (``loss``, ``val_loss``, compiled metrics) is logged with ``step=epoch``,
     counted on from the epochs the callback already logged into the same run:
     a warm-started fit or ``partial_fit`` continues the curve, as ``history_``
-    does.
+    does, inside a run that outlives the calls (``with mlflow.start_run():``
+    around them, or ``run_id``): with no run active, each call is a run of
+    its own.
 
     Where: with ``run_id``, into that run; with ``parent_run_id``, into a new
     run nested under it for each fit (the way to follow the fits of a search,
