@@ -91,6 +91,10 @@ _FIT_ERRORS = {
                  r"X holds text \(could not convert string to float: .*'a'.*in a Pipeline: a "
                  r"vectorizer such as TfidfVectorizer, or an encoder \(a feature_encoder gets X "
                  r"checked already\)\.$"),
+    # image files' paths were told to use a text vectorizer
+    "image-paths-X": (C, {}, np.array([[f"photos/{i}.JPG"] for i in range(40)]), y, {},
+                      ValueError, r"^X holds image file paths \('photos/0.JPG'\): .*keraslearn"
+                                  r"\.preprocessing\.ImageLoader .*or use ImageClassifier"),
     # beside a bool (or Int64) column pandas says only "Cannot cast str dtype to float32"
     "category-X-beside-bool": (C, {}, pd.DataFrame({"b": X[:, 0] > 0, "c": pd.Categorical(
         np.where(X[:, 1] > 0, "u", "v"))}), y, {}, ValueError,

@@ -3,6 +3,8 @@ arrays of different shapes, or text where the network takes numbers. Light
 (NumPy only), for the preprocessing steps too."""
 
 import contextlib
+import os
+import re
 
 import numpy as np
 
@@ -60,6 +62,13 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                     f"A regressor needs numeric targets; y holds text ({text}). For class "
                     "labels, use a classifier."
                 ) from exc
+            path = _image_path(text)
+            if path is not None:
+                raise ValueError(
+                    f"{what} holds image file paths ({path!r}): keraslearn feeds the network "
+                    "numbers. Read the images in a Pipeline with keraslearn.preprocessing."
+                    "ImageLoader (flatten=True before Dense layers), or use ImageClassifier, "
+                    "which takes paths.") from exc
             raise ValueError(
                 f"{what} holds text ({text}): keraslearn feeds the network numbers. Turn the "
                 "text into numbers first, in a Pipeline: a vectorizer such as "
@@ -125,6 +134,18 @@ def _text_error(exc):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _image_path(error):
+    """The value a text error names, where it is an image file's path (a suffix
+    Pillow reads), else None."""
+    found = re.search(r"could not convert string to float: (?:np\.str_\()?'(.+)'", str(error))
+    suffix = os.path.splitext(found.group(1))[1].lower() if found else ""
+    if not suffix:
+        return None
+    from PIL import Image
+
+    return found.group(1) if suffix in Image.registered_extensions() else None
 
 
 def _holds_text(a):
