@@ -126,8 +126,7 @@ def test_column_names_mixing_strings_and_numbers_are_refused():
     # drifted on every feature.
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"income": rng.normal(size=100), 7: rng.normal(5, 1, 100)})
-    message = ("DriftDetector takes column names that are all strings, or none (an array): "
-               "X's mix ['int', 'str']. Make them strings")
+    message = "Column names must all be strings, or none be: these mix ['int', 'str']."
     with pytest.raises(TypeError, match=re.escape(message)):
         DriftDetector().fit(frame)
     detector = DriftDetector().fit(frame.to_numpy())

@@ -175,6 +175,12 @@ def test_a_named_input_given_as_a_dataframe_is_checked_by_its_column_names():
     with pytest.warns(UserWarning, match=r"X\['meta'\] has feature names, but "
                                          "KerasClassifier was fitted without"):
         unnamed.predict(X)
+    # Names mixing strings and numbers were matched by position, in silence (one
+    # X of them is refused by scikit-learn).
+    mixed = MultiInput(image=IMAGES, meta=meta.set_axis(["age", 1], axis=1))
+    with pytest.raises(TypeError, match=r"Column names must all be strings, or none be: "
+                                        r"these mix \['int', 'str'\]"):
+        make().set_params(epochs=1).fit(mixed, y)
 
 
 def test_a_polars_frame_in_named_inputs_is_checked_by_its_column_names_as_pandas_ones():

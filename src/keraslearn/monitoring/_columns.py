@@ -18,7 +18,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from scipy import sparse
 
-from ..utils._columns import is_polars_frame, polars_as_pandas
+from ..utils._columns import is_polars_frame, polars_as_pandas, string_names
 from ..utils._validation import is_number as _is_number
 
 
@@ -32,12 +32,7 @@ def as_frame(X, owner):
                          "use X.to_frame() for a single feature.")
     if isinstance(X, pd.DataFrame) or is_polars_frame(X):
         frame = polars_as_pandas(X)
-        named = [isinstance(c, str) for c in frame.columns]
-        if any(named) and not all(named):  # matched by position, in silence
-            kinds = sorted({type(c).__name__ for c in frame.columns})
-            raise TypeError(f"{owner} takes column names that are all strings, or none (an "
-                            f"array): X's mix {kinds}. Make them strings "
-                            "(X.columns = X.columns.astype(str)).")
+        string_names(frame, X)  # (names mixing strings and numbers: refused)
         if any(map(ptypes.is_object_dtype, frame.dtypes)):  # numbers held as objects: numbers
             frame = _decimals_as_floats(frame.infer_objects())
     else:

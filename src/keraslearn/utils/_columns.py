@@ -119,10 +119,18 @@ def values_dtype(dtype):
 
 def string_names(frame, X):
     """The column names of a pandas or polars DataFrame whose names are all
-    strings (as scikit-learn records them), else None."""
-    if ((isinstance(X, pd.DataFrame) or is_polars_frame(X))
-            and all(isinstance(c, str) for c in frame.columns)):
+    strings (as scikit-learn records them), else None; names mixing strings
+    and other types are refused, as scikit-learn refuses them (they would be
+    matched by position, in silence)."""
+    if not (isinstance(X, pd.DataFrame) or is_polars_frame(X)):
+        return None
+    named = [isinstance(c, str) for c in frame.columns]
+    if all(named):
         return [str(c) for c in frame.columns]
+    if any(named):
+        kinds = sorted({type(c).__name__ for c in frame.columns})
+        raise TypeError(f"Column names must all be strings, or none be: these mix {kinds}. "
+                        "Make them strings (X.columns = X.columns.astype(str)).")
     return None
 
 
