@@ -145,9 +145,8 @@ def _serve(parser, args):
             parser.exit(2, f"keraslearn serve: error: --dtype: {exc}\n")
         cannot_serve(exc)
     listening = _listen(parser, args.host, args.port)
-    if listening is not None and args.port != 0:  # uvicorn listens on every address
-        # the host names
-        listening.close()
+    if listening is not None and args.port != 0:  # (uvicorn listens on every address
+        listening.close()                            # the host names)
         listening = None
     # uvicorn stops gracefully on SIGINT whatever its disposition, then sends
     # it again once the handlers it replaced are back: Python's own handler
