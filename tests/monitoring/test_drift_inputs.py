@@ -119,6 +119,13 @@ def test_decimal_columns_are_numbers_in_pandas_and_polars():
         assert detector.test(X[:200])["drifted"].tolist() == [False, False]
         assert detector.test(batch)["drifted"].tolist() == [True, False]
     assert frame["amount"].dtype == object  # the user's frame as it was
+    # A detector that holds them as categories (fitted so, or before) tests them as
+    # such: the batch's Decimals were made floats, other than every category
+    # (drift on the data it was fitted on, found in review).
+    categories = DriftDetector(categorical_features=["amount", "city"], random_state=0).fit(
+        frame)
+    assert not categories.test(frame)["drifted"].any()
+    assert all(isinstance(v, Decimal) for v in categories.categories_["amount"])  # as given
 
 
 def test_column_names_mixing_strings_and_numbers_are_refused():

@@ -34,7 +34,7 @@ def as_frame(X, owner):
         frame = polars_as_pandas(X)
         string_names(frame, X)  # (names mixing strings and numbers: refused)
         if any(map(ptypes.is_object_dtype, frame.dtypes)):  # numbers held as objects: numbers
-            frame = _decimals_as_floats(frame.infer_objects())
+            frame = frame.infer_objects()
     else:
         array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
         if array.ndim != 2:
@@ -45,7 +45,7 @@ def as_frame(X, owner):
             raise ValueError(f"{owner} expects 2D data (rows × features), got {shape}.{hint}")
         frame = pd.DataFrame(array, copy=False)
         if array.dtype == object:
-            frame = _decimals_as_floats(frame.infer_objects())
+            frame = frame.infer_objects()
     if frame.shape[1] == 0:
         raise ValueError(f"{owner} got 0 feature(s) (shape={frame.shape}) while a minimum of "
                          "1 is required.")
@@ -57,17 +57,12 @@ def as_frame(X, owner):
     return frame
 
 
-def _decimals_as_floats(frame):
-    """Object columns of ``decimal.Decimal`` values (money, as databases give it)
-    as floats: numbers, which pandas' inference leaves as objects."""
-    decimals = [name for name, dtype in frame.dtypes.items() if ptypes.is_object_dtype(dtype)
-                and (values := frame[name].dropna()).size
-                and all(isinstance(v, decimal.Decimal) for v in values)]
-    if decimals:
-        frame = frame.copy(deep=False)  # (the caller's frame as it was)
-        for name in decimals:
-            frame[name] = frame[name].astype("float64")
-    return frame
+def _decimals(column):
+    """Whether ``column`` holds ``decimal.Decimal`` values only (money, as databases
+    give it): numbers, which pandas' inference leaves as objects (read as floats
+    when the column is tested as numbers)."""
+    values = column.dropna() if ptypes.is_object_dtype(column.dtype) else ()
+    return len(values) > 0 and all(isinstance(v, decimal.Decimal) for v in values)
 
 
 def is_categorical_dtype(dtype):
@@ -85,14 +80,16 @@ def categorical_mask(spec, frame, names, owner):
     """Resolve ``categorical_features`` (None, names, indices or a mask) to a bool array."""
     n = frame.shape[1]
     if spec is None:
-        mask = np.array([is_categorical_dtype(dtype) for dtype in frame.dtypes], dtype=bool)
+        numbers = [_decimals(frame.iloc[:, j]) for j in range(n)]
+        mask = np.array([is_categorical_dtype(dtype) and not numbers[j]
+                         for j, dtype in enumerate(frame.dtypes)], dtype=bool)
         complex_ = [label(frame, j, names) for j in range(n)
                     if ptypes.is_complex_dtype(frame.dtypes.iloc[j])]
         if complex_:
             raise ValueError(f"Complex data not supported: {owner} got complex numbers in "
                              f"columns {complex_}.")
         unsupported = [f"{label(frame, j, names)} ({frame.dtypes.iloc[j]})" for j in range(n)
-                       if not mask[j] and not _is_numeric_dtype(frame.dtypes.iloc[j])]
+                       if not (mask[j] or numbers[j] or _is_numeric_dtype(frame.dtypes.iloc[j]))]
         if unsupported:
             raise ValueError(f"{owner} tests numbers and categories only; these columns are "
                             f"neither: {', '.join(unsupported)}. Convert them, drop them, or "
