@@ -217,6 +217,16 @@ def test_metrics_given_as_classes_keep_their_names_in_every_fit():
 
     own = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1, metrics=[HitRate])
     assert set(own.fit(X, labels).history_) == {"loss", "hit_rate"}
+    # One passing **kwargs on to a Keras metric it extends is named as its class,
+    # in every fit (found in review: my_auc, my_auc_1, ...).
+
+    class MyAUC(keras.metrics.AUC):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+    mine = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1, metrics=[MyAUC])
+    for _ in range(2):
+        assert set(mine.fit(X, labels).history_) == {"loss", "my_auc"}
 
 
 def test_metrics_of_several_values_and_text_in_the_logs_are_kept_in_history():

@@ -33,12 +33,15 @@ from ..utils import accepted_kwargs, check_kwargs, suggest
 from ._layers import defined_by_keras
 
 
-def _names_itself(cls):
-    """Whether ``cls`` is a Keras metric whose constructor names ``name`` (one
-    passing ``**kwargs`` on may give its base a name of its own)."""
+def _takes_name(cls):
+    """Whether ``cls`` is a Keras metric whose constructor takes a ``name``
+    (named, or through ``**kwargs``)."""
     from .._tf import keras
 
-    return issubclass(cls, keras.metrics.Metric) and "name" in accepted_kwargs(cls.__init__)[0]
+    if not issubclass(cls, keras.metrics.Metric):
+        return False
+    names, var_kw = accepted_kwargs(cls.__init__)
+    return "name" in names or var_kw
 
 
 def _first_name(cls):
@@ -172,10 +175,15 @@ class _Walker:
         values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
         if self.dry:
             return None
-        if self.kind == "metric" and "name" not in values and _names_itself(cls):
-            values["name"] = _first_name(cls)  # (Keras suffixes a repeated one)
         positional = [values[k] for k in sorted((k for k in values if _is_positional(k)), key=int)]
-        return cls(*positional, **{k: v for k, v in values.items() if not _is_positional(k)})
+        keywords = {k: v for k, v in values.items() if not _is_positional(k)}
+        if self.kind == "metric" and "name" not in values and _takes_name(cls):
+            try:  # (Keras suffixes a repeated one)
+                return cls(*positional, **keywords, name=_first_name(cls))
+            except TypeError as exc:  # a class naming its base itself, passing **kwargs on
+                if "multiple values for keyword argument 'name'" not in str(exc):
+                    raise
+        return cls(*positional, **keywords)
 
     def _value(self, value, params, where):
         """An argument's value: a class or structure with routed parameters is
