@@ -134,7 +134,7 @@ def test_a_fit_inside_a_strategy_scope_of_ones_own_trains_as_keras_does(mirrored
         "This fit runs inside a tf.distribute strategy scope of your own, and distribute= "
         "gives another strategy")
     assert fits["errors"]["sparse"].startswith(
-        "A sparse model input (keras.Input(sparse=True)) cannot train under a tf.distribute")
+        "A sparse model input (keras.Input(sparse=True)) cannot train over several replicas")
     assert fits["sparse_kept"]
 
 

@@ -187,6 +187,30 @@ def test_a_mirrored_fit_runs_under_the_strategy_the_callable_returns():
     assert not _is_distributed(est.model_)
 
 
+def test_one_replica_strategies_take_a_sparse_input_and_their_own_scope():
+    # (found in review) A sparse keras.Input fails in TensorFlow over several
+    # replicas only: refused under any strategy, it no longer trained with
+    # distribute="mirrored" on a one-device machine; and a distribute= giving the
+    # strategy whose scope the fit runs in was refused as "another strategy".
+    from scipy import sparse
+
+    def sparse_input(meta):
+        inputs = keras.Input((meta["n_features_in_"],), sparse=True)
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
+
+    rows = sparse.csr_matrix(X)
+    for where in ("mirrored", lambda: tf.distribute.OneDeviceStrategy("/cpu:0")):
+        est = KerasClassifier(sparse_input, epochs=2, batch_size=16, random_state=0,
+                              distribute=where).fit(rows, y)
+        assert len(est.history_["loss"]) == 2
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with strategy.scope():
+        est = _wrapper(distribute=lambda: strategy).fit(X, y)
+        assert len(est.history_["loss"]) == 2
+        with pytest.raises(ValueError, match="distribute= gives another strategy"):
+            _wrapper(distribute=lambda: tf.distribute.MirroredStrategy(["/cpu:0"])).fit(X, y)
+
+
 @MAKERS
 def test_a_seeded_fit_under_a_strategy_repeats(make):
     first = make(distribute="mirrored").fit(X, y).predict_proba(X)

@@ -183,7 +183,8 @@ class Placement:
         if self.strategy is None:
             with tf.device(self.device):
                 yield
-        elif tf.distribute.has_strategy():  # (TensorFlow: "Mixing different ... objects")
+        elif tf.distribute.has_strategy() and tf.distribute.get_strategy() is not self.strategy:
+            # (TensorFlow: "Mixing different tf.distribute.Strategy objects")
             raise ValueError(
                 "This fit runs inside a tf.distribute strategy scope of your own, and "
                 "distribute= gives another strategy: enter no scope (distribute= enters "
@@ -223,7 +224,8 @@ class Placement:
                 f"The {n} training rows cannot be batched so that the {replicas} replicas "
                 f"of {whose} all train: every batch size leaves a first batch they cannot "
                 f"share evenly or a last one of fewer than {replicas} rows. Train on more "
-                "rows, or on fewer devices (distribute=None trains on one).")
+                "rows, or on fewer devices (" + ("distribute=None trains on one)." if whose
+                                                  == "distribute" else "outside the scope)."))
         first = min(batch, n)
         if auto and first % replicas and first > replicas:
             batch = first = first // replicas * replicas

@@ -145,12 +145,14 @@ def _train(est, model, data, plan, encoder, randomness, where):
     # rows are taken without reading them (``_sources``).
     X = sources(nested.normalise(data.X))
     inputs = input_kinds(model, X)
-    if tf.distribute.has_strategy() and any(kind.sparse for kind in nested.leaves(inputs)):
+    if (tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
+            and any(kind.sparse for kind in nested.leaves(inputs))):
         raise ValueError(  # (TensorFlow: "'SparseTensor' object has no attribute 'device'")
-            "A sparse model input (keras.Input(sparse=True)) cannot train under a "
-            "tf.distribute strategy: TensorFlow's distributed batches are dense. Give the "
-            "model a dense keras.Input (each sparse batch is densified in the training "
-            "step), or train on one device (distribute=None, outside any strategy scope).")
+            "A sparse model input (keras.Input(sparse=True)) cannot train over several "
+            "replicas of a tf.distribute strategy: TensorFlow's distributed batches are "
+            "dense. Give the model a dense keras.Input (each sparse batch is densified in "
+            "the training step), or train on one device (distribute=None, outside any "
+            "strategy scope).")
     weight_axes = _loss_axes_per_sample(model)
     encoded = targets.encode(encoder, data.y)
     X_train = nested.take(X, plan.train_rows)
