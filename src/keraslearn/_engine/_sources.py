@@ -255,9 +255,13 @@ class MappedArray(RowSource):
         between: a batch of rows otherwise made the whole file resident."""
         array = self._array
         axis = int(np.argmax(np.abs(array.strides))) if array.ndim > 1 else 0
-        if axis and (np.diff(index) == 1).all():  # a run of rows touches as many bytes
-            axis = 0  # as it reads: at once (a pass over the file, its checks)
-        step = max(1, _MAPPED_BLOCK_BYTES // max(1, abs(array.strides[axis])))
+        # The bytes one slice of that axis may make resident: the whole strip
+        # between two slices for rows in any order, a run's own bytes for a run of
+        # rows (a pass over the file, its checks), at least a page either way.
+        touched = abs(array.strides[axis])
+        if axis and (np.diff(index) == 1).all():
+            touched = min(touched, len(index) * abs(array.strides[0]) + mmap.PAGESIZE)
+        step = max(1, _MAPPED_BLOCK_BYTES // max(mmap.PAGESIZE, touched))
         for start in range(0, array.shape[axis] if axis else 1, step):
             part = (slice(None),) * axis + (slice(start, start + step),) * (axis > 0)
             out[part] = array[(index,) + part[1:]]
