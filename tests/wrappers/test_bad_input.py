@@ -95,6 +95,11 @@ _FIT_ERRORS = {
     "image-paths-X": (C, {}, np.array([[f"photos/{i}.JPG"] for i in range(40)]), y, {},
                       ValueError, r"^X holds image file paths \('photos/0.JPG'\): .*keraslearn"
                                   r"\.preprocessing\.ImageLoader .*or use ImageClassifier"),
+    "image-paths-bytes-X": (C, {}, np.array([[b"photos/%d.png" % i] for i in range(40)]), y,
+                            {}, ValueError, r"^X holds image file paths \('photos/0.png'\)"),
+    # (a format Pillow only writes: text, found in review)
+    "pdf-paths-X": (C, {}, np.array([[f"contracts/{i}.pdf"] for i in range(40)]), y, {},
+                    ValueError, r"^X holds text \(could not convert string to float"),
     # beside a bool (or Int64) column pandas says only "Cannot cast str dtype to float32"
     "category-X-beside-bool": (C, {}, pd.DataFrame({"b": X[:, 0] > 0, "c": pd.Categorical(
         np.where(X[:, 1] > 0, "u", "v"))}), y, {}, ValueError,

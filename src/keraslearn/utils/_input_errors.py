@@ -139,13 +139,15 @@ def _text_error(exc):
 def _image_path(error):
     """The value a text error names, where it is an image file's path (a suffix
     Pillow reads), else None."""
-    found = re.search(r"could not convert string to float: (?:np\.str_\()?'(.+)'", str(error))
+    found = re.search(r"could not convert string to float: (?:np\.(?:str|bytes)_\()?b?'(.+)'",
+                      str(error))
     suffix = os.path.splitext(found.group(1))[1].lower() if found else ""
     if not suffix:
         return None
     from PIL import Image
 
-    return found.group(1) if suffix in Image.registered_extensions() else None
+    # (a format Pillow reads: it also names some it only writes, .pdf)
+    return found.group(1) if Image.registered_extensions().get(suffix) in Image.OPEN else None
 
 
 def _holds_text(a):
