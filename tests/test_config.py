@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import keraslearn
@@ -32,6 +33,11 @@ def test_set_config_changes_the_process_setting():
 def test_a_setting_must_be_a_bool():
     with pytest.raises(TypeError, match="share_traced_functions must be True or False"):
         keraslearn.set_config(share_traced_functions="no")
+    with pytest.raises(TypeError, match="must be True or False, got 1"):
+        keraslearn.set_config(fast_small_predictions=1)
+    # NumPy's booleans are booleans, as scikit-learn's set_config takes them
+    with keraslearn.config_context(fast_small_predictions=np.False_):
+        assert keraslearn.get_config()["fast_small_predictions"] is False
 
 
 @pytest.mark.parametrize("name", ["share_traced_functions", "fast_small_predictions",

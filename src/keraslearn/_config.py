@@ -14,6 +14,8 @@ import os
 import sys
 import threading
 
+import numpy as np
+
 _ENV = {"share_traced_functions": "KERASLEARN_SHARE_TRACED_FUNCTIONS",
         "fast_small_predictions": "KERASLEARN_FAST_SMALL_PREDICTIONS",
         "release_tensorflow_caches": "KERASLEARN_RELEASE_TENSORFLOW_CACHES"}
@@ -83,9 +85,9 @@ def _checked(**settings):
     for name, value in settings.items():
         if value is None:
             continue
-        if not isinstance(value, bool):
+        if not isinstance(value, (bool, np.bool_)):  # (NumPy's too, as scikit-learn takes)
             raise TypeError(f"{name} must be True or False, got {value!r}.")
-        out[name] = value
+        out[name] = bool(value)
     return out
 
 
