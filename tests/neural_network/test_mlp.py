@@ -218,6 +218,14 @@ def test_layers(kwargs, expected):
         assert clf.model_.layers[1].rate == 0.3
 
 
+@pytest.mark.parametrize("sizes", [(6, 3), [6, 3], np.array([6, 3]), [np.array(6), np.int64(3)]])
+def test_hidden_layer_sizes_of_any_flat_form_give_the_same_layers(sizes):
+    # A list holding a 0-d array was refused once nested lists were (found in review).
+    X, y = make_classification(n_samples=40, n_features=5, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=sizes, max_iter=1, random_state=0).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(5, 6), (6, 3), (3, 1)]
+
+
 def test_alpha_is_scaled_as_in_sklearn():
     X, y = make_classification(n_samples=50, random_state=0)
     clf = MLPClassifier(hidden_layer_sizes=(4,), alpha=0.1, batch_size=10, max_iter=1,

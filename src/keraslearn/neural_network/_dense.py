@@ -129,7 +129,8 @@ class BaseMLP(ReadyNetwork):
 
     def _hidden_sizes(self):
         given = sizes = self.hidden_layer_sizes  # ([[3, 2]], a grid's typo: refused)
-        sizes = [sizes] if np.ndim(sizes) == 0 else list(np.asarray(sizes, dtype=object))
+        sizes = [sizes] if np.ndim(sizes) == 0 else [  # (a 0-d array: its number)
+            s[()] if isinstance(s, np.ndarray) else s for s in np.asarray(sizes, dtype=object)]
         for size in sizes:
             if isinstance(size, (bool, np.bool_)) or not isinstance(size, (Integral, np.integer)):
                 raise ValueError(f"hidden_layer_sizes must hold integers, got {given!r}.")
@@ -151,11 +152,8 @@ class BaseMLP(ReadyNetwork):
         if self.batch_size == "auto":
             return max(1, min(200, n_train))
         if self.batch_size > n_train:
-            warnings.warn(
-                "Got `batch_size` less than 1 or larger than sample size. It is going "
-                "to be clipped",
-                stacklevel=user_stacklevel(),
-            )
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                          "going to be clipped", stacklevel=user_stacklevel())
         return max(1, min(self.batch_size, n_train))
 
     def _uses_sgd_schedule(self, name):
