@@ -51,6 +51,10 @@ def test_a_model_with_a_loss_of_its_own_fits_without_y():
                                          "target, but this fit has no y"):
         est.set_params(warm_start=True).fit(X, sample_weight=np.arange(len(X)))
     assert len(est.history_["loss"]) == 5
+    # Held-out rows as Keras takes them without targets: (X_val,) was refused.
+    held = BaseWrapper(regularised, optimizer="sgd", epochs=2, random_state=0)
+    for given in ((X[:8],), (X[:8], None)):
+        assert len(held.fit(X, validation_data=given).history_["val_loss"]) == 2
 
 
 def test_fit_without_y_on_a_model_compiled_with_a_loss_says_what_to_give():

@@ -130,10 +130,12 @@ def ready_for_training(est, data, plan):
     _warn_of_unseen_classes(data, plan, keras_split)
     given = plan.validation_data
     if plan.train and isinstance(given, (tuple, list)):
+        if len(given) == 1 and data.y is None:  # (X_val,) of a fit without y, as Keras takes
+            given = (given[0], None)
         if len(given) not in (2, 3):
             raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, "
-                             f"sample_weight_val), got a {type(given).__name__} of "
-                             f"{len(given)}.")
+                             f"sample_weight_val) ((X_val,) without y), got a "
+                             f"{type(given).__name__} of {len(given)}.")
         try:
             plan = plan.replace(validation_data=_checked_validation(
                 est, given, data, as_given=plan.mode == "partial"))
