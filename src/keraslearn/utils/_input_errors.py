@@ -53,7 +53,8 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 f"y has {np.ndim(y)} dimensions (shape {np.shape(y)}); targets have at most 2, "
                 "one row per sample, as in scikit-learn. Give y.reshape(len(y), -1), and end "
                 "the network in keras.layers.Flatten() (or a Reshape) to match (a sequence's "
-                "per-step targets too)."
+                "per-step targets too; a mask, of Masking or mask_zero, does not pass them: "
+                "padded steps would count in the loss)."
             ) from exc
         text = _text_error(exc)
         if text is not None:
