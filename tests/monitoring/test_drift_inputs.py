@@ -119,13 +119,23 @@ def test_decimal_columns_are_numbers_in_pandas_and_polars():
         assert detector.test(X[:200])["drifted"].tolist() == [False, False]
         assert detector.test(batch)["drifted"].tolist() == [True, False]
     assert frame["amount"].dtype == object  # the user's frame as it was
-    # A detector that holds them as categories (fitted so, or before) tests them as
-    # such: the batch's Decimals were made floats, other than every category
-    # (drift on the data it was fitted on, found in review).
+    # Listed as categories, they are categories of the numbers they are: Decimal
+    # batches and float ones (JSON's, a server's) alike find them (found in review:
+    # 9.99 is no Decimal('9.99'), so float rows were unseen, or Decimal ones).
+    prices = rng.choice([4.5, 19.99, 9.99], 600)
+    frame = frame.assign(amount=[Decimal(f"{p:.2f}") for p in prices])
     categories = DriftDetector(categorical_features=["amount", "city"], random_state=0).fit(
         frame)
-    assert not categories.test(frame)["drifted"].any()
-    assert all(isinstance(v, Decimal) for v in categories.categories_["amount"])  # as given
+    as_floats = frame.assign(amount=prices)
+    for batch in (frame, as_floats):
+        assert categories.test(batch)["n_unseen"].tolist() == [0, 0]
+    floats = DriftDetector(categorical_features=["amount", "city"], random_state=0).fit(
+        as_floats)
+    assert floats.test(frame)["n_unseen"].tolist() == [0, 0]
+    old = categories.__dict__.copy()  # categories kept as Decimals, as a detector saved so
+    categories.categories_ = {**old["categories_"], "amount": [Decimal(str(v)) for v in
+                                                               old["categories_"]["amount"]]}
+    assert categories.test(as_floats)["n_unseen"].tolist() == [0, 0]
 
 
 def test_column_names_mixing_strings_and_numbers_are_refused():

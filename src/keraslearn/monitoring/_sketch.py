@@ -39,6 +39,7 @@ Trade-offs of the categorical test, all documented on :class:`DriftDetector`:
   and pooling rare columns would hide a rare value turning common.
 """
 
+import decimal
 import math
 
 import numpy as np
@@ -170,7 +171,10 @@ def _value_counts(values, feature):
 def plain(value):
     """A NumPy scalar as the Python scalar it holds (categories are kept as plain
     types); a date or duration as NumPy's datetime64 or timedelta64, which skops
-    stores and rebuilds (pandas' Timestamp it stores, then cannot rebuild)."""
+    stores and rebuilds (pandas' Timestamp it stores, then cannot rebuild); a
+    Decimal as the float it is sent as (JSON's numbers, a DataFrame's floats)."""
+    if isinstance(value, decimal.Decimal):
+        return float(value)
     if isinstance(value, (pd.Timestamp, pd.Timedelta)):
         return value.to_numpy()
     if isinstance(value, (np.datetime64, np.timedelta64)):
@@ -205,7 +209,8 @@ def count_categories(categories, pooled, values, feature):
     Values not among ``categories`` go to the last, pooled cell when the reference
     pooled its rarer values (``pooled``), and are unseen otherwise.
     """
-    position = {category: i for i, category in enumerate(categories)}
+    # (categories saved as they were read before: Decimal ones, say)
+    position = {plain(category): i for i, category in enumerate(categories)}
     observed = np.zeros(len(categories) + 1, dtype=np.int64)
     unseen = {}
     for value, n in _value_counts(values, feature).items():
