@@ -227,6 +227,22 @@ def test_metrics_given_as_classes_keep_their_names_in_every_fit():
     mine = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1, metrics=[MyAUC])
     for _ in range(2):
         assert set(mine.fit(X, labels).history_) == {"loss", "my_auc"}
+    # One naming its base by position, or keeping a default name of its own, is
+    # named as it names itself (found in review: a TypeError, "set_default").
+
+    class Positional(keras.metrics.MeanMetricWrapper):
+        def __init__(self, **kwargs):
+            super().__init__(keras.metrics.binary_accuracy, "hit_rate", **kwargs)
+
+    class Default(keras.metrics.MeanMetricWrapper):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("name", "hits")
+            super().__init__(fn=keras.metrics.binary_accuracy, **kwargs)
+
+    for cls, key in ((Positional, "hit_rate"), (Default, "hits")):
+        est = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1, metrics=[cls])
+        for _ in range(2):
+            assert set(est.fit(X, labels).history_) == {"loss", key}
 
 
 def test_metrics_of_several_values_and_text_in_the_logs_are_kept_in_history():

@@ -33,15 +33,16 @@ from ..utils import accepted_kwargs, check_kwargs, suggest
 from ._layers import defined_by_keras
 
 
-def _takes_name(cls):
-    """Whether ``cls`` is a Keras metric whose constructor takes a ``name``
-    (named, or through ``**kwargs``)."""
+def _metric_naming(cls):
+    """How a metric class takes a name: ``"named"`` (its constructor's own
+    argument), ``"passed"`` (through ``**kwargs``, to a base the class may name
+    itself), or None (no metric, or no name)."""
     from .._tf import keras
 
     if not issubclass(cls, keras.metrics.Metric):
-        return False
+        return None
     names, var_kw = accepted_kwargs(cls.__init__)
-    return "name" in names or var_kw
+    return "named" if "name" in names else "passed" if var_kw else None
 
 
 def _first_name(cls):
@@ -177,13 +178,17 @@ class _Walker:
             return None
         positional = [values[k] for k in sorted((k for k in values if _is_positional(k)), key=int)]
         keywords = {k: v for k, v in values.items() if not _is_positional(k)}
-        if self.kind == "metric" and "name" not in values and _takes_name(cls):
-            try:  # (Keras suffixes a repeated one)
-                return cls(*positional, **keywords, name=_first_name(cls))
-            except TypeError as exc:  # a class naming its base itself, passing **kwargs on
-                if "multiple values for keyword argument 'name'" not in str(exc):
-                    raise
-        return cls(*positional, **keywords)
+        naming = _metric_naming(cls) if self.kind == "metric" and "name" not in values else None
+        if naming == "named":  # (Keras suffixes a repeated one)
+            return cls(*positional, **keywords, name=_first_name(cls))
+        made = cls(*positional, **keywords)
+        first = _first_name(cls) if naming == "passed" else None
+        if first and re.fullmatch(re.escape(first) + r"_\d+", made.name):
+            try:  # named by Keras' count, not by the class (its own default, its base's)
+                return cls(*positional, **keywords, name=first)
+            except TypeError:  # (a class giving its base a name of its own, by position)
+                pass
+        return made
 
     def _value(self, value, params, where):
         """An argument's value: a class or structure with routed parameters is
