@@ -210,13 +210,13 @@ class Placement:
         process); a batch size keraslearn chooses is made one that leaves none.
         Too few rows for any batch size to do both are refused as such.
         """
-        # (a strategy scope of the user's own: its replicas share batches alike)
-        strategy = self.strategy or (tf.distribute.get_strategy()
-                                     if tf.distribute.has_strategy() else None)
-        replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+        # (else the scope's: the user's own strategy, or the default one of 1 replica)
+        own = self.strategy is not None
+        replicas = (self.strategy if own else tf.distribute.get_strategy()).num_replicas_in_sync
         if replicas == 1 or not plan.train:
             return plan
-        whose = "distribute" if self.strategy is not None else "your strategy"
+        whose, fewer = (("distribute", "distribute=None trains on one") if own
+                        else ("your strategy", "outside the scope"))
         batch, n = plan.batch_size, plan.n_train
         if not any(n % size in (0, *range(replicas, size)) for size in range(
                 replicas, max(n, replicas) + 1, replicas)):  # (a few sizes, for few rows)
@@ -224,8 +224,7 @@ class Placement:
                 f"The {n} training rows cannot be batched so that the {replicas} replicas "
                 f"of {whose} all train: every batch size leaves a first batch they cannot "
                 f"share evenly or a last one of fewer than {replicas} rows. Train on more "
-                "rows, or on fewer devices (" + ("distribute=None trains on one)." if whose
-                                                  == "distribute" else "outside the scope)."))
+                f"rows, or on fewer devices ({fewer}).")
         first = min(batch, n)
         if auto and first % replicas and first > replicas:
             batch = first = first // replicas * replicas

@@ -145,8 +145,8 @@ def _train(est, model, data, plan, encoder, randomness, where):
     # rows are taken without reading them (``_sources``).
     X = sources(nested.normalise(data.X))
     inputs = input_kinds(model, X)
-    if (tf.distribute.has_strategy() and tf.distribute.get_strategy().num_replicas_in_sync > 1
-            and any(kind.sparse for kind in nested.leaves(inputs))):
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1 and any(  # (default strategy: 1)
+            kind.sparse for kind in nested.leaves(inputs)):
         raise ValueError(  # (TensorFlow: "'SparseTensor' object has no attribute 'device'")
             "A sparse model input (keras.Input(sparse=True)) cannot train over several "
             "replicas of a tf.distribute strategy: TensorFlow's distributed batches are "
