@@ -18,7 +18,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from scipy import sparse
 
-from ..utils._columns import is_polars_frame, polars_as_pandas, string_names
+from ..utils._columns import is_polars_frame, polars_as_pandas
 from ..utils._validation import is_number as _is_number
 
 
@@ -32,7 +32,6 @@ def as_frame(X, owner):
                          "use X.to_frame() for a single feature.")
     if isinstance(X, pd.DataFrame) or is_polars_frame(X):
         frame = polars_as_pandas(X)
-        string_names(frame, X)  # (names mixing strings and numbers: refused)
         if any(map(ptypes.is_object_dtype, frame.dtypes)):  # numbers held as objects: numbers
             frame = frame.infer_objects()
     else:
