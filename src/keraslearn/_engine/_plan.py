@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..utils._validation import check_positive_int
+
 # How a fit treats the network it may already have.
 NEW = "new"  # build a new network
 CONTINUE = "continue"  # train the fitted network further
@@ -124,12 +126,9 @@ def numbered_on(kwargs, est):
             "partial_fit() trains from the number of epochs already trained "
             "(len(history_['loss']): Keras' initial_epoch) and takes no initial_epoch; "
             "epochs= says how many epochs it trains.")
-    epochs = kwargs["epochs"]  # (checked as given: the sum below is Keras')
-    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)) or (
-            epochs < 1):
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}.")
+    check_positive_int(kwargs["epochs"], "epochs", none=False)  # (as given: the sum is Keras')
     trained = epochs_trained(est)
-    return {**kwargs, "epochs": trained + epochs, "initial_epoch": trained}
+    return {**kwargs, "epochs": trained + kwargs["epochs"], "initial_epoch": trained}
 
 
 def last_rows_split(n, fraction):

@@ -244,6 +244,17 @@ def check_sample_weight(sample_weight, X, *, ensure_non_negative=True):
     return sw
 
 
+def check_positive_int(value, name, *, minus_one=False, none=True):
+    """Raise ValueError unless ``value`` is an int of 1 or more (NumPy's too, a
+    bool not), or -1 where ``minus_one`` (every row in one batch), or None
+    where ``none``."""
+    integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if (value is None and none) or (integer and (value >= 1 or minus_one and value == -1)):
+        return
+    raise ValueError(f"{name} must be a positive int" + (" or -1" if minus_one else "")
+                     + f", got {value!r}.")
+
+
 def is_number(value):
     """Whether ``float(value)`` works (numbers, NumPy scalars, numeric strings)."""
     try:

@@ -11,6 +11,7 @@ from .._engine._data import ValidationArrays
 from .._engine._targets import TARGET_ENCODINGS
 from .._tf import keras
 from ..utils import check_kwargs, suggest
+from ..utils._validation import check_positive_int
 from ._builder import builder_kwargs, resolve_builder
 from ._routing import (
     NO_CLASSES,
@@ -94,17 +95,7 @@ def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
 
 def check_batch_size(value, name):
     """A prediction's batch size: None, a positive int, or -1 (every row at once)."""
-    _positive(value, name, whole_allowed=True)
-
-
-def _positive(value, name, whole_allowed):
-    integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    whole = whole_allowed and integer and value == -1  # -1: all the rows in one batch
-    if value is not None and not whole and not (integer and value >= 1):
-        raise ValueError(
-            f"{name} must be a positive int" + (" or -1" if whole_allowed else "")
-            + f", got {value!r}."
-        )
+    check_positive_int(value, name, minus_one=True)
 
 
 def _check_values(params, fit_kwargs):
@@ -118,7 +109,7 @@ def _check_values(params, fit_kwargs):
         return fit_kwargs.get(name, fit_args.get(name, params.get(name)))
 
     for name in ("epochs", "batch_size", "validation_batch_size"):
-        _positive(given(name), name, whole_allowed=name != "epochs")
+        check_positive_int(given(name), name, minus_one=name != "epochs")
     check_batch_size(routed(params, "predict").get("batch_size"), "predict__batch_size")
     verbose, shuffle = given("verbose"), given("shuffle")
     if not (isinstance(verbose, (int, np.integer, np.bool_)) and verbose >= 0
