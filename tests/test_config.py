@@ -30,6 +30,23 @@ def test_set_config_changes_the_process_setting():
         keraslearn.set_config(share_traced_functions=True)
 
 
+def test_set_config_inside_a_block_lasts_until_the_block_ends():
+    # As scikit-learn's: it was hidden by the block's own setting, and
+    # otherwise changed the process's for good.
+    with keraslearn.config_context(fast_small_predictions=False):
+        keraslearn.set_config(fast_small_predictions=True, release_tensorflow_caches=False)
+        config = keraslearn.get_config()
+        assert config["fast_small_predictions"] is True
+        assert config["release_tensorflow_caches"] is False
+        with keraslearn.config_context():
+            keraslearn.set_config(release_tensorflow_caches=True)
+            assert keraslearn.get_config()["release_tensorflow_caches"] is True
+        assert keraslearn.get_config()["release_tensorflow_caches"] is False
+    config = keraslearn.get_config()
+    assert config["fast_small_predictions"] is True
+    assert config["release_tensorflow_caches"] is True
+
+
 def test_a_setting_must_be_a_bool():
     with pytest.raises(TypeError, match="share_traced_functions must be True or False"):
         keraslearn.set_config(share_traced_functions="no")

@@ -95,6 +95,9 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
                release_tensorflow_caches=None):
     """Change keraslearn's settings for the whole process.
 
+    Inside a :func:`config_context` block the change lasts until the block
+    ends, in this thread, as with scikit-learn's ``set_config`` there.
+
     Parameters
     ----------
     share_traced_functions : bool, default=None
@@ -162,9 +165,13 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
     False
     >>> keraslearn.set_config(share_traced_functions=True)
     """
-    _global_config.update(_checked(share_traced_functions=share_traced_functions,
-                                   fast_small_predictions=fast_small_predictions,
-                                   release_tensorflow_caches=release_tensorflow_caches))
+    settings = _checked(share_traced_functions=share_traced_functions,
+                        fast_small_predictions=fast_small_predictions,
+                        release_tensorflow_caches=release_tensorflow_caches)
+    stack = _overrides()
+    # In a block, its innermost entry: a process setting changed there would
+    # be hidden by the block's own and outlive it.
+    (stack[-1] if stack else _global_config).update(settings)
     if share_traced_functions is False:
         _drop_shared_traces()
 
