@@ -418,6 +418,30 @@ def test_partial_fit_epochs_count_on_as_callbacks_see_them(share):
         np.testing.assert_allclose(clf.history_["loss"], once.history_["loss"], rtol=1e-5)
 
 
+class OwnLossName(keras.Sequential):
+    """A model whose own train_step reports its loss under another name."""
+
+    def train_step(self, data):
+        return {"total": super().train_step(data)["loss"]}
+
+
+def test_current_epoch_counts_epochs_of_a_train_step_reporting_no_loss_key():
+    # It read len(history_["loss"]): 0 after every fit, so partial_fit
+    # restarted Keras' epoch numbering at 0 each call.
+    def build(meta):
+        model = OwnLossName([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return model
+
+    seen = []
+    clf = KerasClassifier(build, epochs=2, random_state=0, callbacks=[
+        keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))])
+    clf.fit(X, y)
+    assert set(clf.history_) == {"total"} and clf.current_epoch == 2
+    clf.partial_fit(X, y)
+    assert clf.current_epoch == 3 and seen == [0, 1, 2]
+
+
 def test_partial_fit_takes_no_initial_epoch():
     # It trains from current_epoch; an initial_epoch turned epochs into Keras'
     # absolute end, so that partial_fit(initial_epoch=current_epoch) trained nothing.

@@ -110,8 +110,10 @@ def choose_network(mode, fitted, settings):
 
 
 def epochs_trained(est):
-    """The epochs an estimator's fits have trained (``history_``'s), 0 unfitted."""
-    return len(est.__dict__.get("history_", {}).get("loss", []))
+    """The epochs an estimator's fits have trained (``history_``'s), 0 unfitted:
+    its longest record, which is ``loss`` unless a model's own ``train_step``
+    names its loss otherwise."""
+    return max(map(len, est.__dict__.get("history_", {}).values()), default=0)
 
 
 def numbered_on(kwargs, est):
