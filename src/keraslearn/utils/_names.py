@@ -49,6 +49,8 @@ def loss_name(loss):
     ------
     TypeError
         If ``loss`` is none of those.
+    ValueError
+        If Keras knows no loss by that name.
 
     Examples
     --------
