@@ -134,11 +134,32 @@ def test_samplers_are_dropped_and_reported(artifacts, fmt):
     assert [s["class"] for s in metadata["steps"]] == ["StandardScaler"]
 
 
-def test_image_model_takes_images(artifacts):
+def test_image_model_takes_images(artifacts, cases, tmp_path):
     _, metadata = artifacts("tf_saved_model")["image"]
     assert metadata["inputs"] == [
         {"name": "inputs", "feature": None, "dtype": "float32", "shape": [None, 8, 8, 1]}
     ]
+    # How predictions read image files, which a runtime of images alone must
+    # reproduce (it had to guess 0-1 or 0-255): followed, it gives predict's.
+    assert metadata["image_files"] == {
+        "decoder": "pillow", "color": "grayscale", "resized_to": None,
+        "resampling": "bilinear, anti-aliased when shrinking",
+        "scale": "float32 divided by 255: values in [0, 1]"}
+    assert "image_files" not in artifacts("tf_saved_model")["dataframe"][1]
+    import tensorflow as tf
+    from PIL import Image
+
+    clf = cases["image"].pipeline
+    paths = []
+    for i, image in enumerate(cases["image"].X_test[:3, :, :, 0]):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(np.rint(image * 255).astype(np.uint8)).save(paths[-1])
+    keraslearn.export(clf, tmp_path / "model")
+    decoded = np.stack([np.asarray(Image.open(p).convert("L"), np.float32) / 255 for p in paths])
+    served = tf.saved_model.load(str(tmp_path / "model")).signatures["serving_default"](
+        inputs=tf.constant(decoded[..., None]))
+    np.testing.assert_allclose(served["probabilities"], clf.predict_proba([str(p) for p in paths]),
+                               rtol=1e-5, atol=1e-6)
 
 
 def _declared_output_shapes(path, fmt):

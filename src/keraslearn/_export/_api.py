@@ -107,7 +107,9 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
 
     **Metadata.** A JSON document (inputs with their column names and dtypes,
     the features whose NaN the graph imputes, outputs, classes, steps folded
-    and dropped, versions) is written in
+    and dropped, versions; for an ``ImageClassifier``, ``"image_files"``: how
+    its predictions read image files into the input -- decoder, color,
+    resizing, and pixels divided by 255, so that they lie in [0, 1]) is written in
     ``<path>/assets.extra/keraslearn.json`` for a SavedModel, in the ONNX
     model's metadata property ``"keraslearn"``, and beside a LiteRT file as
     ``<path>.json``.

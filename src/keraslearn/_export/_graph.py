@@ -192,6 +192,8 @@ def build_graph(pipeline, float_labels="float64"):
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
         info["target_type"] = est.target_encoder_.target_type_
+    if "image_shape_" in est.__dict__:
+        info["image_files"] = _image_files(est)
     return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info,
                  _tolerance(network))
 
@@ -302,6 +304,20 @@ def _input_dtype(network):
     except (AttributeError, IndexError, TypeError, ValueError):
         return "float32"
     return keras.backend.standardize_dtype(dtype)
+
+
+def _image_files(est):
+    """How the estimator reads image files into the graph's input (a runtime of
+    images alone must decode them so), or None where it reads none."""
+    height, width, channels = est.image_shape_
+    if channels not in (1, 3):
+        return None
+    resize, decoder = est.__dict__.get(
+        "_image_reading", (est.image_shape is not None, est.image_decoder))
+    return {"decoder": decoder, "color": "grayscale" if channels == 1 else "rgb",
+            "resized_to": [height, width] if resize else None,
+            "resampling": "bilinear" + ", anti-aliased when shrinking" * (decoder == "pillow"),
+            "scale": "float32 divided by 255: values in [0, 1]"}
 
 
 def _decoder(est, float_labels):
