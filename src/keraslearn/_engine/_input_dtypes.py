@@ -65,22 +65,27 @@ def _refuse_dates(X, name=None):
     """A ValueError for datetime or timedelta X, which as numbers would be a
     count of their unit (seconds, micro- or nanoseconds: pandas' versions
     choose differently), as for a regressor's y."""
+    # Each library's way to numbers of one's choice, as an example.
     if isinstance(X, pd.DataFrame):
         dated = [str(c) for c, d in X.dtypes.items() if getattr(d, "kind", None) in ("m", "M")]
         where = f"has date or time columns {dated}"
+        how = ("(when - when.min()) / pd.Timedelta(days=1), or their parts "
+               "(when.dt.dayofweek)")
     elif is_polars_frame(X):  # (Date, Datetime, Duration and Time columns)
         dated = [name for name, d in X.schema.items() if d.is_temporal()]
         where = f"has date or time columns {dated}"
+        how = ("(pl.col('when') - pl.col('when').min()).dt.total_days(), or their parts "
+               "(pl.col('when').dt.weekday())")
     else:
         dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
         where = f"has dtype {getattr(X, 'dtype', None)}"
+        how = "(when - when.min()) / np.timedelta64(1, 'D')"
     if dated:
         what = "X" if name is None else f"X[{name!r}]"
         raise ValueError(
-            f"{what} {where}: as numbers they would be a count of their unit, which differs "
-            "between pandas versions. Convert them to numbers of your choice first, e.g. "
-            "(when - when.min()) / pd.Timedelta(days=1), or their parts "
-            "(when.dt.dayofweek).")
+            f"{what} {where}: as numbers they would be a count of their unit (which differs "
+            f"between pandas versions). Convert them to numbers of your choice first, e.g. "
+            f"{how}.")
 
 
 def as_checked(est, dtype):
