@@ -186,6 +186,20 @@ def test_int32_and_float_images_with_edge_values():
     np.testing.assert_allclose(as_f.ravel()[1:], 0.5, atol=1 / 255)  # inf is not a scale
 
 
+@pytest.mark.parametrize("color_mode", ["grayscale", "rgb"])
+def test_lab_and_premultiplied_gray_images_convert(tmp_path, color_mode):
+    # Pillow converts neither La nor LAB to L (nor La to RGB): they failed.
+    lab = Image.new("LAB", (4, 4), (140, 100, 160))
+    lab.save(tmp_path / "lab.tiff")
+    images = [Image.new("La", (4, 4), (128, 255)), lab, tmp_path / "lab.tiff"]
+    X = ImageLoader(target_size=(4, 4), color_mode=color_mode, scale=False).fit_transform(images)
+    mode = "L" if color_mode == "grayscale" else "RGB"
+    gray_ = np.asarray(Image.new("L", (4, 4), 128).convert(mode))
+    lab_ = np.asarray(lab.convert("RGB").convert(mode))
+    for got, expected in zip(X, [gray_, lab_, lab_]):
+        np.testing.assert_array_equal(got.reshape(expected.shape), expected)
+
+
 def test_pil_images_mixed_with_paths(image_paths):
     gray = Image.new("L", (9, 9), 128)
     palette = Image.new("RGB", (9, 9), (0, 0, 255)).convert("P")

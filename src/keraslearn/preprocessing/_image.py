@@ -146,7 +146,10 @@ def _pixels(img, pil_mode, size):
     img.load()  # decode now, so that a truncated file raises here
     img = _to_8bit(img)
     if img.mode != pil_mode:
-        img = img.convert(pil_mode)
+        try:
+            img = img.convert(pil_mode)
+        except ValueError:  # (La to anything, LAB to L: through the mode Pillow takes)
+            img = img.convert("LA" if img.mode == "La" else "RGB").convert(pil_mode)
     height, width = size
     if img.size != (width, height):  # PIL sizes are (width, height)
         img = img.resize((width, height), resample=_RESAMPLE)
