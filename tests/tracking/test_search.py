@@ -127,3 +127,19 @@ def test_fits_dispatched_from_joblib_s_own_thread_are_nested_too(store):
     fits = [r for r in runs(store) if r.info.run_name == "fit"]
     assert len(fits) == 6
     assert [r.data.tags.get("mlflow.parentRunId") for r in fits] == [parent.info.run_id] * 6
+
+
+def test_workers_reused_by_a_later_search_log_to_the_experiment_set_now(store, monkeypatch):
+    # joblib reuses its worker processes, whose MLflow settings are those of
+    # their start: the second search's fits went to the first's experiment.
+    X, y = frame()
+    second = store.client.create_experiment(
+        f"second-{store.experiment_id}", artifact_location=(store.folder / "b").as_uri())
+    search = GridSearchCV(pipeline(callbacks=[MLflowCallback(run_name="fit")]),
+                          {"kerasclassifier__hidden": [2, 3]}, cv=2, n_jobs=2, refit=False)
+    search.fit(X, y)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", second)  # as mlflow.set_experiment sets it
+    search.fit(X, y)
+    for experiment in (store.experiment_id, second):
+        fits = store.client.search_runs([experiment])
+        assert [r.info.run_name for r in fits] == ["fit"] * 4

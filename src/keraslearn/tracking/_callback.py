@@ -27,18 +27,17 @@ from ._stores import create_store, store_exists
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
 
 
-def _unset_worker(mlflow):
-    """Whether this process is a worker (a process with a parent, or a Dask
-    worker's) in which MLflow's tracking URI was not set. A process of the
-    user's own, such as a later session loading a pickled estimator, logs
-    where its MLflow points, set or not."""
+def _worker():
+    """Whether this process is a worker (a process with a parent: joblib's, or
+    a Dask worker's). Its MLflow settings are those of its start, which a
+    later search in the process that started it does not change (joblib
+    reuses its workers); a process of the user's own, such as a later
+    session loading a pickled estimator, logs where its MLflow points."""
     import multiprocessing
 
     from .._parallel import dask_worker_threads
 
-    if multiprocessing.parent_process() is None and dask_worker_threads() is None:
-        return False
-    return not mlflow.is_tracking_uri_set()
+    return multiprocessing.parent_process() is not None or dask_worker_threads() is not None
 
 
 def _experiment_named(client, name):
@@ -117,10 +116,10 @@ class MLflowCallback(keras.callbacks.Callback):
         The tracking store of ``run_id`` and ``parent_run_id``; by default
         MLflow's tracking URI when the callback is made, so that worker
         processes log to the same store. Runs without either id use MLflow's
-        current tracking URI and experiment; in a worker process where no
-        tracking URI was set (a Dask worker started before MLflow was set up),
-        a copy uses those set where it was made (a search's clones, pickled to
-        the workers), as a process started from there inherits them.
+        current tracking URI and experiment; in a worker process (joblib's, or
+        Dask's), a copy uses those of the process where it was made (a search's
+        clones, pickled to the workers) -- a worker reused by a later search
+        held those of its start -- unless that store cannot be reached there.
 
     run_name : str, default=None
         The name of the runs the callback starts.
@@ -195,7 +194,7 @@ class MLflowCallback(keras.callbacks.Callback):
         self._ends = None  # how to end the run this callback started, if it did
         self._finished = None  # (client, run id) of the run its last training ended
         self._copied_under = None  # (run id, tracking URI) active where this copy was made
-        self._copied_settings = None  # (tracking URI, experiment id, name) set there
+        self._copied_settings = None  # (tracking URI, experiment id, name) where copied
         self._steps = 0  # epochs logged into run_id_ so far: where the next fit's steps start
         self._steps_run = None  # the run _steps counts the epochs of
         self._offset = 0
@@ -246,11 +245,11 @@ class MLflowCallback(keras.callbacks.Callback):
             return
         active = mlflow.active_run()
         settings = self._copied_settings
-        if active is None and settings is not None and _unset_worker(mlflow) and store_exists(
-                settings[0]):
-            # A copy in a worker whose MLflow was never set (a Dask worker
-            # started before it was): the store and experiment set where the
-            # copy was made, as a process started from there would inherit.
+        if active is None and settings is not None and _worker() and store_exists(settings[0]):
+            # A copy in a worker: the store and experiment where the copy was
+            # made, not those the worker started with (a Dask worker started
+            # before they were set; joblib's, reused by a search in another
+            # experiment). A store the worker cannot reach is left to its own.
             self._client = mlflow.MlflowClient(settings[0])
             experiment = settings[1] or _experiment_named(self._client, settings[2] or "Default")
             self.run_id_ = self._client.create_run(experiment, run_name=self.run_name).info.run_id
@@ -355,11 +354,13 @@ class MLflowCallback(keras.callbacks.Callback):
                     self._main_thread_run = state["_copied_under"]
             elif not main and self.__dict__.get("_main_thread_run") is not None:
                 state["_copied_under"] = self._main_thread_run
+            # What a process started from this one now would inherit (MLflow's
+            # environment variables), for workers that inherited nothing or
+            # earlier settings. A store set is made for them (MLflow's default
+            # one, in the working directory, is not: it is theirs too).
+            state["_copied_settings"] = (mlflow.get_tracking_uri(), *(os.environ.get(
+                f"MLFLOW_EXPERIMENT_{key}") for key in ("ID", "NAME")))
             if mlflow.is_tracking_uri_set():
-                # What a process started from this one inherits (MLflow's
-                # environment variables), for a process that inherits nothing.
-                state["_copied_settings"] = (mlflow.get_tracking_uri(), *(os.environ.get(
-                    f"MLFLOW_EXPERIMENT_{key}") for key in ("ID", "NAME")))
                 create_store(mlflow, state["_copied_settings"][0])
         return state
 
