@@ -152,6 +152,16 @@ def test_a_fit_failing_before_training_leaves_the_last_run_as_it_ended(store):
         reg.set_params(model__fail=True).fit(X, X[:, 0])
     assert store.client.get_run(finished).info.status == "FINISHED"
     assert [r.info.run_id for r in runs(store)] == [finished]
+    # Refused once the network is there, before its training starts (a warm
+    # start inside a strategy scope): the last run was marked FAILED.
+    import tensorflow as tf
+
+    reg.set_params(model__fail=False, warm_start=True).fit(X, X[:, 0])
+    finished = callback.run_id_
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        with pytest.raises(ValueError, match="strategy scope"):
+            reg.fit(X, X[:, 0])
+    assert store.client.get_run(finished).info.status == "FINISHED"
 
 
 def test_run_id_is_logged_into_with_a_prefix_and_left_running(store):

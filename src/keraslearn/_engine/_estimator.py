@@ -41,7 +41,7 @@ from ._forward import SMALL_ROWS, forget, forward_of, hand_out
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan, numbered_on
 from ._predict import Predictor
-from ._train import train
+from ._train import tell_starting, train
 from ._transaction import restore_on_failure
 
 
@@ -202,7 +202,8 @@ class KerasEstimator(BaseEstimator):
                 with where.scope():
                     model, encoder = self._network(plan, data, randomness, where)
                     snapshot.protect_shared(model)
-                    snapshot.callbacks = plan.callbacks  # told if training fails, or after
+                    # told that it starts, and if it fails (before training, or after)
+                    snapshot.callbacks = tell_starting(plan.callbacks)
                     history = (train(self, model, data, plan, encoder, randomness, where)
                                if plan.train else {})
                 model = where.settled(model, data.X)

@@ -178,7 +178,6 @@ def _train(est, model, data, plan, encoder, randomness, where):
     if any(type(cb).__module__ not in _OWN_CALLBACK_MODULES for cb in plan.callbacks):
         # A callback of the user's may keep the network it is given.
         hand_out(model)
-    tell_starting(plan.callbacks)  # what a failure of this fit concerns starts here
     guard = NonFiniteLoss()
     # Keras' meaning: training runs from epoch number initial_epoch to epochs.
     first = kwargs.get("initial_epoch", 0)
@@ -253,11 +252,14 @@ def _train(est, model, data, plan, encoder, randomness, where):
 
 
 def tell_starting(callbacks):
-    """Tell keraslearn's own callbacks that training starts: a failure from
-    here on concerns this fit (see :func:`tell_failed`)."""
+    """Tell keraslearn's own callbacks that a fit training with them starts: a
+    failure from here on, even before training (its data refused), concerns
+    this fit (see :func:`tell_failed`), not the run their last one ended.
+    Returns ``callbacks``."""
     for callback in callbacks:
         if hasattr(callback, "_fit_starting"):
             callback._fit_starting()
+    return callbacks
 
 
 def tell_failed(callbacks, exc):
