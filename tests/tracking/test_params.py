@@ -107,3 +107,37 @@ def test_keys_are_written_as_mlflow_takes_them_on_every_system():
         "auc_roc_", "fit/loss", "fit/loss", "loss", "__/x", "a_b", "précision", "_", "val loss"]
     params = flatten_params(Pipeline([("scale+center", StandardScaler())]))
     assert "scale_center__with_mean" in params and "scale+center" not in str(list(params))
+
+
+def test_keys_mlflow_writes_alike_are_kept_apart_with_a_warning():
+    # "age:1" and "age;1" are both age_1 to MLflow: one step's entries were
+    # silently lost under the other's.
+    import pytest
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    ct = ColumnTransformer([("age:1", StandardScaler(with_mean=False), [0]),
+                            ("age;1", MinMaxScaler(), [1])])
+    with pytest.warns(UserWarning, match=r"Parameter 'age;1' is logged as 'age_1_2': MLflow's "
+                                         r"key for it, 'age_1', is another parameter's"):
+        params = flatten_params(ct)
+    assert len(params) == len(ct.get_params(deep=True))
+    assert params["age_1"] == "StandardScaler(with_mean=False)"
+    assert params["age_1_2"] == "MinMaxScaler()"
+    assert params["age_1__with_mean"] is False and params["age_1_2__feature_range"] == "(0, 1)"
+
+
+def test_a_randomized_search_s_distributions_are_logged_with_their_arguments():
+    # Logged as <scipy.stats._distn_infrastructure.rv_continuous_frozen>: two
+    # spaces told nothing apart.
+    from scipy.stats import loguniform, randint, uniform
+    from sklearn.model_selection import RandomizedSearchCV
+
+    search = RandomizedSearchCV(pipeline(), {
+        "kerasclassifier__optimizer__learning_rate": loguniform(1e-4, 1e-1),
+        "kerasclassifier__hidden": randint(2, 8), "kerasclassifier__epochs": [1, 2],
+        "kerasclassifier__batch_size": uniform(loc=8, scale=24)})
+    assert flatten_params(search)["param_distributions"] == (
+        "{'kerasclassifier__optimizer__learning_rate': loguniform(0.0001, 0.1), "
+        "'kerasclassifier__hidden': randint(2, 8), 'kerasclassifier__epochs': [1, 2], "
+        "'kerasclassifier__batch_size': uniform(loc=8, scale=24)}")

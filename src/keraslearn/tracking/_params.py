@@ -83,7 +83,8 @@ def describe(value):
         (``StandardScaler(with_mean=False)``), a Keras loss, optimizer,
         metric, schedule, regularizer, initializer or constraint's class with
         its config, the import path of a function or a class, ``[...]`` /
-        ``(...)`` / ``{...}`` of the items described the same way, an array's
+        ``(...)`` / ``{...}`` of the items described the same way, a frozen
+        SciPy distribution's name and arguments (``loguniform(0.0001, 0.1)``), an array's
         ``repr``, else the object's ``repr`` without memory addresses
         (Python's default ``<module.Class object at 0x...>`` becomes
         ``<module.Class>``).
@@ -109,6 +110,10 @@ def describe(value):
         return _given(type(value).__name__, config)
     if _is_keras_layer(value):  # a model or layer: its repr holds a per-process name
         return f"<{_qualified_name(type(value))}>"
+    if _is_frozen_distribution(value):  # a search's space: its repr names no parameter
+        given = [describe(v) for v in value.args]
+        given += [f"{k}={describe(v)}" for k, v in value.kwds.items()]
+        return f"{value.dist.name}({', '.join(given)})"
     if inspect.isclass(value) or inspect.isroutine(value):
         return _qualified_name(value)
     if isinstance(value, (list, tuple)):
@@ -153,6 +158,15 @@ def _same(value, default):
     return value == default or (value != value and default != default)  # NaN is NaN
 
 
+def _is_frozen_distribution(value):
+    """A frozen SciPy distribution, ``scipy.stats.loguniform(1e-4, 1e-1)``
+    (its shape and location arguments, and its distribution's name)."""
+    return (callable(getattr(value, "rvs", None))
+            and isinstance(getattr(value, "args", None), tuple)
+            and isinstance(getattr(value, "kwds", None), dict)
+            and isinstance(getattr(getattr(value, "dist", None), "name", None), str))
+
+
 def _is_keras_layer(value):
     import keras
 
@@ -193,7 +207,8 @@ def flatten_params(estimator, prefix=""):
     Every key of ``estimator.get_params(deep=True)`` -- a pipeline's or a
     search's nested parameters and routed parameters such as
     ``kerasclassifier__optimizer__learning_rate`` included, written as MLflow
-    takes keys (see :func:`mlflow_key`) -- with its value
+    takes keys (see :func:`mlflow_key`; a key so written as another's gets
+    ``_2``, with a warning) -- with its value
     as MLflow can store it: None, booleans, numbers and strings as they are;
     anything else as a short text (see :func:`describe`), cut to MLflow's
     6000 characters.
@@ -224,12 +239,22 @@ def flatten_params(estimator, prefix=""):
     "[('standardscaler', StandardScaler()), ('logisticregression', LogisticRegression(C=0.5))]"
     """
     params = estimator.get_params(deep=True)
-    flat = {}
-    for key in sorted(params):
-        name = mlflow_key(f"{prefix}{key}")
+    flat, names = {}, {}
+    # A step before its parameters, which are logged under the step's key.
+    for key in sorted(params, key=lambda k: (k.count("__"), k)):
+        head, sep, last = key.rpartition("__")
+        name = mlflow_key(names[head] + sep + last if head in names else f"{prefix}{key}")
+        if name in flat:  # ("age:1" and "age;1" are both age_1 to MLflow)
+            taken, n = name, 2
+            while f"{taken}_{n}" in flat or f"{taken}_{n}" in params:
+                n += 1
+            name = f"{taken}_{n}"
+            warnings.warn(f"Parameter {key!r} is logged as {name!r}: MLflow's key for it, "
+                          f"{taken!r}, is another parameter's.", UserWarning, stacklevel=2)
+        names[key] = name
         if len(name) > MAX_KEY_LENGTH:
             warnings.warn(f"Parameter {name[:60]}... is not logged: MLflow takes keys of at "
                           f"most {MAX_KEY_LENGTH} characters.", UserWarning, stacklevel=2)
             continue
         flat[name] = param_value(params[key])
-    return flat
+    return dict(sorted(flat.items()))
