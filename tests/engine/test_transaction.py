@@ -91,6 +91,42 @@ def test_failed_continued_fit_keeps_weights_and_optimizer_state(mode, failure):
     assert int(clf.model_.optimizer.iterations.numpy()) > steps
 
 
+class ChangesTheNetworkThenFails(keras.callbacks.Callback):
+    """Freezes the first layer and compiles the network anew (a staged
+    fine-tuning schedule), then is interrupted."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.layers[0].trainable = False
+        self.model.compile(keras.optimizers.SGD(0.5), "mse")
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("mode", ["warm", "partial"])
+def test_a_failed_continued_fit_puts_back_trainable_flags_and_compile_settings(mode):
+    # Only the weights came back: the frozen layer made the next partial_fit
+    # refuse the network ("a layer's trainable flag changed"), and it trained
+    # on with the callback's SGD and loss.
+    make = lambda: KerasClassifier(  # noqa: E731
+        tiny_mlp, epochs=2, random_state=0, optimizer="adam", metrics=["accuracy"],
+        warm_start=mode == "warm", shuffle=False)
+    clf, twin = make().fit(X5, y), make().fit(X5, y)
+    snapshot = _snapshot(clf)
+    optimizer, loss = clf.model_.optimizer, clf.model_.loss
+    with pytest.raises(KeyboardInterrupt):
+        if mode == "warm":
+            clf.fit(X5, y, callbacks=[ChangesTheNetworkThenFails()])
+        else:
+            clf.partial_fit(X5, y, callbacks=[ChangesTheNetworkThenFails()])
+    _assert_unchanged(clf, snapshot)
+    assert all(layer.trainable for layer in clf.model_.layers)
+    assert clf.model_.optimizer is optimizer and clf.model_.loss == loss
+    # It trains on as the network that never met the callback does.
+    clf.partial_fit(X5, y), twin.partial_fit(X5, y)
+    np.testing.assert_allclose(clf.history_["loss"], twin.history_["loss"], rtol=1e-5)
+    assert "accuracy" in clf.history_
+    np.testing.assert_allclose(clf.predict_proba(X5), twin.predict_proba(X5), rtol=1e-5)
+
+
 def test_failed_fit_of_a_fresh_estimator_leaves_it_unfitted():
     clf = KerasClassifier(failing_builder)
     before = dict(clf.__dict__)

@@ -5,7 +5,13 @@ import contextlib
 import numpy as np
 
 from ._forward import forget
-from ._layers import built_optimizer, training_variables
+from ._layers import (
+    built_optimizer,
+    compile_config,
+    set_trainable_flags,
+    trainable_flags,
+    training_variables,
+)
 from ._train import tell_failed
 
 _ABSENT = object()
@@ -25,9 +31,10 @@ class _Snapshot:
         # user gave (class_weight) are the user's: never written.
         store = self.before.get("_kwargs")
         self.kwargs = dict(store) if type(store) is dict else None
-        # (network, [(variable, saved value)], Keras history) or None: set in one
-        # assignment, so that an interrupt (Ctrl-C) while the values are read
-        # leaves either none or all of them to restore.
+        # (network, [(variable, saved value)], Keras history, its settings a
+        # callback may change: the layers' trainable flags, what it was compiled
+        # with) or None: set in one assignment, so that an interrupt (Ctrl-C)
+        # while the values are read leaves either none or all of them to restore.
         self.saved = None
         self.held = False  # the fitted network's state, until a new one is built
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
@@ -64,9 +71,9 @@ class _Snapshot:
             return
         self.held = False
         ids = {id(v) for v in training_variables(model)}
-        current, values, history = self.saved
+        current, values, *rest = self.saved
         kept = [(v, value) for v, value in values if id(v) in ids]
-        self.saved = (current, kept, history) if kept else None
+        self.saved = (current, kept, *rest) if kept else None
 
     def restore_as(self, name, value):
         """Have a failed fit leave attribute ``name`` set to ``value``."""
@@ -74,7 +81,10 @@ class _Snapshot:
 
     def _save(self, model, variables):
         values = [(v, v.numpy()) for v in variables]
-        self.saved = (model, values, getattr(model, "history", _ABSENT))
+        optimizer = getattr(model, "optimizer", None)
+        compiled = (optimizer, model.loss, compile_config(model)) if optimizer else None
+        self.saved = (model, values, getattr(model, "history", _ABSENT), trainable_flags(model),
+                      compiled)
 
     def restore(self):
         """Put everything back; a Ctrl-C meanwhile (pressed again as the first
@@ -99,7 +109,10 @@ class _Snapshot:
             self.before["_kwargs"].update(self.kwargs)
         if self.saved is None:
             return
-        model, values, history = self.saved
+        model, values, history, flags, compiled = self.saved
+        set_trainable_flags(model, flags)
+        if compiled is not None and model.optimizer is not compiled[0]:
+            _compiled_again(model, *compiled)  # by a callback of the user's
         for variable, value in values:
             variable.assign(value)
         forget(model)  # a snapshot a prediction took of the weights meanwhile
@@ -107,6 +120,18 @@ class _Snapshot:
             model.history = history
         elif hasattr(model, "history"):
             del model.history
+
+
+def _compiled_again(model, optimizer, loss, config):
+    """Compile ``model`` as it was, with its optimizer (whose state is then
+    restored) and loss: settings Keras can write in a config (metrics, ...)
+    from it, as the warm copies of ``_trace_cache`` are compiled."""
+    from .._tf import keras
+
+    if config is None:  # (written by Keras, it can be read: nothing to do else)
+        return
+    settings = keras.saving.deserialize_keras_object(config) if config else {}
+    model.compile(**{**settings, "optimizer": optimizer, "loss": loss})
 
 
 @contextlib.contextmanager
