@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/latency.py          # ~1 min: benchmarks/latency_results.md
+    python benchmarks/latency.py          # ~1.5 min: benchmarks/latency_results.md
     python benchmarks/latency.py --quick  # smoke run, a few seconds, prints only
 
 Every contestant predicts with the same network: 32 features -> Dense(64,
