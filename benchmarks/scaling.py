@@ -3,7 +3,7 @@
 
 Usage::
 
-    python benchmarks/scaling.py          # ~20 min on 2 idle cores: benchmarks/scaling_results.md
+    python benchmarks/scaling.py          # ~6-9 min on 2 idle cores: benchmarks/scaling_results.md
     python benchmarks/scaling.py --quick  # 2,000 / 5,000 / 10,000 rows, 1 epoch; prints only
 
 The network, data and training are benchmarks/large_fit.py's (imported from
@@ -18,7 +18,8 @@ linear). The contestants:
   stopping or held-out rows (``early_stopping=False``, ``tol=0``,
   ``n_iter_no_change`` above the epochs);
 - raw Keras ``model.fit`` on the NumPy arrays, ``steps_per_execution`` 1 (the
-  default) and 32;
+  default) and 32, fitting one compiled model again, reset to its first
+  weights and optimizer state (``large_fit.raw_keras``: Keras keeps its traces);
 - scikit-learn's ``MLPClassifier`` with the same settings, in a process that
   never imports TensorFlow, on one BLAS thread (threadpoolctl; faster than its
   default threads on a 2-core machine, see large_fit_results.md).
@@ -26,7 +27,8 @@ linear). The contestants:
 Each (contestant, size) runs in a fresh process: it makes the data (not
 timed), fits 5,000 rows for one epoch (a warm-up: the runtime's start-up and
 the architecture's traces are then out of the figure, as in any process that
-has fitted it before), then times the fit on all the rows and samples its
+has fitted it before: raw Keras' in its kept model, keraslearn's in its own
+cache), then times the fit on all the rows and samples its
 peak extra resident memory (``_measures.peak_extra_bytes``: peak RSS during
 the fit minus RSS before it). One run each, not a best of several. Then each
 fitted model predicts 20,000 held-out rows of the same rule: accuracy at equal
