@@ -291,6 +291,26 @@ def test_a_model_instance_holding_a_lambda_layer_is_told_to_give_its_builder():
         KerasClassifier(model, loss="binary_crossentropy", epochs=1).fit(X, y)
 
 
+class Doubles(keras.layers.Layer):  # a layer of the user's, not registered with Keras
+    def call(self, x):
+        return 2.0 * x
+
+
+def test_a_model_instance_holding_an_unregistered_layer_is_told_so():
+    # Inside a wrapper (or an RNN's cell), Keras' copy cannot find its class:
+    # it was refused as "compiled with an object", with advice to give the
+    # model uncompiled, which it was.
+    model = keras.Sequential([keras.Input((2, 2)), keras.layers.TimeDistributed(Doubles()),
+                              keras.layers.Flatten(), keras.layers.Dense(1)])
+    assert not model.compiled
+    with pytest.raises(ValueError, match=r"cannot be copied for training: it holds a layer Keras "
+                                         r"cannot make again from its config \(Could not locate "
+                                         r"class 'Doubles'.*register_keras_serializable\(\)\. "
+                                         r"Give the function that builds the model as model= "
+                                         r"instead\.$"):
+        KerasRegressor(model, loss="mse", epochs=1).fit(X[:, :4].reshape(-1, 2, 2), X[:, 0])
+
+
 @keras.saving.register_keras_serializable(package="test_targets")  # (pickled)
 class TwoLayerNet(keras.Model):  # a subclassed model: Keras copies it from its __init__ arguments
     def __init__(self, units=5, **kwargs):
@@ -1013,6 +1033,11 @@ def test_a_class_only_in_the_held_out_rows_is_warned_of():
     with pytest.warns(UserWarning, match=r"held-out rows \(drawn unstratified: a class has too "
                       r"few rows, or the held-out rows are fewer than the classes\)\. Give more"):
         mlp.fit(np.resize(X3, (40, 4)), np.repeat(np.arange(20), 2))
+    # Too few rows left to train: a larger fraction (the advice given) made it worse.
+    with pytest.warns(UserWarning, match=r"held-out rows \(the 2 rows that train are fewer than "
+                                         r"the 3 classes\)\. Give more rows, or a smaller "
+                                         r"validation_fraction\.$"):
+        mlp.set_params(validation_fraction=0.8).fit(X3[:12], np.repeat([0, 1, 2], 4))
 
 
 def test_held_out_rows_of_a_ready_network_that_weigh_nothing_name_its_own_options():

@@ -205,20 +205,24 @@ def _warn_of_unseen_classes(data, plan, keras_split):
             or getattr(data.encoder, "classes_", None) is None):
         return
     y = np.asarray(y)  # (sets: np.unique sorts, slowly for strings)
-    unseen = sorted(set(y.tolist()) - set(y[plan.train_rows].tolist()), key=str)
+    classes = set(y.tolist())
+    unseen = sorted(classes - set(y[plan.train_rows].tolist()), key=str)
     if unseen:
         import warnings
 
         from .._stacklevel import user_stacklevel
 
+        n_train = len(y[plan.train_rows])
         warnings.warn(
             f"The rows that train hold no sample of the class(es) {unseen[:5]!r}, "
             "which y has: all of them are among the held-out rows " + (
                 "(validation_split holds out the last rows, as Keras does; rows ordered by "
                 "class, as samplers return them?). Shuffle the rows first "
                 "(sklearn.utils.shuffle), or give validation_data." if keras_split else
-                "(drawn unstratified: a class has too few rows, or the held-out rows are fewer "
-                "than the classes). "
+                f"(the {n_train} rows that train are fewer than the {len(classes)} classes). "
+                "Give more rows, or a smaller validation_fraction." if n_train < len(classes)
+                else "(drawn unstratified: a class has too few rows, or the held-out rows are "
+                "fewer than the classes). "
                 "Give more rows of the rare classes, or a larger validation_fraction."),
             UserWarning, stacklevel=user_stacklevel())
 

@@ -30,13 +30,15 @@ def copy_model(source):
             known[obj.__name__] = obj
         elif isinstance(obj, keras.losses.Loss):
             known[type(obj).__name__] = type(obj)
+    compiling = False
     try:
         with keras.saving.custom_object_scope(known):
             model = keras.models.clone_model(source)
             if getattr(source, "compiled", False) and not getattr(model, "compiled", False):
+                compiling = True
                 model.compile_from_config(source.get_compile_config())
     except (TypeError, ValueError, NotImplementedError) as exc:
-        refusal = _refusal(exc)
+        refusal = _refusal(exc, compiling)
         if refusal is None:
             raise  # another failure of Keras' copy: as Keras words it
         raise refusal from None
@@ -48,8 +50,9 @@ def copy_model(source):
     return model
 
 
-def _refusal(exc):
-    """The error telling why Keras could not copy the model (None: Keras' own words)."""
+def _refusal(exc, compiling):
+    """The error telling why Keras could not copy the model (None: Keras' own
+    words), ``compiling`` it once its layers were made again or not."""
     first = " ".join(str(exc).split()).split(". ")[0]
     if "`Lambda` layer" in str(exc):  # (Keras' safe mode makes no lambda from a config)
         return ValueError(_REFUSED + "it holds a Lambda layer of a Python lambda, which Keras "
@@ -57,6 +60,10 @@ def _refusal(exc):
     if isinstance(exc, NotImplementedError):  # (a subclass without the get_config it needs)
         return ValueError(_REFUSED + f"Keras does not make it again from its config ({first})"
                           + _BUILDER)
+    if any(words in str(exc) for words in _NOT_MADE_AGAIN) and not compiling:
+        return ValueError(  # (a layer of the user's, perhaps inside an RNN or a wrapper)
+            _REFUSED + f"it holds a layer Keras cannot make again from its config ({first}). "
+            "Register its class with @keras.saving.register_keras_serializable()" + _BUILDER)
     if any(words in str(exc) for words in _NOT_MADE_AGAIN):
         return ValueError(
             _REFUSED + f"it was compiled with an object Keras cannot make again ({first}). "
