@@ -126,6 +126,9 @@ def output_spec(model, sample_shape, *, needs_rows):
                 f" The samples have shape {tuple(sample_shape)}: add "
                 "keras.layers.Flatten() (or a pooling layer) before the Dense layers."
             )
+        if len(shape) == 3 and shape[-1] == 1 and shape[1] is not None:  # one value a step
+            hint += (f" For one value per step (y of shape (n_samples, {shape[1]})), end the "
+                     f"model with keras.layers.Reshape(({shape[1]},)) instead.")
         raise ValueError(
             f"The model's output has shape {_shape_text(shape)}, but one row of values "
             f"per sample, shape (n_samples, n_units), is needed.{hint}"
