@@ -288,17 +288,31 @@ def test_8_bit_pixels_in_a_list_or_a_frame_are_judged_as_in_an_array(digit_image
         scaled.predict(X[:5] if form == "list of images" else X.iloc[:5])
 
 
-def test_continuing_refuses_parameters_that_read_images_otherwise(digit_images):
+def test_continuing_refuses_parameters_that_read_images_otherwise(digit_images, tmp_path):
+    from PIL import Image
+
     images, y = digit_images
     clf = ImageClassifier(warm_start=True, **{**SMALL, "epochs": 1}).fit(images, y)
-    for change in ({"image_shape": (4, 16)}, {"image_decoder": "tensorflow"}):
-        clf.set_params(**change)
-        for continuing in (lambda: clf.fit(images, y), lambda: clf.partial_fit(images, y)):
-            with pytest.raises(ValueError, match=r"reads images as its first fit did "
-                                                 r"\(image_shape=None, image_decoder='pillow'\)"):
-                continuing()
-        clf.set_params(image_shape=None, image_decoder="pillow")
-    assert len(clf.fit(images, y).loss_curve_) == 2  # as it was, it continues
+    refused = r"reads images as its first fit did \(image_shape=None, image_decoder='pillow'\)"
+    clf.set_params(image_shape=(4, 16))
+    for continuing in (lambda: clf.fit(images, y), lambda: clf.partial_fit(images, y)):
+        with pytest.raises(ValueError, match=refused):
+            continuing()
+    # Arrays are not decoded: a decoder, or the fitted shape written out, was
+    # refused all the same.
+    for harmless in ({"image_shape": (8, 8)}, {"image_shape": (8, -1, 1)},
+                     {"image_decoder": "tensorflow"}):
+        clf.set_params(image_shape=None, image_decoder="pillow").set_params(**harmless)
+        clf.fit(images, y).partial_fit(images, y)
+    assert len(clf.loss_curve_) == 7
+    # Files are: read by another decoder than the fit's, refused.
+    paths = [str(tmp_path / f"{i}.png") for i in range(20)]
+    for path, image in zip(paths, images):
+        Image.fromarray(np.rint(image * 255).astype(np.uint8)).save(path)
+    with pytest.raises(ValueError, match=refused):
+        clf.partial_fit(paths, y[:20])
+    clf.set_params(image_shape=None, image_decoder="pillow")
+    assert len(clf.partial_fit(paths, y[:20]).loss_curve_) == 8
 
 
 def test_tags_say_it_takes_grayscale_images_and_paths():
@@ -481,7 +495,10 @@ def test_partial_fit_after_the_layers_changed_refuses_or_rebuilds(digit_images):
     [
         ({"conv_filters": (8, 0)}, "conv_filters must hold positive integers"),
         ({"kernel_size": 0}, "'kernel_size' parameter"),
-        ({"kernel_size": (3, 3, 3)}, "kernel_size must hold positive integers"),
+        # (the count is wrong, not the values; shown as given, not as a list)
+        ({"kernel_size": (3, 3, 3)}, r"kernel_size must hold 1 or 2 values, got 3: \(3, 3, 3\)"),
+        ({"image_shape": (64,)}, r"image_shape must hold 2 or 3 values, got 1: \(64,\)\.$"),
+        ({"image_shape": (0, -1)}, r"image_shape must hold positive integers, got \(0, -1\)"),
         ({"dense_units": -1}, "'dense_units' parameter"),
         ({"dropout": 1.5}, "'dropout' parameter"),
         ({"image_shape": (0, 8)}, "image_shape must hold positive integers"),

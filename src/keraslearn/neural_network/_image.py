@@ -306,7 +306,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
         if mode in ("warm", "partial") and self.__sklearn_is_fitted__():
-            check_same_reading(self, mode)
+            check_same_reading(self, mode, X)
             X = check_image_input(self, X)
         return super()._fit(X, y, sample_weight, mode=mode, fit_kwargs=fit_kwargs,
                             classes=classes)

@@ -14,14 +14,20 @@ from ..preprocessing._image_files import holds_images, image_files
 from ..utils._input_errors import explained_input_errors, refuse_mixed_images
 
 
-def _positive_ints(value, name, length=None, allow_empty=False):
+def _positive_ints(value, name, length=None, allow_empty=False, given=None):
+    """``value`` as a tuple of positive ints (``length``: how many it may hold);
+    errors show ``given``, the parameter as set, when ``value`` was read from it."""
+    given = value if given is None else given
     values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
     ok = (allow_empty or values) and all(
         isinstance(v, (Integral, np.integer)) and not isinstance(v, bool) and v > 0
         for v in values
     )
-    if not ok or (length is not None and len(values) not in length):
-        raise ValueError(f"{name} must hold positive integers, got {value!r}.")
+    if not ok:
+        raise ValueError(f"{name} must hold positive integers, got {given!r}.")
+    if length is not None and len(values) not in length:
+        raise ValueError(f"{name} must hold {' or '.join(map(str, length))} values, got "
+                         f"{len(values)}: {given!r}.")
     return tuple(int(v) for v in values)
 
 
@@ -33,13 +39,13 @@ def _image_shape_param(value, n_values=None):
                and not isinstance(v, bool) and v == -1]
     if len(unknown) == 1 and len(values) in (2, 3):
         known = [v for i, v in enumerate(values) if i != unknown[0]]
-        known = _positive_ints(known, "image_shape", length=(1, 2))
+        known = _positive_ints(known, "image_shape", length=(1, 2), given=value)
         if n_values is None:
             return None
         size = n_values // math.prod(known)
         values = list(known)
         values.insert(unknown[0], max(size, 1))
-    return _positive_ints(values, "image_shape", length=(2, 3))
+    return _positive_ints(values, "image_shape", length=(2, 3), given=value)
 
 
 def _refuse_empty(est, X):
@@ -183,14 +189,29 @@ def record_reading(est):
     est._reading_params = reading_params(est)
 
 
-def check_same_reading(est, mode):
+def check_same_reading(est, mode, X):
     """Refuse to continue a fitted network (warm start, ``partial_fit``) with
-    parameters that would read its images otherwise than its fit did."""
+    parameters that would read its images otherwise than its fit did. Arrays
+    are not decoded: for them only an ``image_shape`` other than the fitted
+    ``image_shape_`` counts."""
     then = est.__dict__.get("_reading_params", reading_params(est))
-    if reading_params(est) != then:
+    now = reading_params(est)
+    if now != then and not holds_images(X) and (now[0] is None or _same_shape(est, now[0])):
+        return
+    if now != then:
         raise ValueError(
             f"{'partial_fit' if mode == 'partial' else 'warm_start'} continues the fitted "
             f"network, which reads images as its first fit did (image_shape={then[0]!r}, "
             f"image_decoder={then[1]!r}), not as image_shape={est.image_shape!r}, "
             f"image_decoder={est.image_decoder!r} say now. Fit a new network "
-            "(warm_start=False) to read them otherwise.")
+            "(fit with warm_start=False) to read them otherwise.")
+
+
+def _same_shape(est, shape):
+    """Whether ``image_shape=shape`` gives the fitted ``image_shape_``."""
+    fitted = tuple(est.image_shape_)
+    try:
+        shape = _image_shape_param(shape, math.prod(fitted))
+    except ValueError:
+        return False
+    return shape in (fitted, fitted[:2] if fitted[2] == 1 else None)
