@@ -97,10 +97,10 @@ def _header(item, index):
         raise TypeError(
             "X holds image paths, so every element must be a file path or a PIL image; "
             f"X[{index}] is a {type(item).__name__}.")
-    name = os.fsdecode(item)
+    name = str(os.fsdecode(item))  # (not NumPy's str_: its repr names it)
     check_regular_file(name, index)
     try:
-        with Image.open(item) as img:
+        with Image.open(name if isinstance(item, str) else item) as img:
             return img.size, img.mode, img.format
     except FileNotFoundError:  # (removed since)
         raise not_found(name, index) from None
@@ -109,7 +109,7 @@ def _header(item, index):
 
 
 def _describe(item, index):
-    return f"X[{index}] ({os.fsdecode(item)!r})" if not isinstance(item, Image.Image) else (
+    return f"X[{index}] ({str(os.fsdecode(item))!r})" if not isinstance(item, Image.Image) else (
         f"X[{index}]")
 
 
@@ -230,7 +230,7 @@ class ImageFiles(RowSource):
             except tf.errors.OpError as exc:
                 reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", exc.message.strip())
                 return ValueError(
-                    f"TensorFlow could not decode image file {os.fsdecode(self._items[i])!r} "
+                    f"TensorFlow could not decode image file {str(os.fsdecode(self._items[i]))!r} "
                     f"(X[{i}]): {reason} (image_decoder='pillow' reads what Pillow reads).")
         return None
 
