@@ -136,6 +136,13 @@ def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
     for damaged in (truncated, without_variables):
         with pytest.raises(ValueError, match="TensorFlow cannot load its SavedModel"):
             ExportedModel(damaged)
+    # A sequence model's export was said to take "images".
+    file.write_text(json.dumps({**record, "inputs": [
+        {"name": "inputs", "feature": None, "dtype": "float32", "shape": [None, 6, 2]}]}))
+    with pytest.raises(ValueError, match=r"takes inputs of shape \[None, 6, 2\] \(images, or "
+                                         r"sequences: samples of several dimensions\); the "
+                                         "server takes tables of rows"):
+        ExportedModel(newer)
 
 
 def test_a_column_the_pipeline_dropped_is_taken_and_not_read(tmp_path):

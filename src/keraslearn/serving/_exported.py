@@ -106,7 +106,8 @@ class ExportedModel:
         if len(inputs) == 1 and inputs[0]["feature"] is None:
             shape = inputs[0]["shape"]
             if len(shape) != 2:
-                raise ValueError(f"{str(self.path)!r} takes inputs of shape {shape} (images); "
+                raise ValueError(f"{str(self.path)!r} takes inputs of shape {shape} (images, or "
+                                 "sequences: samples of several dimensions); "
                                  f"the server takes tables of rows")
             self._names = None
             self.n_features_in_ = int(shape[1])
