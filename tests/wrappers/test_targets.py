@@ -696,22 +696,6 @@ def test_dataframe_sets_feature_names_and_checks_them():
         clf.predict(df)  # same columns: no warning
 
 
-def test_feature_name_warnings_of_validation_data_name_it():
-    # scikit-learn's warnings said "X" (the training frame, which had names)
-    # and pointed at scikit-learn's line.
-    df = pd.DataFrame(X, columns=["w", "x", "y", "z"])
-    for X_fit, X_val, text in ((df, X, "does not have valid feature names, but KerasClassifier "
-                                       "was fitted with"),
-                               (X, df, "has feature names, but KerasClassifier was fitted "
-                                       "without")):
-        clf = KerasClassifier(tiny_mlp, epochs=1, random_state=0)
-        with pytest.warns(UserWarning, match=f"^validation_data's X {text}") as record:
-            clf.fit(X_fit, y, validation_data=(X_val, y))
-        assert {w.filename for w in record if "feature names" in str(w.message)} == {__file__}
-        with pytest.warns(UserWarning, match=f"^X_val {text}"):
-            clf.fit(X_fit, y, X_val=X_val, y_val=y)
-
-
 def test_numpy_fit_then_dataframe_predict_warns():
     clf = KerasClassifier(tiny_mlp, random_state=0).fit(X, y)
     assert not hasattr(clf, "feature_names_in_")

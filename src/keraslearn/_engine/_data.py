@@ -164,8 +164,7 @@ def _checked_validation(est, given, data, as_given):
     """``validation_data`` checked as the training data, its weights scaled to
     a mean of 1, or, ``as_given`` (a ``partial_fit`` call), left as given, as
     the training weights are: ``val_loss`` is on the scale of ``loss``."""
-    X_val = _named_in_warnings(model_inputs, "X_val" if isinstance(
-        given, ValidationArrays) else "validation_data's X", est, given[0], data)
+    X_val = model_inputs(est, given[0], data)
     y_val = given[1]
     if y_val is not None and targets.is_native(data.encoder):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
@@ -176,24 +175,6 @@ def _checked_validation(est, given, data, as_given):
     sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)),
                                   1.0 if as_given else None)
     return CheckedValidation((X_val, y_val, sw))
-
-
-def _named_in_warnings(check, name, *args):
-    """``check(*args)``, its warnings about "X" (scikit-learn's of feature
-    names) said of ``name``, from the user's line: they named fit's X."""
-    import warnings
-
-    from .._stacklevel import user_stacklevel
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = check(*args)
-    for w in caught:
-        text = str(w.message)
-        named = w.category is UserWarning and text[:2] in ("X ", "X[")
-        warnings.warn(UserWarning(name + text[1:]) if named else w.message,
-                      stacklevel=user_stacklevel())
-    return out
 
 
 def _warn_of_unseen_classes(data, plan, keras_split):
