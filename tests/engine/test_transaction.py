@@ -93,16 +93,24 @@ def test_failed_continued_fit_keeps_weights_and_optimizer_state(mode, failure):
 
 class ChangesTheNetworkThenFails(keras.callbacks.Callback):
     """Freezes the first layer and compiles the network anew (a staged
-    fine-tuning schedule), then is interrupted."""
+    fine-tuning schedule; with its own optimizer, or another), then is
+    interrupted."""
+
+    def __init__(self, same_optimizer=False):
+        super().__init__()
+        self.same_optimizer = same_optimizer
 
     def on_epoch_end(self, epoch, logs=None):
         self.model.layers[0].trainable = False
-        self.model.compile(keras.optimizers.SGD(0.5), "mse")
+        self.model.compile(self.model.optimizer if self.same_optimizer else
+                           keras.optimizers.SGD(0.5), "mse", metrics=["mae"])
         raise KeyboardInterrupt
 
 
+@pytest.mark.parametrize("same_optimizer", [False, True], ids=["new-optimizer", "same-optimizer"])
 @pytest.mark.parametrize("mode", ["warm", "partial"])
-def test_a_failed_continued_fit_puts_back_trainable_flags_and_compile_settings(mode):
+def test_a_failed_continued_fit_puts_back_trainable_flags_and_compile_settings(
+        mode, same_optimizer):
     # Only the weights came back: the frozen layer made the next partial_fit
     # refuse the network ("a layer's trainable flag changed"), and it trained
     # on with the callback's SGD and loss.
@@ -114,17 +122,43 @@ def test_a_failed_continued_fit_puts_back_trainable_flags_and_compile_settings(m
     optimizer, loss = clf.model_.optimizer, clf.model_.loss
     with pytest.raises(KeyboardInterrupt):
         if mode == "warm":
-            clf.fit(X5, y, callbacks=[ChangesTheNetworkThenFails()])
+            clf.fit(X5, y, callbacks=[ChangesTheNetworkThenFails(same_optimizer)])
         else:
-            clf.partial_fit(X5, y, callbacks=[ChangesTheNetworkThenFails()])
+            clf.partial_fit(X5, y, callbacks=[ChangesTheNetworkThenFails(same_optimizer)])
     _assert_unchanged(clf, snapshot)
     assert all(layer.trainable for layer in clf.model_.layers)
     assert clf.model_.optimizer is optimizer and clf.model_.loss == loss
     # It trains on as the network that never met the callback does.
     clf.partial_fit(X5, y), twin.partial_fit(X5, y)
     np.testing.assert_allclose(clf.history_["loss"], twin.history_["loss"], rtol=1e-5)
-    assert "accuracy" in clf.history_
+    assert sorted(clf.history_) == sorted(twin.history_) == ["accuracy", "loss"]
     np.testing.assert_allclose(clf.predict_proba(X5), twin.predict_proba(X5), rtol=1e-5)
+
+
+def test_a_network_compiled_with_an_unregistered_metric_is_restored_all_the_same():
+    # Compiling it as before read its metric from Keras' config, which cannot
+    # find the user's function: that error replaced the fit's own, and the
+    # weights were left as the failed fit made them.
+    def my_metric(y_true, y_pred):
+        return keras.ops.mean(keras.ops.abs(y_true - y_pred))
+
+    clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0, optimizer="adam",
+                          metrics=[my_metric], warm_start=True).fit(X5, y)
+    snapshot = _snapshot(clf)
+
+    class Fails(ChangesTheNetworkThenFails):
+        def on_epoch_end(self, epoch, logs=None):
+            try:
+                super().on_epoch_end(epoch, logs)
+            except KeyboardInterrupt:
+                raise RuntimeError("the user's failure") from None
+
+    with pytest.warns(RuntimeWarning, match=r"compiled as before with its optimizer and loss "
+                                            r"but not its other settings.*my_metric"):
+        with pytest.raises(RuntimeError, match="the user's failure"):
+            clf.fit(X5, y, callbacks=[Fails()])
+    _assert_unchanged(clf, snapshot)
+    assert all(layer.trainable for layer in clf.model_.layers)
 
 
 def test_failed_fit_of_a_fresh_estimator_leaves_it_unfitted():

@@ -110,9 +110,6 @@ class _Snapshot:
         if self.saved is None:
             return
         model, values, history, flags, compiled = self.saved
-        set_trainable_flags(model, flags)
-        if compiled is not None and model.optimizer is not compiled[0]:
-            _compiled_again(model, *compiled)  # by a callback of the user's
         for variable, value in values:
             variable.assign(value)
         forget(model)  # a snapshot a prediction took of the weights meanwhile
@@ -120,18 +117,39 @@ class _Snapshot:
             model.history = history
         elif hasattr(model, "history"):
             del model.history
+        set_trainable_flags(model, flags)
+        if compiled is not None and (model.optimizer is not compiled[0] or model.loss is not
+                                     compiled[1] or compile_config(model) != compiled[2]):
+            _compiled_again(model, *compiled)  # by a callback of the user's
 
 
 def _compiled_again(model, optimizer, loss, config):
-    """Compile ``model`` as it was, with its optimizer (whose state is then
-    restored) and loss: settings Keras can write in a config (metrics, ...)
-    from it, as the warm copies of ``_trace_cache`` are compiled."""
+    """Compile ``model`` as it was, with its optimizer (its state restored
+    already) and loss: its other settings (metrics, ...) from its config, as
+    the warm copies of ``_trace_cache`` are compiled; where Keras cannot read
+    them again (a metric function of the user's, unregistered), without them,
+    with a warning. Its failure is no failure of the fit's own."""
+    import warnings
+
     from .._tf import keras
 
-    if config is None:  # (written by Keras, it can be read: nothing to do else)
-        return
-    settings = keras.saving.deserialize_keras_object(config) if config else {}
-    model.compile(**{**settings, "optimizer": optimizer, "loss": loss})
+    try:
+        if config is None:
+            raise ValueError("Keras could not write them in a config")
+        settings = keras.saving.deserialize_keras_object(config) if config else {}
+    except Exception as exc:  # noqa: BLE001 - Keras' words for an object it cannot find
+        settings = {}
+        warnings.warn(f"The failed fit's network was compiled again by a callback; it is "
+                      f"compiled as before with its optimizer and loss but not its other "
+                      f"settings, which Keras cannot read again ({exc}).", RuntimeWarning,
+                      stacklevel=2)
+    settings = {k: v for k, v in settings.items() if k not in ("optimizer", "loss")}
+    try:
+        model.compile(optimizer=optimizer, loss=loss, **settings)
+    except Exception as exc:  # noqa: BLE001 - the fit's own error is the one to raise
+        warnings.warn(f"The failed fit's network, compiled again by a callback, could not be "
+                      f"compiled as before ({type(exc).__name__}: {exc}).", RuntimeWarning,
+                      stacklevel=2)
 
 
 @contextlib.contextmanager
