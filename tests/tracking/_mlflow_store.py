@@ -118,3 +118,11 @@ def run_python(code, env, cwd, timeout=240):
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fit_setting_own_store(est, X, y, uri):
+    """In a process of the user's own (spawned): set MLflow's store and an
+    experiment there, then fit ``est``."""
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("own")
+    est.fit(X, y)

@@ -392,6 +392,27 @@ def test_a_copy_loaded_in_a_later_session_logs_where_that_session_s_mlflow_point
     assert here.get_experiment(run.info.experiment_id).name == "later"
 
 
+def test_a_process_of_the_user_s_own_that_sets_its_store_logs_there(store, tmp_path):
+    # A worker whose MLflow settings are those of its start logs where the
+    # copy was made; a process that set its own logs there (as it did before).
+    import multiprocessing
+
+    from _mlflow_store import fit_setting_own_store
+
+    X, y = frame()
+    own = f"sqlite:///{tmp_path}/own.db"
+    process = multiprocessing.get_context("spawn").Process(
+        target=fit_setting_own_store,
+        args=(pipeline(callbacks=[MLflowCallback(run_name="own")]), X, y, own))
+    process.start()
+    process.join(300)
+    assert process.exitcode == 0
+    assert runs(store) == []
+    client = mlflow.MlflowClient(own)
+    assert [run.info.run_name for experiment in client.search_experiments()
+            for run in client.search_runs([experiment.experiment_id])] == ["own"]
+
+
 def test_a_copy_makes_a_store_only_named_where_it_can_be_made(tmp_path, monkeypatch):
     # Workers log to the store set here only where it is there: a copy made for
     # them makes it. One that cannot be made (a folder not writable) is left to

@@ -125,6 +125,12 @@ def test_keys_mlflow_writes_alike_are_kept_apart_with_a_warning():
     assert params["age_1"] == "StandardScaler(with_mean=False)"
     assert params["age_1_2"] == "MinMaxScaler()"
     assert params["age_1__with_mean"] is False and params["age_1_2__feature_range"] == "(0, 1)"
+    # A step of the user's named as the suffixed key keeps its name, prefixed too.
+    ct.set_params(transformers=ct.transformers + [("age_1_2", StandardScaler(), [2])])
+    for prefix in ("", "p/"):
+        with pytest.warns(UserWarning, match=f"is logged as '{prefix}age_1_3'"):
+            params = flatten_params(ct, prefix=prefix)
+        assert params[f"{prefix}age_1_2"] == "StandardScaler()"
 
 
 def test_a_randomized_search_s_distributions_are_logged_with_their_arguments():

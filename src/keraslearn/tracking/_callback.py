@@ -27,17 +27,29 @@ from ._stores import create_store, store_exists
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
 
 
-def _worker():
+def _mlflow_settings():
+    """MLflow's settings a process passes on (and ``set_tracking_uri`` and
+    ``set_experiment`` change): its environment variables."""
+    return tuple(os.environ.get(f"MLFLOW_{key}") for key in (
+        "TRACKING_URI", "EXPERIMENT_ID", "EXPERIMENT_NAME"))
+
+
+_INHERITED = _mlflow_settings()  # as this process had them when it first read a callback
+
+
+def _worker_as_started():
     """Whether this process is a worker (a process with a parent: joblib's, or
-    a Dask worker's). Its MLflow settings are those of its start, which a
-    later search in the process that started it does not change (joblib
-    reuses its workers); a process of the user's own, such as a later
-    session loading a pickled estimator, logs where its MLflow points."""
+    a Dask worker's) whose MLflow settings are still those of its start, which
+    a later search in the process that started it does not change (joblib
+    reuses its workers). A process that set its own since, or one of the
+    user's own, such as a later session loading a pickled estimator, logs
+    where its MLflow points."""
     import multiprocessing
 
     from .._parallel import dask_worker_threads
 
-    return multiprocessing.parent_process() is not None or dask_worker_threads() is not None
+    return ((multiprocessing.parent_process() is not None or dask_worker_threads() is not None)
+            and _mlflow_settings() == _INHERITED)
 
 
 def _experiment_named(client, name):
@@ -117,9 +129,10 @@ class MLflowCallback(keras.callbacks.Callback):
         MLflow's tracking URI when the callback is made, so that worker
         processes log to the same store. Runs without either id use MLflow's
         current tracking URI and experiment; in a worker process (joblib's, or
-        Dask's), a copy uses those of the process where it was made (a search's
-        clones, pickled to the workers) -- a worker reused by a later search
-        held those of its start -- unless that store cannot be reached there.
+        Dask's) that set none of its own, a copy uses those of the process where
+        it was made (a search's clones, pickled to the workers) -- a worker
+        reused by a later search held those of its start -- unless that store
+        cannot be reached there.
 
     run_name : str, default=None
         The name of the runs the callback starts.
@@ -245,7 +258,8 @@ class MLflowCallback(keras.callbacks.Callback):
             return
         active = mlflow.active_run()
         settings = self._copied_settings
-        if active is None and settings is not None and _worker() and store_exists(settings[0]):
+        if (active is None and settings is not None and _worker_as_started()
+                and store_exists(settings[0])):
             # A copy in a worker: the store and experiment where the copy was
             # made, not those the worker started with (a Dask worker started
             # before they were set; joblib's, reused by a search in another
@@ -358,8 +372,7 @@ class MLflowCallback(keras.callbacks.Callback):
             # environment variables), for workers that inherited nothing or
             # earlier settings. A store set is made for them (MLflow's default
             # one, in the working directory, is not: it is theirs too).
-            state["_copied_settings"] = (mlflow.get_tracking_uri(), *(os.environ.get(
-                f"MLFLOW_EXPERIMENT_{key}") for key in ("ID", "NAME")))
+            state["_copied_settings"] = (mlflow.get_tracking_uri(), *_mlflow_settings()[1:])
             if mlflow.is_tracking_uri_set():
                 create_store(mlflow, state["_copied_settings"][0])
         return state

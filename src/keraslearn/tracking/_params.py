@@ -240,13 +240,14 @@ def flatten_params(estimator, prefix=""):
     """
     params = estimator.get_params(deep=True)
     flat, names = {}, {}
+    planned = {mlflow_key(f"{prefix}{key}") for key in params}  # (a suffixed key stays free)
     # A step before its parameters, which are logged under the step's key.
     for key in sorted(params, key=lambda k: (k.count("__"), k)):
         head, sep, last = key.rpartition("__")
         name = mlflow_key(names[head] + sep + last if head in names else f"{prefix}{key}")
         if name in flat:  # ("age:1" and "age;1" are both age_1 to MLflow)
             taken, n = name, 2
-            while f"{taken}_{n}" in flat or f"{taken}_{n}" in params:
+            while f"{taken}_{n}" in flat or f"{taken}_{n}" in planned:
                 n += 1
             name = f"{taken}_{n}"
             warnings.warn(f"Parameter {key!r} is logged as {name!r}: MLflow's key for it, "
