@@ -1375,11 +1375,54 @@ def test_one_output_that_is_not_a_probability_is_refused_as_softmax_rows_are():
         return keras.Sequential([keras.Input((meta["n_features_in_"],)),
                                  keras.layers.Dense(1, activation="tanh")])
 
-    clf = KerasClassifier(tanh_unit, loss="hinge", **FAST).fit(X, y)
+    clf = KerasClassifier(tanh_unit, loss="mse", **FAST).fit(X, y)
     for method in (clf.predict_proba, clf.predict):
         with pytest.raises(ValueError, match=r"outputs for \d+ of 80 rows are outside \[0, 1\].*"
                                              r"sigmoid activation"):
             method(X)
+
+
+def _logits(meta, activation=None, units=None):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(
+        units or meta["n_classes_"], activation=activation)])
+
+
+def test_a_loss_function_given_from_logits_gives_softmax_probabilities():
+    # functools.partial(loss, from_logits=True), the documented way to give a
+    # loss of one's own: its outputs were read as probabilities, clipped at 0.
+    import functools
+
+    loss = functools.partial(keras.losses.sparse_categorical_crossentropy, from_logits=True)
+    clf = KerasClassifier(_logits, loss=loss, target_encoding="sparse", **FAST).fit(X3, y3)
+    assert clf.target_encoder_.from_logits_
+    logits = np.asarray(clf.model_(X3), dtype="float64")
+    softmax = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(clf.predict_proba(X3), softmax / softmax.sum(axis=1, keepdims=True),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("activation, units, loss, match", [
+    ("sigmoid", 1, keras.losses.BinaryCrossentropy(from_logits=True),
+     r"ends in a sigmoid, whose outputs are probabilities, but the loss BinaryCrossentropy "
+     r"takes logits \(from_logits=True\).*Remove the output layer's activation"),
+    ("softmax", None, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+     r"ends in a softmax, whose outputs are probabilities, but the loss"),
+    ("tanh", 1, "hinge", r"has a tanh activation and the loss 'hinge' trains scores, not "
+                         r"probabilities.*activation='sigmoid'"),
+    (None, None, "categorical_hinge", r"has a linear activation and the loss "
+                                      r"'categorical_hinge' trains scores"),
+    (None, 1, keras.losses.SquaredHinge(), r"the loss SquaredHinge trains scores"),
+])
+def test_outputs_the_loss_cannot_give_probabilities_of_are_refused_before_training(
+        activation, units, loss, match):
+    # A sigmoid under a loss from logits trained (and predict_proba read) a
+    # sigmoid of a sigmoid, silently; hinge losses on scores trained every
+    # epoch, then predict failed, advising from_logits (which they do not take).
+    clf = KerasClassifier(_logits, model__activation=activation, model__units=units,
+                          loss=loss, **FAST)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X3 if units is None else X, y3 if units is None else y)
+    assert not hasattr(clf, "model_")
 
 
 def test_a_first_partial_fit_batch_of_one_hot_rows_of_one_class_needs_classes():

@@ -165,10 +165,15 @@ def loss_description(loss):
 
 
 def loss_from_logits(loss):
-    """Whether a Keras loss object was configured with ``from_logits=True``."""
+    """Whether a Keras loss object was configured with ``from_logits=True``, or a
+    loss function given with it (``functools.partial(..., from_logits=True)``)."""
+    import functools
+
     loss = sole_loss(loss)
     if isinstance(loss, dict):
         return bool(loss.get("config", {}).get("from_logits", False))
+    if isinstance(loss, functools.partial):
+        return bool(loss.keywords.get("from_logits", False))
     return bool(getattr(loss, "from_logits", False))
 
 

@@ -70,7 +70,7 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
     False): it trains on clipped scores, and predict_proba refuses some rows;
     a linear output under the Poisson loss, whose logarithm of the negative
     predictions is NaN from the first step."""
-    from ._losses import loss_description, takes_logarithm, takes_probabilities
+    from ._losses import loss_description, loss_from_logits, takes_logarithm, takes_probabilities
 
     activation = _output_activation(model)
     if activation == "softmax" and n_units == 1:
@@ -90,6 +90,20 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             f"{loss_description(loss)} takes the logarithm of the predictions, which a linear "
             "output makes negative (the loss is NaN from the first step): end the model with "
             "activation='exponential' or 'softplus'.")
+    if classifies and activation in ("sigmoid", "softmax") and loss_from_logits(loss):
+        raise ValueError(
+            f"The model ends in a {activation}, whose outputs are probabilities, but the loss "
+            f"{loss_description(loss)} takes logits (from_logits=True) and applies a "
+            f"{activation} of its own: it would train (and predict_proba read) the {activation} "
+            f"of the {activation}. Remove the output layer's activation, or give the loss "
+            "from_logits=False.")
+    if classifies and activation in ("linear", "tanh") and _scores_loss(loss):
+        raise ValueError(
+            f"The model's output layer has a {activation} activation and the loss "
+            f"{loss_description(loss)} trains scores, not probabilities, but a classifier's "
+            "predict and predict_proba read probabilities: end the model with "
+            "activation='sigmoid' (one unit for two classes, or per label) or 'softmax' (one "
+            "unit per class), or train with a crossentropy loss.")
     if classifies and activation == "linear" and takes_probabilities(loss):
         raise ValueError(
             f"The model's output layer has no activation (linear), but the loss "
@@ -97,6 +111,20 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
             "classes, or per label), or give the loss from_logits=True (e.g. keras.losses."
             "SparseCategoricalCrossentropy(from_logits=True)).")
+
+
+def _scores_loss(loss):
+    """Whether ``loss`` is one of Keras' hinge losses, which train scores (of
+    any sign), given as a name, function, class or instance."""
+    from ._losses import sole_loss
+
+    loss = sole_loss(loss)
+    if isinstance(loss, str):
+        return loss.lower().replace("_", "") in {"hinge", "squaredhinge", "categoricalhinge"}
+    kinds = (keras.losses.Hinge, keras.losses.SquaredHinge, keras.losses.CategoricalHinge)
+    functions = (keras.losses.hinge, keras.losses.squared_hinge, keras.losses.categorical_hinge)
+    return (isinstance(loss, kinds) or loss in functions
+            or (isinstance(loss, type) and issubclass(loss, kinds)))
 
 
 # Keras metrics that compare targets with outputs of the same shape (one-hot
