@@ -291,6 +291,25 @@ def test_a_continued_fit_warns_of_build_and_compile_parameters_changed_since():
     assert clf.model_.layers[0].units == 4
 
 
+def test_a_continued_fit_warns_of_a_loss_or_optimizer_instance_of_other_settings():
+    # Another instance of the same class was not seen: the network trained on
+    # with the loss and optimizer compiled first, silently.
+    clf = KerasClassifier(tiny_mlp, loss=keras.losses.BinaryCrossentropy(),
+                          optimizer=keras.optimizers.Adam(0.01), epochs=1, random_state=0)
+    clf.partial_fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # equal settings, other instances: nothing changed
+        clf.set_params(loss=keras.losses.BinaryCrossentropy(),
+                       optimizer=keras.optimizers.Adam(0.01)).partial_fit(X, y)
+    clf.set_params(loss=keras.losses.BinaryCrossentropy(label_smoothing=0.3))
+    with pytest.warns(UserWarning, match=r"partial_fit trained the fitted network further: "
+                                         r"loss changed since"):
+        clf.partial_fit(X, y)
+    clf.set_params(optimizer=keras.optimizers.Adam(0.5))
+    with pytest.warns(UserWarning, match=r"further: loss, optimizer changed since"):
+        clf.partial_fit(X, y)
+
+
 class _Widths(KerasClassifier):
     """scikeras' subclass pattern: its own parameter, read from self by the builder."""
 

@@ -52,7 +52,9 @@ def built_with(est, plan):
 
 def _tokens(est):
     """The parameters a network is built and compiled from, as comparable
-    values (an object by its class: a changed instance of one class is not seen)."""
+    values (an object by its class, and a Keras loss, optimizer or metric by
+    its config too: another instance of one class is seen only as the
+    settings its config holds)."""
     params = est.get_params(deep=False)
     try:
         builder = resolve_builder(est, params)
@@ -81,4 +83,20 @@ def _token(value):
                             key=lambda pair: pair[0]))
     named = getattr(value, "__qualname__", None)  # a function or class
     what = value if named is not None else type(value)
-    return (getattr(what, "__module__", ""), getattr(what, "__qualname__", type(what).__name__))
+    token = (getattr(what, "__module__", ""), getattr(what, "__qualname__", type(what).__name__))
+    return token + _settings(value) if named is None else token
+
+
+def _settings(value):
+    """A Keras loss, optimizer or metric instance's config (without the name
+    Keras numbers per process) as a token, else ()."""
+    from .._tf import keras
+
+    if not isinstance(value, (keras.losses.Loss, keras.optimizers.Optimizer,
+                              keras.metrics.Metric)):
+        return ()
+    try:
+        config = value.get_config()
+    except Exception:  # noqa: BLE001 - a subclass's own get_config: by its class alone
+        return ()
+    return (_token({k: v for k, v in config.items() if k != "name"}),)
