@@ -1382,9 +1382,10 @@ def test_one_output_that_is_not_a_probability_is_refused_as_softmax_rows_are():
             method(X)
 
 
-def _logits(meta, activation=None, units=None):
-    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(
-        units or meta["n_classes_"], activation=activation)])
+def _logits(meta, activation=None, units=None, dropout=False):
+    layers = [keras.Input((meta["n_features_in_"],)),
+              keras.layers.Dense(units or meta["n_classes_"], activation=activation)]
+    return keras.Sequential(layers + [keras.layers.Dropout(0.1)] * dropout)
 
 
 def test_a_loss_function_given_from_logits_gives_softmax_probabilities():
@@ -1405,6 +1406,9 @@ def test_a_loss_function_given_from_logits_gives_softmax_probabilities():
     ("sigmoid", 1, keras.losses.BinaryCrossentropy(from_logits=True),
      r"ends in a sigmoid, whose outputs are probabilities, but the loss BinaryCrossentropy "
      r"takes logits \(from_logits=True\).*Remove the output layer's activation"),
+    ("sigmoid+dropout", 1, keras.losses.BinaryCrossentropy(from_logits=True),
+     r"ends in a sigmoid, whose outputs are probabilities"),  # (Dropout passes it on)
+    ("relu", 1, "hinge", r"has a relu activation and the loss 'hinge' trains scores"),
     ("softmax", None, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
      r"ends in a softmax, whose outputs are probabilities, but the loss"),
     ("tanh", 1, "hinge", r"has a tanh activation and the loss 'hinge' trains scores, not "
@@ -1418,8 +1422,9 @@ def test_outputs_the_loss_cannot_give_probabilities_of_are_refused_before_traini
     # A sigmoid under a loss from logits trained (and predict_proba read) a
     # sigmoid of a sigmoid, silently; hinge losses on scores trained every
     # epoch, then predict failed, advising from_logits (which they do not take).
-    clf = KerasClassifier(_logits, model__activation=activation, model__units=units,
-                          loss=loss, **FAST)
+    dropout = activation.endswith("+dropout") if activation else False
+    clf = KerasClassifier(_logits, model__activation=activation and activation.split("+")[0],
+                          model__units=units, model__dropout=dropout, loss=loss, **FAST)
     with pytest.raises(ValueError, match=match):
         clf.fit(X3 if units is None else X, y3 if units is None else y)
     assert not hasattr(clf, "model_")

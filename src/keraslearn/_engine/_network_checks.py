@@ -30,8 +30,12 @@ def _output_activation(model):
     """The name of the activation ending a one-output network (that of the
     layer producing its output: a Dense layer's, an Activation or Softmax
     layer's; through a linear Activation layer, which only casts, as a float32
-    one ending a mixed precision network); None where it cannot be read (a
+    one ending a mixed precision network, and through layers that pass their
+    input on at inference (Dropout, noise); None where it cannot be read (a
     subclassed model, a nested one)."""
+    passing = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
+               keras.layers.AlphaDropout, keras.layers.ActivityRegularization,
+               keras.layers.Identity)
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):
@@ -45,6 +49,9 @@ def _output_activation(model):
             return None
         if isinstance(layer, keras.layers.Softmax):
             return "softmax"
+        if isinstance(layer, passing):
+            target = layer.input
+            continue
         try:
             name = keras.activations.serialize(getattr(layer, "activation", None))
         except (TypeError, ValueError):
@@ -97,7 +104,8 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             f"{activation} of its own: it would train (and predict_proba read) the {activation} "
             f"of the {activation}. Remove the output layer's activation, or give the loss "
             "from_logits=False.")
-    if classifies and activation in ("linear", "tanh") and _scores_loss(loss):
+    if classifies and activation not in (None, "sigmoid", "softmax", "hard_sigmoid") and (
+            _scores_loss(loss)):
         raise ValueError(
             f"The model's output layer has a {activation} activation and the loss "
             f"{loss_description(loss)} trains scores, not probabilities, but a classifier's "
