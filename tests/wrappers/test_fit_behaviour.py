@@ -308,6 +308,41 @@ def test_a_continued_fit_warns_of_a_loss_or_optimizer_instance_of_other_settings
     clf.set_params(optimizer=keras.optimizers.Adam(0.5))
     with pytest.warns(UserWarning, match=r"further: loss, optimizer changed since"):
         clf.partial_fit(X, y)
+    # An estimator fitted by a version that recorded such objects by their class
+    # alone (pickled, or saved) goes on without a warning.
+    clf.set_params(warm_start=False).fit(X, y)
+    clf._built_with = {key: token[:2] if key in ("loss", "optimizer") else token
+                       for key, token in clf._built_with.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.partial_fit(X, y)
+
+
+@keras.saving.register_keras_serializable(package="test_fit_behaviour")
+class _WeightedSquares(keras.losses.Loss):
+    """A loss whose config holds an array."""
+
+    def __init__(self, weights=(1.0, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        self.weights = np.asarray(weights, dtype="float32")
+
+    def call(self, y_true, y_pred):
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1) * self.weights[0]
+
+    def get_config(self):
+        return {**super().get_config(), "weights": self.weights}
+
+
+def test_a_continued_fit_sees_a_change_in_an_array_of_a_loss_s_config():
+    from keraslearn import KerasRegressor
+
+    reg = KerasRegressor(tiny_mlp, loss=_WeightedSquares([1.0, 2.0]), epochs=1, random_state=0)
+    reg.partial_fit(X, y.astype(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg.set_params(loss=_WeightedSquares([1.0, 2.0])).partial_fit(X, y.astype(float))
+    with pytest.warns(UserWarning, match=r"further: loss changed since"):
+        reg.set_params(loss=_WeightedSquares([5.0, 9.0])).partial_fit(X, y.astype(float))
 
 
 class _Widths(KerasClassifier):

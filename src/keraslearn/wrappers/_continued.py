@@ -39,7 +39,7 @@ def built_with(est, plan):
         return {}
     current = _tokens(est)
     changed = sorted(key for key in recorded.keys() | current.keys()
-                     if recorded.get(key) != current.get(key))
+                     if not _same(recorded.get(key), current.get(key)))
     if changed:
         how = ("partial_fit" if plan.mode == "partial" else "A fit with warm_start=True")
         fix = ("call fit" if plan.mode == "partial" else "fit with warm_start=False")
@@ -71,9 +71,25 @@ def _tokens(est):
             or ((key in names or takes_all) and key not in _TRAINING and "__" not in key)}
 
 
+def _same(recorded, current):
+    """Whether a recorded token matches the current one; an object recorded by
+    its class alone (by a version that did not read Keras objects' configs)
+    matches that class with any settings."""
+    if recorded == current:
+        return True
+    if not (isinstance(recorded, tuple) and isinstance(current, tuple)):
+        return False
+    if (len(current) == 3 and recorded == current[:2] and isinstance(current[2], tuple)
+            and all(isinstance(part, str) for part in recorded)):
+        return True
+    return len(recorded) == len(current) and all(map(_same, recorded, current))
+
+
 def _token(value):
     if isinstance(value, np.generic):
         value = value.item()
+    if isinstance(value, np.ndarray) and value.size <= 10_000:  # (larger: by its type)
+        return ("ndarray", str(value.dtype), value.shape, _token(value.tolist()))
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (list, tuple)):
