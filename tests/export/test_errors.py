@@ -78,6 +78,19 @@ def test_a_search_or_an_ensemble_is_pointed_to_what_can_be_exported(mlp, tmp_pat
     refused(vote.fit(X, y), tmp_path, TypeError,
             match=r"got VotingClassifier\. An ensemble's several models are no one graph: "
                   r"save it with keraslearn.save")
+    # Wrappers of one keraslearn estimator got no hint; calibrated models none either.
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    refused(FrozenEstimator(mlp), tmp_path, TypeError,
+            match=r"got FrozenEstimator\. Export its estimator \(the graph lacks what "
+                  r"FrozenEstimator adds\), or save it with keraslearn.save\.$")
+    fixed = FixedThresholdClassifier(mlp, threshold=0.3).fit(X, y)
+    refused(fixed, tmp_path, TypeError, match=r"Export its estimator_ \(the graph lacks what "
+                                              r"FixedThresholdClassifier adds\)")
+    calibrated = CalibratedClassifierCV(FrozenEstimator(mlp)).fit(X, y)
+    refused(calibrated, tmp_path, TypeError, match="several models are no one graph")
 
 
 def test_unknown_format(mlp, tmp_path):

@@ -56,10 +56,13 @@ def split_pipeline(pipeline):
             (dropped if is_sampler(step) else transformers).append((prefix + name, step))
         obj, prefix = last, f"{prefix}{last_name}/"
     if not isinstance(obj, (ClassifierBehaviour, RegressorBehaviour)):
+        inner = next((name for name in ("estimator_", "estimator") if isinstance(  # (a wrapper)
+            getattr(obj, name, None), (ClassifierBehaviour, RegressorBehaviour, Pipeline))), "")
         hint = (" Export its best_estimator_ (refit=True)." if hasattr(obj, "best_estimator_")
-                else " An ensemble's several models are no one graph: save it with "
-                "keraslearn.save, or export each of them." if hasattr(obj, "estimators_")
-                else "")
+                else " An ensemble's several models are no one graph: save it with keraslearn."
+                "save, or export each of them." if hasattr(obj, "estimators_") or hasattr(
+                    obj, "calibrated_classifiers_") else inner and f" Export its {inner} (the "
+                f"graph lacks what {type(obj).__name__} adds), or save it with keraslearn.save.")
         raise TypeError(
             "keraslearn.export takes a fitted keraslearn estimator, or a scikit-learn or "
             "imbalanced-learn Pipeline ending in one; got "
