@@ -341,6 +341,15 @@ def test_a_continued_fit_sees_a_change_in_an_array_of_a_loss_s_config():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         reg.set_params(loss=_WeightedSquares([1.0, 2.0])).partial_fit(X, y.astype(float))
+        reg.set_params(loss=_WeightedSquares([1.0, np.nan])).fit(X, y.astype(float))
+        reg.set_params(loss=_WeightedSquares([1.0, np.nan]), warm_start=True).fit(
+            X, y.astype(float))  # (NaN is no change)
+        # nor to a failed fit, which compiled the network again (and could not)
+        loss = reg.model_.loss
+        with pytest.raises(RuntimeError, match="stop"):
+            reg.fit(X, y.astype(float), callbacks=[keras.callbacks.LambdaCallback(
+                on_epoch_end=lambda *_: (_ for _ in ()).throw(RuntimeError("stop")))])
+        assert reg.model_.loss is loss
     with pytest.warns(UserWarning, match=r"further: loss changed since"):
         reg.set_params(loss=_WeightedSquares([5.0, 9.0])).partial_fit(X, y.astype(float))
 

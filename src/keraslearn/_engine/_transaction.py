@@ -119,8 +119,19 @@ class _Snapshot:
             del model.history
         set_trainable_flags(model, flags)
         if compiled is not None and (model.optimizer is not compiled[0] or model.loss is not
-                                     compiled[1] or compile_config(model) != compiled[2]):
+                                     compiled[1] or _text(compile_config(model)) != _text(
+                                         compiled[2])):
             _compiled_again(model, *compiled)  # by a callback of the user's
+
+
+def _text(config):
+    """A compile config as comparable text (its NaN equal to NaN)."""
+    import json
+
+    try:
+        return json.dumps(config, sort_keys=True, default=repr)
+    except (TypeError, ValueError):  # (keys of several types)
+        return repr(config)
 
 
 def _compiled_again(model, optimizer, loss, config):

@@ -91,7 +91,7 @@ def _token(value):
     if isinstance(value, np.ndarray) and value.size <= 10_000:  # (larger: by its type)
         return ("ndarray", str(value.dtype), value.shape, _token(value.tolist()))
     if value is None or isinstance(value, (bool, int, float, str)):
-        return value
+        return "nan" if value != value else value  # (NaN equals no NaN, itself included)
     if isinstance(value, (list, tuple)):
         return tuple(_token(item) for item in value)
     if isinstance(value, dict):
