@@ -308,11 +308,16 @@ def test_a_continued_fit_warns_of_a_loss_or_optimizer_instance_of_other_settings
     clf.set_params(optimizer=keras.optimizers.Adam(0.5))
     with pytest.warns(UserWarning, match=r"further: loss, optimizer changed since"):
         clf.partial_fit(X, y)
+    # A class replaced by an instance of other settings (fine-tuning: a lower rate).
+    fresh = KerasClassifier(tiny_mlp, optimizer=keras.optimizers.SGD, epochs=1, random_state=0)
+    fresh.partial_fit(X, y).set_params(optimizer=keras.optimizers.SGD(learning_rate=0.5))
+    with pytest.warns(UserWarning, match=r"further: optimizer changed since"):
+        fresh.partial_fit(X, y)
     # An estimator fitted by a version that recorded such objects by their class
     # alone (pickled, or saved) goes on without a warning.
     clf.set_params(warm_start=False).fit(X, y)
     clf._built_with = {key: token[:2] if key in ("loss", "optimizer") else token
-                       for key, token in clf._built_with.items()}
+                       for key, token in clf._built_with.items() if key != "__format__"}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.partial_fit(X, y)
@@ -331,6 +336,24 @@ class _WeightedSquares(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "weights": self.weights}
+
+
+def test_array_builder_arguments_are_compared_by_value_nan_included():
+    def scaled(meta, scale):
+        return tiny_mlp(meta, hidden=int(np.nansum(scale)))
+
+    clf = KerasClassifier(scaled, model__scale=np.array([2.0, np.nan]), epochs=1, random_state=0)
+    clf.partial_fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.partial_fit(X, y)  # (NaN warned "changed" at every call)
+        recorded = clf._built_with
+        clf._built_with = {**{k: v for k, v in recorded.items() if k != "__format__"},
+                           "model__scale": ("numpy", "ndarray")}  # as recorded before
+        clf.partial_fit(X, y)
+    clf._built_with = recorded
+    with pytest.warns(UserWarning, match=r"further: model__scale changed since"):
+        clf.set_params(model__scale=np.array([3.0, np.nan])).partial_fit(X, y)
 
 
 def test_a_continued_fit_sees_a_change_in_an_array_of_a_loss_s_config():

@@ -27,19 +27,24 @@ _TRAINING = frozenset({
 _BUILT = ("model", "build_fn", "optimizer", "loss", "metrics", "run_eagerly")
 _BUILT_PREFIXES = ("model__", "optimizer__", "loss__", "metrics__", "compile__")
 _RECORD = "_built_with"
+# In the record since Keras objects are read by their config (and arrays by
+# their values): a record without it holds them by their class alone.
+_FORMAT, _VERSION = "__format__", 2
 
 
 def built_with(est, plan):
     """The attributes recording what a fit that built ``est``'s network built
     it with; for a continued fit, none (and a warning naming what changed)."""
     if plan.network == NEW:
-        return {_RECORD: _tokens(est)}
+        return {_RECORD: {**_tokens(est), _FORMAT: _VERSION}}
     recorded = est.__dict__.get(_RECORD)
     if plan.network != CONTINUE or plan.mode not in ("warm", "partial") or recorded is None:
         return {}
+    recorded = dict(recorded)
+    older = recorded.pop(_FORMAT, None) != _VERSION
     current = _tokens(est)
     changed = sorted(key for key in recorded.keys() | current.keys()
-                     if not _same(recorded.get(key), current.get(key)))
+                     if not _same(recorded.get(key), current.get(key), older))
     if changed:
         how = ("partial_fit" if plan.mode == "partial" else "A fit with warm_start=True")
         fix = ("call fit" if plan.mode == "partial" else "fit with warm_start=False")
@@ -71,18 +76,20 @@ def _tokens(est):
             or ((key in names or takes_all) and key not in _TRAINING and "__" not in key)}
 
 
-def _same(recorded, current):
-    """Whether a recorded token matches the current one; an object recorded by
-    its class alone (by a version that did not read Keras objects' configs)
-    matches that class with any settings."""
+def _same(recorded, current, older=False):
+    """Whether a recorded token matches the current one. In an ``older`` record
+    (see ``_FORMAT``) an instance recorded by its class alone matches that
+    class's instances of any settings, an array any array."""
     if recorded == current:
         return True
     if not (isinstance(recorded, tuple) and isinstance(current, tuple)):
         return False
-    if (len(current) == 3 and recorded == current[:2] and isinstance(current[2], tuple)
-            and all(isinstance(part, str) for part in recorded)):
+    if older and (recorded == ("numpy", "ndarray") and current[:1] == ("ndarray",) or (
+            len(current) == 3 and recorded == current[:2] and isinstance(current[2], tuple)
+            and all(isinstance(part, str) for part in recorded))):
         return True
-    return len(recorded) == len(current) and all(map(_same, recorded, current))
+    return len(recorded) == len(current) and all(
+        _same(a, b, older) for a, b in zip(recorded, current))
 
 
 def _token(value):
