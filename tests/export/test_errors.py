@@ -91,6 +91,10 @@ def test_a_search_or_an_ensemble_is_pointed_to_what_can_be_exported(mlp, tmp_pat
                                               r"FixedThresholdClassifier adds\)")
     calibrated = CalibratedClassifierCV(FrozenEstimator(mlp)).fit(X, y)
     refused(calibrated, tmp_path, TypeError, match="several models are no one graph")
+    # At a pipeline's end: its steps go with it (exporting the estimator alone lost them).
+    refused(make_pipeline(StandardScaler(), fixed).fit(X, y), tmp_path, TypeError,
+            match=r"ending in FixedThresholdClassifier\. Export a pipeline of its steps ending "
+                  r"in the last one's estimator_")
 
 
 def test_unknown_format(mlp, tmp_path):

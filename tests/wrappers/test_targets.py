@@ -1409,6 +1409,7 @@ def test_a_loss_function_given_from_logits_gives_softmax_probabilities():
     ("sigmoid+dropout", 1, keras.losses.BinaryCrossentropy(from_logits=True),
      r"ends in a sigmoid, whose outputs are probabilities"),  # (Dropout passes it on)
     ("relu", 1, "hinge", r"has a relu activation and the loss 'hinge' trains scores"),
+    ("sparse_sigmoid", 1, "hinge", None),  # (outputs in [0, 1]: it fits)
     ("softmax", None, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
      r"ends in a softmax, whose outputs are probabilities, but the loss"),
     ("tanh", 1, "hinge", r"has a tanh activation and the loss 'hinge' trains scores, not "
@@ -1425,8 +1426,12 @@ def test_outputs_the_loss_cannot_give_probabilities_of_are_refused_before_traini
     dropout = activation.endswith("+dropout") if activation else False
     clf = KerasClassifier(_logits, model__activation=activation and activation.split("+")[0],
                           model__units=units, model__dropout=dropout, loss=loss, **FAST)
+    data = (X3, y3) if units is None else (X, y)
+    if match is None:
+        assert clf.fit(*data).predict_proba(data[0]).shape == (len(data[0]), 2)
+        return
     with pytest.raises(ValueError, match=match):
-        clf.fit(X3 if units is None else X, y3 if units is None else y)
+        clf.fit(*data)
     assert not hasattr(clf, "model_")
 
 

@@ -104,8 +104,7 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             f"{activation} of its own: it would train (and predict_proba read) the {activation} "
             f"of the {activation}. Remove the output layer's activation, or give the loss "
             "from_logits=False.")
-    if classifies and activation not in (None, "sigmoid", "softmax", "hard_sigmoid") and (
-            _scores_loss(loss)):
+    if classifies and activation not in (None, *_PROBABILITY_ACTIVATIONS) and _scores_loss(loss):
         raise ValueError(
             f"The model's output layer has a {activation} activation and the loss "
             f"{loss_description(loss)} trains scores, not probabilities, but a classifier's "
@@ -119,6 +118,10 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
             "classes, or per label), or give the loss from_logits=True (e.g. keras.losses."
             "SparseCategoricalCrossentropy(from_logits=True)).")
+
+
+# Activations whose outputs lie in [0, 1] (a softmax's, sparsemax's rows summing to 1).
+_PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax", "hard_sigmoid", "sparse_sigmoid", "sparsemax")
 
 
 def _scores_loss(loss):

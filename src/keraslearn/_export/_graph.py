@@ -57,11 +57,12 @@ def split_pipeline(pipeline):
         obj, prefix = last, f"{prefix}{last_name}/"
     if not isinstance(obj, (ClassifierBehaviour, RegressorBehaviour)):
         inner = next((name for name in ("estimator_", "estimator") if isinstance(  # (a wrapper)
-            getattr(obj, name, None), (ClassifierBehaviour, RegressorBehaviour, Pipeline))), "")
-        hint = (" Export its best_estimator_ (refit=True)." if hasattr(obj, "best_estimator_")
+            getattr(obj, name, None), (ClassifierBehaviour, RegressorBehaviour))), "")
+        its = "its" if obj is pipeline else "a pipeline of its steps ending in the last one's"
+        hint = (f" Export {its} best_estimator_ (refit=True)." if hasattr(obj, "best_estimator_")
                 else " An ensemble's several models are no one graph: save it with keraslearn."
                 "save, or export each of them." if hasattr(obj, "estimators_") or hasattr(
-                    obj, "calibrated_classifiers_") else inner and f" Export its {inner} (the "
+                    obj, "calibrated_classifiers_") else inner and f" Export {its} {inner} (the "
                 f"graph lacks what {type(obj).__name__} adds), or save it with keraslearn.save.")
         raise TypeError(
             "keraslearn.export takes a fitted keraslearn estimator, or a scikit-learn or "
@@ -310,8 +311,7 @@ def _input_dtype(network):
 
 
 def _image_files(est):
-    """How the estimator reads image files into the graph's input (a runtime of
-    images alone must decode them so), or None where it reads none."""
+    """How the estimator reads image files into the input, or None (it reads none)."""
     height, width, channels = est.image_shape_
     if channels not in (1, 3):
         return None
