@@ -34,22 +34,23 @@ def _mlflow_settings():
         "TRACKING_URI", "EXPERIMENT_ID", "EXPERIMENT_NAME"))
 
 
-_INHERITED = _mlflow_settings()  # as this process had them when it first read a callback
+# The tracking URI this process had when it first read a callback.
+_INHERITED_URI = _mlflow_settings()[0]
 
 
 def _worker_as_started():
     """Whether this process is a worker (a process with a parent: joblib's, or
-    a Dask worker's) whose MLflow settings are still those of its start, which
-    a later search in the process that started it does not change (joblib
-    reuses its workers). A process that set its own since, or one of the
-    user's own, such as a later session loading a pickled estimator, logs
+    a Dask worker's) whose tracking URI is still that of its start, which a
+    later search in the process that started it does not change (joblib
+    reuses its workers). A process that set its own store since, or one of
+    the user's own, such as a later session loading a pickled estimator, logs
     where its MLflow points."""
     import multiprocessing
 
     from .._parallel import dask_worker_threads
 
     return ((multiprocessing.parent_process() is not None or dask_worker_threads() is not None)
-            and _mlflow_settings() == _INHERITED)
+            and _mlflow_settings()[0] == _INHERITED_URI)
 
 
 def _experiment_named(client, name):
@@ -129,8 +130,8 @@ class MLflowCallback(keras.callbacks.Callback):
         MLflow's tracking URI when the callback is made, so that worker
         processes log to the same store. Runs without either id use MLflow's
         current tracking URI and experiment; in a worker process (joblib's, or
-        Dask's) that set none of its own, a copy uses those of the process where
-        it was made (a search's clones, pickled to the workers) -- a worker
+        Dask's) that set no store of its own, a copy uses those of the process
+        where it was made (a search's clones, pickled to the workers) -- a worker
         reused by a later search held those of its start -- unless that store
         cannot be reached there.
 
