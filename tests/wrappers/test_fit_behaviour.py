@@ -340,17 +340,20 @@ class _WeightedSquares(keras.losses.Loss):
 
 def test_array_builder_arguments_are_compared_by_value_nan_included():
     def scaled(meta, scale):
-        return tiny_mlp(meta, hidden=int(np.nansum(scale)))
+        return tiny_mlp(meta)
 
-    clf = KerasClassifier(scaled, model__scale=np.array([2.0, np.nan]), epochs=1, random_state=0)
-    clf.partial_fit(X, y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        clf.partial_fit(X, y)  # (NaN warned "changed" at every call)
-        recorded = clf._built_with
-        clf._built_with = {**{k: v for k, v in recorded.items() if k != "__format__"},
-                           "model__scale": ("numpy", "ndarray")}  # as recorded before
+    for scale in (np.array([2.0, np.nan]), np.nan):
+        clf = KerasClassifier(scaled, model__scale=scale, epochs=1, random_state=0)
         clf.partial_fit(X, y)
+        recorded = clf._built_with
+        older = {k: v for k, v in recorded.items() if k != "__format__"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            clf.partial_fit(X, y)  # (NaN warned "changed" at every call)
+            # as recorded before: an array by its type, a NaN as itself
+            clf._built_with = {**older, "model__scale": ("numpy", "ndarray") if np.ndim(scale)
+                               else float("nan")}
+            clf.partial_fit(X, y)
     clf._built_with = recorded
     with pytest.warns(UserWarning, match=r"further: model__scale changed since"):
         clf.set_params(model__scale=np.array([3.0, np.nan])).partial_fit(X, y)

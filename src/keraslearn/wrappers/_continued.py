@@ -80,8 +80,8 @@ def _same(recorded, current, older=False):
     """Whether a recorded token matches the current one. In an ``older`` record
     (see ``_FORMAT``) an instance recorded by its class alone matches that
     class's instances of any settings, an array any array."""
-    if recorded == current:
-        return True
+    if recorded == current or older and current == "nan" and recorded != recorded:
+        return True  # (an older record holds NaN itself)
     if not (isinstance(recorded, tuple) and isinstance(current, tuple)):
         return False
     if older and (recorded == ("numpy", "ndarray") and current[:1] == ("ndarray",) or (
