@@ -84,17 +84,23 @@ def test_a_search_or_an_ensemble_is_pointed_to_what_can_be_exported(mlp, tmp_pat
     from sklearn.model_selection import FixedThresholdClassifier
 
     refused(FrozenEstimator(mlp), tmp_path, TypeError,
-            match=r"got FrozenEstimator\. Export its estimator \(the graph lacks what "
-                  r"FrozenEstimator adds\), or save it with keraslearn.save\.$")
+            match=r"got FrozenEstimator\. Export its estimator: the graph lacks what "
+                  r"FrozenEstimator adds; or save it with keraslearn.save\.$")
     fixed = FixedThresholdClassifier(mlp, threshold=0.3).fit(X, y)
-    refused(fixed, tmp_path, TypeError, match=r"Export its estimator_ \(the graph lacks what "
-                                              r"FixedThresholdClassifier adds\)")
+    refused(fixed, tmp_path, TypeError, match=r"Export its estimator_: the graph lacks what "
+                                              r"FixedThresholdClassifier adds")
+    piped = FixedThresholdClassifier(make_pipeline(StandardScaler(), mlp)).fit(X, y)
+    refused(piped, tmp_path, TypeError, match=r"Export its estimator_: the graph lacks")
     calibrated = CalibratedClassifierCV(FrozenEstimator(mlp)).fit(X, y)
     refused(calibrated, tmp_path, TypeError, match="several models are no one graph")
     # At a pipeline's end: its steps go with it (exporting the estimator alone lost them).
     refused(make_pipeline(StandardScaler(), fixed).fit(X, y), tmp_path, TypeError,
-            match=r"ending in FixedThresholdClassifier\. Export a pipeline of its steps ending "
-                  r"in the last one's estimator_")
+            match=r"ending in FixedThresholdClassifier\. Export the same pipeline with the "
+                  r"FixedThresholdClassifier replaced by its estimator_: the graph lacks")
+    # A search without refit has no best_estimator_: its estimator was not fitted.
+    unrefitted = GridSearchCV(mlp, {"alpha": [1e-4]}, cv=2, refit=False).fit(X, y)
+    refused(unrefitted, tmp_path, TypeError,
+            match=r"got GridSearchCV\. Fit it with refit=True, then export its best_estimator_\.")
 
 
 def test_unknown_format(mlp, tmp_path):

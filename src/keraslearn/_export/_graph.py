@@ -23,6 +23,7 @@ from ..utils._first_steps import fitted_features, is_sampler
 from . import _layers
 from ._converters import convert
 from ._formats import ATOL, RTOL
+from ._hints import refusal_hint
 from ._steps import Frame, Sequence
 
 
@@ -56,19 +57,11 @@ def split_pipeline(pipeline):
             (dropped if is_sampler(step) else transformers).append((prefix + name, step))
         obj, prefix = last, f"{prefix}{last_name}/"
     if not isinstance(obj, (ClassifierBehaviour, RegressorBehaviour)):
-        inner = next((name for name in ("estimator_", "estimator") if isinstance(  # (a wrapper)
-            getattr(obj, name, None), (ClassifierBehaviour, RegressorBehaviour))), "")
-        its = "its" if obj is pipeline else "a pipeline of its steps ending in the last one's"
-        hint = (f" Export {its} best_estimator_ (refit=True)." if hasattr(obj, "best_estimator_")
-                else " An ensemble's several models are no one graph: save it with keraslearn."
-                "save, or export each of them." if hasattr(obj, "estimators_") or hasattr(
-                    obj, "calibrated_classifiers_") else inner and f" Export {its} {inner} (the "
-                f"graph lacks what {type(obj).__name__} adds), or save it with keraslearn.save.")
         raise TypeError(
             "keraslearn.export takes a fitted keraslearn estimator, or a scikit-learn or "
             "imbalanced-learn Pipeline ending in one; got "
             + (f"a pipeline ending in {type(obj).__name__}." if obj is not pipeline
-               else f"{type(obj).__name__}.") + hint
+               else f"{type(obj).__name__}.") + refusal_hint(obj, obj is not pipeline)
         )
     check_is_fitted(obj)
     _check_exportable(obj)
