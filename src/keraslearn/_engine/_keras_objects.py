@@ -202,6 +202,28 @@ class ExactLoss:
         return loss
 
 
+def configured_kinds():
+    """The Keras objects made from a config of their settings: losses,
+    optimizers, metrics, schedules, regularizers, initializers, constraints."""
+    return (keras.losses.Loss, keras.optimizers.Optimizer, keras.metrics.Metric,
+            keras.optimizers.schedules.LearningRateSchedule, keras.regularizers.Regularizer,
+            keras.initializers.Initializer, keras.constraints.Constraint)
+
+
+def settings_of(obj):
+    """The config of such an object without its name (Keras numbers it per
+    process: ``adam_2``) and unset entries: the same settings give the same
+    dict in every process. None for another object, or one whose own
+    ``get_config`` fails."""
+    if not isinstance(obj, configured_kinds()):
+        return None
+    try:
+        config = obj.get_config()
+    except Exception:  # noqa: BLE001 - a subclass's own get_config
+        return None
+    return {k: v for k, v in config.items() if v is not None and k != "name"}
+
+
 def copies_exactly(obj):
     """Whether ``obj`` made again from its config (as Keras copies, pickles and
     stores it) holds what it holds: always for objects other than losses, whose

@@ -176,9 +176,9 @@ def _portable(value, session, owner, key):
 def _keras_configurable():
     import keras
 
-    return (keras.optimizers.Optimizer, keras.losses.Loss, keras.metrics.Metric,
-            keras.optimizers.schedules.LearningRateSchedule, keras.regularizers.Regularizer,
-            keras.initializers.Initializer, keras.constraints.Constraint, keras.layers.Layer)
+    from .._engine._keras_objects import configured_kinds
+
+    return (*configured_kinds(), keras.layers.Layer)
 
 
 def _is_code(value):

@@ -105,7 +105,9 @@ def describe(value):
         return str(value.item())
     if _is_estimator(value):
         return _given(type(value).__name__, _changed_params(value))
-    config = _keras_config(value)
+    from .._engine._keras_objects import settings_of
+
+    config = settings_of(value)
     if config is not None:
         return _given(type(value).__name__, config)
     if _is_keras_layer(value):  # a model or layer: its repr holds a per-process name
@@ -171,25 +173,6 @@ def _is_keras_layer(value):
     import keras
 
     return isinstance(value, keras.layers.Layer)
-
-
-def _keras_config(value):
-    """The config of a Keras loss, optimizer or metric (without its name and
-    unset entries), else None."""
-    import keras
-
-    kinds = (keras.losses.Loss, keras.optimizers.Optimizer, keras.metrics.Metric,
-             keras.optimizers.schedules.LearningRateSchedule, keras.regularizers.Regularizer,
-             keras.initializers.Initializer, keras.constraints.Constraint)
-    if not isinstance(value, kinds):
-        return None
-    try:
-        config = value.get_config()
-    except Exception:  # noqa: BLE001 - a subclass's own get_config: described by repr
-        return None
-    # Without its name, which Keras makes unique per process ("adam_2"): the
-    # same settings log the same text in every run.
-    return {k: v for k, v in config.items() if v is not None and k != "name"}
 
 
 def param_value(value):

@@ -57,9 +57,9 @@ def built_with(est, plan):
 
 def _tokens(est):
     """The parameters a network is built and compiled from, as comparable
-    values (an object by its class, and a Keras loss, optimizer or metric by
-    its config too: another instance of one class is seen only as the
-    settings its config holds)."""
+    values (an object by its class, and a Keras loss, optimizer, metric,
+    schedule, ... by its config too: another instance of one class is seen
+    only as the settings its config holds)."""
     params = est.get_params(deep=False)
     try:
         builder = resolve_builder(est, params)
@@ -111,15 +111,8 @@ def _token(value):
 
 
 def _settings(value):
-    """A Keras loss, optimizer or metric instance's config (without the name
-    Keras numbers per process) as a token, else ()."""
-    from .._tf import keras
+    """A Keras object's settings (``settings_of``) as a token, else ()."""
+    from .._engine._keras_objects import settings_of
 
-    if not isinstance(value, (keras.losses.Loss, keras.optimizers.Optimizer,
-                              keras.metrics.Metric)):
-        return ()
-    try:
-        config = value.get_config()
-    except Exception:  # noqa: BLE001 - a subclass's own get_config: by its class alone
-        return ()
-    return (_token({k: v for k, v in config.items() if k != "name"}),)
+    config = settings_of(value)
+    return () if config is None else (_token(config),)
