@@ -186,14 +186,14 @@ def _warn_of_unseen_classes(data, plan, keras_split):
             or getattr(data.encoder, "classes_", None) is None):
         return
     y = np.asarray(y)  # (sets: np.unique sorts, slowly for strings)
-    classes = set(y.tolist())
-    unseen = sorted(classes - set(y[plan.train_rows].tolist()), key=str)
+    classes, trained = set(y.tolist()), y[plan.train_rows]
+    unseen = sorted(classes - set(trained.tolist()), key=str)
     if unseen:
         import warnings
 
         from .._stacklevel import user_stacklevel
 
-        n_train = len(y[plan.train_rows])
+        n_train = len(trained)
         warnings.warn(
             f"The rows that train hold no sample of the class(es) {unseen[:5]!r}, "
             "which y has: all of them are among the held-out rows " + (
