@@ -48,15 +48,16 @@ def _metric_naming(cls):
 def _first_name(cls):
     """The name Keras gives the first instance of ``cls``: its constructor's
     default (``FBetaScore``: ``fbeta_score``), else its class name in snake
-    case (``AUC``: ``auc``, ``F1Score``: ``f1_score``)."""
+    case by Keras' own rule (``AUC``: ``auc``, ``F1Score``: ``f1_score``,
+    ``Top5AUC``: ``top5auc``)."""
     try:
         default = inspect.signature(cls.__init__).parameters["name"].default
     except (KeyError, TypeError, ValueError):
         default = None
     if isinstance(default, str):
         return default
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", cls.__name__)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", cls.__name__))
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _split(params):
