@@ -32,6 +32,11 @@ def failing_builder(meta, hidden=8):
     return tiny_mlp(meta, hidden=hidden)
 
 
+def _continue(clf, mode, **kwargs):
+    """A continued fit of ``clf`` on X5: a warm start, or a partial_fit."""
+    return (clf.fit if mode == "warm" else clf.partial_fit)(X5, y, **kwargs)
+
+
 def _snapshot(est):
     weights = [np.array(v) for v in est.model_.weights]
     optimizer = [np.array(v) for v in est.model_.optimizer.variables]
@@ -77,13 +82,10 @@ def test_failed_continued_fit_keeps_weights_and_optimizer_state(mode, failure):
     error, raised = FAILURES[failure]
     clf = KerasClassifier(tiny_mlp, epochs=2, random_state=0, optimizer="adam",
                           warm_start=mode == "warm")
-    clf.fit(X5, y) if mode == "warm" else clf.partial_fit(X5, y)
+    _continue(clf, mode)
     snapshot = _snapshot(clf)
     with pytest.raises(error):
-        if mode == "warm":
-            clf.fit(X5, y, callbacks=[Fails(raised)])
-        else:
-            clf.partial_fit(X5, y, callbacks=[Fails(raised)])
+        _continue(clf, mode, callbacks=[Fails(raised)])
     _assert_unchanged(clf, snapshot)
     # The estimator keeps working: the next fit continues from the kept state.
     steps = int(clf.model_.optimizer.iterations.numpy())
@@ -121,10 +123,7 @@ def test_a_failed_continued_fit_puts_back_trainable_flags_and_compile_settings(
     snapshot = _snapshot(clf)
     optimizer, loss = clf.model_.optimizer, clf.model_.loss
     with pytest.raises(KeyboardInterrupt):
-        if mode == "warm":
-            clf.fit(X5, y, callbacks=[ChangesTheNetworkThenFails(same_optimizer)])
-        else:
-            clf.partial_fit(X5, y, callbacks=[ChangesTheNetworkThenFails(same_optimizer)])
+        _continue(clf, mode, callbacks=[ChangesTheNetworkThenFails(same_optimizer)])
     _assert_unchanged(clf, snapshot)
     assert all(layer.trainable for layer in clf.model_.layers)
     assert clf.model_.optimizer is optimizer and clf.model_.loss == loss
@@ -227,15 +226,12 @@ def test_a_failed_first_training_after_initialize_leaves_no_optimizer_state(mode
         return KerasClassifier(tiny_mlp, optimizer="adam", random_state=0, shuffle=False,
                                warm_start=mode == "warm").initialize(X5, y)
 
-    def train(clf, **kwargs):
-        return clf.fit(X5, y, **kwargs) if mode == "warm" else clf.partial_fit(X5, y, **kwargs)
-
     failed = initialized()
     with pytest.raises(RuntimeError):
-        train(failed, callbacks=[Fails(RuntimeError("boom"))])
+        _continue(failed, mode, callbacks=[Fails(RuntimeError("boom"))])
     assert not hasattr(failed.model_, "history")  # Keras' record of the failed fit: gone
-    np.testing.assert_array_equal(train(failed).predict_proba(X5),
-                                  train(initialized()).predict_proba(X5))
+    np.testing.assert_array_equal(_continue(failed, mode).predict_proba(X5),
+                                  _continue(initialized(), mode).predict_proba(X5))
 
 
 def test_optimizer_state_left_infinite_behind_finite_weights_is_a_divergence():
@@ -452,12 +448,11 @@ def test_a_failed_continued_fit_restores_weights_a_subclassed_model_holds_itself
     # Only its layers' variables were restored: it had kept the failed fit's training.
     clf = KerasClassifier(own_weights, loss="binary_crossentropy", epochs=2, random_state=0,
                           warm_start=mode == "warm")
-    clf.fit(X5, y) if mode == "warm" else clf.partial_fit(X5, y)
+    _continue(clf, mode)
     snapshot = _snapshot(clf)
     assert len(snapshot[1]) == 2
     with pytest.raises(KeyboardInterrupt):
-        (clf.fit if mode == "warm" else clf.partial_fit)(
-            X5, y, callbacks=[Fails(KeyboardInterrupt())])
+        _continue(clf, mode, callbacks=[Fails(KeyboardInterrupt())])
     _assert_unchanged(clf, snapshot)
 
 
