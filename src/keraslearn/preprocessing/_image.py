@@ -10,7 +10,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._image_errors import check_regular_file, not_found, unreadable
+from ._image_errors import check_regular_file, not_found, path_text, unreadable
 from ._not_a_table import NotATable
 
 # color_mode -> (Pillow mode, number of channels)
@@ -177,7 +177,7 @@ def _read_image(item, index, pil_mode, size):
             f"X[{index}] must be a file path or a PIL image, got "
             f"{type(item).__name__}: {reprlib.repr(item)}."
         )
-    name = str(os.fsdecode(item))  # not NumPy's str_, quoted as np.str_('...')
+    name = path_text(item)
     check_regular_file(name, index)
     try:
         with Image.open(name) as img:

@@ -9,6 +9,12 @@ from PIL import Image
 from ..utils._text import shortened
 
 
+def path_text(item):
+    """The path ``item`` (text, bytes or path-like) as plain text: not NumPy's
+    ``str_``, whose repr in messages reads ``np.str_('...')``."""
+    return str(os.fsdecode(item))
+
+
 def check_regular_file(name, index):
     """Refuse a path that is not a regular file before any reader opens it: a
     FIFO or a device (a served pipeline reads the paths its clients send)

@@ -35,7 +35,7 @@ from .._engine._feed import limit_threads
 from .._engine._sources import RowSource
 from .._tf import tf
 from ._image import _as_items, _check_target_size, _read_image, check_decoder
-from ._image_errors import check_regular_file, not_found, unreadable
+from ._image_errors import check_regular_file, not_found, path_text, unreadable
 
 # Images of a batch TensorFlow may decode at once (as many as its threads
 # run): fewer leave the cores idle while a batch is decoded one image after
@@ -97,7 +97,7 @@ def _header(item, index):
         raise TypeError(
             "X holds image paths, so every element must be a file path or a PIL image; "
             f"X[{index}] is a {type(item).__name__}.")
-    name = str(os.fsdecode(item))  # (not NumPy's str_: its repr names it)
+    name = path_text(item)
     check_regular_file(name, index)
     try:
         with Image.open(name if isinstance(item, str) else item) as img:
@@ -109,7 +109,7 @@ def _header(item, index):
 
 
 def _describe(item, index):
-    return f"X[{index}] ({str(os.fsdecode(item))!r})" if not isinstance(item, Image.Image) else (
+    return f"X[{index}] ({path_text(item)!r})" if not isinstance(item, Image.Image) else (
         f"X[{index}]")
 
 
@@ -230,7 +230,7 @@ class ImageFiles(RowSource):
             except tf.errors.OpError as exc:
                 reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", exc.message.strip())
                 return ValueError(
-                    f"TensorFlow could not decode image file {str(os.fsdecode(self._items[i]))!r} "
+                    f"TensorFlow could not decode image file {path_text(self._items[i])!r} "
                     f"(X[{i}]): {reason} (image_decoder='pillow' reads what Pillow reads).")
         return None
 
