@@ -114,8 +114,8 @@ def _check_values(params, fit_kwargs):
     verbose, shuffle = given("verbose"), given("shuffle")
     if not (isinstance(verbose, (int, np.integer, np.bool_)) and verbose >= 0
             or isinstance(verbose, str) and verbose == "auto"):
-        raise ValueError("verbose must be an int: 0 (silent), 1 (a progress bar) or 2 (a line "
-                         f"an epoch), or 'auto' (1, as in Keras), got {verbose!r}.")
+        raise ValueError("verbose must be an int: 0 (silent), 1 (a progress bar), 2 or more (a "
+                         f"line an epoch), or 'auto' (1, as in Keras), got {verbose!r}.")
     if not isinstance(shuffle, (bool, np.bool_)):
         raise ValueError(f"shuffle must be a bool, got {shuffle!r}.")
     encoding = params.get("target_encoding", "auto")
