@@ -1,6 +1,7 @@
 """Figures, HTML page, text summary and input validation of keraslearn.evaluation."""
 
 import base64
+import html
 import pickle
 import re
 import subprocess
@@ -433,6 +434,20 @@ def test_names_in_other_scripts_give_files_of_their_own(binary, tmp_path):
     second = evaluate(clf, X, y, output_dir=tmp_path, name="модель")
     assert not set(first.figures.values()) & set(second.figures.values())
     assert len(list(tmp_path.iterdir())) == 2 * len(first.figures) + 2
+
+
+@pytest.mark.parametrize("names", [("модель v2", "модуль v2"), ("acc>0.9", "acc<0.9")])
+def test_names_differing_in_replaced_characters_give_files_of_their_own(binary, tmp_path, names):
+    # Both names of a pair gave "v2_*" (or "acc_0.9_*") files: the second was
+    # refused as existing, or with overwrite=True replaced the first in silence.
+    X, y = binary
+    clf = LogisticRegression().fit(X, y)
+    first, second = (evaluate(clf, X, y, output_dir=tmp_path, name=n, overwrite=True)
+                     for n in names)
+    assert first.html_path != second.html_path and first.html_path.is_file()
+    page = first.html_path.read_text(encoding="utf-8")
+    assert f"<title>{html.escape(names[0])}: evaluation" in page
+    assert second.html_path.name.startswith(("v2_", "acc_0.9_"))  # still readable
 
 
 def test_named_inputs_in_a_dict_are_counted_by_rows(binary):

@@ -71,14 +71,16 @@ SLUG_CHARACTERS = 100
 
 
 def slug(text):
-    """``text`` as a piece of a file name: runs of other characters become ``_``;
-    a longer one than ``SLUG_CHARACTERS`` is cut, and told apart from others
-    cut alike by a digest of the whole (file systems take 255 bytes a name); one
-    of none of those characters (a name in Chinese or Cyrillic) is that digest."""
-    piece = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_.")
-    if piece and len(piece) <= SLUG_CHARACTERS or not str(text):
-        return piece
-    digest = hashlib.sha256(str(text).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    """``text`` as a piece of a file name: runs of other characters become ``_``.
+    A piece that lost more than spaces (``"acc>0.9"`` and ``"acc<0.9"``, a name
+    partly in Cyrillic), or is longer than ``SLUG_CHARACTERS`` (cut: file systems
+    take 255 bytes a name), is told apart from others made alike by a digest of
+    the whole; one of none of those characters (a name in Chinese) is that digest."""
+    text = str(text)
+    piece = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.")
+    if piece == re.sub(r"\s+", "_", text.strip()) and len(piece) <= SLUG_CHARACTERS:
+        return piece  # (spaces alone: "house prices")
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{piece[:SLUG_CHARACTERS - 9].rstrip('_.')}_{digest}".lstrip("_")
 
 
