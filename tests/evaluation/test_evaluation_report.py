@@ -436,6 +436,37 @@ def test_names_in_other_scripts_give_files_of_their_own(binary, tmp_path):
     assert len(list(tmp_path.iterdir())) == 2 * len(first.figures) + 2
 
 
+def test_labels_no_page_or_figure_can_show_are_written_as_escapes(tmp_path):
+    # A class folder named in Latin-1 ("caf\xe9"), which Python reads with a
+    # surrogate, failed in matplotlib (set_text) and then in writing the UTF-8
+    # page; a NUL went into the page as it was.
+    rng = np.random.default_rng(0)
+    labels = np.array(["caf\udce9", "t\x00ea", "שלום"])
+    y = labels[np.arange(90) % 3]
+    X = rng.normal(size=(90, 3)) + (np.arange(90) % 3)[:, None]
+    report = evaluate(LogisticRegression().fit(X, y), X, y, output_dir=tmp_path, name="caf\udce9")
+    page = report.html_path.read_text(encoding="utf-8")
+    assert "caf\\xe9" in page and "t\\x00ea" in page and "\x00" not in page
+    for path in report.figures.values():
+        assert_valid_png(path)
+    assert "caf\\xe9" in report.format() and "\udce9" not in report.format()
+    assert list(report.per_class.index) == list(labels)  # the values themselves, as fitted
+
+
+def test_right_to_left_labels_keep_their_rows_numbers_in_order(binary):
+    # A Hebrew or Arabic label at a row's start took the row's numbers into its
+    # right-to-left run: a browser showed the support under "precision".
+    X, y = binary
+    names = np.array(["שלום", "مرحبا"])
+    y = names[(y == "malignant").astype(int)]
+    report = evaluate(LogisticRegression().fit(X, y), X, y)
+    pre = re.search("<pre>(.*)</pre>", report.to_html(), re.S).group(1)
+    rows = [line for line in pre.split("\n") if "0." in line]
+    assert any("<bdi>שלום</bdi>" in r for r in rows) and any("<bdi>مرحبا</bdi>" in r for r in rows)
+    text = report.classification_report.split("\n")  # the same columns, but for the marks
+    assert [html.unescape(re.sub("</?bdi>", "", line)) for line in pre.split("\n")] == text
+
+
 @pytest.mark.parametrize("names", [("модель v2", "модуль v2"), ("acc>0.9", "acc<0.9")])
 def test_names_differing_in_replaced_characters_give_files_of_their_own(binary, tmp_path, names):
     # Both names of a pair gave "v2_*" (or "acc_0.9_*") files: the second was

@@ -208,6 +208,22 @@ def test_names_with_dollar_signs_are_drawn_as_given(rng, tmp_path):
         assert_valid_png(path)
 
 
+def test_categories_no_figure_can_draw_and_dates_are_drawn_readably(rng, tmp_path):
+    # A category read from a file name that is not UTF-8 (a surrogate) failed in
+    # matplotlib; dates were drawn with nanoseconds, the labels running together.
+    frame = pd.DataFrame({"shop": rng.choice(["caf\udce9", "tea"], 200),
+                          "day": pd.to_datetime("2024-01-01")
+                          + pd.to_timedelta(rng.integers(0, 3, 200), unit="D")})
+    detector = DriftDetector(categorical_features=["shop", "day"], random_state=0).fit(frame)
+    report = drift_report(detector, frame.iloc[:50], output_dir=tmp_path, name="caf\udce9")
+    for path in report.figures.values():
+        assert_valid_png(path)
+    assert "caf\\xe9" in report.html_path.read_text(encoding="utf-8")
+    from keraslearn.monitoring._plots import _category_text
+
+    assert _category_text(np.datetime64("2024-01-02T00:00:00.000000000")) == "2024-01-02"
+
+
 def test_bad_calls(detector, rng, tmp_path, monkeypatch):
     a_file = tmp_path / "report.txt"
     a_file.write_text("not a directory")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._keras_fit import scored_epochs
-from ..utils._text import cut
+from ..utils._text import cut, printable
 
 # where a meta-estimator keeps the fitted estimator that trained: a search's
 # best one, a self-training classifier's, a transformed-target regressor's
@@ -155,6 +155,10 @@ def _figure(width, height):
 
 
 def _save(fig, path):
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):  # (titles, legends: a name matplotlib cannot draw)
+        text.set_text(printable(text.get_text()))
     fig.savefig(path, format="png", dpi=100)
     fig.clear()
     return path
@@ -207,7 +211,7 @@ def _drawn(labels):
     """Class names as figures write them: their start, where long (the axes of a
     confusion matrix of 50-character names shrank to a corner; the tables keep
     the names whole), numbered by position where two would then read alike."""
-    drawn = [cut(label, _MAX_LABEL) for label in labels]
+    drawn = [cut(printable(label), _MAX_LABEL) for label in labels]
     if len(set(drawn)) < len(drawn):
         drawn = [f"{i}: {label}" for i, label in enumerate(drawn)]
     return drawn

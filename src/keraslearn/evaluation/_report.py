@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..utils._text import printable
+
 _TITLES = {
     "binary": "binary classification",
     "multiclass": "multiclass classification",
@@ -171,7 +173,7 @@ class EvaluationReport:
             lines += ["", "Figures"] + [f"  {k}: {v}" for k, v in self.figures.items()]
         if self.html_path is not None:
             lines += ["", f"HTML report: {self.html_path}"]
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def to_dict(self):
         """Return the report as a dict of JSON-serialisable values.
@@ -236,7 +238,7 @@ class EvaluationReport:
                 parts += [f"<h2>{heading}</h2>", frame.to_html(float_format=fmt, border=0)]
         if self.classification_report:
             parts += ["<h2>Classification report</h2>",
-                      f"<pre>{html.escape(self.classification_report)}</pre>"]
+                      f"<pre>{_isolated_labels(self.classification_report)}</pre>"]
         if self.notes:
             parts += ["<h2>Notes</h2><ul>"]
             parts += [f"<li>{html.escape(note)}</li>" for note in self.notes] + ["</ul>"]
@@ -252,6 +254,25 @@ class EvaluationReport:
             parts.append(f'<figure><img src="{src}" alt="{label}">'
                          f"<figcaption>{label}</figcaption></figure>")
         body = "\n".join(parts)
-        return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-                f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n"
-                f"<body>\n{body}\n</body>\n</html>\n")
+        return printable(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                         f"<title>{title}</title>\n<style>{_CSS}</style>\n</head>\n"
+                         f"<body>\n{body}\n</body>\n</html>\n")
+
+
+def _isolated_labels(text):
+    """scikit-learn's classification report, escaped for a page, each row's label
+    isolated (``<bdi>``): a label in Hebrew or Arabic took the numbers after it
+    into its right-to-left run, which a browser showed in reverse column order.
+    The labels fill the lines' first columns, up to two before the header's
+    "precision"."""
+    lines = text.split("\n")
+    width = lines[0].find("precision") - 2
+    if width < 1:
+        return html.escape(text)
+    rows = []
+    for line in lines[1:]:
+        label = line[:width].lstrip(" ")
+        rows.append(html.escape(line[:width - len(label)])
+                    + (f"<bdi>{html.escape(label)}</bdi>" if label else "")
+                    + html.escape(line[width:]))
+    return "\n".join([html.escape(lines[0]), *rows])

@@ -9,6 +9,7 @@ inside the drawing functions only.
 import numpy as np
 
 from ..evaluation._plots import _figure, _save
+from ..utils._text import printable
 from ._sketch import count_categories
 
 #: Categories drawn per categorical feature; the others are drawn as one bar.
@@ -67,7 +68,7 @@ def _bins(values):
 def plot_categorical(categories, counts, pooled, values, row, path):
     """Side-by-side bars of each category's share in the reference and in the batch."""
     observed, unseen = count_categories(categories, pooled, values, row["feature"])
-    labels = [str(c) for c in categories[:MAX_BARS]]
+    labels = [_category_text(c) for c in categories[:MAX_BARS]]
     reference = list(counts[:-1][:MAX_BARS])  # counts[-1] counts the pooled values
     current = list(observed[:-1][:MAX_BARS])
     rest_reference = counts[:-1][MAX_BARS:].sum() + counts[-1]
@@ -93,3 +94,11 @@ def plot_categorical(categories, counts, pooled, values, row, path):
     ax.legend(fontsize=8)
     _title(ax, row)
     return _save(fig, path)
+
+
+def _category_text(category):
+    """A category as a bar's label: a date without the nanoseconds of
+    ``str(datetime64)`` (whose labels ran into one another)."""
+    if isinstance(category, np.datetime64):
+        return np.datetime_as_string(category, unit="auto")
+    return printable(category)

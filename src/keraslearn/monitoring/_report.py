@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._files import check_new_files, check_output_dir, slug, staged
+from ..utils._text import printable
 from ._detector import DriftDetector
 from ._sketch import plain
 
@@ -111,7 +112,7 @@ class DriftReport:
             lines += ["", "Figures"] + [f"  {k}: {v}" for k, v in self.figures.items()]
         if self.html_path is not None:
             lines += ["", f"HTML report: {self.html_path}"]
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def to_dict(self):
         """Return the report as a dict of JSON-serialisable values.
@@ -182,10 +183,10 @@ class DriftReport:
         css = _CSS + "p.drift { color: #b00; }\np.no-drift { color: #070; }\n"
         # The figure files the page was drawn with: what an overwrite replaces.
         names = html.escape(json.dumps([Path(p).name for p in self.figures.values()]))
-        return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-                f'<meta name="{_FIGURES_META}" content="{names}">\n'
-                f"<title>{title}</title>\n<style>{css}</style>\n</head>\n"
-                f"<body>\n{body}\n</body>\n</html>\n")
+        return printable(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                         f'<meta name="{_FIGURES_META}" content="{names}">\n'
+                         f"<title>{title}</title>\n<style>{css}</style>\n</head>\n"
+                         f"<body>\n{body}\n</body>\n</html>\n")
 
 
 def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):

@@ -1,4 +1,13 @@
-"""Text shown in messages: long values cut, so that an answer does not echo a body."""
+"""Text shown in messages and reports: long values cut, so that an answer does not
+echo a body; characters no page or figure can show written as escapes."""
+
+import re
+
+# Control characters (but tab and newline), the bidirectional embeddings,
+# overrides and isolates (one reordered the rest of a report's line), and the
+# lone surrogates of names that are not UTF-8.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+                          "\ud800-\udfff]")
 
 
 def shortened(text, limit):
@@ -13,3 +22,19 @@ def cut(text, limit):
     (``limit`` in all)."""
     text = str(text)
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def printable(text):
+    """``text`` as a report writes it: control characters, bidirectional
+    controls and lone surrogates as escapes (``\\x00``, ``\\u202e``). A file or
+    folder name that is not UTF-8, which Python reads with a surrogate for each
+    byte it could not decode (``café`` in Latin-1: ``'caf\\udce9'``), shows its
+    bytes (``caf\\xe9``): matplotlib failed to draw it and a UTF-8 page to hold it."""
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def _escape(match):
+    char = match.group()
+    if "\udc80" <= char <= "\udcff":  # a byte Python's surrogateescape kept
+        return f"\\x{ord(char) - 0xdc00:02x}"
+    return ascii(char)[1:-1]
