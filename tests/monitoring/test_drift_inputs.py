@@ -253,6 +253,34 @@ def test_missing_values_are_rejected_naming_the_columns(frame, when):
         call(bad)
 
 
+def test_the_advice_on_missing_values_is_what_the_served_window_tests():
+    # The refusal advised imputing first: a reference imputed at the mean was
+    # then tested against the complete rows a server's window keeps, which never
+    # hold that pile of one value, and flagged every time though nothing moved.
+    from sklearn.impute import SimpleImputer
+
+    from keraslearn.monitoring import RecentRows
+
+    rng = np.random.default_rng(0)
+
+    def rows(n):
+        income = rng.lognormal(10, 0.5, n)
+        income[rng.random(n) < 0.2] = np.nan
+        return pd.DataFrame({"income": income, "age": rng.normal(40, 10, n)})
+
+    reference = rows(2000)
+    with pytest.raises(ValueError, match="drop the rows holding one first"):
+        DriftDetector().fit(reference)
+    window = RecentRows(max_rows=1000)
+    window.add(rows(1000))  # served rows of the same distribution, NaN and all
+    advised = DriftDetector().fit(reference.dropna())
+    imputed = DriftDetector().fit(pd.DataFrame(
+        SimpleImputer().fit_transform(reference), columns=reference.columns))
+    assert not window.test(advised)["drifted"].any()
+    flagged = window.test(imputed)
+    assert list(flagged.loc[flagged["drifted"], "feature"]) == ["income"]  # the advice avoids
+
+
 @pytest.mark.parametrize("when", ["fit", "test"])
 def test_missing_values_written_as_text_are_rejected(frame, when):
     # "nan" read from text is a missing value too: it had given p-values of NaN

@@ -172,8 +172,10 @@ def column_values(frame, categorical, features, owner):
                          "when fitting.")
     if missing:
         raise ValueError(f"{owner} found missing values (NaN or None) in columns "
-                         f"{', '.join(missing)}. Drift is tested on complete values only: "
-                         "impute them or drop those rows first.")
+                         f"{', '.join(missing)}. Drift is tested on complete rows only, as "
+                         "keraslearn's server and RecentRows test them: drop the rows holding "
+                         "one first (imputed values, piled at one value that served rows never "
+                         "hold, would be flagged as drift).")
     if infinite:
         raise ValueError(f"{owner} found infinite values in columns {', '.join(infinite)}. "
                          "Numeric features must be finite.")

@@ -96,8 +96,11 @@ class DriftDetector(BaseEstimator):
     most alpha however rare a category.
 
     **Missing and infinite values** are rejected by ``fit`` and ``test`` with a
-    ValueError naming the columns: drift is tested on complete values only, so
-    impute or drop them first (a missing-value rate is not tested).
+    ValueError naming the columns: drift is tested on complete rows, as
+    keraslearn's server and :class:`RecentRows` test their window, so fit on the
+    reference rows that hold none. Not on imputed ones: their values, piled at
+    one, are never in the served rows tested, which would be flagged as drift
+    (a missing-value rate is not tested).
 
     Parameters
     ----------
