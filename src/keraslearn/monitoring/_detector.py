@@ -62,20 +62,18 @@ class DriftDetector(BaseEstimator):
     distribution, 2,000 reference rows and batches of 500), until it has more than
     ``max_categories`` values, whose rarer ones are pooled.
 
-    **Memory.** The fitted state is bounded by the parameters, whatever the number
-    of reference rows: per numeric column a uniform random sample of at most
-    ``max_samples`` values (the KS test runs against this sample, which is drawn
-    from the reference distribution, so its false alarm rate is unchanged; it has
-    the power of a test with ``min(n_reference, max_samples)`` reference values) and
-    ``n_bins`` quantile bins with their reference proportions, computed on the whole
-    reference; per categorical column the counts of the ``max_categories`` most
-    frequent values and one count for all the others. That is at most
-    ``8 * (max_samples + 2 * n_bins)`` bytes per numeric column and
-    ``8 * (max_categories + 1)`` bytes plus the category values per categorical one.
-    A batch given to ``test`` is used whole. A numeric column that is float32 on
-    one side and float64 on the other is compared at float32's precision: 0.1 and
-    ``np.float32(0.1)`` are the same value here, as are 1234567.89 and its float32
-    rounding, not a drift (a categorical column's floats are compared as given).
+    **Memory.** The fitted state is bounded by the parameters, whatever the number of reference
+    rows: per numeric column a uniform random sample of at most ``max_samples`` values (the KS
+    test runs against this sample, which is drawn from the reference distribution, so its false
+    alarm rate is unchanged; it has the power of a test with ``min(n_reference, max_samples)``
+    reference values) and ``n_bins`` quantile bins with their reference proportions, computed on
+    the whole reference; per categorical column the counts of the ``max_categories`` most
+    frequent values and one count for all the others. That is at most ``8 * (max_samples + 2 *
+    n_bins)`` bytes per numeric column and ``8 * (max_categories + 1)`` bytes plus the category
+    values per categorical one. A batch given to ``test`` is used whole. A numeric column that
+    is float32 on one side and float64 on the other is compared at float32's precision: 0.1 and
+    ``np.float32(0.1)`` are the same value here, as are 1234567.89 and its float32 rounding, not
+    a drift (a categorical column's floats are compared as given).
 
     **Categories never seen in the reference** make their feature drifted, whatever
     its p-value and ``psi_threshold``. They share one column of the chi-square table,
@@ -96,20 +94,19 @@ class DriftDetector(BaseEstimator):
     most alpha however rare a category.
 
     **Missing and infinite values** are rejected by ``fit`` and ``test`` with a
-    ValueError naming the columns: drift is tested on complete rows, as
-    keraslearn's server and :class:`RecentRows` test their window, so fit on the
-    reference rows that hold none. Not on imputed ones: their values, piled at
-    one, are never in the served rows tested, which would be flagged as drift
-    (a missing-value rate is not tested).
+    ValueError naming the columns: fit on the reference rows holding none, as keraslearn's
+    server and :class:`RecentRows` test complete rows (imputed values, piled at one value
+    that the tested rows never hold, would be flagged as drift; no missing-value rate is tested).
 
     Parameters
     ----------
     categorical_features : array-like of str, int or bool, default=None
-        The categorical columns: names (when fitting on a DataFrame with string
-        column names), indices, or a boolean mask over the columns. When None,
-        columns of text, category or bool dtype are categorical, numbers are
-        numeric (pandas' inference types object columns first: numbers held as
-        objects are numbers), and any other dtype is a ValueError.
+        The categorical columns: names (when fitting on a DataFrame with string column
+        names), indices, or a boolean mask over the columns; the others are numeric
+        (list bool columns too: the KS test on 0 and 1 has far less power). When None,
+        columns of text, category or bool dtype are categorical, numbers are numeric (pandas'
+        inference types object columns first: numbers held as objects are numbers), and any
+        other dtype is a ValueError.
 
     alpha : float, default=0.05
         Significance level: the family-wise error rate under Bonferroni, the
