@@ -640,6 +640,22 @@ def test_a_linear_output_under_the_poisson_loss_is_refused_before_training(loss)
             getattr(clone(fitted), method)(Xc, np.r_[yc[:-1], -1.0])
 
 
+@pytest.mark.parametrize("loss", ["msle", "mean_squared_logarithmic_error",
+                                  keras.losses.MeanSquaredLogarithmicError(),
+                                  keras.losses.mean_squared_logarithmic_error])
+def test_negative_targets_under_a_logarithmic_error_are_refused(loss):
+    # Keras' MSLE reads a target below 0 as 0: half of y learnt as 0, R2 0.73
+    # against 1.0 under MSE, silently (scikit-learn's mean_squared_log_error refuses).
+    X = np.random.RandomState(0).rand(30, 3)
+    y = 3 * X[:, 0] - 1.5
+    reg = KerasRegressor(tiny_mlp, loss=loss, epochs=1, random_state=0)
+    for method in ("fit", "partial_fit"):
+        with pytest.raises(ValueError, match=r"reads a target below 0 as 0, but y holds "
+                                             r"negative values \(the least -1\.38"):
+            getattr(clone(reg), method)(X, y)
+    assert np.isfinite(reg.fit(X, y - y.min()).predict(X)).all()  # from 0 up it trains
+
+
 def test_a_linear_activation_after_the_output_layer_is_read_through():
     # A float32 Activation("linear") casting a softmax (mixed precision's
     # idiom) was refused as a linear output, with from_logits=True as the fix,

@@ -177,14 +177,27 @@ def loss_from_logits(loss):
     return bool(getattr(loss, "from_logits", False))
 
 
+def _is_loss(loss, function, cls):
+    """Whether ``loss`` (a name, function, class or instance) is Keras' loss
+    ``function`` or its class ``cls``."""
+    resolved = _resolved(loss)
+    return (resolved is function or resolved is cls
+            or getattr(resolved, "fn", None) is function)
+
+
 def takes_logarithm(loss):
     """Whether ``loss`` is Keras' Poisson loss, which takes the logarithm of the
     predictions (NaN for a negative one), given as a name, function, class or
     instance."""
-    resolved = _resolved(loss)
-    poisson = keras.losses.poisson
-    return (resolved is poisson or resolved is keras.losses.Poisson
-            or getattr(resolved, "fn", None) is poisson)
+    return _is_loss(loss, keras.losses.poisson, keras.losses.Poisson)
+
+
+def clips_negative_targets(loss):
+    """Whether ``loss`` is Keras' mean squared logarithmic error, which reads
+    targets (and predictions) below 0 as 0, given as a name, function, class or
+    instance."""
+    return _is_loss(loss, keras.losses.mean_squared_logarithmic_error,
+                    keras.losses.MeanSquaredLogarithmicError)
 
 
 def takes_probabilities(loss):

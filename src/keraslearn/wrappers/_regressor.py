@@ -6,7 +6,7 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from .._engine import RegressorBehaviour
-from .._engine._losses import loss_description, takes_logarithm
+from .._engine._losses import clips_negative_targets, loss_description, takes_logarithm
 from ._base import BaseWrapper
 from ._docstrings import fill_doc
 
@@ -67,12 +67,20 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
 
     def _prepare_training_data(self, X, y, reset):
         # Keras' Poisson loss reads counts or rates: on a negative target it trains
-        # to a negative loss, silently (scikit-learn's Poisson models refuse one).
+        # to a negative loss, silently (scikit-learn's Poisson models refuse one);
+        # its mean squared logarithmic error learns a negative target as 0.
         values = np.asarray(y) if not issparse(y) else None
-        if (values is not None and values.dtype.kind in "iuf" and takes_logarithm(self.loss)
-                and (values < 0).any()):
+        if values is None or values.dtype.kind not in "iuf" or not (values < 0).any():
+            return X, y
+        least = values.min().item()
+        if takes_logarithm(self.loss):
             raise ValueError(f"The loss {loss_description(self.loss)} reads counts or rates, "
-                             f"but y holds negative values (the least {values.min().item()!r}).")
+                             f"but y holds negative values (the least {least!r}).")
+        if clips_negative_targets(self.loss):
+            raise ValueError(
+                f"The loss {loss_description(self.loss)} reads a target below 0 as 0, but y "
+                f"holds negative values (the least {least!r}), which it would learn as 0: "
+                "shift y to 0 or above (a TransformedTargetRegressor), or use another loss.")
         return X, y
 
     @fill_doc
