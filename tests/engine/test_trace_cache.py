@@ -3,6 +3,7 @@ what is computed: models with classes of the user's own are not shared, and a
 warm copy rebuilt from a config that leaves something out is caught by the
 probe and not used."""
 
+import contextlib
 import copy
 
 import keras
@@ -225,6 +226,48 @@ def test_a_loss_setting_its_config_leaves_out_is_kept(chain):
         np.testing.assert_allclose(shared.history_["loss"], direct.history_["loss"], rtol=1e-6)
         for a, b in zip(shared.model_.get_weights(), direct.model_.get_weights()):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("chain", [True, False], ids=["dense-chain", "warm-copy"])
+@pytest.mark.parametrize("given", ["compiled", "parameter"])
+def test_a_metric_setting_its_config_leaves_out_is_kept(chain, given):
+    # Keras' CosineSimilarity leaves axis out of its config: a warm copy compiled
+    # from it (a network compiled by its builder), or the copy made of a metric
+    # given as a parameter, reported the metric over the last axis, and an
+    # EarlyStopping reading it stopped at another epoch.
+    rng = np.random.RandomState(0)
+    X3 = rng.normal(size=(64, 4)).astype("float32")
+    Y3 = np.c_[X3[:, 0] + X3[:, 1], 2 * X3[:, 2], -X3[:, 3]].astype("float32")
+
+    def network():
+        hidden = [] if chain else [keras.layers.BatchNormalization()]
+        return keras.Sequential([keras.Input((4,)), *hidden, keras.layers.Dense(3)])
+
+    def metric():
+        return keras.metrics.CosineSimilarity(axis=0, name="cos0")
+
+    def build(meta, compile_kwargs):
+        model = network()
+        if given == "compiled":
+            model.compile(optimizer="adam", loss="mse", metrics=[metric()])
+        return model
+
+    extra = {} if given == "compiled" else {"loss": "mse", "metrics": [metric()]}
+    # (one metric instance for all the fits: each is given a copy holding its axis)
+    def told():
+        return (pytest.warns(UserWarning, match="'cos0' .CosineSimilarity. holds settings its "
+                                                "Keras config leaves out.*a clone of the estimator")
+                if given == "parameter" else contextlib.nullcontext())
+    keras.utils.set_random_seed(0)
+    plain = network()
+    plain.compile(optimizer="adam", loss="mse", metrics=[metric()])
+    expected = plain.fit(X3, Y3, epochs=3, batch_size=64, shuffle=False, verbose=0).history
+    trace_cache.clear()
+    for share in (True, True, False):  # (the second: through the warm copy the first made)
+        with keraslearn.config_context(share_traced_functions=share), told():
+            reg = KerasRegressor(build, optimizer="adam", epochs=3, batch_size=64,
+                                 shuffle=False, random_state=0, **extra).fit(X3, Y3)
+        np.testing.assert_allclose(reg.history_["cos0"], expected["cos0"], rtol=1e-5, atol=1e-6)
 
 
 def test_weight_decay_exclusions_are_kept():

@@ -7,14 +7,17 @@ objects for one fit. The structures (a loss or metrics per output, several
 callbacks) and the routing rules are those of ``_routed_objects``.
 """
 
+import copy
 import difflib
 import functools
 import hashlib
 import inspect
 import pickle
+import warnings
 
 import numpy as np
 
+from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest
 from . import _nested as nested
@@ -226,14 +229,33 @@ def settings_of(obj):
 
 def copies_exactly(obj):
     """Whether ``obj`` made again from its config (as Keras copies, pickles and
-    stores it) holds what it holds: always for objects other than losses, whose
-    configs say all (tested)."""
-    if not isinstance(obj, keras.losses.Loss):
+    stores it) holds what it holds: a loss, or a metric (``CosineSimilarity``'s
+    config leaves out its axis); always for other objects, whose configs say all
+    (tested)."""
+    if not isinstance(obj, (keras.losses.Loss, keras.metrics.Metric)):
         return True
+    key = loss_key if isinstance(obj, keras.losses.Loss) else _settings_held
     try:
-        return loss_key(type(obj).from_config(obj.get_config())) == loss_key(obj)
+        return key(type(obj).from_config(obj.get_config())) == key(obj)
     except Exception:  # noqa: BLE001 - a config its class cannot make again
         return False
+
+
+_METRIC_STATE = frozenset({"built", "_built", "_variables"})  # what using a metric changes
+
+
+def _settings_held(metric):
+    """A metric's settings as it holds them: its attributes of plain values
+    (numbers, text, and lists and dicts of them), not its state."""
+    def plain(value):
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return True
+        if isinstance(value, (list, tuple)):
+            return all(map(plain, value))
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and plain(v) for k, v in value.items())
+
+    return {k: v for k, v in vars(metric).items() if k not in _METRIC_STATE and plain(v)}
 
 
 def map_leaves(fn, value):
@@ -343,16 +365,28 @@ def _fresh_metrics(made):
     """A copy of each instance of Keras' own metrics (of the user's parameter:
     its state would be the fit's, and every refit's), as optimizer instances
     are copied; a class of one's own, whose config may leave out what it
-    holds, is used as it is."""
+    holds, is used as it is. One of Keras' whose config does is copied with
+    the settings it holds (warned: clones and pickles are made from its config)."""
     if isinstance(made, (list, tuple)):
         return type(made)(map(_fresh_metrics, made))
     if isinstance(made, dict):
         return {key: _fresh_metrics(value) for key, value in made.items()}
     if isinstance(made, keras.metrics.Metric) and keras_own(made):
         try:
-            return type(made).from_config(made.get_config())
+            fresh = type(made).from_config(made.get_config())
         except (TypeError, ValueError):
             return made
+        held = _settings_held(made)
+        if _settings_held(fresh) == held:
+            return fresh
+        warnings.warn(
+            f"The metric {made.name!r} ({type(made).__name__}) holds settings its Keras "
+            "config leaves out: this fit computes it as given, but a clone of the estimator "
+            "(a search's, cross_validate's), a pickle or a saved copy computes it as its "
+            "config says (Keras makes them from it).", UserWarning, stacklevel=user_stacklevel())
+        for name, value in held.items():  # (CosineSimilarity's axis: in what it holds)
+            setattr(fresh, name, copy.deepcopy(value))
+        return fresh if _settings_held(fresh) == held else made
     return made
 
 

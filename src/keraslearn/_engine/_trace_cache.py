@@ -15,7 +15,7 @@ optimizers, metrics and losses. A class or function of the user's may hold a
 setting its config leaves out, use one only in training (``train_step``, a
 ``training=True`` branch), or read Python state a trace keeps: such models
 train themselves. A warm copy is run beside its model on a probe batch of the
-fit's own rows when it is made: outputs and loss gradients must be equal.
+fit's own rows when it is made: outputs, loss gradients and metrics must be equal.
 
 A warm copy is made inside the fit's device scope, so its variables live on
 that device: the device (the estimator's ``device``, resolved) is part of the
@@ -28,10 +28,10 @@ strategy (a warm copy would belong to one strategy), fits with a callback that
 keeps or changes the model (:func:`_model_unseen`), and every fit while
 ``share_traced_functions=False``.
 
-Memory. A warm copy holds its variables and traced functions until it is
-dropped (least recently used, past ``MAX_ENTRIES``); a fitted estimator's
-model and predict function go with the estimator. Two things TensorFlow
-keeps for the life of the process, and no public API of it releases:
+Memory. A warm copy holds its variables and traced functions until it is dropped
+(least recently used, past ``MAX_ENTRIES``); a fitted estimator's model and predict
+function go with the estimator. TensorFlow keeps two things for the life of the
+process, and no public API of it releases them:
 
 - every traced Keras train step, whole graph included (about 2 MiB for a
   small network): the all-reduce of the default strategy registers a
@@ -203,14 +203,20 @@ def _compatible(a, b):
 
 
 def _outputs_and_gradients(model, x, y):
+    """Outputs, loss gradients and metrics on ``(x, y)`` (a copy compiled from the
+    config of ``CosineSimilarity(axis=0)`` computed it over the last axis)."""
     with tf.GradientTape() as tape:
         y_pred = model(x, training=False)
         loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
     grads = tape.gradient(loss, model.trainable_variables)
+    try:
+        metrics = model.compute_metrics(x, y, y_pred)
+    finally:
+        model.reset_metrics()
     flat = [y_pred] if not isinstance(y_pred, (list, tuple, dict)) else tf.nest.flatten(y_pred)
     return [np.asarray(t) for t in flat] + [
         None if g is None else np.asarray(tf.convert_to_tensor(g)) for g in grads
-    ]
+    ] + [sorted(metrics)] + [np.asarray(metrics[name]) for name in sorted(metrics)]
 
 
 def same_computation(model, other, probe):
@@ -229,13 +235,14 @@ def same_computation(model, other, probe):
     finally:
         for variable, value in saved:
             variable.assign(value)
-    return len(a) == len(b) and all(
-        (u is None and v is None) or (
-            u is not None and v is not None and u.shape == v.shape
-            and np.allclose(u, v, rtol=PROBE_RTOL, atol=PROBE_ATOL, equal_nan=True)
-        )
-        for u, v in zip(a, b)
-    )
+    return len(a) == len(b) and all(map(_same_value, a, b))
+
+
+def _same_value(u, v):
+    if u is None or v is None or isinstance(u, list) or isinstance(v, list):
+        return u == v if type(u) is type(v) else False  # (None, or the metrics' names)
+    return u.shape == v.shape and np.allclose(u, v, rtol=PROBE_RTOL, atol=PROBE_ATOL,
+                                              equal_nan=True)
 
 
 def _keras_code(loss):
