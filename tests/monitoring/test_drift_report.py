@@ -141,6 +141,15 @@ def test_text_and_dict(detector, rng, tmp_path):
     assert json.loads(json.dumps(as_dict, allow_nan=False)) == as_dict
 
 
+def test_settings_given_as_numpy_numbers_are_written_as_json(reference, rng):
+    # alpha=np.float32(0.01) stood in to_dict()'s settings as it was, which
+    # json.dumps refused.
+    detector = DriftDetector(alpha=np.float32(0.01), psi_threshold=np.float64(0.1)).fit(reference)
+    as_dict = drift_report(detector, table(rng, 100)).to_dict()
+    assert json.loads(json.dumps(as_dict))["settings"]["alpha"] == pytest.approx(0.01)
+    assert type(as_dict["settings"]["psi_threshold"]) is float
+
+
 def test_categorical_figure_with_many_pooled_values(rng, tmp_path):
     codes = pd.DataFrame({"code": rng.integers(0, 500, 5000).astype(str)})
     detector = DriftDetector(max_categories=60, random_state=0).fit(codes)

@@ -134,7 +134,7 @@ class DriftReport:
                         for row in self.results.to_dict(orient="records")],
             "drift_detected": bool(self.drift_detected),
             "drifted_features": list(self.drifted_features),
-            "settings": dict(self.settings),
+            "settings": {k: _json_value(v) for k, v in self.settings.items()},
             "figures": {k: str(v) for k, v in self.figures.items()},
             "html_path": None if self.html_path is None else str(self.html_path),
         }
