@@ -106,6 +106,20 @@ def test_class_weight_is_a_sample_weight_multiplier(factory, data):
 
 
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_weights_whose_sum_overflows_weigh_as_their_ratios_say(factory, data):
+    # Weights of 1e307 summed to inf, and were scaled to 0: nothing was learnt
+    # (a loss curve of zeros), with NumPy's overflow warning alone.
+    X_train, X_test, y_train, _ = data
+    n = len(y_train)
+    ratios = np.where(np.arange(n) % 3 == 0, 1.0, 2.0)
+    # (1e300, summing to a finite total: as large, for the MLPs, whose L2 penalty
+    # weighs by the mean weight as scikit-learn's does)
+    expected = factory().fit(X_train, y_train, sample_weight=ratios * 1e300).predict_proba(X_test)
+    huge = factory().fit(X_train, y_train, sample_weight=ratios * 1e307)
+    np.testing.assert_allclose(huge.predict_proba(X_test), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
 def test_balanced_classes_count_rows_by_their_sample_weight(factory, data):
     # As scikit-learn's LogisticRegression balances them: rows of weight 0 count for
     # nothing, so weighing them 0 equals dropping them (one full batch: same steps).

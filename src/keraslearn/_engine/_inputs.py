@@ -393,8 +393,11 @@ def normalised_weights(sample_weight, X, scale=None):
     """Sample weights scaled to mean 1 (what Keras averages the loss over), or
     by ``scale`` when given; the mean of the weights as given; the factor."""
     sw = check_sample_weight(sample_weight, X, ensure_non_negative=True)
-    total = sw.sum()
-    if not total > 0:
+    top = sw.max(initial=0.0)
+    if not top > 0:
         raise ValueError("sample_weight sums to zero: no sample would be learned from.")
-    scale = len(sw) / total if scale is None else scale
-    return sw * scale, float(total / len(sw)), float(scale)
+    relative = sw / top  # (weights of 1e307 summed to inf, and were all scaled to 0)
+    mean = relative.mean()
+    if scale is None:
+        return relative / mean, float(mean * top), float(1 / (mean * top))
+    return sw * scale, float(mean * top), float(scale)
