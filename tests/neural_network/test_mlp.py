@@ -140,6 +140,12 @@ def test_validation_fraction_may_be_0_without_early_stopping_as_in_scikit_learn(
         clf.fit(X_train, y_train)
     with pytest.raises(ValueError, match="validation set is too small"):
         clf.set_params(early_stopping=True).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="holds out 1 of 8 samples.*Increase 'validation"):
+        clf.set_params(validation_fraction=0.1).fit(X_train[:8], y_train[:8])
+    # Holding out every row: the fix is the other way (it said "Increase" too).
+    rows = np.r_[np.flatnonzero(y_train == 0)[:2], np.flatnonzero(y_train == 1)[:2]]
+    with pytest.raises(ValueError, match="holds out 4 of 4 samples.*Decrease 'validation"):
+        clf.set_params(validation_fraction=0.9).fit(X_train[rows], y_train[rows])
 
 
 def test_early_stopping_restores_best_weights(cancer):

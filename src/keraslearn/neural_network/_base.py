@@ -228,11 +228,12 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
         classes), as scikit-learn's MLP splits multiclass targets."""
         n_val = math.ceil(fraction * n)
         if n_val < 2 or n - n_val < 1:
+            fix = ("Increase 'validation_fraction' or" if n_val < 2 else
+                   "Decrease 'validation_fraction' or increase")
             raise ValueError(
                 f"early_stopping with validation_fraction={fraction} holds out {n_val} of "
                 f"{n} samples: the validation set is too small (it needs 2 or more) or "
-                "leaves nothing to train on. Increase 'validation_fraction' or the size "
-                "of your dataset."
+                f"leaves nothing to train on. {fix} the size of your dataset."
             )
         if is_classifier(self):
             stratify = y if np.ndim(y) == 1 else None
