@@ -253,6 +253,21 @@ def test_missing_values_are_rejected_naming_the_columns(frame, when):
         call(bad)
 
 
+def test_numbers_written_as_text_are_tested_as_categories_with_a_warning():
+    # np.column_stack of numbers and text makes every column text: the numbers
+    # were tested as categories in silence (a shift of 1 sd went unflagged).
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=500).round(2), rng.choice(["red", "blue"], 500),
+                         rng.integers(10000, 10100, 500)])  # (whole numbers: codes, as zip codes)
+    with pytest.warns(UserWarning, match=r"tests columns \['x0'\] as categories: they hold "
+                                         "text, but each value is a number"):
+        detector = DriftDetector().fit(X)
+    assert detector.categorical_.tolist() == [True, True, True]
+    DriftDetector(categorical_features=[0, 1, 2]).fit(X)  # (told: no warning)
+    numbers = pd.DataFrame({"x0": X[:, 0].astype(float), "x1": X[:, 1]})
+    assert DriftDetector().fit(numbers).categorical_.tolist() == [False, True]
+
+
 def test_the_advice_on_missing_values_is_what_the_served_window_tests():
     # The refusal advised imputing first: a reference imputed at the mean was
     # then tested against the complete rows a server's window keeps, which never

@@ -12,12 +12,14 @@ or from the column types; afterwards every batch is read with that fixed mask.
 """
 
 import decimal
+import warnings
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 from scipy import sparse
 
+from .._stacklevel import user_stacklevel
 from ..utils._columns import is_polars_frame, polars_as_pandas
 from ..utils._validation import is_number as _is_number
 
@@ -54,6 +56,21 @@ def as_frame(X, owner):
         duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise ValueError(f"{owner} got duplicated column names: {duplicated}.")
     return frame
+
+
+def _numbers_as_text(column):
+    """Whether a text column holds numbers only, some not whole: floats written
+    out (codes such as zip codes are whole numbers, and categories)."""
+    if isinstance(column.dtype, pd.CategoricalDtype) or ptypes.is_bool_dtype(column.dtype):
+        return False
+    values = column.dropna()
+    for part in (values.iloc[:1000], values):  # (most text columns are told by their start)
+        if not len(part) or not all(isinstance(v, str) for v in part):
+            return False
+        numbers = pd.to_numeric(part, errors="coerce")
+        if not numbers.notna().all():
+            return False
+    return bool((np.mod(numbers, 1) != 0).any())
 
 
 def _decimals(column):
@@ -93,6 +110,15 @@ def categorical_mask(spec, frame, names, owner):
             raise ValueError(f"{owner} tests numbers and categories only; these columns are "
                             f"neither: {', '.join(unsupported)}. Convert them, drop them, or "
                             "list them in categorical_features.")
+        texts = [j for j in range(n) if mask[j] and _numbers_as_text(frame.iloc[:, j])]
+        if texts:
+            warnings.warn(
+                f"{owner} tests columns {[label(frame, j, names) for j in texts]} as categories: "
+                "they hold text, but each value is a number, some with decimals (as "
+                "np.column_stack of numbers and text makes them), and a shift of numbers "
+                "tested as categories is seldom seen. Give them as numbers (a DataFrame of "
+                "numeric columns), or list them in categorical_features to keep them "
+                "categorical.", UserWarning, stacklevel=user_stacklevel())
         return mask
     if isinstance(spec, str) or np.ndim(spec) != 1:
         raise ValueError("categorical_features must be a list of column names or indices, "
