@@ -268,6 +268,27 @@ def test_numbers_written_as_text_are_tested_as_categories_with_a_warning():
     assert DriftDetector().fit(numbers).categorical_.tolist() == [False, True]
 
 
+def test_a_batch_of_other_types_than_the_references_is_told_so():
+    # Booleans read back from a CSV log as "True"/"False", or text codes as
+    # numbers: every row unseen and flagged, with nothing saying why.
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"member": rng.random(500) < 0.3,
+                              "zip": rng.choice(["75001", "69002"], 500)})
+    detector = DriftDetector().fit(reference)
+    batch = pd.DataFrame({"member": (rng.random(100) < 0.3).astype(str),
+                          "zip": rng.choice([75001, 69002], 100)})
+    with pytest.warns(UserWarning) as told:
+        result = detector.test(batch)
+    assert result["drifted"].all()  # (as it is: the warning says why)
+    messages = sorted(str(w.message) for w in told)
+    assert len(messages) == 2
+    assert messages[0].startswith("No value of 'member' in the batch is one of the reference's, "
+                                  "and all are of other types (str, where the reference's are "
+                                  "bool")
+    assert "(int, where the reference's are str: " in messages[1]
+    detector.test(reference.iloc[:100])  # (the reference's types: no warning)
+
+
 def test_the_advice_on_missing_values_is_what_the_served_window_tests():
     # The refusal advised imputing first: a reference imputed at the mean was
     # then tested against the complete rows a server's window keeps, which never

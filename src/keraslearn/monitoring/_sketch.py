@@ -41,6 +41,7 @@ Trade-offs of the categorical test, all documented on :class:`DriftDetector`:
 
 import decimal
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -255,6 +256,8 @@ def compare_categorical(categories, counts, pooled, values, feature, level=None)
     PSI; ``level``: see :func:`chi_square`."""
     observed, unseen = count_categories(categories, pooled, values, feature)
     n_unseen = sum(unseen.values())
+    if unseen and not observed.any():
+        _warn_of_other_types(categories, unseen, feature)
     table = np.vstack([np.append(counts, 0), np.append(observed, n_unseen)]).astype(np.float64)
     table = table[:, table.sum(axis=0) > 0]  # drops an empty pooled or unseen column
     psi_value = psi(table[0] / table[0].sum(), table[1] / table[1].sum())
@@ -264,3 +267,24 @@ def compare_categorical(categories, counts, pooled, values, feature, level=None)
         statistic, p_value = chi_square(table, level)
     return {"test": "chi2", "statistic": statistic, "raw_p_value": p_value, "psi": psi_value,
             "n_unseen": n_unseen}
+
+
+def _warn_of_other_types(categories, unseen, feature):
+    """Warn where no value of a batch's column is the reference's, all of other
+    types: ``"True"`` for ``True``, ``"94103"`` for ``94103`` (a batch read from a
+    CSV file as text), flagged as drift, every row unseen."""
+    from .._stacklevel import user_stacklevel
+
+    given = {type(value) for value in unseen}
+    known = {type(plain(category)) for category in categories}
+    if given & known:
+        return
+    ours, theirs = next(iter(unseen)), plain(categories[0])
+    warnings.warn(
+        f"No value of {feature!r} in the batch is one of the reference's, and all are of "
+        f"other types ({', '.join(sorted(t.__name__ for t in given))}, where the "
+        f"reference's are {', '.join(sorted(t.__name__ for t in known))}: {ours!r} against "
+        f"{theirs!r}): every row is unseen, and the feature flagged as drifted. A batch is "
+        "compared as read (a CSV file's text, or numbers where the reference held text): "
+        "give it the reference's types.",
+        UserWarning, stacklevel=user_stacklevel())
