@@ -87,6 +87,37 @@ def test_named_inputs_are_checked_against_the_fit():
         clf.predict(MultiInput(image=IMAGES, meta=np.full((N, 2), np.nan)))
 
 
+def test_named_inputs_are_checked_against_the_models_inputs_before_training():
+    # An extra input was taken (Keras warned and dropped it), and then predict
+    # refused exactly the model's inputs; a wrong width, wrong names or one array
+    # failed inside Keras.
+    built = []
+
+    def counted(meta):
+        built.append(1)
+        return image_and_meta(meta)
+
+    def fit(X):
+        return KerasClassifier(counted, epochs=1, random_state=0).fit(X, y)
+
+    with pytest.raises(ValueError, match=r"X has the inputs \['image', 'meta', 'extra'\], but "
+                                         r"the model takes \['image', 'meta'\]: \['extra'\] "
+                                         "not taken"):
+        fit(MultiInput(image=IMAGES, meta=META, extra=META))
+    with pytest.raises(ValueError, match=r"\['meta'\] missing, \['tabular'\] not taken. Name "
+                                         r"X's inputs as the model's keras.Input"):
+        fit({"image": IMAGES, "tabular": META})
+    with pytest.raises(ValueError, match=r"X\['meta'\] has 3 features, but the model's input "
+                                         r"'meta' takes 2 features"):
+        fit({"image": IMAGES, "meta": np.zeros((N, 3), "float32")})
+    with pytest.raises(ValueError, match=r"X is one array, but the model takes 2 inputs, "
+                                         r"\['image', 'meta'\]: give X as a dict"):
+        fit(META)
+    assert len(built) == 4  # (refused once built, before training)
+    assert fit({"meta": META, "image": IMAGES}).predict(
+        MultiInput(image=IMAGES, meta=META)).shape == (N,)  # (in any order)
+
+
 def test_ready_networks_refuse_named_inputs():
     with pytest.raises(TypeError, match="MLPClassifier takes X as one array"):
         MLPClassifier().fit(MultiInput(image=IMAGES, meta=META), y)

@@ -11,6 +11,7 @@ from ._network_checks import (
     check_metrics_read_targets,
     check_output_activation,
 )
+from ._predict import keyed_inputs
 from ._targets import is_native
 
 # What the fit has learnt about the data, given to builders as ``meta``.
@@ -57,15 +58,40 @@ def sample_shape(est):
 
 
 def check_input_shape(model, sample_shape):
-    """Refuse X whose samples a one-input model with a fixed input does not take
-    (a network the user sized), before Keras fails inside training."""
+    """Refuse X whose samples a model with fixed inputs does not take (a network
+    the user sized), before Keras fails inside training: one array for a
+    one-input model, or named inputs (a dict, a MultiInput) for a model of
+    several, which must be the inputs it names."""
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
         return
+    # By the keys of the dict the model was built on (Keras feeds it so), or names.
+    takes = keyed_inputs(model) or {tensor.name: tensor for tensor in inputs or ()}
+    if isinstance(sample_shape, dict) and len(takes) > 1:
+        if set(takes) != set(sample_shape):  # (Keras warned of extra ones, and dropped them)
+            missing = [name for name in takes if name not in sample_shape]
+            extra = [name for name in sample_shape if name not in takes]
+            raise ValueError(
+                f"X has the inputs {list(sample_shape)}, but the model takes {list(takes)}"
+                + (f": {missing} missing" if missing else ":")
+                + (f"{',' * bool(missing)} {extra} not taken" if extra else "")
+                + ". Name X's inputs as the model's keras.Input(..., name=...) layers.")
+        for name, shape in sample_shape.items():
+            _check_one_input(tuple(takes[name].shape[1:]), shape, f"X[{name!r}]",
+                             f"the model's input {name!r}")
+        return
+    if isinstance(sample_shape, tuple) and len(takes) > 1:
+        raise ValueError(
+            f"X is one array, but the model takes {len(takes)} inputs, {list(takes)}: give X "
+            "as a dict of arrays by those names (or a keraslearn.MultiInput of a table's "
+            "columns).")
     if not isinstance(sample_shape, tuple) or not inputs or len(inputs) != 1:
         return
-    expected = tuple(inputs[0].shape[1:])
+    _check_one_input(tuple(inputs[0].shape[1:]), sample_shape, "X", "the model's input")
+
+
+def _check_one_input(expected, sample_shape, given_name, input_name):
     what = (f"{sample_shape[0]} features" if len(sample_shape) == 1
             else f"samples of shape {sample_shape}")
     takes = (f"{expected[0]} features" if len(expected) == 1 and expected[0] is not None
@@ -76,7 +102,7 @@ def check_input_shape(model, sample_shape):
              and sample_shape[-1] == 1 else sample_shape)
     if len(expected) == len(given) and any(
             e is not None and e != s for e, s in zip(expected, given)):
-        raise ValueError(f"X has {what}, but the model's input takes {takes}. Size the "
+        raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}. Size the "
                          "model's input from meta['n_features_in_'] (or meta['X_shape_']).")
     if len(expected) != len(given):
         known = None not in expected
@@ -85,7 +111,7 @@ def check_input_shape(model, sample_shape):
                f"keras.layers.Reshape({expected})"
                if known and np.prod(expected) == np.prod(sample_shape) else
                "size the model's input from meta['X_shape_']")
-        raise ValueError(f"X has {what}, but the model's input takes {takes}: {fix}.")
+        raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}: {fix}.")
 
 
 def _outputs(model, sample_shape):

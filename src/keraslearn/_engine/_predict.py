@@ -242,7 +242,7 @@ def input_kinds(model, X=None):
     if nested._is_dict(X):
         # By input name, or by the key of the dict a functional model was built on
         # (Keras feeds it so, whatever its Input's name).
-        by_name = {getattr(t, "name", None): t for t in inputs} | _keyed_inputs(model)
+        by_name = {getattr(t, "name", None): t for t in inputs} | keyed_inputs(model)
         return {k: _kind(by_name[k], declared) if k in by_name else _undeclared(a)
                 for k, a in X.items()}
     if isinstance(X, (list, tuple)):
@@ -252,7 +252,7 @@ def input_kinds(model, X=None):
     return _kind(inputs[0], declared) if inputs else _undeclared(X)
 
 
-def _keyed_inputs(model):
+def keyed_inputs(model):
     """A functional model's inputs by the keys of the dict it was built on; {}
     for other models."""
     try:
