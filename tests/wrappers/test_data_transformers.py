@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
 
+from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 
 rng = np.random.default_rng(0)
@@ -357,6 +358,49 @@ def test_a_label_encoder_on_its_own_reads_a_score_per_class_for_binary_labels(lo
     np.testing.assert_allclose(encoder.inverse_transform(scores, return_proba=True), scores)
     cce = ClassifierLabelEncoder(loss="categorical_crossentropy").fit(np.array([0, 1, 0]))
     assert cce.inverse_transform(np.array([0.2, 0.7])).tolist() == [0, 1]  # one column
+
+
+@pytest.mark.parametrize("fitted, given", [(np.int64, np.uint64), (np.uint64, np.int64)])
+def test_labels_past_2_53_of_another_integer_dtype_keep_their_classes(fitted, given):
+    # int64 classes and uint64 labels were compared as floats, where 2**62 + 1
+    # is 2**62: every label was encoded as the first class, in silence.
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    classes = np.array([2**62, 2**62 + 1, 2**62 + 2], dtype=fitted)
+    labels = np.array([2**62 + 1, 2**62 + 2, 2**62], dtype=given)
+    for loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        encoded = ClassifierLabelEncoder(loss=loss).fit(classes).transform(labels)
+        codes = encoded if encoded.ndim == 1 else encoded.argmax(axis=1)
+        assert codes.tolist() == [1, 2, 0]
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    y = classes[np.arange(30) % 3]
+    fits = [KerasClassifier(tiny_mlp, epochs=1, random_state=0).fit(
+        X, y, validation_data=(X, labels_as))
+        .partial_fit(X, labels_as)  # (a later batch's labels: the same classes)
+        for labels_as in (y, y.astype(given))]
+    assert fits[0].history_["val_loss"] == fits[1].history_["val_loss"]
+    np.testing.assert_array_equal(fits[0].predict_proba(X), fits[1].predict_proba(X))
+
+
+def test_one_hot_targets_of_many_classes_are_made_row_by_row():
+    # np.eye(n_classes)[codes] made an n_classes x n_classes matrix first: 1.5 GiB
+    # for each partial_fit of 64 rows among 20,000 classes.
+    import tracemalloc
+
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    encoder = ClassifierLabelEncoder(loss="categorical_crossentropy").fit(np.arange(5000))
+    tracemalloc.start()
+    try:
+        rows = encoder.transform(np.array([4999, 0, 17]))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert rows.shape == (3, 5000) and rows.argmax(axis=1).tolist() == [4999, 0, 17]
+    assert rows.sum() == 3 and peak < 5_000_000  # (the identity matrix: 100 MB)
+    labels = np.eye(5000, dtype=int)[[3, 4998]]  # (one-hot y, and its inverse)
+    onehot = ClassifierLabelEncoder().fit(labels)
+    np.testing.assert_array_equal(onehot.inverse_transform(labels.astype("float32")), labels)
 
 
 def test_a_label_encoder_subclass_takes_partial_fit_classes_as_keraslearns_does():

@@ -339,12 +339,18 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         """Validated labels (see ``validate``) -> the array the model is trained on."""
         if self.mode_ == "multilabel":
             return np.asarray(labels, dtype="float32")
+        labels = np.asarray(labels)
+        if labels.dtype != self.classes_.dtype and labels.dtype.kind in "iu" and (
+                self.classes_.dtype.kind in "iu"):
+            # (classes, all: of the classes' dtype) uint64 against int64 compared
+            # as floats, 2**62 + 1 as 2**62: every such label the first class.
+            labels = labels.astype(self.classes_.dtype)
         codes = np.searchsorted(self.classes_, labels)
         if self.mode_ == "binary":
             return codes.astype("float32").reshape(-1, 1)
         if self.mode_ == "sparse":
             return codes.astype("int32")
-        return np.eye(self.n_classes_, dtype="float32")[codes]
+        return _one_hot(codes, self.n_classes_, "float32")
 
     def predict_proba(self, raw):
         """Model outputs -> probabilities, (n, n_classes) or (n, n_labels).
@@ -385,7 +391,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         else:
             labels = self.classes_[np.argmax(proba, axis=1)]
         if self.target_type_ == "multiclass-onehot":
-            return np.eye(self.n_classes_, dtype=self.y_dtype_)[labels]
+            return _one_hot(labels, self.n_classes_, self.y_dtype_)
         return labels
 
     def get_metadata(self):
@@ -398,3 +404,11 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         """
         return {key: getattr(self, key) for key in
                 ("classes_", "n_classes_", "n_outputs_", "n_outputs_expected_")}
+
+
+def _one_hot(codes, n_classes, dtype):
+    """Rows of ``n_classes`` zeros with a one at each code (``np.eye(n)[codes]``
+    made an n x n matrix first: 1.5 GiB for 20,000 classes)."""
+    rows = np.zeros((len(codes), n_classes), dtype=dtype)
+    rows[np.arange(len(codes)), codes] = 1
+    return rows
