@@ -78,6 +78,38 @@ def test_round_trip_gives_identical_predictions(fitted, name, how, tmp_path):
             np.testing.assert_array_equal(getattr(loaded, attr), getattr(est, attr))
 
 
+class _Doubled(keras.layers.Layer):  # (not registered)
+    def call(self, x):
+        return 2 * x
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")
+class _Halved(keras.layers.Layer):
+    def call(self, x):
+        return x / 2
+
+
+def _with_layer(meta, layer):
+    return keras.Sequential([keras.Input((4,)), layer(), keras.layers.Dense(1, "sigmoid")])
+
+
+def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_loaded():
+    # The pickle was made, and failed where it was loaded with Keras' "Could not
+    # locate class" (a Dask client waited for ever on cross_validate's estimators).
+    X, y = make_classification(60, 4, random_state=0)
+    build = _with_layer
+    unregistered = KerasClassifier(build, model__layer=_Doubled, epochs=1, random_state=0)
+    pickle.loads(pickle.dumps(unregistered))  # (unfitted: no network to make again)
+    unregistered.fit(X, y)
+    with pytest.raises(TypeError, match=r"Cannot pickle KerasClassifier: its network holds "
+                                        r"\['_Doubled'\], classes Keras makes again from their "
+                                        "configs only when registered"):
+        pickle.dumps(unregistered)
+    registered = KerasClassifier(build, model__layer=_Halved, epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(registered)).predict_proba(X),
+                                  registered.predict_proba(X))
+
+
 def test_unpickled_estimator_keeps_training_like_the_original():
     est = KerasClassifier(tiny_mlp, **PARAMS).fit(X, LABELS)
     loaded = _pickle(est)

@@ -60,6 +60,27 @@ def defined_by_keras_or_keraslearn(obj):
     return (getattr(obj, "__module__", None) or "").startswith(("keras.", "keraslearn."))
 
 
+def refuse_unpicklable(est, model):
+    """Refuse to pickle ``est`` when ``model`` (its network) holds a class of the
+    user's that Keras, which makes a pickled network again from its config,
+    finds only registered: the pickle was made, and failed where it was loaded
+    (a Dask client waited on it for ever) with Keras' "Could not locate class"."""
+    if model is None:
+        return
+    from .._tf import keras
+
+    names = sorted({type(layer).__name__ for layer in all_layers(model)
+                    if not defined_by_keras_or_keraslearn(type(layer))
+                    and keras.saving.get_registered_object(
+                        keras.saving.get_registered_name(type(layer))) is not type(layer)})
+    if names:
+        raise TypeError(
+            f"Cannot pickle {type(est).__name__}: its network holds {names}, classes Keras "
+            "makes again from their configs only when registered. Register them with "
+            "@keras.saving.register_keras_serializable() (where the unpickling process "
+            "imports them), as keraslearn.save and load need too.")
+
+
 def keras_own(obj):
     """Whether ``obj`` is of a class of Keras' own (its config describes it
     completely), not one of the user's."""
