@@ -207,6 +207,15 @@ def test_columns_named_like_python_keywords_get_a_suffix(tmp_path):
     path = keraslearn.export(model, tmp_path / "keywords")
     names = [spec["name"] for spec in read_metadata(path, "tf_saved_model")["inputs"]]
     assert names == ["class_", "None_", "lambda_x", "self_"]
+    # Names alike but for their case ("ID", "id"): TensorFlow's signature refused them.
+    X = X.set_axis(["ID", "id", "Class", "class"], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(
+            X, X["ID"] > 0)
+    path = keraslearn.export(model, tmp_path / "cases")
+    names = [spec["name"] for spec in read_metadata(path, "tf_saved_model")["inputs"]]
+    assert names == ["ID", "id_2", "Class", "class_"]
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     out = serve(**{n: tf.constant(X[c].to_numpy(np.float32)) for n, c in zip(names, X.columns)})
     np.testing.assert_allclose(out["probabilities"].numpy(), model.predict_proba(X), atol=1e-5)

@@ -260,9 +260,10 @@ def _named_inputs(features, needs, transparent):
 
 
 def input_names(features):
-    """Graph input names for column names: ASCII letters, digits and ``_``, unique,
-    and none an output's name (ONNX graphs need that)."""
-    names, seen = [], set(OUTPUT_NAMES)
+    """Graph input names for column names: ASCII letters, digits and ``_``, unique
+    whatever their case (TensorFlow's signatures tell "ID" from "id" not), and
+    none an output's name (ONNX graphs need that)."""
+    names, seen = [], {name.lower() for name in OUTPUT_NAMES}
     for i, feature in enumerate(features):
         base = re.sub(r"[^A-Za-z0-9_]+", "_", feature).strip("_") or f"feature_{i}"
         if base[0].isdigit():
@@ -272,9 +273,9 @@ def input_names(features):
         if keyword.iskeyword(base) or base == "self":
             base = f"{base}_"
         name, k = base, 2
-        while name in seen:
+        while name.lower() in seen:
             name, k = f"{base}_{k}", k + 1
-        seen.add(name)
+        seen.add(name.lower())
         names.append(name)
     return names
 
