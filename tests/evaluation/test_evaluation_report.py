@@ -465,6 +465,12 @@ def test_right_to_left_labels_keep_their_rows_numbers_in_order(binary):
     assert any("<bdi>שלום</bdi>" in r for r in rows) and any("<bdi>مرحبا</bdi>" in r for r in rows)
     text = report.classification_report.split("\n")  # the same columns, but for the marks
     assert [html.unescape(re.sub("</?bdi>", "", line)) for line in pre.split("\n")] == text
+    # A label holding a newline breaks its row: the lines are as they are.
+    y = np.array(["new\nline", "plain"])[(y == "مرحبا").astype(int)]
+    report = evaluate(LogisticRegression().fit(X, y), X, y)
+    pre = re.search("<pre>(.*)</pre>", report.to_html(), re.S).group(1)
+    assert html.unescape(re.sub("</?bdi>", "", pre)) == report.classification_report
+    assert "<bdi>plain</bdi>" in pre and pre.count("new") == 1
 
 
 @pytest.mark.parametrize("names", [("модель v2", "модуль v2"), ("acc>0.9", "acc<0.9")])

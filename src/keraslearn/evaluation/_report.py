@@ -264,7 +264,7 @@ def _isolated_labels(text):
     isolated (``<bdi>``): a label in Hebrew or Arabic took the numbers after it
     into its right-to-left run, which a browser showed in reverse column order.
     The labels fill the lines' first columns, up to two before the header's
-    "precision"."""
+    "precision"; a line that does not (a label holding a newline) is as it is."""
     lines = text.split("\n")
     width = lines[0].find("precision") - 2
     if width < 1:
@@ -272,7 +272,9 @@ def _isolated_labels(text):
     rows = []
     for line in lines[1:]:
         label = line[:width].lstrip(" ")
-        rows.append(html.escape(line[:width - len(label)])
-                    + (f"<bdi>{html.escape(label)}</bdi>" if label else "")
+        if not label or len(line) <= width or line[width] != " ":
+            rows.append(html.escape(line))
+            continue
+        rows.append(html.escape(line[:width - len(label)]) + f"<bdi>{html.escape(label)}</bdi>"
                     + html.escape(line[width:]))
     return "\n".join([html.escape(lines[0]), *rows])
