@@ -5,6 +5,7 @@ probe and not used."""
 
 import contextlib
 import copy
+import warnings
 
 import keras
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 import keraslearn
 from builders import tiny_mlp
-from keraslearn import KerasRegressor
+from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn._engine import _trace_cache
 from keraslearn._engine._trace_cache import trace_cache
 
@@ -268,6 +269,20 @@ def test_a_metric_setting_its_config_leaves_out_is_kept(chain, given):
             reg = KerasRegressor(build, optimizer="adam", epochs=3, batch_size=64,
                                  shuffle=False, random_state=0, **extra).fit(X3, Y3)
         np.testing.assert_allclose(reg.history_["cos0"], expected["cos0"], rtol=1e-5, atol=1e-6)
+
+
+def test_a_metric_used_before_is_copied_without_a_warning():
+    # What a metric sets once used (AUC's number of labels) was read as settings
+    # its config leaves out: a false warning, and those copied onto the new one.
+    auc = keras.metrics.AUC(multi_label=True, name="mauc")
+    auc.update_state(np.eye(3)[[0, 1, 2, 1]], np.full((4, 3), 0.5))
+    Xm = np.random.RandomState(0).normal(size=(30, 4))
+    ym = np.eye(3, dtype=int)[np.arange(30) % 3] | np.eye(3, dtype=int)[(np.arange(30) + 1) % 3]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf = KerasClassifier(tiny_mlp, metrics=[auc], epochs=2, random_state=0).fit(Xm, ym)
+    assert not [w for w in caught if "holds settings" in str(w.message)]
+    assert np.isfinite(clf.history_["mauc"]).all()
 
 
 def test_weight_decay_exclusions_are_kept():

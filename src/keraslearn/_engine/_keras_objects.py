@@ -241,12 +241,10 @@ def copies_exactly(obj):
         return False
 
 
-_METRIC_STATE = frozenset({"built", "_built", "_variables"})  # what using a metric changes
-
-
 def _settings_held(metric):
-    """A metric's settings as it holds them: its attributes of plain values
-    (numbers, text, and lists and dicts of them), not its state."""
+    """The settings a metric holds in dicts of plain values: the keyword
+    arguments of its function (``CosineSimilarity``'s axis), which its config
+    may leave out; not what it sets once used (``AUC``'s number of labels)."""
     def plain(value):
         if value is None or isinstance(value, (bool, int, float, str)):
             return True
@@ -255,7 +253,7 @@ def _settings_held(metric):
         return isinstance(value, dict) and all(
             isinstance(k, str) and plain(v) for k, v in value.items())
 
-    return {k: v for k, v in vars(metric).items() if k not in _METRIC_STATE and plain(v)}
+    return {k: v for k, v in vars(metric).items() if isinstance(v, dict) and plain(v)}
 
 
 def map_leaves(fn, value):
