@@ -264,6 +264,9 @@ def test_numbers_written_as_text_are_tested_as_categories_with_a_warning():
         detector = DriftDetector().fit(X)
     assert detector.categorical_.tolist() == [True, True, True]
     DriftDetector(categorical_features=[0, 1, 2]).fit(X)  # (told: no warning)
+    codes = pd.DataFrame({"version": rng.choice(["3.9", "3.10", "3.11"], 50),
+                          "id": rng.choice(["003.7", "012.5"], 50)})
+    assert DriftDetector().fit(codes).categorical_.all()  # (not floats as Python writes them)
     numbers = pd.DataFrame({"x0": X[:, 0].astype(float), "x1": X[:, 1]})
     assert DriftDetector().fit(numbers).categorical_.tolist() == [False, True]
 

@@ -59,18 +59,23 @@ def as_frame(X, owner):
 
 
 def _numbers_as_text(column):
-    """Whether a text column holds numbers only, some not whole: floats written
-    out (codes such as zip codes are whole numbers, and categories)."""
+    """Whether a text column holds floats written out as Python writes them,
+    some not whole (NumPy's text of a stacked float column). Codes are not:
+    whole numbers (zip codes), or written otherwise ("3.10", "003.7")."""
     if isinstance(column.dtype, pd.CategoricalDtype) or ptypes.is_bool_dtype(column.dtype):
         return False
     values = column.dropna()
     for part in (values.iloc[:1000], values):  # (most text columns are told by their start)
-        if not len(part) or not all(isinstance(v, str) for v in part):
+        if not len(part) or not all(isinstance(v, str) and _float_text(v) for v in part):
             return False
-        numbers = pd.to_numeric(part, errors="coerce")
-        if not numbers.notna().all():
-            return False
-    return bool((np.mod(numbers, 1) != 0).any())
+    return bool((np.mod(pd.to_numeric(values), 1) != 0).any())
+
+
+def _float_text(text):
+    try:
+        return str(float(text)) == text
+    except ValueError:
+        return False
 
 
 def _decimals(column):
