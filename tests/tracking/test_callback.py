@@ -84,6 +84,22 @@ def test_without_a_run_each_fit_starts_one_and_ends_it(store):
     np.testing.assert_allclose(values, history["val_loss"], rtol=1e-6)
 
 
+def test_runs_without_ids_start_in_the_store_named_by_tracking_uri(store):
+    # tracking_uri was read for run_id and parent_run_id only: the runs went to
+    # MLflow's current store, and the store named was never made.
+    other = f"sqlite:///{store.folder / 'other.db'}"
+    callback = MLflowCallback(tracking_uri=other, run_name="there")
+    history = _fit_keras(callback)
+    assert runs(store) == [] and mlflow.active_run() is None
+    client = mlflow.MlflowClient(other)
+    found = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
+    assert [(r.info.run_name, r.info.status) for r in found] == [("there", "FINISHED")]
+    logged = [m.value for m in client.get_metric_history(found[0].info.run_id, "val_loss")]
+    np.testing.assert_allclose(logged, history["val_loss"], rtol=1e-6)
+    _fit_keras(MLflowCallback(tracking_uri=store.uri, run_name="here"))  # (MLflow's own: as before)
+    assert [r.info.run_name for r in runs(store)] == ["here"]
+
+
 class _FailAtEpoch(keras.callbacks.Callback):
     def __init__(self, error):
         super().__init__()

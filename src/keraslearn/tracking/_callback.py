@@ -128,8 +128,10 @@ class MLflowCallback(keras.callbacks.Callback):
     tracking_uri : str, default=None
         The tracking store of ``run_id`` and ``parent_run_id``; by default
         MLflow's tracking URI when the callback is made, so that worker
-        processes log to the same store. Runs without either id use MLflow's
-        current tracking URI and experiment; in a worker process (joblib's, or
+        processes log to the same store. Runs without either id start in the
+        store given here (in the experiment ``MLFLOW_EXPERIMENT_NAME`` names, or
+        "Default") where it is not MLflow's current one; without it they use
+        MLflow's current tracking URI and experiment; in a worker process (joblib's, or
         Dask's) that set no store of its own, a copy uses those of the process
         where it was made (a search's clones, pickled to the workers) -- a worker
         reused by a later search held those of its start -- unless that store
@@ -201,6 +203,7 @@ class MLflowCallback(keras.callbacks.Callback):
         self.parent_run_id = parent_run_id
         self.tracking_uri = tracking_uri if tracking_uri is not None else (
             mlflow.get_tracking_uri())
+        self._uri_given = tracking_uri is not None
         self.run_name = run_name
         self.prefix = prefix
         self.run_id_ = None
@@ -258,6 +261,13 @@ class MLflowCallback(keras.callbacks.Callback):
                 self._ends = "client"
             return
         active = mlflow.active_run()
+        if self.__dict__.get("_uri_given") and uri != mlflow.get_tracking_uri():
+            # The store named (it was ignored, the run logged where MLflow pointed).
+            self._client = mlflow.MlflowClient(uri)
+            experiment = _experiment_named(self._client, _mlflow_settings()[2] or "Default")
+            self.run_id_ = self._client.create_run(experiment, run_name=self.run_name).info.run_id
+            self._ends = "client"
+            return
         settings = self._copied_settings
         if (active is None and settings is not None and _worker_as_started()
                 and store_exists(settings[0])):
