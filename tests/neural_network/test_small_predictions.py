@@ -299,6 +299,28 @@ def test_networks_numpy_cannot_run_are_predicted_by_tensorflow():
         assert clf.predict_proba(X[:1]).shape == (1, 2)
 
 
+def test_a_network_whose_outputs_changed_since_its_fit_is_told_so_at_predict():
+    # After model_.pop(), a regressor flattened its (n, 4) hidden outputs into
+    # 4n "predictions"; a classifier failed with an IndexError.
+    def build(meta, units):
+        return keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, activation="relu"),
+                                 keras.layers.Dense(units, activation=None if units == 1
+                                                    else "softmax")])
+
+    reg = KerasRegressor(build, model__units=1, loss="mse", epochs=1, random_state=0)
+    clf = KerasClassifier(build, model__units=3, epochs=1, random_state=0)
+    mlp = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1, random_state=0)
+    y3 = np.arange(len(X)) % 3
+    with pytest.warns(Warning):  # (MLPRegressor: one iteration, not converged)
+        mlp.fit(X, Y_REG[:, 0])
+    for est in (reg.fit(X, Y_REG[:, 0]), clf.fit(X, y3), mlp):
+        est.model_.pop()
+        for rows in (X[:2], np.tile(X, (50, 1))):  # (a few rows, NumPy's; many, TensorFlow's)
+            with pytest.raises(ValueError, match=r"The network outputs 4 value\(s\) a sample, "
+                                                 r"but it was fitted on (1 target|3 classes)"):
+                est.predict(rows)
+
+
 def test_more_rows_follow_layers_changed_outside_keraslearn_as_a_few_rows_do():
     # TensorFlow's traced function kept the layers it was traced with: after an
     # activation set, or model_.pop() and add, many rows were answered by the old

@@ -16,7 +16,14 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._persistence import _state as _saved
-from ._labels import as_array, class_labels, indicator_rows, one_hot_rows, probabilities
+from ._labels import (
+    as_array,
+    class_labels,
+    indicator_rows,
+    one_hot_rows,
+    outputs_changed,
+    probabilities,
+)
 from ._losses import (
     BY_SHAPE,
     INDEX,
@@ -359,6 +366,11 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         them where no network configured it (used on its own): one column is
         the second class's probability, two are a score per class."""
         mode = self.mode_
+        width = int(np.prod(np.shape(raw)[1:]))
+        expected = self.n_outputs_ if mode == "multilabel" else self.n_classes_
+        if np.ndim(raw) > 1 and width != expected and not (expected == 2 and width == 1):
+            raise outputs_changed(width, f"{expected} classes" if mode != "multilabel"
+                                  else f"{expected} labels")
         if mode != "multilabel" and self.n_classes_ == 2:
             shape = np.shape(raw)
             mode = ("binary" if len(shape) < 2 or shape[1] == 1 else

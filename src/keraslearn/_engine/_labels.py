@@ -96,3 +96,11 @@ def _refuse_nan(values):
         raise ValueError(
             f"The model's outputs are NaN for {rows.size} of {len(values)} rows (row "
             f"{rows[0]} first): its weights, or those rows' inputs, are not finite.")
+
+
+def outputs_changed(width, fitted):
+    """The error for a network whose outputs are not those it was fitted with."""
+    return ValueError(
+        f"The network outputs {width} value(s) a sample, but it was fitted on {fitted}: "
+        "predictions are read from its outputs, which changed since its fit (a layer "
+        "popped or added). Read a changed network's outputs with model_.predict.")
