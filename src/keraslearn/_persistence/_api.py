@@ -5,8 +5,6 @@ import re
 import tempfile
 from pathlib import Path
 
-from sklearn.utils.validation import check_is_fitted
-
 from .._engine import _kernel_cache
 from ..utils import _files, _text
 from . import _archive, _state, _trust
@@ -115,10 +113,13 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
             f"drift_detector ({type(drift_detector).__name__}) has no test method; give a "
             "fitted keraslearn.monitoring.DriftDetector."
         )
-    from ..monitoring import DriftDetector
+    if drift_detector is not None:  # what `keraslearn serve` refused, after the save
+        from ..serving._drift import check_detector_columns
+        from ..utils._first_steps import fitted_features
 
-    if isinstance(drift_detector, DriftDetector):
-        check_is_fitted(drift_detector)  # it is saved to test what the model will see
+        names, n = fitted_features(obj)
+        check_detector_columns(drift_detector, None if names is None else [
+            str(c) for c in names], n, "keraslearn.save")
     with _files.staging(path) as tmp:
         parts = {_archive.OBJECT: obj}
         if drift_detector is not None:

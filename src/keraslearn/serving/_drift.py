@@ -89,6 +89,8 @@ def named_as_fitted(rows, detector):
         import pandas as pd
 
         return pd.DataFrame(rows, columns=[str(n) for n in names], copy=False)
+    if names is not None and len(names) < rows.shape[1]:  # (fitted on some of the columns)
+        return rows[[str(n) for n in names]]
     if names is None and hasattr(rows, "columns"):
         return rows.set_axis(range(rows.shape[1]), axis=1)
     return rows
@@ -102,9 +104,40 @@ def _finite_number(value):
         return False
 
 
+def check_detector_columns(detector, names, n_features, owner):
+    """Refuse ``detector`` where it cannot test the model's input (of ``names``,
+    or ``n_features`` columns without names): an unfitted DriftDetector
+    (NotFittedError), or one fitted on columns the model does not take (every
+    test would fail), compared by names, or by number without names. Some of
+    the model's columns are enough: a column it drops (an id) need not be tested."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from ..monitoring import DriftDetector
+
+    if isinstance(detector, DriftDetector):
+        try:
+            check_is_fitted(detector)
+        except NotFittedError as exc:
+            raise NotFittedError(f"{owner}: drift_detector: {exc}") from None
+    own = getattr(detector, "feature_names_in_", None)
+    if own is not None and names is not None:
+        extra = [str(c) for c in own if str(c) not in names]
+        if extra:
+            raise ValueError(
+                f"{owner}: drift_detector was fitted on columns the model does not take "
+                f"({extra}; the model takes {list(names)}). Fit it on the model's input "
+                "columns, or some of them.")
+        return
+    n = getattr(detector, "n_features_in_", None)
+    if n is not None and n_features is not None and n != n_features:
+        raise ValueError(f"{owner}: drift_detector was fitted on {n} features, but the model "
+                         f"takes {n_features}.")
+
+
 def check_detector(detector, schema):
-    """Refuse a drift detector fitted on other features than the model takes
-    (every test would fail): compared by names, or by number without names.
+    """Refuse a drift detector that cannot test the model's input
+    (:func:`detector_mismatch`).
 
     Returns the features of kind ``any`` (taking any value, as the model does
     not read them) that the detector reads as numbers: the ``numeric`` of
@@ -118,25 +151,14 @@ def check_detector(detector, schema):
             validate_parameters(detector, detector._parameter_constraints)
         except InvalidParameterError as exc:
             raise InvalidParameterError(f"make_app: drift_detector: {exc}") from None
+    check_detector_columns(detector, schema.names, schema.n_features, "make_app")
     names = getattr(detector, "feature_names_in_", None)
-    if names is not None and schema.names is not None:
-        names = [str(n) for n in names]
-        if set(names) != set(schema.names):
-            missing = [n for n in schema.names if n not in names]
-            extra = [n for n in names if n not in schema.names]
-            raise ValueError(
-                f"make_app: drift_detector was fitted on other columns than the model takes "
-                f"(the model's not in it: {missing}; its own not the model's: {extra}). Fit "
-                "it on the model's input columns.")
-    n = getattr(detector, "n_features_in_", None)
-    if n is not None and (names is None or schema.names is None) and n != schema.n_features:
-        raise ValueError(f"make_app: drift_detector was fitted on {n} features, but the model "
-                         f"takes {schema.n_features}.")
     categorical = getattr(detector, "categorical_", None)
     if categorical is None:
         return ()
     if names is not None and schema.names is not None:
-        categorical = dict(zip(names, categorical))
-        categorical = [categorical[name] for name in schema.names]
+        categorical = dict(zip((str(n) for n in names), categorical))
+        # (a column the detector does not test takes what the model takes)
+        categorical = [categorical.get(name, True) for name in schema.names]
     return tuple(j for j, kind in enumerate(schema.kinds)
                  if kind == "any" and not categorical[j])
