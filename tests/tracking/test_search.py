@@ -94,6 +94,20 @@ def test_a_search_without_refit_starts_its_own_parent_with_every_score(store):
         set(candidates[0].data.metrics)
 
 
+def test_a_fitted_estimator_that_is_no_search_is_pointed_to_log_fit(store):
+    # It was told "This Pipeline instance is not fitted yet", though it predicted.
+    from sklearn.exceptions import NotFittedError
+
+    X, y = frame()
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    with pytest.raises(NotFittedError):  # (unfitted: as it is)
+        log_search(pipe)
+    with pytest.raises(TypeError, match="log_search takes a fitted search .* Pipeline is a "
+                                        "fitted estimator of another kind: log it with log_fit"):
+        log_search(pipe.fit(X, y))
+    assert runs(store) == []
+
+
 def test_candidates_are_nested_in_the_parent_s_experiment_and_told_apart(store):
     # An experiment set after the parent run started: MLflow nests runs in the
     # parent's experiment; the candidates went to the one set now. And

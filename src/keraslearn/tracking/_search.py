@@ -133,6 +133,11 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     MLflowCallback : Each fit's epoch curves, as a run nested under the active run.
     """
     mlflow = require_mlflow()
+    if not hasattr(search, "cv_results_") and _fitted(search):  # ("not fitted", it said)
+        raise TypeError(
+            f"log_search takes a fitted search (one with cv_results_, as GridSearchCV's); "
+            f"{type(search).__name__} is a fitted estimator of another kind: log it with "
+            "log_fit.")
     check_is_fitted(search, "cv_results_")
     if (X_test is None) != (y_test is None):
         raise ValueError("Give both X_test and y_test to evaluate, or neither.")
@@ -167,3 +172,13 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
                     metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
                     extra=log_outcome_and_candidates)
+
+
+def _fitted(estimator):
+    from sklearn.exceptions import NotFittedError
+
+    try:
+        check_is_fitted(estimator)
+    except (NotFittedError, TypeError):  # (TypeError: not an estimator)
+        return False
+    return True
