@@ -2,6 +2,7 @@
 type, pandas input, class and sample weights."""
 
 import pickle
+import re
 import warnings
 
 import keras
@@ -1000,7 +1001,7 @@ def test_a_class_only_in_the_held_out_rows_is_warned_of():
 
     ordered = np.sort(y3)
     clf = KerasClassifier(tiny_mlp, validation_split=0.4, **FAST)
-    with pytest.warns(UserWarning, match=r"The rows that train hold no sample of the "
+    with pytest.warns(UserWarning, match=r"The rows that train hold no sample of 1 "
                       r"class\(es\) \[2\], which y has.*validation_split holds out the last "
                       r"rows.*Shuffle the rows first") as caught:
         clf.fit(X3, ordered)
@@ -1015,8 +1016,13 @@ def test_a_class_only_in_the_held_out_rows_is_warned_of():
     mlp = MLPClassifier(hidden_layer_sizes=(3,), early_stopping=True, validation_fraction=0.3,
                         max_iter=1, random_state=0)
     with pytest.warns(UserWarning, match=r"held-out rows \(drawn unstratified: a class has too "
-                      r"few rows, or the held-out rows are fewer than the classes\)\. Give more"):
+                      r"few rows, or the held-out rows are fewer than the classes\)\. Give more"
+                      ) as caught:
         mlp.fit(np.resize(X3, (40, 4)), np.repeat(np.arange(20), 2))
+    # The classes as classes_ orders them (they were sorted as text: 10 before 2).
+    told = re.search(r"of (\d+) class\(es\) \[([\d, ]+)\]", str(caught[0].message))
+    listed = [int(c) for c in told.group(2).split(", ")]
+    assert listed == sorted(listed) and len(listed) == min(5, int(told.group(1)))
     # Too few rows left to train: a larger fraction (the advice given) made it worse.
     with pytest.warns(UserWarning, match=r"held-out rows \(the 2 rows that train are fewer than "
                                          r"the 3 classes\)\. Give more rows, or a smaller "

@@ -187,16 +187,21 @@ def _warn_of_unseen_classes(data, plan, keras_split):
         return
     y = np.asarray(y)  # (sets: np.unique sorts, slowly for strings)
     classes, trained = set(y.tolist()), y[plan.train_rows]
-    unseen = sorted(classes - set(trained.tolist()), key=str)
+    unseen = classes - set(trained.tolist())
     if unseen:
+        try:
+            unseen = sorted(unseen)  # (as classes_ are: 107 before 1015)
+        except TypeError:
+            unseen = sorted(unseen, key=str)
         import warnings
 
         from .._stacklevel import user_stacklevel
 
         n_train = len(trained)
         warnings.warn(
-            f"The rows that train hold no sample of the class(es) {unseen[:5]!r}, "
-            "which y has: all of them are among the held-out rows " + (
+            f"The rows that train hold no sample of {len(unseen)} class(es) "
+            f"{unseen[:5]!r}{' (the first 5)' if len(unseen) > 5 else ''}, which y has: all "
+            "of them are among the held-out rows " + (
                 "(validation_split holds out the last rows, as Keras does; rows ordered by "
                 "class, as samplers return them?). Shuffle the rows first "
                 "(sklearn.utils.shuffle), or give validation_data." if keras_split else
