@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MultiInput
 from keraslearn._engine._inputs import validate_X
@@ -220,6 +221,32 @@ def test_predict_refuses_x_an_integer_fit_would_get_truncated_or_wrapped():
         named.predict(MultiInput(codes=CODES + 0.5))
 
 
+def _int32_ids(meta):
+    ids = keras.Input((1,), dtype="int32")
+    vectors = keras.layers.Flatten()(keras.layers.Embedding(300, 4)(ids))
+    return keras.Model(ids, keras.layers.Dense(2, activation="softmax")(vectors))
+
+
+def test_x_an_integer_input_would_take_truncated_or_wrapped_is_refused():
+    # The model's own int32 input (not the fit's dtype): fractional floats were
+    # truncated (2.7 as id 2) and int64 ids past its range wrapped (2**32 + 1 as
+    # 1), in fit and predict alike, silently.
+    y = CODES[:, 0] % 2
+    clf = KerasClassifier(_int32_ids, loss="sparse_categorical_crossentropy", epochs=1,
+                          random_state=0)
+    for X, shown in ((CODES + 0.7, r"0\.7, of float64"),
+                     (np.r_[CODES[:-1], [[2**32 + 1]]].astype(np.int64), r"4294967297, of int64")):
+        with pytest.raises(ValueError, match=r"X holds values the model's int32 input cannot "
+                                             rf"take as they are \({shown}\): Keras would cast"):
+            clone(clf).fit(X, y)
+    fitted = clf.fit(CODES.astype(float), y)  # (whole numbers: its ids)
+    for X in (np.array([[2.7]]), np.array([[2**32 + 1]], dtype=np.int64)):
+        with pytest.raises(ValueError, match="int32 input cannot take as they are"):
+            fitted.predict(X)
+    np.testing.assert_array_equal(fitted.predict_proba(np.array([[7]], dtype=np.int64)),
+                                  fitted.predict_proba(np.array([[7.0]])))
+
+
 class ParityNet(keras.Model):
     """A subclassed model: it declares no input, so nothing says its dtype."""
 
@@ -339,9 +366,10 @@ def test_floats_that_may_hold_rounded_ids_are_refused_after_an_integer_fit(tmp_p
     # A mapped file is checked block by block (of 64 KiB here), never read whole.
     import tracemalloc
 
-    from keraslearn._engine import _inputs
+    from keraslearn._engine import _input_dtypes, _inputs
 
-    monkeypatch.setattr(_inputs, "CHECK_BLOCK_BYTES", 2**16)
+    for module in (_inputs, _input_dtypes):
+        monkeypatch.setattr(module, "CHECK_BLOCK_BYTES", 2**16)
     path = tmp_path / "ids.npy"
     np.save(path, np.arange(800_000, dtype=np.float64).reshape(-1, 1))  # 6.4 MB
     tracemalloc.start()

@@ -3,11 +3,14 @@
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import issparse
 
 from ..utils._columns import column_dtypes, integer_dtype, is_polars_frame, values_dtype
-from ._sources import is_mapped
+from . import _nested as nested
+from ._sources import blocks, is_mapped
 
 FLOATS = (np.float32, np.float64)
+CHECK_BLOCK_BYTES = 8 * 2**20  # of a file-mapped array read at a time for NaN and infinity
 
 
 def mapped(X):
@@ -100,3 +103,39 @@ def fitted_dtype(est, name=None):
     """The dtype the fit recorded for X (for its input ``name``), or None."""
     fitted = getattr(est, "X_dtype_", None)
     return (None if name is None else fitted.get(name)) if isinstance(fitted, dict) else fitted
+
+
+def holds_exactly(X, dtype):
+    """Whether X's values (a sparse X's stored ones; a mapped X block by block)
+    cast to ``dtype`` unchanged, and are integers X's own dtype holds exactly
+    (float32 cannot tell 2**24 + 1 from 2**24: such ids were rounded already)."""
+    values = X.data if issparse(X) else X
+    top = 2.0 ** (np.finfo(values.dtype).nmant + 1) if values.dtype.kind == "f" else np.inf
+    for block in blocks(values, CHECK_BLOCK_BYTES) if mapped(values) else [values]:
+        block = np.asarray(block)
+        with np.errstate(invalid="ignore", over="ignore"):
+            if not (np.array_equal(block.astype(dtype), block) and np.all(np.abs(block) < top)):
+                return False
+    return True
+
+
+def check_integer_inputs(X, kinds):
+    """Refuse rows an integer input of the model (an Embedding's ids) would take
+    truncated or wrapped, as Keras casts them: 0.7 as 0, 2**32 + 1 as 1 in int32.
+    ``kinds``: how each input takes rows (``_predict.input_kinds``)."""
+    arrays, taken = nested.leaves(X), nested.leaves(kinds)
+    names = ([f"X[{key!r}]" for key in sorted(X)] if nested._is_dict(X) and len(X) == len(arrays)
+             else ["X"] * len(arrays))
+    for name, array, kind in zip(names, arrays, taken):
+        dtype = kind.dtype
+        if (dtype.kind not in "iu" or type(array) is not np.ndarray
+                or array.dtype.kind not in "fiu" or np.can_cast(array.dtype, dtype)
+                or holds_exactly(array, dtype)):
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            odd = array[array.astype(dtype) != array]
+        raise ValueError(
+            f"{name} holds values the model's {dtype} input cannot take as they are "
+            f"({odd.flat[0].item()!r}, of {array.dtype}): Keras would cast them truncated or "
+            f"wrapped. Give whole numbers within {dtype}'s range, or give the model a float "
+            "input (keras.Input(..., dtype='float32')).")

@@ -32,10 +32,17 @@ from .._multi_input import MultiInput, is_named_inputs
 from ..utils import check_sample_weight
 from ..utils._columns import string_names, warn_unnamed
 from ..utils._input_errors import ONE_SHAPE, SEVERAL_INPUTS, explained_input_errors
-from ._input_dtypes import FLOATS, as_checked, fitted_dtype, mapped, x_dtype, x_params
+from ._input_dtypes import (
+    CHECK_BLOCK_BYTES,
+    FLOATS,
+    as_checked,
+    fitted_dtype,
+    holds_exactly,
+    mapped,
+    x_dtype,
+    x_params,
+)
 from ._sources import RowSource, blocks
-
-CHECK_BLOCK_BYTES = 8 * 2**20  # of a file-mapped array read at a time for NaN and infinity
 
 
 def _check_finite_in_blocks(est, X, input_name="X"):
@@ -251,7 +258,7 @@ def check_same_dtype(est, X, name=None, fitting=True):
             not fitting and np.dtype(fitted).kind not in "biu"):
         return X
     what = "X" if name is None else f"X[{name!r}]"
-    if not fitting and not np.can_cast(X.dtype, fitted) and not _holds_exactly(X, fitted):
+    if not fitting and not np.can_cast(X.dtype, fitted) and not holds_exactly(X, fitted):
         raise ValueError(
             f"{what} holds values that {fitted}, the dtype {type(est).__name__} was fitted "
             f"on, cannot hold exactly (it has dtype {X.dtype}): the model would get them "
@@ -280,20 +287,6 @@ def _float32_exact(X):
     """Whether the mapped float X's values are all below 2**24 (float32's exact ints)."""
     return all(np.abs(np.asarray(block)).max(initial=0) < 2.0**24
                for block in blocks(X, CHECK_BLOCK_BYTES))
-
-
-def _holds_exactly(X, dtype):
-    """Whether X's values (a sparse X's stored ones; a mapped X block by block)
-    cast to ``dtype`` unchanged, and are integers X's own dtype holds exactly
-    (float32 cannot tell 2**24 + 1 from 2**24: such ids were rounded already)."""
-    values = X.data if issparse(X) else X
-    top = 2.0 ** (np.finfo(values.dtype).nmant + 1) if values.dtype.kind == "f" else np.inf
-    for block in blocks(values, CHECK_BLOCK_BYTES) if mapped(values) else [values]:
-        block = np.asarray(block)
-        with np.errstate(invalid="ignore", over="ignore"):
-            if not (np.array_equal(block.astype(dtype), block) and np.all(np.abs(block) < top)):
-                return False
-    return True
 
 
 def _check_one_array_fitted(est):

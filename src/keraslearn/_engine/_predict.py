@@ -18,6 +18,7 @@ from scipy import sparse as scipy_sparse
 
 from .._tf import keras, tf
 from . import _nested as nested
+from ._input_dtypes import check_integer_inputs
 from ._layers import all_layers, computing_layers
 from ._sources import has_sources, reported_read_errors, sources
 
@@ -90,6 +91,7 @@ class Predictor:
     def _outputs(self, X, batch_size, hooks):
         X = sources(nested.normalise(X))
         kinds = input_kinds(self.model, X)
+        check_integer_inputs(X, kinds)
         spec = nested.map_pairs(lambda a, kind: kind.spec(a), X, kinds)
         if self._traced is not None and (_layout(self.model) != self._layout
                                          or spec != self._spec):

@@ -14,6 +14,7 @@ from ._data import CheckedValidation, float_overflow
 from ._dense_chain import dense_chains
 from ._feed import decodes_in_python_per_batch, make_dataset, releasing
 from ._forward import hand_out
+from ._input_dtypes import check_integer_inputs
 from ._layers import keras_layers_only, optimizer_of_another, own_optimizer, training_variables
 from ._predict import input_kinds
 from ._sources import reported_read_errors, sources
@@ -145,6 +146,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
     # rows are taken without reading them (``_sources``).
     X = sources(nested.normalise(data.X))
     inputs = input_kinds(model, X)
+    check_integer_inputs(X, inputs)
     if tf.distribute.get_strategy().num_replicas_in_sync > 1 and any(  # (default strategy: 1)
             kind.sparse for kind in nested.leaves(inputs)):
         raise ValueError(  # (TensorFlow: "'SparseTensor' object has no attribute 'device'")
