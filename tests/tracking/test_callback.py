@@ -98,6 +98,14 @@ def test_runs_without_ids_start_in_the_store_named_by_tracking_uri(store):
     np.testing.assert_allclose(logged, history["val_loss"], rtol=1e-6)
     _fit_keras(MLflowCallback(tracking_uri=store.uri, run_name="here"))  # (MLflow's own: as before)
     assert [r.info.run_name for r in runs(store)] == ["here"]
+    # MLflow's own store written otherwise (a relative path): the active run, as before.
+    import os
+
+    relative = "sqlite:///" + os.path.relpath(store.uri.split("///", 1)[1])
+    with mlflow.start_run(run_name="outer") as outer:
+        _fit_keras(MLflowCallback(tracking_uri=relative))
+    assert store.client.get_run(outer.info.run_id).data.metrics.keys() >= {"loss", "val_loss"}
+    assert len(runs(store)) == 2
 
 
 class _FailAtEpoch(keras.callbacks.Callback):

@@ -22,7 +22,7 @@ import keras
 from ..utils._validation import is_number as _is_number
 from ._mlflow import require_mlflow
 from ._params import mlflow_key
-from ._stores import create_store, store_exists
+from ._stores import create_store, same_store, store_exists
 
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
 
@@ -261,7 +261,7 @@ class MLflowCallback(keras.callbacks.Callback):
                 self._ends = "client"
             return
         active = mlflow.active_run()
-        if self.__dict__.get("_uri_given") and uri != mlflow.get_tracking_uri():
+        if self.__dict__.get("_uri_given") and not same_store(uri, mlflow.get_tracking_uri()):
             # The store named (it was ignored, the run logged where MLflow pointed).
             self._client = mlflow.MlflowClient(uri)
             experiment = _experiment_named(self._client, _mlflow_settings()[2] or "Default")

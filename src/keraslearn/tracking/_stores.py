@@ -17,6 +17,17 @@ def _local_store(uri):
     return None
 
 
+def same_store(a, b):
+    """Whether the tracking URIs ``a`` and ``b`` name one store, however written
+    (``sqlite:///mlflow.db`` and MLflow's ``sqlite:////<cwd>/mlflow.db``)."""
+    local_a, local_b = _local_store(a), _local_store(b)
+    if local_a is None or local_b is None:
+        return a.rstrip("/") == b.rstrip("/")
+    kinds = {scheme == "sqlite" for scheme, _ in (local_a, local_b)}
+    return len(kinds) == 1 and (os.path.abspath(local_a[1]) == os.path.abspath(local_b[1])
+                                if local_a[1] and local_b[1] else local_a[1] == local_b[1])
+
+
 def store_exists(uri):
     """Whether the store at ``uri`` may be there: a database file or folder
     that is not (since removed, or on another machine) is not opened, which
