@@ -93,6 +93,36 @@ def _with_layer(meta, layer):
     return keras.Sequential([keras.Input((4,)), layer(), keras.layers.Dense(1, "sigmoid")])
 
 
+class _Cell(keras.layers.Layer):  # (not registered: in a recurrent layer)
+    state_size = 2
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 2))
+
+    def call(self, inputs, states):
+        out = keras.ops.matmul(inputs, self.kernel) + states[0]
+        return out, [out]
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")
+class _Scaled(keras.Model):  # registered, making a helper of its own that is not
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.out = _Doubled(name="doubled"), keras.layers.Dense(1, "sigmoid")
+
+    def call(self, x):
+        return self.out(self.scale(x))
+
+
+def _scaled(meta):
+    return _Scaled(name="scaled")
+
+
+def _recurrent(meta):
+    return keras.Sequential([keras.Input((3, 4)), keras.layers.RNN(_Cell()),
+                             keras.layers.Dense(1, "sigmoid")])
+
+
 def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_loaded():
     # The pickle was made, and failed where it was loaded with Keras' "Could not
     # locate class" (a Dask client waited for ever on cross_validate's estimators).
@@ -108,6 +138,15 @@ def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_load
     registered = KerasClassifier(build, model__layer=_Halved, epochs=1, random_state=0).fit(X, y)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(registered)).predict_proba(X),
                                   registered.predict_proba(X))
+    # A cell in a recurrent layer is made again from the layer's config too.
+    cell = KerasClassifier(_recurrent, epochs=1, random_state=0).fit(X.reshape(-1, 3, 4)[:20],
+                                                                      y[:20])
+    with pytest.raises(TypeError, match=r"holds \['_Cell'\]"):
+        pickle.dumps(cell)
+    # A registered class makes its own insides again (cls(**config)): pickled, as before.
+    own = KerasClassifier(_scaled, epochs=1, random_state=0).fit(X, y)
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(own)).predict_proba(X),
+                               own.predict_proba(X), rtol=1e-6)
 
 
 def test_unpickled_estimator_keeps_training_like_the_original():

@@ -65,20 +65,37 @@ def refuse_unpicklable(est, model):
     user's that Keras, which makes a pickled network again from its config,
     finds only registered: the pickle was made, and failed where it was loaded
     (a Dask client waited on it for ever) with Keras' "Could not locate class"."""
-    if model is None:
-        return
-    from .._tf import keras
-
-    names = sorted({type(layer).__name__ for layer in all_layers(model)
-                    if not defined_by_keras_or_keraslearn(type(layer))
-                    and keras.saving.get_registered_object(
-                        keras.saving.get_registered_name(type(layer))) is not type(layer)})
+    names = sorted(set(_unregistered(model))) if model is not None else []
     if names:
         raise TypeError(
             f"Cannot pickle {type(est).__name__}: its network holds {names}, classes Keras "
             "makes again from their configs only when registered. Register them with "
             "@keras.saving.register_keras_serializable() (where the unpickling process "
-            "imports them), as keraslearn.save and load need too.")
+            "imports them).")
+
+
+# Where Keras' own layers hold the layers their configs name (a model's, a
+# wrapper's, a recurrent layer's cell or cells).
+_HELD_LAYERS = ("layers", "layer", "cell", "cells", "forward_layer", "backward_layer")
+
+
+def _unregistered(layer):
+    """The names of the unregistered classes of the user's among ``layer`` and
+    the layers Keras' own classes hold; a registered class of the user's is
+    made again by its own code (``cls(**config)``), whatever it holds."""
+    from .._tf import keras
+
+    cls = type(layer)
+    if not defined_by_keras_or_keraslearn(cls):
+        registered = keras.saving.get_registered_object(keras.saving.get_registered_name(cls))
+        return [] if registered is cls else [cls.__name__]
+    found = []
+    for name in _HELD_LAYERS:
+        held = getattr(layer, name, None)
+        for child in held if isinstance(held, (list, tuple)) else [held]:
+            if isinstance(child, keras.layers.Layer):
+                found += _unregistered(child)
+    return found
 
 
 def keras_own(obj):
