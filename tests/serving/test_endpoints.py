@@ -401,6 +401,20 @@ def test_a_drift_detector_of_some_of_the_models_columns_tests_those():
     got = response.json()["report"]
     assert [e["feature"] for e in got] == list(some.columns)
     assert [e["statistic"] for e in got] == pytest.approx(list(expected["statistic"]))
+    # Requests leaving out the column the model drops: their rows are tested too
+    # (every row was held back as incomplete, and the endpoint answered 409).
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    y = (X["income"] > X["income"].median()).astype(int)
+    dropping = make_pipeline(ColumnTransformer([("id", "drop", ["age"])],
+                                               remainder="passthrough"), LogisticRegression())
+    with serving(dropping.fit(X, y), drift_detector=detector, drift_window=100) as client:
+        assert client.post("/predict", json=records(some)).status_code == 200
+        response = client.get("/monitoring/drift")
+    assert response.status_code == 200, response.text
+    assert response.json()["rows"] == 100
 
 
 def test_drift_endpoint_without_detector_is_404(clf_client):

@@ -20,7 +20,7 @@ import sklearn
 from ..utils import Interval
 from ..utils._columns import polars_as_pandas
 from ._batching import Batcher, ModelError
-from ._drift import RecentRows, check_detector, named_as_fitted
+from ._drift import RecentRows, check_detector, named_as_fitted, tested_features
 from ._metadata import describe, plain
 from ._parse import RequestError, decode, read_payload
 from ._schema import FeatureSchema
@@ -143,7 +143,8 @@ def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2
     batcher = Batcher(model, schema, methods, max_batch_rows=max_batch_rows,
                       max_wait_ms=max_wait_ms, thread_setup=functools.partial(
                           sklearn.set_config, **sklearn.get_config()))
-    recent = (RecentRows(schema, drift_window, numeric=check_detector(drift_detector, schema))
+    recent = (RecentRows(schema, drift_window, numeric=check_detector(drift_detector, schema),
+                         tested=tested_features(drift_detector, schema))
               if drift_detector is not None else None)
     metadata = describe(model, schema, methods, {
         "max_batch_rows": max_batch_rows, "max_wait_ms": max_wait_ms,

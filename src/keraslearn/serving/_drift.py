@@ -27,12 +27,17 @@ class RecentRows:
     numeric : iterable of int, default=()
         Features of kind ``any`` that the detector reads as numbers: a row is
         kept only where these hold finite numbers.
+
+    tested : iterable of int, default=None
+        The features the detector tests (all when None): a row is kept where
+        these hold no missing value.
     """
 
-    def __init__(self, schema, window, numeric=()):
+    def __init__(self, schema, window, numeric=(), tested=None):
         self.schema = schema
         self.window = window
         self.numeric = tuple(numeric)
+        self.tested = None if tested is None else frozenset(tested)
         self._parts = collections.deque()
         self._rows = 0
 
@@ -42,7 +47,7 @@ class RecentRows:
         Rows holding a missing value (of a column the model imputes) are not
         kept: a drift detector tests complete values only; nor are rows whose
         ``numeric`` features hold text (taken, as the model does not read them)."""
-        complete = self.schema.complete_rows(columns)
+        complete = self.schema.complete_rows(columns, self.tested)
         for j in self.numeric:
             complete &= np.fromiter(map(_finite_number, columns[j]), bool, len(complete))
         if not complete.all():
@@ -162,3 +167,13 @@ def check_detector(detector, schema):
         categorical = [categorical.get(name, True) for name in schema.names]
     return tuple(j for j, kind in enumerate(schema.kinds)
                  if kind == "any" and not categorical[j])
+
+
+def tested_features(detector, schema):
+    """The indices of the model's features the detector tests (those it was
+    fitted on, by name), or None for all of them."""
+    names = getattr(detector, "feature_names_in_", None)
+    if names is None or schema.names is None:
+        return None
+    own = {str(n) for n in names}
+    return [j for j, name in enumerate(schema.names) if name in own]

@@ -221,13 +221,14 @@ class FeatureSchema:
         return [{"name": name, "dtype": str(d), "kind": k, "nullable": m is not REFUSED}
                 for name, d, k, m in zip(names, self.dtypes, self.kinds, self.missing)]
 
-    def complete_rows(self, columns):
-        """A boolean mask of the rows of validated ``columns`` holding no missing value."""
+    def complete_rows(self, columns, only=None):
+        """A boolean mask of the rows of validated ``columns`` holding no missing
+        value (in the features ``only`` lists, when given)."""
         import pandas as pd
 
         complete = np.ones(len(columns[0]), dtype=bool)
-        for column, marker in zip(columns, self.missing):
-            if marker is not REFUSED:
+        for j, (column, marker) in enumerate(zip(columns, self.missing)):
+            if marker is not REFUSED and (only is None or j in only):
                 complete &= ~pd.isna(column)
         return complete
 
