@@ -198,27 +198,25 @@ def test_columns_named_like_python_keywords_get_a_suffix(tmp_path):
     from keraslearn import MLPClassifier
 
     rng = np.random.default_rng(0)
-    # "self" is no keyword, but the traced method's own argument: TypeError.
-    X = pd.DataFrame(rng.normal(size=(40, 4)), columns=["class", "None", "lambda x", "self"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(
-            X, X["class"] > 0)
-    path = keraslearn.export(model, tmp_path / "keywords")
-    names = [spec["name"] for spec in read_metadata(path, "tf_saved_model")["inputs"]]
-    assert names == ["class_", "None_", "lambda_x", "self_"]
-    # Names alike but for their case ("ID", "id"): TensorFlow's signature refused them.
-    X = X.set_axis(["ID", "id", "Class", "class"], axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(
-            X, X["ID"] > 0)
-    path = keraslearn.export(model, tmp_path / "cases")
-    names = [spec["name"] for spec in read_metadata(path, "tf_saved_model")["inputs"]]
-    assert names == ["ID", "id_2", "Class", "class_"]
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-    out = serve(**{n: tf.constant(X[c].to_numpy(np.float32)) for n, c in zip(names, X.columns)})
-    np.testing.assert_allclose(out["probabilities"].numpy(), model.predict_proba(X), atol=1e-5)
+    values = rng.normal(size=(40, 4))
+    # "self" is no keyword, but the traced method's own argument: TypeError; names
+    # alike but for their case ("ID", "id"): TensorFlow's signature refused them.
+    for i, (columns, expected) in enumerate([
+            (["class", "None", "lambda x", "self"], ["class_", "None_", "lambda_x", "self_"]),
+            (["ID", "id", "Class", "class"], ["ID", "id_2", "Class", "class_"])]):
+        X = pd.DataFrame(values, columns=columns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0).fit(
+                X, values[:, 0] > 0)
+        path = keraslearn.export(model, tmp_path / f"names{i}")
+        names = [spec["name"] for spec in read_metadata(path, "tf_saved_model")["inputs"]]
+        assert names == expected
+        serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+        out = serve(**{n: tf.constant(X[c].to_numpy(np.float32))
+                       for n, c in zip(names, X.columns)})
+        np.testing.assert_allclose(out["probabilities"].numpy(), model.predict_proba(X),
+                                   atol=1e-5)
 
 
 @pytest.mark.parametrize("first", ["passthrough", None])
