@@ -239,6 +239,15 @@ def test_x_an_integer_input_would_take_truncated_or_wrapped_is_refused():
         with pytest.raises(ValueError, match=r"X holds values the model's int32 input cannot "
                                              rf"take as they are \({shown}\): Keras would cast"):
             clone(clf).fit(X, y)
+    from scipy import sparse
+
+    with pytest.raises(ValueError, match=r"\(0\.5, of float64\)"):  # (sparse: its stored values)
+        clone(clf).fit(sparse.csr_matrix(CODES + 0.5), y)
+    from keraslearn._engine._input_dtypes import check_integer_inputs
+    from keraslearn._engine._predict import InputKind
+
+    big = CODES.astype(np.float32) + 2**24  # (exact in float32, and in int32: ids as they are)
+    check_integer_inputs(big, InputKind("int32"))  # (it raised IndexError)
     fitted = clf.fit(CODES.astype(float), y)  # (whole numbers: its ids)
     for X in (np.array([[2.7]]), np.array([[2**32 + 1]], dtype=np.int64)):
         with pytest.raises(ValueError, match="int32 input cannot take as they are"):

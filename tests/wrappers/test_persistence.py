@@ -114,6 +114,16 @@ class _Scaled(keras.Model):  # registered, making a helper of its own that is no
         return self.out(self.scale(x))
 
 
+@keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")
+class _Stack(keras.Sequential):  # registered, but Keras makes its layers from its config
+    pass
+
+
+def _stacked(meta):
+    return _Stack([keras.Input((4,)), _Doubled(name="doubled"), keras.layers.Dense(1, "sigmoid")],
+                  name="stack")
+
+
 def _scaled(meta):
     return _Scaled(name="scaled")
 
@@ -143,6 +153,9 @@ def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_load
                                                                       y[:20])
     with pytest.raises(TypeError, match=r"holds \['_Cell'\]"):
         pickle.dumps(cell)
+    stacked = KerasClassifier(_stacked, epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(TypeError, match=r"holds \['_Doubled'\]"):
+        pickle.dumps(stacked)
     # A registered class makes its own insides again (cls(**config)): pickled, as before.
     own = KerasClassifier(_scaled, epochs=1, random_state=0).fit(X, y)
     np.testing.assert_allclose(pickle.loads(pickle.dumps(own)).predict_proba(X),

@@ -127,15 +127,33 @@ def check_integer_inputs(X, kinds):
     names = ([f"X[{key!r}]" for key in sorted(X)] if nested._is_dict(X) and len(X) == len(arrays)
              else ["X"] * len(arrays))
     for name, array, kind in zip(names, arrays, taken):
+        values = array.data if issparse(array) else getattr(array, "mapped_array", array)
         dtype = kind.dtype
-        if (dtype.kind not in "iu" or type(array) is not np.ndarray
-                or array.dtype.kind not in "fiu" or np.can_cast(array.dtype, dtype)
-                or holds_exactly(array, dtype)):
+        if (dtype.kind not in "iu" or not isinstance(values, np.ndarray)
+                or values.dtype.kind not in "fiu" or np.can_cast(values.dtype, dtype)):
             continue
+        odd = _first_cast_otherwise(values, dtype)
+        if odd is not None:
+            raise ValueError(
+                f"{name} holds values the model's {dtype} input cannot take as they are "
+                f"({odd!r}, of {values.dtype}): Keras would cast them truncated or wrapped. "
+                f"Give whole numbers within {dtype}'s range, or give the model a float input "
+                "(keras.Input(..., dtype='float32')).")
+
+
+def _first_cast_otherwise(values, dtype):
+    """The first of ``values`` (an array in memory or mapped from a file, read
+    block by block: no copy of it whole) that ``dtype`` does not hold as it is,
+    or None."""
+    if mapped(values):
+        parts = blocks(values, CHECK_BLOCK_BYTES)
+    else:
+        step = max(1, CHECK_BLOCK_BYTES // max(1, values[:1].nbytes))
+        parts = (values[start:start + step] for start in range(0, len(values), step))
+    for block in parts:
+        block = np.asarray(block)
         with np.errstate(invalid="ignore", over="ignore"):
-            odd = array[array.astype(dtype) != array]
-        raise ValueError(
-            f"{name} holds values the model's {dtype} input cannot take as they are "
-            f"({odd.flat[0].item()!r}, of {array.dtype}): Keras would cast them truncated or "
-            f"wrapped. Give whole numbers within {dtype}'s range, or give the model a float "
-            "input (keras.Input(..., dtype='float32')).")
+            odd = block[block.astype(dtype) != block]
+        if odd.size:
+            return odd.flat[0].item()
+    return None

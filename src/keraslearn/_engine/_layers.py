@@ -81,14 +81,21 @@ _HELD_LAYERS = ("layers", "layer", "cell", "cells", "forward_layer", "backward_l
 
 def _unregistered(layer):
     """The names of the unregistered classes of the user's among ``layer`` and
-    the layers Keras' own classes hold; a registered class of the user's is
-    made again by its own code (``cls(**config)``), whatever it holds."""
+    the layers Keras makes again from its config: those Keras' own classes hold,
+    and a registered class of the user's holds where it is one of Keras' models
+    built on inputs (a Sequential or functional subclass), wrappers or recurrent
+    layers; any other registered class makes its insides with its own code
+    (``cls(**config)``)."""
     from .._tf import keras
 
     cls = type(layer)
     if not defined_by_keras_or_keraslearn(cls):
         registered = keras.saving.get_registered_object(keras.saving.get_registered_name(cls))
-        return [] if registered is cls else [cls.__name__]
+        if registered is not cls:
+            return [cls.__name__]
+        if not (isinstance(layer, (keras.layers.Wrapper, keras.layers.RNN))
+                or isinstance(layer, keras.Model) and _built_on_inputs(layer)):
+            return []
     found = []
     for name in _HELD_LAYERS:
         held = getattr(layer, name, None)

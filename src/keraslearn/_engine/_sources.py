@@ -206,7 +206,7 @@ class MappedArray(RowSource):
     def __init__(self, array):
         super().__init__(array.shape[0], array.shape[1:], array.dtype)
         root = _shared_file_map(array)
-        self._array = array
+        self._array = self.mapped_array = array
         self._mapping = root.base
         self._file = root.filename if _rows_contiguous(array) and root.filename else None
         # The file the array is mapped from: the path is read only while it names
