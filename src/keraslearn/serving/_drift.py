@@ -142,7 +142,7 @@ def check_detector_columns(detector, names, n_features, owner):
 
 def check_detector(detector, schema):
     """Refuse a drift detector that cannot test the model's input
-    (:func:`detector_mismatch`).
+    (:func:`check_detector_columns`).
 
     Returns the features of kind ``any`` (taking any value, as the model does
     not read them) that the detector reads as numbers: the ``numeric`` of
