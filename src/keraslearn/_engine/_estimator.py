@@ -378,8 +378,6 @@ class KerasEstimator(BaseEstimator):
             state["callbacks"] = without_networks(state["callbacks"])
         if "_kwargs" in state:  # nor are they routed ones' (fit__callbacks)
             state["_kwargs"] = {k: without_networks(v) for k, v in state["_kwargs"].items()}
-        if not _saved.saving_now():
-            _layers.refuse_unpicklable(self, state.get("model_"))
         state = compiled_loss.carried(self, state, saving=_saved.saving_now())
         # keraslearn.save stores the networks as .keras files and code by name.
         return _saved.portable_state(self, _layers.with_trainable_flags(state))

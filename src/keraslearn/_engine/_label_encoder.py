@@ -18,17 +18,20 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from .._persistence import _state as _saved
 from ._labels import (
     as_array,
+    check_known,
+    check_outputs,
+    class_codes,
     class_labels,
     indicator_rows,
+    one_hot,
     one_hot_rows,
-    outputs_changed,
     probabilities,
 )
 from ._losses import (
-    BY_SHAPE,
     INDEX,
     SHAPED,
     check_one_unit_takes,
+    class_mode,
     loss_description,
     loss_from_logits,
     spread_over_classes,
@@ -154,7 +157,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             found = np.unique(y)
             if classes is not None:
                 classes = class_labels(classes)
-                self._check_known(y, classes)
+                check_known(y, classes)
                 found = classes
                 # A first partial_fit batch may hold 2 of the 3+ classes given.
                 target_type = "multiclass" if len(found) > 2 else target_type
@@ -221,15 +224,6 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 f"previous call to fit: it had {self.classes_.tolist()!r}, y has "
                 f"{labels.tolist()!r}. Use partial_fit to train on some of the classes.")
 
-    @staticmethod
-    def _check_known(y, classes):
-        unseen = np.setdiff1d(np.unique(y), classes)
-        if len(unseen):
-            raise ValueError(
-                f"y contains labels not in classes: {unseen.tolist()!r} "
-                f"(known classes: {np.asarray(classes).tolist()!r})."
-            )
-
     def validate(self, y, warn=True):
         """Check targets against the fitted classes; return them as 1-D labels
         (or label-indicator rows)."""
@@ -256,7 +250,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             )
         y = column_or_1d(y, warn=warn)
         check_classification_targets(y)
-        self._check_known(y, self.classes_)
+        check_known(y, self.classes_)
         return y
 
     def configure(self, n_units, loss, dtype="float32", encoding="auto"):
@@ -295,30 +289,8 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 "Size the output layer from meta['n_classes_'] (one sigmoid unit "
                 "also works for binary targets)."
             )
-        self.mode_ = mode or self._class_mode(kind, loss, encoding)
+        self.mode_ = mode or class_mode(kind, loss, encoding)
         return self
-
-    @staticmethod
-    def _class_mode(kind, loss, encoding):
-        """Class indices ("sparse") or one-hot rows ("onehot") for one unit per class."""
-        taken = {INDEX: "sparse", SHAPED: "onehot"}.get(kind)
-        if encoding in ("sparse", "onehot") and taken not in (None, encoding):
-            raise ValueError(
-                f"target_encoding={encoding!r} contradicts the loss {loss_description(loss)}, "
-                f"which takes {'class indices' if taken == 'sparse' else 'one-hot rows'}: "
-                f"give target_encoding={taken!r} or leave it 'auto'.")
-        if encoding in ("sparse", "onehot"):
-            return encoding
-        if kind in (INDEX, BY_SHAPE):  # (Keras then picks the sparse one)
-            return "sparse"
-        if kind == SHAPED:
-            return "onehot"
-        raise ValueError(
-            f"keraslearn cannot tell which targets the loss {loss_description(loss)} "
-            "takes: class indices (as keras.losses.SparseCategoricalCrossentropy) or "
-            "one-hot rows (as keras.losses.CategoricalCrossentropy). Say which with "
-            "target_encoding='sparse' or target_encoding='onehot'."
-        )
 
     def default_loss(self, n_units):
         """The loss to compile with when the user gave none."""
@@ -346,18 +318,12 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         """Validated labels (see ``validate``) -> the array the model is trained on."""
         if self.mode_ == "multilabel":
             return np.asarray(labels, dtype="float32")
-        labels = np.asarray(labels)
-        if labels.dtype != self.classes_.dtype and labels.dtype.kind in "iu" and (
-                self.classes_.dtype.kind in "iu"):
-            # (classes, all: of the classes' dtype) uint64 against int64 compared
-            # as floats, 2**62 + 1 as 2**62: every such label the first class.
-            labels = labels.astype(self.classes_.dtype)
-        codes = np.searchsorted(self.classes_, labels)
+        codes = class_codes(self.classes_, labels)
         if self.mode_ == "binary":
             return codes.astype("float32").reshape(-1, 1)
         if self.mode_ == "sparse":
             return codes.astype("int32")
-        return _one_hot(codes, self.n_classes_, "float32")
+        return one_hot(codes, self.n_classes_, "float32")
 
     def predict_proba(self, raw):
         """Model outputs -> probabilities, (n, n_classes) or (n, n_labels).
@@ -366,11 +332,10 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         them where no network configured it (used on its own): one column is
         the second class's probability, two are a score per class."""
         mode = self.mode_
-        width = int(np.prod(np.shape(raw)[1:]))
-        expected = self.n_outputs_ if mode == "multilabel" else self.n_classes_
-        if np.ndim(raw) > 1 and width != expected and not (expected == 2 and width == 1):
-            raise outputs_changed(width, f"{expected} classes" if mode != "multilabel"
-                                  else f"{expected} labels")
+        if mode == "multilabel":
+            check_outputs(raw, self.n_outputs_, f"{self.n_outputs_} labels")
+        else:
+            check_outputs(raw, self.n_classes_, f"{self.n_classes_} classes", one_of_two=True)
         if mode != "multilabel" and self.n_classes_ == 2:
             shape = np.shape(raw)
             mode = ("binary" if len(shape) < 2 or shape[1] == 1 else
@@ -403,7 +368,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         else:
             labels = self.classes_[np.argmax(proba, axis=1)]
         if self.target_type_ == "multiclass-onehot":
-            return _one_hot(labels, self.n_classes_, self.y_dtype_)
+            return one_hot(labels, self.n_classes_, self.y_dtype_)
         return labels
 
     def get_metadata(self):
@@ -417,10 +382,3 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         return {key: getattr(self, key) for key in
                 ("classes_", "n_classes_", "n_outputs_", "n_outputs_expected_")}
 
-
-def _one_hot(codes, n_classes, dtype):
-    """Rows of ``n_classes`` zeros with a one at each code (``np.eye(n)[codes]``
-    made an n x n matrix first: 1.5 GiB for 20,000 classes)."""
-    rows = np.zeros((len(codes), n_classes), dtype=dtype)
-    rows[np.arange(len(codes)), codes] = 1
-    return rows

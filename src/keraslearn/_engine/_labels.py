@@ -98,9 +98,43 @@ def _refuse_nan(values):
             f"{rows[0]} first): its weights, or those rows' inputs, are not finite.")
 
 
-def outputs_changed(width, fitted):
-    """The error for a network whose outputs are not those it was fitted with."""
-    return ValueError(
-        f"The network outputs {width} value(s) a sample, but it was fitted on {fitted}: "
-        "predictions are read from its outputs, which changed since its fit (a layer "
-        "popped or added). Read a changed network's outputs with model_.predict.")
+def check_outputs(raw, expected, fitted, one_of_two=False):
+    """Refuse a network's outputs ``raw`` of another width than the ``expected``
+    it was fitted with (``fitted`` says what on): its outputs changed since the
+    fit (a layer popped or added). ``one_of_two``: one column stands for two
+    classes too."""
+    width = int(np.prod(np.shape(raw)[1:]))
+    if np.ndim(raw) > 1 and width != expected and not (one_of_two and expected == 2
+                                                        and width == 1):
+        raise ValueError(
+            f"The network outputs {width} value(s) a sample, but it was fitted on {fitted}: "
+            "predictions are read from its outputs, which changed since its fit (a layer "
+            "popped or added). Read a changed network's outputs with model_.predict.")
+
+
+def class_codes(classes, labels):
+    """The positions of ``labels`` (each one of them) among the sorted ``classes``."""
+    labels = np.asarray(labels)
+    if labels.dtype != classes.dtype and labels.dtype.kind in "iu" and classes.dtype.kind in "iu":
+        # (each a class: of the classes' dtype) uint64 against int64 compared as
+        # floats, 2**62 + 1 as 2**62: every such label the first class.
+        labels = labels.astype(classes.dtype)
+    return np.searchsorted(classes, labels)
+
+
+def one_hot(codes, n_classes, dtype):
+    """Rows of ``n_classes`` zeros with a one at each code (``np.eye(n)[codes]``
+    made an n x n matrix first: 1.5 GiB for 20,000 classes)."""
+    rows = np.zeros((len(codes), n_classes), dtype=dtype)
+    rows[np.arange(len(codes)), codes] = 1
+    return rows
+
+
+def check_known(y, classes):
+    """Refuse labels ``y`` that are not among ``classes``."""
+    unseen = np.setdiff1d(np.unique(y), classes)
+    if len(unseen):
+        raise ValueError(
+            f"y contains labels not in classes: {unseen.tolist()!r} "
+            f"(known classes: {np.asarray(classes).tolist()!r})."
+        )

@@ -215,3 +215,25 @@ def takes_probabilities(loss):
         return "from_logits" in inspect.signature(resolved).parameters
     except (TypeError, ValueError):
         return False
+
+
+def class_mode(kind, loss, encoding):
+    """Class indices ("sparse") or one-hot rows ("onehot") for one unit per class."""
+    taken = {INDEX: "sparse", SHAPED: "onehot"}.get(kind)
+    if encoding in ("sparse", "onehot") and taken not in (None, encoding):
+        raise ValueError(
+            f"target_encoding={encoding!r} contradicts the loss {loss_description(loss)}, "
+            f"which takes {'class indices' if taken == 'sparse' else 'one-hot rows'}: "
+            f"give target_encoding={taken!r} or leave it 'auto'.")
+    if encoding in ("sparse", "onehot"):
+        return encoding
+    if kind in (INDEX, BY_SHAPE):  # (Keras then picks the sparse one)
+        return "sparse"
+    if kind == SHAPED:
+        return "onehot"
+    raise ValueError(
+        f"keraslearn cannot tell which targets the loss {loss_description(loss)} "
+        "takes: class indices (as keras.losses.SparseCategoricalCrossentropy) or "
+        "one-hot rows (as keras.losses.CategoricalCrossentropy). Say which with "
+        "target_encoding='sparse' or target_encoding='onehot'."
+    )

@@ -7,7 +7,7 @@ runs it. Anything else answers None, and trains through Keras' fit.
 import functools
 
 from .._tf import keras, tf
-from ._keras_objects import BATCH_HOOKS, runs_hooks
+from ._keras_callbacks import BATCH_HOOKS, runs_hooks
 from ._layers import defined_by_keras_or_keraslearn, keras_layers_only
 from ._losses import INDEX, picked_by_shape, target_kind
 

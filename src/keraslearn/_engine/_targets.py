@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._introspection import accepted_kwargs
 from ._label_encoder import TARGET_ENCODINGS, ClassifierLabelEncoder
-from ._labels import outputs_changed
+from ._labels import check_outputs
 
 __all__ = ["TARGET_ENCODINGS", "ClassifierLabelEncoder", "IdentityTargetEncoder",
            "RegressorTargetEncoder"]
@@ -174,9 +174,7 @@ class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
             The predictions.
         """
         raw = np.asarray(y, dtype=np.float64)
-        width = int(np.prod(raw.shape[1:]))
-        if raw.ndim > 1 and width != self.n_outputs_:
-            raise outputs_changed(width, f"{self.n_outputs_} target(s)")
+        check_outputs(raw, self.n_outputs_, f"{self.n_outputs_} target(s)")
         return raw.reshape(-1) if self.y_ndim_ == 1 else raw.reshape(len(raw), -1)
 
     def get_metadata(self):

@@ -51,12 +51,11 @@ import threading
 import types
 from collections import OrderedDict
 
-import numpy as np
-
 from .. import _random, _tf
-from .._tf import keras, tf
+from .._tf import keras
 from . import _nested as nested
-from ._keras_objects import BATCH_HOOKS, loss_key, runs_hooks
+from ._keras_callbacks import BATCH_HOOKS, runs_hooks
+from ._keras_objects import loss_key
 from ._layers import (
     all_layers,
     built_optimizer,
@@ -67,13 +66,13 @@ from ._layers import (
     layer_variables,
     same_shapes,
 )
+from ._same_computation import same_computation
 
 # Tuning constants of the cache, together.
 MAX_ENTRIES = 8  # architectures kept warm in a process (least recently used dropped)
 MAX_PARAMS = 2_000_000  # larger models train themselves
 STEPS_PER_EXECUTION = 64  # train steps per call of a traced function, when allowed
-PROBE_ROWS = 8  # rows of the fit's data that probe a warm copy
-PROBE_RTOL, PROBE_ATOL = 1e-5, 1e-7
+PROBE_ROWS = 8  # rows of the fit's data that probe a warm copy (see _same_computation)
 
 
 class _WarmCopy:
@@ -200,49 +199,6 @@ def code_identity(model):
 def _compatible(a, b):
     return same_shapes(layer_variables(a), layer_variables(b)) and same_shapes(
         a.optimizer.variables, b.optimizer.variables)
-
-
-def _outputs_and_gradients(model, x, y):
-    """Outputs, loss gradients and metrics on ``(x, y)`` (a copy compiled from the
-    config of ``CosineSimilarity(axis=0)`` computed it over the last axis)."""
-    with tf.GradientTape() as tape:
-        y_pred = model(x, training=False)
-        loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
-    grads = tape.gradient(loss, model.trainable_variables)
-    try:
-        metrics = model.compute_metrics(x, y, y_pred)
-    finally:
-        model.reset_metrics()
-    flat = [y_pred] if not isinstance(y_pred, (list, tuple, dict)) else tf.nest.flatten(y_pred)
-    return [np.asarray(t) for t in flat] + [
-        None if g is None else np.asarray(tf.convert_to_tensor(g)) for g in grads
-    ] + [sorted(metrics)] + [np.asarray(metrics[name]) for name in sorted(metrics)]
-
-
-def same_computation(model, other, probe):
-    """Whether ``model`` and ``other`` (holding the same state) give equal
-    outputs and equal loss gradients on the probe batch ``(x, y)``.
-
-    ``model``'s variables are left as they were: layers drawing random
-    numbers at inference too (recurrent dropout, some image augmentations)
-    move their seed generators' state, which the fit would start from."""
-    saved = [(v, v.numpy()) for v in model.variables]
-    try:
-        a = _outputs_and_gradients(model, *probe)
-        b = _outputs_and_gradients(other, *probe)
-    except Exception:  # noqa: BLE001 - a model the probe cannot run is not shared
-        return False
-    finally:
-        for variable, value in saved:
-            variable.assign(value)
-    return len(a) == len(b) and all(map(_same_value, a, b))
-
-
-def _same_value(u, v):
-    if u is None or v is None or isinstance(u, list) or isinstance(v, list):
-        return u == v if type(u) is type(v) else False  # (None, or the metrics' names)
-    return u.shape == v.shape and np.allclose(u, v, rtol=PROBE_RTOL, atol=PROBE_ATOL,
-                                              equal_nan=True)
 
 
 def _keras_code(loss):

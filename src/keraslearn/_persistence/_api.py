@@ -114,7 +114,9 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
             "fitted keraslearn.monitoring.DriftDetector."
         )
     if drift_detector is not None:  # what `keraslearn serve` refuses, told at the save
-        _check_detector(obj, drift_detector)
+        from ..serving._drift import check_saved_detector
+
+        check_saved_detector(obj, drift_detector)
     with _files.staging(path) as tmp:
         parts = {_archive.OBJECT: obj}
         if drift_detector is not None:
@@ -395,28 +397,3 @@ def _rebuild(data, member, path):
             f"{str(path)!r}: {member} cannot be rebuilt ({type(exc).__name__}: {exc})."
         ) from None
 
-
-def _check_detector(obj, detector):
-    """Refuse an unfitted drift detector; warn of one `keraslearn serve` would
-    refuse beside ``obj`` (fitted on columns the model does not take), which
-    is saved all the same: a detector of other columns (the labels') may be
-    for a monitoring of one's own."""
-    from sklearn.exceptions import NotFittedError
-
-    from ..serving._drift import check_detector_columns
-    from ..utils._first_steps import fitted_features
-
-    names, n = fitted_features(obj)
-    try:
-        check_detector_columns(detector, None if names is None else [str(c) for c in names],
-                               n, "keraslearn.save")
-    except NotFittedError:
-        raise
-    except ValueError as exc:
-        import warnings
-
-        from .._stacklevel import user_stacklevel
-
-        warnings.warn(f"{exc} Saved all the same: keraslearn.load returns it, but "
-                      "`keraslearn serve` refuses to serve the file with it.", UserWarning,
-                      stacklevel=user_stacklevel())

@@ -119,9 +119,13 @@ def saving_now():
 
 
 def portable_state(owner, state):
-    """``state`` as skops stores it during ``keraslearn.save``; itself otherwise."""
+    """``state`` as skops stores it during ``keraslearn.save``; itself otherwise,
+    as pickle takes it, where Keras can make its network (``model_``) again."""
     session = _SAVING.get()
     if session is None:
+        from .._engine._layers import refuse_unpicklable
+
+        refuse_unpicklable(owner, state.get("model_"))
         return state
     owner_name = type(owner).__name__
     return {key: _portable(value, session, owner_name, key) for key, value in state.items()}

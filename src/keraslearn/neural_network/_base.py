@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine import KerasEstimator, TrainingSettings
+from .._engine import _keras_callbacks as keras_callbacks
 from .._engine import _keras_objects as objects
 from .._engine._plan import REBUILD
 from .._tf import keras
@@ -171,7 +172,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
     def _check_parameters(self, fit_kwargs):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
-        objects.check_callbacks(self._user_callbacks(fit_kwargs), {})
+        keras_callbacks.check_callbacks(self._user_callbacks(fit_kwargs), {})
 
     def _user_callbacks(self, fit_kwargs):
         """The callbacks of this fit: fit's ``callbacks`` if given, else the parameter."""
@@ -209,7 +210,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
             verbose=self._keras_verbose(),
             random_state=self.random_state,
             validation_split=float(self.validation_fraction) if self.early_stopping else 0.0,
-            callbacks=tuple(objects.make_callbacks(self._user_callbacks(fit_kwargs), {})),
+            callbacks=tuple(keras_callbacks.make_callbacks(self._user_callbacks(fit_kwargs), {})),
             keras_fit_kwargs={k: v for k, v in fit_kwargs.items() if k == "initial_epoch"},
             warm_start_rebuilds=True,
         )

@@ -9,8 +9,11 @@ value that is not a finite number where the detector was fitted on numbers.
 
 import collections
 import math
+import warnings
 
 import numpy as np
+
+from .._stacklevel import user_stacklevel
 
 
 class RecentRows:
@@ -177,3 +180,24 @@ def tested_features(detector, schema):
         return None
     own = {str(n) for n in names}
     return [j for j, name in enumerate(schema.names) if name in own]
+
+
+def check_saved_detector(obj, detector):
+    """Refuse an unfitted drift detector; warn of one `keraslearn serve` would
+    refuse beside ``obj`` (fitted on columns the model does not take), which
+    is saved all the same: a detector of other columns (the labels') may be
+    for a monitoring of one's own."""
+    from sklearn.exceptions import NotFittedError
+
+    from ..utils._first_steps import fitted_features
+
+    names, n = fitted_features(obj)
+    try:
+        check_detector_columns(detector, None if names is None else [str(c) for c in names],
+                               n, "keraslearn.save")
+    except NotFittedError:
+        raise
+    except ValueError as exc:
+        warnings.warn(f"{exc} Saved all the same: keraslearn.load returns it, but "
+                      "`keraslearn serve` refuses to serve the file with it.", UserWarning,
+                      stacklevel=user_stacklevel())

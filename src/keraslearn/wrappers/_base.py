@@ -2,10 +2,11 @@
 they are. KerasClassifier and KerasRegressor add a target behaviour to it."""
 
 from .._engine import KerasEstimator, TrainingSettings
-from .._engine import _keras_objects as objects
 from .._engine._build import check_input_shape, sample_shape
 from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
+from .._engine._keras_callbacks import make_callbacks
+from .._engine._keras_objects import make_loss
 from .._engine._label_encoder import as_array
 from .._engine._model_copy import copy_model
 from .._engine._plan import epochs_trained
@@ -325,10 +326,10 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         params = self.get_params(deep=False)
         fit_args = routed(params, "fit")
         if "callbacks" in fit_kwargs:  # given to fit: they replace the estimator's
-            own, callbacks = None, objects.make_callbacks(fit_kwargs["callbacks"], {})
+            own, callbacks = None, make_callbacks(fit_kwargs["callbacks"], {})
         else:  # the estimator's callbacks, then those for fit only
-            own = objects.make_callbacks(params["callbacks"], routed(params, "callbacks"))
-            callbacks = own + objects.make_callbacks(
+            own = make_callbacks(params["callbacks"], routed(params, "callbacks"))
+            callbacks = own + make_callbacks(
                 fit_args.get("callbacks"), routed(fit_args, "callbacks"), "fit__callbacks")
         args = {**without_routed_callbacks(fit_args), **fit_kwargs}
         args.pop("callbacks", None)
@@ -353,8 +354,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
 
     def _loss_from_parameters(self):
         params = self.get_params(deep=False)
-        loss = params["loss"]
-        return None if loss is None else objects.make_loss(loss, routed(params, "loss"))
+        return None if params["loss"] is None else make_loss(params["loss"], routed(params, "loss"))
 
     def _build_network(self, meta, plan):
         params = self.get_params(deep=False)

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from .._engine import _keras_callbacks as keras_callbacks
 from .._engine import _keras_objects as objects
 from .._engine._data import ValidationArrays
 from .._engine._targets import TARGET_ENCODINGS
@@ -52,12 +53,12 @@ def check_wrapper_parameters(est, fit_kwargs):
     objects.check_optimizer(params["optimizer"], routed(params, "optimizer"))
     objects.check_loss(params["loss"], routed(params, "loss"))
     objects.check_metrics(params["metrics"], routed(params, "metrics"))
-    objects.check_callbacks(params["callbacks"], routed(params, "callbacks"))
+    keras_callbacks.check_callbacks(params["callbacks"], routed(params, "callbacks"))
     for name, func in (("fit", keras.Model.fit), ("predict", keras.Model.predict),
                        ("compile", keras.Model.compile)):
         args = routed(params, name)
         # fit__callbacks / predict__callbacks: callbacks of that method only
-        objects.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
+        keras_callbacks.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
                                 where=f"{name}__callbacks")
         check_kwargs(func, without_routed_callbacks(args), name)
     given = sorted(fit_kwargs.keys() & {"X_val", "y_val", "sample_weight_val"})

@@ -11,15 +11,15 @@ instances as references to code, made real only by a fit: until then its
 predictions run none of them.
 """
 
-from .._engine import _keras_objects as objects
+from .._engine import _keras_callbacks as keras_callbacks
 from .._persistence._state import holds_saved
 from .._tf import keras
 from ._routing import routed
 
 
 def _has_predict_hooks(callback):
-    return isinstance(callback, keras.callbacks.Callback) and objects.runs_hooks(
-        callback, objects.PREDICT_HOOKS)
+    return isinstance(callback, keras.callbacks.Callback) and keras_callbacks.runs_hooks(
+        callback, keras_callbacks.PREDICT_HOOKS)
 
 
 def _made(est, made=None):
@@ -35,7 +35,7 @@ def _made(est, made=None):
     made = list(made)
     for callbacks, args, where in sources:
         if not holds_saved(callbacks):  # code a loaded estimator does not hold
-            made += objects.make_callbacks(callbacks, args, where)
+            made += keras_callbacks.make_callbacks(callbacks, args, where)
     return [cb for cb in made if _has_predict_hooks(cb)]
 
 
