@@ -111,8 +111,7 @@ def holds_exactly(X, dtype):
     (float32 cannot tell 2**24 + 1 from 2**24: such ids were rounded already)."""
     values = X.data if issparse(X) else X
     top = 2.0 ** (np.finfo(values.dtype).nmant + 1) if values.dtype.kind == "f" else np.inf
-    for block in blocks(values, CHECK_BLOCK_BYTES) if mapped(values) else [values]:
-        block = np.asarray(block)
+    for block in _parts(values):
         with np.errstate(invalid="ignore", over="ignore"):
             if not (np.array_equal(block.astype(dtype), block) and np.all(np.abs(block) < top)):
                 return False
@@ -142,18 +141,21 @@ def check_integer_inputs(X, kinds):
 
 
 def _first_cast_otherwise(values, dtype):
-    """The first of ``values`` (an array in memory or mapped from a file, read
-    block by block: no copy of it whole) that ``dtype`` does not hold as it is,
-    or None."""
-    if mapped(values):
-        parts = blocks(values, CHECK_BLOCK_BYTES)
-    else:
-        step = max(1, CHECK_BLOCK_BYTES // max(1, values[:1].nbytes))
-        parts = (values[start:start + step] for start in range(0, len(values), step))
-    for block in parts:
-        block = np.asarray(block)
+    """The first of ``values`` that ``dtype`` does not hold as it is, or None."""
+    for block in _parts(values):
         with np.errstate(invalid="ignore", over="ignore"):
             odd = block[block.astype(dtype) != block]
         if odd.size:
             return odd.flat[0].item()
     return None
+
+
+def _parts(values):
+    """``values`` (an array in memory or mapped from a file) about
+    ``CHECK_BLOCK_BYTES`` at a time: a check casting them copies no more."""
+    if mapped(values):
+        yield from map(np.asarray, blocks(values, CHECK_BLOCK_BYTES))
+        return
+    step = max(1, CHECK_BLOCK_BYTES // max(1, values[:1].nbytes))
+    for start in range(0, len(values), step):
+        yield values[start:start + step]
