@@ -128,8 +128,11 @@ def set_config(share_traced_functions=None, fast_small_predictions=None,
         NumPy forward pass when their network is a ``keras.Sequential`` (or
         a functional chain) made only of layers keraslearn computes exactly
         (``Dense``, ``Activation``, ``Dropout``, ``BatchNormalization``,
-        ``Flatten``): the model's own outputs, up to float rounding. The
-        ready estimators (``MLPClassifier``, ``MLPRegressor``, ...) use a
+        ``Flatten``): the model's own outputs, up to float rounding. scipy
+        sparse rows take it whatever their number when the first layer
+        computing anything is ``Dense`` (scipy's sparse product, where
+        TensorFlow densifies every batch). The ready estimators
+        (``MLPClassifier``, ``MLPRegressor``, ...) use a
         snapshot of their network's weights taken after each keraslearn fit,
         ``partial_fit`` or load; the wrappers' networks, and a ready
         estimator's once handed out (by reading ``model_``, or to a callback

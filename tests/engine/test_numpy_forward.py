@@ -4,6 +4,7 @@ model computes, layer by layer, and refuses every network it does not know."""
 import keras
 import numpy as np
 import pytest
+from scipy import sparse
 
 from keraslearn._engine import _forward
 from keraslearn._engine._forward import SMALL_ROWS, NumpyForward
@@ -232,3 +233,33 @@ def test_layers_passing_rows_on_never_return_the_callers_array():
     out = NumpyForward.of(model)(x)
     np.testing.assert_array_equal(out, x)
     assert not np.shares_memory(out, x)
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_sparse_rows_of_any_number_run_as_the_keras_model_on_their_dense_equal(name):
+    # Text features: the first Dense layer multiplies the sparse rows as they
+    # are (scipy), a chunk of SMALL_ROWS rows at a time, whatever their number.
+    model = _model(ARCHITECTURES[name]())
+    x = sparse.random(2 * SMALL_ROWS + 5, 6, density=0.3, format="csr", random_state=0,
+                      dtype=np.float64)
+    _randomise_batch_norm(model)
+    forward = NumpyForward.of(model)
+    assert forward.accepts(x)
+    theirs = np.asarray(model(x.toarray().astype("float32"), training=False))
+    for rows in (x, x.tocsc(), sparse.coo_array(x), x[:1]):
+        ours = forward(rows)
+        assert type(ours) is np.ndarray and ours.dtype == np.float32
+        np.testing.assert_allclose(ours, theirs[:rows.shape[0]], rtol=1e-5, atol=1e-6)
+
+
+def test_sparse_rows_only_where_a_dense_layer_multiplies_them_first():
+    rows = sparse.random(3, 6, density=0.5, format="csr", random_state=0)
+    dropout_first = NumpyForward.of(_model([keras.layers.Dropout(0.2), keras.layers.Dense(2)]))
+    assert dropout_first.accepts(rows)
+    np.testing.assert_allclose(dropout_first(rows), dropout_first(rows.toarray()), rtol=1e-6)
+    for first in (keras.layers.Activation("tanh"), keras.layers.BatchNormalization()):
+        forward = NumpyForward.of(_model([first, keras.layers.Dense(2)]))
+        assert forward.accepts(rows.toarray()) and not forward.accepts(rows)
+    dense = NumpyForward.of(_model([keras.layers.Dense(2)]))
+    assert not dense.accepts(rows[:0])
+    assert not dense.accepts(sparse.random(3, 5, density=0.5, format="csr"))

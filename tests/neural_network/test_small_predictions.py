@@ -8,6 +8,7 @@ import pickle
 import keras
 import numpy as np
 import pytest
+from scipy import sparse
 
 import keraslearn
 from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
@@ -76,6 +77,10 @@ def test_numpy_predictions_equal_tensorflow_ones(name):
         x = RNG.normal(size=(rows, 5)).astype("float32")
         _assert_same_as_tensorflow(est, x)
         _assert_same_as_tensorflow(est, x.astype("float64"))
+    # Sparse rows, of any number (text features: TensorFlow densifies them).
+    for rows in (1, 2500):
+        x = sparse.random(rows, 5, density=0.4, format="csr", random_state=rows)
+        _assert_same_as_tensorflow(est, x)
     # and what the network itself outputs (reading model_ ends the snapshot:
     # the network is read at every call from then on)
     x = X[:7]
@@ -214,6 +219,7 @@ def test_large_inputs_are_predicted_by_tensorflow():
     big = RNG.normal(size=(1025, 5)).astype("float32")
     assert not _uses_numpy(est, big)
     assert _uses_numpy(est, big[:1024])
+    assert _uses_numpy(est, sparse.csr_matrix(big))  # its product is scipy's: any number
 
 
 # Wrappers: the user's builder may keep the network, so it is read at every call.

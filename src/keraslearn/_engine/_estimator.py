@@ -37,7 +37,7 @@ from ._cloning import clone_of, without_networks
 from ._data import float_overflow, model_inputs, ready_for_training, training_data
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
-from ._forward import SMALL_ROWS, forget, forward_of, hand_out
+from ._forward import forget, forward_of, hand_out, might_take
 from ._layers import copy_network_state, keras_layers_only
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan, numbered_on
 from ._predict import Predictor
@@ -358,11 +358,11 @@ class KerasEstimator(BaseEstimator):
 
     def _small_forward(self, X, kwargs, callbacks):
         """The NumPy forward pass that predicts X, or None for TensorFlow:
-        a few rows of a float ndarray, no prediction callbacks or Keras
-        arguments, a network known to ``_forward`` on the CPU (a private one
-        from its snapshot, any other read at this call)."""
+        a few rows of a float ndarray or scipy sparse rows, no prediction
+        callbacks or Keras arguments, a network known to ``_forward`` on the
+        CPU (a private one from its snapshot, any other read at this call)."""
         if (callbacks or set(kwargs) - {"batch_size"}
-                or type(X) is not np.ndarray or len(X) > SMALL_ROWS
+                or not might_take(X)
                 or getattr(self, "distribute", None) is not None
                 or not _config.get_config()["fast_small_predictions"]
                 or "CPU" not in resolve_device(getattr(self, "device", None), strict=False)):

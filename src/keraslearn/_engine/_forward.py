@@ -11,6 +11,12 @@ activations ``linear``, ``relu``, ``tanh``, ``sigmoid``, ``softmax`` and
 is computed with NumPy: the model's own outputs, up to floating point
 rounding. Anything else is predicted by the model itself.
 
+scipy sparse rows (text features: tens of thousands of columns, a few
+hundred values a row) take this path whatever their number when the first
+layer computing anything is a ``Dense`` one: its product is scipy's sparse
+one, a chunk of rows at a time, where TensorFlow would densify every batch
+before multiplying it.
+
 Where the weights come from:
 
 - a network no code outside keraslearn can hold (one the ready estimators
@@ -33,6 +39,7 @@ import threading
 import weakref
 
 import numpy as np
+from scipy import sparse as scipy_sparse
 from scipy.special import expit
 
 from .._tf import keras, tf
@@ -64,6 +71,12 @@ def hand_out(model):
     if model is not None:
         _HANDED_OUT.add(model)
         _drop(model)
+
+
+def might_take(X):
+    """Whether X may take the NumPy path, known before any weight is read:
+    an ndarray of a few rows, or scipy sparse rows."""
+    return (type(X) is np.ndarray and len(X) <= SMALL_ROWS) or scipy_sparse.issparse(X)
 
 
 def forget(model):
@@ -134,8 +147,9 @@ class NumpyForward:
     """Inference of a known ``keras.Sequential`` in NumPy, on a snapshot of its
     weights (see the module docstring). Build it with :meth:`of`."""
 
-    def __init__(self, steps, input_shape, dtype):
+    def __init__(self, steps, input_shape, dtype, takes_sparse=False):
         self.steps = steps
+        self.takes_sparse = takes_sparse  # the first step is a Dense layer's
         self._tiny = np.finfo(dtype).tiny  # the smallest normal float
         self.input_shape = input_shape
         self.dtype = dtype
@@ -155,7 +169,7 @@ class NumpyForward:
         if name not in _FLOATS:
             return None
         dtype = np.dtype(name)
-        steps = []
+        steps, takes_sparse = [], False
         for layer in layers:
             policy = getattr(layer, "dtype_policy", None)
             if getattr(policy, "name", None) != name:
@@ -164,18 +178,31 @@ class NumpyForward:
             if step is False:
                 return None
             if step is not None:
+                takes_sparse = takes_sparse or not steps and type(layer) is keras.layers.Dense
                 steps.append(step)
-        return cls(steps, tuple(inputs[0].shape[1:]), dtype)
+        return cls(steps, tuple(inputs[0].shape[1:]), dtype, takes_sparse)
 
     def accepts(self, X):
         """Whether X is a float ndarray of a few rows shaped as the input, in
         memory: one mapped from a file is read a batch at a time by TensorFlow's
-        path, not cast whole here."""
+        path, not cast whole here; or scipy sparse rows of any number, for a
+        network whose first step is a Dense layer's."""
+        if scipy_sparse.issparse(X):
+            return (self.takes_sparse and X.shape[0] > 0 and X.dtype.kind in "biuf"
+                    and X.shape[1:] == self.input_shape)
         return (type(X) is np.ndarray and 0 < len(X) <= SMALL_ROWS
                 and X.dtype.kind in "biuf" and X.shape[1:] == self.input_shape
                 and not is_mapped(X))
 
     def __call__(self, X):
+        if scipy_sparse.issparse(X):
+            # A chunk of rows at a time: one dense chunk of each layer's outputs.
+            X = scipy_sparse.csr_array(X)
+            return np.concatenate([self._rows(X[i:i + SMALL_ROWS])
+                                   for i in range(0, X.shape[0], SMALL_ROWS)])
+        return self._rows(X)
+
+    def _rows(self, X):
         x = X.astype(self.dtype, copy=False)
         for step in self.steps:
             x = step(x)
