@@ -67,6 +67,10 @@ CASES = {
     "integer too large": ("/predict", [_record(income=10**400)], 400,
                           ["column 'income', row 0", "float64's range",
                            "the number 10000000000000000000... (401 digits)"]),
+    # 10**308 is within float64's range: the row beyond it is named.
+    "integer too large after a large one": (
+        "/predict", [_record(income=10**308), _record(income=2**1024)], 400,
+        ["column 'income', row 1", "float64's range", "(309 digits)"]),
     "columns of different lengths": ("/predict", {"age": [1, 2], "income": [1], "score": [1, 2],
                                                   "ratio": [1, 2]},
                                      400, ["different lengths", "'income': 1"]),

@@ -30,6 +30,14 @@ def _is_missing(value):
     return value is None or (type(value) is float and math.isnan(value))
 
 
+def _within_float64(value):
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 def _numbers(values, dtype, field, marker):
     nullable = marker is not REFUSED
     if nullable and None in values:  # a missing value of an imputed column: NaN
@@ -41,7 +49,7 @@ def _numbers(values, dtype, field, marker):
             array = np.array(values, dtype=np.float64).astype(dtype, copy=False)
     except OverflowError:
         _refuse(values, field, "a number within float64's range",
-                lambda v: type(v) is float or abs(v) < 2.0**1023)
+                _within_float64)
     bad = ~np.isfinite(array)
     if nullable and bad.any():
         bad &= ~np.array([_is_missing(v) for v in values])
