@@ -20,6 +20,8 @@ from _servers import (
     scaled_rows,
     serving,
 )
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from keraslearn.serving import make_app
 
@@ -233,6 +235,7 @@ class _ColumnMeans:
     """A stand-in drift detector: the mean of each column of the rows it is given."""
 
     def test(self, X):
+        X = pd.DataFrame(X)  # (a model fitted without names is given arrays)
         return pd.DataFrame({"feature": X.columns, "mean": X.mean().to_numpy(),
                              "rows": len(X)})
 
@@ -251,6 +254,42 @@ def test_drift_endpoint_tests_the_last_window_of_rows():
     for entry in body["report"]:
         assert entry["rows"] == 10
         assert entry["mean"] == pytest.approx(expected[entry["feature"]], rel=1e-12)
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_the_window_keeps_rows_as_sent_when_a_step_changes_them_in_place(named):
+    # StandardScaler(copy=False) scales the array it is given: a request the
+    # model took alone (no copy made to join it to others) was kept scaled.
+    from sklearn.neural_network import MLPRegressor as SklearnMLP
+
+    X, _ = frame()
+    X = X if named else X.to_numpy()
+    model = make_pipeline(StandardScaler(copy=False),
+                          SklearnMLP(hidden_layer_sizes=(3,), max_iter=1)).fit(
+        X.copy(), np.arange(len(X)) % 3)
+    rows = X.iloc[:5] if named else X[:5]
+    with serving(model, drift_detector=_ColumnMeans(), drift_window=10) as client:
+        for i in range(5):  # one request at a time: none is joined to another
+            sent = records(rows.iloc[[i]]) if named else rows[[i]].tolist()
+            assert client.post("/predict", json=sent).status_code == 200
+        response = client.get("/monitoring/drift")
+    assert response.status_code == 200, response.text
+    means = [entry["mean"] for entry in response.json()["report"]]
+    np.testing.assert_allclose(means, np.asarray(rows).mean(axis=0), rtol=1e-12)
+
+
+def test_a_request_answered_with_an_error_is_not_kept_for_the_drift_test():
+    from sklearn.linear_model import LinearRegression
+
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    model = LinearRegression().fit(X, 3 * X["a"] + X["b"])
+    with serving(model, drift_detector=_ColumnMeans(), drift_window=10) as client:
+        overflowing = client.post("/predict", json=[{"a": 1e308, "b": 0.0}])
+        assert overflowing.status_code == 500 and "JSON cannot hold" in overflowing.text
+        assert client.get("/monitoring/drift").status_code == 409  # nothing kept
+        assert client.post("/predict", json=[{"a": 1.0, "b": 1.0}]).status_code == 200
+        response = client.get("/monitoring/drift")
+    assert response.status_code == 200 and response.json()["rows"] == 1
 
 
 @pytest.mark.parametrize("model", ["named", "unnamed"])

@@ -179,8 +179,9 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         return Response(json.dumps(content, separators=(",", ":")), status,
                         headers=headers, media_type="application/json")
 
-    async def scored(request, method, mlflow=False):
-        """The model's output for a request, or an error Response."""
+    async def scored(request, method, respond, mlflow=False):
+        """The Response to a request: ``respond(output)`` of the model's
+        output, or an error."""
         if mlflow and _mime(request) not in ("", "application/json", "text/csv"):
             return failure(f"unsupported Content-Type {request.headers['content-type']!r}: "
                            f"send application/json or text/csv", 415, mlflow)
@@ -195,33 +196,31 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             return failure(exc.message, exc.status, mlflow)
         except ClientDisconnect:  # nobody is left to answer
             return failure("the client went away before sending its whole body", 400, mlflow)
+        sent = None if recent is None else recent.as_sent(columns)
         try:
             result = await batcher.submit(method, columns)
         except ModelError as exc:
             _log.warning("%s", exc.message)
             return failure(exc.message, exc.status, mlflow)
-        if recent is not None:  # rows the model answered: a refused request is not traffic
-            recent.add(columns)
-        return result
+        response = respond(result)
+        if recent is not None and response.status_code == 200:
+            recent.add(sent)  # rows answered: a refused request is not traffic
+        return response
 
     async def predict(request):
-        result = await scored(request, "predict")
-        return result if isinstance(result, Response) else answer({"predictions": result})
+        return await scored(request, "predict", lambda out: answer({"predictions": out}))
 
     async def invocations(request):
-        result = await scored(request, "predict", mlflow=True)
-        return result if isinstance(result, Response) else answer({"predictions": result},
-                                                                  mlflow=True)
+        return await scored(request, "predict",
+                            lambda out: answer({"predictions": out}, mlflow=True), mlflow=True)
 
     classes = metadata["classes"]
 
     async def predict_proba(request):
         if "predict_proba" not in batcher.methods:
             return failure(f"{type(model).__name__} has no predict_proba: use /predict", 404)
-        result = await scored(request, "predict_proba")
-        if isinstance(result, Response):
-            return result
-        return answer({"probabilities": result, "classes": classes})
+        return await scored(request, "predict_proba",
+                            lambda out: answer({"probabilities": out, "classes": classes}))
 
     async def health(request):
         return answer({"status": "ok", **batcher.stats})

@@ -44,6 +44,15 @@ class RecentRows:
         self._parts = collections.deque()
         self._rows = 0
 
+    @staticmethod
+    def as_sent(columns):
+        """A copy of one request's columns, taken before the model runs: a
+        step may change the arrays it is given (``StandardScaler(copy=False)``
+        scales them in place), and the window keeps the rows as sent."""
+        if isinstance(columns, np.ndarray):
+            return columns.copy()
+        return [np.array(c, copy=True) for c in columns]
+
     def add(self, columns):
         """Keep one request's validated columns, dropping the oldest beyond the window.
 
