@@ -6,6 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
+from scipy.sparse import csr_matrix
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -678,6 +680,20 @@ def test_values_beyond_float32_are_named_not_predicted_as_nan():
         for model, rows in ((clf, big), (clf, csr_matrix(big)), (reg, csr_matrix(big))):
             with pytest.raises(ValueError, match=r"beyond the range of float32.*1e\+39"):
                 model.predict(rows)
+
+
+def test_nan_and_infinity_unchecked_under_assume_finite_are_not_called_too_large():
+    # found in an audit: they were told as values beyond float32's range, to be scaled
+    rng = np.random.RandomState(0)
+    X, target = rng.rand(40, 3), rng.rand(40)
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, target)
+    with sklearn.config_context(assume_finite=True):
+        for y in (np.r_[target[:-1], np.nan], np.r_[target[:-1], -np.inf]):
+            with pytest.raises(ValueError, match=r"^y holds NaN or infinity: .*assume_finite"):
+                clone(reg).fit(X, y)
+        for rows in (np.full((2, 3), np.inf), csr_matrix(np.full((2, 3), -np.inf))):
+            with pytest.raises(ValueError, match=r"^X holds infinity: .*assume_finite"):
+                reg.predict(rows)
 
 
 @pytest.mark.parametrize("first", [True, False])

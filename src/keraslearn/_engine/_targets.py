@@ -43,6 +43,11 @@ def _numeric(y):
     return y
 
 
+# What reaches the network unrefused only when scikit-learn's check was skipped.
+NOT_CHECKED = (": the network cannot learn from them or predict with them (scikit-learn's "
+               "check that refuses them is off: sklearn.set_config(assume_finite=True))")
+
+
 def largest_magnitude(values):
     """The largest absolute value of a float array (0 for none): one reduction
     over a temporary for a few values; two, without one, for many."""
@@ -151,6 +156,8 @@ class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
         y = np.asarray(y)
         if y.dtype.kind == "f" and y.dtype.itemsize > np.dtype(self.dtype_).itemsize:
             largest, limit = largest_magnitude(y), float(np.finfo(self.dtype_).max)
+            if not np.isfinite(largest):
+                raise ValueError(f"y holds NaN or infinity{NOT_CHECKED}")
             if not largest <= limit:
                 raise ValueError(
                     f"y holds values beyond the range of {self.dtype_}, the network's output "
