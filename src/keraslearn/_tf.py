@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import threading
+import warnings
 
 # TF_CPP_MIN_LOG_LEVEL is set (unless the user set it) by keraslearn/__init__.py.
 import keras  # noqa: E402
@@ -120,6 +121,19 @@ def expected_retracing():
         _inside.depth -= 1
 
 
+@contextlib.contextmanager
+def numpy_reads_of_variables():
+    """Keras reads variables with ``np.array(variable)`` (its saving code,
+    ``ReduceLROnPlateau`` at every epoch), and NumPy 2 deprecates its
+    ``__array__`` without a ``copy`` keyword: a DeprecationWarning per
+    variable read, Keras' to mend, not the user's to act on, is ignored
+    inside this block."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy",
+                                DeprecationWarning)
+        yield
+
+
 def fit_limited():
     """Whether Keras' debugging limits of its fit are set
     (``keras.config.set_max_epochs``, ``set_max_steps_per_epoch``: Keras 3.10+)."""
@@ -127,5 +141,5 @@ def fit_limited():
                for name in ("max_epochs", "max_steps_per_epoch"))
 
 
-__all__ = ["configure_threads", "expected_retracing", "fit_limited", "keras", "tf",
-           "thread_limit"]
+__all__ = ["configure_threads", "expected_retracing", "fit_limited", "keras",
+           "numpy_reads_of_variables", "tf", "thread_limit"]

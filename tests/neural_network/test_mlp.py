@@ -195,8 +195,9 @@ def test_invscaling_learning_rate():
     assert lr == pytest.approx(0.1 / (150 + 1) ** 0.5, rel=1e-5)
 
 
-# Keras' ReduceLROnPlateau reads the rate with np.array(variable), which NumPy 2 deprecates.
-@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+# Keras' ReduceLROnPlateau reads the rate with np.array(variable), which NumPy 2
+# deprecates: a warning at every epoch (found in an audit), which keraslearn's hides.
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_reduce_lr_on_plateau_dict():
     X, y = make_classification(n_samples=50, random_state=0)
     clf = MLPClassifier(hidden_layer_sizes=(4,), learning_rate_init=0.01, max_iter=4,
@@ -425,8 +426,8 @@ def test_device_cpu(cancer):
 
 
 # Keras pickles a model through its saving code, which reads variables with
-# np.array(variable), deprecated by NumPy 2.
-@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+# np.array(variable), deprecated by NumPy 2: a warning per variable, hidden.
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_pickle_and_clone(cancer):
     X_train, X_test, y_train, _ = cancer
     clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_train, y_train)
@@ -436,7 +437,7 @@ def test_pickle_and_clone(cancer):
     assert clone(clf).get_params() == clf.get_params()
 
 
-@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_a_fit_continued_after_a_round_trip_draws_on_as_the_original(cancer, tmp_path):
     # Keras' files keep no seed generator state: a copy's next fit drew the
     # first fit's dropout masks again, and trained to another network.

@@ -44,13 +44,12 @@ A fit under a strategy:
 import contextlib
 import dataclasses
 import pickle
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .. import _random
-from .._tf import tf
+from .._tf import numpy_reads_of_variables, tf
 from ..utils import suggest
 from . import _nested as nested
 from ._data import CheckedValidation
@@ -155,10 +154,7 @@ def _serialised_copy(model):
     compile settings, weights, optimizer state), created in the current
     device or strategy scope; layer seeds it draws leave the user's
     generators as they were."""
-    with warnings.catch_warnings():
-        # NumPy 2 on a distributed variable's __array__ (TensorFlow's): not the user's to act on.
-        warnings.filterwarnings("ignore", "__array__ implementation doesn't accept a copy",
-                                DeprecationWarning)
+    with numpy_reads_of_variables():
         payload = pickle.dumps(model)
     with _random.generators_untouched():
         return pickle.loads(payload)

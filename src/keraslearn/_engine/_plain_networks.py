@@ -263,7 +263,8 @@ _STOPPING = ("keraslearn.neural_network._callbacks", "NoImprovementStopping")
 # train through it.
 _OWN_EPOCH_CALLBACKS = frozenset([
     *(("keraslearn.neural_network._callbacks", name)
-      for name in ("NoImprovementStopping", "HeldOutScore", "InvScalingLearningRate")),
+      for name in ("NoImprovementStopping", "HeldOutScore", "InvScalingLearningRate",
+                   "PlateauLearningRate")),  # (Keras' ReduceLROnPlateau)
     ("keraslearn.tracking._callback", "MLflowCallback"),  # logs the epoch's logs
 ])
 _KERAS_EPOCH_CALLBACKS = (keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,

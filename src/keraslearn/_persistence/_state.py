@@ -21,6 +21,7 @@ import contextvars
 import inspect
 import json
 
+from .._tf import numpy_reads_of_variables
 from ..utils._text import cut
 from ._references import (
     CodeReference,
@@ -60,7 +61,8 @@ class SaveSession:
         path = self.folder / member
         path.parent.mkdir(exist_ok=True)
         try:
-            model.save(path)
+            with numpy_reads_of_variables():
+                model.save(path)
         except Warning:  # one the user's filters raise: theirs, as it is
             raise
         except Exception as exc:
@@ -123,12 +125,29 @@ def portable_state(owner, state):
     as pickle takes it, where Keras can make its network (``model_``) again."""
     session = _SAVING.get()
     if session is None:
+        import keras
+
         from .._engine._layers import refuse_unpicklable
 
         refuse_unpicklable(owner, state.get("model_"))
-        return state
+        wrapped = {}  # one wrapper a network: a network held twice is loaded once
+        return {key: wrapped.setdefault(id(value), _KerasPickled(value))
+                if isinstance(value, keras.Model) else value for key, value in state.items()}
     owner_name = type(owner).__name__
     return {key: _portable(value, session, owner_name, key) for key, value in state.items()}
+
+
+class _KerasPickled:
+    """A network pickled (or deep-copied) as Keras pickles it, its reduction
+    made without NumPy 2's deprecation warning per variable (Keras' saving
+    code reads them with ``np.array``): loaded, it is the network itself."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def __reduce__(self):
+        with numpy_reads_of_variables():
+            return self.model.__reduce__()
 
 
 def _portable(value, session, owner, key):
@@ -216,7 +235,8 @@ def restored_state(owner, state):
     that parameter existed) takes its default, which does what was done then."""
     routed = state.get("_kwargs") or {}  # (a wrapper subclass's own parameters live there)
     state = {**{k: v for k, v in parameter_defaults(type(owner)).items() if k not in routed},
-             **state}
+             **{k: v.model if isinstance(v, _KerasPickled) else v  # (a state never pickled)
+                for k, v in state.items()}}
     session = _LOADING.get()
     if session is None:
         if _holds(state, NetworkReference):

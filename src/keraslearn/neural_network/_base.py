@@ -25,7 +25,7 @@ from .._engine import _keras_objects as objects
 from .._engine._plan import REBUILD
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
-from ._callbacks import NoImprovementStopping
+from ._callbacks import NoImprovementStopping, PlateauLearningRate
 from ._continued import RebuiltToContinue
 from ._pixels import eight_bit_top, warn_at_fit
 from ._refusals import RefusedInItsOwnName
@@ -318,7 +318,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
             }
             if isinstance(plateau, dict):
                 kwargs.update(plateau)
-            callbacks.append(keras.callbacks.ReduceLROnPlateau(**kwargs))
+            callbacks.append(PlateauLearningRate(**kwargs))
         return callbacks
 
     def _tol(self):

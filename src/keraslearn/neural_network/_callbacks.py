@@ -8,7 +8,7 @@ from scipy import sparse
 from .._engine._dense_chain import dense_chains
 from .._engine._predict import CHUNK_BYTES
 from .._engine._sources import RowSource
-from .._tf import keras, tf
+from .._tf import keras, numpy_reads_of_variables, tf
 
 # model -> its traced held-out step. A warm copy of the trace cache lives
 # across fits of its architecture: so does its traced step.
@@ -305,6 +305,15 @@ class NoImprovementStopping(keras.callbacks.Callback):
         best = self.state.get("best_weights")
         if self.restore_best and best is not None:
             self.model.set_weights(best)
+
+
+class PlateauLearningRate(keras.callbacks.ReduceLROnPlateau):
+    """Keras' ``ReduceLROnPlateau``, without NumPy 2's deprecation warning
+    at every epoch (Keras reads the rate with ``np.array(variable)``)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        with numpy_reads_of_variables():
+            super().on_epoch_end(epoch, logs)
 
 
 class InvScalingLearningRate(keras.callbacks.Callback):
