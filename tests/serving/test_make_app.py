@@ -3,6 +3,7 @@
 import importlib.util
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -262,6 +263,37 @@ def test_string_columns_of_other_encoders_imputers_and_vectorizers():
         remainder="passthrough",
     ).fit(X)
     assert string_columns(make_pipeline(head), tuple(X.columns)) == ["town", "note", "colour"]
+
+
+@pytest.mark.parametrize("vectorizer", ["tfidf", "hashing"])
+def test_a_text_column_is_served_as_text_and_its_csv_lines_of_white_space_are_rows(vectorizer):
+    # found in an audit: a HashingVectorizer (no vocabulary_) made its column a
+    # number one, every request refused; a CSV line of white space (a document
+    # to_csv leaves unquoted) was skipped as pandas skips it: two answers for four rows.
+    from sklearn.compose import make_column_transformer
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    docs = pd.DataFrame({"body": ["good fun film", "bad awful plot", "great good story",
+                                  "boring bad film"] * 5})
+    text = TfidfVectorizer() if vectorizer == "tfidf" else HashingVectorizer(n_features=64)
+    model = make_pipeline(make_column_transformer((text, "body")), MLPClassifier(
+        hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(docs, [1, 0, 1, 0] * 5)
+    sent = pd.DataFrame({"body": ["good film", "   ", "bad plot", "\t"]})
+    csv = sent.to_csv(index=False)
+    assert "\n   \n" in csv  # (left unquoted)
+    with serving(model) as client:
+        as_json = client.post("/predict", json=records(sent))
+        as_csv = client.post("/predict", content=csv, headers={"content-type": "text/csv"})
+        # An empty line is a missing value, as pandas writes one of a single column.
+        empty = client.post("/predict", content="\n\nbody\ngood film\n\nbad plot\n",
+                            headers={"content-type": "text/csv"})
+    assert as_json.status_code == as_csv.status_code == 200, (as_json.text, as_csv.text)
+    assert as_json.json() == as_csv.json() == {"predictions": model.predict(sent).tolist()}
+    assert empty.status_code == 400 and "column 'body', row 1" in empty.json()["error"]
 
 
 def test_known_categories_are_those_every_refusing_encoder_learnt():

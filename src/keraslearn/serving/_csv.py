@@ -54,16 +54,21 @@ def read_table(body, schema):
     # a row of too few: the values would reach other columns, or none. Read
     # without a header, the header row sets the width: a row of more values
     # is pandas' error; the csv module counts those of fewer (lines pandas
-    # skips, empty or of white space, left out).
+    # skips, empty or of white space, left out). Under a header of one column
+    # every line is a row: one of white space holds that text (a document),
+    # an empty one a missing value (as pandas writes one), neither skipped.
     try:
         pd.read_csv(io.BytesIO(body), header=None, dtype=str, na_filter=False)
     except pd.errors.ParserError as exc:
         raise ValueError(str(exc).strip()) from None
-    rows = (row for row in csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
-            if row and not (len(row) == 1 and not row[0].strip()))
-    header = []
+    lines = csv.reader(io.StringIO(body.decode("utf-8-sig"), newline=""))
+    header, before = [], 0
     try:
-        header = next(rows, [])
+        header = next((row for row in lines if row and (len(row) > 1 or row[0].strip())), [])
+        before = lines.line_num - 1  # blank lines above the header
+        one_column = len(header) == 1
+        rows = (row or [""] if one_column else row for row in lines
+                if one_column or row and not (len(row) == 1 and not row[0].strip()))
         for number, row in enumerate(rows):
             if len(row) < len(header):
                 raise ValueError(f"row {number} has {len(row)} values, but the header names "
@@ -80,7 +85,8 @@ def read_table(body, schema):
         # any other is the value written: "NA" (Namibia) or "None" is a
         # category, not one of pandas' default missing-value words.
         frame = pd.read_csv(io.BytesIO(body), dtype=text or None, keep_default_na=False,
-                            na_values=[""])
+                            na_values=[""], skip_blank_lines=len(header) != 1,
+                            skiprows=before if len(header) == 1 else None)
     except Exception as exc:  # pandas raises several types for a malformed table
         raise ValueError(str(exc)) from None
     labels = [str(c) for c in frame.columns]

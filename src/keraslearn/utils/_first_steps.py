@@ -329,4 +329,5 @@ def _strings_of(step):
     statistics = getattr(step, "statistics_", None)  # SimpleImputer: one value per column
     if statistics is not None and np.asarray(statistics).dtype.kind in "OUS":
         return [isinstance(v, str) for v in np.asarray(statistics, dtype=object)]
-    return hasattr(step, "vocabulary_")  # a text vectorizer: its column holds text
+    # A text vectorizer (a HashingVectorizer learns no vocabulary): its column holds text.
+    return hasattr(step, "vocabulary_") or callable(getattr(step, "build_analyzer", None))
