@@ -552,6 +552,27 @@ def test_a_model_initialize_took_uncompiled_is_compiled_to_be_trained(share):
                                    rtol=1e-5)
 
 
+@pytest.mark.parametrize("continued", ["partial_fit", "warm start"])
+def test_compile_settings_changed_after_initialize_reach_the_network_it_compiles(continued):
+    # found in an audit: the network initialize() took uncompiled is compiled
+    # at the first continued fit, with the settings of then, which were warned
+    # of as not reaching it (its advice, fit anew, would drop the user's network).
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    clf = KerasClassifier(model, loss="binary_crossentropy", epochs=1, random_state=0,
+                          warm_start=continued == "warm start", **ADAM).initialize(X, y)
+    clf.set_params(optimizer__learning_rate=0.3, loss="mse")
+    train = clf.partial_fit if continued == "partial_fit" else clf.fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train(X, y)
+        train(X, y)  # compiled with them: nothing changed since
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.3)
+    assert clf.model_.loss == "mse"
+    clf.set_params(optimizer__learning_rate=0.01)  # once compiled, a change is told
+    with pytest.warns(UserWarning, match=r"further: optimizer__learning_rate changed since"):
+        train(X, y)
+
+
 def test_initialize_with_a_pretrained_model_predicts_with_it():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
     model.set_weights([np.array([[1.0], [-1.0], [0.5], [2.0]]), np.array([0.1])])

@@ -255,9 +255,10 @@ class KerasEstimator(BaseEstimator):
         _layers.check_trainable_unchanged(self, current)
         compiled_loss.before_continuing(self, current)  # a loaded network's loss
         if self.__dict__.pop("_compile_anew", False) or not getattr(current, "compiled", False):
-            # The model initialize() took as it was: compiled to be trained, as a model
-            # a builder returns uncompiled is (anew by the next fit, if this one fails).
-            snapshot.restore_as("_compile_anew", True)
+            # The model initialize() took as it was: compiled to be trained, as a model a builder
+            # returns uncompiled is (anew by the next fit, if this one fails), with the compile
+            snapshot.restore_as("_compile_anew", True)  # settings of now (wrappers/_continued)
+            self.__dict__["_compiled_now"] = True
             self._finish(current, self._compile_kwargs(), data.encoder, plan,
                          make_meta(self, data.encoder, data), anew=True)
         return current
@@ -269,8 +270,7 @@ class KerasEstimator(BaseEstimator):
             encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
             **options)
 
-    def _partial_fit_kwargs(self, kwargs):
-        """Keras' fit arguments of a ``partial_fit``: one epoch, numbered on."""
+    def _partial_fit_kwargs(self, kwargs):  # Keras' fit arguments: one epoch, numbered on
         return numbered_on({"epochs": 1, **kwargs}, self)
 
     def _compile_kwargs(self):

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._engine._plan import CONTINUE, NEW
 from .._persistence._state import parameter_defaults
+from .._stacklevel import user_stacklevel
 from ._builder import resolve_builder
 from ._routing import builder_names
 
@@ -26,6 +27,8 @@ _TRAINING = frozenset({
 })
 _BUILT = ("model", "build_fn", "optimizer", "loss", "metrics", "run_eagerly")
 _BUILT_PREFIXES = ("model__", "optimizer__", "loss__", "metrics__", "compile__")
+_COMPILED = ("optimizer", "loss", "metrics", "run_eagerly")
+_COMPILED_PREFIXES = ("optimizer__", "loss__", "metrics__", "compile__")
 _RECORD = "_built_with"
 # In the record since Keras objects are read by their config (and arrays by
 # their values): a record without it holds them by their class alone.
@@ -34,7 +37,10 @@ _FORMAT, _VERSION = "__format__", 2
 
 def built_with(est, plan):
     """The attributes recording what a fit that built ``est``'s network built
-    it with; for a continued fit, none (and a warning naming what changed)."""
+    it with; for a continued fit, none (and a warning naming what changed), or
+    the record with the compile settings of now where it compiled the network
+    (one ``initialize`` took uncompiled, as the user gave it)."""
+    compiled_now = est.__dict__.pop("_compiled_now", False)
     if plan.network == NEW:
         return {_RECORD: {**_tokens(est), _FORMAT: _VERSION}}
     recorded = est.__dict__.get(_RECORD)
@@ -43,6 +49,12 @@ def built_with(est, plan):
     recorded = dict(recorded)
     older = recorded.pop(_FORMAT, None) != _VERSION
     current = _tokens(est)
+    if compiled_now:
+        recorded = {key: value for key, value in recorded.items() if not _compiled(key)}
+        recorded.update((key, value) for key, value in current.items() if _compiled(key))
+        update = {_RECORD: {**recorded, _FORMAT: _VERSION}} if not older else {}
+    else:
+        update = {}
     changed = sorted(key for key in recorded.keys() | current.keys()
                      if not _same(recorded.get(key), current.get(key), older))
     if changed:
@@ -51,8 +63,13 @@ def built_with(est, plan):
         warnings.warn(
             f"{how} trained the fitted network further: {', '.join(changed)} changed since "
             f"it was built and compiled, and did not reach it (as in scikeras). To build a "
-            f"network with the new values, {fix}.", UserWarning, stacklevel=4)
-    return {}
+            f"network with the new values, {fix}.", UserWarning, stacklevel=user_stacklevel())
+    return update
+
+
+def _compiled(key):
+    """Whether a parameter reaches the network when it is compiled."""
+    return key in _COMPILED or key.startswith(_COMPILED_PREFIXES)
 
 
 def _tokens(est):
