@@ -569,8 +569,10 @@ def test_compile_settings_changed_after_initialize_reach_the_network_it_compiles
     assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.3)
     assert clf.model_.loss == "mse"
     clf.set_params(optimizer__learning_rate=0.01)  # once compiled, a change is told
-    with pytest.warns(UserWarning, match=r"further: optimizer__learning_rate changed since"):
+    with pytest.warns(UserWarning, match=r"further: optimizer__learning_rate changed since"
+                      ) as told:
         train(X, y)
+    assert told[0].filename == __file__  # the user's line, not keraslearn's
 
 
 def test_initialize_with_a_pretrained_model_predicts_with_it():
