@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 import keraslearn
@@ -213,6 +214,32 @@ def test_one_trace_serves_every_width_of_a_search():
     assert len(dense_chains) == 1
     (traced,) = dense_chains._traces.values()
     assert traced.fit.experimental_get_tracing_count() == 1
+
+
+def test_a_call_interrupted_drops_its_traced_functions():
+    # found in an audit: Ctrl-C inside TensorFlow's call of a traced function may
+    # leave its lock held, and every later fit of that depth in another thread
+    # (joblib's threading backend) waited on it for ever. The interrupted call's
+    # functions are dropped: later fits trace their own.
+    dense_chains.clear()
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    before = est.predict_proba(X)
+    ((key, traced),) = dense_chains._traces.items()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    dense_chains._traces[key] = traced._replace(fit=interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        est.set_params(hidden_layer_sizes=(6,)).fit(X, y)
+    assert key not in dense_chains._traces
+    np.testing.assert_array_equal(est.predict_proba(X), before)  # as it was
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert dense_chains._traces[key].fit is not interrupted
+    assert est.model_.layers[0].units == 6
 
 
 class _Count(keras.callbacks.Callback):

@@ -233,6 +233,20 @@ class DenseChainTrainer:
                 self._traces.popitem(last=False)
         return traced
 
+    def _call(self, chain, function, *args):
+        """Call the traced ``function`` ("fit", "held_out", "evaluate") of
+        chain's key. An interrupt (Ctrl-C) inside TensorFlow's call may leave
+        the function's lock held, and every later fit of that key in another
+        thread would wait on it for ever: a call that fails drops its functions."""
+        traced = self._traced(chain)
+        try:
+            return getattr(traced, function)(*args)
+        except BaseException:
+            with self._lock:
+                if self._traces.get(chain.key) is traced:
+                    del self._traces[chain.key]
+            raise
+
     def held_out_step(self, model):
         """For a model training between epochs here: a function giving
         ``(outputs, loss)`` of held-out rows ``(x, y, sample_weight)`` as its
@@ -240,13 +254,13 @@ class DenseChainTrainer:
         chain = self._between_epochs.get(model)
         if chain is None:
             return None
-        held_out = self._traced(chain).held_out
         dtypes = [spec.dtype.as_numpy_dtype for spec in chain.element_spec]
 
         def step(x, y, sample_weight):
             weights = [tf.convert_to_tensor(v) for v in chain.weights()]
             data = [np.asarray(a, dtype=d) for a, d in zip((x, y, sample_weight), dtypes)]
-            return held_out(weights, tf.constant(chain.strengths, tf.float64), *data)
+            return self._call(chain, "held_out", weights,
+                              tf.constant(chain.strengths, tf.float64), *data)
 
         return step
 
@@ -318,8 +332,8 @@ class DenseChainTrainer:
         scored as Keras' evaluate scores them in a fit."""
         callbacks.on_test_begin()
         dataset, steps = chain.validation
-        loss, scores = self._traced(chain).evaluate(
-            [tf.convert_to_tensor(v) for v in chain.weights()],
+        loss, scores = self._call(
+            chain, "evaluate", [tf.convert_to_tensor(v) for v in chain.weights()],
             tf.constant(chain.strengths, tf.float64), dataset, tf.constant(steps, tf.int64))
         logs = {"loss": float(loss)}
         logs.update((name, float(score)) for (_, name), score in zip(chain.metrics, scores))
@@ -334,15 +348,14 @@ class DenseChainTrainer:
         not read it). ``optimizer_state``: where to start, by default the
         optimizer's variables."""
         model, optimizer = chain.model, chain.model.optimizer
-        fit = self._traced(chain).fit
         rule = chain.stopping
         state = rule.state if rule is not None else {"best": -math.inf, "count": 0}
         if optimizer_state is None:
             optimizer_state = (
                 [[tf.convert_to_tensor(v) for v in own] for own in chain.slot_variables],
                 tf.convert_to_tensor(optimizer.iterations))
-        (weights, slots, iterations, seeds, losses, scores, lr, best, count, stop) = fit(
-            [tf.convert_to_tensor(v) for v in chain.weights()], *optimizer_state,
+        (weights, slots, iterations, seeds, losses, scores, lr, best, count, stop) = self._call(
+            chain, "fit", [tf.convert_to_tensor(v) for v in chain.weights()], *optimizer_state,
             tf.cast(tf.convert_to_tensor(optimizer.learning_rate), tf.float32),
             tf.constant(chain.strengths, tf.float64),
             ([tf.convert_to_tensor(d.seed_generator.state) for d in chain.dropouts],
