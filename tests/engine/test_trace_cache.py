@@ -151,6 +151,27 @@ def test_sharing_switch_is_read_at_every_fit(share):
     assert len(warm) == (1 if share else 0)
 
 
+def test_a_warm_fit_interrupted_drops_its_copy():
+    # Ctrl-C inside TensorFlow's call may leave the copy's traced function
+    # locked, and a later fit in another thread would wait on it for ever.
+    trace_cache.clear()
+    est = KerasRegressor(_batch_normalised, epochs=1, random_state=0).fit(X, y)
+    before = est.predict(X)
+    (warm,) = [entry for entry in trace_cache._entries.values() if entry is not None]
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    warm.model.fit = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(X, y)
+    assert not [entry for entry in trace_cache._entries.values() if entry is not None]
+    np.testing.assert_array_equal(est.predict(X), before)  # as it was
+    est.fit(X, y)
+    (again,) = [entry for entry in trace_cache._entries.values() if entry is not None]
+    assert again is not warm and warm.lock.acquire(blocking=False)
+
+
 def test_turning_sharing_off_drops_what_was_kept():
     """set_config(share_traced_functions=False) frees the warm copies and the
     dense chains' traced functions; a block of config_context keeps them (it

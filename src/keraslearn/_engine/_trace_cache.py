@@ -352,6 +352,13 @@ class TraceCache:
             history = warm.model.fit(dataset, **fit_kwargs).history
             copy_training_state(warm.model, model)
             return history
+        except BaseException:
+            # An interrupt (Ctrl-C) inside TensorFlow's call may leave the copy's traced
+            # function locked, for every later fit in another thread: the copy is dropped.
+            with self._lock:
+                for key in [k for k, v in self._entries.items() if v is warm]:
+                    del self._entries[key]
+            raise
         finally:
             _point_at(model, fit_kwargs.get("callbacks"), warm.model)
             if hasattr(warm.model, "history"):  # a user's History(), pointed at model
