@@ -305,9 +305,11 @@ def test_a_training_whose_run_cannot_start_logs_nowhere_and_the_next_counts_on(s
     pipe = pipeline(callbacks=[callback], warm_start=True).fit(X, y)
     callback = pipe[-1].callbacks[0]
     callback.run_id, callback.parent_run_id = None, "0" * 32  # a parent the store lacks
-    with pytest.warns(RuntimeWarning, match="could not start its run"):
+    with pytest.warns(RuntimeWarning, match="could not start its run") as told:
         pipe.fit(X, y)
     assert callback.run_id_ is None
+    # told at the caller of the fit (here scikit-learn's Pipeline), not inside Keras' fit
+    assert not any(part in told[0].filename for part in ("keraslearn", "/keras/", "tensorflow"))
     callback.run_id, callback.parent_run_id = run_id, None  # the first run again
     pipe.fit(X, y)
     steps, _ = metric_steps(store, run_id, "loss")

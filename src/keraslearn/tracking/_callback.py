@@ -19,12 +19,14 @@ import warnings
 
 import keras
 
+from .._stacklevel import user_stacklevel
 from ..utils._validation import is_number as _is_number
 from ._mlflow import require_mlflow
 from ._params import mlflow_key
 from ._stores import create_store, same_store, store_exists
 
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's system tag of a nested run
+_CALLED_BY = ("keraslearn.", "keras.", "tensorflow.")  # a warning points past what runs it
 
 
 def _mlflow_settings():
@@ -225,7 +227,7 @@ class MLflowCallback(keras.callbacks.Callback):
             self._client = self._ends = self.run_id_ = None  # it logs to no run
             warnings.warn(f"MLflowCallback could not start its run ({type(exc).__name__}: "
                           f"{exc}); training goes on without logging.", RuntimeWarning,
-                          stacklevel=2)
+                          stacklevel=user_stacklevel(_CALLED_BY))
             return
         if self.run_id_ != self._steps_run:  # (a training unlogged between keeps the count)
             self._steps, self._steps_run = 0, self.run_id_
@@ -311,15 +313,14 @@ class MLflowCallback(keras.callbacks.Callback):
                 warnings.warn(f"MLflowCallback could not log epoch {step} to run "
                               f"{self.run_id_} ({type(exc).__name__}: {exc}); training goes "
                               "on, and later epochs are tried again.", RuntimeWarning,
-                              stacklevel=2)
+                              stacklevel=user_stacklevel(_CALLED_BY))
             self._log_failed = True
 
     def on_train_end(self, logs=None):
         self._end_run("FINISHED")
 
     def _fit_starting(self):
-        """A keraslearn fit starts training with this callback: a failure from
-        now on concerns the run it starts, not the last one it ended."""
+        """A keraslearn fit starts training with this: a failure concerns the run it starts."""
         self._finished = None
 
     def _fit_failed(self, interrupted):
@@ -352,7 +353,7 @@ class MLflowCallback(keras.callbacks.Callback):
         except Exception as exc:  # noqa: BLE001 - the store's: the fit keeps its training
             warnings.warn(f"MLflowCallback could not end run {self.run_id_} as {status} "
                           f"({type(exc).__name__}: {exc}); it stays as the store has it.",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning, stacklevel=user_stacklevel(_CALLED_BY))
         finally:
             self._client = None
             self._ends = None
