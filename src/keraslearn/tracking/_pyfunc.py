@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from ..utils._first_steps import fitted_features, imputed_keys
+from ..utils._first_steps import first_readers, fitted_features, imputed_keys
 
 # The name of the keraslearn file among the logged model's artifacts.
 ARTIFACT = "keraslearn_model"
@@ -70,6 +70,10 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
                 f"{self.predict_fn_}, which it does not have in this version of keraslearn; "
                 "log it again with another pyfunc_predict_fn (predict_proba, say).")
         self._nan_imputed = _nan_imputed(self.estimator_)
+        # A text vectorizer reads X first: it takes one document a row, 1-D.
+        readers = first_readers(self.estimator_)
+        self._documents = bool(readers) and all(
+            callable(getattr(r, "build_analyzer", None)) for r in readers)
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         """The estimator's ``predict`` (or the method the model was logged with,
@@ -84,7 +88,8 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         model_input : pandas.DataFrame or numpy.ndarray
             The rows, as MLflow has checked them against the model's signature.
             A DataFrame goes to an estimator fitted on one as it is, its columns
-            matched by name; to one fitted on an array as its values. (The
+            matched by name; to one fitted on an array as its values (a column of
+            documents as 1-D text, for a text vectorizer reading X first). (The
             annotation tells MLflow to leave the input as its signature made it,
             without checks of its own from type hints: an array for a model
             whose signature is a tensor.)
@@ -98,7 +103,8 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         """
         X = model_input
         if isinstance(X, pd.DataFrame) and fitted_features(self.estimator_)[0] is None:
-            X = X.to_numpy()
+            # (a frame of one column, the documents, as MLflow makes one of CSV rows)
+            X = X.iloc[:, 0].to_numpy() if self._documents and X.shape[1] == 1 else X.to_numpy()
         elif isinstance(X, pd.DataFrame):
             X = _missing_as_nan(X, self._nan_imputed)
         return dense_output(getattr(self.estimator_, self.predict_fn_)(X))
