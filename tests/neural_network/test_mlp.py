@@ -692,9 +692,14 @@ def test_nan_and_infinity_unchecked_under_assume_finite_are_not_called_too_large
         for y in (np.r_[target[:-1], np.nan], np.r_[target[:-1], -np.inf]):
             with pytest.raises(ValueError, match=r"^y holds NaN or infinity: .*assume_finite"):
                 clone(reg).fit(X, y)
-        for rows in (np.full((2, 3), np.inf), csr_matrix(np.full((2, 3), -np.inf))):
-            with pytest.raises(ValueError, match=r"^X holds infinity: .*assume_finite"):
+        nan_and_inf = np.full((2, 3), np.inf)
+        nan_and_inf[0, 0] = np.nan
+        for rows in (np.full((2, 3), np.inf), csr_matrix(np.full((2, 3), -np.inf)),
+                     np.full((2, 3), np.nan), nan_and_inf):
+            with pytest.raises(ValueError, match=r"^X holds NaN or infinity: .*assume_finite"):
                 reg.predict(rows)
+            with pytest.raises(ValueError, match=r"X holds NaN or infinity: .*assume_finite"):
+                clone(reg).fit(rows, [0.0, 1.0])  # (told once the loss is not finite)
 
 
 @pytest.mark.parametrize("first", [True, False])

@@ -268,8 +268,8 @@ def float_overflow(X, model):
     if dtype.kind != "f" or dtype.itemsize >= X.dtype.itemsize:  # (wide enough)
         return None
     largest = targets.largest_magnitude(X)
-    if np.isinf(largest):
-        return f"X holds infinity{targets.NOT_CHECKED}"
+    if not np.isfinite(largest):
+        return f"X holds NaN or infinity{targets.NOT_CHECKED}"
     if not largest > float(np.finfo(dtype).max):
         return None
     return (f"X holds values beyond the range of {dtype.name}, the network's input type "
