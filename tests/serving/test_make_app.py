@@ -288,11 +288,15 @@ def test_a_text_column_is_served_as_text_and_its_csv_lines_of_white_space_are_ro
     with serving(model) as client:
         as_json = client.post("/predict", json=records(sent))
         as_csv = client.post("/predict", content=csv, headers={"content-type": "text/csv"})
+        # Empty lines ending the body (a file's last newlines) are no rows.
+        trailing = client.post("/predict", content=csv + "\n\r\n",
+                               headers={"content-type": "text/csv"})
         # An empty line is a missing value, as pandas writes one of a single column.
         empty = client.post("/predict", content="\n\nbody\ngood film\n\nbad plot\n",
                             headers={"content-type": "text/csv"})
     assert as_json.status_code == as_csv.status_code == 200, (as_json.text, as_csv.text)
     assert as_json.json() == as_csv.json() == {"predictions": model.predict(sent).tolist()}
+    assert trailing.status_code == 200 and trailing.json() == as_csv.json()
     assert empty.status_code == 400 and "column 'body', row 1" in empty.json()["error"]
 
 

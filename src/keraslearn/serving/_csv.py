@@ -56,7 +56,9 @@ def read_table(body, schema):
     # is pandas' error; the csv module counts those of fewer (lines pandas
     # skips, empty or of white space, left out). Under a header of one column
     # every line is a row: one of white space holds that text (a document),
-    # an empty one a missing value (as pandas writes one), neither skipped.
+    # an empty one a missing value (as pandas writes one), neither skipped;
+    # empty lines ending the body are none (a file's last newlines).
+    body = body.rstrip(b"\r\n")
     try:
         pd.read_csv(io.BytesIO(body), header=None, dtype=str, na_filter=False)
     except pd.errors.ParserError as exc:
