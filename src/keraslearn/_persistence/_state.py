@@ -125,29 +125,12 @@ def portable_state(owner, state):
     as pickle takes it, where Keras can make its network (``model_``) again."""
     session = _SAVING.get()
     if session is None:
-        import keras
-
         from .._engine._layers import refuse_unpicklable
 
         refuse_unpicklable(owner, state.get("model_"))
-        wrapped = {}  # one wrapper a network: a network held twice is loaded once
-        return {key: wrapped.setdefault(id(value), _KerasPickled(value))
-                if isinstance(value, keras.Model) else value for key, value in state.items()}
+        return state
     owner_name = type(owner).__name__
     return {key: _portable(value, session, owner_name, key) for key, value in state.items()}
-
-
-class _KerasPickled:
-    """A network pickled (or deep-copied) as Keras pickles it, its reduction
-    made without NumPy 2's deprecation warning per variable (Keras' saving
-    code reads them with ``np.array``): loaded, it is the network itself."""
-
-    def __init__(self, model):
-        self.model = model
-
-    def __reduce__(self):
-        with numpy_reads_of_variables():
-            return self.model.__reduce__()
 
 
 def _portable(value, session, owner, key):
@@ -235,8 +218,7 @@ def restored_state(owner, state):
     that parameter existed) takes its default, which does what was done then."""
     routed = state.get("_kwargs") or {}  # (a wrapper subclass's own parameters live there)
     state = {**{k: v for k, v in parameter_defaults(type(owner)).items() if k not in routed},
-             **{k: v.model if isinstance(v, _KerasPickled) else v  # (a state never pickled)
-                for k, v in state.items()}}
+             **state}
     session = _LOADING.get()
     if session is None:
         if _holds(state, NetworkReference):
