@@ -659,6 +659,16 @@ def test_a_warm_start_on_labels_lacking_a_class_is_refused_as_in_scikit_learn(ir
             est.fit(X_train, y_train)
         assert (ours.n_iter_, ours.t_) == (theirs.n_iter_, theirs.t_)
         ours.partial_fit(X_train[some], y_train[some])  # a batch of some classes is fine there
+        # found in an audit: a new class was told as partial_fit's unknown label
+        # (classes=...), which the user never gave; now as scikit-learn tells it
+        with pytest.raises(ValueError, match="warm_start can only be used where"):
+            theirs.fit(X_train, y_train + (y_train == 2))
+        with pytest.raises(ValueError, match=r"warm_start can only be used where y has the same "
+                                             r"classes.*\[0, 1, 2\], y has \[0, 1, 3\]\. The "
+                                             r"fitted network has no output for \[3\]"):
+            ours.fit(X_train, y_train + (y_train == 2))
+        with pytest.raises(ValueError, match="y contains labels not in classes"):
+            ours.fit(X_train, y_train.astype(str))  # (labels of another type: validated)
         # Data that are no data are named first, as scikit-learn names them: the
         # classes and partial_fit were blamed for empty X or a y of another length.
         for est in (ours, theirs):

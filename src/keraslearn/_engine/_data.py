@@ -88,9 +88,12 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
     else:
         # A copy: configuring it for a rebuilt network must not touch the fitted one.
         encoder = copy.copy(est.target_encoder_)
-        y_checked = targets.check_targets(encoder, y)
         every_class = getattr(encoder, "check_every_class", None)
-        if not as_given and every_class and getattr(est, "_warm_start_needs_every_class", False):
+        warm = not as_given and every_class and getattr(est, "_warm_start_needs_every_class",
+                                                        False)
+        # (a warm start's new class is told as such by every_class, not as unknown)
+        y_checked = targets.check_targets(encoder, y, **({"known": False} if warm else {}))
+        if warm:
             every_class(y_checked)  # once X and y are checked, as scikit-learn's order
         features = est.__dict__.get("feature_encoder_")
     # Class weights are checked against every class the fit knows (a batch

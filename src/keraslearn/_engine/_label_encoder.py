@@ -208,25 +208,29 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
 
     def check_every_class(self, y):
         """Refuse labels ``y`` of a warm start that lack some fitted class, as
-        scikit-learn's MLP does (labels it does not know, or that are not
-        labels, are left to :meth:`validate`)."""
+        scikit-learn's MLP does, or holding classes it lacks (labels of another
+        type are told as :meth:`validate` tells unknown labels)."""
         if self.target_type_ not in ("binary", "multiclass"):
             return
         try:
             labels = np.unique(as_array(y).ravel())
-            if len(np.setdiff1d(labels, self.classes_)):
-                return
+            unseen = np.setdiff1d(labels, self.classes_)
         except (TypeError, ValueError):
-            return
-        if len(labels) < len(self.classes_):
+            return check_known(y, self.classes_)
+        if len(unseen) and _family(labels) != _family(self.classes_):
+            return check_known(y, self.classes_)
+        if len(unseen) or len(labels) < len(self.classes_):
+            advice = (f"The fitted network has no output for {unseen.tolist()!r}: fit with "
+                      "warm_start=False to learn them." if len(unseen) else
+                      "Use partial_fit to train on some of the classes.")
             raise ValueError(
                 "warm_start can only be used where y has the same classes as in the "
                 f"previous call to fit: it had {self.classes_.tolist()!r}, y has "
-                f"{labels.tolist()!r}. Use partial_fit to train on some of the classes.")
+                f"{labels.tolist()!r}. {advice}")
 
-    def validate(self, y, warn=True):
-        """Check targets against the fitted classes; return them as 1-D labels
-        (or label-indicator rows)."""
+    def validate(self, y, warn=True, known=True):
+        """Check targets against the fitted classes (labels among them where
+        ``known``); return them as 1-D labels (or label-indicator rows)."""
         y = as_array(y)
         if self.target_type_ == "multiclass-onehot":
             if not (y.ndim == 2 and y.shape[1] == self.n_classes_ and one_hot_rows(y)):
@@ -250,7 +254,8 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             )
         y = column_or_1d(y, warn=warn)
         check_classification_targets(y)
-        check_known(y, self.classes_)
+        if known:
+            check_known(y, self.classes_)
         return y
 
     def configure(self, n_units, loss, dtype="float32", encoding="auto"):
@@ -382,3 +387,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         return {key: getattr(self, key) for key in
                 ("classes_", "n_classes_", "n_outputs_", "n_outputs_expected_")}
 
+
+def _family(labels):
+    """Numbers (of any width or sign) or text, as labels compare."""
+    return "number" if labels.dtype.kind in "biuf" else labels.dtype.kind

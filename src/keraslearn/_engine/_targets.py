@@ -279,9 +279,10 @@ def fit_encoder(encoder, y, classes):
     return encoder, y
 
 
-def check_targets(encoder, y):
-    """y of a later fit checked against the first (native encoders check it)."""
-    return encoder.validate(y) if is_native(encoder) else y
+def check_targets(encoder, y, **options):
+    """y of a later fit checked against the first (native encoders check it,
+    with ``options`` of their ``validate``)."""
+    return encoder.validate(y, **options) if is_native(encoder) else y
 
 
 def encode(encoder, y):
