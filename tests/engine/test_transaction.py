@@ -87,6 +87,11 @@ def test_failed_continued_fit_keeps_weights_and_optimizer_state(mode, failure):
     with pytest.raises(error):
         _continue(clf, mode, callbacks=[Fails(raised)])
     _assert_unchanged(clf, snapshot)
+    # found in an audit: Ctrl-C may leave the traced train function it cut
+    # locked by TensorFlow, and the next fit in another thread waited for ever:
+    # after an interrupt, Keras traces its functions anew.
+    network = clf.__dict__["model_"]
+    assert (network.train_function is None) == (failure == "interrupt")
     # The estimator keeps working: the next fit continues from the kept state.
     steps = int(clf.model_.optimizer.iterations.numpy())
     clf.partial_fit(X5, y)

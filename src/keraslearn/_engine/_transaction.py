@@ -79,6 +79,18 @@ class _Snapshot:
         """Have a failed fit leave attribute ``name`` set to ``value``."""
         self.before[name] = value
 
+    def retrace(self):
+        """After an interrupt (Ctrl-C): Keras' traced functions of the fitted
+        network, which TensorFlow may have left locked inside the call it cut
+        (every later call in another thread would wait on them for ever), are
+        dropped, to be traced anew by the next fit or evaluation."""
+        kept = {id(model): model for model in (self.saved and self.saved[0],
+                                               self.est.__dict__.get("model_")) if model}
+        for model in kept.values():
+            for name in ("train_function", "test_function", "predict_function"):
+                if getattr(model, name, None) is not None:
+                    setattr(model, name, None)
+
     def _save(self, model, variables):
         values = [(v, v.numpy()) for v in variables]
         optimizer = getattr(model, "optimizer", None)
@@ -181,6 +193,8 @@ def restore_on_failure(est):
     except BaseException as exc:
         try:
             snapshot.restore()
+            if not isinstance(exc, Exception):
+                snapshot.retrace()
         finally:  # (a Ctrl-C while restoring: the callbacks are told still)
             tell_failed(snapshot.callbacks, exc)
         raise
