@@ -264,6 +264,68 @@ def test_a_replaced_file_never_goes_missing_and_a_failed_commit_restores_all(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tflite", "saved"]
 
 
+# A folder is moved aside, then the new one placed; a file is linked aside
+# (no rename) and replaced in one rename.
+@pytest.mark.parametrize("kind, nth", [("folder", 1), ("folder", 2), ("file", 1)])
+def test_ctrl_c_as_a_rename_returns_loses_nothing(tmp_path, monkeypatch, kind, nth):
+    # found in an audit: Ctrl-C raised as the rename moving the old SavedModel
+    # aside returned (before it was recorded) deleted it, and no export was left.
+    import os
+
+    from keraslearn._export import _files
+
+    final = tmp_path / "model"
+    if kind == "folder":
+        final.mkdir()
+        (final / "saved_model.pb").write_text("old")
+    else:
+        final.write_text("old")
+    calls, replace = [], os.replace
+
+    def interrupted_after(src, dst):
+        replace(src, dst)
+        calls.append(dst)
+        if len(calls) == nth:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        with _files.staging(final) as tmp:
+            staged = tmp / "new"
+            if kind == "folder":
+                staged.mkdir()
+                (staged / "saved_model.pb").write_text("new")
+            else:
+                staged.write_text("new")
+            monkeypatch.setattr(os, "replace", interrupted_after)
+            _files.commit([(staged, final)], tmp)
+    monkeypatch.setattr(os, "replace", replace)
+    old = final / "saved_model.pb" if kind == "folder" else final
+    assert old.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_ctrl_c_while_the_staging_folder_is_removed_leaves_none(tmp_path, monkeypatch):
+    # found in an audit: it was left beside the artifact, holding a whole copy of
+    # the artifact replaced.
+    import shutil
+
+    from keraslearn._export import _files
+
+    rmtree, cut = shutil.rmtree, []
+
+    def interrupted_once(path, **kwargs):
+        if not cut:
+            cut.append(path)
+            raise KeyboardInterrupt
+        rmtree(path, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        with _files.staging(tmp_path / "model") as tmp:
+            (tmp / "previous-0").write_text("a copy")
+    assert cut and list(tmp_path.iterdir()) == []
+
+
 def test_a_directory_made_meanwhile_is_not_replaced_without_overwrite(tmp_path):
     """An export is checked against its path first; a SavedModel directory
     (which cannot be linked into place as a file is) that appears before the

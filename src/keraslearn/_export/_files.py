@@ -86,7 +86,17 @@ def staging(target):
     try:
         yield tmp
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        # All of it, a Ctrl-C meanwhile raised once it is gone: it may hold a
+        # whole copy of the artifact replaced.
+        interrupted = None
+        while True:
+            try:
+                shutil.rmtree(tmp, ignore_errors=True)
+                break
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+        if interrupted is not None:
+            raise interrupted
 
 
 def staged_path(tmp, name):
@@ -108,12 +118,14 @@ def commit(pairs, tmp, overwrite=True):
     a rename fails. Without ``overwrite``, a file is linked into place, which
     fails if another process made the destination since it was checked.
     """
+    # Each move is recorded before it is made, and undone where it was made: a
+    # Ctrl-C raised as a rename returns (before the next line) loses nothing.
     previous, placed = {}, []
     try:
         for i, (staged, final) in enumerate(pairs):
+            placed.append((staged, final))
             if not overwrite and staged.is_file() and _linked(staged, final, exist_ok=False):
                 staged.unlink()
-                placed.append(final)
                 continue
             if final.exists() or final.is_symlink():
                 if not overwrite:  # made meanwhile (a directory, or no hard links here)
@@ -122,18 +134,29 @@ def commit(pairs, tmp, overwrite=True):
                 aside = tmp / f"previous-{i}"
                 if final.is_file() and staged.is_file():
                     shutil.copymode(final, staged)  # a private file stays private
+                previous[final] = aside
                 if not (final.is_file() and _linked(final, aside)):
                     os.replace(final, aside)
-                previous[final] = aside
             os.replace(staged, final)
-            placed.append(final)
     except BaseException:
-        for final in placed:
-            if final not in previous or final.is_dir():
+        for staged, final in placed:
+            if _placed(staged, final) and (final not in previous or final.is_dir()):
                 _remove(final)
         for final, aside in previous.items():
-            os.replace(aside, final)
+            if aside.exists() or aside.is_symlink():  # (moved or linked aside)
+                os.replace(aside, final)
         raise
+
+
+def _placed(staged, final):
+    """Whether ``final`` is the artifact staged at ``staged`` (renamed, or
+    linked and not yet unlinked there)."""
+    if not (staged.exists() or staged.is_symlink()):
+        return final.exists() or final.is_symlink()
+    try:
+        return os.path.samefile(staged, final)
+    except OSError:
+        return False
 
 
 def _linked(path, link, exist_ok=True):
