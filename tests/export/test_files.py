@@ -93,6 +93,14 @@ def test_an_artifact_of_any_name_is_written_and_replaced(first, second, tmp_path
         [name, f"{name}.json"] if fmt == "litert" else [name])
 
 
+def _write(path, text, inside=None):
+    """A file of ``text`` at ``path``, or a folder holding one named ``inside``."""
+    if inside is not None:
+        path.mkdir()
+        path = path / inside
+    path.write_text(text)
+
+
 @pytest.mark.parametrize("fmt, existing", [
     ("tf_saved_model", "directory"), ("tf_saved_model", "file"), ("onnx", "directory"),
 ])
@@ -100,11 +108,7 @@ def test_overwrite_never_replaces_what_is_not_an_artifact_of_the_format(
     first, tmp_path, fmt, existing
 ):
     target = tmp_path / "mine"
-    if existing == "directory":
-        target.mkdir()
-        (target / "notes.txt").write_text("precious")
-    else:
-        target.write_text("precious")
+    _write(target, "precious", inside="notes.txt" if existing == "directory" else None)
     before = snapshot(tmp_path)
     with pytest.raises(FileExistsError, match="Refusing to replace"):
         keraslearn.export(first, target, format=fmt, overwrite=True)
@@ -274,12 +278,8 @@ def test_ctrl_c_as_a_rename_returns_loses_nothing(tmp_path, monkeypatch, kind, n
 
     from keraslearn._export import _files
 
-    final = tmp_path / "model"
-    if kind == "folder":
-        final.mkdir()
-        (final / "saved_model.pb").write_text("old")
-    else:
-        final.write_text("old")
+    final, inside = tmp_path / "model", "saved_model.pb" if kind == "folder" else None
+    _write(final, "old", inside)
     calls, replace = [], os.replace
 
     def interrupted_after(src, dst):
@@ -291,16 +291,11 @@ def test_ctrl_c_as_a_rename_returns_loses_nothing(tmp_path, monkeypatch, kind, n
     with pytest.raises(KeyboardInterrupt):
         with _files.staging(final) as tmp:
             staged = tmp / "new"
-            if kind == "folder":
-                staged.mkdir()
-                (staged / "saved_model.pb").write_text("new")
-            else:
-                staged.write_text("new")
+            _write(staged, "new", inside)
             monkeypatch.setattr(os, "replace", interrupted_after)
             _files.commit([(staged, final)], tmp)
     monkeypatch.setattr(os, "replace", replace)
-    old = final / "saved_model.pb" if kind == "folder" else final
-    assert old.read_text() == "old"
+    assert (final / inside if inside else final).read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
