@@ -66,6 +66,9 @@ FAILURES = {
 def test_failed_fresh_fit_on_other_data_keeps_the_fitted_estimator(failure):
     error, raised = FAILURES[failure]
     clf = KerasClassifier(failing_builder, epochs=2, random_state=0).fit(X5, y)
+    network = clf.__dict__["model_"]
+    network.predict(X5, verbose=0)  # (Keras' predict function, as another thread may call it)
+    functions = network.train_function, network.predict_function
     snapshot = _snapshot(clf)
     # Another shape of data, and the fit fails at the builder or inside Keras.
     X_new = X7 if failure == "builder" else X7[:, :6]
@@ -73,6 +76,9 @@ def test_failed_fresh_fit_on_other_data_keeps_the_fitted_estimator(failure):
     with pytest.raises(error):
         clf.fit(X_new, y, callbacks=callbacks)
     _assert_unchanged(clf, snapshot)
+    # found in review: an interrupt dropped the functions of the fitted network,
+    # which this fit never ran, under a prediction running in another thread
+    assert (network.train_function, network.predict_function) == functions
     assert clf.n_features_in_ == 5 and clf.X_shape_ == (60, 5)
 
 

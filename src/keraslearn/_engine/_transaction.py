@@ -37,6 +37,7 @@ class _Snapshot:
         # while the values are read leaves either none or all of them to restore.
         self.saved = None
         self.held = False  # the fitted network's state, until a new one is built
+        self.trained = None  # the fitted network, trained further by this fit (protect)
         self.callbacks = ()  # told when the fit fails (see _train.tell_failed)
         # The user's RandomState given as random_state, which a fit draws its seed from.
         generator = self.before.get("random_state")
@@ -49,6 +50,7 @@ class _Snapshot:
         fit would create (Adam's moments) is then saved as it starts."""
         built_optimizer(model)
         self._save(model, training_variables(model))
+        self.trained = model
 
     def hold(self, current):
         """Before a new network is built: save the fitted network ``current``'s
@@ -80,16 +82,16 @@ class _Snapshot:
         self.before[name] = value
 
     def retrace(self):
-        """After an interrupt (Ctrl-C): Keras' traced functions of the fitted
-        network, which TensorFlow may have left locked inside the call it cut
-        (every later call in another thread would wait on them for ever), are
-        dropped, to be traced anew by the next fit or evaluation."""
-        kept = {id(model): model for model in (self.saved and self.saved[0],
-                                               self.est.__dict__.get("model_")) if model}
-        for model in kept.values():
-            for name in ("train_function", "test_function", "predict_function"):
-                if getattr(model, name, None) is not None:
-                    setattr(model, name, None)
+        """After an interrupt (Ctrl-C): Keras' traced train and test functions
+        of the fitted network the fit trained further, which TensorFlow may
+        have left locked inside the call it cut (every later fit in another
+        thread would wait on them for ever), are dropped, to be traced anew by
+        the next fit (its predict function, which a prediction in another
+        thread may be calling, is the fit's to keep)."""
+        if self.trained is not None:
+            for name in ("train_function", "test_function"):
+                if getattr(self.trained, name, None) is not None:
+                    setattr(self.trained, name, None)
 
     def _save(self, model, variables):
         values = [(v, v.numpy()) for v in variables]
