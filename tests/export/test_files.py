@@ -299,6 +299,48 @@ def test_ctrl_c_as_a_rename_returns_loses_nothing(tmp_path, monkeypatch, kind, n
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
 
 
+def test_ctrl_c_pressed_again_while_a_replacement_is_undone_loses_nothing(tmp_path,
+                                                                         monkeypatch):
+    # found in review: a second Ctrl-C, as the new SavedModel placed was removed,
+    # stopped the undoing halfway: the old one, set aside in the staging folder,
+    # was removed with it, and a broken folder left.
+    import os
+    import shutil
+
+    from keraslearn._export import _files
+
+    final = tmp_path / "model"
+    _write(final, "old", "saved_model.pb")
+    replace, rmtree, calls = os.replace, shutil.rmtree, []
+
+    def interrupted_placing(src, dst):
+        replace(src, dst)
+        calls.append(dst)
+        if len(calls) == 2:  # the new folder placed
+            raise KeyboardInterrupt
+
+    def interrupted_removing(path, **kwargs):
+        if path == final and not [c for c in calls if c == "rm"]:
+            calls.append("rm")
+            (path / "saved_model.pb").unlink()  # halfway
+            raise KeyboardInterrupt
+        rmtree(path, **kwargs)
+
+    with pytest.raises(KeyboardInterrupt):
+        with _files.staging(final) as tmp:
+            staged = tmp / "new"
+            _write(staged, "new", "saved_model.pb")
+            (staged / "variables").mkdir()
+            monkeypatch.setattr(os, "replace", interrupted_placing)
+            monkeypatch.setattr(shutil, "rmtree", interrupted_removing)
+            _files.commit([(staged, final)], tmp)
+    monkeypatch.undo()
+    assert "rm" in calls
+    assert [p.name for p in final.iterdir()] == ["saved_model.pb"]
+    assert (final / "saved_model.pb").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
 def test_ctrl_c_while_the_staging_folder_is_removed_leaves_none(tmp_path, monkeypatch):
     # found in an audit: it was left beside the artifact, holding a whole copy of
     # the artifact replaced.

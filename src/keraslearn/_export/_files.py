@@ -139,13 +139,32 @@ def commit(pairs, tmp, overwrite=True):
                     os.replace(final, aside)
             os.replace(staged, final)
     except BaseException:
-        for staged, final in placed:
-            if _placed(staged, final) and (final not in previous or final.is_dir()):
-                _remove(final)
-        for final, aside in previous.items():
-            if aside.exists() or aside.is_symlink():  # (moved or linked aside)
-                os.replace(aside, final)
+        _undo(placed, previous)
         raise
+
+
+def _undo(placed, previous):
+    """Remove what :func:`commit` placed and put back what it moved aside,
+    each step done once: a Ctrl-C meanwhile (pressed again) is raised once all
+    is back, not halfway (the staging folder holding what was there is
+    removed next)."""
+    interrupted = None
+    while placed or previous:
+        try:
+            while placed:
+                staged, final = placed[-1]
+                if _placed(staged, final) and (final not in previous or final.is_dir()):
+                    _remove(final)
+                placed.pop()
+            while previous:
+                final, aside = next(iter(previous.items()))
+                if aside.exists() or aside.is_symlink():  # (moved or linked aside)
+                    os.replace(aside, final)
+                del previous[final]
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
 
 
 def _placed(staged, final):
