@@ -273,16 +273,19 @@ def test_a_text_pipeline_takes_a_frame_of_one_column_of_documents(store):
     # found in an audit: the frame MLflow makes of CSV or dataframe_split rows
     # reached the TfidfVectorizer as rows of one cell (AttributeError: lower).
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import make_pipeline, make_union
 
     docs = np.array(["good fun film", "bad awful plot", "great good story", "boring bad"] * 5)
-    pipe = make_pipeline(TfidfVectorizer(), KerasClassifier(
-        tiny_mlp, hidden=2, epochs=2, random_state=0)).fit(docs, [1, 0, 1, 0] * 5)
-    with mlflow.start_run():
-        info = log_model(pipe)
-    model = mlflow.pyfunc.load_model(info.model_uri)
-    np.testing.assert_array_equal(model.predict(pd.DataFrame({"text": docs})), pipe.predict(docs))
-    np.testing.assert_array_equal(model.predict(docs), pipe.predict(docs))
+    for head in (TfidfVectorizer(), make_union(TfidfVectorizer(), TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 3)))):  # (a union: found in review)
+        pipe = make_pipeline(head, KerasClassifier(
+            tiny_mlp, hidden=2, epochs=2, random_state=0)).fit(docs, [1, 0, 1, 0] * 5)
+        with mlflow.start_run():
+            info = log_model(pipe)
+        model = mlflow.pyfunc.load_model(info.model_uri)
+        np.testing.assert_array_equal(model.predict(pd.DataFrame({"text": docs})),
+                                      pipe.predict(docs))
+        np.testing.assert_array_equal(model.predict(docs), pipe.predict(docs))
 
 
 def test_a_polars_test_set_gives_the_signature_of_its_named_columns(store):

@@ -72,8 +72,7 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         self._nan_imputed = _nan_imputed(self.estimator_)
         # A text vectorizer reads X first: it takes one document a row, 1-D.
         readers = first_readers(self.estimator_)
-        self._documents = bool(readers) and all(
-            callable(getattr(r, "build_analyzer", None)) for r in readers)
+        self._documents = bool(readers) and all(map(_takes_documents, readers))
 
     def predict(self, context, model_input: pd.DataFrame, params=None):
         """The estimator's ``predict`` (or the method the model was logged with,
@@ -108,6 +107,19 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         elif isinstance(X, pd.DataFrame):
             X = _missing_as_nan(X, self._nan_imputed)
         return dense_output(getattr(self.estimator_, self.predict_fn_)(X))
+
+
+def _takes_documents(step):
+    """Whether ``step`` reads 1-D documents: a text vectorizer, or a union or
+    pipeline of steps reading them first."""
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    if isinstance(step, FeatureUnion):
+        parts = [part for _, part in step.transformer_list if part not in ("drop", None)]
+        return bool(parts) and all(map(_takes_documents, parts))
+    if isinstance(step, Pipeline):
+        return _takes_documents(step.steps[0][1])
+    return callable(getattr(step, "build_analyzer", None))
 
 
 def dense_output(values):
