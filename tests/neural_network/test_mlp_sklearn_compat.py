@@ -669,6 +669,13 @@ def test_a_warm_start_on_labels_lacking_a_class_is_refused_as_in_scikit_learn(ir
             ours.fit(X_train, y_train + (y_train == 2))
         with pytest.raises(ValueError, match="y contains labels not in classes"):
             ours.fit(X_train, y_train.astype(str))  # (labels of another type: validated)
+        named = keraslearn.MLPClassifier(max_iter=2, warm_start=True, random_state=0).fit(
+            X_train, np.array(["a", "b", "c"])[y_train])
+        for labels in (np.array(["a", "b", "fish"], dtype=object)[y_train],  # (found in review)
+                       pd.Series(np.array(["a", "b", "fish"])[y_train]),
+                       pd.Series(np.array(["a", "b", "fish"])[y_train], dtype="category")):
+            with pytest.raises(ValueError, match=r"no output for \['fish'\]"):
+                named.fit(X_train, labels)
         # Data that are no data are named first, as scikit-learn names them: the
         # classes and partial_fit were blamed for empty X or a y of another length.
         for est in (ours, theirs):

@@ -389,5 +389,10 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
 
 
 def _family(labels):
-    """Numbers (of any width or sign) or text, as labels compare."""
-    return "number" if labels.dtype.kind in "biuf" else labels.dtype.kind
+    """Numbers (of any width or sign), text, or "other", as labels compare
+    (an object array -- a Series of strings -- by what it holds)."""
+    if labels.dtype.kind in "biuf":
+        return "number"
+    if labels.dtype.kind in "US" or all(isinstance(v, str) for v in labels):
+        return "text"
+    return "other"
