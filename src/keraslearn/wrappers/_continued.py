@@ -25,10 +25,11 @@ _TRAINING = frozenset({
     "validation_split", "callbacks", "warm_start", "class_weight", "device", "distribute",
     "target_encoding",
 })
-_BUILT = ("model", "build_fn", "optimizer", "loss", "metrics", "run_eagerly")
-_BUILT_PREFIXES = ("model__", "optimizer__", "loss__", "metrics__", "compile__")
+# Parameters a network is compiled with, and those it is built and compiled with.
 _COMPILED = ("optimizer", "loss", "metrics", "run_eagerly")
 _COMPILED_PREFIXES = ("optimizer__", "loss__", "metrics__", "compile__")
+_BUILT = ("model", "build_fn", *_COMPILED)
+_BUILT_PREFIXES = ("model__", *_COMPILED_PREFIXES)
 _RECORD = "_built_with"
 # In the record since Keras objects are read by their config (and arrays by
 # their values): a record without it holds them by their class alone.
