@@ -206,7 +206,7 @@ class MappedArray(RowSource):
     def __init__(self, array):
         super().__init__(array.shape[0], array.shape[1:], array.dtype)
         root = _shared_file_map(array)
-        self._array = self.mapped_array = array
+        self.mapped_array = array  # (read by the checks of its values, _input_dtypes)
         self._mapping = root.base
         self._file = root.filename if _rows_contiguous(array) and root.filename else None
         # The file the array is mapped from: the path is read only while it names
@@ -253,7 +253,7 @@ class MappedArray(RowSource):
         Where rows are not the outermost axis (Fortran order: each row's values
         lie across the whole file), a block of that axis at a time, released in
         between: a batch of rows otherwise made the whole file resident."""
-        array = self._array
+        array = self.mapped_array
         axis = int(np.argmax(np.abs(array.strides))) if array.ndim > 1 else 0
         # The bytes one slice of that axis may make resident: the whole strip
         # between two slices for rows in any order, a run's own bytes for a run of
