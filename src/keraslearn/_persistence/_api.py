@@ -396,4 +396,3 @@ def _rebuild(data, member, path):
         raise ValueError(
             f"{str(path)!r}: {member} cannot be rebuilt ({type(exc).__name__}: {exc})."
         ) from None
-

@@ -59,7 +59,7 @@ def check_wrapper_parameters(est, fit_kwargs):
         args = routed(params, name)
         # fit__callbacks / predict__callbacks: callbacks of that method only
         keras_callbacks.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
-                                where=f"{name}__callbacks")
+                                        where=f"{name}__callbacks")
         check_kwargs(func, without_routed_callbacks(args), name)
     given = sorted(fit_kwargs.keys() & {"X_val", "y_val", "sample_weight_val"})
     if given:  # (fit takes them by name: these came to partial_fit)
