@@ -5,13 +5,14 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
 from builders import tiny_mlp
-from keraslearn import KerasClassifier, KerasRegressor
+from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier
 
 X, y = make_classification(n_samples=40, n_features=4, n_informative=3, n_redundant=0,
                            random_state=0)
@@ -192,6 +193,11 @@ _FIT_ERRORS = {
     "fit-verbose-negative": (C, {}, X, y, {"verbose": -1}, ValueError, "verbose must be an int"),
     # taken for True, silently
     "shuffle-str": (C, {"shuffle": "no"}, X, y, {}, ValueError, "shuffle must be a bool"),
+    # streams of batches (NumPy failed on them: "float() argument must be ...")
+    "dataset-X": (C, {}, tf.data.Dataset.from_tensor_slices(X).batch(8), y, {}, TypeError,
+                  "X is a tf.data.Dataset: keraslearn estimators take rows"),
+    "named-dataset-X": (C, {}, {"a": tf.data.Dataset.from_tensor_slices(X)}, y, {}, TypeError,
+                        r"X\['a'\] is a tf.data.Dataset"),
 }
 
 
@@ -231,6 +237,35 @@ def test_predict_errors(fitted, method, X_, message):
     with pytest.raises(ValueError, match=message) as excinfo:
         getattr(fitted, method)(X_)
     assert _framework_frames(excinfo) == []
+
+
+class _Batches(keras.utils.PyDataset):
+    def __len__(self):
+        return 1
+
+    def __getitem__(self, index):
+        return X, y
+
+
+@pytest.mark.parametrize("stream, kind", [
+    (lambda: tf.data.Dataset.from_tensor_slices(X).batch(8), "a tf.data.Dataset"),
+    (lambda: _Batches(), "a keras.utils.PyDataset"), (lambda: (row for row in X), "a generator"),
+], ids=["dataset", "pydataset", "generator"])
+@pytest.mark.parametrize("est", [
+    KerasClassifier(tiny_mlp, epochs=1, random_state=0), MLPClassifier(max_iter=5, random_state=0),
+], ids=["wrapper", "mlp"])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_streams_of_batches_are_refused_naming_what_to_give(est, stream, kind):
+    # NumPy failed on them, saying "float() argument must be a string or a real number"
+    est = clone(est)
+    with pytest.raises(TypeError, match=f"X is {kind}: .* Give arrays") as excinfo:
+        est.fit(stream(), y)
+    assert not hasattr(est, "model_") and _framework_frames(excinfo) == []
+    est.fit(X, y)
+    before = est.predict_proba(X)
+    with pytest.raises(TypeError, match=f"X is {kind}: "):
+        est.predict(stream())
+    np.testing.assert_array_equal(est.predict_proba(X), before)
 
 
 def test_wrong_shape_per_sample_for_nd_input():

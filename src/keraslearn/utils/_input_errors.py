@@ -26,7 +26,10 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
     1-D object array or Series of arrays (one per sample; ``per_sample`` says
     what to give where their shapes differ), which scikit-learn reads as rows,
     y has more than 2 dimensions, or X (``what``: X or one of its named
-    inputs) or a regressor's y holds text, which the network does not take."""
+    inputs) or a regressor's y holds text, which the network does not take.
+    A stream (a tf.data.Dataset, a Keras PyDataset, a generator) is refused
+    on entry."""
+    refuse_streams(X, what)
     try:
         yield
     except ValueError as exc:
@@ -76,6 +79,26 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 "TfidfVectorizer, or an encoder (a feature_encoder gets X checked already)."
             ) from exc
         raise
+
+
+def refuse_streams(X, what="X"):
+    """Refuse X given as a stream of batches, which scikit-learn can neither
+    count nor split into folds (it failed in NumPy, "float() argument must be
+    a string or a real number")."""
+    import inspect
+    import sys
+
+    tf, keras = sys.modules.get("tensorflow"), sys.modules.get("keras")
+    streams = {"a tf.data.Dataset": tf and isinstance(X, tf.data.Dataset),
+               "a keras.utils.PyDataset": keras and isinstance(X, keras.utils.PyDataset),
+               "a generator": inspect.isgenerator(X)}
+    kind = next((kind for kind, found in streams.items() if found), None)
+    if kind is not None:
+        raise TypeError(
+            f"{what} is {kind}: keraslearn estimators take rows as scikit-learn does, so that "
+            "searches and cross-validation can split them. Give arrays (NumPy, pandas, scipy "
+            "sparse); for data beyond memory a np.load(path, mmap_mode='r') array, or image "
+            "file paths for ImageClassifier.")
 
 
 def refuse_mixed_images(X, what="X"):
