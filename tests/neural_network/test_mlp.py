@@ -683,6 +683,25 @@ def test_values_beyond_float32_are_named_not_predicted_as_nan():
                 model.predict(rows)
 
 
+@pytest.mark.parametrize("make_sparse", [False, True], ids=["dense", "sparse"])
+def test_held_out_values_beyond_float32_are_named_not_scored_as_nan(make_sparse):
+    # found in a review of the left items: a value beyond float32's range in a row
+    # held out for early stopping gave validation_scores_ of NaN, silently
+    from scipy.sparse import csr_matrix
+
+    rng = np.random.RandomState(0)
+    X, target = rng.rand(200, 3), rng.rand(200)
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True,
+                       random_state=0).fit(X, target)
+    before = reg.predict(X)
+    big = X.copy()
+    big[:, 1] = 1e39  # (every row, so the held-out ones too: checked before training)
+    with pytest.raises(ValueError, match=r"^The rows held out for early stopping: X holds "
+                                         r"values beyond the range of float32.*1e\+39"):
+        reg.fit(csr_matrix(big) if make_sparse else big, target)
+    np.testing.assert_array_equal(reg.predict(X), before)
+
+
 def test_nan_and_infinity_unchecked_under_assume_finite_are_not_called_too_large():
     # found in an audit: they were told as values beyond float32's range, to be scaled
     rng = np.random.RandomState(0)

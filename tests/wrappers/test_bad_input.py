@@ -558,6 +558,26 @@ def test_validation_data_is_checked_before_the_network_is_built(given, message):
     assert built == [] and not hasattr(clf, "model_")
 
 
+@pytest.mark.parametrize("at", ["X", "y"])
+@pytest.mark.parametrize("given_as", ["validation_data", "X_val, y_val"])
+def test_validation_values_beyond_float32_are_named_as_validation_rows(at, given_as):
+    # found in a review of the left items: held-out X beyond float32's range gave a
+    # val_loss of inf, silently; held-out y was named without saying which y
+    X_val, y_val = X[:8].copy(), y_reg[:8].copy()
+    if at == "X":
+        X_val[3, 1] = 1e39
+    else:
+        y_val[3] = 1e39
+    reg = KerasRegressor(tiny_mlp, epochs=1, random_state=0).fit(X, y_reg)
+    before = reg.predict(X)
+    given = ({"validation_data": (X_val, y_val)} if given_as == "validation_data"
+             else {"X_val": X_val, "y_val": y_val})
+    with pytest.raises(ValueError, match=rf"^{given_as}: {at} holds values beyond the range of "
+                                         r"float32.*1e\+39"):
+        reg.fit(X, y_reg, **given)
+    np.testing.assert_array_equal(reg.predict(X), before)
+
+
 def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():
     # Keras' encoded form (class codes for string labels, which scikeras passes on
     # as they are) is refused; the message says to give it as fit's y is.

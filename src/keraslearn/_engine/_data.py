@@ -120,7 +120,10 @@ class ValidationArrays(tuple):
 
 class CheckedValidation(tuple):
     """``validation_data=(X, y[, sample_weight])`` checked before the network is
-    built: ``(X as the model takes it, y checked as the training y, weights)``."""
+    built: ``(X as the model takes it, y checked as the training y, weights)``;
+    ``name`` says how it was given, for the checks made once it is built."""
+
+    name = "validation_data"
 
 
 def ready_for_training(est, data, plan):
@@ -139,27 +142,29 @@ def ready_for_training(est, data, plan):
             raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, "
                              f"sample_weight_val) ((X_val,) without y), got a "
                              f"{type(given).__name__} of {len(given)}.")
+        # (fit's X_val, y_val[, sample_weight_val], or Keras' validation_data)
+        name = ("X_val, y_val" + ", sample_weight_val" * (len(given) == 3) if isinstance(
+            given, ValidationArrays) else "validation_data")
         try:
-            plan = plan.replace(validation_data=_checked_validation(
-                est, given, data, as_given=plan.mode == "partial"))
+            checked = _checked_validation(est, given, data, as_given=plan.mode == "partial")
         except (TypeError, ValueError) as exc:
             if type(exc) not in (TypeError, ValueError):
                 raise  # an encoder's own error type (of the user's, perhaps): as it is
             # Given encoded, as Keras (and scikeras) take it: said where that may be why.
             text = str(exc)
-            if isinstance(given, ValidationArrays):  # fit's X_val, y_val[, sample_weight_val]
-                name = "X_val, y_val" + ", sample_weight_val" * (len(given) == 3)
+            if isinstance(given, ValidationArrays):
                 hint = (" (in a Pipeline, X_val reaches the estimator as given unless the "
                         "pipeline's transform_input names it)")
                 about = text.startswith("X ") or any(  # X_val's features, not y or weights
                     word in text for word in ("feature", "column"))
             else:
-                name = "validation_data"
                 hint = (" (validation_data is given as fit's X and y are: the estimator's "
                         "encoders make it what the model takes)")
                 about = not is_identity(data.features) or any(
                     words in text for words in ("not in classes", "column"))
             raise type(exc)(f"{name}: {exc}" + (hint if about else "")) from None
+        checked.name = name
+        plan = plan.replace(validation_data=checked)
     return data, plan
 
 
@@ -259,15 +264,21 @@ def float_overflow(X, model):
     values) holds finite values beyond the range of the float type ``model``
     takes (they become infinite in the network), or None. It reads X once more
     only where X's float type is wider than the network's."""
+    try:
+        dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    return beyond_float(X, dtype)
+
+
+def beyond_float(X, dtype):
+    """:func:`float_overflow` for a network taking the float type ``dtype``."""
     from scipy.sparse import issparse
 
     X = X.data if issparse(X) else X
     if type(X) is not np.ndarray or X.dtype.kind != "f" or X.dtype.itemsize <= 4:
         return None  # (float32 and narrower fit any float network: no lookup)
-    try:
-        dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
-    except (AttributeError, IndexError, TypeError, ValueError):
-        return None
+    dtype = np.dtype(dtype)
     if dtype.kind != "f" or dtype.itemsize >= X.dtype.itemsize:  # (wide enough)
         return None
     largest = targets.largest_magnitude(X)

@@ -51,14 +51,23 @@ def _loss_axes_per_sample(model):
     return int(len(outputs[0].shape) > 2)
 
 
-def _validation_dataset(given, encoder, batch_size, inputs, weight_axes):
+def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model):
     """``validation_data``: the user's dataset, or the rows checked before the
-    network was built (``_data.CheckedValidation``) encoded as y is."""
+    network was built (``_data.CheckedValidation``) encoded as y is, checked
+    as the training rows are against the network's float type (values beyond
+    it made the validation loss infinite, silently)."""
     if not isinstance(given, CheckedValidation):
         return given  # a tf.data.Dataset: the user encoded it
     X_val, y_val, sw = given
+    overflow = float_overflow(X_val, model)
+    if overflow is not None:
+        raise ValueError(f"{given.name}: {overflow}")
+    try:
+        y_val = targets.encode(encoder, y_val)
+    except ValueError as exc:
+        raise ValueError(f"{given.name}: {exc}") from None
     return make_dataset(
-        X_val, targets.encode(encoder, y_val), sw, batch_size=batch_size,
+        X_val, y_val, sw, batch_size=batch_size,
         shuffle=False, seed=None, inputs=inputs, weight_axes=weight_axes,
     )
 
@@ -169,7 +178,8 @@ def _train(est, model, data, plan, encoder, randomness, where):
         )
     elif plan.validation_data is not None:
         kwargs["validation_data"] = _validation_dataset(
-            plan.validation_data, encoder, plan.validation_batch_size, inputs, weight_axes)
+            plan.validation_data, encoder, plan.validation_batch_size, inputs, weight_axes,
+            model)
     with randomness.data_order(plan.shuffle):
         dataset = make_dataset(
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,

@@ -9,6 +9,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 
+from .._engine._data import beyond_float
 from .._engine._forward import forget
 from .._engine._plan import NEW
 from .._engine._sources import RowSource, as_source
@@ -196,10 +197,11 @@ class BaseMLP(ReadyNetwork):
         X = as_source(data.X)
         if isinstance(X, RowSource):
             X = X[rows]
-        elif sparse.issparse(X):
-            X = X.tocsr()[rows].astype(self._dtype())
-        else:
-            X = np.asarray(X[rows], dtype=self._dtype())
+        else:  # (values beyond the network's float type made every score NaN, silently)
+            X = X.tocsr()[rows] if sparse.issparse(X) else X[rows]
+            if (overflow := beyond_float(X, self._dtype())) is not None:
+                raise ValueError(f"The rows held out for early stopping: {overflow}")
+            X = X.astype(self._dtype()) if sparse.issparse(X) else np.asarray(X, self._dtype())
         return HeldOutScore(
             X, data.y[rows], data.sample_weight[rows], name=self._score_metric,
             score=self._score_function, decode=lambda raw: self._decode(encoder, raw),
