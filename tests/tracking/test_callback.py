@@ -244,6 +244,22 @@ def test_a_copy_made_in_a_run_nests_its_fits_under_it_as_a_search_does(store):
         assert metric_steps(store, run_id, "loss")[0] == list(range(EPOCHS))
 
 
+def test_a_copy_made_in_a_run_of_another_store_logs_in_the_store_it_names(store):
+    # found in a review of the left items: a search's copies of a callback naming
+    # its own tracking_uri nested their runs under the run active in MLflow's store
+    X, y = frame()
+    other = f"sqlite:///{store.folder / 'other.db'}"
+    pipe = pipeline(callbacks=[MLflowCallback(tracking_uri=other, run_name="there")])
+    with mlflow.start_run() as active:
+        clone(pipe).fit(X, y)
+        pickle.loads(pickle.dumps(clone(pipe)))[-1].fit(X, y)
+    assert [r.info.run_id for r in runs(store)] == [active.info.run_id]
+    client = mlflow.MlflowClient(other)
+    found = client.search_runs([client.get_experiment_by_name("Default").experiment_id])
+    assert [(r.info.run_name, r.info.status) for r in found] == [("there", "FINISHED")] * 2
+    assert all("mlflow.parentRunId" not in r.data.tags for r in found)
+
+
 def test_a_copy_fitted_later_in_another_run_logs_into_that_run(store):
     # A search's best_estimator_ (a copy made in the search's run) refitted in a new
     # run: its curves go to the new run, not nested under the finished one.

@@ -98,15 +98,15 @@ class MLflowCallback(keras.callbacks.Callback):
     ``n_jobs=2`` included); otherwise into the run active when training begins,
     or, when none is, into a new run ended when training ends.
 
-    Inside a search: a copy of the callback made while a run is active -- the
-    clones a search fits, in this process or in joblib's workers -- nests each
-    fit under that run, as ``parent_run_id`` would, while that run is still the
-    active one, or, where no run is active, while it is still running (a copy
-    fitted in another run later, such as a search's ``best_estimator_``
-    refitted in a new run, logs into that run; one fitted once that run has
-    ended, such as an estimator pickled in it and loaded later, starts a run of
-    its own, in MLflow's current store).
-    So a search fitted inside
+    Inside a search: a copy of the callback made while a run is active (in the
+    store ``tracking_uri`` names, where given) -- the clones a search fits, in
+    this process or in joblib's workers -- nests each fit under that run, as
+    ``parent_run_id`` would, while that run is still the active one, or, where
+    no run is active, while it is still running (a copy fitted in another run
+    later, such as a search's ``best_estimator_`` refitted in a new run, logs
+    into that run; one fitted once that run has ended, such as an estimator
+    pickled in it and loaded later, starts a run of its own, in MLflow's
+    current store). So a search fitted inside
     ``with mlflow.start_run():`` gets one nested run per fit (every fold and
     the refit) whatever its ``n_jobs``, instead of fits logging over each
     other into the parent or into unrelated runs. That is the callback given
@@ -240,13 +240,11 @@ class MLflowCallback(keras.callbacks.Callback):
         self._ends = None
         self._finished = None
         parent_id, uri = self.parent_run_id, self.tracking_uri
-        if self.run_id is None and parent_id is None and self._copied_under is not None:
-            # The run the copy was made in, while it is the active one (a
-            # search fitting its clones) or, where no run is active (joblib's
-            # workers), while it is still running; a copy fitted in another
-            # run since then logs into that run, and one fitted after that run
-            # ended (a pickled estimator, a search's best_estimator_) starts
-            # a run of its own, where MLflow points now.
+        if self.run_id is None and parent_id is None and self._copied_under is not None and (
+                not self.__dict__.get("_uri_given") or same_store(self._copied_under[1], uri)):
+            # The run the copy was made in (in the store named, if one is), while it
+            # is the active one (a search fitting its clones) or, where no run is
+            # active (joblib's workers), still running (see the class docstring).
             active = mlflow.active_run()
             if (active.info.run_id == self._copied_under[0] if active is not None
                     else _still_running(mlflow, *self._copied_under)):
