@@ -8,6 +8,7 @@ own up to that rounding: far below the difference between any two rows here,
 so a row answered to the wrong request, out of order or dropped still fails.
 """
 
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -199,6 +200,70 @@ def test_a_batch_the_model_fails_on_is_run_request_by_request():
     assert [a.status for a in answers if isinstance(a, ModelError)] == [500]
     assert isinstance(answers[3], ModelError) and "out of memory" in answers[3].message
     assert len(model.calls) == 1 + 16  # not halved: a 500 is rarely one request's fault
+
+
+class _Unreadable(Exception):
+    """A library's error whose ``__str__`` reads what its ``__init__`` never set."""
+
+    def __str__(self):
+        return self.detail
+
+
+def _cancelled():
+    import concurrent.futures
+
+    waited = concurrent.futures.Future()
+    waited.cancel()
+    waited.result()  # (raises concurrent.futures.CancelledError, asyncio's in the loop)
+
+
+class _FailsOddly(_RefusesNegatives):
+    def __init__(self, fail):
+        super().__init__()
+        self.fail = fail
+
+    def predict(self, X):
+        self.calls.append(X[:, 0].tolist())
+        if (X < 0).any():
+            self.fail()
+        return X[:, 0] * 10
+
+
+@pytest.mark.parametrize("fail, message", [
+    (lambda: _cancelled(), "a future it waited on was cancelled"),
+    (lambda: (_ for _ in ()).throw(_Unreadable()), r"_Unreadable, whose text could not be read"),
+], ids=["cancelled-future", "unreadable-error"])
+def test_a_model_failing_oddly_fails_its_request_and_the_method_is_served_on(fail, message):
+    # found in an audit: the method's worker task died, every later request of
+    # that method hung for ever, and /health still said "ok"
+    import asyncio
+
+    from keraslearn.serving._batching import Batcher, ModelError
+
+    model = _FailsOddly(fail)
+    values = [float(i) for i in range(8)]
+    values[3] = -1.0
+
+    async def serve():
+        batcher = Batcher(model, _Stack(), ["predict"], max_batch_rows=8, max_wait_ms=500)
+        await batcher.start()
+        try:
+            rounds = []
+            for round_values in (values, [10.0, 11.0]):
+                jobs = [asyncio.ensure_future(batcher.submit("predict", [np.array([v])]))
+                        for v in round_values]
+                rounds.append(await asyncio.wait_for(
+                    asyncio.gather(*jobs, return_exceptions=True), 30))
+            return rounds
+        finally:
+            await batcher.stop()
+
+    first, later = asyncio.run(serve())
+    assert isinstance(first[3], ModelError) and first[3].status == 500
+    assert re.search(message, first[3].message)
+    assert [a.tolist() for i, a in enumerate(first) if i != 3] == [
+        [v * 10] for i, v in enumerate(values) if i != 3]
+    assert [a.tolist() for a in later] == [[100.0], [110.0]]
 
 
 class _Slow:

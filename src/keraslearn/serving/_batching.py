@@ -29,7 +29,7 @@ calls, not n. A batch the model fails on otherwise is run request by request.
 import asyncio
 import collections
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 
 import numpy as np
 
@@ -232,6 +232,9 @@ class Batcher:
         self._running[method] = jobs
         try:
             await self._answer(method, jobs)
+        except Exception as exc:  # (any failure here: the worker serves the next batch)
+            for job in jobs:
+                _settle(job, ModelError(f"{method} failed: {type(exc).__name__}"))
         finally:
             self._running.pop(method, None)
 
@@ -284,7 +287,13 @@ class Batcher:
 
     def _predict(self, method, parts):
         """In the model thread: one call over every part, split back per part."""
-        result = getattr(self.model, method)(self.schema.assemble(parts))
+        try:
+            result = getattr(self.model, method)(self.schema.assemble(parts))
+        except (CancelledError, asyncio.CancelledError) as exc:
+            # The model's own (a future it waited on was cancelled): asyncio took it
+            # for this call's cancellation, and the method's worker ended, silently.
+            raise ModelError(f"{method} failed: a future it waited on was cancelled "
+                             "(CancelledError)") from exc
         return _split(result, [len(p[0]) for p in parts], method)
 
 

@@ -12,8 +12,12 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u206
 
 def shortened(text, limit):
     """``text``, or its start and end (a path's file name) around "..." where longer
-    than ``limit`` characters."""
-    text, half = str(text), (limit - 3) // 2
+    than ``limit`` characters. An error whose text cannot be read is named by its class."""
+    try:
+        text = str(text)
+    except Exception:  # (a library's error whose __str__ reads what it never set)
+        text = f"({type(text).__name__}, whose text could not be read)"
+    half = (limit - 3) // 2
     return text if len(text) <= limit else text[:half] + "..." + text[-half:]
 
 
