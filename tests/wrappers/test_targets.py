@@ -476,6 +476,32 @@ def test_binary_with_one_sigmoid_unit():
     assert clf.score(X, y) > 0.85
 
 
+@pytest.mark.parametrize("cls", [KerasClassifier, KerasRegressor])
+def test_one_output_given_in_a_dict_predicts_on_every_path(cls):
+    # found in an audit: a few rows (the NumPy forward pass) were predicted, but
+    # Keras' own path (many rows, score) failed on the dict Keras returns:
+    # "float() argument must be a string or a real number, not 'dict'"
+    import keraslearn
+
+    def build():
+        inputs = keras.Input((4,))
+        out = keras.layers.Dense(1, activation="sigmoid" if cls is KerasClassifier else None)
+        model = keras.Model(inputs, {"out": out(keras.layers.Dense(3)(inputs))})
+        model.compile("adam", "binary_crossentropy" if cls is KerasClassifier else "mse")
+        return model
+
+    est = cls(build, epochs=2, random_state=0).fit(X, y)
+    raw = est.model_.predict(X, verbose=0)["out"][:, 0]
+    many = np.tile(X, (20, 1))  # (1,600 rows: past the NumPy pass's bound)
+    with keraslearn.config_context(fast_small_predictions=False):
+        plain = est.predict_proba(X) if cls is KerasClassifier else est.predict(X)
+    got = (plain[:, 1] if cls is KerasClassifier else plain)
+    np.testing.assert_allclose(got, raw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(est.predict(many), np.tile(est.predict(X), 20), rtol=1e-5,
+                               atol=1e-6)  # (the NumPy pass on X: the same to rounding)
+    assert np.isfinite(est.score(many, np.tile(y, 20)))
+
+
 def test_binary_with_two_softmax_units():
     clf = KerasClassifier(softmax_binary, **FAST).fit(X, y)
     assert clf.model_.output_shape[-1] == 2
