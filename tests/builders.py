@@ -56,8 +56,16 @@ def _softmax_binary(meta, hidden=8):
     )
 
 
+def _two_inputs(meta):
+    """Named inputs "a" and "b" of the widths fit saw, joined before the output."""
+    inputs = [keras.Input(meta["X_shape_"][name][1:], name=name) for name in ("a", "b")]
+    joined = keras.layers.Concatenate()(inputs)
+    return keras.Model(inputs, output_layer(meta)(keras.layers.Dense(4)(joined)))
+
+
 tiny_mlp = named(_tiny_mlp)
 softmax_binary = named(_softmax_binary)
+two_inputs = named(_two_inputs)
 
 
 class ScaledSquares(keras.losses.Loss):

@@ -52,9 +52,9 @@ class MultiInput(dict):
     """
 
     def __init__(self, arrays=None, **kwargs):
+        # (none: empty, as a dict, which skops makes before filling it; an
+        # estimator refuses an X of no input)
         items = {**(arrays or {}), **kwargs}
-        if not items:
-            raise ValueError("MultiInput needs at least one named input.")
         converted = {}
         for name, value in items.items():
             if not isinstance(name, str):
@@ -80,7 +80,7 @@ class MultiInput(dict):
         return (len(self),)
 
     def __len__(self):
-        return len(next(iter(self.values())))
+        return len(next(iter(self.values()), ()))
 
     def __getitem__(self, key):
         if isinstance(key, str):

@@ -12,7 +12,7 @@ from _saved_cases import LABELS, X
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import keraslearn
-from builders import tiny_mlp
+from builders import tiny_mlp, two_inputs
 from keraslearn import KerasClassifier, MLPClassifier
 from keraslearn.monitoring import DriftDetector
 
@@ -426,6 +426,25 @@ def test_routing_requests_beyond_the_parameters_are_named_too(tmp_path, where):
                                          "metadata-routing requests"):
         keraslearn.save(fitted, tmp_path / "routed.keraslearn")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_named_inputs_held_in_the_parameters_load_as_they_were_saved(tmp_path):
+    # found in an audit: fit__validation_data holding a MultiInput was saved, and
+    # the file never loaded (MultiInput untrusted, then skops could not make it)
+    from keraslearn import MultiInput
+
+    named = MultiInput(a=X[:, :2], b=X[:, 2:])
+    held_out = named[np.arange(30, 40)]
+    clf = KerasClassifier(two_inputs, epochs=2, random_state=0,
+                          fit__validation_data=(held_out, LABELS[30:40])).fit(named, LABELS)
+    keraslearn.save(clf, tmp_path / "named.keraslearn")
+    loaded = keraslearn.load(tmp_path / "named.keraslearn", trusted=["builders.named"])
+    given = loaded.get_params()["fit__validation_data"][0]
+    assert type(given) is MultiInput and len(given) == 10
+    for name in ("a", "b"):
+        np.testing.assert_array_equal(given[name], held_out[name])
+    np.testing.assert_array_equal(loaded.predict_proba(named), clf.predict_proba(named))
+    assert len(MultiInput()) == 0  # (as skops makes it: empty, then filled)
 
 
 def test_a_dict_whose_keys_load_would_change_is_refused_naming_where(clf, tmp_path):

@@ -143,6 +143,7 @@ def _own_types():
         MLPRegressor,
     )
     from .._engine._targets import IdentityTargetEncoder
+    from .._multi_input import MultiInput
     from ..monitoring import DriftDetector
     from ..preprocessing import ColumnGroups, ImageLoader
     from ..utils.transformers import (
@@ -155,7 +156,8 @@ def _own_types():
     return frozenset(_type_name(cls) for cls in (
         BaseWrapper, KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor,
         ImageClassifier, ColumnGroups, ImageLoader, DriftDetector, ClassifierLabelEncoder,
-        RegressorTargetEncoder, TargetReshaper, IdentityTargetEncoder, refs.NetworkReference,
+        RegressorTargetEncoder, TargetReshaper, IdentityTargetEncoder, MultiInput,
+        refs.NetworkReference,
         refs.CodeReference, refs.KerasObjectConfig, refs.UnstoredObject))
 
 
