@@ -6,6 +6,7 @@ from scipy.sparse import issparse
 from sklearn.utils import _safe_indexing
 
 from .utils._columns import is_polars_frame
+from .utils._input_errors import ONE_SHAPE, explained_input_errors
 
 
 def is_named_inputs(X):
@@ -63,7 +64,9 @@ class MultiInput(dict):
                 raise TypeError(f"MultiInput input {name!r} is a scipy sparse matrix; the "
                                 "inputs of a MultiInput are dense arrays (toarray()).")
             if not (hasattr(value, "iloc") or is_polars_frame(value)):  # frames kept
-                value = np.asarray(value)
+                with explained_input_errors(value, what=f"MultiInput input {name!r}",
+                                            ragged=ONE_SHAPE, per_sample=ONE_SHAPE):
+                    value = np.asarray(value)
             if getattr(value, "ndim", 2) == 0:  # (a polars frame has no ndim)
                 raise ValueError(f"MultiInput input {name!r} is a scalar, not one row per sample.")
             converted[name] = value

@@ -143,6 +143,10 @@ def test_a_list_of_inputs_says_what_to_give_instead(container):
         with pytest.raises(ValueError, match=words + r" of different shapes.*Give samples of "
                                                      r"one shape \(keras\.utils\.pad_sequences"):
             clf.fit(X, y)
+    # found in an audit: a MultiInput made of them got NumPy's "inhomogeneous shape"
+    with pytest.raises(ValueError, match=r"^MultiInput input 'image' is a list of \d+ "
+                                         r"sequences of different shapes.*pad_sequences"):
+        MultiInput(image=[list(r) for r in ragged], meta=META)
     # A ragged y beside them: the hint still comes (NumPy's error on y's shape did).
     with pytest.raises(ValueError, match=r"X is a list of \d+ sequences of different shapes"):
         clf.fit([list(r) for r in ragged], [np.zeros(2), np.zeros((2, 2))])
