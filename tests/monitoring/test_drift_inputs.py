@@ -375,6 +375,20 @@ def test_bad_shapes(X, match):
         fitted.test(X)
 
 
+def test_named_inputs_are_refused_saying_what_to_give():
+    # found in an audit: a dict or MultiInput was told as "got a scalar"
+    from keraslearn import MultiInput
+
+    named = MultiInput(a=np.zeros((5, 2)), b=np.zeros((5, 1)))
+    for X in (named, dict(named)):
+        with pytest.raises(TypeError, match=r"monitors one table of columns; got a "
+                                            rf"{type(X).__name__} of named inputs \['a', 'b'\]"):
+            DriftDetector().fit(X)
+    fitted = DriftDetector().fit(np.random.default_rng(0).normal(size=(50, 2)))
+    with pytest.raises(TypeError, match="named inputs"):
+        fitted.test(named)
+
+
 def test_sparse_input_is_rejected():
     with pytest.raises(TypeError, match="dense data"):
         DriftDetector().fit(sparse.csr_matrix(np.eye(3)))

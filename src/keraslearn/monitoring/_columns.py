@@ -29,6 +29,11 @@ def as_frame(X, owner):
     if sparse.issparse(X):
         raise TypeError(f"{owner} needs dense data: got a sparse {type(X).__name__}. "
                         "Densify the columns to monitor (e.g. X.toarray()) first.")
+    if isinstance(X, dict):  # (np.asarray made a scalar of it)
+        raise TypeError(
+            f"{owner} monitors one table of columns; got a {type(X).__name__} of named inputs "
+            f"{sorted(map(str, X))[:5]}. Give it the DataFrame the inputs are taken from "
+            "(before ColumnGroups), or one input's array.")
     if isinstance(X, pd.Series):
         raise ValueError(f"{owner} expects 2D data (rows × features), got a pandas Series; "
                          "use X.to_frame() for a single feature.")
