@@ -1,7 +1,9 @@
 """keraslearn: Keras 3 models as first-class scikit-learn estimators.
 
 The estimators are imported lazily, so ``import keraslearn`` stays fast and
-TensorFlow is loaded only when an estimator is first used.
+TensorFlow is loaded only when an estimator (or export, save, load) is
+first taken from it: ``keraslearn.evaluation`` and ``keraslearn.monitoring``
+never start it for scikit-learn's own estimators or a drift check.
 """
 
 import os

@@ -6,6 +6,7 @@ import pickle
 import re
 import subprocess
 import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -712,6 +713,24 @@ def test_import_stays_light():
     code = ("import sys, keraslearn.evaluation; "
             "heavy = [m for m in ('matplotlib', 'tensorflow', 'keras') if m in sys.modules]; "
             "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_evaluating_a_scikit_learn_estimator_does_not_start_tensorflow():
+    # found in an audit: evaluate read labels through keraslearn's estimator
+    # machinery, which started TensorFlow (seconds) for a LogisticRegression
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+        from keraslearn.evaluation import evaluate
+        X = np.random.default_rng(0).normal(size=(30, 2))
+        y = np.where(X[:, 0] > 0, "yes", "no")
+        report = evaluate(LogisticRegression().fit(X, y), X, y)
+        assert report.metrics["accuracy"] > 0.8, report.metrics
+        heavy = [m for m in ('tensorflow', 'keras') if m in sys.modules]
+        assert not heavy, heavy
+    """)
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

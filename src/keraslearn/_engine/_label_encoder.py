@@ -16,7 +16,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from .._persistence import _state as _saved
-from ._labels import (
+from ..utils._labels import (
     as_array,
     check_known,
     check_outputs,

@@ -18,8 +18,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._introspection import accepted_kwargs
+from ..utils._labels import check_outputs
 from ._label_encoder import TARGET_ENCODINGS, ClassifierLabelEncoder
-from ._labels import check_outputs
 
 __all__ = ["TARGET_ENCODINGS", "ClassifierLabelEncoder", "IdentityTargetEncoder",
            "RegressorTargetEncoder"]

@@ -273,7 +273,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     name = type(estimator).__name__ if name is None else str(name)
     output_names = ([str(c) for c in y.columns]  # (polars' too: its names name the outputs)
                     if isinstance(y, pd.DataFrame) or is_polars_frame(y) else None)
-    from .._engine._labels import as_array  # (nullable columns as numbers, as fit reads them)
+    from ..utils._labels import as_array  # (nullable columns as numbers, as fit reads them)
 
     y_true = np.asarray(as_array(y.set_axis(range(y.shape[1]), axis=1)  # (names: read above)
                                  if isinstance(y, pd.DataFrame) else y))
