@@ -359,3 +359,21 @@ def test_more_rows_follow_layers_changed_outside_keraslearn_as_a_few_rows_do():
     wrapped.layer.activation = keras.activations.tanh
     np.testing.assert_allclose(est.predict(sequences), est.model_(sequences, training=False),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_outputs_overflowing_the_float_type_are_as_tensorflow_s_without_a_warning():
+    # found in an audit: the NumPy pass warned "overflow encountered in exp" where
+    # TensorFlow's path gives the same infinities silently
+    import warnings
+
+    reg = MLPRegressor(hidden_layer_sizes=(), loss="poisson", max_iter=2,
+                       random_state=0).fit(np.abs(X), np.ones(len(X)))
+    reg.coefs_ = [np.full((5, 1), 50.0)]
+    rows = np.abs(X[:20])
+    with keraslearn.config_context(fast_small_predictions=False):
+        expected = reg.predict(rows)
+    assert np.isinf(expected).any() and np.isfinite(expected).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for given in (rows, sparse.csr_matrix(rows)):
+            np.testing.assert_allclose(reg.predict(given), expected, rtol=1e-6)

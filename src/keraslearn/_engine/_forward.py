@@ -204,8 +204,9 @@ class NumpyForward:
 
     def _rows(self, X):
         x = X.astype(self.dtype, copy=False)
-        for step in self.steps:
-            x = step(x)
+        with np.errstate(all="ignore"):  # (overflow to inf, NaN: silent, as in TensorFlow)
+            for step in self.steps:
+                x = step(x)
         if np.may_share_memory(x, X):  # layers that pass rows on: never the caller's array
             x = x.copy()
         # TensorFlow flushes subnormal results to (signed) zero on the CPU.
