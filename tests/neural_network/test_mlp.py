@@ -464,6 +464,34 @@ def test_verbose_prints_epochs(capsys):
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_stopping_and_rate_messages_follow_the_line_of_their_epoch(capsys):
+    # found in an audit: they were printed before Keras' line of the epoch they
+    # concern (its progress bar prints after every other callback), glued to a
+    # progress bar on a terminal, and to stdout when Keras logs to absl
+    import keras
+
+    X, y = make_classification(n_samples=40, random_state=0)
+    MLPClassifier(hidden_layer_sizes=(2,), max_iter=30, tol=0.5, n_iter_no_change=2,
+                  verbose=True, random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == ("loss did not improve more than tol=0.5 for 2 consecutive epochs. "
+                         "Stopping.") and lines[-3] == "Epoch 4/30", lines
+    MLPClassifier(hidden_layer_sizes=(2,), max_iter=6, tol=0.5, n_iter_no_change=2,
+                  solver="sgd", learning_rate="adaptive", verbose=True,
+                  random_state=0).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    said = lines.index("loss did not improve: learning rate set to 0.0002.")
+    assert lines[said - 2] == "Epoch 4/6" and lines[said + 1] == "Epoch 5/6", lines
+    keras.config.disable_interactive_logging()
+    try:
+        MLPClassifier(hidden_layer_sizes=(2,), max_iter=30, tol=0.5, n_iter_no_change=2,
+                      verbose=True, random_state=0).fit(X, y)
+    finally:
+        keras.config.enable_interactive_logging()
+    assert "Stopping" not in capsys.readouterr().out  # (to absl's log, with Keras' lines)
+
+
 def test_fitted_properties_need_fit():
     with pytest.raises(NotFittedError):
         _ = MLPClassifier().coefs_

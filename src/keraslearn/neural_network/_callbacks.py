@@ -292,16 +292,36 @@ class NoImprovementStopping(keras.callbacks.Callback):
             if self.adaptive and lr > 1e-6:
                 optimizer.learning_rate = lr / 5.0
                 state["count"] = 0
-                if self.verbose:
-                    print(f"{self.monitor} did not improve: learning rate set to {lr / 5.0:g}.")
+                self._said = (f"{self.monitor} did not improve: learning rate set to "
+                              f"{lr / 5.0:g}.")
             else:
                 self.model.stop_training = True
                 state["stopped"] = True
-                if self.verbose:
-                    print(f"{self.monitor} did not improve more than tol={self.tol} for "
-                          f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+                self._said = (f"{self.monitor} did not improve more than tol={self.tol} for "
+                              f"{self.n_iter_no_change} consecutive epochs. Stopping.")
+
+    def on_train_begin(self, logs=None):
+        self._said = None  # (nothing left of a fit cut short)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._say()
+
+    def _say(self):
+        """What the last epoch did, said after Keras' line of that epoch (its
+        progress bar prints after every other callback), where Keras says it:
+        on the terminal, or to absl's log once interactive logging is off."""
+        said, self._said = getattr(self, "_said", None), None
+        if said is None or not self.verbose:
+            return
+        if keras.config.is_interactive_logging_enabled():
+            print(said)
+        else:
+            from absl import logging
+
+            logging.info(said)
 
     def on_train_end(self, logs=None):
+        self._say()
         best = self.state.get("best_weights")
         if self.restore_best and best is not None:
             self.model.set_weights(best)
