@@ -87,8 +87,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     **Outputs.** Classifiers: ``"label"`` (strings when the classes are strings,
     int64 for integer classes, bool for boolean ones, float64 for float classes,
     float32 in LiteRT, whose gather has no float64; one-hot or indicator rows,
-    int64, for one-hot or multilabel targets) and ``"probabilities"`` (float32, as
-    ``predict_proba``). Regressors: ``"predictions"`` (float32, shaped as
+    int64, for one-hot or multilabel targets) and ``"probabilities"`` (float32;
+    ``predict_proba`` gives float64). Regressors: ``"predictions"`` (float32, shaped as
     ``predict``'s output). All three formats carry string tensors, so string
     labels are output as strings (bytes from TensorFlow and LiteRT, str from
     ONNX Runtime).

@@ -147,7 +147,8 @@ _ENTRIES["mlp_parameters"] = """\
     reduce_lr_on_plateau : bool or dict, default=False
         Add ``keras.callbacks.ReduceLROnPlateau`` monitoring the training loss
         (the validation loss with ``early_stopping``), halving the learning
-        rate after ``n_iter_no_change // 2`` epochs without improvement; a
+        rate after ``n_iter_no_change // 2`` epochs without an improvement
+        of more than ``tol`` (``min_delta``), down to 1e-6 (``min_lr``); a
         dict overrides its arguments (``{"factor": 0.2, "patience": 3}``).
         As Keras' callback, it counts within one ``fit``: ``partial_fit``
         calls (one epoch each) never reach its patience; there,

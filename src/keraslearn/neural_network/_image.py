@@ -137,9 +137,10 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         Epochs without improvement tolerated by ``early_stopping``.
 
     reduce_lr_on_plateau : bool or dict, default=False
-        Add ``keras.callbacks.ReduceLROnPlateau`` (halving the learning rate
-        when the training loss — the validation loss with ``early_stopping``
-        — stalls); a dict overrides its arguments.
+        Add ``keras.callbacks.ReduceLROnPlateau`` (halving the learning rate,
+        down to 1e-6, after ``n_iter_no_change // 2`` epochs in which the
+        training loss — the validation loss with ``early_stopping`` — did not
+        improve at all); a dict overrides its arguments.
 
     {callbacks}
 

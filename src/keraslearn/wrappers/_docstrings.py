@@ -75,10 +75,10 @@ _ENTRIES["training_parameters"] = """\
         Keras metrics to compile with (reported in ``history_``).
 
     batch_size : int, default=None
-        Samples per gradient step; None means 32.
+        Samples per gradient step; None means 32, -1 one batch of every row.
 
     validation_batch_size : int, default=None
-        Samples per validation batch; None means ``batch_size``.
+        Samples per validation batch; None means ``batch_size``, -1 every row.
 
     verbose : int or "auto", default=0
         Keras' verbosity during ``fit``: 0 is silent, 1 a progress bar, 2 a line
