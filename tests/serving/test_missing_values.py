@@ -1,4 +1,4 @@
-"""Missing values in requests: taken where the model's first step imputes them.
+"""Missing values in requests: taken where the model imputes or encodes them.
 
 A pipeline that imputes a column is built for rows with missing values, so the
 server takes ``null`` (and NaN, and an empty CSV cell) there and hands the
@@ -17,7 +17,7 @@ from sklearn.compose import make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
 from sklearn.pipeline import make_pipeline, make_union
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 
 import keraslearn
 from keraslearn import MLPClassifier, MLPRegressor
@@ -99,7 +99,7 @@ def test_a_missing_value_where_nothing_imputes_names_column_and_the_rule(imputin
                                b'"income": 1, "note": 0}]')
     assert null.status_code == 400
     assert "column 'income', row 1: expected a number; got null" in null.json()["error"]
-    assert "first step imputes" in null.json()["error"]
+    assert "columns that the model imputes" in null.json()["error"]
     assert infinite.status_code == 400  # an imputed column still takes finite numbers only
     assert "column 'age', row 0: Infinity is not allowed" in infinite.json()["error"]
 
@@ -171,7 +171,7 @@ def test_which_first_steps_take_missing_values():
     model = _head(
         (KNNImputer(n_neighbors=2), ["age"]),
         (make_union(MissingIndicator(features="all"), SimpleImputer(missing_values=-1.0)),
-         ["note"]),  # a union is not an imputer: refused
+         ["note"]),  # a union of an imputer of NaN and one of -1: refused
         (make_pipeline(SimpleImputer(missing_values=None, strategy="constant",
                                      fill_value="z"), OneHotEncoder()), ["city"]),
         (IterativeImputer(max_iter=2), ["income"]),
@@ -181,12 +181,14 @@ def test_which_first_steps_take_missing_values():
     assert markers[3] is REFUSED
     marked = _head((SimpleImputer(missing_values=-1.0), ["age", "income", "note"]),
                    (OneHotEncoder(handle_unknown="ignore"), ["city"]), marked=True)
-    assert missing_markers(marked, ["age", "city", "income", "note"]) == [REFUSED] * 4
+    # (an encoder that learnt missing values takes them: None, as the column held them)
+    assert missing_markers(marked, ["age", "city", "income", "note"]) == [
+        REFUSED, None, REFUSED, REFUSED]
     # A column read twice takes a missing value only if both readers impute it.
     twice = _head((SimpleImputer(), ["age", "income"]), (StandardScaler(), ["income"]),
                   ("drop", ["note"]), (OneHotEncoder(handle_unknown="ignore"), ["city"]))
     assert [m is REFUSED for m in missing_markers(twice, ["age", "city", "income", "note"])] == [
-        False, True, True, False]
+        False, False, True, False]
 
 
 def test_a_sampler_does_not_hide_the_imputer_behind_it():
@@ -238,6 +240,24 @@ def test_an_exported_graph_records_and_serves_its_imputed_columns(tmp_path):
                        "not take; it was exported by a keraslearn that did not record which "
                        "features its graph imputes: export the pipeline again"):
         older.predict(frame)
+
+
+def test_an_exported_text_column_an_encoder_reads_first_takes_no_null(tmp_path):
+    # Found in review: the saved pipeline takes null there (its encoder ignores
+    # unknown values), but the graph's text input cannot hold a missing value:
+    # a 400 naming the column, not TensorFlow's conversion error.
+    X, y = _rows()
+    X = X[["age", "city"]].fillna({"age": 40.0, "city": "a"})
+    pipeline = _fitted(make_pipeline(make_column_transformer(
+        (StandardScaler(), ["age"]), (OneHotEncoder(handle_unknown="ignore"), ["city"])),
+        MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X, y)
+    keraslearn.export(pipeline, tmp_path / "graph", format="tf_saved_model")
+    exported = ExportedModel(tmp_path / "graph")
+    assert exported.imputed_features_ == []
+    with serving(exported) as client:
+        refused = client.post("/predict", json=[{"age": 1.0, "city": None}])
+    assert refused.status_code == 400
+    assert "column 'city', row 0: expected a string; got null" in refused.json()["error"]
 
 
 def _served_answers(model, rows, frame):
@@ -301,7 +321,8 @@ def test_a_missing_indicator_takes_null_only_where_it_saw_holes():
     model = _fitted(make_pipeline(make_union(MissingIndicator(), SimpleImputer()),
                                   MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
                                                 random_state=0)), X, y)
-    assert [m is REFUSED for m in missing_markers(model, ["age", "income"])] == [True, True]
+    # A union takes what each of its transformers takes (it was not read: both refused).
+    assert [m is REFUSED for m in missing_markers(model, ["age", "income"])] == [False, True]
     indicator = _fitted(make_pipeline(make_column_transformer(
         (MissingIndicator(), ["age", "income"]), (SimpleImputer(), ["age", "income"])),
         MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X, y)
@@ -644,3 +665,60 @@ def test_a_nullable_boolean_column_the_model_imputes_takes_true_false_and_null(d
         assert from_csv.json()["predictions"] == expected
         assert number.status_code == 400
         assert "column 'b', row 0: expected true or false; got the number 1" in number.text
+
+
+@pytest.mark.parametrize("numbers", [
+    make_pipeline(StandardScaler(), SimpleImputer()),  # a scaler keeps NaN for the imputer
+    make_union(SimpleImputer(), MissingIndicator()),  # scikit-learn's documented pattern
+], ids=["scaler-then-imputer", "union"])
+@pytest.mark.parametrize("encoder", [
+    OneHotEncoder(handle_unknown="ignore"), OneHotEncoder(), TargetEncoder(random_state=0),
+], ids=["one-hot-ignore", "one-hot-learnt", "target"])
+def test_missing_values_the_pipeline_encodes_or_imputes_are_served(numbers, encoder):
+    # found in an audit: only an imputer as the first step was read; these
+    # pipelines predicted rows with missing values and their server refused them
+    X, y = _rows()
+    model = _fitted(make_pipeline(make_column_transformer((numbers, ["age"]),
+                                                          (encoder, ["city"])),
+                                  MLPClassifier(hidden_layer_sizes=(4,), max_iter=3,
+                                                random_state=0)), X[["age", "city"]], y)
+    query = QUERY[["age", "city"]]
+    expected = model.predict_proba(query)
+    with serving(model) as client:
+        nullable = {f["name"]: f["nullable"] for f in client.get("/metadata").json()["features"]}
+        answer = client.post("/predict_proba", json=[
+            {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+            for row in records(query)])
+    assert nullable == {"age": True, "city": True}
+    assert answer.status_code == 200, answer.text
+    np.testing.assert_allclose(answer.json()["probabilities"], expected, rtol=1e-6)
+
+
+def test_an_encoder_refusing_unknown_values_that_never_saw_a_hole_refuses_null():
+    X, y = _rows()
+    X["city"] = X["city"].fillna("a")
+    model = _fitted(make_pipeline(make_column_transformer((StandardScaler(), ["age"]),
+                                                          (OneHotEncoder(), ["city"])),
+                                  MLPClassifier(hidden_layer_sizes=(2,), max_iter=1,
+                                                random_state=0)), X.fillna(0.0), y)
+    # (a scaler alone hands the network NaN; the encoder would refuse it)
+    assert missing_markers(model, ["age", "city"]) == [REFUSED, REFUSED]
+
+
+def test_a_union_of_encoders_as_first_step_is_served_its_string_column():
+    # found in an audit: the union was not read; 'city' was served as a number and
+    # every request refused
+    from sklearn.preprocessing import OrdinalEncoder
+
+    X, y = _rows()
+    X = X[["city"]].fillna("a")
+    model = _fitted(make_pipeline(
+        make_union(OneHotEncoder(handle_unknown="ignore"), OrdinalEncoder()),
+        MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X, y)
+    with serving(model) as client:
+        kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+        answer = client.post("/predict", json=[{"city": "b"}, {"city": "c"}])
+    assert kinds == {"city": "string"}
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == model.predict(
+        pd.DataFrame({"city": ["b", "c"]}, dtype=object)).tolist()

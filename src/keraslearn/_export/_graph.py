@@ -221,12 +221,12 @@ def _imputed_features(pipeline, features, n_features, inputs_meta, model, probe)
             return []  # images
         keys = list(range(n_features))
         if inputs_meta[0]["dtype"] == "string":
-            return list(imputed_keys(pipeline, keys))
+            return list(imputed_keys(pipeline, keys, first_imputer=True))
         rows = np.repeat(probe["inputs"][:1], n_features, axis=0)  # row j: NaN in column j
         rows[keys, keys] = np.nan
         taken = _finite(model, {"inputs": rows})
         return [j for j in keys if taken[j]]
-    imputed = set(imputed_keys(pipeline, [str(f) for f in features]))
+    imputed = set(imputed_keys(pipeline, [str(f) for f in features], first_imputer=True))
     numbers = [entry for entry in inputs_meta if entry["dtype"] != "string"]
     # One row per number column, NaN in that column: one call of the preprocessing.
     feed = {key: np.repeat(values[:1], len(numbers)) for key, values in probe.items()}

@@ -144,8 +144,9 @@ def _no_imputer(value):
     if not _is_missing(value):
         return ""
     return ("; missing values are taken only in the number, string and boolean (pandas' "
-            "'boolean') columns that the model's first step imputes (a scikit-learn imputer "
-            "whose missing_values is NaN)")
+            "'boolean') columns that the model imputes (a scikit-learn imputer whose "
+            "missing_values is NaN, after scalers or not) or encodes (a OneHotEncoder that "
+            "learnt them or ignores unknown values, a TargetEncoder)")
 
 
 def describe(value):

@@ -129,7 +129,7 @@ def dense_output(values):
 
 
 def _nan_imputed(estimator):
-    """The columns whose first step imputes NaN (see ``keraslearn.serving``)."""
+    """The columns whose NaN the model imputes or encodes (see ``keraslearn.serving``)."""
     names = fitted_features(estimator)[0]
     if names is None:
         return ()

@@ -6,15 +6,18 @@ threshold, self-training, frozen, a TransformedTargetRegressor) to each estimato
 it hands X to, a pipeline
 to the first of its steps that reads at prediction (samplers act in fit only,
 ``"passthrough"`` reads nothing), a ``ColumnTransformer`` to the transformer of
-each column, nested ones included. Two things are read there:
+each column, nested ones included, a ``FeatureUnion`` to each of its
+transformers (a column takes what all of them take). Three things are read there:
 
 - the columns from which that step learnt strings (an encoder's categories, an
   imputer's fill value, a text vectorizer's vocabulary) or which it reads as
   file paths (keraslearn's ``ImageLoader``), which the server takes as text
   (:func:`string_columns`);
 - the columns it imputes (a scikit-learn imputer whose ``missing_values`` is
-  NaN, None or ``pd.NA``) or drops, where a request's missing value is taken and
-  stored as that imputer's marker (:func:`missing_markers`);
+  NaN, None or ``pd.NA``, after scalers that keep NaN too), encodes missing
+  values of (a ``OneHotEncoder`` that learnt them or ignores unknown values, a
+  ``TargetEncoder``) or drops, where a request's missing value is taken and
+  stored as that step's marker (:func:`missing_markers`);
 - the categories an encoder refuses any other string than
   (:func:`known_categories`), so that the server names the column of an
   unknown one before the model runs.
@@ -55,10 +58,14 @@ def missing_markers(model, keys):
     return _per_column(model, list(keys), _markers, _same_marker, REFUSED)
 
 
-def imputed_keys(model, keys):
-    """The keys of the columns whose NaN ``model`` imputes (see :func:`missing_markers`)."""
+def imputed_keys(model, keys, first_imputer=False):
+    """The keys of the columns whose NaN ``model`` imputes (see :func:`missing_markers`);
+    ``first_imputer``: only those an imputer reads first (or a dropped column),
+    what an exported graph's text column takes."""
     keys = list(keys)
-    return [k for k, marker in zip(keys, missing_markers(model, keys)) if is_nan(marker)]
+    markers = _per_column(model, keys, _first_imputer if first_imputer else _markers,
+                          _same_marker, REFUSED)
+    return [k for k, marker in zip(keys, markers) if is_nan(marker)]
 
 
 def string_columns(model, keys):
@@ -139,7 +146,7 @@ def _per_column(step, keys, answer, combine, default):
     step that is not a ColumnTransformer, through those that are; a column two
     transformers read gets ``combine`` of their answers."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
+    from sklearn.pipeline import FeatureUnion, Pipeline
 
     readers = _readers(step)
     if readers != [step]:  # each model reading X as it is: answers combined per column
@@ -152,6 +159,11 @@ def _per_column(step, keys, answer, combine, default):
             return answer(["passthrough"], keys)
         if _readers(steps[0]) != [steps[0]]:  # an ensemble, a search: its readers answer
             return _per_column(steps[0], keys, answer, combine, default)
+    if isinstance(steps[0], FeatureUnion):  # each transformer reads every column
+        answers = [_per_column(t, keys, answer, combine, default)
+                   for _, t, _ in steps[0]._iter()] if hasattr(steps[0], "n_features_in_") else []
+        return [functools.reduce(combine, column) for column in zip(*answers)] or (
+            [default] * len(keys))
     if not isinstance(steps[0], ColumnTransformer):
         return answer(steps, keys)
     head = steps[0]
@@ -270,11 +282,53 @@ def _reading_steps(pipeline):
     return steps
 
 
-def _markers(steps, keys):
+def _first_imputer(steps, keys):
     step = steps[0]
     if isinstance(step, str):
         return [np.nan if step == "drop" else REFUSED] * len(keys)
     return _imputer_markers(step, len(keys))
+
+
+def _markers(steps, keys):
+    if isinstance(steps[0], str):
+        return _first_imputer(steps, keys)
+    # Scalers keep NaN, column for column, for the step after them (an imputer).
+    ahead = next((s for s in steps if not _keeps_nan(s)), steps[-1])
+    return _encoder_markers(ahead, len(keys)) or _imputer_markers(ahead, len(keys))
+
+
+def _keeps_nan(step):
+    """Whether a fitted step passes NaN on in the column it was read from, as
+    scikit-learn's scalers do (disregarded in fit, kept in transform)."""
+    from sklearn.preprocessing import (
+        MaxAbsScaler,
+        MinMaxScaler,
+        PowerTransformer,
+        QuantileTransformer,
+        RobustScaler,
+        StandardScaler,
+    )
+
+    return isinstance(step, (StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler,
+                             PowerTransformer, QuantileTransformer))
+
+
+def _encoder_markers(step, n):
+    """Per column of an encoder that makes a missing value numbers: the missing
+    value it learnt as a category (None, NaN or pd.NA, as the column held it),
+    else NaN where it encodes unknown values (a ``TargetEncoder``, a
+    ``OneHotEncoder`` whose ``handle_unknown`` is not "error"), else REFUSED;
+    None for another step."""
+    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+
+    categories = getattr(step, "categories_", None)
+    if not isinstance(step, (OneHotEncoder, TargetEncoder)) or not isinstance(
+            categories, list) or len(categories) != n:
+        return None
+    unknown = np.nan if isinstance(step, TargetEncoder) or step.handle_unknown != "error" else (
+        REFUSED)
+    return [next((v for v in np.asarray(c, dtype=object).tolist() if v is None or is_nan(v)
+                  or type(v).__name__ == "NAType"), unknown) for c in categories]
 
 
 def _same_marker(a, b):
