@@ -390,8 +390,9 @@ def test_a_file_tensorflow_cannot_decode_is_named(tmp_path, monkeypatch):
     with open(tmp_path / "cut.jpg", "wb") as f:
         f.write(data[: len(data) * 9 // 10])  # a header Pillow reads, pixels cut short
     bad = paths[:4] + [np.str_(tmp_path / "cut.jpg")] + paths[5:]
+    # (no advice to use Pillow's decoder, which cannot read it either: found in an audit)
     match = (r"TensorFlow could not decode image file '[^']*cut\.jpg' \(X\[4\]\): "
-             r"jpeg::Uncompress failed.* \(image_decoder='pillow'")
+             r"jpeg::Uncompress failed[^(]*$")
     clf = ImageClassifier(**SMALL, image_decoder="tensorflow")
     with pytest.raises(ValueError, match=match):
         clf.fit(bad, y)
@@ -399,6 +400,29 @@ def test_a_file_tensorflow_cannot_decode_is_named(tmp_path, monkeypatch):
     clf.fit(paths, y)
     with pytest.raises(ValueError, match=match):
         clf.predict(bad)
+    # A PNG whose pixel chunk's checksum is wrong: Pillow reads it, TensorFlow not.
+    Image.open(paths[4]).save(tmp_path / "crc.png")
+    data = bytearray((tmp_path / "crc.png").read_bytes())
+    start = data.find(b"IDAT")
+    data[start + 4 + int.from_bytes(data[start - 4:start], "big")] ^= 0xFF
+    (tmp_path / "crc.png").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"'[^']*crc\.png' \(X\[4\]\): .* \(image_decoder="
+                                         r"'pillow' reads what Pillow reads\)\.$"):
+        clf.predict(paths[:4] + [np.str_(tmp_path / "crc.png")] + paths[5:])
+    # A file removed while the fit reads them: FileNotFoundError, as from Pillow's
+    # decoder (the advice to use it was given).
+    import shutil
+
+    shutil.copy(paths[4], tmp_path / "gone.jpg")
+
+    class Remove(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            (tmp_path / "gone.jpg").unlink(missing_ok=True)
+
+    with pytest.raises(FileNotFoundError, match=r"Image file X\[4\] not found"):
+        ImageClassifier(**{**SMALL, "epochs": 2}, image_decoder="tensorflow",
+                        callbacks=[Remove()]).fit(
+            paths[:4] + [np.str_(tmp_path / "gone.jpg")] + paths[5:], y)
 
 
 def test_a_multi_picture_jpeg_is_read_by_the_tensorflow_decoder(tmp_path):

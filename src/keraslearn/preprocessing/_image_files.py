@@ -227,12 +227,25 @@ class ImageFiles(RowSource):
         for i in positions:
             try:
                 _decode_file(self._paths[i], self._image_shape)
+            except tf.errors.NotFoundError:  # (removed since the fit began)
+                return not_found(path_text(self._items[i]), i)
             except tf.errors.OpError as exc:
                 reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", exc.message.strip())
-                return ValueError(
+                return ValueError(  # (Pillow's advice where Pillow reads it: a truncated file not)
                     f"TensorFlow could not decode image file {path_text(self._items[i])!r} "
-                    f"(X[{i}]): {reason} (image_decoder='pillow' reads what Pillow reads).")
+                    f"(X[{i}]): {reason}" + (" (image_decoder='pillow' reads what Pillow reads)."
+                                             if _pillow_reads(self._items[i]) else "."))
         return None
+
+
+def _pillow_reads(item):
+    """Whether Pillow decodes the image file ``item`` whole."""
+    try:
+        with Image.open(item) as image:
+            image.load()
+    except Exception:
+        return False
+    return True
 
 
 def _decode_file(path, image_shape):
