@@ -196,7 +196,8 @@ class _OwnBuilder(KerasClassifier):
     (lambda: _ScaledFeatures(tiny_mlp, epochs=1).fit(X, X[:, 0]), "feature_encoder"),
     (lambda: _Thousands(tiny_mlp, epochs=1).fit(X, X[:, 0]), "target_encoder"),
     (lambda: KerasRegressor(_two_inputs, epochs=1).fit(
-        MultiInput(a=X[:, :2], b=X[:, 2:]), X[:, 0]), "MultiInput"),
+        MultiInput(a=X[:, :2], b=X[:, 2:]), X[:, 0]),
+     r"fitted on named inputs \['a', 'b'\] \(a dict or MultiInput\)"),
 ], ids=["own-predict", "own-predict-regressor", "own-hook", "own-outputs",
         "feature-encoder", "target-encoder", "multi-input"])
 def test_what_runs_in_python_beside_the_network_is_refused(tmp_path, make, match):

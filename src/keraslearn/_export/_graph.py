@@ -78,8 +78,9 @@ def _check_exportable(est):
     name = type(est).__name__
     if isinstance(getattr(est, "n_features_in_", None), dict):
         raise TypeError(
-            f"keraslearn.export takes a network with one input; this {name} was fitted on "
-            "several (MultiInput). Save it with keraslearn.save instead."
+            f"keraslearn.export takes a network of one unnamed input; this {name} was "
+            f"fitted on named inputs {sorted(est.n_features_in_)} (a dict or MultiInput). "
+            "Save it with keraslearn.save instead."
         )
     features = est.__dict__.get("feature_encoder_")
     if not is_identity(features):
