@@ -831,6 +831,32 @@ def test_an_interrupted_evaluation_leaves_no_files_to_refuse_the_next(tmp_path, 
     assert {p.name for p in tmp_path.iterdir()} == set(before)
 
 
+@pytest.mark.parametrize("nth", [1, 2])
+def test_a_replaced_report_interrupted_among_its_renames_is_the_old_one_whole(
+        tmp_path, monkeypatch, nth):
+    # found in an audit: a Ctrl-C after the first of the new files was moved into
+    # place left it beside the old report's other files
+    import os
+
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    evaluate(clf, X, y, output_dir=tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    replace, placed = os.replace, []
+
+    def interrupted_after(src, dst):
+        replace(src, dst)
+        placed.append(dst)
+        if len(placed) == nth:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", interrupted_after)
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(clf, X[:40], y[:40], output_dir=tmp_path, overwrite=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_overwrite_keeps_a_private_report_private_and_takes_only_a_bool(tmp_path):
     # A replaced report's files became readable by all (0o644); overwrite="False",
     # as a configuration file gives it, is true: the files were replaced.

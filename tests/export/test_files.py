@@ -239,6 +239,7 @@ def test_a_replaced_file_never_goes_missing_and_a_failed_commit_restores_all(tmp
     import os
 
     from keraslearn._export import _files
+    from keraslearn.utils._files import commit
 
     target, folder, sidecar = tmp_path / "m.tflite", tmp_path / "saved", tmp_path / "m.json"
     target.write_text("old model")
@@ -253,7 +254,7 @@ def test_a_replaced_file_never_goes_missing_and_a_failed_commit_restores_all(tmp
             replace(src, dst)
 
         monkeypatch.setattr(os, "replace", watched)
-        _files.commit([(tmp / "new", target)], tmp)
+        commit([(tmp / "new", target)], tmp)
         monkeypatch.setattr(os, "replace", replace)
     assert target.read_text() == "new model" and all(seen)
     # All or none: a rename that fails puts back the file and the directory replaced before.
@@ -261,7 +262,7 @@ def test_a_replaced_file_never_goes_missing_and_a_failed_commit_restores_all(tmp
         (tmp / "a").write_text("newer model")
         (tmp / "b").mkdir()
         with pytest.raises(FileNotFoundError):
-            _files.commit([(tmp / "a", target), (tmp / "b", folder),
+            commit([(tmp / "a", target), (tmp / "b", folder),
                            (tmp / "absent", sidecar)], tmp)
     assert target.read_text() == "new model"
     assert (folder / "saved_model.pb").read_text() == "old graph" and not sidecar.exists()
@@ -277,6 +278,7 @@ def test_ctrl_c_as_a_rename_returns_loses_nothing(tmp_path, monkeypatch, kind, n
     import os
 
     from keraslearn._export import _files
+    from keraslearn.utils._files import commit
 
     final, inside = tmp_path / "model", "saved_model.pb" if kind == "folder" else None
     _write(final, "old", inside)
@@ -293,7 +295,7 @@ def test_ctrl_c_as_a_rename_returns_loses_nothing(tmp_path, monkeypatch, kind, n
             staged = tmp / "new"
             _write(staged, "new", inside)
             monkeypatch.setattr(os, "replace", interrupted_after)
-            _files.commit([(staged, final)], tmp)
+            commit([(staged, final)], tmp)
     monkeypatch.setattr(os, "replace", replace)
     assert (final / inside if inside else final).read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
@@ -308,6 +310,7 @@ def test_ctrl_c_pressed_again_while_a_replacement_is_undone_loses_nothing(tmp_pa
     import shutil
 
     from keraslearn._export import _files
+    from keraslearn.utils._files import commit
 
     final = tmp_path / "model"
     _write(final, "old", "saved_model.pb")
@@ -333,7 +336,7 @@ def test_ctrl_c_pressed_again_while_a_replacement_is_undone_loses_nothing(tmp_pa
             (staged / "variables").mkdir()
             monkeypatch.setattr(os, "replace", interrupted_placing)
             monkeypatch.setattr(shutil, "rmtree", interrupted_removing)
-            _files.commit([(staged, final)], tmp)
+            commit([(staged, final)], tmp)
     monkeypatch.undo()
     assert "rm" in calls
     assert [p.name for p in final.iterdir()] == ["saved_model.pb"]
@@ -368,6 +371,7 @@ def test_a_directory_made_meanwhile_is_not_replaced_without_overwrite(tmp_path):
     (which cannot be linked into place as a file is) that appears before the
     final rename is refused, not replaced."""
     from keraslearn._export import _files
+    from keraslearn.utils._files import commit
 
     final = tmp_path / "model"
     with _files.staging(final) as tmp:
@@ -377,7 +381,7 @@ def test_a_directory_made_meanwhile_is_not_replaced_without_overwrite(tmp_path):
         final.mkdir()  # another export, meanwhile
         (final / "saved_model.pb").write_text("theirs")
         with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
-            _files.commit([(staged, final)], tmp, overwrite=False)
+            commit([(staged, final)], tmp, overwrite=False)
     assert (final / "saved_model.pb").read_text() == "theirs"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 

@@ -2,6 +2,7 @@
 
 import json
 
+from ..utils._files import commit
 from . import _files, _formats
 from ._graph import build_graph
 
@@ -165,7 +166,7 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
             _formats.write_onnx(graph, staged, metadata)
             pairs = [(staged, target)]
         _formats.check_artifact(fmt, staged, graph)
-        _files.commit(pairs, tmp, overwrite)
+        commit(pairs, tmp, overwrite)
     return targets[0]
 
 

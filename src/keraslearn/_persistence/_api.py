@@ -51,14 +51,17 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     Raises
     ------
     ValueError
-        When a network cannot be saved, or could not be loaded back with Keras'
-        ``safe_mode`` (a ``Lambda`` layer, an unregistered custom layer or loss),
-        or when skops cannot store a part of ``obj`` or it names code ``load``
-        could not import (a lambda held by a scikit-learn object). Nothing is
-        written then.
+        A network cannot be saved, or loaded back with Keras' ``safe_mode`` (a
+        ``Lambda`` layer, an unregistered custom layer or loss), or skops cannot
+        store a part of ``obj`` or it names code ``load`` could not import (a
+        lambda held by a scikit-learn object). Nothing is written then.
 
-    FileExistsError, FileNotFoundError
-        ``path`` exists (without ``overwrite``; a directory or link: always), or no folder.
+    FileExistsError, FileNotFoundError, IsADirectoryError
+        ``path`` exists (without ``overwrite``; a directory or link: always), has
+        no folder, or names a folder (ends in a separator).
+
+    TypeError
+        ``obj`` is a Keras model, or ``drift_detector`` has no ``test`` method.
 
     See Also
     --------
@@ -70,12 +73,11 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     The file is a zip archive: ``manifest.json`` (format ``"keraslearn"``,
     ``format_version`` 1, library versions, the networks, the code referred to by
     name, and the size and SHA-256 of every member), ``object.skops``,
-    ``drift_detector.skops`` when given, and ``networks/<i>.keras``. It is
-    written into a temporary file beside ``path`` and renamed into place once
-    complete, so that a failed save leaves ``path`` as it was. Each network is
-    loaded back with ``safe_mode=True`` before the file is put in place. Nothing
-    in ``obj`` is changed. The networks are stored without device placement:
-    a file saved on a GPU machine loads on a CPU-only one.
+    ``drift_detector.skops`` when given, and ``networks/<i>.keras``, written
+    beside ``path`` and renamed into place once complete, each network loaded
+    back with ``safe_mode=True`` first (a failed save leaves ``path`` as it was).
+    Nothing in ``obj`` is changed; the networks are stored without device
+    placement (a file saved on a GPU machine loads on a CPU-only one).
 
     Examples
     --------
@@ -97,7 +99,8 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
     import keras
     import skops.io
 
-    from .._export import _files  # staging beside the target, and the final rename
+    from .._export import _files  # staging beside the target
+    from ..utils._files import commit  # the final rename
 
     if isinstance(obj, keras.Model):
         raise TypeError("keraslearn.save takes estimators and pipelines; save a Keras model "
@@ -164,7 +167,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
         members = {**blobs, **{n["member"]: tmp / n["member"] for n in session.networks}}
         staged = _files.staged_path(tmp, path.name)
         _archive.write(staged, manifest, members)
-        _files.commit([(staged, path)], tmp, overwrite)
+        commit([(staged, path)], tmp, overwrite)
     return path
 
 
@@ -197,11 +200,13 @@ def load(path, *, trusted=None, return_drift_detector=False):
     Raises
     ------
     ValueError
-        When the file is not one :func:`save` writes, is truncated or altered
-        (its members are checked against the sizes and SHA-256 digests recorded
-        when it was written), has a newer format version, holds types not
-        trusted (they are listed), or holds a network Keras cannot load with
-        ``safe_mode=True``. Nothing is loaded then.
+        The file is not one :func:`save` writes, is truncated or altered (checked
+        against its members' recorded sizes and SHA-256 digests), has a newer format
+        version, holds untrusted types (listed) or a network Keras' ``safe_mode``
+        refuses. Nothing is loaded then.
+
+    FileNotFoundError, TypeError
+        No file at ``path``; ``trusted`` not a list of type names.
 
     See Also
     --------
@@ -226,14 +231,12 @@ def load(path, *, trusted=None, return_drift_detector=False):
     stored (an ``UnstoredObject`` describes them, and ``fit`` asks for them
     the same way).
 
-    **Continuing a loaded network.** Keras stores a network's loss through its
-    config, which for some losses leaves settings out (``Huber``'s ``delta``).
-    When the estimator's own ``loss`` parameters make the loss the network was
-    compiled with (``loss="huber", loss__delta=5.0``, or a loss instance given
-    again with ``set_params``), a warm start or ``partial_fit`` of the loaded
-    estimator compiles the network again with it, its optimizer state kept. A
-    network compiled by the model builder with such a loss cannot be continued
-    (a ValueError says so); a fit with ``warm_start=False`` builds a new one.
+    **Continuing a loaded network.** Keras' config of some losses leaves settings
+    out (``Huber``'s ``delta``). Where the estimator's ``loss`` parameters make
+    the network's loss (``loss="huber", loss__delta=5.0``, or a loss instance
+    given again with ``set_params``), a warm start or ``partial_fit`` compiles
+    the network again with it, its optimizer state kept; one the builder compiled
+    with such a loss cannot be continued (a ValueError says so).
 
     Examples
     --------
@@ -361,11 +364,10 @@ def _load_network(file, what, refusal):
         reason = found.group(0) if found else _text.cut(text, 600)
         raise ValueError(
             f"{refusal}: Keras cannot load the network {what} with safe_mode=True "
-            f"({type(exc).__name__}: {reason}). keraslearn loads networks only in Keras' "
-            "safe mode: custom layers, losses and metrics must be registered with "
-            "keras.saving.register_keras_serializable and imported before loading, and a "
-            "Lambda layer holding a Python lambda cannot be loaded (write it as a "
-            "registered layer)."
+            f"({type(exc).__name__}: {reason}). keraslearn loads networks only in Keras' safe "
+            "mode: custom layers, losses and metrics must be registered with keras.saving."
+            "register_keras_serializable and imported before loading, and a Lambda layer "
+            "holding a Python lambda cannot be loaded (write it as a registered layer)."
         ) from None
     # Its variables add kernels to TensorFlow's cache, as a built network's do: a
     # service loading (or saving) models over and over would hold them all.

@@ -1,4 +1,4 @@
-"""Checks made before writing files a user may already have: nothing is replaced unasked."""
+"""Checks made before writing files a user may already have, and writes that lose none of them."""
 
 import contextlib
 import hashlib
@@ -102,11 +102,10 @@ def staged(paths):
         folder.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".keraslearn-", suffix=".tmp", dir=folder))
         yield {path: stage / path.name for path in paths}
-        for path in paths:
-            if (stage / path.name).exists():
-                if path.is_file() and not path.is_symlink():
-                    shutil.copymode(path, stage / path.name)  # a private file stays private
-                os.replace(stage / path.name, path)
+        aside = stage / ".previous"  # (a folder no file of the block is named after)
+        aside.mkdir()
+        # All or none: a failure or Ctrl-C among the renames puts the files they replaced back.
+        commit([(stage / p.name, p) for p in paths if (stage / p.name).exists()], aside)
     except BaseException:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
@@ -119,6 +118,98 @@ def staged(paths):
     finally:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def commit(pairs, tmp, overwrite=True):
+    """Rename each staged path onto its destination, all or none.
+
+    ``pairs`` are (staged path, destination). An existing file is kept in
+    ``tmp`` as a second link and replaced in one rename, so that its path never
+    goes missing, by a file of the same permissions; an existing directory (a
+    SavedModel) is moved into ``tmp`` first. Whatever was there is put back if
+    a rename fails. Without ``overwrite``, a file is linked into place, which
+    fails if another process made the destination since it was checked.
+    """
+    # Each move is recorded before it is made, and undone where it was made: a
+    # Ctrl-C raised as a rename returns (before the next line) loses nothing.
+    previous, placed = {}, []
+    try:
+        for i, (staged, final) in enumerate(pairs):
+            placed.append((staged, final))
+            if not overwrite and staged.is_file() and _linked(staged, final, exist_ok=False):
+                staged.unlink()
+                continue
+            if final.exists() or final.is_symlink():
+                if not overwrite:  # made meanwhile (a directory, or no hard links here)
+                    raise FileExistsError(f"{str(final)!r} already exists; pass "
+                                          "overwrite=True to replace it.")
+                aside = tmp / f"previous-{i}"
+                if final.is_file() and staged.is_file():
+                    shutil.copymode(final, staged)  # a private file stays private
+                previous[final] = aside
+                if not (final.is_file() and _linked(final, aside)):
+                    os.replace(final, aside)
+            os.replace(staged, final)
+    except BaseException:
+        _undo(placed, previous)
+        raise
+
+
+def _undo(placed, previous):
+    """Remove what :func:`commit` placed and put back what it moved aside,
+    each step done once: a Ctrl-C meanwhile (pressed again) is raised once all
+    is back, not halfway (the staging folder holding what was there is
+    removed next)."""
+    interrupted = None
+    while placed or previous:
+        try:
+            while placed:
+                staged, final = placed[-1]
+                if _placed(staged, final) and (final not in previous or final.is_dir()):
+                    _remove(final)
+                placed.pop()
+            while previous:
+                final, aside = next(iter(previous.items()))
+                if aside.exists() or aside.is_symlink():  # (moved or linked aside)
+                    os.replace(aside, final)
+                del previous[final]
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+
+
+def _placed(staged, final):
+    """Whether ``final`` is the artifact staged at ``staged`` (renamed, or
+    linked and not yet unlinked there)."""
+    if not (staged.exists() or staged.is_symlink()):
+        return final.exists() or final.is_symlink()
+    try:
+        return os.path.samefile(staged, final)
+    except OSError:
+        return False
+
+
+def _linked(path, link, exist_ok=True):
+    """Whether a second link to the file ``path`` could be made at ``link``
+    (a FileExistsError where ``link`` exists, unless ``exist_ok``)."""
+    try:
+        os.link(path, link)
+    except FileExistsError:
+        if exist_ok:
+            return False
+        raise FileExistsError(f"{str(link)!r} already exists; pass overwrite=True to "
+                              "replace it.") from None
+    except OSError:  # a file system without hard links: the file is moved aside
+        return False
+    return True
+
+
+def _remove(path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 def remove_unwritten(paths, written):
