@@ -55,7 +55,7 @@ class MultiInput(dict):
     def __init__(self, arrays=None, **kwargs):
         # (none: empty, as a dict, which skops makes before filling it; an
         # estimator refuses an X of no input)
-        items = {**(arrays or {}), **kwargs}
+        items = {**(arrays if arrays is not None else {}), **kwargs}  # (len: rows)
         converted = {}
         for name, value in items.items():
             if not isinstance(name, str):

@@ -445,6 +445,8 @@ def test_named_inputs_held_in_the_parameters_load_as_they_were_saved(tmp_path):
         np.testing.assert_array_equal(given[name], held_out[name])
     np.testing.assert_array_equal(loaded.predict_proba(named), clf.predict_proba(named))
     assert len(MultiInput()) == 0  # (as skops makes it: empty, then filled)
+    # found in review: one of no rows given whole was read as no inputs
+    assert list(MultiInput(named[np.arange(0)])) == ["a", "b"]
 
 
 def test_a_dict_whose_keys_load_would_change_is_refused_naming_where(clf, tmp_path):

@@ -232,7 +232,8 @@ class _FailsOddly(_RefusesNegatives):
 @pytest.mark.parametrize("fail, message", [
     (lambda: _cancelled(), "a future it waited on was cancelled"),
     (lambda: (_ for _ in ()).throw(_Unreadable()), r"_Unreadable, whose text could not be read"),
-], ids=["cancelled-future", "unreadable-error"])
+    (lambda: next(iter(())), r"^predict failed: StopIteration"),  # (found in review: a hang)
+], ids=["cancelled-future", "unreadable-error", "stop-iteration"])
 def test_a_model_failing_oddly_fails_its_request_and_the_method_is_served_on(fail, message):
     # found in an audit: the method's worker task died, every later request of
     # that method hung for ever, and /health still said "ok"

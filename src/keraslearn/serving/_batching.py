@@ -289,11 +289,14 @@ class Batcher:
         """In the model thread: one call over every part, split back per part."""
         try:
             result = getattr(self.model, method)(self.schema.assemble(parts))
-        except (CancelledError, asyncio.CancelledError) as exc:
-            # The model's own (a future it waited on was cancelled): asyncio took it
-            # for this call's cancellation, and the method's worker ended, silently.
-            raise ModelError(f"{method} failed: a future it waited on was cancelled "
-                             "(CancelledError)") from exc
+        except (CancelledError, asyncio.CancelledError, StopIteration) as exc:
+            # The model's own, which asyncio cannot pass on from this thread: it took
+            # a CancelledError (a future the model waited on) for this call's own and
+            # ended the method's worker; a StopIteration cannot be set on a future,
+            # and the worker waited for ever. Either silently.
+            raise ModelError(f"{method} failed: " + (
+                "a future it waited on was cancelled (CancelledError)" if not isinstance(
+                    exc, StopIteration) else f"StopIteration: {shortened(exc, 1000)}")) from exc
         return _split(result, [len(p[0]) for p in parts], method)
 
 

@@ -161,7 +161,8 @@ def _per_column(step, keys, answer, combine, default):
             return _per_column(steps[0], keys, answer, combine, default)
     if isinstance(steps[0], FeatureUnion):  # each transformer reads every column
         answers = [_per_column(t, keys, answer, combine, default)
-                   for _, t, _ in steps[0]._iter()] if hasattr(steps[0], "n_features_in_") else []
+                   for _, t in steps[0].transformer_list if not (isinstance(t, str) and t == "drop")
+                   ] if hasattr(steps[0], "n_features_in_") else []
         return [functools.reduce(combine, column) for column in zip(*answers)] or (
             [default] * len(keys))
     if not isinstance(steps[0], ColumnTransformer):
