@@ -553,3 +553,33 @@ def test_a_number_dtype_for_a_column_learnt_as_strings_is_refused():
                                          r"but the model's first step learnt them as strings"):
         make_app(mixed(), dtypes={"city": "int64"})
     make_app(mixed(), dtypes={"city": "string"})  # as learnt
+
+
+def test_a_large_body_is_read_off_the_event_loop(monkeypatch):
+    # found in an audit: a 4 MiB body was parsed on the event loop, and /health and
+    # every other client waited seconds for it
+    import asyncio
+
+    from keraslearn.serving import _app
+
+    on_loop, read = [], _app.read_payload
+
+    def recording(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:  # (a worker thread runs no event loop)
+            on_loop.append(False)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(_app, "read_payload", recording)
+    X = frame()[0]
+    small = records(X.iloc[:2])
+    large = records(X.iloc[np.arange(6000) % len(X)])  # (past 64 KiB of JSON)
+    model = classifier()
+    with serving(model) as client:
+        answers = [client.post("/predict", json=body) for body in (small, large)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[1].json()["predictions"] == model.predict(
+        X.iloc[np.arange(6000) % len(X)]).tolist()
+    assert on_loop == [True, False]

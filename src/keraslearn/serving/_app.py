@@ -31,6 +31,8 @@ _CODES = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 405: "BAD_REQUEST"
           500: "INTERNAL_ERROR", 503: "TEMPORARILY_UNAVAILABLE"}
 # keraslearn's estimators answer their first calls eagerly and trace on the third.
 _WARMUP_CALLS = 3
+# Bodies from this size on are read in a thread (a one-row request stays on the loop).
+_INLINE_BYTES = 64 * 1024
 
 
 def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2**20,
@@ -179,6 +181,14 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         return Response(json.dumps(content, separators=(",", ":")), status,
                         headers=headers, media_type="application/json")
 
+    def parsed(body, content_type, mlflow):
+        """A request body's columns, as the schema checks them."""
+        columns = read_payload(decode(body, content_type, schema), schema, mlflow=mlflow)
+        unknown = schema.unknown_category(columns)
+        if unknown is not None:  # the encoder would refuse it, naming no column
+            raise RequestError(unknown)
+        return columns
+
     async def scored(request, method, respond, mlflow=False):
         """The Response to a request: ``respond(output)`` of the model's
         output, or an error."""
@@ -187,11 +197,10 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
                            f"send application/json or text/csv", 415, mlflow)
         try:
             body = await _read_body(request, limit)
-            columns = read_payload(decode(body, request.headers.get("content-type"), schema),
-                                   schema, mlflow=mlflow)
-            unknown = schema.unknown_category(columns)
-            if unknown is not None:  # the encoder would refuse it, naming no column
-                raise RequestError(unknown)
+            parse = functools.partial(parsed, body, request.headers.get("content-type"), mlflow)
+            # A large body is read in a thread: the event loop goes on answering the
+            # other clients (4 MiB of rows held /health for seconds).
+            columns = parse() if len(body) < _INLINE_BYTES else await asyncio.to_thread(parse)
         except RequestError as exc:
             return failure(exc.message, exc.status, mlflow)
         except ClientDisconnect:  # nobody is left to answer
