@@ -229,6 +229,29 @@ def test_unknown_path_and_wrong_method_answer_json(clf_client):
     assert wrong.status_code == 405 and "error" in wrong.json()
     assert wrong.headers["allow"] == "POST"  # RFC 9110: a 405 names the methods allowed
     assert set(clf_client.post("/health").headers["allow"].split(", ")) == {"GET", "HEAD"}
+    # found in an audit: a trailing slash got an empty 307 (curl -s printed nothing)
+    slash = clf_client.post("/predict/", json=records(frame()[0].iloc[:1]))
+    assert slash.status_code == 404 and slash.json()["error"] == "Not Found"
+
+
+@pytest.mark.parametrize("path", ["/predict", "/invocations"])
+def test_a_compressed_body_is_refused_naming_its_encoding(clf_client, path):
+    # found in an audit: Content-Encoding was ignored, a gzip body told as JSON
+    # it is not ("can't decode byte 0x8b"), a plain one labelled gzip answered
+    import gzip
+    import json
+
+    rows = records(frame()[0].iloc[:2])
+    body = json.dumps(rows if path == "/predict" else {"dataframe_records": rows}).encode()
+    for content in (gzip.compress(body), body):
+        answer = clf_client.post(path, content=content, headers={
+            "content-type": "application/json", "content-encoding": "gzip"})
+        assert answer.status_code == 415
+        assert "unsupported Content-Encoding 'gzip': send the body uncompressed" in (
+            answer.json()["error"])
+    plain = clf_client.post(path, content=body, headers={
+        "content-type": "application/json", "content-encoding": "identity"})
+    assert plain.status_code == 200
 
 
 class _ColumnMeans:

@@ -195,6 +195,10 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         if mlflow and _mime(request) not in ("", "application/json", "text/csv"):
             return failure(f"unsupported Content-Type {request.headers['content-type']!r}: "
                            f"send application/json or text/csv", 415, mlflow)
+        coding = request.headers.get("content-encoding", "").strip().lower()
+        if coding not in ("", "identity"):  # (a gzip body was told as JSON it is not)
+            return failure(f"unsupported Content-Encoding {coding!r}: send the body "
+                           "uncompressed", 415, mlflow)
         try:
             body = await _read_body(request, limit)
             parse = functools.partial(parsed, body, request.headers.get("content-type"), mlflow)
@@ -292,8 +296,10 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         Route("/metadata", meta, methods=["GET"]),
         Route("/monitoring/drift", drift, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan,
-                     exception_handlers={HTTPException: http_error, Exception: server_error})
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error, Exception: server_error})
+    app.router.redirect_slashes = False  # (/predict/: a 404 that says so, not an empty 307)
+    return app
 
 
 async def _read_body(request, limit):
