@@ -17,7 +17,7 @@ from sklearn.compose import make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
 from sklearn.pipeline import make_pipeline, make_union
-from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
 
 import keraslearn
 from keraslearn import MLPClassifier, MLPRegressor
@@ -673,7 +673,8 @@ def test_a_nullable_boolean_column_the_model_imputes_takes_true_false_and_null(d
 ], ids=["scaler-then-imputer", "union"])
 @pytest.mark.parametrize("encoder", [
     OneHotEncoder(handle_unknown="ignore"), OneHotEncoder(), TargetEncoder(random_state=0),
-], ids=["one-hot-ignore", "one-hot-learnt", "target"])
+    OrdinalEncoder(encoded_missing_value=-1),  # (found in review: a code for them)
+], ids=["one-hot-ignore", "one-hot-learnt", "target", "ordinal"])
 def test_missing_values_the_pipeline_encodes_or_imputes_are_served(numbers, encoder):
     # found in an audit: only an imputer as the first step was read; these
     # pipelines predicted rows with missing values and their server refused them
@@ -703,13 +704,19 @@ def test_an_encoder_refusing_unknown_values_that_never_saw_a_hole_refuses_null()
                                                 random_state=0)), X.fillna(0.0), y)
     # (a scaler alone hands the network NaN; the encoder would refuse it)
     assert missing_markers(model, ["age", "city"]) == [REFUSED, REFUSED]
+    # An ordinal encoder's NaN code for them would reach the network too.
+    X, y = _rows()
+    coded = make_column_transformer(  # (NaN codes: no network would fit on them)
+        (OrdinalEncoder(), ["city"]), (OrdinalEncoder(handle_unknown="use_encoded_value",
+                                                      unknown_value=-1), ["note"]),
+    ).fit(X[["city", "note"]].astype({"note": str}))
+    markers = missing_markers(coded, ["city", "note"])
+    assert markers[0] is REFUSED and np.isnan(markers[1])
 
 
 def test_a_union_of_encoders_as_first_step_is_served_its_string_column():
     # found in an audit: the union was not read; 'city' was served as a number and
     # every request refused
-    from sklearn.preprocessing import OrdinalEncoder
-
     X, y = _rows()
     X = X[["city"]].fillna("a")
     model = _fitted(make_pipeline(

@@ -20,8 +20,8 @@ JSON number with an integral value), ``boolean`` (``true``/``false``),
 ``ColumnTransformer`` drops, which it does not read, unless ``input_example``
 or ``dtypes`` says its type). ``null``, NaN and infinities are refused, except that a feature
 the model imputes or encodes (see ``keraslearn.utils._first_steps``: a scikit-learn
-imputer whose ``missing_values`` is NaN, a ``OneHotEncoder`` that learnt missing values
-or ignores unknown ones, a ``TargetEncoder``; or the column is dropped) takes ``null``
+imputer whose ``missing_values`` is NaN, an encoder giving them numbers; or the column
+is dropped) takes ``null``
 and NaN as a missing value, stored as that step's marker. A string column whose
 first step is an encoder refusing unknown categories (``handle_unknown="error"``)
 takes the categories it learnt only: another is refused naming the column,

@@ -145,8 +145,9 @@ def _no_imputer(value):
         return ""
     return ("; missing values are taken only in the number, string and boolean (pandas' "
             "'boolean') columns that the model imputes (a scikit-learn imputer whose "
-            "missing_values is NaN, after scalers or not) or encodes (a OneHotEncoder that "
-            "learnt them or ignores unknown values, a TargetEncoder)")
+            "missing_values is NaN, after scalers or not) or encodes as numbers (a "
+            "OneHotEncoder, OrdinalEncoder or TargetEncoder that learnt them or encodes "
+            "unknown values)")
 
 
 def describe(value):

@@ -14,10 +14,10 @@ transformers (a column takes what all of them take). Three things are read there
   file paths (keraslearn's ``ImageLoader``), which the server takes as text
   (:func:`string_columns`);
 - the columns it imputes (a scikit-learn imputer whose ``missing_values`` is
-  NaN, None or ``pd.NA``, after scalers that keep NaN too), encodes missing
-  values of (a ``OneHotEncoder`` that learnt them or ignores unknown values, a
-  ``TargetEncoder``) or drops, where a request's missing value is taken and
-  stored as that step's marker (:func:`missing_markers`);
+  NaN, None or ``pd.NA``, after scalers that keep NaN too), whose missing values
+  it encodes as numbers (:func:`_encoder_markers`) or which it drops, where a
+  request's missing value is taken and stored as that step's marker
+  (:func:`missing_markers`);
 - the categories an encoder refuses any other string than
   (:func:`known_categories`), so that the server names the column of an
   unknown one before the model runs.
@@ -315,21 +315,32 @@ def _keeps_nan(step):
 
 
 def _encoder_markers(step, n):
-    """Per column of an encoder that makes a missing value numbers: the missing
-    value it learnt as a category (None, NaN or pd.NA, as the column held it),
-    else NaN where it encodes unknown values (a ``TargetEncoder``, a
-    ``OneHotEncoder`` whose ``handle_unknown`` is not "error"), else REFUSED;
-    None for another step."""
-    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+    """Per column of an encoder that makes a missing value finite numbers: the
+    missing value it learnt as a category (None, NaN or pd.NA, as the column held
+    it; an ``OrdinalEncoder``'s only where ``encoded_missing_value`` is a
+    number), else NaN where it encodes unknown values (a ``TargetEncoder``, a
+    ``OneHotEncoder`` whose ``handle_unknown`` is not "error", an
+    ``OrdinalEncoder`` giving them a number), else REFUSED; None for another step."""
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
     categories = getattr(step, "categories_", None)
-    if not isinstance(step, (OneHotEncoder, TargetEncoder)) or not isinstance(
+    if not isinstance(step, (OneHotEncoder, OrdinalEncoder, TargetEncoder)) or not isinstance(
             categories, list) or len(categories) != n:
         return None
-    unknown = np.nan if isinstance(step, TargetEncoder) or step.handle_unknown != "error" else (
-        REFUSED)
-    return [next((v for v in np.asarray(c, dtype=object).tolist() if v is None or is_nan(v)
-                  or type(v).__name__ == "NAType"), unknown) for c in categories]
+    if isinstance(step, OrdinalEncoder):  # (a NaN code would reach the network)
+        learnt_taken = not is_nan(step.encoded_missing_value)
+        unknown_taken = step.handle_unknown == "use_encoded_value" and not is_nan(
+            step.unknown_value)
+    else:
+        learnt_taken = True
+        unknown_taken = isinstance(step, TargetEncoder) or step.handle_unknown != "error"
+    markers = []
+    for known in categories:
+        learnt = [v for v in np.asarray(known, dtype=object).tolist()
+                  if v is None or is_nan(v) or type(v).__name__ == "NAType"]
+        markers.append((learnt[0] if learnt_taken else REFUSED) if learnt
+                       else np.nan if unknown_taken else REFUSED)
+    return markers
 
 
 def _same_marker(a, b):
