@@ -461,3 +461,62 @@ def test_serve_command_serves_an_exported_saved_model(tmp_path):
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == model.predict(X.iloc[:20]).tolist()
         assert client.get("/metadata").json()["model"] == "keraslearn.ExportedModel"
+
+
+_CUSTOM_LAYER = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="cli_test")
+class Doubling(keras.layers.Layer):
+    def call(self, x):
+        return 2 * x
+'''
+
+
+def test_import_names_the_module_registering_custom_layers(tmp_path, monkeypatch):
+    # found in an audit: a network using a registered custom layer could not be
+    # served (load needs the module imported; nothing could import it)
+    (tmp_path / "cli_custom_layers.py").write_text(_CUSTOM_LAYER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import keras
+    from cli_custom_layers import Doubling
+
+    def build():
+        model = keras.Sequential([keras.Input((2,)), Doubling(), keras.layers.Dense(1)])
+        model.compile(loss="mse")
+        return model
+
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    path = keraslearn.save(keraslearn.KerasRegressor(build, epochs=1).fit(X, X[:, 0]),
+                           tmp_path / "model.keraslearn")
+    with socket.socket() as busy:  # (the command exits once loaded: the port is taken)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        command = [sys.executable, "-m", "keraslearn", "serve", str(path), "--port",
+                   str(busy.getsockname()[1])]
+        done = subprocess.run(command + ["--import", "cli_custom_layers"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "already in use" in done.stderr, done.stderr  # loaded, then the port
+    missing = subprocess.run(command + ["--import", "no_such_module_here"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=240)
+    assert missing.returncode == 2
+    assert "--import no_such_module_here: ModuleNotFoundError" in missing.stderr
+
+
+
+def test_a_network_needing_custom_objects_is_told_to_import_their_module(tmp_path, capsys,
+                                                                        monkeypatch):
+    path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
+
+    def unregistered(*args, **kwargs):  # (load's refusal, as a network of them gets it)
+        raise ValueError("keraslearn.load refused it: ... must be registered with keras."
+                         "saving.register_keras_serializable and imported before loading")
+
+    monkeypatch.setattr(keraslearn, "load", unregistered)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(path)])
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err.rstrip().endswith(
+        "(keraslearn serve: name the module registering them with --import MODULE)")

@@ -52,6 +52,11 @@ def build_parser():
     serve.add_argument("--trusted", action="append", default=[], metavar="TYPE",
                        help="a type the file holds to trust beyond the defaults (repeat for "
                             "several; keraslearn.get_untrusted_types(PATH) lists them)")
+    serve.add_argument("--import", action="append", default=[], dest="imports",
+                       metavar="MODULE",
+                       help="a module to import before loading, from the working directory "
+                            "or the Python path: one registering the custom Keras layers, "
+                            "losses or metrics the networks use (repeat for several)")
     serve.add_argument("--dtype", action="append", default=[], type=_dtype_pair,
                        metavar="COLUMN=DTYPE",
                        help="what a column takes: string, int64, bool, float32, ... (repeat "
@@ -108,6 +113,7 @@ def _serve(parser, args):
         _require("starlette"), _require("uvicorn")
     except ImportError as exc:
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
+    _import_modules(parser, args.imports)
     from keraslearn import load
 
     from .._persistence._trust import UntrustedTypesError
@@ -125,8 +131,10 @@ def _serve(parser, args):
                        f"that are not trusted by default: {exc.types}. Loading them could "
                        "run their code. If you trust where the file comes from, name each "
                        f"with --trusted TYPE.{exc.version_hint}\n")
-    except ValueError as exc:  # damaged, newer: the message says which
-        parser.exit(1, f"keraslearn serve: error: {exc}\n")
+    except ValueError as exc:  # damaged, newer, custom objects: the message says which
+        hint = (" (keraslearn serve: name the module registering them with --import "
+                "MODULE)" if "register_keras_serializable" in str(exc) else "")
+        parser.exit(1, f"keraslearn serve: error: {exc}{hint}\n")
     from ._schema import FeatureSchema
 
     def cannot_serve(exc):
@@ -179,6 +187,22 @@ def _serve(parser, args):
         if listening is not None:
             listening.close()
     return 0
+
+
+def _import_modules(parser, names):
+    """Import the modules ``--import`` names, the working directory on the path
+    first (as uvicorn finds an app)."""
+    import importlib
+    import os
+
+    if names and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # (its own error too: the module ran)
+            parser.exit(2, f"keraslearn serve: error: --import {name}: "
+                           f"{type(exc).__name__}: {exc}\n")
 
 
 def _listen(parser, host, port):
