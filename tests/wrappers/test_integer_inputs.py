@@ -93,6 +93,24 @@ def test_pandas_nullable_columns_keep_integers_and_float64():
         np.float64)
 
 
+@pytest.mark.parametrize("column", [
+    lambda ids: pd.Categorical(ids), lambda ids: ids.astype(object),
+], ids=["category", "object"])
+def test_ids_in_a_category_or_object_column_reach_an_integer_input_unrounded(column):
+    # found in an audit: they were made float32, odd ids rounded to even ones, in
+    # silence (the network learnt nothing), a NumPy int64 column beside them too
+    frame = pd.DataFrame({"a": column(IDS[:, 0])})
+    clf = KerasClassifier(parity_model, loss="sparse_categorical_crossentropy",
+                          optimizer="adam", optimizer__learning_rate=0.1, epochs=40,
+                          random_state=0).fit(frame, PARITY)
+    assert clf.X_dtype_ == np.int64
+    np.testing.assert_array_equal(clf.predict(frame), PARITY)
+    np.testing.assert_array_equal(clf.predict(pd.DataFrame({"a": IDS[:, 0]})), PARITY)
+    words = pd.DataFrame({"a": pd.Categorical(["x", "y"] * 20)})  # (text: refused, as before)
+    with pytest.raises(ValueError, match="holds text"):
+        clone(clf).fit(words, PARITY)
+
+
 @pytest.mark.filterwarnings("ignore:The model does not have any trainable weights")
 def test_a_nullable_column_beside_float64_ones_keeps_them_float64():
     # A boolean, Int64 or category column beside float64 ones made the whole

@@ -87,18 +87,24 @@ def warn_unnamed(fitted_with_names, named, owner, what="X"):
 def integer_dtype(X):
     """The dtype ``check_array`` keeps X of integers or booleans in: None for
     NumPy's own, their NumPy dtype for pandas' nullable ones (Int64, boolean),
-    which it would make float64; False for other X (floats, text, sparse
+    categories of integers and object columns holding integers only, which it
+    would make floats (ids past 2**24 rounded in float32); False for other X (floats, text, sparse
     columns, and nullable ones holding NA, refused as NaN). A polars frame's
     columns are read as NumPy holds them together (a null makes them floats)."""
     if is_polars_frame(X) and any(X.null_count().row(0)):
         return False
-    dtypes = column_dtypes(X)
-    if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u")
-                                and not isinstance(d, pd.SparseDtype) for d in dtypes)):
+    given = column_dtypes(X)
+    dtypes = [values_dtype(d) for d in given]
+    if isinstance(X, pd.DataFrame):  # (objects that are all integers: ids, as NumPy's)
+        infer = pd.api.types.infer_dtype
+        dtypes = [np.dtype(np.int64) if getattr(d, "kind", None) == "O" and infer(
+            X.iloc[:, j], skipna=False) == "integer" else d for j, d in enumerate(dtypes)]
+    if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u") for d in dtypes)
+            and not any(isinstance(d, pd.SparseDtype) for d in given)):
         return False
-    if all(isinstance(d, np.dtype) for d in dtypes):
+    if all(isinstance(d, np.dtype) and d.kind != "O" for d in given):
         return None
-    return False if X.isna().to_numpy().any() else np.result_type(*map(values_dtype, dtypes))
+    return False if X.isna().to_numpy().any() else np.result_type(*dtypes)
 
 
 def column_dtypes(X):
