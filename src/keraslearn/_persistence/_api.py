@@ -153,8 +153,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
         _check_networks_load(tmp, session.networks, path)
         _trust.check_parts_load(blobs, path)
         manifest = {
-            "format": _archive.FORMAT,
-            "format_version": _archive.FORMAT_VERSION,
+            "format": _archive.FORMAT, "format_version": _archive.FORMAT_VERSION,
             "versions": _archive.versions(),
             "object": {"member": _archive.OBJECT, "type": _type_name(obj)},
             "drift_detector": (None if drift_detector is None else
@@ -360,7 +359,8 @@ def _load_network(file, what, refusal):
     except Exception as exc:
         # Keras' message may quote the whole model config: keep what names the cause.
         text = " ".join(str(exc).split())
-        found = re.search(r"Could not locate \w+ '[^']+'", text)
+        found = re.search(r"Could not locate \w+ '[^']+'|Cannot deserialize object of type `[^`]+`"
+                          r"|Could not interpret \w+ identifier: .*?'class_name': '[^']+'", text)
         reason = found.group(0) if found else _text.cut(text, 600)
         raise ValueError(
             f"{refusal}: Keras cannot load the network {what} with safe_mode=True "
@@ -377,8 +377,8 @@ def _load_network(file, what, refusal):
 
 
 def _check_networks_load(folder, networks, path):
-    """Load each saved network back as load will, so that save refuses what load would;
-    Python's and NumPy's generators, which Keras draws unseeded layers' seeds from, kept."""
+    """Load each saved network back as load will (save refuses what load would), Python's
+    and NumPy's generators kept (Keras draws unseeded layers' seeds from them)."""
     from .._random import generators_untouched
 
     with generators_untouched():
