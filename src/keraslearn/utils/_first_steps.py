@@ -295,32 +295,29 @@ def _markers(steps, keys):
         return _first_imputer(steps, keys)
     # Scalers keep NaN, column for column, for the step after them (an imputer).
     ahead = next((s for s in steps if not _keeps_nan(s)), steps[-1])
-    return _encoder_markers(ahead, len(keys)) or _imputer_markers(ahead, len(keys))
+    after = steps[steps.index(ahead) + 1:]  # (an imputer of an ordinal encoder's NaN codes)
+    imputed = bool(after) and all(is_nan(m) for m in _imputer_markers(
+        next((s for s in after if not _keeps_nan(s)), after[-1]), len(keys)))
+    return _encoder_markers(ahead, len(keys), imputed) or _imputer_markers(ahead, len(keys))
 
 
 def _keeps_nan(step):
     """Whether a fitted step passes NaN on in the column it was read from, as
     scikit-learn's scalers do (disregarded in fit, kept in transform)."""
-    from sklearn.preprocessing import (
-        MaxAbsScaler,
-        MinMaxScaler,
-        PowerTransformer,
-        QuantileTransformer,
-        RobustScaler,
-        StandardScaler,
-    )
+    from sklearn import preprocessing as pre
 
-    return isinstance(step, (StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler,
-                             PowerTransformer, QuantileTransformer))
+    return isinstance(step, (pre.StandardScaler, pre.MinMaxScaler, pre.MaxAbsScaler,
+                             pre.RobustScaler, pre.PowerTransformer, pre.QuantileTransformer))
 
 
-def _encoder_markers(step, n):
+def _encoder_markers(step, n, nan_imputed=False):
     """Per column of an encoder that makes a missing value finite numbers: the
     missing value it learnt as a category (None, NaN or pd.NA, as the column held
     it; an ``OrdinalEncoder``'s only where ``encoded_missing_value`` is a
-    number), else NaN where it encodes unknown values (a ``TargetEncoder``, a
-    ``OneHotEncoder`` whose ``handle_unknown`` is not "error", an
-    ``OrdinalEncoder`` giving them a number), else REFUSED; None for another step."""
+    number or ``nan_imputed``: a step after it imputes NaN), else NaN where it
+    encodes unknown values (a ``TargetEncoder``, a ``OneHotEncoder`` whose
+    ``handle_unknown`` is not "error", an ``OrdinalEncoder`` giving them a number,
+    or NaN ``nan_imputed``), else REFUSED; None for another step."""
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
     categories = getattr(step, "categories_", None)
@@ -328,9 +325,9 @@ def _encoder_markers(step, n):
             categories, list) or len(categories) != n:
         return None
     if isinstance(step, OrdinalEncoder):  # (a NaN code would reach the network)
-        learnt_taken = not is_nan(step.encoded_missing_value)
-        unknown_taken = step.handle_unknown == "use_encoded_value" and not is_nan(
-            step.unknown_value)
+        learnt_taken = nan_imputed or not is_nan(step.encoded_missing_value)
+        unknown_taken = step.handle_unknown == "use_encoded_value" and (
+            nan_imputed or not is_nan(step.unknown_value))
     else:
         learnt_taken = True
         unknown_taken = isinstance(step, TargetEncoder) or step.handle_unknown != "error"
