@@ -146,8 +146,8 @@ def _no_imputer(value):
     return ("; missing values are taken only in the number, string and boolean (pandas' "
             "'boolean') columns that the model imputes (a scikit-learn imputer whose "
             "missing_values is NaN, after scalers or not) or encodes as numbers (a "
-            "OneHotEncoder, OrdinalEncoder or TargetEncoder that learnt them or encodes "
-            "unknown values)")
+            "OneHotEncoder, OrdinalEncoder or TargetEncoder that learnt them, or takes "
+            "unknown values, and codes them with a number or imputes their NaN code)")
 
 
 def describe(value):
