@@ -506,6 +506,24 @@ def test_import_names_the_module_registering_custom_layers(tmp_path, monkeypatch
 
 
 
+def test_a_file_the_user_cannot_read_exits_1_naming_it(tmp_path, capsys, monkeypatch):
+    # found in an audit: a PermissionError ended in a traceback (the tests run as
+    # root, who reads any file: the refusal is load's, as the system gives it)
+    import errno
+
+    path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(keraslearn, "load", unreadable)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(path)])
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == (f"keraslearn serve: error: cannot read {str(path)!r}: "
+                                       "Permission denied\n")
+
+
 def test_a_network_needing_custom_objects_is_told_to_import_their_module(tmp_path, capsys,
                                                                         monkeypatch):
     path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")

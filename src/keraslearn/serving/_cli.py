@@ -44,7 +44,8 @@ def build_parser():
                        help="port (default: 8000); 0 takes a free one, whose address is "
                             "printed on standard output once it listens")
     serve.add_argument("--max-batch-rows", type=_positive_int, default=256,
-                       help="most rows in one model call (default: 256)")
+                       help="most rows in one model call; a larger request runs alone "
+                            "(default: 256)")
     serve.add_argument("--max-wait-ms", type=_wait, default=2.0,
                        help="how long a request may wait to share a model call (default: 2)")
     serve.add_argument("--max-body-bytes", type=_positive_int, default=4 * 2**20,
@@ -131,6 +132,9 @@ def _serve(parser, args):
                        f"that are not trusted by default: {exc.types}. Loading them could "
                        "run their code. If you trust where the file comes from, name each "
                        f"with --trusted TYPE.{exc.version_hint}\n")
+    except OSError as exc:  # (a file or folder the user cannot read: no traceback)
+        parser.exit(1, f"keraslearn serve: error: cannot read {str(path)!r}: "
+                       f"{exc.strerror or exc}\n")
     except ValueError as exc:  # damaged, newer, custom objects: the message says which
         hint = (" (keraslearn serve: name the module registering them with --import "
                 "MODULE)" if "register_keras_serializable" in str(exc) else "")
