@@ -109,6 +109,14 @@ def test_ids_in_a_category_or_object_column_reach_an_integer_input_unrounded(col
     words = pd.DataFrame({"a": pd.Categorical(["x", "y"] * 20)})  # (text: refused, as before)
     with pytest.raises(ValueError, match="holds text"):
         clone(clf).fit(words, PARITY)
+    # found in review: integers past int64's range failed with NumPy's OverflowError;
+    # they are left as they were before
+    from keraslearn.preprocessing import ColumnGroups
+    from keraslearn.utils._columns import integer_dtype
+
+    huge = pd.DataFrame({"a": np.array([2**63 + 5, 1] * 20, dtype=object)})
+    assert integer_dtype(huge) is False
+    assert ColumnGroups({"a": ["a"]}, dtype=None).fit_transform(huge)["a"].shape == (40, 1)
 
 
 @pytest.mark.filterwarnings("ignore:The model does not have any trainable weights")

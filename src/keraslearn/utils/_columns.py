@@ -96,15 +96,25 @@ def integer_dtype(X):
     given = column_dtypes(X)
     dtypes = [values_dtype(d) for d in given]
     if isinstance(X, pd.DataFrame):  # (objects that are all integers: ids, as NumPy's)
-        infer = pd.api.types.infer_dtype
-        dtypes = [np.dtype(np.int64) if getattr(d, "kind", None) == "O" and infer(
-            X.iloc[:, j], skipna=False) == "integer" else d for j, d in enumerate(dtypes)]
+        dtypes = [np.dtype(np.int64) if getattr(d, "kind", None) == "O" and _int64_objects(
+            X.iloc[:, j]) else d for j, d in enumerate(dtypes)]
     if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u") for d in dtypes)
             and not any(isinstance(d, pd.SparseDtype) for d in given)):
         return False
     if all(isinstance(d, np.dtype) and d.kind != "O" for d in given):
         return None
     return False if X.isna().to_numpy().any() else np.result_type(*dtypes)
+
+
+def _int64_objects(column):
+    """Whether an object column holds integers int64 holds, only."""
+    if pd.api.types.infer_dtype(column, skipna=False) != "integer":
+        return False
+    try:  # (ids past int64's range: left to the floats, as before)
+        column.to_numpy(dtype=np.int64)
+    except OverflowError:
+        return False
+    return True
 
 
 def column_dtypes(X):
