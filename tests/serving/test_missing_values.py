@@ -675,7 +675,10 @@ def test_a_nullable_boolean_column_the_model_imputes_takes_true_false_and_null(d
     OneHotEncoder(handle_unknown="ignore"), OneHotEncoder(), TargetEncoder(random_state=0),
     OrdinalEncoder(encoded_missing_value=-1),  # (found in review: a code for them)
     make_pipeline(OrdinalEncoder(), SimpleImputer(strategy="most_frequent")),  # (NaN code)
-], ids=["one-hot-ignore", "one-hot-learnt", "target", "ordinal", "ordinal-then-imputer"])
+    make_pipeline(OrdinalEncoder(), make_union(SimpleImputer(strategy="most_frequent"),
+                                               MissingIndicator())),
+], ids=["one-hot-ignore", "one-hot-learnt", "target", "ordinal", "ordinal-then-imputer",
+        "ordinal-then-union"])
 def test_missing_values_the_pipeline_encodes_or_imputes_are_served(numbers, encoder):
     # found in an audit: only an imputer as the first step was read; these
     # pipelines predicted rows with missing values and their server refused them

@@ -296,8 +296,9 @@ def _markers(steps, keys):
     # Scalers keep NaN, column for column, for the step after them (an imputer).
     ahead = next((s for s in steps if not _keeps_nan(s)), steps[-1])
     after = steps[steps.index(ahead) + 1:]  # (an imputer of an ordinal encoder's NaN codes)
-    imputed = bool(after) and all(is_nan(m) for m in _imputer_markers(
-        next((s for s in after if not _keeps_nan(s)), after[-1]), len(keys)))
+    imputed = bool(after) and all(is_nan(m) for m in _per_column(
+        next((s for s in after if not _keeps_nan(s)), after[-1]), keys, _markers, _same_marker,
+        REFUSED))
     return _encoder_markers(ahead, len(keys), imputed) or _imputer_markers(ahead, len(keys))
 
 
