@@ -606,3 +606,24 @@ def test_a_large_body_is_read_off_the_event_loop(monkeypatch):
     assert answers[1].json()["predictions"] == model.predict(
         X.iloc[np.arange(6000) % len(X)]).tolist()
     assert on_loop == [True, False]
+
+
+def test_an_example_s_object_column_of_integers_is_served_as_integers():
+    # found in review: it was served as text (numbers refused, "1" taken), where the
+    # model read it as integers, as it reads NumPy's
+    from keraslearn import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"store": rng.integers(0, 5, 60).astype(object), "x": rng.normal(size=60)})
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(
+        X, rng.normal(size=60))
+    rows = [{"store": 3, "x": 0.5}, {"store": 1, "x": -1.0}]
+    with serving(model, input_example=X) as client:
+        kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+        answer = client.post("/predict", json=rows)
+        text = client.post("/predict", json=[{"store": "3", "x": 0.5}])
+    assert kinds == {"store": "integer", "x": "number"}
+    assert answer.status_code == 200, answer.text
+    np.testing.assert_allclose(answer.json()["predictions"],
+                               model.predict(pd.DataFrame(rows)), rtol=1e-5)
+    assert text.status_code == 400 and "expected an integer" in text.json()["error"]

@@ -337,7 +337,11 @@ def _example_dtypes(example, names, n):
         if missing:
             raise ValueError(f"make_app: input_example lacks the model's column(s) "
                              f"{shown(missing)}")
-        return {c: example[c].dtype for c in names}
+        from ..utils._columns import int64_objects
+
+        # (an object column of integers only: ids, as the wrappers take them)
+        return {c: np.dtype(np.int64) if example[c].dtype.kind == "O" and int64_objects(
+            example[c]) else example[c].dtype for c in names}
     example = np.asarray(example)
     if example.ndim != 2 or example.shape[1] != n:
         raise ValueError(f"make_app: input_example must be a table of rows with {n} "

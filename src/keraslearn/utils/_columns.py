@@ -96,7 +96,7 @@ def integer_dtype(X):
     given = column_dtypes(X)
     dtypes = [values_dtype(d) for d in given]
     if isinstance(X, pd.DataFrame):  # (objects that are all integers: ids, as NumPy's)
-        dtypes = [np.dtype(np.int64) if getattr(d, "kind", None) == "O" and _int64_objects(
+        dtypes = [np.dtype(np.int64) if getattr(d, "kind", None) == "O" and int64_objects(
             X.iloc[:, j]) else d for j, d in enumerate(dtypes)]
     if not (len(dtypes) and all(getattr(d, "kind", None) in ("b", "i", "u") for d in dtypes)
             and not any(isinstance(d, pd.SparseDtype) for d in given)):
@@ -106,7 +106,7 @@ def integer_dtype(X):
     return False if X.isna().to_numpy().any() else np.result_type(*dtypes)
 
 
-def _int64_objects(column):
+def int64_objects(column):
     """Whether an object column holds integers int64 holds, only."""
     if pd.api.types.infer_dtype(column, skipna=False) != "integer":
         return False
