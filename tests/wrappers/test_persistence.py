@@ -133,6 +133,24 @@ def _recurrent(meta):
                              keras.layers.Dense(1, "sigmoid")])
 
 
+def _unit(x):  # an activation function, unregistered
+    return keras.ops.relu(x)
+
+
+def _activated(meta):
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation=_unit),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+def _squares(y_true, y_pred):  # a loss function, unregistered
+    return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+
+class _Scored(keras.metrics.Mean):  # a metric class, unregistered
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(y_pred)
+
+
 def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_loaded():
     # The pickle was made, and failed where it was loaded with Keras' "Could not
     # locate class" (a Dask client waited for ever on cross_validate's estimators).
@@ -142,8 +160,8 @@ def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_load
     pickle.loads(pickle.dumps(unregistered))  # (unfitted: no network to make again)
     unregistered.fit(X, y)
     with pytest.raises(TypeError, match=r"Cannot pickle KerasClassifier: its network holds "
-                                        r"\['_Doubled'\], classes Keras makes again from their "
-                                        "configs only when registered"):
+                                        r"\['_Doubled'\], classes or functions .* Keras makes "
+                                        "again from their configs only when registered"):
         pickle.dumps(unregistered)
     registered = KerasClassifier(build, model__layer=_Halved, epochs=1, random_state=0).fit(X, y)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(registered)).predict_proba(X),
@@ -156,6 +174,12 @@ def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_load
     stacked = KerasClassifier(_stacked, epochs=1, random_state=0).fit(X, y)
     with pytest.raises(TypeError, match=r"holds \['_Doubled'\]"):
         pickle.dumps(stacked)
+    # found in an audit: an unregistered activation function, initializer, loss or
+    # metric was pickled, and the pickle never loaded (Keras finds them registered only)
+    for params in ({"model": _activated}, {"loss": _squares}, {"metrics": [_Scored()]}):
+        held = KerasClassifier(**{"model": tiny_mlp, **params}, epochs=1, random_state=0)
+        with pytest.raises(TypeError, match=r"holds \['(_unit|_squares|_Scored)'\]"):
+            pickle.dumps(held.fit(X, y))
     # A registered class makes its own insides again (cls(**config)): pickled, as before.
     own = KerasClassifier(_scaled, epochs=1, random_state=0).fit(X, y)
     np.testing.assert_allclose(pickle.loads(pickle.dumps(own)).predict_proba(X),

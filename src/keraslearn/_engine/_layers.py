@@ -65,13 +65,43 @@ def refuse_unpicklable(est, model):
     user's that Keras, which makes a pickled network again from its config,
     finds only registered: the pickle was made, and failed where it was loaded
     (a Dask client waited on it for ever) with Keras' "Could not locate class"."""
-    names = sorted(set(_unregistered(model))) if model is not None else []
+    names = (sorted(set(_unregistered(model)) | set(_unregistered_in_configs(model)))
+             if model is not None else [])
     if names:
         raise TypeError(
-            f"Cannot pickle {type(est).__name__}: its network holds {names}, classes Keras "
-            "makes again from their configs only when registered. Register them with "
+            f"Cannot pickle {type(est).__name__}: its network holds {names}, classes or "
+            "functions (activations, initializers, losses, metrics, ...) Keras makes again "
+            "from their configs only when registered. Register them with "
             "@keras.saving.register_keras_serializable() (where the unpickling process "
             "imports them).")
+
+
+def _unregistered_in_configs(model):
+    """The names of the user's unregistered objects the network's configs name
+    (an activation function, an initializer, a loss or metric it was compiled
+    with): Keras writes them without a package, and cannot find them again."""
+    found = []
+
+    def walk(part):
+        if isinstance(part, dict):
+            if "class_name" in part and "registered_name" in part and not str(
+                    part.get("module") or "").startswith(("keras", "keraslearn")):
+                name = (part.get("config") if part["class_name"] == "function"
+                        else part.get("registered_name"))
+                if isinstance(name, str) and ">" not in name:  # (registered: "package>name")
+                    found.append(name)
+            parts = part.values()
+        else:
+            parts = part if isinstance(part, (list, tuple)) else ()
+        for inner in parts:
+            walk(inner)
+
+    for config in (model.get_config, model.get_compile_config):
+        try:
+            walk(config())
+        except Exception:  # (a subclassed network without a config of its own)
+            continue
+    return found
 
 
 # Where Keras' own layers hold the layers their configs name (a model's, a
