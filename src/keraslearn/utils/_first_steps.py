@@ -284,27 +284,31 @@ def _reading_steps(pipeline):
 
 
 def _first_imputer(steps, keys):
-    step = steps[0]
-    if isinstance(step, str):
-        return [np.nan if step == "drop" else REFUSED] * len(keys)
-    return _imputer_markers(step, len(keys))
+    if isinstance(steps[0], str):
+        return [np.nan if steps[0] == "drop" else REFUSED] * len(keys)
+    return _imputer_markers(steps[0], len(keys))
 
 
 def _markers(steps, keys):
+    from sklearn.preprocessing import OrdinalEncoder
+
     if isinstance(steps[0], str):
         return _first_imputer(steps, keys)
-    # Scalers keep NaN, column for column, for the step after them (an imputer).
-    ahead = next((s for s in steps if not _keeps_nan(s)), steps[-1])
+    ahead = _past_scalers(steps)
     after = steps[steps.index(ahead) + 1:]  # (an imputer of an ordinal encoder's NaN codes)
-    imputed = bool(after) and all(is_nan(m) for m in _per_column(
-        next((s for s in after if not _keeps_nan(s)), after[-1]), keys, _markers, _same_marker,
-        REFUSED))
+    imputed = isinstance(ahead, OrdinalEncoder) and bool(after) and all(
+        is_nan(m) for m in _per_column(_past_scalers(after), keys, _markers, _same_marker,
+                                       REFUSED))
     return _encoder_markers(ahead, len(keys), imputed) or _imputer_markers(ahead, len(keys))
 
 
+def _past_scalers(steps):
+    """The first of ``steps`` past the scalers, which keep NaN column for column."""
+    return next((s for s in steps if not _keeps_nan(s)), steps[-1])
+
+
 def _keeps_nan(step):
-    """Whether a fitted step passes NaN on in the column it was read from, as
-    scikit-learn's scalers do (disregarded in fit, kept in transform)."""
+    """Whether a fitted step passes NaN on in its column, as scikit-learn's scalers do."""
     from sklearn import preprocessing as pre
 
     return isinstance(step, (pre.StandardScaler, pre.MinMaxScaler, pre.MaxAbsScaler,
@@ -312,13 +316,12 @@ def _keeps_nan(step):
 
 
 def _encoder_markers(step, n, nan_imputed=False):
-    """Per column of an encoder that makes a missing value finite numbers: the
-    missing value it learnt as a category (None, NaN or pd.NA, as the column held
-    it; an ``OrdinalEncoder``'s only where ``encoded_missing_value`` is a
-    number or ``nan_imputed``: a step after it imputes NaN), else NaN where it
-    encodes unknown values (a ``TargetEncoder``, a ``OneHotEncoder`` whose
-    ``handle_unknown`` is not "error", an ``OrdinalEncoder`` giving them a number,
-    or NaN ``nan_imputed``), else REFUSED; None for another step."""
+    """Per column of an encoder making a missing value finite numbers: the missing
+    value it learnt (None, NaN or pd.NA, as the column held it), else NaN where it
+    encodes unknown values (a ``TargetEncoder``; a ``OneHotEncoder`` whose
+    ``handle_unknown`` is not "error"), else REFUSED; None for another step. An
+    ``OrdinalEncoder`` takes them where it codes them with a number, or where a
+    step after it imputes its NaN code (``nan_imputed``)."""
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
     categories = getattr(step, "categories_", None)
