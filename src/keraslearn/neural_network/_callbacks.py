@@ -270,6 +270,7 @@ class NoImprovementStopping(keras.callbacks.Callback):
         self.adaptive = adaptive
         self.restore_best = restore_best
         self.verbose = verbose
+        self._said = None  # what the last epoch did, said at the next one's start
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -310,7 +311,7 @@ class NoImprovementStopping(keras.callbacks.Callback):
         """What the last epoch did, said after Keras' line of that epoch (its
         progress bar prints after every other callback), where Keras says it:
         on the terminal, or to absl's log once interactive logging is off."""
-        said, self._said = getattr(self, "_said", None), None
+        said, self._said = self._said, None
         if said is None or not self.verbose:
             return
         if keras.config.is_interactive_logging_enabled():
