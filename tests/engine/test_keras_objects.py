@@ -155,6 +155,48 @@ def test_a_loss_class_keras_cannot_find_by_name_is_cloned_and_searched():
     assert clone(search.best_estimator_).loss is loss
 
 
+def test_metrics_and_optimizers_of_unregistered_classes_are_cloned_and_searched():
+    # Keras copies a metric or optimizer through its config and finds its class
+    # by its registered name: clone (every search's) failed for a class of the
+    # user's not registered. The copy is made from its config with its class.
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    class Total(keras.metrics.Metric):  # local: Keras cannot find them by name
+        def __init__(self, name="total", scale=1.0, **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.scale = scale
+            self.total = self.add_weight(name="total", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            self.total.assign_add(self.scale * keras.ops.sum(keras.ops.cast(y_true, "float32")))
+
+        def result(self):
+            return self.total
+
+        def get_config(self):
+            return {**super().get_config(), "scale": self.scale}
+
+    class SlowAdam(keras.optimizers.Adam):
+        pass
+
+    metric, optimizer = Total(scale=2.0), SlowAdam(learning_rate=0.003)
+    clf = KerasClassifier(tiny_mlp, loss="binary_crossentropy",
+                          metrics=[metric, "accuracy"], optimizer=optimizer, epochs=1,
+                          random_state=0, fit__callbacks=[keras.callbacks.History()])
+    copied = clone(clf)
+    (copied_metric, accuracy), copied_optimizer = copied.metrics, copied.optimizer
+    assert type(copied_metric) is Total and copied_metric is not metric
+    assert copied_metric.scale == 2.0 and accuracy == "accuracy"
+    assert type(copied_optimizer) is SlowAdam and copied_optimizer is not optimizer
+    assert float(copied_optimizer.learning_rate) == pytest.approx(0.003)
+    search = GridSearchCV(clf, {"epochs": [1, 2]}, cv=2).fit(X, y)
+    history = search.best_estimator_.history_
+    assert history["total"][-1] == pytest.approx(2.0 * y.sum())
+    assert type(search.best_estimator_.model_.optimizer) is SlowAdam
+    assert clf.metrics[0] is metric and clf.optimizer is optimizer
+
+
 def test_a_pickled_network_continues_with_the_loss_it_was_compiled_with():
     # model_'s compile config leaves Huber's delta out too: a warm start of the
     # unpickled copy trained with Huber(1.0), a loss ten times the original's.

@@ -39,6 +39,34 @@ def unshared(value):
     return map_leaves(lambda leaf: leaf.value if isinstance(leaf, Shared) else leaf, value)
 
 
+class Remade:
+    """A metric or optimizer of an unregistered class of the user's, which
+    ``copy.deepcopy`` copies as Keras copies a registered one (made again
+    from its config), from its class itself: Keras cannot find the class
+    from the config's name."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __deepcopy__(self, memo):
+        return type(self.value).from_config(self.value.get_config())
+
+
+def _unregistered_object(leaf):
+    if not isinstance(leaf, (keras.metrics.Metric, keras.optimizers.Optimizer)) or keras_own(leaf):
+        return False
+    name = keras.saving.get_registered_name(type(leaf))
+    return keras.saving.get_registered_object(name) is not type(leaf)
+
+
+def remade(value):
+    """``value`` (a parameter) with each metric or optimizer of an
+    unregistered class in :class:`Remade`; None when it holds none."""
+    if not any(map(_unregistered_object, nested.leaves(value))):
+        return None
+    return map_leaves(lambda leaf: Remade(leaf) if _unregistered_object(leaf) else leaf, value)
+
+
 def _keras_callbacks(callbacks):
     return [leaf for leaf in nested.leaves(callbacks)
             if isinstance(leaf, keras.callbacks.Callback)]
@@ -112,8 +140,10 @@ def clone_of(est, clone):
 
     Losses hold no state, and Keras copies one through its config, which may
     leave settings out (Huber's delta) or name a class it cannot find (one not
-    registered). ``clone`` runs on a stand-in whose parameters ``copy.deepcopy``
-    (as scikit-learn's clone copies them) copies so.
+    registered). A metric or optimizer of an unregistered class of the user's
+    is made again from its config with its class (Keras' copy needs the class
+    registered). ``clone`` runs on a stand-in whose parameters
+    ``copy.deepcopy`` (as scikit-learn's clone copies them) copies so.
     """
     made = _clone_of(est, clone)
     for name, value in est.get_params(deep=False).items():
@@ -123,19 +153,26 @@ def clone_of(est, clone):
     return made
 
 
+def _for_copy(value):
+    """A parameter's value as :func:`clone_of` copies it (itself when as is)."""
+    value = WithoutNetworks(value) if holds_networks(value) else value
+    return remade(value) or value
+
+
 def _clone_of(est, clone):
     shared = shared_losses(getattr(est, "loss", None))
-    callbacks = getattr(est, "callbacks", None)
+    own = {name: _for_copy(getattr(est, name)) for name in ("callbacks", "metrics", "optimizer")
+           if hasattr(est, name)}
     routed = est.__dict__.get("_kwargs") or {}  # a wrapper's fit__callbacks, ...
-    left_on = {key for key, value in routed.items() if holds_networks(value)}
-    if shared is None and not holds_networks(callbacks) and not left_on:
+    kwargs = {key: _for_copy(value) for key, value in routed.items()}
+    changed = {name: value for name, value in own.items() if value is not getattr(est, name)}
+    if any(kwargs[key] is not routed[key] for key in routed):
+        changed["_kwargs"] = kwargs
+    if shared is None and not changed:
         return clone(est)
     stand_in = object.__new__(type(est))
     stand_in.__dict__.update(est.__dict__)
-    stand_in.__dict__["callbacks"] = WithoutNetworks(callbacks)
-    if left_on:
-        stand_in.__dict__["_kwargs"] = {key: WithoutNetworks(value) if key in left_on
-                                        else value for key, value in routed.items()}
+    stand_in.__dict__.update(changed)
     if shared is None:
         return clone(stand_in)
     stand_in.__dict__["loss"] = shared
