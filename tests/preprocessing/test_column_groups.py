@@ -142,6 +142,26 @@ def test_a_group_holding_text_is_named_with_the_way_out():
         ColumnGroups({"city": ["city"], "num": ["a"]}).fit(X)
 
 
+@pytest.mark.parametrize("when", [
+    pd.date_range("2024-01-01", periods=6, freq="min"),
+    pd.date_range("2024-01-01", periods=6, freq="min", tz="Europe/Paris"),
+    pd.timedelta_range("1min", periods=6, freq="min")])
+def test_a_group_of_dates_or_times_is_refused_as_the_estimators_refuse_it(frame, when):
+    # They became float32 counts of microseconds (forty minutes, eighteen values),
+    # and the fit then diverged, blamed on unscaled inputs.
+    X = pd.DataFrame({"a": np.arange(6.0), "when": when})
+    with pytest.raises(ValueError, match=r"^ColumnGroups' group 'w' has date or time columns "
+                                         r"\['when'\]: as numbers"):
+        ColumnGroups({"num": ["a"], "w": ["when"]}).fit(X)
+    fitted = ColumnGroups({"num": ["a"], "w": ["when"]}).fit(X.assign(when=np.arange(6.0)))
+    with pytest.raises(ValueError, match=r"^ColumnGroups' group 'w' has date or time columns"):
+        fitted.transform(X)
+    values = when.to_numpy().reshape(-1, 1)  # (tz-aware: an object array of Timestamps)
+    if values.dtype.kind in "mM":
+        with pytest.raises(ValueError, match=r"^ColumnGroups' group 'w' has dtype (date|time)"):
+            ColumnGroups({"w": [0]}).fit(values)
+
+
 def test_a_shape_that_does_not_fit_its_group_is_refused_in_fit():
     groups = ColumnGroups({"g": [0, 1]}, shapes={"g": (3,)})
     with pytest.raises(ValueError, match=r"sample shape \(3,\) \(3 values\), but the group "

@@ -2,10 +2,10 @@
 ``dtype``), and which dtype a fit records for it (``X_dtype_``)."""
 
 import numpy as np
-import pandas as pd
 from scipy.sparse import issparse
 
-from ..utils._columns import column_dtypes, integer_dtype, is_polars_frame, values_dtype
+from ..utils._columns import column_dtypes, integer_dtype, values_dtype
+from ..utils._input_errors import refuse_dates
 from . import _nested as nested
 from ._sources import blocks, is_mapped
 
@@ -32,7 +32,7 @@ def x_dtype(est, X, reset=True, name=None):
     id above 2**24 would be rounded in float32), each batch cast to the model
     input's dtype. After a fit on floats (``reset`` False), the fit's float.
     Dates and times, which have no dtype to become, are refused here."""
-    _refuse_dates(X, name)
+    refuse_dates(X, name)
     # Other X becomes the first: a ready network's float, else float64 where the
     # columns hold float64 numbers together, as NumPy ones would be kept
     network = getattr(est, "_dtype", None)
@@ -62,33 +62,6 @@ def _float64(X):
     if not all(isinstance(dtype, np.dtype) and dtype.kind in "biuf" for dtype in found):
         return False
     return bool(found) and np.result_type(*found) == np.float64
-
-
-def _refuse_dates(X, name=None):
-    """A ValueError for datetime or timedelta X, which as numbers would be a
-    count of their unit (seconds, micro- or nanoseconds: pandas' versions
-    choose differently), as for a regressor's y."""
-    # Each library's way to numbers of one's choice, as an example.
-    if isinstance(X, pd.DataFrame):
-        dated = [str(c) for c, d in X.dtypes.items() if getattr(d, "kind", None) in ("m", "M")]
-        where = f"has date or time columns {dated}"
-        how = ("(when - when.min()) / pd.Timedelta(days=1), or their parts "
-               "(when.dt.dayofweek)")
-    elif is_polars_frame(X):  # (Date, Datetime, Duration and Time columns)
-        dated = [name for name, d in X.schema.items() if d.is_temporal()]
-        where = f"has date or time columns {dated}"
-        how = ("(pl.col('when') - pl.col('when').min()).dt.total_days(), or their parts "
-               "(pl.col('when').dt.weekday())")
-    else:
-        dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
-        where = f"has dtype {getattr(X, 'dtype', None)}"
-        how = "(when - when.min()) / np.timedelta64(1, 'D')"
-    if dated:
-        what = "X" if name is None else f"X[{name!r}]"
-        raise ValueError(
-            f"{what} {where}: as numbers they would be a count of their unit (which differs "
-            f"between pandas versions). Convert them to numbers of your choice first, e.g. "
-            f"{how}.")
 
 
 def as_checked(est, dtype):

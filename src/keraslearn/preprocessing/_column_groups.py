@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput
 from ..utils._columns import integer_dtype
-from ..utils._input_errors import explained_input_errors
+from ..utils._input_errors import explained_input_errors, refuse_dates
 from ._not_a_table import NotATable
 
 
@@ -128,6 +128,7 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
                 raise ValueError(f"Group {name!r} has no columns.")
             # What transform will make of it (text refused), in fit already.
             group = _take(X, positions) if frame else checked[:, positions]
+            refuse_dates(group, what=f"ColumnGroups' group {name!r}")
             with explained_input_errors(group, what=f"ColumnGroups' group {name!r}"):
                 check_array(group, dtype=self.dtype, ensure_all_finite=False,
                             input_name=f"group {name!r}")
@@ -224,6 +225,7 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             parts = {name: array[:, p] for name, p in positions.items()}
         out = {}
         for name, part in parts.items():
+            refuse_dates(part, what=f"ColumnGroups' group {name!r}")
             # A copy, writable, never a view of the caller's frame.
             kept = integer_dtype(part) if self.dtype is None else False  # nullable Int64
             part = check_array(part, dtype=self.dtype if kept is False else kept,

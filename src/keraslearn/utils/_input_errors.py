@@ -101,6 +101,38 @@ def refuse_streams(X, what="X"):
             "file paths for ImageClassifier.")
 
 
+def refuse_dates(X, name=None, what=None):
+    """A ValueError for datetime or timedelta X, which as numbers would be a
+    count of their unit (seconds, micro- or nanoseconds: pandas' versions
+    choose differently), as for a regressor's y. ``what``: X's name in the
+    message (default "X", or X[name] for a model's input ``name``)."""
+    import pandas as pd
+
+    from ._columns import is_polars_frame
+
+    # Each library's way to numbers of one's choice, as an example.
+    if isinstance(X, pd.DataFrame):
+        dated = [str(c) for c, d in X.dtypes.items() if getattr(d, "kind", None) in ("m", "M")]
+        where = f"has date or time columns {dated}"
+        how = ("(when - when.min()) / pd.Timedelta(days=1), or their parts "
+               "(when.dt.dayofweek)")
+    elif is_polars_frame(X):  # (Date, Datetime, Duration and Time columns)
+        dated = [name for name, d in X.schema.items() if d.is_temporal()]
+        where = f"has date or time columns {dated}"
+        how = ("(pl.col('when') - pl.col('when').min()).dt.total_days(), or their parts "
+               "(pl.col('when').dt.weekday())")
+    else:
+        dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
+        where = f"has dtype {getattr(X, 'dtype', None)}"
+        how = "(when - when.min()) / np.timedelta64(1, 'D')"
+    if dated:
+        what = what or ("X" if name is None else f"X[{name!r}]")
+        raise ValueError(
+            f"{what} {where}: as numbers they would be a count of their unit (which differs "
+            f"between pandas versions). Convert them to numbers of your choice first, e.g. "
+            f"{how}.")
+
+
 def refuse_mixed_images(X, what="X"):
     """Refuse X (a list, tuple or 1-D object array) starting with arrays and
     holding a file path or PIL image after them (paths first: the image reader
