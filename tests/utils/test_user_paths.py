@@ -62,3 +62,19 @@ def test_image_folders_and_their_cache_go_to_the_home_folder(home):
     X, _ = load_image_folder("~/digits", target_size=(8, 8), cache="~/cache/digits.npz")
     assert X.shape[0] == len(list(folder.rglob("*.png")))
     assert (home / "cache" / "digits.npz").is_file()
+
+
+def test_a_name_starting_with_a_tilde_is_a_name_in_the_working_folder(tmp_path, monkeypatch,
+                                                                      fitted):
+    # "~draft" is no home folder (no user "draft"): pathlib raised "Could not
+    # determine home directory" in save, load, export, evaluate and the image
+    # folders; a shell, pandas and joblib take it as a name.
+    clf, X, y = fitted
+    monkeypatch.chdir(tmp_path)
+    path = keraslearn.save(clf, "~draft.keraslearn")
+    assert path.resolve() == (tmp_path / "~draft.keraslearn").resolve() and path.is_file()
+    np.testing.assert_array_equal(keraslearn.load("~draft.keraslearn").predict(X), clf.predict(X))
+    report = evaluate(clf, X, y, output_dir="~reports", name="clf")
+    assert report.html_path.resolve() == (tmp_path / "~reports" / "clf_report.html").resolve()
+    folder = make_digits_image_folder("~digits", max_per_class=2, image_size=8)
+    assert (tmp_path / "~digits").is_dir() and folder.resolve() == (tmp_path / "~digits").resolve()

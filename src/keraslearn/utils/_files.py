@@ -15,7 +15,7 @@ def user_path(path):
     """``path`` (str or path-like) as a Path, a leading ``~`` standing for the
     home folder as in a shell or pandas: a folder named ``~`` made in the
     working directory instead is one ``rm -rf ~`` away from losing it."""
-    return Path(os.fspath(path)).expanduser()
+    return Path(os.path.expanduser(os.fspath(path)))  # ("~draft": a name, as in pandas)
 
 
 def check_output_dir(output_dir, *, drawn_by=None):
