@@ -262,6 +262,35 @@ def test_unreadable_image_names_the_file(folder):
     assert "np.str_" not in str(info.value)
 
 
+def test_a_cache_that_cannot_be_written_is_named_before_any_image_is_decoded(
+        folder, tmp_path, monkeypatch):
+    # It failed after decoding every image, as mkdir's "File exists: notes.txt".
+    (tmp_path / "notes.txt").write_text("mine")
+    monkeypatch.setattr(Image, "open", _refuse)
+    for cache in (tmp_path / "notes.txt" / "c.npz", tmp_path / "notes.txt" / "sub" / "c.npz"):
+        with pytest.raises(OSError, match=re.escape(
+                f"cache={str(cache)!r} cannot be written "
+                f"({str(tmp_path / 'notes.txt')!r} is a file, not a folder)")):
+            load_image_folder(folder, target_size=(4, 4), cache=cache)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_cache_name_as_long_as_the_file_system_takes_is_written(folder, tmp_path):
+    # Its temporary name (the cache's and 32 hex digits) was over 255 bytes:
+    # the fit failed after decoding every image.
+    cache = tmp_path / ("c" * 240 + ".npz")
+    X, _ = load_image_folder(folder, target_size=(4, 4), cache=cache)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([cache.name, "photos"])
+    np.testing.assert_array_equal(load_image_folder(folder, target_size=(4, 4), cache=cache)[0], X)
+
+
+def test_a_failed_decode_leaves_no_temporary_cache_file(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "open", _refuse)
+    with pytest.raises(ValueError, match="Could not read image file"):
+        load_image_folder(folder, target_size=(4, 4), cache=tmp_path / "cache" / "c.npz")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
 def test_a_folder_at_the_cache_path_is_named_for_what_it_is(folder, tmp_path):
     (tmp_path / "photos.npz").mkdir()
     with pytest.raises(IsADirectoryError):

@@ -111,19 +111,35 @@ def _read_cache(cache, fingerprint, relpaths):
         ) from None
 
 
-def _write_cache(cache, pixels, relpaths, fingerprint):
-    """Write the cache to a temporary file, then move it into place atomically."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f"{cache.stem}.{uuid.uuid4().hex}.npz.tmp")
+@contextlib.contextmanager
+def _cache_writer(cache):
+    """Yield ``write(pixels, relpaths, fingerprint)``, which writes the cache
+    to a temporary file beside it and moves it into place atomically. The file
+    is opened on entering, before the images are decoded: a folder that cannot
+    be made or written is named before that work. A no-op without a cache."""
+    if cache is None:
+        yield lambda *args: None
+        return
+    tmp = cache.with_name(f".{cache.stem[:64]}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with open(tmp, "xb") as f:
-            np.savez(
-                f,
-                pixels=pixels,
-                paths=np.array(relpaths, dtype=str),
-                fingerprint=np.array(fingerprint),
-            )
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(tmp, "xb")
+    except OSError as exc:
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):  # a file above it
+            why = f"{str(next(p for p in cache.parents if p.exists()))!r} is a file, not a folder"
+        else:
+            why = exc.strerror if exc.filename is None else f"{exc.strerror}: {exc.filename!r}"
+        raise type(exc)(exc.errno, f"cache={str(cache)!r} cannot be written ({why})") from None
+
+    def write(pixels, relpaths, fingerprint):
+        np.savez(handle, pixels=pixels, paths=np.array(relpaths, dtype=str),
+                 fingerprint=np.array(fingerprint))
+        handle.close()
         os.replace(tmp, cache)
+
+    try:
+        with handle:
+            yield write
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -280,11 +296,11 @@ def load_image_folder(
             )
             print(f"Image cache {str(cache)!r}: {state}.", file=sys.stderr, flush=True)
     if pixels is None:
-        pixels = np.empty((len(relpaths), *size, n_channels), dtype=np.uint8)
-        with _progress(len(relpaths), verbose) as report:
-            _load_into(pixels, paths, pil_mode, size, progress=report)
-        if cache is not None:
-            _write_cache(cache, pixels, relpaths, fingerprint)
+        with _cache_writer(cache) as write_cache:
+            pixels = np.empty((len(relpaths), *size, n_channels), dtype=np.uint8)
+            with _progress(len(relpaths), verbose) as report:
+                _load_into(pixels, paths, pil_mode, size, progress=report)
+            write_cache(pixels, relpaths, fingerprint)
 
     X = pixels.astype(out_dtype, copy=False)
     if scale:
