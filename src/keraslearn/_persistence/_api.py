@@ -1,13 +1,9 @@
 """keraslearn.save, keraslearn.load and keraslearn.get_untrusted_types."""
 
 import os
-import re
-import tempfile
-from pathlib import Path
 
-from .._engine import _kernel_cache
-from ..utils import _files, _text
-from . import _archive, _state, _trust
+from ..utils import _files
+from . import _archive, _networks, _state, _trust
 
 
 def save(obj, path, *, drift_detector=None, overwrite=False):
@@ -150,7 +146,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                         "some SciPy distributions (scipy.stats.randint: give a list of "
                         "values); or save the search's best_estimator_ alone."
                     ) from exc
-        _check_networks_load(tmp, session.networks, path)
+        _networks.check_networks_load(tmp, session.networks, path)
         _trust.check_parts_load(blobs, path)
         manifest = {
             "format": _archive.FORMAT, "format_version": _archive.FORMAT_VERSION,
@@ -257,7 +253,7 @@ def load(path, *, trusted=None, return_drift_detector=False):
     manifest, members = _archive.read(path)
     parts = _parts(manifest, members, path)
     _trust.check_trusted(parts, names, _archive.written_by(manifest))
-    networks = _load_networks(manifest, members, path)
+    networks = _networks.load_networks(manifest, members, path)
     with _state.loading(networks, names):
         rebuilt = {member: _rebuild(data, member, path) for member, data in parts.items()}
     obj = rebuilt[_archive.OBJECT]
@@ -328,63 +324,6 @@ def _parts(manifest, members, path):
             raise ValueError(f"{str(path)!r} is damaged: its manifest names no {key} it holds.")
         parts[member] = members[member]
     return parts
-
-
-def _load_networks(manifest, members, path):
-    """{member: keras.Model}, each loaded with Keras' safe_mode."""
-    entries = manifest.get("networks")
-    if not isinstance(entries, list):
-        raise ValueError(f"{str(path)!r} is damaged: its manifest lists no networks.")
-    networks = {}
-    with tempfile.TemporaryDirectory(prefix="keraslearn-load-") as tmp:
-        for entry in entries:
-            member = entry.get("member") if isinstance(entry, dict) else None
-            if not isinstance(member, str) or member not in members:
-                raise ValueError(f"{str(path)!r} is damaged: its manifest names a network it "
-                                 "does not hold.")
-            (file := Path(tmp) / "network.keras").write_bytes(members[member])
-            networks[member] = _load_network(
-                file, f"{entry.get('owner')}.{entry.get('attribute')} ({member})",
-                f"keraslearn.load refused {str(path)!r}")
-    return networks
-
-
-def _load_network(file, what, refusal):
-    import keras
-
-    try:
-        network = keras.saving.load_model(file, safe_mode=True)
-    except Warning:  # raised by the user's filters: theirs, as it is
-        raise
-    except Exception as exc:
-        # Keras' message may quote the whole model config: keep what names the cause.
-        text = " ".join(str(exc).split())
-        found = re.search(r"Could not locate \w+ '[^']+'|Cannot deserialize object of type `[^`]+`"
-                          r"|Could not interpret \w+ identifier: .*?'class_name': '[^']+'", text)
-        reason = found.group(0) if found else _text.cut(text, 600)
-        raise ValueError(
-            f"{refusal}: Keras cannot load the network {what} with safe_mode=True "
-            f"({type(exc).__name__}: {reason}). keraslearn loads networks only in Keras' safe "
-            "mode: custom layers, losses and metrics must be registered with keras.saving."
-            "register_keras_serializable and imported before loading, and a Lambda layer "
-            "holding a Python lambda cannot be loaded (write it as a registered layer)."
-        ) from None
-    # Its variables add kernels to TensorFlow's cache, as a built network's do: a
-    # service loading (or saving) models over and over would hold them all.
-    _kernel_cache.network_built()
-    _kernel_cache.release_if_due()
-    return network
-
-
-def _check_networks_load(folder, networks, path):
-    """Load each saved network back as load will (save refuses what load would), Python's
-    and NumPy's generators kept (Keras draws unseeded layers' seeds from them)."""
-    from .._random import generators_untouched
-
-    with generators_untouched():
-        for entry in networks:
-            _load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
-                          f"keraslearn.save refused to write {str(path)!r}")
 
 
 def _rebuild(data, member, path):

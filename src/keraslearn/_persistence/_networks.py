@@ -1,0 +1,88 @@
+"""The networks of a saved file: loaded in Keras' safe mode, and a refusal
+that names why Keras refused one (its message may quote a whole config)."""
+
+import re
+import tempfile
+from pathlib import Path
+
+from .._engine import _kernel_cache
+from ..utils import _text
+
+_REGISTER = ("keraslearn loads networks only in Keras' safe mode: custom layers, losses and "
+             "metrics must be registered with keras.saving.register_keras_serializable and "
+             "imported before loading, and a Lambda layer holding a Python lambda cannot be "
+             "loaded (write it as a registered layer).")
+
+
+def load_networks(manifest, members, path):
+    """{member: keras.Model}, each loaded with Keras' safe_mode."""
+    entries = manifest.get("networks")
+    if not isinstance(entries, list):
+        raise ValueError(f"{str(path)!r} is damaged: its manifest lists no networks.")
+    versions = manifest.get("versions")
+    saved_with = versions.get("keras") if isinstance(versions, dict) else None
+    networks = {}
+    with tempfile.TemporaryDirectory(prefix="keraslearn-load-") as tmp:
+        for entry in entries:
+            member = entry.get("member") if isinstance(entry, dict) else None
+            if not isinstance(member, str) or member not in members:
+                raise ValueError(f"{str(path)!r} is damaged: its manifest names a network it "
+                                 "does not hold.")
+            (file := Path(tmp) / "network.keras").write_bytes(members[member])
+            networks[member] = load_network(
+                file, f"{entry.get('owner')}.{entry.get('attribute')} ({member})",
+                f"keraslearn.load refused {str(path)!r}", saved_with)
+    return networks
+
+
+def load_network(file, what, refusal, saved_with=None):
+    """The network saved in ``file``; a ValueError starting with ``refusal``
+    where Keras refuses it. ``saved_with``: the Keras version the file records."""
+    import keras
+
+    try:
+        network = keras.saving.load_model(file, safe_mode=True)
+    except Warning:  # raised by the user's filters: theirs, as it is
+        raise
+    except Exception as exc:
+        reason, advice = _cause(exc)
+        if saved_with and str(saved_with) != keras.__version__:
+            advice = (f"The file was written with Keras {saved_with}; this is Keras "
+                      f"{keras.__version__} (one Keras may write settings another does not "
+                      f"read). {advice}")
+        raise ValueError(f"{refusal}: Keras cannot load the network {what} with "
+                         f"safe_mode=True ({type(exc).__name__}: {reason}). {advice}") from None
+    # Its variables add kernels to TensorFlow's cache, as a built network's do: a
+    # service loading (or saving) models over and over would hold them all.
+    _kernel_cache.network_built()
+    _kernel_cache.release_if_due()
+    return network
+
+
+def _cause(exc):
+    """(What names why Keras refused a network, what to do about it)."""
+    text = " ".join(str(exc).split())
+    located = re.search(r"Could not locate \w+ '[^']+'", text)
+    if located:  # the name it was saved under ends the quoted config
+        saved = re.findall(r"'registered_name': '([^']+)'", text[located.end():])
+        return located.group(0) + (f" (saved as {saved[-1]!r})" if saved else ""), _REGISTER
+    found = re.search(r"Cannot deserialize object of type `[^`]+`"
+                      r"|Could not interpret \w+ identifier: .*?'class_name': '[^']+'", text)
+    if found:
+        return found.group(0), _REGISTER
+    if "Exception encountered: " in text:  # a class of the config failed to make itself
+        cause = _text.cut(text.rsplit("Exception encountered: ", 1)[1], 400)
+        return cause, ("A layer's (or other object's) get_config must give only what its "
+                       "__init__ (or from_config) takes.")
+    return _text.cut(text, 600), _REGISTER
+
+
+def check_networks_load(folder, networks, path):
+    """Load each saved network back as load will (save refuses what load would), Python's
+    and NumPy's generators kept (Keras draws unseeded layers' seeds from them)."""
+    from .._random import generators_untouched
+
+    with generators_untouched():
+        for entry in networks:
+            load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
+                         f"keraslearn.save refused to write {str(path)!r}")

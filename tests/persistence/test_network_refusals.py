@@ -1,0 +1,107 @@
+"""A network Keras refuses to load is refused by save (before writing) and by
+load, naming Keras' cause: its message quotes whole configs, and the cause
+ends it."""
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+
+import keras
+import pytest
+from _saved_cases import LABELS, X
+
+import keraslearn
+from keraslearn import KerasClassifier
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests_refusals")
+class Doubled(keras.layers.Layer):
+    """Its config gives ``mode``, which its ``__init__`` does not take."""
+
+    def call(self, x):
+        return 2.0 * x
+
+    def get_config(self):
+        return {**super().get_config(), "mode": "fast"}
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests_refusals")
+class Halved(keras.layers.Layer):
+    def call(self, x):
+        return 0.5 * x
+
+
+def _with(layer):
+    def build(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), layer(),
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+    return build
+
+
+def test_a_config_its_class_does_not_take_is_named_at_save(tmp_path):
+    # Keras' cause came after ~2,100 characters of config, cut at 600: the
+    # refusal said to register the layer, which was registered.
+    net = KerasClassifier(_with(Doubled), epochs=1, random_state=0).fit(X, LABELS)
+    with pytest.raises(ValueError) as info:
+        keraslearn.save(net, tmp_path / "doubled.keraslearn")
+    message = str(info.value)
+    assert re.search(r"with safe_mode=True \(TypeError: Unrecognized keyword arguments passed "
+                     r"to Doubled: \{'mode': 'fast'\}\)\. A layer's \(or other object's\) "
+                     r"get_config must give only what its __init__", message), message
+    assert "must be registered" not in message and len(message) < 600
+    assert list(tmp_path.iterdir()) == []
+
+
+def _members(source):
+    with zipfile.ZipFile(source) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _zipped(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_class_registered_under_another_name_is_named_with_the_saved_one(tmp_path):
+    net = KerasClassifier(_with(Halved), epochs=1, random_state=0).fit(X, LABELS)
+    path = keraslearn.save(net, tmp_path / "halved.keraslearn")
+    objects = keras.saving.get_custom_objects()  # Keras' live registry
+    saved_as = "keraslearn_tests_refusals>Halved"
+    held = objects.pop(saved_as)
+    try:  # as in a process where the class is registered in another package
+        with pytest.raises(ValueError, match=re.escape(
+                f"(TypeError: Could not locate class 'Halved' (saved as {saved_as!r})). "
+                "keraslearn loads networks only in Keras' safe mode")):
+            keraslearn.load(path)
+    finally:
+        objects[saved_as] = held
+    assert keraslearn.load(path).predict(X).shape == (len(X),)
+
+
+def test_a_network_of_another_keras_says_which_keras_wrote_it(tmp_path):
+    # A newer Keras writes settings this one does not take: the refusal named
+    # only a registration, never the Keras versions.
+    net = KerasClassifier(_with(Halved), epochs=1, random_state=0).fit(X, LABELS)
+    path = keraslearn.save(net, tmp_path / "newer.keraslearn")
+    members = _members(path)
+    network = next(name for name in members if name.endswith(".keras"))
+    inner = _members(io.BytesIO(members[network]))
+    config = json.loads(inner["config.json"])
+    config["config"]["layers"][-1]["config"]["a_setting_of_a_newer_keras"] = 1
+    inner["config.json"] = json.dumps(config).encode()
+    members[network] = data = _zipped(inner)
+    manifest = json.loads(members["manifest.json"])
+    manifest["versions"]["keras"] = "9.0.0"
+    manifest["members"][network] = {"size": len(data),
+                                    "sha256": hashlib.sha256(data).hexdigest()}
+    members["manifest.json"] = json.dumps(manifest).encode()
+    path.write_bytes(_zipped(members))
+    with pytest.raises(ValueError, match=re.escape(
+            "Unrecognized keyword arguments passed to Dense: {'a_setting_of_a_newer_keras': 1}"
+            "). The file was written with Keras 9.0.0; this is Keras " + keras.__version__)):
+        keraslearn.load(path)
