@@ -77,6 +77,34 @@ class _OwnBinaryLoss(keras.losses.Loss):
         return keras.ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
 
 
+def test_whole_and_numpy_numbers_reach_keras_optimizers_as_floats():
+    # Found in an audit: Keras' optimizers check their settings by type, so
+    # a grid of {"optimizer__momentum": [0, 0.9]} or of np.float32 learning
+    # rates failed inside Keras ("must be a float"), each candidate scoring NaN.
+    from sklearn.model_selection import GridSearchCV
+
+    grid = {"optimizer__momentum": [0, np.float32(0.5)],
+            "optimizer__learning_rate": [1, *np.array([0.05], dtype=np.float32)]}
+    for optimizer in ("sgd", keras.optimizers.SGD(0.1)):
+        clf = KerasClassifier(tiny_mlp, loss="binary_crossentropy", optimizer=optimizer,
+                              epochs=1, random_state=0)
+        search = GridSearchCV(clf, grid, cv=2, error_score="raise").fit(X, y)
+        config = search.best_estimator_.model_.optimizer.get_config()
+        assert config["momentum"] in (0.0, 0.5) and type(config["momentum"]) is float
+        assert float(config["learning_rate"]) in (1.0, pytest.approx(0.05))
+    # A class of the user's gets the values as given.
+    made = objects.make_optimizer(SteppedSGD, {"alpha": 1, "learning_rate": 0.5})
+    assert type(made.alpha) is int
+    made = objects.make_optimizer("sgd", {"momentum": np.float64(0), "nesterov": np.bool_(True)})
+    assert made.momentum == 0.0 and made.nesterov is True
+
+
+class SteppedSGD(keras.optimizers.SGD):
+    def __init__(self, alpha=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = alpha
+
+
 def test_a_loss_instance_of_an_unregistered_class_of_the_users_own_trains():
     # Keras copies a Loss through its serialised form, which needs a registered
     # class: the instance is used as it is, as Keras' compile uses it.

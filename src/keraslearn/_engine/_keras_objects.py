@@ -94,6 +94,7 @@ def make_optimizer(optimizer, kwargs):
     kwargs = {k: make_optimizer(v, {}) if isinstance(v, keras.optimizers.Optimizer) else v
               for k, v in kwargs.items()}  # (LossScaleOptimizer's inner_optimizer: a copy too)
     if isinstance(optimizer, keras.optimizers.Optimizer):
+        kwargs = routed_objects.keras_numbers(type(optimizer), kwargs)
         return type(optimizer).from_config({**optimizer.get_config(), **kwargs})
     if isinstance(optimizer, str):
         optimizer = optimizer_class(optimizer)

@@ -29,6 +29,8 @@ TensorFlow runs; :func:`make` makes the objects for one fit.
 import inspect
 import re
 
+import numpy as np
+
 from ..utils import accepted_kwargs, check_kwargs, suggest
 from ._layers import defined_by_keras
 
@@ -78,6 +80,22 @@ def _path(where, head):
 
 def _is_positional(name):
     return name.isdigit()
+
+
+def keras_numbers(cls, kwargs):
+    """Routed numbers as Keras' own constructors check them (by ``isinstance``):
+    a NumPy scalar as Python's (a grid of np.float32 learning rates was refused),
+    a whole number as a float where the argument's default is a float (SGD's
+    ``momentum=0``: "must be a float"). A class of the user's takes them as given."""
+    if not defined_by_keras(cls.__init__):
+        return kwargs
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+
+    def plain(name, value):
+        value = value.item() if isinstance(value, np.generic) else value
+        return float(value) if type(value) is int and type(defaults.get(name)) is float else value
+
+    return {name: plain(name, value) for name, value in kwargs.items()}
 
 
 def _rebuild_args(obj, kwargs, where):
@@ -178,7 +196,7 @@ class _Walker:
         if self.dry:
             return None
         positional = [values[k] for k in sorted((k for k in values if _is_positional(k)), key=int)]
-        keywords = {k: v for k, v in values.items() if not _is_positional(k)}
+        keywords = keras_numbers(cls, {k: v for k, v in values.items() if not _is_positional(k)})
         naming = _metric_naming(cls) if self.kind == "metric" and "name" not in values else None
         if naming == "named":  # (Keras suffixes a repeated one)
             return cls(*positional, **keywords, name=_first_name(cls))
@@ -223,7 +241,7 @@ class _Walker:
         # An instance is made again from what it keeps: names its constructor
         # takes by **kwargs alone could not reach it (or would reset it).
         check_kwargs(type(obj).__init__, kwargs, where, strict=True)
-        args, from_config = _rebuild_args(obj, kwargs, where)
+        args, from_config = _rebuild_args(obj, keras_numbers(type(obj), kwargs), where)
         if self.dry:
             return None
         return type(obj).from_config(args) if from_config else type(obj)(**args)
