@@ -141,6 +141,36 @@ def test_optimizer_parameters_a_compiled_model_does_not_take_are_refused(params,
         KerasClassifier(build, optimizer=scaled, epochs=1).fit(X, y)
 
 
+def test_a_learning_rate_against_a_compiled_schedule_is_refused_and_the_reverse():
+    # Found in an audit: a number given against a compiled schedule (or a
+    # schedule against a compiled number) was not compared: a search over
+    # optimizer__learning_rate gave every candidate one score.
+    def decay(rate=0.1):
+        return keras.optimizers.schedules.ExponentialDecay(rate, 10, 0.5)
+
+    def build_with(rate):
+        def build(meta):
+            model = tiny_mlp(meta)
+            model.compile(optimizer=keras.optimizers.SGD(rate), loss="binary_crossentropy")
+            return model
+        return build
+
+    cases = [(decay(), 0.5, r"optimizer__learning_rate=0.5 was given, but the model was "
+                            r"compiled with SGD \(learning_rate=ExponentialDecay\(\.\.\.\)\)"),
+             (0.01, decay(), r"optimizer__learning_rate=ExponentialDecay\(\.\.\.\) was "
+                             r"given, but the model was compiled with SGD \(learning_rate=0.01\)"),
+             (decay(), decay(0.2), r"optimizer__learning_rate=ExponentialDecay\(\.\.\.\) was")]
+    for compiled, given, message in cases:
+        clf = KerasClassifier(build_with(compiled), optimizer__learning_rate=given, epochs=1)
+        with pytest.raises(ValueError, match=message):
+            clf.fit(X, y)
+        assert not hasattr(clf, "model_")
+    # The compiled schedule itself given again trains (scikeras' compile_kwargs).
+    same = KerasClassifier(build_with(decay()), optimizer__learning_rate=decay(), epochs=1)
+    assert same.fit(X, y).model_.optimizer.get_config()["learning_rate"]["class_name"] == (
+        "ExponentialDecay")
+
+
 def _compiling_compile_kwargs(meta, compile_kwargs):
     model = tiny_mlp(meta)
     model.compile(**{**compile_kwargs, "loss": "binary_crossentropy"})

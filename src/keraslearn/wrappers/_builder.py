@@ -8,7 +8,10 @@ subclass. It receives the arguments it declares: estimator parameters by name,
 """
 
 import inspect
+import numbers
 import weakref
+
+import numpy as np
 
 from .._engine import _keras_objects as objects
 from .._tf import keras
@@ -126,8 +129,8 @@ def _check_compiled_optimizer(est, model):
     trains, so a search over ``optimizer__learning_rate`` would search nothing.
     An ``optimizer`` (or ``optimizer__`` value) left at its default is not
     compared (a builder compiling its own, as in scikeras), nor a value that
-    is not a number or a name (a schedule), a setting the compiled optimizer's
-    config does not hold, or a loss-scaling optimizer."""
+    is not a number, a name or a learning-rate schedule, a setting the compiled
+    optimizer's config does not hold, or a loss-scaling optimizer."""
     params = est.get_params(deep=False)
     compiled = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # (loss scaling)
     given = params.get("optimizer")
@@ -158,8 +161,8 @@ def _check_compiled_optimizer(est, model):
                 value, _declared_default(est, f"optimizer__{key}")):
             continue
         if _unlike(value, held):
-            differs.append(f"optimizer__{key}={value!r}")
-            held_shown.append(f"{key}={held:.6g}" if _numeric(held) else f"{key}={held!r}")
+            differs.append(f"optimizer__{key}={_shown(value)}")
+            held_shown.append(f"{key}={held:.6g}" if _numeric(held) else f"{key}={_shown(held)}")
     if differs:
         held = f" ({', '.join(held_shown)})" if held_shown else ""
         raise ValueError(
@@ -171,9 +174,31 @@ def _check_compiled_optimizer(est, model):
 
 
 def _unlike(value, held):
-    """Whether a number or name ``value`` differs from the compiled ``held``."""
-    return (isinstance(value, (bool, int, float, str)) and not isinstance(held, dict)
+    """Whether a number, name or learning-rate schedule ``value`` differs from
+    the compiled ``held`` (a schedule's config there, as a dict). Schedules are
+    compared by class and config (one that gives none is not compared)."""
+    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+        if not isinstance(held, dict):
+            return True  # a schedule given, a constant rate compiled
+        try:
+            config = value.get_config()
+        except NotImplementedError:
+            return False
+        return held.get("class_name") != type(value).__name__ or not _same(
+            held.get("config"), config)
+    if isinstance(held, dict):
+        return _numeric(value)  # a constant rate given, a schedule compiled
+    return (isinstance(value, (bool, str, numbers.Number))
             and not (_same(value, held) or _close(value, held)))
+
+
+def _shown(value):
+    """A setting as messages show it: a schedule (or its config) by its class."""
+    if isinstance(value, dict):
+        return f"{value.get('class_name')}(...)"
+    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+        return f"{type(value).__name__}(...)"
+    return repr(value)
 
 
 def _same(a, b):
@@ -184,7 +209,7 @@ def _same(a, b):
 
 
 def _numeric(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _close(a, b):
