@@ -711,6 +711,23 @@ def test_negative_targets_under_a_logarithmic_error_are_refused(loss):
     assert np.isfinite(reg.fit(X, y - y.min()).predict(X)).all()  # from 0 up it trains
 
 
+def test_losses_refusing_negative_targets_tag_the_regressor_positive_only():
+    # Found in an audit: the tag said otherwise, so scikit-learn's checks fed
+    # negative y and ten of them failed on the refusal (MLPRegressor tags it).
+    from sklearn.utils import get_tags
+    from sklearn.utils.estimator_checks import check_fit_check_is_fitted, check_n_features_in
+
+    def counts(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(1, activation="softplus")])
+
+    for loss, positive in [("poisson", True), (keras.losses.Poisson(), True), ("msle", True),
+                           ("mse", False), (None, False)]:
+        assert get_tags(KerasRegressor(loss=loss)).target_tags.positive_only is positive
+    for check in (check_n_features_in, check_fit_check_is_fitted):  # (they draw y from tags)
+        check("poisson", KerasRegressor(counts, loss="poisson", epochs=1, random_state=0))
+
+
 def test_a_linear_activation_after_the_output_layer_is_read_through():
     # A float32 Activation("linear") casting a softmax (mixed precision's
     # idiom) was refused as a linear output, with from_logits=True as the fix,

@@ -83,6 +83,13 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
                 "shift y to 0 or above (a TransformedTargetRegressor), or use another loss.")
         return X, y
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # y below 0 is refused for these losses (scikit-learn's checks then give y >= 0)
+        tags.target_tags.positive_only = takes_logarithm(self.loss) or clips_negative_targets(
+            self.loss)
+        return tags
+
     @fill_doc
     def predict(self, X, **kwargs):
         """Predicted targets.
