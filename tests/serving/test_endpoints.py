@@ -20,8 +20,9 @@ from _servers import (
     scaled_rows,
     serving,
 )
+from sklearn.compose import make_column_transformer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from keraslearn.serving import make_app
 
@@ -627,3 +628,69 @@ def test_an_example_s_object_column_of_integers_is_served_as_integers():
     np.testing.assert_allclose(answer.json()["predictions"],
                                model.predict(pd.DataFrame(rows)), rtol=1e-5)
     assert text.status_code == 400 and "expected an integer" in text.json()["error"]
+
+
+def test_an_example_s_object_columns_of_numbers_and_booleans_are_served_as_the_model_reads():
+    # Found in an audit: an object column of Decimals, floats or booleans (read
+    # as numbers by the model) was typed "string" from input_example: 6.1 and
+    # the training frame's own true refused, "oops" let through to the model.
+    # An object array of text beside numbers typed every column "string".
+    from decimal import Decimal
+
+    from keraslearn import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"price": [Decimal(str(round(v, 2))) for v in rng.normal(5, 1, 60)],
+                      "ratio": rng.normal(size=60).astype(object),
+                      "member": rng.integers(0, 2, 60).astype(bool).astype(object)})
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0).fit(
+        X, rng.normal(size=60))
+    rows = [{"price": 6.1, "ratio": -1.25, "member": True},
+            {"price": 4, "ratio": 0.5, "member": False}]
+    with serving(model, input_example=X) as client:
+        kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+        answer = client.post("/predict", json=rows)
+        text = client.post("/predict", json=[{**rows[0], "price": "oops"}])
+    assert kinds == {"price": "number", "ratio": "number", "member": "boolean"}
+    assert answer.status_code == 200, answer.text
+    np.testing.assert_allclose(answer.json()["predictions"],
+                               model.predict(pd.DataFrame(rows).astype(float)), rtol=1e-5)
+    assert text.status_code == 400 and "column 'price', row 0: expected a number" in text.text
+
+    from keraslearn import MLPClassifier
+
+    Xs, ys = mixed_frame(n=60)
+    encode = make_column_transformer((OneHotEncoder(), [0]), remainder=StandardScaler())
+    pipeline = make_pipeline(encode, MLPClassifier(hidden_layer_sizes=(3,), max_iter=2,
+                                                   random_state=0))
+    array = Xs[["city", "age"]].to_numpy()  # object: strings beside numbers
+    pipeline.fit(array, ys)
+    with serving(pipeline, input_example=array) as client:
+        kinds = [f["kind"] for f in client.get("/metadata").json()["features"]]
+        answer = client.post("/predict", json=array[:3].tolist())
+    assert kinds == ["string", "number"]
+    assert answer.status_code == 200 and answer.json()["predictions"] == (
+        pipeline.predict(array[:3]).tolist())
+
+
+def test_an_example_s_date_column_the_model_drops_is_taken_as_any_value():
+    # Found in an audit: input_example with a dropped datetime column failed
+    # ("the server cannot take features of dtype datetime64[us]", no column).
+    X, y = mixed_frame(n=60)
+    X = X.assign(created=pd.date_range("2024-01-01", periods=60, freq="h"))
+    encode = make_column_transformer((OneHotEncoder(), ["city"]), (StandardScaler(), ["age"]),
+                                     remainder="drop")
+    from keraslearn import MLPClassifier
+
+    pipeline = make_pipeline(encode, MLPClassifier(hidden_layer_sizes=(3,), max_iter=2,
+                                                   random_state=0)).fit(X, y)
+    rows = X.iloc[:2].drop(columns="created")
+    with serving(pipeline, input_example=X) as client:
+        kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+        answer = client.post("/predict", json=rows.to_dict(orient="records"))
+    assert kinds["created"] == "any" and kinds["age"] == "number"
+    assert answer.json()["predictions"] == pipeline.predict(X.iloc[:2]).tolist()
+    # One the model reads is refused at start, naming it.
+    with pytest.raises(ValueError, match=r"make_app: feature 'age' has dtype datetime64\[ns\], "
+                                         "which the server cannot take"):
+        make_app(pipeline, dtypes={"age": "datetime64[ns]"})

@@ -177,7 +177,12 @@ class FeatureSchema:
             if not detected and isinstance(fitted, np.dtype) and fitted.kind in "biu":
                 detected = dict.fromkeys(keys, fitted)
             dtypes = {**detected, **(dtypes or {})}
-        found = [np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
+        # Columns the model's ColumnTransformer drops (unless dtypes says their
+        # type): any value is taken, and not read; input_example's type for
+        # them would refuse what is not read (a null in an integer column).
+        dropped = set() if names is None else dropped_columns(model, names) - set(given or ())
+        found = [np.dtype(object) if k in dropped else
+                 np.dtype(_numpy_dtype(dtypes.get(k, "float64"), k)) for k in keys]
         imputed = getattr(model, "imputed_features_", None)  # an exported graph's record
         if imputed is not None:
             imputed = set(imputed)
@@ -189,10 +194,6 @@ class FeatureSchema:
         held = [_held_kind(dtypes.get(k)) if is_nan(m) else None
                 for k, m in zip(keys, missing)]
         found = [np.dtype("float64") if h else d for d, h in zip(found, held)]
-        # Columns the model's ColumnTransformer drops (unless dtypes says their
-        # type): any value is taken, and not read; input_example's type for
-        # them would refuse what is not read (a null in an integer column).
-        dropped = set() if names is None else dropped_columns(model, names) - set(given or ())
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
                    missing, known_categories(model, keys),
                    [j for j, key in enumerate(keys) if key in dropped],
@@ -299,7 +300,11 @@ def _numpy_dtype(dtype, key):
     except (TypeError, ValueError, ImportError) as exc:  # ("int64[pyarrow]" needs pyarrow)
         raise ValueError(f"make_app: feature {key!r} has dtype {name}, which the server "
                          f"cannot take (numbers, booleans and strings only)") from exc
-    _kind(found)
+    try:
+        _kind(found)
+    except ValueError:
+        raise ValueError(f"make_app: feature {key!r} has dtype {found}, which the server "
+                         f"cannot take (numbers, booleans and strings only)") from None
     # Strings of a NumPy width (an example array's <U4) are stored whole: a
     # longer one in a request would be cut to another value.
     return np.dtype(object) if found.kind in "US" else found
@@ -337,17 +342,33 @@ def _example_dtypes(example, names, n):
         if missing:
             raise ValueError(f"make_app: input_example lacks the model's column(s) "
                              f"{shown(missing)}")
-        from ..utils._columns import int64_objects
-
-        # (an object column of integers only: ids, as the wrappers take them)
-        return {c: np.dtype(np.int64) if example[c].dtype.kind == "O" and int64_objects(
-            example[c]) else example[c].dtype for c in names}
+        return {c: _object_dtype(example[c]) if example[c].dtype.kind == "O"
+                else example[c].dtype for c in names}
     example = np.asarray(example)
     if example.ndim != 2 or example.shape[1] != n:
         raise ValueError(f"make_app: input_example must be a table of rows with {n} "
                          f"features, not shape {example.shape}")
     keys = names if names is not None else range(example.shape[1])
+    if example.dtype.kind == "O":  # (strings beside numbers: each column its own)
+        return {k: _object_dtype(pd.Series(example[:, j])) for j, k in enumerate(keys)}
     return {k: example.dtype for k in keys}
+
+
+def _object_dtype(column):
+    """How the server stores an object column of an input example: as the model
+    reads it, integer ids as int64 (as the wrappers take them), other numbers
+    (floats, Decimals) as float64 and booleans as bool (as scikit-learn converts
+    them); text, or a mix of text and numbers, as object."""
+    import pandas as pd
+
+    from ..utils._columns import int64_objects
+
+    kind = pd.api.types.infer_dtype(column, skipna=True)
+    if kind == "integer" and int64_objects(column):
+        return np.dtype(np.int64)
+    if kind in ("integer", "floating", "decimal", "mixed-integer-float"):
+        return np.dtype(np.float64)
+    return np.dtype(bool) if kind == "boolean" else column.dtype
 
 
 def shown(values, limit=10):
