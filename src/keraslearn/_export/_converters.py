@@ -23,7 +23,7 @@ from sklearn.preprocessing import (
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import column_positions
-from ..utils._first_steps import is_sampler
+from ..utils._readers import is_sampler
 from . import _layers
 from ._steps import ColumnSplit, Identity, LayerStep, Need, Sequence
 

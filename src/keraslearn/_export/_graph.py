@@ -19,7 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._engine._layers import defined_by_keras_or_keraslearn
 from .._engine._predict import inference
-from ..utils._first_steps import fitted_features, is_sampler
+from ..utils._first_steps import fitted_features
+from ..utils._readers import is_sampler
 from . import _layers
 from ._converters import convert
 from ._formats import ATOL, RTOL

@@ -34,6 +34,7 @@ import functools
 import numpy as np
 
 from ._columns import column_positions
+from ._readers import readers_of, reading_steps
 
 
 class _Refused:
@@ -88,14 +89,14 @@ def dropped_columns(model, names):
     names = list(names)
     if isinstance(model, SelfTrainingClassifier):
         return set()  # it makes X numbers before its estimator drops any column
-    readers = _readers(model)
+    readers = readers_of(model)
     if readers != [model]:  # a column every model reading X drops
         return set.intersection(*(dropped_columns(r, names) for r in readers))
     step = model
     if isinstance(step, Pipeline):
-        steps = _reading_steps(step)
+        steps = reading_steps(step)
         step = steps[0] if steps else None
-        if step is not None and _readers(step) != [step]:  # an ensemble, a search
+        if step is not None and readers_of(step) != [step]:  # an ensemble, a search
             return dropped_columns(step, names)
     if not (isinstance(step, ColumnTransformer) and hasattr(step, "transformers_")):
         return set()
@@ -148,16 +149,16 @@ def _per_column(step, keys, answer, combine, default):
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
-    readers = _readers(step)
+    readers = readers_of(step)
     if readers != [step]:  # each model reading X as it is: answers combined per column
         answers = [_per_column(r, keys, answer, combine, default) for r in readers]
         return [functools.reduce(combine, column) for column in zip(*answers)]
     steps = [step]
     if isinstance(step, Pipeline):
-        steps = _reading_steps(step)
+        steps = reading_steps(step)
         if not steps:
             return answer(["passthrough"], keys)
-        if _readers(steps[0]) != [steps[0]]:  # an ensemble, a search: its readers answer
+        if readers_of(steps[0]) != [steps[0]]:  # an ensemble, a search: its readers answer
             return _per_column(steps[0], keys, answer, combine, default)
     if isinstance(steps[0], FeatureUnion):  # each transformer reads every column
         answers = [_per_column(t, keys, answer, combine, default)
@@ -184,15 +185,15 @@ def _per_column(step, keys, answer, combine, default):
 
 def first_readers(model):
     """The fitted steps reading ``model``'s X first, as it is: through searches,
-    ensembles and wrappers (:func:`_readers`) and pipelines (their first step
+    ensembles and wrappers (:func:`._readers.readers_of`) and pipelines (their first step
     reading at prediction)."""
     from sklearn.pipeline import Pipeline
 
-    readers = _readers(model)
+    readers = readers_of(model)
     if readers != [model]:
         return [first for reader in readers for first in first_readers(reader)]
     if isinstance(model, Pipeline):
-        steps = _reading_steps(model)
+        steps = reading_steps(model)
         return first_readers(steps[0]) if steps else []
     return [model]
 
@@ -212,75 +213,6 @@ def fitted_features(model):
             names = getattr(readers[0], "feature_names_in_", None)
             n = getattr(readers[0], "n_features_in_", None)
     return names, n
-
-
-def _readers(model):
-    """The fitted estimators ``model`` hands X to as it is at prediction: a
-    search's ``best_estimator_``, a voting or stacking ensemble's estimators, a
-    calibrated classifier's, a TransformedTargetRegressor's regressor, a
-    one-vs-rest, multi-output, threshold, self-training or frozen model's, a
-    bagging ensemble's members where each reads every column (the default
-    ``max_features``); ``[model]`` for any other (a pipeline, a step, a stacking
-    ensemble whose final estimator reads X too: ``passthrough``, bagging over
-    subsets of the columns)."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.compose import TransformedTargetRegressor
-    from sklearn.ensemble import (
-        BaggingClassifier,
-        BaggingRegressor,
-        StackingClassifier,
-        StackingRegressor,
-        VotingClassifier,
-        VotingRegressor,
-    )
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
-    from sklearn.multiclass import OneVsOneClassifier, OneVsRestClassifier
-    from sklearn.multioutput import MultiOutputClassifier, MultiOutputRegressor
-    from sklearn.semi_supervised import SelfTrainingClassifier
-
-    if hasattr(model, "best_estimator_"):
-        return [model.best_estimator_]
-    one = ((FrozenEstimator, "estimator"), (TransformedTargetRegressor, "regressor_"),
-           (FixedThresholdClassifier, "estimator_"), (TunedThresholdClassifierCV, "estimator_"),
-           (SelfTrainingClassifier, "estimator_"))
-    for kind, attribute in one:
-        if isinstance(model, kind) and hasattr(model, attribute):
-            return [getattr(model, attribute)]
-    if isinstance(model, CalibratedClassifierCV) and hasattr(model, "calibrated_classifiers_"):
-        return [c.estimator for c in model.calibrated_classifiers_]
-    ensembles = (VotingClassifier, VotingRegressor, StackingClassifier, StackingRegressor,
-                 OneVsRestClassifier, OneVsOneClassifier, MultiOutputClassifier,
-                 MultiOutputRegressor)  # each hands every column of X to its estimators_
-    if isinstance(model, ensembles) and hasattr(model, "estimators_") and not getattr(
-            model, "passthrough", False):  # (whose final estimator would read X too)
-        inner = [e for e in model.estimators_ if not (isinstance(e, str) and e == "drop")]
-        return inner or [model]
-    if isinstance(model, (BaggingClassifier, BaggingRegressor)) and hasattr(
-            model, "estimators_") and all(  # (imbalanced-learn's bagging ensembles too)
-            np.array_equal(f, np.arange(model.n_features_in_))
-            for f in model.estimators_features_):  # each member reads every column
-        return list(model.estimators_)
-    return [model]
-
-
-def is_sampler(step):
-    """imbalanced-learn samplers resample in ``fit`` only; ``predict`` skips them."""
-    return hasattr(step, "fit_resample")
-
-
-def _reading_steps(pipeline):
-    """The steps of a pipeline that read at prediction, nested pipelines flattened."""
-    from sklearn.pipeline import Pipeline
-
-    steps = []
-    for _, step in pipeline.steps:
-        if isinstance(step, Pipeline):
-            steps += _reading_steps(step)
-        elif step is not None and not (isinstance(step, str) and step == "passthrough") \
-                and not is_sampler(step):
-            steps.append(step)
-    return steps
 
 
 def _first_imputer(steps, keys):
