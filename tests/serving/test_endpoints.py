@@ -694,3 +694,35 @@ def test_an_example_s_date_column_the_model_drops_is_taken_as_any_value():
     with pytest.raises(ValueError, match=r"make_app: feature 'age' has dtype datetime64\[ns\], "
                                          "which the server cannot take"):
         make_app(pipeline, dtypes={"age": "datetime64[ns]"})
+
+
+@pytest.mark.parametrize("encoder", ["onehot", "ordinal"])
+def test_an_encoder_fitted_on_an_object_column_of_integers_is_served(encoder):
+    # Found in an audit: ids made objects so that the encoder reads them as
+    # categories (make_column_selector(dtype_include=object)) could not be
+    # served at all: the server handed the encoder NumPy integers, which it
+    # fails on ("ufunc 'isnan' not supported"), at every request, 500.
+    from sklearn.preprocessing import OrdinalEncoder
+
+    from keraslearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"zip": rng.choice([10115, 20095, 80331], 60).astype(object),
+                      "x": rng.normal(size=60)})
+    y = np.where(rng.normal(size=60) > 0, "p", "q")
+    encode = OneHotEncoder() if encoder == "onehot" else OrdinalEncoder()
+    pipeline = make_pipeline(make_column_transformer((encode, ["zip"]), remainder="passthrough"),
+                             MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0))
+    with pytest.warns(Warning):
+        pipeline.fit(X, y)
+    rows = X.iloc[:5]
+    for options in ({}, {"input_example": X}):
+        with serving(pipeline, **options) as client:
+            kinds = {f["name"]: f["kind"] for f in client.get("/metadata").json()["features"]}
+            answer = client.post("/predict", json=rows.to_dict(orient="records"))
+            csv = client.post("/predict", content=rows.to_csv(index=False),
+                              headers={"content-type": "text/csv"})
+        assert kinds == {"zip": "integer", "x": "number"}, options
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == csv.json()["predictions"] == (
+            pipeline.predict(rows).tolist())

@@ -38,6 +38,7 @@ from ..utils._first_steps import (
     is_nan,
     known_categories,
     missing_markers,
+    object_numbers,
     string_columns,
 )
 from ..utils._text import cut
@@ -80,8 +81,9 @@ class FeatureSchema:
     """
 
     def __init__(self, names, dtypes, ignored=(), missing=None, categories=None, unread=(),
-                 booleans=()):
+                 booleans=(), objects=()):
         self.names = names
+        self.objects = frozenset(objects)  # numbers the model takes in object columns
         self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
         unread, booleans = set(unread), set(booleans)
@@ -98,7 +100,8 @@ class FeatureSchema:
             m if (d.kind == "f" and is_nan(m)) or (kind == "string" and d.kind == "O")
             else REFUSED for m, kind, d in zip(missing, self.kinds, self.dtypes))
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
-        self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1
+        self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1 and (
+            not self.objects)
         self.index = {name: i for i, name in enumerate(names)} if names is not None else None
         # Columns not read (kind any) may be left out of a request by name, as
         # scikit-learn's ColumnTransformer takes a frame without those it drops.
@@ -162,6 +165,7 @@ class FeatureSchema:
             if unknown:
                 raise ValueError(f"make_app: dtypes names {unknown!r}, which the model does not "
                                  f"take (its features: {shown(keys)})")
+        objects = object_numbers(model, keys)
         if input_example is not None:
             dtypes = _example_dtypes(input_example, names, n)
         else:  # detected, then those given
@@ -173,6 +177,8 @@ class FeatureSchema:
             if numbers:  # its encoder compares strings: every request would fail
                 raise ValueError(f"make_app: dtypes gives {numbers!r} a number dtype, but the "
                                  "model's first step learnt them as strings")
+            detected.update({k: "int64" for k, kind in zip(keys, objects)
+                             if kind == "i" and k not in detected})
             fitted = getattr(model, "X_dtype_", None)  # a wrapper fitted on integers takes them
             if not detected and isinstance(fitted, np.dtype) and fitted.kind in "biu":
                 detected = dict.fromkeys(keys, fitted)
@@ -197,7 +203,8 @@ class FeatureSchema:
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
                    missing, known_categories(model, keys),
                    [j for j, key in enumerate(keys) if key in dropped],
-                   [j for j, h in enumerate(held) if h == "b"])
+                   [j for j, h in enumerate(held) if h == "b"],
+                   [j for j, kind in enumerate(objects) if kind])
 
     def unknown_category(self, columns):
         """What to say of the first string in validated ``columns`` that the
@@ -263,11 +270,13 @@ class FeatureSchema:
         columns = [parts[0][j] if len(parts) == 1 else np.concatenate([p[j] for p in parts])
                    for j in range(self.n_features)]
         if self.names is None:
-            return np.column_stack(columns)
+            return np.column_stack([c.astype(object) if j in self.objects else c
+                                    for j, c in enumerate(columns)])
         # Text columns stay object columns where an imputer reads None as missing
-        # (pandas would make them strings, None NaN).
-        columns = [pd.Series(c, dtype=object) if m is None else c
-                   for c, m in zip(columns, self.missing)]
+        # (pandas would make them strings, None NaN), as do numbers an encoder
+        # fitted on objects takes.
+        columns = [pd.Series(c, dtype=object) if m is None or j in self.objects else c
+                   for j, (c, m) in enumerate(zip(columns, self.missing))]
         return pd.DataFrame(dict(zip(self.names, columns)), copy=False)
 
 

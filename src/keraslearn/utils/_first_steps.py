@@ -138,6 +138,35 @@ def _categories(steps, keys):
             for c in known]
 
 
+def object_numbers(model, keys):
+    """Per input column (names, or indices for a model fitted without names),
+    ``"i"`` or ``"f"`` where the first step reading it is an encoder fitted on
+    an object column of integers or of numbers (its categories are Python
+    numbers in an object array: it takes only objects, NumPy's numbers fail its
+    ``isnan``), else None."""
+    return _per_column(model, list(keys), _object_numbers, lambda a, b: a or b, None)
+
+
+def _object_numbers(steps, keys):
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
+
+    step, n = steps[0], len(keys)
+    categories = getattr(step, "categories_", None)
+    if not (isinstance(step, (OneHotEncoder, OrdinalEncoder, TargetEncoder))
+            and isinstance(categories, list) and len(categories) == n):
+        return [None] * n
+    kinds = []
+    for known in categories:
+        values = [v for v in np.asarray(known).tolist() if not (v is None or is_nan(v))]
+        numbers = np.asarray(known).dtype == object and values and all(
+            isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+            for v in values)
+        kinds.append(None if not numbers else "i" if all(
+            float(v).is_integer() and not isinstance(v, (float, np.floating)) for v in values)
+            else "f")
+    return kinds
+
+
 def _both_know(a, b):
     return b if a is None else a if b is None else a & b
 
