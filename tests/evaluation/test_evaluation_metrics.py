@@ -643,6 +643,32 @@ def test_one_hot_targets_of_a_one_hot_classifier_are_classes():
     assert detect_problem_type(knn, Y) == "multilabel"
 
 
+def test_a_network_inside_rfe_is_read_as_it_is_inside_a_pipeline():
+    # Found in an audit: evaluate looked through pipelines and searches only, so
+    # a one-hot classifier inside RFE was reported as multilabel (Hamming loss,
+    # 2x2 matrices), and a regressor's y of the wrong width failed after predict.
+    from sklearn.feature_selection import RFE
+
+    from keraslearn import KerasClassifier, MLPRegressor
+
+    X, y = multiclass_data()
+    Y = np.eye(3, dtype=int)[y]
+    weights = lambda est: np.abs(est.model_.layers[0].get_weights()[0]).sum(axis=1)  # noqa: E731
+    rfe = RFE(KerasClassifier(_softmax_net, epochs=3, random_state=0),
+              n_features_to_select=X.shape[1], importance_getter=weights).fit(X, Y)
+    report = evaluate(rfe, X, Y)
+    assert report.problem_type == detect_problem_type(rfe, Y) == "multiclass"
+    np.testing.assert_array_equal(report.confusion_matrix,
+                                  confusion_matrix(y, rfe.predict(X).argmax(axis=1)))
+    reg = RFE(MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0),
+              importance_getter=lambda est: np.abs(est.coefs_[0]).sum(axis=1))
+    with pytest.warns(Warning):
+        reg.fit(X, X[:, 0])
+    with pytest.raises(ValueError, match=r"y has 2 column\(s\), but MLPRegressor was fitted "
+                                         r"on 1 output\(s\)"):
+        evaluate(reg, X, X[:, :2])
+
+
 def test_a_network_with_nan_outputs_is_named_so():
     from keraslearn import KerasClassifier
 

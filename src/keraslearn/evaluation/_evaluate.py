@@ -89,14 +89,21 @@ def _regression_targets(y):
 
 
 def _final_estimator(estimator):
-    """The estimator that predicts at the end of pipelines and fitted searches."""
+    """The estimator that predicts at the end of pipelines, fitted searches and
+    the meta-estimators predicting with their fitted ``estimator_`` (RFE,
+    self-training, a threshold's; not an ensemble's: the template it cloned)."""
+    from sklearn.ensemble import BaseEnsemble
     from sklearn.pipeline import Pipeline
 
     while True:
-        estimator = getattr(estimator, "best_estimator_", estimator)
-        if not isinstance(estimator, Pipeline):
+        if hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        elif isinstance(estimator, Pipeline):
+            estimator = estimator[-1]
+        elif hasattr(estimator, "estimator_") and not isinstance(estimator, BaseEnsemble):
+            estimator = estimator.estimator_
+        else:
             return estimator
-        estimator = estimator[-1]
 
 
 def _one_hot_classes(estimator, y):
