@@ -151,6 +151,39 @@ def test_column_names_mixing_strings_and_numbers_are_refused():
         detector.test(frame[[7, "income"]])
 
 
+def test_streams_are_refused_and_array_likes_read_as_arrays(tmp_path):
+    # Found in an audit: a generator was told "got a scalar", an h5py dataset
+    # failed in h5py ("no appropriate function for conversion path") and a dask
+    # array was read value by value into Python floats.
+    import itertools
+
+    import h5py
+
+    from keraslearn.evaluation import evaluate
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    for stream, kind in (((r for r in X), "a generator"), (map(list, X), "an iterator"),
+                         (itertools.chain(X), "an iterator")):
+        with pytest.raises(TypeError, match=f"DriftDetector is {kind}: .* Give arrays"):
+            DriftDetector().fit(stream)
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f["x"] = X
+    with h5py.File(tmp_path / "x.h5") as f:
+        detector = DriftDetector(random_state=0).fit(f["x"])
+        from_file = detector.test(f["x"][10:])
+    expected = DriftDetector(random_state=0).fit(X).test(X[10:])
+    pd.testing.assert_frame_equal(from_file, expected)
+    with pytest.raises(TypeError, match="X is a generator"):
+        evaluate(_fitted_classifier(), (r for r in X), np.arange(40) % 2)
+
+
+def _fitted_classifier():
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    return LogisticRegression().fit(X, np.arange(40) % 2)
+
+
 def test_numeric_array_is_all_numeric():
     X = np.random.default_rng(0).normal(size=(100, 3)).astype(np.float32)
     detector = DriftDetector().fit(X)

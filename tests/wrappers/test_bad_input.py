@@ -250,7 +250,8 @@ class _Batches(keras.utils.PyDataset):
 @pytest.mark.parametrize("stream, kind", [
     (lambda: tf.data.Dataset.from_tensor_slices(X).batch(8), "a tf.data.Dataset"),
     (lambda: _Batches(), "a keras.utils.PyDataset"), (lambda: (row for row in X), "a generator"),
-], ids=["dataset", "pydataset", "generator"])
+    (lambda: map(list, X), "an iterator"), (lambda: iter(X.tolist()), "an iterator"),
+], ids=["dataset", "pydataset", "generator", "map", "iter"])
 @pytest.mark.parametrize("est", [
     KerasClassifier(tiny_mlp, epochs=1, random_state=0), MLPClassifier(max_iter=5, random_state=0),
 ], ids=["wrapper", "mlp"])

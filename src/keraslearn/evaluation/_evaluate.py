@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils._columns import is_polars_frame
 from ..utils._files import check_new_files, check_output_dir, remove_unwritten, slug, staged
+from ..utils._input_errors import refuse_streams
 from ..utils._text import cut
 from ..utils._validation import is_number
 from ._metrics import (
@@ -271,6 +272,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     (3, 5)
     """
     _check_fitted(estimator)
+    for given, what in ((X, "X"), (y, "y")):
+        refuse_streams(given, what)
     # A dict of named inputs (as the wrappers take it) counts rows, not keys.
     rows = MultiInput(X) if is_named_inputs(X) else X
     check_consistent_length(*([rows, y] if sample_weight is None else [rows, y, sample_weight]))

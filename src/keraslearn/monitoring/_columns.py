@@ -21,6 +21,7 @@ from scipy import sparse
 
 from .._stacklevel import user_stacklevel
 from ..utils._columns import is_polars_frame, polars_as_pandas
+from ..utils._input_errors import refuse_streams
 from ..utils._validation import is_number as _is_number
 
 
@@ -42,7 +43,10 @@ def as_frame(X, owner):
         if any(map(ptypes.is_object_dtype, frame.dtypes)):  # numbers held as objects: numbers
             frame = frame.infer_objects()
     else:
-        array = X if isinstance(X, np.ndarray) else np.asarray(X, dtype=object)
+        refuse_streams(X, what=f"The data given to {owner}")
+        # An array-like (dask, h5py) as its own dtype; rows of Python values as
+        # objects (NumPy would make numbers beside text strings).
+        array = np.asarray(X) if hasattr(X, "dtype") else np.asarray(X, dtype=object)
         if array.ndim != 2:
             shape = ("a scalar" if array.ndim == 0
                      else f"a {array.ndim}D array of shape {array.shape}")

@@ -85,13 +85,15 @@ def refuse_streams(X, what="X"):
     """Refuse X given as a stream of batches, which scikit-learn can neither
     count nor split into folds (it failed in NumPy, "float() argument must be
     a string or a real number")."""
+    import collections.abc
     import inspect
     import sys
 
     tf, keras = sys.modules.get("tensorflow"), sys.modules.get("keras")
     streams = {"a tf.data.Dataset": tf and isinstance(X, tf.data.Dataset),
                "a keras.utils.PyDataset": keras and isinstance(X, keras.utils.PyDataset),
-               "a generator": inspect.isgenerator(X)}
+               "a generator": inspect.isgenerator(X),
+               "an iterator": isinstance(X, collections.abc.Iterator)}  # (map, iter, chain)
     kind = next((kind for kind, found in streams.items() if found), None)
     if kind is not None:
         raise TypeError(
