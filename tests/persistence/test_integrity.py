@@ -153,6 +153,30 @@ def test_zip_without_a_manifest_or_of_another_format_is_refused(tmp_path):
         keraslearn.load(other)
 
 
+def test_files_of_keras_and_skops_are_told_how_they_load(saved, tmp_path):
+    # Found in an audit: each was "not a file written by keraslearn.save: it
+    # has no manifest.json", saying nothing of what reads it.
+    import skops.io
+
+    clf, _ = saved
+    clf.model_.save(tmp_path / "net.keras")
+    skops.io.dump({"a": 1}, tmp_path / "obj.skops")
+    for path, hint in (("net.keras", "It is a Keras model file: load it with "
+                                     "keras.saving.load_model."),
+                       ("obj.skops", "It is a skops file: load it with skops.io.load.")):
+        with pytest.raises(ValueError, match=f"has no manifest.json. {hint}"):
+            keraslearn.load(tmp_path / path)
+
+
+def test_a_manifest_nested_past_the_recursion_limit_is_a_value_error(saved, tmp_path):
+    # json's RecursionError escaped as such, where load documents a ValueError.
+    deep = b"[" * 100_000 + b"]" * 100_000
+    path = _rewrite(saved[1], tmp_path / "deep.keraslearn",
+                    lambda name, data: deep if name == "manifest.json" else data)
+    with pytest.raises(ValueError, match="is damaged: its manifest.json is not JSON"):
+        keraslearn.load(path)
+
+
 def test_directory_and_missing_path(tmp_path):
     (tmp_path / "exported").mkdir()
     (tmp_path / "exported" / "saved_model.pb").write_bytes(b"")

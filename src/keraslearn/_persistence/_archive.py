@@ -96,10 +96,15 @@ def read(path):
         try:
             manifest = json.loads(_read_member(archive, MANIFEST, name))
         except KeyError:
+            names = set(archive.namelist())
+            hint = (" It is a Keras model file: load it with keras.saving.load_model."
+                    if {"config.json", "metadata.json"} <= names else
+                    " It is a skops file: load it with skops.io.load." if "schema.json" in names
+                    else "")
             raise ValueError(
-                f"{name!r} is not a file written by keraslearn.save: it has no {MANIFEST}."
+                f"{name!r} is not a file written by keraslearn.save: it has no {MANIFEST}.{hint}"
             ) from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"{name!r} is damaged: its {MANIFEST} is not JSON ({exc}).") from None
         _check_format(manifest, name)
         listed = manifest.get("members")
