@@ -78,3 +78,19 @@ def test_a_name_starting_with_a_tilde_is_a_name_in_the_working_folder(tmp_path, 
     assert report.html_path.resolve() == (tmp_path / "~reports" / "clf_report.html").resolve()
     folder = make_digits_image_folder("~digits", max_per_class=2, image_size=8)
     assert (tmp_path / "~digits").is_dir() and folder.resolve() == (tmp_path / "~digits").resolve()
+
+
+def test_a_report_written_to_a_relative_folder_reads_after_a_change_of_folder(
+        tmp_path, monkeypatch, fitted):
+    # Found in an audit: its figures kept relative paths, so to_html (which
+    # embeds them) failed after os.chdir.
+    clf, X, y = fitted
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    report = evaluate(clf, X, y, output_dir="reports", name="clf")
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    drift = drift_report(DriftDetector(random_state=0).fit(frame), frame, output_dir="drift")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    for written, folder in ((report, "reports"), (drift, "drift")):
+        assert written.html_path.parent == tmp_path / folder and written.figures
+        assert "<img" in written.to_html()

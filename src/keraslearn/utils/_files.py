@@ -19,13 +19,14 @@ def user_path(path):
 
 
 def check_output_dir(output_dir, *, drawn_by=None):
-    """``output_dir`` as a Path (None stays None); an existing file there, or
+    """``output_dir`` as an absolute Path (None stays None: the paths of a report
+    stay true after the working folder changes); an existing file there, or
     one where a folder above it would have to be created, is refused. When
     ``drawn_by`` (the caller's name) draws figures there, matplotlib is
     required, and its absence named with the extra that installs it."""
     if output_dir is None:
         return None
-    output_dir = user_path(output_dir)
+    output_dir = user_path(output_dir).absolute()
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
     above = next((p for p in output_dir.absolute().parents if p.exists()), None)
