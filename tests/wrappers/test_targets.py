@@ -1437,7 +1437,10 @@ def test_one_output_that_is_not_a_probability_is_refused_as_softmax_rows_are():
         return keras.Sequential([keras.Input((meta["n_features_in_"],)),
                                  keras.layers.Dense(1, activation="tanh")])
 
-    clf = KerasClassifier(tanh_unit, loss="mse", **FAST).fit(X, y)
+    def squared_error(y_true, y_pred):  # (Keras' own is refused at fit under tanh)
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    clf = KerasClassifier(tanh_unit, loss=squared_error, **FAST).fit(X, y)
     for method in (clf.predict_proba, clf.predict):
         with pytest.raises(ValueError, match=r"outputs for \d+ of 80 rows are outside \[0, 1\].*"
                                              r"sigmoid activation"):
@@ -1479,6 +1482,15 @@ def test_a_loss_function_given_from_logits_gives_softmax_probabilities():
     (None, None, "categorical_hinge", r"has a linear activation and the loss "
                                       r"'categorical_hinge' trains scores"),
     (None, 1, keras.losses.SquaredHinge(), r"the loss SquaredHinge trains scores"),
+    # Regression losses (found in an audit): a linear or ReLU output of three
+    # classes under the mean squared error fitted; rows of no positive value then
+    # failed predict, and negative outputs were clipped into "probabilities".
+    (None, None, "mse", r"has a linear activation and the loss 'mse' trains values, not "
+                        r"probabilities"),
+    ("relu", None, keras.losses.MeanSquaredError(), r"has a relu activation and the loss "
+                                                    r"MeanSquaredError trains values"),
+    (None, 1, "huber", r"the loss 'huber' trains values"),
+    ("softmax", None, "mse", None),  # (probabilities under the squared error: it fits)
 ])
 def test_outputs_the_loss_cannot_give_probabilities_of_are_refused_before_training(
         activation, units, loss, match):
@@ -1490,7 +1502,8 @@ def test_outputs_the_loss_cannot_give_probabilities_of_are_refused_before_traini
                           model__units=units, model__dropout=dropout, loss=loss, **FAST)
     data = (X3, y3) if units is None else (X, y)
     if match is None:
-        assert clf.fit(*data).predict_proba(data[0]).shape == (len(data[0]), 2)
+        n_classes = 2 if units is not None else 3
+        assert clf.fit(*data).predict_proba(data[0]).shape == (len(data[0]), n_classes)
         return
     with pytest.raises(ValueError, match=match):
         clf.fit(*data)

@@ -104,10 +104,11 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             f"{activation} of its own: it would train (and predict_proba read) the {activation} "
             f"of the {activation}. Remove the output layer's activation, or give the loss "
             "from_logits=False.")
-    if classifies and activation not in (None, *_PROBABILITY_ACTIVATIONS) and _scores_loss(loss):
+    trains = _trains(loss) if classifies else None
+    if trains and activation not in (None, *_PROBABILITY_ACTIVATIONS):
         raise ValueError(
             f"The model's output layer has a {activation} activation and the loss "
-            f"{loss_description(loss)} trains scores, not probabilities, but a classifier's "
+            f"{loss_description(loss)} trains {trains}, not probabilities, but a classifier's "
             "predict and predict_proba read probabilities: end the model with "
             "activation='sigmoid' (one unit for two classes, or per label) or 'softmax' (one "
             "unit per class), or train with a crossentropy loss.")
@@ -124,18 +125,25 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
 _PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax", "hard_sigmoid", "sparse_sigmoid", "sparsemax")
 
 
-def _scores_loss(loss):
-    """Whether ``loss`` is one of Keras' hinge losses, which train scores (of
-    any sign), given as a name, function, class or instance."""
-    from ._losses import sole_loss
+def _trains(loss):
+    """What ``loss`` (a name, function, class or instance) trains outputs to
+    where it is one of Keras' hinge losses ("scores", of any sign) or of its
+    regression losses ("values": a linear or ReLU output under the mean squared
+    error has rows of no positive value); None for another loss."""
+    from ._losses import _is_loss
 
-    loss = sole_loss(loss)
-    if isinstance(loss, str):
-        return loss.lower().replace("_", "") in {"hinge", "squaredhinge", "categoricalhinge"}
-    kinds = (keras.losses.Hinge, keras.losses.SquaredHinge, keras.losses.CategoricalHinge)
-    functions = (keras.losses.hinge, keras.losses.squared_hinge, keras.losses.categorical_hinge)
-    return (isinstance(loss, kinds) or loss in functions
-            or (isinstance(loss, type) and issubclass(loss, kinds)))
+    losses = keras.losses
+    found = {"scores": [(losses.hinge, losses.Hinge), (losses.squared_hinge, losses.SquaredHinge),
+                        (losses.categorical_hinge, losses.CategoricalHinge)],
+             "values": [(losses.mean_squared_error, losses.MeanSquaredError),
+                        (losses.mean_absolute_error, losses.MeanAbsoluteError),
+                        (losses.mean_absolute_percentage_error,
+                         losses.MeanAbsolutePercentageError),
+                        (losses.mean_squared_logarithmic_error,
+                         losses.MeanSquaredLogarithmicError),
+                        (losses.huber, losses.Huber), (losses.log_cosh, losses.LogCosh)]}
+    return next((what for what, pairs in found.items()
+                 if any(_is_loss(loss, fn, cls) for fn, cls in pairs)), None)
 
 
 # Keras metrics that compare targets with outputs of the same shape (one-hot
