@@ -105,3 +105,60 @@ def test_a_network_of_another_keras_says_which_keras_wrote_it(tmp_path):
             "Unrecognized keyword arguments passed to Dense: {'a_setting_of_a_newer_keras': 1}"
             "). The file was written with Keras 9.0.0; this is Keras " + keras.__version__)):
         keraslearn.load(path)
+
+
+def test_a_ready_network_saved_by_keras_loads_in_keras_as_the_readme_says(tmp_path):
+    # Its losses are keraslearn's own (registered in keraslearn.neural_network):
+    # plain Keras could not find them, which the README now says.
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from keraslearn import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, LABELS)
+    clf.model_.save(tmp_path / "net.keras")
+    np.save(tmp_path / "X.npy", X.astype("float32"))
+    load = ("import keras, numpy as np{}; net = keras.saving.load_model({!r}{}); "
+            "print(np.asarray(net(np.load({!r}))).round(5).tolist())")
+    expected = np.asarray(clf.model_(X.astype("float32"))).round(5).tolist()
+    for imported, option in ((", keraslearn.neural_network", ""), ("", ", compile=False")):
+        code = load.format(imported, str(tmp_path / "net.keras"), option, str(tmp_path / "X.npy"))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=180)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert eval(done.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_load_and_save_refuse_where_keras_safe_mode_was_turned_off(tmp_path):
+    # Found in an audit: Keras' global switch wins over load_model(safe_mode=True),
+    # so a process that called it loaded a file's Python lambda and ran its code.
+    # In a process of its own: the switch cannot be turned back on.
+    import subprocess
+    import sys
+
+    from keraslearn import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, LABELS)
+    path = keraslearn.save(clf, tmp_path / "clf.keraslearn")
+    code = (
+        "import keras, keraslearn, sys\n"
+        "est = keraslearn.load(sys.argv[1])\n"  # (safe mode holds: it loads)
+        "keras.config.enable_unsafe_deserialization()\n"
+        "for act in (lambda: keraslearn.load(sys.argv[1]),\n"
+        "            lambda: keraslearn.save(est, sys.argv[1] + '.again')):\n"
+        "    try:\n"
+        "        act()\n"
+        "    except ValueError as exc:\n"
+        "        print(str(exc).split(': ', 1)[1][:60])\n")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines == ["keras.config.enable_unsafe_deserialization() was called in t"] * 2
+    assert not (tmp_path / "clf.keraslearn.again").exists()

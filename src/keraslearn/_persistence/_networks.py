@@ -1,6 +1,8 @@
 """The networks of a saved file: loaded in Keras' safe mode, and a refusal
 that names why Keras refused one (its message may quote a whole config)."""
 
+import base64
+import marshal
 import re
 import tempfile
 from pathlib import Path
@@ -40,6 +42,13 @@ def load_network(file, what, refusal, saved_with=None):
     where Keras refuses it. ``saved_with``: the Keras version the file records."""
     import keras
 
+    if not _safe_mode_holds():
+        raise ValueError(
+            f"{refusal}: keras.config.enable_unsafe_deserialization() was called in this "
+            "process, which turns Keras' safe mode off for every load, safe_mode=True "
+            "included: a network saved with a Python lambda would run its code. keraslearn "
+            "loads (and checks at save) networks only in safe mode: do it in a process that "
+            "does not call enable_unsafe_deserialization.")
     try:
         network = keras.saving.load_model(file, safe_mode=True)
     except Warning:  # raised by the user's filters: theirs, as it is
@@ -57,6 +66,22 @@ def load_network(file, what, refusal, saved_with=None):
     _kernel_cache.network_built()
     _kernel_cache.release_if_due()
     return network
+
+
+def _safe_mode_holds():
+    """Whether Keras' safe mode holds for a load given safe_mode=True: its
+    global switch (keras.config.enable_unsafe_deserialization) wins over the
+    argument. Asked of Keras by deserializing a Python function that does
+    nothing, which safe mode refuses."""
+    import keras
+
+    nothing = base64.b64encode(marshal.dumps((lambda: None).__code__)).decode("ascii")
+    try:
+        keras.saving.deserialize_keras_object(
+            {"class_name": "__lambda__", "config": {"value": nothing}}, safe_mode=True)
+    except Exception:  # noqa: BLE001 - refused: safe mode holds
+        return True
+    return False
 
 
 def _cause(exc):
