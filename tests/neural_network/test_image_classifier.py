@@ -364,7 +364,8 @@ def test_rotation_under_a_float64_floatx_fits_or_is_refused_by_name(digit_images
     keras.config.set_floatx("float64")
     try:
         try:
-            keras.layers.RandomRotation(0.1, seed=0)(np.zeros((1, 4, 4, 1)), training=True)
+            keras.layers.RandomRotation(0.1, seed=0, dtype="float64")(np.zeros((1, 4, 4, 1)),
+                                                                      training=True)
             runs = True
         except Exception:  # noqa: BLE001 - Keras' own failure, whatever it is
             runs = False
@@ -382,6 +383,30 @@ def test_rotation_under_a_float64_floatx_fits_or_is_refused_by_name(digit_images
     # dtype="float64" with a float32 floatx: the way the error names.
     ImageClassifier(augmentation="rotation", dtype="float64", **{**SMALL, "epochs": 1}).fit(
         X[:50], y[:50])
+
+
+def test_the_rotation_check_leaves_keras_global_dtype_policy_unset():
+    # Found in an audit: the check made a layer without a dtype, which fixes
+    # Keras' global policy at the floatx of the moment: after the refusal's own
+    # advice (set_floatx('float32')), new layers were still float64. In a
+    # process of its own, where no layer was made before.
+    import subprocess
+    import sys
+
+    code = ("import keras, numpy as np\n"
+            "from keraslearn import ImageClassifier\n"
+            "X = np.random.RandomState(0).rand(20, 8, 8, 1); y = np.arange(20) % 2\n"
+            "keras.config.set_floatx('float64')\n"
+            "try:\n"
+            "    ImageClassifier(augmentation='rotation', epochs=1, random_state=0).fit(X, y)\n"
+            "except ValueError:\n"
+            "    pass\n"
+            "keras.config.set_floatx('float32')\n"
+            "print(keras.config.dtype_policy().name, keras.layers.Dense(2).dtype)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["float32", "float32"]
 
 
 # Keras pickles a model through its saving code, which reads variables with

@@ -69,7 +69,9 @@ def _rotation_runs(floatx):
     if floatx == "float32":
         return True
     try:
-        keras.layers.RandomRotation(0.1, seed=0)(np.zeros((1, 4, 4, 1), floatx), training=True)
+        # (its dtype given: a layer made without one fixes Keras' global policy at floatx)
+        keras.layers.RandomRotation(0.1, seed=0, dtype=floatx)(np.zeros((1, 4, 4, 1), floatx),
+                                                               training=True)
     except Exception:  # noqa: BLE001 - any failure of the layer: refused, named, at fit
         return False
     return True
