@@ -37,3 +37,29 @@ def test_threads_first_using_different_names_at_once_all_get_them():
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_another_keras_backend_is_named_before_keras_starts():
+    # Found in an audit: with KERAS_BACKEND=jax (not installed here) the first
+    # estimator failed deep inside Keras ("No module named 'jax'"), at every try.
+    import os
+
+    code = textwrap.dedent("""
+        import sys
+        import keraslearn
+        from keraslearn.evaluation import evaluate  # (no Keras: it works)
+        for take in (lambda: keraslearn.MLPClassifier, lambda: keraslearn.load,
+                     lambda: __import__("keraslearn.wrappers")):
+            try:
+                take()
+            except ImportError as exc:
+                print(str(exc)[:80])
+        print(sorted(m for m in ("keras", "jax") if m in sys.modules))
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.strip().splitlines()
+    assert lines[:3] == ["keraslearn runs Keras on TensorFlow, but Keras' backend is 'jax' "
+                         "(KERAS_BACKEND)"] * 3
+    assert lines[3] == "[]"

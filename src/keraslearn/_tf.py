@@ -12,9 +12,14 @@ import os
 import threading
 import warnings
 
+from ._backend import check_keras_backend
+
+check_keras_backend()
 # TF_CPP_MIN_LOG_LEVEL is set (unless the user set it) by keraslearn/__init__.py.
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+check_keras_backend()  # (the one Keras started on, from its keras.json)
 
 _THREADS_LOCK = threading.Lock()
 _THREADS_DONE = False
