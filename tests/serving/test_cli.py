@@ -506,6 +506,32 @@ def test_import_names_the_module_registering_custom_layers(tmp_path, monkeypatch
 
 
 
+def test_the_command_finds_the_user_s_functions_in_the_working_folder(tmp_path, monkeypatch):
+    # Found in an audit: `python -m keraslearn serve` found a FunctionTransformer's
+    # function in the working folder's module, the `keraslearn` command did not
+    # (ModuleNotFoundError), as only `python -m` puts that folder on the path.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    (tmp_path / "cli_user_functions.py").write_text("def shift(X):\n    return X + 1.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from cli_user_functions import shift
+
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    pipeline = make_pipeline(FunctionTransformer(shift), keraslearn.MLPRegressor(
+        hidden_layer_sizes=(2,), max_iter=1, random_state=0))
+    with pytest.warns(Warning):
+        pipeline.fit(X, X[:, 0])
+    path = keraslearn.save(pipeline, tmp_path / "p.keraslearn")
+    with socket.socket() as busy:  # (the command exits once loaded: the port is taken)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        done = subprocess.run([str(EXECUTABLE), "serve", str(path), "--trusted",
+                               "cli_user_functions.shift", "--port", str(busy.getsockname()[1])],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 1 and "already in use" in done.stderr, done.stderr
+
+
 def test_a_file_the_user_cannot_read_exits_1_naming_it(tmp_path, capsys, monkeypatch):
     # found in an audit: a PermissionError ended in a traceback (the tests run as
     # root, who reads any file: the refusal is load's, as the system gives it)

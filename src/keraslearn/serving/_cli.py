@@ -195,11 +195,12 @@ def _serve(parser, args):
 
 def _import_modules(parser, names):
     """Import the modules ``--import`` names, the working directory on the path
-    first (as uvicorn finds an app)."""
+    first, as uvicorn finds an app (and as ``python -m keraslearn`` has it: the
+    console script alone would not find the user's functions a file names)."""
     import importlib
     import os
 
-    if names and os.getcwd() not in sys.path:
+    if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
     for name in names:
         try:
