@@ -64,10 +64,11 @@ def require_extra(fmt):
         try:
             importlib.import_module(module)
         except ImportError as exc:
-            raise ImportError(
-                f"Exporting to {fmt!r} needs the {package!r} package: "
-                f"pip install 'keraslearn[{fmt}]'"
-            ) from exc
+            missing = (exc.name or module).split(".")[0]  # (or a package it imports)
+            what = (f"the {package!r} package" if missing == module.split(".")[0]
+                    else f"the {missing!r} package ({package!r} imports it)")
+            raise ImportError(f"Exporting to {fmt!r} needs {what}: "
+                              f"pip install 'keraslearn[{fmt}]'") from exc
 
 
 def write_saved_model(graph, directory):
