@@ -187,6 +187,13 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
                 "a fraction in (0, 1), or early_stopping=False."
             )
         plateau = self.reduce_lr_on_plateau
+        optimizer = getattr(self, "optimizer", None)
+        if plateau not in (False, None) and isinstance(optimizer, keras.optimizers.Optimizer) \
+                and isinstance(optimizer.get_config().get("learning_rate"), dict):
+            raise ValueError(  # (Keras' callback failed once it fired: "not settable")
+                "reduce_lr_on_plateau sets the learning rate, but the optimizer's learning "
+                "rate is a schedule, which sets it itself: give one or the other "
+                "(reduce_lr_on_plateau=False, or a constant learning rate).")
         if isinstance(plateau, dict):
             names, _ = accepted_kwargs(keras.callbacks.ReduceLROnPlateau.__init__)
             for key in plateau:
