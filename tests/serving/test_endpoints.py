@@ -726,3 +726,39 @@ def test_an_encoder_fitted_on_an_object_column_of_integers_is_served(encoder):
         assert answer.status_code == 200, answer.text
         assert answer.json()["predictions"] == csv.json()["predictions"] == (
             pipeline.predict(rows).tolist())
+
+
+def test_an_example_s_category_columns_reach_the_model_with_their_categories():
+    # Found in an audit: a step reading the pandas categories (a FunctionTransformer
+    # making dummies, or reading .cat.codes) got an object column: its dummies
+    # came from the values a request held, in another order (silently wrong
+    # probabilities), or .cat failed (500).
+    from sklearn.preprocessing import FunctionTransformer
+
+    from keraslearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"size": pd.Categorical(rng.choice(["S", "M", "L"], 60),
+                                             categories=["S", "M", "L", "XL"]),
+                      "f": rng.normal(size=60)})
+    y = np.where(rng.normal(size=60) > 0, "p", "q")
+    dummies = FunctionTransformer(lambda d: pd.get_dummies(d, dtype="float32").to_numpy())
+    codes = FunctionTransformer(lambda d: d.assign(size=d["size"].cat.codes).to_numpy())
+    rows = X.iloc[[0, 1, 2, 5]]
+    for reads in (dummies, codes):
+        model = make_pipeline(reads, MLPClassifier(hidden_layer_sizes=(3,), max_iter=2,
+                                                   random_state=0))
+        with pytest.warns(Warning):
+            model.fit(X, y)
+        for options in ({"input_example": X}, {"dtypes": {"size": X["size"].dtype}}):
+            with serving(model, **options) as client:
+                answer = client.post("/predict_proba", json=rows.to_dict(orient="records"))
+                one = client.post("/predict_proba", json=rows.iloc[:1].to_dict(orient="records"))
+                unknown = client.post("/predict", json=[{"size": "XXL", "f": 0.0}])
+            assert answer.status_code == 200, answer.text
+            np.testing.assert_allclose(answer.json()["probabilities"],
+                                       model.predict_proba(rows), rtol=1e-5)
+            np.testing.assert_allclose(one.json()["probabilities"],
+                                       model.predict_proba(rows.iloc[:1]), rtol=1e-5)
+            assert unknown.status_code == 400 and "'XXL' (row 0), which is not one of the 4 " \
+                "categories" in unknown.text

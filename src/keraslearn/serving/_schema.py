@@ -81,9 +81,12 @@ class FeatureSchema:
     """
 
     def __init__(self, names, dtypes, ignored=(), missing=None, categories=None, unread=(),
-                 booleans=(), objects=()):
+                 booleans=(), objects=(), categorical=None):
         self.names = names
         self.objects = frozenset(objects)  # numbers the model takes in object columns
+        # pandas categories an input example's columns had (their order, the
+        # categories no row holds): the model's steps may read them
+        self.categorical = dict(categorical or {})
         self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
         unread, booleans = set(unread), set(booleans)
@@ -101,7 +104,7 @@ class FeatureSchema:
             else REFUSED for m, kind, d in zip(missing, self.kinds, self.dtypes))
         # Every feature a number of one dtype: requests are (n_features, n_rows) blocks.
         self.uniform = set(self.kinds) == {"number"} and len(set(self.dtypes)) == 1 and (
-            not self.objects)
+            not self.objects and not self.categorical)
         self.index = {name: i for i, name in enumerate(names)} if names is not None else None
         # Columns not read (kind any) may be left out of a request by name, as
         # scikit-learn's ColumnTransformer takes a frame without those it drops.
@@ -131,6 +134,7 @@ class FeatureSchema:
         -------
         schema : FeatureSchema
         """
+        import pandas as pd
         from sklearn.utils.validation import check_is_fitted
 
         if hasattr(model, "fit"):  # an ExportedModel is not an estimator, and is fitted
@@ -200,11 +204,18 @@ class FeatureSchema:
         held = [_held_kind(dtypes.get(k)) if is_nan(m) else None
                 for k, m in zip(keys, missing)]
         found = [np.dtype("float64") if h else d for d, h in zip(found, held)]
+        categories = known_categories(model, keys)
+        categorical = {j: dtypes[k] for j, k in enumerate(keys) if k not in dropped
+                       and isinstance(dtypes.get(k), pd.CategoricalDtype)}
+        for j, dtype in categorical.items():  # a string outside them is refused, named
+            if all(isinstance(c, str) for c in dtype.categories):
+                categories[j] = frozenset(dtype.categories) & (categories[j] or frozenset(
+                    dtype.categories))
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
-                   missing, known_categories(model, keys),
+                   missing, categories,
                    [j for j, key in enumerate(keys) if key in dropped],
                    [j for j, h in enumerate(held) if h == "b"],
-                   [j for j, kind in enumerate(objects) if kind])
+                   [j for j, kind in enumerate(objects) if kind], categorical)
 
     def unknown_category(self, columns):
         """What to say of the first string in validated ``columns`` that the
@@ -277,6 +288,8 @@ class FeatureSchema:
         # fitted on objects takes.
         columns = [pd.Series(c, dtype=object) if m is None or j in self.objects else c
                    for j, (c, m) in enumerate(zip(columns, self.missing))]
+        for j, dtype in self.categorical.items():
+            columns[j] = pd.Series(columns[j]).astype(dtype)
         return pd.DataFrame(dict(zip(self.names, columns)), copy=False)
 
 
