@@ -59,6 +59,15 @@ def _unregistered_object(leaf):
     return keras.saving.get_registered_object(name) is not type(leaf)
 
 
+def unregistered_parameters(est):
+    """The class names of the metrics and optimizers of unregistered classes
+    ``est``'s parameters hold (Keras pickles them by their config)."""
+    values = [getattr(est, name, None) for name in ("metrics", "optimizer")]
+    values += list((est.__dict__.get("_kwargs") or {}).values())
+    return sorted({type(leaf).__name__ for value in values for leaf in nested.leaves(value)
+                   if _unregistered_object(leaf)})
+
+
 def remade(value):
     """``value`` (a parameter) with each metric or optimizer of an
     unregistered class in :class:`Remade`; None when it holds none."""

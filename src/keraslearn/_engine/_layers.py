@@ -61,17 +61,20 @@ def defined_by_keras_or_keraslearn(obj):
 
 
 def refuse_unpicklable(est, model):
-    """Refuse to pickle ``est`` when ``model`` (its network) holds a class of the
-    user's that Keras, which makes a pickled network again from its config,
-    finds only registered: the pickle was made, and failed where it was loaded
-    (a Dask client waited on it for ever) with Keras' "Could not locate class"."""
-    names = (sorted(set(_unregistered(model)) | set(_unregistered_in_configs(model)))
-             if model is not None else [])
+    """Refuse to pickle ``est`` when ``model`` (its network) or its parameters
+    hold a class of the user's that Keras, which makes a pickled network (or
+    metric, optimizer) again from its config, finds only registered: the pickle
+    was made, and failed where it was loaded (a Dask client waited on it for
+    ever; a search's workers broke) with Keras' "Could not locate class"."""
+    from ._cloning import unregistered_parameters  # (which imports this module)
+
+    held = [] if model is None else _unregistered(model) + _unregistered_in_configs(model)
+    names = sorted(set(held) | set(unregistered_parameters(est)))
     if names:
         raise TypeError(
-            f"Cannot pickle {type(est).__name__}: its network holds {names}, classes or "
-            "functions (activations, initializers, losses, metrics, ...) Keras makes again "
-            "from their configs only when registered. Register them with "
+            f"Cannot pickle {type(est).__name__}: its network or parameters hold {names}, "
+            "classes or functions (activations, initializers, losses, metrics, ...) Keras "
+            "makes again from their configs only when registered. Register them with "
             "@keras.saving.register_keras_serializable() (where the unpickling process "
             "imports them).")
 
