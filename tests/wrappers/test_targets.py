@@ -165,6 +165,17 @@ def test_a_learning_rate_against_a_compiled_schedule_is_refused_and_the_reverse(
         with pytest.raises(ValueError, match=message):
             clf.fit(X, y)
         assert not hasattr(clf, "model_")
+    # (found in review) a schedule class routed with other arguments was not compared
+    routed = {"optimizer__learning_rate": keras.optimizers.schedules.ExponentialDecay,
+              "optimizer__learning_rate__initial_learning_rate": 0.5,
+              "optimizer__learning_rate__decay_steps": 10,
+              "optimizer__learning_rate__decay_rate": 0.5}
+    with pytest.raises(ValueError, match=r"optimizer__learning_rate__initial_learning_rate=0.5 "
+                                         r"was given, .* \(learning_rate__initial_learning_rate"
+                                         r"=0.1\)"):
+        KerasClassifier(build_with(decay()), **routed, epochs=1).fit(X, y)
+    same = {**routed, "optimizer__learning_rate__initial_learning_rate": 0.1}
+    assert KerasClassifier(build_with(decay()), **same, epochs=1).fit(X, y).score(X, y) >= 0
     # The compiled schedule itself given again trains (scikeras' compile_kwargs).
     same = KerasClassifier(build_with(decay()), optimizer__learning_rate=decay(), epochs=1)
     assert same.fit(X, y).model_.optimizer.get_config()["learning_rate"]["class_name"] == (

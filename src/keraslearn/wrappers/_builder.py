@@ -156,8 +156,10 @@ def _check_compiled_optimizer(est, model):
                 differs.append(f"optimizer={type(given).__name__}({unlike[0]}="
                                f"{wanted[unlike[0]]!r})")
     for key, value in routed(params, "optimizer").items():
-        held = config.get(key)
-        if "__" in key or key not in config or _same(
+        head, _, argument = key.partition("__")  # (a schedule class's argument: by its config)
+        held = config.get(key) if not argument else (config.get(head) or {}).get(
+            "config", {}).get(argument) if isinstance(config.get(head), dict) else None
+        if "__" in argument or (key not in config and held is None) or _same(
                 value, _declared_default(est, f"optimizer__{key}")):
             continue
         if _unlike(value, held):
@@ -186,8 +188,9 @@ def _unlike(value, held):
             return False
         return held.get("class_name") != type(value).__name__ or not _same(
             held.get("config"), config)
-    if isinstance(held, dict):
-        return _numeric(value)  # a constant rate given, a schedule compiled
+    if isinstance(held, dict):  # a schedule compiled: a constant rate or another class given
+        return _numeric(value) or (inspect.isclass(value) and value.__name__ != held.get(
+            "class_name"))
     return (isinstance(value, (bool, str, numbers.Number))
             and not (_same(value, held) or _close(value, held)))
 
