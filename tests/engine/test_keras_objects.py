@@ -92,6 +92,8 @@ def test_whole_and_numpy_numbers_reach_keras_optimizers_as_floats():
         config = search.best_estimator_.model_.optimizer.get_config()
         assert config["momentum"] in (0.0, 0.5) and type(config["momentum"]) is float
         assert float(config["learning_rate"]) in (1.0, pytest.approx(0.05))
+    made = objects.make_optimizer("adam", {"learning_rate": np.longdouble(0.01)})
+    assert float(made.learning_rate) == pytest.approx(0.01)
     # A class of the user's gets the values as given.
     made = objects.make_optimizer(SteppedSGD, {"alpha": 1, "learning_rate": 0.5})
     assert type(made.alpha) is int
@@ -223,6 +225,18 @@ def test_metrics_and_optimizers_of_unregistered_classes_are_cloned_and_searched(
     assert history["total"][-1] == pytest.approx(2.0 * y.sum())
     assert type(search.best_estimator_.model_.optimizer) is SlowAdam
     assert clf.metrics[0] is metric and clf.optimizer is optimizer
+
+    class Forgetful(Total):  # (found in review: a bare TypeError from __init__)
+        def get_config(self):
+            return {"name": self.name}
+
+        def __init__(self, scale, **kwargs):
+            super().__init__(scale=scale, **kwargs)
+
+    with pytest.raises(TypeError, match=r"clone makes the Forgetful instance again from its "
+                                        r"get_config\(\), as Keras copies one \(TypeError: .*"
+                                        r"scale.*every argument its __init__ takes"):
+        clone(clf.set_params(metrics=[Forgetful(3.0)]))
 
 
 def test_a_pickled_network_continues_with_the_loss_it_was_compiled_with():

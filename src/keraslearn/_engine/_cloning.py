@@ -49,7 +49,14 @@ class Remade:
         self.value = value
 
     def __deepcopy__(self, memo):
-        return type(self.value).from_config(self.value.get_config())
+        cls = type(self.value)
+        try:
+            return cls.from_config(self.value.get_config())
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"clone makes the {cls.__name__} instance again from its get_config(), as "
+                f"Keras copies one ({type(exc).__name__}: {exc}): its get_config must give "
+                "every argument its __init__ takes.") from exc
 
 
 def _unregistered_object(leaf):

@@ -93,6 +93,7 @@ def keras_numbers(cls, kwargs):
 
     def plain(name, value):
         value = value.item() if isinstance(value, np.generic) else value
+        value = float(value) if isinstance(value, np.floating) else value  # (a longdouble)
         return float(value) if type(value) is int and type(defaults.get(name)) is float else value
 
     return {name: plain(name, value) for name, value in kwargs.items()}
