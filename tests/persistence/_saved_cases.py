@@ -7,7 +7,9 @@ tests compare predictions before and after a round trip, not their quality.
 """
 
 import functools
+import io
 import warnings
+import zipfile
 
 import keras
 import numpy as np
@@ -130,3 +132,18 @@ def predictions(obj, X_):
     if hasattr(obj, "predict_proba"):
         out["predict_proba"] = np.asarray(obj.predict_proba(X_))
     return out
+
+
+def members(source):
+    """{name: bytes} of the zip archive ``source`` (a path or a file object)."""
+    with zipfile.ZipFile(source) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def zipped(files):
+    """The bytes of a zip archive of ``files`` ({name: bytes})."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()

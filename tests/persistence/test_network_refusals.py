@@ -6,11 +6,10 @@ import hashlib
 import io
 import json
 import re
-import zipfile
 
 import keras
 import pytest
-from _saved_cases import LABELS, X
+from _saved_cases import LABELS, X, members, zipped
 
 import keraslearn
 from keraslearn import KerasClassifier
@@ -54,19 +53,6 @@ def test_a_config_its_class_does_not_take_is_named_at_save(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def _members(source):
-    with zipfile.ZipFile(source) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _zipped(members):
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def test_a_class_registered_under_another_name_is_named_with_the_saved_one(tmp_path):
     net = KerasClassifier(_with(Halved), epochs=1, random_state=0).fit(X, LABELS)
     path = keraslearn.save(net, tmp_path / "halved.keraslearn")
@@ -88,19 +74,19 @@ def test_a_network_of_another_keras_says_which_keras_wrote_it(tmp_path):
     # only a registration, never the Keras versions.
     net = KerasClassifier(_with(Halved), epochs=1, random_state=0).fit(X, LABELS)
     path = keraslearn.save(net, tmp_path / "newer.keraslearn")
-    members = _members(path)
-    network = next(name for name in members if name.endswith(".keras"))
-    inner = _members(io.BytesIO(members[network]))
+    files = members(path)
+    network = next(name for name in files if name.endswith(".keras"))
+    inner = members(io.BytesIO(files[network]))
     config = json.loads(inner["config.json"])
     config["config"]["layers"][-1]["config"]["a_setting_of_a_newer_keras"] = 1
     inner["config.json"] = json.dumps(config).encode()
-    members[network] = data = _zipped(inner)
-    manifest = json.loads(members["manifest.json"])
+    files[network] = data = zipped(inner)
+    manifest = json.loads(files["manifest.json"])
     manifest["versions"]["keras"] = "9.0.0"
     manifest["members"][network] = {"size": len(data),
                                     "sha256": hashlib.sha256(data).hexdigest()}
-    members["manifest.json"] = json.dumps(manifest).encode()
-    path.write_bytes(_zipped(members))
+    files["manifest.json"] = json.dumps(manifest).encode()
+    path.write_bytes(zipped(files))
     with pytest.raises(ValueError, match=re.escape(
             "Unrecognized keyword arguments passed to Dense: {'a_setting_of_a_newer_keras': 1}"
             "). The file was written with Keras 9.0.0; this is Keras " + keras.__version__)):

@@ -2,12 +2,11 @@
 
 import io
 import json
-import zipfile
 
 import numpy as np
 import pytest
 import skops.io
-from _saved_cases import LABELS, X
+from _saved_cases import LABELS, X, members, zipped
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -126,7 +125,7 @@ def test_a_name_reaching_through_a_keraslearn_module_is_refused(tmp_path):
     manifest = {"format": "keraslearn", "format_version": 1, "versions": _archive.versions(),
                 "object": {"member": "object.skops", "type": "x"}, "drift_detector": None,
                 "networks": [], "code_references": [], "unstored_parameters": []}
-    _archive.write(path, manifest, {"object.skops": _zipped(files)})
+    _archive.write(path, manifest, {"object.skops": zipped(files)})
     untrusted = keraslearn.get_untrusted_types(path)
     assert "keraslearn._engine._keras_objects.pickle.loads" in untrusted
     with pytest.raises(ValueError, match="refused this file"):
@@ -134,16 +133,7 @@ def test_a_name_reaching_through_a_keraslearn_module_is_refused(tmp_path):
 
 
 def _skops_files(obj):
-    with zipfile.ZipFile(io.BytesIO(skops.io.dumps(obj))) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
-
-
-def _zipped(files):
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return out.getvalue()
+    return members(io.BytesIO(skops.io.dumps(obj)))
 
 
 def test_experimental_estimators_are_trusted_where_they_were_never_enabled(tmp_path):
