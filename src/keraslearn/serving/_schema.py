@@ -84,8 +84,7 @@ class FeatureSchema:
                  booleans=(), objects=(), categorical=None):
         self.names = names
         self.objects = frozenset(objects)  # numbers the model takes in object columns
-        # pandas categories an input example's columns had (their order, the
-        # categories no row holds): the model's steps may read them
+        # {j: the pandas categories dtypes gave (their order too)}, which steps may read
         self.categorical = dict(categorical or {})
         self.ignored = frozenset(ignored)
         self.n_features = len(dtypes)
@@ -212,8 +211,7 @@ class FeatureSchema:
                 categories[j] = frozenset(dtype.categories) & (categories[j] or frozenset(
                     dtype.categories))
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
-                   missing, categories,
-                   [j for j, key in enumerate(keys) if key in dropped],
+                   missing, categories, [j for j, key in enumerate(keys) if key in dropped],
                    [j for j, h in enumerate(held) if h == "b"],
                    [j for j, kind in enumerate(objects) if kind], categorical)
 
