@@ -762,3 +762,31 @@ def test_an_example_s_category_columns_reach_the_model_with_their_categories():
                                        model.predict_proba(rows.iloc[:1]), rtol=1e-5)
             assert unknown.status_code == 400 and "'XXL' (row 0), which is not one of the 4 " \
                 "categories" in unknown.text
+
+
+def test_category_columns_of_booleans_and_integers_are_served_as_before():
+    # Found in review: categories of booleans or integers were cast on the floats
+    # the server stores them as: every value NaN, predictions silently wrong.
+    from sklearn.impute import SimpleImputer
+
+    from keraslearn import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": pd.Categorical(rng.integers(0, 2, 60).astype(bool)),
+                      "b": pd.Categorical(rng.choice([1, 2, 5, 9], 60)),
+                      "f": rng.normal(size=60)})
+    encode = make_column_transformer(
+        (make_pipeline(SimpleImputer(strategy="most_frequent"),
+                       OneHotEncoder(handle_unknown="ignore")), ["a", "b"]),
+        remainder="passthrough")
+    model = make_pipeline(encode, MLPRegressor(hidden_layer_sizes=(3,), max_iter=2,
+                                               random_state=0))
+    with pytest.warns(Warning):
+        model.fit(X, rng.normal(size=60))
+    rows = X.iloc[:6]
+    for options in ({"input_example": X}, {"dtypes": {c: X[c].dtype for c in ("a", "b")}}):
+        with serving(model, **options) as client:
+            answer = client.post("/predict", json=rows.astype(object).to_dict(orient="records"))
+        assert answer.status_code == 200, answer.text
+        np.testing.assert_allclose(answer.json()["predictions"], model.predict(rows), rtol=1e-5)
+

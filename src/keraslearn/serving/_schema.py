@@ -204,12 +204,12 @@ class FeatureSchema:
                 for k, m in zip(keys, missing)]
         found = [np.dtype("float64") if h else d for d, h in zip(found, held)]
         categories = known_categories(model, keys)
-        categorical = {j: dtypes[k] for j, k in enumerate(keys) if k not in dropped
-                       and isinstance(dtypes.get(k), pd.CategoricalDtype)}
+        categorical = {j: dtypes[k] for j, k in enumerate(keys) if k not in dropped  # (text)
+                       and isinstance(dtypes.get(k), pd.CategoricalDtype)
+                       and all(isinstance(c, str) for c in dtypes[k].categories)}
         for j, dtype in categorical.items():  # a string outside them is refused, named
-            if all(isinstance(c, str) for c in dtype.categories):
-                categories[j] = frozenset(dtype.categories) & (categories[j] or frozenset(
-                    dtype.categories))
+            categories[j] = frozenset(dtype.categories) & (categories[j] or frozenset(
+                dtype.categories))
         return cls(names, found, getattr(model, "unused_features_", ()) if names else (),
                    missing, categories, [j for j, key in enumerate(keys) if key in dropped],
                    [j for j, h in enumerate(held) if h == "b"],
