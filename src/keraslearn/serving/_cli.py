@@ -195,13 +195,15 @@ def _serve(parser, args):
 
 def _import_modules(parser, names):
     """Import the modules ``--import`` names, the working directory on the path
-    first, as uvicorn finds an app (and as ``python -m keraslearn`` has it: the
-    console script alone would not find the user's functions a file names)."""
+    first, as uvicorn finds an app. Without ``--import`` it is on the path too,
+    last (a file there named as a module the server imports does not replace
+    it), where a saved file's functions are found, as ``python -m keraslearn``
+    finds them."""
     import importlib
     import os
 
     if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        sys.path.insert(0, os.getcwd()) if names else sys.path.append(os.getcwd())
     for name in names:
         try:
             importlib.import_module(name)
