@@ -39,7 +39,7 @@ def test_threads_first_using_different_names_at_once_all_get_them():
     assert run.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_another_keras_backend_is_named_before_keras_starts():
+def test_another_keras_backend_is_named_before_keras_starts(tmp_path):
     # Found in an audit: with KERAS_BACKEND=jax (not installed here) the first
     # estimator failed deep inside Keras ("No module named 'jax'"), at every try.
     import os
@@ -56,10 +56,14 @@ def test_another_keras_backend_is_named_before_keras_starts():
                 print(str(exc)[:80])
         print(sorted(m for m in ("keras", "jax") if m in sys.modules))
     """)
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "KERAS_BACKEND": "jax"})
-    assert run.returncode == 0, run.stderr[-2000:]
-    lines = run.stdout.strip().splitlines()
-    assert lines[:3] == ["keraslearn runs Keras on TensorFlow, but Keras' backend is 'jax' "
-                         "(KERAS_BACKEND)"] * 3
-    assert lines[3] == "[]"
+    (tmp_path / "keras.json").write_text('{"backend": "jax"}')
+    for env, source in (({"KERAS_BACKEND": "jax"}, "KERAS_BACKEND"),
+                        ({"KERAS_HOME": str(tmp_path)}, "keras.json")):  # (found in review)
+        environ = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=120, env={**environ, **env})
+        assert run.returncode == 0, run.stderr[-2000:]
+        lines = run.stdout.strip().splitlines()
+        assert lines[:3] == ["keraslearn runs Keras on TensorFlow, but Keras' backend is 'jax' "
+                             f"({source}). Set KERAS_BACKEND=tensorflow"[:80]] * 3
+        assert lines[3] == "[]"
