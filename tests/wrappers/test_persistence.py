@@ -183,8 +183,13 @@ def test_a_network_of_unregistered_classes_is_refused_when_pickled_not_when_load
             pickle.dumps(held.fit(X, y))
     # Unfitted too (found in review): a metric or optimizer of the user's is pickled
     # by its config; a search's workers broke on it (BrokenProcessPool).
-    for params in ({"metrics": [_Scored()]}, {"metrics": {"out": [_Scored()]}}):
-        with pytest.raises(TypeError, match=r"parameters hold \['_Scored'\]"):
+    class _Unregistered(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+
+    for params in ({"metrics": [_Scored()]}, {"metrics": {"out": [_Scored()]}},
+                   {"loss": _Unregistered(), "metrics": [_Scored()]}):
+        with pytest.raises(TypeError, match=r"parameters hold \['_Scored'(, '_Unregistered')?\]"):
             pickle.dumps(KerasClassifier(tiny_mlp, **params))
     # A registered class makes its own insides again (cls(**config)): pickled, as before.
     own = KerasClassifier(_scaled, epochs=1, random_state=0).fit(X, y)

@@ -59,20 +59,21 @@ class Remade:
                 "every argument its __init__ takes.") from exc
 
 
-def _unregistered_object(leaf):
-    if not isinstance(leaf, (keras.metrics.Metric, keras.optimizers.Optimizer)) or keras_own(leaf):
+def _unregistered_object(leaf, kinds=(keras.metrics.Metric, keras.optimizers.Optimizer)):
+    if not isinstance(leaf, kinds) or keras_own(leaf):
         return False
     name = keras.saving.get_registered_name(type(leaf))
     return keras.saving.get_registered_object(name) is not type(leaf)
 
 
 def unregistered_parameters(est):
-    """The class names of the metrics and optimizers of unregistered classes
-    ``est``'s parameters hold (Keras pickles them by their config)."""
-    values = [getattr(est, name, None) for name in ("metrics", "optimizer")]
+    """The class names of the metrics, optimizers and losses of unregistered
+    classes ``est``'s parameters hold (Keras pickles them by their config)."""
+    values = [getattr(est, name, None) for name in ("metrics", "optimizer", "loss")]
     values += list((est.__dict__.get("_kwargs") or {}).values())
+    kinds = (keras.metrics.Metric, keras.optimizers.Optimizer, keras.losses.Loss)
     return sorted({type(leaf).__name__ for value in values for leaf in nested.leaves(value)
-                   if _unregistered_object(leaf)})
+                   if _unregistered_object(leaf, kinds)})
 
 
 def remade(value):
