@@ -214,14 +214,17 @@ def test_reduce_lr_on_plateau_with_a_scheduled_optimizer_is_refused_before_train
 
     X, y = make_classification(n_samples=50, random_state=0)
     decay = keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.9)
-    for plateau in (True, {"patience": 1, "min_delta": 1e3}):
-        clf = MLPClassifier(hidden_layer_sizes=(4,), optimizer=keras.optimizers.Adam(decay),
+    scaled = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(decay))
+    for plateau, optimizer in ((True, keras.optimizers.Adam(decay)),
+                               ({"patience": 1, "min_delta": 1e3}, keras.optimizers.Adam(decay)),
+                               (True, scaled)):  # (loss scaling: found in review)
+        clf = MLPClassifier(hidden_layer_sizes=(4,), optimizer=optimizer,
                             reduce_lr_on_plateau=plateau, max_iter=4, random_state=0)
         with pytest.raises(ValueError, match="reduce_lr_on_plateau sets the learning rate, but "
                                              "the optimizer's learning rate is a schedule"):
             clf.fit(X, y)
         assert not hasattr(clf, "model_")
-    clf.set_params(reduce_lr_on_plateau=False)
+    clf.set_params(reduce_lr_on_plateau=False, optimizer=keras.optimizers.Adam(decay))
     with pytest.warns(Warning):  # (4 epochs: not converged)
         clf.fit(X, y)
     assert clf.model_.optimizer.get_config()["learning_rate"]["class_name"] == "ExponentialDecay"

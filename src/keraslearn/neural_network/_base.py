@@ -188,6 +188,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
             )
         plateau = self.reduce_lr_on_plateau
         optimizer = getattr(self, "optimizer", None)
+        optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # (loss scaling)
         if plateau not in (False, None) and isinstance(optimizer, keras.optimizers.Optimizer) \
                 and isinstance(optimizer.get_config().get("learning_rate"), dict):
             raise ValueError(  # (Keras' callback failed once it fired: "not settable")
