@@ -176,6 +176,15 @@ def test_a_learning_rate_against_a_compiled_schedule_is_refused_and_the_reverse(
         KerasClassifier(build_with(decay()), **routed, epochs=1).fit(X, y)
     same = {**routed, "optimizer__learning_rate__initial_learning_rate": 0.1}
     assert KerasClassifier(build_with(decay()), **same, epochs=1).fit(X, y).score(X, y) >= 0
+    with pytest.raises(ValueError, match=r"optimizer__learning_rate=ExponentialDecay\(\.\.\.\)"
+                                         r" was given, .* \(learning_rate=0.01\)"):
+        KerasClassifier(build_with(0.01), **same, epochs=1).fit(X, y)  # (a class: found in
+    steps = keras.optimizers.schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001])
+    with pytest.raises(ValueError, match=r"optimizer__learning_rate__values=\[0.5, 0.05, 0.005\]"):
+        KerasClassifier(build_with(steps), epochs=1, **{  # review, as lists of values)
+            "optimizer__learning_rate": type(steps),
+            "optimizer__learning_rate__boundaries": [10, 20],
+            "optimizer__learning_rate__values": [0.5, 0.05, 0.005]}).fit(X, y)
     # The compiled schedule itself given again trains (scikeras' compile_kwargs).
     same = KerasClassifier(build_with(decay()), optimizer__learning_rate=decay(), epochs=1)
     assert same.fit(X, y).model_.optimizer.get_config()["learning_rate"]["class_name"] == (

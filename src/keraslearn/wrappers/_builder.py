@@ -191,6 +191,11 @@ def _unlike(value, held):
     if isinstance(held, dict):  # a schedule compiled: a constant rate or another class given
         return _numeric(value) or (inspect.isclass(value) and value.__name__ != held.get(
             "class_name"))
+    if inspect.isclass(value) and issubclass(value, keras.optimizers.schedules.
+                                              LearningRateSchedule):
+        return True  # a schedule class given, a constant rate compiled
+    if isinstance(value, (list, tuple)) and isinstance(held, (list, tuple)):  # (boundaries)
+        return len(value) != len(held) or any(map(_unlike, value, held))
     return (isinstance(value, (bool, str, numbers.Number))
             and not (_same(value, held) or _close(value, held)))
 
@@ -201,6 +206,8 @@ def _shown(value):
         return f"{value.get('class_name')}(...)"
     if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
         return f"{type(value).__name__}(...)"
+    if inspect.isclass(value):
+        return f"{value.__name__}(...)"
     return repr(value)
 
 
