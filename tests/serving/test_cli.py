@@ -523,24 +523,19 @@ def test_the_command_finds_the_user_s_functions_in_the_working_folder(tmp_path, 
     with pytest.warns(Warning):
         pipeline.fit(X, X[:, 0])
     path = keraslearn.save(pipeline, tmp_path / "p.keraslearn")
-    with socket.socket() as busy:  # (the command exits once loaded: the port is taken)
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        done = subprocess.run([str(EXECUTABLE), "serve", str(path), "--trusted",
-                               "cli_user_functions.shift", "--port", str(busy.getsockname()[1])],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 1 and "already in use" in done.stderr, done.stderr
-    # (found in review) the folder comes last: a file there named as a module the
-    # server imports (timeit, code, shlex, ...) does not replace that module
-    for name in ("timeit", "shlex", "mimetypes"):
-        (tmp_path / f"{name}.py").write_text("raise ImportError('the folder shadowed it')\n")
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        done = subprocess.run([str(EXECUTABLE), "serve", str(path), "--trusted",
-                               "cli_user_functions.shift", "--port", str(busy.getsockname()[1])],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 1 and "already in use" in done.stderr, done.stderr
+    for shadowing in ((), ("timeit", "shlex", "mimetypes")):
+        # (found in review) the folder comes last: a file there named as a module
+        # the server imports does not replace that module
+        for name in shadowing:
+            (tmp_path / f"{name}.py").write_text("raise ImportError('the folder shadowed it')\n")
+        with socket.socket() as busy:  # (the command exits once loaded: the port is taken)
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            done = subprocess.run([str(EXECUTABLE), "serve", str(path), "--trusted",
+                                   "cli_user_functions.shift", "--port",
+                                   str(busy.getsockname()[1])],
+                                  cwd=tmp_path, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 1 and "already in use" in done.stderr, done.stderr
 
 
 def test_a_file_the_user_cannot_read_exits_1_naming_it(tmp_path, capsys, monkeypatch):
