@@ -180,6 +180,9 @@ def test_a_learning_rate_against_a_compiled_schedule_is_refused_and_the_reverse(
                                          r" was given, .* \(learning_rate=0.01\)"):
         KerasClassifier(build_with(0.01), **same, epochs=1).fit(X, y)  # (a class: found in
     steps = keras.optimizers.schedules.PiecewiseConstantDecay([10, 20], [0.1, 0.01, 0.001])
+    same_steps = type(steps)((10, 20), (0.1, 0.01, 0.001))  # (tuples: refused, found in review)
+    assert KerasClassifier(build_with(steps), optimizer__learning_rate=same_steps,
+                           epochs=1).fit(X, y).score(X, y) >= 0
     with pytest.raises(ValueError, match=r"optimizer__learning_rate__values=\[0.5, 0.05, 0.005\]"):
         KerasClassifier(build_with(steps), epochs=1, **{  # review, as lists of values)
             "optimizer__learning_rate": type(steps),

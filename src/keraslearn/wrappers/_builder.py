@@ -186,8 +186,9 @@ def _unlike(value, held):
             config = value.get_config()
         except NotImplementedError:
             return False
-        return held.get("class_name") != type(value).__name__ or not _same(
-            held.get("config"), config)
+        held_config = held.get("config") or {}  # (setting by setting: tuples as lists)
+        return held.get("class_name") != type(value).__name__ or any(
+            _unlike(v, held_config.get(k, v)) for k, v in config.items() if k != "name")
     if isinstance(held, dict):  # a schedule compiled: a constant rate or another class given
         return _numeric(value) or (inspect.isclass(value) and value.__name__ != held.get(
             "class_name"))
