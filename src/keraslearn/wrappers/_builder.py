@@ -156,10 +156,8 @@ def _check_compiled_optimizer(est, model):
                 differs.append(f"optimizer={type(given).__name__}({unlike[0]}="
                                f"{wanted[unlike[0]]!r})")
     for key, value in routed(params, "optimizer").items():
-        head, _, argument = key.partition("__")  # (a schedule class's argument: by its config)
-        held = config.get(key) if not argument else (config.get(head) or {}).get(
-            "config", {}).get(argument) if isinstance(config.get(head), dict) else None
-        if "__" in argument or (key not in config and held is None) or _same(
+        held = _compiled_setting(config, key)
+        if key.count("__") > 1 or (key not in config and held is None) or _same(
                 value, _declared_default(est, f"optimizer__{key}")):
             continue
         if _unlike(value, held):
@@ -173,6 +171,18 @@ def _check_compiled_optimizer(est, model):
             "optimizer parameters reach only a model it compiles (a search over them would "
             "search nothing). Build the model uncompiled (the estimator then compiles it "
             "with them), or leave them out.")
+
+
+def _compiled_setting(config, key):
+    """The compiled optimizer's setting a routed ``key`` names: its own
+    (``learning_rate``), or an argument of the schedule it holds
+    (``learning_rate__decay_rate``, from the schedule's config); None where
+    it holds none."""
+    head, _, argument = key.partition("__")
+    if not argument:
+        return config.get(key)
+    schedule = config.get(head)
+    return schedule.get("config", {}).get(argument) if isinstance(schedule, dict) else None
 
 
 def _unlike(value, held):
