@@ -315,16 +315,12 @@ def _numpy_dtype(dtype, key):
     if name in ("string", "str", "category") or name.startswith("string["):
         return np.dtype(object)
 
-    try:
+    try:  # (a type NumPy has none of, "int64[pyarrow]" without pyarrow; dates)
         found = np.dtype(getattr(pd.api.types.pandas_dtype(dtype), "numpy_dtype", dtype))
-    except (TypeError, ValueError, ImportError) as exc:  # ("int64[pyarrow]" needs pyarrow)
+        _kind(found)
+    except (TypeError, ValueError, ImportError) as exc:
         raise ValueError(f"make_app: feature {key!r} has dtype {name}, which the server "
                          f"cannot take (numbers, booleans and strings only)") from exc
-    try:
-        _kind(found)
-    except ValueError:
-        raise ValueError(f"make_app: feature {key!r} has dtype {found}, which the server "
-                         f"cannot take (numbers, booleans and strings only)") from None
     # Strings of a NumPy width (an example array's <U4) are stored whole: a
     # longer one in a request would be cut to another value.
     return np.dtype(object) if found.kind in "US" else found
