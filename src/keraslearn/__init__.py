@@ -45,9 +45,6 @@ def __getattr__(name):
     if name in _LAZY:
         import importlib
 
-        from ._backend import check_keras_backend
-
-        check_keras_backend()
         with _importing:
             value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

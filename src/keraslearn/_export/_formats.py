@@ -23,9 +23,9 @@ import os
 import re
 import threading
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from .._tf import keras, tf
 
 FORMATS = ("tf_saved_model", "litert", "onnx")
 ALIASES = {"tflite": "litert", "saved_model": "tf_saved_model"}

@@ -11,14 +11,13 @@ import re
 from dataclasses import dataclass
 from numbers import Integral
 
-import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine._layers import defined_by_keras_or_keraslearn
 from .._engine._predict import inference
+from .._tf import keras, tf
 from ..utils._first_steps import fitted_features
 from ..utils._readers import is_sampler
 from . import _layers

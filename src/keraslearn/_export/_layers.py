@@ -18,9 +18,9 @@ and string tensors, which ``keras.ops`` does not cover), which is what every
 export format here consumes anyway.
 """
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from .._tf import keras, tf
 
 # sklearn's _handle_zeros_in_scale: norms below 10 float64 epsilons count as 0.
 _TINY_NORM = 10 * np.finfo(np.float64).eps

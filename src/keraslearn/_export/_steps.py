@@ -14,7 +14,7 @@ since a fitted pipeline does not keep the dtypes of the columns it saw.
 
 from dataclasses import dataclass, field
 
-import tensorflow as tf
+from .._tf import tf
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,8 @@ import threading
 import time
 import warnings
 
-import keras
-
 from .._stacklevel import user_stacklevel
+from .._tf import keras
 from ..utils._validation import is_number as _is_number
 from ._mlflow import require_mlflow
 from ._params import mlflow_key
