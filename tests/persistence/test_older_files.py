@@ -68,7 +68,7 @@ def test_a_file_written_before_seed_states_were_kept_loads(make):
     older.partial_fit(X, LABELS)
 
 
-def _renamed(path, target, old, new):
+def _renamed(path, target, old, new, version="0.0.9"):
     """``path`` rewritten as a keraslearn whose class ``new`` was called ``old``
     (module, class) wrote it: the names in its skops document and the manifest's
     record of that member."""
@@ -89,7 +89,7 @@ def _renamed(path, target, old, new):
     manifest = json.loads(members["manifest.json"])
     manifest["members"]["object.skops"] = {
         "size": len(buffer.getvalue()), "sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
-    manifest["versions"]["keraslearn"] = "0.0.9"
+    manifest["versions"]["keraslearn"] = version
     members["manifest.json"] = json.dumps(manifest).encode()
     with zipfile.ZipFile(target, "w") as archive:
         for name, data in members.items():
@@ -120,3 +120,23 @@ def test_a_class_renamed_since_is_refused_naming_the_version(tmp_path, capsys):
     # re-raised from a worker process, it says the same (its message was read as types)
     raised = UntrustedTypesError(info.value.types, "0.0.9")
     assert str(pickle.loads(pickle.dumps(raised))) == str(raised) == str(info.value)
+
+
+def test_a_class_from_a_newer_version_says_to_upgrade(tmp_path):
+    # A newer keraslearn's class was told as one "this one renamed or removed".
+    clf = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, LABELS)
+    path = keraslearn.save(clf, tmp_path / "today.keraslearn")
+    newer = _renamed(path, tmp_path / "newer.keraslearn",
+                     ("keraslearn._engine._targets", "ClassifierTargetEncoder"),
+                     ("keraslearn._engine._label_encoder", "ClassifierLabelEncoder"),
+                     version="99.0")
+    with pytest.raises(UntrustedTypesError) as info:
+        keraslearn.load(newer)
+    message = str(info.value)
+    assert "written by another version (it records keraslearn 99.0)" in message
+    assert "this one does not have yet; upgrade keraslearn to load it." in message
+    assert "renamed or removed" not in message
+    # A version text that is not one is told as an older file's.
+    assert "renamed or removed" in str(UntrustedTypesError(info.value.types, "custom build"))

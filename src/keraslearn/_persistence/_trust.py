@@ -49,6 +49,8 @@ skops cannot store (:func:`has_routing_requests`).
 import functools
 import sys
 
+from packaging.version import InvalidVersion, Version
+
 
 @functools.cache
 def default_trusted():
@@ -199,6 +201,15 @@ def check_trusted(parts, trusted, written=None):
         raise UntrustedTypesError(refused, written)
 
 
+def _later(written, version):
+    """Whether the version text ``written`` names a later release than ``version``
+    (False where it is not a version)."""
+    try:
+        return Version(str(written)) > Version(version)
+    except InvalidVersion:
+        return False
+
+
 class UntrustedTypesError(ValueError):
     """A file holds types neither skops, keraslearn nor the caller trusts
     (``types``, sorted); its message says how to trust them from Python."""
@@ -212,11 +223,13 @@ class UntrustedTypesError(ValueError):
         own = [name for name in self.types if name.split(".", 1)[0] == "keraslearn"]
         other = ("another build of it" if written == __version__
                  else f"another version (it records keraslearn {written or 'unknown'})")
+        since = ("this one renamed or removed; load it with the keraslearn that wrote it, and "
+                 "refit with this one." if not _later(written, __version__) else
+                 "this one does not have yet; upgrade keraslearn to load it.")
         self.version_hint = (
             f" Of them, {own} are names inside keraslearn that the files of this keraslearn "
             f"({__version__}) do not hold: the file was written by {other} whose classes "
-            "this one renamed or removed; load it with the keraslearn that wrote it, and refit "
-            "with this one." if own else "")
+            f"{since}" if own else "")
         super().__init__(
             f"keraslearn.load refused this file: it holds {len(types)} type(s) that are "
             f"not trusted by default: {self.types}. Loading them could run their code. If "
