@@ -525,6 +525,22 @@ def test_output_dir_below_a_file_raises_before_predict(regression, tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "a file of the user's"
 
 
+def test_output_dir_where_nothing_can_be_written_raises_before_predict(regression, tmp_path):
+    # It predicted every row and computed every metric first, then failed naming a
+    # hidden temporary folder or the folder alone.
+    X, y = regression
+    reg = CountingRidge().fit(X, y)
+    CountingRidge.n_predict = 0
+    unwritable = tmp_path / "new" / ("x" * 300)  # a name longer than file systems take
+    with pytest.raises(OSError, match=r"output_dir='.*new/x+' cannot be written: "):
+        evaluate(reg, X, y, output_dir=unwritable)
+    assert CountingRidge.n_predict == 0
+    assert list(tmp_path.iterdir()) == []  # the folder made for the try is removed
+    report = evaluate(reg, X, y, output_dir=tmp_path / "a" / "b")  # the check leaves nothing
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == sorted(
+        [report.html_path.name, *(p.name for p in report.figures.values())])
+
+
 def test_without_matplotlib_figures_are_refused_before_predict(regression, tmp_path,
                                                                monkeypatch):
     # It failed after predicting and computing every metric, with a bare

@@ -1,6 +1,7 @@
 """Checks made before writing files a user may already have, and writes that lose none of them."""
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -20,8 +21,10 @@ def user_path(path):
 
 def check_output_dir(output_dir, *, drawn_by=None):
     """``output_dir`` as an absolute Path (None stays None: the paths of a report
-    stay true after the working folder changes); an existing file there, or
-    one where a folder above it would have to be created, is refused. When
+    stay true after the working folder changes); an existing file there, one
+    where a folder above it would have to be created, or a folder where no file
+    can be created (tried: a hidden folder made and removed, with the folders
+    above it that were missing), is refused before any work. When
     ``drawn_by`` (the caller's name) draws figures there, matplotlib is
     required, and its absence named with the extra that installs it."""
     if output_dir is None:
@@ -33,6 +36,7 @@ def check_output_dir(output_dir, *, drawn_by=None):
     if above is not None and not above.is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} cannot be created: {str(above)!r} "
                          "is a file, not a directory.")
+    _check_writable(output_dir)
     if drawn_by is not None:
         try:
             import matplotlib  # noqa: F401
@@ -40,6 +44,34 @@ def check_output_dir(output_dir, *, drawn_by=None):
             raise ImportError(f"{drawn_by} draws its figures with matplotlib, which is not "
                               "installed: pip install 'keraslearn[plots]'") from exc
     return output_dir
+
+
+def _missing_folders(folder):
+    """``folder`` and the folders above it that do not exist, innermost first."""
+    return [p for p in (folder, *folder.parents) if not (p.exists() or p.is_symlink())]
+
+
+def _remove_folders(made):
+    """Remove the folders ``made`` (innermost first; those never made skipped)
+    until one is not empty."""
+    for made_folder in made:
+        try:
+            made_folder.rmdir()
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                break
+
+
+def _check_writable(folder):
+    made = _missing_folders(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=".keraslearn-", suffix=".tmp", dir=folder))
+    except OSError as exc:
+        raise OSError(exc.errno, f"output_dir={str(folder)!r} cannot be written: "
+                                 f"{exc.strerror}") from None
+    finally:
+        _remove_folders(made)
 
 
 def _not_a_regular_file(i, path):
@@ -97,7 +129,7 @@ def staged(paths):
     next try (``check_new_files``).
     """
     folder = paths[0].parent
-    made = [p for p in (folder, *folder.parents) if not (p.exists() or p.is_symlink())]
+    made = _missing_folders(folder)
     stage = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -110,11 +142,7 @@ def staged(paths):
     except BaseException:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
-        for made_folder in made:  # innermost first; one holding files stays
-            try:
-                made_folder.rmdir()
-            except OSError:
-                break
+        _remove_folders(made)  # (one holding files stays)
         raise
     finally:
         if stage is not None:
