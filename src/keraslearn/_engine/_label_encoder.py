@@ -56,8 +56,9 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         estimator the compiled model's loss decides instead.
 
     categories : "auto" or list of one array-like, default="auto"
-        Every class the target can hold; "auto" takes the classes of the y
-        given to ``fit``.
+        Every class the target can hold, in the order of the encoding's
+        columns (``classes_``); "auto" takes the classes of the y given to
+        ``fit``, sorted.
 
     indicator_rows : {"onehot", "multilabel"}, default="onehot"
         How to read indicator rows with a single 1 each: one-hot classes
@@ -133,9 +134,9 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         self : ClassifierLabelEncoder
             The fitted encoder.
         """
-        if classes is None and not (isinstance(self.categories, str)
-                                    and self.categories == "auto"):
-            classes = np.asarray(self.categories[0])
+        given = None  # categories: kept in their order, as scikeras' encoder keeps them
+        if classes is None and not (isinstance(self.categories, str) and self.categories == "auto"):
+            classes = given = np.asarray(self.categories[0])
         y = as_array(y)
         target_type = type_of_target(y, input_name="y")
         if target_type == "multilabel-indicator" and self.indicator_rows == "onehot" and (
@@ -158,7 +159,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             if classes is not None:
                 classes = class_labels(classes)
                 check_known(y, classes)
-                found = classes
+                found = given if given is not None and len(given) == len(classes) else classes
                 # A first partial_fit batch may hold 2 of the 3+ classes given.
                 target_type = "multiclass" if len(found) > 2 else target_type
             if self.indicator_rows == "multilabel" and found.dtype == object:
@@ -195,8 +196,9 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         rows of 2 columns): binary cross-entropy, MSE or hinge take the column."""
         from ..utils import loss_name
 
-        if self.target_type_ == "multilabel-indicator":
-            return "multilabel"
+        modes = {"multilabel-indicator": "multilabel", "multiclass-onehot": "onehot"}
+        if self.target_type_ in modes:  # (one-hot rows stay so, as in scikeras)
+            return modes[self.target_type_]
         if self.target_type_ == "binary":
             try:
                 categorical = loss_name(self.loss).startswith("categorical_")
