@@ -1229,6 +1229,9 @@ def test_class_weight_messages_say_what_is_wrong():
     for est in _both(class_weight={1: 5.0, 0: 1.0}):  # Keras' class indices
         with pytest.raises(ValueError, match=r"class_weight=\{'a': 1.0, 'b': 5.0\}"):
             est.fit(X, labels)
+    for est in _both(class_weight={2: 1.0, 3: 5.0}):  # no class's index: no such hint
+        with pytest.raises(ValueError, match=r"labels themselves: \['a', 'b'\]\.$"):
+            est.fit(X, labels)  # (it suggested class_weight={})
     # Labels that are numbers written as text ("1" to "12", folder names) keyed by
     # the numbers: read as indices of the sorted text ('1', '10', '11', '12', '2',
     # ...), the hint moved the weights onto other classes.

@@ -254,16 +254,16 @@ def _check_class_weight_keys(class_weight, classes):
     missing = [c for c in class_weight if c not in labels]
     if not missing or all(c in class_weight for c in labels):
         return
-    indices = all(isinstance(k, (int, np.integer)) for k in class_weight) and (
-        classes.dtype.kind not in "iu")
+    indices = classes.dtype.kind not in "iu" and all(  # (each a class's index)
+        isinstance(k, (int, np.integer)) and 0 <= k < len(classes) for k in class_weight)
     hint = ""
     if all(isinstance(c, str) for c in labels) and all(str(k) in labels for k in class_weight):
         example = ", ".join(f"{str(k)!r}: {w!r}" for k, w in class_weight.items())
         hint = (" The labels are text (names of folders or columns read as text, say): "
                 f"class_weight={{{example}}}.")
     elif indices:  # Keras' index k is the k-th class: the same weights keyed by label
-        example = ", ".join(f"{classes[k].item()!r}: {w!r}" for k, w in
-                            sorted(class_weight.items()) if 0 <= k < len(classes))
+        example = ", ".join(f"{classes[k].item()!r}: {w!r}"
+                            for k, w in sorted(class_weight.items()))
         hint = (" Keras' class_weight takes class indices; keraslearn takes the labels "
                 f"themselves, as scikit-learn does: class_weight={{{example}}}.")
     raise ValueError(
