@@ -83,6 +83,8 @@ def test_ready_networks_under_a_mixed_policy_keep_their_optimizer_state_when_loa
                                       random_state=0).fit(X, y)
         keraslearn.save(reg, tmp_path / "reg.keraslearn")
     assert not isinstance(reg.model_.optimizer, keras.optimizers.LossScaleOptimizer)
+    # (the network computes in its dtype whatever the policy: the dtype docstring)
+    assert {layer.compute_dtype for layer in reg.model_.layers} == {"float32"}
     loaded = keraslearn.load(tmp_path / "reg.keraslearn")
     assert int(loaded.model_.optimizer.iterations) == int(reg.model_.optimizer.iterations) > 0
     np.testing.assert_array_equal(loaded.partial_fit(X, y).predict(X),

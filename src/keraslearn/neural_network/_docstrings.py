@@ -190,7 +190,9 @@ _ENTRIES["device_dtype"] = PLACEMENT_DOC + """
         Floating-point type of the network; None means Keras' default
         (``keras.config.floatx()``, float32 unless set; float32 where it is
         float16 or bfloat16). float64 is slower but exact enough for numerical
-        checks."""
+        checks. The network computes in this type whatever Keras' global
+        dtype policy says (``keras.mixed_precision.set_global_policy``): a
+        mixed-precision network is a wrapper's (``KerasClassifier``)."""
 
 _ENTRIES["mlp_attributes"] = """\
     loss_ : float
