@@ -168,8 +168,41 @@ def test_unregistered_custom_loss_is_refused_at_save(tmp_path):
 
     net = KerasClassifier(tiny_mlp, loss=my_loss, target_encoding="onehot", epochs=1,
                           random_state=0).fit(X, LABELS)
-    with pytest.raises(ValueError, match="Could not locate function .my_loss.*registered with"):
+    with pytest.raises(ValueError, match="the function 'my_loss' is not registered.*a loss.*"
+                                         "registered with"):
         keraslearn.save(net, tmp_path / "loss.keraslearn")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _small_start(shape, dtype=None):
+    return keras.ops.full(shape, 0.01, dtype=dtype)
+
+
+def _squared(w):
+    return 0.01 * keras.ops.sum(w * w)
+
+
+def _halved(x):
+    return x / 2
+
+
+@pytest.mark.parametrize("setting", [{"kernel_initializer": _small_start},
+                                     {"kernel_regularizer": _squared},
+                                     {"activation": _halved}])
+def test_an_unregistered_function_of_a_layer_is_named_in_the_refusal(setting, tmp_path):
+    # Keras' "Could not interpret initializer identifier: {'module': 'builtins',
+    # 'class_name': 'function'" was quoted, and the advice named layers, losses and metrics.
+    def network(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]),
+                                 keras.layers.Dense(4, **setting),
+                                 keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    net = KerasClassifier(network, epochs=1, random_state=0).fit(X, LABELS)
+    name = next(iter(setting.values())).__name__
+    with pytest.raises(ValueError, match=rf"\(TypeError: the function '{name}' is not registered"
+                                         r"\)\. A function of one's own \(a layer's activation, "
+                                         r"initializer, regularizer or constraint"):
+        keraslearn.save(net, tmp_path / "fn.keraslearn")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -350,6 +350,23 @@ class Doubles(keras.layers.Layer):  # a layer of the user's, not registered with
         return 2.0 * x
 
 
+def _quartered(x, dtype=None):  # (an activation, or an initializer given a shape)
+    return keras.ops.full(x, 0.25, dtype=dtype) if isinstance(x, tuple) else x / 4
+
+
+def test_a_model_instance_holding_an_unregistered_function_is_told_so():
+    # Told as a layer whose class ('Dense') to register; an initializer
+    # function got Keras' own "Could not interpret initializer identifier".
+    for setting in ({"activation": _quartered}, {"kernel_initializer": _quartered}):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, **setting)])
+        with pytest.raises(ValueError, match=r"cannot be copied for training: it holds the "
+                                             r"function '_quartered', which Keras does not make "
+                                             r"again from its config\. A function of one's own "
+                                             r".* Give the function that builds the model as "
+                                             r"model= instead\.$"):
+            KerasRegressor(model, loss="mse", epochs=1).fit(X[:, :4], X[:, 0])
+
+
 def test_a_model_instance_holding_an_unregistered_layer_is_told_so():
     # Inside a wrapper (or an RNN's cell), Keras' copy cannot find its class:
     # it was refused as "compiled with an object", with advice to give the

@@ -2,6 +2,7 @@
 user's network is never trained or changed."""
 
 import inspect
+import re
 
 from .._tf import keras
 from . import _nested as nested
@@ -11,6 +12,22 @@ _REFUSED = "The keras.Model given as model cannot be copied for training: "
 _BUILDER = ". Give the function that builds the model as model= instead."
 # What Keras says of an object its serialised form cannot make again.
 _NOT_MADE_AGAIN = ("Could not locate", "deserialization of a Python lambda")
+# How Keras serialises a plain function of the user's (not registered): by name alone.
+_PLAIN_FUNCTION = re.compile(r"'module': 'builtins', 'class_name': 'function', "
+                             r"'config': '([^']+)'")
+REGISTER_FUNCTION = (
+    "A function of one's own (a layer's activation, initializer, regularizer or "
+    "constraint, a loss, a metric) is saved by its name alone: Keras makes it again only "
+    "when it is registered with @keras.saving.register_keras_serializable() and imported "
+    "first.")
+
+
+def plain_function(text):
+    """The name of a plain function of the user's, unregistered, that the
+    Keras error ``text`` names (where Keras failed on it), or None."""
+    cause = text.rsplit("Exception encountered: ", 1)[-1]
+    found = _PLAIN_FUNCTION.search(cause)
+    return None if found is None else found.group(1)
 
 
 def copy_model(source):
@@ -54,6 +71,10 @@ def _refusal(exc, compiling):
     """The error telling why Keras could not copy the model (None: Keras' own
     words), ``compiling`` it once its layers were made again or not."""
     first = " ".join(str(exc).split()).split(". ")[0]
+    function = plain_function(" ".join(str(exc).split()))
+    if function is not None and not compiling:
+        return ValueError(_REFUSED + f"it holds the function {function!r}, which Keras does not "
+                          f"make again from its config. {REGISTER_FUNCTION}" + _BUILDER[1:])
     if "`Lambda` layer" in str(exc):  # (Keras' safe mode makes no lambda from a config)
         return ValueError(_REFUSED + "it holds a Lambda layer of a Python lambda, which Keras "
                           "does not make again from its config" + _BUILDER)

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from .._engine import _kernel_cache
+from .._engine._model_copy import REGISTER_FUNCTION, plain_function
 from ..utils import _text
 
 _REGISTER = ("keraslearn loads networks only in Keras' safe mode: custom layers, losses and "
@@ -87,6 +88,9 @@ def _safe_mode_holds():
 def _cause(exc):
     """(What names why Keras refused a network, what to do about it)."""
     text = " ".join(str(exc).split())
+    function = plain_function(text)
+    if function is not None:
+        return f"the function {function!r} is not registered", REGISTER_FUNCTION
     located = re.search(r"Could not locate \w+ '[^']+'", text)
     if located:  # the name it was saved under ends the quoted config
         saved = re.findall(r"'registered_name': '([^']+)'", text[located.end():])
