@@ -19,7 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _mlflow_store import environment, frame, free_port, mlflow_store, pipeline, run_python
+from _mlflow_store import (
+    environment,
+    frame,
+    free_port,
+    mlflow_store,
+    pipeline,
+    run_python,
+    runs,
+)
 
 from keraslearn.tracking import log_fit
 
@@ -164,3 +172,54 @@ print(json.dumps({"files": files, "metrics": sorted(client.get_run(logged.run_id
     assert answer["matplotlib"] and "test_accuracy" in answer["metrics"]
     assert answer["files"] == ["evaluation/LogisticRegression_report.html",
                                "evaluation/report.json"]
+
+
+_CUSTOM_PARTS = '''
+import keras
+
+
+@keras.saving.register_keras_serializable(package="kl_tracking_parts")
+class Doubled(keras.layers.Layer):
+    def call(self, x):
+        return 2 * x
+
+
+def build(meta):
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), Doubled(),
+                             keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+'''
+
+
+def test_a_network_of_custom_layers_loads_with_the_code_paths_it_was_logged_with(
+        tmp_path, monkeypatch):
+    # Keras finds a registered layer only once its module is imported: a fresh
+    # process (or `mlflow models serve`) could not load the model at all.
+    from keraslearn import KerasClassifier
+    from keraslearn.tracking import log_model
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "kl_tracking_parts.py").write_text(_CUSTOM_PARTS, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(code))
+    import kl_tracking_parts
+
+    X, y = frame()
+    clf = KerasClassifier(kl_tracking_parts.build, epochs=2, random_state=0).fit(X, y)
+    (tmp_path / "store").mkdir()
+    for store in mlflow_store(tmp_path / "store", monkeypatch):
+        import mlflow
+
+        with pytest.raises(FileNotFoundError, match="code_paths names .*missing.py'"):
+            log_model(clf, code_paths=[code / "missing.py"])
+        with mlflow.start_run():
+            uri = log_model(clf, code_paths=[code / "kl_tracking_parts.py"]).model_uri
+        X.to_csv(store.folder / "rows.csv", index=False)
+        child = f"""
+import json, sys
+import mlflow, pandas as pd
+model = mlflow.pyfunc.load_model({uri!r})
+print(json.dumps({{"predictions": model.predict(pd.read_csv("rows.csv")).tolist()}}))
+"""
+        answer = run_python(child, environment(store), cwd=store.folder)
+        np.testing.assert_array_equal(answer["predictions"], clf.predict(X))
+        assert len(runs(store)) == 1  # (the refused call logged nothing)

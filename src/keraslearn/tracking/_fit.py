@@ -173,7 +173,7 @@ def log_evaluation(mlflow, report, *, prefix, keep_files):
 
 def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=True,
             input_example=None, output_dir=None, metric_prefix="test_", trusted=None,
-            overwrite=False):
+            overwrite=False, code_paths=None):
     """Log a fitted estimator or pipeline to MLflow: parameters, curves, evaluation, model.
 
     Logged into the active run, or into a run started here (named ``run_name``)
@@ -232,6 +232,9 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         Replace the evaluation's files in ``output_dir`` if files of the same
         names are there; when False they are refused before anything is logged.
 
+    code_paths : list of str or path-like, default=None
+        Passed to :func:`log_model` (the modules of custom Keras objects).
+
     Returns
     -------
     logged : LoggedRun
@@ -264,16 +267,18 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
         raise ValueError("Give both X_test and y_test to evaluate, or neither.")
     return _log_fit(mlflow, estimator, estimator, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
-                    metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite)
+                    metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
+                    code_paths=code_paths)
 
 
 def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, input_example,
-             output_dir, metric_prefix, trusted, overwrite, extra=None):
+             output_dir, metric_prefix, trusted, overwrite, code_paths=None, extra=None):
     """log_fit's work; ``model`` is what is logged as the model (a search's best
     estimator), ``extra(run)`` logs more into the run before it ends. The
     evaluation is made (its files checked first), and the model saved and its
     types checked, before anything is logged."""
     output_dir = check_output_dir(output_dir, drawn_by="log_fit" if X_test is not None else None)
+    code_paths = _model.checked_code_paths(code_paths)
     places = None  # where the evaluation's files go once logged
     if output_dir is not None and X_test is not None:
         from ..evaluation._evaluate import check_report_files
@@ -294,14 +299,16 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
         logged = _log_into_run(mlflow, estimator, model, saved, report,
                                run_name=run_name, input_example=input_example,
                                signature=signature, keep_files=places is not None,
-                               metric_prefix=metric_prefix, trusted=trusted, extra=extra)
+                               metric_prefix=metric_prefix, trusted=trusted,
+                               code_paths=code_paths, extra=extra)
         if places is not None:
             _placed(report, *places)
         return logged
 
 
 def _log_into_run(mlflow, estimator, model, saved, report, *, run_name,
-                  input_example, signature, keep_files, metric_prefix, trusted, extra):
+                  input_example, signature, keep_files, metric_prefix, trusted, code_paths,
+                  extra):
     with active_or_new_run(mlflow, run_name) as run:
         run_id = run.info.run_id
         log_params(mlflow, run_id, flatten_params(estimator))
@@ -314,7 +321,8 @@ def _log_into_run(mlflow, estimator, model, saved, report, *, run_name,
         if saved is not None:
             logged.model_uri = _model.log_saved(
                 mlflow, model, saved, name="model", input_example=input_example,
-                signature=signature, pip_requirements=None, trusted=trusted).model_uri
+                signature=signature, pip_requirements=None, trusted=trusted,
+                code_paths=code_paths).model_uri
         if extra is not None:
             logged.child_run_ids = extra(run)
     return logged

@@ -22,6 +22,7 @@ from pathlib import Path
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import is_polars_frame, polars_as_pandas
+from ..utils._files import user_path
 from ._mlflow import require_mlflow
 
 ARTIFACT = "keraslearn_model"  # the same name as _pyfunc.ARTIFACT, without importing MLflow
@@ -90,7 +91,7 @@ PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_
 
 
 def log_model(estimator, name="model", *, input_example=None, pip_requirements=None,
-              trusted=None, pyfunc_predict_fn="predict"):
+              trusted=None, pyfunc_predict_fn="predict", code_paths=None):
     """Log a fitted estimator or pipeline to the active MLflow run as a pyfunc model.
 
     The estimator is written with :func:`keraslearn.save` (no pickle) and logged
@@ -136,6 +137,14 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
         what ``mlflow models serve`` answers), as in ``mlflow.sklearn.log_model``:
         ``"predict_proba"`` serves a classifier's probabilities.
 
+    code_paths : list of str or path-like, default=None
+        Python code the model needs where it loads, logged with it (MLflow's
+        ``code_paths``): the modules defining the custom Keras layers, losses
+        or metrics its networks hold, which Keras finds only once the module
+        registering them is imported. Each ``.py`` file, and each package (a
+        folder holding ``__init__.py``), is imported by its name where the
+        model loads, before the estimator is read; other files are copied only.
+
     Returns
     -------
     model_info : mlflow.models.model.ModelInfo
@@ -146,6 +155,9 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
     ------
     ImportError
         When MLflow is not installed.
+
+    FileNotFoundError
+        When a path of ``code_paths`` does not exist, before anything is logged.
 
     ValueError
         When the saved file holds types that are neither trusted by default
@@ -166,12 +178,35 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
                f"{', '.join(PREDICT_FUNCTIONS)} to serve")
         raise ValueError(f"pyfunc_predict_fn={pyfunc_predict_fn!r}: {can}.")
     input_example = polars_as_pandas(input_example)  # MLflow's examples are pandas' frames
+    code_paths = checked_code_paths(code_paths)
     with tempfile.TemporaryDirectory(prefix="keraslearn-mlflow-") as tmp:
         path = saved_and_checked(estimator, trusted, tmp)
         signature = signature_of(mlflow, estimator, input_example, pyfunc_predict_fn)
         return log_saved(mlflow, estimator, path, name=name, input_example=input_example,
                          signature=signature, pip_requirements=pip_requirements,
-                         trusted=trusted, predict_fn=pyfunc_predict_fn)
+                         trusted=trusted, predict_fn=pyfunc_predict_fn, code_paths=code_paths)
+
+
+def checked_code_paths(code_paths):
+    """``code_paths`` as absolute paths (None stays None); a FileNotFoundError
+    naming one that does not exist."""
+    if code_paths is None:
+        return None
+    if isinstance(code_paths, (str, bytes)) or not hasattr(code_paths, "__iter__"):
+        code_paths = [code_paths]  # (one path given alone)
+    paths = [user_path(p).absolute() for p in code_paths]
+    for path in paths:
+        if not path.exists():
+            raise FileNotFoundError(f"code_paths names {str(path)!r}, which does not exist.")
+    return paths
+
+
+def _imported_modules(code_paths):
+    """The modules the model imports where it loads: each ``.py`` file's and
+    package's name (MLflow copies them into one folder it puts on sys.path)."""
+    return [path.stem if path.is_file() else path.name for path in code_paths or ()
+            if (path.is_file() and path.suffix == ".py")
+            or (path.is_dir() and (path / "__init__.py").is_file())]
 
 
 def saved_and_checked(estimator, trusted, folder, optional=False):
@@ -221,7 +256,7 @@ def signature_of(mlflow, estimator, input_example, predict_fn="predict", stackle
 
 
 def log_saved(mlflow, estimator, path, *, name, input_example, signature, pip_requirements,
-              trusted, predict_fn="predict"):
+              trusted, predict_fn="predict", code_paths=None):
     """Log the file :func:`saved_and_checked` wrote as the run's pyfunc model,
     with the signature :func:`signature_of` gave."""
     trusted = _trusted_names(trusted)
@@ -230,10 +265,13 @@ def log_saved(mlflow, estimator, path, *, name, input_example, signature, pip_re
     config = {"trusted": trusted} if trusted else {}
     if predict_fn != "predict":
         config["predict_fn"] = predict_fn
+    if _imported_modules(code_paths):
+        config["imports"] = _imported_modules(code_paths)
     return mlflow.pyfunc.log_model(
         name=name, python_model=str(code), artifacts={ARTIFACT: str(path)},
         signature=signature, input_example=input_example,
         pip_requirements=(default_pip_requirements() if pip_requirements is None
                           else list(pip_requirements)),
         model_config=config or None,
+        code_paths=None if code_paths is None else [str(p) for p in code_paths],
     )

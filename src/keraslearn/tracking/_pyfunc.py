@@ -58,9 +58,13 @@ class PyfuncModel(mlflow.pyfunc.PythonModel):
         context : mlflow.pyfunc.PythonModelContext
             MLflow's context: ``artifacts`` (local paths) and ``model_config``.
         """
+        import importlib
+
         from .. import load
 
         config = context.model_config or {}
+        for module in config.get("imports") or ():  # (log_model's code_paths: Keras' objects)
+            importlib.import_module(module)
         self.estimator_ = load(context.artifacts[ARTIFACT], trusted=config.get("trusted") or None)
         self.predict_fn_ = config.get("predict_fn", "predict")
         if not hasattr(self.estimator_, self.predict_fn_):

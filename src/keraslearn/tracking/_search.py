@@ -53,7 +53,7 @@ def candidate_metrics(cv_results, i):
 
 def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=True,
                input_example=None, output_dir=None, metric_prefix="test_", trusted=None,
-               overwrite=False):
+               overwrite=False, code_paths=None):
     """Log a fitted search: a parent run, and one nested run per candidate.
 
     The parent run (the active run, or one started here and ended before
@@ -104,6 +104,9 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
 
     overwrite : bool, default=False
         Replace the evaluation's files in ``output_dir``, as in :func:`log_fit`.
+
+    code_paths : list of str or path-like, default=None
+        Passed to :func:`log_model` (the modules of custom Keras objects).
 
     Returns
     -------
@@ -171,7 +174,7 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     return _log_fit(mlflow, search, best, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
                     metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
-                    extra=log_outcome_and_candidates)
+                    code_paths=code_paths, extra=log_outcome_and_candidates)
 
 
 def _fitted(estimator):
