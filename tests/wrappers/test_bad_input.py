@@ -1,6 +1,8 @@
 """Bad input: a clear ValueError/TypeError/NotFittedError naming the problem,
 raised before any TensorFlow work (the builder never runs, no model is made)."""
 
+import datetime
+
 import keras
 import numpy as np
 import pandas as pd
@@ -858,6 +860,25 @@ def test_dates_in_x_are_refused_as_in_y(when):
     fitted = KerasRegressor(tiny_mlp, epochs=1).fit(np.zeros((40, when.shape[1])), target)
     with pytest.raises(ValueError, match="count of their unit"):
         fitted.predict(when)
+
+
+@pytest.mark.parametrize("when", [
+    [datetime.date(2020, 1, 1 + i % 28) for i in range(40)],
+    [None] + [datetime.time(i % 24) for i in range(39)],
+    pd.period_range("2020-01", periods=40, freq="M"),
+    pd.interval_range(0, 40),
+], ids=["dates", "times", "periods", "intervals"])
+def test_columns_of_dates_periods_or_intervals_are_named(when):
+    # NumPy's "float() argument must be a string or a real number, not
+    # 'datetime.date'" named no column.
+    from keraslearn import MLPRegressor
+
+    X = pd.DataFrame({"x": np.ones(40), "when": when})
+    for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
+        with pytest.raises(ValueError, match=r"^X has columns of dates, times, periods or "
+                                             r"intervals \['when'\], which are not numbers"):
+            est.fit(X, np.arange(40.0))
+        assert not hasattr(est, "n_features_in_")
 
 
 def test_polars_date_and_duration_columns_are_refused_as_pandas_ones():

@@ -127,12 +127,42 @@ def refuse_dates(X, name=None, what=None):
         dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
         where = f"has dtype {getattr(X, 'dtype', None)}"
         how = "(when - when.min()) / np.timedelta64(1, 'D')"
+    what = what or ("X" if name is None else f"X[{name!r}]")
     if dated:
-        what = what or ("X" if name is None else f"X[{name!r}]")
         raise ValueError(
             f"{what} {where}: as numbers they would be a count of their unit (which differs "
             f"between pandas versions). Convert them to numbers of your choice first, e.g. "
             f"{how}.")
+    spans = _spans(X) if isinstance(X, pd.DataFrame) else None
+    if spans:
+        raise ValueError(
+            f"{what} has columns of dates, times, periods or intervals {spans}, which are not "
+            "numbers. Convert them to numbers of your choice first, e.g. "
+            "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) for "
+            "dates, when.dt.month for periods, pd.IntervalIndex(when).mid for intervals.")
+
+
+def _spans(frame):
+    """The names of ``frame``'s columns of periods or intervals, or of Python
+    dates, times, periods or intervals as objects (NumPy's float() fails on
+    them naming no column)."""
+    import datetime
+
+    import pandas as pd
+
+    kinds = (datetime.date, datetime.time, pd.Period, pd.Interval)
+    found = []
+    for i, (column, dtype) in enumerate(frame.dtypes.items()):
+        if isinstance(dtype, np.dtype) and dtype.kind == "O":  # (its first value, by
+            # position: names and labels may repeat)
+            valid = frame.iloc[:, i].notna().to_numpy()
+            first = valid.argmax() if len(valid) else 0
+            spans = bool(len(valid)) and valid[first] and isinstance(frame.iat[first, i], kinds)
+        else:
+            spans = isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
+        if spans:
+            found.append(str(column))
+    return found
 
 
 def refuse_mixed_images(X, what="X"):
