@@ -129,10 +129,10 @@ def test_a_device_of_the_wrong_type_is_refused():
     ("mirorred", ValueError, "is not a strategy.*Did you mean 'mirrored'"),
     ([], ValueError, "names no device"),
     (["cpu", "/CPU:0"], ValueError, "names a device twice"),
-    (["cpu:3"], ValueError, r"a device of distribute='cpu:3' is not available here"),
+    (["cpu:3"], ValueError, r"distribute=\['cpu:3'\]: device='cpu:3' is not available here"),
     # named as distribute's (the message named the device parameter)
-    ([0, 1], TypeError, r"a device of distribute must be a str \(.*\), got 0\."),
-    (["cuda"], ValueError, r"a device of distribute='cuda' is not a TensorFlow device name"),
+    ([0, 1], TypeError, r"distribute=\[0, 1\]: device must be a str \(.*\), got 0\."),
+    (["cuda"], ValueError, r"distribute=\['cuda'\]: device='cuda' is not a TensorFlow device name"),
     (lambda: "mirrored", TypeError, "returned str, not a tf.distribute.Strategy"),
     (3, TypeError, "distribute must be None, 'mirrored'"),
     (tf.distribute.OneDeviceStrategy("/cpu:0"), TypeError,

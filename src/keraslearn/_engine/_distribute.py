@@ -127,7 +127,8 @@ def make_strategy(distribute):
     if isinstance(distribute, (list, tuple)):
         if not distribute:
             raise ValueError("distribute=[] names no device: give one or more devices.")
-        names = tuple(resolve_device(d, what="a device of distribute") for d in distribute)
+        what = f"distribute={list(distribute)!r}: device"  # (the list as given)
+        names = tuple(resolve_device(d, what=what) for d in distribute)
         if len(set(names)) < len(names):
             raise ValueError(f"distribute={list(distribute)!r} names a device twice.")
         return _mirrored_strategy(names)
