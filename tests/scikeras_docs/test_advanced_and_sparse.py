@@ -103,3 +103,30 @@ def test_sparse_tutorial_pipelines(dtype):
     # same network, same data: the sparse pipeline learns what the dense one does
     assert sparse_pipe.predict(X_ids[:5]).shape == (5,)
     assert abs(sparse_pipe[-1].history_["loss"][-1] - dense_pipe[-1].history_["loss"][-1]) < 0.05
+
+
+def test_a_builder_s_own_defaults_stand_for_wrapper_parameters_left_unset():
+    # Advanced Usage: KerasClassifier(optimizer="sgd") does not give the builder
+    # optimizer="sgd"; its arguments come from model__ parameters. A builder's
+    # optimizer="adam" got the wrapper's default "rmsprop" (trained with it,
+    # silently), a random_state=42 got None (weights differed at every build),
+    # and loss="binary_crossentropy" got None (refused as compiled without a loss).
+    def create_model(optimizer="adam", loss="binary_crossentropy", random_state=42):
+        init = keras.initializers.GlorotUniform(seed=random_state)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(
+            1, activation="sigmoid", kernel_initializer=init)])
+        model.compile(loss=loss, optimizer=optimizer)
+        return model
+
+    first, again = (KerasClassifier(create_model, epochs=1).initialize(X, y) for _ in range(2))
+    np.testing.assert_array_equal(first.model_.get_weights()[0], again.model_.get_weights()[0])
+    fitted = KerasClassifier(create_model, epochs=1).fit(X, y)
+    assert type(fitted.model_.optimizer).__name__ == "Adam" and fitted.model_.loss == (
+        "binary_crossentropy")
+    # given, or routed as model__, they reach the builder, as before
+    sgd = KerasClassifier(create_model, optimizer="sgd", epochs=1).fit(X, y)
+    assert type(sgd.model_.optimizer).__name__ == "SGD"
+    routed = KerasClassifier(create_model, model__optimizer="sgd", epochs=1).fit(X, y)
+    assert type(routed.model_.optimizer).__name__ == "SGD"
+    seeded = KerasClassifier(create_model, random_state=0, epochs=1).initialize(X, y)
+    assert not np.array_equal(seeded.model_.get_weights()[0], first.model_.get_weights()[0])

@@ -113,6 +113,20 @@ def loss_checked_against(est, model, compile_args):
     return {**compile_args, "loss": None} if same else compile_args
 
 
+def _wrapper_default(est, name):
+    """Whether parameter ``name`` is one of keraslearn's wrappers' own (``optimizer``,
+    ``loss``, ``random_state``, ``epochs``, ...) left at its default: a builder's own
+    default for an argument of that name stands then, as in scikeras (whose
+    builders get them only as ``model__`` parameters): ``def create_model(
+    optimizer="adam")`` trained with the wrapper's "rmsprop"."""
+    for cls in type(est).__mro__:
+        declared = inspect.signature(cls.__init__).parameters.get(name)
+        if declared is not None or cls.__init__ is object.__init__:
+            return (declared is not None and cls.__module__.startswith("keraslearn.")
+                    and _same(getattr(est, name, None), declared.default))
+    return False
+
+
 def _declared_default(est, name):
     """The default of parameter ``name`` the nearest class declaring it gives
     (a subclass taking ``**kwargs``: its base's)."""
@@ -249,7 +263,9 @@ def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
     for name in names:
         if name in model_kwargs:
             kwargs[name] = model_kwargs[name]
-        elif name in params and name not in ("model", "build_fn"):
+        elif name in params and name not in ("model", "build_fn") and not (
+                signature[name].default is not inspect.Parameter.empty
+                and _wrapper_default(est, name)):
             kwargs[name] = params[name]
         elif signature[name].default is inspect.Parameter.empty:
             raise TypeError(
