@@ -3,6 +3,7 @@ anything is rebuilt; a newer format version is refused with the versions."""
 
 import io
 import json
+import os
 import zipfile
 
 import keras
@@ -184,6 +185,11 @@ def test_directory_and_missing_path(tmp_path):
         keraslearn.load(tmp_path / "exported")
     with pytest.raises(FileNotFoundError, match="No such file"):
         keraslearn.load(tmp_path / "missing.keraslearn")
+    if hasattr(os, "mkfifo"):  # a pipe: load waited for a writer for ever
+        os.mkfifo(tmp_path / "pipe")
+        for read in (keraslearn.load, keraslearn.get_untrusted_types):
+            with pytest.raises(ValueError, match="'.*pipe' is not a regular file"):
+                read(tmp_path / "pipe")
 
 
 @pytest.mark.parametrize("content", [b"not a skops document", "zip"])

@@ -309,6 +309,9 @@ def _source(path):
                          f"keraslearn.save.{hint}")
     if not path.exists():
         raise FileNotFoundError(f"No such file: {str(path)!r}.")
+    if not path.is_file():  # (a pipe would wait for a writer, a device read without end)
+        raise ValueError(f"{str(path)!r} is not a regular file (a pipe or a device), not a "
+                         "file written by keraslearn.save.")
     return path
 
 
