@@ -318,6 +318,16 @@ def test_predict_names_a_sample_shape_of_other_dimensions(fitted, given):
         clf.predict(X[:3].reshape(-1, *given) / 16)
     with pytest.raises(ValueError, match=match):
         clf.partial_fit(X[:3].reshape(-1, *given) / 16, y[:3])
+    if len(fitted) > 1:  # nested lists (.tolist(), JSON) too: scikit-learn's count before
+        with pytest.raises(ValueError, match=match):
+            clf.predict((X[:3].reshape(-1, *given) / 16).tolist())
+        with pytest.raises(ValueError, match=match):
+            clf.partial_fit((X[:3].reshape(-1, *given) / 16).tolist(), y[:3])
+        one = X[0].reshape(fitted) / 16  # one sample alone: told so
+        for sample in (one, one.tolist()):
+            with pytest.raises(ValueError, match=re.escape(
+                    f"X is one sample of shape {fitted}: give a batch of one, X[np.newaxis]")):
+                clf.predict(sample)
 
 
 def test_poisson_loss():

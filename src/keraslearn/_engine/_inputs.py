@@ -2,12 +2,11 @@
 common case of predicting on a few float rows. scipy sparse X is accepted
 as CSR and never densified whole (see ``_feed``).
 
-Training data goes through scikit-learn's ``validate_data`` (which records
-``n_features_in_`` and ``feature_names_in_`` as scikit-learn's estimators
-do); the shape of a sample is recorded too, since images and other
-n-dimensional samples are accepted. At predict time a float ndarray (or a
-DataFrame of float columns named as in fit) that passes every check skips
-``validate_data``: on one row its cost would exceed the network's.
+Training data goes through scikit-learn's ``validate_data`` (recording
+``n_features_in_`` and ``feature_names_in_``), and a sample's shape is recorded
+(images, sequences). At predict time a float ndarray (or a DataFrame of float
+columns named as in fit) that passes every check skips ``validate_data``: on
+one row its cost would exceed the network's.
 
 Arrays mapped from files (``np.load(path, mmap_mode="r")``, ``np.memmap``)
 are checked without being read into memory: their shape and dtype as
@@ -296,21 +295,26 @@ def _check_one_array_fitted(est):
                          f"{sorted(est.X_shape_)}; give X as a dict or MultiInput of them.")
 
 
-def check_sample_shape(est, X):
-    if tuple(X.shape[1:]) != tuple(est.X_shape_[1:]):
-        raise ValueError(
-            f"X has shape {X.shape[1:]} per sample, but {type(est).__name__} was "
-            f"fitted with {tuple(est.X_shape_[1:])}."
-        )
+def check_sample_shape(est, X, shape=None):
+    shape, fitted = tuple(X.shape if shape is None else shape), tuple(est.X_shape_[1:])
+    if shape[1:] != fitted:
+        one = (f" X is one sample of shape {fitted}: give a batch of one, X[np.newaxis] "
+               "(or [X] for a list)." if shape == fitted else "")
+        raise ValueError(f"X has shape {shape[1:]} per sample, but {type(est).__name__} was "
+                         f"fitted with {fitted}.{one}")
 
 
 def _sample_shape_first(est, X):
-    """Name the sample shapes where X or the fit's X has more than 2 dimensions
-    (a sequence's steps, an image's rows), before scikit-learn counts
-    ``X.shape[1]`` as features ("X has 5 features, but ... is expecting 6")."""
-    shape = getattr(X, "shape", ())
-    if len(shape) >= 2 and max(len(shape), len(est.X_shape_)) > 2:
-        check_sample_shape(est, X)
+    """Name the sample shapes where X or the fit's X has more than 2 dimensions (steps,
+    rows), before scikit-learn counts ``X.shape[1]`` as features ("X has 5 features")."""
+    shape = getattr(X, "shape", None)
+    if shape is None and isinstance(X, (list, tuple)) and len(est.X_shape_) > 2:
+        try:  # nested lists (JSON rows, .tolist()): their shape, where they have one
+            shape = np.shape(X)
+        except ValueError:  # (ragged: check_array names it)
+            return
+    if len(shape or ()) >= 2 and max(len(shape), len(est.X_shape_)) > 2:
+        check_sample_shape(est, X, shape)
 
 
 def validate_targets(y, y_numeric):

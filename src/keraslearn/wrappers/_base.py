@@ -191,7 +191,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Training data.
 
-        y : array-like of shape (n_samples, ...), default=None
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets.
 
         sample_weight : array-like of shape (n_samples,), default=None
@@ -223,7 +223,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
             Data the model is built for.
 
-        y : array-like of shape (n_samples, ...), default=None
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets the model is built for.
 
         Returns
