@@ -484,3 +484,13 @@ def test_a_label_encoder_on_its_own_keeps_its_categories_order_and_one_hot_rows(
     proba = clf.predict_proba(X)
     assert (clf.predict(X) == clf.classes_[proba.argmax(axis=1)]).all()
     assert accuracy_score(labels, clf.predict(X)) > 0.9
+
+
+def test_the_target_encoders_on_their_own_shape_targets_as_the_readme_says():
+    # README, "Documented differences from scikeras": the shapes they give.
+    from keraslearn.utils.transformers import ClassifierLabelEncoder, RegressorTargetEncoder
+
+    indices = ClassifierLabelEncoder().fit_transform(["a", "b", "c", "a"])
+    assert indices.shape == (4,) and indices.dtype == np.int32
+    column = RegressorTargetEncoder().fit_transform([1.0, 2.0])
+    assert column.shape == (2, 1) and column.dtype == np.float32
