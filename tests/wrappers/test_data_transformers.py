@@ -456,15 +456,16 @@ def test_an_attribute_error_inside_an_encoder_property_is_told_as_raised(read):
         read(_Slip(_one_output, epochs=1))
 
 
-def test_a_label_encoder_on_its_own_keeps_its_categories_order_and_one_hot_rows():
-    # As scikeras' encoder: categories were sorted (other codes for the same
-    # labels), and one-hot y with no loss was turned into class indices.
+def test_a_label_encoder_on_its_own_keeps_one_hot_rows_and_sorts_its_categories():
+    # As scikeras' encoder: one-hot y with no loss was turned into class indices.
+    # Categories are sorted (scikeras keeps their order), as scikit-learn's
+    # classes_ are: its scorers read the last class as the positive one (found
+    # in review: an ROC AUC of 0 for a classifier of classes_ ['b', 'a']).
     from keraslearn.utils.transformers import ClassifierLabelEncoder
 
     encoder = ClassifierLabelEncoder(categories=[["b", "a", "c"]]).fit(["a", "b"])
-    assert encoder.classes_.tolist() == ["b", "a", "c"]
-    assert encoder.transform(["b", "c", "a"]).ravel().tolist() == [0, 2, 1]
-    assert encoder.inverse_transform(np.eye(3)[[1, 0, 2]]).tolist() == ["a", "b", "c"]
+    assert encoder.classes_.tolist() == ["a", "b", "c"]
+    assert encoder.transform(["b", "c", "a"]).ravel().tolist() == [1, 2, 0]
     with pytest.raises(ValueError, match=r"labels not in classes: \['d'\]"):
         encoder.transform(["d"])
     onehot = np.eye(3)[[0, 1, 2, 1]]
@@ -472,15 +473,15 @@ def test_a_label_encoder_on_its_own_keeps_its_categories_order_and_one_hot_rows(
     assert rows.mode_ == "onehot"
     np.testing.assert_array_equal(rows.transform(onehot[[2, 0]]), onehot[[2, 0]])
 
-    class Ordered(KerasClassifier):
+    class Categories(KerasClassifier):
         @property
         def target_encoder(self):
             return ClassifierLabelEncoder(loss=self.loss, categories=[["z", "y", "x"]])
 
     labels = np.array(["x", "y", "z"])[np.digitize(X[:, 0], [-0.5, 0.5])]
-    clf = Ordered(one_dense, loss="sparse_categorical_crossentropy", epochs=40,
+    clf = Categories(one_dense, loss="sparse_categorical_crossentropy", epochs=40,
                   optimizer__learning_rate=0.1, random_state=0).fit(X, labels)
-    assert clf.classes_.tolist() == ["z", "y", "x"]
+    assert clf.classes_.tolist() == ["x", "y", "z"]
     proba = clf.predict_proba(X)
     assert (clf.predict(X) == clf.classes_[proba.argmax(axis=1)]).all()
     assert accuracy_score(labels, clf.predict(X)) > 0.9

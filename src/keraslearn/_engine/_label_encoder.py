@@ -56,9 +56,10 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         estimator the compiled model's loss decides instead.
 
     categories : "auto" or list of one array-like, default="auto"
-        Every class the target can hold, in the order of the encoding's
-        columns (``classes_``); "auto" takes the classes of the y given to
-        ``fit``, sorted.
+        Every class the target can hold; "auto" takes the classes of the y
+        given to ``fit``. Sorted either way, as scikit-learn's ``classes_``
+        are (its scorers read the last as the positive class; scikeras'
+        encoder keeps the order given).
 
     indicator_rows : {"onehot", "multilabel"}, default="onehot"
         How to read indicator rows with a single 1 each: one-hot classes
@@ -134,9 +135,9 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         self : ClassifierLabelEncoder
             The fitted encoder.
         """
-        given = None  # categories: kept in their order, as scikeras' encoder keeps them
-        if classes is None and not (isinstance(self.categories, str) and self.categories == "auto"):
-            classes = given = np.asarray(self.categories[0])
+        if classes is None and not (isinstance(self.categories, str)
+                                    and self.categories == "auto"):
+            classes = np.asarray(self.categories[0])
         y = as_array(y)
         target_type = type_of_target(y, input_name="y")
         if target_type == "multilabel-indicator" and self.indicator_rows == "onehot" and (
@@ -159,7 +160,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
             if classes is not None:
                 classes = class_labels(classes)
                 check_known(y, classes)
-                found = given if given is not None and len(given) == len(classes) else classes
+                found = classes
                 # A first partial_fit batch may hold 2 of the 3+ classes given.
                 target_type = "multiclass" if len(found) > 2 else target_type
             if self.indicator_rows == "multilabel" and found.dtype == object:

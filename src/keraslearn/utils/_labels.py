@@ -113,15 +113,13 @@ def check_outputs(raw, expected, fitted, one_of_two=False):
 
 
 def class_codes(classes, labels):
-    """The positions of ``labels`` (each one of them) among ``classes``
-    (sorted, or in an order of their own: an encoder's given categories)."""
+    """The positions of ``labels`` (each one of them) among the sorted ``classes``."""
     labels = np.asarray(labels)
     if labels.dtype != classes.dtype and labels.dtype.kind in "iu" and classes.dtype.kind in "iu":
         # (each a class: of the classes' dtype) uint64 against int64 compared as
         # floats, 2**62 + 1 as 2**62: every such label the first class.
         labels = labels.astype(classes.dtype)
-    order = np.argsort(classes, kind="stable")
-    return order[np.searchsorted(classes, labels, sorter=order)]
+    return np.searchsorted(classes, labels)
 
 
 def one_hot(codes, n_classes, dtype):
