@@ -1,9 +1,12 @@
 """scikeras' Advanced Usage page (compilation, builder arguments, routed
 parameters) and its sparse-input tutorial, with only the import changed."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
+from sklearn.base import TransformerMixin
 from sklearn.datasets import make_classification
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
@@ -105,12 +108,20 @@ def test_sparse_tutorial_pipelines(dtype):
     assert abs(sparse_pipe[-1].history_["loss"][-1] - dense_pipe[-1].history_["loss"][-1]) < 0.05
 
 
-def test_a_builder_s_own_defaults_stand_for_wrapper_parameters_left_unset():
+class _Subclass(KerasClassifier):  # no __init__ of its own
+    pass
+
+
+class _MixedIn(TransformerMixin, KerasClassifier):  # a mixin first (found in review)
+    pass
+
+
+@pytest.mark.parametrize("cls", [KerasClassifier, _Subclass, _MixedIn])
+def test_a_builder_s_own_defaults_stand_for_wrapper_parameters_left_at_none(cls):
     # Advanced Usage: KerasClassifier(optimizer="sgd") does not give the builder
     # optimizer="sgd"; its arguments come from model__ parameters. A builder's
-    # optimizer="adam" got the wrapper's default "rmsprop" (trained with it,
-    # silently), a random_state=42 got None (weights differed at every build),
-    # and loss="binary_crossentropy" got None (refused as compiled without a loss).
+    # loss="binary_crossentropy" got the wrapper's None (refused as compiled
+    # without a loss) and random_state=42 got None (other weights at every build).
     def create_model(optimizer="adam", loss="binary_crossentropy", random_state=42):
         init = keras.initializers.GlorotUniform(seed=random_state)
         model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(
@@ -118,15 +129,22 @@ def test_a_builder_s_own_defaults_stand_for_wrapper_parameters_left_unset():
         model.compile(loss=loss, optimizer=optimizer)
         return model
 
-    first, again = (KerasClassifier(create_model, epochs=1).initialize(X, y) for _ in range(2))
+    with pytest.warns(UserWarning, match=r"The model builder 'create_model' gets the "
+                                         r"estimator's optimizer='rmsprop' \(its default\) in "
+                                         r"place of its own optimizer='adam': give the "
+                                         r"estimator optimizer=\.\.\. to choose"):
+        first, again = (cls(create_model, epochs=1).initialize(X, y) for _ in range(2))
     np.testing.assert_array_equal(first.model_.get_weights()[0], again.model_.get_weights()[0])
-    fitted = KerasClassifier(create_model, epochs=1).fit(X, y)
-    assert type(fitted.model_.optimizer).__name__ == "Adam" and fitted.model_.loss == (
-        "binary_crossentropy")
-    # given, or routed as model__, they reach the builder, as before
-    sgd = KerasClassifier(create_model, optimizer="sgd", epochs=1).fit(X, y)
-    assert type(sgd.model_.optimizer).__name__ == "SGD"
-    routed = KerasClassifier(create_model, model__optimizer="sgd", epochs=1).fit(X, y)
-    assert type(routed.model_.optimizer).__name__ == "SGD"
-    seeded = KerasClassifier(create_model, random_state=0, epochs=1).initialize(X, y)
+    assert first.model_.loss == "binary_crossentropy"
+    # A value given (a search's "rmsprop" too) reaches the builder, unwarned but
+    # for the wrapper's default itself; model__ routes it as in scikeras.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sgd = cls(create_model, optimizer="sgd", epochs=1).fit(X, y)
+        routed = cls(create_model, model__optimizer="sgd", epochs=1).fit(X, y)
+        seeded = cls(create_model, random_state=0, optimizer="adam", epochs=1).initialize(X, y)
+    assert type(sgd.model_.optimizer).__name__ == type(routed.model_.optimizer).__name__ == "SGD"
     assert not np.array_equal(seeded.model_.get_weights()[0], first.model_.get_weights()[0])
+    with pytest.warns(UserWarning, match="its default"):
+        plain = cls(create_model, optimizer="rmsprop", epochs=1).fit(X, y)
+    assert type(plain.model_.optimizer).__name__ == "RMSprop"

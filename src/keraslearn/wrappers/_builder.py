@@ -9,11 +9,13 @@ subclass. It receives the arguments it declares: estimator parameters by name,
 
 import inspect
 import numbers
+import warnings
 import weakref
 
 import numpy as np
 
 from .._engine import _keras_objects as objects
+from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import suggest
 from ._routing import builder_names, routed, unknown_name_error
@@ -113,28 +115,54 @@ def loss_checked_against(est, model, compile_args):
     return {**compile_args, "loss": None} if same else compile_args
 
 
-def _wrapper_default(est, name):
-    """Whether parameter ``name`` is one of keraslearn's wrappers' own (``optimizer``,
-    ``loss``, ``random_state``, ``epochs``, ...) left at its default: a builder's own
-    default for an argument of that name stands then, as in scikeras (whose
-    builders get them only as ``model__`` parameters): ``def create_model(
-    optimizer="adam")`` trained with the wrapper's "rmsprop"."""
+def _declaring(est, name):
+    """(class, inspect.Parameter) of the nearest class of ``est``'s whose own
+    ``__init__`` declares parameter ``name`` (one taking ``**kwargs``: its
+    base's; mixins without an ``__init__`` passed over); None where none does."""
     for cls in type(est).__mro__:
-        declared = inspect.signature(cls.__init__).parameters.get(name)
-        if declared is not None or cls.__init__ is object.__init__:
-            return (declared is not None and cls.__module__.startswith("keraslearn.")
-                    and _same(getattr(est, name, None), declared.default))
-    return False
+        if cls is object or "__init__" not in vars(cls):
+            continue
+        parameters = inspect.signature(cls.__init__).parameters
+        if name in parameters:
+            return cls, parameters[name]
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            return None
+    return None
 
 
 def _declared_default(est, name):
-    """The default of parameter ``name`` the nearest class declaring it gives
-    (a subclass taking ``**kwargs``: its base's)."""
-    for cls in type(est).__mro__:
-        declared = inspect.signature(cls.__init__).parameters.get(name)
-        if declared is not None or cls.__init__ is object.__init__:
-            return None if declared is None else declared.default
-    return None
+    """The default of parameter ``name`` the nearest class declaring it gives."""
+    declaring = _declaring(est, name)
+    return None if declaring is None else declaring[1].default
+
+
+def _wrapper_default(est, name):
+    """The default of ``name`` where it is one of keraslearn's wrappers' own
+    parameters (``optimizer``, ``loss``, ``random_state``, ...), else ``empty``."""
+    declaring = _declaring(est, name)
+    if declaring is None or not declaring[0].__module__.startswith("keraslearn."):
+        return inspect.Parameter.empty
+    return declaring[1].default
+
+
+def _builder_value(est, builder, name, value, own, warn=True):
+    """Whether the builder's argument ``name`` (its own default ``own``) gets the
+    estimator's ``value``: not where it is a wrapper parameter left at None
+    (``loss``, ``random_state``: the builder's default stands, as scikeras gives
+    builders those only as ``model__`` parameters); a wrapper default of another
+    value (``optimizer="rmsprop"``) replacing the builder's own is warned."""
+    default = _wrapper_default(est, name)
+    if own is inspect.Parameter.empty or default is inspect.Parameter.empty:
+        return True
+    if value is None and default is None:
+        return False
+    if warn and _same(value, default) and not _same(value, own):
+        warnings.warn(
+            f"The model builder {getattr(builder, '__name__', builder)!r} gets the "
+            f"estimator's {name}={value!r} (its default) in place of its own {name}={own!r}: "
+            f"give the estimator {name}=... to choose (scikeras leaves the builder its own).",
+            UserWarning, stacklevel=user_stacklevel())
+    return True
 
 
 def _check_compiled_optimizer(est, model):
@@ -263,10 +291,10 @@ def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
     for name in names:
         if name in model_kwargs:
             kwargs[name] = model_kwargs[name]
-        elif name in params and name not in ("model", "build_fn") and not (
-                signature[name].default is not inspect.Parameter.empty
-                and _wrapper_default(est, name)):
-            kwargs[name] = params[name]
+        elif name in params and name not in ("model", "build_fn"):
+            if _builder_value(est, builder, name, params[name], signature[name].default,
+                              warn=not dry):
+                kwargs[name] = params[name]
         elif signature[name].default is inspect.Parameter.empty:
             raise TypeError(
                 f"The model builder {getattr(builder, '__name__', builder)!r} needs "
