@@ -879,6 +879,11 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
                                              r"intervals \['when'\], which are not numbers"):
             est.fit(X, np.arange(40.0))
         assert not hasattr(est, "n_features_in_")
+    # Asked for as text, they stay what ColumnGroups makes of them (found in review).
+    from keraslearn.preprocessing import ColumnGroups
+
+    text = ColumnGroups({"when": ["when"]}, dtype="str").fit_transform(X)["when"]
+    assert text[5, 0] == str(X["when"].iloc[5])
 
 
 def test_polars_date_and_duration_columns_are_refused_as_pandas_ones():

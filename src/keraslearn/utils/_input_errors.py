@@ -32,6 +32,16 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
     refuse_streams(X, what)
     try:
         yield
+    except TypeError as exc:  # NumPy's float() of an object it takes no number from
+        spans = _spans(X) if hasattr(X, "dtypes") and hasattr(X, "iat") else None
+        if spans:
+            raise ValueError(
+                f"{what} has columns of dates, times, periods or intervals {spans}, which are "
+                "not numbers. Convert them to numbers of your choice first, e.g. "
+                "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) "
+                "for dates, when.dt.month for periods, pd.IntervalIndex(when).mid for "
+                "intervals.") from exc
+        raise
     except ValueError as exc:
         refuse_mixed_images(X, what)
         parts = _arrays_in(X)
@@ -127,19 +137,12 @@ def refuse_dates(X, name=None, what=None):
         dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
         where = f"has dtype {getattr(X, 'dtype', None)}"
         how = "(when - when.min()) / np.timedelta64(1, 'D')"
-    what = what or ("X" if name is None else f"X[{name!r}]")
     if dated:
+        what = what or ("X" if name is None else f"X[{name!r}]")
         raise ValueError(
             f"{what} {where}: as numbers they would be a count of their unit (which differs "
             f"between pandas versions). Convert them to numbers of your choice first, e.g. "
             f"{how}.")
-    spans = _spans(X) if isinstance(X, pd.DataFrame) else None
-    if spans:
-        raise ValueError(
-            f"{what} has columns of dates, times, periods or intervals {spans}, which are not "
-            "numbers. Convert them to numbers of your choice first, e.g. "
-            "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) for "
-            "dates, when.dt.month for periods, pd.IntervalIndex(when).mid for intervals.")
 
 
 def _spans(frame):
