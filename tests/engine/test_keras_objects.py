@@ -47,6 +47,15 @@ def test_a_callback_that_does_not_keep_its_arguments_is_a_clear_error():
     clf = KerasClassifier(tiny_mlp, callbacks=[Opaque(scale=3.0)], callbacks__0__threshold=2.0)
     with pytest.raises(ValueError, match="does not keep its constructor argument 'scale'"):
         clf.fit(X, y)
+    # Keras' ModelCheckpoint is one: the class's example names what it needs (it
+    # named an argument the user never gave, and not the file path).
+    checkpoint = KerasClassifier(tiny_mlp, callbacks=[keras.callbacks.ModelCheckpoint(
+        "best.keras")], callbacks__0__save_best_only=True)
+    with pytest.raises(ValueError, match=r"Pass the class instead, with its arguments routed "
+                                         r"\(callbacks=\[ModelCheckpoint\], callbacks__0__"
+                                         r"filepath=\.\.\., callbacks__0__save_best_only="
+                                         r"\.\.\.\)\.$"):
+        checkpoint.fit(X, y)
 
 
 @pytest.mark.parametrize("cls", [

@@ -116,13 +116,16 @@ def _rebuild_args(obj, kwargs, where):
             args[name] = kwargs[name]
         elif hasattr(obj, name):
             args[name] = getattr(obj, name)
-        else:
+        else:  # the class instead, with what it needs and what was routed
+            needed = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+                      if n != "self" and p.default is p.empty and p.kind in (
+                          p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            example = ", ".join(f"{where}__{n}=..." for n in dict.fromkeys([*needed, *kwargs]))
             raise ValueError(
                 f"Routed parameters {sorted(kwargs)} cannot be applied to the {cls.__name__} "
                 f"instance: it does not keep its constructor argument {name!r}, so it "
-                "cannot be built again. Pass the class instead, with every argument "
-                f"routed ({where.split('__')[0]}=[{cls.__name__}], {where}__{name}=...)."
-            )
+                "cannot be built again. Pass the class instead, with its arguments "
+                f"routed ({where.split('__')[0]}=[{cls.__name__}], {example}).")
     return args, False
 
 
