@@ -431,3 +431,21 @@ def test_what_keys_and_copies_of_losses_tell_apart():
     # A functools.partial loss trains (its compile config is one Keras cannot write).
     half = functools.partial(keras.losses.huber, delta=0.5)
     KerasRegressor(tiny_mlp, loss=half, epochs=1, random_state=0).fit(X, y.astype(float))
+
+
+def test_a_class_made_without_an_argument_it_needs_is_refused_before_training():
+    # MLPClassifier(callbacks=[ModelCheckpoint]) failed with Python's bare
+    # "__init__() missing 1 required positional argument: 'filepath'".
+    from keraslearn import MLPClassifier
+
+    for est in (MLPClassifier(max_iter=1, callbacks=[keras.callbacks.ModelCheckpoint]),
+                KerasClassifier(tiny_mlp, callbacks=[keras.callbacks.ModelCheckpoint]),
+                KerasClassifier(tiny_mlp, metrics=[keras.metrics.MeanMetricWrapper])):
+        with pytest.raises(ValueError, match=r"__0: (ModelCheckpoint|MeanMetricWrapper) needs "
+                                             r"the argument\(s\) \['(filepath|fn)'\], which it "
+                                             r"is made without: give an instance"):
+            est.fit(X, y)
+        assert not hasattr(est, "model_")
+    routed = KerasClassifier(tiny_mlp, epochs=1, callbacks=[keras.callbacks.LambdaCallback],
+                             callbacks__0__on_train_end=lambda logs: None).fit(X, y)
+    assert routed.model_ is not None  # (one whose arguments all have defaults, as before)

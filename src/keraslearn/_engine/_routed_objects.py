@@ -117,10 +117,8 @@ def _rebuild_args(obj, kwargs, where):
         elif hasattr(obj, name):
             args[name] = getattr(obj, name)
         else:  # the class instead, with what it needs and what was routed
-            needed = [n for n, p in inspect.signature(cls.__init__).parameters.items()
-                      if n != "self" and p.default is p.empty and p.kind in (
-                          p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-            example = ", ".join(f"{where}__{n}=..." for n in dict.fromkeys([*needed, *kwargs]))
+            needed = dict.fromkeys([*_required(cls), *kwargs])
+            example = ", ".join(f"{where}__{n}=..." for n in needed)
             raise ValueError(
                 f"Routed parameters {sorted(kwargs)} cannot be applied to the {cls.__name__} "
                 f"instance: it does not keep its constructor argument {name!r}, so it "
@@ -196,6 +194,7 @@ class _Walker:
         # the user's own taking **kwargs takes what it is given (its bases' names,
         # or its own options), as scikeras routes them.
         check_kwargs(cls.__init__, keywords, where, strict=defined_by_keras(cls.__init__))
+        _check_required(cls, len(args) - len(keywords), keywords, where)
         values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
         if self.dry:
             return None
@@ -249,6 +248,24 @@ class _Walker:
         if self.dry:
             return None
         return type(obj).from_config(args) if from_config else type(obj)(**args)
+
+
+def _required(cls):
+    """The names of the arguments ``cls``'s constructor needs (no default)."""
+    return [n for n, p in inspect.signature(cls.__init__).parameters.items()
+            if n != "self" and p.default is p.empty and p.kind in (
+                p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _check_required(cls, n_positional, keywords, where):
+    """Refuse, before TensorFlow runs, a class made without an argument it needs
+    (``callbacks=[ModelCheckpoint]`` failed with Python's bare TypeError)."""
+    missing = [n for n in _required(cls)[n_positional:] if n not in keywords]
+    if missing:
+        raise ValueError(
+            f"{where}: {cls.__name__} needs the argument(s) {missing}, which it is made "
+            f"without: give an instance ({cls.__name__}({missing[0]}=...)), or route them "
+            f"({where}__{missing[0]}=...).")
 
 
 def _no_names(name, where):
