@@ -61,3 +61,29 @@ def test_a_subclassed_model_of_named_inputs_is_probed_with_them():
                          random_state=0).fit(X, y)
     expected = reg.model_.predict({k: v.astype("float32") for k, v in X.items()}, verbose=0)
     np.testing.assert_allclose(reg.predict(X), expected.ravel(), rtol=1e-5, atol=1e-6)
+
+
+class RecordedFit(keras.Model):
+    """A model class overriding fit, recording what it is given."""
+
+    given = []
+
+    def fit(self, *args, **kwargs):
+        RecordedFit.given.append((args, kwargs))
+        return super().fit(*args, **kwargs)
+
+
+def test_a_fit_the_model_class_overrides_gets_a_dataset_as_the_readme_says():
+    # README, "Documented differences from scikeras": scikeras passes arrays.
+    import tensorflow as tf
+
+    def build(meta):
+        inputs = keras.Input(meta["X_shape_"][1:])
+        return RecordedFit(inputs, keras.layers.Dense(1)(inputs))
+
+    X = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
+    RecordedFit.given.clear()
+    reg = KerasRegressor(build, loss="mse", epochs=2, random_state=0).fit(X, X[:, 0])
+    (args, kwargs), = RecordedFit.given
+    assert isinstance(args[0], tf.data.Dataset) and "y" not in kwargs
+    assert "sample_weight" not in kwargs and len(reg.history_["loss"]) == 2
