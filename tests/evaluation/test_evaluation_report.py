@@ -536,6 +536,12 @@ def test_output_dir_where_nothing_can_be_written_raises_before_predict(regressio
         evaluate(reg, X, y, output_dir=unwritable)
     assert CountingRidge.n_predict == 0
     assert list(tmp_path.iterdir()) == []  # the folder made for the try is removed
+    (tmp_path / "gone").symlink_to(tmp_path / "missing")  # a link to nothing (told "File exists")
+    for below in (tmp_path / "gone", tmp_path / "gone" / "report"):
+        with pytest.raises(OSError, match="cannot be written: a symbolic link on its path leads "
+                                          "nowhere"):
+            evaluate(reg, X, y, output_dir=below)
+    (tmp_path / "gone").unlink()
     report = evaluate(reg, X, y, output_dir=tmp_path / "a" / "b")  # the check leaves nothing
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == sorted(
         [report.html_path.name, *(p.name for p in report.figures.values())])

@@ -67,9 +67,11 @@ def _check_writable(folder):
     try:
         folder.mkdir(parents=True, exist_ok=True)
         os.rmdir(tempfile.mkdtemp(prefix=".keraslearn-", suffix=".tmp", dir=folder))
-    except OSError as exc:
+    except OSError as exc:  # (File exists: a link to nothing, as files there are refused)
+        reason = ("a symbolic link on its path leads nowhere" if isinstance(
+            exc, FileExistsError) else exc.strerror)
         raise OSError(exc.errno, f"output_dir={str(folder)!r} cannot be written: "
-                                 f"{exc.strerror}") from None
+                                 f"{reason}") from None
     finally:
         _remove_folders(made)
 
