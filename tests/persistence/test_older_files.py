@@ -97,14 +97,20 @@ def _renamed(path, target, old, new, version="0.0.9"):
     return target
 
 
-def test_a_class_renamed_since_is_refused_naming_the_version(tmp_path, capsys):
+def _with_a_renamed_class(tmp_path, version):
+    """A classifier's file as the keraslearn ``version`` wrote it, whose label
+    encoder was then named ``keraslearn._engine._targets.ClassifierTargetEncoder``."""
     clf = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
     with pytest.warns(Warning):
         clf.fit(X, LABELS)
     path = keraslearn.save(clf, tmp_path / "today.keraslearn")
-    older = _renamed(path, tmp_path / "older.keraslearn",
-                     ("keraslearn._engine._targets", "ClassifierTargetEncoder"),
-                     ("keraslearn._engine._label_encoder", "ClassifierLabelEncoder"))
+    return _renamed(path, tmp_path / f"{version}.keraslearn",
+                    ("keraslearn._engine._targets", "ClassifierTargetEncoder"),
+                    ("keraslearn._engine._label_encoder", "ClassifierLabelEncoder"), version)
+
+
+def test_a_class_renamed_since_is_refused_naming_the_version(tmp_path, capsys):
+    older = _with_a_renamed_class(tmp_path, "0.0.9")
     with pytest.raises(UntrustedTypesError) as info:
         keraslearn.load(older)
     assert info.value.types == ["keraslearn._engine._targets.ClassifierTargetEncoder"]
@@ -124,14 +130,7 @@ def test_a_class_renamed_since_is_refused_naming_the_version(tmp_path, capsys):
 
 def test_a_class_from_a_newer_version_says_to_upgrade(tmp_path):
     # A newer keraslearn's class was told as one "this one renamed or removed".
-    clf = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
-    with pytest.warns(Warning):
-        clf.fit(X, LABELS)
-    path = keraslearn.save(clf, tmp_path / "today.keraslearn")
-    newer = _renamed(path, tmp_path / "newer.keraslearn",
-                     ("keraslearn._engine._targets", "ClassifierTargetEncoder"),
-                     ("keraslearn._engine._label_encoder", "ClassifierLabelEncoder"),
-                     version="99.0")
+    newer = _with_a_renamed_class(tmp_path, "99.0")
     with pytest.raises(UntrustedTypesError) as info:
         keraslearn.load(newer)
     message = str(info.value)
