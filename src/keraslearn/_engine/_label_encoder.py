@@ -56,10 +56,9 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         estimator the compiled model's loss decides instead.
 
     categories : "auto" or list of one array-like, default="auto"
-        Every class the target can hold; "auto" takes the classes of the y
-        given to ``fit``. Sorted either way, as scikit-learn's ``classes_``
-        are (its scorers read the last as the positive class; scikeras'
-        encoder keeps the order given).
+        Every class the target can hold ("auto": the classes of the y given
+        to ``fit``), sorted as scikit-learn's ``classes_`` are (its scorers
+        take the last as the positive class; scikeras keeps the order given).
 
     indicator_rows : {"onehot", "multilabel"}, default="onehot"
         How to read indicator rows with a single 1 each: one-hot classes
