@@ -575,3 +575,24 @@ def test_dates_and_durations_as_categories_save_load_and_test_alike(tmp_path):
     assert not detector.test(reference.iloc[::2])["drifted"].any()
     assert detector.test(later).set_index("feature")["n_unseen"].to_dict() == {
         "day": 20, "wait": 20, "x": 0}  # (4 days: 0 and 2 were seen)
+
+
+@pytest.mark.parametrize("half_made", ["tensorflow", "keras"])
+def test_drift_checks_run_while_another_thread_imports_tensorflow(half_made, monkeypatch):
+    # A module another thread is importing is in sys.modules before it has its
+    # attributes: every DriftDetector.fit/test and evaluate call made meanwhile
+    # failed with "partially initialized module 'tensorflow' has no attribute 'data'".
+    import sys
+    import types
+
+    from sklearn.linear_model import LogisticRegression
+
+    from keraslearn.evaluation import evaluate
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), np.arange(60) % 2
+    clf = LogisticRegression().fit(X, y)
+    monkeypatch.setitem(sys.modules, half_made, types.ModuleType(half_made))
+    detector = DriftDetector().fit(X)
+    assert not detector.test(X[:30])["drifted"].any()
+    assert evaluate(clf, X, y).metrics["accuracy"] > 0

@@ -97,11 +97,11 @@ def refuse_streams(X, what="X"):
     a string or a real number")."""
     import collections.abc
     import inspect
-    import sys
 
-    tf, keras = sys.modules.get("tensorflow"), sys.modules.get("keras")
-    streams = {"a tf.data.Dataset": tf and isinstance(X, tf.data.Dataset),
-               "a keras.utils.PyDataset": keras and isinstance(X, keras.utils.PyDataset),
+    dataset, py_dataset = _loaded("tensorflow", "data", "Dataset"), _loaded(
+        "keras", "utils", "PyDataset")
+    streams = {"a tf.data.Dataset": dataset is not None and isinstance(X, dataset),
+               "a keras.utils.PyDataset": py_dataset is not None and isinstance(X, py_dataset),
                "a generator": inspect.isgenerator(X),
                "an iterator": isinstance(X, collections.abc.Iterator)}  # (map, iter, chain)
     kind = next((kind for kind, found in streams.items() if found), None)
@@ -111,6 +111,18 @@ def refuse_streams(X, what="X"):
             "searches and cross-validation can split them. Give arrays (NumPy, pandas, scipy "
             "sparse); for data beyond memory a np.load(path, mmap_mode='r') array, or image "
             "file paths for ImageClassifier.")
+
+
+def _loaded(module, *names):
+    """The class ``module.names...`` where that module is imported, else None:
+    not imported (none of its objects can be X), or still importing in another
+    thread, whose half-made module lacks it."""
+    import sys
+
+    found = sys.modules.get(module)
+    for name in names:
+        found = getattr(found, name, None)
+    return found if isinstance(found, type) else None
 
 
 def refuse_dates(X, name=None, what=None):
