@@ -54,8 +54,24 @@ def test_a_callback_that_does_not_keep_its_arguments_is_a_clear_error():
     with pytest.raises(ValueError, match=r"Pass the class instead, with its arguments routed "
                                          r"\(callbacks=\[ModelCheckpoint\], callbacks__0__"
                                          r"filepath=\.\.\., callbacks__0__save_best_only="
-                                         r"\.\.\.\)\.$"):
+                                         r"\.\.\.; callbacks__0__initial_value_threshold=\.\.\. "
+                                         r"too where the instance was given one\)\.$"):
         checkpoint.fit(X, y)
+    # fit__ callbacks are named as such (as "fit=[Opaque]" before; found in review), and
+    # the argument the instance does not keep, which it may have been given
+    opaque = KerasClassifier(tiny_mlp, fit__callbacks=[Opaque(scale=3.0)],
+                             fit__callbacks__0__threshold=2.0)
+    with pytest.raises(ValueError, match=r"\(fit__callbacks=\[Opaque\], fit__callbacks__0__"
+                                         r"threshold=\.\.\.; fit__callbacks__0__scale=\.\.\. too "
+                                         r"where the instance was given one\)\.$"):
+        opaque.fit(X, y)
+    kept = KerasClassifier(tiny_mlp, epochs=1, callbacks=[keras.callbacks.EarlyStopping(
+        monitor="loss", patience=7)], callbacks__0__min_delta=0.5)
+    with pytest.raises(ValueError, match=r"\(callbacks=\[CSVLogger\], callbacks__0__filename="
+                                         r"\.\.\., callbacks__0__append=\.\.\.; "):
+        KerasClassifier(tiny_mlp, callbacks=[keras.callbacks.CSVLogger("log.csv")],
+                        callbacks__0__append=True).fit(X, y)
+    assert kept.fit(X, y).model_ is not None  # (one that keeps them is built again)
 
 
 @pytest.mark.parametrize("cls", [
@@ -449,3 +465,10 @@ def test_a_class_made_without_an_argument_it_needs_is_refused_before_training():
     routed = KerasClassifier(tiny_mlp, epochs=1, callbacks=[keras.callbacks.LambdaCallback],
                              callbacks__0__on_train_end=lambda logs: None).fit(X, y)
     assert routed.model_ is not None  # (one whose arguments all have defaults, as before)
+
+    class Named(keras.metrics.MeanSquaredError):  # a name needed: given (found in review)
+        def __init__(self, name, dtype=None):
+            super().__init__(name=name, dtype=dtype)
+
+    named = KerasClassifier(tiny_mlp, epochs=1, metrics=[Named]).fit(X, y)
+    assert len(named.history_) == 2

@@ -116,7 +116,30 @@ class _MixedIn(TransformerMixin, KerasClassifier):  # a mixin first (found in re
     pass
 
 
-@pytest.mark.parametrize("cls", [KerasClassifier, _Subclass, _MixedIn])
+class _OwnInit(KerasClassifier):  # an __init__ without **kwargs (found in review)
+    def __init__(self, model=None, epochs=1):
+        super().__init__(model, epochs=epochs)
+
+
+def test_a_subclass_init_without_kwargs_reads_the_wrappers_parameters_as_its_own():
+    # Its __init__ ended the walk for the declaring class: a builder's loss got
+    # None, and a builder's own Adam was refused against optimizer='rmsprop'.
+    def compiled(loss="binary_crossentropy"):
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(loss=loss, optimizer="adam")
+        return model
+
+    clf = _OwnInit(compiled).fit(X, y)
+    assert clf.model_.loss == "binary_crossentropy"
+    assert type(clf.model_.optimizer).__name__ == "Adam"
+
+
+class _Redeclared(KerasClassifier):  # a wrapper parameter declared again
+    def __init__(self, model=None, loss=None, **kwargs):
+        super().__init__(model, loss=loss, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [KerasClassifier, _Subclass, _MixedIn, _Redeclared])
 def test_a_builder_s_own_defaults_stand_for_wrapper_parameters_left_at_none(cls):
     # Advanced Usage: KerasClassifier(optimizer="sgd") does not give the builder
     # optimizer="sgd"; its arguments come from model__ parameters. A builder's
@@ -129,10 +152,10 @@ def test_a_builder_s_own_defaults_stand_for_wrapper_parameters_left_at_none(cls)
         model.compile(loss=loss, optimizer=optimizer)
         return model
 
-    with pytest.warns(UserWarning, match=r"The model builder 'create_model' gets the "
-                                         r"estimator's optimizer='rmsprop' \(its default\) in "
-                                         r"place of its own optimizer='adam': give the "
-                                         r"estimator optimizer=\.\.\. to choose"):
+    with pytest.warns(UserWarning, match=r"The model builder 'create_model' takes the "
+                                         r"estimator's optimizer='rmsprop', the estimator's "
+                                         r"default, over its own optimizer='adam'; where that "
+                                         r"is not your choice, give the estimator optimizer="):
         first, again = (cls(create_model, epochs=1).initialize(X, y) for _ in range(2))
     np.testing.assert_array_equal(first.model_.get_weights()[0], again.model_.get_weights()[0])
     assert first.model_.loss == "binary_crossentropy"
@@ -145,6 +168,6 @@ def test_a_builder_s_own_defaults_stand_for_wrapper_parameters_left_at_none(cls)
         seeded = cls(create_model, random_state=0, optimizer="adam", epochs=1).initialize(X, y)
     assert type(sgd.model_.optimizer).__name__ == type(routed.model_.optimizer).__name__ == "SGD"
     assert not np.array_equal(seeded.model_.get_weights()[0], first.model_.get_weights()[0])
-    with pytest.warns(UserWarning, match="its default"):
+    with pytest.warns(UserWarning, match="the estimator's default"):
         plain = cls(create_model, optimizer="rmsprop", epochs=1).fit(X, y)
     assert type(plain.model_.optimizer).__name__ == "RMSprop"

@@ -884,6 +884,9 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
 
     text = ColumnGroups({"when": ["when"]}, dtype="str").fit_transform(X)["when"]
     assert text[5, 0] == str(X["when"].iloc[5])
+    numbers = ColumnGroups({"when": ["x"]}).fit(X.assign(x=1.0))  # then given them
+    with pytest.raises(ValueError, match=r"^ColumnGroups' group 'when' has columns of dates"):
+        numbers.transform(X.drop(columns="x").rename(columns={"when": "x"}))
 
 
 def test_polars_date_and_duration_columns_are_refused_as_pandas_ones():

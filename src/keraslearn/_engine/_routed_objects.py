@@ -116,14 +116,16 @@ def _rebuild_args(obj, kwargs, where):
             args[name] = kwargs[name]
         elif hasattr(obj, name):
             args[name] = getattr(obj, name)
-        else:  # the class instead, with what it needs and what was routed
-            needed = dict.fromkeys([*_required(cls), *kwargs])
-            example = ", ".join(f"{where}__{n}=..." for n in needed)
+        else:  # the class instead, with what it needs, was given and was routed
+            needed = dict.fromkeys([*_required(cls), *_set_here(obj, names), *kwargs])
+            example = ", ".join(f"{where}__{n}=..." for n in needed) + (
+                "" if name in needed else
+                f"; {where}__{name}=... too where the instance was given one")
             raise ValueError(
                 f"Routed parameters {sorted(kwargs)} cannot be applied to the {cls.__name__} "
                 f"instance: it does not keep its constructor argument {name!r}, so it "
                 "cannot be built again. Pass the class instead, with its arguments "
-                f"routed ({where.split('__')[0]}=[{cls.__name__}], {example}).")
+                f"routed ({where.rsplit('__', 1)[0]}=[{cls.__name__}], {example}).")
     return args, False
 
 
@@ -257,15 +259,30 @@ def _required(cls):
                 p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def _set_here(obj, names):
+    """Those of ``names`` (constructor arguments) that ``obj`` keeps with another
+    value than the constructor's default."""
+    parameters = inspect.signature(type(obj).__init__).parameters
+    changed = []
+    for name in sorted(names):
+        default = getattr(parameters.get(name), "default", inspect.Parameter.empty)
+        try:
+            if hasattr(obj, name) and bool(getattr(obj, name) != default):
+                changed.append(name)
+        except (TypeError, ValueError):  # (an array: compared element-wise)
+            changed.append(name)
+    return changed
+
+
 def _check_required(cls, n_positional, keywords, where):
     """Refuse, before TensorFlow runs, a class made without an argument it needs
-    (``callbacks=[ModelCheckpoint]`` failed with Python's bare TypeError)."""
-    missing = [n for n in _required(cls)[n_positional:] if n not in keywords]
+    (``callbacks=[ModelCheckpoint]`` failed with Python's bare TypeError); a
+    ``name`` is left to those that give one (metrics, optimizers)."""
+    missing = [n for n in _required(cls)[n_positional:] if n not in keywords and n != "name"]
     if missing:
         raise ValueError(
             f"{where}: {cls.__name__} needs the argument(s) {missing}, which it is made "
-            f"without: give an instance ({cls.__name__}({missing[0]}=...)), or route them "
-            f"({where}__{missing[0]}=...).")
+            f"without: give an instance, {cls.__name__}({missing[0]}=...).")
 
 
 def _no_names(name, where):

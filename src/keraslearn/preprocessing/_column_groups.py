@@ -228,8 +228,10 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             refuse_dates(part, what=f"ColumnGroups' group {name!r}")
             # A copy, writable, never a view of the caller's frame.
             kept = integer_dtype(part) if self.dtype is None else False  # nullable Int64
-            part = check_array(part, dtype=self.dtype if kept is False else kept,
-                               ensure_all_finite=False, copy=True, input_name=f"group {name!r}")
+            with explained_input_errors(part, what=f"ColumnGroups' group {name!r}"):
+                part = check_array(part, dtype=self.dtype if kept is False else kept,
+                                   ensure_all_finite=False, copy=True,
+                                   input_name=f"group {name!r}")
             shape = (self.shapes or {}).get(name)
             if shape is not None:
                 part = part.reshape((len(part),) + tuple(shape))

@@ -116,33 +116,33 @@ def loss_checked_against(est, model, compile_args):
 
 
 def _declaring(est, name):
-    """(class, inspect.Parameter) of the nearest class of ``est``'s whose own
-    ``__init__`` declares parameter ``name`` (one taking ``**kwargs``: its
-    base's; mixins without an ``__init__`` passed over); None where none does."""
+    """The classes of ``est``'s whose own ``__init__`` declares parameter
+    ``name``, nearest first, with its ``inspect.Parameter`` there (every
+    ``__init__`` of the hierarchy is read, as ``get_params`` reads them)."""
+    found = []
     for cls in type(est).__mro__:
-        if cls is object or "__init__" not in vars(cls):
-            continue
-        parameters = inspect.signature(cls.__init__).parameters
-        if name in parameters:
-            return cls, parameters[name]
-        if not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-            return None
-    return None
+        if cls is not object and "__init__" in vars(cls):
+            declared = inspect.signature(cls.__init__).parameters.get(name)
+            if declared is not None and declared.kind not in (
+                    declared.VAR_KEYWORD, declared.VAR_POSITIONAL):
+                found.append((cls, declared))
+    return found
 
 
 def _declared_default(est, name):
     """The default of parameter ``name`` the nearest class declaring it gives."""
     declaring = _declaring(est, name)
-    return None if declaring is None else declaring[1].default
+    return declaring[0][1].default if declaring else None
 
 
 def _wrapper_default(est, name):
-    """The default of ``name`` where it is one of keraslearn's wrappers' own
-    parameters (``optimizer``, ``loss``, ``random_state``, ...), else ``empty``."""
+    """The default of ``name`` (the nearest declaring class's) where it is one of
+    keraslearn's wrappers' own parameters (``optimizer``, ``loss``, ...), a
+    subclass declaring it again included; else ``empty``."""
     declaring = _declaring(est, name)
-    if declaring is None or not declaring[0].__module__.startswith("keraslearn."):
+    if not any(cls.__module__.startswith("keraslearn.") for cls, _ in declaring):
         return inspect.Parameter.empty
-    return declaring[1].default
+    return declaring[0][1].default
 
 
 def _builder_value(est, builder, name, value, own, warn=True):
@@ -158,9 +158,10 @@ def _builder_value(est, builder, name, value, own, warn=True):
         return False
     if warn and _same(value, default) and not _same(value, own):
         warnings.warn(
-            f"The model builder {getattr(builder, '__name__', builder)!r} gets the "
-            f"estimator's {name}={value!r} (its default) in place of its own {name}={own!r}: "
-            f"give the estimator {name}=... to choose (scikeras leaves the builder its own).",
+            f"The model builder {getattr(builder, '__name__', builder)!r} takes the "
+            f"estimator's {name}={value!r}, the estimator's default, over its own "
+            f"{name}={own!r}; where that is not your choice, give the estimator {name}=... "
+            "(scikeras leaves a builder its own default).",
             UserWarning, stacklevel=user_stacklevel())
     return True
 
