@@ -427,6 +427,20 @@ def test_a_search_over_optimizer_instances_is_refused_with_the_way_out(tmp_path)
                                          r"over names, 'adam'.*best_estimator_ alone"):
         keraslearn.save(search, tmp_path / "search.keraslearn")
     assert list(tmp_path.iterdir()) == []
+    # scipy's randint, on which skops recurses: a bare RecursionError 999 frames deep
+    from scipy.stats import randint
+    from sklearn.model_selection import RandomizedSearchCV
+
+    drawn = RandomizedSearchCV(MLPClassifier(max_iter=1, random_state=0),
+                               {"hidden_layer_sizes": randint(2, 4)}, n_iter=1, cv=2,
+                               random_state=0)
+    with pytest.warns(Warning):
+        drawn.fit(X, LABELS)
+    with pytest.raises(ValueError, match=r"cannot store RandomizedSearchCV: skops cannot store "
+                                         r"a part of it \(RecursionError: .*scipy\.stats\."
+                                         r"randint: give a list of values"):
+        keraslearn.save(drawn, tmp_path / "drawn.keraslearn")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_metadata_routing_requests_skops_cannot_store_are_named_with_the_way_out(tmp_path):

@@ -127,9 +127,9 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                     blobs[member] = skops.io.dumps(part)
                 except (ValueError, Warning):  # (a warning: raised by the user's filters)
                     raise
-                except RecursionError as exc:
+                except RecursionError as exc:  # (skops on a cycle, or on scipy's randint)
                     if not _trust.has_routing_requests(part, set()):
-                        raise
+                        raise _unstorable(part, exc) from exc
                     raise ValueError(
                         f"keraslearn.save cannot store {type(part).__name__}: it holds "
                         "metadata-routing requests (set_fit_request, set_score_request, "
@@ -137,15 +137,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                         "cannot store such a cycle. Pickle it (joblib.dump) instead, or "
                         "save a model fitted without set_*_request calls.") from exc
                 except Exception as exc:
-                    raise ValueError(
-                        f"keraslearn.save cannot store {type(part).__name__}: skops cannot "
-                        f"store a part of it ({type(exc).__name__}: {exc}). A search's "
-                        "param_grid or param_distributions are stored with it, and skops "
-                        "cannot store Keras objects there (optimizer instances: search over "
-                        "names, 'adam', or routed parameters, optimizer__learning_rate) nor "
-                        "some SciPy distributions (scipy.stats.randint: give a list of "
-                        "values); or save the search's best_estimator_ alone."
-                    ) from exc
+                    raise _unstorable(part, exc) from exc
         _networks.check_networks_load(tmp, session.networks, path)
         _trust.check_parts_load(blobs, path)
         manifest = {
@@ -298,6 +290,17 @@ def get_untrusted_types(path):
 
 def _type_name(obj):
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _unstorable(part, exc):
+    """The ValueError for a ``part`` skops could not store (``exc``: why)."""
+    return ValueError(
+        f"keraslearn.save cannot store {type(part).__name__}: skops cannot store a part of "
+        f"it ({type(exc).__name__}: {exc}). A search's param_grid or param_distributions are "
+        "stored with it, and skops cannot store Keras objects there (optimizer instances: "
+        "search over names, 'adam', or routed parameters, optimizer__learning_rate) nor some "
+        "SciPy distributions (scipy.stats.randint: give a list of values); or save the "
+        "search's best_estimator_ alone.")
 
 
 def _source(path):
