@@ -662,6 +662,10 @@ def test_a_linear_output_under_a_loss_taking_probabilities_is_refused_before_tra
                                          r"loss .* takes probabilities.*from_logits=True"):
         fitted.set_params(model__activation=None).fit(X3, y3)
     np.testing.assert_array_equal(fitted.predict_proba(X3), before)  # the fitted one kept
+    for other in ("tanh", "relu", "softplus", "elu"):  # (trained whole, then predict failed)
+        with pytest.raises(ValueError, match=rf"output layer has activation='{other}', whose "
+                                             r"outputs are not probabilities, but the loss"):
+            fitted.set_params(model__activation=other).fit(X3, y3)
     logits = {"sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
               "binary_crossentropy": keras.losses.BinaryCrossentropy}.get(loss, type(loss))(
         from_logits=True)

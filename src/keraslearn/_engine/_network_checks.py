@@ -72,8 +72,8 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
     """Refuse, before training, an output layer the loss cannot learn through:
     a softmax over one unit (1 whatever the inputs) or over multilabel targets
     (``mode`` "multilabel": its units sum to 1, so a row holds one label at
-    most past predict's threshold of 0.5), a classifier's linear
-    output where the Keras crossentropy takes probabilities (``from_logits``
+    most past predict's threshold of 0.5), a classifier's linear (or tanh,
+    relu, ...) output where the Keras crossentropy takes probabilities (``from_logits``
     False): it trains on clipped scores, and predict_proba refuses some rows;
     a linear output under the Poisson loss, whose logarithm of the negative
     predictions is NaN from the first step."""
@@ -112,9 +112,11 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             "predict and predict_proba read probabilities: end the model with "
             "activation='sigmoid' (one unit for two classes, or per label) or 'softmax' (one "
             "unit per class), or train with a crossentropy loss.")
-    if classifies and activation == "linear" and takes_probabilities(loss):
+    if classifies and _not_probabilities(activation) and takes_probabilities(loss):
+        what = ("no activation (linear)" if activation == "linear" else
+                f"activation={activation!r}, whose outputs are not probabilities")
         raise ValueError(
-            f"The model's output layer has no activation (linear), but the loss "
+            f"The model's output layer has {what}, but the loss "
             f"{loss_description(loss)} takes probabilities: end the model with "
             "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
             "classes, or per label), or give the loss from_logits=True (e.g. keras.losses."
@@ -123,6 +125,14 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
 
 # Activations whose outputs lie in [0, 1] (a softmax's, sparsemax's rows summing to 1).
 _PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax", "hard_sigmoid", "sparse_sigmoid", "sparsemax")
+
+
+def _not_probabilities(activation):
+    """Whether ``activation`` (a name) is one of Keras' own whose outputs may
+    leave [0, 1] (linear, relu, tanh, softplus, ...: a crossentropy taking
+    probabilities clips them, and predict_proba refuses the rows)."""
+    return (isinstance(activation, str) and activation not in _PROBABILITY_ACTIVATIONS
+            and callable(getattr(keras.activations, activation, None)))
 
 
 def _trains(loss):
