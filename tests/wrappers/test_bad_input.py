@@ -191,6 +191,10 @@ _FIT_ERRORS = {
     "metric-spelling": (R, {"metrics": ["meansquarederror"]}, X, X[:, 0], {}, ValueError,
                         "Unknown metric 'meansquarederror' in metrics__0. Did you mean "
                         "'mean_squared_error'"),
+    # (pointed at another metric: 'binary_accuracy' for scikit-learn's balanced_accuracy)
+    "sklearn-scorer": (C, {"metrics": ["balanced_accuracy"]}, X, y, {}, ValueError,
+                       r"Unknown metric 'balanced_accuracy' in metrics__0\. 'balanced_accuracy' "
+                       r"is a scikit-learn scorer: give it to a search's scoring="),
     "verbose-str": (C, {"verbose": "loud"}, X, y, {}, ValueError, "verbose must be an int"),
     "fit-verbose-negative": (C, {}, X, y, {"verbose": -1}, ValueError, "verbose must be an int"),
     # taken for True, silently
