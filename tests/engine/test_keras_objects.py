@@ -73,6 +73,16 @@ def test_a_callback_that_does_not_keep_its_arguments_is_a_clear_error():
                         callbacks__0__append=True).fit(X, y)
     assert kept.fit(X, y).model_ is not None  # (one that keeps them is built again)
 
+    class Scaled:  # a loss of one's own, not in a list: told as loss=Scaled
+        def __init__(self, scale=1.0, hidden=0):
+            self.scale, self._hidden = scale, hidden
+
+        def __call__(self, y_true, y_pred):
+            return keras.losses.binary_crossentropy(y_true, y_pred) * self.scale
+
+    with pytest.raises(ValueError, match=r"\(loss=Scaled, loss__scale=\.\.\.; loss__hidden="):
+        KerasClassifier(tiny_mlp, loss=Scaled(), loss__scale=2.0).fit(X, y)
+
 
 @pytest.mark.parametrize("cls", [
     keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,
@@ -459,9 +469,19 @@ def test_a_class_made_without_an_argument_it_needs_is_refused_before_training():
                 KerasClassifier(tiny_mlp, metrics=[keras.metrics.MeanMetricWrapper])):
         with pytest.raises(ValueError, match=r"__0: (ModelCheckpoint|MeanMetricWrapper) needs "
                                              r"the argument\(s\) \['(filepath|fn)'\], which it "
-                                             r"is made without: give an instance"):
+                                             r"is made without: give an instance, (ModelCheckpoint"
+                                         r"\(filepath=\.\.\.\), or, where the estimator routes "
+                                         r"parameters, callbacks__0__filepath=|MeanMetricWrapper)"):
             est.fit(X, y)
         assert not hasattr(est, "model_")
+
+    class NamedCallback(keras.callbacks.Callback):  # a name only metrics are given
+        def __init__(self, name):
+            super().__init__()
+            self.name = name
+
+    with pytest.raises(ValueError, match=r"NamedCallback needs the argument\(s\) \['name'\]"):
+        KerasClassifier(tiny_mlp, callbacks=[NamedCallback]).fit(X, y)
     routed = KerasClassifier(tiny_mlp, epochs=1, callbacks=[keras.callbacks.LambdaCallback],
                              callbacks__0__on_train_end=lambda logs: None).fit(X, y)
     assert routed.model_ is not None  # (one whose arguments all have defaults, as before)

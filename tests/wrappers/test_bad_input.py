@@ -195,6 +195,9 @@ _FIT_ERRORS = {
     "sklearn-scorer": (C, {"metrics": ["balanced_accuracy"]}, X, y, {}, ValueError,
                        r"Unknown metric 'balanced_accuracy' in metrics__0\. 'balanced_accuracy' "
                        r"is a scikit-learn scorer: give it to a search's scoring="),
+    "sklearn-scorer-with-keras-counterpart": (
+        C, {"metrics": ["roc_auc"]}, X, y, {}, ValueError,
+        r"'roc_auc' is a scikit-learn scorer: .* \(its counterpart: 'AUC'\)\.$"),
     "verbose-str": (C, {"verbose": "loud"}, X, y, {}, ValueError, "verbose must be an int"),
     "fit-verbose-negative": (C, {}, X, y, {"verbose": -1}, ValueError, "verbose must be an int"),
     # taken for True, silently
@@ -671,8 +674,15 @@ def test_a_linear_output_under_a_loss_taking_probabilities_is_refused_before_tra
     np.testing.assert_array_equal(fitted.predict_proba(X3), before)  # the fitted one kept
     for other in ("tanh", "relu", "softplus", "elu"):  # (trained whole, then predict failed)
         with pytest.raises(ValueError, match=rf"output layer has activation='{other}', whose "
-                                             r"outputs are not probabilities, but the loss"):
+                                             r"outputs are not probabilities, but the loss.*"
+                                             r"or remove it and give the loss from_logits=True"):
             fitted.set_params(model__activation=other).fit(X3, y3)
+
+    def relu6(x):  # one's own, in [0, 1], of a Keras activation's name (found in review)
+        return keras.ops.relu6(x) / 6
+
+    if units == 1:  # (a sigmoid's stand-in for one unit)
+        fitted.set_params(model__activation=relu6).fit(X3, y3)
     logits = {"sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
               "binary_crossentropy": keras.losses.BinaryCrossentropy}.get(loss, type(loss))(
         from_logits=True)

@@ -318,13 +318,10 @@ def _resolve_metric(name, where):
         return None  # Keras chooses the class from the loss and output shape
     found = _lookup(name, keras.metrics, keras.metrics.Metric)
     if not _keras_knows(keras.metrics, name):  # "mae" is taken; "meansquarederror" is not
-        from sklearn.metrics import get_scorer_names
+        from ..utils._names import scorer_hint
 
         known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"]
-        hint = (f" {name!r} is a scikit-learn scorer: give it to a search's scoring= (or "
-                "cross_validate's), which scores the fitted estimator; Keras' metrics here are "
-                "computed during training." if name in get_scorer_names()
-                else _spelling_hint(name, known))
+        hint = scorer_hint(name) or _spelling_hint(name, known)
         raise ValueError(f"Unknown metric {name!r} in {where}.{hint}")
     return found
 

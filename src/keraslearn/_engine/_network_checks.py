@@ -6,7 +6,7 @@ trains on."""
 import inspect
 
 from .._tf import keras
-from ._layers import defined_by_keras
+from ._layers import defined_by_keras, defined_by_keras_or_keraslearn
 
 
 def check_losses_per_output(model, loss, n_outputs):
@@ -29,7 +29,8 @@ def check_losses_per_output(model, loss, n_outputs):
 def _output_activation(model):
     """The name of the activation ending a one-output network (that of the
     layer producing its output: a Dense layer's, an Activation or Softmax
-    layer's; through a linear Activation layer, which only casts, as a float32
+    layer's, where the function is Keras' own, not one of the user's of the
+    same name; through a linear Activation layer, which only casts, as a float32
     one ending a mixed precision network, and through layers that pass their
     input on at inference (Dropout, noise); None where it cannot be read (a
     subclassed model, a nested one)."""
@@ -52,9 +53,12 @@ def _output_activation(model):
         if isinstance(layer, passing):
             target = layer.input
             continue
+        function = getattr(layer, "activation", None)
         try:
-            name = keras.activations.serialize(getattr(layer, "activation", None))
+            name = keras.activations.serialize(function)
         except (TypeError, ValueError):
+            return None
+        if not defined_by_keras_or_keraslearn(function):  # (one's own, whatever its name)
             return None
         if not (name == "linear" and isinstance(layer, keras.layers.Activation)):
             return name if isinstance(name, str) else None
@@ -113,13 +117,14 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             "activation='sigmoid' (one unit for two classes, or per label) or 'softmax' (one "
             "unit per class), or train with a crossentropy loss.")
     if classifies and _not_probabilities(activation) and takes_probabilities(loss):
-        what = ("no activation (linear)" if activation == "linear" else
-                f"activation={activation!r}, whose outputs are not probabilities")
+        what, logits = ("no activation (linear)", "give the loss") if activation == "linear" else (
+            f"activation={activation!r}, whose outputs are not probabilities",
+            "remove it and give the loss")  # (a relu's logits would never be negative)
         raise ValueError(
             f"The model's output layer has {what}, but the loss "
             f"{loss_description(loss)} takes probabilities: end the model with "
             "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
-            "classes, or per label), or give the loss from_logits=True (e.g. keras.losses."
+            f"classes, or per label), or {logits} from_logits=True (e.g. keras.losses."
             "SparseCategoricalCrossentropy(from_logits=True)).")
 
 

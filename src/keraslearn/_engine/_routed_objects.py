@@ -121,11 +121,14 @@ def _rebuild_args(obj, kwargs, where):
             example = ", ".join(f"{where}__{n}=..." for n in needed) + (
                 "" if name in needed else
                 f"; {where}__{name}=... too where the instance was given one")
+            parent, last = where.rsplit("__", 1) if "__" in where else (where, "")
+            given = (f"{parent}=[{cls.__name__}]" if last.isdigit()  # (an entry of a list)
+                     else f"{where}={cls.__name__}")
             raise ValueError(
                 f"Routed parameters {sorted(kwargs)} cannot be applied to the {cls.__name__} "
                 f"instance: it does not keep its constructor argument {name!r}, so it "
                 "cannot be built again. Pass the class instead, with its arguments "
-                f"routed ({where.rsplit('__', 1)[0]}=[{cls.__name__}], {example}).")
+                f"routed ({given}, {example}).")
     return args, False
 
 
@@ -196,7 +199,7 @@ class _Walker:
         # the user's own taking **kwargs takes what it is given (its bases' names,
         # or its own options), as scikeras routes them.
         check_kwargs(cls.__init__, keywords, where, strict=defined_by_keras(cls.__init__))
-        _check_required(cls, len(args) - len(keywords), keywords, where)
+        _check_required(cls, len(args) - len(keywords), keywords, where, self.kind)
         values = {k: self._value(v, below.get(k, {}), _path(where, k)) for k, v in args.items()}
         if self.dry:
             return None
@@ -274,15 +277,18 @@ def _set_here(obj, names):
     return changed
 
 
-def _check_required(cls, n_positional, keywords, where):
+def _check_required(cls, n_positional, keywords, where, kind):
     """Refuse, before TensorFlow runs, a class made without an argument it needs
     (``callbacks=[ModelCheckpoint]`` failed with Python's bare TypeError); a
-    ``name`` is left to those that give one (metrics, optimizers)."""
-    missing = [n for n in _required(cls)[n_positional:] if n not in keywords and n != "name"]
+    metric's or optimizer's ``name`` is given where they are made."""
+    named = kind in ("metric", "optimizer")
+    missing = [n for n in _required(cls)[n_positional:]
+               if n not in keywords and not (named and n == "name")]
     if missing:
         raise ValueError(
             f"{where}: {cls.__name__} needs the argument(s) {missing}, which it is made "
-            f"without: give an instance, {cls.__name__}({missing[0]}=...).")
+            f"without: give an instance, {cls.__name__}({missing[0]}=...), or, where the "
+            f"estimator routes parameters, {where}__{missing[0]}=....")
 
 
 def _no_names(name, where):

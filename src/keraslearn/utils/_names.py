@@ -129,3 +129,24 @@ def history_value(value):
     if array.dtype.kind in "biuf":
         return float(array) if array.ndim == 0 else array.copy()
     return value
+
+
+# scikit-learn scorers whose quantity a Keras metric computes (during training).
+_KERAS_COUNTERPARTS = {"roc_auc": "AUC", "r2": "R2Score", "f1": "F1Score",
+                       "neg_mean_squared_error": "mean_squared_error",
+                       "neg_mean_absolute_error": "mean_absolute_error",
+                       "neg_root_mean_squared_error": "root_mean_squared_error"}
+
+
+def scorer_hint(name):
+    """Where a scikit-learn scorer's ``name``, given as a Keras metric, goes (and
+    its Keras counterpart, where one computes it); "" for another name."""
+    from sklearn.metrics import get_scorer_names
+
+    if name not in get_scorer_names():
+        return ""
+    counterpart = _KERAS_COUNTERPARTS.get(name)
+    return (f" {name!r} is a scikit-learn scorer: give it to a search's scoring= (or "
+            "cross_validate's), which scores the fitted estimator; Keras' metrics here are "
+            "computed during training" + (f" (its counterpart: {counterpart!r})." if counterpart
+                                          else "."))
