@@ -51,8 +51,8 @@ def test_a_callback_that_does_not_keep_its_arguments_is_a_clear_error():
     # named an argument the user never gave, and not the file path).
     checkpoint = KerasClassifier(tiny_mlp, callbacks=[keras.callbacks.ModelCheckpoint(
         "best.keras")], callbacks__0__save_best_only=True)
-    with pytest.raises(ValueError, match=r"Pass the class instead, with its arguments routed "
-                                         r"\(callbacks=\[ModelCheckpoint\], callbacks__0__"
+    with pytest.raises(ValueError, match=r"Give the class ModelCheckpoint in its place, with "
+                                         r"its arguments routed \(callbacks__0__"
                                          r"filepath=\.\.\., callbacks__0__save_best_only="
                                          r"\.\.\.; callbacks__0__initial_value_threshold=\.\.\. "
                                          r"too where the instance was given one\)\.$"):
@@ -61,26 +61,27 @@ def test_a_callback_that_does_not_keep_its_arguments_is_a_clear_error():
     # the argument the instance does not keep, which it may have been given
     opaque = KerasClassifier(tiny_mlp, fit__callbacks=[Opaque(scale=3.0)],
                              fit__callbacks__0__threshold=2.0)
-    with pytest.raises(ValueError, match=r"\(fit__callbacks=\[Opaque\], fit__callbacks__0__"
+    with pytest.raises(ValueError, match=r"Opaque in its place.*\(fit__callbacks__0__"
                                          r"threshold=\.\.\.; fit__callbacks__0__scale=\.\.\. too "
                                          r"where the instance was given one\)\.$"):
         opaque.fit(X, y)
     kept = KerasClassifier(tiny_mlp, epochs=1, callbacks=[keras.callbacks.EarlyStopping(
         monitor="loss", patience=7)], callbacks__0__min_delta=0.5)
-    with pytest.raises(ValueError, match=r"\(callbacks=\[CSVLogger\], callbacks__0__filename="
+    with pytest.raises(ValueError, match=r"CSVLogger in its place.*\(callbacks__0__filename="
                                          r"\.\.\., callbacks__0__append=\.\.\.; "):
         KerasClassifier(tiny_mlp, callbacks=[keras.callbacks.CSVLogger("log.csv")],
                         callbacks__0__append=True).fit(X, y)
     assert kept.fit(X, y).model_ is not None  # (one that keeps them is built again)
 
-    class Scaled:  # a loss of one's own, not in a list: told as loss=Scaled
+    class Scaled:  # a loss of one's own, not in a list (it was told as loss=[Scaled])
         def __init__(self, scale=1.0, hidden=0):
             self.scale, self._hidden = scale, hidden
 
         def __call__(self, y_true, y_pred):
             return keras.losses.binary_crossentropy(y_true, y_pred) * self.scale
 
-    with pytest.raises(ValueError, match=r"\(loss=Scaled, loss__scale=\.\.\.; loss__hidden="):
+    with pytest.raises(ValueError, match=r"Scaled in its place, with its arguments routed "
+                                         r"\(loss__scale=\.\.\.; loss__hidden="):
         KerasClassifier(tiny_mlp, loss=Scaled(), loss__scale=2.0).fit(X, y)
 
 
@@ -482,6 +483,13 @@ def test_a_class_made_without_an_argument_it_needs_is_refused_before_training():
 
     with pytest.raises(ValueError, match=r"NamedCallback needs the argument\(s\) \['name'\]"):
         KerasClassifier(tiny_mlp, callbacks=[NamedCallback]).fit(X, y)
+
+    class PlainMetric:  # a metric function object, not a keras.metrics.Metric: no name given
+        def __init__(self, name):
+            self.name = name
+
+    with pytest.raises(ValueError, match=r"PlainMetric needs the argument\(s\) \['name'\]"):
+        KerasClassifier(tiny_mlp, metrics=[PlainMetric]).fit(X, y)
     routed = KerasClassifier(tiny_mlp, epochs=1, callbacks=[keras.callbacks.LambdaCallback],
                              callbacks__0__on_train_end=lambda logs: None).fit(X, y)
     assert routed.model_ is not None  # (one whose arguments all have defaults, as before)

@@ -683,6 +683,8 @@ def test_a_linear_output_under_a_loss_taking_probabilities_is_refused_before_tra
 
     if units == 1:  # (a sigmoid's stand-in for one unit)
         fitted.set_params(model__activation=relu6).fit(X3, y3)
+    with pytest.raises(ValueError, match="activation='relu', whose outputs are not"):
+        fitted.set_params(model__activation=tf.nn.relu).fit(X3, y3)  # (TensorFlow's: Keras' name)
     logits = {"sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
               "binary_crossentropy": keras.losses.BinaryCrossentropy}.get(loss, type(loss))(
         from_logits=True)

@@ -6,7 +6,7 @@ trains on."""
 import inspect
 
 from .._tf import keras
-from ._layers import defined_by_keras, defined_by_keras_or_keraslearn
+from ._layers import defined_by_keras
 
 
 def check_losses_per_output(model, loss, n_outputs):
@@ -58,11 +58,18 @@ def _output_activation(model):
             name = keras.activations.serialize(function)
         except (TypeError, ValueError):
             return None
-        if not defined_by_keras_or_keraslearn(function):  # (one's own, whatever its name)
+        if not _library_function(function):  # (one's own, whatever its name)
             return None
         if not (name == "linear" and isinstance(layer, keras.layers.Activation)):
             return name if isinstance(name, str) else None
         target = layer.input
+
+
+def _library_function(function):
+    """Whether an activation function is Keras', TensorFlow's (tf.nn.sigmoid,
+    which Keras names as its own) or keraslearn's, not one of the user's."""
+    module = getattr(function, "__module__", None) or ""
+    return module.split(".")[0] in ("keras", "tensorflow", "keraslearn")
 
 
 def _produces(layer, tensor):

@@ -121,14 +121,11 @@ def _rebuild_args(obj, kwargs, where):
             example = ", ".join(f"{where}__{n}=..." for n in needed) + (
                 "" if name in needed else
                 f"; {where}__{name}=... too where the instance was given one")
-            parent, last = where.rsplit("__", 1) if "__" in where else (where, "")
-            given = (f"{parent}=[{cls.__name__}]" if last.isdigit()  # (an entry of a list)
-                     else f"{where}={cls.__name__}")
             raise ValueError(
                 f"Routed parameters {sorted(kwargs)} cannot be applied to the {cls.__name__} "
                 f"instance: it does not keep its constructor argument {name!r}, so it "
-                "cannot be built again. Pass the class instead, with its arguments "
-                f"routed ({given}, {example}).")
+                f"cannot be built again. Give the class {cls.__name__} in its place, with its "
+                f"arguments routed ({example}).")
     return args, False
 
 
@@ -281,7 +278,7 @@ def _check_required(cls, n_positional, keywords, where, kind):
     """Refuse, before TensorFlow runs, a class made without an argument it needs
     (``callbacks=[ModelCheckpoint]`` failed with Python's bare TypeError); a
     metric's or optimizer's ``name`` is given where they are made."""
-    named = kind in ("metric", "optimizer")
+    named = kind == "optimizer" or kind == "metric" and _metric_naming(cls) == "named"
     missing = [n for n in _required(cls)[n_positional:]
                if n not in keywords and not (named and n == "name")]
     if missing:

@@ -135,7 +135,9 @@ def history_value(value):
 _KERAS_COUNTERPARTS = {"roc_auc": "AUC", "r2": "R2Score", "f1": "F1Score",
                        "neg_mean_squared_error": "mean_squared_error",
                        "neg_mean_absolute_error": "mean_absolute_error",
-                       "neg_root_mean_squared_error": "root_mean_squared_error"}
+                       "neg_root_mean_squared_error": "root_mean_squared_error",
+                       "neg_mean_squared_log_error": "mean_squared_logarithmic_error",
+                       "neg_mean_absolute_percentage_error": "mean_absolute_percentage_error"}
 
 
 def scorer_hint(name):
