@@ -2,9 +2,10 @@
 
 The builder is ``model`` (a function, or a ``keras.Model`` instance), else
 ``build_fn`` (scikeras' old name), else a ``_keras_build_fn`` method of a
-subclass. It receives the arguments it declares: estimator parameters by name,
-``model__`` parameters, and the special ``meta``, ``compile_kwargs`` and
-``params``; a builder with ``**kwargs`` receives them all, as in scikeras.
+subclass. It receives the arguments it declares: estimator parameters by name
+(a wrapper parameter left at None leaving the builder's own default, as in
+scikeras), ``model__`` parameters, and the special ``meta``, ``compile_kwargs``
+and ``params``; a builder with ``**kwargs`` receives them all, as in scikeras.
 """
 
 import inspect
