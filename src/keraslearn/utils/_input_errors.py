@@ -168,8 +168,8 @@ def _spans(frame):
     kinds = (datetime.date, datetime.time, pd.Period, pd.Interval)
     found = []
     for i, (column, dtype) in enumerate(frame.dtypes.items()):
-        if isinstance(dtype, np.dtype) and dtype.kind == "O":  # (its first value, by
-            # position: names and labels may repeat)
+        # An object column's first value, read by position (names and labels may repeat).
+        if isinstance(dtype, np.dtype) and dtype.kind == "O":
             valid = frame.iloc[:, i].notna().to_numpy()
             first = valid.argmax() if len(valid) else 0
             spans = bool(len(valid)) and valid[first] and isinstance(frame.iat[first, i], kinds)
