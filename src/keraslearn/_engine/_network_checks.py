@@ -29,11 +29,12 @@ def check_losses_per_output(model, loss, n_outputs):
 def _output_activation(model):
     """The name of the activation ending a one-output network (that of the
     layer producing its output: a Dense layer's, an Activation or Softmax
-    layer's, where the function is Keras', TensorFlow's or keraslearn's, not one
-    of the user's of the same name; through a linear Activation layer, which
-    only casts, as a float32 one ending a mixed precision network, and through
-    layers that pass their input on at inference (Dropout, noise); None where
-    it cannot be read (a subclassed model, a nested one)."""
+    layer's, where the function is Keras' or keraslearn's, or TensorFlow's that
+    Keras names as its own (tf.nn.sigmoid), not the user's of the same name;
+    through a linear Activation layer, which only casts, as a float32 one
+    ending a mixed precision network, and through layers that pass their input
+    on at inference (Dropout, noise); None where it cannot be read (a
+    subclassed model, a nested one)."""
     passing = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
                keras.layers.AlphaDropout, keras.layers.ActivityRegularization,
                keras.layers.Identity)

@@ -11,8 +11,8 @@ _ENTRIES["model"] = """\
         The network, or a function that builds and returns it. A function
         receives the arguments it declares: estimator parameters by name
         (``KerasClassifier(build, hidden=64)``; one it gives a default of its
-        own keeps it where the estimator's ``loss``, ``metrics`` or
-        ``random_state`` is left at None), ``model__``-prefixed
+        own keeps it where the estimator's parameter of that name, as
+        ``loss`` or ``random_state``, is left at None), ``model__``-prefixed
         parameters, ``meta`` (a dict describing the data:
         ``n_features_in_``, ``X_shape_``, ``classes_``, ``n_classes_``,
         ``target_type_``, ...), ``compile_kwargs`` and ``params``. A model
