@@ -19,6 +19,7 @@ from .._engine import _keras_objects as objects
 from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import suggest
+from ._params import init_parameters
 from ._routing import builder_names, routed, unknown_name_error
 
 # What the builder may receive besides its own parameters.
@@ -120,14 +121,7 @@ def _declaring(est, name):
     """The classes of ``est``'s whose own ``__init__`` declares parameter
     ``name``, nearest first, with its ``inspect.Parameter`` there (every
     ``__init__`` of the hierarchy is read, as ``get_params`` reads them)."""
-    found = []
-    for cls in type(est).__mro__:
-        if cls is not object and "__init__" in vars(cls):
-            declared = inspect.signature(cls.__init__).parameters.get(name)
-            if declared is not None and declared.kind not in (
-                    declared.VAR_KEYWORD, declared.VAR_POSITIONAL):
-                found.append((cls, declared))
-    return found
+    return [(cls, p) for cls, p in init_parameters(type(est)) if p.name == name]
 
 
 def _declared_default(est, name):

@@ -29,18 +29,24 @@ from ._routing import (
 
 
 @functools.lru_cache(maxsize=256)
-def _init_names(cls):
-    """The parameter names of every ``__init__`` in ``cls``'s hierarchy, in
-    order (read once per class: searches ask for them at every clone)."""
-    names = []
+def init_parameters(cls):
+    """``(class, parameter)`` for each named parameter of every ``__init__``
+    in ``cls``'s hierarchy, nearest class first (mixins without one passed
+    over; read once per class: searches ask for them at every clone)."""
+    found = []
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:
             continue
         for p in inspect.signature(init).parameters.values():
             if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-                names.append(p.name)
-    return tuple(dict.fromkeys(names))
+                found.append((klass, p))
+    return tuple(found)
+
+
+def _init_names(cls):
+    """The parameter names of every ``__init__`` in ``cls``'s hierarchy, in order."""
+    return tuple(dict.fromkeys(p.name for _, p in init_parameters(cls)))
 
 
 class RoutedParams:
