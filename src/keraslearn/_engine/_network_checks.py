@@ -6,7 +6,7 @@ trains on."""
 import inspect
 
 from .._tf import keras
-from ._layers import defined_by_keras
+from ._layers import defined_by_keras, defined_by_keras_or_keraslearn
 
 
 def check_losses_per_output(model, loss, n_outputs):
@@ -67,10 +67,10 @@ def _output_activation(model):
 
 
 def _library_function(function):
-    """Whether an activation function is Keras', TensorFlow's (tf.nn.sigmoid,
-    which Keras names as its own) or keraslearn's, not one of the user's."""
-    module = getattr(function, "__module__", None) or ""
-    return module.split(".")[0] in ("keras", "tensorflow", "keraslearn")
+    """Whether an activation function is Keras', keraslearn's or TensorFlow's
+    (tf.nn.sigmoid, which Keras names as its own), not one of the user's."""
+    return defined_by_keras_or_keraslearn(function) or (
+        getattr(function, "__module__", None) or "").startswith("tensorflow.")
 
 
 def _produces(layer, tensor):
