@@ -70,8 +70,8 @@ def copy_model(source):
 def _refusal(exc, compiling):
     """The error telling why Keras could not copy the model (None: Keras' own
     words), ``compiling`` it once its layers were made again or not."""
-    first = " ".join(str(exc).split()).split(". ")[0]
-    function = plain_function(" ".join(str(exc).split()))
+    text = " ".join(str(exc).split())
+    first, function = text.split(". ")[0], plain_function(text)
     if function is not None and not compiling:
         return ValueError(_REFUSED + f"it holds the function {function!r}, which Keras does not "
                           f"make again from its config. {REGISTER_FUNCTION}" + _BUILDER[1:])

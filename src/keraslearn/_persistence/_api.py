@@ -127,16 +127,15 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                     blobs[member] = skops.io.dumps(part)
                 except (ValueError, Warning):  # (a warning: raised by the user's filters)
                     raise
-                except RecursionError as exc:  # (skops on a cycle, or on scipy's randint)
-                    if not _trust.has_routing_requests(part, set()):
-                        raise _unstorable(part, exc) from exc
-                    raise ValueError(
-                        f"keraslearn.save cannot store {type(part).__name__}: it holds "
-                        "metadata-routing requests (set_fit_request, set_score_request, "
-                        "...), each of which refers back to its estimator, and skops "
-                        "cannot store such a cycle. Pickle it (joblib.dump) instead, or "
-                        "save a model fitted without set_*_request calls.") from exc
-                except Exception as exc:
+                except Exception as exc:  # (RecursionError: a cycle, or scipy's randint)
+                    if isinstance(exc, RecursionError) and _trust.has_routing_requests(
+                            part, set()):
+                        raise ValueError(
+                            f"keraslearn.save cannot store {type(part).__name__}: it holds "
+                            "metadata-routing requests (set_fit_request, set_score_request, "
+                            "...), each of which refers back to its estimator, and skops "
+                            "cannot store such a cycle. Pickle it (joblib.dump) instead, or "
+                            "save a model fitted without set_*_request calls.") from exc
                     raise _unstorable(part, exc) from exc
         _networks.check_networks_load(tmp, session.networks, path)
         _trust.check_parts_load(blobs, path)
