@@ -265,8 +265,9 @@ def log_saved(mlflow, estimator, path, *, name, input_example, signature, pip_re
     config = {"trusted": trusted} if trusted else {}
     if predict_fn != "predict":
         config["predict_fn"] = predict_fn
-    if _imported_modules(code_paths):
-        config["imports"] = _imported_modules(code_paths)
+    imports = _imported_modules(code_paths)
+    if imports:
+        config["imports"] = imports
     return mlflow.pyfunc.log_model(
         name=name, python_model=str(code), artifacts={ARTIFACT: str(path)},
         signature=signature, input_example=input_example,

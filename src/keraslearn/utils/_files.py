@@ -32,7 +32,7 @@ def check_output_dir(output_dir, *, drawn_by=None):
     output_dir = user_path(output_dir).absolute()
     if output_dir.exists() and not output_dir.is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} exists and is not a directory.")
-    above = next((p for p in output_dir.absolute().parents if p.exists()), None)
+    above = next((p for p in output_dir.parents if p.exists()), None)
     if above is not None and not above.is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} cannot be created: {str(above)!r} "
                          "is a file, not a directory.")
