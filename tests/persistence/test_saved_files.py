@@ -412,34 +412,40 @@ def test_a_keras_layer_parameter_holding_weights_is_asked_for_again_not_stored_e
     assert isinstance(again.get_params()["model__norm"], keras.layers.Dropout)
 
 
-def test_a_search_over_optimizer_instances_is_refused_with_the_way_out(tmp_path):
-    # skops cannot store Keras objects a search's param_grid holds: the message
-    # named only a __slots__ TypeError.
+def _over_optimizer_instances():
     from sklearn.model_selection import GridSearchCV
 
-    search = GridSearchCV(MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0),
-                          {"optimizer": [keras.optimizers.Adam(0.01), keras.optimizers.SGD()]},
-                          cv=2)
-    with pytest.warns(Warning):  # (one iteration: not converged)
-        search.fit(X, LABELS)
-    with pytest.raises(ValueError, match=r"cannot store GridSearchCV.*param_grid or "
-                                         r"param_distributions.*optimizer instances: search "
-                                         r"over names, 'adam'.*best_estimator_ alone"):
-        keraslearn.save(search, tmp_path / "search.keraslearn")
-    assert list(tmp_path.iterdir()) == []
-    # scipy's randint, on which skops recurses: a bare RecursionError 999 frames deep
+    return GridSearchCV(MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0),
+                        {"optimizer": [keras.optimizers.Adam(0.01), keras.optimizers.SGD()]},
+                        cv=2)
+
+
+def _over_randint():
     from scipy.stats import randint
     from sklearn.model_selection import RandomizedSearchCV
 
-    drawn = RandomizedSearchCV(MLPClassifier(max_iter=1, random_state=0),
-                               {"hidden_layer_sizes": randint(2, 4)}, n_iter=1, cv=2,
-                               random_state=0)
-    with pytest.warns(Warning):
-        drawn.fit(X, LABELS)
-    with pytest.raises(ValueError, match=r"cannot store RandomizedSearchCV: skops cannot store "
-                                         r"a part of it \(RecursionError: .*scipy\.stats\."
-                                         r"randint: give a list of values"):
-        keraslearn.save(drawn, tmp_path / "drawn.keraslearn")
+    return RandomizedSearchCV(MLPClassifier(max_iter=1, random_state=0),
+                              {"hidden_layer_sizes": randint(2, 4)}, n_iter=1, cv=2,
+                              random_state=0)
+
+
+@pytest.mark.parametrize("make, match", [
+    # skops cannot store Keras objects a search's param_grid holds: the message
+    # named only a __slots__ TypeError.
+    (_over_optimizer_instances, r"cannot store GridSearchCV.*param_grid or "
+                                r"param_distributions.*optimizer instances: search "
+                                r"over names, 'adam'.*best_estimator_ alone"),
+    # scipy's randint, on which skops recurses: a bare RecursionError 999 frames deep
+    (_over_randint, r"cannot store RandomizedSearchCV: skops cannot store "
+                    r"a part of it \(RecursionError: .*scipy\.stats\."
+                    r"randint: give a list of values"),
+])
+def test_a_search_skops_cannot_store_is_refused_with_the_way_out(make, match, tmp_path):
+    search = make()
+    with pytest.warns(Warning):  # (one iteration: not converged)
+        search.fit(X, LABELS)
+    with pytest.raises(ValueError, match=match):
+        keraslearn.save(search, tmp_path / "search.keraslearn")
     assert list(tmp_path.iterdir()) == []
 
 
