@@ -471,8 +471,9 @@ def test_a_class_made_without_an_argument_it_needs_is_refused_before_training():
         with pytest.raises(ValueError, match=r"__0: (ModelCheckpoint|MeanMetricWrapper) needs "
                                              r"the argument\(s\) \['(filepath|fn)'\], which it "
                                              r"is made without: give an instance, (ModelCheckpoint"
-                                         r"\(filepath=\.\.\.\), or, where the estimator routes "
-                                         r"parameters, callbacks__0__filepath=|MeanMetricWrapper)"):
+                                             r"\(filepath=\.\.\.\), or, where the estimator "
+                                             r"routes parameters, callbacks__0__filepath=|"
+                                             r"MeanMetricWrapper)"):
             est.fit(X, y)
         assert not hasattr(est, "model_")
 
