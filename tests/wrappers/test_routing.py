@@ -246,6 +246,16 @@ def test_metrics_index_form():
     assert len(clf.history_["prec_b"]) == 2
 
 
+def test_metric_name_routed_by_position():
+    # BinaryAccuracy's first argument is its name: given by position, it is
+    # not given again by keyword ("got multiple values for argument 'name'").
+    clf = KerasClassifier(tiny_mlp, metrics=[keras.metrics.BinaryAccuracy, keras.metrics.AUC],
+                          metrics__0__0="mine", metrics__1__0=50, epochs=2,
+                          random_state=0).fit(X, y)
+    assert len(clf.history_["mine"]) == 2
+    assert len(clf.history_["auc"]) == 2  # (AUC's first argument is num_thresholds)
+
+
 def test_metrics_global_form():
     clf = KerasClassifier(tiny_mlp, metrics=[keras.metrics.Recall], metrics__name="rec",
                           epochs=2, random_state=0).fit(X, y)

@@ -202,7 +202,8 @@ class _Walker:
             return None
         positional = [values[k] for k in sorted((k for k in values if _is_positional(k)), key=int)]
         keywords = keras_numbers(cls, {k: v for k, v in values.items() if not _is_positional(k)})
-        naming = _metric_naming(cls) if self.kind == "metric" and "name" not in values else None
+        naming = (_metric_naming(cls) if self.kind == "metric" and "name" not in values
+                  and not _named_by_position(cls, len(positional)) else None)
         if naming == "named":  # (Keras suffixes a repeated one)
             return cls(*positional, **keywords, name=_first_name(cls))
         made = cls(*positional, **keywords)
@@ -257,6 +258,16 @@ def _required(cls):
     return [n for n, p in inspect.signature(cls.__init__).parameters.items()
             if n != "self" and p.default is p.empty and p.kind in (
                 p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _named_by_position(cls, n_positional):
+    """Whether the first ``n_positional`` arguments of ``cls`` reach its ``name``
+    (``metrics__0__0="mine"`` for a metric whose first argument is its name)."""
+    try:
+        bound = inspect.signature(cls).bind_partial(*range(n_positional))
+    except (TypeError, ValueError):
+        return False
+    return "name" in bound.arguments
 
 
 def _set_here(obj, names):
