@@ -934,6 +934,8 @@ def test_polars_date_and_duration_columns_are_refused_as_pandas_ones():
      r"loss is a list of 2 losses, one per output, but the model has 1 output"),
     (42, TypeError, r"loss=42 is not a loss: give a name \('mse'\), a function"),
     (keras.losses, TypeError, r"is not a loss"),
+    ({"dense": "binary_crossentropy"}, ValueError,  # (Keras: "'NoneType' object is not iterable")
+     r"is given by output name, but a Sequential model does not name its output to Keras"),
 ])
 def test_a_loss_unfit_for_the_model_s_one_output_is_named(loss, error, match):
     # Each was reported as a loss (ListWrapper, int, module) whose targets
