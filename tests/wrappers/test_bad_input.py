@@ -685,6 +685,14 @@ def test_a_linear_output_under_a_loss_taking_probabilities_is_refused_before_tra
         fitted.set_params(model__activation=relu6).fit(X3, y3)
     with pytest.raises(ValueError, match="activation='relu', whose outputs are not"):
         fitted.set_params(model__activation=tf.nn.relu).fit(X3, y3)  # (TensorFlow's: Keras' name)
+    for function, name in ((tf.nn.log_softmax, "log_softmax"), (tf.nn.silu, "silu")):
+        with pytest.raises(ValueError, match=f"activation='{name}', whose outputs are not"):
+            fitted.set_params(model__activation=function).fit(X3, y3)  # (not named by Keras)
+    if units == 1:
+        with pytest.raises(ValueError, match="ends in a softmax over 1 unit"):
+            fitted.set_params(model__activation=tf.nn.softmax).fit(X3, y3)
+    else:  # (TensorFlow's softmax taken as Keras' is)
+        fitted.set_params(model__activation=tf.nn.softmax).fit(X3, y3)
     logits = {"sparse_categorical_crossentropy": keras.losses.SparseCategoricalCrossentropy,
               "binary_crossentropy": keras.losses.BinaryCrossentropy}.get(loss, type(loss))(
         from_logits=True)

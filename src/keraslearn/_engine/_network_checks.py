@@ -36,11 +36,11 @@ def _output_activation(model):
     """The name of the activation ending a one-output network (that of the
     layer producing its output: a Dense layer's, an Activation or Softmax
     layer's, where the function is Keras' or keraslearn's, or TensorFlow's that
-    Keras names as its own (tf.nn.sigmoid), not the user's of the same name;
-    through a linear Activation layer, which only casts, as a float32 one
-    ending a mixed precision network, and through layers that pass their input
-    on at inference (Dropout, noise); None where it cannot be read (a
-    subclassed model, a nested one)."""
+    Keras names as its own (tf.nn.sigmoid) or by its function (tf.nn.softmax),
+    not the user's of the same name; through a linear Activation layer, which
+    only casts, as a float32 one ending a mixed precision network, and through
+    layers that pass their input on at inference (Dropout, noise); None where
+    it cannot be read (a subclassed model, a nested one)."""
     passing = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
                keras.layers.AlphaDropout, keras.layers.ActivityRegularization,
                keras.layers.Identity)
@@ -67,9 +67,15 @@ def _output_activation(model):
             return None
         if not _library_function(function):  # (one's own, whatever its name)
             return None
+        if isinstance(name, dict):  # TensorFlow's, which Keras names by their function
+            name = _TENSORFLOW_NAMES.get(getattr(function, "__name__", None))
         if not (name == "linear" and isinstance(layer, keras.layers.Activation)):
             return name if isinstance(name, str) else None
         target = layer.input
+
+
+# TensorFlow's activations that Keras does not name as its own (tf.nn.softmax).
+_TENSORFLOW_NAMES = {"softmax_v2": "softmax", "log_softmax_v2": "log_softmax", "swish": "silu"}
 
 
 def _library_function(function):
