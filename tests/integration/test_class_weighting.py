@@ -151,6 +151,20 @@ def test_class_weight_dict_keyed_by_string_labels(factory, data):
 
 
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))
+def test_class_weight_dict_keyed_by_date_labels(factory, data):
+    # Keys of np.datetime64 were told to name no label: the labels were compared
+    # as datetime.date (a day's) or as numbers (a finer unit's).
+    import pandas as pd
+
+    X_train, X_test, y_train, _ = data
+    by_index = factory(class_weight={0: 1.0, 1: 9.0}).fit(X_train, y_train).predict_proba(X_test)
+    days = np.array(["2024-01-01", "2024-06-30"], dtype="datetime64[D]")
+    for labels, rare in ((days, days[1]), (days.astype("datetime64[ns]"), pd.Timestamp(days[1]))):
+        keyed = factory(class_weight={labels[0]: 1.0, rare: 9.0}).fit(X_train, labels[y_train])
+        np.testing.assert_allclose(keyed.predict_proba(X_test), by_index, atol=1e-6)
+
+
+@pytest.mark.parametrize("factory", params(CLASSIFIERS))
 def test_class_weight_balanced_on_imbalanced_multiclass(factory):
     # The rare class has 20 test rows (a recall step is 0.05): averaged over seeds.
     X_train, X_test, y_train, y_test = split(*imbalanced_multiclass())

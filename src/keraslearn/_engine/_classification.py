@@ -65,12 +65,14 @@ class ClassifierBehaviour:
                 raise ValueError(
                     f"class_weight is a list of {len(class_weight)} dicts, one per column "
                     f"of y, but y has {np.shape(y)[1]} columns.")
+            class_weight = [_keyed_as_labels(weights, column.dtype)
+                            for weights, column in zip(class_weight, np.asarray(y).T)]
             for weights, column in zip(class_weight, np.asarray(y).T):
                 _check_class_weight_keys(weights, np.unique(column))
-            class_weight = list(class_weight)
         elif isinstance(class_weight, dict) and np.ndim(y) == 1:
-            _check_class_weight_keys(
-                class_weight, np.unique(y) if classes is None else np.asarray(classes))
+            labels = np.unique(y) if classes is None else np.asarray(classes)
+            class_weight = _keyed_as_labels(class_weight, labels.dtype)
+            _check_class_weight_keys(class_weight, labels)
         elif isinstance(class_weight, dict):
             raise ValueError(
                 "class_weight as a dict weighs the classes of a single-output target, but y "
@@ -240,6 +242,24 @@ def _weight(value):
         return not isinstance(value, (bool, np.bool_, str, bytes)) and 0 <= float(value) < np.inf
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+def _keyed_as_labels(class_weight, dtype):
+    """``class_weight`` with its keys of dates or durations (np.datetime64,
+    datetime.date, pd.Timestamp) as the labels of ``dtype`` are listed (their
+    ``tolist()``: a datetime64[D] label is a datetime.date, one of finer unit
+    a number), so that each reaches its label; other keys as given."""
+    if dtype.kind not in "mM":
+        return class_weight
+    keyed = {}
+    for key, weight in class_weight.items():
+        try:
+            label = np.asarray(key).astype(dtype)
+            key = label.item() if label == np.asarray(key, dtype=label.dtype) else key
+        except (TypeError, ValueError, OverflowError):
+            pass  # (not a date or duration: told as a key naming no label)
+        keyed[key] = weight
+    return keyed
 
 
 def _check_class_weight_keys(class_weight, classes):
