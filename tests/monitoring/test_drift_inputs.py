@@ -408,6 +408,18 @@ def test_bad_shapes(X, match):
         fitted.test(X)
 
 
+def test_a_lazy_frame_is_told_to_be_collected():
+    # It was told "got a scalar" (NumPy reads a LazyFrame as one value).
+    import polars as pl
+
+    lazy = pl.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0)}).lazy()
+    with pytest.raises(ValueError, match=r"got a LazyFrame, which NumPy reads as a single "
+                                         r"value\. Collect it first \(X\.collect\(\)\)"):
+        DriftDetector().fit(lazy)
+    result = DriftDetector().fit(lazy.collect()).test(lazy.collect())
+    assert list(result["feature"]) == ["a", "b"] and not result["drifted"].any()
+
+
 def test_named_inputs_are_refused_saying_what_to_give():
     # found in an audit: a dict or MultiInput was told as "got a scalar"
     from keraslearn import MultiInput

@@ -48,10 +48,13 @@ def as_frame(X, owner):
         # objects (NumPy would make numbers beside text strings).
         array = np.asarray(X) if hasattr(X, "dtype") else np.asarray(X, dtype=object)
         if array.ndim != 2:
-            shape = ("a scalar" if array.ndim == 0
-                     else f"a {array.ndim}D array of shape {array.shape}")
+            shape = (f"a {array.ndim}D array of shape {array.shape}" if array.ndim else
+                     "a scalar" if np.isscalar(X) or isinstance(X, np.ndarray) else
+                     f"a {type(X).__name__}, which NumPy reads as a single value")
             hint = (" Reshape with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
-                    "for a single sample." if array.ndim == 1 else "")
+                    "for a single sample." if array.ndim == 1 else
+                    " Collect it first (X.collect())." if callable(getattr(X, "collect", None))
+                    else "")
             raise ValueError(f"{owner} expects 2D data (rows × features), got {shape}.{hint}")
         frame = pd.DataFrame(array, copy=False)
         if array.dtype == object:
