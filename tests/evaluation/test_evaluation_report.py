@@ -249,6 +249,22 @@ def test_multiclass_figures(tmp_path):
     assert "plastic" in page and f"{report.metrics['roc_auc_ovr']:.4f}" in page
 
 
+@pytest.mark.parametrize("shape", ["frame", "column"])
+def test_labels_in_one_column_are_evaluated_as_a_vector_of_them(tmp_path, shape):
+    # The report's figures failed on them ("too many indices for array") where
+    # score and evaluate without output_dir took them.
+    X, y = make_classification(90, 5, n_informative=4, n_redundant=0, n_classes=3, random_state=0)
+    labels = np.array(["glass", "metal", "paper"])[y]
+    clf = LogisticRegression(max_iter=500).fit(X, labels)
+    weights = np.arange(90) % 3 + 1.0
+    column = pd.DataFrame({"material": labels}) if shape == "frame" else labels[:, None]
+    given = evaluate(clf, X, column, sample_weight=weights, output_dir=tmp_path / shape)
+    flat = evaluate(clf, X, labels, sample_weight=weights)
+    assert given.metrics == flat.metrics
+    pd.testing.assert_frame_equal(given.per_class, flat.per_class)
+    assert set(given.figures) == {"confusion_matrix", "roc_curve"}
+
+
 def test_multilabel_figures(tmp_path):
     X, Y = make_multilabel_classification(60, 5, n_classes=3, allow_unlabeled=False,
                                           random_state=0)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import assert_all_finite
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils._columns import is_polars_frame
@@ -303,6 +303,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     problem_type = detect_problem_type(estimator, y_true)
     if problem_type == "regression":  # (classes are checked by detect_problem_type)
         y_true = _regression_targets(y_true)
+    elif problem_type != "multilabel" and y_true.ndim == 2:  # a column of labels, as score reads it
+        y_true = column_or_1d(y_true)
     ignored = _pos_label_note(pos_label, estimator, y_true, problem_type)
     if ignored is not None:
         warnings.warn(ignored, UserWarning, stacklevel=2)
