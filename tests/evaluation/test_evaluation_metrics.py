@@ -417,6 +417,23 @@ def test_classifier_on_continuous_targets_is_rejected():
         evaluate(clf, X, y + 0.5)
 
 
+@pytest.mark.parametrize("unit", ["D", "ns"])
+def test_labels_of_dates_are_evaluated_and_written_as_the_tables_write_them(unit):
+    # A binary report failed in scikit-learn ("The 'pos_label' parameter ... Got
+    # np.datetime64"); to_dict held datetime.date (no JSON) or nanosecond counts.
+    X, y = binary_data(("neg", "pos"))
+    days = np.array(["2024-01-01", "2024-01-02"], dtype=f"datetime64[{unit}]")
+    dated = days[(y == "pos").astype(int)]
+    clf = LogisticRegression().fit(X, y)
+    expected = evaluate(clf, X, y).metrics
+    report = evaluate(LogisticRegression().fit(X, dated), X, dated)
+    assert report.metrics == expected
+    as_dict = json.loads(json.dumps(report.to_dict()))
+    assert as_dict["classes"] == list(as_dict["per_class"]) == [
+        "2024-01-01 00:00:00", "2024-01-02 00:00:00"]
+    assert as_dict["pos_label"] == "2024-01-02 00:00:00"
+
+
 def test_to_dict_is_json_serialisable_and_matches_output_dict():
     X, y = multiclass_data(("a", "b", "c"))
     clf = LogisticRegression(max_iter=500).fit(X, y)

@@ -226,8 +226,9 @@ def classification_metrics(
         result.pos_label = pos_label
         m["balanced_accuracy"] = float(
             skm.balanced_accuracy_score(y_true, y_pred, sample_weight=sw))
-        p, r, f, _ = skm.precision_recall_fscore_support(
-            y_true, y_pred, average="binary", pos_label=pos_label, **averaged)
+        p, r, f, _ = skm.precision_recall_fscore_support(  # (indicators: labels may be dates)
+            np.asarray(y_true) == pos_label, np.asarray(y_pred) == pos_label,
+            average="binary", pos_label=True, **averaged)
         m.update(precision=float(p), recall=float(r), f1=float(f))
     else:
         if problem_type == "multiclass":

@@ -53,6 +53,13 @@ def _json_value(value):
     return value
 
 
+def _json_labels(labels, dtype=None):
+    """Labels as JSON values: numbers, text and bools as they are, others
+    (dates) as the tables by class write them (``str`` of pandas' value)."""
+    return [label if isinstance(label, (str, int, float, bool)) else str(label)
+            for label in pd.Index(np.asarray(labels, dtype=dtype)).tolist()]
+
+
 @dataclass(repr=False)
 class EvaluationReport:
     """Metrics, tables and figures from evaluating a fitted estimator.
@@ -185,7 +192,8 @@ class EvaluationReport:
             ``per_class``, ``per_output`` (``{row: {column: value}}`` or
             None), ``confusion_matrix`` (nested lists or None), ``classes``,
             ``pos_label``, ``classification_report``, ``notes``, ``figures`` and
-            ``html_path`` (paths as strings).
+            ``html_path`` (paths as strings); labels JSON does not hold (dates)
+            are written as the tables by class write them.
         """
         return {
             "name": self.name,
@@ -196,8 +204,10 @@ class EvaluationReport:
             "per_output": _frame_to_dict(self.per_output),
             "confusion_matrix": (None if self.confusion_matrix is None
                                  else self.confusion_matrix.tolist()),
-            "classes": None if self.classes is None else np.asarray(self.classes).tolist(),
-            "pos_label": self.pos_label,
+            "classes": None if self.classes is None else _json_labels(self.classes),
+            "pos_label": None if self.pos_label is None else _json_labels(
+                [self.pos_label], None if self.classes is None else np.asarray(self.classes).dtype
+            )[0],
             "classification_report": self.classification_report,
             "notes": list(self.notes),
             "figures": {k: str(v) for k, v in self.figures.items()},
