@@ -89,6 +89,7 @@ def dataframe():
         "monthly income": rng.normal(3000, 800, n),
         "city": rng.choice(["oslo", "paris", "rome"], n),
         "rooms": rng.integers(1, 5, n),
+        "country": "no",  # one category, dropped: no column (TensorFlow refuses an empty table)
         "label": rng.uniform(0, 1, n),  # named like an output of the graph
         "id": np.arange(n),
     })
@@ -100,6 +101,7 @@ def dataframe():
             ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "monthly income"]),
             ("city", OneHotEncoder(handle_unknown="ignore"), ["city"]),
             ("rooms", OneHotEncoder(drop="first", handle_unknown="ignore"), ["rooms"]),
+            ("country", OneHotEncoder(drop="first"), ["country"]),
             ("id", "drop", ["id"]),
         ],
         remainder="passthrough",  # "label"

@@ -121,7 +121,8 @@ def test_dataframe_inputs_are_named_after_the_columns_it_uses(artifacts, fmt):
     inputs = {spec["feature"]: (spec["name"], spec["dtype"]) for spec in metadata["inputs"]}
     assert inputs == {
         "age": ("age", "float32"), "monthly income": ("monthly_income", "float32"),
-        "city": ("city", "string"), "rooms": ("rooms", "float32"), "label": ("label_2", "float32"),
+        "city": ("city", "string"), "rooms": ("rooms", "float32"),
+        "country": ("country", "string"), "label": ("label_2", "float32"),
     }
     assert metadata["unused_features"] == ["id"]
     assert metadata["steps"] == [{"name": "columntransformer", "class": "ColumnTransformer"}]

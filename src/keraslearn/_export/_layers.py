@@ -161,7 +161,8 @@ class NumberCategories(_Fixed):
 class StringCategories(_Fixed):
     """One column of strings -> one indicator column per kept category.
 
-    A string that is none of the categories gives a row of zeros.
+    A string that is none of the categories gives a row of zeros; no category
+    (a constant column whose one is dropped) gives no column.
     """
 
     def __init__(self, categories, **kwargs):
@@ -173,9 +174,11 @@ class StringCategories(_Fixed):
                 tf.range(len(self.categories), dtype=tf.int64),
             ),
             default_value=-1,
-        )
+        ) if self.categories else None  # (TensorFlow refuses an empty table)
 
     def call(self, x):
+        if self.table is None:
+            return tf.zeros([tf.shape(x)[0], 0], tf.float32)
         index = self.table.lookup(x)
         positions = tf.range(len(self.categories), dtype=tf.int64)
         return tf.cast(tf.equal(index[:, None], positions[None, :]), tf.float32)
@@ -196,7 +199,7 @@ def lookup_tables(layers):
     """The lookup tables held by these layers (they must be tracked at export)."""
     tables = []
     for layer in layers:
-        if isinstance(layer, StringCategories):
+        if isinstance(layer, StringCategories) and layer.table is not None:
             tables.append(layer.table)
         tables.extend(lookup_tables(getattr(layer, "encoders", ())))
     return tables
