@@ -699,6 +699,33 @@ def test_missing_values_the_pipeline_encodes_or_imputes_are_served(numbers, enco
     np.testing.assert_allclose(answer.json()["probabilities"], expected, rtol=1e-6)
 
 
+@pytest.mark.parametrize("unknown", ["error", "ignore"])
+def test_an_exported_number_column_takes_nan_only_where_its_encoder_does(tmp_path, unknown):
+    # Found in an audit: the graph's one-hot layer encodes NaN as an unknown
+    # category (zeros), so the column was recorded as imputed and a missing
+    # value was answered as the dropped category, where the pipeline refuses it.
+    X, y = _rows()
+    X = pd.DataFrame({"age": X["age"].fillna(40.0), "smoker": np.arange(len(X)) % 2 * 1.0})
+    pipeline = _fitted(make_pipeline(make_column_transformer(
+        (StandardScaler(), ["age"]),
+        (OneHotEncoder(drop="if_binary", handle_unknown=unknown), ["smoker"])),
+        MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X, y)
+    keraslearn.export(pipeline, tmp_path / "graph", format="tf_saved_model")
+    exported = ExportedModel(tmp_path / "graph")
+    hole = pd.DataFrame({"age": [30.0], "smoker": [np.nan]})
+    if unknown == "error":
+        assert exported.imputed_features_ == []
+        with pytest.raises(ValueError, match="Found unknown categories"):
+            pipeline.predict(hole)
+        with pytest.raises(ValueError, match="in feature 'smoker', row 0, which the exported "
+                                             "pipeline does not take"):
+            exported.predict(hole)
+    else:  # (both encode it as an unknown category)
+        assert exported.imputed_features_ == ["smoker"]
+        np.testing.assert_allclose(exported.predict_proba(hole), pipeline.predict_proba(hole),
+                                   rtol=1e-5, atol=1e-6)
+
+
 def test_an_encoder_refusing_unknown_values_that_never_saw_a_hole_refuses_null():
     X, y = _rows()
     X["city"] = X["city"].fillna("a")

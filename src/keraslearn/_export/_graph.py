@@ -24,6 +24,7 @@ from . import _layers
 from ._converters import convert
 from ._formats import ATOL, RTOL
 from ._hints import refusal_hint
+from ._nan_inputs import as_tensors, imputed_features
 from ._steps import Frame, Sequence
 
 
@@ -172,7 +173,7 @@ def build_graph(pipeline, float_labels="float64"):
     model = PipelineModel(plan, network, _decoder(est, float_labels), input_names,
                           matrix_input=not input_names, network_dtype=_input_dtype(network))
     probe = _probe(signature, needs, input_names)
-    expected = {k: np.asarray(v) for k, v in model(_as_tensors(probe)).items()}
+    expected = {k: np.asarray(v) for k, v in model(as_tensors(probe)).items()}
     outputs = [
         {"name": k, "dtype": _dtype_name(v.dtype), "shape": [None, *v.shape[1:]]}
         for k, v in expected.items()
@@ -185,8 +186,8 @@ def build_graph(pipeline, float_labels="float64"):
                   if not (s is None or isinstance(s, str))],  # not "passthrough"
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
-    info["imputed_features"] = _imputed_features(pipeline, features, n_features, inputs_meta,
-                                                 model, probe)
+    info["imputed_features"] = [] if plan.transparent else imputed_features(
+        pipeline, features, n_features, inputs_meta, model, probe)
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
         info["target_type"] = est.target_encoder_.target_type_
@@ -207,42 +208,6 @@ def _tolerance(network):
     eps = max((_EPSILON.get(getattr(layer, "compute_dtype", None), 0.0)
                for layer in computing_layers(network)), default=0.0)
     return max(RTOL, 8 * eps), max(ATOL, 8 * eps)
-
-
-def _imputed_features(pipeline, features, n_features, inputs_meta, model, probe):
-    """The graph's input features (names, or indices without names) whose NaN
-    the graph takes: a number column whose NaN its preprocessing makes finite
-    (an imputer, wherever it is, an encoder that learnt NaN), tried on the
-    probe's first row; a text column the pipeline's first step reading it
-    imputes."""
-    from ..utils._first_steps import imputed_keys
-
-    if features is None:
-        if len(inputs_meta[0]["shape"]) != 2:
-            return []  # images
-        keys = list(range(n_features))
-        if inputs_meta[0]["dtype"] == "string":
-            return list(imputed_keys(pipeline, keys, first_imputer=True))
-        rows = np.repeat(probe["inputs"][:1], n_features, axis=0)  # row j: NaN in column j
-        rows[keys, keys] = np.nan
-        taken = _finite(model, {"inputs": rows})
-        return [j for j in keys if taken[j]]
-    imputed = set(imputed_keys(pipeline, [str(f) for f in features], first_imputer=True))
-    numbers = [entry for entry in inputs_meta if entry["dtype"] != "string"]
-    # One row per number column, NaN in that column: one call of the preprocessing.
-    feed = {key: np.repeat(values[:1], len(numbers)) for key, values in probe.items()}
-    for row, entry in enumerate(numbers):
-        feed[entry["name"]][row] = np.nan
-    taken = _finite(model, feed) if numbers else []
-    numbers_taken = {entry["feature"] for entry, ok in zip(numbers, taken) if ok}
-    return [entry["feature"] for entry in inputs_meta if entry["feature"] in numbers_taken
-            or (entry["dtype"] == "string" and entry["feature"] in imputed)]
-
-
-def _finite(model, feed):
-    """Per row of ``feed``: whether the preprocessing gives the network finite values."""
-    x = model.preprocess(_as_tensors(feed))
-    return np.isfinite(np.asarray(x, dtype="float64")).reshape(len(x), -1).all(axis=1)
 
 
 def _named_inputs(features, needs, transparent):
@@ -383,12 +348,6 @@ def _probe(signature, needs, names):
     shape = (n,) + tuple(signature.shape.as_list()[1:])
     values = rng.uniform(0.0, 1.0, shape) if len(shape) > 2 else rng.standard_normal(shape)
     return {"inputs": values.astype(np.float32)}
-
-
-def _as_tensors(feed):
-    if list(feed) == ["inputs"]:
-        return tf.constant(feed["inputs"])
-    return {k: tf.constant(v) for k, v in feed.items()}
 
 
 def _dtype_name(dtype):

@@ -1,0 +1,77 @@
+"""Which inputs of an exported graph take a missing value (NaN): those whose
+NaN the graph's preprocessing makes finite, found by running it, where the
+pipeline takes it too."""
+
+import numpy as np
+
+from .._tf import tf
+
+
+def imputed_features(pipeline, features, n_features, inputs_meta, model, probe):
+    """The graph's input features (names, or indices without names) whose NaN
+    the graph takes: a number column whose NaN its preprocessing makes finite
+    (an imputer, wherever it is, an encoder that learnt NaN), tried on the
+    probe's first row, unless the encoder reading it first refuses NaN (the
+    graph encodes it as an unknown category, where the pipeline refuses it);
+    a text column the pipeline's first step reading it imputes."""
+    from ..utils._first_steps import imputed_keys, refused_by_encoder
+
+    if features is None:
+        if len(inputs_meta[0]["shape"]) != 2:
+            return []  # images
+        keys = list(range(n_features))
+        if inputs_meta[0]["dtype"] == "string":
+            return list(imputed_keys(pipeline, keys, first_imputer=True))
+
+        def rows(start, stop):  # row j: NaN in column start + j
+            feed = np.repeat(probe["inputs"][:1], stop - start, axis=0)
+            feed[np.arange(stop - start), np.arange(start, stop)] = np.nan
+            return {"inputs": feed}
+
+        taken, refused = _finite_with_nan(model, rows, n_features), refused_by_encoder(
+            pipeline, keys)
+        return [j for j in keys if taken[j] and j not in set(refused)]
+    imputed = set(imputed_keys(pipeline, [str(f) for f in features], first_imputer=True))
+    numbers = [entry for entry in inputs_meta if entry["dtype"] != "string"]
+
+    def feed(start, stop):  # one row per number column, NaN in that column
+        rows = {key: np.repeat(values[:1], stop - start) for key, values in probe.items()}
+        for row, entry in enumerate(numbers[start:stop]):
+            rows[entry["name"]][row] = np.nan
+        return rows
+
+    taken = _finite_with_nan(model, feed, len(numbers))
+    refused = set(refused_by_encoder(pipeline, [str(f) for f in features]))
+    numbers_taken = {entry["feature"] for entry, ok in zip(numbers, taken)
+                     if ok and entry["feature"] not in refused}
+    return [entry["feature"] for entry in inputs_meta if entry["feature"] in numbers_taken
+            or (entry["dtype"] == "string" and entry["feature"] in imputed)]
+
+
+def _finite_with_nan(model, rows, n_rows):
+    """Per row of ``rows(0, n_rows)`` (the probe's first row, NaN in one column):
+    whether the preprocessing gives the network finite values; in calls of a
+    bounded number of cells, whatever the number of columns."""
+    if not n_rows:
+        return []
+    first = rows(0, 1)  # (the cells of one row, given and given to the network)
+    width = max(sum(np.size(v) for v in first.values()),
+                np.size(model.preprocess(as_tensors(first))))
+    step = max(1, _CELLS // width)
+    return [ok for start in range(0, n_rows, step)
+            for ok in _finite(model, rows(start, min(start + step, n_rows)))]
+
+
+_CELLS = 1 << 20  # (of one call's input or output matrix)
+
+
+def _finite(model, feed):
+    """Per row of ``feed``: whether the preprocessing gives the network finite values."""
+    x = model.preprocess(as_tensors(feed))
+    return np.isfinite(np.asarray(x)).reshape(len(x), -1).all(axis=1)
+
+
+def as_tensors(feed):
+    if list(feed) == ["inputs"]:
+        return tf.constant(feed["inputs"])
+    return {k: tf.constant(v) for k, v in feed.items()}
