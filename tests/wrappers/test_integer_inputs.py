@@ -33,6 +33,21 @@ def test_ids_above_float32_precision_reach_an_integer_input_unrounded():
     np.testing.assert_array_equal(clf.predict(many), np.repeat(PARITY, 30))
 
 
+def test_tensorflow_tensors_of_ids_reach_the_input_as_numpy_arrays_do():
+    # Found in an audit: a tf.Tensor's dtype (a tf.DType) was not read, so its
+    # ids were rounded through float32, and a float64 tensor became float32.
+    import tensorflow as tf
+
+    clf = KerasClassifier(parity_model, loss="sparse_categorical_crossentropy",
+                          optimizer="adam", optimizer__learning_rate=0.1, epochs=40,
+                          random_state=0).fit(tf.constant(IDS), PARITY)
+    assert clf.X_dtype_ == np.int64
+    np.testing.assert_array_equal(clf.predict(tf.Variable(IDS)), PARITY)
+    floats = KerasRegressor(dense, loss="mse", epochs=1, random_state=0).fit(
+        tf.constant(IDS / 2**24), PARITY * 1.0)
+    assert floats.X_dtype_ == np.float64
+
+
 def test_named_integer_inputs_are_kept_too():
     def named(meta):
         assert meta["X_dtype_"] == {"ids": np.int64}

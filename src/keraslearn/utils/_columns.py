@@ -119,10 +119,14 @@ def int64_objects(column):
 
 def column_dtypes(X):
     """The dtypes of X's columns: a pandas frame's, a polars frame's as NumPy
-    holds them together (one), else X's own dtype (None without one)."""
+    holds them together (one), else X's own dtype (None without one; a
+    TensorFlow tensor's as NumPy's)."""
     if is_polars_frame(X):
         X = X.head(0).to_numpy()
-    return list(X.dtypes) if isinstance(X, pd.DataFrame) else [getattr(X, "dtype", None)]
+    if isinstance(X, pd.DataFrame):
+        return list(X.dtypes)
+    dtype = getattr(X, "dtype", None)
+    return [np.dtype(dtype.as_numpy_dtype) if hasattr(dtype, "as_numpy_dtype") else dtype]
 
 
 def values_dtype(dtype):
