@@ -239,6 +239,15 @@ def test_8_bit_pixel_values_at_predict_after_a_fit_on_scaled_images_get_a_warnin
     # Fitted on 8-bit values (warned then), or predicting on scaled ones: quiet.
     with pytest.warns(UserWarning, match="learns poorly"):
         eight_bit = ImageClassifier(**{**SMALL, "epochs": 1}).fit(pixels, y)
+    # TensorFlow tensors are read as NumPy arrays of them (found in an audit: 8-bit
+    # pixels went unwarned, and a tensor of paths was told to use ImageClassifier).
+    from keraslearn._tf import tf
+
+    with pytest.warns(UserWarning, match="learns poorly"):
+        ImageClassifier(**{**SMALL, "epochs": 1}).fit(tf.constant(pixels), y)
+    on_tensor = ImageClassifier(**{**SMALL, "epochs": 1}).fit(tf.constant(paths), y[:20])
+    np.testing.assert_array_equal(on_tensor.predict_proba(tf.constant(paths[:5])),
+                                  on_files.predict_proba(paths[:5]))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         eight_bit.predict(pixels)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from ..preprocessing._image import _as_items
 from ..preprocessing._image_files import holds_images, image_files
+from ..utils._columns import tensor_values
 from ..utils._input_errors import explained_input_errors, refuse_mixed_images
 
 
@@ -72,6 +73,7 @@ def image_source(est, X, reset):
     ``image_shape`` when it is set
     (else they must all have one size: that of fit, for a fitted estimator);
     anything else as it is. A fitted estimator reads images as its fit did."""
+    X = tensor_values(X)  # (a tensor of paths, read as NumPy holds them: bytes)
     _refuse_one_item(est, X)
     if not holds_images(X):
         return X

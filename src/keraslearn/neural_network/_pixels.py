@@ -13,11 +13,13 @@ import numpy as np
 
 from .._engine._sources import blocks, is_mapped
 from .._stacklevel import user_stacklevel
+from ..utils._columns import tensor_values
 
 
 def _pixel_arrays(X):
     """The arrays X's pixels are in, none copied: X itself, a DataFrame's
-    values, or the images of a list; none for paths or PIL images."""
+    values, a tensor's, or the images of a list; none for paths or PIL images."""
+    X = tensor_values(X)
     if isinstance(X, np.ndarray):
         return [X]
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):

@@ -15,14 +15,13 @@ that decodes only the rows asked for, with one of two decoders:
   TensorFlow ops inside its input pipeline (``reads_in_tensorflow``): no
   Python, as Keras' own loader. For JPEG, PNG, GIF and BMP files only.
 
-Memory holds the list of paths and a few decoded batches, however many files
-there are.
-
-Before anything is decoded, :func:`image_files` opens every file for its
-header only (size, mode and format, no pixels): a missing file, a file that is
-not an image (or that the decoder cannot read), or -- when the images are not
-resized -- images of different sizes are refused then, naming the file, before
-TensorFlow runs. Files are only ever opened for reading.
+Memory holds the list of paths (a tensor's as NumPy holds them: bytes) and a few
+decoded batches, however many files there are. Before anything is decoded,
+:func:`image_files` opens every file for its header only (size, mode and format,
+no pixels): a missing file, a file that is not an image (or that the decoder
+cannot read), or -- when the images are not resized -- images of different sizes
+are refused then, naming the file, before TensorFlow runs. Files are only ever
+opened for reading.
 """
 
 import os
@@ -34,12 +33,12 @@ from PIL import Image
 from .._engine._feed import limit_threads
 from .._engine._sources import RowSource
 from .._tf import tf
+from ..utils._columns import tensor_values
 from ._image import _as_items, _check_target_size, _read_image, check_decoder
 from ._image_errors import check_regular_file, not_found, path_text, unreadable
 
-# Images of a batch TensorFlow may decode at once (as many as its threads
-# run): fewer leave the cores idle while a batch is decoded one image after
-# another.
+# Images of a batch TensorFlow may decode at once (as many as its threads run):
+# fewer leave the cores idle while a batch is decoded one image after another.
 _PARALLEL_DECODES = 32
 # Images read eagerly one after the other (below, a tf.data map is worth its trace).
 _EAGER_DECODES = 32
@@ -66,6 +65,7 @@ def _tensorflow_format(fmt):
 
 def _first_item(X):
     """The first element of X when X may be a collection of images, else None."""
+    X = tensor_values(X)
     if isinstance(X, np.ndarray):
         return X.flat[0] if X.dtype.kind in "OUS" and X.size and X.ndim <= 2 else None
     if hasattr(X, "iloc") and hasattr(X, "ndim"):  # pandas Series or DataFrame

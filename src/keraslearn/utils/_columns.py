@@ -117,6 +117,14 @@ def int64_objects(column):
     return True
 
 
+def tensor_values(X):
+    """A TensorFlow tensor's (or variable's) values as a NumPy array; X itself
+    when it is none (read by its dtype, a ``tf.DType``, without importing
+    TensorFlow)."""
+    dtype = getattr(X, "dtype", None)
+    return np.asarray(X) if hasattr(dtype, "as_numpy_dtype") and hasattr(X, "numpy") else X
+
+
 def column_dtypes(X):
     """The dtypes of X's columns: a pandas frame's, a polars frame's as NumPy
     holds them together (one), else X's own dtype (None without one; a
