@@ -278,6 +278,25 @@ def test_streams_of_batches_are_refused_naming_what_to_give(est, stream, kind):
     np.testing.assert_array_equal(est.predict_proba(X), before)
 
 
+@pytest.mark.parametrize("tensor, fix", [
+    (lambda: tf.sparse.from_dense(X.astype("float32")), r"a scipy.sparse matrix of its values"),
+    (lambda: tf.RaggedTensor.from_tensor(X), r"X.to_tensor\(\)"),
+], ids=["sparse", "ragged"])
+def test_composite_tensors_are_refused_naming_what_to_give(tensor, fix):
+    # Found in an audit: NumPy's "float() argument must be a string or a real
+    # number, not 'SparseTensor'" and "setting an array element with a sequence".
+    for est in (KerasClassifier(tiny_mlp, epochs=1), MLPClassifier(max_iter=1)):
+        with pytest.raises(TypeError, match=r"X is a tf\.\w+Tensor: .*give " + fix):
+            est.fit(tensor(), y)
+        assert not hasattr(est, "model_")
+    import scipy.sparse
+
+    given = tf.sparse.from_dense(X.astype("float32"))  # (the recipe the message gives)
+    rows = scipy.sparse.csr_matrix((given.values.numpy(), given.indices.numpy().T),
+                                   shape=given.dense_shape.numpy())
+    np.testing.assert_array_equal(rows.toarray(), X.astype("float32"))
+
+
 def test_wrong_shape_per_sample_for_nd_input():
     images = np.random.RandomState(0).rand(20, 4, 3)
     labels = np.arange(20) % 2

@@ -104,6 +104,10 @@ def refuse_streams(X, what="X"):
                "a keras.utils.PyDataset": py_dataset is not None and isinstance(X, py_dataset),
                "a generator": inspect.isgenerator(X),
                "an iterator": isinstance(X, collections.abc.Iterator)}  # (map, iter, chain)
+    for name, fix in _COMPOSITE_TENSORS.items():  # (NumPy: "float() argument must be ...")
+        if isinstance(X, _loaded("tensorflow", name) or ()):
+            raise TypeError(f"{what} is a tf.{name}: keraslearn estimators take rows as "
+                            f"scikit-learn does; give {fix}.")
     kind = next((kind for kind, found in streams.items() if found), None)
     if kind is not None:
         raise TypeError(
@@ -111,6 +115,14 @@ def refuse_streams(X, what="X"):
             "searches and cross-validation can split them. Give arrays (NumPy, pandas, scipy "
             "sparse); for data beyond memory a np.load(path, mmap_mode='r') array, or image "
             "file paths for ImageClassifier.")
+
+
+_COMPOSITE_TENSORS = {
+    "SparseTensor": "a scipy.sparse matrix of its values (scipy.sparse.csr_matrix(("
+                    "X.values.numpy(), X.indices.numpy().T), shape=X.dense_shape.numpy())), "
+                    "or tf.sparse.to_dense(X)",
+    "RaggedTensor": "X.to_tensor() (rows padded with zeros to one length, as "
+                    "keras.utils.pad_sequences pads sequences)"}
 
 
 def _loaded(module, *names):
