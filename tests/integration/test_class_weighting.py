@@ -162,6 +162,9 @@ def test_class_weight_dict_keyed_by_date_labels(factory, data):
     for labels, rare in ((days, days[1]), (days.astype("datetime64[ns]"), pd.Timestamp(days[1]))):
         keyed = factory(class_weight={labels[0]: 1.0, rare: 9.0}).fit(X_train, labels[y_train])
         np.testing.assert_allclose(keyed.predict_proba(X_test), by_index, atol=1e-6)
+    with pytest.raises(ValueError, match="that are not labels of y"):  # (noon is no day)
+        factory(class_weight={days[0]: 1.0, np.datetime64("2024-06-30T12"): 9.0}).fit(
+            X_train, days[y_train])
 
 
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))

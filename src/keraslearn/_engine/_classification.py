@@ -253,11 +253,13 @@ def _keyed_as_labels(class_weight, dtype):
         return class_weight
     keyed = {}
     for key, weight in class_weight.items():
-        try:
-            label = np.asarray(key).astype(dtype)
-            key = label.item() if label == np.asarray(key, dtype=label.dtype) else key
+        try:  # (datetime.date, pd.Timestamp: as NumPy's, at pandas' finest unit)
+            given = np.asarray(key)
+            given = given if given.dtype.kind in "mM" else given.astype(f"{dtype.kind}8[ns]")
+            label = given.astype(dtype)
+            key = label.item() if label == given else key  # (12:00 is no day's label)
         except (TypeError, ValueError, OverflowError):
-            pass  # (not a date or duration: told as a key naming no label)
+            pass  # (not a date or duration, or beyond ns: as given)
         keyed[key] = weight
     return keyed
 
