@@ -139,7 +139,8 @@ def check_detector_columns(detector, names, n_features, owner):
             raise NotFittedError(f"{owner}: drift_detector: {exc}") from None
     own = getattr(detector, "feature_names_in_", None)
     if own is not None and names is not None:
-        extra = [str(c) for c in own if str(c) not in names]
+        taken = {str(n) for n in names}
+        extra = [str(c) for c in own if str(c) not in taken]
         if extra:
             raise ValueError(
                 f"{owner}: drift_detector was fitted on columns the model does not take "

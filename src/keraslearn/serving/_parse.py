@@ -273,7 +273,8 @@ def _check_rows(rows, n, where, what):
 
 
 def _check_names(given, schema, where):
-    missing = [name for name in schema.names if name not in given
+    present = set(given)  # (a list: searched once per feature, 20,000 features took 1.4 s)
+    missing = [name for name in schema.names if name not in present
                and name not in schema.optional]
     extra = [name for name in given if name not in schema.index and name not in schema.ignored]
     problems = []

@@ -164,7 +164,8 @@ class FeatureSchema:
         given = dtypes
         keys = names if names is not None else range(n)
         if dtypes is not None:
-            unknown = [k for k in dtypes if k not in keys]
+            known = set(keys)
+            unknown = [k for k in dtypes if k not in known]
             if unknown:
                 raise ValueError(f"make_app: dtypes names {unknown!r}, which the model does not "
                                  f"take (its features: {shown(keys)})")
