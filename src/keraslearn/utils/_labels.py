@@ -57,10 +57,16 @@ def as_array(y):
 def probabilities(raw, mode, from_logits):
     """A classifier network's outputs as probabilities, (n, n_classes) or (n,
     n_labels), for the encoding ``mode``; outputs that are no probabilities (NaN,
-    a sigmoid's outside [0, 1], a softmax row with no positive value) refused."""
-    raw = np.asarray(raw, dtype="float64")
+    a sigmoid's outside [0, 1], a softmax row with no positive value) refused.
+    One float64 copy of ``raw`` is made and worked on in place (a network's
+    output of many classes was held five times over)."""
+    raw = np.array(raw, dtype="float64")  # (a copy: ``raw`` may be the caller's own)
     if mode in ("binary", "multilabel"):
-        p = 1.0 / (1.0 + np.exp(-raw)) if from_logits else raw
+        p = raw
+        if from_logits:  # 1 / (1 + exp(-raw)), in place
+            np.exp(np.negative(raw, out=raw), out=raw)
+            raw += 1.0
+            np.reciprocal(raw, out=raw)
         _refuse_nan(p.reshape(len(p), -1))
         outside = (p < 0.0) | (p > 1.0)
         if outside.any():
@@ -74,11 +80,12 @@ def probabilities(raw, mode, from_logits):
         p = p.reshape(-1)
         return np.column_stack([1.0 - p, p])
     if from_logits:
-        raw = np.exp(raw - raw.max(axis=1, keepdims=True))
+        raw -= raw.max(axis=1, keepdims=True)
+        np.exp(raw, out=raw)
     else:
         # float32 softmax rows sum to 1 only to ~1e-7; scikit-learn's
         # metrics expect float64 accuracy.
-        raw = np.clip(raw, 0.0, None)
+        np.clip(raw, 0.0, None, out=raw)
     total = raw.sum(axis=1, keepdims=True)
     _refuse_nan(total)
     if not (total > 0).all():
@@ -87,7 +94,8 @@ def probabilities(raw, mode, from_logits):
             "not probabilities: end the model with a softmax activation, or compile "
             "it with a loss given from_logits=True."
         )
-    return raw / total
+    raw /= total
+    return raw
 
 
 def _refuse_nan(values):
