@@ -165,6 +165,15 @@ def test_class_weight_dict_keyed_by_date_labels(factory, data):
     with pytest.raises(ValueError, match="that are not labels of y"):  # (noon is no day)
         factory(class_weight={days[0]: 1.0, np.datetime64("2024-06-30T12"): 9.0}).fit(
             X_train, days[y_train])
+    with pytest.raises(ValueError, match="Keras' class_weight takes class indices"):
+        factory(class_weight={0: 1.0, 1: 9.0}).fit(X_train, days[y_train])  # (not dates)
+    # partial_fit's classes in one unit, y in another: the weights still reach y's rows.
+    by_index = factory(class_weight={0: 1.0, 1: 9.0}).partial_fit(X_train, y_train,
+                                                                  classes=[0, 1])
+    keyed = factory(class_weight={pd.Timestamp(days[1]): 9.0}).partial_fit(
+        X_train, days.astype("datetime64[ns]")[y_train], classes=days)
+    np.testing.assert_allclose(keyed.predict_proba(X_test), by_index.predict_proba(X_test),
+                               atol=1e-6)
 
 
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))

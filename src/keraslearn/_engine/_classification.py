@@ -4,6 +4,8 @@ Targets are labels of any type (binary, multiclass, multilabel indicator);
 the network's outputs are read as probabilities and decoded back to labels.
 """
 
+import datetime
+
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
@@ -88,6 +90,7 @@ class ClassifierBehaviour:
                     class_weight if per_column else [class_weight],
                     np.asarray(y).reshape(len(y), -1).T):
                 labels, codes = np.unique(column, return_inverse=True)
+                weights_of = _keyed_as_labels(weights_of, labels.dtype)  # (y's own unit)
                 weights *= np.array([float(weights_of.get(c, 1.0)) for c in labels.tolist()],
                                     dtype=np.float64)[codes]
             return weights if sample_weight is None else (
@@ -253,13 +256,17 @@ def _keyed_as_labels(class_weight, dtype):
         return class_weight
     keyed = {}
     for key, weight in class_weight.items():
+        if not isinstance(key, (np.datetime64, np.timedelta64, datetime.date,
+                                datetime.timedelta)):  # (pd.Timestamp, pd.Timedelta too)
+            keyed[key] = weight  # (an index, text: told as keys naming no label)
+            continue
         try:  # (datetime.date, pd.Timestamp: as NumPy's, at pandas' finest unit)
             given = np.asarray(key)
             given = given if given.dtype.kind in "mM" else given.astype(f"{dtype.kind}8[ns]")
             label = given.astype(dtype)
             key = label.item() if label == given else key  # (12:00 is no day's label)
         except (TypeError, ValueError, OverflowError):
-            pass  # (not a date or duration, or beyond ns: as given)
+            pass  # (beyond ns: as given)
         keyed[key] = weight
     return keyed
 
