@@ -418,16 +418,21 @@ def test_classifier_on_continuous_targets_is_rejected():
 
 
 @pytest.mark.parametrize("unit", ["D", "ns"])
-def test_labels_of_dates_are_evaluated_and_written_as_the_tables_write_them(unit):
+def test_labels_of_dates_are_evaluated_and_written_as_the_tables_write_them(unit, tmp_path):
     # A binary report failed in scikit-learn ("The 'pos_label' parameter ... Got
-    # np.datetime64"); to_dict held datetime.date (no JSON) or nanosecond counts.
+    # np.datetime64"), in its metrics and its ROC figure; to_dict held datetime.date
+    # (no JSON) or nanosecond counts; a pos_label of nanosecond dates was refused.
     X, y = binary_data(("neg", "pos"))
     days = np.array(["2024-01-01", "2024-01-02"], dtype=f"datetime64[{unit}]")
     dated = days[(y == "pos").astype(int)]
     clf = LogisticRegression().fit(X, y)
     expected = evaluate(clf, X, y).metrics
-    report = evaluate(LogisticRegression().fit(X, dated), X, dated)
-    assert report.metrics == expected
+    on_dates = LogisticRegression().fit(X, dated)
+    report = evaluate(on_dates, X, dated, output_dir=tmp_path)
+    assert report.metrics == expected and set(report.figures) == {"confusion_matrix", "roc_curve"}
+    assert report.pos_label == days[1]
+    negative = evaluate(on_dates, X, dated, pos_label=pd.Timestamp("2024-01-01"))
+    assert negative.metrics == evaluate(clf, X, y, pos_label="neg").metrics
     as_dict = json.loads(json.dumps(report.to_dict()))
     assert as_dict["classes"] == list(as_dict["per_class"]) == [
         "2024-01-01 00:00:00", "2024-01-02 00:00:00"]

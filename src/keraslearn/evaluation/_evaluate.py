@@ -155,10 +155,28 @@ def _pos_label_note(pos_label, estimator, y_true, problem_type):
     if problem_type != "binary":
         return (f"pos_label={pos_label!r} is used for binary problems only; it is ignored "
                 f"for this {problem_type} one.")
-    known = known_labels(estimator, y_true).tolist()
-    if pos_label not in known:
-        raise ValueError(f"pos_label={pos_label!r} is not one of {known}.")
+    known = known_labels(estimator, y_true)
+    if not (as_label(pos_label, known) == known).any():
+        raise ValueError(f"pos_label={pos_label!r} is not one of {known.tolist()}.")
     return None
+
+
+def as_label(value, labels):
+    """``value`` as a label of ``labels``: a date or duration in their unit
+    (np.datetime64; pd.Timestamp and datetime.date given), else as it is."""
+    if labels.dtype.kind in "mM":
+        try:
+            return np.asarray(value).astype(labels.dtype)[()]
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return value
+
+
+def _label_item(label):
+    """A label as Python's scalar, a date or duration as NumPy's (``item()``
+    makes a nanosecond one an int)."""
+    label = np.asarray(label)
+    return label[()] if label.dtype.kind in "mM" else label.item()
 
 
 def _dense(y):
@@ -318,7 +336,8 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         evaluation = classification_metrics(
             estimator, X, y_true, y_pred, problem_type, sample_weight=sample_weight,
             labels=output_names if problem_type == "multilabel" else None,
-            pos_label=pos_label, zero_division=zero_division)
+            pos_label=None if pos_label is None else as_label(pos_label, y_true),
+            zero_division=zero_division)
     if ignored is not None:
         evaluation.notes.append(ignored)
     report = EvaluationReport(
@@ -326,7 +345,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
         metrics=evaluation.metrics, per_class=evaluation.per_class,
         per_output=evaluation.per_output, confusion_matrix=evaluation.confusion_matrix,
         classes=None if problem_type == "regression" else evaluation.labels,
-        pos_label=None if evaluation.pos_label is None else np.asarray(evaluation.pos_label).item(),
+        pos_label=None if evaluation.pos_label is None else _label_item(evaluation.pos_label),
         classification_report=evaluation.classification_report, notes=evaluation.notes)
     if output_dir is not None:
         with staged([*paths.values(), html_path]) as stage:

@@ -265,6 +265,14 @@ def plot_confusion_matrix(evaluation, path, title):
 _MAX_NAMED_CURVES = 10  # one-vs-rest ROC curves named in a legend
 
 
+def _labels_scikit_learn_takes(y_true, pos_label):
+    """``y_true`` and ``pos_label`` as scikit-learn's curves take them: labels
+    of dates (a pos_label of numbers, text or bools only) as their text."""
+    if np.asarray(y_true).dtype.kind not in "mM":
+        return y_true, pos_label
+    return np.asarray(y_true).astype(str), str(np.asarray(pos_label).astype(y_true.dtype))
+
+
 def plot_roc_curve(evaluation, path, title, sample_weight=None):
     """ROC curve (binary) or one-vs-rest curves (multiclass, multilabel)."""
     from sklearn.metrics import RocCurveDisplay, roc_curve
@@ -274,8 +282,9 @@ def plot_roc_curve(evaluation, path, title, sample_weight=None):
     y_true, scores, curves = evaluation.y_true, evaluation.scores, ()
     if evaluation.problem_type == "binary":
         column = int(np.flatnonzero(evaluation.labels == evaluation.pos_label)[0])
+        y_true, positive = _labels_scikit_learn_takes(y_true, evaluation.pos_label)
         RocCurveDisplay.from_predictions(
-            y_true, y_score=scores[:, column], pos_label=evaluation.pos_label,
+            y_true, y_score=scores[:, column], pos_label=positive,
             sample_weight=sample_weight, name=title, ax=ax, plot_chance_level=True)
     else:
         curves = []
