@@ -398,6 +398,7 @@ def test_unsupported_column_types(frame):
     (np.arange(5.0), r"got a 1D array .* X.reshape\(-1, 1\)"),
     (np.zeros((2, 3, 4)), "got a 3D array"),
     (3.0, "got a scalar"),
+    (None, "got None"),
     (pd.Series([1.0, 2.0]), "to_frame"),
 ])
 def test_bad_shapes(X, match):
@@ -413,8 +414,9 @@ def test_a_lazy_frame_is_told_to_be_collected():
     import polars as pl
 
     lazy = pl.DataFrame({"a": np.arange(20.0), "b": np.arange(20.0)}).lazy()
-    with pytest.raises(ValueError, match=r"got a LazyFrame, which NumPy reads as a single "
-                                         r"value\. Collect it first \(X\.collect\(\)\)"):
+    with pytest.raises(ValueError, match=r"got an object of type LazyFrame, which NumPy "
+                                         r"reads as a single value\. Collect it first "
+                                         r"\(X\.collect\(\)\)"):
         DriftDetector().fit(lazy)
     result = DriftDetector().fit(lazy.collect()).test(lazy.collect())
     assert list(result["feature"]) == ["a", "b"] and not result["drifted"].any()

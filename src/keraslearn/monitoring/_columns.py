@@ -49,8 +49,9 @@ def as_frame(X, owner):
         array = np.asarray(X) if hasattr(X, "dtype") else np.asarray(X, dtype=object)
         if array.ndim != 2:
             shape = (f"a {array.ndim}D array of shape {array.shape}" if array.ndim else
-                     "a scalar" if np.isscalar(X) or isinstance(X, np.ndarray) else
-                     f"a {type(X).__name__}, which NumPy reads as a single value")
+                     "a scalar" if np.isscalar(X) or getattr(X, "ndim", None) == 0 else
+                     "None" if X is None else f"an object of type {type(X).__name__}, which "
+                     "NumPy reads as a single value")
             hint = (" Reshape with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) "
                     "for a single sample." if array.ndim == 1 else
                     " Collect it first (X.collect())." if callable(getattr(X, "collect", None))
