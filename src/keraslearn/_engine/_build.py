@@ -114,29 +114,35 @@ def _check_one_input(expected, sample_shape, given_name, input_name):
         raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}: {fix}.")
 
 
-def _outputs(model, sample_shape):
+def _outputs(model, sample_shape, sample_dtype=None):
+    """The model's output tensors: a functional model's, else (a subclassed
+    model) those of one call in inference mode on a sample of zeros in X's
+    dtype (integer ids stay integers), a dict's values included."""
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):
         outputs = None
     if not outputs and sample_shape is not None:  # a subclassed model: called once
+        def zeros(shape, dtype):
+            dtype = np.dtype(dtype if dtype is not None else "float32")
+            return np.zeros((1,) + tuple(shape), dtype if dtype.kind in "biuf" else "float32")
+
         if isinstance(sample_shape, dict):  # named inputs
-            sample = {name: np.zeros((1,) + s, dtype="float32")
-                      for name, s in sample_shape.items()}
+            dtypes = sample_dtype if isinstance(sample_dtype, dict) else {}
+            sample = {name: zeros(s, dtypes.get(name)) for name, s in sample_shape.items()}
         else:
-            sample = np.zeros((1,) + tuple(sample_shape), dtype="float32")
-        outputs = model(sample)
-        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+            sample = zeros(sample_shape, None if isinstance(sample_dtype, dict) else sample_dtype)
+        outputs = keras.tree.flatten(model(sample, training=False))
     return list(outputs or [])
 
 
-def output_spec(model, sample_shape, *, needs_rows):
-    """(number of output units, output dtype name) of a one-output model.
+def output_spec(outputs, sample_shape, *, needs_rows):
+    """(number of output units, output dtype name) of a one-output model, of
+    output tensors ``outputs`` (:func:`_outputs`).
 
     With ``needs_rows`` the output must hold one row of values per sample
     (shape ``(n, units)``), as a classifier's or regressor's target does.
     """
-    outputs = _outputs(model, sample_shape)
     if len(outputs) != 1:
         raise ValueError(
             f"The model has {len(outputs)} outputs; keraslearn's estimators take a model "
@@ -194,11 +200,11 @@ def check_loss_dtypes(model):
         )
 
 
-def _check_outputs_of_a_users_encoder(model, sample_shape, expected, loss=None):
+def _check_outputs_of_a_users_encoder(model, outputs, expected, loss=None):
     """A target_encoder of the user's own says how many outputs it produces
     (``n_outputs_expected_``); the model must have as many, and a loss given
     per output (a list, or a dict by output name) must name its outputs."""
-    n_outputs = len(_outputs(model, sample_shape))
+    n_outputs = len(outputs)
     if expected is not None and expected != n_outputs:
         raise ValueError(
             f"The target encoder produces {expected} target(s) (n_outputs_expected_) "
@@ -208,9 +214,10 @@ def _check_outputs_of_a_users_encoder(model, sample_shape, expected, loss=None):
 
 
 def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding,
-                   expected_outputs=None, compile=True, anew=False):
+                   expected_outputs=None, compile=True, anew=False, sample_dtype=None):
     """Compile ``model`` when it is not (default loss from the target), check
-    it, and configure the target encoder for its output and loss.
+    it, and configure the target encoder for its output and loss; ``sample_shape``
+    and ``sample_dtype`` (X's) are those of a sample a subclassed model is called on.
 
     With ``compile`` False (a model the user gave to ``initialize``, used as it
     is) an uncompiled model stays so, and the encoder is configured for the
@@ -220,18 +227,19 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     compiled = getattr(model, "compiled", False) and not anew
     if compiled:
         check_compiled_loss(model, compile_kwargs.get("loss"))
+    outputs = _outputs(model, sample_shape, sample_dtype)
     if not is_native(encoder):
-        _check_outputs_of_a_users_encoder(model, sample_shape, expected_outputs,
+        _check_outputs_of_a_users_encoder(model, outputs, expected_outputs,
                                           None if compiled else compile_kwargs.get("loss"))
         if not compiled and compile:
-            model.compile(**_with_default_loss(compile_kwargs, encoder, model, sample_shape))
+            model.compile(**_with_default_loss(compile_kwargs, encoder, outputs, sample_shape))
         if compile and model.loss is None and not computes_own_loss(model):
             raise ValueError(
                 "The model was compiled without a loss. Pass loss=... to the estimator "
                 "(one per output: a list or a dict) or compile with a loss."
             )
         return model
-    n_units, out_dtype = output_spec(model, sample_shape, needs_rows=needs_rows)
+    n_units, out_dtype = output_spec(outputs, sample_shape, needs_rows=needs_rows)
     if not compiled:  # (one output: a list or dict of losses gives that one loss)
         check_losses_per_output(model, compile_kwargs.get("loss"), 1)
     loss = model.loss if compiled else (
@@ -256,14 +264,13 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     return model
 
 
-def _with_default_loss(compile_kwargs, encoder, model, sample_shape):
+def _with_default_loss(compile_kwargs, encoder, outputs, sample_shape):
     """``compile_kwargs`` with the default loss of an encoder of the user's own
     that has one (a subclass of keraslearn's) where no loss was given."""
     default = getattr(encoder, "default_loss", None)
-    if compile_kwargs.get("loss") is not None or not callable(default) or len(
-            _outputs(model, sample_shape)) != 1:
+    if compile_kwargs.get("loss") is not None or not callable(default) or len(outputs) != 1:
         return compile_kwargs
-    n_units, _ = output_spec(model, sample_shape, needs_rows=False)
+    n_units, _ = output_spec(outputs, sample_shape, needs_rows=False)
     return {**compile_kwargs, "loss": default(n_units)}
 
 

@@ -266,9 +266,9 @@ class KerasEstimator(BaseEstimator):
     def _finish(self, model, compile_kwargs, encoder, plan, meta, **options):
         return finish_network(
             model, compile_kwargs, encoder, sample_shape=sample_shape(self),
+            sample_dtype=self.__dict__.get("X_dtype_"), encoding=plan.target_encoding,
             needs_rows=not isinstance(encoder, targets.IdentityTargetEncoder),
-            encoding=plan.target_encoding, expected_outputs=meta.get("n_outputs_expected_"),
-            **options)
+            expected_outputs=meta.get("n_outputs_expected_"), **options)
 
     def _partial_fit_kwargs(self, kwargs):  # Keras' fit arguments: one epoch, numbered on
         return numbered_on({"epochs": 1, **kwargs}, self)
