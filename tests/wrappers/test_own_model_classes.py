@@ -87,3 +87,40 @@ def test_a_fit_the_model_class_overrides_gets_a_dataset_as_the_readme_says():
     (args, kwargs), = RecordedFit.given
     assert isinstance(args[0], tf.data.Dataset) and "y" not in kwargs
     assert "sample_weight" not in kwargs and len(reg.history_["loss"]) == 2
+
+
+class _Ids(keras.Model):
+    """A subclassed model of integer ids, whose call needs ``training`` and
+    returns a dict; its ``**kwargs`` go to Keras' base."""
+
+    def __init__(self, units=2, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.table = keras.layers.Embedding(50, 4)
+        self.out = keras.layers.Dense(units, activation="softmax")
+
+    def call(self, ids, training):
+        return {"proba": self.out(keras.ops.mean(self.table(ids), axis=1))}
+
+
+def test_a_subclassed_model_is_probed_as_keras_fit_calls_it():
+    # Found in an audit: its output was probed on float32 zeros (tf.gather refused
+    # them), without training= (a required argument), and a dict of one output was
+    # counted as no tensor ("'dict' object has no attribute 'shape'"); a keras.Model
+    # class given as model got meta, compile_kwargs and params in its **kwargs.
+    from keraslearn import KerasClassifier
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 50, size=(60, 3))
+    y = ids[:, 0] % 2
+    keras.utils.set_random_seed(0)
+    plain = _Ids(name="ids")
+    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    plain.fit(ids, y, epochs=2, batch_size=32, shuffle=False, verbose=0)
+    clf = KerasClassifier(_Ids, model__name="ids", loss="sparse_categorical_crossentropy",
+                          optimizer="adam", epochs=2, batch_size=32, shuffle=False,
+                          random_state=0).fit(ids, y)
+    assert clf.model_.name == "ids" and clf.X_dtype_ == np.int64
+    expected = plain.predict(ids, verbose=0)["proba"]
+    assert np.abs(expected - 0.5).max() > 1e-3  # trained
+    np.testing.assert_allclose(clf.predict_proba(ids), expected, rtol=1e-5, atol=1e-6)

@@ -298,10 +298,12 @@ def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
                 f"model__{name}=..."
             )
     if var_kw:
-        # As in scikeras, ``**kwargs`` also receives meta, compile_kwargs and params.
-        kwargs.update({k: v for k, v in special.items() if k not in kwargs})
-        kwargs.update({k: v for k, v in model_kwargs.items() if k not in kwargs})
-        kwargs.update({k: v for k, v in extras.items() if k not in kwargs})
+        # As in scikeras, ``**kwargs`` also receives meta, compile_kwargs and params,
+        # but for a keras.Model class, whose ``**kwargs`` go to Keras' own base
+        # (name, dtype, trainable): its routed model__ parameters only.
+        network_class = inspect.isclass(builder) and issubclass(builder, keras.Model)
+        for given in ((model_kwargs,) if network_class else (special, model_kwargs, extras)):
+            kwargs.update({k: v for k, v in given.items() if k not in kwargs})
         return kwargs
     builder_name = getattr(builder, "__name__", type(builder).__name__)
     for key in model_kwargs:
