@@ -316,6 +316,28 @@ def scenario_uneven(workdir):
     except ValueError as exc:
         out["last_batch_error"] = str(exc)
     out["last_batch_fitted"] = hasattr(image, "model_")
+    # The same where the estimator's own held-out split leaves 25 of 32 rows.
+    try:
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, batch_size=8, early_stopping=True,
+                      validation_fraction=0.2, distribute=TWO).fit(X[:32], y[:32])
+    except ValueError as exc:
+        out["split_last_batch_error"] = str(exc)
+    # A builder reusing a trainable layer made outside it, under distribute=.
+    import keras
+
+    from keraslearn import KerasClassifier
+
+    shared = keras.layers.Dense(4, activation="relu")
+    shared.build((None, X.shape[1]))
+
+    def reusing(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), shared,
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    try:
+        KerasClassifier(reusing, epochs=1, distribute=TWO).fit(X[:32], y[:32])
+    except ValueError as exc:
+        out["reused_layer_error"] = str(exc)
     out["image_loss"] = image.fit(images, labels).history_["loss"]
     # A wrapper's default batch (32) on 21 rows: keraslearn's choice, made 20.
     from builders import tiny_mlp

@@ -169,6 +169,15 @@ def test_a_last_batch_that_leaves_a_replica_without_rows_is_refused(uneven):
                      r"rows\), fewer than the 2 replicas", uneven["last_batch_error"])
     assert not uneven["last_batch_fitted"]
     assert len(uneven["image_loss"]) == 1  # 18 rows: batches of 8, 8 and 2
+    # Found in an audit: where the held-out split made the odd count, only
+    # batch_size was named; and a builder's reused layer was told to give distribute=.
+    assert re.search(r"holds 1 row\(s\) \(batch_size=8, 25 training rows, those the "
+                     r"held-out split leaves\).*or hold out another fraction "
+                     r"\(validation_fraction, validation_split\)\.",
+                     uneven["split_last_batch_error"])
+    assert uneven["reused_layer_error"].startswith(
+        "The network trains over the devices of distribute=, but has trainable layers made "
+        "outside its builder")
 
 
 def test_partial_fit_under_a_strategy_normalises_batches_as_one_device_does(mirrored):

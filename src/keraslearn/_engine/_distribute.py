@@ -235,11 +235,14 @@ class Placement:
         while auto and batch > replicas and 0 < n % batch < replicas:
             batch -= replicas
         if batch < n and 0 < n % batch < replicas:
+            split = plan.train_rows is not None  # (rows held out by the estimator)
             raise ValueError(
                 f"The last training batch holds {n % batch} row(s) (batch_size={batch}, {n} "
-                f"training rows), fewer than the {replicas} replicas of {whose}: one "
-                "would train on no rows, where some of TensorFlow's kernels fail. Give a "
-                f"batch_size that leaves no last batch of under {replicas} rows.")
+                f"training rows{', those the held-out split leaves' * split}), fewer than the "
+                f"{replicas} replicas of {whose}: one would train on no rows, where some of "
+                "TensorFlow's kernels fail. Give a batch_size that leaves no last batch of "
+                f"under {replicas} rows" + (", or hold out another fraction "
+                "(validation_fraction, validation_split)." if split else "."))
         n_val = _held_out_rows(plan)
         val_batch = min(plan.validation_batch_size, n_val or 1)
         if n_val and val_batch % replicas:

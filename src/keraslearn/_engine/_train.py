@@ -120,17 +120,23 @@ def _this_fit(history, callbacks, lengths):
     return history
 
 
-def _check_strategy_holds(model):
-    """Refuse to train, inside a strategy scope (the user's, or ``distribute``'s),
-    a network whose trainable variables are not that strategy's: built outside
-    it (Keras fails there with a bare AssertionError). Frozen layers built
-    outside (a pretrained base) train as in Keras."""
+def _check_strategy_holds(model, where):
+    """Refuse to train, inside a strategy scope (the user's, or ``distribute``'s:
+    ``where.strategy``), a network whose trainable variables are not that
+    strategy's: built outside it (Keras fails there with a bare AssertionError).
+    Frozen layers built outside (a pretrained base) train as in Keras."""
     if not tf.distribute.has_strategy():
         return
     strategy = tf.distribute.get_strategy()
     if all(strategy.extended.variable_created_in_scope(getattr(w, "value", w))
            for w in model.trainable_weights):
         return
+    if getattr(where, "strategy", None) is not None:  # (a continued network is copied into it)
+        raise ValueError(
+            "The network trains over the devices of distribute=, but has trainable layers "
+            "made outside its builder (reused from an earlier build): Keras cannot train "
+            "them there. Make them inside the builder, freeze them (trainable=False), or "
+            "train on one device (distribute=None).")
     raise ValueError(
         "This fit runs inside a tf.distribute strategy scope, but trains variables made "
         "outside it (a network continued by warm_start or partial_fit, or trainable "
@@ -150,7 +156,7 @@ def train(est, model, data, plan, encoder, randomness, where=None):
 
 
 def _train(est, model, data, plan, encoder, randomness, where):
-    _check_strategy_holds(model)
+    _check_strategy_holds(model, where)
     # Arrays mapped from files are read batch by batch, and their held-out
     # rows are taken without reading them (``_sources``).
     X = sources(nested.normalise(data.X))
