@@ -598,6 +598,14 @@ def test_the_confusion_matrix_of_many_classes_keeps_a_bounded_size(tmp_path):
     assert report.confusion_matrix.shape == (60, 60)
     # 60 one-vs-rest curves: a legend of 60 names had no room (the layout failed)
     assert_valid_png(report.figures["roc_curve"])
+    # The page and the text held every cell (17 MB of HTML at 1,000 classes):
+    # beyond 40 classes, a sentence saying where the matrix is.
+    page = report.html_path.read_text(encoding="utf-8")
+    said = "60 classes, too many for a table here: see the report's confusion_matrix"
+    assert said in str(report) and html.escape(said) in page
+    assert page.count("<td>") < 60 * 20  # the per-class table's cells, not 60 x 60 more
+    few = evaluate(KNeighborsClassifier(1).fit(X, y % 40), X, y % 40)
+    assert "predicted" in str(few) and "too many" not in str(few)  # (40: still a table)
 
 
 def test_one_vs_rest_curves_of_many_classes_are_drawn_without_a_legend_each(tmp_path,

@@ -60,6 +60,11 @@ def _json_labels(labels, dtype=None):
             for label in pd.Index(np.asarray(labels, dtype=dtype)).tolist()]
 
 
+# Classes beyond which the confusion matrix is left out of the text and the page
+# (its figure is drawn as a color map past 40).
+_MAX_TABLE_CLASSES = 40
+
+
 @dataclass(repr=False)
 class EvaluationReport:
     """Metrics, tables and figures from evaluating a fitted estimator.
@@ -91,7 +96,8 @@ class EvaluationReport:
 
     confusion_matrix : ndarray or None
         Of shape (n_classes, n_classes), rows true and columns predicted, or
-        (n_labels, 2, 2) for multilabel problems. None for regression.
+        (n_labels, 2, 2) for multilabel problems. None for regression. The text
+        summary and the page show it as a table up to 40 classes.
 
     classes : ndarray or None
         Class (or label) order of ``per_class`` and ``confusion_matrix``.
@@ -136,8 +142,14 @@ class EvaluationReport:
         return self.format()
 
     def _confusion_frame(self):
+        """The confusion matrix as a table, or, of more classes than a table shows
+        (its cells grow as their square: 17 MB of HTML at 1,000 classes), a
+        sentence saying where it is."""
         if self.confusion_matrix is None:
             return None
+        if self.problem_type != "multilabel" and len(self.classes) > _MAX_TABLE_CLASSES:
+            return (f"{len(self.classes)} classes, too many for a table here: see the "
+                    "report's confusion_matrix (and its figure, with output_dir).")
         labels = [str(c) for c in self.classes]
         if self.problem_type == "multilabel":
             flat = self.confusion_matrix.reshape(len(labels), 4)
@@ -172,7 +184,9 @@ class EvaluationReport:
                    if self.problem_type != "multilabel" else "Confusion counts per label",
                    self._confusion_frame()))
         for title, frame in tables:
-            if frame is not None:
+            if isinstance(frame, str):
+                lines += ["", title, frame]
+            elif frame is not None:
                 lines += ["", title, frame.to_string(float_format=fmt)]
         if self.notes:
             lines += ["", "Notes"] + [f"  - {note}" for note in self.notes]
@@ -244,7 +258,9 @@ class EvaluationReport:
         tables = (("Per class", self.per_class), ("Per output", self.per_output),
                   ("Confusion matrix", self._confusion_frame()))
         for heading, frame in tables:
-            if frame is not None:
+            if isinstance(frame, str):
+                parts += [f"<h2>{heading}</h2>", f"<p>{html.escape(frame)}</p>"]
+            elif frame is not None:
                 parts += [f"<h2>{heading}</h2>", frame.to_html(float_format=fmt, border=0)]
         if self.classification_report:
             parts += ["<h2>Classification report</h2>",
