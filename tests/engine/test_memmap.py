@@ -87,6 +87,40 @@ def test_held_out_rows_and_a_float64_network(mapped, monkeypatch):
     np.testing.assert_allclose(ours.predict_proba(mapped), theirs.predict_proba(X), rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # (max_iter=1)
+def test_a_held_out_split_of_a_large_array_in_memory_copies_no_training_rows(monkeypatch):
+    # Found in an audit: early stopping copied the training rows whole (X[rows]),
+    # where the README says data beyond the threshold is not copied; they are
+    # read batch by batch, as a mapped array's, training as they did.
+    import tracemalloc
+
+    monkeypatch.setattr(_feed, "SMALL_DATA_BYTES", 2**20)
+    big = np.random.default_rng(2).normal(size=(40_000, 50)).astype(np.float32)  # 8 MB
+    labels = (big[:, 0] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(4,), max_iter=1, batch_size=1000, random_state=0,
+                  early_stopping=True)
+    mapped = MLPClassifier(**params).fit(_mapped_copy(big, monkeypatch), labels)
+    tracemalloc.start()
+    try:
+        fitted = MLPClassifier(**params).fit(big, labels)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.6 * big.nbytes, f"{peak / 2**20:.1f} MB for {big.nbytes / 2**20:.1f} MB of X"
+    assert fitted.validation_scores_ == mapped.validation_scores_
+    for a, b in zip(fitted.coefs_, mapped.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def _mapped_copy(array, monkeypatch):
+    import tempfile
+
+    folder = tempfile.mkdtemp()
+    monkeypatch.chdir(folder)
+    np.save("big.npy", array)
+    return np.load("big.npy", mmap_mode="r")
+
+
 def _tiny(meta):
     return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(2)])
 

@@ -270,6 +270,19 @@ class MappedArray(RowSource):
         return out
 
 
+class HeldRows(RowSource):
+    """The rows of an array in memory, read when needed: a fit's training rows
+    of a held-out split are taken from it as a file-mapped array's are, not
+    copied whole (``array[rows]``) first."""
+
+    def __init__(self, array):
+        super().__init__(array.shape[0], array.shape[1:], array.dtype)
+        self.array = array
+
+    def _read_rows(self, index):
+        return self.array[index]
+
+
 def blocks(array, block_bytes=8 * 2**20):
     """The rows of the file-mapped ``array``, read from its file about
     ``block_bytes`` at a time (for a pass over the data: checks, statistics)."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _config, _tf
 from .._tf import keras, tf
+from . import _feed
 from . import _nested as nested
 from . import _targets as targets
 from ._data import CheckedValidation, float_overflow
@@ -17,7 +18,7 @@ from ._forward import hand_out
 from ._input_dtypes import check_integer_inputs
 from ._layers import keras_layers_only, optimizer_of_another, own_optimizer, training_variables
 from ._predict import input_kinds
-from ._sources import reported_read_errors, sources
+from ._sources import HeldRows, reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
 
 # Modules of the callbacks keraslearn makes for each fit (no user code holds them).
@@ -120,6 +121,14 @@ def _this_fit(history, callbacks, lengths):
     return history
 
 
+def _held(array):
+    """A NumPy array too large to be copied into tensors (``_feed``) as a row
+    source, whose training rows are then taken without a copy of them all."""
+    large = isinstance(array, np.ndarray) and array.ndim and (
+        array.nbytes > _feed.SMALL_DATA_BYTES)
+    return HeldRows(array) if large else array
+
+
 def _check_strategy_holds(model, where):
     """Refuse to train, inside a strategy scope (the user's, or ``distribute``'s:
     ``where.strategy``), a network whose trainable variables are not that
@@ -172,6 +181,8 @@ def _train(est, model, data, plan, encoder, randomness, where):
             "strategy scope).")
     weight_axes = _loss_axes_per_sample(model)
     encoded = targets.encode(encoder, data.y)
+    if plan.train_rows is not None:  # (a held-out split: large arrays' rows read by batch)
+        X = nested.map_arrays(_held, X)
     X_train = nested.take(X, plan.train_rows)
     y_train = nested.take(encoded, plan.train_rows)
     w_train = nested.take(data.sample_weight, plan.train_rows)
