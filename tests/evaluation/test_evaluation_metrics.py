@@ -433,6 +433,9 @@ def test_labels_of_dates_are_evaluated_and_written_as_the_tables_write_them(unit
     assert report.pos_label == days[1]
     negative = evaluate(on_dates, X, dated, pos_label=pd.Timestamp("2024-01-01"))
     assert negative.metrics == evaluate(clf, X, y, pos_label="neg").metrics
+    for other in (np.datetime64("2024-01-01T12"), [days[0], days[1]]):  # (noon is no day)
+        with pytest.raises(ValueError, match=r"is not one of \['2024-01-01"):
+            evaluate(on_dates, X, dated, pos_label=other)
     as_dict = json.loads(json.dumps(report.to_dict()))
     assert as_dict["classes"] == list(as_dict["per_class"]) == [
         "2024-01-01 00:00:00", "2024-01-02 00:00:00"]

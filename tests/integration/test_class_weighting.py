@@ -170,10 +170,12 @@ def test_class_weight_dict_keyed_by_date_labels(factory, data):
     # partial_fit's classes in one unit, y in another: the weights still reach y's rows.
     by_index = factory(class_weight={0: 1.0, 1: 9.0}).partial_fit(X_train, y_train,
                                                                   classes=[0, 1])
-    keyed = factory(class_weight={pd.Timestamp(days[1]): 9.0}).partial_fit(
-        X_train, days.astype("datetime64[ns]")[y_train], classes=days)
-    np.testing.assert_allclose(keyed.predict_proba(X_test), by_index.predict_proba(X_test),
-                               atol=1e-6)
+    for labels, classes in ((days.astype("datetime64[ns]"), days),
+                            (days, days.astype("datetime64[ns]"))):
+        keyed = factory(class_weight={pd.Timestamp(days[1]): 9.0}).partial_fit(
+            X_train, labels[y_train], classes=classes)
+        np.testing.assert_allclose(keyed.predict_proba(X_test),
+                                   by_index.predict_proba(X_test), atol=1e-6)
 
 
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))

@@ -285,7 +285,10 @@ def test_streams_of_batches_are_refused_naming_what_to_give(est, stream, kind):
 def test_composite_tensors_are_refused_naming_what_to_give(tensor, fix):
     # Found in an audit: NumPy's "float() argument must be a string or a real
     # number, not 'SparseTensor'" and "setting an array element with a sequence".
-    for est in (KerasClassifier(tiny_mlp, epochs=1), MLPClassifier(max_iter=1)):
+    from keraslearn import ImageClassifier
+
+    for est in (KerasClassifier(tiny_mlp, epochs=1), MLPClassifier(max_iter=1),
+                ImageClassifier(epochs=1)):  # (its images were read as NumPy's first)
         with pytest.raises(TypeError, match=r"X is a tf\.\w+Tensor: .*give " + fix):
             est.fit(tensor(), y)
         assert not hasattr(est, "model_")

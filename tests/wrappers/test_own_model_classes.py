@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 from sklearn.metrics import r2_score
 
 from keraslearn import KerasRegressor
@@ -121,6 +122,12 @@ def test_a_subclassed_model_is_probed_as_keras_fit_calls_it():
                           optimizer="adam", epochs=2, batch_size=32, shuffle=False,
                           random_state=0).fit(ids, y)
     assert clf.model_.name == "ids" and clf.X_dtype_ == np.int64
+    # Its parameters given unrouted reach it too; one it does not take is named by Keras.
+    three = ids[:, 0] % 3
+    assert KerasClassifier(_Ids, units=3, epochs=1).initialize(ids, three).model_.units == 3
+    with pytest.raises(ValueError, match=r"Unrecognized keyword arguments passed to _Ids: "
+                                         r"\{'unist': 3\}"):
+        KerasClassifier(_Ids, unist=3, epochs=1).fit(ids, y)
     expected = plain.predict(ids, verbose=0)["proba"]
     assert np.abs(expected - 0.5).max() > 1e-3  # trained
     np.testing.assert_allclose(clf.predict_proba(ids), expected, rtol=1e-5, atol=1e-6)

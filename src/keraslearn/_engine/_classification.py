@@ -67,14 +67,13 @@ class ClassifierBehaviour:
                 raise ValueError(
                     f"class_weight is a list of {len(class_weight)} dicts, one per column "
                     f"of y, but y has {np.shape(y)[1]} columns.")
-            class_weight = [_keyed_as_labels(weights, column.dtype)
-                            for weights, column in zip(class_weight, np.asarray(y).T)]
             for weights, column in zip(class_weight, np.asarray(y).T):
-                _check_class_weight_keys(weights, np.unique(column))
+                labels = np.unique(column)
+                _check_class_weight_keys(_keyed_as_labels(weights, labels.dtype), labels)
+            class_weight = list(class_weight)
         elif isinstance(class_weight, dict) and np.ndim(y) == 1:
             labels = np.unique(y) if classes is None else np.asarray(classes)
-            class_weight = _keyed_as_labels(class_weight, labels.dtype)
-            _check_class_weight_keys(class_weight, labels)
+            _check_class_weight_keys(_keyed_as_labels(class_weight, labels.dtype), labels)
         elif isinstance(class_weight, dict):
             raise ValueError(
                 "class_weight as a dict weighs the classes of a single-output target, but y "
@@ -90,7 +89,7 @@ class ClassifierBehaviour:
                     class_weight if per_column else [class_weight],
                     np.asarray(y).reshape(len(y), -1).T):
                 labels, codes = np.unique(column, return_inverse=True)
-                weights_of = _keyed_as_labels(weights_of, labels.dtype)  # (y's own unit)
+                weights_of = _keyed_as_labels(weights_of, labels.dtype)  # (in y's own unit)
                 weights *= np.array([float(weights_of.get(c, 1.0)) for c in labels.tolist()],
                                     dtype=np.float64)[codes]
             return weights if sample_weight is None else (

@@ -156,17 +156,23 @@ def _pos_label_note(pos_label, estimator, y_true, problem_type):
         return (f"pos_label={pos_label!r} is used for binary problems only; it is ignored "
                 f"for this {problem_type} one.")
     known = known_labels(estimator, y_true)
-    if not (as_label(pos_label, known) == known).any():
-        raise ValueError(f"pos_label={pos_label!r} is not one of {known.tolist()}.")
+    if np.ndim(pos_label) != 0 or not (as_label(pos_label, known) == known).any():
+        shown = known.astype(str) if known.dtype.kind in "mM" else known  # (not as ints)
+        raise ValueError(f"pos_label={pos_label!r} is not one of {shown.tolist()}.")
     return None
 
 
 def as_label(value, labels):
     """``value`` as a label of ``labels``: a date or duration in their unit
-    (np.datetime64; pd.Timestamp and datetime.date given), else as it is."""
+    (np.datetime64; pd.Timestamp and datetime.date given) where that unit holds
+    it (noon is no day), else as it is."""
     if labels.dtype.kind in "mM":
         try:
-            return np.asarray(value).astype(labels.dtype)[()]
+            given = np.asarray(value)
+            given = given if given.dtype.kind in "mM" else given.astype(
+                f"{labels.dtype.kind}8[ns]")
+            label = given.astype(labels.dtype)[()]
+            return label if label == given else value
         except (TypeError, ValueError, OverflowError):
             pass
     return value

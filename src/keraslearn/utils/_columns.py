@@ -120,9 +120,10 @@ def int64_objects(column):
 def tensor_values(X):
     """A TensorFlow tensor's (or variable's) values as a NumPy array; X itself
     when it is none (read by its dtype, a ``tf.DType``, without importing
-    TensorFlow)."""
+    TensorFlow), or a ragged or sparse one (refused in words of its own)."""
     dtype = getattr(X, "dtype", None)
-    return np.asarray(X) if hasattr(dtype, "as_numpy_dtype") and hasattr(X, "numpy") else X
+    plain = hasattr(X, "numpy") and not hasattr(X, "flat_values")
+    return np.asarray(X) if hasattr(dtype, "as_numpy_dtype") and plain else X
 
 
 def column_dtypes(X):

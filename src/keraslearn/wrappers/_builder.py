@@ -300,9 +300,11 @@ def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
     if var_kw:
         # As in scikeras, ``**kwargs`` also receives meta, compile_kwargs and params,
         # but for a keras.Model class, whose ``**kwargs`` go to Keras' own base
-        # (name, dtype, trainable): its routed model__ parameters only.
+        # (name, dtype, trainable), which refuses any other: the parameters given
+        # (Keras names those it does not take), not meta (unless named).
         network_class = inspect.isclass(builder) and issubclass(builder, keras.Model)
-        for given in ((model_kwargs,) if network_class else (special, model_kwargs, extras)):
+        for given in ((model_kwargs, extras) if network_class else (special, model_kwargs,
+                                                                    extras)):
             kwargs.update({k: v for k, v in given.items() if k not in kwargs})
         return kwargs
     builder_name = getattr(builder, "__name__", type(builder).__name__)

@@ -15,11 +15,13 @@ _ENTRIES["model"] = """\
         ``loss`` or ``random_state``, is left at None), ``model__``-prefixed
         parameters, ``meta`` (a dict describing the data:
         ``n_features_in_``, ``X_shape_``, ``classes_``, ``n_classes_``,
-        ``target_type_``, ...), ``compile_kwargs`` and ``params``. A model
-        returned uncompiled is compiled with ``optimizer``, ``loss`` and
-        ``metrics``; a compiled one trains as compiled (a ``loss``,
-        ``optimizer`` or ``optimizer__`` value it was not compiled with is
-        refused). A ``keras.Model`` instance is copied (weights and
+        ``target_type_``, ...), ``compile_kwargs`` and ``params``; one taking
+        ``**kwargs`` gets the others there too, but a ``keras.Model`` class,
+        whose ``**kwargs`` go to Keras (``name``, ``trainable``), gets only the
+        parameters given there. A model returned uncompiled is compiled with
+        ``optimizer``, ``loss`` and ``metrics``; a compiled one trains as
+        compiled (a ``loss``, ``optimizer`` or ``optimizer__`` value it was
+        not compiled with is refused). A ``keras.Model`` instance is copied (weights and
         trainable flags included) at every fit and never changed by it;
         ``initialize`` takes the instance itself (a pretrained network,
         predicting as it is), as scikeras does. Keras copies a subclassed
