@@ -909,6 +909,31 @@ def test_a_network_whose_trainable_layers_changed_is_not_continued(share):
     assert not np.allclose(fresh.model_.layers[0].kernel, kernel)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # (max_iter=2)
+def test_a_ready_network_frozen_since_its_fit_is_not_unfrozen_by_a_warm_start():
+    # Found in an audit: a ready estimator's warm start rebuilt the network and
+    # copied its weights only, so the layer frozen in model_ was trained; and the
+    # refusal's advice named MLPClassifier(model=...), which takes no model.
+    from keraslearn import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, warm_start=True,
+                        random_state=0).fit(X, y)
+    clf.model_.layers[0].trainable = False
+    kernel = clf.model_.layers[0].kernel.numpy()
+    for again in (lambda: clf.fit(X, y), lambda: clf.partial_fit(X, y)):
+        with pytest.raises(ValueError, match=r"trainable flag changed.*Fit a copy instead "
+                                             r"\(KerasClassifier\(model=est\.model_, .*compile "
+                                             r"est\.model_ with the optimizer"):
+            again()
+    assert not clf.model_.layers[0].trainable
+    np.testing.assert_array_equal(clf.model_.layers[0].kernel, kernel)
+    # The advice, followed: compiled at a fine-tuning rate, the copy keeps the freeze.
+    clf.model_.compile(optimizer=keras.optimizers.Adam(1e-4), loss="binary_crossentropy")
+    tuned = KerasClassifier(clf.model_, loss="binary_crossentropy", epochs=1).fit(X, y)
+    np.testing.assert_array_equal(tuned.model_.layers[0].kernel, kernel)
+    assert not np.allclose(tuned.model_.layers[-1].kernel, clf.model_.layers[-1].kernel)
+
+
 def test_callbacks_see_the_network_they_train_and_the_estimator_its_last_fit():
     # As the README says: the fitted attributes are set when a fit ends, so the
     # estimator a callback reads is the previous fit's (a failed fit leaves it).

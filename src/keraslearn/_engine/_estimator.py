@@ -38,7 +38,8 @@ from ._data import float_overflow, model_inputs, ready_for_training, training_da
 from ._devices import device_scope, resolve_device
 from ._distribute import placement
 from ._forward import forget, forward_of, hand_out, might_take
-from ._layers import copy_network_state, keras_layers_only
+from ._layers import keras_layers_only
+from ._model_copy import check_trainable_unchanged, continue_into
 from ._plan import CONTINUE, NEW, REBUILD, choose_network, last_rows_split, make_plan, numbered_on
 from ._predict import Predictor
 from ._train import tell_starting, train
@@ -238,21 +239,13 @@ class KerasEstimator(BaseEstimator):
         if plan.network == NEW:
             randomness.settle(own_random_ops=not keras_layers_only(model))
         elif plan.network == REBUILD:
-            try:
-                copy_network_state(self.__dict__["model_"], model)
-            except ValueError as exc:
-                partial = plan.mode == "partial"
-                raise ValueError(
-                    f"{'partial_fit' if partial else 'warm_start=True'} continues the fitted "
-                    f"network, but the current parameters build another one ({exc}). "
-                    f"{'Call fit' if partial else 'Set warm_start=False'} to fit a new network."
-                ) from None
+            continue_into(self, model, partial=plan.mode == "partial")
         return model, encoder
 
     def _continued_network(self, plan, data, snapshot):
         """The fitted network, ready to be trained further."""
         current = self.__dict__["model_"]
-        _layers.check_trainable_unchanged(self, current)
+        check_trainable_unchanged(self, current)
         compiled_loss.before_continuing(self, current)  # a loaded network's loss
         if self.__dict__.pop("_compile_anew", False) or not getattr(current, "compiled", False):
             # The model initialize() took as it was: compiled to be trained, as a model a builder

@@ -376,24 +376,3 @@ def trainable_positions(model):
     paths change when it is copied, pickled or loaded; their order does not)."""
     trainable = {id(v) for v in model.trainable_variables}
     return [i for i, v in enumerate(model.variables) if id(v) in trainable]
-
-
-def check_trainable_unchanged(est, model):
-    """Refuse to train ``model`` further when the variables it trains changed
-    since the fit that built its optimizer (a layer frozen or unfrozen):
-    Keras trains another set only once compiled again, with an optimizer
-    built for it (its fit fails, or trains the old set)."""
-    before = est.__dict__.get("_trainable")
-    if before is None or not getattr(getattr(model, "optimizer", None), "built", False):
-        return
-    now = trainable_positions(model)
-    if now != before:
-        name = type(est).__name__
-        raise ValueError(
-            f"{name}'s network trains other weights than at its last fit ({len(before)} "
-            f"variables then, {len(now)} now: a layer's trainable flag changed), and Keras "
-            "trains another set only once compiled again with a new optimizer, so this "
-            "network cannot be trained further (warm_start, partial_fit). Fit a copy "
-            f"instead ({name}(model=est.model_, ...) copies the network and compiles the "
-            "copy), or fit anew with warm_start=False."
-        )

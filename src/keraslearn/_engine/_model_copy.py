@@ -6,7 +6,13 @@ import re
 
 from .._tf import keras
 from . import _nested as nested
-from ._layers import copy_loaded_state, copy_trainable_flags, own_optimizer
+from ._layers import (
+    copy_loaded_state,
+    copy_network_state,
+    copy_trainable_flags,
+    own_optimizer,
+    trainable_positions,
+)
 
 _REFUSED = "The keras.Model given as model cannot be copied for training: "
 _BUILDER = ". Give the function that builds the model as model= instead."
@@ -91,3 +97,45 @@ def _refusal(exc, compiling):
             "Register it with @keras.saving.register_keras_serializable(), or give the model "
             "uncompiled and the loss, optimizer and metrics to the estimator.")
     return None
+
+
+def check_trainable_unchanged(est, model):
+    """Refuse to train ``model`` further when the variables it trains changed
+    since the fit that built its optimizer (a layer frozen or unfrozen):
+    Keras trains another set only once compiled again, with an optimizer
+    built for it (its fit fails, or trains the old set)."""
+    before = est.__dict__.get("_trainable")
+    if before is None or not getattr(getattr(model, "optimizer", None), "built", False):
+        return
+    now = trainable_positions(model)
+    if now != before:
+        from sklearn.base import is_classifier
+
+        name = type(est).__name__
+        # (a ready estimator takes no model: the wrapper of its kind copies its network)
+        copier = name if "model" in est.get_params(deep=False) else (
+            "KerasClassifier" if is_classifier(est) else "KerasRegressor")
+        raise ValueError(
+            f"{name}'s network trains other weights than at its last fit ({len(before)} "
+            f"variables then, {len(now)} now: a layer's trainable flag changed), and Keras "
+            "trains another set only once compiled again with a new optimizer, so this "
+            "network cannot be trained further (warm_start, partial_fit). Fit a copy "
+            f"instead ({copier}(model=est.model_, ...) copies the network and trains it as "
+            "compiled: compile est.model_ with the optimizer to fine-tune with first), or "
+            "fit anew with warm_start=False.")
+
+
+def continue_into(est, model, partial):
+    """Give ``model``, a network the parameters of now built, the state of the
+    fitted one it continues (warm_start, partial_fit): refused where that one's
+    trainable layers changed since its fit, or its weights do not fit ``model``'s."""
+    current = est.__dict__["model_"]
+    check_trainable_unchanged(est, current)  # (the flags would be lost in silence)
+    try:
+        copy_network_state(current, model)
+    except ValueError as exc:
+        raise ValueError(
+            f"{'partial_fit' if partial else 'warm_start=True'} continues the fitted "
+            f"network, but the current parameters build another one ({exc}). "
+            f"{'Call fit' if partial else 'Set warm_start=False'} to fit a new network."
+        ) from None
