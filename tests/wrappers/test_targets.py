@@ -139,6 +139,14 @@ def test_optimizer_parameters_a_compiled_model_does_not_take_are_refused(params,
     scaled = keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(0.01))
     with pytest.raises(ValueError, match=r"optimizer=LossScaleOptimizer\(Adam\) was given"):
         KerasClassifier(build, optimizer=scaled, epochs=1).fit(X, y)
+    # A network given as model= (a fitted one's, to fine-tune): said how to set its rate.
+    network = build({"X_shape_": X.shape, "target_type_": "binary"})
+    with pytest.raises(ValueError, match=r"or leave them out; a network given as model= .* "
+                                         r"compile it with the optimizer first"):
+        KerasClassifier(network, optimizer__learning_rate=1e-4, epochs=1).fit(X, y)
+    network.compile(optimizer=keras.optimizers.RMSprop(1e-4), loss="binary_crossentropy")
+    tuned = KerasClassifier(network, optimizer__learning_rate=1e-4, epochs=1).fit(X, y)
+    assert tuned.model_.optimizer.learning_rate.numpy() == np.float32(1e-4)
 
 
 def test_a_learning_rate_against_a_compiled_schedule_is_refused_and_the_reverse():

@@ -208,7 +208,10 @@ def _check_compiled_optimizer(est, model):
             f"{type(compiled).__name__}{held}, which would train instead: the estimator's "
             "optimizer parameters reach only a model it compiles (a search over them would "
             "search nothing). Build the model uncompiled (the estimator then compiles it "
-            "with them), or leave them out.")
+            "with them), or leave them out" + (
+                "; a network given as model= (est.model_ to fine-tune, say) is trained as "
+                "compiled: compile it with the optimizer first, model.compile(optimizer=..., "
+                "loss=...)." if isinstance(getattr(est, "model", None), keras.Model) else "."))
 
 
 def _compiled_setting(config, key):
