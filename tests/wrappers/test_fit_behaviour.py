@@ -1010,6 +1010,31 @@ def test_a_builder_returning_a_fitted_estimator_s_network_is_refused(normalised,
     assert np.isfinite(scores).all()
 
 
+def test_a_builder_reusing_a_trainable_base_of_a_fitted_network_is_refused():
+    # Found in an audit: a pretrained base loaded once, wrapped in a new model at
+    # each build, was trained on by every fit: a clone's fit changed the first
+    # estimator's predictions (by up to 0.69), and folds went on from each other.
+    from sklearn.base import clone
+
+    base = keras.Sequential([keras.Input((X.shape[1],)), keras.layers.Dense(4, name="base")])
+
+    def build():
+        inputs = keras.Input((X.shape[1],))
+        return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(base(inputs)))
+
+    first = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=1,
+                            random_state=0).fit(X, y)
+    proba = first.predict_proba(X)
+    with pytest.raises(ValueError, match=r"returned a network holding the trainable layer "
+                                         r"'\w+' of an estimator's network fitted before.*"
+                                         r"or freeze it \(trainable=False\)"):
+        clone(first).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), proba)
+    base.trainable = False  # a frozen base is shared harmlessly
+    clone(first).fit(X, y)
+    np.testing.assert_array_equal(first.predict_proba(X), proba)
+
+
 class _NumPyClip(keras.layers.Layer):
     """Reads its input as NumPy: it runs eagerly only (run_eagerly=True)."""
 
