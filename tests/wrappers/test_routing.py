@@ -7,6 +7,7 @@ import re
 import keras
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
@@ -447,6 +448,10 @@ def test_a_bad_batch_size_given_to_predict_is_refused_as_the_routed_one(rows, ba
             method(X_many, batch_size=batch_size)
     with pytest.raises(ValueError, match="^predict__batch_size must be a positive int or -1"):
         KerasClassifier(tiny_mlp, predict__batch_size=batch_size).fit(X, y)
+    # Routed after the fit (found in an audit: ignored on few rows, failing on many).
+    routed = clone(clf).fit(X, y).set_params(predict__batch_size=batch_size)
+    with pytest.raises(ValueError, match="^predict__batch_size must be a positive int or -1"):
+        routed.predict(X_many)
     whole = clf.predict_proba(X_many, batch_size=-1)  # -1: every row in one batch
     np.testing.assert_allclose(whole, clf.predict_proba(X_many), rtol=1e-5, atol=1e-6)
 

@@ -263,9 +263,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         score : float
             The score; BaseWrapper has none and raises NotImplementedError.
         """
-        raise NotImplementedError(
-            "BaseWrapper has no score: subclass it and define scorer(y_true, y_pred, **kwargs)."
-        )
+        raise NotImplementedError("BaseWrapper has no score: subclass it and define "
+                                  "scorer(y_true, y_pred, **kwargs).")
 
     def score(self, X, y, sample_weight=None):
         """``scorer(y, predict(X))``: accuracy for classifiers, R² for regressors,
@@ -376,7 +375,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         return model, loss_checked_against(self, model, compile_args)
 
     def _raw_predict(self, X, **kwargs):
-        check_batch_size(kwargs.get("batch_size"), "batch_size")  # this call's, as routed ones
+        check_batch_size(kwargs.get("batch_size"), "batch_size")  # this call's, and a routed
+        check_batch_size(self._predict_kwargs().get("batch_size"), "predict__batch_size")  # one
         return super()._raw_predict(X, **kwargs)
 
     def _predict_kwargs(self):
