@@ -610,6 +610,23 @@ def test_validation_values_beyond_float32_are_named_as_validation_rows(at, given
     np.testing.assert_array_equal(reg.predict(X), before)
 
 
+def test_float32_x_beyond_a_float16_input_is_refused_as_float64_x_is():
+    # Found in an audit: float32 X was never compared (predicted -inf, with
+    # NumPy's overflow warning only), where float64 X of the same values was refused.
+    def half(meta):
+        return keras.Sequential([keras.Input((X.shape[1],), dtype="float16"),
+                                 keras.layers.Dense(1, dtype="float16")])
+
+    reg = KerasRegressor(half, loss="mse", epochs=1, random_state=0).fit(X, y_reg)
+    for dtype in ("float64", "float32"):
+        wide = X[:3].astype(dtype)
+        wide[1, 0] = 1e5
+        with pytest.raises(ValueError, match=r"beyond the range of float16, the network's "
+                                             r"input type \(largest \|x\| = 1e\+05"):
+            reg.predict(wide)
+    assert np.isfinite(reg.predict(X[:3].astype("float32"))).all()
+
+
 def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():
     # Keras' encoded form (class codes for string labels, which scikeras passes on
     # as they are) is refused; the message says to give it as fit's y is.

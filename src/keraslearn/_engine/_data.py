@@ -276,8 +276,8 @@ def beyond_float(X, dtype):
     from scipy.sparse import issparse
 
     X = X.data if issparse(X) else X
-    if type(X) is not np.ndarray or X.dtype.kind != "f" or X.dtype.itemsize <= 4:
-        return None  # (float32 and narrower fit any float network: no lookup)
+    if type(X) is not np.ndarray or X.dtype.kind != "f" or X.dtype.itemsize <= 2:
+        return None  # (float16 fits any float network: no lookup; float32 not a float16 one)
     dtype = np.dtype(dtype)
     if dtype.kind != "f" or dtype.itemsize >= X.dtype.itemsize:  # (wide enough)
         return None
