@@ -348,6 +348,22 @@ def test_unfitted_estimator_raises_not_fitted(binary, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_one_row_given_1_d_is_told_as_such():
+    # Found in an audit: "inconsistent numbers of samples: [4, 1]", its 4 values
+    # counted as 4 samples; 1-D text stays the samples of a text pipeline.
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    X, y = make_classification(40, 4, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match=r"X is 1-D \(4 values\) but y has 1 sample\(s\).*"
+                                         r"X\.reshape\(1, -1\) for a single sample"):
+        evaluate(clf, X[0], y[:1])
+    texts = np.array(["good film", "bad film", "good", "bad"] * 5)
+    labels = np.array([1, 0, 1, 0] * 5)
+    pipe = make_pipeline(CountVectorizer(), LogisticRegression()).fit(texts, labels)
+    assert evaluate(pipe, texts, labels).metrics["accuracy"] == 1.0
+
+
 @pytest.mark.parametrize("which", ["y", "sample_weight"])
 def test_length_mismatch_raises_before_predict(regression, which):
     X, y = regression

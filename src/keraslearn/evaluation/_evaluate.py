@@ -178,6 +178,17 @@ def as_label(value, labels):
     return value
 
 
+def _refuse_one_row(X, y):
+    """A 1-D X of numbers as long as y is not (one sample, likely): said as
+    scikit-learn's predict says it, not as counts of samples that differ
+    (1-D text or paths are samples of a text pipeline or ImageClassifier)."""
+    if np.ndim(X) == 1 and not is_named_inputs(X) and hasattr(y, "__len__") and (
+            np.asarray(X).dtype.kind in "biuf" and len(X) != len(y)):
+        raise ValueError(
+            f"X is 1-D ({len(X)} values) but y has {len(y)} sample(s): give X as rows, "
+            "X.reshape(1, -1) for a single sample or X.reshape(-1, 1) for a single feature.")
+
+
 def _label_item(label):
     """A label as Python's scalar, a date or duration as NumPy's (``item()``
     makes a nanosecond one an int)."""
@@ -298,6 +309,7 @@ def evaluate(estimator, X, y, *, sample_weight=None, output_dir=None, name=None,
     _check_fitted(estimator)
     for given, what in ((X, "X"), (y, "y")):
         refuse_streams(given, what)
+    _refuse_one_row(X, y)
     # A dict of named inputs (as the wrappers take it) counts rows, not keys.
     rows = MultiInput(X) if is_named_inputs(X) else X
     check_consistent_length(*([rows, y] if sample_weight is None else [rows, y, sample_weight]))
