@@ -114,6 +114,17 @@ def test_named_inputs_are_checked_against_the_models_inputs_before_training():
                                          r"\['image', 'meta'\]: give X as a dict"):
         fit(META)
     assert len(built) == 4  # (refused once built, before training)
+    # One named input (a ColumnGroups of one group) for a model of one input named
+    # otherwise: Keras' own error (found in an audit), now told in the same words.
+    def one_input(meta):
+        return keras.Sequential([keras.Input((2,), name="numbers"),
+                                 keras.layers.Dense(2, activation="softmax")])
+
+    with pytest.raises(ValueError, match=r"X has the inputs \['meta'\], but the model takes "
+                                         r"\['numbers'\]"):
+        KerasClassifier(one_input, epochs=1).fit({"meta": META}, y)
+    assert KerasClassifier(one_input, epochs=1).fit({"numbers": META}, y).predict(
+        {"numbers": META}).shape == (N,)
     assert fit({"meta": META, "image": IMAGES}).predict(
         MultiInput(image=IMAGES, meta=META)).shape == (N,)  # (in any order)
 

@@ -60,15 +60,15 @@ def sample_shape(est):
 def check_input_shape(model, sample_shape):
     """Refuse X whose samples a model with fixed inputs does not take (a network
     the user sized), before Keras fails inside training: one array for a
-    one-input model, or named inputs (a dict, a MultiInput) for a model of
-    several, which must be the inputs it names."""
+    one-input model, or named inputs (a dict, a MultiInput: one ColumnGroups
+    group, say) which must be the inputs the model names."""
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
         return
     # By the keys of the dict the model was built on (Keras feeds it so), or names.
     takes = keyed_inputs(model) or {tensor.name: tensor for tensor in inputs or ()}
-    if isinstance(sample_shape, dict) and len(takes) > 1:
+    if isinstance(sample_shape, dict) and takes:  # (one input too: Keras' error or warning)
         if set(takes) != set(sample_shape):  # (Keras warned of extra ones, and dropped them)
             missing = [name for name in takes if name not in sample_shape]
             extra = [name for name in sample_shape if name not in takes]
