@@ -4,12 +4,11 @@ Targets are labels of any type (binary, multiclass, multilabel indicator);
 the network's outputs are read as probabilities and decoded back to labels.
 """
 
-import datetime
-
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 
+from ..utils._labels import date_label
 from . import _targets as targets
 
 
@@ -253,21 +252,9 @@ def _keyed_as_labels(class_weight, dtype):
     a number), so that each reaches its label; other keys as given."""
     if dtype.kind not in "mM":
         return class_weight
-    keyed = {}
-    for key, weight in class_weight.items():
-        if not isinstance(key, (np.datetime64, np.timedelta64, datetime.date,
-                                datetime.timedelta)):  # (pd.Timestamp, pd.Timedelta too)
-            keyed[key] = weight  # (an index, text: told as keys naming no label)
-            continue
-        try:  # (datetime.date, pd.Timestamp: as NumPy's, at pandas' finest unit)
-            given = np.asarray(key)
-            given = given if given.dtype.kind in "mM" else given.astype(f"{dtype.kind}8[ns]")
-            label = given.astype(dtype)
-            key = label.item() if label == given else key  # (12:00 is no day's label)
-        except (TypeError, ValueError, OverflowError):
-            pass  # (beyond ns: as given)
-        keyed[key] = weight
-    return keyed
+    labels = {key: date_label(key, dtype) for key in class_weight}
+    return {key if labels[key] is None else labels[key].item(): weight
+            for key, weight in class_weight.items()}
 
 
 def _check_class_weight_keys(class_weight, classes):

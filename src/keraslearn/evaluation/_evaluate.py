@@ -13,6 +13,7 @@ from .._multi_input import MultiInput, is_named_inputs
 from ..utils._columns import is_polars_frame
 from ..utils._files import check_new_files, check_output_dir, remove_unwritten, slug, staged
 from ..utils._input_errors import refuse_streams
+from ..utils._labels import date_label
 from ..utils._text import cut
 from ..utils._validation import is_number
 from ._metrics import (
@@ -164,18 +165,9 @@ def _pos_label_note(pos_label, estimator, y_true, problem_type):
 
 def as_label(value, labels):
     """``value`` as a label of ``labels``: a date or duration in their unit
-    (np.datetime64; pd.Timestamp and datetime.date given) where that unit holds
-    it (noon is no day), else as it is."""
-    if labels.dtype.kind in "mM":
-        try:
-            given = np.asarray(value)
-            given = given if given.dtype.kind in "mM" else given.astype(
-                f"{labels.dtype.kind}8[ns]")
-            label = given.astype(labels.dtype)[()]
-            return label if label == given else value
-        except (TypeError, ValueError, OverflowError):
-            pass
-    return value
+    (:func:`~keraslearn.utils._labels.date_label`), else as it is."""
+    label = date_label(value, labels.dtype)
+    return value if label is None else label
 
 
 def _refuse_one_row(X, y):

@@ -1,6 +1,8 @@
 """Class labels and label-indicator rows, checked as scikit-learn checks them
 (the targets :class:`~._label_encoder.ClassifierLabelEncoder` takes)."""
 
+import datetime
+
 import numpy as np
 from scipy.sparse import issparse
 from sklearn.utils import check_array
@@ -146,3 +148,20 @@ def check_known(y, classes):
             f"y contains labels not in classes: {unseen.tolist()!r} "
             f"(known classes: {np.asarray(classes).tolist()!r})."
         )
+
+
+def date_label(value, dtype):
+    """``value`` (np.datetime64, datetime.date, pd.Timestamp, a duration, or
+    their text) as a label of the date or duration ``dtype``, a NumPy scalar,
+    where that unit holds it exactly (noon is no day); None otherwise (other
+    values, an index say, are no dates)."""
+    if dtype.kind not in "mM" or not isinstance(value, (
+            np.datetime64, np.timedelta64, datetime.date, datetime.timedelta, str)):
+        return None
+    try:  # (at pandas' finest unit, where NumPy's own unit is not given)
+        given = np.asarray(value)
+        given = given if given.dtype.kind in "mM" else given.astype(f"{dtype.kind}8[ns]")
+        label = given.astype(dtype)[()]
+    except (TypeError, ValueError, OverflowError):
+        return None  # (beyond ns, say)
+    return label if label == given else None
