@@ -355,13 +355,21 @@ def test_one_row_given_1_d_is_told_as_such():
 
     X, y = make_classification(40, 4, random_state=0)
     clf = LogisticRegression().fit(X, y)
-    with pytest.raises(ValueError, match=r"X is 1-D \(4 values\) but y has 1 sample\(s\).*"
+    with pytest.raises(ValueError, match=r"X is 1-D \(4 values\) but y has 1 sample: .*"
                                          r"X\.reshape\(1, -1\) for a single sample"):
         evaluate(clf, X[0], y[:1])
     texts = np.array(["good film", "bad film", "good", "bad"] * 5)
     labels = np.array([1, 0, 1, 0] * 5)
     pipe = make_pipeline(CountVectorizer(), LogisticRegression()).fit(texts, labels)
     assert evaluate(pipe, texts, labels).metrics["accuracy"] == 1.0
+    # Lists of rows of several lengths (found in review: NumPy's "inhomogeneous
+    # shape" error, where they were evaluated).
+    from sklearn.feature_extraction import FeatureHasher
+
+    tokens = [["good", "film"], ["bad"], ["good"], ["bad", "film", "ever"]] * 5
+    hashed = make_pipeline(FeatureHasher(8, input_type="string"),
+                           LogisticRegression()).fit(tokens, labels)
+    assert evaluate(hashed, tokens, labels).n_samples == 20
 
 
 @pytest.mark.parametrize("which", ["y", "sample_weight"])

@@ -171,14 +171,15 @@ def as_label(value, labels):
 
 
 def _refuse_one_row(X, y):
-    """A 1-D X of numbers as long as y is not (one sample, likely): said as
+    """One row given 1-D (an array of numbers, and one target): said as
     scikit-learn's predict says it, not as counts of samples that differ
-    (1-D text or paths are samples of a text pipeline or ImageClassifier)."""
-    if np.ndim(X) == 1 and not is_named_inputs(X) and hasattr(y, "__len__") and (
-            np.asarray(X).dtype.kind in "biuf" and len(X) != len(y)):
+    (lists are left as given: rows of tokens, images of several sizes)."""
+    dtype = getattr(X, "dtype", None)
+    if getattr(X, "ndim", None) == 1 and getattr(dtype, "kind", None) in tuple("biuf") and (
+            len(X) > 1 and hasattr(y, "__len__") and len(y) == 1):
         raise ValueError(
-            f"X is 1-D ({len(X)} values) but y has {len(y)} sample(s): give X as rows, "
-            "X.reshape(1, -1) for a single sample or X.reshape(-1, 1) for a single feature.")
+            f"X is 1-D ({len(X)} values) but y has 1 sample: give X as rows, "
+            "X.reshape(1, -1) for a single sample.")
 
 
 def _label_item(label):
