@@ -99,13 +99,16 @@ def _refusal(exc, compiling):
     return None
 
 
-def check_trainable_unchanged(est, model):
+def check_trainable_unchanged(est, model, rebuilt=False):
     """Refuse to train ``model`` further when the variables it trains changed
     since the fit that built its optimizer (a layer frozen or unfrozen):
     Keras trains another set only once compiled again, with an optimizer
-    built for it (its fit fails, or trains the old set)."""
+    built for it (its fit fails, or trains the old set). A network continued
+    in one ``rebuilt`` from the parameters (a ready estimator's) would lose the
+    flags whatever its optimizer: refused then too."""
     before = est.__dict__.get("_trainable")
-    if before is None or not getattr(getattr(model, "optimizer", None), "built", False):
+    if before is None or not (rebuilt or getattr(getattr(model, "optimizer", None), "built",
+                                                 False)):
         return
     now = trainable_positions(model)
     if now != before:
@@ -130,7 +133,7 @@ def continue_into(est, model, partial):
     fitted one it continues (warm_start, partial_fit): refused where that one's
     trainable layers changed since its fit, or its weights do not fit ``model``'s."""
     current = est.__dict__["model_"]
-    check_trainable_unchanged(est, current)  # (the flags would be lost in silence)
+    check_trainable_unchanged(est, current, rebuilt=True)  # (the flags would be lost)
     try:
         copy_network_state(current, model)
     except ValueError as exc:
