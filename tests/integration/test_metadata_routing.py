@@ -183,6 +183,11 @@ def test_a_wrapper_s_validation_data_is_routed_once_requested(factory):
     est = factory(epochs=2).set_fit_request(validation_data=True)
     search = GridSearchCV(est, {}, cv=KFold(2)).fit(X, y, validation_data=(X_val, y_val))
     assert len(search.best_estimator_.history_["val_loss"]) == 2
+    # partial_fit takes it too (found in an audit: it could not be requested).
+    assert "validation_data" in factory().get_metadata_routing().partial_fit.requests
+    online = factory().set_partial_fit_request(validation_data=True)
+    online.partial_fit(X, y, validation_data=(X_val, y_val))
+    assert len(online.history_["val_loss"]) == 1
     with sklearn.config_context(enable_metadata_routing=False):
         legacy = GridSearchCV(factory(epochs=2), {}, cv=KFold(2)).fit(
             X, y, validation_data=(X_val, y_val))

@@ -156,10 +156,14 @@ def test_image_classifier_takes_callbacks(tmp_path):
 def test_fit_callbacks_replace_the_parameter_for_that_fit():
     given, for_fit = Recorder(), Recorder()
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, callbacks=[given], random_state=0)
-    _fit(est, X, y_class, callbacks=[for_fit])
+    with pytest.warns(UserWarning, match=r"The callbacks given to fit replace MLPClassifier's "
+                                         r"own callbacks \['Recorder'\] for this fit"):
+        _fit(est, X, y_class, callbacks=[for_fit])
     assert len(for_fit.logs) == 3 and given.logs == []
     _fit(est, X, y_class)
     assert len(given.logs) == 3 and len(for_fit.logs) == 3
+    _fit(est, X, y_class, callbacks=None)  # (as scikit-learn reads None: not given)
+    assert len(given.logs) == 6
 
 
 def test_a_callback_class_is_created_for_each_fit():

@@ -3,6 +3,7 @@
 ``set_params``/``GridSearchCV`` over them, and errors for misspelt names."""
 
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -454,6 +455,31 @@ def test_a_bad_batch_size_given_to_predict_is_refused_as_the_routed_one(rows, ba
         routed.predict(X_many)
     whole = clf.predict_proba(X_many, batch_size=-1)  # -1: every row in one batch
     np.testing.assert_allclose(whole, clf.predict_proba(X_many), rtol=1e-5, atol=1e-6)
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+def test_callbacks_given_to_fit_replace_the_estimator_s_warned_and_none_is_not_given():
+    # Found in an audit: replaced in silence (a search over callbacks__0__patience
+    # with routed callbacks searched nothing), and callbacks=None dropped them.
+    own, given = _Epochs(), _Epochs()
+    clf = KerasClassifier(tiny_mlp, epochs=2, callbacks=[own], random_state=0)
+    with pytest.warns(UserWarning, match=r"The callbacks given to fit replace "
+                                         r"KerasClassifier's own callbacks \['_Epochs'\]"):
+        clf.fit(X, y, callbacks=[given])
+    assert (own.epochs, given.epochs) == (0, 2)
+    clf.fit(X, y, callbacks=None)
+    assert (own.epochs, given.epochs) == (2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KerasClassifier(tiny_mlp, epochs=1).fit(X, y, callbacks=[given])  # (none replaced)
 
 
 def test_other_predict_parameters_go_to_model_predict(capfd):

@@ -3,7 +3,9 @@ parameters (the routing rules are those of ``_routed_objects``), and read for
 the hooks they run."""
 
 import inspect
+import warnings
 
+from .._stacklevel import user_stacklevel
 from .._tf import keras
 from . import _routed_objects as routed_objects
 
@@ -61,3 +63,29 @@ def runs_hooks(callback, hooks, inert=()):
         if getattr(own, "__func__", own) is not getattr(keras.callbacks.Callback, hook):
             return True
     return False
+
+
+def replaced_callbacks(est, own):
+    """Warn that callbacks given to ``fit`` replace the estimator's ``own`` for
+    that fit: they do not run (a search over their routed parameters would
+    search nothing)."""
+    own = list(own.values()) if isinstance(own, dict) else own
+    if own is None or (isinstance(own, (list, tuple)) and not own):
+        return
+    names = [c.__name__ if inspect.isclass(c) else type(c).__name__ for c in (
+        own if isinstance(own, (list, tuple)) else [own])]
+    warnings.warn(
+        f"The callbacks given to fit replace {type(est).__name__}'s own callbacks {names} "
+        "for this fit: those do not run. Give them all to fit, or all as the callbacks "
+        "parameter.", UserWarning, stacklevel=user_stacklevel())
+
+
+def chosen(est, given, own, warn=False):
+    """The callbacks of a fit: ``given`` to it where not None (as scikit-learn
+    reads None: not given), replacing the estimator's ``own`` (``warn``: said
+    so), else ``own``."""
+    if given is None:
+        return own
+    if warn:
+        replaced_callbacks(est, own)
+    return given

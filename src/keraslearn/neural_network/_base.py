@@ -172,11 +172,11 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
     def _check_parameters(self, fit_kwargs):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
-        keras_callbacks.check_callbacks(self._user_callbacks(fit_kwargs), {})
+        keras_callbacks.check_callbacks(self._user_callbacks(fit_kwargs, warn=True), {})
 
-    def _user_callbacks(self, fit_kwargs):
+    def _user_callbacks(self, fit_kwargs, warn=False):
         """The callbacks of this fit: fit's ``callbacks`` if given, else the parameter."""
-        return fit_kwargs["callbacks"] if "callbacks" in fit_kwargs else self.callbacks
+        return keras_callbacks.chosen(self, fit_kwargs.get("callbacks"), self.callbacks, warn)
 
     def _check_extra_params(self):
         """Checks beyond ``_parameter_constraints`` (subclasses extend it)."""

@@ -168,7 +168,8 @@ _ENTRIES["callbacks"] = """\
         trained (Keras' ``initial_epoch``), so that a schedule or a log goes
         on; a ``fit`` numbers from 0.
         ``fit(X, y, callbacks=[...])`` uses its callbacks instead, for that
-        fit only. An instance is used as given (read its state after fit);
+        fit only (warned where this parameter holds some; ``callbacks=None``
+        is not given). An instance is used as given (read its state after fit);
         ``clone`` copies it."""
 
 _ENTRIES["class_weight"] = """\

@@ -5,7 +5,7 @@ from .._engine import KerasEstimator, TrainingSettings
 from .._engine._build import check_input_shape, sample_shape
 from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
-from .._engine._keras_callbacks import make_callbacks
+from .._engine._keras_callbacks import make_callbacks, replaced_callbacks
 from .._engine._keras_objects import make_loss
 from .._engine._label_encoder import as_array
 from .._engine._model_copy import copy_model
@@ -18,6 +18,7 @@ from ._builder import build_with, compile_kwargs, hold, loss_checked_against, re
 from ._checks import (
     check_batch_size,
     check_wrapper_parameters,
+    keras_verbosity,
     with_validation_arrays,
     without_routed_callbacks,
 )
@@ -80,7 +81,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     _same_dtype_to_continue = True
     # Integer and boolean X reach the model as given, as in scikeras (ids).
     _keeps_integer_X = True
-    __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
+    __metadata_request__partial_fit = {"callbacks": None, "validation_data": None}  # (asked)
     # Keras' fit argument too (set_fit_request(validation_data=True)), as callbacks.
     __metadata_request__fit = {"validation_data": None}
 
@@ -160,7 +161,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         {validation_arrays}
 
         **kwargs : dict
-            Passed to ``keras.Model.fit`` for this call (e.g. ``epochs``).
+            Passed to ``keras.Model.fit`` for this call (e.g. ``epochs``);
+            ``callbacks`` given here replace the estimator's for it (warned).
 
         Returns
         -------
@@ -171,8 +173,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         if self.warm_start and self.__sklearn_is_fitted__():
             return self._fit(X, y, sample_weight, mode="warm", fit_kwargs=kwargs)
         if type(self)._initialize is not BaseWrapper._initialize:
-            # A subclass builds more in its own _initialize (scikeras' autoencoder
-            # tutorial): fit runs it, then trains what it built.
+            # A subclass's own _initialize builds more (scikeras' autoencoder tutorial).
             with restore_on_failure(self):
                 # A keras.Model given as model is copied, as fit copies it.
                 self.__dict__["_initialize_a_copy"] = True
@@ -324,7 +325,8 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     def _training_settings(self, fit_kwargs):
         params = self.get_params(deep=False)
         fit_args = routed(params, "fit")
-        if "callbacks" in fit_kwargs:  # given to fit: they replace the estimator's
+        if fit_kwargs.get("callbacks") is not None:  # given to fit: they replace the estimator's
+            replaced_callbacks(self, params["callbacks"] or fit_args.get("callbacks"))
             own, callbacks = None, make_callbacks(fit_kwargs["callbacks"], {})
         else:  # the estimator's callbacks, then those for fit only
             own = make_callbacks(params["callbacks"], routed(params, "callbacks"))
@@ -338,7 +340,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             validation_batch_size=(args.pop("validation_batch_size", None)
                                    or params["validation_batch_size"]),
             shuffle=args.pop("shuffle", params["shuffle"]),
-            verbose=_verbosity(args.pop("verbose", params["verbose"])),
+            verbose=keras_verbosity(args.pop("verbose", params["verbose"])),
             random_state=params["random_state"],
             validation_split=args.pop("validation_split", params["validation_split"]),
             validation_data=args.pop("validation_data", None),
@@ -393,8 +395,3 @@ class BaseWrapper(RoutedParams, KerasEstimator):
 
     def _prediction_callbacks(self):
         return predict_callbacks.for_predict(self, self.__dict__.get("_predict_callbacks"))
-
-
-def _verbosity(verbose):
-    """Keras' ``verbose="auto"``: a progress bar (1), as Keras' fit takes it."""
-    return 1 if isinstance(verbose, str) and verbose == "auto" else verbose

@@ -125,3 +125,8 @@ def _check_values(params, fit_kwargs):
             f"target_encoding must be one of {TARGET_ENCODINGS}, got {encoding!r}."
             + suggest(str(encoding), TARGET_ENCODINGS)
         )
+
+
+def keras_verbosity(verbose):
+    """Keras' ``verbose="auto"``: a progress bar (1), as Keras' fit takes it."""
+    return 1 if isinstance(verbose, str) and verbose == "auto" else verbose
