@@ -156,8 +156,8 @@ def test_image_classifier_takes_callbacks(tmp_path):
 def test_fit_callbacks_replace_the_parameter_for_that_fit():
     given, for_fit = Recorder(), Recorder()
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, callbacks=[given], random_state=0)
-    with pytest.warns(UserWarning, match=r"The callbacks given to fit replace MLPClassifier's "
-                                         r"own callbacks \['Recorder'\] for this fit"):
+    with pytest.warns(UserWarning, match=r"The callbacks given to this call replace "
+                                         r"MLPClassifier's own callbacks \['Recorder'\]"):
         _fit(est, X, y_class, callbacks=[for_fit])
     assert len(for_fit.logs) == 3 and given.logs == []
     _fit(est, X, y_class)

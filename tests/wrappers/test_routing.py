@@ -471,9 +471,12 @@ def test_callbacks_given_to_fit_replace_the_estimator_s_warned_and_none_is_not_g
     # with routed callbacks searched nothing), and callbacks=None dropped them.
     own, given = _Epochs(), _Epochs()
     clf = KerasClassifier(tiny_mlp, epochs=2, callbacks=[own], random_state=0)
-    with pytest.warns(UserWarning, match=r"The callbacks given to fit replace "
+    with pytest.warns(UserWarning, match=r"The callbacks given to this call replace "
                                          r"KerasClassifier's own callbacks \['_Epochs'\]"):
         clf.fit(X, y, callbacks=[given])
+    with pytest.warns(UserWarning, match=r"own callbacks \['_Epochs', 'TerminateOnNaN'\]"):
+        clone(clf).set_params(fit__callbacks=[keras.callbacks.TerminateOnNaN]).fit(
+            X, y, callbacks=[_Epochs()])
     assert (own.epochs, given.epochs) == (0, 2)
     clf.fit(X, y, callbacks=None)
     assert (own.epochs, given.epochs) == (2, 2)

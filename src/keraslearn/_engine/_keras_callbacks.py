@@ -65,19 +65,18 @@ def runs_hooks(callback, hooks, inert=()):
     return False
 
 
-def replaced_callbacks(est, own):
-    """Warn that callbacks given to ``fit`` replace the estimator's ``own`` for
-    that fit: they do not run (a search over their routed parameters would
-    search nothing)."""
-    own = list(own.values()) if isinstance(own, dict) else own
-    if own is None or (isinstance(own, (list, tuple)) and not own):
+def replaced_callbacks(est, *own):
+    """Warn that callbacks given to ``fit`` (or ``partial_fit``) replace the
+    estimator's ``own`` ones (its parameters' callbacks) for that call: they
+    do not run (a search over their routed parameters would search nothing)."""
+    names = [c.__name__ if inspect.isclass(c) else type(c).__name__
+             for c in _flat_callbacks(list(own)) if c is not None]
+    if not names:
         return
-    names = [c.__name__ if inspect.isclass(c) else type(c).__name__ for c in (
-        own if isinstance(own, (list, tuple)) else [own])]
     warnings.warn(
-        f"The callbacks given to fit replace {type(est).__name__}'s own callbacks {names} "
-        "for this fit: those do not run. Give them all to fit, or all as the callbacks "
-        "parameter.", UserWarning, stacklevel=user_stacklevel())
+        f"The callbacks given to this call replace {type(est).__name__}'s own callbacks "
+        f"{names} for it: those do not run. Give them all to the call, or all as the "
+        "callbacks parameter.", UserWarning, stacklevel=user_stacklevel())
 
 
 def chosen(est, given, own, warn=False):
@@ -87,5 +86,6 @@ def chosen(est, given, own, warn=False):
     if given is None:
         return own
     if warn:
+        check_callbacks(given, {})  # (a bad one refused first)
         replaced_callbacks(est, own)
     return given

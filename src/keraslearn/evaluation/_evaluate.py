@@ -171,12 +171,15 @@ def as_label(value, labels):
 
 
 def _refuse_one_row(X, y):
-    """One row given 1-D (an array of numbers, and one target): said as
-    scikit-learn's predict says it, not as counts of samples that differ
-    (lists are left as given: rows of tokens, images of several sizes)."""
-    dtype = getattr(X, "dtype", None)
-    if getattr(X, "ndim", None) == 1 and getattr(dtype, "kind", None) in tuple("biuf") and (
-            len(X) > 1 and hasattr(y, "__len__") and len(y) == 1):
+    """One row given 1-D (an array or list of numbers, and one target): said
+    as scikit-learn's predict says it, not as counts of samples that differ
+    (other lists are left as given: rows of tokens, images of several sizes)."""
+    if not (hasattr(y, "__len__") and len(y) == 1 and hasattr(X, "__len__") and len(X) > 1):
+        return
+    numbers = (getattr(X, "ndim", None) == 1 and getattr(getattr(X, "dtype", None), "kind",
+                                                         None) in tuple("biuf")) or (
+        isinstance(X, (list, tuple)) and all(map(is_number, X)))
+    if numbers:
         raise ValueError(
             f"X is 1-D ({len(X)} values) but y has 1 sample: give X as rows, "
             "X.reshape(1, -1) for a single sample.")

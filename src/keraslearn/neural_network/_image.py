@@ -323,7 +323,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     _takes_sparse = False  # images are dense: sparse X gets scikit-learn's clear error
     _ties_improve = False  # no tol: a loss equal to the best is no improvement, as in Keras
-    __metadata_request__partial_fit = {"callbacks": None, "validation_data": None}  # (asked)
+    __metadata_request__partial_fit = {"callbacks": None}  # routed, once requested
     # Float (keras.utils.img_to_array's) and integer images of 0-255 values get the
     # 8-bit warning too.
     _warns_wide_pixels = True

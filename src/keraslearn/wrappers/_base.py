@@ -326,7 +326,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         params = self.get_params(deep=False)
         fit_args = routed(params, "fit")
         if fit_kwargs.get("callbacks") is not None:  # given to fit: they replace the estimator's
-            replaced_callbacks(self, params["callbacks"] or fit_args.get("callbacks"))
+            replaced_callbacks(self, params["callbacks"], fit_args.get("callbacks"))
             own, callbacks = None, make_callbacks(fit_kwargs["callbacks"], {})
         else:  # the estimator's callbacks, then those for fit only
             own = make_callbacks(params["callbacks"], routed(params, "callbacks"))
