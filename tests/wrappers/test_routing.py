@@ -453,6 +453,10 @@ def test_a_bad_batch_size_given_to_predict_is_refused_as_the_routed_one(rows, ba
     routed = clone(clf).fit(X, y).set_params(predict__batch_size=batch_size)
     with pytest.raises(ValueError, match="^predict__batch_size must be a positive int or -1"):
         routed.predict(X_many)
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):  # (not fitted: said first, found in review)
+        clone(routed).predict(X_many)
     whole = clf.predict_proba(X_many, batch_size=-1)  # -1: every row in one batch
     np.testing.assert_allclose(whole, clf.predict_proba(X_many), rtol=1e-5, atol=1e-6)
 

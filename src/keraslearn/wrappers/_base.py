@@ -377,8 +377,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         return model, loss_checked_against(self, model, compile_args)
 
     def _raw_predict(self, X, **kwargs):
-        check_batch_size(kwargs.get("batch_size"), "batch_size")  # this call's, and a routed
-        check_batch_size(self._predict_kwargs().get("batch_size"), "predict__batch_size")  # one
+        if self.__sklearn_is_fitted__():  # (else NotFittedError first)
+            check_batch_size(kwargs.get("batch_size"), "batch_size")  # this call's, and the
+            check_batch_size(self._predict_kwargs().get("batch_size"), "predict__batch_size")
         return super()._raw_predict(X, **kwargs)
 
     def _predict_kwargs(self):
