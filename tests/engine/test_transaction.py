@@ -496,7 +496,7 @@ def test_a_failed_refit_restores_weights_a_builder_reuses_from_the_fitted_networ
     # from the fitted weights), and so is a new network around a trainable layer
     # of it (the fitted network's predictions would change with the refit's).
     error = (ValueError, "returned the network of an estimator fitted") if reuse.startswith(
-        "the") else (ValueError, "holding the trainable layer")
+        "the") else (ValueError, "training the weights")
     with pytest.raises(error[0], match=error[1]):
         clf.fit(X5, y, callbacks=[Fails(KeyboardInterrupt())])
     for now, before in zip(clf.model_.weights, weights):

@@ -1028,11 +1028,17 @@ def test_a_builder_reusing_a_trainable_base_of_a_fitted_network_is_refused():
     first = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=1,
                             random_state=0).fit(X, y)
     proba = first.predict_proba(X)
-    with pytest.raises(ValueError, match=r"returned a network holding the trainable layer "
-                                         r"'\w+' of an estimator's network fitted before.*"
-                                         r"or freeze it \(trainable=False\)"):
+    with pytest.raises(ValueError, match=r"returned a network training the weights "
+                                         r"'[\w/]*base/kernel' of an estimator's network fitted "
+                                         r"before.*or freeze it \(trainable=False\)"):
         clone(first).fit(X, y)
     np.testing.assert_array_equal(first.predict_proba(X), proba)
+    # Wrapped in another layer too (found in review: only .layers were walked).
+    with pytest.raises(ValueError, match=r"training the weights '[\w/]*base/kernel'"):
+        KerasClassifier(lambda: keras.Sequential([
+            keras.Input((3, X.shape[1])), keras.layers.TimeDistributed(base),
+            keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")]),
+            loss="sparse_categorical_crossentropy", epochs=1).fit(np.stack([X] * 3, 1), y)
     base.trainable = False  # a frozen base is shared harmlessly
     clone(first).fit(X, y)
     np.testing.assert_array_equal(first.predict_proba(X), proba)

@@ -16,7 +16,6 @@ import weakref
 import numpy as np
 
 from .._engine import _keras_objects as objects
-from .._engine._layers import all_layers
 from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import suggest
@@ -57,23 +56,22 @@ def resolve_builder(est, params):
 # The networks fitted estimators hold (their model_, weakly held: a network no
 # longer used is not kept), to name one a builder returns again.
 _HELD = weakref.WeakSet()
-# Their layers holding trainable weights: a builder reusing one made outside it
-# (a pretrained base loaded once) would train it on from fit to fit too.
-_HELD_LAYERS = weakref.WeakSet()
+# Their trainable variables, by id: a builder reusing a layer made outside it (a
+# pretrained base loaded once, wrapped as it may be) would train it on from fit to fit.
+_HELD_VARIABLES = weakref.WeakValueDictionary()
 
 
 def hold(model):
     """Record ``model`` as a fitted estimator's network (see :func:`build_with`)."""
     _HELD.add(model)
-    _HELD_LAYERS.update(layer for layer in all_layers(model)
-                        if layer is not model and layer.trainable_weights)
+    _HELD_VARIABLES.update((id(v), v) for v in model.trainable_weights)
 
 
 def build_with(est, builder, params, meta, compile_args):
     """The network ``builder`` returns given its arguments (``builder_kwargs``);
     refused where it is no keras.Model, or the network of a fitted estimator (one
-    network made outside the builder, compiled there or not), or holds a trainable
-    layer of one (a pretrained base made outside the builder): every fit, clone
+    network made outside the builder, compiled there or not), or trains weights
+    of one (a pretrained base made outside the builder): every fit, clone
     and fold would go on from the last one's weights and share them, a
     cross-validation's folds seeing each other's test rows, and one estimator's
     fit changing another's predictions."""
@@ -91,12 +89,11 @@ def build_with(est, builder, params, meta, compile_args):
             "search's or cross-validation's folds) would share it. Make the network inside "
             "the builder (loading pretrained weights there, if any), or give the network "
             "itself as model=, which each fit copies.")
-    shared = next((layer for layer in all_layers(model) if layer is not model
-                   and layer in _HELD_LAYERS and layer.trainable_weights), None)
+    shared = next((v for v in model.trainable_weights if _HELD_VARIABLES.get(id(v)) is v), None)
     if shared is not None:
         raise ValueError(
             f"The model builder {getattr(builder, '__name__', builder)!r} returned a network "
-            f"holding the trainable layer {shared.name!r} of an estimator's network fitted "
+            f"training the weights {shared.path!r} of an estimator's network fitted "
             "before (made outside the builder: a pretrained base loaded once, say): each fit "
             "would train it on from the last, and estimators (clones, a search's or "
             "cross-validation's folds) would share it. Make it inside the builder (loading "
