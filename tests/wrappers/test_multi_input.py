@@ -121,7 +121,7 @@ def test_named_inputs_are_checked_against_the_models_inputs_before_training():
                                  keras.layers.Dense(2, activation="softmax")])
 
     with pytest.raises(ValueError, match=r"X has the inputs \['meta'\], but the model takes "
-                                         r"\['numbers'\]"):
+                                         r"\['numbers'\].*, or give X as one array\."):
         KerasClassifier(one_input, epochs=1).fit({"meta": META}, y)
     assert KerasClassifier(one_input, epochs=1).fit({"numbers": META}, y).predict(
         {"numbers": META}).shape == (N,)

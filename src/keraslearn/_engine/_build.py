@@ -76,7 +76,8 @@ def check_input_shape(model, sample_shape):
                 f"X has the inputs {list(sample_shape)}, but the model takes {list(takes)}"
                 + (f": {missing} missing" if missing else ":")
                 + (f"{',' * bool(missing)} {extra} not taken" if extra else "")
-                + ". Name X's inputs as the model's keras.Input(..., name=...) layers.")
+                + ". Name X's inputs as the model's keras.Input(..., name=...) layers"
+                + (", or give X as one array." if len(takes) == 1 else "."))
         for name, shape in sample_shape.items():
             _check_one_input(tuple(takes[name].shape[1:]), shape, f"X[{name!r}]",
                              f"the model's input {name!r}")
