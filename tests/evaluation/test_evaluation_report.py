@@ -358,12 +358,15 @@ def test_one_row_given_1_d_is_told_as_such():
     with pytest.raises(ValueError, match=r"X is 1-D \(4 values\) but y has 1 sample: .*"
                                          r"X\.reshape\(1, -1\) for a single sample"):
         evaluate(clf, X[0], y[:1])
-    with pytest.raises(ValueError, match=r"X is 1-D \(4 values\) but y has 1 sample"):
+    with pytest.raises(ValueError, match=r"X is 1-D \(4 values\) but y has 1 sample: give X "
+                                         r"as rows, \[X\] for a single sample"):
         evaluate(clf, list(X[0]), [y[0]])  # (a list of numbers: one row too)
     texts = np.array(["good film", "bad film", "good", "bad"] * 5)
     labels = np.array([1, 0, 1, 0] * 5)
     pipe = make_pipeline(CountVectorizer(), LogisticRegression()).fit(texts, labels)
     assert evaluate(pipe, texts, labels).metrics["accuracy"] == 1.0
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):  # (3 documents)
+        evaluate(pipe, ["11", "22", "33"], [1])
     # Lists of rows of several lengths (found in review: NumPy's "inhomogeneous
     # shape" error, where they were evaluated).
     from sklearn.feature_extraction import FeatureHasher

@@ -1042,6 +1042,14 @@ def test_a_builder_reusing_a_trainable_base_of_a_fitted_network_is_refused():
     base.trainable = False  # a frozen base is shared harmlessly
     clone(first).fit(X, y)
     np.testing.assert_array_equal(first.predict_proba(X), proba)
+    # Frozen when a fit held it, unfrozen since (found in review).
+    base = keras.Sequential([keras.Input((X.shape[1],)), keras.layers.Dense(4)])
+    base.trainable = False
+    frozen_first = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=1,
+                                   random_state=0).fit(X, y)
+    base.trainable = True
+    with pytest.raises(ValueError, match="training the weights"):
+        clone(frozen_first).fit(X, y)
 
 
 class _NumPyClip(keras.layers.Layer):

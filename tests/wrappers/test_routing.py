@@ -487,6 +487,8 @@ def test_callbacks_given_to_fit_replace_the_estimator_s_warned_and_none_is_not_g
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KerasClassifier(tiny_mlp, epochs=1).fit(X, y, callbacks=[given])  # (none replaced)
+        with pytest.raises(TypeError, match="callbacks must hold keras.callbacks.Callback"):
+            clf.fit(X, y, callbacks=["x"])  # (refused, not warned of first)
 
 
 def test_other_predict_parameters_go_to_model_predict(capfd):

@@ -176,13 +176,13 @@ def _refuse_one_row(X, y):
     (other lists are left as given: rows of tokens, images of several sizes)."""
     if not (hasattr(y, "__len__") and len(y) == 1 and hasattr(X, "__len__") and len(X) > 1):
         return
-    numbers = (getattr(X, "ndim", None) == 1 and getattr(getattr(X, "dtype", None), "kind",
-                                                         None) in tuple("biuf")) or (
-        isinstance(X, (list, tuple)) and all(map(is_number, X)))
-    if numbers:
+    listed = isinstance(X, (list, tuple))  # (of numbers, not of texts of numbers)
+    if (getattr(X, "ndim", None) == 1 and getattr(getattr(X, "dtype", None), "kind", None) in
+            tuple("biuf")) or (listed and all(isinstance(v, (numbers.Number, np.number))
+                                              for v in X)):
         raise ValueError(
             f"X is 1-D ({len(X)} values) but y has 1 sample: give X as rows, "
-            "X.reshape(1, -1) for a single sample.")
+            f"{'[X]' if listed else 'X.reshape(1, -1)'} for a single sample.")
 
 
 def _label_item(label):

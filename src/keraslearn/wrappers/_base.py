@@ -5,7 +5,7 @@ from .._engine import KerasEstimator, TrainingSettings
 from .._engine._build import check_input_shape, sample_shape
 from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
-from .._engine._keras_callbacks import make_callbacks, replaced_callbacks
+from .._engine._keras_callbacks import check_callbacks, make_callbacks, replaced_callbacks
 from .._engine._keras_objects import make_loss
 from .._engine._label_encoder import as_array
 from .._engine._model_copy import copy_model
@@ -326,6 +326,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         params = self.get_params(deep=False)
         fit_args = routed(params, "fit")
         if fit_kwargs.get("callbacks") is not None:  # given to fit: they replace the estimator's
+            check_callbacks(fit_kwargs["callbacks"], {})  # (a bad one refused first)
             replaced_callbacks(self, params["callbacks"], fit_args.get("callbacks"))
             own, callbacks = None, make_callbacks(fit_kwargs["callbacks"], {})
         else:  # the estimator's callbacks, then those for fit only

@@ -56,15 +56,15 @@ def resolve_builder(est, params):
 # The networks fitted estimators hold (their model_, weakly held: a network no
 # longer used is not kept), to name one a builder returns again.
 _HELD = weakref.WeakSet()
-# Their trainable variables, by id: a builder reusing a layer made outside it (a
-# pretrained base loaded once, wrapped as it may be) would train it on from fit to fit.
+# Their variables, by id: a builder reusing a layer made outside it (a pretrained base
+# loaded once, wrapped as it may be) would train it on from fit to fit (frozen then or not).
 _HELD_VARIABLES = weakref.WeakValueDictionary()
 
 
 def hold(model):
     """Record ``model`` as a fitted estimator's network (see :func:`build_with`)."""
     _HELD.add(model)
-    _HELD_VARIABLES.update((id(v), v) for v in model.trainable_weights)
+    _HELD_VARIABLES.update((id(v), v) for v in model.weights)
 
 
 def build_with(est, builder, params, meta, compile_args):
