@@ -174,7 +174,10 @@ def _refuse_one_row(X, y):
     """One row given 1-D (an array or list of numbers, and one target): said
     as scikit-learn's predict says it, not as counts of samples that differ
     (other lists are left as given: rows of tokens, images of several sizes)."""
-    if not (hasattr(y, "__len__") and len(y) == 1 and hasattr(X, "__len__") and len(X) > 1):
+    def rows(a):  # (a sparse matrix has a shape, and no len)
+        return a.shape[0] if getattr(a, "shape", None) else len(a) if hasattr(a, "__len__") else 0
+
+    if not (rows(y) == 1 and rows(X) > 1):
         return
     listed = isinstance(X, (list, tuple))  # (of numbers, not of texts of numbers)
     if (getattr(X, "ndim", None) == 1 and getattr(getattr(X, "dtype", None), "kind", None) in
