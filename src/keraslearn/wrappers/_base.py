@@ -5,7 +5,7 @@ from .._engine import KerasEstimator, TrainingSettings
 from .._engine._build import check_input_shape, sample_shape
 from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
-from .._engine._keras_callbacks import check_callbacks, make_callbacks, replaced_callbacks
+from .._engine._keras_callbacks import make_callbacks
 from .._engine._keras_objects import make_loss
 from .._engine._label_encoder import as_array
 from .._engine._model_copy import copy_model
@@ -326,8 +326,6 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         params = self.get_params(deep=False)
         fit_args = routed(params, "fit")
         if fit_kwargs.get("callbacks") is not None:  # given to fit: they replace the estimator's
-            check_callbacks(fit_kwargs["callbacks"], {})  # (a bad one refused first)
-            replaced_callbacks(self, params["callbacks"], fit_args.get("callbacks"))
             own, callbacks = None, make_callbacks(fit_kwargs["callbacks"], {})
         else:  # the estimator's callbacks, then those for fit only
             own = make_callbacks(params["callbacks"], routed(params, "callbacks"))
@@ -377,15 +375,16 @@ class BaseWrapper(RoutedParams, KerasEstimator):
             check_input_shape(model, sample_shape(self))
         return model, loss_checked_against(self, model, compile_args)
 
-    def _raw_predict(self, X, **kwargs):
-        if self.__sklearn_is_fitted__():  # (else NotFittedError first)
-            check_batch_size(kwargs.get("batch_size"), "batch_size")  # this call's, and the
-            check_batch_size(self._predict_kwargs().get("batch_size"), "predict__batch_size")
-        return super()._raw_predict(X, **kwargs)
+    def _network_outputs(self, X, call_kwargs):  # (fitted: X was read for model_)
+        check_batch_size(call_kwargs.get("batch_size"), "batch_size")  # this call's
+        return super()._network_outputs(X, call_kwargs)
 
     def _predict_kwargs(self):
-        # Read without get_params, which is slow for a one-row predict.
-        return without_routed_callbacks(routed(self.__dict__.get("_kwargs", {}), "predict"))
+        # Read without get_params, which is slow for a one-row predict; the batch
+        # size checked here, as set_params may route one after the fit.
+        kwargs = without_routed_callbacks(routed(self.__dict__.get("_kwargs", {}), "predict"))
+        check_batch_size(kwargs.get("batch_size"), "predict__batch_size")
+        return kwargs
 
     def _fitted_attributes(self, plan, history):
         attributes = super()._fitted_attributes(plan, history)

@@ -61,6 +61,7 @@ def check_wrapper_parameters(est, fit_kwargs):
         keras_callbacks.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
                                         where=f"{name}__callbacks")
         check_kwargs(func, without_routed_callbacks(args), name)
+    keras_callbacks.check_callbacks(fit_kwargs.get("callbacks"), {})  # (given to fit)
     given = sorted(fit_kwargs.keys() & {"X_val", "y_val", "sample_weight_val"})
     if given:  # (fit takes them by name: these came to partial_fit)
         raise ValueError(f"partial_fit does not take {given[0]}: give validation rows as "
@@ -73,6 +74,9 @@ def check_wrapper_parameters(est, fit_kwargs):
                 why = NO_CLASSES
             raise ValueError(f"Invalid fit parameter {where}{key}: {why}.")
     _check_values(params, fit_kwargs)
+    if fit_kwargs.get("callbacks") is not None:  # given to fit: they replace the estimator's
+        keras_callbacks.replaced_callbacks(est, params["callbacks"],
+                                           routed(params, "fit").get("callbacks"))
 
 
 def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
