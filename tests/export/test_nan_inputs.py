@@ -30,8 +30,10 @@ def test_a_wide_graph_is_probed_in_calls_of_bounded_size():
         return {"inputs": feed}
 
     model = _Imputing()
-    taken = _nan_inputs._finite_with_nan(model, rows, width)
+    taken = _nan_inputs._finite_with_nan(model, rows, width, width)
     assert [bool(ok) for ok in taken] == [j % 2 == 0 for j in range(width)]
     assert len(model.shapes) > 2
     assert max(n * d for n, d in model.shapes) <= _nan_inputs._CELLS
-    assert _nan_inputs._finite_with_nan(model, rows, 0) == []
+    # every call probes columns (no call of one row made to learn the width)
+    assert sum(n for n, _ in model.shapes) == width
+    assert _nan_inputs._finite_with_nan(model, rows, 0, width) == []

@@ -187,7 +187,7 @@ def build_graph(pipeline, float_labels="float64"):
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
     info["imputed_features"] = [] if plan.transparent else imputed_features(
-        pipeline, features, n_features, inputs_meta, model, probe)
+        pipeline, features, n_features, inputs_meta, model, probe, int(np.prod(image_shape)))
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
         info["target_type"] = est.target_encoder_.target_type_

@@ -7,13 +7,14 @@ import numpy as np
 from .._tf import tf
 
 
-def imputed_features(pipeline, features, n_features, inputs_meta, model, probe):
+def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, network_width):
     """The graph's input features (names, or indices without names) whose NaN
     the graph takes: a number column whose NaN its preprocessing makes finite
     (an imputer, wherever it is, an encoder that learnt NaN), tried on the
     probe's first row, unless the encoder reading it first refuses NaN (the
     graph encodes it as an unknown category, where the pipeline refuses it);
-    a text column the pipeline's first step reading it imputes."""
+    a text column the pipeline's first step reading it imputes.
+    ``network_width``: the cells of one row the preprocessing gives the network."""
     from ..utils._first_steps import imputed_keys, refused_by_encoder
 
     if features is None:
@@ -28,8 +29,8 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe):
             feed[np.arange(stop - start), np.arange(start, stop)] = np.nan
             return {"inputs": feed}
 
-        taken, refused = _finite_with_nan(model, rows, n_features), refused_by_encoder(
-            pipeline, keys)
+        taken = _finite_with_nan(model, rows, n_features, max(n_features, network_width))
+        refused = refused_by_encoder(pipeline, keys)
         return [j for j in keys if taken[j] and j not in set(refused)]
     imputed = set(imputed_keys(pipeline, [str(f) for f in features], first_imputer=True))
     numbers = [entry for entry in inputs_meta if entry["dtype"] != "string"]
@@ -40,7 +41,7 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe):
             rows[entry["name"]][row] = np.nan
         return rows
 
-    taken = _finite_with_nan(model, feed, len(numbers))
+    taken = _finite_with_nan(model, feed, len(numbers), max(len(probe), network_width))
     refused = set(refused_by_encoder(pipeline, [str(f) for f in features]))
     numbers_taken = {entry["feature"] for entry, ok in zip(numbers, taken)
                      if ok and entry["feature"] not in refused}
@@ -48,15 +49,13 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe):
             or (entry["dtype"] == "string" and entry["feature"] in imputed)]
 
 
-def _finite_with_nan(model, rows, n_rows):
+def _finite_with_nan(model, rows, n_rows, width):
     """Per row of ``rows(0, n_rows)`` (the probe's first row, NaN in one column):
     whether the preprocessing gives the network finite values; in calls of a
-    bounded number of cells, whatever the number of columns."""
+    bounded number of cells (``width``: of one row, given or given to the
+    network), whatever the number of columns."""
     if not n_rows:
         return []
-    first = rows(0, 1)  # (the cells of one row, given and given to the network)
-    width = max(sum(np.size(v) for v in first.values()),
-                np.size(model.preprocess(as_tensors(first))))
     step = max(1, _CELLS // width)
     return [ok for start in range(0, n_rows, step)
             for ok in _finite(model, rows(start, min(start + step, n_rows)))]
