@@ -202,6 +202,26 @@ _FIT_ERRORS = {
     "fit-verbose-negative": (C, {}, X, y, {"verbose": -1}, ValueError, "verbose must be an int"),
     # taken for True, silently
     "shuffle-str": (C, {"shuffle": "no"}, X, y, {}, ValueError, "shuffle must be a bool"),
+    "warm-start-str": (C, {"warm_start": "False"}, X, y, {}, ValueError,
+                       "warm_start must be a bool, got 'False'"),
+    "run-eagerly-str": (C, {"run_eagerly": "no"}, X, y, {}, ValueError,
+                        "run_eagerly must be a bool, got 'no'"),
+    # failed inside the training loop (a TypeError, a ZeroDivisionError), or
+    # trained more epochs than asked (initial_epoch=-1)
+    "epochs-none": (C, {"epochs": None}, X, y, {}, ValueError,
+                    "epochs must be a positive int, got None"),
+    "fit-epochs-none": (C, {}, X, y, {"epochs": None}, ValueError,
+                        "epochs must be a positive int, got None"),
+    "routed-epochs-none": (C, {"fit__epochs": None}, X, y, {}, ValueError,
+                           "epochs must be a positive int, got None"),
+    "validation-freq-zero": (C, {"fit__validation_freq": 0, "validation_split": 0.2}, X, y, {},
+                             ValueError, "validation_freq must be a positive int .* got 0"),
+    "validation-freq-epochs": (C, {}, X, y, {"validation_freq": [1, 0]}, ValueError,
+                               r"validation_freq must be .* got \[1, 0\]"),
+    "initial-epoch-negative": (C, {}, X, y, {"initial_epoch": -1}, ValueError,
+                               "initial_epoch must be an int of 0 or more, got -1"),
+    "steps-per-epoch-zero": (C, {"fit__steps_per_epoch": 0}, X, y, {}, ValueError,
+                             "steps_per_epoch must be a positive int, got 0"),
     # streams of batches (NumPy failed on them: "float() argument must be ...")
     "dataset-X": (C, {}, tf.data.Dataset.from_tensor_slices(X).batch(8), y, {}, TypeError,
                   "X is a tf.data.Dataset: keraslearn estimators take rows"),

@@ -81,8 +81,9 @@ class BaseWrapper(RoutedParams, KerasEstimator):
     _same_dtype_to_continue = True
     # Integer and boolean X reach the model as given, as in scikeras (ids).
     _keeps_integer_X = True
-    __metadata_request__partial_fit = {"callbacks": None, "validation_data": None}  # (asked)
-    # Keras' fit argument too (set_fit_request(validation_data=True)), as callbacks.
+    # Keras' fit arguments that routing may pass (requested by the user:
+    # set_fit_request(validation_data=True)), as it passes callbacks.
+    __metadata_request__partial_fit = {"callbacks": None, "validation_data": None}
     __metadata_request__fit = {"validation_data": None}
 
     def __init__(

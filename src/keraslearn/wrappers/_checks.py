@@ -114,7 +114,13 @@ def _check_values(params, fit_kwargs):
         return fit_kwargs.get(name, fit_args.get(name, params.get(name)))
 
     for name in ("epochs", "batch_size", "validation_batch_size"):
-        check_positive_int(given(name), name, minus_one=name != "epochs")
+        check_positive_int(given(name), name, minus_one=name != "epochs", none=name != "epochs")
+    for name in ("steps_per_epoch", "validation_steps"):  # (None: Keras' default)
+        check_positive_int(given(name), name)
+    _check_epoch_numbers(given("initial_epoch"), given("validation_freq"))
+    for name in ("warm_start", "run_eagerly"):
+        if not isinstance(params[name], (bool, np.bool_)):
+            raise ValueError(f"{name} must be a bool, got {params[name]!r}.")
     check_batch_size(routed(params, "predict").get("batch_size"), "predict__batch_size")
     verbose, shuffle = given("verbose"), given("shuffle")
     if not (isinstance(verbose, (int, np.integer, np.bool_)) and verbose >= 0
@@ -129,6 +135,23 @@ def _check_values(params, fit_kwargs):
             f"target_encoding must be one of {TARGET_ENCODINGS}, got {encoding!r}."
             + suggest(str(encoding), TARGET_ENCODINGS)
         )
+
+
+def _check_epoch_numbers(initial_epoch, validation_freq):
+    """Keras' ``initial_epoch`` (an int from 0) and ``validation_freq`` (every
+    how many epochs, or a list of the epochs, counted from 1), as its fit reads
+    them (it would divide by a zero frequency once training ran)."""
+    def counts(value, low, kinds=(int,)):  # (Keras' validation_freq: Python's int only)
+        return isinstance(value, kinds) and not isinstance(value, bool) and value >= low
+
+    if initial_epoch is not None and not counts(initial_epoch, 0, (int, np.integer)):
+        raise ValueError(f"initial_epoch must be an int of 0 or more, got {initial_epoch!r}.")
+    if validation_freq is not None and not (counts(validation_freq, 1) or isinstance(
+            validation_freq, list) and all(counts(e, 1, (int, np.integer))
+                                           for e in validation_freq)):
+        raise ValueError("validation_freq must be a positive int (validate every that many "
+                         "epochs) or a list of the epochs to validate after (counted from 1), "
+                         f"got {validation_freq!r}.")
 
 
 def keras_verbosity(verbose):
