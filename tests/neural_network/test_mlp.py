@@ -640,6 +640,25 @@ def test_bad_params_fail_before_tensorflow(params, match, monkeypatch):
         MLPClassifier(**params).fit(X, y)
 
 
+@pytest.mark.parametrize("optimizer", ["loss-class", "int", "schedule-class"])
+def test_a_class_that_is_no_optimizer_is_refused_before_tensorflow(optimizer, monkeypatch):
+    # It got the learning rate, and failed in the words of that class's
+    # arguments ("'learning_rate' is an invalid keyword argument for int()").
+    import keras
+
+    optimizer = {"loss-class": keras.losses.MeanSquaredError, "int": int,
+                 "schedule-class": keras.optimizers.schedules.ExponentialDecay}[optimizer]
+
+    def no_build(self, meta):
+        raise AssertionError("the network was built")
+
+    monkeypatch.setattr(MLPClassifier, "_keras_build_fn", no_build)
+    X, y = make_classification(n_samples=40, random_state=0)
+    with pytest.raises(TypeError, match="^optimizer must be a Keras optimizer: .* got the "
+                                        f"class {optimizer.__name__}.$"):
+        MLPClassifier(optimizer=optimizer).fit(X, y)
+
+
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
 def test_partial_fit_is_hidden_for_lbfgs_as_scikit_learn_hides_it(cls):
     # hasattr decides whether meta-estimators (OneVsRestClassifier, MultiOutput*)

@@ -202,6 +202,12 @@ _FIT_ERRORS = {
     "fit-verbose-negative": (C, {}, X, y, {"verbose": -1}, ValueError, "verbose must be an int"),
     # taken for True, silently
     "shuffle-str": (C, {"shuffle": "no"}, X, y, {}, ValueError, "shuffle must be a bool"),
+    # (the class was given the optimizer's arguments: "'name' is an invalid keyword
+    # argument for int()")
+    "optimizer-int": (C, {"optimizer": int}, X, y, {}, TypeError,
+                      "optimizer must be a Keras optimizer: .* got the class int"),
+    "optimizer-loss": (C, {"optimizer": keras.losses.MeanSquaredError()}, X, y, {}, TypeError,
+                       "optimizer must be a Keras optimizer: .* got a MeanSquaredError"),
     "warm-start-str": (C, {"warm_start": "False"}, X, y, {}, ValueError,
                        "warm_start must be a bool, got 'False'"),
     "run-eagerly-str": (C, {"run_eagerly": "no"}, X, y, {}, ValueError,

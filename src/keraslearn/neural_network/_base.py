@@ -188,6 +188,8 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
             )
         plateau = self.reduce_lr_on_plateau
         optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None:  # (None: the solver's)
+            objects.check_optimizer(optimizer, {})
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # (loss scaling)
         if plateau not in (False, None) and isinstance(optimizer, keras.optimizers.Optimizer) \
                 and isinstance(optimizer.get_config().get("learning_rate"), dict):
@@ -357,12 +359,10 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
         return {}
 
     def _optimizer_and_kwargs(self, default, learning_rate, default_kwargs=None):
-        """The optimizer to compile with and its arguments.
-
-        A name or class gets ``learning_rate``; an instance is used as configured.
-        Numbers are given to Keras as Python floats, which its optimizers
-        require (an int or NumPy float passes scikit-learn's checks).
-        """
+        """The optimizer to compile with and its arguments: a name or class gets
+        ``learning_rate``; an instance is used as configured. Numbers are given
+        to Keras as Python floats, which its optimizers require (an int or
+        NumPy float passes scikit-learn's checks)."""
         learning_rate = float(learning_rate)
         default_kwargs = {k: float(v) if isinstance(v, Real) and not isinstance(v, bool) else v
                           for k, v in (default_kwargs or {}).items()}
