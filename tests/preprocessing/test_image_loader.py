@@ -296,6 +296,9 @@ def test_bad_inputs():
         ({"dtype": "uint8"}, "floating"),
         ({"dtype": "int8", "scale": False}, "0-255"),
         ({"dtype": "no-such-type"}, "dtype"),
+        # taken for what they are not: None kept pixels of 0-255, "no" flattened
+        ({"scale": None}, "The 'scale' parameter of ImageLoader must be a bool. Got None"),
+        ({"flatten": "no"}, "The 'flatten' parameter of ImageLoader must be a bool. Got 'no'"),
     ],
 )
 def test_invalid_params_raise_at_fit(params, match):

@@ -10,6 +10,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import validate_parameters
 from ._image_errors import check_regular_file, not_found, path_text, unreadable
 from ._not_a_table import NotATable
 
@@ -22,15 +23,10 @@ _RESAMPLE = Image.Resampling.BILINEAR
 
 def _check_target_size(target_size):
     """Return ``target_size`` as a ``(height, width)`` tuple of positive ints."""
-    ok = (
-        not isinstance(target_size, (str, bytes))
-        and hasattr(target_size, "__len__")
-        and len(target_size) == 2
-        and all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
-            for v in target_size
-        )
-    )
+    ok = (not isinstance(target_size, (str, bytes)) and hasattr(target_size, "__len__")
+          and len(target_size) == 2
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0
+                  for v in target_size))
     if not ok:
         raise ValueError(
             "target_size must be a (height, width) pair of positive integers, "
@@ -298,6 +294,8 @@ class ImageLoader(NotATable, TransformerMixin, BaseEstimator, auto_wrap_output_k
         self.image_decoder = image_decoder
 
     def _validated_params(self):
+        # (a string was taken for True: scale=None kept 0-255, flatten="no" flattened)
+        validate_parameters(self, {"scale": ["boolean"], "flatten": ["boolean"]})
         size = _check_target_size(self.target_size)
         pil_mode, n_channels = _check_color_mode(self.color_mode)
         dtype = _check_dtype(self.dtype, self.scale)
