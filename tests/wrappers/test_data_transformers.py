@@ -487,6 +487,25 @@ def test_a_label_encoder_on_its_own_keeps_one_hot_rows_and_sorts_its_categories(
     assert accuracy_score(labels, clf.predict(X)) > 0.9
 
 
+@pytest.mark.parametrize("params, match", [
+    # taken for "multilabel" in silence: one-hot rows were read as labels
+    ({"indicator_rows": "multi_label"}, "The 'indicator_rows' parameter of "
+                                        "ClassifierLabelEncoder must be a str among"),
+    # (told "classes must be a 1-D array of class labels; got shape ()")
+    ({"categories": ["a", "b", "c"]}, r"categories must be 'auto' or a list of one array "
+                                      r"of the classes \(\[\['a', 'b', 'c'\]\]\), got "
+                                      r"\['a', 'b', 'c'\]"),
+    ({"categories": "all"}, "categories must be 'auto' or a list of one array"),
+])
+def test_a_label_encoder_refuses_parameters_it_cannot_read(params, match):
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    with pytest.raises(ValueError, match=match):
+        ClassifierLabelEncoder(**params).fit(np.eye(3)[[0, 1, 2, 1]])
+    encoder = ClassifierLabelEncoder(categories=np.array([["b", "a", "c"]])).fit(["a", "b"])
+    assert encoder.classes_.tolist() == ["a", "b", "c"]  # (a 2-D array of one row too)
+
+
 def test_the_target_encoders_on_their_own_shape_targets_as_the_readme_says():
     # README, "Documented differences from scikeras": the shapes they give.
     from keraslearn.utils.transformers import ClassifierLabelEncoder, RegressorTargetEncoder

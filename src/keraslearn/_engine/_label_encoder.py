@@ -22,6 +22,7 @@ from ..utils._labels import (
     check_outputs,
     class_codes,
     class_labels,
+    encoder_classes,
     indicator_rows,
     one_hot,
     one_hot_rows,
@@ -134,9 +135,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         self : ClassifierLabelEncoder
             The fitted encoder.
         """
-        if classes is None and not (isinstance(self.categories, str)
-                                    and self.categories == "auto"):
-            classes = np.asarray(self.categories[0])
+        classes = encoder_classes(self, classes)
         y = as_array(y)
         target_type = type_of_target(y, input_name="y")
         if target_type == "multilabel-indicator" and self.indicator_rows == "onehot" and (

@@ -17,6 +17,24 @@ def one_hot_rows(y):
     )
 
 
+def encoder_classes(encoder, classes):
+    """The classes a :class:`ClassifierLabelEncoder` is given: ``classes``
+    (partial_fit's), else its ``categories`` ("auto": those of y; else a list
+    of one array of them, as OneHotEncoder takes them); its ``indicator_rows``
+    checked too (a mistyped one was taken for "multilabel")."""
+    from ._validation import OneOf, validate_parameters
+
+    validate_parameters(encoder, {"indicator_rows": [OneOf("onehot", "multilabel")]})
+    categories = encoder.categories
+    if classes is not None or isinstance(categories, str) and categories == "auto":
+        return classes
+    if not (isinstance(categories, (list, tuple, np.ndarray)) and len(categories) == 1
+            and np.ndim(categories[0]) == 1):
+        raise ValueError("categories must be 'auto' or a list of one array of the classes "
+                         f"([['a', 'b', 'c']]), got {repr(categories)[:200]}.")
+    return np.asarray(categories[0])
+
+
 def indicator_rows(y):
     """Label-indicator rows as ints, refused when they hold other values than 0 and 1
     (two other integers pass for indicators with scikit-learn's type_of_target)."""
