@@ -86,6 +86,22 @@ def test_bad_groups_are_refused_in_fit(cols, message):
         ColumnGroups({"g": cols}).fit(pd.DataFrame({"x": [1.0]}))
 
 
+@pytest.mark.parametrize("params, message", [
+    # numbers became nanosecond dates (1.5 -> 1970-01-01T00:00:00.000000001)
+    ({"dtype": "datetime64[ns]"}, r"dtype must be None, or a number, bool or text dtype .*"
+                                  r"got 'datetime64\[ns\]'"),
+    ({"dtype": "int8x"}, "dtype='int8x' is not a NumPy dtype"),  # (NumPy's words alone)
+    # ("'list' object has no attribute 'items'")
+    ({"shapes": [(2,)]}, r"shapes must be None or a dict of input name -> the shape"),
+])
+def test_bad_shapes_or_dtype_are_refused_naming_the_parameter(params, message):
+    frame = pd.DataFrame({"x": [1.5, 2.0], "y": [0.0, 1.0]})
+    with pytest.raises(ValueError, match=message):
+        ColumnGroups({"g": ["x", "y"]}, **params).fit(frame)
+    text = ColumnGroups({"g": ["x"]}, dtype=str).fit_transform(frame)["g"]
+    assert text.dtype.kind == "U"  # (text inputs: a string input takes them)
+
+
 def test_a_group_name_that_is_not_a_string_is_refused_in_fit():
     # It passed fit and failed in transform, where MultiInput refuses it.
     with pytest.raises(ValueError, match=r"groups' names must be strings .*, got 0"):

@@ -94,7 +94,10 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
         if named:  # the names of the model's inputs, as MultiInput takes them
             raise ValueError(f"groups' names must be strings (the model's input names), "
                              f"got {named[0]!r}.")
-        np.dtype(self.dtype)  # a dtype NumPy does not know fails here
+        if self.shapes is not None and not isinstance(self.shapes, dict):
+            raise ValueError("shapes must be None or a dict of input name -> the shape of one "
+                             f"sample (such as {{'image': (28, 28, 1)}}), got {self.shapes!r}.")
+        self._check_dtype()
         state = dict(self.__dict__)
         try:
             self._fit(X)
@@ -103,6 +106,17 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             self.__dict__.update(state)
             raise
         return self
+
+    def _check_dtype(self):
+        """None, or a dtype a network's input takes: numbers, bools, or text
+        (a string input); a date dtype turned numbers into nanosecond dates."""
+        try:
+            kind = None if self.dtype is None else np.dtype(self.dtype).kind
+        except TypeError as exc:
+            raise ValueError(f"dtype={self.dtype!r} is not a NumPy dtype: {exc}") from None
+        if kind in ("M", "m", "c", "V"):
+            raise ValueError("dtype must be None, or a number, bool or text dtype (such as "
+                             f"'float32'), got {self.dtype!r}.")
 
     def _fit(self, X):
         # Sets (or, for X without column names, removes) feature_names_in_; a
