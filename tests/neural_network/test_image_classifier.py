@@ -543,6 +543,12 @@ def test_partial_fit_after_the_layers_changed_refuses_or_rebuilds(digit_images):
         ({"optimizer": "sgdd"}, "Unknown optimizer"),
         ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
         ({"device": "/GPU:9"}, "is not available"),
+        # a grid's typo read as its values, where MLP refuses hidden_layer_sizes=[[3, 2]]
+        ({"conv_filters": [[2, 4]]}, r"conv_filters must hold positive integers, got "
+                                     r"\[\[2, 4\]\]"),
+        ({"kernel_size": [[3, 3]]}, r"kernel_size must hold positive integers"),
+        ({"image_shape": [[8, 8]]}, r"image_shape must hold positive integers, got "
+                                    r"\[\[8, 8\]\]"),
     ],
 )
 def test_bad_params_fail_before_tensorflow(digit_images, params, match, monkeypatch):

@@ -19,7 +19,7 @@ def _positive_ints(value, name, length=None, allow_empty=False, given=None):
     """``value`` as a tuple of positive ints (``length``: how many it may hold);
     errors show ``given``, the parameter as set, when ``value`` was read from it."""
     given = value if given is None else given
-    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
+    values = _listed(value, name, given)
     ok = (allow_empty or values) and all(
         isinstance(v, (Integral, np.integer)) and not isinstance(v, bool) and v > 0
         for v in values
@@ -32,10 +32,19 @@ def _positive_ints(value, name, length=None, allow_empty=False, given=None):
     return tuple(int(v) for v in values)
 
 
+def _listed(value, name, given):
+    """The values of a shape parameter, a list nested in a list refused (a
+    grid's typo, [[32, 64]], was read as its values, where MLP refuses it)."""
+    values = np.asarray(value, dtype=object)
+    if values.ndim > 1:
+        raise ValueError(f"{name} must hold positive integers, got {given!r}.")
+    return [value] if values.ndim == 0 else list(values)
+
+
 def _image_shape_param(value, n_values=None):
     """``image_shape`` as a tuple of 2 or 3 ints; a single -1 stands for the
     size that makes the image hold ``n_values`` values (as in numpy.reshape)."""
-    values = [value] if np.ndim(value) == 0 else list(np.asarray(value, dtype=object).ravel())
+    values = _listed(value, "image_shape", value)
     unknown = [i for i, v in enumerate(values) if isinstance(v, (Integral, np.integer))
                and not isinstance(v, bool) and v == -1]
     if len(unknown) == 1 and len(values) in (2, 3):
