@@ -293,6 +293,43 @@ def test_a_category_the_encoder_never_saw_is_a_400_naming_its_column_before_the_
         assert "'QQQQ" in long["error"] and len(long["error"]) < 1000
 
 
+def test_an_unknown_category_is_named_where_the_encoder_learnt_missing_values():
+    # Found in an audit: an encoder whose column held NaN in training was given
+    # no set of known strings, so an unknown one reached the model and came back
+    # in scikit-learn's words ("Found unknown categories ['Paris'] in column 0").
+    import warnings
+
+    from sklearn.compose import make_column_transformer
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from keraslearn import MLPClassifier
+
+    X, y = mixed_frame(n=60, seed=7)
+    X["city"] = X["city"].astype(object)
+    X.loc[::6, "city"] = np.nan
+    encode = make_column_transformer((OneHotEncoder(handle_unknown="error"), ["city"]),
+                                     remainder=StandardScaler())
+    model = make_pipeline(encode, MLPClassifier(hidden_layer_sizes=(4,), max_iter=2,
+                                                random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    with serving(model, input_example=X) as client:
+        rows = records(X.iloc[1:4])
+        rows[1] = {**rows[1], "city": "Paris"}
+        response = client.post("/predict", json=rows)
+        assert response.status_code == 400
+        assert response.json()["error"].startswith(
+            "column 'city' holds 'Paris' (row 1), which is not one of the 3 categories")
+        rows[1]["city"] = None  # a missing city, learnt: taken as the pipeline takes it
+        taken = client.post("/predict", json=rows)
+        assert taken.status_code == 200, taken.text
+        given = X.iloc[1:4].assign(city=[row["city"] for row in rows])
+        assert taken.json()["predictions"] == model.predict(given).tolist()
+
+
 class _RefusesNegatives(ClassifierMixin, BaseEstimator):
     """A fitted model refusing some values with scikit-learn's ValueError."""
 

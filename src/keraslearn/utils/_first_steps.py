@@ -149,9 +149,14 @@ def _categories(steps, keys):
             and step.handle_unknown == "error" and isinstance(categories, list)
             and len(categories) == n):
         return [None] * n
-    known = [np.asarray(c, dtype=object) for c in categories]
+    known = [[v for v in np.asarray(c, dtype=object) if not _is_missing(v)]  # (learnt:
+             for c in categories]  # the missing value is no category to refuse)
     return [frozenset(c).union(filled) if all(type(v) is str for v in c) else None
             for c in known]
+
+
+def _is_missing(value):
+    return value is None or isinstance(value, float) and value != value
 
 
 def object_numbers(model, keys):
