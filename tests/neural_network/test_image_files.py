@@ -120,6 +120,10 @@ def fitted(images):
      ValueError, r"Could not read image file .*note\.png.* \(X\[8\]\)"),
     (lambda p, d: p[:-1] + [str(d)], ValueError, r"X\[8\] is a folder"),
     (lambda p, d: p[:3] + [3.5] + p[4:], TypeError, r"X\[3\] is a float"),
+    # (a missing first path hid the others: X was read as numbers, and told to use
+    # ImageClassifier, which takes paths)
+    (lambda p, d: pd.Series([None, *p[1:]], dtype=object), TypeError,
+     r"every element must be a file path or a PIL image; X\[0\] is missing\.$"),
     (lambda p, d: p[:2] + _write(d / "other", n=1, size=(13, 10))[0] + p[3:], ValueError,
      r"X\[2\] .* is 10x13 pixels .* but (X\[0\] is|the images of fit are) 10x12"
      r".*image_shape="),
@@ -131,8 +135,8 @@ def fitted(images):
      r"X mixes arrays and image files: X\[1\] is a PngImageFile after arrays"),
     (lambda p, d: np.array([np.zeros((10, 12, 3)), p[1]], dtype=object), ValueError,
      r"X mixes arrays and image files: X\[1\] is a str after arrays"),
-], ids=["missing", "not-an-image", "folder", "not-a-path", "mixed-sizes", "array-then-paths",
-        "array-then-pil", "object-array"])
+], ids=["missing", "not-an-image", "folder", "not-a-path", "missing-first", "mixed-sizes",
+        "array-then-paths", "array-then-pil", "object-array"])
 def test_bad_files_are_refused_before_training_starts(images, fitted, tmp_path, spoil, error,
                                                       match):
     paths, y = images
@@ -392,7 +396,7 @@ def test_a_file_tensorflow_cannot_decode_is_named(tmp_path, monkeypatch):
     bad = paths[:4] + [np.str_(tmp_path / "cut.jpg")] + paths[5:]
     # (no advice to use Pillow's decoder, which cannot read it either: found in an audit)
     match = (r"TensorFlow could not decode image file '[^']*cut\.jpg' \(X\[4\]\): "
-             r"jpeg::Uncompress failed[^(]*$")
+             r"jpeg::Uncompress failed[^(]*[^.]\.$")  # (one full stop: TensorFlow's dropped)
     clf = ImageClassifier(**SMALL, image_decoder="tensorflow")
     with pytest.raises(ValueError, match=match):
         clf.fit(bad, y)

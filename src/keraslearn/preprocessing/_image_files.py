@@ -34,6 +34,7 @@ from .._engine._feed import limit_threads
 from .._engine._sources import RowSource
 from .._tf import tf
 from ..utils._columns import tensor_values
+from ..utils._validation import is_missing
 from ._image import _as_items, _check_target_size, _read_image, check_decoder
 from ._image_errors import check_regular_file, not_found, path_text, unreadable
 
@@ -64,22 +65,20 @@ def _tensorflow_format(fmt):
 
 
 def _first_item(X):
-    """The first element of X when X may be a collection of images, else None."""
+    """The first element of X that is not missing (one missing first hid the
+    paths after it) when X may be a collection of images, else None."""
     X = tensor_values(X)
+    items = ()
     if isinstance(X, np.ndarray):
-        return X.flat[0] if X.dtype.kind in "OUS" and X.size and X.ndim <= 2 else None
-    if hasattr(X, "iloc") and hasattr(X, "ndim"):  # pandas Series or DataFrame
-        if len(X) == 0 or (X.ndim == 2 and X.shape[1] != 1):
-            return None
-        return X.iloc[0] if X.ndim == 1 else X.iloc[0, 0]
-    if hasattr(X, "to_numpy") and hasattr(X, "head"):  # a polars Series or DataFrame
-        if len(X) == 0 or getattr(X, "width", 1) != 1:
-            return None
-        return np.asarray(X.head(1).to_numpy(), dtype=object).flat[0]
-    if isinstance(X, (list, tuple)) and X:
-        first = X[0]
-        return first[0] if isinstance(first, (list, tuple)) and len(first) == 1 else first
-    return None
+        items = X.flat if X.dtype.kind in "OUS" and X.ndim <= 2 else ()
+    elif hasattr(X, "iloc") and hasattr(X, "ndim"):  # pandas Series or DataFrame
+        items = X if X.ndim == 1 else X.iloc[:, 0] if X.shape[1] == 1 else ()
+    elif hasattr(X, "to_numpy") and hasattr(X, "head"):  # a polars Series or DataFrame
+        if getattr(X, "width", 1) == 1:
+            items = np.asarray(X.drop_nulls().head(1).to_numpy(), dtype=object).flat
+    elif isinstance(X, (list, tuple)):
+        items = (v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v for v in X)
+    return next((item for item in items if not is_missing(item)), None)
 
 
 def holds_images(X):
@@ -96,7 +95,7 @@ def _header(item, index):
     if not isinstance(item, (str, bytes, os.PathLike)):
         raise TypeError(
             "X holds image paths, so every element must be a file path or a PIL image; "
-            f"X[{index}] is a {type(item).__name__}.")
+            f"X[{index}] is " + ("missing." if is_missing(item) else f"a {type(item).__name__}."))
     name = path_text(item)
     check_regular_file(name, index)
     try:
@@ -230,7 +229,7 @@ class ImageFiles(RowSource):
             except tf.errors.NotFoundError:  # (removed since the fit began)
                 return not_found(path_text(self._items[i]), i)
             except tf.errors.OpError as exc:
-                reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", exc.message.strip())
+                reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", exc.message.strip()).rstrip(".")
                 return ValueError(  # (Pillow's advice where Pillow reads it: a truncated file not)
                     f"TensorFlow could not decode image file {path_text(self._items[i])!r} "
                     f"(X[{i}]): {reason}" + (" (image_decoder='pillow' reads what Pillow reads)."

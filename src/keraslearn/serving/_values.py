@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ..utils._text import cut
+from ..utils._validation import is_missing as _is_missing
 from ._schema import REFUSED
 
 NUMBER_TYPES = {int, float}
@@ -24,10 +25,6 @@ class RequestError(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-def _is_missing(value):
-    return value is None or (type(value) is float and math.isnan(value))
 
 
 def _within_float64(value):

@@ -35,6 +35,7 @@ import numpy as np
 
 from ._columns import column_positions
 from ._readers import readers_of, reading_steps
+from ._validation import is_missing
 
 
 class _Refused:
@@ -149,14 +150,10 @@ def _categories(steps, keys):
             and step.handle_unknown == "error" and isinstance(categories, list)
             and len(categories) == n):
         return [None] * n
-    known = [[v for v in np.asarray(c, dtype=object) if not _is_missing(v)]  # (learnt:
+    known = [[v for v in np.asarray(c, dtype=object) if not is_missing(v)]  # (learnt:
              for c in categories]  # the missing value is no category to refuse)
     return [frozenset(c).union(filled) if all(type(v) is str for v in c) else None
             for c in known]
-
-
-def _is_missing(value):
-    return value is None or isinstance(value, float) and value != value
 
 
 def object_numbers(model, keys):

@@ -255,6 +255,13 @@ def check_positive_int(value, name, *, minus_one=False, none=True):
                      + f", got {value!r}.")
 
 
+def is_missing(value):
+    """Whether one value is missing: None, a float NaN or pandas' NA (cheap
+    enough to ask of every value of a column)."""
+    return (value is None or isinstance(value, float) and value != value
+            or type(value).__name__ == "NAType")
+
+
 def is_number(value):
     """Whether ``float(value)`` works (numbers, NumPy scalars, numeric strings)."""
     try:
