@@ -75,8 +75,9 @@ def refuse_unpicklable(est, model):
             f"Cannot pickle {type(est).__name__}: its network or parameters hold {names}, "
             "classes or functions (activations, initializers, losses, metrics, ...) Keras "
             "makes again from their configs only when registered. Register them with "
-            "@keras.saving.register_keras_serializable() (where the unpickling process "
-            "imports them).")
+            "@keras.saving.register_keras_serializable() in a module the pickling and the "
+            "unpickling processes import: one registered in a script or notebook is not "
+            "registered in a worker process (a search's, Dask's), which gets it by value.")
 
 
 def _unregistered_in_configs(model):
