@@ -106,6 +106,13 @@ CASES = {
         400, ["'index'"]),
     "dataframe_records not a list": ("/invocations", {"dataframe_records": _record()}, 400,
                                      ["'dataframe_records' must be a list"]),
+    # pandas' to_json forms (found in an audit: its default was read as one record
+    # and told "column 'age', row 0: expected a number; got an object")
+    "pandas to_json default": ("/predict", json.loads(frame()[0].iloc[:2].to_json()), 400,
+                               ["an object of objects (pandas' to_json() default",
+                                "orient='records'", "dataframe_split"]),
+    "pandas split form": ("/predict", json.loads(frame()[0].iloc[:2].to_json(orient="split")),
+                          400, ["pandas' orient='split' form", "dataframe_split"]),
     "body over the limit": ("/predict", b"[" + b" " * LIMIT + b"]", 413,
                             ["max_body_bytes", str(LIMIT)]),
 }

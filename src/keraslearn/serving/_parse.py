@@ -128,6 +128,7 @@ def read_payload(payload, schema, *, mlflow):
             return _envelope(payload, envelope, schema)
         if mlflow:
             raise RequestError(f"{_NEED_ENVELOPE}; got an object with the fields {shown(keys)}")
+        _refuse_pandas_forms(payload, by_name)
         if keys and not any(isinstance(v, list) for v in payload.values()):
             return _records([payload], schema, "the body")
         return _columns(payload, schema, "the body")
@@ -136,6 +137,22 @@ def read_payload(payload, schema, *, mlflow):
     if isinstance(payload, list):
         return _listed(payload, schema, "the body")
     raise RequestError(f"expected JSON records, columns or rows; got {describe(payload)}")
+
+
+def _refuse_pandas_forms(payload, by_name):
+    """Refuse pandas' to_json forms the body is not read in (its default, an
+    object of objects by index, was read as one record and blamed on row 0)."""
+    if not payload:
+        return
+    form = ("an object of objects (pandas' to_json() default, orient='columns')"
+            if all(isinstance(v, dict) for v in payload.values()) else
+            "pandas' orient='split' form" if not by_name and set(payload) in (
+                {"columns", "data"}, {"columns", "data", "index"}) else None)
+    if form is not None:
+        raise RequestError(
+            f"the body is {form}: send records (df.to_json(orient='records')), columns of "
+            "values ({\"age\": [31, 47]}), or it whole as {\"dataframe_split\": "
+            "json.loads(df.to_json(orient='split'))}")
 
 
 def _envelope(payload, envelope, schema):
