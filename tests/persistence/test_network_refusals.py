@@ -119,6 +119,41 @@ def test_a_ready_network_saved_by_keras_loads_in_keras_as_the_readme_says(tmp_pa
         assert eval(done.stdout.strip().splitlines()[-1]) == expected
 
 
+def test_a_parameters_keras_config_is_not_rebuilt_where_safe_mode_was_turned_off(tmp_path):
+    # Found in an audit: a file holding no network was loaded in such a process,
+    # and a parameter's Keras config holding a Python lambda was rebuilt (at load,
+    # or at fit after a load in safe mode), running the lambda's code.
+    import subprocess
+    import sys
+
+    from keraslearn._persistence._references import KerasObjectConfig
+
+    marker = tmp_path / "ran"
+    code = f"lambda x: (__import__('pathlib').Path({str(marker)!r}).write_text('!'), x)[1]"
+    network = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(eval(code)),
+                                keras.layers.Dense(2, activation="softmax")])
+    config = KerasObjectConfig(json.dumps(keras.saving.serialize_keras_object(network)))
+    path = keraslearn.save(KerasClassifier(model=config, loss="sparse_categorical_crossentropy"),
+                           tmp_path / "clf.keraslearn")
+    marker.unlink(missing_ok=True)  # (serialising ran nothing: made sure)
+    program = (
+        "import keras, keraslearn, numpy as np, sys\n"
+        "est = keraslearn.load(sys.argv[1])\n"  # (safe mode holds: it loads, not rebuilt)
+        "keras.config.enable_unsafe_deserialization()\n"
+        "for act in (lambda: keraslearn.load(sys.argv[1]),\n"
+        "            lambda: est.fit(np.zeros((4, 4)), [0, 1, 0, 1])):\n"
+        "    try:\n"
+        "        act()\n"
+        "    except ValueError as exc:\n"
+        "        print(str(exc).split(': ', 1)[1][:60])\n")
+    done = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    assert lines == ["keras.config.enable_unsafe_deserialization() was called in t"] * 2
+    assert not marker.exists()
+
+
 def test_load_and_save_refuse_where_keras_safe_mode_was_turned_off(tmp_path):
     # Found in an audit: Keras' global switch wins over load_model(safe_mode=True),
     # so a process that called it loaded a file's Python lambda and ran its code.

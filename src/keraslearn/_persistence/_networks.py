@@ -43,13 +43,7 @@ def load_network(file, what, refusal, saved_with=None):
     where Keras refuses it. ``saved_with``: the Keras version the file records."""
     import keras
 
-    if not _safe_mode_holds():
-        raise ValueError(
-            f"{refusal}: keras.config.enable_unsafe_deserialization() was called in this "
-            "process, which turns Keras' safe mode off for every load, safe_mode=True "
-            "included: a network saved with a Python lambda would run its code. keraslearn "
-            "loads (and checks at save) networks only in safe mode: do it in a process that "
-            "does not call enable_unsafe_deserialization.")
+    refuse_unsafe(refusal)
     try:
         network = keras.saving.load_model(file, safe_mode=True)
     except Warning:  # raised by the user's filters: theirs, as it is
@@ -67,6 +61,19 @@ def load_network(file, what, refusal, saved_with=None):
     _kernel_cache.network_built()
     _kernel_cache.release_if_due()
     return network
+
+
+def refuse_unsafe(refusal):
+    """Raise a ValueError starting with ``refusal`` where Keras' safe mode does
+    not hold: a config of the file (a network, a parameter's Keras object)
+    holding a Python lambda would run its code."""
+    if not _safe_mode_holds():
+        raise ValueError(
+            f"{refusal}: keras.config.enable_unsafe_deserialization() was called in this "
+            "process, which turns Keras' safe mode off for every load, safe_mode=True "
+            "included: a network or Keras object saved with a Python lambda would run its "
+            "code. keraslearn loads (and checks at save) networks and Keras configs only in "
+            "safe mode: do it in a process that does not call enable_unsafe_deserialization.")
 
 
 def _safe_mode_holds():

@@ -164,7 +164,10 @@ class KerasObjectConfig(SavedParameter):
     def resolve(self, owner, param):
         import keras
 
+        from ._networks import refuse_unsafe
+
         where, again = _words(owner, param)
+        refuse_unsafe(f"{where} was saved as a Keras config, not rebuilt")  # (loaded safely)
         try:
             return keras.saving.deserialize_keras_object(json.loads(self.config),
                                                          safe_mode=True)
