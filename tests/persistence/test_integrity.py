@@ -167,6 +167,19 @@ def test_files_of_keras_and_skops_are_told_how_they_load(saved, tmp_path):
                        ("obj.skops", "It is a skops file: load it with skops.io.load.")):
         with pytest.raises(ValueError, match=f"has no manifest.json. {hint}"):
             keraslearn.load(tmp_path / path)
+    # A pickle of it (joblib.dump) holds the network's .keras archive, which
+    # zipfile found inside it: told to load it as a Keras model file (found in an
+    # audit), which gives the network without the pipeline's preprocessing.
+    import joblib
+
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    with pytest.raises(ValueError, match=r"is not a file written by keraslearn.save: it is a "
+                                         r"pickle \(pickle.dump, joblib.dump\)\. Load it with "
+                                         "joblib.load or pickle.load, and only from a source"):
+        keraslearn.load(tmp_path / "clf.joblib")
+    (tmp_path / "text.keraslearn").write_text("not an archive")
+    with pytest.raises(ValueError, match="not a readable zip archive: File is not a zip file"):
+        keraslearn.load(tmp_path / "text.keraslearn")
 
 
 def test_a_manifest_nested_past_the_recursion_limit_is_a_value_error(saved, tmp_path):

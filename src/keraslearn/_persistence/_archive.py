@@ -86,8 +86,18 @@ def read(path):
     anything that is not an intact archive of a format version this keraslearn reads."""
     name = str(path)
     try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        if not head.startswith(b"PK"):  # (zipfile finds an archive inside another file:
+            raise zipfile.BadZipFile("File is not a zip file")  # a pickle's network's)
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
+        if head[:1] == b"\x80":
+            raise ValueError(
+                f"{name!r} is not a file written by keraslearn.save: it is a pickle "
+                "(pickle.dump, joblib.dump). Load it with joblib.load or pickle.load, and "
+                "only from a source you trust: unpickling runs the code the file names."
+            ) from None
         raise ValueError(
             f"{name!r} is not a file written by keraslearn.save, or it is truncated or "
             f"damaged (not a readable zip archive: {exc})."
