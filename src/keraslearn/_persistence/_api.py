@@ -135,7 +135,8 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                             "metadata-routing requests (set_fit_request, set_score_request, "
                             "...), each of which refers back to its estimator, and skops "
                             "cannot store such a cycle. Pickle it (joblib.dump) instead, or "
-                            "save a model fitted without set_*_request calls.") from exc
+                            "save a model fitted without set_*_request calls."
+                        ) from None  # (skops' recursion: thousands of lines of traceback)
                     raise _unstorable(part, exc) from exc
         _networks.check_networks_load(tmp, session.networks, path)
         _trust.check_parts_load(blobs, path)
