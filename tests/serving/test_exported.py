@@ -193,6 +193,22 @@ def test_missing_values_and_absent_columns_are_refused_by_name(exported):
         rows.predict(values[:, :3])
 
 
+def test_a_null_in_a_served_exports_text_column_is_told_where_exports_take_them(exported):
+    # Found in an audit: the answer said missing values are taken in columns an
+    # encoder taking unknown values reads (the pipeline's rule), where an exported
+    # graph takes them in no text column.
+    X, _ = mixed_frame(seed=7)
+    rows = records(X.iloc[:2])
+    rows[1]["city"] = None
+    with serving(ExportedModel(exported[0])) as client:
+        response = client.post("/predict", json=rows)
+        assert response.status_code == 400
+        assert response.json()["error"].startswith("column 'city', row 1: expected a string")
+        assert response.json()["error"].endswith(
+            "an exported model's only in the number columns its graph imputes (those "
+            "/metadata marks nullable)")
+
+
 def test_nan_the_graph_imputes_after_other_steps_is_answered_as_the_pipeline_does(tmp_path):
     # (found in review) Only a first step imputing a column counted: NaN going
     # through a scaler to an imputer, or to an encoder that learnt NaN as a

@@ -144,7 +144,9 @@ def _no_imputer(value):
             "'boolean') columns that the model imputes (a scikit-learn imputer whose "
             "missing_values is NaN, after scalers or not) or encodes as numbers (a "
             "OneHotEncoder, OrdinalEncoder or TargetEncoder that learnt them, or takes "
-            "unknown values, and codes them with a number or imputes their NaN code)")
+            "unknown values, and codes them with a number or imputes their NaN code); an "
+            "exported model's only in the number columns its graph imputes (those /metadata "
+            "marks nullable)")
 
 
 def describe(value):
