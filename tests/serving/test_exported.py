@@ -3,6 +3,7 @@ pipeline did, make_app serves it with the dtypes the export recorded, and a
 directory that is not such an export is refused with the reason."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -143,6 +144,34 @@ def test_what_is_not_a_keraslearn_export_is_refused(exported, tmp_path):
                                          r"sequences: samples of several dimensions\); the "
                                          "server takes tables of rows"):
         ExportedModel(newer)
+    file.write_text(json.dumps({**record, "inputs": [
+        {"name": "inputs", "feature": None, "dtype": "float32", "shape": [None, "x"]}]}))
+    with pytest.raises(ValueError, match=r"is damaged \(TypeError: the input's shape is"):
+        ExportedModel(newer)  # (int()'s ValueError, not naming the file: found in an audit)
+
+
+def test_a_record_contradicting_its_savedmodel_is_refused(exported, tmp_path):
+    # Found in an audit: an edited record (or another export's) was trusted: a
+    # third class was answered with two probabilities, a renamed input failed
+    # every request inside TensorFlow, a dtype changed blamed every client.
+    folder = shutil.copytree(exported[0], tmp_path / "edited")
+    file = folder / "assets.extra" / "keraslearn.json"
+    record = json.loads(file.read_text())
+    inputs = record["inputs"]
+    for changed, words in (
+            ({"classes": [*record["classes"], 7]}, "3 classes, where the graph gives 2 "
+                                                   "probabilities"),
+            ({"inputs": [{**inputs[0], "name": "zzz"}, *inputs[1:]]}, "inputs ['"),
+            ({"inputs": [{**inputs[0], "dtype": "int64"}, *inputs[1:]]},
+             f"input {inputs[0]['name']!r} of int64, where the graph takes"),
+            ({"task": "regression"}, "a regression model, whose graph answers ['label', "
+                                     "'probabilities']")):
+        file.write_text(json.dumps({**record, **changed}))
+        with pytest.raises(ValueError, match="keraslearn.json' does not describe the SavedModel "
+                                             "beside it: " + re.escape(words)):
+            ExportedModel(folder)
+    file.write_text(json.dumps(record))
+    assert ExportedModel(folder).classes_.tolist() == record["classes"]
 
 
 def test_a_column_the_pipeline_dropped_is_taken_and_not_read(tmp_path):

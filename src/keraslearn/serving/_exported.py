@@ -83,22 +83,44 @@ class ExportedModel:
         path = user_path(path)
         self.path = path
         self.metadata_ = meta = _read_metadata(path)
+        from .._export._api import METADATA_NAME
+
+        record = str(path / "assets.extra" / METADATA_NAME)
         try:
             self._read_inputs(meta)
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
-            from .._export._api import METADATA_NAME
-
-            raise ValueError(f"{str(path / 'assets.extra' / METADATA_NAME)!r} is damaged "
-                             f"({type(exc).__name__}: {exc})") from None
+            raise ValueError(f"{record!r} is damaged ({type(exc).__name__}: {exc})") from None
         import tensorflow as tf
 
         try:
             self._loaded = tf.saved_model.load(str(path))  # keeps the signature's variables
             self._serve = self._loaded.signatures[meta["signature"]]
-        except (OSError, RuntimeError, KeyError, tf.errors.OpError) as exc:
+        except (OSError, RuntimeError, KeyError, TypeError, tf.errors.OpError) as exc:
             raise ValueError(f"{path} holds keraslearn's export record, but TensorFlow cannot "
                              f"load its SavedModel (damaged or incomplete: "
                              f"{type(exc).__name__}: {str(exc).strip()[:300]})") from exc
+        mismatch = self._mismatch(meta)
+        if mismatch:  # (edited, or another export's: answers would be wrong or fail)
+            raise ValueError(f"{record!r} does not describe the SavedModel beside it: {mismatch}")
+
+    def _mismatch(self, meta):
+        """What the metadata says that the graph's signature contradicts, or None."""
+        taken = self._serve.structured_input_signature[1]
+        given = {entry["name"]: entry["dtype"] for entry in meta["inputs"]}
+        if set(given) != set(taken):
+            return f"inputs {sorted(given)}, where the graph takes {sorted(taken)}"
+        for name, dtype in given.items():
+            if taken[name].dtype.name != dtype:
+                return f"input {name!r} of {dtype}, where the graph takes {taken[name].dtype.name}"
+        outputs = self._serve.structured_outputs
+        needs = ("label", "probabilities") if self.task_ == "classification" else ("predictions",)
+        if not set(needs) <= set(outputs):
+            return (f"a {self.task_} model, whose graph answers {sorted(outputs)} (not "
+                    f"{list(needs)})")
+        width = outputs["probabilities"].shape[-1] if self.task_ == "classification" else None
+        if width is not None and width != len(self.classes_):
+            return f"{len(self.classes_)} classes, where the graph gives {width} probabilities"
+        return None
 
     def _read_inputs(self, meta):
         """The features, dtypes and classes the export's metadata records."""
@@ -110,7 +132,9 @@ class ExportedModel:
                                  "sequences: samples of several dimensions); "
                                  f"the server takes tables of rows")
             self._names = None
-            self.n_features_in_ = int(shape[1])
+            if not isinstance(shape[1], int):
+                raise TypeError(f"the input's shape is {shape}")
+            self.n_features_in_ = shape[1]
             dtype = _wire_dtype(inputs[0]["dtype"])
             self.input_dtypes_ = {j: dtype for j in range(self.n_features_in_)}
         else:
