@@ -286,8 +286,14 @@ def test_a_cache_name_as_long_as_the_file_system_takes_is_written(folder, tmp_pa
 
 def test_a_failed_decode_leaves_no_temporary_cache_file(folder, tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "open", _refuse)
+    (tmp_path / "cache").mkdir()
     with pytest.raises(ValueError, match="Could not read image file"):
         load_image_folder(folder, target_size=(4, 4), cache=tmp_path / "cache" / "c.npz")
+    assert list((tmp_path / "cache").iterdir()) == []
+    # nor the folders it made for it (found in an audit); those it found stay
+    with pytest.raises(ValueError, match="Could not read image file"):
+        load_image_folder(folder, target_size=(4, 4),
+                          cache=tmp_path / "cache" / "new" / "sub" / "c.npz")
     assert list((tmp_path / "cache").iterdir()) == []
 
 

@@ -16,7 +16,7 @@ from ..preprocessing._image import (
     _check_target_size,
     _load_into,
 )
-from ..utils._files import user_path
+from ..utils._files import _missing_folders, _remove_folders, user_path
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 _CACHE_FORMAT = 1  # bump when the content or layout of cache files changes
@@ -121,10 +121,12 @@ def _cache_writer(cache):
         yield lambda *args: None
         return
     tmp = cache.with_name(f".{cache.stem[:64]}.{uuid.uuid4().hex[:12]}.tmp")
+    made = _missing_folders(cache.parent)  # (removed again if the load fails)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         handle = open(tmp, "xb")
     except OSError as exc:
+        _remove_folders(made)
         if isinstance(exc, (FileExistsError, NotADirectoryError)):  # a file above it
             why = f"{str(next(p for p in cache.parents if p.exists()))!r} is a file, not a folder"
         else:
@@ -143,6 +145,7 @@ def _cache_writer(cache):
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        _remove_folders(made)
         raise
 
 
