@@ -123,9 +123,6 @@ def test_a_parameters_keras_config_is_not_rebuilt_where_safe_mode_was_turned_off
     # Found in an audit: a file holding no network was loaded in such a process,
     # and a parameter's Keras config holding a Python lambda was rebuilt (at load,
     # or at fit after a load in safe mode), running the lambda's code.
-    import subprocess
-    import sys
-
     from keraslearn._persistence._references import KerasObjectConfig
 
     marker = tmp_path / "ran"
@@ -136,12 +133,30 @@ def test_a_parameters_keras_config_is_not_rebuilt_where_safe_mode_was_turned_off
     path = keraslearn.save(KerasClassifier(model=config, loss="sparse_categorical_crossentropy"),
                            tmp_path / "clf.keraslearn")
     marker.unlink(missing_ok=True)  # (serialising ran nothing: made sure)
+    # A file of no Keras object loads there (found in review: refused at first).
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = keraslearn.save(StandardScaler().fit(X), tmp_path / "scaler.keraslearn")
+    lines = _told_where_safe_mode_is_off(  # (loaded first in safe mode: not rebuilt)
+        path, "keraslearn.load(sys.argv[1])", "est.fit(np.zeros((4, 4)), [0, 1, 0, 1])",
+        f"keraslearn.load({str(scaler)!r})")
+    assert lines == ["keras.config.enable_unsafe_deserialization() was called in t"] * 2
+    assert not marker.exists()
+
+
+def _told_where_safe_mode_is_off(path, *calls):
+    """What each of ``calls`` (code over ``est``, ``path`` loaded in safe mode,
+    and ``sys.argv[1]``, the path) is told after Keras' safe mode is turned off,
+    in a process of its own (the switch cannot be turned back on): the text of
+    each ValueError after its first colon."""
+    import subprocess
+    import sys
+
     program = (
         "import keras, keraslearn, numpy as np, sys\n"
-        "est = keraslearn.load(sys.argv[1])\n"  # (safe mode holds: it loads, not rebuilt)
+        "est = keraslearn.load(sys.argv[1])\n"
         "keras.config.enable_unsafe_deserialization()\n"
-        "for act in (lambda: keraslearn.load(sys.argv[1]),\n"
-        "            lambda: est.fit(np.zeros((4, 4)), [0, 1, 0, 1])):\n"
+        f"for act in ({', '.join(f'lambda: {call}' for call in calls)}):\n"
         "    try:\n"
         "        act()\n"
         "    except ValueError as exc:\n"
@@ -149,37 +164,19 @@ def test_a_parameters_keras_config_is_not_rebuilt_where_safe_mode_was_turned_off
     done = subprocess.run([sys.executable, "-c", program, str(path)], capture_output=True,
                           text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.strip().splitlines()
-    assert lines == ["keras.config.enable_unsafe_deserialization() was called in t"] * 2
-    assert not marker.exists()
+    return done.stdout.strip().splitlines()
 
 
 def test_load_and_save_refuse_where_keras_safe_mode_was_turned_off(tmp_path):
     # Found in an audit: Keras' global switch wins over load_model(safe_mode=True),
     # so a process that called it loaded a file's Python lambda and ran its code.
-    # In a process of its own: the switch cannot be turned back on.
-    import subprocess
-    import sys
-
     from keraslearn import MLPClassifier
 
     clf = MLPClassifier(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
     with pytest.warns(Warning):
         clf.fit(X, LABELS)
     path = keraslearn.save(clf, tmp_path / "clf.keraslearn")
-    code = (
-        "import keras, keraslearn, sys\n"
-        "est = keraslearn.load(sys.argv[1])\n"  # (safe mode holds: it loads)
-        "keras.config.enable_unsafe_deserialization()\n"
-        "for act in (lambda: keraslearn.load(sys.argv[1]),\n"
-        "            lambda: keraslearn.save(est, sys.argv[1] + '.again')):\n"
-        "    try:\n"
-        "        act()\n"
-        "    except ValueError as exc:\n"
-        "        print(str(exc).split(': ', 1)[1][:60])\n")
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                          text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = done.stdout.strip().splitlines()
+    lines = _told_where_safe_mode_is_off(path, "keraslearn.load(sys.argv[1])",
+                                         "keraslearn.save(est, sys.argv[1] + '.again')")
     assert lines == ["keras.config.enable_unsafe_deserialization() was called in t"] * 2
     assert not (tmp_path / "clf.keraslearn.again").exists()

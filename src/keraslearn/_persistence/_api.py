@@ -242,9 +242,6 @@ def load(path, *, trusted=None, return_drift_detector=False):
     """
     names = _trust.normalise_trusted(trusted)
     path = _source(path)
-    # (before anything: a parameter's Keras config is rebuilt at load, and a file
-    # holding no network met the check only at fit)
-    _networks.refuse_unsafe(f"keraslearn.load refused {str(path)!r}")
     manifest, members = _archive.read(path)
     parts = _parts(manifest, members, path)
     _trust.check_trusted(parts, names, _archive.written_by(manifest))

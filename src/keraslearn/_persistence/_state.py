@@ -257,6 +257,9 @@ def _restored(value, session):
     if isinstance(value, CodeReference):
         value.trusted = value.trusted_in(session.trusted)
     elif isinstance(value, KerasObjectConfig):
+        from ._networks import refuse_unsafe
+
+        refuse_unsafe("keraslearn.load refused a Keras object of the file")  # (not kept)
         try:
             return value.resolve("", "")
         except ValueError:
