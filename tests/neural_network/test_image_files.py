@@ -150,6 +150,22 @@ def test_bad_files_are_refused_before_training_starts(images, fitted, tmp_path, 
         fitted.predict(bad)
 
 
+def test_paths_are_recognised_by_their_first_value_that_is_not_missing():
+    # (found in review: a 2-D object array was read across its rows, so a table
+    # whose second column held text counted as paths; polars and pandas columns
+    # of numbers are not scanned)
+    import polars as pl
+
+    from keraslearn.preprocessing._image_files import holds_images
+
+    for paths in (pd.Series([None, "a.png"]), pl.Series([None, "a.png"]), [np.nan, "a.png"],
+                  pl.DataFrame({"p": [None, "a.png"]}), np.array([[None], ["a.png"]])):
+        assert holds_images(paths)
+    for other in (np.array([[np.nan, "a.png"], [np.nan, "b.png"]], dtype=object),
+                  pd.Series(np.full(10, np.nan)), [np.float32("nan"), 1.0]):
+        assert not holds_images(other)
+
+
 def test_an_image_over_pillows_pixel_limit_names_the_setting_that_raises_it(images, fitted,
                                                                           monkeypatch):
     # Keras' own loader (TensorFlow's decoder) reads a 13,400-pixel-square scan that

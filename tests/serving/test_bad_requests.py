@@ -242,6 +242,14 @@ def test_csv_lines_pandas_skips_are_skipped_by_the_row_check(clf_client):
         assert response.status_code == 200, (body, response.text)
 
 
+def test_a_pandas_to_json_body_for_a_model_without_names_is_told_to_send_rows(reg_client):
+    # (found in review: told to send records, which such a model refuses)
+    body = json.loads(frame()[0].iloc[:2].to_json())
+    response = reg_client.post("/predict", json=body)
+    assert response.status_code == 400
+    assert "without feature names" in response.json()["error"]
+
+
 def test_records_for_a_model_without_feature_names(reg_client):
     response = reg_client.post("/predict", json=[{"a": 1, "b": 2, "c": 3, "d": 4}])
     assert response.status_code == 400

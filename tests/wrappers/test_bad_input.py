@@ -244,6 +244,20 @@ def test_a_metric_named_whose_class_needs_arguments_takes_them_routed(metric):
     assert any("precision_at_recall" in key for key in clf.history_)
 
 
+def test_run_eagerly_none_is_taken_as_keras_2s_default():
+    # (found in review: refused by the check of bools)
+    assert not KerasClassifier(tiny_mlp, run_eagerly=None, epochs=1).fit(X, y).model_.run_eagerly
+
+
+def test_an_optimizers_config_is_taken_as_keras_compile_takes_it():
+    # (found in review: refused with the check of what is no optimizer)
+    clf = KerasClassifier(tiny_mlp, optimizer={"class_name": "Adam",
+                                               "config": {"learning_rate": 0.01}},
+                          epochs=1, random_state=0).fit(X, y)
+    assert type(clf.model_.optimizer).__name__ == "Adam"
+    assert float(clf.model_.optimizer.learning_rate) == pytest.approx(0.01)
+
+
 @pytest.mark.parametrize("case", list(_FIT_ERRORS))
 def test_fit_error_raised_before_tensorflow(case):
     cls, kwargs, X_, y_, fit_kwargs, error, message = _FIT_ERRORS[case]

@@ -69,13 +69,14 @@ def _first_item(X):
     paths after it) when X may be a collection of images, else None."""
     X = tensor_values(X)
     items = ()
-    if isinstance(X, np.ndarray):
-        items = X.flat if X.dtype.kind in "OUS" and X.ndim <= 2 else ()
+    if isinstance(X, np.ndarray) and X.dtype.kind in "OUS":  # (its first column)
+        items = X.flat if X.ndim < 2 else X[:, 0] if X.ndim == 2 and X.shape[1] else ()
     elif hasattr(X, "iloc") and hasattr(X, "ndim"):  # pandas Series or DataFrame
-        items = X if X.ndim == 1 else X.iloc[:, 0] if X.shape[1] == 1 else ()
-    elif hasattr(X, "to_numpy") and hasattr(X, "head"):  # a polars Series or DataFrame
-        if getattr(X, "width", 1) == 1:
-            items = np.asarray(X.drop_nulls().head(1).to_numpy(), dtype=object).flat
+        column = X if X.ndim == 1 else X.iloc[:, 0] if X.shape[1] == 1 else None
+        items = () if column is None or column.dtype.kind in "biufcmM" else column
+    elif hasattr(X, "head") and getattr(X, "width", 1) == 1:  # polars: its first row, else
+        items = (v for rows in (lambda: X.head(1), lambda: X.drop_nulls().head(1))  # its
+                 for v in np.asarray(rows().to_numpy(), dtype=object).flat)  # first not null
     elif isinstance(X, (list, tuple)):
         items = (v[0] if isinstance(v, (list, tuple)) and len(v) == 1 else v for v in X)
     return next((item for item in items if not is_missing(item)), None)

@@ -128,7 +128,8 @@ def read_payload(payload, schema, *, mlflow):
             return _envelope(payload, envelope, schema)
         if mlflow:
             raise RequestError(f"{_NEED_ENVELOPE}; got an object with the fields {shown(keys)}")
-        _refuse_pandas_forms(payload, by_name)
+        if schema.names is not None:  # (without names: rows, as the answer says)
+            _refuse_pandas_forms(payload, by_name)
         if keys and not any(isinstance(v, list) for v in payload.values()):
             return _records([payload], schema, "the body")
         return _columns(payload, schema, "the body")

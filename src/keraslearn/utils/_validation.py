@@ -258,7 +258,7 @@ def check_positive_int(value, name, *, minus_one=False, none=True):
 def is_missing(value):
     """Whether one value is missing: None, a float NaN or pandas' NA (cheap
     enough to ask of every value of a column)."""
-    return (value is None or isinstance(value, float) and value != value
+    return (value is None or isinstance(value, (float, np.floating)) and value != value
             or type(value).__name__ == "NAType")
 
 

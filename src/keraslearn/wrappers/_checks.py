@@ -118,8 +118,9 @@ def _check_values(params, fit_kwargs):
     for name in ("steps_per_epoch", "validation_steps"):  # (None: Keras' default)
         check_positive_int(given(name), name)
     _check_epoch_numbers(given("initial_epoch"), given("validation_freq"))
-    for name in ("warm_start", "run_eagerly"):
-        if not isinstance(params[name], (bool, np.bool_)):
+    for name in ("warm_start", "run_eagerly"):  # (run_eagerly=None: Keras 2's default)
+        if not (isinstance(params[name], (bool, np.bool_))
+                or name == "run_eagerly" and params[name] is None):
             raise ValueError(f"{name} must be a bool, got {params[name]!r}.")
     check_batch_size(routed(params, "predict").get("batch_size"), "predict__batch_size")
     verbose, shuffle = given("verbose"), given("shuffle")
