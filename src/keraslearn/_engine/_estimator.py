@@ -377,6 +377,9 @@ class KerasEstimator(BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(compiled_loss.restore(_saved.restored_state(self, state)))
+        if "model_" in self.__dict__ and not _saved.loading_now():  # (load counts its own)
+            _kernel_cache.network_built()  # unpickled, deep-copied: a network made again
+            _kernel_cache.release_if_due()
         _layers.restore_trainable_flags(self.__dict__)
         _layers.own_optimizer(self.__dict__.get("model_"), unless_known=True)  # (loaded)
         compiled_loss.compile_loaded(self)

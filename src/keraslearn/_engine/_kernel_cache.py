@@ -9,8 +9,9 @@ hundreds of megabytes of them (about 0.75 MiB per fit of a small network:
 ``benchmarks/arch_memory_results.md``).
 
 So at the end of a fit, once :data:`RELEASE_EVERY` networks have been built
-since the last time (a network ``keraslearn.load`` or ``save`` loads counts, and
-is followed by the same check: a service reloading models would grow so too),
+since the last time (a network ``keraslearn.load`` or ``save`` loads counts, as
+does one an estimator's unpickling or deep copy makes again, each followed by
+the same check: a service reloading models would grow so too),
 keraslearn sets TensorFlow's global seed to the value it holds
 (``tf.random.set_seed`` with its current seed, or None), which
 empties that cache, as ``keras.backend.clear_session()`` does, without

@@ -120,6 +120,11 @@ def saving_now():
     return _SAVING.get() is not None
 
 
+def loading_now():
+    """Whether a ``keraslearn.load`` is running in this context."""
+    return _LOADING.get() is not None
+
+
 def portable_state(owner, state):
     """``state`` as skops stores it during ``keraslearn.save``; itself otherwise,
     as pickle takes it, where Keras can make its network (``model_``) again."""
