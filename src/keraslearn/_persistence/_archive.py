@@ -84,7 +84,7 @@ def write(target, manifest, members):
 def read(path):
     """(manifest, {member: bytes}) of a file, checked whole; a ValueError for
     anything that is not an intact archive of a format version this keraslearn reads."""
-    name = str(path)
+    name, head = str(path), b""
     try:
         with open(path, "rb") as handle:
             head = handle.read(4)
