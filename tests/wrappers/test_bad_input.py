@@ -208,6 +208,9 @@ _FIT_ERRORS = {
                       "optimizer must be a Keras optimizer: .* got the class int"),
     "optimizer-loss": (C, {"optimizer": keras.losses.MeanSquaredError()}, X, y, {}, TypeError,
                        "optimizer must be a Keras optimizer: .* got a MeanSquaredError"),
+    # (Keras' "Could not interpret metric identifier: 3", once the network was built)
+    "metric-number": (C, {"metrics": ["accuracy", 3]}, X, y, {}, TypeError,
+                      r"^metrics__1 is 3: a metric is a name \('accuracy'\), a function"),
     "warm-start-str": (C, {"warm_start": "False"}, X, y, {}, ValueError,
                        "warm_start must be a bool, got 'False'"),
     "run-eagerly-str": (C, {"run_eagerly": "no"}, X, y, {}, ValueError,

@@ -223,6 +223,11 @@ class _Walker:
         return value
 
     def _instance(self, obj, params, where, base):
+        if self.kind == "metric" and not (obj is None or isinstance(obj, str) or callable(obj)):
+            # (refused by Keras' compile, once the network was built)
+            raise TypeError(
+                f"{where} is {obj!r}: a metric is a name ('accuracy'), a function, or a "
+                "keras.metrics.Metric class or instance.")
         own, below = _split(params)
         kwargs = {**(base or {}), **own}
         if below:
