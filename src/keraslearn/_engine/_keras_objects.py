@@ -72,15 +72,15 @@ def optimizer_class(optimizer):
 
 
 def check_optimizer(optimizer, kwargs):
-    """Refuse no optimizer, or a class or object that is none (another class
-    given the optimizer's arguments failed in words about them)."""
+    """Refuse no optimizer, or a class or object that is none (another class given
+    its arguments failed in their words; a config, compile would rebuild unsafely)."""
     cls = optimizer if inspect.isclass(optimizer) else type(optimizer)
-    if optimizer is None or not (isinstance(optimizer, (str, dict))  # (a config: Keras')
+    if optimizer is None or not (isinstance(optimizer, str)
                                  or issubclass(cls, keras.optimizers.Optimizer)):
         got = f"the class {cls.__name__}" if inspect.isclass(optimizer) else f"a {cls.__name__}"
-        raise TypeError("optimizer must be a Keras optimizer: a name such as 'adam', a "
-                        f"keras.optimizers.Optimizer class or instance, or its config; got "
-                        f"{got}.")
+        raise TypeError("optimizer must be a Keras optimizer: a name such as 'adam', or a "
+                        "keras.optimizers.Optimizer class or instance (a config: keras."
+                        f"optimizers.deserialize(config)); got {got}.")
     routed_objects.check(optimizer_class(optimizer) if isinstance(optimizer, str) else optimizer,
                          kwargs, "optimizer", kind="optimizer")
 
