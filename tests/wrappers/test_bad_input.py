@@ -666,6 +666,23 @@ def test_float32_x_beyond_a_float16_input_is_refused_as_float64_x_is():
     assert np.isfinite(reg.predict(X[:3].astype("float32"))).all()
 
 
+def test_x_beyond_float16_is_refused_where_a_mixed_policy_computes_in_it():
+    # Found in an audit: under mixed_float16 the input is float32 and the first
+    # layer computes in float16: X of 1e5 was told as NaN outputs from weights or
+    # inputs "not finite" (a classifier), or predicted NaN in silence (a regressor).
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        reg = KerasRegressor(tiny_mlp, loss="mse", epochs=1, random_state=0).fit(X, y_reg)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    wide = X[:3].copy()
+    wide[1, 0] = 1e5
+    with pytest.raises(ValueError, match=r"beyond the range of float16, the type the network's "
+                                         r"first layer computes in \(largest \|x\| = 1e\+05"):
+        reg.predict(wide)
+    assert np.isfinite(reg.predict(X[:3])).all()
+
+
 def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():
     # Keras' encoded form (class codes for string labels, which scikeras passes on
     # as they are) is refused; the message says to give it as fit's y is.

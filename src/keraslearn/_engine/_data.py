@@ -268,10 +268,17 @@ def float_overflow(X, model):
         dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
+    # Under a mixed policy (mixed_float16) the input is float32 and the first layer
+    # computes in float16: 1e5 became infinite there, told as NaN outputs (or not).
+    first = next((layer for layer in model.layers
+                  if not isinstance(layer, keras.layers.InputLayer)), None)
+    if getattr(first, "compute_dtype", None) == "float16" and dtype.kind == "f" and (
+            dtype.itemsize > 2):
+        return beyond_float(X, np.float16, "the type the network's first layer computes in")
     return beyond_float(X, dtype)
 
 
-def beyond_float(X, dtype):
+def beyond_float(X, dtype, what="the network's input type"):
     """:func:`float_overflow` for a network taking the float type ``dtype``."""
     from scipy.sparse import issparse
 
@@ -286,7 +293,7 @@ def beyond_float(X, dtype):
         return f"X holds NaN or infinity{targets.NOT_CHECKED}"
     if not largest > float(np.finfo(dtype).max):
         return None
-    return (f"X holds values beyond the range of {dtype.name}, the network's input type "
+    return (f"X holds values beyond the range of {dtype.name}, {what} "
             f"(largest |x| = {largest:.3g} > {float(np.finfo(dtype).max):.3g}): they become "
             "infinite in the network. Scale X (e.g. with StandardScaler), or use a float64 "
             "network (dtype='float64' for the ready estimators; Keras layers made with "
