@@ -43,7 +43,8 @@ _ENTRIES["mlp_parameters"] = """\
         scikit-learn: ``"invscaling"`` sets it to ``learning_rate_init /
         (t + 1) ** power_t`` after each epoch (t counts samples seen);
         ``"adaptive"`` divides it by 5 whenever the stopping rule below would
-        stop, and stops once it falls under 1e-6.
+        stop while it is above 1e-6, and stops when the rule fires with it at
+        or under 1e-6.
 
     learning_rate_init : float, default=0.001
         Initial learning rate of the optimizer.
