@@ -681,6 +681,18 @@ def test_x_beyond_float16_is_refused_where_a_mixed_policy_computes_in_it():
                                          r"first layer computes in \(largest \|x\| = 1e\+05"):
         reg.predict(wide)
     assert np.isfinite(reg.predict(X[:3])).all()
+    # ids read by an Embedding are no float16 values (found in self-review)
+    def embedded(meta):
+        return keras.Sequential([keras.Input((2,)), keras.layers.Embedding(100_000, 2),
+                                 keras.layers.Flatten(), keras.layers.Dense(1)])
+
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        ids = np.array([[1.0, 99_999.0], [70_000.0, 3.0]] * 4)
+        net = KerasRegressor(embedded, loss="mse", epochs=1, random_state=0).fit(ids, np.ones(8))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(net.predict(ids)).all()
 
 
 def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():

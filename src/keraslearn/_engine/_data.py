@@ -272,8 +272,10 @@ def float_overflow(X, model):
     # computes in float16: 1e5 became infinite there, told as NaN outputs (or not).
     first = next((layer for layer in model.layers
                   if not isinstance(layer, keras.layers.InputLayer)), None)
+    ids = (keras.layers.Embedding, keras.layers.IntegerLookup, keras.layers.CategoryEncoding,
+           keras.layers.Hashing)  # (they read ids as integers, not in float16)
     if getattr(first, "compute_dtype", None) == "float16" and dtype.kind == "f" and (
-            dtype.itemsize > 2):
+            dtype.itemsize > 2) and not isinstance(first, ids):
         return beyond_float(X, np.float16, "the type the network's first layer computes in")
     return beyond_float(X, dtype)
 
