@@ -163,7 +163,7 @@ def test_paths_are_recognised_by_their_first_value_that_is_not_missing():
                   pl.DataFrame({"p": [None, "a.png"]}), np.array([[None], ["a.png"]])):
         assert holds_images(paths)
     for other in (np.array([[np.nan, "a.png"], [np.nan, "b.png"]], dtype=object),
-                  pd.Series(np.full(10, np.nan))):
+                  pd.Series(np.full(10, np.nan)), [np.float32("nan"), 1.0]):
         assert not holds_images(other)
 
 

@@ -681,18 +681,30 @@ def test_x_beyond_float16_is_refused_where_a_mixed_policy_computes_in_it():
                                          r"first layer computes in \(largest \|x\| = 1e\+05"):
         reg.predict(wide)
     assert np.isfinite(reg.predict(X[:3])).all()
-    # ids read by an Embedding are no float16 values (found in self-review)
-    def embedded(meta):
-        return keras.Sequential([keras.Input((2,)), keras.layers.Embedding(100_000, 2),
-                                 keras.layers.Flatten(), keras.layers.Dense(1)])
+    # Ids an Embedding reads (as integers), values a Discretization reads (in
+    # float32) are no float16 values (found in review: refused); integer ids a
+    # Dense layer casts are (found in review: not checked).
+    def first(make):
+        return lambda meta: keras.Sequential([keras.Input((2,)), make(), keras.layers.Flatten(),
+                                              keras.layers.Dense(1)])
 
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        ids = np.array([[1.0, 99_999.0], [70_000.0, 3.0]] * 4)
-        net = KerasRegressor(embedded, loss="mse", epochs=1, random_state=0).fit(ids, np.ones(8))
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-    assert np.isfinite(net.predict(ids)).all()
+    ids = np.array([[1, 99_999], [70_000, 3]] * 4)
+    for make, refused in ((lambda: keras.layers.Embedding(100_000, 2), False),
+                          (lambda: keras.layers.Discretization(bin_boundaries=[1e4, 5e4]), False),
+                          (lambda: keras.layers.Dense(2), True)):
+        for given in (ids.astype(float), ids) if not refused else (ids,):
+            keras.mixed_precision.set_global_policy("mixed_float16")
+            try:
+                net = KerasRegressor(first(make), loss="mse", epochs=1, random_state=0)
+                if refused:
+                    with pytest.raises(ValueError, match=r"beyond the range of float16, the "
+                                                         r"type .* = 1e\+05"):
+                        net.fit(given, np.ones(8))
+                    continue
+                net.fit(given, np.ones(8))
+            finally:
+                keras.mixed_precision.set_global_policy("float32")
+            assert np.isfinite(net.predict(given)).all()
 
 
 def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():

@@ -269,13 +269,13 @@ def float_overflow(X, model):
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
     # Under a mixed policy (mixed_float16) the input is float32 and the first layer
-    # computes in float16: 1e5 became infinite there, told as NaN outputs (or not).
+    # casts it to float16: 1e5 became infinite there, told as NaN outputs (or not).
+    # (An Embedding does not cast, a Discretization reads float32, counts take ids.)
     first = next((layer for layer in model.layers
                   if not isinstance(layer, keras.layers.InputLayer)), None)
-    ids = (keras.layers.Embedding, keras.layers.IntegerLookup, keras.layers.CategoryEncoding,
-           keras.layers.Hashing)  # (they read ids as integers, not in float16)
-    if getattr(first, "compute_dtype", None) == "float16" and dtype.kind == "f" and (
-            dtype.itemsize > 2) and not isinstance(first, ids):
+    if (getattr(first, "input_dtype", None) == "float16" and getattr(first, "autocast", False)
+            and not isinstance(first, keras.layers.CategoryEncoding)
+            and dtype.kind == "f" and dtype.itemsize > 2):
         return beyond_float(X, np.float16, "the type the network's first layer computes in")
     return beyond_float(X, dtype)
 
@@ -284,12 +284,11 @@ def beyond_float(X, dtype, what="the network's input type"):
     """:func:`float_overflow` for a network taking the float type ``dtype``."""
     from scipy.sparse import issparse
 
-    X = X.data if issparse(X) else X
-    if type(X) is not np.ndarray or X.dtype.kind != "f" or X.dtype.itemsize <= 2:
+    X, dtype = (X.data if issparse(X) else X), np.dtype(dtype)
+    if type(X) is not np.ndarray or dtype.kind != "f" or X.dtype.itemsize <= 2 or not (
+            X.dtype.kind == "f" and dtype.itemsize < X.dtype.itemsize  # (a narrower float)
+            or X.dtype.kind in "iu" and dtype.itemsize == 2):  # (ids past float16's range)
         return None  # (float16 fits any float network: no lookup; float32 not a float16 one)
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or dtype.itemsize >= X.dtype.itemsize:  # (wide enough)
-        return None
     largest = targets.largest_magnitude(X)
     if not np.isfinite(largest):
         return f"X holds NaN or infinity{targets.NOT_CHECKED}"
