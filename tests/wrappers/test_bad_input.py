@@ -680,6 +680,8 @@ def test_x_beyond_float16_is_refused_where_a_mixed_policy_computes_in_it():
     with pytest.raises(ValueError, match=r"beyond the range of float16, the type the network's "
                                          r"first layer computes in \(largest \|x\| = 1e\+05"):
         reg.predict(wide)
+    with pytest.raises(ValueError, match=r"beyond the range of float16, .* = 6\.55e\+04 >"):
+        reg.predict(np.full((2, X.shape[1]), 65_535, dtype="uint16"))  # (found in review)
     assert np.isfinite(reg.predict(X[:3])).all()
     # Ids an Embedding reads (as integers), values a Discretization reads (in
     # float32) are no float16 values (found in review: refused); integer ids a
@@ -691,20 +693,22 @@ def test_x_beyond_float16_is_refused_where_a_mixed_policy_computes_in_it():
     ids = np.array([[1, 99_999], [70_000, 3]] * 4)
     for make, refused in ((lambda: keras.layers.Embedding(100_000, 2), False),
                           (lambda: keras.layers.Discretization(bin_boundaries=[1e4, 5e4]), False),
-                          (lambda: keras.layers.Dense(2), True)):
-        for given in (ids.astype(float), ids) if not refused else (ids,):
+                          (lambda: keras.layers.Dense(2), True),
+                          # (it casts its input to float16 inside a model: found in review)
+                          (lambda: keras.layers.CategoryEncoding(100_000), True)):
+        for given in (ids.astype(float), ids):
             keras.mixed_precision.set_global_policy("mixed_float16")
-            try:
+            try:  # (fitted on small ids; a fit's X is read once more only if it diverges)
                 net = KerasRegressor(first(make), loss="mse", epochs=1, random_state=0)
-                if refused:
-                    with pytest.raises(ValueError, match=r"beyond the range of float16, the "
-                                                         r"type .* = 1e\+05"):
-                        net.fit(given, np.ones(8))
-                    continue
-                net.fit(given, np.ones(8))
+                net.fit(given % 1000 if refused else given, np.ones(8))
             finally:
                 keras.mixed_precision.set_global_policy("float32")
-            assert np.isfinite(net.predict(given)).all()
+            if refused:
+                with pytest.raises(ValueError, match=r"beyond the range of float16, the type "
+                                                     r".* = 1e\+05"):
+                    net.predict(given)
+            else:
+                assert np.isfinite(net.predict(given)).all()
 
 
 def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():

@@ -268,14 +268,13 @@ def float_overflow(X, model):
         dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
     except (AttributeError, IndexError, TypeError, ValueError):
         return None
-    # Under a mixed policy (mixed_float16) the input is float32 and the first layer
-    # casts it to float16: 1e5 became infinite there, told as NaN outputs (or not).
-    # (An Embedding does not cast, a Discretization reads float32, counts take ids.)
+    # Under a mixed policy (mixed_float16) the input is float32 (or integer) and the
+    # first layer casts it to float16: 1e5 became infinite there, told as NaN outputs
+    # (or not). (An Embedding does not cast, a Discretization reads float32.)
     first = next((layer for layer in model.layers
                   if not isinstance(layer, keras.layers.InputLayer)), None)
     if (getattr(first, "input_dtype", None) == "float16" and getattr(first, "autocast", False)
-            and not isinstance(first, keras.layers.CategoryEncoding)
-            and dtype.kind == "f" and dtype.itemsize > 2):
+            and not (dtype.kind == "f" and dtype.itemsize <= 2)):
         return beyond_float(X, np.float16, "the type the network's first layer computes in")
     return beyond_float(X, dtype)
 
@@ -285,10 +284,13 @@ def beyond_float(X, dtype, what="the network's input type"):
     from scipy.sparse import issparse
 
     X, dtype = (X.data if issparse(X) else X), np.dtype(dtype)
-    if type(X) is not np.ndarray or dtype.kind != "f" or X.dtype.itemsize <= 2 or not (
-            X.dtype.kind == "f" and dtype.itemsize < X.dtype.itemsize  # (a narrower float)
-            or X.dtype.kind in "iu" and dtype.itemsize == 2):  # (ids past float16's range)
-        return None  # (float16 fits any float network: no lookup; float32 not a float16 one)
+    if type(X) is not np.ndarray or dtype.kind != "f":
+        return None
+    # a float X wider than the network's type (float16 X fits any float network), or
+    # integers of 16 bits or more into float16 (uint16 passes its range)
+    if not (X.dtype.kind == "f" and X.dtype.itemsize > max(2, dtype.itemsize)
+            or X.dtype.kind in "iu" and X.dtype.itemsize >= 2 and dtype.itemsize == 2):
+        return None
     largest = targets.largest_magnitude(X)
     if not np.isfinite(largest):
         return f"X holds NaN or infinity{targets.NOT_CHECKED}"
