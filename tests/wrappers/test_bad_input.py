@@ -709,6 +709,15 @@ def test_x_beyond_float16_is_refused_where_a_mixed_policy_computes_in_it():
                     net.predict(given)
             else:
                 assert np.isfinite(net.predict(given)).all()
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:  # an integer input cast by its first layer (found in review: not checked)
+        net = KerasRegressor(lambda meta: keras.Sequential([
+            keras.Input((2,), dtype="int32"), keras.layers.Dense(1)]), loss="mse", epochs=1,
+            random_state=0).fit(ids % 1000, np.ones(8))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    with pytest.raises(ValueError, match=r"beyond the range of float16, the type .* = 1e\+05"):
+        net.predict(ids)
 
 
 def test_encoded_validation_data_is_refused_saying_it_is_given_as_fit_data_is():
