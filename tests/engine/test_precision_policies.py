@@ -116,6 +116,19 @@ def test_litert_names_a_16_bit_network_as_it_names_a_float64_one(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_onnx_names_a_bfloat16_network_before_converting_it(tmp_path):
+    # Found in an audit: tf2onnx converted the whole graph, then onnxruntime
+    # refused it ("MatMul bound to different types (tensor(float16) and
+    # tensor(bfloat16))"), told as a mistranslation naming a temporary path.
+    pytest.importorskip("tf2onnx", reason="the onnx extra converts to ONNX")
+    with _global(policy="mixed_bfloat16"):
+        reg = KerasRegressor(_build, loss="mse", epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"^tf2onnx does not convert a network computing in "
+                                         r"bfloat16 \(mixed_bfloat16\) to ONNX"):
+        keraslearn.export(reg, tmp_path / "model.onnx", format="onnx")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_float32_network_with_a_weightless_float64_layer_still_exports_to_litert(tmp_path):
     # Found in review: the 16-bit check read every layer's compute dtype and
     # refused this network, whose weights all compute in float32.

@@ -145,8 +145,8 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     _files.check_destinations(targets, fmt, overwrite)
     _formats.require_extra(fmt)
     graph = build_graph(pipeline, float_labels="float32" if fmt == "litert" else "float64")
-    if fmt == "litert":
-        _check_litert_dtypes(graph.model)
+    if fmt in ("litert", "onnx"):
+        _check_dtypes(graph.model, fmt)
     metadata = json.dumps(_metadata(graph, fmt), indent=2)
     target = targets[0]
     with _files.staging(target) as tmp:
@@ -170,16 +170,23 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     return targets[0]
 
 
-def _check_litert_dtypes(model):
+def _check_dtypes(model, fmt):
     """LiteRT's builtin kernels compute in float32: refuse a float64 or 16-bit
-    (mixed precision) network by name before its converter fails on every op."""
+    (mixed precision) network by name before its converter fails on every op;
+    tf2onnx mistranslates bfloat16 computation (its MatMul binds float16 and
+    bfloat16), found only once the whole conversion ran."""
     from .._engine._layers import computing_layers
 
     dtypes = {str(w.dtype) for w in model.network.weights} | {model.network_dtype} | {
         getattr(layer, "compute_dtype", None) for layer in computing_layers(model.network)
         if layer.weights}  # (mixed precision: float32 weights, 16-bit computation)
+    if fmt == "onnx" and "bfloat16" in dtypes:
+        raise ValueError(
+            "tf2onnx does not convert a network computing in bfloat16 (mixed_bfloat16) to "
+            "ONNX: export it with format='tf_saved_model', or fit it under float32 or "
+            "mixed_float16 for ONNX.")
     other = sorted(dtypes & {"float64", "float16", "bfloat16"})
-    if other:
+    if other and fmt == "litert":
         raise ValueError(
             f"LiteRT computes in float32 and this network computes in {other[0]}: export it "
             "with format='tf_saved_model' (or 'onnx', whose runtime lacks float64 "
