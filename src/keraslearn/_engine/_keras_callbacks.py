@@ -79,13 +79,7 @@ def replaced_callbacks(est, *own):
         "callbacks parameter.", UserWarning, stacklevel=user_stacklevel())
 
 
-def chosen(est, given, own, warn=False):
+def chosen(given, own):
     """The callbacks of a fit: ``given`` to it where not None (as scikit-learn
-    reads None: not given), replacing the estimator's ``own`` (``warn``: said
-    so), else ``own``."""
-    if given is None:
-        return own
-    if warn:
-        check_callbacks(given, {})  # (a bad one refused first)
-        replaced_callbacks(est, own)
-    return given
+    reads None: not given), replacing the estimator's ``own``, else ``own``."""
+    return own if given is None else given

@@ -172,11 +172,13 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
     def _check_parameters(self, fit_kwargs):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
-        keras_callbacks.check_callbacks(self._user_callbacks(fit_kwargs, warn=True), {})
+        keras_callbacks.check_callbacks(self._user_callbacks(fit_kwargs), {})
+        if fit_kwargs.get("callbacks") is not None:  # they replace the parameter's (warned)
+            keras_callbacks.replaced_callbacks(self, self.callbacks)
 
-    def _user_callbacks(self, fit_kwargs, warn=False):
+    def _user_callbacks(self, fit_kwargs):
         """The callbacks of this fit: fit's ``callbacks`` if given, else the parameter."""
-        return keras_callbacks.chosen(self, fit_kwargs.get("callbacks"), self.callbacks, warn)
+        return keras_callbacks.chosen(fit_kwargs.get("callbacks"), self.callbacks)
 
     def _check_extra_params(self):
         """Checks beyond ``_parameter_constraints`` (subclasses extend it)."""
@@ -184,8 +186,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
             raise ValueError(
                 "early_stopping holds out validation_fraction of the training data to "
                 "score, but validation_fraction=0: the validation set is too small. Give "
-                "a fraction in (0, 1), or early_stopping=False."
-            )
+                "a fraction in (0, 1), or early_stopping=False.")
         plateau = self.reduce_lr_on_plateau
         optimizer = getattr(self, "optimizer", None)
         if optimizer is not None:  # (None: the solver's)
@@ -204,8 +205,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
                     raise ValueError(
                         f"reduce_lr_on_plateau has an unknown key {key!r}: "
                         f"keras.callbacks.ReduceLROnPlateau takes {sorted(names)}."
-                        + suggest(key, names)
-                    )
+                        + suggest(key, names))
 
     def _dtype(self):  # None: floatx, but float32 for a 16-bit one (as dtype takes no such)
         floatx = keras.config.floatx()
