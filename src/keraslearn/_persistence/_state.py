@@ -264,11 +264,13 @@ def _restored(value, session):
     elif isinstance(value, KerasObjectConfig):
         from ._networks import refuse_unsafe
 
-        refuse_unsafe("keraslearn.load refused a Keras object of the file")  # (not kept)
-        try:
+        try:  # (resolve refuses first where Keras' safe mode is off)
             return value.resolve("", "")
         except ValueError:
-            return value  # kept; a fit that needs it says why it cannot be rebuilt
+            # Refused where safe mode is off (not kept); else kept: a fit that
+            # needs it says why it cannot be rebuilt.
+            refuse_unsafe("keraslearn.load refused a Keras object of the file")
+            return value
     return value
 
 
