@@ -274,3 +274,38 @@ def test_nan_the_graph_imputes_after_other_steps_is_answered_as_the_pipeline_doe
         if name == "nan-category":  # its scaled columns refuse NaN, as the pipeline does
             with pytest.raises(ValueError, match="feature 'a', row 0"):
                 model.predict_proba(X.iloc[:15])
+
+
+def test_a_float16_network_s_nan_outputs_are_refused_not_served_as_the_first_class(tmp_path):
+    # Found in an audit: under mixed_float16 the network's first layer casts to
+    # float16, so a value past 65,504 gave NaN probabilities, which the label
+    # layer read as the first class (HTTP 200); the estimator refuses it.
+    import keras
+
+    from keraslearn import KerasClassifier
+
+    def build(meta):
+        return keras.Sequential([
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(8, activation="relu", dtype="mixed_float16"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax", dtype="float32")])
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)).astype("float32")
+    y = np.array(["a", "b", "c"] * 20)
+    clf = KerasClassifier(build, loss="sparse_categorical_crossentropy", epochs=1,
+                          random_state=0).fit(X, y)
+    model = ExportedModel(keraslearn.export(clf, tmp_path / "model"))
+    np.testing.assert_array_equal(model.predict(X[:5]), clf.predict(X[:5]))
+    rows = X[:3].copy()
+    rows[1, 2] = 1e5
+    told = re.escape("outputs are NaN for 1 of 3 rows (row 1 first): its weights, or those "
+                     "rows' inputs, are not finite, or beyond 65,504 after the pipeline's "
+                     "preprocessing: its network reads float16")
+    for method in (model.predict, model.predict_proba):
+        with pytest.raises(ValueError, match=told):
+            method(rows)
+    with serving(model) as client:
+        response = client.post("/predict", json={"inputs": rows.tolist()})
+        assert response.status_code == 400
+        assert "outputs are NaN for 1 of 3 rows" in response.json()["error"]

@@ -264,10 +264,21 @@ def float_overflow(X, model):
     values) holds finite values beyond the range of the float type ``model``
     takes (they become infinite in the network), or None. It reads X once more
     only where X's float type is wider than the network's."""
+    dtype, cast_first = reading_float(model)
+    if dtype is None:
+        return None
+    return beyond_float(X, dtype, *(["the type the network's first layer computes in"]
+                                    if cast_first else []))
+
+
+def reading_float(model):
+    """``(dtype, cast_first)``: the NumPy type ``model`` reads its input in,
+    and whether its first layer casts a wider input to it (float16 under a
+    mixed policy); ``(None, False)`` where it cannot be told."""
     try:
         dtype = np.dtype(keras.backend.standardize_dtype(model.inputs[0].dtype))
     except (AttributeError, IndexError, TypeError, ValueError):
-        return None
+        return None, False
     # Under a mixed policy (mixed_float16) the input is float32 (or integer) and the
     # first layer casts it to float16: 1e5 became infinite there, told as NaN outputs
     # (or not). (An Embedding does not cast, a Discretization reads float32.)
@@ -275,8 +286,8 @@ def float_overflow(X, model):
                   if not isinstance(layer, keras.layers.InputLayer)), None)
     if (getattr(first, "input_dtype", None) == "float16" and getattr(first, "autocast", False)
             and not (dtype.kind == "f" and dtype.itemsize <= 2)):
-        return beyond_float(X, np.float16, "the type the network's first layer computes in")
-    return beyond_float(X, dtype)
+        return np.dtype(np.float16), True
+    return dtype, False
 
 
 def beyond_float(X, dtype, what="the network's input type"):

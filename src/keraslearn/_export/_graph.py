@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine._data import reading_float
 from .._engine._layers import defined_by_keras_or_keraslearn
 from .._engine._predict import inference
 from .._tf import keras, tf
@@ -193,6 +194,10 @@ def build_graph(pipeline, float_labels="float64"):
         info["target_type"] = est.target_encoder_.target_type_
     if "image_shape_" in est.__dict__:
         info["image_files"] = _image_files(est)
+    reads, _ = reading_float(network)
+    if reads is not None and reads.kind == "f" and reads.itemsize == 2:
+        # (float16 under a mixed policy: a preprocessed value past 65,504 gives NaN)
+        info["network_reads"] = reads.name
     return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info,
                  _tolerance(network))
 

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 
 from ..utils._files import user_path
+from ..utils._labels import refuse_nan
 
 
 def _classifies(model):
@@ -151,6 +152,7 @@ class ExportedModel:
         self._imputed_unrecorded = "imputed_features" not in meta
         self._dtypes = [_graph_dtype(entry["dtype"]) for entry in inputs]
         self.task_ = meta["task"]
+        self._network_reads = meta.get("network_reads")  # (a 16-bit float, or None)
         if self.task_ == "classification":
             self.classes_ = np.asarray(meta["classes"])
 
@@ -214,7 +216,17 @@ class ExportedModel:
         self._refuse_before(columns, keys)
         feed = ({"inputs": tf.constant(values)} if self._names is None else
                 {name: tf.constant(c) for name, c in zip(self._names, columns)})
-        return {k: v.numpy() for k, v in self._serve(**feed).items()}
+        outputs = {k: v.numpy() for k, v in self._serve(**feed).items()}
+        if self.task_ == "classification":  # (NaN probabilities gave the first class)
+            refuse_nan(outputs["probabilities"], "The exported model", self._nan_cause())
+        return outputs
+
+    def _nan_cause(self):
+        if self._network_reads is None:
+            return ""
+        largest = float(np.finfo(self._network_reads).max)
+        return (f", or beyond {largest:,.6g} after the pipeline's preprocessing: its network "
+                f"reads {self._network_reads}, where they become infinite")
 
     def _refuse_before(self, columns, keys):
         """Infinity, which the pipeline refuses anywhere, and a missing value

@@ -87,7 +87,7 @@ def probabilities(raw, mode, from_logits):
             np.exp(np.negative(raw, out=raw), out=raw)
             raw += 1.0
             np.reciprocal(raw, out=raw)
-        _refuse_nan(p.reshape(len(p), -1))
+        refuse_nan(p.reshape(len(p), -1))
         outside = (p < 0.0) | (p > 1.0)
         if outside.any():
             raise ValueError(
@@ -107,7 +107,7 @@ def probabilities(raw, mode, from_logits):
         # metrics expect float64 accuracy.
         np.clip(raw, 0.0, None, out=raw)
     total = raw.sum(axis=1, keepdims=True)
-    _refuse_nan(total)
+    refuse_nan(total)
     if not (total > 0).all():
         raise ValueError(
             "The model's outputs for some rows have no positive value, so they are "
@@ -118,12 +118,14 @@ def probabilities(raw, mode, from_logits):
     return raw
 
 
-def _refuse_nan(values):
+def refuse_nan(values, who="The model", why=""):
+    """Refuse the rows of ``values`` (2-D) holding NaN, which no label or
+    probability can be read from; ``why`` adds another cause to the message."""
     rows = np.flatnonzero(np.isnan(values).any(axis=1))
     if rows.size:
         raise ValueError(
-            f"The model's outputs are NaN for {rows.size} of {len(values)} rows (row "
-            f"{rows[0]} first): its weights, or those rows' inputs, are not finite.")
+            f"{who}'s outputs are NaN for {rows.size} of {len(values)} rows (row "
+            f"{rows[0]} first): its weights, or those rows' inputs, are not finite{why}.")
 
 
 def check_outputs(raw, expected, fitted, one_of_two=False):
