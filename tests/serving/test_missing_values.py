@@ -17,7 +17,14 @@ from sklearn.compose import make_column_transformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import KNNImputer, MissingIndicator, SimpleImputer
 from sklearn.pipeline import make_pipeline, make_union
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler, TargetEncoder
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    Normalizer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 
 import keraslearn
 from keraslearn import MLPClassifier, MLPRegressor
@@ -240,6 +247,30 @@ def test_an_exported_graph_records_and_serves_its_imputed_columns(tmp_path):
                        "not take; it was exported by a keraslearn that did not record which "
                        "features its graph imputes: export the pipeline again"):
         older.predict(frame)
+
+
+@pytest.mark.parametrize("ahead, taken", [
+    (Normalizer(), False), (FunctionTransformer(validate=True), False),
+    (FunctionTransformer(), True), (StandardScaler(), True)])
+def test_an_export_takes_nan_only_where_the_steps_before_its_imputer_do(ahead, taken, tmp_path):
+    # Found in an audit: the graph makes a NaN finite through any imputer, so
+    # NaN was taken after a Normalizer or a validating FunctionTransformer,
+    # which refuse it in the pipeline (a Normalizer's NaN row was all imputed).
+    X = _rows()[0][["age", "income"]].fillna(40.0)
+    pipeline = _fitted(make_pipeline(ahead, SimpleImputer(), MLPRegressor(
+        hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X, X["income"].to_numpy())
+    exported = ExportedModel(keraslearn.export(pipeline, tmp_path / "graph"))
+    assert exported.imputed_features_ == (["age", "income"] if taken else [])
+    holed = X.iloc[:3].copy()
+    holed.iloc[0, 0] = np.nan
+    if taken:
+        np.testing.assert_allclose(exported.predict(holed), pipeline.predict(holed), rtol=1e-5)
+        return
+    with pytest.raises(ValueError, match="NaN"):
+        pipeline.predict(holed)
+    with pytest.raises(ValueError, match="feature 'age', row 0, which the exported pipeline "
+                       "does not take"):
+        exported.predict(holed)
 
 
 def test_an_exported_text_column_an_encoder_reads_first_takes_no_null(tmp_path):

@@ -11,11 +11,14 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
     """The graph's input features (names, or indices without names) whose NaN
     the graph takes: a number column whose NaN its preprocessing makes finite
     (an imputer, wherever it is, an encoder that learnt NaN), tried on the
-    probe's first row, unless the encoder reading it first refuses NaN (the
-    graph encodes it as an unknown category, where the pipeline refuses it);
-    a text column the pipeline's first step reading it imputes.
+    probe's first row, unless the pipeline refuses it (see
+    :func:`~keraslearn.utils._first_steps.missing_markers`): the step reading it
+    first is no imputer past scalers (a Normalizer, a validating
+    FunctionTransformer), or an encoder that refuses NaN (the graph encodes it
+    as an unknown category); a text column the pipeline's first step reading
+    it imputes.
     ``network_width``: the cells of one row the preprocessing gives the network."""
-    from ..utils._first_steps import imputed_keys, refused_by_encoder
+    from ..utils._first_steps import imputed_keys
 
     if features is None:
         if len(inputs_meta[0]["shape"]) != 2:
@@ -30,8 +33,8 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
             return {"inputs": feed}
 
         taken = _finite_with_nan(model, rows, n_features, max(n_features, network_width))
-        refused = refused_by_encoder(pipeline, keys)
-        return [j for j in keys if taken[j] and j not in set(refused)]
+        refused = _refused(pipeline, keys)
+        return [j for j in keys if taken[j] and j not in refused]
     imputed = set(imputed_keys(pipeline, [str(f) for f in features], first_imputer=True))
     numbers = [entry for entry in inputs_meta if entry["dtype"] != "string"]
 
@@ -42,11 +45,18 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
         return rows
 
     taken = _finite_with_nan(model, feed, len(numbers), max(len(probe), network_width))
-    refused = set(refused_by_encoder(pipeline, [str(f) for f in features]))
+    refused = _refused(pipeline, [str(f) for f in features])
     numbers_taken = {entry["feature"] for entry, ok in zip(numbers, taken)
                      if ok and entry["feature"] not in refused}
     return [entry["feature"] for entry in inputs_meta if entry["feature"] in numbers_taken
             or (entry["dtype"] == "string" and entry["feature"] in imputed)]
+
+
+def _refused(pipeline, keys):
+    """The keys of the columns whose missing value the pipeline refuses."""
+    from ..utils._first_steps import REFUSED, missing_markers
+
+    return {k for k, marker in zip(keys, missing_markers(pipeline, keys)) if marker is REFUSED}
 
 
 def _finite_with_nan(model, rows, n_rows, width):

@@ -287,9 +287,12 @@ def _past_scalers(steps):
 
 
 def _keeps_nan(step):
-    """Whether a fitted step passes NaN on in its column, as scikit-learn's scalers do."""
+    """Whether a fitted step passes NaN on in its column, as scikit-learn's scalers
+    do, and an identity FunctionTransformer that does not validate."""
     from sklearn import preprocessing as pre
 
+    if isinstance(step, pre.FunctionTransformer):
+        return step.func is None and not step.validate
     return isinstance(step, (pre.StandardScaler, pre.MinMaxScaler, pre.MaxAbsScaler,
                              pre.RobustScaler, pre.PowerTransformer, pre.QuantileTransformer))
 
