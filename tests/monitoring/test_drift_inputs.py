@@ -392,6 +392,19 @@ def test_unsupported_column_types(frame):
         DriftDetector().fit(np.array([[{"a": 1}], [{"b": 2}]], dtype=object))
 
 
+@pytest.mark.parametrize("kind", ["datetime64[s]", "timedelta64[s]"])
+def test_dates_left_out_of_categorical_features_are_refused_not_read_as_ticks(frame, kind):
+    # Found in an audit: listing other columns as categorical let a date column
+    # through as its integer ticks, so the same instants stored in another unit
+    # (pandas 3 parses text into microseconds) were flagged as drift (p ~ 1e-96).
+    times = np.arange(len(frame)).astype(kind)
+    with pytest.raises(ValueError, match=rf"neither: when \({re.escape(kind)}\)"):
+        DriftDetector(categorical_features=["city", "plan"]).fit(frame.assign(when=times))
+    detector = DriftDetector(categorical_features=["city", "plan"]).fit(frame.assign(when=1.0))
+    with pytest.raises(ValueError, match=r"neither: when \(" + kind[:9]):
+        detector.test(frame.assign(when=times))
+
+
 @pytest.mark.parametrize("X, match", [
     (np.zeros((0, 3)), "0 rows"),
     (np.zeros((4, 0)), r"0 feature\(s\)"),

@@ -125,9 +125,7 @@ def categorical_mask(spec, frame, names, owner):
         unsupported = [f"{label(frame, j, names)} ({frame.dtypes.iloc[j]})" for j in range(n)
                        if not (mask[j] or numbers[j] or _is_numeric_dtype(frame.dtypes.iloc[j]))]
         if unsupported:
-            raise ValueError(f"{owner} tests numbers and categories only; these columns are "
-                            f"neither: {', '.join(unsupported)}. Convert them, drop them, or "
-                            "list them in categorical_features.")
+            _refuse_neither(owner, unsupported)
         texts = [j for j in range(n) if mask[j] and _numbers_as_text(frame.iloc[:, j])]
         if texts:
             warnings.warn(
@@ -175,6 +173,19 @@ def categorical_mask(spec, frame, names, owner):
                      f"booleans, got {spec.tolist()!r}.")
 
 
+def _refuse_neither(owner, described):
+    raise ValueError(f"{owner} tests numbers and categories only; these columns are "
+                     f"neither: {', '.join(described)}. Convert them, drop them, or "
+                     "list them in categorical_features.")
+
+
+def _times(dtype):
+    """Dates, durations, periods and intervals, which NumPy would read as numbers
+    in their storage unit (the same instants in another unit would drift)."""
+    return (ptypes.is_datetime64_any_dtype(dtype) or ptypes.is_timedelta64_dtype(dtype)
+            or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)))
+
+
 def label(frame, j, names):
     """How column ``j`` is named in messages and results: its name, else ``x{j}``."""
     return names[j] if names is not None else f"x{j}"
@@ -188,6 +199,10 @@ def column_values(frame, categorical, features, owner):
     infinities (numeric columns) or text that is not a number (numeric columns).
     """
     values, missing, infinite, not_numbers = [], [], [], []
+    times = [f"{name} ({frame.dtypes.iloc[j]})" for j, name in enumerate(features)
+             if not categorical[j] and _times(frame.dtypes.iloc[j])]
+    if times:
+        _refuse_neither(owner, times)
     for j, name in enumerate(features):
         column = frame.iloc[:, j]
         numbers = None
