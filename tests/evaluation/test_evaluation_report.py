@@ -950,3 +950,35 @@ def test_overwrite_keeps_a_private_report_private_and_takes_only_a_bool(tmp_path
     again = evaluate(clf, X[:40], y[:40], output_dir=tmp_path, name="m", overwrite=True)
     assert {stat.S_IMODE(p.stat().st_mode) for p in (*again.figures.values(),
                                                      again.html_path)} == {0o600}
+
+
+
+def test_a_shorthand_metric_s_curves_share_one_panel(tmp_path):
+    # Found in an audit: history_ names metrics=["mse"] in full, as scikeras
+    # does, where Keras' validation key keeps "val_mse": the figure drew
+    # "mean_squared_error" (train) and "mse" (validation) in two panels.
+    from keraslearn import KerasRegressor
+    from keraslearn.evaluation._plots import curve_groups
+
+    X, y = make_regression(60, 3, random_state=0)
+    reg = KerasRegressor(_regression_net, loss="mse", metrics=["mse", "mae"], epochs=2,
+                         validation_split=0.25, random_state=0).fit(X, y)
+    assert {"mean_squared_error", "val_mse"} <= set(reg.history_)
+    assert curve_groups(reg.history_) == {
+        "loss": {"train": "loss", "validation": "val_loss"},
+        "mean_squared_error": {"train": "mean_squared_error", "validation": "val_mse"},
+        "mean_absolute_error": {"train": "mean_absolute_error", "validation": "val_mae"}}
+    # an output's metric, in a model of several (Keras' "val_out_mse")
+    two = {"loss": [1.0], "out_mean_squared_error": [1.0], "val_out_mse": [1.0], "val_x": [1.0]}
+    assert curve_groups(two) == {
+        "loss": {"train": "loss"}, "x": {"validation": "val_x"},
+        "out_mean_squared_error": {"train": "out_mean_squared_error",
+                                   "validation": "val_out_mse"}}
+    report = evaluate(reg, X, y, output_dir=tmp_path)
+    assert_valid_png(report.figures["learning_curves"])
+
+
+def _regression_net(meta):
+    import keras
+
+    return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])

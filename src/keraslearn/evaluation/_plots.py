@@ -176,10 +176,7 @@ def _grid(fig, n, max_columns=3):
 def plot_learning_curves(history, path, title, epochs=None):
     """One panel per quantity (loss, each metric), train and ``val_`` curves,
     each value at its epoch (``epochs``, from :func:`curve_epochs`)."""
-    groups = {}
-    for key in history:
-        base = key[4:] if key.startswith("val_") else key
-        groups.setdefault(base, {})["validation" if base != key else "train"] = key
+    groups = curve_groups(history)
     names = sorted(groups, key=lambda base: base != "loss")  # stable: loss first
     from matplotlib.ticker import MaxNLocator
 
@@ -195,6 +192,28 @@ def plot_learning_curves(history, path, title, epochs=None):
         ax.grid(alpha=0.3)
     fig.suptitle(f"{title}: learning curves")
     return _save(fig, path)
+
+
+def curve_groups(history):
+    """One panel's keys per quantity: ``{name: {"train": key, "validation": key}}``."""
+    groups = {}
+    for key in history:
+        base = _trained_key(key, history) if key.startswith("val_") else key
+        groups.setdefault(base, {})["validation" if key.startswith("val_") else "train"] = key
+    return groups
+
+
+def _trained_key(key, history):
+    """The training key of ``history`` a ``val_`` key pairs with: ``history_``
+    names a metric given by shorthand in full (``mean_squared_error``, and
+    ``out_mean_squared_error`` for an output ``out``), as scikeras does, where
+    Keras' validation key keeps it (``val_mse``, ``val_out_mse``)."""
+    from ..utils._names import history_key
+
+    rest = key[4:]
+    splits = [f"{rest[:i]}_{history_key(rest[i + 1:])}" for i, c in enumerate(rest) if c == "_"]
+    return next((k for k in (rest, history_key(rest), *splits)
+                 if k in history and not k.startswith("val_")), rest)
 
 
 _MAX_SIDE, _MAX_WRITTEN = 16.0, 40  # a confusion matrix's largest side (inches), written cells
