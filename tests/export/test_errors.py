@@ -112,11 +112,19 @@ def test_missing_values_in_a_string_column(mlp, tmp_path):
     data.loc[0, "c"] = None
     encoder = OneHotEncoder().fit(data[["c"]])
     fill = r"fill them before fitting \(X\[column\].fillna\('missing'\)\)"
-    refused(Pipeline([("ohe", encoder), ("net", mlp)]), tmp_path, match=f"mix strings.*{fill}")
+    refused(Pipeline([("ohe", encoder), ("net", mlp)]), tmp_path,
+            match=rf"Step 'ohe' \(OneHotEncoder\) has categories in column 0 .* mix strin.*{fill}")
     # Imputed by a SimpleImputer of strings, which the graph cannot hold either.
     imputer = SimpleImputer(strategy="most_frequent").fit(data[["c"]])
     refused(Pipeline([("impute", imputer), ("net", mlp)]), tmp_path,
             match=f"non-numeric statistics_.*{fill}")
+    # Strings of digits (zip codes) too: they were read as numbers, and the text
+    # column then reached the one-hot layer as float32 (TensorFlow's TypeError).
+    zips = pd.DataFrame({"z": ["75001", "69002", None, "75001"] * 10}, dtype=object)
+    digits = make_pipeline(SimpleImputer(strategy="most_frequent"),
+                           OneHotEncoder(handle_unknown="ignore")).fit(zips)
+    refused(Pipeline([("zip", digits), ("net", mlp)]), tmp_path,
+            match=rf"Step 'zip/simpleimputer' \(SimpleImputer\) has non-numeric .*{fill}")
 
 
 def test_strings_and_numbers_without_column_names(mlp, tmp_path):

@@ -70,7 +70,9 @@ _FILL_TEXT = (" To export a pipeline reading a text column with missing values, 
 
 def _numeric(name, step, values, what):
     values = np.asarray(values)
-    if values.dtype.kind == "O":  # e.g. SimpleImputer(strategy="constant").statistics_
+    # e.g. SimpleImputer(strategy="constant").statistics_; text, even of digits
+    # (a zip code "75001"), stays text: the column's requests send strings.
+    if values.dtype.kind == "O" and not any(isinstance(v, (str, bytes)) for v in values.flat):
         try:
             values = values.astype(np.float64)
         except (TypeError, ValueError):
@@ -151,7 +153,7 @@ def _one_hot_encoder(name, encoder):
     for i, categories in enumerate(encoder.categories_):
         if drop is not None and drop[i] is not None:
             categories = np.delete(categories, int(drop[i]))
-        if _are_strings(categories):
+        if _are_strings(categories, name, i):
             texts = _texts(name, categories, i)
             encoders.append(_layers.StringCategories(texts))
             needs.append(Need("string", tuple(texts)))
@@ -170,7 +172,7 @@ def _one_hot_encoder(name, encoder):
     return LayerStep(_layers.OneHotColumns(encoders), per_column=True, column_needs=needs)
 
 
-def _are_strings(categories):
+def _are_strings(categories, name, i):
     """Whether one-hot categories are text (str, or bytes as np.genfromtxt
     reads them); an object column of numbers or booleans is numeric."""
     if categories.dtype.kind in "US":
@@ -182,7 +184,8 @@ def _are_strings(categories):
     if not any(isinstance(c, (str, bytes)) for c in categories):
         return False
     raise ValueError(
-        f"One-hot categories {categories.tolist()[:5]!r} mix strings with other values "
+        f"Step {name!r} (OneHotEncoder) has categories in column {i} "
+        f"{categories.tolist()[:5]!r} that mix strings with other values "
         "(missing values in a string column?); only all-string or all-numeric "
         "columns can be exported." + _FILL_TEXT
     )
