@@ -100,6 +100,9 @@ CASES = {
         "/invocations", {"dataframe_split": {"columns": ["age", "age", "score", "ratio"],
                                              "data": [[1, 2, 3, 4]]}},
         400, ["names a column twice", "'age'"]),
+    "dataframe_split numbered columns": (
+        "/invocations", {"dataframe_split": {"columns": [0, 1, 2, 3], "data": [[1, 2, 3, 4]]}},
+        400, ["'columns' must be a list of column names (strings: the model takes 'age', "]),
     "dataframe_split index of wrong length": (
         "/invocations", {"dataframe_split": {"columns": ["age", "income", "score", "ratio"],
                                              "data": [[1, 2, 3, 4]], "index": [0, 1]}},

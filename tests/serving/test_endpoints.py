@@ -4,6 +4,7 @@ Requests here are sent one at a time, so each is one model call on exactly its
 own rows: the answers must equal the model's own output bit for bit.
 """
 
+import json
 import time
 
 import numpy as np
@@ -105,12 +106,23 @@ def test_regressor_without_feature_names_takes_rows(reg_client):
                        ("/invocations", {"inputs": rows}), ("/invocations", {"instances": rows}),
                        ("/invocations", {"dataframe_split": {"data": rows}}),
                        ("/invocations", {"dataframe_split": {"columns": list("wxyz"),
-                                                             "data": rows}})]:
+                                                             "data": rows}}),
+                       # a frame labelled 0..3, as pandas' to_json(orient="split") writes it
+                       ("/invocations", {"dataframe_split": json.loads(pd.DataFrame(Xa).to_json(
+                           orient="split", index=False))})]:
         response = reg_client.post(path, json=body)
         assert response.status_code == 200, (path, body, response.text)
         predictions = response.json()["predictions"]
         assert all(type(p) is float for p in predictions)
         np.testing.assert_array_equal(predictions, expected)
+    for labels in ([0, 2, 1, 3], [0, 1, 2, "x"]):  # not in order, or not all numbers
+        response = reg_client.post("/invocations", json={"dataframe_split": {
+            "columns": labels, "data": rows}})
+        assert response.status_code == 400
+        assert response.json()["error"] == (
+            "'dataframe_split': 'columns' must be a list of column names (strings), or of "
+            "increasing column numbers (the model was fitted without names: columns are "
+            "taken in order)")
 
 
 def test_invocations_reads_an_envelope_where_a_column_has_its_name():

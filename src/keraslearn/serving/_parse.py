@@ -196,10 +196,24 @@ def _dataframe_split(value, schema):
     labels = value.get("columns")
     if labels is None:
         return _rows(data, schema, f"{where} 'data'")
-    if not isinstance(labels, list) or not all(isinstance(c, str) for c in labels):
-        raise RequestError(f"{where}: 'columns' must be a list of column names")
+    labels = _split_labels(labels, schema, where)
     _check_rows(data, len(labels), f"{where} 'data'", f"the {len(labels)} columns named")
     return _split(labels, [list(c) for c in zip(*data)], schema, where)
+
+
+def _split_labels(labels, schema, where):
+    """``dataframe_split``'s column labels: names, or, for a model fitted without
+    names, a frame's increasing column numbers (``df.to_json(orient="split")``
+    of a frame labelled 0, 1, 2), as a CSV header of them is taken."""
+    numbered = isinstance(labels, list) and all(type(c) is int for c in labels)
+    if numbered and schema.names is None and all(a < b for a, b in zip(labels, labels[1:])):
+        return [str(c) for c in labels]
+    if not isinstance(labels, list) or not all(isinstance(c, str) for c in labels):
+        raise RequestError(f"{where}: 'columns' must be a list of column names" + (
+            " (strings), or of increasing column numbers (the model was fitted without "
+            "names: columns are taken in order)" if schema.names is None else
+            f" (strings: the model takes {shown(schema.names)})"))
+    return labels
 
 
 def _split(labels, columns, schema, where):
