@@ -131,6 +131,12 @@ def test_strings_and_numbers_without_column_names(mlp, tmp_path):
     mixed = np.column_stack([STRINGS["c"].to_numpy(object), X[:, 0]])
     ct = ColumnTransformer([("ohe", OneHotEncoder(), [0])], remainder="passthrough").fit(mixed)
     refused(Pipeline([("ct", ct), ("net", mlp)]), tmp_path, match="pandas DataFrame")
+    # A DataFrame labelled by numbers: told it was fitted on an array, which it was not.
+    numbered = pd.DataFrame({0: mixed[:, 0], 1: X[:, 0]})
+    ct = ColumnTransformer([("ohe", OneHotEncoder(), [0])], remainder="passthrough")
+    refused(Pipeline([("ct", ct.fit(numbered)), ("net", mlp)]), tmp_path,
+            match=r"or on a DataFrame whose column names are not all strings.*"
+                  r"\(X\.columns = X\.columns\.astype\(str\)\)")
 
 
 def test_infrequent_categories(mlp, tmp_path):

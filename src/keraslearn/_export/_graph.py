@@ -256,7 +256,9 @@ def _single_dtype(needs):
     if len(kinds) > 1:
         raise ValueError(
             "The pipeline reads some columns as strings and others as numbers, but it was "
-            "fitted on an array without column names: fit it on a pandas DataFrame so that "
+            "fitted without column names (on an array, or on a DataFrame whose column names "
+            "are not all strings, which scikit-learn does not record): fit it on a pandas "
+            "DataFrame of string column names (X.columns = X.columns.astype(str)) so that "
             "each column gets its own named input."
         )
     return tf.string if kinds == {"string"} else tf.float32
