@@ -224,6 +224,29 @@ def test_feature_encoder_metadata_and_scaling():
     np.testing.assert_allclose(reg.feature_encoder_.mean_, (X * 100).mean(axis=0))
 
 
+def test_an_encoder_s_metadata_may_not_redescribe_x():
+    # Found in an audit: a feature encoder (PCA to 2) telling the builder its width
+    # as n_features_in_ overwrote the estimator's own: the fit passed, then every
+    # predict of the 4 features it took was refused as "expecting 2".
+    from sklearn.decomposition import PCA
+
+    class Reduced(PCA):
+        def get_metadata(self):
+            return {"n_features_in_": self.n_components_, "X_shape_": (None, 2)}
+
+    class Reducing(KerasRegressor):
+        @property
+        def feature_encoder(self):
+            return Reduced(2)
+
+    reg = Reducing(lambda meta: keras.Sequential([
+        keras.Input((2,)), keras.layers.Dense(1)]), loss="mse", epochs=1)
+    with pytest.raises(ValueError, match=r"The feature encoder Reduced's get_metadata\(\) "
+                       r"gives \['n_features_in_', 'X_shape_'\], which describe X"):
+        reg.fit(X, X[:, 0])
+    assert not hasattr(reg, "model_") and not hasattr(reg, "n_features_in_")
+
+
 def test_score_routed_parameters_reach_the_scorer():
     seen = {}
 

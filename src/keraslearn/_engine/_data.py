@@ -83,8 +83,10 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
             features = features.fit(X)
         if not targets.is_native(encoder):
             metadata.update(_y_metadata(y))
-        metadata.update(targets.metadata(encoder))
-        metadata.update(targets.metadata(features))
+        for kind, fitted in (("target", encoder), ("feature", features)):
+            learnt = targets.metadata(fitted)
+            _refuse_clashes(learnt, kind, fitted)
+            metadata.update(learnt)
     else:
         # A copy: configuring it for a rebuilt network must not touch the fitted one.
         encoder = copy.copy(est.target_encoder_)
@@ -111,6 +113,20 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
     model_X = X if is_identity(features) else features.transform(X)
     return TrainingData(model_X, y_checked, sw, weight_mean, weight_scale, encoder, features,
                         classes, metadata)
+
+
+# What fit's checks of X set, which X at predict is checked against.
+_X_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "X_shape_", "X_dtype_")
+
+
+def _refuse_clashes(learnt, kind, encoder):
+    clashes = [key for key in _X_ATTRIBUTES if key in learnt]
+    if clashes:
+        raise ValueError(
+            f"The {kind} encoder {type(encoder).__name__}'s get_metadata() gives {clashes}, "
+            "which describe X as the estimator takes it, and which predict checks X against: "
+            "it could not predict. Give the encoder's own values under keys of your own "
+            "(such as 'n_features_encoded_'); the builder's meta holds them too.")
 
 
 class ValidationArrays(tuple):
