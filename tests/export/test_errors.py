@@ -78,6 +78,15 @@ def test_a_search_or_an_ensemble_is_pointed_to_what_can_be_exported(mlp, tmp_pat
     refused(vote.fit(X, y), tmp_path, TypeError,
             match=r"got VotingClassifier\. An ensemble's several models are no one graph: "
                   r"save it with keraslearn.save")
+    # Found in an audit: a member exported as advised answered 0, 1, 2 where the
+    # ensemble answers its labels, without a word of it.
+    clf = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+    labels = np.array(["cat", "dog"])[y]
+    members = VotingClassifier([("a", clf)]).fit(X, labels)
+    assert members.estimators_[0].classes_.tolist() == [0, 1]
+    refused(members, tmp_path, TypeError,
+            match=r"voting, stacking and bagging classifiers fit their members on positions "
+                  r"in classes_, not on the labels")
     # Wrappers of one keraslearn estimator got no hint; calibrated models none either.
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator

@@ -27,7 +27,11 @@ def refusal_hint(obj, at_end):
                 f" Fit it with refit=True, then export{best}.")
     if hasattr(obj, "estimators_") or hasattr(obj, "calibrated_classifiers_"):
         return (" An ensemble's several models are no one graph: save it with "
-                "keraslearn.save, or export each of them.")
+                "keraslearn.save (make_app serves it), or export each of them, whose graph "
+                "answers as that member does, on what the ensemble gave it: voting, stacking "
+                "and bagging classifiers fit their members on positions in classes_, not "
+                "on the labels, and bagging gives each member its own columns "
+                "(estimators_features_).")
     for attribute in ("estimator_", "estimator"):  # (fitted by the wrapper, or given fitted)
         if _exportable(getattr(obj, attribute, None)):
             return (f" Export{replaced.format(attribute)}: the graph lacks what {name} adds;"
