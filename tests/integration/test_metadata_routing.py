@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 import sklearn
-from _factories import TABULAR, classification, hidden_units, params, regression, spy
+from _factories import TABULAR, by_name, classification, hidden_units, params, regression, spy
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -215,3 +215,22 @@ def test_a_wrapper_s_X_val_goes_through_the_pipeline_s_earlier_steps(factory):
     unscaled = factory(epochs=2).fit(scaler.transform(X), y, validation_data=(X_val, y_val))
     assert unscaled.history_["val_loss"] != pytest.approx(by_hand.history_["val_loss"],
                                                           rel=0.1)
+
+
+def test_labels_routed_as_y_val_to_an_ensemble_s_members_are_told_why_they_are_unknown():
+    # Found in an audit: a voting ensemble fits its members on positions in its
+    # classes_, so the labels routed as y_val were "not in classes [0, 1]", said
+    # without why.
+    from sklearn.ensemble import VotingClassifier
+
+    X, y = classification()
+    labels = np.array(["no", "yes"])[y]
+    member = by_name("KerasClassifier").build(epochs=1).set_fit_request(X_val=True, y_val=True)
+    vote = VotingClassifier([("net", member)], voting="soft")
+    with pytest.raises(ValueError, match=r"X_val, y_val: y contains labels not in classes: "
+                       r"\['no', 'yes'\] .*a voting, stacking or bagging ensemble fits its "
+                       r"members on positions in its classes_"):
+        vote.fit(X[:150], labels[:150], X_val=X[150:], y_val=labels[150:])
+    positions = np.searchsorted(np.unique(labels), labels[150:])
+    vote.fit(X[:150], labels[:150], X_val=X[150:], y_val=positions)
+    assert "val_loss" in vote.estimators_[0].history_

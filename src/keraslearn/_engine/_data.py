@@ -173,6 +173,8 @@ def ready_for_training(est, data, plan):
                         "pipeline's transform_input names it)")
                 about = text.startswith("X ") or any(  # X_val's features, not y or weights
                     word in text for word in ("feature", "column"))
+                if "not in classes" in text and _positions(data.encoder):
+                    hint, about = _ENSEMBLE_HINT, True
             else:
                 hint = (" (validation_data is given as fit's X and y are: the estimator's "
                         "encoders make it what the model takes)")
@@ -182,6 +184,19 @@ def ready_for_training(est, data, plan):
         checked.name = name
         plan = plan.replace(validation_data=checked)
     return data, plan
+
+
+_ENSEMBLE_HINT = (" (trained on the classes 0, 1, ...: a voting, stacking or bagging "
+                  "ensemble fits its members on positions in its classes_, not on the labels; "
+                  "route y_val to them as those positions, np.searchsorted(np.unique(y), "
+                  "y_val))")
+
+
+def _positions(encoder):
+    """Whether the classes are 0, 1, ..., k - 1: what an ensemble gives its members."""
+    classes = getattr(encoder, "classes_", None)
+    return (isinstance(classes, np.ndarray) and classes.ndim == 1 and classes.dtype.kind in "iu"
+            and np.array_equal(classes, np.arange(len(classes))))
 
 
 def _checked_validation(est, given, data, as_given):
