@@ -94,7 +94,14 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
         warm = not as_given and every_class and getattr(est, "_warm_start_needs_every_class",
                                                         False)
         # (a warm start's new class is told as such by every_class, not as unknown)
-        y_checked = targets.check_targets(encoder, y, **({"known": False} if warm else {}))
+        try:
+            y_checked = targets.check_targets(encoder, y, **({"known": False} if warm else {}))
+        except ValueError as exc:
+            if as_given and "not in classes" in str(exc):  # (a later partial_fit call)
+                raise ValueError(f"{exc} partial_fit fixes the classes on its first call (its "
+                                 "classes=, or that call's y where a wrapper is given none): "
+                                 "give every label there, classes=np.unique(y_all).") from None
+            raise
         if warm:
             every_class(y_checked)  # once X and y are checked, as scikit-learn's order
         features = est.__dict__.get("feature_encoder_")

@@ -37,6 +37,9 @@ class RegressorBehaviour:
         self : object
             The updated estimator.
         """
+        if "classes" in kwargs:  # (told by Keras as a fit argument "class_weight"?)
+            raise TypeError("partial_fit() got classes, which a classifier's partial_fit "
+                            "takes: a regressor has none.")
         return self._fit(X, y, sample_weight, mode="partial",
                          fit_kwargs=self._partial_fit_kwargs(kwargs))
 
