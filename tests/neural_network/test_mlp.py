@@ -817,6 +817,23 @@ def test_a_warm_start_switching_early_stopping_starts_its_rule_afresh(cancer, fi
         assert switched.n_iter_ == fresh.n_iter_ == 15
 
 
+def test_best_validation_score_is_that_of_the_weights_kept_after_the_rule_started_over():
+    # Found in an audit: after a warm fit without early stopping (its rule then
+    # started over), best_validation_score_ was the first fit's best, where the
+    # weights kept were the third fit's best, which scored less.
+    X, y = make_classification(300, 8, random_state=2, flip_y=0.05)
+    est = MLPClassifier(hidden_layer_sizes=(16,), early_stopping=True, n_iter_no_change=3,
+                        max_iter=60, random_state=0, learning_rate_init=0.01,
+                        warm_start=True).fit(X, y)
+    first, before = est.best_validation_score_, len(est.validation_scores_)
+    est.set_params(early_stopping=False, learning_rate_init=5.0, max_iter=5).fit(X, y)
+    assert est.best_validation_score_ is None
+    est.set_params(early_stopping=True, learning_rate_init=1e-4, max_iter=8).fit(X, y)
+    own = est.validation_scores_[before:]
+    assert max(own) < first
+    assert est.best_validation_score_ == max(own)
+
+
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_an_unseeded_fit_leaves_numpys_global_generator_alone(early_stopping):
     # As documented: random_state=None does not draw from NumPy's global

@@ -25,7 +25,6 @@ _ACTIVATIONS = {"identity": "linear", "logistic": "sigmoid", "tanh": "tanh", "re
 _ACTIVATIONS.update({name: name for name in (
     "linear", "sigmoid", "elu", "selu", "gelu", "silu", "softplus", "leaky_relu")})
 
-
 # Networks built here, by name, while they live.
 _LIVE_NETWORKS = weakref.WeakValueDictionary()
 _NAMES_LOCK = threading.Lock()
@@ -305,8 +304,9 @@ class BaseMLP(ReadyNetwork):
         }
         if self.early_stopping:
             scores = list(self.history_.get("val_" + self._score_metric, []))
-            attributes.update(validation_scores_=scores, best_loss_=None,
-                              best_validation_score_=max(scores, default=None))
+            best = plan.progress["best"]  # (of the weights kept: the rule may have started over)
+            attributes.update(validation_scores_=scores, best_loss_=None, best_validation_score_=(
+                best if np.isfinite(best) else None))
         else:
             attributes.update(best_loss_=min(loss_curve, default=np.inf),
                               validation_scores_=None, best_validation_score_=None)
