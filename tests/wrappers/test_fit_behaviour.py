@@ -1017,6 +1017,26 @@ def test_a_builder_returning_a_fitted_estimator_s_network_is_refused(normalised,
     assert np.isfinite(scores).all()
 
 
+def test_a_network_a_failed_fit_compiled_is_compiled_anew_by_the_next_fit():
+    # Found in an audit: a builder's network made outside it, left compiled by a
+    # failed fit (a refused loss, an interrupt), was then taken as compiled by the
+    # user: the corrected fit was refused as contradicting "the user's" compile.
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(ValueError, match="categorical_crossentropy"):
+        KerasClassifier(lambda: net, loss="categorical_crossentropy").fit(X, y)
+    assert net.compiled  # (Keras has no way back)
+    fixed = KerasClassifier(lambda: net, loss="binary_crossentropy", optimizer="adam",
+                            epochs=1).fit(X, y)
+    assert fixed.model_ is net and net.loss == "binary_crossentropy"
+    assert type(net.optimizer).__name__ == "Adam"
+    # A network the user compiled stays the user's: a loss contradicting it is refused.
+    own = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    own.compile(loss="binary_crossentropy")
+    with pytest.raises(ValueError, match="compiled with the loss"):
+        KerasClassifier(lambda: own, loss="hinge").fit(X, y)
+
+
 def test_a_builder_reusing_a_trainable_base_of_a_fitted_network_is_refused():
     # Found in an audit: a pretrained base loaded once, wrapped in a new model at
     # each build, was trained on by every fit: a clone's fit changed the first

@@ -1,6 +1,8 @@
 """From a built network to one ready to train: the ``meta`` a builder
 receives, the output checks, the default loss and the compile step."""
 
+import weakref
+
 import numpy as np
 
 from .._tf import keras
@@ -214,6 +216,22 @@ def _check_outputs_of_a_users_encoder(model, outputs, expected, loss=None):
     check_losses_per_output(model, loss, n_outputs)
 
 
+# The models a fit compiled, uncompiled as they came: a builder's model made outside
+# it, which a failed fit leaves compiled with the estimator's settings, is compiled
+# anew by the next fit (whose settings were refused as contradicting the user's).
+_COMPILED_HERE = weakref.WeakSet()
+
+
+def compiled_by_user(model):
+    """Whether ``model`` came compiled to a fit (not compiled by one)."""
+    return getattr(model, "compiled", False) and model not in _COMPILED_HERE
+
+
+def _compile(model, **kwargs):
+    model.compile(**kwargs)
+    _COMPILED_HERE.add(model)
+
+
 def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding,
                    expected_outputs=None, compile=True, anew=False, sample_dtype=None):
     """Compile ``model`` when it is not (default loss from the target), check
@@ -225,7 +243,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     loss it would be compiled with. With ``anew``, a compiled model is compiled
     again as an uncompiled one (keraslearn compiled it, for a fit that failed).
     """
-    compiled = getattr(model, "compiled", False) and not anew
+    compiled = compiled_by_user(model) and not anew
     if compiled:
         check_compiled_loss(model, compile_kwargs.get("loss"))
     outputs = _outputs(model, sample_shape, sample_dtype)
@@ -233,7 +251,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
         _check_outputs_of_a_users_encoder(model, outputs, expected_outputs,
                                           None if compiled else compile_kwargs.get("loss"))
         if not compiled and compile:
-            model.compile(**_with_default_loss(compile_kwargs, encoder, outputs, sample_shape))
+            _compile(model, **_with_default_loss(compile_kwargs, encoder, outputs, sample_shape))
         if compile and model.loss is None and not computes_own_loss(model):
             raise ValueError(
                 "The model was compiled without a loss. Pass loss=... to the estimator "
@@ -248,7 +266,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     if not compiled and compile:
         # A float64 network gets its loss computed in float64 too (Keras
         # losses otherwise cast predictions to floatx).
-        model.compile(**{**compile_kwargs, "loss": loss_in_dtype(loss, out_dtype)})
+        _compile(model, **{**compile_kwargs, "loss": loss_in_dtype(loss, out_dtype)})
         loss = model.loss
     if compile and model.loss is None and encoder.needs_loss and not computes_own_loss(model):
         raise ValueError(
@@ -289,7 +307,7 @@ def _compiled_metrics(model, compile_kwargs):
     found = []
     for key in ("metrics", "weighted_metrics"):
         given = compile_kwargs.get(key)
-        if given is None and model.compiled:
+        if given is None and compiled_by_user(model):
             try:
                 given = (model.get_compile_config() or {}).get(key)
             except Exception:  # not a check worth failing a fit for

@@ -16,6 +16,7 @@ import weakref
 import numpy as np
 
 from .._engine import _keras_objects as objects
+from .._engine._build import compiled_by_user
 from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import suggest
@@ -121,7 +122,7 @@ def loss_checked_against(est, model, compile_args):
     class declares, as scikeras compares only a loss given (a subclass's
     ``loss="binary_crossentropy"`` with a builder compiling another). The
     optimizer parameters are checked against its optimizer here."""
-    if not getattr(model, "compiled", False):
+    if not compiled_by_user(model):
         return compile_args
     _check_compiled_optimizer(est, model)
     default = _declared_default(est, "loss")
