@@ -911,6 +911,24 @@ def test_a_linear_activation_after_the_output_layer_is_read_through():
         KerasClassifier(cast_output, model__activation=None, epochs=1).fit(X3, y3)
 
 
+def test_a_nested_head_s_output_activation_is_read_as_a_flat_network_s():
+    # Found in an audit: a head given as a nested Sequential was not read, so a
+    # linear output under a crossentropy trained every epoch on clipped scores,
+    # then predict_proba refused the outputs as "no positive value".
+    def headed(meta, activation=None):
+        head = keras.Sequential([keras.layers.Dense(8, activation="relu"),
+                                 keras.layers.Dense(3, activation=activation)])
+        return keras.Sequential([keras.Input((4,)), head])
+
+    X3, y3 = np.random.RandomState(0).rand(30, 4), np.arange(30) % 3
+    clf = KerasClassifier(headed, loss="sparse_categorical_crossentropy", epochs=1)
+    with pytest.raises(ValueError, match=r"output layer has no activation \(linear\)"):
+        clf.fit(X3, y3)
+    assert not hasattr(clf, "history_")
+    clf.set_params(model__activation="softmax").fit(X3, y3)
+    np.testing.assert_allclose(clf.predict_proba(X3).sum(axis=1), 1.0, rtol=1e-6)
+
+
 @pytest.mark.parametrize("estimator", [KerasClassifier, KerasRegressor])
 def test_a_softmax_over_one_unit_is_refused_before_training(estimator):
     # Its output is 1 whatever the inputs: both trained and predicted a constant.

@@ -40,7 +40,8 @@ def _output_activation(model):
     not the user's of the same name; through a linear Activation layer, which
     only casts, as a float32 one ending a mixed precision network, and through
     layers that pass their input on at inference (Dropout, noise); None where
-    it cannot be read (a subclassed model, a nested one)."""
+    it cannot be read (a subclassed model); a nested model ending the network
+    (a head) is read as its own network is."""
     passing = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
                keras.layers.AlphaDropout, keras.layers.ActivityRegularization,
                keras.layers.Identity)
@@ -57,6 +58,8 @@ def _output_activation(model):
             return None
         if isinstance(layer, keras.layers.Softmax):
             return "softmax"
+        if isinstance(layer, keras.Model):  # a nested model (a head): what ends it
+            return _output_activation(layer)
         if isinstance(layer, passing):
             target = layer.input
             continue
