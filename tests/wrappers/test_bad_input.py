@@ -911,6 +911,27 @@ def test_a_linear_activation_after_the_output_layer_is_read_through():
         KerasClassifier(cast_output, model__activation=None, epochs=1).fit(X3, y3)
 
 
+def test_a_regressor_refuses_a_classification_loss_its_values_cannot_train_on():
+    # Found in an audit: categorical_crossentropy over one unit is 0 whatever the
+    # model learns (nothing learnt, in silence); a sparse one failed in TensorFlow.
+    def one(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+
+    Xr, yr = np.random.RandomState(0).rand(30, 4), np.random.RandomState(1).rand(30)
+    for loss, said in [("categorical_crossentropy", "over one unit is 0 whatever"),
+                       (keras.losses.SparseCategoricalCrossentropy(), "class index per sample")]:
+        reg = KerasRegressor(one, loss=loss, epochs=1)
+        with pytest.raises(ValueError, match=f"{said}.*not a regressor's values"):
+            reg.fit(Xr, yr)
+        assert not hasattr(reg, "model_")
+    # scores over several units (a distribution per row) still train
+    def spread(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+
+    shares = np.random.RandomState(2).dirichlet(np.ones(3), 30)
+    KerasRegressor(spread, loss="categorical_crossentropy", epochs=1).fit(Xr, shares)
+
+
 def test_a_nested_head_s_output_activation_is_read_as_a_flat_network_s():
     # Found in an audit: a head given as a nested Sequential was not read, so a
     # linear output under a crossentropy trained every epoch on clipped scores,

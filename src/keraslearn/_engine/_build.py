@@ -14,7 +14,7 @@ from ._network_checks import (
     check_output_activation,
 )
 from ._predict import keyed_inputs
-from ._targets import is_native
+from ._targets import RegressorTargetEncoder, is_native
 
 # What the fit has learnt about the data, given to builders as ``meta``.
 _META_FROM_ENCODER = (
@@ -278,7 +278,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     encoder.configure(n_units, loss, out_dtype, encoding)
     mode = getattr(encoder, "mode_", None)
     check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"),
-                            mode=mode)
+                            regresses=isinstance(encoder, RegressorTargetEncoder), mode=mode)
     check_metrics_read_targets(_compiled_metrics(model, compile_kwargs), loss, mode)
     return model
 

@@ -95,7 +95,7 @@ def _produces(layer, tensor):
         return False
 
 
-def check_output_activation(model, n_units, loss, *, classifies, mode=None):
+def check_output_activation(model, n_units, loss, *, classifies, regresses=False, mode=None):
     """Refuse, before training, an output layer the loss cannot learn through:
     a softmax over one unit (1 whatever the inputs) or over multilabel targets
     (``mode`` "multilabel": its units sum to 1, so a row holds one label at
@@ -103,9 +103,12 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
     relu, ...) output where the Keras crossentropy takes probabilities (``from_logits``
     False): it trains on clipped scores, and predict_proba refuses some rows;
     a linear output under the Poisson loss, whose logarithm of the negative
-    predictions is NaN from the first step."""
+    predictions is NaN from the first step; a regressor's (``regresses``)
+    classification loss (see :func:`_check_regression_loss`)."""
     from ._losses import loss_description, loss_from_logits, takes_logarithm, takes_probabilities
 
+    if regresses:
+        _check_regression_loss(loss, n_units)
     activation = _output_activation(model)
     if activation == "softmax" and n_units == 1:
         fix = ("activation='sigmoid' for one unit of two classes, or size the output layer "
@@ -149,6 +152,23 @@ def check_output_activation(model, n_units, loss, *, classifies, mode=None):
             "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
             f"classes, or per label), or {logits} from_logits=True (e.g. keras.losses."
             "SparseCategoricalCrossentropy(from_logits=True)).")
+
+
+def _check_regression_loss(loss, n_units):
+    """Refuse a classification loss a regressor's values cannot train on: one
+    taking a class index per sample (TensorFlow refused the values deep in the
+    graph), or one comparing scores spread over units, over one unit (0
+    whatever the model learns: nothing was learnt, in silence)."""
+    from ._losses import INDEX, loss_description, spread_over_classes, target_kind
+
+    index = target_kind(loss) == INDEX
+    if index or (n_units == 1 and spread_over_classes(loss, n_units=1)):
+        what = ("takes a class index per sample" if index else "compares scores spread over "
+                "the output units, which over one unit is 0 whatever the model learns")
+        raise ValueError(
+            f"The loss {loss_description(loss)} {what}: it trains a classifier, not a "
+            "regressor's values. Give a regression loss (loss='mse', 'mae', 'huber'), or "
+            "use KerasClassifier.")
 
 
 # Activations whose outputs lie in [0, 1] (a softmax's, sparsemax's rows summing to 1).
