@@ -1124,6 +1124,14 @@ def test_a_loss_unfit_for_the_model_s_one_output_is_named(loss, error, match):
     with pytest.raises(error, match=match):
         clf.fit(X, y)
     assert not hasattr(clf, "model_")
+    if isinstance(loss, dict):  # compiled so by a builder (found in an audit: Keras' error)
+        def compiling(meta):
+            model = tiny_mlp(meta)
+            model.compile(loss=loss)
+            return model
+
+        with pytest.raises(error, match=r"loss=\{'dense': .*" + match):
+            KerasClassifier(compiling, epochs=1).fit(X, y)
 
 
 def test_a_validation_split_of_numpy_s_float32_is_taken_as_keras_takes_it():

@@ -259,8 +259,8 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
             )
         return model
     n_units, out_dtype = output_spec(outputs, sample_shape, needs_rows=needs_rows)
-    if not compiled:  # (one output: a list or dict of losses gives that one loss)
-        check_losses_per_output(model, compile_kwargs.get("loss"), 1)
+    # (one output: a list or dict of losses gives that one loss; a builder's compile too)
+    check_losses_per_output(model, model.loss if compiled else compile_kwargs.get("loss"), 1)
     loss = model.loss if compiled else (
         compile_kwargs.get("loss") or _default_loss(encoder, n_units, encoding))
     if not compiled and compile:

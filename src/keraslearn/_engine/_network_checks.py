@@ -24,7 +24,7 @@ def check_losses_per_output(model, loss, n_outputs):
     if isinstance(loss, dict) and "class_name" not in loss and isinstance(
             model, keras.Sequential):  # (Keras fails on it: "'NoneType' object is not iterable")
         raise ValueError(
-            f"loss={loss!r} is given by output name, but a Sequential model does not name "
+            f"loss={dict(loss)!r} is given by output name, but a Sequential model does not name "
             "its output to Keras: give the loss itself, or build a functional model, "
             "keras.Model(inputs, outputs), whose output layers' names key the dict.")
     if not (loss is None or callable(loss) or isinstance(loss, (str, list, tuple, dict))):
