@@ -396,6 +396,39 @@ def test_builder_needing_an_unsupplied_argument():
     with pytest.raises(TypeError, match="'needs_units' needs argument 'units'.*model__units"):
         KerasClassifier(needs_units).fit(X, y)
     assert calls == []
+    # Found in an audit: a fitted attribute as an argument was told to be given as a
+    # parameter, which then shadowed the data's (a refit on 2 classes was refused);
+    # meta given as a parameter was told "the builder does not take 'meta'".
+    def sized(n_features_in_):
+        calls.append(n_features_in_)
+
+    with pytest.raises(TypeError, match=r"needs argument 'n_features_in_': the estimator "
+                                        r"learns it from the data: declare an argument meta "
+                                        r"and read meta\['n_features_in_'\]"):
+        KerasClassifier(sized).fit(X, y)
+    def reads(meta):
+        calls.append(meta)
+
+    for given in ({"model__meta": {}}, {"meta": {}}):
+        with pytest.raises(ValueError, match="Invalid parameter 'meta': the estimator gives "
+                                             "the model builder 'reads' its meta itself"):
+            KerasClassifier(reads, **given).fit(X, y)
+    assert calls == []
+
+
+def test_the_refusals_of_a_network_s_shape_and_output_name_what_was_given():
+    # Found in an audit: a model instance was told to size its input from meta,
+    # which only a builder gets; a linear output under binary_crossentropy was
+    # given SparseCategoricalCrossentropy(from_logits=True) as the way out.
+    wide = keras.Sequential([keras.Input((X.shape[1] + 1,)),
+                             keras.layers.Dense(2, activation="softmax")])
+    with pytest.raises(ValueError, match=r"Size the model's input to X's \(a builder reads it "
+                                         r"from meta\['n_features_in_'\]"):
+        KerasClassifier(wide).fit(X, y)
+    linear = keras.Sequential([keras.Input((X.shape[1],)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"e\.g\. keras\.losses\.BinaryCrossentropy\("
+                                         r"from_logits=True\)"):
+        KerasClassifier(linear, loss="binary_crossentropy").fit(X, y)
 
 
 @pytest.mark.parametrize("model, error, message", [
@@ -499,7 +532,8 @@ def test_x_of_another_rank_than_the_models_input_is_refused_before_training():
         clf.fit(X, y)
     assert not _Began.began and not hasattr(clf, "model_")
     with pytest.raises(ValueError, match=r"X has 4 features, .*\(3, 3\): size the model's "
-                                         r"input from meta\['X_shape_'\]"):
+                                         r"input to X's samples \(a builder reads "
+                                         r"meta\['X_shape_'\]\)"):
         KerasClassifier(keras.Sequential([keras.Input((3, 3)), keras.layers.Flatten(),
                                           keras.layers.Dense(1, activation="sigmoid")]),
                         loss="binary_crossentropy").fit(X, y)

@@ -106,14 +106,15 @@ def _check_one_input(expected, sample_shape, given_name, input_name):
     if len(expected) == len(given) and any(
             e is not None and e != s for e, s in zip(expected, given)):
         raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}. Size the "
-                         "model's input from meta['n_features_in_'] (or meta['X_shape_']).")
+                         "model's input to X's (a builder reads it from meta['n_features_in_'] "
+                         "or meta['X_shape_']).")
     if len(expected) != len(given):
         known = None not in expected
         fix = (f"reshape X to (n_samples, {', '.join(map(str, expected))}), or give the "
                "model keras.Input(meta['X_shape_'][1:]) followed by "
                f"keras.layers.Reshape({expected})"
                if known and np.prod(expected) == np.prod(sample_shape) else
-               "size the model's input from meta['X_shape_']")
+               "size the model's input to X's samples (a builder reads meta['X_shape_'])")
         raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}: {fix}.")
 
 

@@ -151,7 +151,23 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             f"{loss_description(loss)} takes probabilities: end the model with "
             "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
             f"classes, or per label), or {logits} from_logits=True (e.g. keras.losses."
-            "SparseCategoricalCrossentropy(from_logits=True)).")
+            f"{_logits_class(loss)}(from_logits=True)).")
+
+
+def _logits_class(loss):
+    """The name of Keras' loss class ``loss`` is (or whose function it is:
+    binary_crossentropy -> BinaryCrossentropy), to give with from_logits."""
+    from ._losses import _resolved
+
+    found = _resolved(loss)
+    name = (found.__name__ if inspect.isclass(found) else type(found).__name__ if isinstance(
+        found, keras.losses.Loss) else getattr(found, "__name__", ""))
+    name = "".join(part.capitalize() for part in name.split("_")) if "_" in name else name
+    try:
+        taken = "from_logits" in inspect.signature(getattr(keras.losses, name)).parameters
+    except (AttributeError, TypeError, ValueError):
+        taken = False
+    return name if taken else "SparseCategoricalCrossentropy"
 
 
 def _check_regression_loss(loss, n_units):

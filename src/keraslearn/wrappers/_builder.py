@@ -293,6 +293,12 @@ def _close(a, b):
     return _numeric(a) and _numeric(b) and abs(a - b) <= 1e-6 * max(abs(a), abs(b))
 
 
+def _learnt(name, meta):
+    """Whether a builder's argument names what a fit learns (meta's keys:
+    scikit-learn's fitted attributes end in an underscore)."""
+    return name in (meta or ()) or (name.endswith("_") and not name.startswith("_"))
+
+
 def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
     """The arguments the builder declares, from the parameters; with ``dry``
     only checked (names that go nowhere raise, before TensorFlow)."""
@@ -312,8 +318,10 @@ def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
         elif signature[name].default is inspect.Parameter.empty:
             raise TypeError(
                 f"The model builder {getattr(builder, '__name__', builder)!r} needs "
-                f"argument {name!r}: pass it to the estimator as {name}=... or "
-                f"model__{name}=..."
+                f"argument {name!r}: " + (
+                    f"the estimator learns it from the data: declare an argument meta and "
+                    f"read meta[{name!r}]" if _learnt(name, meta) else
+                    f"pass it to the estimator as {name}=... or model__{name}=...")
             )
     if var_kw:
         # As in scikeras, ``**kwargs`` also receives meta, compile_kwargs and params,
@@ -326,6 +334,10 @@ def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
             kwargs.update({k: v for k, v in given.items() if k not in kwargs})
         return kwargs
     builder_name = getattr(builder, "__name__", type(builder).__name__)
+    given = [k for k in special if k in model_kwargs or k in extras]
+    if given:
+        raise ValueError(f"Invalid parameter {given[0]!r}: the estimator gives the model "
+                         f"builder {builder_name!r} its {given[0]} itself, at each fit.")
     for key in model_kwargs:
         if key not in names:
             raise ValueError(
