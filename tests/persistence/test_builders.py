@@ -116,6 +116,15 @@ def test_untrusted_builder_is_not_imported_and_fit_says_how_to_trust_it(saved):
     with pytest.raises(ValueError, match=r"reference to builders\.tiny_mlp, which "
                        r"keraslearn\.load does not import unless it is trusted"):
         loaded.fit(X, LABELS)
+    # (found in an audit: a loaded ensemble's member was told set_params(model=...),
+    # which the ensemble does not take)
+    from sklearn.ensemble import VotingClassifier
+
+    vote = VotingClassifier([("net", loaded)], voting="soft")
+    with pytest.raises(ValueError, match=r"through a pipeline, search or ensemble holding "
+                       r"the KerasClassifier, by its path: set_params\(<step or member "
+                       r"name>__model=\.\.\.\)"):
+        vote.fit(X, LABELS)
     with pytest.raises(ValueError, match="does not import unless it is trusted"):
         clone(loaded).fit(X, LABELS)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

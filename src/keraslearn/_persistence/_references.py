@@ -227,7 +227,9 @@ def _unpickled_reference(module, qualname, trusted):
 def _words(owner, param):
     """How errors name the parameter, and how to give it again."""
     return (f"The parameter {param!r} of this loaded {owner}",
-            f"pass it again with set_params({param}=...) before fitting")
+            f"pass it again with set_params({param}=...) before fitting (through a pipeline, "
+            f"search or ensemble holding the {owner}, by its path: "
+            f"set_params(<step or member name>__{param}=...))")
 
 
 def _imported(name):
