@@ -53,7 +53,7 @@ def _threaded(fn, *args):
     the ensemble's networks at every request (~50 times slower for one row)."""
     import joblib
 
-    with joblib.parallel_config(backend="threading"):
+    with joblib.parallel_backend("threading"):  # (parallel_config is joblib >= 1.3)
         return fn(*args)
 
 
