@@ -1030,11 +1030,16 @@ def test_a_network_a_failed_fit_compiled_is_compiled_anew_by_the_next_fit():
                             epochs=1).fit(X, y)
     assert fixed.model_ is net and net.loss == "binary_crossentropy"
     assert type(net.optimizer).__name__ == "Adam"
-    # A network the user compiled stays the user's: a loss contradicting it is refused.
+    # A network the user compiled stays the user's, compiled since a failed fit too:
+    # a loss contradicting it is refused (found in review: recompiled in silence).
     own = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
-    own.compile(loss="binary_crossentropy")
+    with pytest.raises(ValueError, match="categorical_crossentropy"):
+        KerasClassifier(lambda: own, loss="categorical_crossentropy").fit(X, y)
+    own.compile(loss="binary_crossentropy", optimizer="sgd")
     with pytest.raises(ValueError, match="compiled with the loss"):
         KerasClassifier(lambda: own, loss="hinge").fit(X, y)
+    KerasClassifier(lambda: own, epochs=1).fit(X, y)
+    assert own.loss == "binary_crossentropy" and type(own.optimizer).__name__ == "SGD"
 
 
 def test_a_builder_reusing_a_trainable_base_of_a_fitted_network_is_refused():

@@ -217,20 +217,24 @@ def _check_outputs_of_a_users_encoder(model, outputs, expected, loss=None):
     check_losses_per_output(model, loss, n_outputs)
 
 
-# The models a fit compiled, uncompiled as they came: a builder's model made outside
-# it, which a failed fit leaves compiled with the estimator's settings, is compiled
-# anew by the next fit (whose settings were refused as contradicting the user's).
-_COMPILED_HERE = weakref.WeakSet()
+# The models a fit compiled, uncompiled as they came, with the optimizer and loss
+# it gave them: a builder's model made outside it, which a failed fit leaves
+# compiled with the estimator's settings, is compiled anew by the next fit (whose
+# settings were refused as contradicting the user's), unless the user compiled it since.
+_COMPILED_HERE = weakref.WeakKeyDictionary()
 
 
 def compiled_by_user(model):
     """Whether ``model`` came compiled to a fit (not compiled by one)."""
-    return getattr(model, "compiled", False) and model not in _COMPILED_HERE
+    if not getattr(model, "compiled", False):
+        return False
+    ours = _COMPILED_HERE.get(model)
+    return ours is None or ours[0] is not model.optimizer or ours[1] is not model.loss
 
 
 def _compile(model, **kwargs):
     model.compile(**kwargs)
-    _COMPILED_HERE.add(model)
+    _COMPILED_HERE[model] = (model.optimizer, model.loss)
 
 
 def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, encoding,
