@@ -246,6 +246,21 @@ def test_an_encoder_s_metadata_may_not_redescribe_x():
         reg.fit(X, X[:, 0])
     assert not hasattr(reg, "model_") and not hasattr(reg, "n_features_in_")
 
+    # Metadata agreeing with X is taken (found in review: refused on the key alone).
+    class Told(StandardScaler):
+        def get_metadata(self):
+            return {"n_features_in_": self.n_features_in_, "scale_": self.scale_}
+
+    class Telling(KerasRegressor):
+        @property
+        def feature_encoder(self):
+            return Told()
+
+    told = Telling(lambda meta: keras.Sequential([
+        keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)]), loss="mse", epochs=1)
+    assert told.fit(X, X[:, 0]).predict(X).shape == (len(X),)
+    np.testing.assert_allclose(told.scale_, X.std(axis=0))
+
 
 def test_score_routed_parameters_reach_the_scorer():
     seen = {}

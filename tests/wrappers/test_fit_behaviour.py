@@ -513,8 +513,8 @@ def test_partial_fit_streams_single_class_batches():
 def test_partial_fit_without_classes_rejects_a_new_label():
     clf = KerasClassifier(tiny_mlp, random_state=0).partial_fit(X, y)
     # (found in an audit: not told that the first call's y fixed them)
-    with pytest.raises(ValueError, match=r"labels not in classes: \[2\] .*partial_fit fixes "
-                       r"the classes on its first call .*classes=np\.unique\(y_all\)"):
+    with pytest.raises(ValueError, match=r"labels not in classes: \[2\] .*The classes are "
+                       r"those of the first fit .*classes=np\.unique\(y_all\)"):
         clf.partial_fit(X[:3], np.array([0, 1, 2]))
     with pytest.raises(TypeError, match="got classes, which a classifier's partial_fit takes"):
         KerasRegressor(tiny_mlp).partial_fit(X, y.astype(float), classes=[0, 1])

@@ -85,7 +85,7 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
             metadata.update(_y_metadata(y))
         for kind, fitted in (("target", encoder), ("feature", features)):
             learnt = targets.metadata(fitted)
-            _refuse_clashes(learnt, kind, fitted)
+            _refuse_clashes(est, learnt, kind, fitted)
             metadata.update(learnt)
     else:
         # A copy: configuring it for a rebuilt network must not touch the fitted one.
@@ -98,9 +98,10 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
             y_checked = targets.check_targets(encoder, y, **({"known": False} if warm else {}))
         except ValueError as exc:
             if as_given and "not in classes" in str(exc):  # (a later partial_fit call)
-                raise ValueError(f"{exc} partial_fit fixes the classes on its first call (its "
-                                 "classes=, or that call's y where a wrapper is given none): "
-                                 "give every label there, classes=np.unique(y_all).") from None
+                raise ValueError(f"{exc} The classes are those of the first fit (fit's y, or "
+                                 "the first partial_fit's classes=, else its y): to stream "
+                                 "labels a first batch lacks, give every label to the first "
+                                 "partial_fit, classes=np.unique(y_all).") from None
             raise
         if warm:
             every_class(y_checked)  # once X and y are checked, as scikit-learn's order
@@ -126,8 +127,16 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
 _X_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "X_shape_", "X_dtype_")
 
 
-def _refuse_clashes(learnt, kind, encoder):
-    clashes = [key for key in _X_ATTRIBUTES if key in learnt]
+def _refuse_clashes(est, learnt, kind, encoder):
+    """Refuse an encoder's metadata redescribing X (values other than the estimator's)."""
+    def agrees(key):
+        mine = est.__dict__.get(key)
+        try:
+            return np.shape(learnt[key]) == np.shape(mine) and bool(np.all(learnt[key] == mine))
+        except (TypeError, ValueError):
+            return False
+
+    clashes = [key for key in _X_ATTRIBUTES if key in learnt and not agrees(key)]
     if clashes:
         raise ValueError(
             f"The {kind} encoder {type(encoder).__name__}'s get_metadata() gives {clashes}, "
