@@ -3,6 +3,7 @@ NaN the graph's preprocessing makes finite, found by running it, where the
 pipeline takes it too."""
 
 import numpy as np
+import pandas as pd
 
 from .._tf import tf
 
@@ -11,12 +12,10 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
     """The graph's input features (names, or indices without names) whose NaN
     the graph takes: a number column whose NaN its preprocessing makes finite
     (an imputer, wherever it is, an encoder that learnt NaN), tried on the
-    probe's first row, unless the pipeline refuses it (see
-    :func:`~keraslearn.utils._first_steps.missing_markers`): the step reading it
-    first is no imputer past scalers (a Normalizer, a validating
-    FunctionTransformer), or an encoder that refuses NaN (the graph encodes it
-    as an unknown category); a text column the pipeline's first step reading
-    it imputes.
+    probe's first row, where the pipeline's own steps take that row too (see
+    :func:`_taken_by_pipeline`: a Normalizer or a validating FunctionTransformer
+    refuses NaN before the imputer, an encoder refusing unknown values refuses
+    it); a text column the pipeline's first step reading it imputes.
     ``network_width``: the cells of one row the preprocessing gives the network."""
     from ..utils._first_steps import imputed_keys
 
@@ -33,8 +32,15 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
             return {"inputs": feed}
 
         taken = _finite_with_nan(model, rows, n_features, max(n_features, network_width))
-        refused = _refused(pipeline, keys)
-        return [j for j in keys if taken[j] and j not in refused]
+        first = np.asarray(probe["inputs"][:1], dtype=np.float64)
+
+        def raw(columns):  # the pipeline's input: row j, NaN in columns[j]
+            table = np.repeat(first, max(len(columns), 1), axis=0)
+            table[np.arange(len(columns)), columns] = np.nan
+            return table
+
+        kept = _taken_by_pipeline(pipeline, raw, [j for j in keys if taken[j]], keys)
+        return [j for j in keys if j in kept]
     imputed = set(imputed_keys(pipeline, [str(f) for f in features], first_imputer=True))
     numbers = [entry for entry in inputs_meta if entry["dtype"] != "string"]
 
@@ -45,18 +51,62 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
         return rows
 
     taken = _finite_with_nan(model, feed, len(numbers), max(len(probe), network_width))
-    refused = _refused(pipeline, [str(f) for f in features])
-    numbers_taken = {entry["feature"] for entry, ok in zip(numbers, taken)
-                     if ok and entry["feature"] not in refused}
+    values = {entry["feature"]: probe[entry["name"]][0] for entry in inputs_meta}
+    names = [str(f) for f in features]
+
+    def frame(columns):  # the pipeline's input (its columns dropped from the graph: 0)
+        n = max(len(columns), 1)
+        table = pd.DataFrame({f: pd.Series([values.get(f, 0.0)] * n, dtype=object if isinstance(
+            values.get(f), str) else np.float64) for f in names})
+        for row, feature in enumerate(columns):
+            table.iloc[row, names.index(feature)] = np.nan
+        return table
+
+    numbers_taken = _taken_by_pipeline(
+        pipeline, frame, [entry["feature"] for entry, ok in zip(numbers, taken) if ok], names)
     return [entry["feature"] for entry in inputs_meta if entry["feature"] in numbers_taken
             or (entry["dtype"] == "string" and entry["feature"] in imputed)]
 
 
-def _refused(pipeline, keys):
-    """The keys of the columns whose missing value the pipeline refuses."""
-    from ..utils._first_steps import REFUSED, missing_markers
+def _taken_by_pipeline(pipeline, raw, candidates, keys):
+    """The ``candidates`` (keys of columns whose NaN the graph takes) whose NaN
+    the pipeline's steps take: ``raw(columns)`` (row j, the probe's first row
+    with NaN in ``columns[j]``) transformed by them without an error, tried in
+    halves down to single columns. Where they refuse the probe row itself,
+    the encoders' rule stands (an encoder refusing unknown values refuses NaN)."""
+    import warnings
 
-    return {k for k, marker in zip(keys, missing_markers(pipeline, keys)) if marker is REFUSED}
+    from ..utils._first_steps import refused_by_encoder
+    from ._graph import split_pipeline
+
+    steps = [step for _, step in split_pipeline(pipeline)[0]
+             if step is not None and not (isinstance(step, str) and step == "passthrough")]
+
+    def runs(columns):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                X = raw(columns)
+                for step in steps:
+                    X = step.transform(X)
+        except Exception:  # (a step refusing NaN: scikit-learn's ValueError, or another's)
+            return False
+        return True
+
+    if not candidates:
+        return set()
+    if not runs([]):
+        refused = set(refused_by_encoder(pipeline, keys))
+        return {k for k in candidates if k not in refused}
+    size = max(1, _CELLS // max(1, len(keys)))
+    taken, groups = set(), [candidates[i:i + size] for i in range(0, len(candidates), size)]
+    while groups:
+        group = groups.pop()
+        if runs(group):
+            taken.update(group)
+        elif len(group) > 1:
+            groups += [group[:len(group) // 2], group[len(group) // 2:]]
+    return taken
 
 
 def _finite_with_nan(model, rows, n_rows, width):
