@@ -449,3 +449,22 @@ def test_exports_in_two_threads_leave_the_converters_loggers_as_they_were():
         assert logger.level == logging.INFO  # the user's level, once both are done
     finally:
         logger.setLevel(before)
+
+
+def test_an_export_leaves_the_root_logger_unconfigured():
+    # Found in an audit: TensorFlow's SavedModel writer logs through absl, which
+    # ran logging.basicConfig(): the user's own basicConfig afterwards did nothing.
+    code = (
+        "import logging, sys, tempfile, numpy as np, keraslearn\n"
+        "X = np.random.default_rng(0).normal(size=(40, 3)); y = X[:, 0] > 0\n"
+        "clf = keraslearn.MLPClassifier((3,), max_iter=1, random_state=0).fit(X, y)\n"
+        "before = list(logging.root.handlers)\n"
+        "keraslearn.export(clf, tempfile.mkdtemp() + '/m')\n"
+        "print('handlers', before, logging.root.handlers)\n"
+        "logging.basicConfig(format='MINE %(message)s', stream=sys.stdout)\n"
+        "logging.warning('told')\n"
+    )
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                         text=True, timeout=300)
+    assert "handlers [] []" in run.stdout, run.stderr[-2000:]
+    assert "MINE told" in run.stdout

@@ -206,6 +206,7 @@ def _first_line(exc):
 _QUIET_LOGGERS = ("tf2onnx", "tensorflow", "absl")
 _quiet_lock = threading.Lock()
 _quieted = {"depth": 0, "levels": ()}  # exports under way, and the levels they found
+_ROOT_PLACEHOLDER = logging.NullHandler()
 
 
 @contextlib.contextmanager
@@ -215,7 +216,10 @@ def _quiet():
     the last restores them (each restoring its own left ERROR behind).
     TensorFlow's C++ log level, which tf2onnx sets in the environment (3, when
     its converter is first imported), is restored too: it would hide
-    TensorFlow's C++ errors from every process started later."""
+    TensorFlow's C++ errors from every process started later. A root logger
+    without handlers gets a NullHandler meanwhile: TensorFlow's SavedModel
+    writer logs through absl, which configured the root logger (basicConfig),
+    so the user's own logging.basicConfig() did nothing afterwards."""
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     with _quiet_lock:
         if not _quieted["depth"]:
@@ -223,6 +227,8 @@ def _quiet():
             _quieted["cpp"] = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
             for logger in loggers:
                 logger.setLevel(logging.ERROR)
+            if not logging.root.handlers:
+                logging.root.addHandler(_ROOT_PLACEHOLDER)
         _quieted["depth"] += 1
     try:
         yield
@@ -232,6 +238,7 @@ def _quiet():
             if not _quieted["depth"]:
                 for logger, level in zip(loggers, _quieted["levels"]):
                     logger.setLevel(level)
+                logging.root.removeHandler(_ROOT_PLACEHOLDER)
                 if _quieted["cpp"] is None:
                     os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
                 else:
