@@ -650,6 +650,30 @@ def test_multilabel_indicator_targets():
     assert (pred == Ym).mean() > 0.8  # majority rule: 0.62
 
 
+def test_multilabel_rows_after_a_first_fit_of_one_label_rows_are_told_the_way_out():
+    # Found in an audit: a first partial_fit batch whose rows each held one label
+    # was read as one-hot classes (scikeras' rule), and the next batch refused as
+    # "not one-hot" without why; the way out the message names trains multilabel.
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    Xm, Ym = make_multilabel_classification(n_samples=80, n_features=6, n_classes=3,
+                                            random_state=0)
+    single, several = Ym.sum(axis=1) == 1, Ym.sum(axis=1) > 1
+    clf = KerasClassifier(tiny_mlp, **FAST).partial_fit(Xm[single], Ym[single])
+    with pytest.raises(ValueError, match=r"rows that are not one-hot \(rows of several labels\? "
+                       r".*ClassifierLabelEncoder\(indicator_rows='multilabel'\)"):
+        clf.partial_fit(Xm[several], Ym[several])
+
+    class Multilabel(KerasClassifier):
+        @property
+        def target_encoder(self):
+            return ClassifierLabelEncoder(indicator_rows="multilabel")
+
+    told = Multilabel(tiny_mlp, **FAST).partial_fit(Xm[single], Ym[single])
+    assert told.target_type_ == "multilabel-indicator"
+    assert told.partial_fit(Xm[several], Ym[several]).predict(Xm).shape == Ym.shape
+
+
 @pytest.mark.parametrize("loss", ["categorical_crossentropy",
                                   keras.losses.CategoricalFocalCrossentropy()])
 def test_a_loss_spread_over_classes_is_refused_for_multilabel_targets(loss):
@@ -705,6 +729,16 @@ def test_sparse_indicator_targets_fit_score_and_search_as_dense_ones():
     predicted = sparse.predict(Xm)  # sparse in turn, as scikit-learn's MLP predicts them
     assert isinstance(predicted, csr_matrix) and isinstance(dense.predict(Xm), np.ndarray)
     np.testing.assert_array_equal(predicted.toarray(), dense.predict(Xm))
+    # a DataFrame of sparse columns is sparse to scikit-learn's MLP too (found in an audit)
+    from sklearn.neural_network import MLPClassifier as SklearnMLP
+
+    frame = pd.DataFrame.sparse.from_spmatrix(csr_matrix(Ym))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (not converged in 2 epochs)
+        theirs = SklearnMLP((3,), max_iter=2).fit(Xm, frame).predict(Xm)
+    ours = KerasClassifier(tiny_mlp, **FAST).fit(Xm, frame).predict(Xm)
+    assert isinstance(theirs, csr_matrix) and isinstance(ours, csr_matrix)
+    np.testing.assert_array_equal(ours.toarray(), predicted.toarray())
     assert sparse.score(Xm, csr_matrix(Ym)) == dense.score(Xm, Ym)
     search = GridSearchCV(KerasClassifier(tiny_mlp, **FAST), {"hidden": [3, 4]},
                           cv=KFold(2)).fit(Xm, csr_matrix(Ym))

@@ -28,9 +28,9 @@ from sklearn.utils import assert_all_finite, check_array, check_consistent_lengt
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput, is_named_inputs
-from ..utils import check_sample_weight
 from ..utils._columns import string_names, warn_unnamed
 from ..utils._input_errors import ONE_SHAPE, SEVERAL_INPUTS, explained_input_errors
+from ..utils._validation import check_sample_weight, is_sparse_targets
 from ._input_dtypes import (
     CHECK_BLOCK_BYTES,
     FLOATS,
@@ -139,7 +139,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
             f"y is a dict (targets by output?), {_ONE_Y}")
     _refuse_targets_by_output(X, y)
     if reset:  # sparse indicator rows are predicted sparse, as scikit-learn's MLP does
-        est._sparse_y = issparse(y)
+        est._sparse_y = is_sparse_targets(y)
     if is_named_inputs(X):
         X = _validate_inputs(est, X, reset)
         if y is None and not est._requires_y:

@@ -24,6 +24,7 @@ from ..utils._labels import (
     class_labels,
     encoder_classes,
     indicator_rows,
+    not_one_hot,
     one_hot,
     one_hot_rows,
     probabilities,
@@ -235,11 +236,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         y = as_array(y)
         if self.target_type_ == "multiclass-onehot":
             if not (y.ndim == 2 and y.shape[1] == self.n_classes_ and one_hot_rows(y)):
-                raise ValueError(
-                    f"y must be one-hot rows of {self.n_classes_} columns, as in the first "
-                    f"fit; got shape {y.shape}" + (" with rows that are not one-hot."
-                                                  if y.ndim == 2 else ".")
-                )
+                raise ValueError(not_one_hot(y, self.n_classes_))
             return self.classes_[y.argmax(axis=1)]
         if self.target_type_ == "multilabel-indicator":
             if y.ndim != 2 or y.shape[1] != self.n_outputs_:

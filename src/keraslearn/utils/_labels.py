@@ -9,6 +9,23 @@ from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
 
+def not_one_hot(y, n_classes):
+    """The refusal of ``y`` (an array) that is not one-hot rows of ``n_classes``
+    columns, as the first fit's were."""
+    text = (f"y must be one-hot rows of {n_classes} columns, as in the first fit; got shape "
+            f"{y.shape}")
+    if y.ndim != 2:
+        return text + "."
+    if y.shape[1] != n_classes:
+        return text + " with rows that are not one-hot."
+    return text + (
+        " with rows that are not one-hot (rows of several labels? The first fit's rows each "
+        "held one, so they were read as one-hot classes, as scikeras reads them. For "
+        "multilabel targets, give a subclass of the estimator a target_encoder of "
+        "keraslearn.utils.transformers.ClassifierLabelEncoder(indicator_rows='multilabel'), "
+        "or use MLPClassifier).")
+
+
 def one_hot_rows(y):
     """Whether ``y`` is a 2-D 0/1 array of two or more columns with a single 1 per row."""
     return (

@@ -255,6 +255,22 @@ def check_positive_int(value, name, *, minus_one=False, none=True):
                      + f", got {value!r}.")
 
 
+def is_sparse_targets(y):
+    """Whether ``y`` is sparse as scikit-learn's checks read it: a SciPy sparse
+    matrix or array, or a pandas DataFrame whose columns are all sparse (which
+    ``check_array`` turns into a sparse matrix)."""
+    from scipy.sparse import issparse
+
+    if issparse(y):
+        return True
+    dtypes = getattr(y, "dtypes", None)
+    if not hasattr(y, "sparse") or getattr(y, "ndim", 0) < 2 or dtypes is None:
+        return False
+    import pandas as pd
+
+    return len(dtypes) > 0 and all(isinstance(dtype, pd.SparseDtype) for dtype in dtypes)
+
+
 def is_missing(value):
     """Whether one value is missing: None, a float NaN or pandas' NA (cheap
     enough to ask of every value of a column)."""
