@@ -275,6 +275,19 @@ def test_an_export_takes_nan_only_where_the_steps_before_its_imputer_do(ahead, t
         exported.predict(holed)
 
 
+def test_an_export_whose_steps_refuse_its_probe_row_takes_nan_by_serving_s_rule(tmp_path):
+    # Found in review: a one-hot encoder refusing unknown numbers refused the probe
+    # row itself, and the encoders' rule then took NaN behind a Normalizer.
+    X = _rows()[0][["age", "income"]].fillna(40.0)
+    X["k"] = np.arange(len(X)) % 3 * 1.0
+    pipeline = _fitted(make_pipeline(make_column_transformer(
+        (OneHotEncoder(), ["k"]), (Normalizer(), ["age", "income"])), SimpleImputer(),
+        MLPRegressor(hidden_layer_sizes=(2,), max_iter=1, random_state=0)), X,
+        X["income"].to_numpy())
+    exported = ExportedModel(keraslearn.export(pipeline, tmp_path / "graph"))
+    assert exported.imputed_features_ == []
+
+
 def test_an_exported_text_column_an_encoder_reads_first_takes_no_null(tmp_path):
     # Found in review: the saved pipeline takes null there (its encoder ignores
     # unknown values), but the graph's text input cannot hold a missing value:

@@ -54,12 +54,15 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
     values = {entry["feature"]: probe[entry["name"]][0] for entry in inputs_meta}
     names = [str(f) for f in features]
 
-    def frame(columns):  # the pipeline's input (its columns dropped from the graph: 0)
-        n = max(len(columns), 1)
-        table = pd.DataFrame({f: pd.Series([values.get(f, 0.0)] * n, dtype=object if isinstance(
-            values.get(f), str) else np.float64) for f in names})
+    # the pipeline's input row (its columns dropped from the graph: 0)
+    first = pd.DataFrame({f: pd.Series([values.get(f, 0.0)], dtype=object if isinstance(
+        values.get(f), str) else np.float64) for f in names})
+    positions = {f: j for j, f in enumerate(names)}
+
+    def frame(columns):  # row j: NaN in columns[j]
+        table = first.iloc[np.zeros(max(len(columns), 1), dtype=int)].reset_index(drop=True)
         for row, feature in enumerate(columns):
-            table.iloc[row, names.index(feature)] = np.nan
+            table.iat[row, positions[feature]] = np.nan
         return table
 
     numbers_taken = _taken_by_pipeline(
@@ -72,11 +75,11 @@ def _taken_by_pipeline(pipeline, raw, candidates, keys):
     """The ``candidates`` (keys of columns whose NaN the graph takes) whose NaN
     the pipeline's steps take: ``raw(columns)`` (row j, the probe's first row
     with NaN in ``columns[j]``) transformed by them without an error, tried in
-    halves down to single columns. Where they refuse the probe row itself,
-    the encoders' rule stands (an encoder refusing unknown values refuses NaN)."""
+    halves down to single columns, in ``_MAX_RUNS`` calls at most. Where they
+    refuse the probe row itself (a category it does not hold), and for the
+    columns the calls left undecided, serving's rule stands (:func:`_refused`)."""
     import warnings
 
-    from ..utils._first_steps import refused_by_encoder
     from ._graph import split_pipeline
 
     steps = [step for _, step in split_pipeline(pipeline)[0]
@@ -96,17 +99,34 @@ def _taken_by_pipeline(pipeline, raw, candidates, keys):
     if not candidates:
         return set()
     if not runs([]):
-        refused = set(refused_by_encoder(pipeline, keys))
-        return {k for k in candidates if k not in refused}
+        return set(candidates) - _refused(pipeline, keys)
     size = max(1, _CELLS // max(1, len(keys)))
     taken, groups = set(), [candidates[i:i + size] for i in range(0, len(candidates), size)]
+    undecided, left = [], _MAX_RUNS
     while groups:
         group = groups.pop()
+        if not left:
+            undecided += group
+            continue
+        left -= 1
         if runs(group):
             taken.update(group)
         elif len(group) > 1:
             groups += [group[:len(group) // 2], group[len(group) // 2:]]
-    return taken
+    return taken | (set(undecided) - _refused(pipeline, keys) if undecided else set())
+
+
+_MAX_RUNS = 64  # (a Normalizer ahead of 600 columns' imputer: 1,200 calls, 75 s)
+
+
+def _refused(pipeline, keys):
+    """The keys of the columns whose missing value serving refuses (see
+    :func:`~keraslearn.utils._first_steps.missing_markers`: the step reading
+    them first is no imputer past scalers, or an encoder that refuses NaN);
+    it refuses some the pipeline takes (an imputer after a ColumnTransformer)."""
+    from ..utils._first_steps import REFUSED, missing_markers
+
+    return {k for k, marker in zip(keys, missing_markers(pipeline, keys)) if marker is REFUSED}
 
 
 def _finite_with_nan(model, rows, n_rows, width):
