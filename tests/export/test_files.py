@@ -468,3 +468,15 @@ def test_an_export_leaves_the_root_logger_unconfigured():
                          text=True, timeout=300)
     assert "handlers [] []" in run.stdout, run.stderr[-2000:]
     assert "MINE told" in run.stdout
+
+
+def test_the_root_logger_s_placeholder_prints_what_python_prints_without_handlers(capsys):
+    # Found in review: a NullHandler in its place swallowed the converters' errors
+    # (left at ERROR to be seen) and other threads' during an export.
+    from keraslearn._export._formats import _ROOT_PLACEHOLDER
+
+    for level, text in ((logging.ERROR, "shown"), (logging.INFO, "hidden")):
+        _ROOT_PLACEHOLDER.handle(logging.LogRecord("tf2onnx", level, __file__, 1, text, None,
+                                                   None))
+    told = capsys.readouterr().err
+    assert "shown" in told and "hidden" not in told

@@ -206,7 +206,19 @@ def _first_line(exc):
 _QUIET_LOGGERS = ("tf2onnx", "tensorflow", "absl")
 _quiet_lock = threading.Lock()
 _quieted = {"depth": 0, "levels": ()}  # exports under way, and the levels they found
-_ROOT_PLACEHOLDER = logging.NullHandler()
+
+
+class _LastResort(logging.Handler):
+    """What a root logger without handlers does (logging.lastResort: WARNING
+    and above to stderr), as a handler, so that basicConfig() leaves it be."""
+
+    def emit(self, record):
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level:
+            last.handle(record)
+
+
+_ROOT_PLACEHOLDER = _LastResort()
 
 
 @contextlib.contextmanager
@@ -217,9 +229,10 @@ def _quiet():
     TensorFlow's C++ log level, which tf2onnx sets in the environment (3, when
     its converter is first imported), is restored too: it would hide
     TensorFlow's C++ errors from every process started later. A root logger
-    without handlers gets a NullHandler meanwhile: TensorFlow's SavedModel
-    writer logs through absl, which configured the root logger (basicConfig),
-    so the user's own logging.basicConfig() did nothing afterwards."""
+    without handlers gets one meanwhile, doing what Python's logging does
+    without (:class:`_LastResort`): TensorFlow's SavedModel writer logs through
+    absl, which configured the root logger (basicConfig), so the user's own
+    logging.basicConfig() did nothing afterwards."""
     loggers = [logging.getLogger(name) for name in _QUIET_LOGGERS]
     with _quiet_lock:
         if not _quieted["depth"]:
