@@ -719,13 +719,15 @@ def test_the_model_s_own_parallel_calls_run_in_threads_of_the_server():
             return self
 
         def predict(self, X):
-            seen.append(type(joblib.parallel.get_active_backend()[0]).__name__)
+            backend, n_jobs = joblib.parallel.get_active_backend()
+            seen.append((type(backend).__name__, n_jobs))
             return np.full(len(X), self.classes_[0])
 
     model = Recording().fit(np.zeros((4, 2)), [0, 1, 0, 1])
     with serving(model, warmup=False) as client:
         response = client.post("/predict", json=[[1.0, 2.0]])
     assert response.status_code == 200 and response.json()["predictions"] == [0]
-    assert seen == ["ThreadingBackend"]
+    # (one job where the model names none, as before: found in review, all cores)
+    assert seen == [("ThreadingBackend", 1)]
     model.predict(np.zeros((1, 2)))  # (the caller's own calls keep their backend)
-    assert seen[-1] != "ThreadingBackend"
+    assert seen[-1][0] != "ThreadingBackend"

@@ -53,7 +53,8 @@ def _threaded(fn, *args):
     the ensemble's networks at every request (~50 times slower for one row)."""
     import joblib
 
-    with joblib.parallel_backend("threading"):  # (parallel_config is joblib >= 1.3)
+    # (parallel_config is joblib >= 1.3; n_jobs=1 where the model says none, as it was)
+    with joblib.parallel_backend("threading", n_jobs=1):
         return fn(*args)
 
 
