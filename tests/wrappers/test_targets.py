@@ -660,7 +660,7 @@ def test_multilabel_rows_after_a_first_fit_of_one_label_rows_are_told_the_way_ou
                                             random_state=0)
     single, several = Ym.sum(axis=1) == 1, Ym.sum(axis=1) > 1
     clf = KerasClassifier(tiny_mlp, **FAST).partial_fit(Xm[single], Ym[single])
-    with pytest.raises(ValueError, match=r"rows that are not one-hot \(rows of several labels\? "
+    with pytest.raises(ValueError, match=r"rows that are not one-hot \(rows of several labels: "
                        r".*ClassifierLabelEncoder\(indicator_rows='multilabel'\)"):
         clf.partial_fit(Xm[several], Ym[several])
 

@@ -16,10 +16,11 @@ def not_one_hot(y, n_classes):
             f"{y.shape}")
     if y.ndim != 2:
         return text + "."
-    if y.shape[1] != n_classes:
+    several = np.isin(y, (0, 1)).all() and (np.asarray(y).sum(axis=1) > 1).any()
+    if y.shape[1] != n_classes or not several:
         return text + " with rows that are not one-hot."
     return text + (
-        " with rows that are not one-hot (rows of several labels? The first fit's rows each "
+        " with rows that are not one-hot (rows of several labels: the first fit's rows each "
         "held one, so they were read as one-hot classes, as scikeras reads them. For "
         "multilabel targets, give a subclass of the estimator a target_encoder of "
         "keraslearn.utils.transformers.ClassifierLabelEncoder(indicator_rows='multilabel'), "
