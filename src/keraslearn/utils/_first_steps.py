@@ -70,22 +70,6 @@ def imputed_keys(model, keys, first_imputer=False):
     return [k for k, marker in zip(keys, markers) if is_nan(marker)]
 
 
-def refused_by_encoder(model, keys):
-    """The keys of the columns whose missing value the encoder reading them
-    first (past scalers) refuses, neither having learnt it nor encoding unknown
-    values (see :func:`_encoder_markers`): an exported graph's one-hot layer
-    would encode it as zeros."""
-    keys = list(keys)
-    refused = _per_column(model, keys, _encoder_refusals, lambda a, b: a or b, False)
-    return [k for k, no in zip(keys, refused) if no]
-
-
-def _encoder_refusals(steps, keys):
-    if isinstance(steps[0], str) or _encoder_markers(_past_scalers(steps), len(keys)) is None:
-        return [False] * len(keys)
-    return [marker is REFUSED for marker in _markers(steps, keys)]
-
-
 def string_columns(model, keys):
     """The input columns (names, or indices for a model fitted without names)
     from which the first step reading them learnt strings."""
