@@ -234,3 +234,8 @@ def test_labels_routed_as_y_val_to_an_ensemble_s_members_are_told_why_they_are_u
     positions = np.searchsorted(np.unique(labels), labels[150:])
     vote.fit(X[:150], labels[:150], X_val=X[150:], y_val=positions)
     assert "val_loss" in vote.estimators_[0].history_
+    # an estimator of its own, given a label it never saw, is not told of ensembles
+    alone = by_name("KerasClassifier").build(epochs=1)
+    with pytest.raises(ValueError, match="not in classes: \\[3\\]") as told:
+        alone.fit(X[:150], y[:150], X_val=X[150:], y_val=y[150:] + 2 * (y[150:] == 1))
+    assert "ensemble" not in str(told.value)

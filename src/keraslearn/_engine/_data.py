@@ -189,7 +189,8 @@ def ready_for_training(est, data, plan):
                         "pipeline's transform_input names it)")
                 about = text.startswith("X ") or any(  # X_val's features, not y or weights
                     word in text for word in ("feature", "column"))
-                if "not in classes" in text and _positions(data.encoder):
+                if "not in classes" in text and _positions(data.encoder) and np.asarray(
+                        given[1]).dtype.kind in "OUSb":  # (labels no position can be)
                     hint, about = _ENSEMBLE_HINT, True
             else:
                 hint = (" (validation_data is given as fit's X and y are: the estimator's "
