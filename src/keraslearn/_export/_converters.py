@@ -68,6 +68,12 @@ _FILL_TEXT = (" To export a pipeline reading a text column with missing values, 
               "before fitting (X[column].fillna('missing')): requests then send that word.")
 
 
+# An imputer of text is refused whether or not the column held missing values.
+_NO_TEXT_IMPUTER = (" An exported graph takes no missing text: fill them before fitting "
+                    "(X[column].fillna('missing')) and take this SimpleImputer out of the "
+                    "pipeline; requests then send that word.")
+
+
 def _numeric(name, step, values, what):
     values = np.asarray(values)
     # e.g. SimpleImputer(strategy="constant").statistics_; text, even of digits
@@ -81,7 +87,7 @@ def _numeric(name, step, values, what):
         raise ValueError(
             f"Step {name!r} ({type(step).__name__}) has non-numeric {what} "
             f"({values.dtype}); only numeric columns can be exported for it."
-            + (_FILL_TEXT if isinstance(step, SimpleImputer) else "")
+            + (_NO_TEXT_IMPUTER if isinstance(step, SimpleImputer) else "")
         )
     return values.astype(np.float64)
 
