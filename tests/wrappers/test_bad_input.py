@@ -422,8 +422,8 @@ def test_the_refusals_of_a_network_s_shape_and_output_name_what_was_given():
     # given SparseCategoricalCrossentropy(from_logits=True) as the way out.
     wide = keras.Sequential([keras.Input((X.shape[1] + 1,)),
                              keras.layers.Dense(2, activation="softmax")])
-    with pytest.raises(ValueError, match=r"Size the model's input to X's \(a builder reads it "
-                                         r"from meta\['n_features_in_'\]"):
+    with pytest.raises(ValueError, match=r"Size the model's input to X's samples \(a builder "
+                                         r"reads meta\['n_features_in_'\]"):
         KerasClassifier(wide).fit(X, y)
     linear = keras.Sequential([keras.Input((X.shape[1],)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match=r"e\.g\. keras\.losses\.BinaryCrossentropy\("

@@ -106,7 +106,7 @@ def _check_one_input(expected, sample_shape, given_name, input_name):
     if len(expected) == len(given) and any(
             e is not None and e != s for e, s in zip(expected, given)):
         raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}. Size the "
-                         "model's input to X's (a builder reads it from meta['n_features_in_'] "
+                         "model's input to X's samples (a builder reads meta['n_features_in_'] "
                          "or meta['X_shape_']).")
     if len(expected) != len(given):
         known = None not in expected
