@@ -17,7 +17,8 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
     refuses NaN before the imputer, an encoder refusing unknown values refuses
     it); a text column the pipeline's first step reading it imputes.
     ``network_width``: the cells of one row the preprocessing gives the network."""
-    from ..utils._first_steps import imputed_keys
+    from ..utils._first_steps import imputed_keys, known_values
+    from ..utils._validation import is_number
 
     if features is None:
         if len(inputs_meta[0]["shape"]) != 2:
@@ -33,6 +34,9 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
 
         taken = _finite_with_nan(model, rows, n_features, max(n_features, network_width))
         first = np.asarray(probe["inputs"][:1], dtype=np.float64)
+        for j, value in enumerate(known_values(pipeline, keys)):  # (an encoder's category)
+            if is_number(value) and not isinstance(value, (str, bytes)):
+                first[0, j] = float(value)
 
         def raw(columns):  # the pipeline's input: row j, NaN in columns[j]
             table = np.repeat(first, max(len(columns), 1), axis=0)
@@ -53,6 +57,10 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
     taken = _finite_with_nan(model, feed, len(numbers), max(len(probe), network_width))
     values = {entry["feature"]: probe[entry["name"]][0] for entry in inputs_meta}
     names = [str(f) for f in features]
+    for name, value in zip(names, known_values(pipeline, names)):  # (an encoder's category)
+        if (is_number(value) and not isinstance(value, (str, bytes)) and name in values
+                and not isinstance(values[name], str)):
+            values[name] = float(value)
 
     # the pipeline's input row (its columns dropped from the graph: 0)
     first = pd.DataFrame({f: pd.Series([values.get(f, 0.0)], dtype=object if isinstance(
@@ -116,7 +124,7 @@ def _taken_by_pipeline(pipeline, raw, candidates, keys):
     return taken | (set(undecided) - _refused(pipeline, keys) if undecided else set())
 
 
-_MAX_RUNS = 64  # (a Normalizer ahead of 600 columns' imputer: 1,200 calls, 75 s)
+_MAX_RUNS = 4096  # (about 2 per column refused: 600 columns take some 4 s)
 
 
 def _refused(pipeline, keys):

@@ -70,6 +70,25 @@ def imputed_keys(model, keys, first_imputer=False):
     return [k for k, marker in zip(keys, markers) if is_nan(marker)]
 
 
+def known_values(model, keys):
+    """Per input column, a category the encoder reading it first (past scalers)
+    learnt, or None: a value every step takes there (an exported graph's probe
+    row of random numbers was an unknown category to a one-hot encoder of numbers)."""
+    return _per_column(model, list(keys), _known_values, lambda a, b: a if b is None else b,
+                       None)
+
+
+def _known_values(steps, keys):
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+    step = None if isinstance(steps[0], str) else _past_scalers(steps)
+    categories = getattr(step, "categories_", None)
+    if not isinstance(step, (OneHotEncoder, OrdinalEncoder)) or not isinstance(
+            categories, list) or len(categories) != len(keys):
+        return [None] * len(keys)
+    return [next((v for v in c if not is_missing(v)), None) for c in categories]
+
+
 def string_columns(model, keys):
     """The input columns (names, or indices for a model fitted without names)
     from which the first step reading them learnt strings."""
