@@ -480,3 +480,12 @@ def test_the_root_logger_s_placeholder_prints_what_python_prints_without_handler
                                                    None))
     told = capsys.readouterr().err
     assert "shown" in told and "hidden" not in told
+    # a logger with a handler of its own printed it already (found in review: twice)
+    own = logging.getLogger("keraslearn_tests_own")
+    own.addHandler(logging.NullHandler())
+    try:
+        _ROOT_PLACEHOLDER.handle(logging.LogRecord(own.name, logging.ERROR, __file__, 1, "once",
+                                                   None, None))
+    finally:
+        own.handlers.clear()
+    assert "once" not in capsys.readouterr().err

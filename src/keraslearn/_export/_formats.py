@@ -213,6 +213,11 @@ class _LastResort(logging.Handler):
     and above to stderr), as a handler, so that basicConfig() leaves it be."""
 
     def emit(self, record):
+        logger = logging.getLogger(record.name) if record.name != "root" else logging.root
+        while logger is not logging.root:  # Python's own: only where no handler took it
+            if logger.handlers:
+                return
+            logger = logger.parent
         last = logging.lastResort
         if last is not None and record.levelno >= last.level:
             last.handle(record)
