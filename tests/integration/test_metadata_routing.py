@@ -234,8 +234,9 @@ def test_labels_routed_as_y_val_to_an_ensemble_s_members_are_told_why_they_are_u
     positions = np.searchsorted(np.unique(labels), labels[150:])
     vote.fit(X[:150], labels[:150], X_val=X[150:], y_val=positions)
     assert "val_loss" in vote.estimators_[0].history_
-    # an estimator of its own, given a label it never saw, is not told of ensembles
+    # integer labels may be either an ensemble's or an unseen label: told as a maybe
+    # (found in review: an ensemble of labels 1 and 2 was told nothing)
     alone = by_name("KerasClassifier").build(epochs=1)
-    with pytest.raises(ValueError, match="not in classes: \\[3\\]") as told:
+    with pytest.raises(ValueError, match=r"not in classes: \[3\] .*\(if this estimator is a "
+                                         r"member of a voting, stacking or bagging ensemble"):
         alone.fit(X[:150], y[:150], X_val=X[150:], y_val=y[150:] + 2 * (y[150:] == 1))
-    assert "ensemble" not in str(told.value)

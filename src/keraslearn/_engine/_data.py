@@ -189,9 +189,9 @@ def ready_for_training(est, data, plan):
                         "pipeline's transform_input names it)")
                 about = text.startswith("X ") or any(  # X_val's features, not y or weights
                     word in text for word in ("feature", "column"))
-                if "not in classes" in text and _positions(data.encoder) and np.asarray(
-                        given[1]).dtype.kind in "OUSb":  # (labels no position can be)
-                    hint, about = _ENSEMBLE_HINT, True
+                if "not in classes" in text and _positions(data.encoder):
+                    hint, about = (_ENSEMBLE_HINT if np.asarray(given[1]).dtype.kind in "OUSb"
+                                   else _MEMBER_HINT), True  # (labels no position can be, or)
             else:
                 hint = (" (validation_data is given as fit's X and y are: the estimator's "
                         "encoders make it what the model takes)")
@@ -207,6 +207,11 @@ _ENSEMBLE_HINT = (" (trained on the classes 0, 1, ...: a voting, stacking or bag
                   "ensemble fits its members on positions in its classes_, not on the labels; "
                   "route y_val to them as those positions, np.searchsorted(np.unique(y), "
                   "y_val))")
+
+
+_MEMBER_HINT = (" (if this estimator is a member of a voting, stacking or bagging ensemble: "
+                "those fit their members on positions in their classes_, not on the labels; "
+                "route y_val to them as those positions, np.searchsorted(np.unique(y), y_val))")
 
 
 def _positions(encoder):
