@@ -126,8 +126,8 @@ def test_missing_values_in_a_string_column(mlp, tmp_path):
     # Imputed by a SimpleImputer of strings, which the graph cannot hold either.
     imputer = SimpleImputer(strategy="most_frequent").fit(data[["c"]])
     refused(Pipeline([("impute", imputer), ("net", mlp)]), tmp_path,
-            match=f"non-numeric statistics_.*{fill} and take this SimpleImputer out of the "
-                  "pipeline")
+            match=f"non-numeric statistics_.*{fill} and leave the text columns out of this "
+                  "SimpleImputer")
     # Strings of digits (zip codes) too: they were read as numbers, and the text
     # column then reached the one-hot layer as float32 (TensorFlow's TypeError).
     zips = pd.DataFrame({"z": ["75001", "69002", None, "75001"] * 10}, dtype=object)

@@ -70,8 +70,9 @@ _FILL_TEXT = (" To export a pipeline reading a text column with missing values, 
 
 # An imputer of text is refused whether or not the column held missing values.
 _NO_TEXT_IMPUTER = (" An exported graph takes no missing text: fill them before fitting "
-                    "(X[column].fillna('missing')) and take this SimpleImputer out of the "
-                    "pipeline; requests then send that word.")
+                    "(X[column].fillna('missing')) and leave the text columns out of this "
+                    "SimpleImputer (one imputing numbers only exports); requests then send "
+                    "that word.")
 
 
 def _numeric(name, step, values, what):
