@@ -392,6 +392,14 @@ def test_unsupported_column_types(frame):
         DriftDetector().fit(np.array([[{"a": 1}], [{"b": 2}]], dtype=object))
 
 
+def test_categorical_features_named_in_numpy_s_string_dtype(frame):
+    # Found in an audit: "must hold column names (str) ..., got ['grade']".
+    names = np.array(["city", "plan", "grade"], dtype=np.dtypes.StringDType())
+    given = DriftDetector(categorical_features=names).fit(frame)
+    expected = DriftDetector(categorical_features=["city", "plan", "grade"]).fit(frame)
+    np.testing.assert_array_equal(given.categorical_, expected.categorical_)
+
+
 @pytest.mark.parametrize("kind", ["datetime64[s]", "timedelta64[s]"])
 def test_dates_left_out_of_categorical_features_are_refused_not_read_as_ticks(frame, kind):
     # Found in an audit: listing other columns as categorical let a date column

@@ -45,6 +45,20 @@ def test_shape_dtype_and_range(image_paths, color_mode, channels):
     assert X.max() > 0.5  # scaled, not all zero
 
 
+def test_paths_in_numpy_s_string_dtype_are_paths(image_paths):
+    # Found in an audit: NumPy 2's StringDType array (kind "T") was called numeric,
+    # and ImageClassifier told the user to use ImageClassifier.
+    from keraslearn import ImageClassifier
+
+    given = np.array([str(p) for p in image_paths], dtype=np.dtypes.StringDType())
+    loader = ImageLoader(target_size=(6, 9))
+    np.testing.assert_array_equal(loader.fit_transform(given),
+                                  ImageLoader(target_size=(6, 9)).fit_transform(image_paths))
+    clf = ImageClassifier(image_shape=(6, 9, 3), conv_filters=(2,), dense_units=4, epochs=1,
+                          random_state=0).fit(given, ["a", "b", "a"])
+    assert clf.predict(given).shape == (3,)
+
+
 def test_flatten_matches_reshaped_images(image_paths):
     images = ImageLoader(target_size=(5, 4)).fit_transform(image_paths)
     rows = ImageLoader(target_size=(5, 4), flatten=True).fit_transform(image_paths)

@@ -731,3 +731,14 @@ def test_the_model_s_own_parallel_calls_run_in_threads_of_the_server():
     assert seen == [("ThreadingBackend", 1)]
     model.predict(np.zeros((1, 2)))  # (the caller's own calls keep their backend)
     assert seen[-1][0] != "ThreadingBackend"
+
+
+def test_numpy_s_string_dtype_names_a_text_column():
+    # Found in an audit: dtypes={"city": StringDType()} was refused as a dtype the
+    # server cannot take ("numbers, booleans and strings only").
+    from keraslearn.serving._schema import FeatureSchema
+
+    model = mixed()
+    for given in (np.dtypes.StringDType(), "str"):
+        schema = FeatureSchema.from_model(model, dtypes={"city": given})
+        assert schema.kinds[list(schema.names).index("city")] == "string"

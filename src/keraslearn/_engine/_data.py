@@ -190,7 +190,7 @@ def ready_for_training(est, data, plan):
                 about = text.startswith("X ") or any(  # X_val's features, not y or weights
                     word in text for word in ("feature", "column"))
                 if "not in classes" in text and _positions(data.encoder):
-                    hint, about = (_ENSEMBLE_HINT if np.asarray(given[1]).dtype.kind in "OUSb"
+                    hint, about = (_ENSEMBLE_HINT if np.asarray(given[1]).dtype.kind in "OUSTb"
                                    else _MEMBER_HINT), True  # (labels no position can be, or)
             else:
                 hint = (" (validation_data is given as fit's X and y are: the estimator's "

@@ -159,7 +159,7 @@ def categorical_mask(spec, frame, names, owner):
                              f"[0, {n}): X has {n} columns.")
         mask[spec] = True
         return mask
-    if spec.dtype.kind in "UO" and all(isinstance(s, str) for s in spec):
+    if spec.dtype.kind in "UOT" and all(isinstance(s, str) for s in spec):
         if names is None:
             raise ValueError("categorical_features names columns, which needs X to be a "
                              "DataFrame with string column names; use indices or a mask.")

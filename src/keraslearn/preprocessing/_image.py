@@ -89,7 +89,7 @@ def _as_items(X):
                 "X must be one-dimensional (or a single column) of image paths, "
                 f"got an array of shape {X.shape}."
             )
-        if X.dtype.kind not in "OUS":
+        if X.dtype.kind not in "OUST":  # (T: NumPy 2's StringDType)
             raise TypeError(
                 "X must hold image paths or PIL images, got a numeric array of "
                 f"dtype {X.dtype}; decoded images need no ImageLoader."

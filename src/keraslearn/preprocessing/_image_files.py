@@ -69,7 +69,7 @@ def _first_item(X):
     paths after it) when X may be a collection of images, else None."""
     X = tensor_values(X)
     items = ()
-    if isinstance(X, np.ndarray) and X.dtype.kind in "OUS":  # (its first column)
+    if isinstance(X, np.ndarray) and X.dtype.kind in "OUST":  # (its first column; T: StringDType)
         items = X.flat if X.ndim < 2 else X[:, 0] if X.ndim == 2 and X.shape[1] else ()
     elif hasattr(X, "iloc") and hasattr(X, "ndim"):  # pandas Series or DataFrame
         column = X if X.ndim == 1 else X.iloc[:, 0] if X.shape[1] == 1 else None

@@ -299,7 +299,7 @@ def _kind(dtype):
         return "integer"
     if dtype.kind == "b":
         return "boolean"
-    if dtype.kind in "OUS":
+    if dtype.kind in "OUST":  # (T: NumPy 2's StringDType)
         return "string"
     raise ValueError(f"make_app: the server cannot take features of dtype {dtype}")
 
@@ -324,7 +324,7 @@ def _numpy_dtype(dtype, key):
                          f"cannot take (numbers, booleans and strings only)") from exc
     # Strings of a NumPy width (an example array's <U4) are stored whole: a
     # longer one in a request would be cut to another value.
-    return np.dtype(object) if found.kind in "US" else found
+    return np.dtype(object) if found.kind in "UST" else found
 
 
 def _held_kind(dtype):
