@@ -489,3 +489,9 @@ def test_the_root_logger_s_placeholder_prints_what_python_prints_without_handler
     finally:
         own.handlers.clear()
     assert "once" not in capsys.readouterr().err
+    # read without logging's lock, nor making loggers (found in review: getLogger
+    # under the handler's lock, the order dictConfig takes them the other way)
+    _ROOT_PLACEHOLDER.handle(logging.LogRecord("keraslearn_tests_ghost.sub", logging.ERROR,
+                                               __file__, 1, "ghost", None, None))
+    assert "ghost" in capsys.readouterr().err
+    assert "keraslearn_tests_ghost.sub" not in logging.Logger.manager.loggerDict

@@ -213,11 +213,15 @@ class _LastResort(logging.Handler):
     and above to stderr), as a handler, so that basicConfig() leaves it be."""
 
     def emit(self, record):
-        logger = logging.getLogger(record.name) if record.name != "root" else logging.root
-        while logger is not logging.root:  # Python's own: only where no handler took it
-            if logger.handlers:
+        # Python's own: only where no logger on the record's way has a handler. Read
+        # without logging's lock (getLogger takes it, under this handler's: a
+        # dictConfig in another thread takes them the other way round).
+        known, name = logging.Logger.manager.loggerDict, record.name
+        while name and name != "root":
+            logger = known.get(name)
+            if isinstance(logger, logging.Logger) and logger.handlers:
                 return
-            logger = logger.parent
+            name = name.rpartition(".")[0]
         last = logging.lastResort
         if last is not None and record.levelno >= last.level:
             last.handle(record)
