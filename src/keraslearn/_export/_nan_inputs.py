@@ -2,6 +2,8 @@
 NaN the graph's preprocessing makes finite, found by running it, where the
 pipeline takes it too."""
 
+import collections
+
 import numpy as np
 import pandas as pd
 
@@ -83,9 +85,10 @@ def _taken_by_pipeline(pipeline, raw, candidates, keys):
     """The ``candidates`` (keys of columns whose NaN the graph takes) whose NaN
     the pipeline's steps take: ``raw(columns)`` (row j, the probe's first row
     with NaN in ``columns[j]``) transformed by them without an error, tried in
-    halves down to single columns, in ``_MAX_RUNS`` calls at most. Where they
-    refuse the probe row itself (a category it does not hold), and for the
-    columns the calls left undecided, serving's rule stands (:func:`_refused`)."""
+    halves down to single columns, in ``_MAX_WORK / width`` calls at most (64
+    at least). Where they refuse the probe row itself (a category it does not
+    hold), and for the columns the calls left undecided, serving's rule stands
+    (:func:`_refused`)."""
     import warnings
 
     from ._graph import split_pipeline
@@ -106,13 +109,21 @@ def _taken_by_pipeline(pipeline, raw, candidates, keys):
 
     if not candidates:
         return set()
+    refused = _refused(pipeline, keys)
     if not runs([]):
-        return set(candidates) - _refused(pipeline, keys)
+        return set(candidates) - refused
+    # Columns read by one step kept together, so that halves split between steps
+    # (a ColumnTransformer's Normalizer refusing NaN, its passthrough taking it).
+    from ..utils._first_steps import reader_ids
+
+    reader = dict(zip(keys, map(str, reader_ids(pipeline, keys))))
+    candidates = sorted(candidates, key=lambda k: (k in refused, reader[k]))
     size = max(1, _CELLS // max(1, len(keys)))
-    taken, groups = set(), [candidates[i:i + size] for i in range(0, len(candidates), size)]
-    undecided, left = [], _MAX_RUNS
+    # (halves breadth first: a budget spent on one step's refusals leaves the others tried)
+    groups = collections.deque(candidates[i:i + size] for i in range(0, len(candidates), size))
+    taken, undecided, left = set(), [], max(64, _MAX_WORK // max(1, len(keys)))
     while groups:
-        group = groups.pop()
+        group = groups.popleft()
         if not left:
             undecided += group
             continue
@@ -121,10 +132,12 @@ def _taken_by_pipeline(pipeline, raw, candidates, keys):
             taken.update(group)
         elif len(group) > 1:
             groups += [group[:len(group) // 2], group[len(group) // 2:]]
-    return taken | (set(undecided) - _refused(pipeline, keys) if undecided else set())
+    return taken | (set(undecided) - refused)
 
 
-_MAX_RUNS = 4096  # (about 2 per column refused: 600 columns take some 4 s)
+# Transform calls of the search: about 2 per column refused, each the longer the
+# wider the table (one-hot encoders of 600 columns: 0.14 s), so bounded by width.
+_MAX_WORK = 20_000
 
 
 def _refused(pipeline, keys):

@@ -70,6 +70,14 @@ def imputed_keys(model, keys, first_imputer=False):
     return [k for k, marker in zip(keys, markers) if is_nan(marker)]
 
 
+def reader_ids(model, keys):
+    """Per input column, the id of the step reading it first (a ColumnTransformer's
+    transformer; its "passthrough" or "drop" by name): columns alike share one."""
+    return _per_column(model, list(keys), lambda steps, keys: [
+        steps[0] if isinstance(steps[0], str) else id(steps[0])] * len(keys),
+        lambda a, b: a, None)
+
+
 def known_values(model, keys):
     """Per input column, a category the encoder reading it first (past scalers)
     learnt, or None: a value every step takes there (an exported graph's probe
