@@ -19,8 +19,7 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
     refuses NaN before the imputer, an encoder refusing unknown values refuses
     it); a text column the pipeline's first step reading it imputes.
     ``network_width``: the cells of one row the preprocessing gives the network."""
-    from ..utils._first_steps import imputed_keys, known_values
-    from ..utils._validation import is_number
+    from ..utils._first_steps import imputed_keys
 
     if features is None:
         if len(inputs_meta[0]["shape"]) != 2:
@@ -36,9 +35,8 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
 
         taken = _finite_with_nan(model, rows, n_features, max(n_features, network_width))
         first = np.asarray(probe["inputs"][:1], dtype=np.float64)
-        for j, value in enumerate(known_values(pipeline, keys)):  # (an encoder's category)
-            if is_number(value) and not isinstance(value, (str, bytes)):
-                first[0, j] = float(value)
+        for j, value in _known_numbers(pipeline, keys).items():
+            first[0, j] = value
 
         def raw(columns):  # the pipeline's input: row j, NaN in columns[j]
             table = np.repeat(first, max(len(columns), 1), axis=0)
@@ -59,10 +57,8 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
     taken = _finite_with_nan(model, feed, len(numbers), max(len(probe), network_width))
     values = {entry["feature"]: probe[entry["name"]][0] for entry in inputs_meta}
     names = [str(f) for f in features]
-    for name, value in zip(names, known_values(pipeline, names)):  # (an encoder's category)
-        if (is_number(value) and not isinstance(value, (str, bytes)) and name in values
-                and not isinstance(values[name], str)):
-            values[name] = float(value)
+    values.update((name, value) for name, value in _known_numbers(pipeline, names).items()
+                  if name in values and not isinstance(values[name], str))
 
     # the pipeline's input row (its columns dropped from the graph: 0)
     first = pd.DataFrame({f: pd.Series([values.get(f, 0.0)], dtype=object if isinstance(
@@ -79,6 +75,16 @@ def imputed_features(pipeline, features, n_features, inputs_meta, model, probe, 
         pipeline, frame, [entry["feature"] for entry, ok in zip(numbers, taken) if ok], names)
     return [entry["feature"] for entry in inputs_meta if entry["feature"] in numbers_taken
             or (entry["dtype"] == "string" and entry["feature"] in imputed)]
+
+
+def _known_numbers(pipeline, keys):
+    """``{key: float}``: a number category the encoder reading that column first
+    learnt, for the probe row (its random numbers are unknown to such an encoder)."""
+    from ..utils._first_steps import known_values
+    from ..utils._validation import is_number
+
+    return {key: float(value) for key, value in zip(keys, known_values(pipeline, keys))
+            if is_number(value) and not isinstance(value, (str, bytes))}
 
 
 def _taken_by_pipeline(pipeline, raw, candidates, keys):
