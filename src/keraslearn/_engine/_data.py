@@ -203,15 +203,14 @@ def ready_for_training(est, data, plan):
     return data, plan
 
 
+_ROUTED_POSITIONS = (", not on the labels; route y_val to them as those positions, "
+                     "np.searchsorted(np.unique(y), y_val))")
 _ENSEMBLE_HINT = (" (trained on the classes 0, 1, ...: a voting, stacking or bagging "
-                  "ensemble fits its members on positions in its classes_, not on the labels; "
-                  "route y_val to them as those positions, np.searchsorted(np.unique(y), "
-                  "y_val))")
+                  "ensemble fits its members on positions in its classes_" + _ROUTED_POSITIONS)
 
 
 _MEMBER_HINT = (" (if this estimator is a member of a voting, stacking or bagging ensemble: "
-                "those fit their members on positions in their classes_, not on the labels; "
-                "route y_val to them as those positions, np.searchsorted(np.unique(y), y_val))")
+                "those fit their members on positions in their classes_" + _ROUTED_POSITIONS)
 
 
 def _positions(encoder):
