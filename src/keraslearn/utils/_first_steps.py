@@ -90,9 +90,8 @@ def _known_values(steps, keys):
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
     step = None if isinstance(steps[0], str) else _past_scalers(steps)
-    categories = getattr(step, "categories_", None)
-    if not isinstance(step, (OneHotEncoder, OrdinalEncoder)) or not isinstance(
-            categories, list) or len(categories) != len(keys):
+    categories = _fitted_categories(step, len(keys), (OneHotEncoder, OrdinalEncoder))
+    if categories is None:
         return [None] * len(keys)
     return [next((v for v in c if not is_missing(v)), None) for c in categories]
 
@@ -156,10 +155,8 @@ def _categories(steps, keys):
     if isinstance(step, SimpleImputer) and len(steps) > 1:  # strings go on as they are
         filled = (step.missing_values,) if isinstance(step.missing_values, str) else ()
         step = steps[1]
-    categories = getattr(step, "categories_", None)
-    if not (isinstance(step, (OneHotEncoder, OrdinalEncoder))
-            and step.handle_unknown == "error" and isinstance(categories, list)
-            and len(categories) == n):
+    categories = _fitted_categories(step, n, (OneHotEncoder, OrdinalEncoder))
+    if categories is None or step.handle_unknown != "error":
         return [None] * n
     known = [[v for v in np.asarray(c, dtype=object) if not is_missing(v)]  # (learnt:
              for c in categories]  # the missing value is no category to refuse)
@@ -180,9 +177,8 @@ def _object_numbers(steps, keys):
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
     step, n = steps[0], len(keys)
-    categories = getattr(step, "categories_", None)
-    if not (isinstance(step, (OneHotEncoder, OrdinalEncoder, TargetEncoder))
-            and isinstance(categories, list) and len(categories) == n):
+    categories = _fitted_categories(step, n, (OneHotEncoder, OrdinalEncoder, TargetEncoder))
+    if categories is None:
         return [None] * n
     kinds = []
     for known in categories:
@@ -194,6 +190,15 @@ def _object_numbers(steps, keys):
             float(v).is_integer() and not isinstance(v, (float, np.floating)) for v in values)
             else "f")
     return kinds
+
+
+def _fitted_categories(step, n, encoders):
+    """The categories a fitted encoder among ``encoders`` learnt, one array for
+    each of its ``n`` columns; None for another step."""
+    categories = getattr(step, "categories_", None)
+    if isinstance(step, encoders) and isinstance(categories, list) and len(categories) == n:
+        return categories
+    return None
 
 
 def _both_know(a, b):
@@ -317,9 +322,8 @@ def _encoder_markers(step, n, nan_imputed=False):
     step after it imputes its NaN code (``nan_imputed``)."""
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
-    categories = getattr(step, "categories_", None)
-    if not isinstance(step, (OneHotEncoder, OrdinalEncoder, TargetEncoder)) or not isinstance(
-            categories, list) or len(categories) != n:
+    categories = _fitted_categories(step, n, (OneHotEncoder, OrdinalEncoder, TargetEncoder))
+    if categories is None:
         return None
     if isinstance(step, OrdinalEncoder):  # (a NaN code would reach the network)
         learnt_taken = nan_imputed or not is_nan(step.encoded_missing_value)
