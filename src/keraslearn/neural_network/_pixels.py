@@ -45,14 +45,29 @@ def eight_bit_top(X, *, wide):
     widened = wide and len(kinds) == 1 and kinds <= {"f", "i", "u"}
     if not arrays or not (kinds == {"u8"} or widened):
         return None
-    # A file-mapped X is read block by block: never resident whole.
+    bottom, top = _value_range(arrays)
+    if widened and not (2 < top <= 255 and bottom >= 0):
+        return None  # scaled, standardised, or not pixels
+    return top if top > _SMALL_VALUES else None
+
+
+def _value_range(arrays):
+    """The smallest and largest value of non-empty ``arrays`` (a file-mapped one
+    read block by block: never resident whole)."""
     bottom, top = np.inf, -np.inf
     for array in arrays:
         for part in blocks(array) if is_mapped(array) else [array]:
             bottom, top = min(bottom, float(part.min())), max(top, float(part.max()))
-    if widened and not (2 < top <= 255 and bottom >= 0):
-        return None  # scaled, standardised, or not pixels
-    return top if top > _SMALL_VALUES else None
+    return bottom, top
+
+
+def _scaled_to_unit(X):
+    """Whether X holds floats in [0, 1], not all 0: images scaled as files are read."""
+    arrays = [a for a in _pixel_arrays(X) if a.size]
+    if not arrays or any(a.dtype.kind != "f" for a in arrays):
+        return False
+    bottom, top = _value_range(arrays)
+    return bottom >= 0 and 0 < top <= 1
 
 
 def warn_at_fit(est, X, *, wide):
@@ -73,14 +88,16 @@ def warn_at_fit(est, X, *, wide):
 def warn_at_predict(est, X, *, fitted_on_8bit, files):
     """Warn when X holds 8-bit pixel values and the network was fitted on
     others, or X holds images read scaled to [0, 1] (``files``: paths or PIL
-    images) and the network was fitted on 8-bit values. ``fitted_on_8bit``
-    None (not recorded): no warning."""
-    if fitted_on_8bit is True and files:
+    images; or arrays of floats in [0, 1]) and the network was fitted on 8-bit
+    values. ``fitted_on_8bit`` None (not recorded): no warning."""
+    if fitted_on_8bit is True and (files or _scaled_to_unit(X)):
+        given = ("image files and PIL images are read scaled to [0, 1]" if files else
+                 "X holds values in [0, 1], as images scaled to it do")
         warnings.warn(
             f"This {type(est).__name__} was fitted on 8-bit pixel values (0-255), but "
-            "image files and PIL images are read scaled to [0, 1]: its predictions for "
-            "them mean nothing. Fit it on images scaled to [0, 1] (X / 255.0, or "
-            "keraslearn.preprocessing.ImageLoader's), or on the files themselves.",
+            f"{given}: its predictions for them mean nothing. Fit it on images scaled to "
+            "[0, 1] (X / 255.0, or keraslearn.preprocessing.ImageLoader's), or on the "
+            "files themselves.",
             UserWarning,
             stacklevel=user_stacklevel(),
         )
