@@ -345,6 +345,16 @@ def test_layers_with_batch_norm_and_blocks(digit_images):
     assert [c.filters for c in convs] == [4, 8] and convs[0].kernel_size == (3, 3)
 
 
+def test_conv_filters_as_one_int_is_one_block(digit_images):
+    # As MLPClassifier(hidden_layer_sizes=8) is one layer (found in an audit: refused
+    # as "must be an array-like").
+    X, y = digit_images
+    one = ImageClassifier(**{**SMALL, "conv_filters": np.int64(8)}).fit(X, y)
+    convs = [layer for layer in one.model_.layers if type(layer).__name__ == "Conv2D"]
+    assert [c.filters for c in convs] == [8]
+    np.testing.assert_array_equal(one.predict_proba(X[:10]),
+                                  ImageClassifier(**SMALL).fit(X, y).predict_proba(X[:10]))
+
 
 def test_augmentation_acts_only_in_training(digit_images):
     X, y = digit_images
@@ -535,6 +545,7 @@ def test_partial_fit_after_the_layers_changed_refuses_or_rebuilds(digit_images):
     "params, match",
     [
         ({"conv_filters": (8, 0)}, "conv_filters must hold positive integers"),
+        ({"conv_filters": 0}, "'conv_filters' parameter"),
         ({"kernel_size": 0}, "'kernel_size' parameter"),
         # (the count is wrong, not the values; shown as given, not as a list)
         ({"kernel_size": (3, 3, 3)}, r"kernel_size must hold 1 or 2 values, got 3: \(3, 3, 3\)"),

@@ -64,8 +64,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
 
     Parameters
     ----------
-    conv_filters : tuple of int, default=(32, 64)
-        Filters of each convolution block.
+    conv_filters : int or tuple of int, default=(32, 64)
+        Filters of each convolution block (an int: one block).
 
     kernel_size : int or tuple of (int, int), default=3
         Size of the convolution kernels.
@@ -211,7 +211,7 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
                     "is read.")
 
     _parameter_constraints = {
-        "conv_filters": ["array-like"],
+        "conv_filters": ["array-like", Interval(Integral, 1, None, closed="left")],
         "kernel_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
         "dense_units": [Interval(Integral, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
