@@ -685,6 +685,18 @@ def test_a_warm_start_on_labels_lacking_a_class_is_refused_as_in_scikit_learn(ir
                 est.fit(X_train, y_train[some])
 
 
+@pytest.mark.parametrize("y, said", [
+    (np.arange(30).astype(str), r"y has dtype <U2.*y.astype\(float\)"),
+    (np.arange(30).astype("datetime64[D]"), r"y has dtype datetime64\[D\]")])
+def test_poisson_regressor_tells_text_or_dates_as_targets_are_not_numbers(y, said):
+    # Found in an audit: the negative-count check ran first, failing in NumPy's
+    # "ufunc 'less' did not contain a loop" where the squared error's fit said why.
+    X = np.random.RandomState(0).rand(30, 3)
+    for loss in ("poisson", "squared_error"):
+        with pytest.raises(ValueError, match="A regressor needs numeric targets; " + said):
+            keraslearn.MLPRegressor(loss=loss, max_iter=1).fit(X, y)
+
+
 def test_partial_fit_after_another_loss_or_dtype_rebuilds_the_network_it_reports():
     # partial_fit trained on the old network (a linear output under
     # loss="poisson", float32 under dtype="float64") while out_activation_

@@ -1,6 +1,7 @@
 """MLPClassifier and MLPRegressor: dense networks with scikit-learn's MLP parameters."""
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.metaestimators import available_if
@@ -354,7 +355,9 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         if np.ndim(y) == 2 and np.shape(y)[1] == 1:
             # As scikit-learn's MLPRegressor: warn, and predict 1-D.
             y = column_or_1d(y, warn=True)
-        if self.loss == "poisson" and np.any(np.asarray(y) < 0):
+        # (text or dates: told as such by the targets' check, after this)
+        if self.loss == "poisson" and not issparse(y) and np.asarray(y).dtype.kind in "biuf" \
+                and np.any(np.asarray(y) < 0):
             raise ValueError("loss='poisson' requires non-negative y.")
         return X, y
 
