@@ -966,6 +966,38 @@ def test_a_regressor_refuses_a_classification_loss_its_values_cannot_train_on():
     KerasRegressor(spread, loss="categorical_crossentropy", epochs=1).fit(Xr, shares)
 
 
+def test_a_regressor_refuses_targets_its_classification_loss_cannot_learn():
+    # Found in an audit: binary crossentropy on y from 1.8 to 27.7 trained to a loss
+    # of -1278 (R2 -6), the hinge losses and the KL divergence to 0, the cosine
+    # similarity over one unit not at all (R2 -7): each in silence.
+    def one(meta, activation=None):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, activation=activation)])
+
+    Xr = np.random.RandomState(0).rand(30, 4)
+    yr = 2 + 20 * np.random.RandomState(1).rand(30)
+    unit = r"reads targets as probabilities in \[0, 1\], but y holds values from 2\.\d+ to 2\d\."
+    for loss, said in [("binary_crossentropy", unit), (keras.losses.KLDivergence(), unit),
+                       (keras.losses.binary_focal_crossentropy, unit),
+                       ("hinge", r"trains the outputs' signs to labels -1 and 1"),
+                       (keras.losses.SquaredHinge(), "outputs' signs"),
+                       ("cosine_similarity", "over one unit are 1 or -1 whatever its value")]:
+        for method in ("fit", "partial_fit"):
+            reg = KerasRegressor(one, loss=loss, epochs=1, random_state=0)
+            with pytest.raises(ValueError, match=said):
+                getattr(reg, method)(Xr, yr)
+            assert not hasattr(reg, "model_")
+    # on targets of their own range they train
+    shares = np.random.RandomState(2).rand(30)
+    KerasRegressor(one, model__activation="sigmoid", loss="binary_crossentropy",
+                   epochs=1).fit(Xr, shares)
+    KerasRegressor(one, loss="hinge", epochs=1).fit(Xr, np.sign(shares - 0.5))
+
+    def two(meta):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+    KerasRegressor(two, loss="cosine_similarity", epochs=1).fit(Xr, np.c_[yr, -yr])
+
+
 def test_a_nested_head_s_output_activation_is_read_as_a_flat_network_s():
     # Found in an audit: a head given as a nested Sequential was not read, so a
     # linear output under a crossentropy trained every epoch on clipped scores,

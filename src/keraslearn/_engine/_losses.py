@@ -200,6 +200,17 @@ def clips_negative_targets(loss):
                     keras.losses.MeanSquaredLogarithmicError)
 
 
+def reads_unit_targets(loss):
+    """Whether ``loss`` is one of Keras' losses whose targets are probabilities
+    in [0, 1] (binary crossentropies, Kullback-Leibler divergence), given as a
+    name, function, class or instance."""
+    losses = keras.losses
+    return any(_is_loss(loss, fn, cls) for fn, cls in [
+        (losses.binary_crossentropy, losses.BinaryCrossentropy),
+        (losses.binary_focal_crossentropy, losses.BinaryFocalCrossentropy),
+        (losses.kl_divergence, losses.KLDivergence)])
+
+
 def takes_probabilities(loss):
     """Whether ``loss`` is one of Keras' crossentropies reading probabilities
     (``from_logits`` False), given as a name, function, class or instance."""

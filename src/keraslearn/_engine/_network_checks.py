@@ -174,9 +174,16 @@ def _check_regression_loss(loss, n_units):
     """Refuse a classification loss a regressor's values cannot train on: one
     taking a class index per sample (TensorFlow refused the values deep in the
     graph), or one comparing scores spread over units, over one unit (0
-    whatever the model learns: nothing was learnt, in silence)."""
-    from ._losses import INDEX, loss_description, spread_over_classes, target_kind
+    whatever the model learns: nothing was learnt, in silence); and the cosine
+    similarity over one unit (1 or -1 whatever the unit's value: no gradient)."""
+    from ._losses import INDEX, _is_loss, loss_description, spread_over_classes, target_kind
 
+    if n_units == 1 and _is_loss(loss, keras.losses.cosine_similarity,
+                                 keras.losses.CosineSimilarity):
+        raise ValueError(
+            f"The loss {loss_description(loss)} compares the directions of the output units' "
+            "vector and y's, which over one unit are 1 or -1 whatever its value: it learns "
+            "nothing. Give a regression loss (loss='mse', 'mae', 'huber').")
     index = target_kind(loss) == INDEX
     if index or (n_units == 1 and spread_over_classes(loss, n_units=1)):
         what = ("takes a class index per sample" if index else "compares scores spread over "
@@ -197,6 +204,12 @@ def _not_probabilities(activation):
     probabilities clips them, and predict_proba refuses the rows)."""
     return (isinstance(activation, str) and activation not in _PROBABILITY_ACTIVATIONS
             and callable(getattr(keras.activations, activation, None)))
+
+
+def trains_scores(loss):
+    """Whether ``loss`` is one of Keras' hinge losses (it trains scores to the
+    sign of -1/1 labels)."""
+    return _trains(loss) == "scores"
 
 
 def _trains(loss):

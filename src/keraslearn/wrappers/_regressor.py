@@ -6,7 +6,13 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 
 from .._engine import RegressorBehaviour
-from .._engine._losses import clips_negative_targets, loss_description, takes_logarithm
+from .._engine._losses import (
+    clips_negative_targets,
+    loss_description,
+    reads_unit_targets,
+    takes_logarithm,
+)
+from .._engine._network_checks import trains_scores
 from ._base import BaseWrapper
 from ._docstrings import fill_doc
 
@@ -66,11 +72,14 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
     score = BaseWrapper.score
 
     def _prepare_training_data(self, X, y, reset):
+        values = np.asarray(y) if not issparse(y) else None
+        if values is None or values.dtype.kind not in "iuf" or not values.size:
+            return X, y
+        _refuse_targets_outside_the_loss(self.loss, values)
         # Keras' Poisson loss reads counts or rates: on a negative target it trains
         # to a negative loss, silently (scikit-learn's Poisson models refuse one);
         # its mean squared logarithmic error learns a negative target as 0.
-        values = np.asarray(y) if not issparse(y) else None
-        if values is None or values.dtype.kind not in "iuf" or not (values < 0).any():
+        if not (values < 0).any():
             return X, y
         least = values.min().item()
         if takes_logarithm(self.loss):
@@ -129,3 +138,22 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
             The score.
         """
         return r2_score(y_true, y_pred, **kwargs)
+
+
+def _refuse_targets_outside_the_loss(loss, values):
+    """Refuse regression targets a classification loss cannot learn: values
+    outside [0, 1] for a loss reading probabilities (its loss falls below 0
+    without end), or other than -1, 0 and 1 for a hinge loss (it trains the
+    outputs' signs): each trained on in silence, learning nothing."""
+    least, most = values.min().item(), values.max().item()
+    if reads_unit_targets(loss) and (least < 0 or most > 1):
+        raise ValueError(
+            f"The loss {loss_description(loss)} reads targets as probabilities in [0, 1], "
+            f"but y holds values from {least!r} to {most!r}: it cannot learn them. Give a "
+            "regression loss (loss='mse', 'mae', 'huber'), or scale y into [0, 1] "
+            "(a TransformedTargetRegressor with a MinMaxScaler).")
+    if trains_scores(loss) and not np.isin(values, (-1, 0, 1)).all():
+        raise ValueError(
+            f"The loss {loss_description(loss)} trains the outputs' signs to labels -1 and "
+            "1 (or 0 and 1), but y holds other values: it cannot learn them. Give a "
+            "regression loss (loss='mse', 'mae', 'huber'), or use KerasClassifier.")
