@@ -288,6 +288,30 @@ def test_a_text_pipeline_takes_a_frame_of_one_column_of_documents(store):
         np.testing.assert_array_equal(model.predict(docs), pipe.predict(docs))
 
 
+def test_a_series_of_documents_is_the_example_of_a_column_of_its_name(store):
+    # Found in an audit: log_fit(pipe, df.review, ...) logged params, metrics and
+    # the evaluation, then failed in MLflow (a Series is no input example), the
+    # model not logged; log_model(input_example=<a Series>) failed alike.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    docs = pd.Series(["good fun film", "bad awful plot", "great good story", "boring bad"] * 5,
+                     name="review")
+    y = np.array(["p", "n", "p", "n"] * 5)
+    pipe = make_pipeline(TfidfVectorizer(), KerasClassifier(
+        tiny_mlp, hidden=2, epochs=2, random_state=0)).fit(docs, y)
+    logged = log_fit(pipe, docs, y)
+    with mlflow.start_run():
+        unnamed = log_model(pipe, input_example=docs.rename(None)[:3])
+    for uri, name in [(logged.model_uri, "review"), (unnamed.model_uri, "text")]:
+        signature = mlflow.models.get_model_info(uri).signature
+        assert signature.inputs.input_names() == [name]
+        model = mlflow.pyfunc.load_model(uri)
+        np.testing.assert_array_equal(model.predict(pd.DataFrame({name: docs})),
+                                      pipe.predict(docs))
+    assert mlflow.get_run(logged.run_id).info.status == "FINISHED"
+
+
 def test_a_polars_test_set_gives_the_signature_of_its_named_columns(store):
     # Its example was one NumPy array: a signature of one unnamed tensor, so the
     # model (fitted with column names) was served arrays and warned of them.

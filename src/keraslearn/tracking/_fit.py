@@ -210,7 +210,7 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     log_model : bool, default=True
         Log the estimator as an MLflow model named ``"model"``.
 
-    input_example : DataFrame or ndarray, default=None
+    input_example : DataFrame, Series or ndarray, default=None
         The model's input example (and so its signature); the first five rows
         of ``X_test`` when None. A signature inferred from rows without missing
         values refuses them, also in the columns the model imputes: give an

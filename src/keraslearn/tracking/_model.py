@@ -87,6 +87,18 @@ def example_rows(X, n=5):
     return X[:n] if X.ndim >= 2 else None
 
 
+def mlflow_example(example):
+    """An input example as MLflow takes one: a pandas frame for a polars one,
+    a frame of one column for a Series (the documents a text pipeline reads,
+    as :class:`PyfuncModel` gives them back)."""
+    import pandas as pd
+
+    example = polars_as_pandas(example)
+    if isinstance(example, pd.Series):
+        return example.to_frame(name="text" if example.name is None else example.name)
+    return example
+
+
 PREDICT_FUNCTIONS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
 
@@ -109,11 +121,12 @@ def log_model(estimator, name="model", *, input_example=None, pip_requirements=N
     name : str, default="model"
         The model's name in the run.
 
-    input_example : DataFrame or ndarray, default=None
+    input_example : DataFrame, Series or ndarray, default=None
         A few rows like those the model will receive. When given, it is logged
         with the model and the model's signature is inferred from it and from
         the estimator's predictions on it (MLflow then checks the columns and
-        types of what it is asked to predict). Where MLflow cannot hold the
+        types of what it is asked to predict). A Series (a text pipeline's
+        documents) is logged as a column of its name ("text" unnamed). Where MLflow cannot hold the
         example to the signature it infers (a pandas category column, missing
         values in an integer one), the model is logged without a signature,
         with a warning, as ``mlflow.sklearn.log_model`` does. A signature
@@ -243,10 +256,11 @@ def signature_of(mlflow, estimator, input_example, predict_fn="predict", stackle
         return None
     from ._pyfunc import dense_output  # (imports MLflow, as this function needs it)
 
+    table = mlflow_example(input_example)  # (predicted on as the estimator takes it)
     try:
         signature = mlflow.models.infer_signature(
-            input_example, dense_output(getattr(estimator, predict_fn)(input_example)))
-        mlflow.models.validate_schema(input_example, signature.inputs)
+            table, dense_output(getattr(estimator, predict_fn)(input_example)))
+        mlflow.models.validate_schema(table, signature.inputs)
     except Exception as exc:  # noqa: BLE001 - MLflow's, whatever the column type
         warnings.warn(f"MLflow cannot describe the input example with a signature "
                       f"({type(exc).__name__}: {str(exc).splitlines()[-1][:300]}); the "
@@ -270,7 +284,7 @@ def log_saved(mlflow, estimator, path, *, name, input_example, signature, pip_re
         config["imports"] = imports
     return mlflow.pyfunc.log_model(
         name=name, python_model=str(code), artifacts={ARTIFACT: str(path)},
-        signature=signature, input_example=input_example,
+        signature=signature, input_example=mlflow_example(input_example),
         pip_requirements=(default_pip_requirements() if pip_requirements is None
                           else list(pip_requirements)),
         model_config=config or None,

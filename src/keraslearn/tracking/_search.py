@@ -89,7 +89,7 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     log_model : bool, default=True
         Log ``best_estimator_`` as the model (when the search refitted one).
 
-    input_example : DataFrame or ndarray, default=None
+    input_example : DataFrame, Series or ndarray, default=None
         The model's input example; the first five rows of ``X_test`` when None.
 
     output_dir : str or path-like, default=None
