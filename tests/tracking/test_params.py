@@ -131,6 +131,15 @@ def test_keys_mlflow_writes_alike_are_kept_apart_with_a_warning():
         with pytest.warns(UserWarning, match=f"is logged as '{prefix}age_1_3'"):
             params = flatten_params(ct, prefix=prefix)
         assert params[f"{prefix}age_1_2"] == "StandardScaler()"
+    # So does one named as a key rewritten to it (found in an audit: "scale:std", sorted
+    # first, took "scale_std", and the step so named was logged as "scale_std_2").
+    ct = ColumnTransformer([("scale:std", StandardScaler(with_mean=False), [0]),
+                            ("scale_std", MinMaxScaler(), [1])])
+    with pytest.warns(UserWarning, match="Parameter 'scale:std' is logged as 'scale_std_2'"):
+        params = flatten_params(ct)
+    assert params["scale_std"] == "MinMaxScaler()" and "scale_std__feature_range" in params
+    assert params["scale_std_2"] == "StandardScaler(with_mean=False)"
+    assert params["scale_std_2__with_mean"] is False
 
 
 def test_a_randomized_search_s_distributions_are_logged_with_their_arguments():

@@ -191,7 +191,7 @@ def flatten_params(estimator, prefix=""):
     search's nested parameters and routed parameters such as
     ``kerasclassifier__optimizer__learning_rate`` included, written as MLflow
     takes keys (see :func:`mlflow_key`; a key so written as another's gets
-    ``_2``, with a warning) -- with its value
+    ``_2``, with a warning, the other keeping its name) -- with its value
     as MLflow can store it: None, booleans, numbers and strings as they are;
     anything else as a short text (see :func:`describe`), cut to MLflow's
     6000 characters.
@@ -224,8 +224,10 @@ def flatten_params(estimator, prefix=""):
     params = estimator.get_params(deep=True)
     flat, names = {}, {}
     planned = {mlflow_key(f"{prefix}{key}") for key in params}  # (a suffixed key stays free)
-    # A step before its parameters, which are logged under the step's key.
-    for key in sorted(params, key=lambda k: (k.count("__"), k)):
+    # A step before its parameters, which are logged under the step's key; a key
+    # MLflow takes as it is before one rewritten to it (which then gets a suffix).
+    for key in sorted(params, key=lambda k: (
+            k.count("__"), mlflow_key(f"{prefix}{k}") != f"{prefix}{k}", k)):
         head, sep, last = key.rpartition("__")
         name = mlflow_key(names[head] + sep + last if head in names else f"{prefix}{key}")
         if name in flat:  # ("age:1" and "age;1" are both age_1 to MLflow)
