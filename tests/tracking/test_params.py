@@ -94,6 +94,14 @@ def test_estimators_keras_objects_and_reprs_are_told_apart_without_addresses():
     texts = [describe(v) for v in (decay(0.1, 10, 0.9), decay(0.001, 10, 0.9),
                                    keras.regularizers.L2(0.01), keras.regularizers.L2(0.1))]
     assert len(set(texts)) == len(texts) and "initial_learning_rate=0.1," in texts[0]
+    # A metric's or loss's own name (it names the history's curves) is kept; Keras'
+    # names, numbered per process, are not (found in an audit: name="acc" was lost).
+    assert describe(keras.metrics.SparseCategoricalAccuracy(name="acc")).startswith(
+        "SparseCategoricalAccuracy(name='acc', ")
+    assert "name=" in describe(keras.losses.MeanSquaredError(name="squares"))
+    for generated in (keras.metrics.AUC(), keras.metrics.AUC(), keras.metrics.MeanIoU(2),
+                      keras.metrics.SparseCategoricalAccuracy(), keras.losses.Huber()):
+        assert "name=" not in describe(generated)
 
 
 def test_keys_are_written_as_mlflow_takes_them_on_every_system():

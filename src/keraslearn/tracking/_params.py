@@ -109,7 +109,8 @@ def describe(value):
 
     config = settings_of(value)
     if config is not None:
-        return _given(type(value).__name__, config)
+        name = _named_by_user(value)
+        return _given(type(value).__name__, config if name is None else {"name": name, **config})
     if _is_keras_layer(value):  # a model or layer: its repr holds a per-process name
         return f"<{_qualified_name(type(value))}>"
     if _is_frozen_distribution(value):  # a search's space: its repr names no parameter
@@ -134,6 +135,29 @@ def describe(value):
 
 def _given(name, params):
     return f"{name}({', '.join(f'{k}={describe(v)}' for k, v in params.items())})"
+
+
+def _named_by_user(value):
+    """The name of a Keras metric or loss that was given one (it names the
+    history's curves), else None: not the name Keras gives one, its class's
+    default or its class in snake case, numbered per process (``auc_1``)."""
+    import keras
+
+    if not isinstance(value, (keras.metrics.Metric, keras.losses.Loss)):
+        return None
+    name = getattr(value, "name", None)
+    try:
+        default = inspect.signature(type(value).__init__).parameters["name"].default
+    except (KeyError, TypeError, ValueError):
+        default = None
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", re.sub(r"\W+", "", type(value).__name__))
+    bases = {re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()}
+    if isinstance(default, str):
+        bases.add(default)
+    if not isinstance(name, str) or any(re.fullmatch(re.escape(b) + r"(_\d+)?", name)
+                                        for b in bases):
+        return None
+    return name
 
 
 def _changed_params(estimator):
