@@ -67,8 +67,16 @@ def test_ready_networks_train_in_float32_under_a_16_bit_floatx(floatx):
     # dtype=None followed floatx into float16, which dtype itself refuses (Adam's
     # epsilon underflows there: the fit was refused as "diverged").
     labels = (X[:, 0] > 0).astype(int)
-    with _global(floatx=floatx):
+    # Keras tracks the training loss in floatx, which loss_curve_ and the stopping
+    # rule read (found in an audit: an MLPRegressor on targets near 60 was refused
+    # as diverged under float16, and under bfloat16 stopped after 12 iterations of
+    # a loss curve flat at 2096.0, silently): said at each fit.
+    said = (rf"keras.config.floatx\(\) is '{floatx}': Keras tracks the training loss in "
+            r"it, so MLPClassifier's loss_curve_ and stopping rule read it in 16 bits, although "
+            r"its network is float32 \(float16 overflows past 65,504")
+    with _global(floatx=floatx), pytest.warns(UserWarning, match=said) as seen:
         clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, labels)
+    assert seen[0].filename == __file__
     assert clf.coefs_[0].dtype == np.float32
     plain = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, labels)
     np.testing.assert_allclose(clf.coefs_[0], plain.coefs_[0], rtol=1e-3, atol=1e-3)

@@ -25,7 +25,7 @@ from .._engine import _keras_objects as objects
 from .._engine._plan import REBUILD
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest, validate_parameters
-from ._callbacks import NoImprovementStopping, PlateauLearningRate
+from ._callbacks import NoImprovementStopping, PlateauLearningRate, warn_16_bit_floatx
 from ._continued import RebuiltToContinue
 from ._pixels import eight_bit_top, warn_at_fit
 from ._refusals import RefusedInItsOwnName
@@ -172,6 +172,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
     def _check_parameters(self, fit_kwargs):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
+        warn_16_bit_floatx(self)
         keras_callbacks.check_callbacks(self._user_callbacks(fit_kwargs), {})
         if fit_kwargs.get("callbacks") is not None:  # they replace the parameter's (warned)
             keras_callbacks.replaced_callbacks(self, self.callbacks)
@@ -208,8 +209,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
                         + suggest(key, names))
 
     def _dtype(self):  # None: floatx, but float32 for a 16-bit one (as dtype takes no such)
-        floatx = keras.config.floatx()
-        return self.dtype or (floatx if floatx in ("float32", "float64") else "float32")
+        return self.dtype or ("float64" if keras.config.floatx() == "float64" else "float32")
 
     # --------------------------------------------------------- the plan
     def _training_settings(self, fit_kwargs):

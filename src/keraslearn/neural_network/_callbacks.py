@@ -1,5 +1,6 @@
 """Keras callbacks, a regularizer and a loss that give Keras training scikit-learn's MLP rules."""
 
+import warnings
 import weakref
 
 import numpy as np
@@ -8,6 +9,7 @@ from scipy import sparse
 from .._engine._dense_chain import dense_chains
 from .._engine._predict import CHUNK_BYTES
 from .._engine._sources import RowSource
+from .._stacklevel import user_stacklevel
 from .._tf import keras, numpy_reads_of_variables, tf
 
 # model -> its traced held-out step. A warm copy of the trace cache lives
@@ -154,6 +156,19 @@ class SummedPoisson(keras.losses.Poisson):
 
     def get_config(self):
         return {**super().get_config(), "dtype": self.dtype}
+
+
+def warn_16_bit_floatx(est):
+    """Warn where Keras' float type is 16-bit: Keras tracks the training loss
+    in it, whatever the network's float type (float32 then)."""
+    floatx = keras.config.floatx()
+    if floatx in ("float16", "bfloat16"):
+        warnings.warn(
+            f"keras.config.floatx() is {floatx!r}: Keras tracks the training loss in it, so "
+            f"{type(est).__name__}'s loss_curve_ and stopping rule read it in 16 bits, although "
+            f"its network is {est._dtype()} (float16 overflows past 65,504; bfloat16 keeps some 3 "
+            "digits, too few for tol). Call keras.config.set_floatx('float32') before "
+            "fitting it.", UserWarning, stacklevel=user_stacklevel())
 
 
 def l2_regularizer(strength, dtype):

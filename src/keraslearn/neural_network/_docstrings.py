@@ -191,7 +191,8 @@ _ENTRIES["device_dtype"] = PLACEMENT_DOC + """
     dtype : {"float32", "float64"} or None, default=None
         Floating-point type of the network; None means Keras' default
         (``keras.config.floatx()``, float32 unless set; float32 where it is
-        float16 or bfloat16). float64 is slower but exact enough for numerical
+        float16 or bfloat16, though Keras tracks the training loss in floatx
+        then: a fit warns of it). float64 is slower but exact enough for numerical
         checks. The network computes in this type whatever Keras' global
         dtype policy says (``keras.mixed_precision.set_global_policy``): a
         mixed-precision network is a wrapper's (``KerasClassifier``)."""
