@@ -799,6 +799,13 @@ def test_nan_and_infinity_unchecked_under_assume_finite_are_not_called_too_large
                 reg.predict(rows)
             with pytest.raises(ValueError, match=r"X holds NaN or infinity: .*assume_finite"):
                 clone(reg).fit(rows, [0.0, 1.0])  # (told once the loss is not finite)
+        # float32 X too, which needs no cast (found in an audit: "training diverged ...
+        # Scale the inputs"; and the full stop before the estimator's name was missing)
+        X32 = X.astype(np.float32)
+        X32[5, 1] = np.nan
+        with pytest.raises(ValueError, match=r"X holds NaN or infinity: .*assume_finite=True\)\)"
+                                             r"\. MLPRegressor was left as it was"):
+            clone(reg).fit(X32, target)
 
 
 @pytest.mark.parametrize("first", [True, False])

@@ -998,6 +998,34 @@ def test_a_regressor_refuses_targets_its_classification_loss_cannot_learn():
     KerasRegressor(two, loss="cosine_similarity", epochs=1).fit(Xr, np.c_[yr, -yr])
 
 
+def test_nan_unchecked_under_assume_finite_reaches_the_user_s_network_whatever_x_s_type():
+    # Found in an audit: a network replacing NaN itself trained on float64 X with NaN,
+    # and predicted float32 X, but predict and score refused that float64 X as "the
+    # network cannot ... predict with them". A ready network (it cannot) refuses it.
+    import sklearn
+
+    class NanToZero(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.where(keras.ops.isnan(x), keras.ops.zeros_like(x), x)
+
+    def build():
+        return keras.Sequential([keras.Input((5,)), NanToZero(),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    X, y = make_classification(60, 5, random_state=0)
+    X[::7, 2] = np.nan
+    with sklearn.config_context(assume_finite=True):
+        clf = KerasClassifier(build, loss="binary_crossentropy", epochs=1, random_state=0)
+        clf.fit(X, y)
+        np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(
+            X.astype(np.float32)))
+        assert 0 <= clf.score(X, y) <= 1
+        mlp = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0)
+        mlp.fit(np.nan_to_num(X), y)
+        with pytest.raises(ValueError, match=r"^X holds NaN or infinity: .*assume_finite"):
+            mlp.predict(X)
+
+
 def test_a_nested_head_s_output_activation_is_read_as_a_flat_network_s():
     # Found in an audit: a head given as a nested Sequential was not read, so a
     # linear output under a crossentropy trained every epoch on clipped scores,

@@ -311,16 +311,32 @@ def model_inputs(est, X, data=None):
     return X if is_identity(features) else features.transform(X)
 
 
-def float_overflow(X, model):
+def float_overflow(X, model, non_finite=True):
     """What to say when X (an array in memory, or a sparse matrix's stored
     values) holds finite values beyond the range of the float type ``model``
     takes (they become infinite in the network), or None. It reads X once more
-    only where X's float type is wider than the network's."""
+    only where X's float type is wider than the network's; there, with
+    ``non_finite``, NaN and infinity (scikit-learn's check skipped) are told
+    too, else passed on as they would be in X of the network's type."""
     dtype, cast_first = reading_float(model)
     if dtype is None:
         return None
     return beyond_float(X, dtype, *(["the type the network's first layer computes in"]
-                                    if cast_first else []))
+                                    if cast_first else []), non_finite=non_finite)
+
+
+def unchecked_non_finite(X):
+    """What to say when scikit-learn's check of X is off (``assume_finite``)
+    and X (an array in memory, or a sparse matrix's stored values) holds NaN
+    or infinity, or None."""
+    import sklearn
+    from scipy.sparse import issparse
+
+    X = X.data if issparse(X) else X
+    if not sklearn.get_config()["assume_finite"] or type(X) is not np.ndarray or (
+            X.dtype.kind != "f" or np.isfinite(targets.largest_magnitude(X))):
+        return None
+    return f"X holds NaN or infinity{targets.NOT_CHECKED}"
 
 
 def reading_float(model):
@@ -342,7 +358,7 @@ def reading_float(model):
     return dtype, False
 
 
-def beyond_float(X, dtype, what="the network's input type"):
+def beyond_float(X, dtype, what="the network's input type", non_finite=True):
     """:func:`float_overflow` for a network taking the float type ``dtype``."""
     from scipy.sparse import issparse
 
@@ -355,8 +371,10 @@ def beyond_float(X, dtype, what="the network's input type"):
             or X.dtype.kind in "iu" and X.dtype.itemsize >= 2 and dtype.itemsize == 2):
         return None
     largest = targets.largest_magnitude(X)
-    if not np.isfinite(largest):
+    if not np.isfinite(largest) and non_finite:
         return f"X holds NaN or infinity{targets.NOT_CHECKED}"
+    if not np.isfinite(largest):  # (the finite values' range still told)
+        largest = targets.largest_magnitude(X[np.isfinite(X)])
     if not largest > float(np.finfo(dtype).max):
         return None
     return (f"X holds values beyond the range of {dtype.name}, {what} "

@@ -324,8 +324,10 @@ class KerasEstimator(BaseEstimator):
         if call_kwargs:
             check_kwargs(keras.Model.predict, call_kwargs, None, strict=True)
         X = model_inputs(self, X)
-        # before the network: a sigmoid output would hide the infinities as 0 or 1
-        overflow = float_overflow(X, self.__dict__["model_"])  # (model_ would hand it out)
+        # before the network: a sigmoid output would hide the infinities as 0 or 1;
+        # NaN unchecked (assume_finite) reaches a user's network, which may take it
+        overflow = float_overflow(X, self.__dict__["model_"],  # (model_ would hand it out)
+                                  non_finite=self._private_network)
         if overflow is not None:
             raise ValueError(overflow)
         return self._network_outputs(X, call_kwargs)

@@ -45,7 +45,7 @@ def _numeric(y):
 
 # What reaches the network unrefused only when scikit-learn's check was skipped.
 NOT_CHECKED = (": the network cannot learn from them or predict with them (scikit-learn's "
-               "check that refuses them is off: sklearn.set_config(assume_finite=True))")
+               "check that refuses them is off: sklearn.set_config(assume_finite=True)).")
 
 
 def largest_magnitude(values):

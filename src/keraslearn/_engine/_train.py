@@ -11,7 +11,7 @@ from .._tf import keras, tf
 from . import _feed
 from . import _nested as nested
 from . import _targets as targets
-from ._data import CheckedValidation, float_overflow
+from ._data import CheckedValidation, float_overflow, unchecked_non_finite
 from ._dense_chain import dense_chains
 from ._feed import decodes_in_python_per_batch, make_dataset, releasing
 from ._forward import hand_out
@@ -269,7 +269,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
         what = "Training left NaN or infinite values in the network's weights or optimizer state"
     else:
         return history
-    overflow = float_overflow(data.X, model)
+    overflow = float_overflow(data.X, model) or unchecked_non_finite(data.X)
     if overflow is not None:
         raise ValueError(f"{what}: {overflow} {type(est).__name__} was left as it was "
                          "before this fit.")
