@@ -319,7 +319,8 @@ def _numpy_dtype(dtype, key):
     try:  # (a type NumPy has none of, "int64[pyarrow]" without pyarrow; dates)
         found = np.dtype(getattr(pd.api.types.pandas_dtype(dtype), "numpy_dtype", dtype))
         _kind(found)
-    except (TypeError, ValueError, ImportError) as exc:
+    except (TypeError, ValueError, ImportError, NameError) as exc:  # (pandas 2 without
+        # pyarrow fails on "int64[pyarrow]" in a NameError of its own)
         raise ValueError(f"make_app: feature {key!r} has dtype {name}, which the server "
                          f"cannot take (numbers, booleans and strings only)") from exc
     # Strings of a NumPy width (an example array's <U4) are stored whole: a
