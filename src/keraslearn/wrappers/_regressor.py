@@ -145,8 +145,9 @@ def _refuse_targets_outside_the_loss(loss, values):
     outside [0, 1] for a loss reading probabilities (its loss falls below 0
     without end), or other than -1, 0 and 1 for a hinge loss (it trains the
     outputs' signs): each trained on in silence, learning nothing."""
-    least, most = values.min().item(), values.max().item()
-    if reads_unit_targets(loss) and (least < 0 or most > 1):
+    least, most = ((values.min().item(), values.max().item()) if reads_unit_targets(loss)
+                   else (0, 1))
+    if least < 0 or most > 1:
         raise ValueError(
             f"The loss {loss_description(loss)} reads targets as probabilities in [0, 1], "
             f"but y holds values from {least!r} to {most!r}: it cannot learn them. Give a "
