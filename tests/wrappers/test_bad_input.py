@@ -1016,10 +1016,20 @@ def test_nan_unchecked_under_assume_finite_reaches_the_user_s_network_whatever_x
     X[::7, 2] = np.nan
     with sklearn.config_context(assume_finite=True):
         clf = KerasClassifier(build, loss="binary_crossentropy", epochs=1, random_state=0)
-        clf.fit(X, y)
+        clf.fit(X, y, validation_data=(X[:10], y[:10]))  # (its rows too: found in review)
         np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(
             X.astype(np.float32)))
         assert 0 <= clf.score(X, y) <= 1
+        # infinity is still told: a sigmoid would hide it as 0 or 1 (found in review)
+        with pytest.raises(ValueError, match=r"^X holds NaN or infinity"):
+            clf.predict(np.where(np.isnan(X), np.inf, X))
+        # a user's network diverging on it is told of the NaN as a possible cause
+        plain = KerasClassifier(tiny_mlp, epochs=1, random_state=0)
+        with pytest.raises(ValueError, match=r"training diverged, .* lower the learning rate\. "
+                           r"X holds NaN or infinity, which scikit-learn's check did not refuse "
+                           r"\(sklearn.set_config\(assume_finite=True\)\): unless the network "
+                           r"takes them, give X without them\.$"):
+            plain.fit(X.astype(np.float32), y)
         mlp = MLPClassifier(hidden_layer_sizes=(3,), max_iter=1, random_state=0)
         mlp.fit(np.nan_to_num(X), y)
         with pytest.raises(ValueError, match=r"^X holds NaN or infinity: .*assume_finite"):

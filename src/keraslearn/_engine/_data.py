@@ -317,7 +317,8 @@ def float_overflow(X, model, non_finite=True):
     takes (they become infinite in the network), or None. It reads X once more
     only where X's float type is wider than the network's; there, with
     ``non_finite``, NaN and infinity (scikit-learn's check skipped) are told
-    too, else passed on as they would be in X of the network's type."""
+    too, else NaN is passed on as it would be in X of the network's type (a
+    user's network may take it; infinity is told: a sigmoid would hide it)."""
     dtype, cast_first = reading_float(model)
     if dtype is None:
         return None
@@ -371,10 +372,11 @@ def beyond_float(X, dtype, what="the network's input type", non_finite=True):
             or X.dtype.kind in "iu" and X.dtype.itemsize >= 2 and dtype.itemsize == 2):
         return None
     largest = targets.largest_magnitude(X)
-    if not np.isfinite(largest) and non_finite:
+    if not np.isfinite(largest) and (non_finite or np.isinf(largest) or np.isinf(
+            np.fmax.reduce(X, axis=None)) or np.isinf(np.fmin.reduce(X, axis=None))):
         return f"X holds NaN or infinity{targets.NOT_CHECKED}"
-    if not np.isfinite(largest):  # (the finite values' range still told)
-        largest = targets.largest_magnitude(X[np.isfinite(X)])
+    if not np.isfinite(largest):  # NaN only: the range of the others told (no copy)
+        largest = max(float(np.fmax.reduce(X, axis=None)), -float(np.fmin.reduce(X, axis=None)))
     if not largest > float(np.finfo(dtype).max):
         return None
     return (f"X holds values beyond the range of {dtype.name}, {what} "

@@ -52,15 +52,15 @@ def _loss_axes_per_sample(model):
     return int(len(outputs[0].shape) > 2)
 
 
-def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model):
+def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model, non_finite):
     """``validation_data``: the user's dataset, or the rows checked before the
     network was built (``_data.CheckedValidation``) encoded as y is, checked
     as the training rows are against the network's float type (values beyond
-    it made the validation loss infinite, silently)."""
+    it made the validation loss infinite, silently; ``non_finite``: NaN too)."""
     if not isinstance(given, CheckedValidation):
         return given  # a tf.data.Dataset: the user encoded it
     X_val, y_val, sw = given
-    overflow = float_overflow(X_val, model)
+    overflow = float_overflow(X_val, model, non_finite=non_finite)
     if overflow is not None:
         raise ValueError(f"{given.name}: {overflow}")
     try:
@@ -196,7 +196,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
     elif plan.validation_data is not None:
         kwargs["validation_data"] = _validation_dataset(
             plan.validation_data, encoder, plan.validation_batch_size, inputs, weight_axes,
-            model)
+            model, non_finite=est._private_network)
     with randomness.data_order(plan.shuffle):
         dataset = make_dataset(
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,
@@ -269,14 +269,21 @@ def _train(est, model, data, plan, encoder, randomness, where):
         what = "Training left NaN or infinite values in the network's weights or optimizer state"
     else:
         return history
-    overflow = float_overflow(data.X, model) or unchecked_non_finite(data.X)
+    # (NaN unchecked is the cause for a network of keraslearn's, one for a user's)
+    private = est._private_network
+    unchecked = unchecked_non_finite(data.X)
+    overflow = float_overflow(data.X, model, non_finite=private) or (
+        unchecked if private else None)
     if overflow is not None:
         raise ValueError(f"{what}: {overflow} {type(est).__name__} was left as it was "
                          "before this fit.")
+    maybe = ("" if unchecked is None else " X holds NaN or infinity, which scikit-learn's "
+             "check did not refuse (sklearn.set_config(assume_finite=True)): unless the "
+             "network takes them, give X without them.")
     raise ValueError(
         f"{what}: training diverged, and {type(est).__name__} was left as it was before "
         "this fit. Scale the inputs (and, for a regressor, the targets, e.g. with "
-        "StandardScaler or TransformedTargetRegressor), or lower the learning rate."
+        f"StandardScaler or TransformedTargetRegressor), or lower the learning rate.{maybe}"
     )
 
 
