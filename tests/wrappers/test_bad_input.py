@@ -986,6 +986,21 @@ def test_a_regressor_refuses_targets_its_classification_loss_cannot_learn():
             with pytest.raises(ValueError, match=said):
                 getattr(reg, method)(Xr, yr)
             assert not hasattr(reg, "model_")
+    # hinge losses on -1, 0 and 1 at once (0 is no sign), and the cosine similarity
+    # of one unit read across the samples (axis=0) are left alone (found in review)
+    with pytest.raises(ValueError, match="outputs' signs"):
+        KerasRegressor(one, loss="hinge", epochs=1).fit(Xr, np.arange(30) % 3 - 1.0)
+    KerasRegressor(one, loss=keras.losses.CosineSimilarity(axis=0), epochs=1).fit(Xr, yr)
+
+    class Scaled(KerasRegressor):  # an encoder of the user's own scales y into [0, 1]
+        @property
+        def target_encoder(self):
+            from sklearn.preprocessing import FunctionTransformer
+
+            return FunctionTransformer(lambda v: v / 25.0, lambda v: v * 25.0)
+
+    scaled = Scaled(one, model__activation="sigmoid", loss="binary_crossentropy", epochs=1)
+    assert np.isfinite(scaled.fit(Xr, yr).predict(Xr)).all()
     # on targets of their own range they train
     shares = np.random.RandomState(2).rand(30)
     KerasRegressor(one, model__activation="sigmoid", loss="binary_crossentropy",

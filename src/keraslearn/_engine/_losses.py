@@ -200,6 +200,18 @@ def clips_negative_targets(loss):
                     keras.losses.MeanSquaredLogarithmicError)
 
 
+def rows_cosine(loss):
+    """Whether ``loss`` is Keras' cosine similarity of each row's outputs (axis
+    -1, or 1: its object's config leaves the axis out, the keyword arguments
+    it holds say it), given as a name, function, class or instance."""
+    if not _is_loss(loss, keras.losses.cosine_similarity, keras.losses.CosineSimilarity):
+        return False
+    resolved = _resolved(loss)
+    held = [v for v in vars(resolved).values() if isinstance(v, dict) and "axis" in v] \
+        if isinstance(resolved, keras.losses.Loss) else []
+    return (held[0]["axis"] if held else -1) in (-1, 1)
+
+
 def reads_unit_targets(loss):
     """Whether ``loss`` is one of Keras' losses whose targets are probabilities
     in [0, 1] (binary crossentropies, Kullback-Leibler divergence), given as a

@@ -176,10 +176,9 @@ def _check_regression_loss(loss, n_units):
     graph), or one comparing scores spread over units, over one unit (0
     whatever the model learns: nothing was learnt, in silence); and the cosine
     similarity over one unit (1 or -1 whatever the unit's value: no gradient)."""
-    from ._losses import INDEX, _is_loss, loss_description, spread_over_classes, target_kind
+    from ._losses import INDEX, loss_description, rows_cosine, spread_over_classes, target_kind
 
-    if n_units == 1 and _is_loss(loss, keras.losses.cosine_similarity,
-                                 keras.losses.CosineSimilarity):
+    if n_units == 1 and rows_cosine(loss):
         raise ValueError(
             f"The loss {loss_description(loss)} compares the directions of the output units' "
             "vector and y's, which over one unit are 1 or -1 whatever its value: it learns "

@@ -13,6 +13,7 @@ from .._engine._losses import (
     takes_logarithm,
 )
 from .._engine._network_checks import trains_scores
+from .._engine._targets import is_native
 from ._base import BaseWrapper
 from ._docstrings import fill_doc
 
@@ -73,7 +74,8 @@ class KerasRegressor(RegressorMixin, RegressorBehaviour, BaseWrapper):
 
     def _prepare_training_data(self, X, y, reset):
         values = np.asarray(y) if not issparse(y) else None
-        if values is None or values.dtype.kind not in "iuf" or not values.size:
+        if values is None or values.dtype.kind not in "iuf" or not values.size or not (
+                is_native(self.target_encoder)):  # (a subclass's encoder may scale y)
             return X, y
         _refuse_targets_outside_the_loss(self.loss, values)
         # Keras' Poisson loss reads counts or rates: on a negative target it trains
@@ -144,7 +146,8 @@ def _refuse_targets_outside_the_loss(loss, values):
     """Refuse regression targets a classification loss cannot learn: values
     outside [0, 1] for a loss reading probabilities (its loss falls below 0
     without end), or other than -1, 0 and 1 for a hinge loss (it trains the
-    outputs' signs): each trained on in silence, learning nothing."""
+    outputs' signs, 0 read as -1 only where y holds 0 and 1): each trained on in
+    silence, learning nothing."""
     least, most = ((values.min().item(), values.max().item()) if reads_unit_targets(loss)
                    else (0, 1))
     if least < 0 or most > 1:
@@ -153,7 +156,8 @@ def _refuse_targets_outside_the_loss(loss, values):
             f"but y holds values from {least!r} to {most!r}: it cannot learn them. Give a "
             "regression loss (loss='mse', 'mae', 'huber'), or scale y into [0, 1] "
             "(a TransformedTargetRegressor with a MinMaxScaler).")
-    if trains_scores(loss) and not np.isin(values, (-1, 0, 1)).all():
+    if trains_scores(loss) and not (np.isin(values, (-1, 1)).all()
+                                    or np.isin(values, (0, 1)).all()):
         raise ValueError(
             f"The loss {loss_description(loss)} trains the outputs' signs to labels -1 and "
             "1 (or 0 and 1), but y holds other values: it cannot learn them. Give a "
