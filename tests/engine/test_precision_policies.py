@@ -78,6 +78,12 @@ def test_ready_networks_train_in_float32_under_a_16_bit_floatx(floatx):
         clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, labels)
     assert seen[0].filename == __file__
     assert clf.coefs_[0].dtype == np.float32
+    # once a network: not at every partial_fit call continuing it (found in review)
+    with _global(floatx=floatx), pytest.warns(UserWarning, match=said) as seen:
+        stream = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+        for _ in range(3):
+            stream.partial_fit(X, labels, classes=[0, 1])
+    assert sum("floatx()" in str(w.message) for w in seen) == 1
     plain = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, labels)
     np.testing.assert_allclose(clf.coefs_[0], plain.coefs_[0], rtol=1e-3, atol=1e-3)
 

@@ -155,6 +155,7 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
 
     def _fit(self, X, y, sample_weight, *, mode, fit_kwargs=None, classes=None):
         wide = self._warns_wide_pixels
+        warn_16_bit_floatx(self, continued=mode == "partial" and self.__sklearn_is_fitted__())
         eight_bit = (eight_bit_top(X, wide=wide) is not None if mode == "initialize"
                      else warn_at_fit(self, X, wide=wide))
         if mode == "partial":
@@ -172,7 +173,6 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
     def _check_parameters(self, fit_kwargs):
         validate_parameters(self, self._parameter_constraints)
         self._check_extra_params()
-        warn_16_bit_floatx(self)
         keras_callbacks.check_callbacks(self._user_callbacks(fit_kwargs), {})
         if fit_kwargs.get("callbacks") is not None:  # they replace the parameter's (warned)
             keras_callbacks.replaced_callbacks(self, self.callbacks)

@@ -158,17 +158,19 @@ class SummedPoisson(keras.losses.Poisson):
         return {**super().get_config(), "dtype": self.dtype}
 
 
-def warn_16_bit_floatx(est):
+def warn_16_bit_floatx(est, continued=False):
     """Warn where Keras' float type is 16-bit: Keras tracks the training loss
-    in it, whatever the network's float type (float32 then)."""
+    in it, whatever the network's float type (float32 then); once a network,
+    not at each ``partial_fit`` call that ``continued`` it."""
     floatx = keras.config.floatx()
-    if floatx in ("float16", "bfloat16"):
+    if floatx in ("float16", "bfloat16") and not continued:
         warnings.warn(
             f"keras.config.floatx() is {floatx!r}: Keras tracks the training loss in it, so "
             f"{type(est).__name__}'s loss_curve_ and stopping rule read it in 16 bits, although "
             f"its network is {est._dtype()} (float16 overflows past 65,504; bfloat16 keeps some 3 "
-            "digits, too few for tol). Call keras.config.set_floatx('float32') before "
-            "fitting it.", UserWarning, stacklevel=user_stacklevel())
+            "digits, too few to tell small improvements apart). Call "
+            "keras.config.set_floatx('float32') before fitting it.", UserWarning,
+            stacklevel=user_stacklevel())
 
 
 def l2_regularizer(strength, dtype):
