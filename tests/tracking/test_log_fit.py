@@ -256,6 +256,25 @@ def test_log_fit_writes_output_dir_only_once_logged(store, monkeypatch):
     assert logged.evaluation.html_path.read_bytes() == page
 
 
+def test_zero_division_reaches_the_evaluation(store):
+    # Found in an audit: log_fit had none, so a model that never predicts a class
+    # printed six UndefinedMetricWarnings that only a warnings filter could stop.
+    from sklearn.dummy import DummyClassifier
+    from sklearn.exceptions import UndefinedMetricWarning
+
+    X, y = frame(40, seed=1)
+    never = DummyClassifier(strategy="constant", constant=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UndefinedMetricWarning)
+        logged = log_fit(never, X, y, log_model=False, zero_division=1.0)
+    assert logged.evaluation.metrics == evaluate(never, X, y, zero_division=1.0).metrics
+    with pytest.warns(UndefinedMetricWarning):
+        log_fit(never, X, y, log_model=False)
+    with pytest.raises(ValueError, match="zero_division must be"):
+        log_fit(never, X, y, log_model=False, zero_division="zero")
+    assert len(runs(store)) == 2  # (the refused one logged nothing)
+
+
 def test_a_model_fitted_on_arrays_takes_a_frame_of_its_values(store):
     X, _ = frame()
     Xa = ((X - X.mean()) / X.std()).to_numpy()

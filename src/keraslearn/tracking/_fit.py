@@ -122,7 +122,7 @@ def _callback_prefixes(estimator):
     return found
 
 
-def _evaluated(estimator, X_test, y_test, *, name, tmp):
+def _evaluated(estimator, X_test, y_test, *, name, tmp, zero_division):
     """The evaluation on the test data, made before the run is opened: test data
     it refuses (lengths, labels, shapes) is refused before anything is logged.
     Its files go into the temporary folder ``tmp``: its figures, where matplotlib
@@ -136,11 +136,12 @@ def _evaluated(estimator, X_test, y_test, *, name, tmp):
     except ImportError:
         from ..evaluation._evaluate import check_report_files
 
-        report = evaluate(estimator, X_test, y_test, name=name)
+        report = evaluate(estimator, X_test, y_test, name=name, zero_division=zero_division)
         report.html_path = check_report_files(Path(folder), name, overwrite=False)[1]
         report.html_path.write_text(report.to_html(), encoding="utf-8")
         return report
-    return evaluate(estimator, X_test, y_test, output_dir=folder, name=name)
+    return evaluate(estimator, X_test, y_test, output_dir=folder, name=name,
+                    zero_division=zero_division)
 
 
 def _placed(report, figures, html_path):
@@ -173,7 +174,7 @@ def log_evaluation(mlflow, report, *, prefix, keep_files):
 
 def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=True,
             input_example=None, output_dir=None, metric_prefix="test_", trusted=None,
-            overwrite=False, code_paths=None):
+            overwrite=False, code_paths=None, zero_division="warn"):
     """Log a fitted estimator or pipeline to MLflow: parameters, curves, evaluation, model.
 
     Logged into the active run, or into a run started here (named ``run_name``)
@@ -235,6 +236,10 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     code_paths : list of str or path-like, default=None
         Passed to :func:`log_model` (the modules of custom Keras objects).
 
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Value of the evaluation's ill-defined precision, recall and F1, as in
+        scikit-learn ("warn": 0.0, with scikit-learn's warning).
+
     Returns
     -------
     logged : LoggedRun
@@ -268,11 +273,12 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     return _log_fit(mlflow, estimator, estimator, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
                     metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
-                    code_paths=code_paths)
+                    code_paths=code_paths, zero_division=zero_division)
 
 
 def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, input_example,
-             output_dir, metric_prefix, trusted, overwrite, code_paths=None, extra=None):
+             output_dir, metric_prefix, trusted, overwrite, code_paths=None, extra=None,
+             zero_division="warn"):
     """log_fit's work; ``model`` is what is logged as the model (a search's best
     estimator), ``extra(run)`` logs more into the run before it ends. The
     evaluation is made (its files checked first), and the model saved and its
@@ -292,7 +298,8 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
                              else polars_as_pandas(input_example))
         # After the model's checks: a refused model leaves no files in output_dir.
         report = None if X_test is None else _evaluated(
-            estimator, X_test, y_test, name=run_name or type(estimator).__name__, tmp=tmp)
+            estimator, X_test, y_test, name=run_name or type(estimator).__name__, tmp=tmp,
+            zero_division=zero_division)
         if saved is not None:  # (after the evaluation: test data it refuses warns of nothing)
             # log_fit and log_search call this function: the warning points past both.
             signature = _model.signature_of(mlflow, model, input_example, stacklevel=4)

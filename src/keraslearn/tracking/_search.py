@@ -53,7 +53,7 @@ def candidate_metrics(cv_results, i):
 
 def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=True,
                input_example=None, output_dir=None, metric_prefix="test_", trusted=None,
-               overwrite=False, code_paths=None):
+               overwrite=False, code_paths=None, zero_division="warn"):
     """Log a fitted search: a parent run, and one nested run per candidate.
 
     The parent run (the active run, or one started here and ended before
@@ -107,6 +107,9 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
 
     code_paths : list of str or path-like, default=None
         Passed to :func:`log_model` (the modules of custom Keras objects).
+
+    zero_division : {"warn", 0.0, 1.0, np.nan}, default="warn"
+        Passed to the evaluation, as in :func:`log_fit`.
 
     Returns
     -------
@@ -174,7 +177,8 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     return _log_fit(mlflow, search, best, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
                     metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
-                    code_paths=code_paths, extra=log_outcome_and_candidates)
+                    code_paths=code_paths, extra=log_outcome_and_candidates,
+                    zero_division=zero_division)
 
 
 def _fitted(estimator):
