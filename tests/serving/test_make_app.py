@@ -148,6 +148,41 @@ def test_a_dropped_text_column_takes_any_value_and_dtypes_add_to_what_is_read():
             assert refused.status_code == 400 and "column 'note'" in refused.text
 
 
+def test_columns_no_column_group_reads_may_hold_anything_or_be_left_out():
+    # Found in an audit: behind ColumnGroups they were required and typed as numbers,
+    # so the training rows themselves (text there) were refused; the pipeline, as one
+    # whose ColumnTransformer drops them, takes a frame without them.
+    import keras
+    from sklearn.pipeline import make_pipeline
+    from starlette.testclient import TestClient
+
+    from keraslearn import KerasClassifier
+    from keraslearn.preprocessing import ColumnGroups
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=40), "note": rng.choice(["foo", "bar"], 40),
+                       "b": rng.normal(size=40), "extra": rng.normal(size=40)})
+
+    def build(meta):
+        a, b = keras.Input((1,), name="g1"), keras.Input((1,), name="g2")
+        joined = keras.layers.Concatenate()([a, b])
+        return keras.Model([a, b], keras.layers.Dense(1, activation="sigmoid")(joined))
+
+    pipe = make_pipeline(ColumnGroups({"g1": ["a"], "g2": ["b"]}), KerasClassifier(
+        build, loss="binary_crossentropy", epochs=1, random_state=0)).fit(df, df.a > 0)
+    expected = pipe.predict(df[["a", "b"]].head(3)).tolist()
+    with TestClient(make_app(pipe)) as client:
+        features = {f["name"]: f for f in client.get("/metadata").json()["features"]}
+        assert [features[k]["kind"] for k in ("a", "note", "b", "extra")] == [
+            "number", "any", "number", "any"]
+        for rows in (df.head(3), df[["a", "b"]].head(3), df.head(3).assign(extra=None)):
+            response = client.post("/predict", json=rows.to_dict(orient="records"))
+            assert response.status_code == 200, response.text
+            assert response.json()["predictions"] == expected
+        refused = client.post("/predict", json=df[["a"]].head(1).to_dict(orient="records"))
+        assert refused.status_code == 400 and "missing column(s) 'b'" in refused.text
+
+
 def test_a_dropped_column_may_be_null_or_left_out_with_or_without_input_example():
     # With input_example, a dropped integer column was typed by the example and
     # refused null; with or without it, a request leaving the column out was

@@ -194,6 +194,17 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
             return list(range(n))[first:None if last is None else last + 1]
         return [self._position(name, col, lookup) for col in cols]
 
+    def _unread_names(self, names):
+        """Of ``names`` (fit's columns, in order), those no group reads: transform
+        takes a frame without them (as ColumnTransformer drops its columns), so a
+        server need not ask for them. None for X fitted without names."""
+        positions = getattr(self, "_fitted_positions", None)
+        if getattr(self, "feature_names_in_", None) is None or positions is None or len(
+                names) != self.n_features_in_:
+            return set()
+        read = {int(i) for p in positions.values() for i in p}
+        return {name for i, name in enumerate(names) if i not in read}
+
     def _position(self, name, col, lookup):
         """The position of column ``col`` (a name, or an index from either end)."""
         n = self.n_features_in_

@@ -126,7 +126,7 @@ def dropped_columns(model, names):
         if step is not None and readers_of(step) != [step]:  # an ensemble, a search
             return dropped_columns(step, names)
     if not (isinstance(step, ColumnTransformer) and hasattr(step, "transformers_")):
-        return set()
+        return getattr(step, "_unread_names", lambda names: set())(names)  # ColumnGroups'
     dropped, read = set(), set()
     for _, inner, columns in step.transformers_:
         try:
