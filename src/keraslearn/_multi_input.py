@@ -94,6 +94,8 @@ class MultiInput(dict):
             key = [key]
         if not isinstance(key, slice):  # (a list of NumPy ints or a polars Series too)
             key = np.asarray(key)
+            if not key.size:  # (no rows: [] is float64 to NumPy)
+                key = key.astype(np.intp)
         return MultiInput({name: _rows(value, key) for name, value in self.items()})
 
     def copy(self):

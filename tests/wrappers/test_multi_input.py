@@ -39,6 +39,8 @@ def test_multi_input_indexes_like_one_array():
     assert isinstance(part, MultiInput)
     np.testing.assert_array_equal(part["meta"], META[[3, 1]])
     np.testing.assert_array_equal(X[2:4]["image"], IMAGES[2:4])
+    # no rows, as IMAGES[[]] gives (found in an audit: IndexError, [] being float64)
+    assert len(X[[]]) == 0 and X[[]]["meta"].shape == (0, *META.shape[1:])
     with pytest.raises(ValueError, match="as many rows"):
         MultiInput(image=IMAGES, meta=META[:10])
 
