@@ -297,6 +297,34 @@ def test_x_an_integer_input_would_take_truncated_or_wrapped_is_refused():
                                   fitted.predict_proba(np.array([[7.0]])))
 
 
+def test_ids_outside_the_embedding_s_rows_are_refused_before_tensorflow_runs():
+    # Found in an audit: served, id 50 of an Embedding of 10 rows answered HTTP 500
+    # with TensorFlow's graph text, and -1 was read as the last row (a GPU reads ids
+    # beyond the rows as zeros): in fit and predict, in silence or deep in the graph.
+    from sklearn.pipeline import make_pipeline
+
+    from keraslearn.preprocessing import ColumnGroups
+
+    def two_inputs(meta):
+        uid, num = keras.Input((1,), dtype="int32", name="uid"), keras.Input((2,), name="num")
+        vectors = keras.layers.Flatten()(keras.layers.Embedding(10, 2)(uid))
+        joined = keras.layers.Concatenate()([vectors, num])
+        return keras.Model([uid, num], keras.layers.Dense(1, activation="sigmoid")(joined))
+
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({"uid": rng.randint(0, 10, 40), "a": rng.rand(40), "b": rng.rand(40)})
+    y = frame.uid > 4
+    pipe = make_pipeline(ColumnGroups({"uid": ["uid"], "num": ["a", "b"]}), KerasClassifier(
+        two_inputs, loss="binary_crossentropy", epochs=1, random_state=0)).fit(frame, y)
+    for uid in (10, 50, -1):
+        with pytest.raises(ValueError, match=rf"X\['uid'\] holds an id outside the 10 rows of "
+                                             rf"the Embedding reading it \({uid}\)"):
+            pipe.predict(frame.head(3).assign(uid=[1, uid, 2]))
+        with pytest.raises(ValueError, match="outside the 10 rows"):
+            clone(pipe).fit(frame.assign(uid=np.r_[frame.uid[:-1], uid]), y)
+    assert pipe.predict_proba(frame.assign(uid=9)).shape == (40, 2)  # (the last row is one)
+
+
 class ParityNet(keras.Model):
     """A subclassed model: it declares no input, so nothing says its dtype."""
 

@@ -93,8 +93,10 @@ def holds_exactly(X, dtype):
 
 def check_integer_inputs(X, kinds):
     """Refuse rows an integer input of the model (an Embedding's ids) would take
-    truncated or wrapped, as Keras casts them: 0.7 as 0, 2**32 + 1 as 1 in int32.
-    ``kinds``: how each input takes rows (``_predict.input_kinds``)."""
+    truncated or wrapped, as Keras casts them: 0.7 as 0, 2**32 + 1 as 1 in int32;
+    and ids outside the rows of the Embedding reading the input (TensorFlow
+    fails on one on a CPU, reads it as zeros on a GPU, and a negative one from
+    the end). ``kinds``: how each input takes rows (``_predict.input_kinds``)."""
     arrays, taken = nested.leaves(X), nested.leaves(kinds)
     names = ([f"X[{key!r}]" for key in sorted(X)] if nested._is_dict(X) and len(X) == len(arrays)
              else ["X"] * len(arrays))
@@ -102,15 +104,31 @@ def check_integer_inputs(X, kinds):
         values = array.data if issparse(array) else getattr(array, "mapped_array", array)
         dtype = kind.dtype
         if (dtype.kind not in "iu" or not isinstance(values, np.ndarray)
-                or values.dtype.kind not in "fiu" or np.can_cast(values.dtype, dtype)):
+                or values.dtype.kind not in "fiu"):
             continue
-        odd = _first_cast_otherwise(values, dtype)
+        odd = None if np.can_cast(values.dtype, dtype) else _first_cast_otherwise(values, dtype)
         if odd is not None:
             raise ValueError(
                 f"{name} holds values the model's {dtype} input cannot take as they are "
                 f"({odd!r}, of {values.dtype}): Keras would cast them truncated or wrapped. "
                 f"Give whole numbers within {dtype}'s range, or give the model a float input "
                 "(keras.Input(..., dtype='float32')).")
+        if kind.ids is not None and values.size:
+            _check_ids(name, values, kind.ids)
+
+
+def _check_ids(name, values, rows):
+    """Refuse ``values`` (ids) outside ``range(rows)``, naming the first."""
+    for block in _parts(values):
+        odd = block[(block < 0) | (block >= rows)]
+        if odd.size:
+            first = odd.flat[0].item()  # (a whole float as the id it is)
+            first = int(first) if isinstance(first, float) and first.is_integer() else first
+            raise ValueError(
+                f"{name} holds an id outside the {rows} rows of the Embedding reading it "
+                f"({first!r}): TensorFlow fails on it (or, on a GPU, reads it "
+                f"as zeros; a negative id from the end). Give ids in [0, {rows}), or an "
+                "Embedding with input_dim above the largest id.")
 
 
 def _first_cast_otherwise(values, dtype):

@@ -189,10 +189,11 @@ class InputKind:
     own (which may read the batch before the model does), are densified
     before the model sees them."""
 
-    def __init__(self, dtype, sparse=False, declared=False):
+    def __init__(self, dtype, sparse=False, declared=False, ids=None):
         self.dtype = np.dtype(dtype)
         self.sparse = bool(sparse)
         self.declared = bool(declared)
+        self.ids = ids  # the rows of an Embedding reading an integer input, or None
 
     def __repr__(self):
         return f"InputKind({self.dtype}, sparse={self.sparse}, declared={self.declared})"
@@ -218,10 +219,26 @@ class InputKind:
         return tf.sparse.reorder(tf.SparseTensor(indices, coo.data.astype(self.dtype), coo.shape))
 
 
-def _kind(tensor, declared):
+def _kind(tensor, declared, ids=None):
     dtype = getattr(tensor, "dtype", None)
     return InputKind(getattr(dtype, "name", dtype) or "float32", getattr(tensor, "sparse", False),
-                     declared=declared)
+                     declared=declared, ids=(ids or {}).get(id(tensor)))
+
+
+def _embedding_rows(model, inputs):
+    """``{id(input): input_dim}`` for the integer ``inputs`` of ``model`` that an
+    Embedding reads directly (as its layer's first call, a shared one's)."""
+    if not any(getattr(getattr(t, "dtype", None), "name", str(getattr(t, "dtype", "")))
+               .startswith(("int", "uint")) for t in inputs):
+        return {}
+    found = {}
+    for layer in getattr(model, "layers", ()):
+        if isinstance(layer, keras.layers.Embedding):
+            try:
+                found.setdefault(id(layer.input), int(layer.input_dim))
+            except (AttributeError, ValueError, TypeError):  # (never called, or not built)
+                continue
+    return found
 
 
 def _undeclared(a):
@@ -241,17 +258,18 @@ def input_kinds(model, X=None):
     inputs = list(getattr(model, "inputs", None) or [])
     # Keras' own train_step hands the batch to the model's declared inputs.
     declared = getattr(type(model), "train_step", None) is keras.Model.train_step
+    ids = _embedding_rows(model, inputs)
     if nested._is_dict(X):
         # By input name, or by the key of the dict a functional model was built on
         # (Keras feeds it so, whatever its Input's name).
         by_name = {getattr(t, "name", None): t for t in inputs} | keyed_inputs(model)
-        return {k: _kind(by_name[k], declared) if k in by_name else _undeclared(a)
+        return {k: _kind(by_name[k], declared, ids) if k in by_name else _undeclared(a)
                 for k, a in X.items()}
     if isinstance(X, (list, tuple)):
         if len(inputs) == len(X):
-            return tuple(_kind(t, declared) for t in inputs)
+            return tuple(_kind(t, declared, ids) for t in inputs)
         return tuple(_undeclared(a) for a in X)
-    return _kind(inputs[0], declared) if inputs else _undeclared(X)
+    return _kind(inputs[0], declared, ids) if inputs else _undeclared(X)
 
 
 def keyed_inputs(model):
