@@ -288,6 +288,58 @@ def test_requests_running_when_the_server_stops_get_a_503():
     assert [getattr(a, "status", None) for a in answers] == [503, 503]
 
 
+def test_the_requests_of_clients_gone_are_not_run():
+    # Found in an audit: eight clients giving up on a 0.5 s model still had their
+    # requests run one by one, and the next client waited 4.2 s for its answer.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    calls, pause = [], [0.0]
+
+    def slow(X):
+        calls.append(len(X))
+        time.sleep(pause[0])
+        return X
+
+    X, y = frame(60)
+    pipe = make_pipeline(FunctionTransformer(slow), StandardScaler(), LogisticRegression())
+    pipe.fit(X, y)
+    with serving(pipe, max_batch_rows=1, max_wait_ms=0) as client:
+        base_url = str(client.base_url)
+        calls.clear()
+        pause[0] = 0.4
+
+        def gone(i):
+            try:
+                httpx.post(base_url + "/predict", json=records(X.iloc[i:i + 1]), timeout=0.15)
+            except httpx.TimeoutException:
+                return True
+            return False
+
+        with ThreadPoolExecutor(4) as pool:
+            assert all(pool.map(gone, range(4)))
+        time.sleep(0.6)  # (the call running when its client left ends)
+        pause[0] = 0.0
+        answer = client.post("/predict", json=records(X.iloc[:1]))
+        assert answer.status_code == 200
+        assert answer.json()["predictions"] == pipe.predict(X.iloc[:1]).tolist()
+    assert len(calls) <= 3  # one running when its client left (two, at worst), and this one
+
+
+def test_a_large_answer_is_written_as_a_small_one():
+    # Written in a thread from 16K values on (a 1.5M-row answer held every other
+    # client for seconds): the same JSON.
+    from keraslearn.serving._app import _INLINE_CELLS
+
+    X, _ = frame(2 * _INLINE_CELLS // 3 + 1)
+    with serving(classifier()) as client:
+        answer = client.post("/predict_proba", json=records(X))
+    assert answer.status_code == 200
+    np.testing.assert_allclose(answer.json()["probabilities"], classifier().predict_proba(X),
+                               **ROUNDING)
+
+
 @pytest.mark.parametrize("refused", [[5], [0, 13], list(range(16))])
 def test_a_failed_batch_is_split_in_halves_until_each_refusal_is_alone(refused):
     import asyncio
