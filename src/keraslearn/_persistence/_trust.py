@@ -321,7 +321,8 @@ def _check_keys_load(data, member, path):
 
 def _check_keys(node, content, member, where, path):
     kinds = [kind.get("__class__") for kind in node["key_types"].get("content", [])]
-    problem = ("are booleans (False and True come back as True alone)" if "bool" in kinds
+    problem = ("are booleans (False and True come back as True alone)"
+               if {"bool", "bool_"} & set(kinds)  # (NumPy 1's booleans: bool_)
                else "include None (it does not come back)" if "NoneType" in kinds
                else "are equal as text (1 and '1' come back as one key)"
                if len(content) < len(kinds) else None)
@@ -359,5 +360,9 @@ def has_routing_requests(obj, seen):
     if isinstance(values, (list, tuple)):  # a search's scoring dict, a fitted estimators_
         return any(has_routing_requests(value, seen) for value in values)
     state = getattr(obj, "__dict__", {})  # scikit-learn keeps requests in _metadata_request
-    return "_metadata_request" in state or (hasattr(obj, "get_params") and any(
-        has_routing_requests(value, seen) for value in state.values()))
+    # (scikit-learn 1.7's own requests name their owner, a search's default scorer's too:
+    # no cycle; from 1.8 they refer to it)
+    request = state.get("_metadata_request")
+    return (request is not None and not isinstance(getattr(request, "owner", None), str)) or (
+        hasattr(obj, "get_params") and any(
+            has_routing_requests(value, seen) for value in state.values()))

@@ -1,7 +1,5 @@
-"""Problem-type detection and the metrics of each problem type.
-
-Everything here is plain NumPy / pandas / scikit-learn; nothing draws.
-"""
+"""Problem-type detection and the metrics of each problem type: plain NumPy,
+pandas and scikit-learn, nothing drawn."""
 
 from dataclasses import dataclass, field
 
@@ -9,7 +7,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 from sklearn.base import is_classifier, is_regressor
-from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.multiclass import type_of_target
+
+from ..utils._labels import unique_labels
 
 PROBLEM_TYPES = ("binary", "multiclass", "multilabel", "regression")
 
@@ -35,12 +35,12 @@ class Evaluation:
 
 def _estimator_type(estimator):
     """Return ``"classifier"``, ``"regressor"`` or None from the estimator's tags."""
-    try:
-        if is_classifier(estimator):
+    try:  # (no tags: not a scikit-learn estimator; scikit-learn 1.7 warns of it)
+        if hasattr(estimator, "__sklearn_tags__") and is_classifier(estimator):
             return "classifier"
-        if is_regressor(estimator):
+        if hasattr(estimator, "__sklearn_tags__") and is_regressor(estimator):
             return "regressor"
-    except AttributeError:  # not a scikit-learn estimator: no tags to read
+    except AttributeError:
         pass
     return None
 

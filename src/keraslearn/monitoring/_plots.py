@@ -51,18 +51,22 @@ def plot_numeric(sample, values, row, path):
 
 def _bins(values):
     """30 shared bins; where the values span too little for that at their size
-    (a column constant but for rounding, or beyond 2**53), 30 bins around them."""
+    (a column constant but for rounding, or beyond 2**53: NumPy 2 refuses it,
+    NumPy 1 gives bins of no width), 30 bins around them."""
     try:
-        return np.histogram_bin_edges(values, bins=30)
+        edges = np.histogram_bin_edges(values, bins=30)
     except ValueError:
-        low, high = float(values.min()), float(values.max())
-        half = max(abs(low), abs(high)) * 1e-6 or 0.5
-        with np.errstate(over="ignore", invalid="ignore"):
-            edges = np.linspace(low - half, high + half, 31)
-            below = np.nextafter(low, -np.inf)  # (at the largest float: one bin, one step)
-        if np.isfinite(edges).all() and (np.diff(edges) > 0).all():
-            return edges
-        return np.array([below, high] if np.isfinite(below) else [low, np.nextafter(high, 1)])
+        edges = None
+    if edges is not None and (np.diff(edges) > 0).all():
+        return edges
+    low, high = float(values.min()), float(values.max())
+    half = max(abs(low), abs(high)) * 1e-6 or 0.5
+    with np.errstate(over="ignore", invalid="ignore"):
+        edges = np.linspace(low - half, high + half, 31)
+        below = np.nextafter(low, -np.inf)  # (at the largest float: one bin, one step)
+    if np.isfinite(edges).all() and (np.diff(edges) > 0).all():
+        return edges
+    return np.array([below, high] if np.isfinite(below) else [low, np.nextafter(high, 1)])
 
 
 def plot_categorical(categories, counts, pooled, values, row, path):

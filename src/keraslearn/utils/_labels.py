@@ -1,11 +1,13 @@
 """Class labels and label-indicator rows, checked as scikit-learn checks them
 (the targets :class:`~._label_encoder.ClassifierLabelEncoder` takes)."""
 
+import contextlib
 import datetime
+import warnings
 
 import numpy as np
 from scipy.sparse import issparse
-from sklearn.utils import check_array
+from sklearn.utils import check_array, multiclass
 from sklearn.utils.multiclass import type_of_target
 
 
@@ -64,13 +66,32 @@ def indicator_rows(y):
     return y.astype(int, copy=False)
 
 
+@contextlib.contextmanager
+def _labels_listed():
+    """A context in which scikit-learn 1.7's warning that a target of more classes
+    than half its samples may be a regression one is not given: a list of labels
+    (each once) is no target."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The number of unique classes is greater than 50%",
+                                UserWarning)
+        yield
+
+
+def unique_labels(*ys):
+    """:func:`sklearn.utils.multiclass.unique_labels`, of labels listed once each
+    too (see :func:`_labels_listed`)."""
+    with _labels_listed():
+        return multiclass.unique_labels(*ys)
+
+
 def class_labels(classes):
     """``classes`` of a first partial_fit, sorted: a 1-D array of class labels."""
     classes = np.asarray(classes)
     if classes.ndim != 1:
         raise ValueError(f"classes must be a 1-D array of class labels; got shape "
                          f"{classes.shape}.")
-    kind = type_of_target(classes, input_name="classes")
+    with _labels_listed():
+        kind = type_of_target(classes, input_name="classes")
     if kind not in ("binary", "multiclass"):
         raise ValueError(f"classes must be class labels (strings, integers, booleans); got "
                          f"values of type {kind!r}: {classes.tolist()[:5]}.")
