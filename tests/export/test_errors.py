@@ -19,6 +19,7 @@ from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MultiInpu
 from keraslearn._engine._targets import RegressorTargetEncoder
 from keraslearn._tf import keras
 from keraslearn.serving import ExportedModel
+from versions import TF_2_18
 
 X = np.random.default_rng(0).normal(size=(60, 3))
 y = (X[:, 0] > 0).astype(int)
@@ -292,6 +293,7 @@ def test_a_recurrent_network_is_refused_for_litert_with_the_reason(tmp_path):
         "takes any number of rows; export it with format='tf_saved_model' or 'onnx'.")
 
 
+@TF_2_18
 def test_a_litert_file_its_runtime_cannot_run_is_refused_as_a_mistranslation(tmp_path):
     # The converter writes a file LiteRT's interpreter cannot prepare (lgamma):
     # the interpreter's own RuntimeError came out, saying nothing of what to do.

@@ -21,6 +21,8 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
+from versions import SKLEARN_1_8
+
 # MLP* warn like scikit-learn's MLP when max_iter epochs end unconverged; tiny max_iter here.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -31,6 +33,7 @@ MIN_BALANCED_ACCURACY = 0.7
     "sampler", [SMOTE(random_state=0), RandomUnderSampler(random_state=0)],
     ids=["SMOTE", "RandomUnderSampler"],
 )
+@SKLEARN_1_8
 @pytest.mark.parametrize("factory", params(CLASSIFIERS))
 def test_imblearn_pipeline_with_sampler(factory, sampler):
     X, y = imbalanced()

@@ -17,6 +17,8 @@ from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from versions import SKLEARN_1_8
+
 # MLP* warn like scikit-learn's MLP when max_iter epochs end unconverged; tiny max_iter here.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -102,6 +104,7 @@ def test_routed_and_step_prefixed_sample_weight_train_the_same_network(factory):
     np.testing.assert_allclose(routed.predict(X_test), pipe.predict(X_test), rtol=1e-5, atol=1e-6)
 
 
+@SKLEARN_1_8
 @pytest.mark.parametrize("factory", params(TABULAR))
 def test_sample_weight_routed_through_grid_search_to_fit_and_score(factory):
     kind = factory.kind
@@ -119,6 +122,7 @@ def test_sample_weight_routed_through_grid_search_to_fit_and_score(factory):
     assert _score(kind, y_test, search.predict(X_test)) > MIN_SCORE[kind]
 
 
+@SKLEARN_1_8
 @pytest.mark.parametrize("factory", params(TABULAR))
 def test_sample_weight_routed_through_cross_validate(factory):
     kind = factory.kind

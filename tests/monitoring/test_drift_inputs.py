@@ -11,6 +11,7 @@ from sklearn.exceptions import NotFittedError
 
 from keraslearn.monitoring import DriftDetector
 from keraslearn.utils import InvalidParameterError
+from versions import STRING_DTYPE
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -392,6 +393,7 @@ def test_unsupported_column_types(frame):
         DriftDetector().fit(np.array([[{"a": 1}], [{"b": 2}]], dtype=object))
 
 
+@STRING_DTYPE
 def test_categorical_features_named_in_numpy_s_string_dtype(frame):
     # Found in an audit: "must hold column names (str) ..., got ['grade']".
     names = np.array(["city", "plan", "grade"], dtype=np.dtypes.StringDType())

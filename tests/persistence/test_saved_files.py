@@ -15,6 +15,7 @@ import keraslearn
 from builders import tiny_mlp, two_inputs
 from keraslearn import KerasClassifier, MLPClassifier
 from keraslearn.monitoring import DriftDetector
+from versions import SKLEARN_1_8
 
 
 @pytest.fixture(scope="module")
@@ -449,6 +450,7 @@ def test_a_search_skops_cannot_store_is_refused_with_the_way_out(make, match, tm
     assert list(tmp_path.iterdir()) == []
 
 
+@SKLEARN_1_8
 def test_metadata_routing_requests_skops_cannot_store_are_named_with_the_way_out(tmp_path):
     # scikit-learn's requests refer back to their estimator; skops recursed until
     # a RecursionError, and the message blamed a search's param_grid.
@@ -472,6 +474,7 @@ def test_metadata_routing_requests_skops_cannot_store_are_named_with_the_way_out
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(pipe)).predict(X), pipe.predict(X))
 
 
+@SKLEARN_1_8
 @pytest.mark.parametrize("where", ["scoring-dict", "fitted-member"])
 def test_routing_requests_beyond_the_parameters_are_named_too(tmp_path, where):
     # Requests held by the scorers of a search's scoring dict (weights used only

@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks, get_tags
 
 from keraslearn.preprocessing import ImageLoader
+from versions import STRING_DTYPE
 
 
 def _save(path, pixels, fmt=None):
@@ -45,6 +46,7 @@ def test_shape_dtype_and_range(image_paths, color_mode, channels):
     assert X.max() > 0.5  # scaled, not all zero
 
 
+@STRING_DTYPE
 def test_paths_in_numpy_s_string_dtype_are_paths(image_paths):
     # Found in an audit: NumPy 2's StringDType array (kind "T") was called numeric,
     # and ImageClassifier told the user to use ImageClassifier.
@@ -264,6 +266,12 @@ def test_not_an_image_names_the_file(image_paths, tmp_path):
 def test_a_pil_image_whose_file_was_closed_says_so(image_paths):
     with Image.open(image_paths[0]) as image:
         pass  # closed before its pixels were loaded: Pillow's error has no message
+    try:
+        image.copy().load()
+    except AssertionError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - an older Pillow's own words
+        pytest.skip(f"this Pillow tells a closed file itself ({type(exc).__name__})")
     with pytest.raises(ValueError, match=r"PIL image X\[0\]: AssertionError \(was its file "
                                          r"closed before loading\?\)"):
         ImageLoader().fit_transform([image])

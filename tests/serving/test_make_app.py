@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from keraslearn import MLPClassifier
 from keraslearn.serving import make_app
+from versions import PANDAS_3, STRING_DTYPE
 
 
 def test_unfitted_model_is_refused():
@@ -366,6 +367,7 @@ def test_known_categories_are_those_every_refusing_encoder_learnt():
     assert known_categories(OrdinalEncoder().fit(X[["town"]]), ["town"]) == [frozenset("abc")]
 
 
+@PANDAS_3
 def test_an_unknown_category_behind_an_imputer_is_named_by_its_column_and_row():
     # Only an encoder heading the column was read: behind the usual imputer,
     # the 400 passed on scikit-learn's "column 1" (inside the transformer).
@@ -768,6 +770,7 @@ def test_the_model_s_own_parallel_calls_run_in_threads_of_the_server():
     assert seen[-1][0] != "ThreadingBackend"
 
 
+@STRING_DTYPE
 def test_numpy_s_string_dtype_names_a_text_column():
     # Found in an audit: dtypes={"city": StringDType()} was refused as a dtype the
     # server cannot take ("numbers, booleans and strings only").
