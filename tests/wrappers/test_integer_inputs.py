@@ -323,6 +323,22 @@ def test_ids_outside_the_embedding_s_rows_are_refused_before_tensorflow_runs():
         with pytest.raises(ValueError, match="outside the 10 rows"):
             clone(pipe).fit(frame.assign(uid=np.r_[frame.uid[:-1], uid]), y)
     assert pipe.predict_proba(frame.assign(uid=9)).shape == (40, 2)  # (the last row is one)
+    # validation_data's rows too (found in review: they failed in TensorFlow after the epoch)
+    with pytest.raises(ValueError, match=r"^validation_data: X\['uid'\] holds an id outside"):
+        clone(pipe[-1]).fit(pipe[0].transform(frame), y, validation_data=(
+            pipe[0].transform(frame.head(5).assign(uid=12)), y[:5]))
+
+    class Folding(keras.layers.Embedding):  # a call of its own may take other ids
+        def call(self, inputs):
+            return super().call(keras.ops.mod(inputs, self.input_dim))
+
+    def folding(meta):
+        ids = keras.Input((1,), dtype="int32")
+        vectors = keras.layers.Flatten()(Folding(10, 2)(ids))
+        return keras.Model(ids, keras.layers.Dense(1, activation="sigmoid")(vectors))
+
+    folded = KerasClassifier(folding, loss="binary_crossentropy", epochs=1, random_state=0)
+    assert folded.fit(np.arange(40)[:, None] % 10, y).predict(np.array([[15]])).shape == (1,)
 
 
 class ParityNet(keras.Model):

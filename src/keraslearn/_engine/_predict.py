@@ -232,8 +232,9 @@ def _embedding_rows(model, inputs):
                .startswith(("int", "uint")) for t in inputs):
         return {}
     found = {}
-    for layer in getattr(model, "layers", ()):
-        if isinstance(layer, keras.layers.Embedding):
+    for layer in getattr(model, "layers", ()):  # (a subclass's own call may take others)
+        if isinstance(layer, keras.layers.Embedding) and (
+                type(layer).call is keras.layers.Embedding.call):
             try:
                 found.setdefault(id(layer.input), int(layer.input_dim))
             except (AttributeError, ValueError, TypeError):  # (never called, or not built)

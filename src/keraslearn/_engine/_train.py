@@ -63,6 +63,10 @@ def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model, 
     overflow = float_overflow(X_val, model, non_finite=non_finite)
     if overflow is not None:
         raise ValueError(f"{given.name}: {overflow}")
+    try:  # (ids an integer input would take truncated, or its Embedding lacks)
+        check_integer_inputs(nested.normalise(X_val), inputs)
+    except ValueError as exc:
+        raise ValueError(f"{given.name}: {exc}") from None
     try:
         y_val = targets.encode(encoder, y_val)
     except ValueError as exc:
