@@ -272,8 +272,9 @@ def test_zero_division_reaches_the_evaluation(store):
     assert logged.evaluation.metrics == evaluate(never, X, y, zero_division=1.0).metrics
     with pytest.warns(UndefinedMetricWarning):
         log_fit(never, X, y, log_model=False)
-    with pytest.raises(ValueError, match="zero_division must be"):
-        log_fit(never, X, y, log_model=False, zero_division="zero")
+    for given in ({"X_test": X, "y_test": y}, {}):  # (without test data too: found in review)
+        with pytest.raises(ValueError, match="zero_division must be"):
+            log_fit(never, **given, log_model=False, zero_division="zero")
     assert len(runs(store)) == 2  # (the refused one logged nothing)
 
 

@@ -197,7 +197,7 @@ class ColumnGroups(NotATable, TransformerMixin, BaseEstimator):
     def _unread_names(self, names):
         """Of ``names`` (fit's columns, in order), those no group reads: transform
         takes a frame without them (as ColumnTransformer drops its columns), so a
-        server need not ask for them. None for X fitted without names."""
+        server need not ask for them. None of them for X fitted without names."""
         positions = getattr(self, "_fitted_positions", None)
         if getattr(self, "feature_names_in_", None) is None or positions is None or len(
                 names) != self.n_features_in_:

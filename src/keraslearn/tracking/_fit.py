@@ -266,10 +266,13 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     log_search : A search's candidates as nested runs.
     MLflowCallback : Epoch metrics logged live, during the fit.
     """
+    from ..evaluation._evaluate import _check_zero_division
+
     mlflow = require_mlflow()
     check_is_fitted(estimator)
     if (X_test is None) != (y_test is None):
         raise ValueError("Give both X_test and y_test to evaluate, or neither.")
+    _check_zero_division(zero_division)  # (refused without test data too)
     return _log_fit(mlflow, estimator, estimator, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
                     metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
