@@ -19,7 +19,7 @@ import sklearn
 
 from ..utils import Interval
 from ..utils._columns import polars_as_pandas
-from ._batching import Batcher, ModelError
+from ._batching import GONE, Batcher, ModelError, cells, unless_gone
 from ._drift import RecentRows, check_detector, named_as_fitted, tested_features
 from ._metadata import describe, plain
 from ._parse import RequestError, decode, read_payload
@@ -34,31 +34,6 @@ _WARMUP_CALLS = 3
 # Bodies from this size on are read in a thread (a one-row request stays on the loop).
 _INLINE_BYTES = 64 * 1024
 _INLINE_CELLS = 16 * 1024  # values of an answer written on the event loop
-_GONE = object()
-
-
-async def _unless_gone(request, work):
-    """``await work``, or _GONE once the client has gone (``work`` cancelled:
-    a batch skips the request). The request's body is read already: what the
-    server receives next is the client's leaving."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(request.receive())
-    try:
-        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        if task not in done and watcher.exception() is None and (
-                watcher.result().get("type") == "http.disconnect"):
-            return _GONE
-        return await task
-    finally:
-        watcher.cancel()
-        task.cancel()  # (done already, or its client gone, or this handler cancelled)
-
-
-def _cells(result):
-    """How many values a model's output holds (a list or dict of arrays: all theirs)."""
-    if isinstance(result, dict):
-        result = list(result.values())
-    return sum(map(np.size, result)) if isinstance(result, list) else np.size(result)
 
 
 def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2**20,
@@ -237,14 +212,14 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
             return failure("the client went away before sending its whole body", 400, mlflow)
         sent = None if recent is None else recent.as_sent(columns)
         try:
-            result = await _unless_gone(request, batcher.submit(method, columns))
+            result = await unless_gone(request, batcher.submit(method, columns))
         except ModelError as exc:
             _log.warning("%s", exc.message)
             return failure(exc.message, exc.status, mlflow)
-        if result is _GONE:  # (its rows not run: a response nobody reads)
+        if result is GONE:  # (its rows not run: a response nobody reads)
             return failure("the client went away before its answer", 400, mlflow)
         # A large answer is written in a thread too (1.5M probabilities: 4 s of JSON).
-        response = (respond(result) if _cells(result) < _INLINE_CELLS
+        response = (respond(result) if cells(result) < _INLINE_CELLS
                     else await asyncio.to_thread(respond, result))
         if recent is not None and response.status_code == 200:
             recent.add(sent)  # rows answered: a refused request is not traffic

@@ -334,3 +334,30 @@ def _settle(job, outcome):
         job.future.set_exception(outcome)
     else:
         job.future.set_result(outcome)
+
+
+GONE = object()  # what unless_gone gives for a client gone
+
+
+async def unless_gone(request, work):
+    """``await work``, or GONE once the client has gone (``work`` cancelled:
+    a batch skips the request). The request's body is read already: what the
+    server receives next is the client's leaving."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(request.receive())
+    try:
+        done, _ = await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if task not in done and watcher.exception() is None and (
+                watcher.result().get("type") == "http.disconnect"):
+            return GONE
+        return await task
+    finally:
+        watcher.cancel()
+        task.cancel()  # (done already, or its client gone, or this handler cancelled)
+
+
+def cells(result):
+    """How many values a model's output holds (a list or dict of arrays: all theirs)."""
+    if isinstance(result, dict):
+        result = list(result.values())
+    return sum(map(np.size, result)) if isinstance(result, list) else np.size(result)
