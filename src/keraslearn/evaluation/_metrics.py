@@ -35,7 +35,7 @@ class Evaluation:
 
 def _estimator_type(estimator):
     """Return ``"classifier"``, ``"regressor"`` or None from the estimator's tags."""
-    try:  # (no tags: not a scikit-learn estimator; scikit-learn 1.7 warns of it)
+    try:  # (no tags: not a scikit-learn estimator, which scikit-learn 1.7 warns of)
         if hasattr(estimator, "__sklearn_tags__") and is_classifier(estimator):
             return "classifier"
         if hasattr(estimator, "__sklearn_tags__") and is_regressor(estimator):

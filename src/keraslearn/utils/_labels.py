@@ -66,11 +66,20 @@ def indicator_rows(y):
     return y.astype(int, copy=False)
 
 
-@contextlib.contextmanager
 def _labels_listed():
     """A context in which scikit-learn 1.7's warning that a target of more classes
     than half its samples may be a regression one is not given: a list of labels
-    (each once) is no target."""
+    (each once) is no target. From 1.8 on type_of_target gives none, and the
+    context changes nothing (warning filters are the process's, not a thread's)."""
+    import sklearn
+
+    if tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit()) >= (1, 8):
+        return contextlib.nullcontext()
+    return _quiet_listed()
+
+
+@contextlib.contextmanager
+def _quiet_listed():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "The number of unique classes is greater than 50%",
                                 UserWarning)
