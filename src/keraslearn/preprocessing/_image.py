@@ -166,7 +166,10 @@ def _read_image(item, index, pil_mode, size):
                 item.load()
             return _pixels(item, pil_mode, size)
         except Exception as exc:
-            reason = str(exc) or f"{type(exc).__name__} (was its file closed before loading?)"
+            # (Pillow's error has no message, or, in older releases, speaks of seek on None)
+            closed = getattr(item, "fp", True) is None and getattr(item, "tile", None)
+            reason = (f"{type(exc).__name__} (was its file closed before loading?)"
+                      if closed or not str(exc) else str(exc))
             raise ValueError(f"Could not read the PIL image X[{index}]: {reason}") from exc
     if not isinstance(item, (str, bytes, os.PathLike)):
         raise TypeError(
