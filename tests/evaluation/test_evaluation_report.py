@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from keraslearn.evaluation import EvaluationReport, evaluate, training_history
-from versions import SKLEARN_1_8
+from versions import SKLEARN_1_9
 
 pytestmark = pytest.mark.filterwarnings("error")
 
@@ -228,7 +228,7 @@ def test_a_bagging_ensemble_has_no_curves_of_the_template_it_cloned(binary, tmp_
     assert "learning_curves" not in report.figures
 
 
-@SKLEARN_1_8
+@SKLEARN_1_9
 def test_learning_curves_from_sklearn_mlp(binary, tmp_path):
     X, y = binary
     mlp = MLPClassifier((8,), max_iter=300, early_stopping=True, random_state=0).fit(X, y)
