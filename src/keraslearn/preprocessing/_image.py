@@ -166,10 +166,9 @@ def _read_image(item, index, pil_mode, size):
                 item.load()
             return _pixels(item, pil_mode, size)
         except Exception as exc:
-            # (Pillow's error has no message, or, in older releases, speaks of seek on None)
-            closed = getattr(item, "fp", True) is None and getattr(item, "tile", None)
+            file_closed = getattr(item, "fp", True) is None and getattr(item, "tile", None)
             reason = (f"{type(exc).__name__} (was its file closed before loading?)"
-                      if closed or not str(exc) else str(exc))
+                      if file_closed or not str(exc) else str(exc))  # (Pillow says less)
             raise ValueError(f"Could not read the PIL image X[{index}]: {reason}") from exc
     if not isinstance(item, (str, bytes, os.PathLike)):
         raise TypeError(
