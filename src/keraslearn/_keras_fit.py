@@ -24,7 +24,11 @@ def validated_epochs(previous, history, fit_kwargs):
     n_before = len(before.get("loss", ()))
     known = previous.get("_validated_epochs")
     if not isinstance(known, dict):  # a fit of an earlier version: its own rule
-        known = scored_epochs(before, previous.get("_validation_freq"), 0)
+        freq = previous.get("_validation_freq")
+        if freq is None:  # (earlier still: the parameter, as the curves read it then)
+            freq = previous.get("_kwargs", {}).get("fit__validation_freq")
+        known_freq = (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple))
+        known = scored_epochs(before, freq if known_freq else None, 0)
     keys = [*known, *(key for key in mine if key not in known)]
     return {key: [*known.get(key, ()), *(n_before + e for e in mine.get(key, ()))]
             for key in keys}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from _mlflow_store import EPOCHS, frame, metric_steps, mlflow_store, pipeline, runs
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
@@ -578,12 +578,20 @@ def test_a_fit_of_an_earlier_version_keeps_its_curves_where_its_validation_freq_
     X, y = StandardScaler().fit_transform(frame()[0]), frame()[1]
     clf = KerasClassifier(tiny_mlp, hidden=4, epochs=4, random_state=0, validation_split=0.25,
                           fit__validation_freq=2, warm_start=True).fit(X, y)
+    first = clone(clf).fit(X, y)
     del clf.__dict__["_validated_epochs"]
     clf.__dict__["_validation_freq"] = 2  # as that version recorded it
     clf.set_params(fit__validation_freq=1, epochs=2).fit(X, y)
     with mlflow.start_run() as run:
         log_fit(clf, log_model=False)
     assert metric_steps(store, run.info.run_id, "val_loss")[0] == [1, 3, 4, 5]
+    # Earlier still, nothing recorded: the parameter it was fitted with, as the curves
+    # read it (found in an audit: the old scores were put at the last epochs, 2 and 3).
+    del first.__dict__["_validated_epochs"]
+    first.set_params(epochs=2).fit(X, y)
+    with mlflow.start_run() as run:
+        log_fit(first, log_model=False)
+    assert metric_steps(store, run.info.run_id, "val_loss")[0] == [1, 3, 5]
 
 
 class _WrapperOfOthers(BaseEstimator):
