@@ -169,7 +169,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
 
     def answer(content, status=200, mlflow=False):
         try:
-            body = json.dumps(content, default=_plain, allow_nan=False, separators=(",", ":"))
+            body = _dumps(content)
         except ValueError:
             return failure("the model returned a value JSON cannot hold (NaN or infinity)", 500,
                            mlflow)
@@ -324,6 +324,27 @@ async def _read_body(request, limit):
 
 def _mime(request):
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _dumps(content):
+    """``content`` as JSON, its large arrays a block of rows at a time: written in a
+    thread, the event loop answers other clients between the blocks (one call of
+    the encoder holds the interpreter throughout)."""
+    def text(value):
+        return json.dumps(value, default=_plain, allow_nan=False, separators=(",", ":"))
+
+    if not isinstance(content, dict):
+        return text(content)
+    parts = []
+    for key, value in content.items():
+        if isinstance(value, np.ndarray) and value.ndim and value.size > _INLINE_CELLS:
+            step = max(1, _INLINE_CELLS // max(1, value[:1].size))
+            rows = ",".join(text(plain(value[i:i + step]))[1:-1]
+                            for i in range(0, len(value), step))
+            parts.append(f"{text(str(key))}:[{rows}]")
+        else:
+            parts.append(f"{text(str(key))}:{text(value)}")
+    return "{" + ",".join(parts) + "}"
 
 
 def _plain(value):
