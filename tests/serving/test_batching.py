@@ -330,9 +330,9 @@ def test_the_requests_of_clients_gone_are_not_run():
 def test_a_large_answer_is_written_as_a_small_one():
     # Written in a thread from 16K values on (a 1.5M-row answer held every other
     # client for seconds): the same JSON.
-    from keraslearn.serving._app import _INLINE_CELLS
+    from keraslearn.serving._metadata import BLOCK_CELLS
 
-    X, _ = frame(2 * _INLINE_CELLS // 3 + 1)
+    X, _ = frame(2 * BLOCK_CELLS // 3 + 1)
     with serving(classifier()) as client:
         answer = client.post("/predict_proba", json=records(X))
     assert answer.status_code == 200
@@ -345,10 +345,10 @@ def test_a_large_answer_is_written_in_blocks_as_one_json_document():
     # the blocks (one encoder call held a 1-row request 1.9 s behind 1.5M rows).
     import json
 
-    from keraslearn.serving._app import _INLINE_CELLS, _dumps
+    from keraslearn.serving._metadata import BLOCK_CELLS, json_text
 
     rng = np.random.default_rng(0)
-    big = 3 * _INLINE_CELLS + 7
+    big = 3 * BLOCK_CELLS + 7
     for content in ({"probabilities": rng.random((big // 3, 3)).astype(np.float32),
                      "classes": ["a", "b", "c"]},
                     {"predictions": np.array(["high", "low"] * big, dtype=object)},
@@ -356,9 +356,9 @@ def test_a_large_answer_is_written_in_blocks_as_one_json_document():
                     {"predictions": rng.random(10)}):
         plain = {k: np.asarray(v).tolist() if np.asarray(v).dtype.kind != "M" else
                  np.datetime_as_string(v).tolist() for k, v in content.items()}
-        assert json.loads(_dumps(content)) == plain
+        assert json.loads(json_text(content)) == plain
     with pytest.raises(ValueError):  # (NaN: the answer's 500)
-        _dumps({"predictions": np.r_[np.zeros(big), np.nan]})
+        json_text({"predictions": np.r_[np.zeros(big), np.nan]})
 
 
 @pytest.mark.parametrize("refused", [[5], [0, 13], list(range(16))])

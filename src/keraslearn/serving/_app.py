@@ -21,7 +21,7 @@ from ..utils import Interval
 from ..utils._columns import polars_as_pandas
 from ._batching import GONE, Batcher, ModelError, cells, unless_gone
 from ._drift import RecentRows, check_detector, named_as_fitted, tested_features
-from ._metadata import describe, plain
+from ._metadata import BLOCK_CELLS, describe, json_text
 from ._parse import RequestError, decode, read_payload
 from ._schema import FeatureSchema
 
@@ -33,7 +33,6 @@ _CODES = {400: "BAD_REQUEST", 404: "RESOURCE_DOES_NOT_EXIST", 405: "BAD_REQUEST"
 _WARMUP_CALLS = 3
 # Bodies from this size on are read in a thread (a one-row request stays on the loop).
 _INLINE_BYTES = 64 * 1024
-_INLINE_CELLS = 16 * 1024  # values of an answer written on the event loop
 
 
 def make_app(model, *, max_batch_rows=256, max_wait_ms=2.0, max_body_bytes=4 * 2**20,
@@ -169,7 +168,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
 
     def answer(content, status=200, mlflow=False):
         try:
-            body = _dumps(content)
+            body = json_text(content)
         except ValueError:
             return failure("the model returned a value JSON cannot hold (NaN or infinity)", 500,
                            mlflow)
@@ -219,7 +218,7 @@ def _build(model, schema, batcher, recent, detector, metadata, limit, warm_rows,
         if result is GONE:  # (its rows not run: a response nobody reads)
             return failure("the client went away before its answer", 400, mlflow)
         # A large answer is written in a thread too (1.5M probabilities: 4 s of JSON).
-        response = (respond(result) if cells(result) < _INLINE_CELLS
+        response = (respond(result) if cells(result) < BLOCK_CELLS
                     else await asyncio.to_thread(respond, result))
         if recent is not None and response.status_code == 200:
             recent.add(sent)  # rows answered: a refused request is not traffic
@@ -324,34 +323,6 @@ async def _read_body(request, limit):
 
 def _mime(request):
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-def _dumps(content):
-    """``content`` as JSON, its large arrays a block of rows at a time: written in a
-    thread, the event loop answers other clients between the blocks (one call of
-    the encoder holds the interpreter throughout)."""
-    def text(value):
-        return json.dumps(value, default=_plain, allow_nan=False, separators=(",", ":"))
-
-    if not isinstance(content, dict):
-        return text(content)
-    parts = []
-    for key, value in content.items():
-        if isinstance(value, np.ndarray) and value.ndim and value.size > _INLINE_CELLS:
-            step = max(1, _INLINE_CELLS // max(1, value[:1].size))
-            rows = ",".join(text(plain(value[i:i + step]))[1:-1]
-                            for i in range(0, len(value), step))
-            parts.append(f"{text(str(key))}:[{rows}]")
-        else:
-            parts.append(f"{text(str(key))}:{text(value)}")
-    return "{" + ",".join(parts) + "}"
-
-
-def _plain(value):
-    """JSON for what ``json`` cannot write: NumPy scalars and arrays."""
-    if isinstance(value, (np.ndarray, np.generic)):
-        return plain(value)
-    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
 
 
 def _warm_rows(schema, example):

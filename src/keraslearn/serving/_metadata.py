@@ -1,5 +1,6 @@
 """What ``GET /metadata`` says about a served model: features, classes, versions."""
 
+import json
 import platform
 import sys
 
@@ -91,3 +92,35 @@ def plain(values):
         return np.vectorize(lambda t: pd.Timedelta(t).isoformat(), otypes=[object])(
             values).tolist()
     return values.tolist()
+
+
+# Values of an answer written at once: a larger one is written in a thread, in blocks.
+BLOCK_CELLS = 16 * 1024
+
+
+def json_text(content):
+    """``content`` as JSON, its large arrays a block of rows at a time: written in a
+    thread, the event loop answers other clients between the blocks (one call of
+    the encoder holds the interpreter throughout)."""
+    def text(value):
+        return json.dumps(value, default=_plain, allow_nan=False, separators=(",", ":"))
+
+    if not isinstance(content, dict):
+        return text(content)
+    parts = []
+    for key, value in content.items():
+        if isinstance(value, np.ndarray) and value.ndim and value.size > BLOCK_CELLS:
+            step = max(1, BLOCK_CELLS // max(1, value[:1].size))
+            rows = ",".join(text(plain(value[i:i + step]))[1:-1]
+                            for i in range(0, len(value), step))
+            parts.append(f"{text(str(key))}:[{rows}]")
+        else:
+            parts.append(f"{text(str(key))}:{text(value)}")
+    return "{" + ",".join(parts) + "}"
+
+
+def _plain(value):
+    """JSON for what ``json`` cannot write: NumPy scalars and arrays."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return plain(value)
+    raise TypeError(f"{type(value).__name__} cannot be written as JSON")
