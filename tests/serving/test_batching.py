@@ -359,6 +359,9 @@ def test_a_large_answer_is_written_in_blocks_as_one_json_document():
         assert json.loads(json_text(content)) == plain
     with pytest.raises(ValueError):  # (NaN: the answer's 500)
         json_text({"predictions": np.r_[np.zeros(big), np.nan]})
+    # keys as json writes them (found in review: None was written "None")
+    assert json_text({None: np.zeros(big), True: 1}) == json.dumps(
+        {None: np.zeros(big).tolist(), True: 1}, separators=(",", ":"))
 
 
 @pytest.mark.parametrize("refused", [[5], [0, 13], list(range(16))])

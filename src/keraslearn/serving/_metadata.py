@@ -113,9 +113,9 @@ def json_text(content):
             step = max(1, BLOCK_CELLS // max(1, value[:1].size))
             rows = ",".join(text(plain(value[i:i + step]))[1:-1]
                             for i in range(0, len(value), step))
-            parts.append(f"{text(str(key))}:[{rows}]")
+            parts.append(f"{text({key: 0})[1:-3]}:[{rows}]")  # (the key as json writes it)
         else:
-            parts.append(f"{text(str(key))}:{text(value)}")
+            parts.append(f"{text({key: 0})[1:-3]}:{text(value)}")
     return "{" + ",".join(parts) + "}"
 
 
