@@ -25,8 +25,8 @@ def validated_epochs(previous, history, fit_kwargs):
     known = previous.get("_validated_epochs")
     if not isinstance(known, dict):  # a fit of an earlier version: its own rule
         freq = previous.get("_validation_freq")
-        if freq is None:  # (earlier still: the parameter, as the curves read it then)
-            freq = previous.get("_kwargs", {}).get("fit__validation_freq")
+        if freq is None:  # (earlier still: the parameter as it is now, as the curves read it)
+            freq = (previous.get("_kwargs") or {}).get("fit__validation_freq")
         known_freq = (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple))
         known = scored_epochs(before, freq if known_freq else None, 0)
     keys = [*known, *(key for key in mine if key not in known)]

@@ -263,13 +263,23 @@ def test_not_an_image_names_the_file(image_paths, tmp_path):
         ImageLoader().fit_transform([image_paths[0], text])
 
 
-def test_a_pil_image_whose_file_was_closed_says_so(image_paths):
+def test_a_pil_image_whose_file_was_closed_says_so(image_paths, monkeypatch):
     with Image.open(image_paths[0]) as image:
         pass  # closed before its pixels were loaded: Pillow's error has no message
     # (older Pillow releases fail in an AttributeError of seek on None: told alike)
     with pytest.raises(ValueError, match=r"PIL image X\[0\]: (AssertionError|AttributeError) "
                                          r"\(was its file closed before loading\?\)"):
         ImageLoader().fit_transform([image])
+    # Another error without words, of an image never read from a file, is not said to
+    # be a closed file (found in review).
+    from keraslearn.preprocessing import _image
+
+    def fails(*args):
+        raise RuntimeError()
+
+    monkeypatch.setattr(_image, "_pixels", fails)
+    with pytest.raises(ValueError, match=r"PIL image X\[0\]: RuntimeError$"):
+        ImageLoader().fit_transform([Image.new("RGB", (4, 4))])
 
 
 @pytest.mark.parametrize("fmt, name", [("PNG", "cut.png"), ("JPEG", "cut.jpg")])

@@ -168,7 +168,7 @@ def _read_image(item, index, pil_mode, size):
         except Exception as exc:
             file_closed = getattr(item, "fp", True) is None and getattr(item, "tile", None)
             reason = (f"{type(exc).__name__} (was its file closed before loading?)"
-                      if file_closed or not str(exc) else str(exc))  # (Pillow says less)
+                      if file_closed else str(exc) or type(exc).__name__)  # (Pillow says less)
             raise ValueError(f"Could not read the PIL image X[{index}]: {reason}") from exc
     if not isinstance(item, (str, bytes, os.PathLike)):
         raise TypeError(
