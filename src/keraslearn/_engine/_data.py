@@ -372,11 +372,10 @@ def beyond_float(X, dtype, what="the network's input type", non_finite=True):
             or X.dtype.kind in "iu" and X.dtype.itemsize >= 2 and dtype.itemsize == 2):
         return None
     largest = targets.largest_magnitude(X)
-    if not np.isfinite(largest) and (non_finite or np.isinf(largest) or np.isinf(
-            np.fmax.reduce(X, axis=None)) or np.isinf(np.fmin.reduce(X, axis=None))):
-        return f"X holds NaN or infinity{targets.NOT_CHECKED}"
-    if not np.isfinite(largest):  # NaN only: the range of the others told (no copy)
+    if not np.isfinite(largest) and not non_finite:  # NaN passed on: the others' range (no copy)
         largest = max(float(np.fmax.reduce(X, axis=None)), -float(np.fmin.reduce(X, axis=None)))
+    if np.isinf(largest) or (np.isnan(largest) and non_finite):
+        return f"X holds NaN or infinity{targets.NOT_CHECKED}"
     if not largest > float(np.finfo(dtype).max):
         return None
     return (f"X holds values beyond the range of {dtype.name}, {what} "
