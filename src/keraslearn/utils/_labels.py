@@ -6,6 +6,8 @@ import datetime
 import warnings
 
 import numpy as np
+import sklearn
+from packaging.version import Version
 from scipy.sparse import issparse
 from sklearn.utils import check_array, multiclass
 from sklearn.utils.multiclass import type_of_target
@@ -66,20 +68,19 @@ def indicator_rows(y):
     return y.astype(int, copy=False)
 
 
-def _labels_listed():
-    """A context in which scikit-learn 1.7's warning that a target of more classes
-    than half its samples may be a regression one is not given: a list of labels
-    (each once) is no target. From 1.8 on type_of_target gives none, and the
-    context changes nothing (warning filters are the process's, not a thread's)."""
-    import sklearn
-
-    if tuple(int(p) for p in sklearn.__version__.split(".")[:2] if p.isdigit()) >= (1, 8):
-        return contextlib.nullcontext()
-    return _quiet_listed()
+# scikit-learn 1.7's type_of_target warns that a target of more classes than half its
+# samples may be a regression one; from 1.8 on it gives no such warning.
+_WARNS_OF_LISTED_LABELS = Version(sklearn.__version__).release < (1, 8)
 
 
 @contextlib.contextmanager
-def _quiet_listed():
+def _labels_listed():
+    """A context in which that warning is not given: a list of labels (each once)
+    is no target. Where it is never given, the context changes nothing (warning
+    filters are the process's, not a thread's)."""
+    if not _WARNS_OF_LISTED_LABELS:
+        yield
+        return
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "The number of unique classes is greater than 50%",
                                 UserWarning)
