@@ -228,8 +228,8 @@ def _kind(tensor, declared, ids=None):
 def _embedding_rows(model, inputs):
     """``{id(input): input_dim}`` for the integer ``inputs`` of ``model`` that an
     Embedding reads directly (as its layer's first call, a shared one's)."""
-    if not any(getattr(getattr(t, "dtype", None), "name", str(getattr(t, "dtype", "")))
-               .startswith(("int", "uint")) for t in inputs):
+    if not any(keras.backend.standardize_dtype(getattr(t, "dtype", "float32")).startswith(
+            ("int", "uint")) for t in inputs):
         return {}
     found = {}
     for layer in getattr(model, "layers", ()):  # (a subclass's own call may take others)
