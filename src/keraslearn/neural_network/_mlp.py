@@ -355,10 +355,10 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
         if np.ndim(y) == 2 and np.shape(y)[1] == 1:
             # As scikit-learn's MLPRegressor: warn, and predict 1-D.
             y = column_or_1d(y, warn=True)
-        # (text or dates: told as such by the targets' check, after this)
-        if self.loss == "poisson" and not issparse(y) and np.asarray(y).dtype.kind in "biuf" \
-                and np.any(np.asarray(y) < 0):
-            raise ValueError("loss='poisson' requires non-negative y.")
+        if self.loss == "poisson" and not issparse(y):
+            values = np.asarray(y)  # (text or dates: told as such by the targets' check, after)
+            if values.dtype.kind in "biuf" and (values < 0).any():
+                raise ValueError("loss='poisson' requires non-negative y.")
         return X, y
 
     def _output(self, meta):

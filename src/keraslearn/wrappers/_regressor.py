@@ -148,14 +148,14 @@ def _refuse_targets_outside_the_loss(loss, values):
     without end), or other than -1, 0 and 1 for a hinge loss (it trains the
     outputs' signs, 0 read as -1 only where y holds 0 and 1): each trained on in
     silence, learning nothing."""
-    least, most = ((values.min().item(), values.max().item()) if reads_unit_targets(loss)
-                   else (0, 1))
-    if least < 0 or most > 1:
-        raise ValueError(
-            f"The loss {loss_description(loss)} reads targets as probabilities in [0, 1], "
-            f"but y holds values from {least!r} to {most!r}: it cannot learn them. Give a "
-            "regression loss (loss='mse', 'mae', 'huber'), or scale y into [0, 1] "
-            "(a TransformedTargetRegressor with a MinMaxScaler).")
+    if reads_unit_targets(loss):
+        least, most = values.min().item(), values.max().item()
+        if least < 0 or most > 1:
+            raise ValueError(
+                f"The loss {loss_description(loss)} reads targets as probabilities in [0, 1], "
+                f"but y holds values from {least!r} to {most!r}: it cannot learn them. Give a "
+                "regression loss (loss='mse', 'mae', 'huber'), or scale y into [0, 1] "
+                "(a TransformedTargetRegressor with a MinMaxScaler).")
     if trains_scores(loss) and not (np.isin(values, (-1, 1)).all()
                                     or np.isin(values, (0, 1)).all()):
         raise ValueError(
