@@ -266,13 +266,10 @@ def log_fit(estimator, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     log_search : A search's candidates as nested runs.
     MLflowCallback : Epoch metrics logged live, during the fit.
     """
-    from ..evaluation._evaluate import _check_zero_division
-
     mlflow = require_mlflow()
     check_is_fitted(estimator)
     if (X_test is None) != (y_test is None):
         raise ValueError("Give both X_test and y_test to evaluate, or neither.")
-    _check_zero_division(zero_division)  # (refused without test data too)
     return _log_fit(mlflow, estimator, estimator, X_test, y_test, run_name=run_name,
                     log_model=log_model, input_example=input_example, output_dir=output_dir,
                     metric_prefix=metric_prefix, trusted=trusted, overwrite=overwrite,
@@ -286,6 +283,9 @@ def _log_fit(mlflow, estimator, model, X_test, y_test, *, run_name, log_model, i
     estimator), ``extra(run)`` logs more into the run before it ends. The
     evaluation is made (its files checked first), and the model saved and its
     types checked, before anything is logged."""
+    from ..evaluation._evaluate import _check_zero_division
+
+    _check_zero_division(zero_division)  # (refused without test data too)
     output_dir = check_output_dir(output_dir, drawn_by="log_fit" if X_test is not None else None)
     code_paths = _model.checked_code_paths(code_paths)
     places = None  # where the evaluation's files go once logged

@@ -147,9 +147,6 @@ def log_search(search, X_test=None, y_test=None, *, run_name=None, log_model=Tru
     check_is_fitted(search, "cv_results_")
     if (X_test is None) != (y_test is None):
         raise ValueError("Give both X_test and y_test to evaluate, or neither.")
-    from ..evaluation._evaluate import _check_zero_division
-
-    _check_zero_division(zero_division)  # (refused without test data too)
     best = getattr(search, "best_estimator_", None)
     if X_test is not None and best is None:
         raise ValueError("The search has no best_estimator_ (refit=False): it cannot be "
