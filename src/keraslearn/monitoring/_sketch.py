@@ -61,6 +61,9 @@ MIN_EXPECTED = 5.0
 MONTE_CARLO_RESAMPLES = (999, 9999)
 MONTE_CARLO_SCREEN = 0.1
 MONTE_CARLO_MAX_RESAMPLES = 199_999
+#: Random tables drawn at once (SciPy draws a round's tables together otherwise:
+#: 199,999 tables of 101 cells took a gigabyte).
+MONTE_CARLO_BATCH = 10_000
 
 
 def psi(reference, current, epsilon=PSI_EPSILON):
@@ -243,7 +246,8 @@ def chi_square(table, level=None):
     for seed, n_resamples in enumerate(rounds):
         if seed and n_resamples <= rounds[seed - 1]:
             break
-        method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
+        method = stats.MonteCarloMethod(n_resamples=n_resamples, batch=MONTE_CARLO_BATCH,
+                                        rng=np.random.default_rng(seed))
         result = stats.chi2_contingency(table, correction=False, method=method)
         floor = 1 / (n_resamples + 1)
         if result.pvalue > (MONTE_CARLO_SCREEN if seed == 0 else floor):
