@@ -53,6 +53,28 @@ def test_polars_frames_are_held_as_pandas_ones_with_their_columns():
         window.add(pl.DataFrame({"city": ["Oslo"], "age": [1.0]}))
 
 
+def test_a_batch_of_no_rows_adds_nothing_but_its_columns_are_checked():
+    # It was refused ("got data with 0 rows"): a filter that kept no row of a
+    # batch, window.add(batch[batch.age > 100]), failed where the server's own
+    # window passes over a request without complete rows.
+    window = RecentRows(max_rows=4)
+    batch = pd.DataFrame({"age": [30.0, 40.0], "city": ["Lyon", "Oslo"]})
+    window.add(batch[batch.age > 100])
+    assert len(window) == 0 and window.rows() is None
+    window.add(batch)
+    window.add(batch[batch.age > 100])
+    assert len(window) == 2 and window.rows()["age"].tolist() == [30.0, 40.0]
+    with pytest.raises(ValueError, match=r"RecentRows holds columns \['age', 'city'\]; got "
+                                         r"\['age'\]"):
+        window.add(batch[["age"]].iloc[:0])
+    arrays = RecentRows(max_rows=4)
+    arrays.add(np.empty((0, 3)))
+    arrays.add(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="RecentRows holds rows of 3 columns; got 2"):
+        arrays.add(np.empty((0, 2)))
+    assert len(arrays) == 1
+
+
 def test_rows_are_copies():
     window = RecentRows(max_rows=10)
     X = np.zeros((2, 2))

@@ -25,8 +25,9 @@ from ..utils._input_errors import refuse_streams
 from ..utils._validation import is_number as _is_number
 
 
-def as_frame(X, owner):
-    """``X`` as a DataFrame with at least one row and one column (no copy of a DataFrame)."""
+def as_frame(X, owner, min_rows=1):
+    """``X`` as a DataFrame with at least ``min_rows`` rows and one column (no copy of a
+    DataFrame)."""
     if sparse.issparse(X):
         raise TypeError(f"{owner} needs dense data: got a sparse {type(X).__name__}. "
                         "Densify the columns to monitor (e.g. X.toarray()) first.")
@@ -63,7 +64,7 @@ def as_frame(X, owner):
     if frame.shape[1] == 0:
         raise ValueError(f"{owner} got 0 feature(s) (shape={frame.shape}) while a minimum of "
                          "1 is required.")
-    if frame.shape[0] == 0:
+    if frame.shape[0] < min_rows:
         raise ValueError(f"{owner} got data with 0 rows: at least one sample is needed.")
     if not frame.columns.is_unique:
         duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})

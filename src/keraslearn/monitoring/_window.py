@@ -77,9 +77,10 @@ class RecentRows:
         X : {array-like, DataFrame} of shape (n_samples, n_features)
             Rows to add; every call must give the same kind of table (DataFrames
             with the same columns, pandas' or polars', or arrays with the same
-            number of columns).
+            number of columns). A table of no rows adds nothing (its columns are
+            checked all the same).
         """
-        frame = as_frame(X, "RecentRows.add")  # a 2D table with rows and columns
+        frame = as_frame(X, "RecentRows.add", min_rows=0)  # a 2D table with columns
         if isinstance(X, pd.DataFrame) or is_polars_frame(X):  # (polars' read as pandas)
             chunk = frame.iloc[-self.max_rows:].copy()
         else:
@@ -88,6 +89,8 @@ class RecentRows:
         with self._lock:
             if self._chunks:
                 self._check_like(self._chunks[0], chunk)
+            if not len(chunk):
+                return
             self._chunks.append(chunk)
             self._n_rows += len(chunk)
             while self._n_rows - len(self._chunks[0]) >= self.max_rows:
