@@ -365,6 +365,23 @@ def test_multioutput_regression_per_output():
     assert report.metrics["r2"] == pytest.approx(r2_score(Y, pred))
 
 
+def test_targets_constant_where_weighed_skip_pearson_with_note():
+    # Rows of zero weight counted in the constancy check: the weighted mean of
+    # the constant rows rounded off 0.1, and the report gave pearson_r 2e-16.
+    from keraslearn.evaluation._metrics import regression_metrics
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=60)
+    y[:7] = 0.1
+    weights = np.r_[np.ones(7), np.zeros(53)]
+    report = regression_metrics(y, y + rng.normal(size=60), sample_weight=weights)
+    assert "pearson_r" not in report.metrics
+    assert any("Pearson correlation skipped" in note for note in report.notes)
+    weights[7] = 0.5  # a row of another target weighs: defined again
+    report = regression_metrics(y, y, sample_weight=weights)
+    assert report.metrics["pearson_r"] == pytest.approx(1.0)
+
+
 def test_constant_predictions_skip_pearson_with_note():
     X, y = make_regression(30, 2, random_state=0)
     report = evaluate(DummyRegressor().fit(X, y), X, y)

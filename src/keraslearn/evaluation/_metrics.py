@@ -335,10 +335,11 @@ def _roc_auc(estimator, X, result, per_class, sample_weight):
 
 
 def _pearson(y_true, y_pred, sample_weight):
-    """Weighted Pearson correlation of two 1-D arrays; NaN when one is constant."""
-    if np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:
-        return np.nan
+    """Weighted Pearson correlation of two 1-D arrays; NaN when one is constant where weighed."""
     w = np.ones_like(y_true, dtype=float) if sample_weight is None else sample_weight
+    y_true, y_pred, w = y_true[w != 0], y_pred[w != 0], w[w != 0]
+    if not len(w) or np.ptp(y_true) == 0 or np.ptp(y_pred) == 0:
+        return np.nan
     dt = y_true - np.average(y_true, weights=w)
     dp = y_pred - np.average(y_pred, weights=w)
     var_t, var_p = np.average(dt**2, weights=w), np.average(dp**2, weights=w)
@@ -362,8 +363,7 @@ def regression_metrics(y_true, y_pred, *, sample_weight=None, output_names=None)
             f"predict returned NaN or infinite values for {int(bad.sum())} of {len(bad)} "
             f"rows (row {int(np.flatnonzero(bad)[0])} first), so no metric is defined: the "
             "model's weights or those rows' inputs are not finite.")
-    result = Evaluation("regression", y_true, y_pred)
-    sw = sample_weight
+    result, sw = Evaluation("regression", y_true, y_pred), sample_weight
     y_t2, y_p2 = y_true.reshape(len(y_true), -1), y_pred.reshape(len(y_pred), -1)
     table = pd.DataFrame({
         "mae": skm.mean_absolute_error(y_t2, y_p2, sample_weight=sw, multioutput="raw_values"),
