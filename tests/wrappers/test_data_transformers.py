@@ -494,6 +494,22 @@ def test_an_attribute_error_inside_an_encoder_property_is_told_as_raised(read):
         read(_Slip(_one_output, epochs=1))
 
 
+def test_a_label_encoder_refit_refused_keeps_its_last_fit():
+    # classes_ was set before the one-class check of one-hot rows: after the
+    # refusal the encoder held classes [0, 1] beside 3 classes, and its
+    # inverse_transform failed with an IndexError.
+    from keraslearn.utils.transformers import ClassifierLabelEncoder
+
+    encoder = ClassifierLabelEncoder().fit(["cat", "dog", "eel"])
+    for one_class in ([[1, 0], [1, 0], [1, 0]], ["cat", "cat"]):
+        with pytest.raises(ValueError, match="only one class"):
+            encoder.fit(np.asarray(one_class))
+        assert encoder.classes_.tolist() == ["cat", "dog", "eel"]
+        assert encoder.n_classes_ == 3 and encoder.target_type_ == "multiclass"
+        assert encoder.transform(["dog"]).ravel().tolist() == [1]
+        assert encoder.inverse_transform(np.array([[0.1, 0.2, 0.7]])).tolist() == ["eel"]
+
+
 def test_a_label_encoder_on_its_own_keeps_one_hot_rows_and_sorts_its_categories():
     # As scikeras' encoder: one-hot y with no loss was turned into class indices.
     # Categories are sorted (scikeras keeps their order), as scikit-learn's

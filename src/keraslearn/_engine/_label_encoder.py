@@ -142,7 +142,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         if target_type == "multilabel-indicator" and self.indicator_rows == "onehot" and (
                 one_hot_rows(y)):
             target_type = "multiclass-onehot"
-            self.classes_ = np.arange(y.shape[1])
+            found = np.arange(y.shape[1])
             used = np.flatnonzero(np.asarray(y).any(axis=0))
             if classes is None and len(used) < 2:  # one class, one-hot encoded
                 raise ValueError(
@@ -151,7 +151,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                     "2 classes.")
         elif target_type == "multilabel-indicator":
             y = indicator_rows(y)
-            self.classes_ = np.arange(y.shape[1])
+            found = np.arange(y.shape[1])
         elif target_type in ("binary", "multiclass"):
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
@@ -170,7 +170,6 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                     f"The target y has only one class ({found.tolist()[0]!r}); a classifier "
                     "needs samples of at least 2 classes."
                 )
-            self.classes_ = found
         else:
             check_classification_targets(y)
             raise ValueError(
@@ -180,8 +179,8 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 "KerasClassifier subclass a target_encoder of your own (see the data "
                 "transformer interface in the README)."
             )
-        self.target_type_ = target_type
-        self.n_classes_ = len(self.classes_)
+        self.classes_, self.target_type_ = found, target_type  # (checks passed: a refit
+        self.n_classes_ = len(self.classes_)  # refused leaves the last fit as it was)
         self.n_outputs_ = y.shape[1] if target_type == "multilabel-indicator" else 1
         self.n_outputs_expected_ = 1
         self.y_dtype_ = y.dtype
