@@ -114,6 +114,16 @@ def test_leftover_files_need_overwrite(tmp_path):
     assert _counts(tmp_path)["9"] == 2
 
 
+def test_overwrite_must_be_a_bool(tmp_path):
+    # The string "False" is true: it deleted the files the folder held.
+    make_digits_image_folder(tmp_path, small_fraction=0.5, max_per_class=10)
+    before = _snapshot(tmp_path)
+    with pytest.raises(TypeError, match=r"overwrite must be True or False, got 'False' \(str\)"):
+        make_digits_image_folder(tmp_path, small_fraction=0.2, max_per_class=10,
+                                 overwrite="False")
+    assert _snapshot(tmp_path) == before
+
+
 def test_files_of_its_names_with_other_bytes_need_overwrite(tmp_path):
     # Another image_size writes the same names: they were replaced unasked, and
     # through a link, outside the folder.

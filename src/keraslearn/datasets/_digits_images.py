@@ -9,7 +9,7 @@ from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.utils import check_random_state
 
-from ..utils._files import user_path
+from ..utils._files import check_overwrite, user_path
 
 _N_CLASSES = 10
 
@@ -144,6 +144,7 @@ def make_digits_image_folder(
     if not isinstance(small_fraction, numbers.Real) or not 0 < small_fraction <= 1:
         raise ValueError(f"small_fraction must be in (0, 1], got {small_fraction!r}.")
     max_per_class = _check_int(max_per_class, "max_per_class", 1, allow_none=True)
+    check_overwrite(overwrite)
 
     digits = load_digits()
     rng = check_random_state(random_state)

@@ -77,7 +77,16 @@ def _check_writable(folder):
 
 
 def _not_a_regular_file(i, path):
-    return "it is not a regular file" if path.is_symlink() or not path.is_file() else None
+    return ("it is a symbolic link" if path.is_symlink() else
+            "it is not a regular file" if not path.is_file() else None)
+
+
+def check_overwrite(overwrite):
+    """Refuse an ``overwrite`` that is not a bool: a string read from a
+    configuration ("False") is true."""
+    if not isinstance(overwrite, (bool, np.bool_)):
+        raise TypeError(f"overwrite must be True or False, got {overwrite!r} "
+                        f"({type(overwrite).__name__}).")
 
 
 def check_new_files(paths, overwrite, refusal=_not_a_regular_file):
@@ -88,9 +97,7 @@ def check_new_files(paths, overwrite, refusal=_not_a_regular_file):
     is a regular file (never a directory or a symbolic link). ``overwrite`` must
     be a bool: a string read from a configuration ("False") is true.
     """
-    if not isinstance(overwrite, (bool, np.bool_)):
-        raise TypeError(f"overwrite must be True or False, got {overwrite!r} "
-                        f"({type(overwrite).__name__}).")
+    check_overwrite(overwrite)
     for i, path in enumerate(paths):
         if not (path.exists() or path.is_symlink()):
             continue
