@@ -1,6 +1,7 @@
 """Writing is atomic and never replaces what it must not; a failed save leaves
 the file that was there, and nothing else, behind."""
 
+import errno
 import stat
 import threading
 import warnings
@@ -290,6 +291,29 @@ def test_a_warning_the_users_filters_raise_while_saving_is_theirs_not_a_refusal(
     with pytest.warns(LayerNotice):
         path = keraslearn.save(net, tmp_path / "noticed.keraslearn")
     np.testing.assert_array_equal(keraslearn.load(path).predict_proba(X), net.predict_proba(X))
+
+
+@keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")
+class FullDisk(Scale):
+    """A layer whose weights meet a full disk as they are written."""
+
+    def save_own_variables(self, store):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_while_saving_is_an_os_error_and_keeps_the_file_there(clf, tmp_path):
+    # found in an audit: it was a ValueError, "Keras cannot save the network",
+    # where export and the reports raise the OSError as it is.
+    net = KerasClassifier(lambda meta: keras.Sequential([
+        keras.Input(meta["X_shape_"][1:]), FullDisk(0.5),
+        keras.layers.Dense(meta["n_classes_"], activation="softmax")]), epochs=1,
+        random_state=0).fit(X, LABELS)
+    path = keraslearn.save(clf, tmp_path / "model.keraslearn")
+    before = path.read_bytes()
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        keraslearn.save(net, path, overwrite=True)
+    assert raised.value.errno == errno.ENOSPC
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
 
 
 @keras.saving.register_keras_serializable(package="keraslearn_tests_persistence")

@@ -125,7 +125,7 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
             for member, part in parts.items():
                 try:
                     blobs[member] = skops.io.dumps(part)
-                except (ValueError, Warning):  # (a warning: raised by the user's filters)
+                except (ValueError, OSError, Warning):  # (a warning: the user's filters')
                     raise
                 except Exception as exc:  # (RecursionError: a cycle, or scipy's randint)
                     if isinstance(exc, RecursionError) and _trust.has_routing_requests(

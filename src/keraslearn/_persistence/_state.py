@@ -63,7 +63,7 @@ class SaveSession:
         try:
             with numpy_reads_of_variables():
                 model.save(path)
-        except Warning:  # one the user's filters raise: theirs, as it is
+        except (Warning, OSError):  # one the user's filters raise; a full disk: as they are
             raise
         except Exception as exc:
             raise ValueError(
