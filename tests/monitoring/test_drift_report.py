@@ -272,6 +272,34 @@ def test_existing_files_are_refused_unless_overwrite(detector, rng, tmp_path):
     assert stat.S_IMODE(again.html_path.stat().st_mode) == 0o600
 
 
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_an_evaluation_of_the_same_name_is_never_replaced(detector, rng, tmp_path, overwrite):
+    # Both pages are <name>_report.html: with overwrite=True a drift report
+    # replaced the evaluation's page and left its figures beside it (and
+    # without, it was refused as if it were an earlier drift report).
+    from sklearn.dummy import DummyClassifier
+
+    from keraslearn.evaluation import evaluate
+
+    batch = table(rng, 100)
+    X, y = batch[["rooms"]], batch["city"]
+    evaluated = evaluate(DummyClassifier().fit(X, y), X, y, output_dir=tmp_path, name="prod",
+                         zero_division=0)
+    written = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(FileExistsError, match=r"Refusing to replace .*prod_report\.html': it "
+                                              r"is the page of an evaluation report"):
+        drift_report(detector, batch, output_dir=tmp_path, name="prod", overwrite=overwrite)
+    assert {p: p.read_bytes() for p in tmp_path.iterdir()} == written
+    (tmp_path / "drift").mkdir()
+    drifted = drift_report(detector, batch, output_dir=tmp_path / "drift", name="prod")
+    with pytest.raises(FileExistsError, match="it is the page of a drift report"):
+        evaluate(DummyClassifier().fit(X, y), X, y, output_dir=tmp_path / "drift", name="prod",
+                 overwrite=overwrite, zero_division=0)
+    again = evaluate(DummyClassifier().fit(X, y), X, y, output_dir=tmp_path, name="prod",
+                     overwrite=True, zero_division=0)  # its own page: replaced
+    assert again.html_path == evaluated.html_path and drifted.html_path.is_file()
+
+
 def test_overwrite_removes_the_earlier_reports_figures_of_features_gone(reference, rng, tmp_path):
     # A report of this name drawn for a detector of 3 features, then replaced by
     # one for a detector of 2: the third figure would pass for the new report's.

@@ -11,7 +11,14 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 
 from .._multi_input import MultiInput, is_named_inputs
 from ..utils._columns import is_polars_frame
-from ..utils._files import check_new_files, check_output_dir, remove_unwritten, slug, staged
+from ..utils._files import (
+    check_new_files,
+    check_output_dir,
+    not_a_page_of_another_report,
+    remove_unwritten,
+    slug,
+    staged,
+)
 from ..utils._input_errors import refuse_streams
 from ..utils._labels import date_label
 from ..utils._text import cut
@@ -33,7 +40,8 @@ def check_report_files(output_dir, name, overwrite):
     stem = slug(name) or "model"
     figures = {key: output_dir / f"{stem}_{key}.png" for key in FIGURES}
     html_path = output_dir / f"{stem}_report.html"
-    check_new_files([*figures.values(), html_path], overwrite)
+    check_new_files([*figures.values(), html_path], overwrite,
+                    not_a_page_of_another_report("evaluation"))
     return figures, html_path
 
 

@@ -14,7 +14,13 @@ from pathlib import Path
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._files import check_new_files, check_output_dir, slug, staged
+from ..utils._files import (
+    check_new_files,
+    check_output_dir,
+    not_a_page_of_another_report,
+    slug,
+    staged,
+)
 from ..utils._text import printable
 from ._detector import DriftDetector
 from ._sketch import plain
@@ -278,7 +284,7 @@ def drift_report(detector, X, *, output_dir=None, name=None, overwrite=False):
     paths = [output_dir / f"{stem}_{j:02d}_{slug(row['feature']) or 'feature'}.png"
              for j, row in enumerate(rows)]
     html_path = output_dir / f"{stem}_report.html"
-    check_new_files([*paths, html_path], overwrite)
+    check_new_files([*paths, html_path], overwrite, not_a_page_of_another_report("drift report"))
     replaced = _figures_of(html_path) if overwrite else []
     with staged([*paths, html_path]) as stage, plain_text():  # ("$" in names as given)
         for j, (row, values, path) in enumerate(zip(rows, columns, paths)):

@@ -81,6 +81,31 @@ def _not_a_regular_file(i, path):
             "it is not a regular file" if not path.is_file() else None)
 
 
+_PAGE_KINDS = {"evaluation": "an evaluation report (evaluate's)",
+               "drift report": "a drift report (drift_report's)"}
+
+
+def not_a_page_of_another_report(kind):
+    """A refusal for :func:`check_new_files` that, besides what it refuses by
+    default, refuses the page of a report of another ``kind`` (as its title
+    ends) of the same name: an evaluation's, for a drift report."""
+    def refusal(i, path):
+        reason = _not_a_regular_file(i, path)
+        if reason or path.suffix != ".html":
+            return reason
+        try:
+            with open(path, encoding="utf-8", errors="replace") as page:
+                head = page.read(1 << 20)
+        except OSError:
+            return None  # (said as it fails, if it does, at the write)
+        found = re.search(r": (evaluation|drift report)</title>", head)
+        if found is None or found.group(1) == kind:
+            return None
+        return (f"it is the page of {_PAGE_KINDS[found.group(1)]} of the same name; give "
+                f"this one another name or output_dir")
+    return refusal
+
+
 def check_overwrite(overwrite):
     """Refuse an ``overwrite`` that is not a bool: a string read from a
     configuration ("False") is true."""
