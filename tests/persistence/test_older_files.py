@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import pickle
+import re
 import zipfile
 
 import numpy as np
@@ -126,6 +127,19 @@ def test_a_class_renamed_since_is_refused_naming_the_version(tmp_path, capsys):
     # re-raised from a worker process, it says the same (its message was read as types)
     raised = UntrustedTypesError(info.value.types, "0.0.9")
     assert str(pickle.loads(pickle.dumps(raised))) == str(raised) == str(info.value)
+
+
+def test_a_class_renamed_since_and_trusted_is_refused_naming_the_version(tmp_path):
+    # Trusting the name, as the refusal's first sentence says to, gave skops'
+    # "object.skops cannot be rebuilt (AttributeError: ...)", without the version.
+    older = _with_a_renamed_class(tmp_path, "0.0.9")
+    name = "keraslearn._engine._targets.ClassifierTargetEncoder"
+    with pytest.raises(ValueError, match=re.escape(
+            f"cannot load this file, trusted or not: ['{name}'] are names inside keraslearn "
+            "that the files of this keraslearn")) as info:
+        keraslearn.load(older, trusted=[name])
+    assert "written by another version (it records keraslearn 0.0.9)" in str(info.value)
+    assert not isinstance(info.value, UntrustedTypesError)
 
 
 def test_a_class_from_a_newer_version_says_to_upgrade(tmp_path):

@@ -47,6 +47,7 @@ skops cannot store (:func:`has_routing_requests`).
 """
 
 import functools
+import importlib
 import sys
 
 from packaging.version import InvalidVersion, Version
@@ -199,6 +200,12 @@ def check_trusted(parts, trusted, written=None):
     refused = sorted({name for data in parts.values() for name in untrusted(data, trusted)})
     if refused:
         raise UntrustedTypesError(refused, written)
+    # Trusted by the caller, keraslearn's names this keraslearn lacks still cannot load.
+    gone = sorted({name for data in parts.values() for name in skops_trusted(data)
+                   if _is_keraslearns(name) and not _found(name)})
+    if gone:
+        raise ValueError(f"keraslearn.load cannot load this file, trusted or not: {gone} "
+                         + _missing_classes(written))
 
 
 def _later(written, version):
@@ -210,26 +217,48 @@ def _later(written, version):
         return False
 
 
+def _is_keraslearns(name):
+    return name.split(".", 1)[0] == "keraslearn"
+
+
+def _found(name):
+    """Whether the dotted ``name`` (module, then qualified name) is found here."""
+    parts = name.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attribute in parts[i:]:
+            found = getattr(found, attribute, None)
+        return found is not None
+    return False
+
+
+def _missing_classes(written):
+    """Why names inside keraslearn that it does not hold are in a file ``written``
+    by that keraslearn version, and what to do."""
+    from .. import __version__
+
+    other = ("another build of it" if written == __version__
+             else f"another version (it records keraslearn {written or 'unknown'})")
+    since = ("this one renamed or removed; load it with the keraslearn that wrote it, and "
+             "refit with this one." if not _later(written, __version__) else
+             "this one does not have yet; upgrade keraslearn to load it.")
+    return (f"are names inside keraslearn that the files of this keraslearn ({__version__}) "
+            f"do not hold: the file was written by {other} whose classes {since}")
+
+
 class UntrustedTypesError(ValueError):
     """A file holds types neither skops, keraslearn nor the caller trusts
     (``types``, sorted); its message says how to trust them from Python."""
 
     def __init__(self, types, written=None):
-        from .. import __version__
-
         self.types, self.written = list(types), written
         # keraslearn's own names it does not trust: classes another version saved
         # (since renamed or removed), which trusting would not make loadable.
-        own = [name for name in self.types if name.split(".", 1)[0] == "keraslearn"]
-        other = ("another build of it" if written == __version__
-                 else f"another version (it records keraslearn {written or 'unknown'})")
-        since = ("this one renamed or removed; load it with the keraslearn that wrote it, and "
-                 "refit with this one." if not _later(written, __version__) else
-                 "this one does not have yet; upgrade keraslearn to load it.")
-        self.version_hint = (
-            f" Of them, {own} are names inside keraslearn that the files of this keraslearn "
-            f"({__version__}) do not hold: the file was written by {other} whose classes "
-            f"{since}" if own else "")
+        own = [name for name in self.types if _is_keraslearns(name)]
+        self.version_hint = f" Of them, {own} {_missing_classes(written)}" if own else ""
         super().__init__(
             f"keraslearn.load refused this file: it holds {len(types)} type(s) that are "
             f"not trusted by default: {self.types}. Loading them could run their code. If "
