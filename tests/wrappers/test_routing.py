@@ -311,10 +311,21 @@ def test_callback_instance_with_routed_parameters_is_copied():
 
 # --------------------------------------------------------------------- fit__
 def test_fit_epochs_overrides_epochs():
-    clf = KerasClassifier(tiny_mlp, epochs=10, fit__epochs=3, random_state=0).fit(X, y)
+    # As in scikeras; beside an epochs of another value than the default it is
+    # warned (found in an audit: a halving search over epochs, fit__epochs set,
+    # trained fit__epochs at every candidate and reported the epochs it chose).
+    with pytest.warns(UserWarning, match=r"fit__epochs=3 overrides epochs=10 \(a routed fit__ "
+                                         r"parameter takes precedence.*Set one of them"):
+        clf = KerasClassifier(tiny_mlp, epochs=10, fit__epochs=3, random_state=0).fit(X, y)
     assert len(clf.history_["loss"]) == 3
-    clf.fit(X, y, epochs=2)  # a fit() keyword beats both
-    assert len(clf.history_["loss"]) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(X, y, epochs=2)  # a fit() keyword beats both, unwarned
+        assert len(clf.history_["loss"]) == 2
+        KerasClassifier(tiny_mlp, fit__epochs=3, fit__batch_size=8, random_state=0).fit(X, y)
+        KerasClassifier(tiny_mlp, batch_size=8, fit__batch_size=8, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match=r"fit__batch_size=16 overrides batch_size=8"):
+        KerasClassifier(tiny_mlp, batch_size=8, fit__batch_size=16, random_state=0).fit(X, y)
 
 
 def test_fit_validation_freq():

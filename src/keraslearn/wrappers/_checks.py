@@ -3,6 +3,7 @@ prefixes, builder arguments, the optimizer, loss, metrics and callbacks with
 their routed parameters, Keras' fit/predict/compile arguments, and values."""
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -10,10 +11,11 @@ from .._engine import _keras_callbacks as keras_callbacks
 from .._engine import _keras_objects as objects
 from .._engine._data import ValidationArrays
 from .._engine._targets import TARGET_ENCODINGS
+from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import check_kwargs, suggest
 from ..utils._validation import check_positive_int
-from ._builder import builder_kwargs, resolve_builder
+from ._builder import _same, _wrapper_default, builder_kwargs, resolve_builder
 from ._routing import (
     NO_CLASSES,
     REFUSED_FIT_KWARGS,
@@ -74,6 +76,7 @@ def check_wrapper_parameters(est, fit_kwargs):
                 why = NO_CLASSES
             raise ValueError(f"Invalid fit parameter {where}{key}: {why}.")
     _check_values(params, fit_kwargs)
+    _warn_of_overridden(est, params, routed(params, "fit"), fit_kwargs)
     if fit_kwargs.get("callbacks") is not None:  # given to fit: they replace the estimator's
         keras_callbacks.replaced_callbacks(est, params["callbacks"],
                                            routed(params, "fit").get("callbacks"))
@@ -101,6 +104,28 @@ def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
 def check_batch_size(value, name):
     """A prediction's batch size: None, a positive int, or -1 (every row at once)."""
     check_positive_int(value, name, minus_one=True)
+
+
+#: The estimator's parameters a routed ``fit__`` value of the same name overrides.
+_ROUTED_OVER = ("epochs", "batch_size", "validation_batch_size", "shuffle", "validation_split",
+                "verbose")
+
+
+def _warn_of_overridden(est, params, fit_args, fit_kwargs):
+    """Warn where a routed ``fit__`` value overrides the estimator's own parameter
+    set to another value than its default (scikeras' precedence): a search over
+    ``epochs`` with ``fit__epochs`` set trained ``fit__epochs`` at every candidate."""
+    for name in _ROUTED_OVER:
+        if name in fit_kwargs or name not in fit_args:
+            continue
+        if _same(params[name], _wrapper_default(est, name)) or _same(params[name],
+                                                                     fit_args[name]):
+            continue
+        warnings.warn(
+            f"fit__{name}={fit_args[name]!r} overrides {name}={params[name]!r} (a routed fit__ "
+            f"parameter takes precedence, as in scikeras): a search over {name} trains with "
+            f"fit__{name} at every candidate. Set one of them.",
+            UserWarning, stacklevel=user_stacklevel())
 
 
 def _check_values(params, fit_kwargs):
