@@ -202,6 +202,23 @@ def test_int32_and_float_images_with_edge_values():
     np.testing.assert_allclose(as_f.ravel()[1:], 0.5, atol=1 / 255)  # inf is not a scale
 
 
+def test_dark_16_bit_files_opened_as_32_bit_integers_are_read_as_16_bit(tmp_path):
+    # Pillow opens a 16-bit PGM and a 32-bit integer TIFF in mode "I": read as
+    # 8-bit when no pixel passed 255, a dark frame came out 257 times brighter
+    # than the same frame as a 16-bit PNG (and than the brighter frames beside it).
+    dark = np.arange(64, dtype=np.uint16).reshape(8, 8) * 3  # 0..189 of 65535
+    png, pgm, tiff = tmp_path / "dark.png", tmp_path / "dark.pgm", tmp_path / "dark.tiff"
+    Image.fromarray(dark).save(png)
+    pgm.write_bytes(b"P5 8 8 65535\n" + dark.astype(">u2").tobytes())
+    Image.fromarray(dark.astype(np.int32)).save(tiff)
+    assert [Image.open(p).mode for p in (pgm, tiff)] == ["I", "I"]
+    loader = ImageLoader(target_size=(8, 8), color_mode="grayscale", scale=False)
+    X = loader.fit_transform([png, pgm, tiff])[..., 0]
+    np.testing.assert_array_equal(X[0], np.rint(dark / 257.0))
+    np.testing.assert_array_equal(X[1], X[0])
+    np.testing.assert_array_equal(X[2], X[0])
+
+
 @pytest.mark.parametrize("color_mode", ["grayscale", "rgb"])
 def test_lab_and_premultiplied_gray_images_convert(tmp_path, color_mode):
     # Pillow converts neither La nor LAB to L (nor La to RGB): they failed.

@@ -117,14 +117,14 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 def _to_8bit(img):
     """A 16-bit, 32-bit integer or float image as 8-bit grayscale, rescaled
     (Pillow's convert would clip: a 16-bit image to white, a [0, 1] float image
-    to black). 32-bit integer images ("I") are read as 8-bit when no value
-    exceeds 255, else as 16-bit; float images as [0, 1], or as [0, 255] when a
-    finite value exceeds 1."""
+    to black). 32-bit integer images ("I") as 16-bit, but those made in memory
+    with no value over 255 as 8-bit; float images as [0, 1], or as [0, 255] when
+    a finite value exceeds 1."""
     if img.mode in _SIXTEEN_BIT_MODES:
         values = np.asarray(img, dtype=np.float64) / 257.0
-    elif img.mode == "I":
+    elif img.mode == "I":  # a file's (16-bit PGM, 32-bit TIFF): whatever its pixels
         values = np.asarray(img, dtype=np.float64)
-        if values.size and values.max() > 255:
+        if img.format is not None or values.size and values.max() > 255:
             values = values / 257.0
     elif img.mode == "F":
         raw = np.asarray(img, dtype=np.float64)
