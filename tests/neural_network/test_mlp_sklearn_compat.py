@@ -533,6 +533,20 @@ def test_a_frame_of_text_is_refused_by_name():
         keraslearn.MLPClassifier(max_iter=1).fit(X, [0, 1, 2] * 4)
 
 
+@pytest.mark.parametrize("dtype", ["string", "category", "Int64"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_series_of_an_extension_dtype_is_refused_as_other_inputs_are(dtype, method):
+    # fit(df["text"], y): "TypeError: object of type 'StringDtype' has no len()"
+    # (a Series' dtypes is its dtype; pandas 3 gives text columns the str dtype).
+    X = pd.Series(["good fun", "bad"] * 6 if dtype != "Int64" else [1, 2] * 6, dtype=dtype)
+    kwargs = {"classes": [0, 1]} if method == "partial_fit" else {}
+    clf = keraslearn.MLPClassifier(max_iter=1)
+    with pytest.raises(ValueError, match="X holds text" if dtype != "Int64" else
+                       "Expected a 2-dimensional container"):
+        getattr(clf, method)(X, [0, 1] * 6, **kwargs)
+    assert not hasattr(clf, "_data_float")
+
+
 @pytest.mark.parametrize("cls", ["MLPClassifier", "MLPRegressor"])
 def test_small_uint8_counts_are_not_taken_for_pixels(cls):
     # uint8 columns of small counts train quietly, as in scikit-learn; 8-bit

@@ -154,7 +154,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         # A frame's pandas extension dtypes (nullable, categorical, sparse)
         # make its data float64 there, as NumPy's float16 does.
         dtypes = getattr(X, "dtypes", None)
-        if dtypes is None:
+        if dtypes is None or getattr(X, "ndim", 2) == 1:  # (a Series' dtypes: its dtype)
             dtype = getattr(X, "dtype", None)
         elif len(dtypes) and all(isinstance(d, np.dtype) and d.kind in "biuf"
                                  for d in dtypes):
