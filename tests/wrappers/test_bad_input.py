@@ -1159,7 +1159,11 @@ def test_class_weights_and_verbose_of_other_number_types_are_taken():
     pd.DataFrame({"when": pd.date_range("2020-01-01", periods=40, freq="D"), "x": 1.0}),
     pd.DataFrame({"age": pd.to_timedelta(np.arange(40), unit="D")}),
     np.arange(40).astype("datetime64[D]").reshape(-1, 1),
-], ids=["datetime-column", "timedelta-column", "datetime64-array"])
+    # found in an audit: categoricals of them trained as microseconds since 1970
+    pd.DataFrame({"when": pd.Categorical(pd.date_range("2020-01-01", periods=40, freq="D"))}),
+    pd.DataFrame({"age": pd.Categorical(pd.to_timedelta(np.arange(40), unit="D"))}),
+], ids=["datetime-column", "timedelta-column", "datetime64-array", "categorical-dates",
+        "categorical-timedeltas"])
 def test_dates_in_x_are_refused_as_in_y(when):
     # They were read as a count of their storage unit (seconds, us or ns, 1000x
     # apart across pandas versions), rounded to float32: a regressor diverged.
@@ -1183,12 +1187,33 @@ def test_dates_in_x_are_refused_as_in_y(when):
         fitted.predict(when)
 
 
+@pytest.mark.parametrize("X", [
+    pd.DataFrame({"x": pd.array([1, None] * 20, dtype="Int64").astype(object)}),
+    pd.DataFrame({"x": pd.array(["1.5", None] * 20, dtype="string")}),
+], ids=["objects", "text"])
+def test_pd_na_among_objects_or_text_is_told_as_missing_values(X):
+    # NumPy's "float() argument must be a string or a real number, not
+    # 'NAType'", where NaN is told "Input X contains NaN".
+    from keraslearn import MLPRegressor
+
+    for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
+        with pytest.raises(ValueError, match=r"^X holds missing values \(pd\.NA\), which the "
+                                             r"network does not take: impute them"):
+            est.fit(X, np.arange(40.0))
+        assert not hasattr(est, "n_features_in_")
+
+
 @pytest.mark.parametrize("when", [
     [datetime.date(2020, 1, 1 + i % 28) for i in range(40)],
     [None] + [datetime.time(i % 24) for i in range(39)],
     pd.period_range("2020-01", periods=40, freq="M"),
     pd.interval_range(0, 40),
-], ids=["dates", "times", "periods", "intervals"])
+    # found in an audit: NumPy's TypeError, naming no column
+    pd.Categorical(pd.period_range("2020-01", periods=40, freq="M")),
+    pd.Categorical(pd.interval_range(0, 40)),
+    pd.Series([datetime.timedelta(days=i) for i in range(40)], dtype=object),
+], ids=["dates", "times", "periods", "intervals", "categorical-periods", "categorical-intervals",
+        "timedelta-objects"])
 def test_columns_of_dates_periods_or_intervals_are_named(when):
     # NumPy's "float() argument must be a string or a real number, not
     # 'datetime.date'" named no column.

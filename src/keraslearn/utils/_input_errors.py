@@ -41,6 +41,10 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) "
                 "for dates, when.dt.month for periods, pd.IntervalIndex(when).mid for "
                 "intervals.") from exc
+        if "NAType" in str(exc):  # pd.NA among objects or text, where NaN is told
+            raise ValueError(f"{what} holds missing values (pd.NA), which the network does not "
+                             "take: impute them first (sklearn.impute.SimpleImputer) or drop "
+                             "those rows.") from exc
         raise
     except ValueError as exc:
         refuse_mixed_images(X, what)
@@ -144,11 +148,14 @@ def refuse_dates(X, name=None, what=None):
     message (default "X", or X[name] for a model's input ``name``)."""
     import pandas as pd
 
-    from ._columns import is_polars_frame
+    from ._columns import is_polars_frame, values_dtype
+
+    def kind(dtype):  # (a categorical's: its categories', dates or not)
+        return getattr(values_dtype(dtype), "kind", None)
 
     # Each library's way to numbers of one's choice, as an example.
     if isinstance(X, pd.DataFrame):
-        dated = [str(c) for c, d in X.dtypes.items() if getattr(d, "kind", None) in ("m", "M")]
+        dated = [str(c) for c, d in X.dtypes.items() if kind(d) in ("m", "M")]
         where = f"has date or time columns {dated}"
         how = ("(when - when.min()) / pd.Timedelta(days=1), or their parts "
                "(when.dt.dayofweek)")
@@ -158,7 +165,7 @@ def refuse_dates(X, name=None, what=None):
         how = ("(pl.col('when') - pl.col('when').min()).dt.total_days(), or their parts "
                "(pl.col('when').dt.weekday())")
     else:
-        dated = getattr(getattr(X, "dtype", None), "kind", None) in ("m", "M")
+        dated = kind(getattr(X, "dtype", None)) in ("m", "M")
         where = f"has dtype {getattr(X, 'dtype', None)}"
         how = "(when - when.min()) / np.timedelta64(1, 'D')"
     if dated:
@@ -177,7 +184,7 @@ def _spans(frame):
 
     import pandas as pd
 
-    kinds = (datetime.date, datetime.time, pd.Period, pd.Interval)
+    kinds = (datetime.date, datetime.time, datetime.timedelta, pd.Period, pd.Interval)
     found = []
     for i, (column, dtype) in enumerate(frame.dtypes.items()):
         # An object column's first value, read by position (names and labels may repeat).
@@ -185,7 +192,8 @@ def _spans(frame):
             valid = frame.iloc[:, i].notna().to_numpy()
             first = valid.argmax() if len(valid) else 0
             spans = bool(len(valid)) and valid[first] and isinstance(frame.iat[first, i], kinds)
-        else:
+        else:  # (a categorical's: its categories')
+            dtype = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
             spans = isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
         if spans:
             found.append(str(column))
