@@ -366,8 +366,8 @@ def _bmp(path, bits, compression=0, width=12, height=10):
     (4, "BMP", (10, 12, 3), "a 4-bit BMP file"),
     (16, "BMP", (10, 12, 3), "a 16-bit BMP file"),
     ("rle8", "BMP", (10, 12, 3), r"a compressed \(run-length\) BMP file"),
-    ("P", "BMP", (10, 12, 3), r"an 8-bit BMP file of a colour palette \(its indices read as "
-                              r"gray levels\)"),
+    ("P", "BMP", (10, 12, 3), r"an 8-bit BMP file whose palette is not the gray levels in "
+                              r"order \(its indices read as gray levels\)"),
 ])
 def test_formats_tensorflow_reads_in_a_form_it_does_not_are_refused_first(
         images, tmp_path, monkeypatch, mode, fmt, image_shape, what):
@@ -389,6 +389,57 @@ def test_formats_tensorflow_reads_in_a_form_it_does_not_are_refused_first(
                        r"TensorFlow's decode_image cannot read"):
         clf.fit(paths[:2] + [str(odd)] + paths[3:], y)
     assert not _Started.started and not hasattr(clf, "model_")
+
+
+def _bitfields_bmp(path, masks, pixels):
+    """A 32-bit BMP of ``pixels`` (rows of 4 bytes a pixel, top first) whose
+    channels are given by ``masks`` (red, green, blue, alpha) in a V4 header."""
+    import struct
+
+    height, width = pixels.shape[:2]
+    data = pixels[::-1].tobytes()
+    header = struct.pack("<IiiHHIIiiII", 108, width, height, 1, 32, 3, len(data), 2835, 2835,
+                         0, 0) + struct.pack("<IIII", *masks) + b"sRGB" + bytes(48)
+    offset = 14 + len(header)
+    path.write_bytes(struct.pack("<2sIHHI", b"BM", offset + len(data), 0, 0, offset) + header
+                     + data)
+
+
+def test_bmp_files_tensorflow_reads_otherwise_than_pillow_are_refused(tmp_path):
+    # found in an audit: they passed the check and were read otherwise than
+    # Pillow (and the pixels) say, in silence: a 32-bit file of RGBA channel
+    # masks with red and blue swapped, an 8-bit one of a gray palette in
+    # another order (inverted) as its indices
+    from keraslearn.preprocessing import ImageLoader
+
+    pixel = np.array([200, 50, 10, 255], dtype=np.uint8)  # red, green, blue, alpha
+    rgba, bgra = tmp_path / "rgba.bmp", tmp_path / "bgra.bmp"
+    _bitfields_bmp(rgba, (0xFF, 0xFF00, 0xFF0000, 0xFF000000), np.tile(pixel, (2, 3, 1)))
+    _bitfields_bmp(bgra, (0xFF0000, 0xFF00, 0xFF, 0xFF000000),
+                   np.tile(pixel[[2, 1, 0, 3]], (2, 3, 1)))
+    inverted, gray = tmp_path / "inverted.bmp", tmp_path / "gray.bmp"
+    levels = np.array([[0, 85], [170, 255]], dtype=np.uint8)
+    image = Image.fromarray(255 - levels, mode="P")
+    image.putpalette([255 - i for i in range(256) for _ in range(3)])
+    image.save(inverted)
+    Image.fromarray(levels, mode="L").save(gray)
+    pillow = ImageLoader(target_size=(2, 3), scale=False)
+    tensorflow = ImageLoader(target_size=(2, 3), scale=False, image_decoder="tensorflow")
+    np.testing.assert_array_equal(pillow.fit_transform([rgba])[0], np.tile(pixel[:3], (2, 3, 1)))
+    np.testing.assert_array_equal(tensorflow.fit_transform([bgra]), pillow.fit_transform([bgra]))
+    with pytest.raises(ValueError, match=r"rgba\.bmp.* is a BMP file of channel masks other "
+                                         r"than blue, green, red in its bytes \(TensorFlow would "
+                                         r"swap red and blue\)"):
+        tensorflow.fit_transform([rgba])
+    as_gray = dict(target_size=(2, 2), scale=False, color_mode="rgb")
+    np.testing.assert_array_equal(ImageLoader(**as_gray).fit_transform([inverted])[0, ..., 0],
+                                  levels)
+    np.testing.assert_array_equal(
+        ImageLoader(**as_gray, image_decoder="tensorflow").fit_transform([gray]),
+        ImageLoader(**as_gray).fit_transform([gray]))
+    with pytest.raises(ValueError, match=r"inverted\.bmp.* is an 8-bit BMP file whose palette "
+                                         r"is not the gray levels in order"):
+        ImageLoader(**as_gray, image_decoder="tensorflow").fit_transform([inverted])
 
 
 def test_after_a_tensorflow_decoder_fit_the_advice_is_what_prediction_takes(images):

@@ -4,6 +4,7 @@ import errno
 import os
 import stat
 
+import numpy as np
 from PIL import Image
 
 from ..utils._text import shortened
@@ -51,3 +52,35 @@ def unreadable(name, index, exc):
 
 
 _SHOWN = 200  # characters of a path or reason shown: a server's answers echo them
+
+
+def bmp_unread(path):
+    """What makes a BMP file one TensorFlow's decode_bmp cannot read, or reads
+    otherwise than Pillow, or None. It reads uncompressed files of 8, 24 and 32
+    bits per pixel: those of 8 as gray levels (the indices of their palette, a
+    colour one or gray levels in another order), those of 32 with their channels
+    in the order blue, green, red (whatever other masks a file gives them)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(66)
+    except OSError:
+        return None  # reported where the file is read
+    bits, compression = int.from_bytes(head[28:30], "little"), int.from_bytes(head[30:34], "little")
+    if bits not in (8, 24, 32):
+        return f"a {bits}-bit BMP file"
+    if compression in (1, 2):
+        return "a compressed (run-length) BMP file"
+    masks = [int.from_bytes(head[at:at + 4], "little") for at in (54, 58, 62)]
+    if bits == 32 and compression == 3 and masks != [0xFF0000, 0xFF00, 0xFF]:
+        return ("a BMP file of channel masks other than blue, green, red in its bytes "
+                "(TensorFlow would swap red and blue)")
+    if bits == 8:
+        try:
+            with Image.open(path) as image:  # (reads the header and palette only)
+                palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)
+        except (OSError, ValueError):
+            return None  # reported where the file is read
+        if (palette != np.arange(len(palette))[:, None]).any():
+            return ("an 8-bit BMP file whose palette is not the gray levels in order (its "
+                    "indices read as gray levels)")
+    return None

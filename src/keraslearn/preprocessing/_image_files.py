@@ -36,7 +36,7 @@ from .._tf import tf
 from ..utils._columns import tensor_values
 from ..utils._validation import is_missing
 from ._image import _as_items, _check_target_size, _read_image, check_decoder
-from ._image_errors import check_regular_file, not_found, path_text, unreadable
+from ._image_errors import bmp_unread, check_regular_file, not_found, path_text, unreadable
 
 # Images of a batch TensorFlow may decode at once (as many as its threads run):
 # fewer leave the cores idle while a batch is decoded one image after another.
@@ -50,7 +50,7 @@ _TENSORFLOW_FORMATS = {3: ("JPEG", "PNG", "GIF", "BMP"), 1: ("JPEG", "PNG")}
 # many phone cameras write) is decoded by TensorFlow as JPEG (its first picture).
 _AS_JPEG = frozenset({"MPO"})
 # Files of those formats decode_image fails on, by (format, Pillow mode, channels).
-# (BMP files: :func:`_bmp_unread`.)
+# (BMP files: :func:`bmp_unread`.)
 _TENSORFLOW_UNREAD = {("JPEG", "CMYK", 1): "a CMYK JPEG file read as grayscale"}
 
 # Pillow modes that ImageLoader reads as one channel (grayscale) when the
@@ -273,7 +273,7 @@ def _check_tensorflow_reads(items, headers, channels, advice):
     for i, (item, (_, mode, fmt)) in enumerate(zip(items, headers)):
         fmt = _tensorflow_format(fmt)
         unread = _TENSORFLOW_UNREAD.get((fmt, mode, channels)) or (
-            _bmp_unread(item) if fmt == "BMP" and not isinstance(item, Image.Image) else None)
+            bmp_unread(item) if fmt == "BMP" and not isinstance(item, Image.Image) else None)
         if unread is not None:  # a format it reads, in a form it does not
             raise ValueError(
                 f"{_describe(item, i)} is {unread}, which TensorFlow's decode_image cannot "
@@ -285,31 +285,6 @@ def _check_tensorflow_reads(items, headers, channels, advice):
             raise ValueError(
                 f"{_describe(item, i)} is {what}: image_decoder='tensorflow' reads{kind} "
                 f"{', '.join(formats[:-1])} and {formats[-1]} files only. {advice}.")
-
-
-def _bmp_unread(path):
-    """What makes a BMP file one TensorFlow's decode_bmp cannot read (it reads
-    uncompressed files of 8, 24 and 32 bits per pixel, those of 8 as gray
-    levels: the indices of a palette of colours), or None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(34)
-    except OSError:
-        return None  # reported where the file is read
-    bits, compression = int.from_bytes(head[28:30], "little"), int.from_bytes(head[30:34], "little")
-    if bits not in (8, 24, 32):
-        return f"a {bits}-bit BMP file"
-    if compression in (1, 2):
-        return "a compressed (run-length) BMP file"
-    if bits == 8:
-        try:
-            with Image.open(path) as image:  # (reads the header and palette only)
-                palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)
-        except (OSError, ValueError):
-            return None  # reported where the file is read
-        if (palette != palette[:, :1]).any():
-            return "an 8-bit BMP file of a colour palette (its indices read as gray levels)"
-    return None
 
 
 def _image_shape(image_shape):
