@@ -109,18 +109,22 @@ def test_pandas_nullable_columns_keep_integers_and_float64():
 
 
 @pytest.mark.parametrize("column", [
-    lambda ids: pd.Categorical(ids), lambda ids: ids.astype(object),
-], ids=["category", "object"])
+    lambda ids: pd.DataFrame({"a": pd.Categorical(ids)}),
+    lambda ids: pd.DataFrame({"a": ids.astype(object)}),
+    lambda ids: ids.astype(object).reshape(-1, 1),  # (found in a later audit)
+], ids=["category", "object", "object-array"])
 def test_ids_in_a_category_or_object_column_reach_an_integer_input_unrounded(column):
     # found in an audit: they were made float32, odd ids rounded to even ones, in
     # silence (the network learnt nothing), a NumPy int64 column beside them too
-    frame = pd.DataFrame({"a": column(IDS[:, 0])})
+    frame = column(IDS[:, 0])
     clf = KerasClassifier(parity_model, loss="sparse_categorical_crossentropy",
                           optimizer="adam", optimizer__learning_rate=0.1, epochs=40,
                           random_state=0).fit(frame, PARITY)
     assert clf.X_dtype_ == np.int64
     np.testing.assert_array_equal(clf.predict(frame), PARITY)
-    np.testing.assert_array_equal(clf.predict(pd.DataFrame({"a": IDS[:, 0]})), PARITY)
+    np.testing.assert_array_equal(clf.predict(IDS.astype(object)), PARITY)
+    if isinstance(frame, pd.DataFrame):
+        np.testing.assert_array_equal(clf.predict(pd.DataFrame({"a": IDS[:, 0]})), PARITY)
     words = pd.DataFrame({"a": pd.Categorical(["x", "y"] * 20)})  # (text: refused, as before)
     with pytest.raises(ValueError, match="holds text"):
         clone(clf).fit(words, PARITY)
@@ -210,6 +214,22 @@ def test_a_float64_ready_network_gets_other_X_as_float64():
                                dtype="float64").fit(X, np.arange(4.0))
         assert reg.X_dtype_ == np.float64
         assert len(np.unique(reg.predict(X))) == 4
+
+
+def test_a_float64_network_gets_wider_floats_and_number_objects_as_float64():
+    # found in an audit: longdouble X and Decimal objects were made float32
+    # first, then cast to the network's float64 (80 values became 9)
+    from decimal import Decimal
+
+    def float64_model(meta):
+        inputs = keras.Input((1,), dtype="float64")
+        return keras.Model(inputs, keras.layers.Dense(1, dtype="float64")(inputs))
+
+    X = 1 + np.arange(80).reshape(-1, 1) * 1e-9
+    for given in (X.astype(np.longdouble), np.vectorize(Decimal)(X).astype(object)):
+        reg = KerasRegressor(float64_model, epochs=1, random_state=0).fit(given, X[:, 0])
+        assert reg.X_dtype_ == np.float64
+        assert len(np.unique(reg.predict(given))) == 80
 
 
 def test_continued_fits_take_integers_that_cast_safely_and_refuse_floats():

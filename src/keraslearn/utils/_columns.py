@@ -93,6 +93,8 @@ def integer_dtype(X):
     columns are read as NumPy holds them together (a null makes them floats)."""
     if is_polars_frame(X) and any(X.null_count().row(0)):
         return False
+    if isinstance(X, np.ndarray) and X.dtype == object:  # (as a frame's objects are read)
+        return np.dtype(np.int64) if X.size and int64_objects(pd.Series(X.ravel())) else False
     given = column_dtypes(X)
     dtypes = [values_dtype(d) for d in given]
     if isinstance(X, pd.DataFrame):  # (objects that are all integers: ids, as NumPy's)
