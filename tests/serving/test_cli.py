@@ -3,6 +3,7 @@ pipeline served end to end by the command itself in its own process."""
 
 import contextlib
 import inspect
+import os
 import selectors
 import signal
 import socket
@@ -315,6 +316,29 @@ def test_a_host_that_does_not_resolve_exits_1_naming_it_whatever_the_log_level(t
     assert "cannot listen on nosuchhost.invalid:8000" in capsys.readouterr().err
 
 
+def test_an_address_of_another_kind_exits_1_naming_it_whatever_the_log_level(tmp_path,
+                                                                             capsys):
+    # found in an audit: a link-local address without its scope (EINVAL), or
+    # ::1 where IPv6 is off, was left to uvicorn: status 3 after the warm-up,
+    # and nothing at all said under --log-level critical.
+    path = keraslearn.save(classifier(), tmp_path / "model.keraslearn")
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(path), "--host", "fe80::1", "--port", "0", "--log-level", "critical"])
+    assert exit_.value.code == 1
+    assert "keraslearn serve: error: cannot listen on fe80::1:0: " in capsys.readouterr().err
+
+
+def test_a_keras_backend_other_than_tensorflow_is_said_in_one_line(tmp_path):
+    # found in an audit: KERAS_BACKEND=jax printed a traceback of some 30 lines
+    path = tmp_path / "m.keraslearn"
+    path.write_bytes(b"not read")
+    run = subprocess.run([sys.executable, "-m", "keraslearn", "serve", str(path)],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert "keraslearn serve: error: keraslearn runs Keras on TensorFlow" in run.stderr
+
+
 def test_an_unfitted_model_exits_1_saying_it_is_not_fitted(tmp_path, capsys):
     # It was told the server takes rows of features, the model saying nothing of its own.
     path = keraslearn.save(MLPClassifier(), tmp_path / "unfitted.keraslearn")
@@ -436,7 +460,11 @@ def test_a_model_the_server_cannot_serve_exits_1_with_the_reason(tmp_path, capsy
                                   random_state=0).fit(images, [0, 1] * 4)
     cases = {"images.keraslearn": (network, "takes named inputs or images"),
              "scaler.keraslearn": (make_pipeline(StandardScaler()).fit(frame()[0]),
-                                   "Pipeline has no predict method")}
+                                   "Pipeline has no predict method"),
+             # found in an audit: told "the server takes rows of features, but dict
+             # says nothing of its features" (make_app's own reason, said first now)
+             "bundle.keraslearn": ({"model": classifier(), "note": "v1"},
+                                   "dict has no predict method")}
     for name, (model, reason) in cases.items():
         path = keraslearn.save(model, tmp_path / name)
         with pytest.raises(SystemExit) as exit_:
@@ -452,7 +480,7 @@ def test_a_model_the_server_cannot_serve_exits_1_with_the_reason(tmp_path, capsy
     assert "cannot be served: " in capsys.readouterr().err
 
 
-def test_serve_command_serves_an_exported_saved_model(tmp_path):
+def test_serve_command_serves_an_exported_saved_model(tmp_path, capsys):
     model = classifier()
     X, _ = frame()
     path = keraslearn.export(model, tmp_path / "exported")
@@ -461,6 +489,12 @@ def test_serve_command_serves_an_exported_saved_model(tmp_path):
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == model.predict(X.iloc[:20]).tolist()
         assert client.get("/metadata").json()["model"] == "keraslearn.ExportedModel"
+    # found in an audit: its graph file was told "not a file written by keraslearn.save"
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", str(path / "saved_model.pb")])
+    assert exit_.value.code == 2
+    assert (f"is a file of the SavedModel folder keraslearn.export wrote: give the folder, "
+            f"{str(path)!r}") in capsys.readouterr().err
 
 
 _CUSTOM_LAYER = '''
@@ -503,6 +537,22 @@ def test_import_names_the_module_registering_custom_layers(tmp_path, monkeypatch
                              capture_output=True, text=True, timeout=240)
     assert missing.returncode == 2
     assert "--import no_such_module_here: ModuleNotFoundError" in missing.stderr
+    assert "--import takes a module's name" not in missing.stderr
+
+
+def test_import_of_a_file_name_hints_at_the_module_name(tmp_path, capsys, monkeypatch):
+    # found in an audit: Python's "No module named 'mylayers.py'; 'mylayers' is not
+    # a package", alone
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "m.keraslearn"
+    path.write_bytes(b"not read")
+    for given in ("no_such_layers.py", f"lib{os.sep}no_such_layers.py"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["serve", str(path), "--import", given])
+        assert exit_.value.code == 2
+        module = given.removesuffix(".py").replace(os.sep, ".")
+        assert (f"(--import takes a module's name, as Python imports it: {module})"
+                in capsys.readouterr().err)
 
 
 

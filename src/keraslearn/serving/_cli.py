@@ -10,7 +10,6 @@ drift_detector=detector)``) answers ``GET /monitoring/drift``.
 """
 
 import argparse
-import errno
 import signal
 import socket
 import sys
@@ -115,11 +114,18 @@ def _serve(parser, args):
     except ImportError as exc:
         parser.exit(1, f"keraslearn serve: error: {exc}\n")
     _import_modules(parser, args.imports)
-    from keraslearn import load
+    try:  # (Keras on another backend: said in a line, not a traceback)
+        from keraslearn import load
 
-    from .._persistence._trust import UntrustedTypesError
-    from . import ExportedModel, make_server
-    from ._exported import is_exported
+        from .._persistence._trust import UntrustedTypesError
+        from . import ExportedModel, make_server
+        from ._exported import is_exported
+    except ImportError as exc:
+        parser.exit(1, f"keraslearn serve: error: {exc}\n")
+    if path.name == "saved_model.pb" and is_exported(path.parent):
+        parser.exit(2, f"keraslearn serve: error: {str(path)!r} is a file of the SavedModel "
+                       f"folder keraslearn.export wrote: give the folder, "
+                       f"{str(path.parent)!r}\n")
 
     try:
         if is_exported(path):
@@ -144,6 +150,8 @@ def _serve(parser, args):
     def cannot_serve(exc):
         parser.exit(1, f"keraslearn serve: error: {path} cannot be served: {exc}\n")
 
+    if not callable(getattr(model, "predict", None)):  # (what make_app says: before its columns)
+        cannot_serve(f"{type(model).__name__} has no predict method")
     dtypes = _dtypes(model, args.dtype)
     try:  # read once here, said before serving
         FeatureSchema.from_model(model, dtypes=dtypes)
@@ -208,24 +216,25 @@ def _import_modules(parser, names):
         try:
             importlib.import_module(name)
         except Exception as exc:  # (its own error too: the module ran)
+            module = name.removesuffix(".py").replace(os.sep, ".").strip(".")
+            hint = (f" (--import takes a module's name, as Python imports it: {module})"
+                    if isinstance(exc, ImportError) and (name.endswith(".py") or os.sep in name)
+                    else "")
             parser.exit(2, f"keraslearn serve: error: --import {name}: "
-                           f"{type(exc).__name__}: {exc}\n")
+                           f"{type(exc).__name__}: {exc}{hint}\n")
 
 
 def _listen(parser, host, port):
     """A socket listening on the address; exit 1 saying why where it cannot be
-    listened on (a port in use): uvicorn says so in its log alone, which
-    --log-level may silence."""
+    listened on (a port in use, a name that does not resolve, an address of
+    another kind than the machine's): uvicorn says so in its log alone, which
+    --log-level may silence, after the model's warm-up, and exits 3."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
         return socket.create_server((host, port), family=family)
     except OSError as exc:
-        if (exc.errno in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
-                or (exc.errno or 0) < 0):  # getaddrinfo's: a name that does not resolve
-            parser.exit(1, f"keraslearn serve: error: cannot listen on {host}:{port}: "
-                           f"{exc.strerror}\n")
-        # (anything else: uvicorn's to say)
-        return None
+        parser.exit(1, f"keraslearn serve: error: cannot listen on {host}:{port}: "
+                       f"{exc.strerror or exc}\n")
 
 
 def _dtype_pair(text):
