@@ -1,12 +1,14 @@
 """Rules of Keras' ``Model.fit`` that keraslearn follows where TensorFlow is not
 imported (evaluation, tracking) as well as in the engine."""
 
+from numbers import Integral
+
 
 def validates(freq, epoch):
     """Whether Keras' fit scores the validation data after ``epoch`` (counted
     from 0) for ``validation_freq=freq``: every ``freq``-th epoch, or those a
     list names (counted from 1)."""
-    return (epoch + 1) % freq == 0 if isinstance(freq, int) else epoch + 1 in freq
+    return (epoch + 1) % freq == 0 if isinstance(freq, Integral) else epoch + 1 in freq
 
 
 def validated_epochs(previous, history, fit_kwargs):

@@ -328,11 +328,16 @@ def test_fit_epochs_overrides_epochs():
         KerasClassifier(tiny_mlp, batch_size=8, fit__batch_size=16, random_state=0).fit(X, y)
 
 
-def test_fit_validation_freq():
-    clf = KerasClassifier(tiny_mlp, epochs=4, validation_split=0.25, fit__validation_freq=2,
+@pytest.mark.parametrize("freq", [2, np.int64(2)])
+def test_fit_validation_freq(freq):
+    # found in an audit: NumPy's int (a search over np.arange(1, 3)) was refused
+    clf = KerasClassifier(tiny_mlp, epochs=4, validation_split=0.25, fit__validation_freq=freq,
                           random_state=0).fit(X, y)
     assert len(clf.history_["loss"]) == 4
     assert len(clf.history_["val_loss"]) == 2
+    from keraslearn._keras_fit import validated_epochs
+
+    assert validated_epochs(None, clf.history_, {"validation_freq": freq})["val_loss"] == [1, 3]
 
 
 @pytest.mark.parametrize("where", ["fit__", "fit()"])

@@ -187,7 +187,9 @@ def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
         validation_rows=validation_rows,
         validation_data=validation_data,
         callbacks=tuple(settings.callbacks),
-        keras_fit_kwargs=types.MappingProxyType(dict(settings.keras_fit_kwargs)),
+        keras_fit_kwargs=types.MappingProxyType({  # (NumPy's ints, a search's: Keras' int)
+            key: int(value) if isinstance(value, np.integer) else value
+            for key, value in settings.keras_fit_kwargs.items()}),
         target_encoding=settings.target_encoding,
         progress=progress,
         estimator_callbacks=settings.estimator_callbacks,

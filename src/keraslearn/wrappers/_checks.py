@@ -167,14 +167,14 @@ def _check_epoch_numbers(initial_epoch, validation_freq):
     """Keras' ``initial_epoch`` (an int from 0) and ``validation_freq`` (every
     how many epochs, or a list of the epochs, counted from 1), as its fit reads
     them (it would divide by a zero frequency once training ran)."""
-    def counts(value, low, kinds=(int,)):  # (Keras' validation_freq: Python's int only)
-        return isinstance(value, kinds) and not isinstance(value, bool) and value >= low
+    def counts(value, low):  # (NumPy's ints, a search's: given to Keras as Python's)
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and (
+            value >= low)
 
-    if initial_epoch is not None and not counts(initial_epoch, 0, (int, np.integer)):
+    if initial_epoch is not None and not counts(initial_epoch, 0):
         raise ValueError(f"initial_epoch must be an int of 0 or more, got {initial_epoch!r}.")
     if validation_freq is not None and not (counts(validation_freq, 1) or isinstance(
-            validation_freq, list) and all(counts(e, 1, (int, np.integer))
-                                           for e in validation_freq)):
+            validation_freq, list) and all(counts(e, 1) for e in validation_freq)):
         raise ValueError("validation_freq must be a positive int (validate every that many "
                          "epochs) or a list of the epochs to validate after (counted from 1), "
                          f"got {validation_freq!r}.")
