@@ -545,9 +545,23 @@ def test_a_wrapper_fitted_on_integers_is_served_integer_features():
     assert answer.status_code == 200, answer.text
     np.testing.assert_array_equal(answer.json()["probabilities"], clf.predict_proba(X[:3]))
     assert refused.status_code == 400 and "an integer" in refused.json()["error"]
+    # found in an audit: led by a pipeline or a search (the wrapper reading X
+    # first), they were described as float64 and 3.7 refused in the model's words
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    led = [make_pipeline(clone(clf)), GridSearchCV(clone(clf), {"epochs": [1]}, cv=2)]
+    for model in led:
+        model.fit(X, np.arange(20) % 2)
+        with serving(model) as client:
+            features = client.get("/metadata").json()["features"]
+            refused = client.post("/predict", json={"instances": [[3.7, 1]]})
+        assert [f["dtype"] for f in features] == ["int16", "int16"]
+        assert refused.status_code == 400 and refused.json()["error"].startswith(
+            "feature 0, row 0: expected an integer")
     # In a pipeline the server reads float64 columns, whose whole numbers the
     # wrapper takes as its integers (they were refused: a float after an int fit).
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer
 
     pipe = make_pipeline(FunctionTransformer(), clf).fit(X, np.arange(20) % 2)

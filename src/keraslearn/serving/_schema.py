@@ -183,7 +183,9 @@ class FeatureSchema:
                                  "model's first step learnt them as strings")
             detected.update({k: "int64" for k, kind in zip(keys, objects)
                              if kind == "i" and k not in detected})
-            fitted = getattr(model, "X_dtype_", None)  # a wrapper fitted on integers takes them
+            # a wrapper fitted on integers takes them, led by a pipeline or search too
+            read = [getattr(step, "X_dtype_", None) for step in readers] or [None]
+            fitted = read[0] if len({repr(dtype) for dtype in read}) == 1 else None
             if not detected and isinstance(fitted, np.dtype) and fitted.kind in "biu":
                 detected = dict.fromkeys(keys, fitted)
             dtypes = {**detected, **(dtypes or {})}
