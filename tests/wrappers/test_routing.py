@@ -413,6 +413,21 @@ def test_errors_of_validation_arrays_name_them():
     assert not hasattr(clf, "model_")
 
 
+def test_documents_as_validation_data_past_a_vectorizer_are_pointed_to_x_val():
+    # found in an audit: told to put a vectorizer in a Pipeline, which it was in
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    documents = np.array(["good fun", "bad day", "fun day", "bad fun"] * 10)
+    labels = np.arange(40) % 2
+    pipe = make_pipeline(TfidfVectorizer(), KerasClassifier(tiny_mlp, epochs=1, random_state=0))
+    with pytest.raises(ValueError, match=r"^validation_data: X holds text .*\(in a Pipeline, "
+                                         r"validation_data reaches the estimator as given, past "
+                                         r"the steps before it: give fit X_val and y_val"):
+        pipe.fit(documents, labels,
+                 kerasclassifier__validation_data=(documents[:8], labels[:8]))
+
+
 def test_a_model_trained_without_targets_takes_X_val_alone():
     from keraslearn.wrappers import BaseWrapper
 

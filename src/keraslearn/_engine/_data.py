@@ -158,6 +158,11 @@ class CheckedValidation(tuple):
     name = "validation_data"
 
 
+_PIPELINE_HINT = (" (in a Pipeline, validation_data reaches the estimator as given, past the "
+                  "steps before it: give fit X_val and y_val instead, with the pipeline's "
+                  "transform_input=['X_val'], as the README shows)")
+
+
 def ready_for_training(est, data, plan):
     """``data`` and ``plan`` once the rows that train are known: the weights
     scaled to a mean of 1 over those rows (see :func:`_weighed_for_training`),
@@ -197,6 +202,8 @@ def ready_for_training(est, data, plan):
                         "encoders make it what the model takes)")
                 about = not is_identity(data.features) or any(
                     words in text for words in ("not in classes", "column"))
+                if "holds text" in text or "holds image file paths" in text:  # (a vectorizer
+                    hint, about = _PIPELINE_HINT, True  # before it does not read it)
             raise type(exc)(f"{name}: {exc}" + (hint if about else "")) from None
         checked.name = name
         plan = plan.replace(validation_data=checked)
