@@ -748,6 +748,13 @@ def test_values_beyond_float32_are_named_not_predicted_as_nan():
             with pytest.raises(ValueError, match=r"y holds values beyond the range of float32.*"
                                                  r"1e\+300.*Scale the targets"):
                 est.fit(X, beyond)
+    # found in an audit: a longdouble beyond float64's range was told as infinity
+    # "(scikit-learn's check that refuses them is off)", which it was not
+    wider = np.r_[target[:-1], np.longdouble("1e400")]
+    for est in (MLPRegressor(hidden_layer_sizes=(4,), max_iter=2), reg):
+        with pytest.raises(ValueError, match=r"y holds values beyond the range of float32.*"
+                                             r"\|y\| = 1e\+400 > 3.4e\+38"):
+            est.fit(X, wider)
     assert np.isfinite(reg.predict(X)).all() and reg.n_iter_ == 2
     # found in an audit: a sigmoid output hid them (probabilities [1, 0]), and a
     # sparse X was predicted as infinities; both are named before the network runs

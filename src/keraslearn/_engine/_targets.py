@@ -50,12 +50,14 @@ NOT_CHECKED = (": the network cannot learn from them or predict with them (sciki
 
 def largest_magnitude(values):
     """The largest absolute value of a float array (0 for none): one reduction
-    over a temporary for a few values; two, without one, for many."""
+    over a temporary for a few values; two, without one, for many. A longdouble
+    array's is one too (as a float, its values beyond float64's were infinite)."""
     if not values.size:
         return 0.0
+    scalar = (lambda value: value) if values.dtype == np.longdouble else float
     if values.size <= 4096:
-        return float(np.abs(values).max())
-    return max(float(values.max()), -float(values.min()))
+        return scalar(np.abs(values).max())
+    return max(scalar(values.max()), -scalar(values.min()))
 
 
 class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
@@ -161,7 +163,8 @@ class RegressorTargetEncoder(TransformerMixin, BaseEstimator):
             if not largest <= limit:
                 raise ValueError(
                     f"y holds values beyond the range of {self.dtype_}, the network's output "
-                    f"type (largest |y| = {largest:.3g} > {limit:.3g}): they would become "
+                    f"type (largest |y| = {np.format_float_scientific(largest, 2, trim='-')} > "
+                    f"{limit:.3g}): they would become "
                     "infinite in training. Scale the targets (e.g. with "
                     "TransformedTargetRegressor and StandardScaler).")
         return np.asarray(y, dtype=self.dtype_).reshape(len(y), -1)
