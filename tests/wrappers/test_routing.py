@@ -324,6 +324,8 @@ def test_fit_epochs_overrides_epochs():
         assert len(clf.history_["loss"]) == 2
         KerasClassifier(tiny_mlp, fit__epochs=3, fit__batch_size=8, random_state=0).fit(X, y)
         KerasClassifier(tiny_mlp, batch_size=8, fit__batch_size=8, random_state=0).fit(X, y)
+        # (found in review) a routed None batch size leaves the estimator's, unwarned
+        KerasClassifier(tiny_mlp, batch_size=8, fit__batch_size=None, random_state=0).fit(X, y)
     with pytest.warns(UserWarning, match=r"fit__batch_size=16 overrides batch_size=8"):
         KerasClassifier(tiny_mlp, batch_size=8, fit__batch_size=16, random_state=0).fit(X, y)
 

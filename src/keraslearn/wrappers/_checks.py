@@ -118,6 +118,8 @@ def _warn_of_overridden(est, params, fit_args, fit_kwargs):
     for name in _ROUTED_OVER:
         if name in fit_kwargs or name not in fit_args:
             continue
+        if fit_args[name] is None and name.endswith("batch_size"):  # (the estimator's, then)
+            continue
         if _same(params[name], _wrapper_default(est, name)) or _same(params[name],
                                                                      fit_args[name]):
             continue
