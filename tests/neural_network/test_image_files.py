@@ -440,6 +440,21 @@ def test_bmp_files_tensorflow_reads_otherwise_than_pillow_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"inverted\.bmp.* is an 8-bit BMP file whose palette "
                                          r"is not the gray levels in order"):
         ImageLoader(**as_gray, image_decoder="tensorflow").fit_transform([inverted])
+    # (found in review) a palette of black and white, which Pillow opens as mode
+    # "1" without a palette: TensorFlow read its pixels as 0 and 1
+    import struct
+
+    two_tone = tmp_path / "two_tone.bmp"
+    palette, pixels = bytes((0, 0, 0, 0, 255, 255, 255, 0)), bytes((0, 1, 0, 1)) * 2
+    offset = 14 + 40 + len(palette)
+    two_tone.write_bytes(
+        struct.pack("<2sIHHI", b"BM", offset + len(pixels), 0, 0, offset)
+        + struct.pack("<IiiHHIIiiII", 40, 4, 2, 1, 8, 0, len(pixels), 2835, 2835, 2, 0)
+        + palette + pixels)
+    assert Image.open(two_tone).mode == "1"
+    with pytest.raises(ValueError, match=r"two_tone\.bmp.* is an 8-bit BMP file whose palette "
+                                         r"is not the gray levels in order"):
+        ImageLoader(target_size=(2, 4), image_decoder="tensorflow").fit_transform([two_tone])
 
 
 def test_after_a_tensorflow_decoder_fit_the_advice_is_what_prediction_takes(images):

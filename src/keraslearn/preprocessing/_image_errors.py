@@ -78,9 +78,10 @@ def bmp_unread(path):
         try:
             with Image.open(path) as image:  # (reads the header and palette only)
                 palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)
+                two_tone = image.mode == "1"  # (black and white: Pillow gives no palette)
         except (OSError, ValueError):
             return None  # reported where the file is read
-        if (palette != np.arange(len(palette))[:, None]).any():
+        if two_tone or (palette != np.arange(len(palette))[:, None]).any():
             return ("an 8-bit BMP file whose palette is not the gray levels in order (its "
                     "indices read as gray levels)")
     return None
