@@ -142,6 +142,20 @@ def test_a_class_renamed_since_and_trusted_is_refused_naming_the_version(tmp_pat
     assert not isinstance(info.value, UntrustedTypesError)
 
 
+def test_a_keraslearn_name_needing_a_package_not_installed_is_not_told_as_removed(monkeypatch):
+    # found in review: its module's ImportError (mlflow missing) read as "this
+    # keraslearn lacks it", a class renamed or removed by another version
+    import sys
+
+    from keraslearn._persistence._trust import _found
+
+    monkeypatch.delitem(sys.modules, "keraslearn.tracking._pyfunc", raising=False)
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    assert _found("keraslearn.tracking._pyfunc.PyfuncModel")
+    assert not _found("keraslearn.tracking._no_such_module.Thing")
+    assert not _found("keraslearn.neural_network._mlp.NoSuchClass")
+
+
 def test_a_class_from_a_newer_version_says_to_upgrade(tmp_path):
     # A newer keraslearn's class was told as one "this one renamed or removed".
     newer = _with_a_renamed_class(tmp_path, "99.0")

@@ -225,9 +225,12 @@ def _found(name):
     """Whether the dotted ``name`` (module, then qualified name) is found here."""
     parts = name.split(".")
     for i in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:i])
         try:
-            found = importlib.import_module(".".join(parts[:i]))
-        except ImportError:
+            found = importlib.import_module(module)
+        except ImportError as exc:
+            if exc.name is not None and not module.startswith(exc.name):
+                return True  # it is here, needing another package: skops says which
             continue
         for attribute in parts[i:]:
             found = getattr(found, attribute, None)
