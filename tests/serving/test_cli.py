@@ -553,6 +553,10 @@ def test_import_of_a_file_name_hints_at_the_module_name(tmp_path, capsys, monkey
         module = given.removesuffix(".py").replace(os.sep, ".")
         assert (f"(--import takes a module's name, as Python imports it: {module})"
                 in capsys.readouterr().err)
+    with pytest.raises(SystemExit):  # (found in review: not a dotted path of folders)
+        main(["serve", str(path), "--import", str(tmp_path / "no_such_layers.py")])
+    assert (f"as Python imports it: no_such_layers, run from {str(tmp_path)!r} or with it on "
+            "PYTHONPATH)" in capsys.readouterr().err)
 
 
 

@@ -1187,6 +1187,27 @@ def test_dates_in_x_are_refused_as_in_y(when):
         fitted.predict(when)
 
 
+def test_the_way_out_offered_for_categorical_dates_and_durations_works():
+    # found in review: (when - when.min()) fails on a categorical ("Categorical
+    # is not ordered"), and durations were offered pd.to_datetime
+    from keraslearn import MLPRegressor
+
+    days = pd.date_range("2020-01-01", periods=40, freq="D")
+    X = pd.DataFrame({"when": pd.Categorical(days)})
+    with pytest.raises(ValueError, match=r"categorical ones read as their values first: "
+                                         r"when\.astype\(when\.cat\.categories\.dtype\)"):
+        MLPRegressor(max_iter=1).fit(X, np.arange(40.0))
+    when = X["when"].astype(X["when"].cat.categories.dtype)
+    assert ((when - when.min()) / pd.Timedelta(days=1)).tolist() == list(range(40))
+    durations = pd.DataFrame({"x": 1.0, "took": pd.Series(
+        [datetime.timedelta(days=i) for i in range(40)], dtype=object)})
+    with pytest.raises(ValueError, match=r"pd\.to_timedelta\(when\) / pd\.Timedelta\(days=1\) "
+                                         r"for durations"):
+        MLPRegressor(max_iter=1).fit(durations, np.arange(40.0))
+    took = pd.to_timedelta(durations["took"]) / pd.Timedelta(days=1)
+    assert took.tolist() == list(range(40))
+
+
 @pytest.mark.parametrize("X", [
     pd.DataFrame({"x": pd.array([1, None] * 20, dtype="Int64").astype(object)}),
     pd.DataFrame({"x": pd.array(["1.5", None] * 20, dtype="string")}),

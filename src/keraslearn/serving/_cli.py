@@ -217,6 +217,9 @@ def _import_modules(parser, names):
             importlib.import_module(name)
         except Exception as exc:  # (its own error too: the module ran)
             module = name.removesuffix(".py").replace(os.sep, ".").strip(".")
+            if os.path.isabs(name):  # (a file elsewhere: its name, from its folder)
+                module = (f"{os.path.basename(name).removesuffix('.py')}, run from "
+                          f"{os.path.dirname(name)!r} or with it on PYTHONPATH")
             hint = (f" (--import takes a module's name, as Python imports it: {module})"
                     if isinstance(exc, ImportError) and (name.endswith(".py") or os.sep in name)
                     else "")

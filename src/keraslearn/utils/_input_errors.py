@@ -39,8 +39,8 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 f"{what} has columns of dates, times, periods or intervals {spans}, which are "
                 "not numbers. Convert them to numbers of your choice first, e.g. "
                 "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) "
-                "for dates, when.dt.month for periods, pd.IntervalIndex(when).mid for "
-                "intervals.") from exc
+                "for dates, pd.to_timedelta(when) / pd.Timedelta(days=1) for durations, "
+                "when.dt.month for periods, pd.IntervalIndex(when).mid for intervals.") from exc
         if "NAType" in str(exc):  # pd.NA among objects or text, where NaN is told
             raise ValueError(f"{what} holds missing values (pd.NA), which the network does not "
                              "take: impute them first (sklearn.impute.SimpleImputer) or drop "
@@ -158,15 +158,21 @@ def refuse_dates(X, name=None, what=None):
         dated = [str(c) for c, d in X.dtypes.items() if kind(d) in ("m", "M")]
         where = f"has date or time columns {dated}"
         how = ("(when - when.min()) / pd.Timedelta(days=1), or their parts "
-               "(when.dt.dayofweek)")
+               "(when.dt.dayofweek)") + (
+            " (categorical ones read as their values first: when.astype("
+            "when.cat.categories.dtype))" if any(
+                isinstance(d, pd.CategoricalDtype) and kind(d) in ("m", "M")
+                for d in X.dtypes) else "")
     elif is_polars_frame(X):  # (Date, Datetime, Duration and Time columns)
         dated = [name for name, d in X.schema.items() if d.is_temporal()]
         where = f"has date or time columns {dated}"
         how = ("(pl.col('when') - pl.col('when').min()).dt.total_days(), or their parts "
                "(pl.col('when').dt.weekday())")
     else:
-        dated = kind(getattr(X, "dtype", None)) in ("m", "M")
-        where = f"has dtype {getattr(X, 'dtype', None)}"
+        dtype = getattr(X, "dtype", None)
+        dated = kind(dtype) in ("m", "M")
+        where = f"has dtype {dtype}" + (f" (of {values_dtype(dtype)})" if isinstance(
+            dtype, pd.CategoricalDtype) else "")
         how = "(when - when.min()) / np.timedelta64(1, 'D')"
     if dated:
         what = what or ("X" if name is None else f"X[{name!r}]")
