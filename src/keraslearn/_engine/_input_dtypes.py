@@ -57,11 +57,11 @@ def _float64(X):
     converts a frame holding any of them to the first dtype it is given, but
     keeps float64 NumPy columns (a boolean or Int64 column beside float64 ones
     must not make them float32). A polars frame's columns are read as NumPy
-    holds them together. Wider floats (longdouble) and Python objects (Decimal,
-    Fraction) are float64's too: float32 would round them before a float64
-    network got them."""
+    holds them together. Wider floats (longdouble) and X of Python objects only
+    (Decimal, Fraction: as scikit-learn converts them) are float64's too: float32
+    would round them before a float64 network got them."""
     found = [values_dtype(dtype) for dtype in column_dtypes(X)]
-    if any(isinstance(dtype, np.dtype) and dtype.kind == "O" for dtype in found):
+    if found and all(isinstance(dtype, np.dtype) and dtype.kind == "O" for dtype in found):
         return True
     if not all(isinstance(dtype, np.dtype) and dtype.kind in "biuf" for dtype in found):
         return False
