@@ -184,6 +184,21 @@ def test_an_unknown_fit_keyword_names_the_public_class(Est, y):
     assert "ReadyNetwork" not in message
 
 
+def test_image_classifier_partial_fit_names_the_keywords_it_takes():
+    # found in an audit: its docstring said every keyword went to keras.Model.fit,
+    # and the refusal left out the epochs it takes
+    images = X.reshape(-1, 2, 2)
+    clf = ImageClassifier(conv_filters=(2,), dense_units=2, random_state=0)
+    with pytest.raises(TypeError, match=r"ImageClassifier\.partial_fit\(\) got an unexpected "
+                                        r"keyword argument 'batch_size'; it takes X, y, "
+                                        r"sample_weight and callbacks, epochs\."):
+        clf.partial_fit(images, y_class, classes=np.unique(y_class), batch_size=5)
+    clf.partial_fit(images, y_class, classes=np.unique(y_class), epochs=2)
+    assert clf.n_iter_ == 2
+    doc = " ".join(ImageClassifier.partial_fit.__doc__.split())
+    assert "a ready network (ImageClassifier) takes ``epochs`` and ``callbacks``" in doc
+
+
 def test_a_fit_keyword_that_is_a_constructor_parameter_says_where_it_goes():
     with pytest.raises(TypeError) as info:
         MLPClassifier().fit(X, y_class, batch_size=5)

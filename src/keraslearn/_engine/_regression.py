@@ -15,7 +15,7 @@ class RegressorBehaviour:
         return RegressorTargetEncoder()
 
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
-        """Train for one epoch, continuing from the current weights.
+        """Train for one epoch (or ``epochs``), continuing from the current weights.
 
         Parameters
         ----------
@@ -30,7 +30,10 @@ class RegressorBehaviour:
             mean of 1), so that weights keep their ratios across calls.
 
         **kwargs : dict
-            Passed to ``keras.Model.fit`` for this call.
+            ``keras.Model.fit`` arguments for this call: ``epochs`` (how many
+            epochs it trains, 1 by default) and, for the wrappers, Keras' others
+            (``batch_size``, ``verbose``, ...); a ready network (ImageClassifier)
+            takes ``epochs`` and ``callbacks``.
 
         Returns
         -------

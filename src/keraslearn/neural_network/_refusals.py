@@ -47,8 +47,10 @@ class RefusedInItsOwnName:
                 hint = (f" {key!r} is one: set it as {name}({key}=...) or with set_params."
                         if key in self._get_param_names()
                         else suggest(key, self._get_param_names()))
+                # (partial_fit's epochs: how many this call trains)
+                takes = [*self._fit_params, *(["epochs"] if method == "partial_fit" else [])]
                 raise TypeError(
                     f"{name}.{method}() got an unexpected keyword argument {key!r}; it takes "
-                    f"X, y, sample_weight and {', '.join(self._fit_params)}. Other training "
+                    f"X, y, sample_weight and {', '.join(takes)}. Other training "
                     f"settings are constructor parameters of {name}." + hint
                 )
