@@ -164,8 +164,9 @@ class MLflowCallback(keras.callbacks.Callback):
     ``model.fit`` calls no callback when training raises: there, such a run
     is left running (``mlflow.end_run(status="FAILED")`` ends it).
 
-    Metric names are written as MLflow takes them on every system (see
-    ``mlflow_key``: ``auc(roc)`` is logged as ``auc_roc_``). An epoch that
+    Metric names are written as MLflow takes them on every system (the
+    characters it refuses replaced by ``_``: ``auc(roc)`` is logged as
+    ``auc_roc_``). An epoch that
     cannot be logged (the store out of reach) is warned about, once per
     training, and the training goes on; so does a training whose run cannot
     be started, without logging.

@@ -214,11 +214,14 @@ def flatten_params(estimator, prefix=""):
     Every key of ``estimator.get_params(deep=True)`` -- a pipeline's or a
     search's nested parameters and routed parameters such as
     ``kerasclassifier__optimizer__learning_rate`` included, written as MLflow
-    takes keys (see :func:`mlflow_key`; a key so written as another's gets
-    ``_2``, with a warning, the other keeping its name) -- with its value
-    as MLflow can store it: None, booleans, numbers and strings as they are;
-    anything else as a short text (see :func:`describe`), cut to MLflow's
-    6000 characters.
+    takes keys (the characters it refuses replaced by ``_``, no empty or
+    ``.`` path segment; a key so written as another's gets ``_2``, with a
+    warning, the other keeping its name) -- with its value as MLflow can
+    store it: None, booleans, numbers and strings as they are; anything else
+    as a short, stable text (an estimator with the parameters it was given,
+    ``StandardScaler(with_mean=False)``; a Keras object's class with its
+    config; a function or class by its import path), cut to MLflow's 6000
+    characters.
 
     Parameters
     ----------
