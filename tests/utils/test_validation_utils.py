@@ -124,6 +124,13 @@ def test_validate_parameters_accepts(params):
     validate_parameters(Toy(**params), Toy.constraints)
 
 
+def test_an_unknown_constraint_name_is_named_with_the_known_ones():
+    # found in an audit: a bare KeyError: 'bolean'
+    with pytest.raises(ValueError, match=r"Unknown parameter constraint 'bolean': the named "
+                                         r"ones are \['array-like', 'boolean', "):
+        validate_parameters(Toy(), {"flag": ["bolean"]})
+
+
 @pytest.mark.parametrize(
     "params, message",
     [

@@ -125,7 +125,10 @@ def _check(constraint, value):
     if constraint is None:
         return value is None, "None"
     if isinstance(constraint, str):
-        test, text = _NAMED[constraint]  # KeyError: an unknown constraint name
+        if constraint not in _NAMED:  # (the estimator's author's mistake: said as one)
+            raise ValueError(f"Unknown parameter constraint {constraint!r}: the named ones are "
+                             f"{sorted(_NAMED)}.")
+        test, text = _NAMED[constraint]
         return bool(test(value)), text
     if isinstance(constraint, type):
         module = "" if constraint.__module__ == "builtins" else constraint.__module__ + "."
