@@ -2,6 +2,7 @@
 their widths, and end exactly where Keras' own fit ends: the same weights, the
 same optimizer state, the same history."""
 
+import functools
 import gc
 import weakref
 from unittest import mock
@@ -256,8 +257,19 @@ class _BatchCount(_Count):
         pass
 
 
+class _Doubled:
+    """An activation given as an object (no get_config)."""
+
+    def __call__(self, x):
+        return keras.ops.relu(x) * 2.0
+
+
 NOT_PLAIN = {
     "a callback of the user's": dict(callbacks=[_Count()]),
+    # found in an audit: asking Keras to name them failed the fit ("Cannot serialize")
+    "a partial activation": dict(activation=functools.partial(keras.activations.leaky_relu,
+                                                              negative_slope=0.9)),
+    "an activation object": dict(activation=_Doubled()),
     "a batch callback": dict(callbacks=[_BatchCount()]),
     "a metric object": dict(metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(2)]),
     "weighted metrics": dict(compile__weighted_metrics=["accuracy"]),

@@ -64,11 +64,11 @@ def _output_activation(model):
             target = layer.input
             continue
         function = getattr(layer, "activation", None)
+        if not _library_function(function):  # (one's own, whatever its name: not
+            return None                       # serialized, which warns of a lambda)
         try:
             name = keras.activations.serialize(function)
         except (TypeError, ValueError):
-            return None
-        if not _library_function(function):  # (one's own, whatever its name)
             return None
         if isinstance(name, dict):  # TensorFlow's, which Keras names by their function
             name = _TENSORFLOW_NAMES.get(getattr(function, "__name__", None))

@@ -106,6 +106,9 @@ def _plain_dense(layer):
         and layer.kernel_constraint is None and layer.bias_constraint is None
         and not layer.lora_enabled and layer.quantization_mode is None
         and layer.compute_dtype == layer.variable_dtype and layer.compute_dtype in _FLOATS
+        # (one of the user's, a partial or an object, is not serialized: that fails,
+        # or warns of a lambda)
+        and defined_by_keras_or_keraslearn(layer.activation)
         and isinstance(keras.activations.serialize(layer.activation), str)
         and keras.activations.get(keras.activations.serialize(layer.activation))
         is layer.activation
