@@ -358,6 +358,55 @@ def scenario_uneven(workdir):
                   random_state=0, early_stopping=True, validation_fraction=0.2)
     out["mlp_val_loss"] = [MLPRegressor(**params, distribute=where).fit(X[:100], yr[:100])
                            .history_["val_loss"] for where in (None, TWO)]
+    out.update(_continued_copies(X[:32], y[:32]))
+    return out
+
+
+def _continued_copies(X, y):
+    """Found in an audit: a warm fit under distribute= went on from a copy
+    that computes otherwise, in silence, and a partial_fit of a network Keras
+    cannot copy was told to set warm_start=False."""
+    import keras
+    import numpy as np
+
+    from keraslearn import KerasClassifier
+
+    @keras.saving.register_keras_serializable(package="keraslearn_tests_devices")
+    class Scale(keras.layers.Layer):  # (its config leaves out a factor set later)
+        def __init__(self, factor=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+    def scaled(meta):
+        scale = Scale()
+        scale.factor = 3.0
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), scale,
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    def doubled(x):  # an activation Keras cannot find by name
+        return keras.ops.relu(x) * 2.0
+
+    def unnamed(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]),
+                                 keras.layers.Dense(4, activation=doubled),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    out = {}
+    warm = KerasClassifier(scaled, epochs=1, batch_size=16, random_state=0).fit(X, y)
+    before = warm.predict_proba(X)
+    try:
+        warm.set_params(warm_start=True, distribute=TWO).fit(X, y)
+    except ValueError as exc:
+        out["changed_copy_error"] = str(exc)
+    out["changed_copy_kept"] = bool(np.array_equal(warm.predict_proba(X), before))
+    partial = KerasClassifier(unnamed, epochs=1, batch_size=16, random_state=0).fit(X, y)
+    try:
+        partial.set_params(distribute=TWO).partial_fit(X, y)
+    except ValueError as exc:
+        out["uncopied_partial_error"] = str(exc)
     return out
 
 

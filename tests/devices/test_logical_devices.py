@@ -189,6 +189,16 @@ def test_partial_fit_under_a_strategy_normalises_batches_as_one_device_does(mirr
         np.testing.assert_allclose(two, one, rtol=1e-5)
 
 
+def test_a_network_continued_under_a_strategy_is_its_copy_or_refused(uneven):
+    assert uneven["changed_copy_error"].endswith(
+        "Keras' copy of this one computes otherwise than it (a layer of your own keeping state "
+        "its get_config does not give): set warm_start=False to fit a new network.")
+    assert uneven["changed_copy_kept"]
+    assert re.search(r"Keras could not copy this one \(.*doubled.*\)\. Register the functions "
+                     r"and layers of your own with keras\.saving\.register_keras_serializable, "
+                     r"or fit it anew\.$", uneven["uncopied_partial_error"])
+
+
 def test_the_ready_networks_held_out_loss_is_not_divided_by_the_replicas(uneven):
     one, two = uneven["mlp_val_loss"]
     np.testing.assert_allclose(two, one, rtol=1e-5)

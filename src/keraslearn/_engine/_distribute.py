@@ -253,21 +253,30 @@ class Placement:
             val_batch = val_batch // replicas * replicas or replicas
         return plan.replace(batch_size=batch, validation_batch_size=val_batch)
 
-    def continued(self, model):
-        """The fitted ``model`` to train further, in this placement."""
+    def continued(self, model, X, partial=False):
+        """The fitted ``model`` to train further, in this placement; ``X`` is the
+        training data, whose first rows check the copy (of a ``partial`` fit)."""
         if self.strategy is None:
             return model
+        how = ("fit it anew" if partial else "set warm_start=False to fit a new network")
+        why = ("A fit under `distribute` continues the fitted network from a copy made "
+               "under the strategy, and ")
         try:
             with tf.device(self.device):
                 built_optimizer(model)
             with self.strategy.scope():
-                return _serialised_copy(model)
+                copy = _serialised_copy(model)
         except Exception as exc:  # noqa: BLE001 - any model Keras cannot serialise
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:300]
             raise ValueError(
-                "A fit under `distribute` continues the fitted network from a copy made "
-                f"under the strategy, and Keras could not copy this one ({exc}). Set "
-                "warm_start=False to fit a new network."
-            ) from None
+                f"{why}Keras could not copy this one ({said}). Register the functions and "
+                "layers of your own with keras.saving.register_keras_serializable, or "
+                f"{how}.") from None
+        if not keras_layers_only(model) and not _same_outputs(model, copy, X):
+            raise ValueError(  # (a layer holding state its config does not give)
+                f"{why}Keras' copy of this one computes otherwise than it (a layer of your "
+                f"own keeping state its get_config does not give): {how}.")
+        return copy
 
     def settled(self, model, X):
         """The trained ``model`` as the estimator keeps it: under a strategy,

@@ -221,7 +221,8 @@ class KerasEstimator(BaseEstimator):
         encoder = data.encoder
         if plan.network == CONTINUE:  # made ready by _fit (_continued_network)
             current = self.__dict__["model_"]
-            return (current if where is None else where.continued(current)), encoder
+            return (current if where is None else where.continued(
+                current, data.X, partial=plan.mode == "partial")), encoder
         with randomness.building():
             meta = make_meta(self, encoder, data)
             model, compile_kwargs = self._build_network(meta, plan)
