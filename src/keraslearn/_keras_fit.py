@@ -11,6 +11,13 @@ def validates(freq, epoch):
     return (epoch + 1) % freq == 0 if isinstance(freq, Integral) else epoch + 1 in freq
 
 
+def is_validation_freq(freq):
+    """Whether ``freq`` is a ``validation_freq`` Keras' fit takes: a positive
+    int (NumPy's too), or a list of epochs."""
+    return (isinstance(freq, Integral) and not isinstance(freq, bool) and freq > 0
+            or isinstance(freq, (list, tuple)))
+
+
 def validated_epochs(previous, history, fit_kwargs):
     """For each held-out curve (``val_*`` key, as ``history_`` keeps it), the
     epochs (counted from 0 over the whole ``history_``) after which it was
@@ -29,8 +36,7 @@ def validated_epochs(previous, history, fit_kwargs):
         freq = previous.get("_validation_freq")
         if freq is None:  # (earlier still: the parameter as it is now, as the curves read it)
             freq = (previous.get("_kwargs") or {}).get("fit__validation_freq")
-        known_freq = (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple))
-        known = scored_epochs(before, freq if known_freq else None, 0)
+        known = scored_epochs(before, freq if is_validation_freq(freq) else None, 0)
     keys = [*known, *(key for key in mine if key not in known)]
     return {key: [*known.get(key, ()), *(n_before + e for e in mine.get(key, ()))]
             for key in keys}

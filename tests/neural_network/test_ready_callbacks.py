@@ -191,7 +191,7 @@ def test_image_classifier_partial_fit_names_the_keywords_it_takes():
     clf = ImageClassifier(conv_filters=(2,), dense_units=2, random_state=0)
     with pytest.raises(TypeError, match=r"ImageClassifier\.partial_fit\(\) got an unexpected "
                                         r"keyword argument 'batch_size'; it takes X, y, "
-                                        r"sample_weight and callbacks, epochs\."):
+                                        r"sample_weight, callbacks, classes and epochs\."):
         clf.partial_fit(images, y_class, classes=np.unique(y_class), batch_size=5)
     clf.partial_fit(images, y_class, classes=np.unique(y_class), epochs=2)
     assert clf.n_iter_ == 2

@@ -147,9 +147,11 @@ def test_a_keraslearn_name_needing_a_package_not_installed_is_not_told_as_remove
     # keraslearn lacks it", a class renamed or removed by another version
     import sys
 
+    import keraslearn.tracking
     from keraslearn._persistence._trust import _found
 
     monkeypatch.delitem(sys.modules, "keraslearn.tracking._pyfunc", raising=False)
+    monkeypatch.delattr(keraslearn.tracking, "_pyfunc", raising=False)  # (imported before)
     monkeypatch.setitem(sys.modules, "mlflow", None)
     assert _found("keraslearn.tracking._pyfunc.PyfuncModel")
     assert not _found("keraslearn.tracking._no_such_module.Thing")

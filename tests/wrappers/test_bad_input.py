@@ -1199,6 +1199,11 @@ def test_the_way_out_offered_for_categorical_dates_and_durations_works():
         MLPRegressor(max_iter=1).fit(X, np.arange(40.0))
     when = X["when"].astype(X["when"].cat.categories.dtype)
     assert ((when - when.min()) / pd.Timedelta(days=1)).tolist() == list(range(40))
+    from keraslearn.utils._input_errors import refuse_dates
+
+    with pytest.raises(ValueError, match=r"has dtype category \(of datetime64.*read as its "
+                                         r"values first: when\.astype\(when\.cat\.categories"):
+        refuse_dates(X["when"])  # (found in review: a Series of them, told as a frame's)
     durations = pd.DataFrame({"x": 1.0, "took": pd.Series(
         [datetime.timedelta(days=i) for i in range(40)], dtype=object)})
     with pytest.raises(ValueError, match=r"pd\.to_timedelta\(when\) / pd\.Timedelta\(days=1\) "

@@ -230,6 +230,17 @@ def test_a_float64_network_gets_wider_floats_and_number_objects_as_float64():
         reg = KerasRegressor(float64_model, epochs=1, random_state=0).fit(given, X[:, 0])
         assert reg.X_dtype_ == np.float64
         assert len(np.unique(reg.predict(given))) == 80
+    # (found in review) object columns beside others follow them: float64 ones
+    # stay float64, float32 ones float32 (X is not doubled for the objects)
+    def two_inputs(meta):
+        inputs = keras.Input((2,), dtype=meta["X_dtype_"])
+        return keras.Model(inputs, keras.layers.Dense(1, dtype=meta["X_dtype_"])(inputs))
+
+    for floats in (np.float64, np.float32):
+        frame = pd.DataFrame({"x": X[:, 0].astype(floats), "n": pd.Series([1.5] * 80,
+                                                                            dtype=object)})
+        reg = KerasRegressor(two_inputs, epochs=1, random_state=0).fit(frame, X[:, 0])
+        assert reg.X_dtype_ == floats
 
 
 def test_continued_fits_take_integers_that_cast_safely_and_refuse_floats():

@@ -340,6 +340,9 @@ def test_fit_validation_freq(freq):
     from keraslearn._keras_fit import validated_epochs
 
     assert validated_epochs(None, clf.history_, {"validation_freq": freq})["val_loss"] == [1, 3]
+    # (found in review) a fit of an earlier version, placed by its validation_freq
+    earlier = {"history_": clf.history_, "_validation_freq": freq}
+    assert validated_epochs(earlier, {"loss": [0.1]}, {})["val_loss"] == [1, 3]
 
 
 @pytest.mark.parametrize("where", ["fit__", "fit()"])

@@ -385,8 +385,9 @@ def beyond_float(X, dtype, what="the network's input type", non_finite=True):
         return f"X holds NaN or infinity{targets.NOT_CHECKED}"
     if not largest > float(np.finfo(dtype).max):
         return None
-    return (f"X holds values beyond the range of {dtype.name}, {what} "
-            f"(largest |x| = {largest:.3g} > {float(np.finfo(dtype).max):.3g}): they become "
+    return (f"X holds values beyond the range of {dtype.name}, {what} (largest |x| = "
+            f"{np.format_float_scientific(largest, 2, trim='-')} > "
+            f"{float(np.finfo(dtype).max):.3g}): they become "
             "infinite in the network. Scale X (e.g. with StandardScaler), or use a float64 "
             "network (dtype='float64' for the ready estimators; Keras layers made with "
             "dtype='float64').")

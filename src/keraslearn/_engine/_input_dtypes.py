@@ -57,11 +57,13 @@ def _float64(X):
     converts a frame holding any of them to the first dtype it is given, but
     keeps float64 NumPy columns (a boolean or Int64 column beside float64 ones
     must not make them float32). A polars frame's columns are read as NumPy
-    holds them together. Wider floats (longdouble) and X of Python objects only
-    (Decimal, Fraction: as scikit-learn converts them) are float64's too: float32
-    would round them before a float64 network got them."""
-    found = [values_dtype(dtype) for dtype in column_dtypes(X)]
-    if found and all(isinstance(dtype, np.dtype) and dtype.kind == "O" for dtype in found):
+    holds them together. Wider floats (longdouble) are float64's too, and so is X
+    of Python objects only (Decimal, Fraction: as scikit-learn converts them);
+    object columns beside others follow those: float32 would round float64 or
+    Decimal values before a float64 network got them."""
+    given = [values_dtype(dtype) for dtype in column_dtypes(X)]
+    found = [d for d in given if not (isinstance(d, np.dtype) and d.kind == "O")]
+    if given and not found:
         return True
     if not all(isinstance(dtype, np.dtype) and dtype.kind in "biuf" for dtype in found):
         return False

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._keras_fit import scored_epochs
+from .._keras_fit import is_validation_freq, scored_epochs
 from ..utils._text import cut, printable
 
 # where a meta-estimator keeps the fitted estimator that trained: a search's
@@ -111,8 +111,7 @@ def curve_epochs(estimator):
         freq = state.get("_validation_freq")  # (a fit saved by an earlier version)
         if freq is None and hasattr(owner, "get_params"):  # scikeras'
             freq = owner.get_params().get("fit__validation_freq")
-        known = (isinstance(freq, int) and freq > 0) or isinstance(freq, (list, tuple))
-        scored = scored_epochs(history, freq if known else None, 0)
+        scored = scored_epochs(history, freq if is_validation_freq(freq) else None, 0)
     return history, {key: _epochs_of(key, values.size, n,  # f1[0]: the epochs of f1
                                       scored.get(key, scored.get(key.partition("[")[0])))
                      for key, values in history.items()}

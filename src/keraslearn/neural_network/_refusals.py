@@ -3,6 +3,8 @@ keyword arguments its fit does not take (Python's own TypeError would name the
 shared base class), and nested parameters of parameters holding no estimator
 (scikit-learn's ``set_params`` would call their missing ``set_params``)."""
 
+from sklearn.base import is_classifier
+
 from ..utils import suggest
 from ..utils._validation import refuse_unrouted
 
@@ -47,10 +49,12 @@ class RefusedInItsOwnName:
                 hint = (f" {key!r} is one: set it as {name}({key}=...) or with set_params."
                         if key in self._get_param_names()
                         else suggest(key, self._get_param_names()))
-                # (partial_fit's epochs: how many this call trains)
-                takes = [*self._fit_params, *(["epochs"] if method == "partial_fit" else [])]
+                # (partial_fit's classes, and epochs: how many this call trains)
+                takes = ["X", "y", "sample_weight", *self._fit_params]
+                if method == "partial_fit":
+                    takes += ["classes"] * is_classifier(self) + ["epochs"]
                 raise TypeError(
                     f"{name}.{method}() got an unexpected keyword argument {key!r}; it takes "
-                    f"X, y, sample_weight and {', '.join(takes)}. Other training "
+                    f"{', '.join(takes[:-1])} and {takes[-1]}. Other training "
                     f"settings are constructor parameters of {name}." + hint
                 )

@@ -171,9 +171,11 @@ def refuse_dates(X, name=None, what=None):
     else:
         dtype = getattr(X, "dtype", None)
         dated = kind(dtype) in ("m", "M")
-        where = f"has dtype {dtype}" + (f" (of {values_dtype(dtype)})" if isinstance(
-            dtype, pd.CategoricalDtype) else "")
-        how = "(when - when.min()) / np.timedelta64(1, 'D')"
+        categorical = isinstance(dtype, pd.CategoricalDtype)
+        where = f"has dtype {dtype}" + (f" (of {values_dtype(dtype)})" if categorical else "")
+        how = "(when - when.min()) / np.timedelta64(1, 'D')" + (
+            " (read as its values first: when.astype(when.cat.categories.dtype))"
+            if categorical else "")
     if dated:
         what = what or ("X" if name is None else f"X[{name!r}]")
         raise ValueError(

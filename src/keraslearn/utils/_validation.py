@@ -160,6 +160,8 @@ def validate_parameters(estimator, constraints):
         Both a ValueError and a TypeError, for the first parameter meeting none
         of its entries: the message names the parameter, the estimator, what
         it accepts and the value given.
+    ValueError
+        For a constraint named otherwise than the names above.
 
     Examples
     --------
