@@ -70,6 +70,18 @@ def test_same_outputs_as_the_keras_model(name, rows):
     _assert_same_as_keras(model, x)
 
 
+def test_rows_in_any_memory_order_give_the_same_outputs():
+    # found in an audit: a DataFrame's values (column after column) or an
+    # F-ordered array were multiplied by another BLAS kernel, a float32 step
+    # away from the same C-ordered rows (a score changed with the container)
+    model = _model([keras.layers.Dense(1)])
+    forward = NumpyForward.of(model)
+    x = RNG.normal(size=(200, 6))
+    ours = forward(x)
+    np.testing.assert_array_equal(forward(np.asfortranarray(x)), ours)
+    np.testing.assert_array_equal(forward(x.T.copy().T), ours)
+
+
 def test_flatten_of_images_and_float64_networks():
     model = _model([keras.layers.Flatten(), keras.layers.Dense(5, "relu"),
                     keras.layers.Dense(3, "softmax")], shape=(4, 3))

@@ -226,7 +226,9 @@ def test_a_float64_network_gets_wider_floats_and_number_objects_as_float64():
         return keras.Model(inputs, keras.layers.Dense(1, dtype="float64")(inputs))
 
     X = 1 + np.arange(80).reshape(-1, 1) * 1e-9
-    for given in (X.astype(np.longdouble), np.vectorize(Decimal)(X).astype(object)):
+    # (found in a later audit: a list of Python floats, doubles, was made float32 too)
+    for given in (X.astype(np.longdouble), np.vectorize(Decimal)(X).astype(object),
+                  X.tolist()):
         reg = KerasRegressor(float64_model, epochs=1, random_state=0).fit(given, X[:, 0])
         assert reg.X_dtype_ == np.float64
         assert len(np.unique(reg.predict(given))) == 80

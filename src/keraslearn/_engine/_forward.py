@@ -203,7 +203,10 @@ class NumpyForward:
         return self._rows(X)
 
     def _rows(self, X):
-        x = X.astype(self.dtype, copy=False)
+        # (a frame's values, column after column: in rows, as Keras' predict reads
+        # them, or BLAS computes them otherwise, a float32 step apart)
+        x = (X.astype(self.dtype, copy=False) if scipy_sparse.issparse(X)
+             else np.ascontiguousarray(X, dtype=self.dtype))
         with np.errstate(all="ignore"):  # (overflow to inf, NaN: silent, as in TensorFlow)
             for step in self.steps:
                 x = step(x)

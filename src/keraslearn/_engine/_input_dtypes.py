@@ -33,21 +33,26 @@ def x_dtype(est, X, reset=True, name=None):
     input's dtype. After a fit on floats (``reset`` False), the fit's float.
     Dates and times, which have no dtype to become, are refused here."""
     refuse_dates(X, name)
+    network = getattr(est, "_dtype", None)
+    rows = None
+    if not callable(network) and isinstance(X, (list, tuple)):
+        try:  # rows of numbers, as scikit-learn takes them (Python's floats: float64)
+            rows = np.asarray(X)
+        except (TypeError, ValueError):  # ragged: check_array says what it is
+            pass
     # Other X becomes the first: a ready network's float, else float64 where the
     # columns hold float64 numbers together, as NumPy ones would be kept
-    network = getattr(est, "_dtype", None)
-    first = network() if callable(network) else "float64" if _float64(X) else "float32"
+    first = (network() if callable(network) else
+             "float64" if _float64(X if rows is None else rows) else "float32")
     floats = tuple(sorted(FLOATS, key=lambda f: np.dtype(f) != first))
     if not getattr(est, "_keeps_integer_X", False):
         return floats
     fitted = None if reset else fitted_dtype(est, name)
     if fitted is not None and np.dtype(fitted).kind == "f":  # integers become the fit's floats
         return tuple(sorted(FLOATS, key=lambda f: np.dtype(f) != fitted))
-    try:  # rows of numbers, as scikit-learn takes them
-        X = np.asarray(X) if isinstance(X, (list, tuple)) else X
-    except (TypeError, ValueError):  # ragged: check_array says what it is
+    if isinstance(X, (list, tuple)) and rows is None:  # (ragged)
         return floats
-    kept = integer_dtype(X)
+    kept = integer_dtype(X if rows is None else rows)
     return floats if kept is False else kept
 
 
