@@ -9,6 +9,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 
 from ..utils._labels import date_label
+from ..utils._text import listed
 from . import _targets as targets
 
 
@@ -153,12 +154,14 @@ class ClassifierBehaviour:
                 getattr(self, "target_type_", None) != "multilabel-indicator"):
             if self.classes_ is None:  # a target_encoder of the user's own
                 raise ValueError(targets.CLASSES_NEED_NATIVE_ENCODER)
-            given = np.unique(np.asarray(classes))
-            if not np.array_equal(given, np.unique(self.classes_)):
+            given, known = np.unique(np.asarray(classes)), np.unique(self.classes_)
+            if not np.array_equal(given, known):
+                new, left = np.setdiff1d(given, known), np.setdiff1d(known, given)
                 raise ValueError(
-                    f"classes={given.tolist()!r} is not the same as on the first "
-                    f"partial_fit call: {self.classes_.tolist()!r}."
-                )
+                    f"classes=[{listed(given.tolist())}] is not the same as on the first "
+                    f"partial_fit call: [{listed(self.classes_.tolist())}]"
+                    + (f"; new: [{listed(new.tolist())}]" if len(new) else "")
+                    + (f"; left out: [{listed(left.tolist())}]" if len(left) else "") + ".")
         return self._fit(X, y, sample_weight, mode="partial",
                          fit_kwargs=self._partial_fit_kwargs(kwargs), classes=classes)
 
@@ -276,15 +279,15 @@ def _check_class_weight_keys(class_weight, classes):
         isinstance(k, (int, np.integer)) and 0 <= k < len(classes) for k in class_weight)
     hint = ""
     if all(isinstance(c, str) for c in labels) and all(str(k) in labels for k in class_weight):
-        example = ", ".join(f"{str(k)!r}: {w!r}" for k, w in class_weight.items())
+        example = listed(class_weight.items(), as_text=lambda kw: f"{str(kw[0])!r}: {kw[1]!r}")
         hint = (" The labels are text (names of folders or columns read as text, say): "
                 f"class_weight={{{example}}}.")
     elif indices:  # Keras' index k is the k-th class: the same weights keyed by label
-        example = ", ".join(f"{classes[k].item()!r}: {w!r}"
-                            for k, w in sorted(class_weight.items()))
+        example = listed(sorted(class_weight.items()),
+                         as_text=lambda kw: f"{classes[kw[0]].item()!r}: {kw[1]!r}")
         hint = (" Keras' class_weight takes class indices; keraslearn takes the labels "
                 f"themselves, as scikit-learn does: class_weight={{{example}}}.")
     raise ValueError(
-        f"class_weight has keys {missing!r} that are not labels of y. Its keys are the "
-        f"labels themselves: {classes.tolist()!r}.{hint}"
+        f"class_weight has keys [{listed(missing)}] that are not labels of y. Its keys are the "
+        f"labels themselves: [{listed(classes.tolist())}].{hint}"
     )

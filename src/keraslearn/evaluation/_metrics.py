@@ -10,6 +10,7 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.utils.multiclass import type_of_target
 
 from ..utils._labels import unique_labels
+from ..utils._text import listed
 
 PROBLEM_TYPES = ("binary", "multiclass", "multilabel", "regression")
 
@@ -102,15 +103,11 @@ def known_labels(estimator, *ys):
         if len(kinds) > 1:  # union1d would turn the numbers into strings
             raise ValueError(
                 f"y holds {'strings' if isinstance(labels[0], str) else 'numbers'} as labels, "
-                f"but the estimator's classes are {_shown(classes)}: give y in the labels it "
+                f"but the estimator's classes are [{listed(classes.tolist(), 5)}]: give y in "
+                "the labels it "
                 "was fitted on.")
         labels = np.union1d(classes, labels)
     return labels
-
-
-def _shown(values, limit=5):
-    more = ", ..." if len(values) > limit else ""
-    return "[" + ", ".join(repr(v) for v in values.tolist()[:limit]) + more + "]"
 
 
 def _match_shape(y_pred, y_true, what="predict"):
@@ -214,7 +211,7 @@ def classification_metrics(
         absent = np.setdiff1d(labels, present)
         if absent.size:
             result.notes.append(
-                f"Classes {', '.join(map(str, absent))} are neither in y nor predicted: "
+                f"Classes {listed(absent.tolist(), as_text=str)} are neither in y nor predicted: "
                 "listed in the per-class table and the confusion matrix, left out of "
                 "the averages and the classification report, as scikit-learn leaves them.")
     result.labels = labels
@@ -331,7 +328,7 @@ def _roc_auc(estimator, X, result, per_class, sample_weight):
     if np.isnan(aucs).any():
         missing = [str(label) for label, a in zip(result.labels, aucs) if np.isnan(a)]
         result.notes.append(f"{key} averages the classes where it is defined; "
-                            f"undefined for {', '.join(missing)}.")
+                            f"undefined for {listed(missing, as_text=str)}.")
 
 
 def _pearson(y_true, y_pred, sample_weight):

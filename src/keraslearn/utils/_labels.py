@@ -12,6 +12,8 @@ from scipy.sparse import issparse
 from sklearn.utils import check_array, multiclass
 from sklearn.utils.multiclass import type_of_target
 
+from ._text import listed
+
 
 def not_one_hot(y, n_classes):
     """The refusal of ``y`` (an array) that is not one-hot rows of ``n_classes``
@@ -213,10 +215,8 @@ def check_known(y, classes):
     """Refuse labels ``y`` that are not among ``classes``."""
     unseen = np.setdiff1d(np.unique(y), classes)
     if len(unseen):
-        raise ValueError(
-            f"y contains labels not in classes: {unseen.tolist()!r} "
-            f"(known classes: {np.asarray(classes).tolist()!r})."
-        )
+        raise ValueError(f"y contains labels not in classes: [{listed(unseen.tolist())}] "
+                         f"(known classes: [{listed(np.asarray(classes).tolist())}]).")
 
 
 def date_label(value, dtype):

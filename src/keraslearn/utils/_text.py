@@ -28,6 +28,15 @@ def cut(text, limit):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def listed(values, limit=10, as_text=repr):
+    """The first ``limit`` of ``values`` for a message (``as_text`` of each, cut to
+    120 characters), then how many there are in all: a message naming thousands
+    of classes hid what it was about."""
+    values = list(values)
+    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
+    return ", ".join(cut(as_text(value), 120) for value in values[:limit]) + more
+
+
 def printable(text):
     """``text`` as a report writes it: control characters, bidirectional
     controls and lone surrogates as escapes (``\\x00``, ``\\u202e``). A file or
