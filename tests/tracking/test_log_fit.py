@@ -75,6 +75,10 @@ def test_a_new_run_gets_parameters_curves_evaluation_and_the_model(store):
     summary = mlflow.artifacts.load_dict(f"runs:/{logged.run_id}/evaluation/report.json")
     assert summary["metrics"] == pytest.approx(expected)
     assert summary["html_path"] == f"evaluation/{report.html_path.name}"
+    # compact (found in an audit: one number of the confusion matrix a line, 36 MB
+    # at 2,000 classes)
+    text = mlflow.artifacts.load_text(f"runs:/{logged.run_id}/evaluation/report.json")
+    assert "\n" not in text and '"confusion_matrix":[[' in text
     # The model: the keraslearn file and a code file, nothing pickled.
     folder, model_files = _model_files(logged.model_uri)
     assert "artifacts/model.keraslearn" in model_files and "keraslearn_model.py" in model_files
