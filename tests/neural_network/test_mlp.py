@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from keraslearn import ImageClassifier, KerasClassifier, MLPClassifier, MLPRegressor
+from versions import SKLEARN_1_8
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -675,6 +676,16 @@ def test_refusals_about_many_classes_name_the_ones_at_fault_briefly():
     with pytest.raises(ValueError, match=r"labels not in classes: \['typo'\]") as info:
         clf.partial_fit(X, np.r_[y[:-1], ["typo"]])
     assert len(str(info.value)) < 1500
+
+
+@SKLEARN_1_8  # (below, type_of_target gives it too, at each of scikit-learn's own checks)
+def test_the_warning_of_more_classes_than_half_the_samples_comes_once_a_fit():
+    # found in an audit: twice (the encoder checked its y again after fitting)
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), [f"c{i}" for i in range(40)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
+    assert sum("greater than 50%" in str(w.message) for w in caught) == 1
 
 
 @pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])

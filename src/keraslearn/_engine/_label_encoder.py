@@ -250,7 +250,8 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                 f"{self.target_type_} labels."
             )
         y = column_or_1d(y, warn=warn)
-        check_classification_targets(y)
+        if warn:  # (warn=False: the y fit has just checked, and warned of, once)
+            check_classification_targets(y)
         if known:
             check_known(y, self.classes_)
         return y
