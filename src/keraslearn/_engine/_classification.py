@@ -279,11 +279,12 @@ def _check_class_weight_keys(class_weight, classes):
         isinstance(k, (int, np.integer)) and 0 <= k < len(classes) for k in class_weight)
     hint = ""
     if all(isinstance(c, str) for c in labels) and all(str(k) in labels for k in class_weight):
-        example = listed(class_weight.items(), as_text=lambda kw: f"{str(kw[0])!r}: {kw[1]!r}")
+        example = listed(class_weight.items(), 50,  # (whole, to copy, for up to 50)
+                         as_text=lambda kw: f"{str(kw[0])!r}: {kw[1]!r}")
         hint = (" The labels are text (names of folders or columns read as text, say): "
                 f"class_weight={{{example}}}.")
     elif indices:  # Keras' index k is the k-th class: the same weights keyed by label
-        example = listed(sorted(class_weight.items()),
+        example = listed(sorted(class_weight.items()), 50,
                          as_text=lambda kw: f"{classes[kw[0]].item()!r}: {kw[1]!r}")
         hint = (" Keras' class_weight takes class indices; keraslearn takes the labels "
                 f"themselves, as scikit-learn does: class_weight={{{example}}}.")
