@@ -394,7 +394,26 @@ def _continued_copies(X, y):
                                  keras.layers.Dense(4, activation=doubled),
                                  keras.layers.Dense(1, activation="sigmoid")])
 
+    @keras.saving.register_keras_serializable(package="keraslearn_tests_devices")
+    class SampledDropout(keras.layers.Layer):  # Monte Carlo dropout: random at predict too
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dropout = keras.layers.Dropout(0.5, seed=0)
+
+        def call(self, x):
+            return self.dropout(x, training=True)
+
+    def sampled(meta):
+        return keras.Sequential([keras.Input(meta["X_shape_"][1:]), SampledDropout(),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
     out = {}
+    sampling = KerasClassifier(sampled, epochs=1, batch_size=16, random_state=0).fit(X, y)
+    try:  # (found in review: refused, its own outputs differing from call to call)
+        sampling.set_params(warm_start=True, distribute=TWO).fit(X, y)
+        out["sampled_continued"] = len(sampling.history_["loss"])
+    except ValueError as exc:
+        out["sampled_continued"] = str(exc)
     warm = KerasClassifier(scaled, epochs=1, batch_size=16, random_state=0).fit(X, y)
     before = warm.predict_proba(X)
     try:

@@ -194,6 +194,7 @@ def test_a_network_continued_under_a_strategy_is_its_copy_or_refused(uneven):
         "Keras' copy of this one computes otherwise than it (a layer of your own keeping state "
         "its get_config does not give): set warm_start=False to fit a new network.")
     assert uneven["changed_copy_kept"]
+    assert uneven["sampled_continued"] == 2  # (its outputs differ from call to call)
     assert re.search(r"Keras could not copy this one \(.*doubled.*\)\. Register the functions "
                      r"and layers of your own with keras\.saving\.register_keras_serializable, "
                      r"or fit it anew\.$", uneven["uncopied_partial_error"])

@@ -676,6 +676,15 @@ def test_refusals_about_many_classes_name_the_ones_at_fault_briefly():
     with pytest.raises(ValueError, match=r"labels not in classes: \['typo'\]") as info:
         clf.partial_fit(X, np.r_[y[:-1], ["typo"]])
     assert len(str(info.value)) < 1500
+    # (found in review) a warm start's: both lists whole, the class left out unnamed
+    X, y = rng.normal(size=(600, 3)), classes[:600]
+    warm = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warm.fit(X, y)
+    with pytest.raises(ValueError, match=r"y lacks \['c0'\]: use partial_fit") as info:
+        warm.fit(X[1:], y[1:])
+    assert len(str(info.value)) < 1500
 
 
 @SKLEARN_1_8  # (below, type_of_target gives it too, at each of scikit-learn's own checks)

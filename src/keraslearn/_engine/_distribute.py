@@ -272,7 +272,9 @@ class Placement:
                 f"{why}Keras could not copy this one ({said}). Register the functions and "
                 "layers of your own with keras.saving.register_keras_serializable, or "
                 f"{how}.") from None
-        if not keras_layers_only(model) and not _same_outputs(model, copy, X):
+        # (judged where the network's own outputs repeat: not a Monte Carlo dropout's)
+        if not keras_layers_only(model) and _same_outputs(model, model, X) and not (
+                _same_outputs(model, copy, X)):
             raise ValueError(  # (a layer holding state its config does not give)
                 f"{why}Keras' copy of this one computes otherwise than it (a layer of your "
                 f"own keeping state its get_config does not give): {how}.")

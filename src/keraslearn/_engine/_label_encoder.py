@@ -29,6 +29,7 @@ from ..utils._labels import (
     one_hot_rows,
     probabilities,
 )
+from ..utils._text import listed
 from ._losses import (
     INDEX,
     SHAPED,
@@ -221,13 +222,15 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
         if len(unseen) and _family(labels) != _family(self.classes_):
             return check_known(y, self.classes_)
         if len(unseen) or len(labels) < len(self.classes_):
-            advice = (f"The fitted network has no output for {unseen.tolist()!r}: fit with "
-                      "warm_start=False to learn them." if len(unseen) else
-                      "Use partial_fit to train on some of the classes.")
+            left = np.setdiff1d(self.classes_, labels)
+            advice = (f"The fitted network has no output for [{listed(unseen.tolist())}]: fit "
+                      "with warm_start=False to learn them." if len(unseen) else
+                      f"y lacks [{listed(left.tolist())}]: use partial_fit to train on some "
+                      "of the classes.")
             raise ValueError(
                 "warm_start can only be used where y has the same classes as in the "
-                f"previous call to fit: it had {self.classes_.tolist()!r}, y has "
-                f"{labels.tolist()!r}. {advice}")
+                f"previous call to fit: it had [{listed(self.classes_.tolist())}], y has "
+                f"[{listed(labels.tolist())}]. {advice}")
 
     def validate(self, y, warn=True, known=True):
         """Check targets against the fitted classes (labels among them where
