@@ -273,8 +273,9 @@ class Placement:
                 "layers of your own with keras.saving.register_keras_serializable, or "
                 f"{how}.") from None
         # (judged where the network's own outputs repeat: not a Monte Carlo dropout's)
-        if not keras_layers_only(model) and _same_outputs(model, model, X) and not (
-                _same_outputs(model, copy, X)):
+        repeats, copied = (True, True) if keras_layers_only(model) else _agree(
+            model, (model, copy), X)
+        if repeats and not copied:
             raise ValueError(  # (a layer holding state its config does not give)
                 f"{why}Keras' copy of this one computes otherwise than it (a layer of your "
                 f"own keeping state its get_config does not give): {how}.")
@@ -293,7 +294,7 @@ class Placement:
                 plain = _serialised_copy(model)
         except Exception:  # noqa: BLE001 - kept as trained
             return model
-        if keras_layers_only(model) or _same_outputs(model, plain, X):
+        if keras_layers_only(model) or _agree(model, (plain,), X)[0]:
             own_optimizer(plain)  # (Keras built the copy's for it)
             return plain
         return model
@@ -312,19 +313,21 @@ def _held_out_rows(plan):
     return None
 
 
-def _same_outputs(model, other, X):
+def _agree(model, others, X):
+    """For each of ``others``, whether its outputs on the first rows of ``X``
+    are ``model``'s, computed once (all False where they cannot be computed:
+    what cannot be checked is not trusted)."""
     try:
         X = nested.normalise(X)
         x = nested.map_pairs(lambda a, kind: kind.tensor(a),
                              nested.take(X, slice(0, PROBE_ROWS)), input_kinds(model, X))
         a = tf.nest.flatten(model(x, training=False))
-        b = tf.nest.flatten(other(x, training=False))
+        outputs = [tf.nest.flatten(other(x, training=False)) for other in others]
     except Exception:  # noqa: BLE001 - what cannot be checked is not trusted
-        return False
-    return len(a) == len(b) and all(
+        return [False] * len(others)
+    return [len(a) == len(b) and all(
         np.allclose(np.asarray(u), np.asarray(v), rtol=1e-5, atol=1e-7, equal_nan=True)
-        for u, v in zip(a, b)
-    )
+        for u, v in zip(a, b)) for b in outputs]
 
 
 def placement(device, distribute):
