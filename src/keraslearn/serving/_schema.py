@@ -41,7 +41,7 @@ from ..utils._first_steps import (
     object_numbers,
     string_columns,
 )
-from ..utils._text import cut
+from ..utils._text import cut, listed
 
 KINDS = ("number", "integer", "boolean", "string", "any")
 
@@ -393,7 +393,5 @@ def _object_dtype(column):
 
 def shown(values, limit=10):
     """The first ``limit`` of ``values`` for a message, each cut to 120 characters (an
-    answer to a request does not echo its body)."""
-    values = [cut(v, 120) for v in values]
-    more = f", ... ({len(values)} in all)" if len(values) > limit else ""
-    return ", ".join(repr(v) for v in values[:limit]) + more
+    answer to a request does not echo its body), as text."""
+    return listed(values, limit, as_text=lambda value: repr(cut(value, 120)), width=None)

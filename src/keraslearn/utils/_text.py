@@ -28,13 +28,14 @@ def cut(text, limit):
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def listed(values, limit=10, as_text=repr):
+def listed(values, limit=10, as_text=repr, width=120):
     """The first ``limit`` of ``values`` for a message (``as_text`` of each, cut to
-    120 characters), then how many there are in all: a message naming thousands
-    of classes hid what it was about."""
+    ``width`` characters unless None), then how many there are in all: a message
+    naming thousands of classes hid what it was about, an answer echoed a body."""
     values = list(values)
     more = f", ... ({len(values)} in all)" if len(values) > limit else ""
-    return ", ".join(cut(as_text(value), 120) for value in values[:limit]) + more
+    texts = (as_text(value) for value in values[:limit])
+    return ", ".join(texts if width is None else (cut(text, width) for text in texts)) + more
 
 
 def printable(text):
