@@ -581,3 +581,32 @@ def test_a_dict_whose_keys_load_would_change_is_refused_naming_where(clf, tmp_pa
     kept = {1: 5.0, 0: 1.0, "a": 2.0, 2.5: 3.0, np.int64(7): 1.5}  # keys that come back
     assert keraslearn.load(keraslearn.save({"weights": kept}, tmp_path / "d.keraslearn")) == {
         "weights": kept}
+
+
+@SKLEARN_1_8
+def test_routing_requests_are_named_whatever_the_depth_of_the_call(tmp_path):
+    # found in an audit: a FixedThresholdClassifier holding routing requests was
+    # told as a search's unstorable param_grid when save was called a frame or
+    # two deeper (skops then failed with a TypeError, not a RecursionError).
+    import sklearn
+    from sklearn.model_selection import FixedThresholdClassifier
+
+    binary = (LABELS == LABELS[0]).astype(int)
+    with sklearn.config_context(enable_metadata_routing=True), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = FixedThresholdClassifier(
+            MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0)
+            .set_fit_request(sample_weight=True)
+        ).fit(X, binary, sample_weight=np.ones(len(binary)))
+
+    def save_at(depth):
+        if depth:
+            return save_at(depth - 1)
+        with pytest.raises(ValueError) as refused:
+            keraslearn.save(model, tmp_path / "routed.keraslearn")
+        return str(refused.value)
+
+    told = {depth: save_at(depth) for depth in range(16)}
+    assert all("it holds metadata-routing requests" in message
+               for message in told.values()), told
+    assert list(tmp_path.iterdir()) == []

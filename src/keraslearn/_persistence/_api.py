@@ -128,8 +128,9 @@ def save(obj, path, *, drift_detector=None, overwrite=False):
                 except (ValueError, OSError, Warning):  # (a warning: the user's filters')
                     raise
                 except Exception as exc:  # (RecursionError: a cycle, or scipy's randint)
-                    if isinstance(exc, RecursionError) and _trust.has_routing_requests(
-                            part, set()):
+                    # (a cycle fails as a RecursionError, or near the limit as
+                    # whatever skops was calling then: a TypeError from copyreg)
+                    if _trust.has_routing_requests(part, set()):
                         raise ValueError(
                             f"keraslearn.save cannot store {type(part).__name__}: it holds "
                             "metadata-routing requests (set_fit_request, set_score_request, "
