@@ -89,6 +89,38 @@ def test_an_inner_optimizer_instance_is_copied_too():
         pytest.approx(0.05))
 
 
+def _compiling_builder(meta, optimizer="rmsprop"):
+    """A builder that compiles with the optimizer it declares (scikeras' habit)."""
+    model = keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                              keras.layers.Dense(4, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    return model
+
+
+def test_a_builder_declaring_optimizer_gets_a_copy_with_the_routed_values():
+    # Found in an audit: the builder was handed the user's Adam itself: it was
+    # trained by the fit, and a second fit failed inside Keras ("Unknown variable");
+    # a name with routed optimizer__ values came as the bare name, so the builder
+    # compiled Keras' defaults and the routed rate was refused.
+    Xb, yb = X[:60], (y[:60] == y[0]).astype(int)
+    opt = keras.optimizers.Adam(0.05)
+    clf = KerasClassifier(_compiling_builder, optimizer=opt, epochs=2, random_state=0)
+    first = clf.fit(Xb, yb).predict_proba(Xb)
+    assert clf.model_.optimizer is not opt
+    assert not opt.built and int(opt.iterations.numpy()) == 0
+    assert float(np.asarray(clf.model_.optimizer.learning_rate)) == pytest.approx(0.05)
+    np.testing.assert_allclose(clf.fit(Xb, yb).predict_proba(Xb), first, rtol=1e-6)
+    routed = KerasClassifier(_compiling_builder, optimizer="sgd", optimizer__learning_rate=0.3,
+                             epochs=1, random_state=0).fit(Xb, yb)
+    assert isinstance(routed.model_.optimizer, keras.optimizers.SGD)
+    assert float(np.asarray(routed.model_.optimizer.learning_rate)) == pytest.approx(0.3)
+    named = []  # a name alone stays a name
+    KerasClassifier(lambda meta, optimizer: named.append(optimizer) or _compiling_builder(
+        meta, optimizer), optimizer="adam", epochs=1).fit(Xb, yb)
+    assert named == ["adam"]
+
+
 class _Nothing(keras.callbacks.Callback):
     """A callback of the user's (a fit then runs through Keras' own fit)."""
 

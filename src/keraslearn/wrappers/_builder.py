@@ -299,6 +299,18 @@ def _learnt(name, meta):
     return name in (meta or ()) or (name.endswith("_") and not name.startswith("_"))
 
 
+def _given(name, params, compile_args):
+    """A builder's argument ``name``: the parameter, but for an optimizer
+    instance or class, or one with routed ``optimizer__`` values, the copy this
+    fit compiles with (the user's own object never trains, as for a network
+    keraslearn compiles; a name alone stays a name)."""
+    value = params[name]
+    if name != "optimizer" or compile_args is None or (
+            isinstance(value, str) and not routed(params, "optimizer")):
+        return value
+    return compile_args["optimizer"]
+
+
 def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
     """The arguments the builder declares, from the parameters; with ``dry``
     only checked (names that go nowhere raise, before TensorFlow)."""
@@ -314,7 +326,7 @@ def builder_kwargs(est, builder, params, meta, compile_args, dry=False):
         elif name in params and name not in ("model", "build_fn"):
             if _builder_value(est, builder, name, params[name], signature[name].default,
                               warn=not dry):
-                kwargs[name] = params[name]
+                kwargs[name] = _given(name, params, compile_args)
         elif signature[name].default is inspect.Parameter.empty:
             raise TypeError(
                 f"The model builder {getattr(builder, '__name__', builder)!r} needs "
