@@ -977,7 +977,8 @@ def test_a_regressor_refuses_targets_its_classification_loss_cannot_learn():
     yr = 2 + 20 * np.random.RandomState(1).rand(30)
     unit = r"reads targets as probabilities in \[0, 1\], but y holds values from 2\.\d+ to 2\d\."
     for loss, said in [("binary_crossentropy", unit), (keras.losses.KLDivergence(), unit),
-                       (keras.losses.binary_focal_crossentropy, unit),
+                       (keras.losses.binary_focal_crossentropy, unit), ("dice", unit),
+                       (keras.losses.Tversky(), unit),
                        ("hinge", r"trains the outputs' signs to labels -1 and 1"),
                        (keras.losses.SquaredHinge(), "outputs' signs"),
                        ("cosine_similarity", "over one unit are 1 or -1 whatever its value")]:
@@ -1011,6 +1012,59 @@ def test_a_regressor_refuses_targets_its_classification_loss_cannot_learn():
         return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
 
     KerasRegressor(two, loss="cosine_similarity", epochs=1).fit(Xr, np.c_[yr, -yr])
+    # found in an audit: the KL divergence of one output on targets in [0, 1]
+    # trained to 1 whatever y (R2 -2.6); over several outputs it trains
+    with pytest.raises(ValueError, match=r"a target of 0 adds nothing.*Give a regression loss"):
+        KerasRegressor(one, model__activation="sigmoid", loss="kl_divergence",
+                       epochs=1).fit(Xr, shares)
+    KerasRegressor(two, loss="kl_divergence", epochs=1).fit(Xr, np.c_[shares, 1 - shares])
+
+
+def _ending_in(units, activation):
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(4),
+                                 keras.layers.Dense(units, activation=activation)])
+
+    return build
+
+
+@pytest.mark.parametrize("units, activation, loss, target, said", [
+    # found in an audit: each trained in silence (the KL divergence of a unit of its
+    # own to "always 1", the cosine similarity of a sigmoid unit to a constant loss),
+    # or passed fit for predict to refuse rows with no positive output
+    (1, "sigmoid", "kl_divergence", "binary", r"a target of 0 adds nothing.*second class"),
+    (3, "sigmoid", keras.losses.KLDivergence(), "multilabel",
+     r"a target of 0 adds nothing.*multilabel-indicator \(3 labels\): every label"),
+    (1, "sigmoid", "cosine_similarity", "binary",
+     r"over one unit are 1 or -1 whatever its value.*Give a classification loss"),
+    (3, "relu", "poisson", "multiclass", r"relu activation and the loss 'poisson' trains values"),
+    (3, None, "kl_divergence", "multiclass",
+     r"no activation \(linear\), but the loss 'kl_divergence' takes probabilities.*or "
+     r"train with a loss taking from_logits=True"),
+])
+def test_a_classifier_refuses_a_loss_its_output_cannot_learn(units, activation, loss, target,
+                                                             said):
+    from sklearn.datasets import make_multilabel_classification
+
+    if target == "multilabel":
+        Xc, yc = make_multilabel_classification(60, 4, n_classes=3, random_state=0)
+    else:
+        Xc, yc = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0,
+                                     n_classes=2 if target == "binary" else 3)
+    clf = KerasClassifier(_ending_in(units, activation), loss=loss, epochs=1)
+    with pytest.raises(ValueError, match=said):
+        clf.fit(Xc, yc)
+    assert not hasattr(clf, "model_")
+
+
+def test_losses_over_outputs_they_can_learn_still_train():
+    # (beside the refusals above: the same losses where each trains)
+    Xc, yc = make_classification(60, 4, n_informative=3, n_redundant=0, n_classes=3,
+                                 random_state=0)
+    for activation, loss in [("softmax", "kl_divergence"), ("softmax", "poisson"),
+                             ("softmax", "cosine_similarity")]:
+        clf = KerasClassifier(_ending_in(3, activation), loss=loss, epochs=1).fit(Xc, yc)
+        assert np.allclose(clf.predict_proba(Xc).sum(axis=1), 1, atol=1e-5)
 
 
 def test_nan_unchecked_under_assume_finite_reaches_the_user_s_network_whatever_x_s_type():

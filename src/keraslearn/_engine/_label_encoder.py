@@ -37,7 +37,7 @@ from ._losses import (
     class_mode,
     loss_description,
     loss_from_logits,
-    spread_over_classes,
+    refuse_over_labels,
     target_kind,
 )
 
@@ -275,13 +275,7 @@ class ClassifierLabelEncoder(TransformerMixin, BaseEstimator):
                     "any number of them per sample). Use loss='binary_crossentropy' with "
                     "one sigmoid unit per label."
                 )
-            if spread_over_classes(loss, n_units):
-                raise ValueError(
-                    f"The loss {loss_description(loss)} compares scores spread over the "
-                    f"classes (one class per sample), but the target is multilabel-indicator "
-                    f"({self.n_outputs_} labels, any number of them per sample): each label "
-                    "would be predicted from its share of the scores. Use "
-                    "loss='binary_crossentropy' with one sigmoid unit per label.")
+            refuse_over_labels(loss, n_units, self.n_outputs_)
             expected, mode = self.n_outputs_, "multilabel"
         elif n_units == 1 and self.n_classes_ == 2:
             check_one_unit_takes(loss, encoding)

@@ -79,6 +79,41 @@ def spread_over_classes(loss, n_units=2):
     return loss in _SPREAD_FUNCTIONS
 
 
+def is_kl_divergence(loss):
+    """Whether ``loss`` is Keras' Kullback-Leibler divergence (a name,
+    function, class or instance): it compares rows of probabilities."""
+    return _is_loss(loss, keras.losses.kl_divergence, keras.losses.KLDivergence)
+
+
+def zero_targets_ignored(loss):
+    """Where ``loss`` is Keras' Kullback-Leibler divergence, a refusal's opening
+    for units of their own (one for two classes, one per label, one regressor
+    output): it sums y * log(y / p) over the units unnormalised, so a target of
+    0 adds nothing and such a unit learns to output 1. None for another loss."""
+    if is_kl_divergence(loss):
+        return (f"The loss {loss_description(loss)} sums y * log(y / p) over the output "
+                "units, where a target of 0 adds nothing: a unit of its own learns to "
+                "output 1 whatever y")
+    return None
+
+
+def refuse_over_labels(loss, n_units, n_labels):
+    """Refuse a loss one sigmoid unit per label cannot train on (multilabel
+    targets), before TensorFlow runs."""
+    if spread_over_classes(loss, n_units):
+        raise ValueError(
+            f"The loss {loss_description(loss)} compares scores spread over the "
+            f"classes (one class per sample), but the target is multilabel-indicator "
+            f"({n_labels} labels, any number of them per sample): each label "
+            "would be predicted from its share of the scores. Use "
+            "loss='binary_crossentropy' with one sigmoid unit per label.")
+    if (opening := zero_targets_ignored(loss)) is not None:
+        raise ValueError(
+            f"{opening}, and the target is multilabel-indicator ({n_labels} labels): every "
+            "label would be predicted for every sample. Use loss='binary_crossentropy' with "
+            "one sigmoid unit per label.")
+
+
 def check_one_unit_takes(loss, encoding):
     """Refuse a loss (or ``target_encoding``) that one output unit for two
     classes, which takes 0/1 targets, cannot train on, before TensorFlow runs."""
@@ -94,6 +129,11 @@ def check_one_unit_takes(loss, encoding):
             "target_encoding='onehot' gives one-hot rows for a score per class, but the "
             "model has 1 output unit for the 2 classes, which takes 0/1 targets: leave "
             "target_encoding='auto', or size the output layer from meta['n_classes_'].")
+    if (opening := zero_targets_ignored(loss)) is not None:
+        raise ValueError(
+            f"{opening}; every sample would be predicted as the second class. Use "
+            "loss='binary_crossentropy' with that one sigmoid unit, or size the output layer "
+            "from meta['n_classes_'] (2 softmax units).")
     if kind == INDEX or spread:
         what = (f"The loss {name} takes a class index per sample" if kind == INDEX else
                 f"The loss {name} compares scores spread over the classes (over one unit it "
@@ -214,13 +254,14 @@ def rows_cosine(loss):
 
 def reads_unit_targets(loss):
     """Whether ``loss`` is one of Keras' losses whose targets are probabilities
-    in [0, 1] (binary crossentropies, Kullback-Leibler divergence), given as a
-    name, function, class or instance."""
+    in [0, 1] (binary crossentropies, Kullback-Leibler divergence, the Dice and
+    Tversky losses of masks), given as a name, function, class or instance."""
     losses = keras.losses
     return any(_is_loss(loss, fn, cls) for fn, cls in [
         (losses.binary_crossentropy, losses.BinaryCrossentropy),
         (losses.binary_focal_crossentropy, losses.BinaryFocalCrossentropy),
-        (losses.kl_divergence, losses.KLDivergence)])
+        (losses.kl_divergence, losses.KLDivergence), (losses.dice, losses.Dice),
+        (losses.tversky, losses.Tversky)])
 
 
 def takes_probabilities(loss):
@@ -260,3 +301,34 @@ def class_mode(kind, loss, encoding):
         "one-hot rows (as keras.losses.CategoricalCrossentropy). Say which with "
         "target_encoding='sparse' or target_encoding='onehot'."
     )
+
+
+def check_regression_loss(loss, n_units):
+    """Refuse a classification loss a regressor's values cannot train on: one
+    taking a class index per sample (TensorFlow refused the values deep in the
+    graph), or one comparing scores spread over units, over one unit (0
+    whatever the model learns: nothing was learnt, in silence); and, over one
+    unit, the cosine similarity (1 or -1 whatever the unit's value: no
+    gradient) and the Kullback-Leibler divergence (it learns 1)."""
+    if n_units == 1:
+        refuse_one_unit_cosine(loss, "Give a regression loss (loss='mse', 'mae', 'huber').")
+        if (opening := zero_targets_ignored(loss)) is not None:
+            raise ValueError(f"{opening}. Give a regression loss (loss='mse', 'mae', 'huber').")
+    index = target_kind(loss) == INDEX
+    if index or (n_units == 1 and spread_over_classes(loss, n_units=1)):
+        what = ("takes a class index per sample" if index else "compares scores spread over "
+                "the output units, which over one unit is 0 whatever the model learns")
+        raise ValueError(
+            f"The loss {loss_description(loss)} {what}: it trains a classifier, not a "
+            "regressor's values. Give a regression loss (loss='mse', 'mae', 'huber'), or "
+            "use KerasClassifier.")
+
+
+def refuse_one_unit_cosine(loss, advice):
+    """Refuse the cosine similarity of each row over one output unit: 1 or -1
+    whatever the unit's value (a sigmoid's: always 1), so no gradient."""
+    if rows_cosine(loss):
+        raise ValueError(
+            f"The loss {loss_description(loss)} compares the directions of the output units' "
+            "vector and y's, which over one unit are 1 or -1 whatever its value: it learns "
+            f"nothing. {advice}")

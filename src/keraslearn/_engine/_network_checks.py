@@ -104,11 +104,22 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
     False): it trains on clipped scores, and predict_proba refuses some rows;
     a linear output under the Poisson loss, whose logarithm of the negative
     predictions is NaN from the first step; a regressor's (``regresses``)
-    classification loss (see :func:`_check_regression_loss`)."""
-    from ._losses import loss_description, loss_from_logits, takes_logarithm, takes_probabilities
+    classification loss (see :func:`check_regression_loss`), a classifier's
+    cosine similarity over one unit."""
+    from ._losses import (
+        check_regression_loss,
+        is_kl_divergence,
+        loss_description,
+        loss_from_logits,
+        refuse_one_unit_cosine,
+        takes_logarithm,
+        takes_probabilities,
+    )
 
     if regresses:
-        _check_regression_loss(loss, n_units)
+        check_regression_loss(loss, n_units)
+    elif classifies and n_units == 1:
+        refuse_one_unit_cosine(loss, "Give a classification loss (loss='binary_crossentropy').")
     activation = _output_activation(model)
     if activation == "softmax" and n_units == 1:
         fix = ("activation='sigmoid' for one unit of two classes, or size the output layer "
@@ -142,10 +153,13 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             "predict and predict_proba read probabilities: end the model with "
             "activation='sigmoid' (one unit for two classes, or per label) or 'softmax' (one "
             "unit per class), or train with a crossentropy loss.")
-    if classifies and _not_probabilities(activation) and takes_probabilities(loss):
+    if classifies and _not_probabilities(activation) and (
+            takes_probabilities(loss) or is_kl_divergence(loss)):
         what, logits = ("no activation (linear)", "give the loss") if activation == "linear" else (
             f"activation={activation!r}, whose outputs are not probabilities",
             "remove it and give the loss")  # (a relu's logits would never be negative)
+        if is_kl_divergence(loss):  # (which takes no from_logits)
+            logits = logits.replace("give the loss", "train with a loss taking")
         raise ValueError(
             f"The model's output layer has {what}, but the loss "
             f"{loss_description(loss)} takes probabilities: end the model with "
@@ -170,29 +184,6 @@ def _logits_class(loss):
     return name if taken else "SparseCategoricalCrossentropy"
 
 
-def _check_regression_loss(loss, n_units):
-    """Refuse a classification loss a regressor's values cannot train on: one
-    taking a class index per sample (TensorFlow refused the values deep in the
-    graph), or one comparing scores spread over units, over one unit (0
-    whatever the model learns: nothing was learnt, in silence); and the cosine
-    similarity over one unit (1 or -1 whatever the unit's value: no gradient)."""
-    from ._losses import INDEX, loss_description, rows_cosine, spread_over_classes, target_kind
-
-    if n_units == 1 and rows_cosine(loss):
-        raise ValueError(
-            f"The loss {loss_description(loss)} compares the directions of the output units' "
-            "vector and y's, which over one unit are 1 or -1 whatever its value: it learns "
-            "nothing. Give a regression loss (loss='mse', 'mae', 'huber').")
-    index = target_kind(loss) == INDEX
-    if index or (n_units == 1 and spread_over_classes(loss, n_units=1)):
-        what = ("takes a class index per sample" if index else "compares scores spread over "
-                "the output units, which over one unit is 0 whatever the model learns")
-        raise ValueError(
-            f"The loss {loss_description(loss)} {what}: it trains a classifier, not a "
-            "regressor's values. Give a regression loss (loss='mse', 'mae', 'huber'), or "
-            "use KerasClassifier.")
-
-
 # Activations whose outputs lie in [0, 1] (a softmax's, sparsemax's rows summing to 1).
 _PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax", "hard_sigmoid", "sparse_sigmoid", "sparsemax")
 
@@ -215,7 +206,8 @@ def _trains(loss):
     """What ``loss`` (a name, function, class or instance) trains outputs to
     where it is one of Keras' hinge losses ("scores", of any sign) or of its
     regression losses ("values": a linear or ReLU output under the mean squared
-    error has rows of no positive value); None for another loss."""
+    error, or the Poisson loss, has rows of no positive value); None for another
+    loss."""
     from ._losses import _is_loss
 
     losses = keras.losses
@@ -227,7 +219,8 @@ def _trains(loss):
                          losses.MeanAbsolutePercentageError),
                         (losses.mean_squared_logarithmic_error,
                          losses.MeanSquaredLogarithmicError),
-                        (losses.huber, losses.Huber), (losses.log_cosh, losses.LogCosh)]}
+                        (losses.huber, losses.Huber), (losses.log_cosh, losses.LogCosh),
+                        (losses.poisson, losses.Poisson)]}
     return next((what for what, pairs in found.items()
                  if any(_is_loss(loss, fn, cls) for fn, cls in pairs)), None)
 
