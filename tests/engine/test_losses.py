@@ -76,6 +76,30 @@ def test_an_unclassifiable_loss_asks_which_encoding_to_use():
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_a_partial_of_a_keras_loss_is_read_through_to_its_function():
+    # Found in an audit: functools.partial(sparse_categorical_crossentropy,
+    # from_logits=True) was refused as a loss "partial" whose targets keraslearn
+    # could not tell, though its function and keywords say both.
+    import functools
+
+    def linear_net(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                 keras.layers.Dense(meta["n_classes_"])])
+
+    loss = functools.partial(keras.losses.sparse_categorical_crossentropy, from_logits=True)
+    assert target_kind(loss) == INDEX
+    clf = KerasClassifier(linear_net, loss=loss, epochs=2, random_state=0).fit(X, y)
+    assert (clf.target_encoder_.mode_, clf.target_encoder_.from_logits_) == ("sparse", True)
+    logits = clf.model_(X).numpy()
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X), probabilities, rtol=1e-5)
+    # without from_logits it takes probabilities, which a linear output is not
+    with pytest.raises(ValueError, match=r"the loss partial\(sparse_categorical_crossentropy, "
+                                         r"\.\.\.\) takes probabilities"):
+        KerasClassifier(linear_net, loss=functools.partial(
+            keras.losses.sparse_categorical_crossentropy), epochs=1).fit(X, y)
+
+
 def test_target_encoding_is_checked_before_training():
     with pytest.raises(ValueError, match="target_encoding must be one of"):
         KerasClassifier(softmax_net, target_encoding="one-hot").fit(X, y)

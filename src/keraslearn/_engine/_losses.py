@@ -9,6 +9,7 @@ itself) cannot be classified, and the estimator then asks the user to say
 which encoding it takes.
 """
 
+import functools
 import inspect
 
 from .._tf import keras
@@ -157,9 +158,12 @@ def sole_loss(loss):
 
 def _resolved(loss):
     """The function, class or instance a loss given as a name or serialized
-    config (alone or as the one output's loss) is in Keras; None for a name
-    Keras does not know."""
+    config (alone or as the one output's loss) is in Keras, a partial's function
+    (``functools.partial(keras.losses.sparse_categorical_crossentropy, ...)``);
+    None for a name Keras does not know."""
     loss = sole_loss(loss)
+    if isinstance(loss, functools.partial):
+        return _resolved(loss.func)
     if isinstance(loss, (str, dict)):
         try:
             return keras.losses.get(loss)
@@ -201,6 +205,8 @@ def loss_description(loss):
         return loss.__name__
     if isinstance(loss, keras.losses.Loss):
         return type(loss).__name__
+    if isinstance(loss, functools.partial):
+        return f"partial({loss_description(loss.func)}, ...)"
     return getattr(loss, "__name__", type(loss).__name__)
 
 
@@ -266,9 +272,12 @@ def reads_unit_targets(loss):
 
 def takes_probabilities(loss):
     """Whether ``loss`` is one of Keras' crossentropies reading probabilities
-    (``from_logits`` False), given as a name, function, class or instance."""
+    (``from_logits`` False), given as a name, function, class or instance (or
+    a partial of a function, its keywords read)."""
     if picked_by_shape(loss):
         return True
+    if loss_from_logits(loss):
+        return False
     resolved = _resolved(loss)
     if isinstance(resolved, keras.losses.Loss):
         return defined_by_keras(type(resolved)) and getattr(resolved, "from_logits",
