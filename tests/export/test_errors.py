@@ -147,6 +147,25 @@ def test_missing_values_in_a_string_column(mlp, tmp_path):
     np.testing.assert_array_equal(exported.predict(filled), followed.predict(filled))
 
 
+@pytest.mark.parametrize("fmt", ["tf_saved_model", "onnx"])
+def test_labels_and_categories_that_are_not_utf8_text_are_named(mlp, tmp_path, fmt):
+    # Found in an audit: a folder named in Latin-1 ("caf\xe9"), read by Python as
+    # 'caf\udce9', trained and saved, but export failed inside TensorFlow ("Error
+    # converting unicode string while converting Python sequence to Tensor").
+    latin = b"caf\xe9".decode("utf-8", "surrogateescape")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        labelled = MLPClassifier(hidden_layer_sizes=(2,), max_iter=1, random_state=0).fit(
+            X, np.where(y == 1, latin, "th\u00e9"))
+    refused(labelled, tmp_path, fmt=fmt,
+            match=r"The classes caf\\xe9 are not UTF-8 text .* Fit on labels that are")
+    column = pd.DataFrame({"c": [latin, "plain", "th\u00e9"] * 20})
+    encoder = OneHotEncoder().fit(column)
+    refused(Pipeline([("ohe", encoder), ("net", mlp)]), tmp_path, fmt=fmt,
+            match=r"Step 'ohe' \(OneHotEncoder\) has categories in column 0 that are not "
+                  r"UTF-8 text \(caf\\xe9, escaped")
+
+
 def test_strings_and_numbers_without_column_names(mlp, tmp_path):
     mixed = np.column_stack([STRINGS["c"].to_numpy(object), X[:, 0]])
     ct = ColumnTransformer([("ohe", OneHotEncoder(), [0])], remainder="passthrough").fit(mixed)

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._columns import column_positions
 from ..utils._readers import is_sampler
+from ..utils._text import listed, not_utf8, printable
 from . import _layers
 from ._steps import ColumnSplit, Identity, LayerStep, Need, Sequence
 
@@ -202,12 +203,18 @@ def _texts(name, categories, i):
     """Text categories as the graph's strings hold them: bytes (b"red") by their
     UTF-8 text ("red"; str() gave "b'red'", which no request held)."""
     try:
-        return [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in categories]
+        texts = [c.decode("utf-8") if isinstance(c, bytes) else str(c) for c in categories]
     except UnicodeDecodeError:
         raise ValueError(
             f"Step {name!r} (OneHotEncoder) has byte-string categories in column {i} that "
             "are not UTF-8 text; they cannot be exported (decode them before fitting)."
         ) from None
+    if bad := not_utf8(texts):  # (lone surrogates: names read from files that are not UTF-8)
+        raise ValueError(
+            f"Step {name!r} (OneHotEncoder) has categories in column {i} that are not UTF-8 "
+            f"text ({listed(bad, as_text=printable)}, escaped as \\xNN); they cannot be "
+            "exported (decode them from their encoding before fitting).")
+    return texts
 
 
 @converts(FunctionTransformer)

@@ -21,6 +21,7 @@ from .._engine._predict import inference
 from .._tf import keras, tf
 from ..utils._first_steps import fitted_features
 from ..utils._readers import is_sampler
+from ..utils._text import listed, not_utf8, printable
 from . import _layers
 from ._converters import convert
 from ._formats import ATOL, RTOL
@@ -308,6 +309,12 @@ def _label_dtype(classes, float_labels):
         classes = np.asarray(items)  # (Python ints past int64's range: floats, objects)
     kind = classes.dtype.kind
     if kind in "US":
+        if bad := not_utf8(items):
+            raise ValueError(
+                f"The classes {listed(bad, as_text=printable)} are not UTF-8 text (names read "
+                "from files or folders whose bytes are not UTF-8, escaped here as \\xNN), "
+                "and an exported graph holds its labels as UTF-8 strings. Fit on labels "
+                "that are (rename the folders, or decode the names from their encoding).")
         return tf.string
     beyond = [c for c in items if isinstance(c, Integral) and not isinstance(c, bool)
               and not -(2**63) <= c < 2**63]

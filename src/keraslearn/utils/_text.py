@@ -52,3 +52,19 @@ def _escape(match):
     if "\udc80" <= char <= "\udcff":  # a byte Python's surrogateescape kept
         return f"\\x{ord(char) - 0xdc00:02x}"
     return ascii(char)[1:-1]
+
+
+def not_utf8(values):
+    """The strings among ``values`` that cannot be written as UTF-8 (lone
+    surrogates: a name read from a file or folder whose bytes are not UTF-8),
+    which a TensorFlow graph's strings cannot hold."""
+    return [value for value in values if isinstance(value, str)
+            and _UNPRINTABLE.search(value) and not _encodes(value)]
+
+
+def _encodes(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
