@@ -727,6 +727,16 @@ def test_long_class_names_are_drawn_cut_and_kept_whole_in_the_tables(tmp_path, m
     assert drawn == [[f"{i}: Passenger vehicle, four doo..." for i in range(3)]]
 
 
+def test_names_that_would_read_alike_on_a_figure_are_numbered():
+    # Found in an audit: "a" and "a ", an accent's two Unicode spellings, and an
+    # empty name were drawn unnumbered: two rows of the matrix read the same.
+    from keraslearn.evaluation._plots import _drawn
+
+    for labels in (["a", "a "], ["caf\u00e9", "cafe\u0301"], ["", "x"]):
+        assert _drawn(labels) == [f"{i}: {label}" for i, label in enumerate(labels)]
+    assert _drawn(["cat", "dog", "caf\u00e9"]) == ["cat", "dog", "caf\u00e9"]
+
+
 def test_one_vs_rest_curves_leave_out_a_class_of_no_weight_and_name_their_axes(
         tmp_path, monkeypatch):
     # A class whose samples all weigh 0 was drawn as "dog vs rest (AUC = nan)",

@@ -8,6 +8,7 @@ user's backend.
 
 import contextlib
 import threading
+import unicodedata
 from collections.abc import Mapping
 
 import numpy as np
@@ -228,9 +229,12 @@ def _first_of(shown, total, what):
 def _drawn(labels):
     """Class names as figures write them: their start, where long (the axes of a
     confusion matrix of 50-character names shrank to a corner; the tables keep
-    the names whole), numbered by position where two would then read alike."""
+    the names whole), numbered by position where two would then read alike (cut
+    alike, or told apart only by spaces at an end or by Unicode's two spellings
+    of an accent), or one would read as nothing."""
     drawn = [cut(printable(label), _MAX_LABEL) for label in labels]
-    if len(set(drawn)) < len(drawn):
+    seen = [unicodedata.normalize("NFC", label).strip() for label in drawn]
+    if len(set(seen)) < len(seen) or "" in seen:
         drawn = [f"{i}: {label}" for i, label in enumerate(drawn)]
     return drawn
 
