@@ -59,8 +59,33 @@ def test_breast_cancer_accuracy(cancer):
                         random_state=0).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.95
     assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 1
-    assert clf.model_.layers[-1].get_config()["activation"] == "sigmoid"
+    # the network outputs the logit; predict_proba applies out_activation_
+    assert clf.model_.layers[-1].get_config()["activation"] == "linear"
+    logit = clf.model_(X_test.astype("float32")).numpy().astype("float64")[:, 0]
+    np.testing.assert_allclose(clf.predict_proba(X_test)[:, 1], 1 / (1 + np.exp(-logit)),
+                               rtol=1e-5, atol=1e-9)
     assert clf.predict_proba(X_test).shape == (len(X_test), 2)
+
+
+@pytest.mark.parametrize("target", ["binary", "multiclass"])
+def test_confident_probabilities_stay_apart_as_scikit_learns_do(target):
+    # Found in an audit: a float32 sigmoid is exactly 1 past a logit of ~16.6, so
+    # confident rows tied at probability 1 and predict_log_proba gave -inf where
+    # scikit-learn's MLP, on the same data and parameters, told every row apart.
+    X, y = load_breast_cancer(return_X_y=True)
+    if target == "multiclass":  # (a softmax's exp underflows in float32 past a gap of ~87)
+        y = np.digitize(X[:, 0], np.quantile(X[:, 0], [1 / 3, 2 / 3]))
+    X = StandardScaler().fit_transform(X)
+    params = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=60,
+                  random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = MLPClassifier(**params).fit(X, y), SklearnMLP(**params).fit(X, y)
+    for est in (ours, theirs):
+        assert np.isfinite(est.predict_log_proba(X)).all()
+    distinct = [len(np.unique(est.predict_proba(X), axis=0)) for est in (ours, theirs)]
+    assert distinct[0] >= distinct[1] - 2, distinct
+    np.testing.assert_allclose(ours.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
 
 
 def test_diabetes_r2():

@@ -169,3 +169,55 @@ def test_a_class_from_a_newer_version_says_to_upgrade(tmp_path):
     assert "renamed or removed" not in message
     # A version text that is not one is told as an older file's.
     assert "renamed or removed" in str(UntrustedTypesError(info.value.types, "custom build"))
+
+
+def _written_before_logits(est):
+    """A fitted MLPClassifier as a file written before its network output
+    logits loads: the network ends in its sigmoid (softmax), compiled with a
+    loss whose config has no from_logits, the target encoder reading
+    probabilities. Optimizer state carried."""
+    import keras
+
+    new = est.__dict__["model_"]
+    config = new.get_config()
+    config["layers"][-1]["config"]["activation"] = (
+        "softmax" if est.target_type_ == "multiclass" else "sigmoid")
+    old = keras.Sequential.from_config(config)
+    old.set_weights(new.get_weights())
+    loss = {k: v for k, v in new.loss.get_config().items() if k != "from_logits"}
+    old.compile(optimizer=type(new.optimizer).from_config(new.optimizer.get_config()),
+                loss=type(new.loss).from_config(loss))
+    old.optimizer.build(old.trainable_variables)
+    for value, variable in zip(new.optimizer.variables, old.optimizer.variables):
+        variable.assign(value)
+    older = pickle.loads(pickle.dumps(est))
+    older.__dict__["model_"] = old
+    older.target_encoder_.from_logits_ = False
+    return older
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("binary", [True, False])
+def test_a_network_ending_in_its_activation_from_before_logits_goes_on(binary, tmp_path):
+    # The ready classifiers' networks output logits since predict_proba applies
+    # the logistic function (softmax) in float64; a file written before holds a
+    # network ending in a float32 sigmoid (softmax): it predicts as it did,
+    # saves as it is, and trains on, partial_fit building today's network.
+    y = LABELS == "ant" if binary else LABELS
+    est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, y)
+    older = _written_before_logits(est)
+    np.testing.assert_allclose(older.predict_proba(X), est.predict_proba(X), atol=1e-6)
+    keraslearn.save(older, tmp_path / "older.keraslearn")
+    loaded = keraslearn.load(tmp_path / "older.keraslearn")
+    assert loaded.model_.layers[-1].get_config()["activation"] != "linear"
+    np.testing.assert_array_equal(loaded.predict_proba(X), older.predict_proba(X))
+
+    def again(e):
+        return pickle.loads(pickle.dumps(e))
+
+    for go_on in (lambda e: e.partial_fit(X, y),
+                  lambda e: e.set_params(warm_start=True, max_iter=2).fit(X, y)):
+        went_on, today = go_on(again(older)), go_on(again(est))
+        np.testing.assert_allclose(went_on.predict_proba(X), today.predict_proba(X), atol=1e-6)
+        assert went_on.target_encoder_.from_logits_
+        assert went_on.model_.layers[-1].get_config()["activation"] == "linear"

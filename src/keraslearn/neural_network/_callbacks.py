@@ -96,16 +96,19 @@ class _CappedLogLoss:
 
     _default_name = None
 
-    def __init__(self, cap=None, reduction="sum_over_batch_size", name=None, dtype=None):
-        super().__init__(reduction=reduction, name=name or self._default_name, dtype=dtype)
+    def __init__(self, cap=None, reduction="sum_over_batch_size", name=None, dtype=None,
+                 from_logits=False):
+        super().__init__(from_logits=from_logits, reduction=reduction,
+                         name=name or self._default_name, dtype=dtype)
         self.cap = cap
+        self.from_logits = from_logits
 
     def call(self, y_true, y_pred):
         return _capped(super().call(y_true, y_pred), self.cap)
 
-    def get_config(self):
+    def get_config(self):  # (from_logits: the ready MLPs' since they output logits)
         return {"cap": self.cap, "reduction": self.reduction, "name": self.name,
-                "dtype": self.dtype}
+                "dtype": self.dtype, "from_logits": self.from_logits}
 
 
 @keras.saving.register_keras_serializable(package="keraslearn")
@@ -119,15 +122,16 @@ class SummedBinaryCrossentropy(_CappedLogLoss, keras.losses.BinaryCrossentropy):
     _default_name = "summed_binary_crossentropy"
 
     def call(self, y_true, y_pred):
-        # Each label's term, from the logits Keras keeps on a sigmoid's output.
-        terms = keras.ops.binary_crossentropy(keras.ops.cast(y_true, y_pred.dtype), y_pred)
+        # Each label's term, from the logits (those Keras keeps on a sigmoid's output).
+        terms = keras.ops.binary_crossentropy(keras.ops.cast(y_true, y_pred.dtype), y_pred,
+                                              from_logits=self.from_logits)
         return keras.ops.sum(_capped(terms, self.cap), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="keraslearn")
 class CappedBinaryCrossentropy(_CappedLogLoss, keras.losses.BinaryCrossentropy):
-    """scikit-learn's MLP loss for binary targets (one sigmoid unit), each
-    row's term reported at most ``cap``."""
+    """scikit-learn's MLP loss for binary targets (one logistic unit, or its
+    logit with ``from_logits=True``), each row's term reported at most ``cap``."""
 
     _default_name = "binary_crossentropy"
 

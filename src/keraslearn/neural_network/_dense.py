@@ -212,7 +212,7 @@ class BaseMLP(ReadyNetwork):
         # divides the L2 penalty by this call's batches.
         # A fitted estimator's loss gives its output activation (and target type).
         return super()._needs_rebuild(model, plan) or _built_with(model) != (
-            *self._network_settings(plan), self._out_activation_name(), self._dtype())
+            *self._network_settings(plan), self._network_output(), self._dtype())
 
     def _network(self, plan, data, randomness, where=None):
         model, encoder = super()._network(plan, data, randomness, where)

@@ -28,14 +28,18 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
 
     Code written for :class:`sklearn.neural_network.MLPClassifier` runs
     unchanged; the network trains with Keras on TensorFlow's devices. The
-    output layer and the loss follow the target: one sigmoid unit and binary
+    output layer and the loss follow the target: one logistic unit and binary
     cross-entropy for binary targets, a softmax and sparse categorical
-    cross-entropy for multiclass targets, one sigmoid unit per label for
+    cross-entropy for multiclass targets, one logistic unit per label for
     multilabel indicator targets, whose binary cross-entropies are summed, as
     scikit-learn sums them (``SummedBinaryCrossentropy``; Keras' own averages
     them). Each term is reported (``loss_curve_``, ``tol``) at most -log(eps)
     of X's float type, as scikit-learn clips probabilities; the steps follow
-    the unclipped gradient, as scikit-learn's do.
+    the unclipped gradient, as scikit-learn's do. The network outputs the
+    logits (the losses take them, ``from_logits=True``: ``model_.predict``
+    gives logits) and ``predict_proba`` applies ``out_activation_`` in float64:
+    a float32 logistic unit is exactly 1 past a logit of about 16.6, where
+    scikit-learn's float64 probabilities still tell rows apart.
 
     Parameters
     ----------
@@ -138,14 +142,14 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         return encoder.inverse_transform(raw)
 
     def _output(self, meta):
-        if meta["target_type_"] == "multiclass":
-            return meta["n_classes_"], "softmax"
-        if meta["target_type_"] == "binary":
-            return 1, "sigmoid"
-        return meta["n_classes_"], "sigmoid"  # multilabel indicator
+        # Logits (see the class docstring): a unit per class or label, one for two classes
+        return (1 if meta["target_type_"] == "binary" else meta["n_classes_"]), None
 
     def _out_activation_name(self):
         return "softmax" if self.target_type_ == "multiclass" else "logistic"
+
+    def _network_output(self):  # (predict_proba applies out_activation_)
+        return "identity"
 
     def _fit(self, X, y, sample_weight, **kwargs):
         # scikit-learn's MLP computes in float32 for float32 data only (int
@@ -178,7 +182,7 @@ class MLPClassifier(ClassifierMixin, ClassifierBehaviour, BaseMLP):
         kind = {"multilabel-indicator": SummedBinaryCrossentropy,
                 "binary": CappedBinaryCrossentropy}.get(meta["target_type_"],
                                                         CappedSparseCategoricalCrossentropy)
-        return kind(cap=cap, dtype=self._dtype())
+        return kind(cap=cap, dtype=self._dtype(), from_logits=True)
 
     def __sklearn_tags__(self):
         return classifier_tags(super().__sklearn_tags__())
@@ -366,6 +370,9 @@ class MLPRegressor(RegressorMixin, RegressorBehaviour, BaseMLP):
 
     def _out_activation_name(self):
         return "exp" if self.loss == "poisson" else "identity"
+
+    def _network_output(self):
+        return self._out_activation_name()
 
     @available_if(stochastic_solver)
     @fill_doc

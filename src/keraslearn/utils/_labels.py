@@ -9,6 +9,7 @@ import numpy as np
 import sklearn
 from packaging.version import Version
 from scipy.sparse import issparse
+from scipy.special import expit
 from sklearn.utils import check_array, multiclass
 from sklearn.utils.multiclass import type_of_target
 
@@ -132,6 +133,11 @@ def probabilities(raw, mode, from_logits):
     One float64 copy of ``raw`` is made and worked on in place (a network's
     output of many classes was held five times over)."""
     raw = np.array(raw, dtype="float64")  # (a copy: ``raw`` may be the caller's own)
+    if mode == "binary" and from_logits:
+        # Each class's from the logit: 1 - p is 0 past a logit of ~37 in float64
+        refuse_nan(raw.reshape(len(raw), -1))
+        logit = raw.reshape(-1)
+        return np.column_stack([expit(-logit), expit(logit)])
     if mode in ("binary", "multilabel"):
         p = raw
         if from_logits:  # 1 / (1 + exp(-raw)), in place
