@@ -474,6 +474,21 @@ def test_a_search_skops_cannot_store_is_refused_with_the_way_out(make, match, tm
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_parameter_skops_cannot_store_is_named(tmp_path):
+    # Found in an audit: Dask arrays as fit__validation_data were told as a
+    # search's param_grid skops cannot store, though there was no search.
+    import dask.array as da
+
+    held_out = (da.from_array(X[:20], chunks=10), da.from_array(LABELS[:20], chunks=10))
+    clf = KerasClassifier(tiny_mlp, optimizer=keras.optimizers.Adam(0.01), epochs=1,
+                          random_state=0, fit__validation_data=held_out).fit(X, LABELS)
+    with pytest.raises(ValueError, match=r"cannot store KerasClassifier: skops cannot store its "
+                                         r"parameter fit__validation_data \(a tuple\)") as told:
+        keraslearn.save(clf, tmp_path / "held.keraslearn")
+    assert "param_grid" not in str(told.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 @SKLEARN_1_8
 def test_metadata_routing_requests_skops_cannot_store_are_named_with_the_way_out(tmp_path):
     # scikit-learn's requests refer back to their estimator; skops recursed until

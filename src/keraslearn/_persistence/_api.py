@@ -294,14 +294,36 @@ def _type_name(obj):
 
 
 def _unstorable(part, exc):
-    """The ValueError for a ``part`` skops could not store (``exc``: why)."""
-    return ValueError(
-        f"keraslearn.save cannot store {type(part).__name__}: skops cannot store a part of "
-        f"it ({type(exc).__name__}: {exc}). A search's param_grid or param_distributions are "
+    """The ValueError for a ``part`` skops could not store (``exc``: why): the
+    parameter at fault named where one is (a Dask array in fit__validation_data
+    was told as a search's param_grid)."""
+    import skops.io
+
+    start = (f"keraslearn.save cannot store {type(part).__name__}: skops cannot store "
+             f"{{}} ({type(exc).__name__}: {exc}).")
+    try:
+        params = part.get_params(deep=True) if hasattr(part, "get_params") else {}
+    except Exception:  # noqa: BLE001 - a part whose parameters cannot be read: told generally
+        params = {}
+    for name, value in params.items():
+        if hasattr(value, "get_params") or name.rsplit("__", 1)[-1] in (
+                "param_grid", "param_distributions"):
+            continue  # (an estimator's own parameters come after it; a search's: below)
+        try:
+            skops.io.dumps(_state.portable_value(value))
+        except Exception:  # noqa: BLE001 - whatever skops fails with names the parameter
+            return ValueError(start.format(f"its parameter {name} (a {type(value).__name__})")
+                              + " Give it values skops stores (NumPy arrays rather than another "
+                              "library's: np.asarray(...)), or pickle the estimator "
+                              "(joblib.dump).")
+    searched = any(name.rsplit("__", 1)[-1] in ("param_grid", "param_distributions")
+                   for name in params)
+    return ValueError(start.format("a part of it") + (
+        " A search's param_grid or param_distributions are "
         "stored with it, and skops cannot store Keras objects there (optimizer instances: "
         "search over names, 'adam', or routed parameters, optimizer__learning_rate) nor some "
         "SciPy distributions (scipy.stats.randint: give a list of values); or save the "
-        "search's best_estimator_ alone.")
+        "search's best_estimator_ alone." if searched else " Pickle it (joblib.dump) instead."))
 
 
 def _source(path):

@@ -184,6 +184,13 @@ def _portable(value, session, owner, key):
     return value
 
 
+def portable_value(value):
+    """``value`` as a keraslearn estimator's state holds it in the save running
+    (Keras objects as their configs, code as references)."""
+    session = _SAVING.get()
+    return value if session is None else _portable(value, session, "", "")
+
+
 def _keras_configurable():
     import keras
 
