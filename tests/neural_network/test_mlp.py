@@ -67,6 +67,22 @@ def test_breast_cancer_accuracy(cancer):
     assert clf.predict_proba(X_test).shape == (len(X_test), 2)
 
 
+def test_outputs_overflowed_by_huge_weights_are_told_as_a_diverged_fit():
+    # Found in an audit: too large a learning rate grew the weights to ~1e19 in
+    # three epochs, loss and weights finite, and predict told the user that the
+    # weights or their inputs were not finite, which they were.
+    X, y = make_classification(150, 6, n_informative=4, n_classes=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier(hidden_layer_sizes=(8,), activation="identity", max_iter=3,
+                            solver="sgd", momentum=0.9, learning_rate_init=1e6,
+                            random_state=0).fit(X, y)
+    assert all(np.isfinite(w).all() for w in clf.coefs_ + clf.intercepts_)
+    with pytest.raises(ValueError, match=r"are not finite; or values inside the network "
+                                         r"overflowed \(a fit that diverged.*smaller learning"):
+        clf.predict(X)
+
+
 @pytest.mark.parametrize("target", ["binary", "multiclass"])
 def test_confident_probabilities_stay_apart_as_scikit_learns_do(target):
     # Found in an audit: a float32 sigmoid is exactly 1 past a logit of ~16.6, so

@@ -9,7 +9,7 @@ from sklearn import metrics as skm
 from sklearn.base import is_classifier, is_regressor
 from sklearn.utils.multiclass import type_of_target
 
-from ..utils._labels import unique_labels
+from ..utils._labels import DIVERGED, unique_labels
 from ..utils._text import listed
 
 PROBLEM_TYPES = ("binary", "multiclass", "multilabel", "regression")
@@ -359,7 +359,8 @@ def regression_metrics(y_true, y_pred, *, sample_weight=None, output_names=None)
         raise ValueError(
             f"predict returned NaN or infinite values for {int(bad.sum())} of {len(bad)} "
             f"rows (row {int(np.flatnonzero(bad)[0])} first), so no metric is defined: the "
-            "model's weights or those rows' inputs are not finite.")
+            f"model's weights or those rows' inputs are not finite, or values inside the "
+            f"network overflowed ({DIVERGED}).")
     result, sw = Evaluation("regression", y_true, y_pred), sample_weight
     y_t2, y_p2 = y_true.reshape(len(y_true), -1), y_pred.reshape(len(y_pred), -1)
     table = pd.DataFrame({

@@ -175,6 +175,11 @@ def probabilities(raw, mode, from_logits):
     return raw
 
 
+# Why finite weights and inputs give outputs that are not (a float32 network
+# whose weights grew to ~1e19 in three epochs of too large a learning rate).
+DIVERGED = "a fit that diverged, its weights grown huge: fit again with a smaller learning rate"
+
+
 def refuse_nan(values, who="The model", why=""):
     """Refuse the rows of ``values`` (2-D) holding NaN, which no label or
     probability can be read from; ``why`` adds another cause to the message."""
@@ -182,7 +187,8 @@ def refuse_nan(values, who="The model", why=""):
     if rows.size:
         raise ValueError(
             f"{who}'s outputs are NaN for {rows.size} of {len(values)} rows (row "
-            f"{rows[0]} first): its weights, or those rows' inputs, are not finite{why}.")
+            f"{rows[0]} first): its weights, or those rows' inputs, are not finite{why}; "
+            f"or values inside the network overflowed ({DIVERGED}).")
 
 
 def check_outputs(raw, expected, fitted, one_of_two=False):
