@@ -412,6 +412,36 @@ def test_seeded_initializers_and_dropouts_do_not_part_architectures(dropout):
                                        atol=1e-6)
 
 
+@pytest.mark.parametrize("wrapped", ["bidirectional", "time_distributed", "cell"])
+def test_layers_held_by_a_layer_do_not_part_architectures(wrapped):
+    # Found in an audit: the layers a Bidirectional, a TimeDistributed or an RNN
+    # holds are named by Keras' counter at each build, and their names were kept
+    # in the key: every refit traced anew (10x a fit) and kept a dead warm copy.
+    def build():
+        inner = {"bidirectional": lambda: keras.layers.Bidirectional(keras.layers.LSTM(2)),
+                 "time_distributed": lambda: keras.layers.TimeDistributed(
+                     keras.layers.Dense(2)),
+                 "cell": lambda: keras.layers.RNN(keras.layers.GRUCell(2))}[wrapped]()
+        layers = [keras.Input((3, 2)), inner]
+        if wrapped == "time_distributed":
+            layers.append(keras.layers.Flatten())
+        return keras.Sequential(layers + [keras.layers.Dense(1)])
+
+    Xs = np.random.RandomState(0).rand(16, 3, 2).astype("float32")
+    ys = Xs.sum(axis=(1, 2))
+
+    def fit(seed):
+        return KerasRegressor(build, epochs=2, batch_size=8, random_state=seed).fit(Xs, ys)
+
+    trace_cache.clear()
+    fits = [fit(seed) for seed in (0, 1)]
+    assert len(trace_cache) == 1
+    with keraslearn.config_context(share_traced_functions=False):
+        direct = fit(1)
+    np.testing.assert_allclose(fits[1].history_["loss"], direct.history_["loss"], rtol=1e-5)
+    np.testing.assert_allclose(fits[1].predict(Xs), direct.predict(Xs), rtol=1e-5, atol=1e-6)
+
+
 @keras.saving.register_keras_serializable(package="tests")
 class ShiftedMean(keras.metrics.Mean):
     """The mean prediction plus ``shift``, which its config leaves out."""

@@ -89,13 +89,19 @@ class _WarmCopy:
 
 
 def _layer_names(config, names):
-    """Every layer name in a model config, nested models and input layers included."""
+    """Every layer name in a model config, nested models and input layers included,
+    and the layers a layer holds (Bidirectional's, TimeDistributed's, an RNN's
+    cell: Keras numbers their names at each build, so refits never matched)."""
     if isinstance(config, dict):
         for layer in config.get("layers", ()) if isinstance(config.get("layers"), list) else ():
             if isinstance(layer, dict):
                 name = layer.get("name") or (layer.get("config") or {}).get("name")
                 if isinstance(name, str):
                     names.append(name)
+        held = config.get("config")
+        if (isinstance(held, dict) and isinstance(held.get("name"), str)
+                and str(config.get("module", "")).startswith("keras.layers")):
+            names.append(held["name"])  # (not a dtype policy's "float32": module "keras")
         for value in config.values():
             _layer_names(value, names)
     elif isinstance(config, list):
