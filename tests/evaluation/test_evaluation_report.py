@@ -732,7 +732,8 @@ def test_names_that_would_read_alike_on_a_figure_are_numbered():
     # empty name were drawn unnumbered: two rows of the matrix read the same.
     from keraslearn.evaluation._plots import _drawn
 
-    for labels in (["a", "a "], ["caf\u00e9", "cafe\u0301"], ["", "x"]):
+    for labels in (["a", "a "], ["caf\u00e9", "cafe\u0301"], ["", "x"], ["a", "a\u200b"],
+                   ["a b", "a  b"]):
         assert _drawn(labels) == [f"{i}: {label}" for i, label in enumerate(labels)]
     assert _drawn(["cat", "dog", "caf\u00e9"]) == ["cat", "dog", "caf\u00e9"]
 

@@ -1018,6 +1018,14 @@ def test_a_regressor_refuses_targets_its_classification_loss_cannot_learn():
         KerasRegressor(one, model__activation="sigmoid", loss="kl_divergence",
                        epochs=1).fit(Xr, shares)
     KerasRegressor(two, loss="kl_divergence", epochs=1).fit(Xr, np.c_[shares, 1 - shares])
+    # a partial's keywords are read (found in review: axis=0 was taken as -1)
+    import functools
+
+    KerasRegressor(one, loss=functools.partial(keras.losses.cosine_similarity, axis=0),
+                   epochs=1).fit(Xr, yr)
+    with pytest.raises(ValueError, match="over one unit are 1 or -1"):
+        KerasRegressor(one, loss=functools.partial(keras.losses.cosine_similarity, axis=-1),
+                       epochs=1).fit(Xr, yr)
 
 
 def _ending_in(units, activation):
@@ -1037,7 +1045,8 @@ def _ending_in(units, activation):
      r"a target of 0 adds nothing.*multilabel-indicator \(3 labels\): every label"),
     (1, "sigmoid", "cosine_similarity", "binary",
      r"over one unit are 1 or -1 whatever its value.*Give a classification loss"),
-    (3, "relu", "poisson", "multiclass", r"relu activation and the loss 'poisson' trains values"),
+    (3, "relu", "poisson", "multiclass",
+     r"relu activation, whose outputs may be 0 or negative, and the loss 'poisson' takes"),
     (3, None, "kl_divergence", "multiclass",
      r"no activation \(linear\), but the loss 'kl_divergence' takes probabilities.*or "
      r"train with a loss taking from_logits=True"),
@@ -1061,7 +1070,10 @@ def test_losses_over_outputs_they_can_learn_still_train():
     # (beside the refusals above: the same losses where each trains)
     Xc, yc = make_classification(60, 4, n_informative=3, n_redundant=0, n_classes=3,
                                  random_state=0)
+    # (found in review: exponential and softplus outputs under the Poisson loss,
+    # which the linear output's refusal points to, were refused too)
     for activation, loss in [("softmax", "kl_divergence"), ("softmax", "poisson"),
+                             ("exponential", "poisson"), ("softplus", "poisson"),
                              ("softmax", "cosine_similarity")]:
         clf = KerasClassifier(_ending_in(3, activation), loss=loss, epochs=1).fit(Xc, yc)
         assert np.allclose(clf.predict_proba(Xc).sum(axis=1), 1, atol=1e-5)

@@ -115,10 +115,13 @@ def test_a_builder_declaring_optimizer_gets_a_copy_with_the_routed_values():
                              epochs=1, random_state=0).fit(Xb, yb)
     assert isinstance(routed.model_.optimizer, keras.optimizers.SGD)
     assert float(np.asarray(routed.model_.optimizer.learning_rate)) == pytest.approx(0.3)
-    named = []  # a name alone stays a name
-    KerasClassifier(lambda meta, optimizer: named.append(optimizer) or _compiling_builder(
-        meta, optimizer), optimizer="adam", epochs=1).fit(Xb, yb)
-    assert named == ["adam"]
+    named = []  # a name or a class alone stays as given (found in review: a class came
+    # as an instance, and builders calling it, optimizer(learning_rate=...), failed)
+    for given in ("adam", keras.optimizers.SGD):
+        KerasClassifier(lambda meta, optimizer: named.append(optimizer) or _compiling_builder(
+            meta, optimizer() if isinstance(optimizer, type) else optimizer), optimizer=given,
+            epochs=1).fit(Xb, yb)
+    assert named == ["adam", keras.optimizers.SGD]
 
 
 class _Nothing(keras.callbacks.Callback):

@@ -138,6 +138,13 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             f"{loss_description(loss)} takes the logarithm of the predictions, which a linear "
             "output makes negative (the loss is NaN from the first step): end the model with "
             "activation='exponential' or 'softplus'.")
+    if classifies and takes_logarithm(loss) and _not_probabilities(activation) and (
+            activation not in ("linear", "exponential", "softplus")):
+        raise ValueError(  # (found in an audit: a ReLU's rows of zeros, refused at predict)
+            f"The model's output layer has a {activation} activation, whose outputs may be 0 "
+            f"or negative, and the loss {loss_description(loss)} takes their logarithm: rows "
+            "of no positive score would be no probabilities to predict_proba. End the model "
+            "with activation='softmax' (one unit per class), 'exponential' or 'softplus'.")
     if classifies and activation in ("sigmoid", "softmax") and loss_from_logits(loss):
         raise ValueError(
             f"The model ends in a {activation}, whose outputs are probabilities, but the loss "
@@ -206,8 +213,7 @@ def _trains(loss):
     """What ``loss`` (a name, function, class or instance) trains outputs to
     where it is one of Keras' hinge losses ("scores", of any sign) or of its
     regression losses ("values": a linear or ReLU output under the mean squared
-    error, or the Poisson loss, has rows of no positive value); None for another
-    loss."""
+    error has rows of no positive value); None for another loss."""
     from ._losses import _is_loss
 
     losses = keras.losses
@@ -219,8 +225,7 @@ def _trains(loss):
                          losses.MeanAbsolutePercentageError),
                         (losses.mean_squared_logarithmic_error,
                          losses.MeanSquaredLogarithmicError),
-                        (losses.huber, losses.Huber), (losses.log_cosh, losses.LogCosh),
-                        (losses.poisson, losses.Poisson)]}
+                        (losses.huber, losses.Huber), (losses.log_cosh, losses.LogCosh)]}
     return next((what for what, pairs in found.items()
                  if any(_is_loss(loss, fn, cls) for fn, cls in pairs)), None)
 

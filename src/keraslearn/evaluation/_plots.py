@@ -230,10 +230,11 @@ def _drawn(labels):
     """Class names as figures write them: their start, where long (the axes of a
     confusion matrix of 50-character names shrank to a corner; the tables keep
     the names whole), numbered by position where two would then read alike (cut
-    alike, or told apart only by spaces at an end or by Unicode's two spellings
-    of an accent), or one would read as nothing."""
+    alike, or told apart only by spaces, characters of no width or Unicode's two
+    spellings of an accent), or one would read as nothing."""
     drawn = [cut(printable(label), _MAX_LABEL) for label in labels]
-    seen = [unicodedata.normalize("NFC", label).strip() for label in drawn]
+    seen = [" ".join(unicodedata.normalize("NFC", "".join(
+        c for c in label if unicodedata.category(c) != "Cf")).split()) for label in drawn]
     if len(set(seen)) < len(seen) or "" in seen:
         drawn = [f"{i}: {label}" for i, label in enumerate(drawn)]
     return drawn

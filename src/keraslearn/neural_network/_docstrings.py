@@ -238,8 +238,9 @@ _ENTRIES["mlp_attributes"] = """\
         Number of output units.
 
     out_activation_ : str
-        Activation of the output layer: ``"logistic"``, ``"softmax"``,
-        ``"identity"`` or ``"exp"``.
+        Activation of the outputs: ``"logistic"``, ``"softmax"``,
+        ``"identity"`` or ``"exp"``. A classifier's network outputs logits, to
+        which ``predict_proba`` applies it.
 
     n_features_in_ : int
         Number of features seen during fit.

@@ -140,10 +140,8 @@ def probabilities(raw, mode, from_logits):
         return np.column_stack([expit(-logit), expit(logit)])
     if mode in ("binary", "multilabel"):
         p = raw
-        if from_logits:  # 1 / (1 + exp(-raw)), in place
-            np.exp(np.negative(raw, out=raw), out=raw)
-            raw += 1.0
-            np.reciprocal(raw, out=raw)
+        if from_logits:  # (in place; np.exp of a logit past -709 warned of overflow)
+            expit(raw, out=raw)
         refuse_nan(p.reshape(len(p), -1))
         outside = (p < 0.0) | (p > 1.0)
         if outside.any():

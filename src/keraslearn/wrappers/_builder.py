@@ -301,12 +301,13 @@ def _learnt(name, meta):
 
 def _given(name, params, compile_args):
     """A builder's argument ``name``: the parameter, but for an optimizer
-    instance or class, or one with routed ``optimizer__`` values, the copy this
-    fit compiles with (the user's own object never trains, as for a network
-    keraslearn compiles; a name alone stays a name)."""
+    instance, or one given with routed ``optimizer__`` values, the copy this fit
+    compiles with (the user's own object never trains, as for a network
+    keraslearn compiles; a name or a class alone stays as given)."""
     value = params[name]
     if name != "optimizer" or compile_args is None or (
-            isinstance(value, str) and not routed(params, "optimizer")):
+            not isinstance(value, keras.optimizers.Optimizer)
+            and not routed(params, "optimizer")):
         return value
     return compile_args["optimizer"]
 
