@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 from scipy import sparse
+from scipy.special import expit, softmax
 
 import keraslearn
 from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier, MLPRegressor
@@ -99,7 +100,9 @@ def test_weights_changed_through_model_are_seen():
     network.set_weights([w * 0.5 for w in network.get_weights()])
     after = est.predict_proba(x)
     assert not np.allclose(after, before)
-    np.testing.assert_allclose(after, est.model_(x, training=False), rtol=1e-5, atol=1e-6)
+    # (the network outputs logits, to which predict_proba applies the softmax)
+    np.testing.assert_allclose(after, softmax(est.model_(x, training=False), axis=1),
+                               rtol=1e-5, atol=1e-6)
     # a later partial_fit trains the same network: still read at every call,
     # since the reference taken above may change it again
     est.partial_fit(X, Y_MULTI)
@@ -110,7 +113,8 @@ def test_weights_changed_through_model_are_seen():
     network.set_weights([RNG.normal(size=w.shape) for w in network.get_weights()])
     network.layers[0].activation = keras.activations.tanh
     np.testing.assert_allclose(_assert_same_as_tensorflow(est, x)[1],
-                               network(x, training=False), rtol=1e-5, atol=1e-6)
+                               softmax(network(x, training=False), axis=1), rtol=1e-5,
+                               atol=1e-6)
 
 
 def test_a_network_the_user_sets_is_theirs():
@@ -211,7 +215,7 @@ def test_a_callback_of_the_users_hands_the_network_out():
     assert kept.model is est.__dict__["model_"]
     kept.model.layers[0].kernel.assign(np.zeros((5, 6), "float32"))
     np.testing.assert_allclose(_assert_same_as_tensorflow(est, X[:2])[1][:, 1:],
-                               kept.model(X[:2], training=False), rtol=1e-5, atol=1e-6)
+                               expit(kept.model(X[:2], training=False)), rtol=1e-5, atol=1e-6)
 
 
 def test_large_inputs_are_predicted_by_tensorflow():

@@ -932,11 +932,13 @@ def test_a_ready_network_frozen_since_its_fit_is_not_unfrozen_by_a_warm_start():
     assert not clf.model_.layers[0].trainable
     np.testing.assert_array_equal(clf.model_.layers[0].kernel, kernel)
     # The advice, followed: compiled at a fine-tuning rate, the copy keeps the freeze
-    # (the warm start still refuses: it rebuilds the network, found in review).
-    clf.model_.compile(optimizer=keras.optimizers.Adam(1e-4), loss="binary_crossentropy")
+    # (the warm start still refuses: it rebuilds the network, found in review); the
+    # network outputs logits, which its own compiled loss takes
+    clf.model_.compile(optimizer=keras.optimizers.Adam(1e-4), loss=clf.model_.loss)
     with pytest.raises(ValueError, match="trainable flag changed"):
         clf.fit(X, y)
-    tuned = KerasClassifier(clf.model_, loss="binary_crossentropy", epochs=1).fit(X, y)
+    tuned = KerasClassifier(clf.model_, epochs=1).fit(X, y)
+    assert tuned.target_encoder_.from_logits_
     np.testing.assert_array_equal(tuned.model_.layers[0].kernel, kernel)
     assert not np.allclose(tuned.model_.layers[-1].kernel, clf.model_.layers[-1].kernel)
 
