@@ -42,7 +42,11 @@ def test_digits_accuracy():
     assert clf.image_shape_ == (8, 8, 1)
     assert _layer_types(clf) == ["Reshape", "Conv2D", "Activation", "MaxPooling2D", "Dropout",
                                  "Flatten", "Dense", "Dropout", "Dense"]
-    assert clf.model_.layers[-1].get_config()["activation"] == "softmax"
+    # the network outputs logits, to which predict_proba applies the softmax in float64
+    assert clf.model_.layers[-1].get_config()["activation"] == "linear"
+    logits = clf.model_(X_test[:20, :, :, None].astype("float32")).numpy().astype("float64")
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(X_test[:20]), expected, rtol=1e-5, atol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -74,8 +78,13 @@ def test_rgb_images_and_binary_target():
     clf = ImageClassifier(**SMALL).fit(X, y)
     assert clf.image_shape_ == (6, 6, 3)
     last = clf.model_.layers[-1]
-    assert last.units == 1 and last.get_config()["activation"] == "sigmoid"
+    assert last.units == 1 and last.get_config()["activation"] == "linear"
     assert clf.predict_proba(X).shape == (40, 2)
+    # confident rows are told apart, as by the ready MLPs (a float32 sigmoid's
+    # 1.0 tied them: predict_log_proba gave -inf)
+    logit = clf.model_(X).numpy().astype("float64")[:, 0]
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 0], 1 / (1 + np.exp(logit)),
+                               rtol=1e-5, atol=1e-12)
 
 
 @pytest.mark.parametrize("n_features", [4 * 4 + 1, 10, 3])
@@ -368,7 +377,9 @@ def test_augmentation_acts_only_in_training(digit_images):
     assert not np.allclose(train_out, infer_out)
     first = clf.predict_proba(X[:16])
     np.testing.assert_array_equal(first, clf.predict_proba(X[:16]))
-    np.testing.assert_allclose(first, infer_out, rtol=1e-5, atol=1e-6)
+    logits = infer_out.astype("float64")  # (softmax in float64 of the network's logits)
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(first, expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("augmentation, names", [

@@ -221,3 +221,29 @@ def test_a_network_ending_in_its_activation_from_before_logits_goes_on(binary, t
         np.testing.assert_allclose(went_on.predict_proba(X), today.predict_proba(X), atol=1e-6)
         assert went_on.target_encoder_.from_logits_
         assert went_on.model_.layers[-1].get_config()["activation"] == "linear"
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_image_network_ending_in_its_activation_from_before_logits_goes_on():
+    # As the MLPs' (above): partial_fit trains it on as it was built, ending in its
+    # sigmoid; a warm start builds today's network around its weights.
+    from keraslearn import ImageClassifier
+
+    images = np.random.RandomState(0).rand(40, 6, 6, 1).astype("float32")
+    y = (images.mean(axis=(1, 2, 3)) > 0.5).astype(int)
+    est = ImageClassifier(conv_filters=(2,), dense_units=0, epochs=2, random_state=0).fit(
+        images, y)
+    older = _written_before_logits(est)
+    np.testing.assert_allclose(older.predict_proba(images), est.predict_proba(images),
+                               atol=1e-6)
+    went_on = pickle.loads(pickle.dumps(older)).partial_fit(images, y)
+    assert went_on.model_.layers[-1].get_config()["activation"] == "sigmoid"
+    assert not went_on.target_encoder_.from_logits_
+    np.testing.assert_allclose(went_on.predict_proba(images)[:, 1:],
+                               went_on.model_(images).numpy(), rtol=1e-5, atol=1e-7)
+    warm = pickle.loads(pickle.dumps(older)).set_params(warm_start=True, epochs=1).fit(images, y)
+    assert warm.model_.layers[-1].get_config()["activation"] == "linear"
+    assert warm.target_encoder_.from_logits_
+    today = pickle.loads(pickle.dumps(est)).set_params(warm_start=True, epochs=1).fit(images, y)
+    np.testing.assert_allclose(warm.predict_proba(images), today.predict_proba(images),
+                               atol=1e-2)

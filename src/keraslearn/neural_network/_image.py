@@ -31,10 +31,11 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
     Each entry of ``conv_filters`` adds a block Conv2D → [BatchNormalization]
     → ReLU → MaxPooling (2×2, "same" padding); dropout, a dense ReLU layer and
     the output layer follow. The output layer and the loss follow the target
-    (one sigmoid unit for binary targets, a softmax for multiclass targets,
-    one sigmoid unit per label for multilabel targets). Optional augmentation
-    layers (random flip, rotation, zoom) sit at the front of the network and
-    act only while training: predictions are deterministic.
+    (one logistic unit for binary targets, a softmax for multiclass targets,
+    one logistic unit per label for multilabel targets; the network outputs
+    their logits, to which ``predict_proba`` applies them in float64).
+    Optional augmentation layers (random flip, rotation, zoom) sit at the front
+    of the network and act only while training: predictions are deterministic.
 
     X may be images of shape (n, height, width, channels), grayscale images
     (n, height, width), or flattened rows (n, height * width * channels) with
@@ -374,11 +375,13 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
                 self.dense_units, activation="relu", dtype=dtype, kernel_initializer=init()))
             if self.dropout:
                 layers.append(keras.layers.Dropout(self.dropout, dtype=dtype, seed=next(seeds)))
-        if meta["target_type_"] == "multiclass":
-            units, activation = meta["n_classes_"], "softmax"
-        else:
-            units = 1 if meta["target_type_"] == "binary" else meta["n_classes_"]
-            activation = "sigmoid"
-        layers.append(keras.layers.Dense(
-            units, activation=activation, dtype=dtype, kernel_initializer=init()))
+        # Logits: predict_proba applies the logistic function or the softmax in float64
+        units = 1 if meta["target_type_"] == "binary" else meta["n_classes_"]
+        layers.append(keras.layers.Dense(units, dtype=dtype, kernel_initializer=init()))
         return keras.Sequential(layers)
+
+    def _keras_loss(self, meta):
+        # From the logits (a float32 sigmoid is exactly 1 past a logit of ~16.6)
+        kind = (keras.losses.SparseCategoricalCrossentropy
+                if meta["target_type_"] == "multiclass" else keras.losses.BinaryCrossentropy)
+        return kind(from_logits=True, dtype=self._dtype())
