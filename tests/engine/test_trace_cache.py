@@ -442,6 +442,20 @@ def test_layers_held_by_a_layer_do_not_part_architectures(wrapped):
     np.testing.assert_allclose(fits[1].predict(Xs), direct.predict(Xs), rtol=1e-5, atol=1e-6)
 
 
+def test_a_held_layer_named_like_a_setting_does_not_join_two_architectures():
+    # Found in review: held layers' names were renamed as every equal string, so
+    # TimeDistributed(Dense(4, activation=a, name=a)) had one key for "tanh" and
+    # "relu", and the relu network trained the tanh network's warm copy.
+    def key(activation):
+        return _trace_cache.architecture_key(keras.Sequential([
+            keras.Input((3, 2)), keras.layers.TimeDistributed(
+                keras.layers.Dense(4, activation=activation, name=activation)),
+            keras.layers.Flatten(), keras.layers.Dense(1)]))
+
+    assert key("tanh") is not None and key("tanh") != key("relu")
+    assert key("tanh") == key("tanh")
+
+
 @keras.saving.register_keras_serializable(package="tests")
 class ShiftedMean(keras.metrics.Mean):
     """The mean prediction plus ``shift``, which its config leaves out."""

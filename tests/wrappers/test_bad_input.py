@@ -1046,7 +1046,13 @@ def _ending_in(units, activation):
     (1, "sigmoid", "cosine_similarity", "binary",
      r"over one unit are 1 or -1 whatever its value.*Give a classification loss"),
     (3, "relu", "poisson", "multiclass",
-     r"relu activation, whose outputs may be 0 or negative, and the loss 'poisson' takes"),
+     r"activation='relu', whose outputs may be 0 or negative, and the loss 'poisson' takes"),
+    # (found in review: exponential units of their own passed fit, and predict refused
+    # their outputs above 1; a linear one was pointed to them)
+    (1, "exponential", "poisson", "binary", r"may be above 1.*activation='sigmoid'"),
+    (3, "softplus", "poisson", "multilabel", r"may be above 1.*activation='sigmoid'"),
+    (1, None, "poisson", "binary", r"activation='linear', whose outputs may be 0 or "
+                                   r"negative.*activation='sigmoid'"),
     (3, None, "kl_divergence", "multiclass",
      r"no activation \(linear\), but the loss 'kl_divergence' takes probabilities.*or "
      r"train with a loss taking from_logits=True"),

@@ -191,12 +191,15 @@ def ready_for_training(est, data, plan):
             text = str(exc)
             if isinstance(given, ValidationArrays):
                 hint = (" (in a Pipeline, X_val reaches the estimator as given unless the "
-                        "pipeline's transform_input names it)")
+                        "pipeline's transform_input names it; an ensemble fitting its members "
+                        "on some of the columns, as bagging's max_features, cannot route it)")
                 about = text.startswith("X ") or any(  # X_val's features, not y or weights
                     word in text for word in ("feature", "column"))
                 if "not in classes" in text and _positions(data.encoder):
                     hint, about = (_ENSEMBLE_HINT if np.asarray(given[1]).dtype.kind in "OUSTb"
                                    else _MEMBER_HINT), True  # (labels no position can be, or)
+                    if len(data.encoder.classes_) == 2:  # (0/1: a one-vs-rest member's too)
+                        hint = hint[:-1] + _BINARY_MEMBER + ")"
             else:
                 hint = (" (validation_data is given as fit's X and y are: the estimator's "
                         "encoders make it what the model takes)")
@@ -216,6 +219,8 @@ _ENSEMBLE_HINT = (" (trained on the classes 0, 1, ...: a voting, stacking or bag
                   "ensemble fits its members on positions in its classes_" + _ROUTED_POSITIONS)
 
 
+_BINARY_MEMBER = ("; a one-vs-rest or one-vs-one classifier fits its members on 0/1 "
+                  "targets of its own, which no routed y_val matches")
 _MEMBER_HINT = (" (if this estimator is a member of a voting, stacking or bagging ensemble: "
                 "those fit their members on positions in their classes_" + _ROUTED_POSITIONS)
 

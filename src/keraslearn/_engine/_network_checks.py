@@ -132,19 +132,25 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             "The model ends in a softmax, whose units sum to 1, but y is multilabel: a row "
             "may hold several labels, and past predict's threshold of 0.5 one at most "
             "would be predicted. End it with activation='sigmoid' (one unit per label).")
-    if activation == "linear" and takes_logarithm(loss):
+    if not classifies and activation == "linear" and takes_logarithm(loss):
         raise ValueError(
             f"The model's output layer has no activation (linear), but the loss "
             f"{loss_description(loss)} takes the logarithm of the predictions, which a linear "
             "output makes negative (the loss is NaN from the first step): end the model with "
             "activation='exponential' or 'softplus'.")
+    spread = n_units > 1 and mode != "multilabel"  # (a row's scores made to sum to 1)
     if classifies and takes_logarithm(loss) and _not_probabilities(activation) and (
-            activation not in ("linear", "exponential", "softplus")):
-        raise ValueError(  # (found in an audit: a ReLU's rows of zeros, refused at predict)
-            f"The model's output layer has a {activation} activation, whose outputs may be 0 "
-            f"or negative, and the loss {loss_description(loss)} takes their logarithm: rows "
-            "of no positive score would be no probabilities to predict_proba. End the model "
-            "with activation='softmax' (one unit per class), 'exponential' or 'softplus'.")
+            activation not in ("exponential", "softplus") or not spread):
+        # (found in an audit: a ReLU's rows of zeros, refused at predict; a unit of
+        # its own must lie in [0, 1])
+        raise ValueError(
+            f"The model's output layer has activation={activation!r}, whose outputs may be "
+            + ("0 or negative" if activation not in ("exponential", "softplus") else
+               "above 1") + f", and the loss {loss_description(loss)} takes their logarithm: "
+            "they would be no probabilities to predict_proba. End the model with " + (
+                "activation='softmax' (or 'exponential', 'softplus': each row's scores are "
+                "normalised)" if spread else "activation='sigmoid' (one unit for two classes, "
+                "or per label)") + ".")
     if classifies and activation in ("sigmoid", "softmax") and loss_from_logits(loss):
         raise ValueError(
             f"The model ends in a {activation}, whose outputs are probabilities, but the loss "

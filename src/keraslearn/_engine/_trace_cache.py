@@ -89,19 +89,13 @@ class _WarmCopy:
 
 
 def _layer_names(config, names):
-    """Every layer name in a model config, nested models and input layers included,
-    and the layers a layer holds (Bidirectional's, TimeDistributed's, an RNN's
-    cell: Keras numbers their names at each build, so refits never matched)."""
+    """Every layer name in a model config, nested models and input layers included."""
     if isinstance(config, dict):
         for layer in config.get("layers", ()) if isinstance(config.get("layers"), list) else ():
             if isinstance(layer, dict):
                 name = layer.get("name") or (layer.get("config") or {}).get("name")
                 if isinstance(name, str):
                     names.append(name)
-        held = config.get("config")
-        if (isinstance(held, dict) and isinstance(held.get("name"), str)
-                and str(config.get("module", "")).startswith("keras.layers")):
-            names.append(held["name"])  # (not a dtype policy's "float32": module "keras")
         for value in config.values():
             _layer_names(value, names)
     elif isinstance(config, list):
@@ -116,8 +110,17 @@ def _canonical(obj, rename):
         # copy is given the model's weights), and a layer's seed (Dropout's) only
         # starts its seed generator, whose state is a variable copied with them:
         # seeded ones do not part architectures.
-        return {k: _canonical(v, rename) for k, v in obj.items()
-                if not (isinstance(k, str) and (k.endswith("_initializer") or k == "seed"))}
+        canonical = {k: _canonical(v, rename) for k, v in obj.items()
+                     if not (isinstance(k, str) and (k.endswith("_initializer") or k == "seed"))}
+        held = canonical.get("config")
+        if (str(obj.get("module", "")).startswith("keras.layers") and isinstance(held, dict)
+                and isinstance(held.get("name"), str) and not held["name"].startswith("#")):
+            # A layer a layer holds (Bidirectional's, TimeDistributed's, an RNN's
+            # cell), which nothing refers to by name: Keras numbers its name at
+            # each build, so refits never matched. Its name alone is dropped (a
+            # renaming of every equal string took an activation named alike too).
+            held["name"] = "#held"
+        return canonical
     if isinstance(obj, (list, tuple)):
         return [_canonical(v, rename) for v in obj]
     if isinstance(obj, str):

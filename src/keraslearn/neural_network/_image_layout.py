@@ -96,13 +96,16 @@ def _augmentation(layer):
 
 def layout(model):
     """``(augmentations, convolutions as (filters, kernel size), batch
-    normalisation, dropout rate, dense units)`` of a network ImageClassifier built."""
+    normalisation, dropout rate, dense units, output activation)`` of a network
+    ImageClassifier built (the output's: "linear" since it outputs logits; a
+    sigmoid or softmax of an earlier file's is built again by partial_fit)."""
     augmented = tuple(filter(None, map(_augmentation, model.layers)))
     convolutions = tuple((layer.filters, tuple(layer.kernel_size)) for layer in model.layers
                          if isinstance(layer, keras.layers.Conv2D))
-    dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     return (augmented, convolutions, normalises(model), dropout_rate(model),
-            dense[0] if len(dense) > 1 else 0)
+            dense[0].units if len(dense) > 1 else 0,
+            keras.activations.serialize(dense[-1].activation) if dense else None)
 
 
 def planned_layout(est):
@@ -111,4 +114,4 @@ def planned_layout(est):
     filters = _positive_ints(est.conv_filters, "conv_filters", allow_empty=True)
     return (tuple(augmentations(est.augmentation)), tuple((f, kernel) for f in filters),
             bool(est.batch_normalization and filters), float(est.dropout or 0.0),
-            int(est.dense_units or 0))
+            int(est.dense_units or 0), "linear")
