@@ -244,3 +244,26 @@ def test_labels_routed_as_y_val_to_an_ensemble_s_members_are_told_why_they_are_u
     with pytest.raises(ValueError, match=r"not in classes: \[3\] .*\(if this estimator is a "
                                          r"member of a voting, stacking or bagging ensemble"):
         alone.fit(X[:150], y[:150], X_val=X[150:], y_val=y[150:] + 2 * (y[150:] == 1))
+
+
+def test_validation_rows_routed_to_members_of_other_targets_or_columns_are_told_why():
+    # Found in an audit: a one-vs-rest member's y_val refusal pointed to routing
+    # positions in the ensemble's classes, which failed again (its members fit on
+    # 0/1 targets of their own); a bagging member's X_val of more columns than its
+    # own was pointed to a Pipeline's transform_input.
+    from sklearn.ensemble import BaggingClassifier
+    from sklearn.multiclass import OneVsRestClassifier
+
+    X, y = classification()
+    three = np.arange(len(y)) % 3
+    member = by_name("KerasClassifier").build(epochs=1).set_fit_request(X_val=True, y_val=True)
+    with pytest.raises(ValueError, match=r"not in classes: \[2\] .*a one-vs-rest or one-vs-one "
+                                         r"classifier fits its members on 0/1 targets of its "
+                                         r"own, which no routed y_val matches\)$"):
+        OneVsRestClassifier(member).fit(X[:150], three[:150], X_val=X[150:],
+                                        y_val=three[150:])
+    bagged = BaggingClassifier(member, n_estimators=1, max_features=0.5, random_state=0)
+    with pytest.raises(ValueError, match=r"X_val, y_val: X has \d+ features.*an ensemble "
+                                         r"fitting its members on some of the columns, as "
+                                         r"bagging's max_features, cannot route it\)"):
+        bagged.fit(X[:150], y[:150], X_val=X[150:], y_val=y[150:])
