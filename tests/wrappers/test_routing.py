@@ -442,7 +442,9 @@ def test_errors_of_validation_arrays_name_them():
         clf.fit(X, y, X_val=X[:20], y_val=y[:20], sample_weight_val=np.ones(5))
     with pytest.raises(ValueError, match=r"^X_val, y_val: .*features.*\(in a Pipeline, X_val "
                                          r"reaches the estimator as given unless the "
-                                         r"pipeline's transform_input names it\)"):
+                                         r"pipeline's transform_input names it; an "
+                                         r"ensemble fitting its members on some of the "
+                                         r"columns, .* cannot route it\)"):
         clf.fit(X, y, X_val=X[:20, :2], y_val=y[:20])
     with pytest.raises(ValueError, match=r"^X_val, y_val: y contains labels not in classes") \
             as refused:
