@@ -299,6 +299,8 @@ def _unstorable(part, exc):
     was told as a search's param_grid)."""
     import skops.io
 
+    from .._tf import keras
+
     start = (f"keraslearn.save cannot store {type(part).__name__}: skops cannot store "
              f"{{}} ({type(exc).__name__}: {exc}).")
     try:
@@ -306,9 +308,10 @@ def _unstorable(part, exc):
     except Exception:  # noqa: BLE001 - a part whose parameters cannot be read: told generally
         params = {}
     for name, value in params.items():
-        if hasattr(value, "get_params") or name.rsplit("__", 1)[-1] in (
-                "param_grid", "param_distributions"):
-            continue  # (an estimator's own parameters come after it; a search's: below)
+        if hasattr(value, "get_params") or isinstance(value, keras.Model) or name.rsplit(
+                "__", 1)[-1] in ("param_grid", "param_distributions"):
+            continue  # (an estimator's own parameters come after it; a network is saved
+            # as a file, not written again here; a search's: below)
         try:
             skops.io.dumps(_state.portable_value(value))
         except Exception:  # noqa: BLE001 - whatever skops fails with names the parameter
