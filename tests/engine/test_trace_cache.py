@@ -455,6 +455,19 @@ def test_a_held_layer_named_like_a_setting_does_not_join_two_architectures():
     assert key("tanh") is not None and key("tanh") != key("relu")
     assert key("tanh") == key("tanh")
 
+    # nor does one name for every held layer join a layer two wrappers share with
+    # two layers of their own (found in review: trained on the other's warm copy)
+    def twice(shared):
+        inputs = keras.Input((3, 2))
+        first = keras.layers.Dense(2)
+        second = first if shared else keras.layers.Dense(2)
+        outputs = keras.layers.Add()([keras.layers.TimeDistributed(first)(inputs),
+                                      keras.layers.TimeDistributed(second)(inputs)])
+        return _trace_cache.architecture_key(keras.Model(inputs, outputs))
+
+    assert twice(True) != twice(False)
+    assert twice(True) == twice(True) and twice(False) == twice(False)
+
 
 @keras.saving.register_keras_serializable(package="tests")
 class ShiftedMean(keras.metrics.Mean):

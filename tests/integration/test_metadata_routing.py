@@ -259,7 +259,7 @@ def test_validation_rows_routed_to_members_of_other_targets_or_columns_are_told_
     member = by_name("KerasClassifier").build(epochs=1).set_fit_request(X_val=True, y_val=True)
     with pytest.raises(ValueError, match=r"not in classes: \[2\] .*a one-vs-rest or one-vs-one "
                                          r"classifier fits its members on 0/1 targets of its "
-                                         r"own, which no routed y_val matches\)$"):
+                                         r"own, which a routed y_val cannot give\)$"):
         OneVsRestClassifier(member).fit(X[:150], three[:150], X_val=X[150:],
                                         y_val=three[150:])
     bagged = BaggingClassifier(member, n_estimators=1, max_features=0.5, random_state=0)

@@ -487,6 +487,13 @@ def test_a_parameter_skops_cannot_store_is_named(tmp_path):
         keraslearn.save(clf, tmp_path / "held.keraslearn")
     assert "param_grid" not in str(told.value)
     assert list(tmp_path.iterdir()) == []
+    # in a pipeline, by its full name, not as the steps holding it (found in review)
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), clf)
+    with pytest.raises(ValueError, match=r"its parameter kerasclassifier__fit__validation_data"):
+        keraslearn.save(pipe, tmp_path / "pipe.keraslearn")
 
 
 @SKLEARN_1_8

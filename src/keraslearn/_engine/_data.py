@@ -220,7 +220,7 @@ _ENSEMBLE_HINT = (" (trained on the classes 0, 1, ...: a voting, stacking or bag
 
 
 _BINARY_MEMBER = ("; a one-vs-rest or one-vs-one classifier fits its members on 0/1 "
-                  "targets of its own, which no routed y_val matches")
+                  "targets of its own, which a routed y_val cannot give")
 _MEMBER_HINT = (" (if this estimator is a member of a voting, stacking or bagging ensemble: "
                 "those fit their members on positions in their classes_" + _ROUTED_POSITIONS)
 

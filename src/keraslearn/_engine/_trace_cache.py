@@ -104,25 +104,27 @@ def _layer_names(config, names):
     return names
 
 
-def _canonical(obj, rename):
+def _canonical(obj, rename, held_names=None):
     if isinstance(obj, dict):
         # Initializers run when a model is built, never while it trains (a warm
         # copy is given the model's weights), and a layer's seed (Dropout's) only
         # starts its seed generator, whose state is a variable copied with them:
         # seeded ones do not part architectures.
-        canonical = {k: _canonical(v, rename) for k, v in obj.items()
+        held_names = {} if held_names is None else held_names
+        canonical = {k: _canonical(v, rename, held_names) for k, v in obj.items()
                      if not (isinstance(k, str) and (k.endswith("_initializer") or k == "seed"))}
         held = canonical.get("config")
         if (str(obj.get("module", "")).startswith("keras.layers") and isinstance(held, dict)
                 and isinstance(held.get("name"), str) and not held["name"].startswith("#")):
             # A layer a layer holds (Bidirectional's, TimeDistributed's, an RNN's
-            # cell), which nothing refers to by name: Keras numbers its name at
-            # each build, so refits never matched. Its name alone is dropped (a
-            # renaming of every equal string took an activation named alike too).
-            held["name"] = "#held"
+            # cell): Keras numbers its name at each build, so refits never matched.
+            # Its name alone is numbered by first appearance (a renaming of every
+            # equal string took an activation named alike too; one number for
+            # all joined two wrappers sharing a layer with two holding their own).
+            held["name"] = held_names.setdefault(held["name"], f"#held{len(held_names)}")
         return canonical
     if isinstance(obj, (list, tuple)):
-        return [_canonical(v, rename) for v in obj]
+        return [_canonical(v, rename, held_names) for v in obj]
     if isinstance(obj, str):
         return rename.get(obj, obj)
     return obj

@@ -308,10 +308,10 @@ def _unstorable(part, exc):
     except Exception:  # noqa: BLE001 - a part whose parameters cannot be read: told generally
         params = {}
     for name, value in params.items():
-        if hasattr(value, "get_params") or isinstance(value, keras.Model) or name.rsplit(
+        if _holds_estimators(value) or isinstance(value, keras.Model) or name.rsplit(
                 "__", 1)[-1] in ("param_grid", "param_distributions"):
-            continue  # (an estimator's own parameters come after it; a network is saved
-            # as a file, not written again here; a search's: below)
+            continue  # (an estimator's own parameters come after it, a pipeline's steps'
+            # too; a network is saved as a file, not written again here; a search's: below)
         try:
             skops.io.dumps(_state.portable_value(value))
         except Exception:  # noqa: BLE001 - whatever skops fails with names the parameter
@@ -327,6 +327,16 @@ def _unstorable(part, exc):
         "search over names, 'adam', or routed parameters, optimizer__learning_rate) nor some "
         "SciPy distributions (scipy.stats.randint: give a list of values); or save the "
         "search's best_estimator_ alone." if searched else " Pickle it (joblib.dump) instead."))
+
+
+def _holds_estimators(value):
+    """Whether ``value`` is an estimator, or a list, tuple or dict holding one
+    (a pipeline's steps, an ensemble's estimators)."""
+    if isinstance(value, (list, tuple)):
+        return any(map(_holds_estimators, value))
+    if isinstance(value, dict):
+        return any(map(_holds_estimators, value.values()))
+    return hasattr(value, "get_params")
 
 
 def _source(path):
