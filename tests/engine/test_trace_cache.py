@@ -469,6 +469,28 @@ def test_a_held_layer_named_like_a_setting_does_not_join_two_architectures():
     assert twice(True) == twice(True) and twice(False) == twice(False)
 
 
+def test_a_layer_named_like_a_setting_trains_itself():
+    # Found in review: Conv1D(3, 3, padding=p, name=p) had one key for "same" and
+    # "causal" (the renaming of the layer's name renamed the padding too), and the
+    # causal network trained the other's warm copy. Such a network shares nothing.
+    def build(padding):
+        def network(meta):
+            return keras.Sequential([keras.Input((5, 2)), keras.layers.Conv1D(
+                3, 3, padding=padding, name=padding), keras.layers.GlobalAveragePooling1D(),
+                keras.layers.Dense(1)])
+        return network
+
+    Xs = np.random.RandomState(0).rand(16, 5, 2).astype("float32")
+    ys = Xs.sum(axis=(1, 2))
+    assert _trace_cache.architecture_key(build("same")(None)) is None
+    trace_cache.clear()
+    KerasRegressor(build("same"), epochs=2, random_state=0).fit(Xs, ys)
+    shared = KerasRegressor(build("causal"), epochs=2, random_state=0).fit(Xs, ys)
+    with keraslearn.config_context(share_traced_functions=False):
+        direct = KerasRegressor(build("causal"), epochs=2, random_state=0).fit(Xs, ys)
+    np.testing.assert_allclose(shared.history_["loss"], direct.history_["loss"], rtol=1e-5)
+
+
 @keras.saving.register_keras_serializable(package="tests")
 class ShiftedMean(keras.metrics.Mean):
     """The mean prediction plus ``shift``, which its config leaves out."""

@@ -104,6 +104,22 @@ def _layer_names(config, names):
     return names
 
 
+# Where a model config names layers (their own names, and the references to them).
+_NAMING = ("name", "inbound_nodes", "input_layers", "output_layers")
+
+
+def _named_like_settings(config, names):
+    """Whether a setting in ``config`` (a string anywhere but where layers are
+    named) spells one of the layer ``names``: Conv1D(padding="same",
+    name="same") and Conv1D(padding="causal", name="causal") made one key."""
+    if isinstance(config, dict):
+        return any(_named_like_settings(value, names) for key, value in config.items()
+                   if key not in _NAMING)
+    if isinstance(config, list):
+        return any(_named_like_settings(value, names) for value in config)
+    return isinstance(config, str) and config in names
+
+
 def _canonical(obj, rename, held_names=None):
     if isinstance(obj, dict):
         # Initializers run when a model is built, never while it trains (a warm
@@ -153,6 +169,8 @@ def architecture_key(model):
             # computes with constants made from it, which no config names.
             return None
         names = _layer_names(config, [model.name])
+        if _named_like_settings(config, set(names)):
+            return None  # (renamed, a layer "relu" would rename a relu activation too)
         rename = {name: f"#{i}" for i, name in enumerate(dict.fromkeys(names))}
         config = _canonical(config, rename)
         optimizer = dict(compile_config.get("optimizer") or {})
