@@ -196,10 +196,11 @@ def ready_for_training(est, data, plan):
                 about = text.startswith("X ") or any(  # X_val's features, not y or weights
                     word in text for word in ("feature", "column"))
                 if "not in classes" in text and _positions(data.encoder):
-                    hint, about = (_ENSEMBLE_HINT if np.asarray(given[1]).dtype.kind in "OUSTb"
-                                   else _MEMBER_HINT), True  # (labels no position can be, or)
-                    if len(data.encoder.classes_) == 2:  # (0/1: a one-vs-rest member's too)
-                        hint = hint[:-1] + _BINARY_MEMBER + ")"
+                    labels = np.asarray(given[1]).dtype.kind in "OUSTb"  # (no position can be)
+                    binary = len(data.encoder.classes_) == 2  # (a one-vs-rest member's too)
+                    hint = ((_ENSEMBLE_HINT if labels else _MEMBER_HINT)
+                            + (_BINARY_MEMBER if binary else "") + ")")
+                    about = True
             else:
                 hint = (" (validation_data is given as fit's X and y are: the estimator's "
                         "encoders make it what the model takes)")
@@ -213,8 +214,9 @@ def ready_for_training(est, data, plan):
     return data, plan
 
 
+# (the hints' parenthesis closed where they are given)
 _ROUTED_POSITIONS = (", not on the labels; route y_val to them as those positions, "
-                     "np.searchsorted(np.unique(y), y_val))")
+                     "np.searchsorted(np.unique(y), y_val)")
 _ENSEMBLE_HINT = (" (trained on the classes 0, 1, ...: a voting, stacking or bagging "
                   "ensemble fits its members on positions in its classes_" + _ROUTED_POSITIONS)
 

@@ -252,8 +252,9 @@ def rows_cosine(loss):
     it holds say it), given as a name, function, class or instance."""
     if not _is_loss(loss, keras.losses.cosine_similarity, keras.losses.CosineSimilarity):
         return False
-    if isinstance(sole_loss(loss), functools.partial):  # (its keywords give the axis)
-        return sole_loss(loss).keywords.get("axis", -1) in (-1, 1)
+    given = sole_loss(loss)
+    if isinstance(given, functools.partial):  # (its keywords give the axis)
+        return given.keywords.get("axis", -1) in (-1, 1)
     resolved = _resolved(loss)
     held = [v for v in vars(resolved).values() if isinstance(v, dict) and "axis" in v] \
         if isinstance(resolved, keras.losses.Loss) else []

@@ -139,18 +139,19 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             "output makes negative (the loss is NaN from the first step): end the model with "
             "activation='exponential' or 'softplus'.")
     spread = n_units > 1 and mode != "multilabel"  # (a row's scores made to sum to 1)
-    if classifies and takes_logarithm(loss) and _not_probabilities(activation) and (
-            activation not in ("exponential", "softplus") or not spread):
+    positive = activation in ("exponential", "softplus")
+    if classifies and takes_logarithm(loss) and _not_probabilities(activation) and not (
+            positive and spread):
         # (found in an audit: a ReLU's rows of zeros, refused at predict; a unit of
         # its own must lie in [0, 1])
+        may_be = "above 1" if positive else "0 or negative"
+        fix = ("activation='softmax' (or 'exponential', 'softplus': each row's scores are "
+               "normalised)" if spread else
+               "activation='sigmoid' (one unit for two classes, or per label)")
         raise ValueError(
             f"The model's output layer has activation={activation!r}, whose outputs may be "
-            + ("0 or negative" if activation not in ("exponential", "softplus") else
-               "above 1") + f", and the loss {loss_description(loss)} takes their logarithm: "
-            "they would be no probabilities to predict_proba. End the model with " + (
-                "activation='softmax' (or 'exponential', 'softplus': each row's scores are "
-                "normalised)" if spread else "activation='sigmoid' (one unit for two classes, "
-                "or per label)") + ".")
+            f"{may_be}, and the loss {loss_description(loss)} takes their logarithm: they "
+            f"would be no probabilities to predict_proba. End the model with {fix}.")
     if classifies and activation in ("sigmoid", "softmax") and loss_from_logits(loss):
         raise ValueError(
             f"The model ends in a {activation}, whose outputs are probabilities, but the loss "
@@ -166,13 +167,12 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             "predict and predict_proba read probabilities: end the model with "
             "activation='sigmoid' (one unit for two classes, or per label) or 'softmax' (one "
             "unit per class), or train with a crossentropy loss.")
-    if classifies and _not_probabilities(activation) and (
-            takes_probabilities(loss) or is_kl_divergence(loss)):
-        what, logits = ("no activation (linear)", "give the loss") if activation == "linear" else (
+    kl = is_kl_divergence(loss)
+    if classifies and _not_probabilities(activation) and (takes_probabilities(loss) or kl):
+        give = "train with a loss taking" if kl else "give the loss"  # (KL: no from_logits)
+        what, logits = ("no activation (linear)", give) if activation == "linear" else (
             f"activation={activation!r}, whose outputs are not probabilities",
-            "remove it and give the loss")  # (a relu's logits would never be negative)
-        if is_kl_divergence(loss):  # (which takes no from_logits)
-            logits = logits.replace("give the loss", "train with a loss taking")
+            f"remove it and {give}")  # (a relu's logits would never be negative)
         raise ValueError(
             f"The model's output layer has {what}, but the loss "
             f"{loss_description(loss)} takes probabilities: end the model with "

@@ -101,7 +101,6 @@ class _CappedLogLoss:
         super().__init__(from_logits=from_logits, reduction=reduction,
                          name=name or self._default_name, dtype=dtype)
         self.cap = cap
-        self.from_logits = from_logits
 
     def call(self, y_true, y_pred):
         return _capped(super().call(y_true, y_pred), self.cap)
