@@ -672,6 +672,56 @@ def test_a_history_kept_across_fits_gives_each_fit_its_own_logs(share):
         assert len(fresh.fit(X, y).fit(X, y).history_["loss"]) == 2
 
 
+def test_a_model_of_several_outputs_logs_under_its_own_output_names():
+    # Keras logs each output's loss and metrics under its name: a warm copy made
+    # from an earlier fit's network (dense_1, dense_2) gave a later fit's
+    # history_ those names, not its own (a monitor on "val_dense_4_loss" saw none).
+    from sklearn.base import BaseEstimator, TransformerMixin, clone
+
+    class Columns(TransformerMixin, BaseEstimator):
+        def fit(self, y):
+            return self
+
+        def transform(self, y):
+            return [y[:, 0], y[:, 1]]
+
+        def inverse_transform(self, y):
+            return np.column_stack([np.ravel(v) for v in y])
+
+        def get_metadata(self):
+            return {"n_outputs_expected_": 2}
+
+    class TwoOutputs(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return Columns()
+
+    def build():
+        inputs = keras.Input((1,))
+        hidden = keras.layers.Dense(4, activation="tanh")(inputs)
+        model = keras.Model(inputs, [keras.layers.Dense(1)(hidden),
+                                     keras.layers.Dense(1)(hidden)])
+        model.compile(optimizer="adam", loss=["mse", "mse"], metrics=[["mae"], ["mae"]])
+        return model
+
+    Y = np.c_[y, -y]
+    est = TwoOutputs(build, epochs=2, random_state=0, validation_split=0.25)
+    fits = [clone(est).fit(X, Y) for _ in range(2)]
+    with keraslearn.config_context(share_traced_functions=False):
+        alone = clone(est).fit(X, Y)
+    for fit in [*fits, alone]:
+        first, second = fit.model_.output_names
+        assert set(fit.history_) == {"loss", "val_loss"} | {
+            key for name in (first, second) for key in (
+                f"{name}_loss", f"val_{name}_loss", f"{name}_mean_absolute_error",
+                f"val_{name}_mae")}
+    for key, values in fits[1].history_.items():
+        renamed = key
+        for mine, its in zip(fits[1].model_.output_names, alone.model_.output_names):
+            renamed = renamed.replace(mine, its)
+        np.testing.assert_allclose(values, alone.history_[renamed], rtol=1e-5)
+
+
 # ---------------------------- what a warm copy must not carry from fit to fit
 def test_muon_picks_rules_by_layer_name_so_its_fits_train_themselves():
     # Muon trains a kernel whose path holds "embedding" by AdamW's rule: a warm

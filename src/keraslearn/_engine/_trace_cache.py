@@ -182,8 +182,12 @@ def architecture_key(model):
         opt_config.pop("name", None)
         optimizer["config"] = opt_config
         compile_config["optimizer"] = optimizer
+        # A model of several outputs logs each one's loss and metrics under its
+        # name: a warm copy's names ("dense_1_loss") were the history's.
+        outputs = getattr(model, "output_names", None) or ()
         return json.dumps(
-            [type(model).__name__, config, compile_config, loss_key(model.loss)],
+            [type(model).__name__, config, compile_config, loss_key(model.loss),
+             list(outputs) if len(outputs) > 1 else None],
             sort_keys=True, default=repr,
         )
     except Exception:  # noqa: BLE001 - any model the config API cannot describe
