@@ -14,11 +14,12 @@ variables of fixed shapes. A *plain dense chain* is trained here instead:
 - compiled with ``Adam`` (no AMSGrad), ``SGD`` or ``RMSprop`` (not centred)
   at a constant learning rate, with no weight decay, clipping, EMA, loss
   scaling or gradient accumulation, one of Keras' own losses (or the ready
-  MLPs' half squared error), metrics given by names only, of Keras' means
-  over samples (``"accuracy"``, ``"binary_accuracy"``, ``"mae"``, ``"mse"``,
-  ...) or counts over thresholds (``"auc"``, ``"precision"``, ``"recall"``):
-  Keras' own metric objects, made as its compile makes them, updated
-  statelessly in the loop; no XLA, not run eagerly;
+  MLPs' half squared error), metrics given by names or as objects of Keras'
+  own classes, of Keras' means over samples (``"accuracy"``,
+  ``"binary_accuracy"``, ``"mae"``, ``"mse"``, ...) or counts over thresholds
+  (``"auc"``, ``AUC()``, ``"precision"``, ``"recall"``): Keras' own metric
+  objects, made as its compile makes them (an object from its config),
+  updated statelessly in the loop; no XLA, not run eagerly;
 - for a fit with nothing per batch to call back (callbacks with epoch-level
   hooks only) and nothing printed, on data a ``tf.data`` pipeline holds
   whole, validated (``validation_split``, ``validation_data``) or not,
@@ -130,7 +131,9 @@ class _Chain:
         self.key = json.dumps([
             self.activations, self.biases, self.penalties, self.dropout_counts, self.dtype,
             loss_key(loss), self.kind, self.constants, stopping is not None,
-            metrics, repr(element_spec), keras.config.epsilon(),  # (losses clip by it)
+            # (the metrics' names only name the logs, each fit's its own)
+            [identifier for identifier, _ in metrics],
+            repr(element_spec), keras.config.epsilon(),  # (losses clip by it)
             device,
         ], sort_keys=True, default=repr)
 

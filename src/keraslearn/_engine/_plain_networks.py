@@ -5,6 +5,7 @@ runs it. Anything else answers None, and trains through Keras' fit.
 """
 
 import functools
+import json
 
 from .._tf import keras, tf
 from ._keras_callbacks import BATCH_HOOKS, runs_hooks
@@ -189,27 +190,49 @@ def plain_compile(model, config):
 
 def chain_metrics(model, config, y_shape):
     """The compiled metrics (``config``, the model's compile config) as
-    ``(identifier, name)`` pairs when each is given by a name that Keras
-    resolves to a metric whose state starts at zeros, of fixed shapes, made
-    with the metric (``MeanMetricWrapper``: the accuracies, ``"mae"``,
-    ``"mse"``, the crossentropies, ...; and the counts over thresholds of
-    ``"auc"``, ``"precision"``, ``"recall"``, ...): ``keras.metrics.get(
-    identifier)`` named ``name`` is the metric Keras' compile makes, with
-    ``"accuracy"`` (or ``"acc"``) resolved as Keras resolves it for targets of
-    shape ``y_shape``. [] without metrics; None for any other metric."""
+    ``(identifier, name)`` pairs when each is a metric whose state starts at
+    zeros, of fixed shapes, made with the metric (``MeanMetricWrapper``: the
+    accuracies, ``"mae"``, ``"mse"``, the crossentropies, ...; and the counts
+    over thresholds of ``"auc"``, ``"precision"``, ``"recall"``, ...), given
+    by a name or as an object of Keras' own class: :func:`chain_metric` of
+    the pair is the metric Keras' compile makes, with ``"accuracy"`` (or
+    ``"acc"``) resolved as Keras resolves it for targets of shape
+    ``y_shape``. An object's identifier is its serialised config without its
+    name (``AUC()`` is named "auc_21" by Keras' counter: names do not change
+    what is computed, and each fit logs its own). [] without metrics; None
+    for any other metric."""
     metrics = config.get("metrics")
     if not metrics:
         return []
-    metrics = [metrics] if isinstance(metrics, str) else metrics
-    if not isinstance(metrics, (list, tuple)) or not all(isinstance(m, str) for m in metrics):
+    metrics = [metrics] if isinstance(metrics, (str, dict)) else metrics
+    if not isinstance(metrics, (list, tuple)):
         return None
     out = []
-    for name in metrics:
-        identifier = _accuracy(model, y_shape) if name.lower() in ("accuracy", "acc") else name
-        if not _zero_started(identifier):
+    for given in metrics:
+        if isinstance(given, str):
+            pair = (_accuracy(model, y_shape) if given.lower() in ("accuracy", "acc")
+                    else given), given
+        else:
+            pair = _metric_object(given)
+        if pair is None or not _zero_started(pair[0]):
             return None
-        out.append((identifier, name))
+        out.append(pair)
     return out
+
+
+def _metric_object(config):
+    """``(identifier, name)`` of a serialised metric object of Keras' own
+    class whose settings are plain values (no function of the user's inside
+    a ``MeanMetricWrapper``), or None."""
+    if not (isinstance(config, dict) and config.get("module") == "keras.metrics"
+            and config.get("registered_name") is None
+            and isinstance(config.get("config"), dict)):
+        return None
+    settings = dict(config["config"])
+    name = settings.pop("name", None)
+    if not isinstance(name, str) or any(isinstance(v, dict) for v in settings.values()):
+        return None
+    return json.dumps({**config, "config": settings}, sort_keys=True), name
 
 
 def _accuracy(model, y_shape):
@@ -235,20 +258,23 @@ _COUNTING_METRICS = (
 
 @functools.lru_cache(maxsize=64)
 def _zero_started(identifier):
-    """Whether Keras resolves metric name ``identifier`` to a mean over
-    samples (a total and a count) or one of the counting metrics, whose
-    state starts at zeros."""
+    """Whether metric ``identifier`` (of :func:`chain_metrics`) is a mean
+    over samples (a total and a count) or one of the counting metrics, whose
+    state starts at zeros and is made with it."""
     try:
-        metric = keras.metrics.get(identifier)
-    except ValueError:
+        metric = chain_metric(identifier, "metric")
+    except (ValueError, TypeError):
         return False
-    return (isinstance(metric, keras.metrics.MeanMetricWrapper)
-            or type(metric) in _COUNTING_METRICS)
+    return bool(metric.variables) and (
+        isinstance(metric, keras.metrics.MeanMetricWrapper) or type(metric) in _COUNTING_METRICS)
 
 
 def chain_metric(identifier, name):
     """The metric Keras' compile makes for ``(identifier, name)`` of
     :func:`chain_metrics`."""
+    if identifier.startswith("{"):  # an object's config (Keras' own class)
+        config = json.loads(identifier)
+        return keras.metrics.deserialize({**config, "config": {**config["config"], "name": name}})
     metric = keras.metrics.get(identifier)
     metric.name = name
     return metric
