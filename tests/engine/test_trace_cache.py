@@ -14,7 +14,7 @@ import pytest
 import keraslearn
 from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
-from keraslearn._engine import _trace_cache
+from keraslearn._engine import _trace_cache, _warm_keys
 from keraslearn._engine._trace_cache import trace_cache
 
 
@@ -542,7 +542,7 @@ def test_objects_of_ones_own_in_keras_layers_or_in_main_train_themselves():
     assert np.abs(fitted.model_.layers[0].kernel.numpy()).max() == 0.0
     compiled = {"metrics": [{"module": None, "class_name": "Mine", "config": {},
                              "registered_name": "mine>Mine"}]}
-    assert not _trace_cache._keras_objects_only(compiled)
+    assert not _warm_keys._keras_objects_only(compiled)
     trace_cache.clear()
     KerasRegressor(_batch_normalised, metrics=["mae", keras.metrics.MeanSquaredError()],
                    epochs=1, random_state=0).fit(X, y)
