@@ -292,6 +292,33 @@ def test_a_metric_setting_its_config_leaves_out_is_kept(chain, given):
         np.testing.assert_allclose(reg.history_["cos0"], expected["cos0"], rtol=1e-5, atol=1e-6)
 
 
+def test_a_look_alike_of_another_metric_setting_fitted_first_lends_nothing():
+    # found in an audit: a network logging CosineSimilarity() fitted first made
+    # the warm copy that one logging CosineSimilarity(axis=0) then trained (the
+    # key, made of configs, left the axis out): its history_ was the other axis'.
+    rng = np.random.RandomState(0)
+    X3 = rng.normal(size=(64, 4)).astype("float32")
+    Y3 = np.c_[X3[:, 0] + X3[:, 1], 2 * X3[:, 2], -X3[:, 3]].astype("float32")
+
+    def fit(axis):
+        def build(meta):
+            model = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization(),
+                                      keras.layers.Dense(3)])
+            model.compile(optimizer="adam", loss="mse",
+                          metrics=[keras.metrics.CosineSimilarity(axis=axis, name="cos")])
+            return model
+
+        return KerasRegressor(build, epochs=3, batch_size=64, shuffle=False,
+                              random_state=0).fit(X3, Y3).history_["cos"]
+
+    trace_cache.clear()
+    fit(-1)
+    after = fit(0)
+    with keraslearn.config_context(share_traced_functions=False):
+        alone = fit(0)
+    np.testing.assert_allclose(after, alone, rtol=1e-5, atol=1e-6)
+
+
 def test_a_metric_used_before_is_copied_without_a_warning():
     # What a metric sets once used (AUC's number of labels) was read as settings
     # its config leaves out: a false warning, and those copied onto the new one.

@@ -11,6 +11,7 @@ from .._tf import keras, tf
 from ._keras_callbacks import BATCH_HOOKS, runs_hooks
 from ._layers import defined_by_keras_or_keraslearn, keras_layers_only
 from ._losses import INDEX, picked_by_shape, target_kind
+from ._warm_keys import config_says_all
 
 _CAST_L2 = ("keraslearn.neural_network._callbacks", "CastL2")
 _FLOATS = ("float32", "float64")
@@ -265,8 +266,10 @@ def _zero_started(identifier):
         metric = chain_metric(identifier, "metric")
     except (ValueError, TypeError):
         return False
-    return bool(metric.variables) and (
-        isinstance(metric, keras.metrics.MeanMetricWrapper) or type(metric) in _COUNTING_METRICS)
+    # (an object's copy is made from its config: one it describes whole)
+    return bool(metric.variables) and (not identifier.startswith("{") or config_says_all(
+        metric)) and (isinstance(metric, keras.metrics.MeanMetricWrapper)
+                      or type(metric) in _COUNTING_METRICS)
 
 
 def chain_metric(identifier, name):

@@ -7,8 +7,9 @@ import inspect
 import json
 import types
 
+from .._tf import keras
 from . import _nested as nested
-from ._keras_objects import loss_key
+from ._keras_objects import _settings_held, loss_key
 from ._layers import all_layers, defined_by_keras_or_keraslearn, keras_layers_only
 
 
@@ -87,6 +88,8 @@ def architecture_key(model):
                 and all(map(_keras_code, nested.leaves(model.loss)))
                 and _keras_objects_only({k: v for k, v in compile_config.items() if k != "loss"})):
             return None
+        if not all(map(_made_alike, _serialised_metrics(compile_config.get("metrics")))):
+            return None  # (a warm copy is compiled from the config, keyed by it)
         compile_config["jit_compile"] = model.jit_compile
         if any(hasattr(layer, "adapt") for layer in all_layers(model)):
             # A preprocessing layer adapted to data (Normalization, lookups)
@@ -178,3 +181,30 @@ def _keras_objects_only(config):
     if isinstance(config, (list, tuple)):
         return all(map(_keras_objects_only, config))
     return True
+
+
+def _serialised_metrics(value):
+    """The serialised metric objects in a compile config's metrics (nested
+    per output in lists or dicts)."""
+    if isinstance(value, dict) and "class_name" in value:
+        yield value
+    elif isinstance(value, (list, tuple, dict)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _serialised_metrics(item)
+
+
+def _made_alike(config):
+    """Whether the metric a serialised ``config`` makes is one its config
+    describes whole (Keras' CosineSimilarity leaves its axis out: fits of
+    axis=-1 and of axis=0 were keyed alike)."""
+    try:
+        return config_says_all(keras.metrics.deserialize(config))
+    except Exception:  # noqa: BLE001 - one its class cannot make again: no warm copy
+        return False
+
+
+def config_says_all(metric):
+    """Whether a metric's config names every setting it holds in dicts of plain
+    values (a function's keyword arguments), so that one made from it computes alike."""
+    config = metric.get_config()
+    return all(key in config for held in _settings_held(metric).values() for key in held)
