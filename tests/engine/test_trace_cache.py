@@ -333,13 +333,18 @@ def test_a_metric_used_before_is_copied_without_a_warning():
     assert np.isfinite(clf.history_["mauc"]).all()
 
 
-def test_weight_decay_exclusions_are_kept():
-    # exclude_from_weight_decay is not in the optimizer's config either.
+@pytest.mark.parametrize("scaled", [False, True], ids=["adamw", "loss-scaled-adamw"])
+def test_weight_decay_exclusions_are_kept(scaled):
+    # exclude_from_weight_decay is not in the optimizer's config either; found
+    # in an audit: inside a LossScaleOptimizer (which mixed precision wraps
+    # around the optimizer too) the check missed it, and the warm copy decayed biases.
     def build(meta):
         model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(3, activation="relu"),
                                   keras.layers.BatchNormalization(), keras.layers.Dense(1)])
         optimizer = keras.optimizers.AdamW(0.05, weight_decay=0.5)
         optimizer.exclude_from_weight_decay(var_names=["bias"])
+        if scaled:
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         model.compile(optimizer=optimizer, loss="mse")
         return model
 

@@ -155,11 +155,15 @@ class TraceCache:
             self._entries.clear()
 
     def _warm_copy(self, model, data_spec, steps, probe, device):
-        if model.count_params() > MAX_PARAMS or getattr(model.optimizer, "weight_decay", None) or (
-                isinstance(model.optimizer, getattr(keras.optimizers, "Muon", ()))):
+        if model.count_params() > MAX_PARAMS or any(
+                getattr(optimizer, "weight_decay", None)
+                or isinstance(optimizer, getattr(keras.optimizers, "Muon", ()))
+                for optimizer in (model.optimizer,
+                                  getattr(model.optimizer, "inner_optimizer", None))):
             # Weight decay may exclude variables (exclude_from_weight_decay), which
             # the optimizer's config, and so a copy made from it, leaves out; Muon
             # picks each variable's rule by its path (its layer's name: not in the key).
+            # (A loss-scale wrapper's, which mixed precision adds, holds them.)
             return None
         key = architecture_key(model)
         if key is None:
