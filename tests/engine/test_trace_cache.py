@@ -319,6 +319,46 @@ def test_a_look_alike_of_another_metric_setting_fitted_first_lends_nothing():
     np.testing.assert_allclose(after, alone, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("chain", [True, False], ids=["dense-chain", "warm-copy"])
+@pytest.mark.parametrize("what", ["regularizer", "constraint"])
+def test_a_penalty_or_constraint_set_on_a_built_layer_is_left_out_as_keras_leaves_it(chain, what):
+    # found in an audit: Keras computes with the penalty and constraint a
+    # variable was made with, not one set on its built layer afterwards (as when
+    # adding a penalty to a trained network); a warm copy, made from the config,
+    # trained with it (or with a look-alike's), and so did the dense chain.
+    rng = np.random.RandomState(0)
+    X4 = rng.normal(size=(96, 4)).astype("float32")
+    y4 = X4 @ np.array([1.0, -2.0, 0.5, 0.0], "float32")
+
+    def made():
+        return (keras.regularizers.L2(0.5) if what == "regularizer"
+                else keras.constraints.MaxNorm(0.2))
+
+    def fit(given):
+        def build(meta):
+            hidden = [] if chain else [keras.layers.BatchNormalization()]
+            model = keras.Sequential([
+                keras.Input((4,)),
+                keras.layers.Dense(4, activation="relu", **{f"kernel_{what}": made()} if given
+                                   else {}),
+                *hidden, keras.layers.Dense(1)])
+            if not given:
+                setattr(model.layers[0], f"kernel_{what}", made())
+            return model
+
+        return KerasRegressor(build, optimizer="adam", optimizer__learning_rate=0.05, epochs=3,
+                              batch_size=32, random_state=0).fit(X4, y4)
+
+    trace_cache.clear()
+    fit(True)  # a look-alike built with it
+    after = fit(False)
+    with keraslearn.config_context(share_traced_functions=False):
+        alone = fit(False)
+    np.testing.assert_allclose(after.history_["loss"], alone.history_["loss"], rtol=1e-5)
+    for a, b in zip(after.model_.get_weights(), alone.model_.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 def test_a_metric_used_before_is_copied_without_a_warning():
     # What a metric sets once used (AUC's number of labels) was read as settings
     # its config leaves out: a false warning, and those copied onto the new one.

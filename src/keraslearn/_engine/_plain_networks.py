@@ -106,6 +106,11 @@ def _plain_dense(layer):
         layer.trainable and penalty_kind(layer) is not None
         and layer.bias_regularizer is None and layer.activity_regularizer is None
         and layer.kernel_constraint is None and layer.bias_constraint is None
+        # Keras computes with those its variables were made with (set on a
+        # built layer, the layer's own are not used)
+        and all(getattr(v, "constraint", None) is None for v in layer.trainable_variables)
+        and layer.kernel.regularizer is layer.kernel_regularizer
+        and (layer.bias is None or layer.bias.regularizer is None)
         and not layer.lora_enabled and layer.quantization_mode is None
         and layer.compute_dtype == layer.variable_dtype and layer.compute_dtype in _FLOATS
         # (one of the user's, a partial or an object, is not serialized: that fails,

@@ -84,7 +84,22 @@ class _WarmCopy:
 
 def _compatible(a, b):
     return same_shapes(layer_variables(a), layer_variables(b)) and same_shapes(
-        a.optimizer.variables, b.optimizer.variables)
+        a.optimizer.variables, b.optimizer.variables) and all(
+        _settings(getattr(u, kind, None)) == _settings(getattr(v, kind, None))
+        for u, v in zip(layer_variables(a), layer_variables(b))
+        for kind in ("regularizer", "constraint"))
+
+
+def _settings(obj):
+    """A variable's regularizer or constraint by its class and config. Keras
+    computes with those its variables were made with; a regularizer or
+    constraint set on a built layer changes only the config, from which a warm
+    copy is made (found in an audit: such a network trained with it, or with a
+    look-alike's)."""
+    try:
+        return None if obj is None else (type(obj), repr(obj.get_config()))
+    except Exception:  # noqa: BLE001 - one without a config: itself
+        return obj
 
 
 def steps_per_execution(model, fit_kwargs):
