@@ -191,6 +191,14 @@ _FIT_ERRORS = {
     "metric-spelling": (R, {"metrics": ["meansquarederror"]}, X, X[:, 0], {}, ValueError,
                         "Unknown metric 'meansquarederror' in metrics__0. Did you mean "
                         "'mean_squared_error'"),
+    # found in an audit: functions of keras.metrics that Keras' compile refuses by
+    # name were suggested ("Unknown metric 'log_cosh'. Did you mean 'log_cosh'?")
+    "metric-function-by-name": (R, {"metrics": ["log_cosh"]}, X, X[:, 0], {}, ValueError,
+                                r"compile does not take the metric 'log_cosh' by name \(in "
+                                r"metrics__0\): give the function itself, keras.metrics.log_cosh"),
+    "metric-spelling-of-a-function": (R, {"metrics": ["logcosh"]}, X, X[:, 0], {}, ValueError,
+                                      "Unknown metric 'logcosh' in metrics__0. Did you mean "
+                                      "'LogCoshError'"),
     # (pointed at another metric: 'binary_accuracy' for scikit-learn's balanced_accuracy)
     "sklearn-scorer": (C, {"metrics": ["balanced_accuracy"]}, X, y, {}, ValueError,
                        r"Unknown metric 'balanced_accuracy' in metrics__0\. 'balanced_accuracy' "

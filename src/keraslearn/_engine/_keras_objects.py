@@ -9,7 +9,6 @@ routing rules are those of ``_routed_objects``.
 """
 
 import copy
-import difflib
 import functools
 import hashlib
 import inspect
@@ -21,6 +20,7 @@ import numpy as np
 from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import accepted_kwargs, suggest
+from ..utils._introspection import spelling_hint as _spelling_hint
 from . import _nested as nested
 from . import _routed_objects as routed_objects
 from ._layers import keras_own
@@ -327,23 +327,14 @@ def _resolve_metric(name, where):
     if not _keras_knows(keras.metrics, name):  # "mae" is taken; "meansquarederror" is not
         from ..utils._names import scorer_hint
 
-        known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"]
+        if callable(getattr(keras.metrics, name, None)):  # (log_cosh: a function only)
+            raise ValueError(f"Keras' compile does not take the metric {name!r} by name (in "
+                             f"{where}): give the function itself, keras.metrics.{name}.")
+        known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"
+                                          and _keras_knows(keras.metrics, n)]
         hint = scorer_hint(name) or _spelling_hint(name, known)
         raise ValueError(f"Unknown metric {name!r} in {where}.{hint}")
     return found
-
-
-def _spelling_hint(name, known):
-    """``suggest``'s hint among Keras' names ``known``; in other capitals (HUBER),
-    the closest compared in lower case, as Keras spells it (snake case first)."""
-    hint = suggest(name, known)
-    if hint:
-        return hint
-    spelt = {}
-    for key in sorted(known, key=lambda k: k != k.lower()):
-        spelt.setdefault(key.lower(), key)
-    match = difflib.get_close_matches(name.lower(), list(spelt), n=1, cutoff=0.6)
-    return f" Did you mean {spelt[match[0]]!r}?" if match else ""
 
 
 @functools.cache

@@ -31,6 +31,20 @@ def suggest(name, candidates):
     return f" Did you mean {match[0]!r}?" if match else ""
 
 
+def spelling_hint(name, known):
+    """:func:`suggest`'s hint among Keras' names ``known``; in other capitals
+    (HUBER), the closest compared in lower case, as Keras spells it (snake
+    case first)."""
+    hint = suggest(name, known)
+    if hint:
+        return hint
+    spelt = {}
+    for key in sorted(known, key=lambda k: k != k.lower()):
+        spelt.setdefault(key.lower(), key)
+    match = difflib.get_close_matches(name.lower(), list(spelt), n=1, cutoff=0.6)
+    return f" Did you mean {spelt[match[0]]!r}?" if match else ""
+
+
 def accepted_kwargs(func):
     """The names ``func`` takes by keyword, and whether it takes ``**kwargs``.
 
