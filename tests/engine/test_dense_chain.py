@@ -324,6 +324,8 @@ def test_only_metrics_keras_averages_over_samples_are_computed_in_the_chain():
         # (its config leaves from_sorted_ids out: made from it, it may compute otherwise)
         ([keras.metrics.SparseTopKCategoricalAccuracy(2)], None),
         ([keras.metrics.R2Score()], None),
+        # (two named alike: Keras' compile logs the second as precision_1)
+        ([keras.metrics.Precision(name="p"), keras.metrics.Recall(name="p")], None),
     ]:
         config = {"metrics": [keras.metrics.serialize(m) for m in objects]}
         got = chain_metrics(binary, config, (None, 1))

@@ -223,7 +223,8 @@ def chain_metrics(model, config, y_shape):
         if pair is None or not _zero_started(pair[0]):
             return None
         out.append(pair)
-    return out
+    # (two named alike: Keras' compile numbers the second's logs, precision_1)
+    return out if len({name for _, name in out}) == len(out) else None
 
 
 def _metric_object(config):
