@@ -205,6 +205,17 @@ def test_metrics_given_as_classes_keep_their_names_in_every_fit():
             warnings.simplefilter("error")  # (EarlyStopping warns of a metric it lacks)
             est.fit(X, labels)
         assert set(est.history_) == keys | {"val_" + key for key in keys}
+    # found in an audit: given by their class names, Keras logged "AUC" and
+    # "val_AUC" (history_: auc beside val_AUC), and the EarlyStopping saw nothing
+    by_name = KerasClassifier(
+        tiny_mlp, loss="binary_crossentropy", epochs=3, random_state=0, validation_split=0.25,
+        metrics=["AUC", "Precision", "MeanSquaredError"],
+        callbacks=[keras.callbacks.EarlyStopping(monitor="val_auc", patience=0, mode="max")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        by_name.fit(X, labels)
+    keys = {"loss", "auc", "precision", "mean_squared_error"}
+    assert set(by_name.history_) == keys | {"val_" + key for key in keys}
     named = KerasClassifier(tiny_mlp, loss="binary_crossentropy", epochs=1,
                             metrics=[keras.metrics.AUC], metrics__name="area").fit(X, labels)
     assert "area" in named.history_

@@ -96,8 +96,7 @@ def make_optimizer(optimizer, kwargs):
     One made from a name or a class is named after its class ("adam"), not
     Keras' next unique name ("adam_57"): its variables' names then repeat
     from fit to fit, and TensorFlow keeps a cached kernel per variable name
-    it has seen, for the life of the process (``_trace_cache``'s docstring).
-    """
+    it has seen, for the life of the process (``_trace_cache``'s docstring)."""
     kwargs = {k: make_optimizer(v, {}) if isinstance(v, keras.optimizers.Optimizer) else v
               for k, v in kwargs.items()}  # (LossScaleOptimizer's inner_optimizer: a copy too)
     if isinstance(optimizer, keras.optimizers.Optimizer):
@@ -355,11 +354,21 @@ def check_metrics(metrics, kwargs):
 
 
 def make_metrics(metrics, kwargs):
-    made = _fresh_metrics(routed_objects.make(metrics, kwargs, "metrics",
-                                              resolve=_resolve_metric, kind="metric"))
+    made = _fresh_metrics(map_leaves(_keras_spelling, routed_objects.make(
+        metrics, kwargs, "metrics", resolve=_resolve_metric, kind="metric")))
     if made is None or isinstance(made, (list, tuple, dict)):
         return made
     return [made]  # one metric for the whole model
+
+
+def _keras_spelling(name):
+    """A name of a class of Keras' own as Keras names its first metric ("AUC" ->
+    "auc": history_ had auc and val_AUC, EarlyStopping(monitor="val_auc") saw nothing)."""
+    if not isinstance(name, str) or name.lower() in _CONTEXT_METRICS:
+        return name
+    cls = _lookup(name, keras.metrics, keras.metrics.Metric)
+    first = routed_objects.first_name(cls) if inspect.isclass(cls) else None
+    return first if first and _keras_knows(keras.metrics, first) else name
 
 
 def _fresh_metrics(made):

@@ -47,7 +47,7 @@ def _metric_naming(cls):
     return "named" if "name" in names else "passed" if var_kw else None
 
 
-def _first_name(cls):
+def first_name(cls):
     """The name Keras gives the first instance of ``cls``: its constructor's
     default (``FBetaScore``: ``fbeta_score``), else its class name in snake
     case by Keras' own rule (``AUC``: ``auc``, ``F1Score``: ``f1_score``,
@@ -205,9 +205,9 @@ class _Walker:
         naming = (_metric_naming(cls) if self.kind == "metric" and "name" not in values
                   and not _named_by_position(cls, len(positional)) else None)
         if naming == "named":  # (Keras suffixes a repeated one)
-            return cls(*positional, **keywords, name=_first_name(cls))
+            return cls(*positional, **keywords, name=first_name(cls))
         made = cls(*positional, **keywords)
-        first = _first_name(cls) if naming == "passed" else None
+        first = first_name(cls) if naming == "passed" else None
         if first and re.fullmatch(re.escape(first) + r"_\d+", made.name):
             try:  # named by Keras' count, not by the class (its own default, its base's)
                 return cls(*positional, **keywords, name=first)
