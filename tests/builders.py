@@ -81,3 +81,10 @@ class ScaledSquares(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}
+
+
+# A compiled metric keraslearn's dense chain trainer does not compute (F1Score
+# makes its state at its first update): a plain dense network compiled with it
+# trains through Keras' fit, and through the trace cache's warm copies.
+NOT_CHAINED_METRIC = {"metrics": [keras.metrics.F1Score], "metrics__0__average": "micro",
+                      "metrics__0__threshold": 0.5, "metrics__0__name": "f1"}

@@ -15,7 +15,7 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
 import keraslearn
-from builders import tiny_mlp
+from builders import NOT_CHAINED_METRIC, tiny_mlp
 from keraslearn import (
     ImageClassifier,
     KerasClassifier,
@@ -87,8 +87,7 @@ def test_grid_search_sets_the_device_of_each_fit():
 def test_traced_functions_are_bound_to_the_device():
     trace_cache.clear()
     dense_chains.clear()
-    _wrapper(device="/CPU:0", random_state=None, metrics=[keras.metrics.AUC],
-             metrics__0__name="auc").fit(X, y)
+    _wrapper(device="/CPU:0", random_state=None, **NOT_CHAINED_METRIC).fit(X, y)
     assert [key[-1] for key in trace_cache.keys()] == [CPU]
     # A plain dense chain (no metric it does not compute) trains through a function of its own.
     _wrapper(device="/CPU:0", random_state=None).fit(X, y)

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from builders import tiny_mlp
+from builders import NOT_CHAINED_METRIC, tiny_mlp
 from keraslearn import KerasClassifier, MLPClassifier, MLPRegressor
 from keraslearn._engine._trace_cache import MAX_ENTRIES, trace_cache
 
@@ -28,12 +28,10 @@ def network(width):
 
 
 def _classifier(width, **kwargs):
-    # A compiled metric the dense chain trainer does not compute (it computes
-    # metrics compiled by name, "accuracy" or "auc"; a metric class is made by
-    # the fit): other plain dense chains train through it, with no warm copy.
+    # A compiled metric the dense chain trainer does not compute: other plain
+    # dense chains train through it, with no warm copy.
     return KerasClassifier(network(width), loss="binary_crossentropy", epochs=1, batch_size=32,
-                           verbose=0, random_state=0, metrics=[keras.metrics.AUC],
-                           metrics__0__name="auc", **kwargs)
+                           verbose=0, random_state=0, **NOT_CHAINED_METRIC, **kwargs)
 
 
 def _variable_paths(model):

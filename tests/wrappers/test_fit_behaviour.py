@@ -13,7 +13,7 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 
 import keraslearn
-from builders import output_layer, tiny_mlp
+from builders import NOT_CHAINED_METRIC, output_layer, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor, _random, _tf
 from keraslearn._engine import _feed, _layers, _predict, _trace_cache
 
@@ -655,11 +655,10 @@ def test_large_data_path_keeps_float64_and_multioutput_targets(monkeypatch):
 
 
 # ---------------------------------------------------------- template cache
-# A compiled metric the dense chain trainer does not compute (it computes the
-# metrics compiled by name, such as "accuracy" or "auc"; a metric class is
-# made by the fit): other plain dense chains train through it
-# (tests/engine/test_dense_chain.py), not through a warm copy.
-METRIC = dict(metrics=[keras.metrics.AUC], metrics__0__name="auc")
+# A compiled metric the dense chain trainer does not compute: other plain
+# dense chains train through it (tests/engine/test_dense_chain.py), not
+# through a warm copy.
+METRIC = NOT_CHAINED_METRIC
 
 
 def test_fits_of_one_architecture_share_a_template():
@@ -723,8 +722,7 @@ def _without_templates(monkeypatch, make):
 def test_template_gives_the_results_of_direct_training(monkeypatch):
     def make():
         return KerasClassifier(tiny_mlp, random_state=3, epochs=3, batch_size=16,
-                               validation_split=0.25, metrics=[keras.metrics.AUC],
-                               metrics__0__name="auc", **ADAM).fit(X, y)
+                               validation_split=0.25, **NOT_CHAINED_METRIC, **ADAM).fit(X, y)
 
     make()  # leave a warm template behind
     cached = make()
