@@ -321,8 +321,12 @@ def test_only_metrics_keras_averages_over_samples_are_computed_in_the_chain():
          ["auc_21", "mean_squared_error"]),
         ([keras.metrics.MeanMetricWrapper(_predicted, name="mine")], None),
         ([keras.metrics.AUC(multi_label=True)], None),
-        # (its config leaves from_sorted_ids out: made from it, it may compute otherwise)
-        ([keras.metrics.SparseTopKCategoricalAccuracy(2)], None),
+        # (its config names from_sorted_ids only when True: found in review)
+        ([keras.metrics.SparseTopKCategoricalAccuracy(2, name="top2")], ["top2"]),
+        # results of several numbers, or in another dtype than the metric's (the
+        # chain failed where Keras' fit gives them: found in review)
+        ([keras.metrics.Recall(thresholds=[0.3, 0.7])], None),
+        ([keras.metrics.AUC(dtype="float64")], None),
         ([keras.metrics.R2Score()], None),
         # (two named alike: Keras' compile logs the second as precision_1)
         ([keras.metrics.Precision(name="p"), keras.metrics.Recall(name="p")], None),
@@ -330,6 +334,25 @@ def test_only_metrics_keras_averages_over_samples_are_computed_in_the_chain():
         config = {"metrics": [keras.metrics.serialize(m) for m in objects]}
         got = chain_metrics(binary, config, (None, 1))
         assert (got if got is None else [name for _, name in got]) == expected
+
+
+def test_metrics_of_several_numbers_or_another_dtype_train_through_keras_fit():
+    def build(meta):
+        model = stack(meta)
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=[
+            keras.metrics.Recall(thresholds=[0.3, 0.7], name="recall"),
+            keras.metrics.AUC(dtype="float64", name="auc"),
+            keras.metrics.BinaryAccuracy(dtype="float64", name="hits")])
+        return model
+
+    fits = []
+    for share in (True, False):
+        with keraslearn.config_context(share_traced_functions=share):
+            fits.append(KerasClassifier(build, epochs=2, batch_size=32, random_state=0).fit(
+                X, y_binary))
+    assert np.shape(fits[0].history_["recall"]) == (2, 2)
+    for key in ("recall", "auc", "hits", "loss"):
+        np.testing.assert_allclose(fits[0].history_[key], fits[1].history_[key], rtol=1e-6)
 
 
 def test_metric_objects_a_builder_makes_anew_share_one_trace():

@@ -196,6 +196,9 @@ _FIT_ERRORS = {
     "metric-function-by-name": (R, {"metrics": ["log_cosh"]}, X, X[:, 0], {}, ValueError,
                                 r"compile does not take the metric 'log_cosh' by name \(in "
                                 r"metrics__0\): give the function itself, keras.metrics.log_cosh"),
+    # (found in review: keras.metrics.get, serialize, ... were pointed at)
+    "metric-keras-utility": (R, {"metrics": ["serialize"]}, X, X[:, 0], {}, ValueError,
+                             r"^Unknown metric 'serialize' in metrics__0\.$"),
     "metric-spelling-of-a-function": (R, {"metrics": ["logcosh"]}, X, X[:, 0], {}, ValueError,
                                       "Unknown metric 'logcosh' in metrics__0. Did you mean "
                                       "'LogCoshError'"),

@@ -325,8 +325,8 @@ def _resolve_metric(name, where):
     found = _lookup(name, keras.metrics, keras.metrics.Metric)
     if not _keras_knows(keras.metrics, name):  # "mae" is taken; "meansquarederror" is not
         from ..utils._names import scorer_hint
-
-        if callable(getattr(keras.metrics, name, None)):  # (log_cosh: a function only)
+        function = getattr(keras.metrics, name, None)  # (log_cosh: a metric function only)
+        if inspect.isfunction(function) and "y_pred" in accepted_kwargs(function)[0]:
             raise ValueError(f"Keras' compile does not take the metric {name!r} by name (in "
                              f"{where}): give the function itself, keras.metrics.{name}.")
         known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"

@@ -267,15 +267,20 @@ _COUNTING_METRICS = (
 def _zero_started(identifier):
     """Whether metric ``identifier`` (of :func:`chain_metrics`) is a mean
     over samples (a total and a count) or one of the counting metrics, whose
-    state starts at zeros and is made with it."""
+    state starts at zeros and is made with it, of one number in the metric's
+    dtype (the chain logs floats: not Recall(thresholds=[0.3, 0.7]), nor a
+    float64 AUC, whose results are float32)."""
     try:
         metric = chain_metric(identifier, "metric")
     except (ValueError, TypeError):
         return False
+    if not metric.variables or not (isinstance(metric, keras.metrics.MeanMetricWrapper)
+                                    or type(metric) in _COUNTING_METRICS):
+        return False
+    result = metric.result()
     # (an object's copy is made from its config: one it describes whole)
-    return bool(metric.variables) and (not identifier.startswith("{") or config_says_all(
-        metric)) and (isinstance(metric, keras.metrics.MeanMetricWrapper)
-                      or type(metric) in _COUNTING_METRICS)
+    return (not identifier.startswith("{") or config_says_all(metric)) and (
+        tuple(result.shape) == () and result.dtype == metric.dtype)
 
 
 def chain_metric(identifier, name):

@@ -3,6 +3,7 @@ networks alike enough to share one, whatever their layers' names, and the
 code they run.
 """
 
+import functools
 import inspect
 import json
 import types
@@ -205,6 +206,25 @@ def _made_alike(config):
 
 def config_says_all(metric):
     """Whether a metric's config names every setting it holds in dicts of plain
-    values (a function's keyword arguments), so that one made from it computes alike."""
+    values (a function's keyword arguments), so that one made from it computes
+    alike: each is in the config, or its class writes it there once it differs
+    (SparseTopKCategoricalAccuracy's from_sorted_ids only when True)."""
     config = metric.get_config()
-    return all(key in config for held in _settings_held(metric).values() for key in held)
+    return all(key in config or _written_once_set(type(metric), key, value)
+               for held in _settings_held(metric).values() for key, value in held.items())
+
+
+def _written_once_set(cls, key, value):
+    """Whether ``cls`` made with setting ``key`` other than ``value`` (a bool or
+    an int) names it in its config: CosineSimilarity(axis=0)'s leaves it out."""
+    if type(value) not in (bool, int):
+        return False
+    return _names_other(cls, key, (not value) if type(value) is bool else value + 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _names_other(cls, key, other):
+    try:
+        return key in cls(**{key: other}).get_config()
+    except Exception:  # noqa: BLE001 - not an argument of its constructor
+        return False
