@@ -19,9 +19,11 @@ fits:
   sigmoid)])``, ``compile``, ``fit``, ``predict``, dropped;
 - keraslearn's ``KerasClassifier`` with a builder of that network, the same
   with ``metrics=["accuracy"]`` (computed by keraslearn's dense chain
-  trainer too, as every metric Keras averages over samples), and with
-  ``metrics=["auc"]`` (which it does not compute: that fit trains through
-  Keras' ``fit``), and as scikeras documents early stopping:
+  trainer too, as every metric Keras averages over samples), with
+  ``metrics=["auc"]`` (computed there too, as the counts over thresholds
+  are), with a builder compiling ``keras.metrics.AUC()`` made anew at each
+  call (Keras names each by a count over the process: ``auc_57``), and as
+  scikeras documents early stopping:
   ``validation_split=0.2`` with ``metrics=["accuracy"]`` and
   ``EarlyStopping(monitor="val_loss")``, 3 epochs, and with a
   ``Dropout(0.2)`` after the hidden layer;
@@ -63,6 +65,8 @@ CONTESTANTS = {
     "kerasclassifier": "keraslearn KerasClassifier",
     "kerasclassifier_accuracy": "keraslearn KerasClassifier with metrics=[\"accuracy\"]",
     "kerasclassifier_metrics": "keraslearn KerasClassifier with metrics=[\"auc\"]",
+    "kerasclassifier_auc_object": "keraslearn KerasClassifier, a builder compiling "
+                                  "metrics=[keras.metrics.AUC()]",
     "kerasclassifier_validation": "keraslearn KerasClassifier with validation_split=0.2, "
                                   "metrics=[\"accuracy\"], EarlyStopping on val_loss, "
                                   "3 epochs",
@@ -122,6 +126,16 @@ def _fitter(lib):
     def wrapper_metrics(width):
         wrapper(width, metrics=["auc"])
 
+    def wrapper_auc_object(width):
+        def build(meta):  # a metric object made at each call, as builders make them
+            model = network(width)
+            model.compile(optimizer="adam", loss="binary_crossentropy",
+                          metrics=[keras.metrics.AUC()])
+            return model
+
+        keraslearn.KerasClassifier(build, batch_size=BATCH, verbose=0, epochs=1).fit(
+            X, y).predict(X)
+
     def wrapper_validation(width):
         # scikeras' documented pattern: a held-out fraction watched by EarlyStopping.
         wrapper(width, metrics=["accuracy"], validation_split=0.2, epochs=3, callbacks=[
@@ -141,6 +155,7 @@ def _fitter(lib):
 
     return {"keras": raw, "kerasclassifier": wrapper, "kerasclassifier_accuracy": wrapper_accuracy,
             "kerasclassifier_metrics": wrapper_metrics,
+            "kerasclassifier_auc_object": wrapper_auc_object,
             "kerasclassifier_validation": wrapper_validation,
             "kerasclassifier_dropout": wrapper_dropout,
             "mlp": mlp, "mlp_5fold": mlp, "mlp_early_stopping": mlp_early_stopping}[lib]
