@@ -250,6 +250,12 @@ def test_a_loss_setting_its_config_leaves_out_is_kept(chain):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
 
+def _three_targets():
+    rng = np.random.RandomState(0)
+    X3 = rng.normal(size=(64, 4)).astype("float32")
+    return X3, np.c_[X3[:, 0] + X3[:, 1], 2 * X3[:, 2], -X3[:, 3]].astype("float32")
+
+
 @pytest.mark.parametrize("chain", [True, False], ids=["dense-chain", "warm-copy"])
 @pytest.mark.parametrize("given", ["compiled", "parameter"])
 def test_a_metric_setting_its_config_leaves_out_is_kept(chain, given):
@@ -257,9 +263,7 @@ def test_a_metric_setting_its_config_leaves_out_is_kept(chain, given):
     # from it (a network compiled by its builder), or the copy made of a metric
     # given as a parameter, reported the metric over the last axis, and an
     # EarlyStopping reading it stopped at another epoch.
-    rng = np.random.RandomState(0)
-    X3 = rng.normal(size=(64, 4)).astype("float32")
-    Y3 = np.c_[X3[:, 0] + X3[:, 1], 2 * X3[:, 2], -X3[:, 3]].astype("float32")
+    X3, Y3 = _three_targets()
 
     def network():
         hidden = [] if chain else [keras.layers.BatchNormalization()]
@@ -296,9 +300,7 @@ def test_a_look_alike_of_another_metric_setting_fitted_first_lends_nothing():
     # found in an audit: a network logging CosineSimilarity() fitted first made
     # the warm copy that one logging CosineSimilarity(axis=0) then trained (the
     # key, made of configs, left the axis out): its history_ was the other axis'.
-    rng = np.random.RandomState(0)
-    X3 = rng.normal(size=(64, 4)).astype("float32")
-    Y3 = np.c_[X3[:, 0] + X3[:, 1], 2 * X3[:, 2], -X3[:, 3]].astype("float32")
+    X3, Y3 = _three_targets()
 
     def fit(axis):
         def build(meta):
