@@ -486,18 +486,31 @@ def test_seeded_initializers_and_dropouts_do_not_part_architectures(dropout):
                                        atol=1e-6)
 
 
-@pytest.mark.parametrize("wrapped", ["bidirectional", "time_distributed", "cell"])
+def _held_model(kind):
+    if kind == "sequential":
+        return keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
+    inputs = keras.Input((2,))
+    return keras.Model(inputs, keras.layers.Dense(2)(inputs))
+
+
+@pytest.mark.parametrize("wrapped", ["bidirectional", "time_distributed", "cell",
+                                     "time_distributed_sequential", "time_distributed_model"])
 def test_layers_held_by_a_layer_do_not_part_architectures(wrapped):
     # Found in an audit: the layers a Bidirectional, a TimeDistributed or an RNN
     # holds are named by Keras' counter at each build, and their names were kept
-    # in the key: every refit traced anew (10x a fit) and kept a dead warm copy.
+    # in the key: every refit traced anew (10x a fit) and kept a dead warm copy;
+    # found in review, a model a TimeDistributed holds too.
     def build():
         inner = {"bidirectional": lambda: keras.layers.Bidirectional(keras.layers.LSTM(2)),
                  "time_distributed": lambda: keras.layers.TimeDistributed(
                      keras.layers.Dense(2)),
+                 "time_distributed_sequential": lambda: keras.layers.TimeDistributed(
+                     _held_model("sequential")),
+                 "time_distributed_model": lambda: keras.layers.TimeDistributed(
+                     _held_model("functional")),
                  "cell": lambda: keras.layers.RNN(keras.layers.GRUCell(2))}[wrapped]()
         layers = [keras.Input((3, 2)), inner]
-        if wrapped == "time_distributed":
+        if wrapped.startswith("time_distributed"):
             layers.append(keras.layers.Flatten())
         return keras.Sequential(layers + [keras.layers.Dense(1)])
 

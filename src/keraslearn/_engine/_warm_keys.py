@@ -56,10 +56,12 @@ def _canonical(obj, rename, held_names=None):
         canonical = {k: _canonical(v, rename, held_names) for k, v in obj.items()
                      if not (isinstance(k, str) and (k.endswith("_initializer") or k == "seed"))}
         held = canonical.get("config")
-        if (str(obj.get("module", "")).startswith("keras.layers") and isinstance(held, dict)
-                and isinstance(held.get("name"), str) and not held["name"].startswith("#")):
-            # A layer a layer holds (Bidirectional's, TimeDistributed's, an RNN's
-            # cell): Keras numbers its name at each build, so refits never matched.
+        module = str(obj.get("module", ""))
+        if (module.startswith("keras.layers") or module.startswith("keras") and obj.get(
+                "class_name") in ("Sequential", "Functional")) and isinstance(held, dict) and (
+                isinstance(held.get("name"), str) and not held["name"].startswith("#")):
+            # A layer (or model) a layer holds (Bidirectional's, TimeDistributed's,
+            # an RNN's cell): Keras numbers its name at each build, so refits never matched.
             # Its name alone is numbered by first appearance (a renaming of every
             # equal string took an activation named alike too; one number for
             # all joined two wrappers sharing a layer with two holding their own).
