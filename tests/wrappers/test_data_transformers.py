@@ -139,6 +139,22 @@ def test_losses_per_output_are_compared_with_those_the_builder_compiled():
                                              keras.losses.SparseCategoricalCrossentropy()],
                              epochs=1, random_state=0).fit(X, Y)
     assert {"out_bin_loss", "out_cat_loss"} <= same.history_.keys()
+    # found in an audit: one loss against losses per output (either way), and a
+    # dict naming some of the outputs, were not compared
+
+    def compiled_once(meta):
+        model = two_headed(meta)
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        return model
+
+    for build, given in [(compiled, "binary_crossentropy"),
+                         (compiled_once, ["binary_crossentropy", "mse"]),
+                         (compiled_once, {"out_bin": "binary_crossentropy", "out_cat": "mse"}),
+                         (compiled, {"out_cat": "mse"})]:
+        clf = TwoHeadClassifier(build, loss=given, epochs=1)
+        with pytest.raises(ValueError, match=r"was given, but the model was compiled with"):
+            clf.fit(X, Y)
+        assert not hasattr(clf, "model_")
 
 
 def test_partial_fit_classes_need_keraslearn_s_encoder_on_every_call():

@@ -6,9 +6,9 @@ import weakref
 import numpy as np
 
 from .._tf import keras
+from ._given_loss import check_compiled_loss
 from ._keras_objects import loss_in_dtype
 from ._network_checks import (
-    check_compiled_loss,
     check_losses_per_output,
     check_metrics_read_targets,
     check_output_activation,

@@ -1,0 +1,66 @@
+"""The loss given to an estimator against the one its model was compiled with."""
+
+from ._losses import sole_loss
+
+_PER_OUTPUT = (list, tuple, dict)
+
+
+def check_compiled_loss(model, loss):
+    """Refuse a ``loss`` set on the estimator that is not the one the model
+    was compiled with (by its builder, or as given), as scikeras does: the
+    compiled loss trains, so the estimator's would go unused (a search over
+    ``loss`` would search nothing). Losses per output (a list, or a dict by
+    output name) are compared output by output, one loss standing for each
+    output as in Keras' compile, and dicts over the outputs both name."""
+    if loss is None or model.loss is None:
+        return
+    given, compiled = sole_loss(loss), sole_loss(model.loss)
+    names = list(getattr(model, "output_names", None) or ())
+    if isinstance(given, dict) != isinstance(compiled, dict) and len(names) > 1:
+        # by output name against in output order
+        by_name, listed = (given, compiled) if isinstance(given, dict) else (compiled, given)
+        if isinstance(listed, (list, tuple)) and sorted(by_name) == sorted(names):
+            ordered = [by_name[name] for name in names]
+            given, compiled = (ordered, compiled) if by_name is given else (given, ordered)
+    pairs = [(given, compiled)]
+    if isinstance(given, (list, tuple)) and isinstance(compiled, (list, tuple)):
+        pairs = list(zip(given, compiled)) if len(given) == len(compiled) else []
+    elif isinstance(given, dict) and isinstance(compiled, dict):
+        pairs = [(given[k], compiled[k]) for k in given if k in compiled]
+    elif isinstance(given, _PER_OUTPUT) != isinstance(compiled, _PER_OUTPUT):
+        # one loss for every output against losses per output (found in an audit:
+        # loss="mae" beside a compiled ["mse", "mse"] went unused silently)
+        several = given if isinstance(given, _PER_OUTPUT) else compiled
+        pairs = [(one, compiled) if several is given else (given, one) for one in (
+            several.values() if isinstance(several, dict) else several)]
+    for one, other in pairs:
+        if isinstance(one, _PER_OUTPUT) or isinstance(other, _PER_OUTPUT):
+            continue  # (nested deeper: not compared)
+        named = _loss_names(one, other)
+        if named is not None and named[0] != named[1]:
+            where = "" if len(pairs) == 1 and one is given else (
+                f" (per output, {named[0]!r} where it has {named[1]!r})")
+            raise ValueError(
+                f"loss={loss!r} was given, but the model was compiled with the loss "
+                f"{_shown_loss(compiled)!r}{where}, which would train instead: give the "
+                "estimator the loss the model is compiled with, or leave loss=None, or "
+                "build the model uncompiled (the estimator then compiles it with loss).")
+
+
+def _shown_loss(loss):
+    """A loss, or losses per output, by name where they have one (messages)."""
+    if isinstance(loss, (list, tuple)):
+        return [_shown_loss(one) for one in loss]
+    if isinstance(loss, dict):
+        return {key: _shown_loss(one) for key, one in loss.items()}
+    names = _loss_names(loss)
+    return names[0] if names else loss
+
+
+def _loss_names(*losses):
+    from ..utils import loss_name
+
+    try:
+        return [loss_name(one) for one in losses]
+    except (TypeError, ValueError):  # a loss of the user's own that has no name
+        return None
