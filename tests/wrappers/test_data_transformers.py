@@ -157,6 +157,41 @@ def test_losses_per_output_are_compared_with_those_the_builder_compiled():
         assert not hasattr(clf, "model_")
 
 
+def test_targets_by_name_must_name_the_outputs():
+    # found in an audit: an encoder giving targets by names the outputs lack
+    # failed inside Keras ("Expected float32, but got a of type 'str'")
+    class ByName(TransformerMixin, BaseEstimator):
+        def fit(self, y):
+            return self
+
+        def transform(self, y):
+            return {"a": y[:, 0], "b": y[:, 1]}
+
+        def get_metadata(self):
+            return {"n_outputs_expected_": 2}
+
+    class Named(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return ByName()
+
+    def build(names):
+        def network(meta):
+            inputs = keras.Input((X.shape[1],))
+            return keras.Model(inputs, [keras.layers.Dense(1, name=n)(inputs) for n in names])
+
+        return network
+
+    Y2 = np.c_[X[:, 0], X[:, 1]]
+    reg = Named(build("xy"), loss="mse", epochs=1)
+    with pytest.raises(ValueError, match=r"targets named \['a', 'b'\], but the model's outputs "
+                                         r"are named \['x', 'y'\]"):
+        reg.fit(X, Y2)
+    assert not hasattr(reg, "model_")
+    assert {"a_loss", "b_loss"} <= Named(build("ba"), loss="mse", epochs=1).fit(
+        X, Y2).history_.keys()
+
+
 def test_partial_fit_classes_need_keraslearn_s_encoder_on_every_call():
     # A later call given classes failed with an AttributeError of None (the
     # estimator's classes_, which a target_encoder of the user's own leaves None).

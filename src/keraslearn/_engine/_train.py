@@ -185,6 +185,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
             "strategy scope).")
     weight_axes = _loss_axes_per_sample(model)
     encoded = targets.encode(encoder, data.y)
+    _check_target_names(model, encoded)
     if plan.train_rows is not None:  # (a held-out split: large arrays' rows read by batch)
         X = nested.map_arrays(_held, X)
     X_train = nested.take(X, plan.train_rows)
@@ -318,3 +319,16 @@ def tell_failed(callbacks, exc):
 
 def _finite_state(model):
     return all(bool(np.isfinite(v.numpy()).all()) for v in training_variables(model))
+
+
+def _check_target_names(model, encoded):
+    """Targets given by name (a target encoder of the user's returning a dict)
+    name the model's outputs: Keras failed with "Expected float32, but got a of
+    type 'str'" (found in an audit)."""
+    names = list(getattr(model, "output_names", None) or ())
+    if isinstance(encoded, dict) and names and sorted(map(str, encoded)) != sorted(names):
+        raise ValueError(
+            f"The target encoder gives targets named {sorted(map(str, encoded))}, but the "
+            f"model's outputs are named {names}: name the output layers as the targets "
+            "(keras.layers.Dense(..., name='a')), or give the targets as a list in the "
+            "outputs' order.")
