@@ -157,6 +157,32 @@ def test_losses_per_output_are_compared_with_those_the_builder_compiled():
         assert not hasattr(clf, "model_")
 
 
+@pytest.mark.parametrize("activation, loss, message", [
+    (None, "binary_crossentropy", r"output 'out_bin' has activation='linear', whose outputs are "
+     r"not probabilities, but its loss 'binary_crossentropy' takes probabilities"),
+    ("softmax", "binary_crossentropy", r"output 'out_bin' ends in a softmax over 1 unit"),
+    ("softmax", keras.losses.BinaryCrossentropy(from_logits=True), r"softmax over 1 unit"),
+])
+def test_each_output_of_several_is_checked_as_one_output_is(activation, loss, message):
+    # found in an audit: the refusals of a one-output network were not made on
+    # each output of several (a linear output under binary_crossentropy trained)
+    def heads(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        hidden = keras.layers.Dense(8, activation="relu")(inputs)
+        return keras.Model(inputs, [
+            keras.layers.Dense(1, activation=activation, name="out_bin")(hidden),
+            keras.layers.Dense(meta["n_classes_"][1], activation="softmax", name="out_cat")(
+                hidden)])
+
+    clf = TwoHeadClassifier(heads, loss=[loss, "sparse_categorical_crossentropy"], epochs=1)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, Y)
+    assert not hasattr(clf, "model_")
+    if activation is None:  # logits under a loss taking them train
+        TwoHeadClassifier(heads, loss=[keras.losses.BinaryCrossentropy(from_logits=True),
+                                       "sparse_categorical_crossentropy"], epochs=1).fit(X, Y)
+
+
 def test_targets_by_name_must_name_the_outputs():
     # found in an audit: an encoder giving targets by names the outputs lack
     # failed inside Keras ("Expected float32, but got a of type 'str'")

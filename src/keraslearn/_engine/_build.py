@@ -12,6 +12,7 @@ from ._network_checks import (
     check_losses_per_output,
     check_metrics_read_targets,
     check_output_activation,
+    check_outputs_of_several,
 )
 from ._predict import keyed_inputs
 from ._targets import RegressorTargetEncoder, is_native
@@ -262,6 +263,8 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
                 "The model was compiled without a loss. Pass loss=... to the estimator "
                 "(one per output: a list or a dict) or compile with a loss."
             )
+        check_outputs_of_several(model, model.loss if compiled or compile else (
+            compile_kwargs.get("loss")))
         return model
     n_units, out_dtype = output_spec(outputs, sample_shape, needs_rows=needs_rows)
     # (one output: a list or dict of losses gives that one loss; a builder's compile too)

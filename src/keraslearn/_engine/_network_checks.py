@@ -32,8 +32,9 @@ def check_losses_per_output(model, loss, n_outputs):
                         "keras.losses.Loss (one per output: a list, or a dict by output name).")
 
 
-def _output_activation(model):
-    """The name of the activation ending a one-output network (that of the
+def _output_activation(model, target=None):
+    """The name of the activation ending a one-output network, or its output
+    ``target`` (a tensor of ``model.outputs``) of several (that of the
     layer producing its output: a Dense layer's, an Activation or Softmax
     layer's, where the function is Keras' or keraslearn's, or TensorFlow's that
     Keras names as its own (tf.nn.sigmoid) or by its function (tf.nn.softmax),
@@ -45,13 +46,15 @@ def _output_activation(model):
     passing = (keras.layers.Dropout, keras.layers.GaussianNoise, keras.layers.GaussianDropout,
                keras.layers.AlphaDropout, keras.layers.ActivityRegularization,
                keras.layers.Identity)
-    try:
-        outputs = model.outputs
-    except (AttributeError, ValueError):
-        return None
-    if outputs is None or len(outputs) != 1:
-        return None
-    target, layers = outputs[0], list(reversed(getattr(model, "layers", None) or []))
+    if target is None:
+        try:
+            outputs = model.outputs
+        except (AttributeError, ValueError):
+            return None
+        if outputs is None or len(outputs) != 1:
+            return None
+        target = outputs[0]
+    layers = list(reversed(getattr(model, "layers", None) or []))
     while True:
         layer = next((one for one in layers if _produces(one, target)), None)
         if layer is None:
@@ -179,6 +182,37 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             "activation='softmax' (one unit per class) or 'sigmoid' (one unit for two "
             f"classes, or per label), or {logits} from_logits=True (e.g. keras.losses."
             f"{_logits_class(loss)}(from_logits=True)).")
+
+
+def check_outputs_of_several(model, loss):
+    """Refuse, before training, an output of a network of several (a target
+    encoder of the user's splits y) that its loss cannot learn through, as a
+    one-output network's is refused (found in an audit: they trained silently):
+    a softmax over one unit, or an output that is no probability (linear,
+    relu, ...) under a loss taking probabilities. ``loss``: the compiled one,
+    the same for each output, or per output (a list, or a dict by output name)."""
+    from ._losses import loss_description, takes_probabilities
+
+    outputs = getattr(model, "outputs", None) or []
+    names = list(getattr(model, "output_names", None) or ())
+    if len(outputs) < 2 or len(names) != len(outputs):
+        return
+    for i, (name, output) in enumerate(zip(names, outputs)):
+        own = (loss[i] if isinstance(loss, (list, tuple)) and len(loss) == len(outputs)
+               else loss.get(name) if isinstance(loss, dict) else loss)
+        activation = _output_activation(model, output)
+        if activation == "softmax" and output.shape[-1] == 1:
+            raise ValueError(
+                f"The model's output {name!r} ends in a softmax over 1 unit, which is 1 "
+                "whatever the inputs, so nothing can be learnt: end it with "
+                "activation='sigmoid' (one unit for two classes), or a softmax unit per class.")
+        if own is not None and _not_probabilities(activation) and takes_probabilities(own):
+            raise ValueError(
+                f"The model's output {name!r} has activation={activation!r}, whose outputs "
+                f"are not probabilities, but its loss {loss_description(own)} takes "
+                "probabilities: end it with activation='sigmoid' or 'softmax', or give the "
+                f"loss from_logits=True (e.g. keras.losses.{_logits_class(own)}"
+                "(from_logits=True)).")
 
 
 def _logits_class(loss):
