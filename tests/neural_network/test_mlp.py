@@ -4,6 +4,7 @@ import pickle
 import re
 import warnings
 
+import keras
 import numpy as np
 import pytest
 import sklearn
@@ -943,6 +944,23 @@ def test_an_unseeded_fit_leaves_numpys_global_generator_alone(early_stopping):
                                  early_stopping=early_stopping)):
             est.fit(X, y)
     assert np.random.rand() == expected
+
+
+@pytest.mark.parametrize("make", [MLPClassifier, MLPRegressor])
+def test_keras_set_random_seed_repeats_an_unseeded_early_stopping_fit(make):
+    # found in an audit: as documented, random_state=None draws as Keras does,
+    # so keras.utils.set_random_seed repeats such fits; the early-stopping split
+    # was drawn from fresh entropy (every other unseeded fit repeated).
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    fits = []
+    for _ in range(2):
+        keras.utils.set_random_seed(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(make(hidden_layer_sizes=(3,), max_iter=3, early_stopping=True,
+                             n_iter_no_change=5).fit(X, y))
+    np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
+    np.testing.assert_array_equal(fits[0].validation_scores_, fits[1].validation_scores_)
 
 
 @pytest.mark.parametrize("make", [MLPClassifier, MLPRegressor])

@@ -250,8 +250,8 @@ class ReadyNetwork(RefusedInItsOwnName, RebuiltToContinue, KerasEstimator):
             stratify = y if np.ndim(y) == 1 else None
         else:
             stratify = _target_quantiles(y, n_val)
-        if seed is None:  # a fresh split, not drawn from NumPy's global generator
-            seed = int(np.random.default_rng().integers(2**32))
+        if seed is None:  # drawn as Keras draws its seeds (keras.utils.set_random_seed
+            seed = random.getrandbits(32)  # repeats it), not from NumPy's global generator
         try:
             try:
                 train, val = train_test_split(
