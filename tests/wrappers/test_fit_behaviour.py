@@ -935,6 +935,14 @@ def test_a_ready_network_frozen_since_its_fit_is_not_unfrozen_by_a_warm_start():
     clf.model_.compile(optimizer=keras.optimizers.Adam(1e-4), loss=clf.model_.loss)
     with pytest.raises(ValueError, match="trainable flag changed"):
         clf.fit(X, y)
+    # partial_fit trains the compiled network itself, the layer kept frozen; a warm
+    # start after it still refuses (found in an audit: the partial_fit's record of
+    # the flags let the rebuilt network unfreeze the layer silently)
+    clf.partial_fit(X, y)
+    np.testing.assert_array_equal(clf.model_.layers[0].kernel, kernel)
+    with pytest.raises(ValueError, match="other weights than the network its parameters build"):
+        clf.fit(X, y)
+    assert not clf.model_.layers[0].trainable
     tuned = KerasClassifier(clf.model_, epochs=1).fit(X, y)
     assert tuned.target_encoder_.from_logits_
     np.testing.assert_array_equal(tuned.model_.layers[0].kernel, kernel)

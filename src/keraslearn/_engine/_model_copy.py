@@ -99,18 +99,23 @@ def _refusal(exc, compiling):
     return None
 
 
-def check_trainable_unchanged(est, model, rebuilt=False):
+def check_trainable_unchanged(est, model, rebuilt=None):
     """Refuse to train ``model`` further when the variables it trains changed
     since the fit that built its optimizer (a layer frozen or unfrozen):
     Keras trains another set only once compiled again, with an optimizer
     built for it (its fit fails, or trains the old set). A network continued
     in one ``rebuilt`` from the parameters (a ready estimator's) would lose the
-    flags whatever its optimizer: refused then too."""
+    flags whatever its optimizer: refused then too, where they differ from the
+    last fit's or from ``rebuilt``'s (found in an audit: frozen, compiled, then
+    partial_fit, the last fit's record held the frozen flags, and a warm start
+    unfroze the layer silently)."""
     before = est.__dict__.get("_trainable")
-    if before is None or not (rebuilt or getattr(getattr(model, "optimizer", None), "built",
-                                                 False)):
+    if before is None or not (rebuilt is not None or getattr(
+            getattr(model, "optimizer", None), "built", False)):
         return
-    now = trainable_positions(model)
+    now, than = trainable_positions(model), "at its last fit"
+    if rebuilt is not None and now == before:
+        before, than = trainable_positions(rebuilt), "the network its parameters build"
     if now != before:
         from sklearn.base import is_classifier
 
@@ -119,8 +124,8 @@ def check_trainable_unchanged(est, model, rebuilt=False):
         copier = name if "model" in est.get_params(deep=False) else (
             "KerasClassifier" if is_classifier(est) else "KerasRegressor")
         raise ValueError(
-            f"{name}'s network trains other weights than at its last fit ({len(before)} "
-            f"variables then, {len(now)} now: a layer's trainable flag changed), and Keras "
+            f"{name}'s network trains other weights than {than} ({len(before)} "
+            f"variables there, {len(now)} in it: a layer's trainable flag changed), and Keras "
             "trains another set only once compiled again with a new optimizer, so this "
             "network cannot be trained further (warm_start, partial_fit). Fit a copy "
             f"instead ({copier}(model=est.model_, ...) copies the network and trains it as "
@@ -133,7 +138,7 @@ def continue_into(est, model, partial):
     fitted one it continues (warm_start, partial_fit): refused where that one's
     trainable layers changed since its fit, or its weights do not fit ``model``'s."""
     current = est.__dict__["model_"]
-    check_trainable_unchanged(est, current, rebuilt=True)  # (the flags would be lost)
+    check_trainable_unchanged(est, current, rebuilt=model)  # (the flags would be lost)
     try:
         copy_network_state(current, model)
     except ValueError as exc:
