@@ -7,6 +7,7 @@ import re
 from .._tf import keras
 from . import _nested as nested
 from ._layers import (
+    all_layers,
     copy_loaded_state,
     copy_network_state,
     copy_trainable_flags,
@@ -106,7 +107,8 @@ def check_trainable_unchanged(est, model, rebuilt=None):
     built for it (its fit fails, or trains the old set). A network continued
     in one ``rebuilt`` from the parameters (a ready estimator's) would lose the
     flags whatever its optimizer: refused then too, where they differ from the
-    last fit's or from ``rebuilt``'s (found in an audit: frozen, compiled, then
+    last fit's or a layer with weights is frozen, which ``rebuilt`` (built from
+    the parameters) trains (found in an audit: frozen, compiled, then
     partial_fit, the last fit's record held the frozen flags, and a warm start
     unfroze the layer silently)."""
     before = est.__dict__.get("_trainable")
@@ -114,7 +116,8 @@ def check_trainable_unchanged(est, model, rebuilt=None):
             getattr(model, "optimizer", None), "built", False)):
         return
     now, than = trainable_positions(model), "at its last fit"
-    if rebuilt is not None and now == before:
+    if rebuilt is not None and now == before and any(
+            layer.weights and not layer.trainable for layer in [model, *all_layers(model)]):
         before, than = trainable_positions(rebuilt), "the network its parameters build"
     if now != before:
         from sklearn.base import is_classifier
