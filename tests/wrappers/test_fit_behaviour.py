@@ -949,6 +949,26 @@ def test_a_ready_network_frozen_since_its_fit_is_not_unfrozen_by_a_warm_start():
     assert not np.allclose(tuned.model_.layers[-1].kernel, clf.model_.layers[-1].kernel)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # (max_iter=2)
+def test_a_network_compiled_by_the_user_since_its_fit_is_checked_as_a_fit_checks_it():
+    # found in an audit: model_ compiled with a loss taking probabilities over the
+    # ready network's logits trained on by partial_fit (its loss stuck)
+    from keraslearn import MLPClassifier
+
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+    weights = [w.copy() for w in clf.model_.get_weights()]
+    clf.model_.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    with pytest.raises(ValueError, match=r"output layer has no activation \(linear\), but "
+                                         r"the loss 'binary_crossentropy' takes probabilities"):
+        clf.partial_fit(X, y)
+    for a, b in zip(weights, clf.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    clf.model_.compile(optimizer=keras.optimizers.Adam(1e-2),
+                       loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    clf.partial_fit(X, y)  # the loss the logits take trains
+    assert not np.allclose(weights[0], clf.model_.get_weights()[0])
+
+
 def test_callbacks_see_the_network_they_train_and_the_estimator_its_last_fit():
     # As the README says: the fitted attributes are set when a fit ends, so the
     # estimator a callback reads is the previous fit's (a failed fit leaves it).

@@ -322,3 +322,16 @@ def _compiled_metrics(model, compile_kwargs):
                 given = None
         found.append(given)
     return found
+
+
+def check_continued(model, encoder):
+    """The output checks of a fit, made again on a fitted network it goes on
+    training (partial_fit, a warm start), whose compile may have changed since
+    (found in an audit: model_ compiled by the user with a loss the fit refuses
+    for its output trained on, silently)."""
+    outputs = getattr(model, "outputs", None) or []
+    if is_native(encoder) and len(outputs) == 1 and getattr(model, "loss", None) is not None:
+        check_output_activation(
+            model, outputs[0].shape[-1], model.loss, classifies=hasattr(encoder, "classes_"),
+            regresses=isinstance(encoder, RegressorTargetEncoder),
+            mode=getattr(encoder, "mode_", None))

@@ -32,7 +32,7 @@ from . import _compiled_loss as compiled_loss
 from . import _kernel_cache, _layers
 from . import _nested as nested
 from . import _targets as targets
-from ._build import computes_own_loss, finish_network, make_meta, sample_shape
+from ._build import check_continued, computes_own_loss, finish_network, make_meta, sample_shape
 from ._cloning import clone_of, without_networks
 from ._data import float_overflow, model_inputs, ready_for_training, training_data
 from ._devices import device_scope, resolve_device
@@ -248,6 +248,7 @@ class KerasEstimator(BaseEstimator):
         current = self.__dict__["model_"]
         check_trainable_unchanged(self, current)
         compiled_loss.before_continuing(self, current)  # a loaded network's loss
+        check_continued(current, data.encoder)  # (a compile of the user's since)
         if self.__dict__.pop("_compile_anew", False) or not getattr(current, "compiled", False):
             # The model initialize() took as it was: compiled to be trained, as a model a builder
             # returns uncompiled is (anew by the next fit, if this one fails), with the compile
