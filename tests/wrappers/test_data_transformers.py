@@ -147,6 +147,12 @@ def test_losses_per_output_are_compared_with_those_the_builder_compiled():
         model.compile(optimizer="adam", loss="binary_crossentropy")
         return model
 
+    # (a dict agreeing on the outputs it names: found in review, it was read as
+    # one loss for every output)
+    dict_compiled = TwoHeadClassifier(compiled, loss={"out_bin": "binary_crossentropy"},
+                                      epochs=1).fit(X, Y)
+    assert dict_compiled.model_.loss == ["binary_crossentropy",
+                                         "sparse_categorical_crossentropy"]
     for build, given in [(compiled, "binary_crossentropy"),
                          (compiled_once, ["binary_crossentropy", "mse"]),
                          (compiled_once, {"out_bin": "binary_crossentropy", "out_cat": "mse"}),
@@ -215,6 +221,16 @@ def test_targets_by_name_must_name_the_outputs():
         reg.fit(X, Y2)
     assert not hasattr(reg, "model_")
     assert {"a_loss", "b_loss"} <= Named(build("ba"), loss="mse", epochs=1).fit(
+        X, Y2).history_.keys()
+
+    # outputs given as a dict are named by its keys (found in review: refused by
+    # their layers' names, which Keras gives output_names)
+    def by_keys(meta):
+        inputs = keras.Input((X.shape[1],))
+        return keras.Model(inputs, {key: keras.layers.Dense(1, name=f"layer_{key}")(inputs)
+                                    for key in "ab"})
+
+    assert {"a_loss", "b_loss"} <= Named(by_keys, loss="mse", epochs=1).fit(
         X, Y2).history_.keys()
 
 

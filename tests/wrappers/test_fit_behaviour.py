@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 import keraslearn
 from builders import NOT_CHAINED_METRIC, output_layer, tiny_mlp
-from keraslearn import KerasClassifier, KerasRegressor, _random, _tf
+from keraslearn import BaseWrapper, KerasClassifier, KerasRegressor, _random, _tf
 from keraslearn._engine import _feed, _layers, _predict, _trace_cache
 
 X, y = make_classification(n_samples=80, n_features=4, n_informative=3, n_redundant=0,
@@ -967,6 +967,16 @@ def test_a_network_compiled_by_the_user_since_its_fit_is_checked_as_a_fit_checks
                        loss=keras.losses.BinaryCrossentropy(from_logits=True))
     clf.partial_fit(X, y)  # the loss the logits take trains
     assert not np.allclose(weights[0], clf.model_.get_weights()[0])
+    # a 1-D output, one value per sample (found in review: its units were read as
+    # the batch axis, None, and partial_fit failed with a TypeError)
+
+    def one_value(meta):
+        inputs = keras.Input((X.shape[1],))
+        return keras.Model(inputs, keras.layers.Reshape(())(keras.layers.Dense(1)(inputs)))
+
+    reg = BaseWrapper(one_value, loss="mse", epochs=1, warm_start=True, random_state=0)
+    reg.fit(X, y.astype("float32")).partial_fit(X, y.astype("float32"))
+    reg.fit(X, y.astype("float32"))
 
 
 def test_callbacks_see_the_network_they_train_and_the_estimator_its_last_fit():

@@ -331,7 +331,8 @@ def check_continued(model, encoder):
     for its output trained on, silently)."""
     outputs = getattr(model, "outputs", None) or []
     if is_native(encoder) and len(outputs) == 1 and getattr(model, "loss", None) is not None:
-        check_output_activation(
-            model, outputs[0].shape[-1], model.loss, classifies=hasattr(encoder, "classes_"),
+        check_output_activation(  # (the units as a fit reads them: 1 for a 1-D output)
+            model, output_spec(outputs, None, needs_rows=False)[0], model.loss,
+            classifies=hasattr(encoder, "classes_"),
             regresses=isinstance(encoder, RegressorTargetEncoder),
             mode=getattr(encoder, "mode_", None))

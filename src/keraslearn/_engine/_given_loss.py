@@ -1,6 +1,7 @@
 """The loss given to an estimator against the one its model was compiled with."""
 
 from ._losses import sole_loss
+from ._network_checks import output_keys
 
 _PER_OUTPUT = (list, tuple, dict)
 
@@ -14,14 +15,12 @@ def check_compiled_loss(model, loss):
     output as in Keras' compile, and dicts over the outputs both name."""
     if loss is None or model.loss is None:
         return
-    given, compiled = sole_loss(loss), sole_loss(model.loss)
-    names = list(getattr(model, "output_names", None) or ())
-    if isinstance(given, dict) != isinstance(compiled, dict) and len(names) > 1:
-        # by output name against in output order
-        by_name, listed = (given, compiled) if isinstance(given, dict) else (compiled, given)
-        if isinstance(listed, (list, tuple)) and sorted(by_name) == sorted(names):
-            ordered = [by_name[name] for name in names]
-            given, compiled = (ordered, compiled) if by_name is given else (given, ordered)
+    names = output_keys(model)
+    # One output: a list or dict of one loss is that loss. Several: losses in
+    # output order are read by output name (a dict naming one output stays one:
+    # found in review).
+    given, compiled = (_by_name(loss, names), _by_name(model.loss, names)) if len(
+        names) > 1 else (sole_loss(loss), sole_loss(model.loss))
     pairs = [(given, compiled)]
     if isinstance(given, (list, tuple)) and isinstance(compiled, (list, tuple)):
         pairs = list(zip(given, compiled)) if len(given) == len(compiled) else []
@@ -45,6 +44,13 @@ def check_compiled_loss(model, loss):
                 f"{_shown_loss(compiled)!r}{where}, which would train instead: give the "
                 "estimator the loss the model is compiled with, or leave loss=None, or "
                 "build the model uncompiled (the estimator then compiles it with loss).")
+
+
+def _by_name(loss, names):
+    """Losses given in output order as a dict by output name; others as given."""
+    if isinstance(loss, (list, tuple)) and len(loss) == len(names):
+        return dict(zip(names, loss))
+    return loss
 
 
 def _shown_loss(loss):

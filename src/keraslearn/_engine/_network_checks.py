@@ -194,12 +194,12 @@ def check_outputs_of_several(model, loss):
     from ._losses import loss_description, takes_probabilities
 
     outputs = getattr(model, "outputs", None) or []
-    names = list(getattr(model, "output_names", None) or ())
+    names, keys = list(getattr(model, "output_names", None) or ()), output_keys(model)
     if len(outputs) < 2 or len(names) != len(outputs):
         return
     for i, (name, output) in enumerate(zip(names, outputs)):
         own = (loss[i] if isinstance(loss, (list, tuple)) and len(loss) == len(outputs)
-               else loss.get(name) if isinstance(loss, dict) else loss)
+               else loss.get(name, loss.get(keys[i])) if isinstance(loss, dict) else loss)
         activation = _output_activation(model, output)
         if activation == "softmax" and output.shape[-1] == 1:
             raise ValueError(
@@ -213,6 +213,21 @@ def check_outputs_of_several(model, loss):
                 "probabilities: end it with activation='sigmoid' or 'softmax', or give the "
                 f"loss from_logits=True (e.g. keras.losses.{_logits_class(own)}"
                 "(from_logits=True)).")
+
+
+def output_keys(model):
+    """The names targets and losses are given by for each of ``model.outputs``:
+    the keys of a model whose outputs are a dict (Keras names those outputs
+    after their layers), else its output names."""
+    names = list(getattr(model, "output_names", None) or ())
+    try:
+        structure = model.output
+    except (AttributeError, ValueError):
+        return names
+    if not isinstance(structure, dict):
+        return names
+    key_of = {id(tensor): str(key) for key, tensor in structure.items()}
+    return [key_of.get(id(output), name) for output, name in zip(model.outputs, names)]
 
 
 def _logits_class(loss):

@@ -17,6 +17,7 @@ from ._feed import decodes_in_python_per_batch, make_dataset, releasing
 from ._forward import hand_out
 from ._input_dtypes import check_integer_inputs
 from ._layers import keras_layers_only, optimizer_of_another, own_optimizer, training_variables
+from ._network_checks import output_keys
 from ._predict import input_kinds
 from ._sources import HeldRows, reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
@@ -325,7 +326,7 @@ def _check_target_names(model, encoded):
     """Targets given by name (a target encoder of the user's returning a dict)
     name the model's outputs: Keras failed with "Expected float32, but got a of
     type 'str'" (found in an audit)."""
-    names = list(getattr(model, "output_names", None) or ())
+    names = output_keys(model)  # (a dict of outputs' keys: found in review)
     if isinstance(encoded, dict) and names and sorted(map(str, encoded)) != sorted(names):
         raise ValueError(
             f"The target encoder gives targets named {sorted(map(str, encoded))}, but the "
