@@ -88,3 +88,28 @@ class ScaledSquares(keras.losses.Loss):
 # trains through Keras' fit, and through the trace cache's warm copies.
 NOT_CHAINED_METRIC = {"metrics": [keras.metrics.F1Score], "metrics__0__average": "micro",
                       "metrics__0__threshold": 0.5, "metrics__0__name": "f1"}
+
+
+class ColumnTargets:
+    """A target encoder of the user's own (scikeras' interface) for a network
+    of one output per column of y: the columns as a dict by output ``names``,
+    or in output order (a list) without names."""
+
+    def __init__(self, names=None, n_outputs=2):
+        self.names, self.n_outputs = names, n_outputs
+
+    def fit(self, y):
+        return self
+
+    def transform(self, y):
+        columns = [y[:, i] for i in range(y.shape[1])]
+        return columns if self.names is None else dict(zip(self.names, columns))
+
+    def inverse_transform(self, y):
+        import numpy as np
+
+        values = [y[name] for name in self.names] if isinstance(y, dict) else y
+        return np.column_stack([np.ravel(v) for v in values])
+
+    def get_metadata(self):
+        return {"n_outputs_expected_": self.n_outputs}

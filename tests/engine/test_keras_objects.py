@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 
-from builders import ScaledSquares, tiny_mlp
+from builders import ColumnTargets, ScaledSquares, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn._engine import _keras_objects as objects
 from keraslearn._engine import _routed_objects
@@ -290,28 +290,10 @@ def test_a_pickled_network_continues_with_the_loss_it_was_compiled_with():
                                rtol=1e-6)
 
 
-class _TwoColumns:
-    """Targets of two columns as a dict by output name, as a two-output network
-    takes them (scikeras' target-encoder interface)."""
-
-    def fit(self, y):
-        return self
-
-    def transform(self, y):
-        return {"a": y[:, 0], "b": y[:, 1]}
-
-    def inverse_transform(self, y):
-        return np.column_stack([np.ravel(y[k]) for k in "ab"] if isinstance(y, dict)
-                               else [np.ravel(v) for v in y])
-
-    def get_metadata(self):
-        return {"n_outputs_expected_": 2}
-
-
 class _TwoOutputs(KerasRegressor):
     @property
     def target_encoder(self):
-        return _TwoColumns()
+        return ColumnTargets("ab")
 
 
 def _two_outputs(meta):

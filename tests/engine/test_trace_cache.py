@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import keraslearn
-from builders import tiny_mlp
+from builders import ColumnTargets, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 from keraslearn._engine import _trace_cache, _warm_keys
 from keraslearn._engine._trace_cache import trace_cache
@@ -763,25 +763,12 @@ def test_a_model_of_several_outputs_logs_under_its_own_output_names():
     # Keras logs each output's loss and metrics under its name: a warm copy made
     # from an earlier fit's network (dense_1, dense_2) gave a later fit's
     # history_ those names, not its own (a monitor on "val_dense_4_loss" saw none).
-    from sklearn.base import BaseEstimator, TransformerMixin, clone
-
-    class Columns(TransformerMixin, BaseEstimator):
-        def fit(self, y):
-            return self
-
-        def transform(self, y):
-            return [y[:, 0], y[:, 1]]
-
-        def inverse_transform(self, y):
-            return np.column_stack([np.ravel(v) for v in y])
-
-        def get_metadata(self):
-            return {"n_outputs_expected_": 2}
+    from sklearn.base import clone
 
     class TwoOutputs(KerasRegressor):
         @property
         def target_encoder(self):
-            return Columns()
+            return ColumnTargets()
 
     def build():
         inputs = keras.Input((1,))

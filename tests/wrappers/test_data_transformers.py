@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
 
-from builders import tiny_mlp
+from builders import ColumnTargets, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
 
 rng = np.random.default_rng(0)
@@ -192,20 +192,10 @@ def test_each_output_of_several_is_checked_as_one_output_is(activation, loss, me
 def test_targets_by_name_must_name_the_outputs():
     # found in an audit: an encoder giving targets by names the outputs lack
     # failed inside Keras ("Expected float32, but got a of type 'str'")
-    class ByName(TransformerMixin, BaseEstimator):
-        def fit(self, y):
-            return self
-
-        def transform(self, y):
-            return {"a": y[:, 0], "b": y[:, 1]}
-
-        def get_metadata(self):
-            return {"n_outputs_expected_": 2}
-
     class Named(KerasRegressor):
         @property
         def target_encoder(self):
-            return ByName()
+            return ColumnTargets("ab")
 
     def build(names):
         def network(meta):
