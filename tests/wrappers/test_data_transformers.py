@@ -224,6 +224,44 @@ def test_targets_by_name_must_name_the_outputs():
         X, Y2).history_.keys()
 
 
+def test_outputs_given_as_a_dict_are_named_by_its_keys():
+    # found in review: losses and targets keyed as Keras keys a dict of outputs
+    # (not by their layers' names, which Keras gives output_names) were refused,
+    # or checked against the wrong output
+    class Named(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return ColumnTargets("ab")
+
+    Y2 = np.c_[X[:, 0] > 0, X[:, 1]].astype("float32")
+
+    def swapped(meta):  # "a" is the sigmoid of layer "b", and "b" the linear "a"
+        inputs = keras.Input((X.shape[1],))
+        return keras.Model(inputs, {
+            "a": keras.layers.Dense(1, activation="sigmoid", name="b")(inputs),
+            "b": keras.layers.Dense(1, name="a")(inputs)})
+
+    fitted = Named(swapped, loss={"a": "binary_crossentropy", "b": "mse"}, epochs=1).fit(X, Y2)
+    assert {"a_loss", "b_loss"} <= fitted.history_.keys()
+
+    def twice(meta):  # one tensor, two outputs
+        inputs = keras.Input((X.shape[1],))
+        out = keras.layers.Dense(1)(inputs)
+        return keras.Model(inputs, {"a": out, "b": out})
+
+    assert {"a_loss", "b_loss"} <= Named(twice, loss="mse", epochs=1).fit(X, Y2).history_.keys()
+
+    def compiled(meta):
+        model = swapped(meta)
+        model.compile(optimizer="adam", loss={"a": "binary_crossentropy", "b": "mse"})
+        return model
+
+    for given, message in [(["binary_crossentropy"], "a list of 1 losses, one per output"),
+                           ({"x": "mse"}, r"keys \['x'\] that name no output")]:
+        with pytest.raises(ValueError, match=message):
+            Named(compiled, loss=given, epochs=1).fit(X, Y2)
+
+
 def test_partial_fit_classes_need_keraslearn_s_encoder_on_every_call():
     # A later call given classes failed with an AttributeError of None (the
     # estimator's classes_, which a target_encoder of the user's own leaves None).

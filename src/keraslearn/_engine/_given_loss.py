@@ -1,7 +1,7 @@
 """The loss given to an estimator against the one its model was compiled with."""
 
 from ._losses import sole_loss
-from ._network_checks import output_keys
+from ._network_checks import check_losses_per_output, output_keys
 
 _PER_OUTPUT = (list, tuple, dict)
 
@@ -16,6 +16,8 @@ def check_compiled_loss(model, loss):
     if loss is None or model.loss is None:
         return
     names = output_keys(model)
+    if len(names) > 1:  # (a list of other length, a dict naming no output: found in review)
+        check_losses_per_output(model, loss, len(names))
     # One output: a list or dict of one loss is that loss. Several: losses in
     # output order are read by output name (a dict naming one output stays one:
     # found in review).
@@ -41,7 +43,7 @@ def check_compiled_loss(model, loss):
                 f" (per output, {named[0]!r} where it has {named[1]!r})")
             raise ValueError(
                 f"loss={loss!r} was given, but the model was compiled with the loss "
-                f"{_shown_loss(compiled)!r}{where}, which would train instead: give the "
+                f"{_shown_loss(model.loss)!r}{where}, which would train instead: give the "
                 "estimator the loss the model is compiled with, or leave loss=None, or "
                 "build the model uncompiled (the estimator then compiles it with loss).")
 

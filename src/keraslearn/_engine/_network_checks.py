@@ -12,7 +12,7 @@ from ._layers import defined_by_keras, defined_by_keras_or_keraslearn
 def check_losses_per_output(model, loss, n_outputs):
     """A loss given per output (a list, or a dict by output name) must name the
     model's outputs; anything else must be a loss (a name, function or object)."""
-    names = list(getattr(model, "output_names", None) or ())
+    names = output_keys(model)
     if isinstance(loss, (list, tuple)) and len(loss) != n_outputs:
         raise ValueError(f"loss is a list of {len(loss)} losses, one per output, but the "
                          f"model has {n_outputs} output(s): {names}.")
@@ -194,12 +194,12 @@ def check_outputs_of_several(model, loss):
     from ._losses import loss_description, takes_probabilities
 
     outputs = getattr(model, "outputs", None) or []
-    names, keys = list(getattr(model, "output_names", None) or ()), output_keys(model)
+    names = output_keys(model)
     if len(outputs) < 2 or len(names) != len(outputs):
         return
     for i, (name, output) in enumerate(zip(names, outputs)):
         own = (loss[i] if isinstance(loss, (list, tuple)) and len(loss) == len(outputs)
-               else loss.get(name, loss.get(keys[i])) if isinstance(loss, dict) else loss)
+               else loss.get(name) if isinstance(loss, dict) else loss)
         activation = _output_activation(model, output)
         if activation == "softmax" and output.shape[-1] == 1:
             raise ValueError(
@@ -226,8 +226,12 @@ def output_keys(model):
         return names
     if not isinstance(structure, dict):
         return names
-    key_of = {id(tensor): str(key) for key, tensor in structure.items()}
-    return [key_of.get(id(output), name) for output, name in zip(model.outputs, names)]
+    # (by position, in the order Keras flattens them into model.outputs: one
+    # tensor given twice is two outputs; found in review)
+    paths = [path for path, _ in keras.tree.flatten_with_path(structure)]
+    if len(paths) != len(names) or any(len(path) != 1 for path in paths):
+        return names  # (nested dicts: as Keras names them)
+    return [str(path[0]) for path in paths]
 
 
 def _logits_class(loss):
