@@ -249,7 +249,9 @@ def test_outputs_given_as_a_dict_are_named_by_its_keys():
         out = keras.layers.Dense(1)(inputs)
         return keras.Model(inputs, {"a": out, "b": out})
 
-    assert {"a_loss", "b_loss"} <= Named(twice, loss="mse", epochs=1).fit(X, Y2).history_.keys()
+    # (metrics by shorthand named in full, as for outputs given in a list)
+    assert {"a_loss", "b_loss", "b_mean_absolute_error"} <= Named(
+        twice, loss="mse", metrics={"b": ["mae"]}, epochs=1).fit(X, Y2).history_.keys()
 
     def compiled(meta):
         model = swapped(meta)

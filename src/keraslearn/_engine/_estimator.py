@@ -276,7 +276,7 @@ class KerasEstimator(BaseEstimator):
         """Set every fitted attribute of a successful fit."""
         previous = {} if plan.fresh_history else self.history_
         merged = {k: list(v) for k, v in previous.items()}
-        outputs = getattr(model, "output_names", None) or ()
+        outputs = _layers.output_keys(model)  # (a dict of outputs' keys)
         for key, values in history.items():
             # Keys as scikeras names them: "mae" -> "mean_absolute_error".
             merged.setdefault(history_key(key, outputs), []).extend(map(history_value, values))

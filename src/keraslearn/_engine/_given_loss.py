@@ -1,7 +1,8 @@
 """The loss given to an estimator against the one its model was compiled with."""
 
+from ._layers import output_keys
 from ._losses import sole_loss
-from ._network_checks import check_losses_per_output, output_keys
+from ._network_checks import check_losses_per_output
 
 _PER_OUTPUT = (list, tuple, dict)
 

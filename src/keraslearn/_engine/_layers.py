@@ -377,3 +377,24 @@ def trainable_positions(model):
     paths change when it is copied, pickled or loaded; their order does not)."""
     trainable = {id(v) for v in model.trainable_variables}
     return [i for i, v in enumerate(model.variables) if id(v) in trainable]
+
+
+def output_keys(model):
+    """The names targets and losses are given by for each of ``model.outputs``:
+    the keys of a model whose outputs are a dict (Keras names those outputs
+    after their layers), else its output names."""
+    from .._tf import keras
+
+    names = list(getattr(model, "output_names", None) or ())
+    try:
+        structure = model.output
+    except (AttributeError, ValueError):
+        return names
+    if not isinstance(structure, dict):
+        return names
+    # (by position, in the order Keras flattens them into model.outputs: one
+    # tensor given twice is two outputs; found in review)
+    paths = [path for path, _ in keras.tree.flatten_with_path(structure)]
+    if len(paths) != len(names) or any(len(path) != 1 for path in paths):
+        return names  # (nested dicts: as Keras names them)
+    return [str(path[0]) for path in paths]

@@ -6,7 +6,7 @@ trains on."""
 import inspect
 
 from .._tf import keras
-from ._layers import defined_by_keras, defined_by_keras_or_keraslearn
+from ._layers import defined_by_keras, defined_by_keras_or_keraslearn, output_keys
 
 
 def check_losses_per_output(model, loss, n_outputs):
@@ -213,25 +213,6 @@ def check_outputs_of_several(model, loss):
                 "probabilities: end it with activation='sigmoid' or 'softmax', or give the "
                 f"loss from_logits=True (e.g. keras.losses.{_logits_class(own)}"
                 "(from_logits=True)).")
-
-
-def output_keys(model):
-    """The names targets and losses are given by for each of ``model.outputs``:
-    the keys of a model whose outputs are a dict (Keras names those outputs
-    after their layers), else its output names."""
-    names = list(getattr(model, "output_names", None) or ())
-    try:
-        structure = model.output
-    except (AttributeError, ValueError):
-        return names
-    if not isinstance(structure, dict):
-        return names
-    # (by position, in the order Keras flattens them into model.outputs: one
-    # tensor given twice is two outputs; found in review)
-    paths = [path for path, _ in keras.tree.flatten_with_path(structure)]
-    if len(paths) != len(names) or any(len(path) != 1 for path in paths):
-        return names  # (nested dicts: as Keras names them)
-    return [str(path[0]) for path in paths]
 
 
 def _logits_class(loss):

@@ -16,8 +16,13 @@ from ._dense_chain import dense_chains
 from ._feed import decodes_in_python_per_batch, make_dataset, releasing
 from ._forward import hand_out
 from ._input_dtypes import check_integer_inputs
-from ._layers import keras_layers_only, optimizer_of_another, own_optimizer, training_variables
-from ._network_checks import output_keys
+from ._layers import (
+    keras_layers_only,
+    optimizer_of_another,
+    output_keys,
+    own_optimizer,
+    training_variables,
+)
 from ._predict import input_kinds
 from ._sources import HeldRows, reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache

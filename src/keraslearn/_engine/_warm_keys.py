@@ -11,7 +11,7 @@ import types
 from .._tf import keras
 from . import _nested as nested
 from ._keras_objects import _settings_held, loss_key
-from ._layers import all_layers, defined_by_keras_or_keraslearn, keras_layers_only
+from ._layers import all_layers, defined_by_keras_or_keraslearn, keras_layers_only, output_keys
 
 
 def _layer_names(config, names):
@@ -114,7 +114,7 @@ def architecture_key(model):
         compile_config["optimizer"] = optimizer
         # A model of several outputs logs each one's loss and metrics under its
         # name: a warm copy's names ("dense_1_loss") were the history's.
-        outputs = getattr(model, "output_names", None) or ()
+        outputs = output_keys(model)  # (a dict of outputs' keys)
         return json.dumps(
             [type(model).__name__, config, compile_config, loss_key(model.loss),
              list(outputs) if len(outputs) > 1 else None],

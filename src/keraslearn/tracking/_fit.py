@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sklearn.utils.validation import check_is_fitted
 
+from .._engine._layers import output_keys
 from .._stacklevel import user_stacklevel
 from ..utils._columns import polars_as_pandas
 from ..utils._files import check_output_dir, remove_unwritten, staged
@@ -93,7 +94,7 @@ def log_history(mlflow, run_id, estimator):
     prefixes = {""} | callbacks
     # A callback logs Keras' names ("mse"), history_ has scikeras' ("mean_squared_error").
     network = getattr(_owned_history(estimator)[0], "model_", None) if callbacks else None
-    outputs = getattr(network, "output_names", None) or ()
+    outputs = output_keys(network)  # (a dict of outputs' keys)
     for prefix in callbacks:
         head = mlflow_key(f"{prefix}a")[:-1]  # the prefix as the callback's keys begin
         present |= {mlflow_key(f"{prefix}{history_key(name[len(head):], outputs)}")
