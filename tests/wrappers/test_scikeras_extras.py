@@ -185,6 +185,30 @@ def test_history_keys_are_named_as_scikeras_names_them():
     assert set(reg.history_) == {"loss", "mean_absolute_error", "val_loss", "val_mae"}
 
 
+def test_metrics_named_alike_in_history_keep_one_list_each(tmp_path):
+    # found in an audit: two metrics whose names history_ spells alike ("mae"
+    # and "mean_absolute_error"; "AUC" compiled as "auc" beside weighted_metrics'
+    # "AUC", which Keras then logged without its weighted_ prefix) were joined in
+    # one list of twice the epochs; a metric class in compile__weighted_metrics
+    # reached Keras as a class, and keraslearn.save failed on it
+    import keraslearn
+
+    def regressor(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+
+    reg = KerasRegressor(regressor, loss="mse", metrics=["mae", "mean_absolute_error"],
+                         epochs=2).fit(X, X[:, 0])
+    assert {key: len(v) for key, v in reg.history_.items()} == {
+        "loss": 2, "mae": 2, "mean_absolute_error": 2}
+    labels = (X[:, 0] > 0).astype(int)
+    clf = KerasClassifier(tiny_mlp, loss="binary_crossentropy", metrics=["AUC"], epochs=2,
+                          compile__weighted_metrics=["AUC", keras.metrics.Precision],
+                          random_state=0).fit(X, labels, sample_weight=np.linspace(0.5, 2, len(X)))
+    assert {key: len(v) for key, v in clf.history_.items()} == {
+        "loss": 2, "auc": 2, "weighted_auc": 2, "precision": 2}
+    keraslearn.save(clf, tmp_path / "clf.skops")
+
+
 def test_metrics_given_as_classes_keep_their_names_in_every_fit():
     # Keras names an instance made without a name by a count over the process:
     # auc, then auc_2, auc_3, ... (auc_9 in a search's best estimator), so that

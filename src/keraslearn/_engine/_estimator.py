@@ -27,7 +27,7 @@ from .._persistence import _state as _saved
 from .._stacklevel import user_stacklevel
 from .._tf import keras, tf
 from ..utils import check_kwargs
-from ..utils._names import history_key, history_value
+from ..utils._names import history_names, history_value
 from . import _compiled_loss as compiled_loss
 from . import _kernel_cache, _layers
 from . import _nested as nested
@@ -277,9 +277,9 @@ class KerasEstimator(BaseEstimator):
         previous = {} if plan.fresh_history else self.history_
         merged = {k: list(v) for k, v in previous.items()}
         outputs = _layers.output_keys(model)  # (a dict of outputs' keys)
-        for key, values in history.items():
+        for key, name in history_names(history, outputs).items():
             # Keys as scikeras names them: "mae" -> "mean_absolute_error".
-            merged.setdefault(history_key(key, outputs), []).extend(map(history_value, values))
+            merged.setdefault(name, []).extend(map(history_value, history[key]))
         attributes = {
             "model_": model,
             "target_encoder_": encoder,

@@ -353,9 +353,9 @@ def check_metrics(metrics, kwargs):
     routed_objects.check(metrics, kwargs, "metrics", resolve=_resolve_metric, kind="metric")
 
 
-def make_metrics(metrics, kwargs):
+def make_metrics(metrics, kwargs, where="metrics"):
     made = _fresh_metrics(map_leaves(_keras_spelling, routed_objects.make(
-        metrics, kwargs, "metrics", resolve=_resolve_metric, kind="metric")))
+        metrics, kwargs, where, resolve=_resolve_metric, kind="metric")))
     if made is None or isinstance(made, (list, tuple, dict)):
         return made
     return [made]  # one metric for the whole model

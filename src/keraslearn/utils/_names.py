@@ -117,6 +117,21 @@ def history_key(key, output_names=()):
         return key
 
 
+def history_names(keys, output_names=()):
+    """``{key: history_key(key)}`` for the keys of one fit's History, each
+    name given once: a key another key's full name would take (``"mae"`` and
+    ``"mean_absolute_error"`` both compiled; ``"AUC"`` and ``"auc"``) keeps
+    Keras' own (found in an audit: their values were joined in one list of
+    twice the epochs). Keys named as they are come first."""
+    named = {key: history_key(key, output_names) for key in keys}
+    out, taken = {}, set()
+    for key in sorted(named, key=lambda k: named[k] != k):
+        name = named[key] if named[key] not in taken else key
+        out[key] = name
+        taken.add(name)
+    return {key: out[key] for key in keys}
+
+
 def history_value(value):
     """An entry of Keras' History as ``history_`` keeps it: a float; a NumPy
     array for a metric of several values (``F1Score(average=None)``, one per

@@ -112,7 +112,13 @@ def compile_kwargs(params):
         "metrics": objects.make_metrics(params["metrics"], routed(params, "metrics")),
         "run_eagerly": bool(params["run_eagerly"]),
     }
-    kwargs.update(routed(params, "compile"))
+    compiled = routed(params, "compile")
+    if compiled.get("weighted_metrics") is not None:  # made as metrics are (found in an audit:
+        compiled["weighted_metrics"] = objects.make_metrics(  # a class failed at save)
+            compiled["weighted_metrics"], routed(compiled, "weighted_metrics"),
+            "compile__weighted_metrics")
+        compiled = {k: v for k, v in compiled.items() if not k.startswith("weighted_metrics__")}
+    kwargs.update(compiled)
     return kwargs
 
 
