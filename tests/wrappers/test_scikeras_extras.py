@@ -207,6 +207,13 @@ def test_metrics_named_alike_in_history_keep_one_list_each(tmp_path):
     assert {key: len(v) for key, v in clf.history_.items()} == {
         "loss": 2, "auc": 2, "weighted_auc": 2, "precision": 2}
     keraslearn.save(clf, tmp_path / "clf.skops")
+    # (found in review) routed to them, and compile__metrics made alike too
+    routed = clf.set_params(compile__weighted_metrics=[keras.metrics.AUC],
+                            compile__weighted_metrics__0__name="wauc",
+                            compile__metrics=["AUC"], validation_split=0.25).fit(X, labels)
+    assert set(routed.history_) == {"loss", "auc", "wauc", "val_loss", "val_auc", "val_wauc"}
+    with pytest.raises(ValueError, match=r"Unknown metric 'nosuch' in compile__weighted_metrics"):
+        clf.set_params(compile__weighted_metrics=["nosuch"]).fit(X, labels)
 
 
 def test_metrics_given_as_classes_keep_their_names_in_every_fit():

@@ -349,8 +349,8 @@ def _keras_knows(module, name):
     return True
 
 
-def check_metrics(metrics, kwargs):
-    routed_objects.check(metrics, kwargs, "metrics", resolve=_resolve_metric, kind="metric")
+def check_metrics(metrics, kwargs, where="metrics"):
+    routed_objects.check(metrics, kwargs, where, resolve=_resolve_metric, kind="metric")
 
 
 def make_metrics(metrics, kwargs, where="metrics"):

@@ -113,11 +113,11 @@ def compile_kwargs(params):
         "run_eagerly": bool(params["run_eagerly"]),
     }
     compiled = routed(params, "compile")
-    if compiled.get("weighted_metrics") is not None:  # made as metrics are (found in an audit:
-        compiled["weighted_metrics"] = objects.make_metrics(  # a class failed at save)
-            compiled["weighted_metrics"], routed(compiled, "weighted_metrics"),
-            "compile__weighted_metrics")
-        compiled = {k: v for k, v in compiled.items() if not k.startswith("weighted_metrics__")}
+    for key in ("metrics", "weighted_metrics"):  # made as metrics are (found in an audit:
+        if compiled.get(key) is not None:  # a class failed at save, "AUC" logged val_AUC)
+            compiled[key] = objects.make_metrics(compiled[key], routed(compiled, key),
+                                                 f"compile__{key}")
+        compiled = {k: v for k, v in compiled.items() if not k.startswith(f"{key}__")}
     kwargs.update(compiled)
     return kwargs
 

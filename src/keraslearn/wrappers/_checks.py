@@ -25,6 +25,9 @@ from ._routing import (
     unknown_name_error,
 )
 
+# compile__ parameters made and checked as the metrics parameter is
+_COMPILED_METRICS = ("metrics", "weighted_metrics")
+
 
 def without_routed_callbacks(args):
     """Routed fit or predict arguments without ``callbacks`` and their own routing."""
@@ -62,6 +65,11 @@ def check_wrapper_parameters(est, fit_kwargs):
         # fit__callbacks / predict__callbacks: callbacks of that method only
         keras_callbacks.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
                                         where=f"{name}__callbacks")
+        if name == "compile":  # metrics given there are made as metrics= is (found in review)
+            for key in _COMPILED_METRICS:
+                objects.check_metrics(args.get(key), routed(args, key), f"compile__{key}")
+            args = {k: v for k, v in args.items() if not k.startswith(tuple(
+                f"{key}__" for key in _COMPILED_METRICS))}
         check_kwargs(func, without_routed_callbacks(args), name)
     keras_callbacks.check_callbacks(fit_kwargs.get("callbacks"), {})  # (given to fit)
     given = sorted(fit_kwargs.keys() & {"X_val", "y_val", "sample_weight_val"})
