@@ -16,7 +16,7 @@ def check_losses_per_output(model, loss, n_outputs):
     if isinstance(loss, (list, tuple)) and len(loss) != n_outputs:
         raise ValueError(f"loss is a list of {len(loss)} losses, one per output, but the "
                          f"model has {n_outputs} output(s): {names}.")
-    unknown = [key for key in loss if key not in names] if isinstance(loss, dict) and (
+    unknown = [key for key in loss if str(key) not in names] if isinstance(loss, dict) and (
         "class_name" not in loss and len(names) == n_outputs) else []
     if unknown:
         raise ValueError(f"loss has keys {unknown} that name no output of the model; its "
@@ -199,7 +199,8 @@ def check_outputs_of_several(model, loss):
         return
     for i, (name, output) in enumerate(zip(names, outputs)):
         own = (loss[i] if isinstance(loss, (list, tuple)) and len(loss) == len(outputs)
-               else loss.get(name) if isinstance(loss, dict) else loss)
+               else {str(k): v for k, v in loss.items()}.get(name) if isinstance(loss, dict)
+               else loss)
         activation = _output_activation(model, output)
         if activation == "softmax" and output.shape[-1] == 1:
             raise ValueError(
