@@ -21,10 +21,13 @@ from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import suggest
 from ._params import init_parameters
-from ._routing import builder_names, routed, unknown_name_error
+from ._routing import builder_names, routed, unknown_name_error, without_routed
 
 # What the builder may receive besides its own parameters.
 BUILDER_SPECIAL = ("meta", "compile_kwargs", "params")
+
+# compile__ parameters made and checked as the metrics parameter is
+COMPILED_METRICS = ("metrics", "weighted_metrics")
 
 
 def resolve_builder(est, params):
@@ -113,12 +116,11 @@ def compile_kwargs(params):
         "run_eagerly": bool(params["run_eagerly"]),
     }
     compiled = routed(params, "compile")
-    for key in ("metrics", "weighted_metrics"):  # made as metrics are (found in an audit:
-        if compiled.get(key) is not None:  # a class failed at save, "AUC" logged val_AUC)
+    for key in COMPILED_METRICS:  # made as metrics are (found in an audit: a class
+        if compiled.get(key) is not None:  # failed at save, "AUC" logged val_AUC)
             compiled[key] = objects.make_metrics(compiled[key], routed(compiled, key),
                                                  f"compile__{key}")
-        compiled = {k: v for k, v in compiled.items() if not k.startswith(f"{key}__")}
-    kwargs.update(compiled)
+    kwargs.update(without_routed(compiled, COMPILED_METRICS))
     return kwargs
 
 

@@ -15,7 +15,13 @@ from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import check_kwargs, suggest
 from ..utils._validation import check_positive_int
-from ._builder import _same, _wrapper_default, builder_kwargs, resolve_builder
+from ._builder import (
+    COMPILED_METRICS,
+    _same,
+    _wrapper_default,
+    builder_kwargs,
+    resolve_builder,
+)
 from ._routing import (
     NO_CLASSES,
     REFUSED_FIT_KWARGS,
@@ -23,10 +29,8 @@ from ._routing import (
     home_of,
     routed,
     unknown_name_error,
+    without_routed,
 )
-
-# compile__ parameters made and checked as the metrics parameter is
-_COMPILED_METRICS = ("metrics", "weighted_metrics")
 
 
 def without_routed_callbacks(args):
@@ -66,10 +70,9 @@ def check_wrapper_parameters(est, fit_kwargs):
         keras_callbacks.check_callbacks(args.get("callbacks"), routed(args, "callbacks"),
                                         where=f"{name}__callbacks")
         if name == "compile":  # metrics given there are made as metrics= is (found in review)
-            for key in _COMPILED_METRICS:
+            for key in COMPILED_METRICS:
                 objects.check_metrics(args.get(key), routed(args, key), f"compile__{key}")
-            args = {k: v for k, v in args.items() if not k.startswith(tuple(
-                f"{key}__" for key in _COMPILED_METRICS))}
+            args = without_routed(args, COMPILED_METRICS)
         check_kwargs(func, without_routed_callbacks(args), name)
     keras_callbacks.check_callbacks(fit_kwargs.get("callbacks"), {})  # (given to fit)
     given = sorted(fit_kwargs.keys() & {"X_val", "y_val", "sample_weight_val"})

@@ -67,6 +67,12 @@ def routed(params, prefix):
     return {k[len(start):]: v for k, v in params.items() if k.startswith(start)}
 
 
+def without_routed(params, prefixes):
+    """``params`` without those routed under any of ``prefixes`` (``prefix__...``)."""
+    starts = tuple(f"{prefix}__" for prefix in prefixes)
+    return {k: v for k, v in params.items() if not k.startswith(starts)}
+
+
 def _destinations(optimizer, loss):
     """(prefix, callable) pairs a plain name may belong to, in the order hints
     are given: the optimizer and loss the estimator uses, then Keras' fit,
