@@ -284,11 +284,18 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     if compiled or compile:
         check_loss_dtypes(model)
     encoder.configure(n_units, loss, out_dtype, encoding)
-    mode = getattr(encoder, "mode_", None)
-    check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"),
-                            regresses=isinstance(encoder, RegressorTargetEncoder), mode=mode)
-    check_metrics_read_targets(_compiled_metrics(model, compile_kwargs), loss, mode)
+    _check_output(model, n_units, loss, encoder)
+    check_metrics_read_targets(_compiled_metrics(model, compile_kwargs), loss,
+                               getattr(encoder, "mode_", None))
     return model
+
+
+def _check_output(model, n_units, loss, encoder):
+    """:func:`check_output_activation` for the targets a configured keraslearn
+    ``encoder`` makes."""
+    check_output_activation(model, n_units, loss, classifies=hasattr(encoder, "classes_"),
+                            regresses=isinstance(encoder, RegressorTargetEncoder),
+                            mode=getattr(encoder, "mode_", None))
 
 
 def _with_default_loss(compile_kwargs, encoder, outputs, sample_shape):
@@ -331,8 +338,6 @@ def check_continued(model, encoder):
     for its output trained on, silently)."""
     outputs = getattr(model, "outputs", None) or []
     if is_native(encoder) and len(outputs) == 1 and getattr(model, "loss", None) is not None:
-        check_output_activation(  # (the units as a fit reads them: 1 for a 1-D output)
-            model, output_spec(outputs, None, needs_rows=False)[0], model.loss,
-            classifies=hasattr(encoder, "classes_"),
-            regresses=isinstance(encoder, RegressorTargetEncoder),
-            mode=getattr(encoder, "mode_", None))
+        # (the units as a fit reads them: 1 for a 1-D output)
+        _check_output(model, output_spec(outputs, None, needs_rows=False)[0], model.loss,
+                      encoder)
