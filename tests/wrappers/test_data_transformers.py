@@ -189,6 +189,55 @@ def test_each_output_of_several_is_checked_as_one_output_is(activation, loss, me
                                        "sparse_categorical_crossentropy"], epochs=1).fit(X, Y)
 
 
+LOSSES = ["binary_crossentropy", "sparse_categorical_crossentropy"]
+
+
+@pytest.mark.parametrize("compile_kwargs, message", [
+    # class indices of out_cat read as one-hot rows: the share of rows predicted class 0
+    ({"metrics": {"out_cat": ["categorical_accuracy"]}},
+     r"metric 'categorical_accuracy' of the output 'out_cat' compares targets with outputs "
+     r"of the same shape, but the loss 'sparse_categorical_crossentropy' trains on class "
+     r"indices. Measure 'sparse_categorical_accuracy'"),
+    # one unit's argmax, always 0 (a list per output, as Keras reads it)
+    ({"metrics": [["top_k_categorical_accuracy"], []]},
+     r"metric 'top_k_categorical_accuracy' of the output 'out_bin' reads one class per row"),
+    ({"metrics": [[], []], "weighted_metrics": {"out_cat": [keras.metrics.AUC()]}},
+     r"metric 'AUC' of the output 'out_cat' compares targets"),
+])
+def test_metrics_of_each_output_must_read_its_targets(compile_kwargs, message):
+    # found in review: the refusal of a one-output network's metric that
+    # cannot read the targets its loss trains on was not made per output, and
+    # categorical_accuracy of an output trained on class indices logged a
+    # wrong value silently; as compiled by the estimator and by a builder
+    def compiled(meta):
+        model = two_headed(meta)
+        model.compile(optimizer="adam", loss=LOSSES, **compile_kwargs)
+        return model
+
+    routed = {f"compile__{key}": value for key, value in compile_kwargs.items()}
+    for clf in (TwoHeadClassifier(two_headed, loss=LOSSES, epochs=1, **routed),
+                TwoHeadClassifier(compiled, epochs=1)):
+        with pytest.raises(ValueError, match=message):
+            clf.fit(X, Y)
+        assert not hasattr(clf, "model_")
+
+
+def test_metrics_reading_each_outputs_targets_train():
+    metrics = {"out_bin": ["accuracy", "auc"], "out_cat": ["sparse_categorical_accuracy"]}
+    clf = TwoHeadClassifier(two_headed, loss=LOSSES, compile__metrics=metrics, epochs=2,
+                            random_state=0).fit(X, Y)
+    assert {"out_bin_accuracy", "out_bin_auc", "out_cat_sparse_categorical_accuracy"} <= (
+        clf.history_.keys())
+    # the compiled metric reads the class indices: it is the predictions' accuracy
+    targets = clf.target_encoder_.transform(Y)
+    logged = clf.model_.evaluate(X, targets, verbose=0, return_dict=True)
+    predicted = clf.model_.predict(X, verbose=0)
+    np.testing.assert_allclose(logged["out_cat_sparse_categorical_accuracy"],
+                               np.mean(predicted[1].argmax(axis=1) == targets[1]), atol=1e-6)
+    np.testing.assert_allclose(logged["out_bin_accuracy"],
+                               np.mean((predicted[0][:, 0] > 0.5) == targets[0]), atol=1e-6)
+
+
 def test_targets_by_name_must_name_the_outputs():
     # found in an audit: an encoder giving targets by names the outputs lack
     # failed inside Keras ("Expected float32, but got a of type 'str'")

@@ -1,12 +1,11 @@
-"""Checks of a built network against the estimator's loss, metrics and
-targets, before TensorFlow runs: losses given per output, the compiled loss,
-the output layer's activation, and metrics reading the targets the loss
-trains on."""
+"""Checks of a built network against the estimator's loss and targets, before
+TensorFlow runs: losses given per output and the output layers' activations
+(the metrics: _metric_checks.py)."""
 
 import inspect
 
 from .._tf import keras
-from ._layers import defined_by_keras, defined_by_keras_or_keraslearn, output_keys
+from ._layers import defined_by_keras_or_keraslearn, output_keys
 
 
 def check_losses_per_output(model, loss, n_outputs):
@@ -198,9 +197,7 @@ def check_outputs_of_several(model, loss):
     if len(outputs) < 2 or len(names) != len(outputs):
         return
     for i, (name, output) in enumerate(zip(names, outputs)):
-        own = (loss[i] if isinstance(loss, (list, tuple)) and len(loss) == len(outputs)
-               else {str(k): v for k, v in loss.items()}.get(name) if isinstance(loss, dict)
-               else loss)
+        own = of_output(loss, i, name, len(outputs))
         activation = _output_activation(model, output)
         if activation == "softmax" and output.shape[-1] == 1:
             raise ValueError(
@@ -214,6 +211,17 @@ def check_outputs_of_several(model, loss):
                 "probabilities: end it with activation='sigmoid' or 'softmax', or give the "
                 f"loss from_logits=True (e.g. keras.losses.{_logits_class(own)}"
                 "(from_logits=True)).")
+
+
+def of_output(value, i, name, n_outputs):
+    """Output ``i``'s (named ``name``) entry of a compile argument given per
+    output (a list of ``n_outputs``, a dict by output name); one for every
+    output as it is."""
+    if isinstance(value, (list, tuple)) and len(value) == n_outputs:
+        return value[i]
+    if isinstance(value, dict) and "class_name" not in value:  # (not a config)
+        return {str(key): one for key, one in value.items()}.get(name)
+    return value
 
 
 def _logits_class(loss):
@@ -269,107 +277,3 @@ def _trains(loss):
                         (losses.huber, losses.Huber), (losses.log_cosh, losses.LogCosh)]}
     return next((what for what, pairs in found.items()
                  if any(_is_loss(loss, fn, cls) for fn, cls in pairs)), None)
-
-
-# Keras metrics that compare targets with outputs of the same shape (one-hot
-# rows for one unit per class): class indices fail inside the training step,
-# or (categorical accuracy: the argmax of one index) are silently wrong; and
-# those reading class indices, which one-hot rows fail. Each names its twin
-# reading the other targets, where Keras has one.
-_SHAPED_METRICS = dict.fromkeys({
-    "auc", "precision", "recall", "precisionatrecall", "recallatprecision",
-    "sensitivityatspecificity", "specificityatsensitivity", "truepositives",
-    "falsepositives", "truenegatives", "falsenegatives", "f1score", "fbetascore",
-    "kldivergence", "categoricalhinge"}) | {
-    "categoricalaccuracy": "sparse_categorical_accuracy",
-    "topkcategoricalaccuracy": "sparse_top_k_categorical_accuracy",
-    "categoricalcrossentropy": "sparse_categorical_crossentropy"}
-_INDEX_METRICS = {"sparse" + key: twin.replace("sparse_", "") for key, twin in
-                  _SHAPED_METRICS.items() if twin}
-# Keras metrics reading one class per row (an argmax, or class indices), which
-# multilabel rows and one sigmoid unit do not give: silently wrong (one unit's
-# argmax is always 0) or failing in the training step; each names its twin
-# reading each unit's 0/1 target. Over several units Keras reads the name
-# "accuracy" as categorical accuracy.
-_PER_CLASS_METRICS = {
-    key: "binary_crossentropy" if key.endswith("crossentropy") else
-    "hinge" if key.endswith("hinge") else "binary_accuracy"
-    for key in ("categoricalaccuracy", "sparsecategoricalaccuracy", "topkcategoricalaccuracy",
-                "sparsetopkcategoricalaccuracy", "categoricalcrossentropy",
-                "sparsecategoricalcrossentropy", "categoricalhinge")}
-# The accuracy reading a classifier's targets, where keras.metrics.Accuracy (the
-# class: exact equality) was given.
-_ACCURACY_OF = {"sparse": "SparseCategoricalAccuracy", "onehot": "CategoricalAccuracy",
-                "binary": "BinaryAccuracy", "multilabel": "BinaryAccuracy"}
-_REFUSED = {"sparse": _SHAPED_METRICS, "onehot": _INDEX_METRICS, "binary": _PER_CLASS_METRICS,
-            "multilabel": {**_PER_CLASS_METRICS, "accuracy": "binary_accuracy",
-                           "acc": "binary_accuracy"}}
-
-
-def check_metrics_read_targets(metrics, loss, mode):
-    """Refuse, before training, metrics that cannot read the targets the loss
-    trains on: class indices (``mode`` "sparse"), one-hot rows ("onehot"), a
-    0/1 target per unit ("binary": one sigmoid unit; "multilabel")."""
-    from ._losses import loss_description
-
-    refused = _REFUSED.get(mode, {})
-    for metric in _each_metric(metrics):
-        # Keras' own metrics only: one of the user's named Recall may read indices
-        name = _keras_metric_name(metric)
-        key = str(name).replace("_", "").lower()
-        if key == "accuracy" and mode in _ACCURACY_OF and not isinstance(metric, str):
-            raise ValueError(
-                "keras.metrics.Accuracy compares the outputs (probabilities) with the "
-                "targets for equality, which they are by chance only: measure 'accuracy' "
-                "(the name: Keras picks the accuracy that reads the targets) or "
-                f"keras.metrics.{_ACCURACY_OF[mode]}.")
-        if key not in refused:
-            continue
-        twin, loss = refused[key], loss_description(loss)
-        if mode in ("binary", "multilabel"):
-            what = ("one output unit for the two classes" if mode == "binary" else
-                    "multilabel y, a row holding any number of labels")
-            raise ValueError(
-                f"The metric {name!r} reads one class per row (an argmax of the outputs, or "
-                f"class indices), but the model has {what}, each unit's 0/1 target trained "
-                f"on by the loss {loss}: measure {twin!r}, which reads them"
-                + (" (or keras.metrics.AUC(multi_label=True))." if mode == "multilabel"
-                   else "."))
-        if mode == "sparse":
-            raise ValueError(
-                f"The metric {name!r} compares targets with outputs of the same shape, but "
-                f"the loss {loss} trains on class indices. "
-                + (f"Measure {twin!r}, which reads them, or train" if twin else "Train")
-                + " on one-hot rows: loss='categorical_crossentropy' (or "
-                "target_encoding='onehot' for a loss of your own that takes them).")
-        raise ValueError(
-            f"The metric {name!r} reads class indices, but the loss {loss} trains on one-hot "
-            f"rows. Measure {twin!r}, which reads them, or train on class indices: "
-            "loss='sparse_categorical_crossentropy' (or target_encoding='sparse' for a loss "
-            "of your own that takes them).")
-
-
-def _each_metric(metrics):
-    """The metrics of lists, tuples and dicts by output name, nested."""
-    if isinstance(metrics, dict) and "class_name" not in metrics:  # (not a config)
-        metrics = list(metrics.values())
-    if isinstance(metrics, (list, tuple)):
-        for inner in metrics:
-            yield from _each_metric(inner)
-    elif metrics is not None:
-        yield metrics
-
-
-def _keras_metric_name(metric):
-    """The name of one of Keras' own metrics (a name, class, instance, function
-    or serialized config of a class); "" for others."""
-    if isinstance(metric, str):
-        return metric
-    if isinstance(metric, dict):  # (a function's config, Keras' or the user's, says builtins)
-        return metric.get("class_name") if str(metric.get("module")).startswith(
-            "keras") else ""
-    if inspect.isfunction(metric):
-        return metric.__name__ if defined_by_keras(metric) else ""
-    cls = metric if isinstance(metric, type) else type(metric)
-    return cls.__name__ if defined_by_keras(cls) and issubclass(
-        cls, keras.metrics.Metric) else ""
