@@ -238,6 +238,69 @@ def test_metrics_reading_each_outputs_targets_train():
                                np.mean((predicted[0][:, 0] > 0.5) == targets[0]), atol=1e-6)
 
 
+class Slices(BaseEstimator, TransformerMixin):
+    """y's columns in slices, one target per output (2-D), or y whole for one."""
+
+    def __init__(self, bounds=((0, 1), (1, 2))):
+        self.bounds = bounds
+
+    def fit(self, y):
+        return self
+
+    def transform(self, y):
+        parts = [y[:, a:b] for a, b in self.bounds]
+        return parts if len(parts) > 1 else parts[0]
+
+    def inverse_transform(self, y):
+        return np.column_stack(y if isinstance(y, list) else [y])
+
+
+def heads(units, activation=None):
+    def network(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        return keras.Model(inputs, [keras.layers.Dense(n, activation=activation, name=f"o{i}")(
+            inputs) for i, n in enumerate(units)])
+
+    return network
+
+
+@pytest.mark.parametrize("bounds, units, loss, message", [
+    # one column for an output of 3 units: every unit trained towards it, silently
+    (((0, 1), (1, 2)), (1, 3), "mse", r"gives the output 'o1' targets of shape \(1,\) per "
+     r"sample, but its loss 'mse' takes targets of the output's shape, \(3,\)"),
+    (((0, 3),), (2,), "mae", r"output 'o0' targets of shape \(3,\)"),
+    # one-hot rows under a loss taking class indices
+    (((0, 1), (1, 4)), (1, 3), ["mse", keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True)],
+     r"output 'o1' targets of shape \(3,\) per sample, but its loss "
+     r"SparseCategoricalCrossentropy takes class indices \(shape \(\) per sample"),
+])
+def test_targets_of_a_users_encoder_must_fit_their_outputs(bounds, units, loss, message):
+    class Sliced(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return Slices(bounds)
+
+    Y4 = np.c_[X[:, :2], X[:, 1:3]]
+    reg = Sliced(heads(units), loss=loss, epochs=1)
+    with pytest.raises(ValueError, match=message):
+        reg.fit(X, Y4)
+    assert not hasattr(reg, "model_")
+
+
+def test_targets_of_their_outputs_shape_train():
+    class Sliced(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return Slices(((0, 1), (1, 4), (4, 5)))
+
+    # a column for one unit, 3 columns for 3 units, class indices for a softmax
+    Y5 = np.c_[X[:, :4], rng.integers(0, 3, len(X))]
+    reg = Sliced(heads((1, 3, 3)), loss=["mse", "mae", keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True)], epochs=1).fit(X, Y5)
+    assert {"o0_loss", "o1_loss", "o2_loss"} <= reg.history_.keys()
+
+
 def test_targets_by_name_must_name_the_outputs():
     # found in an audit: an encoder giving targets by names the outputs lack
     # failed inside Keras ("Expected float32, but got a of type 'str'")

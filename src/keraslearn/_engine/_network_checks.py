@@ -224,6 +224,45 @@ def of_output(value, i, name, n_outputs):
     return value
 
 
+def check_targets_fit_outputs(model, encoded):
+    """Refuse, before training, a target (of a target encoder of the user's)
+    whose shape is not its output's where the output's loss of Keras' own
+    compares them (found while checking metrics per output: one column for an
+    output of 3 units under 'mse' trained every unit towards it, silently):
+    the same sample shape, or the output's less its class axis for a loss
+    taking class indices; an axis of 1 ending the longer one is dropped, as
+    Keras' losses do."""
+    from ._losses import INDEX, SHAPED, loss_description, target_kind
+
+    outputs, names = getattr(model, "outputs", None) or [], output_keys(model)
+    loss = getattr(model, "loss", None)
+    if loss is None or not outputs or len(names) != len(outputs):
+        return
+    found = ([{str(key): one for key, one in encoded.items()}.get(name) for name in names]
+             if isinstance(encoded, dict) else list(encoded)
+             if isinstance(encoded, (list, tuple)) and len(outputs) > 1 else [encoded])
+    for i, (name, output, target) in enumerate(zip(names, outputs, found)):
+        own = of_output(loss, i, name, len(outputs))
+        kind = target_kind(own) if own is not None else None
+        if kind not in (INDEX, SHAPED) or getattr(target, "ndim", 0) < 1:
+            continue
+        given, taken = tuple(target.shape[1:]), tuple(output.shape[1:])
+        taken = taken[:-1] if kind == INDEX else taken
+        if len(given) == len(taken) + 1 and given[-1] == 1:
+            given = given[:-1]
+        elif len(taken) == len(given) + 1 and taken[-1] == 1:
+            taken = taken[:-1]
+        if len(given) == len(taken) and all(t is None or g == t for g, t in zip(given, taken)):
+            continue
+        what = (f"class indices (shape {taken} per sample, for an output of shape "
+                f"{tuple(output.shape[1:])})" if kind == INDEX else
+                f"targets of the output's shape, {taken}")
+        raise ValueError(
+            f"The target encoder gives the output {name!r} targets of shape {given} per "
+            f"sample, but its loss {loss_description(own)} takes {what}: make the "
+            "targets so, or the output.")
+
+
 def _logits_class(loss):
     """The name of Keras' loss class ``loss`` is (or whose function it is:
     binary_crossentropy -> BinaryCrossentropy), to give with from_logits."""

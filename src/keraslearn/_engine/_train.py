@@ -23,6 +23,7 @@ from ._layers import (
     own_optimizer,
     training_variables,
 )
+from ._network_checks import check_targets_fit_outputs
 from ._predict import input_kinds
 from ._sources import HeldRows, reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
@@ -192,6 +193,8 @@ def _train(est, model, data, plan, encoder, randomness, where):
     weight_axes = _loss_axes_per_sample(model)
     encoded = targets.encode(encoder, data.y)
     _check_target_names(model, encoded)
+    if not targets.is_native(encoder):
+        check_targets_fit_outputs(model, encoded)
     if plan.train_rows is not None:  # (a held-out split: large arrays' rows read by batch)
         X = nested.map_arrays(_held, X)
     X_train = nested.take(X, plan.train_rows)
