@@ -202,6 +202,12 @@ _FIT_ERRORS = {
     "metric-spelling-of-a-function": (R, {"metrics": ["logcosh"]}, X, X[:, 0], {}, ValueError,
                                       "Unknown metric 'logcosh' in metrics__0. Did you mean "
                                       "'LogCoshError'"),
+    # found in an audit: Keras takes "ce" and "crossentropy" as names of losses only
+    # (it failed inside Keras' fit), yet a misspelt metric was told "Did you mean 'ce'?"
+    "metric-ce": (C, {"metrics": ["ce"]}, X, y, {}, ValueError,
+                  r"Unknown metric 'ce' in metrics__0\. Keras takes it as a loss's name only"),
+    "metric-near-ce": (C, {"metrics": ["cce"]}, X, y, {}, ValueError,
+                       r"^Unknown metric 'cce' in metrics__0\.(?!.*'ce')"),
     # (pointed at another metric: 'binary_accuracy' for scikit-learn's balanced_accuracy)
     "sklearn-scorer": (C, {"metrics": ["balanced_accuracy"]}, X, y, {}, ValueError,
                        r"Unknown metric 'balanced_accuracy' in metrics__0\. 'balanced_accuracy' "

@@ -1,12 +1,9 @@
 """Optimizers, losses and metrics from names, classes or instances, with their
 routed parameters (``optimizer__learning_rate=0.01``, ...); callbacks are
-``_keras_callbacks``'.
-
-``check_*`` functions validate names without creating anything, so that a
-mistake is reported before TensorFlow runs; ``make_*`` functions create the
-objects for one fit. The structures (a loss or metrics per output) and the
-routing rules are those of ``_routed_objects``.
-"""
+``_keras_callbacks``'. ``check_*`` functions validate names without creating
+anything, so that a mistake is reported before TensorFlow runs; ``make_*``
+functions create the objects for one fit. The structures (a loss or metrics per
+output) and the routing rules are those of ``_routed_objects``."""
 
 import copy
 import functools
@@ -34,7 +31,7 @@ _LOSS_ALIASES = {
 
 # Strings Keras resolves from the loss and output shape at compile time
 # ("accuracy" -> binary, sparse or categorical accuracy), not to one class.
-_CONTEXT_METRICS = ("accuracy", "acc", "crossentropy", "ce")
+_CONTEXT_METRICS = ("accuracy", "acc")  # ("ce": of losses only, found in an audit)
 
 
 @functools.cache
@@ -331,7 +328,9 @@ def _resolve_metric(name, where):
                              f"{where}): give the function itself, keras.metrics.{name}.")
         known = list(_CONTEXT_METRICS) + [n for n in dir(keras.metrics) if n[0] != "_"
                                           and _keras_knows(keras.metrics, n)]
-        hint = scorer_hint(name) or _spelling_hint(name, known)
+        hint = (" Keras takes it as a loss's name only: measure 'binary_crossentropy' or "
+                "'(sparse_)categorical_crossentropy'." if picked_by_shape(name) else
+                scorer_hint(name) or _spelling_hint(name, known))
         raise ValueError(f"Unknown metric {name!r} in {where}.{hint}")
     return found
 
