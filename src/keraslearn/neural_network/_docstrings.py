@@ -249,7 +249,9 @@ _ENTRIES["mlp_attributes"] = """\
         Column names, when X was a pandas DataFrame.
 
     model_ : keras.Model
-        The trained Keras network.
+        The trained Keras network. A classifier's outputs logits: apply
+        ``out_activation_`` to them for probabilities, as ``predict_proba``
+        does.
 
     history_ : dict of list
         Keras' per-epoch logs (``"loss"``, and ``"val_*"`` with

@@ -177,7 +177,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         Training loss of every epoch.
 
     model_ : keras.Model
-        The trained Keras network.
+        The trained Keras network. It outputs logits: a sigmoid (binary,
+        multilabel) or softmax (multiclass) of them are ``predict_proba``'s.
 
     history_ : dict of list
         Keras' per-epoch logs.

@@ -96,9 +96,12 @@ _ENTRIES["training_parameters"] = """\
         value); instances given routed parameters are built again by their
         constructor with them. Small models train in a warm copy of
         ``model_`` kept per architecture (so that a new fit does not trace
-        again): during ``fit`` a callback's ``self.model`` is that copy, whose
-        weights and optimizer state (learning rate included) are copied into
-        ``model_`` when ``fit`` ends. Read ``model_``, not a callback's
+        again): during ``fit`` the ``self.model`` of Keras' own callback
+        classes is that copy, whose weights and optimizer state (learning rate
+        included) are copied into ``model_`` when ``fit`` ends; callbacks of
+        your own (subclasses too) make the fit train ``model_`` itself, and a
+        plain stack of ``Dense`` layers trained by keraslearn's own function
+        runs every callback on ``model_``. Read ``model_``, not a callback's
         ``model``, after ``fit``, or turn the copy off with
         ``keraslearn.set_config(share_traced_functions=False)``.
 
