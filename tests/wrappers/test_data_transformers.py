@@ -135,6 +135,11 @@ def test_losses_per_output_are_compared_with_those_the_builder_compiled():
                                              r"'sparse_categorical_crossentropy'"):
             clf.fit(X, Y)
         assert not hasattr(clf, "model_")
+    smoothed = TwoHeadClassifier(compiled, loss=[keras.losses.BinaryCrossentropy(
+        label_smoothing=0.1), "sparse_categorical_crossentropy"], epochs=1)
+    with pytest.raises(ValueError, match=r"per output, 'binary_crossentropy' given with "
+                                         r"label_smoothing=0.1 where it has 0.0\)"):
+        smoothed.fit(X, Y)
     same = TwoHeadClassifier(compiled, loss=["binary_crossentropy",
                                              keras.losses.SparseCategoricalCrossentropy()],
                              epochs=1, random_state=0).fit(X, Y)

@@ -567,6 +567,33 @@ def test_a_loss_the_compiled_model_does_not_use_is_refused_as_scikeras_refuses_i
         assert loss_name(fitted.model_.loss) == "sparse_categorical_crossentropy"
 
 
+@pytest.mark.parametrize("given, compiled, message", [
+    # found in an audit: compared by name only, the estimator's settings went unused
+    (keras.losses.Huber(delta=2.0), "huber", r"given with delta=2.0 where it has 1.0"),
+    (keras.losses.BinaryCrossentropy(label_smoothing=0.1), keras.losses.binary_crossentropy,
+     r"given with label_smoothing=0.1 where it has 0.0"),
+    (keras.losses.MeanSquaredError(reduction="sum"), keras.losses.MeanSquaredError(),
+     r"given with reduction='sum' where it has 'sum_over_batch_size'"),
+    ("huber", keras.losses.Huber(delta=2.0), None),  # (a name: the compiled loss's settings)
+    (keras.losses.Huber(delta=2.0, name="mine"), keras.losses.Huber(delta=2.0), None),
+])
+def test_a_loss_given_with_settings_the_compiled_loss_lacks_is_refused(given, compiled, message):
+    def build(meta):
+        model = keras.Sequential([keras.Input((meta["n_features_in_"],)),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(loss=compiled, optimizer="adam")
+        return model
+
+    yb = (X[:, 0] > 0).astype(int)
+    est = KerasRegressor(build, loss=given, epochs=1, random_state=0)
+    if message is None:
+        assert loss_name(est.fit(X, yb).model_.loss) == loss_name(compiled)
+        return
+    with pytest.raises(ValueError, match=r"compiled with the loss '\w+' \(" + message):
+        est.fit(X, yb)
+    assert not hasattr(est, "model_")
+
+
 def test_a_subclass_default_loss_is_not_held_against_the_loss_its_builder_compiles():
     """scikeras compares only a loss given, not the default a subclass declares:
     such a subclass with a builder compiling another loss was refused."""

@@ -1,5 +1,6 @@
 """The loss given to an estimator against the one its model was compiled with."""
 
+from .._tf import keras
 from ._layers import output_keys
 from ._losses import sole_loss
 from ._network_checks import check_losses_per_output
@@ -39,14 +40,54 @@ def check_compiled_loss(model, loss):
         if isinstance(one, _PER_OUTPUT) or isinstance(other, _PER_OUTPUT):
             continue  # (nested deeper: not compared)
         named = _loss_names(one, other)
-        if named is not None and named[0] != named[1]:
+        settings = _other_settings(one, other) if named and named[0] == named[1] else ""
+        if named is not None and (named[0] != named[1] or settings):
             where = "" if len(pairs) == 1 and one is given else (
-                f" (per output, {named[0]!r} where it has {named[1]!r})")
+                f" (per output, {named[0]!r} " + (settings or f"where it has {named[1]!r}") + ")")
+            where = f" ({settings})" if settings and not where else where
             raise ValueError(
                 f"loss={loss!r} was given, but the model was compiled with the loss "
                 f"{_shown_loss(model.loss)!r}{where}, which would train instead: give the "
                 "estimator the loss the model is compiled with, or leave loss=None, or "
                 "build the model uncompiled (the estimator then compiles it with loss).")
+
+
+def _other_settings(given, compiled):
+    """Where a loss object of Keras' own given to the estimator has settings
+    the compiled loss of its name lacks (found in an audit: Huber(delta=2.0) or
+    BinaryCrossentropy(label_smoothing=0.1) beside a compiled "huber" or
+    "binary_crossentropy" went unused silently), those settings (a message's
+    words); "" else. A loss given by name takes the compiled one's."""
+    from ._layers import defined_by_keras
+
+    cls = type(given)
+    if not isinstance(given, keras.losses.Loss) or not defined_by_keras(cls):
+        return ""
+    try:  # (a name or function of the same loss: the class's defaults)
+        other = compiled if isinstance(compiled, keras.losses.Loss) else cls()
+    except TypeError:
+        return ""
+    if type(other) is not cls:
+        return ""
+    mine, theirs = _settings(given), _settings(other)
+    differ = [f"{key}={value!r} where it has {theirs.get(key)!r}" for key, value in mine.items()
+              if theirs.get(key) != value]
+    return f"given with {', '.join(differ)}" if differ else ""
+
+
+def _settings(loss):
+    """A loss object's settings of plain values as it holds them (Huber's
+    config leaves its delta out), its name and dtype aside."""
+    def plain(value):
+        return value is None or isinstance(value, (bool, int, float, str))
+
+    found = {}
+    for key, value in vars(loss).items():
+        if isinstance(value, dict):  # (a function's keyword arguments)
+            found.update({k: v for k, v in value.items() if plain(v)})
+        elif key not in ("name", "_dtype") and plain(value):
+            found[key.lstrip("_")] = value
+    return found
 
 
 def _by_name(loss, names):
