@@ -6,8 +6,8 @@ one-output network's and each output's of several."""
 import inspect
 
 from .._tf import keras
-from ._layers import defined_by_keras, output_keys
-from ._network_checks import of_output, trains_scores
+from ._layers import defined_by_keras
+from ._network_checks import each_output, of_output, trains_scores
 
 # Keras metrics that compare targets with outputs of the same shape (one-hot
 # rows for one unit per class): class indices fail inside the training step,
@@ -101,15 +101,11 @@ def check_metrics_of_several(model, loss, metrics):
     those its metrics must read. ``loss`` and each of ``metrics`` (metrics,
     weighted metrics) as compiled: one for every output, or per output (a
     list in output order, or a dict by output name), as Keras reads them."""
-    outputs = getattr(model, "outputs", None) or []
-    names = output_keys(model)
-    if len(outputs) < 2 or len(names) != len(outputs):
-        return
-    for i, (name, output) in enumerate(zip(names, outputs)):
-        own = of_output(loss, i, name, len(outputs))
+    n_outputs = len(getattr(model, "outputs", None) or [])
+    for i, name, output, own in each_output(model, loss):
         mode = _mode_of(own, output.shape[-1]) if own is not None else None
         for given in metrics:
-            check_metrics_read_targets(of_output(given, i, name, len(outputs)), own, mode,
+            check_metrics_read_targets(of_output(given, i, name, n_outputs), own, mode,
                                        output=name)
 
 

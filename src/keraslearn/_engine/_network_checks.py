@@ -192,12 +192,7 @@ def check_outputs_of_several(model, loss):
     the same for each output, or per output (a list, or a dict by output name)."""
     from ._losses import loss_description, takes_probabilities
 
-    outputs = getattr(model, "outputs", None) or []
-    names = output_keys(model)
-    if len(outputs) < 2 or len(names) != len(outputs):
-        return
-    for i, (name, output) in enumerate(zip(names, outputs)):
-        own = of_output(loss, i, name, len(outputs))
+    for _, name, output, own in each_output(model, loss):
         activation = _output_activation(model, output)
         if activation == "softmax" and output.shape[-1] == 1:
             raise ValueError(
@@ -211,6 +206,18 @@ def check_outputs_of_several(model, loss):
                 "probabilities: end it with activation='sigmoid' or 'softmax', or give the "
                 f"loss from_logits=True (e.g. keras.losses.{_logits_class(own)}"
                 "(from_logits=True)).")
+
+
+def each_output(model, loss, least=2):
+    """``(index, name, output, its loss)`` of each output of ``model`` where it
+    has ``least`` outputs or more, each keyed by Keras (none else); ``loss``
+    as compiled: one for every output, or per output."""
+    outputs = getattr(model, "outputs", None) or []
+    names = output_keys(model)
+    if len(outputs) < least or len(names) != len(outputs):
+        return
+    for i, (name, output) in enumerate(zip(names, outputs)):
+        yield i, name, output, of_output(loss, i, name, len(outputs))
 
 
 def of_output(value, i, name, n_outputs):
@@ -234,15 +241,12 @@ def check_targets_fit_outputs(model, encoded):
     Keras' losses do."""
     from ._losses import INDEX, SHAPED, loss_description, target_kind
 
-    outputs, names = getattr(model, "outputs", None) or [], output_keys(model)
     loss = getattr(model, "loss", None)
-    if loss is None or not outputs or len(names) != len(outputs):
-        return
-    found = ([{str(key): one for key, one in encoded.items()}.get(name) for name in names]
-             if isinstance(encoded, dict) else list(encoded)
-             if isinstance(encoded, (list, tuple)) and len(outputs) > 1 else [encoded])
-    for i, (name, output, target) in enumerate(zip(names, outputs, found)):
-        own = of_output(loss, i, name, len(outputs))
+    several = len(getattr(model, "outputs", None) or []) > 1
+    for i, name, output, own in each_output(model, loss, least=1) if loss is not None else ():
+        target = ({str(key): one for key, one in encoded.items()}.get(name)
+                  if isinstance(encoded, dict) else (list(encoded) + [None] * i)[i]
+                  if several and isinstance(encoded, (list, tuple)) else encoded)
         kind = target_kind(own) if own is not None else None
         if kind not in (INDEX, SHAPED) or getattr(target, "ndim", 0) < 1:
             continue
