@@ -55,7 +55,11 @@ class MultiInput(dict):
     def __init__(self, arrays=None, **kwargs):
         # (none: empty, as a dict, which skops makes before filling it; an
         # estimator refuses an X of no input)
-        items = {**(arrays if arrays is not None else {}), **kwargs}  # (len: rows)
+        super().__init__(self._checked({**(arrays if arrays is not None else {}), **kwargs}))
+
+    def _checked(self, items):
+        """``items`` (inputs by name) as arrays (frames kept), each holding as
+        many rows as every other and those already held."""
         converted = {}
         for name, value in items.items():
             if not isinstance(name, str):
@@ -70,12 +74,31 @@ class MultiInput(dict):
             if getattr(value, "ndim", 2) == 0:  # (a polars frame has no ndim)
                 raise ValueError(f"MultiInput input {name!r} is a scalar, not one row per sample.")
             converted[name] = value
-        lengths = {name: len(v) for name, v in converted.items()}
+        # (found in an audit: an input set or updated afterwards was not checked)
+        lengths = {name: len(v) for name, v in {**self, **converted}.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(
                 f"MultiInput's inputs must hold as many rows each; got {lengths}."
             )
-        super().__init__(converted)
+        return converted
+
+    def __setitem__(self, name, value):
+        super().update(self._checked({name: value}))
+
+    def update(self, other=(), /, **kwargs):
+        super().update(self._checked({**dict(other), **kwargs}))
+
+    def setdefault(self, name, default=None):
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def __or__(self, other):
+        return MultiInput({**self, **other})
 
     @property
     def shape(self):

@@ -45,6 +45,29 @@ def test_multi_input_indexes_like_one_array():
         MultiInput(image=IMAGES, meta=META[:10])
 
 
+def test_inputs_set_or_updated_are_checked_as_those_given():
+    # found in an audit: dict's own methods took lists (repr then failed on
+    # their missing shape) and inputs of other lengths, told only at fit
+    X = MultiInput(a=np.zeros((4, 2)), b=np.ones((4, 3)))
+    X["c"] = [[1.0], [2.0], [3.0], [4.0]]
+    X.setdefault("d", range(4))
+    X |= {"e": np.arange(4)}
+    assert all(isinstance(X[name], np.ndarray) for name in "abcde")
+    assert repr(X) == "MultiInput(a=(4, 2), b=(4, 3), c=(4, 1), d=(4,), e=(4,))"
+    assert isinstance(X | {"f": np.arange(4)}, MultiInput)
+    for change in (lambda: X.update(b=np.zeros((7, 2))), lambda: X.__setitem__("f", [1, 2]),
+                   lambda: X.update({"f": np.zeros(3)}), lambda: X | {"f": np.zeros(5)}):
+        with pytest.raises(ValueError, match="must hold as many rows each"):
+            change()
+    with pytest.raises(ValueError, match="input 'g' is a scalar"):
+        X.setdefault("g", "text")
+    with pytest.raises(TypeError, match="input names must be strings"):
+        X[0] = np.arange(4)
+    assert list(X) == ["a", "b", "c", "d", "e"]  # (nothing refused was kept)
+    X["a"] = np.ones((4, 1))  # (replaced, of the same length)
+    assert X["a"].shape == (4, 1)
+
+
 def test_cross_validation_and_search_split_named_inputs():
     X = MultiInput(image=IMAGES, meta=META)
     scores = cross_val_score(make(), X, y, cv=3)
