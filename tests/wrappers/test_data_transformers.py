@@ -138,7 +138,7 @@ def test_losses_per_output_are_compared_with_those_the_builder_compiled():
     smoothed = TwoHeadClassifier(compiled, loss=[keras.losses.BinaryCrossentropy(
         label_smoothing=0.1), "sparse_categorical_crossentropy"], epochs=1)
     with pytest.raises(ValueError, match=r"per output, 'binary_crossentropy' given with "
-                                         r"label_smoothing=0.1 where it has 0.0\)"):
+                                         r"label_smoothing=0.1 where it has 0\)"):
         smoothed.fit(X, Y)
     same = TwoHeadClassifier(compiled, loss=["binary_crossentropy",
                                              keras.losses.SparseCategoricalCrossentropy()],
@@ -202,7 +202,9 @@ LOSSES = ["binary_crossentropy", "sparse_categorical_crossentropy"]
     ({"metrics": {"out_cat": ["categorical_accuracy"]}},
      r"metric 'categorical_accuracy' of the output 'out_cat' compares targets with outputs "
      r"of the same shape, but the loss 'sparse_categorical_crossentropy' trains on class "
-     r"indices. Measure 'sparse_categorical_accuracy'"),
+     r"indices. Measure 'sparse_categorical_accuracy', which reads them, or train on one-hot "
+     r"rows: loss='categorical_crossentropy' \(your target encoder then giving it one-hot "
+     r"rows\)\.$"),
     # one unit's argmax, always 0 (a list per output, as Keras reads it)
     ({"metrics": [["top_k_categorical_accuracy"], []]},
      r"metric 'top_k_categorical_accuracy' of the output 'out_bin' reads one class per row"),
@@ -304,6 +306,31 @@ def test_targets_of_their_outputs_shape_train():
     reg = Sliced(heads((1, 3, 3)), loss=["mse", "mae", keras.losses.SparseCategoricalCrossentropy(
         from_logits=True)], epochs=1).fit(X, Y5)
     assert {"o0_loss", "o1_loss", "o2_loss"} <= reg.history_.keys()
+
+
+class OneHotsItsTargets(keras.Model):
+    """Computes Keras' loss on class indices it makes one-hot itself."""
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        y = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y, (-1,)), "int32"), 3)
+        return super().compute_loss(x, y, y_pred, sample_weight, training)
+
+
+def test_a_model_computing_its_own_loss_takes_the_targets_it_reads():
+    # found in review: the targets of a model computing its own loss were held
+    # against the shape of its compiled loss's (one-hot rows), and refused
+    class AsGiven(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return Slices(((0, 1),))
+
+    def network(meta):
+        inputs = keras.Input((meta["n_features_in_"],))
+        return OneHotsItsTargets(inputs, keras.layers.Dense(3, activation="softmax")(inputs))
+
+    classes = (np.arange(len(X)) % 3).reshape(-1, 1).astype(float)
+    reg = AsGiven(network, loss="categorical_crossentropy", epochs=2, random_state=0)
+    assert np.isfinite(reg.fit(X, classes).history_["loss"]).all()
 
 
 def test_targets_by_name_must_name_the_outputs():

@@ -569,13 +569,24 @@ def test_a_loss_the_compiled_model_does_not_use_is_refused_as_scikeras_refuses_i
 
 @pytest.mark.parametrize("given, compiled, message", [
     # found in an audit: compared by name only, the estimator's settings went unused
-    (keras.losses.Huber(delta=2.0), "huber", r"given with delta=2.0 where it has 1.0"),
+    (keras.losses.Huber(delta=2.0), "huber", r"given with delta=2 where it has 1\)"),
     (keras.losses.BinaryCrossentropy(label_smoothing=0.1), keras.losses.binary_crossentropy,
-     r"given with label_smoothing=0.1 where it has 0.0"),
+     r"given with label_smoothing=0.1 where it has 0\)"),
     (keras.losses.MeanSquaredError(reduction="sum"), keras.losses.MeanSquaredError(),
      r"given with reduction='sum' where it has 'sum_over_batch_size'"),
     ("huber", keras.losses.Huber(delta=2.0), None),  # (a name: the compiled loss's settings)
     (keras.losses.Huber(delta=2.0, name="mine"), keras.losses.Huber(delta=2.0), None),
+    # found in review: settings Keras computes alike were refused, NumPy's were not read
+    (keras.losses.MeanSquaredError(reduction="mean"), "mse", None),
+    (keras.losses.MeanSquaredError(reduction=None), keras.losses.MeanSquaredError(
+        reduction="none"), None),
+    (keras.losses.BinaryCrossentropy(axis=1), "binary_crossentropy", None),  # (2-D: axis -1)
+    (keras.losses.BinaryCrossentropy(label_smoothing=np.float32(0.1)), keras.losses.
+     BinaryCrossentropy(label_smoothing=0.1), None),
+    (keras.losses.BinaryCrossentropy(label_smoothing=np.float32(0.1)), "binary_crossentropy",
+     r"given with label_smoothing=0.1 where it has 0\)"),
+    (keras.losses.Huber(delta=np.float32(2.0)), keras.losses.Huber(),
+     r"given with delta=2 where it has 1\)"),
 ])
 def test_a_loss_given_with_settings_the_compiled_loss_lacks_is_refused(given, compiled, message):
     def build(meta):
@@ -589,7 +600,8 @@ def test_a_loss_given_with_settings_the_compiled_loss_lacks_is_refused(given, co
     if message is None:
         assert loss_name(est.fit(X, yb).model_.loss) == loss_name(compiled)
         return
-    with pytest.raises(ValueError, match=r"compiled with the loss '\w+' \(" + message):
+    with pytest.raises(ValueError, match=r"^loss=\w+\(\.\.\.\) was given, but the model was "
+                                         r"compiled with the loss '\w+' \(" + message):
         est.fit(X, yb)
     assert not hasattr(est, "model_")
 

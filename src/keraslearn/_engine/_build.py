@@ -13,6 +13,7 @@ from ._network_checks import (
     check_losses_per_output,
     check_output_activation,
     check_outputs_of_several,
+    computes_own_loss,
 )
 from ._predict import keyed_inputs
 from ._targets import RegressorTargetEncoder, is_native
@@ -42,14 +43,6 @@ def make_meta(est, encoder, data):
             meta[key] = getattr(encoder, key)
     meta.update(data.metadata or {})
     return meta
-
-
-def computes_own_loss(model):
-    """Whether a model subclass overrides how Keras computes its loss."""
-    return any(
-        getattr(type(model), name, None) is not getattr(keras.Model, name, None)
-        for name in ("train_step", "compute_loss")
-    )
 
 
 def sample_shape(est):

@@ -1,5 +1,7 @@
 """The loss given to an estimator against the one its model was compiled with."""
 
+import numpy as np
+
 from .._tf import keras
 from ._layers import output_keys
 from ._losses import sole_loss
@@ -36,28 +38,35 @@ def check_compiled_loss(model, loss):
         several = given if isinstance(given, _PER_OUTPUT) else compiled
         pairs = [(one, compiled) if several is given else (given, one) for one in (
             several.values() if isinstance(several, dict) else several)]
+    ranks = {len(output.shape) for output in getattr(model, "outputs", None) or []}
+    rank = ranks.pop() if len(ranks) == 1 else None  # (an axis counted from the front)
     for one, other in pairs:
         if isinstance(one, _PER_OUTPUT) or isinstance(other, _PER_OUTPUT):
             continue  # (nested deeper: not compared)
         named = _loss_names(one, other)
-        settings = _other_settings(one, other) if named and named[0] == named[1] else ""
+        settings = _other_settings(one, other, rank) if named and named[0] == named[1] else ""
         if named is not None and (named[0] != named[1] or settings):
             where = "" if len(pairs) == 1 and one is given else (
                 f" (per output, {named[0]!r} " + (settings or f"where it has {named[1]!r}") + ")")
             where = f" ({settings})" if settings and not where else where
+            shown = (f"{type(loss).__name__}(...)" if isinstance(loss, keras.losses.Loss)
+                     else repr(loss))  # (not Keras' LossFunctionWrapper(<function ...>))
             raise ValueError(
-                f"loss={loss!r} was given, but the model was compiled with the loss "
+                f"loss={shown} was given, but the model was compiled with the loss "
                 f"{_shown_loss(model.loss)!r}{where}, which would train instead: give the "
                 "estimator the loss the model is compiled with, or leave loss=None, or "
-                "build the model uncompiled (the estimator then compiles it with loss).")
+                "build the model uncompiled (the estimator then compiles it with loss), or "
+                "compile it in the builder with compile_kwargs['loss'].")
 
 
-def _other_settings(given, compiled):
+def _other_settings(given, compiled, rank=None):
     """Where a loss object of Keras' own given to the estimator has settings
     the compiled loss of its name lacks (found in an audit: Huber(delta=2.0) or
     BinaryCrossentropy(label_smoothing=0.1) beside a compiled "huber" or
     "binary_crossentropy" went unused silently), those settings (a message's
-    words); "" else. A loss given by name takes the compiled one's."""
+    words); "" else. A loss given by name takes the compiled one's. ``rank``:
+    the outputs', where one (an axis counted from the front is the same as one
+    counted from the end: found in review)."""
     from ._layers import defined_by_keras
 
     cls = type(given)
@@ -69,17 +78,28 @@ def _other_settings(given, compiled):
         return ""
     if type(other) is not cls:
         return ""
-    mine, theirs = _settings(given), _settings(other)
-    differ = [f"{key}={value!r} where it has {theirs.get(key)!r}" for key, value in mine.items()
-              if theirs.get(key) != value]
+    mine, theirs = _settings(given, rank), _settings(other, rank)
+    shown = lambda value: f"{value:.7g}" if isinstance(value, float) else repr(value)  # noqa: E731
+    differ = [f"{key}={shown(value)} where it has {shown(theirs.get(key))}"
+              for key, value in mine.items()
+              if not _alike(theirs.get(key), value) and not (  # (an axis of unknown rank)
+                  key == "axis" and rank is None and isinstance(value, int))]
     return f"given with {', '.join(differ)}" if differ else ""
 
 
-def _settings(loss):
+def _alike(one, other):
+    """Equal, numbers to float32's precision (np.float32(0.1) is 0.1 to Keras)."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (one, other))
+    return np.isclose(one, other, rtol=1e-6, atol=0) if numbers else one == other
+
+
+def _settings(loss, rank):
     """A loss object's settings of plain values as it holds them (Huber's
-    config leaves its delta out), its name and dtype aside."""
+    config leaves its delta out), its name and dtype aside; NumPy's numbers
+    as Python's, reductions alike in Keras spelled alike (found in review:
+    "mean" is "sum_over_batch_size"), an axis counted from the end."""
     def plain(value):
-        return value is None or isinstance(value, (bool, int, float, str))
+        return value is None or isinstance(value, (bool, int, float, str, np.generic))
 
     found = {}
     for key, value in vars(loss).items():
@@ -87,6 +107,12 @@ def _settings(loss):
             found.update({k: v for k, v in value.items() if plain(v)})
         elif key not in ("name", "_dtype") and plain(value):
             found[key.lstrip("_")] = value
+    found = {k: v.item() if isinstance(v, np.generic) else v for k, v in found.items()}
+    if found.get("reduction") in ("mean", "none", None):
+        found["reduction"] = {"mean": "sum_over_batch_size"}.get(found["reduction"], "none")
+    axis = found.get("axis")
+    if type(axis) is int and axis >= 0 and rank is not None:
+        found["axis"] = axis - rank
     return found
 
 

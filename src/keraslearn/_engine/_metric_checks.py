@@ -7,7 +7,7 @@ import inspect
 
 from .._tf import keras
 from ._layers import defined_by_keras
-from ._network_checks import each_output, of_output, trains_scores
+from ._network_checks import computes_own_loss, each_output, of_output, trains_scores
 
 # Keras metrics that compare targets with outputs of the same shape (one-hot
 # rows for one unit per class): class indices fail inside the training step,
@@ -66,8 +66,8 @@ def check_metrics_read_targets(metrics, loss, mode, *, output=None):
         if key not in refused:
             continue
         twin, loss = refused[key], loss_description(loss)
-        own = "" if output is not None else (  # (targets of a user's encoder: not asked)
-            " (or target_encoding='{}' for a loss of your own that takes them)")
+        own = (" (or target_encoding='{}' for a loss of your own that takes them)"
+               if output is None else " (your target encoder then giving it {})")
         if mode in ("binary", "multilabel"):
             what = ("one unit for the two classes" if output is not None and mode == "binary"
                     else "one output unit for the two classes" if mode == "binary" else
@@ -85,11 +85,12 @@ def check_metrics_read_targets(metrics, loss, mode, *, output=None):
                 f"but the loss {loss} trains on class indices. "
                 + (f"Measure {twin!r}, which reads them, or train" if twin else "Train")
                 + " on one-hot rows: loss='categorical_crossentropy'"
-                + own.format("onehot") + ".")
+                + own.format("onehot" if output is None else "one-hot rows") + ".")
         raise ValueError(
             f"The metric {name!r}{of} reads class indices, but the loss {loss} trains on "
             f"one-hot rows. Measure {twin!r}, which reads them, or train on class indices: "
-            "loss='sparse_categorical_crossentropy'" + own.format("sparse") + ".")
+            "loss='sparse_categorical_crossentropy'"
+            + own.format("sparse" if output is None else "class indices") + ".")
 
 
 def check_metrics_of_several(model, loss, metrics):
@@ -101,6 +102,8 @@ def check_metrics_of_several(model, loss, metrics):
     those its metrics must read. ``loss`` and each of ``metrics`` (metrics,
     weighted metrics) as compiled: one for every output, or per output (a
     list in output order, or a dict by output name), as Keras reads them."""
+    if computes_own_loss(model):
+        return
     n_outputs = len(getattr(model, "outputs", None) or [])
     for i, name, output, own in each_output(model, loss):
         mode = _mode_of(own, output.shape[-1]) if own is not None else None

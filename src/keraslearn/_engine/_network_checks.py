@@ -208,6 +208,15 @@ def check_outputs_of_several(model, loss):
                 "(from_logits=True)).")
 
 
+def computes_own_loss(model):
+    """Whether a model subclass overrides how Keras computes its loss (its
+    targets and their metrics are then its own: found in review)."""
+    return any(
+        getattr(type(model), name, None) is not getattr(keras.Model, name, None)
+        for name in ("train_step", "compute_loss")
+    )
+
+
 def each_output(model, loss, least=2):
     """``(index, name, output, its loss)`` of each output of ``model`` where it
     has ``least`` outputs or more, each keyed by Keras (none else); ``loss``
@@ -242,11 +251,12 @@ def check_targets_fit_outputs(model, encoded):
     from ._losses import INDEX, SHAPED, loss_description, target_kind
 
     loss = getattr(model, "loss", None)
-    several = len(getattr(model, "outputs", None) or []) > 1
-    for i, name, output, own in each_output(model, loss, least=1) if loss is not None else ():
-        target = ({str(key): one for key, one in encoded.items()}.get(name)
-                  if isinstance(encoded, dict) else (list(encoded) + [None] * i)[i]
-                  if several and isinstance(encoded, (list, tuple)) else encoded)
+    if loss is None or computes_own_loss(model):
+        return
+    n_outputs = len(getattr(model, "outputs", None) or [])
+    for i, name, output, own in each_output(model, loss, least=1):
+        target = (of_output(encoded, i, name, n_outputs)
+                  if n_outputs > 1 or isinstance(encoded, dict) else encoded)
         kind = target_kind(own) if own is not None else None
         if kind not in (INDEX, SHAPED) or getattr(target, "ndim", 0) < 1:
             continue
