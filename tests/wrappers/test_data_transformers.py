@@ -333,6 +333,45 @@ def test_a_model_computing_its_own_loss_takes_the_targets_it_reads():
     assert np.isfinite(reg.fit(X, classes).history_["loss"]).all()
 
 
+def test_class_indices_per_pixel_train_as_keras_trains_them():
+    # found in review: a segmentation head's targets of two axes per sample,
+    # (n, 6, 6) under sparse_categorical_crossentropy, failed inside
+    # TensorFlow against the per-sample weights of shape (n, 1)
+    class Masks(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return FunctionTransformer(lambda y: y.reshape(-1, 6, 6),
+                                       lambda y: y.reshape(len(y), -1))
+
+    images = rng.normal(size=(40, 6, 6, 1)).astype("float32")
+    masks = (images[..., 0] > 0).astype("float32")
+
+    def network(meta=None):
+        inputs = keras.Input((6, 6, 1))
+        return keras.Model(inputs, keras.layers.Conv2D(
+            2, 3, padding="same", activation="softmax",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=1))(inputs))
+
+    reg = Masks(network, loss="sparse_categorical_crossentropy", optimizer="adam",
+                batch_size=16, shuffle=False, epochs=2).fit(images, masks.reshape(40, -1))
+    plain = network()
+    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    plain.fit(images, masks, batch_size=16, shuffle=False, epochs=2, verbose=0)
+    for ours, theirs in zip(reg.model_.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    # weights per sample reach each of its pixels' losses (scaled to a mean of 1)
+    weights = np.r_[np.ones(20), np.zeros(20)]
+    weighted = Masks(network, loss="sparse_categorical_crossentropy", optimizer="adam",
+                     batch_size=16, shuffle=False, epochs=2).fit(
+        images, masks.reshape(40, -1), sample_weight=weights)
+    plain = network()
+    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    plain.fit(images, masks, sample_weight=(weights / weights.mean()).reshape(-1, 1, 1),
+              batch_size=16, shuffle=False, epochs=2, verbose=0)
+    for ours, theirs in zip(weighted.model_.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+
+
 def test_targets_by_name_must_name_the_outputs():
     # found in an audit: an encoder giving targets by names the outputs lack
     # failed inside Keras ("Expected float32, but got a of type 'str'")

@@ -45,18 +45,26 @@ class NonFiniteLoss(keras.callbacks.Callback):
 
 
 def _loss_axes_per_sample(model):
-    """1 when a one-output model's loss may keep an axis per sample (its
-    output has more than one axis per sample: a sequence's steps give loss
-    values of shape (n, steps)), else 0. Weights of shape (n, 1) broadcast
-    over such values, and Keras squeezes them to (n,) for a loss of one value
-    a sample; targets have at most two axes, so a loss keeps no more."""
+    """The axes per sample a one-output model's loss may keep (its output has
+    more than one axis per sample: a sequence's steps give loss values of
+    shape (n, steps)), else 0. Weights of shape (n, 1) broadcast over such
+    values, and Keras squeezes them to (n,) for a loss of one value a sample.
+    A loss of Keras' own keeps every axis of the output's but its last (found
+    in review: a segmentation's class indices per pixel, (n, h, w) under
+    sparse_categorical_crossentropy, failed against weights of (n, 1)); one of
+    the user's is taken to keep one at most (targets of keraslearn's encoders
+    have two axes)."""
+    from ._losses import INDEX, SHAPED, sole_loss, target_kind
+
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):  # a subclassed model not yet called
         return 0
     if not outputs or len(outputs) != 1 or outputs[0].shape is None:
         return 0
-    return int(len(outputs[0].shape) > 2)
+    rank = len(outputs[0].shape)
+    keras_own = target_kind(sole_loss(getattr(model, "loss", None))) in (INDEX, SHAPED)
+    return max(rank - 2, 0) if keras_own else int(rank > 2)
 
 
 def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model, non_finite):
