@@ -98,7 +98,10 @@ class MultiInput(dict):
         return self
 
     def __or__(self, other):
-        return MultiInput({**self, **other})
+        return MultiInput({**self, **other}) if is_named_inputs(other) else NotImplemented
+
+    def __ror__(self, other):
+        return MultiInput({**other, **self}) if is_named_inputs(other) else NotImplemented
 
     @property
     def shape(self):

@@ -137,7 +137,9 @@ def test_losses_per_output_are_compared_with_those_the_builder_compiled():
         assert not hasattr(clf, "model_")
     smoothed = TwoHeadClassifier(compiled, loss=[keras.losses.BinaryCrossentropy(
         label_smoothing=0.1), "sparse_categorical_crossentropy"], epochs=1)
-    with pytest.raises(ValueError, match=r"per output, 'binary_crossentropy' given with "
+    with pytest.raises(ValueError, match=r"^loss=\[BinaryCrossentropy\(\.\.\.\), "
+                                         r"'sparse_categorical_crossentropy'\] was given.*"
+                                         r"per output, 'binary_crossentropy' given with "
                                          r"label_smoothing=0.1 where it has 0\)"):
         smoothed.fit(X, Y)
     same = TwoHeadClassifier(compiled, loss=["binary_crossentropy",
@@ -333,43 +335,44 @@ def test_a_model_computing_its_own_loss_takes_the_targets_it_reads():
     assert np.isfinite(reg.fit(X, classes).history_["loss"]).all()
 
 
-def test_class_indices_per_pixel_train_as_keras_trains_them():
-    # found in review: a segmentation head's targets of two axes per sample,
-    # (n, 6, 6) under sparse_categorical_crossentropy, failed inside
-    # TensorFlow against the per-sample weights of shape (n, 1)
+@pytest.mark.parametrize("loss, units, shape, kept", [
+    # found in review: a segmentation head's class indices per pixel, (n, 6, 6)
+    # under sparse_categorical_crossentropy, failed inside TensorFlow against
+    # the per-sample weights of shape (n, 1) ("crossentropy": Keras picks it)
+    ("sparse_categorical_crossentropy", 2, (6, 6), 2),
+    ("crossentropy", 2, (6, 6), 2),
+    # (found in review of that mend: a loss of one value a sample, as Dice over
+    # the image's axes, had its weights broadcast to (n, 1, n): each batch's mean)
+    (keras.losses.Dice(axis=(1, 2, 3)), 1, (6, 6, 1), 0),
+    ("mse", 1, (6, 6, 1), 2),
+])
+def test_losses_per_pixel_train_as_keras_trains_them(loss, units, shape, kept):
     class Masks(KerasRegressor):
         @property
         def target_encoder(self):
-            return FunctionTransformer(lambda y: y.reshape(-1, 6, 6),
+            return FunctionTransformer(lambda y: y.reshape(-1, *shape),
                                        lambda y: y.reshape(len(y), -1))
 
     images = rng.normal(size=(40, 6, 6, 1)).astype("float32")
-    masks = (images[..., 0] > 0).astype("float32")
+    masks = (images[..., 0] > 0).astype("float32").reshape(-1, *shape)
 
     def network(meta=None):
         inputs = keras.Input((6, 6, 1))
         return keras.Model(inputs, keras.layers.Conv2D(
-            2, 3, padding="same", activation="softmax",
+            units, 3, padding="same", activation="softmax" if units > 1 else "sigmoid",
             kernel_initializer=keras.initializers.GlorotUniform(seed=1))(inputs))
 
-    reg = Masks(network, loss="sparse_categorical_crossentropy", optimizer="adam",
-                batch_size=16, shuffle=False, epochs=2).fit(images, masks.reshape(40, -1))
-    plain = network()
-    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    plain.fit(images, masks, batch_size=16, shuffle=False, epochs=2, verbose=0)
-    for ours, theirs in zip(reg.model_.get_weights(), plain.get_weights()):
-        np.testing.assert_allclose(ours, theirs, atol=1e-6)
     # weights per sample reach each of its pixels' losses (scaled to a mean of 1)
-    weights = np.r_[np.ones(20), np.zeros(20)]
-    weighted = Masks(network, loss="sparse_categorical_crossentropy", optimizer="adam",
-                     batch_size=16, shuffle=False, epochs=2).fit(
-        images, masks.reshape(40, -1), sample_weight=weights)
-    plain = network()
-    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    plain.fit(images, masks, sample_weight=(weights / weights.mean()).reshape(-1, 1, 1),
-              batch_size=16, shuffle=False, epochs=2, verbose=0)
-    for ours, theirs in zip(weighted.model_.get_weights(), plain.get_weights()):
-        np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    for weights in (None, np.r_[np.full(20, 3.0), np.full(20, 0.5)]):
+        ours = Masks(network, loss=loss, optimizer="adam", batch_size=16, shuffle=False,
+                     epochs=2).fit(images, masks.reshape(40, -1), sample_weight=weights)
+        plain = network()
+        plain.compile(optimizer="adam", loss=loss)
+        plain.fit(images, masks, batch_size=16, shuffle=False, epochs=2, verbose=0,
+                  sample_weight=None if weights is None else (weights / weights.mean()).reshape(
+                      -1, *[1] * kept))
+        for mine, theirs in zip(ours.model_.get_weights(), plain.get_weights()):
+            np.testing.assert_allclose(mine, theirs, atol=1e-6)
 
 
 def test_targets_by_name_must_name_the_outputs():

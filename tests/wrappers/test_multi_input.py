@@ -55,6 +55,9 @@ def test_inputs_set_or_updated_are_checked_as_those_given():
     assert all(isinstance(X[name], np.ndarray) for name in "abcde")
     assert repr(X) == "MultiInput(a=(4, 2), b=(4, 3), c=(4, 1), d=(4,), e=(4,))"
     assert isinstance(X | {"f": np.arange(4)}, MultiInput)
+    assert isinstance({"f": np.arange(4)} | X, MultiInput)  # (found in review: a dict)
+    with pytest.raises(TypeError):  # (not read as inputs: found in review)
+        X | [("f", np.arange(4))]
     for change in (lambda: X.update(b=np.zeros((7, 2))), lambda: X.__setitem__("f", [1, 2]),
                    lambda: X.update({"f": np.zeros(3)}), lambda: X | {"f": np.zeros(5)}):
         with pytest.raises(ValueError, match="must hold as many rows each"):

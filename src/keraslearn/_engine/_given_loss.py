@@ -49,10 +49,8 @@ def check_compiled_loss(model, loss):
             where = "" if len(pairs) == 1 and one is given else (
                 f" (per output, {named[0]!r} " + (settings or f"where it has {named[1]!r}") + ")")
             where = f" ({settings})" if settings and not where else where
-            shown = (f"{type(loss).__name__}(...)" if isinstance(loss, keras.losses.Loss)
-                     else repr(loss))  # (not Keras' LossFunctionWrapper(<function ...>))
             raise ValueError(
-                f"loss={shown} was given, but the model was compiled with the loss "
+                f"loss={_shown_given(loss)} was given, but the model was compiled with the loss "
                 f"{_shown_loss(model.loss)!r}{where}, which would train instead: give the "
                 "estimator the loss the model is compiled with, or leave loss=None, or "
                 "build the model uncompiled (the estimator then compiles it with loss), or "
@@ -114,6 +112,16 @@ def _settings(loss, rank):
     if type(axis) is int and axis >= 0 and rank is not None:
         found["axis"] = axis - rank
     return found
+
+
+def _shown_given(loss):
+    """A loss given, loss objects as ClassName(...) (their repr is Keras'
+    LossFunctionWrapper(<function ...>)), per output too (messages)."""
+    if isinstance(loss, (list, tuple)):
+        return "[" + ", ".join(map(_shown_given, loss)) + "]"
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return "{" + ", ".join(f"{k!r}: {_shown_given(v)}" for k, v in loss.items()) + "}"
+    return f"{type(loss).__name__}(...)" if isinstance(loss, keras.losses.Loss) else repr(loss)
 
 
 def _by_name(loss, names):

@@ -156,6 +156,40 @@ def sole_loss(loss):
     return loss
 
 
+def loss_axes_kept(loss, target, output_shape):
+    """The axes per sample the values of ``loss`` keep before Keras reduces
+    them (a sequence's steps, an image's pixels: what weights per sample must
+    be shaped for), measured on two rows of ``target`` (the encoded targets)
+    against zeros of ``output_shape`` (sizes left open taken from the target's);
+    None where that cannot be measured. Measured, as the loss's class does not
+    say it (found in review: Dice(axis=(1, 2, 3)) of images keeps none)."""
+    import numpy as np
+
+    loss = sole_loss(loss)
+    if not hasattr(target, "shape") or getattr(getattr(target, "dtype", None), "kind", "") == "O":
+        return None
+    target = np.asarray(target[:2])
+    if picked_by_shape(loss):  # (as Keras' compile picks among its cross-entropies)
+        loss = ("sparse_categorical_crossentropy" if target.ndim == len(output_shape) - 1
+                else "binary_crossentropy" if output_shape[-1] == 1
+                else "categorical_crossentropy")
+    if isinstance(loss, (str, dict)):
+        try:
+            loss = keras.losses.get(loss)
+        except (ValueError, TypeError):
+            return None
+    function = loss.call if isinstance(loss, keras.losses.Loss) else loss
+    if inspect.isclass(function) or not callable(function):
+        return None
+    sizes = [len(target)] + [size if size is not None else target.shape[i] if (
+        i < target.ndim) else 1 for i, size in enumerate(output_shape) if i > 0]
+    try:
+        values = function(keras.ops.convert_to_tensor(target), keras.ops.zeros(sizes))
+    except Exception:  # noqa: BLE001 - a loss failing eagerly, or on these shapes
+        return None
+    return max(len(getattr(values, "shape", ())) - 1, 0)
+
+
 def _resolved(loss):
     """The function, class or instance a loss given as a name or serialized
     config (alone or as the one output's loss) is in Keras, a partial's function

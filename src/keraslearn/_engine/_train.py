@@ -44,17 +44,18 @@ class NonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _loss_axes_per_sample(model):
+def _loss_axes_per_sample(model, encoded):
     """The axes per sample a one-output model's loss may keep (its output has
     more than one axis per sample: a sequence's steps give loss values of
     shape (n, steps)), else 0. Weights of shape (n, 1) broadcast over such
     values, and Keras squeezes them to (n,) for a loss of one value a sample.
-    A loss of Keras' own keeps every axis of the output's but its last (found
-    in review: a segmentation's class indices per pixel, (n, h, w) under
-    sparse_categorical_crossentropy, failed against weights of (n, 1)); one of
-    the user's is taken to keep one at most (targets of keraslearn's encoders
-    have two axes)."""
-    from ._losses import INDEX, SHAPED, sole_loss, target_kind
+    Where the output has more than two axes per sample, the loss's are measured
+    on the ``encoded`` targets (found in review: a segmentation's class indices
+    per pixel, (n, h, w) under sparse_categorical_crossentropy, failed against
+    weights of (n, 1), and Dice(axis=(1, 2, 3)) keeps none); one that cannot be
+    measured is taken to keep one at most (keraslearn's encoders' targets have
+    two axes)."""
+    from ._losses import loss_axes_kept
 
     try:
         outputs = model.outputs
@@ -63,8 +64,13 @@ def _loss_axes_per_sample(model):
     if not outputs or len(outputs) != 1 or outputs[0].shape is None:
         return 0
     rank = len(outputs[0].shape)
-    keras_own = target_kind(sole_loss(getattr(model, "loss", None))) in (INDEX, SHAPED)
-    return max(rank - 2, 0) if keras_own else int(rank > 2)
+    if rank <= 3:
+        return int(rank > 2)
+    target = (encoded[0] if isinstance(encoded, (list, tuple)) and len(encoded) == 1 else
+              next(iter(encoded.values())) if isinstance(encoded, dict) and len(encoded) == 1
+              else encoded)
+    kept = loss_axes_kept(getattr(model, "loss", None), target, tuple(outputs[0].shape))
+    return kept if kept is not None else 1
 
 
 def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model, non_finite):
@@ -198,8 +204,8 @@ def _train(est, model, data, plan, encoder, randomness, where):
             "dense. Give the model a dense keras.Input (each sparse batch is densified in "
             "the training step), or train on one device (distribute=None, outside any "
             "strategy scope).")
-    weight_axes = _loss_axes_per_sample(model)
     encoded = targets.encode(encoder, data.y)
+    weight_axes = _loss_axes_per_sample(model, encoded)
     _check_target_names(model, encoded)
     if not targets.is_native(encoder):
         check_targets_fit_outputs(model, encoded)
