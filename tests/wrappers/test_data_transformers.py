@@ -335,6 +335,43 @@ def test_a_model_computing_its_own_loss_takes_the_targets_it_reads():
     assert np.isfinite(reg.fit(X, classes).history_["loss"]).all()
 
 
+@pytest.mark.parametrize("activation, compile_kwargs, message", [
+    # found in an audit: a network of one output trained through a target
+    # encoder of the user's had neither its output nor its metrics checked (a
+    # segmentation head of logits under a loss taking probabilities trained
+    # silently; categorical_accuracy of class indices per pixel failed in
+    # TensorFlow's graph), where the same output among several was refused
+    (None, {}, r"output 'mask' has activation='linear', whose outputs are not probabilities"),
+    ("softmax", {"metrics": ["categorical_accuracy"]},
+     r"metric 'categorical_accuracy' of the output 'mask' compares targets with outputs of "
+     r"the same shape, but the loss 'sparse_categorical_crossentropy' trains on class indices"),
+    ("softmax", {"metrics": ["sparse_categorical_accuracy"]}, None),
+])
+def test_one_output_of_a_users_encoder_is_checked_as_each_of_several(activation, compile_kwargs,
+                                                                      message):
+    class Masks(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return FunctionTransformer(lambda y: y.reshape(-1, 6, 6),
+                                       lambda y: y.reshape(len(y), -1))
+
+    def network(meta):
+        inputs = keras.Input((6, 6, 1))
+        return keras.Model(inputs, keras.layers.Conv2D(3, 1, activation=activation,
+                                                       name="mask")(inputs))
+
+    images = rng.normal(size=(30, 6, 6, 1)).astype("float32")
+    masks = np.digitize(images[..., 0], [-0.5, 0.5]).reshape(30, -1)
+    reg = Masks(network, loss="sparse_categorical_crossentropy", epochs=1,
+                **{f"compile__{key}": value for key, value in compile_kwargs.items()})
+    if message is None:
+        assert "sparse_categorical_accuracy" in reg.fit(images, masks).history_
+        return
+    with pytest.raises(ValueError, match=message):
+        reg.fit(images, masks)
+    assert not hasattr(reg, "model_")
+
+
 @pytest.mark.parametrize("loss, units, shape, kept", [
     # found in review: a segmentation head's class indices per pixel, (n, 6, 6)
     # under sparse_categorical_crossentropy, failed inside TensorFlow against

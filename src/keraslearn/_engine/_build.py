@@ -8,11 +8,11 @@ import numpy as np
 from .._tf import keras
 from ._given_loss import check_compiled_loss
 from ._keras_objects import loss_in_dtype
-from ._metric_checks import check_metrics_of_several, check_metrics_read_targets
+from ._metric_checks import check_metrics_of_each_output, check_metrics_read_targets
 from ._network_checks import (
+    check_each_output,
     check_losses_per_output,
     check_output_activation,
-    check_outputs_of_several,
     computes_own_loss,
 )
 from ._predict import keyed_inputs
@@ -257,8 +257,8 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
                 "(one per output: a list or a dict) or compile with a loss."
             )
         loss = model.loss if compiled or compile else compile_kwargs.get("loss")
-        check_outputs_of_several(model, loss)
-        check_metrics_of_several(model, loss, _compiled_metrics(model, compile_kwargs))
+        check_each_output(model, loss)
+        check_metrics_of_each_output(model, loss, _compiled_metrics(model, compile_kwargs))
         return model
     n_units, out_dtype = output_spec(outputs, sample_shape, needs_rows=needs_rows)
     # (one output: a list or dict of losses gives that one loss; a builder's compile too)

@@ -93,11 +93,12 @@ def check_metrics_read_targets(metrics, loss, mode, *, output=None):
             + own.format("sparse" if output is None else "class indices") + ".")
 
 
-def check_metrics_of_several(model, loss, metrics):
-    """:func:`check_metrics_read_targets` for each output of a network of
-    several (a target encoder of the user's splits y; found in an audit:
+def check_metrics_of_each_output(model, loss, metrics):
+    """:func:`check_metrics_read_targets` for each output of a network whose
+    targets a target encoder of the user's gives (found in audits:
     categorical_accuracy of an output trained on class indices logged the
-    share of rows predicted as class 0, silently): the targets an output's
+    share of rows predicted as class 0, silently, or failed in TensorFlow's
+    graph for class indices per pixel): the targets an output's
     loss takes (class indices, one-hot rows, a 0/1 target for one unit) are
     those its metrics must read. ``loss`` and each of ``metrics`` (metrics,
     weighted metrics) as compiled: one for every output, or per output (a

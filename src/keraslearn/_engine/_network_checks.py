@@ -183,15 +183,20 @@ def check_output_activation(model, n_units, loss, *, classifies, regresses=False
             f"{_logits_class(loss)}(from_logits=True)).")
 
 
-def check_outputs_of_several(model, loss):
-    """Refuse, before training, an output of a network of several (a target
-    encoder of the user's splits y) that its loss cannot learn through, as a
-    one-output network's is refused (found in an audit: they trained silently):
-    a softmax over one unit, or an output that is no probability (linear,
-    relu, ...) under a loss taking probabilities. ``loss``: the compiled one,
-    the same for each output, or per output (a list, or a dict by output name)."""
+def check_each_output(model, loss):
+    """Refuse, before training, an output of a network whose targets a target
+    encoder of the user's gives (one output, or several it splits y into) that
+    its loss cannot learn through, as a network's under keraslearn's encoders
+    is refused (found in audits: they trained silently, a segmentation head of
+    logits under a loss taking probabilities too): a softmax over one unit, or
+    an output that is no probability (linear, relu, ...) under a loss taking
+    probabilities. ``loss``: the compiled one, the same for each output, or per
+    output (a list, or a dict by output name); a model computing its own loss
+    decides."""
     from ._losses import loss_description, takes_probabilities
 
+    if computes_own_loss(model):
+        return
     for _, name, output, own in each_output(model, loss):
         activation = _output_activation(model, output)
         if activation == "softmax" and output.shape[-1] == 1:
@@ -217,13 +222,13 @@ def computes_own_loss(model):
     )
 
 
-def each_output(model, loss, least=2):
-    """``(index, name, output, its loss)`` of each output of ``model`` where it
-    has ``least`` outputs or more, each keyed by Keras (none else); ``loss``
-    as compiled: one for every output, or per output."""
+def each_output(model, loss):
+    """``(index, name, output, its loss)`` of each output of ``model``, each
+    keyed by Keras (none where they are not: a subclassed model's); ``loss`` as
+    compiled: one for every output, or per output."""
     outputs = getattr(model, "outputs", None) or []
     names = output_keys(model)
-    if len(outputs) < least or len(names) != len(outputs):
+    if len(names) != len(outputs):
         return
     for i, (name, output) in enumerate(zip(names, outputs)):
         yield i, name, output, of_output(loss, i, name, len(outputs))
@@ -254,7 +259,7 @@ def check_targets_fit_outputs(model, encoded):
     if loss is None or computes_own_loss(model):
         return
     n_outputs = len(getattr(model, "outputs", None) or [])
-    for i, name, output, own in each_output(model, loss, least=1):
+    for i, name, output, own in each_output(model, loss):
         target = (of_output(encoded, i, name, n_outputs)
                   if n_outputs > 1 or isinstance(encoded, dict) else encoded)
         kind = target_kind(own) if own is not None else None
