@@ -372,6 +372,50 @@ def test_one_output_of_a_users_encoder_is_checked_as_each_of_several(activation,
     assert not hasattr(reg, "model_")
 
 
+class PixelLabels(BaseEstimator, TransformerMixin):
+    """Labels per pixel of 4 x 4 images, y flattened to (n, 16)."""
+
+    def fit(self, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def transform(self, y):
+        return np.asarray(y).reshape(-1, 4, 4)
+
+    def inverse_transform(self, y, return_proba=False):
+        y = np.asarray(y)
+        return y.reshape(len(y), -1) if return_proba else y.argmax(-1).reshape(len(y), -1)
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", [{0: 1.0, 1: 3.0}] * 16])
+def test_class_weight_over_labels_per_pixel_is_refused(class_weight):
+    # found in an audit: weights per column of y multiplied per sample (as
+    # scikit-learn's compute_sample_weight does for several outputs) over 256
+    # pixels' labels made per-image weights from 1e-20 to 49, silently
+    class Segmenter(KerasClassifier):
+        @property
+        def target_encoder(self):
+            return PixelLabels()
+
+    def network(meta=None):
+        inputs = keras.Input((4, 4, 1))
+        return keras.Model(inputs, keras.layers.Conv2D(2, 1, activation="softmax")(inputs))
+
+    images = rng.normal(size=(20, 4, 4, 1)).astype("float32")
+    labels = (images[..., 0] > 0.5).astype(int).reshape(20, -1)
+    clf = Segmenter(network, loss="sparse_categorical_crossentropy", epochs=1,
+                    class_weight=class_weight)
+    with pytest.raises(ValueError, match=r"the 16 columns of y .* but the target encoder makes "
+                                         r"the model's 1 output\(s\) of them"):
+        clf.fit(images, labels)
+    assert not hasattr(clf, "model_")
+    weights = np.where(labels.mean(axis=1) > 0.2, 3.0, 1.0)  # (what it advises)
+    assert clf.set_params(class_weight=None).fit(images, labels, sample_weight=weights).model_
+    # (several columns for as many outputs keep their weights per column)
+    two = TwoHeadClassifier(two_headed, loss=LOSSES, epochs=1, class_weight="balanced").fit(X, Y)
+    assert {"out_bin_loss", "out_cat_loss"} <= two.history_.keys()
+
+
 @pytest.mark.parametrize("loss, units, shape, kept", [
     # found in review: a segmentation head's class indices per pixel, (n, 6, 6)
     # under sparse_categorical_crossentropy, failed inside TensorFlow against

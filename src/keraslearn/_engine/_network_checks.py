@@ -282,6 +282,28 @@ def check_targets_fit_outputs(model, encoded):
             "targets so, or the output.")
 
 
+def check_class_weight_columns(model, y, class_weight):
+    """Refuse ``class_weight`` where a target encoder of the user's makes the
+    model's outputs of more columns of y than it has outputs (labels per pixel
+    or per step; found in an audit): a sample would weigh the product of its
+    classes' weights over every column, as scikit-learn's compute_sample_weight
+    gives for several outputs (from 1e-20 to 49 over 256 pixels), where Keras
+    refuses class weights for such targets."""
+    outputs = getattr(model, "outputs", None) or []
+    columns = y.shape[1] if getattr(y, "ndim", 0) == 2 else 1
+    if class_weight is None or not outputs or columns <= len(outputs):
+        return
+    given = (f"a list of {len(class_weight)} dicts" if isinstance(class_weight, (list, tuple))
+             else repr(class_weight))
+    raise ValueError(
+        f"class_weight ({given}) weighs a sample by the product of its classes' weights over "
+        f"the {columns} columns of y (as scikit-learn's compute_sample_weight does for "
+        f"several outputs), but the target encoder makes the model's {len(outputs)} "
+        "output(s) of them (labels per pixel or per step?): a sample would weigh a product "
+        f"of {columns} weights. Weigh the samples with sample_weight instead, or the labels "
+        "in a loss of your own.")
+
+
 def _logits_class(loss):
     """The name of Keras' loss class ``loss`` is (or whose function it is:
     binary_crossentropy -> BinaryCrossentropy), to give with from_logits."""

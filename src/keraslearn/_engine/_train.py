@@ -23,7 +23,7 @@ from ._layers import (
     own_optimizer,
     training_variables,
 )
-from ._network_checks import check_targets_fit_outputs
+from ._network_checks import check_class_weight_columns, check_targets_fit_outputs
 from ._predict import input_kinds
 from ._sources import HeldRows, reported_read_errors, sources
 from ._trace_cache import PROBE_ROWS, trace_cache
@@ -209,6 +209,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
     _check_target_names(model, encoded)
     if not targets.is_native(encoder):
         check_targets_fit_outputs(model, encoded)
+        check_class_weight_columns(model, data.y, getattr(est, "class_weight", None))
     if plan.train_rows is not None:  # (a held-out split: large arrays' rows read by batch)
         X = nested.map_arrays(_held, X)
     X_train = nested.take(X, plan.train_rows)
