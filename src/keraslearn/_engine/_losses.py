@@ -170,21 +170,33 @@ def loss_axes_kept(loss, target, output_shape):
         return None
     target = np.asarray(target[:2])
     if picked_by_shape(loss):  # (as Keras' compile picks among its cross-entropies)
-        loss = ("sparse_categorical_crossentropy" if target.ndim == len(output_shape) - 1
-                else "binary_crossentropy" if output_shape[-1] == 1
-                else "categorical_crossentropy")
+        loss = ("binary_crossentropy" if output_shape[-1] == 1 else
+                "sparse_categorical_crossentropy" if target.ndim < len(output_shape) or (
+                    target.shape[-1] == 1) else "categorical_crossentropy")
     if isinstance(loss, (str, dict)):
         try:
             loss = keras.losses.get(loss)
         except (ValueError, TypeError):
             return None
-    function = loss.call if isinstance(loss, keras.losses.Loss) else loss
-    if inspect.isclass(function) or not callable(function):
+    if inspect.isclass(loss) and issubclass(loss, keras.losses.Loss):
+        loss = loss()  # (as Keras' compile makes a class given)
+    if inspect.isclass(loss) or not callable(loss):
         return None
+    # As Keras' compiled loss calls it: both in the loss's dtype, a function's
+    # ranks matched as Keras' wrapper of functions matches them (an axis of 1
+    # ending the longer dropped; found in review: float64 targets failed).
+    dtype = getattr(loss, "dtype", None) or keras.config.floatx()
     sizes = [len(target)] + [size if size is not None else target.shape[i] if (
         i < target.ndim) else 1 for i, size in enumerate(output_shape) if i > 0]
+    function = loss.call if isinstance(loss, keras.losses.Loss) else loss
+    if not isinstance(loss, keras.losses.Loss) and abs(target.ndim - len(sizes)) == 1:
+        if target.ndim > len(sizes) and target.shape[-1] == 1:
+            target = target[..., 0]
+        elif len(sizes) > target.ndim and sizes[-1] == 1:
+            sizes = sizes[:-1]
     try:
-        values = function(keras.ops.convert_to_tensor(target), keras.ops.zeros(sizes))
+        values = function(keras.ops.convert_to_tensor(target, dtype=dtype),
+                          keras.ops.zeros(sizes, dtype=dtype))
     except Exception:  # noqa: BLE001 - a loss failing eagerly, or on these shapes
         return None
     return max(len(getattr(values, "shape", ())) - 1, 0)

@@ -283,15 +283,17 @@ def check_targets_fit_outputs(model, encoded):
 
 
 def check_class_weight_columns(model, y, class_weight):
-    """Refuse ``class_weight`` where a target encoder of the user's makes the
-    model's outputs of more columns of y than it has outputs (labels per pixel
-    or per step; found in an audit): a sample would weigh the product of its
-    classes' weights over every column, as scikit-learn's compute_sample_weight
-    gives for several outputs (from 1e-20 to 49 over 256 pixels), where Keras
-    refuses class weights for such targets."""
+    """Refuse ``class_weight`` where a target encoder of the user's makes
+    labels per position (per pixel, per step: an output of more than one axis
+    per sample) of more columns of y than the model has outputs (found in an
+    audit): a sample would weigh the product of its classes' weights over every
+    column, as scikit-learn's compute_sample_weight gives for several outputs
+    (from 1e-20 to 49 over 256 pixels), where Keras refuses class weights for
+    such targets. Columns of labels of one output (multilabel) keep theirs."""
     outputs = getattr(model, "outputs", None) or []
     columns = y.shape[1] if getattr(y, "ndim", 0) == 2 else 1
-    if class_weight is None or not outputs or columns <= len(outputs):
+    if class_weight is None or columns <= len(outputs) or not any(
+            output.shape is not None and len(output.shape) > 2 for output in outputs):
         return
     given = (f"a list of {len(class_weight)} dicts" if isinstance(class_weight, (list, tuple))
              else repr(class_weight))
