@@ -178,9 +178,12 @@ def loss_axes_kept(loss, target, output_shape):
             loss = keras.losses.get(loss)
         except (ValueError, TypeError):
             return None
-    if inspect.isclass(loss) and issubclass(loss, keras.losses.Loss):
-        loss = loss()  # (as Keras' compile makes a class given)
-    if inspect.isclass(loss) or not callable(loss):
+    if inspect.isclass(loss):  # (made as Keras' compile makes a class given)
+        try:
+            loss = loss()
+        except Exception:  # noqa: BLE001 - a class needing arguments: Keras tells
+            return None
+    if not callable(loss):
         return None
     # As Keras' compiled loss calls it: both in the loss's dtype, a function's
     # ranks matched as Keras' wrapper of functions matches them (an axis of 1
