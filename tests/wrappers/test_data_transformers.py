@@ -5,7 +5,7 @@ outputs and several inputs; ``get_metadata`` in ``meta``; ``scorer``."""
 import keras
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
 
@@ -405,10 +405,12 @@ def test_class_weight_over_labels_per_pixel_is_refused(class_weight):
     labels = (images[..., 0] > 0.5).astype(int).reshape(20, -1)
     clf = Segmenter(network, loss="sparse_categorical_crossentropy", epochs=1,
                     class_weight=class_weight)
-    with pytest.raises(ValueError, match=r"the 16 columns of y .* but the target encoder makes "
-                                         r"the model's 1 output\(s\) of them"):
-        clf.fit(images, labels)
-    assert not hasattr(clf, "model_")
+    # (a subclassed network too, whose outputs are read from a call: found in review)
+    for refused in (clf, clone(clf).set_params(model=lambda: PixelClasses())):
+        with pytest.raises(ValueError, match=r"the 16 columns of y .* but the target encoder "
+                                             r"makes the model's 1 output\(s\) of them"):
+            refused.fit(images, labels)
+        assert not hasattr(refused, "model_")
     weights = np.where(labels.mean(axis=1) > 0.2, 3.0, 1.0)  # (what it advises)
     assert clf.set_params(class_weight=None).fit(images, labels, sample_weight=weights).model_
     # (found in review: labels of one output of a unit each, multilabel, keep
@@ -440,6 +442,52 @@ class PixelMSE:
 
     def __call__(self, y_true, y_pred):
         return pixel_mse(y_true, y_pred)
+
+
+class PixelNet(keras.Model):
+    """A subclassed network of one value per pixel."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(
+            1, 3, padding="same", kernel_initializer=keras.initializers.GlorotUniform(seed=1))
+
+    def call(self, inputs):
+        return self.conv(inputs)
+
+
+class PixelClasses(keras.Model):
+    """A subclassed network of two classes' probabilities per pixel."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.conv = keras.layers.Conv2D(2, 1, activation="softmax")
+
+    def call(self, inputs):
+        return self.conv(inputs)
+
+
+def test_a_subclassed_network_of_values_per_pixel_trains_as_keras_trains_it():
+    # found in review: without output tensors to read, its weights per sample
+    # were shaped for no axis of the loss's (n, 6, 6) values, and its fit
+    # failed inside TensorFlow, weights given or not
+    class Squares(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return FunctionTransformer(lambda y: y.reshape(-1, 6, 6, 1),
+                                       lambda y: y.reshape(len(y), -1))
+
+    images = rng.normal(size=(24, 6, 6, 1)).astype("float32")
+    weights = np.r_[np.full(12, 3.0), np.full(12, 0.5)]
+    ours = Squares(lambda: PixelNet(), loss="mse", optimizer="adam", batch_size=8,
+                   shuffle=False, epochs=1).fit(images, images.reshape(24, -1) ** 2,
+                                                sample_weight=weights)
+    plain = PixelNet()
+    plain.compile(optimizer="adam", loss="mse")
+    plain.fit(images, images ** 2, sample_weight=(weights / weights.mean()).reshape(-1, 1, 1),
+              batch_size=8, shuffle=False, epochs=1, verbose=0)
+    for mine, theirs in zip(ours.model_.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6)
 
 
 def test_a_loss_class_a_builder_compiles_is_measured_as_keras_makes_it():

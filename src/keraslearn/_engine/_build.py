@@ -112,7 +112,7 @@ def _check_one_input(expected, sample_shape, given_name, input_name):
         raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}: {fix}.")
 
 
-def _outputs(model, sample_shape, sample_dtype=None):
+def called_outputs(model, sample_shape, sample_dtype=None):
     """The model's output tensors: a functional model's, else (a subclassed
     model) those of one call in inference mode on a sample of zeros in X's
     dtype (integer ids stay integers), a dict's values included."""
@@ -136,7 +136,7 @@ def _outputs(model, sample_shape, sample_dtype=None):
 
 def output_spec(outputs, sample_shape, *, needs_rows):
     """(number of output units, output dtype name) of a one-output model, of
-    output tensors ``outputs`` (:func:`_outputs`).
+    output tensors ``outputs`` (:func:`called_outputs`).
 
     With ``needs_rows`` the output must hold one row of values per sample
     (shape ``(n, units)``), as a classifier's or regressor's target does.
@@ -245,7 +245,7 @@ def finish_network(model, compile_kwargs, encoder, *, sample_shape, needs_rows, 
     compiled = compiled_by_user(model) and not anew
     if compiled:
         check_compiled_loss(model, compile_kwargs.get("loss"))
-    outputs = _outputs(model, sample_shape, sample_dtype)
+    outputs = called_outputs(model, sample_shape, sample_dtype)
     if not is_native(encoder):
         _check_outputs_of_a_users_encoder(model, outputs, expected_outputs,
                                           None if compiled else compile_kwargs.get("loss"))

@@ -282,17 +282,17 @@ def check_targets_fit_outputs(model, encoded):
             "targets so, or the output.")
 
 
-def check_class_weight_columns(model, y, class_weight):
+def check_class_weight_columns(outputs, y, class_weight):
     """Refuse ``class_weight`` where a target encoder of the user's makes
     labels per position (per pixel, per step: an output of more than one axis
     per sample) of more columns of y than the model has outputs (found in an
     audit): a sample would weigh the product of its classes' weights over every
     column, as scikit-learn's compute_sample_weight gives for several outputs
     (from 1e-20 to 49 over 256 pixels), where Keras refuses class weights for
-    such targets. Columns of labels of one output of a unit each (multilabel)
+    such targets (``outputs``: the model's output tensors). Columns of labels
+    of one output of a unit each (multilabel)
     keep their product, as keraslearn's own encoder gives it, however many: the
     refusal reads labels per position from the output's axes, not the count."""
-    outputs = getattr(model, "outputs", None) or []
     columns = y.shape[1] if getattr(y, "ndim", 0) == 2 else 1
     if class_weight is None or columns <= len(outputs) or not any(
             output.shape is not None and len(output.shape) > 2 for output in outputs):

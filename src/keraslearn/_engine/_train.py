@@ -44,31 +44,43 @@ class NonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _loss_axes_per_sample(model, encoded):
+def _outputs_of(est, model, encoded):
+    """``model``'s output tensors, and its one target of ``encoded`` (else
+    None); a subclassed model's from one call on a sample where that target
+    holds labels per position (found in review: its weights were shaped for
+    none, and a fit per pixel failed inside TensorFlow)."""
+    from ._build import called_outputs, sample_shape
+
+    target = (encoded[0] if isinstance(encoded, (list, tuple)) and len(encoded) == 1 else
+              next(iter(encoded.values())) if isinstance(encoded, dict) and len(encoded) == 1
+              else encoded)
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):  # a subclassed model not yet called
+        outputs = None
+    if not outputs and getattr(target, "ndim", 0) > 2:
+        outputs = called_outputs(model, sample_shape(est), est.__dict__.get("X_dtype_"))
+    return list(outputs or []), target
+
+
+def _loss_axes_per_sample(model, outputs, target):
     """The axes per sample a one-output model's loss may keep (its output has
     more than one axis per sample: a sequence's steps give loss values of
     shape (n, steps)), else 0. Weights of shape (n, 1) broadcast over such
     values, and Keras squeezes them to (n,) for a loss of one value a sample.
     Where the output has more than two axes per sample, the loss's are measured
-    on the ``encoded`` targets (found in review: a segmentation's class indices
+    on the ``target`` (found in review: a segmentation's class indices
     per pixel, (n, h, w) under sparse_categorical_crossentropy, failed against
     weights of (n, 1), and Dice(axis=(1, 2, 3)) keeps none); one that cannot be
     measured is taken to keep one at most (keraslearn's encoders' targets have
     two axes)."""
     from ._losses import loss_axes_kept
 
-    try:
-        outputs = model.outputs
-    except (AttributeError, ValueError):  # a subclassed model not yet called
-        return 0
-    if not outputs or len(outputs) != 1 or outputs[0].shape is None:
+    if len(outputs) != 1 or outputs[0].shape is None:
         return 0
     rank = len(outputs[0].shape)
     if rank <= 3:
         return int(rank > 2)
-    target = (encoded[0] if isinstance(encoded, (list, tuple)) and len(encoded) == 1 else
-              next(iter(encoded.values())) if isinstance(encoded, dict) and len(encoded) == 1
-              else encoded)
     kept = loss_axes_kept(getattr(model, "loss", None), target, tuple(outputs[0].shape))
     return kept if kept is not None else 1
 
@@ -205,11 +217,12 @@ def _train(est, model, data, plan, encoder, randomness, where):
             "the training step), or train on one device (distribute=None, outside any "
             "strategy scope).")
     encoded = targets.encode(encoder, data.y)
-    weight_axes = _loss_axes_per_sample(model, encoded)
+    outputs, target = _outputs_of(est, model, encoded)
+    weight_axes = _loss_axes_per_sample(model, outputs, target)
     _check_target_names(model, encoded)
     if not targets.is_native(encoder):
         check_targets_fit_outputs(model, encoded)
-        check_class_weight_columns(model, data.y, getattr(est, "class_weight", None))
+        check_class_weight_columns(outputs, data.y, getattr(est, "class_weight", None))
     if plan.train_rows is not None:  # (a held-out split: large arrays' rows read by batch)
         X = nested.map_arrays(_held, X)
     X_train = nested.take(X, plan.train_rows)
