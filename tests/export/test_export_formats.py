@@ -263,3 +263,27 @@ def test_exporting_to_onnx_leaves_tensorflow_s_log_level_as_it_was(tmp_path):
                          timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "1"
+
+
+def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
+    # found in an audit: the export's probe rows were normal draws, cast to
+    # ids of -2..2 at the network's integer input: an Embedding over 2 ids
+    # (or a CategoryEncoding) failed the export inside Keras, though it predicts
+    import keras
+    import tensorflow as tf
+
+    from keraslearn import KerasClassifier
+
+    def network(meta):
+        inputs = keras.Input((20,), dtype="int32")
+        hidden = keras.layers.Flatten()(keras.layers.Embedding(2, 2)(inputs))
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+
+    ids = np.random.default_rng(0).integers(0, 2, (60, 20))
+    clf = KerasClassifier(network, loss="binary_crossentropy", epochs=1, random_state=0).fit(
+        ids, (ids.sum(axis=1) > 10).astype(int))
+    keraslearn.export(clf, tmp_path / "model")
+    served = tf.saved_model.load(str(tmp_path / "model")).signatures["serving_default"](
+        inputs=tf.constant(ids[:5], tf.float32))
+    np.testing.assert_allclose(served["probabilities"], clf.predict_proba(ids[:5]),
+                               rtol=1e-5, atol=1e-6)

@@ -174,7 +174,8 @@ def build_graph(pipeline, float_labels="float64"):
     network = est.__dict__["model_"]
     model = PipelineModel(plan, network, _decoder(est, float_labels), input_names,
                           matrix_input=not input_names, network_dtype=_input_dtype(network))
-    probe = _probe(signature, needs, input_names)
+    probe = _probe(signature, needs, input_names,
+                   integers=np.dtype(_input_dtype(network)).kind in "iub")
     expected = {k: np.asarray(v) for k, v in model(as_tensors(probe)).items()}
     outputs = [
         {"name": k, "dtype": _dtype_name(v.dtype), "shape": [None, *v.shape[1:]]}
@@ -341,11 +342,18 @@ def _label_dtype(classes, float_labels):
     )
 
 
-def _probe(signature, needs, names):
+def _probe(signature, needs, names, integers=False):
     """A few rows for each input: random numbers (images in [0, 1)), and string
-    columns going through all their categories and one unseen value."""
+    columns going through all their categories and one unseen value. For a
+    network taking integers (ids), numbers of 0 and 1, ids every Embedding
+    has (found in an audit: normal draws cast to -2..2 failed the export of a
+    network of Embedding(input_dim=2) or CategoryEncoding in Keras)."""
     rng = np.random.default_rng(0)
     n = max([4] + [len(need.examples) + 1 for need in needs if need is not None])
+
+    def numbers(shape, images=False):
+        return (rng.integers(0, 2, shape) if integers else rng.uniform(0.0, 1.0, shape)
+                if images else rng.standard_normal(shape)).astype(np.float32)
 
     def strings(need):
         values = list(need.examples if need is not None else ()) + ["<unseen>"]
@@ -353,15 +361,13 @@ def _probe(signature, needs, names):
 
     if isinstance(signature, dict):
         return {
-            name: strings(need) if signature[name].dtype == tf.string
-            else rng.standard_normal(n).astype(np.float32)
+            name: strings(need) if signature[name].dtype == tf.string else numbers(n)
             for name, need in zip(names, needs) if name is not None
         }
     if signature.dtype == tf.string:
         return {"inputs": np.stack([strings(need) for need in needs], axis=1)}
     shape = (n,) + tuple(signature.shape.as_list()[1:])
-    values = rng.uniform(0.0, 1.0, shape) if len(shape) > 2 else rng.standard_normal(shape)
-    return {"inputs": values.astype(np.float32)}
+    return {"inputs": numbers(shape, images=len(shape) > 2)}
 
 
 def _dtype_name(dtype):
