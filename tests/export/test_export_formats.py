@@ -287,3 +287,13 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
         inputs=tf.constant(ids[:5], tf.float32))
     np.testing.assert_allclose(served["probabilities"], clf.predict_proba(ids[:5]),
                                rtol=1e-5, atol=1e-6)
+    # an id beyond the Embedding's rows, served from the export, is the input's
+    # fault (found in an audit: a 500 carrying TensorFlow's node names)
+    from keraslearn.serving import ExportedModel
+
+    exported = ExportedModel(tmp_path / "model")
+    np.testing.assert_allclose(exported.predict_proba(ids[:5]), clf.predict_proba(ids[:5]),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"^The exported model's graph refuses these values: "
+                                         r"indices\[0,0\] = 7 is not in \[0, 2\)"):
+        exported.predict(np.full((1, 20), 7))

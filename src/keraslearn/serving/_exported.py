@@ -1,6 +1,7 @@
 """An exported SavedModel as a model the server takes (:class:`ExportedModel`)."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -216,7 +217,15 @@ class ExportedModel:
         self._refuse_before(columns, keys)
         feed = ({"inputs": tf.constant(values)} if self._names is None else
                 {name: tf.constant(c) for name, c in zip(self._names, columns)})
-        outputs = {k: v.numpy() for k, v in self._serve(**feed).items()}
+        try:
+            outputs = {k: v.numpy() for k, v in self._serve(**feed).items()}
+        except tf.errors.InvalidArgumentError as exc:
+            # The graph's own refusal of values (an id beyond an Embedding's
+            # rows): the input's fault, not the server's (found in an audit: a
+            # 500 carrying TensorFlow's function and node names).
+            said = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", exc.message).splitlines()
+            raise ValueError("The exported model's graph refuses these values: "
+                             f"{said[0].strip() if said else type(exc).__name__}") from None
         if self.task_ == "classification":  # (NaN probabilities gave the first class)
             refuse_nan(outputs["probabilities"], "The exported model", self._nan_cause())
         return outputs
