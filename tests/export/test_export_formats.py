@@ -295,5 +295,6 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     np.testing.assert_allclose(exported.predict_proba(ids[:5]), clf.predict_proba(ids[:5]),
                                rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=r"^The exported model's graph refuses these values: "
-                                         r"indices\[0,0\] = 7 is not in \[0, 2\)"):
+                                         r"indices\[0,0\] = 7 is not in \[0, 2\) \(an id beyond an "
+                                         r"Embedding's rows\)$"):
         exported.predict(np.full((1, 20), 7))

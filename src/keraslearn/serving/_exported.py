@@ -220,12 +220,15 @@ class ExportedModel:
         try:
             outputs = {k: v.numpy() for k, v in self._serve(**feed).items()}
         except tf.errors.InvalidArgumentError as exc:
-            # The graph's own refusal of values (an id beyond an Embedding's
-            # rows): the input's fault, not the server's (found in an audit: a
-            # 500 carrying TensorFlow's function and node names).
+            # An id beyond the rows of an Embedding (a gather's index) is the
+            # input's fault, not the server's (found in an audit: a 500 carrying
+            # TensorFlow's function and node names); other graph errors stay the
+            # model's (found in review).
             said = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", exc.message).splitlines()
+            if not said or not re.match(r"indices\[[\d,]*\] = -?\d+ is not in \[", said[0]):
+                raise
             raise ValueError("The exported model's graph refuses these values: "
-                             f"{said[0].strip() if said else type(exc).__name__}") from None
+                             f"{said[0].strip()} (an id beyond an Embedding's rows)") from None
         if self.task_ == "classification":  # (NaN probabilities gave the first class)
             refuse_nan(outputs["probabilities"], "The exported model", self._nan_cause())
         return outputs
