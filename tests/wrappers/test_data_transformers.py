@@ -335,6 +335,28 @@ def test_a_model_computing_its_own_loss_takes_the_targets_it_reads():
     assert np.isfinite(reg.fit(X, classes).history_["loss"]).all()
 
 
+def reshaping(shape):
+    """A regressor whose target encoder of the user's gives each row of y as
+    ``shape`` (labels or values per pixel), and flattens outputs back."""
+    class Reshaped(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return FunctionTransformer(lambda y: y.reshape(-1, *shape),
+                                       lambda y: y.reshape(len(y), -1))
+
+    return Reshaped
+
+
+def assert_trained_as_keras(fitted, plain, X, y, weights, axes, **fit_kwargs):
+    """``fitted``'s network holds what Keras' fit of ``plain`` (compiled, with
+    the same initial weights) on the same batches leaves, the weights scaled to
+    a mean of 1 as keraslearn scales them and shaped for the loss's ``axes``."""
+    plain.fit(X, y, shuffle=False, verbose=0, **fit_kwargs, sample_weight=None if (
+        weights is None) else (weights / weights.mean()).reshape(-1, *[1] * axes))
+    for mine, theirs in zip(fitted.model_.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6)
+
+
 @pytest.mark.parametrize("activation, compile_kwargs, message", [
     # found in an audit: a network of one output trained through a target
     # encoder of the user's had neither its output nor its metrics checked (a
@@ -349,12 +371,6 @@ def test_a_model_computing_its_own_loss_takes_the_targets_it_reads():
 ])
 def test_one_output_of_a_users_encoder_is_checked_as_each_of_several(activation, compile_kwargs,
                                                                       message):
-    class Masks(KerasRegressor):
-        @property
-        def target_encoder(self):
-            return FunctionTransformer(lambda y: y.reshape(-1, 6, 6),
-                                       lambda y: y.reshape(len(y), -1))
-
     def network(meta):
         inputs = keras.Input((6, 6, 1))
         return keras.Model(inputs, keras.layers.Conv2D(3, 1, activation=activation,
@@ -362,8 +378,8 @@ def test_one_output_of_a_users_encoder_is_checked_as_each_of_several(activation,
 
     images = rng.normal(size=(30, 6, 6, 1)).astype("float32")
     masks = np.digitize(images[..., 0], [-0.5, 0.5]).reshape(30, -1)
-    reg = Masks(network, loss="sparse_categorical_crossentropy", epochs=1,
-                **{f"compile__{key}": value for key, value in compile_kwargs.items()})
+    reg = reshaping((6, 6))(network, loss="sparse_categorical_crossentropy", epochs=1,
+                            **{f"compile__{key}": value for key, value in compile_kwargs.items()})
     if message is None:
         assert "sparse_categorical_accuracy" in reg.fit(images, masks).history_
         return
@@ -471,34 +487,19 @@ def test_a_subclassed_network_of_values_per_pixel_trains_as_keras_trains_it():
     # found in review: without output tensors to read, its weights per sample
     # were shaped for no axis of the loss's (n, 6, 6) values, and its fit
     # failed inside TensorFlow, weights given or not
-    class Squares(KerasRegressor):
-        @property
-        def target_encoder(self):
-            return FunctionTransformer(lambda y: y.reshape(-1, 6, 6, 1),
-                                       lambda y: y.reshape(len(y), -1))
-
     images = rng.normal(size=(24, 6, 6, 1)).astype("float32")
     weights = np.r_[np.full(12, 3.0), np.full(12, 0.5)]
-    ours = Squares(lambda: PixelNet(), loss="mse", optimizer="adam", batch_size=8,
-                   shuffle=False, epochs=1).fit(images, images.reshape(24, -1) ** 2,
-                                                sample_weight=weights)
+    ours = reshaping((6, 6, 1))(lambda: PixelNet(), loss="mse", optimizer="adam", batch_size=8,
+                                shuffle=False, epochs=1).fit(
+        images, images.reshape(24, -1) ** 2, sample_weight=weights)
     plain = PixelNet()
     plain.compile(optimizer="adam", loss="mse")
-    plain.fit(images, images ** 2, sample_weight=(weights / weights.mean()).reshape(-1, 1, 1),
-              batch_size=8, shuffle=False, epochs=1, verbose=0)
-    for mine, theirs in zip(ours.model_.get_weights(), plain.get_weights()):
-        np.testing.assert_allclose(mine, theirs, atol=1e-6)
+    assert_trained_as_keras(ours, plain, images, images ** 2, weights, 2, batch_size=8)
 
 
 def test_a_loss_class_a_builder_compiles_is_measured_as_keras_makes_it():
     # found in review: a callable class compiled uncalled was not measured, its
     # weights shaped for one axis against values of (n, 6, 6): Keras failed
-    class Masks(KerasRegressor):
-        @property
-        def target_encoder(self):
-            return FunctionTransformer(lambda y: y.reshape(-1, 6, 6, 1),
-                                       lambda y: y.reshape(len(y), -1))
-
     def network(meta=None):
         inputs = keras.Input((6, 6, 1))
         model = keras.Model(inputs, keras.layers.Conv2D(
@@ -509,13 +510,9 @@ def test_a_loss_class_a_builder_compiles_is_measured_as_keras_makes_it():
 
     images = rng.normal(size=(24, 6, 6, 1)).astype("float32")
     weights = np.r_[np.full(12, 3.0), np.full(12, 0.5)]
-    ours = Masks(network, batch_size=8, shuffle=False, epochs=1).fit(
+    ours = reshaping((6, 6, 1))(network, batch_size=8, shuffle=False, epochs=1).fit(
         images, images.reshape(24, -1) ** 2, sample_weight=weights)
-    plain = network()
-    plain.fit(images, images ** 2, sample_weight=(weights / weights.mean()).reshape(-1, 1, 1),
-              batch_size=8, shuffle=False, epochs=1, verbose=0)
-    for mine, theirs in zip(ours.model_.get_weights(), plain.get_weights()):
-        np.testing.assert_allclose(mine, theirs, atol=1e-6)
+    assert_trained_as_keras(ours, network(), images, images ** 2, weights, 2, batch_size=8)
 
 
 @pytest.mark.parametrize("loss, units, shape, kept", [
@@ -536,12 +533,6 @@ def test_a_loss_class_a_builder_compiles_is_measured_as_keras_makes_it():
     (keras.losses.MeanSquaredError, 1, (6, 6, 1), 2),
 ])
 def test_losses_per_pixel_train_as_keras_trains_them(loss, units, shape, kept):
-    class Masks(KerasRegressor):
-        @property
-        def target_encoder(self):
-            return FunctionTransformer(lambda y: y.reshape(-1, *shape),
-                                       lambda y: y.reshape(len(y), -1))
-
     images = rng.normal(size=(40, 6, 6, 1)).astype("float32")
     masks = (images[..., 0] > 0).astype("float32").reshape(-1, *shape)
 
@@ -553,16 +544,13 @@ def test_losses_per_pixel_train_as_keras_trains_them(loss, units, shape, kept):
 
     # weights per sample reach each of its pixels' losses (scaled to a mean of 1)
     for weights in (None, np.r_[np.full(20, 3.0), np.full(20, 0.5)]):
-        ours = Masks(network, loss=loss, optimizer="adam", batch_size=16, shuffle=False,
-                     epochs=2).fit(images, masks.reshape(40, -1).astype("float64"),
-                                   sample_weight=weights)
+        ours = reshaping(shape)(network, loss=loss, optimizer="adam", batch_size=16,
+                                shuffle=False, epochs=2).fit(
+            images, masks.reshape(40, -1).astype("float64"), sample_weight=weights)
         plain = network()
         plain.compile(optimizer="adam", loss=loss() if isinstance(loss, type) else loss)
-        plain.fit(images, masks, batch_size=16, shuffle=False, epochs=2, verbose=0,
-                  sample_weight=None if weights is None else (weights / weights.mean()).reshape(
-                      -1, *[1] * kept))
-        for mine, theirs in zip(ours.model_.get_weights(), plain.get_weights()):
-            np.testing.assert_allclose(mine, theirs, atol=1e-6)
+        assert_trained_as_keras(ours, plain, images, masks, weights, kept, batch_size=16,
+                                epochs=2)
 
 
 def test_targets_by_name_must_name_the_outputs():
