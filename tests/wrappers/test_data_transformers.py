@@ -1065,3 +1065,56 @@ def test_the_target_encoders_on_their_own_shape_targets_as_the_readme_says():
     assert indices.shape == (4,) and indices.dtype == np.int32
     column = RegressorTargetEncoder().fit_transform([1.0, 2.0])
     assert column.shape == (2, 1) and column.dtype == np.float32
+
+
+class ScaledBy(KerasRegressor):
+    """scikeras' pattern with the encoders given as parameters (to search them)."""
+
+    def __init__(self, model=None, scaler=None, targets=None, **kwargs):
+        super().__init__(model=model, **kwargs)
+        self.scaler, self.targets = scaler, targets
+
+    @property
+    def feature_encoder(self):
+        return self.scaler
+
+    @property
+    def target_encoder(self):
+        return self.targets
+
+
+class Centred(BaseEstimator, TransformerMixin):
+    """y less its mean (a target encoder of the user's with a fitted state)."""
+
+    def fit(self, y):
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def transform(self, y):
+        return np.asarray(y, dtype="float32").reshape(-1, 1) - self.mean_
+
+    def inverse_transform(self, y):
+        return np.ravel(y) + self.mean_
+
+
+def test_encoders_given_as_parameters_are_fitted_as_copies():
+    # found in an audit: the encoders a property gave were fitted in place: the
+    # user's parameters were changed, and a failed refit left the fitted
+    # estimator's encoders fitted on its data (predictions of the last fit changed)
+    calls = {"n": 0}
+
+    def network(meta):
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise RuntimeError("the builder failed")
+        return one_dense(meta)
+
+    scaler, targets = StandardScaler(), Centred()
+    reg = ScaledBy(network, scaler=scaler, targets=targets, loss="mse", epochs=1,
+                   random_state=0).fit(X, X[:, 0])
+    assert not hasattr(scaler, "mean_") and not hasattr(targets, "mean_")  # (as given)
+    before = reg.predict(X[:5])
+    with pytest.raises(RuntimeError, match="the builder failed"):
+        reg.fit(X * 50 + 100, X[:, 0] + 1000)
+    np.testing.assert_array_equal(reg.predict(X[:5]), before)
+    np.testing.assert_allclose(reg.feature_encoder_.mean_, X.mean(axis=0))

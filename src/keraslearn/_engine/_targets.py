@@ -9,6 +9,7 @@ scikeras' data-transformer interface only (``fit``, ``transform``,
 of this module speak to either kind.
 """
 
+import copy
 import functools
 import inspect
 
@@ -264,6 +265,18 @@ def is_native(encoder):
 CLASSES_NEED_NATIVE_ENCODER = (
     "partial_fit(classes=...) needs keraslearn's target encoder; a target_encoder of your "
     "own must know every class itself.")
+
+
+def own_copy(encoder):
+    """A copy of an encoder a property of the estimator gives, for the fit to
+    fit: one the property keeps (a parameter, say) stays as the user gave it,
+    and a failed fit leaves the estimator's fitted one as it was (found in an
+    audit: fitted in place, it changed the predictions of the last fit). One
+    that cannot be copied is used as it is."""
+    try:
+        return copy.deepcopy(encoder)
+    except Exception:  # noqa: BLE001 - a lock, a generator, ...: scikeras' own way
+        return encoder
 
 
 def fit_encoder(encoder, y, classes):
