@@ -77,8 +77,8 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
     X, y = est._prepare_training_data(X, y, reset)
     metadata = {}
     if reset:
-        encoder, y_checked = targets.fit_encoder(targets.own_copy(est.target_encoder), y, classes)
-        features = targets.own_copy(est.feature_encoder)
+        encoder, features = targets.own_copy((est.target_encoder, est.feature_encoder), est)
+        encoder, y_checked = targets.fit_encoder(encoder, y, classes)
         if not is_identity(features):
             features = features.fit(X)
         if not targets.is_native(encoder):

@@ -290,9 +290,9 @@ def check_class_weight_columns(outputs, y, class_weight):
     column, as scikit-learn's compute_sample_weight gives for several outputs
     (from 1e-20 to 49 over 256 pixels), where Keras refuses class weights for
     such targets (``outputs``: the model's output tensors). Columns of labels
-    of one output of a unit each (multilabel)
-    keep their product, as keraslearn's own encoder gives it, however many: the
-    refusal reads labels per position from the output's axes, not the count."""
+    of one output of a unit each (multilabel) keep their product, as
+    keraslearn's own encoder gives it, however many: the refusal reads labels
+    per position from the output's axes, not from their count."""
     columns = y.shape[1] if getattr(y, "ndim", 0) == 2 else 1
     if class_weight is None or columns <= len(outputs) or not any(
             output.shape is not None and len(output.shape) > 2 for output in outputs):

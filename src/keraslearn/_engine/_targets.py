@@ -267,16 +267,19 @@ CLASSES_NEED_NATIVE_ENCODER = (
     "own must know every class itself.")
 
 
-def own_copy(encoder):
-    """A copy of an encoder a property of the estimator gives, for the fit to
-    fit: one the property keeps (a parameter, say) stays as the user gave it,
-    and a failed fit leaves the estimator's fitted one as it was (found in an
-    audit: fitted in place, it changed the predictions of the last fit). One
-    that cannot be copied is used as it is."""
+def own_copy(encoders, est):
+    """A copy of the encoders the properties of ``est`` give (a tuple of its
+    target's and feature's), for the fit to fit: one a property keeps (a
+    parameter, say) stays as the user gave it, and a failed fit leaves the
+    estimator's fitted one as it was (found in an audit: fitted in place, it
+    changed the predictions of the last fit). The estimator itself is not
+    copied (an encoder of one of its methods holds it: found in review, each
+    refit copied the last copy). Ones that cannot be copied are used as they
+    are."""
     try:
-        return copy.deepcopy(encoder)
+        return copy.deepcopy(encoders, {id(est): est})
     except Exception:  # noqa: BLE001 - a lock, a generator, ...: scikeras' own way
-        return encoder
+        return encoders
 
 
 def fit_encoder(encoder, y, classes):
