@@ -1141,3 +1141,32 @@ def test_an_encoder_of_the_estimator_s_own_method_does_not_copy_the_estimator():
     sizes = [len(pickle.dumps(reg.fit(X, X[:, 0]))) for _ in range(3)]
     assert reg.feature_encoder_.func.__self__ is reg
     assert max(sizes) - min(sizes) < 2000, sizes
+
+
+class Halved(BaseEstimator, TransformerMixin):
+    """One encoder of the features and the targets alike (halves what it fitted)."""
+
+    def fit(self, values):
+        self.shape_ = np.shape(values)[1:]
+        return self
+
+    def transform(self, values):
+        assert np.shape(values)[1:] == self.shape_, "fitted on other values"
+        return np.asarray(values, dtype="float32") / 2
+
+    def inverse_transform(self, values):
+        return np.ravel(values) * 2
+
+
+class OneEncoderForBoth(ScaledBy):
+    @property
+    def target_encoder(self):
+        return self.scaler
+
+
+def test_one_encoder_given_for_targets_and_features_is_fitted_as_two():
+    # found in review: the pair copied as one kept one object for both, fitted
+    # on X after y: the targets were then transformed by the features' fit
+    reg = OneEncoderForBoth(one_dense, scaler=Halved(), loss="mse", epochs=1).fit(X, X[:, 0])
+    assert reg.target_encoder_ is not reg.feature_encoder_
+    assert reg.target_encoder_.shape_ == () and reg.feature_encoder_.shape_ == (X.shape[1],)

@@ -268,18 +268,21 @@ CLASSES_NEED_NATIVE_ENCODER = (
 
 
 def own_copy(encoders, est):
-    """A copy of the encoders the properties of ``est`` give (a tuple of its
-    target's and feature's), for the fit to fit: one a property keeps (a
+    """Copies of the encoders the properties of ``est`` give (its target's and
+    feature's, each copied on its own: one object given for both is fitted
+    twice, found in review), for the fit to fit: one a property keeps (a
     parameter, say) stays as the user gave it, and a failed fit leaves the
     estimator's fitted one as it was (found in an audit: fitted in place, it
     changed the predictions of the last fit). The estimator itself is not
     copied (an encoder of one of its methods holds it: found in review, each
-    refit copied the last copy). Ones that cannot be copied are used as they
-    are."""
-    try:
-        return copy.deepcopy(encoders, {id(est): est})
-    except Exception:  # noqa: BLE001 - a lock, a generator, ...: scikeras' own way
-        return encoders
+    refit copied the last copy). One that cannot be copied is used as it is."""
+    def copied(encoder):
+        try:
+            return copy.deepcopy(encoder, {id(est): est})
+        except Exception:  # noqa: BLE001 - a lock, a generator, ...: scikeras' own way
+            return encoder
+
+    return tuple(map(copied, encoders))
 
 
 def fit_encoder(encoder, y, classes):
