@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._tf import keras
-from ._layers import output_keys
+from ._layers import defined_by_keras, output_keys
 from ._losses import sole_loss
 from ._network_checks import check_losses_per_output
 
@@ -65,8 +65,6 @@ def _other_settings(given, compiled, rank=None):
     words); "" else. A loss given by name takes the compiled one's. ``rank``:
     the outputs', where one (an axis counted from the front is the same as one
     counted from the end: found in review)."""
-    from ._layers import defined_by_keras
-
     cls = type(given)
     if not isinstance(given, keras.losses.Loss) or not defined_by_keras(cls):
         return ""

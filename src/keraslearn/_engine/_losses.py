@@ -174,10 +174,7 @@ def loss_axes_kept(loss, target, output_shape):
                 "sparse_categorical_crossentropy" if target.ndim < len(output_shape) or (
                     target.shape[-1] == 1) else "categorical_crossentropy")
     if isinstance(loss, (str, dict)):
-        try:
-            loss = keras.losses.get(loss)
-        except (ValueError, TypeError):
-            return None
+        loss = _resolved(loss)  # (None: a name Keras does not know)
     if inspect.isclass(loss):  # (made as Keras' compile makes a class given)
         try:
             loss = loss()
