@@ -6,11 +6,13 @@ import keras
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.decomposition import PCA
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
 
 from builders import ColumnTargets, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
+from keraslearn.neural_network import MLPClassifier
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 4))
@@ -707,6 +709,81 @@ def test_a_model_with_two_inputs_gets_them_from_the_feature_encoder():
         reg.model_([Xr[:5, :1].astype("float32"), Xr[:5, 1:2].astype("float32")]).numpy()[:, 0],
         rtol=1e-5,
     )
+
+
+class TwoInputNet(keras.Model):
+    """A subclassed network of two inputs (a list, a dict by name, or one array's
+    first column and the rest), with no input shape until it is called."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.left, self.right, self.out = (
+            keras.layers.Dense(units, kernel_initializer=keras.initializers.GlorotUniform(seed))
+            for seed, units in enumerate((3, 3, 1)))
+
+    def call(self, inputs):
+        left, right = (inputs["left"], inputs["right"]) if isinstance(inputs, dict) else (
+            inputs if isinstance(inputs, (list, tuple)) else (inputs[:, :1], inputs[:, 1:]))
+        return self.out(keras.ops.concatenate([self.left(left), self.right(right)], axis=-1))
+
+
+@pytest.mark.parametrize("encode", [
+    lambda X: [X[:, :1], X[:, 1:3]],
+    lambda X: {"left": X[:, :1], "right": X[:, 1:3]},
+    lambda X: X[:, :3],
+])
+def test_a_subclassed_network_is_called_on_what_the_feature_encoder_makes(encode):
+    # found: a subclassed network behind a feature encoder was called, to read
+    # its output, on a sample of X's shape: Keras refused one array for two
+    # inputs, and a network called on 4 columns then trained on 3 failed
+    class Encoded(KerasRegressor):
+        @property
+        def feature_encoder(self):
+            return FunctionTransformer(encode)
+
+    yr = X[:, 0] - X[:, 2]
+    ours = Encoded(lambda: TwoInputNet(), loss="mse", optimizer="adam", batch_size=50,
+                   shuffle=False, epochs=2).fit(X, yr)
+    plain = TwoInputNet()
+    plain.compile(optimizer="adam", loss="mse")
+    assert_trained_as_keras(ours, plain, encode(X), yr, None, 0, batch_size=50, epochs=2)
+
+
+def test_a_network_sized_for_x_not_for_its_encoded_samples_is_told_so():
+    # a network sized by meta['n_features_in_'] (X as given) behind an encoder
+    # making 2 columns of X's 4 failed inside Keras' training
+    class Reduced(KerasClassifier):
+        @property
+        def feature_encoder(self):
+            return PCA(2)
+
+    clf = Reduced(tiny_mlp, loss="sparse_categorical_crossentropy", epochs=1)
+    with pytest.raises(ValueError, match=r"X as the feature encoder makes it has 2 features, "
+                       r"but the model's input takes 4 features. Size the model's input to "
+                       r"the feature encoder's output"):
+        clf.fit(X, Y[:, 0])
+    assert not hasattr(clf, "model_")
+
+
+def test_a_ready_mlp_behind_a_feature_encoder_is_built_for_its_output():
+    # found: MLPClassifier's network was built for X's 4 columns whatever the
+    # encoder made of them (a PCA's 2: a Keras error in training)
+    class Reduced(MLPClassifier):
+        @property
+        def feature_encoder(self):
+            return PCA(2, random_state=0)
+
+    labels = Y[:, 0]
+    ours = Reduced(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, labels)
+    reduced = PCA(2, random_state=0).fit_transform(X)
+    theirs = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(
+        reduced, labels)
+    assert ours.model_.input_shape == (None, 2) and ours.n_features_in_ == 4
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(reduced), atol=1e-6)
+    ours.set_params(warm_start=True).fit(X, labels)  # continued, as its network was built
+    theirs.set_params(warm_start=True).fit(reduced, labels)
+    np.testing.assert_allclose(ours.predict_proba(X[:1]), theirs.predict_proba(reduced[:1]),
+                               atol=1e-6)
 
 
 def test_feature_encoder_metadata_and_scaling():

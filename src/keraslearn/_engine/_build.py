@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 
 from .._tf import keras
+from ._data import is_identity
 from ._given_loss import check_compiled_loss
 from ._keras_objects import loss_in_dtype
 from ._metric_checks import check_metrics_of_each_output, check_metrics_read_targets
@@ -53,11 +54,33 @@ def sample_shape(est):
     return tuple(shape[1:])
 
 
-def check_input_shape(model, sample_shape):
+def network_sample(est, data):
+    """(shape, dtype) of one sample the network takes: X's, or, past a feature
+    encoder of the user's, its output's: a dict or list of them for several
+    inputs (found: a subclassed network, or a ready MLP, behind a PCA was
+    called on, or built for, a sample as wide as X)."""
+    if is_identity(data.features):
+        return sample_shape(est), est.__dict__.get("X_dtype_")
+
+    def of(x):
+        return tuple(np.shape(x)[1:]), getattr(x, "dtype", None)
+
+    if isinstance(data.X, dict):
+        samples = {name: of(x) for name, x in data.X.items()}
+        return ({name: s for name, (s, _) in samples.items()},
+                {name: d for name, (_, d) in samples.items()})
+    if isinstance(data.X, (list, tuple)):
+        samples = [of(x) for x in data.X]
+        return [s for s, _ in samples], [d for _, d in samples]
+    return of(data.X)
+
+
+def check_input_shape(model, sample_shape, encoded=False):
     """Refuse X whose samples a model with fixed inputs does not take (a network
     the user sized), before Keras fails inside training: one array for a
     one-input model, or named inputs (a dict, a MultiInput: one ColumnGroups
-    group, say) which must be the inputs the model names."""
+    group, say) which must be the inputs the model names. ``encoded``: the
+    samples a feature encoder of the user's made of X's."""
     try:
         inputs = model.inputs
     except (AttributeError, ValueError):
@@ -76,7 +99,7 @@ def check_input_shape(model, sample_shape):
                 + (", or give X as one array." if len(takes) == 1 else "."))
         for name, shape in sample_shape.items():
             _check_one_input(tuple(takes[name].shape[1:]), shape, f"X[{name!r}]",
-                             f"the model's input {name!r}")
+                             f"the model's input {name!r}", encoded)
         return
     if isinstance(sample_shape, tuple) and len(takes) > 1:
         raise ValueError(
@@ -85,30 +108,36 @@ def check_input_shape(model, sample_shape):
             "columns).")
     if not isinstance(sample_shape, tuple) or not inputs or len(inputs) != 1:
         return
-    _check_one_input(tuple(inputs[0].shape[1:]), sample_shape, "X", "the model's input")
+    _check_one_input(tuple(inputs[0].shape[1:]), sample_shape, "X", "the model's input", encoded)
 
 
-def _check_one_input(expected, sample_shape, given_name, input_name):
+def _check_one_input(expected, sample_shape, given_name, input_name, encoded):
+    if encoded:  # (meta describes X as given, not what the network takes)
+        given_name, given = f"{given_name} as the feature encoder makes it", "its output"
+        width = shape = "the feature encoder's output"
+        shape_of = "the shape of its samples"
+    else:
+        given, shape_of = "X", "meta['X_shape_'][1:]"
+        width = "X's samples (a builder reads meta['n_features_in_'] or meta['X_shape_'])"
+        shape = "X's samples (a builder reads meta['X_shape_'])"
     what = (f"{sample_shape[0]} features" if len(sample_shape) == 1
             else f"samples of shape {sample_shape}")
     takes = (f"{expected[0]} features" if len(expected) == 1 and expected[0] is not None
              else f"samples of shape {expected}")
     # Keras adds or drops a last axis of 1 itself; any other rank fails in training.
-    given = (sample_shape + (1,) if len(expected) == len(sample_shape) + 1 and expected[-1] == 1
-             else sample_shape[:-1] if len(sample_shape) == len(expected) + 1
-             and sample_shape[-1] == 1 else sample_shape)
-    if len(expected) == len(given) and any(
-            e is not None and e != s for e, s in zip(expected, given)):
+    sample = (sample_shape + (1,) if len(expected) == len(sample_shape) + 1 and expected[-1] == 1
+              else sample_shape[:-1] if len(sample_shape) == len(expected) + 1
+              and sample_shape[-1] == 1 else sample_shape)
+    if len(expected) == len(sample) and any(
+            None not in (e, s) and e != s for e, s in zip(expected, sample)):
         raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}. Size the "
-                         "model's input to X's samples (a builder reads meta['n_features_in_'] "
-                         "or meta['X_shape_']).")
-    if len(expected) != len(given):
+                         f"model's input to {width}.")
+    if len(expected) != len(sample):
         known = None not in expected
-        fix = (f"reshape X to (n_samples, {', '.join(map(str, expected))}), or give the "
-               "model keras.Input(meta['X_shape_'][1:]) followed by "
-               f"keras.layers.Reshape({expected})"
+        fix = (f"reshape {given} to (n_samples, {', '.join(map(str, expected))}), or give the "
+               f"model keras.Input({shape_of}) followed by keras.layers.Reshape({expected})"
                if known and np.prod(expected) == np.prod(sample_shape) else
-               "size the model's input to X's samples (a builder reads meta['X_shape_'])")
+               f"size the model's input to {shape}")
         raise ValueError(f"{given_name} has {what}, but {input_name} takes {takes}: {fix}.")
 
 
@@ -128,6 +157,9 @@ def called_outputs(model, sample_shape, sample_dtype=None):
         if isinstance(sample_shape, dict):  # named inputs
             dtypes = sample_dtype if isinstance(sample_dtype, dict) else {}
             sample = {name: zeros(s, dtypes.get(name)) for name, s in sample_shape.items()}
+        elif isinstance(sample_shape, list):  # inputs in order (a feature encoder's list)
+            dtypes = sample_dtype if isinstance(sample_dtype, list) else [None] * len(sample_shape)
+            sample = [zeros(s, d) for s, d in zip(sample_shape, dtypes)]
         else:
             sample = zeros(sample_shape, None if isinstance(sample_dtype, dict) else sample_dtype)
         outputs = keras.tree.flatten(model(sample, training=False))

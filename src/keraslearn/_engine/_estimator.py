@@ -32,7 +32,7 @@ from . import _compiled_loss as compiled_loss
 from . import _kernel_cache, _layers
 from . import _nested as nested
 from . import _targets as targets
-from ._build import check_continued, computes_own_loss, finish_network, make_meta, sample_shape
+from ._build import check_continued, computes_own_loss, finish_network, make_meta, network_sample
 from ._cloning import clone_of, without_networks
 from ._data import float_overflow, model_inputs, ready_for_training, training_data
 from ._devices import device_scope, resolve_device
@@ -190,7 +190,7 @@ class KerasEstimator(BaseEstimator):
                     settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
                     split=self._validation_split, progress=self._carried_progress(continuing),
-                )
+                    sample=network_sample(self, data))
                 data, plan = ready_for_training(self, data, plan)
                 plan = where.evenly_split(self._complete_plan(plan, data), auto=(
                     settings.batch_size is None or getattr(self, "batch_size", None) == "auto"))
@@ -260,8 +260,8 @@ class KerasEstimator(BaseEstimator):
 
     def _finish(self, model, compile_kwargs, encoder, plan, meta, **options):
         return finish_network(
-            model, compile_kwargs, encoder, sample_shape=sample_shape(self),
-            sample_dtype=self.__dict__.get("X_dtype_"), encoding=plan.target_encoding,
+            model, compile_kwargs, encoder, sample_shape=plan.sample[0],
+            sample_dtype=plan.sample[1], encoding=plan.target_encoding,
             needs_rows=not isinstance(encoder, targets.IdentityTargetEncoder),
             expected_outputs=meta.get("n_outputs_expected_"), **options)
 

@@ -65,7 +65,8 @@ class FitPlan:
     scores them itself). ``callbacks`` are the user's and the estimator's own,
     in the order Keras calls them. ``progress`` is this fit's copy of the
     state a stopping rule carries across warm-started fits (the estimator
-    keeps it only if the fit succeeds).
+    keeps it only if the fit succeeds). ``sample`` is (shape, dtype) of one
+    sample the network takes (:func:`_build.network_sample`).
     """
 
     mode: str  # "fit", "warm", "partial", "initialize" or "initialized"
@@ -88,6 +89,7 @@ class FitPlan:
     target_encoding: str = "auto"
     progress: Any = None
     estimator_callbacks: tuple | None = None
+    sample: Any = (None, None)
 
     @property
     def fresh_history(self):
@@ -146,7 +148,7 @@ def last_rows_split(n, fraction):
 
 
 def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
-              split: Callable, progress=None):
+              split: Callable, progress=None, sample=(None, None)):
     """The plan of a fit from the settings and the validated data.
 
     ``split(y, n, fraction, seed)`` chooses the held-out rows (an estimator
@@ -193,6 +195,7 @@ def make_plan(settings, *, mode, fitted, y, n_samples, weight_mean, seed,
         target_encoding=settings.target_encoding,
         progress=progress,
         estimator_callbacks=settings.estimator_callbacks,
+        sample=sample,
     )
 
 

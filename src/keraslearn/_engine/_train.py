@@ -44,12 +44,12 @@ class NonFiniteLoss(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _outputs_of(est, model, encoded):
+def _outputs_of(plan, model, encoded):
     """``model``'s output tensors, and its one target of ``encoded`` (else
-    None); a subclassed model's from one call on a sample where that target
+    None); a subclassed model's from one call on ``plan.sample`` where that target
     holds labels per position (found in review: its weights were shaped for
     none, and a fit per pixel failed inside TensorFlow)."""
-    from ._build import called_outputs, sample_shape
+    from ._build import called_outputs
 
     target = (encoded[0] if isinstance(encoded, (list, tuple)) and len(encoded) == 1 else
               next(iter(encoded.values())) if isinstance(encoded, dict) and len(encoded) == 1
@@ -59,7 +59,7 @@ def _outputs_of(est, model, encoded):
     except (AttributeError, ValueError):  # a subclassed model not yet called
         outputs = None
     if not outputs and getattr(target, "ndim", 0) > 2:
-        outputs = called_outputs(model, sample_shape(est), est.__dict__.get("X_dtype_"))
+        outputs = called_outputs(model, *plan.sample)
     return list(outputs or []), target
 
 
@@ -217,7 +217,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
             "the training step), or train on one device (distribute=None, outside any "
             "strategy scope).")
     encoded = targets.encode(encoder, data.y)
-    outputs, target = _outputs_of(est, model, encoded)
+    outputs, target = _outputs_of(plan, model, encoded)
     weight_axes = _loss_axes_per_sample(model, outputs, target)
     _check_target_names(model, encoded)
     if not targets.is_native(encoder):

@@ -266,8 +266,8 @@ class BaseMLP(ReadyNetwork):
                                                           seed=next(seeds))
             return keras.initializers.GlorotUniform(seed=next(seeds))
 
-        layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
-        if len(meta["X_shape_"]) > 2:
+        layers = [keras.Input(plan.sample[0], dtype=dtype)]  # (past a feature encoder)
+        if len(plan.sample[0]) > 1:
             layers.append(keras.layers.Flatten(dtype=dtype))
         # Fixed names (not Keras' "dense_57"): the variables' names repeat from fit to
         # fit, so TensorFlow's kernel cache does not grow with refits (``_trace_cache``).

@@ -351,8 +351,8 @@ class ImageClassifier(ClassifierMixin, ClassifierBehaviour, ReadyNetwork):
         # Images are (height, width, channels) whatever Keras' image_data_format
         # (keras.json may say channels_first): every layer is told so.
         last = {"data_format": "channels_last", "dtype": dtype}
-        layers = [keras.Input(meta["X_shape_"][1:], dtype=dtype)]
-        if tuple(meta["X_shape_"][1:]) != self.image_shape_:
+        layers = [keras.Input(plan.sample[0], dtype=dtype)]  # (past a feature encoder)
+        if tuple(plan.sample[0]) != self.image_shape_:
             layers.append(keras.layers.Reshape(self.image_shape_, dtype=dtype))
         for name, value in self._augmentations():
             layers.append(_AUGMENTATIONS[name][0](value, seed=next(seeds), **last))

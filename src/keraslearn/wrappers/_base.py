@@ -2,7 +2,7 @@
 they are. KerasClassifier and KerasRegressor add a target behaviour to it."""
 
 from .._engine import KerasEstimator, TrainingSettings
-from .._engine._build import check_input_shape, sample_shape
+from .._engine._build import check_input_shape
 from .._engine._data import is_identity
 from .._engine._inputs import validate_training_data
 from .._engine._keras_callbacks import make_callbacks
@@ -372,8 +372,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
                 "_initialize_a_copy") else copy_model(builder)
         else:
             model = build_with(self, builder, params, meta, compile_args)
-        if is_identity(meta["feature_encoder_"]):
-            check_input_shape(model, sample_shape(self))
+        check_input_shape(model, plan.sample[0], not is_identity(meta["feature_encoder_"]))
         return model, loss_checked_against(self, model, compile_args)
 
     def _network_outputs(self, X, call_kwargs):  # (fitted: X was read for model_)
