@@ -712,8 +712,9 @@ def test_a_model_with_two_inputs_gets_them_from_the_feature_encoder():
 
 
 class TwoInputNet(keras.Model):
-    """A subclassed network of two inputs (a list, a dict by name, or one array's
-    first column and the rest), with no input shape until it is called."""
+    """A subclassed network of two inputs (a tuple, as Keras hands a list over,
+    a dict by name, or one array's first column and the rest), with no input
+    shape until it is called."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -723,19 +724,22 @@ class TwoInputNet(keras.Model):
 
     def call(self, inputs):
         left, right = (inputs["left"], inputs["right"]) if isinstance(inputs, dict) else (
-            inputs if isinstance(inputs, (list, tuple)) else (inputs[:, :1], inputs[:, 1:]))
+            inputs if isinstance(inputs, tuple) else (inputs[:, :1], inputs[:, 1:]))
         return self.out(keras.ops.concatenate([self.left(left), self.right(right)], axis=-1))
 
 
 @pytest.mark.parametrize("encode", [
     lambda X: [X[:, :1], X[:, 1:3]],
+    lambda X: (X[:, :1], X[:, 1:3]),
     lambda X: {"left": X[:, :1], "right": X[:, 1:3]},
     lambda X: X[:, :3],
+    lambda X: keras.ops.convert_to_tensor(X[:, :3], "float32"),
 ])
 def test_a_subclassed_network_is_called_on_what_the_feature_encoder_makes(encode):
     # found: a subclassed network behind a feature encoder was called, to read
     # its output, on a sample of X's shape: Keras refused one array for two
-    # inputs, and a network called on 4 columns then trained on 3 failed
+    # inputs, and a network called on 4 columns then trained on 3 failed (and,
+    # found in review, a tensor's dtype failed, and a list was not a tuple)
     class Encoded(KerasRegressor):
         @property
         def feature_encoder(self):
@@ -749,18 +753,60 @@ def test_a_subclassed_network_is_called_on_what_the_feature_encoder_makes(encode
     assert_trained_as_keras(ours, plain, encode(X), yr, None, 0, batch_size=50, epochs=2)
 
 
-def test_a_network_sized_for_x_not_for_its_encoded_samples_is_told_so():
+def named_inputs(meta):
+    left, right = keras.Input((1,), name="left"), keras.Input((2,), name="right")
+    joined = keras.layers.Concatenate()([left, right])
+    return keras.Model({"left": left, "right": right},
+                       keras.layers.Dense(1, activation="sigmoid")(joined))
+
+
+@pytest.mark.parametrize("encoder, builder, message", [
     # a network sized by meta['n_features_in_'] (X as given) behind an encoder
     # making 2 columns of X's 4 failed inside Keras' training
-    class Reduced(KerasClassifier):
+    (PCA(2), tiny_mlp, r"X as the feature encoder makes it has 2 features, but the model's "
+                       r"input takes 4 features. Size the model's input to the feature "
+                       r"encoder's output"),
+    (FunctionTransformer(lambda X: {"left": X[:, :1]}), named_inputs,
+     r"X as the feature encoder makes it has the inputs \['left'\], but the model takes "
+     r"\['left', 'right'\]: \['right'\] missing. Make the feature encoder give those names "
+     r"only"),
+    (FunctionTransformer(lambda X: X[:, :3]), named_inputs,
+     r"X as the feature encoder makes it is one array, but the model takes 2 inputs, "
+     r"\['left', 'right'\]: make the feature encoder give a list of arrays in that order, or "
+     r"a dict by those names."),
+    # an extra array: Keras warns, and matches the arrays to the inputs by
+    # position in the keys' order, "id" to "left" and "left" to "right" here
+    (FunctionTransformer(lambda X: {"left": X[:, :1], "right": X[:, 1:3], "id": X[:, 3:]}),
+     named_inputs, r"has the inputs \['left', 'right', 'id'\], but the model takes \['left', "
+                   r"'right'\]: \['id'\] not taken. Make the feature encoder give those names "
+                   r"only \(Keras would match the arrays to the inputs by position\)"),
+])
+def test_a_network_not_taking_the_encoded_samples_is_told_so(encoder, builder, message):
+    class Encoded(KerasClassifier):
         @property
         def feature_encoder(self):
-            return PCA(2)
+            return clone(encoder)
 
-    clf = Reduced(tiny_mlp, loss="sparse_categorical_crossentropy", epochs=1)
-    with pytest.raises(ValueError, match=r"X as the feature encoder makes it has 2 features, "
-                       r"but the model's input takes 4 features. Size the model's input to "
-                       r"the feature encoder's output"):
+    clf = Encoded(builder, loss="binary_crossentropy", epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, Y[:, 0])
+    assert not hasattr(clf, "model_")
+
+
+@pytest.mark.parametrize("encode, made", [
+    (lambda X: {"left": X[:, :1], "right": X[:, 1:]}, "a dict of arrays"),
+    (lambda X: X[:, 0], r"an array of shape \(200,\)"),
+])
+def test_a_ready_mlp_takes_one_array_from_a_feature_encoder(encode, made):
+    # found in review: Keras' "Cannot convert ... to a shape"
+    class Encoded(MLPClassifier):
+        @property
+        def feature_encoder(self):
+            return FunctionTransformer(encode)
+
+    clf = Encoded(hidden_layer_sizes=(3,), max_iter=1)
+    with pytest.raises(ValueError, match=rf"Encoded builds a network of one input, but its "
+                       rf"feature encoder made {made}: make it give one array of shape "):
         clf.fit(X, Y[:, 0])
     assert not hasattr(clf, "model_")
 

@@ -61,9 +61,21 @@ def network_sample(est, data):
     called on, or built for, a sample as wide as X)."""
     if is_identity(data.features):
         return sample_shape(est), est.__dict__.get("X_dtype_")
+    several = isinstance(data.X, (dict, list, tuple))
+    if getattr(est, "_one_input", False) and (several or np.ndim(data.X) < 2):
+        made = (f"a {type(data.X).__name__} of arrays" if several else
+                f"an array of shape {np.shape(data.X)}")
+        raise ValueError(
+            f"{type(est).__name__} builds a network of one input, but its feature encoder "
+            f"made {made}: make it give one array of shape (n_samples, n_features) (or images).")
 
     def of(x):
-        return tuple(np.shape(x)[1:]), getattr(x, "dtype", None)
+        dtype = getattr(x, "dtype", None)  # (a tensor's: TensorFlow's, found in review)
+        try:
+            dtype = None if dtype is None else np.dtype(getattr(dtype, "as_numpy_dtype", dtype))
+        except TypeError:
+            dtype = None
+        return tuple(np.shape(x)[1:]), dtype
 
     if isinstance(data.X, dict):
         samples = {name: of(x) for name, x in data.X.items()}
@@ -87,25 +99,31 @@ def check_input_shape(model, sample_shape, encoded=False):
         return
     # By the keys of the dict the model was built on (Keras feeds it so), or names.
     takes = keyed_inputs(model) or {tensor.name: tensor for tensor in inputs or ()}
+    given = "X as the feature encoder makes it" if encoded else "X"
     if isinstance(sample_shape, dict) and takes:  # (one input too: Keras' error or warning)
-        if set(takes) != set(sample_shape):  # (Keras warned of extra ones, and dropped them)
-            missing = [name for name in takes if name not in sample_shape]
-            extra = [name for name in sample_shape if name not in takes]
+        missing = [name for name in takes if name not in sample_shape]
+        extra = [name for name in sample_shape if name not in takes]
+        # (Keras warns of extra ones, and matches the arrays to the inputs by position
+        # in the keys' order, silently wrong where one sorts between two: checked in review)
+        if missing or extra:
             raise ValueError(
-                f"X has the inputs {list(sample_shape)}, but the model takes {list(takes)}"
-                + (f": {missing} missing" if missing else ":")
+                f"{given} has the inputs {list(sample_shape)}, but the model takes "
+                f"{list(takes)}" + (f": {missing} missing" if missing else ":")
                 + (f"{',' * bool(missing)} {extra} not taken" if extra else "")
-                + ". Name X's inputs as the model's keras.Input(..., name=...) layers"
-                + (", or give X as one array." if len(takes) == 1 else "."))
-        for name, shape in sample_shape.items():
-            _check_one_input(tuple(takes[name].shape[1:]), shape, f"X[{name!r}]",
+                + (". Make the feature encoder give those names only (Keras would match "
+                   "the arrays to the inputs by position)." if encoded else
+                   ". Name X's inputs as the model's keras.Input(..., name=...) layers"
+                   + (", or give X as one array." if len(takes) == 1 else ".")))
+        for name, tensor in takes.items():
+            _check_one_input(tuple(tensor.shape[1:]), sample_shape[name], f"X[{name!r}]",
                              f"the model's input {name!r}", encoded)
         return
     if isinstance(sample_shape, tuple) and len(takes) > 1:
         raise ValueError(
-            f"X is one array, but the model takes {len(takes)} inputs, {list(takes)}: give X "
-            "as a dict of arrays by those names (or a keraslearn.MultiInput of a table's "
-            "columns).")
+            f"{given} is one array, but the model takes {len(takes)} inputs, {list(takes)}: "
+            + ("make the feature encoder give a list of arrays in that order, or a dict by "
+               "those names." if encoded else "give X as a dict of arrays by those names (or "
+               "a keraslearn.MultiInput of a table's columns)."))
     if not isinstance(sample_shape, tuple) or not inputs or len(inputs) != 1:
         return
     _check_one_input(tuple(inputs[0].shape[1:]), sample_shape, "X", "the model's input", encoded)
@@ -115,7 +133,7 @@ def _check_one_input(expected, sample_shape, given_name, input_name, encoded):
     if encoded:  # (meta describes X as given, not what the network takes)
         given_name, given = f"{given_name} as the feature encoder makes it", "its output"
         width = shape = "the feature encoder's output"
-        shape_of = "the shape of its samples"
+        shape_of = str(tuple(sample_shape))
     else:
         given, shape_of = "X", "meta['X_shape_'][1:]"
         width = "X's samples (a builder reads meta['n_features_in_'] or meta['X_shape_'])"
@@ -159,7 +177,8 @@ def called_outputs(model, sample_shape, sample_dtype=None):
             sample = {name: zeros(s, dtypes.get(name)) for name, s in sample_shape.items()}
         elif isinstance(sample_shape, list):  # inputs in order (a feature encoder's list)
             dtypes = sample_dtype if isinstance(sample_dtype, list) else [None] * len(sample_shape)
-            sample = [zeros(s, d) for s, d in zip(sample_shape, dtypes)]
+            # a tuple, as Keras' training step hands them (found in review)
+            sample = tuple(zeros(s, d) for s, d in zip(sample_shape, dtypes))
         else:
             sample = zeros(sample_shape, None if isinstance(sample_dtype, dict) else sample_dtype)
         outputs = keras.tree.flatten(model(sample, training=False))

@@ -13,6 +13,9 @@ class RefusedInItsOwnName:
     """Mixin of the ready networks (``_fit_params``: what their fit takes)."""
 
     _fit_params = ()
+    # Its network has one input: a feature encoder of the user's making a dict
+    # or list of arrays is refused (``_engine._build.network_sample``).
+    _one_input = True
 
     def set_params(self, **params):
         """Set the parameters of this estimator, as scikit-learn's estimators do.
