@@ -294,7 +294,17 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     exported = ExportedModel(tmp_path / "model")
     np.testing.assert_allclose(exported.predict_proba(ids[:5]), clf.predict_proba(ids[:5]),
                                rtol=1e-5, atol=1e-6)
+    # found in an audit: 0.5 was read as id 0 and -1 answered, where the
+    # estimator refuses both: the export records the ids its network takes
+    for odd in (0.5, -1, 7):
+        with pytest.raises(ValueError, match=rf"^Input X holds {float(odd)} in feature 0, row 0, "
+                           r"but the exported network takes ids of the 2 rows of the Embedding "
+                           r"reading them"):
+            exported.predict(np.full((1, 20), odd))
+    # an export of a keraslearn recording none: the graph's own error, told as the input's
+    record = tmp_path / "model" / "assets.extra" / "keraslearn.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "network_ids": None}))
     with pytest.raises(ValueError, match=r"^The exported model's graph refuses these values: "
                                          r"indices\[0,0\] = 7 is not in \[0, 2\) \(an id beyond an "
                                          r"Embedding's rows\)$"):
-        exported.predict(np.full((1, 20), 7))
+        ExportedModel(tmp_path / "model").predict(np.full((1, 20), 7))

@@ -309,3 +309,35 @@ def test_a_float16_network_s_nan_outputs_are_refused_not_served_as_the_first_cla
         response = client.post("/predict", json={"inputs": rows.tolist()})
         assert response.status_code == 400
         assert "outputs are NaN for 1 of 3 rows" in response.json()["error"]
+
+
+def test_ids_an_exported_network_cannot_take_are_refused_by_column(tmp_path):
+    # found in an audit: the graph casts its float input to the network's
+    # integer ids, so 1.5 was answered as id 1 and -1 answered at all, where the
+    # estimator refuses both; the export records the ids its network takes
+    import keras
+
+    from keraslearn import KerasClassifier
+
+    def build(meta):
+        ids = keras.Input((2,), dtype="int32")
+        vectors = keras.layers.Flatten()(keras.layers.Embedding(3, 2)(ids))
+        return keras.Model(ids, keras.layers.Dense(1, activation="sigmoid")(vectors))
+
+    X = pd.DataFrame({"a": [0, 1, 2] * 10, "b": [2, 0, 1] * 10})
+    clf = KerasClassifier(build, loss="binary_crossentropy", epochs=1, random_state=0).fit(
+        X, np.arange(30) % 2)
+    model = ExportedModel(keraslearn.export(clf, tmp_path / "model"))
+    np.testing.assert_allclose(model.predict_proba(X[:3]), clf.predict_proba(X[:3]),
+                               rtol=1e-5, atol=1e-6)
+    with serving(model) as client:
+        for value in (1.5, -1, 3):
+            rows = pd.DataFrame({"a": [0, 1], "b": [1, value]})
+            with pytest.raises(ValueError, match=r"outside the 3 rows|cannot hold exactly"):
+                clf.predict(rows)  # (as the estimator refuses them)
+            told = (f"Input X holds {float(value)} in feature 'b', row 1, but the exported "
+                    "network takes ids of the 3 rows of the Embedding reading them")
+            with pytest.raises(ValueError, match=re.escape(told)):
+                model.predict(rows)
+            response = client.post("/predict", json=records(rows))
+            assert response.status_code == 400 and told in response.json()["error"]

@@ -200,6 +200,9 @@ def build_graph(pipeline, float_labels="float64"):
     if reads is not None and reads.kind == "f" and reads.itemsize == 2:
         # (float16 under a mixed policy: a preprocessed value past 65,504 gives NaN)
         info["network_reads"] = reads.name
+    ids = _network_ids(network) if plan.transparent else None
+    if ids is not None:  # (preprocessing steps make the values it takes: none recorded)
+        info["network_ids"] = ids
     return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info,
                  _tolerance(network))
 
@@ -269,6 +272,21 @@ def _single_dtype(needs):
 def _describe(name, feature, spec):
     return {"name": name, "feature": feature, "dtype": spec.dtype.name,
             "shape": list(spec.shape.as_list())}
+
+
+def _network_ids(network):
+    """What a network of an integer input takes, for a server to refuse other
+    values before the graph casts them (found in an audit: an exported
+    Embedding's network answered 1.7 as id 1, and -1, which its estimator
+    refuses): {"dtype", "rows"}, rows those of the Embedding reading it (or
+    None); None for a network of a float input."""
+    from .._engine._predict import input_kinds
+
+    dtype = np.dtype(_input_dtype(network))
+    if dtype.kind not in "iu" or len(getattr(network, "inputs", None) or ()) != 1:
+        return None
+    rows = input_kinds(network).ids
+    return {"dtype": dtype.name, "rows": None if rows is None else int(rows)}
 
 
 def _input_dtype(network):

@@ -154,6 +154,7 @@ class ExportedModel:
         self._dtypes = [_graph_dtype(entry["dtype"]) for entry in inputs]
         self.task_ = meta["task"]
         self._network_reads = meta.get("network_reads")  # (a 16-bit float, or None)
+        self._network_ids = meta.get("network_ids")  # (a network of integer ids, or None)
         if self.task_ == "classification":
             self.classes_ = np.asarray(meta["classes"])
 
@@ -265,6 +266,25 @@ class ExportedModel:
                         f"Input X contains {what} in feature {key!r}, row "
                         f"{int(np.flatnonzero(bad)[0])}, which the exported pipeline does not "
                         f"take{why}")
+            if self._network_ids is not None and column.dtype.kind in "fiu":
+                self._refuse_ids(column, key)
+
+    def _refuse_ids(self, column, key):
+        """Values of ``column`` the network's integer input would take truncated
+        or wrapped, or ids outside the rows of the Embedding reading them, as
+        the estimator refuses them (the graph casts its float input)."""
+        dtype, rows = np.dtype(self._network_ids["dtype"]), self._network_ids["rows"]
+        low, high = (0, rows) if rows is not None else (
+            np.iinfo(dtype).min, np.iinfo(dtype).max + 1)
+        with np.errstate(invalid="ignore"):
+            bad = (column != np.floor(column)) | (column < low) | (column >= high)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            takes = (f"ids of the {rows} rows of the Embedding reading them" if rows is not None
+                     else f"whole numbers within {dtype}'s range")
+            raise ValueError(f"Input X holds {column[row]} in feature {key!r}, row {row}, but "
+                             f"the exported network takes {takes} (its graph would read it "
+                             "as another id, or fail)")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
