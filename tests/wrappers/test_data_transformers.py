@@ -793,6 +793,26 @@ def test_a_network_not_taking_the_encoded_samples_is_told_so(encoder, builder, m
     assert not hasattr(clf, "model_")
 
 
+def test_an_encoders_extra_array_reaches_a_network_matching_inputs_by_name():
+    # found in review: refused as for a network built on a dict, where Keras
+    # matches a list of named inputs by name, dropping the extra one
+    class Encoded(KerasClassifier):
+        @property
+        def feature_encoder(self):
+            return FunctionTransformer(
+                lambda X: {"left": X[:, :1], "right": X[:, 1:3], "id": X[:, 3:]})
+
+    def listed(meta):
+        left, right = keras.Input((1,), name="left"), keras.Input((2,), name="right")
+        joined = keras.layers.Concatenate()([left, right])
+        return keras.Model([left, right], keras.layers.Dense(1, activation="sigmoid")(joined))
+
+    clf = Encoded(listed, loss="binary_crossentropy", epochs=1, random_state=0).fit(X, Y[:, 0])
+    proba = clf.predict_proba(X[:5])[:, 1]
+    expected = clf.model_([X[:5, :1], X[:5, 1:3]], training=False)
+    np.testing.assert_allclose(proba, np.ravel(expected), rtol=1e-5)
+
+
 @pytest.mark.parametrize("encode, made", [
     (lambda X: {"left": X[:, :1], "right": X[:, 1:]}, "a dict of arrays"),
     (lambda X: X[:, 0], r"an array of shape \(200,\)"),

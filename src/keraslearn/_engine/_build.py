@@ -103,9 +103,10 @@ def check_input_shape(model, sample_shape, encoded=False):
     if isinstance(sample_shape, dict) and takes:  # (one input too: Keras' error or warning)
         missing = [name for name in takes if name not in sample_shape]
         extra = [name for name in sample_shape if name not in takes]
-        # (Keras warns of extra ones, and matches the arrays to the inputs by position
-        # in the keys' order, silently wrong where one sorts between two: checked in review)
-        if missing or extra:
+        # (Keras warns of extra ones; a model built on a dict then matches the arrays
+        # to its inputs by position in the keys' order, silently wrong where one
+        # sorts between two: checked in review; others match them by name)
+        if missing or extra and (not encoded or keyed_inputs(model)):
             raise ValueError(
                 f"{given} has the inputs {list(sample_shape)}, but the model takes "
                 f"{list(takes)}" + (f": {missing} missing" if missing else ":")
