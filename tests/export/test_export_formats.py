@@ -297,10 +297,41 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     # found in an audit: 0.5 was read as id 0 and -1 answered, where the
     # estimator refuses both: the export records the ids its network takes
     for odd in (0.5, -1, 7):
-        with pytest.raises(ValueError, match=rf"^Input X holds {float(odd)} in feature 0, row 0, "
+        with pytest.raises(ValueError, match=rf"^Input X holds {odd} in feature 0, row 0, "
                            r"but the exported network takes ids of the 2 rows of the Embedding "
                            r"reading them"):
             exported.predict(np.full((1, 20), odd))
+    # found in review: ids float32 cannot hold (the graph's input) were read as
+    # others, the opposite class here, and of two Embeddings the first's rows counted
+    def looked_up(meta):
+        inputs = keras.Input((1,), dtype="int64")
+        found = keras.layers.IntegerLookup(vocabulary=[5, 2**24, 2**24 + 1],
+                                           output_mode="one_hot")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(found))
+
+    big = np.array([[5], [2**24], [2**24 + 1]] * 10)
+    clf = KerasClassifier(looked_up, loss="binary_crossentropy", epochs=1, random_state=0).fit(
+        big, np.arange(30) % 3 == 2)
+    model = ExportedModel(keraslearn.export(clf, tmp_path / "lookup"))
+    np.testing.assert_allclose(model.predict_proba(big[:2]), clf.predict_proba(big[:2]),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"^Input X holds 16777217 in feature 0, row 1, but "
+                                         r"the exported graph's float32 input cannot hold it "
+                                         r"exactly"):
+        model.predict(big[1:3])
+
+    def two_tables(meta):
+        inputs = keras.Input((20,), dtype="int32")
+        wide, narrow = keras.layers.Embedding(10, 2)(inputs), keras.layers.Embedding(2, 2)(inputs)
+        joined = keras.layers.Flatten()(keras.layers.Concatenate()([wide, narrow]))
+        return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(joined))
+
+    clf = KerasClassifier(two_tables, loss="binary_crossentropy", epochs=1).fit(
+        ids, (ids.sum(axis=1) > 10).astype(int))
+    for predict in (clf.predict, ExportedModel(keraslearn.export(clf, tmp_path / "two")).predict):
+        with pytest.raises(ValueError, match=r"2 rows of the Embedding reading it \(5\)|holds 5 "
+                           r"in feature 0, row 0, but the exported network takes ids of the 2 "):
+            predict(np.full((1, 20), 5))
     # an export of a keraslearn recording none: the graph's own error, told as the input's
     record = tmp_path / "model" / "assets.extra" / "keraslearn.json"
     record.write_text(json.dumps({**json.loads(record.read_text()), "network_ids": None}))

@@ -330,14 +330,16 @@ def test_ids_an_exported_network_cannot_take_are_refused_by_column(tmp_path):
     model = ExportedModel(keraslearn.export(clf, tmp_path / "model"))
     np.testing.assert_allclose(model.predict_proba(X[:3]), clf.predict_proba(X[:3]),
                                rtol=1e-5, atol=1e-6)
+    assert model.input_dtypes_ == {"a": "int32", "b": "int32"}  # (served as whole numbers)
     with serving(model) as client:
         for value in (1.5, -1, 3):
             rows = pd.DataFrame({"a": [0, 1], "b": [1, value]})
             with pytest.raises(ValueError, match=r"outside the 3 rows|cannot hold exactly"):
                 clf.predict(rows)  # (as the estimator refuses them)
-            told = (f"Input X holds {float(value)} in feature 'b', row 1, but the exported "
+            told = (f"Input X holds {value} in feature 'b', row 1, but the exported "
                     "network takes ids of the 3 rows of the Embedding reading them")
             with pytest.raises(ValueError, match=re.escape(told)):
                 model.predict(rows)
             response = client.post("/predict", json=records(rows))
-            assert response.status_code == 400 and told in response.json()["error"]
+            assert response.status_code == 400
+            assert ("an integer" if value == 1.5 else told) in response.json()["error"]

@@ -227,7 +227,8 @@ def _kind(tensor, declared, ids=None):
 
 def _embedding_rows(model, inputs):
     """``{id(input): input_dim}`` for the integer ``inputs`` of ``model`` that an
-    Embedding reads directly (as its layer's first call, a shared one's)."""
+    Embedding reads directly (as its layer's first call, a shared one's); the
+    smallest one's where several read an input (found in review: the first's)."""
     if not any(keras.backend.standardize_dtype(getattr(t, "dtype", "float32")).startswith(
             ("int", "uint")) for t in inputs):
         return {}
@@ -236,7 +237,8 @@ def _embedding_rows(model, inputs):
         if isinstance(layer, keras.layers.Embedding) and (
                 type(layer).call is keras.layers.Embedding.call):
             try:
-                found.setdefault(id(layer.input), int(layer.input_dim))
+                rows = int(layer.input_dim)
+                found[id(layer.input)] = min(found.get(id(layer.input), rows), rows)
             except (AttributeError, ValueError, TypeError):  # (never called, or not built)
                 continue
     return found

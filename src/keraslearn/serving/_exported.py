@@ -58,7 +58,8 @@ class ExportedModel:
     input_dtypes_ : dict
         Feature name (or index) to the dtype its values are sent as:
         ``"float32"`` for numbers, ``"str"`` for strings one-hot encoded in the
-        graph. :func:`make_app` reads it when given no ``dtypes``.
+        graph, the network's integer dtype for ids its network reads as they
+        come (an Embedding's). :func:`make_app` reads it when given no ``dtypes``.
 
     task_ : {"classification", "regression"}
         What the exported estimator does.
@@ -154,7 +155,9 @@ class ExportedModel:
         self._dtypes = [_graph_dtype(entry["dtype"]) for entry in inputs]
         self.task_ = meta["task"]
         self._network_reads = meta.get("network_reads")  # (a 16-bit float, or None)
-        self._network_ids = meta.get("network_ids")  # (a network of integer ids, or None)
+        self._network_ids = ids = meta.get("network_ids")  # (a network of integer ids)
+        if ids is not None:  # sent as whole numbers (a server parses them so)
+            self.input_dtypes_ = dict.fromkeys(self.input_dtypes_, ids["dtype"])
         if self.task_ == "classification":
             self.classes_ = np.asarray(meta["classes"])
 
@@ -207,6 +210,7 @@ class ExportedModel:
             if values.ndim != 2 or values.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {values.shape}, but this ExportedModel takes "
                                  f"rows of {self.n_features_in_} features")
+            sent = values.T  # (ids are checked as sent: float32 rounds past 2**24)
             values = values.astype(self._dtypes[0], copy=False)
             keys, columns = range(self.n_features_in_), values.T
         else:
@@ -215,7 +219,11 @@ class ExportedModel:
             if hasattr(X, "columns") and absent:
                 raise ValueError(f"X lacks the exported column(s) {absent}")
             columns = [_column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
+            sent = [X[f].to_numpy() for f in keys] if self._network_ids else columns
         self._refuse_before(columns, keys)
+        if self._network_ids is not None:
+            for key, given, column in zip(keys, sent, columns):
+                self._refuse_ids(given, column, key)
         feed = ({"inputs": tf.constant(values)} if self._names is None else
                 {name: tf.constant(c) for name, c in zip(self._names, columns)})
         try:
@@ -266,25 +274,33 @@ class ExportedModel:
                         f"Input X contains {what} in feature {key!r}, row "
                         f"{int(np.flatnonzero(bad)[0])}, which the exported pipeline does not "
                         f"take{why}")
-            if self._network_ids is not None and column.dtype.kind in "fiu":
-                self._refuse_ids(column, key)
 
-    def _refuse_ids(self, column, key):
-        """Values of ``column`` the network's integer input would take truncated
-        or wrapped, or ids outside the rows of the Embedding reading them, as
-        the estimator refuses them (the graph casts its float input)."""
+    def _refuse_ids(self, given, column, key):
+        """Values ``given`` for a feature the network's integer input would take
+        truncated or wrapped, or ids outside the rows of the Embedding reading
+        them, as the estimator refuses them; and ids its graph's float32 input
+        ``column`` does not hold exactly (found in review: 16777217 was read
+        as 16777216)."""
+        try:
+            given = np.asarray(given, dtype=np.float64)  # (exact up to 2**53)
+        except (TypeError, ValueError):
+            return  # (not numbers: the graph's own error)
         dtype, rows = np.dtype(self._network_ids["dtype"]), self._network_ids["rows"]
         low, high = (0, rows) if rows is not None else (
             np.iinfo(dtype).min, np.iinfo(dtype).max + 1)
         with np.errstate(invalid="ignore"):
-            bad = (column != np.floor(column)) | (column < low) | (column >= high)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            takes = (f"ids of the {rows} rows of the Embedding reading them" if rows is not None
-                     else f"whole numbers within {dtype}'s range")
-            raise ValueError(f"Input X holds {column[row]} in feature {key!r}, row {row}, but "
-                             f"the exported network takes {takes} (its graph would read it "
-                             "as another id, or fail)")
+            bad = (given != np.floor(given)) | (given < low) | (given >= high)
+            rounded = ~bad & (column.astype(np.float64) != given)
+        takes = (f"ids of the {rows} rows of the Embedding reading them" if rows is not None
+                 else f"whole numbers within {dtype}'s range")
+        for odd, why in ((bad, f"the exported network takes {takes}"),
+                         (rounded, "the exported graph's float32 input cannot hold it exactly")):
+            if odd.any():
+                row = int(np.flatnonzero(odd)[0])
+                value = given[row].item()
+                shown = int(value) if value == int(value) else value
+                raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, but "
+                                 f"{why} (its graph would read it as another id, or fail)")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
