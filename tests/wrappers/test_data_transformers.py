@@ -813,6 +813,21 @@ def test_an_encoders_extra_array_reaches_a_network_matching_inputs_by_name():
     np.testing.assert_allclose(proba, np.ravel(expected), rtol=1e-5)
 
 
+def test_a_feature_encoders_list_of_rows_is_told_apart_from_inputs():
+    # found in review: X.tolist() failed with "'float' object has no attribute 'shape'"
+    class Rows(KerasClassifier):
+        @property
+        def feature_encoder(self):
+            return FunctionTransformer(lambda X: X.tolist())
+
+    clf = Rows(tiny_mlp, loss="binary_crossentropy", epochs=1)
+    with pytest.raises(ValueError, match=r"X as the feature encoder makes it holds float values "
+                       r"where arrays are needed \(a list or tuple holds one array per network "
+                       r"input, as in Keras\): make it give arrays, np.asarray\(rows\)"):
+        clf.fit(X, Y[:, 0])
+    assert not hasattr(clf, "model_")
+
+
 @pytest.mark.parametrize("encode, made", [
     (lambda X: {"left": X[:, :1], "right": X[:, 1:]}, "a dict of arrays"),
     (lambda X: X[:, 0], r"an array of shape \(200,\)"),
