@@ -272,7 +272,7 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     import keras
     import tensorflow as tf
 
-    from keraslearn import KerasClassifier
+    from keraslearn import KerasClassifier, KerasRegressor
 
     def network(meta):
         inputs = keras.Input((20,), dtype="int32")
@@ -315,10 +315,22 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     model = ExportedModel(keraslearn.export(clf, tmp_path / "lookup"))
     np.testing.assert_allclose(model.predict_proba(big[:2]), clf.predict_proba(big[:2]),
                                rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match=r"^Input X holds 16777217 in feature 0, row 1, but "
-                                         r"the exported graph's float32 input cannot hold it "
-                                         r"exactly"):
-        model.predict(big[1:3])
+    for sent, row in ((big[1:3], 1), (np.array([[2**53 + 1]]), 0)):  # (ints as sent)
+        with pytest.raises(ValueError, match=rf"^Input X holds {sent[row, 0]} in feature 0, "
+                           rf"row {row}, but the exported graph's float32 input cannot hold it "
+                           r"exactly \(its graph would read it as another id"):
+            model.predict(sent)
+
+    def timestamps(meta):  # (integers the network reads as numbers, not ids)
+        inputs = keras.Input((1,), dtype="int64")
+        return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Rescaling(1e-9)(inputs)))
+
+    seconds = 1_700_000_000 + np.arange(30)[:, None] * 86_400
+    reg = KerasRegressor(timestamps, loss="mse", epochs=1, random_state=0).fit(
+        seconds, np.arange(30.0))
+    model = ExportedModel(keraslearn.export(reg, tmp_path / "seconds"))
+    np.testing.assert_allclose(model.predict(seconds[:3] + 1), reg.predict(seconds[:3] + 1),
+                               rtol=1e-5)  # (found in review: refused past 2**24)
 
     def two_tables(meta):
         inputs = keras.Input((20,), dtype="int32")

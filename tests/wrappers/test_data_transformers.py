@@ -711,6 +711,17 @@ def test_a_model_with_two_inputs_gets_them_from_the_feature_encoder():
     )
 
 
+def encoding(base, encoder):
+    """A subclass of ``base`` whose feature encoder is a copy of ``encoder`` (a
+    function: a FunctionTransformer of it)."""
+    class Encoded(base):
+        @property
+        def feature_encoder(self):
+            return clone(encoder) if hasattr(encoder, "fit") else FunctionTransformer(encoder)
+
+    return Encoded
+
+
 class TwoInputNet(keras.Model):
     """A subclassed network of two inputs (a tuple, as Keras hands a list over,
     a dict by name, or one array's first column and the rest), with no input
@@ -740,14 +751,9 @@ def test_a_subclassed_network_is_called_on_what_the_feature_encoder_makes(encode
     # its output, on a sample of X's shape: Keras refused one array for two
     # inputs, and a network called on 4 columns then trained on 3 failed (and,
     # found in review, a tensor's dtype failed, and a list was not a tuple)
-    class Encoded(KerasRegressor):
-        @property
-        def feature_encoder(self):
-            return FunctionTransformer(encode)
-
     yr = X[:, 0] - X[:, 2]
-    ours = Encoded(lambda: TwoInputNet(), loss="mse", optimizer="adam", batch_size=50,
-                   shuffle=False, epochs=2).fit(X, yr)
+    ours = encoding(KerasRegressor, encode)(lambda: TwoInputNet(), loss="mse", optimizer="adam",
+                                            batch_size=50, shuffle=False, epochs=2).fit(X, yr)
     plain = TwoInputNet()
     plain.compile(optimizer="adam", loss="mse")
     assert_trained_as_keras(ours, plain, encode(X), yr, None, 0, batch_size=50, epochs=2)
@@ -760,6 +766,12 @@ def named_inputs(meta):
                        keras.layers.Dense(1, activation="sigmoid")(joined))
 
 
+def listed_inputs(meta):
+    left, right = keras.Input((1,), name="left"), keras.Input((2,), name="right")
+    joined = keras.layers.Concatenate()([left, right])
+    return keras.Model([left, right], keras.layers.Dense(1, activation="sigmoid")(joined))
+
+
 @pytest.mark.parametrize("encoder, builder, message", [
     # a network sized by meta['n_features_in_'] (X as given) behind an encoder
     # making 2 columns of X's 4 failed inside Keras' training
@@ -768,8 +780,8 @@ def named_inputs(meta):
                        r"encoder's output"),
     (FunctionTransformer(lambda X: {"left": X[:, :1]}), named_inputs,
      r"X as the feature encoder makes it has the inputs \['left'\], but the model takes "
-     r"\['left', 'right'\]: \['right'\] missing. Make the feature encoder give those names "
-     r"only"),
+     r"\['left', 'right'\]: \['right'\] missing. Make the feature encoder give arrays by "
+     r"those names\.$"),
     (FunctionTransformer(lambda X: X[:, :3]), named_inputs,
      r"X as the feature encoder makes it is one array, but the model takes 2 inputs, "
      r"\['left', 'right'\]: make the feature encoder give a list of arrays in that order, or "
@@ -778,16 +790,16 @@ def named_inputs(meta):
     # position in the keys' order, "id" to "left" and "left" to "right" here
     (FunctionTransformer(lambda X: {"left": X[:, :1], "right": X[:, 1:3], "id": X[:, 3:]}),
      named_inputs, r"has the inputs \['left', 'right', 'id'\], but the model takes \['left', "
-                   r"'right'\]: \['id'\] not taken. Make the feature encoder give those names "
-                   r"only \(Keras would match the arrays to the inputs by position\)"),
+                   r"'right'\]: \['id'\] not taken. Make the feature encoder give arrays by "
+                   r"those names only \(Keras would match the arrays to the inputs by "
+                   r"position\)"),
+    # ... which a network of a list of named inputs matches by name (found in review)
+    (FunctionTransformer(lambda X: {"left": X[:, :1], "id": X[:, 3:]}), listed_inputs,
+     r"\['right'\] missing, \['id'\] not taken. Make the feature encoder give arrays by those "
+     r"names\.$"),
 ])
 def test_a_network_not_taking_the_encoded_samples_is_told_so(encoder, builder, message):
-    class Encoded(KerasClassifier):
-        @property
-        def feature_encoder(self):
-            return clone(encoder)
-
-    clf = Encoded(builder, loss="binary_crossentropy", epochs=1, random_state=0)
+    clf = encoding(KerasClassifier, encoder)(builder, loss="binary_crossentropy", epochs=1)
     with pytest.raises(ValueError, match=message):
         clf.fit(X, Y[:, 0])
     assert not hasattr(clf, "model_")
@@ -796,18 +808,11 @@ def test_a_network_not_taking_the_encoded_samples_is_told_so(encoder, builder, m
 def test_an_encoders_extra_array_reaches_a_network_matching_inputs_by_name():
     # found in review: refused as for a network built on a dict, where Keras
     # matches a list of named inputs by name, dropping the extra one
-    class Encoded(KerasClassifier):
-        @property
-        def feature_encoder(self):
-            return FunctionTransformer(
-                lambda X: {"left": X[:, :1], "right": X[:, 1:3], "id": X[:, 3:]})
+    def encode(X):
+        return {"left": X[:, :1], "right": X[:, 1:3], "id": X[:, 3:]}
 
-    def listed(meta):
-        left, right = keras.Input((1,), name="left"), keras.Input((2,), name="right")
-        joined = keras.layers.Concatenate()([left, right])
-        return keras.Model([left, right], keras.layers.Dense(1, activation="sigmoid")(joined))
-
-    clf = Encoded(listed, loss="binary_crossentropy", epochs=1, random_state=0).fit(X, Y[:, 0])
+    clf = encoding(KerasClassifier, encode)(listed_inputs, loss="binary_crossentropy",
+                                            epochs=1).fit(X, Y[:, 0])
     proba = clf.predict_proba(X[:5])[:, 1]
     expected = clf.model_([X[:5, :1], X[:5, 1:3]], training=False)
     np.testing.assert_allclose(proba, np.ravel(expected), rtol=1e-5)
@@ -815,12 +820,8 @@ def test_an_encoders_extra_array_reaches_a_network_matching_inputs_by_name():
 
 def test_a_feature_encoders_list_of_rows_is_told_apart_from_inputs():
     # found in review: X.tolist() failed with "'float' object has no attribute 'shape'"
-    class Rows(KerasClassifier):
-        @property
-        def feature_encoder(self):
-            return FunctionTransformer(lambda X: X.tolist())
-
-    clf = Rows(tiny_mlp, loss="binary_crossentropy", epochs=1)
+    clf = encoding(KerasClassifier, lambda X: X.tolist())(tiny_mlp, loss="binary_crossentropy",
+                                                          epochs=1)
     with pytest.raises(ValueError, match=r"X as the feature encoder makes it holds float values "
                        r"where arrays are needed \(a list or tuple holds one array per network "
                        r"input, as in Keras\): make it give arrays, np.asarray\(rows\)"):
@@ -834,12 +835,7 @@ def test_a_feature_encoders_list_of_rows_is_told_apart_from_inputs():
 ])
 def test_a_ready_mlp_takes_one_array_from_a_feature_encoder(encode, made):
     # found in review: Keras' "Cannot convert ... to a shape"
-    class Encoded(MLPClassifier):
-        @property
-        def feature_encoder(self):
-            return FunctionTransformer(encode)
-
-    clf = Encoded(hidden_layer_sizes=(3,), max_iter=1)
+    clf = encoding(MLPClassifier, encode)(hidden_layer_sizes=(3,), max_iter=1)
     with pytest.raises(ValueError, match=rf"Encoded builds a network of one input, but its "
                        rf"feature encoder made {made}: make it give one array of shape "):
         clf.fit(X, Y[:, 0])
@@ -849,13 +845,9 @@ def test_a_ready_mlp_takes_one_array_from_a_feature_encoder(encode, made):
 def test_a_ready_mlp_behind_a_feature_encoder_is_built_for_its_output():
     # found: MLPClassifier's network was built for X's 4 columns whatever the
     # encoder made of them (a PCA's 2: a Keras error in training)
-    class Reduced(MLPClassifier):
-        @property
-        def feature_encoder(self):
-            return PCA(2, random_state=0)
-
     labels = Y[:, 0]
-    ours = Reduced(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(X, labels)
+    ours = encoding(MLPClassifier, PCA(2, random_state=0))(hidden_layer_sizes=(5,), max_iter=3,
+                                                           random_state=0).fit(X, labels)
     reduced = PCA(2, random_state=0).fit_transform(X)
     theirs = MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0).fit(
         reduced, labels)

@@ -106,13 +106,15 @@ def check_input_shape(model, sample_shape, encoded=False):
         # (Keras warns of extra ones; a model built on a dict then matches the arrays
         # to its inputs by position in the keys' order, silently wrong where one
         # sorts between two: checked in review; others match them by name)
-        if missing or extra and (not encoded or keyed_inputs(model)):
+        keyed = bool(keyed_inputs(model))
+        if missing or extra and (not encoded or keyed):
             raise ValueError(
                 f"{given} has the inputs {list(sample_shape)}, but the model takes "
                 f"{list(takes)}" + (f": {missing} missing" if missing else ":")
                 + (f"{',' * bool(missing)} {extra} not taken" if extra else "")
-                + (". Make the feature encoder give those names only (Keras would match "
-                   "the arrays to the inputs by position)." if encoded else
+                + (". Make the feature encoder give arrays by those names" + (
+                    " only (Keras would match the arrays to the inputs by position)"
+                    if extra and keyed else "") + "." if encoded else
                    ". Name X's inputs as the model's keras.Input(..., name=...) layers"
                    + (", or give X as one array." if len(takes) == 1 else ".")))
         for name, tensor in takes.items():

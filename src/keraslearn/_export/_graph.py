@@ -278,15 +278,27 @@ def _network_ids(network):
     """What a network of an integer input takes, for a server to refuse other
     values before the graph casts them (found in an audit: an exported
     Embedding's network answered 1.7 as id 1, and -1, which its estimator
-    refuses): {"dtype", "rows"}, rows those of the Embedding reading it (or
-    None); None for a network of a float input."""
+    refuses): {"dtype", "rows", "lookup"}, rows those of the Embedding reading
+    it (or None), lookup whether a layer reads its values as ids (whose
+    float32 rounding past 2**24 gives other ids); None for a float input."""
     from .._engine._predict import input_kinds
 
     dtype = np.dtype(_input_dtype(network))
     if dtype.kind not in "iu" or len(getattr(network, "inputs", None) or ()) != 1:
         return None
     rows = input_kinds(network).ids
-    return {"dtype": dtype.name, "rows": None if rows is None else int(rows)}
+    ids = (keras.layers.Embedding, keras.layers.IntegerLookup, keras.layers.Hashing,
+           keras.layers.CategoryEncoding)
+    lookup = any(isinstance(layer, ids) and _reads(layer, network.inputs[0])
+                 for layer in getattr(network, "layers", ()))
+    return {"dtype": dtype.name, "rows": None if rows is None else int(rows), "lookup": lookup}
+
+
+def _reads(layer, tensor):
+    try:
+        return layer.input is tensor
+    except (AttributeError, ValueError):  # (never called, or shared)
+        return False
 
 
 def _input_dtype(network):

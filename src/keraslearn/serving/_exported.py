@@ -279,28 +279,37 @@ class ExportedModel:
         """Values ``given`` for a feature the network's integer input would take
         truncated or wrapped, or ids outside the rows of the Embedding reading
         them, as the estimator refuses them; and ids its graph's float32 input
-        ``column`` does not hold exactly (found in review: 16777217 was read
-        as 16777216)."""
-        try:
-            given = np.asarray(given, dtype=np.float64)  # (exact up to 2**53)
-        except (TypeError, ValueError):
+        ``column`` does not hold exactly where a layer reads them as ids (found
+        in review: 16777217 was read as 16777216); integers compared as such."""
+        given = np.asarray(given)
+        if given.dtype.kind == "O":  # (pandas' nullable integers, NA refused already)
+            try:
+                given = np.asarray(given.tolist())
+            except (TypeError, ValueError):
+                return
+        if given.dtype.kind not in "biuf":
             return  # (not numbers: the graph's own error)
-        dtype, rows = np.dtype(self._network_ids["dtype"]), self._network_ids["rows"]
+        given = given.astype(np.int64) if given.dtype.kind == "b" else given
+        ids = self._network_ids
+        dtype, rows = np.dtype(ids["dtype"]), ids["rows"]
         low, high = (0, rows) if rows is not None else (
             np.iinfo(dtype).min, np.iinfo(dtype).max + 1)
-        with np.errstate(invalid="ignore"):
-            bad = (given != np.floor(given)) | (given < low) | (given >= high)
-            rounded = ~bad & (column.astype(np.float64) != given)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad = (given < low) | (given >= high)
+            if given.dtype.kind == "f":
+                bad |= given != np.floor(given)
+            rounded = ~bad & (column.astype(given.dtype) != given) & bool(ids.get("lookup"))
         takes = (f"ids of the {rows} rows of the Embedding reading them" if rows is not None
                  else f"whole numbers within {dtype}'s range")
         for odd, why in ((bad, f"the exported network takes {takes}"),
                          (rounded, "the exported graph's float32 input cannot hold it exactly")):
             if odd.any():
                 row = int(np.flatnonzero(odd)[0])
-                value = given[row].item()
+                value = given[row].item()  # (as sent)
                 shown = int(value) if value == int(value) else value
                 raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, but "
-                                 f"{why} (its graph would read it as another id, or fail)")
+                                 f"{why} (its graph would read it as another "
+                                 f"{'id' if ids.get('lookup') else 'value'}, or fail)")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
