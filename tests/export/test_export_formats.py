@@ -7,6 +7,7 @@ keraslearn cannot be imported, with TensorFlow, ``ai_edge_litert`` or
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -302,11 +303,12 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
                            r"reading them"):
             exported.predict(np.full((1, 20), odd))
     # found in review: ids float32 cannot hold (the graph's input) were read as
-    # others, the opposite class here, and of two Embeddings the first's rows counted
+    # others, the opposite class here (a lookup behind other layers too), and of
+    # two Embeddings the first's rows counted
     def looked_up(meta):
         inputs = keras.Input((1,), dtype="int64")
-        found = keras.layers.IntegerLookup(vocabulary=[5, 2**24, 2**24 + 1],
-                                           output_mode="one_hot")(inputs)
+        found = keras.layers.IntegerLookup(vocabulary=[5, 2**24, 2**24 + 1], output_mode="one_hot")(
+            keras.layers.Reshape((1,))(inputs))
         return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(found))
 
     big = np.array([[5], [2**24], [2**24 + 1]] * 10)
@@ -315,11 +317,17 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     model = ExportedModel(keraslearn.export(clf, tmp_path / "lookup"))
     np.testing.assert_allclose(model.predict_proba(big[:2]), clf.predict_proba(big[:2]),
                                rtol=1e-5, atol=1e-6)
-    for sent, row in ((big[1:3], 1), (np.array([[2**53 + 1]]), 0)):  # (ints as sent)
-        with pytest.raises(ValueError, match=rf"^Input X holds {sent[row, 0]} in feature 0, "
-                           rf"row {row}, but the exported graph's float32 input cannot hold it "
-                           r"exactly \(its graph would read it as another id"):
-            model.predict(sent)
+    record = tmp_path / "lookup" / "assets.extra" / "keraslearn.json"
+    recorded = json.loads(record.read_text())
+    for written in (recorded, {**recorded, "network_ids": {  # (an export recording no lookup)
+            key: value for key, value in recorded["network_ids"].items() if key != "lookup"}}):
+        record.write_text(json.dumps(written))
+        model = ExportedModel(tmp_path / "lookup")
+        for sent, row in ((big[1:3], 1), (np.array([[2**53 + 1]]), 0)):  # (ints as sent)
+            with pytest.raises(ValueError, match=rf"^Input X holds {sent[row, 0]} in feature 0, "
+                               rf"row {row}, but the exported graph's float32 input cannot hold "
+                               r"it exactly \(its graph would read it as another id"):
+                model.predict(sent)
 
     def timestamps(meta):  # (integers the network reads as numbers, not ids)
         inputs = keras.Input((1,), dtype="int64")
@@ -331,6 +339,15 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     model = ExportedModel(keraslearn.export(reg, tmp_path / "seconds"))
     np.testing.assert_allclose(model.predict(seconds[:3] + 1), reg.predict(seconds[:3] + 1),
                                rtol=1e-5)  # (found in review: refused past 2**24)
+    # ... but not past the top of int64, where float32 rounds up and the cast wraps
+    # (found in review: answered with the opposite sign), nor Python ints past it
+    for sent, told in ((np.array([[2**63 - 1]]), "the exported graph's float32 input cannot "
+                        "hold it exactly (its graph would read it as another value"),
+                       (np.array([[2**70]], dtype=object), "the exported network takes whole "
+                        "numbers within int64's range")):
+        with pytest.raises(ValueError, match=re.escape(f"holds {sent[0, 0]} in feature 0, row "
+                                                       f"0, but {told}")):
+            model.predict(sent)
 
     def two_tables(meta):
         inputs = keras.Input((20,), dtype="int32")

@@ -818,15 +818,38 @@ def test_an_encoders_extra_array_reaches_a_network_matching_inputs_by_name():
     np.testing.assert_allclose(proba, np.ravel(expected), rtol=1e-5)
 
 
-def test_a_feature_encoders_list_of_rows_is_told_apart_from_inputs():
-    # found in review: X.tolist() failed with "'float' object has no attribute 'shape'"
-    clf = encoding(KerasClassifier, lambda X: X.tolist())(tiny_mlp, loss="binary_crossentropy",
-                                                          epochs=1)
-    with pytest.raises(ValueError, match=r"X as the feature encoder makes it holds float values "
-                       r"where arrays are needed \(a list or tuple holds one array per network "
-                       r"input, as in Keras\): make it give arrays, np.asarray\(rows\)"):
+@pytest.mark.parametrize("encode, holds", [
+    (lambda X: X.tolist(), "a list"),
+    (lambda X: list(X), r"an array of shape \(4,\)"),
+    (lambda X: [X[:, 0], X[:3, 1:]], r"an array of shape \(3, 3\)"),
+    (lambda X: [row.sum() for row in X], r"an array of shape \(\)"),
+])
+def test_a_feature_encoders_list_of_rows_is_told_apart_from_inputs(encode, holds):
+    # found in review: X.tolist() failed with "'float' object has no attribute
+    # 'shape'", list(X) with Keras' "Dimensions 4 and 200 are not compatible"
+    clf = encoding(KerasClassifier, encode)(tiny_mlp, loss="binary_crossentropy", epochs=1)
+    with pytest.raises(ValueError, match=rf"X as the feature encoder makes it holds {holds} "
+                       r"where arrays of 200 rows are needed \(a list or tuple holds one array "
+                       r"per network input, as in Keras\): make it give arrays of one row a "
+                       r"sample \(np.asarray\(rows\) for a list of rows\)"):
         clf.fit(X, Y[:, 0])
     assert not hasattr(clf, "model_")
+
+
+def test_validation_targets_of_a_users_encoder_may_be_a_list():
+    # found in review: their rows were counted as a structure's ("'float'
+    # object has no attribute 'shape'"), though fit's y may be a list
+    class Columns(KerasRegressor):
+        @property
+        def target_encoder(self):
+            return FunctionTransformer(lambda y: np.reshape(y, (-1, 1)), np.ravel)
+
+    yr = X[:, 0] * 3
+    reg = Columns(one_dense, loss="mse", epochs=2, random_state=0)
+    reg.fit(X[:150], list(yr[:150]), validation_data=(X[150:], list(yr[150:])))
+    assert len(reg.history_["val_loss"]) == 2
+    with pytest.raises(ValueError, match="X has 50 samples but y has 49"):
+        reg.fit(X[:150], yr[:150], validation_data=(X[150:], list(yr[151:])))
 
 
 @pytest.mark.parametrize("encode, made", [

@@ -62,6 +62,18 @@ def network_sample(est, data):
     if is_identity(data.features):
         return sample_shape(est), est.__dict__.get("X_dtype_")
     several = isinstance(data.X, (dict, list, tuple))
+    shape = est.X_shape_
+    n = next(iter(shape.values()))[0] if isinstance(shape, dict) else shape[0]
+    parts = list(data.X.values()) if isinstance(data.X, dict) else list(data.X) if (
+        several) else [data.X]
+    odd = next((p for p in parts if len(getattr(p, "shape", ())) < 1 or p.shape[0] != n), None)
+    if odd is not None:  # (found in review: a list of rows, X.tolist(), failed in the engine)
+        what = (f"an array of shape {tuple(odd.shape)}" if hasattr(odd, "shape") else
+                f"a {type(odd).__name__}")
+        raise ValueError(
+            f"X as the feature encoder makes it holds {what} where arrays of {n} rows are "
+            "needed (a list or tuple holds one array per network input, as in Keras): make "
+            "it give arrays of one row a sample (np.asarray(rows) for a list of rows).")
     if getattr(est, "_one_input", False) and (several or np.ndim(data.X) < 2):
         made = (f"a {type(data.X).__name__} of arrays" if several else
                 f"an array of shape {np.shape(data.X)}")
@@ -98,7 +110,8 @@ def check_input_shape(model, sample_shape, encoded=False):
     except (AttributeError, ValueError):
         return
     # By the keys of the dict the model was built on (Keras feeds it so), or names.
-    takes = keyed_inputs(model) or {tensor.name: tensor for tensor in inputs or ()}
+    keyed = keyed_inputs(model)
+    takes = keyed or {tensor.name: tensor for tensor in inputs or ()}
     given = "X as the feature encoder makes it" if encoded else "X"
     if isinstance(sample_shape, dict) and takes:  # (one input too: Keras' error or warning)
         missing = [name for name in takes if name not in sample_shape]
@@ -106,7 +119,6 @@ def check_input_shape(model, sample_shape, encoded=False):
         # (Keras warns of extra ones; a model built on a dict then matches the arrays
         # to its inputs by position in the keys' order, silently wrong where one
         # sorts between two: checked in review; others match them by name)
-        keyed = bool(keyed_inputs(model))
         if missing or extra and (not encoded or keyed):
             raise ValueError(
                 f"{given} has the inputs {list(sample_shape)}, but the model takes "

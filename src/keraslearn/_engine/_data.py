@@ -106,8 +106,7 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
         if warm:
             every_class(y_checked)  # once X and y are checked, as scikit-learn's order
         features = est.__dict__.get("feature_encoder_")
-    # Class weights are checked against every class the fit knows (a batch
-    # of partial_fit or a fold may lack some).
+    # Class weights are checked against every class the fit knows (a batch or fold may lack some).
     if sample_weight is not None:  # checked as given, before class weights multiply it
         sample_weight = check_sample_weight(sample_weight, X)
     weights = est._training_weights(y_checked, sample_weight,
@@ -243,9 +242,10 @@ def _checked_validation(est, given, data, as_given):
     if y_val is not None and targets.is_native(data.encoder):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
     y_val = targets.check_targets(data.encoder, y_val)
-    n_val = nested.n_rows(X_val)
-    if y_val is not None and nested.n_rows(y_val) != n_val:
-        raise ValueError(f"X has {n_val} samples but y has {nested.n_rows(y_val)}.")
+    n_val = nested.n_rows(X_val)  # (and y_val as given to a target encoder of the user's)
+    n_y = None if y_val is None else len(y_val) if isinstance(y_val, list) else nested.n_rows(y_val)
+    if n_y not in (None, n_val):
+        raise ValueError(f"X has {n_val} samples but y has {n_y}.")
     sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)),
                                   1.0 if as_given else None)
     return CheckedValidation((X_val, y_val, sw))

@@ -187,10 +187,10 @@ class KerasEstimator(BaseEstimator):
                                      classes=classes, as_given=mode == "partial")
                 randomness = _random.fit_randomness(settings.random_state)  # (data checked)
                 plan = make_plan(
-                    settings, mode=mode, fitted=fitted, y=data.y, n_samples=nested.n_rows(data.X),
+                    settings, sample=network_sample(self, data), mode=mode, fitted=fitted, y=data.y,
                     weight_mean=data.weight_mean, seed=randomness.split_seed,
                     split=self._validation_split, progress=self._carried_progress(continuing),
-                    sample=network_sample(self, data))
+                    n_samples=nested.n_rows(data.X))  # (its encoded X checked first)
                 data, plan = ready_for_training(self, data, plan)
                 plan = where.evenly_split(self._complete_plan(plan, data), auto=(
                     settings.batch_size is None or getattr(self, "batch_size", None) == "auto"))

@@ -66,13 +66,7 @@ def map_pairs(fn, data, other):
 
 
 def n_rows(data):
-    first = leaves(data)[0]
-    if not hasattr(first, "shape"):  # (validated X holds arrays: a feature encoder's output)
-        raise ValueError(
-            f"X as the feature encoder makes it holds {type(first).__name__} values where "
-            "arrays are needed (a list or tuple holds one array per network input, as in "
-            "Keras): make it give arrays, np.asarray(rows) for a list of rows (found in review).")
-    return first.shape[0]
+    return leaves(data)[0].shape[0]
 
 
 def _leaf_bytes(leaf):

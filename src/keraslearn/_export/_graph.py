@@ -279,8 +279,10 @@ def _network_ids(network):
     values before the graph casts them (found in an audit: an exported
     Embedding's network answered 1.7 as id 1, and -1, which its estimator
     refuses): {"dtype", "rows", "lookup"}, rows those of the Embedding reading
-    it (or None), lookup whether a layer reads its values as ids (whose
-    float32 rounding past 2**24 gives other ids); None for a float input."""
+    it (or None), lookup whether a layer of it may read them as ids, whatever
+    stands between (whose float32 rounding past 2**24 gives other ids; found
+    in review: one behind a Reshape was missed); None for a float input."""
+    from .._engine._layers import all_layers
     from .._engine._predict import input_kinds
 
     dtype = np.dtype(_input_dtype(network))
@@ -289,16 +291,8 @@ def _network_ids(network):
     rows = input_kinds(network).ids
     ids = (keras.layers.Embedding, keras.layers.IntegerLookup, keras.layers.Hashing,
            keras.layers.CategoryEncoding)
-    lookup = any(isinstance(layer, ids) and _reads(layer, network.inputs[0])
-                 for layer in getattr(network, "layers", ()))
+    lookup = any(isinstance(layer, ids) for layer in all_layers(network))
     return {"dtype": dtype.name, "rows": None if rows is None else int(rows), "lookup": lookup}
-
-
-def _reads(layer, tensor):
-    try:
-        return layer.input is tensor
-    except (AttributeError, ValueError):  # (never called, or shared)
-        return False
 
 
 def _input_dtype(network):

@@ -58,8 +58,8 @@ class ExportedModel:
     input_dtypes_ : dict
         Feature name (or index) to the dtype its values are sent as:
         ``"float32"`` for numbers, ``"str"`` for strings one-hot encoded in the
-        graph, the network's integer dtype for ids its network reads as they
-        come (an Embedding's). :func:`make_app` reads it when given no ``dtypes``.
+        graph, the network's integer dtype where its network reads integer
+        columns as they come (ids). :func:`make_app` reads it when given no ``dtypes``.
 
     task_ : {"classification", "regression"}
         What the exported estimator does.
@@ -285,7 +285,9 @@ class ExportedModel:
         if given.dtype.kind == "O":  # (pandas' nullable integers, NA refused already)
             try:
                 given = np.asarray(given.tolist())
-            except (TypeError, ValueError):
+                if given.dtype.kind == "O":  # (Python ints past int64: their range told)
+                    given = given.astype(np.float64)
+            except (TypeError, ValueError, OverflowError):
                 return
         if given.dtype.kind not in "biuf":
             return  # (not numbers: the graph's own error)
@@ -294,11 +296,14 @@ class ExportedModel:
         dtype, rows = np.dtype(ids["dtype"]), ids["rows"]
         low, high = (0, rows) if rows is not None else (
             np.iinfo(dtype).min, np.iinfo(dtype).max + 1)
+        lookup = ids.get("lookup", True)  # (an export recording none: as one of ids)
         with np.errstate(invalid="ignore", over="ignore"):
             bad = (given < low) | (given >= high)
             if given.dtype.kind == "f":
                 bad |= given != np.floor(given)
-            rounded = ~bad & (column.astype(given.dtype) != given) & bool(ids.get("lookup"))
+            read = column.astype(np.float64)  # as the graph casts it back: out of range, read
+            outside = (read < low) | (read >= high)  # past the top, wrapped (found in review)
+            rounded = ~bad & (column.astype(given.dtype) != given) & (lookup | outside)
         takes = (f"ids of the {rows} rows of the Embedding reading them" if rows is not None
                  else f"whole numbers within {dtype}'s range")
         for odd, why in ((bad, f"the exported network takes {takes}"),
@@ -309,7 +314,7 @@ class ExportedModel:
                 shown = int(value) if value == int(value) else value
                 raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, but "
                                  f"{why} (its graph would read it as another "
-                                 f"{'id' if ids.get('lookup') else 'value'}, or fail)")
+                                 f"{'id' if lookup else 'value'}, or fail)")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
