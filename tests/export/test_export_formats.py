@@ -326,7 +326,7 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
         for sent, row in ((big[1:3], 1), (np.array([[2**53 + 1]]), 0)):  # (ints as sent)
             with pytest.raises(ValueError, match=rf"^Input X holds {sent[row, 0]} in feature 0, "
                                rf"row {row}, but the exported graph's float32 input cannot hold "
-                               r"it exactly \(its graph would read it as another id"):
+                               r"it exactly \(its graph would read it as another value"):
                 model.predict(sent)
 
     def timestamps(meta):  # (integers the network reads as numbers, not ids)

@@ -836,6 +836,15 @@ def test_a_feature_encoders_list_of_rows_is_told_apart_from_inputs(encode, holds
     assert not hasattr(clf, "model_")
 
 
+def test_a_continued_fit_behind_a_feature_encoder_takes_batches_of_any_size():
+    # found in review: the encoder's rows were compared with the first fit's X
+    clf = encoding(KerasClassifier, StandardScaler())(tiny_mlp, loss="binary_crossentropy",
+                                                      epochs=1, random_state=0)
+    clf.partial_fit(X[:40], Y[:40, 0]).partial_fit(X[40:60], Y[40:60, 0])
+    clf.set_params(warm_start=True).fit(X[:150], Y[:150, 0])
+    assert len(clf.history_["loss"]) == 3
+
+
 def test_validation_targets_of_a_users_encoder_may_be_a_list():
     # found in review: their rows were counted as a structure's ("'float'
     # object has no attribute 'shape'"), though fit's y may be a list
@@ -846,8 +855,9 @@ def test_validation_targets_of_a_users_encoder_may_be_a_list():
 
     yr = X[:, 0] * 3
     reg = Columns(one_dense, loss="mse", epochs=2, random_state=0)
-    reg.fit(X[:150], list(yr[:150]), validation_data=(X[150:], list(yr[150:])))
-    assert len(reg.history_["val_loss"]) == 2
+    for given in (list, tuple):
+        reg.fit(X[:150], given(yr[:150]), validation_data=(X[150:], given(yr[150:])))
+        assert len(reg.history_["val_loss"]) == 2
     with pytest.raises(ValueError, match="X has 50 samples but y has 49"):
         reg.fit(X[:150], yr[:150], validation_data=(X[150:], list(yr[151:])))
 

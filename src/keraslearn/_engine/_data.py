@@ -26,11 +26,9 @@ from ._inputs import normalised_weights, validate_targets, validate_training_dat
 
 @dataclasses.dataclass(frozen=True)
 class TrainingData:
-    """The validated training data of one fit.
-
-    ``X`` is what the model takes (after the feature encoder); ``y`` the
-    targets as the target encoder checked them (labels), not yet encoded.
-    """
+    """The validated training data of one fit: ``X`` what the model takes (after the
+    feature encoder), ``n_rows`` the rows of X as given; ``y`` the targets as the
+    target encoder checked them (labels), not yet encoded."""
 
     X: Any
     y: Any
@@ -41,6 +39,7 @@ class TrainingData:
     features: Any = None
     classes: Any = None
     metadata: dict = dataclasses.field(default_factory=dict)
+    n_rows: int = 0
 
 
 def is_identity(encoder):
@@ -119,7 +118,7 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
     sw, weight_mean, weight_scale = normalised_weights(weights, X, 1.0 if as_given else None)
     model_X = X if is_identity(features) else features.transform(X)
     return TrainingData(model_X, y_checked, sw, weight_mean, weight_scale, encoder, features,
-                        classes, metadata)
+                        classes, metadata, nested.n_rows(X))
 
 
 # What fit's checks of X set, which X at predict is checked against.
@@ -242,10 +241,9 @@ def _checked_validation(est, given, data, as_given):
     if y_val is not None and targets.is_native(data.encoder):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
     y_val = targets.check_targets(data.encoder, y_val)
-    n_val = nested.n_rows(X_val)  # (and y_val as given to a target encoder of the user's)
-    n_y = None if y_val is None else len(y_val) if isinstance(y_val, list) else nested.n_rows(y_val)
-    if n_y not in (None, n_val):
-        raise ValueError(f"X has {n_val} samples but y has {n_y}.")
+    n_val = nested.n_rows(X_val)
+    if y_val is not None and nested.n_rows(y_val) != n_val:
+        raise ValueError(f"X has {n_val} samples but y has {nested.n_rows(y_val)}.")
     sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)),
                                   1.0 if as_given else None)
     return CheckedValidation((X_val, y_val, sw))

@@ -281,7 +281,9 @@ def _network_ids(network):
     refuses): {"dtype", "rows", "lookup"}, rows those of the Embedding reading
     it (or None), lookup whether a layer of it may read them as ids, whatever
     stands between (whose float32 rounding past 2**24 gives other ids; found
-    in review: one behind a Reshape was missed); None for a float input."""
+    in review: one behind a Reshape was missed): any lookup layer counts, so
+    that numbers past 2**24 beside ids in one input are refused too (the
+    README's advice: subtract an offset); None for a float input."""
     from .._engine._layers import all_layers
     from .._engine._predict import input_kinds
 

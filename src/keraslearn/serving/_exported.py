@@ -313,8 +313,7 @@ class ExportedModel:
                 value = given[row].item()  # (as sent)
                 shown = int(value) if value == int(value) else value
                 raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, but "
-                                 f"{why} (its graph would read it as another "
-                                 f"{'id' if lookup else 'value'}, or fail)")
+                                 f"{why} (its graph would read it as another value, or fail)")
 
     def __repr__(self):
         return f"ExportedModel({str(self.path)!r})"
