@@ -61,11 +61,11 @@ def network_sample(est, data):
     called on, or built for, a sample as wide as X)."""
     if is_identity(data.features):
         return sample_shape(est), est.__dict__.get("X_dtype_")
-    several = isinstance(data.X, (dict, list, tuple))
-    n = data.n_rows  # (this fit's: a continued one's differ from the first's, found in review)
-    parts = list(data.X.values()) if isinstance(data.X, dict) else list(data.X) if (
-        several) else [data.X]
-    odd = next((p for p in parts if len(getattr(p, "shape", ())) < 1 or p.shape[0] != n), None)
+    X, n = data.X, data.n_rows  # (this fit's rows: a continued one's differ, found in review)
+    several = isinstance(X, (dict, list, tuple))
+    parts = list(X.values()) if isinstance(X, dict) else list(X) if several else [X]
+    odd = next((p for p in parts if len(getattr(p, "shape", ())) < 1 or p.shape[0] != n),
+               None) if parts else parts  # (an empty list or dict: told as such)
     if odd is not None:  # (found in review: a list of rows, X.tolist(), failed in the engine)
         what = (f"an array of shape {tuple(odd.shape)}" if hasattr(odd, "shape") else
                 f"a {type(odd).__name__}")
@@ -73,9 +73,8 @@ def network_sample(est, data):
             f"X as the feature encoder makes it holds {what} where arrays of {n} rows are "
             "needed (a list or tuple holds one array per network input, as in Keras): make "
             "it give arrays of one row a sample (np.asarray(rows) for a list of rows).")
-    if getattr(est, "_one_input", False) and (several or np.ndim(data.X) < 2):
-        made = (f"a {type(data.X).__name__} of arrays" if several else
-                f"an array of shape {np.shape(data.X)}")
+    if getattr(est, "_one_input", False) and (several or np.ndim(X) < 2):
+        made = f"a {type(X).__name__} of arrays" if several else f"an array of shape {X.shape}"
         raise ValueError(
             f"{type(est).__name__} builds a network of one input, but its feature encoder "
             f"made {made}: make it give one array of shape (n_samples, n_features) (or images).")
@@ -88,14 +87,10 @@ def network_sample(est, data):
             dtype = None
         return tuple(np.shape(x)[1:]), dtype
 
-    if isinstance(data.X, dict):
-        samples = {name: of(x) for name, x in data.X.items()}
-        return ({name: s for name, (s, _) in samples.items()},
-                {name: d for name, (_, d) in samples.items()})
-    if isinstance(data.X, (list, tuple)):
-        samples = [of(x) for x in data.X]
-        return [s for s, _ in samples], [d for _, d in samples]
-    return of(data.X)
+    shapes, dtypes = zip(*(of(x) for x in parts))
+    if isinstance(X, dict):
+        return dict(zip(X, shapes)), dict(zip(X, dtypes))
+    return (list(shapes), list(dtypes)) if several else (shapes[0], dtypes[0])
 
 
 def check_input_shape(model, sample_shape, encoded=False):

@@ -241,9 +241,11 @@ def _checked_validation(est, given, data, as_given):
     if y_val is not None and targets.is_native(data.encoder):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
     y_val = targets.check_targets(data.encoder, y_val)
-    n_val = nested.n_rows(X_val)
-    if y_val is not None and nested.n_rows(y_val) != n_val:
-        raise ValueError(f"X has {n_val} samples but y has {nested.n_rows(y_val)}.")
+    n_val = nested.n_rows(X_val)  # y_val counted as fit's y (a list: its length, found in review)
+    n_y = None if y_val is None else len(y_val) if isinstance(y_val, (list, tuple)) else (
+        nested.n_rows(y_val))
+    if n_y not in (None, n_val):
+        raise ValueError(f"X has {n_val} samples but y has {n_y}.")
     sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)),
                                   1.0 if as_given else None)
     return CheckedValidation((X_val, y_val, sw))

@@ -66,8 +66,6 @@ def map_pairs(fn, data, other):
 
 
 def n_rows(data):
-    if isinstance(data, (list, tuple)) and data and np.ndim(data[0]) == 0:
-        return len(data)  # values, not arrays: one column (a y_val list, found in review)
     return leaves(data)[0].shape[0]
 
 
