@@ -845,6 +845,14 @@ def test_a_continued_fit_behind_a_feature_encoder_takes_batches_of_any_size():
     assert len(clf.history_["loss"]) == 3
 
 
+@pytest.mark.parametrize("empty", [[], {}])
+def test_a_feature_encoder_giving_nothing_is_told_so(empty):
+    clf = encoding(KerasClassifier, lambda X: empty)(tiny_mlp, loss="binary_crossentropy")
+    with pytest.raises(ValueError, match=rf"X as the feature encoder makes it is an empty "
+                       rf"{type(empty).__name__}: it gives the network no input."):
+        clf.fit(X, Y[:, 0])
+
+
 def test_validation_targets_of_a_users_encoder_may_be_a_list():
     # found in review: their rows were counted as a structure's ("'float'
     # object has no attribute 'shape'"), though fit's y may be a list
@@ -855,8 +863,9 @@ def test_validation_targets_of_a_users_encoder_may_be_a_list():
 
     yr = X[:, 0] * 3
     reg = Columns(one_dense, loss="mse", epochs=2, random_state=0)
-    for given in (list, tuple, lambda y: y.reshape(-1, 1).tolist(), lambda y: list(y[:, None])):
-        reg.fit(X[:150], given(yr[:150]), validation_data=(X[150:], given(yr[150:])))
+    for given in (list, tuple, lambda y: y.reshape(-1, 1).tolist(), lambda y: list(y[:, None]),
+                  lambda y: [y]):  # (rows, or arrays by output: found in review)
+        reg.fit(X[:150], yr[:150], validation_data=(X[150:], given(yr[150:])))
         assert len(reg.history_["val_loss"]) == 2
     with pytest.raises(ValueError, match="X has 50 samples but y has 49"):
         reg.fit(X[:150], yr[:150], validation_data=(X[150:], list(yr[151:])))

@@ -64,8 +64,10 @@ def network_sample(est, data):
     X, n = data.X, data.n_rows  # (this fit's rows: a continued one's differ, found in review)
     several = isinstance(X, (dict, list, tuple))
     parts = list(X.values()) if isinstance(X, dict) else list(X) if several else [X]
-    odd = next((p for p in parts if len(getattr(p, "shape", ())) < 1 or p.shape[0] != n),
-               None) if parts else parts  # (an empty list or dict: told as such)
+    if not parts:
+        raise ValueError(f"X as the feature encoder makes it is an empty {type(X).__name__}: "
+                         "it gives the network no input.")
+    odd = next((p for p in parts if len(getattr(p, "shape", ())) < 1 or p.shape[0] != n), None)
     if odd is not None:  # (found in review: a list of rows, X.tolist(), failed in the engine)
         what = (f"an array of shape {tuple(odd.shape)}" if hasattr(odd, "shape") else
                 f"a {type(odd).__name__}")

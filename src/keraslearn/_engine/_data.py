@@ -78,8 +78,7 @@ def training_data(est, X, y, sample_weight, *, reset, classes, as_given=False):
     if reset:
         encoder, features = targets.own_copy((est.target_encoder, est.feature_encoder), est)
         encoder, y_checked = targets.fit_encoder(encoder, y, classes)
-        if not is_identity(features):
-            features = features.fit(X)
+        features = features if is_identity(features) else features.fit(X)
         if not targets.is_native(encoder):
             metadata.update(_y_metadata(y))
         for kind, fitted in (("target", encoder), ("feature", features)):
@@ -242,8 +241,9 @@ def _checked_validation(est, given, data, as_given):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
     y_val = targets.check_targets(data.encoder, y_val)
     n_val = nested.n_rows(X_val)  # y_val counted as fit's y (a list: its length, found in review)
-    n_y = None if y_val is None else len(y_val) if isinstance(y_val, (list, tuple)) else (
-        nested.n_rows(y_val))
+    listed = isinstance(y_val, (list, tuple)) and not (  # (arrays by output: their rows)
+        y_val and getattr(y_val[0], "shape", ())[:1] == (n_val,))
+    n_y = None if y_val is None else len(y_val) if listed else nested.n_rows(y_val)
     if n_y not in (None, n_val):
         raise ValueError(f"X has {n_val} samples but y has {n_y}.")
     sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)),
