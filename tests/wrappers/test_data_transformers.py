@@ -863,8 +863,7 @@ def test_validation_targets_of_a_users_encoder_may_be_a_list():
 
     yr = X[:, 0] * 3
     reg = Columns(one_dense, loss="mse", epochs=2, random_state=0)
-    for given in (list, tuple, lambda y: y.reshape(-1, 1).tolist(), lambda y: list(y[:, None]),
-                  lambda y: [y]):  # (rows, or arrays by output: found in review)
+    for given in (list, tuple, lambda y: y.reshape(-1, 1).tolist(), lambda y: list(y[:, None])):
         reg.fit(X[:150], yr[:150], validation_data=(X[150:], given(yr[150:])))
         assert len(reg.history_["val_loss"]) == 2
     with pytest.raises(ValueError, match="X has 50 samples but y has 49"):

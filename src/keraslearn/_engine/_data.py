@@ -241,8 +241,7 @@ def _checked_validation(est, given, data, as_given):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
     y_val = targets.check_targets(data.encoder, y_val)
     n_val = nested.n_rows(X_val)  # y_val counted as fit's y (a list: its length, found in review)
-    listed = isinstance(y_val, (list, tuple)) and not (  # (arrays by output: their rows)
-        y_val and getattr(y_val[0], "shape", ())[:1] == (n_val,))
+    listed = isinstance(y_val, (list, tuple))  # (as fit, which refuses a list by output)
     n_y = None if y_val is None else len(y_val) if listed else nested.n_rows(y_val)
     if n_y not in (None, n_val):
         raise ValueError(f"X has {n_val} samples but y has {n_y}.")
