@@ -339,11 +339,12 @@ def test_a_model_computing_its_own_loss_takes_the_targets_it_reads():
 
 def reshaping(shape):
     """A regressor whose target encoder of the user's gives each row of y as
-    ``shape`` (labels or values per pixel), and flattens outputs back."""
+    ``shape`` (labels or values per pixel; y as a list too), and flattens
+    outputs back."""
     class Reshaped(KerasRegressor):
         @property
         def target_encoder(self):
-            return FunctionTransformer(lambda y: y.reshape(-1, *shape),
+            return FunctionTransformer(lambda y: np.reshape(y, (-1, *shape)),
                                        lambda y: y.reshape(len(y), -1))
 
     return Reshaped
@@ -856,13 +857,8 @@ def test_a_feature_encoder_giving_nothing_is_told_so(empty):
 def test_validation_targets_of_a_users_encoder_may_be_a_list():
     # found in review: their rows were counted as a structure's ("'float'
     # object has no attribute 'shape'"), though fit's y may be a list
-    class Columns(KerasRegressor):
-        @property
-        def target_encoder(self):
-            return FunctionTransformer(lambda y: np.reshape(y, (-1, 1)), np.ravel)
-
     yr = X[:, 0] * 3
-    reg = Columns(one_dense, loss="mse", epochs=2, random_state=0)
+    reg = reshaping((1,))(one_dense, loss="mse", epochs=2, random_state=0)
     for given in (list, tuple, lambda y: y.reshape(-1, 1).tolist(), lambda y: list(y[:, None])):
         reg.fit(X[:150], yr[:150], validation_data=(X[150:], given(yr[150:])))
         assert len(reg.history_["val_loss"]) == 2

@@ -75,12 +75,15 @@ def _other_settings(given, compiled, rank=None):
     if type(other) is not cls:
         return ""
     mine, theirs = _settings(given, rank), _settings(other, rank)
-    shown = lambda value: f"{value:.7g}" if isinstance(value, float) else repr(value)  # noqa: E731
-    differ = [f"{key}={shown(value)} where it has {shown(theirs.get(key))}"
+    differ = [f"{key}={_shown_setting(value)} where it has {_shown_setting(theirs.get(key))}"
               for key, value in mine.items()
               if not _alike(theirs.get(key), value) and not (  # (an axis of unknown rank)
                   key == "axis" and rank is None and isinstance(value, int))]
     return f"given with {', '.join(differ)}" if differ else ""
+
+
+def _shown_setting(value):
+    return f"{value:.7g}" if isinstance(value, float) else repr(value)
 
 
 def _alike(one, other):

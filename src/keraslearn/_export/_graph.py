@@ -172,10 +172,10 @@ def build_graph(pipeline, float_labels="float64"):
     # Read, not handed out (as reading ``model_`` does): the export changes
     # nothing in it, so its few-row predictions keep their NumPy snapshot.
     network = est.__dict__["model_"]
+    takes = _input_dtype(network)
     model = PipelineModel(plan, network, _decoder(est, float_labels), input_names,
-                          matrix_input=not input_names, network_dtype=_input_dtype(network))
-    probe = _probe(signature, needs, input_names,
-                   integers=np.dtype(_input_dtype(network)).kind in "iub")
+                          matrix_input=not input_names, network_dtype=takes)
+    probe = _probe(signature, needs, input_names, integers=np.dtype(takes).kind in "iub")
     expected = {k: np.asarray(v) for k, v in model(as_tensors(probe)).items()}
     outputs = [
         {"name": k, "dtype": _dtype_name(v.dtype), "shape": [None, *v.shape[1:]]}
@@ -200,7 +200,7 @@ def build_graph(pipeline, float_labels="float64"):
     if reads is not None and reads.kind == "f" and reads.itemsize == 2:
         # (float16 under a mixed policy: a preprocessed value past 65,504 gives NaN)
         info["network_reads"] = reads.name
-    ids = _network_ids(network) if plan.transparent else None
+    ids = _network_ids(network, takes) if plan.transparent else None
     if ids is not None:  # (preprocessing steps make the values it takes: none recorded)
         info["network_ids"] = ids
     return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info,
@@ -274,7 +274,7 @@ def _describe(name, feature, spec):
             "shape": list(spec.shape.as_list())}
 
 
-def _network_ids(network):
+def _network_ids(network, takes):
     """What a network of an integer input takes, for a server to refuse other
     values before the graph casts them (found in an audit: an exported
     Embedding's network answered 1.7 as id 1, and -1, which its estimator
@@ -283,11 +283,11 @@ def _network_ids(network):
     stands between (whose float32 rounding past 2**24 gives other ids; found
     in review: one behind a Reshape was missed): any lookup layer counts, so
     that numbers past 2**24 beside ids in one input are refused too (the
-    README's advice: subtract an offset); None for a float input."""
+    README's advice: subtract an offset); None for ``takes``, its input dtype, a float."""
     from .._engine._layers import all_layers
     from .._engine._predict import input_kinds
 
-    dtype = np.dtype(_input_dtype(network))
+    dtype = np.dtype(takes)
     if dtype.kind not in "iu" or len(getattr(network, "inputs", None) or ()) != 1:
         return None
     rows = input_kinds(network).ids
