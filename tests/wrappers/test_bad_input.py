@@ -666,7 +666,16 @@ def test_validation_targets_are_checked_as_the_training_targets(cls, y_val, mess
     ((X[:8], y[:8], -np.ones(8)), "validation_data: Negative values in sample_weight"),
     ((X[:8, :3], y[:8]), "validation_data: X has 3 features"),
     ((X[:8], y[:7]), "validation_data: X has 8 samples but y has 7"),
-], ids=["weights-length", "negative-weights", "features", "rows"])
+    # targets by output, refused as fit refuses them (before: "y has 8 output(s) but the
+    # estimator was fitted with 1", Keras' scalar-array error quoting the dict, or, through a
+    # target encoder of the user's, "X has 8 samples but y has 2")
+    ((X[:8], [y[:8], y[:8]]), r"validation_data: y_val is a list of 2 arrays of 8 rows each "
+                              r"\(targets by output\?\), but y_val is one array"),
+    ((X[:8], (y[:8], y[:8], y[:8])), r"y_val is a list of 3 arrays of 8 rows"),
+    ((X[:8], {"out": y[:8]}), r"validation_data: y_val is a dict \(targets by output\?\), "
+                              r"but y_val is one array"),
+], ids=["weights-length", "negative-weights", "features", "rows", "by-output-list",
+        "by-output-tuple", "by-output-dict"])
 def test_validation_data_is_checked_before_the_network_is_built(given, message):
     built = []
 

@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import type_of_target
 
 from .._tf import keras
 from ..utils import check_sample_weight
+from . import _inputs as inputs
 from . import _nested as nested
 from . import _targets as targets
 from ._inputs import normalised_weights, validate_targets, validate_training_data, validate_X
@@ -44,9 +45,7 @@ class TrainingData:
 
 def is_identity(encoder):
     """Whether a feature encoder leaves X as it is (the default, skipped)."""
-    return encoder is None or (
-        type(encoder) is FunctionTransformer and encoder.func is None
-    )
+    return encoder is None or (type(encoder) is FunctionTransformer and encoder.func is None)
 
 
 def _y_metadata(y):
@@ -237,6 +236,7 @@ def _checked_validation(est, given, data, as_given):
     the training weights are: ``val_loss`` is on the scale of ``loss``."""
     X_val = model_inputs(est, given[0], data)
     y_val = given[1]
+    inputs.refuse_targets_by_output(given[0], y_val, "y_val")  # (as fit refuses y)
     if y_val is not None and targets.is_native(data.encoder):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
     y_val = targets.check_targets(data.encoder, y_val)

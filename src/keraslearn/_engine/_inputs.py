@@ -126,18 +126,15 @@ def _check_input_names(est, name, names):
                          f"{list(names)}.")
 
 
-_ONE_Y = ("but y is one array, as scikit-learn splits it. For a model of several outputs, "
-          "give their targets as columns of one y (numpy.column_stack) and subclass the "
+_ONE_Y = ("but {0} is one array (scikit-learn splits y by rows). For a model of several outputs, "
+          "give their targets as columns of one {0} (numpy.column_stack) and subclass the "
           "wrapper with a target_encoder that makes one target per output of them.")
 
 
 def validate_training_data(est, X, y, *, reset, y_numeric):
     """(X, y) checked for a fit; ``y=None`` is allowed only for estimators
     whose targets are optional (``est._requires_y`` False)."""
-    if is_named_inputs(y):  # fit(X, X) of named inputs, or targets by output name
-        raise ValueError(
-            f"y is a dict (targets by output?), {_ONE_Y}")
-    _refuse_targets_by_output(X, y)
+    refuse_targets_by_output(X, y)
     if reset:  # sparse indicator rows are predicted sparse, as scikit-learn's MLP does
         est._sparse_y = is_sparse_targets(y)
     if is_named_inputs(X):
@@ -204,9 +201,12 @@ def _ragged(est):
                          "values of one length.")
 
 
-def _refuse_targets_by_output(X, y):
-    """A list of target arrays, each as long as X (targets by output?), is
-    named, rather than left to scikit-learn's "inconsistent numbers of samples"."""
+def refuse_targets_by_output(X, y, name="y"):
+    """Targets by output (a dict, or a list of arrays each as long as X) named as
+    such, rather than left to scikit-learn's "inconsistent numbers of samples"
+    (for y_val, to a count of outputs or samples that is not what was given)."""
+    if is_named_inputs(y):  # fit(X, X) of named inputs, or targets by output name
+        raise ValueError(f"{name} is a dict (targets by output?), " + _ONE_Y.format(name))
     if not isinstance(y, (list, tuple)) or len(y) < 2 or not all(
             hasattr(part, "shape") or isinstance(part, (list, tuple)) for part in y):
         return
@@ -217,8 +217,8 @@ def _refuse_targets_by_output(X, y):
         return
     if len(y) != n_rows and lengths == {n_rows}:
         raise ValueError(
-            f"y is a list of {len(y)} arrays of {n_rows} rows each (targets by output?), "
-            f"{_ONE_Y}")
+            f"{name} is a list of {len(y)} arrays of {n_rows} rows each (targets by output?), "
+            + _ONE_Y.format(name))
 
 
 def _validate_source(est, X, y, *, reset, y_numeric):
