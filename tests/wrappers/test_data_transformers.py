@@ -12,7 +12,7 @@ from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardSca
 
 from builders import ColumnTargets, tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor
-from keraslearn.neural_network import MLPClassifier
+from keraslearn.neural_network import MLPClassifier, MLPRegressor
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(200, 4))
@@ -894,6 +894,45 @@ def test_a_ready_mlp_behind_a_feature_encoder_is_built_for_its_output():
     theirs.set_params(warm_start=True).fit(reduced, labels)
     np.testing.assert_allclose(ours.predict_proba(X[:1]), theirs.predict_proba(reduced[:1]),
                                atol=1e-6)
+
+
+def beyond_10(made):
+    """An encoder leaving values up to 10 as they are and making ``made`` of larger ones."""
+    return lambda X: np.where(np.abs(X) > 10, made, X)
+
+
+@pytest.mark.parametrize("base, made, message", [
+    (KerasRegressor, 1e300, "holds values beyond the range of float32, the network's input "
+                            r"type \(largest \|x\| = 1e\+300 > 3.4e\+38\): they become infinite "
+                            "in the network. Scale them"),
+    (MLPRegressor, np.inf, "holds NaN or infinity: the network cannot learn from them or "
+                           r"predict with them\."),
+])
+def test_what_a_feature_encoder_makes_beyond_the_network_s_float_is_told_as_its_own(
+        base, made, message):
+    # found: told as X's ("X holds values beyond the range of float32 ... Scale X", where X
+    # as given holds none), a NaN or infinity the encoder made as scikit-learn's check
+    # being off (assume_finite) though it was on
+    ours = r"X as the feature encoder makes it " + message
+    params = ({"model": one_dense, "loss": "mse", "epochs": 1} if base is KerasRegressor
+              else {"hidden_layer_sizes": (3,), "max_iter": 1})
+    reg = encoding(base, beyond_10(made))(**params, random_state=0)
+    far = X.copy()
+    far[3, 1] = 100.0
+    with pytest.raises(ValueError, match=rf"^The training loss became .*: {ours}.* Encoded "
+                                         "was left as it was before this fit"):
+        reg.fit(far, X[:, 0])
+    assert not hasattr(reg, "model_")
+    reg.fit(X, X[:, 0])
+    with pytest.raises(ValueError, match=rf"^{ours}"):
+        reg.predict(far)
+    if base is KerasRegressor:
+        with pytest.raises(ValueError, match=rf"^X_val, y_val: {ours}"):
+            reg.fit(X, X[:, 0], X_val=far, y_val=X[:, 0])
+    else:  # the rows held out for early stopping
+        with pytest.raises(ValueError, match=rf"^The rows held out for early stopping: {ours}"):
+            far[::2, 1] = 100.0  # (held-out rows are checked before training)
+            reg.set_params(early_stopping=True).fit(far, X[:, 0])
 
 
 def test_feature_encoder_metadata_and_scaling():

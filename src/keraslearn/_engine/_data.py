@@ -14,6 +14,8 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import sklearn
+from scipy.sparse import issparse
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.multiclass import type_of_target
 
@@ -324,28 +326,27 @@ def model_inputs(est, X, data=None):
     return X if is_identity(features) else features.transform(X)
 
 
-def float_overflow(X, model, non_finite=True):
+def float_overflow(X, model, non_finite=True, features=None):
     """What to say when X (an array in memory, or a sparse matrix's stored
     values) holds finite values beyond the range of the float type ``model``
     takes (they become infinite in the network), or None. It reads X once more
     only where X's float type is wider than the network's; there, with
     ``non_finite``, NaN and infinity (scikit-learn's check skipped) are told
     too, else NaN is passed on as it would be in X of the network's type (a
-    user's network may take it; infinity is told: a sigmoid would hide it)."""
+    user's network may take it; infinity is told: a sigmoid would hide it).
+    X is named as ``features`` (the fit's feature encoder) makes it."""
     dtype, cast_first = reading_float(model)
     if dtype is None:
         return None
     return beyond_float(X, dtype, *(["the type the network's first layer computes in"]
-                                    if cast_first else []), non_finite=non_finite)
+                                    if cast_first else []), non_finite=non_finite,
+                        features=features)
 
 
 def unchecked_non_finite(X):
     """What to say when scikit-learn's check of X is off (``assume_finite``)
     and X (an array in memory, or a sparse matrix's stored values) holds NaN
     or infinity, or None."""
-    import sklearn
-    from scipy.sparse import issparse
-
     X = X.data if issparse(X) else X
     if not sklearn.get_config()["assume_finite"] or type(X) is not np.ndarray or (
             X.dtype.kind != "f" or np.isfinite(targets.largest_magnitude(X))):
@@ -372,11 +373,10 @@ def reading_float(model):
     return dtype, False
 
 
-def beyond_float(X, dtype, what="the network's input type", non_finite=True):
+def beyond_float(X, dtype, what="the network's input type", non_finite=True, features=None):
     """:func:`float_overflow` for a network taking the float type ``dtype``."""
-    from scipy.sparse import issparse
-
     X, dtype = (X.data if issparse(X) else X), np.dtype(dtype)
+    name = "X" if is_identity(features) else "X as the feature encoder makes it"
     if type(X) is not np.ndarray or dtype.kind != "f":
         return None
     # a float X wider than the network's type (float16 X fits any float network), or
@@ -388,12 +388,13 @@ def beyond_float(X, dtype, what="the network's input type", non_finite=True):
     if not np.isfinite(largest) and not non_finite:  # NaN passed on: the others' range (no copy)
         largest = max(float(np.fmax.reduce(X, axis=None)), -float(np.fmin.reduce(X, axis=None)))
     if np.isinf(largest) or (np.isnan(largest) and non_finite):
-        return f"X holds NaN or infinity{targets.NOT_CHECKED}"
+        return f"{name} holds NaN or infinity" + (  # (not X's: scikit-learn checked that)
+            targets.NOT_CHECKED if name == "X" else f"{targets.NON_FINITE}.")
     if not largest > float(np.finfo(dtype).max):
         return None
-    return (f"X holds values beyond the range of {dtype.name}, {what} (largest |x| = "
+    return (f"{name} holds values beyond the range of {dtype.name}, {what} (largest |x| = "
             f"{np.format_float_scientific(largest, 2, trim='-')} > "
             f"{float(np.finfo(dtype).max):.3g}): they become "
-            "infinite in the network. Scale X (e.g. with StandardScaler), or use a float64 "
+            "infinite in the network. Scale them (e.g. with StandardScaler), or use a float64 "
             "network (dtype='float64' for the ready estimators; Keras layers made with "
             "dtype='float64').")

@@ -326,10 +326,10 @@ class KerasEstimator(BaseEstimator):
         if call_kwargs:
             check_kwargs(keras.Model.predict, call_kwargs, None, strict=True)
         X = model_inputs(self, X)
-        # before the network: a sigmoid output would hide the infinities as 0 or 1;
-        # NaN unchecked (assume_finite) reaches a user's network, which may take it
-        overflow = float_overflow(X, self.__dict__["model_"],  # (model_ would hand it out)
-                                  non_finite=self._private_network)
+        # before the network (a sigmoid output would hide infinities as 0 or 1); NaN unchecked
+        # (assume_finite) reaches a user's network, which may take it; model_ would hand it out
+        overflow = float_overflow(X, self.__dict__["model_"], self._private_network,
+                                  self.__dict__.get("feature_encoder_"))
         if overflow is not None:
             raise ValueError(overflow)
         return self._network_outputs(X, call_kwargs)

@@ -45,8 +45,9 @@ def _numeric(y):
 
 
 # What reaches the network unrefused only when scikit-learn's check was skipped.
-NOT_CHECKED = (": the network cannot learn from them or predict with them (scikit-learn's "
-               "check that refuses them is off: sklearn.set_config(assume_finite=True)).")
+NON_FINITE = ": the network cannot learn from them or predict with them"
+NOT_CHECKED = (f"{NON_FINITE} (scikit-learn's check that refuses them is off: "
+               "sklearn.set_config(assume_finite=True)).")
 
 
 def largest_magnitude(values):

@@ -85,15 +85,17 @@ def _loss_axes_per_sample(model, outputs, target):
     return kept if kept is not None else 1
 
 
-def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model, non_finite):
+def _validation_dataset(given, encoder, batch_size, inputs, weight_axes, model, non_finite,
+                        features):
     """``validation_data``: the user's dataset, or the rows checked before the
     network was built (``_data.CheckedValidation``) encoded as y is, checked
     as the training rows are against the network's float type (values beyond
-    it made the validation loss infinite, silently; ``non_finite``: NaN too)."""
+    it made the validation loss infinite, silently; ``non_finite``: NaN too;
+    ``features``: the feature encoder that made X_val)."""
     if not isinstance(given, CheckedValidation):
         return given  # a tf.data.Dataset: the user encoded it
     X_val, y_val, sw = given
-    overflow = float_overflow(X_val, model, non_finite=non_finite)
+    overflow = float_overflow(X_val, model, non_finite, features)
     if overflow is not None:
         raise ValueError(f"{given.name}: {overflow}")
     try:  # (ids an integer input would take truncated, or its Embedding lacks)
@@ -238,7 +240,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
     elif plan.validation_data is not None:
         kwargs["validation_data"] = _validation_dataset(
             plan.validation_data, encoder, plan.validation_batch_size, inputs, weight_axes,
-            model, non_finite=est._private_network)
+            model, est._private_network, data.features)
     with randomness.data_order(plan.shuffle):
         dataset = make_dataset(
             X_train, y_train, w_train, batch_size=plan.batch_size, shuffle=plan.shuffle,
@@ -314,7 +316,7 @@ def _train(est, model, data, plan, encoder, randomness, where):
     # (NaN unchecked is the cause for a network of keraslearn's, one for a user's)
     private = est._private_network
     unchecked = unchecked_non_finite(data.X)
-    overflow = float_overflow(data.X, model, non_finite=private) or (
+    overflow = float_overflow(data.X, model, private, data.features) or (
         unchecked if private else None)
     if overflow is not None:
         raise ValueError(f"{what}: {overflow} {type(est).__name__} was left as it was "

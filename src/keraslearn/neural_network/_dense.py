@@ -198,7 +198,7 @@ class BaseMLP(ReadyNetwork):
             X = X[rows]
         else:  # (values beyond the network's float type made every score NaN, silently)
             X = X.tocsr()[rows] if sparse.issparse(X) else X[rows]
-            if (overflow := beyond_float(X, self._dtype())) is not None:
+            if (overflow := beyond_float(X, self._dtype(), features=data.features)) is not None:
                 raise ValueError(f"The rows held out for early stopping: {overflow}")
             X = X.astype(self._dtype()) if sparse.issparse(X) else np.asarray(X, self._dtype())
         return HeldOutScore(
