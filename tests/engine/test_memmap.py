@@ -136,7 +136,12 @@ def test_integer_maps_and_wrappers_with_validation_split(tmp_path, monkeypatch):
     ours = KerasRegressor(**params).fit(mapped, Y)
     theirs = KerasRegressor(**params).fit(ints.astype(np.float32), Y)
     assert ours.history_["val_loss"] == theirs.history_["val_loss"]
-    np.testing.assert_array_equal(ours.predict(mapped), theirs.predict(ints.astype(np.float32)))
+    for a, b in zip(ours.model_.get_weights(), theirs.model_.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    # (the mapped rows are read in batches of their own, the rows in memory take keraslearn's
+    # NumPy forward pass: float32 rounding apart on some CPUs; found failing on an AVX2 host)
+    np.testing.assert_allclose(ours.predict(mapped), theirs.predict(ints.astype(np.float32)),
+                               rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])
