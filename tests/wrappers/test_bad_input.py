@@ -486,8 +486,9 @@ def test_targets_given_as_a_list_by_output_are_named(targets):
     # fit(X, [y1, y2]) failed in scikit-learn with "inconsistent numbers of
     # samples: [n, 2]", a count of outputs read as one of rows.
     reg = KerasRegressor(tiny_mlp, loss="mse", epochs=1)
-    with pytest.raises(ValueError, match=r"y is a list of 2 arrays of \d+ rows each \(targets "
-                                         r"by output\?\), but y is one array.*column_stack"):
+    with pytest.raises(ValueError, match=r"y is a list of 2 arrays of 40 rows each \(targets "
+                                         r"by output\? as rows, 2 samples for X's 40\), but y "
+                                         r"is one array.*column_stack"):
         reg.fit(X, targets([y_reg, y_reg]))
     assert not hasattr(reg, "model_")
     # A list of labels, or of rows, is y as scikit-learn takes it.
@@ -670,7 +671,8 @@ def test_validation_targets_are_checked_as_the_training_targets(cls, y_val, mess
     # estimator was fitted with 1", Keras' scalar-array error quoting the dict, or, through a
     # target encoder of the user's, "X has 8 samples but y has 2")
     ((X[:8], [y[:8], y[:8]]), r"validation_data: y_val is a list of 2 arrays of 8 rows each "
-                              r"\(targets by output\?\), but y_val is one array"),
+                              r"\(targets by output\? as rows, 2 samples for X_val's 8\), but "
+                              r"y_val is one array"),
     ((X[:8], (y[:8], y[:8], y[:8])), r"y_val is a list of 3 arrays of 8 rows"),
     ((X[:8], {"out": y[:8]}), r"validation_data: y_val is a dict \(targets by output\?\), "
                               r"but y_val is one array"),
@@ -687,6 +689,17 @@ def test_validation_data_is_checked_before_the_network_is_built(given, message):
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y, validation_data=given)
     assert built == [] and not hasattr(clf, "model_")
+
+
+def test_y_val_by_output_is_told_without_the_hint_on_routing_x_val():
+    # found in review: "column_stack" in the message drew the hint that a Pipeline or
+    # bagging may not route X_val, which is not what is wrong
+    clf = KerasClassifier(tiny_mlp, epochs=1)
+    with pytest.raises(ValueError, match=r"^X_val, y_val: y_val is a list of 2 arrays") as error:
+        clf.fit(X, y, X_val=X[:8], y_val=[y[:8], y[:8]])
+    assert "Pipeline" not in str(error.value)
+    with pytest.raises(ValueError, match=r"Pipeline"):  # (the hint, where it is X_val's width)
+        clf.fit(X, y, X_val=X[:8, :3], y_val=y[:8])
 
 
 @pytest.mark.parametrize("at", ["X", "y"])

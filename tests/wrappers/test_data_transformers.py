@@ -5,6 +5,7 @@ outputs and several inputs; ``get_metadata`` in ``meta``; ``scorer``."""
 import keras
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.metrics import accuracy_score
@@ -933,6 +934,19 @@ def test_what_a_feature_encoder_makes_beyond_the_network_s_float_is_told_as_its_
         with pytest.raises(ValueError, match=rf"^The rows held out for early stopping: {ours}"):
             far[::2, 1] = 100.0  # (held-out rows are checked before training)
             reg.set_params(early_stopping=True).fit(far, X[:, 0])
+
+
+def test_non_finite_x_unchecked_is_told_so_behind_a_feature_encoder():
+    # found in review: with scikit-learn's check off, X's own NaN passed on by the
+    # encoder was told as the encoder's, without the setting that let it through
+    reg = encoding(MLPRegressor, lambda X: X * 1.0)(hidden_layer_sizes=(3,), max_iter=1,
+                                                   random_state=0).fit(X, X[:, 0])
+    odd = X.copy()
+    odd[2, 2] = np.nan
+    with sklearn.config_context(assume_finite=True), pytest.raises(
+            ValueError, match=r"^X as the feature encoder makes it holds NaN or infinity: the "
+                              r"network .* is off: sklearn.set_config\(assume_finite=True\)"):
+        reg.predict(odd)
 
 
 def test_feature_encoder_metadata_and_scaling():

@@ -14,8 +14,8 @@ import dataclasses
 from typing import Any
 
 import numpy as np
-import sklearn
 from scipy.sparse import issparse
+from sklearn import get_config
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.multiclass import type_of_target
 
@@ -191,8 +191,8 @@ def ready_for_training(est, data, plan):
                 hint = (" (in a Pipeline, X_val reaches the estimator as given unless the "
                         "pipeline's transform_input names it; an ensemble fitting its members "
                         "on some of the columns, as bagging's max_features, cannot route it)")
-                about = text.startswith("X ") or any(  # X_val's features, not y or weights
-                    word in text for word in ("feature", "column"))
+                about = "by output?" not in text and (text.startswith("X ") or any(  # X_val's
+                    word in text for word in ("feature", "column")))  # features, not y's
                 if "not in classes" in text and _positions(data.encoder):
                     labels = np.asarray(given[1]).dtype.kind in "OUSTb"  # (no position can be)
                     binary = len(data.encoder.classes_) == 2  # (a one-vs-rest member's too)
@@ -242,9 +242,8 @@ def _checked_validation(est, given, data, as_given):
     if y_val is not None and targets.is_native(data.encoder):
         y_val = validate_targets(y_val, est._y_numeric)  # finite, at most 2-D, dense
     y_val = targets.check_targets(data.encoder, y_val)
-    n_val = nested.n_rows(X_val)  # y_val counted as fit's y (a list: its length, found in review)
-    listed = isinstance(y_val, (list, tuple))  # (as fit, which refuses a list by output)
-    n_y = None if y_val is None else len(y_val) if listed else nested.n_rows(y_val)
+    n_val, listed = nested.n_rows(X_val), isinstance(y_val, (list, tuple))  # (a list: its
+    n_y = None if y_val is None else len(y_val) if listed else nested.n_rows(y_val)  # length)
     if n_y not in (None, n_val):
         raise ValueError(f"X has {n_val} samples but y has {n_y}.")
     sw, _, _ = normalised_weights(given[2] if len(given) == 3 else None, np.empty((n_val, 0)),
@@ -348,7 +347,7 @@ def unchecked_non_finite(X):
     and X (an array in memory, or a sparse matrix's stored values) holds NaN
     or infinity, or None."""
     X = X.data if issparse(X) else X
-    if not sklearn.get_config()["assume_finite"] or type(X) is not np.ndarray or (
+    if not get_config()["assume_finite"] or type(X) is not np.ndarray or (
             X.dtype.kind != "f" or np.isfinite(targets.largest_magnitude(X))):
         return None
     return f"X holds NaN or infinity{targets.NOT_CHECKED}"
@@ -388,8 +387,8 @@ def beyond_float(X, dtype, what="the network's input type", non_finite=True, fea
     if not np.isfinite(largest) and not non_finite:  # NaN passed on: the others' range (no copy)
         largest = max(float(np.fmax.reduce(X, axis=None)), -float(np.fmin.reduce(X, axis=None)))
     if np.isinf(largest) or (np.isnan(largest) and non_finite):
-        return f"{name} holds NaN or infinity" + (  # (not X's: scikit-learn checked that)
-            targets.NOT_CHECKED if name == "X" else f"{targets.NON_FINITE}.")
+        return f"{name} holds NaN or infinity" + (  # (X's, where that check is off)
+            targets.NOT_CHECKED if get_config()["assume_finite"] else f"{targets.NON_FINITE}.")
     if not largest > float(np.finfo(dtype).max):
         return None
     return (f"{name} holds values beyond the range of {dtype.name}, {what} (largest |x| = "

@@ -202,9 +202,8 @@ def _ragged(est):
 
 
 def refuse_targets_by_output(X, y, name="y"):
-    """Targets by output (a dict, or a list of arrays each as long as X) named as
-    such, rather than left to scikit-learn's "inconsistent numbers of samples"
-    (for y_val, to a count of outputs or samples that is not what was given)."""
+    """Targets by output (a dict, or a list of arrays each as long as X) named as such,
+    not left to scikit-learn's "inconsistent numbers of samples" (y_val: to other counts)."""
     if is_named_inputs(y):  # fit(X, X) of named inputs, or targets by output name
         raise ValueError(f"{name} is a dict (targets by output?), " + _ONE_Y.format(name))
     if not isinstance(y, (list, tuple)) or len(y) < 2 or not all(
@@ -217,7 +216,8 @@ def refuse_targets_by_output(X, y, name="y"):
         return
     if len(y) != n_rows and lengths == {n_rows}:
         raise ValueError(
-            f"{name} is a list of {len(y)} arrays of {n_rows} rows each (targets by output?), "
+            f"{name} is a list of {len(y)} arrays of {n_rows} rows each (targets by output? as "
+            f"rows, {len(y)} samples for {name.replace('y', 'X', 1)}'s {n_rows}), "
             + _ONE_Y.format(name))
 
 
