@@ -1425,3 +1425,33 @@ def test_a_validation_split_of_numpy_s_float32_is_taken_as_keras_takes_it():
     with pytest.raises(ValueError, match=r"validation_split must be a float in \[0, 1\), got "
                                          r"False"):
         KerasClassifier(tiny_mlp, validation_split=False).fit(X, y)
+
+
+def _reading_text(name, width):
+    def build():
+        words = keras.Input((width,), dtype="string", name=name)
+        counts = keras.layers.StringLookup(vocabulary=["a", "b"], output_mode="count")(words)
+        return keras.Model(words, keras.layers.Dense(1, activation="sigmoid")(counts))
+    return build
+
+
+class _TextEncoded(KerasClassifier):
+    @property
+    def feature_encoder(self):
+        from sklearn.preprocessing import FunctionTransformer
+
+        return FunctionTransformer(lambda X: np.where(X[:, :1] > 0, "a", "b"))
+
+
+@pytest.mark.parametrize("cls, name, which", [
+    (KerasClassifier, "word", "input 'word'"),  # numbers given, the network reads text
+    (_TextEncoded, None, "input"),  # text made by the feature encoder (Keras' own name left out)
+])
+def test_a_network_reading_text_is_refused_by_name_before_training(cls, name, which):
+    # found: NumPy's "TypeError: data type 'string' not understood" from the input pipeline
+    clf = cls(_reading_text(name, 1 if name is None else X.shape[1]),
+              loss="binary_crossentropy", epochs=1)
+    with pytest.raises(ValueError, match=rf"^The network's {which} reads text \(dtype string\), "
+                                         "but keraslearn feeds the network numbers"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "model_")

@@ -221,8 +221,17 @@ class InputKind:
 
 def _kind(tensor, declared, ids=None):
     dtype = getattr(tensor, "dtype", None)
-    return InputKind(getattr(dtype, "name", dtype) or "float32", getattr(tensor, "sparse", False),
-                     declared=declared, ids=(ids or {}).get(id(tensor)))
+    dtype = getattr(dtype, "name", dtype) or "float32"
+    if dtype == "string":  # (found: NumPy's "data type 'string' not understood")
+        name = str(getattr(tensor, "name", "") or "")
+        which = "" if name.startswith("keras_tensor") else f" {name!r}"  # (Keras' own name)
+        raise ValueError(
+            f"The network's input{which} reads text (dtype string), "
+            "but keraslearn feeds the network numbers: turn the text into numbers before it "
+            "(a vectorizer in a Pipeline, or a feature_encoder giving ids or counts) and give "
+            "the network a numeric input (ids read by an Embedding or an IntegerLookup).")
+    return InputKind(dtype, getattr(tensor, "sparse", False), declared=declared,
+                     ids=(ids or {}).get(id(tensor)))
 
 
 def _embedding_rows(model, inputs):
