@@ -3,6 +3,9 @@ as raw Keras treats them: the loss in floatx, 16-bit histories read, ready
 networks in float32, and 16-bit artifacts checked at their own precision."""
 
 import contextlib
+import copy
+import pickle
+import warnings
 
 import keras
 import numpy as np
@@ -181,3 +184,56 @@ def test_a_float32_network_built_under_a_16_bit_policy_exports_to_litert(policy,
     out = runner(**{name: X[:30]})
     np.testing.assert_allclose(out["probabilities"], clf.predict_proba(X[:30]), rtol=1e-5,
                                atol=1e-6)
+
+
+def _round_trip(est, how, tmp_path):
+    if how == "pickle":
+        return pickle.loads(pickle.dumps(est))
+    if how == "deepcopy":
+        return copy.deepcopy(est)
+    return keraslearn.load(keraslearn.save(est, tmp_path / "est.keraslearn"),
+                           trusted=[f"{__name__}._build"])  # (to fit again)
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy", "save"])
+@pytest.mark.parametrize("cls, fitted_under", [
+    (MLPClassifier, "mixed_float16"),  # compiled without loss scaling whatever the policy
+    (MLPClassifier, None),
+    (KerasRegressor, None),  # a network of the user's compiled under float32
+])
+def test_an_unscaled_optimizer_keeps_its_state_through_a_round_trip_under_mixed_float16(
+        tmp_path, how, cls, fitted_under):
+    # found: Keras' load compiles a network saved without loss scaling with its optimizer
+    # wrapped in a LossScaleOptimizer under mixed_float16 (its compile config does not
+    # record auto_scale_loss) and skips the saved optimizer's variables: a fit continued
+    # after pickle, copy or keraslearn.load started Adam again (3e-4 apart after one call)
+    params = ({"hidden_layer_sizes": (4,), "max_iter": 3} if cls is MLPClassifier else
+              {"model": _build, "loss": "mse", "optimizer": "adam", "epochs": 3})
+    target = (y > 0).astype(int) if cls is MLPClassifier else y
+    with _global(policy=fitted_under):
+        est = cls(**params, random_state=0).fit(X, target)
+    with _global(policy="mixed_float16"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = _round_trip(est, how, tmp_path)
+        optimizers = est.model_.optimizer, again.model_.optimizer
+        assert [type(o).__name__ for o in optimizers] == ["Adam", "Adam"]
+        for a, b in zip(*(o.variables for o in optimizers), strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        est.partial_fit(X, target)
+        again.partial_fit(X, target)
+    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    np.testing.assert_array_equal(est.predict(X), again.predict(X))
+
+
+@pytest.mark.parametrize("how", ["pickle", "save"])
+def test_a_loss_scaled_optimizer_keeps_its_state_through_a_round_trip(tmp_path, how):
+    # A network of the user's compiled under mixed_float16 (Keras scales its loss) loads as
+    # Keras loads it, scaled, with its state.
+    with _global(policy="mixed_float16"):
+        reg = KerasRegressor(_build, loss="mse", optimizer="adam", epochs=2,
+                             random_state=0).fit(X, y)
+        again = _round_trip(reg, how, tmp_path)
+        optimizers = reg.model_.optimizer, again.model_.optimizer
+        assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers)
+        for a, b in zip(*(o.variables for o in optimizers), strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -10,6 +10,7 @@ from pathlib import Path
 from .._engine import _kernel_cache
 from .._engine._model_copy import REGISTER_FUNCTION, plain_function
 from ..utils import _text
+from ._unscaled import load_unscaled
 
 _REGISTER = ("keraslearn loads networks only in Keras' safe mode: custom layers, losses and "
              "metrics must be registered with keras.saving.register_keras_serializable and "
@@ -34,18 +35,20 @@ def load_networks(manifest, members, path):
             (file := Path(tmp) / "network.keras").write_bytes(members[member])
             networks[member] = load_network(
                 file, f"{entry.get('owner')}.{entry.get('attribute')} ({member})",
-                f"keraslearn.load refused {str(path)!r}", saved_with)
+                f"keraslearn.load refused {str(path)!r}", saved_with, entry.get("scaled"))
     return networks
 
 
-def load_network(file, what, refusal, saved_with=None):
+def load_network(file, what, refusal, saved_with=None, scaled=None):
     """The network saved in ``file``; a ValueError starting with ``refusal``
-    where Keras refuses it. ``saved_with``: the Keras version the file records."""
+    where Keras refuses it. ``saved_with``: the Keras version the file records;
+    ``scaled``: whether its optimizer was loss-scaled (``_unscaled``), or None."""
     import keras
 
     refuse_unsafe(refusal)
     try:
-        network = keras.saving.load_model(file, safe_mode=True)
+        network = load_unscaled(lambda: keras.saving.load_model(file, safe_mode=True), file,
+                                scaled)
     except Warning:  # raised by the user's filters: theirs, as it is
         raise
     except Exception as exc:
@@ -121,4 +124,5 @@ def check_networks_load(folder, networks, path):
     with generators_untouched():
         for entry in networks:
             load_network(folder / entry["member"], f"{entry['owner']}.{entry['attribute']}",
-                         f"keraslearn.save refused to write {str(path)!r}")
+                         f"keraslearn.save refused to write {str(path)!r}", None,
+                         entry["scaled"])

@@ -2,7 +2,8 @@
 
 The engine calls three functions of this module (``KerasEstimator.__getstate__``,
 ``__setstate__`` and the start of a fit); outside a save or a load the first two
-return the state unchanged, so that pickle, joblib and ``copy`` work as before:
+return the state unchanged, so that pickle, joblib and ``copy`` work as before (but
+for a network compiled without loss scaling, pickled to load so again, ``_unscaled``):
 
 - :func:`portable_state`: the state skops stores, networks and code replaced by the
   references of ``_references`` (the networks are written as ``.keras`` files);
@@ -30,6 +31,7 @@ from ._references import (
     SavedParameter,
     UnstoredObject,
 )
+from ._unscaled import PickledUnscaled, is_scaled
 
 _SAVING = contextvars.ContextVar("keraslearn_saving", default=None)
 _LOADING = contextvars.ContextVar("keraslearn_loading", default=None)
@@ -72,7 +74,8 @@ class SaveSession:
             ) from exc
         self._members[id(model)] = member
         self._keep.append(model)
-        self.networks.append({"member": member, "owner": owner, "attribute": attribute})
+        self.networks.append({"member": member, "owner": owner, "attribute": attribute,
+                              "scaled": is_scaled(model)})  # (loaded so again: _unscaled)
         return NetworkReference(member)
 
 
@@ -132,7 +135,10 @@ def portable_state(owner, state):
     if session is None:
         from .._engine._layers import refuse_unpicklable
 
-        refuse_unpicklable(owner, state.get("model_"))
+        network = state.get("model_")
+        refuse_unpicklable(owner, network)
+        if getattr(network, "optimizer", None) is not None and not is_scaled(network):
+            state = {**state, "model_": PickledUnscaled(network)}  # (as it was compiled)
         return state
     owner_name = type(owner).__name__
     return {key: _portable(value, session, owner_name, key) for key, value in state.items()}
@@ -238,6 +244,8 @@ def restored_state(owner, state):
                 f"This {type(owner).__name__} refers to networks stored beside it: read "
                 "it with keraslearn.load, not with skops or pickle directly."
             )
+        if isinstance(state.get("model_"), PickledUnscaled):  # (__getstate__'s, not pickled)
+            state["model_"] = state["model_"].network
         return state
     return {key: _restored(value, session) for key, value in state.items()}
 
