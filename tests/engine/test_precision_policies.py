@@ -91,6 +91,22 @@ def test_ready_networks_train_in_float32_under_a_16_bit_floatx(floatx):
     np.testing.assert_allclose(clf.coefs_[0], plain.coefs_[0], rtol=1e-3, atol=1e-3)
 
 
+def test_a_float16_record_of_the_loss_overflowing_is_not_told_as_divergence():
+    # found in an audit: targets near 1000 under a float16 floatx, the float32 network
+    # training well, were refused as "training diverged ... Scale the inputs ... or lower
+    # the learning rate", where only Keras' float16 record of the loss overflowed
+    reg = keraslearn.MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
+    with _global(floatx="float16"), pytest.warns(UserWarning, match="floatx"), pytest.raises(
+            ValueError, match=r"^The training loss became inf at epoch 1, as Keras tracks it in "
+                              r"keras.config.floatx\(\), float16, which overflows past 65,504, "
+                              r"while the network's weights stayed finite: MLPRegressor was "
+                              r"left as it was before this fit. Call keras.config.set_floatx"):
+        reg.fit(X, y * 300 + 1000)
+    assert not hasattr(reg, "model_")
+    reg.fit(X, y * 300 + 1000)  # what it advises
+    assert np.isfinite(reg.loss_curve_).all()
+
+
 def test_ready_networks_under_a_mixed_policy_keep_their_optimizer_state_when_loaded(tmp_path):
     # Keras wrapped their (float32) network's optimizer in a LossScaleOptimizer,
     # which a file loaded under the default policy drops: Adam's state was

@@ -306,6 +306,12 @@ def _train(est, model, data, plan, encoder, randomness, where):
     if diverged is not None:
         what = (f"The training loss became {history['loss'][diverged]} at epoch "
                 f"{first + diverged + 1}")
+        if keras.config.floatx() == "float16" and _finite_state(model):  # (found: told as
+            raise ValueError(  # diverged, where only Keras' float16 record of it overflowed)
+                f"{what}, as Keras tracks it in keras.config.floatx(), float16, which "
+                "overflows past 65,504, while the network's weights stayed finite: "
+                f"{type(est).__name__} was left as it was before this fit. Call "
+                "keras.config.set_floatx('float32') before fitting (or scale the targets).")
     elif not _finite_state(model):
         # The epoch's mean loss is computed before its last update: an update
         # may leave NaN weights behind a finite loss, or an optimizer's moments
