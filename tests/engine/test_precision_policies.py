@@ -2,6 +2,7 @@
 as raw Keras treats them: the loss in floatx, 16-bit histories read, ready
 networks in float32, and 16-bit artifacts checked at their own precision."""
 
+import concurrent.futures
 import contextlib
 import copy
 import pickle
@@ -253,3 +254,37 @@ def test_a_loss_scaled_optimizer_keeps_its_state_through_a_round_trip(tmp_path, 
         assert all(isinstance(o, keras.optimizers.LossScaleOptimizer) for o in optimizers)
         for a, b in zip(*(o.variables for o in optimizers), strict=True):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_an_unscaled_optimizer_is_loaded_so_with_warnings_as_errors_and_a_loss_made_again(
+        tmp_path):
+    # found in review: under warnings as errors, Keras' "Skipping variable loading" of the
+    # wrapped optimizer failed the load before it could be compiled again; a loss whose
+    # settings its config loses (Huber's delta), compiled again after the load, wrapped it
+    reg = KerasRegressor(_build, loss="huber", loss__delta=0.3, optimizer="adam", epochs=2,
+                         random_state=0).fit(X, y)
+    with _global(policy="mixed_float16"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for how in ("pickle", "save"):
+            again = _round_trip(reg, how, tmp_path)
+            assert type(again.model_.optimizer).__name__ == "Adam"
+            assert int(again.model_.optimizer.iterations) == int(reg.model_.optimizer.iterations)
+            # (delta 0.3 on an error of 1: 0.3 - 0.3**2 / 2, not delta 1's 0.5)
+            assert float(again.model_.loss(np.zeros((1, 1)), np.ones((1, 1)))) == pytest.approx(
+                0.255)
+
+
+def test_networks_unpickled_in_threads_leave_the_warnings_machinery_as_it_was(recwarn):
+    # found in review: each load recorded warnings (warnings.catch_warnings, not thread-safe
+    # before Python 3.14): two threads unpickling at once left one's recorder installed,
+    # and every later warning of the process was swallowed
+    reg = keraslearn.MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = pickle.dumps(reg.fit(X, y))
+    filters = list(warnings.filters)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: pickle.loads(data), range(16)))
+    assert list(warnings.filters) == filters
+    warnings.warn("a later warning", UserWarning, stacklevel=1)  # (recorded by recwarn)
+    assert [str(w.message) for w in recwarn if str(w.message) == "a later warning"]

@@ -945,7 +945,8 @@ def test_non_finite_x_unchecked_is_told_so_behind_a_feature_encoder():
     odd[2, 2] = np.nan
     with sklearn.config_context(assume_finite=True), pytest.raises(
             ValueError, match=r"^X as the feature encoder makes it holds NaN or infinity: the "
-                              r"network .* is off: sklearn.set_config\(assume_finite=True\)"):
+                              r"network .* \(made by the feature encoder, or X's passed on: "
+                              r".* is off: sklearn.set_config\(assume_finite=True\)\)"):
         reg.predict(odd)
 
 

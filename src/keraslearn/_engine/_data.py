@@ -388,7 +388,8 @@ def beyond_float(X, dtype, what="the network's input type", non_finite=True, fea
         largest = max(float(np.fmax.reduce(X, axis=None)), -float(np.fmin.reduce(X, axis=None)))
     if np.isinf(largest) or (np.isnan(largest) and non_finite):
         return f"{name} holds NaN or infinity" + (  # (X's, where that check is off)
-            targets.NOT_CHECKED if get_config()["assume_finite"] else f"{targets.NON_FINITE}.")
+            f"{targets.NON_FINITE}." if not get_config()["assume_finite"] else
+            targets.NOT_CHECKED if name == "X" else targets.PASSED_ON)
     if not largest > float(np.finfo(dtype).max):
         return None
     return (f"{name} holds values beyond the range of {dtype.name}, {what} (largest |x| = "

@@ -284,11 +284,12 @@ def made_losses(value):
 
 
 def recompile(model, loss):
-    """Compile ``model`` again with ``loss``, every other compile setting and
-    the optimizer (with its state) kept."""
+    """Compile ``model`` again with ``loss``, every other compile setting and the
+    optimizer (with its state) kept, not wrapped for loss scaling (found in review)."""
     settings = keras.saving.deserialize_keras_object(model.get_compile_config())
     if isinstance(settings, dict):
-        model.compile(**{**settings, "optimizer": model.optimizer, "loss": loss})
+        model.compile(**{**settings, "optimizer": model.optimizer, "loss": loss,
+                         "auto_scale_loss": False})
 
 
 def make_loss(loss, kwargs):

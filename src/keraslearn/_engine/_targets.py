@@ -46,8 +46,9 @@ def _numeric(y):
 
 # What reaches the network unrefused only when scikit-learn's check was skipped.
 NON_FINITE = ": the network cannot learn from them or predict with them"
-NOT_CHECKED = (f"{NON_FINITE} (scikit-learn's check that refuses them is off: "
-               "sklearn.set_config(assume_finite=True)).")
+_OFF = "scikit-learn's check that refuses them is off: sklearn.set_config(assume_finite=True)"
+NOT_CHECKED = f"{NON_FINITE} ({_OFF})."
+PASSED_ON = f"{NON_FINITE} (made by the feature encoder, or X's passed on: {_OFF})."
 
 
 def largest_magnitude(values):

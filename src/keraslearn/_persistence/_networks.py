@@ -10,7 +10,7 @@ from pathlib import Path
 from .._engine import _kernel_cache
 from .._engine._model_copy import REGISTER_FUNCTION, plain_function
 from ..utils import _text
-from ._unscaled import load_unscaled
+from ._unscaled import load_file
 
 _REGISTER = ("keraslearn loads networks only in Keras' safe mode: custom layers, losses and "
              "metrics must be registered with keras.saving.register_keras_serializable and "
@@ -47,8 +47,7 @@ def load_network(file, what, refusal, saved_with=None, scaled=None):
 
     refuse_unsafe(refusal)
     try:
-        network = load_unscaled(lambda: keras.saving.load_model(file, safe_mode=True), file,
-                                scaled)
+        network = load_file(file, safe_mode=True, scaled=scaled)
     except Warning:  # raised by the user's filters: theirs, as it is
         raise
     except Exception as exc:

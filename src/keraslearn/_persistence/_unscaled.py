@@ -6,13 +6,15 @@ network's optimizer wrapped in a ``LossScaleOptimizer`` and skips the saved
 optimizer's variables (its step count and moments), so that a fit continued
 after a load (``partial_fit``, ``warm_start``) starts its optimizer again
 (found: the ready estimators compile without loss scaling whatever the
-policy). A network whose optimizer was not wrapped when it was saved (or
-pickled) is compiled again as it was, and its optimizer's variables are read
-from its file; one that was wrapped loads as Keras loads it.
+policy). There, a network whose optimizer was not wrapped when it was saved
+(or pickled) is loaded uncompiled and compiled as it was, from the compile
+config its file holds, and its optimizer's variables are read from the file;
+elsewhere, and for one that was wrapped, Keras loads it as it does.
 """
 
+import json
 import tempfile
-import warnings
+import zipfile
 from pathlib import Path
 
 from .._tf import numpy_reads_of_variables
@@ -25,36 +27,27 @@ def is_scaled(network):
     return isinstance(getattr(network, "optimizer", None), keras.optimizers.LossScaleOptimizer)
 
 
-def load_unscaled(load, file, scaled):
-    """``load()`` (Keras loading the ``.keras`` ``file``), compiled again without
-    loss scaling where ``scaled`` is False (the network was saved so) and the
-    load added it; the warnings of the optimizer variables it skipped are then
-    left out (and those of a saved optimizer that had none), the load's others
-    given as they came."""
-    with warnings.catch_warnings(record=True) as caught:  # (the user's filters still apply)
-        network = load()
-        again = scaled is False and is_scaled(network) and _compiled_unscaled(network, file)
-    for warning in caught:
-        if not (again and str(warning.message).startswith("Skipping variable loading for "
-                                                          "optimizer")):
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno, source=warning.source)
-    return network
-
-
-def _compiled_unscaled(network, file):
-    """Compile ``network`` again from its compile config without loss scaling and
-    read its optimizer's variables from ``file``; False where Keras cannot."""
+def load_file(file, safe_mode, scaled):
+    """The network of the ``.keras`` ``file`` (``keras.saving.load_model``),
+    compiled without loss scaling where ``scaled`` is False (it was saved so)
+    and Keras' load would add it; ``scaled`` None: not recorded."""
     import keras
 
+    if scaled is not False or keras.config.dtype_policy().name != "mixed_float16":
+        return keras.saving.load_model(file, safe_mode=safe_mode)
+    network = keras.saving.load_model(file, safe_mode=safe_mode, compile=False)
     try:
-        config = keras.saving.deserialize_keras_object(network.get_compile_config())
-        network.compile(**config, auto_scale_loss=False)
+        with zipfile.ZipFile(file) as archive:  # (the compile config Keras' load reads)
+            config = json.loads(archive.read("config.json")).get("compile_config")
+        if not config or type(network).compile is not keras.Model.compile:
+            raise TypeError("not compiled, or by a compile of its own")  # (as Keras does it)
+        settings = keras.saving.deserialize_keras_object(config, safe_mode=safe_mode)
+        network.compile(**settings, auto_scale_loss=False)
         network.optimizer.build(network.trainable_variables)
-        network.load_weights(file)
-    except (TypeError, ValueError, KeyError):  # (as Keras loaded it, as before)
-        return False
-    return True
+        network.load_weights(file)  # (its optimizer's variables with the layers')
+    except (TypeError, ValueError, KeyError):
+        return keras.saving.load_model(file, safe_mode=safe_mode)  # as Keras loads it
+    return network
 
 
 class PickledUnscaled:
@@ -74,10 +67,7 @@ class PickledUnscaled:
 
 
 def _unpickled(data):
-    import keras
-
     with tempfile.TemporaryDirectory(prefix="keraslearn-unpickle-") as tmp:
         file = Path(tmp, "network.keras")
         file.write_bytes(data)
-        return load_unscaled(lambda: keras.saving.load_model(file, safe_mode=False), file,
-                             scaled=False)
+        return load_file(file, safe_mode=False, scaled=False)
