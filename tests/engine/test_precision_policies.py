@@ -92,16 +92,17 @@ def test_ready_networks_train_in_float32_under_a_16_bit_floatx(floatx):
     np.testing.assert_allclose(clf.coefs_[0], plain.coefs_[0], rtol=1e-3, atol=1e-3)
 
 
-def test_a_float16_record_of_the_loss_overflowing_is_not_told_as_divergence():
+def test_a_float16_record_of_the_loss_overflowing_is_named_beside_divergence():
     # found in an audit: targets near 1000 under a float16 floatx, the float32 network
     # training well, were refused as "training diverged ... Scale the inputs ... or lower
-    # the learning rate", where only Keras' float16 record of the loss overflowed
+    # the learning rate" alone, where only Keras' float16 record of the loss overflowed (a
+    # real divergence overflows it too, weights still finite: found in review)
     reg = keraslearn.MLPRegressor(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
     with _global(floatx="float16"), pytest.warns(UserWarning, match="floatx"), pytest.raises(
-            ValueError, match=r"^The training loss became inf at epoch 1, as Keras tracks it in "
-                              r"keras.config.floatx\(\), float16, which overflows past 65,504, "
-                              r"while the network's weights stayed finite: MLPRegressor was "
-                              r"left as it was before this fit. Call keras.config.set_floatx"):
+            ValueError, match=r"^The training loss became inf at epoch 1: training diverged, .* "
+                              r"keras.config.floatx\(\) is float16, in which Keras records the "
+                              r"loss: past 65,504 it reads as inf whether or not training "
+                              r"diverged \(keras.config.set_floatx\('float32'\) tells"):
         reg.fit(X, y * 300 + 1000)
     assert not hasattr(reg, "model_")
     reg.fit(X, y * 300 + 1000)  # what it advises
@@ -238,7 +239,9 @@ def test_an_unscaled_optimizer_keeps_its_state_through_a_round_trip_under_mixed_
             np.testing.assert_array_equal(a.numpy(), b.numpy())
         est.partial_fit(X, target)
         again.partial_fit(X, target)
-    assert not [w for w in caught if "Skipping variable loading" in str(w.message)]
+    # (keraslearn.load compiles the network as it was; unpickling goes through Keras' load,
+    # which warns of the optimizer variables it skipped, before they are set)
+    assert how != "save" or not [w for w in caught if "Skipping variable" in str(w.message)]
     np.testing.assert_array_equal(est.predict(X), again.predict(X))
 
 
@@ -263,9 +266,9 @@ def test_an_unscaled_optimizer_is_loaded_so_with_warnings_as_errors_and_a_loss_m
     # settings its config loses (Huber's delta), compiled again after the load, wrapped it
     reg = KerasRegressor(_build, loss="huber", loss__delta=0.3, optimizer="adam", epochs=2,
                          random_state=0).fit(X, y)
-    with _global(policy="mixed_float16"), warnings.catch_warnings():
-        warnings.simplefilter("error")
-        for how in ("pickle", "save"):
+    for how in ("pickle", "save"):
+        with _global(policy="mixed_float16"), warnings.catch_warnings():
+            warnings.simplefilter("error" if how == "save" else "ignore")  # (see above)
             again = _round_trip(reg, how, tmp_path)
             assert type(again.model_.optimizer).__name__ == "Adam"
             assert int(again.model_.optimizer.iterations) == int(reg.model_.optimizer.iterations)
@@ -288,3 +291,61 @@ def test_networks_unpickled_in_threads_leave_the_warnings_machinery_as_it_was(re
     assert list(warnings.filters) == filters
     warnings.warn("a later warning", UserWarning, stacklevel=1)  # (recorded by recwarn)
     assert [str(w.message) for w in recwarn if str(w.message) == "a later warning"]
+
+
+@keras.saving.register_keras_serializable("keraslearn_test_precision")
+class OneDense(keras.Model):
+    """A subclassed network: its config records the dtype policy it was made under."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1, dtype="float32")
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+
+def _unscaled_one_dense():
+    network = OneDense()
+    network.compile(optimizer="adam", loss="mse", auto_scale_loss=False)
+    return network
+
+
+@pytest.mark.parametrize("how", ["pickle", "save"])
+def test_a_subclassed_unscaled_network_made_under_mixed_float16_loads_unscaled_elsewhere(
+        tmp_path, how):
+    # found in review: the load gated on the process's policy only, where Keras gives a
+    # subclassed network the policy its config records: loaded under float32, Adam was
+    # wrapped and started again
+    with _global(policy="mixed_float16"):
+        reg = KerasRegressor(_unscaled_one_dense, epochs=2, random_state=0).fit(X, y)
+    again = _round_trip(reg, how, tmp_path)
+    optimizers = reg.model_.optimizer, again.model_.optimizer
+    assert [type(o).__name__ for o in optimizers] == ["Adam", "Adam"]
+    assert int(optimizers[1].iterations) == int(optimizers[0].iterations) > 0
+
+
+@keras.saving.register_keras_serializable("keraslearn_test_precision")
+class OwnCompiling(OneDense):
+    """Compiles itself from its config as it chooses (a hook Keras documents)."""
+
+    compiled_from_config = 0
+
+    def compile_from_config(self, config):
+        type(self).compiled_from_config += 1
+        super().compile_from_config(config)
+
+
+def _own_compiling():
+    network = OwnCompiling()
+    network.compile(optimizer="adam", loss="mse", auto_scale_loss=False)
+    return network
+
+
+def test_a_network_compiling_itself_from_its_config_is_loaded_as_keras_loads_it():
+    # found in review: under mixed_float16, the unscaled load compiled it without its hook
+    with _global(policy="mixed_float16"):
+        data = pickle.dumps(KerasRegressor(_own_compiling, epochs=1, random_state=0).fit(X, y))
+        before = OwnCompiling.compiled_from_config
+        pickle.loads(data)
+    assert OwnCompiling.compiled_from_config == before + 1

@@ -306,12 +306,6 @@ def _train(est, model, data, plan, encoder, randomness, where):
     if diverged is not None:
         what = (f"The training loss became {history['loss'][diverged]} at epoch "
                 f"{first + diverged + 1}")
-        if keras.config.floatx() == "float16" and _finite_state(model):  # (found: told as
-            raise ValueError(  # diverged, where only Keras' float16 record of it overflowed)
-                f"{what}, as Keras tracks it in keras.config.floatx(), float16, which "
-                "overflows past 65,504, while the network's weights stayed finite: "
-                f"{type(est).__name__} was left as it was before this fit. Call "
-                "keras.config.set_floatx('float32') before fitting (or scale the targets).")
     elif not _finite_state(model):
         # The epoch's mean loss is computed before its last update: an update
         # may leave NaN weights behind a finite loss, or an optimizer's moments
@@ -330,6 +324,12 @@ def _train(est, model, data, plan, encoder, randomness, where):
     maybe = ("" if unchecked is None else " X holds NaN or infinity, which scikit-learn's "
              "check did not refuse (sklearn.set_config(assume_finite=True)): unless the "
              "network takes them, give X without them.")
+    if diverged is not None and keras.config.floatx() == "float16":
+        # (found in an audit: a float32 network training well was told as diverged where
+        # only the float16 record of its loss overflowed; a real divergence overflows it too)
+        maybe += (" keras.config.floatx() is float16, in which Keras records the loss: past "
+                  "65,504 it reads as inf whether or not training diverged "
+                  "(keras.config.set_floatx('float32') tells the two apart).")
     raise ValueError(
         f"{what}: training diverged, and {type(est).__name__} was left as it was before "
         "this fit. Scale the inputs (and, for a regressor, the targets, e.g. with "

@@ -3,7 +3,7 @@
 The engine calls three functions of this module (``KerasEstimator.__getstate__``,
 ``__setstate__`` and the start of a fit); outside a save or a load the first two
 return the state unchanged, so that pickle, joblib and ``copy`` work as before (but
-for a network compiled without loss scaling, pickled to load so again, ``_unscaled``):
+for an optimizer compiled without loss scaling, whose values go beside it, ``_unscaled``):
 
 - :func:`portable_state`: the state skops stores, networks and code replaced by the
   references of ``_references`` (the networks are written as ``.keras`` files);
@@ -31,9 +31,10 @@ from ._references import (
     SavedParameter,
     UnstoredObject,
 )
-from ._unscaled import PickledUnscaled, is_scaled
+from ._unscaled import is_scaled, optimizer_values, unscaled_again
 
 _SAVING = contextvars.ContextVar("keraslearn_saving", default=None)
+_OPTIMIZER_VALUES = "_unscaled_optimizer_values"  # (pickled beside model_: _unscaled)
 _LOADING = contextvars.ContextVar("keraslearn_loading", default=None)
 
 
@@ -137,9 +138,8 @@ def portable_state(owner, state):
 
         network = state.get("model_")
         refuse_unpicklable(owner, network)
-        if getattr(network, "optimizer", None) is not None and not is_scaled(network):
-            state = {**state, "model_": PickledUnscaled(network)}  # (as it was compiled)
-        return state
+        values = optimizer_values(network)  # (an unscaled optimizer loaded so again)
+        return state if values is None else {**state, _OPTIMIZER_VALUES: values}
     owner_name = type(owner).__name__
     return {key: _portable(value, session, owner_name, key) for key, value in state.items()}
 
@@ -244,8 +244,7 @@ def restored_state(owner, state):
                 f"This {type(owner).__name__} refers to networks stored beside it: read "
                 "it with keraslearn.load, not with skops or pickle directly."
             )
-        if isinstance(state.get("model_"), PickledUnscaled):  # (__getstate__'s, not pickled)
-            state["model_"] = state["model_"].network
+        unscaled_again(state.get("model_"), state.pop(_OPTIMIZER_VALUES, None))
         return state
     return {key: _restored(value, session) for key, value in state.items()}
 

@@ -6,16 +6,20 @@ network's optimizer wrapped in a ``LossScaleOptimizer`` and skips the saved
 optimizer's variables (its step count and moments), so that a fit continued
 after a load (``partial_fit``, ``warm_start``) starts its optimizer again
 (found: the ready estimators compile without loss scaling whatever the
-policy). There, a network whose optimizer was not wrapped when it was saved
-(or pickled) is loaded uncompiled and compiled as it was, from the compile
-config its file holds, and its optimizer's variables are read from the file;
-elsewhere, and for one that was wrapped, Keras loads it as it does.
+policy; a Sequential or subclassed network records the policy it was made
+under, which Keras' load gives it). There, ``keraslearn.load`` loads a
+network saved with an unscaled optimizer uncompiled and compiles it as it was,
+from the compile config its file holds, reading its optimizer's variables from
+the file. A pickle or copy made where such a load could follow (the process's
+policy or the network's is mixed_float16) carries the unscaled optimizer's
+values beside the network, which is then compiled again without loss scaling
+and given them (Keras' load has warned of the variables it skipped; with
+warnings as errors it fails, as Keras' own). Elsewhere, and for an optimizer
+that was wrapped, Keras loads the network as it does.
 """
 
 import json
-import tempfile
 import zipfile
-from pathlib import Path
 
 from .._tf import numpy_reads_of_variables
 
@@ -33,41 +37,85 @@ def load_file(file, safe_mode, scaled):
     and Keras' load would add it; ``scaled`` None: not recorded."""
     import keras
 
-    if scaled is not False or keras.config.dtype_policy().name != "mixed_float16":
+    config = _config(file) if scaled is False else None
+    if config is None or not config.get("compile_config") or "mixed_float16" not in (
+            _recorded_policy(config), keras.config.dtype_policy().name):
         return keras.saving.load_model(file, safe_mode=safe_mode)
     network = keras.saving.load_model(file, safe_mode=safe_mode, compile=False)
-    try:
-        with zipfile.ZipFile(file) as archive:  # (the compile config Keras' load reads)
-            config = json.loads(archive.read("config.json")).get("compile_config")
-        if not config or type(network).compile is not keras.Model.compile:
-            raise TypeError("not compiled, or by a compile of its own")  # (as Keras does it)
-        settings = keras.saving.deserialize_keras_object(config, safe_mode=safe_mode)
-        network.compile(**settings, auto_scale_loss=False)
-        network.optimizer.build(network.trainable_variables)
+    own = type(network)
+    try:  # (the policy Keras' compile reads: a subclassed network's own, found in review)
+        if (network.dtype_policy.name != "mixed_float16" or own.compile is not keras.Model.compile
+                or own.compile_from_config is not keras.Model.compile_from_config):
+            network.compile_from_config(config["compile_config"])  # as Keras' load compiles
+        else:
+            settings = keras.saving.deserialize_keras_object(config["compile_config"],
+                                                             safe_mode=safe_mode)
+            network.compile(**settings, auto_scale_loss=False)
+            network.optimizer.build(network.trainable_variables)
         network.load_weights(file)  # (its optimizer's variables with the layers')
     except (TypeError, ValueError, KeyError):
         return keras.saving.load_model(file, safe_mode=safe_mode)  # as Keras loads it
     return network
 
 
-class PickledUnscaled:
-    """A network pickled (or deep-copied) so that it loads without loss
-    scaling where it was not scaled: its ``.keras`` file's bytes, loaded as
-    Keras unpickles a network (its pickle is not safe either way)."""
-
-    def __init__(self, network):
-        self.network = network
-
-    def __reduce__(self):
-        with tempfile.TemporaryDirectory(prefix="keraslearn-pickle-") as tmp:
-            file = Path(tmp, "network.keras")
-            with numpy_reads_of_variables():
-                self.network.save(file)
-            return _unpickled, (file.read_bytes(),)
+def _config(file):
+    """The config Keras' load reads from the ``.keras`` ``file`` (its compile
+    config with it), or None where it cannot be read (Keras' load says why)."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return config if isinstance(config, dict) else None
 
 
-def _unpickled(data):
-    with tempfile.TemporaryDirectory(prefix="keraslearn-unpickle-") as tmp:
-        file = Path(tmp, "network.keras")
-        file.write_bytes(data)
-        return load_file(file, safe_mode=False, scaled=False)
+def _recorded_policy(config):
+    """The name of the dtype policy a network's ``config`` records (a Sequential's,
+    which Keras' load leaves for the process's, a subclassed network's, which it
+    gives the network), or None."""
+    inner = config.get("config")
+    dtype = inner.get("dtype") if isinstance(inner, dict) else None
+    if isinstance(dtype, dict):
+        dtype = (dtype.get("config") or {}).get("name")
+    return dtype if isinstance(dtype, str) else None
+
+
+def optimizer_values(network):
+    """The values of ``network``'s optimizer variables, for a pickle or copy made
+    where Keras' load could wrap it (the process's policy or the network's is
+    mixed_float16), its optimizer being unscaled and built; else None. (Not its
+    .keras file in place of the network: a network pickled beside its estimator
+    stays one object, found in review.)"""
+    import keras
+
+    optimizer = getattr(network, "optimizer", None)
+    policy = getattr(getattr(network, "dtype_policy", None), "name", None)
+    if (optimizer is None or is_scaled(network) or not optimizer.variables
+            or "mixed_float16" not in (policy, keras.config.dtype_policy().name)):
+        return None
+    with numpy_reads_of_variables():
+        return [variable.numpy() for variable in optimizer.variables]
+
+
+def unscaled_again(network, values):
+    """``network`` unpickled (or copied) with ``values`` of its optimizer's
+    variables, compiled again without loss scaling where Keras' load wrapped
+    its optimizer (skipping those variables), and the values set."""
+    import keras
+
+    own = type(network)
+    if (values is None or not is_scaled(network) or own.compile is not keras.Model.compile
+            or own.compile_from_config is not keras.Model.compile_from_config):
+        return  # (a compile of its own: as Keras does it)
+    try:
+        settings = keras.saving.deserialize_keras_object(network.get_compile_config())
+        settings["optimizer"] = network.optimizer.inner_optimizer
+        network.compile(**settings, auto_scale_loss=False)
+        network.optimizer.build(network.trainable_variables)
+        variables = network.optimizer.variables
+        if len(variables) != len(values):
+            raise ValueError("another optimizer")
+        for variable, value in zip(variables, values):
+            variable.assign(value)
+    except (TypeError, ValueError, KeyError):
+        return  # (as Keras loaded it)
