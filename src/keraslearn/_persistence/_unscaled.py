@@ -6,8 +6,8 @@ network's optimizer wrapped in a ``LossScaleOptimizer`` and skips the saved
 optimizer's variables (its step count and moments), so that a fit continued
 after a load (``partial_fit``, ``warm_start``) starts its optimizer again
 (found: the ready estimators compile without loss scaling whatever the
-policy; a Sequential or subclassed network records the policy it was made
-under, which Keras' load gives it). There, ``keraslearn.load`` loads a
+policy; a subclassed network records the policy it was made under, which
+Keras' load gives it). There, ``keraslearn.load`` loads a
 network saved with an unscaled optimizer uncompiled and compiles it as it was,
 from the compile config its file holds, reading its optimizer's variables from
 the file. A pickle or copy made where such a load could follow (the process's
@@ -20,6 +20,8 @@ that was wrapped, Keras loads the network as it does.
 
 import json
 import zipfile
+
+import numpy as np
 
 from .._tf import numpy_reads_of_variables
 
@@ -81,7 +83,8 @@ def _recorded_policy(config):
 
 
 def optimizer_values(network):
-    """The values of ``network``'s optimizer variables, for a pickle or copy made
+    """The values of ``network``'s optimizer variables (in its order: a copy of
+    the network builds them in the same one), for a pickle or copy made
     where Keras' load could wrap it (the process's policy or the network's is
     mixed_float16), its optimizer being unscaled and built; else None. (Not its
     .keras file in place of the network: a network pickled beside its estimator
@@ -113,7 +116,7 @@ def unscaled_again(network, values):
         network.compile(**settings, auto_scale_loss=False)
         network.optimizer.build(network.trainable_variables)
         variables = network.optimizer.variables
-        if len(variables) != len(values):
+        if [v.shape for v in variables] != [np.shape(value) for value in values]:
             raise ValueError("another optimizer")
         for variable, value in zip(variables, values):
             variable.assign(value)
