@@ -349,3 +349,23 @@ def test_a_network_compiling_itself_from_its_config_is_loaded_as_keras_loads_it(
         before = OwnCompiling.compiled_from_config
         pickle.loads(data)
     assert OwnCompiling.compiled_from_config == before + 1
+
+
+def _static_scaled():
+    network = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1, dtype="float32")])
+    network.compile(optimizer=keras.optimizers.Adam(loss_scale_factor=128.0), loss="mse",
+                    auto_scale_loss=False)
+    return network
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_static_loss_scale_factor_is_kept_through_a_copy_under_mixed_float16(tmp_path, how):
+    # found in review: the LossScaleOptimizer Keras' load wraps the optimizer in sets its
+    # loss_scale_factor to None, and the optimizer was taken back from it so
+    with _global(policy="mixed_float16"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (Keras' load warns of the variables it skipped)
+        reg = KerasRegressor(_static_scaled, epochs=2, random_state=0).fit(X, y)
+        again = _round_trip(reg, how, tmp_path)
+    assert type(again.model_.optimizer).__name__ == "Adam"
+    assert again.model_.optimizer.loss_scale_factor == 128.0
+    assert int(again.model_.optimizer.iterations) == int(reg.model_.optimizer.iterations) > 0

@@ -83,8 +83,8 @@ def _recorded_policy(config):
 
 
 def optimizer_values(network):
-    """The values of ``network``'s optimizer variables (in its order: a copy of
-    the network builds them in the same one), for a pickle or copy made
+    """The config of ``network``'s optimizer and the values of its variables (in its
+    order: a copy of the network builds them in the same one), for a pickle or copy made
     where Keras' load could wrap it (the process's policy or the network's is
     mixed_float16), its optimizer being unscaled and built; else None. (Not its
     .keras file in place of the network: a network pickled beside its estimator
@@ -96,8 +96,11 @@ def optimizer_values(network):
     if (optimizer is None or is_scaled(network) or not optimizer.variables
             or "mixed_float16" not in (policy, keras.config.dtype_policy().name)):
         return None
+    # (its config too: the LossScaleOptimizer Keras' load makes edits the optimizer it
+    # wraps, its loss_scale_factor dropped: found in review)
     with numpy_reads_of_variables():
-        return [variable.numpy() for variable in optimizer.variables]
+        return {"optimizer": keras.saving.serialize_keras_object(optimizer),
+                "values": [variable.numpy() for variable in optimizer.variables]}
 
 
 def unscaled_again(network, values):
@@ -112,13 +115,14 @@ def unscaled_again(network, values):
         return  # (a compile of its own: as Keras does it)
     try:
         settings = keras.saving.deserialize_keras_object(network.get_compile_config())
-        settings["optimizer"] = network.optimizer.inner_optimizer
+        settings["optimizer"] = keras.saving.deserialize_keras_object(
+            values["optimizer"], safe_mode=False)  # (a pickle, unsafe whatever is done)
         network.compile(**settings, auto_scale_loss=False)
         network.optimizer.build(network.trainable_variables)
         variables = network.optimizer.variables
-        if [v.shape for v in variables] != [np.shape(value) for value in values]:
+        if [v.shape for v in variables] != [np.shape(value) for value in values["values"]]:
             raise ValueError("another optimizer")
-        for variable, value in zip(variables, values):
+        for variable, value in zip(variables, values["values"]):
             variable.assign(value)
     except (TypeError, ValueError, KeyError):
         return  # (as Keras loaded it)
