@@ -114,9 +114,11 @@ def unscaled_again(network, values):
             or own.compile_from_config is not keras.Model.compile_from_config):
         return  # (a compile of its own: as Keras does it)
     try:
-        settings = keras.saving.deserialize_keras_object(network.get_compile_config())
-        settings["optimizer"] = keras.saving.deserialize_keras_object(
-            values["optimizer"], safe_mode=False)  # (a pickle, unsafe whatever is done)
+        # (a pickle, unsafe whatever is done: a lambda learning rate was refused in review)
+        settings = keras.saving.deserialize_keras_object(network.get_compile_config(),
+                                                         safe_mode=False)
+        settings["optimizer"] = keras.saving.deserialize_keras_object(values["optimizer"],
+                                                                      safe_mode=False)
         network.compile(**settings, auto_scale_loss=False)
         network.optimizer.build(network.trainable_variables)
         variables = network.optimizer.variables
