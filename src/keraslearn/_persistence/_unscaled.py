@@ -44,16 +44,13 @@ def load_file(file, safe_mode, scaled):
             _recorded_policy(config), keras.config.dtype_policy().name):
         return keras.saving.load_model(file, safe_mode=safe_mode)
     network = keras.saving.load_model(file, safe_mode=safe_mode, compile=False)
-    own = type(network)
     try:  # (the policy Keras' compile reads: a subclassed network's own, found in review)
-        if (network.dtype_policy.name != "mixed_float16" or own.compile is not keras.Model.compile
-                or own.compile_from_config is not keras.Model.compile_from_config):
+        if network.dtype_policy.name != "mixed_float16" or _compiles_its_own_way(network):
             network.compile_from_config(config["compile_config"])  # as Keras' load compiles
         else:
             settings = keras.saving.deserialize_keras_object(config["compile_config"],
                                                              safe_mode=safe_mode)
-            network.compile(**settings, auto_scale_loss=False)
-            network.optimizer.build(network.trainable_variables)
+            _compile_unscaled(network, settings)
         network.load_weights(file)  # (its optimizer's variables with the layers')
     except (TypeError, ValueError, KeyError):
         return keras.saving.load_model(file, safe_mode=safe_mode)  # as Keras loads it
@@ -109,9 +106,7 @@ def unscaled_again(network, values):
     its optimizer (skipping those variables), and the values set."""
     import keras
 
-    own = type(network)
-    if (values is None or not is_scaled(network) or own.compile is not keras.Model.compile
-            or own.compile_from_config is not keras.Model.compile_from_config):
+    if values is None or not is_scaled(network) or _compiles_its_own_way(network):
         return  # (a compile of its own: as Keras does it)
     try:
         # (a pickle, unsafe whatever is done: a lambda learning rate was refused in review)
@@ -119,8 +114,7 @@ def unscaled_again(network, values):
                                                          safe_mode=False)
         settings["optimizer"] = keras.saving.deserialize_keras_object(values["optimizer"],
                                                                       safe_mode=False)
-        network.compile(**settings, auto_scale_loss=False)
-        network.optimizer.build(network.trainable_variables)
+        _compile_unscaled(network, settings)
         variables = network.optimizer.variables
         if [v.shape for v in variables] != [np.shape(value) for value in values["values"]]:
             raise ValueError("another optimizer")
@@ -128,3 +122,20 @@ def unscaled_again(network, values):
             variable.assign(value)
     except (TypeError, ValueError, KeyError):
         return  # (as Keras loaded it)
+
+
+def _compiles_its_own_way(network):
+    """Whether ``network``'s class has a compile (or compile_from_config) of its own,
+    which Keras' load leaves to compile it (found in review)."""
+    import keras
+
+    own = type(network)
+    return (own.compile is not keras.Model.compile
+            or own.compile_from_config is not keras.Model.compile_from_config)
+
+
+def _compile_unscaled(network, settings):
+    """Compile ``network`` with its compile ``settings`` (deserialized) without
+    loss scaling, its optimizer built as Keras' compile_from_config builds it."""
+    network.compile(**settings, auto_scale_loss=False)
+    network.optimizer.build(network.trainable_variables)
