@@ -14,6 +14,7 @@ import inspect
 
 from .._tf import keras
 from ._layers import defined_by_keras
+from ._nested import sole
 
 INDEX = "index"  # class indices, shape (n,)
 SHAPED = "shaped"  # shaped like the output: one-hot rows for one-hot classes
@@ -149,11 +150,7 @@ def sole_loss(loss):
     """The loss itself where ``loss`` gives it per output of a one-output model
     (a one-element list, or a one-key dict by output name, as Keras and scikeras
     take them); ``loss`` unchanged otherwise (a serialized config included)."""
-    if isinstance(loss, (list, tuple)) and len(loss) == 1:
-        return loss[0]
-    if isinstance(loss, dict) and len(loss) == 1 and "class_name" not in loss:
-        return next(iter(loss.values()))
-    return loss
+    return loss if isinstance(loss, dict) and "class_name" in loss else sole(loss)
 
 
 def loss_axes_kept(loss, target, output_shape):

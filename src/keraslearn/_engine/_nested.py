@@ -26,6 +26,17 @@ def is_nested(data):
     return isinstance(data, (list, tuple)) or _is_dict(data)
 
 
+def sole(data):
+    """The one item of a one-element list or tuple, or of a one-key dict (a
+    value given per output of a one-output model, as Keras takes it); ``data``
+    as it is otherwise."""
+    if isinstance(data, (list, tuple)) and len(data) == 1:
+        return data[0]
+    if _is_dict(data) and len(data) == 1:
+        return next(iter(data.values()))
+    return data
+
+
 def normalise(data):
     """Lists as tuples and dict subclasses as dicts, recursively; arrays as they are."""
     if _is_dict(data):

@@ -51,9 +51,7 @@ def _outputs_of(plan, model, encoded):
     none, and a fit per pixel failed inside TensorFlow)."""
     from ._build import called_outputs
 
-    target = (encoded[0] if isinstance(encoded, (list, tuple)) and len(encoded) == 1 else
-              next(iter(encoded.values())) if isinstance(encoded, dict) and len(encoded) == 1
-              else encoded)
+    target = nested.sole(encoded)
     try:
         outputs = model.outputs
     except (AttributeError, ValueError):  # a subclassed model not yet called
