@@ -284,10 +284,24 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     clf = KerasClassifier(network, loss="binary_crossentropy", epochs=1, random_state=0).fit(
         ids, (ids.sum(axis=1) > 10).astype(int))
     keraslearn.export(clf, tmp_path / "model")
-    served = tf.saved_model.load(str(tmp_path / "model")).signatures["serving_default"](
-        inputs=tf.constant(ids[:5], tf.float32))
+    # the graph takes the ids as the network's integers, as the estimator does
+    signature = tf.saved_model.load(str(tmp_path / "model")).signatures["serving_default"]
+    assert signature.structured_input_signature[1]["inputs"].dtype == tf.int32
+    served = signature(inputs=tf.constant(ids[:5], tf.int32))
     np.testing.assert_allclose(served["probabilities"], clf.predict_proba(ids[:5]),
                                rtol=1e-5, atol=1e-6)
+    # ... in ONNX and LiteRT too, reloaded by their own runtimes
+    import onnxruntime
+    from ai_edge_litert.interpreter import Interpreter
+
+    session = onnxruntime.InferenceSession(
+        str(keraslearn.export(clf, tmp_path / "m.onnx", format="onnx")))
+    assert [i.type for i in session.get_inputs()] == ["tensor(int32)"]
+    runner = Interpreter(model_path=str(keraslearn.export(
+        clf, tmp_path / "m.tflite", format="litert"))).get_signature_runner("serving_default")
+    for proba in (session.run(["probabilities"], {"inputs": ids[:5].astype(np.int32)})[0],
+                  runner(inputs=ids[:5].astype(np.int32))["probabilities"]):
+        np.testing.assert_allclose(proba, clf.predict_proba(ids[:5]), rtol=1e-5, atol=1e-6)
     # an id beyond the Embedding's rows, served from the export, is the input's
     # fault (found in an audit: a 500 carrying TensorFlow's node names)
     from keraslearn.serving import ExportedModel
@@ -315,14 +329,28 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     clf = KerasClassifier(looked_up, loss="binary_crossentropy", epochs=1, random_state=0).fit(
         big, np.arange(30) % 3 == 2)
     model = ExportedModel(keraslearn.export(clf, tmp_path / "lookup"))
-    np.testing.assert_allclose(model.predict_proba(big[:2]), clf.predict_proba(big[:2]),
-                               rtol=1e-5, atol=1e-6)
-    record = tmp_path / "lookup" / "assets.extra" / "keraslearn.json"
-    recorded = json.loads(record.read_text())
+    # the graph takes them as the network's int64 (left in a note: a float32
+    # input read 2**24 + 1 as 2**24), an id past float64's whole numbers too
+    sent = np.vstack([big[:3], [[2**53 + 1]]])
+    served = model.predict_proba(sent)
+    np.testing.assert_allclose(served, clf.predict_proba(sent), rtol=1e-5, atol=1e-6)
+    assert abs(served[1, 1] - served[2, 1]) > 1e-4  # (2**24 and 2**24 + 1 told apart)
+    # an export whose graph took float32 columns (keraslearn's before: made
+    # here as it was, casting them to the network's int64) refuses them
+    recorded = json.loads((tmp_path / "lookup" / "assets.extra" / "keraslearn.json").read_text())
+    assert [i["dtype"] for i in recorded["inputs"]] == ["int64"]
+    recorded["inputs"] = [{**i, "dtype": "float32"} for i in recorded["inputs"]]
+    old, serve = tf.Module(), model._serve
+    old.loaded = model._loaded  # (its lookup table tracked)
+    old.serve = tf.function(lambda inputs: serve(inputs=tf.cast(inputs, tf.int64)),
+                            input_signature=[tf.TensorSpec((None, 1), tf.float32, "inputs")])
+    tf.saved_model.save(old, str(tmp_path / "old"), signatures={"serving_default": old.serve})
+    (tmp_path / "old" / "assets.extra").mkdir()
     for written in (recorded, {**recorded, "network_ids": {  # (an export recording no lookup)
             key: value for key, value in recorded["network_ids"].items() if key != "lookup"}}):
-        record.write_text(json.dumps(written))
-        model = ExportedModel(tmp_path / "lookup")
+        (tmp_path / "old" / "assets.extra" / "keraslearn.json").write_text(json.dumps(written))
+        model = ExportedModel(tmp_path / "old")
+        np.testing.assert_allclose(model.predict_proba(big[:2]), served[:2], rtol=1e-6)
         for sent, row in ((big[1:3], 1), (np.array([[2**53 + 1]]), 0)):  # (ints as sent)
             with pytest.raises(ValueError, match=rf"^Input X holds {sent[row, 0]} in feature 0, "
                                rf"row {row}, but the exported graph's float32 input cannot hold "
@@ -337,17 +365,14 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     reg = KerasRegressor(timestamps, loss="mse", epochs=1, random_state=0).fit(
         seconds, np.arange(30.0))
     model = ExportedModel(keraslearn.export(reg, tmp_path / "seconds"))
-    np.testing.assert_allclose(model.predict(seconds[:3] + 1), reg.predict(seconds[:3] + 1),
+    sent = np.vstack([seconds[:3] + 1, [[2**63 - 1]]])  # (int64's top: it was wrapped once)
+    np.testing.assert_allclose(model.predict(sent), reg.predict(sent),
                                rtol=1e-5)  # (found in review: refused past 2**24)
-    # ... but not past the top of int64, where float32 rounds up and the cast wraps
-    # (found in review: answered with the opposite sign), nor Python ints past it
-    for sent, told in ((np.array([[2**63 - 1]]), "the exported graph's float32 input cannot "
-                        "hold it exactly (its graph would read it as another value"),
-                       (np.array([[2**70]], dtype=object), "the exported network takes whole "
-                        "numbers within int64's range")):
-        with pytest.raises(ValueError, match=re.escape(f"holds {sent[0, 0]} in feature 0, row "
-                                                       f"0, but {told}")):
-            model.predict(sent)
+    # ... but not Python ints past int64's top
+    with pytest.raises(ValueError, match=re.escape(
+            f"holds {2**70} in feature 0, row 0, but the exported network takes whole numbers "
+            "within int64's range")):
+        model.predict(np.array([[2**70]], dtype=object))
 
     def two_tables(meta):
         inputs = keras.Input((20,), dtype="int32")

@@ -77,11 +77,12 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     ``ExportedModel`` and the server still take the column's own name; a Python keyword gets a
     ``_``: ``class_``; a column named like an output, or like another once so
     changed, gets a suffix: ``label_2``): float32 for
-    numeric columns,
+    numeric columns (a network of integer inputs with no step before it:
+    its integer dtype, so that ids past 2**24 stay exact),
     string for columns one-hot encoded from strings. Columns the pipeline drops
     (``ColumnTransformer(remainder="drop")``) are not inputs. Otherwise there is
-    one input ``"inputs"`` of shape ``(n, n_features)`` (float32, or string when
-    every column is one-hot encoded from strings), or, for images, the shape of
+    one input ``"inputs"`` of shape ``(n, n_features)`` (float32, or as for
+    named columns), or, for images, the shape of
     the X the estimator was fitted on: ``(n, height, width, channels)``,
     ``(n, height, width)`` or flat rows ``(n, height * width)``.
 
@@ -95,9 +96,9 @@ def export(pipeline, path, format="tf_saved_model", *, overwrite=False):
     ONNX Runtime).
 
     **Differences from the pipeline.** The graph computes in float32, from
-    float32 inputs: a column whose values need more than float32's seven
-    significant digits (Unix timestamps in seconds) is rounded before any
-    scaling. A category unseen in fit is encoded as zeros even with
+    float32 inputs (integer ones aside, as above): a column whose values
+    need more than float32's seven significant digits (Unix timestamps in
+    seconds) is rounded before any scaling. A category unseen in fit is encoded as zeros even with
     ``handle_unknown="error"`` (a graph cannot raise); a row whose network
     outputs are all zero gets NaN probabilities instead of an error; a NaN
     that no imputer replaces, or an infinity, gets outputs that mean nothing

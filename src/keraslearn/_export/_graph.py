@@ -148,7 +148,7 @@ class PipelineModel(keras.Model):
             frame = Frame(matrix=inputs)
         else:
             frame = Frame(columns=[None if n is None else inputs[n] for n in self.input_names])
-        return self.plan(frame).as_matrix()
+        return self.plan(frame).as_matrix(integers=self.plan.transparent)
 
 
 def build_graph(pipeline, float_labels="float64"):
@@ -160,19 +160,20 @@ def build_graph(pipeline, float_labels="float64"):
     n_features = int(n_features)
     needs = plan.needs(n_features)
     image_shape = tuple(est.X_shape_[1:])
-    if features is not None and not (plan.transparent and len(image_shape) > 1):
-        input_names, signature, inputs_meta, unused = _named_inputs(
-            [str(f) for f in features], needs, plan.transparent
-        )
-    else:
-        # One input: images as the network takes them, or rows of n_features.
-        shape = image_shape if plan.transparent and len(image_shape) > 1 else (n_features,)
-        signature = tf.TensorSpec((None, *shape), _single_dtype(needs), name="inputs")
-        input_names, inputs_meta, unused = [], [_describe("inputs", None, signature)], []
     # Read, not handed out (as reading ``model_`` does): the export changes
     # nothing in it, so its few-row predictions keep their NumPy snapshot.
     network = est.__dict__["model_"]
     takes = _input_dtype(network)
+    ids = _network_ids(network, takes) if plan.transparent else None
+    numbers = tf.as_dtype(takes) if ids is not None else tf.float32  # (ids: past 2**24 too)
+    if features is not None and not (plan.transparent and len(image_shape) > 1):
+        input_names, signature, inputs_meta, unused = _named_inputs(
+            [str(f) for f in features], needs, plan.transparent, numbers)
+    else:
+        # One input: images as the network takes them, or rows of n_features.
+        shape = image_shape if plan.transparent and len(image_shape) > 1 else (n_features,)
+        signature = tf.TensorSpec((None, *shape), _single_dtype(needs, numbers), name="inputs")
+        input_names, inputs_meta, unused = [], [_describe("inputs", None, signature)], []
     model = PipelineModel(plan, network, _decoder(est, float_labels), input_names,
                           matrix_input=not input_names, network_dtype=takes)
     probe = _probe(signature, needs, input_names, integers=np.dtype(takes).kind in "iub")
@@ -200,7 +201,6 @@ def build_graph(pipeline, float_labels="float64"):
     if reads is not None and reads.kind == "f" and reads.itemsize == 2:
         # (float16 under a mixed policy: a preprocessed value past 65,504 gives NaN)
         info["network_reads"] = reads.name
-    ids = _network_ids(network, takes) if plan.transparent else None
     if ids is not None:  # (preprocessing steps make the values it takes: none recorded)
         info["network_ids"] = ids
     return Graph(model, signature, inputs_meta, unused, outputs, tables, probe, expected, info,
@@ -220,7 +220,7 @@ def _tolerance(network):
     return max(RTOL, 8 * eps), max(ATOL, 8 * eps)
 
 
-def _named_inputs(features, needs, transparent):
+def _named_inputs(features, needs, transparent, numbers):
     names = input_names(features)
     signature, meta, used_names, unused = {}, [], [], []
     for feature, name, need in zip(features, names, needs):
@@ -228,7 +228,7 @@ def _named_inputs(features, needs, transparent):
             unused.append(feature)
             used_names.append(None)
             continue
-        dtype = tf.string if need is not None and need.dtype == "string" else tf.float32
+        dtype = tf.string if need is not None and need.dtype == "string" else numbers
         signature[name] = tf.TensorSpec((None,), dtype, name=name)
         meta.append(_describe(name, feature, signature[name]))
         used_names.append(name)
@@ -256,7 +256,7 @@ def input_names(features):
     return names
 
 
-def _single_dtype(needs):
+def _single_dtype(needs, numbers):
     kinds = {need.dtype for need in needs if need is not None}
     if len(kinds) > 1:
         raise ValueError(
@@ -266,7 +266,7 @@ def _single_dtype(needs):
             "DataFrame of string column names (X.columns = X.columns.astype(str)) so that "
             "each column gets its own named input."
         )
-    return tf.string if kinds == {"string"} else tf.float32
+    return tf.string if kinds == {"string"} else numbers
 
 
 def _describe(name, feature, spec):
@@ -371,15 +371,14 @@ def _label_dtype(classes, float_labels):
 def _probe(signature, needs, names, integers=False):
     """A few rows for each input: random numbers (images in [0, 1)), and string
     columns going through all their categories and one unseen value. For a
-    network taking integers (ids), numbers of 0 and 1, ids every Embedding
-    has (found in an audit: normal draws cast to -2..2 failed the export of a
-    network of Embedding(input_dim=2) or CategoryEncoding in Keras)."""
+    network taking integers (ids), 0 and 1, ids every Embedding has (found in
+    an audit: normal draws cast to -2..2 failed an Embedding(input_dim=2))."""
     rng = np.random.default_rng(0)
     n = max([4] + [len(need.examples) + 1 for need in needs if need is not None])
 
-    def numbers(shape, images=False):
+    def numbers(shape, spec, images=False):  # (in the input's dtype: ids as integers)
         return (rng.integers(0, 2, shape) if integers else rng.uniform(0.0, 1.0, shape)
-                if images else rng.standard_normal(shape)).astype(np.float32)
+                if images else rng.standard_normal(shape)).astype(spec.dtype.as_numpy_dtype)
 
     def strings(need):
         values = list(need.examples if need is not None else ()) + ["<unseen>"]
@@ -387,13 +386,14 @@ def _probe(signature, needs, names, integers=False):
 
     if isinstance(signature, dict):
         return {
-            name: strings(need) if signature[name].dtype == tf.string else numbers(n)
+            name: strings(need) if signature[name].dtype == tf.string else numbers(
+                n, signature[name])
             for name, need in zip(names, needs) if name is not None
         }
     if signature.dtype == tf.string:
         return {"inputs": np.stack([strings(need) for need in needs], axis=1)}
     shape = (n,) + tuple(signature.shape.as_list()[1:])
-    return {"inputs": numbers(shape, images=len(shape) > 2)}
+    return {"inputs": numbers(shape, signature, images=len(shape) > 2)}
 
 
 def _dtype_name(dtype):

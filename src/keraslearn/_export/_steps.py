@@ -68,11 +68,16 @@ class Frame:
             return list(self.columns)
         return [self.matrix[:, i] for i in range(self.width)]
 
-    def as_matrix(self):
-        """The frame as a float32 matrix (images keep their shape)."""
+    def as_matrix(self, integers=False):
+        """The frame as a float32 matrix (images keep their shape); with
+        ``integers``, integer columns as they are (the ids a network of them
+        takes as sent, with no step between)."""
+        def numbers(tensor):
+            return tensor if integers and tensor.dtype.is_integer else tf.cast(tensor, tf.float32)
+
         if self.columns is None:
-            return tf.cast(self.matrix, tf.float32)
-        return tf.stack([tf.cast(c, tf.float32) for c in self.columns], axis=1)
+            return numbers(self.matrix)
+        return tf.stack([numbers(c) for c in self.columns], axis=1)
 
 
 class Identity:

@@ -210,20 +210,24 @@ class ExportedModel:
             if values.ndim != 2 or values.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {values.shape}, but this ExportedModel takes "
                                  f"rows of {self.n_features_in_} features")
-            sent = values.T  # (ids are checked as sent: float32 rounds past 2**24)
-            values = values.astype(self._dtypes[0], copy=False)
-            keys, columns = range(self.n_features_in_), values.T
+            keys = range(self.n_features_in_)
         else:
             keys = self.feature_names_in_
             absent = [f for f in keys if not hasattr(X, "columns") or f not in X.columns]
             if hasattr(X, "columns") and absent:
                 raise ValueError(f"X lacks the exported column(s) {absent}")
+        if self._network_ids is not None:  # ids checked as sent, before any cast
+            sent = values.T if self._names is None else [X[f].to_numpy() for f in keys]
+            self._refuse_before(sent, keys)
+            for key, given in zip(keys, sent):
+                self._refuse_ids(given, key)
+        if self._names is None:
+            values = values.astype(self._dtypes[0], copy=False)
+            columns = values.T
+        else:
             columns = [_column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
-            sent = [X[f].to_numpy() for f in keys] if self._network_ids else columns
-        self._refuse_before(columns, keys)
-        if self._network_ids is not None:
-            for key, given, column in zip(keys, sent, columns):
-                self._refuse_ids(given, column, key)
+        if self._network_ids is None:
+            self._refuse_before(columns, keys)
         feed = ({"inputs": tf.constant(values)} if self._names is None else
                 {name: tf.constant(c) for name, c in zip(self._names, columns)})
         try:
@@ -275,12 +279,14 @@ class ExportedModel:
                         f"{int(np.flatnonzero(bad)[0])}, which the exported pipeline does not "
                         f"take{why}")
 
-    def _refuse_ids(self, given, column, key):
+    def _refuse_ids(self, given, key):
         """Values ``given`` for a feature the network's integer input would take
         truncated or wrapped, or ids outside the rows of the Embedding reading
-        them, as the estimator refuses them; and ids its graph's float32 input
-        ``column`` does not hold exactly where a layer reads them as ids (found
-        in review: 16777217 was read as 16777216); integers compared as such."""
+        them, as the estimator refuses them; and, for an export whose graph
+        takes float32 columns (keraslearn's before it took the network's
+        integers), ids float32 does not hold exactly where a layer reads them
+        as ids (found in review: 16777217 was read as 16777216); integers
+        compared as such."""
         given = np.asarray(given)
         if given.dtype.kind == "O":  # (pandas' nullable integers, NA refused already)
             try:
@@ -301,6 +307,7 @@ class ExportedModel:
             bad = (given < low) | (given >= high)
             if given.dtype.kind == "f":
                 bad |= given != np.floor(given)
+            column = given.astype(self._dtypes[0])  # (the graph's input)
             read = column.astype(np.float64)  # as the graph casts it back: out of range, read
             outside = (read < low) | (read >= high)  # past the top, wrapped (found in review)
             rounded = ~bad & (column.astype(given.dtype) != given) & (lookup | outside)
