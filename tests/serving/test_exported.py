@@ -343,3 +343,13 @@ def test_ids_an_exported_network_cannot_take_are_refused_by_column(tmp_path):
             response = client.post("/predict", json=records(rows))
             assert response.status_code == 400
             assert ("an integer" if value == 1.5 else told) in response.json()["error"]
+    # found in review: the ids are read as the numbers sent before the graph's
+    # cast, not NumPy's errors: number strings, an infinity or None among objects
+    texts = pd.DataFrame({"a": ["0", "1"], "b": ["2.0", "0"]})
+    np.testing.assert_allclose(model.predict_proba(texts), clf.predict_proba(texts.astype(float)),
+                               rtol=1e-5, atol=1e-6)
+    for odd, told in ((np.inf, "infinity"), (None, "a missing value"), ("nan", "a missing value")):
+        with pytest.raises(ValueError, match=rf"^Input X contains {told}.* in feature 'b', row 1"):
+            model.predict(pd.DataFrame({"a": [0, 1], "b": np.array([1, odd], dtype=object)}))
+    with pytest.raises(TypeError, match="takes named columns: give a DataFrame with 'a'"):
+        model.predict(X.to_numpy())  # (its columns' names unknown)

@@ -216,17 +216,20 @@ class ExportedModel:
             absent = [f for f in keys if not hasattr(X, "columns") or f not in X.columns]
             if hasattr(X, "columns") and absent:
                 raise ValueError(f"X lacks the exported column(s) {absent}")
-        if self._network_ids is not None:  # ids checked as sent, before any cast
-            sent = values.T if self._names is None else [X[f].to_numpy() for f in keys]
+        if self._network_ids is not None:  # ids checked as the numbers sent, before any cast
+            sent = [_numbers(v) for v in (values.T if self._names is None else
+                                          (_named(X, f).to_numpy() for f in keys))]
             self._refuse_before(sent, keys)
             for key, given in zip(keys, sent):
                 self._refuse_ids(given, key)
-        if self._names is None:
-            values = values.astype(self._dtypes[0], copy=False)
-            columns = values.T
+            columns = [given.astype(self._dtypes[0]) for given in sent]
+            values = np.stack(columns, axis=1) if self._names is None else None
         else:
-            columns = [_column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
-        if self._network_ids is None:
+            if self._names is None:
+                values = values.astype(self._dtypes[0], copy=False)
+                columns = values.T
+            else:
+                columns = [_column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
             self._refuse_before(columns, keys)
         feed = ({"inputs": tf.constant(values)} if self._names is None else
                 {name: tf.constant(c) for name, c in zip(self._names, columns)})
@@ -283,18 +286,9 @@ class ExportedModel:
         """Values ``given`` for a feature the network's integer input would take
         truncated or wrapped, or ids outside the rows of the Embedding reading
         them, as the estimator refuses them; and, for an export whose graph
-        takes float32 columns (keraslearn's before it took the network's
-        integers), ids float32 does not hold exactly where a layer reads them
-        as ids (found in review: 16777217 was read as 16777216); integers
-        compared as such."""
-        given = np.asarray(given)
-        if given.dtype.kind == "O":  # (pandas' nullable integers, NA refused already)
-            try:
-                given = np.asarray(given.tolist())
-                if given.dtype.kind == "O":  # (Python ints past int64: their range told)
-                    given = given.astype(np.float64)
-            except (TypeError, ValueError, OverflowError):
-                return
+        takes float32 columns (earlier keraslearn's), ids float32 does not hold
+        exactly where a layer reads them as ids (found in review: 16777217 was
+        read as 16777216); compared as the numbers :func:`_numbers` gives."""
         if given.dtype.kind not in "biuf":
             return  # (not numbers: the graph's own error)
         given = given.astype(np.int64) if given.dtype.kind == "b" else given
@@ -318,7 +312,7 @@ class ExportedModel:
             if odd.any():
                 row = int(np.flatnonzero(odd)[0])
                 value = given[row].item()  # (as sent)
-                shown = int(value) if value == int(value) else value
+                shown = int(value) if np.isfinite(value) and value == int(value) else value
                 raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, but "
                                  f"{why} (its graph would read it as another value, or fail)")
 
@@ -365,17 +359,39 @@ def _wire_dtype(name):
     return "str" if name == "string" else name
 
 
+def _named(X, feature):
+    if not hasattr(X, "columns"):
+        raise TypeError(f"the exported model takes named columns: give a DataFrame with "
+                        f"{feature!r} and the other exported columns")
+    return X[feature]
+
+
 def _column(X, feature, dtype):
     """Column ``feature`` of X as the graph's input ``dtype``. Pandas' nullable
     columns give their NA as NaN to a float input (a pipeline's imputer fills
     it): a ``boolean`` column holding NA is an array of objects otherwise."""
-    if hasattr(X, "columns"):
-        column = X[feature]
-        if dtype.kind == "f" and hasattr(column, "array"):  # (a pandas Series)
-            return column.to_numpy(dtype=dtype, na_value=np.nan)
-        return column.to_numpy().astype(dtype, copy=False)
-    raise TypeError(f"the exported model takes named columns: give a DataFrame with "
-                    f"{feature!r} and the other exported columns")
+    column = _named(X, feature)
+    if dtype.kind == "f" and hasattr(column, "array"):  # (a pandas Series)
+        return column.to_numpy(dtype=dtype, na_value=np.nan)
+    return column.to_numpy().astype(dtype, copy=False)
+
+
+def _numbers(given):
+    """A column sent for a network's ids as the numbers it holds, checked before
+    the graph's cast (found in review: NumPy's errors for an infinity among
+    objects, number strings): objects (None as NaN, Python ints past int64 as
+    floats: their range told) and strings of numbers; else as given."""
+    given = np.asarray(given)
+    for kind, dtypes in (("O", (None, np.float64)), ("US", (np.int64, np.float64))):
+        if given.dtype.kind in kind:
+            for dtype in dtypes:
+                try:
+                    read = np.asarray(given.tolist()) if dtype is None else given.astype(dtype)
+                except (TypeError, ValueError, OverflowError):
+                    continue
+                if read.dtype.kind in "biuf":
+                    return read
+    return given
 
 
 def _text(values):
