@@ -321,7 +321,8 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     # two Embeddings the first's rows counted
     def looked_up(meta):
         inputs = keras.Input((1,), dtype="int64")
-        found = keras.layers.IntegerLookup(vocabulary=[5, 2**24, 2**24 + 1], output_mode="one_hot")(
+        found = keras.layers.IntegerLookup(vocabulary=[5, 2**24, 2**24 + 1, 2**53 + 1],
+                                           output_mode="one_hot")(
             keras.layers.Reshape((1,))(inputs))
         return keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(found))
 
@@ -330,11 +331,14 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
         big, np.arange(30) % 3 == 2)
     model = ExportedModel(keraslearn.export(clf, tmp_path / "lookup"))
     # the graph takes them as the network's int64 (left in a note: a float32
-    # input read 2**24 + 1 as 2**24), an id past float64's whole numbers too
-    sent = np.vstack([big[:3], [[2**53 + 1]]])
+    # input read 2**24 + 1 as 2**24), ids past float64's whole numbers too, and
+    # sent as text (found in review: read through float64)
+    sent = np.vstack([big[:3], [[2**53 + 1], [2**53]]])
     served = model.predict_proba(sent)
     np.testing.assert_allclose(served, clf.predict_proba(sent), rtol=1e-5, atol=1e-6)
-    assert abs(served[1, 1] - served[2, 1]) > 1e-4  # (2**24 and 2**24 + 1 told apart)
+    np.testing.assert_array_equal(model.predict_proba(sent.astype(str).astype(object)), served)
+    for a, b in ((1, 2), (3, 4)):  # (2**24 and 2**24 + 1 told apart, 2**53 + 1 and 2**53)
+        assert abs(served[a, 1] - served[b, 1]) > 1e-4
     # an export whose graph took float32 columns (keraslearn's before: made
     # here as it was, casting them to the network's int64) refuses them
     recorded = json.loads((tmp_path / "lookup" / "assets.extra" / "keraslearn.json").read_text())

@@ -377,20 +377,20 @@ def _column(X, feature, dtype):
 
 
 def _numbers(given):
-    """A column sent for a network's ids as the numbers it holds, checked before
-    the graph's cast (found in review: NumPy's errors for an infinity among
-    objects, number strings): objects (None as NaN, Python ints past int64 as
-    floats: their range told) and strings of numbers; else as given."""
+    """A column sent for ids as the numbers it holds, checked before the graph's
+    cast (found in reviews: NumPy's errors for an infinity among objects, number
+    strings): objects (None as NaN; ints past int64 as floats: range told), strings
+    (whole ones exact: one past 2**53 beside a fraction left as given)."""
     given = np.asarray(given)
-    for kind, dtypes in (("O", (None, np.float64)), ("US", (np.int64, np.float64))):
-        if given.dtype.kind in kind:
-            for dtype in dtypes:
-                try:
-                    read = np.asarray(given.tolist()) if dtype is None else given.astype(dtype)
-                except (TypeError, ValueError, OverflowError):
-                    continue
-                if read.dtype.kind in "biuf":
-                    return read
+    given = np.asarray(given.tolist()) if given.dtype.kind == "O" else given  # (strings: "U")
+    for dtype in (np.int64, np.float64) if given.dtype.kind in "OUS" else ():
+        try:
+            read = given.astype(dtype)
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if dtype is np.int64 or given.dtype.kind == "O" or not np.any(
+                np.isfinite(read) & (np.abs(read) >= 2.0**53)):  # (whole numbers exact)
+            return read
     return given
 
 
