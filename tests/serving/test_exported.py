@@ -220,6 +220,17 @@ def test_missing_values_and_absent_columns_are_refused_by_name(exported):
     with pytest.raises(ValueError, match=r"X has shape \(6, 3\), but this ExportedModel takes "
                                          r"rows of 4 features"):
         rows.predict(values[:, :3])
+    # found in review: dates, times and complex numbers, which the estimator
+    # refuses, were answered as counts of their unit or without their imaginary part
+    pipeline = regressor()
+    dates = np.arange(24).reshape(6, 4).astype("datetime64[D]")
+    for sent in (dates, dates - dates.min(), scaled_rows()[:6] + 1j):
+        with pytest.raises(ValueError) as told:
+            pipeline.predict(sent)
+        with pytest.raises(ValueError, match=re.escape(str(told.value).splitlines()[0])):
+            rows.predict(sent)
+    with pytest.raises(ValueError, match=r"X has date or time columns \['age'\]: as numbers "):
+        model.predict(X.assign(age=pd.Timestamp("2020-01-01")))
 
 
 def test_a_null_in_a_served_exports_text_column_is_told_where_exports_take_them(exported):

@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ..utils._files import user_path
 from ..utils._labels import refuse_nan
+from . import _sent
 
 
 def _classifies(model):
@@ -210,15 +211,18 @@ class ExportedModel:
             if values.ndim != 2 or values.shape[1] != self.n_features_in_:
                 raise ValueError(f"X has shape {values.shape}, but this ExportedModel takes "
                                  f"rows of {self.n_features_in_} features")
+            _sent.refuse_unreal(X, values)
             keys = range(self.n_features_in_)
         else:
             keys = self.feature_names_in_
             absent = [f for f in keys if not hasattr(X, "columns") or f not in X.columns]
             if hasattr(X, "columns") and absent:
                 raise ValueError(f"X lacks the exported column(s) {absent}")
+            if hasattr(X, "columns"):
+                _sent.refuse_unreal(X[list(keys)])
         if self._network_ids is not None:  # ids checked as the numbers sent, before any cast
-            sent = [_numbers(v) for v in (values.T if self._names is None else
-                                          (_named(X, f).to_numpy() for f in keys))]
+            sent = [_sent.numbers(v) for v in (values.T if self._names is None else
+                                          (_sent.named(X, f).to_numpy() for f in keys))]
             self._refuse_before(sent, keys)
             for key, given in zip(keys, sent):
                 self._refuse_ids(given, key)
@@ -229,7 +233,7 @@ class ExportedModel:
                 values = values.astype(self._dtypes[0], copy=False)
                 columns = values.T
             else:
-                columns = [_column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
+                columns = [_sent.column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]
             self._refuse_before(columns, keys)
         feed = ({"inputs": tf.constant(values)} if self._names is None else
                 {name: tf.constant(c) for name, c in zip(self._names, columns)})
@@ -288,7 +292,7 @@ class ExportedModel:
         them, as the estimator refuses them; and, for an export whose graph
         takes float32 columns (earlier keraslearn's), ids float32 does not hold
         exactly where a layer reads them as ids (found in review: 16777217 was
-        read as 16777216); compared as the numbers :func:`_numbers` gives."""
+        read as 16777216); compared as the numbers :func:`._sent.numbers` gives."""
         if given.dtype.kind not in "biuf":
             return  # (not numbers: the graph's own error)
         given = given.astype(np.int64) if given.dtype.kind == "b" else given
@@ -357,41 +361,6 @@ def _graph_dtype(name):
 
 def _wire_dtype(name):
     return "str" if name == "string" else name
-
-
-def _named(X, feature):
-    if not hasattr(X, "columns"):
-        raise TypeError(f"the exported model takes named columns: give a DataFrame with "
-                        f"{feature!r} and the other exported columns")
-    return X[feature]
-
-
-def _column(X, feature, dtype):
-    """Column ``feature`` of X as the graph's input ``dtype``. Pandas' nullable
-    columns give their NA as NaN to a float input (a pipeline's imputer fills
-    it): a ``boolean`` column holding NA is an array of objects otherwise."""
-    column = _named(X, feature)
-    if dtype.kind == "f" and hasattr(column, "array"):  # (a pandas Series)
-        return column.to_numpy(dtype=dtype, na_value=np.nan)
-    return column.to_numpy().astype(dtype, copy=False)
-
-
-def _numbers(given):
-    """A column sent for ids as the numbers it holds, checked before the graph's
-    cast (found in reviews: NumPy's errors for an infinity among objects, number
-    strings): objects (None as NaN; ints past int64 as floats: range told), strings
-    (whole ones exact: one past 2**53 beside a fraction left as given)."""
-    given = np.asarray(given)
-    given = np.asarray(given.tolist()) if given.dtype.kind == "O" else given  # (strings: "U")
-    for dtype in (np.int64, np.float64) if given.dtype.kind in "OUS" else ():
-        try:
-            read = given.astype(dtype)
-        except (TypeError, ValueError, OverflowError):
-            continue
-        if dtype is np.int64 or given.dtype.kind == "O" or not np.any(
-                np.isfinite(read) & (np.abs(read) >= 2.0**53)):  # (whole numbers exact)
-            return read
-    return given
 
 
 def _text(values):
