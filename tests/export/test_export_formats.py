@@ -355,7 +355,8 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
         (tmp_path / "old" / "assets.extra" / "keraslearn.json").write_text(json.dumps(written))
         model = ExportedModel(tmp_path / "old")
         np.testing.assert_allclose(model.predict_proba(big[:2]), served[:2], rtol=1e-6)
-        for sent, row in ((big[1:3], 1), (np.array([[2**53 + 1]]), 0)):  # (ints as sent)
+        for sent, row in ((big[1:3], 1), (np.array([[2**53 + 1]]), 0),  # (ints as sent)
+                          (np.array([["16777217"], ["1e16"]], dtype=object), 0)):  # (text)
             with pytest.raises(ValueError, match=rf"^Input X holds {sent[row, 0]} in feature 0, "
                                rf"row {row}, but the exported graph's float32 input cannot hold "
                                r"it exactly \(its graph would read it as another value"):

@@ -5,6 +5,7 @@ directory that is not such an export is refused with the reason."""
 import json
 import re
 import shutil
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -359,8 +360,10 @@ def test_ids_an_exported_network_cannot_take_are_refused_by_column(tmp_path):
     texts = pd.DataFrame({"a": ["0", "1"], "b": ["2.0", "0"]})
     np.testing.assert_allclose(model.predict_proba(texts), clf.predict_proba(texts.astype(float)),
                                rtol=1e-5, atol=1e-6)
-    for odd, told in ((np.inf, "infinity"), (None, "a missing value"), ("nan", "a missing value")):
-        with pytest.raises(ValueError, match=rf"^Input X contains {told}.* in feature 'b', row 1"):
+    for odd, told in ((np.inf, "contains infinity"), (None, "contains a missing value"),
+                      ("nan", "contains a missing value"), ("abc", "holds 'abc'"),
+                      (Decimal("2.5"), "holds 2.5"), (1 + 2j, r"holds \(1\+2j\)")):
+        with pytest.raises(ValueError, match=rf"^Input X {told}.* in feature 'b', row 1"):
             model.predict(pd.DataFrame({"a": [0, 1], "b": np.array([1, odd], dtype=object)}))
     with pytest.raises(TypeError, match="takes named columns: give a DataFrame with 'a'"):
         model.predict(X.to_numpy())  # (its columns' names unknown)

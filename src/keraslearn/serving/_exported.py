@@ -221,8 +221,9 @@ class ExportedModel:
             if hasattr(X, "columns"):
                 _sent.refuse_unreal(X[list(keys)])
         if self._network_ids is not None:  # ids checked as the numbers sent, before any cast
-            sent = [_sent.numbers(v) for v in (values.T if self._names is None else
-                                          (_sent.named(X, f).to_numpy() for f in keys))]
+            sent = [_sent.numbers(v, key) for key, v in zip(keys, values.T if self._names is None
+                                                            else (_sent.named(X, f).to_numpy()
+                                                                  for f in keys))]
             self._refuse_before(sent, keys)
             for key, given in zip(keys, sent):
                 self._refuse_ids(given, key)

@@ -1,6 +1,8 @@
 """How :class:`~keraslearn.serving.ExportedModel` reads the columns a request
 sends, before its graph runs."""
 
+from decimal import Decimal
+
 import numpy as np
 
 
@@ -35,19 +37,51 @@ def column(X, feature, dtype):
     return column.to_numpy().astype(dtype, copy=False)
 
 
-def numbers(given):
-    """A column sent for ids as the numbers it holds, checked before the graph's
-    cast (found in reviews: NumPy's errors for an infinity among objects, number
-    strings): objects (None as NaN; ints past int64 as floats: range told), strings
-    (whole ones exact: one past 2**53 beside a fraction left as given)."""
+def numbers(given, key):
+    """Column ``key`` of a request for a network's ids as the numbers it holds,
+    read exactly before any check or cast (found in reviews: NumPy's errors for
+    an infinity among objects, number strings read through float64, a Decimal
+    2.5 read as 2): int64 where each is a whole number within its range, else
+    float64 (those past it, NaN for None, fractions: refused after). Text and
+    objects that are no number are refused here, by row."""
     given = np.asarray(given)
-    given = np.asarray(given.tolist()) if given.dtype.kind == "O" else given  # (strings: "U")
-    for dtype in (np.int64, np.float64) if given.dtype.kind in "OUS" else ():
-        try:
-            read = given.astype(dtype)
-        except (TypeError, ValueError, OverflowError):
-            continue
-        if dtype is np.int64 or given.dtype.kind == "O" or not np.any(
-                np.isfinite(read) & (np.abs(read) >= 2.0**53)):  # (whole numbers exact)
-            return read
-    return given
+    if given.dtype.kind not in "OUS":
+        return given
+    read = [_exact(value) for value in given.ravel().tolist()]
+    for row, (value, number) in enumerate(zip(given.ravel().tolist(), read)):
+        if number is None or isinstance(number, Decimal):  # (not a number; or a fraction
+            what = "a number" if number is None else "a whole number"  # float64 rounds)
+            raise ValueError(f"Input X holds {value!r} in feature {key!r}, row {row}, which is "
+                             f"not {what}: the exported network takes ids")
+    if all(isinstance(n, int) and -2**63 <= n < 2**63 for n in read):
+        return np.array(read, dtype=np.int64).reshape(given.shape)
+    return np.array([_float(n) for n in read], dtype=np.float64).reshape(given.shape)
+
+
+def _exact(value):
+    """``value`` as a Python int (a whole number) or float (NaN, infinity, a
+    fraction float64 keeps one); a Decimal for a fraction float64 reads as a
+    whole number; None for what is no number."""
+    import pandas as pd
+
+    if value is None or value is pd.NA:
+        return float("nan")
+    if isinstance(value, (bool, np.bool_, int, np.integer)):
+        return int(value)
+    try:
+        number = Decimal(value.decode() if isinstance(value, bytes) else
+                         float(value) if isinstance(value, np.floating) else value)
+    except (TypeError, ValueError, ArithmeticError, UnicodeDecodeError):
+        return None  # (text of no number, complex numbers, dates, ...)
+    if not number.is_finite():
+        return float("nan") if number.is_nan() else float(number)
+    if number == number.to_integral_value():
+        return int(number)
+    return float(number) if not float(number).is_integer() else number
+
+
+def _float(number):
+    try:
+        return float(number)
+    except OverflowError:  # (an int past float64's range: as far as it goes, refused)
+        return float("inf") if number > 0 else float("-inf")
