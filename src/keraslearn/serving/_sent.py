@@ -10,12 +10,14 @@ def refuse_unreal(X, values=None):
     """Refuse dates, times and complex numbers, as the estimator refuses them
     (found in review: the graph answered them as counts of their unit, and
     complex numbers without their imaginary part). ``values``: X as an array,
-    where the model takes rows of numbers; else X is a DataFrame."""
+    where the model takes rows of numbers; a DataFrame's own columns are read
+    (found in review: np.asarray made them objects)."""
     from ..utils._input_errors import refuse_dates
 
-    refuse_dates(X if values is None else values)
-    kinds = ([values.dtype.kind] if values is not None else
-             [getattr(dtype, "kind", None) for dtype in X.dtypes])
+    frame = hasattr(X, "columns") and hasattr(X, "dtypes")
+    refuse_dates(X if frame or values is None else values)
+    kinds = ([getattr(dtype, "kind", None) for dtype in X.dtypes] if frame else
+             [values.dtype.kind])
     if "c" in kinds:
         raise ValueError("Complex data not supported: the exported model takes real numbers")
 
@@ -66,6 +68,8 @@ def _exact(value):
 
     if value is None or value is pd.NA:
         return float("nan")
+    if isinstance(value, (np.datetime64, np.timedelta64)):  # (the second an np.integer)
+        return None
     if isinstance(value, (bool, np.bool_, int, np.integer)):
         return int(value)
     try:
@@ -75,6 +79,8 @@ def _exact(value):
         return None  # (text of no number, complex numbers, dates, ...)
     if not number.is_finite():
         return float("nan") if number.is_nan() else float(number)
+    if number.adjusted() > 18:  # past int64: a float at once (found in review: int() of
+        return float(number)  # '1e800000' took seconds, a server's request included)
     if number == number.to_integral_value():
         return int(number)
     return float(number) if not float(number).is_integer() else number
