@@ -382,9 +382,11 @@ def test_ids_an_exported_network_cannot_take_are_refused_by_column(tmp_path):
 def test_a_huge_number_sent_as_text_for_ids_is_read_at_once():
     # found in review: int() of Decimal('1e800000') took 20 s of a server's
     # request (time grows with the square of the exponent); read in a child
-    # process, so that a regression fails on its timeout instead of hanging
+    # process, so that a regression fails on its timeout instead of hanging;
+    # a zero so written stays 0, its column exact (found in review: read as floats)
     code = ("import numpy as np; from keraslearn.serving._sent import numbers; "
-            "print(numbers(np.array(['1e999999999', '5']), 'b').tolist())")
+            "print(numbers(np.array(['1e999999999', '5']), 'b').tolist()); "
+            f"print(numbers(np.array(['0e999999999', '{2**53 + 1}']), 'b').tolist())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
-    assert done.stdout.strip() == "[inf, 5.0]"
+    assert done.stdout.split() == ["[inf,", "5.0]", "[0,", f"{2**53 + 1}]"]

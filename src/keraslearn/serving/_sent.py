@@ -79,8 +79,8 @@ def _exact(value):
         return None  # (text of no number, complex numbers, dates, ...)
     if not number.is_finite():
         return float("nan") if number.is_nan() else float(number)
-    if number.adjusted() > 18:  # past int64: a float at once (found in review: int() of
-        return float(number)  # '1e800000' took seconds, a server's request included)
+    if number.adjusted() > 18 and not number.is_zero():  # past int64: a float at once (found
+        return float(number)  # in review: int() of '1e800000' took seconds; '0e19' is 0)
     if number == number.to_integral_value():
         return int(number)
     return float(number) if not float(number).is_integer() else number
