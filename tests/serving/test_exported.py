@@ -373,6 +373,11 @@ def test_ids_an_exported_network_cannot_take_are_refused_by_column(tmp_path):
             model.predict(pd.DataFrame({"a": [0, 1], "b": np.array([1, odd], dtype=object)}))
     with pytest.raises(TypeError, match="takes named columns: give a DataFrame with 'a'"):
         model.predict(X.to_numpy())  # (its columns' names unknown)
+    # values told short (a fraction of 1,000 digits; 1e300, not its 301 digits)
+    for odd, told in (("0." + "0" * 1000 + "1", r"'0\.0{54}\.\.\. in feature 'b', row 1, which is "
+                       "not a whole number"), (1e300, r"1e\+300 in feature 'b', row 1, but")):
+        with pytest.raises(ValueError, match=rf"^Input X holds {told}"):
+            model.predict(pd.DataFrame({"a": [0, 1], "b": np.array([1, odd], dtype=object)}))
     with pytest.raises(ValueError, match=r"holds np.timedelta64\(5,'D'\) in feature 'b', row 1, "
                                          "which is not a number"):  # (an np.integer subclass)
         model.predict(pd.DataFrame({"a": [0, 1], "b": np.array([1, np.timedelta64(5, "D")],

@@ -317,7 +317,7 @@ class ExportedModel:
             if odd.any():
                 row = int(np.flatnonzero(odd)[0])
                 value = given[row].item()  # (as sent)
-                shown = int(value) if np.isfinite(value) and value == int(value) else value
+                shown = int(value) if abs(value) < 2**64 and value == int(value) else value
                 raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, but "
                                  f"{why} (its graph would read it as another value, or fail)")
 

@@ -53,7 +53,8 @@ def numbers(given, key):
     for row, (value, number) in enumerate(zip(given.ravel().tolist(), read)):
         if number is None or isinstance(number, Decimal):  # (not a number; or a fraction
             what = "a number" if number is None else "a whole number"  # float64 rounds)
-            raise ValueError(f"Input X holds {value!r} in feature {key!r}, row {row}, which is "
+            shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+            raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, which is "
                              f"not {what}: the exported network takes ids")
     if all(isinstance(n, int) and -2**63 <= n < 2**63 for n in read):
         return np.array(read, dtype=np.int64).reshape(given.shape)
