@@ -43,9 +43,10 @@ def numbers(given, key):
     """Column ``key`` of a request for a network's ids as the numbers it holds,
     read exactly before any check or cast (found in reviews: NumPy's errors for
     an infinity among objects, number strings read through float64, a Decimal
-    2.5 read as 2): int64 where each is a whole number within its range, else
-    float64 (those past it, NaN for None, fractions: refused after). Text and
-    objects that are no number are refused here, by row."""
+    2.5 read as 2; -2**63 - 1 as -2**63): int64 (or uint64) where each is a
+    whole number within its range, else float64 (NaN for None, fractions:
+    refused after). Text and objects that are no number, and whole numbers no
+    64-bit integer type holds beside the others, are refused here, by row."""
     given = np.asarray(given)
     if given.dtype.kind not in "OUS":
         return given
@@ -56,8 +57,13 @@ def numbers(given, key):
             shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
             raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, which is "
                              f"not {what}: the exported network takes ids")
-    if all(isinstance(n, int) and -2**63 <= n < 2**63 for n in read):
-        return np.array(read, dtype=np.int64).reshape(given.shape)
+    if all(isinstance(n, int) for n in read):
+        for dtype in (np.int64, np.uint64):
+            if all(np.iinfo(dtype).min <= n <= np.iinfo(dtype).max for n in read):
+                return np.array(read, dtype=dtype).reshape(given.shape)
+        row, past = next((row, n) for row, n in enumerate(read) if not -2**63 <= n < 2**63)
+        raise ValueError(f"Input X holds {past} in feature {key!r}, row {row}, past int64's "
+                         "range: the exported network takes ids")
     return np.array([_float(n) for n in read], dtype=np.float64).reshape(given.shape)
 
 
@@ -80,7 +86,7 @@ def _exact(value):
         return None  # (text of no number, complex numbers, dates, ...)
     if not number.is_finite():
         return float("nan") if number.is_nan() else float(number)
-    if number.adjusted() > 18 and not number.is_zero():  # past int64: a float at once (found
+    if number.adjusted() > 19 and not number.is_zero():  # past uint64: a float at once (found
         return float(number)  # in review: int() of '1e800000' took seconds; '0e19' is 0)
     if number == number.to_integral_value():
         return int(number)
