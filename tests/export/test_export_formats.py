@@ -373,10 +373,10 @@ def test_a_network_of_ids_an_embedding_bounds_exports(tmp_path):
     sent = np.vstack([seconds[:3] + 1, [[2**63 - 1]]])  # (int64's top: it was wrapped once)
     np.testing.assert_allclose(model.predict(sent), reg.predict(sent),
                                rtol=1e-5)  # (found in review: refused past 2**24)
-    # ... but not Python ints past int64's top
+    # ... but not Python ints past int64's top (told as floats past 64 bits)
     with pytest.raises(ValueError, match=re.escape(
-            f"holds {2**70} in feature 0, row 0, but the exported network takes whole numbers "
-            "within int64's range")):
+            f"holds {float(2**70)} in feature 0, row 0, but the exported network takes whole "
+            "numbers within int64's range")):
         model.predict(np.array([[2**70]], dtype=object))
 
     def two_tables(meta):

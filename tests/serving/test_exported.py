@@ -370,7 +370,8 @@ def test_ids_an_exported_network_cannot_take_are_refused_by_column(tmp_path):
                       ("nan", "contains a missing value"), ("abc", "holds 'abc'"),
                       (Decimal("2.5"), "holds 2.5"), (1 + 2j, r"holds \(1\+2j\)"),
                       # (read through float64, -2**63 - 1 was -2**63, an int64 id)
-                      (str(-2**63 - 1), f"holds {-2**63 - 1}"), (str(2**63), f"holds {2**63}")):
+                      (str(-2**63 - 1), f"holds {-2**63 - 1}"), (str(2**63), f"holds {2**63}"),
+                      (10**5000, "contains infinity")):  # (past Python's digits to print)
         with pytest.raises(ValueError, match=rf"^Input X {told}.* in feature 'b', row 1"):
             model.predict(pd.DataFrame({"a": [0, 1], "b": np.array([1, odd], dtype=object)}))
     with pytest.raises(TypeError, match="takes named columns: give a DataFrame with 'a'"):

@@ -44,9 +44,10 @@ def numbers(given, key):
     read exactly before any check or cast (found in reviews: NumPy's errors for
     an infinity among objects, number strings read through float64, a Decimal
     2.5 read as 2; -2**63 - 1 as -2**63): int64 (or uint64) where each is a
-    whole number within its range, else float64 (NaN for None, fractions:
-    refused after). Text and objects that are no number, and whole numbers no
-    64-bit integer type holds beside the others, are refused here, by row."""
+    whole number within its range, else float64 (NaN for None, fractions,
+    numbers past 64-bit integers, negative ones beside some past int64: all
+    refused after). Text and objects that are no number, and whole numbers
+    below int64's range, float64 would read as -2**63, are refused here."""
     given = np.asarray(given)
     if given.dtype.kind not in "OUS":
         return given
@@ -58,12 +59,14 @@ def numbers(given, key):
             raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, which is "
                              f"not {what}: the exported network takes ids")
     if all(isinstance(n, int) for n in read):
+        low, high = min(read, default=0), max(read, default=0)
         for dtype in (np.int64, np.uint64):
-            if all(np.iinfo(dtype).min <= n <= np.iinfo(dtype).max for n in read):
+            if np.iinfo(dtype).min <= low and high <= np.iinfo(dtype).max:
                 return np.array(read, dtype=dtype).reshape(given.shape)
-        row, past = next((row, n) for row, n in enumerate(read) if not -2**63 <= n < 2**63)
-        raise ValueError(f"Input X holds {past} in feature {key!r}, row {row}, past int64's "
-                         "range: the exported network takes ids")
+        if low < -2**63:
+            row = next(row for row, n in enumerate(read) if n < -2**63)
+            raise ValueError(f"Input X holds {read[row]} in feature {key!r}, row {row}, past "
+                             "int64's range: the exported network takes ids")
     return np.array([_float(n) for n in read], dtype=np.float64).reshape(given.shape)
 
 
@@ -77,8 +80,8 @@ def _exact(value):
         return float("nan")
     if isinstance(value, (np.datetime64, np.timedelta64)):  # (the second an np.integer)
         return None
-    if isinstance(value, (bool, np.bool_, int, np.integer)):
-        return int(value)
+    if isinstance(value, (bool, np.bool_, int, np.integer)):  # (past 64 bits: a float, refused
+        return int(value) if -2**64 <= value < 2**64 else _float(int(value))  # by its range)
     try:
         number = Decimal(value.decode() if isinstance(value, bytes) else
                          float(value) if isinstance(value, np.floating) else value)
