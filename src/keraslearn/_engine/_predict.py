@@ -297,12 +297,11 @@ def keyed_inputs(model):
 def _to_numpy(out):
     """A model's output as an array; several outputs as a list (or dict) of arrays.
     One output in a list or dict is its array, as the NumPy forward pass gives it."""
+    out = nested.sole(out)
     if isinstance(out, dict):
-        if len(out) == 1:
-            return np.asarray(next(iter(out.values())))
         return {k: np.asarray(v) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
-        return np.asarray(out[0]) if len(out) == 1 else [np.asarray(o) for o in out]
+        return [np.asarray(o) for o in out]
     return np.asarray(out)
 
 
