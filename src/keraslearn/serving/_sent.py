@@ -51,8 +51,9 @@ def numbers(given, key):
     given = np.asarray(given)
     if given.dtype.kind not in "OUS":
         return given
-    read = [_exact(value) for value in given.ravel().tolist()]
-    for row, (value, number) in enumerate(zip(given.ravel().tolist(), read)):
+    sent = given.ravel().tolist()
+    read = [_exact(value) for value in sent]
+    for row, (value, number) in enumerate(zip(sent, read)):
         if number is None or isinstance(number, Decimal):  # (not a number; or a fraction
             what = "a number" if number is None else "a whole number"  # float64 rounds)
             shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
