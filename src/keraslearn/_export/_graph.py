@@ -148,7 +148,7 @@ class PipelineModel(keras.Model):
             frame = Frame(matrix=inputs)
         else:
             frame = Frame(columns=[None if n is None else inputs[n] for n in self.input_names])
-        return self.plan(frame).as_matrix(integers=self.plan.transparent)
+        return self.plan(frame).as_matrix(integers=self.plan.keeps_values)
 
 
 def build_graph(pipeline, float_labels="float64"):
@@ -164,7 +164,9 @@ def build_graph(pipeline, float_labels="float64"):
     # nothing in it, so its few-row predictions keep their NumPy snapshot.
     network = est.__dict__["model_"]
     takes = _input_dtype(network)
-    ids = _network_ids(network, takes) if plan.transparent else None
+    # (ids pass steps passing values, "passthrough" too; one matrix: if each column does)
+    keeps = plan.transparent or plan.keeps_values and (features is not None or None not in needs)
+    ids = _network_ids(network, takes) if keeps else None
     numbers = tf.as_dtype(takes) if ids is not None else tf.float32  # (ids: past 2**24 too)
     if features is not None and not (plan.transparent and len(image_shape) > 1):
         input_names, signature, inputs_meta, unused = _named_inputs(
@@ -190,7 +192,7 @@ def build_graph(pipeline, float_labels="float64"):
                   if not (s is None or isinstance(s, str))],  # not "passthrough"
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
-    info["imputed_features"] = [] if plan.transparent else imputed_features(
+    info["imputed_features"] = [] if plan.keeps_values else imputed_features(
         pipeline, features, n_features, inputs_meta, model, probe, int(np.prod(image_shape)))
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
@@ -276,14 +278,12 @@ def _describe(name, feature, spec):
 
 def _network_ids(network, takes):
     """What a network of an integer input takes, for a server to refuse other
-    values before the graph casts them (found in an audit: an exported
-    Embedding's network answered 1.7 as id 1, and -1, which its estimator
-    refuses): {"dtype", "rows", "lookup"}, rows those of the Embedding reading
-    it (or None), lookup whether a layer of it may read them as ids, whatever
-    stands between (whose float32 rounding past 2**24 gives other ids; found
-    in review: one behind a Reshape was missed): any lookup layer counts, so
-    that numbers past 2**24 beside ids in one input are refused too (the
-    README's advice: subtract an offset); None for ``takes``, its input dtype, a float."""
+    values before the graph casts them (found in an audit: an Embedding's network
+    answered 1.7 as id 1, and -1, which its estimator refuses): {"dtype", "rows",
+    "lookup"}, rows those of the Embedding reading it (or None), lookup whether a
+    layer of it may read them as ids, whatever stands between (float32 rounds
+    them past 2**24; found in review: one behind a Reshape was missed); None for
+    ``takes``, its input dtype, a float."""
     from .._engine._layers import all_layers
     from .._engine._predict import input_kinds
 

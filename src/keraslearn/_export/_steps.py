@@ -84,6 +84,7 @@ class Identity:
     """A step that passes its input through (``FunctionTransformer()``, "passthrough")."""
 
     transparent = True
+    keeps_values = True  # (the values it gives are those it reads: ids stay integers)
 
     def __call__(self, frame):
         return frame
@@ -102,7 +103,7 @@ class LayerStep:
     dtypes), the others a float32 matrix.
     """
 
-    transparent = False
+    transparent = keeps_values = False
 
     def __init__(self, layer, per_column=False, column_needs=None):
         self.layer = layer
@@ -127,6 +128,7 @@ class Sequence:
     def __init__(self, nodes):
         self.nodes = list(nodes)
         self.transparent = all(node.transparent for node in self.nodes)
+        self.keeps_values = all(node.keeps_values for node in self.nodes)
 
     def __call__(self, frame):
         for node in self.nodes:
@@ -145,16 +147,21 @@ class Sequence:
 
 
 class ColumnSplit:
-    """Column subsets through their own nodes, outputs side by side (ColumnTransformer)."""
+    """Column subsets through their own nodes, outputs side by side (ColumnTransformer).
+
+    Not transparent, as it reads only some columns, but it keeps their values
+    where every part passes them through (ids a network of them reads)."""
 
     transparent = False
 
     def __init__(self, parts, names=None):
         self.parts = [(list(indices), node) for indices, node in parts]
         self.names = names
+        self.keeps_values = all(node.keeps_values for _, node in self.parts)
 
     def __call__(self, frame):
-        outputs = [node(frame.select(indices)).as_matrix() for indices, node in self.parts]
+        outputs = [node(frame.select(indices)).as_matrix(integers=self.keeps_values)
+                   for indices, node in self.parts]
         return Frame(matrix=tf.concat(outputs, axis=1))
 
     def needs(self, n):
