@@ -240,6 +240,30 @@ def test_missing_values_and_absent_columns_are_refused_by_name(exported):
         rows.predict(frame)  # (found in review: read as objects by an array-fitted export)
 
 
+def test_values_that_are_no_numbers_are_refused_by_feature_and_row(exported):
+    # found in an audit: a Python date among objects raised NumPy's TypeError
+    # (float() takes no date), and text its ValueError, naming neither feature nor row
+    import datetime
+
+    model = ExportedModel(exported[0])
+    X = mixed_frame(seed=7)[0].iloc[:4].astype({"age": object})
+    for odd in (datetime.date(2020, 1, 1), pd.Period("2020-01", "M"), "old", 1j):
+        sent = X.copy()
+        sent.loc[sent.index[2], "age"] = odd
+        with pytest.raises(ValueError, match=re.escape(
+                f"Input X holds {odd!r} in feature 'age', row 2, which is not a number: the "
+                "exported graph takes numbers there")):
+            model.predict(sent)
+    rows, values = ExportedModel(exported[1]), scaled_rows()[:4].astype(object)
+    pipeline = regressor()
+    values[3, 1] = str(values[3, 1])  # (numbers as text, taken as the pipeline takes them)
+    np.testing.assert_allclose(rows.predict(values), pipeline.predict(values), rtol=1e-5)
+    values[1, 2] = datetime.datetime(2020, 1, 1)
+    with pytest.raises(ValueError, match=r"^Input X holds datetime.datetime\(2020, 1, 1, 0, 0\) "
+                                         r"in feature 2, row 1, which is not a number"):
+        rows.predict(values)
+
+
 def test_a_null_in_a_served_exports_text_column_is_told_where_exports_take_them(exported):
     # Found in an audit: the answer said missing values are taken in columns an
     # encoder taking unknown values reads (the pipeline's rule), where an exported

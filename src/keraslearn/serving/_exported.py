@@ -231,7 +231,7 @@ class ExportedModel:
             values = np.stack(columns, axis=1) if self._names is None else None
         else:
             if self._names is None:
-                values = values.astype(self._dtypes[0], copy=False)
+                values = _sent.cast(values, self._dtypes[0])
                 columns = values.T
             else:
                 columns = [_sent.column(X, f, dtype) for f, dtype in zip(keys, self._dtypes)]

@@ -34,9 +34,39 @@ def column(X, feature, dtype):
     columns give their NA as NaN to a float input (a pipeline's imputer fills
     it): a ``boolean`` column holding NA is an array of objects otherwise."""
     column = named(X, feature)
-    if dtype.kind == "f" and hasattr(column, "array"):  # (a pandas Series)
-        return column.to_numpy(dtype=dtype, na_value=np.nan)
-    return column.to_numpy().astype(dtype, copy=False)
+    try:
+        if dtype.kind == "f" and hasattr(column, "array"):  # (a pandas Series)
+            return column.to_numpy(dtype=dtype, na_value=np.nan)
+        return column.to_numpy().astype(dtype, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise unread(column.to_numpy()[:, None], [feature]) or exc from None
+
+
+def cast(values, dtype):
+    """Rows of numbers sent as one array, as the graph's input ``dtype``."""
+    try:
+        return values.astype(dtype, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise unread(values, range(values.shape[1])) or exc from None
+
+
+def unread(values, keys):
+    """The error for the first of ``values`` (rows of the features ``keys``)
+    that is no number: NumPy's said neither feature nor row, and a Python date
+    (found in an audit) only that float() takes none."""
+    import pandas as pd
+
+    for row, cells in enumerate(values):
+        for key, value in zip(keys, cells):
+            if value is None or value is pd.NA:
+                continue  # (a missing value: refused after, as one)
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
+                return ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, which "
+                                  "is not a number: the exported graph takes numbers there")
+    return None
 
 
 def numbers(given, key):
