@@ -41,12 +41,22 @@ def test_ids_passed_through_a_column_transformer_are_exported_as_integers(tmp_pa
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"note": rng.normal(size=40), "user": 2**25 + np.arange(40) % 3,
                       "item": rng.integers(0, 3, 40)})
-    pipe = fitted([("ids", "passthrough", ["user", "item"])], X)  # ("note" dropped)
-    model = ExportedModel(keraslearn.export(pipe, tmp_path / "model"))
-    assert model.input_dtypes_ == {"user": "int64", "item": "int64"}
-    assert model.unused_features_ == ["note"]
-    np.testing.assert_allclose(model.predict(X), pipe.predict(X), rtol=1e-5, atol=1e-6)
-    assert len(np.unique(np.round(model.predict(X[:5]), 5))) > 1  # (the ids told apart)
+    # ("note" dropped: by the ColumnTransformer, or by one nested in another,
+    # found in review: the nested one's dropped column was taken as an id)
+    nested = ColumnTransformer([("ids", "passthrough", ["user", "item"])])
+    for i, columns in enumerate(([("ids", "passthrough", ["user", "item"])],
+                                 [("all", nested, ["note", "user", "item"])])):
+        pipe = fitted(columns, X)
+        model = ExportedModel(keraslearn.export(pipe, tmp_path / f"model{i}"))
+        signature = tf.saved_model.load(str(tmp_path / f"model{i}")).signatures[
+            "serving_default"].structured_input_signature[1]
+        assert {name: spec.dtype for name, spec in signature.items()} == {
+            "user": tf.int64, "item": tf.int64}
+        assert model.input_dtypes_ == {"user": "int64", "item": "int64"}
+        assert model.unused_features_ == ["note"]
+        np.testing.assert_allclose(model.predict(X), pipe.predict(X), rtol=1e-5, atol=1e-6)
+        one_item = X[:3].assign(item=0, user=2**25 + np.arange(3))  # (only the ids differ)
+        assert len(np.unique(np.round(model.predict(one_item), 5))) == 3
     with pytest.raises(ValueError, match=r"^Input X holds 1.5 in feature 'user', row 0, but "
                                          r"the exported network takes whole numbers"):
         model.predict(X.assign(user=1.5))
@@ -57,7 +67,8 @@ def test_ids_passed_through_a_column_transformer_are_exported_as_integers(tmp_pa
     signature = tf.saved_model.load(str(tmp_path / "array")).signatures["serving_default"]
     assert signature.structured_input_signature[1]["inputs"].dtype == tf.int64
     np.testing.assert_allclose(model.predict(ids), pipe.predict(ids), rtol=1e-5, atol=1e-6)
-    # ... and in ONNX, reloaded by its own runtime (an Embedding: ONNX has no lookup tables)
+    # ... and in ONNX, reloaded by its own runtime (an Embedding, of small ids:
+    # ONNX has no lookup tables)
     import onnxruntime
 
     X = X.assign(user=X["user"] - 2**25)
@@ -68,6 +79,29 @@ def test_ids_passed_through_a_column_transformer_are_exported_as_integers(tmp_pa
         "user": "tensor(int64)", "item": "tensor(int64)"}
     served = session.run(["predictions"], {c: X[c].to_numpy() for c in ("user", "item")})[0]
     np.testing.assert_allclose(served.ravel(), pipe.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_ids_not_all_reaching_the_network_as_read_stay_float32_columns(tmp_path):
+    # found in review: a column a second ColumnTransformer drops was taken as
+    # an id (training rows refused), and a NaN in a column an array-fitted
+    # pipeline drops was refused (it was answered before, as the pipeline does)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"note": rng.normal(size=40), "user": np.arange(40) % 3,
+                      "item": np.arange(40) % 2})
+    first = ColumnTransformer([("all", "passthrough", ["note", "user", "item"])],
+                              verbose_feature_names_out=False).set_output(transform="pandas")
+    pipe = fitted([("ids", "passthrough", ["user", "item"])], X, network=embedded)
+    pipe.steps.insert(0, ("first", first))
+    pipe.fit(X, np.arange(40.0))
+    model = ExportedModel(keraslearn.export(pipe, tmp_path / "two"))
+    assert model.input_dtypes_ == {"note": "float32", "user": "float32", "item": "float32"}
+    np.testing.assert_allclose(model.predict(X), pipe.predict(X), rtol=1e-5, atol=1e-6)
+    rows = X.to_numpy()
+    pipe = fitted([("ids", "passthrough", [1, 2])], rows, network=embedded)
+    model = ExportedModel(keraslearn.export(pipe, tmp_path / "array"))
+    assert "network_ids" not in model.metadata_ and model.imputed_features_ == [0]
+    rows[1, 0] = np.nan
+    np.testing.assert_allclose(model.predict(rows), pipe.predict(rows), rtol=1e-5, atol=1e-6)
 
 
 def test_ids_beside_a_step_stay_float32_columns(tmp_path):

@@ -26,6 +26,7 @@ from . import _layers
 from ._converters import convert
 from ._formats import ATOL, RTOL
 from ._hints import refusal_hint
+from ._ids import keeps_ids, network_ids
 from ._nan_inputs import as_tensors, imputed_features
 from ._steps import Frame, Sequence
 
@@ -164,9 +165,7 @@ def build_graph(pipeline, float_labels="float64"):
     # nothing in it, so its few-row predictions keep their NumPy snapshot.
     network = est.__dict__["model_"]
     takes = _input_dtype(network)
-    # (ids pass steps passing values, "passthrough" too; one matrix: if each column does)
-    keeps = plan.transparent or plan.keeps_values and (features is not None or None not in needs)
-    ids = _network_ids(network, takes) if keeps else None
+    ids = network_ids(network, takes) if keeps_ids(plan, needs, features) else None
     numbers = tf.as_dtype(takes) if ids is not None else tf.float32  # (ids: past 2**24 too)
     if features is not None and not (plan.transparent and len(image_shape) > 1):
         input_names, signature, inputs_meta, unused = _named_inputs(
@@ -192,7 +191,7 @@ def build_graph(pipeline, float_labels="float64"):
                   if not (s is None or isinstance(s, str))],  # not "passthrough"
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
-    info["imputed_features"] = [] if plan.keeps_values else imputed_features(
+    info["imputed_features"] = [] if ids is not None or plan.transparent else imputed_features(
         pipeline, features, n_features, inputs_meta, model, probe, int(np.prod(image_shape)))
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()
@@ -274,27 +273,6 @@ def _single_dtype(needs, numbers):
 def _describe(name, feature, spec):
     return {"name": name, "feature": feature, "dtype": spec.dtype.name,
             "shape": list(spec.shape.as_list())}
-
-
-def _network_ids(network, takes):
-    """What a network of an integer input takes, for a server to refuse other
-    values before the graph casts them (found in an audit: an Embedding's network
-    answered 1.7 as id 1, and -1, which its estimator refuses): {"dtype", "rows",
-    "lookup"}, rows those of the Embedding reading it (or None), lookup whether a
-    layer of it may read them as ids, whatever stands between (float32 rounds
-    them past 2**24; found in review: one behind a Reshape was missed); None for
-    ``takes``, its input dtype, a float."""
-    from .._engine._layers import all_layers
-    from .._engine._predict import input_kinds
-
-    dtype = np.dtype(takes)
-    if dtype.kind not in "iu" or len(getattr(network, "inputs", None) or ()) != 1:
-        return None
-    rows = input_kinds(network).ids
-    ids = (keras.layers.Embedding, keras.layers.IntegerLookup, keras.layers.Hashing,
-           keras.layers.CategoryEncoding)
-    lookup = any(isinstance(layer, ids) for layer in all_layers(network))
-    return {"dtype": dtype.name, "rows": None if rows is None else int(rows), "lookup": lookup}
 
 
 def _input_dtype(network):

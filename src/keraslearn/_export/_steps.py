@@ -9,7 +9,10 @@ layer), an identity, a sequence of nodes (a pipeline), or a column split
 Each node also says what it needs of the raw columns it reads first
 (:meth:`needs`): a string column for a one-hot encoder fitted on strings, a
 number otherwise. The exported model's inputs take their dtypes from there,
-since a fitted pipeline does not keep the dtypes of the columns it saw.
+since a fitted pipeline does not keep the dtypes of the columns it saw. A
+node that only selects columns (``keeps_values``) says which of its input
+columns each of its outputs is (:meth:`sources`; None for any other node):
+ids reaching the network so are taken as its own integers.
 """
 
 from dataclasses import dataclass, field
@@ -71,7 +74,7 @@ class Frame:
     def as_matrix(self, integers=False):
         """The frame as a float32 matrix (images keep their shape); with
         ``integers``, integer columns as they are (the ids a network of them
-        takes as sent, with no step between)."""
+        takes as sent, through nodes only selecting columns)."""
         def numbers(tensor):
             return tensor if integers and tensor.dtype.is_integer else tf.cast(tensor, tf.float32)
 
@@ -88,6 +91,9 @@ class Identity:
 
     def __call__(self, frame):
         return frame
+
+    def sources(self, n):
+        return list(range(n))
 
     def needs(self, n):
         return [None] * n
@@ -118,6 +124,9 @@ class LayerStep:
     def needs(self, n):
         return list(self.column_needs) if self.column_needs is not None else [NUMBER] * n
 
+    def sources(self, n):
+        return None
+
     def layers(self):
         return [self.layer]
 
@@ -141,6 +150,15 @@ class Sequence:
             if not node.transparent:
                 return node.needs(n)
         return [None] * n
+
+    def sources(self, n):
+        columns = list(range(n))
+        for node in self.nodes:
+            taken = node.sources(len(columns))
+            if taken is None:
+                return None
+            columns = [columns[i] for i in taken]
+        return columns
 
     def layers(self):
         return [layer for node in self.nodes for layer in node.layers()]
@@ -168,11 +186,18 @@ class ColumnSplit:
         needs = [None] * n
         for indices, node in self.parts:
             for i, need in zip(indices, node.needs(len(indices))):
-                # A column passed through untransformed ends in the network: a number.
-                need = NUMBER if need is None else need
+                # A column passed through untransformed ends in the network: a number
+                # (found in review: one a ColumnTransformer in it drops is read by none).
+                need = NUMBER if need is None and node.transparent else need
                 where = repr(self.names[i]) if self.names is not None else f"{i}"
                 needs[i] = merge_needs(needs[i], need, where)
         return needs
+
+    def sources(self, n):
+        taken = [node.sources(len(indices)) for indices, node in self.parts]
+        if None in taken:
+            return None
+        return [indices[i] for (indices, _), part in zip(self.parts, taken) for i in part]
 
     def layers(self):
         return [layer for _, node in self.parts for layer in node.layers()]
