@@ -1357,11 +1357,16 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
     from keraslearn import MLPRegressor
 
     X = pd.DataFrame({"x": np.ones(40), "when": when})
+    # found in an audit: as objects after numbers, or in an array of objects, they
+    # were NumPy's TypeError again
+    late = X.astype(object)
+    late.iloc[:5, 1] = 1.0
     for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
-        with pytest.raises(ValueError, match=r"^X has columns of dates, times, periods or "
-                                             r"intervals \['when'\], which are not numbers"):
-            est.fit(X, np.arange(40.0))
-        assert not hasattr(est, "n_features_in_")
+        for sent, named in ((X, "'when'"), (late, "'when'"), (late.to_numpy(), "1")):
+            with pytest.raises(ValueError, match=r"^X has columns of dates, times, periods or "
+                               rf"intervals \[{named}\], which are not numbers"):
+                est.fit(sent, np.arange(40.0))
+            assert not hasattr(est, "n_features_in_")
     # Asked for as text, they stay what ColumnGroups makes of them (found in review).
     from keraslearn.preprocessing import ColumnGroups
 

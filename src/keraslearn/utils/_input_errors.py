@@ -33,7 +33,7 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
     try:
         yield
     except TypeError as exc:  # NumPy's float() of an object it takes no number from
-        spans = _spans(X) if hasattr(X, "dtypes") and hasattr(X, "iat") else None
+        spans = _spans(X)
         if spans:
             raise ValueError(
                 f"{what} has columns of dates, times, periods or intervals {spans}, which are "
@@ -184,22 +184,25 @@ def refuse_dates(X, name=None, what=None):
             f"{how}.")
 
 
-def _spans(frame):
-    """The names of ``frame``'s columns of periods or intervals, or of Python
+def _spans(X):
+    """The names of a DataFrame's columns of periods or intervals, or of Python
     dates, times, periods or intervals as objects (NumPy's float() fails on
-    them naming no column)."""
+    them naming no column), or the positions of those of a 2-D object array
+    (found in an audit: NumPy's TypeError told no column)."""
     import datetime
 
     import pandas as pd
 
     kinds = (datetime.date, datetime.time, datetime.timedelta, pd.Period, pd.Interval)
+    if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
+        return [j for j in range(X.shape[1]) if any(isinstance(v, kinds) for v in X[:, j])]
+    if not (hasattr(X, "dtypes") and hasattr(X, "iat")):
+        return None
     found = []
-    for i, (column, dtype) in enumerate(frame.dtypes.items()):
-        # An object column's first value, read by position (names and labels may repeat).
+    for i, (column, dtype) in enumerate(X.dtypes.items()):
+        # An object column's values, read by position (names and labels may repeat).
         if isinstance(dtype, np.dtype) and dtype.kind == "O":
-            valid = frame.iloc[:, i].notna().to_numpy()
-            first = valid.argmax() if len(valid) else 0
-            spans = bool(len(valid)) and valid[first] and isinstance(frame.iat[first, i], kinds)
+            spans = any(isinstance(value, kinds) for value in X.iloc[:, i])
         else:  # (a categorical's: its categories')
             dtype = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
             spans = isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
