@@ -259,9 +259,17 @@ def test_values_that_are_no_numbers_are_refused_by_feature_and_row(exported):
     values[3, 1] = str(values[3, 1])  # (numbers as text, taken as the pipeline takes them)
     np.testing.assert_allclose(rows.predict(values), pipeline.predict(values), rtol=1e-5)
     values[1, 2] = datetime.datetime(2020, 1, 1)
+    values[0, 3] = 10**400  # (found in review: float()'s OverflowError, in place of the date)
     with pytest.raises(ValueError, match=r"^Input X holds datetime.datetime\(2020, 1, 1, 0, 0\) "
                                          r"in feature 2, row 1, which is not a number"):
-        rows.predict(values)
+        rows.predict(np.asfortranarray(values))  # (NumPy fails on the date first)
+    # pandas' NA of a nullable column, sent to an array-fitted export, is a
+    # missing value (found in review: NumPy's TypeError)
+    nullable = pd.DataFrame(scaled_rows()[:4]).astype("Float64")
+    nullable.iloc[2, 1] = pd.NA
+    with pytest.raises(ValueError, match=r"^Input X contains a missing value \(NaN or None\) "
+                                         r"in feature 1, row 2"):
+        rows.predict(nullable)
 
 
 def test_a_null_in_a_served_exports_text_column_is_told_where_exports_take_them(exported):

@@ -43,7 +43,13 @@ def column(X, feature, dtype):
 
 
 def cast(values, dtype):
-    """Rows of numbers sent as one array, as the graph's input ``dtype``."""
+    """Rows of numbers sent as one array, as the graph's input ``dtype``; pandas'
+    NA (of a nullable column, made objects) as NaN, as a DataFrame's own are read
+    (found in review: NumPy's TypeError, where the pipeline's imputer fills it)."""
+    import pandas as pd
+
+    if values.dtype == object and dtype.kind == "f" and (missing := pd.isna(values)).any():
+        values = np.where(missing, np.nan, values)
     try:
         return values.astype(dtype, copy=False)
     except (TypeError, ValueError) as exc:
@@ -62,6 +68,8 @@ def unread(values, keys):
                 continue  # (a missing value: refused after, as one)
             try:
                 float(value)
+            except OverflowError:
+                continue  # (a whole number past float64's range: a number, read as such)
             except (TypeError, ValueError):
                 shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
                 return ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, which "
