@@ -17,7 +17,7 @@ from keraslearn.serving import ExportedModel
 
 def looked_up(meta):
     inputs = keras.Input((meta["n_features_in_"],), dtype="int64")
-    found = keras.layers.IntegerLookup(vocabulary=[0, 1, 2, 2**25, 2**25 + 1, 2**25 + 2],
+    found = keras.layers.IntegerLookup(vocabulary=[0, 1, 2, *(2**25 + np.arange(9))],
                                        output_mode="multi_hot")(inputs)
     return keras.Model(inputs, keras.layers.Dense(1)(found))
 
@@ -81,10 +81,14 @@ def test_ids_passed_through_a_column_transformer_are_exported_as_integers(tmp_pa
     np.testing.assert_allclose(served.ravel(), pipe.predict(X), rtol=1e-5, atol=1e-6)
 
 
-def test_ids_not_all_reaching_the_network_as_read_stay_float32_columns(tmp_path):
+def test_ids_not_all_reaching_the_network_as_read_are_checked_in_float32_columns(tmp_path):
     # found in review: a column a second ColumnTransformer drops was taken as
     # an id (training rows refused), and a NaN in a column an array-fitted
-    # pipeline drops was refused (it was answered before, as the pipeline does)
+    # pipeline drops was refused (it was answered before, as the pipeline does);
+    # the graph takes float32 columns there, and ExportedModel checks the ids
+    # (found in review: 1.7 and -1 were answered, which the pipeline refuses)
+    import tensorflow as tf
+
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"note": rng.normal(size=40), "user": np.arange(40) % 3,
                       "item": np.arange(40) % 2})
@@ -94,14 +98,29 @@ def test_ids_not_all_reaching_the_network_as_read_stay_float32_columns(tmp_path)
     pipe.steps.insert(0, ("first", first))
     pipe.fit(X, np.arange(40.0))
     model = ExportedModel(keraslearn.export(pipe, tmp_path / "two"))
-    assert model.input_dtypes_ == {"note": "float32", "user": "float32", "item": "float32"}
+    signature = tf.saved_model.load(str(tmp_path / "two")).signatures[
+        "serving_default"].structured_input_signature[1]
+    assert {spec.dtype for spec in signature.values()} == {tf.float32}
+    assert model.metadata_["network_ids"]["columns"] == ["user", "item"]
+    assert model.input_dtypes_ == {"note": "float32", "user": "int64", "item": "int64"}
     np.testing.assert_allclose(model.predict(X), pipe.predict(X), rtol=1e-5, atol=1e-6)
-    rows = X.to_numpy()
-    pipe = fitted([("ids", "passthrough", [1, 2])], rows, network=embedded)
+    for odd, why in ((1.7, "takes ids of the 3 rows"), (-1, "takes ids of the 3 rows")):
+        with pytest.raises(ValueError, match=rf"^Input X holds {odd} in feature 'user', row 0, "
+                                             rf"but the exported network {why}"):
+            model.predict(X[:2].assign(user=odd))
+    # an array's column dropped: ids past 2**24 refused (float32 cannot hold
+    # them), its other columns read as numbers, a NaN in the dropped one taken
+    rows = X.assign(user=2**25 + 4 * X["user"]).to_numpy()  # (ids float32 holds)
+    pipe = fitted([("ids", "passthrough", [1, 2])], rows)
     model = ExportedModel(keraslearn.export(pipe, tmp_path / "array"))
-    assert "network_ids" not in model.metadata_ and model.imputed_features_ == [0]
-    rows[1, 0] = np.nan
+    assert model.metadata_["network_ids"]["columns"] == [1, 2]
+    assert model.imputed_features_ == [0]
+    rows[3, 0] = np.nan
     np.testing.assert_allclose(model.predict(rows), pipe.predict(rows), rtol=1e-5, atol=1e-6)
+    rows[1, 1] = 2**25 + 1
+    with pytest.raises(ValueError, match=rf"^Input X holds {2**25 + 1} in feature 1, row 1, but "
+                                         r"the exported graph's float32 input cannot hold it"):
+        model.predict(rows)
 
 
 def test_ids_beside_a_step_stay_float32_columns(tmp_path):

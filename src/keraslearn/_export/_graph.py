@@ -26,7 +26,7 @@ from . import _layers
 from ._converters import convert
 from ._formats import ATOL, RTOL
 from ._hints import refusal_hint
-from ._ids import keeps_ids, network_ids
+from ._ids import graph_ids
 from ._nan_inputs import as_tensors, imputed_features
 from ._steps import Frame, Sequence
 
@@ -165,8 +165,8 @@ def build_graph(pipeline, float_labels="float64"):
     # nothing in it, so its few-row predictions keep their NumPy snapshot.
     network = est.__dict__["model_"]
     takes = _input_dtype(network)
-    ids = network_ids(network, takes) if keeps_ids(plan, needs, features) else None
-    numbers = tf.as_dtype(takes) if ids is not None else tf.float32  # (ids: past 2**24 too)
+    ids, keeps = graph_ids(plan, needs, features, network, takes)
+    numbers = tf.as_dtype(takes) if keeps else tf.float32  # (ids: past 2**24 too)
     if features is not None and not (plan.transparent and len(image_shape) > 1):
         input_names, signature, inputs_meta, unused = _named_inputs(
             [str(f) for f in features], needs, plan.transparent, numbers)
@@ -191,7 +191,7 @@ def build_graph(pipeline, float_labels="float64"):
                   if not (s is None or isinstance(s, str))],  # not "passthrough"
         "dropped_steps": [{"name": n, "class": type(s).__name__} for n, s in dropped],
     }
-    info["imputed_features"] = [] if ids is not None or plan.transparent else imputed_features(
+    info["imputed_features"] = [] if keeps or plan.transparent else imputed_features(
         pipeline, features, n_features, inputs_meta, model, probe, int(np.prod(image_shape)))
     if info["task"] == "classification":
         info["classes"] = np.asarray(est.classes_).tolist()

@@ -6,15 +6,25 @@ import numpy as np
 from .._tf import keras
 
 
-def keeps_ids(plan, needs, features):
-    """Whether each column the graph reads reaches the network as it is (found
-    in review: not one a second ColumnTransformer drops), every column where
-    they are one matrix (found in review: not a float column dropped)."""
+def graph_ids(plan, needs, features, network, takes):
+    """(The ids of the network as :func:`network_ids` records them, or None;
+    whether the graph takes them as its own integers): where each column the
+    graph reads reaches the network as it is (found in review: not one a second
+    ColumnTransformer drops), every column where they are one matrix (found in
+    review: not a float column dropped). Where some do and others not, the
+    graph takes float32 columns, and the record names (``columns``) those that
+    reach it, for ExportedModel to check those alone (found in review: 1.7 and
+    -1 were answered there, which the pipeline refuses)."""
+    ids, reached = network_ids(network, takes), plan.sources(len(needs))
+    if ids is None or reached is None:
+        return None, False
     read = range(len(needs)) if plan.transparent else [
         i for i, need in enumerate(needs) if need is not None]
-    reached = plan.sources(len(needs))
-    return reached is not None and set(reached) == set(read) and (
-        features is not None or len(read) == len(needs))
+    if set(reached) == set(read) and (features is not None or len(read) == len(needs)):
+        return ids, True
+    ids["columns"] = [i if features is None else str(features[i])
+                      for i in sorted(set(reached) & set(read))]
+    return ids, False
 
 
 def network_ids(network, takes):

@@ -157,8 +157,12 @@ class ExportedModel:
         self.task_ = meta["task"]
         self._network_reads = meta.get("network_reads")  # (a 16-bit float, or None)
         self._network_ids = ids = meta.get("network_ids")  # (a network of integer ids)
-        if ids is not None:  # sent as whole numbers (a server parses them so)
-            self.input_dtypes_ = dict.fromkeys(self.input_dtypes_, ids["dtype"])
+        if ids is not None:  # sent as whole numbers (a server parses them so), in the
+            # columns reaching the network as sent (all, unless the record names them)
+            self._ids_in = set(self.input_dtypes_ if ids.get("columns") is None
+                               else ids["columns"])
+            self.input_dtypes_ = {key: ids["dtype"] if key in self._ids_in else dtype
+                                  for key, dtype in self.input_dtypes_.items()}
         if self.task_ == "classification":
             self.classes_ = np.asarray(meta["classes"])
 
@@ -214,20 +218,20 @@ class ExportedModel:
             _sent.refuse_unreal(X, values)
             keys = range(self.n_features_in_)
         else:
-            keys = self.feature_names_in_
+            keys, values = self.feature_names_in_, None
             absent = [f for f in keys if not hasattr(X, "columns") or f not in X.columns]
             if hasattr(X, "columns") and absent:
                 raise ValueError(f"X lacks the exported column(s) {absent}")
             if hasattr(X, "columns"):
                 _sent.refuse_unreal(X[list(keys)])
         if self._network_ids is not None:  # ids checked as the numbers sent, before any cast
-            sent = [_sent.numbers(v, key) for key, v in zip(keys, values.T if self._names is None
-                                                            else (_sent.named(X, f).to_numpy()
-                                                                  for f in keys))]
+            sent = [self._read(X, values, key, i) for i, key in enumerate(keys)]
             self._refuse_before(sent, keys)
             for key, given in zip(keys, sent):
-                self._refuse_ids(given, key)
-            columns = [given.astype(self._dtypes[0]) for given in sent]
+                if key in self._ids_in:
+                    self._refuse_ids(given, key)
+            columns = [given.astype(self._dtypes[0 if self._names is None else i])
+                       for i, given in enumerate(sent)]
             values = np.stack(columns, axis=1) if self._names is None else None
         else:
             if self._names is None:
@@ -253,6 +257,15 @@ class ExportedModel:
         if self.task_ == "classification":  # (NaN probabilities gave the first class)
             refuse_nan(outputs["probabilities"], "The exported model", self._nan_cause())
         return outputs
+
+    def _read(self, X, values, key, i):
+        """Column ``key`` (the ``i``-th) of a request to a network of ids: the
+        numbers sent where it reaches the network as sent, as others' otherwise."""
+        if key not in self._ids_in:
+            return (_sent.cast(values[:, i:i + 1], self._dtypes[0], [key])[:, 0]
+                    if self._names is None else _sent.column(X, key, self._dtypes[i]))
+        return _sent.numbers(values[:, i] if self._names is None else
+                             _sent.named(X, key).to_numpy(), key)
 
     def _nan_cause(self):
         if self._network_reads is None:

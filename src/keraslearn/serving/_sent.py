@@ -42,10 +42,11 @@ def column(X, feature, dtype):
         raise unread(column.to_numpy()[:, None], [feature]) or exc from None
 
 
-def cast(values, dtype):
-    """Rows of numbers sent as one array, as the graph's input ``dtype``; pandas'
-    NA (of a nullable column, made objects) as NaN, as a DataFrame's own are read
-    (found in review: NumPy's TypeError, where the pipeline's imputer fills it)."""
+def cast(values, dtype, keys=None):
+    """Rows of numbers sent as one array (of the features ``keys``: all, by
+    default), as the graph's input ``dtype``; pandas' NA (of a nullable column,
+    made objects) as NaN, as a DataFrame's own are read (found in review:
+    NumPy's TypeError, where the pipeline's imputer fills it)."""
     import pandas as pd
 
     if values.dtype == object and dtype.kind == "f" and (missing := pd.isna(values)).any():
@@ -53,7 +54,8 @@ def cast(values, dtype):
     try:
         return values.astype(dtype, copy=False)
     except (TypeError, ValueError) as exc:
-        raise unread(values, range(values.shape[1])) or exc from None
+        keys = range(values.shape[1]) if keys is None else keys
+        raise unread(values, keys) or exc from None
 
 
 def unread(values, keys):
