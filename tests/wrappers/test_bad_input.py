@@ -1377,6 +1377,21 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
         numbers.transform(X.drop(columns="x").rename(columns={"when": "x"}))
 
 
+def test_complex_numbers_among_objects_are_refused_as_such():
+    # found in an audit: NumPy's "float() argument must be a string or a real
+    # number, not 'complex'" (a complex array: scikit-learn's own refusal)
+    from keraslearn import MLPRegressor
+
+    X = pd.DataFrame({"x": np.ones(40), "z": np.ones(40)}).astype(object)
+    X.iloc[7, 1] = 1 + 2j
+    for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
+        for sent in (X, X.to_numpy()):
+            with pytest.raises(ValueError, match=r"^X holds complex numbers, which the network "
+                                                 r"does not take: give real numbers"):
+                est.fit(sent, np.arange(40.0))
+            assert not hasattr(est, "n_features_in_")
+
+
 def test_polars_date_and_duration_columns_are_refused_as_pandas_ones():
     # They reached the network as counts of microseconds: a regressor diverged.
     import polars as pl

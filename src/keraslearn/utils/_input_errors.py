@@ -45,6 +45,10 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
             raise ValueError(f"{what} holds missing values (pd.NA), which the network does not "
                              "take: impute them first (sklearn.impute.SimpleImputer) or drop "
                              "those rows.") from exc
+        if "'complex'" in str(exc):  # (found in an audit: NumPy's TypeError, as objects)
+            raise ValueError(f"{what} holds complex numbers, which the network does not take: "
+                             "give real numbers (their real part, np.real, or magnitude, np.abs, "
+                             "as columns).") from exc
         raise
     except ValueError as exc:
         refuse_mixed_images(X, what)
