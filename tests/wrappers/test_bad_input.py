@@ -1367,6 +1367,15 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
                                rf"intervals \[{named}\], which are not numbers"):
                 est.fit(sent, np.arange(40.0))
             assert not hasattr(est, "n_features_in_")
+        # found in review: NaT among numbers was named a column of dates, and
+        # column names of several types were told as dates too
+        missing = X.assign(when=1.0).astype(object)
+        missing.iloc[3, 1] = pd.NaT
+        for sent in (missing, missing.to_numpy()):
+            with pytest.raises(ValueError, match=r"^X holds missing values \(pd.NaT\), which "):
+                est.fit(sent, np.arange(40.0))
+        with pytest.raises(TypeError, match="Feature names are only supported if all input "):
+            est.fit(late.rename(columns={"x": 0}), np.arange(40.0))
     # Asked for as text, they stay what ColumnGroups makes of them (found in review).
     from keraslearn.preprocessing import ColumnGroups
 

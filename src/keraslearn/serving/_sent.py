@@ -53,7 +53,7 @@ def cast(values, dtype, keys=None):
         values = np.where(missing, np.nan, values)
     try:
         return values.astype(dtype, copy=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # (NumPy's first failure)
         keys = range(values.shape[1]) if keys is None else keys
         raise unread(values, keys) or exc from None
 

@@ -33,7 +33,8 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
     try:
         yield
     except TypeError as exc:  # NumPy's float() of an object it takes no number from
-        spans = _spans(X)
+        # (not scikit-learn's of column names of several types: found in review)
+        spans = None if "Feature names" in str(exc) else _spans(X)
         if spans:
             raise ValueError(
                 f"{what} has columns of dates, times, periods or intervals {spans}, which are "
@@ -41,9 +42,11 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) "
                 "for dates, pd.to_timedelta(when) / pd.Timedelta(days=1) for durations, "
                 "when.dt.month for periods, pd.IntervalIndex(when).mid for intervals.") from exc
-        if "NAType" in str(exc):  # pd.NA among objects or text, where NaN is told
-            raise ValueError(f"{what} holds missing values (pd.NA), which the network does not "
-                             "take: impute them first (sklearn.impute.SimpleImputer) or drop "
+        missing = next((shown for name, shown in (("NAType", "pd.NA"), ("NaTType", "pd.NaT"))
+                        if name in str(exc)), None)
+        if missing:  # pd.NA (or NaT) among objects or text, where NaN is told
+            raise ValueError(f"{what} holds missing values ({missing}), which the network does "
+                             "not take: impute them first (sklearn.impute.SimpleImputer) or drop "
                              "those rows.") from exc
         if "'complex'" in str(exc):  # (found in an audit: NumPy's TypeError, as objects)
             raise ValueError(f"{what} holds complex numbers, which the network does not take: "
@@ -198,15 +201,19 @@ def _spans(X):
     import pandas as pd
 
     kinds = (datetime.date, datetime.time, datetime.timedelta, pd.Period, pd.Interval)
+
+    def spanning(values):  # (NaT, a missing value, is a datetime too: found in review)
+        return any(isinstance(v, kinds) and v is not pd.NaT for v in values)
+
     if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
-        return [j for j in range(X.shape[1]) if any(isinstance(v, kinds) for v in X[:, j])]
+        return [j for j in range(X.shape[1]) if spanning(X[:, j])]
     if not (hasattr(X, "dtypes") and hasattr(X, "iat")):
         return None
     found = []
     for i, (column, dtype) in enumerate(X.dtypes.items()):
         # An object column's values, read by position (names and labels may repeat).
         if isinstance(dtype, np.dtype) and dtype.kind == "O":
-            spans = any(isinstance(value, kinds) for value in X.iloc[:, i])
+            spans = spanning(X.iloc[:, i])
         else:  # (a categorical's: its categories')
             dtype = dtype.categories.dtype if isinstance(dtype, pd.CategoricalDtype) else dtype
             spans = isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype))
