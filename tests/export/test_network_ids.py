@@ -123,14 +123,22 @@ def test_ids_not_all_reaching_the_network_as_read_are_checked_in_float32_columns
         model.predict(rows)
 
 
-def test_ids_beside_a_step_stay_float32_columns(tmp_path):
+def test_ids_beside_a_step_are_checked_in_float32_columns(tmp_path):
     # a step's values (whole numbers the network takes) are no ids: the graph
-    # takes float32 columns as before, and records none
+    # takes float32 columns as before; the ids passed beside them are checked
+    # (found in review: 1.5 was answered, which the pipeline refuses)
     X = pd.DataFrame({"user": np.arange(40) % 5, "color": np.arange(40) % 3})
     for columns in ([("ids", "passthrough", ["user"]), ("color", OneHotEncoder(), ["color"])],
                     [("both", make_pipeline(OneHotEncoder()), ["user", "color"])]):
         pipe = fitted(columns, X)
         model = ExportedModel(keraslearn.export(pipe, tmp_path / str(len(columns))))
-        assert model.input_dtypes_ == {"user": "float32", "color": "float32"}
-        assert "network_ids" not in model.metadata_
         np.testing.assert_allclose(model.predict(X), pipe.predict(X), rtol=1e-5, atol=1e-6)
+        if len(columns) == 1:  # (no column reaches the network as sent)
+            assert model.input_dtypes_ == {"user": "float32", "color": "float32"}
+            assert "network_ids" not in model.metadata_
+            continue
+        assert model.input_dtypes_ == {"user": "int64", "color": "float32"}
+        assert model.metadata_["network_ids"]["columns"] == ["user"]
+        for predict in (pipe.predict, model.predict):
+            with pytest.raises(ValueError, match=r"holds (values .*)?\(?1.5"):
+                predict(X[:2].assign(user=1.5))

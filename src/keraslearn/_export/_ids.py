@@ -11,19 +11,24 @@ def graph_ids(plan, needs, features, network, takes):
     whether the graph takes them as its own integers): where each column the
     graph reads reaches the network as it is (found in review: not one a second
     ColumnTransformer drops), every column where they are one matrix (found in
-    review: not a float column dropped). Where some do and others not, the
-    graph takes float32 columns, and the record names (``columns``) those that
-    reach it, for ExportedModel to check those alone (found in review: 1.7 and
-    -1 were answered there, which the pipeline refuses)."""
+    review: not a float column dropped). Where some do and others not, or a
+    step changes the others (a OneHotEncoder beside), the graph takes float32
+    columns, and the record names (``columns``) those that reach it, for
+    ExportedModel to check those alone (found in review: 1.7 and -1 were
+    answered there, which the pipeline refuses); None where none does."""
     ids, reached = network_ids(network, takes), plan.sources(len(needs))
-    if ids is None or reached is None:
+    if ids is None:
         return None, False
     read = range(len(needs)) if plan.transparent else [
         i for i, need in enumerate(needs) if need is not None]
-    if set(reached) == set(read) and (features is not None or len(read) == len(needs)):
+    if reached is not None and set(reached) == set(read) and (
+            features is not None or len(read) == len(needs)):
         return ids, True
+    passed = set(reached) if reached is not None else plan.passed(len(needs))
+    if not passed & set(read):
+        return None, False
     ids["columns"] = [i if features is None else str(features[i])
-                      for i in sorted(set(reached) & set(read))]
+                      for i in sorted(passed & set(read))]
     return ids, False
 
 

@@ -12,7 +12,8 @@ number otherwise. The exported model's inputs take their dtypes from there,
 since a fitted pipeline does not keep the dtypes of the columns it saw. A
 node that only selects columns (``keeps_values``) says which of its input
 columns each of its outputs is (:meth:`sources`; None for any other node):
-ids reaching the network so are taken as its own integers.
+ids reaching the network so are taken as its own integers. Any node says
+which of its input columns it gives as they are, wherever (:meth:`passed`).
 """
 
 from dataclasses import dataclass, field
@@ -95,6 +96,9 @@ class Identity:
     def sources(self, n):
         return list(range(n))
 
+    def passed(self, n):
+        return set(range(n))
+
     def needs(self, n):
         return [None] * n
 
@@ -126,6 +130,9 @@ class LayerStep:
 
     def sources(self, n):
         return None
+
+    def passed(self, n):
+        return set()
 
     def layers(self):
         return [self.layer]
@@ -159,6 +166,16 @@ class Sequence:
                 return None
             columns = [columns[i] for i in taken]
         return columns
+
+    def passed(self, n):
+        columns = list(range(n))
+        for k, node in enumerate(self.nodes):
+            taken = node.sources(len(columns))
+            if taken is None:  # (a node changing values: what it passes, if the network's next)
+                last = k == len(self.nodes) - 1
+                return {columns[i] for i in node.passed(len(columns))} if last else set()
+            columns = [columns[i] for i in taken]
+        return set(columns)
 
     def layers(self):
         return [layer for node in self.nodes for layer in node.layers()]
@@ -198,6 +215,9 @@ class ColumnSplit:
         if None in taken:
             return None
         return [indices[i] for (indices, _), part in zip(self.parts, taken) for i in part]
+
+    def passed(self, n):
+        return {indices[i] for indices, node in self.parts for i in node.passed(len(indices))}
 
     def layers(self):
         return [layer for _, node in self.parts for layer in node.layers()]
