@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 import keraslearn
 from keraslearn import KerasRegressor
@@ -131,6 +131,8 @@ def test_ids_beside_a_step_are_checked_in_float32_columns(tmp_path):
     for columns in ([("ids", "passthrough", ["user"]), ("color", OneHotEncoder(), ["color"])],
                     [("both", make_pipeline(OneHotEncoder()), ["user", "color"])]):
         pipe = fitted(columns, X)
+        pipe.steps.insert(1, ("kept", FunctionTransformer()))  # (found in review: it hid them)
+        pipe.fit(X, np.arange(40.0))
         model = ExportedModel(keraslearn.export(pipe, tmp_path / str(len(columns))))
         np.testing.assert_allclose(model.predict(X), pipe.predict(X), rtol=1e-5, atol=1e-6)
         if len(columns) == 1:  # (no column reaches the network as sent)

@@ -250,10 +250,13 @@ def test_values_that_are_no_numbers_are_refused_by_feature_and_row(exported):
     for odd in (datetime.date(2020, 1, 1), pd.Period("2020-01", "M"), "old", 1j):
         sent = X.copy()
         sent.loc[sent.index[2], "age"] = odd
-        with pytest.raises(ValueError, match=re.escape(
-                f"Input X holds {odd!r} in feature 'age', row 2, which is not a number: the "
-                "exported graph takes numbers there")):
-            model.predict(sent)
+        for huge in (False, True):  # (found in review: NumPy's OverflowError on 10**400 first)
+            if huge:
+                sent.loc[sent.index[0], "age"] = 10**400
+            with pytest.raises(ValueError, match=re.escape(
+                    f"Input X holds {odd!r} in feature 'age', row 2, which is not a number: the "
+                    "exported graph takes numbers there")):
+                model.predict(sent)
     rows, values = ExportedModel(exported[1]), scaled_rows()[:4].astype(object)
     pipeline = regressor()
     values[3, 1] = str(values[3, 1])  # (numbers as text, taken as the pipeline takes them)

@@ -12,6 +12,8 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
 
 from builders import tiny_mlp
 from keraslearn import KerasClassifier, KerasRegressor, MLPClassifier
@@ -1335,9 +1337,12 @@ def test_pd_na_among_objects_or_text_is_told_as_missing_values(X):
 
     for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
         with pytest.raises(ValueError, match=r"^X holds missing values \(pd\.NA\), which the "
-                                             r"network does not take: impute them"):
+                                             r"network does not take: make the columns numbers "
+                                             r"first, X.astype\('Float64'\), then impute them"):
             est.fit(X, np.arange(40.0))
         assert not hasattr(est, "n_features_in_")
+        # ... as told, a SimpleImputer fills them (found in review: not as they are)
+        assert make_pipeline(SimpleImputer(), est).fit(X.astype("Float64"), np.arange(40.0))
 
 
 @pytest.mark.parametrize("when", [
@@ -1372,8 +1377,11 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
         missing = X.assign(when=1.0).astype(object)
         missing.iloc[3, 1] = pd.NaT
         for sent in (missing, missing.to_numpy()):
-            with pytest.raises(ValueError, match=r"^X holds missing values \(pd.NaT\), which "):
+            with pytest.raises(ValueError, match=r"^X holds missing values \(pd.NaT\), which "
+                               r"the network does not take: make them NaN first, "
+                               r"X.fillna\(np.nan\), then impute them"):
                 est.fit(sent, np.arange(40.0))
+        assert make_pipeline(SimpleImputer(), est).fit(missing.fillna(np.nan), np.arange(40.0))
         with pytest.raises(TypeError, match="Feature names are only supported if all input "):
             est.fit(late.rename(columns={"x": 0}), np.arange(40.0))
     # Asked for as text, they stay what ColumnGroups makes of them (found in review).

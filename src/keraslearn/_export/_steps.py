@@ -171,8 +171,9 @@ class Sequence:
         columns = list(range(n))
         for k, node in enumerate(self.nodes):
             taken = node.sources(len(columns))
-            if taken is None:  # (a node changing values: what it passes, if the network's next)
-                last = k == len(self.nodes) - 1
+            if taken is None:  # (a node changing values: what it passes, if only identities
+                # follow it, found in review; after others, the positions are not known)
+                last = all(later.transparent for later in self.nodes[k + 1:])
                 return {columns[i] for i in node.passed(len(columns))} if last else set()
             columns = [columns[i] for i in taken]
         return set(columns)

@@ -38,7 +38,7 @@ def column(X, feature, dtype):
         if dtype.kind == "f" and hasattr(column, "array"):  # (a pandas Series)
             return column.to_numpy(dtype=dtype, na_value=np.nan)
         return column.to_numpy().astype(dtype, copy=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # (NumPy's first failure)
         raise unread(column.to_numpy()[:, None], [feature]) or exc from None
 
 

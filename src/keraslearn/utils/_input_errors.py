@@ -42,12 +42,16 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) "
                 "for dates, pd.to_timedelta(when) / pd.Timedelta(days=1) for durations, "
                 "when.dt.month for periods, pd.IntervalIndex(when).mid for intervals.") from exc
-        missing = next((shown for name, shown in (("NAType", "pd.NA"), ("NaTType", "pd.NaT"))
-                        if name in str(exc)), None)
-        if missing:  # pd.NA (or NaT) among objects or text, where NaN is told
-            raise ValueError(f"{what} holds missing values ({missing}), which the network does "
-                             "not take: impute them first (sklearn.impute.SimpleImputer) or drop "
-                             "those rows.") from exc
+        # pd.NA (or NaT) among objects or text, where NaN is told; with what makes them
+        # NaN a SimpleImputer fills (found in review: it fails on them as they are)
+        missing = next(((shown, how) for name, shown, how in (
+            ("NAType", "pd.NA", "make the columns numbers first, X.astype('Float64'), "),
+            ("NaTType", "pd.NaT", "make them NaN first, X.fillna(np.nan), ")) if name in str(exc)),
+            None)
+        if missing:
+            raise ValueError(f"{what} holds missing values ({missing[0]}), which the network does "
+                             f"not take: {missing[1]}then impute them "
+                             "(sklearn.impute.SimpleImputer) or drop those rows.") from exc
         if "'complex'" in str(exc):  # (found in an audit: NumPy's TypeError, as objects)
             raise ValueError(f"{what} holds complex numbers, which the network does not take: "
                              "give real numbers (their real part, np.real, or magnitude, np.abs, "
