@@ -73,10 +73,15 @@ def unread(values, keys):
             except OverflowError:
                 continue  # (a whole number past float64's range: a number, read as such)
             except (TypeError, ValueError):
-                shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
-                return ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, which "
-                                  "is not a number: the exported graph takes numbers there")
+                return ValueError(f"Input X holds {_shown(value)} in feature {key!r}, row "
+                                  f"{row}, which is not a number: the exported graph takes "
+                                  "numbers there")
     return None
+
+
+def _shown(value):
+    """``value`` as a message quotes it: its repr, cut to 60 characters."""
+    return repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
 
 
 def numbers(given, key):
@@ -96,9 +101,8 @@ def numbers(given, key):
     for row, (value, number) in enumerate(zip(sent, read)):
         if number is None or isinstance(number, Decimal):  # (not a number; or a fraction
             what = "a number" if number is None else "a whole number"  # float64 rounds)
-            shown = repr(value) if len(repr(value)) <= 60 else f"{repr(value)[:57]}..."
-            raise ValueError(f"Input X holds {shown} in feature {key!r}, row {row}, which is "
-                             f"not {what}: the exported network takes ids")
+            raise ValueError(f"Input X holds {_shown(value)} in feature {key!r}, row {row}, "
+                             f"which is not {what}: the exported network takes ids")
     if all(isinstance(n, int) for n in read):
         low, high = min(read, default=0), max(read, default=0)
         for dtype in (np.int64, np.uint64):
