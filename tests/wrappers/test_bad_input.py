@@ -2,6 +2,7 @@
 raised before any TensorFlow work (the builder never runs, no model is made)."""
 
 import datetime
+import warnings
 
 import keras
 import numpy as np
@@ -1337,12 +1338,16 @@ def test_pd_na_among_objects_or_text_is_told_as_missing_values(X):
 
     for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1)):
         with pytest.raises(ValueError, match=r"^X holds missing values \(pd\.NA\), which the "
-                                             r"network does not take: make the columns numbers "
-                                             r"first, X.astype\('Float64'\), then impute them"):
+                                             r"network does not take: make them NaN first "
+                                             r"\(X.mask\(X.isna\(\)\).astype\(float\) on the "
+                                             r"columns holding them\), then impute them"):
             est.fit(X, np.arange(40.0))
         assert not hasattr(est, "n_features_in_")
         # ... as told, a SimpleImputer fills them (found in review: not as they are)
-        assert make_pipeline(SimpleImputer(), est).fit(X.astype("Float64"), np.arange(40.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            assert make_pipeline(SimpleImputer(), est).fit(X.mask(X.isna()).astype(float),
+                                                           np.arange(40.0))
 
 
 @pytest.mark.parametrize("when", [
@@ -1376,12 +1381,15 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
         # column names of several types were told as dates too
         missing = X.assign(when=1.0).astype(object)
         missing.iloc[3, 1] = pd.NaT
-        for sent in (missing, missing.to_numpy()):
+        for sent, how in ((missing, r"X.mask\(X.isna\(\)\).astype\(float\) on the columns "),
+                          (missing.to_numpy(), r"np.where\(pd.isna\(X\), np.nan, X\)")):
             with pytest.raises(ValueError, match=r"^X holds missing values \(pd.NaT\), which "
-                               r"the network does not take: make them NaN first, "
-                               r"X.fillna\(np.nan\), then impute them"):
+                               rf"the network does not take: make them NaN first \({how}"):
                 est.fit(sent, np.arange(40.0))
-        assert make_pipeline(SimpleImputer(), est).fit(missing.fillna(np.nan), np.arange(40.0))
+        sent = missing.to_numpy()
+        for told in (missing.mask(missing.isna()).astype(float),
+                     np.where(pd.isna(sent), np.nan, sent).astype(float)):
+            assert make_pipeline(SimpleImputer(), est).fit(told, np.arange(40.0))
         with pytest.raises(TypeError, match="Feature names are only supported if all input "):
             est.fit(late.rename(columns={"x": 0}), np.arange(40.0))
     # Asked for as text, they stay what ColumnGroups makes of them (found in review).

@@ -44,13 +44,13 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 "when.dt.month for periods, pd.IntervalIndex(when).mid for intervals.") from exc
         # pd.NA (or NaT) among objects or text, where NaN is told; with what makes them
         # NaN a SimpleImputer fills (found in review: it fails on them as they are)
-        missing = next(((shown, how) for name, shown, how in (
-            ("NAType", "pd.NA", "make the columns numbers first, X.astype('Float64'), "),
-            ("NaTType", "pd.NaT", "make them NaN first, X.fillna(np.nan), ")) if name in str(exc)),
-            None)
+        missing = next((shown for name, shown in (("NAType", "pd.NA"), ("NaTType", "pd.NaT"))
+                        if name in str(exc)), None)
         if missing:
-            raise ValueError(f"{what} holds missing values ({missing[0]}), which the network does "
-                             f"not take: {missing[1]}then impute them "
+            how = ("X.mask(X.isna()).astype(float) on the columns holding them" if hasattr(
+                X, "mask") else "np.where(pd.isna(X), np.nan, X).astype(float)")
+            raise ValueError(f"{what} holds missing values ({missing}), which the network does "
+                             f"not take: make them NaN first ({how}), then impute them "
                              "(sklearn.impute.SimpleImputer) or drop those rows.") from exc
         if "'complex'" in str(exc):  # (found in an audit: NumPy's TypeError, as objects)
             raise ValueError(f"{what} holds complex numbers, which the network does not take: "
