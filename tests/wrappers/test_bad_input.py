@@ -1343,6 +1343,13 @@ def test_pd_na_among_objects_or_text_is_told_as_missing_values(X):
                                              r"columns holding them\), then impute them"):
             est.fit(X, np.arange(40.0))
         assert not hasattr(est, "n_features_in_")
+        # found in review: a NumPy masked array was told a DataFrame's way (its mask
+        # is no method), and a Series (one column) failed in keraslearn's scan
+        for sent, how in ((np.ma.masked_array(X.to_numpy()), r"\(np.where\(pd.isna\(X\)"),
+                          (X.iloc[:, 0], r"\(X.mask\(X.isna\(\)\)")):
+            with pytest.raises(ValueError, match=r"^X holds missing values \(pd\.NA\), which "
+                               rf"the network does not take: make them NaN first {how}"):
+                est.fit(sent, np.arange(40.0))
         # ... as told, a SimpleImputer fills them (found in review: not as they are)
         with warnings.catch_warnings():
             warnings.simplefilter("error", FutureWarning)

@@ -48,7 +48,8 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                         if name in str(exc)), None)
         if missing:
             how = ("X.mask(X.isna()).astype(float) on the columns holding them" if hasattr(
-                X, "mask") else "np.where(pd.isna(X), np.nan, X).astype(float)")
+                X, "isna") else "np.where(pd.isna(X), np.nan, X).astype(float)")  # (not a
+            # NumPy masked array's mask: found in review)
             raise ValueError(f"{what} holds missing values ({missing}), which the network does "
                              f"not take: make them NaN first ({how}), then impute them "
                              "(sklearn.impute.SimpleImputer) or drop those rows.") from exc
@@ -211,8 +212,8 @@ def _spans(X):
 
     if isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 2:
         return [j for j in range(X.shape[1]) if spanning(X[:, j])]
-    if not (hasattr(X, "dtypes") and hasattr(X, "iat")):
-        return None
+    if not (hasattr(X, "dtypes") and hasattr(X, "iat") and hasattr(X, "columns")):
+        return None  # (not a DataFrame: a Series has one dtype, found in review)
     found = []
     for i, (column, dtype) in enumerate(X.dtypes.items()):
         # An object column's values, read by position (names and labels may repeat).
