@@ -1409,6 +1409,19 @@ def test_columns_of_dates_periods_or_intervals_are_named(when):
         numbers.transform(X.drop(columns="x").rename(columns={"when": "x"}))
 
 
+def test_pd_na_among_targets_is_told_as_missing_targets():
+    # found in an audit: scikit-learn's "boolean value of NA is ambiguous"
+    from keraslearn import MLPRegressor
+
+    y = pd.Series(np.arange(40.0), dtype=object)
+    y[3] = pd.NA
+    for est in (KerasRegressor(tiny_mlp), MLPRegressor(max_iter=1), MLPClassifier(max_iter=1)):
+        with pytest.raises(ValueError, match=r"^y holds missing values \(pd.NA\): every row's "
+                                             r"target must be known"):
+            est.fit(np.ones((40, 2)), y)
+        assert not hasattr(est, "n_features_in_")
+
+
 def test_complex_numbers_among_objects_are_refused_as_such():
     # found in an audit: NumPy's "float() argument must be a string or a real
     # number, not 'complex'" (a complex array: scikit-learn's own refusal)

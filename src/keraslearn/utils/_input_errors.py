@@ -53,6 +53,10 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
             raise ValueError(f"{what} holds missing values ({missing}), which the network does "
                              f"not take: make them NaN first ({how}), then impute them "
                              "(sklearn.impute.SimpleImputer) or drop those rows.") from exc
+        if "value of NA is ambiguous" in str(exc) and y is not None and _holds_na(y):
+            raise ValueError("y holds missing values (pd.NA): every row's target must be known. "
+                             "Drop those rows (or fill their targets) first.") from exc  # (found
+            # in an audit: scikit-learn's finiteness check of objects fails on it)
         if "'complex'" in str(exc):  # (found in an audit: NumPy's TypeError, as objects)
             raise ValueError(f"{what} holds complex numbers, which the network does not take: "
                              "give real numbers (their real part, np.real, or magnitude, np.abs, "
@@ -225,6 +229,12 @@ def _spans(X):
         if spans:
             found.append(str(column))
     return found
+
+
+def _holds_na(y):
+    import pandas as pd
+
+    return any(value is pd.NA for value in np.asarray(y, dtype=object).ravel())
 
 
 def refuse_mixed_images(X, what="X"):
