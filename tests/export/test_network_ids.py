@@ -144,3 +144,23 @@ def test_ids_beside_a_step_are_checked_in_float32_columns(tmp_path):
         for predict in (pipe.predict, model.predict):
             with pytest.raises(ValueError, match=r"holds (values .*)?\(?1.5"):
                 predict(X[:2].assign(user=1.5))
+
+
+def test_ids_after_a_text_column_are_checked_as_their_own_float32_input(tmp_path):
+    # found on reading the change again: the first input's dtype (text here) was
+    # taken for every column, so ids float32 rounds were answered as others
+    def hashed(meta):
+        inputs = keras.Input((meta["n_features_in_"],), dtype="int64")
+        found = keras.layers.Hashing(64, output_mode="multi_hot")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(1)(found))
+
+    X = pd.DataFrame({"city": np.array(["a", "b"])[np.arange(40) % 2],
+                      "user": 2**25 + 4 * (np.arange(40) % 3)})  # (ids float32 holds)
+    pipe = fitted([("city", OneHotEncoder(sparse_output=False), ["city"]),
+                   ("ids", "passthrough", ["user"])], X, network=hashed)
+    model = ExportedModel(keraslearn.export(pipe, tmp_path / "model"))
+    assert model.input_dtypes_ == {"city": "str", "user": "int64"}
+    np.testing.assert_allclose(model.predict(X), pipe.predict(X), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=rf"^Input X holds {2**25 + 1} in feature 'user', row 1, "
+                                         r"but the exported graph's float32 input cannot hold"):
+        model.predict(X[:3].assign(user=[2**25, 2**25 + 1, 2**25 + 4]))

@@ -225,13 +225,16 @@ class ExportedModel:
             if hasattr(X, "columns"):
                 _sent.refuse_unreal(X[list(keys)])
         if self._network_ids is not None:  # ids checked as the numbers sent, before any cast
-            sent = [self._read(X, values, key, i) for i, key in enumerate(keys)]
+            # (each column's graph input: found on reading the change again, the
+            # first input's was taken for all, a text one hiding float32's rounding)
+            dtypes = self._dtypes * len(keys) if self._names is None else self._dtypes
+            sent = [self._read(X, values, key, i, dtype)
+                    for i, (key, dtype) in enumerate(zip(keys, dtypes))]
             self._refuse_before(sent, keys)
-            for key, given in zip(keys, sent):
+            for key, given, dtype in zip(keys, sent, dtypes):
                 if key in self._ids_in:
-                    self._refuse_ids(given, key)
-            columns = [given.astype(self._dtypes[0 if self._names is None else i])
-                       for i, given in enumerate(sent)]
+                    self._refuse_ids(given, key, dtype)
+            columns = [given.astype(dtype, copy=False) for given, dtype in zip(sent, dtypes)]
             values = np.stack(columns, axis=1) if self._names is None else None
         else:
             if self._names is None:
@@ -258,12 +261,13 @@ class ExportedModel:
             refuse_nan(outputs["probabilities"], "The exported model", self._nan_cause())
         return outputs
 
-    def _read(self, X, values, key, i):
-        """Column ``key`` (the ``i``-th) of a request to a network of ids: the
-        numbers sent where it reaches the network as sent, as others' otherwise."""
+    def _read(self, X, values, key, i, dtype):
+        """Column ``key`` (the ``i``-th, the graph's input ``dtype``) of a request
+        to a network of ids: the numbers sent where it reaches the network as
+        sent, as others' otherwise."""
         if key not in self._ids_in:
-            return (_sent.cast(values[:, i:i + 1], self._dtypes[0], [key])[:, 0]
-                    if self._names is None else _sent.column(X, key, self._dtypes[i]))
+            return (_sent.cast(values[:, i:i + 1], dtype, [key])[:, 0]
+                    if self._names is None else _sent.column(X, key, dtype))
         return _sent.numbers(values[:, i] if self._names is None else
                              _sent.named(X, key).to_numpy(), key)
 
@@ -300,11 +304,12 @@ class ExportedModel:
                         f"{int(np.flatnonzero(bad)[0])}, which the exported pipeline does not "
                         f"take{why}")
 
-    def _refuse_ids(self, given, key):
+    def _refuse_ids(self, given, key, graph_dtype):
         """Values ``given`` for a feature the network's integer input would take
         truncated or wrapped, or ids outside the rows of the Embedding reading
-        them, as the estimator refuses them; and, for an export whose graph
-        takes float32 columns (earlier keraslearn's), ids float32 does not hold
+        them, as the estimator refuses them; and, where the graph's input
+        (``graph_dtype``) is float32 (earlier keraslearn's exports, and those whose
+        columns do not all reach the network as sent), ids float32 does not hold
         exactly where a layer reads them as ids (found in review: 16777217 was
         read as 16777216); compared as the numbers :func:`._sent.numbers` gives."""
         if given.dtype.kind not in "biuf":
@@ -319,7 +324,7 @@ class ExportedModel:
             bad = (given < low) | (given >= high)
             if given.dtype.kind == "f":
                 bad |= given != np.floor(given)
-            column = given.astype(self._dtypes[0])  # (the graph's input)
+            column = given.astype(graph_dtype)  # (the graph's input)
             read = column.astype(np.float64)  # as the graph casts it back: out of range, read
             outside = (read < low) | (read >= high)  # past the top, wrapped (found in review)
             rounded = ~bad & (column.astype(given.dtype) != given) & (lookup | outside)
