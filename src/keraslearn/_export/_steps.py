@@ -158,25 +158,30 @@ class Sequence:
                 return node.needs(n)
         return [None] * n
 
-    def sources(self, n):
-        columns = list(range(n))
-        for node in self.nodes:
-            taken = node.sources(len(columns))
-            if taken is None:
-                return None
-            columns = [columns[i] for i in taken]
-        return columns
-
-    def passed(self, n):
+    def _selected(self, n):
+        """(The input columns the nodes only selecting columns give, the index
+        of the first node changing values, or None)."""
         columns = list(range(n))
         for k, node in enumerate(self.nodes):
             taken = node.sources(len(columns))
-            if taken is None:  # (a node changing values: what it passes, if only identities
-                # follow it, found in review; after others, the positions are not known)
-                last = all(later.transparent for later in self.nodes[k + 1:])
-                return {columns[i] for i in node.passed(len(columns))} if last else set()
+            if taken is None:
+                return columns, k
             columns = [columns[i] for i in taken]
-        return set(columns)
+        return columns, None
+
+    def sources(self, n):
+        columns, changing = self._selected(n)
+        return columns if changing is None else None
+
+    def passed(self, n):
+        columns, changing = self._selected(n)
+        if changing is None:
+            return set(columns)
+        # What the node changing values passes, if only identities follow it (found
+        # in review); after others, the positions are not known.
+        node = self.nodes[changing]
+        last = all(later.transparent for later in self.nodes[changing + 1:])
+        return {columns[i] for i in node.passed(len(columns))} if last else set()
 
     def layers(self):
         return [layer for node in self.nodes for layer in node.layers()]
