@@ -74,6 +74,10 @@ def require_extra(fmt):
 def write_saved_model(graph, directory):
     archive = keras.export.ExportArchive()
     archive.track(graph.model)
+    # The network on its own too: with the preprocessing's string tables, Keras'
+    # search for lookup tables did not reach a keras IntegerLookup's in it (found
+    # on reading the export again: TensorFlow's "untracked resource" error).
+    archive.track(graph.model.network)
     for table in graph.tables:
         archive.track(table)
     model = graph.model
