@@ -1422,6 +1422,31 @@ def test_pd_na_among_targets_is_told_as_missing_targets():
         assert not hasattr(est, "n_features_in_")
 
 
+def test_pd_na_among_targets_beside_named_inputs_or_held_out_is_told_so():
+    # found in an audit: scikit-learn's TypeError (boolean value of NA is
+    # ambiguous; float() of NAType) beside named inputs, and in validation_data
+    from builders import two_inputs
+
+    X = np.random.RandomState(0).rand(40, 2)
+    told = r"y holds missing values \(pd.NA\): every row's target must be known"
+    for est, y in ((KerasClassifier(two_inputs), np.array(["a", "b"] * 20, dtype=object)),
+                   (KerasRegressor(two_inputs), np.arange(40.0).astype(object))):
+        missing = y.copy()
+        missing[3] = pd.NA
+        with pytest.raises(ValueError, match="^" + told):
+            est.fit({"a": X, "b": X}, missing)
+        assert not hasattr(est, "model_")
+        plain = type(est)(tiny_mlp, epochs=1)
+        for given in ({"validation_data": (X, missing)}, {"X_val": X, "y_val": missing}):
+            with pytest.raises(ValueError, match=r"^(validation_data|X_val, y_val): " + told):
+                plain.fit(X, y, **given)
+            assert not hasattr(plain, "model_")
+        fitted = plain.fit(X, y).model_  # (a fitted estimator stays as it was)
+        with pytest.raises(ValueError, match=r"^validation_data: " + told):
+            plain.fit(X, y, validation_data=(X, missing))
+        assert plain.model_ is fitted
+
+
 def test_complex_numbers_among_objects_are_refused_as_such():
     # found in an audit: NumPy's "float() argument must be a string or a real
     # number, not 'complex'" (a complex array: scikit-learn's own refusal)

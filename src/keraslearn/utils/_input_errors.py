@@ -53,10 +53,9 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
             raise ValueError(f"{what} holds missing values ({missing}), which the network does "
                              f"not take: make them NaN first ({how}), then impute them "
                              "(sklearn.impute.SimpleImputer) or drop those rows.") from exc
-        if "value of NA is ambiguous" in str(exc) and y is not None and _holds_na(y):
-            raise ValueError("y holds missing values (pd.NA): every row's target must be known. "
-                             "Drop those rows (or fill their targets) first.") from exc  # (found
-            # in an audit: scikit-learn's finiteness check of objects fails on it)
+        missing_y = missing_targets(exc, y)
+        if missing_y is not None:
+            raise missing_y from exc
         if "'complex'" in str(exc):  # (found in an audit: NumPy's TypeError, as objects)
             raise ValueError(f"{what} holds complex numbers, which the network does not take: "
                              "give real numbers (their real part, np.real, or magnitude, np.abs, "
@@ -229,6 +228,30 @@ def _spans(X):
         if spans:
             found.append(str(column))
     return found
+
+
+@contextlib.contextmanager
+def explained_missing_targets(y):
+    """Tell pd.NA among y's objects where scikit-learn's check of y alone fails
+    on it (beside named inputs, in validation_data: found in an audit)."""
+    try:
+        yield
+    except TypeError as exc:
+        missing = missing_targets(exc, y)
+        if missing is None:
+            raise
+        raise missing from exc
+
+
+def missing_targets(exc, y):
+    """The error to raise where scikit-learn's check of ``y`` failed (``exc``)
+    on pd.NA among its objects ("boolean value of NA is ambiguous" in its
+    finiteness check, found in an audit; float() of it for numbers), or None."""
+    if y is None or not any(text in str(exc) for text in ("value of NA is ambiguous",
+                                                           "'NAType'")) or not _holds_na(y):
+        return None
+    return ValueError("y holds missing values (pd.NA): every row's target must be known. "
+                      "Drop those rows (or fill their targets) first.")
 
 
 def _holds_na(y):
