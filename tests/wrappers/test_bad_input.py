@@ -1355,6 +1355,14 @@ def test_pd_na_among_objects_or_text_is_told_as_missing_values(X):
             warnings.simplefilter("error", FutureWarning)
             assert make_pipeline(SimpleImputer(), est).fit(X.mask(X.isna()).astype(float),
                                                            np.arange(40.0))
+    # A named input's advice names it (found in an audit: X, the dict, has no isna)
+    from builders import two_inputs
+
+    for sent, how in ((X, r"X\['b'\].mask\(X\['b'\].isna\(\)\)"),
+                      (X.to_numpy(), r"np.where\(pd.isna\(X\['b'\]\), np.nan, X\['b'\]\)")):
+        with pytest.raises(ValueError, match=r"^X\['b'\] holds missing values \(pd\.NA\), "
+                           rf"which the network does not take: make them NaN first \({how}"):
+            KerasRegressor(two_inputs).fit({"a": np.ones((40, 1)), "b": sent}, np.arange(40.0))
 
 
 @pytest.mark.parametrize("when", [

@@ -47,9 +47,10 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
         missing = next((shown for name, shown in (("NAType", "pd.NA"), ("NaTType", "pd.NaT"))
                         if name in str(exc)), None)
         if missing:
-            how = ("X.mask(X.isna()).astype(float) on the columns holding them" if hasattr(
-                X, "isna") else "np.where(pd.isna(X), np.nan, X).astype(float)")  # (not a
-            # NumPy masked array's mask: found in review)
+            given = what if what.startswith("X[") else "X"  # (a named input's, by its name)
+            how = (f"{given}.mask({given}.isna()).astype(float) on the columns holding them"
+                   if hasattr(X, "isna") else f"np.where(pd.isna({given}), np.nan, {given})"
+                   ".astype(float)")  # (not a NumPy masked array's mask: found in review)
             raise ValueError(f"{what} holds missing values ({missing}), which the network does "
                              f"not take: make them NaN first ({how}), then impute them "
                              "(sklearn.impute.SimpleImputer) or drop those rows.") from exc
