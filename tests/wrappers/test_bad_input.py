@@ -1430,7 +1430,7 @@ def test_pd_na_among_targets_is_told_as_missing_targets():
         assert not hasattr(est, "n_features_in_")
 
 
-def test_pd_na_among_targets_beside_named_inputs_or_held_out_is_told_so():
+def test_pd_na_among_targets_beside_named_inputs_or_held_out_is_told_so(tmp_path):
     # found in an audit: scikit-learn's TypeError (boolean value of NA is
     # ambiguous; float() of NAType) beside named inputs, and in validation_data
     from builders import two_inputs
@@ -1453,6 +1453,40 @@ def test_pd_na_among_targets_beside_named_inputs_or_held_out_is_told_so():
         with pytest.raises(ValueError, match=r"^validation_data: " + told):
             plain.fit(X, y, validation_data=(X, missing))
         assert plain.model_ is fitted
+        # found in review: beside X mapped from a file, scikit-learn's TypeError too
+        np.save(tmp_path / "X.npy", X)
+        with pytest.raises(ValueError, match="^" + told):
+            plain.fit(np.load(tmp_path / "X.npy", mmap_mode="r"), missing)
+        assert plain.model_ is fitted
+
+
+def test_a_regressor_s_text_or_complex_targets_are_told_wherever_y_is_checked(tmp_path):
+    # found in review: beside named inputs, a mapped X or in validation_data, y's
+    # text was NumPy's "could not convert string to float" and its complex numbers
+    # NumPy's TypeError; and on the plain path, complex numbers in y were told as X's
+    from builders import two_inputs
+
+    X = np.random.RandomState(0).rand(40, 2)
+    np.save(tmp_path / "X.npy", X)
+    text = np.array([f"s{i}" for i in range(40)], dtype=object)
+    complex_ = np.arange(40.0).astype(object)
+    complex_[2] = 1 + 2j
+    for y, told in ((text, r"A regressor needs numeric targets; y holds text \(could not "
+                           r"convert string to float: 's0'\)\. For class labels, use a "
+                           r"classifier\.$"),
+                    (complex_, r"y holds complex numbers: the network's targets are real "
+                               r"numbers \(give their real part")):
+        est = KerasRegressor(two_inputs)
+        with pytest.raises(ValueError, match="^" + told):
+            est.fit({"a": X, "b": X}, y)
+        assert not hasattr(est, "model_")
+        plain = KerasRegressor(tiny_mlp, epochs=1)
+        for sent in (X, np.load(tmp_path / "X.npy", mmap_mode="r")):
+            with pytest.raises(ValueError, match="^" + told):
+                plain.fit(sent, y)
+        with pytest.raises(ValueError, match="^validation_data: " + told):  # (no hint of
+            plain.fit(X, np.arange(40.0), validation_data=(X, y))  # X's pipeline steps)
+        assert not hasattr(plain, "model_")
 
 
 def test_complex_numbers_among_objects_are_refused_as_such():

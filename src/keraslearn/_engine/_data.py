@@ -204,8 +204,8 @@ def ready_for_training(est, data, plan):
                         "encoders make it what the model takes)")
                 about = not is_identity(data.features) or any(
                     words in text for words in ("not in classes", "column"))
-                if "holds text" in text or "holds image file paths" in text:  # (a vectorizer
-                    hint, about = _PIPELINE_HINT, True  # before it does not read it)
+                if text.startswith("X") and ("holds text" in text or "holds image" in text):
+                    hint, about = _PIPELINE_HINT, True  # (X's: no vectorizer before it reads it)
             raise type(exc)(f"{name}: {exc}" + (hint if about else "")) from None
         checked.name = name
         plan = plan.replace(validation_data=checked)

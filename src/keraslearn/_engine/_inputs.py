@@ -28,7 +28,7 @@ from sklearn.utils import assert_all_finite, check_array, check_consistent_lengt
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._multi_input import MultiInput, is_named_inputs
-from ..utils import _input_errors as told
+from ..utils import _input_errors as errors
 from ..utils._columns import string_names, warn_unnamed
 from ..utils._validation import check_sample_weight, is_sparse_targets
 from ._input_dtypes import (
@@ -72,7 +72,7 @@ def _validate_inputs(est, X, reset, fitting=True):
         raise ValueError("X is an empty dict: it holds no input.")
     arrays, names = {}, {}
     for name, value in X.items():
-        with told.explained_input_errors(value, what=f"X[{name!r}]", ragged=told.ONE_SHAPE):
+        with errors.explained_input_errors(value, what=f"X[{name!r}]", ragged=errors.ONE_SHAPE):
             arrays[name] = check_array(value, allow_nd=True, ensure_2d=False, input_name=f"X["
                                        f"{name!r}]", **x_params(est, value, reset, name))
         names[name] = _string_columns(value)
@@ -156,11 +156,12 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         X = validate_data(est, X, reset=reset, allow_nd=True, accept_sparse=_sparse(est),
                           **x_params(est, X, reset))
     elif is_mapped:
-        X, y = validate_data(est, X, y, reset=reset, validate_separately=(
-            {"allow_nd": True, **x_params(est, X, reset)}, _TARGET_PARAMS[y_numeric]))
+        with errors.explained_target_errors(y):  # (y, as X is mapped numbers)
+            X, y = validate_data(est, X, y, reset=reset, validate_separately=(
+                {"allow_nd": True, **x_params(est, X, reset)}, _TARGET_PARAMS[y_numeric]))
         check_consistent_length(X, y)
     else:
-        with told.explained_input_errors(X, y, **_ragged(est)):
+        with errors.explained_input_errors(X, y, **_ragged(est)):
             X, y = validate_data(
                 est, X, y, reset=reset, dtype=x_dtype(est, X, reset), allow_nd=True,
                 multi_output=True, y_numeric=y_numeric, accept_sparse=_sparse(est),
@@ -195,7 +196,7 @@ def _ragged(est):
     if getattr(est, "_ragged_hint", None):
         return dict.fromkeys(("ragged", "per_sample"), est._ragged_hint)
     if getattr(est, "_takes_named_inputs", False):  # (a model of the user's own)
-        return {"ragged": told.SEVERAL_INPUTS, "per_sample": told.ONE_SHAPE}
+        return {"ragged": errors.SEVERAL_INPUTS, "per_sample": errors.ONE_SHAPE}
     return dict.fromkeys(("ragged", "per_sample"), "Give one array of rows, each sample's "
                          "values of one length.")
 
@@ -317,9 +318,8 @@ def _sample_shape_first(est, X):
 
 
 def validate_targets(y, y_numeric):
-    """y checked as scikit-learn checks it beside an X (sparse label indicator
-    rows made dense, as validate_data's y is below), pd.NA in it told."""
-    with told.explained_missing_targets(y):
+    """y checked as scikit-learn checks it beside an X, sparse rows made dense."""
+    with errors.explained_target_errors(y):
         y = check_array(y, input_name="y", **_TARGET_PARAMS[y_numeric])
     return y.toarray() if issparse(y) else y
 
@@ -345,7 +345,7 @@ def validate_X(est, X, fitted=True):
     elif (plain := _plain_float_frame(est, X)) is not None:
         X = plain
     else:
-        with told.explained_input_errors(X, **_ragged(est)):
+        with errors.explained_input_errors(X, **_ragged(est)):
             X = validate_data(est, X, reset=False, dtype=x_dtype(est, X, False),
                               allow_nd=True, accept_sparse=_sparse(est))
         check_sample_shape(est, X)

@@ -42,6 +42,9 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
                 "(pd.to_datetime(when) - pd.Timestamp('2020-01-01')) / pd.Timedelta(days=1) "
                 "for dates, pd.to_timedelta(when) / pd.Timedelta(days=1) for durations, "
                 "when.dt.month for periods, pd.IntervalIndex(when).mid for intervals.") from exc
+        told = _target_type_error(exc, y, X)  # (pd.NA or complex numbers in y, not in X)
+        if told is not None:
+            raise told from exc
         # pd.NA (or NaT) among objects or text, where NaN is told; with what makes them
         # NaN a SimpleImputer fills (found in review: it fails on them as they are)
         missing = next((shown for name, shown in (("NAType", "pd.NA"), ("NaTType", "pd.NaT"))
@@ -54,9 +57,6 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
             raise ValueError(f"{what} holds missing values ({missing}), which the network does "
                              f"not take: make them NaN first ({how}), then impute them "
                              "(sklearn.impute.SimpleImputer) or drop those rows.") from exc
-        missing_y = missing_targets(exc, y)
-        if missing_y is not None:
-            raise missing_y from exc
         if "'complex'" in str(exc):  # (found in an audit: NumPy's TypeError, as objects)
             raise ValueError(f"{what} holds complex numbers, which the network does not take: "
                              "give real numbers (their real part, np.real, or magnitude, np.abs, "
@@ -92,10 +92,7 @@ def explained_input_errors(X, y=None, what="X", ragged=SEVERAL_INPUTS, per_sampl
         text = _text_error(exc)
         if text is not None:
             if y is not None and not _holds_text(X) and _holds_text(y):
-                raise ValueError(
-                    f"A regressor needs numeric targets; y holds text ({text}). For class "
-                    "labels, use a classifier."
-                ) from exc
+                raise _numeric_targets_error(text) from exc
             path = _image_path(text)
             if path is not None:
                 raise ValueError(
@@ -232,33 +229,57 @@ def _spans(X):
 
 
 @contextlib.contextmanager
-def explained_missing_targets(y):
-    """Tell pd.NA among y's objects where scikit-learn's check of y alone fails
-    on it (beside named inputs, in validation_data: found in an audit)."""
+def explained_target_errors(y):
+    """Tell pd.NA or complex numbers among y's objects, and a regressor's text,
+    where scikit-learn's check of y alone fails on them (beside named inputs or
+    a mapped X, in validation_data: found in audits), as X's checks tell them."""
     try:
         yield
     except TypeError as exc:
-        missing = missing_targets(exc, y)
-        if missing is None:
+        told = _target_type_error(exc, y)
+        if told is None:
             raise
-        raise missing from exc
+        raise told from exc
+    except ValueError as exc:
+        text = _text_error(exc)
+        if text is None or not _holds_text(y):
+            raise
+        raise _numeric_targets_error(text) from exc
 
 
-def missing_targets(exc, y):
-    """The error to raise where scikit-learn's check of ``y`` failed (``exc``)
-    on pd.NA among its objects ("boolean value of NA is ambiguous" in its
-    finiteness check, found in an audit; float() of it for numbers), or None."""
-    if y is None or not any(text in str(exc) for text in ("value of NA is ambiguous",
-                                                           "'NAType'")) or not _holds_na(y):
-        return None
-    return ValueError("y holds missing values (pd.NA): every row's target must be known. "
-                      "Drop those rows (or fill their targets) first.")
-
-
-def _holds_na(y):
+def _target_type_error(exc, y, X=None):
+    """The error to raise where scikit-learn's check failed (``exc``) on pd.NA
+    among y's objects ("boolean value of NA is ambiguous" in its finiteness
+    check, found in an audit; float() of it for numbers) or on complex numbers
+    among them (found in review: told as X's), or None; None too where X,
+    checked first, holds them."""
     import pandas as pd
 
-    return any(value is pd.NA for value in np.asarray(y, dtype=object).ravel())
+    if y is None:
+        return None
+    if "value of NA is ambiguous" in str(exc) or "'NAType'" in str(exc):
+        if _holds(y, lambda value: value is pd.NA) and not _holds(X, lambda v: v is pd.NA):
+            return ValueError("y holds missing values (pd.NA): every row's target must be "
+                              "known. Drop those rows (or fill their targets) first.")
+    elif "'complex'" in str(exc) and _holds(y, lambda value: isinstance(value, complex)) and (
+            not _holds(X, lambda value: isinstance(value, complex))):
+        return ValueError("y holds complex numbers: the network's targets are real numbers "
+                          "(give their real part, np.real, or magnitude, np.abs).")
+    return None
+
+
+def _numeric_targets_error(text):
+    return ValueError(f"A regressor needs numeric targets; y holds text ({text}). For class "
+                      "labels, use a classifier.")
+
+
+def _holds(y, test):
+    """Whether any of y's values (or X's: None holds none) passes ``test``."""
+    try:
+        values = np.asarray(y, dtype=object).ravel()
+    except ValueError:  # (arrays of different shapes: X given as a list of them)
+        return False
+    return y is not None and any(test(value) for value in values)
 
 
 def refuse_mixed_images(X, what="X"):
