@@ -1458,6 +1458,9 @@ def test_pd_na_among_targets_beside_named_inputs_or_held_out_is_told_so(tmp_path
         with pytest.raises(ValueError, match="^" + told):
             plain.fit(np.load(tmp_path / "X.npy", mmap_mode="r"), missing)
         assert plain.model_ is fitted
+        # the same targets known fit there (a classifier's labels as text too)
+        assert plain.fit(np.load(tmp_path / "X.npy", mmap_mode="r"), y).model_ is not fitted
+        assert est.fit({"a": X, "b": X}, y).predict({"a": X, "b": X}).shape == (40,)
 
 
 def test_a_regressor_s_text_or_complex_targets_are_told_wherever_y_is_checked(tmp_path):

@@ -258,7 +258,8 @@ def _target_type_error(exc, y, X=None):
     if y is None:
         return None
     if "value of NA is ambiguous" in str(exc) or "'NAType'" in str(exc):
-        if _holds(y, lambda value: value is pd.NA) and not _holds(X, lambda v: v is pd.NA):
+        if _holds(y, lambda value: value is pd.NA) and not _holds(X, lambda value: (
+                value is pd.NA)):
             return ValueError("y holds missing values (pd.NA): every row's target must be "
                               "known. Drop those rows (or fill their targets) first.")
     elif "'complex'" in str(exc) and _holds(y, lambda value: isinstance(value, complex)) and (
