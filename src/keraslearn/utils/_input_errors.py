@@ -255,18 +255,17 @@ def _target_type_error(exc, y, X=None):
     checked first, holds them."""
     import pandas as pd
 
-    if y is None:
-        return None
     if "value of NA is ambiguous" in str(exc) or "'NAType'" in str(exc):
-        if _holds(y, lambda value: value is pd.NA) and not _holds(X, lambda value: (
-                value is pd.NA)):
-            return ValueError("y holds missing values (pd.NA): every row's target must be "
-                              "known. Drop those rows (or fill their targets) first.")
-    elif "'complex'" in str(exc) and _holds(y, lambda value: isinstance(value, complex)) and (
-            not _holds(X, lambda value: isinstance(value, complex))):
-        return ValueError("y holds complex numbers: the network's targets are real numbers "
-                          "(give their real part, np.real, or magnitude, np.abs).")
-    return None
+        test, told = (lambda value: value is pd.NA), (
+            "y holds missing values (pd.NA): every row's target must be known. Drop those rows "
+            "(or fill their targets) first.")
+    elif "'complex'" in str(exc):
+        test, told = (lambda value: isinstance(value, complex)), (
+            "y holds complex numbers: the network's targets are real numbers (give their real "
+            "part, np.real, or magnitude, np.abs).")
+    else:
+        return None
+    return ValueError(told) if _holds(y, test) and not _holds(X, test) else None
 
 
 def _numeric_targets_error(text):
@@ -276,11 +275,13 @@ def _numeric_targets_error(text):
 
 def _holds(y, test):
     """Whether any of y's values (or X's: None holds none) passes ``test``."""
+    if y is None:
+        return False
     try:
         values = np.asarray(y, dtype=object).ravel()
     except ValueError:  # (arrays of different shapes: X given as a list of them)
         return False
-    return y is not None and any(test(value) for value in values)
+    return any(test(value) for value in values)
 
 
 def refuse_mixed_images(X, what="X"):
