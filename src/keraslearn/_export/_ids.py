@@ -24,7 +24,7 @@ def graph_ids(plan, needs, features, network, takes):
     if reached is not None and set(reached) == set(read) and (
             features is not None or len(read) == len(needs)):
         return ids, True
-    passed = set(reached) if reached is not None else plan.passed(len(needs))
+    passed = plan.passed(len(needs))  # (those reached, where every node only selects)
     if not passed & set(read):
         return None, False
     ids["columns"] = [i if features is None else str(features[i])
