@@ -2,6 +2,7 @@
 raised before any TensorFlow work (the builder never runs, no model is made)."""
 
 import datetime
+import re
 import warnings
 
 import keras
@@ -1461,6 +1462,38 @@ def test_pd_na_among_targets_beside_named_inputs_or_held_out_is_told_so(tmp_path
         # the same targets known fit there (a classifier's labels as text too)
         assert plain.fit(np.load(tmp_path / "X.npy", mmap_mode="r"), y).model_ is not fitted
         assert est.fit({"a": X, "b": X}, y).predict({"a": X, "b": X}).shape == (40,)
+
+
+def test_a_fit_without_y_beside_named_inputs_is_told_as_for_one_array():
+    # found in review: NumPy's "Input should have at least 1 dimension ... got
+    # scalar array(None)" where one array X gets scikit-learn's own error
+    from builders import two_inputs
+    from keraslearn import BaseWrapper, MultiInput
+
+    X = np.random.RandomState(0).rand(40, 2)
+    told = "This {} estimator requires y to be passed, but the target y is None."
+    for est, y in ((KerasClassifier(two_inputs, epochs=1), [0, 1] * 20),
+                   (KerasRegressor(two_inputs, epochs=1), np.arange(40.0))):
+        for named in ({"a": X, "b": X}, MultiInput({"a": X, "b": X})):
+            for call in (est.fit, est.partial_fit):
+                with pytest.raises(ValueError, match="^" + re.escape(told.format(
+                        type(est).__name__)) + "$"):
+                    call(named, None)
+                assert not hasattr(est, "model_")
+        fitted = est.fit({"a": X, "b": X}, y).model_  # (a fitted estimator stays as it was)
+        for call in (est.fit, est.partial_fit):
+            with pytest.raises(ValueError, match="requires y to be passed"):
+                call({"a": X, "b": X}, None)
+            assert est.model_ is fitted
+
+    def regularised(meta):
+        inputs = [keras.Input((2,), name=name) for name in ("a", "b")]
+        code = keras.layers.Dense(3)(keras.layers.Concatenate()(inputs))
+        return keras.Model(inputs, keras.layers.ActivityRegularization(l2=1.0)(code))
+
+    # an estimator whose targets are optional still fits named inputs without y
+    est = BaseWrapper(regularised, optimizer="sgd", epochs=2, random_state=0)
+    assert est.fit({"a": X, "b": X}).predict({"a": X[:4], "b": X[:4]}).shape == (4, 3)
 
 
 def test_a_regressor_s_text_or_complex_targets_are_told_wherever_y_is_checked(tmp_path):

@@ -45,8 +45,7 @@ from ._sources import RowSource, blocks
 
 
 def _check_finite_in_blocks(est, X, input_name="X"):
-    """NaN and infinity refused with scikit-learn's own error, reading the
-    file-mapped X one block at a time."""
+    """NaN and infinity refused as scikit-learn refuses them, one block of a mapped X at a time."""
     if X.dtype.kind != "f" or get_config()["assume_finite"]:
         return
     for block in blocks(X, CHECK_BLOCK_BYTES):
@@ -134,11 +133,12 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
     """(X, y) checked for a fit; ``y=None`` is allowed only for estimators
     whose targets are optional (``est._requires_y`` False)."""
     refuse_targets_by_output(X, y)
+    errors.require_targets(est, y)
     if reset:  # sparse indicator rows are predicted sparse, as scikit-learn's MLP does
         est._sparse_y = is_sparse_targets(y)
     if is_named_inputs(X):
         X = _validate_inputs(est, X, reset)
-        if y is None and not est._requires_y:
+        if y is None:  # (optional: required ones are told above)
             return X, None
         y = validate_targets(y, y_numeric)
         check_consistent_length(X, y)

@@ -247,6 +247,15 @@ def explained_target_errors(y):
         raise _numeric_targets_error(text) from exc
 
 
+def require_targets(est, y):
+    """scikit-learn's error for a fit without y by an estimator that needs one,
+    whatever X is (its validate_data tells it for one array; found in review:
+    named inputs got NumPy's "at least 1 dimension ... array(None)")."""
+    if y is None and est._requires_y:
+        raise ValueError(f"This {type(est).__name__} estimator requires y to be passed, but "
+                         "the target y is None.")
+
+
 def _target_type_error(exc, y, X=None):
     """The error to raise where scikit-learn's check failed (``exc``) on pd.NA
     among y's objects ("boolean value of NA is ambiguous" in its finiteness
