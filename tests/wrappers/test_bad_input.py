@@ -1480,11 +1480,18 @@ def test_a_fit_without_y_beside_named_inputs_is_told_as_for_one_array():
                         type(est).__name__)) + "$"):
                     call(named, None)
                 assert not hasattr(est, "model_")
-        fitted = est.fit({"a": X, "b": X}, y).model_  # (a fitted estimator stays as it was)
+        # found in review: y_val without y was told as a model's trained without targets
+        with pytest.raises(ValueError, match="requires y to be passed"):
+            est.fit({"a": X, "b": X}, None, X_val={"a": X, "b": X}, y_val=y)
+        # a fitted estimator, continued or not, stays as it was
+        fitted = est.set_params(warm_start=True).fit({"a": X, "b": X}, y).model_
+        weights = [w.copy() for w in fitted.get_weights()]
         for call in (est.fit, est.partial_fit):
             with pytest.raises(ValueError, match="requires y to be passed"):
                 call({"a": X, "b": X}, None)
             assert est.model_ is fitted
+            for before, now in zip(weights, est.model_.get_weights(), strict=True):
+                np.testing.assert_array_equal(now, before)
 
     def regularised(meta):
         inputs = [keras.Input((2,), name=name) for name in ("a", "b")]
@@ -1494,6 +1501,9 @@ def test_a_fit_without_y_beside_named_inputs_is_told_as_for_one_array():
     # an estimator whose targets are optional still fits named inputs without y
     est = BaseWrapper(regularised, optimizer="sgd", epochs=2, random_state=0)
     assert est.fit({"a": X, "b": X}).predict({"a": X[:4], "b": X[:4]}).shape == (4, 3)
+    with pytest.raises(ValueError, match="y_val is given, but y is not: a model trained without "
+                                         "targets is validated on X_val alone"):
+        est.fit({"a": X, "b": X}, X_val={"a": X, "b": X}, y_val=np.zeros((40, 3)))
 
 
 def test_a_regressor_s_text_or_complex_targets_are_told_wherever_y_is_checked(tmp_path):

@@ -45,7 +45,7 @@ from ._sources import RowSource, blocks
 
 
 def _check_finite_in_blocks(est, X, input_name="X"):
-    """NaN and infinity refused as scikit-learn refuses them, one block of a mapped X at a time."""
+    """NaN and infinity refused with scikit-learn's own error, one block of a mapped X at a time."""
     if X.dtype.kind != "f" or get_config()["assume_finite"]:
         return
     for block in blocks(X, CHECK_BLOCK_BYTES):
@@ -138,7 +138,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
         est._sparse_y = is_sparse_targets(y)
     if is_named_inputs(X):
         X = _validate_inputs(est, X, reset)
-        if y is None:  # (optional: required ones are told above)
+        if y is None:  # (here only where targets are optional: require_targets told the rest)
             return X, None
         y = validate_targets(y, y_numeric)
         check_consistent_length(X, y)
@@ -152,7 +152,7 @@ def validate_training_data(est, X, y, *, reset, y_numeric):
     if y_numeric and issparse(y):  # validate_data's multi_output y takes it
         validate_targets(y, y_numeric)
     is_mapped = mapped(X)
-    if y is None and not est._requires_y:
+    if y is None:  # (here only where targets are optional: require_targets told the rest)
         X = validate_data(est, X, reset=reset, allow_nd=True, accept_sparse=_sparse(est),
                           **x_params(est, X, reset))
     elif is_mapped:
@@ -227,7 +227,7 @@ def _validate_source(est, X, y, *, reset, y_numeric):
     if len(X) == 0:
         raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
                          f"of 1 is required by {type(est).__name__}.")
-    if y is None and not est._requires_y:
+    if y is None:  # (here only where targets are optional: require_targets told the rest)
         validate_data(est, X, reset=reset, skip_check_array=True)
     else:
         validate_data(est, X, y, reset=reset, skip_check_array=True)

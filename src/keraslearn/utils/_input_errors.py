@@ -249,8 +249,9 @@ def explained_target_errors(y):
 
 def require_targets(est, y):
     """scikit-learn's error for a fit without y by an estimator that needs one,
-    whatever X is (its validate_data tells it for one array; found in review:
-    named inputs got NumPy's "at least 1 dimension ... array(None)")."""
+    told before X is read, for named inputs too (its validate_data tells it
+    for one array; found in review: named inputs got NumPy's "at least 1
+    dimension ... array(None)"), and before y_val is weighed against y."""
     if y is None and est._requires_y:
         raise ValueError(f"This {type(est).__name__} estimator requires y to be passed, but "
                          "the target y is None.")

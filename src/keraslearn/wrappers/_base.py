@@ -170,7 +170,7 @@ class BaseWrapper(RoutedParams, KerasEstimator):
         self : object
             The fitted estimator.
         """
-        kwargs = with_validation_arrays(kwargs, y, X_val, y_val, sample_weight_val)
+        kwargs = with_validation_arrays(self, kwargs, y, X_val, y_val, sample_weight_val)
         if self.warm_start and self.__sklearn_is_fitted__():
             return self._fit(X, y, sample_weight, mode="warm", fit_kwargs=kwargs)
         if type(self)._initialize is not BaseWrapper._initialize:

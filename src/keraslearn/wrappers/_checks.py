@@ -14,6 +14,7 @@ from .._engine._targets import TARGET_ENCODINGS
 from .._stacklevel import user_stacklevel
 from .._tf import keras
 from ..utils import check_kwargs, suggest
+from ..utils._input_errors import require_targets
 from ..utils._validation import check_positive_int
 from ._builder import (
     COMPILED_METRICS,
@@ -93,7 +94,7 @@ def check_wrapper_parameters(est, fit_kwargs):
                                            routed(params, "fit").get("callbacks"))
 
 
-def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
+def with_validation_arrays(est, fit_kwargs, y, X_val, y_val, sample_weight_val):
     """fit's arguments with ``X_val``, ``y_val`` and ``sample_weight_val`` (the
     names scikit-learn's estimators take) as Keras' ``validation_data``."""
     if X_val is None:
@@ -105,6 +106,7 @@ def with_validation_arrays(fit_kwargs, y, X_val, y_val, sample_weight_val):
         raise ValueError("Validation rows are given twice, as X_val and as validation_data: "
                          "give one of them.")
     if (y_val is None) != (y is None):
+        require_targets(est, y)  # (found in review: y_val without y, told as a model's without)
         raise ValueError("X_val is given without y_val: give the validation targets too."
                          if y is not None else "y_val is given, but y is not: a model "
                          "trained without targets is validated on X_val alone.")
